@@ -1,0 +1,76 @@
+"""Spaces for language environments.
+
+Gymnasium's :class:`~gymnasium.spaces.Text` only holds strings drawn from a fixed charset
+(letters and digits by default). An agent's action is whatever a language model wrote, and an
+observation is whatever the environment says, so both need a space that holds *any* unicode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+# Characters `sample()` draws from: ASCII, accents, CJK, emoji, and the control and
+# formatting characters that break naive parsers. Membership is not limited to these.
+_SAMPLE_CHARS = (
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    " \t\n.,;:!?'\"()[]{}<>/\\|-_+=*&^%$#@~`"
+    "éüñßøçÅΩπλЖж中文字日本語한국어"
+    "\u200b\u202e\x00\x07\x1b\r"
+    "🙂🚀👍🏽"
+)
+
+
+class UnicodeText(spaces.Text):
+    """A text space that contains every ``str`` of ``min_length..max_length`` characters.
+
+    ``contains`` accepts any unicode; ``sample`` draws short random strings (at most
+    ``sample_max_length`` characters) from a deliberately mixed alphabet, so
+    ``check_env``-style random actions exercise an environment's parser.
+    """
+
+    def __init__(
+        self,
+        max_length: int = 1_000_000,
+        *,
+        min_length: int = 0,
+        sample_max_length: int = 48,
+        seed: int | np.random.Generator | None = None,
+    ) -> None:
+        super().__init__(max_length, min_length=min_length, charset=_SAMPLE_CHARS, seed=seed)
+        self.sample_max_length = min(sample_max_length, max_length)
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, str) and self.min_length <= len(x) <= self.max_length
+
+    def sample(self, mask: Any = None, probability: Any = None) -> str:
+        if mask is not None or probability is not None:
+            raise NotImplementedError("UnicodeText.sample does not support masks")
+        high = max(self.min_length, self.sample_max_length)
+        length = int(self.np_random.integers(self.min_length, high + 1))
+        picks = self.np_random.integers(0, len(self.character_list), size=length)
+        return "".join(self.character_list[i] for i in picks)
+
+    def __repr__(self) -> str:
+        return f"UnicodeText({self.min_length}, {self.max_length})"
+
+    def __eq__(self, other: Any) -> bool:
+        return (
+            isinstance(other, UnicodeText)
+            and self.min_length == other.min_length
+            and self.max_length == other.max_length
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable (seeded) like other spaces
+
+
+def text_and_image_space(height: int, width: int, *, max_length: int = 1_000_000) -> spaces.Dict:
+    """Observation space of a multimodal environment: ``{"text": str, "image": HxWx3 uint8}``."""
+    return spaces.Dict(
+        {
+            "text": UnicodeText(max_length),
+            "image": spaces.Box(0, 255, shape=(height, width, 3), dtype=np.uint8),
+        }
+    )

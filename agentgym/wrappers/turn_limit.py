@@ -1,0 +1,39 @@
+"""Truncate an episode after a fixed number of turns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+
+class TurnLimit(gym.Wrapper):
+    """End the episode with ``truncated=True`` once the agent has taken ``max_turns`` actions.
+
+    Every call to ``step`` is a turn, invalid actions included: an agent that keeps writing
+    garbage runs out of turns like any other. ``info["turns_left"]`` counts down after each
+    step (and is ``max_turns`` after ``reset``). An episode that terminates on its last turn is
+    reported as terminated, not truncated.
+    """
+
+    def __init__(self, env: gym.Env, max_turns: int) -> None:
+        if not isinstance(max_turns, int) or max_turns < 1:
+            raise ValueError(f"max_turns must be a positive integer, got {max_turns!r}")
+        super().__init__(env)
+        self.max_turns = max_turns
+        self._turns = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        self._turns = 0
+        observation, info = self.env.reset(seed=seed, options=options)
+        info["turns_left"] = self.max_turns
+        return observation, info
+
+    def step(self, action: Any):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self._turns += 1
+        left = self.max_turns - self._turns
+        info["turns_left"] = left
+        if left <= 0 and not terminated:
+            truncated = True
+        return observation, reward, terminated, truncated, info

@@ -1,0 +1,88 @@
+"""Guess the number: find a secret integer from "higher" / "lower" hints."""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from agentgym.core import Feedback, InvalidAction
+from agentgym.envs.games.base import GameEnv
+
+_INTEGER = re.compile(r"-?\d+")
+# difficulty -> (highest number, guesses allowed); binary search needs ceil(log2(high)) guesses.
+_LEVELS = {"easy": (20, 8), "medium": (100, 10), "hard": (1000, 14)}
+
+
+class GuessTheNumber(GameEnv):
+    """Find a secret integer between 1 and N (20, 100 or 1000) in a limited number of guesses.
+
+    Action: a number (the last integer in the text counts). Reward: ``outcome`` 1 on a win;
+    with ``dense_reward``, ``progress`` is the fraction by which the guess shrank the interval
+    that can still hold the secret.
+    """
+
+    def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
+        super().__init__(difficulty, **kwargs)
+        self.high, self.max_guesses = _LEVELS[self.difficulty]
+        self.instructions = (
+            f"I am thinking of a whole number between 1 and {self.high}. Guess it in at most "
+            f"{self.max_guesses} guesses. After each guess I say whether the secret is higher or "
+            "lower. Reply with a single number, e.g. 7."
+        )
+
+    def new_episode(self, options: dict[str, Any]) -> str:
+        self.secret = self.rng.randint(1, self.high)
+        self.low_bound, self.high_bound = 1, self.high
+        self.guesses = 0
+        return f"Guess a number between 1 and {self.high}. You have {self.max_guesses} guesses."
+
+    def play(self, action: str) -> Feedback:
+        found = _INTEGER.findall(action)
+        if not found:
+            raise InvalidAction(f"reply with a number between 1 and {self.high}.")
+        guess = int(found[-1]) if len(found[-1]) < 12 else -1
+        if not 1 <= guess <= self.high:
+            raise InvalidAction(f"{found[-1][:20]} is not between 1 and {self.high}.")
+        self.guesses += 1
+        if guess == self.secret:
+            return Feedback(f"{guess} is correct! You found it in {self.guesses} guesses.",
+                            {"outcome": 1.0}, terminated=True, success=True)
+        rewards = {}
+        if self.dense_reward:
+            width = self.high_bound - self.low_bound + 1
+            self._narrow(guess)
+            rewards["progress"] = 1.0 - (self.high_bound - self.low_bound + 1) / width
+        else:
+            self._narrow(guess)
+        hint = "higher" if guess < self.secret else "lower"
+        left = self.max_guesses - self.guesses
+        if left == 0:
+            return Feedback(f"{guess} is wrong and you have no guesses left. You lose.",
+                            {"outcome": 0.0, **rewards}, terminated=True)
+        return Feedback(f"The secret number is {hint} than {guess}. {left} guesses left.", rewards)
+
+    def _narrow(self, guess: int) -> None:
+        if guess < self.secret:
+            self.low_bound = max(self.low_bound, guess + 1)
+        else:
+            self.high_bound = min(self.high_bound, guess - 1)
+
+    @property
+    def reference_answer(self) -> str:
+        return str(self.secret)
+
+    @property
+    def answer_stub(self) -> str:
+        return "The secret number is "
+
+    def random_action(self, rng: random.Random) -> str:
+        return str(rng.randint(1, self.high))
+
+    def oracle_action(self) -> str:
+        """Binary search over the interval that can still hold the secret."""
+        return str((self.low_bound + self.high_bound) // 2)
+
+    def render_text(self) -> str:
+        return (f"GuessTheNumber 1..{self.high}: {self.guesses}/{self.max_guesses} guesses, "
+                f"secret in [{self.low_bound}, {self.high_bound}]")
