@@ -9,13 +9,15 @@ instructions. ``play_episode`` runs one episode with any action function.
 from __future__ import annotations
 
 import json
-import re
 import random
+import re
 import warnings
 from typing import Any, Callable, Iterator
 
 import gymnasium as gym
 from gymnasium.utils.env_checker import check_env
+
+from agentgym.episode import run_episode
 
 _HOSTILE_FIXED = [
     "",
@@ -92,35 +94,29 @@ def play_episode(
     options: dict[str, Any] | None = None,
     max_steps: int = 10_000,
 ) -> dict[str, Any]:
-    """Play one episode; ``act(env, observation)`` returns the next action.
-
-    Returns the transcript: observations, actions, rewards, infos, ``success`` and ``return``.
-    """
-    observation, info = env.reset(seed=seed, options=options)
-    record: dict[str, Any] = {"observations": [observation], "actions": [], "rewards": [],
-                              "infos": [info], "terminated": False, "truncated": False}
-    for _ in range(max_steps):
-        action = act(env, observation)
-        observation, reward, terminated, truncated, info = env.step(action)
-        record["actions"].append(action)
-        record["observations"].append(observation)
-        record["rewards"].append(reward)
-        record["infos"].append(info)
-        if terminated or truncated:
-            record["terminated"], record["truncated"] = terminated, truncated
-            break
-    record["success"] = bool(record["infos"][-1].get("success", False))
-    record["return"] = sum(record["rewards"])
-    return record
+    """Play one episode (see :func:`agentgym.episode.run_episode`) and return its transcript as
+    a dict: observations, actions, rewards, infos, terminated, truncated, success, return."""
+    episode = run_episode(env, act, seed=seed, options=options, max_steps=max_steps)
+    return {
+        "observations": episode.observations,
+        "actions": episode.actions,
+        "rewards": episode.rewards,
+        "infos": episode.infos,
+        "terminated": episode.terminated,
+        "truncated": episode.truncated,
+        "success": episode.success,
+        "return": episode.total_return,
+    }
 
 
 def random_agent(seed: int = 0) -> Callable[[gym.Env, Any], str]:
     """An ``act`` function that plays the environment's own random (usually legal) actions."""
-    rng = random.Random(seed)
-    return lambda env, _obs: env.unwrapped.random_action(rng)
+    from agentgym.policies import RandomAgent
+
+    return RandomAgent(seed)
 
 
-def oracle_agent(env: gym.Env, _observation: Any) -> str:
+def oracle_agent(env: gym.Env, observation: Any) -> str:
     """An ``act`` function that plays the environment's oracle."""
     return env.unwrapped.oracle_action()
 

@@ -1,0 +1,37 @@
+"""Agents and policies (installed as ``agentgym.policies``).
+
+Environment-aware agents — ``act(env, observation) -> action`` — for baselines, tests and
+people: :class:`RandomAgent`, :class:`OracleAgent`, :class:`ScriptedAgent`,
+:class:`HumanAgent`. :func:`make_agent` builds one from a command-line spec.
+"""
+
+from __future__ import annotations
+
+from agentgym.policies.human import HumanAgent
+from agentgym.policies.random import RandomAgent
+from agentgym.policies.scripted import OracleAgent, ScriptedAgent
+
+AGENT_SPECS = {
+    "oracle": "the environment's own solver (an upper bound)",
+    "random": "random legal-looking moves; 'random:SEED' fixes the seed",
+    "human": "you, at the terminal",
+}
+
+
+def make_agent(spec: str):
+    """Build an agent from ``oracle``, ``random``, ``random:SEED`` or ``human``."""
+    name, _, argument = spec.partition(":")
+    if name == "oracle" and not argument:
+        return OracleAgent()
+    if name == "random":
+        try:
+            return RandomAgent(int(argument) if argument else 0)
+        except ValueError:
+            raise ValueError(f"random agent seed must be an integer, got {argument!r}") from None
+    if name == "human" and not argument:
+        return HumanAgent()
+    known = ", ".join(AGENT_SPECS)
+    raise ValueError(f"unknown policy {spec!r}; choose one of: {known}")
+
+
+__all__ = ["AGENT_SPECS", "HumanAgent", "OracleAgent", "RandomAgent", "ScriptedAgent", "make_agent"]

@@ -1,0 +1,40 @@
+"""``agentgym list``: the registered environments as a table."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+import agentgym
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("list", help="list the registered environments")
+    parser.add_argument("--family", help="only this family (games, web, search, tools, gui...)")
+    parser.add_argument("--tag", action="append", default=[], help="only environments with this tag")
+    parser.add_argument("--suites", action="store_true", help="list the benchmark suites instead")
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console()
+    if args.suites:
+        table = Table(title="agentgym suites")
+        for column in ("suite", "environments", "tasks", "description"):
+            table.add_column(column)
+        for suite in agentgym.list_suites():
+            table.add_row(suite.name, str(len(suite.entries)), str(suite.num_tasks), suite.description)
+        console.print(table)
+        return 0
+    envs = agentgym.list_envs(args.family, args.tag)
+    if not envs:
+        raise ValueError(f"no environments match (families: {', '.join(agentgym.families())})")
+    table = Table(title=f"agentgym environments ({len(envs)})")
+    table.add_column("id", no_wrap=True)
+    for column in ("family", "turns", "tags", "description"):
+        table.add_column(column, overflow="fold")
+    for env in envs:
+        table.add_row(env.id, env.family, str(env.max_turns or "-"), ", ".join(env.tags), env.description)
+    console.print(table)
+    return 0
