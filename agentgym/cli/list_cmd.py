@@ -15,6 +15,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--family", help="only this family (games, web, search, tools, gui...)")
     parser.add_argument("--tag", action="append", default=[], help="only environments with this tag")
     parser.add_argument("--suites", action="store_true", help="list the benchmark suites instead")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table (README's)")
+
+
+def markdown_env_table(family: str | None = None) -> str:
+    """The environment table of README, generated from the registry."""
+    lines = ["| id | family | turn budget | tags | description |", "|---|---|---:|---|---|"]
+    for env in agentgym.list_envs(family):
+        lines.append(f"| `{env.id}` | {env.family} | {env.max_turns or '-'} | "
+                     f"{', '.join(env.tags)} | {env.description} |")
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
         for suite in agentgym.list_suites():
             table.add_row(suite.name, str(len(suite.entries)), str(suite.num_tasks), suite.description)
         console.print(table)
+        return 0
+    if args.markdown:
+        print(markdown_env_table(args.family))
         return 0
     envs = agentgym.list_envs(args.family, args.tag)
     if not envs:

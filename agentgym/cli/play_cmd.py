@@ -19,7 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_env_options(parser)
 
 
-def run(args: argparse.Namespace, read=input) -> int:
+def run(args: argparse.Namespace) -> int:
+    read = input  # looked up per call so tests can script it
     console = Console(highlight=False)
     env = agentgym.make(args.env_id, render_mode="ansi", **env_kwargs(args))
     observation, info = env.reset(seed=args.seed)

@@ -1,0 +1,35 @@
+# The two commands of README: `make demo` (the main job) and `make test` (the whole suite).
+# Both install what is missing first, into .venv, so they work on a fresh machine.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+# Reinstall whenever the dependencies change.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## The main job: evaluate the oracle and a random agent on the games suite.
+demo: setup
+	$(BIN)/agentgym eval --suite games-v0 --policy oracle --tasks 3
+	$(BIN)/agentgym eval --suite games-v0 --policy random --tasks 3
+
+## The whole test suite.
+test: setup
+	$(BIN)/python -m pytest -q
+
+## Side-by-side performance measurements (writes benchmarks/results/).
+bench: setup
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/bench_env_step.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

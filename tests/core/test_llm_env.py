@@ -1,0 +1,144 @@
+"""The LLMEnv contract, on a tiny environment defined here."""
+
+import pytest
+from gymnasium.error import ResetNeeded
+from gymnasium.utils.env_checker import check_env
+
+from agentgym import Feedback, InvalidAction, LLMEnv, Tool
+from agentgym.testing import check_hostile_actions, check_seed_determinism
+
+
+class Pick(LLMEnv):
+    """Pick the hidden letter among three."""
+
+    difficulties = ("easy", "hard")
+    instructions = "Reply with a, b or c."
+    tools = (Tool("peek", "Not allowed, but listed.", fn=lambda: "no"),)
+
+    def new_episode(self, options):
+        self.secret = self.rng.choice("abc")
+        self.moves = 0
+        return f"Pick a letter ({options.get('note', 'no note')})."
+
+    def play(self, action):
+        letter = action.strip().lower()
+        if letter not in ("a", "b", "c"):
+            raise InvalidAction("reply with a, b or c.")
+        self.moves += 1
+        won = letter == self.secret
+        return Feedback("yes" if won else "no", {"outcome": float(won), "progress": 0.25},
+                        terminated=won or self.moves == 3, success=won, info={"moves": self.moves})
+
+    @property
+    def reference_answer(self):
+        return self.secret
+
+    def random_action(self, rng):
+        return rng.choice("abc")
+
+
+def test_check_env_and_agentgym_checks_pass():
+    check_env(Pick())
+    check_hostile_actions(Pick(), n=100)
+    check_seed_determinism(Pick())
+
+
+def test_reset_info_contract():
+    obs, info = Pick().reset(seed=5, options={"note": "hi"})
+    assert obs == "Pick a letter (hi)."
+    assert info["instructions"] == "Reply with a, b or c."
+    assert info["task_id"] == "Pick-easy-5-0"
+    assert info["tools"] == [{"type": "function", "function": {
+        "name": "peek", "description": "Not allowed, but listed.",
+        "parameters": {"type": "object", "properties": {}, "required": []}}}]
+
+
+def test_task_ids_follow_seed_and_episode():
+    env = Pick()
+    ids = [env.reset(seed=1)[1]["task_id"], env.reset()[1]["task_id"], env.reset(seed=1)[1]["task_id"]]
+    assert ids == ["Pick-easy-1-0", "Pick-easy-1-1", "Pick-easy-1-0"]
+
+
+def test_step_reward_is_sum_of_components_and_info_is_merged():
+    env = Pick()
+    env.reset(seed=0)
+    env.secret = "a"
+    obs, reward, terminated, truncated, info = env.step(" A ")
+    assert (obs, reward, terminated, truncated) == ("yes", 1.25, True, False)
+    assert info == {"reward_components": {"outcome": 1.0, "progress": 0.25}, "error": None,
+                    "success": True, "moves": 1}
+
+
+@pytest.mark.parametrize("action", ["zzz", 42, None, ["a"], "a" * 20_001])
+def test_bad_actions_become_error_observations(action):
+    env = Pick(invalid_penalty=0.5)
+    env.reset(seed=0)
+    before = env.moves
+    obs, reward, terminated, truncated, info = env.step(action)
+    assert obs.startswith("Invalid action:")
+    assert info["error"] and info["reward_components"] == {"invalid": -0.5} and reward == -0.5
+    assert not terminated and not truncated and env.moves == before
+
+
+def test_step_before_reset_and_after_end_raise_reset_needed():
+    env = Pick()
+    with pytest.raises(ResetNeeded):
+        env.step("a")
+    env.reset(seed=0)
+    env.secret = "b"
+    env.step("b")
+    with pytest.raises(ResetNeeded):
+        env.step("b")
+
+
+def test_seeds_are_local_and_do_not_touch_global_generators():
+    import random
+
+    import numpy as np
+
+    random.seed(123)
+    np.random.seed(123)
+    state, np_state = random.getstate(), np.random.get_state()[1].copy()
+    env = Pick()
+    secrets = []
+    for seed in range(40):
+        env.reset(seed=seed)
+        secrets.append(env.secret)
+    assert random.getstate() == state and (np.random.get_state()[1] == np_state).all()
+    assert set(secrets) == {"a", "b", "c"}, "different seeds should give different episodes"
+
+    def episode_secrets(env):
+        env.reset(seed=9)
+        drawn = [env.secret]
+        for _ in range(4):
+            env.reset()
+            drawn.append(env.secret)
+        return drawn
+
+    assert episode_secrets(Pick()) == episode_secrets(Pick())
+
+
+def test_unknown_difficulty_and_render_mode_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown difficulty 'medium'.*easy, hard"):
+        Pick("medium")
+    with pytest.raises(ValueError, match="render_mode"):
+        Pick(render_mode="human")
+
+
+def test_render_ansi_shows_the_last_observation():
+    env = Pick(render_mode="ansi")
+    env.reset(seed=0)
+    assert env.render() == "Pick a letter (no note)."
+    assert Pick().render() is None
+
+
+def test_async_api_matches_sync():
+    import asyncio
+
+    async def play():
+        env = Pick()
+        obs, info = await env.areset(seed=4)
+        return obs, await env.astep(env.secret)
+
+    obs, (obs2, reward, terminated, _, info) = asyncio.run(play())
+    assert obs == "Pick a letter (no note)." and reward == 1.25 and terminated and info["success"]

@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+from gymnasium.vector.utils import batch_space
+
+from agentgym.spaces import UnicodeText, text_and_image_space
+
+
+@pytest.mark.parametrize("text", ["", "hello", "中文 🙂 é", "\x00\x1b[31m", "\ud800", "a\nb\tc"])
+def test_contains_any_unicode(text):
+    assert text in UnicodeText()
+
+
+def test_rejects_non_strings_and_length_bounds():
+    space = UnicodeText(5, min_length=2)
+    assert 42 not in space and None not in space and b"abc" not in space
+    assert "a" not in space and "abcdef" not in space and "abc" in space
+
+
+def test_sample_is_seeded_diverse_and_inside_the_space():
+    a, b = UnicodeText(seed=3), UnicodeText(seed=3)
+    samples = [a.sample() for _ in range(200)]
+    assert samples == [b.sample() for _ in range(200)]
+    assert all(s in a for s in samples)
+    assert len(set(samples)) > 150
+    assert any(not s.isascii() for s in samples), "samples should exercise non-ASCII input"
+
+
+def test_equality_and_batching():
+    assert UnicodeText(10) == UnicodeText(10) != UnicodeText(11)
+    batched = batch_space(UnicodeText(), 3)
+    assert ("x", "中", "") in batched
+
+
+def test_multimodal_space():
+    space = text_and_image_space(4, 6)
+    sample = {"text": "hi", "image": np.zeros((4, 6, 3), dtype=np.uint8)}
+    assert sample in space
+    assert {"text": "hi", "image": np.zeros((4, 5, 3), dtype=np.uint8)} not in space

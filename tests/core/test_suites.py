@@ -1,0 +1,31 @@
+import pytest
+
+import agentgym
+from agentgym.envs.games import GAME_IDS
+
+
+def test_builtin_suites():
+    games = agentgym.get_suite("games-v0")
+    assert {e.env_id for e in games.entries} == set(GAME_IDS)
+    assert {e.kwargs["difficulty"] for e in games.entries} == {"easy", "medium", "hard"}
+    quick = agentgym.get_suite("quick-v0")
+    assert quick.num_tasks == sum(len(e.seeds) for e in quick.entries) < games.num_tasks
+    assert [s.name for s in agentgym.list_suites()][:2] == ["games-v0", "quick-v0"]
+
+
+def test_register_suite_from_tuples_and_labels():
+    suite = agentgym.register_suite("testing-v3", [("games/Wordle-v0", [1, 2], {"difficulty": "hard"}),
+                                                   ("games/TicTacToe-v0", range(2))])
+    assert suite.entries[0].seeds == (1, 2) and suite.entries[0].label == "games/Wordle-v0[hard]"
+    assert suite.entries[1].label == "games/TicTacToe-v0" and agentgym.get_suite("testing-v3") is suite
+
+
+def test_register_suite_errors():
+    with pytest.raises(ValueError, match="version"):
+        agentgym.register_suite("unversioned", [("games/Wordle-v0", [0])])
+    with pytest.raises(KeyError, match="Did you mean games/Wordle-v0"):
+        agentgym.register_suite("typo-v0", [("games/Wordl-v0", [0])])
+    with pytest.raises(ValueError, match="no seeds"):
+        agentgym.register_suite("empty-v0", [("games/Wordle-v0", [])])
+    with pytest.raises(KeyError, match="known suites"):
+        agentgym.get_suite("nope-v0")
