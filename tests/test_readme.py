@@ -1,0 +1,31 @@
+"""README's environment table is the registry's, and its set-up commands exist."""
+
+import re
+from pathlib import Path
+
+from agentgym.cli.list_cmd import markdown_env_table
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_environment_table_matches_the_registry():
+    match = re.search(r"<!-- envs:start[^>]*-->\n(.*?)<!-- envs:end -->", README, re.S)
+    assert match, "README lost its environment table markers"
+    assert match.group(1).strip() == markdown_env_table().strip(), (
+        "README's environment table is stale: run `python tests/test_readme.py` to regenerate it")
+
+
+def test_set_up_commands_are_documented_and_ci_runs_the_test_command():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "make demo" in README and "make test" in README
+    assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.strip().splitlines()[-1] == "make test"
+
+
+if __name__ == "__main__":  # regenerate the table in place
+    start, end = README.index("<!-- envs:start"), README.index("<!-- envs:end -->")
+    header_end = README.index("-->", start) + 3
+    (ROOT / "README.md").write_text(README[:header_end] + "\n" + markdown_env_table() + "\n" + README[end:])
+    print("README environment table updated")
