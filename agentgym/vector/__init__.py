@@ -1,0 +1,19 @@
+"""Step many environments at once, for environments that wait more than they compute.
+
+=========================  ===========================================================
+:class:`ThreadVectorEnv`   synchronous environments, one thread per environment
+:class:`AsyncioVectorEnv`  asynchronous environments (``areset``/``astep``) on an event loop
+:func:`make_vec`           ``n`` copies of a registered environment in either mode
+=========================  ===========================================================
+
+Both are :class:`gymnasium.vector.VectorEnv` with Gymnasium 1.x's autoreset modes and info
+format, and both isolate failures: an environment that raises or outlasts ``step_timeout``
+gives its slot an error result (``truncated=True``, ``info["env_failed"]``) and is rebuilt at
+that slot's next reset, while the others carry on.
+"""
+
+from agentgym.vector.asyncio_vector_env import AsyncioVectorEnv
+from agentgym.vector.make import make_vec
+from agentgym.vector.thread_vector_env import ThreadVectorEnv
+
+__all__ = ["AsyncioVectorEnv", "ThreadVectorEnv", "make_vec"]

@@ -1,0 +1,474 @@
+"""What the thread and asyncio vector environments share: everything but how calls run.
+
+:class:`SlotVectorEnv` keeps one :class:`Slot` per sub-environment and implements Gymnasium's
+vector semantics (seeding, ``reset_mask``, the three autoreset modes, vector infos) and the
+failure handling as *programs*: generators that yield the calls to run at the same time,
+``{slot index: ResetCall | StepCall}``, and are sent back each call's outcome (its result, or a
+:class:`SlotFailure`). A subclass only says how to run one batch of calls concurrently, so the
+thread and asyncio versions behave identically by construction.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from traceback import format_exception
+from typing import Any, Callable, ClassVar, Generator, Iterator, NamedTuple, Sequence
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.error import ResetNeeded
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
+
+from agentgym.vector._worker import SlotWorker
+
+EnvFactory = Callable[[], Any]
+_TRACEBACK_FRAMES = 6  # the innermost frames say where an environment broke; the rest is noise
+
+
+@dataclass(frozen=True)
+class ResetCall:
+    seed: int | None
+    options: dict[str, Any] | None
+    method: ClassVar[str] = "reset"
+
+
+@dataclass(frozen=True)
+class StepCall:
+    action: Any
+    method: ClassVar[str] = "step"
+
+
+@dataclass(frozen=True)
+class SlotFailure:
+    """Why a call gave no result. It becomes an error observation, reward 0, ``truncated=True``.
+
+    ``hung`` means the call is still running in the slot's thread: that thread and its
+    environment are abandoned, since a thread cannot be stopped from outside.
+    """
+
+    error: str
+    traceback: str | None = None
+    hung: bool = False
+
+    @classmethod
+    def timed_out(cls, method: str, timeout: float | None, *, hung: bool) -> SlotFailure:
+        return cls(f"{method} timed out after {timeout} s", hung=hung)
+
+    @classmethod
+    def raised(cls, method: str, exc: BaseException) -> SlotFailure:
+        frames = format_exception(type(exc), exc, exc.__traceback__, limit=-_TRACEBACK_FRAMES)
+        return cls(f"{method} raised {type(exc).__name__}: {exc}", "".join(frames))
+
+    def info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"error": self.error, "env_failed": True}
+        if self.traceback is not None:
+            info["traceback"] = self.traceback
+        return info
+
+
+# A slot whose environment failed and whose reset has not succeeded since has no episode.
+_NO_EPISODE = SlotFailure("step skipped: the environment failed and has not been reset since")
+
+Call = ResetCall | StepCall
+Outcome = Any  # a normalised result (see below) or a SlotFailure
+Program = Generator[dict[int, Call], dict[int, Outcome], Any]
+
+
+class StepResult(NamedTuple):
+    observation: Any
+    reward: float
+    terminated: bool
+    truncated: bool
+    info: dict[str, Any]
+
+
+# ----------------------------------------------------------- work done in a slot's thread
+# These functions never touch a Slot: a call that was abandoned may finish at any later time.
+def step_env(env: Any, action: Any) -> StepResult:
+    return as_step_result(env.step(action))
+
+
+def reset_env(env: Any, seed: int | None, options: dict[str, Any] | None):
+    """Reset ``env``; returns ``(env, observation, info)`` so a rebuilt env travels with it."""
+    return (env, *as_reset_result(env.reset(seed=seed, options=options)))
+
+
+def replace_env(failed_env: Any, factory: EnvFactory) -> Any:
+    """Close a failed environment (``None`` if it was abandoned) and build a fresh one."""
+    if failed_env is not None:
+        close_quietly(failed_env)
+    return factory()
+
+
+def close_quietly(failed_env: Any) -> None:
+    try:
+        failed_env.close()
+    except Exception:  # noqa: BLE001 - it is broken already; its close failing changes nothing
+        pass
+
+
+def as_step_result(result: Sequence[Any]) -> StepResult:
+    observation, reward, terminated, truncated, info = result
+    return StepResult(observation, float(reward), bool(terminated), bool(truncated), dict(info))
+
+
+def as_reset_result(result: Sequence[Any]) -> tuple[Any, dict[str, Any]]:
+    observation, info = result
+    return observation, dict(info)
+
+
+class Slot:
+    """One sub-environment: its factory, its current environment and the thread that runs it."""
+
+    def __init__(self, index: int, factory: EnvFactory) -> None:
+        self.index = index
+        self.factory = factory
+        self.worker = self._new_worker()
+        self.env: Any = None  # None only while an abandoned (hung) environment awaits rebuild
+        #: the environment failed: close it and build a fresh one at the next reset
+        self.needs_rebuild = False
+        #: an episode can be stepped: the last reset succeeded and nothing failed since
+        self.live = False
+
+    def fail(self, failure: SlotFailure) -> None:
+        self.live = False
+        self.needs_rebuild = True
+        if failure.hung:
+            # The call still runs and nothing can stop it: leave that thread and environment
+            # alone for good and give the slot a new thread.
+            self.worker.shutdown(wait=False)
+            self.worker = self._new_worker()
+            self.env = None
+
+    def _new_worker(self) -> SlotWorker:
+        return SlotWorker(f"agentgym-vector-slot-{self.index}")
+
+
+class SlotVectorEnv(VectorEnv):
+    """Gymnasium vector semantics over slots whose calls a subclass runs concurrently.
+
+    Results, as Gymnasium 1.x's ``SyncVectorEnv``: observations batched with
+    :func:`~gymnasium.vector.utils.batch_space` (a tuple of strings for text spaces), rewards a
+    ``float64`` array, terminations and truncations ``bool`` arrays, infos in the vector format
+    (one array per key plus a ``_key`` mask). ``reset(seed=int)`` seeds slot ``i`` with
+    ``seed + i``; ``options={"reset_mask": mask}`` resets only the masked slots.
+
+    Autoreset (``autoreset_mode``, an :class:`~gymnasium.vector.AutoresetMode` or its value):
+
+    * ``NEXT_STEP`` (default): a slot whose episode ended is reset on the next ``step``; its
+      action is ignored and that step reports reward 0 and no termination.
+    * ``SAME_STEP``: a slot whose episode ends is reset within the same ``step``; the final
+      observation and info are kept in ``infos["final_obs"]`` / ``infos["final_info"]``.
+    * ``DISABLED``: stepping a slot whose episode ended raises; reset it with ``reset_mask``.
+
+    Failures: a ``reset`` or ``step`` that raises, or runs longer than ``step_timeout``
+    seconds, gives that slot an error result: an error observation (for text spaces,
+    ``"Environment error: <why>. ..."``), reward 0, ``truncated=True``, and
+    ``info["error"]`` (e.g. ``"step timed out after 2.0 s"``), ``info["env_failed"] = True``,
+    and for an exception ``info["traceback"]``. The other slots return normally. The slot's
+    environment is then replaced by a fresh one from its factory at the slot's next reset
+    (NEXT_STEP does that on the next step; SAME_STEP right away). A failed reset is reported
+    the same way and retried at the slot's next reset. A rebuilt environment is reset without
+    a seed. A call that timed out cannot be stopped in a thread: that thread and environment
+    are abandoned (never used or closed again) and the slot gets a new thread.
+    """
+
+    def __init__(
+        self,
+        env_fns: Sequence[EnvFactory],
+        *,
+        step_timeout: float | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+    ) -> None:
+        factories = list(env_fns)
+        if not factories:
+            raise ValueError("env_fns must hold at least one environment factory")
+        if step_timeout is not None and not step_timeout > 0:
+            raise ValueError(f"step_timeout must be a positive number of seconds or None, got {step_timeout!r}")
+        self.env_fns = factories
+        self.step_timeout = None if step_timeout is None else float(step_timeout)
+        self.autoreset_mode = _as_autoreset_mode(autoreset_mode)
+        self.num_envs = len(factories)
+        self._slots = [Slot(i, factory) for i, factory in enumerate(factories)]
+        self._one_batch_at_a_time = threading.Lock()
+        self._started = False
+        self._observations: list[Any] = [None] * self.num_envs
+        self._autoreset = np.zeros(self.num_envs, dtype=np.bool_)
+        try:
+            self._build_envs()
+            self._set_spaces()
+        except BaseException:
+            self.close()
+            raise
+        first = self._slots[0].env
+        self.metadata = {**getattr(first, "metadata", {}), "autoreset_mode": self.autoreset_mode}
+        self.render_mode = getattr(first, "render_mode", None)
+
+    # ----------------------------------------------------------------- programs
+    def _reset_program(self, seed: int | Sequence[int | None] | None, options: dict[str, Any] | None) -> Program:
+        self._check_open()
+        seeds = _seeds_per_slot(seed, self.num_envs)
+        mask = np.ones(self.num_envs, dtype=np.bool_)
+        if options is not None and "reset_mask" in options:
+            options = dict(options)
+            mask = _checked_reset_mask(options.pop("reset_mask"), self.num_envs)
+            if not self._started and not mask.all():
+                raise ValueError("the first reset must reset every sub-environment (no reset_mask)")
+        outcomes = yield {int(i): ResetCall(seeds[i], options) for i in np.flatnonzero(mask)}
+        infos: dict[str, Any] = {}
+        for i in sorted(outcomes):
+            self._observations[i], info, failed = self._settle_reset(i, outcomes[i])
+            self._autoreset[i] = failed  # NEXT_STEP retries a failed reset on the next step
+            infos = self._add_info(infos, info, i)
+        self._started = True
+        return self._batched_observations(), infos
+
+    def _step_program(self, actions: Any) -> Program:
+        self._check_open()
+        if not self._started:
+            raise ResetNeeded("call reset() before step()")
+        actions = list(iterate(self.action_space, actions))
+        if len(actions) != self.num_envs:
+            raise ValueError(f"expected {self.num_envs} actions, got {len(actions)}")
+        mode = self.autoreset_mode
+        if mode is AutoresetMode.DISABLED:
+            ended = [s.index for s in self._slots if self._autoreset[s.index] and s.live]
+            if ended:
+                raise ResetNeeded(
+                    f"sub-environments {ended} ended their episodes and autoreset is disabled: "
+                    "reset them with reset(options={'reset_mask': mask}) before stepping"
+                )
+
+        calls: dict[int, Call] = {}
+        skipped: dict[int, Outcome] = {}
+        for slot in self._slots:
+            i = slot.index
+            if mode is AutoresetMode.NEXT_STEP and self._autoreset[i]:
+                calls[i] = ResetCall(None, None)  # the action of an ended episode is ignored
+            elif slot.live:
+                calls[i] = StepCall(actions[i])
+            else:
+                skipped[i] = _NO_EPISODE
+        outcomes = {**((yield calls) if calls else {}), **skipped}
+
+        results: list[StepResult] = []
+        for i in range(self.num_envs):
+            if isinstance(calls.get(i), ResetCall):
+                observation, info, failed = self._settle_reset(i, outcomes[i])
+                results.append(StepResult(observation, 0.0, False, failed, info))
+            else:
+                results.append(self._settle_step(i, outcomes[i]))
+
+        finals: dict[int, dict[str, Any]] = {}
+        if mode is AutoresetMode.SAME_STEP:
+            ended = [i for i, r in enumerate(results) if r.terminated or r.truncated]
+            if ended:
+                outcomes = yield {i: ResetCall(None, None) for i in ended}
+                for i in ended:
+                    finals[i] = {"final_obs": results[i].observation, "final_info": results[i].info}
+                    observation, info, _ = self._settle_reset(i, outcomes[i])
+                    results[i] = results[i]._replace(observation=observation, info=info)
+
+        infos: dict[str, Any] = {}
+        for i, result in enumerate(results):
+            if i in finals:
+                infos = self._add_info(infos, finals[i], i)
+            infos = self._add_info(infos, result.info, i)
+            self._observations[i] = result.observation
+        terminations = np.array([r.terminated for r in results], dtype=np.bool_)
+        truncations = np.array([r.truncated for r in results], dtype=np.bool_)
+        self._autoreset = terminations | truncations
+        rewards = np.array([r.reward for r in results], dtype=np.float64)
+        return self._batched_observations(), rewards, terminations, truncations, infos
+
+    # ------------------------------------------------------------ outcomes
+    def _settle_reset(self, i: int, outcome: Outcome) -> tuple[Any, dict[str, Any], bool]:
+        """Install a reset's result; returns ``(observation, info, failed)``."""
+        if isinstance(outcome, SlotFailure):
+            failed = self._settle_failure(i, outcome)
+            return failed.observation, failed.info, True
+        slot = self._slots[i]
+        slot.env, observation, info = outcome
+        slot.needs_rebuild = False
+        slot.live = True
+        return observation, info, False
+
+    def _settle_step(self, i: int, outcome: Outcome) -> StepResult:
+        if isinstance(outcome, SlotFailure):
+            return self._settle_failure(i, outcome)
+        return outcome
+
+    def _settle_failure(self, i: int, failure: SlotFailure) -> StepResult:
+        self._slots[i].fail(failure)
+        text = f"Environment error: {failure.error}. This episode is over."
+        return StepResult(error_observation(self.single_observation_space, text), 0.0, False, True, failure.info())
+
+    def _batched_observations(self) -> Any:
+        space = self.single_observation_space
+        return concatenate(space, self._observations, create_empty_array(space, self.num_envs, fn=np.zeros))
+
+    # ------------------------------------------------------------ set-up and teardown
+    def _build_envs(self) -> None:
+        """Build every environment in its own slot's thread, all at once."""
+        futures = [slot.worker.submit(slot.factory) for slot in self._slots]
+        wait(futures)  # let every factory finish, so a failure leaves nothing half-built
+        for slot, future in zip(self._slots, futures):
+            if future.exception() is None:
+                slot.env = future.result()
+        for future in futures:
+            future.result()  # raises the first factory's error
+
+    def _set_spaces(self) -> None:
+        first = self._slots[0].env
+        self.single_observation_space = first.observation_space
+        self.single_action_space = first.action_space
+        for slot in self._slots[1:]:
+            if slot.env.observation_space != self.single_observation_space or slot.env.action_space != self.single_action_space:
+                raise RuntimeError(
+                    f"sub-environment {slot.index} has spaces {slot.env.observation_space} / "
+                    f"{slot.env.action_space}, unlike sub-environment 0's {self.single_observation_space} / "
+                    f"{self.single_action_space}"
+                )
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+
+    def close_extras(self, **kwargs: Any) -> None:
+        """Close every environment in its own thread, then join the threads.
+
+        A ``close`` that outlasts ``step_timeout`` is abandoned like a hung step. Environments
+        abandoned earlier are not closed (their thread may still be inside them); their daemon
+        threads end when the hung call returns, and never keep the process from exiting. The
+        first error a healthy environment's ``close`` raised is re-raised once all is shut.
+        """
+        closing = {
+            slot.index: slot.worker.submit(close_quietly, slot.env) if slot.needs_rebuild
+            else slot.worker.submit(slot.env.close)
+            for slot in self._slots
+            if slot.env is not None
+        }
+        done, _ = wait(closing.values(), timeout=self.step_timeout)
+        errors = []
+        for slot in self._slots:
+            future = closing.get(slot.index)
+            finished = future is None or future in done
+            slot.worker.shutdown(wait=finished)
+            if finished and future is not None and future.exception() is not None:
+                errors.append(future.exception())
+        if errors:
+            raise errors[0]
+
+    def __del__(self) -> None:
+        # Without close() the idle slot threads would wait for calls forever. Joining threads
+        # or closing environments is not safe during garbage collection; stopping them is.
+        if not getattr(self, "closed", True):
+            for slot in getattr(self, "_slots", ()):
+                slot.worker.shutdown(wait=False)
+
+    # ------------------------------------------------------------ Gymnasium extras
+    def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        """Call method ``name`` of every sub-environment, each in its own thread.
+
+        A non-callable attribute is returned as is (as Gymnasium's vector envs do). Exceptions
+        propagate: this is not a step, nothing is isolated.
+        """
+
+        def call_one(env: Any) -> Any:
+            attribute = env.get_wrapper_attr(name) if hasattr(env, "get_wrapper_attr") else getattr(env, name)
+            return attribute(*args, **kwargs) if callable(attribute) else attribute
+
+        return self._on_every_env(call_one)
+
+    def get_attr(self, name: str) -> tuple[Any, ...]:
+        """The attribute ``name`` of every sub-environment (methods are called, as in Gymnasium)."""
+        return self.call(name)
+
+    def set_attr(self, name: str, values: Any) -> None:
+        """Set attribute ``name``: one value for all, or a list/tuple with one per sub-environment."""
+        if not isinstance(values, (list, tuple)):
+            values = [values] * self.num_envs
+        if len(values) != self.num_envs:
+            raise ValueError(f"expected {self.num_envs} values, got {len(values)}")
+
+        def set_one(env: Any, value: Any) -> None:
+            if hasattr(env, "set_wrapper_attr"):
+                env.set_wrapper_attr(name, value)
+            else:
+                setattr(env, name, value)
+
+        self._on_every_env(set_one, [[value] for value in values])
+
+    def render(self) -> tuple[Any, ...]:
+        return self.call("render")
+
+    def _on_every_env(self, fn: Callable[..., Any], extra_args: Sequence[Sequence[Any]] | None = None) -> tuple[Any, ...]:
+        self._check_open()
+        abandoned = [slot.index for slot in self._slots if slot.env is None]
+        if abandoned:
+            raise RuntimeError(
+                f"sub-environments {abandoned} hung and were abandoned; each gets a fresh "
+                "environment at its next reset"
+            )
+        extra_args = extra_args or [[]] * self.num_envs
+        futures = [slot.worker.submit(fn, slot.env, *args) for slot, args in zip(self._slots, extra_args)]
+        return tuple(future.result() for future in futures)
+
+    # ------------------------------------------------------------ helpers
+    @contextmanager
+    def _one_batch(self, method: str) -> Iterator[None]:
+        """Refuse overlapping calls (two threads, or two tasks awaiting ``astep``) at once."""
+        if not self._one_batch_at_a_time.acquire(blocking=False):
+            raise RuntimeError(
+                f"{type(self).__name__}.{method}() was called while another reset/step was "
+                "running; a vector environment runs one batch at a time"
+            )
+        try:
+            yield
+        finally:
+            self._one_batch_at_a_time.release()
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise RuntimeError(f"{type(self).__name__} is closed")
+
+
+def error_observation(space: spaces.Space, text: str) -> Any:
+    """An observation of ``space`` that carries ``text``: the text itself for a text space, the
+    text in every text field of a ``Dict``/``Tuple`` space, zeros anywhere else."""
+    if isinstance(space, spaces.Text):
+        return text
+    if isinstance(space, spaces.Dict):
+        return {key: error_observation(sub, text) for key, sub in space.spaces.items()}
+    if isinstance(space, spaces.Tuple):
+        return tuple(error_observation(sub, text) for sub in space.spaces)
+    return next(iterate(batch_space(space, 1), create_empty_array(space, 1, fn=np.zeros)))
+
+
+def _as_autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
+    try:
+        return AutoresetMode(mode)
+    except ValueError:
+        choices = ", ".join(repr(m.value) for m in AutoresetMode)
+        raise ValueError(f"autoreset_mode must be an AutoresetMode or one of {choices}, got {mode!r}") from None
+
+
+def _seeds_per_slot(seed: int | Sequence[int | None] | None, n: int) -> list[int | None]:
+    if seed is None:
+        return [None] * n
+    if isinstance(seed, (int, np.integer)):
+        return [int(seed) + i for i in range(n)]
+    seeds = list(seed)
+    if len(seeds) != n:
+        raise ValueError(f"expected one seed per sub-environment ({n}), got {len(seeds)}")
+    return seeds
+
+
+def _checked_reset_mask(mask: Any, n: int) -> np.ndarray:
+    if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != (n,):
+        raise TypeError(f"options['reset_mask'] must be a numpy bool array of shape ({n},), got {mask!r}")
+    if not mask.any():
+        raise ValueError("options['reset_mask'] must select at least one sub-environment")
+    return mask

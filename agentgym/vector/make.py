@@ -1,0 +1,49 @@
+"""``make_vec``: a vector of registered environments in one call."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import gymnasium as gym
+from gymnasium.vector import AutoresetMode
+
+from agentgym.registry import make
+from agentgym.vector._slots import SlotVectorEnv
+from agentgym.vector.asyncio_vector_env import AsyncioVectorEnv
+from agentgym.vector.thread_vector_env import ThreadVectorEnv
+
+_MODES: dict[str, type[SlotVectorEnv]] = {"thread": ThreadVectorEnv, "asyncio": AsyncioVectorEnv}
+
+
+def make_vec(
+    env_id: str,
+    num_envs: int,
+    *,
+    mode: str = "thread",
+    step_timeout: float | None = None,
+    autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+    **make_kwargs: Any,
+) -> SlotVectorEnv:
+    """``num_envs`` copies of ``env_id``, each built by :func:`agentgym.make`, stepped at once.
+
+    Args:
+        mode: ``"thread"`` (:class:`ThreadVectorEnv`) or ``"asyncio"`` (:class:`AsyncioVectorEnv`).
+        step_timeout: seconds a reset or step may take before that slot gets an error result.
+        autoreset_mode: Gymnasium's autoreset mode (``NEXT_STEP`` by default).
+        make_kwargs: passed to :func:`agentgym.make` (``difficulty``, ``max_turns``...).
+
+    Example::
+
+        envs = agentgym.vector.make_vec("games/GuessTheNumber-v0", 8, difficulty="easy")
+        observations, infos = envs.reset(seed=0)
+        observations, rewards, terminations, truncations, infos = envs.step(["50"] * 8)
+    """
+    if mode not in _MODES:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}")
+    if not isinstance(num_envs, int) or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+    factory = functools.partial(make, env_id, **make_kwargs)
+    envs = _MODES[mode]([factory] * num_envs, step_timeout=step_timeout, autoreset_mode=autoreset_mode)
+    envs.spec = gym.spec(env_id)
+    return envs
