@@ -14,16 +14,19 @@ from agentgym.registry import EnvInfo, env_info, families, list_envs, load_plugi
 from agentgym.spaces import UnicodeText, text_and_image_space
 from agentgym.suites import Suite, SuiteEntry, get_suite, list_suites, register_suite
 from agentgym.tools import Tool, ToolError
+from agentgym.vector import AsyncioVectorEnv, ThreadVectorEnv, make_vec
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncioVectorEnv",
     "EnvInfo",
     "Feedback",
     "InvalidAction",
     "LLMEnv",
     "Suite",
     "SuiteEntry",
+    "ThreadVectorEnv",
     "Tool",
     "ToolError",
     "UnicodeText",
@@ -34,6 +37,7 @@ __all__ = [
     "list_suites",
     "load_plugins",
     "make",
+    "make_vec",
     "register",
     "register_suite",
     "text_and_image_space",
