@@ -14,6 +14,7 @@ from agentgym.registry import EnvInfo, env_info, families, list_envs, load_plugi
 from agentgym.spaces import UnicodeText, text_and_image_space
 from agentgym.suites import Suite, SuiteEntry, get_suite, list_suites, register_suite
 from agentgym.tools import Tool, ToolError
+from agentgym.trajectory import Trajectory, TrajectoryReader, TrajectoryWriter, Turn, read_trajectories
 from agentgym.vector import AsyncioVectorEnv, ThreadVectorEnv, make_vec
 
 __version__ = "0.1.0"
@@ -29,6 +30,10 @@ __all__ = [
     "ThreadVectorEnv",
     "Tool",
     "ToolError",
+    "Trajectory",
+    "TrajectoryReader",
+    "TrajectoryWriter",
+    "Turn",
     "UnicodeText",
     "env_info",
     "families",
@@ -38,6 +43,7 @@ __all__ = [
     "load_plugins",
     "make",
     "make_vec",
+    "read_trajectories",
     "register",
     "register_suite",
     "text_and_image_space",

@@ -1,0 +1,241 @@
+"""What happened in an episode, turn by turn, and a crash-safe JSONL store for it.
+
+A :class:`Trajectory` is a plain dataclass of :class:`Turn` records; both convert to and from
+JSON-ready dicts (``to_dict`` / ``from_dict``). Fields are added by extending the dataclasses:
+``from_dict`` fills what a record holds and leaves new fields at their defaults, and ignores
+keys it does not know, so files written by older and newer versions stay readable.
+
+On disk a trajectory is one JSON object per line (JSONL). :class:`TrajectoryWriter` appends and
+flushes each line whole (optionally ``fsync``-ing it), so after a crash the file holds every
+finished trajectory and at most one partial line; :class:`TrajectoryReader` skips such lines
+and says which it skipped. Values JSON cannot hold are made safe by :func:`json_safe`: arrays
+(images) become a short description, never inline data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import warnings
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+_MAX_DEPTH = 32  # deeper (or cyclic) structures are cut off rather than recursed into
+_MAX_REPR_CHARS = 200
+
+
+@dataclass
+class Turn:
+    """One action and what it brought.
+
+    Attributes:
+        index: position in the episode, from 0.
+        observation: the text the agent saw before acting (images are not stored).
+        action: the agent's action as text (a message dict is stored as its JSON).
+        reward: the step's reward, the sum of ``reward_components``.
+        reward_components: the reward by component.
+        error: why the action was invalid, or ``None``.
+        info: the JSON-serialisable part of the step's ``info`` not stored elsewhere.
+        seconds: wall time of the step.
+    """
+
+    index: int
+    observation: str
+    action: str
+    reward: float = 0.0
+    reward_components: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_safe({f.name: getattr(self, f.name) for f in fields(self)})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Turn:
+        return cls(**_known_fields(cls, data))
+
+
+@dataclass
+class Trajectory:
+    """One episode.
+
+    Attributes:
+        env_id: the registered id (``games/Wordle-v0``), when known.
+        task_id: the ``task_id`` from ``reset``.
+        seed: the seed given to ``reset`` (``None`` when it was not seeded).
+        group_id: the group of rollouts sharing a task (GRPO-style baselines), if any.
+        instructions: what the agent was told.
+        turns: the turns, in order.
+        terminated / truncated: how the episode ended (both ``False`` if it did not).
+        success: the last step's ``info["success"]``.
+        error: why the episode was cut short (closed, reset early, the environment raised).
+        created_at: when the episode started (ISO 8601, UTC).
+        metadata: free-form, e.g. the policy's name.
+    """
+
+    env_id: str | None = None
+    task_id: str | None = None
+    seed: int | None = None
+    group_id: str | None = None
+    instructions: str = ""
+    turns: list[Turn] = field(default_factory=list)
+    terminated: bool = False
+    truncated: bool = False
+    success: bool = False
+    error: str | None = None
+    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def episode_return(self) -> float:
+        """The undiscounted return: the sum of the turns' rewards (``"return"`` in the dict)."""
+        return float(sum(turn.reward for turn in self.turns))
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"version": SCHEMA_VERSION}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            data[f.name] = [t.to_dict() for t in value] if f.name == "turns" else json_safe(value)
+        data["return"] = json_safe(self.episode_return)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trajectory:
+        values = _known_fields(cls, data)
+        values["turns"] = [Turn.from_dict(turn) for turn in values.get("turns", [])]
+        return cls(**values)
+
+
+def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise TypeError(f"a {cls.__name__} record must be a JSON object, got {type(data).__name__}")
+    return {f.name: data[f.name] for f in fields(cls) if f.name in data}
+
+
+def json_safe(value: Any, _depth: int = 0) -> Any:
+    """``value`` with everything JSON cannot hold replaced; never raises.
+
+    Containers are converted recursively (tuples and sets become lists, keys become strings),
+    numpy scalars become Python numbers, non-finite floats become ``"nan"`` / ``"inf"`` /
+    ``"-inf"``, arrays (images) become ``"<ndarray shape=(64, 64, 3) dtype=uint8>"`` and any
+    other object its (shortened) ``repr``.
+    """
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, np.generic):
+        return json_safe(value.item(), _depth)
+    if isinstance(value, np.ndarray):
+        return f"<ndarray shape={value.shape} dtype={value.dtype}>"
+    if _depth >= _MAX_DEPTH:
+        return f"<{type(value).__name__} nested too deep>"
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else _short_repr(k): json_safe(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [json_safe(v, _depth + 1) for v in value]
+    return _short_repr(value)
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not lose the trajectory
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= _MAX_REPR_CHARS else text[:_MAX_REPR_CHARS] + "…"
+
+
+class TrajectoryWriter:
+    """Append trajectories to a JSONL file, one line each, flushed as soon as it is written.
+
+    Lines are ASCII JSON (non-ASCII is escaped, so even invalid unicode such as a lone surrogate
+    in an action is stored faithfully). With ``fsync=True`` each line is also forced to disk.
+    Opening a file whose last line was cut off by a crash starts a new line first, so the
+    partial line cannot corrupt the next trajectory. One writer may be shared by several
+    threads (each line is written under a lock).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
+        self.path = Path(path)
+        self.fsync = fsync
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._file = open(self.path, "ab")  # noqa: SIM115 - held open until close()
+        if self._file.tell() > 0 and not _ends_with_newline(self.path):
+            self._file.write(b"\n")
+            self._file.flush()
+
+    def write(self, trajectory: Trajectory) -> None:
+        line = json.dumps(trajectory.to_dict(), ensure_ascii=True, allow_nan=False).encode("ascii") + b"\n"
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()
+            if self.fsync:
+                os.fsync(self._file.fileno())
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+    def __enter__(self) -> TrajectoryWriter:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as file:
+        file.seek(-1, os.SEEK_END)
+        return file.read(1) == b"\n"
+
+
+class TrajectoryReader:
+    """Iterate over the trajectories of a JSONL file.
+
+    A line that is not a valid trajectory (the partial last line a crash leaves, or any other
+    damaged line) is skipped; ``bad_lines`` lists the 1-based numbers of the lines skipped by
+    the latest iteration.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.bad_lines: list[int] = []
+
+    def __iter__(self) -> Iterator[Trajectory]:
+        self.bad_lines = []
+        with open(self.path, "rb") as file:
+            for number, line in enumerate(file, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    trajectory = Trajectory.from_dict(json.loads(line))
+                except (ValueError, TypeError, AttributeError, RecursionError):
+                    self.bad_lines.append(number)
+                    continue
+                yield trajectory
+
+
+def read_trajectories(path: str | os.PathLike[str]) -> list[Trajectory]:
+    """All readable trajectories of a JSONL file; warns about the lines it had to skip."""
+    reader = TrajectoryReader(path)
+    trajectories = list(reader)
+    if reader.bad_lines:
+        warnings.warn(
+            f"{path}: skipped {len(reader.bad_lines)} unreadable line(s) {reader.bad_lines} "
+            "(a crash while writing leaves a partial last line)",
+            stacklevel=2,
+        )
+    return trajectories

@@ -1,0 +1,138 @@
+"""Require the agent to put its move in a fixed format and pass on only the move."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+import gymnasium as gym
+from gymnasium.error import ResetNeeded
+
+# `\boxed{` opens a box; escaped braces (`\{`, `\}`) are LaTeX text and do not nest.
+_BOXED_TOKENS = re.compile(r"\\boxed\s*\{|\\[{}]|[{}]")
+
+
+class AnswerFormat(gym.Wrapper):
+    """Extract the move from the agent's action; reject actions without one.
+
+    Formats:
+
+    * ``"tags"``: the text between ``<answer>`` and ``</answer>`` (tag name set by ``tag``);
+      the last complete pair wins, so the agent may think aloud before it answers.
+    * ``"boxed"``: the text inside ``\\boxed{...}``, nested braces included; the last box that
+      opens and closes wins.
+    * a compiled regular expression: group 1 of its last match.
+
+    The move is stripped of surrounding whitespace and passed to the inner environment, whose
+    ``info`` gains ``format_ok=True``. ``reset`` appends a sentence describing the format, with
+    an example, to ``info["instructions"]`` (``instruction`` replaces it; a regex needs one).
+
+    When the move is missing or empty, the inner environment is **not** stepped (its state is
+    unchanged): the step returns the observation ``"Format error: ..."``, reward ``-penalty``
+    (component ``format``; none when ``penalty`` is 0), ``terminated=False``,
+    ``truncated=False`` and ``info`` with ``format_ok=False``, ``error``, ``success=False`` and
+    ``reward_components``, as a normal step has. A :class:`TurnLimit` inside this wrapper does
+    not see such steps; put one outside if format errors should use up turns.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        format: str | re.Pattern[str] = "tags",
+        *,
+        tag: str = "answer",
+        penalty: float = 0.1,
+        example: str = "your move",
+        instruction: str | None = None,
+    ) -> None:
+        super().__init__(env)
+        if penalty < 0:
+            raise ValueError(f"penalty must be >= 0 (it is subtracted), got {penalty}")
+        self.penalty = float(penalty)
+        self._extract, shape = self._format(format, tag)
+        if instruction is None:
+            if shape is None:
+                raise ValueError("a regex format needs an `instruction` telling the agent the format")
+            instruction = (
+                f"Put your move inside {shape % '...'}, for example {shape % example}; "
+                f"only the last {shape % '...'} counts."
+            )
+        self.instruction = instruction
+        self.format_error = (
+            f"Format error: put your move inside {shape % '...'}." if shape
+            else f"Format error: {instruction}"
+        )
+        self._done = True
+
+    @staticmethod
+    def _format(format: str | re.Pattern[str], tag: str) -> tuple[Callable[[str], str | None], str | None]:
+        """The extractor for ``format`` and its ``%s`` template (``None`` for a regex)."""
+        if format == "tags":
+            if not re.fullmatch(r"[A-Za-z_][\w.-]*", tag):
+                raise ValueError(f"tag must be a plain tag name like 'answer', got {tag!r}")
+            opening, closing = f"<{tag}>", f"</{tag}>"
+            return (lambda text: _last_tagged(text, opening, closing)), f"{opening}%s{closing}"
+        if format == "boxed":
+            return _last_boxed, "\\boxed{%s}"
+        if isinstance(format, re.Pattern):
+            if format.groups < 1:
+                raise ValueError("a regex format needs a capturing group around the move")
+            return (lambda text: _last_group(text, format)), None
+        raise ValueError(f"format must be 'tags', 'boxed' or a compiled regex, got {format!r}")
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        observation, info = self.env.reset(seed=seed, options=options)
+        self._done = False
+        instructions = info.get("instructions") or ""
+        info["instructions"] = f"{instructions}\n\n{self.instruction}" if instructions else self.instruction
+        return observation, info
+
+    def step(self, action: Any):
+        if self._done:
+            raise ResetNeeded("call reset() before step(): the episode has ended or not started")
+        move = self._extract(action) if isinstance(action, str) else None
+        if move is not None:
+            move = move.strip()
+        if not move:
+            rewards = {"format": -self.penalty} if self.penalty else {}
+            info = {"reward_components": rewards, "error": self.format_error, "success": False,
+                    "format_ok": False}
+            return self.format_error, float(sum(rewards.values())), False, False, info
+        observation, reward, terminated, truncated, info = self.env.step(move)
+        self._done = terminated or truncated
+        info["format_ok"] = True
+        return observation, reward, terminated, truncated, info
+
+
+def _last_tagged(text: str, opening: str, closing: str) -> str | None:
+    end = text.rfind(closing)
+    if end < 0:
+        return None
+    start = text.rfind(opening, 0, end)
+    return None if start < 0 else text[start + len(opening) : end]
+
+
+def _last_boxed(text: str) -> str | None:
+    """Content of the last-opened ``\\boxed{...}`` whose braces close (one linear scan)."""
+    if "\\boxed" not in text:
+        return None
+    open_braces: list[int | None] = []  # content start of each open `\boxed{`; None for `{`
+    best_start, best = -1, None
+    for token in _BOXED_TOKENS.finditer(text):
+        symbol = token.group()
+        if symbol.startswith("\\boxed"):
+            open_braces.append(token.end())
+        elif symbol == "{":
+            open_braces.append(None)
+        elif symbol == "}" and open_braces:
+            start = open_braces.pop()
+            if start is not None and start > best_start:
+                best_start, best = start, text[start : token.start()]
+    return best
+
+
+def _last_group(text: str, pattern: re.Pattern[str]) -> str | None:
+    last = None
+    for match in pattern.finditer(text):
+        last = match
+    return None if last is None else last.group(1)

@@ -1,0 +1,246 @@
+"""Keep the conversation a chat policy reads, within a context budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
+
+import gymnasium as gym
+
+from agentgym.tool_calls import ToolCall, message_text, parse_tool_calls
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are an agent acting in an interactive environment. Each turn you read the result of "
+    "your last action and reply with your next action. Think as much as helps, then give your "
+    "action in exactly the format the task asks for."
+)
+
+Message = dict[str, Any]
+_NOTE_SEPARATOR = "\n\n"  # between the first user message and the dropped-turns note
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A message, its measured size, and its elided form (``None`` when it cannot shrink)."""
+
+    message: Message
+    size: int
+    elided: _Entry | None = None
+
+
+class ChatHistory(gym.Wrapper):
+    """Build the chat messages the policy sees, in ``info["messages"]`` and :attr:`messages`.
+
+    The conversation is:
+
+    1. ``{"role": "system", "content": system_prompt}`` (left out when ``system_prompt`` is
+       ``None``, for models without a system role);
+    2. a user message with ``info["instructions"]`` from ``reset`` and the first observation;
+    3. for each step, a *turn*: the action as an assistant message, then the next observation
+       as a user message. On a tool step (``info["tool_results"]`` set by
+       :class:`ToolCalling`, which must sit inside this wrapper) the assistant message carries
+       OpenAI-style ``tool_calls`` and its ``content`` is the action's prose without the
+       ``<tool_call>`` markup; each result becomes a ``{"role": "tool", "tool_call_id",
+       "name", "content"}`` message in place of the user message.
+
+    Observations that are ``{"text", "image"}`` dicts become content parts
+    ``[{"type": "text", "text": ...}, {"type": "image", "image": <array>}]``. Every
+    ``info["messages"]`` (and every read of :attr:`messages`) is a new list of new message dicts:
+    later steps never change a list handed out before.
+
+    **Context budget.** Give ``max_context_chars``, or ``max_context_tokens`` with
+    ``count_tokens`` (e.g. ``lambda s: len(tokenizer.encode(s))``). A message's size is the
+    size of its text (a tool call's name and arguments included; images count 0), summed over
+    messages; chat-template tokens are not counted, so leave a margin. While the conversation is
+    over budget:
+
+    * ``overflow="elide"`` first shortens observation messages (user and tool messages) of old
+      turns, oldest first, to their first and last ``elide_keep_chars // 2`` characters around
+      a ``"…[1234 characters elided]…"`` marker, stopping as soon as the conversation fits;
+      then, if it still does not, drops turns as below.
+    * ``overflow="drop"`` drops the oldest whole turns (an assistant message with the
+      observation or tool messages after it) and appends one note,
+      ``"[4 earlier turns omitted to fit the context budget]"``, to the end of the first user
+      message: where the dropped turns were, without two user messages in a row (which some
+      chat templates reject). The note counts against the budget.
+
+    The system message, the first user message and the latest turn are always kept whole. If
+    they alone exceed the budget they are returned anyway, with ``info["context_overflow"]``
+    ``True``; it is ``False`` otherwise. The full history stays stored, so the view is rebuilt
+    from all turns at every step.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        *,
+        system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
+        max_context_chars: int | None = None,
+        max_context_tokens: int | None = None,
+        count_tokens: Callable[[str], int] | None = None,
+        overflow: Literal["drop", "elide"] = "drop",
+        elide_keep_chars: int = 200,
+    ) -> None:
+        if overflow not in ("drop", "elide"):
+            raise ValueError(f"overflow must be 'drop' or 'elide', got {overflow!r}")
+        if max_context_chars is not None and max_context_tokens is not None:
+            raise ValueError("give max_context_chars or max_context_tokens, not both")
+        if (max_context_tokens is None) != (count_tokens is None):
+            raise ValueError("max_context_tokens and count_tokens go together")
+        budget = max_context_chars if max_context_tokens is None else max_context_tokens
+        if budget is not None and budget < 1:
+            raise ValueError(f"the context budget must be positive, got {budget}")
+        if elide_keep_chars < 0:
+            raise ValueError(f"elide_keep_chars must be >= 0, got {elide_keep_chars}")
+        super().__init__(env)
+        self.system_prompt = system_prompt
+        self.budget = budget
+        self.overflow = overflow
+        self.elide_keep_chars = elide_keep_chars
+        self._measure: Callable[[str], int] = count_tokens or len
+        self._head: list[_Entry] = []
+        self._turns: list[list[_Entry]] = []
+        self._view: list[Message] = []
+        self._overflowing = False
+
+    @property
+    def messages(self) -> list[Message]:
+        """The conversation the policy should read now (a new list each time)."""
+        return [dict(message) for message in self._view]
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        observation, info = self.env.reset(seed=seed, options=options)
+        self._head = []
+        if self.system_prompt is not None:
+            self._head.append(self._entry({"role": "system", "content": self.system_prompt}))
+        instructions = info.get("instructions") or ""
+        self._head.append(self._entry({"role": "user", "content": _content(observation, instructions)}))
+        self._turns = []
+        self._refresh(info)
+        return observation, info
+
+    def step(self, action: Any):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        results = info.get("tool_results")
+        if results:
+            calls = [ToolCall(r["tool_call_id"], r["name"], r["arguments"]).to_openai() for r in results]
+            prose = parse_tool_calls(action).text
+            turn = [self._entry({"role": "assistant", "content": prose or "", "tool_calls": calls})]
+            turn += [
+                self._entry({"role": "tool", "tool_call_id": r["tool_call_id"], "name": r["name"],
+                             "content": str(r["content"])}, observation=True)
+                for r in results
+            ]
+        else:
+            turn = [
+                self._entry({"role": "assistant", "content": _action_text(action)}),
+                self._entry({"role": "user", "content": _content(observation)}, observation=True),
+            ]
+        self._turns.append(turn)
+        self._refresh(info)
+        return observation, reward, terminated, truncated, info
+
+    # ------------------------------------------------------------------ budget
+    def _refresh(self, info: dict[str, Any]) -> None:
+        self._view, self._overflowing = self._fit()
+        info["messages"] = self.messages
+        info["context_overflow"] = self._overflowing
+
+    def _fit(self) -> tuple[list[Message], bool]:
+        """The messages to show, and whether they still exceed the budget."""
+        turns = [list(turn) for turn in self._turns]
+        total = sum(e.size for e in self._head) + sum(e.size for turn in turns for e in turn)
+        if self.budget is None or total <= self.budget:
+            return [e.message for e in self._head] + [e.message for t in turns for e in t], False
+        old = len(turns) - 1  # every turn but the latest may be shortened or dropped
+        if self.overflow == "elide":
+            total = self._elide(turns[:old], total)
+        dropped, note_size = 0, 0
+        while dropped < old and total + note_size > self.budget:
+            total -= sum(e.size for e in turns[dropped])
+            dropped += 1
+            note_size = self._measure(_NOTE_SEPARATOR + _drop_note(dropped))
+        head = [e.message for e in self._head]
+        if dropped:
+            head[-1] = {**head[-1], "content": _append_text(head[-1]["content"], _drop_note(dropped))}
+        kept = [e.message for turn in turns[dropped:] for e in turn]
+        return head + kept, total + note_size > self.budget
+
+    def _elide(self, old_turns: list[list[_Entry]], total: int) -> int:
+        """Swap in elided observations, oldest first, until ``total`` fits; the new total."""
+        for turn in old_turns:
+            for i, entry in enumerate(turn):
+                if total <= self.budget:
+                    return total
+                if entry.elided is not None:
+                    total -= entry.size - entry.elided.size
+                    turn[i] = entry.elided
+        return total
+
+    def _entry(self, message: Message, *, observation: bool = False) -> _Entry:
+        entry = _Entry(message, self._size(message))
+        if observation and self.overflow == "elide" and self.budget is not None:
+            shorter = _elide_content(message["content"], self.elide_keep_chars)
+            if shorter is not None:
+                short_message = {**message, "content": shorter}
+                entry = _Entry(message, entry.size, _Entry(short_message, self._size(short_message)))
+        return entry
+
+    def _size(self, message: Message) -> int:
+        text = message_text(message.get("content"))
+        for call in message.get("tool_calls", ()):
+            text += call["function"]["name"] + call["function"]["arguments"]
+        return self._measure(text)
+
+
+def _content(observation: Any, prefix: str = "") -> Any:
+    """Message content for an observation, after ``prefix`` (the instructions) if any."""
+    if isinstance(observation, dict):
+        text = str(observation.get("text", ""))
+        image = observation.get("image")
+    else:
+        text, image = str(observation), None
+    if prefix:
+        text = f"{prefix}\n\n{text}"
+    if image is None:
+        return text
+    return [{"type": "text", "text": text}, {"type": "image", "image": image}]
+
+
+def _action_text(action: Any) -> str:
+    if isinstance(action, str):
+        return action
+    if isinstance(action, dict):  # an OpenAI-style message without tool calls
+        return message_text(action.get("content"))
+    return str(action)
+
+
+def _drop_note(turns: int) -> str:
+    return f"[{turns} earlier turn{'s' if turns != 1 else ''} omitted to fit the context budget]"
+
+
+def _append_text(content: Any, note: str) -> Any:
+    if isinstance(content, list):
+        return [*content, {"type": "text", "text": _NOTE_SEPARATOR + note}]
+    return content + _NOTE_SEPARATOR + note
+
+
+def _elide_content(content: Any, keep: int) -> Any:
+    """``content`` with long text cut to head + marker + tail, or ``None`` if nothing shrinks."""
+    if not isinstance(content, list):
+        return _elide_text(str(content), keep)
+    parts, shrunk = [], False
+    for part in content:
+        short = _elide_text(str(part.get("text", "")), keep) if part.get("type") == "text" else None
+        parts.append(part if short is None else {**part, "text": short})
+        shrunk = shrunk or short is not None
+    return parts if shrunk else None
+
+
+def _elide_text(text: str, keep: int) -> str | None:
+    cut = len(text) - keep
+    marker = f"…[{cut} characters elided]…"
+    if cut <= len(marker):
+        return None
+    tail = keep // 2
+    return f"{text[: keep - tail]}{marker}{text[len(text) - tail :]}"

@@ -1,0 +1,130 @@
+"""Record every episode as a :class:`~agentgym.trajectory.Trajectory`."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from typing import Any
+
+import gymnasium as gym
+
+from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn, json_safe
+
+# Step-info keys a Turn stores in its own fields, or that repeat what the trajectory holds.
+_NOT_IN_TURN_INFO = frozenset({"reward_components", "error", "success", "messages", "instructions", "tools"})
+
+
+class TrajectoryRecorder(gym.Wrapper):
+    """Keep each episode as a :class:`Trajectory` and append it to a JSONL file when it ends.
+
+    Args:
+        env: the environment (stack this outside :class:`ToolCalling` and
+            :class:`AnswerFormat` to record every action the agent wrote).
+        output: a path (a :class:`TrajectoryWriter` is opened on it and closed by
+            :meth:`close`), a writer you own and close yourself, or ``None`` (memory only).
+        keep_last: how many finished trajectories :attr:`trajectories` keeps (0 for none).
+        fsync: force each trajectory to disk, when ``output`` is a path.
+        metadata: copied into every trajectory's ``metadata`` (e.g. the policy's name).
+
+    A trajectory is stored when its episode terminates or is truncated, and also, marked
+    ``truncated`` with an ``error`` note, when the episode is cut short: ``reset`` or
+    ``close`` before it ended, or the environment raising in ``step`` (the exception is then
+    re-raised). Episodes cut short before their first step are not stored.
+    ``reset(options={"group_id": g})`` tags the episode with a rollout group; the key is
+    removed before the options reach the environment.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        output: str | os.PathLike[str] | TrajectoryWriter | None = None,
+        *,
+        keep_last: int = 100,
+        fsync: bool = False,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        if keep_last < 0:
+            raise ValueError(f"keep_last must be >= 0, got {keep_last}")
+        super().__init__(env)
+        self._owns_writer = output is not None and not isinstance(output, TrajectoryWriter)
+        self.writer = TrajectoryWriter(output, fsync=fsync) if self._owns_writer else output
+        self.metadata = dict(metadata or {})
+        self._finished: deque[Trajectory] = deque(maxlen=keep_last)
+        self._current: Trajectory | None = None
+        self._observation = ""
+
+    @property
+    def trajectories(self) -> list[Trajectory]:
+        """The last ``keep_last`` finished trajectories, oldest first."""
+        return list(self._finished)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        self._cut_short("reset() was called before the episode ended")
+        options = dict(options or {})
+        group_id = options.pop("group_id", None)
+        observation, info = self.env.reset(seed=seed, options=options)
+        spec = self.env.unwrapped.spec
+        self._current = Trajectory(
+            env_id=spec.id if spec is not None else None,
+            task_id=info.get("task_id"),
+            seed=seed,
+            group_id=group_id,
+            instructions=str(info.get("instructions", "")),
+            metadata=dict(self.metadata),
+        )
+        self._observation = _observation_text(observation)
+        return observation, info
+
+    def step(self, action: Any):
+        start = time.perf_counter()
+        try:
+            observation, reward, terminated, truncated, info = self.env.step(action)
+        except Exception as exc:
+            self._cut_short(f"the environment raised {type(exc).__name__}: {exc}")
+            raise
+        trajectory = self._current
+        if trajectory is not None:
+            trajectory.turns.append(Turn(
+                index=len(trajectory.turns),
+                observation=self._observation,
+                action=action if isinstance(action, str) else json.dumps(json_safe(action)),
+                reward=float(reward),
+                reward_components=dict(info.get("reward_components") or {}),
+                error=info.get("error"),
+                info=json_safe({k: v for k, v in info.items() if k not in _NOT_IN_TURN_INFO}),
+                seconds=time.perf_counter() - start,
+            ))
+            self._observation = _observation_text(observation)
+            if terminated or truncated:
+                trajectory.terminated, trajectory.truncated = bool(terminated), bool(truncated)
+                trajectory.success = bool(info.get("success", False))
+                self._store(trajectory)
+        return observation, reward, terminated, truncated, info
+
+    def close(self) -> None:
+        self._cut_short("close() was called before the episode ended")
+        if self._owns_writer:
+            self.writer.close()
+        super().close()
+
+    def _cut_short(self, why: str) -> None:
+        trajectory = self._current
+        if trajectory is None or not trajectory.turns:
+            self._current = None
+            return
+        trajectory.truncated, trajectory.error = True, why
+        self._store(trajectory)
+
+    def _store(self, trajectory: Trajectory) -> None:
+        self._current = None
+        self._finished.append(trajectory)
+        if self.writer is not None:
+            self.writer.write(trajectory)
+
+
+def _observation_text(observation: Any) -> str:
+    if isinstance(observation, dict):
+        return str(observation.get("text", ""))
+    return str(observation)

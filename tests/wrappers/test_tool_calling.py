@@ -1,0 +1,153 @@
+"""ToolCalling runs the agent's calls against the environment's tools and never crashes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from gymnasium.error import ResetNeeded
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agentgym.wrappers import EpisodeStatistics, ToolCalling, TurnLimit
+
+
+def call(name, **arguments) -> str:
+    return f"<tool_call>{json.dumps({'name': name, 'arguments': arguments})}</tool_call>"
+
+
+@pytest.fixture
+def env(calculator):
+    env = ToolCalling(calculator)
+    env.reset(seed=0)
+    return env
+
+
+def test_a_call_runs_the_tool_without_stepping_the_environment(env):
+    observation, reward, terminated, truncated, info = env.step("Let me add. " + call("add", a=2, b=3))
+    assert observation == "<tool_response>\n5\n</tool_response>"
+    assert (reward, terminated, truncated) == (0.0, False, False)
+    assert info["tool_results"] == [
+        {"tool_call_id": "call_0", "name": "add", "arguments": {"a": 2, "b": 3}, "content": "5", "ok": True}
+    ]
+    assert info["tool_calls"] == 1
+    assert info["error"] is None and info["success"] is False and info["reward_components"] == {}
+    assert env.unwrapped.answers == []  # the game was not played
+
+
+def test_several_calls_run_in_order_with_ids_counted_through_the_episode(env):
+    _, _, _, _, info = env.step(call("add", a=1, b=1) + call("mul", a=3, b=4))
+    assert [(r["tool_call_id"], r["content"]) for r in info["tool_results"]] == [("call_0", "2"), ("call_1", "12")]
+    observation, _, _, _, info = env.step(call("facts", n=4))
+    assert info["tool_results"][0]["tool_call_id"] == "call_2"
+    assert json.loads(info["tool_results"][0]["content"]) == {"n": 4, "even": True}
+    assert observation.count("<tool_response>") == 1
+    env.reset()
+    _, _, _, _, info = env.step(call("add", a=1, b=1))
+    assert info["tool_results"][0]["tool_call_id"] == "call_0"
+
+
+def test_openai_message_dict_with_calls(env):
+    message = {"role": "assistant", "content": "",
+               "tool_calls": [{"id": "q1", "type": "function",
+                               "function": {"name": "mul", "arguments": '{"a": 6, "b": 7}'}}]}
+    _, _, _, _, info = env.step(message)
+    assert info["tool_results"][0]["tool_call_id"] == "q1" and info["tool_results"][0]["content"] == "42"
+    _, _, _, _, info = env.step(json.dumps(message))
+    assert info["tool_results"][0]["content"] == "42"
+
+
+def test_unknown_tool_lists_the_available_ones(env):
+    observation, _, _, _, info = env.step(call("sqrt", x=4))
+    result = info["tool_results"][0]
+    assert not result["ok"] and "unknown tool 'sqrt'" in result["content"]
+    for name in ("add", "mul", "divide", "crash", "repeat", "facts"):
+        assert name in result["content"]
+    assert info["error"] == result["content"] and "sqrt" in observation
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message_part"),
+    [({"a": 1}, "missing required argument(s): b"),
+     ({"a": 1, "b": 2, "c": 3}, "unknown argument(s): c"),
+     ([1, 2], "must be a JSON object")],
+)
+def test_bad_arguments_are_an_error_result(env, arguments, message_part):
+    action = f"<tool_call>{json.dumps({'name': 'add', 'arguments': arguments})}</tool_call>"
+    _, _, _, _, info = env.step(action)
+    assert not info["tool_results"][0]["ok"] and message_part in info["tool_results"][0]["content"]
+
+
+def test_a_tool_raising_becomes_an_error_result(env):
+    _, _, _, _, info = env.step(call("divide", a=1, b=0) + call("crash") + call("divide", a=1, b=4))
+    first, second, third = info["tool_results"]
+    assert not first["ok"] and first["content"] == "Error: cannot divide by zero"
+    assert not second["ok"] and "RuntimeError: boom" in second["content"]
+    assert third["ok"] and third["content"] == "0.25"
+    assert info["error"] == first["content"]
+
+
+def test_calls_beyond_the_episode_limit_are_refused(calculator):
+    env = ToolCalling(calculator, max_calls_per_episode=2)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(call("add", a=1, b=1) + call("add", a=2, b=2) + call("add", a=3, b=3))
+    assert [r["ok"] for r in info["tool_results"]] == [True, True, False]
+    assert "limit of 2 tool calls" in info["tool_results"][2]["content"]
+    _, _, _, _, info = env.step(call("add", a=1, b=1))
+    assert not info["tool_results"][0]["ok"]
+    env.reset()
+    _, _, _, _, info = env.step(call("add", a=1, b=1))
+    assert info["tool_results"][0]["ok"]
+
+
+def test_long_results_are_truncated_with_a_visible_marker(calculator):
+    env = ToolCalling(calculator, max_result_chars=100)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(call("repeat", n=1000))
+    content = info["tool_results"][0]["content"]
+    assert content.startswith("x" * 100) and content.endswith("…[truncated 900 characters]")
+    assert info["tool_results"][0]["ok"]
+
+
+@pytest.mark.parametrize("action", ["<tool_call>{not json}</tool_call>", '<tool_call>{"arguments": {}}</tool_call>',
+                                    '<tool_call>{"name": "add"'])
+def test_malformed_markup_is_an_error_observation_without_a_step(env, action):
+    observation, reward, terminated, _, info = env.step(action)
+    assert observation.startswith("Tool call error:") and "<tool_call>" in observation
+    assert info["error"] and reward == 0.0 and not terminated and info["tool_calls"] == 0
+    assert "tool_results" not in info
+    assert env.unwrapped.answers == []
+
+
+def test_an_action_without_calls_reaches_the_environment(env):
+    a, b = env.unwrapped.a, env.unwrapped.b
+    observation, reward, terminated, _, info = env.step(str(a * b))
+    assert observation == "Correct!" and reward == 1.0 and terminated and info["success"]
+    assert "tool_results" not in info
+    with pytest.raises(ResetNeeded):
+        env.step(call("add", a=1, b=1))
+
+
+def test_a_message_without_calls_passes_its_content(env):
+    a, b = env.unwrapped.a, env.unwrapped.b
+    _, reward, _, _, _ = env.step({"role": "assistant", "content": str(a * b)})
+    assert reward == 1.0 and env.unwrapped.answers == [str(a * b)]
+
+
+def test_inner_episode_statistics_count_the_calls(calculator):
+    env = ToolCalling(EpisodeStatistics(TurnLimit(calculator, 5)))
+    env.reset(seed=0)
+    env.step(call("mul", a=2, b=2) + call("add", a=1, b=1))
+    env.step(call("add", a=1, b=1))
+    _, _, terminated, _, info = env.step(str(calculator.a * calculator.b))
+    assert terminated and info["episode"]["tool_calls"] == 3 and info["episode"]["turns"] == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet='<>/tool_call{}":, nameadbrgs0123x', max_size=120))
+def test_never_raises_on_garbage(calculator_class, action):
+    env = ToolCalling(calculator_class())
+    env.reset(seed=0)
+    observation, reward, _, _, info = env.step(action)
+    assert isinstance(observation, str) and isinstance(reward, float)
+    assert {"error", "success", "reward_components"} <= info.keys()
