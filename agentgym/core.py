@@ -227,7 +227,11 @@ class LLMEnv(gym.Env):
     # ------------------------------------------------------------------ helpers
     def _invalid(self, message: str) -> Feedback:
         rewards = {"invalid": -self.invalid_penalty} if self.invalid_penalty else {}
-        return Feedback(f"Invalid action: {message}", rewards, error=message)
+        text = f"Invalid action: {message}"
+        last = self._last_observation
+        # A multimodal environment keeps showing its last image with the error text.
+        observation = {**last, "text": text} if isinstance(last, dict) else text
+        return Feedback(observation, rewards, error=message)
 
     def _describe_bad_action(self, action: Any) -> str:
         if not isinstance(action, str):

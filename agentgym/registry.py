@@ -20,7 +20,7 @@ import difflib
 import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import gymnasium as gym
 
@@ -131,13 +131,16 @@ def make(
     *,
     max_turns: int | None = _UNSET,
     episode_statistics: bool = True,
+    wrappers: Sequence[Callable[[gym.Env], gym.Env]] = (),
     **kwargs: Any,
 ) -> gym.Env:
     """Make an environment with agentgym's default wrappers.
 
-    The stack is ``EpisodeStatistics(TurnLimit(env))``: the turn budget is the registered
-    ``max_turns`` unless given (``None`` disables it), and episode statistics land in
-    ``info["episode"]`` when an episode ends. Gymnasium's passive checker and order enforcer
+    The stack is ``EpisodeStatistics(TurnLimit(w_n(...w_1(env))))``: your ``wrappers`` (e.g.
+    ``[AnswerFormat, ToolCalling]`` or ``functools.partial``\ s of them) are applied first, in
+    order, so that the turn budget counts every action — tool calls and format errors too — and
+    the statistics see every step. The turn budget is the registered ``max_turns`` unless given
+    (``None`` disables it); episode statistics land in ``info["episode"]`` when an episode ends. Gymnasium's passive checker and order enforcer
     are left out: :class:`~agentgym.core.LLMEnv` checks the call order itself, and
     ``check_env`` runs in the test suite instead of on every episode.
 
@@ -148,6 +151,8 @@ def make(
     info = env_info(id)
     spec = dataclasses.replace(gym.spec(id), order_enforce=False, max_episode_steps=None)
     env = gym.make(spec, disable_env_checker=True, **kwargs)
+    for wrap in wrappers:
+        env = wrap(env)
     turns = info.max_turns if max_turns is _UNSET else max_turns
     if turns is not None:
         env = TurnLimit(env, turns)

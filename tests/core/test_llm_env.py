@@ -142,3 +142,24 @@ def test_async_api_matches_sync():
 
     obs, (obs2, reward, terminated, _, info) = asyncio.run(play())
     assert obs == "Pick a letter (no note)." and reward == 1.25 and terminated and info["success"]
+
+
+def test_multimodal_invalid_action_keeps_the_image():
+    import numpy as np
+
+    from agentgym.spaces import text_and_image_space
+
+    class Screen(LLMEnv):
+        observation_space = text_and_image_space(2, 2)
+
+        def new_episode(self, options):
+            return {"text": "a screen", "image": np.full((2, 2, 3), 7, dtype=np.uint8)}
+
+        def play(self, action):
+            raise InvalidAction("click somewhere")
+
+    env = Screen()
+    env.reset(seed=0)
+    observation = env.step("??")[0]
+    assert observation["text"] == "Invalid action: click somewhere"
+    assert observation in env.observation_space and observation["image"][0, 0, 0] == 7

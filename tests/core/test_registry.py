@@ -93,3 +93,15 @@ def test_register_validates_ids():
         agentgym.register("NoNamespace-v0", "x:y")
     with pytest.raises(ValueError, match="max_turns"):
         agentgym.register("testing/Zero-v0", "x:y", max_turns=0)
+
+
+def test_user_wrappers_sit_inside_the_turn_limit_and_statistics():
+    from agentgym.wrappers import AnswerFormat
+
+    env = agentgym.make("games/GuessTheNumber-v0", max_turns=3, wrappers=[AnswerFormat])
+    assert isinstance(env.env.env, AnswerFormat)
+    env.reset(seed=0)
+    results = [env.step("no tags at all") for _ in range(3)]
+    assert all(r[4]["error"] for r in results), "format errors are invalid actions"
+    assert results[-1][3] is True, "format errors count against the turn budget"
+    assert results[-1][4]["episode"]["invalid_actions"] == 3
