@@ -137,7 +137,7 @@ def make(
     """Make an environment with agentgym's default wrappers.
 
     The stack is ``EpisodeStatistics(TurnLimit(w_n(...w_1(env))))``: your ``wrappers`` (e.g.
-    ``[AnswerFormat, ToolCalling]`` or ``functools.partial``\ s of them) are applied first, in
+    ``[AnswerFormat, ToolCalling]`` or ``functools.partial`` objects of them) are applied first, in
     order, so that the turn budget counts every action — tool calls and format errors too — and
     the statistics see every step. The turn budget is the registered ``max_turns`` unless given
     (``None`` disables it); episode statistics land in ``info["episode"]`` when an episode ends. Gymnasium's passive checker and order enforcer
