@@ -1,7 +1,11 @@
 """README's environment table is the registry's, and its set-up commands exist."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from agentgym.cli.list_cmd import markdown_env_table
 
@@ -22,6 +26,21 @@ def test_set_up_commands_are_documented_and_ci_runs_the_test_command():
     assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
     ci = (ROOT / ".ci" / "run").read_text()
     assert ci.strip().splitlines()[-1] == "make test"
+
+
+PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
+
+
+def test_readme_has_python_examples():
+    assert len(PYTHON_BLOCKS) >= 4
+
+
+@pytest.mark.parametrize("index", range(len(PYTHON_BLOCKS)))
+def test_readme_python_examples_run(index, tmp_path):
+    script = tmp_path / f"readme_{index}.py"
+    script.write_text(PYTHON_BLOCKS[index])
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, f"README example {index} failed:\n{PYTHON_BLOCKS[index]}\n{out.stderr[-2000:]}"
 
 
 if __name__ == "__main__":  # regenerate the table in place
