@@ -171,10 +171,11 @@ class SlotVectorEnv(VectorEnv):
     ``info["error"]`` (e.g. ``"step timed out after 2.0 s"``), ``info["env_failed"] = True``,
     and for an exception ``info["traceback"]``. The other slots return normally. The slot's
     environment is then replaced by a fresh one from its factory at the slot's next reset
-    (NEXT_STEP does that on the next step; SAME_STEP right away). A failed reset is reported
-    the same way and retried at the slot's next reset. A rebuilt environment is reset without
-    a seed. A call that timed out cannot be stopped in a thread: that thread and environment
-    are abandoned (never used or closed again) and the slot gets a new thread.
+    (NEXT_STEP: on the next step; SAME_STEP: right away; DISABLED: at a masked reset). A failed
+    reset is reported the same way and retried at the slot's next reset. A rebuilt environment
+    is reset without a seed; building it counts toward that reset's timeout. A call that timed
+    out in a thread cannot be stopped: that thread and its environment are abandoned (never
+    used or closed again) and the slot gets a new thread.
     """
 
     def __init__(
@@ -188,7 +189,9 @@ class SlotVectorEnv(VectorEnv):
         if not factories:
             raise ValueError("env_fns must hold at least one environment factory")
         if step_timeout is not None and not step_timeout > 0:
-            raise ValueError(f"step_timeout must be a positive number of seconds or None, got {step_timeout!r}")
+            raise ValueError(
+                f"step_timeout must be a positive number of seconds or None, got {step_timeout!r}"
+            )
         self.env_fns = factories
         self.step_timeout = None if step_timeout is None else float(step_timeout)
         self.autoreset_mode = _as_autoreset_mode(autoreset_mode)
@@ -209,7 +212,9 @@ class SlotVectorEnv(VectorEnv):
         self.render_mode = getattr(first, "render_mode", None)
 
     # ----------------------------------------------------------------- programs
-    def _reset_program(self, seed: int | Sequence[int | None] | None, options: dict[str, Any] | None) -> Program:
+    def _reset_program(
+        self, seed: int | Sequence[int | None] | None, options: dict[str, Any] | None
+    ) -> Program:
         self._check_open()
         seeds = _seeds_per_slot(seed, self.num_envs)
         mask = np.ones(self.num_envs, dtype=np.bool_)
@@ -305,18 +310,22 @@ class SlotVectorEnv(VectorEnv):
     def _settle_failure(self, i: int, failure: SlotFailure) -> StepResult:
         self._slots[i].fail(failure)
         text = f"Environment error: {failure.error}. This episode is over."
-        return StepResult(error_observation(self.single_observation_space, text), 0.0, False, True, failure.info())
+        return StepResult(
+            error_observation(self.single_observation_space, text), 0.0, False, True, failure.info()
+        )
 
     def _batched_observations(self) -> Any:
         space = self.single_observation_space
-        return concatenate(space, self._observations, create_empty_array(space, self.num_envs, fn=np.zeros))
+        return concatenate(
+            space, self._observations, create_empty_array(space, self.num_envs, fn=np.zeros)
+        )
 
     # ------------------------------------------------------------ set-up and teardown
     def _build_envs(self) -> None:
         """Build every environment in its own slot's thread, all at once."""
         futures = [slot.worker.submit(slot.factory) for slot in self._slots]
         wait(futures)  # let every factory finish, so a failure leaves nothing half-built
-        for slot, future in zip(self._slots, futures):
+        for slot, future in zip(self._slots, futures, strict=True):
             if future.exception() is None:
                 slot.env = future.result()
         for future in futures:
@@ -327,11 +336,14 @@ class SlotVectorEnv(VectorEnv):
         self.single_observation_space = first.observation_space
         self.single_action_space = first.action_space
         for slot in self._slots[1:]:
-            if slot.env.observation_space != self.single_observation_space or slot.env.action_space != self.single_action_space:
+            if (
+                slot.env.observation_space != self.single_observation_space
+                or slot.env.action_space != self.single_action_space
+            ):
                 raise RuntimeError(
                     f"sub-environment {slot.index} has spaces {slot.env.observation_space} / "
-                    f"{slot.env.action_space}, unlike sub-environment 0's {self.single_observation_space} / "
-                    f"{self.single_action_space}"
+                    f"{slot.env.action_space}, unlike sub-environment 0's "
+                    f"{self.single_observation_space} / {self.single_action_space}"
                 )
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
@@ -344,12 +356,14 @@ class SlotVectorEnv(VectorEnv):
         threads end when the hung call returns, and never keep the process from exiting. The
         first error a healthy environment's ``close`` raised is re-raised once all is shut.
         """
-        closing = {
-            slot.index: slot.worker.submit(close_quietly, slot.env) if slot.needs_rebuild
-            else slot.worker.submit(slot.env.close)
-            for slot in self._slots
-            if slot.env is not None
-        }
+        closing = {}
+        for slot in self._slots:
+            if slot.env is None:
+                continue
+            if slot.needs_rebuild:  # it failed already; how its close goes does not matter
+                closing[slot.index] = slot.worker.submit(close_quietly, slot.env)
+            else:
+                closing[slot.index] = slot.worker.submit(slot.env.close)
         done, _ = wait(closing.values(), timeout=self.step_timeout)
         errors = []
         for slot in self._slots:
@@ -377,7 +391,11 @@ class SlotVectorEnv(VectorEnv):
         """
 
         def call_one(env: Any) -> Any:
-            attribute = env.get_wrapper_attr(name) if hasattr(env, "get_wrapper_attr") else getattr(env, name)
+            attribute = (
+                env.get_wrapper_attr(name)
+                if hasattr(env, "get_wrapper_attr")
+                else getattr(env, name)
+            )
             return attribute(*args, **kwargs) if callable(attribute) else attribute
 
         return self._on_every_env(call_one)
@@ -387,7 +405,7 @@ class SlotVectorEnv(VectorEnv):
         return self.call(name)
 
     def set_attr(self, name: str, values: Any) -> None:
-        """Set attribute ``name``: one value for all, or a list/tuple with one per sub-environment."""
+        """Set attribute ``name``: one value for all, or a list/tuple of one per sub-environment."""
         if not isinstance(values, (list, tuple)):
             values = [values] * self.num_envs
         if len(values) != self.num_envs:
@@ -404,7 +422,9 @@ class SlotVectorEnv(VectorEnv):
     def render(self) -> tuple[Any, ...]:
         return self.call("render")
 
-    def _on_every_env(self, fn: Callable[..., Any], extra_args: Sequence[Sequence[Any]] | None = None) -> tuple[Any, ...]:
+    def _on_every_env(
+        self, fn: Callable[..., Any], extra_args: Sequence[Sequence[Any]] | None = None
+    ) -> tuple[Any, ...]:
         self._check_open()
         abandoned = [slot.index for slot in self._slots if slot.env is None]
         if abandoned:
@@ -413,7 +433,10 @@ class SlotVectorEnv(VectorEnv):
                 "environment at its next reset"
             )
         extra_args = extra_args or [[]] * self.num_envs
-        futures = [slot.worker.submit(fn, slot.env, *args) for slot, args in zip(self._slots, extra_args)]
+        futures = [
+            slot.worker.submit(fn, slot.env, *args)
+            for slot, args in zip(self._slots, extra_args, strict=True)
+        ]
         return tuple(future.result() for future in futures)
 
     # ------------------------------------------------------------ helpers
@@ -452,7 +475,9 @@ def _as_autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
         return AutoresetMode(mode)
     except ValueError:
         choices = ", ".join(repr(m.value) for m in AutoresetMode)
-        raise ValueError(f"autoreset_mode must be an AutoresetMode or one of {choices}, got {mode!r}") from None
+        raise ValueError(
+            f"autoreset_mode must be an AutoresetMode or one of {choices}, got {mode!r}"
+        ) from None
 
 
 def _seeds_per_slot(seed: int | Sequence[int | None] | None, n: int) -> list[int | None]:
@@ -468,7 +493,9 @@ def _seeds_per_slot(seed: int | Sequence[int | None] | None, n: int) -> list[int
 
 def _checked_reset_mask(mask: Any, n: int) -> np.ndarray:
     if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != (n,):
-        raise TypeError(f"options['reset_mask'] must be a numpy bool array of shape ({n},), got {mask!r}")
+        raise TypeError(
+            f"options['reset_mask'] must be a numpy bool array of shape ({n},), got {mask!r}"
+        )
     if not mask.any():
         raise ValueError("options['reset_mask'] must select at least one sub-environment")
     return mask

@@ -68,7 +68,12 @@ class AsyncioVectorEnv(SlotVectorEnv):
         super().__init__(env_fns, step_timeout=step_timeout, autoreset_mode=autoreset_mode)
 
     # ------------------------------------------------------------ asynchronous API
-    async def areset(self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None):
+    async def areset(
+        self,
+        *,
+        seed: int | Sequence[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ):
         """Reset the sub-environments concurrently; Gymnasium's ``reset`` as a coroutine."""
         return await self._drive(self._reset_program(seed, options), "areset")
 
@@ -77,8 +82,15 @@ class AsyncioVectorEnv(SlotVectorEnv):
         return await self._drive(self._step_program(actions), "astep")
 
     # ------------------------------------------------------------ synchronous API
-    def reset(self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None):
-        return self._private_loop("reset").run_until_complete(self.areset(seed=seed, options=options))
+    def reset(
+        self,
+        *,
+        seed: int | Sequence[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ):
+        return self._private_loop("reset").run_until_complete(
+            self.areset(seed=seed, options=options)
+        )
 
     def step(self, actions: Any):
         return self._private_loop("step").run_until_complete(self.astep(actions))
@@ -114,8 +126,10 @@ class AsyncioVectorEnv(SlotVectorEnv):
                 return finished.value
 
     async def _run_calls(self, calls: dict[int, Call]) -> dict[int, Outcome]:
-        outcomes = await asyncio.gather(*(self._run_call(self._slots[i], call) for i, call in calls.items()))
-        return dict(zip(calls, outcomes))
+        outcomes = await asyncio.gather(
+            *(self._run_call(self._slots[i], call) for i, call in calls.items())
+        )
+        return dict(zip(calls, outcomes, strict=True))
 
     async def _run_call(self, slot: Slot, call: Call) -> Outcome:
         try:

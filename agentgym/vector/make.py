@@ -44,6 +44,8 @@ def make_vec(
     if not isinstance(num_envs, int) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
     factory = functools.partial(make, env_id, **make_kwargs)
-    envs = _MODES[mode]([factory] * num_envs, step_timeout=step_timeout, autoreset_mode=autoreset_mode)
+    envs = _MODES[mode](
+        [factory] * num_envs, step_timeout=step_timeout, autoreset_mode=autoreset_mode
+    )
     envs.spec = gym.spec(env_id)
     return envs

@@ -57,7 +57,12 @@ class ThreadVectorEnv(SlotVectorEnv):
     ) -> None:
         super().__init__(env_fns, step_timeout=step_timeout, autoreset_mode=autoreset_mode)
 
-    def reset(self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None):
+    def reset(
+        self,
+        *,
+        seed: int | Sequence[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ):
         return self._drive(self._reset_program(seed, options), "reset")
 
     def step(self, actions: Any):
@@ -92,12 +97,18 @@ class ThreadVectorEnv(SlotVectorEnv):
 def _submit(slot: Slot, call: Call) -> Future:
     if isinstance(call, ResetCall):
         return slot.worker.submit(
-            _rebuild_and_reset, slot.env, slot.factory if slot.needs_rebuild else None, call.seed, call.options
+            _rebuild_and_reset,
+            slot.env,
+            slot.factory if slot.needs_rebuild else None,
+            call.seed,
+            call.options,
         )
     return slot.worker.submit(step_env, slot.env, call.action)
 
 
-def _rebuild_and_reset(env: Any, rebuild_with: EnvFactory | None, seed: int | None, options: dict[str, Any] | None):
+def _rebuild_and_reset(
+    env: Any, rebuild_with: EnvFactory | None, seed: int | None, options: dict[str, Any] | None
+):
     if rebuild_with is not None:
         env = replace_env(env, rebuild_with)
     return reset_env(env, seed, options)

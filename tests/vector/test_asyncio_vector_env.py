@@ -14,7 +14,9 @@ from agentgym.vector import AsyncioVectorEnv
 TIMEOUT = 0.3
 
 
-def async_vector(n: int, gauge: AsyncGauge | None = None, **kwargs) -> tuple[AsyncioVectorEnv, list[Factory]]:
+def async_vector(
+    n: int, gauge: AsyncGauge | None = None, **kwargs
+) -> tuple[AsyncioVectorEnv, list[Factory]]:
     gauge = gauge or AsyncGauge(parties=n)
     factories = [Factory(AsyncEchoEnv, gauge=gauge) for _ in range(n)]
     return AsyncioVectorEnv(factories, **kwargs), factories
@@ -31,7 +33,12 @@ def test_native_coroutines_run_concurrently_on_the_callers_loop():
     with closing(envs):
         observations, _, _, truncations, _ = asyncio.run(rollout())
     assert gauge.peak == 4
-    assert observations == ("echo a (turn 1)", "echo b (turn 1)", "echo c (turn 1)", "echo d (turn 1)")
+    assert observations == (
+        "echo a (turn 1)",
+        "echo b (turn 1)",
+        "echo c (turn 1)",
+        "echo d (turn 1)",
+    )
     assert not truncations.any()
     assert all(f.built[0].async_steps == 1 for f in factories)
     # the environments' own astep ran on this (the loop's) thread, not in a worker thread
@@ -99,7 +106,9 @@ def test_overlapping_steps_are_refused():
 
     async def overlap():
         await envs.areset(seed=0)
-        return await asyncio.gather(envs.astep(["a", "b"]), envs.astep(["c", "d"]), return_exceptions=True)
+        return await asyncio.gather(
+            envs.astep(["a", "b"]), envs.astep(["c", "d"]), return_exceptions=True
+        )
 
     with closing(envs):
         first, second = asyncio.run(overlap())

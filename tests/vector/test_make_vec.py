@@ -14,8 +14,15 @@ from agentgym.vector import AsyncioVectorEnv, ThreadVectorEnv, make_vec
 @pytest.mark.parametrize("mode, cls", [("thread", ThreadVectorEnv), ("asyncio", AsyncioVectorEnv)])
 def test_make_vec_builds_registered_envs_in_either_mode(mode, cls):
     with closing(
-        make_vec("games/GuessTheNumber-v0", 3, mode=mode, step_timeout=5, autoreset_mode="SameStep",
-                 difficulty="hard", max_turns=4)
+        make_vec(
+            "games/GuessTheNumber-v0",
+            3,
+            mode=mode,
+            step_timeout=5,
+            autoreset_mode="SameStep",
+            difficulty="hard",
+            max_turns=4,
+        )
     ) as envs:
         assert type(envs) is cls and envs.num_envs == 3
         assert repr(envs) == f"{cls.__name__}(games/GuessTheNumber-v0, num_envs=3)"
@@ -31,7 +38,10 @@ def test_make_vec_builds_registered_envs_in_either_mode(mode, cls):
 
 def test_make_vec_is_exported_at_the_top_level():
     assert agentgym.make_vec is make_vec
-    assert agentgym.ThreadVectorEnv is ThreadVectorEnv and agentgym.AsyncioVectorEnv is AsyncioVectorEnv
+    assert (
+        agentgym.ThreadVectorEnv is ThreadVectorEnv
+        and agentgym.AsyncioVectorEnv is AsyncioVectorEnv
+    )
 
 
 def test_make_vec_rejects_bad_arguments():

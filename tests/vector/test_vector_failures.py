@@ -50,12 +50,17 @@ def test_a_hung_step_times_out_alone_and_the_slot_recovers_at_reset(vector_cls, 
 
 
 def test_a_hung_reset_times_out_alone(vector_cls, release):
-    factories = [Factory(HangingEnv, release=release, first={"hang_first_reset": True}), Factory(HangingEnv, release=release)]
+    factories = [
+        Factory(HangingEnv, release=release, first={"hang_first_reset": True}),
+        Factory(HangingEnv, release=release),
+    ]
     with closing(vector_cls(factories, step_timeout=TIMEOUT)) as envs:
         observations, infos = envs.reset(seed=0)
         assert infos["error"][0] == "reset timed out after 0.5 s"
         assert infos["_error"].tolist() == [True, False]
-        assert observations[0].startswith("Environment error") and observations[1].startswith("episode start")
+        assert observations[0].startswith("Environment error") and observations[1].startswith(
+            "episode start"
+        )
         observations, _, _, truncations, infos = envs.step(["a", "b"])  # retried with a new env
         assert len(factories[0].built) == 2
         assert observations[0].startswith("episode start") and not truncations.any()
@@ -95,7 +100,9 @@ def test_a_failed_reset_is_reported_and_retried(vector_cls, mode):
     factories = [Factory(RaisingEnv, first={"broken_reset": True}), Factory(RaisingEnv)]
     with closing(vector_cls(factories, autoreset_mode=mode)) as envs:
         observations, infos = envs.reset(seed=0)
-        assert observations[0].startswith("Environment error: reset raised RuntimeError: cannot start")
+        assert observations[0].startswith(
+            "Environment error: reset raised RuntimeError: cannot start"
+        )
         assert infos["env_failed"].tolist() == [True, False]
         observations, _, _, truncations, infos = envs.step(["a", "b"])
         assert len(factories[0].built) == 2
@@ -133,7 +140,9 @@ def test_close_closes_every_env_and_joins_every_thread(vector_cls):
 
 def test_close_leaves_only_the_hung_thread_which_ends_once_released(vector_cls, release):
     baseline = threading.active_count()
-    envs = vector_cls([Factory(HangingEnv, release=release) for _ in range(3)], step_timeout=TIMEOUT)
+    envs = vector_cls(
+        [Factory(HangingEnv, release=release) for _ in range(3)], step_timeout=TIMEOUT
+    )
     envs.reset(seed=0)
     envs.step(["hang", "a", "b"])
     envs.step(["x", "c", "d"])  # the slot got a new thread and env
@@ -155,7 +164,10 @@ def test_multimodal_error_observation_keeps_the_space(vector_cls):
 
         def play(self, action):
             feedback = super().play(action)
-            feedback.observation = {"text": feedback.observation, "image": np.ones((2, 3, 3), np.uint8)}
+            feedback.observation = {
+                "text": feedback.observation,
+                "image": np.ones((2, 3, 3), np.uint8),
+            }
             return feedback
 
     with closing(vector_cls([PictureEnv, PictureEnv])) as envs:

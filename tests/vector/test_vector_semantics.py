@@ -60,19 +60,22 @@ def test_results_equal_stepping_the_same_envs_one_after_another(vector_cls, mode
     """Same seeds and actions: the same observations, rewards, flags and infos as Gymnasium's
     SyncVectorEnv, which steps the environments one after another, in every autoreset mode."""
     actions_rng = random.Random(0)
-    with closing(vector_cls([guess_env] * 3, autoreset_mode=mode)) as ours, closing(
-        SyncVectorEnv([guess_env] * 3, autoreset_mode=mode)
-    ) as reference:
+    with (
+        closing(vector_cls([guess_env] * 3, autoreset_mode=mode)) as ours,
+        closing(SyncVectorEnv([guess_env] * 3, autoreset_mode=mode)) as reference,
+    ):
         observations, infos = ours.reset(seed=7)
         expected_observations, expected_infos = reference.reset(seed=7)
         assert observations == expected_observations
         assert_same_infos(infos, expected_infos)
         episode_ends = 0
         for _ in range(30):
-            actions = tuple(actions_rng.choice(["zzz", str(actions_rng.randint(1, 20))]) for _ in range(3))
+            actions = tuple(
+                actions_rng.choice(["zzz", str(actions_rng.randint(1, 20))]) for _ in range(3)
+            )
             result, expected = ours.step(actions), reference.step(actions)
             assert result[0] == expected[0]
-            for got, want in zip(result[1:4], expected[1:4]):
+            for got, want in zip(result[1:4], expected[1:4], strict=True):
                 np.testing.assert_array_equal(got, want)
                 assert got.dtype == want.dtype
             assert_same_infos(result[4], expected[4])
@@ -80,7 +83,9 @@ def test_results_equal_stepping_the_same_envs_one_after_another(vector_cls, mode
             episode_ends += int(ended.sum())
             if mode is AutoresetMode.DISABLED and ended.any():
                 observations, infos = ours.reset(options={"reset_mask": ended.copy()})
-                expected_observations, expected_infos = reference.reset(options={"reset_mask": ended.copy()})
+                expected_observations, expected_infos = reference.reset(
+                    options={"reset_mask": ended.copy()}
+                )
                 assert observations == expected_observations
                 assert_same_infos(infos, expected_infos)
         assert episode_ends >= 3  # autoreset really happened along the way
@@ -89,7 +94,9 @@ def test_results_equal_stepping_the_same_envs_one_after_another(vector_cls, mode
 def test_int_seed_gives_slot_i_seed_plus_i_and_lists_are_taken_as_is(vector_cls):
     with closing(vector_cls([guess_env] * 3)) as envs:
         _, infos = envs.reset(seed=10)
-        assert list(infos["task_id"]) == [guess_env().reset(seed=10 + i)[1]["task_id"] for i in range(3)]
+        assert list(infos["task_id"]) == [
+            guess_env().reset(seed=10 + i)[1]["task_id"] for i in range(3)
+        ]
         _, infos = envs.reset(seed=[5, None, 3])
         assert infos["task_id"][0] == guess_env().reset(seed=5)[1]["task_id"]
         assert infos["task_id"][2] == guess_env().reset(seed=3)[1]["task_id"]
@@ -104,7 +111,9 @@ def test_same_step_keeps_final_observation_and_info(vector_cls):
         assert terminations.tolist() == [True, False, True]
         assert rewards.tolist() == [1.0, 0.0, 1.0]
         # the observation is already the next episode's; the last one is in final_obs
-        assert observations[0].startswith("episode start") and observations[2].startswith("episode start")
+        assert observations[0].startswith("episode start") and observations[2].startswith(
+            "episode start"
+        )
         assert observations[1] == "echo a (turn 1)"
         assert infos["_final_obs"].tolist() == [True, False, True]
         assert infos["final_obs"][0] == "stopped" and infos["final_obs"][2] == "stopped"

@@ -35,7 +35,9 @@ class EchoEnv(LLMEnv):
         self.turn += 1
         if action == "stop":
             return Feedback("stopped", {"outcome": 1.0}, terminated=True, success=True)
-        return Feedback(f"echo {action} (turn {self.turn})", {"outcome": 0.0}, info={"turn": self.turn})
+        return Feedback(
+            f"echo {action} (turn {self.turn})", {"outcome": 0.0}, info={"turn": self.turn}
+        )
 
     def close(self) -> None:
         self.was_closed = True
@@ -87,7 +89,9 @@ class HangingEnv(EchoEnv):
     """Blocks on ``release`` when the action is ``"hang"`` (or on its first reset when
     ``hang_first_reset``): a hung environment that the test frees at teardown."""
 
-    def __init__(self, release: threading.Event, hang_first_reset: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, release: threading.Event, hang_first_reset: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.release = release
         self.hang_first_reset = hang_first_reset
