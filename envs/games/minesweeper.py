@@ -13,7 +13,8 @@ from agentgym.envs.games.base import GameEnv
 _LEVELS = {"easy": (5, 5, 3), "medium": (8, 8, 10), "hard": (10, 10, 18)}
 # A cell is "R C" (1-based) with lenient separators: "2 3", "(2, 3)", "row 2, col 3".
 _CELL = re.compile(
-    r"(?<![\d.])(?:r(?:ow)?\s*)?(\d{1,3})\s*(?:[,;]\s*|\s+|(?=c))(?:c(?:ol(?:umn)?)?\s*)?(\d{1,3})(?![\d.])",
+    r"(?<![\d.])(?:r(?:ow)?\s*)?(\d{1,3})\s*(?:[,;]\s*|\s+|(?=c))"
+    r"(?:c(?:ol(?:umn)?)?\s*)?(\d{1,3})(?![\d.])",
     re.IGNORECASE,
 )
 _VERB = re.compile(r"\b(reveal|open|dig|click|flag|unflag)\b", re.IGNORECASE)

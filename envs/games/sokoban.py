@@ -13,7 +13,7 @@ from agentgym.core import Feedback, InvalidAction
 from agentgym.envs.games.base import GameEnv
 
 # difficulty -> (side of the square room incl. its outer wall, boxes, inner wall cells,
-#                boxes pulled in the reverse play, least total push distance, move budget)
+#                pulls in the reverse play, least total push distance, move budget)
 _LEVELS = {
     "easy": (6, 1, 2, 3, 3, 50),
     "medium": (7, 2, 3, 5, 5, 75),
@@ -168,11 +168,11 @@ def _unwind(walls, width, parent, state) -> list[str]:
 class Sokoban(GameEnv):
     """Push every box onto a goal in a small walled room (6x6 with 1 box, 7x7 with 2, 8x8 with 3).
 
-    Generation plays the game backwards: boxes start on the goals and the player walks at
-    random, pulling boxes behind it, so the forward game can always undo the walk; levels whose
-    boxes end too close to the goals are drawn again. The episode is lost when the move budget
-    (50/75/100) runs out or a box is pushed onto a dead cell, from which no push sequence can
-    bring it to a goal (e.g. a corner without a goal).
+    Generation plays the game backwards: boxes start on the goals and the player repeatedly
+    walks to a random box and pulls it away, so the forward game can always undo the reverse
+    play; levels with a box still on a goal or too close to the goals are drawn again. The
+    episode is lost when the move budget (50/75/100) runs out or a box is pushed onto a dead
+    cell, from which no push sequence can bring it to a goal (e.g. a corner without a goal).
 
     Action: one move per step, ``up``/``down``/``left``/``right`` (the last such word in the
     text counts; a reply that is just ``u``/``d``/``l``/``r`` works too). Walking into a wall or
@@ -339,7 +339,8 @@ class Sokoban(GameEnv):
         if pushed:
             beyond = target + step
             if self.walls[beyond] or beyond in boxes:
-                raise InvalidAction(f"the box {direction} of you cannot move: something is behind it.")
+                raise InvalidAction(f"the box {_WHERE[direction]} cannot move: something is "
+                                    "behind it.")
             boxes.remove(target)
             boxes.add(beyond)
         self.player = target
@@ -353,8 +354,10 @@ class Sokoban(GameEnv):
             self.on_goals = on_goals
             if on_goals == self.box_count:
                 rewards["outcome"] = 1.0
+                plural = "s" if self.moves > 1 else ""
                 return Feedback(f"{text}\n{self._board()}\nEvery box is on a goal. You win in "
-                                f"{self.moves} move{'s' if self.moves > 1 else ''}!", rewards, terminated=True, success=True)
+                                f"{self.moves} move{plural}!", rewards, terminated=True,
+                                success=True)
             if self.to_goal[beyond] == _UNREACHABLE:
                 rewards["outcome"] = 0.0
                 return Feedback(f"{text}\n{self._board()}\nThe box is stuck where it can never "

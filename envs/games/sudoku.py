@@ -50,10 +50,14 @@ class SudokuGrid:
     def candidates(self, grid: list[int], cell: int) -> int:
         """The mask of digits that cell may take without repeating one in its row, column or box."""
         rows, cols, boxes = self.masks(grid)
-        return self.full & ~(rows[self.row_of[cell]] | cols[self.col_of[cell]] | boxes[self.box_of[cell]])
+        r, c, b = self.peers[cell]
+        return self.full & ~(rows[r] | cols[c] | boxes[b])
 
     def count_solutions(self, grid: list[int], limit: int = 2) -> int:
-        """How many completions ``grid`` (0 = empty) has, counting no further than ``limit``."""
+        """How many completions ``grid`` (0 = empty) has, counting no further than ``limit``.
+
+        The filled cells must not already repeat a digit in a row, column or box.
+        """
         rows, cols, boxes = self.masks(grid)
         empty = [i for i, digit in enumerate(grid) if not digit]
         return self._search(empty, rows, cols, boxes, limit)
@@ -236,7 +240,8 @@ class Sudoku(GameEnv):
         lines = [self._header, self._rule]
         for r in range(n):
             row = grid[r * n:(r + 1) * n]
-            groups = (" ".join(str(d) if d else "." for d in row[s:s + box]) for s in range(0, n, box))
+            groups = (" ".join(str(d) if d else "." for d in row[s:s + box])
+                      for s in range(0, n, box))
             lines.append(f"{r + 1} | " + " | ".join(groups) + " |")
             if r % box == box - 1:
                 lines.append(self._rule)

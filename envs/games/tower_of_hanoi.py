@@ -108,7 +108,7 @@ class TowerOfHanoi(GameEnv):
     def play(self, action: str) -> Feedback:
         found = _MOVE.findall(action)
         if not found:
-            raise InvalidAction("reply with a move such as 'move A C' (source peg, destination peg).")
+            raise InvalidAction("reply with a move such as 'move A C' (from peg A to peg C).")
         source, dest = (_PEG_INDEX[name] for name in found[-1])
         if source == dest:
             raise InvalidAction("the source and destination pegs must differ.")
