@@ -34,15 +34,15 @@ class EpisodeStatistics(gym.Wrapper):
         return observation, info
 
     def step(self, action: Any):
-        observation, reward, terminated, truncated, info = self.env.step(action)
-        self._return += reward
+        result = self.env.step(action)  # indexed, not unpacked: this runs on every step
+        info = result[4]
+        self._return += result[1]
         self._turns += 1
         if info.get("error") is not None:
             self._invalid += 1
-        calls = info.get("tool_calls")
-        if calls:
-            self._tool_calls += calls
-        if terminated or truncated:
+        if "tool_calls" in info:
+            self._tool_calls += info["tool_calls"]
+        if result[2] or result[3]:
             info["episode"] = {
                 "return": self._return,
                 "turns": self._turns,
@@ -51,4 +51,4 @@ class EpisodeStatistics(gym.Wrapper):
                 "tool_calls": self._tool_calls,
                 "seconds": time.perf_counter() - self._start,
             }
-        return observation, reward, terminated, truncated, info
+        return result

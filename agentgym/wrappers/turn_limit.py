@@ -30,10 +30,12 @@ class TurnLimit(gym.Wrapper):
         return observation, info
 
     def step(self, action: Any):
-        observation, reward, terminated, truncated, info = self.env.step(action)
+        # On the hot path of every rollout: index the 5-tuple instead of unpacking it, and
+        # build a new one only on the truncating step.
+        result = self.env.step(action)
         self._turns += 1
         left = self.max_turns - self._turns
-        info["turns_left"] = left
-        if left <= 0 and not terminated:
-            truncated = True
-        return observation, reward, terminated, truncated, info
+        result[4]["turns_left"] = left
+        if left <= 0 and not result[2] and not result[3]:
+            return result[0], result[1], False, True, result[4]
+        return result
