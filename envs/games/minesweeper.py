@@ -49,14 +49,19 @@ class Minesweeper(GameEnv):
              if 0 <= nr < rows and 0 <= nc < cols and (nr, nc) != (r, c)]
             for r in range(rows) for c in range(cols)
         ]
+        # The board text is kept as tokens: the column header, then for each cell the text
+        # before it (a gap, or a new line and the row label) and its character, which sits at
+        # index 2 * cell + 2. A move rewrites the characters it changes; rendering is a join.
         width = 3 if cols >= 10 else 2
-        self._header = " " * 3 + "".join(f"{c + 1:>{width}}" for c in range(cols))
-        self._row_labels = [f"{r + 1:>3}" for r in range(rows)]
-        self._cell_gap = " " * (width - 1)
+        gap = " " * (width - 1)
+        header = " " * 3 + "".join(f"{c + 1:>{width}}" for c in range(cols))
+        self._blank_tokens = [header]
+        for cell in range(self.cells):
+            r, c = divmod(cell, cols)
+            self._blank_tokens += [f"\n{r + 1:>3}{gap}" if c == 0 else gap, _HIDDEN]
         self._allowed: dict[int, list[int]] = {}  # first reveal -> cells that may hold a mine
-        self.view = [_HIDDEN] * self.cells
-        self._opening = (f"{self._board()}\nReveal all {self.safe_count} safe cells. "
-                         f"{self.cells} actions left.")
+        self._opening = (f"{''.join(self._blank_tokens)}\nReveal all {self.safe_count} safe "
+                         f"cells. {self.cells} actions left.")
         self.instructions = (
             f"Minesweeper on a {rows}x{cols} grid with {self.mine_count} mines. Reveal every "
             "cell without a mine. A revealed cell shows how many of its 8 neighbours are mines "
@@ -73,6 +78,7 @@ class Minesweeper(GameEnv):
         self.mines: list[bool] | None = None
         self.counts: list[int] = []
         self.view = [_HIDDEN] * self.cells
+        self._tokens = self._blank_tokens[:]
         self.hidden_safe = self.safe_count
         self.actions = 0
         if "mines" in options:
@@ -95,7 +101,7 @@ class Minesweeper(GameEnv):
                 raise InvalidAction(f"cell {where} is already revealed; flag a hidden cell.")
             if verb == "unflag" and shown != _FLAG:
                 raise InvalidAction(f"cell {where} has no flag to remove.")
-            self.view[cell] = _HIDDEN if shown == _FLAG else _FLAG
+            self.view[cell] = self._tokens[2 * cell + 2] = _HIDDEN if shown == _FLAG else _FLAG
             text = f"{'Flagged' if shown == _HIDDEN else 'Removed the flag from'} cell {where}."
             return self._after_action(text, {})
         if shown == _FLAG:
@@ -128,10 +134,11 @@ class Minesweeper(GameEnv):
                         f"{left} actions left.", rewards)
 
     def _parse(self, action: str) -> tuple[int, str]:
-        cells = list(_CELL.finditer(action))
-        if not cells:
+        last = None
+        for last in _CELL.finditer(action):
+            pass
+        if last is None:
             raise InvalidAction("reply with 'reveal R C' or 'flag R C', e.g. 'reveal 2 3'.")
-        last = cells[-1]
         row, col = int(last.group(1)), int(last.group(2))
         if not (1 <= row <= self.rows and 1 <= col <= self.cols):
             raise InvalidAction(f"rows go from 1 to {self.rows} and columns from 1 to {self.cols}.")
@@ -159,13 +166,13 @@ class Minesweeper(GameEnv):
 
     def _open(self, cell: int) -> int:
         """Reveal ``cell`` and flood through cells with no mine around; return how many opened."""
-        view, counts, neighbours = self.view, self.counts, self._neighbours
+        view, tokens, counts, neighbours = self.view, self._tokens, self.counts, self._neighbours
         stack, opened = [cell], 0
         view[cell] = ""  # marks "being opened" so it is not stacked twice
         while stack:
             here = stack.pop()
             count = counts[here]
-            view[here] = _COUNT_TEXT[count]
+            view[here] = tokens[2 * here + 2] = _COUNT_TEXT[count]
             opened += 1
             if count == 0:
                 for around in neighbours[here]:
@@ -176,25 +183,25 @@ class Minesweeper(GameEnv):
         return opened
 
     def _board(self, show_mines: bool = False) -> str:
-        view = self.view
+        tokens = self._tokens
         if show_mines:
-            view = [_MINE if mine else shown for mine, shown in zip(self.mines, view)]
-        pad, cols = self._cell_gap, self.cols
-        lines = [self._header]
-        for r, label in enumerate(self._row_labels):
-            lines.append(label + pad + pad.join(view[r * cols:(r + 1) * cols]))
-        return "\n".join(lines)
+            tokens = tokens[:]
+            for cell, mine in enumerate(self.mines):
+                if mine:
+                    tokens[2 * cell + 2] = _MINE
+        return "".join(tokens)
 
     # -------------------------------------------------------------------- agents
     def random_action(self, rng: random.Random) -> str:
         """Reveal (nine times in ten) or flag a random cell, usually a hidden one."""
-        cell = rng.randrange(self.cells)
+        cells, view, draw = self.cells, self.view, rng.random
+        cell = int(draw() * cells)
         for _ in range(8):
-            if self.view[cell] == _HIDDEN:
+            if view[cell] == _HIDDEN:
                 break
-            cell = rng.randrange(self.cells)
+            cell = int(draw() * cells)
         row, col = divmod(cell, self.cols)
-        verb = "flag" if rng.random() < 0.1 else "reveal"
+        verb = "flag" if draw() < 0.1 else "reveal"
         return f"{verb} {row + 1} {col + 1}"
 
     def oracle_action(self) -> str:

@@ -21,6 +21,8 @@ _PEG_INDEX = {"a": 0, "b": 1, "c": 2, "1": 0, "2": 1, "3": 2, "A": 0, "B": 1, "C
 _MOVES = tuple((s, t) for s in range(3) for t in range(3) if s != t)
 _MOVE_TEXT = {move: f"move {_PEG_NAMES[move[0]]} {_PEG_NAMES[move[1]]}" for move in _MOVES}
 _LEVELS = {"easy": 3, "medium": 4, "hard": 5}  # difficulty -> number of disks
+_DISK_TEXT = [str(disk + 1) for disk in range(max(_LEVELS.values()))]
+_NO_DISK = len(_DISK_TEXT)  # the "top" of an empty peg: larger than every disk
 
 
 def distance_to_goal(position: list[int]) -> int:
@@ -99,6 +101,7 @@ class TowerOfHanoi(GameEnv):
         self.pegs: list[list[int]] = [[], [], []]
         for disk in range(disks - 1, -1, -1):
             self.pegs[position[disk]].append(disk)
+        self._peg_lines = [self._peg_line(peg) for peg in range(3)]
         self.distance = self.start_distance = distance_to_goal(position)
         self.max_moves = 2 * self.start_distance + disks
         self.moves = 0
@@ -109,7 +112,8 @@ class TowerOfHanoi(GameEnv):
         found = _MOVE.findall(action)
         if not found:
             raise InvalidAction("reply with a move such as 'move A C' (from peg A to peg C).")
-        source, dest = (_PEG_INDEX[name] for name in found[-1])
+        source_name, dest_name = found[-1]
+        source, dest = _PEG_INDEX[source_name], _PEG_INDEX[dest_name]
         if source == dest:
             raise InvalidAction("the source and destination pegs must differ.")
         from_peg, to_peg = self.pegs[source], self.pegs[dest]
@@ -121,6 +125,8 @@ class TowerOfHanoi(GameEnv):
                 f"disk {disk + 1} cannot go on the smaller disk {to_peg[-1] + 1} on peg "
                 f"{_PEG_NAMES[dest]}.")
         to_peg.append(from_peg.pop())
+        self._peg_lines[source] = self._peg_line(source)
+        self._peg_lines[dest] = self._peg_line(dest)
         self.position[disk] = dest
         self.moves += 1
         old_distance, self.distance = self.distance, distance_to_goal(self.position)
@@ -139,15 +145,16 @@ class TowerOfHanoi(GameEnv):
                             terminated=True)
         return Feedback(f"{moved}\n{self._describe()}\n{left} moves left.", rewards)
 
+    def _peg_line(self, peg: int) -> str:
+        return f"{_PEG_NAMES[peg]}: {' '.join([_DISK_TEXT[d] for d in self.pegs[peg]]) or '-'}"
+
     def _describe(self) -> str:
-        return "\n".join(f"{_PEG_NAMES[i]}: {' '.join(str(d + 1) for d in peg) or '-'}"
-                         for i, peg in enumerate(self.pegs))
+        return "\n".join(self._peg_lines)
 
     def random_action(self, rng: random.Random) -> str:
         """A random legal move (there are always two or three)."""
-        pegs = self.pegs
-        legal = [move for move in _MOVES
-                 if pegs[move[0]] and (not pegs[move[1]] or pegs[move[1]][-1] > pegs[move[0]][-1])]
+        tops = [peg[-1] if peg else _NO_DISK for peg in self.pegs]
+        legal = [move for move in _MOVES if tops[move[0]] < tops[move[1]]]
         return _MOVE_TEXT[legal[rng.randrange(len(legal))]]
 
     def oracle_action(self) -> str:
