@@ -203,6 +203,10 @@ class Sudoku(GameEnv):
         self.empty = self.grid.count(0)
         self.start_empty = self.empty
         self.mistakes = 0
+        # kept up to date move by move: the digits used per row, column and box, and the
+        # text of each grid row
+        self._used = self.shape.masks(self.grid)
+        self._row_text = [self._row_line(r) for r in range(self.n)]
         return f"{self._board()}\nFill the {self.empty} empty cells."
 
     def play(self, action: str) -> Feedback:
@@ -216,7 +220,7 @@ class Sudoku(GameEnv):
         cell = (row - 1) * n + col - 1
         if self.grid[cell]:
             raise InvalidAction(f"cell {row} {col} is already filled; choose an empty cell.")
-        if not self.shape.candidates(self.grid, cell) >> (digit - 1) & 1:
+        if not self._fits(cell) >> (digit - 1) & 1:
             raise InvalidAction(f"{digit} already appears in row {row}, column {col} or their box.")
         if digit != self.solution[cell]:
             self.mistakes += 1
@@ -226,6 +230,11 @@ class Sudoku(GameEnv):
             return Feedback(f"{digit} does not belong at {row} {col} (mistake {self.mistakes} "
                             f"of {MAX_MISTAKES}).\n{self._board()}", {})
         self.grid[cell] = digit
+        bit, (rows, cols, boxes), (r, c, b) = 1 << (digit - 1), self._used, self.shape.peers[cell]
+        rows[r] |= bit
+        cols[c] |= bit
+        boxes[b] |= bit
+        self._row_text[r] = self._row_line(r)
         self.empty -= 1
         rewards = {"progress": 1.0 / self.start_empty} if self.dense_reward else {}
         if self.empty == 0:
@@ -235,14 +244,22 @@ class Sudoku(GameEnv):
         return Feedback(f"Placed {digit} at {row} {col}.\n{self._board()}\n{self.empty} cells "
                         "left.", rewards)
 
+    def _fits(self, cell: int) -> int:
+        """The mask of digits that repeat nothing in the cell's row, column and box."""
+        rows, cols, boxes = self._used
+        r, c, b = self.shape.peers[cell]
+        return self.shape.full & ~(rows[r] | cols[c] | boxes[b])
+
+    def _row_line(self, r: int) -> str:
+        n, box = self.n, self.shape.box
+        row = [str(d) if d else "." for d in self.grid[r * n:(r + 1) * n]]
+        groups = [" ".join(row[s:s + box]) for s in range(0, n, box)]
+        return f"{r + 1} | " + " | ".join(groups) + " |"
+
     def _board(self) -> str:
-        n, box, grid = self.n, self.shape.box, self.grid
-        lines = [self._header, self._rule]
-        for r in range(n):
-            row = grid[r * n:(r + 1) * n]
-            groups = (" ".join(str(d) if d else "." for d in row[s:s + box])
-                      for s in range(0, n, box))
-            lines.append(f"{r + 1} | " + " | ".join(groups) + " |")
+        box, lines = self.shape.box, [self._header, self._rule]
+        for r, text in enumerate(self._row_text):
+            lines.append(text)
             if r % box == box - 1:
                 lines.append(self._rule)
         return "\n".join(lines)
@@ -251,11 +268,11 @@ class Sudoku(GameEnv):
     def random_action(self, rng: random.Random) -> str:
         """A random digit that fits a random empty cell (right or wrong)."""
         empty = [i for i, d in enumerate(self.grid) if not d]
-        cell = empty[rng.randrange(len(empty))]
-        mask = self.shape.candidates(self.grid, cell)
+        cell = empty[int(rng.random() * len(empty))]
+        mask = self._fits(cell)
         digits = [d for d in range(1, self.n + 1) if mask >> (d - 1) & 1]
         row, col = divmod(cell, self.n)
-        return f"{row + 1} {col + 1} {digits[rng.randrange(len(digits))]}"
+        return f"{row + 1} {col + 1} {digits[int(rng.random() * len(digits))]}"
 
     def oracle_action(self) -> str:
         """The solution's digit for the first empty cell (peeking at the known solution)."""
