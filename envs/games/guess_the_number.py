@@ -77,7 +77,7 @@ class GuessTheNumber(GameEnv):
         return "The secret number is "
 
     def random_action(self, rng: random.Random) -> str:
-        return str(rng.randint(1, self.high))
+        return str(1 + int(rng.random() * self.high))  # rng.randint is several times slower
 
     def oracle_action(self) -> str:
         """Binary search over the interval that can still hold the secret."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from functools import lru_cache
 from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
@@ -23,6 +24,18 @@ _MOVE_TEXT = {move: f"move {_PEG_NAMES[move[0]]} {_PEG_NAMES[move[1]]}" for move
 _LEVELS = {"easy": 3, "medium": 4, "hard": 5}  # difficulty -> number of disks
 _DISK_TEXT = [str(disk + 1) for disk in range(max(_LEVELS.values()))]
 _NO_DISK = len(_DISK_TEXT)  # the "top" of an empty peg: larger than every disk
+
+
+@lru_cache(maxsize=None)
+def _peg_text(peg: int, disks: tuple[int, ...]) -> str:
+    """One peg's line, e.g. ``A: 3 1`` (bottom to top); cached: there are few distinct pegs."""
+    return f"{_PEG_NAMES[peg]}: {' '.join([_DISK_TEXT[d] for d in disks]) or '-'}"
+
+
+@lru_cache(maxsize=None)
+def _legal_moves(tops: tuple[int, int, int]) -> tuple[str, ...]:
+    """The legal moves, as text, given the top disk of each peg (``_NO_DISK`` when empty)."""
+    return tuple(_MOVE_TEXT[move] for move in _MOVES if tops[move[0]] < tops[move[1]])
 
 
 def distance_to_goal(position: list[int]) -> int:
@@ -146,16 +159,16 @@ class TowerOfHanoi(GameEnv):
         return Feedback(f"{moved}\n{self._describe()}\n{left} moves left.", rewards)
 
     def _peg_line(self, peg: int) -> str:
-        return f"{_PEG_NAMES[peg]}: {' '.join([_DISK_TEXT[d] for d in self.pegs[peg]]) or '-'}"
+        return _peg_text(peg, tuple(self.pegs[peg]))
 
     def _describe(self) -> str:
         return "\n".join(self._peg_lines)
 
     def random_action(self, rng: random.Random) -> str:
         """A random legal move (there are always two or three)."""
-        tops = [peg[-1] if peg else _NO_DISK for peg in self.pegs]
-        legal = [move for move in _MOVES if tops[move[0]] < tops[move[1]]]
-        return _MOVE_TEXT[legal[rng.randrange(len(legal))]]
+        a, b, c = self.pegs
+        legal = _legal_moves((a[-1] if a else _NO_DISK, b[-1] if b else _NO_DISK, c[-1] if c else _NO_DISK))
+        return legal[int(rng.random() * len(legal))]
 
     def oracle_action(self) -> str:
         """The optimal move from the current configuration (see :func:`optimal_move`)."""
