@@ -6,8 +6,8 @@ walker back to the start (Gymnasium's -100 becomes a negative ``progress`` under
 lost steps); a move off the grid leaves the walker in place; reaching the goal ends the episode.
 
 What each seed changes, so that episodes differ: the start and goal columns (near opposite ends,
-start on the left or the right) and, at medium and hard, a ragged cliff edge — extra cliff cells on
-the row above the bottom one, between start and goal. The rows above stay clear, so every map is
+start on the left or the right) and, at medium and hard, a ragged cliff edge: extra cliff cells
+on the row above the bottom one, between start and goal. The rows above stay clear, so every map is
 solvable. Gymnasium's map is the hard level's width (12) with the start at the far left, the goal
 at the far right and no ragged edge: ``reset(options={"start_column": 0, "goal_column": 11,
 "ragged_columns": []})`` at hard plays exactly it (columns count from 0 here, as in Gymnasium).
@@ -93,7 +93,8 @@ class CliffWalking(GameEnv):
                              f"0..{self.cols - 1}, got {start_col!r} and {goal_col!r}")
         low, high = sorted((start_col, goal_col))
         if any(col not in range(low + 1, high) for col in ragged):
-            raise ValueError(f"ragged_columns must lie strictly between start and goal, got {ragged!r}")
+            raise ValueError(f"ragged_columns must lie strictly between start and goal, "
+                             f"got {ragged!r}")
 
     def _lay_out(self, start_col: int, goal_col: int, ragged: list[int]) -> None:
         cols = self.cols

@@ -115,7 +115,10 @@ class FrozenLake(GameEnv):
             return Feedback(f"You moved {move} and fell into a hole. You lose.\n{self._grid()}",
                             rewards, terminated=True)
         left = self.max_steps - self.steps
-        what = f"You moved {move}." if after != before else f"You cannot go {move}: that is the edge."
+        if after == before:
+            what = f"You cannot go {move}: that is the edge."
+        else:
+            what = f"You moved {move}."
         if left == 0:
             rewards["outcome"] = 0.0
             return Feedback(f"{what} You are out of steps. You lose.\n{self._grid()}", rewards,

@@ -59,7 +59,8 @@ def move_table(rows: int, cols: int) -> MoveTables:
         for row in range(rows):
             for col in range(cols):
                 r, c = row + dr, col + dc
-                targets.append(r * cols + c if 0 <= r < rows and 0 <= c < cols else row * cols + col)
+                inside = 0 <= r < rows and 0 <= c < cols
+                targets.append(r * cols + c if inside else row * cols + col)
         table[word] = tuple(targets)
     return table
 

@@ -170,7 +170,8 @@ class Taxi(GameEnv):
         letter = STANDS[stand][0]
         if stand == self.destination:
             return f"The passenger got out at their destination {letter}."
-        return f"The passenger got out at {letter}, which is not their destination; they wait there."
+        return (f"The passenger got out at {letter}, which is not their destination; they wait "
+                "there.")
 
     def _plan_length(self, destination: int) -> int:
         """Steps left on the shortest plan: drive to the passenger, pick up, drive to the

@@ -91,8 +91,10 @@ def _chances_to_move(board: str, me: str, other: str, strength: float) -> tuple[
             after = _place(board, cell, me)
             if wins_with(after, cell):
                 return (1.0, 0.0)
-            chances = (0.0, 1.0) if EMPTY not in after else _chances_after(after, me, other, strength)
-            best = max(best, chances)
+            if EMPTY not in after:
+                best = max(best, (0.0, 1.0))
+            else:
+                best = max(best, _chances_after(after, me, other, strength))
     return best
 
 
@@ -128,9 +130,9 @@ class TicTacToe(GameEnv):
 
     Action: ``row column`` (e.g. ``2 3``) or a cell number 1-9 counted row by row; the last move
     in the text counts. Reward: ``outcome`` 1 for a win, 0.5 for a draw, 0 for a loss (success
-    only on a win). With ``dense_reward``, ``progress`` is 0.1 per line the agent's move brings
-    to two marks with the third cell free (a new threat) plus 0.1 when it blocks such a line of
-    the opponent's.
+    only on a win). With ``dense_reward``, ``progress`` is 0.1 per empty cell the agent's move
+    turns into a winning cell for the agent (a new threat: two marks in a line, the third cell
+    free) plus 0.1 when the move takes a winning cell of the opponent's (a block).
     """
 
     def __init__(self, difficulty: str | None = None, *, opponent_strength: float | None = None,
