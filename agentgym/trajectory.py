@@ -44,6 +44,13 @@ class Turn:
         error: why the action was invalid, or ``None``.
         info: the JSON-serialisable part of the step's ``info`` not stored elsewhere.
         seconds: wall time of the step.
+        action_span: ``[start, end)`` of the tokens the policy generated for this turn, in
+            ``Trajectory.token_ids`` (``None`` for text-only trajectories).
+        observation_span: ``[start, end)`` of the tokens appended after the action (end of the
+            assistant turn, the next observation or tool results, the next generation prompt).
+        logprobs: the sampling log-probability of each generated token (``action_span``).
+        finish_reason: why generation stopped: ``stop``, ``length`` or ``error``.
+        generation_seconds: time the policy took for this turn's generation.
     """
 
     index: int
@@ -54,13 +61,26 @@ class Turn:
     error: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    action_span: tuple[int, int] | None = None
+    observation_span: tuple[int, int] | None = None
+    logprobs: list[float] | None = None
+    finish_reason: str | None = None
+    generation_seconds: float = 0.0
+
+    @property
+    def num_generated_tokens(self) -> int:
+        return 0 if self.action_span is None else self.action_span[1] - self.action_span[0]
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe({f.name: getattr(self, f.name) for f in fields(self)})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Turn:
-        return cls(**_known_fields(cls, data))
+        values = _known_fields(cls, data)
+        for key in ("action_span", "observation_span"):
+            if values.get(key) is not None:
+                values[key] = tuple(values[key])
+        return cls(**values)
 
 
 @dataclass
@@ -79,6 +99,14 @@ class Trajectory:
         error: why the episode was cut short (closed, reset early, the environment raised).
         created_at: when the episode started (ISO 8601, UTC).
         metadata: free-form, e.g. the policy's name.
+        policy: the name of the policy that acted.
+        messages: the conversation as the policy saw it at the end (system prompt, observations,
+            actions, tool messages).
+        token_ids: the whole token sequence (prompt, then each turn's action and observation
+            spans) for token-level policies; ``None`` for text-only trajectories.
+        prompt_length: the number of tokens of the first prompt.
+        token_mismatches: turns at which the prefix property broke (the sequence given to the
+            policy was not the previous one extended); a trainer refuses such trajectories.
     """
 
     env_id: str | None = None
@@ -93,6 +121,31 @@ class Trajectory:
     error: str | None = None
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
     metadata: dict[str, Any] = field(default_factory=dict)
+    policy: str | None = None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    token_ids: list[int] | None = None
+    prompt_length: int = 0
+    token_mismatches: int = 0
+
+    @property
+    def token_exact(self) -> bool:
+        """Trainable token by token: token ids recorded and no broken prefix."""
+        return self.token_ids is not None and self.token_mismatches == 0
+
+    def loss_mask(self) -> list[int]:
+        """1 on the tokens the policy generated, 0 on prompt and observation tokens."""
+        if self.token_ids is None:
+            raise ValueError("a text-only trajectory has no tokens to mask")
+        mask = [0] * len(self.token_ids)
+        for turn in self.turns:
+            if turn.action_span is not None:
+                start, end = turn.action_span
+                mask[start:end] = [1] * (end - start)
+        return mask
+
+    @property
+    def generated_tokens(self) -> int:
+        return sum(turn.num_generated_tokens for turn in self.turns)
 
     @property
     def episode_return(self) -> float:

@@ -1,0 +1,166 @@
+"""The token sequence of one multi-turn conversation, grown turn by turn.
+
+Token-exact training needs, for every turn, the tokens the policy sampled and the tokens that
+were appended before its next turn, such that
+
+    prompt(t+1) == prompt(t) + generated(t) + appended(t)
+
+holds *exactly*. Re-tokenising the whole conversation each turn breaks this in practice: a
+sampled token sequence is rarely the canonical tokenisation of its text, and chat templates
+add text after an assistant message that the model may or may not have sampled (an
+end-of-turn token, a newline). So the transcript never re-tokenises what was generated.
+Instead, each turn it renders the conversation with the chat template twice — before and
+after the new messages — and tokenises only the *difference*:
+
+1. ``before = render(messages(t), add_generation_prompt=True)`` is the text of prompt(t);
+2. ``after = render(messages(t+1), add_generation_prompt=True)`` where messages(t+1) adds the
+   assistant message (the generated text) and the new observation / tool messages;
+3. ``after`` must start with ``before + generated text``; the rest — the template's end of
+   the assistant turn (minus what the model already sampled, e.g. its end-of-turn token), the
+   next user or tool message and the next generation prompt — is tokenised on its own and
+   appended.
+
+When the template rewrites history (``after`` does not extend ``before``; e.g. templates that
+drop earlier reasoning), the turn falls back to the canonical tokenisation of ``after``: the
+prefix property is broken at that turn, which is counted in ``mismatches`` and makes the
+transcript not token-exact — a trainer must refuse it.
+
+Separately, ``retokenization_drift`` counts turns where the exact sequence differs from the
+canonical tokenisation of the rendered conversation; that is expected and harmless (it is why
+the transcript exists) and is reported for diagnosis only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SpanKind = Literal["prompt", "action", "observation"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """Tokens ``[start, end)`` of the transcript, of one kind."""
+
+    kind: SpanKind
+    start: int
+    end: int
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+
+@dataclass
+class TokenTranscript:
+    """Token ids and spans of a conversation; see the module docstring.
+
+    Args:
+        tokenizer: a Hugging Face tokenizer with a chat template.
+        messages: the conversation so far (system prompt and first user message).
+        tools: tool schemas the template should render, if any.
+    """
+
+    tokenizer: Any
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None = None
+    token_ids: list[int] = field(default_factory=list)
+    logprobs: list[float | None] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    mismatches: int = 0
+    retokenization_drift: int = 0
+
+    def __post_init__(self) -> None:
+        self.messages = list(self.messages)
+        self._rendered = self._render(self.messages)
+        self.token_ids = self._encode(self._rendered)
+        self.logprobs = [None] * len(self.token_ids)
+        self.spans = [Span("prompt", 0, len(self.token_ids))]
+        self._pending_text: str | None = None
+
+    # ------------------------------------------------------------------ turns
+    @property
+    def prompt_ids(self) -> list[int]:
+        """The exact tokens to give the policy now."""
+        return list(self.token_ids)
+
+    @property
+    def token_exact(self) -> bool:
+        return self.mismatches == 0
+
+    def add_generation(self, token_ids: list[int], logprobs: list[float] | None, text: str) -> Span:
+        """Append what the policy sampled (every token, its end-of-turn token included)."""
+        if self._pending_text is not None:
+            raise RuntimeError("add_observation() must follow add_generation() before the next generation")
+        start = len(self.token_ids)
+        self.token_ids.extend(token_ids)
+        self.logprobs.extend(logprobs if logprobs is not None else [None] * len(token_ids))
+        span = Span("action", start, len(self.token_ids))
+        self.spans.append(span)
+        self._pending_text = text
+        self._generated = list(token_ids)
+        return span
+
+    def add_observation(self, new_messages: list[dict[str, Any]], assistant_message: dict[str, Any] | None = None) -> Span:
+        """Append the end of the assistant turn, ``new_messages`` and the next generation prompt.
+
+        ``assistant_message`` defaults to ``{"role": "assistant", "content": <generated text>}``.
+        """
+        if self._pending_text is None:
+            raise RuntimeError("add_observation() needs a preceding add_generation()")
+        text, generated = self._pending_text, self._generated
+        self._pending_text = None
+        assistant = assistant_message or {"role": "assistant", "content": text}
+        before = self._rendered
+        self.messages += [assistant, *new_messages]
+        after = self._render(self.messages)
+        appended = self._appended_text(before, after, generated, text)
+        start = len(self.token_ids)
+        if appended is None:
+            # The template rewrote history: fall back to the canonical tokens. The prefix
+            # property no longer holds, and the transcript says so.
+            self.mismatches += 1
+            canonical = self._encode(after)
+            self.token_ids = canonical
+            self.logprobs = (self.logprobs + [None] * len(canonical))[: len(canonical)]
+            span = Span("observation", start, len(canonical))
+        else:
+            self.token_ids.extend(self._encode(appended))
+            self.logprobs.extend([None] * (len(self.token_ids) - start))
+            span = Span("observation", start, len(self.token_ids))
+            if self.token_ids != self._encode(after):
+                self.retokenization_drift += 1
+        self._rendered = after
+        self.spans.append(span)
+        return span
+
+    def loss_mask(self) -> list[int]:
+        """1 on tokens the policy generated, 0 on prompt and observation tokens."""
+        mask = [0] * len(self.token_ids)
+        for span in self.spans:
+            if span.kind == "action":
+                mask[span.start: span.end] = [1] * len(span)
+        return mask
+
+    # --------------------------------------------------------------- helpers
+    def _render(self, messages: list[dict[str, Any]]) -> str:
+        kwargs = {"tools": self.tools} if self.tools else {}
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **kwargs)
+
+    def _encode(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def _appended_text(self, before: str, after: str, generated: list[int], text: str) -> str | None:
+        """The text to tokenise after the generated tokens, or ``None`` if ``after`` does not
+        extend ``before`` with the generated text."""
+        if not after.startswith(before):
+            return None
+        rest = after[len(before):]
+        sampled = self.tokenizer.decode(generated, skip_special_tokens=False)
+        # The model sampled its end-of-turn token: the template's copy of it is already there.
+        if rest.startswith(sampled):
+            return rest[len(sampled):]
+        # Cut by max_tokens (no end-of-turn token) or special tokens rendered differently:
+        # the template's end of turn follows the text.
+        if rest.startswith(text) and sampled.startswith(text):
+            return rest[len(text):]
+        return None

@@ -1,0 +1,148 @@
+"""The policy interface: a batch of conversations in, one generation each out.
+
+Every back-end — a local Hugging Face model, vLLM, an OpenAI-compatible server, a scripted
+oracle, a random agent, a person — implements :class:`Policy`::
+
+    generations = await policy.agenerate([Request(messages, tools=...)], SamplingParams(...))
+
+A :class:`Generation` carries the text and, when the back-end can give them, the exact token
+ids it sampled, their log-probabilities and the prompt token ids it was given. Token-exact
+training (DESIGN.md, invariant 1) relies on those: a policy with a ``tokenizer`` accepts
+``Request.prompt_token_ids`` and must continue *exactly* that token sequence, so the rollout
+engine — not the back-end — decides what the prompt of each turn is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Literal, Sequence
+
+FinishReason = Literal["stop", "length", "error"]
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to sample.
+
+    Attributes:
+        max_tokens: the most tokens to generate per request.
+        temperature: 0 means greedy decoding.
+        top_p: nucleus sampling mass (1.0 disables it).
+        stop: strings that end the generation; the text is cut before the stop string, while
+            ``token_ids`` keep every token sampled (the stop string's tokens included) so that
+            the trajectory holds exactly what the model produced.
+        seed: makes sampling reproducible; request ``i`` of a batch uses ``seed + i``.
+        logprobs: ask for the sampled tokens' log-probabilities.
+
+    Log-probabilities are those of the distribution sampled from *before* nucleus truncation:
+    ``log softmax(logits / temperature)`` (raw ``log softmax(logits)`` when greedy), which is
+    what a trainer recomputes from the same logits.
+    """
+
+    max_tokens: int = 256
+    temperature: float = 1.0
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    logprobs: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_tokens, int) or self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be a positive integer, got {self.max_tokens!r}")
+        if not (self.temperature >= 0 and math.isfinite(self.temperature)):
+            raise ValueError(f"temperature must be a finite number >= 0, got {self.temperature!r}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p!r}")
+        if isinstance(self.stop, str):
+            object.__setattr__(self, "stop", (self.stop,))
+        if any(not isinstance(s, str) or not s for s in self.stop):
+            raise ValueError(f"stop strings must be non-empty strings, got {self.stop!r}")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+
+@dataclass
+class Request:
+    """One conversation to continue.
+
+    Attributes:
+        messages: OpenAI-style chat messages (``role``, ``content``, optional ``tool_calls``).
+        tools: OpenAI-style tool schemas the model may call.
+        prompt_token_ids: the exact prompt tokens to continue (token-exact multi-turn
+            rollouts); when given, a token-level back-end must not re-template ``messages``.
+        env: the environment, for environment-aware policies (oracle, random); never sent to
+            a model.
+    """
+
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None = None
+    prompt_token_ids: list[int] | None = None
+    env: Any = None
+
+
+@dataclass
+class Generation:
+    """What the policy wrote for one request.
+
+    ``token_ids``, ``logprobs`` and ``prompt_token_ids`` are ``None`` for back-ends that only
+    return text (a hosted API, a scripted agent): such generations make text-only trajectories,
+    which a trainer refuses.
+    """
+
+    text: str
+    token_ids: list[int] | None = None
+    logprobs: list[float] | None = None
+    prompt_token_ids: list[int] | None = None
+    finish_reason: FinishReason = "stop"
+    tool_calls: list[dict[str, Any]] | None = None
+    error: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def token_exact(self) -> bool:
+        return self.token_ids is not None and self.prompt_token_ids is not None
+
+
+class PolicyError(RuntimeError):
+    """A policy could not produce a generation (a server refused the request, a model failed)."""
+
+
+class Policy(ABC):
+    """Turns conversations into the next assistant message. See the module docstring.
+
+    Attributes:
+        name: a short label for tables and logs.
+        tokenizer: a Hugging Face tokenizer with a chat template, for policies that work on
+            tokens (the rollout engine then builds token-exact prompts); ``None`` otherwise.
+    """
+
+    name: str = "policy"
+    tokenizer: Any = None
+
+    @abstractmethod
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        """One :class:`Generation` per request, in order. A failure of one request should be
+        reported as a generation with ``finish_reason="error"`` and ``error`` set rather than
+        by raising, so the other requests of the batch are kept."""
+
+    def generate(self, requests: Sequence[Request], sampling: SamplingParams | None = None) -> list[Generation]:
+        """Synchronous :meth:`agenerate` (not callable from inside a running event loop)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.agenerate(list(requests), sampling or SamplingParams()))
+        raise RuntimeError("Policy.generate() was called inside a running event loop: await agenerate() instead")
+
+    def close(self) -> None:
+        """Release resources (processes, connections, GPU memory)."""
+
+    def __enter__(self) -> Policy:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
