@@ -68,6 +68,11 @@ class ChatHistory(gym.Wrapper):
     they alone exceed the budget they are returned anyway, with ``info["context_overflow"]``
     ``True``; it is ``False`` otherwise. The full history stays stored, so the view is rebuilt
     from all turns at every step.
+
+    **Raw assistant messages.** With ``raw_assistant=True`` a tool step's assistant message keeps
+    the action text as it was written, ``<tool_call>`` markup included, and has no
+    ``tool_calls``: rendering the conversation with a chat template then reproduces exactly the
+    text the model generated, which token-exact rollouts need.
     """
 
     def __init__(
@@ -80,6 +85,7 @@ class ChatHistory(gym.Wrapper):
         count_tokens: Callable[[str], int] | None = None,
         overflow: Literal["drop", "elide"] = "drop",
         elide_keep_chars: int = 200,
+        raw_assistant: bool = False,
     ) -> None:
         if overflow not in ("drop", "elide"):
             raise ValueError(f"overflow must be 'drop' or 'elide', got {overflow!r}")
@@ -97,6 +103,7 @@ class ChatHistory(gym.Wrapper):
         self.budget = budget
         self.overflow = overflow
         self.elide_keep_chars = elide_keep_chars
+        self.raw_assistant = raw_assistant
         self._measure: Callable[[str], int] = count_tokens or len
         self._head: list[_Entry] = []
         self._turns: list[list[_Entry]] = []
@@ -122,7 +129,14 @@ class ChatHistory(gym.Wrapper):
     def step(self, action: Any):
         observation, reward, terminated, truncated, info = self.env.step(action)
         results = info.get("tool_results")
-        if results:
+        if results and self.raw_assistant:
+            turn = [self._entry({"role": "assistant", "content": _action_text(action)})]
+            turn += [
+                self._entry({"role": "tool", "tool_call_id": r["tool_call_id"], "name": r["name"],
+                             "content": str(r["content"])}, observation=True)
+                for r in results
+            ]
+        elif results:
             calls = [ToolCall(r["tool_call_id"], r["name"], r["arguments"]).to_openai() for r in results]
             prose = parse_tool_calls(action).text
             turn = [self._entry({"role": "assistant", "content": prose or "", "tool_calls": calls})]

@@ -261,3 +261,14 @@ def test_bad_budget_settings_are_refused():
         ChatHistory(env, max_context_tokens=10)
     with pytest.raises(ValueError, match="positive"):
         ChatHistory(env, max_context_chars=0)
+
+
+def test_raw_assistant_keeps_tool_call_markup_for_token_exact_templates(calculator):
+    from agentgym.wrappers import ChatHistory, ToolCalling
+
+    env = ChatHistory(ToolCalling(calculator), raw_assistant=True)
+    env.reset(seed=0)
+    action = 'Let me add. <tool_call>{"name": "add", "arguments": {"a": 2, "b": 3}}</tool_call>'
+    messages = env.step(action)[4]["messages"]
+    assert messages[-2] == {"role": "assistant", "content": action}
+    assert messages[-1]["role"] == "tool" and "5" in messages[-1]["content"]
