@@ -77,12 +77,16 @@ class Request:
             rollouts); when given, a token-level back-end must not re-template ``messages``.
         env: the environment, for environment-aware policies (oracle, random); never sent to
             a model.
+        seed: the sampling seed of this request, overriding ``SamplingParams.seed + i``: the
+            rollout engine derives it from the task, the rollout and the turn, so a rollout
+            samples the same way whichever requests share its batch.
     """
 
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]] | None = None
     prompt_token_ids: list[int] | None = None
     env: Any = None
+    seed: int | None = None
 
 
 @dataclass
