@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, TextIO
+import asyncio
+from typing import Any, Callable, Sequence, TextIO
 
 import gymnasium as gym
+
+from agentgym.policies.base import Generation, Policy, Request, SamplingParams
 
 
 class HumanAgent:
@@ -25,3 +28,24 @@ class HumanAgent:
         text = observation["text"] if isinstance(observation, dict) else observation
         print(f"\n{text}", file=self._out)
         return self._read("> ")
+
+
+class HumanPolicy(Policy):
+    """A person behind the :class:`~agentgym.policies.base.Policy` interface: shows the last
+    message of each conversation and reads the reply, one conversation at a time."""
+
+    name = "human"
+
+    def __init__(self, read: Callable[[str], str] = input, out: TextIO | None = None) -> None:
+        self._read = read
+        self._out = out
+
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        replies = []
+        for request in requests:
+            content = request.messages[-1]["content"] if request.messages else ""
+            text = content if isinstance(content, str) else " ".join(
+                part.get("text", "") for part in content if isinstance(part, dict))
+            print(f"\n{text}", file=self._out)
+            replies.append(Generation(await asyncio.to_thread(self._read, "> ")))
+        return replies

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import gymnasium as gym
+
+from agentgym.policies.base import Generation, Policy, Request, SamplingParams
+from agentgym.policies.random import _act
 
 
 class OracleAgent:
@@ -27,3 +30,33 @@ class ScriptedAgent:
 
     def __call__(self, env: gym.Env, observation: Any) -> str:
         return next(self._actions, self._then)
+
+
+class OraclePolicy(Policy):
+    """The environment's oracle behind the :class:`~agentgym.policies.base.Policy` interface."""
+
+    name = "oracle"
+
+    def __init__(self) -> None:
+        self.agent = OracleAgent()
+
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        return [_act(self.agent, request) for request in requests]
+
+
+class ScriptedPolicy(Policy):
+    """Replies with the given texts in order (the same script for every conversation), then
+    ``then``; useful to test environments and wrappers through the rollout engine."""
+
+    name = "scripted"
+
+    def __init__(self, replies: Iterable[str], then: str = "") -> None:
+        self.replies = list(replies)
+        self.then = then
+
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        out = []
+        for request in requests:
+            turn = sum(m["role"] == "assistant" for m in request.messages)
+            out.append(Generation(self.replies[turn] if turn < len(self.replies) else self.then))
+        return out

@@ -1,0 +1,334 @@
+"""Roll out a policy on many environments at once and record token-exact trajectories.
+
+    result = rollout(policy, [Task("games/Wordle-v0", seed=s) for s in range(8)],
+                     RolloutConfig(group_size=4, sampling=SamplingParams(temperature=1.0)))
+
+Each task is played ``group_size`` times with the same seed (one GRPO group, one ``group_id``).
+Episodes run concurrently as asyncio tasks: their generation requests are batched into policy
+calls (:class:`~agentgym.rollout.batcher.GenerationBatcher`) while their synchronous
+environments step in threads of their own, each step bounded by ``step_timeout``. An episode
+ends when its environment terminates or truncates (the registered turn budget, or
+``max_turns``), or with an error — a hung or raising environment, a policy error, the episode
+timeout — that is recorded in its trajectory while the other episodes go on.
+
+With a token-level policy (one that has a ``tokenizer``) every turn's prompt is built by a
+:class:`~agentgym.rollout.transcript.TokenTranscript`, so the token sequence of a trajectory is
+exactly what the policy was given and what it sampled; the engine checks at every turn that
+the policy continued exactly the prompt it was handed and counts any mismatch in
+``Trajectory.token_mismatches``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import gymnasium as gym
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+import agentgym
+from agentgym.policies.base import Generation, Policy, Request, SamplingParams
+from agentgym.rollout.batcher import GenerationBatcher
+from agentgym.rollout.transcript import TokenTranscript
+from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn, json_safe
+from agentgym.vector._worker import SlotWorker
+from agentgym.wrappers import ChatHistory
+from agentgym.wrappers.chat_history import DEFAULT_SYSTEM_PROMPT
+
+_INFO_KEYS_STORED_ELSEWHERE = {"messages", "reward_components", "error", "success", "tools"}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task: an environment, its constructor arguments and the seed that picks the task."""
+
+    env_id: str
+    seed: int
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        extras = ",".join(str(v) for v in self.kwargs.values())
+        return f"{self.env_id}[{extras}]" if extras else self.env_id
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    """How to roll out.
+
+    Attributes:
+        group_size: rollouts per task, sharing its seed (GRPO's G).
+        sampling: sampling settings; with ``sampling.seed`` set, each request gets a seed
+            derived from it, the task seed, the rollout index and the turn.
+        max_turns: turn budget per episode (``None``: the environment's registered budget).
+        system_prompt: the system message (``None`` leaves it out).
+        wrappers: wrappers applied inside the turn budget (``AnswerFormat``, ``ToolCalling``...).
+        max_concurrent_episodes: episodes in flight at once.
+        max_batch_size: the most requests per policy call.
+        step_timeout: seconds an environment may take to make, reset or step.
+        episode_timeout: seconds an episode may take in all (``None``: no limit).
+        max_context_chars: a context budget (text-mode policies; with a token-level policy a
+            dropped turn breaks the token prefix and is counted as a mismatch).
+    """
+
+    group_size: int = 1
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    max_turns: int | None = None
+    system_prompt: str | None = DEFAULT_SYSTEM_PROMPT
+    wrappers: Sequence[Callable[[gym.Env], gym.Env]] = ()
+    max_concurrent_episodes: int = 32
+    max_batch_size: int = 32
+    step_timeout: float | None = 60.0
+    episode_timeout: float | None = None
+    max_context_chars: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("group_size", "max_concurrent_episodes", "max_batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("step_timeout", "episode_timeout"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive or None, got {value!r}")
+        if self.max_turns is not None and self.max_turns < 1:
+            raise ValueError(f"max_turns must be positive or None, got {self.max_turns!r}")
+
+
+@dataclass
+class RolloutResult:
+    """The trajectories of a rollout, in task order (each task's group together), and a summary."""
+
+    trajectories: list[Trajectory]
+    stats: dict[str, Any]
+
+
+class _StepTimeout(Exception):
+    pass
+
+
+def rollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None = None, *,
+            trajectories_path: str | Path | None = None, progress: bool = True) -> RolloutResult:
+    """Synchronous :func:`arollout` (not callable from inside a running event loop)."""
+    return asyncio.run(arollout(policy, tasks, config, trajectories_path=trajectories_path, progress=progress))
+
+
+async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None = None, *,
+                   trajectories_path: str | Path | None = None, progress: bool = True) -> RolloutResult:
+    """Play every task ``config.group_size`` times with ``policy``; see the module docstring.
+
+    Trajectories are appended to ``trajectories_path`` (JSONL, flushed as each one ends) when
+    given. A live progress bar shows the success rate and generated tokens per second.
+    """
+    config = config or RolloutConfig()
+    for task in tasks:
+        agentgym.env_info(task.env_id)  # fail now, with suggestions, on an unknown id
+    writer = TrajectoryWriter(trajectories_path) if trajectories_path else None
+    runner = _Runner(policy, config, writer)
+    plan = [(task, i) for task in tasks for i in range(config.group_size)]
+    start = time.perf_counter()
+    try:
+        with _progress_bar(progress, len(plan)) as bar:
+            runner.bar = bar
+            trajectories = await runner.run(plan)
+    finally:
+        if writer:
+            writer.close()
+    return RolloutResult(trajectories, _stats(trajectories, runner.batcher, time.perf_counter() - start))
+
+
+class _Runner:
+    """Runs the episodes of one rollout."""
+
+    def __init__(self, policy: Policy, config: RolloutConfig, writer: TrajectoryWriter | None) -> None:
+        self.policy = policy
+        self.config = config
+        self.writer = writer
+        self.token_mode = policy.tokenizer is not None
+        self.batcher = GenerationBatcher(policy, config.sampling, max_batch_size=config.max_batch_size)
+        self.bar: Any = None
+        self._done = self._won = self._tokens = 0
+        self._start = time.perf_counter()
+
+    async def run(self, plan: list[tuple[Task, int]]) -> list[Trajectory]:
+        slots = asyncio.Semaphore(self.config.max_concurrent_episodes)
+        serving = asyncio.create_task(self.batcher.run())
+        try:
+            return list(await asyncio.gather(*(self._guarded(task, i, slots) for task, i in plan)))
+        finally:
+            serving.cancel()
+
+    async def _guarded(self, task: Task, index: int, slots: asyncio.Semaphore) -> Trajectory:
+        async with slots:
+            trajectory = Trajectory(env_id=task.env_id, seed=task.seed, group_id=f"{task.label}#{task.seed}",
+                                    policy=self.policy.name,
+                                    metadata={"rollout_index": index, "env_kwargs": json_safe(task.kwargs)})
+            self.batcher.episode_started()
+            worker = SlotWorker(f"agentgym-episode-{task.env_id}-{task.seed}-{index}")
+            env_holder: list[gym.Env] = []
+            try:
+                await asyncio.wait_for(self._play(task, index, trajectory, worker, env_holder),
+                                       self.config.episode_timeout)
+            except (_StepTimeout, asyncio.TimeoutError) as exc:
+                trajectory.error = str(exc) or f"episode timed out after {self.config.episode_timeout} s"
+            except Exception as exc:  # noqa: BLE001 - isolated to this episode
+                trajectory.error = f"environment raised {type(exc).__name__}: {exc}"
+            finally:
+                self.batcher.episode_finished()
+                self._close(worker, env_holder)
+            self._finish(trajectory)
+            return trajectory
+
+    async def _play(self, task: Task, index: int, trajectory: Trajectory, worker: SlotWorker,
+                    env_holder: list[gym.Env]) -> None:
+        config = self.config
+        env = await self._in_env(worker, self._make_env, task)
+        env_holder.append(env)
+        observation, info = await self._in_env(worker, env.reset, seed=task.seed)
+        trajectory.task_id, trajectory.instructions = info.get("task_id"), info.get("instructions", "")
+        messages, tools = info["messages"], info.get("tools") or None
+        transcript = TokenTranscript(self.policy.tokenizer, messages, tools) if self.token_mode else None
+        if transcript:
+            trajectory.prompt_length = len(transcript.token_ids)
+        for turn_index in itertools.count():
+            request = Request(messages, tools, transcript.prompt_ids if transcript else None, env=env,
+                              seed=self._request_seed(task, index, turn_index))
+            started = time.perf_counter()
+            generation = await self.batcher.generate(request)
+            generation_seconds = time.perf_counter() - started
+            if generation.finish_reason == "error":
+                trajectory.error = f"policy error: {generation.error}"
+                break
+            turn = Turn(turn_index, _text(observation), generation.text, finish_reason=generation.finish_reason,
+                        generation_seconds=generation_seconds, logprobs=generation.logprobs)
+            if transcript:
+                self._check_prefix(transcript, generation, trajectory)
+                span = transcript.add_generation(generation.token_ids or [], generation.logprobs, generation.text)
+                turn.action_span = (span.start, span.end)
+                self._tokens += len(span)
+            started = time.perf_counter()
+            observation, reward, terminated, truncated, info = await self._in_env(worker, env.step, _action(generation))
+            turn.seconds = time.perf_counter() - started
+            turn.reward, turn.reward_components = float(reward), dict(info.get("reward_components", {}))
+            turn.error = info.get("error")
+            turn.info = json_safe({k: v for k, v in info.items() if k not in _INFO_KEYS_STORED_ELSEWHERE})
+            trajectory.turns.append(turn)
+            new_messages = info["messages"]
+            if terminated or truncated:
+                trajectory.terminated, trajectory.truncated = bool(terminated), bool(truncated)
+                trajectory.success = bool(info.get("success", False))
+                trajectory.messages = new_messages
+                break
+            if transcript:
+                span = transcript.add_observation(new_messages[len(messages) + 1:], new_messages[len(messages)])
+                turn.observation_span = (span.start, span.end)
+            messages = new_messages
+        if not trajectory.messages:
+            trajectory.messages = messages
+        if transcript:
+            trajectory.token_ids = transcript.token_ids
+            trajectory.token_mismatches += transcript.mismatches
+
+    def _make_env(self, task: Task) -> gym.Env:
+        config = self.config
+        turns = {} if config.max_turns is None else {"max_turns": config.max_turns}
+        env = agentgym.make(task.env_id, wrappers=config.wrappers, **turns, **task.kwargs)
+        return ChatHistory(env, system_prompt=config.system_prompt, max_context_chars=config.max_context_chars,
+                           raw_assistant=self.token_mode)
+
+    async def _in_env(self, worker: SlotWorker, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn`` in the episode's own thread, within ``step_timeout``."""
+        self.batcher.stepping(True)
+        try:
+            future = asyncio.wrap_future(worker.submit(fn, *args, **kwargs))
+            return await asyncio.wait_for(future, self.config.step_timeout)
+        except asyncio.TimeoutError:
+            name = getattr(fn, "__name__", "call")
+            raise _StepTimeout(f"environment {name} timed out after {self.config.step_timeout} s") from None
+        finally:
+            self.batcher.stepping(False)
+
+    def _check_prefix(self, transcript: TokenTranscript, generation: Generation, trajectory: Trajectory) -> None:
+        """The policy must have continued exactly the prompt it was given, with token ids."""
+        if generation.token_ids is None or generation.prompt_token_ids != transcript.token_ids:
+            trajectory.token_mismatches += 1
+
+    def _request_seed(self, task: Task, index: int, turn: int) -> int | None:
+        base = self.config.sampling.seed
+        if base is None:
+            return None
+        return (((base * 1_000_003 + task.seed) * 10_007 + index) * 1_009 + turn) % (2**31 - 1)
+
+    def _close(self, worker: SlotWorker, env_holder: list[gym.Env]) -> None:
+        if worker.busy:  # a step timed out: its thread is still inside the environment
+            worker.shutdown(wait=False)  # abandon it (a daemon thread; it ends if the call returns)
+            return
+        if env_holder:
+            try:
+                worker.submit(env_holder[0].close).result(timeout=self.config.step_timeout)
+            except Exception:  # noqa: BLE001 - closing must not lose the trajectory
+                pass
+        worker.shutdown(wait=False)
+
+    def _finish(self, trajectory: Trajectory) -> None:
+        if self.writer:
+            self.writer.write(trajectory)
+        self._done += 1
+        self._won += trajectory.success
+        if self.bar is not None:
+            elapsed = max(time.perf_counter() - self._start, 1e-9)
+            self.bar.update(self.bar.task_ids[0], advance=1, rate=self._won / self._done,
+                            tps=self._tokens / elapsed)
+
+
+def _text(observation: Any) -> str:
+    return str(observation["text"]) if isinstance(observation, dict) else str(observation)
+
+
+def _action(generation: Generation) -> Any:
+    """The action for the environment: the text, or an OpenAI-style message when the back-end
+    returned native tool calls (the ToolCalling wrapper reads both)."""
+    if generation.tool_calls:
+        return {"role": "assistant", "content": generation.text, "tool_calls": generation.tool_calls}
+    return generation.text
+
+
+def _progress_bar(enabled: bool, total: int) -> Progress:
+    bar = Progress(TextColumn("[bold]rollout"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("success {task.fields[rate]:.0%}"), TextColumn("{task.fields[tps]:.0f} tok/s"),
+                   TimeElapsedColumn(), disable=not enabled, transient=True)
+    bar.add_task("rollout", total=total, rate=0.0, tps=0.0)
+    return bar
+
+
+def _stats(trajectories: list[Trajectory], batcher: GenerationBatcher, wall: float) -> dict[str, Any]:
+    errors = Counter(_error_kind(t.error) for t in trajectories if t.error)
+    tokens = sum(t.generated_tokens for t in trajectories)
+    return {
+        "episodes": len(trajectories),
+        "successes": sum(t.success for t in trajectories),
+        "success_rate": sum(t.success for t in trajectories) / len(trajectories) if trajectories else 0.0,
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
+        "token_exact_episodes": sum(t.token_exact for t in trajectories),
+        "token_mismatches": sum(t.token_mismatches for t in trajectories),
+        "turns": sum(len(t.turns) for t in trajectories),
+        "generated_tokens": tokens,
+        "wall_seconds": wall,
+        "generation_seconds": batcher.generation_seconds,
+        "tokens_per_second": tokens / wall if wall > 0 else 0.0,
+        "policy_calls": batcher.calls,
+        "mean_batch_size": sum(len(t.turns) for t in trajectories) / batcher.calls if batcher.calls else 0.0,
+    }
+
+
+def _error_kind(error: str) -> str:
+    for kind in ("timed out", "policy error", "environment raised"):
+        if kind in error:
+            return {"timed out": "timeout", "policy error": "policy", "environment raised": "environment"}[kind]
+    return "other"
