@@ -1,0 +1,163 @@
+"""The rollout engine with text-mode policies: grouping, concurrency, failures, the JSONL log."""
+
+import threading
+import time
+
+import pytest
+
+import agentgym
+from agentgym import Feedback, LLMEnv
+from agentgym.policies.base import Generation, Policy
+from agentgym.policies.scripted import OraclePolicy, ScriptedPolicy
+from agentgym.policies.specs import make_policy
+from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.trajectory import TrajectoryReader
+from agentgym.wrappers import AnswerFormat
+
+RELEASE = threading.Event()
+
+
+class Hang(LLMEnv):
+    """Hangs on the second step until the test releases it."""
+
+    def new_episode(self, options):
+        self.turn = 0
+        return "start"
+
+    def play(self, action):
+        self.turn += 1
+        if self.turn == 2:
+            RELEASE.wait(30)
+        return Feedback(f"turn {self.turn}", {"outcome": 0.0}, terminated=self.turn >= 5)
+
+
+class Boom(Hang):
+    def play(self, action):
+        raise RuntimeError("the environment broke")
+
+
+agentgym.register("testing/Hang-v0", Hang, max_turns=10)
+agentgym.register("testing/Boom-v0", Boom, max_turns=10)
+
+
+@pytest.fixture(autouse=True)
+def release_hung_threads():
+    RELEASE.clear()
+    yield
+    RELEASE.set()
+
+
+def test_groups_share_seed_and_task_and_keep_task_order():
+    tasks = [Task("games/GuessTheNumber-v0", seed, {"difficulty": "medium"}) for seed in (5, 6, 7)]
+    result = rollout(OraclePolicy(), tasks, RolloutConfig(group_size=3), progress=False)
+    assert len(result.trajectories) == 9
+    for i, trajectory in enumerate(result.trajectories):
+        task = tasks[i // 3]
+        assert trajectory.seed == task.seed and trajectory.env_id == task.env_id
+        assert trajectory.group_id == f"games/GuessTheNumber-v0[medium]#{task.seed}"
+        assert trajectory.metadata["rollout_index"] == i % 3
+        assert trajectory.success and trajectory.terminated and not trajectory.error
+    for g in range(3):
+        group = result.trajectories[3 * g: 3 * g + 3]
+        assert len({t.task_id for t in group}) == 1
+        assert len({tuple(turn.action for turn in t.turns) for t in group}) == 1, "same seed, same oracle play"
+    assert result.stats["success_rate"] == 1.0 and result.stats["errors"] == 0
+
+
+def test_trajectory_records_turns_rewards_messages_and_instructions():
+    result = rollout(OraclePolicy(), [Task("games/GuessTheNumber-v0", 1)], progress=False)
+    trajectory = result.trajectories[0]
+    assert trajectory.instructions.startswith("I am thinking of a whole number")
+    assert trajectory.turns[0].observation.startswith("Guess a number between 1 and 20")
+    assert trajectory.turns[-1].reward_components == {"outcome": 1.0}
+    assert trajectory.episode_return == 1.0 and trajectory.token_ids is None and not trajectory.token_exact
+    roles = [m["role"] for m in trajectory.messages]
+    assert roles[:2] == ["system", "user"] and roles.count("assistant") == len(trajectory.turns)
+
+
+def test_turn_budget_truncates_and_wrappers_apply():
+    policy = ScriptedPolicy([], then="no tags here")
+    config = RolloutConfig(max_turns=4, wrappers=(AnswerFormat,))
+    trajectory = rollout(policy, [Task("games/GuessTheNumber-v0", 0)], config, progress=False).trajectories[0]
+    assert len(trajectory.turns) == 4 and trajectory.truncated and not trajectory.terminated
+    assert all(turn.error and turn.reward_components == {"format": -0.1} for turn in trajectory.turns)
+
+
+def test_a_hung_environment_times_out_alone(tmp_path):
+    tasks = [Task("testing/Hang-v0", 0), Task("games/GuessTheNumber-v0", 0)]
+    config = RolloutConfig(step_timeout=0.5)
+    result = rollout(OraclePolicyWithFallback(), tasks, config, trajectories_path=tmp_path / "t.jsonl", progress=False)
+    hung, fine = result.trajectories
+    assert "timed out after 0.5 s" in hung.error and len(hung.turns) == 1
+    assert fine.success and fine.error is None
+    assert result.stats["error_kinds"] == {"timeout": 1}
+    logged = sorted(t.env_id for t in TrajectoryReader(tmp_path / "t.jsonl"))
+    assert logged == ["games/GuessTheNumber-v0", "testing/Hang-v0"]
+
+
+def test_a_raising_environment_is_isolated():
+    tasks = [Task("testing/Boom-v0", 0), Task("games/GuessTheNumber-v0", 0)]
+    boom, fine = rollout(OraclePolicyWithFallback(), tasks, progress=False).trajectories
+    assert boom.error == "environment raised RuntimeError: the environment broke"
+    assert fine.success
+
+
+class OraclePolicyWithFallback(OraclePolicy):
+    """The oracle where there is one, any text elsewhere."""
+
+    async def agenerate(self, requests, sampling):
+        out = []
+        for request in requests:
+            try:
+                out.append(Generation(request.env.unwrapped.oracle_action()))
+            except NotImplementedError:
+                out.append(Generation("next"))
+        return out
+
+
+class Crashing(Policy):
+    name = "crashing"
+
+    async def agenerate(self, requests, sampling):
+        raise ConnectionError("no route")
+
+
+def test_policy_errors_mark_their_trajectories_only():
+    tasks = [Task("games/GuessTheNumber-v0", 0)]
+    result = rollout(Crashing(), tasks, progress=False)
+    assert result.trajectories[0].error == "policy error: ConnectionError: no route"
+    assert result.stats["error_kinds"] == {"policy": 1}
+
+
+def test_episode_timeout():
+    config = RolloutConfig(episode_timeout=0.3, step_timeout=5)
+    trajectory = rollout(OraclePolicyWithFallback(), [Task("testing/Hang-v0", 0)], config, progress=False).trajectories[0]
+    assert "timed out" in trajectory.error
+
+
+def test_many_episodes_are_batched_together():
+    tasks = [Task("games/TicTacToe-v0", seed) for seed in range(16)]
+    result = rollout(make_policy("random:3"), tasks, RolloutConfig(group_size=2), progress=False)
+    assert result.stats["episodes"] == 32
+    assert result.stats["mean_batch_size"] > 8, "requests of concurrent episodes should share policy calls"
+
+
+def test_unknown_env_fails_before_anything_runs():
+    with pytest.raises(KeyError, match="Did you mean"):
+        rollout(OraclePolicy(), [Task("games/Wordel-v0", 0)], progress=False)
+
+
+@pytest.mark.parametrize("bad", [dict(group_size=0), dict(step_timeout=0), dict(max_turns=0)])
+def test_bad_config_is_a_clear_error(bad):
+    with pytest.raises(ValueError):
+        RolloutConfig(**bad)
+
+
+def test_jsonl_is_flushed_per_trajectory(tmp_path):
+    path = tmp_path / "run.jsonl"
+    tasks = [Task("games/GuessTheNumber-v0", s) for s in range(4)]
+    rollout(OraclePolicy(), tasks, trajectories_path=path, progress=False)
+    with open(path, "ab") as file:
+        file.write(b'{"env_id": "cut off by a cra')  # a crash mid-write
+    reader = TrajectoryReader(path)
+    assert len(list(reader)) == 4 and reader.bad_lines == [5]
