@@ -1,36 +1,69 @@
-"""``agentgym eval --suite S --policy P``: play an agent on a suite and print the results."""
+"""``agentgym eval --suite S --policy P``: benchmark a policy on a suite and write a run directory."""
 
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
 
 from rich.console import Console
 
-from agentgym.eval import evaluate, results_table
-from agentgym.policies import AGENT_SPECS, make_agent
-from agentgym.suites import get_suite
+from agentgym.eval import evaluate
+from agentgym.eval.evaluate import default_run_dir
+from agentgym.eval.tables import rich_table
+from agentgym.policies.base import SamplingParams
+from agentgym.policies.specs import DEFAULT_POLICY, POLICY_SPECS
+from agentgym.rollout import RolloutConfig
+
+_SAMPLING_DEFAULTS = SamplingParams()
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("eval", help="evaluate a policy on a suite of environments")
+    parser = sub.add_parser(
+        "eval", help="benchmark a policy on a suite of environments",
+        description="Roll a policy out on every task of a suite, print the results per environment "
+                    "and write a run directory (trajectories, results.json, report.md, report.html).")
     parser.add_argument("--suite", default="quick-v0", help="suite name (`agentgym list --suites`)")
-    parser.add_argument("--policy", default="random",
-                        help="; ".join(f"{k}: {v}" for k, v in AGENT_SPECS.items()))
-    parser.add_argument("--tasks", type=int, default=None, help="only the first N seeds of each entry")
-    parser.add_argument("--json", type=Path, default=None, help="also write the summary rows as JSON")
+    parser.add_argument("--policy", default=DEFAULT_POLICY,
+                        help="; ".join(f"{k}: {v}" for k, v in POLICY_SPECS.items()))
+    parser.add_argument("-n", "--rollouts", type=int, default=1,
+                        help="rollouts per task, sharing its seed (the k of pass@k and avg@k)")
+    parser.add_argument("--tasks", type=int, default=None, help="only the first N seeds of each environment")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="run directory (default: runs/<suite>-<policy>-<timestamp>)")
+    parser.add_argument("--max-tokens", type=int, default=_SAMPLING_DEFAULTS.max_tokens,
+                        help="most tokens per generation (default: %(default)s)")
+    parser.add_argument("--temperature", type=float, default=_SAMPLING_DEFAULTS.temperature,
+                        help="sampling temperature, 0 for greedy (default: %(default)s)")
+    parser.add_argument("--top-p", type=float, default=_SAMPLING_DEFAULTS.top_p,
+                        help="nucleus sampling mass (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=None, help="sampling seed, for reproducible runs")
+    parser.add_argument("--concurrency", type=int, default=RolloutConfig().max_concurrent_episodes,
+                        help="episodes played at once (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    suite = get_suite(args.suite)
-    agent = make_agent(args.policy)
-    results = evaluate(suite, agent, tasks=args.tasks, progress=not args.no_progress)
-    Console().print(results_table(results, title=f"{args.policy} on {suite.name}"))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(
-            {"suite": suite.name, "policy": args.policy, "results": [r.summary() for r in results]},
-            indent=2))
+    if args.rollouts < 1:
+        raise ValueError(f"-n/--rollouts must be a positive number, got {args.rollouts}")
+    sampling = SamplingParams(max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
+                              seed=args.seed)
+    out_dir = args.out or default_run_dir(args.suite, args.policy)
+    evaluation = evaluate(args.policy, args.suite, rollouts=args.rollouts, tasks=args.tasks, sampling=sampling,
+                          config=RolloutConfig(max_concurrent_episodes=args.concurrency),
+                          out_dir=out_dir, progress=not args.no_progress)
+    results, report = evaluation.results, evaluation.report
+    # Piped output (logs, CI) gets the table at its natural width rather than squeezed to 80.
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console.print(rich_table(results.environments, results.overall,
+                             title=f"{results.policy} on {results.suite} ({results.rollouts_per_task} "
+                                   f"rollout{'s' * (results.rollouts_per_task > 1)} per task)"))
+    stats = results.stats
+    console.print(f"{stats['episodes']} episodes in {stats['wall_seconds']:.1f} s, "
+                  f"{stats['generated_tokens']} tokens generated ({stats['tokens_per_second']:.0f} tok/s), "
+                  f"{stats['errors']} errors", highlight=False, soft_wrap=True)
+    if report.missing:
+        print(f"note: {report.missing} (report.html has the tables only)", file=sys.stderr)
+    console.print(f"report: {report.html_path}  (results: {report.results_path})", highlight=False,
+                  soft_wrap=True)
     return 0

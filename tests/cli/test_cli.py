@@ -63,17 +63,16 @@ def test_play_ends_cleanly_on_end_of_input(capsys, monkeypatch):
     assert code == 0 and "end of input" in out
 
 
-def test_eval_oracle_and_random_with_json(capsys, tmp_path):
-    out_file = tmp_path / "r.json"
+def test_eval_oracle_and_random_write_run_directories(capsys, tmp_path):
     code, out, _ = run_cli(capsys, "eval", "--suite", "quick-v0", "--policy", "oracle", "--tasks", "2",
-                           "--json", str(out_file), "--no-progress")
+                           "--out", str(tmp_path / "oracle"), "--no-progress")
     assert code == 0 and "oracle on quick-v0" in out
-    rows = json.loads(out_file.read_text())["results"]
+    rows = json.loads((tmp_path / "oracle" / "results.json").read_text())["environments"]
     assert [r["episodes"] for r in rows] == [2, 2, 2, 2]
     assert all(r["success_rate"] == 1.0 for r in rows)
     code, out, _ = run_cli(capsys, "eval", "--suite", "quick-v0", "--policy", "random:1", "--tasks", "1",
-                           "--no-progress")
-    assert code == 0 and "random:1 on quick-v0" in out
+                           "--out", str(tmp_path / "random"), "--no-progress")
+    assert code == 0 and "random:1 on quick-v0" in out and (tmp_path / "random" / "report.html").is_file()
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -1,0 +1,96 @@
+"""Result tables — one row per suite entry plus an overall row — for the terminal, Markdown and
+HTML. Every cell is formatted here, so the three agree; an undefined value shows as ``—``."""
+
+from __future__ import annotations
+
+import html
+from typing import Callable
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from agentgym.eval.metrics import Metrics
+
+MISSING = "—"
+
+
+def percent(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.0%}"
+
+
+def success_with_ci(m: Metrics) -> str:
+    """``70% [40–89]``: the success rate and its 95% Wilson interval, in percent."""
+    if m.success_rate is None:
+        return MISSING
+    low, high = m.success_ci
+    return f"{m.success_rate:.0%} [{low * 100:.0f}–{high * 100:.0f}]"
+
+
+def return_with_stderr(m: Metrics) -> str:
+    if m.mean_return is None:
+        return MISSING
+    return f"{m.mean_return:.2f}" + ("" if m.return_stderr is None else f" ± {m.return_stderr:.2f}")
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    return MISSING if value is None else f"{value:.{digits}f}"
+
+
+# (header, right-aligned, cell) for every column of the evaluation table. pass@k / avg@k
+# headers are filled in with the run's k.
+COLUMNS: list[tuple[str, bool, Callable[[Metrics], str]]] = [
+    ("environment", False, lambda m: m.label),
+    ("episodes", True, lambda m: str(m.episodes)),
+    ("success [95% CI]", True, success_with_ci),
+    ("return ± se", True, return_with_stderr),
+    ("pass@{k}", True, lambda m: percent(m.pass_at_k)),
+    ("avg@{k}", True, lambda m: percent(m.avg_at_k)),
+    ("turns", True, lambda m: number(m.mean_turns)),
+    ("tokens", True, lambda m: number(m.mean_generated_tokens, 0)),
+    ("invalid", True, lambda m: percent(m.invalid_rate)),
+    ("errors", True, lambda m: str(m.errors)),
+    ("s/episode", True, lambda m: number(m.mean_seconds, 2)),
+]
+
+
+def _headers(k: int) -> list[str]:
+    return [header.format(k=k) for header, _, _ in COLUMNS]
+
+
+def _cells(m: Metrics) -> list[str]:
+    return [cell(m) for _, _, cell in COLUMNS]
+
+
+def rich_table(rows: list[Metrics], overall: Metrics, title: str = "") -> Table:
+    """The table for the terminal (no vertical rules, to fit every column in ~120 characters)."""
+    table = Table(title=title or None, box=box.SIMPLE_HEAD)
+    for header, (_, right, _) in zip(_headers(overall.k), COLUMNS):
+        table.add_column(header, justify="right" if right else "left", no_wrap=True)
+    for m in rows:
+        table.add_row(*map(Text, _cells(m)))  # Text: labels like "Wordle-v0[easy]" are not markup
+    table.add_section()
+    table.add_row(*map(Text, _cells(overall)), style="bold")
+    return table
+
+
+def markdown_table(rows: list[Metrics], overall: Metrics) -> str:
+    """The table as GitHub Markdown; the overall row is in bold."""
+    lines = ["| " + " | ".join(_headers(overall.k)) + " |",
+             "|" + "|".join("---:" if right else "---" for _, right, _ in COLUMNS) + "|"]
+    for m in rows:
+        lines.append("| " + " | ".join(_markdown_escape(c) for c in _cells(m)) + " |")
+    lines.append("| " + " | ".join(f"**{_markdown_escape(c)}**" for c in _cells(overall)) + " |")
+    return "\n".join(lines)
+
+
+def html_table(rows: list[Metrics], overall: Metrics) -> str:
+    """The table as an HTML ``<table>``; the overall row has class ``overall``."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in _headers(overall.k))
+    body = ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(m)) + "</tr>" for m in rows]
+    body.append('<tr class="overall">' + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(overall)) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _markdown_escape(cell: str) -> str:
+    return cell.replace("|", "\\|")
