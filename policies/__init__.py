@@ -7,6 +7,8 @@ people: :class:`RandomAgent`, :class:`OracleAgent`, :class:`ScriptedAgent`,
 
 from __future__ import annotations
 
+import importlib
+
 from agentgym.policies.human import HumanAgent
 from agentgym.policies.random import RandomAgent
 from agentgym.policies.scripted import OracleAgent, ScriptedAgent
@@ -34,4 +36,18 @@ def make_agent(spec: str):
     raise ValueError(f"unknown policy {spec!r}; choose one of: {known}")
 
 
-__all__ = ["AGENT_SPECS", "HumanAgent", "OracleAgent", "RandomAgent", "ScriptedAgent", "make_agent"]
+# Model back-ends load on first use (``from agentgym.policies import OpenAIPolicy``).
+_LAZY_EXPORTS = {
+    "OpenAIPolicy": "agentgym.policies.openai_compat",
+    "VLLMPolicy": "agentgym.policies.vllm_engine",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY_EXPORTS:
+        return getattr(importlib.import_module(_LAZY_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["AGENT_SPECS", "HumanAgent", "OracleAgent", "OpenAIPolicy", "RandomAgent", "ScriptedAgent", "VLLMPolicy",
+           "make_agent"]

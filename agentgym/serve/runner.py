@@ -1,0 +1,45 @@
+"""Running the policy server with uvicorn: in the foreground, or on a background thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import uvicorn
+from fastapi import FastAPI
+
+from agentgym.policies.base import Policy
+from agentgym.serve.app import create_app
+
+
+def serve(policy: Policy, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
+          **app_options: Any) -> None:
+    """Serve ``policy`` until interrupted (``app_options`` go to :func:`create_app`)."""
+    uvicorn.run(create_app(policy, **app_options), host=host, port=port, log_level=log_level)
+
+
+@contextmanager
+def running_server(app_or_policy: FastAPI | Policy, *, host: str = "127.0.0.1", port: int = 0,
+                   startup_timeout: float = 30.0, **app_options: Any) -> Iterator[str]:
+    """Serve on a background thread; yields the API root (``http://host:port/v1``).
+
+    ``port=0`` picks a free port. The server stops, and its thread is joined, on exit.
+    """
+    app = app_or_policy if isinstance(app_or_policy, FastAPI) else create_app(app_or_policy, **app_options)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="agentgym-policy-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the policy server did not start on {host}:{port}")
+        time.sleep(0.01)
+    bound_port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound_port}/v1"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=startup_timeout)

@@ -1,0 +1,314 @@
+"""A policy served over HTTP by any OpenAI-compatible server (vLLM, SGLang, llama.cpp, hosted APIs).
+
+Two modes:
+
+* **Text mode** (the default): ``POST /chat/completions`` with the request's messages and tools.
+  The server applies its own chat template, so the trajectory is text-only unless the server
+  also returns the token ids (vLLM >= 0.10.2 with ``return_token_ids``, or ``agentgym
+  serve-policy``): ask for them with ``return_token_ids=True``. A generation is token-exact
+  only when *both* the prompt and the completion ids came back.
+* **Token mode**: when the policy has a ``tokenizer`` (the server's model's tokenizer) and a
+  request carries ``prompt_token_ids``, ``POST /completions`` with the token-id list as the
+  prompt (vLLM, SGLang and ``agentgym serve-policy`` accept it), asking for the sampled token
+  ids (``return_token_ids``, and ``return_tokens_as_token_ids`` so log-prob entries read
+  ``token_id:N``). The prompt the server continues is exactly the one the rollout engine built.
+
+Failures: 429, 5xx, connection errors and timeouts are retried with exponential backoff and
+jitter (a ``Retry-After`` header wins); any other 4xx is a :class:`PolicyError` carrying the
+server's message. :meth:`OpenAIPolicy.agenerate` never raises for one failed request: that
+request's generation has ``finish_reason="error"`` and the error text, the others are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from typing import Any, Sequence
+from urllib.parse import urlsplit
+
+import httpx
+
+from agentgym.policies.base import FinishReason, Generation, Policy, PolicyError, Request, SamplingParams
+
+TOKEN_ID_PREFIX = "token_id:"
+_FINISH_REASONS: dict[str, FinishReason] = {"stop": "stop", "length": "length", "tool_calls": "stop",
+                                            "function_call": "stop", "eos": "stop"}
+
+
+class _RetryableError(Exception):
+    """A failed attempt worth repeating, with the delay the server asked for (if any)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class OpenAIPolicy(Policy):
+    """A model behind an OpenAI-compatible HTTP API; see the module docstring.
+
+    Args:
+        base_url: the API root, e.g. ``http://127.0.0.1:8000/v1`` (a bare ``http://host:port``
+            gets ``/v1`` appended).
+        model: the ``model`` field of every request.
+        api_key: sent as a bearer token.
+        max_concurrency: the most requests in flight at once (shared by concurrent batches).
+        max_retries: how many times a failed request is repeated before giving up.
+        timeout: seconds allowed for one HTTP request.
+        tokenizer: the server model's Hugging Face tokenizer; enables token mode.
+        name: a label for tables and logs (default: ``model``).
+        return_token_ids: in text mode, ask the server for prompt and completion token ids
+            (vLLM >= 0.10.2 extension; hosted APIs reject unknown fields, so it is off by default).
+        retry_delay: the first backoff delay in seconds (doubled each retry, plus jitter).
+        max_retry_delay: the longest backoff delay, ``Retry-After`` included.
+    """
+
+    def __init__(self, base_url: str, model: str, *, api_key: str | None = None, max_concurrency: int = 8,
+                 max_retries: int = 4, timeout: float = 60.0, tokenizer: Any = None, name: str | None = None,
+                 return_token_ids: bool = False, retry_delay: float = 0.5, max_retry_delay: float = 30.0) -> None:
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        self.base_url = _api_root(base_url)
+        self.model = model
+        self.name = name or model
+        self.tokenizer = tokenizer
+        self.max_concurrency = max_concurrency
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.return_token_ids = return_token_ids
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._jitter = random.Random()
+        # An httpx client and an asyncio semaphore belong to one event loop; `generate()` runs a
+        # fresh loop per call, so both are made per loop.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._slots: asyncio.Semaphore | None = None
+
+    # ------------------------------------------------------------------ API
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        seeds = [_request_seed(r, sampling, i) for i, r in enumerate(requests)]
+        return list(await asyncio.gather(*(self._generate_or_error(r, sampling, s) for r, s in zip(requests, seeds))))
+
+    async def agenerate_one(self, request: Request, sampling: SamplingParams, seed: int | None = None) -> Generation:
+        """One generation sampled with ``seed`` (``sampling.seed`` is not used); raises
+        :class:`PolicyError` when it fails."""
+        if self.tokenizer is not None and request.prompt_token_ids is not None:
+            path, payload = "/completions", self._completion_payload(request, sampling, seed)
+            data = await self._post(path, payload)
+            return _completion_generation(data, request.prompt_token_ids)
+        path, payload = "/chat/completions", self._chat_payload(request, sampling, seed)
+        return _chat_generation(await self._post(path, payload))
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+        self._loop = self._client = self._slots = None
+
+    def close(self) -> None:
+        client, loop = self._client, self._loop
+        self._loop = self._client = self._slots = None
+        # A client whose loop has ended holds no live connections worth closing politely.
+        if client is not None and loop is not None and not loop.is_closed() and not loop.is_running():
+            loop.run_until_complete(client.aclose())
+
+    # ------------------------------------------------------------- payloads
+    def _chat_payload(self, request: Request, sampling: SamplingParams, seed: int | None) -> dict[str, Any]:
+        payload = {"model": self.model, "messages": request.messages, **_sampling_fields(sampling, seed)}
+        if request.tools:
+            payload["tools"] = request.tools
+        if sampling.logprobs:
+            payload["logprobs"] = True
+        if self.return_token_ids:
+            payload["return_token_ids"] = True
+            payload["return_tokens_as_token_ids"] = True
+        return payload
+
+    def _completion_payload(self, request: Request, sampling: SamplingParams, seed: int | None) -> dict[str, Any]:
+        payload = {"model": self.model, "prompt": list(request.prompt_token_ids or ()),
+                   **_sampling_fields(sampling, seed), "return_token_ids": True, "return_tokens_as_token_ids": True}
+        if sampling.logprobs:
+            payload["logprobs"] = 1
+        return payload
+
+    # ----------------------------------------------------------------- HTTP
+    async def _generate_or_error(self, request: Request, sampling: SamplingParams, seed: int | None) -> Generation:
+        try:
+            return await self.agenerate_one(request, sampling, seed)
+        except PolicyError as exc:
+            return Generation(text="", finish_reason="error", error=str(exc))
+
+    def _loop_state(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            self._client = httpx.AsyncClient(base_url=self.base_url, headers=self._headers,
+                                             timeout=httpx.Timeout(self.timeout))
+            self._slots = asyncio.Semaphore(self.max_concurrency)
+        return self._client, self._slots
+
+    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST with retries; the decoded JSON body, or :class:`PolicyError`."""
+        client, slots = self._loop_state()
+        attempt = 0
+        while True:
+            try:
+                # The slot is held for the request only, never while backing off.
+                async with slots:
+                    return await self._attempt(client, path, payload)
+            except _RetryableError as exc:
+                if attempt == self.max_retries:
+                    raise PolicyError(f"{self.base_url}{path}: gave up after {attempt + 1} attempts: {exc}") from None
+                await asyncio.sleep(self._backoff(attempt, exc.retry_after))
+                attempt += 1
+
+    async def _attempt(self, client: httpx.AsyncClient, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await client.post(path, json=payload)
+        except httpx.TimeoutException as exc:
+            raise _RetryableError(f"timed out after {self.timeout:g} s ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise _RetryableError(f"connection failed: {type(exc).__name__}: {exc}") from None
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise _RetryableError(f"HTTP {status}: {_error_message(response)}", _retry_after(response))
+        if status >= 400:
+            raise PolicyError(f"{self.base_url}{path} refused the request: HTTP {status}: {_error_message(response)}")
+        try:
+            data = response.json()
+        except ValueError:
+            raise PolicyError(f"{self.base_url}{path} answered with invalid JSON: {response.text[:200]!r}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not data["choices"]:
+            raise PolicyError(f"{self.base_url}{path} answered without choices: {str(data)[:200]}")
+        return data
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_delay)
+        delay = self.retry_delay * 2 ** attempt
+        return min(delay + self._jitter.uniform(0, delay), self.max_retry_delay)
+
+
+# ----------------------------------------------------------- response parsing
+def _chat_generation(data: dict[str, Any]) -> Generation:
+    """A generation from a ``chat.completion`` body (OpenAI schema, vLLM's token-id fields)."""
+    choice = _first_choice(data)
+    message = choice.get("message") or {}
+    content = message.get("content")
+    text = content if isinstance(content, str) else ""
+    entries = (choice.get("logprobs") or {}).get("content") or []
+    logprobs = [e.get("logprob") for e in entries] if entries else None
+    token_ids = choice.get("token_ids") or _ids_from_tokens([e.get("token") for e in entries])
+    return _generation(data, choice, text=text, token_ids=token_ids, logprobs=logprobs,
+                       prompt_token_ids=data.get("prompt_token_ids") or choice.get("prompt_token_ids"),
+                       tool_calls=message.get("tool_calls") or None)
+
+
+def _completion_generation(data: dict[str, Any], sent_prompt: list[int]) -> Generation:
+    """A generation from a ``text_completion`` body for a token-id prompt."""
+    choice = _first_choice(data)
+    echoed = choice.get("prompt_token_ids") or data.get("prompt_token_ids")
+    if echoed is not None and list(echoed) != list(sent_prompt):
+        raise PolicyError("the server continued a different prompt than the token ids it was sent "
+                          f"({len(echoed)} tokens instead of {len(sent_prompt)})")
+    lp = choice.get("logprobs") or {}
+    logprobs = lp.get("token_logprobs")
+    token_ids = choice.get("token_ids") or _ids_from_tokens(lp.get("tokens") or [])
+    return _generation(data, choice, text=choice.get("text") or "", token_ids=token_ids, logprobs=logprobs,
+                       prompt_token_ids=list(sent_prompt), tool_calls=None)
+
+
+def _generation(data: dict[str, Any], choice: dict[str, Any], *, text: str, token_ids: list[int] | None,
+                logprobs: list[float] | None, prompt_token_ids: list[int] | None,
+                tool_calls: list[dict[str, Any]] | None) -> Generation:
+    raw_finish = choice.get("finish_reason")
+    metadata: dict[str, Any] = {"finish_reason": raw_finish, "model": data.get("model")}
+    if logprobs is not None and (any(not isinstance(x, (int, float)) for x in logprobs)
+                                 or (token_ids is not None and len(logprobs) != len(token_ids))):
+        # Log-probs that do not line up with the sampled tokens are worse than none.
+        metadata["dropped_logprobs"] = len(logprobs)
+        logprobs = None
+    token_ids = list(token_ids) if token_ids is not None else None
+    return Generation(
+        text=text, token_ids=token_ids, logprobs=[float(x) for x in logprobs] if logprobs is not None else None,
+        prompt_token_ids=list(prompt_token_ids) if token_ids is not None and prompt_token_ids is not None else None,
+        finish_reason=_FINISH_REASONS.get(raw_finish, "stop"), tool_calls=tool_calls, metadata=metadata)
+
+
+def _first_choice(data: dict[str, Any]) -> dict[str, Any]:
+    choice = data["choices"][0]
+    if not isinstance(choice, dict):
+        raise PolicyError(f"malformed choice in the server's answer: {str(choice)[:200]}")
+    return choice
+
+
+def _ids_from_tokens(tokens: list[Any]) -> list[int] | None:
+    """Token ids from ``token_id:N`` log-prob tokens (vLLM's ``return_tokens_as_token_ids``)."""
+    if not tokens or not all(isinstance(t, str) and t.startswith(TOKEN_ID_PREFIX) for t in tokens):
+        return None
+    try:
+        return [int(t[len(TOKEN_ID_PREFIX):]) for t in tokens]
+    except ValueError:
+        return None
+
+
+# ------------------------------------------------------------------ helpers
+def _request_seed(request: Request, sampling: SamplingParams, index: int) -> int | None:
+    """``Request.seed`` when given, else ``sampling.seed + index`` (see :class:`SamplingParams`)."""
+    if request.seed is not None:
+        return request.seed
+    return None if sampling.seed is None else sampling.seed + index
+
+
+def _sampling_fields(sampling: SamplingParams, seed: int | None) -> dict[str, Any]:
+    fields: dict[str, Any] = {"max_tokens": sampling.max_tokens, "temperature": sampling.temperature,
+                              "top_p": sampling.top_p}
+    if sampling.stop:
+        fields["stop"] = list(sampling.stop)
+    if seed is not None:
+        fields["seed"] = seed
+    return fields
+
+
+def _api_root(base_url: str) -> str:
+    url = base_url.rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
+    return url if parts.path else url + "/v1"
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The server's own words: OpenAI's ``error.message``, FastAPI's ``detail``, or the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500] or response.reason_phrase
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        for key in ("error", "detail", "message"):
+            if body.get(key):
+                return str(body[key])[:500]
+    return str(body)[:500]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds (a number of seconds or an HTTP date), if given."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
