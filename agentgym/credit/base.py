@@ -1,0 +1,170 @@
+"""What every credit estimator shares: the result type, grouping, returns and statistics.
+
+An estimator turns a batch of :class:`~agentgym.trajectory.Trajectory` objects into
+:class:`Advantages`: one value per turn (``per_turn``) and, for token-level trajectories, one
+array per trajectory aligned with ``Trajectory.loss_mask()`` (``token_advantages``).
+
+Turns are the recorded :class:`~agentgym.trajectory.Turn` records and their tokens the recorded
+``action_span``; nothing here infers a turn from a non-zero reward or re-tokenises text.
+
+Groups
+    Rollouts of the same task and seed share a ``group_id``. :func:`group_indices` lists the
+    groups in order of first appearance; a trajectory whose ``group_id`` is ``None`` is a group
+    of its own.
+
+The group-of-one rule
+    A group holding a single rollout has nothing to compare with: every group-relative
+    estimator gives all of its turns advantage ``0.0`` (:data:`SINGLETON_GROUP_ADVANTAGE`).
+    The same holds for any smaller pool a statistic is taken over (a step group, a stratum, a
+    reward channel) when it holds fewer samples than the statistic needs.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from agentgym.trajectory import Trajectory, Turn
+
+SINGLETON_GROUP_ADVANTAGE = 0.0
+"""The advantage of every turn of a group holding one rollout (no baseline can be formed)."""
+
+DEFAULT_EPS = 1e-6
+"""Added to a standard deviation before dividing by it (so an all-equal pool gives 0, not NaN)."""
+
+
+@dataclass(frozen=True)
+class Advantages:
+    """Per-turn and token-level advantages of a batch, in the order the trajectories came.
+
+    Attributes:
+        per_turn: ``per_turn[i][t]`` is the advantage of turn ``t`` of trajectory ``i``.
+        token_advantages: for each trajectory, an array as long as its ``token_ids``: the
+            advantage of the turn on each token of that turn's ``action_span``, ``0.0`` on
+            prompt and observation tokens. ``None`` for text-only trajectories.
+        value_targets: for value-based estimators (GAE), the critic's regression targets on the
+            same token positions (``0.0`` off the loss mask); ``None`` otherwise.
+        components: named parts of ``per_turn`` (e.g. GiGPO's ``"episode"`` and ``"step"``),
+            same shape, for logging and tests.
+    """
+
+    per_turn: list[list[float]]
+    token_advantages: list[np.ndarray | None]
+    value_targets: list[np.ndarray | None] | None = None
+    components: dict[str, list[list[float]]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.per_turn)
+
+    def tokens(self, index: int) -> np.ndarray:
+        """The token advantages of trajectory ``index``; raises for a text-only trajectory."""
+        array = self.token_advantages[index]
+        if array is None:
+            raise ValueError(f"trajectory {index} is text-only: it has per-turn advantages only")
+        return array
+
+    def flat_turns(self) -> np.ndarray:
+        """Every turn's advantage, trajectory after trajectory, as one array."""
+        return np.array([value for turns in self.per_turn for value in turns], dtype=np.float64)
+
+    @classmethod
+    def broadcast(
+        cls,
+        trajectories: Sequence[Trajectory],
+        per_turn: Sequence[Sequence[float]],
+        components: dict[str, list[list[float]]] | None = None,
+    ) -> Advantages:
+        """Spread each turn's advantage over the tokens of its ``action_span``."""
+        per_turn = [[float(value) for value in turns] for turns in per_turn]
+        tokens = [broadcast_to_tokens(trajectory, values) for trajectory, values in zip(trajectories, per_turn)]
+        return cls(per_turn=per_turn, token_advantages=tokens, components=components or {})
+
+
+def broadcast_to_tokens(trajectory: Trajectory, per_turn: Sequence[float]) -> np.ndarray | None:
+    """An array over ``trajectory.token_ids``: ``per_turn[t]`` on turn ``t``'s action span, 0
+    elsewhere (so it is zero wherever ``loss_mask()`` is). ``None`` for a text-only trajectory."""
+    if trajectory.token_ids is None:
+        return None
+    if len(per_turn) != len(trajectory.turns):
+        raise ValueError(f"{len(per_turn)} advantages for {len(trajectory.turns)} turns")
+    array = np.zeros(len(trajectory.token_ids), dtype=np.float64)
+    for turn, value in zip(trajectory.turns, per_turn):
+        start, end = generated_span(trajectory, turn)
+        array[start:end] = value
+    return array
+
+
+def generated_span(trajectory: Trajectory, turn: Turn) -> tuple[int, int]:
+    """The checked ``[start, end)`` of a turn's generated tokens; ``(0, 0)`` when it has none."""
+    if turn.action_span is None:
+        return 0, 0
+    start, end = turn.action_span
+    if not 0 <= start <= end <= len(trajectory.token_ids or ()):
+        raise ValueError(f"turn {turn.index}: action_span {turn.action_span} lies outside the "
+                         f"{len(trajectory.token_ids or ())} recorded tokens")
+    return start, end
+
+
+class AdvantageEstimator(ABC):
+    """A critic-free credit estimator: trajectories in, :class:`Advantages` out.
+
+    Outputs follow the input order; the result does not depend on the order of rollouts within
+    a group (up to floating-point rounding).
+    """
+
+    @abstractmethod
+    def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
+        """The advantages of ``trajectories``."""
+
+
+def group_indices(trajectories: Sequence[Trajectory]) -> list[list[int]]:
+    """Indices of the trajectories grouped by ``group_id``, groups in order of first appearance.
+
+    A trajectory without a ``group_id`` forms a group of its own.
+    """
+    groups: dict[object, list[int]] = {}
+    for index, trajectory in enumerate(trajectories):
+        key = ("ungrouped", index) if trajectory.group_id is None else ("group", trajectory.group_id)
+        groups.setdefault(key, []).append(index)
+    return list(groups.values())
+
+
+def discounted_returns(rewards: Sequence[float], gamma: float) -> np.ndarray:
+    """``R_t = sum_{k>=t} gamma^(k-t) r_k``, computed backwards as ``R_t = r_t + gamma R_{t+1}``."""
+    returns = np.zeros(len(rewards), dtype=np.float64)
+    running = 0.0
+    for t in range(len(rewards) - 1, -1, -1):
+        running = float(rewards[t]) + gamma * running
+        returns[t] = running
+    return returns
+
+
+def weighted_mean_std(values: np.ndarray, weights: np.ndarray, ddof: int) -> tuple[float, float]:
+    """Mean and standard deviation of ``values`` counted ``weights`` times each.
+
+    ``std = sqrt(sum w (x - mean)^2 / (sum w - ddof))`` (frequency weights; with unit weights
+    this is ``numpy.std(values, ddof=ddof)``). The std is ``0.0`` when ``sum w <= ddof``.
+    """
+    total = float(weights.sum())
+    if total <= 0:
+        return 0.0, 0.0
+    mean = float((weights * values).sum() / total)
+    if total <= ddof:
+        return mean, 0.0
+    variance = float((weights * (values - mean) ** 2).sum() / (total - ddof))
+    return mean, variance**0.5
+
+
+def standardize(values: Sequence[float], *, ddof: int, eps: float = DEFAULT_EPS) -> np.ndarray:
+    """``(x - mean) / (std + eps)`` over one pool; a pool of fewer than two values gives zeros.
+
+    ``ddof=1`` is the sample (unbiased) std, ``ddof=0`` the population std.
+    """
+    array = np.asarray(values, dtype=np.float64)
+    if array.size < 2:
+        return np.full(array.shape, SINGLETON_GROUP_ADVANTAGE)
+    mean, std = weighted_mean_std(array, np.ones_like(array), ddof)
+    return (array - mean) / (std + eps)

@@ -1,0 +1,134 @@
+"""Episode-level group baselines: GRPO, Dr.GRPO and RLOO.
+
+Each rollout ``i`` of a group of ``G`` earns ``R_i = sum_t r_t`` (``Trajectory.episode_return``)
+and every one of its turns gets the same advantage:
+
+    GRPO       A_i = (R_i - mean_G R) / (std_G R + eps)      std with ddof = 1, eps = 1e-6
+    Dr.GRPO    A_i =  R_i - mean_G R                         ("mean_norm": no std division)
+    RLOO       A_i =  R_i - mean_{j != i} R_j  =  (R_i - mean_G R) * G / (G - 1)
+
+Counting rows in the statistics (``per_trajectory``)
+    ``True`` (default): each rollout counts once, as above. ``False``: each *turn* counts once,
+    as when every turn is a training row, so a rollout of ``T_i`` turns weighs ``T_i``:
+
+        mean = sum_i T_i R_i / sum_i T_i
+        std  = sqrt(sum_i T_i (R_i - mean)^2 / (sum_i T_i - 1))
+        RLOO baseline_i = sum_{j != i} T_j R_j / sum_{j != i} T_j
+
+    which favours long trajectories; the default removes that bias.
+
+A group of one rollout gets advantage 0 (see :mod:`agentgym.credit.base`); so does a rollout
+whose leave-one-out pool is empty.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+import numpy as np
+
+from agentgym.credit.base import (
+    DEFAULT_EPS,
+    SINGLETON_GROUP_ADVANTAGE,
+    AdvantageEstimator,
+    Advantages,
+    group_indices,
+    weighted_mean_std,
+)
+from agentgym.trajectory import Trajectory
+
+Baseline = Literal["grpo", "mean_norm", "rloo"]
+
+
+def group_relative_advantages(
+    returns: Sequence[float],
+    weights: Sequence[float] | None = None,
+    *,
+    baseline: Baseline = "grpo",
+    eps: float = DEFAULT_EPS,
+) -> np.ndarray:
+    """One advantage per rollout of a group from its returns (formulas in the module docstring).
+
+    ``weights`` counts each rollout in the statistics (``None``: once each).
+    """
+    returns = np.asarray(returns, dtype=np.float64)
+    weights = np.ones_like(returns) if weights is None else np.asarray(weights, dtype=np.float64)
+    if returns.size < 2:
+        return np.full(returns.shape, SINGLETON_GROUP_ADVANTAGE)
+    if baseline == "rloo":
+        # baseline_i = (S - w_i R_i) / (W - w_i): the weighted mean of the other rollouts.
+        weighted_sum, total = float((weights * returns).sum()), float(weights.sum())
+        others = total - weights
+        safe = np.where(others > 0, others, 1.0)
+        leave_one_out = (weighted_sum - weights * returns) / safe
+        return np.where(others > 0, returns - leave_one_out, SINGLETON_GROUP_ADVANTAGE)
+    mean, std = weighted_mean_std(returns, weights, ddof=1)
+    centred = returns - mean
+    if baseline == "mean_norm":
+        return centred
+    if baseline == "grpo":
+        return centred / (std + eps)
+    raise ValueError(f"unknown baseline {baseline!r}: use 'grpo', 'mean_norm' or 'rloo'")
+
+
+def episode_advantages(
+    trajectories: Sequence[Trajectory],
+    *,
+    baseline: Baseline,
+    per_trajectory: bool = True,
+    eps: float = DEFAULT_EPS,
+) -> np.ndarray:
+    """One group-relative advantage per trajectory, computed group by group (input order)."""
+    advantages = np.zeros(len(trajectories), dtype=np.float64)
+    for members in group_indices(trajectories):
+        returns = [trajectories[i].episode_return for i in members]
+        weights = None if per_trajectory else [len(trajectories[i].turns) for i in members]
+        advantages[members] = group_relative_advantages(returns, weights, baseline=baseline, eps=eps)
+    return advantages
+
+
+class GroupRelativeEstimator(AdvantageEstimator):
+    """Broadcasts an episode-level group-relative advantage to every turn of the rollout.
+
+    Args:
+        baseline: ``"grpo"``, ``"mean_norm"`` (Dr.GRPO) or ``"rloo"``.
+        per_trajectory: count each rollout once in the group statistics (``False``: each turn).
+        eps: added to the std (GRPO only).
+    """
+
+    def __init__(self, baseline: Baseline, *, per_trajectory: bool = True, eps: float = DEFAULT_EPS) -> None:
+        if baseline not in ("grpo", "mean_norm", "rloo"):
+            raise ValueError(f"unknown baseline {baseline!r}: use 'grpo', 'mean_norm' or 'rloo'")
+        self.baseline = baseline
+        self.per_trajectory = per_trajectory
+        self.eps = eps
+
+    def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
+        episode = episode_advantages(trajectories, baseline=self.baseline,
+                                     per_trajectory=self.per_trajectory, eps=self.eps)
+        per_turn = [[float(value)] * len(trajectory.turns) for value, trajectory in zip(episode, trajectories)]
+        return Advantages.broadcast(trajectories, per_turn)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(per_trajectory={self.per_trajectory})"
+
+
+class GRPO(GroupRelativeEstimator):
+    """``A_i = (R_i - mean_G R) / (std_G R + eps)``, std with ddof 1."""
+
+    def __init__(self, *, per_trajectory: bool = True, eps: float = DEFAULT_EPS) -> None:
+        super().__init__("grpo", per_trajectory=per_trajectory, eps=eps)
+
+
+class DrGRPO(GroupRelativeEstimator):
+    """Dr.GRPO ("mean_norm"): ``A_i = R_i - mean_G R``; no std division, so no difficulty bias."""
+
+    def __init__(self, *, per_trajectory: bool = True) -> None:
+        super().__init__("mean_norm", per_trajectory=per_trajectory)
+
+
+class RLOO(GroupRelativeEstimator):
+    """REINFORCE leave-one-out: ``A_i = R_i - mean_{j != i} R_j``."""
+
+    def __init__(self, *, per_trajectory: bool = True) -> None:
+        super().__init__("rloo", per_trajectory=per_trajectory)
