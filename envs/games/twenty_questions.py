@@ -60,6 +60,12 @@ class Catalogue:
     names: dict[str, str]  # normalised name, alias or plural -> thing
     keywords: dict[str, str]  # phrase -> the attribute it asks about
     keyword_pattern: re.Pattern[str]
+    articles: dict[str, str]  # thing -> "a", "an" or "" (rice, grapes, scissors)
+
+    def called(self, thing: str) -> str:
+        """The thing with its article, as in "it is an orange" or "it is rice"."""
+        article = self.articles[thing]
+        return f"{article} {thing}" if article else thing
 
     def thing_named(self, text: str) -> str | None:
         """The thing a normalised text names exactly, or None."""
@@ -108,6 +114,8 @@ def load_catalogue() -> Catalogue:
         names=names,
         keywords=keywords,
         keyword_pattern=pattern,
+        articles={thing["name"]: thing.get("article", "an" if thing["name"][0] in "aeiou" else "a")
+                  for thing in raw["objects"]},
     )
 
 
@@ -127,10 +135,6 @@ def _attribute_masks(difficulty: str) -> dict[str, int]:
     return {attribute: sum(1 << i for i, thing in enumerate(candidates)
                            if attribute in catalogue.yes[thing])
             for attribute in catalogue.attributes}
-
-
-def _with_article(thing: str) -> str:
-    return ("an " if thing[0] in "aeiou" else "a ") + thing
 
 
 class TwentyQuestions(GameEnv):
@@ -178,13 +182,13 @@ class TwentyQuestions(GameEnv):
         left = QUESTIONS - self.asked
         if kind == "guess":
             if value == self.secret:
-                self.transcript.append((f"Is it {_with_article(value)}?", "Yes"))
-                return Feedback(f"Yes! It is {_with_article(value)}. You found it with "
-                                f"{self.asked} questions.", {"outcome": 1.0}, terminated=True,
-                                success=True)
+                self.transcript.append((f"Is it {self.catalogue.called(value)}?", "Yes"))
+                used = f"{self.asked} question" + ("s" if self.asked > 1 else "")
+                return Feedback(f"Yes! It is {self.catalogue.called(value)}. You found it with "
+                                f"{used}.", {"outcome": 1.0}, terminated=True, success=True)
             self.remaining &= ~(1 << self._index[value]) if value in self._index else self._all
-            self.transcript.append((f"Is it {_with_article(value)}?", "No"))
-            reply = f"No, it is not {_with_article(value)}."
+            self.transcript.append((f"Is it {self.catalogue.called(value)}?", "No"))
+            reply = f"No, it is not {self.catalogue.called(value)}."
         else:
             answer = value in self.catalogue.yes[self.secret]
             self.remaining &= self._masks[value] if answer else ~self._masks[value]
@@ -196,7 +200,7 @@ class TwentyQuestions(GameEnv):
             rewards["progress"] = 1.0 - self.remaining.bit_count() / before.bit_count()
         if left == 0:
             return Feedback(f"{reply} You have no questions left: it was "
-                            f"{_with_article(self.secret)}. You lose.",
+                            f"{self.catalogue.called(self.secret)}. You lose.",
                             {"outcome": 0.0, **rewards}, terminated=True)
         plural = "question" if left == 1 else "questions"
         return Feedback(f"{reply} {left} {plural} left.", rewards)

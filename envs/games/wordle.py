@@ -9,8 +9,10 @@ Levels (answers from the bundled SCOWL-derived lists, see ``data/README.md``):
 
 Any of the 11,406 five-letter words of SCOWL up to size 80 is a valid guess. The oracle is a
 fair solver: it keeps the answers consistent with all feedback so far and plays the guess that
-leaves the fewest candidates on average; it never looks at the secret and wins every game at
-every level (at most 5 guesses on the answer lists, measured on all of them).
+leaves the fewest candidates on average. It never looks at the secret and, measured on every
+answer, wins every game at every level: 3.5 guesses on average on the common words and 3.6 with
+the rarer ones, 6 at most (needed for 1 of the 2,153 common words and 6 of the 2,934 words of
+the hard list).
 """
 
 from __future__ import annotations
@@ -152,9 +154,9 @@ class Wordle(GameEnv):
         marks = " ".join(f"{letter}:{colour}"
                          for letter, colour in zip(guess.upper(), colours(code)))
         if code == ALL_GREEN:
-            return Feedback(f"{guess.upper()} -> {marks}. You found the word in "
-                            f"{len(self.history)} guesses!", {"outcome": 1.0, **rewards},
-                            terminated=True, success=True)
+            used = f"{len(self.history)} guess" + ("es" if len(self.history) > 1 else "")
+            return Feedback(f"{guess.upper()} -> {marks}. You found the word in {used}!",
+                            {"outcome": 1.0, **rewards}, terminated=True, success=True)
         left = self.max_guesses - len(self.history)
         if left == 0:
             return Feedback(f"{guess.upper()} -> {marks}. No guesses left: the word was "

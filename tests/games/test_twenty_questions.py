@@ -120,6 +120,8 @@ def test_wrong_guess_costs_a_question_and_right_guess_wins():
     env = _env("penguin")
     observation, *_ = env.step("Is it a duck?")
     assert observation.startswith("No, it is not a duck.") and env.asked == 1
+    observation, *_ = env.step("Is it some rice?")
+    assert observation.startswith("No, it is not rice.") and env.asked == 2
     _, reward, terminated, _, info = env.step("guess: penguin")
     assert terminated and info["success"] and reward == 1.0
 
