@@ -114,9 +114,9 @@ def patch_gem_offline() -> None:
     our bundled word list through nltk's corpus reader instead (their rules are unchanged)."""
     import nltk
 
-    from agentgym.envs.games.hangman import load_words  # type: ignore[attr-defined]
+    from agentgym.envs.games.words import COMMON, load_words
 
-    words = list(load_words())
+    words = list(load_words(COMMON))
     nltk.download = lambda *args, **kwargs: True
     import gem.envs.game_env.hangman as gem_hangman
 
