@@ -72,7 +72,6 @@ def create_app(policy: Policy, *, model_name: str | None = None, max_batch_size:
         await worker.aclose()
 
     app = FastAPI(title="agentgym policy server", version="1", lifespan=lifespan)
-    app.state.policy = policy
     _install_error_handlers(app)
 
     def sampling_params(body: ChatCompletionRequest | CompletionRequest, max_tokens: int, logprobs: bool) -> SamplingParams:

@@ -51,9 +51,11 @@ class ScriptedModel(Policy):
         self.tokenizer = ByteTokenizer()
         self.delay = delay
         self.seen: list[Request] = []
+        self.samplings: list[SamplingParams] = []
 
     async def agenerate(self, requests, sampling):
         self.seen.extend(requests)
+        self.samplings.append(sampling)
         await asyncio.sleep(self.delay)
         return [self._one(request, sampling, i) for i, request in enumerate(requests)]
 
@@ -124,6 +126,16 @@ def test_text_mode_with_token_ids_is_token_exact(served):
     assert generation.token_exact
     assert generation.token_ids == expected.token_ids and generation.logprobs == expected.logprobs
     assert generation.prompt_token_ids == expected.prompt_token_ids
+
+
+@pytest.mark.parametrize("token_mode", [False, True])
+def test_sampling_parameters_reach_the_model_intact(served, token_mode):
+    base_url, model = served
+    policy = OpenAIPolicy(base_url, model.name, tokenizer=ByteTokenizer() if token_mode else None)
+    sampling = SamplingParams(max_tokens=9, temperature=0.3, top_p=0.8, stop=("\n\n", "END"), logprobs=False)
+    policy.generate([Request(user("x"), prompt_token_ids=[1, 2])], sampling)
+    assert model.samplings[-1] == sampling  # seeds travel per request, so the batch seed is None
+    assert model.seen[-1].prompt_token_ids == ([1, 2] if token_mode else None)
 
 
 def test_tool_call_round_trip(served):
