@@ -14,7 +14,7 @@ from agentgym.eval.compare import load_runs, markdown_comparison, rich_compariso
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "compare", help="compare evaluation runs side by side",
-        description="One row per environment, columns per run: success with its 95%% Wilson interval, "
+        description="One row per environment, columns per run: success with its 95% Wilson interval, "
                     "mean return, mean turns; then the overall row.")
     parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR",
                         help="run directories written by `agentgym eval` (they hold results.json)")

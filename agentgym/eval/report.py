@@ -101,7 +101,8 @@ def run_info(results: RunResults) -> list[tuple[str, str]]:
     if "wall_seconds" in stats:
         info.append(("wall time", f"{stats['wall_seconds']:.1f} s"))
     if stats.get("generated_tokens"):
-        info.append(("generated tokens", f"{stats['generated_tokens']} ({stats.get('tokens_per_second', 0):.0f} tok/s)"))
+        speed = stats.get("tokens_per_second", 0.0)
+        info.append(("generated tokens", f"{stats['generated_tokens']} ({speed:.0f} tok/s)"))
     if "errors" in stats:
         kinds = ", ".join(f"{k}: {v}" for k, v in stats.get("error_kinds", {}).items())
         info.append(("errors", f"{stats['errors']}" + (f" ({kinds})" if kinds else "")))
