@@ -40,6 +40,9 @@ def make_agent(spec: str):
 _LAZY_EXPORTS = {
     "OpenAIPolicy": "agentgym.policies.openai_compat",
     "VLLMPolicy": "agentgym.policies.vllm_engine",
+    "HFPolicy": "agentgym.policies.hf",
+    "embedded_policy": "agentgym.policies.embedded",
+    "load_embedded_model": "agentgym.policies.embedded",
 }
 
 
@@ -49,5 +52,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["AGENT_SPECS", "HumanAgent", "OracleAgent", "OpenAIPolicy", "RandomAgent", "ScriptedAgent", "VLLMPolicy",
-           "make_agent"]
+__all__ = ["AGENT_SPECS", "HFPolicy", "HumanAgent", "OracleAgent", "OpenAIPolicy", "RandomAgent", "ScriptedAgent",
+           "VLLMPolicy", "embedded_policy", "load_embedded_model", "make_agent"]

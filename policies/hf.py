@@ -1,0 +1,288 @@
+"""A local Hugging Face causal language model as a :class:`Policy`, token-exact.
+
+:class:`HFPolicy` runs its own batched decode loop instead of ``model.generate`` so that it
+controls exactly what a trainer later relies on (DESIGN.md, invariant 1):
+
+- the prompt is ``Request.prompt_token_ids`` verbatim when given (the rollout engine's exact
+  transcript), else the tokenizer's chat template over ``Request.messages``;
+- every sampled token is kept in ``Generation.token_ids`` (end-of-turn and stop-string tokens
+  included) with its log-probability under the distribution it was sampled from,
+  ``log_softmax(logits / temperature)`` before nucleus truncation;
+- each request samples with its own ``torch.Generator``, seeded ``Request.seed`` or else
+  ``SamplingParams.seed + i`` for request ``i``, drawing one uniform number per step, so its
+  sample does not depend on which requests share its batch.
+
+The loop: left-padded prefill (attention mask and position ids that skip the padding), then one
+token per step through the model's KV cache (``DynamicCache``); rows that finish leave the
+batch and the cache, and the loop ends when every row is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import torch
+from transformers import DynamicCache
+
+from agentgym.policies.base import FinishReason, Generation, Policy, Request, SamplingParams
+
+
+@dataclass
+class _Row:
+    """One request being decoded."""
+
+    index: int
+    prompt_ids: list[int]
+    budget: int  # the most tokens it may generate: max_tokens, or less near the context's end
+    generator: torch.Generator | None  # None when greedy
+    token_ids: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    text: str | None = None  # set when a stop string cut it
+    finish_reason: FinishReason | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.finish_reason is not None
+
+
+class HFPolicy(Policy):
+    """Generate with a ``transformers`` causal LM on CPU or one GPU.
+
+    Args:
+        model: a causal LM (``AutoModelForCausalLM``); it is put in eval mode.
+        tokenizer: its tokenizer; a chat template is needed for requests without
+            ``prompt_token_ids``.
+        device: move the model there (default: leave it where it is).
+        dtype: cast the model to this dtype (default: leave it).
+        max_batch_size: larger batches are split into batches of at most this many requests.
+        name: a label for tables and logs (default: the model's name or path).
+
+    Only one batch runs at a time; concurrent :meth:`agenerate` calls wait their turn.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, *, device: str | torch.device | None = None,
+                 dtype: torch.dtype | None = None, max_batch_size: int = 16, name: str | None = None) -> None:
+        if not isinstance(max_batch_size, int) or max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be a positive integer, got {max_batch_size!r}")
+        if dtype is not None:
+            model = model.to(dtype=dtype)
+        if device is not None:
+            model = model.to(device)
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.max_batch_size = max_batch_size
+        self.name = name or (getattr(model.config, "name_or_path", "") or "hf").rstrip("/").rsplit("/", 1)[-1]
+        self.device = next(model.parameters()).device
+        self.eos_token_ids = _eos_token_ids(model, tokenizer)
+        self.context_length: int | None = getattr(model.config, "max_position_embeddings", None)
+        self._vocab_size = model.get_input_embeddings().num_embeddings
+        # Padding is masked out, so any id will do.
+        pad = tokenizer.pad_token_id
+        self._pad_token_id = pad if pad is not None else min(self.eos_token_ids, default=0)
+        # Ask for the last position's logits only, where the model supports it (saves a
+        # [batch, prompt, vocab] tensor at prefill).
+        supports_keep = "logits_to_keep" in inspect.signature(model.forward).parameters
+        self._last_logits_only = {"logits_to_keep": 1} if supports_keep else {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_pretrained(cls, path_or_name: str, *, device: str | torch.device | None = None,
+                        dtype: torch.dtype | None = None, max_batch_size: int = 16, name: str | None = None,
+                        **load_kwargs: Any) -> HFPolicy:
+        """Load tokenizer and model from a folder or hub name; ``load_kwargs`` (``revision``,
+        ``gguf_file``, ``local_files_only``, ...) go to both ``from_pretrained`` calls."""
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(path_or_name, **load_kwargs)
+        model_kwargs = {"dtype": dtype} if dtype is not None else {}
+        model = AutoModelForCausalLM.from_pretrained(path_or_name, **model_kwargs, **load_kwargs)
+        return cls(model, tokenizer, device=device, max_batch_size=max_batch_size, name=name)
+
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        return await asyncio.to_thread(self._generate, list(requests), sampling)
+
+    # ------------------------------------------------------------------ batching
+    def _generate(self, requests: list[Request], sampling: SamplingParams) -> list[Generation]:
+        # One batch at a time, tokenizer included (fast tokenizers dislike concurrent use); grad
+        # mode is per thread, so it is switched off here, in the worker thread.
+        with self._lock, torch.inference_mode():
+            return self._generate_locked(requests, sampling)
+
+    def _generate_locked(self, requests: list[Request], sampling: SamplingParams) -> list[Generation]:
+        results: list[Generation | None] = [None] * len(requests)
+        rows = []
+        for index, request in enumerate(requests):
+            try:
+                rows.append(self._new_row(index, request, sampling))
+            except Exception as exc:  # a bad request must not sink the batch
+                results[index] = _error_generation(exc)
+        # Rows are independent of their batch-mates, so group similar lengths to pad less.
+        rows.sort(key=lambda row: len(row.prompt_ids))
+        for start in range(0, len(rows), self.max_batch_size):
+            batch = rows[start: start + self.max_batch_size]
+            try:
+                self._decode(batch, sampling)
+            except Exception as exc:
+                for row in batch:
+                    results[row.index] = _error_generation(exc, row.prompt_ids)
+                continue
+            for row in batch:
+                results[row.index] = self._finish(row)
+        return results  # type: ignore[return-value]
+
+    def _new_row(self, index: int, request: Request, sampling: SamplingParams) -> _Row:
+        prompt = self._prompt_ids(request)
+        budget = sampling.max_tokens
+        if self.context_length is not None:
+            if len(prompt) >= self.context_length:
+                raise ValueError(f"the prompt has {len(prompt)} tokens; the model's context holds "
+                                 f"{self.context_length} (prompt and generation together)")
+            budget = min(budget, self.context_length - len(prompt))
+        generator = None
+        if not sampling.greedy:
+            generator = torch.Generator(device=self.device)
+            if request.seed is not None:
+                generator.manual_seed(request.seed)
+            elif sampling.seed is not None:
+                generator.manual_seed(sampling.seed + index)
+            else:
+                generator.seed()
+        return _Row(index, prompt, budget, generator)
+
+    def _prompt_ids(self, request: Request) -> list[int]:
+        if request.prompt_token_ids is not None:
+            prompt = [int(token) for token in request.prompt_token_ids]
+            bad = [token for token in prompt if not 0 <= token < self._vocab_size]
+            if bad:
+                raise ValueError(f"prompt token ids outside the vocabulary (size {self._vocab_size}): {bad[:5]}")
+        else:
+            kwargs = {"tools": request.tools} if request.tools else {}
+            text = self.tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True,
+                                                      **kwargs)
+            # The template already wrote any special tokens (BOS included) it wants.
+            prompt = list(self.tokenizer.encode(text, add_special_tokens=False))
+        if not prompt:
+            raise ValueError("the prompt is empty")
+        return prompt
+
+    # ------------------------------------------------------------- decode loop
+    def _decode(self, rows: list[_Row], sampling: SamplingParams) -> None:
+        """Decode ``rows`` together until each is done."""
+        width = max(len(row.prompt_ids) for row in rows)
+        input_ids = torch.full((len(rows), width), self._pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            input_ids[i, width - len(row.prompt_ids):] = torch.tensor(row.prompt_ids)
+            attention_mask[i, width - len(row.prompt_ids):] = 1
+        input_ids, attention_mask = input_ids.to(self.device), attention_mask.to(self.device)
+        # Positions count real tokens only, so a padded row sees the positions it would alone.
+        position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache(config=self.model.config)
+        active = list(rows)
+        while True:
+            logits = self._next_token_logits(input_ids, attention_mask, position_ids, cache)
+            tokens, logprobs = _sample(logits, sampling, [row.generator for row in active])
+            for row, token, logprob in zip(active, tokens.tolist(), logprobs.tolist()):
+                self._append(row, token, logprob, sampling)
+            keep = [i for i, row in enumerate(active) if not row.done]
+            if not keep:
+                return
+            if len(keep) < len(active):  # finished rows leave the batch and the cache
+                index = torch.tensor(keep, device=self.device)
+                cache.batch_select_indices(index)
+                attention_mask, position_ids, tokens = attention_mask[index], position_ids[index], tokens[index]
+                active = [active[i] for i in keep]
+            input_ids = tokens[:, None]
+            attention_mask = torch.cat([attention_mask, attention_mask.new_ones((len(active), 1))], dim=-1)
+            position_ids = position_ids[:, -1:] + 1
+
+    def _next_token_logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                           position_ids: torch.Tensor, cache: DynamicCache) -> torch.Tensor:
+        output = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                            past_key_values=cache, use_cache=True, **self._last_logits_only)
+        return output.logits[:, -1, :].float()
+
+    def _append(self, row: _Row, token: int, logprob: float, sampling: SamplingParams) -> None:
+        """Record one sampled token and decide whether ``row`` is done."""
+        row.token_ids.append(token)
+        row.logprobs.append(logprob)
+        if token in self.eos_token_ids:
+            row.finish_reason = "stop"
+            return
+        if sampling.stop:
+            text = self._decode_text(row.token_ids)
+            ends = [text.find(stop) + len(stop) for stop in sampling.stop if stop in text]
+            if ends:
+                row.text = text[: min(ends)]
+                row.finish_reason = "stop"
+                return
+        if len(row.token_ids) >= row.budget:
+            row.finish_reason = "length"
+
+    def _finish(self, row: _Row) -> Generation:
+        text = row.text if row.text is not None else self._decode_text(row.token_ids)
+        return Generation(text=text, token_ids=row.token_ids, logprobs=row.logprobs, prompt_token_ids=row.prompt_ids,
+                          finish_reason=row.finish_reason)
+
+    def _decode_text(self, token_ids: list[int]) -> str:
+        return self.tokenizer.decode(token_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+
+
+def _sample(logits: torch.Tensor, sampling: SamplingParams,
+            generators: list[torch.Generator | None]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The next token of each row and its log-probability (see the module docstring).
+
+    Sampling inverts the cumulative distribution *in vocabulary order* at one uniform number
+    per row: a tiny change of the logits (another batch, another padding) then moves the pick
+    only if the number falls right on a boundary, whereas a CDF in sorted order would reorder
+    near-equal probabilities and change the pick wholesale.
+    """
+    if sampling.greedy:
+        tokens = logits.argmax(dim=-1)
+        return tokens, torch.log_softmax(logits, dim=-1).gather(-1, tokens[:, None]).squeeze(-1)
+    logprobs = torch.log_softmax(logits / sampling.temperature, dim=-1)
+    probs = logprobs.exp()
+    if sampling.top_p < 1:
+        probs = probs * _nucleus(probs, sampling.top_p)
+    cdf = probs.cumsum(dim=-1)
+    uniforms = torch.stack([torch.rand((), generator=g, device=logits.device) for g in generators])
+    tokens = torch.searchsorted(cdf, (uniforms * cdf[:, -1])[:, None], right=True).squeeze(-1)
+    # Rounding could put the target past the CDF's end: fall back to the last possible token.
+    last_possible = probs.shape[-1] - 1 - (probs.flip(-1) > 0).int().argmax(dim=-1)
+    tokens = torch.minimum(tokens, last_possible)
+    return tokens, logprobs.gather(-1, tokens[:, None]).squeeze(-1)
+
+
+def _nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
+    """1.0 on the smallest set of most likely tokens whose mass reaches ``top_p``, else 0.0
+    (the most likely token is always in).
+
+    Sorting a whole vocabulary costs more than a small model's forward pass on a CPU, and
+    nuclei are usually small: look at the top ``k`` tokens, growing ``k`` until they hold
+    ``top_p`` of every row's mass (no token past them can then be in a nucleus).
+    """
+    k = min(64, probs.shape[-1])
+    while True:
+        top, order = probs.topk(k, dim=-1)
+        if k == probs.shape[-1] or bool((top.sum(dim=-1) >= top_p).all()):
+            break
+        k = min(8 * k, probs.shape[-1])
+    in_nucleus = (top.cumsum(dim=-1) - top) < top_p
+    return torch.zeros_like(probs).scatter(-1, order, in_nucleus.to(probs.dtype))
+
+
+def _eos_token_ids(model: Any, tokenizer: Any) -> frozenset[int]:
+    """The tokenizer's EOS token and the model's ``generation_config.eos_token_id`` (an int or
+    a list)."""
+    ids = {tokenizer.eos_token_id}
+    config_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    ids.update(config_eos if isinstance(config_eos, (list, tuple)) else [config_eos])
+    return frozenset(int(token) for token in ids if token is not None)
+
+
+def _error_generation(exc: Exception, prompt_ids: list[int] | None = None) -> Generation:
+    return Generation(text="", prompt_token_ids=prompt_ids, finish_reason="error", error=f"{type(exc).__name__}: {exc}")
