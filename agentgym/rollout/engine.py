@@ -190,6 +190,8 @@ class _Runner:
         env = await self._in_env(worker, self._make_env, task)
         env_holder.append(env)
         observation, info = await self._in_env(worker, env.reset, seed=task.seed)
+        for key in ("reference_answer", "answer_stub"):  # for reward providers; never shown to the policy
+            trajectory.metadata[key] = getattr(env.unwrapped, key, None)
         trajectory.task_id, trajectory.instructions = info.get("task_id"), info.get("instructions", "")
         messages, tools = info["messages"], info.get("tools") or None
         transcript = TokenTranscript(self.policy.tokenizer, messages, tools) if self.token_mode else None

@@ -1,0 +1,52 @@
+"""Reward providers: per-turn reward components computed from finished trajectories.
+
+Each provider writes one named component into every turn's ``reward_components`` and keeps
+``turn.reward`` their sum; :class:`CombinedReward` weighs several (see :mod:`.base`)::
+
+    rewards = CombinedReward([(InformationGainReward(model, tokenizer), 1.0),
+                              (FormatPenalty(0.1), 1.0), (ToolCallCost(0.01), 1.0)])
+    rewards(result.trajectories)
+
+:class:`InformationGainReward` needs torch and transformers; it is imported on first use, so
+the rest works with the core install.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from agentgym.rewards.base import CombinedReward, RewardProvider, component_means, write_component
+from agentgym.rewards.cost import ToolCallCost
+from agentgym.rewards.redundancy import RedundancyPenalty, normalize_query, tool_call_keys
+from agentgym.rewards.shaping import FormatPenalty, ToolUseShaping, action_error_kind, tool_results
+
+_LAZY_EXPORTS = {
+    "InformationGainReward": "agentgym.rewards.info_gain",
+    "UnscorableTrajectory": "agentgym.rewards.info_gain",
+    "brute_force_values": "agentgym.rewards.info_gain",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY_EXPORTS:
+        return getattr(importlib.import_module(_LAZY_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "CombinedReward",
+    "FormatPenalty",
+    "InformationGainReward",
+    "RedundancyPenalty",
+    "RewardProvider",
+    "ToolCallCost",
+    "ToolUseShaping",
+    "UnscorableTrajectory",
+    "action_error_kind",
+    "brute_force_values",
+    "component_means",
+    "normalize_query",
+    "tool_call_keys",
+    "tool_results",
+    "write_component",
+]

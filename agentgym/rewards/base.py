@@ -1,0 +1,111 @@
+"""Reward providers: named per-turn reward components computed from finished trajectories.
+
+The protocol is one call, ``provider(trajectories) -> None``, that writes into the turns:
+
+* each turn's ``reward_components[name]`` holds the component's value for that turn (a
+  provider that has nothing to say about a turn, e.g. information gain on the final turn,
+  leaves it out);
+* ``turn.reward`` moves by the change of that component, so it stays the sum of the
+  environment's reward and every provider's component. Writing a component again *replaces*
+  it: calling a provider twice is the same as calling it once, and a provider named like an
+  environment component (``FormatPenalty``'s ``"format"`` and :class:`AnswerFormat`'s) takes
+  its place instead of adding to it.
+
+A single-component provider subclasses :class:`RewardProvider` and implements only
+:meth:`RewardProvider.score`, a pure function of the trajectories returning one value (or
+``None``) per turn. :class:`CombinedReward` weighs several providers: each one's component is
+its value times its weight (so the reward remains the sum of the components), and the weights
+are recorded in ``trajectory.metadata["reward_weights"]``. :func:`component_means` summarises
+the components of a batch for logging.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from typing import Sequence, Union
+
+from agentgym.trajectory import Trajectory
+
+TurnValues = list[list[Union[float, None]]]
+
+
+class RewardProvider(ABC):
+    """One named reward component. Subclasses set ``name`` and implement :meth:`score`."""
+
+    name: str
+
+    @abstractmethod
+    def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:
+        """For each trajectory, one value per turn (``None``: no component on that turn)."""
+
+    def __call__(self, trajectories: Sequence[Trajectory]) -> None:
+        """Write the component into every turn (see the module docstring)."""
+        write_component(trajectories, self.name, self.score(trajectories))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class CombinedReward:
+    """Several providers with weights, each logged as its own component.
+
+    ``CombinedReward([(InformationGainReward(model, tok), 1.0), (FormatPenalty(), 0.5)])``;
+    a bare provider counts with weight 1. Every provider scores the trajectories as they were
+    handed in (all scores are taken before any is written), so the order does not matter.
+    """
+
+    def __init__(self, providers: Sequence[RewardProvider | tuple[RewardProvider, float]]) -> None:
+        pairs = [item if isinstance(item, tuple) else (item, 1.0) for item in providers]
+        names = [provider.name for provider, _ in pairs]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"two providers write the same component {duplicates}; give them distinct names")
+        for provider, weight in pairs:
+            if not (isinstance(weight, (int, float)) and math.isfinite(weight)):
+                raise ValueError(f"the weight of {provider!r} must be a finite number, got {weight!r}")
+        self.providers = [(provider, float(weight)) for provider, weight in pairs]
+
+    def __call__(self, trajectories: Sequence[Trajectory]) -> None:
+        scores = [(provider.name, weight, provider.score(trajectories)) for provider, weight in self.providers]
+        for name, weight, values in scores:
+            write_component(trajectories, name, values, weight)
+        weights = {name: weight for name, weight, _ in scores}
+        for trajectory in trajectories:
+            trajectory.metadata["reward_weights"] = {**trajectory.metadata.get("reward_weights", {}), **weights}
+
+    def __repr__(self) -> str:
+        return f"CombinedReward({self.providers!r})"
+
+
+def write_component(trajectories: Sequence[Trajectory], name: str, values: TurnValues, weight: float = 1.0) -> None:
+    """Set ``reward_components[name] = weight * value`` on every turn with a value and move
+    ``turn.reward`` by the change; checks that there is one value per turn."""
+    if len(values) != len(trajectories):
+        raise ValueError(f"{name}: {len(values)} value lists for {len(trajectories)} trajectories")
+    for trajectory, turn_values in zip(trajectories, values):
+        if len(turn_values) != len(trajectory.turns):
+            raise ValueError(f"{name}: {len(turn_values)} values for a trajectory of {len(trajectory.turns)} turns")
+        for turn, value in zip(trajectory.turns, turn_values):
+            if value is None:
+                continue
+            new = weight * float(value)
+            turn.reward += new - turn.reward_components.get(name, 0.0)
+            turn.reward_components[name] = new
+
+
+def component_means(trajectories: Sequence[Trajectory]) -> dict[str, float]:
+    """The mean per-trajectory total of each reward component (a trajectory without the
+    component counts 0), and of the whole reward as ``"total"``: one number per channel for a
+    training log."""
+    if not trajectories:
+        return {}
+    totals: dict[str, float] = defaultdict(float)
+    for trajectory in trajectories:
+        for turn in trajectory.turns:
+            for name, value in turn.reward_components.items():
+                totals[name] += value
+    means = {name: total / len(trajectories) for name, total in sorted(totals.items())}
+    means["total"] = sum(t.episode_return for t in trajectories) / len(trajectories)
+    return means

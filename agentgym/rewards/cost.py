@@ -1,0 +1,32 @@
+"""A price on every tool call (SEM-style), so an agent calls tools only when they help."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from agentgym.rewards.base import RewardProvider, TurnValues
+from agentgym.rewards.shaping import tool_results
+from agentgym.trajectory import Trajectory
+
+
+class ToolCallCost(RewardProvider):
+    """Per turn, minus the summed cost of its tool calls, failed and refused calls included
+    (they spent a turn and a call all the same).
+
+    Args:
+        cost: the price of one call (>= 0).
+        costs: prices by tool name, for tools dearer or cheaper than ``cost``.
+        name: the component's name.
+    """
+
+    def __init__(self, cost: float = 0.01, *, costs: Mapping[str, float] | None = None,
+                 name: str = "tool_cost") -> None:
+        self.cost = float(cost)
+        self.costs = {tool: float(price) for tool, price in (costs or {}).items()}
+        if self.cost < 0 or any(price < 0 for price in self.costs.values()):
+            raise ValueError(f"costs must be >= 0 (they are subtracted), got {cost} and {self.costs}")
+        self.name = name
+
+    def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:
+        return [[-sum(self.costs.get(result.get("name"), self.cost) for result in tool_results(turn))
+                 for turn in trajectory.turns] for trajectory in trajectories]

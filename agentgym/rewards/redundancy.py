@@ -1,0 +1,72 @@
+"""Penalise queries an agent already made earlier in the episode (StepSearch-style).
+
+A search agent that sends the same query twice learns nothing new the second time. The
+provider is a hook: ``key(turn)`` names the queries a turn made, and every key already seen
+earlier in the trajectory (or earlier in the same turn) costs ``penalty``. The default key is
+:func:`tool_call_keys`, the normalised tool calls; other notions of "the same query" plug in
+as a function, e.g. a game's repeated guesses::
+
+    RedundancyPenalty(key=lambda turn: [turn.action.strip().lower()])
+
+or the documents a retrieval tool returned (StepSearch penalises re-retrieved documents).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Hashable, Iterable, Sequence
+
+from agentgym.rewards.base import RewardProvider, TurnValues
+from agentgym.rewards.shaping import tool_results
+from agentgym.trajectory import Trajectory, Turn
+
+
+def normalize_query(value: Any) -> Any:
+    """``value`` with every string lower-cased and its whitespace collapsed, recursively."""
+    if isinstance(value, str):
+        return " ".join(value.lower().split())
+    if isinstance(value, dict):
+        return {str(k): normalize_query(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [normalize_query(v) for v in value]
+    return value
+
+
+def tool_call_keys(turn: Turn) -> list[Hashable]:
+    """One key per tool call of the turn: its name and its normalised arguments (canonical
+    JSON, so key order does not matter)."""
+    return [(result.get("name"), json.dumps(normalize_query(result.get("arguments")), sort_keys=True, default=str))
+            for result in tool_results(turn)]
+
+
+class RedundancyPenalty(RewardProvider):
+    """``-penalty`` per query whose key the trajectory has already produced.
+
+    Args:
+        penalty: cost of one repeated query (>= 0).
+        key: ``key(turn) -> iterable of hashable keys``, the queries a turn made
+            (default :func:`tool_call_keys`); ``None`` or empty when it made none.
+        name: the component's name.
+    """
+
+    def __init__(self, penalty: float = 0.1, *, key: Callable[[Turn], Iterable[Hashable] | None] = tool_call_keys,
+                 name: str = "redundancy") -> None:
+        if penalty < 0:
+            raise ValueError(f"penalty must be >= 0 (it is subtracted), got {penalty}")
+        self.penalty = float(penalty)
+        self.key = key
+        self.name = name
+
+    def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:
+        return [self._trajectory_values(trajectory) for trajectory in trajectories]
+
+    def _trajectory_values(self, trajectory: Trajectory) -> list[float | None]:
+        seen: set[Hashable] = set()
+        values: list[float | None] = []
+        for turn in trajectory.turns:
+            repeats = 0
+            for query in self.key(turn) or ():
+                repeats += query in seen
+                seen.add(query)
+            values.append(-self.penalty * repeats)
+        return values

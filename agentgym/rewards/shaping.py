@@ -1,0 +1,89 @@
+"""Shaping rewards read from what the environment reported: format errors and tool use.
+
+Both providers read only the recorded turns (``turn.error``, ``turn.info``), never the text
+again, so they agree with what the environment and its wrappers decided:
+
+* :class:`~agentgym.wrappers.AnswerFormat` marks an action without a readable move with
+  ``info["format_ok"] = False``;
+* :class:`~agentgym.wrappers.ToolCalling` reports parsed calls in ``info["tool_results"]`` (one
+  ``{"name", "arguments", "content", "ok"}`` each) and malformed call markup as an error with
+  ``info["tool_calls"] == 0`` and no results;
+* any other ``turn.error`` is an invalid action the environment refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Sequence
+
+from agentgym.rewards.base import RewardProvider, TurnValues
+from agentgym.trajectory import Trajectory, Turn
+
+ErrorKind = Literal["format", "tool", "invalid"]
+
+
+def action_error_kind(turn: Turn) -> ErrorKind | None:
+    """What went wrong with a turn's action: ``"format"`` (no readable move, or malformed
+    tool-call markup), ``"tool"`` (a parsed tool call failed), ``"invalid"`` (the environment
+    refused the move), or ``None``."""
+    info = turn.info
+    if info.get("format_ok") is False:
+        return "format"
+    if turn.error is None:
+        return None
+    if "tool_results" in info:
+        return "tool"
+    if info.get("tool_calls") == 0:
+        return "format"
+    return "invalid"
+
+
+def tool_results(turn: Turn) -> list[dict[str, Any]]:
+    """The turn's tool calls as :class:`ToolCalling` recorded them (``[]`` when none)."""
+    results = turn.info.get("tool_results")
+    return [r for r in results if isinstance(r, dict)] if isinstance(results, list) else []
+
+
+class FormatPenalty(RewardProvider):
+    """``-penalty`` on every turn whose action could not be read, 0 on the others.
+
+    Args:
+        penalty: subtracted per offending turn (>= 0).
+        invalid_actions: also penalise moves the environment refused (``"invalid"`` errors);
+            failed tool calls are :class:`ToolUseShaping`'s business and never count here.
+        name: the component's name. The default ``"format"`` replaces the ``format``
+            component :class:`AnswerFormat` writes, so a format error is not penalised twice.
+    """
+
+    def __init__(self, penalty: float = 0.1, *, invalid_actions: bool = False, name: str = "format") -> None:
+        if penalty < 0:
+            raise ValueError(f"penalty must be >= 0 (it is subtracted), got {penalty}")
+        self.penalty = float(penalty)
+        self.kinds = {"format", "invalid"} if invalid_actions else {"format"}
+        self.name = name
+
+    def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:
+        return [[-self.penalty if action_error_kind(turn) in self.kinds else 0.0 for turn in trajectory.turns]
+                for trajectory in trajectories]
+
+
+class ToolUseShaping(RewardProvider):
+    """Per turn: ``called * calls + succeeded * successes + failed * failures`` over the turn's
+    parsed tool calls (malformed markup runs no call: see :class:`FormatPenalty`).
+
+    A positive ``called`` or ``succeeded`` rewards calling for its own sake; pair it with
+    :class:`~agentgym.rewards.cost.ToolCallCost` or
+    :class:`~agentgym.rewards.redundancy.RedundancyPenalty` so spamming calls does not pay.
+    """
+
+    def __init__(self, *, called: float = 0.0, succeeded: float = 0.1, failed: float = -0.1,
+                 name: str = "tool_use") -> None:
+        self.called, self.succeeded, self.failed = float(called), float(succeeded), float(failed)
+        self.name = name
+
+    def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:
+        return [[self._turn_value(turn) for turn in trajectory.turns] for trajectory in trajectories]
+
+    def _turn_value(self, turn: Turn) -> float:
+        results = tool_results(turn)
+        successes = sum(1 for result in results if result.get("ok"))
+        return self.called * len(results) + self.succeeded * successes + self.failed * (len(results) - successes)
