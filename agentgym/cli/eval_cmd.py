@@ -40,6 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None, help="sampling seed, for reproducible runs")
     parser.add_argument("--concurrency", type=int, default=RolloutConfig().max_concurrent_episodes,
                         help="episodes played at once (default: %(default)s)")
+    parser.add_argument("--max-turns", type=int, default=None,
+                        help="turn budget per episode (default: each environment's registered budget)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                               seed=args.seed)
     out_dir = args.out or default_run_dir(args.suite, args.policy)
     evaluation = evaluate(args.policy, args.suite, rollouts=args.rollouts, tasks=args.tasks, sampling=sampling,
-                          config=RolloutConfig(max_concurrent_episodes=args.concurrency),
+                          config=RolloutConfig(max_concurrent_episodes=args.concurrency, max_turns=args.max_turns),
                           out_dir=out_dir, progress=not args.no_progress)
     results, report = evaluation.results, evaluation.report
     # Piped output (logs, CI) gets the table at its natural width rather than squeezed to 80.
