@@ -21,19 +21,26 @@ because the prefixes are nested:
    pass needs no logits. The logits predicting ``a`` give ``v_k``.
 
 Sequences are batched (right-padded: causal attention never looks at the padding to the right
-of a token, so the prefix pass needs no mask; the block mask hides the padding). A custom 4D
-mask is honoured by the ``eager`` and ``sdpa`` attention implementations; for any other
-(FlashAttention, flex attention, a custom kernel) the block pass temporarily switches the
-model to ``sdpa`` and switches it back, while the prefix pass keeps the model's own kernel.
-The switch is visible to other threads using the same model meanwhile.
+of a token, so the prefix pass needs no mask; the block mask hides the padding).
+
+Which models: any Hugging Face causal LM whose layers are attention. Rotary or learned
+positions both work (positions are passed explicitly). Sliding-window layers get the window in
+their block mask (one mask per layer kind for models that mix kinds, as ``config.layer_types``
+says) and the cache keeps every position. A custom 4D mask is honoured by the ``eager`` and
+``sdpa`` attention implementations; for any other (FlashAttention, flex attention, a custom
+kernel) the block pass temporarily switches the model to ``sdpa`` and back, while the prefix
+pass keeps the model's own kernel (the switch is visible to other threads using the model
+meanwhile). Layers that carry state along the sequence (convolutions, linear attention,
+state-space layers) cannot be forked by a mask: such models are scored by brute force.
 
 Both functions run under ``torch.inference_mode`` with the model in eval mode (its previous
-mode is restored) and compute log-softmax in float32 (float64 for a float64 model) whatever the model's dtype.
+mode is restored) and compute log-softmax in float32 (float64 for a float64 model).
 """
 
 from __future__ import annotations
 
 import inspect
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
@@ -43,6 +50,8 @@ from transformers import DynamicCache
 
 # Attention implementations that apply an additive 4D mask as given.
 _MASK_AWARE_ATTENTION = ("eager", "sdpa")
+# Layer kinds (``config.layer_types``) whose only link between positions is masked attention.
+_ATTENTION_LAYERS = {"full_attention", "sliding_attention"}
 
 
 @dataclass(frozen=True)
@@ -75,8 +84,18 @@ class AnswerQuery:
 
 def answer_log_probs(model: Any, queries: Sequence[AnswerQuery], *, batch_size: int = 8) -> list[list[float]]:
     """``v_k`` for each boundary of each query (same order), two forward passes per batch of
-    ``batch_size`` queries; see the module docstring."""
+    ``batch_size`` queries; see the module docstring.
+
+    A model with layers that are not attention (``config.layer_types`` naming convolutions,
+    linear attention or state-space layers) carries state through the sequence that no mask can
+    fork: it is scored by brute force, one unpadded sequence at a time, with a warning.
+    """
     _check_batch_size(batch_size)
+    layer_kinds = set(getattr(model.config, "layer_types", None) or ()) - _ATTENTION_LAYERS
+    if layer_kinds:
+        warnings.warn(f"{type(model).__name__} has {sorted(layer_kinds)} layers, whose state cannot be "
+                      "forked by attention masks: scoring one forward pass per context", stacklevel=2)
+        return answer_log_probs_brute_force(model, queries, batch_size=1)
     results: list[list[float]] = [[] for _ in queries]
     # Similar lengths share a batch, so less padding is computed.
     order = sorted(range(len(queries)), key=lambda i: max(queries[i].boundaries, default=0))
@@ -96,7 +115,8 @@ def answer_log_probs_brute_force(model: Any, queries: Sequence[AnswerQuery], *,
 
     Prefixes are batched ``batch_size`` at a time, left-padded with an attention mask and
     position ids that skip the padding, so the answers line up at the end and only their
-    logits are computed.
+    logits are computed (``batch_size=1`` pads nothing, for models whose convolution or
+    recurrent layers would read the padding).
     """
     _check_batch_size(batch_size)
     rows = [(i, k) for i, query in enumerate(queries) for k in range(len(query.boundaries))]
@@ -132,7 +152,7 @@ def _score_batch(model: Any, queries: list[AnswerQuery]) -> list[list[float]]:
     device = _device(model)
     prefix_lengths = [max(query.boundaries) - 1 for query in queries]
     width = max(prefix_lengths)
-    cache = DynamicCache(config=model.config)
+    cache = DynamicCache()  # full-length layers: a sliding-window cache would drop prefix tokens
     if width > 0:
         prefix = torch.zeros((len(queries), width), dtype=torch.long)
         for row, (query, length) in enumerate(zip(queries, prefix_lengths)):
@@ -140,9 +160,10 @@ def _score_batch(model: Any, queries: list[AnswerQuery]) -> list[list[float]]:
         model(input_ids=prefix.to(device), past_key_values=cache, use_cache=True, **_logits_to_keep(model, 1))
 
     input_ids, position_ids, mask, targets = _block_inputs(queries, width, _dtype(model))
+    masks = _layer_masks(model.config, mask, position_ids, width)
     with _attention_accepting_masks(model):
         logits = model(input_ids=input_ids.to(device), position_ids=position_ids.to(device),
-                       attention_mask=mask.to(device), past_key_values=cache, use_cache=True).logits
+                       attention_mask=_to(masks, device), past_key_values=cache, use_cache=True).logits
     values = []
     for row, (query, (positions, answer)) in enumerate(zip(queries, targets)):
         log_probs = torch.log_softmax(_at_least_float32(logits[row, positions]), dim=-1)
@@ -181,7 +202,34 @@ def _block_inputs(queries: list[AnswerQuery], prefix_width: int, dtype: torch.dt
     return input_ids, position_ids, mask, targets
 
 
+def _layer_masks(config: Any, mask: torch.Tensor, position_ids: torch.Tensor,
+                 prefix_width: int) -> torch.Tensor | dict[str, torch.Tensor]:
+    """The block mask in the form the model's layers take it. Sliding-window layers also hide
+    keys ``sliding_window`` or more positions behind the query (transformers' convention); a
+    model mixing layer kinds (``config.layer_types``) takes one mask per kind."""
+    window = getattr(config, "sliding_window", None)
+    layer_types = getattr(config, "layer_types", None)
+    if layer_types:
+        sliding = "sliding_attention" in layer_types
+    else:  # one kind of layer: sliding when the config has a window in use
+        sliding = bool(getattr(config, "use_sliding_window", True))
+    if not window or not sliding:
+        return mask
+    key_positions = torch.cat([torch.arange(prefix_width).expand(len(mask), -1), position_ids], dim=1)
+    too_far = key_positions[:, None, None, :] <= position_ids[:, None, :, None] - window
+    windowed = mask.masked_fill(too_far, torch.finfo(mask.dtype).min)
+    if layer_types:
+        return {kind: windowed if kind == "sliding_attention" else mask for kind in set(layer_types)}
+    return windowed
+
+
 # --------------------------------------------------------------------------- helpers
+def _to(masks: torch.Tensor | dict[str, torch.Tensor], device: torch.device):
+    if isinstance(masks, dict):
+        return {kind: mask.to(device) for kind, mask in masks.items()}
+    return masks.to(device)
+
+
 @contextmanager
 def _scoring_mode(model: Any) -> Iterator[None]:
     """Eval mode and no autograd, restoring the model's training flag afterwards."""

@@ -4,6 +4,7 @@ import random
 
 import pytest
 import torch
+import transformers
 from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
@@ -97,11 +98,52 @@ def test_training_mode_is_restored_and_no_graph_is_built():
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_queries_without_boundaries_get_empty_lists():
+def test_queries_without_boundaries_get_empty_lists_and_one_token_contexts_need_no_cache():
     model = tiny_llama(VOCAB)
-    query = AnswerQuery([1, 2, 3], [], [4, 5], 1)
-    assert answer_log_probs(model, [query]) == [[]]
-    assert answer_log_probs_brute_force(model, [query]) == [[]]
+    assert answer_log_probs(model, [AnswerQuery([1, 2, 3], [], [4, 5], 1)]) == [[]]
+    assert answer_log_probs_brute_force(model, [AnswerQuery([1, 2, 3], [], [4, 5], 1)]) == [[]]
+    first_token_only = [AnswerQuery([7, 8, 9], [1], [4, 5, 6], 2)]  # nothing to cache before the block
+    assert max_gap(answer_log_probs(model, first_token_only), [naive_values(model, first_token_only[0])]) < 1e-5
+
+
+def small(model_class: str, config_class: str, **settings):
+    """A two-to-four-layer model of another family, float64, random weights."""
+    common = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_attention_heads=4,
+                  num_key_value_heads=2, initializer_range=0.3)
+    config = getattr(transformers, config_class)(**{**common, **settings})
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return getattr(transformers, model_class)(config).to(torch.float64).eval()
+
+
+FAMILIES = {
+    # learned absolute positions, no grouped-query attention
+    "gpt2": lambda: small("GPT2LMHeadModel", "GPT2Config", n_embd=32, n_layer=2, n_head=4, n_positions=512, bos_token_id=0,
+                          eos_token_id=0),
+    # query/key norms, `layer_types` listing full attention only
+    "qwen3": lambda: small("Qwen3ForCausalLM", "Qwen3Config", num_hidden_layers=2, head_dim=8),
+    # every layer a 32-token sliding window (sequences here are 40 to 160 tokens)
+    "mistral-sliding-window": lambda: small("MistralForCausalLM", "MistralConfig", num_hidden_layers=2, sliding_window=32),
+    # sliding and full layers mixed: one mask per layer kind
+    "gemma3-hybrid": lambda: small("Gemma3ForCausalLM", "Gemma3TextConfig", num_hidden_layers=4, head_dim=8, sliding_window=32,
+                                   layer_types=["sliding_attention", "full_attention"] * 2),
+}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_other_model_families_match_one_forward_per_prefix(family):
+    model = FAMILIES[family]()
+    queries = random_queries(6, turn_counts=(3, 2))
+    assert max_gap(answer_log_probs(model, queries, batch_size=3), [naive_values(model, q) for q in queries]) < 1e-9
+
+
+def test_models_with_convolution_layers_fall_back_to_brute_force():
+    model = small("Lfm2ForCausalLM", "Lfm2Config", num_hidden_layers=2, full_attn_idxs=[1])
+    assert model.config.layer_types == ["conv", "full_attention"]
+    queries = random_queries(7, turn_counts=(2, 2))
+    with pytest.warns(UserWarning, match=r"\['conv'\] layers"):
+        values = answer_log_probs(model, queries, batch_size=2)
+    assert max_gap(values, [naive_values(model, q) for q in queries]) < 1e-9
 
 
 @pytest.mark.parametrize("boundaries, block, answer_length", [([0], [1, 2], 1), ([4], [1, 2], 1),

@@ -2,10 +2,14 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from transformers import PreTrainedTokenizerFast
 
+from agentgym.credit import IGPO
+from agentgym.policies.base import SamplingParams
+from agentgym.policies.hf import HFPolicy
 from agentgym.policies.scripted import OraclePolicy
 from agentgym.rewards import InformationGainReward, UnscorableTrajectory, brute_force_values
 from agentgym.rewards.info_gain import answer_block, answer_queries
@@ -65,6 +69,33 @@ def test_info_gain_on_engine_trajectories_equals_brute_force(token_rollout, mode
     reference = brute_force_values(model, tokenizer, trajectories, batch_size=4)
     assert [len(v) for v in values] == [len(t.turns) for t in trajectories]
     assert max(abs(a - b) for vs, rs in zip(values, reference) for a, b in zip(vs, rs)) < 1e-5
+
+
+def test_info_gain_on_a_rollout_sampled_by_the_model_itself(model, tokenizer):
+    # IGPO scores the policy's own rollouts with the policy: here a random model's guesses.
+    sampling = SamplingParams(max_tokens=6, temperature=1.0, seed=0)
+    tasks = [Task(GUESS, seed, {"difficulty": "hard"}) for seed in range(2)]
+    trajectories = rollout(HFPolicy(model, tokenizer), tasks, RolloutConfig(
+        group_size=2, max_turns=3, sampling=sampling), progress=False).trajectories
+    assert all(t.token_exact and len(t.turns) >= 2 for t in trajectories)
+    for trajectory in trajectories:  # each context ends where the policy's next generation began
+        (query,) = answer_queries(trajectory, tokenizer)
+        assert list(query.boundaries) == [turn.action_span[0] for turn in trajectory.turns]
+    reward = InformationGainReward(model, tokenizer, batch_size=2)
+    values = reward.values(trajectories)
+    reference = brute_force_values(model, tokenizer, trajectories)
+    assert max(abs(a - b) for vs, rs in zip(values, reference) for a, b in zip(vs, rs)) < 1e-5
+    reward(trajectories)
+    assert [sum("info_gain" in turn.reward_components for turn in t.turns) for t in trajectories] == [
+        len(t.turns) - 1 for t in trajectories]
+    # The IGPO credit estimator reads the components as written: in each group the IG of the
+    # non-final turns is z-scored (population std).
+    normalised = IGPO(outcome="success")(trajectories).components["normalised_reward"]
+    for members in ([0, 1], [2, 3]):
+        gains = np.array([turn.reward_components["info_gain"] for i in members for turn in trajectories[i].turns[:-1]])
+        assert gains.std() > 0
+        values = [value for i in members for value in normalised[i][:-1]]
+        assert values == pytest.approx((gains - gains.mean()) / (gains.std() + 1e-6), abs=1e-9)
 
 
 def test_each_non_final_turn_gets_its_gain_and_the_final_turn_keeps_the_outcome(token_rollout, model, tokenizer):

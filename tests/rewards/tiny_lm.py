@@ -46,8 +46,9 @@ def tiny_llama(vocab_size: int, *, seed: int = 0, dtype: torch.dtype = torch.flo
     vary a lot between contexts (so a wrong context or position shows)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=layers,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
                          initializer_range=0.3, attn_implementation=attention)
-    return LlamaForCausalLM(config).to(dtype).eval()
+    with torch.random.fork_rng(devices=[]):  # seeded weights, the caller's generator untouched
+        torch.manual_seed(seed)
+        return LlamaForCausalLM(config).to(dtype).eval()
