@@ -65,7 +65,8 @@ def build_model(device: str) -> tuple[Any, Any]:
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     core.decoder = decoders.ByteLevel()
     corpus = ["The secret word is crane. The secret number is 42. Guess a five-letter word."] * 50
-    core.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    core.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=400, initial_alphabet=alphabet))
     return model, PreTrainedTokenizerFast(tokenizer_object=core)
 
 

@@ -67,7 +67,8 @@ class InformationGainReward(RewardProvider):
         model: any Hugging Face causal LM (usually the policy being trained, or a frozen copy).
         tokenizer: its tokenizer (a chat template is needed for text-only trajectories).
         mode: ``"prob_diff"`` or ``"log_prob_diff"`` (see the module docstring).
-        batch_size: trajectories scored together in one pair of forward passes.
+        batch_size: sequences scored together in one pair of forward passes (a trajectory is
+            one sequence, unless its rendered contexts are not nested).
         device: move the model there first (default: leave it where it is).
         on_missing: ``"raise"`` (default) raises :class:`UnscorableTrajectory` for a trajectory
             without a reference answer or usable contexts; ``"skip"`` leaves it without
@@ -83,6 +84,8 @@ class InformationGainReward(RewardProvider):
             raise ValueError(f"mode must be 'prob_diff' or 'log_prob_diff', got {mode!r}")
         if on_missing not in ("raise", "skip"):
             raise ValueError(f"on_missing must be 'raise' or 'skip', got {on_missing!r}")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.model = model if device is None else model.to(device)
         self.tokenizer = tokenizer
         self.mode = mode
@@ -116,7 +119,7 @@ class InformationGainReward(RewardProvider):
             trajectory.metadata["answer_log_probs"] = values
             belief = [math.exp(v) for v in values] if self.mode == "prob_diff" else values
             gains: list[float | None] = [after - before for before, after in zip(belief, belief[1:])]
-            out.append(gains + [None] if trajectory.turns else [])
+            out.append([*gains, None] if trajectory.turns else [])
         return out
 
 

@@ -118,15 +118,16 @@ def small(model_class: str, config_class: str, **settings):
 
 FAMILIES = {
     # learned absolute positions, no grouped-query attention
-    "gpt2": lambda: small("GPT2LMHeadModel", "GPT2Config", n_embd=32, n_layer=2, n_head=4, n_positions=512, bos_token_id=0,
-                          eos_token_id=0),
+    "gpt2": lambda: small("GPT2LMHeadModel", "GPT2Config", n_embd=32, n_layer=2, n_head=4, n_positions=512,
+                          bos_token_id=0, eos_token_id=0),
     # query/key norms, `layer_types` listing full attention only
     "qwen3": lambda: small("Qwen3ForCausalLM", "Qwen3Config", num_hidden_layers=2, head_dim=8),
     # every layer a 32-token sliding window (sequences here are 40 to 160 tokens)
-    "mistral-sliding-window": lambda: small("MistralForCausalLM", "MistralConfig", num_hidden_layers=2, sliding_window=32),
+    "mistral-sliding-window": lambda: small("MistralForCausalLM", "MistralConfig", num_hidden_layers=2,
+                                            sliding_window=32),
     # sliding and full layers mixed: one mask per layer kind
-    "gemma3-hybrid": lambda: small("Gemma3ForCausalLM", "Gemma3TextConfig", num_hidden_layers=4, head_dim=8, sliding_window=32,
-                                   layer_types=["sliding_attention", "full_attention"] * 2),
+    "gemma3-hybrid": lambda: small("Gemma3ForCausalLM", "Gemma3TextConfig", num_hidden_layers=4, head_dim=8,
+                                   sliding_window=32, layer_types=["sliding_attention", "full_attention"] * 2),
 }
 
 

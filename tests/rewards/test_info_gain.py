@@ -185,6 +185,8 @@ def test_bad_settings_are_refused(model, tokenizer):
         InformationGainReward(model, tokenizer, mode="entropy")
     with pytest.raises(ValueError, match="on_missing"):
         InformationGainReward(model, tokenizer, on_missing="ignore")
+    with pytest.raises(ValueError, match="batch_size"):
+        InformationGainReward(model, tokenizer, batch_size=0)
 
 
 def _copies(trajectories):
