@@ -307,3 +307,43 @@ def test_base_url_is_the_api_root():
     with pytest.raises(ValueError, match="max_concurrency"):
         OpenAIPolicy("http://127.0.0.1:8000", "m", max_concurrency=0)
 
+
+# ------------------------------------------------------- a real (tiny) model
+@pytest.fixture
+def served_tiny(tiny_policy):
+    with running_server(tiny_policy) as base_url:
+        yield base_url, tiny_policy
+
+
+def test_token_mode_through_the_server_equals_the_local_hf_policy(served_tiny, smollm2_tokenizer):
+    base_url, local = served_tiny
+    remote = OpenAIPolicy(base_url, local.name, tokenizer=smollm2_tokenizer)
+    text = smollm2_tokenizer.apply_chat_template(user("Guess a number."), tokenize=False, add_generation_prompt=True)
+    prompt = smollm2_tokenizer.encode(text, add_special_tokens=False)
+    requests = [Request([], prompt_token_ids=prompt, seed=seed) for seed in (0, 1)]
+    sampling = SamplingParams(max_tokens=12, temperature=1.0)
+    # One at a time, the server's batches are the local ones: everything is bit for bit equal.
+    for request in requests:
+        [over_http] = remote.generate([request], sampling)
+        [in_process] = local.generate([request], sampling)
+        assert over_http.token_exact and over_http.prompt_token_ids == prompt
+        assert over_http.token_ids == in_process.token_ids and over_http.logprobs == in_process.logprobs
+        assert over_http.text == in_process.text and over_http.finish_reason == in_process.finish_reason
+    # Concurrently, the server may batch them: the same tokens, log-probs equal up to float rounding.
+    over_http = remote.generate(requests, sampling)
+    in_process = local.generate(requests, sampling)
+    assert [g.token_ids for g in over_http] == [g.token_ids for g in in_process]
+    for remote_generation, local_generation in zip(over_http, in_process):
+        assert remote_generation.logprobs == pytest.approx(local_generation.logprobs, abs=1e-5)
+    assert over_http[0].token_ids != over_http[1].token_ids  # the seeds were kept apart
+
+
+def test_chat_with_token_ids_through_the_server_equals_the_local_hf_policy(served_tiny):
+    base_url, local = served_tiny
+    remote = OpenAIPolicy(base_url, local.name, return_token_ids=True)
+    request, sampling = Request(user("Hello there"), seed=3), SamplingParams(max_tokens=10, temperature=0.8)
+    [over_http] = remote.generate([request], sampling)
+    [in_process] = local.generate([request], sampling)
+    assert over_http.token_exact
+    assert over_http.prompt_token_ids == in_process.prompt_token_ids
+    assert over_http.token_ids == in_process.token_ids and over_http.logprobs == in_process.logprobs

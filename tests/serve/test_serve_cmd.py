@@ -1,0 +1,109 @@
+"""``agentgym serve-policy``: argument checks, and a real run over a tiny checkpoint built here."""
+
+from __future__ import annotations
+
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+
+import httpx
+import pytest
+
+from agentgym.cli import main
+from agentgym.policies.base import Request, SamplingParams
+
+CHAT_TEMPLATE = ("{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\n' }}{% endfor %}"
+                 "{% if add_generation_prompt %}{{ 'assistant: ' }}{% endif %}")
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    """A one-layer random Llama and a byte-level BPE tokenizer with a chat template, saved as a
+    Hugging Face checkpoint folder; also returns an in-process HFPolicy over the same model."""
+    from agentgym.policies.hf import HFPolicy
+
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<s>", "</s>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    core.train_from_iterator(["user: guess the number\nassistant: 42\n"] * 10, trainer)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<s>", eos_token="</s>",
+                                        chat_template=CHAT_TEMPLATE)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=64,
+                         bos_token_id=0, eos_token_id=1, initializer_range=0.5)
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-checkpoint")
+    model = LlamaForCausalLM(config)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder, HFPolicy(model, tokenizer)
+
+
+def test_help_names_the_options(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve-policy", "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    for option in ("--model", "--host", "--port", "--name", "--max-batch-size", "embedded"):
+        assert option in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--port", "70000"], "--port must be between 0 and 65535"),
+    (["--max-batch-size", "0"], "--max-batch-size must be at least 1"),
+])
+def test_bad_arguments_are_clear_errors(capsys, argv, message):
+    assert main(["serve-policy", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_folder_that_is_not_a_checkpoint_is_a_clear_error(capsys, tmp_path):
+    assert main(["serve-policy", "--model", str(tmp_path)]) == 2
+    assert "not a Hugging Face checkpoint folder: it has no config.json" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # a process that imports torch and transformers
+def test_serves_a_checkpoint_until_interrupted(tiny_checkpoint):
+    folder, local = tiny_checkpoint
+    command = [sys.executable, "-m", "agentgym", "serve-policy", "--model", str(folder), "--port", "0",
+               "--name", "tiny"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        base_url = _wait_for_url(process, timeout=120)
+        assert [m["id"] for m in httpx.get(f"{base_url}/models").json()["data"]] == ["tiny"]
+        body = {"prompt": [5, 6, 7], "max_tokens": 4, "temperature": 0, "return_token_ids": True, "logprobs": 1}
+        choice = httpx.post(f"{base_url}/completions", json=body, timeout=60).json()["choices"][0]
+        [expected] = local.generate([Request([], prompt_token_ids=[5, 6, 7])], SamplingParams(max_tokens=4, temperature=0))
+        assert choice["prompt_token_ids"] == [5, 6, 7] and choice["token_ids"] == expected.token_ids
+        assert choice["logprobs"]["token_logprobs"] == pytest.approx(expected.logprobs, abs=1e-5)
+    finally:
+        process.send_signal(signal.SIGINT)
+        returncode = process.wait(timeout=30)
+    assert returncode == 0
+
+
+def _wait_for_url(process: subprocess.Popen, timeout: float) -> str:
+    """The API root, read from uvicorn's start-up line (the port was picked by the OS)."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
+    seen = []
+    while True:
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"the server did not start; it said: {''.join(seen)}") from None
+        seen.append(line)
+        match = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
+        if match:
+            return match.group(1) + "/v1"
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited with {process.returncode}: {''.join(seen)}")
