@@ -31,9 +31,10 @@ class SamplingParams:
         max_tokens: the most tokens to generate per request.
         temperature: 0 means greedy decoding.
         top_p: nucleus sampling mass (1.0 disables it).
-        stop: strings that end the generation; the text is cut before the stop string, while
-            ``token_ids`` keep every token sampled (the stop string's tokens included) so that
-            the trajectory holds exactly what the model produced.
+        stop: strings that end the generation right after the first of them; the text
+            *includes* the stop string (as vLLM's ``include_stop_str_in_output``), so that the
+            text is what the sampled tokens decode to and an answer closed by a stop string
+            such as ``</answer>`` stays parseable.
         seed: makes sampling reproducible; request ``i`` of a batch uses ``seed + i``.
         logprobs: ask for the sampled tokens' log-probabilities.
 

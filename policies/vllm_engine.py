@@ -8,9 +8,9 @@ exact transcript when ``Request.prompt_token_ids`` is given, else the tokenizer'
 
 Sampling: ``max_tokens``, ``temperature``, ``top_p``, ``stop`` and a seed per request
 (``Request.seed``, else ``SamplingParams.seed + i``). ``logprobs=0`` asks for the sampled
-token's log-probability only. Stop strings are kept in vLLM's text
-(``include_stop_str_in_output=True``) and cut here, so the text ends right before the stop
-string while ``token_ids`` keep every sampled token, as :class:`SamplingParams` specifies.
+token's log-probability only. Stop strings are kept in the text
+(``include_stop_str_in_output=True``), as :class:`SamplingParams` specifies: the text is what the
+sampled tokens decode to.
 
 Log-probabilities: vLLM >= 0.10.2 reports raw ``log_softmax(logits)`` by default, *before*
 temperature. :class:`VLLMPolicy` sets the engine's ``logprobs_mode="processed_logprobs"`` there
@@ -75,13 +75,7 @@ def prompt_token_ids(request: Request, tokenizer: Any) -> list[int]:
     return list(tokenizer.encode(text, add_special_tokens=False))
 
 
-def cut_at_stop(text: str, stop: Sequence[str]) -> str:
-    """``text`` up to (not including) the first occurrence of any stop string."""
-    cuts = [text.find(s) for s in stop if s in text]
-    return text[: min(cuts)] if cuts else text
-
-
-def generation_from_output(output: Any, stop: Sequence[str] = ()) -> Generation:
+def generation_from_output(output: Any) -> Generation:
     """A :class:`Generation` from a ``vllm.RequestOutput`` of one prompt (``n=1``)."""
     completion = output.outputs[0]
     token_ids = [int(token) for token in completion.token_ids]
@@ -93,7 +87,7 @@ def generation_from_output(output: Any, stop: Sequence[str] = ()) -> Generation:
     if reason not in ("stop", "length"):  # "abort", or None for an unfinished request
         return Generation(text="", token_ids=token_ids, prompt_token_ids=list(output.prompt_token_ids),
                           finish_reason="error", error=f"vLLM ended the request: finish_reason={reason!r}")
-    return Generation(text=cut_at_stop(completion.text, stop), token_ids=token_ids, logprobs=logprobs,
+    return Generation(text=completion.text, token_ids=token_ids, logprobs=logprobs,
                       prompt_token_ids=[int(token) for token in output.prompt_token_ids], finish_reason=reason,
                       metadata={"stop_reason": getattr(completion, "stop_reason", None)})
 
@@ -174,7 +168,7 @@ class VLLMPolicy(Policy):
             with self._lock:
                 outputs = self.llm.generate(prompts, params, use_tqdm=False)
             for index, output in zip(indices, outputs):
-                results[index] = generation_from_output(output, sampling.stop)
+                results[index] = generation_from_output(output)
         return results  # type: ignore[return-value]
 
     def load_weights(self, weights: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:

@@ -11,7 +11,6 @@ import pytest
 from agentgym.policies.base import Request, SamplingParams
 from agentgym.policies.vllm_engine import (
     VLLMPolicy,
-    cut_at_stop,
     generation_from_output,
     prompt_token_ids,
     request_seed,
@@ -62,11 +61,6 @@ def test_prompt_is_the_given_ids_else_the_chat_template():
     assert tokenizer.calls == [{"tokenize": False, "add_generation_prompt": True, "tools": tools}]
 
 
-def test_text_is_cut_before_the_first_stop_string():
-    assert cut_at_stop("answer: 4</answer> more\n\n", ["\n\n", "</answer>"]) == "answer: 4"
-    assert cut_at_stop("no stop here", ["</answer>"]) == "no stop here"
-
-
 def vllm_output(token_ids, text, finish_reason="stop", prompt=(1, 2), with_logprobs=True):
     """A ``RequestOutput`` shaped like vLLM's: per position, token id -> Logprob (the sampled
     token and, here, a more likely alternative)."""
@@ -80,8 +74,8 @@ def vllm_output(token_ids, text, finish_reason="stop", prompt=(1, 2), with_logpr
 
 
 def test_outputs_become_token_exact_generations():
-    generation = generation_from_output(vllm_output([10, 11, 12], "hi</a>"), stop=["</a>"])
-    assert generation.text == "hi" and generation.token_ids == [10, 11, 12]  # the stop string's tokens stay
+    generation = generation_from_output(vllm_output([10, 11, 12], "hi</a>"))
+    assert generation.text == "hi</a>" and generation.token_ids == [10, 11, 12]  # the stop string stays
     assert generation.logprobs == [-0.25, -0.5, -0.75]  # the sampled tokens', not the alternatives'
     assert generation.prompt_token_ids == [1, 2] and generation.token_exact
     assert generation.finish_reason == "stop"
