@@ -17,10 +17,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## The main job: evaluate the oracle and a random agent on the games suite.
+## The main job: evaluate the embedded default model (SmolLM2-135M) on the quick suite;
+## it prints the results table and the path of the HTML report.
 demo: setup
-	$(BIN)/agentgym eval --suite games-v0 --policy oracle --tasks 3
-	$(BIN)/agentgym eval --suite games-v0 --policy random --tasks 3
+	$(BIN)/agentgym eval --suite quick-v0 --policy smollm2 --max-turns 4 --max-tokens 48 --seed 0
 
 ## The whole test suite.
 test: setup
@@ -30,6 +30,8 @@ test: setup
 bench: setup
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/bench_env_step.py
+	$(BIN)/python benchmarks/bench_rollout.py
+	$(BIN)/python benchmarks/bench_info_gain.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
