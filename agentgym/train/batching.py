@@ -1,0 +1,231 @@
+"""From trajectories and advantages to packed micro-batches of training tokens.
+
+One trajectory is one training row: its whole token sequence (prompt, every turn's action and
+observation), with the loss on the tokens the policy generated (``Trajectory.loss_mask()``)
+and, on those tokens, the sampling log-probs recorded at rollout time (the "old" log-probs),
+the advantages and, when used, reference log-probs and value targets. All per-token arrays are
+aligned with ``token_ids``: entry ``p`` belongs to the prediction of token ``p`` (made from the
+positions before it).
+
+Only token-exact trajectories can be trained on (DESIGN.md, invariant 1): a trajectory without
+token ids, with a broken prefix, or whose turns lack their sampling log-probs is refused by
+:func:`training_rows` — with :class:`NotTrainable` (``on_untrainable="error"``) or counted in the
+returned :class:`RowReport` (``"skip"``); never silently.
+
+Packing (:func:`pack_rows`)
+    Rows are packed into micro-batches of at most ``token_budget`` tokens by first-fit
+    decreasing (longest rows first, each into the first micro-batch with room). A micro-batch
+    is one sequence: its rows concatenated, with position ids restarting at 0 for each row
+    and no attention mask, which transformers reads as packed sequences and turns into a
+    block-diagonal causal mask (each row attends only to itself; flash attention uses the
+    boundaries directly). There is no padding at all; the only waste is budget a micro-batch
+    leaves unused, reported as :attr:`PackingStats.fill` (tokens / (micro-batches x budget)).
+    A row longer than the budget gets a micro-batch of its own (``oversize_rows``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Sequence
+
+import numpy as np
+import torch
+
+from agentgym.credit.base import Advantages
+from agentgym.trajectory import Trajectory
+
+
+class NotTrainable(ValueError):
+    """A trajectory the trainer cannot learn from token by token."""
+
+
+@dataclass
+class TrainingRow:
+    """One trajectory, ready to train on (see the module docstring).
+
+    Attributes:
+        token_ids: the whole token sequence.
+        loss_mask: 1 on generated tokens, else 0.
+        old_logprobs: sampling log-probs on the mask (0 elsewhere).
+        advantages: advantages on the mask (0 elsewhere).
+        ref_logprobs: reference-policy log-probs on the mask, when a KL term needs them.
+        value_targets: the critic's regression targets (PPO), on the mask.
+        old_values: the critic's values at rollout time (for value clipping), on the mask.
+        weight: multiplies this row's loss (group down-weighting).
+        source: the index of the trajectory in its batch.
+    """
+
+    token_ids: np.ndarray
+    loss_mask: np.ndarray
+    old_logprobs: np.ndarray
+    advantages: np.ndarray
+    ref_logprobs: np.ndarray | None = None
+    value_targets: np.ndarray | None = None
+    old_values: np.ndarray | None = None
+    weight: float = 1.0
+    source: int = -1
+
+    def __len__(self) -> int:
+        return len(self.token_ids)
+
+    @property
+    def num_loss_tokens(self) -> int:
+        return int(self.loss_mask.sum())
+
+
+@dataclass
+class RowReport:
+    """Which trajectories became rows and why the others did not."""
+
+    kept: list[int] = field(default_factory=list)
+    skipped: dict[int, str] = field(default_factory=dict)
+
+
+def check_trainable(trajectory: Trajectory) -> str | None:
+    """Why ``trajectory`` cannot be trained on token by token, or ``None`` if it can."""
+    if trajectory.token_ids is None:
+        return "text-only trajectory (no token ids)"
+    if trajectory.token_mismatches:
+        return f"not token-exact ({trajectory.token_mismatches} broken prefix(es))"
+    if not trajectory.turns:
+        return "no turns"
+    if trajectory.error:
+        return f"episode failed: {trajectory.error}"
+    for turn in trajectory.turns:
+        if turn.action_span is None:
+            return f"turn {turn.index} has no action span"
+        start, end = turn.action_span
+        if turn.logprobs is None or len(turn.logprobs) != end - start:
+            return f"turn {turn.index} lacks its sampling log-probs"
+    return None
+
+
+def training_rows(
+    trajectories: Sequence[Trajectory],
+    advantages: Advantages,
+    *,
+    on_untrainable: Literal["error", "skip"] = "skip",
+) -> tuple[list[TrainingRow], RowReport]:
+    """One :class:`TrainingRow` per trainable trajectory (module docstring)."""
+    if len(advantages) != len(trajectories):
+        raise ValueError(f"{len(advantages)} advantage rows for {len(trajectories)} trajectories")
+    rows, report = [], RowReport()
+    for index, trajectory in enumerate(trajectories):
+        reason = check_trainable(trajectory)
+        if reason is not None:
+            if on_untrainable == "error":
+                raise NotTrainable(f"trajectory {index} ({trajectory.group_id}): {reason}")
+            report.skipped[index] = reason
+            continue
+        token_ids = np.asarray(trajectory.token_ids, dtype=np.int64)
+        mask = np.asarray(trajectory.loss_mask(), dtype=bool)
+        old = np.zeros(len(token_ids), dtype=np.float32)
+        for turn in trajectory.turns:
+            start, end = turn.action_span
+            old[start:end] = turn.logprobs
+        if mask[0]:
+            raise NotTrainable(f"trajectory {index}: its first token is generated; nothing predicts it")
+        token_advantages = np.where(mask, advantages.tokens(index), 0.0).astype(np.float32)
+        targets = None
+        if advantages.value_targets is not None and advantages.value_targets[index] is not None:
+            targets = np.where(mask, advantages.value_targets[index], 0.0).astype(np.float32)
+        rows.append(TrainingRow(token_ids, mask, old, token_advantages, value_targets=targets, source=index))
+        report.kept.append(index)
+    return rows, report
+
+
+@dataclass
+class MicroBatch:
+    """Rows packed into one sequence (module docstring); tensors on the CPU, shape ``[1, L]``
+    for model inputs and ``[L]`` for per-token values (entry ``p`` scores token ``p``)."""
+
+    rows: list[TrainingRow]
+    input_ids: torch.Tensor
+    position_ids: torch.Tensor
+    loss_mask: torch.Tensor
+    old_logprobs: torch.Tensor
+    advantages: torch.Tensor
+    token_weights: torch.Tensor
+    ref_logprobs: torch.Tensor | None
+    value_targets: torch.Tensor | None
+    old_values: torch.Tensor | None
+
+    @property
+    def num_tokens(self) -> int:
+        return int(self.input_ids.shape[1])
+
+    def to(self, device: torch.device | str) -> MicroBatch:
+        moved = {name: (value.to(device) if isinstance(value, torch.Tensor) else value)
+                 for name, value in vars(self).items()}
+        return MicroBatch(**moved)
+
+
+@dataclass(frozen=True)
+class PackingStats:
+    """How well a set of rows packed: ``fill`` = tokens / (micro-batches x budget)."""
+
+    micro_batches: int
+    tokens: int
+    token_budget: int
+    oversize_rows: int
+
+    @property
+    def fill(self) -> float:
+        capacity = self.micro_batches * self.token_budget
+        return self.tokens / capacity if capacity else 1.0
+
+
+def first_fit_decreasing(lengths: Sequence[int], budget: int) -> list[list[int]]:
+    """Indices of ``lengths`` grouped into bins whose sums stay within ``budget`` (an item
+    longer than the budget gets a bin of its own). Longest first, each into the first bin with
+    room; bins come out in order of creation, items in a bin in order of insertion."""
+    if budget < 1:
+        raise ValueError(f"the token budget must be positive, got {budget}")
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    bins: list[list[int]] = []
+    room: list[int] = []
+    for i in order:
+        for b, free in enumerate(room):
+            if lengths[i] <= free:
+                bins[b].append(i)
+                room[b] -= lengths[i]
+                break
+        else:
+            bins.append([i])
+            room.append(budget - lengths[i])
+    return bins
+
+
+def pack_rows(rows: Sequence[TrainingRow], token_weights: Sequence[float], token_budget: int
+              ) -> tuple[list[MicroBatch], PackingStats]:
+    """Pack ``rows`` (``token_weights[i]``: the loss weight of each masked token of row ``i``)
+    into micro-batches; see the module docstring."""
+    if len(token_weights) != len(rows):
+        raise ValueError(f"{len(token_weights)} weights for {len(rows)} rows")
+    bins = first_fit_decreasing([len(row) for row in rows], token_budget)
+    batches = [_concatenate([rows[i] for i in members], [token_weights[i] for i in members]) for members in bins]
+    stats = PackingStats(len(batches), sum(len(row) for row in rows), token_budget,
+                         sum(len(row) > token_budget for row in rows))
+    return batches, stats
+
+
+def _concatenate(rows: list[TrainingRow], weights: list[float]) -> MicroBatch:
+    def cat(name: str, dtype: torch.dtype) -> torch.Tensor:
+        return torch.from_numpy(np.concatenate([getattr(row, name) for row in rows])).to(dtype)
+
+    def optional(name: str) -> torch.Tensor | None:
+        present = [getattr(row, name) is not None for row in rows]
+        if not any(present):
+            return None
+        if not all(present):
+            raise ValueError(f"some rows of a micro-batch have {name} and some do not")
+        return cat(name, torch.float32)
+
+    ids = cat("token_ids", torch.long)
+    positions = torch.from_numpy(np.concatenate([np.arange(len(row)) for row in rows])).long()
+    token_weights = torch.from_numpy(np.concatenate(
+        [np.where(row.loss_mask, weight * row.weight, 0.0) for row, weight in zip(rows, weights)])).float()
+    return MicroBatch(rows=rows, input_ids=ids[None], position_ids=positions[None], loss_mask=cat("loss_mask", torch.bool),
+                      old_logprobs=cat("old_logprobs", torch.float32), advantages=cat("advantages", torch.float32),
+                      token_weights=token_weights, ref_logprobs=optional("ref_logprobs"),
+                      value_targets=optional("value_targets"), old_values=optional("old_values"))

@@ -1,0 +1,128 @@
+"""The policy-gradient loss, per token, and how per-token values become one number.
+
+Pure torch functions (ALGORITHMS.md §7); every tensor argument is per token, and the caller
+applies the loss mask through :func:`aggregate` or per-token weights.
+
+PPO clip, asymmetric, with an optional dual clip (:func:`clipped_policy_loss`)::
+
+    ratio = exp(logp - logp_old)
+    L     = max(-A * ratio, -A * clip(ratio, 1 - eps_low, 1 + eps_high))
+    L     = min(L, -A * c)            for A < 0, when dual clip c (> 1) is set
+
+Cases (eps = 0.2, c = 3): A = +1, ratio 1.5 -> -1.2; A = -1, ratio 0.5 -> 0.8;
+A = -1, ratio 5 -> 3 with dual clip, 5 without.
+
+KL to a reference policy (:func:`kl_divergence`), estimated from the sampled tokens' log-probs
+(``delta = ref - logp``)::
+
+    k1 = logp - ref = -delta                 unbiased, can be negative
+    k3 = exp(delta) - delta - 1              unbiased, always >= 0, lower variance
+
+Entropy (:func:`entropy_from_logits`): ``H = -sum_v p_v log p_v`` of each position's
+distribution.
+
+Aggregation (:func:`aggregate`, :func:`aggregation_weights`) of per-token values ``l`` over
+the masked tokens of ``S`` sequences, sequence ``s`` holding ``n_s`` of them, ``N = sum n_s``::
+
+    token-mean            sum_s sum_t l / N
+    seq-mean-token-mean   (1/S) sum_s (1/n_s) sum_t l
+    seq-mean-token-sum    (1/S) sum_s sum_t l
+
+Each is a weighted sum ``sum w_t l_t`` with a weight per token that depends only on the counts,
+so a mini-batch split into micro-batches (or across processes) gives exactly the mini-batch's
+loss when every micro-batch uses the weights computed from the mini-batch's totals.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+import torch
+
+Aggregation = Literal["token-mean", "seq-mean-token-mean", "seq-mean-token-sum"]
+KLEstimator = Literal["k1", "k3"]
+AGGREGATIONS: tuple[str, ...] = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum")
+KL_ESTIMATORS: tuple[str, ...] = ("k1", "k3")
+
+
+def clipped_policy_loss(
+    logprobs: torch.Tensor,
+    old_logprobs: torch.Tensor,
+    advantages: torch.Tensor,
+    *,
+    eps_low: float = 0.2,
+    eps_high: float = 0.2,
+    dual_clip: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-token PPO-clip loss (module docstring) and a boolean tensor marking the tokens
+    where a clip decided the value (the gradient is zero there).
+
+    ``dual_clip`` is ``c`` (must exceed 1) or ``None`` for no dual clip.
+    """
+    if dual_clip is not None and dual_clip <= 1.0:
+        raise ValueError(f"dual_clip must be greater than 1, got {dual_clip}")
+    ratio = torch.exp(logprobs - old_logprobs)
+    unclipped = -advantages * ratio
+    clipped = -advantages * torch.clamp(ratio, 1.0 - eps_low, 1.0 + eps_high)
+    loss = torch.maximum(unclipped, clipped)
+    was_clipped = clipped > unclipped
+    if dual_clip is not None:
+        capped = torch.minimum(loss, -advantages * dual_clip)
+        dual = (advantages < 0) & (capped < loss)
+        loss = torch.where(advantages < 0, capped, loss)
+        was_clipped = was_clipped | dual
+    return loss, was_clipped
+
+
+def kl_divergence(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: KLEstimator = "k3") -> torch.Tensor:
+    """Per-token estimate of ``KL(pi || pi_ref)`` from the sampled tokens' log-probs."""
+    delta = ref_logprobs - logprobs
+    if estimator == "k1":
+        return -delta
+    if estimator == "k3":
+        return torch.exp(delta) - delta - 1.0
+    raise ValueError(f"unknown KL estimator {estimator!r}: use 'k1' or 'k3'")
+
+
+def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """``-sum p log p`` over the last dimension."""
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    return -(logp.exp() * logp).sum(dim=-1)
+
+
+def aggregation_weights(
+    token_counts: Sequence[int], mode: Aggregation, *, total_tokens: int | None = None,
+    total_sequences: int | None = None,
+) -> list[float]:
+    """The weight of each masked token of each sequence (one float per sequence) such that
+    ``sum_s w_s * sum_t l_t`` is the aggregate of the module docstring.
+
+    ``total_tokens`` / ``total_sequences`` default to the totals of ``token_counts``; pass the
+    totals of a whole mini-batch (all processes) when ``token_counts`` is part of it. A sequence
+    without masked tokens gets weight 0, and does not count among the sequences.
+    """
+    counted = [n for n in token_counts if n > 0]
+    tokens = sum(counted) if total_tokens is None else total_tokens
+    sequences = len(counted) if total_sequences is None else total_sequences
+    if mode not in AGGREGATIONS:
+        raise ValueError(f"unknown aggregation {mode!r}: use one of {', '.join(AGGREGATIONS)}")
+    weights = []
+    for n in token_counts:
+        if n <= 0:
+            weights.append(0.0)
+        elif mode == "token-mean":
+            weights.append(1.0 / tokens)
+        elif mode == "seq-mean-token-mean":
+            weights.append(1.0 / (sequences * n))
+        else:
+            weights.append(1.0 / sequences)
+    return weights
+
+
+def aggregate(values: torch.Tensor, mask: torch.Tensor, mode: Aggregation) -> torch.Tensor:
+    """Aggregate ``values`` of shape ``[sequences, tokens]`` over ``mask`` (same shape)."""
+    mask = mask.to(values.dtype)
+    counts = mask.sum(dim=-1)
+    weights = torch.tensor(aggregation_weights([int(n) for n in counts.tolist()], mode),
+                           dtype=values.dtype, device=values.device)
+    return (values * mask * weights[:, None]).sum()

@@ -1,0 +1,422 @@
+"""One policy update on a batch of training rows: the update API.
+
+    updater = PolicyUpdater(model, optimizer, UpdateSettings(epochs=1, mini_batches=2))
+    metrics = updater.update(rows, generator=torch.Generator().manual_seed(0))
+
+For each of ``epochs`` passes the rows are shuffled (with ``generator``) and split into
+``mini_batches`` equal parts; each part is one optimizer step. A part is packed into
+micro-batches of at most ``micro_batch_tokens`` tokens (:mod:`.batching`) whose gradients
+accumulate; then the gradients are clipped to ``max_grad_norm``, the optimizer and the
+scheduler step. Per token (mask = generated tokens, ``logp`` recomputed under the current
+weights at the rollout's temperature)::
+
+    loss_t = L_clip(logp, logp_old, A)                       (:func:`.loss.clipped_policy_loss`)
+           + kl_coef * KL(logp, logp_ref)                    (when kl_coef > 0; k1 or k3)
+           - entropy_coef * H_t
+           + value_coef * 0.5 * (V - target)^2               (PPO, clipped around V_old if set)
+    loss   = sum_t w_t * loss_t
+
+with ``w_t`` the aggregation weight of the token's row (:func:`.loss.aggregation_weights`,
+from the mini-batch's token and row counts) times the row's own weight. Because the weights
+come from mini-batch totals, the loss, and so the gradient, of a mini-batch is the same however
+it is cut into micro-batches.
+
+Under ``torch.distributed`` (initialised by the caller; any backend) every process passes its
+own rows. The totals behind the weights are summed across processes, each process back-props
+its share and the gradients are summed across processes before clipping, so every process
+takes the optimizer step of the *global* mini-batch loss: the same step a single process would
+take on all the rows together. Every process must call :meth:`PolicyUpdater.update` with the
+same settings (the number of optimizer steps is ``epochs x mini_batches`` everywhere, even for
+a process whose share of a mini-batch is empty). The returned metrics are global too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+import torch
+import torch.distributed as dist
+
+from agentgym.train.batching import MicroBatch, TrainingRow, pack_rows
+from agentgym.train.loss import (
+    AGGREGATIONS,
+    KL_ESTIMATORS,
+    Aggregation,
+    KLEstimator,
+    aggregation_weights,
+    clipped_policy_loss,
+    entropy_from_logits,
+    kl_divergence,
+)
+
+
+@dataclass(frozen=True)
+class UpdateSettings:
+    """How one update runs (module docstring); defaults are PPO/GRPO's usual values.
+
+    Attributes:
+        epochs: passes over the rows.
+        mini_batches: optimizer steps per pass (the rows are split into this many parts).
+        micro_batch_tokens: the token budget of one forward/backward pass.
+        max_grad_norm: clip the global gradient norm to this (``None``: no clipping).
+        eps_low / eps_high: the clip range ``[1 - eps_low, 1 + eps_high]`` of the ratio.
+        dual_clip: the dual-clip constant ``c`` (> 1) for negative advantages, or ``None``.
+        aggregation: ``token-mean``, ``seq-mean-token-mean`` or ``seq-mean-token-sum``.
+        kl_coef: weight of the KL-to-reference loss term (rows need ``ref_logprobs``).
+        kl_estimator: ``k1`` or ``k3``.
+        entropy_coef: weight of the entropy bonus.
+        value_coef: weight of the value loss (needs a value head and ``value_targets``).
+        value_clip: clip the new value to ``V_old +- value_clip`` (rows need ``old_values``).
+        temperature: the rollout's sampling temperature: log-probs are recomputed from
+            ``logits / temperature`` so that they match the recorded sampling log-probs.
+        autocast_dtype: run forward passes under ``torch.autocast`` with this dtype (``None``:
+            the model's own dtype).
+    """
+
+    epochs: int = 1
+    mini_batches: int = 1
+    micro_batch_tokens: int = 4096
+    max_grad_norm: float | None = 1.0
+    eps_low: float = 0.2
+    eps_high: float = 0.2
+    dual_clip: float | None = None
+    aggregation: Aggregation = "token-mean"
+    kl_coef: float = 0.0
+    kl_estimator: KLEstimator = "k3"
+    entropy_coef: float = 0.0
+    value_coef: float = 0.5
+    value_clip: float | None = None
+    temperature: float = 1.0
+    autocast_dtype: torch.dtype | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "mini_batches", "micro_batch_tokens"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {self.aggregation!r}")
+        if self.kl_estimator not in KL_ESTIMATORS:
+            raise ValueError(f"kl_estimator must be one of {', '.join(KL_ESTIMATORS)}, got {self.kl_estimator!r}")
+        if not 0 < self.eps_low < 1 or self.eps_high <= 0:
+            raise ValueError(f"need 0 < eps_low < 1 and eps_high > 0, got {self.eps_low}, {self.eps_high}")
+        if self.dual_clip is not None and self.dual_clip <= 1:
+            raise ValueError(f"dual_clip must be greater than 1, got {self.dual_clip}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
+
+
+class ValueHead(torch.nn.Module):
+    """The critic for PPO: a linear map of the model's last hidden state to a scalar.
+
+    ``values[p]`` (the value before token ``p`` is generated) is read from the hidden state at
+    ``p - 1`` (see :mod:`agentgym.credit.gae`). Initialised at zero output so that the first
+    advantages are plain returns.
+    """
+
+    def __init__(self, hidden_size: int) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(hidden_size, 1)
+        torch.nn.init.normal_(self.linear.weight, std=1.0 / math.sqrt(hidden_size) * 0.01)
+        torch.nn.init.zeros_(self.linear.bias)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.linear(hidden.to(self.linear.weight.dtype)).squeeze(-1)
+
+
+@dataclass
+class ForwardResult:
+    """Per-token outputs of a packed micro-batch, each ``[L]`` (entry ``p`` scores token ``p``;
+    the entry of each row's first token is 0)."""
+
+    logprobs: torch.Tensor
+    entropy: torch.Tensor | None
+    values: torch.Tensor | None
+
+
+def forward_micro_batch(model: Any, batch: MicroBatch, *, temperature: float, value_head: ValueHead | None = None,
+                        entropy: bool = False, autocast_dtype: torch.dtype | None = None) -> ForwardResult:
+    """Score a packed micro-batch: log-prob of each token under ``logits / temperature`` of the
+    position before it, optionally the entropy of that distribution and the value head's
+    output there."""
+    device = batch.input_ids.device
+    autocast = (torch.autocast(device_type=device.type, dtype=autocast_dtype) if autocast_dtype is not None
+                else contextlib.nullcontext())
+    with autocast:
+        output = model(input_ids=batch.input_ids, position_ids=batch.position_ids, use_cache=False,
+                       output_hidden_states=value_head is not None)
+    logits = output.logits[0, :-1].float() / temperature
+    logp_all = torch.log_softmax(logits, dim=-1)
+    targets = batch.input_ids[0, 1:]
+    zero = logits.new_zeros(1)
+    logprobs = torch.cat([zero, logp_all.gather(-1, targets[:, None]).squeeze(-1)])
+    token_entropy = None
+    if entropy:
+        token_entropy = torch.cat([zero, -(logp_all.exp() * logp_all).sum(-1)])
+    values = None
+    if value_head is not None:
+        values = torch.cat([zero, value_head(output.hidden_states[-1][0, :-1]).float()])
+    # A row's first token is predicted by nothing (in a pack, by the previous row's end): 0.
+    starts = batch.position_ids[0] == 0
+    logprobs, token_entropy, values = (None if t is None else t.masked_fill(starts, 0.0)
+                                       for t in (logprobs, token_entropy, values))
+    return ForwardResult(logprobs, token_entropy, values)
+
+
+def score_rows(model: Any, rows: Sequence[TrainingRow], *, temperature: float, token_budget: int,
+               value_head: ValueHead | None = None, autocast_dtype: torch.dtype | None = None
+               ) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
+    """Log-probs (and values, with a value head) of every token of every row, without
+    gradient, one CPU float tensor per row aligned with its ``token_ids``: for reference
+    log-probs and the critic's values at rollout time."""
+    device = next(model.parameters()).device
+    batches, _ = pack_rows(rows, [0.0] * len(rows), token_budget)
+    logprobs: dict[int, torch.Tensor] = {}
+    values: dict[int, torch.Tensor] = {}
+    index = {id(row): i for i, row in enumerate(rows)}
+    with torch.no_grad():
+        for batch in batches:
+            result = forward_micro_batch(model, batch.to(device), temperature=temperature, value_head=value_head,
+                                         autocast_dtype=autocast_dtype)
+            start = 0
+            for row in batch.rows:
+                end = start + len(row)
+                logprobs[index[id(row)]] = result.logprobs[start:end].cpu()
+                if result.values is not None:
+                    values[index[id(row)]] = result.values[start:end].cpu()
+                start = end
+    ordered = [logprobs[i] for i in range(len(rows))]
+    return ordered, ([values[i] for i in range(len(rows))] if value_head is not None else None)
+
+
+class PolicyUpdater:
+    """Runs :meth:`update` (module docstring) for a model, its optimizer and its settings.
+
+    Args:
+        model: the policy (any causal LM taking ``input_ids`` and ``position_ids``; a peft
+            model works). Put in train mode during the update and back in eval mode after.
+        optimizer: over the trainable parameters (and the value head's, if any).
+        settings: :class:`UpdateSettings`.
+        scheduler: stepped after each optimizer step, if given.
+        value_head: the critic, trained with the value loss when rows carry value targets.
+    """
+
+    def __init__(self, model: Any, optimizer: torch.optim.Optimizer, settings: UpdateSettings, *,
+                 scheduler: Any = None, value_head: ValueHead | None = None) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.settings = settings
+        self.scheduler = scheduler
+        self.value_head = value_head
+        self.parameters = [p for group in optimizer.param_groups for p in group["params"] if p.requires_grad]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def update(self, rows: Sequence[TrainingRow], *, generator: torch.Generator | None = None,
+               entropy_coef: float | None = None) -> dict[str, float]:
+        """Train on ``rows``; returns the update's metrics (global under distributed).
+
+        ``entropy_coef`` overrides the settings' (an adaptive entropy band changes it step by
+        step).
+        """
+        settings = self.settings
+        entropy_coef = settings.entropy_coef if entropy_coef is None else entropy_coef
+        totals = _MetricTotals(self.device)
+        self.model.train()
+        if self.value_head is not None:
+            self.value_head.train()
+        try:
+            for _ in range(settings.epochs):
+                order = torch.randperm(len(rows), generator=generator).tolist()
+                for part in _split([rows[i] for i in order], settings.mini_batches):
+                    self._optimizer_step(part, entropy_coef, totals)
+        finally:
+            self.model.eval()
+            if self.value_head is not None:
+                self.value_head.eval()
+        return totals.summary()
+
+    # ------------------------------------------------------------------ internals
+    def _optimizer_step(self, rows: list[TrainingRow], entropy_coef: float, totals: _MetricTotals) -> None:
+        settings = self.settings
+        counts = [row.num_loss_tokens for row in rows]
+        global_tokens, global_rows = _all_reduce_counts(sum(counts), sum(n > 0 for n in counts))
+        weights = aggregation_weights(counts, settings.aggregation, total_tokens=max(global_tokens, 1),
+                                      total_sequences=max(global_rows, 1))
+        batches, packing = pack_rows(rows, weights, settings.micro_batch_tokens)
+        self.optimizer.zero_grad(set_to_none=False)
+        loss_value = 0.0
+        for batch in batches:
+            loss = self._micro_batch_loss(batch.to(self.device), entropy_coef, totals)
+            loss.backward()
+            loss_value += float(loss.detach())
+        _all_reduce_gradients(self.parameters)
+        if settings.max_grad_norm is not None:
+            norm = torch.nn.utils.clip_grad_norm_(self.parameters, settings.max_grad_norm)
+        else:
+            norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in self.parameters]))
+        self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        totals.add_step(loss_value, float(norm), packing.micro_batches, packing.tokens,
+                        packing.micro_batches * packing.token_budget)
+
+    def _micro_batch_loss(self, batch: MicroBatch, entropy_coef: float, totals: _MetricTotals) -> torch.Tensor:
+        settings = self.settings
+        needs_values = self.value_head is not None and batch.value_targets is not None
+        result = forward_micro_batch(self.model, batch, temperature=settings.temperature,
+                                     value_head=self.value_head if needs_values else None, entropy=True,
+                                     autocast_dtype=settings.autocast_dtype)
+        mask = batch.loss_mask
+        weights = batch.token_weights
+        policy, clipped = clipped_policy_loss(result.logprobs, batch.old_logprobs, batch.advantages,
+                                              eps_low=settings.eps_low, eps_high=settings.eps_high,
+                                              dual_clip=settings.dual_clip)
+        per_token = policy
+        entropy = result.entropy
+        if entropy_coef:
+            per_token = per_token - entropy_coef * entropy
+        kl = None
+        if batch.ref_logprobs is not None:
+            kl = kl_divergence(result.logprobs, batch.ref_logprobs, settings.kl_estimator)
+            if settings.kl_coef:
+                per_token = per_token + settings.kl_coef * kl
+        elif settings.kl_coef:
+            raise ValueError("kl_coef > 0 needs rows with ref_logprobs")
+        value_loss = None
+        if needs_values:
+            value_loss = _value_loss(result.values, batch.value_targets, batch.old_values, settings.value_clip)
+            per_token = per_token + settings.value_coef * value_loss
+        loss = (per_token * weights).sum()
+        with torch.no_grad():
+            log_ratio = result.logprobs - batch.old_logprobs
+            totals.add_tokens(mask, policy=policy, clipped=clipped.float(), entropy=entropy, kl=kl,
+                              ratio=log_ratio.exp(), approx_kl=torch.exp(-log_ratio) + log_ratio - 1,
+                              value_loss=value_loss)
+        return loss
+
+
+def _value_loss(values: torch.Tensor, targets: torch.Tensor, old_values: torch.Tensor | None,
+                clip: float | None) -> torch.Tensor:
+    """``0.5 (V - target)^2``, or with clipping ``0.5 max((V - t)^2, (V_old + clip(V - V_old) - t)^2)``."""
+    loss = (values - targets) ** 2
+    if clip is not None:
+        if old_values is None:
+            raise ValueError("value_clip needs rows with old_values")
+        clipped = old_values + torch.clamp(values - old_values, -clip, clip)
+        loss = torch.maximum(loss, (clipped - targets) ** 2)
+    return 0.5 * loss
+
+
+def _split(items: list[TrainingRow], parts: int) -> Iterator[list[TrainingRow]]:
+    """``parts`` consecutive slices of near-equal size (some empty when items are few)."""
+    size, extra = divmod(len(items), parts)
+    start = 0
+    for k in range(parts):
+        end = start + size + (k < extra)
+        yield items[start:end]
+        start = end
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def _all_reduce_counts(tokens: int, rows: int) -> tuple[int, int]:
+    if not _distributed():
+        return tokens, rows
+    counts = torch.tensor([tokens, rows], dtype=torch.float64)
+    dist.all_reduce(counts)
+    return int(counts[0]), int(counts[1])
+
+
+def _all_reduce_gradients(parameters: list[torch.nn.Parameter]) -> None:
+    """Sum the gradients across processes in one flat buffer (the loss is already globally
+    normalised, so the sum is the global gradient)."""
+    for p in parameters:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    if not _distributed():
+        return
+    grads = [p.grad for p in parameters]
+    flat = torch.cat([g.reshape(-1).float() for g in grads])
+    dist.all_reduce(flat)
+    start = 0
+    for g in grads:
+        g.copy_(flat[start:start + g.numel()].view_as(g))
+        start += g.numel()
+
+
+class _MetricTotals:
+    """Sums behind the update's metrics; summed across processes at the end."""
+
+    _TOKEN_KEYS = ("policy", "clipped", "entropy", "kl", "ratio", "approx_kl", "value_loss")
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.sums = {key: 0.0 for key in self._TOKEN_KEYS}
+        self.counts = {key: 0.0 for key in self._TOKEN_KEYS}
+        self.ratio_max = 0.0
+        self.steps = 0
+        self.loss = 0.0
+        self.grad_norm = 0.0
+        self.grad_norm_max = 0.0
+        self.micro_batches = 0
+        self.tokens = 0
+        self.capacity = 0
+
+    def add_tokens(self, mask: torch.Tensor, **values: torch.Tensor | None) -> None:
+        for key, value in values.items():
+            if value is None:
+                continue
+            self.sums[key] += float(value[mask].sum())
+            self.counts[key] += float(mask.sum())
+        if mask.any():
+            self.ratio_max = max(self.ratio_max, float(values["ratio"][mask].max()))
+
+    def add_step(self, loss: float, grad_norm: float, micro_batches: int, tokens: int, capacity: int) -> None:
+        self.steps += 1
+        self.loss += loss
+        self.grad_norm += grad_norm
+        self.grad_norm_max = max(self.grad_norm_max, grad_norm)
+        self.micro_batches += micro_batches
+        self.tokens += tokens
+        self.capacity += capacity
+
+    def summary(self) -> dict[str, float]:
+        keys = list(self._TOKEN_KEYS)
+        local = [self.sums[k] for k in keys] + [self.counts[k] for k in keys] + [
+            self.loss, float(self.micro_batches), float(self.tokens), float(self.capacity)]
+        ratio_max = self.ratio_max
+        if _distributed():
+            summed = torch.tensor(local, dtype=torch.float64)
+            dist.all_reduce(summed)
+            local = summed.tolist()
+            peak = torch.tensor([ratio_max], dtype=torch.float64)
+            dist.all_reduce(peak, op=dist.ReduceOp.MAX)
+            ratio_max = float(peak)
+        sums, counts = local[: len(keys)], local[len(keys): 2 * len(keys)]
+        loss, micro_batches, tokens, capacity = local[2 * len(keys):]
+        metrics = {}
+        names = {"policy": "policy_loss", "clipped": "clip_fraction", "entropy": "entropy", "kl": "kl",
+                 "ratio": "ratio_mean", "approx_kl": "approx_kl", "value_loss": "value_loss"}
+        for key, total, count in zip(keys, sums, counts):
+            if count > 0:
+                metrics[names[key]] = total / count
+        steps = max(self.steps, 1)
+        metrics.update({
+            "ratio_max": ratio_max,
+            "loss": loss / steps,
+            "grad_norm": self.grad_norm / steps,
+            "grad_norm_max": self.grad_norm_max,
+            "optimizer_steps": float(self.steps),
+            "micro_batches": micro_batches,
+            "train_tokens": tokens,
+            "pack_fill": tokens / capacity if capacity else 1.0,
+        })
+        return metrics
