@@ -10,7 +10,14 @@ controls exactly what a trainer later relies on (DESIGN.md, invariant 1):
   ``log_softmax(logits / temperature)`` before nucleus truncation;
 - each request samples with its own ``torch.Generator``, seeded ``Request.seed`` or else
   ``SamplingParams.seed + i`` for request ``i``, drawing one uniform number per step, so its
-  sample does not depend on which requests share its batch.
+  sample does not depend on which requests share its batch;
+- a generation ends at an EOS token (the tokenizer's or any of ``generation_config``'s:
+  ``finish_reason="stop"``), right after the first stop string (``"stop"``; ``text`` ends with
+  the stop string) or at ``max_tokens`` or the end of the model's context (``"length"``);
+  ``text`` is the decoded tokens without special tokens;
+- a request that cannot run (a prompt too long for the context, token ids outside the
+  vocabulary, a failing chat template) gets a ``finish_reason="error"`` generation, and the
+  rest of the batch goes on.
 
 The loop: left-padded prefill (attention mask and position ids that skip the padding), then one
 token per step through the model's KV cache (``DynamicCache``); rows that finish leave the
@@ -131,7 +138,7 @@ class HFPolicy(Policy):
                     results[row.index] = _error_generation(exc, row.prompt_ids)
                 continue
             for row in batch:
-                results[row.index] = self._finish(row)
+                results[row.index] = self._finish(row, sampling)
         return results  # type: ignore[return-value]
 
     def _new_row(self, index: int, request: Request, sampling: SamplingParams) -> _Row:
@@ -223,10 +230,10 @@ class HFPolicy(Policy):
         if len(row.token_ids) >= row.budget:
             row.finish_reason = "length"
 
-    def _finish(self, row: _Row) -> Generation:
+    def _finish(self, row: _Row, sampling: SamplingParams) -> Generation:
         text = row.text if row.text is not None else self._decode_text(row.token_ids)
-        return Generation(text=text, token_ids=row.token_ids, logprobs=row.logprobs, prompt_token_ids=row.prompt_ids,
-                          finish_reason=row.finish_reason)
+        return Generation(text=text, token_ids=row.token_ids, logprobs=row.logprobs if sampling.logprobs else None,
+                          prompt_token_ids=row.prompt_ids, finish_reason=row.finish_reason)
 
     def _decode_text(self, token_ids: list[int]) -> str:
         return self.tokenizer.decode(token_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
@@ -251,9 +258,9 @@ def _sample(logits: torch.Tensor, sampling: SamplingParams,
     cdf = probs.cumsum(dim=-1)
     uniforms = torch.stack([torch.rand((), generator=g, device=logits.device) for g in generators])
     tokens = torch.searchsorted(cdf, (uniforms * cdf[:, -1])[:, None], right=True).squeeze(-1)
-    # Rounding could put the target past the CDF's end: fall back to the last possible token.
-    last_possible = probs.shape[-1] - 1 - (probs.flip(-1) > 0).int().argmax(dim=-1)
-    tokens = torch.minimum(tokens, last_possible)
+    # Rounding could put the target at the CDF's very end: take the last possible token, where
+    # the CDF first reaches its maximum.
+    tokens = torch.where(tokens < probs.shape[-1], tokens, cdf.argmax(dim=-1))
     return tokens, logprobs.gather(-1, tokens[:, None]).squeeze(-1)
 
 

@@ -159,7 +159,12 @@ def test_stop_strings_end_the_generation_right_after_the_first_match(tiny_policy
 
 def test_max_tokens_ends_with_length(tiny_policy):
     generation = tiny_policy.generate(requests()[:1], SamplingParams(max_tokens=3, temperature=0))[0]
-    assert generation.finish_reason == "length" and len(generation.token_ids) == 3
+    assert generation.finish_reason == "length" and len(generation.token_ids) == 3 and len(generation.logprobs) == 3
+
+
+def test_logprobs_can_be_left_out(tiny_policy):
+    generation = tiny_policy.generate(requests()[:1], SamplingParams(max_tokens=3, temperature=0, logprobs=False))[0]
+    assert generation.logprobs is None and len(generation.token_ids) == 3
 
 
 def test_context_end_caps_the_generation(tiny_policy, tiny_model):
