@@ -124,13 +124,16 @@ class OpenAIPolicy(Policy):
         if sampling.logprobs:
             payload["logprobs"] = True
         if self.return_token_ids:
-            payload["return_token_ids"] = True
-            payload["return_tokens_as_token_ids"] = True
+            payload.update(_VLLM_TOKEN_FIELDS)
+            if sampling.stop:  # keep the text equal to what the tokens decode to
+                payload["include_stop_str_in_output"] = True
         return payload
 
     def _completion_payload(self, request: Request, sampling: SamplingParams, seed: int | None) -> dict[str, Any]:
         payload = {"model": self.model, "prompt": list(request.prompt_token_ids or ()),
-                   **_sampling_fields(sampling, seed), "return_token_ids": True, "return_tokens_as_token_ids": True}
+                   **_sampling_fields(sampling, seed), **_VLLM_TOKEN_FIELDS}
+        if sampling.stop:  # keep the text equal to what the tokens decode to
+            payload["include_stop_str_in_output"] = True
         if sampling.logprobs:
             payload["logprobs"] = 1
         return payload
@@ -257,6 +260,10 @@ def _ids_from_tokens(tokens: list[Any]) -> list[int] | None:
 
 
 # ------------------------------------------------------------------ helpers
+# vLLM's extensions for token-exact results (ignored by servers that accept unknown fields).
+_VLLM_TOKEN_FIELDS = {"return_token_ids": True, "return_tokens_as_token_ids": True}
+
+
 def _request_seed(request: Request, sampling: SamplingParams, index: int) -> int | None:
     """``Request.seed`` when given, else ``sampling.seed + index`` (see :class:`SamplingParams`)."""
     if request.seed is not None:
