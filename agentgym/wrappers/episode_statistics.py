@@ -13,42 +13,34 @@ class EpisodeStatistics(gym.Wrapper):
 
     The summary holds ``return`` (sum of rewards), ``turns``, ``success`` (from the last
     step's ``info``), ``invalid_actions`` (steps whose ``info["error"]`` was set),
-    ``tool_calls`` (sum of ``info["tool_calls"]`` where a tool wrapper reports them) and
+    ``tool_calls`` (``info["tool_calls_in_episode"]`` of the last step, which
+    :class:`~agentgym.wrappers.ToolCalling` keeps; read once, at the end, to keep steps cheap) and
     ``seconds`` (wall time since ``reset``).
     """
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
-        self._begin_episode()
-
-    def _begin_episode(self) -> None:
-        self._return = 0.0
-        self._turns = 0
-        self._invalid = 0
-        self._tool_calls = 0
-        self._start = time.perf_counter()
+        self._return, self._turns, self._invalid, self._start = 0.0, 0, 0, time.perf_counter()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        observation, info = self.env.reset(seed=seed, options=options)
-        self._begin_episode()
-        return observation, info
+        result = self.env.reset(seed=seed, options=options)
+        self._return, self._turns, self._invalid, self._start = 0.0, 0, 0, time.perf_counter()
+        return result
 
     def step(self, action: Any):
         result = self.env.step(action)  # indexed, not unpacked: this runs on every step
         info = result[4]
         self._return += result[1]
         self._turns += 1
-        if info.get("error") is not None:
+        if info.get("error"):  # None, or the (non-empty) reason the action was invalid
             self._invalid += 1
-        if "tool_calls" in info:
-            self._tool_calls += info["tool_calls"]
         if result[2] or result[3]:
             info["episode"] = {
                 "return": self._return,
                 "turns": self._turns,
                 "success": bool(info.get("success", False)),
                 "invalid_actions": self._invalid,
-                "tool_calls": self._tool_calls,
+                "tool_calls": info.get("tool_calls_in_episode", 0),
                 "seconds": time.perf_counter() - self._start,
             }
         return result

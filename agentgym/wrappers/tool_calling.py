@@ -77,6 +77,7 @@ class ToolCalling(gym.Wrapper):
             action if parsed.text is None else parsed.text
         )
         self._done = terminated or truncated
+        info["tool_calls_in_episode"] = self.calls_this_episode
         if isinstance(info.get("episode"), dict):
             info["episode"]["tool_calls"] = info["episode"].get("tool_calls", 0) + self.calls_this_episode
         return observation, reward, terminated, truncated, info
@@ -93,7 +94,8 @@ class ToolCalling(gym.Wrapper):
         observation = "\n".join(f"<tool_response>\n{r['content']}\n</tool_response>" for r in results)
         first_failure = next((r["content"] for r in results if not r["ok"]), None)
         info = {"reward_components": {}, "error": first_failure, "success": False,
-                "tool_results": results, "tool_calls": len(calls)}
+                "tool_results": results, "tool_calls": len(calls),
+                "tool_calls_in_episode": self.calls_this_episode}
         return observation, 0.0, False, False, info
 
     def _execute(self, call: ToolCall, tools: dict[str, Tool]) -> tuple[str, bool]:

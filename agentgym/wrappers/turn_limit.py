@@ -33,9 +33,8 @@ class TurnLimit(gym.Wrapper):
         # On the hot path of every rollout: index the 5-tuple instead of unpacking it, and
         # build a new one only on the truncating step.
         result = self.env.step(action)
-        self._turns += 1
-        left = self.max_turns - self._turns
-        result[4]["turns_left"] = left
-        if left <= 0 and not result[2] and not result[3]:
+        self._turns = turns = self._turns + 1
+        result[4]["turns_left"] = left = self.max_turns - turns
+        if left <= 0 and not (result[2] or result[3]):
             return result[0], result[1], False, True, result[4]
         return result
