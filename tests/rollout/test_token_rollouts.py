@@ -1,0 +1,124 @@
+"""Token-exact rollouts end to end: a real HFPolicy (a tiny random model with SmolLM2's and a
+Llama-3-style chat template) plays real games through the engine; every turn's prompt is
+exactly the previous prompt plus that turn's generated and appended tokens, and the recorded
+log-probs are the policy's."""
+
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from agentgym.policies.base import SamplingParams
+from agentgym.policies.hf import HFPolicy
+from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.wrappers import ToolCalling
+
+from .chat_tokenizers import llama3_style_tokenizer, smollm2_tokenizer
+
+TOKENIZERS = {"smollm2": smollm2_tokenizer, "llama3-style": llama3_style_tokenizer}
+
+
+class PromptRecorder(HFPolicy):
+    """HFPolicy that keeps every prompt it was given, to check the engine's claims against."""
+
+    prompts: list
+
+    async def agenerate(self, requests, sampling):
+        generations = await super().agenerate(requests, sampling)
+        self.prompts.extend((list(r.prompt_token_ids), list(g.token_ids or [])) for r, g in zip(requests, generations))
+        return generations
+
+
+def tiny_policy(tokenizer):
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096)
+    policy = PromptRecorder(LlamaForCausalLM(config).eval(), tokenizer, name="tiny")
+    policy.prompts = []
+    return policy
+
+
+@pytest.mark.parametrize("family", sorted(TOKENIZERS))
+def test_multi_turn_rollouts_are_token_exact(family):
+    tokenizer = TOKENIZERS[family]()
+    policy = tiny_policy(tokenizer)
+    tasks = [Task("games/GuessTheNumber-v0", 0), Task("games/Wordle-v0", 1)]
+    config = RolloutConfig(group_size=2, max_turns=3, sampling=SamplingParams(max_tokens=12, seed=7))
+    result = rollout(policy, tasks, config, progress=False)
+    assert result.stats["token_mismatches"] == 0 and result.stats["errors"] == 0
+    assert result.stats["token_exact_episodes"] == 4
+    given: dict[tuple, list] = {}  # prompt -> what was generated from it (a group shares its first prompt)
+    for prompt, generated in policy.prompts:
+        given.setdefault(tuple(prompt), []).append(generated)
+    for trajectory in result.trajectories:
+        assert trajectory.token_exact and len(trajectory.turns) == 3
+        ids = trajectory.token_ids
+        for turn in trajectory.turns:
+            start, end = turn.action_span
+            # The policy was given exactly the sequence before this turn's action...
+            assert ids[start:end] in given[tuple(ids[:start])]
+            assert len(turn.logprobs) == end - start and all(lp <= 0 for lp in turn.logprobs)
+            if turn.observation_span is not None:
+                assert turn.observation_span[0] == end
+        # ...and each observation span ends where the next turn's action starts.
+        for before, after in zip(trajectory.turns, trajectory.turns[1:]):
+            assert before.observation_span[1] == after.action_span[0]
+        assert sum(trajectory.loss_mask()) == trajectory.generated_tokens
+    # A group shares its seed and task but samples its own continuations.
+    first, second = result.trajectories[:2]
+    assert first.task_id == second.task_id
+    assert first.token_ids[: first.prompt_length] == second.token_ids[: second.prompt_length]
+
+
+def test_recorded_logprobs_are_the_models():
+    tokenizer = smollm2_tokenizer()
+    policy = tiny_policy(tokenizer)
+    config = RolloutConfig(max_turns=2, sampling=SamplingParams(max_tokens=8, seed=3, temperature=0.7))
+    trajectory = rollout(policy, [Task("games/TicTacToe-v0", 4)], config, progress=False).trajectories[0]
+    ids = torch.tensor([trajectory.token_ids])
+    with torch.no_grad():
+        logits = policy.model(ids).logits[0].double()
+    logp = torch.log_softmax(logits / 0.7, dim=-1)
+    for turn in trajectory.turns:
+        start, end = turn.action_span
+        expected = [logp[p - 1, trajectory.token_ids[p]].item() for p in range(start, end)]
+        assert turn.logprobs == pytest.approx(expected, abs=1e-4)
+
+
+def test_tool_calling_turns_stay_token_exact():
+    """A tool step's assistant message keeps the model's raw text, so the template reproduces it."""
+    from agentgym import Feedback, LLMEnv, Tool, register
+
+    class Lookup(LLMEnv):
+        instructions = "Use the lookup tool, then answer."
+        tools = (Tool("lookup", "Look a word up.", lambda word="": f"{word}: a thing"),)
+
+        def new_episode(self, options):
+            return "What is a zebra?"
+
+        def play(self, action):
+            return Feedback("ok", {"outcome": 0.0})
+
+    register("testing/Lookup-v0", Lookup, max_turns=3)
+    from agentgym.policies.scripted import ScriptedPolicy
+
+    call = '<tool_call>{"name": "lookup", "arguments": {"word": "zebra"}}</tool_call>'
+    scripted = ScriptedPolicy([call, "A zebra is a thing.", "done"])
+    tokenizer = llama3_style_tokenizer()
+
+    class ScriptedTokens(HFPolicy):
+        """The script's replies as tokens: exact ids, as a sampler would return them."""
+
+        async def agenerate(self, requests, sampling):
+            texts = await scripted.agenerate(requests, sampling)
+            out = []
+            for request, text in zip(requests, texts):
+                ids = tokenizer.encode(text.text, add_special_tokens=False) + [tokenizer.eos_token_id]
+                out.append(type(text)(text.text, ids, [-1.0] * len(ids), list(request.prompt_token_ids)))
+            return out
+
+    policy = ScriptedTokens(tiny_policy(tokenizer).model, tokenizer)
+    config = RolloutConfig(wrappers=(ToolCalling,), sampling=SamplingParams(max_tokens=64))
+    trajectory = rollout(policy, [Task("testing/Lookup-v0", 0)], config, progress=False).trajectories[0]
+    assert trajectory.token_exact and trajectory.turns[0].info["tool_calls"] == 1
+    text = tokenizer.decode(trajectory.token_ids)
+    assert call in text and "zebra: a thing" in text and "<|start_header_id|>ipython" in text
