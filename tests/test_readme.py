@@ -16,7 +16,7 @@ README = (ROOT / "README.md").read_text()
 def test_environment_table_matches_the_registry():
     match = re.search(r"<!-- envs:start[^>]*-->\n(.*?)<!-- envs:end -->", README, re.S)
     assert match, "README lost its environment table markers"
-    assert match.group(1).strip() == markdown_env_table().strip(), (
+    assert match.group(1).strip() == markdown_env_table(builtin_only=True).strip(), (
         "README's environment table is stale: run `python tests/test_readme.py` to regenerate it")
 
 
@@ -46,5 +46,5 @@ def test_readme_python_examples_run(index, tmp_path):
 if __name__ == "__main__":  # regenerate the table in place
     start, end = README.index("<!-- envs:start"), README.index("<!-- envs:end -->")
     header_end = README.index("-->", start) + 3
-    (ROOT / "README.md").write_text(README[:header_end] + "\n" + markdown_env_table() + "\n" + README[end:])
+    (ROOT / "README.md").write_text(README[:header_end] + "\n" + markdown_env_table(builtin_only=True) + "\n" + README[end:])
     print("README environment table updated")

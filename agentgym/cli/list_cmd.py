@@ -18,10 +18,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table (README's)")
 
 
-def markdown_env_table(family: str | None = None) -> str:
-    """The environment table of README, generated from the registry."""
+def markdown_env_table(family: str | None = None, *, builtin_only: bool = False) -> str:
+    """The environment table of README, generated from the registry (``builtin_only``: the
+    environments agentgym itself ships, not those registered by plugins or user code)."""
     lines = ["| id | family | turn budget | tags | description |", "|---|---|---:|---|---|"]
     for env in agentgym.list_envs(family):
+        if builtin_only and not str(env.entry_point).startswith("agentgym.envs."):
+            continue
         lines.append(f"| `{env.id}` | {env.family} | {env.max_turns or '-'} | "
                      f"{', '.join(env.tags)} | {env.description} |")
     return "\n".join(lines)
