@@ -1,46 +1,55 @@
 """Reinforcement learning for language agents: rollouts, credit, a PPO-clip family loss, updates.
 
+Train from a configuration (``agentgym train --config examples/grpo_guess_the_number.toml``)::
+
+    from agentgym.train import Trainer, load_config
+    history = Trainer(load_config("examples/grpo_guess_the_number.toml")).train()
+
 The update API (one policy update on given rows; works under ``torch.distributed``)::
 
     from agentgym.train import PolicyUpdater, UpdateSettings, training_rows
     rows, report = training_rows(trajectories, GRPO()(trajectories))
     metrics = PolicyUpdater(model, optimizer, UpdateSettings()).update(rows)
+
+Everything that needs torch is imported on first use, so the configuration (and the CLI) load
+with the core install.
 """
 
-from agentgym.train.batching import (
-    MicroBatch,
-    NotTrainable,
-    PackingStats,
-    RowReport,
-    TrainingRow,
-    pack_rows,
-    training_rows,
-)
-from agentgym.train.loss import (
-    aggregate,
-    aggregation_weights,
-    clipped_policy_loss,
-    entropy_from_logits,
-    kl_divergence,
-)
-from agentgym.train.update import PolicyUpdater, UpdateSettings, ValueHead, forward_micro_batch, score_rows
+from __future__ import annotations
 
-__all__ = [
-    "MicroBatch",
-    "NotTrainable",
-    "PackingStats",
-    "PolicyUpdater",
-    "RowReport",
-    "TrainingRow",
-    "UpdateSettings",
-    "ValueHead",
-    "aggregate",
-    "aggregation_weights",
-    "clipped_policy_loss",
-    "entropy_from_logits",
-    "forward_micro_batch",
-    "kl_divergence",
-    "pack_rows",
-    "score_rows",
-    "training_rows",
-]
+import importlib
+
+from agentgym.train.config import ConfigError, TrainConfig, load_config
+
+_LAZY_EXPORTS = {
+    "Trainer": "agentgym.train.trainer",
+    "PolicyUpdater": "agentgym.train.update",
+    "UpdateSettings": "agentgym.train.update",
+    "ValueHead": "agentgym.train.update",
+    "forward_micro_batch": "agentgym.train.update",
+    "score_rows": "agentgym.train.update",
+    "MicroBatch": "agentgym.train.batching",
+    "NotTrainable": "agentgym.train.batching",
+    "PackingStats": "agentgym.train.batching",
+    "RowReport": "agentgym.train.batching",
+    "TrainingRow": "agentgym.train.batching",
+    "pack_rows": "agentgym.train.batching",
+    "training_rows": "agentgym.train.batching",
+    "aggregate": "agentgym.train.loss",
+    "aggregation_weights": "agentgym.train.loss",
+    "clipped_policy_loss": "agentgym.train.loss",
+    "entropy_from_logits": "agentgym.train.loss",
+    "kl_divergence": "agentgym.train.loss",
+    "group_weights": "agentgym.train.filters",
+    "EntropyBand": "agentgym.train.schedules",
+    "lr_multiplier": "agentgym.train.schedules",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY_EXPORTS:
+        return getattr(importlib.import_module(_LAZY_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["ConfigError", "TrainConfig", "load_config", *sorted(_LAZY_EXPORTS)]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from agentgym.policies.base import SamplingParams
 from agentgym.policies.hf import HFPolicy
 from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.train.config import TrainConfig, merge
 from tests.train.word_world import ENV_ID, register, tiny_model, word_tokenizer
 
 ROLLOUT_TEMPERATURE = 0.7
@@ -15,6 +17,16 @@ ROLLOUT_TEMPERATURE = 0.7
 @pytest.fixture(scope="session", autouse=True)
 def _registered_world():
     register()
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Models this small run several times faster on one thread than on several (on shared
+    cores, thread oversubscription made the learning tests 7x slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +45,22 @@ def world_rollout(tokenizer):
     result = rollout(policy, [Task(ENV_ID, seed=seed) for seed in range(4)], config, progress=False)
     assert all(t.token_exact for t in result.trajectories)
     return result.trajectories
+
+
+def world_config(out_dir, **sections) -> TrainConfig:
+    """A small training configuration for FindTheWord; ``sections`` override (nested dicts)."""
+    base = {
+        "run": {"steps": 2, "seed": 0, "out_dir": str(out_dir)},
+        "env": {"id": ENV_ID, "tasks_per_step": 4, "train_seeds": [0, 10_000]},
+        "rollout": {"group_size": 4, "max_tokens": 2, "temperature": 1.0, "system_prompt": ""},
+        "optimizer": {"lr": 3e-3},
+        "checkpoint": {"every": 0, "save_final": False},
+        "logging": {"console": False, "plot": False},
+    }
+    return TrainConfig.from_dict(merge(base, sections))
+
+
+def learner(seed: int = 1):
+    """The model the trainer tests start from: its greedy policy fails every FindTheWord task
+    (it names no colour), while sampling finds the word now and then."""
+    return {"model": tiny_model(seed, hidden_size=64, initializer_range=0.2), "tokenizer": word_tokenizer()}

@@ -81,14 +81,14 @@ def word_tokenizer():
                                    chat_template=CHAT_TEMPLATE)
 
 
-def tiny_model(seed: int = 0, *, hidden_size: int = 32, layers: int = 2):
+def tiny_model(seed: int = 0, *, hidden_size: int = 32, layers: int = 2, initializer_range: float = 0.02):
     """A small randomly initialised Llama over :func:`word_tokenizer`'s vocabulary (float32)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     tokenizer = word_tokenizer()
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
                          num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=256, initializer_range=0.02, tie_word_embeddings=False,
+                         max_position_embeddings=256, initializer_range=initializer_range, tie_word_embeddings=False,
                          bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id)
     with torch.random.fork_rng(devices=[]):  # seeded weights, the caller's generator untouched

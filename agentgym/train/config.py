@@ -1,0 +1,636 @@
+"""The training configuration: typed sections, loaded from TOML, checked before anything runs.
+
+    config = load_config("examples/grpo_guess_the_number.toml", overrides={"run": {"steps": 10}})
+
+Every option has a default (the dataclass fields below, each documented); a TOML file names
+only what it changes. Loading fails at once, with every problem listed, on an unknown section
+or key (with the closest known name suggested), a value of the wrong type, or a combination
+that cannot work (PPO without a value head, a group-relative estimator with groups of one, a
+keep-fraction outside (0, 1], greedy sampling, an optional package that is not installed...).
+TOML has no null: an option whose default is ``None`` is switched on by giving it a value and
+left off by leaving it out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib.util
+import sys
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+Algorithm = Literal["grpo", "drgrpo", "rloo", "gigpo", "igpo", "ppo", "reinforce"]
+GROUP_RELATIVE: tuple[str, ...] = ("grpo", "drgrpo", "rloo", "gigpo", "igpo")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run; the message lists every problem found."""
+
+
+@dataclass
+class RunSection:
+    """[run] What to run and where.
+
+    Attributes:
+        name: a label for logs and Weights & Biases.
+        out_dir: the run directory (metrics, checkpoints, plots, final weights).
+        seed: seeds tasks, sampling, shuffling and initialisation; same seed, same run.
+        steps: training steps (one step = one rollout batch and its update).
+        device: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
+        precision: ``auto`` (bf16 autocast on a CUDA device that supports it, else fp32),
+            ``fp32`` or ``bf16`` (needs CUDA).
+    """
+
+    name: str = "agentgym-train"
+    out_dir: str = "runs/train"
+    seed: int = 0
+    steps: int = 100
+    device: str = "auto"
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+
+
+@dataclass
+class LoraSection:
+    """[model.lora] Low-rank adapters through ``peft`` (the base weights stay frozen; the
+    reference policy is the base with adapters disabled).
+
+    Attributes:
+        enabled: train LoRA adapters instead of every weight.
+        r / alpha / dropout: the adapters' rank, scaling and dropout.
+        target_modules: module names to adapt, or ``["all-linear"]``.
+    """
+
+    enabled: bool = False
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.0
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+
+
+@dataclass
+class ModelSection:
+    """[model] The policy to train.
+
+    Attributes:
+        path: ``smollm2-135m`` (the embedded model), a local folder or a hub name.
+        revision: the hub revision, if any.
+        dtype: the weights' dtype: ``float32`` (default; train in fp32, bf16 by autocast) or
+            ``bfloat16``.
+        gradient_checkpointing: trade compute for memory in the backward pass.
+        max_batch_size: the most sequences the rollout policy decodes at once.
+        lora: ``[model.lora]``.
+    """
+
+    path: str = "smollm2-135m"
+    revision: str | None = None
+    dtype: Literal["float32", "bfloat16"] = "float32"
+    gradient_checkpointing: bool = False
+    max_batch_size: int = 64
+    lora: LoraSection = field(default_factory=LoraSection)
+
+
+@dataclass
+class EnvSection:
+    """[env] The tasks.
+
+    Attributes:
+        id: a registered environment id (``agentgym list``).
+        kwargs: constructor arguments, e.g. ``{difficulty = "easy"}``.
+        tasks_per_step: distinct tasks (seeds) per step; each is played ``group_size`` times.
+        train_seeds: ``[start, stop)``: training task seeds are drawn from this range.
+    """
+
+    id: str = "games/GuessTheNumber-v0"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    tasks_per_step: int = 8
+    train_seeds: list[int] = field(default_factory=lambda: [0, 1_000_000])
+
+
+@dataclass
+class RolloutSection:
+    """[rollout] How episodes are played.
+
+    Attributes:
+        group_size: rollouts per task sharing its seed (GRPO's G).
+        max_turns: the turn budget (absent: the environment's registered budget).
+        turn_schedule: a horizon curriculum, ``[[step, turns], ...]`` from step 0 with rising
+            steps: from each ``step`` on, the budget is ``turns`` (e.g. ``[[0, 5], [50, 8],
+            [100, 10]]``). Overrides ``max_turns``.
+        temperature / top_p: sampling (temperature must be positive: training needs the
+            sampling distribution's log-probs).
+        max_tokens: the most tokens per turn.
+        system_prompt: the system message (absent: agentgym's default; ``""``: none).
+        max_concurrent_episodes: episodes in flight at once.
+        backend: ``hf`` (the trained model itself) or ``vllm`` (an in-process vLLM engine that
+            gets the new weights after every update).
+        on_untrainable: ``skip`` (count and leave out) or ``error`` for trajectories that are
+            not token-exact or failed.
+    """
+
+    group_size: int = 8
+    max_turns: int | None = None
+    turn_schedule: list[list[int]] = field(default_factory=list)
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_tokens: int = 64
+    system_prompt: str | None = None
+    max_concurrent_episodes: int = 64
+    backend: Literal["hf", "vllm"] = "hf"
+    on_untrainable: Literal["skip", "error"] = "skip"
+
+
+@dataclass
+class AlgorithmSection:
+    """[algorithm] Credit assignment (see :mod:`agentgym.credit` for the formulas).
+
+    Attributes:
+        name: ``grpo``, ``drgrpo``, ``rloo``, ``gigpo``, ``igpo`` (information-gain turn
+            rewards + outcome), ``ppo`` (value head + turn-aware GAE) or ``reinforce``
+            (REINFORCE with batch-normalised returns, ReBN).
+        per_trajectory: group statistics count each rollout once (else each turn).
+        gamma: discount across turns (GiGPO, IGPO, REINFORCE) or tokens (PPO's turn-aware GAE);
+            absent: 0.95 for GiGPO, 1.0 otherwise.
+        step_weight / similarity_threshold / normalize_by_std: GiGPO's step-advantage weight,
+            anchor merging threshold (absent: exact anchors) and std normalisation.
+        ig_mode / ig_normalization / outcome: IGPO's information-gain form (``prob_diff`` or
+            ``log_prob_diff``), normalisation (``separate`` or ``joint``) and outcome source
+            (``success``, ``reward`` or ``component``).
+        value_head: train a value head (absent: exactly when ``name = "ppo"``).
+        gae: ``turn_aware`` (token GAE over generated tokens) or ``bilevel``.
+        lam: GAE lambda.
+        value_coef / value_clip: the value loss weight and clip range (absent: no clip).
+        whiten_advantages: PPO: normalise advantages over the batch's tokens.
+        normalize_over: REINFORCE: ``tokens`` (REINFORCE++) or ``turns`` (ReBN).
+    """
+
+    name: Algorithm = "grpo"
+    per_trajectory: bool = True
+    gamma: float | None = None
+    step_weight: float = 1.0
+    similarity_threshold: float | None = None
+    normalize_by_std: bool = True
+    ig_mode: Literal["prob_diff", "log_prob_diff"] = "prob_diff"
+    ig_normalization: Literal["separate", "joint"] = "separate"
+    outcome: Literal["success", "reward", "component"] = "success"
+    value_head: bool | None = None
+    gae: Literal["turn_aware", "bilevel"] = "turn_aware"
+    lam: float = 0.95
+    value_coef: float = 0.5
+    value_clip: float | None = None
+    whiten_advantages: bool = True
+    normalize_over: Literal["tokens", "turns"] = "tokens"
+
+    @property
+    def discount(self) -> float:
+        if self.gamma is not None:
+            return self.gamma
+        return 0.95 if self.name == "gigpo" else 1.0
+
+    @property
+    def uses_value_head(self) -> bool:
+        return self.name == "ppo" if self.value_head is None else self.value_head
+
+
+@dataclass
+class FilterSection:
+    """[filters] Which groups train (training-health tools, ALGORITHMS.md §8).
+
+    Attributes:
+        zero_variance: groups whose rollouts all earned the same return: ``keep``, ``drop``
+            or ``downweight`` (their rows weigh ``zero_variance_weight``).
+        zero_variance_weight: the weight of a down-weighted group.
+        top_fraction: keep only this fraction of groups, those with the largest reward
+            variance (1.0 keeps all); in (0, 1].
+    """
+
+    zero_variance: Literal["keep", "drop", "downweight"] = "keep"
+    zero_variance_weight: float = 0.1
+    top_fraction: float = 1.0
+
+
+@dataclass
+class EntropyBandSection:
+    """[loss.entropy_band] Keep the policy entropy within a band around its running average
+    (EPO-style, for long sparse episodes): after each step, if the entropy fell below
+    ``(1 - width) * average`` the entropy coefficient is multiplied by ``factor``; if it rose
+    above ``(1 + width) * average`` it is divided by it; it stays within
+    ``[min_coef, max_coef]``. The average is an exponential moving average with decay ``ema``.
+    """
+
+    enabled: bool = False
+    width: float = 0.2
+    ema: float = 0.9
+    factor: float = 1.5
+    min_coef: float = 0.0
+    max_coef: float = 0.1
+
+
+@dataclass
+class LossSection:
+    """[loss] The PPO-clip family loss (:mod:`agentgym.train.loss`).
+
+    Attributes:
+        eps_low / eps_high: the ratio's clip range ``[1 - eps_low, 1 + eps_high]``.
+        dual_clip: the dual-clip constant (> 1) for negative advantages (absent: off).
+        aggregation: ``token-mean``, ``seq-mean-token-mean`` or ``seq-mean-token-sum``.
+        kl_coef: the weight of the KL to the reference policy (0: no reference model).
+        kl_estimator: ``k1`` or ``k3``.
+        kl_mode: ``loss`` (a loss term) or ``reward`` (a per-turn reward penalty, component
+            ``kl_penalty``, before credit assignment).
+        entropy_coef: the entropy bonus (the starting value when the band is on).
+        entropy_band: ``[loss.entropy_band]``.
+    """
+
+    eps_low: float = 0.2
+    eps_high: float = 0.2
+    dual_clip: float | None = None
+    aggregation: Literal["token-mean", "seq-mean-token-mean", "seq-mean-token-sum"] = "token-mean"
+    kl_coef: float = 0.0
+    kl_estimator: Literal["k1", "k3"] = "k3"
+    kl_mode: Literal["loss", "reward"] = "loss"
+    entropy_coef: float = 0.0
+    entropy_band: EntropyBandSection = field(default_factory=EntropyBandSection)
+
+
+@dataclass
+class OptimizerSection:
+    """[optimizer] AdamW and its learning-rate schedule (per optimizer step).
+
+    Attributes:
+        lr / weight_decay / betas / eps: AdamW's settings.
+        schedule: ``constant``, ``linear`` (decay to ``min_lr_ratio * lr``) or ``cosine``.
+        warmup_steps: optimizer steps of linear warm-up from 0.
+        min_lr_ratio: the schedule's final learning rate as a fraction of ``lr``.
+        max_grad_norm: clip the gradient norm to this (0: no clipping).
+    """
+
+    lr: float = 1e-6
+    weight_decay: float = 0.0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+    schedule: Literal["constant", "linear", "cosine"] = "constant"
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.0
+    max_grad_norm: float = 1.0
+
+
+@dataclass
+class BatchingSection:
+    """[batching] How a step's rows are trained on (:mod:`agentgym.train.update`).
+
+    Attributes:
+        epochs: passes over each rollout batch.
+        mini_batches: optimizer steps per pass.
+        micro_batch_tokens: the token budget of one forward/backward pass (packed, no padding).
+    """
+
+    epochs: int = 1
+    mini_batches: int = 1
+    micro_batch_tokens: int = 8192
+
+
+@dataclass
+class CheckpointSection:
+    """[checkpoint] Saving for exact resume.
+
+    Attributes:
+        every: save every this many steps (0: only at the end).
+        keep_last: how many checkpoints to keep (older ones are deleted).
+        save_final: also save the final weights (or adapter) and tokenizer in Hugging Face
+            format under ``<out_dir>/final``.
+    """
+
+    every: int = 50
+    keep_last: int = 2
+    save_final: bool = True
+
+
+@dataclass
+class LoggingSection:
+    """[logging] Where metrics go.
+
+    Attributes:
+        console: a live table of the latest steps.
+        jsonl: ``<out_dir>/metrics.jsonl``, one line per step.
+        tensorboard: ``<out_dir>/tensorboard`` (needs the tensorboard package).
+        wandb: log to Weights & Biases (needs wandb, and a login or ``WANDB_MODE=offline``).
+        wandb_project / wandb_entity: where (absent entity: your default).
+        plot: write ``<out_dir>/curves.png`` (reward and success) at the end (needs matplotlib).
+        progress: show the rollout progress bar (only without the live table).
+    """
+
+    console: bool = True
+    jsonl: bool = True
+    tensorboard: bool = False
+    wandb: bool = False
+    wandb_project: str = "agentgym"
+    wandb_entity: str | None = None
+    plot: bool = True
+    progress: bool = False
+
+
+@dataclass
+class EvalSection:
+    """[eval] Greedy evaluation on held-out task seeds.
+
+    Attributes:
+        every: evaluate every this many steps (0: never; the first evaluation is before
+            training, the last at the end).
+        tasks: how many held-out seeds.
+        first_seed: the held-out seeds are ``first_seed, first_seed + 1, ...``; they must lie
+            outside ``env.train_seeds``.
+    """
+
+    every: int = 0
+    tasks: int = 32
+    first_seed: int = 1_000_000
+
+
+@dataclass
+class TrainConfig:
+    """The whole configuration: one field per TOML section."""
+
+    run: RunSection = field(default_factory=RunSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    env: EnvSection = field(default_factory=EnvSection)
+    rollout: RolloutSection = field(default_factory=RolloutSection)
+    algorithm: AlgorithmSection = field(default_factory=AlgorithmSection)
+    filters: FilterSection = field(default_factory=FilterSection)
+    loss: LossSection = field(default_factory=LossSection)
+    optimizer: OptimizerSection = field(default_factory=OptimizerSection)
+    batching: BatchingSection = field(default_factory=BatchingSection)
+    checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
+    logging: LoggingSection = field(default_factory=LoggingSection)
+    eval: EvalSection = field(default_factory=EvalSection)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (``None`` values dropped, as TOML would have them absent)."""
+        return _drop_none(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, check: bool = True) -> TrainConfig:
+        """Build and (by default) :meth:`check` a config from nested dicts; raises
+        :class:`ConfigError` listing every problem."""
+        problems: list[str] = []
+        config = _build(cls, data, "", problems)
+        if check:
+            problems += _problems(config)  # values that failed to load kept their defaults
+        if problems:
+            raise ConfigError(_message(problems))
+        return config
+
+    def max_turns_at(self, step: int) -> int | None:
+        """The turn budget at ``step`` (the turn schedule, else ``rollout.max_turns``)."""
+        turns = self.rollout.max_turns
+        for start, budget in self.rollout.turn_schedule:
+            if step >= start:
+                turns = budget
+        return turns
+
+    def check(self) -> None:
+        """Raise :class:`ConfigError` if this configuration cannot run (all problems at once)."""
+        problems = _problems(self)
+        if problems:
+            raise ConfigError(_message(problems))
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a TOML file, apply ``overrides`` (nested dicts, e.g. ``{"run": {"steps": 5}}``)
+    and check the result."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no configuration file at {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    try:
+        return TrainConfig.from_dict(merge(data, overrides or {}))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` applied recursively (a new dict)."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# ----------------------------------------------------------------------- building
+def _build(cls: type, data: Any, where: str, problems: list[str]) -> Any:
+    """An instance of dataclass ``cls`` from ``data``; type problems go to ``problems``."""
+    label = f"[{where}]" if where else "the top level"
+    if not isinstance(data, dict):
+        problems.append(f"{label} must be a table, got {data!r}")
+        return cls()
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    values = {}
+    for key, value in data.items():
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(names)}"
+            kind = "section" if not where else "key"
+            problems.append(f"unknown {kind} {key!r} in {label}{hint}")
+            continue
+        path = f"{where}.{key}" if where else key
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            values[key] = _build(hint, value, path, problems)
+            continue
+        error = _type_error(value, hint)
+        if error:
+            problems.append(f"{path}: {error}")
+        else:
+            values[key] = _coerce(value, hint)
+    return cls(**values)
+
+
+def _type_error(value: Any, hint: Any) -> str | None:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union:
+        options = [a for a in args if a is not type(None)]
+        errors = [_type_error(value, option) for option in options]
+        return None if any(e is None for e in errors) else errors[0]
+    if origin is Literal:
+        return None if value in args else f"must be one of {', '.join(repr(a) for a in args)}, got {value!r}"
+    if hint is bool:
+        return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
+    if hint is int:
+        return None if isinstance(value, int) and not isinstance(value, bool) else f"must be an integer, got {value!r}"
+    if hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return None if ok else f"must be a number, got {value!r}"
+    if hint is str:
+        return None if isinstance(value, str) else f"must be a string, got {value!r}"
+    if origin is list:
+        if not isinstance(value, list):
+            return f"must be a list, got {value!r}"
+        for item in value:
+            error = _type_error(item, args[0])
+            if error:
+                return f"list item {item!r}: {error}"
+        return None
+    if origin is dict or hint is dict:
+        return None if isinstance(value, dict) else f"must be a table, got {value!r}"
+    return None
+
+
+def _coerce(value: Any, hint: Any) -> Any:
+    """Integers given for float options become floats (TOML writes ``1`` for ``1.0``)."""
+    if hint is float or (typing.get_origin(hint) is typing.Union and float in typing.get_args(hint)):
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if typing.get_origin(hint) is list:
+        return [_coerce(item, typing.get_args(hint)[0]) for item in value]
+    return value
+
+
+def _drop_none(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _drop_none(v) for k, v in data.items() if v is not None}
+    if isinstance(data, list):
+        return [_drop_none(v) for v in data]
+    return data
+
+
+def _message(problems: list[str]) -> str:
+    if len(problems) == 1:
+        return f"invalid training configuration: {problems[0]}"
+    return "invalid training configuration:\n" + "\n".join(f"  - {p}" for p in problems)
+
+
+# --------------------------------------------------------------------- validation
+def _problems(config: TrainConfig) -> list[str]:
+    """Everything that makes ``config`` unable to run, as sentences."""
+    p: list[str] = []
+    run, model, env, rollout, algo = config.run, config.model, config.env, config.rollout, config.algorithm
+    loss, opt, batching, filters, band = config.loss, config.optimizer, config.batching, config.filters, \
+        config.loss.entropy_band
+
+    def positive(value: float, name: str, *, integer: bool = False) -> None:
+        if value <= 0:
+            p.append(f"{name} must be a positive {'integer' if integer else 'number'}, got {value}")
+
+    positive(run.steps, "run.steps", integer=True)
+    if run.device != "auto" and not (run.device == "cpu" or run.device.startswith("cuda")):
+        p.append(f"run.device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {run.device!r}")
+    if run.precision == "bf16" and run.device == "cpu":
+        p.append("run.precision = 'bf16' needs a CUDA device (run.device is 'cpu'); use 'fp32' or 'auto'")
+    positive(env.tasks_per_step, "env.tasks_per_step", integer=True)
+    positive(rollout.group_size, "rollout.group_size", integer=True)
+    positive(rollout.max_tokens, "rollout.max_tokens", integer=True)
+    positive(rollout.max_concurrent_episodes, "rollout.max_concurrent_episodes", integer=True)
+    positive(model.max_batch_size, "model.max_batch_size", integer=True)
+    if len(env.train_seeds) != 2 or env.train_seeds[0] >= env.train_seeds[1]:
+        p.append(f"env.train_seeds must be [start, stop) with start < stop, got {env.train_seeds}")
+    elif env.train_seeds[1] - env.train_seeds[0] < env.tasks_per_step:
+        p.append(f"env.train_seeds {env.train_seeds} holds fewer seeds than env.tasks_per_step "
+                 f"({env.tasks_per_step})")
+    if not rollout.temperature > 0:
+        p.append(f"rollout.temperature must be positive, got {rollout.temperature}: training needs the "
+                 "log-probs of a sampling distribution (greedy decoding has none)")
+    if not 0 < rollout.top_p <= 1:
+        p.append(f"rollout.top_p must be in (0, 1], got {rollout.top_p}")
+    if rollout.max_turns is not None:
+        positive(rollout.max_turns, "rollout.max_turns", integer=True)
+    _check_turn_schedule(rollout.turn_schedule, p)
+    if algo.name in GROUP_RELATIVE and rollout.group_size < 2:
+        p.append(f"algorithm {algo.name!r} compares the rollouts of a group, but rollout.group_size is "
+                 f"{rollout.group_size}: every advantage would be 0 (use group_size >= 2, or ppo / reinforce)")
+    if algo.name == "ppo" and not algo.uses_value_head:
+        p.append("algorithm 'ppo' needs a value head for GAE (remove algorithm.value_head = false)")
+    if algo.name != "ppo" and algo.value_head:
+        p.append(f"algorithm.value_head = true, but {algo.name!r} does not use a critic (only 'ppo' does)")
+    if algo.gamma is not None and not 0 <= algo.gamma <= 1:
+        p.append(f"algorithm.gamma must be in [0, 1], got {algo.gamma}")
+    if not 0 <= algo.lam <= 1:
+        p.append(f"algorithm.lam must be in [0, 1], got {algo.lam}")
+    if algo.similarity_threshold is not None and not 0 < algo.similarity_threshold <= 1:
+        p.append(f"algorithm.similarity_threshold must be in (0, 1], got {algo.similarity_threshold}")
+    if algo.value_clip is not None:
+        positive(algo.value_clip, "algorithm.value_clip")
+    if not 0 < filters.top_fraction <= 1:
+        p.append(f"filters.top_fraction must be in (0, 1], got {filters.top_fraction}")
+    if not 0 < filters.zero_variance_weight <= 1:
+        p.append(f"filters.zero_variance_weight must be in (0, 1], got {filters.zero_variance_weight}")
+    if not 0 < loss.eps_low < 1:
+        p.append(f"loss.eps_low must be in (0, 1), got {loss.eps_low}")
+    positive(loss.eps_high, "loss.eps_high")
+    if loss.dual_clip is not None and loss.dual_clip <= 1:
+        p.append(f"loss.dual_clip must be greater than 1, got {loss.dual_clip}")
+    if loss.kl_coef < 0 or loss.entropy_coef < 0:
+        p.append("loss.kl_coef and loss.entropy_coef must not be negative")
+    if band.enabled:
+        if not 0 < band.width < 1 or not 0 <= band.ema < 1 or band.factor <= 1:
+            p.append("loss.entropy_band needs 0 < width < 1, 0 <= ema < 1 and factor > 1")
+        if not 0 <= band.min_coef <= loss.entropy_coef <= band.max_coef or loss.entropy_coef <= 0:
+            p.append(f"loss.entropy_band needs 0 <= min_coef <= loss.entropy_coef <= max_coef with a positive "
+                     f"entropy_coef to scale, got {band.min_coef} <= {loss.entropy_coef} <= {band.max_coef}")
+    positive(opt.lr, "optimizer.lr")
+    if len(opt.betas) != 2 or not all(0 <= b < 1 for b in opt.betas):
+        p.append(f"optimizer.betas must be two numbers in [0, 1), got {opt.betas}")
+    if opt.warmup_steps < 0 or opt.max_grad_norm < 0 or not 0 <= opt.min_lr_ratio <= 1:
+        p.append("optimizer.warmup_steps and max_grad_norm must not be negative, and min_lr_ratio must be in [0, 1]")
+    positive(batching.epochs, "batching.epochs", integer=True)
+    positive(batching.mini_batches, "batching.mini_batches", integer=True)
+    positive(batching.micro_batch_tokens, "batching.micro_batch_tokens", integer=True)
+    episodes = env.tasks_per_step * rollout.group_size
+    if batching.mini_batches > episodes:
+        p.append(f"batching.mini_batches ({batching.mini_batches}) exceeds the episodes per step "
+                 f"({env.tasks_per_step} tasks x {rollout.group_size} rollouts = {episodes})")
+    if config.checkpoint.every < 0 or config.checkpoint.keep_last < 1:
+        p.append("checkpoint.every must not be negative and checkpoint.keep_last must be at least 1")
+    if config.eval.every < 0:
+        p.append(f"eval.every must not be negative, got {config.eval.every}")
+    if config.eval.every:
+        positive(config.eval.tasks, "eval.tasks", integer=True)
+        start, stop = config.eval.first_seed, config.eval.first_seed + config.eval.tasks
+        if len(env.train_seeds) == 2 and start < env.train_seeds[1] and env.train_seeds[0] < stop:
+            p.append(f"the evaluation seeds [{start}, {stop}) overlap env.train_seeds {env.train_seeds}: "
+                     "evaluation must use held-out tasks")
+    _check_optional_packages(config, p)
+    return p
+
+
+def _check_turn_schedule(schedule: list[list[int]], p: list[str]) -> None:
+    if not schedule:
+        return
+    if any(len(entry) != 2 for entry in schedule):
+        p.append(f"rollout.turn_schedule entries must be [step, turns] pairs, got {schedule}")
+        return
+    steps = [step for step, _ in schedule]
+    if steps[0] != 0 or any(b <= a for a, b in zip(steps, steps[1:])):
+        p.append(f"rollout.turn_schedule must start at step 0 with rising steps, got {schedule}")
+    if any(turns < 1 for _, turns in schedule):
+        p.append(f"rollout.turn_schedule turn budgets must be positive, got {schedule}")
+
+
+def _check_optional_packages(config: TrainConfig, p: list[str]) -> None:
+    def missing(module: str) -> bool:
+        return importlib.util.find_spec(module) is None
+
+    if config.model.lora.enabled and missing("peft"):
+        p.append("model.lora.enabled needs the peft package: pip install peft  (or agentgym[train])")
+    if config.rollout.backend == "vllm":
+        if missing("vllm"):
+            p.append("rollout.backend = 'vllm' needs vLLM installed (and a GPU): pip install vllm")
+        if config.model.lora.enabled:
+            p.append("rollout.backend = 'vllm' with LoRA is not supported: merge-free adapter loading is not wired; "
+                     "use backend = 'hf' or full fine-tuning")
+    if config.logging.tensorboard and missing("tensorboard"):
+        p.append("logging.tensorboard needs the tensorboard package: pip install tensorboard  (or agentgym[train])")
+    if config.logging.wandb and missing("wandb"):
+        p.append("logging.wandb needs the wandb package: pip install wandb")

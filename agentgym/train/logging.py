@@ -1,0 +1,169 @@
+"""Where training metrics go: a live console table, JSONL, TensorBoard, Weights & Biases.
+
+:class:`MetricsLogger` takes one flat dict of numbers per step (``{"step": 3, "reward/mean":
+0.5, ...}``) and hands it to each sink that is switched on:
+
+* console: a table of the latest steps (a live, redrawn table on a terminal; one aligned line
+  per step otherwise, e.g. in CI logs);
+* ``metrics.jsonl``: one JSON object per line, appended and flushed each step (on resume the
+  file is rewritten from the checkpoint's history first, so it never holds steps the resumed
+  run will redo);
+* TensorBoard (``torch.utils.tensorboard``) under ``tensorboard/``;
+* Weights & Biases (``wandb``), with the configuration attached.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+# (metric key, column title, format)
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("step", "step", "{:.0f}"),
+    ("reward/mean", "reward", "{:.3f}"),
+    ("success/train", "success", "{:.0%}"),
+    ("eval/success", "eval", "{:.0%}"),
+    ("health/zero_variance_group_fraction", "zero-var", "{:.0%}"),
+    ("train/entropy", "entropy", "{:.3f}"),
+    ("train/kl", "KL", "{:.4f}"),
+    ("train/grad_norm", "grad", "{:.3f}"),
+    ("train/clip_fraction", "clip", "{:.1%}"),
+    ("health/mean_turns", "turns", "{:.2f}"),
+    ("health/mean_response_tokens", "tokens", "{:.1f}"),
+    ("optimizer/lr", "lr", "{:.1e}"),
+    ("time/step_seconds", "s", "{:.1f}"),
+)
+_LIVE_ROWS = 20
+
+
+class MetricsLogger:
+    """Sends each step's metrics to the sinks switched on (module docstring).
+
+    Args:
+        out_dir: the run directory.
+        console / jsonl / tensorboard / wandb: which sinks.
+        run_name: the run's label (wandb).
+        config: the configuration, for wandb.
+        wandb_project / wandb_entity: where wandb logs.
+        history: metrics of earlier steps (a resumed run): ``metrics.jsonl`` is rewritten from
+            them.
+        stream: the console's output (default: standard output).
+    """
+
+    def __init__(self, out_dir: str | Path, *, console: bool = True, jsonl: bool = True, tensorboard: bool = False,
+                 wandb: bool = False, run_name: str = "agentgym-train", config: dict[str, Any] | None = None,
+                 wandb_project: str = "agentgym", wandb_entity: str | None = None,
+                 history: list[dict[str, Any]] | None = None, stream: Any = None) -> None:
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._console = _ConsoleTable(stream) if console else None
+        self._jsonl = None
+        if jsonl:
+            path = self.out_dir / "metrics.jsonl"
+            with open(path, "w", encoding="utf-8") as file:
+                for record in history or []:
+                    file.write(json.dumps(record) + "\n")
+            self._jsonl = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held until close()
+        self._tensorboard = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tensorboard = SummaryWriter(str(self.out_dir / "tensorboard"))
+        self._wandb = None
+        if wandb:
+            import wandb as wandb_module
+
+            self._wandb = wandb_module.init(project=wandb_project, entity=wandb_entity, name=run_name,
+                                            config=config or {}, dir=str(self.out_dir), resume="allow")
+
+    @property
+    def is_live(self) -> bool:
+        """True when the console table redraws in place (then nothing else may draw)."""
+        return self._console is not None and self._console.live is not None
+
+    def log(self, metrics: dict[str, float]) -> None:
+        step = int(metrics["step"])
+        if self._jsonl is not None:
+            self._jsonl.write(json.dumps(_json_numbers(metrics)) + "\n")
+            self._jsonl.flush()
+        if self._tensorboard is not None:
+            for key, value in metrics.items():
+                if key != "step" and _finite(value):
+                    self._tensorboard.add_scalar(key, value, step)
+            self._tensorboard.flush()
+        if self._wandb is not None:
+            self._wandb.log({k: v for k, v in metrics.items() if k != "step"}, step=step)
+        if self._console is not None:
+            self._console.add(metrics)
+
+    def message(self, text: str) -> None:
+        """A line of text for the console (above the live table)."""
+        if self._console is not None:
+            self._console.console.print(text, highlight=False, soft_wrap=True)
+
+    def close(self) -> None:
+        if self._console is not None:
+            self._console.close()
+        if self._jsonl is not None:
+            self._jsonl.close()
+        if self._tensorboard is not None:
+            self._tensorboard.close()
+        if self._wandb is not None:
+            self._wandb.finish()
+
+
+class _ConsoleTable:
+    """The latest steps as a table: live on a terminal, one line per step elsewhere."""
+
+    def __init__(self, stream: Any = None) -> None:
+        stream = stream or sys.stdout
+        terminal = hasattr(stream, "isatty") and stream.isatty()
+        self.console = Console(file=stream, width=None if terminal else 160)
+        self.rows: list[dict[str, float]] = []
+        self.live = Live(self._table(), console=self.console, auto_refresh=False) if terminal else None
+        if self.live is not None:
+            self.live.start()
+        self._header_printed = False
+
+    def add(self, metrics: dict[str, float]) -> None:
+        self.rows = (self.rows + [metrics])[-_LIVE_ROWS:]
+        if self.live is not None:
+            self.live.update(self._table(), refresh=True)
+            return
+        if not self._header_printed:
+            self.console.print("  ".join(f"{title:>9}" for _, title, _ in COLUMNS), highlight=False)
+            self._header_printed = True
+        self.console.print("  ".join(f"{_cell(metrics, key, fmt):>9}" for key, _, fmt in COLUMNS), highlight=False)
+
+    def _table(self) -> Table:
+        table = Table(title="training", expand=False)
+        for _, title, _ in COLUMNS:
+            table.add_column(title, justify="right")
+        for row in self.rows:
+            table.add_row(*(_cell(row, key, fmt) for key, _, fmt in COLUMNS))
+        return table
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+
+def _cell(metrics: dict[str, float], key: str, fmt: str) -> str:
+    value = metrics.get(key)
+    return fmt.format(value) if _finite(value) else "·"
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _json_numbers(metrics: dict[str, Any]) -> dict[str, Any]:
+    """NaN and infinities as strings (JSON has no literal for them)."""
+    return {k: (v if not isinstance(v, float) or math.isfinite(v) else str(v)) for k, v in metrics.items()}

@@ -1,0 +1,533 @@
+"""The RL training loop: rollouts of the model being trained, credit, updates, repeat.
+
+    trainer = Trainer(load_config("examples/grpo_guess_the_number.toml"))
+    history = trainer.train()            # one metrics dict per step
+
+One step (:meth:`Trainer.train_step`):
+
+1. **Rollout.** ``env.tasks_per_step`` task seeds (drawn from ``env.train_seeds`` by the run
+   seed and the step) are each played ``rollout.group_size`` times by an :class:`HFPolicy`
+   wrapping the very model being trained (in eval mode), at the step's turn budget. The
+   sampling log-probs recorded then are the "old" log-probs. With ``rollout.backend = "vllm"``
+   a vLLM engine plays instead and gets the new weights after every update.
+2. **Trainable trajectories.** Trajectories that are not token-exact, lack log-probs or failed
+   are counted and left out (or stop the run, ``on_untrainable = "error"``).
+3. **Rewards.** IGPO: information-gain turn rewards from the model's belief in the hidden
+   answer. KL as a reward penalty: ``-kl_coef * sum_t KL_t`` over each turn's tokens.
+4. **Advantages** from the configured estimator (PPO: the value head scores every token,
+   then turn-aware or bi-level GAE; advantages whitened over the batch's tokens).
+5. **Group filters** (drop / down-weight zero-variance groups, keep the top fraction).
+6. **Update**: :class:`~agentgym.train.update.PolicyUpdater` (epochs x mini-batches x packed
+   micro-batches, clipping, AdamW + schedule); reference log-probs come from a frozen copy of
+   the initial model (or, with LoRA, the base model with adapters disabled).
+7. **Metrics, evaluation, checkpoint.**
+
+Every source of randomness is seeded from ``run.seed`` and the step (task seeds, sampling seeds,
+mini-batch shuffling), and checkpoints hold the RNG states, so a resumed run repeats what an
+uninterrupted one would have done (up to floating-point differences from batch composition).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+import agentgym
+from agentgym.credit import (
+    DEFAULT_EPS,
+    GRPO,
+    IGPO,
+    RLOO,
+    Advantages,
+    BiLevelGAE,
+    DrGRPO,
+    GiGPO,
+    ReinforceBatchNorm,
+    TurnAwareGAE,
+    training_health,
+)
+from agentgym.policies.base import Policy, SamplingParams
+from agentgym.policies.hf import HFPolicy
+from agentgym.rewards.base import component_means, write_component
+from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.train.batching import NotTrainable, TrainingRow, check_trainable, training_rows
+from agentgym.train.checkpoint import (
+    load_checkpoint,
+    load_trainable_state,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    trainable_state,
+)
+from agentgym.train.config import ConfigError, TrainConfig, merge
+from agentgym.train.filters import group_weights
+from agentgym.train.logging import MetricsLogger
+from agentgym.train.loss import kl_divergence
+from agentgym.train.schedules import EntropyBand, lr_multiplier
+from agentgym.train.update import PolicyUpdater, UpdateSettings, ValueHead, score_rows
+from agentgym.trajectory import Trajectory
+from agentgym.wrappers.chat_history import DEFAULT_SYSTEM_PROMPT
+
+
+class Trainer:
+    """Trains a policy by reinforcement learning as configured (module docstring).
+
+    Args:
+        config: a checked :class:`~agentgym.train.config.TrainConfig`.
+        model / tokenizer: use these instead of loading ``config.model.path`` (e.g. a model
+            built in code); both or neither.
+        out_dir: the run directory (default: ``config.run.out_dir``).
+        stream: where the console table goes (default: standard output).
+    """
+
+    def __init__(self, config: TrainConfig, *, model: Any = None, tokenizer: Any = None,
+                 out_dir: str | Path | None = None, stream: Any = None) -> None:
+        config.check()
+        if (model is None) != (tokenizer is None):
+            raise ValueError("give both model and tokenizer, or neither (to load config.model.path)")
+        self.config = config
+        self.out_dir = Path(out_dir or config.run.out_dir)
+        self.stream = stream
+        self.device = resolve_device(config.run.device)
+        self.autocast_dtype = resolve_precision(config.run.precision, self.device)
+        seed_everything(config.run.seed)
+        if model is None:
+            model, tokenizer = load_model(config.model)
+        model = model.to(self.device)
+        if config.model.dtype == "bfloat16":
+            model = model.to(torch.bfloat16)
+        if config.model.gradient_checkpointing:
+            model.gradient_checkpointing_enable()
+        # The reference policy is the model as training starts: a frozen copy, or (LoRA) the
+        # base model with the adapters switched off.
+        lora = config.model.lora
+        needs_reference = config.loss.kl_coef > 0
+        self.reference = None
+        if lora.enabled:
+            model = wrap_lora(model, lora)
+        elif needs_reference:
+            self.reference = copy.deepcopy(model).eval().requires_grad_(False)
+        self.model, self.tokenizer = model.eval(), tokenizer
+        self.value_head = None
+        if config.algorithm.uses_value_head:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(config.run.seed)
+                self.value_head = ValueHead(_hidden_size(model)).to(self.device).eval()
+        parameters = [p for p in model.parameters() if p.requires_grad]
+        if self.value_head is not None:
+            parameters += list(self.value_head.parameters())
+        opt = config.optimizer
+        self.optimizer = torch.optim.AdamW(parameters, lr=opt.lr, betas=tuple(opt.betas), eps=opt.eps,
+                                           weight_decay=opt.weight_decay)
+        total = config.run.steps * config.batching.epochs * config.batching.mini_batches
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: lr_multiplier(
+            s, total_steps=total, warmup_steps=opt.warmup_steps, schedule=opt.schedule, min_ratio=opt.min_lr_ratio))
+        self.updater = PolicyUpdater(model, self.optimizer, self.update_settings(), scheduler=self.scheduler,
+                                     value_head=self.value_head)
+        self.policy = self._rollout_policy()
+        self.estimator = build_estimator(config)
+        self.info_gain = None
+        if config.algorithm.name == "igpo":
+            from agentgym.rewards.info_gain import InformationGainReward
+
+            self.info_gain = InformationGainReward(model, tokenizer, mode=config.algorithm.ig_mode)
+        band = config.loss.entropy_band
+        self.entropy_band = EntropyBand(config.loss.entropy_coef, band.width, band.ema, band.factor, band.min_coef,
+                                        band.max_coef) if band.enabled else None
+        self.step = 0
+        self.history: list[dict[str, Any]] = []
+        self._check_environment()
+
+    # ------------------------------------------------------------------ construction
+    def update_settings(self) -> UpdateSettings:
+        config = self.config
+        loss, algo, batching = config.loss, config.algorithm, config.batching
+        return UpdateSettings(
+            epochs=batching.epochs, mini_batches=batching.mini_batches, micro_batch_tokens=batching.micro_batch_tokens,
+            max_grad_norm=config.optimizer.max_grad_norm or None, eps_low=loss.eps_low, eps_high=loss.eps_high,
+            dual_clip=loss.dual_clip, aggregation=loss.aggregation,
+            kl_coef=loss.kl_coef if loss.kl_mode == "loss" else 0.0, kl_estimator=loss.kl_estimator,
+            entropy_coef=loss.entropy_coef, value_coef=algo.value_coef, value_clip=algo.value_clip,
+            temperature=config.rollout.temperature, autocast_dtype=self.autocast_dtype)
+
+    def _rollout_policy(self) -> Policy:
+        if self.config.rollout.backend == "vllm":
+            from agentgym.policies.vllm_engine import VLLMPolicy
+
+            return VLLMPolicy(self.config.model.path)
+        return HFPolicy(self.model, self.tokenizer, max_batch_size=self.config.model.max_batch_size,
+                        name=self.config.run.name)
+
+    def _check_environment(self) -> None:
+        """Fail now, not after the first rollout, on an unknown environment or (IGPO) one
+        without a hidden answer to measure information gain against."""
+        env_config = self.config.env
+        try:
+            env = agentgym.make(env_config.id, **env_config.kwargs)
+        except KeyError as exc:
+            raise ConfigError(f"env.id: {exc.args[0] if exc.args else exc}") from None
+        try:
+            env.reset(seed=env_config.train_seeds[0])
+            if self.info_gain is not None and getattr(env.unwrapped, "reference_answer", None) is None:
+                raise ConfigError(f"algorithm 'igpo' needs an environment with a hidden answer "
+                                  f"(reference_answer); {env_config.id} has none")
+        finally:
+            env.close()
+
+    # ----------------------------------------------------------------------- loop
+    def train(self, *, until: int | None = None) -> list[dict[str, Any]]:
+        """Train up to step ``until`` (default: ``run.steps``), evaluating and checkpointing
+        as configured; returns the history (one metrics dict per step)."""
+        config = self.config
+        until = config.run.steps if until is None else min(until, config.run.steps)
+        logging = config.logging
+        logger = MetricsLogger(self.out_dir, console=logging.console, jsonl=logging.jsonl,
+                               tensorboard=logging.tensorboard, wandb=logging.wandb, run_name=config.run.name,
+                               config=config.to_dict(), wandb_project=logging.wandb_project,
+                               wandb_entity=logging.wandb_entity, history=self.history, stream=self.stream)
+        self._progress = logging.progress and not logger.is_live
+        try:
+            if self.step == 0 and config.eval.every and not self.history:
+                record = {"step": 0, **self.evaluate()}
+                self.history.append(record)
+                logger.log(record)
+            while self.step < until:
+                metrics = self.train_step()
+                if config.eval.every and (self.step % config.eval.every == 0 or self.step == config.run.steps):
+                    metrics.update(self.evaluate())
+                self.history.append(metrics)
+                logger.log(metrics)
+                every = config.checkpoint.every
+                if (every and self.step % every == 0) or self.step == config.run.steps:
+                    self.save_checkpoint()
+            if self.step == config.run.steps:
+                self._finish(logger)
+        finally:
+            logger.close()
+        return self.history
+
+    def train_step(self) -> dict[str, Any]:
+        """One rollout batch and its update (module docstring); returns the step's metrics."""
+        config = self.config
+        started = time.perf_counter()
+        step = self.step
+        max_turns = config.max_turns_at(step)
+        rollout_config = RolloutConfig(
+            group_size=config.rollout.group_size,
+            sampling=SamplingParams(max_tokens=config.rollout.max_tokens, temperature=config.rollout.temperature,
+                                    top_p=config.rollout.top_p, seed=_derived_seed(config.run.seed, step, 1)),
+            max_turns=max_turns, system_prompt=self._system_prompt(),
+            max_concurrent_episodes=config.rollout.max_concurrent_episodes,
+            max_batch_size=config.model.max_batch_size)
+        self.model.eval()
+        result = rollout(self.policy, self.tasks_for(step), rollout_config, progress=getattr(self, "_progress", False))
+        rollout_seconds = time.perf_counter() - started
+        trajectories = result.trajectories
+        metrics: dict[str, Any] = {"step": step + 1}
+        metrics.update(_episode_metrics(trajectories))
+        metrics["rollout/max_turns"] = float(max_turns) if max_turns is not None else math.nan
+        metrics["rollout/tokens_per_second"] = float(result.stats["tokens_per_second"])
+        kept = self._trainable(trajectories, metrics)
+        if kept:
+            metrics.update(self._learn(kept, step))
+        else:
+            warnings.warn(f"step {step + 1}: no trainable trajectory; the update is skipped", stacklevel=2)
+        self.step = step + 1
+        metrics["optimizer/lr"] = float(self.optimizer.param_groups[0]["lr"])
+        metrics["time/rollout_seconds"] = rollout_seconds
+        metrics["time/step_seconds"] = time.perf_counter() - started
+        return metrics
+
+    def _learn(self, kept: list[Trajectory], step: int) -> dict[str, float]:
+        """Rewards, advantages, filters and the update for the trainable trajectories."""
+        config = self.config
+        metrics: dict[str, float] = {}
+        if self.info_gain is not None:
+            self.info_gain(kept)
+        plain = training_rows(kept, Advantages.broadcast(kept, [[0.0] * len(t.turns) for t in kept]),
+                              on_untrainable="error")[0]
+        reference = self._reference_logprobs(plain) if config.loss.kl_coef > 0 else None
+        if reference is not None and config.loss.kl_mode == "reward":
+            penalties = _turn_kl(kept, plain, reference, config.loss.kl_estimator)
+            write_component(kept, "kl_penalty", penalties, weight=-config.loss.kl_coef)
+        metrics.update({f"reward/{name}": value for name, value in component_means(kept).items()})
+        old_values = None
+        if self.value_head is not None:
+            _, old_values = score_rows(self.model, plain, temperature=config.rollout.temperature,
+                                       token_budget=config.batching.micro_batch_tokens, value_head=self.value_head,
+                                       autocast_dtype=self.autocast_dtype)
+            advantages = self.estimator(kept, [v.double().numpy() for v in old_values])
+        else:
+            advantages = self.estimator(kept)
+        metrics.update(training_health(kept, advantages).as_dict())
+        rows, _ = training_rows(kept, advantages, on_untrainable="error")
+        weights = group_weights(kept, zero_variance=config.filters.zero_variance,
+                                zero_variance_weight=config.filters.zero_variance_weight,
+                                top_fraction=config.filters.top_fraction)
+        for i, row in enumerate(rows):
+            row.weight = weights[i]
+            if reference is not None:
+                row.ref_logprobs = reference[i].numpy()
+            if old_values is not None:
+                row.old_values = old_values[i].float().numpy()
+        rows = [row for row in rows if row.weight > 0]
+        metrics["filters/kept_trajectories"] = float(len(rows))
+        metrics["filters/dropped_trajectories"] = float(len(kept) - len(rows))
+        if self.value_head is not None and config.algorithm.whiten_advantages:
+            _whiten(rows)
+        if not rows:
+            return metrics
+        coef = self.entropy_band.coef if self.entropy_band is not None else None
+        generator = torch.Generator().manual_seed(_derived_seed(config.run.seed, step, 2))
+        update_started = time.perf_counter()
+        update = self.updater.update(rows, generator=generator, entropy_coef=coef)
+        metrics["time/update_seconds"] = time.perf_counter() - update_started
+        metrics.update({f"train/{k}": v for k, v in update.items()})
+        if self.entropy_band is not None:
+            metrics["loss/entropy_coef"] = coef
+            if "entropy" in update:
+                self.entropy_band.observe(update["entropy"])
+        if config.rollout.backend == "vllm":
+            self.policy.load_weights(self.model.state_dict())
+        return metrics
+
+    def _trainable(self, trajectories: Sequence[Trajectory], metrics: dict[str, Any]) -> list[Trajectory]:
+        kept, refused = [], 0
+        for index, trajectory in enumerate(trajectories):
+            reason = check_trainable(trajectory)
+            if reason is None:
+                kept.append(trajectory)
+                continue
+            if self.config.rollout.on_untrainable == "error":
+                raise NotTrainable(f"trajectory {index} ({trajectory.group_id}): {reason}")
+            refused += 1
+        metrics["rollout/untrainable"] = float(refused)
+        return kept
+
+    def _reference_logprobs(self, rows: list[TrainingRow]) -> list[torch.Tensor]:
+        kwargs = dict(temperature=self.config.rollout.temperature, token_budget=self.config.batching.micro_batch_tokens,
+                      autocast_dtype=self.autocast_dtype)
+        if self.reference is not None:
+            return score_rows(self.reference, rows, **kwargs)[0]
+        with self.model.disable_adapter():  # LoRA: the base model is the reference
+            return score_rows(self.model, rows, **kwargs)[0]
+
+    # ------------------------------------------------------------------ tasks, eval
+    def tasks_for(self, step: int) -> list[Task]:
+        """The step's tasks: distinct seeds drawn from ``env.train_seeds`` by (seed, step)."""
+        start, stop = self.config.env.train_seeds
+        rng = np.random.default_rng([self.config.run.seed, step])
+        picks = rng.choice(stop - start, size=self.config.env.tasks_per_step, replace=False)
+        return [Task(self.config.env.id, seed=int(start + pick), kwargs=dict(self.config.env.kwargs)) for pick in picks]
+
+    def evaluate(self, seeds: Sequence[int] | None = None) -> dict[str, float]:
+        """Greedy success and mean return on held-out seeds (``eval.first_seed`` onward)."""
+        config = self.config
+        if seeds is None:
+            seeds = range(config.eval.first_seed, config.eval.first_seed + config.eval.tasks)
+        tasks = [Task(config.env.id, seed=int(s), kwargs=dict(config.env.kwargs)) for s in seeds]
+        rollout_config = RolloutConfig(sampling=SamplingParams(max_tokens=config.rollout.max_tokens, temperature=0.0),
+                                       max_turns=config.max_turns_at(self.step), system_prompt=self._system_prompt(),
+                                       max_concurrent_episodes=config.rollout.max_concurrent_episodes,
+                                       max_batch_size=config.model.max_batch_size)
+        self.model.eval()
+        trajectories = rollout(self.policy, tasks, rollout_config, progress=False).trajectories
+        return {"eval/success": float(np.mean([t.success for t in trajectories])),
+                "eval/reward": float(np.mean([t.episode_return for t in trajectories])),
+                "eval/turns": float(np.mean([len(t.turns) for t in trajectories]))}
+
+    def _system_prompt(self) -> str | None:
+        prompt = self.config.rollout.system_prompt
+        return DEFAULT_SYSTEM_PROMPT if prompt is None else (prompt or None)
+
+    # ---------------------------------------------------------------- checkpoints
+    def save_checkpoint(self) -> Path:
+        state = {
+            "model": trainable_state(self.model),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": rng_state(),
+        }
+        if self.value_head is not None:
+            state["value_head"] = self.value_head.state_dict()
+        if self.entropy_band is not None:
+            state["entropy_band"] = self.entropy_band.state_dict()
+        return save_checkpoint(self.out_dir, self.step, state, self.config.to_dict(), self.history,
+                               keep_last=self.config.checkpoint.keep_last)
+
+    def load_state(self, path: str | Path) -> None:
+        """Continue from a checkpoint of this configuration (weights, optimizer, scheduler,
+        RNG states, step, history)."""
+        checkpoint = load_checkpoint(path)
+        state = checkpoint.state
+        load_trainable_state(self.model, state["model"])
+        if self.value_head is not None:
+            self.value_head.load_state_dict(state["value_head"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.entropy_band is not None and "entropy_band" in state:
+            self.entropy_band.load_state_dict(state["entropy_band"])
+        set_rng_state(state["rng"])
+        self.step = checkpoint.step
+        self.history = [record for record in checkpoint.history if record["step"] <= self.step]
+        if self.config.rollout.backend == "vllm":
+            self.policy.load_weights(self.model.state_dict())
+
+    @classmethod
+    def resume(cls, path: str | Path, *, overrides: dict[str, Any] | None = None, config: TrainConfig | None = None,
+               **kwargs: Any) -> Trainer:
+        """A trainer continuing the checkpoint at ``path`` (a checkpoint, or a run folder: its
+        latest). The configuration is the checkpoint's (or ``config``), with ``overrides``."""
+        checkpoint = load_checkpoint(path)
+        if config is None:
+            config = TrainConfig.from_dict(merge(checkpoint.config, overrides or {}))
+        elif overrides:
+            config = TrainConfig.from_dict(merge(config.to_dict(), overrides))
+        trainer = cls(config, **kwargs)
+        trainer.load_state(checkpoint.path)
+        return trainer
+
+    def _finish(self, logger: MetricsLogger) -> None:
+        config = self.config
+        if config.checkpoint.save_final:
+            final = self.out_dir / "final"
+            self.model.save_pretrained(final)
+            self.tokenizer.save_pretrained(final)
+            if self.value_head is not None:
+                torch.save(self.value_head.state_dict(), final / "value_head.pt")
+        if config.logging.plot:
+            try:
+                from agentgym.train.plots import plot_curves
+
+                path = plot_curves(self.history, self.out_dir / "curves.png")
+                logger.message(f"curves: {path}")
+            except ModuleNotFoundError:
+                logger.message("note: matplotlib is not installed; no curves plotted (pip install matplotlib)")
+
+
+# ---------------------------------------------------------------------- helpers
+def build_estimator(config: TrainConfig) -> Any:
+    """The credit estimator named by ``config.algorithm``."""
+    algo = config.algorithm
+    gamma = algo.discount
+    if algo.name == "grpo":
+        return GRPO(per_trajectory=algo.per_trajectory)
+    if algo.name == "drgrpo":
+        return DrGRPO(per_trajectory=algo.per_trajectory)
+    if algo.name == "rloo":
+        return RLOO(per_trajectory=algo.per_trajectory)
+    if algo.name == "gigpo":
+        return GiGPO(gamma=gamma, step_weight=algo.step_weight, normalize_by_std=algo.normalize_by_std,
+                     similarity_threshold=algo.similarity_threshold)
+    if algo.name == "igpo":
+        return IGPO(normalization=algo.ig_normalization, gamma=gamma, outcome=algo.outcome)
+    if algo.name == "reinforce":
+        return ReinforceBatchNorm(gamma=gamma, normalize_over=algo.normalize_over)
+    if algo.gae == "bilevel":
+        return BiLevelGAE(turn_gamma=gamma, turn_lam=algo.lam)
+    return TurnAwareGAE(gamma=gamma, lam=algo.lam)
+
+
+def load_model(section: Any) -> tuple[Any, Any]:
+    """Model and tokenizer from ``model.path``: the embedded SmolLM2, a folder or a hub name."""
+    from agentgym.policies.embedded import EMBEDDED_MODEL_NAME, load_embedded_model
+
+    if section.path == EMBEDDED_MODEL_NAME:
+        return load_embedded_model()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs = {"revision": section.revision} if section.revision else {}
+    tokenizer = AutoTokenizer.from_pretrained(section.path, **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(section.path, **kwargs)
+    return model, tokenizer
+
+
+def wrap_lora(model: Any, lora: Any) -> Any:
+    """The model with trainable LoRA adapters (peft); everything else frozen."""
+    from peft import LoraConfig, get_peft_model
+
+    targets = "all-linear" if lora.target_modules == ["all-linear"] else list(lora.target_modules)
+    return get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                            target_modules=targets, task_type="CAUSAL_LM"))
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"run.device = {device!r}, but no CUDA device is available")
+    return resolved
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for training forward passes (``None``: the model's own)."""
+    if precision == "fp32":
+        return None
+    cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    if precision == "bf16":
+        if not cuda_bf16:
+            raise ConfigError(f"run.precision = 'bf16' needs a CUDA device with bf16 support (device: {device})")
+        return torch.bfloat16
+    return torch.bfloat16 if cuda_bf16 else None
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _derived_seed(seed: int, step: int, purpose: int) -> int:
+    """A seed for one purpose (1: sampling, 2: shuffling) at one step."""
+    return int(np.random.default_rng([seed, step, purpose]).integers(2**31 - 1))
+
+
+def _hidden_size(model: Any) -> int:
+    config = model.config
+    size = getattr(config, "hidden_size", None) or getattr(getattr(config, "text_config", None), "hidden_size", None)
+    if size is None:
+        raise ValueError("cannot find the model's hidden size for the value head")
+    return int(size)
+
+
+def _episode_metrics(trajectories: Sequence[Trajectory]) -> dict[str, float]:
+    """Success and the environment's reward over every trajectory of the step (before any
+    reward provider adds to it)."""
+    returns = np.array([t.episode_return for t in trajectories], dtype=np.float64)
+    return {
+        "success/train": float(np.mean([t.success for t in trajectories])),
+        "reward/mean": float(returns.mean()),
+        "reward/std": float(returns.std()),
+        "rollout/episodes": float(len(trajectories)),
+        "rollout/turns": float(np.mean([len(t.turns) for t in trajectories])),
+        "rollout/response_tokens": float(np.mean([t.generated_tokens for t in trajectories])),
+    }
+
+
+def _turn_kl(trajectories: Sequence[Trajectory], rows: Sequence[TrainingRow], reference: Sequence[torch.Tensor],
+             estimator: str) -> list[list[float]]:
+    """Per turn, the summed KL estimate of its tokens (sampling log-probs vs the reference)."""
+    penalties = []
+    for trajectory, row, ref in zip(trajectories, rows, reference):
+        kl = kl_divergence(torch.from_numpy(row.old_logprobs).double(), ref.double(), estimator).numpy()
+        penalties.append([float(kl[turn.action_span[0]:turn.action_span[1]].sum()) for turn in trajectory.turns])
+    return penalties
+
+
+def _whiten(rows: Sequence[TrainingRow]) -> None:
+    """Advantages minus their mean over every masked token, divided by their std (+ eps)."""
+    values = np.concatenate([row.advantages[row.loss_mask] for row in rows]) if rows else np.zeros(0)
+    if values.size < 2:
+        return
+    mean, std = float(values.mean()), float(values.std())
+    for row in rows:
+        row.advantages = np.where(row.loss_mask, (row.advantages - mean) / (std + DEFAULT_EPS), 0.0).astype(np.float32)
