@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agentgym.cli import compare_cmd, eval_cmd, info_cmd, list_cmd, play_cmd, serve_cmd
+from agentgym.cli import compare_cmd, eval_cmd, info_cmd, list_cmd, play_cmd, serve_cmd, train_cmd
 
 COMMANDS = {"list": list_cmd, "info": info_cmd, "play": play_cmd, "eval": eval_cmd, "compare": compare_cmd,
-            "serve-policy": serve_cmd}
+            "serve-policy": serve_cmd, "train": train_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:
