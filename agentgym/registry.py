@@ -130,19 +130,22 @@ def make(
     id: str,
     *,
     max_turns: int | None = _UNSET,
-    episode_statistics: bool = True,
+    episode_statistics: bool = False,
     wrappers: Sequence[Callable[[gym.Env], gym.Env]] = (),
     **kwargs: Any,
 ) -> gym.Env:
-    """Make an environment with agentgym's default wrappers.
+    """Make an environment with agentgym's default wrapper: the turn budget.
 
-    The stack is ``EpisodeStatistics(TurnLimit(w_n(...w_1(env))))``: your ``wrappers`` (e.g.
-    ``[AnswerFormat, ToolCalling]`` or ``functools.partial`` objects of them) are applied first, in
-    order, so that the turn budget counts every action — tool calls and format errors too — and
-    the statistics see every step. The turn budget is the registered ``max_turns`` unless given
-    (``None`` disables it); episode statistics land in ``info["episode"]`` when an episode ends. Gymnasium's passive checker and order enforcer
-    are left out: :class:`~agentgym.core.LLMEnv` checks the call order itself, and
-    ``check_env`` runs in the test suite instead of on every episode.
+    The stack is ``TurnLimit(w_n(...w_1(env)))``: your ``wrappers`` (e.g.
+    ``[AnswerFormat, ToolCalling]`` or ``functools.partial`` objects of them) are applied first,
+    in order, so that the turn budget counts every action — tool calls and format errors too.
+    The budget is the registered ``max_turns`` unless given (``None`` disables it). With
+    ``episode_statistics=True`` an :class:`~agentgym.wrappers.EpisodeStatistics` goes on top and
+    ``info["episode"]`` summarises each episode when it ends (off by default, as in Gymnasium:
+    the rollout engine and ``agentgym eval`` keep their own statistics, and the default stack
+    stays one thin layer). Gymnasium's passive checker and order enforcer are left out:
+    :class:`~agentgym.core.LLMEnv` checks the call order itself, and ``check_env`` runs in the
+    test suite instead of on every episode.
 
     Keyword arguments go to the environment's constructor.
     """

@@ -27,7 +27,7 @@ class Parity(LLMEnv):
 agentgym.register("mine/Parity-v0", Parity, max_turns=3, description="Even or odd?")
 
 if __name__ == "__main__":
-    env = agentgym.make("mine/Parity-v0")
+    env = agentgym.make("mine/Parity-v0", episode_statistics=True)
     observation, info = env.reset(seed=0)
     print(observation)
     observation, reward, terminated, truncated, info = env.step(env.unwrapped.oracle_action())

@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     read = input  # looked up per call so tests can script it
     console = Console(highlight=False)
-    env = agentgym.make(args.env_id, render_mode="ansi", **env_kwargs(args))
+    env = agentgym.make(args.env_id, render_mode="ansi", episode_statistics=True, **env_kwargs(args))
     observation, info = env.reset(seed=args.seed)
     console.print(f"[bold]{args.env_id}[/bold]  task {info['task_id']}\n{info['instructions']}\n[dim]{HELP}[/dim]")
     total = 0.0

@@ -12,16 +12,15 @@
 :class:`TrajectoryRecorder` record each episode as a ``Trajectory`` (memory and JSONL)
 ==========================  ==============================================================
 
-``agentgym.make(id)`` returns ``EpisodeStatistics(TurnLimit(env))``; stack the others on top,
-innermost first: ``AnswerFormat``, then ``ToolCalling`` (tool calls are not answers), then
-``TrajectoryRecorder`` and ``ChatHistory`` (both must see the agent's raw action)::
+``agentgym.make(id)`` returns ``TurnLimit(env)`` (plus ``EpisodeStatistics`` on top with
+``episode_statistics=True``). Wrappers that answer some actions without stepping the game —
+``AnswerFormat``, ``ToolCalling`` — belong *inside* the turn budget so those actions use up
+turns: pass them as ``make(id, wrappers=[AnswerFormat, ToolCalling])`` (innermost first; tool
+calls are not answers). ``TrajectoryRecorder`` and ``ChatHistory`` go outside, as they must see
+the agent's raw action::
 
-    env = agentgym.make("games/GuessTheNumber-v0")
-    env = ChatHistory(TrajectoryRecorder(ToolCalling(AnswerFormat(env)), "runs.jsonl"))
-
-``AnswerFormat`` and ``ToolCalling`` answer some actions without stepping the environment
-below them, so a ``TurnLimit`` inside them does not count those actions; wrap the stack in a
-``TurnLimit`` of its own when they should use up turns.
+    env = agentgym.make("games/GuessTheNumber-v0", wrappers=[AnswerFormat, ToolCalling])
+    env = ChatHistory(TrajectoryRecorder(env, "runs.jsonl"))
 """
 
 from agentgym.wrappers.answer_format import AnswerFormat

@@ -31,7 +31,7 @@ def test_register_entry_point_string_is_lazy_and_makes(counter_module):
     record = agentgym.register("testing/Counter-v0", counter_module, max_turns=3, tags=("toy",))
     assert "counter_env_mod" not in sys.modules, "registering must not import the module"
     assert record.family == "testing" and record.name == "Counter-v0"
-    env = agentgym.make("testing/Counter-v0")
+    env = agentgym.make("testing/Counter-v0", episode_statistics=True)
     assert isinstance(env, EpisodeStatistics) and isinstance(env.env, TurnLimit)
     env.reset(seed=0)
     results = [env.step("x") for _ in range(3)]
@@ -98,7 +98,7 @@ def test_register_validates_ids():
 def test_user_wrappers_sit_inside_the_turn_limit_and_statistics():
     from agentgym.wrappers import AnswerFormat
 
-    env = agentgym.make("games/GuessTheNumber-v0", max_turns=3, wrappers=[AnswerFormat])
+    env = agentgym.make("games/GuessTheNumber-v0", max_turns=3, wrappers=[AnswerFormat], episode_statistics=True)
     assert isinstance(env.env.env, AnswerFormat)
     env.reset(seed=0)
     results = [env.step("no tags at all") for _ in range(3)]

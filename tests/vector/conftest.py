@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from vector_test_envs import wait_until
+from vector_test_envs import slot_threads, wait_until
 
 from agentgym.vector import AsyncioVectorEnv, ThreadVectorEnv
 
@@ -14,10 +14,6 @@ from agentgym.vector import AsyncioVectorEnv, ThreadVectorEnv
 def vector_cls(request):
     """Both vector environments: their behaviour must be identical."""
     return request.param
-
-
-def slot_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("agentgym-vector-slot")]
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ def test_make_vec_builds_registered_envs_in_either_mode(mode, cls):
             autoreset_mode="SameStep",
             difficulty="hard",
             max_turns=4,
+            episode_statistics=True,
         )
     ) as envs:
         assert type(envs) is cls and envs.num_envs == 3

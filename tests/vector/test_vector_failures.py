@@ -7,8 +7,7 @@ from contextlib import closing
 
 import numpy as np
 import pytest
-from conftest import slot_threads
-from vector_test_envs import EchoEnv, Factory, Gauge, HangingEnv, RaisingEnv, SleepyEnv, wait_until
+from vector_test_envs import EchoEnv, Factory, Gauge, HangingEnv, RaisingEnv, SleepyEnv, slot_threads, wait_until
 
 TIMEOUT = 0.5  # generous for the healthy environments, which answer in microseconds
 

@@ -206,3 +206,8 @@ def wait_until(condition, timeout: float = PATIENCE_S) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+def slot_threads() -> list[threading.Thread]:
+    """The live worker threads of vector environments."""
+    return [t for t in threading.enumerate() if t.name.startswith("agentgym-vector-slot")]

@@ -20,7 +20,7 @@ MIDPOINT = Tool(
 
 
 def stack(order: str, path):
-    game = agentgym.make("games/GuessTheNumber-v0", difficulty="easy")
+    game = agentgym.make("games/GuessTheNumber-v0", difficulty="easy", episode_statistics=True)
     game.unwrapped.tools = (MIDPOINT,)
     inner = ToolCalling(AnswerFormat(game))
     if order == "history outside":

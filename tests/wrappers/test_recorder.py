@@ -62,7 +62,7 @@ class Fragile(LLMEnv):
 
 
 def guess_recorder(output=None, **kwargs):
-    return TrajectoryRecorder(agentgym.make("games/GuessTheNumber-v0", difficulty="easy"), output, **kwargs)
+    return TrajectoryRecorder(agentgym.make("games/GuessTheNumber-v0", difficulty="easy", episode_statistics=True), output, **kwargs)
 
 
 def test_episodes_are_recorded_and_round_trip_through_jsonl(tmp_path):
