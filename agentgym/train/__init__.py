@@ -39,6 +39,7 @@ _LAZY_EXPORTS = {
     "aggregation_weights": "agentgym.train.loss",
     "clipped_policy_loss": "agentgym.train.loss",
     "entropy_from_logits": "agentgym.train.loss",
+    "entropy_from_logprobs": "agentgym.train.loss",
     "kl_divergence": "agentgym.train.loss",
     "group_weights": "agentgym.train.filters",
     "EntropyBand": "agentgym.train.schedules",

@@ -225,7 +225,8 @@ def _concatenate(rows: list[TrainingRow], weights: list[float]) -> MicroBatch:
     positions = torch.from_numpy(np.concatenate([np.arange(len(row)) for row in rows])).long()
     token_weights = torch.from_numpy(np.concatenate(
         [np.where(row.loss_mask, weight * row.weight, 0.0) for row, weight in zip(rows, weights)])).float()
-    return MicroBatch(rows=rows, input_ids=ids[None], position_ids=positions[None], loss_mask=cat("loss_mask", torch.bool),
+    return MicroBatch(rows=rows, input_ids=ids[None], position_ids=positions[None],
+                      loss_mask=cat("loss_mask", torch.bool),
                       old_logprobs=cat("old_logprobs", torch.float32), advantages=cat("advantages", torch.float32),
                       token_weights=token_weights, ref_logprobs=optional("ref_logprobs"),
                       value_targets=optional("value_targets"), old_values=optional("old_values"))

@@ -18,7 +18,7 @@ KL to a reference policy (:func:`kl_divergence`), estimated from the sampled tok
     k1 = logp - ref = -delta                 unbiased, can be negative
     k3 = exp(delta) - delta - 1              unbiased, always >= 0, lower variance
 
-Entropy (:func:`entropy_from_logits`): ``H = -sum_v p_v log p_v`` of each position's
+Entropy (:func:`entropy_from_logits`, :func:`entropy_from_logprobs`): ``H = -sum_v p_v log p_v`` of each position's
 distribution.
 
 Aggregation (:func:`aggregate`, :func:`aggregation_weights`) of per-token values ``l`` over
@@ -86,8 +86,12 @@ def kl_divergence(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator:
 
 def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
     """``-sum p log p`` over the last dimension."""
-    logp = torch.log_softmax(logits.float(), dim=-1)
-    return -(logp.exp() * logp).sum(dim=-1)
+    return entropy_from_logprobs(torch.log_softmax(logits.float(), dim=-1))
+
+
+def entropy_from_logprobs(logprobs: torch.Tensor) -> torch.Tensor:
+    """``-sum p log p`` over the last dimension, from normalised log-probabilities."""
+    return -(logprobs.exp() * logprobs).sum(dim=-1)
 
 
 def aggregation_weights(

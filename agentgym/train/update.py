@@ -48,7 +48,7 @@ from agentgym.train.loss import (
     KLEstimator,
     aggregation_weights,
     clipped_policy_loss,
-    entropy_from_logits,
+    entropy_from_logprobs,
     kl_divergence,
 )
 
@@ -155,7 +155,7 @@ def forward_micro_batch(model: Any, batch: MicroBatch, *, temperature: float, va
     logprobs = torch.cat([zero, logp_all.gather(-1, targets[:, None]).squeeze(-1)])
     token_entropy = None
     if entropy:
-        token_entropy = torch.cat([zero, -(logp_all.exp() * logp_all).sum(-1)])
+        token_entropy = torch.cat([zero, entropy_from_logprobs(logp_all)])
     values = None
     if value_head is not None:
         values = torch.cat([zero, value_head(output.hidden_states[-1][0, :-1]).float()])

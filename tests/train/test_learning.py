@@ -7,8 +7,8 @@ must learn both the format and to use the conversation (not to repeat a word tha
 "no"). Each run trains with its algorithm for a fixed step budget and is then evaluated
 greedily on 30 held-out seeds.
 
-Measured on 2 busy CPU cores with one torch thread (see conftest): each run takes 7-10 s; the greedy success reaches 100% within
-15-25 steps for every algorithm here.
+Measured on 2 busy CPU cores with one torch thread (see conftest): each run takes 7-10 s; the
+greedy success reaches 100% within 15-25 steps for every algorithm here.
 """
 
 from __future__ import annotations
