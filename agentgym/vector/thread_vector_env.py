@@ -5,8 +5,6 @@ from __future__ import annotations
 from concurrent.futures import Future, wait
 from typing import Any, Sequence
 
-from gymnasium.vector import AutoresetMode
-
 from agentgym.vector._slots import (
     Call,
     EnvFactory,
@@ -47,15 +45,6 @@ class ThreadVectorEnv(SlotVectorEnv):
     environments abandoned after a timeout: those are daemon threads that end when (if) the
     hung call returns. One ``reset``/``step`` runs at a time.
     """
-
-    def __init__(
-        self,
-        env_fns: Sequence[EnvFactory],
-        *,
-        step_timeout: float | None = None,
-        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
-    ) -> None:
-        super().__init__(env_fns, step_timeout=step_timeout, autoreset_mode=autoreset_mode)
 
     def reset(
         self,

@@ -15,31 +15,27 @@ at the far right and no ragged edge: ``reset(options={"start_column": 0, "goal_c
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
-from agentgym.envs.games.base import GameEnv
 from agentgym.envs.games.grid_walk import (
-    COMPASS,
     WordParser,
     compass_words,
     distances_to,
-    first_step_closer,
     move_table,
     neighbours,
 )
+from agentgym.envs.games.grid_walk_game import GridWalkGame
 
 _ROWS = 4
 # difficulty -> (columns, extra cliff cells on the ragged edge, steps allowed)
 _LEVELS = {"easy": (6, 0, 25), "medium": (9, 1, 40), "hard": (12, 3, 50)}
-_MOVES = tuple(COMPASS)
 _PARSER = WordParser(compass_words())
 _TABLES = {cols: move_table(_ROWS, cols) for cols, _, _ in _LEVELS.values()}
 _NEIGHBOURS = {cols: neighbours(tables) for cols, tables in _TABLES.items()}
 
 
-class CliffWalking(GameEnv):
+class CliffWalking(GridWalkGame):
     """Walk from ``S`` to ``G`` along a cliff edge on a 4 x N grid (N = 6, 9, 12).
 
     Action: a direction word (``left``, ``down``, ``right``, ``up`` or ``west``, ``south``,
@@ -136,25 +132,7 @@ class CliffWalking(GameEnv):
             what = f"You cannot go {move}: that is the edge."
         else:
             what = f"You moved {move}."
-        left = self.max_steps - self.steps
-        if left == 0:
-            rewards["outcome"] = 0.0
-            return Feedback(f"{what} You are out of steps. You lose.\n{self._grid()}", rewards,
-                            terminated=True)
-        return Feedback(f"{what} {left} steps left.\n{self._grid()}", rewards)
-
-    def _grid(self) -> str:
-        row, col = divmod(self.position, self.cols)
-        rows = self._rows.copy()
-        rows[row] = rows[row][:2 * col] + "@" + rows[row][2 * col + 1:]
-        return f"(you are at row {row + 1}, column {col + 1})\n" + "\n".join(rows)
-
-    def random_action(self, rng: random.Random) -> str:
-        return _MOVES[rng.randrange(4)]
-
-    def oracle_action(self) -> str:
-        """A step along a shortest path that avoids the cliff (breadth-first distances)."""
-        return first_step_closer(self.position, self.dist, self._moves)
+        return self._after_move(what, rewards)
 
     def render_text(self) -> str:
         return (f"CliffWalking {_ROWS}x{self.cols}, step {self.steps}/{self.max_steps}, "

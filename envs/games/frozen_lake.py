@@ -12,28 +12,24 @@ The ice is not slippery at any level, so a shortest path always wins. ``reset(op
 
 from __future__ import annotations
 
-import random
 from functools import lru_cache
 from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
-from agentgym.envs.games.base import GameEnv
 from agentgym.envs.games.grid_walk import (
-    COMPASS,
     Adjacency,
     MoveTables,
     WordParser,
     compass_words,
     distances_to,
-    first_step_closer,
     move_table,
     neighbours,
 )
+from agentgym.envs.games.grid_walk_game import GridWalkGame
 
 # difficulty -> (side of the square lake, probability a tile is frozen, steps allowed);
 # the step budget is at least the number of tiles, so it never cuts a shortest path.
 _LEVELS = {"easy": (4, 0.8, 30), "medium": (6, 0.8, 50), "hard": (8, 0.75, 80)}
-_MOVES = tuple(COMPASS)
 _PARSER = WordParser(compass_words())
 
 
@@ -44,7 +40,7 @@ def _grid_tables(rows: int, cols: int) -> tuple[MoveTables, Adjacency]:
     return moves, neighbours(moves)
 
 
-class FrozenLake(GameEnv):
+class FrozenLake(GridWalkGame):
     """Walk from ``S`` to ``G`` over an N x N frozen lake (N = 4, 6, 8) without falling in a hole.
 
     Action: a direction word (``left``, ``down``, ``right``, ``up`` or ``west``, ``south``,
@@ -114,29 +110,8 @@ class FrozenLake(GameEnv):
             rewards["outcome"] = 0.0
             return Feedback(f"You moved {move} and fell into a hole. You lose.\n{self._grid()}",
                             rewards, terminated=True)
-        left = self.max_steps - self.steps
-        if after == before:
-            what = f"You cannot go {move}: that is the edge."
-        else:
-            what = f"You moved {move}."
-        if left == 0:
-            rewards["outcome"] = 0.0
-            return Feedback(f"{what} You are out of steps. You lose.\n{self._grid()}", rewards,
-                            terminated=True)
-        return Feedback(f"{what} {left} steps left.\n{self._grid()}", rewards)
-
-    def _grid(self) -> str:
-        row, col = divmod(self.position, self.cols)
-        rows = self._rows.copy()
-        rows[row] = rows[row][:2 * col] + "@" + rows[row][2 * col + 1:]
-        return f"(you are at row {row + 1}, column {col + 1})\n" + "\n".join(rows)
-
-    def random_action(self, rng: random.Random) -> str:
-        return _MOVES[rng.randrange(4)]
-
-    def oracle_action(self) -> str:
-        """A step along a shortest path over the observed map (breadth-first distances)."""
-        return first_step_closer(self.position, self.dist, self._moves)
+        what = f"You cannot go {move}: that is the edge." if after == before else f"You moved {move}."
+        return self._after_move(what, rewards)
 
     def render_text(self) -> str:
         return (f"FrozenLake {self.rows}x{self.cols}, step {self.steps}/{self.max_steps}\n"
