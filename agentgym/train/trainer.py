@@ -22,6 +22,11 @@ One step (:meth:`Trainer.train_step`):
    the initial model (or, with LoRA, the base model with adapters disabled).
 7. **Metrics, evaluation, checkpoint.**
 
+Under ``torch.distributed`` (initialised by the caller, e.g. with ``torchrun``), each process
+plays its share of the step's tasks (whole groups), the update sums gradients across processes
+(:mod:`agentgym.train.update`) and only rank 0 logs and checkpoints; PPO's advantage whitening
+and the group filters act on each process's share.
+
 Every source of randomness is seeded from ``run.seed`` and the step (task seeds, sampling seeds,
 mini-batch shuffling), and checkpoints hold the RNG states, so a resumed run repeats what an
 uninterrupted one would have done (up to floating-point differences from batch composition).
@@ -189,10 +194,12 @@ class Trainer:
         config = self.config
         until = config.run.steps if until is None else min(until, config.run.steps)
         logging = config.logging
-        logger = MetricsLogger(self.out_dir, console=logging.console, jsonl=logging.jsonl,
-                               tensorboard=logging.tensorboard, wandb=logging.wandb, run_name=config.run.name,
-                               config=config.to_dict(), wandb_project=logging.wandb_project,
-                               wandb_entity=logging.wandb_entity, history=self.history, stream=self.stream)
+        main = _rank_and_world()[0] == 0  # under torch.distributed, one process writes
+        logger = MetricsLogger(self.out_dir, console=logging.console and main, jsonl=logging.jsonl and main,
+                               tensorboard=logging.tensorboard and main, wandb=logging.wandb and main,
+                               run_name=config.run.name, config=config.to_dict(),
+                               wandb_project=logging.wandb_project, wandb_entity=logging.wandb_entity,
+                               history=self.history, stream=self.stream)
         self._progress = logging.progress and not logger.is_live
         try:
             if self.step == 0 and config.eval.every and not self.history:
@@ -206,9 +213,9 @@ class Trainer:
                 self.history.append(metrics)
                 logger.log(metrics)
                 every = config.checkpoint.every
-                if (every and self.step % every == 0) or self.step == config.run.steps:
+                if main and ((every and self.step % every == 0) or self.step == config.run.steps):
                     self.save_checkpoint()
-            if self.step == config.run.steps:
+            if main and self.step == config.run.steps:
                 self._finish(logger)
         finally:
             logger.close()
@@ -228,7 +235,9 @@ class Trainer:
             max_concurrent_episodes=config.rollout.max_concurrent_episodes,
             max_batch_size=config.model.max_batch_size)
         self.model.eval()
-        result = rollout(self.policy, self.tasks_for(step), rollout_config, progress=getattr(self, "_progress", False))
+        rank, world = _rank_and_world()
+        tasks = self.tasks_for(step)[rank::world]  # under torch.distributed, each process its share
+        result = rollout(self.policy, tasks, rollout_config, progress=getattr(self, "_progress", False))
         rollout_seconds = time.perf_counter() - started
         trajectories = result.trajectories
         metrics: dict[str, Any] = {"step": step + 1}
@@ -236,8 +245,11 @@ class Trainer:
         metrics["rollout/max_turns"] = float(max_turns) if max_turns is not None else math.nan
         metrics["rollout/tokens_per_second"] = float(result.stats["tokens_per_second"])
         kept = self._trainable(trajectories, metrics)
+        rows: list[TrainingRow] = []
         if kept:
-            metrics.update(self._learn(kept, step))
+            rows = self._rows(kept, step, metrics)
+        if rows or _distributed():  # every process joins every update, even with no rows
+            metrics.update(self._update(rows, step))
         else:
             warnings.warn(f"step {step + 1}: no trainable trajectory; the update is skipped", stacklevel=2)
         self.step = step + 1
@@ -246,10 +258,9 @@ class Trainer:
         metrics["time/step_seconds"] = time.perf_counter() - started
         return metrics
 
-    def _learn(self, kept: list[Trajectory], step: int) -> dict[str, float]:
-        """Rewards, advantages, filters and the update for the trainable trajectories."""
+    def _rows(self, kept: list[Trajectory], step: int, metrics: dict[str, Any]) -> list[TrainingRow]:
+        """Rewards, advantages and filters: the training rows of the trainable trajectories."""
         config = self.config
-        metrics: dict[str, float] = {}
         if self.info_gain is not None:
             self.info_gain(kept)
         plain = training_rows(kept, Advantages.broadcast(kept, [[0.0] * len(t.turns) for t in kept]),
@@ -283,13 +294,16 @@ class Trainer:
         metrics["filters/dropped_trajectories"] = float(len(kept) - len(rows))
         if self.value_head is not None and config.algorithm.whiten_advantages:
             _whiten(rows)
-        if not rows:
-            return metrics
+        return rows
+
+    def _update(self, rows: list[TrainingRow], step: int) -> dict[str, float]:
+        config = self.config
+        metrics: dict[str, float] = {}
         coef = self.entropy_band.coef if self.entropy_band is not None else None
         generator = torch.Generator().manual_seed(_derived_seed(config.run.seed, step, 2))
-        update_started = time.perf_counter()
+        started = time.perf_counter()
         update = self.updater.update(rows, generator=generator, entropy_coef=coef)
-        metrics["time/update_seconds"] = time.perf_counter() - update_started
+        metrics["time/update_seconds"] = time.perf_counter() - started
         metrics.update({f"train/{k}": v for k, v in update.items()})
         if self.entropy_band is not None:
             metrics["loss/entropy_coef"] = coef
@@ -484,6 +498,16 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def _distributed() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
+def _rank_and_world() -> tuple[int, int]:
+    if _distributed():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
 
 
 def _derived_seed(seed: int, step: int, purpose: int) -> int:
