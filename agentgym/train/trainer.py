@@ -251,7 +251,8 @@ class Trainer:
         if rows or _distributed():  # every process joins every update, even with no rows
             metrics.update(self._update(rows, step))
         else:
-            warnings.warn(f"step {step + 1}: no trainable trajectory; the update is skipped", stacklevel=2)
+            warnings.warn(f"step {step + 1}: no rows to train on (none trainable, or all filtered out); "
+                          "the update is skipped", stacklevel=2)
         self.step = step + 1
         metrics["optimizer/lr"] = float(self.optimizer.param_groups[0]["lr"])
         metrics["time/rollout_seconds"] = rollout_seconds
