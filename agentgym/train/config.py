@@ -46,7 +46,9 @@ class RunSection:
         steps: training steps (one step = one rollout batch and its update).
         device: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
         precision: ``auto`` (bf16 autocast on a CUDA device that supports it, else fp32),
-            ``fp32`` or ``bf16`` (needs CUDA).
+            ``fp32`` or ``bf16`` (needs CUDA). Autocast covers the training forward passes;
+            rollouts run in the weights' dtype, so under bf16 the first ratios differ from 1
+            by the precision gap (the clip absorbs it).
     """
 
     name: str = "agentgym-train"

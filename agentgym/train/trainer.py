@@ -99,6 +99,7 @@ class Trainer:
         if (model is None) != (tokenizer is None):
             raise ValueError("give both model and tokenizer, or neither (to load config.model.path)")
         self.config = config
+        self._check_environment()  # before any (slow) model loading
         self.out_dir = Path(out_dir or config.run.out_dir)
         self.stream = stream
         self.device = resolve_device(config.run.device)
@@ -149,7 +150,6 @@ class Trainer:
                                         band.max_coef) if band.enabled else None
         self.step = 0
         self.history: list[dict[str, Any]] = []
-        self._check_environment()
 
     # ------------------------------------------------------------------ construction
     def update_settings(self) -> UpdateSettings:
@@ -167,7 +167,9 @@ class Trainer:
         if self.config.rollout.backend == "vllm":
             from agentgym.policies.vllm_engine import VLLMPolicy
 
-            return VLLMPolicy(self.config.model.path)
+            engine = VLLMPolicy(self.config.model.path)
+            engine.load_weights(self.model.state_dict())  # the model may not be the path's (code, dtype)
+            return engine
         return HFPolicy(self.model, self.tokenizer, max_batch_size=self.config.model.max_batch_size,
                         name=self.config.run.name)
 
@@ -181,7 +183,7 @@ class Trainer:
             raise ConfigError(f"env.id: {exc.args[0] if exc.args else exc}") from None
         try:
             env.reset(seed=env_config.train_seeds[0])
-            if self.info_gain is not None and getattr(env.unwrapped, "reference_answer", None) is None:
+            if self.config.algorithm.name == "igpo" and getattr(env.unwrapped, "reference_answer", None) is None:
                 raise ConfigError(f"algorithm 'igpo' needs an environment with a hidden answer "
                                   f"(reference_answer); {env_config.id} has none")
         finally:

@@ -199,3 +199,18 @@ plot = false
     assert "needs a value head" in err and "top_fraction" in err
     assert main(["train"]) == 2
     assert "--config" in capsys.readouterr().err
+
+
+def test_device_and_precision_resolution():
+    from agentgym.train.config import ConfigError
+    from agentgym.train.trainer import resolve_device, resolve_precision
+
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu) is None and resolve_precision("fp32", cpu) is None
+    with pytest.raises(ConfigError, match="bf16"):
+        resolve_precision("bf16", cpu)
+    assert resolve_device("cpu") == cpu
+    if not torch.cuda.is_available():
+        assert resolve_device("auto") == cpu
+        with pytest.raises(ConfigError, match="no CUDA device"):
+            resolve_device("cuda")
