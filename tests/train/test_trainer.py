@@ -214,3 +214,19 @@ def test_device_and_precision_resolution():
         assert resolve_device("auto") == cpu
         with pytest.raises(ConfigError, match="no CUDA device"):
             resolve_device("cuda")
+
+
+@pytest.mark.parametrize("algorithm", [
+    {"name": "drgrpo"},
+    {"name": "rloo"},
+    {"name": "reinforce", "normalize_over": "turns"},
+    {"name": "ppo", "gae": "bilevel", "value_clip": 0.2},
+], ids=lambda a: "-".join(str(v) for v in a.values()))
+def test_every_algorithm_trains_from_the_config(tmp_path, algorithm):
+    trainer = Trainer(world_config(tmp_path, run={"steps": 2, "seed": 3}, algorithm=algorithm), **learner())
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    history = trainer.train()
+    assert all(r["train/optimizer_steps"] == 1 for r in history)
+    assert any(r["health/advantage_std"] > 0 for r in history)  # the estimator gave a signal
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.model.parameters()))
+    assert ("train/value_loss" in history[-1]) == (algorithm["name"] == "ppo")
