@@ -28,6 +28,8 @@ def test_set_up_commands_are_documented_and_ci_runs_the_test_command():
     assert ci.strip().splitlines()[-1] == "make test"
 
 
+# Blocks fenced ```python are whole programs and run here; ```py blocks are fragments (code that
+# needs a launcher such as torchrun, or names defined around it).
 PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
 
 

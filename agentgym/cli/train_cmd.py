@@ -34,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from agentgym.train.trainer import Trainer
 
+    _join_process_group()
     overrides = _overrides(args)
     if args.resume is None:
         if args.config is None:
@@ -58,6 +59,21 @@ def run(args: argparse.Namespace) -> int:
                         if isinstance(final.get(key), float))
     print(f"trained to step {trainer.step} ({summary or 'no metrics'}); run directory: {trainer.out_dir}")
     return 0
+
+
+def _join_process_group() -> None:
+    """Under ``torchrun`` / ``accelerate launch`` (``WORLD_SIZE`` > 1) join the launcher's
+    process group, so the ranks split the tasks and average their updates; NCCL carries CUDA
+    tensors, gloo the CPU ones."""
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group(backend="cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -35,6 +35,7 @@ uninterrupted one would have done (up to floating-point differences from batch c
 from __future__ import annotations
 
 import copy
+import os
 import math
 import random
 import time
@@ -478,7 +479,10 @@ def wrap_lora(model: Any, lora: Any) -> Any:
 
 def resolve_device(device: str) -> torch.device:
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        # One GPU per process under torchrun / accelerate (LOCAL_RANK is set by the launcher).
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     resolved = torch.device(device)
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"run.device = {device!r}, but no CUDA device is available")
