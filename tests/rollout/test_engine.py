@@ -136,10 +136,21 @@ def test_episode_timeout():
 
 
 def test_many_episodes_are_batched_together():
+    class CountingRandom(type(make_policy("random:3"))):
+        """The random policy, recording how many requests each call carried."""
+
+        sizes: list
+
+        async def agenerate(self, requests, sampling):
+            self.sizes.append(len(requests))
+            return await super().agenerate(requests, sampling)
+
+    policy = CountingRandom(3)
+    policy.sizes = []
     tasks = [Task("games/TicTacToe-v0", seed) for seed in range(16)]
-    result = rollout(make_policy("random:3"), tasks, RolloutConfig(group_size=2), progress=False)
-    assert result.stats["episodes"] == 32
-    assert result.stats["mean_batch_size"] > 8, "requests of concurrent episodes should share policy calls"
+    result = rollout(policy, tasks, RolloutConfig(group_size=2), progress=False)
+    assert result.stats["episodes"] == 32 and sum(policy.sizes) == result.stats["turns"]
+    assert max(policy.sizes) >= 16, f"concurrent episodes should share policy calls, got {policy.sizes}"
 
 
 def test_unknown_env_fails_before_anything_runs():
