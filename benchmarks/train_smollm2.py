@@ -86,7 +86,7 @@ def main() -> None:
     plot(results, args.out / "train_smollm2.png")
     table = "\n".join([
         f"### SmolLM2-135M on Guess the Number (easy), CPU, {args.steps} steps, lr {args.lr:g}", "",
-        f"| algorithm | held-out success before | after | wall time | torch threads |", "|---|---:|---:|---:|---:|",
+        "| algorithm | held-out success before | after | wall time | torch threads |", "|---|---:|---:|---:|---:|",
         *(f"| {r['algorithm'].upper()} | {r['success_before']:.0%} | {r['success_after']:.0%} | "
           f"{r['seconds'] / 60:.0f} min | {torch.get_num_threads()} |" for r in results)])
     print(table)

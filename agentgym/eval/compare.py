@@ -77,9 +77,9 @@ def warnings_for(runs: list[NamedRun]) -> list[str]:
 def rich_comparison(runs: list[NamedRun]) -> Table:
     table = Table(title="comparison")
     table.add_column("environment", no_wrap=True)
-    for number, run in enumerate(runs, start=1):
+    for position, run in enumerate(runs, start=1):
         for header, _ in _RUN_COLUMNS:
-            table.add_column(Text(f"{_run_title(number, run)}\n{header}"), justify="right")
+            table.add_column(Text(f"{_run_title(position, run)}\n{header}"), justify="right")
     rows = comparison_rows(runs)
     for index, (label, metrics) in enumerate(rows):
         if index == len(rows) - 1:

@@ -186,7 +186,6 @@ class _Runner:
 
     async def _play(self, task: Task, index: int, trajectory: Trajectory, worker: SlotWorker,
                     env_holder: list[gym.Env]) -> None:
-        config = self.config
         env = await self._in_env(worker, self._make_env, task)
         env_holder.append(env)
         observation, info = await self._in_env(worker, env.reset, seed=task.seed)

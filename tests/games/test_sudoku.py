@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from agentgym.envs.games.sudoku import MAX_MISTAKES, Sudoku, SudokuGrid, generate
+from agentgym.envs.games.sudoku import MAX_MISTAKES, Sudoku, SudokuGrid
 
 
 def is_valid_solution(shape, grid):

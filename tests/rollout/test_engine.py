@@ -1,7 +1,6 @@
 """The rollout engine with text-mode policies: grouping, concurrency, failures, the JSONL log."""
 
 import threading
-import time
 
 import pytest
 

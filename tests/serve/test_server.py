@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
-from agentgym.serve import create_app, running_server
+from agentgym.serve import running_server
 
 USER = [{"role": "user", "content": "hi"}]
 
