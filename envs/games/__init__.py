@@ -15,7 +15,7 @@ _GAMES = [
     ("GuessTheNumber", "guess_the_number:GuessTheNumber", 20, ("hidden-answer",),
      "Find a secret number from higher/lower hints."),
     ("Wordle", "wordle:Wordle", 12, ("hidden-answer", "word"),
-     "Find a secret five-letter word in six guesses from letter-by-letter feedback."),
+     "Find a secret five-letter word from letter-by-letter feedback (6 guesses, 8 on easy)."),
     ("Mastermind", "mastermind:Mastermind", 20, ("hidden-answer",),
      "Break a secret colour code from black/white peg feedback."),
     ("Hangman", "hangman:Hangman", 30, ("hidden-answer", "word"),
