@@ -292,11 +292,14 @@ class BatchingSection:
         epochs: passes over each rollout batch.
         mini_batches: optimizer steps per pass.
         micro_batch_tokens: the token budget of one forward/backward pass (packed, no padding).
+            Memory grows with it times the vocabulary: the pass keeps float32 logits and their
+            log-softmax for every token, about 1.6 GB each per 8192 tokens at SmolLM2's
+            49,152-token vocabulary, plus their gradients (8192 ran out of 24 GB on CPU).
     """
 
     epochs: int = 1
     mini_batches: int = 1
-    micro_batch_tokens: int = 8192
+    micro_batch_tokens: int = 2048
 
 
 @dataclass
