@@ -7,20 +7,22 @@ import re
 from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
-from agentgym.envs.games.base import GameEnv
+from agentgym.envs.games.base import HiddenAnswerGame
 
 _INTEGER = re.compile(r"-?\d+")
 # difficulty -> (highest number, guesses allowed); binary search needs ceil(log2(high)) guesses.
 _LEVELS = {"easy": (20, 8), "medium": (100, 10), "hard": (1000, 14)}
 
 
-class GuessTheNumber(GameEnv):
+class GuessTheNumber(HiddenAnswerGame):
     """Find a secret integer between 1 and N (20, 100 or 1000) in a limited number of guesses.
 
     Action: a number (the last integer in the text counts). Reward: ``outcome`` 1 on a win;
     with ``dense_reward``, ``progress`` is the fraction by which the guess shrank the interval
     that can still hold the secret.
     """
+
+    secret_stub = "The secret number is "
 
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
@@ -67,14 +69,6 @@ class GuessTheNumber(GameEnv):
             self.low_bound = max(self.low_bound, guess + 1)
         else:
             self.high_bound = min(self.high_bound, guess - 1)
-
-    @property
-    def reference_answer(self) -> str:
-        return str(self.secret)
-
-    @property
-    def answer_stub(self) -> str:
-        return "The secret number is "
 
     def random_action(self, rng: random.Random) -> str:
         return str(1 + int(rng.random() * self.high))  # rng.randint is several times slower

@@ -23,7 +23,7 @@ from collections import Counter
 from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
-from agentgym.envs.games.base import GameEnv
+from agentgym.envs.games.base import HiddenAnswerGame
 from agentgym.envs.games.words import COMMON, RARE, words_of_length
 
 # difficulty -> (word list, shortest, longest, lives)
@@ -47,7 +47,7 @@ def _by_length(word_list: str, low: int, high: int) -> dict[int, tuple[str, ...]
     return {size: tuple(words) for size, words in groups.items()}
 
 
-class Hangman(GameEnv):
+class Hangman(HiddenAnswerGame):
     """Find a secret word letter by letter.
 
     Action: one letter (e.g. ``e``), or the whole word to solve (``word: planet``, or a bare word
@@ -55,6 +55,8 @@ class Hangman(GameEnv):
     Reward: ``outcome`` 1 on a win; with ``dense_reward``, ``progress`` is the fraction of the
     word's letters a guess revealed.
     """
+
+    secret_stub = "The secret word is "
 
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
@@ -150,14 +152,6 @@ class Hangman(GameEnv):
         wrong_words = set(self.misses)
         return [word for word in self._words_by_length[len(self.secret)]
                 if shape.fullmatch(word) and word not in wrong_words]
-
-    @property
-    def reference_answer(self) -> str:
-        return self.secret
-
-    @property
-    def answer_stub(self) -> str:
-        return "The secret word is "
 
     def random_action(self, rng: random.Random) -> str:
         # Mostly an untried letter; now and then a word of the right length from the list.

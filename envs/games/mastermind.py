@@ -25,7 +25,7 @@ from operator import eq
 from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
-from agentgym.envs.games.base import GameEnv
+from agentgym.envs.games.base import HiddenAnswerGame
 
 # difficulty -> (pegs, colours, repeats allowed in the secret, guesses allowed)
 _LEVELS = {
@@ -80,13 +80,15 @@ def best_guess(candidates: list[str]) -> str:
     return min(sample, key=cost)
 
 
-class Mastermind(GameEnv):
+class Mastermind(HiddenAnswerGame):
     """Find a secret code of digits; each guess is answered with black and white pegs.
 
     Action: a code such as ``1234`` (the last run of digits in the text counts; spaces or commas
     between the digits are fine). Reward: ``outcome`` 1 on a win; with ``dense_reward``,
     ``progress`` is the fraction of the still-possible codes the guess ruled out.
     """
+
+    secret_stub = "The secret code is "
 
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
@@ -158,14 +160,6 @@ class Mastermind(GameEnv):
             self._candidates = [code for code in self._candidates if pegs(guess, code) == result]
         self._checked = len(self.history)
         return self._candidates
-
-    @property
-    def reference_answer(self) -> str:
-        return self.secret
-
-    @property
-    def answer_stub(self) -> str:
-        return "The secret code is "
 
     def random_action(self, rng: random.Random) -> str:
         return rng.choice(self._guess_list)

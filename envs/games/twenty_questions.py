@@ -28,7 +28,7 @@ from importlib.resources import files
 from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
-from agentgym.envs.games.base import GameEnv
+from agentgym.envs.games.base import HiddenAnswerGame
 
 QUESTIONS = 20
 # difficulty -> the catalogue levels its candidates come from
@@ -137,7 +137,7 @@ def _attribute_masks(difficulty: str) -> dict[str, int]:
             for attribute in catalogue.attributes}
 
 
-class TwentyQuestions(GameEnv):
+class TwentyQuestions(HiddenAnswerGame):
     """Find the hidden thing with at most twenty yes/no questions and guesses.
 
     Action: a yes/no question about one property, in your own words ("Can it fly?"), or a guess
@@ -145,6 +145,8 @@ class TwentyQuestions(GameEnv):
     ``dense_reward``, ``progress`` is the fraction of the still-possible things an answer ruled
     out.
     """
+
+    secret_stub = "The hidden thing is: "
 
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
@@ -231,14 +233,6 @@ class TwentyQuestions(GameEnv):
                                 "e.g. guess: penguin.")
         raise InvalidAction("I can only answer yes/no questions about these properties: "
                             + " ".join(self._canonical) + " Or guess, e.g. 'Is it a penguin?'.")
-
-    @property
-    def reference_answer(self) -> str:
-        return self.secret
-
-    @property
-    def answer_stub(self) -> str:
-        return "The hidden thing is: "
 
     def random_action(self, rng: random.Random) -> str:
         if rng.random() < 0.125:

@@ -24,7 +24,7 @@ from collections import Counter
 from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
-from agentgym.envs.games.base import GameEnv
+from agentgym.envs.games.base import HiddenAnswerGame
 from agentgym.envs.games.words import COMMON, FIVE_LETTERS, RARE, load_words, words_of_length
 
 # difficulty -> (the word lists the secret is drawn from, guesses allowed)
@@ -108,13 +108,15 @@ def best_guess(candidates: list[str], probes: tuple[str, ...]) -> str:
     return min(pool, key=cost)
 
 
-class Wordle(GameEnv):
+class Wordle(HiddenAnswerGame):
     """Find a secret five-letter word; each guess marks its letters green, yellow or grey.
 
     Action: a five-letter English word (the last one in the text counts; an all-capitals word
     is preferred over prose around it). Reward: ``outcome`` 1 on a win; with ``dense_reward``,
     ``progress`` is the fraction of the still-possible answers the guess ruled out.
     """
+
+    secret_stub = "The secret word is "
 
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
@@ -187,14 +189,6 @@ class Wordle(GameEnv):
             self._candidates = [word for word in self._candidates if score(guess, word) == code]
         self._checked = len(self.history)
         return self._candidates
-
-    @property
-    def reference_answer(self) -> str:
-        return self.secret
-
-    @property
-    def answer_stub(self) -> str:
-        return "The secret word is "
 
     def random_action(self, rng: random.Random) -> str:
         return rng.choice(self._valid_list)
