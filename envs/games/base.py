@@ -1,8 +1,9 @@
-"""What every game shares: the ``games`` family and the three difficulty levels."""
+"""What the games share: the ``games`` family, three difficulty levels, hidden answers and
+built-in opponents."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from agentgym.core import LLMEnv
 
@@ -32,3 +33,23 @@ class HiddenAnswerGame(GameEnv):
     @property
     def answer_stub(self) -> str:
         return self.secret_stub
+
+
+class TwoPlayerGame(GameEnv):
+    """A game against a built-in opponent that plays its best move with probability
+    ``opponent_strength`` (in [0, 1]; ``None``: the level's default) and a uniformly random
+    legal move otherwise. The agent plays ``X`` and moves first unless ``agent_first`` is
+    false. Subclasses give the defaults in ``default_strength`` (level -> strength)."""
+
+    default_strength: ClassVar[dict[str, float]] = {}
+
+    def __init__(self, difficulty: str | None = None, *, opponent_strength: float | None = None,
+                 agent_first: bool = True, **kwargs: Any) -> None:
+        super().__init__(difficulty, **kwargs)
+        if opponent_strength is None:
+            opponent_strength = self.default_strength[self.difficulty]
+        if not 0.0 <= opponent_strength <= 1.0:
+            raise ValueError(f"opponent_strength must be in [0, 1], got {opponent_strength}")
+        self.opponent_strength = float(opponent_strength)
+        self.agent_first = agent_first
+        self.mark, self.opponent_mark = ("X", "O") if agent_first else ("O", "X")

@@ -22,7 +22,7 @@ import re
 from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
-from agentgym.envs.games.base import GameEnv
+from agentgym.envs.games.base import TwoPlayerGame
 from agentgym.envs.games.connect_four_search import (
     COLS,
     ROWS,
@@ -41,7 +41,7 @@ _COLUMN_NUMBER = re.compile(r"(?<![\d.\-])([1-7])(?![\d.])")
 _HEADER = " ".join(str(c + 1) for c in range(COLS))
 
 
-class ConnectFour(GameEnv):
+class ConnectFour(TwoPlayerGame):
     """Connect four discs in a row on a 6x7 board against a built-in opponent.
 
     Args:
@@ -57,17 +57,11 @@ class ConnectFour(GameEnv):
     (a threat) plus 0.1 when the disc fills a winning cell of the opponent's (a block).
     """
 
-    def __init__(self, difficulty: str | None = None, *, opponent_strength: float | None = None,
-                 agent_first: bool = True, **kwargs: Any) -> None:
+    default_strength = {level: strength for level, (strength, _) in _LEVELS.items()}
+
+    def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
-        default_strength, self.opponent_depth = _LEVELS[self.difficulty]
-        if opponent_strength is None:
-            opponent_strength = default_strength
-        if not 0.0 <= opponent_strength <= 1.0:
-            raise ValueError(f"opponent_strength must be in [0, 1], got {opponent_strength}")
-        self.opponent_strength = float(opponent_strength)
-        self.agent_first = agent_first
-        self.mark, self.opponent_mark = ("X", "O") if agent_first else ("O", "X")
+        self.opponent_depth = _LEVELS[self.difficulty][1]
         self.instructions = (
             f"ConnectFour: you play {self.mark}, a computer plays {self.opponent_mark}; X moves "
             "first. Take turns dropping a disc into one of the 7 columns of a 6-row board; it "

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
-from agentgym.envs.games.base import GameEnv
+from agentgym.envs.games.base import TwoPlayerGame
 
 LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
 #: For each cell, the pairs of other cells that complete a line with it.
@@ -119,7 +119,7 @@ def _describe(cell: int) -> str:
     return f"{cell + 1} (row {cell // 3 + 1}, column {cell % 3 + 1})"
 
 
-class TicTacToe(GameEnv):
+class TicTacToe(TwoPlayerGame):
     """Get three in a row on a 3x3 board against a built-in opponent.
 
     Args:
@@ -135,16 +135,10 @@ class TicTacToe(GameEnv):
     free) plus 0.1 when the move takes a winning cell of the opponent's (a block).
     """
 
-    def __init__(self, difficulty: str | None = None, *, opponent_strength: float | None = None,
-                 agent_first: bool = True, **kwargs: Any) -> None:
+    default_strength = DEFAULT_STRENGTH
+
+    def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
-        if opponent_strength is None:
-            opponent_strength = DEFAULT_STRENGTH[self.difficulty]
-        if not 0.0 <= opponent_strength <= 1.0:
-            raise ValueError(f"opponent_strength must be in [0, 1], got {opponent_strength}")
-        self.opponent_strength = float(opponent_strength)
-        self.agent_first = agent_first
-        self.mark, self.opponent_mark = ("X", "O") if agent_first else ("O", "X")
         self.instructions = (
             f"TicTacToe: you play {self.mark}, a computer plays {self.opponent_mark}; X moves "
             "first. Take turns marking empty cells of a 3x3 board; three of your marks in a row, "
