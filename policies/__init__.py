@@ -17,8 +17,7 @@ Model back-ends import torch or httpx machinery on first use only.
 
 from __future__ import annotations
 
-import importlib
-
+from agentgym.lazy import lazy_exports
 from agentgym.policies.base import Generation, Policy, PolicyError, Request, SamplingParams
 from agentgym.policies.human import HumanAgent, HumanPolicy
 from agentgym.policies.random import RandomAgent, RandomPolicy
@@ -34,10 +33,7 @@ _LAZY_EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY_EXPORTS:
-        return getattr(importlib.import_module(_LAZY_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY_EXPORTS)
 
 
 __all__ = [

@@ -13,8 +13,7 @@ the rest works with the core install.
 
 from __future__ import annotations
 
-import importlib
-
+from agentgym.lazy import lazy_exports
 from agentgym.rewards.base import CombinedReward, RewardProvider, component_means, write_component
 from agentgym.rewards.cost import ToolCallCost
 from agentgym.rewards.redundancy import RedundancyPenalty, normalize_query, tool_call_keys
@@ -27,10 +26,7 @@ _LAZY_EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY_EXPORTS:
-        return getattr(importlib.import_module(_LAZY_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY_EXPORTS)
 
 
 __all__ = [

@@ -17,8 +17,7 @@ with the core install.
 
 from __future__ import annotations
 
-import importlib
-
+from agentgym.lazy import lazy_exports
 from agentgym.train.config import ConfigError, TrainConfig, load_config
 
 _LAZY_EXPORTS = {
@@ -47,10 +46,7 @@ _LAZY_EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY_EXPORTS:
-        return getattr(importlib.import_module(_LAZY_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY_EXPORTS)
 
 
 __all__ = ["ConfigError", "TrainConfig", "load_config", *sorted(_LAZY_EXPORTS)]
