@@ -344,7 +344,7 @@ class LoggingSection:
 
 @dataclass
 class EvalSection:
-    """[eval] Greedy evaluation on held-out task seeds.
+    """[eval] Evaluation on held-out task seeds: greedy by default, or sampled.
 
     Attributes:
         every: evaluate every this many steps (0: never; the first evaluation is before
@@ -352,11 +352,18 @@ class EvalSection:
         tasks: how many held-out seeds.
         first_seed: the held-out seeds are ``first_seed, first_seed + 1, ...``; they must lie
             outside ``env.train_seeds``.
+        temperature: 0 for greedy decoding; above 0 the policy samples, with the same sampling
+            seeds at every evaluation (so that two evaluations differ by the weights, not by
+            the draw). Small models often repeat themselves greedily: the sampled success is
+            then the more telling figure.
+        samples: episodes per held-out seed (more than 1 only when sampling).
     """
 
     every: int = 0
     tasks: int = 32
     first_seed: int = 1_000_000
+    temperature: float = 0.0
+    samples: int = 1
 
 
 @dataclass
@@ -606,6 +613,12 @@ def _problems(config: TrainConfig) -> list[str]:
         if len(env.train_seeds) == 2 and start < env.train_seeds[1] and env.train_seeds[0] < stop:
             p.append(f"the evaluation seeds [{start}, {stop}) overlap env.train_seeds {env.train_seeds}: "
                      "evaluation must use held-out tasks")
+        positive(config.eval.samples, "eval.samples", integer=True)
+        if config.eval.temperature < 0:
+            p.append(f"eval.temperature must not be negative, got {config.eval.temperature}")
+        elif config.eval.temperature == 0 and config.eval.samples > 1:
+            p.append(f"eval.samples = {config.eval.samples} with greedy decoding (eval.temperature = 0) "
+                     "plays the same episode again: sample (eval.temperature > 0) or use one sample")
     _check_optional_packages(config, p)
     return p
 

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 
-def plot_curves(history: Sequence[dict[str, Any]], path: str | Path) -> Path:
-    """Two panels over the steps: mean reward, and training / evaluation success rate.
+def plot_curves(history: Sequence[dict[str, Any]], path: str | Path, *, eval_label: str = "eval (held-out)") -> Path:
+    """Two panels over the steps: mean reward, and training / evaluation success rate
+    (``eval_label`` names the evaluation's curve).
 
     Raises ``ModuleNotFoundError`` without matplotlib.
     """
@@ -20,7 +21,7 @@ def plot_curves(history: Sequence[dict[str, Any]], path: str | Path) -> Path:
     figure, (reward_axis, success_axis) = plt.subplots(1, 2, figsize=(11, 4))
     _curve(reward_axis, history, "reward/mean", "reward (mean return)")
     _curve(success_axis, history, "success/train", "train (sampled)")
-    _curve(success_axis, history, "eval/success", "eval (greedy, held-out)", marker="o")
+    _curve(success_axis, history, "eval/success", eval_label, marker="o")
     reward_axis.set_title("reward")
     success_axis.set_title("success rate")
     success_axis.set_ylim(-0.02, 1.02)

@@ -347,12 +347,16 @@ class Trainer:
         return [Task(self.config.env.id, seed=int(start + pick), kwargs=dict(self.config.env.kwargs)) for pick in picks]
 
     def evaluate(self, seeds: Sequence[int] | None = None) -> dict[str, float]:
-        """Greedy success and mean return on held-out seeds (``eval.first_seed`` onward)."""
+        """Success and mean return on held-out seeds (``eval.first_seed`` onward), greedy or
+        sampled with the same seeds every time (``[eval]``)."""
         config = self.config
         if seeds is None:
             seeds = range(config.eval.first_seed, config.eval.first_seed + config.eval.tasks)
         tasks = [Task(config.env.id, seed=int(s), kwargs=dict(config.env.kwargs)) for s in seeds]
-        rollout_config = RolloutConfig(sampling=SamplingParams(max_tokens=config.rollout.max_tokens, temperature=0.0),
+        sampling = SamplingParams(max_tokens=config.rollout.max_tokens, temperature=config.eval.temperature,
+                                  top_p=config.rollout.top_p if config.eval.temperature else 1.0,
+                                  seed=_derived_seed(config.run.seed, 0, 3))
+        rollout_config = RolloutConfig(sampling=sampling, group_size=config.eval.samples,
                                        max_turns=config.max_turns_at(self.step), system_prompt=self._system_prompt(),
                                        max_concurrent_episodes=config.rollout.max_concurrent_episodes,
                                        max_batch_size=config.model.max_batch_size)
@@ -360,7 +364,8 @@ class Trainer:
         trajectories = rollout(self.policy, tasks, rollout_config, progress=False).trajectories
         return {"eval/success": float(np.mean([t.success for t in trajectories])),
                 "eval/reward": float(np.mean([t.episode_return for t in trajectories])),
-                "eval/turns": float(np.mean([len(t.turns) for t in trajectories]))}
+                "eval/turns": float(np.mean([len(t.turns) for t in trajectories])),
+                "eval/episodes": float(len(trajectories))}
 
     def _system_prompt(self) -> str | None:
         prompt = self.config.rollout.system_prompt
@@ -425,7 +430,8 @@ class Trainer:
             try:
                 from agentgym.train.plots import plot_curves
 
-                path = plot_curves(self.history, self.out_dir / "curves.png")
+                decoding = f"T={config.eval.temperature:g}" if config.eval.temperature else "greedy"
+                path = plot_curves(self.history, self.out_dir / "curves.png", eval_label=f"eval ({decoding}, held-out)")
                 logger.message(f"curves: {path}")
             except ModuleNotFoundError:
                 logger.message("note: matplotlib is not installed; no curves plotted (pip install matplotlib)")
@@ -518,7 +524,7 @@ def _rank_and_world() -> tuple[int, int]:
 
 
 def _derived_seed(seed: int, step: int, purpose: int) -> int:
-    """A seed for one purpose (1: sampling, 2: shuffling) at one step."""
+    """A seed for one purpose (1: sampling, 2: shuffling, 3: evaluation's sampling) at one step."""
     return int(np.random.default_rng([seed, step, purpose]).integers(2**31 - 1))
 
 

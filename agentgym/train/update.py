@@ -33,6 +33,7 @@ a process whose share of a mini-batch is empty). The returned metrics are global
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
@@ -138,32 +139,69 @@ class ForwardResult:
 
 
 def forward_micro_batch(model: Any, batch: MicroBatch, *, temperature: float, value_head: ValueHead | None = None,
-                        entropy: bool = False, autocast_dtype: torch.dtype | None = None) -> ForwardResult:
+                        entropy: bool = False, entropy_grad: bool = True, loss_tokens_only: bool = False,
+                        autocast_dtype: torch.dtype | None = None) -> ForwardResult:
     """Score a packed micro-batch: log-prob of each token under ``logits / temperature`` of the
     position before it, optionally the entropy of that distribution and the value head's
-    output there."""
+    output there.
+
+    With ``loss_tokens_only`` only the tokens on ``batch.loss_mask`` are scored (the others
+    read 0): the language-model head and the log-softmax then run on those positions alone
+    (``logits_to_keep``), which is what a training step needs, and saves most of the time and
+    memory of the full ``[L, vocabulary]`` logits when observations and prompts dominate the
+    sequence. ``entropy_grad=False`` computes the entropy without gradient (a metric only).
+    """
     device = batch.input_ids.device
+    length = batch.num_tokens
+    if loss_tokens_only:
+        scored = batch.loss_mask.nonzero().squeeze(-1)
+        scored = scored[scored > 0]
+    else:
+        scored = torch.arange(1, length, device=device)
     autocast = (torch.autocast(device_type=device.type, dtype=autocast_dtype) if autocast_dtype is not None
                 else contextlib.nullcontext())
     with autocast:
         output = model(input_ids=batch.input_ids, position_ids=batch.position_ids, use_cache=False,
-                       output_hidden_states=value_head is not None)
-    logits = output.logits[0, :-1].float() / temperature
+                       output_hidden_states=value_head is not None, **_keep_logits(model, scored - 1, length))
+    logits = output.logits[0].float()
+    if logits.shape[0] == length:  # a model that ignores logits_to_keep
+        logits = logits[scored - 1]
+    if temperature != 1.0:
+        logits = logits / temperature
     logp_all = torch.log_softmax(logits, dim=-1)
-    targets = batch.input_ids[0, 1:]
-    zero = logits.new_zeros(1)
-    logprobs = torch.cat([zero, logp_all.gather(-1, targets[:, None]).squeeze(-1)])
+    picked = logp_all.gather(-1, batch.input_ids[0, scored][:, None]).squeeze(-1)
+    logprobs = _spread(picked, scored, length)
     token_entropy = None
     if entropy:
-        token_entropy = torch.cat([zero, entropy_from_logprobs(logp_all)])
+        with contextlib.nullcontext() if entropy_grad else torch.no_grad():
+            token_entropy = _spread(entropy_from_logprobs(logp_all), scored, length)
     values = None
     if value_head is not None:
-        values = torch.cat([zero, value_head(output.hidden_states[-1][0, :-1]).float()])
+        values = _spread(value_head(output.hidden_states[-1][0, scored - 1]).float(), scored, length)
     # A row's first token is predicted by nothing (in a pack, by the previous row's end): 0.
     starts = batch.position_ids[0] == 0
     logprobs, token_entropy, values = (None if t is None else t.masked_fill(starts, 0.0)
                                        for t in (logprobs, token_entropy, values))
     return ForwardResult(logprobs, token_entropy, values)
+
+
+def _spread(values: torch.Tensor, positions: torch.Tensor, length: int) -> torch.Tensor:
+    """A ``[length]`` tensor holding ``values`` at ``positions`` and 0 elsewhere (differentiable)."""
+    return values.new_zeros(length).index_copy(0, positions, values)
+
+
+def _keep_logits(model: Any, positions: torch.Tensor, length: int) -> dict[str, Any]:
+    """``logits_to_keep=positions`` for models whose forward takes it (transformers' causal
+    LMs; peft passes it through), nothing for the others or when every position is kept."""
+    if len(positions) == length - 1:
+        return {}
+    forward = getattr(model, "forward", None)
+    try:
+        parameters = inspect.signature(forward).parameters
+    except (TypeError, ValueError):
+        return {}
+    takes_it = "logits_to_keep" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    return {"logits_to_keep": positions} if takes_it else {}
 
 
 def score_rows(model: Any, rows: Sequence[TrainingRow], *, temperature: float, token_budget: int,
@@ -271,6 +309,7 @@ class PolicyUpdater:
         needs_values = self.value_head is not None and batch.value_targets is not None
         result = forward_micro_batch(self.model, batch, temperature=settings.temperature,
                                      value_head=self.value_head if needs_values else None, entropy=True,
+                                     entropy_grad=bool(entropy_coef), loss_tokens_only=True,
                                      autocast_dtype=settings.autocast_dtype)
         mask = batch.loss_mask
         weights = batch.token_weights

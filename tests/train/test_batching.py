@@ -105,3 +105,25 @@ def test_score_rows_returns_one_array_per_row_in_order(world_rollout):
     for row, a, b in zip(rows, small, large):
         assert a.shape == (len(row),)
         assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_scoring_only_the_loss_tokens_matches_the_full_forward_and_its_gradient(world_rollout):
+    """The training step keeps logits only where the loss is (``logits_to_keep``): same
+    log-probs, entropies and gradients on the mask as the full forward, exactly 0 elsewhere."""
+    rows, _ = training_rows(world_rollout, GRPO()(world_rollout))
+    batch = pack_rows(rows, [1.0] * len(rows), 10_000)[0][0]
+    mask = batch.loss_mask
+    assert 0 < int(mask.sum()) < batch.num_tokens - 1
+    results, grads = [], []
+    for only in (False, True):
+        model = tiny_model(0)
+        result = forward_micro_batch(model, batch, temperature=ROLLOUT_TEMPERATURE, entropy=True,
+                                     loss_tokens_only=only)
+        ((result.logprobs + result.entropy) * mask).sum().backward()
+        results.append(result)
+        grads.append(torch.cat([p.grad.reshape(-1) for p in model.parameters() if p.grad is not None]))
+    full, kept = results
+    assert torch.allclose(kept.logprobs[mask], full.logprobs[mask], atol=1e-5)
+    assert torch.allclose(kept.entropy[mask], full.entropy[mask], atol=1e-5)
+    assert torch.all(kept.logprobs[~mask] == 0) and torch.all(kept.entropy[~mask] == 0)
+    assert torch.allclose(grads[0], grads[1], atol=1e-5)

@@ -66,6 +66,8 @@ def test_integers_are_accepted_for_float_options():
     ({"rollout": {"turn_schedule": [[0, 3], [10, 0]]}}, "turn budgets must be positive"),
     ({"batching": {"mini_batches": 100}}, "exceeds the episodes per step"),
     ({"eval": {"every": 1, "first_seed": 5}}, "overlap env.train_seeds"),
+    ({"eval": {"every": 1, "samples": 4}}, "plays the same episode again"),
+    ({"eval": {"every": 1, "temperature": -1.0}}, "eval.temperature must not be negative"),
     ({"loss": {"entropy_band": {"enabled": True}}}, "positive entropy_coef"),
     ({"run": {"device": "tpu"}}, "run.device"),
     ({"run": {"device": "cpu", "precision": "bf16"}}, "needs a CUDA device"),

@@ -160,6 +160,18 @@ def test_logs_plots_and_final_weights(tmp_path, capsys):
     assert "reward" in out and "success" in out and "curves:" in out
 
 
+def test_sampled_evaluation_draws_the_same_episodes_every_time(tmp_path):
+    """eval.temperature > 0 samples eval.samples episodes per held-out seed with fixed sampling
+    seeds: the same weights give the same figures, and they differ from greedy decoding."""
+    sampled = Trainer(world_config(tmp_path / "s", eval={"every": 1, "tasks": 6, "first_seed": 100_000,
+                                                         "temperature": 1.0, "samples": 3}), **learner())
+    first, again = sampled.evaluate(), sampled.evaluate()
+    assert first == again
+    greedy = Trainer(world_config(tmp_path / "g", eval={"every": 1, "tasks": 6, "first_seed": 100_000}), **learner())
+    assert greedy.evaluate()["eval/turns"] != first["eval/turns"]
+    assert first["eval/episodes"] == 18 and greedy.evaluate()["eval/episodes"] == 6
+
+
 def test_cli_trains_resumes_and_rejects_bad_configs(tmp_path, capsys):
     model_dir = tmp_path / "model"
     parts = learner()
