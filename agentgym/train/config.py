@@ -132,7 +132,7 @@ class RolloutSection:
         system_prompt: the system message (absent: agentgym's default; ``""``: none).
         max_concurrent_episodes: episodes in flight at once.
         backend: ``hf`` (the trained model itself) or ``vllm`` (an in-process vLLM engine that
-            gets the new weights after every update).
+            gets the new weights after every update; with LoRA, the merged weights).
         on_untrainable: ``skip`` (count and leave out) or ``error`` for trajectories that are
             not token-exact or failed.
     """
@@ -645,9 +645,6 @@ def _check_optional_packages(config: TrainConfig, p: list[str]) -> None:
     if config.rollout.backend == "vllm":
         if missing("vllm"):
             p.append("rollout.backend = 'vllm' needs vLLM installed (and a GPU): pip install vllm")
-        if config.model.lora.enabled:
-            p.append("rollout.backend = 'vllm' with LoRA is not supported: merge-free adapter loading is not wired; "
-                     "use backend = 'hf' or full fine-tuning")
     if config.logging.tensorboard and missing("tensorboard"):
         p.append("logging.tensorboard needs the tensorboard package: pip install tensorboard  (or agentgym[train])")
     if config.logging.wandb and missing("wandb"):

@@ -79,6 +79,7 @@ from agentgym.train.logging import MetricsLogger
 from agentgym.train.loss import kl_divergence
 from agentgym.train.schedules import EntropyBand, lr_multiplier
 from agentgym.train.update import PolicyUpdater, UpdateSettings, ValueHead, score_rows
+from agentgym.train.weights import inference_weights
 from agentgym.trajectory import Trajectory
 from agentgym.wrappers.chat_history import DEFAULT_SYSTEM_PROMPT
 
@@ -169,7 +170,7 @@ class Trainer:
             from agentgym.policies.vllm_engine import VLLMPolicy
 
             engine = VLLMPolicy(self.config.model.path)
-            engine.load_weights(self.model.state_dict())  # the model may not be the path's (code, dtype)
+            engine.load_weights(inference_weights(self.model))  # the model may not be the path's (code, dtype)
             return engine
         return HFPolicy(self.model, self.tokenizer, max_batch_size=self.config.model.max_batch_size,
                         name=self.config.run.name)
@@ -314,7 +315,7 @@ class Trainer:
             if "entropy" in update:
                 self.entropy_band.observe(update["entropy"])
         if config.rollout.backend == "vllm":
-            self.policy.load_weights(self.model.state_dict())
+            self.policy.load_weights(inference_weights(self.model))
         return metrics
 
     def _trainable(self, trajectories: Sequence[Trajectory], metrics: dict[str, Any]) -> list[Trajectory]:
@@ -402,7 +403,7 @@ class Trainer:
         self.step = checkpoint.step
         self.history = [record for record in checkpoint.history if record["step"] <= self.step]
         if self.config.rollout.backend == "vllm":
-            self.policy.load_weights(self.model.state_dict())
+            self.policy.load_weights(inference_weights(self.model))
 
     @classmethod
     def resume(cls, path: str | Path, *, overrides: dict[str, Any] | None = None, config: TrainConfig | None = None,
