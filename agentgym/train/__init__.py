@@ -43,6 +43,7 @@ _LAZY_EXPORTS = {
     "group_weights": "agentgym.train.filters",
     "EntropyBand": "agentgym.train.schedules",
     "lr_multiplier": "agentgym.train.schedules",
+    "inference_weights": "agentgym.train.weights",
 }
 
 
