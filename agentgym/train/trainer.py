@@ -24,8 +24,9 @@ One step (:meth:`Trainer.train_step`):
 
 Under ``torch.distributed`` (initialised by the caller, e.g. with ``torchrun``), each process
 plays its share of the step's tasks (whole groups), the update sums gradients across processes
-(:mod:`agentgym.train.update`) and only rank 0 logs and checkpoints; PPO's advantage whitening
-and the group filters act on each process's share.
+(:mod:`agentgym.train.update`), the step's metrics are combined over the processes
+(:mod:`agentgym.train.distributed`) and only rank 0 logs and checkpoints; PPO's advantage
+whitening and the group filters act on each process's share.
 
 Every source of randomness is seeded from ``run.seed`` and the step (task seeds, sampling seeds,
 mini-batch shuffling), and checkpoints hold the RNG states, so a resumed run repeats what an
@@ -74,6 +75,7 @@ from agentgym.train.checkpoint import (
     trainable_state,
 )
 from agentgym.train.config import ConfigError, TrainConfig, merge
+from agentgym.train.distributed import episode_metrics, episode_records, global_metrics, is_distributed, rank_and_world
 from agentgym.train.filters import group_weights
 from agentgym.train.logging import MetricsLogger
 from agentgym.train.loss import kl_divergence
@@ -198,7 +200,7 @@ class Trainer:
         config = self.config
         until = config.run.steps if until is None else min(until, config.run.steps)
         logging = config.logging
-        main = _rank_and_world()[0] == 0  # under torch.distributed, one process writes
+        main = rank_and_world()[0] == 0  # under torch.distributed, one process writes
         logger = MetricsLogger(self.out_dir, console=logging.console and main, jsonl=logging.jsonl and main,
                                tensorboard=logging.tensorboard and main, wandb=logging.wandb and main,
                                run_name=config.run.name, config=config.to_dict(),
@@ -239,20 +241,22 @@ class Trainer:
             max_concurrent_episodes=config.rollout.max_concurrent_episodes,
             max_batch_size=config.model.max_batch_size)
         self.model.eval()
-        rank, world = _rank_and_world()
+        rank, world = rank_and_world()
         tasks = self.tasks_for(step)[rank::world]  # under torch.distributed, each process its share
         result = rollout(self.policy, tasks, rollout_config, progress=getattr(self, "_progress", False))
         rollout_seconds = time.perf_counter() - started
         trajectories = result.trajectories
         metrics: dict[str, Any] = {"step": step + 1}
-        metrics.update(_episode_metrics(trajectories))
+        records = episode_records(trajectories)
+        metrics.update(episode_metrics(records))
         metrics["rollout/max_turns"] = float(max_turns) if max_turns is not None else math.nan
         metrics["rollout/tokens_per_second"] = float(result.stats["tokens_per_second"])
         kept = self._trainable(trajectories, metrics)
         rows: list[TrainingRow] = []
+        turn_advantages = np.zeros(0)
         if kept:
-            rows = self._rows(kept, step, metrics)
-        if rows or _distributed():  # every process joins every update, even with no rows
+            rows, turn_advantages = self._rows(kept, step, metrics)
+        if rows or is_distributed():  # every process joins every update, even with no rows
             metrics.update(self._update(rows, step))
         else:
             warnings.warn(f"step {step + 1}: no rows to train on (none trainable, or all filtered out); "
@@ -261,10 +265,12 @@ class Trainer:
         metrics["optimizer/lr"] = float(self.optimizer.param_groups[0]["lr"])
         metrics["time/rollout_seconds"] = rollout_seconds
         metrics["time/step_seconds"] = time.perf_counter() - started
-        return metrics
+        return global_metrics(metrics, records, turn_advantages)  # under torch.distributed, the whole step's
 
-    def _rows(self, kept: list[Trajectory], step: int, metrics: dict[str, Any]) -> list[TrainingRow]:
-        """Rewards, advantages and filters: the training rows of the trainable trajectories."""
+    def _rows(self, kept: list[Trajectory], step: int, metrics: dict[str, Any]
+              ) -> tuple[list[TrainingRow], np.ndarray]:
+        """Rewards, advantages and filters: the training rows of the trainable trajectories,
+        and every turn's advantage (for the step's metrics)."""
         config = self.config
         if self.info_gain is not None:
             self.info_gain(kept)
@@ -299,7 +305,7 @@ class Trainer:
         metrics["filters/dropped_trajectories"] = float(len(kept) - len(rows))
         if self.value_head is not None and config.algorithm.whiten_advantages:
             _whiten(rows)
-        return rows
+        return rows, advantages.flat_turns()
 
     def _update(self, rows: list[TrainingRow], step: int) -> dict[str, float]:
         config = self.config
@@ -514,16 +520,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _distributed() -> bool:
-    return torch.distributed.is_available() and torch.distributed.is_initialized()
-
-
-def _rank_and_world() -> tuple[int, int]:
-    if _distributed():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
 def _derived_seed(seed: int, step: int, purpose: int) -> int:
     """A seed for one purpose (1: sampling, 2: shuffling, 3: evaluation's sampling) at one step."""
     return int(np.random.default_rng([seed, step, purpose]).integers(2**31 - 1))
@@ -535,20 +531,6 @@ def _hidden_size(model: Any) -> int:
     if size is None:
         raise ValueError("cannot find the model's hidden size for the value head")
     return int(size)
-
-
-def _episode_metrics(trajectories: Sequence[Trajectory]) -> dict[str, float]:
-    """Success and the environment's reward over every trajectory of the step (before any
-    reward provider adds to it)."""
-    returns = np.array([t.episode_return for t in trajectories], dtype=np.float64)
-    return {
-        "success/train": float(np.mean([t.success for t in trajectories])),
-        "reward/mean": float(returns.mean()),
-        "reward/std": float(returns.std()),
-        "rollout/episodes": float(len(trajectories)),
-        "rollout/turns": float(np.mean([len(t.turns) for t in trajectories])),
-        "rollout/response_tokens": float(np.mean([t.generated_tokens for t in trajectories])),
-    }
 
 
 def _turn_kl(trajectories: Sequence[Trajectory], rows: Sequence[TrainingRow], reference: Sequence[torch.Tensor],

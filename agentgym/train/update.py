@@ -42,6 +42,7 @@ import torch
 import torch.distributed as dist
 
 from agentgym.train.batching import MicroBatch, TrainingRow, pack_rows
+from agentgym.train.distributed import is_distributed
 from agentgym.train.loss import (
     AGGREGATIONS,
     KL_ESTIMATORS,
@@ -362,12 +363,8 @@ def _split(items: list[TrainingRow], parts: int) -> Iterator[list[TrainingRow]]:
         start = end
 
 
-def _distributed() -> bool:
-    return dist.is_available() and dist.is_initialized()
-
-
 def _all_reduce_counts(tokens: int, rows: int) -> tuple[int, int]:
-    if not _distributed():
+    if not is_distributed():
         return tokens, rows
     counts = torch.tensor([tokens, rows], dtype=torch.float64)
     dist.all_reduce(counts)
@@ -380,7 +377,7 @@ def _all_reduce_gradients(parameters: list[torch.nn.Parameter]) -> None:
     for p in parameters:
         if p.grad is None:
             p.grad = torch.zeros_like(p)
-    if not _distributed():
+    if not is_distributed():
         return
     grads = [p.grad for p in parameters]
     flat = torch.cat([g.reshape(-1).float() for g in grads])
@@ -432,7 +429,7 @@ class _MetricTotals:
         local = [self.sums[k] for k in keys] + [self.counts[k] for k in keys] + [
             self.loss, float(self.micro_batches), float(self.tokens), float(self.capacity)]
         ratio_max = self.ratio_max
-        if _distributed():
+        if is_distributed():
             summed = torch.tensor(local, dtype=torch.float64)
             dist.all_reduce(summed)
             local = summed.tolist()
