@@ -98,3 +98,19 @@ def test_settings_are_checked():
         UpdateSettings(aggregation="mean")
     with pytest.raises(ValueError, match="dual_clip"):
         UpdateSettings(dual_clip=0.5)
+
+
+def test_bf16_autocast_takes_nearly_the_float32_step(world_rollout):
+    """The mixed-precision path (``autocast_dtype``, the trainer's bf16 on GPUs) runs here under
+    CPU autocast: float32 master weights, bf16 matmuls, and a step close to the float32 one."""
+    rows = _rows(world_rollout)
+    exact, exact_metrics = _updated(rows, sgd=True, lr=1.0, max_grad_norm=None)
+    mixed, mixed_metrics = _updated(rows, sgd=True, lr=1.0, max_grad_norm=None, autocast_dtype=torch.bfloat16)
+    start = tiny_model(0)
+    exact_step = torch.cat([(a - s).reshape(-1) for a, s in zip(exact.parameters(), start.parameters())])
+    mixed_step = torch.cat([(b - s).reshape(-1) for b, s in zip(mixed.parameters(), start.parameters())])
+    assert all(p.dtype == torch.float32 for p in mixed.parameters())
+    assert not torch.equal(exact_step, mixed_step)  # bf16 really ran
+    assert torch.nn.functional.cosine_similarity(exact_step, mixed_step, dim=0) > 0.999
+    assert mixed_metrics["grad_norm"] == pytest.approx(exact_metrics["grad_norm"], rel=0.01)
+    assert mixed_metrics["loss"] == pytest.approx(exact_metrics["loss"], abs=1e-3)
