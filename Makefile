@@ -28,10 +28,11 @@ test: setup
 
 ## Side-by-side performance measurements (writes benchmarks/results/).
 bench: setup
-	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python -m pip install --quiet -e ".[bench,train]"
 	$(BIN)/python benchmarks/bench_env_step.py
 	$(BIN)/python benchmarks/bench_rollout.py
 	$(BIN)/python benchmarks/bench_info_gain.py
+	$(BIN)/python benchmarks/bench_train_step.py --threads 1
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
