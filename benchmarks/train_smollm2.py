@@ -12,9 +12,10 @@ Each algorithm's result is written to ``train_smollm2-<algorithm>.json`` as soon
 ends, and the table and plot are rebuilt from every such file present, so the two runs can go
 in two processes at once (one torch thread each on a small machine):
 
-    python benchmarks/train_smollm2.py [--steps 10] [--eval-every 5] [--eval-tasks 16] [--lr 1e-5]
+    python benchmarks/train_smollm2.py [--steps 10] [--eval-every 5] [--eval-tasks 16] [--lr 2e-5]
     python benchmarks/train_smollm2.py --algorithms grpo --threads 1 &
     python benchmarks/train_smollm2.py --algorithms igpo --threads 1
+    python benchmarks/train_smollm2.py --report     # the table and plot again, from the results
 """
 
 from __future__ import annotations
@@ -83,15 +84,25 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    decoding = {0.0: "greedy"}.get(results[0]["eval_temperature"], f"sampled at T={results[0]['eval_temperature']:g}")
+    from agentgym.eval.metrics import wilson_interval
+
+    episodes = int(results[0]["eval_episodes"])
+
+    def rate(success: float) -> str:
+        low, high = wilson_interval(round(success * episodes), episodes)
+        return f"{success:.0%} [{low:.0%}–{high:.0%}]"
+
+    temperature = results[0]["eval_temperature"]
+    decoding = f"sampled at T={temperature:g}" if temperature else "greedy"
     return "\n".join([
         f"### SmolLM2-135M on Guess the Number (easy), CPU, {results[0]['steps']} steps, lr {results[0]['lr']:g}", "",
-        f"Held-out success: {results[0]['eval_episodes']:.0f} episodes on unseen seeds, {decoding}, "
-        "the same sampling seeds before and after.", "",
-        "| algorithm | held-out success before | after | training success, first step | last step | wall time "
-        "| torch threads |", "|---|---:|---:|---:|---:|---:|---:|",
-        *(f"| {r['algorithm'].upper()} | {r['success_before']:.0%} | {r['success_after']:.0%} | "
-          f"{r['train_success'][0][1]:.0%} | {r['train_success'][-1][1]:.0%} | {r['seconds'] / 60:.0f} min "
+        f"Held-out success: {episodes} episodes on unseen seeds, {decoding}, the same sampling seeds at every "
+        "evaluation; 95% Wilson intervals in brackets. Training success: the step's 32 sampled rollouts.", "",
+        "| algorithm | held-out success before | after | held-out curve | training success, first step | last step "
+        "| wall time | torch threads |", "|---|---:|---:|---|---:|---:|---:|---:|",
+        *(f"| {r['algorithm'].upper()} | {rate(r['success_before'])} | {rate(r['success_after'])} | "
+          + " → ".join(f"{v:.0%}" for _, v in r["eval_curve"])
+          + f" | {r['train_success'][0][1]:.0%} | {r['train_success'][-1][1]:.0%} | {r['seconds'] / 60:.0f} min "
           f"| {r['threads']} |" for r in results)])
 
 
@@ -102,22 +113,26 @@ def main() -> None:
     parser.add_argument("--eval-tasks", type=int, default=16)
     parser.add_argument("--eval-samples", type=int, default=2, help="episodes per held-out seed (sampled only)")
     parser.add_argument("--eval-temperature", type=float, default=1.0, help="0: greedy")
-    parser.add_argument("--lr", type=float, default=1e-5)
+    parser.add_argument("--lr", type=float, default=2e-5)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS), choices=list(ALGORITHMS))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--report", action="store_true", help="train nothing: rebuild the table and plot from "
+                        "the results already written")
     args = parser.parse_args()
     if args.eval_temperature == 0:
         args.eval_samples = 1
     if args.threads:
         torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    for algorithm in args.algorithms:
+    for algorithm in [] if args.report else args.algorithms:
         print(f"training with {algorithm}...", file=sys.stderr)
         result = run(algorithm, args)
         (args.out / f"train_smollm2-{algorithm}.json").write_text(json.dumps(result, indent=2))
     results = [json.loads(path.read_text()) for name in ALGORITHMS
                if (path := args.out / f"train_smollm2-{name}.json").is_file()]
+    if not results:
+        parser.error(f"no train_smollm2-<algorithm>.json in {args.out}: train first")
     plot(results, args.out / "train_smollm2.png")
     text = table(results)
     print(text)
