@@ -58,6 +58,24 @@ def run(algorithm: str, args: argparse.Namespace) -> dict[str, Any]:
             "out_dir": str(out)}
 
 
+CONFIRM_OFFSET = 10_000  # the confirmation's seeds start here past eval.first_seed: unseen by the curves too
+
+
+def confirm(algorithm: str, args: argparse.Namespace) -> dict[str, Any]:
+    """A larger evaluation on fresh held-out seeds (disjoint from training's and from the
+    curves'): the initial weights and the run's final checkpoint, same seeds, same sampling."""
+    from agentgym.train import Trainer
+
+    run_dir = args.out / f"smollm2-{algorithm}"
+    trained = Trainer.resume(run_dir)
+    first = trained.config.eval.first_seed + CONFIRM_OFFSET
+    seeds = range(first, first + args.confirm)
+    after = trained.evaluate(seeds)
+    before = Trainer(trained.config).evaluate(seeds)  # the same run, not trained: the initial weights
+    return {"seeds": [seeds.start, seeds.stop], "episodes": before["eval/episodes"],
+            "before": before["eval/success"], "after": after["eval/success"]}
+
+
 def plot(results: list[dict[str, Any]], path: Path) -> None:
     import matplotlib
 
@@ -86,24 +104,44 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
 def table(results: list[dict[str, Any]]) -> str:
     from agentgym.eval.metrics import wilson_interval
 
-    episodes = int(results[0]["eval_episodes"])
-
-    def rate(success: float) -> str:
-        low, high = wilson_interval(round(success * episodes), episodes)
+    def rate(success: float, episodes: float) -> str:
+        low, high = wilson_interval(round(success * episodes), int(episodes))
         return f"{success:.0%} [{low:.0%}–{high:.0%}]"
 
-    temperature = results[0]["eval_temperature"]
+    def confirmed(result: dict[str, Any]) -> str:
+        check = result.get("confirm")
+        if not check:
+            return "— | —"
+        return f"{rate(check['before'], check['episodes'])} | {rate(check['after'], check['episodes'])}"
+
+    first = results[0]
+    episodes = first["eval_episodes"]
+    temperature = first["eval_temperature"]
     decoding = f"sampled at T={temperature:g}" if temperature else "greedy"
-    return "\n".join([
-        f"### SmolLM2-135M on Guess the Number (easy), CPU, {results[0]['steps']} steps, lr {results[0]['lr']:g}", "",
-        f"Held-out success: {episodes} episodes on unseen seeds, {decoding}, the same sampling seeds at every "
-        "evaluation; 95% Wilson intervals in brackets. Training success: the step's 32 sampled rollouts.", "",
-        "| algorithm | held-out success before | after | held-out curve | training success, first step | last step "
-        "| wall time | torch threads |", "|---|---:|---:|---|---:|---:|---:|---:|",
-        *(f"| {r['algorithm'].upper()} | {rate(r['success_before'])} | {rate(r['success_after'])} | "
-          + " → ".join(f"{v:.0%}" for _, v in r["eval_curve"])
-          + f" | {r['train_success'][0][1]:.0%} | {r['train_success'][-1][1]:.0%} | {r['seconds'] / 60:.0f} min "
-          f"| {r['threads']} |" for r in results)])
+    checks = [r["confirm"] for r in results if r.get("confirm")]
+    lines = [
+        f"### SmolLM2-135M on Guess the Number (easy), CPU, {first['steps']} steps, lr {first['lr']:g}", "",
+        f"Held-out curve: {episodes:.0f} episodes on unseen seeds, {decoding}, the same sampling seeds at every "
+        "evaluation." + (f" Fresh check: {checks[0]['episodes']:.0f} episodes on seeds "
+                         f"[{checks[0]['seeds'][0]}, {checks[0]['seeds'][1]}) seen neither in training nor in the "
+                         "curve, initial vs final weights, same sampling." if checks else "")
+        + " 95% Wilson intervals in brackets; training success: the mean over steps of each step's 32 sampled "
+        "rollouts.", "",
+        "| algorithm | held-out before | after | curve | fresh check before | after | training success, "
+        "first 3 steps | last 3 steps | wall time | torch threads |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        curve = " → ".join(f"{v:.0%}" for _, v in r["eval_curve"])
+        lines.append(f"| {r['algorithm'].upper()} | {rate(r['success_before'], episodes)} | "
+                     f"{rate(r['success_after'], episodes)} | {curve} | {confirmed(r)} | "
+                     f"{_mean(r['train_success'][:3]):.0%} | {_mean(r['train_success'][-3:]):.0%} | "
+                     f"{r['seconds'] / 60:.0f} min | {r['threads']} |")
+    return "\n".join(lines)
+
+
+def _mean(points: list[list[float]]) -> float:
+    return sum(value for _, value in points) / len(points)
 
 
 def main() -> None:
@@ -117,6 +155,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS), choices=list(ALGORITHMS))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--confirm", type=int, default=0, metavar="N",
+                        help="after training, evaluate the initial and final weights on N fresh held-out seeds "
+                        "(x eval-samples episodes each); alone with --report: on runs already trained")
     parser.add_argument("--report", action="store_true", help="train nothing: rebuild the table and plot from "
                         "the results already written")
     args = parser.parse_args()
@@ -129,6 +170,15 @@ def main() -> None:
         print(f"training with {algorithm}...", file=sys.stderr)
         result = run(algorithm, args)
         (args.out / f"train_smollm2-{algorithm}.json").write_text(json.dumps(result, indent=2))
+    if args.confirm:
+        for algorithm in args.algorithms:
+            path = args.out / f"train_smollm2-{algorithm}.json"
+            if not path.is_file():
+                continue
+            print(f"confirming {algorithm} on {args.confirm} fresh seeds...", file=sys.stderr)
+            result = json.loads(path.read_text())
+            result["confirm"] = confirm(algorithm, args)
+            path.write_text(json.dumps(result, indent=2))
     results = [json.loads(path.read_text()) for name in ALGORITHMS
                if (path := args.out / f"train_smollm2-{name}.json").is_file()]
     if not results:
