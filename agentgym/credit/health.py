@@ -76,11 +76,16 @@ def training_health(trajectories: Sequence[Trajectory], advantages: Advantages |
     values = advantages.flat_turns()
     if values.size == 0:
         return health
-    return TrainingHealth(**{
-        **asdict(health),
+    return TrainingHealth(**{**asdict(health), **advantage_statistics(values)})
+
+
+def advantage_statistics(turn_advantages: np.ndarray) -> dict[str, float]:
+    """Mean, population std, min, max and zero fraction of every turn's advantage (non-empty)."""
+    values = np.asarray(turn_advantages, dtype=np.float64)
+    return {
         "advantage_mean": float(values.mean()),
         "advantage_std": float(values.std()),
         "advantage_min": float(values.min()),
         "advantage_max": float(values.max()),
         "advantage_zero_fraction": float(np.mean(values == 0.0)),
-    })
+    }

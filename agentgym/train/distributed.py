@@ -27,6 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch.distributed as dist
 
+from agentgym.credit.health import advantage_statistics
 from agentgym.trajectory import Trajectory
 
 _SUMMED = frozenset({"rollout/episodes", "rollout/untrainable", "rollout/tokens_per_second",
@@ -67,14 +68,6 @@ def episode_metrics(records: Sequence[tuple[float, float, int, int]]) -> dict[st
     }
 
 
-def advantage_metrics(turn_advantages: np.ndarray) -> dict[str, float]:
-    """The advantage part of :class:`agentgym.credit.TrainingHealth`, over every turn's advantage."""
-    values = np.asarray(turn_advantages, dtype=np.float64)
-    return {"health/advantage_mean": float(values.mean()), "health/advantage_std": float(values.std()),
-            "health/advantage_min": float(values.min()), "health/advantage_max": float(values.max()),
-            "health/advantage_zero_fraction": float(np.mean(values == 0.0))}
-
-
 def global_metrics(metrics: dict[str, Any], records: Sequence[tuple[float, float, int, int]],
                    turn_advantages: np.ndarray | Sequence[float] = ()) -> dict[str, Any]:
     """This process's step metrics, episode records and per-turn advantages → the whole step's
@@ -109,5 +102,5 @@ def global_metrics(metrics: dict[str, Any], records: Sequence[tuple[float, float
     if every_record:
         combined.update(episode_metrics(every_record))
     if len(every_advantage):
-        combined.update(advantage_metrics(every_advantage))
+        combined.update({f"health/{name}": value for name, value in advantage_statistics(every_advantage).items()})
     return combined
