@@ -47,6 +47,16 @@ def rank_and_world() -> tuple[int, int]:
     return 0, 1
 
 
+def gather(value: Any) -> list[Any]:
+    """Every process's ``value`` (picklable), in rank order; ``[value]`` outside
+    ``torch.distributed``. Every process must call it at the same point."""
+    if not is_distributed():
+        return [value]
+    gathered: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, value)
+    return gathered
+
+
 def episode_records(trajectories: Sequence[Trajectory]) -> list[tuple[float, float, int, int]]:
     """Per episode: success, return, turns, generated tokens (what :func:`episode_metrics` needs)."""
     return [(float(t.success), float(t.episode_return), len(t.turns), int(t.generated_tokens)) for t in trajectories]
@@ -74,8 +84,7 @@ def global_metrics(metrics: dict[str, Any], records: Sequence[tuple[float, float
     metrics (module docstring). Every process must call it, at the same point of the same step."""
     if not is_distributed():
         return metrics
-    gathered: list[Any] = [None] * dist.get_world_size()
-    dist.all_gather_object(gathered, (metrics, list(records), np.asarray(turn_advantages, dtype=np.float64)))
+    gathered = gather((metrics, list(records), np.asarray(turn_advantages, dtype=np.float64)))
     shares = [share for share, _, _ in gathered]
     every_record = [record for _, share, _ in gathered for record in share]
     every_advantage = np.concatenate([share for _, _, share in gathered])

@@ -75,7 +75,14 @@ from agentgym.train.checkpoint import (
     trainable_state,
 )
 from agentgym.train.config import ConfigError, TrainConfig, merge
-from agentgym.train.distributed import episode_metrics, episode_records, global_metrics, is_distributed, rank_and_world
+from agentgym.train.distributed import (
+    episode_metrics,
+    episode_records,
+    gather,
+    global_metrics,
+    is_distributed,
+    rank_and_world,
+)
 from agentgym.train.filters import group_weights
 from agentgym.train.logging import MetricsLogger
 from agentgym.train.loss import kl_divergence
@@ -355,11 +362,13 @@ class Trainer:
 
     def evaluate(self, seeds: Sequence[int] | None = None) -> dict[str, float]:
         """Success and mean return on held-out seeds (``eval.first_seed`` onward), greedy or
-        sampled with the same seeds every time (``[eval]``)."""
+        sampled with the same seeds every time (``[eval]``). Under ``torch.distributed`` each
+        process plays its share of the seeds and every process returns the figures of all."""
         config = self.config
         if seeds is None:
             seeds = range(config.eval.first_seed, config.eval.first_seed + config.eval.tasks)
-        tasks = [Task(config.env.id, seed=int(s), kwargs=dict(config.env.kwargs)) for s in seeds]
+        rank, world = rank_and_world()
+        tasks = [Task(config.env.id, seed=int(s), kwargs=dict(config.env.kwargs)) for s in list(seeds)[rank::world]]
         sampling = SamplingParams(max_tokens=config.rollout.max_tokens, temperature=config.eval.temperature,
                                   top_p=config.rollout.top_p if config.eval.temperature else 1.0,
                                   seed=_derived_seed(config.run.seed, 0, 3))
@@ -369,10 +378,10 @@ class Trainer:
                                        max_batch_size=config.model.max_batch_size)
         self.model.eval()
         trajectories = rollout(self.policy, tasks, rollout_config, progress=False).trajectories
-        return {"eval/success": float(np.mean([t.success for t in trajectories])),
-                "eval/reward": float(np.mean([t.episode_return for t in trajectories])),
-                "eval/turns": float(np.mean([len(t.turns) for t in trajectories])),
-                "eval/episodes": float(len(trajectories))}
+        records = [record for share in gather(episode_records(trajectories)) for record in share]
+        episodes = episode_metrics(records)
+        return {"eval/success": episodes["success/train"], "eval/reward": episodes["reward/mean"],
+                "eval/turns": episodes["rollout/turns"], "eval/episodes": episodes["rollout/episodes"]}
 
     def _system_prompt(self) -> str | None:
         prompt = self.config.rollout.system_prompt

@@ -39,6 +39,12 @@ max_tokens = 2
 system_prompt = ""
 [optimizer]
 lr = 0.003
+[eval]
+every = 1
+tasks = 5
+first_seed = 2000000
+temperature = 1.0
+samples = 2
 [checkpoint]
 every = 0
 save_final = true
@@ -110,10 +116,11 @@ def test_two_processes_make_the_run_of_one(tmp_path, model_dir):
         assert torch.allclose(alone[name], together[name], atol=1e-4), name  # Adam magnifies float rounding
 
     one, two = _metrics(single / "run"), _metrics(spread / "run")  # rank 0 alone wrote the log
-    assert [r["step"] for r in two] == [1, 2]
+    assert [r["step"] for r in two] == [0, 1, 2]
+    assert [r["eval/episodes"] for r in two] == [10, 10, 10]  # 5 held-out seeds x 2, split 3 + 2
     for a, b in zip(one, two):
         assert a.keys() == b.keys()
-        assert b["rollout/episodes"] == 16
+        assert b.get("rollout/episodes", 16) == 16
         for key, value in a.items():
             if key.startswith(CLOCK) or (isinstance(value, float) and math.isnan(value)):
                 continue
