@@ -1,5 +1,5 @@
 """The trainer under ``torch.distributed``: who this process is, and one step's metrics over
-every process.
+every process (evaluation gathers its episodes the same way, with :func:`gather`).
 
 Each process rolls out its own share of the step's tasks (whole groups), so the rollout-side
 metrics it computes describe its share only. :func:`global_metrics` turns them into the
