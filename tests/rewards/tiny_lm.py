@@ -7,6 +7,8 @@ import functools
 
 import torch
 
+from tests.byte_bpe import byte_level_bpe
+
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
     "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
@@ -27,17 +29,8 @@ CORPUS = [
 @functools.lru_cache(maxsize=1)
 def tiny_tokenizer():
     """A byte-level BPE (any text encodes) with ChatML special tokens and template."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    core = Tokenizer(models.BPE())
-    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    core.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=500, special_tokens=SPECIAL_TOKENS,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    core.train_from_iterator(CORPUS * 20, trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|im_end|>", pad_token="<|im_end|>",
-                                   chat_template=CHATML_TEMPLATE)
+    return byte_level_bpe(CORPUS * 20, vocab_size=500, special_tokens=SPECIAL_TOKENS, eos_token="<|im_end|>",
+                          pad_token="<|im_end|>", chat_template=CHATML_TEMPLATE)
 
 
 def tiny_llama(vocab_size: int, *, seed: int = 0, dtype: torch.dtype = torch.float32, attention: str = "sdpa",

@@ -8,6 +8,8 @@ import functools
 import importlib.util
 from pathlib import Path
 
+from tests.byte_bpe import byte_level_bpe
+
 LLAMA3_STYLE_TEMPLATE = (
     "{{ '<|begin_of_text|>' }}"
     "{% if tools %}{{ '<|start_header_id|>system<|end_header_id|>\n\nTools:\n' }}"
@@ -40,14 +42,5 @@ def smollm2_tokenizer():
 
 @functools.lru_cache(maxsize=1)
 def llama3_style_tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    core = Tokenizer(models.BPE())
-    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    core.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=LLAMA3_SPECIALS,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    core.train_from_iterator(CORPUS * 20, trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>",
-                                   chat_template=LLAMA3_STYLE_TEMPLATE)
+    return byte_level_bpe(CORPUS * 20, vocab_size=600, special_tokens=LLAMA3_SPECIALS,
+                          bos_token="<|begin_of_text|>", eos_token="<|eot_id|>", chat_template=LLAMA3_STYLE_TEMPLATE)

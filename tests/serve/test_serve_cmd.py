@@ -26,17 +26,13 @@ def tiny_checkpoint(tmp_path_factory):
     from agentgym.policies.hf import HFPolicy
 
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import LlamaConfig, LlamaForCausalLM
 
-    core = Tokenizer(models.BPE())
-    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    core.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<s>", "</s>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    core.train_from_iterator(["user: guess the number\nassistant: 42\n"] * 10, trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<s>", eos_token="</s>",
-                                        chat_template=CHAT_TEMPLATE)
+    from tests.byte_bpe import byte_level_bpe
+
+    tokenizer = byte_level_bpe(["user: guess the number\nassistant: 42\n"] * 10, vocab_size=300,
+                               special_tokens=["<s>", "</s>"], bos_token="<s>", eos_token="</s>",
+                               chat_template=CHAT_TEMPLATE)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
                          num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=64,
                          bos_token_id=0, eos_token_id=1, initializer_range=0.5)
