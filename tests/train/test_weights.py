@@ -35,8 +35,7 @@ def test_a_plain_model_hands_over_copies_of_its_state_dict():
 
 
 def test_lora_hands_over_merged_weights_under_the_base_names():
-    peft = pytest.importorskip("peft")
-    assert peft
+    pytest.importorskip("peft", reason="LoRA needs peft (agentgym[train])")
     model = wrap_lora(tiny_model(0), LoraSection(enabled=True, r=4, alpha=8, target_modules=["q_proj", "v_proj"]))
     with torch.no_grad():  # LoRA starts as the identity (B = 0): make the adapters matter
         for name, p in model.named_parameters():
@@ -72,7 +71,7 @@ class _RecordingEngine(HFPolicy):
 @pytest.mark.parametrize("lora", [False, True], ids=["full", "lora"])
 def test_the_trainer_hands_the_new_weights_to_a_vllm_engine_after_every_update(tmp_path, monkeypatch, lora):
     if lora:
-        pytest.importorskip("peft")
+        pytest.importorskip("peft", reason="LoRA needs peft (agentgym[train])")
     fake_vllm = types.ModuleType("vllm")
     fake_vllm.__spec__ = importlib.machinery.ModuleSpec("vllm", None)
     monkeypatch.setitem(sys.modules, "vllm", fake_vllm)  # passes the config's "is vLLM installed" check
