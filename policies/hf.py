@@ -251,7 +251,14 @@ def _sample(logits: torch.Tensor, sampling: SamplingParams,
     if sampling.greedy:
         tokens = logits.argmax(dim=-1)
         return tokens, torch.log_softmax(logits, dim=-1).gather(-1, tokens[:, None]).squeeze(-1)
-    logprobs = torch.log_softmax(logits / sampling.temperature, dim=-1)
+    # logits / temperature, shifted so each row's maximum is exactly 0 (log_softmax is unchanged).
+    # The shift keeps tiny temperatures finite: logits / 1e-40 overflows to inf and its
+    # log_softmax is NaN, whereas here the top logits stay 0 and the rest go to -inf -- the greedy
+    # limit, log-prob 0 (-log k for a k-way tie) for the top token. The maxima are set to 0
+    # explicitly, since a temperature that rounds to 0 in float32 would make them 0 / 0.
+    top = logits.max(dim=-1, keepdim=True).values
+    tempered = torch.where(logits == top, 0.0, (logits - top) / sampling.temperature)
+    logprobs = torch.log_softmax(tempered, dim=-1)
     probs = logprobs.exp()
     if sampling.top_p < 1:
         probs = probs * _nucleus(probs, sampling.top_p)
@@ -279,6 +286,8 @@ def _nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
             break
         k = min(8 * k, probs.shape[-1])
     in_nucleus = (top.cumsum(dim=-1) - top) < top_p
+    # A top_p below float32's smallest number (1e-300) compares as 0: keep the top token anyway.
+    in_nucleus[:, 0] = True
     return torch.zeros_like(probs).scatter(-1, order, in_nucleus.to(probs.dtype))
 
 
