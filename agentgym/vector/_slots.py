@@ -23,7 +23,15 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
 
-from agentgym.vector._worker import SlotWorker
+from agentgym.vector._worker import (
+    DEFAULT_MAX_ABANDONED_THREADS,
+    SlotWorker,
+    check_hung_threads,
+    checked_count,
+    checked_timeout,
+    hung_thread_count,
+    warn_abandoned,
+)
 
 EnvFactory = Callable[[], Any]
 _TRACEBACK_FRAMES = 6  # the innermost frames say where an environment broke; the rest is noise
@@ -56,7 +64,9 @@ class SlotFailure:
 
     @classmethod
     def timed_out(cls, method: str, timeout: float | None, *, hung: bool) -> SlotFailure:
-        return cls(f"{method} timed out after {timeout} s", hung=hung)
+        """``method`` is ``"step"``, ``"reset"``, or ``"construction"`` (the factory itself)."""
+        what = "environment construction" if method == "construction" else method
+        return cls(f"{what} timed out after {timeout} s", hung=hung)
 
     @classmethod
     def raised(cls, method: str, exc: BaseException) -> SlotFailure:
@@ -67,6 +77,9 @@ class SlotFailure:
         info: dict[str, Any] = {"error": self.error, "env_failed": True}
         if self.traceback is not None:
             info["traceback"] = self.traceback
+        if self.hung:
+            # how many calls are hung in abandoned threads in this process, this one included
+            info["hung_threads"] = hung_thread_count()
         return info
 
 
@@ -97,11 +110,35 @@ def reset_env(env: Any, seed: int | None, options: dict[str, Any] | None):
     return (env, *as_reset_result(env.reset(seed=seed, options=options)))
 
 
-def replace_env(failed_env: Any, factory: EnvFactory) -> Any:
-    """Close a failed environment (``None`` if it was abandoned) and build a fresh one."""
+def replace_env(failed_env: Any, factory: EnvFactory, progress: list[str] | None = None) -> Any:
+    """Close a failed environment (``None`` if it was abandoned) and build a fresh one.
+
+    ``progress`` (if given) gets ``"built"`` once the factory returned, so whoever times the
+    call out can tell a slow construction from a slow reset."""
     if failed_env is not None:
         close_quietly(failed_env)
-    return factory()
+    env = factory()
+    if progress is not None:
+        progress.append("built")
+    return env
+
+
+def rebuild_and_reset(
+    env: Any,
+    rebuild_with: EnvFactory | None,
+    seed: int | None,
+    options: dict[str, Any] | None,
+    progress: list[str],
+):
+    """A slot's reset in its thread: first replace a failed environment if ``rebuild_with``."""
+    if rebuild_with is not None:
+        env = replace_env(env, rebuild_with, progress)
+    return reset_env(env, seed, options)
+
+
+def timed_out_method(call: "Call", needs_rebuild: bool, progress: list[str]) -> str:
+    """What a timed-out call was doing: building a fresh environment, or ``call.method``."""
+    return "construction" if needs_rebuild and "built" not in progress else call.method
 
 
 def close_quietly(failed_env: Any) -> None:
@@ -134,15 +171,18 @@ class Slot:
         #: an episode can be stepped: the last reset succeeded and nothing failed since
         self.live = False
 
-    def fail(self, failure: SlotFailure) -> None:
+    def fail(self, failure: SlotFailure) -> bool:
+        """Mark the slot failed; returns whether its thread had to be abandoned."""
         self.live = False
         self.needs_rebuild = True
-        if failure.hung:
-            # The call still runs and nothing can stop it: leave that thread and environment
-            # alone for good and give the slot a new thread.
-            self.worker.shutdown(wait=False)
-            self.worker = self._new_worker()
-            self.env = None
+        if not failure.hung:
+            return False
+        # The call still runs and nothing can stop it: leave that thread and environment
+        # alone for good (counted in hung_thread_count) and give the slot a new thread.
+        abandoned = self.worker.abandon()
+        self.worker = self._new_worker()
+        self.env = None
+        return abandoned
 
     def _new_worker(self) -> SlotWorker:
         return SlotWorker(f"agentgym-vector-slot-{self.index}")
@@ -166,7 +206,8 @@ class SlotVectorEnv(VectorEnv):
     * ``DISABLED``: stepping a slot whose episode ended raises; reset it with ``reset_mask``.
 
     Failures: a ``reset`` or ``step`` that raises, or runs longer than ``step_timeout``
-    seconds, gives that slot an error result: an error observation (for text spaces,
+    seconds (building a sub-environment, in the constructor or at a rebuild, counts too), gives
+    that slot an error result: an error observation (for text spaces,
     ``"Environment error: <why>. ..."``), reward 0, ``truncated=True``, and
     ``info["error"]`` (e.g. ``"step timed out after 2.0 s"``), ``info["env_failed"] = True``,
     and for an exception ``info["traceback"]``. The other slots return normally. The slot's
@@ -175,7 +216,18 @@ class SlotVectorEnv(VectorEnv):
     reset is reported the same way and retried at the slot's next reset. A rebuilt environment
     is reset without a seed; building it counts toward that reset's timeout. A call that timed
     out in a thread cannot be stopped: that thread and its environment are abandoned (never
-    used or closed again) and the slot gets a new thread.
+    used or closed again), the slot gets a new thread, ``info["hung_threads"]`` says how many
+    calls are hung in abandoned threads in this process and a :class:`HungEnvironmentWarning`
+    is issued (once per vector env). Those threads are daemons and end if the call ever
+    returns, but a long run must not pile them up: once more than ``max_abandoned_threads``
+    calls are hung in this process, the next ``reset``/``step`` raises
+    :class:`HungEnvironmentError` (and every one after, until the hung calls return).
+
+    Construction: the factories run in the slots' threads at once, bounded by ``step_timeout``.
+    A slot whose factory raises makes the constructor raise; a slot whose factory outlasts the
+    timeout is abandoned and reports ``"environment construction timed out after ... s"`` in
+    its info at the first reset (which tries a fresh factory call). If no slot was built in
+    time, the constructor raises ``TimeoutError``.
     """
 
     def __init__(
@@ -184,19 +236,22 @@ class SlotVectorEnv(VectorEnv):
         *,
         step_timeout: float | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        max_abandoned_threads: int = DEFAULT_MAX_ABANDONED_THREADS,
     ) -> None:
         factories = list(env_fns)
         if not factories:
             raise ValueError("env_fns must hold at least one environment factory")
-        if step_timeout is not None and not step_timeout > 0:
-            raise ValueError(
-                f"step_timeout must be a positive number of seconds or None, got {step_timeout!r}"
-            )
+        self.step_timeout = checked_timeout("step_timeout", step_timeout)
+        self.max_abandoned_threads = checked_count(
+            "max_abandoned_threads", max_abandoned_threads, minimum=0
+        )
         self.env_fns = factories
-        self.step_timeout = None if step_timeout is None else float(step_timeout)
+        #: calls of this vector env abandoned after a timeout (hung), over its lifetime
+        self.abandoned_calls = 0
         self.autoreset_mode = _as_autoreset_mode(autoreset_mode)
         self.num_envs = len(factories)
         self._slots = [Slot(i, factory) for i, factory in enumerate(factories)]
+        self._construction_failures: dict[int, SlotFailure] = {}
         self._one_batch_at_a_time = threading.Lock()
         self._started = False
         self._observations: list[Any] = [None] * self.num_envs
@@ -207,7 +262,7 @@ class SlotVectorEnv(VectorEnv):
         except BaseException:
             self.close()
             raise
-        first = self._slots[0].env
+        first = self._first_env()
         self.metadata = {**getattr(first, "metadata", {}), "autoreset_mode": self.autoreset_mode}
         self.render_mode = getattr(first, "render_mode", None)
 
@@ -226,7 +281,13 @@ class SlotVectorEnv(VectorEnv):
         outcomes = yield {int(i): ResetCall(seeds[i], options) for i in np.flatnonzero(mask)}
         infos: dict[str, Any] = {}
         for i in sorted(outcomes):
-            self._observations[i], info, failed = self._settle_reset(i, outcomes[i])
+            outcome = outcomes[i]
+            if i in self._construction_failures:
+                # the constructor timed out on this slot: say so even if the retry worked
+                first_failure = self._construction_failures.pop(i)
+                if not isinstance(outcome, SlotFailure):
+                    infos = self._add_info(infos, {"construction_error": first_failure.error}, i)
+            self._observations[i], info, failed = self._settle_reset(i, outcome)
             self._autoreset[i] = failed  # NEXT_STEP retries a failed reset on the next step
             infos = self._add_info(infos, info, i)
         self._started = True
@@ -308,7 +369,8 @@ class SlotVectorEnv(VectorEnv):
         return outcome
 
     def _settle_failure(self, i: int, failure: SlotFailure) -> StepResult:
-        self._slots[i].fail(failure)
+        if self._slots[i].fail(failure):
+            self._count_abandoned()
         text = f"Environment error: {failure.error}. This episode is over."
         return StepResult(
             error_observation(self.single_observation_space, text), 0.0, False, True, failure.info()
@@ -321,28 +383,61 @@ class SlotVectorEnv(VectorEnv):
         )
 
     # ------------------------------------------------------------ set-up and teardown
+    def _count_abandoned(self) -> None:
+        self.abandoned_calls += 1
+        if self.abandoned_calls == 1:
+            warn_abandoned(
+                f"a call of {type(self).__name__}", self.step_timeout, self.max_abandoned_threads
+            )
+
+    @property
+    def hung_threads(self) -> int:
+        """Calls hung in abandoned threads in this whole process (see ``max_abandoned_threads``)."""
+        return hung_thread_count()
+
     def _build_envs(self) -> None:
-        """Build every environment in its own slot's thread, all at once."""
+        """Build every environment in its own slot's thread, all at once, within ``step_timeout``.
+
+        A factory that raises makes the constructor raise (once the others are done, so nothing
+        is left half-built); one that outlasts the timeout leaves its slot without an
+        environment, to be built at its first reset (see the class docstring)."""
         futures = [slot.worker.submit(slot.factory) for slot in self._slots]
-        wait(futures)  # let every factory finish, so a failure leaves nothing half-built
+        done, _ = wait(futures, timeout=self.step_timeout)
         for slot, future in zip(self._slots, futures, strict=True):
-            if future.exception() is None:
+            if future not in done:
+                # Close the environment if the factory ever returns: nobody else will.
+                future.add_done_callback(_close_late_env)
+                failure = SlotFailure.timed_out("construction", self.step_timeout, hung=True)
+                self._construction_failures[slot.index] = failure
+                if slot.fail(failure):
+                    self._count_abandoned()
+            elif future.exception() is None:
                 slot.env = future.result()
-        for future in futures:
+        for future in done:
             future.result()  # raises the first factory's error
+        if len(self._construction_failures) == self.num_envs:
+            raise TimeoutError(
+                f"no sub-environment was built within step_timeout={self.step_timeout} s "
+                "(environment construction timed out in every slot)"
+            )
+
+    def _first_env(self) -> Any:
+        return next(slot.env for slot in self._slots if slot.env is not None)
 
     def _set_spaces(self) -> None:
-        first = self._slots[0].env
+        first = self._first_env()
         self.single_observation_space = first.observation_space
         self.single_action_space = first.action_space
-        for slot in self._slots[1:]:
+        for slot in self._slots:
+            if slot.env is None or slot.env is first:
+                continue
             if (
                 slot.env.observation_space != self.single_observation_space
                 or slot.env.action_space != self.single_action_space
             ):
                 raise RuntimeError(
                     f"sub-environment {slot.index} has spaces {slot.env.observation_space} / "
-                    f"{slot.env.action_space}, unlike sub-environment 0's "
+                    f"{slot.env.action_space}, unlike the first sub-environment's "
                     f"{self.single_observation_space} / {self.single_action_space}"
                 )
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -369,7 +464,10 @@ class SlotVectorEnv(VectorEnv):
         for slot in self._slots:
             future = closing.get(slot.index)
             finished = future is None or future in done
-            slot.worker.shutdown(wait=finished)
+            if finished:
+                slot.worker.shutdown(wait=True)
+            else:
+                slot.worker.abandon()
             if finished and future is not None and future.exception() is not None:
                 errors.append(future.exception())
         if errors:
@@ -442,13 +540,17 @@ class SlotVectorEnv(VectorEnv):
     # ------------------------------------------------------------ helpers
     @contextmanager
     def _one_batch(self, method: str) -> Iterator[None]:
-        """Refuse overlapping calls (two threads, or two tasks awaiting ``astep``) at once."""
+        """Refuse overlapping calls (two threads, or two tasks awaiting ``astep``) at once, and
+        refuse a batch with :class:`HungEnvironmentError` while more than
+        ``max_abandoned_threads`` calls are hung in this process (so a batch that goes past
+        the cap still returns its results, and the next one raises)."""
         if not self._one_batch_at_a_time.acquire(blocking=False):
             raise RuntimeError(
                 f"{type(self).__name__}.{method}() was called while another reset/step was "
                 "running; a vector environment runs one batch at a time"
             )
         try:
+            check_hung_threads(self.max_abandoned_threads)
             yield
         finally:
             self._one_batch_at_a_time.release()
@@ -499,3 +601,9 @@ def _checked_reset_mask(mask: Any, n: int) -> np.ndarray:
     if not mask.any():
         raise ValueError("options['reset_mask'] must select at least one sub-environment")
     return mask
+
+
+def _close_late_env(future: Any) -> None:
+    """Close what a factory that timed out built after all (runs in its abandoned thread)."""
+    if not future.cancelled() and future.exception() is None:
+        close_quietly(future.result())

@@ -1,11 +1,32 @@
-"""A single-thread executor whose thread never keeps the interpreter from exiting."""
+"""A single-thread executor whose thread never keeps the interpreter from exiting, and the
+process-wide count of the calls that hung in such threads.
+
+This module is the one place where environment calls meet threads: the vector environments
+(one :class:`SlotWorker` per slot) and the rollout engine (one per episode) both run every
+environment call through a :class:`SlotWorker`, abandon a hung one with :meth:`SlotWorker.abandon`
+and bound the leak with :func:`check_hung_threads`.
+"""
 
 from __future__ import annotations
 
+import math
+import numbers
 import queue
 import threading
+import warnings
 from concurrent.futures import Executor, Future
 from typing import Any, Callable
+
+#: the default of ``max_abandoned_threads`` (vector envs, ``make_vec``, ``RolloutConfig``)
+DEFAULT_MAX_ABANDONED_THREADS = 32
+
+
+class HungEnvironmentError(RuntimeError):
+    """Too many environment calls are still hung in abandoned threads (see :func:`check_hung_threads`)."""
+
+
+class HungEnvironmentWarning(RuntimeWarning):
+    """An environment call outlasted its timeout; its thread (and environment) was abandoned."""
 
 
 class SlotWorker(Executor):
@@ -19,8 +40,9 @@ class SlotWorker(Executor):
 
     Why not ``ThreadPoolExecutor(max_workers=1)``: its threads are joined when the interpreter
     exits, so one environment hung for good would keep the whole process from ever exiting.
-    This worker's thread is a daemon: :meth:`shutdown` with ``wait=False`` *abandons* a hung
-    call (its thread ends by itself if the call ever returns) and the process can still exit.
+    This worker's thread is a daemon: :meth:`abandon` leaves a hung call running (its thread
+    ends by itself if the call ever returns), counts it in :func:`hung_thread_count`, and the
+    process can still exit.
     """
 
     def __init__(self, name: str) -> None:
@@ -30,6 +52,10 @@ class SlotWorker(Executor):
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+
+    @property
+    def name(self) -> str:
+        return self._thread.name
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         if self._closed:
@@ -52,6 +78,15 @@ class SlotWorker(Executor):
         if wait:
             self._thread.join()
 
+    def abandon(self) -> bool:
+        """Stop taking calls without waiting. If a call is still running (hung), its thread is
+        left to it and counted in :func:`hung_thread_count` until it ends; returns whether so."""
+        hung = self.busy
+        self.shutdown(wait=False)
+        if hung:
+            _HUNG.add(self._thread)
+        return hung
+
     def _run(self) -> None:
         while (item := self._calls.get()) is not None:
             future, fn, args, kwargs = item
@@ -63,3 +98,77 @@ class SlotWorker(Executor):
             except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
                 future.set_exception(exc)
             del future, fn, args, kwargs
+
+
+class _HungThreads:
+    """The abandoned threads of this process whose call has not returned yet."""
+
+    def __init__(self) -> None:
+        self._threads: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+
+    def add(self, thread: threading.Thread) -> None:
+        with self._lock:
+            self._threads.add(thread)
+
+    def count(self) -> int:
+        with self._lock:
+            self._threads = {t for t in self._threads if t.is_alive()}
+            return len(self._threads)
+
+
+_HUNG = _HungThreads()
+
+
+def hung_thread_count() -> int:
+    """How many environment calls in this process are still running in abandoned threads
+    (each holds a thread and its environment until the call returns, if ever)."""
+    return _HUNG.count()
+
+
+def check_hung_threads(max_abandoned_threads: int) -> int:
+    """Raise :class:`HungEnvironmentError` when more than ``max_abandoned_threads`` calls are
+    still hung in abandoned threads; otherwise return how many are."""
+    hung = hung_thread_count()
+    if hung > max_abandoned_threads:
+        raise HungEnvironmentError(
+            f"{hung} environment steps are still hung in abandoned threads (more than "
+            f"max_abandoned_threads={max_abandoned_threads}); each holds a thread and its "
+            "environment for as long as the call runs, so a long run would leak without bound. "
+            "Use isolation=\"process\" (hung environments are killed) or fix the environment"
+        )
+    return hung
+
+
+def warn_abandoned(what: str, timeout: float | None, max_abandoned_threads: int) -> None:
+    """Warn that a call outlasted its timeout and its thread was abandoned."""
+    warnings.warn(
+        f"{what} outlasted its timeout of {timeout} s and was abandoned in its thread "
+        f"({hung_thread_count()} calls now hung in this process; past "
+        f"max_abandoned_threads={max_abandoned_threads} this becomes an error)",
+        HungEnvironmentWarning,
+        stacklevel=3,
+    )
+
+
+def checked_timeout(name: str, value: Any, *, allow_none: bool = True) -> float | None:
+    """``value`` as seconds: a finite positive number (``None`` if allowed), else ValueError."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+        math.isfinite(value) and value > 0
+    ):
+        none = " or None" if allow_none else ""
+        raise ValueError(f"{name} must be a finite positive number of seconds{none}, got {value!r}")
+    return float(value)
+
+
+def checked_count(name: str, value: Any, *, minimum: int = 1, allow_none: bool = False) -> int | None:
+    """``value`` as an ``int`` of at least ``minimum`` (not a bool or a float), else ValueError."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        none = " or None" if allow_none else ""
+        raise ValueError(f"{name} must be {kind}{none}, got {value!r}")
+    return int(value)

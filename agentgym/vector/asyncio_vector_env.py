@@ -22,7 +22,9 @@ from agentgym.vector._slots import (
     replace_env,
     reset_env,
     step_env,
+    timed_out_method,
 )
+from agentgym.vector._worker import DEFAULT_MAX_ABANDONED_THREADS
 
 
 class AsyncioVectorEnv(SlotVectorEnv):
@@ -63,9 +65,15 @@ class AsyncioVectorEnv(SlotVectorEnv):
         *,
         step_timeout: float | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        max_abandoned_threads: int = DEFAULT_MAX_ABANDONED_THREADS,
     ) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
-        super().__init__(env_fns, step_timeout=step_timeout, autoreset_mode=autoreset_mode)
+        super().__init__(
+            env_fns,
+            step_timeout=step_timeout,
+            autoreset_mode=autoreset_mode,
+            max_abandoned_threads=max_abandoned_threads,
+        )
 
     # ------------------------------------------------------------ asynchronous API
     async def areset(
@@ -132,20 +140,23 @@ class AsyncioVectorEnv(SlotVectorEnv):
         return dict(zip(calls, outcomes, strict=True))
 
     async def _run_call(self, slot: Slot, call: Call) -> Outcome:
+        progress: list[str] = []
+        rebuilding = slot.needs_rebuild
         try:
-            return await asyncio.wait_for(_call_or_failure(slot, call), self.step_timeout)
+            return await asyncio.wait_for(_call_or_failure(slot, call, progress), self.step_timeout)
         except asyncio.TimeoutError:  # only wait_for's own: the call's exceptions are caught inside
-            return SlotFailure.timed_out(call.method, self.step_timeout, hung=slot.worker.busy)
+            what = timed_out_method(call, rebuilding, progress)
+            return SlotFailure.timed_out(what, self.step_timeout, hung=slot.worker.busy)
 
 
-async def _call_or_failure(slot: Slot, call: Call) -> Outcome:
+async def _call_or_failure(slot: Slot, call: Call, progress: list[str]) -> Outcome:
     try:
-        return await _call(slot, call)
+        return await _call(slot, call, progress)
     except Exception as exc:  # noqa: BLE001 - one environment's bug must not stop the others
         return SlotFailure.raised(call.method, exc)
 
 
-async def _call(slot: Slot, call: Call) -> Outcome:
+async def _call(slot: Slot, call: Call, progress: list[str]) -> Outcome:
     loop = asyncio.get_running_loop()
     env = slot.env
     if isinstance(call, StepCall):
@@ -153,7 +164,7 @@ async def _call(slot: Slot, call: Call) -> Outcome:
             return as_step_result(await env.astep(call.action))
         return await loop.run_in_executor(slot.worker, step_env, env, call.action)
     if slot.needs_rebuild:
-        env = await loop.run_in_executor(slot.worker, replace_env, env, slot.factory)
+        env = await loop.run_in_executor(slot.worker, replace_env, env, slot.factory, progress)
     if _has_own_coroutine(env, "areset"):
         return (env, *as_reset_result(await env.areset(seed=call.seed, options=call.options)))
     return await loop.run_in_executor(slot.worker, reset_env, env, call.seed, call.options)

@@ -10,10 +10,14 @@ from gymnasium.vector import AutoresetMode
 
 from agentgym.registry import make
 from agentgym.vector._slots import SlotVectorEnv
+from agentgym.vector._worker import DEFAULT_MAX_ABANDONED_THREADS
 from agentgym.vector.asyncio_vector_env import AsyncioVectorEnv
 from agentgym.vector.thread_vector_env import ThreadVectorEnv
 
 _MODES: dict[str, type[SlotVectorEnv]] = {"thread": ThreadVectorEnv, "asyncio": AsyncioVectorEnv}
+
+#: make_vec's default ``step_timeout``, the same as the rollout engine's
+DEFAULT_STEP_TIMEOUT = 60.0
 
 
 def make_vec(
@@ -21,16 +25,21 @@ def make_vec(
     num_envs: int,
     *,
     mode: str = "thread",
-    step_timeout: float | None = None,
+    step_timeout: float | None = DEFAULT_STEP_TIMEOUT,
     autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+    max_abandoned_threads: int = DEFAULT_MAX_ABANDONED_THREADS,
     **make_kwargs: Any,
 ) -> SlotVectorEnv:
     """``num_envs`` copies of ``env_id``, each built by :func:`agentgym.make`, stepped at once.
 
     Args:
         mode: ``"thread"`` (:class:`ThreadVectorEnv`) or ``"asyncio"`` (:class:`AsyncioVectorEnv`).
-        step_timeout: seconds a reset or step may take before that slot gets an error result.
+        step_timeout: seconds building, resetting or stepping an environment may take before
+            that slot gets an error result instead (60 s by default, as in the rollout engine;
+            ``None`` waits forever, so one hung environment would stall every ``step``).
         autoreset_mode: Gymnasium's autoreset mode (``NEXT_STEP`` by default).
+        max_abandoned_threads: how many timed-out calls may still be hung in abandoned threads
+            in this process before ``reset``/``step`` raise ``HungEnvironmentError`` (32).
         make_kwargs: passed to :func:`agentgym.make` (``difficulty``, ``max_turns``...).
 
     Example::
@@ -45,7 +54,10 @@ def make_vec(
         raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
     factory = functools.partial(make, env_id, **make_kwargs)
     envs = _MODES[mode](
-        [factory] * num_envs, step_timeout=step_timeout, autoreset_mode=autoreset_mode
+        [factory] * num_envs,
+        step_timeout=step_timeout,
+        autoreset_mode=autoreset_mode,
+        max_abandoned_threads=max_abandoned_threads,
     )
     envs.spec = gym.spec(env_id)
     return envs

@@ -7,16 +7,15 @@ from typing import Any, Sequence
 
 from agentgym.vector._slots import (
     Call,
-    EnvFactory,
     Outcome,
     Program,
     ResetCall,
     Slot,
     SlotFailure,
     SlotVectorEnv,
-    replace_env,
-    reset_env,
+    rebuild_and_reset,
     step_env,
+    timed_out_method,
 )
 
 
@@ -36,10 +35,12 @@ class ThreadVectorEnv(SlotVectorEnv):
     Args:
         env_fns: one zero-argument factory per sub-environment; a factory is called again to
             replace an environment that failed.
-        step_timeout: seconds a ``reset`` or ``step`` may take before the slot gets an error
-            result (``None``: wait forever).
+        step_timeout: seconds a ``reset``, ``step`` or environment construction may take
+            before the slot gets an error result (``None``: wait forever).
         autoreset_mode: ``AutoresetMode`` or its value (``"NextStep"``, ``"SameStep"``,
             ``"Disabled"``).
+        max_abandoned_threads: how many calls may be hung in abandoned threads in this
+            process before ``reset``/``step`` raise ``HungEnvironmentError`` (default 32).
 
     ``close()`` closes every environment and joins every thread, except the threads of
     environments abandoned after a timeout: those are daemon threads that end when (if) the
@@ -67,7 +68,9 @@ class ThreadVectorEnv(SlotVectorEnv):
                 return finished.value
 
     def _run_calls(self, calls: dict[int, Call]) -> dict[int, Outcome]:
-        futures = {i: _submit(self._slots[i], call) for i, call in calls.items()}
+        progress: dict[int, list[str]] = {i: [] for i in calls}
+        rebuilding = {i: self._slots[i].needs_rebuild for i in calls}
+        futures = {i: _submit(self._slots[i], call, progress[i]) for i, call in calls.items()}
         done, _ = wait(futures.values(), timeout=self.step_timeout)
         outcomes: dict[int, Outcome] = {}
         for i, future in futures.items():
@@ -75,7 +78,8 @@ class ThreadVectorEnv(SlotVectorEnv):
             if future not in done:
                 future.cancel()  # only succeeds if it never started; then nothing is left running
                 hung = self._slots[i].worker.busy
-                outcomes[i] = SlotFailure.timed_out(method, self.step_timeout, hung=hung)
+                what = timed_out_method(calls[i], rebuilding[i], progress[i])
+                outcomes[i] = SlotFailure.timed_out(what, self.step_timeout, hung=hung)
             elif future.exception() is not None:
                 outcomes[i] = SlotFailure.raised(method, future.exception())
             else:
@@ -83,21 +87,14 @@ class ThreadVectorEnv(SlotVectorEnv):
         return outcomes
 
 
-def _submit(slot: Slot, call: Call) -> Future:
+def _submit(slot: Slot, call: Call, progress: list[str]) -> Future:
     if isinstance(call, ResetCall):
         return slot.worker.submit(
-            _rebuild_and_reset,
+            rebuild_and_reset,
             slot.env,
             slot.factory if slot.needs_rebuild else None,
             call.seed,
             call.options,
+            progress,
         )
     return slot.worker.submit(step_env, slot.env, call.action)
-
-
-def _rebuild_and_reset(
-    env: Any, rebuild_with: EnvFactory | None, seed: int | None, options: dict[str, Any] | None
-):
-    if rebuild_with is not None:
-        env = replace_env(env, rebuild_with)
-    return reset_env(env, seed, options)

@@ -211,3 +211,20 @@ def wait_until(condition, timeout: float = PATIENCE_S) -> bool:
 def slot_threads() -> list[threading.Thread]:
     """The live worker threads of vector environments."""
     return [t for t in threading.enumerate() if t.name.startswith("agentgym-vector-slot")]
+
+
+class SlowFactory(Factory):
+    """A :class:`Factory` whose first ``slow_builds`` builds block on ``release`` (for at most
+    ``PATIENCE_S``, so a constructor that waits for them fails a test instead of hanging it)."""
+
+    def __init__(self, cls: type, release: threading.Event, slow_builds: int = 1, **kwargs: Any):
+        super().__init__(cls, **kwargs)
+        self.release = release
+        self.slow_builds = slow_builds
+        self.calls = 0
+
+    def __call__(self) -> Any:
+        self.calls += 1
+        if self.calls <= self.slow_builds:
+            self.release.wait(PATIENCE_S)
+        return super().__call__()
