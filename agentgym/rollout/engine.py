@@ -11,6 +11,14 @@ ends when its environment terminates or truncates (the registered turn budget, o
 ``max_turns``), or with an error — a hung or raising environment, a policy error, the episode
 timeout — that is recorded in its trajectory while the other episodes go on.
 
+A step that times out cannot be stopped: its thread (and environment) is abandoned, a daemon
+that ends if the call ever returns. Those threads are counted process-wide
+(:func:`agentgym.vector.hung_thread_count`), reported (``stats["abandoned_threads"]``,
+``stats["hung_threads"]``, a :class:`~agentgym.vector.HungEnvironmentWarning`) and capped: once
+more than ``RolloutConfig.max_abandoned_threads`` calls are hung, starting another episode
+raises :class:`~agentgym.vector.HungEnvironmentError` and the rollout stops (the trajectories
+already finished are in ``trajectories_path``).
+
 With a token-level policy (one that has a ``tokenizer``) every turn's prompt is built by a
 :class:`~agentgym.rollout.transcript.TokenTranscript`, so the token sequence of a trajectory is
 exactly what the policy was given and what it sampled; the engine checks at every turn that
@@ -36,7 +44,15 @@ from agentgym.policies.base import Generation, Policy, Request, SamplingParams
 from agentgym.rollout.batcher import GenerationBatcher
 from agentgym.rollout.transcript import TokenTranscript
 from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn, json_safe
-from agentgym.vector._worker import SlotWorker
+from agentgym.vector._worker import (
+    DEFAULT_MAX_ABANDONED_THREADS,
+    SlotWorker,
+    check_hung_threads,
+    checked_count,
+    checked_timeout,
+    hung_thread_count,
+    warn_abandoned,
+)
 from agentgym.wrappers import ChatHistory
 from agentgym.wrappers.chat_history import DEFAULT_SYSTEM_PROMPT
 
@@ -74,6 +90,12 @@ class RolloutConfig:
         episode_timeout: seconds an episode may take in all (``None``: no limit).
         max_context_chars: a context budget (text-mode policies; with a token-level policy a
             dropped turn breaks the token prefix and is counted as a mismatch).
+        max_abandoned_threads: how many timed-out environment calls may still be hung in
+            abandoned threads in this process before no further episode starts (the rollout
+            raises ``HungEnvironmentError``); see the module docstring.
+
+    Counts must be ``int`` (not ``bool`` or ``float``) and times finite positive numbers; a
+    bad value is a ``ValueError`` naming the option.
     """
 
     group_size: int = 1
@@ -86,18 +108,20 @@ class RolloutConfig:
     step_timeout: float | None = 60.0
     episode_timeout: float | None = None
     max_context_chars: int | None = None
+    max_abandoned_threads: int = DEFAULT_MAX_ABANDONED_THREADS
 
     def __post_init__(self) -> None:
         for name in ("group_size", "max_concurrent_episodes", "max_batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            checked_count(name, getattr(self, name))
+        for name in ("max_turns", "max_context_chars"):
+            checked_count(name, getattr(self, name), allow_none=True)
+        checked_count("max_abandoned_threads", self.max_abandoned_threads, minimum=0)
         for name in ("step_timeout", "episode_timeout"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ValueError(f"{name} must be positive or None, got {value!r}")
-        if self.max_turns is not None and self.max_turns < 1:
-            raise ValueError(f"max_turns must be positive or None, got {self.max_turns!r}")
+            checked_timeout(name, getattr(self, name))
+        if not isinstance(self.sampling, SamplingParams):
+            raise ValueError(f"sampling must be a SamplingParams, got {self.sampling!r}")
+        if self.system_prompt is not None and not isinstance(self.system_prompt, str):
+            raise ValueError(f"system_prompt must be a string or None, got {self.system_prompt!r}")
 
 
 @dataclass
@@ -139,7 +163,10 @@ async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig 
     finally:
         if writer:
             writer.close()
-    return RolloutResult(trajectories, _stats(trajectories, runner.batcher, time.perf_counter() - start))
+    stats = _stats(trajectories, runner.batcher, time.perf_counter() - start)
+    stats["abandoned_threads"] = runner.abandoned  # steps of this rollout left hung in their threads
+    stats["hung_threads"] = hung_thread_count()  # calls still hung in this process, all rollouts
+    return RolloutResult(trajectories, stats)
 
 
 class _Runner:
@@ -153,18 +180,29 @@ class _Runner:
         self.batcher = GenerationBatcher(policy, config.sampling, max_batch_size=config.max_batch_size)
         self.bar: Any = None
         self._done = self._won = self._tokens = 0
+        #: episodes whose thread was abandoned inside a hung environment call
+        self.abandoned = 0
         self._start = time.perf_counter()
 
     async def run(self, plan: list[tuple[Task, int]]) -> list[Trajectory]:
         slots = asyncio.Semaphore(self.config.max_concurrent_episodes)
         serving = asyncio.create_task(self.batcher.run())
+        episodes = [asyncio.create_task(self._guarded(task, i, slots)) for task, i in plan]
         try:
-            return list(await asyncio.gather(*(self._guarded(task, i, slots) for task, i in plan)))
+            return list(await asyncio.gather(*episodes))
+        except BaseException:
+            # An error that stops the rollout (HungEnvironmentError): stop every other episode
+            # too, and wait for them, so none is left running (or hung on the policy) behind.
+            for episode in episodes:
+                episode.cancel()
+            await asyncio.gather(*episodes, return_exceptions=True)
+            raise
         finally:
             serving.cancel()
 
     async def _guarded(self, task: Task, index: int, slots: asyncio.Semaphore) -> Trajectory:
         async with slots:
+            check_hung_threads(self.config.max_abandoned_threads)  # stops the rollout past the cap
             trajectory = Trajectory(env_id=task.env_id, seed=task.seed, group_id=f"{task.label}#{task.seed}",
                                     policy=self.policy.name,
                                     metadata={"rollout_index": index, "env_kwargs": json_safe(task.kwargs)})
@@ -180,7 +218,7 @@ class _Runner:
                 trajectory.error = f"environment raised {type(exc).__name__}: {exc}"
             finally:
                 self.batcher.episode_finished()
-                self._close(worker, env_holder)
+                await self._close(worker, env_holder)
             self._finish(trajectory)
             return trajectory
 
@@ -265,16 +303,21 @@ class _Runner:
             return None
         return (((base * 1_000_003 + task.seed) * 10_007 + index) * 1_009 + turn) % (2**31 - 1)
 
-    def _close(self, worker: SlotWorker, env_holder: list[gym.Env]) -> None:
-        if worker.busy:  # a step timed out: its thread is still inside the environment
-            worker.shutdown(wait=False)  # abandon it (a daemon thread; it ends if the call returns)
-            return
-        if env_holder:
+    async def _close(self, worker: SlotWorker, env_holder: list[gym.Env]) -> None:
+        """Close the episode's environment in its thread and let the thread go. A thread still
+        inside the environment (a timed-out step, or a ``close`` that outlasts ``step_timeout``)
+        is abandoned: a daemon that ends if the call returns, counted against
+        ``max_abandoned_threads``."""
+        if env_holder and not worker.busy:
             try:
-                worker.submit(env_holder[0].close).result(timeout=self.config.step_timeout)
+                closed = asyncio.wrap_future(worker.submit(env_holder[0].close))
+                await asyncio.wait_for(closed, self.config.step_timeout)  # the loop runs on meanwhile
             except Exception:  # noqa: BLE001 - closing must not lose the trajectory
                 pass
-        worker.shutdown(wait=False)
+        if worker.abandon():
+            self.abandoned += 1
+            if self.abandoned == 1:
+                warn_abandoned("an environment call of the rollout", self.config.max_abandoned_threads)
 
     def _finish(self, trajectory: Trajectory) -> None:
         if self.writer:

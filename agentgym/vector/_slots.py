@@ -386,9 +386,7 @@ class SlotVectorEnv(VectorEnv):
     def _count_abandoned(self) -> None:
         self.abandoned_calls += 1
         if self.abandoned_calls == 1:
-            warn_abandoned(
-                f"a call of {type(self).__name__}", self.step_timeout, self.max_abandoned_threads
-            )
+            warn_abandoned(f"a call of {type(self).__name__}", self.max_abandoned_threads)
 
     @property
     def hung_threads(self) -> int:

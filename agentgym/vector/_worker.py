@@ -140,10 +140,10 @@ def check_hung_threads(max_abandoned_threads: int) -> int:
     return hung
 
 
-def warn_abandoned(what: str, timeout: float | None, max_abandoned_threads: int) -> None:
+def warn_abandoned(what: str, max_abandoned_threads: int) -> None:
     """Warn that a call outlasted its timeout and its thread was abandoned."""
     warnings.warn(
-        f"{what} outlasted its timeout of {timeout} s and was abandoned in its thread "
+        f"{what} outlasted its timeout and was abandoned in its thread "
         f"({hung_thread_count()} calls now hung in this process; past "
         f"max_abandoned_threads={max_abandoned_threads} this becomes an error)",
         HungEnvironmentWarning,

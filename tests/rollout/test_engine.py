@@ -1,6 +1,9 @@
 """The rollout engine with text-mode policies: grouping, concurrency, failures, the JSONL log."""
 
+import math
+import re
 import threading
+import time
 
 import pytest
 
@@ -11,6 +14,7 @@ from agentgym.policies.scripted import OraclePolicy, ScriptedPolicy
 from agentgym.policies.specs import make_policy
 from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.trajectory import TrajectoryReader
+from agentgym.vector import HungEnvironmentError, HungEnvironmentWarning, hung_thread_count
 from agentgym.wrappers import AnswerFormat
 
 RELEASE = threading.Event()
@@ -157,10 +161,51 @@ def test_unknown_env_fails_before_anything_runs():
         rollout(OraclePolicy(), [Task("games/Wordel-v0", 0)], progress=False)
 
 
-@pytest.mark.parametrize("bad", [dict(group_size=0), dict(step_timeout=0), dict(max_turns=0)])
-def test_bad_config_is_a_clear_error(bad):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("bad", [
+    dict(group_size=0), dict(group_size=True), dict(group_size=2.0), dict(max_batch_size="8"),
+    dict(max_concurrent_episodes=None), dict(step_timeout=0), dict(step_timeout=math.nan),
+    dict(step_timeout=math.inf), dict(step_timeout=True), dict(episode_timeout=-1.0),
+    dict(episode_timeout=math.nan), dict(max_turns=0), dict(max_turns=2.5), dict(max_turns=False),
+    dict(max_context_chars=0.5), dict(max_abandoned_threads=-1), dict(max_abandoned_threads=1.0),
+])
+def test_bad_config_is_a_clear_error_naming_the_option(bad):
+    (name, value), = bad.items()
+    with pytest.raises(ValueError, match=rf"^{name} must be .*got {re.escape(repr(value))}$"):
         RolloutConfig(**bad)
+
+
+def test_good_config_values_pass():
+    config = RolloutConfig(group_size=2, max_turns=3, step_timeout=1, episode_timeout=2.5,
+                           max_context_chars=None, max_abandoned_threads=0)
+    assert config.step_timeout == 1 and config.max_abandoned_threads == 0
+
+
+def test_hung_episodes_are_counted_reported_and_capped(tmp_path):
+    baseline = hung_thread_count()
+    config = RolloutConfig(step_timeout=0.2, max_concurrent_episodes=1, max_abandoned_threads=baseline + 2)
+    with pytest.warns(HungEnvironmentWarning, match="abandoned in its thread"):
+        result = rollout(OraclePolicyWithFallback(), [Task("testing/Hang-v0", s) for s in range(2)], config,
+                         progress=False)
+    assert [t.error for t in result.trajectories] == ["environment step timed out after 0.2 s"] * 2
+    assert result.stats["abandoned_threads"] == 2 and result.stats["hung_threads"] == baseline + 2
+    hung = [t for t in threading.enumerate() if t.name.startswith("agentgym-episode-testing/Hang-v0")]
+    assert len(hung) >= 2 and all(t.daemon for t in hung)
+
+    # one more hung episode goes past the cap: the episode after it is refused, the rollout stops
+    path = tmp_path / "t.jsonl"
+    tasks = [Task("testing/Hang-v0", 10), Task("games/GuessTheNumber-v0", 0), Task("testing/Hang-v0", 11)]
+    with pytest.raises(HungEnvironmentError, match=r"3 environment steps are still hung in abandoned threads"):
+        rollout(OraclePolicyWithFallback(), tasks, config, trajectories_path=path, progress=False)
+    assert [t.seed for t in TrajectoryReader(path)] == [10]  # what finished is kept
+    assert hung_thread_count() == baseline + 3  # the cap stopped the leak: the third hang never ran
+
+    RELEASE.set()  # the hung steps return: their threads end and the count falls back
+    deadline = time.monotonic() + 10
+    while hung_thread_count() > baseline and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert hung_thread_count() == baseline
+    assert rollout(OraclePolicyWithFallback(), [Task("testing/Hang-v0", 0)], config,
+                   progress=False).stats["episodes"] == 1
 
 
 def test_jsonl_is_flushed_per_trajectory(tmp_path):
