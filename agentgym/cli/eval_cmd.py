@@ -1,4 +1,9 @@
-"""``agentgym eval --suite S --policy P``: benchmark a policy on a suite and write a run directory."""
+"""``agentgym eval --suite S --policy P``: benchmark a policy on a suite and write a run directory.
+
+Exit status: 0 when the run finished (even if some episodes failed with an error: the first
+error is printed as a warning); 1 when every episode failed with an error (a dead endpoint, a
+wrong model name...), with the first error and how many episodes share it; 2 for bad arguments.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agentgym.eval import evaluate
+from agentgym.eval import Evaluation, evaluate
 from agentgym.eval.evaluate import default_run_dir
+from agentgym.eval.metrics import failure_summary
+from agentgym.eval.report import run_status
 from agentgym.eval.tables import rich_table
 from agentgym.policies.base import SamplingParams
 from agentgym.policies.specs import DEFAULT_POLICY, POLICY_SPECS
@@ -22,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "eval", help="benchmark a policy on a suite of environments",
         description="Roll a policy out on every task of a suite, print the results per environment "
-                    "and write a run directory (trajectories, results.json, report.md, report.html).")
+                    "and write a run directory (run.json, trajectories, report.md, report.html, results.json). "
+                    "Exit status 1 when every episode failed with an error (the first error is printed).")
     parser.add_argument("--suite", default="quick-v0", help="suite name (`agentgym list --suites`)")
     parser.add_argument("--policy", default=DEFAULT_POLICY,
                         help="; ".join(f"{k}: {v}" for k, v in POLICY_SPECS.items()))
@@ -42,7 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="episodes played at once (default: %(default)s)")
     parser.add_argument("--max-turns", type=int, default=None,
                         help="turn budget per episode (default: each environment's registered budget)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="hide the progress bar (or, when stdout is not a terminal, the progress lines on stderr)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +63,13 @@ def run(args: argparse.Namespace) -> int:
     evaluation = evaluate(args.policy, args.suite, rollouts=args.rollouts, tasks=args.tasks, sampling=sampling,
                           config=RolloutConfig(max_concurrent_episodes=args.concurrency, max_turns=args.max_turns),
                           out_dir=out_dir, progress=not args.no_progress)
+    print_summary(evaluation)
+    return failure_exit_code(evaluation)
+
+
+def print_summary(evaluation: Evaluation) -> None:
+    """The results table, the engine's figures, warnings (an incomplete run, failed episodes)
+    and where the report is; shared by ``agentgym eval`` and ``agentgym report``."""
     results, report = evaluation.results, evaluation.report
     # Piped output (logs, CI) gets the table at its natural width rather than squeezed to 80.
     console = Console() if sys.stdout.isatty() else Console(width=200)
@@ -61,11 +77,22 @@ def run(args: argparse.Namespace) -> int:
                              title=f"{results.policy} on {results.suite} ({results.rollouts_per_task} "
                                    f"rollout{'s' * (results.rollouts_per_task > 1)} per task)"))
     stats = results.stats
-    console.print(f"{stats['episodes']} episodes in {stats['wall_seconds']:.1f} s, "
-                  f"{stats['generated_tokens']} tokens generated ({stats['tokens_per_second']:.0f} tok/s), "
+    timing = (f" in {stats['wall_seconds']:.1f} s" if "wall_seconds" in stats else "")
+    speed = (f" ({stats['tokens_per_second']:.0f} tok/s)" if "tokens_per_second" in stats else "")
+    console.print(f"{stats['episodes']} episodes{timing}, {stats['generated_tokens']} tokens generated{speed}, "
                   f"{stats['errors']} errors", highlight=False, soft_wrap=True)
+    if (status := run_status(results)) is not None:
+        print(f"warning: {status}", file=sys.stderr)
+    failures = failure_summary(evaluation.trajectories)
+    if failures is not None:
+        print(f"{'error' if failures.all_failed else 'warning'}: {failures.describe()}", file=sys.stderr)
     if report.missing:
         print(f"note: {report.missing} (report.html has the tables only)", file=sys.stderr)
     console.print(f"report: {report.html_path}  (results: {report.results_path})", highlight=False,
                   soft_wrap=True)
-    return 0
+
+
+def failure_exit_code(evaluation: Evaluation) -> int:
+    """1 when every episode failed with an error (nothing was measured), else 0."""
+    failures = failure_summary(evaluation.trajectories)
+    return 1 if failures is not None and failures.all_failed else 0

@@ -4,7 +4,9 @@ Rows are the union of the runs' environments, in the order they first appear; an
 run did not play shows ``—`` in that run's columns. Each run contributes its success rate with
 the 95% Wilson interval, mean return and mean turns; the last row is each run's overall row.
 Columns name a run by number and policy (``#2 random``); :func:`run_legend` says which
-directory each number is.
+directory each number is, and :func:`settings_differences` which settings (turn budget,
+sampling, tasks, rollouts...) are not the same in every run, so numbers measured under
+different budgets are never put side by side silently.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agentgym.eval.metrics import Metrics
-from agentgym.eval.results import RunResults, load_results
+from agentgym.eval.results import RunResults, load_results, setting_text
 from agentgym.eval.tables import MISSING, number, success_with_ci
 
 _RUN_COLUMNS = (("success [95% CI]", success_with_ci),
@@ -57,20 +59,62 @@ def _run_title(number: int, run: NamedRun) -> str:
 
 
 def run_legend(runs: list[NamedRun]) -> list[str]:
-    """One line per run: its number, directory, suite, rollouts per task and date."""
+    """One line per run: its number, directory, suite, rollouts per task, turn budget and date."""
     return [f"#{number} {run.name}: {run.results.policy} on {run.results.suite}, "
-            f"{run.results.overall.episodes} episodes, k={run.results.rollouts_per_task}, {run.results.created_at}"
+            f"{run.results.overall.episodes} episodes, k={run.results.rollouts_per_task}, "
+            f"max_turns {_text(run, 'max_turns')}, {run.results.created_at}"
             for number, run in enumerate(runs, start=1)]
 
 
+def _text(run: NamedRun, name: str) -> str:
+    value = _setting(run, name)
+    return "not recorded" if value is _UNRECORDED else setting_text(name, value)
+
+
+# Settings that change what a run measures; the policy is what a comparison compares, and the
+# start date, concurrency and version are shown in the legend, not flagged.
+COMPARED_SETTINGS = ("suite", "tasks_per_entry", "rollouts_per_task", "max_turns", "max_tokens", "temperature",
+                     "top_p", "seed", "system_prompt", "step_timeout", "episode_timeout", "agentgym_version")
+
+
+def _setting(run: NamedRun, name: str):
+    results = run.results
+    fields = {"suite": results.suite, "tasks_per_entry": results.tasks_per_entry,
+              "rollouts_per_task": results.rollouts_per_task}
+    if name in fields:
+        return fields[name]
+    if name in results.settings:
+        return results.settings[name]
+    return results.sampling.get(name, _UNRECORDED) if name in ("max_tokens", "temperature", "top_p", "seed") \
+        else _UNRECORDED
+
+
+_UNRECORDED = object()  # a setting an older results.json did not record
+
+
+def settings_differences(runs: list[NamedRun]) -> list[str]:
+    """One line per setting whose value is not the same in every run, e.g.
+    ``max_turns: 4 (#1) vs registered budget (#2, #3)``; empty when the runs agree."""
+    lines = []
+    for name in COMPARED_SETTINGS:
+        by_value: dict[str, list[str]] = {}
+        for number, run in enumerate(runs, start=1):
+            by_value.setdefault(_text(run, name), []).append(f"#{number}")
+        if len(by_value) > 1:
+            lines.append(f"{name}: " + " vs ".join(f"{text} ({', '.join(numbers)})"
+                                                   for text, numbers in by_value.items()))
+    return lines
+
+
 def warnings_for(runs: list[NamedRun]) -> list[str]:
-    """Why the runs may not be comparable: different suites or task limits."""
-    notes = []
-    if len({run.results.suite for run in runs}) > 1:
-        notes.append("the runs evaluated different suites: " + ", ".join(
-            f"{run.name}: {run.results.suite}" for run in runs))
-    if len({(run.results.tasks_per_entry, run.results.rollouts_per_task) for run in runs}) > 1:
-        notes.append("the runs played different numbers of tasks or rollouts per task")
+    """Why the runs may not be comparable: settings that differ (one line each, see
+    :func:`settings_differences`), runs summarised after they stopped early."""
+    notes = [f"settings differ: {line}" for line in settings_differences(runs)]
+    for number, run in enumerate(runs, start=1):
+        if not run.results.complete:
+            expected = run.results.expected_episodes
+            notes.append(f"#{number} {run.name} is incomplete: {run.results.overall.episodes} of "
+                         f"{'?' if expected is None else expected} episodes (the run was interrupted)")
     return notes
 
 
@@ -104,4 +148,7 @@ def markdown_comparison(runs: list[NamedRun]) -> str:
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines.append("")
     lines += [f"- {line}" for line in run_legend(runs)]
+    warnings = warnings_for(runs)
+    if warnings:
+        lines += ["", "**Not like for like:**", ""] + [f"- {warning}" for warning in warnings]
     return "\n".join(lines)

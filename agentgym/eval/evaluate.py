@@ -7,33 +7,49 @@
 
 A suite entry's seeds are its tasks; each is played ``rollouts`` times by the rollout engine
 (one group, same seed), so pass@k and avg@k use ``k = rollouts``.
+
+The run directory is written in this order: ``run.json`` (the settings) before the first
+episode, ``trajectories.jsonl`` while the run goes, then ``report.md``, ``report.html`` and last
+``results.json``, each replaced atomically. A run killed before the end has no ``results.json``;
+:func:`summarise_run` (``agentgym report RUN_DIR``) summarises the episodes it finished.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from agentgym.eval.metrics import group_by, summarize
+from rich.console import Console
+
+from agentgym.eval.metrics import failure_summary, group_by, summarize
+from agentgym.eval.progress import ProgressLines
 from agentgym.eval.report import Report, write_report
-from agentgym.eval.results import RESULTS_FILE, TRAJECTORIES_FILE, RunResults
+from agentgym.eval.results import (RESULTS_FILE, SETTINGS_FILE, TRAJECTORIES_FILE, RunResults, load_results,
+                                   load_settings, run_settings, write_atomic)
 from agentgym.policies.base import Policy, SamplingParams
 from agentgym.policies.specs import DEFAULT_POLICY, make_policy
 from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.suites import Suite, get_suite
-from agentgym.trajectory import Trajectory
+from agentgym.trajectory import Trajectory, TrajectoryReader
 
 
 @dataclass
 class Evaluation:
-    """An evaluation's results, its trajectories and, when written, its run directory."""
+    """An evaluation's results, its trajectories and, when written, its run directory.
+
+    ``unreadable_lines`` lists the lines of ``trajectories.jsonl`` that :func:`summarise_run`
+    had to skip (the partial last line a crash leaves).
+    """
 
     results: RunResults
     trajectories: list[Trajectory]
     run_dir: Path | None = None
     report: Report | None = None
+    unreadable_lines: list[int] = field(default_factory=list)
 
 
 def suite_tasks(suite: Suite, tasks_per_entry: int | None = None) -> list[Task]:
@@ -85,7 +101,9 @@ def evaluate(
         config: further rollout settings; its ``group_size`` is replaced by ``rollouts``.
         out_dir: a new run directory to write (trajectories while the run goes, then
             ``results.json`` and the reports); ``None`` writes nothing.
-        progress: show the engine's progress bar.
+        progress: show progress: the engine's live bar on a terminal; when stdout is not a
+            terminal (logs, CI) and a run directory is written, plain lines on stderr
+            (episodes done of all, success so far; see :class:`ProgressLines`).
     """
     suite = get_suite(suite) if isinstance(suite, str) else suite
     task_list = suite_tasks(suite, tasks)
@@ -96,30 +114,110 @@ def evaluate(
     owned = not isinstance(policy, Policy)
     policy_object = make_policy(policy) if owned else policy
     spec = (policy or DEFAULT_POLICY) if owned else policy_object.name
+    settings = run_settings(
+        suite=suite.name, policy=spec, rollouts_per_task=rollouts, tasks_per_entry=tasks,
+        sampling=asdict(config.sampling), max_turns=config.max_turns, concurrency=config.max_concurrent_episodes,
+        system_prompt=config.system_prompt, step_timeout=config.step_timeout,
+        episode_timeout=config.episode_timeout, environments=[entry.label for entry in suite.entries],
+        expected_episodes=len(task_list) * rollouts)
+    live_bar = progress and Console().is_terminal
     try:
         if run_dir is not None:  # only now: a bad policy spec leaves no empty directory behind
             run_dir.mkdir(parents=True, exist_ok=True)
-        result = rollout(policy_object, task_list, config, progress=progress,
-                         trajectories_path=run_dir / TRAJECTORIES_FILE if run_dir else None)
+            write_atomic(run_dir / SETTINGS_FILE, json.dumps(settings, indent=2) + "\n")
+        trajectories_path = run_dir / TRAJECTORIES_FILE if run_dir else None
+        with ProgressLines(trajectories_path, settings["expected_episodes"],
+                           enabled=progress and not live_bar and trajectories_path is not None):
+            result = rollout(policy_object, task_list, config, progress=live_bar,
+                             trajectories_path=trajectories_path)
     finally:
         if owned:
             policy_object.close()
-    groups = group_by(result.trajectories, entry_label)
-    results = RunResults(
-        suite=suite.name,
-        policy=spec,
-        sampling=asdict(config.sampling),
-        rollouts_per_task=rollouts,
-        tasks_per_entry=tasks,
-        environments=[summarize(groups[entry.label], entry.label, k=rollouts)
-                      for entry in suite.entries if entry.label in groups],
-        overall=summarize(result.trajectories, "overall", k=rollouts),
-        stats=result.stats,
-    )
+    results = build_results(settings, result.trajectories, result.stats)
     evaluation = Evaluation(results, result.trajectories, run_dir)
     if run_dir is not None:
-        evaluation.report = write_report(run_dir, results, groups)
+        evaluation.report = write_report(run_dir, results, group_by(result.trajectories, entry_label))
     return evaluation
+
+
+def build_results(settings: dict[str, Any], trajectories: list[Trajectory], stats: dict[str, Any],
+                  *, complete: bool = True) -> RunResults:
+    """The :class:`RunResults` of ``trajectories`` played with ``settings`` (see
+    :func:`~agentgym.eval.results.run_settings`): rows in the suite's order, then any
+    environment the settings do not list, in first-seen order."""
+    k = settings.get("rollouts_per_task") or 1
+    groups = group_by(trajectories, entry_label)
+    labels = [label for label in settings.get("environments", []) if label in groups]
+    labels += [label for label in groups if label not in labels]
+    failures = failure_summary(trajectories)
+    if failures is not None:
+        stats = {**stats, "first_error": failures.first_error, "first_error_episodes": failures.first_error_episodes}
+    return RunResults(
+        suite=settings.get("suite") or "unknown",
+        policy=settings.get("policy") or "unknown",
+        sampling=settings.get("sampling", {}),
+        rollouts_per_task=k,
+        tasks_per_entry=settings.get("tasks_per_entry"),
+        environments=[summarize(groups[label], label, k=k) for label in labels],
+        overall=summarize(trajectories, "overall", k=k),
+        stats=stats,
+        settings={name: value for name, value in settings.items() if name not in ("sampling", "environments")},
+        complete=complete,
+        expected_episodes=settings.get("expected_episodes"),
+    )
+
+
+def trajectory_stats(trajectories: list[Trajectory]) -> dict[str, Any]:
+    """The engine statistics that can be recomputed from stored trajectories (no timings)."""
+    return {
+        "episodes": len(trajectories),
+        "successes": sum(t.success for t in trajectories),
+        "success_rate": sum(t.success for t in trajectories) / len(trajectories) if trajectories else 0.0,
+        "errors": sum(t.error is not None for t in trajectories),
+        "token_exact_episodes": sum(t.token_exact for t in trajectories),
+        "token_mismatches": sum(t.token_mismatches for t in trajectories),
+        "turns": sum(len(t.turns) for t in trajectories),
+        "generated_tokens": sum(t.generated_tokens for t in trajectories),
+    }
+
+
+def summarise_run(run_dir: str | Path) -> Evaluation:
+    """(Re)write the results and reports of ``run_dir`` from its ``trajectories.jsonl``.
+
+    For a run that was interrupted or crashed (no ``results.json``) this summarises the episodes
+    it finished, skipping the partial last line a kill can leave, and marks the results
+    incomplete (``complete: false``, with ``expected_episodes``) when episodes are missing. The
+    settings come from ``run.json`` (or an earlier ``results.json``); a directory with neither
+    is summarised with the suite and settings unknown. Engine timings (wall time, tokens per
+    second) are not in the trajectories and are kept only from an earlier ``results.json``.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / TRAJECTORIES_FILE
+    if not path.is_file():
+        raise ValueError(f"{run_dir} has no {TRAJECTORIES_FILE}: nothing to summarise")
+    reader = TrajectoryReader(path)
+    trajectories = list(reader)
+    previous = load_results(run_dir) if (run_dir / RESULTS_FILE).is_file() else None
+    settings = load_settings(run_dir)
+    if settings is None and previous is not None:
+        settings = {**previous.settings, "sampling": previous.sampling,
+                    "environments": [m.label for m in previous.environments],
+                    "expected_episodes": previous.expected_episodes or previous.overall.episodes}
+    if settings is None:
+        policies = sorted({t.policy for t in trajectories if t.policy})
+        settings = {"suite": None, "policy": ", ".join(policies) or None, "rollouts_per_task": None,
+                    "expected_episodes": None}
+    if not settings.get("rollouts_per_task"):
+        rollouts = {t.metadata.get("rollout_index", 0) for t in trajectories}
+        settings["rollouts_per_task"] = max(rollouts, default=0) + 1
+    expected = settings.get("expected_episodes")
+    complete = expected is not None and len(trajectories) >= expected
+    stats = trajectory_stats(trajectories)
+    if previous is not None and previous.overall.episodes == len(trajectories):
+        stats = {**previous.stats, **stats}  # keep the engine's timings of the same episodes
+    results = build_results(settings, trajectories, stats, complete=complete)
+    report = write_report(run_dir, results, group_by(trajectories, entry_label))
+    return Evaluation(results, trajectories, run_dir, report, reader.bad_lines)
 
 
 def _config_fields(config: RolloutConfig) -> dict:
@@ -130,7 +228,7 @@ def _config_fields(config: RolloutConfig) -> dict:
 def _unused_run_dir(out_dir: str | Path) -> Path:
     """``out_dir``, refused if it already holds a run (trajectories would be appended to it)."""
     run_dir = Path(out_dir)
-    for name in (RESULTS_FILE, TRAJECTORIES_FILE):
+    for name in (RESULTS_FILE, TRAJECTORIES_FILE, SETTINGS_FILE):
         if (run_dir / name).exists():
             raise ValueError(f"{run_dir} already holds a run ({name}); choose another output directory")
     return run_dir

@@ -202,3 +202,42 @@ def group_by(trajectories: Iterable[Trajectory], key: Callable[[Trajectory], str
     for trajectory in trajectories:
         groups.setdefault(key(trajectory), []).append(trajectory)
     return groups
+
+
+@dataclass(frozen=True)
+class FailureSummary:
+    """The episodes cut short by an error (counted as failures), and the first cause.
+
+    ``first_error`` is the error of the first failed episode (in the order given, the order the
+    episodes were recorded in); ``first_error_episodes`` counts the episodes whose error is
+    exactly the same text, ``causes`` the distinct error texts.
+    """
+
+    failed: int
+    episodes: int
+    first_error: str
+    first_error_episodes: int
+    causes: int
+
+    @property
+    def all_failed(self) -> bool:
+        return self.failed == self.episodes
+
+    def describe(self) -> str:
+        """One sentence for the terminal, e.g. ``every episode failed (4 of 4); first error,
+        shared by 4 episodes: policy error: ...``."""
+        head = (f"every episode failed ({self.failed} of {self.episodes})" if self.all_failed
+                else f"{self.failed} of {self.episodes} episodes failed")
+        shared = ("shared by all of them" if self.first_error_episodes == self.failed
+                  else f"shared by {self.first_error_episodes} of them; {self.causes} different errors in all")
+        return f"{head}; first error ({shared}): {self.first_error}"
+
+
+def failure_summary(trajectories: Iterable[Trajectory]) -> FailureSummary | None:
+    """How many episodes ended with an error and the first error's text; ``None`` if none did."""
+    trajectories = list(trajectories)
+    errors = [t.error for t in trajectories if t.error is not None]
+    if not errors:
+        return None
+    return FailureSummary(failed=len(errors), episodes=len(trajectories), first_error=errors[0],
+                          first_error_episodes=errors.count(errors[0]), causes=len(set(errors)))

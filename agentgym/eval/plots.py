@@ -44,6 +44,12 @@ def _png(figure: Any) -> bytes:
 
 def success_plot(rows: list[Metrics]) -> bytes:
     """Success rate per environment, as bars with their 95% Wilson intervals as error bars."""
+    return _png(success_figure(rows))
+
+
+def success_figure(rows: list[Metrics]) -> Any:
+    """The figure of :func:`success_plot`. The axis always spans 0–100%, and every rate has a
+    marker at its value, so a 0% environment is visible (a bar of length 0 is not)."""
     figure = _new_figure(len(rows))
     axes = figure.add_subplot()
     positions = np.arange(len(rows))[::-1]  # the first environment on top
@@ -52,6 +58,8 @@ def success_plot(rows: list[Metrics]) -> bytes:
     above = [max(0.0, m.success_ci[1] - rate) for rate, m in zip(rates, rows)]
     axes.barh(positions, rates, color=_BAR_COLOUR, height=0.6)
     axes.errorbar(rates, positions, xerr=[below, above], fmt="none", ecolor="black", capsize=4, linewidth=1)
+    axes.plot(rates, positions, linestyle="none", marker="D", markersize=6, color=_POINT_COLOUR, zorder=3,
+              clip_on=False)
     for position, rate, m in zip(positions, rates, rows):
         axes.text(1.02, position, f"{rate:.0%} ({m.successes}/{m.episodes})", va="center", fontsize=9,
                   transform=axes.get_yaxis_transform())
@@ -62,13 +70,40 @@ def success_plot(rows: list[Metrics]) -> bytes:
     axes.set_xlabel("success rate (error bars: 95% Wilson interval)")
     axes.set_title("Success rate per environment")
     axes.grid(axis="x", alpha=0.3)
-    return _png(figure)
+    return figure
 
 
-def distribution_plot(values: dict[str, list[float]], xlabel: str, title: str) -> bytes:
-    """One box plot per environment with every episode drawn as a point over it."""
+def value_range(values: list[float], lower_bound: float | None = None) -> tuple[float, float] | None:
+    """Axis limits for ``values`` when they are all equal (``None`` otherwise: let matplotlib
+    choose): one unit (or half the value) either side, never below ``lower_bound`` but with a
+    small margin so points at the bound stay whole. Without it matplotlib spans ±5% of the
+    value — for all-zero returns an axis from -0.05 to 0.05 with meaningless ticks."""
+    if not values or min(values) != max(values):
+        return None
+    value = float(values[0])
+    span = max(1.0, abs(value) * 0.5)
+    low, high = value - span, value + span
+    if lower_bound is not None and low < lower_bound:
+        low = lower_bound - 0.05 * (high - lower_bound)
+    return low, high
+
+
+def distribution_plot(values: dict[str, list[float]], xlabel: str, title: str, *,
+                      lower_bound: float | None = None, integer: bool = False) -> bytes:
+    """One box plot per environment with every episode drawn as a point over it.
+
+    ``lower_bound``: the values cannot be smaller (0 for turns and tokens); ``integer``: whole
+    numbers only, so only whole ticks are drawn."""
+    return _png(distribution_figure(values, xlabel, title, lower_bound=lower_bound, integer=integer))
+
+
+def distribution_figure(values: dict[str, list[float]], xlabel: str, title: str, *,
+                        lower_bound: float | None = None, integer: bool = False) -> Any:
+    """The figure of :func:`distribution_plot`."""
     labels = list(values)
-    figure = _new_figure(len(labels))
+    figure = _new_figure(len(labels))  # first: it says how to install matplotlib if it is missing
+    from matplotlib.ticker import MaxNLocator
+
     axes = figure.add_subplot()
     positions = np.arange(len(labels))[::-1]
     data = [np.asarray(values[label], dtype=float) for label in labels]
@@ -81,7 +116,14 @@ def distribution_plot(values: dict[str, list[float]], xlabel: str, title: str) -
         axes.scatter(points, position + jitter.uniform(-0.18, 0.18, len(points)), s=12, alpha=0.6,
                      color=_POINT_COLOUR, zorder=3)
     axes.set_yticks(positions, labels)
+    limits = value_range([v for points in data for v in points], lower_bound)
+    if limits is not None:
+        axes.set_xlim(*limits)
+    elif lower_bound is not None:
+        axes.set_xlim(left=max(axes.get_xlim()[0], lower_bound - 0.05 * (axes.get_xlim()[1] - lower_bound)))
+    if integer:
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel(xlabel)
     axes.set_title(title)
     axes.grid(axis="x", alpha=0.3)
-    return _png(figure)
+    return figure

@@ -1,10 +1,18 @@
-"""The results of one evaluation run, as stored in its run directory's ``results.json``."""
+"""The results of one evaluation run, as stored in its run directory's ``results.json``, and the
+run's settings, stored in ``run.json`` before the first episode starts.
+
+A run directory is *complete* when it holds ``results.json`` (written last, after the reports).
+A directory with ``run.json`` and ``trajectories.jsonl`` but no ``results.json`` is a run that
+was interrupted or crashed: ``agentgym report RUN_DIR`` summarises the episodes it finished.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -15,7 +23,13 @@ from agentgym.eval.metrics import Metrics
 
 RESULTS_FILE = "results.json"
 TRAJECTORIES_FILE = "trajectories.jsonl"
-RESULTS_SCHEMA_VERSION = 1
+SETTINGS_FILE = "run.json"
+RESULTS_SCHEMA_VERSION = 2
+
+# The settings that change what a run measures, in the order reports and comparisons show them.
+SETTING_NAMES = ("suite", "policy", "rollouts_per_task", "tasks_per_entry", "max_turns", "max_tokens",
+                 "temperature", "top_p", "seed", "concurrency", "system_prompt", "step_timeout",
+                 "episode_timeout", "agentgym_version", "started_at")
 
 # Packages whose versions change results; read from installed metadata, never imported.
 _VERSIONED_PACKAGES = ("agentgym", "gymnasium", "numpy", "torch", "transformers", "vllm", "openai", "matplotlib")
@@ -37,6 +51,10 @@ class RunResults:
         versions: Python, platform and package versions.
         created_at: when the run finished (ISO 8601, UTC).
         trajectories: the trajectories file, relative to the run directory.
+        settings: every setting of the run (:data:`SETTING_NAMES`: turn budget, sampling,
+            concurrency, agentgym version, start date...); see :func:`run_settings`.
+        complete: ``False`` for a run summarised after it was interrupted (``agentgym report``).
+        expected_episodes: the episodes the run set out to play (``None``: unknown).
     """
 
     suite: str
@@ -50,6 +68,9 @@ class RunResults:
     versions: dict[str, str] = field(default_factory=lambda: collect_versions())
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     trajectories: str = TRAJECTORIES_FILE
+    settings: dict[str, Any] = field(default_factory=dict)
+    complete: bool = True
+    expected_episodes: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +86,9 @@ class RunResults:
             "versions": self.versions,
             "created_at": self.created_at,
             "trajectories": self.trajectories,
+            "settings": self.settings,
+            "complete": self.complete,
+            "expected_episodes": self.expected_episodes,
         }
 
     @classmethod
@@ -81,13 +105,91 @@ class RunResults:
             versions=data.get("versions", {}),
             created_at=data.get("created_at", ""),
             trajectories=data.get("trajectories", TRAJECTORIES_FILE),
+            settings=data.get("settings") or _settings_of_schema_1(data),
+            complete=data.get("complete", True),
+            expected_episodes=data.get("expected_episodes"),
         )
+
+
+def _settings_of_schema_1(data: dict[str, Any]) -> dict[str, Any]:
+    """What a schema-1 ``results.json`` (no ``settings``) recorded; the rest stays unknown."""
+    sampling = data.get("sampling", {})
+    return {"suite": data.get("suite"), "policy": data.get("policy"),
+            "rollouts_per_task": data.get("rollouts_per_task"), "tasks_per_entry": data.get("tasks_per_entry"),
+            **{name: sampling[name] for name in ("max_tokens", "temperature", "top_p", "seed") if name in sampling}}
+
+
+def run_settings(*, suite: str, policy: str, rollouts_per_task: int, tasks_per_entry: int | None,
+                 sampling: dict[str, Any], max_turns: int | None, concurrency: int,
+                 system_prompt: str | None, step_timeout: float | None, episode_timeout: float | None,
+                 environments: list[str], expected_episodes: int) -> dict[str, Any]:
+    """The settings of a run, as stored in ``run.json`` and in ``results.json["settings"]``.
+
+    ``max_turns`` ``None`` means each environment's registered turn budget. ``environments``
+    (the suite's row labels, in order) and ``expected_episodes`` let an interrupted run be
+    summarised without the suite being registered in the summarising process.
+    """
+    from agentgym import __version__
+
+    return {
+        "suite": suite, "policy": policy, "rollouts_per_task": rollouts_per_task,
+        "tasks_per_entry": tasks_per_entry, "max_turns": max_turns,
+        "max_tokens": sampling.get("max_tokens"), "temperature": sampling.get("temperature"),
+        "top_p": sampling.get("top_p"), "seed": sampling.get("seed"), "concurrency": concurrency,
+        "system_prompt": system_prompt, "step_timeout": step_timeout, "episode_timeout": episode_timeout,
+        "agentgym_version": __version__,
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "sampling": sampling, "environments": environments, "expected_episodes": expected_episodes,
+    }
+
+
+def setting_text(name: str, value: Any) -> str:
+    """A setting's value as people read it (``max_turns`` ``None`` is the registered budget)."""
+    if value is None:
+        return {"max_turns": "registered budget", "tasks_per_entry": "all seeds", "seed": "none",
+                "episode_timeout": "none", "step_timeout": "none", "system_prompt": "none"}.get(name, "not recorded")
+    if name == "system_prompt":
+        text = " ".join(str(value).split())
+        return repr(text if len(text) <= 60 else text[:57] + "...")
+    return str(value)
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` so that ``path`` is either its old self or complete: a temporary
+    file in the same directory, flushed to disk, then renamed over ``path`` (``os.replace``).
+    A crash leaves at most a ``.NAME.*.tmp`` file beside it, never a half-written ``path``."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def load_settings(run_dir: str | Path) -> dict[str, Any] | None:
+    """The settings a run recorded in ``run.json`` before it started; ``None`` if it has none."""
+    path = Path(run_dir) / SETTINGS_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not a valid settings file: {exc}") from None
 
 
 def load_results(run_dir: str | Path) -> RunResults:
     """The results of the run in ``run_dir``; a clear error if it holds none."""
     path = Path(run_dir) / RESULTS_FILE
     if not path.is_file():
+        if (Path(run_dir) / TRAJECTORIES_FILE).is_file():
+            raise ValueError(f"{run_dir} holds an unfinished run ({TRAJECTORIES_FILE} but no {RESULTS_FILE}: "
+                             f"it was interrupted or crashed); summarise the episodes it finished with "
+                             f"`agentgym report {run_dir}`")
         raise ValueError(f"{run_dir} is not an evaluation run directory (no {RESULTS_FILE})")
     try:
         return RunResults.from_dict(json.loads(path.read_text(encoding="utf-8")))

@@ -21,7 +21,8 @@ def test_eval_writes_a_timestamped_run_directory_and_prints_the_table(capsys, tm
     assert code == 0
     [run_dir] = (tmp_path / "runs").iterdir()
     assert run_dir.name.startswith("quick-v0-oracle-")
-    assert {p.name for p in run_dir.iterdir()} == {"trajectories.jsonl", "results.json", "report.md", "report.html"}
+    assert {p.name for p in run_dir.iterdir()} == {"run.json", "trajectories.jsonl", "results.json", "report.md",
+                                                "report.html"}
     for header in ("success [95% CI]", "return ± se", "pass@1", "avg@1", "turns", "tokens", "invalid",
                    "errors", "s/episode"):
         assert header in out

@@ -20,8 +20,8 @@ def test_rows_pair_each_environment_across_runs(oracle_run, random_run):
         assert oracle.label == random.label == label
         assert oracle.success_rate == 1.0 and random.episodes == 6
     assert rows[-1][1][0].episodes == 12 and rows[-1][1][1].episodes == 24
-    # same suite: the only caveat is the different number of rollouts per task
-    assert warnings_for(runs) == ["the runs played different numbers of tasks or rollouts per task"]
+    # same suite and budget: the only caveat is the different number of rollouts per task
+    assert warnings_for(runs) == ["settings differ: rollouts_per_task: 1 (#1) vs 2 (#2)"]
 
 
 def test_markdown_comparison_of_oracle_and_random(oracle_run, random_run):
@@ -50,7 +50,7 @@ def test_an_environment_missing_from_a_run_shows_a_dash(oracle_run, tmp_path):
     assert list(rows)[-2:] == ["games/TicTacToe-v0[hard]", "overall"]
     assert rows["games/TicTacToe-v0[hard]"][0] is None and rows["games/Wordle-v0[easy]"][1] is None
     assert "| games/TicTacToe-v0[hard] | — | — | — | 100% [21–100] |" in markdown_comparison(runs)
-    assert any("different suites" in warning for warning in warnings_for(runs))
+    assert "settings differ: suite: quick-v0 (#1) vs eval-compare-test-v0 (#2)" in warnings_for(runs)
 
 
 def test_compare_command(capsys, oracle_run, random_run):
@@ -59,7 +59,8 @@ def test_compare_command(capsys, oracle_run, random_run):
     for label in QUICK_LABELS:  # labels with brackets are printed as text, not rich markup
         assert label in captured.out
     assert "#2 random:7" in captured.out and f"#1 {oracle_run.run_dir}" in captured.out
-    assert "different numbers of tasks or rollouts" in captured.err
+    assert "not like for like (1 difference" in captured.err
+    assert captured.out.rstrip().endswith("not like for like:\n  settings differ: rollouts_per_task: 1 (#1) vs 2 (#2)")
     assert main(["compare", "--markdown", str(random_run.run_dir)]) == 0
     assert capsys.readouterr().out.startswith("| environment | #1 random:7: success [95% CI] |")
 
