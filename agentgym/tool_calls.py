@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 OPEN_TAG, CLOSE_TAG = "<tool_call>", "</tool_call>"
+#: The most characters of an agent-written name or value echoed back in an error message.
+ECHO_CHARS = 100
 _HERMES_BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
 
 
@@ -78,6 +80,16 @@ def parse_tool_calls(action: Any, *, first_index: int = 0) -> ParsedAction:
     return ParsedAction(text=None)
 
 
+def echo(value: Any, limit: int = ECHO_CHARS) -> str:
+    """``value`` as text for an error message, cut to ``limit`` characters with an ellipsis
+    and its full length, e.g. ``'xxxx…' (100000 characters)``: an agent's 100k-character tool
+    name must not come back as a 100k-character observation."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return repr(text) if isinstance(value, str) else text
+    return f"{text[:limit]!r}… ({len(text)} characters)"
+
+
 def message_text(content: Any) -> str:
     """The text of a chat message's ``content``: a string, ``None`` or a list of parts."""
     if content is None:
@@ -123,7 +135,7 @@ def _call_from_payload(payload: Any, call_id: str, number: int) -> ToolCall | st
     arguments = payload.get("arguments", payload.get("parameters", {}))
     arguments = _decode_arguments(arguments)
     if isinstance(arguments, _Undecodable):
-        return f"the arguments of tool call {number} ({name}) are not valid JSON ({arguments.reason})"
+        return f"the arguments of tool call {number} ({echo(name.strip())}) are not valid JSON ({arguments.reason})"
     return ToolCall(call_id, name.strip(), arguments)
 
 

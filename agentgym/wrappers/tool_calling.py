@@ -8,7 +8,7 @@ from typing import Any
 import gymnasium as gym
 from gymnasium.error import ResetNeeded
 
-from agentgym.tool_calls import OPEN_TAG, ToolCall, parse_tool_calls
+from agentgym.tool_calls import OPEN_TAG, ToolCall, echo, parse_tool_calls
 from agentgym.tools import Tool, ToolError
 
 
@@ -29,6 +29,13 @@ class ToolCalling(gym.Wrapper):
       episode has used up ``max_calls_per_episode``. Results longer than ``max_result_chars``
       are cut with a visible marker. Calls without an id are named ``call_0``, ``call_1``...
       counting through the episode.
+    * **Bounded output**: at most ``max_calls_per_action`` calls of one action run; the rest
+      are refused together, as one extra failed result (named after the first refused call)
+      saying how many were not run, and ``info["tool_calls_refused"]`` counts them. Names and
+      argument lists an error message echoes are cut to 100 characters with an ellipsis and
+      their full length. The results' contents together hold at most
+      ``max_observation_chars`` characters (later ones are cut with a marker), so the
+      observation is at most that plus a few dozen characters of markup per call.
     * **Malformed markup** (invalid JSON, a call without a name, an unclosed tag) runs nothing
       and does not step the environment: an error observation explains the format, with
       ``info["error"]`` set and reward 0.
@@ -48,14 +55,20 @@ class ToolCalling(gym.Wrapper):
         *,
         max_calls_per_episode: int | None = None,
         max_result_chars: int = 10_000,
+        max_calls_per_action: int = 16,
+        max_observation_chars: int = 50_000,
     ) -> None:
-        if max_calls_per_episode is not None and max_calls_per_episode < 0:
-            raise ValueError(f"max_calls_per_episode must be >= 0 or None, got {max_calls_per_episode}")
-        if max_result_chars < 1:
-            raise ValueError(f"max_result_chars must be positive, got {max_result_chars}")
+        if max_calls_per_episode is not None and (not _is_int(max_calls_per_episode) or max_calls_per_episode < 0):
+            raise ValueError(f"max_calls_per_episode must be an integer >= 0 or None, got {max_calls_per_episode!r}")
+        for name, value in (("max_result_chars", max_result_chars), ("max_calls_per_action", max_calls_per_action),
+                            ("max_observation_chars", max_observation_chars)):
+            if not _is_int(value) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         super().__init__(env)
         self.max_calls_per_episode = max_calls_per_episode
         self.max_result_chars = max_result_chars
+        self.max_calls_per_action = max_calls_per_action
+        self.max_observation_chars = max_observation_chars
         self.calls_this_episode = 0
         self._done = True
 
@@ -85,16 +98,26 @@ class ToolCalling(gym.Wrapper):
     # ------------------------------------------------------------------ tool steps
     def _run_calls(self, calls: tuple[ToolCall, ...]):
         tools = {tool.name: tool for tool in self.env.unwrapped.tools}
+        run, refused = calls[: self.max_calls_per_action], calls[self.max_calls_per_action:]
         results = []
-        for call in calls:
+        budget = self.max_observation_chars
+        for call in run:
             content, ok = self._execute(call, tools)
             self.calls_this_episode += 1
-            results.append({"tool_call_id": call.id, "name": call.name,
+            content, budget = _fit(content, budget)
+            known = call.name in tools
+            results.append({"tool_call_id": call.id, "name": call.name if known else _clip(call.name),
                             "arguments": call.arguments, "content": content, "ok": ok})
+        if refused:
+            note = (f"Error: {len(refused)} more tool call{'s were' if len(refused) > 1 else ' was'} not run: "
+                    f"at most {self.max_calls_per_action} tool calls run per action. Make fewer calls at once.")
+            first = refused[0]
+            results.append({"tool_call_id": first.id, "name": _clip(first.name), "arguments": {},
+                            "content": _fit(note, max(budget, len(note)))[0], "ok": False})
         observation = "\n".join(f"<tool_response>\n{r['content']}\n</tool_response>" for r in results)
         first_failure = next((r["content"] for r in results if not r["ok"]), None)
         info = {"reward_components": {}, "error": first_failure, "success": False,
-                "tool_results": results, "tool_calls": len(calls),
+                "tool_results": results, "tool_calls": len(run), "tool_calls_refused": len(refused),
                 "tool_calls_in_episode": self.calls_this_episode}
         return observation, 0.0, False, False, info
 
@@ -105,10 +128,10 @@ class ToolCalling(gym.Wrapper):
         tool = tools.get(call.name)
         if tool is None:
             available = ", ".join(sorted(tools)) or "none (this environment has no tools)"
-            return f"Error: unknown tool {call.name!r}. Available tools: {available}.", False
+            return f"Error: unknown tool {echo(call.name)}. Available tools: {available}.", False
         problem = tool.check_arguments(call.arguments)
-        if problem is not None:
-            return f"Error: {problem}.", False
+        if problem is not None:  # it may list the agent's argument names: keep it short
+            return f"Error: {_clip(problem, 4 * ECHO_LIMIT)}.", False
         try:
             value = tool.fn(**call.arguments)
         except ToolError as exc:
@@ -130,6 +153,27 @@ class ToolCalling(gym.Wrapper):
         )
         info = {"reward_components": {}, "error": error, "success": False, "tool_calls": 0}
         return observation, 0.0, False, False, info
+
+
+ECHO_LIMIT = 100
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis and its full length."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _fit(content: str, budget: int) -> tuple[str, int]:
+    """``content`` cut to the ``budget`` of characters left for this step's results, and the
+    budget left after it."""
+    if len(content) <= budget:
+        return content, budget - len(content)
+    cut = f"{content[:budget]}\n…[cut {len(content) - budget} characters: this step's tool output is full]"
+    return cut, 0
 
 
 def _render(value: Any) -> str:

@@ -151,3 +151,57 @@ def test_never_raises_on_garbage(calculator_class, action):
     observation, reward, _, _, info = env.step(action)
     assert isinstance(observation, str) and isinstance(reward, float)
     assert {"error", "success", "reward_components"} <= info.keys()
+
+
+# ------------------------------------------------------------------ bounded output
+def test_a_huge_unknown_tool_name_is_echoed_cut_with_its_length(env):
+    name = "n" * 100_000
+    observation, _, _, _, info = env.step(call(name))
+    assert len(observation) < 1_000, len(observation)
+    assert "(100000 characters)" in observation and "…" in observation
+    assert "Available tools: add, crash, divide" in observation
+    assert len(info["tool_results"][0]["name"]) < 200 and len(info["error"]) < 1_000
+
+
+def test_unknown_argument_names_in_an_error_are_cut(env):
+    arguments = {f"arg{i:04d}" + "x" * 50: i for i in range(2_000)}
+    arguments.update(a=1, b=2)
+    observation, _, _, _, info = env.step(call("add", **arguments))
+    assert "unknown argument" in observation and len(observation) < 1_000
+    assert info["tool_results"][0]["ok"] is False
+
+
+def test_calls_past_the_per_action_cap_are_refused_in_one_result(calculator):
+    env = ToolCalling(calculator, max_calls_per_action=3)
+    env.reset(seed=0)
+    observation, _, _, _, info = env.step(call("add", a=1, b=1) * 2_000)
+    assert info["tool_calls"] == 3 and info["tool_calls_refused"] == 1_997
+    assert info["tool_calls_in_episode"] == 3, "refused calls did not run"
+    assert [r["ok"] for r in info["tool_results"]] == [True, True, True, False]
+    assert "1997 more tool calls were not run: at most 3 tool calls run per action" in observation
+    assert observation.count("<tool_response>") == 4 and len(observation) < 1_000
+    assert info["error"].startswith("Error: 1997 more tool calls")
+
+
+def test_the_default_cap_bounds_an_action_of_2000_unknown_calls(env):
+    observation, _, _, _, info = env.step(call("x" * 100) * 2_000)
+    assert info["tool_calls"] == env.max_calls_per_action == 16
+    assert len(observation) < 10_000, len(observation)
+
+
+def test_the_results_of_one_step_share_a_character_budget(calculator):
+    env = ToolCalling(calculator, max_result_chars=10_000, max_observation_chars=15_000)
+    env.reset(seed=0)
+    observation, _, _, _, info = env.step(call("repeat", n=9_000) * 3)
+    contents = [r["content"] for r in info["tool_results"]]
+    assert len(contents[0]) == 9_000 and contents[1].startswith("x" * 6_000) and "cut 3000 characters" in contents[1]
+    assert contents[2].startswith("\n…[cut 9000 characters")
+    assert sum(c.count("x") for c in contents) == 15_000
+    assert len(observation) < 15_000 + 3 * 200
+
+
+@pytest.mark.parametrize("option, value", [("max_calls_per_action", 0), ("max_observation_chars", True),
+                                           ("max_result_chars", "10"), ("max_calls_per_episode", -1)])
+def test_caps_must_be_positive_integers(calculator, option, value):
+    with pytest.raises(ValueError, match=option):
+        ToolCalling(calculator, **{option: value})

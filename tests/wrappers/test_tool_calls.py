@@ -150,3 +150,11 @@ def test_never_raises_on_arbitrary_message_dicts(message):
     for action in (message, json.dumps(message)):
         parsed = parse_tool_calls(action)
         assert not (parsed.error and parsed.calls), "a malformed action must run nothing"
+
+
+def test_a_huge_name_in_a_markup_error_is_cut():
+    from agentgym.tool_calls import echo
+
+    parsed = parse_tool_calls('<tool_call>{"name": "' + "n" * 50_000 + '", "arguments": "{oops"}</tool_call>')
+    assert parsed.error is not None and len(parsed.error) < 400 and "(50000 characters)" in parsed.error
+    assert echo("short") == "'short'" and echo("y" * 101).endswith("… (101 characters)")
