@@ -10,6 +10,26 @@ flushes each line whole (optionally ``fsync``-ing it), so after a crash the file
 finished trajectory and at most one partial line; :class:`TrajectoryReader` skips such lines
 and says which it skipped. Values JSON cannot hold are made safe by :func:`json_safe`: arrays
 (images) become a short description, never inline data.
+
+**Each text is stored once** (record ``"version": 2``). In memory ``trajectory.messages`` holds
+the whole conversation, so every action is also the content of an assistant message and most
+observations the content of a user or tool message. In the dict form, a message whose
+``content`` is a string of at least :data:`MIN_SHARED_CHARS` characters equal to a turn's
+``action`` (or, failing that, a turn's ``observation``) is written without ``content`` and with
+a reference to that turn, its position in ``turns``::
+
+    {"role": "assistant", "action_of_turn": 3}
+    {"role": "user", "observation_of_turn": 4}
+
+The marker takes ``content``'s place among the message's keys; ``from_dict`` puts the turn's
+text back there, so readers see whole messages (and the restored content is the very string
+object the turn holds). Content that differs from every turn's text (a wrapper rewrote it, tool
+messages, content parts with images, short texts) is written inline as before. Records
+without a version or with ``"version": 1`` (written before this scheme) hold every content
+inline and load unchanged; a version-2 record whose reference points at no turn, or at a turn
+whose field is not text, is a damaged record (``ValueError``). So that every message reads back
+as it was, a message without ``content`` that itself holds a marker key (or the escape key) is
+written wrapped, ``{"verbatim_message": {...}}``, and unwrapped on reading.
 """
 
 from __future__ import annotations
@@ -26,7 +46,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: message contents equal to a turn's action/observation are references
+MIN_SHARED_CHARS = 32  # shorter contents stay inline: a reference would save next to nothing
+_CONTENT_MARKERS = {"action_of_turn": "action", "observation_of_turn": "observation"}
+_VERBATIM = "verbatim_message"
+_RESERVED_KEYS = _CONTENT_MARKERS.keys() | {_VERBATIM}
 _MAX_DEPTH = 32  # deeper (or cyclic) structures are cut off rather than recursed into
 _MAX_REPR_CHARS = 200
 
@@ -80,6 +104,13 @@ class Turn:
         for key in ("action_span", "observation_span"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
+        for key in ("reward", "seconds", "generation_seconds"):  # json_safe wrote NaN/inf as text
+            if key in values:
+                values[key] = _float(values[key])
+        if isinstance(values.get("reward_components"), dict):
+            values["reward_components"] = {k: _float(v) for k, v in values["reward_components"].items()}
+        if isinstance(values.get("logprobs"), list):
+            values["logprobs"] = [_float(v) for v in values["logprobs"]]
         return cls(**values)
 
 
@@ -153,18 +184,87 @@ class Trajectory:
         return float(sum(turn.reward for turn in self.turns))
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready record; message contents equal to a turn's text become references
+        (see the module docstring)."""
         data: dict[str, Any] = {"version": SCHEMA_VERSION}
         for f in fields(self):
             value = getattr(self, f.name)
             data[f.name] = [t.to_dict() for t in value] if f.name == "turns" else json_safe(value)
+        data["messages"] = _share_contents(data["messages"], data["turns"])
         data["return"] = json_safe(self.episode_return)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trajectory:
+        """The trajectory of a record written by any version; raises ``ValueError`` or
+        ``TypeError`` for a damaged one."""
         values = _known_fields(cls, data)
         values["turns"] = [Turn.from_dict(turn) for turn in values.get("turns", [])]
+        version = data.get("version", 1)
+        if isinstance(version, int) and version >= 2 and isinstance(values.get("messages"), list):
+            values["messages"] = [_restore_content(m, values["turns"]) for m in values["messages"]]
         return cls(**values)
+
+
+def _share_contents(messages: Any, turns: list[dict[str, Any]]) -> Any:
+    """``messages`` (JSON-safe) with contents equal to a turn's action or observation replaced
+    by a reference to that turn; the first turn holding the text is named."""
+    if not isinstance(messages, list) or not turns:
+        return messages
+    texts: dict[str, dict[str, int]] = {marker: {} for marker in _CONTENT_MARKERS}
+    for position, turn in enumerate(turns):
+        for marker, name in _CONTENT_MARKERS.items():
+            text = turn.get(name)
+            if isinstance(text, str) and len(text) >= MIN_SHARED_CHARS:
+                texts[marker].setdefault(text, position)
+    shared = []
+    for message in messages:
+        if isinstance(message, dict) and "content" not in message and _RESERVED_KEYS & message.keys():
+            shared.append({_VERBATIM: message})  # it would otherwise read back as a reference
+            continue
+        content = message.get("content") if isinstance(message, dict) else None
+        if (isinstance(content, str) and len(content) >= MIN_SHARED_CHARS
+                and not _CONTENT_MARKERS.keys() & message.keys()):
+            for marker in _CONTENT_MARKERS:
+                position = texts[marker].get(content)
+                if position is not None:
+                    message = _rekey(message, "content", marker, position)
+                    break
+        shared.append(message)
+    return shared
+
+
+def _restore_content(message: Any, turns: list[Turn]) -> Any:
+    """The message with a turn reference (written by :func:`_share_contents`) replaced by the
+    turn's text, in the same place among its keys."""
+    if not isinstance(message, dict) or "content" in message:
+        return message
+    if message.keys() == {_VERBATIM}:
+        return message[_VERBATIM]
+    markers = _CONTENT_MARKERS.keys() & message.keys()
+    if not markers:
+        return message
+    if len(markers) > 1:
+        raise ValueError(f"a message refers to two turns: {sorted(markers)}")
+    (marker,) = markers
+    position, name = message[marker], _CONTENT_MARKERS[marker]
+    if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position < len(turns):
+        raise ValueError(f"a message's {marker}={position!r} names no turn (the record has {len(turns)})")
+    text = getattr(turns[position], name)
+    if not isinstance(text, str):
+        raise ValueError(f"a message's {marker}={position} names a turn whose {name} is not text")
+    return _rekey(message, marker, "content", text)
+
+
+def _rekey(message: dict[str, Any], old: str, new: str, value: Any) -> dict[str, Any]:
+    """A copy of ``message`` with the item ``old`` replaced by ``new: value`` in its place."""
+    return {(new if key == old else key): (value if key == old else item) for key, item in message.items()}
+
+
+def _float(value: Any) -> Any:
+    """``"nan"`` / ``"inf"`` / ``"-inf"`` (how :func:`json_safe` writes non-finite floats) back
+    to floats; anything else unchanged."""
+    return float(value) if isinstance(value, str) and value in ("nan", "inf", "-inf") else value
 
 
 def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import agentgym
 from agentgym import Feedback, LLMEnv
 from agentgym.testing import oracle_agent, play_episode
 from agentgym.trajectory import (
+    SCHEMA_VERSION,
     Trajectory,
     TrajectoryReader,
     TrajectoryWriter,
@@ -209,4 +210,4 @@ def test_from_dict_ignores_unknown_keys_and_fills_defaults():
     del data["metadata"]
     trajectory = Trajectory.from_dict(data)
     assert trajectory.env_id == "x" and trajectory.metadata == {} and trajectory.turns[0].reward == 1.0
-    assert data["version"] == 1 and data["return"] == 1.0
+    assert data["version"] == SCHEMA_VERSION and data["return"] == 1.0
