@@ -1,14 +1,16 @@
 """The training configuration: typed sections, loaded from TOML, checked before anything runs.
 
     config = load_config("examples/grpo_guess_the_number.toml", overrides={"run": {"steps": 10}})
+    config = load_config(path, overrides=parse_overrides(["rollout.group_size=4", "optimizer.lr=1e-5"]))
 
 Every option has a default (the dataclass fields below, each documented); a TOML file names
 only what it changes. Loading fails at once, with every problem listed, on an unknown section
-or key (with the closest known name suggested), a value of the wrong type, or a combination
-that cannot work (PPO without a value head, a group-relative estimator with groups of one, a
-keep-fraction outside (0, 1], greedy sampling, an optional package that is not installed...).
-TOML has no null: an option whose default is ``None`` is switched on by giving it a value and
-left off by leaving it out.
+or key (with the closest known name suggested), a value of the wrong type (each problem names
+the key as written, e.g. ``rollout.max_turns must be an integer or omitted, got "five"``), or a
+combination that cannot work (PPO without a value head, a group-relative estimator with groups
+of one, a keep-fraction outside (0, 1], greedy sampling, a local model folder that does not
+exist, an optional package that is not installed...). TOML has no null: an option whose
+default is ``None`` is switched on by giving it a value and left off by leaving it out.
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib.util
+import json
+import math
 import sys
+import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -415,19 +421,70 @@ class TrainConfig:
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Read a TOML file, apply ``overrides`` (nested dicts, e.g. ``{"run": {"steps": 5}}``)
-    and check the result."""
+    """Read a TOML file, apply ``overrides`` (nested dicts, e.g. ``{"run": {"steps": 5}}``, or
+    :func:`parse_overrides` of ``KEY=VALUE`` strings) and check the result. Every problem is
+    reported as ``<path>: <problem>``."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"no configuration file at {path}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not valid TOML: it is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration {path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    try:
-        return TrainConfig.from_dict(merge(data, overrides or {}))
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    if not data:
+        raise ConfigError(f"{path} sets no option (an empty file is more likely a mistake than a wish for "
+                          "every default; set at least one, e.g. [env] id)")
+    problems: list[str] = []
+    config = _build(TrainConfig, merge(data, overrides or {}), "", problems)
+    problems += _problems(config)  # values that failed to load kept their defaults
+    if problems:
+        raise ConfigError(_message(problems, str(path)))
+    return config
+
+
+def parse_overrides(assignments: Sequence[str]) -> dict[str, Any]:
+    """Nested overrides from ``KEY=VALUE`` assignments (``agentgym train --set``).
+
+    ``KEY`` is a dotted option name as in the file (``rollout.group_size``, ``model.lora.r``);
+    ``VALUE`` is read as a TOML value (``4``, ``1e-5``, ``true``, ``[0, 100]``,
+    ``{difficulty = "easy"}``), or else taken as a string (``model.path=/models/mine``). A later
+    assignment of the same key wins. Raises :class:`ConfigError` on an assignment without ``=``,
+    an unknown key (with the closest names) or a value of the wrong type; combinations are
+    checked once the overrides are applied (:func:`load_config`).
+    """
+    known = _option_hints()
+    overrides: dict[str, Any] = {}
+    problems: list[str] = []
+    for assignment in assignments:
+        key, equals, text = assignment.partition("=")
+        key = key.strip()
+        if not equals or not key:
+            problems.append(f"expected KEY=VALUE (e.g. rollout.group_size=4), got {_toml(assignment)}")
+        elif key not in known:
+            leaf = key.rsplit(".", 1)[-1]
+            close = [name for name in known if name.rsplit(".", 1)[-1] == leaf] or \
+                difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(close)}?" if close else "; options are section.key, as in the file"
+            problems.append(f"unknown option {key!r}{hint}")
+        else:
+            *sections, name = key.split(".")
+            table = overrides
+            for section in sections:
+                if not isinstance(table.get(section), dict):
+                    table[section] = {}
+                table = table[section]
+            table[name] = _toml_value(text.strip())
+    if not problems:
+        _build(TrainConfig, overrides, "", problems)  # the types, as for the file
+    if problems:
+        raise ConfigError(_message(problems, "--set"))
+    return overrides
 
 
 def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -446,68 +503,139 @@ def _build(cls: type, data: Any, where: str, problems: list[str]) -> Any:
     """An instance of dataclass ``cls`` from ``data``; type problems go to ``problems``."""
     label = f"[{where}]" if where else "the top level"
     if not isinstance(data, dict):
-        problems.append(f"{label} must be a table, got {data!r}")
+        problems.append(f"{label} must be a table, got {_toml(data)}")
         return cls()
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     values = {}
     for key, value in data.items():
-        if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(names)}"
-            kind = "section" if not where else "key"
-            problems.append(f"unknown {kind} {key!r} in {label}{hint}")
-            continue
         path = f"{where}.{key}" if where else key
+        if key not in names:
+            problems.append(f"unknown {'key' if where else 'section'} {key!r} in {label}{_suggestion(key, names)}")
+            continue
         hint = hints[key]
         if dataclasses.is_dataclass(hint):
             values[key] = _build(hint, value, path, problems)
-            continue
-        error = _type_error(value, hint)
-        if error:
-            problems.append(f"{path}: {error}")
-        else:
+        elif _conforms(value, hint):
             values[key] = _coerce(value, hint)
+        else:
+            problems.append(f"{path} must be {_describe(hint)}, got {_toml(value)}")
     return cls(**values)
 
 
-def _type_error(value: Any, hint: Any) -> str | None:
+def _conforms(value: Any, hint: Any) -> bool:
+    """Whether a TOML value fits a field's type hint.
+
+    Both union spellings (``Optional[int]``, ``int | None``) accept a value that fits one member
+    (``None`` only says the key may be left out: TOML has no null); ``bool`` is not an integer
+    here; an integer is a number; a number must be finite (``nan`` and ``inf`` configure
+    nothing); lists and fixed-length tuples (``tuple[float, float]``) are TOML arrays whose items
+    fit. A hint this function does not know raises ``TypeError``, so that no new field goes
+    unchecked.
+    """
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is typing.Union:
-        options = [a for a in args if a is not type(None)]
-        errors = [_type_error(value, option) for option in options]
-        return None if any(e is None for e in errors) else errors[0]
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, option) for option in args if option is not type(None))
     if origin is Literal:
-        return None if value in args else f"must be one of {', '.join(repr(a) for a in args)}, got {value!r}"
-    if hint is bool:
-        return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
-    if hint is int:
-        return None if isinstance(value, int) and not isinstance(value, bool) else f"must be an integer, got {value!r}"
-    if hint is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return None if ok else f"must be a number, got {value!r}"
-    if hint is str:
-        return None if isinstance(value, str) else f"must be a string, got {value!r}"
-    if origin is list:
-        if not isinstance(value, list):
-            return f"must be a list, got {value!r}"
-        for item in value:
-            error = _type_error(item, args[0])
-            if error:
-                return f"list item {item!r}: {error}"
-        return None
+        return any(type(value) is type(option) and value == option for option in args)
+    if origin is list or origin is tuple and args[-1] is Ellipsis:
+        return isinstance(value, list) and all(_conforms(item, args[0]) for item in value)
+    if origin is tuple:
+        return isinstance(value, list) and len(value) == len(args) and all(map(_conforms, value, args))
     if origin is dict or hint is dict:
-        return None if isinstance(value, dict) else f"must be a table, got {value!r}"
-    return None
+        return isinstance(value, dict)
+    if hint is Any:
+        return True
+    if hint is bool or hint is str:
+        return isinstance(value, hint)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    raise TypeError(f"the configuration checker has no rule for {hint!r}")
+
+
+def _describe(hint: Any, *, plural: bool = False) -> str:
+    """What :func:`_conforms` accepts for ``hint``, in words: ``an integer or omitted``,
+    ``a list of integers``, ``one of "grpo", "ppo"``."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [option for option in args if option is not type(None)]
+        words = " or ".join(_describe(option, plural=plural) for option in options)
+        return f"{words} or omitted" if len(options) < len(args) else words
+    if origin is Literal:
+        return ("any of " if plural else "one of ") + ", ".join(_toml(option) for option in args)
+    if origin is list or origin is tuple and args[-1] is Ellipsis:
+        return ("lists of " if plural else "a list of ") + _describe(args[0], plural=True)
+    if origin is tuple:
+        return ("lists " if plural else "a list ") + "[" + ", ".join(_describe(option) for option in args) + "]"
+    if origin is dict or hint is dict:
+        return "tables" if plural else "a table"
+    one, many = _WORDS[hint]
+    return many if plural else one
+
+
+_WORDS: dict[Any, tuple[str, str]] = {
+    bool: ("true or false", "true or false values"), int: ("an integer", "integers"),
+    float: ("a finite number", "finite numbers"), str: ("a string", "strings"), Any: ("any value", "any values"),
+}
 
 
 def _coerce(value: Any, hint: Any) -> Any:
     """Integers given for float options become floats (TOML writes ``1`` for ``1.0``)."""
-    if hint is float or (typing.get_origin(hint) is typing.Union and float in typing.get_args(hint)):
-        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if typing.get_origin(hint) is list:
-        return [_coerce(item, typing.get_args(hint)[0]) for item in value]
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is list:
+        return [_coerce(item, args[0]) for item in value]
+    options = args if origin in (typing.Union, types.UnionType) else (hint,)
+    if float in options and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
     return value
+
+
+def _toml(value: Any) -> str:
+    """``value`` as TOML would write it (``"five"``, ``true``, ``inf``, ``[1]``), for messages."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key} = {_toml(item)}" for key, item in value.items()) + "}"
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except TypeError:  # dates and times
+        return str(value)
+
+
+def _toml_value(text: str) -> Any:
+    """A ``--set`` value: ``text`` read as a TOML value, else ``text`` itself as a string."""
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _option_hints(cls: type = None, where: str = "") -> dict[str, Any]:
+    """Every option's and section's dotted name (``rollout.group_size``, ``model.lora``) and
+    type hint."""
+    hints: dict[str, Any] = {}
+    for name, hint in typing.get_type_hints(cls or TrainConfig).items():
+        path = f"{where}.{name}" if where else name
+        hints[path] = hint
+        if dataclasses.is_dataclass(hint):
+            hints.update(_option_hints(hint, path))
+    return hints
+
+
+def _suggestion(key: str, names: list[str]) -> str:
+    """``; did you mean ...?`` for an unknown key: a close name in the same table, else the
+    same name in another section (``lr`` in ``[rollout]``: ``optimizer.lr``)."""
+    close = difflib.get_close_matches(key, names, n=1)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    elsewhere = [path for path in _option_hints() if path.rsplit(".", 1)[-1] == key]
+    if elsewhere:
+        return f"; did you mean {' or '.join(elsewhere)}?"
+    return f"; known keys: {', '.join(names)}"
 
 
 def _drop_none(data: Any) -> Any:
@@ -518,10 +646,11 @@ def _drop_none(data: Any) -> Any:
     return data
 
 
-def _message(problems: list[str]) -> str:
+def _message(problems: list[str], source: str = "invalid training configuration") -> str:
+    """One problem on one line (``<source>: <problem>``), several as a list."""
     if len(problems) == 1:
-        return f"invalid training configuration: {problems[0]}"
-    return "invalid training configuration:\n" + "\n".join(f"  - {p}" for p in problems)
+        return f"{source}: {problems[0]}"
+    return f"{source}:\n" + "\n".join(f"  - {p}" for p in problems)
 
 
 # --------------------------------------------------------------------- validation
@@ -536,7 +665,13 @@ def _problems(config: TrainConfig) -> list[str]:
         if value <= 0:
             p.append(f"{name} must be a positive {'integer' if integer else 'number'}, got {value}")
 
+    def not_negative(value: float, name: str) -> None:
+        if value < 0:
+            p.append(f"{name} must not be negative, got {value}")
+
     positive(run.steps, "run.steps", integer=True)
+    not_negative(run.seed, "run.seed")
+    _check_model_path(model.path, p)
     if run.device != "auto" and not (run.device == "cpu" or run.device.startswith("cuda")):
         p.append(f"run.device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {run.device!r}")
     if run.precision == "bf16" and run.device == "cpu":
@@ -546,8 +681,13 @@ def _problems(config: TrainConfig) -> list[str]:
     positive(rollout.max_tokens, "rollout.max_tokens", integer=True)
     positive(rollout.max_concurrent_episodes, "rollout.max_concurrent_episodes", integer=True)
     positive(model.max_batch_size, "model.max_batch_size", integer=True)
-    if len(env.train_seeds) != 2 or env.train_seeds[0] >= env.train_seeds[1]:
-        p.append(f"env.train_seeds must be [start, stop) with start < stop, got {env.train_seeds}")
+    if model.lora.enabled:
+        positive(model.lora.r, "model.lora.r", integer=True)
+        positive(model.lora.alpha, "model.lora.alpha", integer=True)
+        if not 0 <= model.lora.dropout < 1:
+            p.append(f"model.lora.dropout must be in [0, 1), got {model.lora.dropout}")
+    if len(env.train_seeds) != 2 or not 0 <= env.train_seeds[0] < env.train_seeds[1]:
+        p.append(f"env.train_seeds must be [start, stop) with 0 <= start < stop, got {env.train_seeds}")
     elif env.train_seeds[1] - env.train_seeds[0] < env.tasks_per_step:
         p.append(f"env.train_seeds {env.train_seeds} holds fewer seeds than env.tasks_per_step "
                  f"({env.tasks_per_step})")
@@ -592,6 +732,8 @@ def _problems(config: TrainConfig) -> list[str]:
             p.append(f"loss.entropy_band needs 0 <= min_coef <= loss.entropy_coef <= max_coef with a positive "
                      f"entropy_coef to scale, got {band.min_coef} <= {loss.entropy_coef} <= {band.max_coef}")
     positive(opt.lr, "optimizer.lr")
+    positive(opt.eps, "optimizer.eps")
+    not_negative(opt.weight_decay, "optimizer.weight_decay")
     if len(opt.betas) != 2 or not all(0 <= b < 1 for b in opt.betas):
         p.append(f"optimizer.betas must be two numbers in [0, 1), got {opt.betas}")
     if opt.warmup_steps < 0 or opt.max_grad_norm < 0 or not 0 <= opt.min_lr_ratio <= 1:
@@ -609,6 +751,7 @@ def _problems(config: TrainConfig) -> list[str]:
         p.append(f"eval.every must not be negative, got {config.eval.every}")
     if config.eval.every:
         positive(config.eval.tasks, "eval.tasks", integer=True)
+        not_negative(config.eval.first_seed, "eval.first_seed")
         start, stop = config.eval.first_seed, config.eval.first_seed + config.eval.tasks
         if len(env.train_seeds) == 2 and start < env.train_seeds[1] and env.train_seeds[0] < stop:
             p.append(f"the evaluation seeds [{start}, {stop}) overlap env.train_seeds {env.train_seeds}: "
@@ -621,6 +764,24 @@ def _problems(config: TrainConfig) -> list[str]:
                      "plays the same episode again: sample (eval.temperature > 0) or use one sample")
     _check_optional_packages(config, p)
     return p
+
+
+def _check_model_path(path: str, p: list[str]) -> None:
+    """A ``model.path`` that looks like a local path (absolute, ``./``, ``~``, or more than the
+    one slash of a hub name ``org/name``) must be a folder holding a model, so that a typo gives
+    one line here rather than a hub error about repository ids."""
+    expected = ("expected a local model folder (written by save_pretrained), a hub name such as "
+                '"HuggingFaceTB/SmolLM2-135M-Instruct", or "smollm2-135m" (the embedded model)')
+    folder = Path(path)
+    looks_local = folder.is_absolute() or path.startswith((".", "~")) or path.count("/") > 1 or "\\" in path
+    if not path.strip():
+        p.append(f"model.path is empty: {expected}")
+    elif looks_local and not folder.exists():
+        p.append(f"model.path {_toml(path)} does not exist: {expected}")
+    elif folder.is_file():
+        p.append(f"model.path {_toml(path)} is a file: {expected}")
+    elif folder.is_dir() and not any((folder / name).is_file() for name in ("config.json", "adapter_config.json")):
+        p.append(f"model.path {_toml(path)} holds no model (no config.json): {expected}")
 
 
 def _check_turn_schedule(schedule: list[list[int]], p: list[str]) -> None:
