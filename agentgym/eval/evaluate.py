@@ -27,7 +27,7 @@ from rich.console import Console
 
 from agentgym.eval.metrics import failure_summary, group_by, summarize
 from agentgym.eval.progress import ProgressLines
-from agentgym.eval.report import Report, write_report
+from agentgym.eval.report import HTML_FILE, MARKDOWN_FILE, Report, write_report
 from agentgym.eval.results import (RESULTS_FILE, SETTINGS_FILE, TRAJECTORIES_FILE, RunResults, load_results,
                                    load_settings, run_settings, write_atomic)
 from agentgym.policies.base import Policy, SamplingParams
@@ -216,6 +216,9 @@ def summarise_run(run_dir: str | Path) -> Evaluation:
     if previous is not None and previous.overall.episodes == len(trajectories):
         stats = {**previous.stats, **stats}  # keep the engine's timings of the same episodes
     results = build_results(settings, trajectories, stats, complete=complete)
+    for name in (RESULTS_FILE, MARKDOWN_FILE, HTML_FILE):  # left by a writer killed before its rename
+        for leftover in run_dir.glob(f".{name}.*.tmp"):
+            leftover.unlink(missing_ok=True)
     report = write_report(run_dir, results, group_by(trajectories, entry_label))
     return Evaluation(results, trajectories, run_dir, report, reader.bad_lines)
 
