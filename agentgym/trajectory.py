@@ -9,7 +9,9 @@ On disk a trajectory is one JSON object per line (JSONL). :class:`TrajectoryWrit
 flushes each line whole (optionally ``fsync``-ing it), so after a crash the file holds every
 finished trajectory and at most one partial line; :class:`TrajectoryReader` skips such lines
 and says which it skipped. Values JSON cannot hold are made safe by :func:`json_safe`: arrays
-(images) become a short description, never inline data.
+(images) become a short description, never inline data; non-finite floats are written as
+``"nan"`` / ``"inf"`` / ``"-inf"``, and a turn's rewards, reward components, log-probs and
+timings read back as floats.
 
 **Each text is stored once** (record ``"version": 2``). In memory ``trajectory.messages`` holds
 the whole conversation, so every action is also the content of an assistant message and most
