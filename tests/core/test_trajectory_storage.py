@@ -7,6 +7,7 @@ the scheme (version 1, every content inline) still load.
 """
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -235,3 +236,12 @@ def test_a_reference_to_a_turn_whose_text_is_not_text_is_damaged():
               "messages": [{"role": "assistant", "action_of_turn": 0}]}
     with pytest.raises(ValueError, match="not text"):
         Trajectory.from_dict(record)
+
+
+def test_non_finite_numbers_read_back_as_floats():
+    turn = Turn(0, "o", "a", reward=float("inf"), reward_components={"outcome": float("nan")},
+                seconds=float("nan"), logprobs=[float("-inf"), -0.5])
+    back = through_json(Trajectory(turns=[turn])).turns[0]
+    assert back.reward == float("inf") and back.logprobs == [float("-inf"), -0.5]
+    assert math.isnan(back.reward_components["outcome"]) and math.isnan(back.seconds)
+    assert through_json(Trajectory(turns=[turn])).episode_return == float("inf")
