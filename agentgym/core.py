@@ -33,11 +33,19 @@ The contract ``reset`` and ``step`` then keep:
   seed, same episode; the process-global generators are never used.
 * ``reference_answer`` / ``answer_stub`` expose a hidden ground truth to reward providers
   (information-gain rewards); they never appear in an observation.
+* Arguments are checked where they come in: constructor arguments (``dense_reward`` must be a
+  real ``bool``, ``invalid_penalty`` a number...), ``reset``'s ``seed`` (a non-negative
+  integer or ``None``) and ``options`` (a dict or ``None``). A wrong one raises
+  :class:`ConfigError` naming the argument — unlike a bad *action*, which never raises.
+* ``random_action`` (what the random baseline plays) picks one of ``example_actions`` when the
+  class declares them; an environment without them must implement ``random_action`` itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import numbers
 import random
 import secrets
 from dataclasses import dataclass, field
@@ -50,6 +58,40 @@ from agentgym.spaces import UnicodeText
 from agentgym.tools import Tool
 
 Observation = Any  # str, or {"text": str, "image": ndarray} for multimodal environments
+
+
+class ConfigError(ValueError, TypeError):
+    """A value a user gave — a constructor argument, a registry call, a command-line option —
+    is wrong. The message is meant for the user: it names the argument as they wrote it and
+    what would be accepted. It is a ``ValueError`` *and* a ``TypeError``, so code that catches
+    either keeps working; the command line prints it as one line instead of a traceback.
+    """
+
+
+def check_flag(owner: str, name: str, value: Any) -> bool:
+    """``value`` if it is a real ``bool``, else :class:`ConfigError` (``"yes"``, ``1`` and
+    ``None`` are not flags: ``bool("no")`` is ``True``)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{owner}: {name} must be true or false, got {value!r}")
+    return value
+
+
+def check_number(owner: str, name: str, value: Any, *, minimum: float | None = None) -> float:
+    """``value`` as a finite ``float`` (not a bool, not a string), at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ConfigError(f"{owner}: {name} must be a finite number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{owner}: {name} must be at least {minimum}, got {value!r}")
+    return float(value)
+
+
+def check_int(owner: str, name: str, value: Any, *, minimum: int | None = None) -> int:
+    """``value`` if it is an integer (not a bool, not a float) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{owner}: {name} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{owner}: {name} must be at least {minimum}, got {value!r}")
+    return int(value)
 
 
 class InvalidAction(Exception):
@@ -103,6 +145,8 @@ class LLMEnv(gym.Env):
     instructions: ClassVar[str] = ""
     #: Tools the agent may call (see :mod:`agentgym.tools`).
     tools: Sequence[Tool] = ()
+    #: Typical actions (e.g. ``("even", "odd")``); the default ``random_action`` draws from them.
+    example_actions: ClassVar[Sequence[str]] = ()
 
     observation_space = UnicodeText()
     action_space = UnicodeText(100_000)
@@ -116,21 +160,25 @@ class LLMEnv(gym.Env):
         max_action_chars: int = 20_000,
         render_mode: str | None = None,
     ) -> None:
+        owner = type(self).__name__
         difficulty = self.difficulties[0] if difficulty is None else difficulty
+        if not isinstance(difficulty, str):
+            raise ConfigError(f"{owner}: difficulty must be one of {', '.join(self.difficulties)}, "
+                              f"got {difficulty!r}")
         if difficulty not in self.difficulties:
-            raise ValueError(
-                f"{type(self).__name__}: unknown difficulty {difficulty!r}; "
+            raise ConfigError(
+                f"{owner}: unknown difficulty {difficulty!r}; "
                 f"choose one of {', '.join(self.difficulties)}"
             )
         if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ValueError(
+            raise ConfigError(
                 f"{type(self).__name__}: render_mode must be None or one of "
                 f"{self.metadata['render_modes']}, got {render_mode!r}"
             )
         self.difficulty = difficulty
-        self.dense_reward = dense_reward
-        self.invalid_penalty = float(invalid_penalty)
-        self.max_action_chars = max_action_chars
+        self.dense_reward = check_flag(owner, "dense_reward", dense_reward)
+        self.invalid_penalty = check_number(owner, "invalid_penalty", invalid_penalty)
+        self.max_action_chars = check_int(owner, "max_action_chars", max_action_chars, minimum=1)
         self.render_mode = render_mode
         self.rng = random.Random()
         self._seed: int | None = None
@@ -159,8 +207,19 @@ class LLMEnv(gym.Env):
         return None
 
     def random_action(self, rng: random.Random) -> str:
-        """A random, usually legal, action: what a random agent does."""
-        return self.action_space.sample()
+        """A random, usually legal, action drawn with ``rng``: what the random baseline plays.
+
+        The default picks one of the class's ``example_actions``; an environment that declares
+        none must override this method (a random baseline of empty strings would be 100%
+        invalid and meaningless), so the default then raises :class:`NotImplementedError`
+        saying so — the random policy reports it as the episode's error.
+        """
+        if self.example_actions:
+            return rng.choice(list(self.example_actions))
+        raise NotImplementedError(
+            f"{type(self).__name__} has no random_action: declare example_actions = (...) on the class "
+            f"or implement random_action(self, rng) returning a random, usually legal, action"
+        )
 
     def oracle_action(self) -> str:
         """The move of a policy that solves the task (an upper bound for evaluation)."""
@@ -175,6 +234,10 @@ class LLMEnv(gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Observation, dict[str, Any]]:
+        if seed is not None:
+            check_int(f"{type(self).__name__}.reset", "seed", seed, minimum=0)
+        if options is not None and not isinstance(options, dict):
+            raise ConfigError(f"{type(self).__name__}.reset: options must be a dict or None, got {options!r}")
         if seed is not None or self._seed is None:
             if seed is None:
                 seed = secrets.randbits(63)

@@ -9,22 +9,47 @@ turn budget) and adds:
 * :func:`make` — ``gymnasium.make`` plus agentgym's default wrappers;
 * :func:`list_envs` — the registered environments, filtered by family and tags;
 * plugin discovery — third-party packages declare an entry point in the group
-  ``agentgym.envs`` whose target is a module or a zero-argument callable that registers their
-  environments. Gymnasium 1.x dropped its own plugin mechanism; this is agentgym's.
+  ``agentgym.envs`` (environments) or ``agentgym.suites`` (benchmark suites) whose target is a
+  module or a zero-argument callable that registers them, e.g. in ``pyproject.toml``::
+
+      [project.entry-points."agentgym.envs"]
+      my_envs = "my_package.envs:register_all"
+
+      [project.entry-points."agentgym.suites"]
+      my_suites = "my_package.suites"
+
+  Environment plugins load before suite plugins, so a suite may name a plugin's environments.
+  Gymnasium 1.x dropped its own plugin mechanism; this is agentgym's.
+* :func:`import_user_module` — what ``agentgym --import MODULE`` runs: import a module (or a
+  ``.py`` file) whose ``register``/``register_suite`` calls then take effect.
+
+An id is registered once: registering an existing id again with a different entry point or
+settings raises :class:`~agentgym.core.ConfigError` (so a plugin cannot silently hijack
+``games/Wordle-v0``) unless ``override=True`` is passed, which replaces it with a warning.
+Registering exactly the same thing twice is a no-op.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib
+import importlib.util
+import inspect
+import numbers
+import sys
 import warnings
+from pathlib import Path
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable, Iterable, Sequence
 
 import gymnasium as gym
 
+from agentgym.core import ConfigError
+
 ENTRY_POINT_GROUP = "agentgym.envs"
+SUITE_ENTRY_POINT_GROUP = "agentgym.suites"
 _UNSET: Any = object()
 
 
@@ -60,6 +85,7 @@ def register(
     max_turns: int | None = None,
     kwargs: dict[str, Any] | None = None,
     nondeterministic: bool = False,
+    override: bool = False,
 ) -> EnvInfo:
     """Register an environment with Gymnasium and agentgym.
 
@@ -74,18 +100,58 @@ def register(
             (also Gymnasium's ``max_episode_steps``).
         kwargs: default constructor arguments.
         nondeterministic: the environment is not reproducible from its seed.
+        override: replace an environment already registered under ``id`` (with a warning).
+            Without it, registering a taken id with a different entry point or settings
+            raises :class:`~agentgym.core.ConfigError`; the very same registration again is a
+            no-op (a module imported twice, a notebook cell rerun with an unchanged class).
+
+    Raises:
+        ConfigError: a malformed id or argument, or an id that is already taken.
     """
-    namespace, name, version = gym.envs.registration.parse_env_id(id)
+    if not isinstance(id, str):
+        raise ConfigError(f"register: the environment id must be a string like 'games/Wordle-v0', got {id!r}")
+    if not (isinstance(entry_point, str) or callable(entry_point)):
+        raise ConfigError(f"register({id!r}): entry_point must be a class, a factory or a 'module:Class' "
+                          f"string, got {entry_point!r}")
+    if isinstance(entry_point, str) and ":" not in entry_point:
+        raise ConfigError(f"register({id!r}): an entry-point string needs the form 'package.module:Class', "
+                          f"got {entry_point!r}")
+    if max_turns is not None and (not _is_int(max_turns) or max_turns < 1):
+        raise ConfigError(f"register({id!r}): max_turns must be a positive integer or None, got {max_turns!r}")
+    if isinstance(tags, str):
+        raise ConfigError(f"register({id!r}): tags must be a list of strings, got the string {tags!r}")
+    tags = tuple(tags)
+    if any(not isinstance(tag, str) for tag in tags):
+        raise ConfigError(f"register({id!r}): tags must be strings, got {tags!r}")
+    if kwargs is not None and not isinstance(kwargs, dict):
+        raise ConfigError(f"register({id!r}): kwargs must be a dict of constructor arguments, got {kwargs!r}")
+    for flag, value in (("nondeterministic", nondeterministic), ("override", override)):
+        if not isinstance(value, bool):
+            raise ConfigError(f"register({id!r}): {flag} must be True or False, got {value!r}")
+    try:
+        namespace, name, version = gym.envs.registration.parse_env_id(id)
+    except gym.error.Error as exc:
+        raise ConfigError(f"register: malformed environment id {id!r}: {exc}") from None
     if version is None:
         raise ValueError(f"environment id {id!r} needs a version suffix, e.g. {id}-v0")
     if family is None:
         if namespace is None:
             raise ValueError(f"give a family for {id!r} or a namespaced id like 'games/{id}'")
         family = namespace
-    if max_turns is not None and max_turns < 1:
-        raise ValueError(f"max_turns must be a positive integer, got {max_turns}")
-    if id in gym.registry:
-        gym.registry.pop(id)  # re-registering replaces, as in a notebook that reruns a cell
+    record = EnvInfo(id, entry_point, family, tags, description, max_turns, dict(kwargs or {}))
+    if id in _ENVS or id in gym.registry:
+        existing = _ENVS.get(id)
+        if existing == record and gym.spec(id).nondeterministic == nondeterministic:
+            return existing
+        if not override:
+            holder = f"by {_describe(existing.entry_point)}" if existing else "directly with Gymnasium"
+            raise ConfigError(
+                f"register: {id!r} is already registered {holder}; pick another id (e.g. "
+                f"{_next_version(id)}), or pass override=True to replace it"
+            )
+        warnings.warn(f"agentgym: {id!r} was registered {'by ' + _describe(existing.entry_point) if existing else ''}"
+                      f" and is now replaced by {_describe(entry_point)} (override=True)", stacklevel=2)
+        gym.registry.pop(id)
     gym.register(
         id=id,
         entry_point=entry_point,
@@ -93,13 +159,31 @@ def register(
         max_episode_steps=max_turns,
         nondeterministic=nondeterministic,
     )
-    record = EnvInfo(id, entry_point, family, tuple(tags), description, max_turns, dict(kwargs or {}))
     _ENVS[id] = record
     return record
 
 
+def _is_int(value: Any) -> bool:
+    """An integer, and not a bool (``True`` is an ``int`` to Python, never a count to a user)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _describe(entry_point: Any) -> str:
+    if isinstance(entry_point, str):
+        return entry_point
+    return f"{getattr(entry_point, '__module__', '?')}:{getattr(entry_point, '__qualname__', repr(entry_point))}"
+
+
+def _next_version(id: str) -> str:
+    stem, _, version = id.rpartition("-v")
+    return f"{stem}-v{int(version) + 1}" if version.isdigit() else f"{id}-v0"
+
+
 def env_info(id: str) -> EnvInfo:
-    """The agentgym record of ``id``; raises ``KeyError`` with suggestions if unknown."""
+    """The agentgym record of ``id``; raises ``KeyError`` with suggestions if unknown (and
+    :class:`~agentgym.core.ConfigError` if ``id`` is not a string)."""
+    if not isinstance(id, str):
+        raise ConfigError(f"the environment id must be a string like 'games/Wordle-v0', got {id!r}")
     load_plugins()
     try:
         return _ENVS[id]
@@ -147,13 +231,22 @@ def make(
     :class:`~agentgym.core.LLMEnv` checks the call order itself, and ``check_env`` runs in the
     test suite instead of on every episode.
 
-    Keyword arguments go to the environment's constructor.
+    Keyword arguments go to the environment's constructor; a name the constructor does not take
+    raises :class:`~agentgym.core.ConfigError` listing the ones it does.
     """
     from agentgym.wrappers import EpisodeStatistics, TurnLimit
 
     info = env_info(id)
+    if max_turns is not _UNSET and max_turns is not None and (not _is_int(max_turns) or max_turns < 1):
+        raise ConfigError(f"make({id!r}): max_turns must be a positive integer or None, got {max_turns!r}")
     spec = dataclasses.replace(gym.spec(id), order_enforce=False, max_episode_steps=None)
-    env = gym.make(spec, disable_env_checker=True, **kwargs)
+    _check_constructor_arguments(id, spec.entry_point, {**spec.kwargs, **kwargs})
+    try:
+        env = gym.make(spec, disable_env_checker=True, **kwargs)
+    except ConfigError as exc:  # gymnasium re-raises TypeErrors with its own suffix: keep ours
+        if isinstance(exc.__cause__, ConfigError):
+            raise exc.__cause__ from None
+        raise
     for wrap in wrappers:
         env = wrap(env)
     turns = info.max_turns if max_turns is _UNSET else max_turns
@@ -164,26 +257,123 @@ def make(
     return env
 
 
-def load_plugins(*, reload: bool = False) -> None:
-    """Import the environment packages that declare the ``agentgym.envs`` entry-point group.
+def constructor_arguments(entry_point: Any) -> dict[str, inspect.Parameter] | None:
+    """The keyword arguments an environment's constructor takes, by name, or ``None`` when
+    they cannot be known (a factory taking ``**kwargs``, an entry point that cannot be
+    inspected).
 
-    A plugin that fails to load is reported with a warning and skipped, so one broken package
-    cannot break agentgym.
+    For a class the ``__init__`` methods of the class and its bases are followed as long as
+    each passes ``**kwargs`` on, so ``Wordle`` reports ``difficulty``, ``dense_reward``,
+    ``invalid_penalty``... (Gymnasium's own base classes are not looked into).
+    """
+    if isinstance(entry_point, str):
+        try:
+            entry_point = gym.envs.registration.load_env_creator(entry_point)
+        except Exception:  # noqa: BLE001 - gym.make reports an entry point that cannot be imported
+            return None
+    found: dict[str, inspect.Parameter] = {}
+    if inspect.isclass(entry_point):
+        callables = [k.__dict__["__init__"] for k in entry_point.__mro__
+                     if "__init__" in k.__dict__ and not k.__module__.startswith(("gymnasium", "builtins"))]
+    else:
+        callables = [entry_point]
+    for function in callables:
+        try:
+            parameters = inspect.signature(function).parameters
+        except (TypeError, ValueError):
+            return None
+        passes_on = False
+        for name, param in parameters.items():
+            if name == "self" or param.kind is param.VAR_POSITIONAL:
+                continue
+            if param.kind is param.VAR_KEYWORD:
+                passes_on = True
+                continue
+            if param.kind is not param.POSITIONAL_ONLY:
+                found.setdefault(name, param)
+        if not passes_on:
+            return found
+    return None  # the last constructor passes **kwargs on to something we cannot see
+
+
+def _check_constructor_arguments(id: str, entry_point: Any, kwargs: dict[str, Any]) -> None:
+    accepted = constructor_arguments(entry_point)
+    if accepted is None:
+        return
+    unknown = [name for name in kwargs if name not in accepted]
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        raise ConfigError(
+            f"{id} has no constructor argument{plural} {', '.join(map(repr, unknown))}; "
+            f"it takes: {', '.join(accepted) or 'none'}"
+        )
+
+
+def load_plugins(*, reload: bool = False) -> None:
+    """Import the packages that declare the ``agentgym.envs`` and ``agentgym.suites``
+    entry-point groups (environments first, then suites).
+
+    A plugin that fails to load — including one that tries to register an id that is already
+    taken without ``override=True`` — is reported with a warning and skipped, so one broken
+    package cannot break agentgym.
     """
     global _plugins_loaded
     if _plugins_loaded and not reload:
         return
     _plugins_loaded = True
-    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            target = entry.load()
-            if callable(target):
-                target()
-        except Exception as exc:  # noqa: BLE001 - a plugin's bug must not break the registry
-            warnings.warn(
-                f"agentgym: environment plugin {entry.name!r} ({entry.value}) failed to load: {exc!r}",
-                stacklevel=2,
-            )
+    for group, kind in ((ENTRY_POINT_GROUP, "environment"), (SUITE_ENTRY_POINT_GROUP, "suite")):
+        for entry in metadata.entry_points(group=group):
+            try:
+                target = entry.load()
+                if callable(target):
+                    target()
+            except Exception as exc:  # noqa: BLE001 - a plugin's bug must not break the registry
+                warnings.warn(
+                    f"agentgym: {kind} plugin {entry.name!r} ({entry.value}) failed to load: {exc!r}",
+                    stacklevel=2,
+                )
+
+
+def import_user_module(name: str) -> Any:
+    """Import ``name`` — a module (``my_envs``, ``my_pkg.envs``) or a ``.py`` file path — so
+    the ``register``/``register_suite`` calls it makes take effect; what ``agentgym --import``
+    does. The current directory is searched first, as ``python -m`` does.
+
+    Raises:
+        ConfigError: the module or file cannot be found, or importing it raised
+            :class:`ImportError` (a missing dependency) or a ``ConfigError`` (e.g. an id that
+            is already registered). Other exceptions — bugs in the module — propagate.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"--import needs a module name or a .py file, got {name!r}")
+    path = Path(name)
+    try:
+        if name.endswith(".py"):
+            if not path.is_file():
+                raise ConfigError(f"--import {name}: no such file")
+            module_name = path.stem
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                sys.modules.pop(module_name, None)
+                raise
+            return module
+        if "" not in sys.path and str(Path.cwd()) not in sys.path:
+            sys.path.insert(0, str(Path.cwd()))
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise ConfigError(f"--import {name}: no module named {exc.name!r} (run from the folder that holds "
+                              f"it, or add that folder to PYTHONPATH)") from None
+        raise ConfigError(f"--import {name}: it needs a module that is not installed: {exc.name!r}") from None
+    except ImportError as exc:
+        raise ConfigError(f"--import {name}: {exc}") from None
+    except ConfigError as exc:
+        message = str(exc)
+        raise ConfigError(message if message.startswith("--import") else f"--import {name}: {message}") from None
 
 
 def _unknown_id_message(id: str) -> str:

@@ -2,15 +2,21 @@
 
 A suite fixes *what* is evaluated — which environments, with which constructor arguments, on
 which seeds — so that two runs of ``agentgym eval --suite games-v0`` measure the same tasks.
-Changing a suite's content means a new version (``games-v1``), never an edit.
+Changing a suite's content means a new version (``games-v1``), never an edit: registering a
+taken name with different content raises :class:`~agentgym.core.ConfigError` unless
+``override=True`` is passed (then it warns). Third-party packages can ship suites through the
+``agentgym.suites`` entry-point group (see :mod:`agentgym.registry`); ``agentgym --import
+MODULE`` reaches a suite registered in your own module.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from agentgym.registry import env_info
+from agentgym.core import ConfigError
+from agentgym.registry import _is_int, env_info, load_plugins
 
 
 @dataclass(frozen=True)
@@ -46,29 +52,53 @@ def register_suite(
     name: str,
     entries: Iterable[SuiteEntry | tuple[str, Iterable[int]] | tuple[str, Iterable[int], dict]],
     description: str = "",
+    *,
+    override: bool = False,
 ) -> Suite:
     """Register a suite; entries are :class:`SuiteEntry` or ``(env_id, seeds[, kwargs])`` tuples.
 
-    Every environment id must already be registered, and the name must end in a version
-    (``-v0``), so a typo fails here rather than halfway through an evaluation.
+    Every environment id must already be registered, seeds must be non-negative integers, and
+    the name must end in a version (``-v0``), so a typo fails here rather than halfway through
+    an evaluation. A name already taken by a different suite raises
+    :class:`~agentgym.core.ConfigError` unless ``override=True`` (then a warning); the same
+    suite registered again is a no-op.
     """
-    if not name.rsplit("-v", 1)[-1].isdigit():
-        raise ValueError(f"suite name {name!r} must end in a version such as '-v0'")
+    if not isinstance(name, str) or not name.rsplit("-v", 1)[-1].isdigit():
+        raise ConfigError(f"suite name {name!r} must end in a version such as '-v0'")
+    if isinstance(entries, (str, bytes)):
+        raise ConfigError(f"suite {name!r}: entries must be a list of (env_id, seeds[, kwargs]), got {entries!r}")
     built = []
     for entry in entries:
         if not isinstance(entry, SuiteEntry):
+            if not isinstance(entry, (tuple, list)) or len(entry) not in (2, 3):
+                raise ConfigError(f"suite {name!r}: each entry is (env_id, seeds[, kwargs]), got {entry!r}")
             env_id, seeds, *rest = entry
+            if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+                raise ConfigError(f"suite {name!r}: the seeds of {env_id} must be a list of integers, got {seeds!r}")
+            if rest and not isinstance(rest[0], dict):
+                raise ConfigError(f"suite {name!r}: the kwargs of {env_id} must be a dict, got {rest[0]!r}")
             entry = SuiteEntry(env_id, tuple(seeds), dict(rest[0]) if rest else {})
         env_info(entry.env_id)  # raises with suggestions if unknown
         if not entry.seeds:
-            raise ValueError(f"suite {name!r}: {entry.env_id} has no seeds")
+            raise ConfigError(f"suite {name!r}: {entry.env_id} has no seeds")
+        bad = [s for s in entry.seeds if not _is_int(s) or s < 0]
+        if bad:
+            raise ConfigError(f"suite {name!r}: seeds must be non-negative integers; {entry.env_id} has {bad[:3]!r}")
         built.append(entry)
     suite = Suite(name, tuple(built), description)
+    existing = _SUITES.get(name)
+    if existing is not None and existing != suite:
+        if not override:
+            raise ConfigError(f"suite {name!r} is already registered with other content; a changed suite "
+                              f"needs a new version name, or pass override=True to replace it")
+        warnings.warn(f"agentgym: suite {name!r} is replaced (override=True)", stacklevel=2)
     _SUITES[name] = suite
     return suite
 
 
 def get_suite(name: str) -> Suite:
+    """The suite called ``name`` (plugins' suites included); ``KeyError`` listing the known ones."""
+    load_plugins()
     try:
         return _SUITES[name]
     except KeyError:
@@ -78,4 +108,6 @@ def get_suite(name: str) -> Suite:
 
 
 def list_suites() -> list[Suite]:
+    """Every registered suite, sorted by name (plugins' suites included)."""
+    load_plugins()
     return [_SUITES[k] for k in sorted(_SUITES)]

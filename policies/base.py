@@ -16,11 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import math
+import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
 FinishReason = Literal["stop", "length", "error"]
+
+
+def _not_int(value: Any) -> bool:
+    """Not an integer: a bool is not a count (``max_tokens=True`` is a mistake, not 1 token)."""
+    return isinstance(value, bool) or not isinstance(value, numbers.Integral)
+
+
+def _not_number(value: Any) -> bool:
+    return isinstance(value, bool) or not isinstance(value, numbers.Real)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({type(value).__name__})"
 
 
 @dataclass(frozen=True)
@@ -51,16 +66,22 @@ class SamplingParams:
     logprobs: bool = True
 
     def __post_init__(self) -> None:
-        if not isinstance(self.max_tokens, int) or self.max_tokens < 1:
+        if _not_int(self.max_tokens) or self.max_tokens < 1:
             raise ValueError(f"max_tokens must be a positive integer, got {self.max_tokens!r}")
-        if not (self.temperature >= 0 and math.isfinite(self.temperature)):
+        if _not_number(self.temperature) or not (self.temperature >= 0 and math.isfinite(self.temperature)):
             raise ValueError(f"temperature must be a finite number >= 0, got {self.temperature!r}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p!r}")
+        if _not_number(self.top_p) or not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be a number in (0, 1], got {self.top_p!r}")
         if isinstance(self.stop, str):
             object.__setattr__(self, "stop", (self.stop,))
-        if any(not isinstance(s, str) or not s for s in self.stop):
+        if isinstance(self.stop, list):
+            object.__setattr__(self, "stop", tuple(self.stop))
+        if not isinstance(self.stop, tuple) or any(not isinstance(s, str) or not s for s in self.stop):
             raise ValueError(f"stop strings must be non-empty strings, got {self.stop!r}")
+        if self.seed is not None and _not_int(self.seed):
+            raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
+        if not isinstance(self.logprobs, bool):
+            raise ValueError(f"logprobs must be True or False, got {self.logprobs!r}")
 
     @property
     def greedy(self) -> bool:
@@ -88,6 +109,22 @@ class Request:
     prompt_token_ids: list[int] | None = None
     env: Any = None
     seed: int | None = None
+
+    def __post_init__(self) -> None:
+        # Checked here, at the boundary, so a wrong request fails with its field's name rather
+        # than deep inside a chat template or a tokenizer.
+        if not isinstance(self.messages, (list, tuple)) or any(not isinstance(m, dict) for m in self.messages):
+            raise ValueError(f"Request.messages must be a list of chat-message dicts, got {_short(self.messages)}")
+        if self.tools is not None and (not isinstance(self.tools, (list, tuple))
+                                       or any(not isinstance(t, dict) for t in self.tools)):
+            raise ValueError(f"Request.tools must be a list of tool-schema dicts or None, got {_short(self.tools)}")
+        # Only the container is checked: the token ids themselves are the back-end's to check,
+        # per request, so one bad prompt becomes that request's error generation.
+        if self.prompt_token_ids is not None and not isinstance(self.prompt_token_ids, (list, tuple)):
+            raise ValueError(f"Request.prompt_token_ids must be a list of token ids or None, "
+                             f"got {_short(self.prompt_token_ids)}")
+        if self.seed is not None and _not_int(self.seed):
+            raise ValueError(f"Request.seed must be an integer or None, got {self.seed!r}")
 
 
 @dataclass

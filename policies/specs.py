@@ -1,13 +1,27 @@
-"""Building a policy from a short spec string, as the command line takes it."""
+"""Building a policy from a short spec string, as the command line takes it.
+
+The embedded SmolLM2-135M-Instruct model has one canonical spec, :data:`EMBEDDED_SPEC`
+(``smollm2-135m``): the name results, run directories and ``[model] path`` of a training
+configuration use. ``smollm2`` and ``embedded`` are accepted aliases (:func:`canonical_spec`
+maps them), so older commands keep working.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from agentgym.policies.base import Policy
 
-DEFAULT_POLICY = "smollm2"
+#: The canonical spec of the embedded model; equal to ``policies.embedded.EMBEDDED_MODEL_NAME``,
+#: the name its generations are recorded under.
+EMBEDDED_SPEC = "smollm2-135m"
+#: Other spellings of :data:`EMBEDDED_SPEC` that are accepted.
+EMBEDDED_ALIASES = ("smollm2", "embedded")
+
+DEFAULT_POLICY = EMBEDDED_SPEC
 
 POLICY_SPECS = {
-    "smollm2": "the embedded SmolLM2-135M-Instruct model (the default)",
+    EMBEDDED_SPEC: "the embedded SmolLM2-135M-Instruct model (the default; aliases: smollm2, embedded)",
     "hf:PATH": "a Hugging Face causal LM checkpoint (folder or hub cache name)",
     "openai:URL#MODEL": "an OpenAI-compatible server, e.g. openai:http://127.0.0.1:8000/v1#my-model",
     "oracle": "the environment's own solver (an upper bound)",
@@ -16,9 +30,31 @@ POLICY_SPECS = {
 }
 
 
-def make_policy(spec: str | None = None) -> Policy:
-    """Build the policy named by ``spec`` (see :data:`POLICY_SPECS`); ``None`` means the default."""
+def canonical_spec(spec: str | None) -> str:
+    """``spec`` with the embedded model's aliases replaced by :data:`EMBEDDED_SPEC` (``None``:
+    the default policy); other specs are returned unchanged."""
     spec = spec or DEFAULT_POLICY
+    return EMBEDDED_SPEC if spec in EMBEDDED_ALIASES else spec
+
+
+def looks_like_local_path(name: str) -> bool:
+    """``name`` is meant as a folder rather than a hub repo id: absolute, ``~``, ``./``,
+    ``../``, a Windows drive, more than one ``/``, or an existing path."""
+    return (name.startswith(("/", "~", "./", "../", ".\\", "..\\")) or name in (".", "..")
+            or (len(name) > 1 and name[1] == ":") or "\\" in name or name.count("/") > 1
+            or Path(name).expanduser().exists())
+
+
+def make_policy(spec: str | None = None) -> Policy:
+    """Build the policy named by ``spec`` (see :data:`POLICY_SPECS`); ``None`` means the default.
+
+    Raises:
+        ValueError: an unknown spec, a malformed argument, a local model folder that does not
+            exist or a checkpoint that cannot be loaded (one line naming the spec).
+    """
+    if spec is not None and not isinstance(spec, str):
+        raise ValueError(f"a policy spec is a string such as {DEFAULT_POLICY!r} or 'hf:PATH', got {spec!r}")
+    spec = canonical_spec(spec)
     kind, _, argument = spec.partition(":")
     if kind == "oracle" and not argument:
         from agentgym.policies.scripted import OraclePolicy
@@ -28,21 +64,20 @@ def make_policy(spec: str | None = None) -> Policy:
         from agentgym.policies.random import RandomPolicy
 
         try:
-            return RandomPolicy(int(argument) if argument else None)
+            seed = int(argument) if argument else None
         except ValueError:
-            raise ValueError(f"the random policy's seed must be an integer, got {argument!r}") from None
+            raise ValueError(f"policy {spec!r}: the random policy's seed must be an integer, got {argument!r}") from None
+        return RandomPolicy(seed)
     if kind == "human" and not argument:
         from agentgym.policies.human import HumanPolicy
 
         return HumanPolicy()
-    if kind in ("smollm2", "embedded") and not argument:
+    if spec == EMBEDDED_SPEC:
         from agentgym.policies.embedded import embedded_policy
 
         return embedded_policy()
     if kind == "hf" and argument:
-        from agentgym.policies.hf import HFPolicy
-
-        return HFPolicy.from_pretrained(argument)
+        return _hf_policy(spec, argument)
     if kind == "openai" and argument:
         from agentgym.policies.openai_compat import OpenAIPolicy
 
@@ -52,3 +87,21 @@ def make_policy(spec: str | None = None) -> Policy:
         return OpenAIPolicy(url, model)
     known = "; ".join(f"{k} ({v})" for k, v in POLICY_SPECS.items())
     raise ValueError(f"unknown policy {spec!r}; choose one of: {known}")
+
+
+def _hf_policy(spec: str, argument: str) -> Policy:
+    """``HFPolicy.from_pretrained`` with the failures a user can cause turned into one line."""
+    folder = Path(argument).expanduser()
+    if looks_like_local_path(argument):
+        if not folder.exists():
+            raise ValueError(f"policy {spec!r}: no such folder {argument!r}")
+        if not folder.is_dir() or not (folder / "config.json").is_file():
+            raise ValueError(f"policy {spec!r}: {argument!r} is not a Hugging Face checkpoint folder "
+                             f"(it has no config.json)")
+    from agentgym.policies.hf import HFPolicy
+
+    try:
+        return HFPolicy.from_pretrained(str(folder) if looks_like_local_path(argument) else argument)
+    except OSError as exc:  # not in the hub cache (no network), not a model, unreadable
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"policy {spec!r}: cannot load the model {argument!r}: {first_line}") from None

@@ -1,6 +1,17 @@
-"""The ``agentgym`` command line: list, info, play, eval.
+"""The ``agentgym`` command line: list, info, play, eval, compare, serve-policy, train.
 
 Each sub-command lives in its own module and exposes ``add_parser(subparsers)`` and ``run(args)``.
+
+Global option ``--import MODULE`` (repeatable, before or after the command) imports a module —
+or a ``.py`` file — before the command runs, so the ``agentgym.register`` /
+``agentgym.register_suite`` calls it makes are visible to the command::
+
+    agentgym --import my_envs eval --suite my-suite-v0 --policy random
+    agentgym info mine/Parity-v0 --import examples/custom_env.py
+
+Errors a user can fix — an unknown id, a bad option value, a module that cannot be imported, a
+missing file — print one line ``agentgym COMMAND: error: ...`` and exit with code 2. Anything
+else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -8,29 +19,71 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agentgym.cli import compare_cmd, eval_cmd, info_cmd, list_cmd, play_cmd, serve_cmd, train_cmd
+from agentgym.cli import compare_cmd, eval_cmd, info_cmd, list_cmd, play_cmd, report_cmd, serve_cmd, train_cmd
+from agentgym.core import ConfigError
+from agentgym.registry import import_user_module
 
 COMMANDS = {"list": list_cmd, "info": info_cmd, "play": play_cmd, "eval": eval_cmd, "compare": compare_cmd,
-            "serve-policy": serve_cmd, "train": train_cmd}
+            "serve-policy": serve_cmd, "train": train_cmd, "report": report_cmd}
+
+_IMPORT_HELP = ("import MODULE (a module name or a .py file) before the command runs, so that its "
+                "agentgym.register / register_suite calls take effect (repeatable)")
+
+#: Exceptions that carry a message for the user rather than a bug: printed as one line, exit 2.
+#: ``ConfigError`` is the library's own (a ``ValueError`` and a ``TypeError``); a bare
+#: ``TypeError`` is *not* here, as it is far more often a bug than a user's mistake.
+USER_ERRORS = (ConfigError, KeyError, ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``agentgym eval: error: argument --max-turns: must be a
+    positive integer, got '0' (see agentgym eval --help)`` instead of the usage block first.
+    Sub-command parsers are made of the same class."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="agentgym", description="Train and benchmark LLM agents in multi-turn environments."
     )
+    parser.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                        help=_IMPORT_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS.values():
+    for name, module in COMMANDS.items():
         module.add_parser(sub)
+        # The same option after the command (`agentgym eval --import m ...`); SUPPRESS keeps
+        # the sub-parser from overwriting the imports given before the command.
+        sub.choices[name].add_argument("--import", dest="command_imports", action="append",
+                                       default=argparse.SUPPRESS, metavar="MODULE", help=_IMPORT_HELP)
     return parser
 
 
+def user_error_message(exc: BaseException) -> str:
+    """The one-line message of a user error (a ``KeyError``'s text without its quotes)."""
+    if isinstance(exc, KeyError) and exc.args:
+        message = str(exc.args[0])
+    elif isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        message = f"{exc.filename}: {exc.strerror}"
+    else:
+        message = str(exc) or type(exc).__name__
+    return " ".join(message.split())  # one line, whatever the message's own layout
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command line; returns the exit code (2 for a user error, also for a bad option:
+    argparse's exit is turned into a return so that ``main([...])`` can be called in-process)."""
     try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad option already reported on stderr
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        for module in [*args.imports, *getattr(args, "command_imports", [])]:
+            import_user_module(module)
         return COMMANDS[args.command].run(args) or 0
-    except (KeyError, ValueError) as exc:
-        message = exc.args[0] if exc.args else str(exc)
-        print(f"agentgym {args.command}: error: {message}", file=sys.stderr)
+    except USER_ERRORS as exc:
+        print(f"agentgym {args.command}: error: {user_error_message(exc)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `agentgym list | head`
         sys.stderr.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from agentgym.cli.options import non_negative_float, positive_int, probability
 from agentgym.eval import Evaluation, evaluate
 from agentgym.eval.evaluate import default_run_dir
 from agentgym.eval.metrics import failure_summary
@@ -34,21 +35,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--suite", default="quick-v0", help="suite name (`agentgym list --suites`)")
     parser.add_argument("--policy", default=DEFAULT_POLICY,
                         help="; ".join(f"{k}: {v}" for k, v in POLICY_SPECS.items()))
-    parser.add_argument("-n", "--rollouts", type=int, default=1,
+    parser.add_argument("-n", "--rollouts", type=positive_int, default=1,
                         help="rollouts per task, sharing its seed (the k of pass@k and avg@k)")
-    parser.add_argument("--tasks", type=int, default=None, help="only the first N seeds of each environment")
+    parser.add_argument("--tasks", type=positive_int, default=None, help="only the first N seeds of each environment")
     parser.add_argument("--out", type=Path, default=None,
                         help="run directory (default: runs/<suite>-<policy>-<timestamp>)")
-    parser.add_argument("--max-tokens", type=int, default=_SAMPLING_DEFAULTS.max_tokens,
+    parser.add_argument("--max-tokens", type=positive_int, default=_SAMPLING_DEFAULTS.max_tokens,
                         help="most tokens per generation (default: %(default)s)")
-    parser.add_argument("--temperature", type=float, default=_SAMPLING_DEFAULTS.temperature,
+    parser.add_argument("--temperature", type=non_negative_float, default=_SAMPLING_DEFAULTS.temperature,
                         help="sampling temperature, 0 for greedy (default: %(default)s)")
-    parser.add_argument("--top-p", type=float, default=_SAMPLING_DEFAULTS.top_p,
+    parser.add_argument("--top-p", type=probability, default=_SAMPLING_DEFAULTS.top_p,
                         help="nucleus sampling mass (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None, help="sampling seed, for reproducible runs")
-    parser.add_argument("--concurrency", type=int, default=RolloutConfig().max_concurrent_episodes,
+    parser.add_argument("--concurrency", type=positive_int, default=RolloutConfig().max_concurrent_episodes,
                         help="episodes played at once (default: %(default)s)")
-    parser.add_argument("--max-turns", type=int, default=None,
+    parser.add_argument("--max-turns", type=positive_int, default=None,
                         help="turn budget per episode (default: each environment's registered budget)")
     parser.add_argument("--no-progress", action="store_true",
                         help="hide the progress bar (or, when stdout is not a terminal, the progress lines on stderr)")

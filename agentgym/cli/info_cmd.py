@@ -9,29 +9,21 @@ from rich.console import Console
 from rich.panel import Panel
 
 import agentgym
-from agentgym.cli.options import add_env_options, env_kwargs
+from agentgym.cli.options import add_env_options, env_kwargs, non_negative_int
+from agentgym.registry import constructor_arguments
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("info", help="describe an environment")
     parser.add_argument("env_id")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the example episode")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the example episode")
     add_env_options(parser)
 
 
 def constructor_options(env_class: type) -> list[str]:
     """``name=default`` for each keyword of the class and its bases' constructors."""
-    seen: dict[str, str] = {}
-    for klass in env_class.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None or klass.__module__.startswith("gymnasium"):
-            continue
-        for name, param in inspect.signature(init).parameters.items():
-            if name in ("self",) or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
-                continue
-            default = "required" if param.default is param.empty else repr(param.default)
-            seen.setdefault(name, f"{name}={default}")
-    return list(seen.values())
+    parameters = constructor_arguments(env_class) or {}
+    return [f"{name}={'required' if p.default is p.empty else repr(p.default)}" for name, p in parameters.items()]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,11 +31,11 @@ def run(args: argparse.Namespace) -> int:
     env = agentgym.make(args.env_id, **env_kwargs(args))
     core = env.unwrapped
     observation, info = env.reset(seed=args.seed)
-    console = Console()
-    console.print(f"[bold]{record.id}[/bold]  ({record.family})  {record.description}")
+    out = Console()
+    out.print(f"[bold]{record.id}[/bold]  ({record.family})  {record.description}")
     doc = inspect.getdoc(type(core)) or ""
     if doc:
-        console.print(doc, soft_wrap=True, highlight=False)
+        out.print(doc, soft_wrap=True, highlight=False)
     rows = [
         ("class", f"{type(core).__module__}.{type(core).__qualname__}"),
         ("difficulties", ", ".join(core.difficulties)),
@@ -56,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
         ("hidden answer", "yes" if core.reference_answer is not None else "no"),
     ]
     for key, value in rows:
-        console.print(f"  [cyan]{key:<18}[/cyan] {value}", highlight=False)
-    console.print(Panel(info["instructions"] or "-", title="instructions"))
+        out.print(f"  [cyan]{key:<18}[/cyan] {value}", highlight=False)
+    out.print(Panel(info["instructions"] or "-", title="instructions"))
     text = observation["text"] if isinstance(observation, dict) else observation
-    console.print(Panel(text, title=f"example observation (seed {args.seed})"))
+    out.print(Panel(text, title=f"example observation (seed {args.seed})"))
     env.close()
     return 0

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
 from rich.table import Table
 
 import agentgym
+from agentgym.cli.options import console as make_console
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +31,9 @@ def markdown_env_table(family: str | None = None, *, builtin_only: bool = False)
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console()
+    # Piped output (`agentgym list | grep`, logs) gets the table at its natural width instead
+    # of wrapped at 80 columns.
+    console = make_console()
     if args.suites:
         table = Table(title="agentgym suites")
         for column in ("suite", "environments", "tasks", "description"):

@@ -1,10 +1,83 @@
-"""Parsing ``--option key=value`` pairs into constructor keyword arguments."""
+"""Shared command-line helpers: ``--option key=value`` constructor arguments, argparse types
+that name the option in their error, and the console every table is printed on.
+
+The argparse types (:func:`positive_int`, :func:`non_negative_int`, :func:`positive_float`,
+:func:`probability`) make argparse itself refuse a bad value with the option's name, e.g.
+``agentgym eval: error: argument --max-turns: must be a positive integer, got '0'`` and exit
+code 2, before any work starts. Use them as ``parser.add_argument("--x", type=positive_int)``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+import math
+import sys
+from typing import Any, Callable
+
+from rich.console import Console
+
+#: The width tables are printed at when stdout is not a terminal (a pipe, a file, CI logs):
+#: wide enough that a table keeps its natural width instead of being squeezed to 80 columns.
+PIPED_WIDTH = 200
+
+
+def console() -> Console:
+    """A rich console: the terminal's width on a TTY, :data:`PIPED_WIDTH` when piped."""
+    return Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH)
+
+
+def _int_type(minimum: int, what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what.replace(" ", "_")
+    return parse
+
+
+#: argparse type: an integer >= 1 (``--max-turns``, ``--concurrency``, ``--tasks``, ``-n``).
+positive_int = _int_type(1, "a positive integer")
+#: argparse type: an integer >= 0 (``--seed``, ``--port``).
+non_negative_int = _int_type(0, "a non-negative integer")
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number >= 0 (``--temperature``)."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+def probability(text: str) -> float:
+    """argparse type: a number in (0, 1] (``--top-p``)."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}")
+    return value
 
 
 def add_env_options(parser: argparse.ArgumentParser) -> None:
@@ -16,11 +89,19 @@ def add_env_options(parser: argparse.ArgumentParser) -> None:
 
 
 def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The constructor keyword arguments of ``--difficulty`` and ``-o KEY=VALUE`` pairs.
+
+    Values are JSON-decoded when they can be (``true``, ``0.5``, ``"hard"``) and kept as text
+    otherwise; the environment's constructor checks their types and names the argument.
+    """
     kwargs: dict[str, Any] = {}
     for pair in args.option:
         key, sep, raw = pair.partition("=")
+        key = key.strip()
         if not sep or not key:
             raise ValueError(f"--option expects KEY=VALUE, got {pair!r}")
+        if not key.isidentifier():
+            raise ValueError(f"--option {pair!r}: {key!r} is not an argument name")
         try:
             kwargs[key] = json.loads(raw)
         except json.JSONDecodeError:

@@ -7,7 +7,7 @@ import argparse
 from rich.console import Console
 
 import agentgym
-from agentgym.cli.options import add_env_options, env_kwargs
+from agentgym.cli.options import add_env_options, env_kwargs, non_negative_int
 
 HELP = "Type your action. Commands: :hint (the oracle's move), :state (render), :quit."
 
@@ -15,7 +15,7 @@ HELP = "Type your action. Commands: :hint (the oracle's move), :state (render), 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("play", help="play an environment yourself")
     parser.add_argument("env_id")
-    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--seed", type=non_negative_int, default=None, help="seed of the episode (default: random)")
     add_env_options(parser)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from agentgym.core import LLMEnv
+from agentgym.core import ConfigError, LLMEnv, check_flag, check_number
 
 
 class GameEnv(LLMEnv):
@@ -46,10 +46,12 @@ class TwoPlayerGame(GameEnv):
     def __init__(self, difficulty: str | None = None, *, opponent_strength: float | None = None,
                  agent_first: bool = True, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
+        owner = type(self).__name__
         if opponent_strength is None:
             opponent_strength = self.default_strength[self.difficulty]
+        opponent_strength = check_number(owner, "opponent_strength", opponent_strength)
         if not 0.0 <= opponent_strength <= 1.0:
-            raise ValueError(f"opponent_strength must be in [0, 1], got {opponent_strength}")
-        self.opponent_strength = float(opponent_strength)
-        self.agent_first = agent_first
+            raise ConfigError(f"{owner}: opponent_strength must be in [0, 1], got {opponent_strength}")
+        self.opponent_strength = opponent_strength
+        self.agent_first = check_flag(owner, "agent_first", agent_first)
         self.mark, self.opponent_mark = ("X", "O") if agent_first else ("O", "X")
