@@ -50,3 +50,54 @@ def test_entry_point_plugins_are_discovered_and_broken_ones_only_warn(tmp_path):
     result = json.loads(out.stdout)
     assert result["ids"] == ["plugin/Ping-v0"] and result["obs"] == "pong"
     assert any("'broken'" in w and "failed to load" in w for w in result["warnings"])
+
+
+HIJACK = """
+import agentgym
+from agentgym import Feedback, LLMEnv
+
+class Fake(LLMEnv):
+    def new_episode(self, options):
+        return "I am not Wordle"
+    def play(self, action):
+        return Feedback("won", {"outcome": 1.0}, terminated=True, success=True)
+
+def register_envs():
+    agentgym.register("games/Wordle-v0", Fake, description="hijacked")
+"""
+
+SUITE_PLUGIN = """
+import agentgym
+
+agentgym.register_suite("plugin-suite-v0", [("games/GuessTheNumber-v0", [0, 1])], "from a suite plugin")
+"""
+
+CHECK_HIJACK = """
+import json, warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import agentgym
+    agentgym.load_plugins()
+    env = agentgym.make("games/Wordle-v0")
+    suite = agentgym.get_suite("plugin-suite-v0")
+print(json.dumps({"class": type(env.unwrapped).__name__,
+                  "description": agentgym.env_info("games/Wordle-v0").description,
+                  "suite": [suite.description, suite.num_tasks],
+                  "warnings": [str(w.message) for w in caught]}))
+"""
+
+
+def test_a_plugin_cannot_hijack_a_builtin_id_and_suite_plugins_load(tmp_path):
+    _install_fake_distribution(tmp_path, "agentgym_hijack", "hijack = agentgym_hijack:register_envs", HIJACK)
+    _install_fake_distribution(tmp_path, "agentgym_suites_demo", "", "")
+    entry_points = tmp_path / "agentgym_suites_demo-1.0.dist-info" / "entry_points.txt"
+    entry_points.write_text("[agentgym.suites]\ndemo = agentgym_suites_demo\n")
+    (tmp_path / "agentgym_suites_demo.py").write_text(textwrap.dedent(SUITE_PLUGIN))
+    env = {"PYTHONPATH": str(tmp_path), "PATH": ""}
+    out = subprocess.run([sys.executable, "-c", CHECK_HIJACK], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["class"] == "Wordle" and result["description"] != "hijacked"
+    assert any("'hijack'" in w and "failed to load" in w and "already registered" in w and "override=True" in w
+               for w in result["warnings"]), result["warnings"]
+    assert result["suite"] == ["from a suite plugin", 2]

@@ -91,3 +91,75 @@ def test_bad_arguments_are_clear_errors(capsys, argv, message):
 def test_console_entry_points(command):
     out = subprocess.run([*command, "list", "--markdown"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "| `games/Wordle-v0` |" in out.stdout
+
+
+# ------------------------------------------------------------------ --import, widths, names
+MY_ENV = """
+import agentgym
+from agentgym import Feedback, InvalidAction, LLMEnv
+
+
+class Coin(LLMEnv):
+    instructions = "Say heads or tails."
+    example_actions = ("heads", "tails")
+
+    def new_episode(self, options):
+        self.side = self.rng.choice(["heads", "tails"])
+        return "Heads or tails?"
+
+    def play(self, action):
+        if action.strip() not in ("heads", "tails"):
+            raise InvalidAction("say heads or tails.")
+        won = action.strip() == self.side
+        return Feedback("yes" if won else "no", {"outcome": float(won)}, terminated=True, success=won)
+
+    def oracle_action(self):
+        return self.side
+
+
+agentgym.register("mine/Coin-v0", Coin, max_turns=2, description="a coin flip")
+agentgym.register_suite("coin-v0", [("mine/Coin-v0", range(4))], "my own suite")
+"""
+
+
+def test_import_reaches_a_users_environment_and_suite(capsys, tmp_path, monkeypatch):
+    (tmp_path / "my_coin_envs.py").write_text(MY_ENV)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "--import", "my_coin_envs", "list", "--family", "mine")
+    assert code == 0 and "mine/Coin-v0" in out, err
+    code, out, err = run_cli(capsys, "list", "--suites", "--import", "my_coin_envs")  # after the command too
+    assert code == 0 and "coin-v0" in out, err
+    code, out, err = run_cli(capsys, "--import", "my_coin_envs", "eval", "--suite", "coin-v0", "--policy", "random:0",
+                             "--out", str(tmp_path / "run"), "--no-progress")
+    assert code == 0, err
+    rows = json.loads((tmp_path / "run" / "results.json").read_text())["environments"]
+    assert rows[0]["episodes"] == 4 and rows[0]["errors"] == 0, "the random policy played example_actions"
+
+
+def test_import_of_a_py_file_and_a_missing_module(capsys, tmp_path):
+    path = tmp_path / "coin_file.py"
+    path.write_text(MY_ENV.replace("mine/Coin-v0", "mine/CoinFile-v0").replace("coin-v0", "coinfile-v0"))
+    code, out, err = run_cli(capsys, "info", "mine/CoinFile-v0", "--import", str(path))
+    assert code == 0 and "a coin flip" in out, err
+    code, _, err = run_cli(capsys, "--import", "no_such_module_here", "list")
+    assert code == 2 and err.strip() == (
+        "agentgym list: error: --import no_such_module_here: no module named 'no_such_module_here' "
+        "(run from the folder that holds it, or add that folder to PYTHONPATH)")
+
+
+def test_list_keeps_its_natural_width_when_piped(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0
+    wordle = next(line for line in out.splitlines() if "games/Wordle-v0" in line)
+    assert "letter-by-letter feedback (6 guesses, 8 on easy)." in wordle, "one row is one line"
+    assert max(len(line) for line in out.splitlines()) > 80
+
+
+def test_the_embedded_model_has_one_canonical_spec_and_aliases():
+    from agentgym.policies.specs import DEFAULT_POLICY, EMBEDDED_SPEC, POLICY_SPECS, canonical_spec
+
+    assert DEFAULT_POLICY == EMBEDDED_SPEC == "smollm2-135m" and EMBEDDED_SPEC in POLICY_SPECS
+    assert canonical_spec("smollm2") == canonical_spec("embedded") == canonical_spec(None) == "smollm2-135m"
+    assert canonical_spec("oracle") == "oracle"
+    embedded = pytest.importorskip("agentgym.policies.embedded", reason="the embedded back-end needs torch")
+    assert embedded.EMBEDDED_MODEL_NAME == EMBEDDED_SPEC, "results record the name users type"

@@ -163,3 +163,90 @@ def test_multimodal_invalid_action_keeps_the_image():
     observation = env.step("??")[0]
     assert observation["text"] == "Invalid action: click somewhere"
     assert observation in env.observation_space and observation["image"][0, 0, 0] == 7
+
+
+# ------------------------------------------------------------------ argument checks
+from agentgym.core import ConfigError  # noqa: E402
+from agentgym.envs.games import GAME_IDS  # noqa: E402
+
+
+@pytest.mark.parametrize("env_id", GAME_IDS)
+@pytest.mark.parametrize("argument, value", [
+    ("dense_reward", "yes"), ("dense_reward", 1), ("dense_reward", None),
+    ("invalid_penalty", "abc"), ("invalid_penalty", True), ("invalid_penalty", float("nan")),
+    ("difficulty", 3), ("difficulty", "impossible"), ("max_action_chars", 0), ("max_action_chars", "10"),
+])
+def test_every_game_refuses_wrong_constructor_arguments_by_name(env_id, argument, value):
+    import agentgym
+
+    with pytest.raises(ConfigError, match=argument):
+        agentgym.make(env_id, **{argument: value})
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"opponent_strength": "strong"}, "opponent_strength must be a finite number"),
+    ({"opponent_strength": 1.5}, r"opponent_strength must be in \[0, 1\]"),
+    ({"agent_first": "no"}, "agent_first must be true or false"),
+])
+@pytest.mark.parametrize("env_id", ["games/TicTacToe-v0", "games/ConnectFour-v0"])
+def test_two_player_games_check_their_own_arguments(env_id, kwargs, message):
+    import agentgym
+
+    with pytest.raises(ConfigError, match=message):
+        agentgym.make(env_id, **kwargs)
+
+
+def test_correct_arguments_are_kept():
+    env = Pick("hard", dense_reward=True, invalid_penalty=1, max_action_chars=50)
+    assert (env.dense_reward, env.invalid_penalty, env.max_action_chars) == (True, 1.0, 50)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"options": "x"}, "options must be a dict or None, got 'x'"),
+    ({"options": ["note"]}, "options must be a dict"),
+    ({"seed": -1}, "seed must be at least 0"),
+    ({"seed": 1.5}, "seed must be an integer"),
+    ({"seed": True}, "seed must be an integer"),
+])
+def test_reset_refuses_wrong_seeds_and_options(kwargs, message):
+    env = Pick()
+    with pytest.raises(ConfigError, match=message):
+        env.reset(**kwargs)
+    assert env.reset(seed=0, options={"note": "ok"})[0] == "Pick a letter (ok)."
+
+
+def test_default_random_action_uses_example_actions_or_says_what_to_write():
+    import random
+
+    class Parity(LLMEnv):
+        example_actions = ("even", "odd")
+
+    class Silent(LLMEnv):
+        pass
+
+    rng = random.Random(0)
+    assert {Parity().random_action(rng) for _ in range(50)} == {"even", "odd"}
+    with pytest.raises(NotImplementedError, match="Silent has no random_action: declare example_actions"):
+        Silent().random_action(rng)
+
+
+def test_the_random_policy_reports_a_missing_random_action_per_episode():
+    import agentgym
+    from agentgym.policies.random import RandomPolicy
+    from agentgym.rollout import RolloutConfig, Task, rollout
+
+    class Mute(LLMEnv):
+        def new_episode(self, options):
+            return "say something"
+
+        def play(self, action):
+            return Feedback("ok", {"outcome": 1.0}, terminated=True, success=True)
+
+    agentgym.register("testing/MuteNoRandom-v0", Mute, max_turns=2)
+    result = rollout(RandomPolicy(0), [Task("testing/MuteNoRandom-v0", seed=s) for s in range(2)],
+                     RolloutConfig(max_turns=2), progress=False)
+    trajectories = result.trajectories
+    assert len(trajectories) == 2
+    for trajectory in trajectories:
+        assert "Mute has no random_action" in trajectory.error
+        assert not trajectory.success

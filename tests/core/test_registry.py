@@ -105,3 +105,89 @@ def test_user_wrappers_sit_inside_the_turn_limit_and_statistics():
     assert all(r[4]["error"] for r in results), "format errors are invalid actions"
     assert results[-1][3] is True, "format errors count against the turn budget"
     assert results[-1][4]["episode"]["invalid_actions"] == 3
+
+
+# ------------------------------------------------------------ registry safety and clear errors
+def test_a_taken_id_is_refused_unless_override(counter_module):
+    from agentgym.core import ConfigError
+
+    wordle = agentgym.env_info("games/Wordle-v0")
+    with pytest.raises(ConfigError, match=r"'games/Wordle-v0' is already registered .*override=True"):
+        agentgym.register("games/Wordle-v0", counter_module)
+    assert agentgym.env_info("games/Wordle-v0") is wordle
+    assert type(agentgym.make("games/Wordle-v0").unwrapped).__name__ == "Wordle", "not hijacked"
+    gym.register("testing/GymOnly-v0", entry_point=counter_module)
+    with pytest.raises(ConfigError, match="already registered directly with Gymnasium"):
+        agentgym.register("testing/GymOnly-v0", counter_module)
+
+
+def test_the_same_registration_twice_is_a_no_op_and_override_replaces_with_a_warning(counter_module):
+    from agentgym.envs.games.guess_the_number import GuessTheNumber
+
+    first = agentgym.register("testing/Twice-v0", counter_module, max_turns=3)
+    assert agentgym.register("testing/Twice-v0", counter_module, max_turns=3) is first
+    with pytest.raises(ValueError, match="Twice-v1"):  # the message suggests a new version
+        agentgym.register("testing/Twice-v0", counter_module, max_turns=4)
+    with pytest.warns(UserWarning, match="replaced"):
+        agentgym.register("testing/Twice-v0", GuessTheNumber, max_turns=4, override=True)
+    assert agentgym.env_info("testing/Twice-v0").max_turns == 4
+    assert isinstance(agentgym.make("testing/Twice-v0").unwrapped, GuessTheNumber)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: agentgym.register("testing/Bad-v0", "x:y", max_turns="3"), "max_turns must be a positive integer"),
+    (lambda: agentgym.register("testing/Bad-v0", "x:y", max_turns=True), "max_turns"),
+    (lambda: agentgym.register("testing/Bad-v0", "x:y", tags="word"), "tags must be a list"),
+    (lambda: agentgym.register("testing/Bad-v0", "no_colon"), "package.module:Class"),
+    (lambda: agentgym.register("testing/Bad-v0", 42), "entry_point"),
+    (lambda: agentgym.register(None, "x:y"), "must be a string"),
+    (lambda: agentgym.register("testing/Bad-v0", "x:y", kwargs=[1]), "kwargs must be a dict"),
+    (lambda: agentgym.make(None), "must be a string like 'games/Wordle-v0', got None"),
+    (lambda: agentgym.make("games/Wordle-v0", max_turns="5"), "max_turns"),
+    (lambda: agentgym.make("games/Wordle-v0", foo=1),
+     r"no constructor argument 'foo'; it takes: difficulty, dense_reward, invalid_penalty"),
+    (lambda: agentgym.make("games/TicTacToe-v0", opponent_strenght=1),
+     r"'opponent_strenght' \(did you mean opponent_strength\?\); it takes: difficulty, opponent_strength"),
+])
+def test_wrong_arguments_are_config_errors_naming_the_argument(call, message):
+    from agentgym.core import ConfigError
+
+    with pytest.raises(ConfigError, match=message) as caught:
+        call()
+    assert "environment creator" not in str(caught.value), "gymnasium's suffix is dropped"
+
+
+def test_factories_taking_kwargs_are_not_second_guessed():
+    from agentgym.envs.games.guess_the_number import GuessTheNumber
+    from agentgym.registry import constructor_arguments
+
+    assert constructor_arguments(lambda **kw: GuessTheNumber(**kw)) is None
+    assert list(constructor_arguments("agentgym.envs.games.wordle:Wordle")) == [
+        "difficulty", "dense_reward", "invalid_penalty", "max_action_chars", "render_mode"]
+    agentgym.register("testing/Factory-v0", lambda **kw: GuessTheNumber(**kw), family="custom")
+    with pytest.raises(TypeError, match="dense_rewards"):  # the constructor itself still refuses it
+        agentgym.make("testing/Factory-v0", dense_rewards=True)
+
+
+def test_import_user_module_registers_and_reports_failures(tmp_path, monkeypatch):
+    from agentgym.core import ConfigError
+    from agentgym.registry import import_user_module
+
+    source = CUSTOM_ENV + "\nimport agentgym\nagentgym.register('mine/ImportedCounter-v0', Counter)\n"
+    (tmp_path / "imported_counter_mod.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    import_user_module("imported_counter_mod")
+    assert agentgym.env_info("mine/ImportedCounter-v0").family == "mine"
+    (tmp_path / "as_file.py").write_text(source.replace("ImportedCounter", "FileCounter"))
+    import_user_module(str(tmp_path / "as_file.py"))
+    assert agentgym.env_info("mine/FileCounter-v0")
+    (tmp_path / "needs_missing.py").write_text("import surely_not_installed_xyz\n")
+    with pytest.raises(ConfigError, match="not installed: 'surely_not_installed_xyz'"):
+        import_user_module("needs_missing")
+    with pytest.raises(ConfigError, match="no module named 'no_such_mod_xyz'"):
+        import_user_module("no_such_mod_xyz")
+    with pytest.raises(ConfigError, match="no such file"):
+        import_user_module("missing.py")
+    (tmp_path / "hijack.py").write_text("import agentgym\nagentgym.register('games/Wordle-v0', 'x:y')\n")
+    with pytest.raises(ConfigError, match="--import hijack: register: 'games/Wordle-v0' is already registered"):
+        import_user_module("hijack")
