@@ -8,6 +8,7 @@ class Parity(LLMEnv):
     """Say whether the number shown is even or odd."""
 
     instructions = "Answer 'even' or 'odd'."
+    example_actions = ("even", "odd")  # what the random baseline plays
 
     def new_episode(self, options):
         self.number = self.rng.randint(0, 999)
