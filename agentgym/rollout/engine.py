@@ -137,23 +137,29 @@ class _StepTimeout(Exception):
 
 
 def rollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None = None, *,
-            trajectories_path: str | Path | None = None, progress: bool = True) -> RolloutResult:
+            trajectories_path: str | Path | None = None, progress: bool = True,
+            on_episode: Callable[[Trajectory], None] | None = None) -> RolloutResult:
     """Synchronous :func:`arollout` (not callable from inside a running event loop)."""
-    return asyncio.run(arollout(policy, tasks, config, trajectories_path=trajectories_path, progress=progress))
+    return asyncio.run(arollout(policy, tasks, config, trajectories_path=trajectories_path, progress=progress,
+                                on_episode=on_episode))
 
 
 async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None = None, *,
-                   trajectories_path: str | Path | None = None, progress: bool = True) -> RolloutResult:
+                   trajectories_path: str | Path | None = None, progress: bool = True,
+                   on_episode: Callable[[Trajectory], None] | None = None) -> RolloutResult:
     """Play every task ``config.group_size`` times with ``policy``; see the module docstring.
 
     Trajectories are appended to ``trajectories_path`` (JSONL, flushed as each one ends) when
     given. A live progress bar shows the success rate and generated tokens per second.
+    ``on_episode`` is called with each trajectory as its episode ends (in the event loop's
+    thread; e.g. to report progress elsewhere).
     """
     config = config or RolloutConfig()
     for task in tasks:
         agentgym.env_info(task.env_id)  # fail now, with suggestions, on an unknown id
     writer = TrajectoryWriter(trajectories_path) if trajectories_path else None
     runner = _Runner(policy, config, writer)
+    runner.on_episode = on_episode
     plan = [(task, i) for task in tasks for i in range(config.group_size)]
     start = time.perf_counter()
     try:
@@ -179,6 +185,7 @@ class _Runner:
         self.token_mode = policy.tokenizer is not None
         self.batcher = GenerationBatcher(policy, config.sampling, max_batch_size=config.max_batch_size)
         self.bar: Any = None
+        self.on_episode: Callable[[Trajectory], None] | None = None
         self._done = self._won = self._tokens = 0
         #: episodes whose thread was abandoned inside a hung environment call
         self.abandoned = 0
@@ -328,6 +335,8 @@ class _Runner:
             elapsed = max(time.perf_counter() - self._start, 1e-9)
             self.bar.update(self.bar.task_ids[0], advance=1, rate=self._won / self._done,
                             tps=self._tokens / elapsed)
+        if self.on_episode is not None:
+            self.on_episode(trajectory)
 
 
 def _text(observation: Any) -> str:

@@ -88,6 +88,12 @@ class MetricsLogger:
         """True when the console table redraws in place (then nothing else may draw)."""
         return self._console is not None and self._console.live is not None
 
+    @property
+    def console(self) -> Console | None:
+        """The rich console the table is drawn on (``None`` without the console sink); other
+        displays (the rollout progress) share it, so that rich draws them beneath the table."""
+        return self._console.console if self._console is not None else None
+
     def log(self, metrics: dict[str, float]) -> None:
         step = int(metrics["step"])
         if self._jsonl is not None:

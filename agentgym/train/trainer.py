@@ -39,6 +39,7 @@ import copy
 import os
 import math
 import random
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -46,6 +47,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
+from rich.console import Console
 
 import agentgym
 from agentgym.credit import (
@@ -64,7 +66,7 @@ from agentgym.credit import (
 from agentgym.policies.base import Policy, SamplingParams
 from agentgym.policies.hf import HFPolicy
 from agentgym.rewards.base import component_means, write_component
-from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.rollout import RolloutConfig, RolloutResult, Task, rollout
 from agentgym.train.batching import NotTrainable, TrainingRow, check_trainable, training_rows
 from agentgym.train.checkpoint import (
     load_checkpoint,
@@ -86,6 +88,7 @@ from agentgym.train.distributed import (
 from agentgym.train.filters import group_weights
 from agentgym.train.logging import MetricsLogger
 from agentgym.train.loss import kl_divergence
+from agentgym.train.progress import RolloutProgress
 from agentgym.train.schedules import EntropyBand, lr_multiplier
 from agentgym.train.update import PolicyUpdater, UpdateSettings, ValueHead, score_rows
 from agentgym.train.weights import inference_weights
@@ -161,6 +164,7 @@ class Trainer:
                                         band.max_coef) if band.enabled else None
         self.step = 0
         self.history: list[dict[str, Any]] = []
+        self._progress_console: Console | None = None  # set by train(): where rollout progress goes
 
     # ------------------------------------------------------------------ construction
     def update_settings(self) -> UpdateSettings:
@@ -213,7 +217,10 @@ class Trainer:
                                run_name=config.run.name, config=config.to_dict(),
                                wandb_project=logging.wandb_project, wandb_entity=logging.wandb_entity,
                                history=self.history, stream=self.stream)
-        self._progress = logging.progress and not logger.is_live
+        # Rollout and evaluation progress: on the console table's console (a bar beneath the live
+        # table on a terminal, plain lines in a log), or, without the table, where asked for.
+        self._progress_console = (logger.console or (Console(file=self.stream or sys.stdout) if logging.progress
+                                                     else None)) if main else None
         try:
             if self.step == 0 and config.eval.every and not self.history:
                 record = {"step": 0, **self.evaluate()}
@@ -250,7 +257,7 @@ class Trainer:
         self.model.eval()
         rank, world = rank_and_world()
         tasks = self.tasks_for(step)[rank::world]  # under torch.distributed, each process its share
-        result = rollout(self.policy, tasks, rollout_config, progress=getattr(self, "_progress", False))
+        result = self._rollout(tasks, rollout_config, f"step {step + 1}/{config.run.steps} rollout")
         rollout_seconds = time.perf_counter() - started
         trajectories = result.trajectories
         metrics: dict[str, Any] = {"step": step + 1}
@@ -377,11 +384,20 @@ class Trainer:
                                        max_concurrent_episodes=config.rollout.max_concurrent_episodes,
                                        max_batch_size=config.model.max_batch_size)
         self.model.eval()
-        trajectories = rollout(self.policy, tasks, rollout_config, progress=False).trajectories
+        label = f"eval after step {self.step}" if self.step else "eval before training"
+        trajectories = self._rollout(tasks, rollout_config, label).trajectories
         records = [record for share in gather(episode_records(trajectories)) for record in share]
         episodes = episode_metrics(records)
         return {"eval/success": episodes["success/train"], "eval/reward": episodes["reward/mean"],
                 "eval/turns": episodes["rollout/turns"], "eval/episodes": episodes["rollout/episodes"]}
+
+    def _rollout(self, tasks: Sequence[Task], rollout_config: RolloutConfig, label: str) -> RolloutResult:
+        """Play ``tasks`` with the rollout policy, reporting progress while :meth:`train` runs
+        (:class:`~agentgym.train.progress.RolloutProgress`; silent otherwise)."""
+        if self._progress_console is None:
+            return rollout(self.policy, tasks, rollout_config, progress=False)
+        with RolloutProgress(label, len(tasks) * rollout_config.group_size, self._progress_console) as progress:
+            return rollout(self.policy, tasks, rollout_config, progress=False, on_episode=progress.episode_finished)
 
     def _system_prompt(self) -> str | None:
         prompt = self.config.rollout.system_prompt

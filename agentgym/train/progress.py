@@ -1,0 +1,98 @@
+"""Progress of the rollouts inside training: a live bar on a terminal, plain lines in a log.
+
+    with RolloutProgress("eval before training", total=48, console=console) as progress:
+        rollout(policy, tasks, config, progress=False, on_episode=progress.episode_finished)
+
+A held-out evaluation or a step's rollout can take minutes on a CPU; this says how far it got.
+On a terminal (``console.is_terminal``) a transient rich bar counts the episodes and shows the
+running success rate. Sharing the console of the live metrics table, it is drawn beneath the
+table (rich nests live displays of one console). Anywhere else (output piped to a file, a CI
+log) it prints a plain line at every quarter of the episodes, and at least every
+``interval_seconds`` while episodes keep ending:
+
+    eval before training: 12/48 episodes, success 25%, 41 s
+
+The last line (all episodes done) is always printed, so a log shows each rollout's total.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from agentgym.trajectory import Trajectory
+
+QUARTERS = 4
+
+
+class RolloutProgress:
+    """Counts the episodes of one rollout as they end and reports them on ``console``.
+
+    Args:
+        label: what is running, e.g. ``"eval before training"`` or ``"step 3/20 rollout"``.
+        total: the episodes the rollout plays.
+        console: where to report (a terminal gets the bar, anything else plain lines).
+        interval_seconds: in plain-line mode, the longest silence while episodes end.
+        clock: the time source (seconds), replaceable in tests.
+
+    Use it as a context manager (the bar lives inside the ``with``) and pass
+    :meth:`episode_finished` as the rollout's ``on_episode``.
+    """
+
+    def __init__(self, label: str, total: int, console: Console, *, interval_seconds: float = 30.0,
+                 clock: Any = time.monotonic) -> None:
+        if total < 0:
+            raise ValueError(f"total must not be negative, got {total}")
+        self.label, self.total, self.console = label, total, console
+        self.interval_seconds = interval_seconds
+        self._clock = clock
+        self.done = self.successes = 0
+        self._started = self._last_line = clock()
+        self._milestones = sorted({math.ceil(total * k / QUARTERS) for k in range(1, QUARTERS + 1)} - {0})
+        self._bar: Progress | None = None
+        self._task: Any = None
+
+    @property
+    def live(self) -> bool:
+        """True when progress is drawn as a bar (a terminal), False when printed as lines."""
+        return self.console.is_terminal
+
+    @property
+    def success_rate(self) -> float:
+        return self.successes / self.done if self.done else 0.0
+
+    def __enter__(self) -> RolloutProgress:
+        self._started = self._last_line = self._clock()
+        if self.live:
+            self._bar = Progress(TextColumn(f"[bold]{self.label}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("episodes, success {task.fields[rate]:.0%}"), TimeElapsedColumn(),
+                                 console=self.console, transient=True)
+            self._task = self._bar.add_task(self.label, total=self.total, rate=0.0)
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def episode_finished(self, trajectory: Trajectory) -> None:
+        """Count one ended episode (the rollout's ``on_episode`` callback)."""
+        self.done += 1
+        self.successes += bool(trajectory.success)
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done, rate=self.success_rate)
+            return
+        now = self._clock()
+        if self.done in self._milestones or now - self._last_line >= self.interval_seconds:
+            self._last_line = now
+            self.console.print(self.line(now), highlight=False, soft_wrap=True)
+
+    def line(self, now: float | None = None) -> str:
+        """The plain progress line, e.g. ``eval before training: 12/48 episodes, success 25%, 41 s``."""
+        elapsed = (self._clock() if now is None else now) - self._started
+        return f"{self.label}: {self.done}/{self.total} episodes, success {self.success_rate:.0%}, {elapsed:.0f} s"
