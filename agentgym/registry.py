@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -296,8 +297,18 @@ def constructor_arguments(entry_point: Any) -> dict[str, inspect.Parameter] | No
     return None  # the last constructor passes **kwargs on to something we cannot see
 
 
+@functools.lru_cache(maxsize=512)
+def _cached_constructor_arguments(entry_point: Any) -> dict[str, inspect.Parameter] | None:
+    return constructor_arguments(entry_point)
+
+
 def _check_constructor_arguments(id: str, entry_point: Any, kwargs: dict[str, Any]) -> None:
-    accepted = constructor_arguments(entry_point)
+    if not kwargs:
+        return
+    try:  # make() runs once per episode in a rollout: inspect each entry point once
+        accepted = _cached_constructor_arguments(entry_point)
+    except TypeError:  # an unhashable callable
+        accepted = constructor_arguments(entry_point)
     if accepted is None:
         return
     unknown = [name for name in kwargs if name not in accepted]
