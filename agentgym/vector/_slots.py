@@ -10,7 +10,9 @@ thread and asyncio versions behave identically by construction.
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+import time
 from concurrent.futures import wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
 
+from agentgym.vector._process import ProcessEnv
 from agentgym.vector._worker import (
     DEFAULT_MAX_ABANDONED_THREADS,
     SlotWorker,
@@ -35,6 +38,8 @@ from agentgym.vector._worker import (
 
 EnvFactory = Callable[[], Any]
 _TRACEBACK_FRAMES = 6  # the innermost frames say where an environment broke; the rest is noise
+_ISOLATIONS = ("thread", "process")
+_KILLED_CALL_GRACE_S = 5.0  # a call waiting on a killed child process ends at once; bound it anyway
 
 
 @dataclass(frozen=True)
@@ -77,9 +82,6 @@ class SlotFailure:
         info: dict[str, Any] = {"error": self.error, "env_failed": True}
         if self.traceback is not None:
             info["traceback"] = self.traceback
-        if self.hung:
-            # how many calls are hung in abandoned threads in this process, this one included
-            info["hung_threads"] = hung_thread_count()
         return info
 
 
@@ -159,11 +161,21 @@ def as_reset_result(result: Sequence[Any]) -> tuple[Any, dict[str, Any]]:
 
 
 class Slot:
-    """One sub-environment: its factory, its current environment and the thread that runs it."""
+    """One sub-environment: its factory, its current environment and the thread that runs it.
 
-    def __init__(self, index: int, factory: EnvFactory) -> None:
+    With ``isolation="process"`` the environment lives in a child process (a
+    :class:`~agentgym.vector._process.ProcessEnv`, which the slot's thread drives) and
+    :attr:`factory` builds one; a hung call is then ended by killing that process."""
+
+    def __init__(
+        self, index: int, factory: EnvFactory, isolation: str = "thread", start_method: str = "spawn"
+    ) -> None:
         self.index = index
-        self.factory = factory
+        self.env_factory = factory
+        self.start_method = start_method
+        #: the latest child process this slot started (process isolation)
+        self.process: ProcessEnv | None = None
+        self.factory: EnvFactory = factory if isolation == "thread" else self._build_in_process
         self.worker = self._new_worker()
         self.env: Any = None  # None only while an abandoned (hung) environment awaits rebuild
         #: the environment failed: close it and build a fresh one at the next reset
@@ -171,18 +183,46 @@ class Slot:
         #: an episode can be stepped: the last reset succeeded and nothing failed since
         self.live = False
 
-    def fail(self, failure: SlotFailure) -> bool:
-        """Mark the slot failed; returns whether its thread had to be abandoned."""
+    def fail(self, failure: SlotFailure) -> str | None:
+        """Mark the slot failed. A hung call ends in one of two ways, which is returned:
+        ``"killed"`` (process isolation: its process was killed, the thread is free again) or
+        ``"abandoned"`` (its thread is left to it); otherwise ``None``."""
         self.live = False
         self.needs_rebuild = True
         if not failure.hung:
-            return False
+            return None
+        self.env = None
+        if self.kill_process():
+            return "killed"
         # The call still runs and nothing can stop it: leave that thread and environment
         # alone for good (counted in hung_thread_count) and give the slot a new thread.
         abandoned = self.worker.abandon()
         self.worker = self._new_worker()
-        self.env = None
-        return abandoned
+        return "abandoned" if abandoned else None
+
+    def kill_process(self) -> bool:
+        """Process isolation: kill the slot's child process and wait for the call that was
+        waiting on it to end; returns whether the slot's thread is free (False in thread mode)."""
+        if self.process is None:
+            return False
+        self.process.kill()
+        self.process = None
+        deadline = time.monotonic() + _KILLED_CALL_GRACE_S
+        while self.worker.busy and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return not self.worker.busy
+
+    def _build_in_process(self) -> ProcessEnv:
+        """The factory under process isolation (runs in the slot's thread)."""
+        env = ProcessEnv(
+            self.env_factory, start_method=self.start_method, name=f"agentgym-env-{self.index}"
+        )
+        self.process = env  # before it starts, so that a timeout can kill it while it builds
+        try:
+            return env.start()
+        except BaseException:
+            env.kill()
+            raise
 
     def _new_worker(self) -> SlotWorker:
         return SlotWorker(f"agentgym-vector-slot-{self.index}")
@@ -228,6 +268,15 @@ class SlotVectorEnv(VectorEnv):
     timeout is abandoned and reports ``"environment construction timed out after ... s"`` in
     its info at the first reset (which tries a fresh factory call). If no slot was built in
     time, the constructor raises ``TimeoutError``.
+
+    Isolation: with ``isolation="thread"`` (default) each environment lives in this process and
+    a hung call can only be abandoned, as above. With ``isolation="process"`` each environment
+    lives in a child process (``multiprocessing``, ``start_method`` ``"spawn"`` by default; the
+    factories must then be picklable) driven by the slot's thread: a call that outlasts
+    ``step_timeout`` kills that process, the slot's thread is free at once, nothing is
+    abandoned, and a fresh process is built at the slot's next reset. ``close()`` ends every
+    child process. Environments with their own ``areset``/``astep`` coroutines are run in the
+    child through their synchronous ``reset``/``step``.
     """
 
     def __init__(
@@ -237,10 +286,20 @@ class SlotVectorEnv(VectorEnv):
         step_timeout: float | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         max_abandoned_threads: int = DEFAULT_MAX_ABANDONED_THREADS,
+        isolation: str = "thread",
+        start_method: str = "spawn",
     ) -> None:
         factories = list(env_fns)
         if not factories:
             raise ValueError("env_fns must hold at least one environment factory")
+        if isolation not in _ISOLATIONS:
+            raise ValueError(f"isolation must be one of {_ISOLATIONS}, got {isolation!r}")
+        if start_method not in multiprocessing.get_all_start_methods():
+            raise ValueError(
+                f"start_method must be one of {multiprocessing.get_all_start_methods()}, "
+                f"got {start_method!r}"
+            )
+        self.isolation = isolation
         self.step_timeout = checked_timeout("step_timeout", step_timeout)
         self.max_abandoned_threads = checked_count(
             "max_abandoned_threads", max_abandoned_threads, minimum=0
@@ -250,7 +309,9 @@ class SlotVectorEnv(VectorEnv):
         self.abandoned_calls = 0
         self.autoreset_mode = _as_autoreset_mode(autoreset_mode)
         self.num_envs = len(factories)
-        self._slots = [Slot(i, factory) for i, factory in enumerate(factories)]
+        self._slots = [
+            Slot(i, factory, isolation, start_method) for i, factory in enumerate(factories)
+        ]
         self._construction_failures: dict[int, SlotFailure] = {}
         self._one_batch_at_a_time = threading.Lock()
         self._started = False
@@ -369,11 +430,17 @@ class SlotVectorEnv(VectorEnv):
         return outcome
 
     def _settle_failure(self, i: int, failure: SlotFailure) -> StepResult:
-        if self._slots[i].fail(failure):
+        info = failure.info()
+        ended = self._slots[i].fail(failure)
+        if ended == "abandoned":
             self._count_abandoned()
+            # how many calls are hung in abandoned threads in this process, this one included
+            info["hung_threads"] = hung_thread_count()
+        elif ended == "killed":
+            info["env_killed"] = True  # process isolation: the hung environment's process
         text = f"Environment error: {failure.error}. This episode is over."
         return StepResult(
-            error_observation(self.single_observation_space, text), 0.0, False, True, failure.info()
+            error_observation(self.single_observation_space, text), 0.0, False, True, info
         )
 
     def _batched_observations(self) -> Any:
@@ -407,7 +474,7 @@ class SlotVectorEnv(VectorEnv):
                 future.add_done_callback(_close_late_env)
                 failure = SlotFailure.timed_out("construction", self.step_timeout, hung=True)
                 self._construction_failures[slot.index] = failure
-                if slot.fail(failure):
+                if slot.fail(failure) == "abandoned":
                     self._count_abandoned()
             elif future.exception() is None:
                 slot.env = future.result()
@@ -462,10 +529,14 @@ class SlotVectorEnv(VectorEnv):
         for slot in self._slots:
             future = closing.get(slot.index)
             finished = future is None or future in done
+            if not finished:
+                finished = slot.kill_process()  # process isolation: a hung close is killed
             if finished:
                 slot.worker.shutdown(wait=True)
             else:
                 slot.worker.abandon()
+            if slot.process is not None:  # e.g. built late, after its construction timed out
+                slot.process.kill()
             if finished and future is not None and future.exception() is not None:
                 errors.append(future.exception())
         if errors:

@@ -126,7 +126,11 @@ def hung_thread_count() -> int:
     return _HUNG.count()
 
 
-def check_hung_threads(max_abandoned_threads: int) -> int:
+#: what :func:`check_hung_threads` suggests by default
+USE_PROCESS_ISOLATION = 'use isolation="process" (a hung environment is killed) or fix the environment'
+
+
+def check_hung_threads(max_abandoned_threads: int, remedy: str = USE_PROCESS_ISOLATION) -> int:
     """Raise :class:`HungEnvironmentError` when more than ``max_abandoned_threads`` calls are
     still hung in abandoned threads; otherwise return how many are."""
     hung = hung_thread_count()
@@ -134,8 +138,8 @@ def check_hung_threads(max_abandoned_threads: int) -> int:
         raise HungEnvironmentError(
             f"{hung} environment steps are still hung in abandoned threads (more than "
             f"max_abandoned_threads={max_abandoned_threads}); each holds a thread and its "
-            "environment for as long as the call runs, so a long run would leak without bound. "
-            "Use isolation=\"process\" (hung environments are killed) or fix the environment"
+            f"environment for as long as the call runs, so a long run would leak without bound: "
+            f"{remedy}"
         )
     return hung
 

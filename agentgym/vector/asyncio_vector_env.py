@@ -66,6 +66,8 @@ class AsyncioVectorEnv(SlotVectorEnv):
         step_timeout: float | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         max_abandoned_threads: int = DEFAULT_MAX_ABANDONED_THREADS,
+        isolation: str = "thread",
+        start_method: str = "spawn",
     ) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         super().__init__(
@@ -73,6 +75,8 @@ class AsyncioVectorEnv(SlotVectorEnv):
             step_timeout=step_timeout,
             autoreset_mode=autoreset_mode,
             max_abandoned_threads=max_abandoned_threads,
+            isolation=isolation,
+            start_method=start_method,
         )
 
     # ------------------------------------------------------------ asynchronous API

@@ -28,6 +28,7 @@ def make_vec(
     step_timeout: float | None = DEFAULT_STEP_TIMEOUT,
     autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
     max_abandoned_threads: int = DEFAULT_MAX_ABANDONED_THREADS,
+    isolation: str = "thread",
     **make_kwargs: Any,
 ) -> SlotVectorEnv:
     """``num_envs`` copies of ``env_id``, each built by :func:`agentgym.make`, stepped at once.
@@ -40,6 +41,8 @@ def make_vec(
         autoreset_mode: Gymnasium's autoreset mode (``NEXT_STEP`` by default).
         max_abandoned_threads: how many timed-out calls may still be hung in abandoned threads
             in this process before ``reset``/``step`` raise ``HungEnvironmentError`` (32).
+        isolation: ``"thread"`` (default), or ``"process"``: each environment in a child
+            process that is killed and replaced when a call outlasts ``step_timeout``.
         make_kwargs: passed to :func:`agentgym.make` (``difficulty``, ``max_turns``...).
 
     Example::
@@ -58,6 +61,7 @@ def make_vec(
         step_timeout=step_timeout,
         autoreset_mode=autoreset_mode,
         max_abandoned_threads=max_abandoned_threads,
+        isolation=isolation,
     )
     envs.spec = gym.spec(env_id)
     return envs

@@ -41,6 +41,10 @@ class ThreadVectorEnv(SlotVectorEnv):
             ``"Disabled"``).
         max_abandoned_threads: how many calls may be hung in abandoned threads in this
             process before ``reset``/``step`` raise ``HungEnvironmentError`` (default 32).
+        isolation: ``"thread"`` (default), or ``"process"``: each environment lives in a child
+            process that is killed (and replaced at the next reset) when a call times out, so
+            a hung environment leaves nothing behind. Factories must then be picklable.
+        start_method: the ``multiprocessing`` start method for ``isolation="process"``.
 
     ``close()`` closes every environment and joins every thread, except the threads of
     environments abandoned after a timeout: those are daemon threads that end when (if) the

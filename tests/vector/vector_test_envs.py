@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from contextlib import asynccontextmanager, contextmanager
@@ -228,3 +229,22 @@ class SlowFactory(Factory):
         if self.calls <= self.slow_builds:
             self.release.wait(PATIENCE_S)
         return super().__call__()
+
+
+class SleepingEnv(EchoEnv):
+    """For process isolation (no events: it must pickle into a child process). ``"hang"``
+    sleeps for an hour, ``"explode"`` raises, ``"die"`` ends the process abruptly;
+    ``build_delay`` seconds of sleep in the constructor make a slow factory."""
+
+    def __init__(self, build_delay: float = 0.0, **kwargs: Any) -> None:
+        time.sleep(build_delay)
+        super().__init__(**kwargs)
+
+    def play(self, action: str) -> Feedback:
+        if action == "hang":
+            time.sleep(3600)
+        if action == "explode":
+            raise RuntimeError("boom")
+        if action == "die":
+            os._exit(3)
+        return super().play(action)

@@ -1,0 +1,229 @@
+"""Process isolation: an environment that lives in a child process and can be killed.
+
+A thread cannot be stopped from outside, so an environment call hung for good in a thread keeps
+that thread (and the environment) for as long as the process lives. :class:`ProcessEnv` runs the
+environment in a child process instead (``multiprocessing``, ``spawn`` by default) and forwards
+``reset``/``step``/``close`` and attribute access over a pipe. The slot's thread still makes each
+call (it waits on the pipe), so the vector env times calls out exactly as in thread isolation;
+on a timeout it :meth:`~ProcessEnv.kill`\\ s the child, which ends the waiting call at once
+(the pipe closes), and the slot builds a fresh child at its next reset. Nothing is abandoned.
+
+The factory is sent to the child, so it must be picklable: a module-level function or class, or
+a ``functools.partial`` of one (``make_vec`` uses ``functools.partial(agentgym.make, id, ...)``).
+Results (observations, infos) and exceptions cross the pipe pickled; an exception that cannot be
+pickled arrives as a ``RuntimeError`` naming it, and every remote exception carries the child's
+traceback as a note.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import threading
+import traceback
+from typing import Any, Callable
+
+_KILL_GRACE_S = 5.0  # how long to wait for a killed child to be reaped
+
+
+class ProcessEnvDied(RuntimeError):
+    """The child process of a :class:`ProcessEnv` ended (it was killed, or crashed)."""
+
+
+class ProcessEnv:
+    """Forwards ``reset``/``step``/``close`` and attribute access to an environment built by
+    ``factory`` in a child process. Create it, then :meth:`start` it (which waits until the
+    environment is built). :meth:`kill` may be called from any thread at any time, even before
+    or during :meth:`start`; it ends whatever call is waiting on the child."""
+
+    def __init__(self, factory: Callable[[], Any], *, start_method: str = "spawn", name: str = "") -> None:
+        self._factory = factory
+        self._context = multiprocessing.get_context(start_method)
+        self._name = name or "agentgym-env-process"
+        self._lock = threading.Lock()
+        self._reap_lock = threading.Lock()  # join/close of the child from one thread at a time
+        #: the child's exit code once it has been reaped
+        self.exitcode: int | None = None
+        self._killed = False
+        self._closed = False
+        self._process: Any = None
+        self._conn: Any = None
+        self.observation_space: Any = None
+        self.action_space: Any = None
+        self.metadata: dict[str, Any] = {}
+        self.render_mode: Any = None
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> ProcessEnv:
+        """Start the child and wait until it has built the environment (or raised)."""
+        parent_end, child_end = self._context.Pipe()
+        process = self._context.Process(
+            target=_serve, args=(child_end, self._factory), name=self._name, daemon=True
+        )
+        with self._lock:
+            if self._killed:
+                raise ProcessEnvDied(f"{self._name} was killed before it started")
+            self._conn = parent_end
+            self._process = process
+            process.start()
+        child_end.close()
+        spaces = self._receive("construction")
+        self.observation_space, self.action_space, self.metadata, self.render_mode = spaces
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return None if process is None else process.pid
+
+    def is_alive(self) -> bool:
+        with self._reap_lock:
+            return self._process is not None and self._process.is_alive()
+
+    def kill(self) -> None:
+        """Kill the child (SIGKILL) and reap it; a call waiting on it raises ProcessEnvDied."""
+        with self._lock:
+            self._killed = True
+        self._reap(kill=True)
+        # The pipe is closed by the thread reading it (it sees EOF now), or when this object goes.
+
+    def _reap(self, *, kill: bool) -> None:
+        """Wait (boundedly) for the child to end, killing it first if ``kill``, and release it."""
+        with self._reap_lock:
+            process = self._process
+            if process is None:
+                return
+            if kill and process.exitcode is None:
+                process.kill()
+            process.join(_KILL_GRACE_S)
+            if process.exitcode is not None:
+                self.exitcode = process.exitcode
+                process.close()
+                self._process = None
+
+    # ------------------------------------------------------------ the environment
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        return self._call("reset", seed=seed, options=options)
+
+    def step(self, action: Any):
+        return self._call("step", action)
+
+    def close(self) -> None:
+        """Close the environment in the child, then end the child."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.is_alive() and not self._killed:
+                self._call("close")
+        finally:
+            self.kill()  # reaps the child (it exits by itself after close)
+            if self._conn is not None:
+                self._conn.close()
+
+    def get_wrapper_attr(self, name: str) -> Any:
+        """The attribute's value, or for a method a callable that calls it in the child."""
+        kind, value = self._call("get_attr", name)
+        if kind == "method":
+            return lambda *args, **kwargs: self._call("call", name, *args, **kwargs)
+        return value
+
+    def set_wrapper_attr(self, name: str, value: Any) -> None:
+        self._call("set_attr", name, value)
+
+    def __repr__(self) -> str:
+        return f"ProcessEnv({self._factory!r}, pid={self.pid})"
+
+    # ------------------------------------------------------------ the pipe
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        if self._conn is None or self._conn.closed or self._killed:
+            raise ProcessEnvDied(f"{self._name}: the environment's process is gone ({method})")
+        try:
+            self._conn.send((method, args, kwargs))
+        except (OSError, ValueError) as exc:  # the child died (or was killed)
+            raise ProcessEnvDied(f"{self._name}: the environment's process is gone ({method})") from exc
+        return self._receive(method)
+
+    def _receive(self, method: str) -> Any:
+        try:
+            status, payload = self._conn.recv()
+        except (EOFError, OSError, ValueError) as exc:  # the child died (or was killed)
+            self._reap(kill=False)  # it closed its end of the pipe: it is ending
+            code = self.exitcode
+            self._conn.close()
+            raise ProcessEnvDied(
+                f"{self._name}: the environment's process ended during {method} (exit code {code})"
+            ) from exc
+        if status == "ok":
+            return payload
+        exc, remote_traceback = payload
+        exc.add_note(f"in the environment's process:\n{remote_traceback}")
+        raise exc
+
+
+# ------------------------------------------------------------------ the child process
+def _serve(conn: Any, factory: Callable[[], Any]) -> None:
+    """The child's main loop: build the environment, then answer calls until close or EOF."""
+    try:
+        env = factory()
+        spaces = (env.observation_space, env.action_space, dict(getattr(env, "metadata", {}) or {}),
+                  getattr(env, "render_mode", None))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        _send_error(conn, exc)
+        return
+    _send(conn, spaces)
+    while True:
+        try:
+            method, args, kwargs = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            break
+        try:
+            result = _run(env, method, args, kwargs)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            _send_error(conn, exc)
+            continue
+        _send(conn, result)
+        if method == "close":
+            break
+    conn.close()
+
+
+def _run(env: Any, method: str, args: tuple, kwargs: dict) -> Any:
+    if method == "reset":
+        return tuple(env.reset(**kwargs))
+    if method == "step":
+        return tuple(env.step(*args))
+    if method == "close":
+        return env.close()
+    name = args[0]
+    if method == "get_attr":
+        value = env.get_wrapper_attr(name) if hasattr(env, "get_wrapper_attr") else getattr(env, name)
+        return ("method", None) if callable(value) else ("value", value)
+    if method == "call":
+        value = env.get_wrapper_attr(name) if hasattr(env, "get_wrapper_attr") else getattr(env, name)
+        return value(*args[1:], **kwargs)
+    if method == "set_attr":
+        if hasattr(env, "set_wrapper_attr"):
+            return env.set_wrapper_attr(name, args[1])
+        return setattr(env, name, args[1])
+    raise ValueError(f"unknown method {method!r}")
+
+
+def _send(conn: Any, result: Any) -> None:
+    try:
+        conn.send(("ok", result))
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        _send_error(conn, TypeError(f"the environment returned something that cannot be pickled: {exc}"))
+
+
+def _send_error(conn: Any, exc: BaseException) -> None:
+    remote_traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6))
+    try:
+        pickle.dumps(exc)
+        payload = exc
+    except Exception:  # noqa: BLE001 - any exception that does not travel is renamed
+        payload = RuntimeError(f"{type(exc).__name__}: {exc}")
+    try:
+        conn.send(("error", (payload, remote_traceback)))
+    except (OSError, ValueError):
+        pass
