@@ -72,12 +72,16 @@ def user_error_message(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (2 for a user error, also for a bad option:
-    argparse's exit is turned into a return so that ``main([...])`` can be called in-process)."""
+    """Run the command line and return the exit code: 2, after one line on stderr, for every
+    user error — including an option argparse itself refuses (an unknown option,
+    ``--max-turns 0``), so that ``main([...])`` can be called in-process. ``--help`` still
+    exits with ``SystemExit(0)``, as in any argparse program."""
     try:
         args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a bad option already reported on stderr
-        return exc.code if isinstance(exc.code, int) else 2
+    except SystemExit as exc:
+        if exc.code in (0, None):  # --help
+            raise
+        return exc.code if isinstance(exc.code, int) else 2  # the error line is already printed
     try:
         for module in [*args.imports, *getattr(args, "command_imports", [])]:
             import_user_module(module)

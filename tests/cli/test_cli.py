@@ -163,3 +163,13 @@ def test_the_embedded_model_has_one_canonical_spec_and_aliases():
     assert canonical_spec("oracle") == "oracle"
     embedded = pytest.importorskip("agentgym.policies.embedded", reason="the embedded back-end needs torch")
     assert embedded.EMBEDDED_MODEL_NAME == EMBEDDED_SPEC, "results record the name users type"
+
+
+def test_help_still_exits_and_bad_options_return_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["list", "--help"])
+    assert exit_info.value.code == 0 and "--import MODULE" in capsys.readouterr().out
+    assert main(["eval", "--max-turns", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err == "agentgym eval: error: argument --max-turns: must be a positive integer, got '0' " \
+                  "(see agentgym eval --help)\n"

@@ -1,7 +1,7 @@
 """Bad input through the public API and the command line: clear errors, never tracebacks.
 
 A table of what first-time users and a probe actually typed. Every command-line case runs
-``agentgym.cli.main([...])`` in-process and must exit with code 2 and print exactly one line,
+``agentgym.cli.main([...])`` in-process and must return exit code 2 and print exactly one line,
 ``agentgym COMMAND: error: ...``, that names the option or argument the user wrote; every API
 case must raise a ``ValueError``/``TypeError``/``KeyError`` whose message names the argument.
 Finally every registered environment must still pass ``agentgym.testing.check_llm_env``.
