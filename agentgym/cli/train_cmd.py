@@ -2,16 +2,20 @@
 
     agentgym train --config examples/grpo_guess_the_number.toml
     agentgym train --config examples/grpo_guess_the_number.toml --steps 5 --out runs/try
+    agentgym train --config examples/grpo_guess_the_number.toml --set rollout.group_size=4 --set optimizer.lr=1e-5
     agentgym train --resume runs/try                 # continue from its latest checkpoint
+
+A new run refuses a run directory that already holds one (use ``--resume`` or another ``--out``).
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from agentgym.train.config import load_config
+from agentgym.train.checkpoint import check_run_directory_unused
+from agentgym.train.config import load_config, parse_overrides
 
 _LATEST = "LATEST"
 
@@ -28,7 +32,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="continue from the latest checkpoint of DIR (a run directory or a checkpoint folder); "
                              "without DIR, of the configuration's run directory")
     parser.add_argument("--steps", type=int, default=None, help="total training steps (overrides run.steps)")
-    parser.add_argument("--out", type=Path, default=None, help="run directory (overrides run.out_dir)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="run directory (overrides run.out_dir); a new run refuses one that holds a run")
+    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one option, e.g. --set rollout.group_size=4 --set optimizer.lr=1e-5 "
+                             "(repeatable; VALUE is a TOML value, else a string; checked as the file is)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
     if args.resume is None:
         if args.config is None:
             raise ValueError("give --config FILE (or --resume DIR to continue a run)")
-        trainer = Trainer(load_config(args.config, overrides))
+        config = load_config(args.config, overrides)
+        check_run_directory_unused(config.run.out_dir)  # before the (slow) model load
+        trainer = _start(lambda: Trainer(config))
     else:
         config = load_config(args.config, overrides) if args.config is not None else None
         if args.resume == _LATEST:
@@ -49,16 +59,28 @@ def run(args: argparse.Namespace) -> int:
         else:
             folder = Path(args.resume)
         out_dir = args.out or (Path(config.run.out_dir) if config is not None else _run_dir(folder))
-        try:
-            trainer = Trainer.resume(folder, config=config, overrides=None if config else overrides, out_dir=out_dir)
-        except FileNotFoundError as exc:
-            raise ValueError(str(exc)) from None
+        if Path(out_dir).resolve() != _run_dir(folder).resolve():  # continuing into another directory
+            check_run_directory_unused(out_dir)
+        trainer = _start(lambda: Trainer.resume(folder, config=config, overrides=None if config else overrides,
+                                                out_dir=out_dir))
     history = trainer.train()
     final = history[-1] if history else {}
     summary = ", ".join(f"{key} {final[key]:.3f}" for key in ("reward/mean", "success/train", "eval/success")
                         if isinstance(final.get(key), float))
     print(f"trained to step {trainer.step} ({summary or 'no metrics'}); run directory: {trainer.out_dir}")
     return 0
+
+
+def _start(make_trainer: Callable[[], Any]) -> Any:
+    """The trainer, with a missing checkpoint or a model that cannot be loaded (a hub name
+    without network...) as one line (``ValueError``) instead of a traceback."""
+    try:
+        return make_trainer()
+    except FileNotFoundError as exc:
+        raise ValueError(str(exc)) from None
+    except OSError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"cannot load the model: {first_line}") from None
 
 
 def _join_process_group() -> None:
@@ -77,12 +99,16 @@ def _join_process_group() -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    run: dict[str, Any] = {}
-    if args.steps is not None:
-        run["steps"] = args.steps
-    if args.out is not None:
-        run["out_dir"] = str(args.out)
-    return {"run": run} if run else {}
+    """``--set`` assignments, with the shortcuts ``--steps`` (run.steps) and ``--out``
+    (run.out_dir)."""
+    overrides = parse_overrides(args.assignments)
+    for flag, key, value in (("--steps", "steps", args.steps), ("--out", "out_dir", args.out)):
+        if value is None:
+            continue
+        if key in overrides.get("run", {}):
+            raise ValueError(f"{flag} and --set run.{key} both given; give one")
+        overrides.setdefault("run", {})[key] = value if key == "steps" else str(value)
+    return overrides
 
 
 def _run_dir(checkpoint_or_run: Path) -> Path:

@@ -9,9 +9,15 @@ A checkpoint is a folder ``<out_dir>/checkpoints/step-000010/`` holding
 * ``config.json``: the run's configuration;
 * ``history.json``: every step's metrics so far.
 
-It is written to ``step-000010.tmp`` and renamed into place, then ``checkpoints/latest`` (the
-folder's name) is replaced atomically, so a crash at any moment leaves either the previous
-checkpoint or the new one, never half of one. Only the ``keep_last`` newest are kept.
+It is written to a fresh staging folder (``step-000010.<random>.tmp``) and renamed into place,
+then ``checkpoints/latest`` (the folder's name) is replaced atomically. A step saved again (a run
+resumed from an older checkpoint) never leaves ``latest`` naming a missing folder: ``latest``
+first names the new staging folder, the old folder goes, a hard-linked copy of the new one is
+renamed into its place and ``latest`` names that. So at every instant ``latest`` names a complete
+checkpoint, whatever the moment of a crash. Pruning keeps the ``keep_last`` checkpoints of
+highest step and always the one ``latest`` names, and clears the staging folders of crashed saves.
+
+:func:`check_run_directory_unused` guards a new run against a directory that holds another.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +37,11 @@ import torch
 
 LATEST = "latest"
 PREFIX = "step-"
+_CHECKPOINT_NAME = re.compile(rf"{PREFIX}(\d+)")
+
+
+class RunDirectoryInUse(ValueError):
+    """A new run was pointed at a directory that holds another run's metrics or checkpoints."""
 
 
 @dataclass
@@ -86,24 +99,47 @@ def load_trainable_state(model: torch.nn.Module, state: dict[str, torch.Tensor])
 
 def save_checkpoint(out_dir: str | Path, step: int, state: dict[str, Any], config: dict[str, Any],
                     history: list[dict[str, Any]], *, keep_last: int = 2) -> Path:
-    """Write a checkpoint for ``step`` atomically (module docstring); returns its folder."""
+    """Write a checkpoint for ``step`` crash-safely (module docstring); returns its folder."""
     root = Path(out_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{PREFIX}{step:06d}"
-    staging = root / f"{final.name}.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    staging = Path(tempfile.mkdtemp(prefix=f"{final.name}.", suffix=".tmp", dir=root))
     torch.save({**state, "step": step}, staging / "state.pt")
     (staging / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     (staging / "history.json").write_text(json.dumps(history), encoding="utf-8")
     _fsync_dir(staging)
     if final.exists():
-        shutil.rmtree(final)
-    os.replace(staging, final)
+        _replace_folder(root, final, staging)
+    else:
+        os.replace(staging, final)
     _write_atomically(root / LATEST, final.name)
-    for old in sorted(root.glob(f"{PREFIX}*[0-9]"))[:-keep_last]:
-        shutil.rmtree(old, ignore_errors=True)
+    _prune(root, keep_last)
     return final
+
+
+def checkpoint_steps(out_dir: str | Path) -> dict[int, Path]:
+    """The checkpoint folders of a run directory by step (none: an empty dict)."""
+    root = Path(out_dir) / "checkpoints"
+    found = {}
+    for folder in root.glob(f"{PREFIX}*") if root.is_dir() else ():
+        match = _CHECKPOINT_NAME.fullmatch(folder.name)
+        if match and folder.is_dir():
+            found[int(match.group(1))] = folder
+    return dict(sorted(found.items()))
+
+
+def check_run_directory_unused(out_dir: str | Path) -> None:
+    """Raise :class:`RunDirectoryInUse` if ``out_dir`` holds a run (checkpoints, or a non-empty
+    ``metrics.jsonl``): a new run there would overwrite its metrics and mix its checkpoints."""
+    out_dir = Path(out_dir)
+    steps = checkpoint_steps(out_dir)
+    if steps:
+        raise RunDirectoryInUse(f"{out_dir} already holds a run with checkpoints up to step {max(steps)}: "
+                                "use --resume to continue it, or choose another --out")
+    metrics = out_dir / "metrics.jsonl"
+    if metrics.is_file() and metrics.stat().st_size:
+        raise RunDirectoryInUse(f"{out_dir} already holds a run (metrics.jsonl, but no checkpoint to resume "
+                                "from): choose another --out, or delete that directory first")
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -127,6 +163,36 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     history = json.loads((folder / "history.json").read_text(encoding="utf-8"))
     return Checkpoint(folder, state, config, history)
+
+
+def _replace_folder(root: Path, final: Path, staging: Path) -> None:
+    """Put the complete checkpoint ``staging`` in the place of ``final`` while ``latest``, which
+    may name ``final``, names a complete folder throughout: ``staging`` while ``final`` is
+    deleted and a hard-linked copy of ``staging`` is renamed into its place."""
+    _write_atomically(root / LATEST, staging.name)
+    shutil.rmtree(final)
+    copy = Path(tempfile.mkdtemp(prefix=f"{final.name}.", suffix=".tmp", dir=root))
+    shutil.copytree(staging, copy, copy_function=_link_or_copy, dirs_exist_ok=True)
+    _fsync_dir(copy)
+    os.replace(copy, final)
+
+
+def _prune(root: Path, keep_last: int) -> None:
+    """Delete all but the ``keep_last`` checkpoints of highest step, never the one ``latest``
+    names, and the staging folders that crashed saves left behind."""
+    latest = (root / LATEST).read_text(encoding="utf-8").strip() if (root / LATEST).is_file() else None
+    checkpoints = list(checkpoint_steps(root.parent).values())
+    keep = {folder.name for folder in checkpoints[-keep_last:]} | {latest}
+    for folder in [*checkpoints[:-keep_last], *root.glob("*.tmp")]:
+        if folder.is_dir() and folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links
+        shutil.copy2(source, target)
 
 
 def _write_atomically(path: Path, text: str) -> None:

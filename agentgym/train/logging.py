@@ -6,8 +6,9 @@
 * console: a table of the latest steps (a live, redrawn table on a terminal; one aligned line
   per step otherwise, e.g. in CI logs);
 * ``metrics.jsonl``: one JSON object per line, appended and flushed each step (on resume the
-  file is rewritten from the checkpoint's history first, so it never holds steps the resumed
-  run will redo);
+  file is first replaced, atomically, by one written from the checkpoint's history, so it never
+  holds steps the resumed run will redo); :func:`read_metrics` reads it back, skipping the
+  partial last line a killed run may leave;
 * TensorBoard (``torch.utils.tensorboard``) under ``tensorboard/``;
 * Weights & Biases (``wandb``), with the configuration attached.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,27 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("time/step_seconds", "s", "{:.1f}"),
 )
 _LIVE_ROWS = 20
+METRICS_FILE = "metrics.jsonl"
+
+
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a ``metrics.jsonl`` (or of the run directory holding one), in order. A
+    last line without its newline, cut off by a killed run, is skipped; any other line that is
+    not a JSON object raises ``ValueError`` naming the line."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / METRICS_FILE
+    *complete, _after_last_newline = path.read_text(encoding="utf-8").split("\n")  # "" or a cut-off line
+    records = []
+    for number, line in enumerate(complete, start=1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{number} is not a JSON line: {exc}") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}:{number} is not a JSON object")
+        records.append(record)
+    return records
 
 
 class MetricsLogger:
@@ -66,10 +89,14 @@ class MetricsLogger:
         self._console = _ConsoleTable(stream) if console else None
         self._jsonl = None
         if jsonl:
-            path = self.out_dir / "metrics.jsonl"
-            with open(path, "w", encoding="utf-8") as file:
+            path = self.out_dir / METRICS_FILE
+            staging = path.with_name(path.name + ".tmp")
+            with open(staging, "w", encoding="utf-8") as file:
                 for record in history or []:
-                    file.write(json.dumps(record) + "\n")
+                    file.write(json.dumps(_json_numbers(record)) + "\n")
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(staging, path)  # a crash meanwhile leaves the old file whole
             self._jsonl = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held until close()
         self._tensorboard = None
         if tensorboard:

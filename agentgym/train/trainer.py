@@ -69,6 +69,7 @@ from agentgym.rewards.base import component_means, write_component
 from agentgym.rollout import RolloutConfig, RolloutResult, Task, rollout
 from agentgym.train.batching import NotTrainable, TrainingRow, check_trainable, training_rows
 from agentgym.train.checkpoint import (
+    check_run_directory_unused,
     load_checkpoint,
     load_trainable_state,
     rng_state,
@@ -207,8 +208,11 @@ class Trainer:
     # ----------------------------------------------------------------------- loop
     def train(self, *, until: int | None = None) -> list[dict[str, Any]]:
         """Train up to step ``until`` (default: ``run.steps``), evaluating and checkpointing
-        as configured; returns the history (one metrics dict per step)."""
+        as configured; returns the history (one metrics dict per step). A new run refuses a
+        run directory that holds another (:func:`check_run_directory_unused`)."""
         config = self.config
+        if self.step == 0 and not self.history:
+            check_run_directory_unused(self.out_dir)
         until = config.run.steps if until is None else min(until, config.run.steps)
         logging = config.logging
         main = rank_and_world()[0] == 0  # under torch.distributed, one process writes
