@@ -378,7 +378,7 @@ def import_user_module(name: str) -> Any:
             sys.path.insert(0, str(Path.cwd()))
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name and name.startswith(exc.name):
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
             raise ConfigError(f"--import {name}: no module named {exc.name!r} (run from the folder that holds "
                               f"it, or add that folder to PYTHONPATH)") from None
         raise ConfigError(f"--import {name}: it needs a module that is not installed: {exc.name!r}") from None
