@@ -673,7 +673,7 @@ def _problems(config: TrainConfig) -> list[str]:
     not_negative(run.seed, "run.seed")
     _check_model_path(model.path, p)
     if run.device != "auto" and not (run.device == "cpu" or run.device.startswith("cuda")):
-        p.append(f"run.device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {run.device!r}")
+        p.append(f'run.device must be "auto", "cpu", "cuda" or "cuda:N", got {_toml(run.device)}')
     if run.precision == "bf16" and run.device == "cpu":
         p.append("run.precision = 'bf16' needs a CUDA device (run.device is 'cpu'); use 'fp32' or 'auto'")
     positive(env.tasks_per_step, "env.tasks_per_step", integer=True)
@@ -699,7 +699,7 @@ def _problems(config: TrainConfig) -> list[str]:
     if rollout.max_turns is not None:
         positive(rollout.max_turns, "rollout.max_turns", integer=True)
     _check_turn_schedule(rollout.turn_schedule, p)
-    if algo.name in GROUP_RELATIVE and rollout.group_size < 2:
+    if algo.name in GROUP_RELATIVE and rollout.group_size == 1:
         p.append(f"algorithm {algo.name!r} compares the rollouts of a group, but rollout.group_size is "
                  f"{rollout.group_size}: every advantage would be 0 (use group_size >= 2, or ppo / reinforce)")
     if algo.name == "ppo" and not algo.uses_value_head:
@@ -736,17 +736,20 @@ def _problems(config: TrainConfig) -> list[str]:
     not_negative(opt.weight_decay, "optimizer.weight_decay")
     if len(opt.betas) != 2 or not all(0 <= b < 1 for b in opt.betas):
         p.append(f"optimizer.betas must be two numbers in [0, 1), got {opt.betas}")
-    if opt.warmup_steps < 0 or opt.max_grad_norm < 0 or not 0 <= opt.min_lr_ratio <= 1:
-        p.append("optimizer.warmup_steps and max_grad_norm must not be negative, and min_lr_ratio must be in [0, 1]")
+    not_negative(opt.warmup_steps, "optimizer.warmup_steps")
+    not_negative(opt.max_grad_norm, "optimizer.max_grad_norm")
+    if not 0 <= opt.min_lr_ratio <= 1:
+        p.append(f"optimizer.min_lr_ratio must be in [0, 1], got {opt.min_lr_ratio}")
     positive(batching.epochs, "batching.epochs", integer=True)
     positive(batching.mini_batches, "batching.mini_batches", integer=True)
     positive(batching.micro_batch_tokens, "batching.micro_batch_tokens", integer=True)
     episodes = env.tasks_per_step * rollout.group_size
-    if batching.mini_batches > episodes:
+    if 0 < episodes < batching.mini_batches:
         p.append(f"batching.mini_batches ({batching.mini_batches}) exceeds the episodes per step "
                  f"({env.tasks_per_step} tasks x {rollout.group_size} rollouts = {episodes})")
-    if config.checkpoint.every < 0 or config.checkpoint.keep_last < 1:
-        p.append("checkpoint.every must not be negative and checkpoint.keep_last must be at least 1")
+    not_negative(config.checkpoint.every, "checkpoint.every")
+    if config.checkpoint.keep_last < 1:
+        p.append(f"checkpoint.keep_last must be at least 1, got {config.checkpoint.keep_last}")
     if config.eval.every < 0:
         p.append(f"eval.every must not be negative, got {config.eval.every}")
     if config.eval.every:
