@@ -247,8 +247,9 @@ class _Runner:
             started = time.perf_counter()
             generation = await self.batcher.generate(request)
             generation_seconds = time.perf_counter() - started
-            if generation.finish_reason == "error":
-                trajectory.error = f"policy error: {generation.error}"
+            broken = _broken_generation(generation, self.policy.name)
+            if broken:
+                trajectory.error = f"policy error: {broken}"
                 break
             turn = Turn(turn_index, _text(observation), generation.text, finish_reason=generation.finish_reason,
                         generation_seconds=generation_seconds, logprobs=generation.logprobs)
@@ -337,6 +338,19 @@ class _Runner:
                             tps=self._tokens / elapsed)
         if self.on_episode is not None:
             self.on_episode(trajectory)
+
+
+def _broken_generation(generation: Any, policy_name: str) -> str | None:
+    """Why ``generation`` cannot be played (the policy reported an error, or broke the
+    :class:`Generation` contract), or ``None``; a broken contract is the policy's error, not
+    the environment's."""
+    if not isinstance(generation, Generation):
+        return f"{policy_name} returned {type(generation).__name__} {generation!r:.80} instead of a Generation"
+    if generation.finish_reason == "error":
+        return str(generation.error)
+    if not isinstance(generation.text, str):
+        return f"{policy_name} returned a Generation whose text is {type(generation.text).__name__}, not str"
+    return None
 
 
 def _text(observation: Any) -> str:
