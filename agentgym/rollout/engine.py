@@ -132,6 +132,11 @@ class RolloutResult:
     stats: dict[str, Any]
 
 
+# The engine runs environments in threads only (process isolation lives in agentgym.vector).
+_HUNG_REMEDY = ("fix the environment (its step must return), or step it through "
+                'agentgym.make_vec(..., isolation="process"), which kills hung environments')
+
+
 class _StepTimeout(Exception):
     pass
 
@@ -209,7 +214,7 @@ class _Runner:
 
     async def _guarded(self, task: Task, index: int, slots: asyncio.Semaphore) -> Trajectory:
         async with slots:
-            check_hung_threads(self.config.max_abandoned_threads)  # stops the rollout past the cap
+            check_hung_threads(self.config.max_abandoned_threads, _HUNG_REMEDY)  # stops the rollout past the cap
             trajectory = Trajectory(env_id=task.env_id, seed=task.seed, group_id=f"{task.label}#{task.seed}",
                                     policy=self.policy.name,
                                     metadata={"rollout_index": index, "env_kwargs": json_safe(task.kwargs)})

@@ -9,7 +9,7 @@ import pytest
 
 import agentgym
 from agentgym import Feedback, LLMEnv
-from agentgym.policies.base import Generation, Policy
+from agentgym.policies.base import Generation, Policy, SamplingParams
 from agentgym.policies.scripted import OraclePolicy, ScriptedPolicy
 from agentgym.policies.specs import make_policy
 from agentgym.rollout import RolloutConfig, Task, rollout
@@ -132,6 +132,23 @@ def test_policy_errors_mark_their_trajectories_only():
     assert result.stats["error_kinds"] == {"policy": 1}
 
 
+class ContractBreaking(Policy):
+    """Returns what is not a Generation, or a Generation whose text is bytes."""
+
+    name = "breaking"
+
+    async def agenerate(self, requests, sampling):
+        return [None if request.seed % 2 else Generation(b"5") for request in requests]
+
+
+def test_a_policy_breaking_the_generation_contract_is_a_policy_error():
+    tasks = [Task("games/GuessTheNumber-v0", 0)]
+    config = RolloutConfig(group_size=2, sampling=SamplingParams(seed=1))
+    errors = {t.error for t in rollout(ContractBreaking(), tasks, config, progress=False).trajectories}
+    assert errors == {"policy error: breaking returned NoneType None instead of a Generation",
+                      "policy error: breaking returned a Generation whose text is bytes, not str"}
+
+
 def test_episode_timeout():
     config = RolloutConfig(episode_timeout=0.3, step_timeout=5)
     trajectory = rollout(OraclePolicyWithFallback(), [Task("testing/Hang-v0", 0)], config, progress=False).trajectories[0]
@@ -194,7 +211,8 @@ def test_hung_episodes_are_counted_reported_and_capped(tmp_path):
     # one more hung episode goes past the cap: the episode after it is refused, the rollout stops
     path = tmp_path / "t.jsonl"
     tasks = [Task("testing/Hang-v0", 10), Task("games/GuessTheNumber-v0", 0), Task("testing/Hang-v0", 11)]
-    with pytest.raises(HungEnvironmentError, match=r"3 environment steps are still hung in abandoned threads"):
+    with pytest.raises(HungEnvironmentError, match=r"3 environment steps are still hung in abandoned threads.*"
+                                                   r"fix the environment"):
         rollout(OraclePolicyWithFallback(), tasks, config, trajectories_path=path, progress=False)
     assert [t.seed for t in TrajectoryReader(path)] == [10]  # what finished is kept
     assert hung_thread_count() == baseline + 3  # the cap stopped the leak: the third hang never ran
