@@ -12,7 +12,8 @@ gives its slot an error result (``truncated=True``, ``info["env_failed"]``) and 
 that slot's next reset, while the others carry on. A call hung for good leaves a daemon
 thread behind; those are counted process-wide, reported (``info["hung_threads"]``, a
 :class:`HungEnvironmentWarning`) and capped (``max_abandoned_threads``, then
-:class:`HungEnvironmentError`).
+:class:`HungEnvironmentError`). With ``isolation="process"`` each environment lives in a child
+process instead, killed and replaced when a call hangs, so nothing is left behind.
 """
 
 from agentgym.vector.asyncio_vector_env import AsyncioVectorEnv
