@@ -14,7 +14,6 @@ import argparse
 from pathlib import Path
 from typing import Any, Callable
 
-from agentgym.train.checkpoint import check_run_directory_unused
 from agentgym.train.config import load_config, parse_overrides
 
 _LATEST = "LATEST"
@@ -40,6 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agentgym.train.checkpoint import check_run_directory_unused  # torch: only when training
     from agentgym.train.trainer import Trainer
 
     _join_process_group()
