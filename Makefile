@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 ## The main job: evaluate the embedded default model (SmolLM2-135M) on the quick suite;
 ## it prints the results table and the path of the HTML report.
 demo: setup
-	$(BIN)/agentgym eval --suite quick-v0 --policy smollm2 --max-turns 4 --max-tokens 48 --seed 0
+	$(BIN)/agentgym eval --suite quick-v0 --policy smollm2-135m --max-turns 4 --max-tokens 48 --seed 0
 
 ## The whole test suite.
 test: setup

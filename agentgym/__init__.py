@@ -9,7 +9,7 @@ Quick start::
     observation, reward, terminated, truncated, info = env.step("50")
 """
 
-from agentgym.core import Feedback, InvalidAction, LLMEnv
+from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv
 from agentgym.registry import EnvInfo, env_info, families, list_envs, load_plugins, make, register
 from agentgym.spaces import UnicodeText, text_and_image_space
 from agentgym.suites import Suite, SuiteEntry, get_suite, list_suites, register_suite
@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncioVectorEnv",
+    "ConfigError",
     "EnvInfo",
     "Feedback",
     "InvalidAction",

@@ -8,7 +8,7 @@ Every back-end implements :class:`~agentgym.policies.base.Policy` (see :mod:`.ba
 * text-only: :class:`OpenAIPolicy` against other servers, :class:`OraclePolicy`,
   :class:`RandomPolicy`, :class:`ScriptedPolicy`, :class:`HumanPolicy`.
 
-:func:`make_policy` builds one from a command-line spec (``smollm2``, ``hf:PATH``,
+:func:`make_policy` builds one from a command-line spec (``smollm2-135m``, ``hf:PATH``,
 ``openai:URL#MODEL``, ``oracle``, ``random[:SEED]``, ``human``). The environment-aware agents
 (:class:`OracleAgent`, :class:`RandomAgent`, :class:`ScriptedAgent`, :class:`HumanAgent`) act
 directly on an environment — ``act(env, observation) -> action`` — for tests and people.
