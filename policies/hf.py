@@ -22,15 +22,29 @@ controls exactly what a trainer later relies on (DESIGN.md, invariant 1):
 The loop: left-padded prefill (attention mask and position ids that skip the padding), then one
 token per step through the model's KV cache (``DynamicCache``); rows that finish leave the
 batch and the cache, and the loop ends when every row is done.
+
+Reproducibility. With greedy or seeded sampling, a request's tokens and log-probs are a
+function of the request (prompt ids, seed), the ``SamplingParams``, the weights, *the batch it
+is decoded in* (its batch-mates and their order: the rows sorted by prompt length, ties in the
+caller's order, cut into ``max_batch_size`` chunks) and the machine: device, dtype, torch and
+transformers versions and torch's thread count (``torch.get_num_threads()``). Equal in all of
+these gives bit-identical results. The batch matters because a padded or wider forward pass
+rounds differently — padding changes the attention's reduction lengths, and the matrix
+kernels' blocking depends on the number of rows — by about 1e-5 in the log-probs on a CPU, which
+now and then moves a sampled token. ``batch_invariant=True`` removes that dependence: each
+request is then decoded alone (no padding, one row), so its result is the same in any batch,
+at the cost of batched throughput. The rollout engine's lockstep batching
+(:mod:`agentgym.rollout.batcher`) makes the batches themselves the same in every seeded run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 from transformers import DynamicCache
@@ -67,14 +81,18 @@ class HFPolicy(Policy):
         dtype: cast the model to this dtype (default: leave it).
         max_batch_size: larger batches are split into batches of at most this many requests.
         name: a label for tables and logs (default: the model's name or path).
+        batch_invariant: decode every request alone, so that its tokens and log-probs do not
+            depend on the other requests of a call (see the module docstring); slower.
 
     Only one batch runs at a time; concurrent :meth:`agenerate` calls wait their turn.
     """
 
     def __init__(self, model: Any, tokenizer: Any, *, device: str | torch.device | None = None,
-                 dtype: torch.dtype | None = None, max_batch_size: int = 16, name: str | None = None) -> None:
+                 dtype: torch.dtype | None = None, max_batch_size: int = 16, name: str | None = None,
+                 batch_invariant: bool = False) -> None:
         if not isinstance(max_batch_size, int) or max_batch_size < 1:
             raise ValueError(f"max_batch_size must be a positive integer, got {max_batch_size!r}")
+        self.batch_invariant = bool(batch_invariant)
         if dtype is not None:
             model = model.to(dtype=dtype)
         if device is not None:
@@ -92,22 +110,27 @@ class HFPolicy(Policy):
         self._pad_token_id = pad if pad is not None else min(self.eos_token_ids, default=0)
         # Ask for the last position's logits only, where the model supports it (saves a
         # [batch, prompt, vocab] tensor at prefill).
-        supports_keep = "logits_to_keep" in inspect.signature(model.forward).parameters
-        self._last_logits_only = {"logits_to_keep": 1} if supports_keep else {}
+        parameters = inspect.signature(model.forward).parameters
+        self._last_logits_only = {"logits_to_keep": 1} if "logits_to_keep" in parameters else {}
+        # transformers >= 5.25 calls the KV cache argument ``cache`` (``past_key_values`` warns).
+        self._cache_argument = "cache" if "cache" in parameters else "past_key_values"
         self._lock = threading.Lock()
 
     @classmethod
     def from_pretrained(cls, path_or_name: str, *, device: str | torch.device | None = None,
                         dtype: torch.dtype | None = None, max_batch_size: int = 16, name: str | None = None,
-                        **load_kwargs: Any) -> HFPolicy:
-        """Load tokenizer and model from a folder or hub name; ``load_kwargs`` (``revision``,
-        ``gguf_file``, ``local_files_only``, ...) go to both ``from_pretrained`` calls."""
+                        batch_invariant: bool = False, **load_kwargs: Any) -> HFPolicy:
+        """Load tokenizer and model from a folder or hub name, quietly (:func:`quiet_transformers`);
+        ``load_kwargs`` (``revision``, ``gguf_file``, ``local_files_only``, ...) go to both
+        ``from_pretrained`` calls."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(path_or_name, **load_kwargs)
         model_kwargs = {"dtype": dtype} if dtype is not None else {}
-        model = AutoModelForCausalLM.from_pretrained(path_or_name, **model_kwargs, **load_kwargs)
-        return cls(model, tokenizer, device=device, max_batch_size=max_batch_size, name=name)
+        with quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(path_or_name, **load_kwargs)
+            model = AutoModelForCausalLM.from_pretrained(path_or_name, **model_kwargs, **load_kwargs)
+        return cls(model, tokenizer, device=device, max_batch_size=max_batch_size, name=name,
+                   batch_invariant=batch_invariant)
 
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
         return await asyncio.to_thread(self._generate, list(requests), sampling)
@@ -127,10 +150,11 @@ class HFPolicy(Policy):
                 rows.append(self._new_row(index, request, sampling))
             except Exception as exc:  # a bad request must not sink the batch
                 results[index] = _error_generation(exc)
-        # Rows are independent of their batch-mates, so group similar lengths to pad less.
+        # Group similar lengths to pad less (a stable sort: ties keep the caller's order).
         rows.sort(key=lambda row: len(row.prompt_ids))
-        for start in range(0, len(rows), self.max_batch_size):
-            batch = rows[start: start + self.max_batch_size]
+        size = 1 if self.batch_invariant else self.max_batch_size
+        for start in range(0, len(rows), size):
+            batch = rows[start: start + size]
             try:
                 self._decode(batch, sampling)
             except Exception as exc:
@@ -210,7 +234,7 @@ class HFPolicy(Policy):
     def _next_token_logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                            position_ids: torch.Tensor, cache: DynamicCache) -> torch.Tensor:
         output = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                            past_key_values=cache, use_cache=True, **self._last_logits_only)
+                            use_cache=True, **{self._cache_argument: cache}, **self._last_logits_only)
         return output.logits[:, -1, :].float()
 
     def _append(self, row: _Row, token: int, logprob: float, sampling: SamplingParams) -> None:
@@ -289,6 +313,25 @@ def _nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
     # A top_p below float32's smallest number (1e-300) compares as 0: keep the top token anyway.
     in_nucleus[:, 0] = True
     return torch.zeros_like(probs).scatter(-1, order, in_nucleus.to(probs.dtype))
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Within the block, transformers shows no progress bars ("Loading weights", "Loading
+    checkpoint shards") and logs errors only; its previous settings are restored on exit.
+    For loading a model: a user's own stricter settings are kept, and a real error still shows."""
+    from transformers.utils import logging as transformers_logging
+
+    verbosity = transformers_logging.get_verbosity()
+    bars = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.set_verbosity(max(verbosity, transformers_logging.ERROR))
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+        if bars:
+            transformers_logging.enable_progress_bar()
 
 
 def _eos_token_ids(model: Any, tokenizer: Any) -> frozenset[int]:

@@ -197,7 +197,7 @@ class _Runner:
         self._start = time.perf_counter()
 
     async def run(self, plan: list[tuple[Task, int]]) -> list[Trajectory]:
-        slots = asyncio.Semaphore(self.config.max_concurrent_episodes)
+        slots = self.batcher.slots(self.config.max_concurrent_episodes)  # lockstep batching needs them
         serving = asyncio.create_task(self.batcher.run())
         episodes = [asyncio.create_task(self._guarded(task, i, slots)) for task, i in plan]
         try:

