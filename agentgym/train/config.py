@@ -394,15 +394,16 @@ class TrainConfig:
         return _drop_none(dataclasses.asdict(self))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, check: bool = True) -> TrainConfig:
+    def from_dict(cls, data: dict[str, Any], *, check: bool = True,
+                  source: str = "invalid training configuration") -> TrainConfig:
         """Build and (by default) :meth:`check` a config from nested dicts; raises
-        :class:`ConfigError` listing every problem."""
+        :class:`ConfigError` listing every problem, after ``source`` (e.g. the file's name)."""
         problems: list[str] = []
         config = _build(cls, data, "", problems)
         if check:
             problems += _problems(config)  # values that failed to load kept their defaults
         if problems:
-            raise ConfigError(_message(problems))
+            raise ConfigError(_message(problems, source))
         return config
 
     def max_turns_at(self, step: int) -> int | None:
@@ -440,12 +441,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Tr
     if not data:
         raise ConfigError(f"{path} sets no option (an empty file is more likely a mistake than a wish for "
                           "every default; set at least one, e.g. [env] id)")
-    problems: list[str] = []
-    config = _build(TrainConfig, merge(data, overrides or {}), "", problems)
-    problems += _problems(config)  # values that failed to load kept their defaults
-    if problems:
-        raise ConfigError(_message(problems, str(path)))
-    return config
+    return TrainConfig.from_dict(merge(data, overrides or {}), source=str(path))
 
 
 def parse_overrides(assignments: Sequence[str]) -> dict[str, Any]:
@@ -467,9 +463,7 @@ def parse_overrides(assignments: Sequence[str]) -> dict[str, Any]:
         if not equals or not key:
             problems.append(f"expected KEY=VALUE (e.g. rollout.group_size=4), got {_toml(assignment)}")
         elif key not in known:
-            leaf = key.rsplit(".", 1)[-1]
-            close = [name for name in known if name.rsplit(".", 1)[-1] == leaf] or \
-                difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            close = _options_named(key.rsplit(".", 1)[-1]) or difflib.get_close_matches(key, known, n=1, cutoff=0.6)
             hint = f"; did you mean {' or '.join(close)}?" if close else "; options are section.key, as in the file"
             problems.append(f"unknown option {key!r}{hint}")
         else:
@@ -626,13 +620,18 @@ def _option_hints(cls: type = None, where: str = "") -> dict[str, Any]:
     return hints
 
 
+def _options_named(name: str) -> list[str]:
+    """The dotted options called ``name`` in any section (``lr``: ``optimizer.lr``)."""
+    return [path for path in _option_hints() if path.rsplit(".", 1)[-1] == name]
+
+
 def _suggestion(key: str, names: list[str]) -> str:
     """``; did you mean ...?`` for an unknown key: a close name in the same table, else the
     same name in another section (``lr`` in ``[rollout]``: ``optimizer.lr``)."""
     close = difflib.get_close_matches(key, names, n=1)
     if close:
         return f"; did you mean {close[0]!r}?"
-    elsewhere = [path for path in _option_hints() if path.rsplit(".", 1)[-1] == key]
+    elsewhere = _options_named(key)
     if elsewhere:
         return f"; did you mean {' or '.join(elsewhere)}?"
     return f"; known keys: {', '.join(names)}"
