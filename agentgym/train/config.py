@@ -314,7 +314,8 @@ class CheckpointSection:
 
     Attributes:
         every: save every this many steps (0: only at the end).
-        keep_last: how many checkpoints to keep (older ones are deleted).
+        keep_last: how many checkpoints to keep: those of highest step, and always the one
+            ``checkpoints/latest`` names (the others are deleted).
         save_final: also save the final weights (or adapter) and tokenizer in Hugging Face
             format under ``<out_dir>/final``.
     """
