@@ -97,17 +97,18 @@ class HostileText(Policy):
 
 
 class Chaotic(Policy):
-    """A back-end that fails in every way at random: raises, returns too few or too many
-    generations, returns strings or ``None`` instead of generations, or answers properly."""
+    """A back-end that fails in every way, call after call in turn: raises, returns too few or
+    too many generations, returns strings or ``None`` instead of generations, or answers."""
 
     name = "chaotic"
+    KINDS = ("raise", "too few", "fine", "too many", "strings", "fine", "nones")
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.calls: dict[str, int] = {}
 
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Any]:
-        kind = self.rng.choice(["raise", "too few", "too many", "strings", "nones", "fine", "fine"])
+        kind = self.KINDS[sum(self.calls.values()) % len(self.KINDS)]
         self.calls[kind] = self.calls.get(kind, 0) + 1
         fine = [Generation(self.rng.choice(list(HOSTILE_TEXTS.values())[:12])) for _ in requests]
         if kind == "raise":
@@ -212,15 +213,16 @@ def test_hostile_texts_through_games_and_wrappers(tmp_path, resources):
     assert Counter(map(key, logged)) == Counter(map(key, trajectories))
     actions = {turn.action for t in logged for turn in t.turns}
     assert {"\ud800", ONE_MB, HOSTILE_TEXTS["NUL bytes"], HOSTILE_TEXTS["emoji"]} <= actions
-    resources.assert_released()
-    print(f"\n{len(trajectories)} episodes, {len(policy.used)} hostile kinds: {sorted(policy.used)}")
+    after = resources.assert_released()
+    print(f"\n{len(trajectories)} episodes, {len(policy.used)} hostile kinds: {sorted(policy.used)}; "
+          f"resources {resources.before} -> {after}; log {path.stat().st_size / 2**20:.1f} MiB")
 
 
 def test_a_chaotic_backend_fails_episodes_not_the_rollout(tmp_path, resources):
     path = tmp_path / "trajectories.jsonl"
     policy = Chaotic(seed=1)
     tasks = [Task(game, seed) for game in GAMES for seed in range(10)]
-    result = run(policy, tasks, path, max_batch_size=4)
+    result = run(policy, tasks, path, max_batch_size=4)  # 40 episodes: at least 10 calls
     assert len(result.trajectories) == 40
     assert {"raise", "too few", "too many", "strings", "nones", "fine"} <= set(policy.calls)
     failed = [t for t in result.trajectories if t.error]
