@@ -19,8 +19,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
-import pytest
-
 import agentgym
 from agentgym import Feedback, InvalidAction, LLMEnv, Tool
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams

@@ -25,7 +25,6 @@ from multiprocessing import resource_tracker
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 import psutil
 import pytest
 
