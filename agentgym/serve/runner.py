@@ -1,4 +1,8 @@
-"""Running the policy server with uvicorn: in the foreground, or on a background thread."""
+"""Running the policy server with uvicorn: in the foreground, or on a background thread.
+
+Both refuse to listen beyond loopback (``0.0.0.0``, a LAN address, a host name) without an
+``api_key``: anyone who can reach the port could otherwise use the model.
+"""
 
 from __future__ import annotations
 
@@ -12,22 +16,33 @@ from fastapi import FastAPI
 
 from agentgym.policies.base import Policy
 from agentgym.serve.app import create_app
+from agentgym.serve.guards import check_exposure
 
 
 def serve(policy: Policy, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
-          **app_options: Any) -> None:
-    """Serve ``policy`` until interrupted (``app_options`` go to :func:`create_app`)."""
-    uvicorn.run(create_app(policy, **app_options), host=host, port=port, log_level=log_level)
+          api_key: str | None = None, **app_options: Any) -> None:
+    """Serve ``policy`` until interrupted (``app_options`` go to :func:`create_app`).
+
+    Raises ``ValueError`` for a ``host`` beyond loopback without an ``api_key``.
+    """
+    check_exposure(host, api_key)
+    uvicorn.run(create_app(policy, api_key=api_key, **app_options), host=host, port=port, log_level=log_level)
 
 
 @contextmanager
 def running_server(app_or_policy: FastAPI | Policy, *, host: str = "127.0.0.1", port: int = 0,
-                   startup_timeout: float = 30.0, **app_options: Any) -> Iterator[str]:
+                   startup_timeout: float = 30.0, api_key: str | None = None, **app_options: Any) -> Iterator[str]:
     """Serve on a background thread; yields the API root (``http://host:port/v1``).
 
-    ``port=0`` picks a free port. The server stops, and its thread is joined, on exit.
+    ``port=0`` picks a free port. The server stops, and its thread is joined, on exit. A ready
+    app is served as it is (its own ``api_key``, if any); beyond loopback, a policy needs an
+    ``api_key`` here.
     """
-    app = app_or_policy if isinstance(app_or_policy, FastAPI) else create_app(app_or_policy, **app_options)
+    if isinstance(app_or_policy, FastAPI):
+        app = app_or_policy
+    else:
+        check_exposure(host, api_key)
+        app = create_app(app_or_policy, api_key=api_key, **app_options)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name="agentgym-policy-server", daemon=True)
     thread.start()

@@ -5,13 +5,19 @@ number) and ignore unknown fields, as OpenAI-compatible servers do. Responses fo
 schema plus vLLM's token-id extensions: ``prompt_token_ids`` and ``token_ids`` when a request
 sets ``return_token_ids``, and log-prob tokens written ``token_id:N`` when it sets
 ``return_tokens_as_token_ids``.
+
+Text anywhere in a request must be valid Unicode: JSON can spell a lone UTF-16 surrogate
+(``"\\ud800"``), which no tokenizer can encode; such a request fails validation with an
+``unpaired_surrogate`` error that names the field (``messages[0].content``).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 TokenId = Annotated[int, Field(ge=0)]
@@ -79,6 +85,34 @@ class ToolSpec(_Strict):
     function: FunctionSpec
 
 
+def unpaired_surrogate(data: Any) -> tuple[str, int, str] | None:
+    """The first string in ``data`` (JSON values: dicts, lists, strings) that holds a lone
+    UTF-16 surrogate, as ``(field path, character index, the surrogate as \\uXXXX)``; the path
+    is written as in the request (``messages[0].content``), keys get `` (a key)``.
+
+    Iterative, so a deeply nested body cannot overflow the stack.
+    """
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    return path or "the request body", exc.start, f"\\u{ord(value[exc.start]):04x}"
+        elif isinstance(value, dict):
+            for key, item in reversed(list(value.items())):
+                # A key may hold the surrogate itself: the path is written with it escaped.
+                name = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+                child = f"{path}.{name}" if path else name
+                stack.append((item, child))
+                stack.append((key, f"{child} (a key)"))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]") for i, item in reversed(list(enumerate(value))))
+    return None
+
+
 class _SamplingRequest(_Strict):
     """The fields both endpoints share."""
 
@@ -91,6 +125,19 @@ class _SamplingRequest(_Strict):
     stream: bool = False
     return_token_ids: bool = False
     return_tokens_as_token_ids: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        found = unpaired_surrogate(data)
+        if found is not None:
+            path, index, surrogate = found
+            raise PydanticCustomError(
+                "unpaired_surrogate",
+                "{path} contains an unpaired surrogate ({surrogate} at character {index}): text must be valid "
+                "Unicode, and a UTF-16 surrogate is only valid as half of a pair",
+                {"path": path, "surrogate": surrogate, "index": index})
+        return data
 
     @field_validator("n")
     @classmethod
@@ -125,6 +172,19 @@ class ChatCompletionRequest(_SamplingRequest):
         if value:
             raise ValueError("top_logprobs is not supported: only the sampled tokens' log-probs are reported")
         return value
+
+    @property
+    def prompt_characters(self) -> int:
+        """How many characters of text the prompt is made from: message contents, tool-call
+        arguments and tool schemas (as JSON)."""
+        total = 0
+        for message in self.messages:
+            content = message.content
+            total += len(content) if isinstance(content, str) else sum(len(p.text) for p in content or ())
+            total += sum(len(call.function.arguments) + len(call.function.name) for call in message.tool_calls or ())
+        if self.tools:
+            total += sum(len(json.dumps(tool.model_dump(exclude_none=True))) for tool in self.tools)
+        return total
 
 
 class CompletionRequest(_SamplingRequest):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
@@ -17,6 +17,10 @@ class _Job:
     result: asyncio.Future
 
 
+class _Abandoned(Exception):
+    """Every request of a running batch was cancelled: its generation was stopped."""
+
+
 class PolicyWorker:
     """Feeds a policy from many coroutines, one batch at a time.
 
@@ -25,16 +29,26 @@ class PolicyWorker:
     sample does not depend on its batch-mates. The policy runs on a single dedicated thread with
     its own event loop: a policy that computes synchronously never blocks the server's loop, and
     a policy that is not thread-safe is never entered twice.
+
+    Abandoned requests cost as little as possible. Cancelling the coroutine awaiting
+    :meth:`generate` (as the server does when the client disconnects) drops a waiting request
+    from the queue; when every request of the running batch has been cancelled, the policy's
+    ``agenerate`` is cancelled too, and the next batch starts once it has unwound. A policy
+    whose ``agenerate`` hands the work to a thread that does not watch for cancellation (such
+    as ``HFPolicy``) finishes that batch in the background before it takes the next.
     """
 
-    def __init__(self, policy: Policy, max_batch_size: int = 8) -> None:
+    def __init__(self, policy: Policy, max_batch_size: int = 8, close_timeout: float = 10.0) -> None:
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
         self.policy = policy
         self.max_batch_size = max_batch_size
+        self.close_timeout = close_timeout
+        self.abandoned_batches = 0  # running batches stopped because all their clients left
         self._queue: asyncio.Queue[_Job] | None = None
         self._task: asyncio.Task | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentgym-policy")
+        self._policy_loop: asyncio.AbstractEventLoop | None = None
+        self._policy_thread: threading.Thread | None = None
 
     async def generate(self, request: Request, sampling: SamplingParams) -> Generation:
         """The policy's generation for ``request``; raises what the policy raised."""
@@ -46,15 +60,38 @@ class PolicyWorker:
         return await job.result
 
     async def aclose(self) -> None:
+        """Stop serving: cancel what runs, then stop the policy's thread (waiting at most
+        ``close_timeout`` seconds for a policy call to unwind)."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        self._thread.shutdown(wait=False, cancel_futures=True)
+        loop, thread = self._policy_loop, self._policy_thread
+        self._policy_loop = self._policy_thread = None
+        if loop is None or thread is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_wind_down(), loop)),
+                                   self.close_timeout)
+        except (asyncio.TimeoutError, RuntimeError):
+            pass  # a policy thread that will not stop: leave it (daemon) rather than hang the server
+        loop.call_soon_threadsafe(loop.stop)
+        await asyncio.to_thread(thread.join, self.close_timeout)
+        if not thread.is_alive():
+            loop.close()
+
+    # ---------------------------------------------------------------- internals
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        """The policy's own event loop, on its own thread (started on first use)."""
+        if self._policy_loop is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="agentgym-policy", daemon=True)
+            thread.start()
+            self._policy_loop, self._policy_thread = loop, thread
+        return self._policy_loop
 
     async def _serve(self) -> None:
         waiting: deque[_Job] = deque()
-        loop = asyncio.get_running_loop()
         while True:
             if not waiting:
                 waiting.append(await self._queue.get())
@@ -63,9 +100,11 @@ class PolicyWorker:
             batch = self._take_batch(waiting)
             if not batch:
                 continue
-            requests = [job.request for job in batch]
             try:
-                generations = await loop.run_in_executor(self._thread, self.policy.generate, requests, batch[0].sampling)
+                generations = await self._run_batch(batch)
+            except _Abandoned:
+                self.abandoned_batches += 1
+                continue
             except Exception as exc:  # reported to every request of the batch
                 for job in batch:
                     if not job.result.done():
@@ -74,6 +113,22 @@ class PolicyWorker:
             for job, generation in zip(batch, generations):
                 if not job.result.done():  # the client may have gone away
                     job.result.set_result(generation)
+
+    async def _run_batch(self, batch: list[_Job]) -> list[Generation]:
+        """The policy's generations for ``batch``, run on the policy's loop; raises
+        :class:`_Abandoned` once every job of the batch has been cancelled."""
+        loop = self._loop()
+        give_up = asyncio.Event()  # used on the policy's loop only
+        running = asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
+            _generate_unless_abandoned(self.policy, [job.request for job in batch], batch[0].sampling, give_up),
+            loop))
+        while not running.done():
+            waiting_clients = [job.result for job in batch if not job.result.done()]
+            if not waiting_clients:
+                loop.call_soon_threadsafe(give_up.set)
+                break
+            await asyncio.wait([running, *waiting_clients], return_when=asyncio.FIRST_COMPLETED)
+        return await running
 
     def _take_batch(self, waiting: deque[_Job]) -> list[_Job]:
         """The oldest live job and the waiting jobs that share its sampling parameters."""
@@ -91,3 +146,30 @@ class PolicyWorker:
                 waiting.remove(job)
         return batch
 
+
+async def _generate_unless_abandoned(policy: Policy, requests: list[Request], sampling: SamplingParams,
+                                     give_up: asyncio.Event) -> list[Generation]:
+    """``policy.agenerate``, cancelled (and awaited until it unwinds) once ``give_up`` is set or
+    this coroutine is cancelled."""
+    work = asyncio.ensure_future(policy.agenerate(requests, sampling))
+    stop = asyncio.ensure_future(give_up.wait())
+    try:
+        await asyncio.wait([work, stop], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+        if not work.done():
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+    if work.cancelled():
+        raise _Abandoned
+    return work.result()
+
+
+async def _wind_down() -> None:
+    """On the policy's loop: cancel what still runs and stop the default executor's threads."""
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.get_running_loop().shutdown_default_executor()

@@ -1,0 +1,153 @@
+"""What stands between the network and the policy server: a bearer token and a body-size limit.
+
+Both are plain ASGI middleware that answer before the request body is read, with OpenAI's
+``{"error": {...}}`` body:
+
+- :class:`BearerAuth` answers 401 unless ``Authorization: Bearer <key>`` carries the key
+  (compared in constant time);
+- :class:`BodyLimit` answers 413 for a ``Content-Length`` over the limit without reading the
+  body, and stops a body sent without one (chunked) as soon as it passes the limit.
+
+:func:`check_exposure` refuses to serve beyond loopback without a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+from typing import Any, Awaitable, Callable
+
+from starlette.exceptions import HTTPException
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` is reachable from this machine only (``localhost``,
+    ``127.0.0.0/8``, ``::1``). Anything else, ``0.0.0.0`` and ``::`` included, is not."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to any interface
+        return False
+
+
+def check_exposure(host: str, api_key: str | None, *, how_to_give_a_key: str = "api_key=...") -> None:
+    """Raise ``ValueError`` when ``host`` listens beyond loopback and no API key is set."""
+    if api_key is not None and not api_key:
+        raise ValueError("the API key is empty: give a non-empty key, or none to serve on loopback only")
+    if not api_key and not is_loopback(host):
+        raise ValueError(f"refusing to serve on {host!r} without an API key: that interface is reachable from other "
+                         f"machines. Give a key with {how_to_give_a_key} (clients send it as "
+                         f"'Authorization: Bearer <key>', OpenAI clients as api_key), or listen on 127.0.0.1")
+
+
+def error_body(status: int, message: str, error_type: str = "invalid_request_error",
+               param: str | None = None) -> bytes:
+    """OpenAI's error body, as the rest of the server writes it."""
+    return json.dumps({"error": {"message": message, "type": error_type, "param": param, "code": status}}).encode()
+
+
+async def send_error(send: Send, status: int, message: str, *, error_type: str = "invalid_request_error",
+                     headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    body = error_body(status, message, error_type)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return value
+    return None
+
+
+class BearerAuth:
+    """Answer 401 to any HTTP request without ``Authorization: Bearer <api_key>``.
+
+    The key is compared by SHA-256 digest with :func:`hmac.compare_digest`, so the time taken
+    tells nothing about the key, its length included.
+    """
+
+    def __init__(self, app: ASGIApp, api_key: str) -> None:
+        if not api_key:
+            raise ValueError("BearerAuth needs a non-empty api_key")
+        self.app = app
+        self._digest = hashlib.sha256(api_key.encode()).digest()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = _header(scope, b"authorization")
+        scheme, _, token = (header or b"").strip().partition(b" ")
+        if header is None or scheme.lower() != b"bearer":
+            await send_error(send, 401, "this server needs an API key: send it as 'Authorization: Bearer <key>'",
+                             error_type="authentication_error", headers=((b"www-authenticate", b"Bearer"),))
+            return
+        if not hmac.compare_digest(hashlib.sha256(token.strip()).digest(), self._digest):
+            await send_error(send, 401, "the API key is not valid", error_type="authentication_error",
+                             headers=((b"www-authenticate", b'Bearer error="invalid_token"'),))
+            return
+        await self.app(scope, receive, send)
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413.
+
+    A declared ``Content-Length`` over the limit is answered at once, the body unread, and the
+    connection closed (so the rest of the body is never read either). A body without one is
+    counted as it arrives and refused when it passes the limit, before the app parses it.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        if max_bytes < 1:
+            raise ValueError(f"max_bytes must be >= 1, got {max_bytes}")
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def too_large(self, size: str) -> str:
+        return f"the request body is {size}; this server accepts at most {self.max_bytes} bytes"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                length = -1
+            if length < 0:
+                await send_error(send, 400, f"Content-Length {declared[:40].decode('latin-1')!r} is not a size",
+                                 headers=((b"connection", b"close"),))
+                return
+            if length > self.max_bytes:
+                await send_error(send, 413, self.too_large(f"{length} bytes"), headers=((b"connection", b"close"),))
+                return
+        received = 0
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # Raised inside the app's body read: FastAPI passes HTTPExceptions through
+                    # to the server's error handler, which answers 413.
+                    raise HTTPException(413, self.too_large(f"over {self.max_bytes} bytes"))
+            return message
+
+        await self.app(scope, counted_receive, send)
