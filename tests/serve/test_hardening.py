@@ -237,9 +237,10 @@ def test_requests_whose_clients_hung_up_stop_generating():
         generated = dict(model.tokens)
     assert small.status_code == 200 and generated[999] == 3
     spent = {seed: count for seed, count in generated.items() if seed != 999}
-    # Only the first batch of 8 ever started; the 12 queued behind it never reached the model.
-    assert 0 < len(spent) <= 8
-    assert max(spent.values()) < asked // 4, spent
+    # Batches stop as soon as their clients are gone (one that starts just before the server
+    # notices its clients left stops too); unstopped, each would have run to 2000 tokens.
+    assert spent and max(spent.values()) < asked // 4, spent
+    assert sum(spent.values()) < asked, spent
 
 
 def test_an_abandoned_request_does_not_stop_its_live_batch_mates():
