@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import signal
@@ -49,15 +50,21 @@ def test_help_names_the_options(capsys):
         main(["serve-policy", "--help"])
     out = capsys.readouterr().out
     assert exit_info.value.code == 0
-    for option in ("--model", "--host", "--port", "--name", "--max-batch-size", "embedded"):
+    for option in ("--model", "--host", "--port", "--name", "--max-batch-size", "embedded", "--api-key",
+                   "AGENTGYM_API_KEY", "--max-body-mb"):
         assert option in out
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--port", "70000"], "--port must be between 0 and 65535"),
     (["--max-batch-size", "0"], "--max-batch-size must be at least 1"),
+    (["--max-body-mb", "0"], "--max-body-mb must be positive"),
+    (["--api-key", ""], "--api-key is empty"),
+    (["--host", "0.0.0.0"], "without an API key"),
+    (["--host", "192.168.0.7"], "Give a key with --api-key or the AGENTGYM_API_KEY environment variable"),
 ])
-def test_bad_arguments_are_clear_errors(capsys, argv, message):
+def test_bad_arguments_are_clear_errors(capsys, monkeypatch, argv, message):
+    monkeypatch.delenv("AGENTGYM_API_KEY", raising=False)
     assert main(["serve-policy", *argv]) == 2
     assert message in capsys.readouterr().err
 
@@ -72,12 +79,16 @@ def test_serves_a_checkpoint_until_interrupted(tiny_checkpoint):
     folder, local = tiny_checkpoint
     command = [sys.executable, "-m", "agentgym", "serve-policy", "--model", str(folder), "--port", "0",
                "--name", "tiny"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    # The key comes from the environment, as a deployment would pass it (not on the command line).
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "AGENTGYM_API_KEY": "k-123"})
     try:
         base_url = _wait_for_url(process, timeout=120)
-        assert [m["id"] for m in httpx.get(f"{base_url}/models").json()["data"]] == ["tiny"]
+        assert httpx.get(f"{base_url}/models").status_code == 401
+        key = {"authorization": "Bearer k-123"}
+        assert [m["id"] for m in httpx.get(f"{base_url}/models", headers=key).json()["data"]] == ["tiny"]
         body = {"prompt": [5, 6, 7], "max_tokens": 4, "temperature": 0, "return_token_ids": True, "logprobs": 1}
-        choice = httpx.post(f"{base_url}/completions", json=body, timeout=60).json()["choices"][0]
+        choice = httpx.post(f"{base_url}/completions", json=body, headers=key, timeout=60).json()["choices"][0]
         [expected] = local.generate([Request([], prompt_token_ids=[5, 6, 7])], SamplingParams(max_tokens=4, temperature=0))
         assert choice["prompt_token_ids"] == [5, 6, 7] and choice["token_ids"] == expected.token_ids
         assert choice["logprobs"]["token_logprobs"] == pytest.approx(expected.logprobs, abs=1e-5)
