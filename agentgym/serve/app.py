@@ -109,6 +109,7 @@ def create_app(policy: Policy, *, model_name: str | None = None, max_batch_size:
             await worker.aclose()
 
     app = FastAPI(title="agentgym policy server", version="1", lifespan=lifespan)
+    app.router.redirect_slashes = False  # "/v1/completions/" is a 404, not a redirect
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if api_key:
@@ -291,6 +292,18 @@ def _error(status: int, message: str, param: str | None = None) -> Response:
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
+_FASTAPI_PARSE_ERROR = "There was an error parsing the body"  # FastAPI's words for a body json.loads failed on
+
+
+def _parse_failure(cause: BaseException) -> str:
+    """Why the body did not parse, in the client's terms."""
+    if isinstance(cause, RecursionError):
+        return "it is nested too deeply"
+    if isinstance(cause, UnicodeDecodeError):
+        return f"it is not UTF-8 (byte {cause.start})"
+    return str(cause).split("; use sys.set_int_max_str_digits()")[0] or type(cause).__name__
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
     """A pydantic location in the request's terms: ``messages[0].content``."""
     path = ""
@@ -320,6 +333,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and exc.detail == _FASTAPI_PARSE_ERROR and exc.__cause__ is not None:
+            return _error(400, f"the request body is not valid JSON: {_parse_failure(exc.__cause__)}")
         return _error(exc.status_code, str(exc.detail))
 
     @app.exception_handler(ClientDisconnected)

@@ -326,3 +326,19 @@ def test_a_surrogate_reaching_a_real_tokenizer_is_400_not_a_type_error(tiny_hf_s
 def server_with_tokenizer():
     with running_server(LetterModel(LetterTokenizer())) as base_url, httpx.Client(base_url=base_url) as client:
         yield client
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b'{"a":' * 50_000, "nested too deeply"), (b"[" * 100_000, "nested too deeply"),
+    (b'{"max_tokens": ' + b"9" * 5000 + b"}", "Exceeds the limit (4300 digits)"),
+    (b'{"messages": "\xff\xfe"}', "not UTF-8 (byte 14)"),
+])
+def test_bodies_json_cannot_parse_say_why(server_with_tokenizer, body, reason):
+    response = server_with_tokenizer.post("/chat/completions", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert error_of(response).startswith("the request body is not valid JSON: ") and reason in error_of(response)
+
+
+def test_a_trailing_slash_is_404_not_a_redirect(server_with_tokenizer):
+    response = server_with_tokenizer.post("/chat/completions/", json={"messages": USER})
+    assert response.status_code == 404 and error_of(response) == "Not Found"
