@@ -72,6 +72,10 @@ class ProcessEnv:
         return self
 
     @property
+    def name(self) -> str:
+        return self._name
+
+    @property
     def pid(self) -> int | None:
         process = self._process
         return None if process is None else process.pid

@@ -25,7 +25,7 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
 
-from agentgym.vector._process import ProcessEnv
+from agentgym.vector._process import ProcessEnv, ProcessEnvDied
 from agentgym.vector._worker import (
     DEFAULT_MAX_ABANDONED_THREADS,
     SlotWorker,
@@ -175,6 +175,9 @@ class Slot:
         self.start_method = start_method
         #: the latest child process this slot started (process isolation)
         self.process: ProcessEnv | None = None
+        self.isolated = isolation == "process"
+        self._process_lock = threading.Lock()
+        self._killing = False
         self.factory: EnvFactory = factory if isolation == "thread" else self._build_in_process
         self.worker = self._new_worker()
         self.env: Any = None  # None only while an abandoned (hung) environment awaits rebuild
@@ -202,22 +205,36 @@ class Slot:
 
     def kill_process(self) -> bool:
         """Process isolation: kill the slot's child process and wait for the call that was
-        waiting on it to end; returns whether the slot's thread is free (False in thread mode)."""
-        if self.process is None:
+        waiting on it to end; returns whether the slot's thread is free (False in thread mode).
+
+        While it waits no new process may start: a rebuild that was on its way to start one
+        (the timeout struck between its steps) fails instead of leaving a process nobody owns.
+        """
+        if not self.isolated:
             return False
-        self.process.kill()
-        self.process = None
-        deadline = time.monotonic() + _KILLED_CALL_GRACE_S
-        while self.worker.busy and time.monotonic() < deadline:
-            time.sleep(0.005)
-        return not self.worker.busy
+        with self._process_lock:
+            self._killing = True
+            process, self.process = self.process, None
+        try:
+            if process is not None:
+                process.kill()
+            deadline = time.monotonic() + _KILLED_CALL_GRACE_S
+            while self.worker.busy and time.monotonic() < deadline:
+                time.sleep(0.005)
+            return not self.worker.busy
+        finally:
+            with self._process_lock:
+                self._killing = False
 
     def _build_in_process(self) -> ProcessEnv:
         """The factory under process isolation (runs in the slot's thread)."""
         env = ProcessEnv(
             self.env_factory, start_method=self.start_method, name=f"agentgym-env-{self.index}"
         )
-        self.process = env  # before it starts, so that a timeout can kill it while it builds
+        with self._process_lock:
+            if self._killing:
+                raise ProcessEnvDied(f"{env.name}: timed out before its process started")
+            self.process = env  # before it starts, so that a timeout can kill it while it builds
         try:
             return env.start()
         except BaseException:
@@ -472,7 +489,9 @@ class SlotVectorEnv(VectorEnv):
             if future not in done:
                 # Close the environment if the factory ever returns: nobody else will.
                 future.add_done_callback(_close_late_env)
-                failure = SlotFailure.timed_out("construction", self.step_timeout, hung=True)
+                future.cancel()  # only succeeds if it never started; then nothing is left running
+                hung = slot.worker.busy
+                failure = SlotFailure.timed_out("construction", self.step_timeout, hung=hung)
                 self._construction_failures[slot.index] = failure
                 if slot.fail(failure) == "abandoned":
                     self._count_abandoned()

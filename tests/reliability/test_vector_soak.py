@@ -256,7 +256,7 @@ class HangsOnCue(gym.Wrapper):
 def test_process_isolation_kills_hung_real_games_and_leaves_nothing(resource_tracker_running, resources):
     factory = functools.partial(HangsOnCue, "games/TicTacToe-v0")
     # a generous timeout: each environment's process starts a Python interpreter within it
-    envs = ThreadVectorEnv([factory] * 2, step_timeout=3.0, isolation="process", max_abandoned_threads=0)
+    envs = ThreadVectorEnv([factory] * 2, step_timeout=5.0, isolation="process", max_abandoned_threads=0)
     killed = episodes = 0
     with closing(envs):
         envs.reset(seed=0)
@@ -265,8 +265,10 @@ def test_process_isolation_kills_hung_real_games_and_leaves_nothing(resource_tra
             _, _, terminations, truncations, infos = envs.step(actions)
             episodes += int((terminations | truncations).sum())
             if "env_killed" in infos:
-                killed += int(infos["env_killed"].sum())
                 assert "hung_threads" not in infos
+                # (an interpreter that outlasts the timeout while starting is killed too)
+                killed += sum(bool(k) and e.startswith("step timed out")
+                              for k, e in zip(infos["env_killed"], infos["error"]))
         assert killed == 2 and episodes > 5
         assert hung_thread_count() == 0  # nothing was abandoned
     after = resources.assert_released()

@@ -15,7 +15,7 @@ from agentgym.vector import ThreadVectorEnv, make_vec
 from agentgym.vector._worker import hung_thread_count
 
 # Generous: each environment's child process starts a Python interpreter (spawn) within it.
-TIMEOUT = 4.0
+TIMEOUT = 5.0
 
 
 def children() -> list[psutil.Process]:
