@@ -31,3 +31,52 @@ def test_custom_env_example_registers_a_working_environment():
     check_llm_env(env, hostile=50)
     assert all(play_episode(env, oracle_agent, seed=s)["success"] for s in range(10))
     assert namespace["Parity"].__doc__
+
+
+# ---------------------------------------------------------------- the quick-start training run
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "examples" / "quickstart.toml"
+QUICKSTART_ENV = ROOT / "examples" / "quickstart_env.py"
+
+
+def test_quickstart_config_is_valid_and_evaluates_on_held_out_seeds():
+    from agentgym.train import load_config
+
+    config = load_config(QUICKSTART)  # checked as `agentgym train` checks it
+    assert config.model.path == "smollm2-135m" and config.model.lora.enabled
+    assert config.eval.every and config.eval.first_seed >= config.env.train_seeds[1]
+
+
+def test_quickstart_trains_end_to_end_and_shows_progress_when_piped(tmp_path, capsys):
+    """The quick-start command as a user runs it (in-process), with a tiny random model in place
+    of SmolLM2 and two steps: it trains, evaluates before and after, prints progress lines while
+    it does (standard output is not a terminal here, as when piped), and leaves metrics, a
+    checkpoint and the final adapter."""
+    import json
+
+    from agentgym.cli import main
+    from tests.rewards.tiny_lm import tiny_llama, tiny_tokenizer
+
+    model_dir, run = tmp_path / "tiny-model", tmp_path / "run"
+    tokenizer = tiny_tokenizer()
+    tiny_llama(len(tokenizer), layers=1).save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    code = main(["train", "--config", str(QUICKSTART), "--import", str(QUICKSTART_ENV),
+                 "--set", f'model.path="{model_dir.as_posix()}"', "--steps", "2", "--out", str(run)])
+    out = capsys.readouterr()
+    assert code == 0, (out.out + out.err)[-3000:]
+    for line in ("eval before training: 32/32 episodes, success", "step 1/2 rollout: 24/24 episodes, success",
+                 "step 2/2 rollout: 24/24 episodes, success", "eval after step 2: 32/32 episodes, success"):
+        assert line in out.out, f"{line!r} missing from:\n{out.out[-3000:]}"
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [0, 1, 2]
+    assert records[0]["eval/episodes"] == records[-1]["eval/episodes"] == 32
+    assert list((run / "checkpoints").iterdir()), "the end-of-run checkpoint is missing"
+    assert (run / "final" / "adapter_config.json").is_file(), "the final LoRA adapter is missing"
+
+    import agentgym
+    from agentgym.testing import check_llm_env, oracle_agent, play_episode
+
+    env = agentgym.make("quickstart/Addition-v0", digits=1)  # registered by --import above
+    check_llm_env(env, hostile=30)
+    assert all(play_episode(env, oracle_agent, seed=s)["success"] for s in range(10))
