@@ -6,6 +6,11 @@
 
     with running_server(policy) as base_url:                            # background thread
         client = OpenAIPolicy(base_url, policy.name, tokenizer=policy.tokenizer)
+
+Beyond loopback an ``api_key`` is required (``serve(policy, host="0.0.0.0", api_key=key)``);
+clients send it as ``Authorization: Bearer <key>`` (``OpenAIPolicy(..., api_key=key)``).
+Request bodies are limited (``max_body_bytes``, 8 MiB by default) and prompts too long for the
+model's context are refused before tokenising; see :mod:`agentgym.serve.app`.
 """
 
 from __future__ import annotations
