@@ -48,6 +48,8 @@ STEP_FAULTS = {"raise": 0.01, "garbage": 0.01, "hang": 0.0005, "slow": 0.02}
 RESET_RAISES = 0.01
 CLOSE_RAISES = 0.05
 REBUILD_HANGS = 0.03
+# besides, so that every kind surely happens: in the first slot only, its 100th step and 4th build
+FORCED_HANG_AT, FORCED_HANG_AT_BUILD = 100, 4
 
 
 class InjectedFault(RuntimeError):
@@ -77,9 +79,9 @@ class FaultyGame(gym.Wrapper):
     """A real game that fails at random (see the module docstring). The action ``"random"``
     becomes a random action of the game itself."""
 
-    def __init__(self, env: gym.Env, faults: Faults, rng: random.Random) -> None:
+    def __init__(self, env: gym.Env, faults: Faults, factory: FaultyFactory) -> None:
         super().__init__(env)
-        self.faults, self.rng = faults, rng
+        self.faults, self.factory, self.rng = faults, factory, factory.rng
 
     def reset(self, **kwargs: Any):
         if self.rng.random() < RESET_RAISES:
@@ -89,13 +91,16 @@ class FaultyGame(gym.Wrapper):
 
     def step(self, action: Any):
         action = self.env.unwrapped.random_action(self.rng) if action == "random" else action
+        self.factory.steps += 1
         roll = self.rng.random()
         for kind, chance in STEP_FAULTS.items():
             if roll < chance:
                 break
             roll -= chance
         else:
-            return self.env.step(action)
+            if not (self.factory.forced and self.factory.steps == FORCED_HANG_AT):
+                return self.env.step(action)
+            kind = "hang"
         self.faults.record(kind)
         if kind == "raise":
             raise InjectedFault("step failed")
@@ -121,14 +126,16 @@ class FaultyFactory:
 
     def __init__(self, game: str, faults: Faults, seed: int) -> None:
         self.game, self.faults, self.rng = game, faults, random.Random(seed)
-        self.builds = 0
+        self.builds = self.steps = 0
+        self.forced = seed % 100 == 0  # the first slot: see FORCED_HANG_AT
 
     def __call__(self) -> FaultyGame:
         self.builds += 1
-        if self.builds > 1 and self.rng.random() < REBUILD_HANGS:
+        if self.builds > 1 and (self.rng.random() < REBUILD_HANGS
+                                or self.forced and self.builds == FORCED_HANG_AT_BUILD):
             self.faults.record("construction")
             self.faults.release.wait()
-        return FaultyGame(agentgym.make(self.game, max_turns=5), self.faults, self.rng)
+        return FaultyGame(agentgym.make(self.game, max_turns=5), self.faults, self)
 
 
 def reported_failures(infos: dict[str, Any]) -> int:
@@ -261,7 +268,8 @@ def test_process_isolation_kills_hung_real_games_and_leaves_nothing(resource_tra
     with closing(envs):
         envs.reset(seed=0)
         for step in range(40):
-            actions = ["hang" if step in (10, 25) else "random", "random"]
+            wanted = (step >= 10) + (step >= 25)  # hangs asked for by now; a step that only
+            actions = ["hang" if killed < wanted else "random", "random"]  # resets ignores one
             _, _, terminations, truncations, infos = envs.step(actions)
             episodes += int((terminations | truncations).sum())
             if "env_killed" in infos:
