@@ -147,7 +147,7 @@ def load_embedded_model() -> tuple[Any, Any]:
 
 def embedded_policy(**kwargs: Any) -> HFPolicy:
     """An :class:`HFPolicy` on the embedded model; ``kwargs`` go to :class:`HFPolicy`
-    (``device``, ``dtype``, ``max_batch_size``, ``name``)."""
+    (``device``, ``dtype``, ``max_batch_size``, ``name``, ``batch_invariant``)."""
     model, tokenizer = load_embedded_model()
     kwargs.setdefault("name", EMBEDDED_MODEL_NAME)
     return HFPolicy(model, tokenizer, **kwargs)

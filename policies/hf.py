@@ -110,7 +110,7 @@ class HFPolicy(Policy):
         self._pad_token_id = pad if pad is not None else min(self.eos_token_ids, default=0)
         # Ask for the last position's logits only, where the model supports it (saves a
         # [batch, prompt, vocab] tensor at prefill).
-        parameters = inspect.signature(model.forward).parameters
+        parameters = _forward_parameters(model)
         self._last_logits_only = {"logits_to_keep": 1} if "logits_to_keep" in parameters else {}
         # transformers >= 5.25 calls the KV cache argument ``cache`` (``past_key_values`` warns).
         self._cache_argument = "cache" if "cache" in parameters else "past_key_values"
@@ -313,6 +313,16 @@ def _nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
     # A top_p below float32's smallest number (1e-300) compares as 0: keep the top token anyway.
     in_nucleus[:, 0] = True
     return torch.zeros_like(probs).scatter(-1, order, in_nucleus.to(probs.dtype))
+
+
+def _forward_parameters(model: Any) -> set[str]:
+    """The keyword arguments ``model``'s forward takes, looking through a wrapper that passes
+    its keyword arguments on to the model it wraps (a PEFT model's ``get_base_model()``)."""
+    names = set(inspect.signature(model.forward).parameters)
+    base = getattr(model, "get_base_model", None)
+    if callable(base):
+        names |= set(inspect.signature(base().forward).parameters)
+    return names
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import warnings
 from collections import Counter
 
 import pytest
@@ -17,7 +18,7 @@ import torch
 from transformers import AutoTokenizer
 
 from agentgym.policies.base import Request, SamplingParams
-from agentgym.policies.hf import HFPolicy
+from agentgym.policies.hf import HFPolicy, quiet_transformers
 from agentgym.rollout.transcript import TokenTranscript
 
 CONVERSATIONS = [
@@ -277,3 +278,49 @@ def test_importing_the_policies_package_does_not_import_torch():
             "assert p.HFPolicy.__name__ == 'HFPolicy' and 'torch' in sys.modules")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_generation_uses_no_deprecated_model_argument(tiny_policy):
+    # transformers >= 5.25 renamed the forward's ``past_key_values`` to ``cache`` and warns
+    # (FutureWarning) on the old name at every call; as an error it would fail the batch.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        generations = tiny_policy.generate(requests(), GREEDY)
+    assert [g.finish_reason for g in generations] == ["length"] * 3, [g.error for g in generations]
+
+
+def test_a_lora_wrapped_model_generates_without_deprecated_arguments(tiny_model, smollm2_tokenizer):
+    peft = pytest.importorskip("peft", reason="LoRA wrapping needs peft (agentgym[train])")
+    model = peft.get_peft_model(tiny_model, peft.LoraConfig(r=2, target_modules=["q_proj", "v_proj"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        generations = HFPolicy(model, smollm2_tokenizer).generate(requests(), GREEDY)
+    assert [g.finish_reason for g in generations] == ["length"] * 3, [g.error for g in generations]
+    # LoRA starts as the identity: the same tokens as the bare model.
+    assert [g.token_ids for g in generations] == [g.token_ids for g in
+                                                 HFPolicy(model.get_base_model(), smollm2_tokenizer).generate(
+                                                     requests(), GREEDY)]
+
+
+def test_loading_is_quiet_and_restores_transformers_settings(tiny_model, smollm2_tokenizer, tmp_path, capfd):
+    from transformers.utils import logging as transformers_logging
+
+    folder = tmp_path / "tiny-llama"
+    tiny_model.save_pretrained(folder)
+    smollm2_tokenizer.save_pretrained(folder)
+    capfd.readouterr()
+    before = (transformers_logging.get_verbosity(), transformers_logging.is_progress_bar_enabled())
+    HFPolicy.from_pretrained(str(folder))
+    err = capfd.readouterr().err
+    assert "Loading weights" not in err and "%|" not in err  # no progress bar of any kind
+    assert (transformers_logging.get_verbosity(), transformers_logging.is_progress_bar_enabled()) == before
+    # Inside the block, a user's stricter verbosity is kept; a looser one is raised to errors only.
+    transformers_logging.set_verbosity(transformers_logging.CRITICAL)
+    try:
+        with quiet_transformers():
+            assert transformers_logging.get_verbosity() == transformers_logging.CRITICAL
+            assert not transformers_logging.is_progress_bar_enabled()
+    finally:
+        transformers_logging.set_verbosity(before[0])
+    with quiet_transformers():
+        assert transformers_logging.get_verbosity() == transformers_logging.ERROR
