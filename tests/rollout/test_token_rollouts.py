@@ -3,6 +3,8 @@ Llama-3-style chat template) plays real games through the engine; every turn's p
 exactly the previous prompt plus that turn's generated and appended tokens, and the recorded
 log-probs are the policy's."""
 
+import asyncio
+
 import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
@@ -122,3 +124,68 @@ def test_tool_calling_turns_stay_token_exact():
     assert trajectory.token_exact and trajectory.turns[0].info["tool_calls"] == 1
     text = tokenizer.decode(trajectory.token_ids)
     assert call in text and "zebra: a thing" in text and "<|start_header_id|>ipython" in text
+
+
+# ---------------------------------------------------------------- lockstep batching
+def lockstep_batcher():
+    from agentgym.policies.scripted import ScriptedPolicy
+    from agentgym.rollout.batcher import GenerationBatcher
+
+    return GenerationBatcher(ScriptedPolicy(["a", "b", "c"]), SamplingParams(seed=0, max_tokens=4))
+
+
+async def play(batcher, slots, turns: int, *, close_seconds: float = 0.0, step_seconds: float = 0.0):
+    """An episode as the engine plays it: take a slot, ask ``turns`` times (stepping between),
+    finish, then close for ``close_seconds`` before giving the slot back."""
+    from agentgym.policies.base import Request
+
+    async with slots:
+        batcher.episode_started()
+        try:
+            for turn in range(turns):
+                await batcher.generate(Request([{"role": "user", "content": f"turn {turn}"}]))
+                batcher.stepping(True)
+                await asyncio.sleep(step_seconds)
+                batcher.stepping(False)
+        finally:
+            batcher.episode_finished()
+            await asyncio.sleep(close_seconds)
+
+
+@pytest.mark.parametrize("close_seconds", [0.0, 0.05])
+def test_lockstep_waits_for_the_episode_that_takes_a_freed_slot(close_seconds):
+    async def scenario():
+        batcher = lockstep_batcher()
+        slots = batcher.slots(2)
+        serving = asyncio.create_task(batcher.run())
+        try:
+            # Episode 0 asks once and closes (slowly or not); episode 2 waits for its slot.
+            await asyncio.gather(play(batcher, slots, 1, close_seconds=close_seconds),
+                                 play(batcher, slots, 3, step_seconds=0.01), play(batcher, slots, 2))
+        finally:
+            serving.cancel()
+        return batcher.batch_log
+
+    # However long the close takes, episode 1's second request waits for episode 2's first.
+    assert asyncio.run(scenario()) == [[0, 1], [1, 2], [1, 2]]
+
+
+def test_lockstep_is_not_stalled_by_an_episode_cancelled_while_it_waits():
+    async def scenario():
+        batcher = lockstep_batcher()
+        slots = batcher.slots(3)
+        serving = asyncio.create_task(batcher.run())
+        try:
+            slow = asyncio.create_task(play(batcher, slots, 2, step_seconds=0.3))
+            waiting = asyncio.create_task(play(batcher, slots, 2))
+            fast = asyncio.create_task(play(batcher, slots, 2, step_seconds=0.3))
+            await asyncio.sleep(0.1)  # turn 0 served; 'waiting' now waits for the other two
+            assert len(batcher._pending) == 1
+            waiting.cancel()  # e.g. its episode timeout
+            await asyncio.gather(slow, fast)
+            assert waiting.cancelled() and not batcher._pending
+        finally:
+            serving.cancel()
+        return batcher.batch_log
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 10)) == [[0, 1, 2], [0, 2]]
