@@ -3,7 +3,7 @@
 One turn, a prompt of a few tokens and a one-number answer make an episode cheap enough to train
 SmolLM2-135M on a laptop CPU in minutes. The untrained model often answers at length ("To add 9
 and 4, ...") and runs out of tokens before the sum, or adds wrongly; reinforcement learning
-teaches it to answer with the sum at once.
+teaches it to give the right sum within its token budget.
 
     agentgym train --config examples/quickstart.toml --import examples/quickstart_env.py
 """
