@@ -12,11 +12,13 @@ import argparse
 import os
 from pathlib import Path
 
+from agentgym.policies.specs import EMBEDDED_ALIASES, EMBEDDED_SPEC
+
 # Nothing from agentgym.serve is imported here: the CLI must load without FastAPI installed.
 API_KEY_ENV = "AGENTGYM_API_KEY"
 DEFAULT_MAX_BODY_MB = 8.0
 
-EMBEDDED = ("embedded", "smollm2")
+EMBEDDED = (EMBEDDED_SPEC, *EMBEDDED_ALIASES)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,9 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "serve-policy", help="serve a local model over an OpenAI-compatible HTTP API",
         description="Serve a model with /v1/models, /v1/chat/completions and /v1/completions; answers carry "
                     "token ids and log-probs (vLLM's fields) for token-exact rollouts through OpenAIPolicy.")
-    parser.add_argument("--model", default="embedded",
-                        help="a Hugging Face checkpoint folder or cached hub name, or 'embedded' "
-                             "(SmolLM2-135M-Instruct, the default)")
+    parser.add_argument("--model", default=EMBEDDED_SPEC,
+                        help=f"a Hugging Face checkpoint folder or cached hub name, or '{EMBEDDED_SPEC}' "
+                             "(the embedded SmolLM2-135M-Instruct, the default; aliases: embedded, smollm2)")
     parser.add_argument("--name", default=None, help="the model name clients use (default: the model's own)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to listen on (default: loopback only); any other (0.0.0.0, a LAN address) "
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model not in EMBEDDED and folder.is_dir() and not (folder / "config.json").is_file():
         raise ValueError(f"{args.model} is not a Hugging Face checkpoint folder: it has no config.json")
     try:
-        policy = make_policy("embedded" if args.model in EMBEDDED else f"hf:{args.model}")
+        policy = make_policy(EMBEDDED_SPEC if args.model in EMBEDDED else f"hf:{args.model}")
     except OSError as exc:  # no such folder, or not a model
         raise ValueError(f"cannot load the model {args.model!r}: {exc}") from None
     serve(policy, host=args.host, port=args.port, model_name=args.name, max_batch_size=args.max_batch_size,

@@ -31,7 +31,7 @@ from agentgym.eval.report import HTML_FILE, MARKDOWN_FILE, Report, write_report
 from agentgym.eval.results import (RESULTS_FILE, SETTINGS_FILE, TRAJECTORIES_FILE, RunResults, load_results,
                                    load_settings, run_settings, write_atomic)
 from agentgym.policies.base import Policy, SamplingParams
-from agentgym.policies.specs import DEFAULT_POLICY, make_policy
+from agentgym.policies.specs import canonical_spec, make_policy
 from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.suites import Suite, get_suite
 from agentgym.trajectory import Trajectory, TrajectoryReader
@@ -69,7 +69,7 @@ def entry_label(trajectory: Trajectory) -> str:
 def default_run_dir(suite: str, policy: str, root: str | Path = "runs") -> Path:
     """``runs/<suite>-<policy>-<YYYYmmdd-HHMMSS>`` that does not exist yet (``-2``, ``-3``...
     is added for runs started in the same second), the policy spec made file-name safe."""
-    safe_policy = re.sub(r"[^A-Za-z0-9._-]+", "_", policy).strip("_") or "policy"
+    safe_policy = re.sub(r"[^A-Za-z0-9._-]+", "_", canonical_spec(policy)).strip("_") or "policy"
     base = Path(root) / f"{suite}-{safe_policy}-{datetime.now():%Y%m%d-%H%M%S}"
     candidate, number = base, 1
     while candidate.exists():
@@ -113,7 +113,7 @@ def evaluate(
     run_dir = _unused_run_dir(out_dir) if out_dir is not None else None
     owned = not isinstance(policy, Policy)
     policy_object = make_policy(policy) if owned else policy
-    spec = (policy or DEFAULT_POLICY) if owned else policy_object.name
+    spec = canonical_spec(policy) if owned else policy_object.name
     settings = run_settings(
         suite=suite.name, policy=spec, rollouts_per_task=rollouts, tasks_per_entry=tasks,
         sampling=asdict(config.sampling), max_turns=config.max_turns, concurrency=config.max_concurrent_episodes,
