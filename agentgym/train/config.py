@@ -336,7 +336,9 @@ class LoggingSection:
         wandb: log to Weights & Biases (needs wandb, and a login or ``WANDB_MODE=offline``).
         wandb_project / wandb_entity: where (absent entity: your default).
         plot: write ``<out_dir>/curves.png`` (reward and success) at the end (needs matplotlib).
-        progress: show the rollout progress bar (only without the live table).
+        progress: show rollout and evaluation progress even without the console table (with the
+            table it is always shown: a bar beneath it on a terminal, a line per quarter of the
+            episodes or 30 s otherwise).
     """
 
     console: bool = True
