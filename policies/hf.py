@@ -112,8 +112,7 @@ class HFPolicy(Policy):
         # [batch, prompt, vocab] tensor at prefill).
         parameters = _forward_parameters(model)
         self._last_logits_only = {"logits_to_keep": 1} if "logits_to_keep" in parameters else {}
-        # transformers >= 5.25 calls the KV cache argument ``cache`` (``past_key_values`` warns).
-        self._cache_argument = "cache" if "cache" in parameters else "past_key_values"
+        self._cache_argument = cache_keyword(model)
         self._lock = threading.Lock()
 
     @classmethod
@@ -133,16 +132,25 @@ class HFPolicy(Policy):
                    batch_invariant=batch_invariant)
 
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
-        return await asyncio.to_thread(self._generate, list(requests), sampling)
+        """Cancelling this coroutine (e.g. the server's client hung up) stops the decode loop at
+        its next token, so abandoned requests do not hold the model."""
+        cancelled = threading.Event()
+        try:
+            return await asyncio.to_thread(self._generate, list(requests), sampling, cancelled)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
 
     # ------------------------------------------------------------------ batching
-    def _generate(self, requests: list[Request], sampling: SamplingParams) -> list[Generation]:
+    def _generate(self, requests: list[Request], sampling: SamplingParams,
+                  cancelled: threading.Event | None = None) -> list[Generation]:
         # One batch at a time, tokenizer included (fast tokenizers dislike concurrent use); grad
         # mode is per thread, so it is switched off here, in the worker thread.
         with self._lock, torch.inference_mode():
-            return self._generate_locked(requests, sampling)
+            return self._generate_locked(requests, sampling, cancelled or threading.Event())
 
-    def _generate_locked(self, requests: list[Request], sampling: SamplingParams) -> list[Generation]:
+    def _generate_locked(self, requests: list[Request], sampling: SamplingParams,
+                         cancelled: threading.Event) -> list[Generation]:
         results: list[Generation | None] = [None] * len(requests)
         rows = []
         for index, request in enumerate(requests):
@@ -156,7 +164,7 @@ class HFPolicy(Policy):
         for start in range(0, len(rows), size):
             batch = rows[start: start + size]
             try:
-                self._decode(batch, sampling)
+                self._decode(batch, sampling, cancelled)
             except Exception as exc:
                 for row in batch:
                     results[row.index] = _error_generation(exc, row.prompt_ids)
@@ -201,8 +209,9 @@ class HFPolicy(Policy):
         return prompt
 
     # ------------------------------------------------------------- decode loop
-    def _decode(self, rows: list[_Row], sampling: SamplingParams) -> None:
-        """Decode ``rows`` together until each is done."""
+    def _decode(self, rows: list[_Row], sampling: SamplingParams, cancelled: threading.Event) -> None:
+        """Decode ``rows`` together until each is done, or until ``cancelled`` is set (nobody waits
+        for them any more: they end as they are, ``finish_reason="length"``)."""
         width = max(len(row.prompt_ids) for row in rows)
         input_ids = torch.full((len(rows), width), self._pad_token_id, dtype=torch.long)
         attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -215,6 +224,10 @@ class HFPolicy(Policy):
         cache = DynamicCache(config=self.model.config)
         active = list(rows)
         while True:
+            if cancelled.is_set():
+                for row in active:
+                    row.finish_reason = "length"
+                return
             logits = self._next_token_logits(input_ids, attention_mask, position_ids, cache)
             tokens, logprobs = _sample(logits, sampling, [row.generator for row in active])
             for row, token, logprob in zip(active, tokens.tolist(), logprobs.tolist()):
@@ -313,6 +326,13 @@ def _nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
     # A top_p below float32's smallest number (1e-300) compares as 0: keep the top token anyway.
     in_nucleus[:, 0] = True
     return torch.zeros_like(probs).scatter(-1, order, in_nucleus.to(probs.dtype))
+
+
+def cache_keyword(model: Any) -> str:
+    """The name of the KV-cache argument of ``model``'s forward: transformers >= 5.25 calls it
+    ``cache`` (passing ``past_key_values`` there raises a FutureWarning), older ones
+    ``past_key_values``."""
+    return "cache" if "cache" in _forward_parameters(model) else "past_key_values"
 
 
 def _forward_parameters(model: Any) -> set[str]:

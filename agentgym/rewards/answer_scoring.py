@@ -48,6 +48,8 @@ from typing import Any, Iterator, Sequence
 import torch
 from transformers import DynamicCache
 
+from agentgym.policies.hf import cache_keyword
+
 # Attention implementations that apply an additive 4D mask as given.
 _MASK_AWARE_ATTENTION = ("eager", "sdpa")
 # Layer kinds (``config.layer_types``) whose only link between positions is masked attention.
@@ -157,13 +159,13 @@ def _score_batch(model: Any, queries: list[AnswerQuery]) -> list[list[float]]:
         prefix = torch.zeros((len(queries), width), dtype=torch.long)
         for row, (query, length) in enumerate(zip(queries, prefix_lengths)):
             prefix[row, :length] = torch.tensor(list(query.token_ids[:length]))
-        model(input_ids=prefix.to(device), past_key_values=cache, use_cache=True, **_logits_to_keep(model, 1))
+        model(input_ids=prefix.to(device), use_cache=True, **{cache_keyword(model): cache}, **_logits_to_keep(model, 1))
 
     input_ids, position_ids, mask, targets = _block_inputs(queries, width, _dtype(model))
     masks = _layer_masks(model.config, mask, position_ids, width)
     with _attention_accepting_masks(model):
         logits = model(input_ids=input_ids.to(device), position_ids=position_ids.to(device),
-                       attention_mask=_to(masks, device), past_key_values=cache, use_cache=True).logits
+                       attention_mask=_to(masks, device), use_cache=True, **{cache_keyword(model): cache}).logits
     values = []
     for row, (query, (positions, answer)) in enumerate(zip(queries, targets)):
         log_probs = torch.log_softmax(_at_least_float32(logits[row, positions]), dim=-1)

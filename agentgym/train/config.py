@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import agentgym.core
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -37,8 +39,8 @@ Algorithm = Literal["grpo", "drgrpo", "rloo", "gigpo", "igpo", "ppo", "reinforce
 GROUP_RELATIVE: tuple[str, ...] = ("grpo", "drgrpo", "rloo", "gigpo", "igpo")
 
 
-class ConfigError(ValueError):
-    """A configuration that cannot run; the message lists every problem found."""
+class ConfigError(agentgym.core.ConfigError):
+    """A training configuration that cannot run; the message lists every problem found."""
 
 
 @dataclass

@@ -64,7 +64,7 @@ from agentgym.credit import (
     training_health,
 )
 from agentgym.policies.base import Policy, SamplingParams
-from agentgym.policies.hf import HFPolicy
+from agentgym.policies.hf import HFPolicy, quiet_transformers
 from agentgym.rewards.base import component_means, write_component
 from agentgym.rollout import RolloutConfig, RolloutResult, Task, rollout
 from agentgym.train.batching import NotTrainable, TrainingRow, check_trainable, training_rows
@@ -458,8 +458,9 @@ class Trainer:
         config = self.config
         if config.checkpoint.save_final:
             final = self.out_dir / "final"
-            self.model.save_pretrained(final)
-            self.tokenizer.save_pretrained(final)
+            with quiet_transformers():  # no "Writing model shards" bar
+                self.model.save_pretrained(final)
+                self.tokenizer.save_pretrained(final)
             if self.value_head is not None:
                 torch.save(self.value_head.state_dict(), final / "value_head.pt")
         if config.logging.plot:
@@ -498,15 +499,17 @@ def build_estimator(config: TrainConfig) -> Any:
 
 def load_model(section: Any) -> tuple[Any, Any]:
     """Model and tokenizer from ``model.path``: the embedded SmolLM2, a folder or a hub name."""
-    from agentgym.policies.embedded import EMBEDDED_MODEL_NAME, load_embedded_model
+    from agentgym.policies.embedded import load_embedded_model
+    from agentgym.policies.specs import EMBEDDED_SPEC, canonical_spec
 
-    if section.path == EMBEDDED_MODEL_NAME:
+    if canonical_spec(section.path) == EMBEDDED_SPEC:
         return load_embedded_model()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     kwargs = {"revision": section.revision} if section.revision else {}
-    tokenizer = AutoTokenizer.from_pretrained(section.path, **kwargs)
-    model = AutoModelForCausalLM.from_pretrained(section.path, **kwargs)
+    with quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(section.path, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(section.path, **kwargs)
     return model, tokenizer
 
 

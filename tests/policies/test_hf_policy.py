@@ -324,3 +324,43 @@ def test_loading_is_quiet_and_restores_transformers_settings(tiny_model, smollm2
         transformers_logging.set_verbosity(before[0])
     with quiet_transformers():
         assert transformers_logging.get_verbosity() == transformers_logging.ERROR
+
+
+def test_cancelling_a_generation_stops_its_decode_loop(tiny_model_factory, smollm2_tokenizer):
+    """A cancelled ``agenerate`` (a server's client hung up) must not keep the model busy: the
+    decode loop stops at its next token instead of running to ``max_tokens``."""
+    model = tiny_model_factory(len(smollm2_tokenizer), max_position_embeddings=4096)
+    policy = HFPolicy(model, smollm2_tokenizer)
+    forwards = 0
+    started = asyncio.Event()
+    original = policy._next_token_logits
+
+    def counting(*args, **kwargs):
+        nonlocal forwards
+        forwards += 1
+        if forwards == 3:
+            loop.call_soon_threadsafe(started.set)
+        return original(*args, **kwargs)
+
+    policy._next_token_logits = counting
+    never_stops = SamplingParams(max_tokens=3000, temperature=1.0, seed=0)
+    policy.eos_token_ids = frozenset()  # only the token budget (or cancellation) can end it
+
+    async def scenario():
+        task = asyncio.create_task(policy.agenerate(requests()[:1], never_stops))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0)
+        # The thread finishes the forward it is in, then sees the cancellation: the lock frees.
+        async with asyncio.timeout(30):
+            while policy._lock.locked():
+                await asyncio.sleep(0.01)
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(scenario())
+    finally:
+        loop.close()
+    assert 3 <= forwards < 100, f"the decode loop ran {forwards} forward passes after cancellation"
