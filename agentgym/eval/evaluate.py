@@ -23,10 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 
 from agentgym.eval.metrics import failure_summary, group_by, summarize
-from agentgym.eval.progress import ProgressLines
 from agentgym.eval.report import HTML_FILE, MARKDOWN_FILE, Report, write_report
 from agentgym.eval.results import (RESULTS_FILE, SETTINGS_FILE, TRAJECTORIES_FILE, RunResults, load_results,
                                    load_settings, run_settings, write_atomic)
@@ -101,9 +99,9 @@ def evaluate(
         config: further rollout settings; its ``group_size`` is replaced by ``rollouts``.
         out_dir: a new run directory to write (trajectories while the run goes, then
             ``results.json`` and the reports); ``None`` writes nothing.
-        progress: show progress: the engine's live bar on a terminal; when stdout is not a
-            terminal (logs, CI) and a run directory is written, plain lines on stderr
-            (episodes done of all, success so far; see :class:`ProgressLines`).
+        progress: show progress on standard error: a live bar on a terminal, plain lines in a
+            log (episodes done of all, success so far; see
+            :class:`~agentgym.rollout.progress.RolloutProgress`).
     """
     suite = get_suite(suite) if isinstance(suite, str) else suite
     task_list = suite_tasks(suite, tasks)
@@ -120,16 +118,13 @@ def evaluate(
         system_prompt=config.system_prompt, step_timeout=config.step_timeout,
         episode_timeout=config.episode_timeout, environments=[entry.label for entry in suite.entries],
         expected_episodes=len(task_list) * rollouts)
-    live_bar = progress and Console().is_terminal
     try:
         if run_dir is not None:  # only now: a bad policy spec leaves no empty directory behind
             run_dir.mkdir(parents=True, exist_ok=True)
             write_atomic(run_dir / SETTINGS_FILE, json.dumps(settings, indent=2) + "\n")
         trajectories_path = run_dir / TRAJECTORIES_FILE if run_dir else None
-        with ProgressLines(trajectories_path, settings["expected_episodes"],
-                           enabled=progress and not live_bar and trajectories_path is not None):
-            result = rollout(policy_object, task_list, config, progress=live_bar,
-                             trajectories_path=trajectories_path)
+        result = rollout(policy_object, task_list, config, progress="eval" if progress else False,
+                         trajectories_path=trajectories_path)
     finally:
         if owned:
             policy_object.close()

@@ -29,6 +29,7 @@ the policy continued exactly the prompt it was handed and counts any mismatch in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections import Counter
@@ -37,11 +38,12 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import gymnasium as gym
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console
 
 import agentgym
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
 from agentgym.rollout.batcher import GenerationBatcher
+from agentgym.rollout.progress import RolloutProgress
 from agentgym.rollout.transcript import TokenTranscript
 from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn, json_safe
 from agentgym.vector._worker import (
@@ -142,7 +144,7 @@ class _StepTimeout(Exception):
 
 
 def rollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None = None, *,
-            trajectories_path: str | Path | None = None, progress: bool = True,
+            trajectories_path: str | Path | None = None, progress: bool | str = True,
             on_episode: Callable[[Trajectory], None] | None = None) -> RolloutResult:
     """Synchronous :func:`arollout` (not callable from inside a running event loop)."""
     return asyncio.run(arollout(policy, tasks, config, trajectories_path=trajectories_path, progress=progress,
@@ -150,12 +152,14 @@ def rollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None 
 
 
 async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None = None, *,
-                   trajectories_path: str | Path | None = None, progress: bool = True,
+                   trajectories_path: str | Path | None = None, progress: bool | str = True,
                    on_episode: Callable[[Trajectory], None] | None = None) -> RolloutResult:
     """Play every task ``config.group_size`` times with ``policy``; see the module docstring.
 
     Trajectories are appended to ``trajectories_path`` (JSONL, flushed as each one ends) when
-    given. A live progress bar shows the success rate and generated tokens per second.
+    given. ``progress`` (``True``, or a label such as ``"eval"``) reports on standard error how
+    many episodes ended, the success rate and generated tokens per second: a live bar on a
+    terminal, plain lines in a log (:class:`~agentgym.rollout.progress.RolloutProgress`).
     ``on_episode`` is called with each trajectory as its episode ends (in the event loop's
     thread; e.g. to report progress elsewhere).
     """
@@ -164,12 +168,13 @@ async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig 
         agentgym.env_info(task.env_id)  # fail now, with suggestions, on an unknown id
     writer = TrajectoryWriter(trajectories_path) if trajectories_path else None
     runner = _Runner(policy, config, writer)
-    runner.on_episode = on_episode
     plan = [(task, i) for task in tasks for i in range(config.group_size)]
+    reporter = (RolloutProgress(progress if isinstance(progress, str) else "rollout", len(plan), Console(stderr=True))
+                if progress else None)
+    runner.on_episode = _both(reporter.episode_finished if reporter else None, on_episode)
     start = time.perf_counter()
     try:
-        with _progress_bar(progress, len(plan)) as bar:
-            runner.bar = bar
+        with reporter or contextlib.nullcontext():
             trajectories = await runner.run(plan)
     finally:
         if writer:
@@ -189,12 +194,9 @@ class _Runner:
         self.writer = writer
         self.token_mode = policy.tokenizer is not None
         self.batcher = GenerationBatcher(policy, config.sampling, max_batch_size=config.max_batch_size)
-        self.bar: Any = None
         self.on_episode: Callable[[Trajectory], None] | None = None
-        self._done = self._won = self._tokens = 0
         #: episodes whose thread was abandoned inside a hung environment call
         self.abandoned = 0
-        self._start = time.perf_counter()
 
     async def run(self, plan: list[tuple[Task, int]]) -> list[Trajectory]:
         slots = self.batcher.slots(self.config.max_concurrent_episodes)  # lockstep batching needs them
@@ -262,7 +264,6 @@ class _Runner:
                 self._check_prefix(transcript, generation, trajectory)
                 span = transcript.add_generation(generation.token_ids or [], generation.logprobs, generation.text)
                 turn.action_span = (span.start, span.end)
-                self._tokens += len(span)
             started = time.perf_counter()
             observation, reward, terminated, truncated, info = await self._in_env(worker, env.step, _action(generation))
             turn.seconds = time.perf_counter() - started
@@ -335,12 +336,6 @@ class _Runner:
     def _finish(self, trajectory: Trajectory) -> None:
         if self.writer:
             self.writer.write(trajectory)
-        self._done += 1
-        self._won += trajectory.success
-        if self.bar is not None:
-            elapsed = max(time.perf_counter() - self._start, 1e-9)
-            self.bar.update(self.bar.task_ids[0], advance=1, rate=self._won / self._done,
-                            tps=self._tokens / elapsed)
         if self.on_episode is not None:
             self.on_episode(trajectory)
 
@@ -370,12 +365,17 @@ def _action(generation: Generation) -> Any:
     return generation.text
 
 
-def _progress_bar(enabled: bool, total: int) -> Progress:
-    bar = Progress(TextColumn("[bold]rollout"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("success {task.fields[rate]:.0%}"), TextColumn("{task.fields[tps]:.0f} tok/s"),
-                   TimeElapsedColumn(), disable=not enabled, transient=True)
-    bar.add_task("rollout", total=total, rate=0.0, tps=0.0)
-    return bar
+def _both(first: Callable[[Trajectory], None] | None,
+          second: Callable[[Trajectory], None] | None) -> Callable[[Trajectory], None] | None:
+    """One ``on_episode`` callback calling ``first`` then ``second`` (either may be ``None``)."""
+    if first is None or second is None:
+        return first or second
+
+    def both(trajectory: Trajectory) -> None:
+        first(trajectory)
+        second(trajectory)
+
+    return both
 
 
 def _stats(trajectories: list[Trajectory], batcher: GenerationBatcher, wall: float) -> dict[str, Any]:

@@ -89,7 +89,7 @@ from agentgym.train.distributed import (
 from agentgym.train.filters import group_weights
 from agentgym.train.logging import MetricsLogger
 from agentgym.train.loss import kl_divergence
-from agentgym.train.progress import RolloutProgress
+from agentgym.rollout.progress import RolloutProgress
 from agentgym.train.schedules import EntropyBand, lr_multiplier
 from agentgym.train.update import PolicyUpdater, UpdateSettings, ValueHead, score_rows
 from agentgym.train.weights import inference_weights
@@ -397,7 +397,7 @@ class Trainer:
 
     def _rollout(self, tasks: Sequence[Task], rollout_config: RolloutConfig, label: str) -> RolloutResult:
         """Play ``tasks`` with the rollout policy, reporting progress while :meth:`train` runs
-        (:class:`~agentgym.train.progress.RolloutProgress`; silent otherwise)."""
+        (:class:`~agentgym.rollout.progress.RolloutProgress`; silent otherwise)."""
         if self._progress_console is None:
             return rollout(self.policy, tasks, rollout_config, progress=False)
         with RolloutProgress(label, len(tasks) * rollout_config.group_size, self._progress_console) as progress:

@@ -1,7 +1,7 @@
 """Reliability probe: `agentgym eval` killed with SIGKILL, mid-run and while writing its reports.
 
 A real `agentgym eval` runs in a child process (a seeded random policy on games-v0, hundreds of
-episodes). It is killed with SIGKILL once its plain progress lines (stdout is a file, not a
+episodes). It is killed with SIGKILL once its plain progress lines (stderr is a file, not a
 terminal) and some trajectories have appeared; then every line of trajectories.jsonl but at
 most a partial last one must be readable, the run must be recognisable as unfinished, and
 `agentgym report` must summarise exactly the episodes that finished. The second probe blocks

@@ -9,7 +9,7 @@ import re
 from rich.console import Console
 
 from agentgym.train import Trainer
-from agentgym.train.progress import RolloutProgress
+from agentgym.rollout.progress import RolloutProgress
 from agentgym.trajectory import Trajectory
 from tests.train.conftest import learner, world_config
 
@@ -91,7 +91,7 @@ def test_training_piped_to_a_log_reports_every_evaluation_and_step_rollout(tmp_p
                           logging={"console": True, "plot": False})
     Trainer(config, stream=out, **learner()).train()
     text = out.getvalue()
-    line = r"{}: (\d+)/(\d+) episodes, success \d+%, \d+ s"
+    line = r"{}: (\d+)/(\d+) episodes, success \d+%(?:, \d+ failed)?(?:, \d+ tok/s)?, \d+ s"
     for label, total in (("eval before training", 4), ("step 1/2 rollout", 16), ("eval after step 1", 4),
                          ("step 2/2 rollout", 16), ("eval after step 2", 4)):
         counts = [(int(done), int(of)) for done, of in re.findall(line.format(re.escape(label)), text)]

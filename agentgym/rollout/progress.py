@@ -1,16 +1,20 @@
-"""Progress of the rollouts inside training: a live bar on a terminal, plain lines in a log.
+"""Progress of a rollout: a live bar on a terminal, plain lines in a log.
+
+The one progress reporter of agentgym: ``rollout(..., progress=True)`` (or a label, e.g.
+``progress="eval"``) uses it on standard error, and a trainer hands it the console of its live
+metrics table::
 
     with RolloutProgress("eval before training", total=48, console=console) as progress:
         rollout(policy, tasks, config, progress=False, on_episode=progress.episode_finished)
 
-A held-out evaluation or a step's rollout can take minutes on a CPU; this says how far it got.
-On a terminal (``console.is_terminal``) a transient rich bar counts the episodes and shows the
-running success rate. Sharing the console of the live metrics table, it is drawn beneath the
-table (rich nests live displays of one console). Anywhere else (output piped to a file, a CI
-log) it prints a plain line at every quarter of the episodes, and at least every
+An evaluation or a step's rollout can take minutes on a CPU; this says how far it got. On a
+terminal (``console.is_terminal``) a transient rich bar counts the episodes and shows the
+running success rate and generated tokens per second; sharing the console of a live table, it is
+drawn beneath it (rich nests live displays of one console). Anywhere else (output piped to a
+file, a CI log) it prints a plain line at every quarter of the episodes, and at least every
 ``interval_seconds`` while episodes keep ending:
 
-    eval before training: 12/48 episodes, success 25%, 41 s
+    eval before training: 12/48 episodes, success 25%, 1 failed, 87 tok/s, 41 s
 
 The last line (all episodes done) is always printed, so a log shows each rollout's total.
 """
@@ -50,7 +54,7 @@ class RolloutProgress:
         self.label, self.total, self.console = label, total, console
         self.interval_seconds = interval_seconds
         self._clock = clock
-        self.done = self.successes = 0
+        self.done = self.successes = self.failures = self.tokens = 0
         self._started = self._last_line = clock()
         self._milestones = sorted({math.ceil(total * k / QUARTERS) for k in range(1, QUARTERS + 1)} - {0})
         self._bar: Progress | None = None
@@ -69,9 +73,10 @@ class RolloutProgress:
         self._started = self._last_line = self._clock()
         if self.live:
             self._bar = Progress(TextColumn(f"[bold]{self.label}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("episodes, success {task.fields[rate]:.0%}"), TimeElapsedColumn(),
+                                 TextColumn("episodes, success {task.fields[rate]:.0%}"),
+                                 TextColumn("{task.fields[tps]:.0f} tok/s"), TimeElapsedColumn(),
                                  console=self.console, transient=True)
-            self._task = self._bar.add_task(self.label, total=self.total, rate=0.0)
+            self._task = self._bar.add_task(self.label, total=self.total, rate=0.0, tps=0.0)
             self._bar.start()
         return self
 
@@ -84,15 +89,22 @@ class RolloutProgress:
         """Count one ended episode (the rollout's ``on_episode`` callback)."""
         self.done += 1
         self.successes += bool(trajectory.success)
-        if self._bar is not None:
-            self._bar.update(self._task, completed=self.done, rate=self.success_rate)
-            return
+        self.failures += trajectory.error is not None
+        self.tokens += trajectory.generated_tokens
         now = self._clock()
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done, rate=self.success_rate,
+                             tps=self.tokens / max(now - self._started, 1e-9))
+            return
         if self.done in self._milestones or now - self._last_line >= self.interval_seconds:
             self._last_line = now
             self.console.print(self.line(now), highlight=False, soft_wrap=True)
 
     def line(self, now: float | None = None) -> str:
-        """The plain progress line, e.g. ``eval before training: 12/48 episodes, success 25%, 41 s``."""
+        """The plain progress line, e.g. ``eval: 12/48 episodes, success 25%, 1 failed, 87 tok/s, 41 s``
+        (failures and tokens only when there are any)."""
         elapsed = (self._clock() if now is None else now) - self._started
-        return f"{self.label}: {self.done}/{self.total} episodes, success {self.success_rate:.0%}, {elapsed:.0f} s"
+        failed = f", {self.failures} failed" if self.failures else ""
+        speed = f", {self.tokens / elapsed:.0f} tok/s" if self.tokens and elapsed > 0 else ""
+        return (f"{self.label}: {self.done}/{self.total} episodes, success {self.success_rate:.0%}{failed}{speed}, "
+                f"{elapsed:.0f} s")

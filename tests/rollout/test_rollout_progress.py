@@ -1,0 +1,34 @@
+"""The rollout engine's progress reporter: plain lines on standard error in a log, counting
+successes, failed episodes and generated tokens (the trainer's use is in tests/train/test_progress.py)."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from agentgym.policies.random import RandomPolicy
+from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.rollout.progress import RolloutProgress
+from agentgym.trajectory import Trajectory, Turn
+
+
+def test_lines_count_failures_and_tokens():
+    out = io.StringIO()
+    now = [0.0]
+    with RolloutProgress("eval", 2, Console(file=out, force_terminal=False, width=200),
+                         clock=lambda: now[0]) as progress:
+        now[0] = 10.0
+        progress.episode_finished(Trajectory(success=True, turns=[Turn(0, "", "a", action_span=(0, 50))]))
+        progress.episode_finished(Trajectory(error="policy error: refused"))
+    assert (progress.done, progress.successes, progress.failures, progress.tokens) == (2, 1, 1, 50)
+    assert out.getvalue().splitlines()[-1] == "eval: 2/2 episodes, success 50%, 1 failed, 5 tok/s, 10 s"
+
+
+def test_a_rollout_in_a_log_prints_its_label_and_total(capsys):
+    tasks = [Task("games/GuessTheNumber-v0", seed) for seed in range(3)]
+    result = rollout(RandomPolicy(seed=0), tasks, RolloutConfig(group_size=2, max_turns=2), progress="probe")
+    err = capsys.readouterr().err  # pytest's capture is not a terminal: plain lines
+    assert f"probe: 6/6 episodes, success {result.stats['success_rate']:.0%}" in err
+    quiet = rollout(RandomPolicy(seed=0), tasks, RolloutConfig(max_turns=2), progress=False)
+    assert len(quiet.trajectories) == 3 and capsys.readouterr().err == ""
