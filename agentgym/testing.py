@@ -110,10 +110,21 @@ def play_episode(
 
 
 def random_agent(seed: int = 0) -> Callable[[gym.Env, Any], str]:
-    """An ``act`` function that plays the environment's own random (usually legal) actions."""
+    """An ``act`` function that plays the environment's own random (usually legal) actions; for
+    an environment that has none (no ``example_actions``, no ``random_action``), a seeded stream
+    of arbitrary text (:func:`hostile_actions`), so that the checks that need an agent still run."""
     from agentgym.policies import RandomAgent
 
-    return RandomAgent(seed)
+    agent = RandomAgent(seed)
+    fallback = hostile_actions(1_000_000, seed)
+
+    def act(env: gym.Env, observation: Any) -> str:
+        try:
+            return agent(env, observation)
+        except NotImplementedError:
+            return next(fallback)
+
+    return act
 
 
 def oracle_agent(env: gym.Env, observation: Any) -> str:

@@ -98,8 +98,8 @@ def settings_differences(runs: list[NamedRun]) -> list[str]:
     lines = []
     for name in COMPARED_SETTINGS:
         by_value: dict[str, list[str]] = {}
-        for number, run in enumerate(runs, start=1):
-            by_value.setdefault(_text(run, name), []).append(f"#{number}")
+        for index, run in enumerate(runs, start=1):
+            by_value.setdefault(_text(run, name), []).append(f"#{index}")
         if len(by_value) > 1:
             lines.append(f"{name}: " + " vs ".join(f"{text} ({', '.join(numbers)})"
                                                    for text, numbers in by_value.items()))
@@ -110,10 +110,10 @@ def warnings_for(runs: list[NamedRun]) -> list[str]:
     """Why the runs may not be comparable: settings that differ (one line each, see
     :func:`settings_differences`), runs summarised after they stopped early."""
     notes = [f"settings differ: {line}" for line in settings_differences(runs)]
-    for number, run in enumerate(runs, start=1):
+    for index, run in enumerate(runs, start=1):
         if not run.results.complete:
             expected = run.results.expected_episodes
-            notes.append(f"#{number} {run.name} is incomplete: {run.results.overall.episodes} of "
+            notes.append(f"#{index} {run.name} is incomplete: {run.results.overall.episodes} of "
                          f"{'?' if expected is None else expected} episodes (the run was interrupted)")
     return notes
 

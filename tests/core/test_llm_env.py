@@ -250,3 +250,14 @@ def test_the_random_policy_reports_a_missing_random_action_per_episode():
     for trajectory in trajectories:
         assert "Mute has no random_action" in trajectory.error
         assert not trajectory.success
+
+
+def test_check_llm_env_runs_on_an_environment_without_random_actions():
+    """The seed-determinism check needs an agent; an environment that declares no random action
+    is played with seeded arbitrary text instead of failing the check."""
+    from agentgym.testing import check_llm_env
+
+    class NoRandom(Pick):
+        random_action = LLMEnv.random_action  # the default: no example_actions, so it raises
+
+    check_llm_env(NoRandom())

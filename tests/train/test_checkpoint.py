@@ -13,7 +13,6 @@ import pytest
 import torch
 
 from agentgym.cli import main
-from agentgym.train import checkpoint as checkpoint_module
 from agentgym.train.checkpoint import (
     RunDirectoryInUse,
     check_run_directory_unused,
