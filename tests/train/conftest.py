@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -64,3 +67,31 @@ def learner(seed: int = 1):
     """The model the trainer tests start from: its greedy policy fails every FindTheWord task
     (it names no colour), while sampling finds the word now and then."""
     return {"model": tiny_model(seed, hidden_size=64, initializer_range=0.2), "tokenizer": word_tokenizer()}
+
+
+def cli_config(folder, **sections) -> Path:
+    """Save :func:`learner`'s model to ``folder/model`` and write ``folder/run.toml``, a small
+    FindTheWord configuration for ``agentgym train`` (run directory ``folder/run``, checkpoint
+    every step, no console); ``sections`` override its values. Returns the TOML file's path."""
+    folder = Path(folder)
+    parts = learner()
+    parts["model"].save_pretrained(folder / "model")
+    parts["tokenizer"].save_pretrained(folder / "model")
+    base = {
+        "run": {"steps": 2, "out_dir": (folder / "run").as_posix()},
+        "model": {"path": (folder / "model").as_posix()},
+        "env": {"id": ENV_ID, "tasks_per_step": 2},
+        "rollout": {"group_size": 2, "max_tokens": 2, "system_prompt": ""},
+        "checkpoint": {"every": 1, "save_final": False},
+        "logging": {"console": False, "plot": False},
+    }
+    text = "".join(f"[{name}]\n" + "".join(f"{key} = {_toml_value(value)}\n" for key, value in values.items())
+                   for name, values in merge(base, sections).items())
+    path = folder / "run.toml"
+    path.write_text(text)
+    return path
+
+
+def _toml_value(value) -> str:
+    """A TOML literal for the plain values these configurations use (str, bool, int, float)."""
+    return ("true" if value else "false") if isinstance(value, bool) else json.dumps(value)

@@ -21,7 +21,7 @@ from agentgym.train.checkpoint import (
     save_checkpoint,
 )
 from agentgym.train.logging import read_metrics
-from tests.train.conftest import learner
+from tests.train.conftest import cli_config
 
 
 def _save(run, step, marker, *, keep_last=2):
@@ -120,32 +120,7 @@ def test_a_used_run_directory_is_named_with_its_last_step(tmp_path):
 
 
 def test_train_refuses_a_used_run_directory_and_leaves_it_as_it_was(tmp_path, capsys):
-    model_dir = tmp_path / "model"
-    parts = learner()
-    parts["model"].save_pretrained(model_dir)
-    parts["tokenizer"].save_pretrained(model_dir)
-    config = tmp_path / "run.toml"
-    config.write_text(f"""
-[run]
-steps = 3
-out_dir = "{(tmp_path / 'run').as_posix()}"
-[model]
-path = "{model_dir.as_posix()}"
-[env]
-id = "testworld/FindTheWord-v0"
-tasks_per_step = 2
-[rollout]
-group_size = 2
-max_tokens = 2
-system_prompt = ""
-[checkpoint]
-every = 1
-keep_last = 2
-save_final = false
-[logging]
-console = false
-plot = false
-""")
+    config = cli_config(tmp_path, run={"steps": 3}, checkpoint={"keep_last": 2})
     run = tmp_path / "run"
     assert main(["train", "--config", str(config)]) == 0
     before = {path: path.read_bytes() for path in run.rglob("*") if path.is_file()}

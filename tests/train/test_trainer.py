@@ -13,7 +13,7 @@ from agentgym.cli import main
 from agentgym.train.batching import NotTrainable
 from agentgym.train.checkpoint import load_checkpoint
 from agentgym.train.trainer import Trainer
-from tests.train.conftest import learner, world_config
+from tests.train.conftest import cli_config, learner, world_config
 
 # Metrics that measure the machine, not the run.
 _CLOCK = ("time/", "rollout/tokens_per_second")
@@ -173,31 +173,7 @@ def test_sampled_evaluation_draws_the_same_episodes_every_time(tmp_path):
 
 
 def test_cli_trains_resumes_and_rejects_bad_configs(tmp_path, capsys):
-    model_dir = tmp_path / "model"
-    parts = learner()
-    parts["model"].save_pretrained(model_dir)
-    parts["tokenizer"].save_pretrained(model_dir)
-    config = tmp_path / "run.toml"
-    config.write_text(f"""
-[run]
-steps = 2
-out_dir = "{(tmp_path / 'run').as_posix()}"
-[model]
-path = "{model_dir.as_posix()}"
-[env]
-id = "testworld/FindTheWord-v0"
-tasks_per_step = 2
-[rollout]
-group_size = 4
-max_tokens = 2
-system_prompt = ""
-[checkpoint]
-every = 1
-save_final = false
-[logging]
-console = false
-plot = false
-""")
+    config = cli_config(tmp_path, rollout={"group_size": 4})
     assert main(["train", "--config", str(config), "--steps", "1"]) == 0
     assert "trained to step 1" in capsys.readouterr().out
     assert main(["train", "--resume", str(tmp_path / "run"), "--steps", "2"]) == 0
