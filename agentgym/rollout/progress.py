@@ -11,7 +11,9 @@ An evaluation or a step's rollout can take minutes on a CPU; this says how far i
 terminal (``console.is_terminal``) a transient rich bar counts the episodes and shows the
 running success rate and generated tokens per second; sharing the console of a live table, it is
 drawn beneath it (rich nests live displays of one console). Anywhere else (output piped to a
-file, a CI log) it prints a plain line at every quarter of the episodes, and at least every
+file, a CI log) it prints a plain line at every quarter of the episodes (unless the previous
+line is less than ``min_gap_seconds`` old, so that episodes ending together, as a batch of
+one-turn episodes does, do not print a line each quarter), and at least every
 ``interval_seconds`` while episodes keep ending:
 
     eval before training: 12/48 episodes, success 25%, 1 failed, 87 tok/s, 41 s
@@ -41,6 +43,8 @@ class RolloutProgress:
         total: the episodes the rollout plays.
         console: where to report (a terminal gets the bar, anything else plain lines).
         interval_seconds: in plain-line mode, the longest silence while episodes end.
+        min_gap_seconds: in plain-line mode, the shortest time between two lines (the last
+            line, all episodes done, is always printed).
         clock: the time source (seconds), replaceable in tests.
 
     Use it as a context manager (the bar lives inside the ``with``) and pass
@@ -48,11 +52,12 @@ class RolloutProgress:
     """
 
     def __init__(self, label: str, total: int, console: Console, *, interval_seconds: float = 30.0,
-                 clock: Any = time.monotonic) -> None:
+                 min_gap_seconds: float = 2.0, clock: Any = time.monotonic) -> None:
         if total < 0:
             raise ValueError(f"total must not be negative, got {total}")
         self.label, self.total, self.console = label, total, console
         self.interval_seconds = interval_seconds
+        self.min_gap_seconds = min_gap_seconds
         self._clock = clock
         self.done = self.successes = self.failures = self.tokens = 0
         self._started = self._last_line = clock()
@@ -96,7 +101,9 @@ class RolloutProgress:
             self._bar.update(self._task, completed=self.done, rate=self.success_rate,
                              tps=self.tokens / max(now - self._started, 1e-9))
             return
-        if self.done in self._milestones or now - self._last_line >= self.interval_seconds:
+        since_last_line = now - self._last_line
+        milestone = self.done in self._milestones and since_last_line >= self.min_gap_seconds
+        if self.done == self.total or milestone or since_last_line >= self.interval_seconds:
             self._last_line = now
             self.console.print(self.line(now), highlight=False, soft_wrap=True)
 

@@ -518,8 +518,12 @@ def wrap_lora(model: Any, lora: Any) -> Any:
     from peft import LoraConfig, get_peft_model
 
     targets = "all-linear" if lora.target_modules == ["all-linear"] else list(lora.target_modules)
-    return get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                                            target_modules=targets, task_type="CAUSAL_LM"))
+    config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=targets,
+                        task_type="CAUSAL_LM")
+    with warnings.catch_warnings():
+        # peft asks transformers' deprecated is_gradient_checkpointing on every wrap: not the user's to fix
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(model, config)
 
 
 def resolve_device(device: str) -> torch.device:

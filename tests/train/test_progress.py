@@ -37,14 +37,25 @@ def test_piped_output_gets_a_line_at_each_quarter_with_the_running_success_rate(
     with RolloutProgress("eval before training", 8, console, clock=clock) as progress:
         assert not progress.live
         for episode in _episodes([True, False, False, False, True, True, False, False]):
-            clock.now += 1.0
+            clock.now += 1.5
             progress.episode_finished(episode)
     assert out.getvalue().splitlines() == [
-        "eval before training: 2/8 episodes, success 50%, 2 s",
-        "eval before training: 4/8 episodes, success 25%, 4 s",
-        "eval before training: 6/8 episodes, success 50%, 6 s",
-        "eval before training: 8/8 episodes, success 38%, 8 s",
+        "eval before training: 2/8 episodes, success 50%, 3 s",
+        "eval before training: 4/8 episodes, success 25%, 6 s",
+        "eval before training: 6/8 episodes, success 50%, 9 s",
+        "eval before training: 8/8 episodes, success 38%, 12 s",
     ]
+
+
+def test_episodes_ending_together_do_not_print_every_quarter():
+    console, out = _plain_console()
+    clock = _Clock()
+    with RolloutProgress("step 1/8 rollout", 8, console, clock=clock) as progress:
+        clock.now += 5.0
+        for episode in _episodes([True, False, False, False, True, True, False, False]):
+            progress.episode_finished(episode)  # a batch of one-turn episodes: all at once
+    assert out.getvalue().splitlines() == ["step 1/8 rollout: 2/8 episodes, success 50%, 5 s",
+                                           "step 1/8 rollout: 8/8 episodes, success 38%, 5 s"]
 
 
 def test_a_slow_rollout_prints_between_quarters_once_the_interval_has_passed():

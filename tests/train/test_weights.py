@@ -87,3 +87,12 @@ def test_the_trainer_hands_the_new_weights_to_a_vllm_engine_after_every_update(t
     assert trainer.policy is engine and engine.loads == 1 + len(history)
     assert torch.allclose(_logits(engine.model), _logits(trainer.model), atol=1e-5)
     assert not torch.allclose(_logits(learner()["model"]), _logits(trainer.model), atol=1e-4)  # it trained
+
+
+def test_wrapping_lora_warns_nothing():
+    """peft's own deprecation noise (``is_gradient_checkpointing``) does not reach the user."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        wrap_lora(tiny_model(0), LoraSection(enabled=True, r=4, alpha=8, target_modules=["q_proj", "v_proj"]))
