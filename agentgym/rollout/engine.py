@@ -35,7 +35,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, AsyncContextManager, Callable, Sequence
 
 import gymnasium as gym
 from rich.console import Console
@@ -214,7 +214,7 @@ class _Runner:
         finally:
             serving.cancel()
 
-    async def _guarded(self, task: Task, index: int, slots: asyncio.Semaphore) -> Trajectory:
+    async def _guarded(self, task: Task, index: int, slots: AsyncContextManager[Any]) -> Trajectory:
         async with slots:
             check_hung_threads(self.config.max_abandoned_threads, _HUNG_REMEDY)  # stops the rollout past the cap
             trajectory = Trajectory(env_id=task.env_id, seed=task.seed, group_id=f"{task.label}#{task.seed}",
