@@ -61,14 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def user_error_message(exc: BaseException) -> str:
-    """The one-line message of a user error (a ``KeyError``'s text without its quotes)."""
+    """The message of a user error (a ``KeyError``'s text without its quotes) on one line; a
+    message listing several problems (lines starting ``- ``) keeps one line per problem."""
     if isinstance(exc, KeyError) and exc.args:
         message = str(exc.args[0])
     elif isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         message = f"{exc.filename}: {exc.strerror}"
     else:
         message = str(exc) or type(exc).__name__
-    return " ".join(message.split())  # one line, whatever the message's own layout
+    lines = [" ".join(line.split()) for line in message.splitlines() if line.strip()]
+    if len(lines) > 1 and all(line.startswith("- ") for line in lines[1:]):
+        return "\n".join([lines[0], *(f"  {line}" for line in lines[1:])])
+    return " ".join(lines)  # one line, whatever the message's own layout
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -173,3 +173,16 @@ def test_help_still_exits_and_bad_options_return_2(capsys):
     err = capsys.readouterr().err
     assert err == "agentgym eval: error: argument --max-turns: must be a positive integer, got '0' " \
                   "(see agentgym eval --help)\n"
+
+
+def test_a_configuration_with_several_problems_lists_one_per_line(tmp_path, capsys):
+    from agentgym.cli import main
+
+    config = tmp_path / "bad.toml"
+    config.write_text('[rollout]\nmax_turns = inf\nsystem_prompt = 5\n')
+    assert main(["train", "--config", str(config)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"agentgym train: error: {config}:",
+        "  - rollout.max_turns must be an integer or omitted, got inf",
+        "  - rollout.system_prompt must be a string or omitted, got 5",
+    ]
