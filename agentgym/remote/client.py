@@ -1,0 +1,189 @@
+"""``RemoteEnv``: a Gymnasium env whose environment lives on an agentgym environment server.
+
+::
+
+    env = RemoteEnv("games/Wordle-v0", server="http://127.0.0.1:8000")
+    observation, info = env.reset(seed=0)
+    observation, reward, terminated, truncated, info = env.step("crane")
+    env.close()                                  # closes the server's session too
+
+With the same seed it gives the same observations, rewards, ``terminated`` / ``truncated`` and
+infos as ``agentgym.make(id)`` (the infos as JSON carries them: tuples become lists). The
+constructor opens the session and raises :class:`RemoteEnvError` when it cannot (no server,
+a refused ``env_id`` or ``kwargs``, the server full).
+
+What happens when the server or the network fails, exactly:
+
+- Every request has a timeout (``timeout`` seconds, ``connect_timeout`` to connect). A request
+  that could not *connect* (connection refused, connect timeout) was never delivered and is
+  retried ``retries`` times, with a pause of ``backoff * 2**attempt`` seconds; any other
+  transport failure (a read timeout, a connection dropped mid-answer) is not retried, as the
+  server may have carried out the step.
+- ``step`` never raises and never hangs past those bounds: when the server cannot be reached,
+  answers an error, or lost the session (reaped, restarted), it returns an error observation
+  ``"Environment server error: <why>"``, reward ``0.0``, ``terminated=False``, ``truncated=True``
+  and ``info = {"reward_components": {}, "error": <why>, "success": False,
+  "remote_error": <kind>}`` with ``kind`` one of ``"unreachable"`` (no connection), ``"transport"``
+  (a timeout or dropped connection), ``"session_lost"`` (404), ``"server"`` (any other status).
+  The episode is over for the caller (``truncated``); call ``reset`` to go on.
+- ``reset`` re-opens a session when the server lost it (404: reaped or restarted), then resets
+  it. When that fails too it returns the same error observation and ``info`` (with ``task_id``
+  ``None``) instead of raising; the next ``step`` then answers an error observation as well.
+- A bad *argument* (a negative seed, options that are not a dict) is a caller's bug and raises
+  :class:`~agentgym.core.ConfigError`, as locally.
+- ``close`` deletes the session (best effort, one short request) and closes the connections;
+  it never raises.
+
+Observations that hold images arrive as uint8 arrays decoded from PNG
+(:mod:`agentgym.remote.schemas`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import gymnasium as gym
+import httpx
+
+from agentgym.core import ConfigError
+from agentgym.remote.schemas import decode_observation, dumps
+from agentgym.spaces import UnicodeText
+
+_UNSET: Any = object()
+
+
+class RemoteEnvError(ConnectionError):
+    """The session could not be opened on the server."""
+
+
+class _Failure(Exception):
+    def __init__(self, kind: str, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind, self.message, self.status = kind, message, status
+
+
+class RemoteEnv(gym.Env):
+    """A session of ``env_id`` on the environment server at ``server`` (see the module docstring).
+
+    Args:
+        env_id: a registered id on the server (``agentgym list``).
+        server: the server's root URL, e.g. ``http://127.0.0.1:8000`` (a trailing ``/v1`` is
+            accepted).
+        api_key: sent as ``Authorization: Bearer <key>``.
+        max_turns: the turn budget (absent: the registered one; ``None``: none).
+        timeout: seconds a request may take; ``connect_timeout`` to connect.
+        retries: how many times a request that could not connect is retried.
+        backoff: the first pause between such retries (doubling).
+        **kwargs: the environment's constructor arguments (JSON values).
+    """
+
+    metadata = {"render_modes": []}
+    observation_space = UnicodeText()
+    action_space = UnicodeText(100_000)
+
+    def __init__(self, env_id: str, *, server: str, api_key: str | None = None, max_turns: int | None = _UNSET,
+                 timeout: float = 30.0, connect_timeout: float = 5.0, retries: int = 2, backoff: float = 0.1,
+                 **kwargs: Any) -> None:
+        root = server.rstrip("/")
+        self.server = root[: -len("/v1")] if root.endswith("/v1") else root
+        self.env_id = env_id
+        self.retries, self.backoff = retries, backoff
+        self._create_body: dict[str, Any] = {"env_id": env_id, "kwargs": kwargs}
+        if max_turns is not _UNSET:
+            self._create_body["max_turns"] = max_turns
+        headers = {"content-type": "application/json"}
+        if api_key:
+            headers["authorization"] = f"Bearer {api_key}"
+        self._http = httpx.Client(base_url=self.server, headers=headers,
+                                  timeout=httpx.Timeout(timeout, connect=connect_timeout))
+        self.session_id: str | None = None
+        self.spec_info: dict[str, Any] = {}
+        try:
+            self._open()
+        except _Failure as failure:
+            self._http.close()
+            raise RemoteEnvError(f"cannot open a session of {env_id} on {self.server}: {failure.message}") from None
+
+    # ------------------------------------------------------------------ transport
+    def _request(self, method: str, path: str, body: Any = None) -> Any:
+        content = dumps(body) if body is not None else None
+        for attempt in range(self.retries + 1):
+            try:
+                response = self._http.request(method, path, content=content)
+                break
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if attempt == self.retries:
+                    raise _Failure("unreachable", f"cannot connect to {self.server}: {exc}") from None
+                time.sleep(self.backoff * 2**attempt)
+            except httpx.TransportError as exc:
+                raise _Failure("transport", f"{type(exc).__name__} talking to {self.server}: {exc}") from None
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]["message"]
+            except Exception:  # noqa: BLE001 - a body that is not ours
+                message = response.text[:500]
+            kind = "session_lost" if response.status_code == 404 else "server"
+            raise _Failure(kind, f"HTTP {response.status_code}: {message}", response.status_code)
+        try:
+            return response.json()
+        except ValueError:
+            raise _Failure("server", f"the server answered with a body that is not JSON: {response.text[:200]!r}")
+
+    def _open(self) -> None:
+        self.spec_info = self._request("POST", "/v1/sessions", self._create_body)
+        self.session_id = self.spec_info["session_id"]
+
+    @staticmethod
+    def _error_info(failure: _Failure) -> dict[str, Any]:
+        return {"reward_components": {}, "error": failure.message, "success": False, "remote_error": failure.kind}
+
+    # ------------------------------------------------------------------ gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        if seed is not None and (type(seed) is not int or seed < 0):
+            raise ConfigError(f"RemoteEnv.reset: seed must be a non-negative integer or None, got {seed!r}")
+        if options is not None and not isinstance(options, dict):
+            raise ConfigError(f"RemoteEnv.reset: options must be a dict or None, got {options!r}")
+        body = {"seed": seed, "options": options}
+        try:
+            try:
+                if self.session_id is None:
+                    self._open()
+                answer = self._request("POST", f"/v1/sessions/{self.session_id}/reset", body)
+            except _Failure as failure:
+                if failure.kind != "session_lost" and failure.kind != "unreachable":
+                    raise
+                self.session_id = None  # reaped or restarted: open a new session once
+                self._open()
+                answer = self._request("POST", f"/v1/sessions/{self.session_id}/reset", body)
+        except _Failure as failure:
+            if failure.kind == "server" and failure.status == 400:
+                raise ConfigError(f"RemoteEnv.reset: {failure.message}") from None
+            return self._error_observation(failure), {**self._error_info(failure), "task_id": None}
+        return decode_observation(answer["observation"]), answer["info"]
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        try:
+            if self.session_id is None:
+                raise _Failure("session_lost", "no session on the server: reset() after the last failure")
+            answer = self._request("POST", f"/v1/sessions/{self.session_id}/step", {"action": action})
+            return (decode_observation(answer["observation"]), float(answer["reward"]), bool(answer["terminated"]),
+                    bool(answer["truncated"]), answer["info"])
+        except _Failure as failure:
+            return self._error_observation(failure), 0.0, False, True, self._error_info(failure)
+        except (TypeError, ValueError) as exc:  # an action JSON cannot carry
+            failure = _Failure("server", f"the action cannot be sent as JSON: {exc}")
+            return self._error_observation(failure), 0.0, False, True, self._error_info(failure)
+
+    def _error_observation(self, failure: _Failure) -> str:
+        return f"Environment server error: {failure.message}"
+
+    def close(self) -> None:
+        if self.session_id is not None:
+            try:
+                self._http.delete(f"/v1/sessions/{self.session_id}", timeout=2.0)
+            except Exception:  # noqa: BLE001 - best effort: the reaper closes it otherwise
+                pass
+            self.session_id = None
+        self._http.close()
+        super().close()

@@ -1,0 +1,56 @@
+"""Running the environment server with uvicorn: in the foreground, or on a background thread.
+
+Both refuse to listen beyond loopback (``0.0.0.0``, a LAN address, a host name) without an
+``api_key`` (:func:`agentgym.serve.guards.check_exposure`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import uvicorn
+
+from agentgym.remote.server import env_app
+from agentgym.serve.guards import check_exposure
+
+
+def serve_env(*, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None, log_level: str = "info",
+              how_to_give_a_key: str = "api_key=...", **app_options: Any) -> None:
+    """Serve every registered environment until interrupted (``app_options`` go to
+    :func:`~agentgym.remote.server.env_app`). Raises ``ValueError`` for a ``host`` beyond
+    loopback without an ``api_key``."""
+    check_exposure(host, api_key, how_to_give_a_key=how_to_give_a_key)
+    uvicorn.run(env_app(api_key=api_key, **app_options), host=host, port=port, log_level=log_level,
+                timeout_graceful_shutdown=10)
+
+
+@contextmanager
+def running_env_server(*, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
+                       startup_timeout: float = 30.0, **app_options: Any) -> Iterator[str]:
+    """Serve on a background thread; yields the server's root URL (``http://host:port``).
+
+    ``port=0`` picks a free port. On exit the server shuts down gracefully (every environment
+    closed) and its thread is joined.
+    """
+    check_exposure(host, api_key)
+    app = env_app(api_key=api_key, **app_options)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
+                                           timeout_graceful_shutdown=5))
+    thread = threading.Thread(target=server.run, name="agentgym-env-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(timeout=startup_timeout)
+            raise RuntimeError(f"the environment server did not start on {host}:{port}")
+        time.sleep(0.01)
+    bound_port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=startup_timeout)

@@ -1,0 +1,346 @@
+"""The environment server: any registered environment, served over HTTP to many clients.
+
+:func:`env_app` builds the FastAPI app. Each client opens a *session* (one environment
+instance) and steps it::
+
+    POST   /v1/sessions                 {"env_id", "kwargs"?, "max_turns"?} -> 201 SessionInfo
+    POST   /v1/sessions/{id}/reset      {"seed"?, "options"?}     -> {"observation", "info"}
+    POST   /v1/sessions/{id}/step       {"action"}                -> {"observation", "reward",
+                                                                      "terminated", "truncated", "info"}
+    GET    /v1/sessions/{id}/spec       -> SessionInfo
+    DELETE /v1/sessions/{id}            -> 200 {"closed": id}
+    GET    /health                      -> {"status": "ok", "sessions": n}
+    GET    /metrics                     -> sessions, steps, errors, step latency percentiles
+
+Bodies are described in :mod:`agentgym.remote.schemas`. Errors use the policy server's body,
+``{"error": {"message", "type", "param", "code"}}``:
+
+- 400: an argument the environment refuses (an unknown constructor argument, a negative seed);
+- 401: no or a wrong bearer token (when the server has a key);
+- 404: an unknown ``env_id`` or session id (a session closed, or reaped for idleness);
+- 409: ``step`` before ``reset`` or after the episode ended;
+- 413: a body over ``max_body_bytes``; 422: a body that is not JSON or not the schema;
+- 503 with ``Retry-After``: ``max_sessions`` sessions are open — the create is refused at
+  once, never queued;
+- 500: only when an environment itself raises (a bug in it: environments turn bad actions
+  into error observations).
+
+Limits and hygiene: a session unused for ``idle_timeout`` seconds is closed by a reaper task;
+calls on one session are serialised (a ``close`` during a ``step`` waits for it); environments
+run on the server's own thread pool, never on the event loop; on shutdown every environment
+is closed and the pool joined.
+
+Security: the app never executes code or reads files named by a client. ``env_id`` must be a
+registered id (``module:Class`` entry points are refused); ``kwargs`` go to that environment's
+constructor, which checks them. With ``api_key`` every request needs ``Authorization: Bearer
+<key>`` (:class:`~agentgym.serve.guards.BearerAuth`); :func:`~agentgym.remote.runner.serve_env`
+refuses to listen beyond loopback without one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+import uuid
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+import gymnasium as gym
+from fastapi import FastAPI
+from fastapi import Request as HTTPRequest
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from gymnasium.error import ResetNeeded
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agentgym.core import ConfigError
+from agentgym.registry import env_info, make
+from agentgym.remote.schemas import (
+    CreateRequest,
+    ResetRequest,
+    SessionInfo,
+    StepRequest,
+    dumps,
+    encode_observation,
+)
+from agentgym.serve.guards import BearerAuth, BodyLimit, error_body
+from agentgym.trajectory import json_safe
+
+DEFAULT_MAX_SESSIONS = 256
+DEFAULT_IDLE_TIMEOUT = 300.0
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+LATENCY_WINDOW = 10_000  # step latencies kept for the percentiles in /metrics
+_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
+                405: "invalid_request_error", 409: "conflict_error", 413: "invalid_request_error",
+                422: "invalid_request_error", 500: "server_error", 503: "overloaded_error"}
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+class ApiError(Exception):
+    """An answer other than 2xx, raised by a handler and written by the app's error handler."""
+
+    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def _answer(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(content), status_code=status, media_type="application/json", headers=headers)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(error_body(status, message, _ERROR_TYPES.get(status, "invalid_request_error")),
+                    status_code=status, media_type="application/json", headers=headers)
+
+
+@dataclass
+class Session:
+    """One environment instance and its bookkeeping."""
+
+    id: str
+    env_id: str
+    env: gym.Env
+    max_turns: int | None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+    steps: int = 0
+    closed: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        base = self.env.unwrapped
+        tools = [tool.schema() for tool in getattr(base, "tools", ())]
+        return SessionInfo(session_id=self.id, env_id=self.env_id, max_turns=self.max_turns,
+                           instructions=str(getattr(base, "instructions", "")), tools=json_safe(tools),
+                           render_modes=list(self.env.metadata.get("render_modes", []))).model_dump()
+
+
+class Metrics:
+    """Counters and a window of step latencies, served as ``/metrics``."""
+
+    def __init__(self) -> None:
+        self.created = self.closed = self.reaped = self.refused = 0
+        self.steps = self.resets = 0
+        self.errors: dict[str, int] = {}
+        self.step_latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
+
+    def error(self, status: int) -> None:
+        self.errors[str(status)] = self.errors.get(str(status), 0) + 1
+
+    def snapshot(self, open_sessions: int, max_sessions: int) -> dict[str, Any]:
+        ordered = sorted(self.step_latencies)
+
+        def percentile(q: float) -> float | None:
+            if not ordered:
+                return None
+            return round(1000 * ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)], 3)
+
+        return {"sessions": {"open": open_sessions, "max": max_sessions, "created": self.created,
+                             "closed": self.closed, "reaped": self.reaped, "refused": self.refused},
+                "steps": self.steps, "resets": self.resets, "errors": dict(self.errors),
+                "step_latency_ms": {"count": len(ordered), "p50": percentile(0.5), "p90": percentile(0.9),
+                                    "p99": percentile(0.99), "max": percentile(1.0)}}
+
+
+def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSIONS,
+            idle_timeout: float = DEFAULT_IDLE_TIMEOUT, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+            workers: int = 8, retry_after: int = 1) -> FastAPI:
+    """A FastAPI app serving every registered environment (see the module docstring).
+
+    Args:
+        api_key: when set, every request needs ``Authorization: Bearer <api_key>`` (401 otherwise).
+        max_sessions: the most sessions open at once; one more create gets 503 + ``Retry-After``.
+        idle_timeout: seconds after its last call when a session is closed by the reaper
+            (checked every ``min(idle_timeout / 4, 1)`` seconds).
+        max_body_bytes: the largest request body accepted (413 otherwise; default 1 MiB).
+        workers: threads that run environment calls.
+        retry_after: the ``Retry-After`` seconds of a 503.
+    """
+    if api_key is not None and not api_key:
+        raise ValueError("api_key is empty: give a non-empty key, or None for no authentication")
+    if max_sessions < 1 or workers < 1:
+        raise ValueError(f"max_sessions and workers must be >= 1, got {max_sessions} and {workers}")
+    if not idle_timeout > 0:
+        raise ValueError(f"idle_timeout must be positive, got {idle_timeout}")
+    sessions: dict[str, Session] = {}
+    metrics = Metrics()
+    state = {"reserved": 0}  # creates under way: they hold a slot before their env exists
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agentgym-env")
+
+    async def off_loop(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(pool, lambda: function(*args, **kwargs))
+
+    async def close_session(session: Session) -> None:
+        """Close ``session``'s env once (waiting for a call in progress) and forget it."""
+        async with session.lock:
+            if session.closed:
+                return
+            session.closed = True
+            sessions.pop(session.id, None)
+            try:
+                await off_loop(session.env.close)
+            except Exception:  # noqa: BLE001 - a failing close must not keep the session
+                pass
+            metrics.closed += 1
+
+    async def reap_idle() -> None:
+        interval = min(idle_timeout / 4, 1.0)
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for session in list(sessions.values()):
+                if now - session.last_used > idle_timeout and not session.lock.locked():
+                    await close_session(session)
+                    metrics.reaped += 1
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        reaper = asyncio.create_task(reap_idle(), name="agentgym-env-reaper")
+        try:
+            yield
+        finally:
+            reaper.cancel()
+            try:
+                await reaper
+            except asyncio.CancelledError:
+                pass
+            for session in list(sessions.values()):
+                await close_session(session)
+            pool.shutdown(wait=True)
+
+    app = FastAPI(title="agentgym environment server", version="1", lifespan=lifespan)
+    app.router.redirect_slashes = False
+    app.state.sessions = sessions
+    app.state.metrics = metrics
+
+    @app.exception_handler(ApiError)
+    async def api_error(_, exc: ApiError) -> Response:
+        metrics.error(exc.status)
+        return _error(exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_, exc: RequestValidationError) -> Response:
+        metrics.error(422)
+        return _error(422, f"invalid request: {exc.errors()[:3]}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_, exc: StarletteHTTPException) -> Response:
+        metrics.error(exc.status_code)
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def crash(_, exc: Exception) -> Response:
+        metrics.error(500)
+        return _error(500, f"internal error: {type(exc).__name__}: {exc}")
+
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    if api_key:
+        app.add_middleware(BearerAuth, api_key=api_key)  # added last: runs first
+
+    async def parse(request: HTTPRequest, model: type[_Model]) -> _Model:
+        body = await request.body()
+        try:
+            data = json.loads(body or b"{}")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(422, f"the request body is not valid JSON: {exc}") from None
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+            raise ApiError(422, f"invalid request: {problems}") from None
+
+    def find(session_id: str) -> Session:
+        session = sessions.get(session_id)
+        if session is None:
+            raise ApiError(404, f"no session {session_id[:64]!r}: it was closed, reaped after {idle_timeout:g} s "
+                                "idle, or never existed (the server may have restarted)")
+        session.last_used = time.monotonic()
+        return session
+
+    @app.get("/health")
+    async def health() -> Response:
+        return _answer({"status": "ok", "sessions": len(sessions)})
+
+    @app.get("/metrics")
+    async def get_metrics() -> Response:
+        return _answer(metrics.snapshot(len(sessions), max_sessions))
+
+    @app.post("/v1/sessions")
+    async def create(request: HTTPRequest) -> Response:
+        body = await parse(request, CreateRequest)
+        if ":" in body.env_id:
+            raise ApiError(400, f"env_id {body.env_id[:80]!r} is an entry point; this server only makes registered "
+                                "ids (see `agentgym list`)")
+        try:
+            registered = env_info(body.env_id)
+        except (KeyError, ConfigError) as exc:
+            raise ApiError(404, str(exc.args[0] if exc.args else exc)) from None
+        if len(sessions) + state["reserved"] >= max_sessions:
+            metrics.refused += 1
+            raise ApiError(503, f"the server holds its maximum of {max_sessions} sessions; retry later or close one",
+                           headers={"Retry-After": str(retry_after)})
+        max_turns = body.max_turns if "max_turns" in body.model_fields_set else registered.max_turns
+        state["reserved"] += 1
+        try:
+            env = await off_loop(make, body.env_id, max_turns=max_turns, **body.kwargs)
+        except (ConfigError, TypeError, ValueError) as exc:
+            raise ApiError(400, f"cannot make {body.env_id}: {exc}") from None
+        finally:
+            state["reserved"] -= 1
+        session = Session(id=uuid.uuid4().hex, env_id=body.env_id, env=env, max_turns=max_turns)
+        sessions[session.id] = session
+        metrics.created += 1
+        return _answer(session.describe(), 201)
+
+    @app.get("/v1/sessions/{session_id}/spec")
+    async def spec(session_id: str) -> Response:
+        return _answer(find(session_id).describe())
+
+    @app.post("/v1/sessions/{session_id}/reset")
+    async def reset(session_id: str, request: HTTPRequest) -> Response:
+        body = await parse(request, ResetRequest)
+        session = find(session_id)
+        async with session.lock:
+            if session.closed:
+                raise ApiError(404, f"session {session_id!r} was closed")
+            try:
+                observation, info = await off_loop(session.env.reset, seed=body.seed, options=body.options)
+            except (ConfigError, TypeError, ValueError) as exc:
+                raise ApiError(400, f"reset refused: {exc}") from None
+            session.last_used = time.monotonic()
+        metrics.resets += 1
+        return _answer({"observation": encode_observation(observation), "info": json_safe(info)})
+
+    @app.post("/v1/sessions/{session_id}/step")
+    async def step(session_id: str, request: HTTPRequest) -> Response:
+        body = await parse(request, StepRequest)
+        session = find(session_id)
+        async with session.lock:
+            if session.closed:
+                raise ApiError(404, f"session {session_id!r} was closed")
+            started = time.perf_counter()
+            try:
+                observation, reward, terminated, truncated, info = await off_loop(session.env.step, body.action)
+            except ResetNeeded as exc:
+                raise ApiError(409, str(exc)) from None
+            metrics.step_latencies.append(time.perf_counter() - started)
+            session.steps += 1
+            session.last_used = time.monotonic()
+        metrics.steps += 1
+        return _answer({"observation": encode_observation(observation), "reward": json_safe(float(reward)),
+                        "terminated": bool(terminated), "truncated": bool(truncated), "info": json_safe(info)})
+
+    @app.delete("/v1/sessions/{session_id}")
+    async def delete(session_id: str) -> Response:
+        await close_session(find(session_id))
+        return _answer({"closed": session_id})
+
+    return app
+
+
+__all__ = ["ApiError", "Metrics", "Session", "env_app"]
