@@ -10,6 +10,7 @@ Quick start::
 """
 
 from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv
+from agentgym.info import ErrorKind, ResetInfo, StepInfo
 from agentgym.registry import EnvInfo, env_info, families, list_envs, load_plugins, make, register
 from agentgym.spaces import UnicodeText, text_and_image_space
 from agentgym.suites import Suite, SuiteEntry, get_suite, list_suites, register_suite
@@ -23,9 +24,12 @@ __all__ = [
     "AsyncioVectorEnv",
     "ConfigError",
     "EnvInfo",
+    "ErrorKind",
     "Feedback",
     "InvalidAction",
     "LLMEnv",
+    "ResetInfo",
+    "StepInfo",
     "Suite",
     "SuiteEntry",
     "ThreadVectorEnv",

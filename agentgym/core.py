@@ -39,6 +39,42 @@ The contract ``reset`` and ``step`` then keep:
   :class:`ConfigError` naming the argument — unlike a bad *action*, which never raises.
 * ``random_action`` (what the random baseline plays) picks one of ``example_actions`` when the
   class declares them; an environment without them must implement ``random_action`` itself.
+* ``info`` keys are typed in :mod:`agentgym.info` (:class:`~agentgym.info.ResetInfo`,
+  :class:`~agentgym.info.StepInfo`); an invalid action also sets ``info["error_kind"]``
+  (an :class:`~agentgym.info.ErrorKind`, ``INVALID_ACTION`` unless ``Feedback.error_kind`` says
+  otherwise) beside the message in ``info["error"]``.
+
+Asynchronous environments
+-------------------------
+Every hook has an async twin that defaults to the sync one: ``anew_episode``, ``aplay``,
+``aacquire_resources``, ``arelease_resources``, ``aclose``. ``await env.areset(...)`` and
+``await env.astep(action)`` keep the same contract as ``reset`` and ``step`` (one implementation
+drives both; only the hook calls are awaited). An environment may implement only the async hooks
+(an async browser driver, an MCP client): ``reset``/``step``/``close`` then run them on a private
+event loop of the environment, so the synchronous API, the vector envs and the rollout engine
+keep working; called from inside a running event loop they raise ``RuntimeError`` telling you to
+``await env.areset(...)``/``env.astep(...)``/``env.aclose()`` instead. An environment without
+async hooks keeps the loop free: ``areset``/``astep`` run ``reset``/``step`` in a worker thread.
+
+Episode resources
+-----------------
+A browser page, a sandbox process, an MCP session or a database connection that one episode
+uses is acquired by ``acquire_resources`` (or ``aacquire_resources``) and released by
+``release_resources`` (or ``arelease_resources``). The environment guarantees:
+
+* acquire runs at every ``reset``, before ``new_episode``; if ``acquire_resources`` raises,
+  release is *not* called (acquire cleans up after itself, like ``__enter__``);
+* release runs exactly once per successful acquire: when the episode terminates, when ``play``
+  raises anything but :class:`InvalidAction` (the episode is then over: ``step`` needs a
+  ``reset``), when ``new_episode`` raises, when the episode is abandoned by a ``reset`` in the
+  middle of it, and at ``close``/``aclose`` (e.g. after a step that raised or timed out). A
+  release that raises is not retried.
+* An episode truncated by a wrapper (:class:`~agentgym.wrappers.TurnLimit`, the rollout
+  engine's turn budget) is not seen by the environment: its resources are released at the next
+  ``reset`` or at ``close`` — or at once by calling ``env.unwrapped.end_episode()``.
+* Long-lived resources (a browser, a server process) belong in ``__init__`` and ``close``;
+  a subclass that overrides ``close`` or ``aclose`` calls ``super()``'s, which releases the
+  episode's resources.
 """
 
 from __future__ import annotations
@@ -49,11 +85,12 @@ import numbers
 import random
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Coroutine, Generator, Sequence
 
 import gymnasium as gym
 from gymnasium.error import ResetNeeded
 
+from agentgym.info import ErrorKind, ResetInfo, StepInfo
 from agentgym.spaces import UnicodeText
 from agentgym.tools import Tool
 
@@ -114,6 +151,7 @@ class Feedback:
         success: the task was accomplished (meaningful when the episode ends).
         error: why the action was invalid, or ``None``.
         info: extra keys merged into the step's ``info``.
+        error_kind: what kind of error ``error`` is (default :attr:`ErrorKind.INVALID_ACTION`).
     """
 
     observation: Observation
@@ -122,6 +160,14 @@ class Feedback:
     success: bool = False
     error: str | None = None
     info: dict[str, Any] | None = None
+    error_kind: ErrorKind | None = None
+
+
+#: A request from the contract's program to its driver: the hook's sync name and its arguments.
+_HookCall = tuple[Any, ...]
+_Program = Generator[_HookCall, Any, Any]
+#: The hooks that have an async twin named ``"a" + name``.
+_HOOKS = ("new_episode", "play", "acquire_resources", "release_resources", "close")
 
 
 class LLMEnv(gym.Env):
@@ -185,6 +231,8 @@ class LLMEnv(gym.Env):
         self._episode = -1
         self._done = True
         self._last_observation: Observation = ""
+        self._episode_resources_held = False
+        self._private_loop: asyncio.AbstractEventLoop | None = None
 
     # ----------------------------------------------------------------- to implement
     def new_episode(self, options: dict[str, Any]) -> Observation:
@@ -196,6 +244,34 @@ class LLMEnv(gym.Env):
         raise NotImplementedError
 
     # -------------------------------------------------------------- optional hooks
+    def acquire_resources(self) -> None:
+        """Acquire what one episode uses (see "Episode resources" in the module docstring)."""
+
+    def release_resources(self) -> None:
+        """Release what ``acquire_resources`` acquired. Called once per successful acquire."""
+
+    async def anew_episode(self, options: dict[str, Any]) -> Observation:
+        """Async ``new_episode``; the default calls the sync one."""
+        return self.new_episode(options)
+
+    async def aplay(self, action: str) -> Feedback:
+        """Async ``play``; the default calls the sync one."""
+        return self.play(action)
+
+    async def aacquire_resources(self) -> None:
+        """Async ``acquire_resources``; the default calls the sync one."""
+        self.acquire_resources()
+
+    async def arelease_resources(self) -> None:
+        """Async ``release_resources``; the default calls the sync one."""
+        self.release_resources()
+
+    @classmethod
+    def has_async_hooks(cls) -> bool:
+        """The class implements at least one async hook itself (``aplay``, ``anew_episode``...):
+        ``areset``/``astep`` then run on the caller's event loop instead of a worker thread."""
+        return any(getattr(cls, "a" + name) is not getattr(LLMEnv, "a" + name) for name in _HOOKS)
+
     @property
     def reference_answer(self) -> str | None:
         """The hidden ground truth of this episode (for reward providers), or ``None``."""
@@ -233,11 +309,67 @@ class LLMEnv(gym.Env):
     # ------------------------------------------------------------- gymnasium API
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[Observation, dict[str, Any]]:
+    ) -> tuple[Observation, ResetInfo]:
+        self._refuse_inside_running_loop("areset(seed=..., options=...)")
+        return self._drive_sync(self._reset_program(seed, options))
+
+    def step(self, action: Any) -> tuple[Observation, float, bool, bool, StepInfo]:
+        self._refuse_inside_running_loop("astep(action)")
+        return self._drive_sync(self._step_program(action))
+
+    async def areset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Observation, ResetInfo]:
+        """``reset`` for event loops: awaits the async hooks, or, for an environment without
+        any, runs ``reset`` in a worker thread so that blocking code never stalls the loop."""
+        if not self.has_async_hooks():
+            return await asyncio.to_thread(self.reset, seed=seed, options=options)
+        return await self._drive_async(self._reset_program(seed, options))
+
+    async def astep(self, action: Any) -> tuple[Observation, float, bool, bool, StepInfo]:
+        """``step`` for event loops (see ``areset``)."""
+        if not self.has_async_hooks():
+            return await asyncio.to_thread(self.step, action)
+        return await self._drive_async(self._step_program(action))
+
+    def end_episode(self) -> None:
+        """End the current episode now and release its resources (idempotent). For wrappers
+        that end an episode the environment does not see end (a turn budget)."""
+        self._refuse_async_release_inside_running_loop("aclose()")
+        self._done = True
+        self._drive_sync(self._release_program())
+
+    def close(self) -> None:
+        """Release the episode's resources, run an ``aclose`` the class implements alone, and
+        close the private event loop. Safe to call more than once."""
+        self._refuse_async_release_inside_running_loop("aclose()")
+        self._done = True
+        self._drive_sync(self._release_program())
+        if self._only_async("close"):
+            self._run_coroutine(self.aclose(), "close")
+        self._close_private_loop()
+        super().close()
+
+    async def aclose(self) -> None:
+        """``close`` for event loops: awaits the release of the episode's resources, then runs
+        a ``close`` the class implements itself."""
+        self._done = True
+        await self._drive_async(self._release_program())
+        if type(self).close is not LLMEnv.close:
+            self.close()
+        self._close_private_loop()
+
+    # ------------------------------------------- the contract, once, as a program
+    # ``reset`` and ``step`` are written once, as generators that yield the hook calls they need
+    # (``("play", action)``) and receive their results; ``_drive_sync`` runs them with the sync hooks,
+    # ``_drive_async`` awaits the async ones. Everything else is shared.
+    def _reset_program(self, seed: int | None, options: dict[str, Any] | None) -> _Program:
         if seed is not None:
             check_int(f"{type(self).__name__}.reset", "seed", seed, minimum=0)
         if options is not None and not isinstance(options, dict):
             raise ConfigError(f"{type(self).__name__}.reset: options must be a dict or None, got {options!r}")
+        self._done = True
+        yield from self._release_program()  # an episode abandoned in the middle
         if seed is not None or self._seed is None:
             if seed is None:
                 seed = secrets.randbits(63)
@@ -246,41 +378,138 @@ class LLMEnv(gym.Env):
             self._seed = seed
             self._episode = -1
         self._episode += 1
+        yield ("acquire_resources",)
+        self._episode_resources_held = True
+        try:
+            observation = yield ("new_episode", options or {})
+        except BaseException as exc:
+            yield from self._release_after(exc)
+            raise
         self._done = False
-        observation = self.new_episode(options or {})
         self._last_observation = observation
-        info = {
+        info: ResetInfo = {
             "task_id": f"{type(self).__name__}-{self.difficulty}-{self._seed}-{self._episode}",
             "instructions": self.instructions,
             "tools": [tool.schema() for tool in self.tools],
         }
         return observation, info
 
-    def step(self, action: Any) -> tuple[Observation, float, bool, bool, dict[str, Any]]:
+    def _step_program(self, action: Any) -> _Program:
         if self._done:
             raise ResetNeeded("call reset() before step(): the episode has ended or not started")
         if type(action) is not str or len(action) > self.max_action_chars:
             feedback = self._invalid(self._describe_bad_action(action))
         else:
             try:
-                feedback = self.play(action)
+                feedback = yield ("play", action)
             except InvalidAction as exc:
                 feedback = self._invalid(str(exc))
+            except BaseException as exc:  # a bug, a dead resource, a cancelled (timed-out) step
+                self._done = True
+                yield from self._release_after(exc)
+                raise
         rewards = feedback.rewards
         self._done = feedback.terminated
         self._last_observation = feedback.observation
-        info = {"reward_components": rewards, "error": feedback.error, "success": feedback.success}
+        info: StepInfo = {"reward_components": rewards, "error": feedback.error, "success": feedback.success}
+        if feedback.error is not None:
+            info["error_kind"] = feedback.error_kind or ErrorKind.INVALID_ACTION
         if feedback.info:
-            info.update(feedback.info)
+            info.update(feedback.info)  # type: ignore[typeddict-item]
+        if feedback.terminated:
+            yield from self._release_program()
         return feedback.observation, float(sum(rewards.values())), feedback.terminated, False, info
 
-    async def areset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        """Asynchronous ``reset``; the default runs ``reset`` in a worker thread."""
-        return await asyncio.to_thread(self.reset, seed=seed, options=options)
+    def _release_program(self) -> _Program:
+        if self._episode_resources_held:
+            self._episode_resources_held = False  # first: a release that raises is not retried
+            yield ("release_resources",)
 
-    async def astep(self, action: Any):
-        """Asynchronous ``step``; the default runs ``step`` in a worker thread."""
-        return await asyncio.to_thread(self.step, action)
+    def _release_after(self, error: BaseException) -> _Program:
+        """Release while ``error`` propagates; a release failure is noted on ``error``."""
+        try:
+            yield from self._release_program()
+        except Exception as release_error:  # noqa: BLE001 - the first error is the one to report
+            error.add_note(f"and release_resources raised too: {release_error!r}")
+
+    def _drive_sync(self, program: _Program) -> Any:
+        """Run a contract program with the sync hooks (or an async-only hook's coroutine)."""
+        send, value = program.send, None
+        while True:
+            try:
+                request = send(value)
+            except StopIteration as stop:
+                return stop.value
+            try:
+                value, send = self._call_hook(*request), program.send
+            except BaseException as exc:  # noqa: BLE001 - handed to the program, which re-raises
+                value, send = exc, program.throw
+
+    async def _drive_async(self, program: _Program) -> Any:
+        """Run a contract program, awaiting the async hooks."""
+        send, value = program.send, None
+        while True:
+            try:
+                request = send(value)
+            except StopIteration as stop:
+                return stop.value
+            name, *args = request
+            try:
+                value, send = await getattr(self, "a" + name)(*args), program.send
+            except BaseException as exc:  # noqa: BLE001 - handed to the program, which re-raises
+                value, send = exc, program.throw
+
+    def _call_hook(self, name: str, *args: Any) -> Any:
+        if self._only_async(name):
+            return self._run_coroutine(getattr(self, "a" + name)(*args), name)
+        return getattr(self, name)(*args)
+
+    @classmethod
+    def _only_async(cls, name: str) -> bool:
+        """The class implements the async twin of hook ``name`` but not the hook itself."""
+        return (getattr(cls, name) is getattr(LLMEnv, name)
+                and getattr(cls, "a" + name) is not getattr(LLMEnv, "a" + name))
+
+    def _refuse_inside_running_loop(self, async_call: str) -> None:
+        if self.has_async_hooks() and _running_loop() is not None:
+            raise RuntimeError(
+                f"{type(self).__name__} has async hooks and an event loop is running in this thread: "
+                f"use `await env.{async_call}` instead of the synchronous call"
+            )
+
+    def _refuse_async_release_inside_running_loop(self, async_call: str) -> None:
+        # Checked before anything changes, so that the resources stay held for ``aclose``.
+        if self._episode_resources_held and self._only_async("release_resources") and _running_loop() is not None:
+            raise RuntimeError(
+                f"{type(self).__name__}.arelease_resources is async and an event loop is running in "
+                f"this thread: use `await env.{async_call}` instead of the synchronous call"
+            )
+
+    def _run_coroutine(self, coroutine: Coroutine[Any, Any, Any], hook: str) -> Any:
+        """Run an async-only hook from the sync API, on this environment's private loop (one
+        loop for its whole life, so resources bound to a loop keep working between calls)."""
+        if _running_loop() is not None:
+            coroutine.close()
+            entry = "aclose()" if hook in ("close", "release_resources") else "areset(...)/astep(...)"
+            raise RuntimeError(
+                f"{type(self).__name__}.a{hook} is async and an event loop is running in this thread: "
+                f"use `await env.{entry}` instead of the synchronous call"
+            )
+        loop = self._private_loop
+        if loop is None or loop.is_closed():
+            loop = self._private_loop = asyncio.new_event_loop()
+        elif loop.is_running():  # a timed-out call still runs on it in another thread
+            temporary = asyncio.new_event_loop()
+            try:
+                return temporary.run_until_complete(coroutine)
+            finally:
+                temporary.close()
+        return loop.run_until_complete(coroutine)
+
+    def _close_private_loop(self) -> None:
+        loop, self._private_loop = self._private_loop, None
+        if loop is not None and not loop.is_running() and not loop.is_closed():
+            loop.close()
 
     def render(self) -> str | None:
         if self.render_mode == "ansi":
@@ -294,9 +523,16 @@ class LLMEnv(gym.Env):
         last = self._last_observation
         # A multimodal environment keeps showing its last image with the error text.
         observation = {**last, "text": text} if isinstance(last, dict) else text
-        return Feedback(observation, rewards, error=message)
+        return Feedback(observation, rewards, error=message, error_kind=ErrorKind.INVALID_ACTION)
 
     def _describe_bad_action(self, action: Any) -> str:
         if not isinstance(action, str):
             return f"the action must be text, got {type(action).__name__}"
         return f"the action is {len(action)} characters long; the limit is {self.max_action_chars}"
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
