@@ -1,0 +1,74 @@
+"""``agentgym serve-env``: argument checks, and a real server process stepped by RemoteEnv."""
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+
+import httpx
+import pytest
+
+import agentgym
+from agentgym.cli import main
+from agentgym.remote import RemoteEnv
+
+
+def test_help_names_the_options(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve-env", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--host", "--port", "--api-key", "--max-sessions", "--idle-timeout", "--max-body-mb"):
+        assert option in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--host", "0.0.0.0"], "refusing to serve on '0.0.0.0' without an API key"),
+    (["--port", "70000"], "--port must be between 0 and 65535"),
+    (["--max-sessions", "0"], "--max-sessions must be at least 1"),
+    (["--idle-timeout", "0"], "--idle-timeout must be positive"),
+    (["--api-key", ""], "--api-key is empty"),
+])
+def test_bad_options_are_one_line_errors(capsys, monkeypatch, argv, message):
+    monkeypatch.delenv("AGENTGYM_API_KEY", raising=False)
+    assert main(["serve-env", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_serves_environments_until_interrupted():
+    command = [sys.executable, "-m", "agentgym", "serve-env", "--port", "0", "--max-sessions", "4"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "AGENTGYM_API_KEY": "k-123"})
+    try:
+        url = _wait_for_url(process, timeout=60)
+        assert httpx.get(f"{url}/health").status_code == 401
+        env = RemoteEnv("games/GuessTheNumber-v0", server=url, api_key="k-123")
+        local = agentgym.make("games/GuessTheNumber-v0")
+        assert env.reset(seed=4)[0] == local.reset(seed=4)[0]
+        assert env.step("50")[:4] == local.step("50")[:4]
+        env.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        returncode = process.wait(timeout=30)
+    assert returncode == 0
+
+
+def _wait_for_url(process: subprocess.Popen, timeout: float) -> str:
+    """The server's root, read from uvicorn's start-up line (the port was picked by the OS)."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
+    seen = []
+    while True:
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"the server did not start; it said: {''.join(seen)}") from None
+        seen.append(line)
+        match = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
+        if match:
+            return match.group(1)
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited with {process.returncode}: {''.join(seen)}")
