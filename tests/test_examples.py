@@ -38,7 +38,7 @@ def test_remote_env_example_plays_through_a_server_and_survives_its_shutdown(tmp
     script = EXAMPLES[[p.name for p in EXAMPLES].index("remote_env.py")]
     out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "success=True" in out.stdout and "remote_error='unreachable'" in out.stdout
+    assert "success=True" in out.stdout and "info['remote_error']='unreachable'" in out.stdout
 
 # ---------------------------------------------------------------- the quick-start training run
 ROOT = Path(__file__).resolve().parents[1]
