@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 import uvicorn
+from fastapi import FastAPI
 
 from agentgym.remote.server import env_app
 from agentgym.serve.guards import check_exposure
@@ -29,14 +30,19 @@ def serve_env(*, host: str = "127.0.0.1", port: int = 8000, api_key: str | None 
 
 @contextmanager
 def running_env_server(*, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
-                       startup_timeout: float = 30.0, **app_options: Any) -> Iterator[str]:
+                       startup_timeout: float = 30.0, app: FastAPI | None = None, **app_options: Any) -> Iterator[str]:
     """Serve on a background thread; yields the server's root URL (``http://host:port``).
 
-    ``port=0`` picks a free port. On exit the server shuts down gracefully (every environment
-    closed) and its thread is joined.
+    ``port=0`` picks a free port. ``app`` serves a ready :func:`env_app` (its own key, if any;
+    ``api_key`` must then be its key beyond loopback) instead of building one from
+    ``app_options``. On exit the server shuts down gracefully (every environment closed) and
+    its thread is joined.
     """
     check_exposure(host, api_key)
-    app = env_app(api_key=api_key, **app_options)
+    if app is None:
+        app = env_app(api_key=api_key, **app_options)
+    elif app_options:
+        raise ValueError(f"give either a ready app or app options, not both: {sorted(app_options)}")
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
                                            timeout_graceful_shutdown=5))
     thread = threading.Thread(target=server.run, name="agentgym-env-server", daemon=True)

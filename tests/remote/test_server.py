@@ -129,7 +129,8 @@ def test_a_key_is_required_when_set_and_beyond_loopback():
         with httpx.Client(base_url=url, timeout=10) as client:
             assert _create(client).status_code == 401
             assert client.get("/metrics").status_code == 401
-            assert client.post("/v1/sessions", json=WORDLE, headers={"authorization": "Bearer wrong"}).status_code == 401
+            wrong_key = {"authorization": "Bearer wrong"}
+            assert client.post("/v1/sessions", json=WORDLE, headers=wrong_key).status_code == 401
         with pytest.raises(RemoteEnvError, match="401"):
             RemoteEnv("games/Wordle-v0", server=url)
         env = RemoteEnv("games/Wordle-v0", server=url + "/v1", api_key="s3cret")
