@@ -430,7 +430,8 @@ class LLMEnv(gym.Env):
         try:
             yield from self._release_program()
         except Exception as release_error:  # noqa: BLE001 - the first error is the one to report
-            error.add_note(f"and release_resources raised too: {release_error!r}")
+            if hasattr(error, "add_note"):  # Python >= 3.11
+                error.add_note(f"and release_resources raised too: {release_error!r}")
 
     def _drive_sync(self, program: _Program) -> Any:
         """Run a contract program with the sync hooks (or an async-only hook's coroutine)."""
@@ -507,8 +508,9 @@ class LLMEnv(gym.Env):
         return loop.run_until_complete(coroutine)
 
     def _close_private_loop(self) -> None:
-        loop, self._private_loop = self._private_loop, None
-        if loop is not None and not loop.is_running() and not loop.is_closed():
+        loop = self._private_loop
+        if loop is not None and not loop.is_running():  # a running one is closed by its caller
+            self._private_loop = None
             loop.close()
 
     def render(self) -> str | None:

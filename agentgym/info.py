@@ -10,15 +10,13 @@ words of a message. It is a ``str`` enum: ``ErrorKind.INVALID_ACTION == "invalid
 written to JSON as its value.
 """
 
-from __future__ import annotations
-
 from enum import Enum
-from typing import Any, TypedDict
+from typing import Any
 
-try:  # Python >= 3.11
-    from typing import NotRequired
+try:  # Python >= 3.11 (``typing.TypedDict`` there understands ``NotRequired``)
+    from typing import NotRequired, TypedDict
 except ImportError:  # pragma: no cover - Python 3.10
-    from typing_extensions import NotRequired
+    from typing_extensions import NotRequired, TypedDict
 
 
 class ErrorKind(str, Enum):

@@ -4,7 +4,7 @@ import pytest
 from gymnasium.error import ResetNeeded
 from gymnasium.utils.env_checker import check_env
 
-from agentgym import Feedback, InvalidAction, LLMEnv, Tool
+from agentgym import ErrorKind, Feedback, InvalidAction, LLMEnv, ResetInfo, StepInfo, Tool
 from agentgym.testing import check_hostile_actions, check_seed_determinism
 
 
@@ -77,6 +77,7 @@ def test_bad_actions_become_error_observations(action):
     obs, reward, terminated, truncated, info = env.step(action)
     assert obs.startswith("Invalid action:")
     assert info["error"] and info["reward_components"] == {"invalid": -0.5} and reward == -0.5
+    assert info["error_kind"] is ErrorKind.INVALID_ACTION and info["error_kind"] == "invalid"
     assert not terminated and not truncated and env.moves == before
 
 
@@ -261,3 +262,55 @@ def test_check_llm_env_runs_on_an_environment_without_random_actions():
         random_action = LLMEnv.random_action  # the default: no example_actions, so it raises
 
     check_llm_env(NoRandom())
+
+
+def test_info_keys_are_the_typed_core_and_error_kinds_are_data():
+    import json
+
+    env = Pick()
+    _, info = env.reset(seed=0)
+    assert set(info) == set(ResetInfo.__annotations__)
+    env.secret = "a"
+    _, _, _, _, info = env.step("b")
+    assert "error_kind" not in info, "error_kind is present exactly when error is"
+    assert set(StepInfo.__required_keys__) <= set(info)
+    _, _, _, _, info = env.step("z")
+    assert json.loads(json.dumps(info))["error_kind"] == "invalid"
+    assert str(ErrorKind.TIMEOUT) == "timeout" and ErrorKind("policy") is ErrorKind.POLICY_ERROR
+
+    class Tooly(Pick):
+        def play(self, action):
+            if action == "call":
+                return Feedback("the tool failed", error="tool broke", error_kind=ErrorKind.TOOL)
+            if action == "plain":
+                return Feedback("refused", error="not now")
+            return super().play(action)
+
+    env = Tooly()
+    env.reset(seed=0)
+    assert env.step("call")[4]["error_kind"] is ErrorKind.TOOL
+    assert env.step("plain")[4]["error_kind"] is ErrorKind.INVALID_ACTION
+
+
+def test_async_api_of_a_sync_environment_keeps_the_contract_and_resources():
+    import asyncio
+
+    class Held(Pick):
+        acquired = released = 0
+
+        def acquire_resources(self):
+            self.acquired += 1
+
+        def release_resources(self):
+            self.released += 1
+
+    env = Held()
+
+    async def play():
+        await env.areset(seed=4)
+        await env.areset(seed=4)  # abandons the first episode
+        result = await env.astep(env.secret)
+        await env.aclose()
+        return result
+
+    assert asyncio.run(play())[4]["success"] and (env.acquired, env.released) == (2, 2)
