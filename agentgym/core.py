@@ -409,7 +409,7 @@ class LLMEnv(gym.Env):
                 yield from self._release_after(exc)
                 raise
         rewards = feedback.rewards
-        self._done = feedback.terminated
+        self._done = self._done or feedback.terminated  # already done: closed while ``play`` ran
         self._last_observation = feedback.observation
         info: StepInfo = {"reward_components": rewards, "error": feedback.error, "success": feedback.success}
         if feedback.error is not None:

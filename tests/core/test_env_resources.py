@@ -226,3 +226,5 @@ def test_close_after_a_step_that_timed_out_releases_while_the_step_still_runs(sc
     leave.set()
     stepping.join(10)
     assert not stepping.is_alive() and env.released == 1
+    with pytest.raises(ResetNeeded):  # the episode ended with the close, whatever play answered
+        env.step("wait")
