@@ -71,7 +71,8 @@ uses is acquired by ``acquire_resources`` (or ``aacquire_resources``) and releas
   release that raises is not retried.
 * An episode truncated by a wrapper (:class:`~agentgym.wrappers.TurnLimit`, the rollout
   engine's turn budget) is not seen by the environment: its resources are released at the next
-  ``reset`` or at ``close`` — or at once by calling ``env.unwrapped.end_episode()``.
+  ``reset`` or at ``close`` — or at once by calling ``env.unwrapped.end_episode()`` (or
+  ``await env.unwrapped.aend_episode()``).
 * Long-lived resources (a browser, a server process) belong in ``__init__`` and ``close``;
   a subclass that overrides ``close`` or ``aclose`` calls ``super()``'s, which releases the
   episode's resources.
@@ -335,9 +336,14 @@ class LLMEnv(gym.Env):
     def end_episode(self) -> None:
         """End the current episode now and release its resources (idempotent). For wrappers
         that end an episode the environment does not see end (a turn budget)."""
-        self._refuse_async_release_inside_running_loop("aclose()")
+        self._refuse_async_release_inside_running_loop("aend_episode()")
         self._done = True
         self._drive_sync(self._release_program())
+
+    async def aend_episode(self) -> None:
+        """``end_episode`` for event loops."""
+        self._done = True
+        await self._drive_async(self._release_program())
 
     def close(self) -> None:
         """Release the episode's resources, run an ``aclose`` the class implements alone, and

@@ -141,11 +141,15 @@ def test_the_sync_api_inside_a_running_loop_says_to_await():
         with pytest.raises(RuntimeError, match=r"await env\.areset"):
             env.reset(seed=0)
         await env.areset(seed=0)
+        with pytest.raises(RuntimeError, match=r"await env\.aend_episode"):
+            env.end_episode()
         with pytest.raises(RuntimeError, match=r"await env\.astep"):
             env.step("up")
         with pytest.raises(RuntimeError, match=r"await env\.aclose"):
             env.close()
         assert env.released == 0, "the refused close kept the resources for aclose"
+        await env.aend_episode()
+        assert env.released == 1 and sleepers() == 0
         await env.aclose()
 
     asyncio.run(run())
