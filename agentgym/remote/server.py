@@ -11,6 +11,7 @@ instance) and steps it::
     DELETE /v1/sessions/{id}            -> 200 {"closed": id}
     GET    /health                      -> {"status": "ok", "sessions": n}
     GET    /metrics                     -> sessions, steps, errors, step latency percentiles
+    WS     /v1/ws                       one session per connection (below)
 
 Bodies are described in :mod:`agentgym.remote.schemas`. Errors use the policy server's body,
 ``{"error": {"message", "type", "param", "code"}}``:
@@ -30,6 +31,31 @@ calls on one session are serialised (a ``close`` during a ``step`` waits for it)
 run on the server's own thread pool, never on the event loop; on shutdown every environment
 is closed and the pool joined.
 
+WebSocket (``/v1/ws``): one connection holds at most one session. Every message is a JSON
+object with a ``type`` and, for requests, an ``id`` the answer repeats:
+
+- requests: ``{"type": "create", "env_id", "kwargs"?, "max_turns"?, "resumable"?}``,
+  ``{"type": "resume", "session_id", "resume_token"}``, ``{"type": "reset", "seed"?,
+  "options"?}``, ``{"type": "step", "action"}``, ``{"type": "spec"}``, ``{"type": "close"}``;
+- answers: ``{"type": "result", "id", "result": <the HTTP endpoint's body>}`` or ``{"type":
+  "error", "id", "error": {"code": <the HTTP status>, "message", "type"}}`` (409 for a second
+  create on one connection or a resume of a session held by a live connection, 404 for a
+  resume of an unknown session or with a wrong token);
+- heartbeats: the server sends ``{"type": "ping"}`` every ``heartbeat_interval`` seconds; any
+  message from the client (``{"type": "pong"}`` is the answer to a ping) proves it alive. A
+  client silent for ``heartbeat_interval + heartbeat_timeout`` seconds while no call of its own
+  is running (a half-open connection: the client vanished without closing) is disconnected
+  and counted in ``/metrics`` (``websocket.heartbeat_timeouts``). A client may send ``{"type":
+  "ping"}`` too; it is answered ``{"type": "pong"}``.
+
+The session closes with its connection, unless it was created with ``"resumable": true``: its
+answer then carries a ``resume_token``, and for ``resume_grace`` seconds after the connection
+drops a new connection may take the session back with ``resume`` (counted as
+``websocket.reconnects``); after that the reaper closes it. A connected WebSocket session is
+never closed for idleness (its heartbeat says it is alive) and is not reachable over HTTP
+(404). With ``api_key``, the handshake needs the same ``Authorization`` header (otherwise the
+socket is closed with code 1008 before it opens).
+
 Security: the app never executes code or reads files named by a client. ``env_id`` must be a
 registered id (``module:Class`` entry points are refused); ``kwargs`` go to that environment's
 constructor, which checks them. With ``api_key`` every request needs ``Authorization: Bearer
@@ -40,8 +66,11 @@ refuses to listen beyond loopback without one.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import math
+import secrets
 import time
 import uuid
 from collections import deque
@@ -51,7 +80,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 import gymnasium as gym
-from fastapi import FastAPI
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi import Request as HTTPRequest
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -75,6 +104,9 @@ from agentgym.trajectory import json_safe
 DEFAULT_MAX_SESSIONS = 256
 DEFAULT_IDLE_TIMEOUT = 300.0
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_RESUME_GRACE = 30.0
+DEFAULT_HEARTBEAT_INTERVAL = 10.0
+DEFAULT_HEARTBEAT_TIMEOUT = 20.0
 LATENCY_WINDOW = 10_000  # step latencies kept for the percentiles in /metrics
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
                 405: "invalid_request_error", 409: "conflict_error", 413: "invalid_request_error",
@@ -111,6 +143,10 @@ class Session:
     last_used: float = field(default_factory=time.monotonic)
     steps: int = 0
     closed: bool = False
+    transport: str = "http"  # or "ws"
+    resume_token: str | None = None  # set for a resumable WebSocket session
+    attached: bool = False  # a WebSocket session held by a live connection
+    detached_at: float | None = None  # when a resumable session's connection dropped
 
     def describe(self) -> dict[str, Any]:
         base = self.env.unwrapped
@@ -126,13 +162,21 @@ class Metrics:
     def __init__(self) -> None:
         self.created = self.closed = self.reaped = self.refused = 0
         self.steps = self.resets = 0
+        self.created_by_transport = {"http": 0, "ws": 0}
+        self.ws_connections = self.reconnects = self.heartbeat_timeouts = self.resume_expired = 0
         self.errors: dict[str, int] = {}
         self.step_latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
 
     def error(self, status: int) -> None:
         self.errors[str(status)] = self.errors.get(str(status), 0) + 1
 
-    def snapshot(self, open_sessions: int, max_sessions: int) -> dict[str, Any]:
+    def snapshot(self, sessions: dict[str, Session], max_sessions: int, open_connections: int) -> dict[str, Any]:
+        open_sessions = len(sessions)
+        by_transport = {"http": 0, "ws": 0}
+        detached = 0
+        for session in list(sessions.values()):
+            by_transport[session.transport] = by_transport.get(session.transport, 0) + 1
+            detached += session.transport == "ws" and not session.attached
         ordered = sorted(self.step_latencies)
 
         def percentile(q: float) -> float | None:
@@ -141,7 +185,11 @@ class Metrics:
             return round(1000 * ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)], 3)
 
         return {"sessions": {"open": open_sessions, "max": max_sessions, "created": self.created,
-                             "closed": self.closed, "reaped": self.reaped, "refused": self.refused},
+                             "closed": self.closed, "reaped": self.reaped, "refused": self.refused,
+                             "open_by_transport": by_transport, "created_by_transport": dict(self.created_by_transport)},
+                "websocket": {"connections_open": open_connections, "connections": self.ws_connections,
+                              "detached_sessions": detached, "reconnects": self.reconnects,
+                              "heartbeat_timeouts": self.heartbeat_timeouts, "resume_expired": self.resume_expired},
                 "steps": self.steps, "resets": self.resets, "errors": dict(self.errors),
                 "step_latency_ms": {"count": len(ordered), "p50": percentile(0.5), "p90": percentile(0.9),
                                     "p99": percentile(0.99), "max": percentile(1.0)}}
@@ -149,28 +197,38 @@ class Metrics:
 
 def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSIONS,
             idle_timeout: float = DEFAULT_IDLE_TIMEOUT, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-            workers: int = 8, retry_after: int = 1) -> FastAPI:
+            workers: int = 8, retry_after: int = 1, resume_grace: float = DEFAULT_RESUME_GRACE,
+            heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
+            heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT) -> FastAPI:
     """A FastAPI app serving every registered environment (see the module docstring).
 
     Args:
         api_key: when set, every request needs ``Authorization: Bearer <api_key>`` (401 otherwise).
         max_sessions: the most sessions open at once; one more create gets 503 + ``Retry-After``.
         idle_timeout: seconds after its last call when a session is closed by the reaper
-            (checked every ``min(idle_timeout / 4, 1)`` seconds).
-        max_body_bytes: the largest request body accepted (413 otherwise; default 1 MiB).
+            (checked every ``min(idle_timeout / 4, resume_grace / 4, 1)`` seconds).
+        max_body_bytes: the largest request body (or WebSocket message) accepted (413 otherwise;
+            default 1 MiB).
         workers: threads that run environment calls.
         retry_after: the ``Retry-After`` seconds of a 503.
+        resume_grace: seconds a resumable WebSocket session outlives its connection.
+        heartbeat_interval: seconds between the server's WebSocket pings.
+        heartbeat_timeout: seconds of silence past a ping after which a WebSocket client is
+            taken for gone.
     """
     if api_key is not None and not api_key:
         raise ValueError("api_key is empty: give a non-empty key, or None for no authentication")
     if max_sessions < 1 or workers < 1:
         raise ValueError(f"max_sessions and workers must be >= 1, got {max_sessions} and {workers}")
-    if not idle_timeout > 0:
-        raise ValueError(f"idle_timeout must be positive, got {idle_timeout}")
+    for name, value in (("idle_timeout", idle_timeout), ("resume_grace", resume_grace),
+                        ("heartbeat_interval", heartbeat_interval), ("heartbeat_timeout", heartbeat_timeout)):
+        if not value > 0:
+            raise ValueError(f"{name} must be positive, got {value}")
     sessions: dict[str, Session] = {}
     metrics = Metrics()
-    state = {"reserved": 0}  # creates under way: they hold a slot before their env exists
+    state = {"reserved": 0, "connections": 0}  # creates under way hold a slot before their env exists
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agentgym-env")
+    key_digest = hashlib.sha256(api_key.encode()).digest() if api_key else None
 
     async def off_loop(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(pool, lambda: function(*args, **kwargs))
@@ -188,19 +246,25 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
                 pass
             metrics.closed += 1
 
-    async def reap_idle() -> None:
-        interval = min(idle_timeout / 4, 1.0)
+    async def reap() -> None:
+        interval = min(idle_timeout / 4, resume_grace / 4, 1.0)
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
             for session in list(sessions.values()):
-                if now - session.last_used > idle_timeout and not session.lock.locked():
+                if session.lock.locked():
+                    continue
+                if session.transport == "ws":
+                    if not session.attached and now - (session.detached_at or now) > resume_grace:
+                        await close_session(session)
+                        metrics.resume_expired += 1
+                elif now - session.last_used > idle_timeout:
                     await close_session(session)
                     metrics.reaped += 1
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
-        reaper = asyncio.create_task(reap_idle(), name="agentgym-env-reaper")
+        reaper = asyncio.create_task(reap(), name="agentgym-env-reaper")
         try:
             yield
         finally:
@@ -240,7 +304,14 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
 
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if api_key:
-        app.add_middleware(BearerAuth, api_key=api_key)  # added last: runs first
+        app.add_middleware(BearerAuth, api_key=api_key)  # added last: runs first (HTTP only)
+
+    def validate(data: Any, model: type[_Model]) -> _Model:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+            raise ApiError(422, f"invalid request: {problems}") from None
 
     async def parse(request: HTTPRequest, model: type[_Model]) -> _Model:
         body = await request.body()
@@ -248,31 +319,18 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             data = json.loads(body or b"{}")
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(422, f"the request body is not valid JSON: {exc}") from None
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
-            raise ApiError(422, f"invalid request: {problems}") from None
+        return validate(data, model)
 
     def find(session_id: str) -> Session:
         session = sessions.get(session_id)
-        if session is None:
+        if session is None or session.transport != "http":
             raise ApiError(404, f"no session {session_id[:64]!r}: it was closed, reaped after {idle_timeout:g} s "
                                 "idle, or never existed (the server may have restarted)")
         session.last_used = time.monotonic()
         return session
 
-    @app.get("/health")
-    async def health() -> Response:
-        return _answer({"status": "ok", "sessions": len(sessions)})
-
-    @app.get("/metrics")
-    async def get_metrics() -> Response:
-        return _answer(metrics.snapshot(len(sessions), max_sessions))
-
-    @app.post("/v1/sessions")
-    async def create(request: HTTPRequest) -> Response:
-        body = await parse(request, CreateRequest)
+    # ------------------------------------------------------------------ what both transports do
+    async def open_session(body: CreateRequest, transport: str) -> Session:
         if ":" in body.env_id:
             raise ApiError(400, f"env_id {body.env_id[:80]!r} is an entry point; this server only makes registered "
                                 "ids (see `agentgym list`)")
@@ -292,37 +350,28 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             raise ApiError(400, f"cannot make {body.env_id}: {exc}") from None
         finally:
             state["reserved"] -= 1
-        session = Session(id=uuid.uuid4().hex, env_id=body.env_id, env=env, max_turns=max_turns)
+        session = Session(id=uuid.uuid4().hex, env_id=body.env_id, env=env, max_turns=max_turns, transport=transport)
         sessions[session.id] = session
         metrics.created += 1
-        return _answer(session.describe(), 201)
+        metrics.created_by_transport[transport] += 1
+        return session
 
-    @app.get("/v1/sessions/{session_id}/spec")
-    async def spec(session_id: str) -> Response:
-        return _answer(find(session_id).describe())
-
-    @app.post("/v1/sessions/{session_id}/reset")
-    async def reset(session_id: str, request: HTTPRequest) -> Response:
-        body = await parse(request, ResetRequest)
-        session = find(session_id)
+    async def reset_session(session: Session, body: ResetRequest) -> dict[str, Any]:
         async with session.lock:
             if session.closed:
-                raise ApiError(404, f"session {session_id!r} was closed")
+                raise ApiError(404, f"session {session.id!r} was closed")
             try:
                 observation, info = await off_loop(session.env.reset, seed=body.seed, options=body.options)
             except (ConfigError, TypeError, ValueError) as exc:
                 raise ApiError(400, f"reset refused: {exc}") from None
             session.last_used = time.monotonic()
         metrics.resets += 1
-        return _answer({"observation": encode_observation(observation), "info": json_safe(info)})
+        return {"observation": encode_observation(observation), "info": json_safe(info)}
 
-    @app.post("/v1/sessions/{session_id}/step")
-    async def step(session_id: str, request: HTTPRequest) -> Response:
-        body = await parse(request, StepRequest)
-        session = find(session_id)
+    async def step_session(session: Session, body: StepRequest) -> dict[str, Any]:
         async with session.lock:
             if session.closed:
-                raise ApiError(404, f"session {session_id!r} was closed")
+                raise ApiError(404, f"session {session.id!r} was closed")
             started = time.perf_counter()
             try:
                 observation, reward, terminated, truncated, info = await off_loop(session.env.step, body.action)
@@ -332,15 +381,207 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             session.steps += 1
             session.last_used = time.monotonic()
         metrics.steps += 1
-        return _answer({"observation": encode_observation(observation), "reward": json_safe(float(reward)),
-                        "terminated": bool(terminated), "truncated": bool(truncated), "info": json_safe(info)})
+        return {"observation": encode_observation(observation), "reward": json_safe(float(reward)),
+                "terminated": bool(terminated), "truncated": bool(truncated), "info": json_safe(info)}
+
+    # ------------------------------------------------------------------ HTTP
+    @app.get("/health")
+    async def health() -> Response:
+        return _answer({"status": "ok", "sessions": len(sessions)})
+
+    @app.get("/metrics")
+    async def get_metrics() -> Response:
+        return _answer(metrics.snapshot(sessions, max_sessions, state["connections"]))
+
+    @app.post("/v1/sessions")
+    async def create(request: HTTPRequest) -> Response:
+        session = await open_session(await parse(request, CreateRequest), "http")
+        return _answer(session.describe(), 201)
+
+    @app.get("/v1/sessions/{session_id}/spec")
+    async def spec(session_id: str) -> Response:
+        return _answer(find(session_id).describe())
+
+    @app.post("/v1/sessions/{session_id}/reset")
+    async def reset(session_id: str, request: HTTPRequest) -> Response:
+        body = await parse(request, ResetRequest)
+        return _answer(await reset_session(find(session_id), body))
+
+    @app.post("/v1/sessions/{session_id}/step")
+    async def step(session_id: str, request: HTTPRequest) -> Response:
+        body = await parse(request, StepRequest)
+        return _answer(await step_session(find(session_id), body))
 
     @app.delete("/v1/sessions/{session_id}")
     async def delete(session_id: str) -> Response:
         await close_session(find(session_id))
         return _answer({"closed": session_id})
 
+    # ------------------------------------------------------------------ WebSocket
+    def authorised(websocket: WebSocket) -> bool:
+        if key_digest is None:
+            return True
+        scheme, _, token = (websocket.headers.get("authorization") or "").strip().partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            hashlib.sha256(token.strip().encode()).digest(), key_digest)
+
+    @app.websocket("/v1/ws")
+    async def websocket_session(websocket: WebSocket) -> None:
+        if not authorised(websocket):
+            await websocket.close(code=1008, reason="this server needs an API key: 'Authorization: Bearer <key>'")
+            return
+        await websocket.accept()
+        state["connections"] += 1
+        metrics.ws_connections += 1
+        connection = _Connection(websocket)
+        reader = asyncio.create_task(serve_messages(connection), name="agentgym-ws-reader")
+        heartbeat = asyncio.create_task(beat(connection), name="agentgym-ws-heartbeat")
+        try:
+            done, _ = await asyncio.wait({reader, heartbeat}, return_when=asyncio.FIRST_COMPLETED)
+            if heartbeat in done and not heartbeat.cancelled() and heartbeat.exception() is None:
+                metrics.heartbeat_timeouts += 1
+        finally:
+            for task in (reader, heartbeat):
+                task.cancel()
+            await asyncio.gather(reader, heartbeat, return_exceptions=True)
+            state["connections"] -= 1
+            await detach(connection.session)
+            try:  # a vanished peer never answers the closing handshake: do not wait for it
+                await asyncio.wait_for(websocket.close(code=1011 if heartbeat in done else 1000), 1.0)
+            except Exception:  # noqa: BLE001 - already closed, or the peer is gone
+                pass
+
+    async def detach(session: Session | None) -> None:
+        if session is None or session.closed:
+            return
+        if session.resume_token is None:
+            await close_session(session)
+        else:
+            session.attached = False
+            session.detached_at = time.monotonic()
+
+    async def beat(connection: _Connection) -> None:
+        """Ping every ``heartbeat_interval``; return when the client stayed silent too long."""
+        while True:
+            await asyncio.sleep(heartbeat_interval)
+            now = time.monotonic()
+            if connection.busy:
+                connection.last_heard = now
+            elif now - connection.last_heard > heartbeat_interval + heartbeat_timeout:
+                return
+            await connection.send({"type": "ping"})
+
+    async def serve_messages(connection: _Connection) -> None:
+        websocket = connection.websocket
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            connection.last_heard = time.monotonic()
+            raw = message.get("text")
+            if raw is None:
+                raw = (message.get("bytes") or b"").decode("utf-8", "replace")
+            request_id: Any = None
+            try:
+                if len(raw) > max_body_bytes:
+                    raise ApiError(413, f"the message is over {max_body_bytes} bytes")
+                try:
+                    data = json.loads(raw)
+                except ValueError as exc:
+                    raise ApiError(422, f"the message is not valid JSON: {exc}") from None
+                if not isinstance(data, dict):
+                    raise ApiError(422, "a message is a JSON object with a 'type'")
+                request_id = data.pop("id", None)
+                kind = data.pop("type", None)
+                if kind == "pong":
+                    continue
+                if kind == "ping":
+                    await connection.send({"type": "pong"})
+                    continue
+                connection.busy = True
+                try:
+                    result = await handle(connection, kind, data)
+                finally:
+                    connection.busy = False
+                    connection.last_heard = time.monotonic()
+                await connection.send({"type": "result", "id": request_id, "result": result})
+            except ApiError as exc:
+                metrics.error(exc.status)
+                await connection.send({"type": "error", "id": request_id, "error": {
+                    "code": exc.status, "message": exc.message,
+                    "type": _ERROR_TYPES.get(exc.status, "invalid_request_error")}})
+            except Exception as exc:  # noqa: BLE001 - an environment's bug: answered, the connection lives on
+                if isinstance(exc, WebSocketDisconnect):
+                    return
+                metrics.error(500)
+                await connection.send({"type": "error", "id": request_id, "error": {
+                    "code": 500, "message": f"internal error: {type(exc).__name__}: {exc}", "type": "server_error"}})
+
+    def held(connection: _Connection) -> Session:
+        session = connection.session
+        if session is None or session.closed:
+            raise ApiError(404, "this connection holds no session: send 'create' (or 'resume') first")
+        session.last_used = time.monotonic()
+        return session
+
+    async def handle(connection: _Connection, kind: Any, data: dict[str, Any]) -> dict[str, Any]:
+        if kind in ("create", "resume") and connection.session is not None and not connection.session.closed:
+            raise ApiError(409, "this connection already holds a session: one session per connection")
+        if kind == "create":
+            resumable = data.pop("resumable", False)
+            if not isinstance(resumable, bool):
+                raise ApiError(422, f"resumable must be true or false, got {resumable!r}")
+            session = await open_session(validate(data, CreateRequest), "ws")
+            session.attached = True
+            connection.session = session
+            answer = session.describe()
+            if resumable:
+                session.resume_token = secrets.token_urlsafe(24)
+                answer["resume_token"] = session.resume_token
+            return answer
+        if kind == "resume":
+            session = sessions.get(str(data.get("session_id")))
+            token = data.get("resume_token")
+            if (session is None or session.resume_token is None or not isinstance(token, str)
+                    or not hmac.compare_digest(token.encode(), session.resume_token.encode())):
+                raise ApiError(404, f"no resumable session {str(data.get('session_id'))[:64]!r} with this token: "
+                                    f"closed, past its {resume_grace:g} s grace, or never existed")
+            if session.attached:
+                raise ApiError(409, "the session is held by another live connection")
+            session.attached, session.detached_at = True, None
+            connection.session = session
+            metrics.reconnects += 1
+            return {**session.describe(), "resume_token": session.resume_token}
+        if kind == "reset":
+            return await reset_session(held(connection), validate(data, ResetRequest))
+        if kind == "step":
+            return await step_session(held(connection), validate(data, StepRequest))
+        if kind == "spec":
+            return held(connection).describe()
+        if kind == "close":
+            session = held(connection)
+            await close_session(session)
+            connection.session = None
+            return {"closed": session.id}
+        raise ApiError(422, f"unknown message type {kind!r}: one of create, resume, reset, step, spec, close, "
+                            "ping, pong")
+
     return app
+
+
+class _Connection:
+    """One WebSocket connection: its session, its liveness, and one writer at a time."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self.session: Session | None = None
+        self.last_heard = time.monotonic()
+        self.busy = False
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self.websocket.send_text(dumps(message).decode("ascii"))
 
 
 __all__ = ["ApiError", "Metrics", "Session", "env_app"]
