@@ -211,15 +211,41 @@ def families() -> list[str]:
     return sorted({e.family for e in list_envs()})
 
 
+def _make_remote(id: str, server: str, max_turns: Any, episode_statistics: bool,
+                 wrappers: Sequence[Callable[[gym.Env], gym.Env]], kwargs: dict[str, Any]) -> gym.Env:
+    """``make(id, server=...)``: a :class:`~agentgym.remote.RemoteEnv`, wrapped by ``wrappers``."""
+    if episode_statistics:
+        raise ConfigError(f"make({id!r}, server=...): episode_statistics is not available for a remote env; "
+                          "wrap it yourself: EpisodeStatistics(make(...))")
+    try:
+        from agentgym.remote.client import RemoteEnv
+    except ImportError as exc:
+        raise ConfigError(f"make({id!r}, server=...) needs the serve extra: pip install 'agentgym[serve]' "
+                          f"({exc})") from None
+    if max_turns is not _UNSET:
+        kwargs = {**kwargs, "max_turns": max_turns}
+    env: gym.Env = RemoteEnv(id, server=server, **kwargs)
+    for wrap in wrappers:
+        env = wrap(env)
+    return env
+
+
 def make(
     id: str,
     *,
     max_turns: int | None = _UNSET,
     episode_statistics: bool = False,
     wrappers: Sequence[Callable[[gym.Env], gym.Env]] = (),
+    server: str | None = None,
     **kwargs: Any,
 ) -> gym.Env:
     """Make an environment with agentgym's default wrapper: the turn budget.
+
+    With ``server`` (an environment server's URL, ``agentgym serve-env``) the environment runs
+    there instead: ``make(id, server=URL, **kwargs)`` is ``RemoteEnv(id, server=URL, **kwargs)``
+    (:class:`~agentgym.remote.RemoteEnv`; ``api_key``, ``timeout``, ``max_turns`` and the
+    constructor's arguments go to it; ``wrappers`` wrap the remote env; ``episode_statistics``
+    is refused with a server, as the server applies the turn budget).
 
     The stack is ``TurnLimit(w_n(...w_1(env)))``: your ``wrappers`` (e.g.
     ``[AnswerFormat, ToolCalling]`` or ``functools.partial`` objects of them) are applied first,
@@ -237,6 +263,8 @@ def make(
     """
     from agentgym.wrappers import EpisodeStatistics, TurnLimit
 
+    if server is not None:
+        return _make_remote(id, server, max_turns, episode_statistics, wrappers, kwargs)
     info = env_info(id)
     if max_turns is not _UNSET and max_turns is not None and (not _is_int(max_turns) or max_turns < 1):
         raise ConfigError(f"make({id!r}): max_turns must be a positive integer or None, got {max_turns!r}")

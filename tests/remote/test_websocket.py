@@ -1,0 +1,189 @@
+"""The WebSocket endpoint (/v1/ws) over real sockets: messages, errors, resumption, auth, metrics."""
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from agentgym.remote import env_app, running_env_server
+
+
+def _ws(url: str) -> str:
+    return url.replace("http://", "ws://") + "/v1/ws"
+
+
+class _Client:
+    """A bare protocol client: one request, one answer (pings answered on the way)."""
+
+    def __init__(self, ws):
+        self.ws, self.next_id = ws, 0
+
+    async def call(self, kind, **fields):
+        self.next_id += 1
+        await self.ws.send(json.dumps({"type": kind, "id": self.next_id, **fields}))
+        while True:
+            answer = json.loads(await asyncio.wait_for(self.ws.recv(), 10))
+            if answer["type"] != "ping":
+                assert answer["id"] == self.next_id
+                return answer
+
+
+def _metrics(url):
+    return httpx.get(url + "/metrics", timeout=5).json()
+
+
+def test_a_websocket_session_lives_and_dies_with_its_connection(server_url):
+    async def scenario():
+        async with connect(_ws(server_url)) as ws:
+            client = _Client(ws)
+            created = await client.call("create", env_id="games/Wordle-v0", max_turns=3)
+            assert created["type"] == "result" and created["result"]["max_turns"] == 3
+            assert "resume_token" not in created["result"]
+            sid = created["result"]["session_id"]
+            assert (await client.call("step", action="crane"))["error"]["code"] == 409  # no reset yet
+            reset = await client.call("reset", seed=0)
+            assert reset["result"]["info"]["task_id"]
+            step = (await client.call("step", action="crane"))["result"]
+            assert set(step) == {"observation", "reward", "terminated", "truncated", "info"}
+            assert (await client.call("spec"))["result"]["session_id"] == sid
+            again = await client.call("create", env_id="games/Wordle-v0")
+            assert again["error"]["code"] == 409 and "one session per connection" in again["error"]["message"]
+            # a WebSocket session is not reachable over HTTP
+            assert httpx.post(f"{server_url}/v1/sessions/{sid}/step", json={"action": "x"}).status_code == 404
+            assert sid in _sessions(server_url)
+        return sid
+
+    sid = asyncio.run(scenario())
+    _wait_until(lambda: sid not in _sessions(server_url))  # closed with its socket
+
+
+def _sessions(url):
+    return set(_app_of[url].state.sessions)
+
+
+_app_of = {}
+
+
+@pytest.fixture()
+def app_url():
+    app = env_app(max_sessions=8, resume_grace=0.6, heartbeat_interval=0.2, heartbeat_timeout=0.4)
+    with running_env_server(app=app) as url:
+        _app_of[url] = app
+        yield url
+        del _app_of[url]
+
+
+@pytest.fixture()
+def server_url(app_url):  # these tests read the app's own session table
+    return app_url
+
+
+def _wait_until(condition, within=10.0):
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("message, code", [
+    ("not json", 422),
+    ("[1, 2]", 422),
+    (json.dumps({"type": "teleport", "id": 1}), 422),
+    (json.dumps({"type": "step", "id": 1, "action": "x"}), 404),  # no session yet
+    (json.dumps({"type": "create", "id": 1, "env_id": "os:system"}), 400),
+    (json.dumps({"type": "create", "id": 1, "env_id": "games/NoSuchGame-v0"}), 404),
+    (json.dumps({"type": "create", "id": 1, "env_id": "games/Wordle-v0", "kwargs": {"nope": 1}}), 400),
+    (json.dumps({"type": "create", "id": 1, "env_id": "games/Wordle-v0", "resumable": "yes"}), 422),
+    (json.dumps({"type": "resume", "id": 1, "session_id": "abc", "resume_token": "x"}), 404),
+])
+def test_bad_messages_get_error_answers_and_the_connection_lives_on(server_url, message, code):
+    async def scenario():
+        async with connect(_ws(server_url)) as ws:
+            await ws.send(message)
+            answer = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert answer["type"] == "error" and answer["error"]["code"] == code, answer
+            assert answer["error"]["message"] and answer["error"]["type"]
+            created = await _Client(ws).call("create", env_id="games/GuessTheNumber-v0")
+            assert created["type"] == "result"  # still usable
+
+    asyncio.run(scenario())
+
+
+def test_a_resumable_session_survives_a_dropped_connection_within_its_grace(server_url):
+    async def scenario():
+        ws = await connect(_ws(server_url))
+        client = _Client(ws)
+        created = (await client.call("create", env_id="games/GuessTheNumber-v0", resumable=True))["result"]
+        sid, token = created["session_id"], created["resume_token"]
+        await client.call("reset", seed=0)
+        first = (await client.call("step", action="10"))["result"]["info"]["turns_left"]
+        await ws.close()
+        await asyncio.sleep(0.2)
+        assert sid in _sessions(server_url)  # held for the grace period
+        async with connect(_ws(server_url)) as ws2:
+            other = _Client(ws2)
+            wrong = await other.call("resume", session_id=sid, resume_token=token + "x")
+            assert wrong["error"]["code"] == 404
+            resumed = await other.call("resume", session_id=sid, resume_token=token)
+            assert resumed["result"]["session_id"] == sid
+            step = (await other.call("step", action="11"))["result"]
+            assert step["info"]["turns_left"] == first - 1  # the same episode went on
+            async with connect(_ws(server_url)) as ws3:  # a live holder keeps it
+                taken = await _Client(ws3).call("resume", session_id=sid, resume_token=token)
+                assert taken["error"]["code"] == 409
+        _wait_until(lambda: sid not in _sessions(server_url), within=10)  # the grace ran out
+        async with connect(_ws(server_url)) as ws4:
+            late = await _Client(ws4).call("resume", session_id=sid, resume_token=token)
+            assert late["error"]["code"] == 404
+
+    asyncio.run(scenario())
+    metrics = _metrics(server_url)
+    assert metrics["websocket"]["reconnects"] == 1 and metrics["websocket"]["resume_expired"] == 1
+    assert metrics["sessions"]["created_by_transport"]["ws"] == 1
+    assert metrics["sessions"]["open_by_transport"] == {"http": 0, "ws": 0}
+
+
+def test_the_server_pings_and_a_client_that_answers_stays(server_url):
+    async def scenario():
+        async with connect(_ws(server_url)) as ws:
+            client = _Client(ws)
+            await client.call("create", env_id="games/GuessTheNumber-v0")
+            pings = 0
+            deadline = time.monotonic() + 1.5  # over twice interval + timeout
+            while time.monotonic() < deadline:
+                try:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), 0.1))
+                except asyncio.TimeoutError:
+                    continue
+                assert message == {"type": "ping"}
+                pings += 1
+                await ws.send(json.dumps({"type": "pong"}))
+            assert pings >= 3
+            assert (await client.call("spec"))["type"] == "result"  # not dropped
+
+    async def client_ping():  # a client's ping is answered
+        async with connect(_ws(server_url)) as ws:
+            await ws.send(json.dumps({"type": "ping"}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"type": "pong"}
+
+    asyncio.run(scenario())
+    asyncio.run(client_ping())
+    assert _metrics(server_url)["websocket"]["heartbeat_timeouts"] == 0
+
+
+def test_the_handshake_needs_the_key_when_the_server_has_one():
+    with running_env_server(api_key="sesame") as url:
+        async def scenario():
+            for headers in (None, {"Authorization": "Bearer wrong"}):
+                with pytest.raises(InvalidStatus):
+                    async with connect(_ws(url), additional_headers=headers):
+                        pass
+            async with connect(_ws(url), additional_headers={"Authorization": "Bearer sesame"}) as ws:
+                created = await _Client(ws).call("create", env_id="games/GuessTheNumber-v0")
+                assert created["type"] == "result"
+
+        asyncio.run(scenario())
