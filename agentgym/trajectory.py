@@ -130,6 +130,9 @@ class Trajectory:
         terminated / truncated: how the episode ended (both ``False`` if it did not).
         success: the last step's ``info["success"]``.
         error: why the episode was cut short (closed, reset early, the environment raised).
+        error_kind: why, as data: the value of an :class:`~agentgym.info.ErrorKind`
+            (``"timeout"``, ``"policy"``, ``"environment"``...) set where the failure was
+            caught; ``None`` with no error, and in records written before it existed.
         created_at: when the episode started (ISO 8601, UTC).
         metadata: free-form, e.g. the policy's name.
         policy: the name of the policy that acted.
@@ -152,6 +155,7 @@ class Trajectory:
     truncated: bool = False
     success: bool = False
     error: str | None = None
+    error_kind: str | None = None
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
     metadata: dict[str, Any] = field(default_factory=dict)
     policy: str | None = None

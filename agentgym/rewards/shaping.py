@@ -1,7 +1,10 @@
 """Shaping rewards read from what the environment reported: format errors and tool use.
 
 Both providers read only the recorded turns (``turn.error``, ``turn.info``), never the text
-again, so they agree with what the environment and its wrappers decided:
+again, so they agree with what the environment and its wrappers decided. The kind of a turn's
+error is ``info["error_kind"]`` (an :class:`~agentgym.info.ErrorKind` value: ``"format"``,
+``"tool"``, ``"invalid"``...), which every environment and wrapper sets beside ``error``.
+Turns recorded before that key existed are read from the older markers:
 
 * :class:`~agentgym.wrappers.AnswerFormat` marks an action without a readable move with
   ``info["format_ok"] = False``;
@@ -13,19 +16,22 @@ again, so they agree with what the environment and its wrappers decided:
 
 from __future__ import annotations
 
-from typing import Any, Literal, Sequence
+from typing import Any, Sequence
 
+from agentgym.info import ErrorKind
 from agentgym.rewards.base import RewardProvider, TurnValues
 from agentgym.trajectory import Trajectory, Turn
 
-ErrorKind = Literal["format", "tool", "invalid"]
-
-
-def action_error_kind(turn: Turn) -> ErrorKind | None:
-    """What went wrong with a turn's action: ``"format"`` (no readable move, or malformed
-    tool-call markup), ``"tool"`` (a parsed tool call failed), ``"invalid"`` (the environment
-    refused the move), or ``None``."""
+def action_error_kind(turn: Turn) -> str | None:
+    """What went wrong with a turn's action, as an :class:`~agentgym.info.ErrorKind` value:
+    ``"format"`` (no readable move, or malformed tool-call markup), ``"tool"`` (a parsed tool
+    call failed), ``"invalid"`` (the environment refused the move), another kind an environment
+    reported, or ``None``. Read from ``info["error_kind"]``; old records without it are read
+    from ``format_ok``, ``tool_results`` and ``tool_calls``."""
     info = turn.info
+    recorded = info.get("error_kind")
+    if recorded is not None:
+        return str(recorded)  # an ErrorKind's str is its value; a record read back holds the value
     if info.get("format_ok") is False:
         return "format"
     if turn.error is None:
@@ -58,7 +64,7 @@ class FormatPenalty(RewardProvider):
         if penalty < 0:
             raise ValueError(f"penalty must be >= 0 (it is subtracted), got {penalty}")
         self.penalty = float(penalty)
-        self.kinds = {"format", "invalid"} if invalid_actions else {"format"}
+        self.kinds = {ErrorKind.FORMAT.value, ErrorKind.INVALID_ACTION.value} if invalid_actions else {ErrorKind.FORMAT.value}
         self.name = name
 
     def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:

@@ -19,6 +19,16 @@ more than ``RolloutConfig.max_abandoned_threads`` calls are hung, starting anoth
 raises :class:`~agentgym.vector.HungEnvironmentError` and the rollout stops (the trajectories
 already finished are in ``trajectories_path``).
 
+The environment of a timed-out episode is still closed at once: an :class:`~agentgym.LLMEnv`'s
+``close`` (safe beside a running ``play``) runs in a short-lived daemon thread, within
+``step_timeout``, and releases the episode's resources (a sandbox process, a browser page) while
+the hung call goes on; the whole wrapper chain's ``close`` is also queued behind the hung call,
+to run if it ever returns. Any other environment is closed only then.
+
+Where a failure is caught, the trajectory records why as data: ``Trajectory.error_kind`` is an
+:class:`~agentgym.info.ErrorKind` value (``"timeout"``, ``"policy"``, ``"environment"``), and
+``stats["error_kinds"]`` counts them.
+
 With a token-level policy (one that has a ``tokenizer``) every turn's prompt is built by a
 :class:`~agentgym.rollout.transcript.TokenTranscript`, so the token sequence of a trajectory is
 exactly what the policy was given and what it sampled; the engine checks at every turn that
@@ -31,7 +41,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import threading
 import time
+from concurrent.futures import Future
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +53,8 @@ import gymnasium as gym
 from rich.console import Console
 
 import agentgym
+from agentgym.core import LLMEnv
+from agentgym.info import ErrorKind
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
 from agentgym.rollout.batcher import GenerationBatcher
 from agentgym.rollout.progress import RolloutProgress
@@ -139,6 +153,10 @@ _HUNG_REMEDY = ("fix the environment (its step must return), or step it through 
                 'agentgym.make_vec(..., isolation="process"), which kills hung environments')
 
 
+#: how long a close beside a hung call may take when there is no ``step_timeout``
+_CLOSE_TIMEOUT = 30.0
+
+
 class _StepTimeout(Exception):
     pass
 
@@ -228,8 +246,10 @@ class _Runner:
                                        self.config.episode_timeout)
             except (_StepTimeout, asyncio.TimeoutError) as exc:
                 trajectory.error = str(exc) or f"episode timed out after {self.config.episode_timeout} s"
+                trajectory.error_kind = ErrorKind.TIMEOUT.value
             except Exception as exc:  # noqa: BLE001 - isolated to this episode
                 trajectory.error = f"environment raised {type(exc).__name__}: {exc}"
+                trajectory.error_kind = ErrorKind.ENV_ERROR.value
             finally:
                 self.batcher.episode_finished()
                 await self._close(worker, env_holder)
@@ -257,6 +277,7 @@ class _Runner:
             broken = _broken_generation(generation, self.policy.name)
             if broken:
                 trajectory.error = f"policy error: {broken}"
+                trajectory.error_kind = ErrorKind.POLICY_ERROR.value
                 break
             turn = Turn(turn_index, _text(observation), generation.text, finish_reason=generation.finish_reason,
                         generation_seconds=generation_seconds, logprobs=generation.logprobs)
@@ -321,13 +342,22 @@ class _Runner:
         """Close the episode's environment in its thread and let the thread go. A thread still
         inside the environment (a timed-out step, or a ``close`` that outlasts ``step_timeout``)
         is abandoned: a daemon that ends if the call returns, counted against
-        ``max_abandoned_threads``."""
+        ``max_abandoned_threads``. Beside such a thread an :class:`~agentgym.LLMEnv` is closed
+        at once from another thread (see the module docstring); the full ``close`` is queued
+        behind the hung call."""
         if env_holder and not worker.busy:
             try:
                 closed = asyncio.wrap_future(worker.submit(env_holder[0].close))
                 await asyncio.wait_for(closed, self.config.step_timeout)  # the loop runs on meanwhile
             except Exception:  # noqa: BLE001 - closing must not lose the trajectory
                 pass
+        elif env_holder:
+            env = env_holder[0]
+            with contextlib.suppress(Exception):
+                worker.submit(_quietly, env.close)  # runs when (if) the hung call returns
+            unwrapped = getattr(env, "unwrapped", None)
+            if isinstance(unwrapped, LLMEnv):
+                await _close_beside_hung_call(unwrapped, self.config.step_timeout)
         if worker.abandon():
             self.abandoned += 1
             if self.abandoned == 1:
@@ -338,6 +368,32 @@ class _Runner:
             self.writer.write(trajectory)
         if self.on_episode is not None:
             self.on_episode(trajectory)
+
+
+def _quietly(fn: Callable[[], Any]) -> None:
+    """``fn()``, whatever it raises: a close nobody waits for must not fail loudly."""
+    with contextlib.suppress(Exception):
+        fn()
+
+
+async def _close_beside_hung_call(env: LLMEnv, timeout: float | None) -> None:
+    """``env.close()`` in a fresh daemon thread (its own thread is hung in ``play``), awaited
+    for at most ``timeout`` seconds without blocking the loop; a close that raises or outlasts
+    the timeout is left alone (the daemon ends if it ever returns)."""
+    done: Future = Future()
+
+    def close() -> None:
+        if not done.set_running_or_notify_cancel():  # nobody waits any more
+            return
+        try:
+            env.close()
+            done.set_result(None)
+        except BaseException as exc:  # noqa: BLE001 - reported through the future
+            done.set_exception(exc)
+
+    threading.Thread(target=close, name=f"agentgym-close-{type(env).__name__}", daemon=True).start()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(asyncio.wrap_future(done), timeout if timeout is not None else _CLOSE_TIMEOUT)
 
 
 def _broken_generation(generation: Any, policy_name: str) -> str | None:
@@ -379,7 +435,7 @@ def _both(first: Callable[[Trajectory], None] | None,
 
 
 def _stats(trajectories: list[Trajectory], batcher: GenerationBatcher, wall: float) -> dict[str, Any]:
-    errors = Counter(_error_kind(t.error) for t in trajectories if t.error)
+    errors = Counter(_error_kind(t) for t in trajectories if t.error)
     tokens = sum(t.generated_tokens for t in trajectories)
     return {
         "episodes": len(trajectories),
@@ -399,7 +455,12 @@ def _stats(trajectories: list[Trajectory], batcher: GenerationBatcher, wall: flo
     }
 
 
-def _error_kind(error: str) -> str:
+def _error_kind(trajectory: Trajectory) -> str:
+    """The trajectory's ``error_kind``; for records written before it existed, read from the
+    words of ``error`` as the engine wrote them."""
+    if trajectory.error_kind:
+        return str(trajectory.error_kind)
+    error = trajectory.error or ""
     for kind in ("timed out", "policy error", "environment raised"):
         if kind in error:
             return {"timed out": "timeout", "policy error": "policy", "environment raised": "environment"}[kind]

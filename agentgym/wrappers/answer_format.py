@@ -8,6 +8,8 @@ from typing import Any, Callable
 import gymnasium as gym
 from gymnasium.error import ResetNeeded
 
+from agentgym.info import ErrorKind
+
 # `\boxed{` opens a box; escaped braces (`\{`, `\}`) are LaTeX text and do not nest.
 _BOXED_TOKENS = re.compile(r"\\boxed\s*\{|\\[{}]|[{}]")
 
@@ -30,8 +32,8 @@ class AnswerFormat(gym.Wrapper):
     When the move is missing or empty, the inner environment is **not** stepped (its state is
     unchanged): the step returns the observation ``"Format error: ..."``, reward ``-penalty``
     (component ``format``; none when ``penalty`` is 0), ``terminated=False``,
-    ``truncated=False`` and ``info`` with ``format_ok=False``, ``error``, ``success=False`` and
-    ``reward_components``, as a normal step has. A :class:`TurnLimit` inside this wrapper does
+    ``truncated=False`` and ``info`` with ``format_ok=False``, ``error``, ``error_kind=ErrorKind.FORMAT``,
+    ``success=False`` and ``reward_components``, as a normal step has. A :class:`TurnLimit` inside this wrapper does
     not see such steps; put one outside if format errors should use up turns.
     """
 
@@ -95,8 +97,8 @@ class AnswerFormat(gym.Wrapper):
             move = move.strip()
         if not move:
             rewards = {"format": -self.penalty} if self.penalty else {}
-            info = {"reward_components": rewards, "error": self.format_error, "success": False,
-                    "format_ok": False}
+            info = {"reward_components": rewards, "error": self.format_error, "error_kind": ErrorKind.FORMAT,
+                    "success": False, "format_ok": False}
             return self.format_error, float(sum(rewards.values())), False, False, info
         observation, reward, terminated, truncated, info = self.env.step(move)
         self._done = terminated or truncated

@@ -8,6 +8,7 @@ from typing import Any
 import gymnasium as gym
 from gymnasium.error import ResetNeeded
 
+from agentgym.info import ErrorKind
 from agentgym.tool_calls import OPEN_TAG, ToolCall, echo, parse_tool_calls
 from agentgym.tools import Tool, ToolError
 
@@ -23,7 +24,8 @@ class ToolCalling(gym.Wrapper):
       call, the reward is 0, and ``info`` carries ``tool_results`` (one
       ``{"tool_call_id", "name", "arguments", "content", "ok"}`` per call), ``tool_calls`` (how
       many calls this step), ``reward_components`` ``{}``, ``success`` ``False`` and ``error``
-      (the first failed call's message, or ``None``). A call fails, without ever raising, when
+      (the first failed call's message, or ``None``; ``error_kind`` is then
+      ``ErrorKind.TOOL``). A call fails, without ever raising, when
       the tool is unknown (the message lists the available ones), its arguments do not fit
       :meth:`Tool.check_arguments`, the tool raises (:class:`ToolError` or anything else), or the
       episode has used up ``max_calls_per_episode``. Results longer than ``max_result_chars``
@@ -38,7 +40,7 @@ class ToolCalling(gym.Wrapper):
       observation is at most that plus a few dozen characters of markup per call.
     * **Malformed markup** (invalid JSON, a call without a name, an unclosed tag) runs nothing
       and does not step the environment: an error observation explains the format, with
-      ``info["error"]`` set and reward 0.
+      ``info["error"]`` set, ``info["error_kind"]`` ``ErrorKind.FORMAT`` and reward 0.
     * **No tool call**: the text (a message's ``content``, for a message) goes to the inner
       environment's ``step``.
 
@@ -119,6 +121,8 @@ class ToolCalling(gym.Wrapper):
         info = {"reward_components": {}, "error": first_failure, "success": False,
                 "tool_results": results, "tool_calls": len(run), "tool_calls_refused": len(refused),
                 "tool_calls_in_episode": self.calls_this_episode}
+        if first_failure is not None:
+            info["error_kind"] = ErrorKind.TOOL
         return observation, 0.0, False, False, info
 
     def _execute(self, call: ToolCall, tools: dict[str, Tool]) -> tuple[str, bool]:
@@ -151,7 +155,8 @@ class ToolCalling(gym.Wrapper):
             f"Tool call error: {error}. Write each call as "
             f'{OPEN_TAG}{{"name": "tool_name", "arguments": {{...}}}}</tool_call>.'
         )
-        info = {"reward_components": {}, "error": error, "success": False, "tool_calls": 0}
+        info = {"reward_components": {}, "error": error, "error_kind": ErrorKind.FORMAT, "success": False,
+                "tool_calls": 0}
         return observation, 0.0, False, False, info
 
 

@@ -83,6 +83,18 @@ def test_error_kinds_follow_what_the_wrappers_reported(quiz):
     assert [action_error_kind(turn) for turn in quiz.turns] == [None, None, "tool", "format", "invalid", None]
 
 
+def test_error_kinds_are_read_from_info_error_kind_before_any_marker(quiz):
+    recorded = [turn.info.get("error_kind") for turn in quiz.turns]
+    assert recorded == [None, None, "tool", "format", "invalid", None]  # as the wrappers and env set it
+    # An environment's own kind wins over the old markers (a tool result beside a format error).
+    quiz.turns[2].info["error_kind"] = "format"
+    quiz.turns[4].info["error_kind"] = "tool"
+    assert [action_error_kind(turn) for turn in quiz.turns] == [None, None, "format", "format", "tool", None]
+    for turn in quiz.turns:  # a record written before error_kind existed
+        turn.info.pop("error_kind", None)
+    assert [action_error_kind(turn) for turn in quiz.turns] == [None, None, "tool", "format", "invalid", None]
+
+
 def test_format_penalty_hits_unreadable_actions_and_optionally_refused_moves(quiz):
     FormatPenalty(0.25)([quiz])
     assert components(quiz, "format") == [0.0, 0.0, 0.0, -0.25, 0.0, 0.0]

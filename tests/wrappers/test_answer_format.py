@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import agentgym
+from agentgym.info import ErrorKind
 from agentgym import Feedback, LLMEnv
 from agentgym.wrappers import AnswerFormat
 
@@ -115,6 +116,7 @@ def test_missing_format_does_not_step_the_game_and_is_penalised(action):
     assert reward == pytest.approx(-0.1) and info["reward_components"] == {"format": -0.1}
     assert not terminated and not truncated
     assert info["format_ok"] is False and info["success"] is False and info["error"] == observation
+    assert info["error_kind"] is ErrorKind.FORMAT
     assert (game.guesses, game.low_bound, game.high_bound, game.secret) == before
     assert "turns_left" not in info  # the inner TurnLimit never saw the step
 

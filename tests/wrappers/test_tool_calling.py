@@ -9,6 +9,7 @@ from gymnasium.error import ResetNeeded
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agentgym.info import ErrorKind
 from agentgym.wrappers import EpisodeStatistics, ToolCalling, TurnLimit
 
 
@@ -32,6 +33,7 @@ def test_a_call_runs_the_tool_without_stepping_the_environment(env):
     ]
     assert info["tool_calls"] == 1
     assert info["error"] is None and info["success"] is False and info["reward_components"] == {}
+    assert "error_kind" not in info
     assert env.unwrapped.answers == []  # the game was not played
 
 
@@ -85,6 +87,7 @@ def test_a_tool_raising_becomes_an_error_result(env):
     assert not second["ok"] and "RuntimeError: boom" in second["content"]
     assert third["ok"] and third["content"] == "0.25"
     assert info["error"] == first["content"]
+    assert info["error_kind"] is ErrorKind.TOOL
 
 
 def test_calls_beyond_the_episode_limit_are_refused(calculator):
@@ -115,6 +118,7 @@ def test_malformed_markup_is_an_error_observation_without_a_step(env, action):
     observation, reward, terminated, _, info = env.step(action)
     assert observation.startswith("Tool call error:") and "<tool_call>" in observation
     assert info["error"] and reward == 0.0 and not terminated and info["tool_calls"] == 0
+    assert info["error_kind"] is ErrorKind.FORMAT
     assert "tool_results" not in info
     assert env.unwrapped.answers == []
 
