@@ -5,12 +5,21 @@ environment it made is closed, no response was a 500, and this process is back t
 threads and file descriptors.
 """
 
+import asyncio
+import base64
+import json
+import os
 import random
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 
 import httpx
 
-from agentgym.remote import RemoteEnv, env_app, running_env_server
+from agentgym.remote import AsyncRemoteEnv, RemoteEnv, env_app, running_env_server
 from agentgym.testing import hostile_actions
 
 SESSIONS = 60
@@ -69,3 +78,97 @@ def _concurrent_step_and_close(url: str) -> None:
         for thread in threads:
             thread.join()
         assert set(statuses) <= {200, 404, 409} and 404 in statuses, sorted(set(statuses))
+
+
+# ---------------------------------------------------------------------- WebSocket liveness
+def _silent_websocket(url: str, create: dict) -> socket.socket:
+    """A raw TCP connection that completes the WebSocket handshake, sends one create, reads
+    its answer, and then goes silent: it never answers a ping nor closes (a half-open peer)."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    key = base64.b64encode(os.urandom(16))
+    sock.sendall(b"GET /v1/ws HTTP/1.1\r\nHost: " + host.encode() + b"\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101"), head[:100]
+    payload = json.dumps(create).encode()
+    mask = os.urandom(4)
+    assert len(payload) < 126
+    sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+    answer = head.split(b"\r\n\r\n", 1)[1]
+    while b"session_id" not in answer:
+        answer += sock.recv(4096)
+    return sock
+
+
+def _wait_for(condition, within: float) -> float:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < within, "not within the bound"
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def test_half_open_websockets_are_detected_and_their_sessions_freed(resources):
+    """Silent peers (3 plain, 2 resumable) lose their sessions within interval + timeout (+ the
+    grace for resumable ones), counted as heartbeat timeouts; a live client meanwhile keeps its."""
+    app = env_app(heartbeat_interval=0.2, heartbeat_timeout=0.4, resume_grace=0.5)
+    with running_env_server(app=app) as url:
+        silent = [_silent_websocket(url, {"type": "create", "id": 1, "env_id": "games/GuessTheNumber-v0",
+                                          "resumable": index >= 3}) for index in range(5)]
+
+        async def live_client_through_it():
+            async with AsyncRemoteEnv("games/GuessTheNumber-v0", server=url) as env:
+                await env.areset(seed=0)
+                assert len(app.state.sessions) == 6
+                await asyncio.to_thread(_wait_for, lambda: len(app.state.sessions) == 1, 10)
+                assert list(app.state.sessions) == [env.session_id]
+                await asyncio.sleep(1.0)  # past interval + timeout again: the live one stays
+                assert list(app.state.sessions) == [env.session_id]
+                assert (await env.astep("10"))[4]["error"] is None
+
+        asyncio.run(live_client_through_it())
+        snapshot = app.state.metrics.snapshot(app.state.sessions, 1, 0)
+        assert snapshot["websocket"]["heartbeat_timeouts"] == 5
+        assert snapshot["websocket"]["resume_expired"] == 2 and snapshot["websocket"]["reconnects"] == 0
+        for sock in silent:
+            sock.close()
+    assert not app.state.sessions and app.state.metrics.closed == 6
+    resources.assert_released()
+
+
+_KILLED_CLIENT = """
+import asyncio, sys, time
+from agentgym.remote import AsyncRemoteEnv
+async def main():
+    env = AsyncRemoteEnv("games/Wordle-v0", server=sys.argv[1], resumable=sys.argv[2] == "1")
+    await env.areset(seed=0)
+    await env.astep("crane")
+    print(env.session_id, flush=True)
+    await asyncio.sleep(60)
+asyncio.run(main())
+"""
+
+
+def test_a_client_killed_with_sigkill_frees_its_session(resources):
+    app = env_app(heartbeat_interval=0.2, heartbeat_timeout=0.4, resume_grace=0.5)
+    with running_env_server(app=app) as url:
+        for resumable in ("0", "1"):
+            child = subprocess.Popen([sys.executable, "-c", _KILLED_CLIENT, url, resumable], stdout=subprocess.PIPE,
+                                     text=True)
+            try:
+                session_id = child.stdout.readline().strip()
+                assert session_id in app.state.sessions
+                child.send_signal(signal.SIGKILL)
+                child.wait(timeout=10)
+                _wait_for(lambda: session_id not in app.state.sessions, 10)
+            finally:
+                if child.poll() is None:
+                    child.kill()
+                    child.wait()
+                child.stdout.close()
+        assert app.state.metrics.resume_expired == 1  # the resumable one outlived its socket, then expired
+    assert app.state.metrics.closed == 2
+    resources.assert_released()
