@@ -2,7 +2,8 @@
 :class:`~agentgym.remote.RemoteEnv` clients; endpoints in :mod:`agentgym.remote.server`).
 
 Beyond loopback the server needs an API key (``--api-key`` or ``AGENTGYM_API_KEY``); clients
-send it as ``Authorization: Bearer <key>`` (``RemoteEnv(..., api_key=...)``). ``--import``
+send it as ``Authorization: Bearer <key>`` (``RemoteEnv(..., api_key=...)``). WebSocket clients
+(:class:`~agentgym.remote.AsyncRemoteEnv`) use ``/v1/ws``, with heartbeats and resumable sessions. ``--import``
 makes a module's own environments servable too (``agentgym --import my_envs serve-env``).
 """
 
@@ -33,6 +34,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "(default: %(default)s)")
     parser.add_argument("--idle-timeout", type=float, default=300.0,
                         help="seconds after which an unused session is closed (default: %(default)g)")
+    parser.add_argument("--resume-grace", type=float, default=30.0,
+                        help="seconds a resumable WebSocket session outlives its dropped connection "
+                             "(default: %(default)g)")
+    parser.add_argument("--heartbeat-interval", type=float, default=10.0,
+                        help="seconds between the server's WebSocket pings (default: %(default)g)")
+    parser.add_argument("--heartbeat-timeout", type=float, default=20.0,
+                        help="seconds of silence past a ping after which a WebSocket client is taken for gone and "
+                             "its session freed (default: %(default)g)")
     parser.add_argument("--max-body-mb", type=float, default=1.0,
                         help="the largest request body accepted, in MiB (default: %(default)g)")
 
@@ -44,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--max-sessions must be at least 1, got {args.max_sessions}")
     if not args.idle_timeout > 0:
         raise ValueError(f"--idle-timeout must be positive, got {args.idle_timeout}")
+    for flag in ("resume_grace", "heartbeat_interval", "heartbeat_timeout"):
+        if not getattr(args, flag) > 0:
+            raise ValueError(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
     if not args.max_body_mb > 0:
         raise ValueError(f"--max-body-mb must be positive, got {args.max_body_mb}")
     if args.api_key is not None and not args.api_key:
@@ -54,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise ValueError(f"serve-env needs FastAPI and uvicorn: pip install 'agentgym[serve]' ({exc})") from None
     serve_env(host=args.host, port=args.port, api_key=api_key, max_sessions=args.max_sessions,
-              idle_timeout=args.idle_timeout, max_body_bytes=int(args.max_body_mb * 2**20),
+              idle_timeout=args.idle_timeout, resume_grace=args.resume_grace,
+              heartbeat_interval=args.heartbeat_interval, heartbeat_timeout=args.heartbeat_timeout,
+              max_body_bytes=int(args.max_body_mb * 2**20),
               how_to_give_a_key=f"--api-key or the {API_KEY_ENV} environment variable")
     return 0

@@ -1,5 +1,6 @@
 """``agentgym serve-env``: argument checks, and a real server process stepped by RemoteEnv."""
 
+import asyncio
 import os
 import queue
 import re
@@ -13,7 +14,7 @@ import pytest
 
 import agentgym
 from agentgym.cli import main
-from agentgym.remote import RemoteEnv
+from agentgym.remote import AsyncRemoteEnv, RemoteEnv
 
 
 def test_help_names_the_options(capsys):
@@ -21,7 +22,8 @@ def test_help_names_the_options(capsys):
         main(["serve-env", "--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for option in ("--host", "--port", "--api-key", "--max-sessions", "--idle-timeout", "--max-body-mb"):
+    for option in ("--host", "--port", "--api-key", "--max-sessions", "--idle-timeout", "--max-body-mb",
+                   "--resume-grace", "--heartbeat-interval", "--heartbeat-timeout"):
         assert option in out
 
 
@@ -31,6 +33,9 @@ def test_help_names_the_options(capsys):
     (["--max-sessions", "0"], "--max-sessions must be at least 1"),
     (["--idle-timeout", "0"], "--idle-timeout must be positive"),
     (["--api-key", ""], "--api-key is empty"),
+    (["--resume-grace", "0"], "--resume-grace must be positive"),
+    (["--heartbeat-interval", "-1"], "--heartbeat-interval must be positive"),
+    (["--heartbeat-timeout", "0"], "--heartbeat-timeout must be positive"),
 ])
 def test_bad_options_are_one_line_errors(capsys, monkeypatch, argv, message):
     monkeypatch.delenv("AGENTGYM_API_KEY", raising=False)
@@ -50,6 +55,13 @@ def test_serves_environments_until_interrupted():
         assert env.reset(seed=4)[0] == local.reset(seed=4)[0]
         assert env.step("50")[:4] == local.step("50")[:4]
         env.close()
+
+        async def over_the_websocket():  # the same key opens the WebSocket
+            async with AsyncRemoteEnv("games/GuessTheNumber-v0", server=url, api_key="k-123") as remote:
+                assert (await remote.areset(seed=4))[0] == local.reset(seed=4)[0]
+                assert (await remote.astep("50"))[:4] == local.step("50")[:4]
+
+        asyncio.run(over_the_websocket())
     finally:
         process.send_signal(signal.SIGINT)
         returncode = process.wait(timeout=30)
