@@ -14,6 +14,11 @@ class TurnLimit(gym.Wrapper):
     garbage runs out of turns like any other. ``info["turns_left"]`` counts down after each
     step (and is ``max_turns`` after ``reset``). An episode that terminates on its last turn is
     reported as terminated, not truncated.
+
+    On the truncating step the environment's episode is ended at once
+    (``env.unwrapped.end_episode()``, when it has one, as every
+    :class:`~agentgym.LLMEnv` does), so its resources (a sandbox, a browser page) are released
+    then rather than at the next ``reset`` or ``close``.
     """
 
     def __init__(self, env: gym.Env, max_turns: int) -> None:
@@ -36,5 +41,8 @@ class TurnLimit(gym.Wrapper):
         self._turns = turns = self._turns + 1
         result[4]["turns_left"] = left = self.max_turns - turns
         if left <= 0 and not (result[2] or result[3]):
+            end_episode = getattr(self.env.unwrapped, "end_episode", None)
+            if end_episode is not None:
+                end_episode()
             return result[0], result[1], False, True, result[4]
         return result

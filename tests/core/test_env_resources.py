@@ -167,8 +167,8 @@ def test_a_turn_budget_truncation_is_released_at_the_next_reset_close_or_end_epi
     env.reset(seed=0)
     env.step("wait")
     assert env.step("wait")[3], "the turn budget truncates"
-    # The environment does not see a wrapper's truncation: the resources wait for the next call.
-    assert held(scratch) == (1, 1)
+    # TurnLimit ends the environment's episode on its truncating step: the resources go at once.
+    assert held(scratch) == (0, 0) and env.unwrapped.released == 1
     env.reset(seed=1)
     assert held(scratch) == (1, 1) and env.unwrapped.released == 1
     env.step("wait")
