@@ -35,11 +35,17 @@ class AsyncioVectorEnv(SlotVectorEnv):
     ``async astep(action)``. ``await astep(actions)`` runs every slot's call concurrently on the
     running loop; a call that outlasts ``step_timeout`` is cancelled (``asyncio.wait_for``).
 
+    An :class:`~agentgym.core.LLMEnv` with async hooks (``aplay``, ``anew_episode``... — its
+    ``has_async_hooks()`` is true) counts as asynchronous: its ``areset``/``astep`` await those
+    hooks on the shared loop, instead of its synchronous methods running them on a private loop
+    in a thread.
+
     Environments without their own coroutines run their synchronous ``reset``/``step`` in the
     slot's own thread (the role ``asyncio.to_thread`` plays, with a dedicated thread): objects
     without ``astep`` (e.g. a ``gymnasium.Wrapper`` around an :class:`~agentgym.core.LLMEnv`,
-    which does not forward it) and LLMEnvs that keep the default ``areset``/``astep``, which
-    only wrap the synchronous methods in a thread. A dedicated thread rather than the loop's
+    which does not forward it, even when the environment inside has async hooks) and LLMEnvs
+    without async hooks, whose default ``areset``/``astep`` only wrap the synchronous methods
+    in a thread. A dedicated thread rather than the loop's
     default executor because that pool is shared and small (``min(32, cpus + 4)`` workers) and
     a hung environment would hold one of its workers for good.
 
@@ -175,6 +181,10 @@ async def _call(slot: Slot, call: Call, progress: list[str]) -> Outcome:
 
 
 def _has_own_coroutine(env: Any, method: str) -> bool:
-    """``env`` implements ``method`` itself, not through LLMEnv's run-in-a-thread default."""
+    """``env``'s ``method`` is a real coroutine: implemented by the class itself, or LLMEnv's
+    for an environment with async hooks (which then awaits them), not LLMEnv's
+    run-in-a-thread default."""
+    if isinstance(env, LLMEnv) and env.has_async_hooks():
+        return True
     implementation = getattr(type(env), method, None)
     return implementation is not None and implementation is not getattr(LLMEnv, method)

@@ -9,6 +9,7 @@ from contextlib import closing
 import pytest
 from vector_test_envs import AsyncEchoEnv, AsyncGauge, EchoEnv, Factory
 
+from agentgym import Feedback, LLMEnv
 from agentgym.vector import AsyncioVectorEnv
 
 TIMEOUT = 0.3
@@ -131,3 +132,45 @@ def test_plain_llm_envs_run_their_sync_methods_in_the_slot_thread():
     for factory in factories:
         (thread,) = factory.built[0].threads  # built, reset and stepped in one thread
         assert thread != threading.get_ident()
+
+
+class AsyncHooksOnly(LLMEnv):
+    """Implements only async hooks (an async browser driver would); records the loop and
+    thread each ran on, and waits in ``aplay`` until ``parties`` steps are inside at once."""
+
+    parties = 2
+    inside = 0
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seen: list[tuple[asyncio.AbstractEventLoop, int]] = []
+
+    async def anew_episode(self, options):
+        self.seen.append((asyncio.get_running_loop(), threading.get_ident()))
+        return "start"
+
+    async def aplay(self, action):
+        self.seen.append((asyncio.get_running_loop(), threading.get_ident()))
+        type(self).inside += 1
+        for _ in range(200):  # only concurrent steps on one loop all get inside
+            if type(self).inside >= self.parties:
+                break
+            await asyncio.sleep(0.005)
+        return Feedback(f"echo {action} with {type(self).inside} inside", {"outcome": 0.0})
+
+
+def test_llm_envs_with_async_hooks_run_on_the_shared_loop():
+    AsyncHooksOnly.inside = 0
+    factories = [Factory(AsyncHooksOnly) for _ in range(2)]
+    envs = AsyncioVectorEnv(factories, step_timeout=5)
+
+    async def rollout():
+        await envs.areset(seed=0)
+        observations, *_ = await envs.astep(["a", "b"])
+        return asyncio.get_running_loop(), observations
+
+    with closing(envs):
+        loop, observations = asyncio.run(rollout())
+    assert observations == ("echo a with 2 inside", "echo b with 2 inside")
+    for factory in factories:
+        assert factory.built[0].seen == [(loop, threading.get_ident())] * 2  # the caller's loop and thread
