@@ -1,0 +1,151 @@
+"""The subprocess launcher: real `agentgym` server processes on loopback, real kills, real sockets."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+
+import psutil
+import pytest
+
+from agentgym.remote import LauncherError, RemoteEnv, ServerPool, launch_env_servers
+
+WORDLE = "games/Wordle-v0"
+FAST = {"monitor_interval": 0.2, "restart_backoff": 0.1, "stop_grace": 5.0}
+
+
+def _children() -> set[int]:
+    return {child.pid for child in psutil.Process().children(recursive=True)}
+
+
+def _port_refuses(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return False
+    except ConnectionRefusedError:
+        return True
+
+
+def _play(url: str) -> tuple[bool, int]:
+    """A whole Wordle episode (guesses until it ends): (ended, steps)."""
+    env = RemoteEnv(WORDLE, server=url)
+    try:
+        observation, _ = env.reset(seed=3)
+        assert observation.startswith("Guess the secret")
+        for steps, guess in enumerate(["crane", "slate", "pious", "dumpy", "fight", "wreck", "bloom", "gawky"] * 2,
+                                      start=1):
+            observation, _, terminated, truncated, info = env.step(guess)
+            assert "remote_error" not in info, observation
+            if terminated or truncated:
+                return True, steps
+        return False, steps
+    finally:
+        env.close()
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_two_servers_serve_episodes_and_close_leaves_no_process_or_port():
+    before = _children()
+    pool = launch_env_servers(2, max_sessions=8, **FAST)
+    try:
+        assert len(pool) == 2 and len(set(pool.urls)) == 2
+        assert [pool.url_for(i) for i in range(4)] == pool.urls * 2
+        assert [pool.next_url() for _ in range(4)] == pool.urls * 2
+        pids = {status.pid for status in pool.status()}
+        assert None not in pids and pids <= _children() - before
+        for url in pool.urls:
+            ended, steps = _play(url)
+            assert ended and steps >= 1
+        assert [status.state for status in pool.status()] == ["running", "running"]
+        ports = [status.port for status in pool.status()]
+    finally:
+        pool.close()
+    assert _children() == before
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids)
+    assert all(_port_refuses(port) for port in ports)
+    assert [status.state for status in pool.status()] == ["stopped", "stopped"]
+    pool.close()  # idempotent
+
+
+def test_a_killed_server_is_restarted_on_its_port_and_an_in_flight_step_gets_an_error():
+    before = _children()
+    with launch_env_servers(2, **FAST) as pool:
+        victim = pool.status()[0]
+        env = RemoteEnv(WORDLE, server=victim.url, timeout=10, connect_timeout=2, retries=1)
+        env.reset(seed=0)
+        # Freeze the server so the step is surely in flight, then kill it.
+        os.kill(victim.pid, signal.SIGSTOP)
+        answers = []
+        stepper = threading.Thread(target=lambda: answers.append(env.step("crane")))
+        stepper.start()
+        time.sleep(0.3)
+        assert stepper.is_alive()  # the step waits on the frozen server
+        os.kill(victim.pid, signal.SIGKILL)
+        stepper.join(timeout=15)
+        assert not stepper.is_alive(), "the in-flight step hung after its server was killed"
+        observation, reward, terminated, truncated, info = answers[0]
+        assert observation.startswith("Environment server error")
+        assert (reward, terminated, truncated) == (0.0, False, True) and info["remote_error"] == "transport"
+
+        assert _wait_for(lambda: pool.status()[0].state == "running" and pool.status()[0].restarts == 1, 20), \
+            pool.status()
+        restarted = pool.status()[0]
+        assert restarted.url == victim.url and restarted.pid not in (None, victim.pid)
+        assert "code -9" in restarted.last_error
+        assert pool.status()[1].restarts == 0
+        # A new session on the restarted server works, and the old client reopens one on reset.
+        assert _play(restarted.url)[0]
+        observation, info = env.reset(seed=1)
+        assert observation.startswith("Guess the secret"), observation
+        assert not env.step("crane")[0].startswith("Environment server error")
+        env.close()
+    assert _children() == before
+
+
+def test_a_crash_loop_is_reported_not_respun():
+    before = _children()
+    with launch_env_servers(1, max_restarts=1, stable_after=600, **FAST) as pool:
+        port = pool.status()[0].port
+        os.kill(pool.status()[0].pid, signal.SIGKILL)
+        assert _wait_for(lambda: pool.status()[0].state == "running" and pool.status()[0].restarts == 1, 20)
+        os.kill(pool.status()[0].pid, signal.SIGKILL)
+        assert _wait_for(lambda: pool.status()[0].state == "failed", 10), pool.status()
+        time.sleep(0.5)  # the monitor keeps ticking: nothing is respun
+        status = pool.status()[0]
+        assert (status.state, status.restarts, status.pid) == ("failed", 1, None)
+        assert "code -9" in status.last_error
+        assert _port_refuses(port)  # clients are refused at once, not left waiting
+    assert _children() == before
+
+
+def test_a_server_that_cannot_start_says_why_and_leaves_nothing():
+    before = _children()
+    with pytest.raises(LauncherError, match=r"(?s)exited with code 1.*max_sessions and workers must be >= 1"):
+        launch_env_servers(2, max_sessions=0, **FAST)
+    assert _wait_for(lambda: _children() == before, 5)
+    with pytest.raises(TypeError, match="unknown server option.*no_such_option"):
+        ServerPool(1, no_such_option=1)
+    with pytest.raises(ValueError, match="without an API key"):
+        ServerPool(1, host="0.0.0.0")
+    assert _children() == before
+
+
+def test_an_api_key_is_required_by_every_launched_server():
+    with launch_env_servers(1, api_key="s3cret", **FAST) as pool:
+        with pytest.raises(ConnectionError, match="401"):
+            RemoteEnv(WORDLE, server=pool.urls[0], retries=0)
+        env = RemoteEnv(WORDLE, server=pool.urls[0], api_key="s3cret")
+        assert env.reset(seed=0)[0].startswith("Guess the secret")
+        env.close()
+        assert pool.status()[0].state == "running"
