@@ -57,8 +57,6 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any, Iterable, Sequence
 
-import httpx
-
 from agentgym.cli.serve_env_cmd import API_KEY_ENV
 from agentgym.serve.guards import check_exposure
 
@@ -255,11 +253,36 @@ class ServerPool:
         server.start_deadline = server.started_at + self.startup_timeout
 
     def _healthy(self, server: _Server, timeout: float) -> bool:
+        """Whether ``server`` answers ``GET /health`` with 200 within ``timeout`` seconds.
+
+        A plain HTTP/1.0 request on one connection, waited on in short slices so that the child's
+        death ends the wait at once: the listening socket outlives the child, so a request to a
+        dead child would otherwise sit in the accept queue until the timeout."""
+        deadline = time.monotonic() + timeout
+        request = (f"GET /health HTTP/1.0\r\nHost: {self.host}\r\n"
+                   + "".join(f"{name}: {value}\r\n" for name, value in self._headers.items()) + "\r\n").encode()
         try:
-            response = httpx.get(server.url + "/health", headers=self._headers, timeout=timeout)
-        except httpx.HTTPError:
+            with socket.create_connection((self.host, server.port), timeout=timeout) as conn:
+                conn.sendall(request)
+                answer = b""
+                while b"\r\n" not in answer:
+                    if server.process is None or server.process.poll() is not None:
+                        return False
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    conn.settimeout(min(0.1, remaining))
+                    try:
+                        chunk = conn.recv(4096)
+                    except socket.timeout:
+                        continue
+                    if not chunk:
+                        break
+                    answer += chunk
+        except OSError:
             return False
-        return response.status_code == 200
+        parts = answer.split(b"\r\n", 1)[0].split()
+        return len(parts) >= 2 and parts[1] == b"200"
 
     def _wait_started(self, server: _Server) -> None:
         """Block until ``server`` answers /health; raise :class:`LauncherError` when it cannot."""

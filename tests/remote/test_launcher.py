@@ -149,3 +149,38 @@ def test_an_api_key_is_required_by_every_launched_server():
         assert env.reset(seed=0)[0].startswith("Guess the secret")
         env.close()
         assert pool.status()[0].state == "running"
+
+
+def test_a_hung_server_is_killed_and_restarted():
+    with launch_env_servers(1, health_timeout=0.3, unhealthy_after=2, **FAST) as pool:
+        hung = pool.status()[0]
+        os.kill(hung.pid, signal.SIGSTOP)  # alive but answering nothing
+        assert _wait_for(lambda: pool.status()[0].state == "running" and pool.status()[0].restarts == 1, 20), \
+            pool.status()
+        assert "unresponsive" in pool.status()[0].last_error
+        assert not psutil.pid_exists(hung.pid) or psutil.Process(hung.pid).status() == psutil.STATUS_ZOMBIE
+        assert _play(pool.urls[0])[0]
+
+
+def test_children_stop_themselves_when_the_parent_is_killed(tmp_path):
+    """SIGKILL skips close() and atexit: each child notices its parent is gone and exits."""
+    import subprocess
+    import sys
+
+    script = ("import os, signal, sys\n"
+              "from agentgym.remote import launch_env_servers\n"
+              "pool = launch_env_servers(2)\n"
+              "print(' '.join(str(s.pid) for s in pool.status()), flush=True)\n"
+              "os.kill(os.getpid(), signal.SIGKILL)\n")
+    parent = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert parent.returncode == -signal.SIGKILL, parent.stderr
+    pids = [int(pid) for pid in parent.stdout.split()]
+    assert len(pids) == 2
+
+    def gone(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    assert _wait_for(lambda: all(gone(pid) for pid in pids), 15), [psutil.Process(p).cmdline() for p in pids]
