@@ -184,3 +184,66 @@ def test_children_stop_themselves_when_the_parent_is_killed(tmp_path):
             return True
 
     assert _wait_for(lambda: all(gone(pid) for pid in pids), 15), [psutil.Process(p).cmdline() for p in pids]
+
+
+# ---------------------------------------------------------------------- the Docker launcher
+def _docker_engine_problem() -> str | None:
+    """Why the Docker tests cannot run here (None when they can)."""
+    try:
+        import docker
+    except ImportError:
+        return "the docker SDK is not installed"
+    try:
+        docker.from_env().ping()
+    except Exception as exc:  # noqa: BLE001
+        return f"no Docker engine is reachable ({exc})"
+    if not os.environ.get("AGENTGYM_TEST_DOCKER_IMAGE"):
+        return "AGENTGYM_TEST_DOCKER_IMAGE (an image with agentgym[serve] installed) is not set"
+    return None
+
+
+def test_a_container_runs_the_serve_env_command_line_that_the_cli_parses():
+    from agentgym.cli import build_parser
+    from agentgym.remote.docker_launcher import CONTAINER_PORT, serve_env_command
+
+    command = serve_env_command(["my_envs"], max_sessions=12, idle_timeout=9.5, max_body_bytes=2 * 2**20)
+    assert command[0] == "agentgym"
+    args = build_parser().parse_args(command[1:])
+    assert args.command == "serve-env"
+    assert (args.host, args.port, args.max_sessions, args.idle_timeout, args.max_body_mb) == \
+        ("0.0.0.0", CONTAINER_PORT, 12, 9.5, 2.0)
+    assert args.imports == ["my_envs"] and args.api_key is None  # the key travels in the environment
+    with pytest.raises(TypeError, match="workers"):
+        serve_env_command(workers=4)
+
+
+def test_without_a_docker_engine_the_container_pool_says_so():
+    from agentgym.remote.docker_launcher import ContainerPool
+
+    problem = _docker_engine_problem()
+    if problem is None or "AGENTGYM_TEST_DOCKER_IMAGE" in problem:
+        pytest.skip("a Docker engine is reachable here: the no-engine error cannot be observed")
+    with pytest.raises(LauncherError, match="docker SDK|no Docker engine is reachable"):
+        ContainerPool(1, image="unused")
+
+
+def test_containers_serve_episodes_and_are_removed_on_close():
+    problem = _docker_engine_problem()
+    if problem is not None:
+        print(f"SKIPPED the Docker launcher test: {problem}")
+        pytest.skip(problem)
+    import docker
+
+    from agentgym.remote.docker_launcher import launch_env_server_containers
+
+    with launch_env_server_containers(2, image=os.environ["AGENTGYM_TEST_DOCKER_IMAGE"], max_sessions=8) as pool:
+        ids = [status.container_id for status in pool.status()]
+        assert [status.state for status in pool.status()] == ["running", "running"]
+        for url in pool.urls:
+            env = RemoteEnv(WORDLE, server=url, api_key=pool.api_key)
+            assert env.reset(seed=0)[0].startswith("Guess the secret")
+            env.close()
+    client = docker.from_env()
+    for container_id in ids:
+        with pytest.raises(docker.errors.NotFound):
+            client.containers.get(container_id)
