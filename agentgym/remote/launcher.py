@@ -259,7 +259,7 @@ class ServerPool:
         death ends the wait at once: the listening socket outlives the child, so a request to a
         dead child would otherwise sit in the accept queue until the timeout."""
         deadline = time.monotonic() + timeout
-        request = (f"GET /health HTTP/1.0\r\nHost: {self.host}\r\n"
+        request = (f"GET /health HTTP/1.0\r\nHost: {server.url.split('//', 1)[1]}\r\n"
                    + "".join(f"{name}: {value}\r\n" for name, value in self._headers.items()) + "\r\n").encode()
         try:
             with socket.create_connection((self.host, server.port), timeout=timeout) as conn:

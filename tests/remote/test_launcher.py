@@ -56,7 +56,7 @@ def _wait_for(predicate, timeout: float) -> bool:
 
 
 def test_two_servers_serve_episodes_and_close_leaves_no_process_or_port():
-    before = _children()
+    before, fds_before, threads_before = _children(), psutil.Process().num_fds(), threading.active_count()
     pool = launch_env_servers(2, max_sessions=8, **FAST)
     try:
         assert len(pool) == 2 and len(set(pool.urls)) == 2
@@ -72,6 +72,7 @@ def test_two_servers_serve_episodes_and_close_leaves_no_process_or_port():
     finally:
         pool.close()
     assert _children() == before
+    assert (psutil.Process().num_fds(), threading.active_count()) == (fds_before, threads_before)
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids)
     assert all(_port_refuses(port) for port in ports)
     assert [status.state for status in pool.status()] == ["stopped", "stopped"]
