@@ -97,18 +97,22 @@ class Request:
         tools: OpenAI-style tool schemas the model may call.
         prompt_token_ids: the exact prompt tokens to continue (token-exact multi-turn
             rollouts); when given, a token-level back-end must not re-template ``messages``.
-        env: the environment, for environment-aware policies (oracle, random); never sent to
-            a model.
         seed: the sampling seed of this request, overriding ``SamplingParams.seed + i``: the
             rollout engine derives it from the task, the rollout and the turn, so a rollout
             samples the same way whichever requests share its batch.
+        hints: what the environment told an environment-aware policy (oracle, random) for this
+            turn, JSON-safe, e.g. ``{"oracle_action": "7"}``: only the names in the policy's
+            :attr:`Policy.env_hints` (see :data:`ENV_HINTS`), computed in the environment's own
+            thread; a hint the environment could not give is absent and its reason is in
+            ``hints["errors"][name]``. ``None`` for policies that ask for none; never sent to a
+            model. A policy never gets the environment itself.
     """
 
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]] | None = None
     prompt_token_ids: list[int] | None = None
-    env: Any = None
     seed: int | None = None
+    hints: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         # Checked here, at the boundary, so a wrong request fails with its field's name rather
@@ -125,6 +129,8 @@ class Request:
                              f"got {_short(self.prompt_token_ids)}")
         if self.seed is not None and _not_int(self.seed):
             raise ValueError(f"Request.seed must be an integer or None, got {self.seed!r}")
+        if self.hints is not None and not isinstance(self.hints, dict):
+            raise ValueError(f"Request.hints must be a dict or None, got {_short(self.hints)}")
 
 
 @dataclass
@@ -150,6 +156,15 @@ class Generation:
         return self.token_ids is not None and self.prompt_token_ids is not None
 
 
+#: The hints an environment gives a policy that declares them in :attr:`Policy.env_hints`:
+#: ``oracle_action``, the environment's own solver's move for this turn (its
+#: ``oracle_action()``), and ``random_action``, a random, usually legal move (its
+#: ``random_action(rng)``, with a generator seeded from the policy's ``hint_seed``, the task,
+#: the rollout and the turn). Nothing else of the environment (its reference answer, its state)
+#: reaches a policy.
+ENV_HINTS = ("oracle_action", "random_action")
+
+
 class PolicyError(RuntimeError):
     """A policy could not produce a generation (a server refused the request, a model failed)."""
 
@@ -161,10 +176,17 @@ class Policy(ABC):
         name: a short label for tables and logs.
         tokenizer: a Hugging Face tokenizer with a chat template, for policies that work on
             tokens (the rollout engine then builds token-exact prompts); ``None`` otherwise.
+        env_hints: the hints (names from :data:`ENV_HINTS`) the policy needs in
+            ``Request.hints``; the rollout engine asks the environment for them, and only
+            them, before each of its turns. Empty for model policies.
+        hint_seed: seeds the generator of the ``random_action`` hint (``None``: the sampling
+            seed, or unseeded without one).
     """
 
     name: str = "policy"
     tokenizer: Any = None
+    env_hints: tuple[str, ...] = ()
+    hint_seed: int | None = None
 
     @abstractmethod
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:

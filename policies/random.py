@@ -27,22 +27,30 @@ class RandomAgent:
 
 
 class RandomPolicy(Policy):
-    """The random agent behind the :class:`~agentgym.policies.base.Policy` interface: it needs
-    the environment (``Request.env``) and returns text only."""
+    """The random agent behind the :class:`~agentgym.policies.base.Policy` interface: it plays
+    the environment's ``random_action`` hint (``Request.hints``), drawn in the environment's
+    thread with a generator seeded from ``seed``, the task, the rollout and the turn — so a
+    seeded rollout replays whichever episodes share its batches."""
+
+    env_hints = ("random_action",)
 
     def __init__(self, seed: int | None = None) -> None:
-        self.agent = RandomAgent(seed)
+        self.hint_seed = seed
         self.name = "random" if seed is None else f"random:{seed}"
 
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
-        return [_act(self.agent, request) for request in requests]
+        return [play_hint(self.name, "random_action", request) for request in requests]
 
 
-def _act(agent: Any, request: Request) -> Generation:
-    """Run an environment-aware agent on a request (an error generation if it has no env)."""
-    if request.env is None:
-        return Generation("", finish_reason="error", error=f"{agent.name} needs the environment (Request.env)")
-    try:
-        return Generation(agent(request.env, None))
-    except Exception as exc:  # noqa: BLE001 - reported as this request's error
-        return Generation("", finish_reason="error", error=f"{type(exc).__name__}: {exc}")
+def play_hint(policy: str, hint: str, request: Request) -> Generation:
+    """The generation playing ``request.hints[hint]``, or an error generation saying why there
+    is none (the environment could not give it, or the request came without hints)."""
+    hints = request.hints or {}
+    action = hints.get(hint)
+    if isinstance(action, str):
+        return Generation(action)
+    reason = (hints.get("errors") or {}).get(hint)
+    if reason is None:
+        reason = (f"{policy} needs the environment's {hint!r} hint in Request.hints "
+                  f"(the rollout engine asks for it; got {'no hints' if request.hints is None else sorted(hints)})")
+    return Generation("", finish_reason="error", error=str(reason))

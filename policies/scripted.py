@@ -7,7 +7,7 @@ from typing import Any, Iterable, Sequence
 import gymnasium as gym
 
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
-from agentgym.policies.random import _act
+from agentgym.policies.random import play_hint
 
 
 class OracleAgent:
@@ -33,15 +33,14 @@ class ScriptedAgent:
 
 
 class OraclePolicy(Policy):
-    """The environment's oracle behind the :class:`~agentgym.policies.base.Policy` interface."""
+    """The environment's oracle behind the :class:`~agentgym.policies.base.Policy` interface:
+    it plays the ``oracle_action`` hint the environment gives for each turn (``Request.hints``)."""
 
     name = "oracle"
-
-    def __init__(self) -> None:
-        self.agent = OracleAgent()
+    env_hints = ("oracle_action",)
 
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
-        return [_act(self.agent, request) for request in requests]
+        return [play_hint(self.name, "oracle_action", request) for request in requests]
 
 
 class ScriptedPolicy(Policy):

@@ -29,6 +29,12 @@ Where a failure is caught, the trajectory records why as data: ``Trajectory.erro
 :class:`~agentgym.info.ErrorKind` value (``"timeout"``, ``"policy"``, ``"environment"``), and
 ``stats["error_kinds"]`` counts them.
 
+An environment-aware policy (the oracle, the random baseline) never gets the environment: it
+declares the hints it needs (:attr:`~agentgym.policies.base.Policy.env_hints`, names from
+:data:`~agentgym.policies.base.ENV_HINTS`) and the engine asks the environment for those alone,
+in the environment's thread and within ``step_timeout``, before each turn, passing them as
+``Request.hints`` (JSON-safe data).
+
 With a token-level policy (one that has a ``tokenizer``) every turn's prompt is built by a
 :class:`~agentgym.rollout.transcript.TokenTranscript`, so the token sequence of a trajectory is
 exactly what the policy was given and what it sampled; the engine checks at every turn that
@@ -41,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import random
 import threading
 import time
 from concurrent.futures import Future
@@ -55,7 +62,7 @@ from rich.console import Console
 import agentgym
 from agentgym.core import LLMEnv
 from agentgym.info import ErrorKind
-from agentgym.policies.base import Generation, Policy, Request, SamplingParams
+from agentgym.policies.base import ENV_HINTS, Generation, Policy, Request, SamplingParams
 from agentgym.rollout.batcher import GenerationBatcher
 from agentgym.rollout.progress import RolloutProgress
 from agentgym.rollout.transcript import TokenTranscript
@@ -211,6 +218,11 @@ class _Runner:
         self.config = config
         self.writer = writer
         self.token_mode = policy.tokenizer is not None
+        self.env_hints = tuple(getattr(policy, "env_hints", ()) or ())
+        unknown = [name for name in self.env_hints if name not in ENV_HINTS]
+        if unknown:
+            raise ValueError(f"{policy.name}: env_hints {unknown} are not hints an environment gives "
+                             f"(known: {', '.join(ENV_HINTS)})")
         self.batcher = GenerationBatcher(policy, config.sampling, max_batch_size=config.max_batch_size)
         self.on_episode: Callable[[Trajectory], None] | None = None
         #: episodes whose thread was abandoned inside a hung environment call
@@ -260,7 +272,8 @@ class _Runner:
                     env_holder: list[gym.Env]) -> None:
         env = await self._in_env(worker, self._make_env, task)
         env_holder.append(env)
-        observation, info = await self._in_env(worker, env.reset, seed=task.seed)
+        hinted = _Hinted(env, self.env_hints, lambda turn: self._hint_seed(task, index, turn))
+        (observation, info), hints = await self._in_env(worker, hinted.reset, seed=task.seed)
         for key in ("reference_answer", "answer_stub"):  # for reward providers; never shown to the policy
             trajectory.metadata[key] = getattr(env.unwrapped, key, None)
         trajectory.task_id, trajectory.instructions = info.get("task_id"), info.get("instructions", "")
@@ -269,8 +282,8 @@ class _Runner:
         if transcript:
             trajectory.prompt_length = len(transcript.token_ids)
         for turn_index in itertools.count():
-            request = Request(messages, tools, transcript.prompt_ids if transcript else None, env=env,
-                              seed=self._request_seed(task, index, turn_index))
+            request = Request(messages, tools, transcript.prompt_ids if transcript else None,
+                              seed=self._request_seed(task, index, turn_index), hints=hints)
             started = time.perf_counter()
             generation = await self.batcher.generate(request)
             generation_seconds = time.perf_counter() - started
@@ -286,7 +299,8 @@ class _Runner:
                 span = transcript.add_generation(generation.token_ids or [], generation.logprobs, generation.text)
                 turn.action_span = (span.start, span.end)
             started = time.perf_counter()
-            observation, reward, terminated, truncated, info = await self._in_env(worker, env.step, _action(generation))
+            (observation, reward, terminated, truncated, info), hints = await self._in_env(
+                worker, hinted.step, _action(generation))
             turn.seconds = time.perf_counter() - started
             turn.reward, turn.reward_components = float(reward), dict(info.get("reward_components", {}))
             turn.error = info.get("error")
@@ -332,11 +346,14 @@ class _Runner:
         if generation.token_ids is None or generation.prompt_token_ids != transcript.token_ids:
             trajectory.token_mismatches += 1
 
+    def _hint_seed(self, task: Task, index: int, turn: int) -> int | None:
+        """The seed of this turn's ``random_action`` hint: from the policy's ``hint_seed``
+        (else the sampling seed), the task, the rollout and the turn; ``None`` without either."""
+        base = getattr(self.policy, "hint_seed", None)
+        return _derived_seed(self.config.sampling.seed if base is None else base, task, index, turn)
+
     def _request_seed(self, task: Task, index: int, turn: int) -> int | None:
-        base = self.config.sampling.seed
-        if base is None:
-            return None
-        return (((base * 1_000_003 + task.seed) * 10_007 + index) * 1_009 + turn) % (2**31 - 1)
+        return _derived_seed(self.config.sampling.seed, task, index, turn)
 
     async def _close(self, worker: SlotWorker, env_holder: list[gym.Env]) -> None:
         """Close the episode's environment in its thread and let the thread go. A thread still
@@ -368,6 +385,54 @@ class _Runner:
             self.writer.write(trajectory)
         if self.on_episode is not None:
             self.on_episode(trajectory)
+
+
+def _derived_seed(base: int | None, task: Task, index: int, turn: int) -> int | None:
+    """A seed for one turn of one rollout of ``task`` from ``base`` (``None`` stays ``None``)."""
+    if base is None:
+        return None
+    return (((base * 1_000_003 + task.seed) * 10_007 + index) * 1_009 + turn) % (2**31 - 1)
+
+
+class _Hinted:
+    """``reset`` and ``step`` of an episode's environment that also return the hints of the
+    turn they lead to (``None`` when the policy asks for none, or the episode is over): one
+    call to the environment's thread instead of two."""
+
+    def __init__(self, env: gym.Env, wanted: Sequence[str], seed_of_turn: Callable[[int], int | None]) -> None:
+        self.env, self.wanted, self.seed_of_turn = env, wanted, seed_of_turn
+        self.turn = 0
+
+    def _hints(self) -> dict[str, Any] | None:
+        return _env_hints(self.env, self.wanted, self.seed_of_turn(self.turn)) if self.wanted else None
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any] | None]:
+        result = self.env.reset(**kwargs)
+        self.turn = 0
+        return result, self._hints()
+
+    def step(self, action: Any) -> tuple[Any, dict[str, Any] | None]:
+        result = self.env.step(action)
+        self.turn += 1
+        return result, (None if result[2] or result[3] else self._hints())
+
+
+def _env_hints(env: gym.Env, wanted: Sequence[str], seed: int | None) -> dict[str, Any]:
+    """The hints ``wanted`` (see :data:`~agentgym.policies.base.ENV_HINTS`) from ``env``, as
+    JSON-safe data; one the environment cannot give goes to ``hints["errors"][name]``."""
+    game = env.unwrapped
+    hints: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name in wanted:
+        try:
+            value = game.oracle_action() if name == "oracle_action" else game.random_action(random.Random(seed))
+        except Exception as exc:  # noqa: BLE001 - the policy reports it as its error
+            errors[name] = f"{type(exc).__name__}: {exc}"
+        else:
+            hints[name] = json_safe(value)
+    if errors:
+        hints["errors"] = errors
+    return hints
 
 
 def _quietly(fn: Callable[[], Any]) -> None:

@@ -9,6 +9,7 @@ from agentgym.policies.base import Generation, Policy
 
 class TokenOracle(Policy):
     name = "token-oracle"
+    env_hints = ("oracle_action",)
 
     def __init__(self, tokenizer) -> None:
         self.tokenizer = tokenizer
@@ -17,7 +18,7 @@ class TokenOracle(Policy):
     async def agenerate(self, requests, sampling):
         out = []
         for request in requests:
-            text = request.env.unwrapped.oracle_action()
+            text = request.hints["oracle_action"]
             ids = list(self.tokenizer.encode(text, add_special_tokens=False)) + [self.tokenizer.eos_token_id]
             self.prompts.append(list(request.prompt_token_ids))
             out.append(Generation(text, ids, [0.0] * len(ids), list(request.prompt_token_ids)))
