@@ -32,8 +32,8 @@ Where a failure is caught, the trajectory records why as data: ``Trajectory.erro
 An environment-aware policy (the oracle, the random baseline) never gets the environment: it
 declares the hints it needs (:attr:`~agentgym.policies.base.Policy.env_hints`, names from
 :data:`~agentgym.policies.base.ENV_HINTS`) and the engine asks the environment for those alone,
-in the environment's thread and within ``step_timeout``, before each turn, passing them as
-``Request.hints`` (JSON-safe data).
+in the environment's thread, within the same call (and ``step_timeout``) as the ``reset`` or
+``step`` that leads to the turn, and passes them as ``Request.hints`` (JSON-safe data).
 
 With a token-level policy (one that has a ``tokenizer``) every turn's prompt is built by a
 :class:`~agentgym.rollout.transcript.TokenTranscript`, so the token sequence of a trajectory is
@@ -50,8 +50,8 @@ import itertools
 import random
 import threading
 import time
-from concurrent.futures import Future
 from collections import Counter
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncContextManager, Callable, Sequence
