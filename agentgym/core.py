@@ -69,8 +69,8 @@ uses is acquired by ``acquire_resources`` (or ``aacquire_resources``) and releas
   ``reset``), when ``new_episode`` raises, when the episode is abandoned by a ``reset`` in the
   middle of it, and at ``close``/``aclose`` (e.g. after a step that raised or timed out). A
   release that raises is not retried.
-* An episode truncated by a wrapper (:class:`~agentgym.wrappers.TurnLimit`, the rollout
-  engine's turn budget) is not seen by the environment: its resources are released at the next
+* An episode truncated by :class:`~agentgym.wrappers.TurnLimit` is released on its truncating
+  step (it calls ``end_episode``); one ended by another wrapper is released at the next
   ``reset`` or at ``close`` — or at once by calling ``env.unwrapped.end_episode()`` (or
   ``await env.unwrapped.aend_episode()``).
 * Long-lived resources (a browser, a server process) belong in ``__init__`` and ``close``;

@@ -161,7 +161,7 @@ def test_a_raising_play_keeps_its_error_when_release_fails_too(scratch):
     assert any("release_resources raised too" in note for note in caught.value.__notes__)
 
 
-def test_a_turn_budget_truncation_is_released_at_the_next_reset_close_or_end_episode(scratch):
+def test_a_turn_budget_truncation_is_released_on_its_truncating_step(scratch):
     agentgym.register("testing/ResourceSandbox-v0", Sandbox, max_turns=2, override=True)
     env = agentgym.make("testing/ResourceSandbox-v0", scratch=str(scratch))
     env.reset(seed=0)
