@@ -39,10 +39,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    joined = _join_process_group()
+    try:
+        return _train(args)
+    finally:
+        if joined:
+            _leave_process_group()
+
+
+def _train(args: argparse.Namespace) -> int:
     from agentgym.train.checkpoint import check_run_directory_unused  # torch: only when training
     from agentgym.train.trainer import Trainer
 
-    _join_process_group()
     overrides = _overrides(args)
     if args.resume is None:
         if args.config is None:
@@ -83,19 +91,31 @@ def _start(make_trainer: Callable[[], Any]) -> Any:
         raise ValueError(f"cannot load the model: {first_line}") from None
 
 
-def _join_process_group() -> None:
+def _join_process_group() -> bool:
     """Under ``torchrun`` / ``accelerate launch`` (``WORLD_SIZE`` > 1) join the launcher's
     process group, so the ranks split the tasks and average their updates; NCCL carries CUDA
-    tensors, gloo the CPU ones."""
+    tensors, gloo the CPU ones. Returns whether this call joined it (and so must leave it)."""
     import os
 
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return
+        return False
     import torch
     import torch.distributed as dist
 
-    if not dist.is_initialized():
-        dist.init_process_group(backend="cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
+    if dist.is_initialized():
+        return False
+    dist.init_process_group(backend="cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
+    return True
+
+
+def _leave_process_group() -> None:
+    """Destroy the process group this command joined. Left to interpreter exit, gloo's threads
+    can be torn down while still running, which aborts the process ("terminate called without an
+    active exception") after a successful run."""
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
