@@ -40,11 +40,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     joined = _join_process_group()
+    finished = False
     try:
-        return _train(args)
+        code = _train(args)
+        finished = True
+        return code
     finally:
         if joined:
-            _leave_process_group()
+            _leave_process_group(wait_for_the_others=finished)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -108,14 +111,19 @@ def _join_process_group() -> bool:
     return True
 
 
-def _leave_process_group() -> None:
-    """Destroy the process group this command joined. Left to interpreter exit, gloo's threads
-    can be torn down while still running, which aborts the process ("terminate called without an
-    active exception") after a successful run."""
+def _leave_process_group(*, wait_for_the_others: bool) -> None:
+    """Destroy the process group this command joined, after a barrier when this rank finished
+    (a rank that failed leaves at once: the others then fail at their next collective). Rank 0
+    hosts the group's rendezvous store: exiting while another rank still talks to it, or leaving
+    the group to be torn down at interpreter exit, can abort a rank that finished well
+    ("terminate called without an active exception")."""
     import torch.distributed as dist
 
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    if not dist.is_initialized():
+        return
+    if wait_for_the_others:
+        dist.barrier()
+    dist.destroy_process_group()
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
