@@ -256,11 +256,11 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
                     continue
                 if session.transport == "ws":
                     if not session.attached and now - (session.detached_at or now) > resume_grace:
+                        metrics.resume_expired += 1  # counted first: no one sees it gone but uncounted
                         await close_session(session)
-                        metrics.resume_expired += 1
                 elif now - session.last_used > idle_timeout:
-                    await close_session(session)
                     metrics.reaped += 1
+                    await close_session(session)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):

@@ -191,8 +191,12 @@ def test_faulty_real_games_soak_reports_every_failure_and_leaks_nothing(vector_c
     assert seen["episodes"] >= EPISODES
     # every kind of fault happened, and each one was reported as a failed slot
     assert {"reset", "raise", "garbage", "hang", "slow", "construction", "close"} <= set(faults.counts)
-    assert seen["reported"] == faults.reported_kinds, (seen, faults.counts)
-    assert seen["timeouts"] == faults.counts["hang"] + faults.counts["construction"]
+    # every fault is reported in the infos of a later step, so a fault injected as the soak stops
+    # (a rebuild or autoreset still in flight, at most one per slot) may go unreported
+    in_flight = faults.reported_kinds - seen["reported"]
+    assert 0 <= in_flight <= NUM_ENVS, (seen, faults.counts)
+    hangs = faults.counts["hang"] + faults.counts["construction"]
+    assert hangs - NUM_ENVS <= seen["timeouts"] <= hangs, (seen, faults.counts)
     assert seen["hung_warnings"] == 1  # once per vector env, at its first abandoned call
     assert rss_after - rss_before < RSS_GROWTH_BOUND, (rss_before, rss_after)
     print(f"\n{vector_cls.__name__}: {seen['episodes']} episodes, {seen['steps']} steps, "
