@@ -116,7 +116,9 @@ def test_an_actor_killed_from_outside_mid_episode_is_replaced() -> None:
     try:
         env.reset(seed=1)
         env.step("crane")
+        pid = actor_pid(env)
         ray.kill(env.actor)
+        assert wait_gone(pid)  # ray.kill is asynchronous: the next step must meet a dead actor
         observation, reward, terminated, truncated, info = env.step("slate")
         assert truncated and not terminated and reward == 0.0
         assert "died during step" in info["error"] and observation.startswith("Environment actor error:")
