@@ -117,13 +117,24 @@ def _leave_process_group(*, wait_for_the_others: bool) -> None:
     hosts the group's rendezvous store: exiting while another rank still talks to it, or leaving
     the group to be torn down at interpreter exit, can abort a rank that finished well
     ("terminate called without an active exception")."""
+    from datetime import timedelta
+
     import torch.distributed as dist
+    from torch.distributed.distributed_c10d import _get_default_store
 
     if not dist.is_initialized():
         return
-    if wait_for_the_others:
-        dist.barrier()
+    if not wait_for_the_others:
+        dist.destroy_process_group()
+        return
+    dist.barrier()
+    store, rank, world = _get_default_store(), dist.get_rank(), dist.get_world_size()
     dist.destroy_process_group()
+    # Rank 0 hosts the store: it leaves last, once every other rank has let go of the group.
+    if rank == 0:
+        store.wait([f"agentgym/left/{other}" for other in range(1, world)], timedelta(seconds=60))
+    else:
+        store.set(f"agentgym/left/{rank}", "1")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
