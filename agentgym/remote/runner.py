@@ -6,8 +6,6 @@ Both refuse to listen beyond loopback (``0.0.0.0``, a LAN address, a host name) 
 
 from __future__ import annotations
 
-import threading
-import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -16,6 +14,7 @@ from fastapi import FastAPI
 
 from agentgym.remote.server import env_app
 from agentgym.serve.guards import check_exposure
+from agentgym.serve.runner import serving_in_thread
 
 
 def serve_env(*, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None, log_level: str = "info",
@@ -43,20 +42,6 @@ def running_env_server(*, host: str = "127.0.0.1", port: int = 0, api_key: str |
         app = env_app(api_key=api_key, **app_options)
     elif app_options:
         raise ValueError(f"give either a ready app or app options, not both: {sorted(app_options)}")
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
-                                           timeout_graceful_shutdown=5))
-    thread = threading.Thread(target=server.run, name="agentgym-env-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + startup_timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            thread.join(timeout=startup_timeout)
-            raise RuntimeError(f"the environment server did not start on {host}:{port}")
-        time.sleep(0.01)
-    bound_port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://{host}:{bound_port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=startup_timeout)
+    with serving_in_thread(app, host=host, port=port, name="environment server", startup_timeout=startup_timeout,
+                           timeout_graceful_shutdown=5) as root:
+        yield root

@@ -43,18 +43,32 @@ def running_server(app_or_policy: FastAPI | Policy, *, host: str = "127.0.0.1", 
     else:
         check_exposure(host, api_key)
         app = create_app(app_or_policy, api_key=api_key, **app_options)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="agentgym-policy-server", daemon=True)
+    with serving_in_thread(app, host=host, port=port, name="policy server",
+                           startup_timeout=startup_timeout) as root:
+        yield f"{root}/v1"
+
+
+@contextmanager
+def serving_in_thread(app: FastAPI, *, host: str, port: int, name: str, startup_timeout: float = 30.0,
+                      **uvicorn_options: Any) -> Iterator[str]:
+    """Run ``app`` with uvicorn on a daemon thread; yields ``http://host:bound_port`` once it
+    listens (``RuntimeError`` naming the ``name``d server if it does not within
+    ``startup_timeout``). On exit uvicorn shuts down gracefully and the thread is joined. The
+    policy server and the environment server both run in tests and examples this way."""
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
+                                           **uvicorn_options))
+    thread = threading.Thread(target=server.run, name=f"agentgym-{name.replace(' ', '-')}", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
-            raise RuntimeError(f"the policy server did not start on {host}:{port}")
+            thread.join(timeout=startup_timeout)
+            raise RuntimeError(f"the {name} did not start on {host}:{port}")
         time.sleep(0.01)
     bound_port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://{host}:{bound_port}/v1"
+        yield f"http://{host}:{bound_port}"
     finally:
         server.should_exit = True
         thread.join(timeout=startup_timeout)
