@@ -54,8 +54,8 @@ def load_policy(kind: str):
         return embedded_policy()
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "rollout"))
-    from chat_tokenizers import smollm2_tokenizer  # the real chat template, a small random model
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests package, for its tokenizer
+    from tests.rollout.chat_tokenizers import smollm2_tokenizer  # the real chat template, a small random model
 
     tokenizer = smollm2_tokenizer()
     torch.manual_seed(0)
