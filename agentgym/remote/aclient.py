@@ -31,6 +31,10 @@ The failure contract is :class:`~agentgym.remote.client.RemoteEnv`'s:
 - A bad argument (a negative seed, options that are not a dict) raises
   :class:`~agentgym.core.ConfigError`. ``aclose`` closes the session and the connection and
   never raises.
+- ``arender()`` (with ``render_mode=...`` given to the constructor) returns what the server's
+  environment renders: text, a uint8 array decoded from PNG, a list for the ``*_list`` modes,
+  ``None`` without a render mode; it raises :class:`~agentgym.remote.client.RemoteEnvError`
+  when the server cannot answer (a frame has no error observation to stand in for it).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from typing import Any
 
 from agentgym.core import ConfigError
 from agentgym.remote.client import RemoteEnvError, _Failure
-from agentgym.remote.schemas import decode_observation, dumps
+from agentgym.remote.schemas import decode_frame, decode_observation, dumps
 
 _UNSET: Any = object()
 
@@ -58,12 +62,13 @@ class AsyncRemoteEnv:
         timeout: seconds a call may take; ``connect_timeout`` to connect.
         retries, backoff: connection retries and the first pause between them (doubling).
         resumable: ask the server to keep the session through a dropped connection.
+        render_mode: one of the environment's ``metadata["render_modes"]`` (see ``arender``).
         **kwargs: the environment's constructor arguments (JSON values).
     """
 
     def __init__(self, env_id: str, *, server: str, api_key: str | None = None, max_turns: int | None = _UNSET,
                  timeout: float = 30.0, connect_timeout: float = 5.0, retries: int = 2, backoff: float = 0.1,
-                 resumable: bool = True, **kwargs: Any) -> None:
+                 resumable: bool = True, render_mode: str | None = None, **kwargs: Any) -> None:
         root = server.rstrip("/")
         root = root[: -len("/v1")] if root.endswith("/v1") else root
         self.server = root
@@ -74,6 +79,9 @@ class AsyncRemoteEnv:
         self._create: dict[str, Any] = {"type": "create", "env_id": env_id, "kwargs": kwargs, "resumable": resumable}
         if max_turns is not _UNSET:
             self._create["max_turns"] = max_turns
+        if render_mode is not None:
+            self._create["render_mode"] = render_mode
+        self.render_mode = render_mode
         self.session_id: str | None = None
         self.resume_token: str | None = None
         self.spec_info: dict[str, Any] = {}
@@ -263,6 +271,20 @@ class AsyncRemoteEnv:
                 return await self._send({"type": "spec"})
             except _Failure as failure:
                 raise RemoteEnvError(failure.message) from None
+
+    async def arender(self) -> Any:
+        """What the server's environment renders (see the module docstring)."""
+        if self.render_mode is None:
+            return None
+        async with self._guard():
+            try:
+                if self.session_id is None:
+                    raise _Failure("session_lost", "no session on the server: areset() first")
+                await self._ensure_session(may_create=False)
+                answer = await self._send({"type": "render"})
+            except _Failure as failure:
+                raise RemoteEnvError(f"cannot render {self.env_id} on {self.server}: {failure.message}") from None
+        return decode_frame(answer["frame"])
 
     async def aclose(self) -> None:
         """Close the session (best effort, one short call) and the connection; never raises."""

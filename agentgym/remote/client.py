@@ -36,6 +36,14 @@ What happens when the server or the network fails, exactly:
 
 Observations that hold images arrive as uint8 arrays decoded from PNG
 (:mod:`agentgym.remote.schemas`).
+
+Rendering: ``RemoteEnv(id, server=..., render_mode="ansi")`` opens the session with that
+render mode (refused with :class:`RemoteEnvError` when the environment does not declare it);
+``render()`` then returns what the server's environment renders, as the local one would: text
+for ``"ansi"``, a uint8 ``H x W x C`` array (sent as PNG) for ``"rgb_array"``, a list for the
+``*_list`` modes, ``None`` without a render mode (no request). A render the server cannot
+answer (unreachable, the session lost) raises :class:`RemoteEnvError`: a frame is for people
+and has no error observation to stand in for it.
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ import gymnasium as gym
 import httpx
 
 from agentgym.core import ConfigError
-from agentgym.remote.schemas import decode_observation, dumps
+from agentgym.remote.schemas import decode_frame, decode_observation, dumps
 from agentgym.spaces import UnicodeText
 
 _UNSET: Any = object()
@@ -75,16 +83,17 @@ class RemoteEnv(gym.Env):
         timeout: seconds a request may take; ``connect_timeout`` to connect.
         retries: how many times a request that could not connect is retried.
         backoff: the first pause between such retries (doubling).
+        render_mode: one of the environment's ``metadata["render_modes"]`` (see ``render``).
         **kwargs: the environment's constructor arguments (JSON values).
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": []}  # the instance's are the server's environment's
     observation_space = UnicodeText()
     action_space = UnicodeText(100_000)
 
     def __init__(self, env_id: str, *, server: str, api_key: str | None = None, max_turns: int | None = _UNSET,
                  timeout: float = 30.0, connect_timeout: float = 5.0, retries: int = 2, backoff: float = 0.1,
-                 **kwargs: Any) -> None:
+                 render_mode: str | None = None, **kwargs: Any) -> None:
         root = server.rstrip("/")
         self.server = root[: -len("/v1")] if root.endswith("/v1") else root
         self.env_id = env_id
@@ -92,6 +101,8 @@ class RemoteEnv(gym.Env):
         self._create_body: dict[str, Any] = {"env_id": env_id, "kwargs": kwargs}
         if max_turns is not _UNSET:
             self._create_body["max_turns"] = max_turns
+        if render_mode is not None:
+            self._create_body["render_mode"] = render_mode
         headers = {"content-type": "application/json"}
         if api_key:
             headers["authorization"] = f"Bearer {api_key}"
@@ -133,6 +144,8 @@ class RemoteEnv(gym.Env):
     def _open(self) -> None:
         self.spec_info = self._request("POST", "/v1/sessions", self._create_body)
         self.session_id = self.spec_info["session_id"]
+        self.render_mode = self.spec_info.get("render_mode")
+        self.metadata = {**type(self).metadata, "render_modes": list(self.spec_info.get("render_modes", []))}
 
     @staticmethod
     def _error_info(failure: _Failure) -> dict[str, Any]:
@@ -144,6 +157,7 @@ class RemoteEnv(gym.Env):
             raise ConfigError(f"RemoteEnv.reset: seed must be a non-negative integer or None, got {seed!r}")
         if options is not None and not isinstance(options, dict):
             raise ConfigError(f"RemoteEnv.reset: options must be a dict or None, got {options!r}")
+        super().reset(seed=seed)  # np_random, as Gymnasium expects of every env (the game's own RNG is remote)
         body = {"seed": seed, "options": options}
         try:
             try:
@@ -174,6 +188,19 @@ class RemoteEnv(gym.Env):
         except (TypeError, ValueError) as exc:  # an action JSON cannot carry
             failure = _Failure("server", f"the action cannot be sent as JSON: {exc}")
             return self._error_observation(failure), 0.0, False, True, self._error_info(failure)
+
+    def render(self) -> Any:
+        """What the server's environment renders (see the module docstring); ``None`` without
+        a render mode. Raises :class:`RemoteEnvError` when the server cannot answer."""
+        if self.render_mode is None:
+            return None
+        if self.session_id is None:
+            raise RemoteEnvError(f"cannot render {self.env_id}: no session on {self.server} (reset() first)")
+        try:
+            answer = self._request("GET", f"/v1/sessions/{self.session_id}/render")
+        except _Failure as failure:
+            raise RemoteEnvError(f"cannot render {self.env_id} on {self.server}: {failure.message}") from None
+        return decode_frame(answer["frame"])
 
     def _error_observation(self, failure: _Failure) -> str:
         return f"Environment server error: {failure.message}"

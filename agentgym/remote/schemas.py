@@ -6,6 +6,10 @@ Observations are a string, or a dict (multimodal environments: ``{"text", "image
 NumPy arrays travel as ``{"$png": "<base64 PNG>"}`` (uint8 images, 2-D grey or 3-D with 1, 3 or
 4 channels; Pillow encodes them) — never as Python objects. Other arrays, and anything else JSON
 cannot hold, go through :func:`agentgym.trajectory.json_safe` (as every ``info`` does).
+
+A rendered frame (``GET /v1/sessions/{id}/render``) is text (``render_mode="ansi"``), an RGB
+image as ``{"$png": ...}`` (``"rgb_array"``), ``null`` (no render mode), or a list of those
+(the ``*_list`` modes); :func:`encode_frame` refuses anything else with :class:`FrameError`.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ class CreateRequest(_Strict):
     env_id: str = Field(min_length=1, max_length=200)
     kwargs: dict[str, Any] = Field(default_factory=dict)
     max_turns: int | None = Field(default=None, ge=1)
+    #: one of the environment's ``metadata["render_modes"]`` (e.g. ``"ansi"``), or none.
+    render_mode: str | None = Field(default=None, max_length=100)
 
 
 class ResetRequest(_Strict):
@@ -62,6 +68,15 @@ class SessionInfo(BaseModel):
     instructions: str
     tools: list[dict[str, Any]]
     render_modes: list[str]
+    render_mode: str | None = None
+
+
+class RenderResponse(BaseModel):
+    """``GET /v1/sessions/{id}/render``: what the environment's ``render()`` gave, encoded by
+    :func:`encode_frame` (text, ``{"$png": ...}``, ``null`` or a list of those)."""
+
+    render_mode: str | None
+    frame: Any
 
 
 class ResetResponse(BaseModel):
@@ -84,9 +99,12 @@ def dumps(content: Any) -> bytes:
     return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
+def _image_like(array: np.ndarray) -> bool:
+    return array.dtype == np.uint8 and (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3, 4)))
+
+
 def _png(array: np.ndarray) -> dict[str, str] | None:
-    image_like = array.dtype == np.uint8 and (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3, 4)))
-    if not image_like:
+    if not _image_like(array):
         return None
     try:
         from PIL import Image
@@ -110,15 +128,50 @@ def encode_observation(observation: Any) -> Any:
     return json_safe(observation)
 
 
+def _is_png(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {PNG_KEY} and isinstance(value[PNG_KEY], str)
+
+
+def _unpng(value: dict[str, str]) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(value[PNG_KEY], validate=True))) as image:
+        return np.asarray(image)
+
+
 def decode_observation(payload: Any) -> Any:
     """The inverse of :func:`encode_observation`: ``{"$png": ...}`` back to a uint8 array."""
     if isinstance(payload, dict):
-        decoded = {}
-        for key, value in payload.items():
-            if isinstance(value, dict) and set(value) == {PNG_KEY}:
-                from PIL import Image
+        return {key: _unpng(value) if _is_png(value) else value for key, value in payload.items()}
+    return payload
 
-                value = np.asarray(Image.open(io.BytesIO(base64.b64decode(value[PNG_KEY]))))
-            decoded[key] = value
-        return decoded
+
+class FrameError(ValueError):
+    """A ``render()`` result the wire cannot carry faithfully (an environment's bug)."""
+
+
+def encode_frame(frame: Any) -> Any:
+    """What ``render()`` gave, as JSON: text as it is, a uint8 image as ``{"$png": ...}``,
+    ``None`` as ``null``, a list (``*_list`` render modes) item by item. Anything else (a float
+    array, an object) raises :class:`FrameError` rather than travel as a lossy stand-in."""
+    if frame is None or isinstance(frame, str):
+        return frame
+    if isinstance(frame, np.ndarray):
+        png = _png(frame)
+        if png is None:
+            raise FrameError(f"render() gave an array of shape {frame.shape} and dtype {frame.dtype}; only uint8 "
+                             "images (H x W, or H x W x 1/3/4) travel, as PNG")
+        return png
+    if isinstance(frame, (list, tuple)):
+        return [encode_frame(item) for item in frame]
+    raise FrameError(f"render() gave a {type(frame).__name__}; a frame is text, a uint8 image array, None, or a "
+                     "list of those")
+
+
+def decode_frame(payload: Any) -> Any:
+    """The inverse of :func:`encode_frame`: text, a uint8 array, ``None`` or a list of those."""
+    if _is_png(payload):
+        return _unpng(payload)
+    if isinstance(payload, list):
+        return [decode_frame(item) for item in payload]
     return payload

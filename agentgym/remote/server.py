@@ -3,11 +3,12 @@
 :func:`env_app` builds the FastAPI app. Each client opens a *session* (one environment
 instance) and steps it::
 
-    POST   /v1/sessions                 {"env_id", "kwargs"?, "max_turns"?} -> 201 SessionInfo
+    POST   /v1/sessions                 {"env_id", "kwargs"?, "max_turns"?, "render_mode"?} -> 201 SessionInfo
     POST   /v1/sessions/{id}/reset      {"seed"?, "options"?}     -> {"observation", "info"}
     POST   /v1/sessions/{id}/step       {"action"}                -> {"observation", "reward",
                                                                       "terminated", "truncated", "info"}
     GET    /v1/sessions/{id}/spec       -> SessionInfo
+    GET    /v1/sessions/{id}/render     -> {"render_mode", "frame"}  (RenderResponse)
     DELETE /v1/sessions/{id}            -> 200 {"closed": id}
     GET    /health                      -> {"status": "ok", "sessions": n}
     GET    /metrics                     -> sessions, steps, errors, step latency percentiles
@@ -16,7 +17,9 @@ instance) and steps it::
 Bodies are described in :mod:`agentgym.remote.schemas`. Errors use the policy server's body,
 ``{"error": {"message", "type", "param", "code"}}``:
 
-- 400: an argument the environment refuses (an unknown constructor argument, a negative seed);
+- 400: an argument the environment refuses (an unknown constructor argument, a negative seed,
+  a ``render_mode`` it does not declare in ``metadata["render_modes"]``, or ``"human"``, which
+  would draw on the server's own screen);
 - 401: no or a wrong bearer token (when the server has a key);
 - 404: an unknown ``env_id`` or session id (a session closed, or reaped for idleness);
 - 409: ``step`` before ``reset`` or after the episode ended;
@@ -34,9 +37,10 @@ is closed and the pool joined.
 WebSocket (``/v1/ws``): one connection holds at most one session. Every message is a JSON
 object with a ``type`` and, for requests, an ``id`` the answer repeats:
 
-- requests: ``{"type": "create", "env_id", "kwargs"?, "max_turns"?, "resumable"?}``,
-  ``{"type": "resume", "session_id", "resume_token"}``, ``{"type": "reset", "seed"?,
-  "options"?}``, ``{"type": "step", "action"}``, ``{"type": "spec"}``, ``{"type": "close"}``;
+- requests: ``{"type": "create", "env_id", "kwargs"?, "max_turns"?, "render_mode"?,
+  "resumable"?}``, ``{"type": "resume", "session_id", "resume_token"}``, ``{"type": "reset",
+  "seed"?, "options"?}``, ``{"type": "step", "action"}``, ``{"type": "spec"}``, ``{"type":
+  "render"}``, ``{"type": "close"}``;
 - answers: ``{"type": "result", "id", "result": <the HTTP endpoint's body>}`` or ``{"type":
   "error", "id", "error": {"code": <the HTTP status>, "message", "type"}}`` (409 for a second
   create on one connection or a resume of a session held by a live connection, 404 for a
@@ -55,6 +59,12 @@ drops a new connection may take the session back with ``resume`` (counted as
 never closed for idleness (its heartbeat says it is alive) and is not reachable over HTTP
 (404). With ``api_key``, the handshake needs the same ``Authorization`` header (otherwise the
 socket is closed with code 1008 before it opens).
+
+Rendering: a session created with a ``render_mode`` answers ``render`` with what its
+environment's ``render()`` gives, encoded by :func:`~agentgym.remote.schemas.encode_frame`:
+text for ``"ansi"``, ``{"$png": ...}`` for an ``"rgb_array"`` image (never a pickled object),
+``null`` without a render mode, a list for the ``*_list`` modes. A ``render()`` that gives
+anything else is the environment's bug (500, the connection and the session live on).
 
 Security: the app never executes code or reads files named by a client. ``env_id`` must be a
 registered id (``module:Class`` entry points are refused); ``kwargs`` go to that environment's
@@ -92,10 +102,13 @@ from agentgym.core import ConfigError
 from agentgym.registry import env_info, make
 from agentgym.remote.schemas import (
     CreateRequest,
+    FrameError,
+    RenderResponse,
     ResetRequest,
     SessionInfo,
     StepRequest,
     dumps,
+    encode_frame,
     encode_observation,
 )
 from agentgym.serve.guards import BearerAuth, BodyLimit, error_body
@@ -153,7 +166,33 @@ class Session:
         tools = [tool.schema() for tool in getattr(base, "tools", ())]
         return SessionInfo(session_id=self.id, env_id=self.env_id, max_turns=self.max_turns,
                            instructions=str(getattr(base, "instructions", "")), tools=json_safe(tools),
-                           render_modes=list(self.env.metadata.get("render_modes", []))).model_dump()
+                           render_modes=list(self.env.metadata.get("render_modes", [])),
+                           render_mode=getattr(self.env, "render_mode", None)).model_dump()
+
+
+def declared_render_modes(env_id: str) -> list[str] | None:
+    """The ``metadata["render_modes"]`` of ``env_id``'s class, read without making it (``None``
+    when the entry point is a factory whose class is unknown until it runs)."""
+    entry_point = gym.spec(env_id).entry_point
+    creator = gym.envs.registration.load_env_creator(entry_point) if isinstance(entry_point, str) else entry_point
+    metadata = getattr(creator, "metadata", None)
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("render_modes"), (list, tuple)):
+        return None
+    return [str(mode) for mode in metadata["render_modes"]]
+
+
+def check_render_mode(env_id: str, render_mode: str, declared: list[str] | None) -> None:
+    """Raise :class:`ApiError` 400 unless ``render_mode`` is one ``env_id`` declares (or its
+    ``*_list`` collection); ``"human"`` draws on the server's screen and is always refused."""
+    if render_mode == "human" or render_mode.startswith("human"):
+        raise ApiError(400, f"render_mode {render_mode!r} draws on the server's own screen; ask for one that "
+                            f"travels: {[m for m in declared or [] if m != 'human'] or 'none declared'}")
+    if declared is None:
+        return  # checked once the environment exists
+    allowed = [mode for mode in declared if mode != "human"]
+    allowed += [f"{mode}_list" for mode in allowed if not mode.endswith("_list") and f"{mode}_list" not in allowed]
+    if render_mode not in allowed:
+        raise ApiError(400, f"{env_id} cannot render as {render_mode!r}: its render modes are {allowed or 'none'}")
 
 
 class Metrics:
@@ -343,18 +382,56 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             raise ApiError(503, f"the server holds its maximum of {max_sessions} sessions; retry later or close one",
                            headers={"Retry-After": str(retry_after)})
         max_turns = body.max_turns if "max_turns" in body.model_fields_set else registered.max_turns
+        kwargs, render_mode = await render_arguments(body)
         state["reserved"] += 1
         try:
-            env = await off_loop(make, body.env_id, max_turns=max_turns, **body.kwargs)
+            env = await off_loop(make, body.env_id, max_turns=max_turns, **kwargs)
         except (ConfigError, TypeError, ValueError) as exc:
             raise ApiError(400, f"cannot make {body.env_id}: {exc}") from None
         finally:
             state["reserved"] -= 1
+        if render_mode is not None and getattr(env, "render_mode", None) != render_mode:
+            await off_loop(env.close)
+            raise ApiError(400, f"{body.env_id} did not take render_mode {render_mode!r} (it renders as "
+                                f"{getattr(env, 'render_mode', None)!r})")
         session = Session(id=uuid.uuid4().hex, env_id=body.env_id, env=env, max_turns=max_turns, transport=transport)
         sessions[session.id] = session
         metrics.created += 1
         metrics.created_by_transport[transport] += 1
         return session
+
+    async def render_arguments(body: CreateRequest) -> tuple[dict[str, Any], str | None]:
+        """The constructor's arguments with the checked render mode (the field, or one given
+        in ``kwargs`` the way a local ``make`` takes it)."""
+        kwargs = dict(body.kwargs)
+        render_mode = kwargs.pop("render_mode", None)
+        if body.render_mode is not None:
+            if render_mode is not None:
+                raise ApiError(400, "render_mode is given twice (as a field and in kwargs): give it once")
+            render_mode = body.render_mode
+        if render_mode is None:
+            return kwargs, None
+        if not isinstance(render_mode, str):
+            raise ApiError(400, f"render_mode must be a string such as 'ansi', got {render_mode!r}"[:300])
+        try:
+            declared = await off_loop(declared_render_modes, body.env_id)
+        except Exception:  # noqa: BLE001 - an entry point that does not import: make() says why
+            declared = None
+        check_render_mode(body.env_id, render_mode, declared)
+        return {**kwargs, "render_mode": render_mode}, render_mode
+
+    async def render_session(session: Session) -> dict[str, Any]:
+        async with session.lock:
+            if session.closed:
+                raise ApiError(404, f"session {session.id!r} was closed")
+            try:  # PNG encoding is CPU work too: off the event loop with the render
+                encoded = await off_loop(lambda: encode_frame(session.env.render()))
+            except ResetNeeded as exc:
+                raise ApiError(409, str(exc)) from None
+            except FrameError as exc:
+                raise ApiError(500, f"{session.env_id}: {exc}") from None
+            session.last_used = time.monotonic()
+        return RenderResponse(render_mode=getattr(session.env, "render_mode", None), frame=encoded).model_dump()
 
     async def reset_session(session: Session, body: ResetRequest) -> dict[str, Any]:
         async with session.lock:
@@ -411,6 +488,10 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
     async def step(session_id: str, request: HTTPRequest) -> Response:
         body = await parse(request, StepRequest)
         return _answer(await step_session(find(session_id), body))
+
+    @app.get("/v1/sessions/{session_id}/render")
+    async def render(session_id: str) -> Response:
+        return _answer(await render_session(find(session_id)))
 
     @app.delete("/v1/sessions/{session_id}")
     async def delete(session_id: str) -> Response:
@@ -558,13 +639,15 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             return await step_session(held(connection), validate(data, StepRequest))
         if kind == "spec":
             return held(connection).describe()
+        if kind == "render":
+            return await render_session(held(connection))
         if kind == "close":
             session = held(connection)
             await close_session(session)
             connection.session = None
             return {"closed": session.id}
-        raise ApiError(422, f"unknown message type {kind!r}: one of create, resume, reset, step, spec, close, "
-                            "ping, pong")
+        raise ApiError(422, f"unknown message type {kind!r}: one of create, resume, reset, step, spec, render, "
+                            "close, ping, pong")
 
     return app
 

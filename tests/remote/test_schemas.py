@@ -25,3 +25,19 @@ def test_text_and_other_values_are_json_safe():
     assert json.loads(dumps(encode_observation("\ud800 é 中"))) == "\ud800 é 中"
     wire = json.loads(dumps(encode_observation({"text": "x", "grid": np.zeros((2, 2), dtype=np.float32)})))
     assert wire == {"text": "x", "grid": "<ndarray shape=(2, 2) dtype=float32>"}
+
+
+def test_frames_encode_text_png_none_and_lists_and_refuse_the_rest():
+    import pytest
+
+    from agentgym.remote.schemas import FrameError, decode_frame, encode_frame
+
+    image = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+    assert encode_frame("board\n") == "board\n" and encode_frame(None) is None
+    wire = json.loads(dumps(encode_frame([image, image[:, :, 0]])))
+    back = decode_frame(wire)
+    np.testing.assert_array_equal(back[0], image)
+    np.testing.assert_array_equal(back[1], image[:, :, 0])
+    for bad in (image.astype(np.float64), np.zeros((2, 2, 7), dtype=np.uint8), object(), {"a": 1}):
+        with pytest.raises(FrameError, match="render"):
+            encode_frame(bad)
