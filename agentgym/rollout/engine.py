@@ -67,7 +67,7 @@ from agentgym.rollout.batcher import GenerationBatcher
 from agentgym.rollout.progress import RolloutProgress
 from agentgym.rollout.transcript import TokenTranscript
 from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn, json_safe
-from agentgym.vector._worker import (
+from agentgym.runtime.worker import (
     DEFAULT_MAX_ABANDONED_THREADS,
     SlotWorker,
     check_hung_threads,

@@ -18,7 +18,7 @@ process instead, killed and replaced when a call hangs, so nothing is left behin
 
 from agentgym.vector.asyncio_vector_env import AsyncioVectorEnv
 from agentgym.vector.make import make_vec
-from agentgym.vector._worker import HungEnvironmentError, HungEnvironmentWarning, hung_thread_count
+from agentgym.runtime.worker import HungEnvironmentError, HungEnvironmentWarning, hung_thread_count
 from agentgym.vector.thread_vector_env import ThreadVectorEnv
 
 __all__ = [

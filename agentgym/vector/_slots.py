@@ -1,23 +1,24 @@
-"""What the thread and asyncio vector environments share: everything but how calls run.
+"""What the thread and asyncio vector environments share: everything but one flag.
 
-:class:`SlotVectorEnv` keeps one :class:`Slot` per sub-environment and implements Gymnasium's
-vector semantics (seeding, ``reset_mask``, the three autoreset modes, vector infos) and the
-failure handling as *programs*: generators that yield the calls to run at the same time,
-``{slot index: ResetCall | StepCall}``, and are sent back each call's outcome (its result, or a
-:class:`SlotFailure`). A subclass only says how to run one batch of calls concurrently, so the
-thread and asyncio versions behave identically by construction.
+:class:`SlotVectorEnv` keeps one :class:`Slot` per sub-environment — an
+:class:`~agentgym.runtime.EnvHandle` (the runtime that builds, times out, isolates, rebuilds and
+closes the environment, the same one the rollout engine uses) and whether its episode can be
+stepped — and implements Gymnasium's vector semantics (seeding, ``reset_mask``, the three
+autoreset modes, vector infos) as *programs*: generators that yield the calls to run at the
+same time, ``{slot index: ResetCall | StepCall}``, and are sent back each call's outcome (its
+result, or a :class:`~agentgym.runtime.CallFailure`). The calls of a batch run concurrently
+on an event loop (:meth:`SlotVectorEnv.areset`, :meth:`SlotVectorEnv.astep`); the synchronous
+``reset``/``step`` run that loop privately.
 """
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import threading
-import time
-from concurrent.futures import wait
 from contextlib import contextmanager
 from dataclasses import dataclass
-from traceback import format_exception
-from typing import Any, Callable, ClassVar, Generator, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, ClassVar, Coroutine, Generator, Iterator, Sequence
 
 import numpy as np
 from gymnasium import spaces
@@ -25,10 +26,11 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
 
-from agentgym.vector._process import ProcessEnv, ProcessEnvDied
-from agentgym.vector._worker import (
+from agentgym.info import ErrorKind
+from agentgym.runtime.handle import CallFailure, EnvCallFailed, EnvFactory, StepResult
+from agentgym.runtime.local import LocalHandle, ProcessHandle
+from agentgym.runtime.worker import (
     DEFAULT_MAX_ABANDONED_THREADS,
-    SlotWorker,
     check_hung_threads,
     checked_count,
     checked_timeout,
@@ -36,10 +38,7 @@ from agentgym.vector._worker import (
     warn_abandoned,
 )
 
-EnvFactory = Callable[[], Any]
-_TRACEBACK_FRAMES = 6  # the innermost frames say where an environment broke; the rest is noise
 _ISOLATIONS = ("thread", "process")
-_KILLED_CALL_GRACE_S = 5.0  # a call waiting on a killed child process ends at once; bound it anyway
 
 
 @dataclass(frozen=True)
@@ -55,194 +54,30 @@ class StepCall:
     method: ClassVar[str] = "step"
 
 
-@dataclass(frozen=True)
-class SlotFailure:
-    """Why a call gave no result. It becomes an error observation, reward 0, ``truncated=True``.
-
-    ``hung`` means the call is still running in the slot's thread: that thread and its
-    environment are abandoned, since a thread cannot be stopped from outside.
-    """
-
-    error: str
-    traceback: str | None = None
-    hung: bool = False
-
-    @classmethod
-    def timed_out(cls, method: str, timeout: float | None, *, hung: bool) -> SlotFailure:
-        """``method`` is ``"step"``, ``"reset"``, or ``"construction"`` (the factory itself)."""
-        what = "environment construction" if method == "construction" else method
-        return cls(f"{what} timed out after {timeout} s", hung=hung)
-
-    @classmethod
-    def raised(cls, method: str, exc: BaseException) -> SlotFailure:
-        frames = format_exception(type(exc), exc, exc.__traceback__, limit=-_TRACEBACK_FRAMES)
-        return cls(f"{method} raised {type(exc).__name__}: {exc}", "".join(frames))
-
-    def info(self) -> dict[str, Any]:
-        info: dict[str, Any] = {"error": self.error, "env_failed": True}
-        if self.traceback is not None:
-            info["traceback"] = self.traceback
-        return info
-
-
 # A slot whose environment failed and whose reset has not succeeded since has no episode.
-_NO_EPISODE = SlotFailure("step skipped: the environment failed and has not been reset since")
+_NO_EPISODE = CallFailure("step skipped: the environment failed and has not been reset since")
 
 Call = ResetCall | StepCall
-Outcome = Any  # a normalised result (see below) or a SlotFailure
+Outcome = Any  # a result ((observation, info) or a StepResult) or a CallFailure
 Program = Generator[dict[int, Call], dict[int, Outcome], Any]
 
 
-class StepResult(NamedTuple):
-    observation: Any
-    reward: float
-    terminated: bool
-    truncated: bool
-    info: dict[str, Any]
-
-
-# ----------------------------------------------------------- work done in a slot's thread
-# These functions never touch a Slot: a call that was abandoned may finish at any later time.
-def step_env(env: Any, action: Any) -> StepResult:
-    return as_step_result(env.step(action))
-
-
-def reset_env(env: Any, seed: int | None, options: dict[str, Any] | None):
-    """Reset ``env``; returns ``(env, observation, info)`` so a rebuilt env travels with it."""
-    return (env, *as_reset_result(env.reset(seed=seed, options=options)))
-
-
-def replace_env(failed_env: Any, factory: EnvFactory, progress: list[str] | None = None) -> Any:
-    """Close a failed environment (``None`` if it was abandoned) and build a fresh one.
-
-    ``progress`` (if given) gets ``"built"`` once the factory returned, so whoever times the
-    call out can tell a slow construction from a slow reset."""
-    if failed_env is not None:
-        close_quietly(failed_env)
-    env = factory()
-    if progress is not None:
-        progress.append("built")
-    return env
-
-
-def rebuild_and_reset(
-    env: Any,
-    rebuild_with: EnvFactory | None,
-    seed: int | None,
-    options: dict[str, Any] | None,
-    progress: list[str],
-):
-    """A slot's reset in its thread: first replace a failed environment if ``rebuild_with``."""
-    if rebuild_with is not None:
-        env = replace_env(env, rebuild_with, progress)
-    return reset_env(env, seed, options)
-
-
-def timed_out_method(call: "Call", needs_rebuild: bool, progress: list[str]) -> str:
-    """What a timed-out call was doing: building a fresh environment, or ``call.method``."""
-    return "construction" if needs_rebuild and "built" not in progress else call.method
-
-
-def close_quietly(failed_env: Any) -> None:
-    try:
-        failed_env.close()
-    except Exception:  # noqa: BLE001 - it is broken already; its close failing changes nothing
-        pass
-
-
-def as_step_result(result: Sequence[Any]) -> StepResult:
-    observation, reward, terminated, truncated, info = result
-    return StepResult(observation, float(reward), bool(terminated), bool(truncated), dict(info))
-
-
-def as_reset_result(result: Sequence[Any]) -> tuple[Any, dict[str, Any]]:
-    observation, info = result
-    return observation, dict(info)
-
-
 class Slot:
-    """One sub-environment: its factory, its current environment and the thread that runs it.
+    """One sub-environment: its handle, and whether its episode can be stepped (the last
+    reset succeeded and nothing failed since)."""
 
-    With ``isolation="process"`` the environment lives in a child process (a
-    :class:`~agentgym.vector._process.ProcessEnv`, which the slot's thread drives) and
-    :attr:`factory` builds one; a hung call is then ended by killing that process."""
-
-    def __init__(
-        self, index: int, factory: EnvFactory, isolation: str = "thread", start_method: str = "spawn"
-    ) -> None:
+    def __init__(self, index: int, handle: LocalHandle) -> None:
         self.index = index
-        self.env_factory = factory
-        self.start_method = start_method
-        #: the latest child process this slot started (process isolation)
-        self.process: ProcessEnv | None = None
-        self.isolated = isolation == "process"
-        self._process_lock = threading.Lock()
-        self._killing = False
-        self.factory: EnvFactory = factory if isolation == "thread" else self._build_in_process
-        self.worker = self._new_worker()
-        self.env: Any = None  # None only while an abandoned (hung) environment awaits rebuild
-        #: the environment failed: close it and build a fresh one at the next reset
-        self.needs_rebuild = False
-        #: an episode can be stepped: the last reset succeeded and nothing failed since
+        self.handle = handle
         self.live = False
 
-    def fail(self, failure: SlotFailure) -> str | None:
-        """Mark the slot failed. A hung call ends in one of two ways, which is returned:
-        ``"killed"`` (process isolation: its process was killed, the thread is free again) or
-        ``"abandoned"`` (its thread is left to it); otherwise ``None``."""
-        self.live = False
-        self.needs_rebuild = True
-        if not failure.hung:
-            return None
-        self.env = None
-        if self.kill_process():
-            return "killed"
-        # The call still runs and nothing can stop it: leave that thread and environment
-        # alone for good (counted in hung_thread_count) and give the slot a new thread.
-        abandoned = self.worker.abandon()
-        self.worker = self._new_worker()
-        return "abandoned" if abandoned else None
-
-    def kill_process(self) -> bool:
-        """Process isolation: kill the slot's child process and wait for the call that was
-        waiting on it to end; returns whether the slot's thread is free (False in thread mode).
-
-        While it waits no new process may start: a rebuild that was on its way to start one
-        (the timeout struck between its steps) fails instead of leaving a process nobody owns.
-        """
-        if not self.isolated:
-            return False
-        with self._process_lock:
-            self._killing = True
-            process, self.process = self.process, None
+    async def run(self, call: Call) -> Outcome:
         try:
-            if process is not None:
-                process.kill()
-            deadline = time.monotonic() + _KILLED_CALL_GRACE_S
-            while self.worker.busy and time.monotonic() < deadline:
-                time.sleep(0.005)
-            return not self.worker.busy
-        finally:
-            with self._process_lock:
-                self._killing = False
-
-    def _build_in_process(self) -> ProcessEnv:
-        """The factory under process isolation (runs in the slot's thread)."""
-        env = ProcessEnv(
-            self.env_factory, start_method=self.start_method, name=f"agentgym-env-{self.index}"
-        )
-        with self._process_lock:
-            if self._killing:
-                raise ProcessEnvDied(f"{env.name}: timed out before its process started")
-            self.process = env  # before it starts, so that a timeout can kill it while it builds
-        try:
-            return env.start()
-        except BaseException:
-            env.kill()
-            raise
-
-    def _new_worker(self) -> SlotWorker:
-        return SlotWorker(f"agentgym-vector-slot-{self.index}")
+            if isinstance(call, ResetCall):
+                return await self.handle.reset(call.seed, call.options)
+            return await self.handle.step(call.action)
+        except EnvCallFailed as failed:
+            return failed.failure
 
 
 class SlotVectorEnv(VectorEnv):
@@ -296,6 +131,9 @@ class SlotVectorEnv(VectorEnv):
     child through their synchronous ``reset``/``step``.
     """
 
+    #: reset and step environments that have their own ``areset``/``astep`` on the event loop
+    coroutines: ClassVar[bool] = False
+
     def __init__(
         self,
         env_fns: Sequence[EnvFactory],
@@ -327,9 +165,10 @@ class SlotVectorEnv(VectorEnv):
         self.autoreset_mode = _as_autoreset_mode(autoreset_mode)
         self.num_envs = len(factories)
         self._slots = [
-            Slot(i, factory, isolation, start_method) for i, factory in enumerate(factories)
+            Slot(i, self._handle(i, factory, start_method)) for i, factory in enumerate(factories)
         ]
-        self._construction_failures: dict[int, SlotFailure] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._construction_failures: dict[int, CallFailure] = {}
         self._one_batch_at_a_time = threading.Lock()
         self._started = False
         self._observations: list[Any] = [None] * self.num_envs
@@ -363,7 +202,7 @@ class SlotVectorEnv(VectorEnv):
             if i in self._construction_failures:
                 # the constructor timed out on this slot: say so even if the retry worked
                 first_failure = self._construction_failures.pop(i)
-                if not isinstance(outcome, SlotFailure):
+                if not isinstance(outcome, CallFailure):
                     infos = self._add_info(infos, {"construction_error": first_failure.error}, i)
             self._observations[i], info, failed = self._settle_reset(i, outcome)
             self._autoreset[i] = failed  # NEXT_STEP retries a failed reset on the next step
@@ -432,29 +271,25 @@ class SlotVectorEnv(VectorEnv):
     # ------------------------------------------------------------ outcomes
     def _settle_reset(self, i: int, outcome: Outcome) -> tuple[Any, dict[str, Any], bool]:
         """Install a reset's result; returns ``(observation, info, failed)``."""
-        if isinstance(outcome, SlotFailure):
+        if isinstance(outcome, CallFailure):
             failed = self._settle_failure(i, outcome)
             return failed.observation, failed.info, True
-        slot = self._slots[i]
-        slot.env, observation, info = outcome
-        slot.needs_rebuild = False
-        slot.live = True
+        observation, info = outcome
+        self._slots[i].live = True
         return observation, info, False
 
     def _settle_step(self, i: int, outcome: Outcome) -> StepResult:
-        if isinstance(outcome, SlotFailure):
+        if isinstance(outcome, CallFailure):
             return self._settle_failure(i, outcome)
         return outcome
 
-    def _settle_failure(self, i: int, failure: SlotFailure) -> StepResult:
+    def _settle_failure(self, i: int, failure: CallFailure) -> StepResult:
+        self._slots[i].live = False
         info = failure.info()
-        ended = self._slots[i].fail(failure)
-        if ended == "abandoned":
+        if failure.hung:
             self._count_abandoned()
             # how many calls are hung in abandoned threads in this process, this one included
             info["hung_threads"] = hung_thread_count()
-        elif ended == "killed":
-            info["env_killed"] = True  # process isolation: the hung environment's process
         text = f"Environment error: {failure.error}. This episode is over."
         return StepResult(
             error_observation(self.single_observation_space, text), 0.0, False, True, info
@@ -477,28 +312,31 @@ class SlotVectorEnv(VectorEnv):
         """Calls hung in abandoned threads in this whole process (see ``max_abandoned_threads``)."""
         return hung_thread_count()
 
+    def _handle(self, index: int, factory: EnvFactory, start_method: str) -> LocalHandle:
+        name = f"agentgym-vector-slot-{index}"
+        if self.isolation == "process":
+            return ProcessHandle(factory, timeout=self.step_timeout, start_method=start_method, name=name)
+        return LocalHandle(factory, timeout=self.step_timeout, coroutines=self.coroutines, name=name)
+
     def _build_envs(self) -> None:
         """Build every environment in its own slot's thread, all at once, within ``step_timeout``.
 
         A factory that raises makes the constructor raise (once the others are done, so nothing
         is left half-built); one that outlasts the timeout leaves its slot without an
         environment, to be built at its first reset (see the class docstring)."""
-        futures = [slot.worker.submit(slot.factory) for slot in self._slots]
-        done, _ = wait(futures, timeout=self.step_timeout)
-        for slot, future in zip(self._slots, futures, strict=True):
-            if future not in done:
-                # Close the environment if the factory ever returns: nobody else will.
-                future.add_done_callback(_close_late_env)
-                future.cancel()  # only succeeds if it never started; then nothing is left running
-                hung = slot.worker.busy
-                failure = SlotFailure.timed_out("construction", self.step_timeout, hung=hung)
+
+        async def open_all() -> list[CallFailure | None]:
+            return list(await asyncio.gather(*(_opened(slot) for slot in self._slots)))
+
+        failures = self._run_sync(open_all(), "__init__")
+        for slot, failure in zip(self._slots, failures, strict=True):
+            if failure is not None and failure.kind is ErrorKind.TIMEOUT:
                 self._construction_failures[slot.index] = failure
-                if slot.fail(failure) == "abandoned":
+                if failure.hung:
                     self._count_abandoned()
-            elif future.exception() is None:
-                slot.env = future.result()
-        for future in done:
-            future.result()  # raises the first factory's error
+        for failure in failures:
+            if failure is not None and failure.exception is not None:
+                raise failure.exception  # the first factory's error
         if len(self._construction_failures) == self.num_envs:
             raise TimeoutError(
                 f"no sub-environment was built within step_timeout={self.step_timeout} s "
@@ -506,58 +344,50 @@ class SlotVectorEnv(VectorEnv):
             )
 
     def _first_env(self) -> Any:
-        return next(slot.env for slot in self._slots if slot.env is not None)
+        return next(slot.handle.env for slot in self._slots if slot.handle.env is not None)
 
     def _set_spaces(self) -> None:
         first = self._first_env()
         self.single_observation_space = first.observation_space
         self.single_action_space = first.action_space
         for slot in self._slots:
-            if slot.env is None or slot.env is first:
+            env = slot.handle.env
+            if env is None or env is first:
                 continue
             if (
-                slot.env.observation_space != self.single_observation_space
-                or slot.env.action_space != self.single_action_space
+                env.observation_space != self.single_observation_space
+                or env.action_space != self.single_action_space
             ):
                 raise RuntimeError(
-                    f"sub-environment {slot.index} has spaces {slot.env.observation_space} / "
-                    f"{slot.env.action_space}, unlike the first sub-environment's "
+                    f"sub-environment {slot.index} has spaces {env.observation_space} / "
+                    f"{env.action_space}, unlike the first sub-environment's "
                     f"{self.single_observation_space} / {self.single_action_space}"
                 )
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 
     def close_extras(self, **kwargs: Any) -> None:
-        """Close every environment in its own thread, then join the threads.
+        """Close every environment in its own thread (:meth:`EnvHandle.close
+        <agentgym.runtime.EnvHandle.close>`, all at once) and let the threads go.
 
-        A ``close`` that outlasts ``step_timeout`` is abandoned like a hung step. Environments
-        abandoned earlier are not closed (their thread may still be inside them); their daemon
-        threads end when the hung call returns, and never keep the process from exiting. The
-        first error a healthy environment's ``close`` raised is re-raised once all is shut.
+        A ``close`` that outlasts ``step_timeout`` is abandoned like a hung step (under process
+        isolation, its process is killed). Environments abandoned earlier are not closed again
+        (their thread may still be inside them); their daemon threads end when the hung call
+        returns, and never keep the process from exiting. The first error a healthy
+        environment's ``close`` raised is re-raised once all is shut.
         """
-        closing = {}
-        for slot in self._slots:
-            if slot.env is None:
-                continue
-            if slot.needs_rebuild:  # it failed already; how its close goes does not matter
-                closing[slot.index] = slot.worker.submit(close_quietly, slot.env)
-            else:
-                closing[slot.index] = slot.worker.submit(slot.env.close)
-        done, _ = wait(closing.values(), timeout=self.step_timeout)
-        errors = []
-        for slot in self._slots:
-            future = closing.get(slot.index)
-            finished = future is None or future in done
-            if not finished:
-                finished = slot.kill_process()  # process isolation: a hung close is killed
-            if finished:
-                slot.worker.shutdown(wait=True)
-            else:
-                slot.worker.abandon()
-            if slot.process is not None:  # e.g. built late, after its construction timed out
-                slot.process.kill()
-            if finished and future is not None and future.exception() is not None:
-                errors.append(future.exception())
+
+        async def close_all() -> list[Any]:
+            return list(await asyncio.gather(*(slot.handle.close() for slot in self._slots),
+                                             return_exceptions=True))
+
+        try:
+            results = self._run_sync(close_all(), "close")
+        finally:
+            if self._loop is not None:
+                self._loop.close()
+                self._loop = None
+        errors = [result for result in results if isinstance(result, BaseException)]
         if errors:
             raise errors[0]
 
@@ -566,7 +396,63 @@ class SlotVectorEnv(VectorEnv):
         # or closing environments is not safe during garbage collection; stopping them is.
         if not getattr(self, "closed", True):
             for slot in getattr(self, "_slots", ()):
-                slot.worker.shutdown(wait=False)
+                slot.handle.worker.shutdown(wait=False)
+
+    # ------------------------------------------------------------ running batches
+    async def areset(
+        self,
+        *,
+        seed: int | Sequence[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ):
+        """Reset the sub-environments concurrently; Gymnasium's ``reset`` as a coroutine."""
+        return await self._drive(self._reset_program(seed, options), "areset")
+
+    async def astep(self, actions: Any):
+        """Step the sub-environments concurrently; Gymnasium's ``step`` as a coroutine."""
+        return await self._drive(self._step_program(actions), "astep")
+
+    def reset(
+        self,
+        *,
+        seed: int | Sequence[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ):
+        self._check_open()
+        return self._run_sync(self.areset(seed=seed, options=options), "reset")
+
+    def step(self, actions: Any):
+        self._check_open()
+        return self._run_sync(self.astep(actions), "step")
+
+    async def _drive(self, program: Program, method: str) -> Any:
+        with self._one_batch(method):
+            try:
+                calls = next(program)
+                while True:
+                    outcomes = await asyncio.gather(*(self._slots[i].run(call) for i, call in calls.items()))
+                    calls = program.send(dict(zip(calls, outcomes, strict=True)))
+            except StopIteration as finished:
+                return finished.value
+
+    def _run_sync(self, coroutine: Coroutine[Any, Any, Any], method: str) -> Any:
+        """Run ``coroutine`` on this vector env's private event loop. Inside a running event
+        loop that would block it: a vector env that runs its environments in threads
+        (``coroutines`` false) then runs the batch on a fresh loop in a fresh thread; one that
+        runs coroutines refuses (they may be bound to the loop they first ran on)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            return self._loop.run_until_complete(coroutine)
+        if not self.coroutines:
+            return _run_in_fresh_thread(coroutine)
+        coroutine.close()
+        raise RuntimeError(
+            f"{type(self).__name__}.{method}() runs a private event loop and cannot be called "
+            f"from inside a running one; use `await env.a{method}(...)` there instead"
+        )
 
     # ------------------------------------------------------------ Gymnasium extras
     def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
@@ -612,7 +498,7 @@ class SlotVectorEnv(VectorEnv):
         self, fn: Callable[..., Any], extra_args: Sequence[Sequence[Any]] | None = None
     ) -> tuple[Any, ...]:
         self._check_open()
-        abandoned = [slot.index for slot in self._slots if slot.env is None]
+        abandoned = [slot.index for slot in self._slots if slot.handle.env is None]
         if abandoned:
             raise RuntimeError(
                 f"sub-environments {abandoned} hung and were abandoned; each gets a fresh "
@@ -620,7 +506,7 @@ class SlotVectorEnv(VectorEnv):
             )
         extra_args = extra_args or [[]] * self.num_envs
         futures = [
-            slot.worker.submit(fn, slot.env, *args)
+            slot.handle.submit(fn, *args)
             for slot, args in zip(self._slots, extra_args, strict=True)
         ]
         return tuple(future.result() for future in futures)
@@ -691,7 +577,30 @@ def _checked_reset_mask(mask: Any, n: int) -> np.ndarray:
     return mask
 
 
-def _close_late_env(future: Any) -> None:
-    """Close what a factory that timed out built after all (runs in its abandoned thread)."""
-    if not future.cancelled() and future.exception() is None:
-        close_quietly(future.result())
+async def _opened(slot: Slot) -> CallFailure | None:
+    """Build the slot's environment; the failure, if it failed."""
+    try:
+        await slot.handle.open()
+    except EnvCallFailed as failed:
+        return failed.failure
+    return None
+
+
+def _run_in_fresh_thread(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coroutine`` to completion on a new event loop in a new thread, and return its result."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, asyncio.run(coroutine)))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=run, name="agentgym-vector-driver", daemon=True)
+    thread.start()
+    thread.join()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
+

@@ -10,7 +10,7 @@ from gymnasium.vector import AutoresetMode
 
 from agentgym.registry import make
 from agentgym.vector._slots import SlotVectorEnv
-from agentgym.vector._worker import DEFAULT_MAX_ABANDONED_THREADS
+from agentgym.runtime.worker import DEFAULT_MAX_ABANDONED_THREADS
 from agentgym.vector.asyncio_vector_env import AsyncioVectorEnv
 from agentgym.vector.thread_vector_env import ThreadVectorEnv
 

@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future, wait
-from typing import Any, Sequence
-
-from agentgym.vector._slots import (
-    Call,
-    Outcome,
-    Program,
-    ResetCall,
-    Slot,
-    SlotFailure,
-    SlotVectorEnv,
-    rebuild_and_reset,
-    step_env,
-    timed_out_method,
-)
+from agentgym.vector._slots import SlotVectorEnv
 
 
 class ThreadVectorEnv(SlotVectorEnv):
@@ -48,57 +34,7 @@ class ThreadVectorEnv(SlotVectorEnv):
 
     ``close()`` closes every environment and joins every thread, except the threads of
     environments abandoned after a timeout: those are daemon threads that end when (if) the
-    hung call returns. One ``reset``/``step`` runs at a time.
+    hung call returns. One ``reset``/``step`` runs at a time; ``await areset(...)`` /
+    ``await astep(...)`` do the same from an event loop (the plain methods work there too:
+    they then run the batch from a fresh thread).
     """
-
-    def reset(
-        self,
-        *,
-        seed: int | Sequence[int | None] | None = None,
-        options: dict[str, Any] | None = None,
-    ):
-        return self._drive(self._reset_program(seed, options), "reset")
-
-    def step(self, actions: Any):
-        return self._drive(self._step_program(actions), "step")
-
-    def _drive(self, program: Program, method: str) -> Any:
-        with self._one_batch(method):
-            try:
-                calls = next(program)
-                while True:
-                    calls = program.send(self._run_calls(calls))
-            except StopIteration as finished:
-                return finished.value
-
-    def _run_calls(self, calls: dict[int, Call]) -> dict[int, Outcome]:
-        progress: dict[int, list[str]] = {i: [] for i in calls}
-        rebuilding = {i: self._slots[i].needs_rebuild for i in calls}
-        futures = {i: _submit(self._slots[i], call, progress[i]) for i, call in calls.items()}
-        done, _ = wait(futures.values(), timeout=self.step_timeout)
-        outcomes: dict[int, Outcome] = {}
-        for i, future in futures.items():
-            method = calls[i].method
-            if future not in done:
-                future.cancel()  # only succeeds if it never started; then nothing is left running
-                hung = self._slots[i].worker.busy
-                what = timed_out_method(calls[i], rebuilding[i], progress[i])
-                outcomes[i] = SlotFailure.timed_out(what, self.step_timeout, hung=hung)
-            elif future.exception() is not None:
-                outcomes[i] = SlotFailure.raised(method, future.exception())
-            else:
-                outcomes[i] = future.result()
-        return outcomes
-
-
-def _submit(slot: Slot, call: Call, progress: list[str]) -> Future:
-    if isinstance(call, ResetCall):
-        return slot.worker.submit(
-            rebuild_and_reset,
-            slot.env,
-            slot.factory if slot.needs_rebuild else None,
-            call.seed,
-            call.options,
-            progress,
-        )
-    return slot.worker.submit(step_env, slot.env, call.action)

@@ -12,7 +12,7 @@ import pytest
 from vector_test_envs import SleepingEnv, wait_until
 
 from agentgym.vector import ThreadVectorEnv, make_vec
-from agentgym.vector._worker import hung_thread_count
+from agentgym.runtime.worker import hung_thread_count
 
 # Generous: each environment's child process starts a Python interpreter (spawn) within it.
 TIMEOUT = 5.0

@@ -1,10 +1,10 @@
 """A single-thread executor whose thread never keeps the interpreter from exiting, and the
 process-wide count of the calls that hung in such threads.
 
-This module is the one place where environment calls meet threads: the vector environments
-(one :class:`SlotWorker` per slot) and the rollout engine (one per episode) both run every
-environment call through a :class:`SlotWorker`, abandon a hung one with :meth:`SlotWorker.abandon`
-and bound the leak with :func:`check_hung_threads`.
+Environment calls meet threads here: every local :class:`~agentgym.runtime.EnvHandle` (one per
+vector slot, one per rollout episode) runs its environment's calls through a :class:`SlotWorker`,
+abandons a hung one with :meth:`SlotWorker.abandon`, and the callers bound the leak with
+:func:`check_hung_threads`.
 """
 
 from __future__ import annotations
