@@ -5,35 +5,41 @@
 
 Each task is played ``group_size`` times with the same seed (one GRPO group, one ``group_id``).
 Episodes run concurrently as asyncio tasks: their generation requests are batched into policy
-calls (:class:`~agentgym.rollout.batcher.GenerationBatcher`) while their synchronous
-environments step in threads of their own, each step bounded by ``step_timeout``. An episode
+calls (:class:`~agentgym.rollout.batcher.GenerationBatcher`) while their environments are
+stepped through :class:`~agentgym.runtime.EnvHandle`\ s (the runtime the vector envs use too),
+each call bounded by ``step_timeout``. Where the environments live is ``RolloutConfig.env_runtime``:
+threads of this process (default), child processes, Ray worker actors, or an environment server
+(:mod:`agentgym.runtime.runtimes`); the engine builds the same stack everywhere from data
+(:class:`~agentgym.runtime.EnvSpec`). An episode
 ends when its environment terminates or truncates (the registered turn budget, or
 ``max_turns``), or with an error — a hung or raising environment, a policy error, the episode
 timeout — that is recorded in its trajectory while the other episodes go on.
 
-A step that times out cannot be stopped: its thread (and environment) is abandoned, a daemon
-that ends if the call ever returns. Those threads are counted process-wide
+In a thread, a step that times out cannot be stopped: its thread (and environment) is abandoned,
+a daemon that ends if the call ever returns (in a child process it is killed; remotely the
+session or actor's environment is dropped). Those threads are counted process-wide
 (:func:`agentgym.vector.hung_thread_count`), reported (``stats["abandoned_threads"]``,
 ``stats["hung_threads"]``, a :class:`~agentgym.vector.HungEnvironmentWarning`) and capped: once
 more than ``RolloutConfig.max_abandoned_threads`` calls are hung, starting another episode
 raises :class:`~agentgym.vector.HungEnvironmentError` and the rollout stops (the trajectories
 already finished are in ``trajectories_path``).
 
-The environment of a timed-out episode is still closed at once: an :class:`~agentgym.LLMEnv`'s
-``close`` (safe beside a running ``play``) runs in a short-lived daemon thread, within
-``step_timeout``, and releases the episode's resources (a sandbox process, a browser page) while
-the hung call goes on; the whole wrapper chain's ``close`` is also queued behind the hung call,
-to run if it ever returns. Any other environment is closed only then.
+The environment of a timed-out episode is still closed at once (see
+:class:`~agentgym.runtime.LocalHandle`): an :class:`~agentgym.LLMEnv`'s ``close`` (safe beside a
+running ``play``) releases the episode's resources (a sandbox process, a browser page) while the
+hung call goes on.
 
 Where a failure is caught, the trajectory records why as data: ``Trajectory.error_kind`` is an
 :class:`~agentgym.info.ErrorKind` value (``"timeout"``, ``"policy"``, ``"environment"``), and
-``stats["error_kinds"]`` counts them.
+``stats["error_kinds"]`` counts them. A lost host (a killed environment process, a dead Ray
+actor, an environment server that went away) fails its episode with that cause; the others go on.
 
 An environment-aware policy (the oracle, the random baseline) never gets the environment: it
 declares the hints it needs (:attr:`~agentgym.policies.base.Policy.env_hints`, names from
-:data:`~agentgym.policies.base.ENV_HINTS`) and the engine asks the environment for those alone,
-in the environment's thread, within the same call (and ``step_timeout``) as the ``reset`` or
-``step`` that leads to the turn, and passes them as ``Request.hints`` (JSON-safe data).
+:data:`~agentgym.policies.base.ENV_HINTS`); the :class:`~agentgym.wrappers.EnvHints` wrapper,
+outermost in the stack, computes those alone next to the environment, within the same call as
+the ``reset`` or ``step`` that leads to the turn, and the engine passes them as
+``Request.hints`` (JSON-safe data).
 
 With a token-level policy (one that has a ``tokenizer``) every turn's prompt is built by a
 :class:`~agentgym.rollout.transcript.TokenTranscript`, so the token sequence of a trajectory is
@@ -47,11 +53,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import random
-import threading
 import time
 from collections import Counter
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncContextManager, Callable, Sequence
@@ -60,26 +63,27 @@ import gymnasium as gym
 from rich.console import Console
 
 import agentgym
-from agentgym.core import LLMEnv
 from agentgym.info import ErrorKind
 from agentgym.policies.base import ENV_HINTS, Generation, Policy, Request, SamplingParams
 from agentgym.rollout.batcher import GenerationBatcher
 from agentgym.rollout.progress import RolloutProgress
 from agentgym.rollout.transcript import TokenTranscript
-from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn, json_safe
+from agentgym.runtime.handle import CallFailure, EnvCallFailed, EnvHandle
+from agentgym.runtime.runtimes import EnvSpec, Runtime, as_runtime
 from agentgym.runtime.worker import (
     DEFAULT_MAX_ABANDONED_THREADS,
-    SlotWorker,
     check_hung_threads,
     checked_count,
     checked_timeout,
     hung_thread_count,
     warn_abandoned,
 )
-from agentgym.wrappers import ChatHistory
+from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn, json_safe
 from agentgym.wrappers.chat_history import DEFAULT_SYSTEM_PROMPT
+from agentgym.wrappers.env_hints import HINTS_KEY, REFERENCE_KEY, turn_seed
+from agentgym.wrappers.specs import WrapperSpec
 
-_INFO_KEYS_STORED_ELSEWHERE = {"messages", "reward_components", "error", "success", "tools"}
+_INFO_KEYS_STORED_ELSEWHERE = {"messages", "reward_components", "error", "success", "tools", HINTS_KEY, REFERENCE_KEY}
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,9 @@ class RolloutConfig:
         max_abandoned_threads: how many timed-out environment calls may still be hung in
             abandoned threads in this process before no further episode starts (the rollout
             raises ``HungEnvironmentError``); see the module docstring.
+        env_runtime: where environments run: ``"thread"``, ``"process"``, ``"ray"``, an
+            environment server's URL, or a :class:`~agentgym.runtime.runtimes.Runtime` (which
+            the caller then starts and closes, e.g. once for a whole training run).
 
     Counts must be ``int`` (not ``bool`` or ``float``) and times finite positive numbers; a
     bad value is a ``ValueError`` naming the option.
@@ -132,6 +139,7 @@ class RolloutConfig:
     episode_timeout: float | None = None
     max_context_chars: int | None = None
     max_abandoned_threads: int = DEFAULT_MAX_ABANDONED_THREADS
+    env_runtime: str | Runtime = "thread"
 
     def __post_init__(self) -> None:
         for name in ("group_size", "max_concurrent_episodes", "max_batch_size"):
@@ -145,6 +153,7 @@ class RolloutConfig:
             raise ValueError(f"sampling must be a SamplingParams, got {self.sampling!r}")
         if self.system_prompt is not None and not isinstance(self.system_prompt, str):
             raise ValueError(f"system_prompt must be a string or None, got {self.system_prompt!r}")
+        as_runtime(self.env_runtime)  # a ValueError naming the choices
 
 
 @dataclass
@@ -155,17 +164,8 @@ class RolloutResult:
     stats: dict[str, Any]
 
 
-# The engine runs environments in threads only (process isolation lives in agentgym.vector).
-_HUNG_REMEDY = ("fix the environment (its step must return), or step it through "
-                'agentgym.make_vec(..., isolation="process"), which kills hung environments')
-
-
-#: how long a close beside a hung call may take when there is no ``step_timeout``
-_CLOSE_TIMEOUT = 30.0
-
-
-class _StepTimeout(Exception):
-    pass
+_HUNG_REMEDY = ('fix the environment (its step must return), or run it with RolloutConfig(env_runtime="process"), '
+                "which kills hung environments")
 
 
 def rollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None = None, *,
@@ -225,10 +225,17 @@ class _Runner:
                              f"(known: {', '.join(ENV_HINTS)})")
         self.batcher = GenerationBatcher(policy, config.sampling, max_batch_size=config.max_batch_size)
         self.on_episode: Callable[[Trajectory], None] | None = None
-        #: episodes whose thread was abandoned inside a hung environment call
+        #: a runtime named by a string is this rollout's to start and close; a Runtime object is the caller's
+        self.runtime = as_runtime(config.env_runtime)
+        self.owns_runtime = not isinstance(config.env_runtime, Runtime)
+        #: environment calls of this rollout left hung in abandoned threads
         self.abandoned = 0
 
     async def run(self, plan: list[tuple[Task, int]]) -> list[Trajectory]:
+        for task, index in plan[:1]:
+            self.runtime.check(self._spec(task, index))  # e.g. wrappers a server cannot build: say so now
+        if self.owns_runtime:
+            await asyncio.to_thread(self.runtime.start)
         slots = self.batcher.slots(self.config.max_concurrent_episodes)  # lockstep batching needs them
         serving = asyncio.create_task(self.batcher.run())
         episodes = [asyncio.create_task(self._guarded(task, i, slots)) for task, i in plan]
@@ -243,6 +250,8 @@ class _Runner:
             raise
         finally:
             serving.cancel()
+            if self.owns_runtime:
+                await asyncio.to_thread(self.runtime.close)
 
     async def _guarded(self, task: Task, index: int, slots: AsyncContextManager[Any]) -> Trajectory:
         async with slots:
@@ -251,31 +260,31 @@ class _Runner:
                                     policy=self.policy.name,
                                     metadata={"rollout_index": index, "env_kwargs": json_safe(task.kwargs)})
             self.batcher.episode_started()
-            worker = SlotWorker(f"agentgym-episode-{task.env_id}-{task.seed}-{index}")
-            env_holder: list[gym.Env] = []
+            handle = self.runtime.handle(self._spec(task, index), timeout=self.config.step_timeout,
+                                         name=f"agentgym-episode-{task.env_id}-{task.seed}-{index}")
             try:
-                await asyncio.wait_for(self._play(task, index, trajectory, worker, env_holder),
-                                       self.config.episode_timeout)
-            except (_StepTimeout, asyncio.TimeoutError) as exc:
-                trajectory.error = str(exc) or f"episode timed out after {self.config.episode_timeout} s"
+                await asyncio.wait_for(self._play(task, index, trajectory, handle), self.config.episode_timeout)
+            except EnvCallFailed as failed:
+                trajectory.error, trajectory.error_kind = _described(failed.failure), failed.failure.kind.value
+            except asyncio.TimeoutError:
+                trajectory.error = f"episode timed out after {self.config.episode_timeout} s"
                 trajectory.error_kind = ErrorKind.TIMEOUT.value
             except Exception as exc:  # noqa: BLE001 - isolated to this episode
                 trajectory.error = f"environment raised {type(exc).__name__}: {exc}"
                 trajectory.error_kind = ErrorKind.ENV_ERROR.value
             finally:
                 self.batcher.episode_finished()
-                await self._close(worker, env_holder)
+                await self._close(handle)
             self._finish(trajectory)
             return trajectory
 
-    async def _play(self, task: Task, index: int, trajectory: Trajectory, worker: SlotWorker,
-                    env_holder: list[gym.Env]) -> None:
-        env = await self._in_env(worker, self._make_env, task)
-        env_holder.append(env)
-        hinted = _Hinted(env, self.env_hints, lambda turn: self._hint_seed(task, index, turn))
-        (observation, info), hints = await self._in_env(worker, hinted.reset, seed=task.seed)
+    async def _play(self, task: Task, index: int, trajectory: Trajectory, handle: EnvHandle) -> None:
+        await self._in_env(handle.open())
+        observation, info = await self._in_env(handle.reset(seed=task.seed))
+        reference = info.get(REFERENCE_KEY) or {}
         for key in ("reference_answer", "answer_stub"):  # for reward providers; never shown to the policy
-            trajectory.metadata[key] = getattr(env.unwrapped, key, None)
+            trajectory.metadata[key] = reference.get(key)
+        hints = info.get(HINTS_KEY)
         trajectory.task_id, trajectory.instructions = info.get("task_id"), info.get("instructions", "")
         messages, tools = info["messages"], info.get("tools") or None
         transcript = TokenTranscript(self.policy.tokenizer, messages, tools) if self.token_mode else None
@@ -299,9 +308,9 @@ class _Runner:
                 span = transcript.add_generation(generation.token_ids or [], generation.logprobs, generation.text)
                 turn.action_span = (span.start, span.end)
             started = time.perf_counter()
-            (observation, reward, terminated, truncated, info), hints = await self._in_env(
-                worker, hinted.step, _action(generation))
+            observation, reward, terminated, truncated, info = await self._in_env(handle.step(_action(generation)))
             turn.seconds = time.perf_counter() - started
+            hints = info.get(HINTS_KEY)
             turn.reward, turn.reward_components = float(reward), dict(info.get("reward_components", {}))
             turn.error = info.get("error")
             turn.info = json_safe({k: v for k, v in info.items() if k not in _INFO_KEYS_STORED_ELSEWHERE})
@@ -322,22 +331,23 @@ class _Runner:
             trajectory.token_ids = transcript.token_ids
             trajectory.token_mismatches += transcript.mismatches
 
-    def _make_env(self, task: Task) -> gym.Env:
+    def _spec(self, task: Task, index: int) -> EnvSpec:
+        """The episode's environment stack as data: the task's environment with the configured
+        wrappers inside its turn budget, then the chat history, then the hints the policy needs."""
         config = self.config
-        turns = {} if config.max_turns is None else {"max_turns": config.max_turns}
-        env = agentgym.make(task.env_id, wrappers=config.wrappers, **turns, **task.kwargs)
-        return ChatHistory(env, system_prompt=config.system_prompt, max_context_chars=config.max_context_chars,
-                           raw_assistant=self.token_mode)
+        hint_base = getattr(self.policy, "hint_seed", None)
+        hint_seed = _derived_seed(config.sampling.seed if hint_base is None else hint_base, task, index)
+        chat = {"system_prompt": config.system_prompt, "max_context_chars": config.max_context_chars,
+                "raw_assistant": self.token_mode}
+        return EnvSpec(task.env_id, dict(task.kwargs), config.max_turns, tuple(config.wrappers),
+                       (WrapperSpec("ChatHistory", chat),
+                        WrapperSpec("EnvHints", {"hints": list(self.env_hints), "seed": hint_seed})))
 
-    async def _in_env(self, worker: SlotWorker, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run ``fn`` in the episode's own thread, within ``step_timeout``."""
+    async def _in_env(self, call: Any) -> Any:
+        """Await a call to the environment, telling the batcher the episode is stepping meanwhile."""
         self.batcher.stepping(True)
         try:
-            future = asyncio.wrap_future(worker.submit(fn, *args, **kwargs))
-            return await asyncio.wait_for(future, self.config.step_timeout)
-        except asyncio.TimeoutError:
-            name = getattr(fn, "__name__", "call")
-            raise _StepTimeout(f"environment {name} timed out after {self.config.step_timeout} s") from None
+            return await call
         finally:
             self.batcher.stepping(False)
 
@@ -346,38 +356,18 @@ class _Runner:
         if generation.token_ids is None or generation.prompt_token_ids != transcript.token_ids:
             trajectory.token_mismatches += 1
 
-    def _hint_seed(self, task: Task, index: int, turn: int) -> int | None:
-        """The seed of this turn's ``random_action`` hint: from the policy's ``hint_seed``
-        (else the sampling seed), the task, the rollout and the turn; ``None`` without either."""
-        base = getattr(self.policy, "hint_seed", None)
-        return _derived_seed(self.config.sampling.seed if base is None else base, task, index, turn)
-
     def _request_seed(self, task: Task, index: int, turn: int) -> int | None:
-        return _derived_seed(self.config.sampling.seed, task, index, turn)
+        seed = _derived_seed(self.config.sampling.seed, task, index)
+        return turn_seed(seed, turn)
 
-    async def _close(self, worker: SlotWorker, env_holder: list[gym.Env]) -> None:
-        """Close the episode's environment in its thread and let the thread go. A thread still
-        inside the environment (a timed-out step, or a ``close`` that outlasts ``step_timeout``)
-        is abandoned: a daemon that ends if the call returns, counted against
-        ``max_abandoned_threads``. Beside such a thread an :class:`~agentgym.LLMEnv` is closed
-        at once from another thread (see the module docstring); the full ``close`` is queued
-        behind the hung call."""
-        if env_holder and not worker.busy:
-            try:
-                closed = asyncio.wrap_future(worker.submit(env_holder[0].close))
-                await asyncio.wait_for(closed, self.config.step_timeout)  # the loop runs on meanwhile
-            except Exception:  # noqa: BLE001 - closing must not lose the trajectory
-                pass
-        elif env_holder:
-            env = env_holder[0]
-            with contextlib.suppress(Exception):
-                worker.submit(_quietly, env.close)  # runs when (if) the hung call returns
-            unwrapped = getattr(env, "unwrapped", None)
-            if isinstance(unwrapped, LLMEnv):
-                await _close_beside_hung_call(unwrapped, self.config.step_timeout)
-        if worker.abandon():
-            self.abandoned += 1
-            if self.abandoned == 1:
+    async def _close(self, handle: EnvHandle) -> None:
+        """Close the episode's environment (bounded by ``step_timeout``; a close that raises
+        changes nothing for the trajectory) and count the calls left hung in threads."""
+        with contextlib.suppress(Exception):
+            await handle.close()
+        if handle.abandoned:
+            self.abandoned += handle.abandoned
+            if self.abandoned == handle.abandoned:
                 warn_abandoned("an environment call of the rollout", self.config.max_abandoned_threads)
 
     def _finish(self, trajectory: Trajectory) -> None:
@@ -387,78 +377,19 @@ class _Runner:
             self.on_episode(trajectory)
 
 
-def _derived_seed(base: int | None, task: Task, index: int, turn: int) -> int | None:
-    """A seed for one turn of one rollout of ``task`` from ``base`` (``None`` stays ``None``)."""
+def _derived_seed(base: int | None, task: Task, index: int) -> int | None:
+    """A seed for one rollout of ``task`` from ``base`` (``None`` stays ``None``); the seed of a
+    turn is :func:`~agentgym.wrappers.env_hints.turn_seed` of it."""
     if base is None:
         return None
-    return (((base * 1_000_003 + task.seed) * 10_007 + index) * 1_009 + turn) % (2**31 - 1)
+    return ((base * 1_000_003 + task.seed) * 10_007 + index) % (2**31 - 1)
 
 
-class _Hinted:
-    """``reset`` and ``step`` of an episode's environment that also return the hints of the
-    turn they lead to (``None`` when the policy asks for none, or the episode is over): one
-    call to the environment's thread instead of two."""
-
-    def __init__(self, env: gym.Env, wanted: Sequence[str], seed_of_turn: Callable[[int], int | None]) -> None:
-        self.env, self.wanted, self.seed_of_turn = env, wanted, seed_of_turn
-        self.turn = 0
-
-    def _hints(self) -> dict[str, Any] | None:
-        return _env_hints(self.env, self.wanted, self.seed_of_turn(self.turn)) if self.wanted else None
-
-    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any] | None]:
-        result = self.env.reset(**kwargs)
-        self.turn = 0
-        return result, self._hints()
-
-    def step(self, action: Any) -> tuple[Any, dict[str, Any] | None]:
-        result = self.env.step(action)
-        self.turn += 1
-        return result, (None if result[2] or result[3] else self._hints())
-
-
-def _env_hints(env: gym.Env, wanted: Sequence[str], seed: int | None) -> dict[str, Any]:
-    """The hints ``wanted`` (see :data:`~agentgym.policies.base.ENV_HINTS`) from ``env``, as
-    JSON-safe data; one the environment cannot give goes to ``hints["errors"][name]``."""
-    game = env.unwrapped
-    hints: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for name in wanted:
-        try:
-            value = game.oracle_action() if name == "oracle_action" else game.random_action(random.Random(seed))
-        except Exception as exc:  # noqa: BLE001 - the policy reports it as its error
-            errors[name] = f"{type(exc).__name__}: {exc}"
-        else:
-            hints[name] = json_safe(value)
-    if errors:
-        hints["errors"] = errors
-    return hints
-
-
-def _quietly(fn: Callable[[], Any]) -> None:
-    """``fn()``, whatever it raises: a close nobody waits for must not fail loudly."""
-    with contextlib.suppress(Exception):
-        fn()
-
-
-async def _close_beside_hung_call(env: LLMEnv, timeout: float | None) -> None:
-    """``env.close()`` in a fresh daemon thread (its own thread is hung in ``play``), awaited
-    for at most ``timeout`` seconds without blocking the loop; a close that raises or outlasts
-    the timeout is left alone (the daemon ends if it ever returns)."""
-    done: Future = Future()
-
-    def close() -> None:
-        if not done.set_running_or_notify_cancel():  # nobody waits any more
-            return
-        try:
-            env.close()
-            done.set_result(None)
-        except BaseException as exc:  # noqa: BLE001 - reported through the future
-            done.set_exception(exc)
-
-    threading.Thread(target=close, name=f"agentgym-close-{type(env).__name__}", daemon=True).start()
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(asyncio.wrap_future(done), timeout if timeout is not None else _CLOSE_TIMEOUT)
+def _described(failure: CallFailure) -> str:
+    """A failed environment call as the trajectory's error."""
+    if failure.exception is not None:
+        return f"environment raised {type(failure.exception).__name__}: {failure.exception}"
+    return failure.error if failure.error.startswith("environment") else f"environment {failure.error}"
 
 
 def _broken_generation(generation: Any, policy_name: str) -> str | None:

@@ -10,7 +10,13 @@
 :class:`ChatHistory`        the chat messages the policy reads (``info["messages"]``), tool
                             messages included, kept within a context budget
 :class:`TrajectoryRecorder` record each episode as a ``Trajectory`` (memory and JSONL)
+:class:`EnvHints`           what oracle and random policies need, as data in ``info``
 ==========================  ==============================================================
+
+Wrappers can also be described as data, so that an environment server or a Ray actor builds
+the same stack: :class:`WrapperSpec` (``WrapperSpec("AnswerFormat", {"format": "boxed"})``) names
+a wrapper registered with :func:`register_wrapper`; agentgym's own are registered under their
+class names (``TrajectoryRecorder``, which writes files, cannot be asked for by a server's client).
 
 ``agentgym.make(id)`` returns ``TurnLimit(env)`` (plus ``EpisodeStatistics`` on top with
 ``episode_statistics=True``). Wrappers that answer some actions without stepping the game —
@@ -25,16 +31,27 @@ the agent's raw action::
 
 from agentgym.wrappers.answer_format import AnswerFormat
 from agentgym.wrappers.chat_history import ChatHistory
+from agentgym.wrappers.env_hints import EnvHints
 from agentgym.wrappers.episode_statistics import EpisodeStatistics
 from agentgym.wrappers.recorder import TrajectoryRecorder
+from agentgym.wrappers.specs import WrapperSpec, register_wrapper, registered_wrappers
 from agentgym.wrappers.tool_calling import ToolCalling
 from agentgym.wrappers.turn_limit import TurnLimit
+
+for _wrapper in (AnswerFormat, ChatHistory, EnvHints, EpisodeStatistics, ToolCalling, TurnLimit):
+    register_wrapper(_wrapper.__name__, _wrapper)
+register_wrapper("TrajectoryRecorder", TrajectoryRecorder, remote_safe=False)
+del _wrapper
 
 __all__ = [
     "AnswerFormat",
     "ChatHistory",
+    "EnvHints",
     "EpisodeStatistics",
     "ToolCalling",
     "TrajectoryRecorder",
     "TurnLimit",
+    "WrapperSpec",
+    "register_wrapper",
+    "registered_wrappers",
 ]

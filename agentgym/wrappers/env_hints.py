@@ -1,0 +1,90 @@
+"""``EnvHints``: what an environment-aware policy needs from the environment, as data in ``info``.
+
+Oracle and random baselines need to know something only the environment knows (the best move,
+a random legal move). They never get the environment itself — it may live in another thread,
+process, actor or machine — but declare the hints they need
+(:attr:`~agentgym.policies.base.Policy.env_hints`, names from
+:data:`~agentgym.policies.base.ENV_HINTS`). This wrapper computes those hints next to the
+environment, with each ``reset`` and ``step`` that leads to a turn, and puts them in
+``info["env_hints"]`` (JSON-safe; a hint the environment cannot give goes to
+``info["env_hints"]["errors"][name]``). ``reset`` also reports the environment's hidden
+reference (``reference_answer``, ``answer_stub``) in ``info["env_reference"]``, for reward
+providers. The rollout engine takes both keys out of ``info`` before anything reaches the
+policy or a trajectory's turns.
+
+Random hints are reproducible: the ``random_action`` of turn ``t`` is drawn with a seed derived
+from ``seed`` and ``t`` (no hint seed: an unseeded draw).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Sequence
+
+import gymnasium as gym
+
+from agentgym.trajectory import json_safe
+
+#: the ``info`` keys this wrapper adds
+HINTS_KEY, REFERENCE_KEY = "env_hints", "env_reference"
+_KNOWN_HINTS = ("oracle_action", "random_action")
+_REFERENCE_ATTRIBUTES = ("reference_answer", "answer_stub")
+
+
+def turn_seed(base: int | None, turn: int) -> int | None:
+    """The hint seed of turn ``turn`` from ``base`` (``None`` stays ``None``)."""
+    return None if base is None else (base * 1_009 + turn) % (2**31 - 1)
+
+
+class EnvHints(gym.Wrapper):
+    """Adds the hints ``hints`` (names from :data:`~agentgym.policies.base.ENV_HINTS`) to the
+    ``info`` of every ``reset`` and of every ``step`` that does not end the episode; see the
+    module docstring.
+
+    Args:
+        hints: the hints to compute (may be empty: then only the reference is reported).
+        seed: the base of the per-turn seeds of ``random_action`` (``None``: unseeded).
+    """
+
+    def __init__(self, env: gym.Env, *, hints: Sequence[str] = (), seed: int | None = None) -> None:
+        super().__init__(env)
+        unknown = [name for name in hints if name not in _KNOWN_HINTS]
+        if unknown:
+            raise ValueError(f"EnvHints: unknown hints {unknown} (known: {', '.join(_KNOWN_HINTS)})")
+        self.hints = tuple(hints)
+        self.seed = seed
+        self._turn = 0
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        observation, info = self.env.reset(**kwargs)
+        self._turn = 0
+        game = self.env.unwrapped
+        info = {**info, REFERENCE_KEY: {name: json_safe(getattr(game, name, None)) for name in _REFERENCE_ATTRIBUTES}}
+        if self.hints:
+            info[HINTS_KEY] = self._compute()
+        return observation, info
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self._turn += 1
+        if self.hints and not (terminated or truncated):
+            info = {**info, HINTS_KEY: self._compute()}
+        return observation, reward, terminated, truncated, info
+
+    def _compute(self) -> dict[str, Any]:
+        game = self.env.unwrapped
+        hints: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for name in self.hints:
+            try:
+                if name == "oracle_action":
+                    value = game.oracle_action()
+                else:
+                    value = game.random_action(random.Random(turn_seed(self.seed, self._turn)))
+            except Exception as exc:  # noqa: BLE001 - the policy reports it as its error
+                errors[name] = f"{type(exc).__name__}: {exc}"
+            else:
+                hints[name] = json_safe(value)
+        if errors:
+            hints["errors"] = errors
+        return hints
