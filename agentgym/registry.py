@@ -192,6 +192,12 @@ def env_info(id: str) -> EnvInfo:
         raise KeyError(_unknown_id_message(id)) from None
 
 
+def is_registered(id: str) -> bool:
+    """Whether ``id`` is registered with agentgym (plugins included)."""
+    load_plugins()
+    return id in _ENVS
+
+
 def list_envs(family: str | None = None, tags: Iterable[str] = ()) -> list[EnvInfo]:
     """Registered environments, sorted by id, optionally of one family and with all ``tags``."""
     load_plugins()

@@ -36,7 +36,11 @@ class EnvSpec:
 
     ``wrappers`` go inside the turn budget (``AnswerFormat``, ``ToolCalling``), ``outer`` outside
     it (``ChatHistory``, ``EnvHints``). Calling the spec builds the stack here; a remote runtime
-    sends the spec and the other side builds it.
+    sends the spec and the other side builds it. ``registration`` (the id's
+    :class:`~agentgym.registry.EnvInfo`) travels along so that a child process or an actor that
+    never ran the ``agentgym.register`` call (an environment registered at run time, in a
+    script) registers it before building; its entry point must then be importable there. It is
+    filled in from this process's registry when the spec is made.
     """
 
     env_id: str
@@ -44,10 +48,23 @@ class EnvSpec:
     max_turns: int | None = None  # None: the registered budget
     wrappers: Sequence[Any] = ()
     outer: Sequence[WrapperSpec] = ()
+    registration: Any = None
+
+    def __post_init__(self) -> None:
+        if self.registration is None:
+            from agentgym.registry import env_info, is_registered
+
+            if is_registered(self.env_id):
+                object.__setattr__(self, "registration", env_info(self.env_id))
 
     def __call__(self) -> gym.Env:
         import agentgym
+        from agentgym.registry import is_registered
 
+        info = self.registration
+        if info is not None and not is_registered(self.env_id):
+            agentgym.register(info.id, info.entry_point, family=info.family, tags=info.tags,
+                              description=info.description, max_turns=info.max_turns, kwargs=info.kwargs)
         turns = {} if self.max_turns is None else {"max_turns": self.max_turns}
         env = agentgym.make(self.env_id, wrappers=self.wrappers, **turns, **self.kwargs)
         for wrap in self.outer:
