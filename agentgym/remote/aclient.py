@@ -42,10 +42,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from typing import Any
+from typing import Any, Sequence
 
 from agentgym.core import ConfigError
-from agentgym.remote.client import RemoteEnvError, _Failure
+from agentgym.remote.client import RemoteEnvError, _Failure, wrappers_as_data
 from agentgym.remote.schemas import decode_frame, decode_observation, dumps
 
 _UNSET: Any = object()
@@ -63,12 +63,15 @@ class AsyncRemoteEnv:
         retries, backoff: connection retries and the first pause between them (doubling).
         resumable: ask the server to keep the session through a dropped connection.
         render_mode: one of the environment's ``metadata["render_modes"]`` (see ``arender``).
+        wrappers / outer_wrappers: wrappers the server puts inside / outside the turn budget,
+            as data (:class:`~agentgym.wrappers.WrapperSpec`, a name, or ``{"name", "kwargs"}``).
         **kwargs: the environment's constructor arguments (JSON values).
     """
 
     def __init__(self, env_id: str, *, server: str, api_key: str | None = None, max_turns: int | None = _UNSET,
                  timeout: float = 30.0, connect_timeout: float = 5.0, retries: int = 2, backoff: float = 0.1,
-                 resumable: bool = True, render_mode: str | None = None, **kwargs: Any) -> None:
+                 resumable: bool = True, render_mode: str | None = None, wrappers: Sequence[Any] = (),
+                 outer_wrappers: Sequence[Any] = (), **kwargs: Any) -> None:
         root = server.rstrip("/")
         root = root[: -len("/v1")] if root.endswith("/v1") else root
         self.server = root
@@ -76,7 +79,8 @@ class AsyncRemoteEnv:
         self.env_id = env_id
         self.timeout, self.connect_timeout, self.retries, self.backoff = timeout, connect_timeout, retries, backoff
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
-        self._create: dict[str, Any] = {"type": "create", "env_id": env_id, "kwargs": kwargs, "resumable": resumable}
+        self._create: dict[str, Any] = {"type": "create", "env_id": env_id, "kwargs": kwargs, "resumable": resumable,
+                                        **wrappers_as_data(wrappers, outer_wrappers)}
         if max_turns is not _UNSET:
             self._create["max_turns"] = max_turns
         if render_mode is not None:
@@ -131,9 +135,9 @@ class AsyncRemoteEnv:
             self._pending.clear()
 
     def _connected(self) -> bool:
-        from websockets.protocol import State
-
-        return self._ws is not None and self._ws.state is State.OPEN and not (self._reader and self._reader.done())
+        # Called before every call: compare with State.OPEN's value, not an import per call.
+        return (self._ws is not None and self._ws.state.name == "OPEN"
+                and not (self._reader and self._reader.done()))
 
     async def _drop_connection(self) -> None:
         ws, reader, self._ws, self._reader = self._ws, self._reader, None, None
@@ -148,10 +152,15 @@ class AsyncRemoteEnv:
 
     async def _send(self, message: dict[str, Any]) -> dict[str, Any]:
         request_id = next(self._ids)
+        try:  # encoded once, before anything is sent: a value JSON cannot carry leaves the connection as it is
+            text = dumps({**message, "id": request_id}).decode("ascii")
+        except (TypeError, ValueError) as exc:
+            what = "the action" if message.get("type") == "step" else f"the {message.get('type')} request"
+            raise _Failure("server", f"{what} cannot be sent as JSON: {exc}") from None
         future = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         try:
-            await self._ws.send(dumps({**message, "id": request_id}).decode("ascii"))
+            await self._ws.send(text)
             answer = await asyncio.wait_for(future, self.timeout)
         except _Failure:
             raise
@@ -252,12 +261,7 @@ class AsyncRemoteEnv:
                 if self.session_id is None:
                     raise _Failure("session_lost", "no session on the server: areset() after the last failure")
                 await self._ensure_session(may_create=False)
-                try:
-                    message = {"type": "step", "action": action}
-                    dumps(message)
-                except (TypeError, ValueError) as exc:
-                    raise _Failure("server", f"the action cannot be sent as JSON: {exc}") from None
-                answer = await self._send(message)
+                answer = await self._send({"type": "step", "action": action})
                 return (decode_observation(answer["observation"]), float(answer["reward"]),
                         bool(answer["terminated"]), bool(answer["truncated"]), answer["info"])
             except _Failure as failure:

@@ -49,7 +49,7 @@ and has no error observation to stand in for it.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Sequence
 
 import gymnasium as gym
 import httpx
@@ -84,6 +84,8 @@ class RemoteEnv(gym.Env):
         retries: how many times a request that could not connect is retried.
         backoff: the first pause between such retries (doubling).
         render_mode: one of the environment's ``metadata["render_modes"]`` (see ``render``).
+        wrappers / outer_wrappers: wrappers the server puts inside / outside the turn budget,
+            as data (:class:`~agentgym.wrappers.WrapperSpec`, a name, or ``{"name", "kwargs"}``).
         **kwargs: the environment's constructor arguments (JSON values).
     """
 
@@ -93,12 +95,14 @@ class RemoteEnv(gym.Env):
 
     def __init__(self, env_id: str, *, server: str, api_key: str | None = None, max_turns: int | None = _UNSET,
                  timeout: float = 30.0, connect_timeout: float = 5.0, retries: int = 2, backoff: float = 0.1,
-                 render_mode: str | None = None, **kwargs: Any) -> None:
+                 render_mode: str | None = None, wrappers: Sequence[Any] = (), outer_wrappers: Sequence[Any] = (),
+                 **kwargs: Any) -> None:
         root = server.rstrip("/")
         self.server = root[: -len("/v1")] if root.endswith("/v1") else root
         self.env_id = env_id
         self.retries, self.backoff = retries, backoff
-        self._create_body: dict[str, Any] = {"env_id": env_id, "kwargs": kwargs}
+        self._create_body: dict[str, Any] = {"env_id": env_id, "kwargs": kwargs,
+                                             **wrappers_as_data(wrappers, outer_wrappers)}
         if max_turns is not _UNSET:
             self._create_body["max_turns"] = max_turns
         if render_mode is not None:
@@ -214,3 +218,14 @@ class RemoteEnv(gym.Env):
             self.session_id = None
         self._http.close()
         super().close()
+
+
+def wrappers_as_data(wrappers: Sequence[Any], outer_wrappers: Sequence[Any]) -> dict[str, Any]:
+    """The create request's wrapper fields (left out when empty, for servers that predate them)."""
+    from agentgym.wrappers.specs import as_wrapper_specs
+
+    fields: dict[str, Any] = {}
+    for key, given in (("wrappers", wrappers), ("outer_wrappers", outer_wrappers)):
+        if given:
+            fields[key] = [spec.to_data() for spec in as_wrapper_specs(list(given), what=f"RemoteEnv {key}")]
+    return fields

@@ -31,16 +31,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class WrapperData(_Strict):
+    """A wrapper as data (:class:`~agentgym.wrappers.WrapperSpec`): a registered wrapper's name
+    and its keyword arguments."""
+
+    name: str = Field(min_length=1, max_length=100)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
 class CreateRequest(_Strict):
-    """``POST /v1/sessions``: make ``agentgym.make(env_id, max_turns=..., **kwargs)``.
+    """``POST /v1/sessions``: make ``agentgym.make(env_id, wrappers=wrappers, max_turns=...,
+    **kwargs)`` wrapped by ``outer_wrappers``.
 
     ``env_id`` must be a registered id (``agentgym list``); ``module:Class`` entry points are
-    refused. ``max_turns`` absent means the registered budget, ``null`` no budget.
+    refused. ``max_turns`` absent means the registered budget, ``null`` no budget. Wrappers are
+    registered names (``agentgym.wrappers.registered_wrappers()``); ``wrappers`` go inside the
+    turn budget (``AnswerFormat``, ``ToolCalling``), ``outer_wrappers`` outside it
+    (``ChatHistory``); wrappers that write files are refused.
     """
 
     env_id: str = Field(min_length=1, max_length=200)
     kwargs: dict[str, Any] = Field(default_factory=dict)
     max_turns: int | None = Field(default=None, ge=1)
+    wrappers: list[WrapperData] = Field(default_factory=list, max_length=32)
+    outer_wrappers: list[WrapperData] = Field(default_factory=list, max_length=32)
     #: one of the environment's ``metadata["render_modes"]`` (e.g. ``"ansi"``), or none.
     render_mode: str | None = Field(default=None, max_length=100)
 

@@ -3,7 +3,8 @@
 :func:`env_app` builds the FastAPI app. Each client opens a *session* (one environment
 instance) and steps it::
 
-    POST   /v1/sessions                 {"env_id", "kwargs"?, "max_turns"?, "render_mode"?} -> 201 SessionInfo
+    POST   /v1/sessions                 {"env_id", "kwargs"?, "max_turns"?, "wrappers"?, "outer_wrappers"?,
+                                         "render_mode"?} -> 201 SessionInfo
     POST   /v1/sessions/{id}/reset      {"seed"?, "options"?}     -> {"observation", "info"}
     POST   /v1/sessions/{id}/step       {"action"}                -> {"observation", "reward",
                                                                       "terminated", "truncated", "info"}
@@ -49,7 +50,8 @@ object with a ``type`` and, for requests, an ``id`` the answer repeats:
   message from the client (``{"type": "pong"}`` is the answer to a ping) proves it alive. A
   client silent for ``heartbeat_interval + heartbeat_timeout`` seconds while no call of its own
   is running (a half-open connection: the client vanished without closing) is disconnected
-  and counted in ``/metrics`` (``websocket.heartbeat_timeouts``). A client may send ``{"type":
+  at once (its TCP connection closed, without a closing handshake it would never answer) and
+  counted in ``/metrics`` (``websocket.heartbeat_timeouts``). A client may send ``{"type":
   "ping"}`` too; it is answered ``{"type": "pong"}``.
 
 The session closes with its connection, unless it was created with ``"resumable": true``: its
@@ -65,6 +67,13 @@ environment's ``render()`` gives, encoded by :func:`~agentgym.remote.schemas.enc
 text for ``"ansi"``, ``{"$png": ...}`` for an ``"rgb_array"`` image (never a pickled object),
 ``null`` without a render mode, a list for the ``*_list`` modes. A ``render()`` that gives
 anything else is the environment's bug (500, the connection and the session live on).
+
+Connections that never make a request: heartbeats guard an open WebSocket, and uvicorn closes
+an idle keep-alive connection, but uvicorn (0.55, h11) holds a connection that sends nothing,
+or only part of a request's head (a WebSocket upgrade or an HTTP request cut short, then
+silence), for as long as the peer keeps it open: one file descriptor each, never freed. Serve
+the app with ``http=guarded_http_protocol()`` (a uvicorn ``Config`` option) to close such a
+connection ``head_timeout`` seconds after it connected or last sent part of a head.
 
 Security: the app never executes code or reads files named by a client. ``env_id`` must be a
 registered id (``module:Class`` entry points are refused); ``kwargs`` go to that environment's
@@ -113,6 +122,7 @@ from agentgym.remote.schemas import (
 )
 from agentgym.serve.guards import BearerAuth, BodyLimit, error_body
 from agentgym.trajectory import json_safe
+from agentgym.wrappers.specs import WrapperSpec, build_wrappers
 
 DEFAULT_MAX_SESSIONS = 256
 DEFAULT_IDLE_TIMEOUT = 300.0
@@ -120,6 +130,7 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RESUME_GRACE = 30.0
 DEFAULT_HEARTBEAT_INTERVAL = 10.0
 DEFAULT_HEARTBEAT_TIMEOUT = 20.0
+DEFAULT_HEAD_TIMEOUT = 10.0  # seconds a connection may take to send a request's head
 LATENCY_WINDOW = 10_000  # step latencies kept for the percentiles in /metrics
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
                 405: "invalid_request_error", 409: "conflict_error", 413: "invalid_request_error",
@@ -385,7 +396,9 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
         kwargs, render_mode = await render_arguments(body)
         state["reserved"] += 1
         try:
-            env = await off_loop(make, body.env_id, max_turns=max_turns, **kwargs)
+            env = await off_loop(_make_stack, body, max_turns, kwargs)
+        except PermissionError as exc:
+            raise ApiError(403, str(exc)) from None
         except (ConfigError, TypeError, ValueError) as exc:
             raise ApiError(400, f"cannot make {body.env_id}: {exc}") from None
         finally:
@@ -527,10 +540,10 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             await asyncio.gather(reader, heartbeat, return_exceptions=True)
             state["connections"] -= 1
             await detach(connection.session)
-            try:  # a vanished peer never answers the closing handshake: do not wait for it
-                await asyncio.wait_for(websocket.close(code=1011 if heartbeat in done else 1000), 1.0)
-            except Exception:  # noqa: BLE001 - already closed, or the peer is gone
-                pass
+        # No closing handshake: this handler ends only when the peer is gone — it disconnected
+        # (nothing is left to close), or it went silent past its heartbeat. A vanished peer never
+        # echoes a close frame, and uvicorn would keep its socket for its 10 s close timeout
+        # waiting for one; returning without it closes the TCP connection at once.
 
     async def detach(session: Session | None) -> None:
         if session is None or session.closed:
@@ -545,11 +558,16 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
         """Ping every ``heartbeat_interval``; return when the client stayed silent too long."""
         while True:
             await asyncio.sleep(heartbeat_interval)
-            now = time.monotonic()
             if connection.busy:
-                connection.last_heard = now
-            elif now - connection.last_heard > heartbeat_interval + heartbeat_timeout:
-                return
+                connection.last_heard = time.monotonic()
+            elif time.monotonic() - connection.last_heard > heartbeat_interval + heartbeat_timeout:
+                # A loaded event loop may have a pong received but not read yet: let the reader
+                # run before taking the client for gone.
+                for _ in range(3):
+                    await asyncio.sleep(0)
+                if not connection.busy and time.monotonic() - connection.last_heard > (
+                        heartbeat_interval + heartbeat_timeout):
+                    return
             await connection.send({"type": "ping"})
 
     async def serve_messages(connection: _Connection) -> None:
@@ -667,4 +685,70 @@ class _Connection:
             await self.websocket.send_text(dumps(message).decode("ascii"))
 
 
-__all__ = ["ApiError", "Metrics", "Session", "env_app"]
+def guarded_http_protocol(head_timeout: float = DEFAULT_HEAD_TIMEOUT) -> type[asyncio.Protocol]:
+    """uvicorn's h11 HTTP protocol, plus a deadline on request heads (pass it as ``http=``).
+
+    A connection that has not sent a complete request head ``head_timeout`` seconds after it
+    connected, or after it began a later request's head on a kept-alive connection, is closed
+    (see the module docstring: uvicorn would hold it for ever). The deadline is on the head
+    only: a request being answered, a body being uploaded, an idle kept-alive connection
+    (uvicorn's ``timeout_keep_alive``) and an upgraded WebSocket (its heartbeat) are not
+    touched by it.
+    """
+    if not head_timeout > 0:
+        raise ValueError(f"head_timeout must be positive, got {head_timeout}")
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeadTimeoutH11Protocol(H11Protocol):
+        _head_deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm_head_deadline()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:  # the head is complete: a request runs, or an upgrade
+                self._disarm_head_deadline()
+            elif self.conn.trailing_data[0] and self._head_deadline is None:  # a later request's head begun
+                self._arm_head_deadline()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_head_deadline()
+            super().connection_lost(exc)
+
+        def _arm_head_deadline(self) -> None:
+            self._head_deadline = self.loop.call_later(head_timeout, self._head_timed_out)
+
+        def _disarm_head_deadline(self) -> None:
+            if self._head_deadline is not None:
+                self._head_deadline.cancel()
+                self._head_deadline = None
+
+        def _head_timed_out(self) -> None:
+            self._head_deadline = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+    HeadTimeoutH11Protocol.__name__ = HeadTimeoutH11Protocol.__qualname__ = "HeadTimeoutH11Protocol"
+    return HeadTimeoutH11Protocol
+
+
+__all__ = ["ApiError", "Metrics", "Session", "env_app", "guarded_http_protocol"]
+
+
+def _make_stack(body: CreateRequest, max_turns: int | None, kwargs: dict[str, Any]) -> Any:
+    """``make(env_id, wrappers=..., max_turns=..., **kwargs)`` wrapped by the outer wrappers,
+    all named in ``body`` as data; wrappers a client may not ask for raise ``PermissionError``."""
+    inner = [WrapperSpec.from_data(w.model_dump()) for w in body.wrappers]
+    outer = [WrapperSpec.from_data(w.model_dump()) for w in body.outer_wrappers]
+    for spec in (*inner, *outer):
+        if not spec.remote_safe:
+            raise PermissionError(f"wrapper {spec.name!r} cannot be requested by a remote client")
+    env = make(body.env_id, wrappers=inner, max_turns=max_turns, **kwargs)
+    try:
+        return build_wrappers(env, outer, remote=True)
+    except BaseException:
+        env.close()
+        raise

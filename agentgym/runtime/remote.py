@@ -115,7 +115,7 @@ class RemoteHandle(_RemoteBase):
 
         turns = {} if self.spec.max_turns is None else {"max_turns": self.spec.max_turns}
         env = AsyncRemoteEnv(self.spec.env_id, server=self.server, api_key=self.api_key,
-                             wrappers=[spec.to_data() for spec in self.spec.wrapper_specs()],
+                             wrappers=self.spec.wrappers, outer_wrappers=self.spec.outer,
                              timeout=self.timeout or 30.0, **turns, **self.spec.kwargs)
         await env.open()
         self.env = env

@@ -116,12 +116,22 @@ class EnvSection:
         kwargs: constructor arguments, e.g. ``{difficulty = "easy"}``.
         tasks_per_step: distinct tasks (seeds) per step; each is played ``group_size`` times.
         train_seeds: ``[start, stop)``: training task seeds are drawn from this range.
+        wrappers: wrappers inside the turn budget, as data: names (``["AnswerFormat"]``) or
+            tables (``[{name = "AnswerFormat", kwargs = {format = "boxed"}}]``); see
+            ``agentgym.wrappers.registered_wrappers()``.
+        runtime: where the environments run: ``"thread"`` (this process), ``"process"``
+            (child processes, killed when hung), ``"ray"`` (Ray worker actors: a local cluster,
+            or the one ``RAY_ADDRESS`` names) or an environment server's URL.
+        ray_workers: Ray worker actors hosting the environments (``runtime = "ray"``).
     """
 
     id: str = "games/GuessTheNumber-v0"
     kwargs: dict[str, Any] = field(default_factory=dict)
     tasks_per_step: int = 8
     train_seeds: list[int] = field(default_factory=lambda: [0, 1_000_000])
+    wrappers: list[Any] = field(default_factory=list)
+    runtime: str = "thread"
+    ray_workers: int = 2
 
 
 @dataclass
@@ -769,8 +779,31 @@ def _problems(config: TrainConfig) -> list[str]:
         elif config.eval.temperature == 0 and config.eval.samples > 1:
             p.append(f"eval.samples = {config.eval.samples} with greedy decoding (eval.temperature = 0) "
                      "plays the same episode again: sample (eval.temperature > 0) or use one sample")
+    _check_env_runtime(env, p)
     _check_optional_packages(config, p)
     return p
+
+
+def _check_env_runtime(env: EnvSection, p: list[str]) -> None:
+    from agentgym.runtime.runtimes import as_runtime
+    from agentgym.wrappers.specs import WrapperSpec
+
+    for wrapper in env.wrappers:
+        try:
+            WrapperSpec.from_data(wrapper)
+        except (TypeError, ValueError) as exc:
+            p.append(f"env.wrappers: {exc}")
+    try:
+        as_runtime(env.runtime)
+    except ValueError as exc:
+        p.append(f"env.runtime: {exc}")
+    if env.ray_workers < 1:
+        p.append(f"env.ray_workers must be at least 1, got {env.ray_workers}")
+    if env.runtime == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            p.append("env.runtime = 'ray' needs Ray installed: pip install 'agentgym[ray]'")
 
 
 def _check_model_path(path: str, p: list[str]) -> None:

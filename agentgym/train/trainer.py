@@ -90,11 +90,13 @@ from agentgym.train.filters import group_weights
 from agentgym.train.logging import MetricsLogger
 from agentgym.train.loss import kl_divergence
 from agentgym.rollout.progress import RolloutProgress
+from agentgym.runtime.runtimes import RayRuntime, Runtime, as_runtime
 from agentgym.train.schedules import EntropyBand, lr_multiplier
 from agentgym.train.update import PolicyUpdater, UpdateSettings, ValueHead, score_rows
 from agentgym.train.weights import inference_weights
 from agentgym.trajectory import Trajectory
 from agentgym.wrappers.chat_history import DEFAULT_SYSTEM_PROMPT
+from agentgym.wrappers.specs import WrapperSpec
 
 
 class Trainer:
@@ -117,6 +119,7 @@ class Trainer:
         self._check_environment()  # before any (slow) model loading
         self.out_dir = Path(out_dir or config.run.out_dir)
         self.stream = stream
+        self._env_runtime: Runtime | None = None
         self.device = resolve_device(config.run.device)
         self.autocast_dtype = resolve_precision(config.run.precision, self.device)
         seed_everything(config.run.seed)
@@ -194,7 +197,8 @@ class Trainer:
         without a hidden answer to measure information gain against."""
         env_config = self.config.env
         try:
-            env = agentgym.make(env_config.id, **env_config.kwargs)
+            env = agentgym.make(env_config.id, wrappers=[WrapperSpec.from_data(w) for w in env_config.wrappers],
+                                **env_config.kwargs)
         except KeyError as exc:
             raise ConfigError(f"env.id: {exc.args[0] if exc.args else exc}") from None
         try:
@@ -243,6 +247,7 @@ class Trainer:
                 self._finish(logger)
         finally:
             logger.close()
+            self.close_env_runtime()
         return self.history
 
     def train_step(self) -> dict[str, Any]:
@@ -257,7 +262,7 @@ class Trainer:
                                     top_p=config.rollout.top_p, seed=_derived_seed(config.run.seed, step, 1)),
             max_turns=max_turns, system_prompt=self._system_prompt(),
             max_concurrent_episodes=config.rollout.max_concurrent_episodes,
-            max_batch_size=config.model.max_batch_size)
+            max_batch_size=config.model.max_batch_size, **self._env_options())
         self.model.eval()
         rank, world = rank_and_world()
         tasks = self.tasks_for(step)[rank::world]  # under torch.distributed, each process its share
@@ -386,7 +391,7 @@ class Trainer:
         rollout_config = RolloutConfig(sampling=sampling, group_size=config.eval.samples,
                                        max_turns=config.max_turns_at(self.step), system_prompt=self._system_prompt(),
                                        max_concurrent_episodes=config.rollout.max_concurrent_episodes,
-                                       max_batch_size=config.model.max_batch_size)
+                                       max_batch_size=config.model.max_batch_size, **self._env_options())
         self.model.eval()
         label = f"eval after step {self.step}" if self.step else "eval before training"
         trajectories = self._rollout(tasks, rollout_config, label).trajectories
@@ -402,6 +407,26 @@ class Trainer:
             return rollout(self.policy, tasks, rollout_config, progress=False)
         with RolloutProgress(label, len(tasks) * rollout_config.group_size, self._progress_console) as progress:
             return rollout(self.policy, tasks, rollout_config, progress=False, on_episode=progress.episode_finished)
+
+    def _env_options(self) -> dict[str, Any]:
+        """The rollout options that say how environments are built and where they run: the
+        ``[env]`` wrappers, and one runtime for the whole run (started at its first rollout,
+        closed when :meth:`train` ends), so a Ray pool's actors live as long as the run."""
+        if self._env_runtime is None:
+            env = self.config.env
+            runtime = as_runtime(env.runtime)
+            if isinstance(runtime, RayRuntime):
+                runtime.num_workers = env.ray_workers
+            runtime.start()
+            self._env_runtime = runtime
+        return {"wrappers": [WrapperSpec.from_data(w) for w in self.config.env.wrappers],
+                "env_runtime": self._env_runtime}
+
+    def close_env_runtime(self) -> None:
+        """Release the environments' runtime (a Ray pool's actors); idempotent."""
+        runtime, self._env_runtime = self._env_runtime, None
+        if runtime is not None:
+            runtime.close()
 
     def _system_prompt(self) -> str | None:
         prompt = self.config.rollout.system_prompt
