@@ -121,8 +121,9 @@ class RolloutConfig:
             abandoned threads in this process before no further episode starts (the rollout
             raises ``HungEnvironmentError``); see the module docstring.
         env_runtime: where environments run: ``"thread"``, ``"process"``, ``"ray"``, an
-            environment server's URL, or a :class:`~agentgym.runtime.runtimes.Runtime` (which
-            the caller then starts and closes, e.g. once for a whole training run).
+            environment server's URL, or a :class:`~agentgym.runtime.runtimes.Runtime` (started
+            if it is not yet, and left open for the caller to close: e.g. one Ray pool for a
+            whole training run).
 
     Counts must be ``int`` (not ``bool`` or ``float``) and times finite positive numbers; a
     bad value is a ``ValueError`` naming the option.
@@ -225,7 +226,7 @@ class _Runner:
                              f"(known: {', '.join(ENV_HINTS)})")
         self.batcher = GenerationBatcher(policy, config.sampling, max_batch_size=config.max_batch_size)
         self.on_episode: Callable[[Trajectory], None] | None = None
-        #: a runtime named by a string is this rollout's to start and close; a Runtime object is the caller's
+        #: a runtime named by a string is this rollout's to close; a Runtime object is the caller's
         self.runtime = as_runtime(config.env_runtime)
         self.owns_runtime = not isinstance(config.env_runtime, Runtime)
         #: environment calls of this rollout left hung in abandoned threads
@@ -234,8 +235,7 @@ class _Runner:
     async def run(self, plan: list[tuple[Task, int]]) -> list[Trajectory]:
         for task, index in plan[:1]:
             self.runtime.check(self._spec(task, index))  # e.g. wrappers a server cannot build: say so now
-        if self.owns_runtime:
-            await asyncio.to_thread(self.runtime.start)
+        await asyncio.to_thread(self.runtime.start)  # idempotent: a caller's runtime may be started already
         slots = self.batcher.slots(self.config.max_concurrent_episodes)  # lockstep batching needs them
         serving = asyncio.create_task(self.batcher.run())
         episodes = [asyncio.create_task(self._guarded(task, i, slots)) for task, i in plan]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from agentgym.runtime.handle import (
@@ -169,7 +170,8 @@ class RayHandle(_RemoteBase):
 
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
-        self.ref = await loop.run_in_executor(None, self.pool.open, self.spec)  # may start a worker actor
+        opening = functools.partial(self.pool.open, self.spec, timeout=self.timeout)
+        self.ref = await loop.run_in_executor(None, opening)  # builds the environment in its worker
 
     async def _reset(self, seed: int | None, options: dict[str, Any] | None) -> Any:
         return await self.ref.reset(seed=seed, options=options)
@@ -188,8 +190,11 @@ class RayHandle(_RemoteBase):
             await asyncio.wait_for(ref.close(), _CLOSE_TIMEOUT)
 
     def _failure(self, method: str, exc: BaseException) -> CallFailure:
-        from ray.exceptions import RayActorError
+        from ray.exceptions import RayActorError, RayTaskError
 
         if isinstance(exc, RayActorError):
-            return CallFailure.lost(method, f"the Ray worker actor died ({type(exc).__name__}: {exc})"[:2000])
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return CallFailure.lost(method, f"the Ray worker actor died ({type(exc).__name__}: {why})")
+        if isinstance(exc, RayTaskError) and isinstance(getattr(exc, "cause", None), BaseException):
+            return CallFailure.raised(method, exc.cause)  # the environment's own exception
         return CallFailure.raised(method, exc)

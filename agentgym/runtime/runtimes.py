@@ -83,7 +83,7 @@ class Runtime(abc.ABC):
     name: str = "runtime"
 
     def start(self) -> None:
-        """Acquire what the runtime needs (a Ray cluster connection, worker actors)."""
+        """Acquire what the runtime needs (a Ray cluster connection, worker actors); idempotent."""
 
     def close(self) -> None:
         """Release what :meth:`start` acquired; idempotent."""
@@ -171,10 +171,17 @@ class RayRuntime(Runtime):
             raise ImportError("env_runtime='ray' needs Ray: pip install 'agentgym[ray]'") from None
         from agentgym.ray.pool import RayEnvPool
 
+        if self._pool is not None:
+            return
         if not ray.is_initialized():
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
             self._started_ray = True
         self._pool = RayEnvPool(self.num_workers, num_cpus_per_worker=self.num_cpus_per_worker)
+
+    @property
+    def pool(self) -> Any:
+        """The :class:`~agentgym.ray.RayEnvPool` while started, else ``None``."""
+        return self._pool
 
     def close(self) -> None:
         pool, self._pool = self._pool, None
