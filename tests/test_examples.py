@@ -40,6 +40,14 @@ def test_remote_env_example_plays_through_a_server_and_survives_its_shutdown(tmp
     assert out.returncode == 0, out.stderr[-3000:]
     assert "success=True" in out.stdout and "info['remote_error']='unreachable'" in out.stdout
 
+def test_ray_rollout_example_gives_the_same_trajectories_on_ray_workers(tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed; pip install 'agentgym[ray]'")
+    script = EXAMPLES[[p.name for p in EXAMPLES].index("ray_rollout.py")]
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "same trajectories on Ray as in threads: True" in out.stdout and "errors 0" in out.stdout
+
+
 # ---------------------------------------------------------------- the quick-start training run
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "examples" / "quickstart.toml"
