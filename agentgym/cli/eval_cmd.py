@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agentgym.cli.options import non_negative_float, positive_int, probability
+from agentgym.cli.options import env_runtime, non_negative_float, positive_int, probability
 from agentgym.eval import Evaluation, evaluate
 from agentgym.eval.evaluate import default_run_dir
 from agentgym.eval.metrics import failure_summary
@@ -51,6 +51,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="episodes played at once (default: %(default)s)")
     parser.add_argument("--max-turns", type=positive_int, default=None,
                         help="turn budget per episode (default: each environment's registered budget)")
+    parser.add_argument("--env-runtime", type=env_runtime, default="thread", metavar="RUNTIME",
+                        help="where the environments run: thread (default), process (killed when hung), ray "
+                             "(Ray workers: a local cluster, or RAY_ADDRESS's) or an `agentgym serve-env` URL")
     parser.add_argument("--no-progress", action="store_true",
                         help="hide the progress bar (or, when stdout is not a terminal, the progress lines on stderr)")
 
@@ -62,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
                               seed=args.seed)
     out_dir = args.out or default_run_dir(args.suite, args.policy)
     evaluation = evaluate(args.policy, args.suite, rollouts=args.rollouts, tasks=args.tasks, sampling=sampling,
-                          config=RolloutConfig(max_concurrent_episodes=args.concurrency, max_turns=args.max_turns),
+                          config=RolloutConfig(max_concurrent_episodes=args.concurrency, max_turns=args.max_turns,
+                                               env_runtime=args.env_runtime),
                           out_dir=out_dir, progress=not args.no_progress)
     print_summary(evaluation)
     return failure_exit_code(evaluation)

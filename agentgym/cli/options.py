@@ -109,3 +109,14 @@ def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if args.difficulty:
         kwargs["difficulty"] = args.difficulty
     return kwargs
+
+
+def env_runtime(text: str) -> str:
+    """argparse type: where environments run (``thread``, ``process``, ``ray`` or a server URL)."""
+    from agentgym.runtime.runtimes import as_runtime
+
+    try:
+        as_runtime(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text

@@ -118,6 +118,8 @@ def evaluate(
         system_prompt=config.system_prompt, step_timeout=config.step_timeout,
         episode_timeout=config.episode_timeout, environments=[entry.label for entry in suite.entries],
         expected_episodes=len(task_list) * rollouts)
+    runtime = config.env_runtime
+    settings["env_runtime"] = runtime if isinstance(runtime, str) else runtime.name
     try:
         if run_dir is not None:  # only now: a bad policy spec leaves no empty directory behind
             run_dir.mkdir(parents=True, exist_ok=True)
