@@ -1,27 +1,47 @@
-"""Environments as Ray actors (the optional ``ray`` extra: ``pip install agentgym[ray]``).
+"""Environments on Ray (the optional ``ray`` extra: ``pip install agentgym[ray]``).
 
-Each environment lives in its own Ray actor (a worker process, on this machine or any node
-of a Ray cluster) and is driven through :class:`RayEnv`, an ordinary Gymnasium env::
+Environments live on Ray worker actors (processes, on this machine or any node of a Ray
+cluster), many per worker, each in its own thread there:
+
+=============================  ==============================================================
+:class:`RayEnvPool`            N worker actors; ``pool.open(factory)`` gives a
+                               :class:`RayEnvRef` whose calls return ``ray.ObjectRef``
+                               (awaitable in asyncio) — what the rollout engine builds on
+:class:`RayVectorEnv`          a Gymnasium vector env on a pool: one Ray call per worker per
+                               ``step`` (:func:`make_ray_vec` for registered ids)
+:class:`RayEnv`                one environment as a synchronous Gymnasium env
+=============================  ==============================================================
+
+::
 
     import ray
     from agentgym.ray import RayEnv, make_ray_vec
 
-    ray.init()                                   # or ray.init(address="auto") on a cluster
-    env = RayEnv("games/Wordle-v0", max_turns=6)  # agentgym.make's arguments
-    envs = make_ray_vec("games/Wordle-v0", 64)    # a ThreadVectorEnv of 64 RayEnvs
+    ray.init()                                    # or ray.init(address="auto") on a cluster
+    env = RayEnv("games/Wordle-v0", max_turns=6)   # agentgym.make's arguments
+    envs = make_ray_vec("games/Wordle-v0", 64, num_workers=2)   # 64 envs on 2 worker processes
 
 This package is named ``agentgym.ray``; inside it ``import ray`` is the real Ray (absolute
 imports), and importing this package without Ray installed raises an ImportError that says
 which extra to install.
 """
 
-from agentgym.ray.actors import (
-    DEFAULT_ACTOR_NUM_CPUS,
-    DEFAULT_CALL_TIMEOUT,
-    EnvActor,
-    RayEnv,
-    RayEnvError,
-    make_ray_vec,
-)
+from agentgym.ray.pool import DEFAULT_MAX_CONCURRENCY, RayEnvError, RayEnvPool, RayEnvRef
+from agentgym.ray.host import EnvAbandonedError, EnvHost, EnvNotHostedError
+from agentgym.ray.env import DEFAULT_ACTOR_NUM_CPUS, DEFAULT_CALL_TIMEOUT, RayEnv
+from agentgym.ray.vector import RayVectorEnv, make_ray_vec
 
-__all__ = ["DEFAULT_ACTOR_NUM_CPUS", "DEFAULT_CALL_TIMEOUT", "EnvActor", "RayEnv", "RayEnvError", "make_ray_vec"]
+__all__ = [
+    "DEFAULT_ACTOR_NUM_CPUS",
+    "DEFAULT_CALL_TIMEOUT",
+    "DEFAULT_MAX_CONCURRENCY",
+    "EnvAbandonedError",
+    "EnvHost",
+    "EnvNotHostedError",
+    "RayEnv",
+    "RayEnvError",
+    "RayEnvPool",
+    "RayEnvRef",
+    "RayVectorEnv",
+    "make_ray_vec",
+]
