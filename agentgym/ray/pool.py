@@ -54,7 +54,10 @@ Contract:
   kills and replaces a worker on purpose (a hung one).
 * **Shutdown.** :meth:`RayEnvPool.shutdown` kills every worker actor and waits until Ray reports
   them dead; it is idempotent, and it also runs when the pool is garbage-collected and at
-  interpreter exit. Workers are never detached actors, so they also end with the driver.
+  interpreter exit. Workers are never detached actors, so they also end with the driver. A
+  ref does not keep its pool alive: keep the pool while its refs are in use (after shutdown
+  they are lost). Close or abandon every ref you are done with; a ref that is only dropped
+  leaves its environment hosted until shutdown.
 """
 
 from __future__ import annotations
