@@ -48,7 +48,8 @@ class SlotWorker(Executor):
     def __init__(self, name: str) -> None:
         self._calls: queue.SimpleQueue[tuple[Future, Callable[..., Any], tuple, dict] | None]
         self._calls = queue.SimpleQueue()
-        self._last: Future | None = None
+        self._unfinished = 0  # calls submitted and not yet finished (or skipped, if cancelled)
+        self._count_lock = threading.Lock()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -61,14 +62,18 @@ class SlotWorker(Executor):
         if self._closed:
             raise RuntimeError(f"{self._thread.name}: cannot submit calls after shutdown()")
         future: Future = Future()
+        with self._count_lock:
+            self._unfinished += 1
         self._calls.put((future, fn, args, kwargs))
-        self._last = future
         return future
 
     @property
     def busy(self) -> bool:
-        """A submitted call has not finished (it is running, or waiting behind one that is)."""
-        return self._last is not None and not self._last.done()
+        """A submitted call has not finished: it is running, or waiting behind one that is
+        (counted until the thread has run it, or skipped it because it was cancelled, so a
+        cancelled call waiting in the queue does not hide the one still running)."""
+        with self._count_lock:
+            return self._unfinished > 0
 
     def shutdown(self, wait: bool = True) -> None:  # type: ignore[override]
         """Stop after the calls already submitted; ``wait`` joins the thread."""
@@ -92,12 +97,22 @@ class SlotWorker(Executor):
             future, fn, args, kwargs = item
             del item  # drop references (to the environment) as soon as the call is done
             if not future.set_running_or_notify_cancel():
+                self._finished()
                 continue
             try:
-                future.set_result(fn(*args, **kwargs))
+                result = fn(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+                self._finished()  # before the waiter wakes: it may ask whether the thread is busy
                 future.set_exception(exc)
+            else:
+                self._finished()
+                future.set_result(result)
             del future, fn, args, kwargs
+            result = None
+
+    def _finished(self) -> None:
+        with self._count_lock:
+            self._unfinished -= 1
 
 
 class _HungThreads:
