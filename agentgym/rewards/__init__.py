@@ -18,6 +18,7 @@ from agentgym.rewards.base import CombinedReward, RewardProvider, component_mean
 from agentgym.rewards.cost import ToolCallCost
 from agentgym.rewards.redundancy import RedundancyPenalty, normalize_query, tool_call_keys
 from agentgym.rewards.shaping import FormatPenalty, ToolUseShaping, action_error_kind, tool_results
+from agentgym.rewards.toolrl import ToolRLReward
 
 _LAZY_EXPORTS = {
     "InformationGainReward": "agentgym.rewards.info_gain",
@@ -36,6 +37,7 @@ __all__ = [
     "RedundancyPenalty",
     "RewardProvider",
     "ToolCallCost",
+    "ToolRLReward",
     "ToolUseShaping",
     "UnscorableTrajectory",
     "action_error_kind",

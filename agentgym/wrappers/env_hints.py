@@ -8,8 +8,8 @@ process, actor or machine — but declare the hints they need
 environment, with each ``reset`` and ``step`` that leads to a turn, and puts them in
 ``info["env_hints"]`` (JSON-safe; a hint the environment cannot give goes to
 ``info["env_hints"]["errors"][name]``). ``reset`` also reports the environment's hidden
-reference (``reference_answer``, ``answer_stub``) in ``info["env_reference"]``, for reward
-providers. The rollout engine takes both keys out of ``info`` before anything reaches the
+reference (``reference_answer``, ``answer_stub``, ``gold_tool_calls``; ``None`` where it has
+none) in ``info["env_reference"]``, for reward providers. The rollout engine takes both keys out of ``info`` before anything reaches the
 policy or a trajectory's turns.
 
 Random hints are reproducible: the ``random_action`` of turn ``t`` is drawn with a seed derived
@@ -28,7 +28,7 @@ from agentgym.trajectory import json_safe
 #: the ``info`` keys this wrapper adds
 HINTS_KEY, REFERENCE_KEY = "env_hints", "env_reference"
 _KNOWN_HINTS = ("oracle_action", "random_action")
-_REFERENCE_ATTRIBUTES = ("reference_answer", "answer_stub")
+_REFERENCE_ATTRIBUTES = ("reference_answer", "answer_stub", "gold_tool_calls")
 
 
 def turn_seed(base: int | None, turn: int) -> int | None:
