@@ -20,7 +20,7 @@ import json
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from agentgym.trajectory import json_safe
 
@@ -52,7 +52,7 @@ class CreateRequest(_Strict):
 
     env_id: str = Field(min_length=1, max_length=200)
     kwargs: dict[str, Any] = Field(default_factory=dict)
-    max_turns: int | None = Field(default=None, ge=1)
+    max_turns: StrictInt | None = Field(default=None, ge=1)  # strict: true or 1.0 is refused, as locally
     wrappers: list[WrapperData] = Field(default_factory=list, max_length=32)
     outer_wrappers: list[WrapperData] = Field(default_factory=list, max_length=32)
     #: one of the environment's ``metadata["render_modes"]`` (e.g. ``"ansi"``), or none.
@@ -62,7 +62,7 @@ class CreateRequest(_Strict):
 class ResetRequest(_Strict):
     """``POST /v1/sessions/{id}/reset``: Gymnasium's ``reset(seed=..., options=...)``."""
 
-    seed: int | None = None
+    seed: StrictInt | None = None  # strict: true, "1" or 1.0 is refused, as a local reset refuses it
     options: dict[str, Any] | None = None
 
 

@@ -24,7 +24,8 @@ Bodies are described in :mod:`agentgym.remote.schemas`. Errors use the policy se
 - 401: no or a wrong bearer token (when the server has a key);
 - 404: an unknown ``env_id`` or session id (a session closed, or reaped for idleness);
 - 409: ``step`` before ``reset`` or after the episode ended;
-- 413: a body over ``max_body_bytes``; 422: a body that is not JSON or not the schema;
+- 413: a body over ``max_body_bytes``; 422: a body that is not JSON (invalid UTF-8 included,
+  or nested too deeply to parse) or not the schema;
 - 503 with ``Retry-After``: ``max_sessions`` sessions are open — the create is refused at
   once, never queued;
 - 500: only when an environment itself raises (a bug in it: environments turn bad actions
@@ -369,6 +370,8 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             data = json.loads(body or b"{}")
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(422, f"the request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ApiError(422, "the request body is JSON nested too deeply to parse") from None
         return validate(data, model)
 
     def find(session_id: str) -> Session:
@@ -588,6 +591,8 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
                     data = json.loads(raw)
                 except ValueError as exc:
                     raise ApiError(422, f"the message is not valid JSON: {exc}") from None
+                except RecursionError:
+                    raise ApiError(422, "the message is JSON nested too deeply to parse") from None
                 if not isinstance(data, dict):
                     raise ApiError(422, "a message is a JSON object with a 'type'")
                 request_id = data.pop("id", None)
