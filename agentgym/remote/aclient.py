@@ -45,7 +45,7 @@ import json
 from typing import Any, Sequence
 
 from agentgym.core import ConfigError
-from agentgym.remote.client import RemoteEnvError, _Failure, wrappers_as_data
+from agentgym.remote.client import RemoteEnvError, _Failure, follow_generator, generator_as_data, wrappers_as_data
 from agentgym.remote.schemas import decode_frame, decode_observation, dumps
 
 _UNSET: Any = object()
@@ -289,6 +289,23 @@ class AsyncRemoteEnv:
             except _Failure as failure:
                 raise RemoteEnvError(f"cannot render {self.env_id} on {self.server}: {failure.message}") from None
         return decode_frame(answer["frame"])
+
+    async def arandom_action(self, rng: Any) -> str:
+        """The server's environment's ``random_action(rng)``, ``rng`` moved on as locally;
+        ``NotImplementedError`` when it has none, :class:`RemoteEnvError` when the server cannot
+        answer (see :meth:`RemoteEnv.random_action <agentgym.remote.client.RemoteEnv.random_action>`)."""
+        async with self._guard():
+            try:
+                if self.session_id is None:
+                    raise _Failure("session_lost", "no session on the server: areset() first")
+                await self._ensure_session(may_create=False)
+                answer = await self._send({"type": "random_action", **generator_as_data(rng)})
+            except _Failure as failure:
+                if failure.status == 501:
+                    raise NotImplementedError(failure.message) from None
+                raise RemoteEnvError(f"random_action of {self.env_id} on {self.server}: {failure.message}") from None
+        follow_generator(rng, answer)
+        return answer["action"]
 
     async def aclose(self) -> None:
         """Close the session (best effort, one short call) and the connection; never raises."""

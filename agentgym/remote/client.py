@@ -44,10 +44,16 @@ for ``"ansi"``, a uint8 ``H x W x C`` array (sent as PNG) for ``"rgb_array"``, a
 ``*_list`` modes, ``None`` without a render mode (no request). A render the server cannot
 answer (unreachable, the session lost) raises :class:`RemoteEnvError`: a frame is for people
 and has no error observation to stand in for it.
+
+What stays on the server: ``random_action(rng)`` is drawn there (a ``random.Random``'s state
+travels with the request and comes back moved on, so the action and the generator afterwards
+are a local draw's); ``reference_answer`` is ``None`` here (the hidden answer is the server's,
+for its reward providers; the ``EnvHints`` wrapper reports it in ``info`` when asked for).
 """
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any, Sequence
 
@@ -57,6 +63,7 @@ import httpx
 from agentgym.core import ConfigError
 from agentgym.remote.schemas import decode_frame, decode_observation, dumps
 from agentgym.spaces import UnicodeText
+from agentgym.trajectory import json_safe
 
 _UNSET: Any = object()
 
@@ -206,6 +213,29 @@ class RemoteEnv(gym.Env):
             raise RemoteEnvError(f"cannot render {self.env_id} on {self.server}: {failure.message}") from None
         return decode_frame(answer["frame"])
 
+    # ------------------------------------------------------------------ what stays on the server
+    @property
+    def reference_answer(self) -> str | None:
+        """``None``: the hidden answer stays on the server (its reward providers use it there)."""
+        return None
+
+    def random_action(self, rng: Any) -> str:
+        """The server's environment's ``random_action(rng)``: with a ``random.Random`` its state
+        travels there and back, so the action, and ``rng`` afterwards, are what a local draw
+        gives (another generator seeds one on the server). Raises ``NotImplementedError`` when
+        the environment has none (as locally), :class:`RemoteEnvError` when the server cannot
+        answer (the session lost, no reset yet)."""
+        if self.session_id is None:
+            raise RemoteEnvError(f"no session of {self.env_id} on {self.server}: reset() first")
+        try:
+            answer = self._request("POST", f"/v1/sessions/{self.session_id}/random_action", generator_as_data(rng))
+        except _Failure as failure:
+            if failure.status == 501:
+                raise NotImplementedError(failure.message) from None
+            raise RemoteEnvError(f"random_action of {self.env_id} on {self.server}: {failure.message}") from None
+        follow_generator(rng, answer)
+        return answer["action"]
+
     def _error_observation(self, failure: _Failure) -> str:
         return f"Environment server error: {failure.message}"
 
@@ -218,6 +248,24 @@ class RemoteEnv(gym.Env):
             self.session_id = None
         self._http.close()
         super().close()
+
+
+def generator_as_data(rng: Any) -> dict[str, Any]:
+    """A ``random_action`` request's body: a ``random.Random``'s state, else a seed drawn from
+    ``rng`` (a NumPy ``Generator``, anything with ``integers`` or ``getrandbits``)."""
+    if isinstance(rng, random.Random):
+        return {"state": json_safe(rng.getstate())}
+    if hasattr(rng, "integers"):
+        return {"seed": int(rng.integers(0, 2**63))}
+    return {"seed": int(rng.getrandbits(63))}
+
+
+def follow_generator(rng: Any, answer: dict[str, Any]) -> None:
+    """Move ``rng`` to the state the server's draw left its copy in."""
+    state = answer.get("state")
+    if state is not None and isinstance(rng, random.Random):
+        version, internal, gauss_next = state
+        rng.setstate((version, tuple(internal), gauss_next))
 
 
 def wrappers_as_data(wrappers: Sequence[Any], outer_wrappers: Sequence[Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import json
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from agentgym.trajectory import json_safe
 
@@ -64,6 +64,26 @@ class ResetRequest(_Strict):
 
     seed: StrictInt | None = None  # strict: true, "1" or 1.0 is refused, as a local reset refuses it
     options: dict[str, Any] | None = None
+
+
+class RandomActionRequest(_Strict):
+    """``POST /v1/sessions/{id}/random_action``: the environment's ``random_action(rng)``.
+
+    ``state`` is the caller's ``random.Random().getstate()`` (as JSON: ``[3, [625 integers],
+    null]``): the server draws with a generator in that state and answers the state after the
+    draw, so the caller's generator moves on exactly as a local draw would have moved it, and
+    the action is the one a local environment would have drawn. ``seed`` instead draws with
+    ``random.Random(seed)`` (for generators whose state is not Python's). Exactly one is given.
+    """
+
+    seed: StrictInt | None = Field(default=None, ge=0, lt=2**64)
+    state: list[Any] | None = Field(default=None, min_length=3, max_length=3)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "RandomActionRequest":
+        if (self.seed is None) == (self.state is None):
+            raise ValueError("give exactly one of seed and state")
+        return self
 
 
 class StepRequest(_Strict):

@@ -10,6 +10,7 @@ instance) and steps it::
                                                                       "terminated", "truncated", "info"}
     GET    /v1/sessions/{id}/spec       -> SessionInfo
     GET    /v1/sessions/{id}/render     -> {"render_mode", "frame"}  (RenderResponse)
+    POST   /v1/sessions/{id}/random_action {"seed"}              -> {"action"}
     DELETE /v1/sessions/{id}            -> 200 {"closed": id}
     GET    /health                      -> {"status": "ok", "sessions": n}
     GET    /metrics                     -> sessions, steps, errors, step latency percentiles
@@ -29,7 +30,7 @@ Bodies are described in :mod:`agentgym.remote.schemas`. Errors use the policy se
 - 503 with ``Retry-After``: ``max_sessions`` sessions are open — the create is refused at
   once, never queued;
 - 500: only when an environment itself raises (a bug in it: environments turn bad actions
-  into error observations).
+  into error observations); 501: ``random_action`` of an environment that has none.
 
 Limits and hygiene: a session unused for ``idle_timeout`` seconds is closed by a reaper task;
 calls on one session are serialised (a ``close`` during a ``step`` waits for it); environments
@@ -42,7 +43,7 @@ object with a ``type`` and, for requests, an ``id`` the answer repeats:
 - requests: ``{"type": "create", "env_id", "kwargs"?, "max_turns"?, "render_mode"?,
   "resumable"?}``, ``{"type": "resume", "session_id", "resume_token"}``, ``{"type": "reset",
   "seed"?, "options"?}``, ``{"type": "step", "action"}``, ``{"type": "spec"}``, ``{"type":
-  "render"}``, ``{"type": "close"}``;
+  "render"}``, ``{"type": "random_action", "seed"}``, ``{"type": "close"}``;
 - answers: ``{"type": "result", "id", "result": <the HTTP endpoint's body>}`` or ``{"type":
   "error", "id", "error": {"code": <the HTTP status>, "message", "type"}}`` (409 for a second
   create on one connection or a resume of a session held by a live connection, 404 for a
@@ -76,6 +77,12 @@ silence), for as long as the peer keeps it open: one file descriptor each, never
 the app with ``http=guarded_http_protocol()`` (a uvicorn ``Config`` option) to close such a
 connection ``head_timeout`` seconds after it connected or last sent part of a head.
 
+Random actions: ``random_action`` answers the environment's own ``random_action(rng)`` (a
+random, usually legal move, what random baselines and ``agentgym.testing``'s random agent
+play) drawn with ``random.Random(seed)``, after a ``reset`` (409 before); 501 when the
+environment has none (it raised ``NotImplementedError``). The oracle's move is never served:
+it would reveal the hidden answer.
+
 Security: the app never executes code or reads files named by a client. ``env_id`` must be a
 registered id (``module:Class`` entry points are refused); ``kwargs`` go to that environment's
 constructor, which checks them. With ``api_key`` every request needs ``Authorization: Bearer
@@ -90,6 +97,7 @@ import hashlib
 import hmac
 import json
 import math
+import random
 import secrets
 import time
 import uuid
@@ -113,6 +121,7 @@ from agentgym.registry import env_info, make
 from agentgym.remote.schemas import (
     CreateRequest,
     FrameError,
+    RandomActionRequest,
     RenderResponse,
     ResetRequest,
     SessionInfo,
@@ -135,7 +144,8 @@ DEFAULT_HEAD_TIMEOUT = 10.0  # seconds a connection may take to send a request's
 LATENCY_WINDOW = 10_000  # step latencies kept for the percentiles in /metrics
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
                 405: "invalid_request_error", 409: "conflict_error", 413: "invalid_request_error",
-                422: "invalid_request_error", 500: "server_error", 503: "overloaded_error"}
+                422: "invalid_request_error", 500: "server_error", 501: "not_implemented_error",
+                503: "overloaded_error"}
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
@@ -167,6 +177,7 @@ class Session:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_used: float = field(default_factory=time.monotonic)
     steps: int = 0
+    episodes: int = 0  # resets that succeeded
     closed: bool = False
     transport: str = "http"  # or "ws"
     resume_token: str | None = None  # set for a resumable WebSocket session
@@ -180,6 +191,22 @@ class Session:
                            instructions=str(getattr(base, "instructions", "")), tools=json_safe(tools),
                            render_modes=list(self.env.metadata.get("render_modes", [])),
                            render_mode=getattr(self.env, "render_mode", None)).model_dump()
+
+
+def generator_from(body: RandomActionRequest) -> random.Random:
+    """``random.Random(seed)``, or a generator set to the caller's state (422 when that is not
+    a state ``random.Random.setstate`` takes)."""
+    if body.state is None:
+        return random.Random(body.seed)
+    version, internal, gauss_next = body.state
+    rng = random.Random()
+    try:
+        if not isinstance(internal, list) or not all(type(word) is int for word in internal):
+            raise TypeError("the internal state is a list of integers")
+        rng.setstate((version, tuple(internal), gauss_next))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ApiError(422, f"state is not a random.Random state: {exc}") from None
+    return rng
 
 
 def declared_render_modes(env_id: str) -> list[str] | None:
@@ -449,6 +476,26 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             session.last_used = time.monotonic()
         return RenderResponse(render_mode=getattr(session.env, "render_mode", None), frame=encoded).model_dump()
 
+    async def random_action_of(session: Session, body: RandomActionRequest) -> dict[str, Any]:
+        async with session.lock:
+            if session.closed:
+                raise ApiError(404, f"session {session.id!r} was closed")
+            if not session.episodes:
+                raise ApiError(409, "random_action before the first reset: reset the session first")
+            draw = getattr(session.env.unwrapped, "random_action", None)
+            if draw is None:
+                raise ApiError(501, f"{session.env_id} has no random_action")
+            rng = generator_from(body)
+            try:
+                action = await off_loop(draw, rng)
+            except NotImplementedError as exc:
+                raise ApiError(501, str(exc) or f"{session.env_id} has no random_action") from None
+            session.last_used = time.monotonic()
+        answer = {"action": json_safe(action)}
+        if body.state is not None:
+            answer["state"] = json_safe(rng.getstate())
+        return answer
+
     async def reset_session(session: Session, body: ResetRequest) -> dict[str, Any]:
         async with session.lock:
             if session.closed:
@@ -458,6 +505,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             except (ConfigError, TypeError, ValueError) as exc:
                 raise ApiError(400, f"reset refused: {exc}") from None
             session.last_used = time.monotonic()
+            session.episodes += 1
         metrics.resets += 1
         return {"observation": encode_observation(observation), "info": json_safe(info)}
 
@@ -504,6 +552,11 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
     async def step(session_id: str, request: HTTPRequest) -> Response:
         body = await parse(request, StepRequest)
         return _answer(await step_session(find(session_id), body))
+
+    @app.post("/v1/sessions/{session_id}/random_action")
+    async def random_action(session_id: str, request: HTTPRequest) -> Response:
+        body = await parse(request, RandomActionRequest)
+        return _answer(await random_action_of(find(session_id), body))
 
     @app.get("/v1/sessions/{session_id}/render")
     async def render(session_id: str) -> Response:
@@ -662,6 +715,8 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             return await step_session(held(connection), validate(data, StepRequest))
         if kind == "spec":
             return held(connection).describe()
+        if kind == "random_action":
+            return await random_action_of(held(connection), validate(data, RandomActionRequest))
         if kind == "render":
             return await render_session(held(connection))
         if kind == "close":
@@ -670,7 +725,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             connection.session = None
             return {"closed": session.id}
         raise ApiError(422, f"unknown message type {kind!r}: one of create, resume, reset, step, spec, render, "
-                            "close, ping, pong")
+                            "random_action, close, ping, pong")
 
     return app
 
