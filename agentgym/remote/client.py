@@ -18,7 +18,9 @@ What happens when the server or the network fails, exactly:
   that could not *connect* (connection refused, connect timeout) was never delivered and is
   retried ``retries`` times, with a pause of ``backoff * 2**attempt`` seconds; any other
   transport failure (a read timeout, a connection dropped mid-answer) is not retried, as the
-  server may have carried out the step.
+  server may have carried out the step. Each request after a dropped connection opens a new
+  one (a restarted server is reached again); an idle connection is not reused past
+  ``KEEPALIVE_EXPIRY`` seconds, under the server's own keep-alive timeout.
 - ``step`` never raises and never hangs past those bounds: when the server cannot be reached,
   answers an error, or lost the session (reaped, restarted), it returns an error observation
   ``"Environment server error: <why>"``, reward ``0.0``, ``terminated=False``, ``truncated=True``
@@ -66,6 +68,7 @@ from agentgym.spaces import UnicodeText
 from agentgym.trajectory import json_safe
 
 _UNSET: Any = object()
+KEEPALIVE_EXPIRY = 2.0  # seconds an idle connection is kept: under the server's keep-alive timeout
 
 
 class RemoteEnvError(ConnectionError):
@@ -117,8 +120,11 @@ class RemoteEnv(gym.Env):
         headers = {"content-type": "application/json"}
         if api_key:
             headers["authorization"] = f"Bearer {api_key}"
+        # A kept-alive connection is dropped here before the server drops it (uvicorn: 5 s idle),
+        # never reused in the instant the server closes it (a step lost to that race).
         self._http = httpx.Client(base_url=self.server, headers=headers,
-                                  timeout=httpx.Timeout(timeout, connect=connect_timeout))
+                                  timeout=httpx.Timeout(timeout, connect=connect_timeout),
+                                  limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY))
         self.session_id: str | None = None
         self.spec_info: dict[str, Any] = {}
         try:
