@@ -1,0 +1,1 @@
+"""Tool-using environments (registered in the next commit)."""

@@ -1,0 +1,236 @@
+"""Read-only execution of untrusted SQL against a generated database.
+
+:func:`connect_read_only` opens a database (a serialized image, loaded into a private in-memory
+copy, or a file opened through a ``mode=ro`` URI) and locks the connection down:
+
+* ``PRAGMA query_only`` is on, and an authorizer allows only reading: ``SELECT`` (with ``WITH``,
+  recursive CTEs, ``VALUES``, ``EXPLAIN``), functions other than ``load_extension`` and
+  ``fts3_tokenizer`` (which reveals a pointer), and the introspection pragmas of
+  :data:`READ_ONLY_PRAGMAS`. Everything else — ``INSERT``/``UPDATE``/``DELETE``, ``CREATE``/
+  ``DROP``/``ALTER``, ``ATTACH``/``DETACH``, transactions and savepoints, ``VACUUM``,
+  ``ANALYZE`` and every pragma that sets a value (``writable_schema``, ``query_only = 0``) — is
+  refused before it runs;
+* SQLite's own limits are lowered: no attached databases, values of at most
+  :data:`MAX_VALUE_BYTES` (``randomblob(1e9)`` fails instead of allocating a gigabyte),
+  bounded expression depth and compound selects;
+* loading extensions stays disabled (Python's default).
+
+:class:`SQLExecutor` runs one statement at a time on such a connection with a wall-clock
+``time_limit`` (a progress handler, called every few thousand virtual-machine instructions,
+aborts the statement once the deadline has passed: a recursive CTE that never ends, a cross
+join of huge tables) and a ``max_rows`` cap (rows past it are never produced). It never raises
+for anything a query does: errors come back in :class:`QueryResult` as text for the agent.
+:func:`render_result` formats a result as a table within a character budget.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentgym.core import check_int, check_number
+
+#: Pragmas that only read the schema; every other pragma is refused.
+READ_ONLY_PRAGMAS = frozenset({
+    "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
+    "foreign_key_list", "collation_list",
+})
+#: The largest string or blob a query may build.
+MAX_VALUE_BYTES = 1_000_000
+#: The progress handler runs every this many virtual-machine instructions.
+PROGRESS_INTERVAL = 4_000
+
+_ALLOWED_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE})
+_DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer"})
+_LIMITS = (
+    (sqlite3.SQLITE_LIMIT_ATTACHED, 0),
+    (sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES),
+    (sqlite3.SQLITE_LIMIT_SQL_LENGTH, 100_000),
+    (sqlite3.SQLITE_LIMIT_EXPR_DEPTH, 200),
+    (sqlite3.SQLITE_LIMIT_COMPOUND_SELECT, 50),
+    (sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 1_000),
+)
+
+
+def _authorize(action: int, arg1: str | None, arg2: str | None, database: str | None,
+               trigger: str | None) -> int:
+    """SQLite authorizer: allow reads, refuse everything that writes or changes state."""
+    if action in _ALLOWED_ACTIONS:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_FUNCTION:
+        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _DENIED_FUNCTIONS else sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in READ_ONLY_PRAGMAS:
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
+
+
+def connect_read_only(source: bytes | str | Path) -> sqlite3.Connection:
+    """A locked-down connection (see the module docstring) to ``source``: a serialized
+    database image (``bytes``; the connection gets its own in-memory copy) or the path of a
+    database file (opened with ``mode=ro``). The connection may be used from any thread, one
+    thread at a time.
+
+    Raises:
+        TypeError: ``source`` is neither bytes nor a path.
+        sqlite3.Error: the image or file is not a database.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        connection = sqlite3.connect(":memory:", check_same_thread=False)
+        try:
+            connection.deserialize(bytes(source))
+        except BaseException:
+            connection.close()
+            raise
+    elif isinstance(source, (str, Path)):
+        uri = Path(source).resolve().as_uri() + "?mode=ro"
+        connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    else:
+        raise TypeError(f"connect_read_only needs database bytes or a file path, got {type(source).__name__}")
+    try:
+        connection.execute("PRAGMA query_only = 1")
+        connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # fails now if not a database
+        for limit, value in _LIMITS:
+            connection.setlimit(limit, value)
+        connection.set_authorizer(_authorize)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+@dataclass
+class QueryResult:
+    """What one statement returned.
+
+    Attributes:
+        columns: the result's column names (empty for a statement that returns nothing).
+        rows: the rows, at most the executor's ``max_rows``.
+        truncated: the statement had more rows than ``max_rows`` (the rest were not produced).
+        error: why the statement failed, written for the agent; ``None`` on success.
+        error_kind: ``"refused"`` (not allowed), ``"timeout"``, ``"sql"`` (SQLite rejected or
+            failed it) or ``"input"`` (not a single statement of valid text); ``None`` on success.
+        elapsed: seconds the statement ran.
+    """
+
+    columns: tuple[str, ...] = ()
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    truncated: bool = False
+    error: str | None = None
+    error_kind: str | None = None
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class SQLExecutor:
+    """Runs untrusted statements on a :func:`connect_read_only` connection.
+
+    Args:
+        connection: the connection (the executor installs its progress handler on it).
+        time_limit: seconds a statement may run, fetching its rows included.
+        max_rows: rows kept per statement; one more is fetched to tell whether there were more.
+    """
+
+    def __init__(self, connection: sqlite3.Connection, *, time_limit: float = 2.0, max_rows: int = 1_000) -> None:
+        self.connection = connection
+        self.time_limit = check_number("SQLExecutor", "time_limit", time_limit, minimum=0.001)
+        self.max_rows = check_int("SQLExecutor", "max_rows", max_rows, minimum=1)
+        self._deadline = 0.0
+        self._timed_out = False
+        connection.set_progress_handler(self._progress, PROGRESS_INTERVAL)
+
+    def _progress(self) -> int:
+        if time.monotonic() > self._deadline:
+            self._timed_out = True
+            return 1  # non-zero: SQLite aborts the statement with "interrupted"
+        return 0
+
+    def execute(self, sql: Any) -> QueryResult:
+        """Run one statement and return its result or its error; never raises for a bad query."""
+        if not isinstance(sql, str):
+            return QueryResult(error=f"the query must be text, got {type(sql).__name__}", error_kind="input")
+        if "\x00" in sql:
+            return QueryResult(error="the query contains a NUL character", error_kind="input")
+        try:
+            sql.encode("utf-8")
+        except UnicodeEncodeError:
+            return QueryResult(error="the query is not valid unicode text (it has a lone surrogate)",
+                               error_kind="input")
+        start = time.monotonic()
+        self._deadline = start + self.time_limit
+        self._timed_out = False
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql)
+            columns = tuple(str(d[0]) for d in cursor.description) if cursor.description else ()
+            rows = cursor.fetchmany(self.max_rows + 1) if columns else []
+        except sqlite3.Error as exc:
+            return self._failure(exc, start)
+        except (ValueError, OverflowError, MemoryError) as exc:  # e.g. an integer too big for Python's binding
+            return QueryResult(error=f"{type(exc).__name__}: {exc}", error_kind="sql", elapsed=time.monotonic() - start)
+        finally:
+            cursor.close()
+        truncated = len(rows) > self.max_rows
+        return QueryResult(columns, rows[: self.max_rows], truncated, elapsed=time.monotonic() - start)
+
+    def _failure(self, exc: sqlite3.Error, start: float) -> QueryResult:
+        elapsed = time.monotonic() - start
+        message = str(exc)
+        if self._timed_out:
+            return QueryResult(error=f"the query was stopped after the time limit of {self.time_limit:g} s",
+                               error_kind="timeout", elapsed=elapsed)
+        if "not authorized" in message or "authorization denied" in message or "readonly" in message:
+            return QueryResult(error="not allowed: the database is read-only; run a single SELECT (or WITH ... SELECT) query",
+                               error_kind="refused", elapsed=elapsed)
+        if isinstance(exc, sqlite3.ProgrammingError) and "one statement" in message:
+            return QueryResult(error="run one statement at a time (no ';' between statements)",
+                               error_kind="input", elapsed=elapsed)
+        if "too big" in message:
+            message += f" (values are limited to {MAX_VALUE_BYTES:,} bytes)"
+        return QueryResult(error=f"SQL error: {message}", error_kind="sql", elapsed=elapsed)
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        self.connection.close()
+
+
+def _cell(value: Any, width: int) -> str:
+    if value is None:
+        text = "NULL"
+    elif isinstance(value, bytes):
+        text = f"<blob {len(value)} bytes>"
+    elif isinstance(value, float):
+        text = repr(value)
+    else:
+        text = str(value)
+    text = text.replace("\n", "\\n").replace("\r", "\\r").replace("|", "\\|")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_result(result: QueryResult, *, max_rows: int = 30, max_chars: int = 4_000, cell_chars: int = 80) -> str:
+    """``result`` as text for the agent: the error, or a ``|``-separated table of at most
+    ``max_rows`` rows and ``max_chars`` characters (cells cut at ``cell_chars``), with the row
+    count and a note when rows were left out."""
+    if result.error is not None:
+        return f"Error: {result.error}"
+    if not result.columns:
+        return "The statement returned no result set."
+    lines = [" | ".join(_cell(name, cell_chars) for name in result.columns)[:max_chars]]
+    used = len(lines[0])
+    shown = 0
+    for row in result.rows[:max_rows]:
+        line = " | ".join(_cell(value, cell_chars) for value in row)
+        if used + len(line) + 1 > max_chars:
+            break
+        lines.append(line)
+        used += len(line) + 1
+        shown += 1
+    total = f"{len(result.rows)}+" if result.truncated else str(len(result.rows))
+    plural = "" if total == "1" else "s"
+    footer = f"({total} row{plural}" + (f"; the first {shown} shown)" if shown < len(result.rows) or result.truncated else ")")
+    return "\n".join(lines + [footer])
