@@ -6,3 +6,4 @@ environments is made.
 """
 
 from agentgym.envs import games  # noqa: F401  (registers games/* and the game suites)
+from agentgym.envs import tools  # noqa: F401  (registers tools/* and the tool suites)
