@@ -6,7 +6,7 @@
 Each task is played ``group_size`` times with the same seed (one GRPO group, one ``group_id``).
 Episodes run concurrently as asyncio tasks: their generation requests are batched into policy
 calls (:class:`~agentgym.rollout.batcher.GenerationBatcher`) while their environments are
-stepped through :class:`~agentgym.runtime.EnvHandle`\ s (the runtime the vector envs use too),
+stepped through environment handles (:class:`~agentgym.runtime.EnvHandle`, the runtime the vector envs use too),
 each call bounded by ``step_timeout``. Where the environments live is ``RolloutConfig.env_runtime``:
 threads of this process (default), child processes, Ray worker actors, or an environment server
 (:mod:`agentgym.runtime.runtimes`); the engine builds the same stack everywhere from data
