@@ -174,6 +174,9 @@ CREATE TABLE order_items (
     unit_price REAL NOT NULL,
     PRIMARY KEY (order_id, product_id)
 );
+CREATE INDEX orders_customer ON orders (customer_id);
+CREATE INDEX order_items_product ON order_items (product_id);
+CREATE INDEX products_category ON products (category_id);
 """
 
 ORDER_STATUSES = ("delivered", "shipped", "processing", "cancelled", "returned")
@@ -264,6 +267,9 @@ CREATE TABLE enrollments (
     grade INTEGER,
     PRIMARY KEY (student_id, course_id, semester)
 );
+CREATE INDEX enrollments_course ON enrollments (course_id);
+CREATE INDEX courses_department ON courses (department_id);
+CREATE INDEX students_major ON students (major_id);
 """
 
 SEMESTERS = ("2023-Spring", "2023-Fall", "2024-Spring", "2024-Fall")
@@ -360,6 +366,9 @@ CREATE TABLE bookings (
     price REAL NOT NULL,
     booked_on TEXT NOT NULL
 );
+CREATE INDEX flights_origin ON flights (origin);
+CREATE INDEX bookings_flight ON bookings (flight_id);
+CREATE INDEX bookings_passenger ON bookings (passenger_id);
 """
 
 FLIGHT_STATUSES = ("landed", "scheduled", "delayed", "cancelled")
