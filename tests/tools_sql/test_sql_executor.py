@@ -7,6 +7,8 @@ import hashlib
 import importlib.util
 import sqlite3
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -224,3 +226,19 @@ def test_no_threads_or_descriptors_left_behind(tmp_path):
         executor.execute("SELECT * FROM bookings")
         executor.close()
     probe.assert_released()
+
+
+def test_close_from_another_thread_stops_a_running_query_at_once():
+    executor = SQLExecutor(connect_read_only(build_database("shop", 0).image), time_limit=30.0)
+    results = []
+    worker = threading.Thread(target=lambda: results.append(executor.execute(
+        "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT COUNT(*) FROM r")))
+    worker.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    executor.close()
+    worker.join(timeout=5)
+    assert not worker.is_alive() and time.monotonic() - started < 2.0, "close waited for the query"
+    assert results[0].error_kind == "closed" and results[0].elapsed < 5.0
+    assert executor.execute("SELECT 1").error_kind == "closed"
+    executor.close()  # idempotent

@@ -111,7 +111,8 @@ class QueryResult:
         truncated: the statement had more rows than ``max_rows`` (the rest were not produced).
         error: why the statement failed, written for the agent; ``None`` on success.
         error_kind: ``"refused"`` (not allowed), ``"timeout"``, ``"sql"`` (SQLite rejected or
-            failed it) or ``"input"`` (not a single statement of valid text); ``None`` on success.
+            failed it), ``"input"`` (not a single statement of valid text) or ``"closed"`` (the
+            executor was closed); ``None`` on success.
         elapsed: seconds the statement ran.
     """
 
@@ -142,6 +143,7 @@ class SQLExecutor:
         self.max_rows = check_int("SQLExecutor", "max_rows", max_rows, minimum=1)
         self._deadline = 0.0
         self._timed_out = False
+        self._closed = False
         connection.set_progress_handler(self._progress, PROGRESS_INTERVAL)
 
     def _progress(self) -> int:
@@ -164,7 +166,10 @@ class SQLExecutor:
         start = time.monotonic()
         self._deadline = start + self.time_limit
         self._timed_out = False
-        cursor = self.connection.cursor()
+        try:
+            cursor = self.connection.cursor()
+        except sqlite3.ProgrammingError:
+            return QueryResult(error="the database session was closed", error_kind="closed")
         try:
             cursor.execute(sql)
             columns = tuple(str(d[0]) for d in cursor.description) if cursor.description else ()
@@ -174,13 +179,18 @@ class SQLExecutor:
         except (ValueError, OverflowError, MemoryError) as exc:  # e.g. an integer too big for Python's binding
             return QueryResult(error=f"{type(exc).__name__}: {exc}", error_kind="sql", elapsed=time.monotonic() - start)
         finally:
-            cursor.close()
+            try:
+                cursor.close()
+            except sqlite3.ProgrammingError:  # the connection was closed from another thread
+                pass
         truncated = len(rows) > self.max_rows
         return QueryResult(columns, rows[: self.max_rows], truncated, elapsed=time.monotonic() - start)
 
     def _failure(self, exc: sqlite3.Error, start: float) -> QueryResult:
         elapsed = time.monotonic() - start
         message = str(exc)
+        if self._closed:
+            return QueryResult(error="the database session was closed", error_kind="closed", elapsed=elapsed)
         if self._timed_out:
             return QueryResult(error=f"the query was stopped after the time limit of {self.time_limit:g} s",
                                error_kind="timeout", elapsed=elapsed)
@@ -195,7 +205,13 @@ class SQLExecutor:
         return QueryResult(error=f"SQL error: {message}", error_kind="sql", elapsed=elapsed)
 
     def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Stop a statement running in another thread (it returns an error at once) and close
+        the connection. Idempotent; safe to call from any thread."""
+        self._closed = True
+        try:
+            self.connection.interrupt()
+        except sqlite3.ProgrammingError:  # already closed
+            pass
         self.connection.close()
 
 
