@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
@@ -160,9 +161,7 @@ def main() -> None:
         ours = run_ours(episodes)
         try:
             theirs = run_skyrl(episodes, folder)
-            import skyrl_gym  # noqa: F401
-            from importlib.metadata import version
-            report["skyrl_gym"] = version("skyrl-gym")
+            report["skyrl_gym"] = metadata.version("skyrl-gym")
         except ImportError as exc:
             theirs = None
             report["skyrl_gym"] = f"not installed ({exc})"
@@ -187,7 +186,8 @@ def main() -> None:
         report["reward_agreement"] = sum(a == b for a, b in zip(ours_rewards, their_rewards)) / len(episodes)
         for episode, a, b in zip(episodes, ours_rewards, their_rewards):
             if a != b:
-                print(f"rewards differ ({a} vs {b}) on seed {episode['seed']}: {episode['actions'][-1]}", file=sys.stderr)
+                print(f"rewards differ ({a} vs {b}) on seed {episode['seed']}: {episode['actions'][-1]}",
+                      file=sys.stderr)
         report["ratio"] = report["agentgym"]["steps_per_s"] / report["skyrl"]["steps_per_s"]
         report["ratio_steps_only"] = report["agentgym"]["steps_only_per_s"] / report["skyrl"]["steps_only_per_s"]
 

@@ -4,6 +4,7 @@ baseline, the tool-facing methods, and closing."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
@@ -146,7 +147,8 @@ def test_invalid_penalty_applies_to_format_errors():
 # ------------------------------------------------------------------ exploring and submitting
 def test_exploring_shows_the_result_and_uses_a_turn():
     env = _env("easy", schema="shop")
-    observation, reward, terminated, _, info = env.step("Let me look.\n<sql>SELECT name FROM categories ORDER BY name</sql>")
+    action = "Let me look.\n<sql>SELECT name FROM categories ORDER BY name</sql>"
+    observation, reward, terminated, _, info = env.step(action)
     assert observation.startswith("name\nBeauty\nBooks\n") and "(10 rows)" in observation
     assert f"{TURN_BUDGETS['easy'] - 1} turns left" in observation
     assert (reward, terminated, info["error"], info["sql_error"], env.turns_used) == (0.0, False, None, None, 1)
@@ -181,9 +183,9 @@ def test_the_gold_query_wins_and_ends_the_episode():
 
 def test_an_equivalent_query_written_differently_wins():
     env = _env("easy", schema="shop", seed=0)
-    env.question = env.question.__class__(**{**env.question.__dict__, "gold_sql": "SELECT name, price FROM products WHERE price > 100",
-                                             "answer": tuple(env._executor.execute("SELECT name, price FROM products WHERE price > 100").rows),
-                                             "ordered": False})
+    gold = "SELECT name, price FROM products WHERE price > 100"
+    env.question = dataclasses.replace(env.question, gold_sql=gold, ordered=False,
+                                       answer=tuple(env._executor.execute(gold).rows))
     query = "select p.name, p.price from products as p where not (p.price <= 100) order by p.price desc"
     assert env.step(f"<answer>{query}</answer>")[1] == 1.0
 

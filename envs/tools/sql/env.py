@@ -47,7 +47,8 @@ from agentgym.info import ErrorKind
 #: JSON schema of the arguments of a ``run_sql`` tool (one read-only query).
 RUN_SQL_PARAMETERS: dict[str, Any] = {
     "type": "object",
-    "properties": {"query": {"type": "string", "description": "One read-only SQLite query (SELECT or WITH ... SELECT)."}},
+    "properties": {"query": {"type": "string",
+                             "description": "One read-only SQLite query (SELECT or WITH ... SELECT)."}},
     "required": ["query"],
     "additionalProperties": False,
 }

@@ -195,8 +195,8 @@ class SQLExecutor:
             return QueryResult(error=f"the query was stopped after the time limit of {self.time_limit:g} s",
                                error_kind="timeout", elapsed=elapsed)
         if "not authorized" in message or "authorization denied" in message or "readonly" in message:
-            return QueryResult(error="not allowed: the database is read-only; run a single SELECT (or WITH ... SELECT) query",
-                               error_kind="refused", elapsed=elapsed)
+            return QueryResult(error="not allowed: the database is read-only; run a single SELECT "
+                                     "(or WITH ... SELECT) query", error_kind="refused", elapsed=elapsed)
         if isinstance(exc, sqlite3.ProgrammingError) and "one statement" in message:
             return QueryResult(error="run one statement at a time (no ';' between statements)",
                                error_kind="input", elapsed=elapsed)
@@ -248,5 +248,6 @@ def render_result(result: QueryResult, *, max_rows: int = 30, max_chars: int = 4
         shown += 1
     total = f"{len(result.rows)}+" if result.truncated else str(len(result.rows))
     plural = "" if total == "1" else "s"
-    footer = f"({total} row{plural}" + (f"; the first {shown} shown)" if shown < len(result.rows) or result.truncated else ")")
+    partial = shown < len(result.rows) or result.truncated
+    footer = f"({total} row{plural}" + (f"; the first {shown} shown)" if partial else ")")
     return "\n".join(lines + [footer])

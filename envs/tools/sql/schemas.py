@@ -200,7 +200,8 @@ def _generate_shop(rng: random.Random, connection: sqlite3.Connection) -> None:
     n_products = rng.randint(120, 180)
     while len(products) < n_products:
         category_id = rng.randint(1, len(categories))
-        name = f"{rng.choice(vocab.PRODUCT_ADJECTIVES)} {rng.choice(vocab.PRODUCT_CATEGORIES[categories[category_id - 1]])}"
+        kinds = vocab.PRODUCT_CATEGORIES[categories[category_id - 1]]
+        name = f"{rng.choice(vocab.PRODUCT_ADJECTIVES)} {rng.choice(kinds)}"
         if name in names:
             continue
         names.add(name)
@@ -320,7 +321,8 @@ def _generate_school(rng: random.Random, connection: sqlite3.Connection) -> None
             if key in enrollments:
                 continue
             enrollments.add(key)
-            grade = None if semester == "2024-Fall" and rng.random() < 0.7 else min(100, max(0, round(rng.gauss(72, 14))))
+            in_progress = semester == "2024-Fall" and rng.random() < 0.7
+            grade = None if in_progress else min(100, max(0, round(rng.gauss(72, 14))))
             rows.append((*key, grade))
     connection.executemany("INSERT INTO enrollments VALUES (?, ?, ?, ?)", rows)
 
