@@ -1,0 +1,583 @@
+"""The program that runs first inside every sandbox (standard library only, run as ``python -I -S``).
+
+It is not imported by agentgym on the host: the host starts
+``python -I -S -c "import launcher; launcher.main()" CTRL_IN CTRL_OUT`` (inside bubblewrap, or
+directly in the weaker ``rlimits`` mode; imported so that its cached byte-code is used), with
+two pipes. Every message is a frame: a 4-byte big-endian length, then
+the body. On ``CTRL_IN`` the host sends one *job* (``marshal`` of a dict of plain values: fast
+to load, and the host is trusted); for a persistent session it then sends one frame per code
+cell. On ``CTRL_OUT`` the launcher answers with UTF-8 JSON written by :func:`to_json` (the host
+parses what the sandbox says with ``json``, never ``marshal``). Nothing heavier than the
+built-in modules plus ``resource`` and ``select`` is imported before the code runs, to keep a
+one-shot start as fast as a plain interpreter's. The launcher:
+
+1. reads the job; applies the resource limits to itself (they are inherited by everything it
+   starts); when the host is root, drops to the job's unprivileged uid/gid (a fresh one per
+   sandbox, so ``RLIMIT_NPROC`` counts this sandbox's processes only); in the ``rlimits`` mode
+   also sets ``PR_SET_NO_NEW_PRIVS`` and makes itself a child subreaper;
+2. writes the job's files into the working directory, as the sandbox user;
+3. then, by ``mode``:
+
+   * ``exec`` / ``python``: forks; the child runs the command (``execvp``) or the Python file
+     (in-process, no second interpreter start); the parent stays as the *monitor*: it waits for
+     the child, or for ``CTRL_IN`` to reach end-of-file (the host is gone or gave up), answers
+     ``{"exit_code": n}`` or ``{"signal": n}`` with the child's CPU seconds, and kills every
+     process the program left behind before it exits. Under bubblewrap the launcher is the pid
+     namespace's init (``--as-pid-1``): the code cannot kill it, and its exit ends every
+     process of the sandbox;
+   * ``session``: answers ``{"ready": true}``, then executes each cell (``{"code": ...}``) with
+     ``exec`` in one persistent namespace, like a notebook (a final expression's ``repr`` is
+     printed), and answers ``{"exception": ..., ...}``. After each cell every process the cell
+     started is killed. A watchdog thread kills everything and exits as soon as the host closes
+     ``CTRL_IN``, even while a cell is running.
+
+Python-level output of a cell (``print``, ``sys.stdout.write``) is capped here too, keeping
+the head and the tail (so a huge print never kills the session); writes straight to the file
+descriptors are capped by the host while it reads them.
+"""
+
+import builtins
+import marshal
+import os
+import resource
+import select
+import signal
+import sys
+import time
+
+HEADER_SIZE = 4
+MAX_FRAME = 1 << 30
+
+
+# -- framing ---------------------------------------------------------------------------------
+
+def read_exact(fd, n):
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd):
+    """The next (marshal) frame from the host on ``fd``, or None at end-of-file."""
+    header = read_exact(fd, HEADER_SIZE)
+    if header is None:
+        return None
+    length = int.from_bytes(header, "big")
+    if length > MAX_FRAME:
+        raise ValueError(f"frame of {length} bytes")
+    body = read_exact(fd, length)
+    return None if body is None else marshal.loads(body)
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def json_string(text):
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char == '"' or char == "\\":
+            out.append("\\" + char)
+        elif 32 <= code < 127:
+            out.append(char)
+        elif code > 0xFFFF:
+            code -= 0x10000
+            out.append("\\u%04x\\u%04x" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)))
+        else:
+            out.append("\\u%04x" % code)
+    out.append('"')
+    return "".join(out)
+
+
+def to_json(value):
+    """JSON text of None, bools, numbers, str, lists and dicts with str keys (all ASCII)."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(int(value) if isinstance(value, int) else float(value))
+    if isinstance(value, str):
+        return json_string(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(to_json(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(json_string(str(k)) + ":" + to_json(v) for k, v in value.items()) + "}"
+    raise TypeError(f"cannot send {type(value).__name__}")
+
+
+def write_frame(fd, message):
+    body = to_json(message).encode("ascii")
+    write_all(fd, len(body).to_bytes(HEADER_SIZE, "big") + body)
+
+
+# -- limits, identity, files -------------------------------------------------------------------
+
+def apply_limits(limits, mode):
+    """Set the rlimits. In a session the CPU limit is per cell (see ``Cells``), so only its hard
+    value (unlimited) is set here; elsewhere a soft limit sends SIGXCPU and the hard one, a
+    second later, SIGKILL."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for name, key in (("RLIMIT_AS", "memory_bytes"), ("RLIMIT_FSIZE", "file_size_bytes"),
+                      ("RLIMIT_NOFILE", "open_files"), ("RLIMIT_NPROC", "processes")):
+        value = limits[key]
+        resource.setrlimit(getattr(resource, name), (value, value))
+    if mode != "session":
+        cpu = int(limits["cpu_seconds"])
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+
+
+def prctl(option, arg):
+    import ctypes  # only in the rlimits mode: bubblewrap already sets no-new-privs
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(option, arg, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
+
+
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+
+
+def drop_identity(uid):
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def write_files(files):
+    """Write ``{relative name: bytes}`` under the working directory."""
+    for name, data in files.items():
+        parts = name.split("/")
+        if name.startswith("/") or ".." in parts or "" in parts:
+            raise ValueError(f"file name {name!r} is not a plain relative path")
+        folder = os.path.dirname(name)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        with open(name, "wb") as handle:
+            handle.write(data)
+
+
+# -- cleanup -----------------------------------------------------------------------------------
+
+def reap():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def process_table():
+    """(pid, parent pid, real uid) of every process visible in /proc."""
+    table = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", "rb") as handle:
+                status = handle.read()
+        except OSError:
+            continue
+        ppid = uid = None
+        for line in status.split(b"\n"):
+            if line.startswith(b"PPid:"):
+                ppid = int(line.split()[1])
+            elif line.startswith(b"Uid:"):
+                uid = int(line.split()[1])
+                break
+        if ppid is not None and uid is not None:
+            table.append((int(entry), ppid, uid))
+    return table
+
+
+def others(strategy):
+    """The sandbox's processes other than the caller, for the ``uid`` and ``descendants``
+    strategies (see :func:`kill_others`)."""
+    me = os.getpid()
+    table = process_table()
+    if strategy == "uid":
+        uid = os.getuid()
+        return [pid for pid, _, owner in table if owner == uid and pid != me]
+    children = {}
+    for pid, ppid, _ in table:
+        children.setdefault(ppid, []).append(pid)
+    found, todo = [], [me]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_others(strategy):
+    """Kill every process of this sandbox except the caller, and reap its own children.
+
+    ``namespace`` (bubblewrap): ``kill(-1)`` reaches every process of the pid namespace but the
+    caller and the namespace's init, and fails with ESRCH once there is no other. ``uid`` (the
+    rlimits mode under root): every process of the sandbox's own fresh uid. ``descendants``
+    (the rlimits mode as a normal user): the caller is a child subreaper, so orphans of its
+    descendants are re-parented to it and stay in its tree. Repeated until nothing is left (a
+    process may fork while it is being killed), a bounded number of times."""
+    for _ in range(200):
+        if strategy == "namespace":
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                break
+        else:
+            pids = others(strategy)
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        reap()
+        time.sleep(0.001)
+    reap()
+
+
+# -- one-shot: monitor and child ---------------------------------------------------------------
+
+def run_python_file(path, args):
+    """In the child: run ``path`` as ``__main__``, like ``python path args...``."""
+    import site
+    site.main()
+    sys.path.insert(0, os.getcwd())
+    sys.argv = [path, *args]
+    with open(path, "rb") as handle:
+        source = handle.read()
+    namespace = {"__name__": "__main__", "__file__": os.path.abspath(path), "__builtins__": builtins,
+                 "__doc__": None, "__package__": None, "__spec__": None, "__loader__": None,
+                 "__cached__": None}
+    try:
+        code = compile(source, path, "exec")
+        exec(code, namespace)
+    except SystemExit:
+        raise
+    except BaseException as error:  # noqa: BLE001 - reported like the interpreter does
+        import traceback
+        tb = error.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+            tb = tb.tb_next
+        sys.stderr.write("".join(traceback.format_exception(type(error), error, tb)))
+        sys.stderr.flush()
+        raise SystemExit(1)
+
+
+def child_main(job, ctrl_fds):
+    for fd in ctrl_fds:
+        os.close(fd)
+    sys.modules.pop(__name__, None)  # the code may have a module called "launcher" of its own
+    if job["mode"] == "exec":
+        # Python ignores these two; a command gets the usual defaults (ignored stays ignored
+        # across exec otherwise)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+        argv = job["argv"]
+        try:
+            os.execvp(argv[0], argv)
+        except OSError as error:
+            os.write(2, f"cannot run {argv[0]!r}: {error.strerror}\n".encode())
+            os._exit(127)
+    # SIGXFSZ stays ignored here, as in every Python program: writes past the limit raise
+    # OSError(EFBIG) instead of killing the process.
+    run_python_file(job["filename"], job.get("args", []))
+
+
+def monitor(job, ctrl_in, ctrl_out):
+    """Fork the program and supervise it (see the module docstring). Under bubblewrap this
+    process is the pid namespace's init: the code cannot signal it, orphans are re-parented to
+    it (so it reaps every child, woken by SIGCHLD), and when it exits the kernel kills whatever
+    is left in the namespace."""
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    signal.set_wakeup_fd(wake_w)
+    pid = os.fork()
+    if pid == 0:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.close(wake_r)
+        os.close(wake_w)
+        child_main(job, (ctrl_in, ctrl_out))  # returns (or raises SystemExit) into the normal exit
+        return
+    status = usage = None
+    while status is None:
+        ready, _, _ = select.select([ctrl_in, wake_r], [], [])
+        if ctrl_in in ready:
+            # the host closed the control pipe: it gave up on this sandbox, or died
+            kill_others(job["cleanup"])
+            os._exit(0)
+        os.read(wake_r, 4096)
+        while True:
+            try:
+                waited, raw, rusage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if waited == 0:
+                break
+            if waited == pid:
+                status, usage = raw, rusage
+    report = {"cpu_s": usage.ru_utime + usage.ru_stime}
+    if os.WIFSIGNALED(status):
+        report["signal"] = os.WTERMSIG(status)
+    else:
+        report["exit_code"] = os.WEXITSTATUS(status)
+    kill_others(job["cleanup"])
+    write_frame(ctrl_out, report)
+    os._exit(0)
+
+
+# -- session -----------------------------------------------------------------------------------
+
+class CellOutput:
+    """A text stream for ``sys.stdout`` / ``sys.stderr`` in a session: it forwards the first
+    ``head`` characters of each cell to ``fd`` at once, keeps the last ``tail`` characters
+    after that in memory and writes them, after an omission marker, when the cell ends."""
+
+    encoding = "utf-8"
+    errors = "replace"
+    newlines = None
+    line_buffering = False
+
+    def __init__(self, fd, limit):
+        self.fd = fd
+        self.head = limit - limit // 4
+        self.tail_limit = limit // 4
+        self.buffer = CellBytes(self)
+        self.reset()
+
+    def reset(self):
+        self.written = 0
+        self.tail = ""
+        self.omitted = 0
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        room = self.head - self.written
+        if room > 0:
+            part = text[:room]
+            write_all(self.fd, part.encode("utf-8", "replace"))
+            self.written += len(part)
+            rest = text[room:]
+        else:
+            rest = text
+        if rest:
+            kept = self.tail + rest
+            if len(kept) > self.tail_limit:
+                self.omitted += len(kept) - self.tail_limit
+                kept = kept[len(kept) - self.tail_limit:] if self.tail_limit else ""
+            self.tail = kept
+        return len(text)
+
+    def end_cell(self):
+        """Write the kept tail; return how many characters were left out."""
+        omitted = self.omitted
+        if omitted:
+            write_all(self.fd, f"\n[... {omitted:,} characters omitted ...]\n".encode())
+        if self.tail:
+            write_all(self.fd, self.tail.encode("utf-8", "replace"))
+        self.reset()
+        return omitted
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        return self.fd
+
+    def isatty(self):
+        return False
+
+    def readable(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    @property
+    def closed(self):
+        return False
+
+    def close(self):
+        pass
+
+
+class CellBytes:
+    """``sys.stdout.buffer``: bytes through the same cap."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, data):
+        self.stream.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        return self.stream.fd
+
+
+class CPUTimeExceeded(BaseException):
+    """Raised in a cell when its CPU-time budget is spent (SIGXCPU)."""
+
+
+class Cells:
+    """The persistent namespace and how one cell runs in it."""
+
+    def __init__(self, limits):
+        import ast
+        import linecache
+        import traceback
+        self.ast, self.linecache, self.traceback = ast, linecache, traceback
+        self.cpu_seconds = limits["cpu_seconds"]
+        self.namespace = {"__name__": "__main__", "__builtins__": builtins, "__doc__": None}
+        self.count = 0
+        self.in_cell = False
+        self.runner = os.getpid()
+        signal.signal(signal.SIGXCPU, self.on_cpu_limit)
+
+    def on_cpu_limit(self, signum, frame):
+        if self.in_cell:
+            raise CPUTimeExceeded(f"the CPU time limit of {self.cpu_seconds:g} s for one call was exceeded")
+
+    def cpu_used(self):
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    def run(self, source):
+        """Execute one cell; return the exception's text (None on success) and its kind."""
+        self.count += 1
+        filename = f"<cell {self.count}>"
+        self.linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        try:
+            tree = self.ast.parse(source, filename, "exec")
+            last = None
+            if tree.body and isinstance(tree.body[-1], self.ast.Expr):
+                last = self.ast.Expression(tree.body.pop().value)
+            body = compile(tree, filename, "exec")
+            tail = compile(last, filename, "eval") if last is not None else None
+        except SyntaxError as error:
+            sys.stderr.write("".join(self.traceback.format_exception_only(type(error), error)))
+            return f"SyntaxError: {error.msg}", "exception", None
+        start = self.cpu_used()
+        resource.setrlimit(resource.RLIMIT_CPU, (int(start + self.cpu_seconds) + 1, resource.RLIM_INFINITY))
+        self.in_cell = True
+        try:
+            exec(body, self.namespace)
+            if tail is not None:
+                value = eval(tail, self.namespace)
+                if value is not None:
+                    sys.stdout.write(repr(value) + "\n")
+            return None, None, None
+        except SystemExit as error:
+            code = error.code
+            return f"SystemExit: {code}", "exit", code if isinstance(code, int) else 1
+        except BaseException as error:  # noqa: BLE001 - shown to the agent
+            self.in_cell = False
+            tb = error.__traceback__
+            while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+                tb = tb.tb_next
+            sys.stderr.write("".join(self.traceback.format_exception(type(error), error, tb)))
+            kind = "cpu" if isinstance(error, CPUTimeExceeded) else "exception"
+            return f"{type(error).__name__}: {error}", kind, None
+        finally:
+            self.in_cell = False
+            if os.getpid() != self.runner:
+                os._exit(0)  # a process the cell forked: it ends with the cell's code
+            resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def watchdog(ctrl_in, strategy):
+    """Kill everything and exit as soon as the host closes the control pipe."""
+    poller = select.poll()
+    poller.register(ctrl_in, 0)  # POLLHUP / POLLERR are always reported; POLLIN is not asked for
+    while True:
+        for _, event in poller.poll():
+            if event & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                kill_others(strategy)
+                os._exit(0)
+
+
+def session(job, ctrl_in, ctrl_out):
+    import _thread
+    import site
+    site.main()
+    sys.modules.pop(__name__, None)  # the code may have a module called "launcher" of its own
+    sys.path.insert(0, os.getcwd())
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    limit = job["limits"]["output_chars"]
+    out, err = CellOutput(1, limit), CellOutput(2, limit)
+    sys.stdout = sys.__stdout__ = out
+    sys.stderr = sys.__stderr__ = err
+    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", closefd=False)
+    sys.argv = [""]
+    cells = Cells(job["limits"])
+    _thread.start_new_thread(watchdog, (ctrl_in, job["cleanup"]))
+    runner = os.getpid()
+    write_frame(ctrl_out, {"ready": True})
+    while True:
+        request = read_frame(ctrl_in)
+        if request is None:
+            kill_others(job["cleanup"])
+            os._exit(0)
+        exception, kind, exit_code = cells.run(request["code"])
+        if os.getpid() != runner:
+            os._exit(0)  # a process the cell forked, returning from it: never speak for the runner
+        kill_others(job["cleanup"])
+        omitted = {"stdout": out.end_cell(), "stderr": err.end_cell()}
+        write_frame(ctrl_out, {"exception": exception, "kind": kind, "exit_code": exit_code,
+                               "omitted": omitted})
+
+
+# -- entry point -------------------------------------------------------------------------------
+
+def main():
+    ctrl_in, ctrl_out = int(sys.argv[-2]), int(sys.argv[-1])
+    job = read_frame(ctrl_in)
+    if job is None:
+        os._exit(0)
+    try:
+        if job["cleanup"] == "descendants":
+            prctl(PR_SET_NO_NEW_PRIVS, 1)
+            prctl(PR_SET_CHILD_SUBREAPER, 1)
+        apply_limits(job["limits"], job["mode"])
+        if job.get("uid") is not None:
+            drop_identity(job["uid"])
+        os.chdir(job["cwd"])
+        write_files(job.get("files", {}))
+    except Exception as error:  # noqa: BLE001 - reported to the host, which raises SandboxError
+        write_frame(ctrl_out, {"setup_error": f"{type(error).__name__}: {error}"})
+        os._exit(1)
+    if job["mode"] == "session":
+        session(job, ctrl_in, ctrl_out)
+    else:
+        monitor(job, ctrl_in, ctrl_out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""One-shot execution: a fresh sandbox per call, its result, and the limit notes shared with
+sessions."""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any
+
+from agentgym.sandbox.capture import CappedOutput
+from agentgym.sandbox.errors import SandboxError
+from agentgym.sandbox.limits import SandboxLimits
+from agentgym.sandbox.process import LaunchSpec, Stop, spawn
+from agentgym.sandbox.result import ExecutionResult
+
+# Error text in stderr → which limit the agent probably ran into.
+LIMIT_HINTS = (
+    ("MemoryError", "memory", "MemoryError: the sandbox allows {memory_mb:g} MB of memory per process"),
+    ("Resource temporarily unavailable", "processes",
+     "the sandbox allows {processes} processes and threads at once"),
+    ("File too large", "file size", "the sandbox allows files of at most {file_size_mb:g} MB"),
+    ("Too many open files", "open files", "the sandbox allows {open_files} open files per process"),
+    ("No space left on device", "disk", "the sandbox's /tmp holds at most {disk_mb:g} MB"),
+)
+
+
+def limit_notes(stderr: str, limits: SandboxLimits) -> tuple[str, ...]:
+    values = {name: getattr(limits, name) for name in ("memory_mb", "processes", "file_size_mb",
+                                                       "open_files", "disk_mb")}
+    return tuple(text.format(**values) for marker, _, text in LIMIT_HINTS if marker in stderr)
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def signal_reason(number: int, cpu_s: float | None, limits: SandboxLimits) -> str:
+    """Why a program died of signal ``number``, in the agent's words."""
+    if number == signal.SIGXCPU or (number == signal.SIGKILL and cpu_s is not None
+                                    and cpu_s >= limits.cpu_seconds):
+        return f"CPU time limit of {limits.cpu_seconds:g} s exceeded"
+    if number == signal.SIGXFSZ:
+        return f"file size limit of {limits.file_size_mb:g} MB exceeded"
+    return f"terminated by {signal_name(number)}"
+
+
+def stop_reason(stop: Stop, limits: SandboxLimits) -> str:
+    if stop is Stop.TIMEOUT:
+        return f"wall-clock limit of {limits.wall_seconds:g} s exceeded"
+    if stop is Stop.OUTPUT:
+        return f"output limit: more than {limits.output_stop_mb:g} MB written to stdout and stderr"
+    raise ValueError(stop)
+
+
+def run_job(spec: LaunchSpec, job: dict[str, Any], stdin: str | bytes | None) -> ExecutionResult:
+    """Run one job in a fresh sandbox; every process of it is gone when this returns."""
+    limits = spec.limits
+    start = time.monotonic()
+    process = spawn(spec, job, stdin=stdin)
+    stdout, stderr = CappedOutput(limits.output_chars), CappedOutput(limits.output_chars)
+    stop = Stop.FINISHED
+    try:
+        stop = process.pump(stdout, stderr, start + limits.wall_seconds, until_frame=False)
+        if stop is not Stop.FINISHED:
+            process.kill()
+    finally:
+        if stop is not Stop.FINISHED:
+            process.kill()
+        process.close()
+    duration = time.monotonic() - start
+    frame = process.next_frame() or {}
+    if "setup_error" in frame:
+        raise SandboxError(f"the sandbox's set-up failed: {frame['setup_error']}")
+    err_text = stderr.text()
+    common: dict[str, Any] = {"stdout": stdout.text(), "stderr": err_text, "duration_s": duration,
+                              "truncated": stdout.truncated or stderr.truncated,
+                              "notes": limit_notes(err_text[-4000:], limits)}
+    if stop is not Stop.FINISHED:
+        reason = stop_reason(stop, limits) + "; every process of the call was killed"
+        return ExecutionResult(exit_code=None, timed_out=stop is Stop.TIMEOUT, killed_reason=reason, **common)
+    cpu_s = frame.get("cpu_s")
+    if "signal" in frame:
+        number = int(frame["signal"])
+        return ExecutionResult(exit_code=-number, killed_reason=signal_reason(number, cpu_s, limits),
+                               cpu_s=cpu_s, **common)
+    if "exit_code" in frame:
+        return ExecutionResult(exit_code=int(frame["exit_code"]), cpu_s=cpu_s, **common)
+    return ExecutionResult(exit_code=None, killed_reason=(
+        "the sandbox's supervising process was killed (by the code itself); every process of the "
+        "call was stopped"), **common)
+

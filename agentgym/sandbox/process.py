@@ -1,0 +1,460 @@
+"""One running sandbox seen from the host: its process, its pipes, reading them under the caps,
+and killing everything in it.
+
+A :class:`SandboxProcess` is started by :func:`spawn` from a :class:`LaunchSpec` (how to isolate)
+and a job (what to run, see :mod:`agentgym.sandbox.launcher`). Its pipes: the code's stdout and
+stderr, ``CTRL_IN`` (host → launcher: the job, then a session's cells; the sandbox's lifeline:
+when it closes, the launcher kills everything and exits) and ``CTRL_OUT`` (launcher → host:
+framed answers). :meth:`SandboxProcess.kill` may be called from any thread; :meth:`close`
+(kill, reap, close every descriptor, remove the temporary directory) is idempotent.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import importlib.util
+import json
+import marshal
+import os
+import secrets
+import selectors
+import shutil
+import signal
+import struct
+import py_compile
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentgym.sandbox.bwrap import LAUNCHER_DIR, WORKDIR, bwrap_command, launcher_argv
+from agentgym.sandbox.capture import CappedOutput
+from agentgym.sandbox.errors import SandboxError
+from agentgym.sandbox.limits import SandboxLimits
+
+LAUNCHER = str(Path(__file__).with_name("launcher.py"))
+HEADER = struct.Struct(">I")
+READ_SIZE = 1 << 16
+EXIT_GRACE_S = 0.5  # after the launcher is gone, how long stray holders of stdout may keep it open
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """How sandboxes are started: ``isolation`` ``"bubblewrap"`` or ``"rlimits"``, the bubblewrap
+    executable, the Python interpreter (its installation is bound read-only) and extra read-only
+    paths."""
+
+    isolation: str
+    limits: SandboxLimits
+    python: str
+    readonly_paths: tuple[str, ...]
+    bwrap: str = "bwrap"
+    as_root: bool = field(default_factory=lambda: os.geteuid() == 0)
+
+
+def encode_files(files: Mapping[str, str | bytes] | None) -> dict[str, bytes]:
+    """``{relative path: text or bytes}`` → ``{path: bytes}`` for the job; bad names refused."""
+    encoded = {}
+    for name, content in (files or {}).items():
+        if not isinstance(name, str) or not name or name.startswith("/") or "\0" in name:
+            raise ValueError(f"file name {name!r} must be a non-empty relative path")
+        parts = name.split("/")
+        if ".." in parts or "" in parts or "." in parts:
+            raise ValueError(f"file name {name!r} must be a plain relative path (no '..', '.' or '//')")
+        if isinstance(content, str):
+            data = content.encode("utf-8")
+        elif isinstance(content, (bytes, bytearray, memoryview)):
+            data = bytes(content)
+        else:
+            raise TypeError(f"content of file {name!r} must be str or bytes, not {type(content).__name__}")
+        encoded[name] = data
+    return encoded
+
+
+class FrameReader:
+    """Splits the ``CTRL_OUT`` byte stream into JSON frames (anything else becomes
+    ``{"garbled": True}``: code in a session can write to that pipe too)."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
+        self.buffer += data
+        frames = []
+        while len(self.buffer) >= HEADER.size:
+            (length,) = HEADER.unpack_from(self.buffer)
+            if len(self.buffer) < HEADER.size + length:
+                break
+            body = bytes(self.buffer[HEADER.size:HEADER.size + length])
+            del self.buffer[:HEADER.size + length]
+            try:
+                frame = json.loads(body.decode("utf-8"))
+            except ValueError:
+                frame = {"garbled": True}
+            frames.append(frame if isinstance(frame, dict) else {"garbled": True})
+        return frames
+
+
+def frame_bytes(message: Mapping[str, Any]) -> bytes:
+    """A host → launcher frame: ``marshal`` (version 4) of plain values; see the launcher."""
+    body = marshal.dumps(dict(message), 4)
+    return HEADER.pack(len(body)) + body
+
+
+class Stop(enum.Enum):
+    """Why :meth:`SandboxProcess.pump` returned."""
+
+    FRAME = "frame"        # a control frame arrived (and the output written before it was read)
+    FINISHED = "finished"  # every pipe reached end-of-file: the sandbox is gone
+    TIMEOUT = "timeout"    # the wall-clock deadline passed
+    OUTPUT = "output"      # more than output_stop_mb was written
+    CANCELLED = "cancelled"  # the cancel callback said so (a session closed from another thread)
+
+
+class SandboxProcess:
+    """A started sandbox; see the module docstring."""
+
+    def __init__(self, popen: subprocess.Popen, *, fds: dict[str, int], workdir: str | None,
+                 uid: int | None, spec: LaunchSpec) -> None:
+        self.popen = popen
+        self.fds = fds
+        self.workdir = workdir
+        self.uid = uid
+        self.spec = spec
+        self.frames = FrameReader()
+        self.pending: list[dict[str, Any]] = []
+        self.open_streams = {"stdout", "stderr", "ctrl_out"}
+        self.written = 0
+        self._info = b""
+        self._ns_init: int | None = None
+        self._lock = threading.Lock()
+        self._killed = False
+        self._closed = False
+
+    # -- talking to the launcher ---------------------------------------------------------
+
+    def send(self, message: Mapping[str, Any]) -> bool:
+        """Write one frame to ``CTRL_IN`` (blocking: the launcher reads as soon as it is idle);
+        False when the launcher is gone."""
+        data = memoryview(frame_bytes(message))
+        try:
+            while data:
+                data = data[os.write(self.fds["ctrl_in"], data):]
+        except (BrokenPipeError, OSError):
+            return False
+        return True
+
+    def pump(self, stdout: CappedOutput, stderr: CappedOutput, deadline: float, *,
+             until_frame: bool, cancelled: Callable[[], bool] = lambda: False) -> Stop:
+        """Read stdout and stderr into the captures and ``CTRL_OUT`` into frames until: a frame
+        arrives (``until_frame``; the output written before it is then drained), every pipe is
+        closed, the deadline passes, the output passes ``output_stop_mb`` or ``cancelled()``."""
+        if until_frame and self.pending:
+            return Stop.FRAME
+        names = {self.fds["stdout"]: "stdout", self.fds["stderr"]: "stderr", self.fds["ctrl_out"]: "ctrl_out"}
+        captures = {"stdout": stdout, "stderr": stderr}
+        stop_bytes = self.spec.limits.output_stop_bytes
+        launcher_gone_at: float | None = None
+        with selectors.DefaultSelector() as selector:
+            for fd, name in names.items():
+                if name in self.open_streams:
+                    selector.register(fd, selectors.EVENT_READ, name)
+            while self.open_streams:
+                now = time.monotonic()
+                if now >= deadline:
+                    return Stop.TIMEOUT
+                if cancelled():
+                    return Stop.CANCELLED
+                if "ctrl_out" not in self.open_streams:
+                    launcher_gone_at = launcher_gone_at or now
+                    if now - launcher_gone_at > EXIT_GRACE_S:
+                        return Stop.FINISHED  # something stray holds stdout: the kill will end it
+                for key, _ in selector.select(min(deadline - now, 0.25)):
+                    name = key.data
+                    try:
+                        data = os.read(key.fd, READ_SIZE)
+                    except BlockingIOError:
+                        continue
+                    if not data:
+                        selector.unregister(key.fd)
+                        self.open_streams.discard(name)
+                        continue
+                    if name == "ctrl_out":
+                        self.pending += self.frames.feed(data)
+                        continue
+                    captures[name].feed(data)
+                    self.written += len(data)
+                    if self.written > stop_bytes:
+                        return Stop.OUTPUT
+                if until_frame and self.pending:
+                    self.drain(captures)
+                    return Stop.FRAME
+        return Stop.FINISHED
+
+    def drain(self, captures: Mapping[str, CappedOutput]) -> None:
+        """Read what is already in the stdout and stderr pipes, without waiting."""
+        for name in ("stdout", "stderr"):
+            while name in self.open_streams:
+                try:
+                    data = os.read(self.fds[name], READ_SIZE)
+                except BlockingIOError:
+                    break
+                if not data:
+                    self.open_streams.discard(name)
+                    break
+                captures[name].feed(data)
+                self.written += len(data)
+
+    def next_frame(self) -> dict[str, Any] | None:
+        return self.pending.pop(0) if self.pending else None
+
+    # -- ending it ------------------------------------------------------------------------
+
+    def _namespace_init(self) -> int | None:
+        """The host pid of the sandbox's pid-namespace init (bubblewrap's ``--info-fd``)."""
+        if self._ns_init is not None or "info" not in self.fds:
+            return self._ns_init
+        deadline = time.monotonic() + 1.0
+        while b"}" not in self._info and time.monotonic() < deadline:
+            try:
+                data = os.read(self.fds["info"], 4096)
+            except BlockingIOError:
+                time.sleep(0.005)
+                continue
+            if not data:
+                break
+            self._info += data
+        try:
+            self._ns_init = int(json.loads(self._info.decode())["child-pid"])
+        except (ValueError, KeyError, TypeError):
+            self._ns_init = None
+        return self._ns_init
+
+    def kill(self) -> None:
+        """Kill every process of this sandbox (any thread; repeated calls are no-ops).
+
+        bubblewrap: SIGKILL to the pid namespace's init, which makes the kernel kill everything
+        in the namespace; bubblewrap then exits. rlimits mode: every process of the sandbox's
+        own uid (as root), or the launcher's process tree (as a normal user), and its group."""
+        with self._lock:
+            if self._killed:
+                return
+            self._killed = True
+        if self.popen.poll() is not None and self.spec.isolation == "bubblewrap":
+            return
+        if self.spec.isolation == "bubblewrap":
+            init = self._namespace_init()
+            if init is not None and self.popen.poll() is None:
+                _signal(init)
+            try:
+                self.popen.wait(timeout=5)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+        elif self.uid is not None:
+            kill_uid(self.uid)
+        else:
+            for pid in process_tree(self.popen.pid):
+                _signal(pid)
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def close(self) -> int | None:
+        """Kill what is left, reap, close every descriptor and remove the temporary directory;
+        return the launcher's exit status (idempotent; call it from the thread that reads)."""
+        with self._lock:
+            if self._closed:
+                return self.popen.returncode
+            self._closed = True
+        # the lifeline first: a launcher that is still alive kills its sandbox and exits
+        _close_fd(self.fds.pop("ctrl_in", None))
+        try:
+            self.popen.wait(timeout=5 if self._killed else 1)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            try:
+                self.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        if self.spec.isolation == "rlimits" and self.uid is not None:
+            kill_uid(self.uid)  # anything of this sandbox's uid that outlived the launcher
+        for name in list(self.fds):
+            _close_fd(self.fds.pop(name))
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return self.popen.returncode
+
+
+def _signal(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _close_fd(fd: int | None) -> None:
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _proc_stats() -> list[tuple[int, int, int]]:
+    """(pid, ppid, real uid) of every process, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", "rb") as handle:
+                status = handle.read()
+        except OSError:
+            continue
+        fields = {}
+        for line in status.split(b"\n"):
+            if line.startswith((b"PPid:", b"Uid:")):
+                key, value = line.split(b":", 1)
+                fields[key] = int(value.split()[0])
+        if len(fields) == 2:
+            found.append((int(entry), fields[b"PPid"], fields[b"Uid"]))
+    return found
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for pid, ppid, _ in _proc_stats():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = [root], [root]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_uid(uid: int) -> None:
+    """SIGKILL every process whose real uid is ``uid`` until none is left (bounded)."""
+    for _ in range(100):
+        pids = [pid for pid, _, owner in _proc_stats() if owner == uid]
+        if not pids:
+            return
+        for pid in pids:
+            _signal(pid)
+        time.sleep(0.005)
+
+
+def fresh_uid() -> int:
+    """An unused-looking uid for one sandbox (as root): ``RLIMIT_NPROC`` counts per uid."""
+    return 1_000_000_000 + secrets.randbelow(1_000_000_000)
+
+
+@functools.lru_cache(maxsize=None)
+def launcher_files(python: str) -> tuple[tuple[str, str], ...]:
+    """(host path, sandbox path) of the launcher and, when it can be written or exists, its
+    byte-code for ``python``: compiling the launcher at every start would cost milliseconds."""
+    files = [(LAUNCHER, f"{LAUNCHER_DIR}/launcher.py")]
+    tag = sys.implementation.cache_tag if os.path.realpath(python) == os.path.realpath(sys.executable) else None
+    if tag:
+        cached = importlib.util.cache_from_source(LAUNCHER)
+        try:
+            py_compile.compile(LAUNCHER, cfile=cached, doraise=True)
+        except (OSError, py_compile.PyCompileError):
+            pass
+        if os.path.isfile(cached):
+            files.append((cached, f"{LAUNCHER_DIR}/__pycache__/{os.path.basename(cached)}"))
+    return tuple(files)
+
+
+def child_env(home: str, python: str) -> dict[str, str]:
+    path = os.pathsep.join(dict.fromkeys([os.path.dirname(python), "/usr/local/bin", "/usr/bin", "/bin"]))
+    env = {"PATH": path, "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    env.update({name: "1" for name in THREAD_VARS})
+    return env
+
+
+def spawn(spec: LaunchSpec, job: dict[str, Any], *, stdin: str | bytes | None = None) -> SandboxProcess:
+    """Start a sandbox and hand it ``job`` (``mode``, ``argv`` / ``filename``, ``files`` already
+    encoded); the limits, uid, working directory and cleanup strategy are filled in here.
+    :class:`SandboxError` when the sandbox cannot start."""
+    uid = fresh_uid() if spec.as_root else None
+    program = spec.bwrap if spec.isolation == "bubblewrap" else spec.python
+    workdir = None
+    fds: dict[str, int] = {}
+    child_ends: list[int] = []
+    try:
+        ctrl_in_r, fds["ctrl_in"] = os.pipe()
+        fds["ctrl_out"], ctrl_out_w = os.pipe()
+        fds["stdout"], out_w = os.pipe()
+        fds["stderr"], err_w = os.pipe()
+        child_ends += [ctrl_in_r, ctrl_out_w, out_w, err_w]
+        pass_fds = [ctrl_in_r, ctrl_out_w]
+        if spec.isolation == "bubblewrap":
+            fds["info"], info_w = os.pipe()
+            child_ends.append(info_w)
+            pass_fds.append(info_w)
+            env = child_env(WORKDIR, spec.python)
+            argv = bwrap_command(spec.bwrap, launcher_files=launcher_files(spec.python), python=spec.python,
+                                 readonly_paths=spec.readonly_paths,
+                                 disk_bytes=int(spec.limits.disk_mb * 1024 * 1024), env=env,
+                                 info_fd=info_w, ctrl_fds=(ctrl_in_r, ctrl_out_w), as_root=spec.as_root)
+            cwd, popen_env, cleanup = None, {"PATH": "/usr/bin:/bin"}, "namespace"
+        else:
+            workdir = tempfile.mkdtemp(prefix="agentgym-sandbox-")
+            if uid is not None:
+                os.chown(workdir, uid, uid)
+            env = child_env(workdir, spec.python)
+            argv = launcher_argv(spec.python, os.path.dirname(LAUNCHER), (ctrl_in_r, ctrl_out_w))
+            cwd, popen_env = workdir, env
+            cleanup = "uid" if uid is not None else "descendants"
+        stdin_fd: int | None = None
+        if stdin is not None:
+            stdin_fd = os.memfd_create("sandbox-stdin")
+            child_ends.append(stdin_fd)
+            os.write(stdin_fd, stdin.encode("utf-8") if isinstance(stdin, str) else bytes(stdin))
+            os.lseek(stdin_fd, 0, os.SEEK_SET)
+        popen = subprocess.Popen(argv, stdin=stdin_fd if stdin_fd is not None else subprocess.DEVNULL,
+                                 stdout=out_w, stderr=err_w, pass_fds=pass_fds, cwd=cwd, env=popen_env,
+                                 start_new_session=True, close_fds=True)
+    except BaseException as error:
+        for fd in [*fds.values(), *child_ends]:
+            _close_fd(fd)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if isinstance(error, OSError):
+            raise SandboxError(f"could not start the sandbox ({program}): {error}") from error
+        raise
+    for fd in child_ends:
+        _close_fd(fd)
+    for name in ("stdout", "stderr", "ctrl_out", "info"):
+        if name in fds:
+            os.set_blocking(fds[name], False)
+    process = SandboxProcess(popen, fds=fds, workdir=workdir, uid=uid, spec=spec)
+    job = {**job, "limits": spec.limits.for_launcher(), "uid": uid, "cleanup": cleanup,
+           "cwd": WORKDIR if workdir is None else workdir}
+    if not process.send(job):
+        failure = startup_failure(process)
+        raise SandboxError(f"the sandbox did not start: {failure}")
+    return process
+
+
+def startup_failure(process: SandboxProcess, timeout: float = 10.0) -> str:
+    """Close ``process`` and return what it said on stderr (bubblewrap's or Python's error)."""
+    stdout, stderr = CappedOutput(4096), CappedOutput(4096)
+    process.pump(stdout, stderr, time.monotonic() + timeout, until_frame=False)
+    frame = process.next_frame()
+    status = process.close()
+    said = (frame or {}).get("setup_error") or stderr.text().strip() or stdout.text().strip()
+    return said or f"exit status {status}"

@@ -1,0 +1,132 @@
+"""The :class:`Sandbox`: a configuration (limits, isolation, what is visible) that runs code."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Mapping, Sequence
+
+from agentgym.sandbox.bwrap import check_bubblewrap
+from agentgym.sandbox.errors import WeakIsolationWarning
+from agentgym.sandbox.limits import SandboxLimits
+from agentgym.sandbox.oneshot import run_job
+from agentgym.sandbox.process import LaunchSpec, encode_files
+from agentgym.sandbox.result import ExecutionResult
+from agentgym.sandbox.session import PythonSession
+
+ISOLATIONS = ("bubblewrap", "rlimits")
+WEAKER = ("isolation='rlimits' is weaker than the bubblewrap sandbox: resource limits, a timeout, "
+          "output caps and a private working directory only; the code can reach the network and "
+          "read every file its user can, and as a normal user a process that escapes its process "
+          "tree can outlive the call")
+MAIN_FILE = "main.py"
+
+
+def python_installation(python: str) -> list[str]:
+    """Folders to bind read-only so that ``python`` runs: its prefix, the prefix of the file the
+    path resolves to, a virtual environment's base installation (``pyvenv.cfg``), and, for the
+    running interpreter, ``sys.prefix`` and friends."""
+    paths = []
+    for executable in (python, os.path.realpath(python)):
+        prefix = os.path.dirname(os.path.dirname(os.path.abspath(executable)))
+        paths.append(prefix)
+        config = os.path.join(prefix, "pyvenv.cfg")
+        if os.path.isfile(config):
+            with open(config, encoding="utf-8") as handle:
+                for line in handle:
+                    key, _, value = line.partition("=")
+                    if key.strip() == "home" and value.strip():
+                        paths.append(os.path.dirname(value.strip()))
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        paths += [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    return [path for path in dict.fromkeys(paths) if path not in ("/", "") and os.path.isdir(path)]
+
+
+class Sandbox:
+    """Runs untrusted code in a separate, isolated, resource-limited process.
+
+    ``Sandbox(limits)`` checks once that bubblewrap can build sandboxes here and raises
+    :class:`SandboxUnavailable` naming the cause otherwise. ``isolation="rlimits"`` is the
+    weaker mode (see :data:`WEAKER`), used only when asked for; it warns with
+    :class:`WeakIsolationWarning`. ``python`` (default: this interpreter) runs the code; its
+    installation is visible read-only, like ``readonly_paths``. ``bwrap`` names the bubblewrap
+    executable. A Sandbox holds no processes: each :meth:`run` / :meth:`run_python` starts and
+    ends its own, each :meth:`session` owns one until closed. Thread-safe.
+    """
+
+    def __init__(self, limits: SandboxLimits | None = None, *, isolation: str = "bubblewrap",
+                 python: str | None = None, readonly_paths: Sequence[str] = (), bwrap: str = "bwrap") -> None:
+        if limits is None:
+            limits = SandboxLimits()
+        if not isinstance(limits, SandboxLimits):
+            raise TypeError(f"limits must be a SandboxLimits, not {type(limits).__name__}")
+        if isolation not in ISOLATIONS:
+            raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
+        python = python or sys.executable
+        if not (os.path.isfile(python) and os.access(python, os.X_OK)):
+            raise ValueError(f"python {python!r} is not an executable file")
+        extra = []
+        for path in readonly_paths:
+            absolute = os.path.abspath(path)
+            if absolute == "/":
+                raise ValueError("readonly_paths may not contain '/': that would show the whole host")
+            if not os.path.exists(absolute):
+                raise ValueError(f"readonly path {path!r} does not exist")
+            extra.append(absolute)
+        if isolation == "bubblewrap":
+            bwrap = check_bubblewrap(bwrap)
+        else:
+            warnings.warn(WEAKER, WeakIsolationWarning, stacklevel=2)
+        self._spec = LaunchSpec(isolation=isolation, limits=limits, python=python,
+                                readonly_paths=tuple(python_installation(python) + extra), bwrap=bwrap)
+
+    @property
+    def limits(self) -> SandboxLimits:
+        return self._spec.limits
+
+    @property
+    def isolation(self) -> str:
+        return self._spec.isolation
+
+    @property
+    def description(self) -> str:
+        """One line on what this sandbox isolates (says so when it is the weaker mode)."""
+        if self.isolation == "rlimits":
+            return WEAKER
+        return ("bubblewrap: own pid, network (no route out), ipc, uts and mount namespaces; the "
+                "Python installation read-only, a private /tmp, nothing else of the host; "
+                "rlimits, a wall-clock timeout and output caps")
+
+    def run(self, argv: Sequence[str], *, files: Mapping[str, str | bytes] | None = None,
+            stdin: str | bytes | None = None) -> ExecutionResult:
+        """Run the command ``argv`` (looked up on the sandbox's ``PATH``: this Python's ``bin``
+        first, then ``/usr/local/bin:/usr/bin:/bin``) in a fresh sandbox whose working
+        directory, ``/tmp``, holds ``files`` (relative path → text or bytes), with ``stdin`` as
+        its standard input (empty otherwise). E.g. ``run(["python", "-m", "pytest", "-q"],
+        files={"test_solution.py": ...})``."""
+        if isinstance(argv, (str, bytes)) or not argv or not all(isinstance(a, str) for a in argv):
+            raise TypeError("argv must be a non-empty sequence of str (a list, not one command string)")
+        job = {"mode": "exec", "argv": list(argv), "files": encode_files(files)}
+        return run_job(self._spec, job, stdin)
+
+    def run_python(self, code: str, *, files: Mapping[str, str | bytes] | None = None,
+                   stdin: str | bytes | None = None) -> ExecutionResult:
+        """Run ``code`` as ``/tmp/main.py`` in a fresh sandboxed interpreter (like ``python
+        main.py``, the files next to it); the exit status is the program's."""
+        if not isinstance(code, str):
+            raise TypeError(f"code must be a str, not {type(code).__name__}")
+        if files and MAIN_FILE in files:
+            raise ValueError(f"files may not contain {MAIN_FILE!r}: the code is written there")
+        job = {"mode": "python", "filename": MAIN_FILE, "args": [],
+               "files": encode_files({**(files or {}), MAIN_FILE: code})}
+        return run_job(self._spec, job, stdin)
+
+    def session(self, *, files: Mapping[str, str | bytes] | None = None) -> PythonSession:
+        """Start a persistent sandboxed interpreter (one per episode); close it, or use it as a
+        context manager. ``files`` are written to its ``/tmp`` at start (and again after a
+        restart)."""
+        return PythonSession(self._spec, encode_files(files))
+
+    def __repr__(self) -> str:
+        return f"Sandbox(isolation={self.isolation!r}, limits={self.limits!r})"

@@ -1,0 +1,79 @@
+"""Helpers of the sandbox tests (imported by their conftest and tests): leak checks, small limits.
+
+``LeakProbe`` (the ``leaks`` fixture) snapshots the test process's threads, file descriptors
+and child processes (like ``tests/reliability/conftest.py``'s ``resources``) and records the uid of every sandbox started
+during the test (as root each sandbox runs under a fresh uid); ``leaks.assert_clean()`` waits a
+little for stragglers, then fails naming whatever is still open: a thread, a descriptor, a
+child process, or *any process on the machine* still running under one of those uids (a
+process that escaped the test's process tree would show up there).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+import psutil
+
+from agentgym.sandbox import SandboxLimits
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    threads: int
+    fds: int
+    children: int
+
+    @classmethod
+    def take(cls) -> "Snapshot":
+        process = psutil.Process()
+        return cls(threads=threading.active_count(), fds=process.num_fds(),
+                   children=len(process.children(recursive=True)))
+
+    def __str__(self) -> str:
+        return f"{self.threads} threads, {self.fds} fds, {self.children} child processes"
+
+
+def processes_of(uids: set[int]) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["uids"]):
+        try:
+            if process.info["uids"] and process.info["uids"].real in uids:
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+class LeakProbe:
+    def __init__(self) -> None:
+        gc.collect()
+        self.before = Snapshot.take()
+        self.uids: set[int] = set()
+
+    def assert_clean(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            gc.collect()
+            after = Snapshot.take()
+            strays = processes_of(self.uids)
+            released = (after.threads <= self.before.threads and after.children <= self.before.children
+                        and after.fds <= self.before.fds and not strays)
+            if released or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert released, (f"resources not released: before {self.before}; after {after}; "
+                          f"threads: {sorted(t.name for t in threading.enumerate())}; "
+                          f"children: {[p.cmdline() for p in psutil.Process().children(recursive=True)]}; "
+                          f"processes still running as a sandbox uid: {[(p.pid, p.name()) for p in strays]}")
+
+
+SMALL = SandboxLimits(cpu_seconds=5, memory_mb=256, processes=32, file_size_mb=8, open_files=64,
+                      wall_seconds=15, output_chars=4_000, output_stop_mb=8, disk_mb=64)
+
+
+def as_root() -> bool:
+    return os.geteuid() == 0
