@@ -6,9 +6,22 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup setup-bubblewrap demo test bench clean
 
-setup: $(STAMP)
+setup: setup-bubblewrap $(STAMP)
+
+# bubblewrap (Debian package) is agentgym.sandbox's OS-level sandbox; tests/sandbox needs it.
+# As root (CI) it is installed with apt-get when missing; otherwise the command is printed and
+# those tests fail with the same advice (they never skip).
+setup-bubblewrap:
+	@if command -v bwrap >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing bubblewrap with apt-get"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap >/dev/null \
+	  || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap >/dev/null; }; \
+	else \
+	  echo "agentgym: bubblewrap is missing (tests/sandbox needs it); install it with: sudo apt-get install -y bubblewrap"; \
+	fi
 
 # Reinstall whenever the dependencies change.
 $(STAMP): pyproject.toml
