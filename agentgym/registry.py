@@ -243,15 +243,17 @@ def make(
     episode_statistics: bool = False,
     wrappers: Sequence[Callable[[gym.Env], gym.Env]] = (),
     server: str | None = None,
+    tool_calling: bool = True,
     **kwargs: Any,
 ) -> gym.Env:
-    """Make an environment with agentgym's default wrapper: the turn budget.
+    """Make an environment with agentgym's default wrappers: tool calling and the turn budget.
 
     With ``server`` (an environment server's URL, ``agentgym serve-env``) the environment runs
     there instead: ``make(id, server=URL, **kwargs)`` is ``RemoteEnv(id, server=URL, **kwargs)``
     (:class:`~agentgym.remote.RemoteEnv`; ``api_key``, ``timeout``, ``max_turns`` and the
     constructor's arguments go to it; ``wrappers`` wrap the remote env; ``episode_statistics``
-    is refused with a server, as the server applies the turn budget).
+    is refused with a server, as the server applies the turn budget; the server's own ``make``
+    adds the tool calling, so ``tool_calling`` has no effect there).
 
     The stack is ``TurnLimit(w_n(...w_1(env)))``: your ``wrappers`` (e.g.
     ``[AnswerFormat, ToolCalling]`` or ``functools.partial`` objects of them) are applied first,
@@ -260,7 +262,13 @@ def make(
     ``episode_statistics=True`` an :class:`~agentgym.wrappers.EpisodeStatistics` goes on top and
     ``info["episode"]`` summarises each episode when it ends (off by default, as in Gymnasium:
     the rollout engine and ``agentgym eval`` keep their own statistics, and the default stack
-    stays one thin layer). Gymnasium's passive checker and order enforcer are left out:
+    stays one thin layer). An environment that has tools (``env.unwrapped.all_tools()`` is not
+    empty: static tools, ``@tool`` methods, toolsets) gets a
+    :class:`~agentgym.wrappers.ToolCalling` as the outermost of the inner wrappers —
+    ``TurnLimit(ToolCalling(w_n(...)))`` — unless one is already in the stack or
+    ``tool_calling=False``, so ``agentgym eval``, ``evaluate()`` and the trainer run its tools
+    without extra wrappers (an environment without tools, every game, is unchanged).
+    Gymnasium's passive checker and order enforcer are left out:
     :class:`~agentgym.core.LLMEnv` checks the call order itself, and ``check_env`` runs in the
     test suite instead of on every episode.
 
@@ -269,6 +277,8 @@ def make(
     """
     from agentgym.wrappers import EpisodeStatistics, TurnLimit
 
+    if not isinstance(tool_calling, bool):
+        raise ConfigError(f"make({id!r}): tool_calling must be True or False, got {tool_calling!r}")
     if server is not None:
         return _make_remote(id, server, max_turns, episode_statistics, wrappers, kwargs)
     info = env_info(id)
@@ -284,12 +294,30 @@ def make(
         raise
     for wrap in wrappers:
         env = wrap(env)
+    if tool_calling:
+        env = with_tool_calling(env)
     turns = info.max_turns if max_turns is _UNSET else max_turns
     if turns is not None:
         env = TurnLimit(env, turns)
     if episode_statistics:
         env = EpisodeStatistics(env)
     return env
+
+
+def with_tool_calling(env: gym.Env) -> gym.Env:
+    """``ToolCalling(env)`` when the environment has tools and no ``ToolCalling`` is in the
+    stack yet; ``env`` otherwise."""
+    from agentgym.wrappers import ToolCalling
+
+    all_tools = getattr(env.unwrapped, "all_tools", None)
+    if all_tools is None or not all_tools():
+        return env
+    layer = env
+    while isinstance(layer, gym.Wrapper):
+        if isinstance(layer, ToolCalling):
+            return env
+        layer = layer.env
+    return ToolCalling(env)
 
 
 def constructor_arguments(entry_point: Any) -> dict[str, inspect.Parameter] | None:

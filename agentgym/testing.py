@@ -2,8 +2,10 @@
 
 ``check_llm_env(env)`` runs Gymnasium's ``check_env`` and then agentgym's own rules: hostile
 actions never raise, the same seed replays the same episode, different seeds give different
-episodes, and a hidden reference answer never leaks into the first observation or the
-instructions. ``play_episode`` runs one episode with any action function.
+episodes, a hidden reference answer never leaks into the first observation or the
+instructions, and, for an environment with tools, bad tool calls of every kind are error
+observations (:func:`check_tool_calls`). ``play_episode`` runs one episode with any action
+function.
 """
 
 from __future__ import annotations
@@ -198,5 +200,164 @@ def check_llm_env(env: gym.Env, *, hostile: int = 300) -> None:
     for key in ("task_id", "instructions", "tools"):
         assert key in info, f"reset info lacks {key!r}"
     check_hostile_actions(env, hostile)
+    check_tool_calls(env)
     check_seed_determinism(env)
     check_hidden_answer(env)
+
+
+# ----------------------------------------------------------------------------- tools
+_CANDIDATES = ("a string", 12345, 1.5, True, [1, 2], {"key": 1}, None)
+_HUGE_TEXT = "x" * 200_000
+
+
+def check_tool_calls(env: gym.Env, *, seed: int = 0) -> None:
+    """Bad tool calls are error observations, never exceptions (no-op without tools).
+
+    Works through the environment's :class:`~agentgym.wrappers.ToolCalling` (the one in the
+    stack, or one put around ``env`` here). Every tool (``env.unwrapped.all_tools()``, after a
+    ``reset`` opened its toolsets) is called with arguments that are not an object, that miss
+    the required ones, that add an unknown one, with a value of the wrong type for each
+    parameter — each must be a failed result whose message starts ``Error`` — and with huge
+    values (a 200,000-character string, a 300-digit number, a 100,000-character argument name),
+    which may succeed. Calls are written in the wrapper's Hermes or OpenAI format (or, with
+    neither, made with ``call_tool``). Then each format's ``malformed_examples`` and, with two
+    text formats, an action mixing them must be ``ErrorKind.FORMAT`` observations that show how
+    a call is written. Every observation stays within the wrapper's output bound.
+    """
+    from agentgym.info import ErrorKind
+    from agentgym.wrappers import ToolCalling
+
+    base = env.unwrapped
+    all_tools = getattr(base, "all_tools", None)
+    if all_tools is None or not all_tools():
+        return
+    wrapper = _find_wrapper(env, ToolCalling)
+    stack = env if wrapper is not None else ToolCalling(env)
+    wrapper = wrapper or stack
+    bound = wrapper.max_observation_chars + 200 * (wrapper.max_calls_per_action + 1)
+    writer = next((f for f in wrapper.formats if f.name in ("hermes", "openai")), None)
+    stack.reset(seed=seed)
+
+    def step(action: Any, what: str) -> tuple[Any, dict[str, Any]]:
+        try:
+            observation, reward, terminated, truncated, info = stack.step(action)
+        except Exception as exc:  # report which call broke it
+            raise AssertionError(f"{what}: step raised {exc!r}") from exc
+        assert isinstance(observation, str) and len(observation) <= bound, f"{what}: observation of {len(observation)} characters"
+        assert reward == 0.0 or terminated or truncated, f"{what}: a tool step must not be rewarded"
+        if terminated or truncated:
+            stack.reset(seed=seed)
+        return observation, info
+
+    for tool in all_tools():
+        for what, arguments, must_fail in _bad_calls(tool):
+            what = f"{tool.name} with {what}"
+            if writer is None:
+                outcome = base.call_tool(tool.name, arguments)
+                ok, content = outcome.ok, outcome.content
+            else:
+                _, info = step(writer.render(tool.name, arguments), what)
+                results = info.get("tool_results")
+                assert isinstance(results, list) and len(results) == 1, f"{what}: no tool result in info"
+                ok, content = results[0]["ok"], results[0]["content"]
+                if not ok:
+                    assert info.get("error_kind") == ErrorKind.TOOL, f"{what}: error_kind {info.get('error_kind')!r}"
+            assert isinstance(content, str)
+            if must_fail:
+                assert not ok and content.startswith("Error"), f"{what} was accepted: {content[:200]!r}"
+    for action, what in _malformed_actions(wrapper.formats, all_tools()):
+        observation, info = step(action, what)
+        assert info.get("error_kind") == ErrorKind.FORMAT, f"{what}: not a format error: {observation[:200]!r}"
+        assert observation.startswith("Tool call error:") and "Write each call as" in observation, observation[:300]
+
+
+def _find_wrapper(env: gym.Env, kind: type) -> Any:
+    layer = env
+    while isinstance(layer, gym.Wrapper):
+        if isinstance(layer, kind):
+            return layer
+        layer = layer.env
+    return None
+
+
+def _bad_calls(tool: Any) -> Iterator[tuple[str, Any, bool]]:
+    """``(what, arguments, must fail)`` for one tool, from its schema."""
+    from agentgym.tools.arguments import check_arguments
+
+    schema = tool.parameters
+    properties = schema.get("properties") or {}
+    required = [name for name in schema.get("required", ()) if name in properties]
+    closed = schema.get("additionalProperties", True) is False
+    valid = {name: _sample(properties[name]) for name in required}
+
+    def rejects(name: str, value: Any) -> bool:
+        single = {"type": "object", "properties": {name: properties[name]}}
+        return check_arguments(tool.name, single, {name: value})[1] is not None
+
+    yield "an array for arguments", [1, 2], True
+    yield "a number for arguments", 42, True
+    if required:
+        yield "no arguments", {}, True
+    if closed:
+        yield "an unknown argument", {**valid, "no_such_argument": 1}, True
+        yield "a 100,000-character argument name", {**valid, "n" * 100_000: 1}, True
+    for name, sub_schema in properties.items():
+        wrong = next((c for c in _CANDIDATES if rejects(name, c)), _NOTHING)
+        if wrong is not _NOTHING:
+            yield f"{wrong!r} for {name!r}", {**valid, name: wrong}, True
+        for huge in (_HUGE_TEXT, 10**300, -1e308, list(range(10_000))):
+            if not rejects(name, huge):
+                yield f"a huge {type(huge).__name__} for {name!r}", {**valid, name: huge}, False
+
+
+_NOTHING = object()
+
+
+def _sample(schema: Any) -> Any:
+    """A value that probably fits ``schema`` (for the arguments a bad call does not break)."""
+    if not isinstance(schema, dict):
+        return "x"
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list) and schema[key]:
+            return _sample(schema[key][0])
+    kind = schema.get("type")
+    kind = kind[0] if isinstance(kind, list) and kind else kind
+    if kind in ("integer", "number"):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        value = low if isinstance(low, (int, float)) else 1
+        value = min(value, high) if isinstance(high, (int, float)) else value
+        return int(value) if kind == "integer" else float(value)
+    if kind == "boolean":
+        return True
+    if kind == "array":
+        return [_sample(schema.get("items"))] * int(schema.get("minItems") or 0)
+    if kind == "object":
+        return {name: _sample(sub) for name, sub in (schema.get("properties") or {}).items()
+                if name in schema.get("required", ())}
+    if kind == "null":
+        return None
+    return "x" * max(1, int(schema.get("minLength") or 1))
+
+
+def _malformed_actions(formats: Any, tools: Any) -> Iterator[tuple[str, str]]:
+    """Broken markup of every format, and actions that mix two text formats."""
+    for fmt in formats:
+        for example in getattr(fmt, "malformed_examples", ()):
+            yield example, f"malformed {fmt.name} markup {example[:60]!r}"
+    written = []
+    for fmt in formats:
+        if getattr(fmt, "reads_messages", False) or not callable(getattr(fmt, "render", None)):
+            continue
+        for tool in tools:
+            target = getattr(fmt, "tool", None)
+            arguments = {getattr(fmt, "argument", "x"): "1"} if target is not None else {}
+            text = fmt.render(tool.name, arguments) if target in (None, tool.name) else None
+            if text:
+                written.append((fmt.name, text))
+                break
+    for (first, a), (second, b) in zip(written, written[1:]):
+        yield f"{a}\n{b}", f"an action mixing the {first} and {second} formats"

@@ -1,0 +1,183 @@
+"""Running one tool call: check the arguments, fill the injected ones, run the function within its
+timeout, render the result — never raising for anything the agent or the tool did."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Mapping
+
+from agentgym.tools.calls import clip, echo
+from agentgym.tools.tool import Tool, ToolArgumentError, ToolError, render_result
+
+#: The longest argument-problem message shown to the agent.
+PROBLEM_CHARS = 400
+
+CoroutineFactory = Callable[[], Awaitable[Any]]
+#: Runs ``factory()``'s coroutine to completion within ``timeout`` seconds (``None``: no bound),
+#: raising :class:`ToolTimeout` past it, from synchronous code; chosen by the environment (the
+#: event loop its toolsets live on).
+CoroutineRunner = Callable[[CoroutineFactory, "float | None"], Any]
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """What one call gave.
+
+    Attributes:
+        content: the text the agent reads (``Error: ...`` when the call failed).
+        ok: the tool ran and returned.
+        seconds: wall time of the call (0 when it was refused before running).
+        failure: why it failed, as data: ``"unknown_tool"``, ``"arguments"`` (they do not fit
+            the schema, or an injected value is missing), ``"error"`` (the tool raised),
+            ``"timeout"``, ``"unavailable"`` (its toolset is closed); ``None`` when ``ok``.
+    """
+
+    content: str
+    ok: bool
+    seconds: float = 0.0
+    failure: str | None = None
+
+
+class ToolTimeout(Exception):
+    """A call ran past its tool's timeout."""
+
+
+def unknown_tool(name: str, available: list[str]) -> ToolOutcome:
+    listed = ", ".join(sorted(available)) or "none (this environment has no tools)"
+    return ToolOutcome(f"Error: unknown tool {echo(name)}. Available tools: {listed}.", False, 0.0, "unknown_tool")
+
+
+def unavailable(name: str) -> ToolOutcome:
+    return ToolOutcome(f"Error: {name} is not available now: its session is closed (the episode has ended "
+                       f"or not started).", False, 0.0, "unavailable")
+
+
+def invoke(tool: Tool, arguments: Any, *, injections: Callable[[], Mapping[str, Any]] | None = None,
+           run_coroutine: CoroutineRunner | None = None) -> ToolOutcome:
+    """Run ``tool`` with the agent's ``arguments`` from synchronous code.
+
+    ``injections()`` gives the values of injected parameters (asked only when the tool has
+    some). A sync tool without a timeout runs in the calling thread; with one, in a daemon
+    worker thread waited for at most ``timeout`` seconds. An ``async`` tool (or a coroutine a
+    sync one returns) runs through ``run_coroutine`` (default: a new event loop of its own).
+    """
+    prepared = _prepare(tool, arguments, injections)
+    if isinstance(prepared, ToolOutcome):
+        return prepared
+    runner = run_coroutine or run_on_new_loop
+    started = time.perf_counter()
+    try:
+        if tool.is_async:
+            value = runner(lambda: tool.fn(**prepared), tool.timeout)
+        elif tool.timeout is None:
+            value = tool.fn(**prepared)
+        else:
+            value = _call_in_thread(tool, prepared)
+        if inspect.isawaitable(value):
+            pending = value
+            value = runner(lambda: pending, tool.timeout)
+        return _finish(tool, value, time.perf_counter() - started)
+    except Exception as exc:  # noqa: BLE001 - whatever the tool raised is the agent's news
+        return _failure(tool, exc, time.perf_counter() - started)
+
+
+async def ainvoke(tool: Tool, arguments: Any, *,
+                  injections: Callable[[], Mapping[str, Any]] | None = None) -> ToolOutcome:
+    """``invoke`` for event loops: an ``async`` tool is awaited on the running loop (cancelled at
+    its timeout); a sync tool runs in a worker thread, waited for at most its timeout."""
+    prepared = _prepare(tool, arguments, injections)
+    if isinstance(prepared, ToolOutcome):
+        return prepared
+    started = time.perf_counter()
+    try:
+        if tool.is_async:
+            value = await bounded(lambda: tool.fn(**prepared), tool.timeout)
+        else:
+            value = await bounded(lambda: asyncio.to_thread(tool.fn, **prepared), tool.timeout)
+        if inspect.isawaitable(value):
+            pending = value
+            value = await bounded(lambda: pending, tool.timeout)
+        return _finish(tool, value, time.perf_counter() - started)
+    except Exception as exc:  # noqa: BLE001 - whatever the tool raised is the agent's news
+        return _failure(tool, exc, time.perf_counter() - started)
+
+
+def _prepare(tool: Tool, arguments: Any, injections: Callable[[], Mapping[str, Any]] | None) -> dict[str, Any] | ToolOutcome:
+    try:
+        prepared = tool.prepare_arguments(arguments)
+    except ToolArgumentError as exc:
+        return ToolOutcome(f"Error: {clip(str(exc), PROBLEM_CHARS)}.", False, 0.0, "arguments")
+    if tool.injected:
+        values = injections() if injections is not None else {}
+        signature = inspect.signature(tool.fn)
+        for name in tool.injected:
+            if name in values:
+                prepared[name] = values[name]
+            elif signature.parameters[name].default is inspect.Parameter.empty:
+                return ToolOutcome(f"Error: {tool.name} cannot run: the environment does not provide its injected "
+                                   f"argument {name!r}.", False, 0.0, "arguments")
+    return prepared
+
+
+def _finish(tool: Tool, value: Any, seconds: float) -> ToolOutcome:
+    try:
+        return ToolOutcome(render_result(value), True, seconds)
+    except Exception as exc:  # noqa: BLE001 - a result that cannot be shown is the tool's failure
+        return _failure(tool, exc, seconds)
+
+
+def _failure(tool: Tool, exc: Exception, seconds: float) -> ToolOutcome:
+    if isinstance(exc, ToolTimeout):
+        return ToolOutcome(f"Error: {tool.name} did not finish within {tool.timeout:g} seconds and was stopped "
+                           f"waiting for; try a smaller request.", False, seconds, "timeout")
+    if isinstance(exc, ToolError):
+        return ToolOutcome(f"Error: {exc}", False, seconds, "error")
+    return ToolOutcome(f"Error: {tool.name} failed: {type(exc).__name__}: {exc}", False, seconds, "error")
+
+
+def _call_in_thread(tool: Tool, arguments: dict[str, Any]) -> Any:
+    """``tool.fn(**arguments)`` in a daemon thread, waited for at most ``tool.timeout`` seconds.
+    Past it :class:`ToolTimeout` is raised and the thread is left to end with the function."""
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = tool.fn(**arguments)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=f"agentgym-tool-{tool.name[:40]}", daemon=True).start()
+    if not done.wait(tool.timeout):
+        raise ToolTimeout(tool.timeout)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+async def bounded(factory: CoroutineFactory, timeout: float | None) -> Any:
+    """Await ``factory()`` for at most ``timeout`` seconds; past it the call is cancelled and
+    :class:`ToolTimeout` raised (a ``TimeoutError`` the tool raises itself stays its own)."""
+    if timeout is None:
+        return await factory()
+    task = asyncio.ensure_future(factory())
+    try:
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+    finally:
+        if not task.done():
+            task.cancel()
+    if not done:
+        await asyncio.wait({task}, timeout=1.0)  # let it unwind; a task that ignores cancel is left
+        raise ToolTimeout(timeout)
+    return task.result()
+
+
+def run_on_new_loop(factory: CoroutineFactory, timeout: float | None) -> Any:
+    """The default :data:`CoroutineRunner`: a fresh event loop per call."""
+    return asyncio.run(bounded(factory, timeout))
