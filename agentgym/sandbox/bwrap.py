@@ -83,7 +83,7 @@ def parent_dirs(paths: Iterable[str]) -> list[str]:
             chain.append(parent)
             parent = os.path.dirname(parent)
         for folder in reversed(chain):
-            if not covered(folder, ALREADY_BOUND + (WORKDIR,)):
+            if folder != WORKDIR and not covered(folder, ALREADY_BOUND):
                 ancestors[folder] = None
     args: list[str] = []
     for folder in ancestors:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
 
 from agentgym.sandbox.bwrap import check_bubblewrap
-from agentgym.sandbox.errors import WeakIsolationWarning
+from agentgym.sandbox.errors import SandboxUnavailable, WeakIsolationWarning
 from agentgym.sandbox.limits import SandboxLimits
 from agentgym.sandbox.oneshot import run_job
 from agentgym.sandbox.process import LaunchSpec, encode_files
@@ -41,6 +42,17 @@ def python_installation(python: str) -> list[str]:
     if os.path.realpath(python) == os.path.realpath(sys.executable):
         paths += [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
     return [path for path in dict.fromkeys(paths) if path not in ("/", "") and os.path.isdir(path)]
+
+
+def hidden_from_others(path: str) -> str | None:
+    """The first folder on the way to ``path`` (symlinks resolved) that a user other than its
+    owner cannot search, or None when every one can be searched."""
+    current = "/"
+    for part in os.path.realpath(path).split("/")[1:-1]:
+        current = os.path.join(current, part)
+        if not os.stat(current).st_mode & stat.S_IXOTH:
+            return current
+    return None
 
 
 class Sandbox:
@@ -78,6 +90,13 @@ class Sandbox:
             bwrap = check_bubblewrap(bwrap)
         else:
             warnings.warn(WEAKER, WeakIsolationWarning, stacklevel=2)
+            hidden = hidden_from_others(python) if os.geteuid() == 0 else None
+            if hidden is not None:
+                raise SandboxUnavailable(
+                    f"isolation='rlimits' under root runs the code as a fresh unprivileged uid, which "
+                    f"cannot use the Python at {os.path.realpath(python)!r}: {hidden!r} is not searchable "
+                    "by other users. Pass python= an interpreter installed elsewhere (e.g. "
+                    "/usr/bin/python3), or use the bubblewrap isolation.")
         self._spec = LaunchSpec(isolation=isolation, limits=limits, python=python,
                                 readonly_paths=tuple(python_installation(python) + extra), bwrap=bwrap)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import psutil
 
 from agentgym.sandbox import SandboxLimits
+from agentgym.sandbox.sandbox import hidden_from_others
 
 
 @dataclass(frozen=True)
@@ -77,3 +79,13 @@ SMALL = SandboxLimits(cpu_seconds=5, memory_mb=256, processes=32, file_size_mb=8
 
 def as_root() -> bool:
     return os.geteuid() == 0
+
+
+def python_for_other_users() -> str | None:
+    """An interpreter that a fresh unprivileged uid can run (what the rlimits mode needs under
+    root): this one when no folder on its way hides it, else the system's, else None."""
+    candidates = [sys.executable, "/usr/bin/python3"] if as_root() else [sys.executable]
+    for python in candidates:
+        if os.path.isfile(python) and hidden_from_others(python) is None:
+            return python
+    return None
