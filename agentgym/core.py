@@ -451,7 +451,18 @@ class LLMEnv(gym.Env):
     def all_tools(self) -> tuple[Tool, ...]:
         """Every tool the agent may call: ``tools``, the environment's own ``@tool`` methods
         (bound), then each toolset's tools. :class:`ConfigError` when two share a name."""
-        return tuple(tool for tool, _ in self._tool_entries())
+        return tuple(tool for tool, _ in self._tool_index().values())
+
+    def _tool_index(self) -> dict[str, tuple[Tool, Toolset | None]]:
+        """Every tool by name, with its toolset; rebuilt when ``tools`` or ``toolsets`` is
+        replaced (each step looks tools up here)."""
+        key = (self.tools, self.toolsets)
+        cached = self.__dict__.get("_tool_index_cache")
+        if cached is not None and cached[0][0] is key[0] and cached[0][1] is key[1]:
+            return cached[1]
+        index = {tool.name: (tool, toolset) for tool, toolset in self._tool_entries()}
+        self.__dict__["_tool_index_cache"] = (key, index)
+        return index
 
     def _tool_entries(self) -> list[tuple[Tool, Toolset | None]]:
         entries: list[tuple[Tool, Toolset | None]] = [(tool, None) for tool in self.tools]
@@ -488,10 +499,10 @@ class LLMEnv(gym.Env):
         toolset — each is a failed :class:`~agentgym.tools.ToolOutcome` saying what was wrong.
         ``async`` tools run on the loop their toolset lives on (see "Tools" above).
         """
-        entries = self._tool_entries()
-        found = next(((tool, toolset) for tool, toolset in entries if tool.name == name), None)
+        index = self._tool_index()
+        found = index.get(name) if isinstance(name, str) else None
         if found is None:
-            return unknown_tool(name, [tool.name for tool, _ in entries])
+            return unknown_tool(name, list(index))
         tool, toolset = found
         if toolset is not None and not toolset.is_open:
             return unavailable(name)
@@ -507,8 +518,7 @@ class LLMEnv(gym.Env):
         """``call_tool`` for event loops: an ``async`` tool whose toolset lives on the running
         loop (or that has no toolset) is awaited here; anything else runs ``call_tool`` in a
         worker thread."""
-        entries = self._tool_entries()
-        found = next(((tool, toolset) for tool, toolset in entries if tool.name == name), None)
+        found = self._tool_index().get(name) if isinstance(name, str) else None
         if found is not None and found[0].is_async and (found[1] is None or found[1]._loop() is _running_loop()):
             tool, toolset = found
             if toolset is not None and not toolset.is_open:

@@ -22,6 +22,10 @@ MAX_PROBLEMS = 3
 _NAMES_LISTED = 8
 
 
+#: Keywords of a schema that constrain nothing but its type.
+_PLAIN_KEYS = frozenset({"type", "description", "default", "title", "examples"})
+
+
 class _Invalid(Exception):
     """A value does not fit its schema; the message is for the agent."""
 
@@ -52,6 +56,11 @@ def check_arguments(tool: str, schema: Mapping[str, Any], arguments: Any) -> tup
         if sub_schema is None:
             checked[name] = value
             continue
+        if sub_schema.keys() <= _PLAIN_KEYS and type(sub_schema.get("type")) is str:  # the common case, fast
+            fits, converted = _fits(sub_schema["type"], value)
+            if fits:
+                checked[name] = converted
+                continue
         try:
             checked[name] = validate(sub_schema, value, f"argument {echo(name)} of {tool}")
         except _Invalid as exc:

@@ -75,6 +75,7 @@ class Tool:
             raise ValueError(f"tool {self.name!r}: timeout must be a positive number of seconds or None, "
                              f"got {self.timeout!r}")
         object.__setattr__(self, "injected", tuple(self.injected))
+        object.__setattr__(self, "_is_async", inspect.iscoroutinefunction(self.fn))
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -130,7 +131,7 @@ class Tool:
     @property
     def is_async(self) -> bool:
         """``fn`` is a coroutine function (a coroutine returned by a sync ``fn`` is awaited too)."""
-        return inspect.iscoroutinefunction(self.fn)
+        return self._is_async
 
     # ------------------------------------------------------------------ methods
     def bind(self, instance: Any) -> "Tool":

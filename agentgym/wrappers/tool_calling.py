@@ -137,7 +137,7 @@ class ToolCalling(gym.Wrapper):
 
     # ------------------------------------------------------------------ tool steps
     def _run_calls(self, calls: tuple[ToolCall, ...]):
-        names = set(self._tool_names())
+        names = self._tool_names()
         run, refused = calls[: self.max_calls_per_action], calls[self.max_calls_per_action:]
         results = []
         budget = self.max_observation_chars
@@ -180,14 +180,13 @@ class ToolCalling(gym.Wrapper):
         self._stats.record(call.name, outcome)
         return outcome
 
-    def _tool_names(self) -> list[str]:
+    def _tool_names(self) -> Any:
         base = self.env.unwrapped
-        all_tools = getattr(base, "all_tools", None)
-        tools = all_tools() if all_tools is not None else getattr(base, "tools", ())
-        return [tool.name for tool in tools]
+        index = getattr(base, "_tool_index", None)
+        return index() if index is not None else [tool.name for tool in getattr(base, "tools", ())]
 
     def _check_format_tools(self) -> None:
-        names = self._tool_names()
+        names = list(self._tool_names())
         for fmt in self.formats:
             target = getattr(fmt, "tool", None)
             if target is not None and target not in names:
