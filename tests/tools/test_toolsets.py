@@ -410,3 +410,63 @@ def test_each_environment_makes_its_own_toolset_instances():
     a, b = ReverseGame(), ReverseGame()
     assert a.toolset(Reverser) is not b.toolset(Reverser)
     assert a.toolset(Reverser) is a.toolset(Reverser)
+
+
+class Sleepy(Toolset):
+    timeout = 0.1  # the bound of every tool here that sets none
+
+    def open(self) -> None:
+        self.wake = threading.Event()
+
+    def close(self) -> None:
+        self.wake.set()  # ends a call still waiting
+
+    @tool
+    def doze(self) -> str:
+        """Wait to be woken."""
+        self.wake.wait(30)
+        return "awake"
+
+    @tool(timeout=5)
+    def quick(self) -> str:
+        """Answer at once."""
+        return "here"
+
+
+class SleepyGame(AsyncGame):
+    toolsets = (Sleepy,)
+
+
+def test_a_toolsets_timeout_bounds_its_tools(resources):
+    env = SleepyGame()
+    env.reset(seed=0)
+    assert [t.timeout for t in env.all_tools()] == [0.1, 5]
+    outcome = env.call_tool("doze", {})
+    assert outcome.failure == "timeout" and "did not finish within 0.1 seconds" in outcome.content
+    assert env.call_tool("quick", {}).content == "here"
+    env.close()  # wakes the abandoned call: its thread ends
+    resources.assert_released()
+
+
+def test_formats_travel_as_data():
+    from agentgym.wrappers import WrapperSpec
+
+    class Coder(LLMEnv):
+        tool_call_formats = ("python",)
+
+        @tool
+        def python(self, code: str) -> str:
+            """Run code."""
+            return code.upper()
+
+        def new_episode(self, options):
+            return "go"
+
+        def play(self, action):
+            return Feedback("ok", {})
+
+    env = WrapperSpec("ToolCalling", {"formats": ["hermes"]})(Coder())
+    assert [f.name for f in env.formats] == ["hermes"]
+    env = ToolCalling(Coder())
+    env.reset(seed=0)
+    assert env.step("<python>x</python>")[0] == "<tool_response>\nX\n</tool_response>"
