@@ -36,7 +36,9 @@ rendered as text, every failure an ``Error: ...`` observation.
 Modules: :mod:`~agentgym.tools.tool` (``Tool``, ``tool``), :mod:`~agentgym.tools.schema`
 (signature and docstring to schema, ``Injected``), :mod:`~agentgym.tools.arguments` (argument
 checks), :mod:`~agentgym.tools.toolset` (``Toolset``), :mod:`~agentgym.tools.invoke` (running a
-call), :mod:`~agentgym.tools.formats` and :mod:`~agentgym.tools.calls` (reading calls).
+call), :mod:`~agentgym.tools.formats` and :mod:`~agentgym.tools.calls` (reading calls),
+:mod:`~agentgym.tools.stats` (per-episode statistics), :mod:`~agentgym.tools.host` (the tool
+half of ``LLMEnv``) and :mod:`~agentgym.tools.loop_thread` (the loop async toolsets run on).
 """
 
 from agentgym.tools.calls import ParsedAction, ToolCall

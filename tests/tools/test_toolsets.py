@@ -470,3 +470,38 @@ def test_formats_travel_as_data():
     env = ToolCalling(Coder())
     env.reset(seed=0)
     assert env.step("<python>x</python>")[0] == "<tool_response>\nX\n</tool_response>"
+
+
+def test_the_rollout_engine_abandons_an_episode_stuck_in_a_tool_and_leaves_nothing(nothing_left):
+    """A step that hangs in a tool runs past the rollout's step timeout: the engine gives up on
+    it, closes the environment from its own thread — which closes the session and so ends the
+    hung call — and records the episode as failed; the other episodes finish."""
+    from agentgym.policies.scripted import ScriptedPolicy
+    from agentgym.rollout import RolloutConfig, Task, rollout
+
+    class Scripts(ScriptedPolicy):
+        async def agenerate(self, requests, sampling):
+            generations = await super().agenerate(requests, sampling)
+            for request, generation in zip(requests, generations):
+                if "'lived'" in request.messages[-1]["content"]:  # seed 1's word: this episode hangs
+                    generation.text = call("listen")
+            return generations
+
+    tasks = [Task("testing/ToolsetReverse-v0", seed=s) for s in range(3)]
+    words = {}
+    for task in tasks:
+        game = ReverseGame()
+        game.reset(seed=task.seed)
+        words[task.seed] = game.word
+        game.close()
+    assert "lived" in words.values()
+    with pytest.warns(Warning, match="outlasted its timeout and was abandoned"):
+        result = rollout(Scripts([call("reverse", text="abc")], then="done"), tasks, RolloutConfig(step_timeout=1.0),
+                         progress=False)
+    by_seed = {t.seed: t for t in result.trajectories}
+    for seed, word in words.items():
+        trajectory = by_seed[seed]
+        if word == "lived":
+            assert trajectory.error_kind == "timeout" and trajectory.error, trajectory.error
+        else:
+            assert trajectory.error is None and trajectory.turns[0].info["tool_results"][0]["content"] == "cba"

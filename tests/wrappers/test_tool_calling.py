@@ -209,3 +209,30 @@ def test_the_results_of_one_step_share_a_character_budget(calculator):
 def test_caps_must_be_positive_integers(calculator, option, value):
     with pytest.raises(ValueError, match=option):
         ToolCalling(calculator, **{option: value})
+
+
+# ------------------------------------------------------------------ a plain Gymnasium environment
+def test_a_gymnasium_env_with_a_tools_list_gets_checked_calls():
+    import gymnasium as gym
+
+    from agentgym import Tool
+    from agentgym.spaces import UnicodeText
+
+    class Plain(gym.Env):
+        observation_space, action_space = UnicodeText(), UnicodeText()
+        tools = (Tool("double", "Double n.", lambda n: 2 * n,
+                      {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}),)
+
+        def reset(self, *, seed=None, options=None):
+            return "go", {}
+
+        def step(self, action):
+            return "moved", 0.0, False, False, {"reward_components": {}, "error": None, "success": False}
+
+    env = ToolCalling(Plain())
+    env.reset()
+    assert env.step(call("double", n=21))[0] == "<tool_response>\n42\n</tool_response>"
+    _, _, _, _, info = env.step(call("double", n="x"))
+    assert info["tool_results"][0]["content"] == "Error: argument 'n' of double must be an integer, got the string 'x'."
+    assert "Available tools: double" in env.step(call("triple"))[0]
+    assert env.step("a move")[0] == "moved"
