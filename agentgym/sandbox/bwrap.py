@@ -15,12 +15,15 @@ Namespaces: pid, network (only a loopback of its own: no route anywhere), ipc, u
 cgroup where available. As a normal user bubblewrap needs a user namespace too
 (``--unshare-all``). As root it runs without one, and the launcher inside drops to a fresh
 unprivileged uid before any code runs (with a user namespace the sandbox's uid would still be
-root on the host, which ``RLIMIT_NPROC`` exempts). ``--as-pid-1``: the launcher is the pid
-namespace's init, so the code cannot signal it and its exit makes the kernel kill everything
-else in the sandbox (bubblewrap's own init would outlive an orphan). ``--new-session`` keeps
-the code away from the host's terminal. No ``--die-with-parent``: it fires when the *thread*
-that started the sandbox exits; the launcher instead watches its control pipe, which closes
-when the host process dies.
+root on the host, which ``RLIMIT_NPROC`` exempts). ``--as-pid-1`` (sessions and commands): the
+launcher is the pid namespace's init, so the code cannot signal it and its exit makes the
+kernel kill everything else in the sandbox. A one-shot Python program runs in the launcher
+itself, under bubblewrap's init. Either way the host ends every sandbox by killing its
+namespace's init (a pidfd taken from ``--info-fd``). ``--new-session`` keeps
+the code away from the host's terminal. ``--die-with-parent`` fires when the *thread* that
+started the sandbox exits: right for one-shot calls (they hold that thread until the sandbox
+is gone), wrong for a session (used from any thread, the one that started it may end first),
+whose launcher instead watches its control pipe, which closes when the host process dies.
 """
 
 from __future__ import annotations
@@ -114,10 +117,13 @@ def launcher_argv(python: str, folder: str, ctrl_fds: tuple[int, int]) -> list[s
 def bwrap_command(bwrap: str, *, launcher_files: Sequence[tuple[str, str]], python: str,
                   readonly_paths: Sequence[str],
                   disk_bytes: int, env: Mapping[str, str], info_fd: int, ctrl_fds: tuple[int, int],
-                  as_root: bool) -> list[str]:
-    """The full ``bwrap ... python -I -S -c <import the launcher> CTRL_IN CTRL_OUT`` command line."""
-    args = [bwrap, *namespace_args(as_root), "--as-pid-1", "--new-session", "--hostname", "sandbox",
-            "--info-fd", str(info_fd), "--clearenv"]
+                  as_root: bool, as_pid_1: bool = True, die_with_parent: bool = False) -> list[str]:
+    """The full ``bwrap ... python -I -S -c <import the launcher> CTRL_IN CTRL_OUT`` command line;
+    ``as_pid_1``: the launcher is the pid namespace's init; ``die_with_parent``: the sandbox
+    dies with the thread that starts it (see the module docstring)."""
+    args = [bwrap, *namespace_args(as_root), *(["--as-pid-1"] if as_pid_1 else []),
+            *(["--die-with-parent"] if die_with_parent else []), "--new-session",
+            "--hostname", "sandbox", "--info-fd", str(info_fd), "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
     args += system_mounts()

@@ -18,11 +18,13 @@ one-shot start as fast as a plain interpreter's. The launcher:
 2. writes the job's files into the working directory, as the sandbox user;
 3. then, by ``mode``:
 
-   * ``exec`` / ``python``: forks; the child runs the command (``execvp``) or the Python file
-     (in-process, no second interpreter start); the parent stays as the *monitor*: it waits for
-     the child, or for ``CTRL_IN`` to reach end-of-file (the host is gone or gave up), answers
+   * ``python`` under bubblewrap: runs the Python file in this process (no second interpreter
+     start, no fork; see :func:`run_in_place`) and answers ``{"exit_code": n, "cpu_s": s}``;
+   * ``exec``, and ``python`` in the rlimits mode: forks; the child runs the command
+     (``execvp``) or the Python file; the parent stays as the *monitor*: it waits for the
+     child, or for ``CTRL_IN`` to reach end-of-file (the host is gone or gave up), answers
      ``{"exit_code": n}`` or ``{"signal": n}`` with the child's CPU seconds, and kills every
-     process the program left behind before it exits. Under bubblewrap the launcher is the pid
+     process the program left behind before it exits. Under bubblewrap it is the pid
      namespace's init (``--as-pid-1``): the code cannot kill it, and its exit ends every
      process of the sandbox;
    * ``session``: answers ``{"ready": true}``, then executes each cell (``{"code": ...}``) with
@@ -41,7 +43,7 @@ import marshal
 import os
 import resource
 import select
-import signal
+import _signal as signal  # the C module: "signal" would import enum (milliseconds at every start)
 import sys
 import time
 
@@ -251,7 +253,9 @@ def kill_others(strategy):
 # -- one-shot: monitor and child ---------------------------------------------------------------
 
 def run_python_file(path, args):
-    """In the child: run ``path`` as ``__main__``, like ``python path args...``."""
+    """Run ``path`` as ``__main__``, like ``python path args...``; return its exit status (an
+    uncaught exception's traceback is printed, the status is then 1; ``SystemExit`` is
+    interpreted like the interpreter does)."""
     import site
     site.main()
     sys.path.insert(0, os.getcwd())
@@ -264,16 +268,20 @@ def run_python_file(path, args):
     try:
         code = compile(source, path, "exec")
         exec(code, namespace)
-    except SystemExit:
-        raise
+    except SystemExit as exit_request:
+        status = exit_request.code
+        if status is None or isinstance(status, int):
+            return status or 0
+        sys.stderr.write(f"{status}\n")
+        return 1
     except BaseException as error:  # noqa: BLE001 - reported like the interpreter does
         import traceback
         tb = error.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
             tb = tb.tb_next
         sys.stderr.write("".join(traceback.format_exception(type(error), error, tb)))
-        sys.stderr.flush()
-        raise SystemExit(1)
+        return 1
+    return 0
 
 
 def child_main(job, ctrl_fds):
@@ -293,7 +301,28 @@ def child_main(job, ctrl_fds):
             os._exit(127)
     # SIGXFSZ stays ignored here, as in every Python program: writes past the limit raise
     # OSError(EFBIG) instead of killing the process.
-    run_python_file(job["filename"], job.get("args", []))
+    raise SystemExit(run_python_file(job["filename"], job.get("args", [])))
+
+
+def run_in_place(job, ctrl_in, ctrl_out):
+    """Under bubblewrap, a one-shot Python program runs in the launcher itself (no fork: a
+    forked child would pay copy-on-write faults on every page the interpreter touches), under
+    bubblewrap's init (pid 1). No lifeline is watched: a one-shot call holds the host's thread
+    until the sandbox is gone, so bubblewrap's ``--die-with-parent`` covers the host dying. The
+    host ends the sandbox (SIGKILL to the pid namespace's init) once this process has exited,
+    which also ends whatever the program left behind."""
+    os.set_inheritable(ctrl_out, False)
+    os.close(ctrl_in)
+    sys.modules.pop(__name__, None)  # the code may have a module called "launcher" of its own
+    status = run_python_file(job["filename"], job.get("args", []))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
+    try:
+        write_frame(ctrl_out, {"exit_code": status, "cpu_s": cpu})
+    except OSError:
+        pass  # the code closed or replaced the descriptor: the host falls back on the exit status
+    raise SystemExit(status)
 
 
 def monitor(job, ctrl_in, ctrl_out):
@@ -575,6 +604,8 @@ def main():
         os._exit(1)
     if job["mode"] == "session":
         session(job, ctrl_in, ctrl_out)
+    elif job["mode"] == "python" and job["cleanup"] == "namespace":
+        run_in_place(job, ctrl_in, ctrl_out)
     else:
         monitor(job, ctrl_in, ctrl_out)
 

@@ -64,12 +64,10 @@ def run_job(spec: LaunchSpec, job: dict[str, Any], stdin: str | bytes | None) ->
     stop = Stop.FINISHED
     try:
         stop = process.pump(stdout, stderr, start + limits.wall_seconds, until_frame=False)
-        if stop is not Stop.FINISHED:
-            process.kill()
     finally:
         if stop is not Stop.FINISHED:
             process.kill()
-        process.close()
+        status = process.close()
     duration = time.monotonic() - start
     frame = process.next_frame() or {}
     if "setup_error" in frame:
@@ -88,6 +86,13 @@ def run_job(spec: LaunchSpec, job: dict[str, Any], stdin: str | bytes | None) ->
                                cpu_s=cpu_s, **common)
     if "exit_code" in frame:
         return ExecutionResult(exit_code=int(frame["exit_code"]), cpu_s=cpu_s, **common)
+    if job["mode"] == "python" and spec.isolation == "bubblewrap" and status is not None:
+        # the program ran in the launcher, which ended without its report (os._exit, a
+        # signal): bubblewrap's exit status is the program's, 128 + N for signal N
+        if status > 128:
+            return ExecutionResult(exit_code=128 - status, killed_reason=signal_reason(status - 128, None, limits),
+                                   **common)
+        return ExecutionResult(exit_code=status, **common)
     return ExecutionResult(exit_code=None, killed_reason=(
         "the sandbox's supervising process was killed (by the code itself); every process of the "
         "call was stopped"), **common)

@@ -131,9 +131,8 @@ class SandboxProcess:
         self.frames = FrameReader()
         self.pending: list[dict[str, Any]] = []
         self.open_streams = {"stdout", "stderr", "ctrl_out"}
+        self.exited = False  # the process started (bubblewrap or the launcher) has exited
         self.written = 0
-        self._info = b""
-        self._ns_init: int | None = None
         self._lock = threading.Lock()
         self._killed = False
         self._closed = False
@@ -154,30 +153,44 @@ class SandboxProcess:
     def pump(self, stdout: CappedOutput, stderr: CappedOutput, deadline: float, *,
              until_frame: bool, cancelled: Callable[[], bool] = lambda: False) -> Stop:
         """Read stdout and stderr into the captures and ``CTRL_OUT`` into frames until: a frame
-        arrives (``until_frame``; the output written before it is then drained), every pipe is
-        closed, the deadline passes, the output passes ``output_stop_mb`` or ``cancelled()``."""
+        arrives (``until_frame``; the output written before it is then drained), the sandbox is
+        done (every pipe closed, or the started process exited: what it wrote is drained), the
+        deadline passes, the output passes ``output_stop_mb`` or ``cancelled()``."""
+        captures = {"stdout": stdout, "stderr": stderr}
         if until_frame and self.pending:
             return Stop.FRAME
         names = {self.fds["stdout"]: "stdout", self.fds["stderr"]: "stderr", self.fds["ctrl_out"]: "ctrl_out"}
-        captures = {"stdout": stdout, "stderr": stderr}
         stop_bytes = self.spec.limits.output_stop_bytes
-        launcher_gone_at: float | None = None
+        gone_at: float | None = None
         with selectors.DefaultSelector() as selector:
             for fd, name in names.items():
                 if name in self.open_streams:
                     selector.register(fd, selectors.EVENT_READ, name)
+            if not self.exited:
+                selector.register(self.fds["exit"], selectors.EVENT_READ, "exit")
             while self.open_streams:
                 now = time.monotonic()
                 if now >= deadline:
                     return Stop.TIMEOUT
                 if cancelled():
                     return Stop.CANCELLED
-                if "ctrl_out" not in self.open_streams:
-                    launcher_gone_at = launcher_gone_at or now
-                    if now - launcher_gone_at > EXIT_GRACE_S:
-                        return Stop.FINISHED  # something stray holds stdout: the kill will end it
-                for key, _ in selector.select(min(deadline - now, 0.25)):
+                if self.exited:
+                    # what the launcher wrote is in the pipes: read it, and do not wait for
+                    # strays (or bubblewrap's init) that may still hold them
+                    self.drain(captures)
+                    return Stop.FRAME if until_frame and self.pending else Stop.FINISHED
+                if "ctrl_out" not in self.open_streams:  # the launcher closed it or died
+                    gone_at = gone_at or now
+                    if now - gone_at > EXIT_GRACE_S:
+                        self.drain(captures)
+                        return Stop.FRAME if until_frame and self.pending else Stop.FINISHED
+                wait = min(deadline - now, 0.25 if gone_at is None else 0.02)
+                for key, _ in selector.select(wait):
                     name = key.data
+                    if name == "exit":
+                        selector.unregister(key.fd)
+                        self.exited = True
+                        continue
                     try:
                         data = os.read(key.fd, READ_SIZE)
                     except BlockingIOError:
@@ -199,8 +212,8 @@ class SandboxProcess:
         return Stop.FINISHED
 
     def drain(self, captures: Mapping[str, CappedOutput]) -> None:
-        """Read what is already in the stdout and stderr pipes, without waiting."""
-        for name in ("stdout", "stderr"):
+        """Read what is already in the pipes, without waiting."""
+        for name in ("stdout", "stderr", "ctrl_out"):
             while name in self.open_streams:
                 try:
                     data = os.read(self.fds[name], READ_SIZE)
@@ -209,6 +222,9 @@ class SandboxProcess:
                 if not data:
                     self.open_streams.discard(name)
                     break
+                if name == "ctrl_out":
+                    self.pending += self.frames.feed(data)
+                    continue
                 captures[name].feed(data)
                 self.written += len(data)
 
@@ -217,70 +233,55 @@ class SandboxProcess:
 
     # -- ending it ------------------------------------------------------------------------
 
-    def _namespace_init(self) -> int | None:
-        """The host pid of the sandbox's pid-namespace init (bubblewrap's ``--info-fd``)."""
-        if self._ns_init is not None or "info" not in self.fds:
-            return self._ns_init
-        deadline = time.monotonic() + 1.0
-        while b"}" not in self._info and time.monotonic() < deadline:
-            try:
-                data = os.read(self.fds["info"], 4096)
-            except BlockingIOError:
-                time.sleep(0.005)
-                continue
-            if not data:
-                break
-            self._info += data
-        try:
-            self._ns_init = int(json.loads(self._info.decode())["child-pid"])
-        except (ValueError, KeyError, TypeError):
-            self._ns_init = None
-        return self._ns_init
-
     def kill(self) -> None:
-        """Kill every process of this sandbox (any thread; repeated calls are no-ops).
+        """Kill every process of this sandbox (any thread; repeated calls are no-ops; this only
+        sends signals: :meth:`close` waits for the processes to be gone).
 
-        bubblewrap: SIGKILL to the pid namespace's init, which makes the kernel kill everything
-        in the namespace; bubblewrap then exits. rlimits mode: every process of the sandbox's
+        bubblewrap: SIGKILL, through a pidfd, to the pid namespace's init, which makes the
+        kernel kill everything in the namespace. rlimits mode: every process of the sandbox's
         own uid (as root), or the launcher's process tree (as a normal user), and its group."""
         with self._lock:
-            if self._killed:
+            if self._killed or self._closed:
                 return
             self._killed = True
-        if self.popen.poll() is not None and self.spec.isolation == "bubblewrap":
-            return
-        if self.spec.isolation == "bubblewrap":
-            init = self._namespace_init()
-            if init is not None and self.popen.poll() is None:
-                _signal(init)
+            self._signal_all()
+
+    def _signal_all(self) -> None:
+        if "init" in self.fds:
             try:
-                self.popen.wait(timeout=5)
-                return
-            except subprocess.TimeoutExpired:
+                signal.pidfd_send_signal(self.fds["init"], signal.SIGKILL)
+            except ProcessLookupError:
                 pass
-        elif self.uid is not None:
-            kill_uid(self.uid)
-        else:
-            for pid in process_tree(self.popen.pid):
-                _signal(pid)
+            return
+        if self.spec.isolation == "rlimits":
+            if self.uid is not None:
+                kill_uid(self.uid)
+            else:
+                for pid in process_tree(self.popen.pid):
+                    _signal(pid)
         try:
             os.killpg(self.popen.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
 
     def close(self) -> int | None:
-        """Kill what is left, reap, close every descriptor and remove the temporary directory;
-        return the launcher's exit status (idempotent; call it from the thread that reads)."""
+        """End the sandbox: kill what is left of it (under bubblewrap always: the namespace's
+        init goes, and with it anything the code left behind), wait until every process is
+        gone, close every descriptor and remove the temporary directory; return the started
+        process's exit status. Idempotent; call it from the thread that reads."""
+        if self.spec.isolation == "bubblewrap":
+            self.kill()
+            if "init" in self.fds and not _wait_readable(self.fds["init"], 5.0):
+                raise SandboxError("the sandbox's processes did not end within 5 s of SIGKILL")
         with self._lock:
             if self._closed:
                 return self.popen.returncode
             self._closed = True
-        # the lifeline first: a launcher that is still alive kills its sandbox and exits
-        _close_fd(self.fds.pop("ctrl_in", None))
+        _close_fd(self.fds.pop("ctrl_in", None))  # the lifeline: a live launcher ends its sandbox
         try:
             self.popen.wait(timeout=5 if self._killed else 1)
         except subprocess.TimeoutExpired:
-            self.kill()
+            self._signal_all()
             try:
                 self.popen.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -293,6 +294,46 @@ class SandboxProcess:
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
         return self.popen.returncode
+
+
+def _wait_readable(fd: int, timeout: float) -> bool:
+    """Wait until ``fd`` (a pidfd: readable once the process has exited) is readable."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        return bool(selector.select(timeout))
+
+
+def namespace_init(info_fd: int, timeout: float = 10.0) -> int | None:
+    """A pidfd of the sandbox's pid-namespace init, from bubblewrap's ``--info-fd`` (written as
+    soon as the namespace exists, before the launcher starts); None when bubblewrap failed
+    first. The pidfd is checked to be of a process in that namespace."""
+    raw, info = b"", None
+    deadline = time.monotonic() + timeout
+    while info is None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not _wait_readable(info_fd, remaining):
+            return None
+        data = os.read(info_fd, 4096)
+        if not data:
+            return None
+        raw += data
+        try:
+            info = json.loads(raw.decode())
+        except ValueError:
+            continue
+    try:
+        pid, namespace = int(info["child-pid"]), int(info["pid-namespace"])
+        pidfd = os.pidfd_open(pid)
+    except (ValueError, KeyError, TypeError, OSError):
+        return None
+    try:
+        same = os.readlink(f"/proc/{pid}/ns/pid") == f"pid:[{namespace}]"
+    except OSError:
+        same = False
+    if not same:
+        os.close(pidfd)
+        return None
+    return pidfd
 
 
 def _signal(pid: int) -> None:
@@ -409,7 +450,8 @@ def spawn(spec: LaunchSpec, job: dict[str, Any], *, stdin: str | bytes | None = 
             argv = bwrap_command(spec.bwrap, launcher_files=launcher_files(spec.python), python=spec.python,
                                  readonly_paths=spec.readonly_paths,
                                  disk_bytes=int(spec.limits.disk_mb * 1024 * 1024), env=env,
-                                 info_fd=info_w, ctrl_fds=(ctrl_in_r, ctrl_out_w), as_root=spec.as_root)
+                                 info_fd=info_w, ctrl_fds=(ctrl_in_r, ctrl_out_w), as_root=spec.as_root,
+                                 as_pid_1=job["mode"] != "python", die_with_parent=job["mode"] != "session")
             cwd, popen_env, cleanup = None, {"PATH": "/usr/bin:/bin"}, "namespace"
         else:
             workdir = tempfile.mkdtemp(prefix="agentgym-sandbox-")
@@ -441,7 +483,13 @@ def spawn(spec: LaunchSpec, job: dict[str, Any], *, stdin: str | bytes | None = 
     for name in ("stdout", "stderr", "ctrl_out", "info"):
         if name in fds:
             os.set_blocking(fds[name], False)
+    fds["exit"] = os.pidfd_open(popen.pid)
     process = SandboxProcess(popen, fds=fds, workdir=workdir, uid=uid, spec=spec)
+    if spec.isolation == "bubblewrap":
+        init = namespace_init(fds["info"])
+        if init is None:
+            raise SandboxError(f"the sandbox did not start: {startup_failure(process)}")
+        fds["init"] = init
     job = {**job, "limits": spec.limits.for_launcher(), "uid": uid, "cleanup": cleanup,
            "cwd": WORKDIR if workdir is None else workdir}
     if not process.send(job):

@@ -105,7 +105,12 @@ def test_the_command_line_shows_only_what_it_must():
     assert command[0] == "bwrap"
     for flag in ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--as-pid-1", "--new-session", "--clearenv"):
         assert flag in command
-    assert "--die-with-parent" not in command  # it fires when the starting *thread* exits
+    # a session may outlive the thread that started it: --die-with-parent (which fires when that
+    # *thread* exits) is only for one-shot calls
+    assert "--die-with-parent" not in command
+    assert "--die-with-parent" in bwrap_command("bwrap", launcher_files=[], python="/p", readonly_paths=[],
+                                                disk_bytes=1, env={}, info_fd=9, ctrl_fds=(3, 4), as_root=True,
+                                                die_with_parent=True)
     binds = [command[i + 1] for i, arg in enumerate(command) if arg in ("--bind", "--dev-bind")]
     assert binds == []  # nothing of the host is writable
     tmpfs = command.index("--tmpfs")
