@@ -187,7 +187,8 @@ class Session:
 
     def describe(self) -> dict[str, Any]:
         base = self.env.unwrapped
-        tools = [tool.schema() for tool in getattr(base, "tools", ())]
+        all_tools = getattr(base, "all_tools", None)  # an LLMEnv's tools, @tool methods and toolsets' tools
+        tools = [tool.schema() for tool in (all_tools() if callable(all_tools) else getattr(base, "tools", ()))]
         return SessionInfo(session_id=self.id, env_id=self.env_id, max_turns=self.max_turns,
                            instructions=str(getattr(base, "instructions", "")), tools=json_safe(tools),
                            render_modes=list(self.env.metadata.get("render_modes", [])),

@@ -322,6 +322,8 @@ class _Runner:
                 trajectory.terminated, trajectory.truncated = bool(terminated), bool(truncated)
                 trajectory.success = bool(info.get("success", False))
                 trajectory.messages = new_messages
+                if "tool_stats" in info:  # the episode's tool use: calls, errors, seconds by tool
+                    trajectory.metadata["tool_stats"] = json_safe(info["tool_stats"])
                 break
             if transcript:
                 span = transcript.add_observation(new_messages[len(messages) + 1:], new_messages[len(messages)])

@@ -19,10 +19,11 @@ a wrapper registered with :func:`register_wrapper`; agentgym's own are registere
 class names (``TrajectoryRecorder``, which writes files, cannot be asked for by a server's client).
 
 ``agentgym.make(id)`` returns ``TurnLimit(env)`` (plus ``EpisodeStatistics`` on top with
-``episode_statistics=True``). Wrappers that answer some actions without stepping the game —
-``AnswerFormat``, ``ToolCalling`` — belong *inside* the turn budget so those actions use up
-turns: pass them as ``make(id, wrappers=[AnswerFormat, ToolCalling])`` (innermost first; tool
-calls are not answers). ``TrajectoryRecorder`` and ``ChatHistory`` go outside, as they must see
+``episode_statistics=True``); for an environment that declares tools it puts a ``ToolCalling``
+inside the turn budget by itself (``tool_calling=False`` opts out). Wrappers that answer some
+actions without stepping the game — ``AnswerFormat``, ``ToolCalling`` — belong *inside* the turn
+budget so those actions use up turns: pass them as ``make(id, wrappers=[AnswerFormat,
+ToolCalling])`` (innermost first; tool calls are not answers). ``TrajectoryRecorder`` and ``ChatHistory`` go outside, as they must see
 the agent's raw action::
 
     env = agentgym.make("games/GuessTheNumber-v0", wrappers=[AnswerFormat, ToolCalling])

@@ -14,8 +14,10 @@ class EpisodeStatistics(gym.Wrapper):
     The summary holds ``return`` (sum of rewards), ``turns``, ``success`` (from the last
     step's ``info``), ``invalid_actions`` (steps whose ``info["error"]`` was set),
     ``tool_calls`` (``info["tool_calls_in_episode"]`` of the last step, which
-    :class:`~agentgym.wrappers.ToolCalling` keeps; read once, at the end, to keep steps cheap) and
-    ``seconds`` (wall time since ``reset``).
+    :class:`~agentgym.wrappers.ToolCalling` keeps; read once, at the end, to keep steps cheap),
+    ``tools`` (ToolCalling's calls, errors and seconds by tool, when it runs inside) and
+    ``seconds`` (wall time since ``reset``). Keys an inner wrapper already put in
+    ``info["episode"]`` are kept.
     """
 
     def __init__(self, env: gym.Env) -> None:
@@ -35,7 +37,9 @@ class EpisodeStatistics(gym.Wrapper):
         if info.get("error"):  # None, or the (non-empty) reason the action was invalid
             self._invalid += 1
         if result[2] or result[3]:
+            inner = info.get("episode")
             info["episode"] = {
+                **(inner if isinstance(inner, dict) else {}),  # what inner wrappers summarised (tools)
                 "return": self._return,
                 "turns": self._turns,
                 "success": bool(info.get("success", False)),
@@ -43,4 +47,6 @@ class EpisodeStatistics(gym.Wrapper):
                 "tool_calls": info.get("tool_calls_in_episode", 0),
                 "seconds": time.perf_counter() - self._start,
             }
+            if "tool_stats" in info:  # ToolCalling's per-tool totals, also when a TurnLimit ended the episode
+                info["episode"]["tools"] = info["tool_stats"]
         return result
