@@ -41,9 +41,10 @@ LAUNCHER_DIR = "/.sandbox"  # where the launcher is bound inside the sandbox
 WORKDIR = "/tmp"
 
 TOP_LEVEL = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
-             "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/alternatives", "/etc/ssl",
-             "/etc/ca-certificates", "/etc/mime.types")
+# What programs read at start or from the C library (the dynamic linker's cache, the time
+# zone, user and group names, the alternatives' links); nothing for the network (there is none).
+ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf",
+             "/etc/alternatives")
 ALREADY_BOUND = ("/usr", *TOP_LEVEL, "/proc", "/dev")
 
 
