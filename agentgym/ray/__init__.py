@@ -6,9 +6,12 @@ cluster), many per worker, each in its own thread there:
 =============================  ==============================================================
 :class:`RayEnvPool`            N worker actors; ``pool.open(factory)`` gives a
                                :class:`RayEnvRef` whose calls return ``ray.ObjectRef``
-                               (awaitable in asyncio) — what the rollout engine builds on
-:class:`RayVectorEnv`          a Gymnasium vector env on a pool: one Ray call per worker per
-                               ``step`` (:func:`make_ray_vec` for registered ids)
+                               (awaitable in asyncio), or coalesced asyncio futures
+                               (``areset``/``astep``: one Ray call per worker and event-loop
+                               tick) — what the runtime's ``RayHandle`` builds on
+:class:`RayVectorEnv`          the vector env of :mod:`agentgym.vector` with Ray handles: one
+                               Ray call per worker per ``step`` (:func:`make_ray_vec` for
+                               registered ids)
 :class:`RayEnv`                one environment as a synchronous Gymnasium env
 =============================  ==============================================================
 
@@ -27,7 +30,7 @@ which extra to install.
 """
 
 from agentgym.ray.pool import DEFAULT_MAX_CONCURRENCY, RayEnvError, RayEnvPool, RayEnvRef
-from agentgym.ray.host import EnvAbandonedError, EnvHost, EnvNotHostedError
+from agentgym.ray.host import EnvAbandonedError, EnvHost, EnvNotHostedError, UnsendableEnvError
 from agentgym.ray.env import DEFAULT_ACTOR_NUM_CPUS, DEFAULT_CALL_TIMEOUT, RayEnv
 from agentgym.ray.vector import RayVectorEnv, make_ray_vec
 
@@ -43,5 +46,6 @@ __all__ = [
     "RayEnvPool",
     "RayEnvRef",
     "RayVectorEnv",
+    "UnsendableEnvError",
     "make_ray_vec",
 ]

@@ -13,15 +13,18 @@ rewards as ``float``, the end flags as ``bool``, and ``info`` through
 actor method, so the caller sees it as its own type (Ray's ``RayTaskError(<type>)``, a subclass
 of both, where the type can be subclassed).
 
-:meth:`EnvHost.batch` runs calls on many environments of this worker at once, each in its own
-thread, within one time limit, and reports each call's outcome as data; it is what makes one
-Ray call per worker enough for a whole vector step.
+:meth:`EnvHost.calls` runs the calls a driver made on many environments of this worker in the
+same event-loop tick (coalesced by :class:`~agentgym.ray.RayEnvRef`), each in its environment's
+thread, and answers with their outcomes as data once they are all known — or, when some are
+slow, with those known so far (the rest follow with :meth:`EnvHost.more`) — so one Ray call per
+worker carries a whole vector step while a slow or hung environment delays nobody else's result.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
 from concurrent.futures import Future
 from traceback import format_exception
 from typing import Any, Callable
@@ -32,8 +35,12 @@ from agentgym.runtime.worker import SlotWorker, hung_thread_count
 
 _TRACEBACK_FRAMES = 6  # the innermost frames say where an environment broke; the rest is noise
 
-#: what :meth:`EnvHost.batch` accepts, and what each runs in the environment's thread
-BATCH_METHODS = ("reset", "rebuild", "step", "close")
+#: how long a finished call of :meth:`EnvHost.calls` waits for the calls of its batch still
+#: running before its outcome is sent, so that results arriving close together travel
+#: together: a quarter of the time the batch has run so far, and at least 2 ms
+COALESCE_HOLD_S = 0.002
+COALESCE_HOLD_FRACTION = 0.25
+_MAX_REMEMBERED = 10_000  # names remembered for a call that may never come (the oldest are forgotten)
 
 
 class EnvNotHostedError(LookupError):
@@ -42,6 +49,10 @@ class EnvNotHostedError(LookupError):
 
 class EnvAbandonedError(RuntimeError):
     """The environment was abandoned (``RayEnvRef.abandon``) while this call waited on it."""
+
+
+class UnsendableEnvError(RuntimeError):
+    """An environment raised an exception that cannot be pickled; its type and message."""
 
 
 # ------------------------------------------------------------- run in an environment's thread
@@ -59,21 +70,20 @@ def step_env(env: Any, action: Any) -> tuple[Any, float, bool, bool, dict[str, A
     return observation, float(reward), bool(terminated), bool(truncated), json_safe(dict(info))
 
 
-def rebuild_env(failed_env: Any, factory: Callable[[], Any], seed: int | None,
-                options: dict[str, Any] | None) -> tuple[Any, Any, dict[str, Any]]:
-    """Close a failed environment (if any), build a fresh one and reset it: ``(env, obs, info)``."""
-    if failed_env is not None:
-        close_quietly(failed_env)
-    env = factory()
-    return (env, *reset_env(env, seed, options))
-
-
 def apply_fn(env: Any, fn: Callable[[Any], Any]) -> Any:
     return fn(env)
 
 
 def close_env(env: Any) -> None:
     env.close()
+
+
+def skip_call(env: Any) -> None:
+    """Stands in for a call that was cancelled or could not be sent: takes its turn, does nothing."""
+
+
+#: the methods :meth:`EnvHost.call` and :meth:`EnvHost.calls` run, by name
+CALL_METHODS: dict[str, Callable[..., Any]] = {"reset": reset_env, "step": step_env, "skip": skip_call}
 
 
 def close_quietly(env: Any) -> None:
@@ -86,8 +96,7 @@ def close_quietly(env: Any) -> None:
 def _close_late_env(future: Future) -> None:
     """A build that was abandoned finished after all: close what it built (in its own thread)."""
     if not future.cancelled() and future.exception() is None:
-        result = future.result()
-        close_quietly(result[0] if isinstance(result, tuple) else result)
+        close_quietly(future.result())
 
 
 def _unless_abandoned(hosted: _Hosted, fn: Callable[..., Any], *args: Any) -> Any:
@@ -95,6 +104,26 @@ def _unless_abandoned(hosted: _Hosted, fn: Callable[..., Any], *args: Any) -> An
     if hosted.abandoned:
         raise EnvAbandonedError(f"the environment under key {hosted.key!r} was abandoned before this call ran")
     return fn(*args)
+
+
+def raised_outcome(exc: BaseException) -> tuple[str, BaseException, str]:
+    """``("raised", exception, innermost frames as text)``, with an exception the caller can
+    unpickle (the environment's own, else an :class:`UnsendableEnvError` saying what it was)."""
+    from ray import cloudpickle  # how Ray sends it; imported here: this module stays plain
+
+    frames = "".join(format_exception(type(exc), exc, exc.__traceback__, limit=-_TRACEBACK_FRAMES))
+    try:
+        cloudpickle.loads(cloudpickle.dumps(exc))
+    except Exception:  # noqa: BLE001 - any failure to round-trip means it cannot be sent
+        exc = UnsendableEnvError(f"{type(exc).__name__}: {exc}")
+    exc.__traceback__ = None  # the frames travel as text; the objects in them must not
+    return ("raised", exc, frames)
+
+
+def _remember(names: dict[str, None], name: str) -> None:
+    names[name] = None
+    if len(names) > _MAX_REMEMBERED:
+        del names[next(iter(names))]  # the oldest
 
 
 def waiter_for(future: Future) -> asyncio.Future:
@@ -202,7 +231,11 @@ class EnvHost:
     def __init__(self) -> None:
         self._envs: dict[str, _Hosted] = {}
         self._stopped = asyncio.Event()
-        self._batches = 0  # batch calls answered (one per vector step and worker)
+        self._coalesced = 0  # Ray calls of call()/calls() received (one per worker and tick)
+        self._collects = 0  # Ray calls of more() received
+        self._tombstones: dict[str, None] = {}  # keys abandoned before their open arrived
+        self._unfinished: dict[str, tuple[dict[asyncio.Future, int], float]] = {}  # batches calls() left running
+        self._forgotten: dict[str, None] = {}  # batches forgotten while a more() was answering
 
     # ------------------------------------------------------------------ the worker
     def pid(self) -> int:
@@ -214,15 +247,23 @@ class EnvHost:
 
     def stats(self) -> dict[str, Any]:
         """``pid``, ``envs`` (hosted now), ``hung_threads`` (calls still hung in abandoned threads)
-        and ``batches`` (:meth:`batch` calls so far)."""
+        ``batches`` (the Ray calls of :meth:`call` and :meth:`calls` so far: one per worker
+        for all the calls a driver made in one event-loop tick) and ``collects`` (the Ray calls
+        of :meth:`more`, for outcomes that were not ready with the others), ``unfinished``
+        (batches with outcomes still to collect)."""
         return {"pid": os.getpid(), "envs": len(self._envs), "hung_threads": hung_thread_count(),
-                "batches": self._batches}
+                "batches": self._coalesced, "collects": self._collects, "unfinished": len(self._unfinished)}
 
     # ------------------------------------------------------------------ one environment
     async def open(self, key: str, factory: Callable[[], Any]) -> dict[str, Any]:
-        """Build ``factory()`` in a new thread under ``key``; its pid, spaces and metadata."""
+        """Build ``factory()`` in a new thread under ``key``; its pid, spaces, metadata and
+        render mode. A key abandoned before its open arrived (Ray does not order calls to an
+        asyncio actor) is refused with :class:`EnvAbandonedError`."""
         if key in self._envs:
             raise ValueError(f"an environment is already hosted under key {key!r}")
+        if key in self._tombstones:
+            del self._tombstones[key]
+            raise EnvAbandonedError(f"the environment under key {key!r} was abandoned before it was opened")
         hosted = _Hosted(key, factory)
         self._envs[key] = hosted
         try:
@@ -234,7 +275,8 @@ class EnvHost:
             raise
         env = hosted.env
         return {"pid": os.getpid(), "observation_space": env.observation_space,
-                "action_space": env.action_space, "metadata": dict(getattr(env, "metadata", None) or {})}
+                "action_space": env.action_space, "metadata": dict(getattr(env, "metadata", None) or {}),
+                "render_mode": getattr(env, "render_mode", None)}
 
     async def reset(self, key: str, seed: int | None = None, options: dict[str, Any] | None = None,
                     seq: int | None = None):
@@ -256,80 +298,88 @@ class EnvHost:
                 del self._envs[key]
                 hosted.release()
 
-    async def abandon(self, key: str) -> bool:
+    async def abandon(self, key: str) -> int:
         """Drop ``key`` at once: a call still running is left in its thread (counted as hung),
         calls waiting on it raise :class:`EnvAbandonedError`; an idle environment is closed in
-        its thread. Returns whether a call was left hung; unknown keys are ignored."""
+        its thread. An unknown key is remembered, so that an open of it arriving later is
+        refused. Returns how many calls are now hung in this worker's abandoned threads."""
         hosted = self._envs.pop(key, None)
         if hosted is None:
-            return False
-        hung = hosted.busy
-        hosted.release(close_env=True)
-        return hung
+            _remember(self._tombstones, key)
+        else:
+            hosted.release(close_env=True)
+        return hung_thread_count()
 
-    # ------------------------------------------------------------------ many at once
-    async def batch(self, calls: list[tuple[str, str, Any]], timeout: float | None) -> list[tuple]:
-        """Run ``calls`` — ``(key, method, argument)`` with ``method`` one of ``"reset"``
-        (argument ``(seed, options)``), ``"rebuild"`` (the same: close the environment if any,
-        build a fresh one from its factory, reset it), ``"step"`` (the action) or ``"close"``
-        (``None``; the key is dropped) — each in its environment's thread, all at once, and
-        wait at most ``timeout`` seconds in all.
+    # ------------------------------------------------------------------ coalesced calls
+    async def call(self, entry: tuple[str, int | None, str, tuple]) -> tuple:
+        """Run one call ``(key, seq, method, args)`` — ``method`` one of ``"reset"`` (args
+        ``(seed, options)``), ``"step"`` (``(action,)``) or ``"skip"`` (``()``: only takes the
+        turn ``seq``) — in its environment's thread, after the calls numbered before it, and
+        return its outcome as data (never raises for the environment):
 
-        Returns one outcome per call, in order, as plain data:
-
-        * ``("ok", result)``: reset/rebuild ``(observation, info)``, step the 5-tuple,
-          close ``None``;
-        * ``("raised", "<Type>: <message>", traceback)``: the environment raised; it stays
-          hosted, to be rebuilt;
-        * ``("timeout", hung_threads)``: the call outlasted ``timeout``; its thread and
-          environment are abandoned (``hung_threads`` counts this worker's hung calls now) and
-          the next ``"rebuild"`` builds afresh in a new thread;
-        * ``("missing", why)``: nothing is hosted under the key.
+        * ``("ok", result)``: reset ``(observation, info)``, step the 5-tuple, skip ``None``;
+        * ``("raised", exception, traceback)``: the call raised ``exception`` (the
+          environment's own, or :class:`EnvNotHostedError` / :class:`EnvAbandonedError`;
+          :class:`UnsendableEnvError` in place of one that cannot be pickled), ``traceback``
+          its innermost frames as text.
         """
-        self._batches += 1
-        outcomes: list[tuple | None] = [None] * len(calls)
-        running: dict[asyncio.Future, tuple[int, _Hosted, str]] = {}
-        for n, (key, method, argument) in enumerate(calls):
-            if method not in BATCH_METHODS:
-                raise ValueError(f"batch method must be one of {BATCH_METHODS}, got {method!r}")
-            hosted = self._envs.get(key)
-            if hosted is None or (hosted.env is None and method != "rebuild"):
-                outcomes[n] = ("missing", f"no environment under key {key!r} on this worker "
-                                          "(closed, abandoned, hung or never built)")
-                continue
-            if method == "rebuild":
-                future = hosted.submit(rebuild_env, hosted.env, hosted.factory, *argument)
-                hosted.env = None  # whatever happens next, the failed environment is not used again
-            elif method == "reset":
-                future = hosted.submit(reset_env, hosted.env, *argument)
-            elif method == "step":
-                future = hosted.submit(step_env, hosted.env, argument)
+        self._coalesced += 1
+        return await self._outcome(*entry)
+
+    async def calls(self, batch: str, entries: list[tuple[str, int | None, str, tuple]]) -> tuple[list, bool]:
+        """Run many :meth:`call` entries at once (each in its environment's thread, in its
+        turn) and answer with the outcomes known so far: ``(outcomes, more)``, ``outcomes`` a
+        list of ``(index in entries, outcome)``.
+
+        It answers once every call has finished, or — once one has — when the others have not
+        finished with it within a quarter of the time the batch has run so far
+        (:data:`COALESCE_HOLD_FRACTION`, at least :data:`COALESCE_HOLD_S`), so a slow or hung
+        environment delays no other's outcome for long. ``more`` then says that calls are still
+        running: :meth:`more` with the same ``batch`` (a unique name the caller gives) answers
+        the next of them the same way, :meth:`forget` drops them (they run on)."""
+        self._coalesced += 1
+        running = {asyncio.ensure_future(self._outcome(*entry)): n for n, entry in enumerate(entries)}
+        return await self._some_outcomes(batch, running, time.monotonic())
+
+    async def more(self, batch: str) -> tuple[list, bool]:
+        """The next outcomes of ``batch`` (see :meth:`calls`); ``([], False)`` for a batch with
+        nothing left (answered in full, or forgotten)."""
+        self._collects += 1
+        left = self._unfinished.pop(batch, None)
+        if left is None:
+            return [], False
+        return await self._some_outcomes(batch, *left)
+
+    def forget(self, batch: str) -> None:
+        """Drop the outcomes ``batch`` has still to answer (the caller no longer waits for them);
+        its calls run on. A :meth:`more` waiting on it answers, then drops the rest."""
+        if self._unfinished.pop(batch, None) is None:
+            _remember(self._forgotten, batch)
+
+    async def _some_outcomes(self, batch: str, running: dict[asyncio.Future, int],
+                             started: float) -> tuple[list, bool]:
+        pending = set(running)
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        if pending:
+            hold = max(COALESCE_HOLD_S, COALESCE_HOLD_FRACTION * (time.monotonic() - started))
+            more, pending = await asyncio.wait(pending, timeout=hold)
+            done |= more
+        if pending:
+            if batch in self._forgotten:
+                del self._forgotten[batch]
             else:
-                future = hosted.submit(hosted.env.close)
-            running[waiter_for(future)] = (n, hosted, method)
-        done: set[asyncio.Future] = set()
-        if running:
-            done, _ = await asyncio.wait(running, timeout=timeout)
-        for waiter, (n, hosted, method) in running.items():
-            if waiter not in done:
-                waiter.cancel()  # a call still queued behind another never runs
-                hosted.abandon_thread()
-                if method == "close":
-                    self._drop(hosted)
-                outcomes[n] = ("timeout", hung_thread_count())
-                continue
-            exc = waiter.exception()
-            if method == "close":
-                self._drop(hosted)
-            if exc is not None:
-                frames = format_exception(type(exc), exc, exc.__traceback__, limit=-_TRACEBACK_FRAMES)
-                outcomes[n] = ("raised", f"{type(exc).__name__}: {exc}", "".join(frames))
-            elif method == "rebuild":
-                hosted.env, observation, info = waiter.result()
-                outcomes[n] = ("ok", (observation, info))
-            else:
-                outcomes[n] = ("ok", waiter.result())
-        return outcomes  # type: ignore[return-value]
+                self._unfinished[batch] = ({task: running[task] for task in pending}, started)
+        return [(running[task], task.result()) for task in done], bool(pending)
+
+    async def _outcome(self, key: str, seq: int | None, method: str, args: tuple) -> tuple:
+        try:
+            fn = CALL_METHODS[method]
+        except KeyError:
+            return raised_outcome(ValueError(f"method must be one of {sorted(CALL_METHODS)}, got {method!r}"))
+        try:
+            return ("ok", await self._call(self._get(key), seq, fn, *args))
+        except Exception as exc:  # noqa: BLE001 - reported as data: it is this call's outcome only
+            return raised_outcome(exc)
 
     # ------------------------------------------------------------------ helpers
     def _get(self, key: str) -> _Hosted:
@@ -340,11 +390,6 @@ class EnvHost:
         if hosted.env is None:
             raise EnvNotHostedError(f"the environment under key {key!r} is not built (its build hung or failed)")
         return hosted
-
-    def _drop(self, hosted: _Hosted) -> None:
-        if self._envs.get(hosted.key) is hosted:
-            del self._envs[hosted.key]
-        hosted.release()
 
     async def _call(self, hosted: _Hosted, seq: int | None, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(env, *args)`` in the environment's thread, after the calls numbered before

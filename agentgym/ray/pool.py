@@ -7,9 +7,9 @@
 
     ray.init()                                   # or ray.init(address="auto") on a cluster
     pool = RayEnvPool(num_workers=2, num_cpus_per_worker=1.0)
-    ref = pool.open(functools.partial(agentgym.make, "games/Wordle-v0"))
-    observation, info = await ref.reset(seed=0)  # or ray.get(ref.reset(seed=0))
-    observation, reward, terminated, truncated, info = await ref.step("crane")
+    ref = pool.open(functools.partial(agentgym.make, "games/Wordle-v0"))   # or await pool.open_async(...)
+    observation, info = await ref.areset(seed=0)  # coalesced; or ray.get(ref.reset(seed=0))
+    observation, reward, terminated, truncated, info = await ref.astep("crane")
     await ref.close()
     pool.shutdown()
 
@@ -30,12 +30,17 @@ Contract:
   makes ``open`` raise that exception (as its own type, see below).
 * **Calls.** ``ref.reset``, ``ref.step``, ``ref.apply`` and ``ref.close`` return
   ``ray.ObjectRef`` at once; ``await`` them in asyncio (wrap them in ``asyncio.wait_for`` for a
-  time limit) or ``ray.get`` them. Results are plain data: ``(observation, info)``,
+  time limit) or ``ray.get`` them. In asyncio, ``ref.areset`` and ``ref.astep`` return an
+  asyncio future instead and are *coalesced*: the calls made on one worker's environments in
+  the same event-loop tick go to it as one Ray call, each keeping its own outcome (see
+  :mod:`agentgym.ray.coalesce`); this is what the runtime's ``RayHandle`` uses, so a vector
+  step or the episodes stepped together cost one Ray call per worker, not one per
+  environment. Results are plain data: ``(observation, info)``,
   ``(observation, reward: float, terminated: bool, truncated: bool, info)``, with ``info``
   passed through :func:`~agentgym.trajectory.json_safe`. Calls on one environment run one
   after another in its thread, in the order they were made, even when several are in flight
-  (each carries a number; Ray itself does not order calls to an asyncio actor); calls on
-  different environments run at the same time.
+  (each carries a number, coalesced or not; Ray itself does not order calls to an asyncio
+  actor); calls on different environments run at the same time.
 * **Exceptions an environment raises** reach the caller as Ray's ``RayTaskError(<type>)``,
   which is an instance of both ``ray.exceptions.RayTaskError`` and the environment's own
   exception type (``except ValueError`` catches it); where Ray cannot subclass the type (an
@@ -45,6 +50,8 @@ Contract:
   call still running is left in its thread (counted in :meth:`RayEnvPool.stats` as that
   worker's ``hung_threads``; the environment is closed if the call ever returns), and calls
   waiting behind it fail with :class:`~agentgym.ray.host.EnvAbandonedError`.
+  ``await ref.abandon_and_wait(timeout)`` does the same and waits for the worker's answer:
+  ``None`` when none came in time (a frozen worker, an unreachable node).
 * **A worker that dies** (its process killed, its node lost): every call on its environments
   raises ``ray.exceptions.RayActorError`` (``ActorDiedError`` in recent Ray), now and for every
   later call until the ref is closed; those environments are lost (:attr:`RayEnvRef.lost`).
@@ -62,6 +69,7 @@ Contract:
 
 from __future__ import annotations
 
+import asyncio
 import numbers
 import threading
 import time
@@ -76,6 +84,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("agentgym.ray needs Ray: pip install 'agentgym[ray]' (or pip install 'ray>=2.9')") from exc
 
+from agentgym.ray.coalesce import coalescer
 from agentgym.ray.host import EnvHost
 
 #: calls one worker takes at once (environments waiting, a hung call each, the pool's watch)
@@ -217,7 +226,8 @@ class RayEnvRef:
     Attributes:
         key: the environment's key on its worker.
         worker_pid: the process id of the worker hosting it.
-        observation_space, action_space, metadata: the environment's, read when it was built.
+        observation_space, action_space, metadata, render_mode: the environment's, read when it
+            was built.
     """
 
     def __init__(self, state: _PoolState, worker: _Worker, key: str, built: dict[str, Any]) -> None:
@@ -228,6 +238,7 @@ class RayEnvRef:
         self.observation_space = built["observation_space"]
         self.action_space = built["action_space"]
         self.metadata: dict[str, Any] = built["metadata"]
+        self.render_mode: Any = built.get("render_mode")
         self._released = False
         self._seq = 0
         self._seq_lock = threading.Lock()
@@ -250,6 +261,17 @@ class RayEnvRef:
     def step(self, action: Any) -> Any:
         """``ObjectRef`` of ``(observation, reward, terminated, truncated, info)``."""
         return self._send("step", action)
+
+    def areset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> asyncio.Future:
+        """Coalesced ``reset`` (call it from a coroutine): an asyncio future of
+        ``(observation, info)``, raising as ``ray.get(ref.reset(...))`` would."""
+        return self._coalesced("reset", (seed, options))
+
+    def astep(self, action: Any) -> asyncio.Future:
+        """Coalesced ``step`` (call it from a coroutine): an asyncio future of
+        ``(observation, reward, terminated, truncated, info)``, raising as ``ray.get(ref.step(...))``
+        would."""
+        return self._coalesced("step", (action,))
 
     def apply(self, fn: Callable[[Any], Any]) -> Any:
         """``ObjectRef`` of ``fn(env)``, run in the environment's thread (``fn`` must be picklable)."""
@@ -279,10 +301,32 @@ class RayEnvRef:
         if not self.lost:
             self._worker.handle.abandon.remote(self.key)
 
+    async def abandon_and_wait(self, timeout: float | None) -> int | None:
+        """:meth:`abandon`, then wait at most ``timeout`` seconds for the worker to confirm;
+        returns how many calls are now hung in that worker's abandoned threads, or ``None`` if
+        it did not answer in time or is gone (for a worker that is frozen or unreachable, see
+        :meth:`RayEnvPool.restart_worker`). Only the first call sends anything."""
+        if self._released or self.lost:
+            self._release()
+            return None
+        self._release()
+        try:
+            return await asyncio.wait_for(self._worker.handle.abandon.remote(self.key), timeout)
+        except (asyncio.TimeoutError, ray.exceptions.RayError):
+            return None
+
     def _release(self) -> None:
         if not self._released:
             self._released = True
             self._state.release(self._worker)
+
+    def _coalesced(self, method: str, args: tuple) -> asyncio.Future:
+        if self._released:
+            raise RuntimeError(f"{method} on a closed or abandoned RayEnvRef (key {self.key!r})")
+        queue = coalescer()  # the running loop's: RuntimeError outside one
+        with self._seq_lock:
+            seq, self._seq = self._seq, self._seq + 1  # taken now: the order is the order of the calls
+        return queue.add(self._worker, self.key, seq, method, args)
 
     def _send(self, method: str, *args: Any) -> Any:
         """Call the worker's ``method``, numbered so that the worker runs this environment's
@@ -360,8 +404,7 @@ class RayEnvPool:
         All or nothing: if one fails, the others are closed and its error is raised."""
         factories = list(factories)
         for factory in factories:
-            if not callable(factory):
-                raise TypeError(f"a RayEnvPool factory must be a zero-argument callable, got {factory!r}")
+            _check_factory(factory)
         if not factories:
             return []
         refs: list[RayEnvRef | None] = [None] * len(factories)
@@ -379,40 +422,69 @@ class RayEnvPool:
                     ref.abandon()
             raise
 
+    async def open_async(self, factory: Callable[[], Any]) -> RayEnvRef:
+        """:meth:`open` for asyncio: the build is awaited, not waited for in a thread. It has no
+        time limit of its own: wrap it in ``asyncio.wait_for``; cancelled, it abandons the
+        build (and the worker refuses it if it had not started it yet)."""
+        _check_factory(factory)
+        for _ in range(2):
+            worker, key, pending = self._place(factory)
+            try:
+                built = await pending
+            except asyncio.CancelledError:
+                self._abandon_open(worker, key)
+                raise
+            except ray.exceptions.RayActorError as exc:
+                self._worker_died_under_open(worker, exc)
+                continue
+            except BaseException:  # the factory raised (as its own type)
+                self._state.release(worker)
+                raise
+            return RayEnvRef(self._state, worker, key, built)
+        raise RayEnvError("the environment could not be built: its workers died twice in a row")
+
     def _open_round(self, factories: list[Callable[[], Any]], todo: list[int], refs: list[RayEnvRef | None],
                     deadline: float | None, timeout: float | None) -> list[int]:
         """Open ``todo``'s factories at once; the indices whose worker died (to retry)."""
-        placed = []
-        for i in todo:
-            worker, key = self._state.pick(), uuid.uuid4().hex
-            try:
-                placed.append((i, worker, key, worker.handle.open.remote(key, factories[i])))
-            except BaseException:  # e.g. a factory that cannot be pickled
-                self._state.release(worker)
-                raise
+        placed = [(i, *self._place(factories[i])) for i in todo]
         pending = [p[3] for p in placed]
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         ready, _ = ray.wait(pending, num_returns=len(pending), timeout=left, fetch_local=True)
         ready_set, retry, first_error = set(ready), [], None
         for i, worker, key, pending_ref in placed:
             if pending_ref not in ready_set:
-                self._state.release(worker)
-                worker.handle.abandon.remote(key)
+                self._abandon_open(worker, key)
                 first_error = first_error or TimeoutError(
                     f"building the environment took more than {timeout} s; it was abandoned")
                 continue
             try:
                 refs[i] = RayEnvRef(self._state, worker, key, ray.get(pending_ref))
             except ray.exceptions.RayActorError as exc:
-                self._state.release(worker)
-                self._state.replace(worker, f"the worker died: {_first_line(exc)}")
+                self._worker_died_under_open(worker, exc)
                 retry.append(i)
-            except BaseException as exc:  # the factory raised (as its own type), or it could not be sent
+            except BaseException as exc:  # the factory raised (as its own type)
                 self._state.release(worker)
                 first_error = first_error or exc
         if first_error is not None:
             raise first_error
         return retry
+
+    def _place(self, factory: Callable[[], Any]) -> tuple[_Worker, str, Any]:
+        """Send ``factory`` to the least-loaded live worker: that worker, the key, the pending reply."""
+        worker, key = self._state.pick(), uuid.uuid4().hex
+        try:
+            return worker, key, worker.handle.open.remote(key, factory)
+        except BaseException:  # e.g. a factory that cannot be pickled
+            self._state.release(worker)
+            raise
+
+    def _abandon_open(self, worker: _Worker, key: str) -> None:
+        self._state.release(worker)
+        worker.handle.abandon.remote(key)
+
+    def _worker_died_under_open(self, worker: _Worker, exc: BaseException) -> None:
+        self._state.release(worker)
+        self._state.replace(worker, f"the worker died: {_first_line(exc)}")
 
     # ------------------------------------------------------------------ workers
     def restart_worker(self, ref: RayEnvRef) -> bool:
@@ -431,8 +503,10 @@ class RayEnvPool:
         """The pool's state: ``workers`` (how many), ``restarts`` (workers replaced), ``envs``
         (open refs) and ``hung_threads`` in all, and ``per_worker``: for each worker
         ``index``, ``pid``, ``alive``, ``envs``, ``hosted`` (environments the worker holds,
-        asked of it), ``hung_threads`` (calls hung in its abandoned threads), ``batches`` (vector
-        batches it answered) and ``restarts``
+        asked of it), ``hung_threads`` (calls hung in its abandoned threads), ``batches`` (Ray
+        calls of coalesced resets and steps it received: one per tick of a driver's event loop
+        with calls for it), ``collects`` (Ray calls for the outcomes of a batch that were not
+        ready with the others), ``unfinished`` (batches it still holds outcomes of) and ``restarts``
         (``None`` where the worker did not answer within ``timeout`` seconds)."""
         with self._state.lock:
             workers = list(self._state.workers)
@@ -451,6 +525,7 @@ class RayEnvPool:
             per_worker.append({"index": worker.index, "pid": reply.get("pid", worker.pid), "alive": worker.alive,
                                "envs": worker.envs, "hosted": reply.get("envs"),
                                "hung_threads": reply.get("hung_threads"), "batches": reply.get("batches"),
+                               "collects": reply.get("collects"), "unfinished": reply.get("unfinished"),
                                "restarts": per_index[worker.index]})
         return {"workers": len(workers), "restarts": restarts, "envs": sum(w["envs"] for w in per_worker),
                 "hung_threads": sum(w["hung_threads"] or 0 for w in per_worker), "per_worker": per_worker}
@@ -477,6 +552,11 @@ class RayEnvPool:
 
     def __repr__(self) -> str:
         return f"<RayEnvPool {self.num_workers} workers, {'shut down' if self.closed else 'open'}>"
+
+
+def _check_factory(factory: Any) -> None:
+    if not callable(factory):
+        raise TypeError(f"a RayEnvPool factory must be a zero-argument callable, got {factory!r}")
 
 
 def _check_count(name: str, value: Any) -> None:

@@ -33,11 +33,17 @@ The contract every form keeps:
 * :meth:`EnvHandle.close` closes the environment within the timeout, never hangs, and is
   idempotent; it re-raises the environment's own ``close`` error, if any, after releasing
   everything.
+
+Beside the episode calls, a handle says what its built environment declares
+(:meth:`EnvHandle.spaces`: spaces, metadata, render mode) and can run a function on it where
+it lives (:meth:`EnvHandle.submit`), which is how a vector env answers Gymnasium's
+``call``/``get_attr``/``set_attr`` whatever the form.
 """
 
 from __future__ import annotations
 
 import abc
+from concurrent.futures import Future
 from dataclasses import dataclass
 from traceback import format_exception
 from typing import Any, Callable, NamedTuple, Sequence
@@ -57,6 +63,15 @@ class StepResult(NamedTuple):
     terminated: bool
     truncated: bool
     info: dict[str, Any]
+
+
+class EnvSpaces(NamedTuple):
+    """What a built environment declares: its spaces, metadata and render mode."""
+
+    observation_space: Any
+    action_space: Any
+    metadata: dict[str, Any]
+    render_mode: Any = None
 
 
 def as_step_result(result: Sequence[Any]) -> StepResult:
@@ -155,6 +170,28 @@ class EnvHandle(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Close the environment and release the handle (idempotent, bounded by ``timeout``)."""
+
+    def spaces(self) -> EnvSpaces | None:
+        """The built environment's spaces, metadata and render mode; ``None`` while no
+        environment is built (before :meth:`open`, or once a failed one was dropped).
+
+        This default reads them from the form's ``env`` attribute (the environment itself, or a
+        proxy that carries them, as :class:`~agentgym.runtime.ProcessEnv` does); a form whose
+        environment lives elsewhere overrides it."""
+        env = getattr(self, "env", None)
+        if env is None:
+            return None
+        return EnvSpaces(env.observation_space, env.action_space, dict(getattr(env, "metadata", None) or {}),
+                         getattr(env, "render_mode", None))
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Run ``fn(env, *args)`` where the environment lives, and return a
+        :class:`concurrent.futures.Future` of its result (or of the exception it raised).
+
+        No timeout and no failure isolation: this is for attribute access (Gymnasium's vector
+        ``call``/``get_attr``/``set_attr``), not for episode calls. A form that cannot run
+        functions on its environment raises ``NotImplementedError`` (the default)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot run functions on its environment")
 
     def _refuse_if_broken(self, method: str) -> None:
         if self.closed:

@@ -16,12 +16,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from agentgym.info import ErrorKind
 from agentgym.runtime.handle import (
     CallFailure,
     EnvCallFailed,
     EnvHandle,
+    EnvSpaces,
     StepResult,
     as_reset_result,
     as_step_result,
@@ -151,50 +155,149 @@ def _raise_remote_error(method: str, info: dict[str, Any]) -> None:
         raise EnvCallFailed(CallFailure.lost(method, f"environment server: {info.get('error')}"))
 
 
-class RayHandle(_RemoteBase):
-    """An environment in a Ray worker actor of a :class:`~agentgym.ray.RayEnvPool`; the actor
-    builds ``spec`` (pickled: its wrappers must be picklable, or data).
+#: seconds a Ray worker may take to answer once one of its calls timed out, before it is
+#: taken for frozen (or its node for unreachable), killed and replaced
+DEFAULT_WORKER_GRACE_S = 10.0
 
-    A worker whose process died (``ray.exceptions.RayActorError``) is a failure that says so;
-    the pool starts a replacement, on which the next reset builds a fresh environment.
+
+@dataclass(frozen=True)
+class RayCallFailure(CallFailure):
+    """A :class:`~agentgym.runtime.CallFailure` with what Ray adds to ``info()``.
+
+    Attributes:
+        ray_error: the Ray exception's class name, when the worker died or did not answer
+            (``info["ray_error"]``).
+        hung_threads: after a timeout, how many calls are now hung in that worker's abandoned
+            threads, this one included (``info["hung_threads"]``).
     """
 
-    def __init__(self, spec: EnvSpec, *, pool: Any, timeout: float | None = None) -> None:
+    ray_error: str | None = None
+    hung_threads: int | None = None
+
+    def info(self) -> dict[str, Any]:
+        info = super().info()
+        if self.ray_error is not None:
+            info["ray_error"] = self.ray_error
+        if self.hung_threads is not None:
+            info["hung_threads"] = self.hung_threads
+        return info
+
+
+class RayHandle(_RemoteBase):
+    """An environment in a Ray worker actor of a :class:`~agentgym.ray.RayEnvPool`; the actor
+    builds ``spec`` (an :class:`~agentgym.runtime.EnvSpec`, or any picklable zero-argument
+    factory; pickled, so its wrappers must be picklable, or data).
+
+    Resets and steps are *coalesced* (:mod:`agentgym.ray.coalesce`): the calls that RayHandles
+    on one event loop make on one worker's environments in the same tick travel as one Ray
+    call, each keeping its own outcome and this handle's ``timeout``.
+
+    Failures, as :class:`RayCallFailure`:
+
+    * the environment raised: ``"step raised <Type>: <message>"``, with the worker-side
+      traceback and the exception itself;
+    * the worker's process died (``ray.exceptions.RayActorError``): a failure that says so, for
+      every call of this worker's environments; the pool starts a replacement worker;
+    * a call outlasted ``timeout``: the environment is abandoned on its worker at once (a
+      call still running stays in its thread there, ``info["hung_threads"]`` counts them);
+      if the worker does not even confirm that within ``worker_grace`` seconds it is taken
+      for frozen or unreachable, killed and replaced (``info["env_killed"]``), which fails
+      every environment it hosted.
+
+    The next reset builds a fresh environment, on the pool's least-loaded live worker.
+    """
+
+    def __init__(self, spec: EnvSpec | Callable[[], Any], *, pool: Any, timeout: float | None = None,
+                 worker_grace: float = DEFAULT_WORKER_GRACE_S) -> None:
         super().__init__(timeout)
         self.spec = spec
         self.pool = pool
+        self.worker_grace = worker_grace
         self.ref: Any = None
+        self._interrupted = False  # a call was cancelled from outside: the environment may be busy
+
+    def spaces(self) -> EnvSpaces | None:
+        ref = self.ref
+        if ref is None:
+            return None
+        return EnvSpaces(ref.observation_space, ref.action_space, dict(ref.metadata), ref.render_mode)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """``fn(env, *args)`` in the environment's thread on its worker (``fn`` and ``args``
+        must be picklable; the result too)."""
+        if self.ref is None:
+            raise RuntimeError("the environment is not built (a failed one is rebuilt at the next reset)")
+        return self.ref.apply(functools.partial(_call_with_args, fn, args)).future()
 
     def _opened(self) -> bool:
         return self.ref is not None
 
     async def _open(self) -> None:
-        loop = asyncio.get_running_loop()
-        opening = functools.partial(self.pool.open, self.spec, timeout=self.timeout)
-        self.ref = await loop.run_in_executor(None, opening)  # builds the environment in its worker
+        self.ref = await self.pool.open_async(self.spec)  # cancelled by the timeout: the build is abandoned
+        self._interrupted = False
 
-    async def _reset(self, seed: int | None, options: dict[str, Any] | None) -> Any:
-        return await self.ref.reset(seed=seed, options=options)
+    # plain functions returning the coalesced call's future: awaited by ``asyncio.wait_for``
+    # directly, with no task of its own per call
+    def _reset(self, seed: int | None, options: dict[str, Any] | None) -> Awaitable[Any]:  # type: ignore[override]
+        return self.ref.areset(seed, options)
 
-    async def _step(self, action: Any) -> Any:
-        return await self.ref.step(action)
+    def _step(self, action: Any) -> Awaitable[Any]:  # type: ignore[override]
+        return self.ref.astep(action)
+
+    async def _guarded(self, method: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            return await super()._guarded(method, call)
+        except asyncio.CancelledError:
+            self._interrupted = True
+            raise
+        except EnvCallFailed as failed:
+            if failed.failure.kind is ErrorKind.TIMEOUT and self.ref is not None:
+                raise EnvCallFailed(await self._abandon_after_timeout(failed.failure)) from None
+            raise
+
+    async def _abandon_after_timeout(self, timed_out: CallFailure) -> RayCallFailure:
+        ref, self.ref = self.ref, None
+        hung_threads = await ref.abandon_and_wait(self.worker_grace)
+        if hung_threads is not None:
+            return RayCallFailure(timed_out.error, ErrorKind.TIMEOUT, hung_threads=hung_threads)
+        if not self.pool.restart_worker(ref):  # replaced already: it had died
+            return RayCallFailure(f"{timed_out.error}; its Ray worker (pid {ref.worker_pid}) is gone",
+                                  ErrorKind.TIMEOUT, ray_error="RayActorError")
+        return RayCallFailure(f"{timed_out.error}; its Ray worker (pid {ref.worker_pid}) did not answer within "
+                              f"{self.worker_grace} s more (frozen, dead or unreachable): it was killed and replaced",
+                              ErrorKind.TIMEOUT, killed=True, ray_error="GetTimeoutError")
 
     async def _discard(self) -> None:
         ref, self.ref = self.ref, None
         if ref is None:
             return
-        if self.broken:
-            ref.abandon()  # it may be hung: drop it without waiting
+        if self._interrupted:
+            ref.abandon()  # a cancelled call may still be running: drop it without waiting
             return
-        with contextlib.suppress(Exception):
+        try:
             await asyncio.wait_for(ref.close(), _CLOSE_TIMEOUT)
+        except Exception:  # noqa: BLE001 - dead, hung or failing: dropped either way
+            pass
 
     def _failure(self, method: str, exc: BaseException) -> CallFailure:
         from ray.exceptions import RayActorError, RayTaskError
 
         if isinstance(exc, RayActorError):
+            pid = "?"
+            if self.ref is not None:
+                pid = self.ref.worker_pid
+                self.pool.worker_failed(self.ref)  # replaced now, not when the monitor notices
             why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            return CallFailure.lost(method, f"the Ray worker actor died ({type(exc).__name__}: {why})")
+            return RayCallFailure(f"{method} failed: the Ray worker actor died (pid {pid}, "
+                                  f"{type(exc).__name__}: {why}); a replacement worker was started",
+                                  ErrorKind.ENV_ERROR, ray_error=type(exc).__name__)
         if isinstance(exc, RayTaskError) and isinstance(getattr(exc, "cause", None), BaseException):
-            return CallFailure.raised(method, exc.cause)  # the environment's own exception
+            cause = exc.cause  # the environment's own exception, raised in its worker
+            frames = getattr(exc, "traceback_str", None) or str(exc)  # a dual-type instance has only its text
+            return CallFailure(f"{method} raised {type(cause).__name__}: {cause}", ErrorKind.ENV_ERROR, frames,
+                               exception=cause)
         return CallFailure.raised(method, exc)
+
+
+def _call_with_args(fn: Callable[..., Any], args: tuple, env: Any) -> Any:
+    return fn(env, *args)

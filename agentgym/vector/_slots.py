@@ -9,6 +9,13 @@ same time, ``{slot index: ResetCall | StepCall}``, and are sent back each call's
 result, or a :class:`~agentgym.runtime.CallFailure`). The calls of a batch run concurrently
 on an event loop (:meth:`SlotVectorEnv.areset`, :meth:`SlotVectorEnv.astep`); the synchronous
 ``reset``/``step`` run that loop privately.
+
+Where the environments live is the slots' handles, made by :meth:`SlotVectorEnv._handle`:
+local threads or child processes here; a subclass may return any
+:class:`~agentgym.runtime.EnvHandle` (:class:`~agentgym.ray.RayVectorEnv` returns Ray handles).
+Spaces and metadata come from :meth:`EnvHandle.spaces <agentgym.runtime.EnvHandle.spaces>` and
+``call``/``get_attr``/``set_attr`` run through :meth:`EnvHandle.submit
+<agentgym.runtime.EnvHandle.submit>`, so the semantics here never depend on the form.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
 
 from agentgym.info import ErrorKind
-from agentgym.runtime.handle import CallFailure, EnvCallFailed, EnvFactory, StepResult
+from agentgym.runtime.handle import CallFailure, EnvCallFailed, EnvFactory, EnvHandle, EnvSpaces, StepResult
 from agentgym.runtime.local import LocalHandle, ProcessHandle
 from agentgym.runtime.worker import (
     DEFAULT_MAX_ABANDONED_THREADS,
@@ -66,7 +73,7 @@ class Slot:
     """One sub-environment: its handle, and whether its episode can be stepped (the last
     reset succeeded and nothing failed since)."""
 
-    def __init__(self, index: int, handle: LocalHandle) -> None:
+    def __init__(self, index: int, handle: EnvHandle) -> None:
         self.index = index
         self.handle = handle
         self.live = False
@@ -179,9 +186,9 @@ class SlotVectorEnv(VectorEnv):
         except BaseException:
             self.close()
             raise
-        first = self._first_env()
-        self.metadata = {**getattr(first, "metadata", {}), "autoreset_mode": self.autoreset_mode}
-        self.render_mode = getattr(first, "render_mode", None)
+        first = self._first_spaces()
+        self.metadata = {**first.metadata, "autoreset_mode": self.autoreset_mode}
+        self.render_mode = first.render_mode
 
     # ----------------------------------------------------------------- programs
     def _reset_program(
@@ -312,7 +319,11 @@ class SlotVectorEnv(VectorEnv):
         """Calls hung in abandoned threads in this whole process (see ``max_abandoned_threads``)."""
         return hung_thread_count()
 
-    def _handle(self, index: int, factory: EnvFactory, start_method: str) -> LocalHandle:
+    def _handle(self, index: int, factory: EnvFactory, start_method: str) -> EnvHandle:
+        """The handle (not yet opened) of slot ``index``, whose environments ``factory``
+        builds: a :class:`~agentgym.runtime.LocalHandle` or
+        :class:`~agentgym.runtime.ProcessHandle` per ``isolation``. Subclasses override it to
+        run the environments elsewhere; the handle's ``timeout`` should be ``step_timeout``."""
         name = f"agentgym-vector-slot-{index}"
         if self.isolation == "process":
             return ProcessHandle(factory, timeout=self.step_timeout, start_method=start_method, name=name)
@@ -343,24 +354,24 @@ class SlotVectorEnv(VectorEnv):
                 "(environment construction timed out in every slot)"
             )
 
-    def _first_env(self) -> Any:
-        return next(slot.handle.env for slot in self._slots if slot.handle.env is not None)
+    def _first_spaces(self) -> EnvSpaces:
+        return next(spaces for slot in self._slots if (spaces := slot.handle.spaces()) is not None)
 
     def _set_spaces(self) -> None:
-        first = self._first_env()
+        first = self._first_spaces()
         self.single_observation_space = first.observation_space
         self.single_action_space = first.action_space
         for slot in self._slots:
-            env = slot.handle.env
-            if env is None or env is first:
+            spaces = slot.handle.spaces()
+            if spaces is None:
                 continue
             if (
-                env.observation_space != self.single_observation_space
-                or env.action_space != self.single_action_space
+                spaces.observation_space != self.single_observation_space
+                or spaces.action_space != self.single_action_space
             ):
                 raise RuntimeError(
-                    f"sub-environment {slot.index} has spaces {env.observation_space} / "
-                    f"{env.action_space}, unlike the first sub-environment's "
+                    f"sub-environment {slot.index} has spaces {spaces.observation_space} / "
+                    f"{spaces.action_space}, unlike the first sub-environment's "
                     f"{self.single_observation_space} / {self.single_action_space}"
                 )
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -396,7 +407,9 @@ class SlotVectorEnv(VectorEnv):
         # or closing environments is not safe during garbage collection; stopping them is.
         if not getattr(self, "closed", True):
             for slot in getattr(self, "_slots", ()):
-                slot.handle.worker.shutdown(wait=False)
+                worker = getattr(slot.handle, "worker", None)  # local forms: the slot's thread
+                if worker is not None:
+                    worker.shutdown(wait=False)
 
     # ------------------------------------------------------------ running batches
     async def areset(
@@ -456,7 +469,8 @@ class SlotVectorEnv(VectorEnv):
 
     # ------------------------------------------------------------ Gymnasium extras
     def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
-        """Call method ``name`` of every sub-environment, each in its own thread.
+        """Call method ``name`` of every sub-environment, each where it lives (its own thread,
+        through :meth:`EnvHandle.submit <agentgym.runtime.EnvHandle.submit>`).
 
         A non-callable attribute is returned as is (as Gymnasium's vector envs do). Exceptions
         propagate: this is not a step, nothing is isolated.
@@ -498,7 +512,7 @@ class SlotVectorEnv(VectorEnv):
         self, fn: Callable[..., Any], extra_args: Sequence[Sequence[Any]] | None = None
     ) -> tuple[Any, ...]:
         self._check_open()
-        abandoned = [slot.index for slot in self._slots if slot.handle.env is None]
+        abandoned = [slot.index for slot in self._slots if slot.handle.spaces() is None]
         if abandoned:
             raise RuntimeError(
                 f"sub-environments {abandoned} hung and were abandoned; each gets a fresh "

@@ -19,16 +19,26 @@ class ScriptedEnv(LLMEnv):
     """Each action says what to do: ``"crash"`` kills the process, ``"hang"`` sleeps
     ``hang_s`` seconds (creating the file ``hang_marker`` first, if given, so a test knows the
     call is running), ``"raise"`` raises :class:`EnvBroke`; anything else counts a turn.
-    The class counts, per process, the instances built and closed."""
+    The class counts, per process, the instances built and closed (until its class is sent to
+    the process again: unpickling a class sent by value resets its attributes); ``events``, a
+    file path, gets a line ``built`` or ``closed`` for each, whatever the process."""
 
     built = 0
     closed = 0
 
-    def __init__(self, hang_s: float = 30.0, hang_marker: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, hang_s: float = 30.0, hang_marker: str | None = None, events: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.hang_s = hang_s
         self.hang_marker = hang_marker
+        self.events = events
         type(self).built += 1
+        self._log("built")
+
+    def _log(self, event: str) -> None:
+        if self.events is not None:
+            with open(self.events, "a") as log:
+                log.write(event + "\n")
 
     def new_episode(self, options: dict[str, Any]) -> str:
         self.turn = 0
@@ -48,7 +58,11 @@ class ScriptedEnv(LLMEnv):
 
     def close(self) -> None:
         type(self).closed += 1
+        self._log("closed")
         super().close()
+
+    def pid(self) -> int:
+        return os.getpid()
 
     def counts(self) -> tuple[int, int]:
         """``(built, closed)`` in this process."""

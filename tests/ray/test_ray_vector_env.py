@@ -1,8 +1,10 @@
-"""RayVectorEnv: Gymnasium vector semantics as ThreadVectorEnv's, one Ray call per worker per
-step, and an environment's failure (raised, hung, its worker killed) confined to its slot."""
+"""RayVectorEnv (SlotVectorEnv over RayHandles): Gymnasium vector semantics as ThreadVectorEnv's,
+one Ray call per worker per step (coalesced), and an environment's failure (raised, hung, its
+worker killed or frozen) confined to its slot."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 
@@ -59,7 +61,8 @@ def test_a_worker_killed_mid_episode_fails_only_its_slots_which_come_back_on_a_r
         pids = envs.worker_pids
         victims = [i for i, pid in enumerate(pids) if pid == pids[0]]
         assert len(victims) == 2
-        actions = ["crash" if i == victims[0] else "go" for i in range(4)]
+        # one victim kills the worker while its neighbour's call is still running there
+        actions = ["crash" if i == victims[0] else "hang" if i == victims[1] else "go" for i in range(4)]
         observations, rewards, terminations, truncations, infos = envs.step(actions)
         for i in range(4):
             if i in victims:  # both environments on the dead worker
@@ -113,9 +116,11 @@ def test_a_hung_env_times_out_alone_and_is_rebuilt_in_a_fresh_thread() -> None:
         envs.close()
 
 
-def test_an_env_that_raises_gets_an_error_result_with_its_traceback_and_is_rebuilt() -> None:
+def test_an_env_that_raises_gets_an_error_result_with_its_traceback_and_is_rebuilt(tmp_path) -> None:
+    events = tmp_path / "events"
     with RayEnvPool(1, num_cpus_per_worker=0.5) as pool:
-        envs = RayVectorEnv([make_scripted_env] * 2, pool=pool, autoreset_mode="SameStep")
+        envs = RayVectorEnv([functools.partial(ScriptedEnv, events=str(events))] * 2, pool=pool,
+                            autoreset_mode="SameStep")
         envs.reset(seed=0)
         observations, _, _, truncations, infos = envs.step(["raise", "go"])
         # SAME_STEP: the failed episode ends (truncated) and its slot is reset in the same step
@@ -124,10 +129,29 @@ def test_an_env_that_raises_gets_an_error_result_with_its_traceback_and_is_rebui
         assert final["env_failed"][0] and "EnvBroke" in final["error"][0]
         assert "broke on purpose" in final["traceback"][0]
         assert infos["final_obs"][0].startswith("Environment error: step raised EnvBroke")
-        # the broken environment was closed and a fresh one built (counts of the worker process)
-        assert envs.call("counts") == ((3, 1), (3, 1))
+        # the broken environment was closed and a fresh one built
+        assert sorted(events.read_text().split()) == ["built"] * 3 + ["closed"]
         envs.close()
+        assert sorted(events.read_text().split()) == ["built"] * 3 + ["closed"] * 3
         assert not pool.closed and pool.stats()["envs"] == 0 and pool.stats()["per_worker"][0]["hosted"] == 0
+
+
+def test_call_get_attr_and_set_attr_run_in_the_environments_on_their_workers() -> None:
+    with RayEnvPool(2, num_cpus_per_worker=0.5) as pool:
+        envs = RayVectorEnv([make_scripted_env] * 3, pool=pool)
+        try:
+            envs.reset(seed=0)
+            envs.step(["go"] * 3)
+            assert envs.get_attr("turn") == (1, 1, 1)
+            envs.set_attr("hang_s", [1.0, 2.0, 3.0])
+            assert envs.get_attr("hang_s") == (1.0, 2.0, 3.0)
+            assert envs.call("pid") == tuple(envs.worker_pids)  # run where each environment lives
+            assert sorted(set(envs.worker_pids)) == sorted(pool.worker_pids())
+            assert envs.metadata["autoreset_mode"].value == "NextStep"
+            with pytest.raises(AttributeError):
+                envs.call("no_such_method")
+        finally:
+            envs.close()
 
 
 def test_close_shuts_its_own_pool_down_and_bad_input_is_refused() -> None:
@@ -146,3 +170,5 @@ def test_close_shuts_its_own_pool_down_and_bad_input_is_refused() -> None:
         make_ray_vec("games/Wordle-v0", 0)
     with pytest.raises(ValueError, match="env_fns"):
         RayVectorEnv([])
+    with pytest.raises(ValueError, match="worker_grace"):
+        RayVectorEnv([make_scripted_env], worker_grace=0)
