@@ -28,6 +28,23 @@ call, on a timeout and when the host process dies, every process of the sandbox 
 Results are :class:`ExecutionResult` (stdout, stderr, exit code, why it was stopped, duration);
 code that fails, hangs or floods is a result, never an exception. Exceptions are for the
 sandbox itself: :class:`SandboxUnavailable`, :class:`SandboxError`, :class:`SessionClosed`.
+
+Where bubblewrap cannot work (not installed; namespaces refused, e.g. under Docker's default
+seccomp profile) ``Sandbox()`` raises :class:`SandboxUnavailable` naming the cause. There is
+no silent fallback: ``isolation="rlimits"`` (a plain subprocess with the same limits, timeout
+and caps, no namespaces) must be asked for, and warns that it is weaker.
+
+What the limits do not cover, by design or by the kernel:
+
+- ``memory_mb`` bounds each process (``RLIMIT_AS``); ``processes`` of them could each use it,
+  and ``/tmp`` (``disk_mb``) is RAM too. No cgroups are used.
+- In a session, the per-call CPU limit is a soft limit the code itself could raise; the
+  wall-clock limit is the hard stop there. Threads a cell starts keep running after it (its
+  processes do not).
+- Each of stdout and stderr keeps ``output_chars``; a call writing more than
+  ``output_stop_mb`` in all is killed.
+- Under root the code runs as a fresh unprivileged uid, in the weaker mode too, so that mode
+  needs an interpreter other users can run (``python=``).
 """
 
 from agentgym.sandbox.bwrap import INSTALL_COMMAND, check_bubblewrap

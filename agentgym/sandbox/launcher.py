@@ -180,7 +180,8 @@ def reap():
 
 
 def process_table():
-    """(pid, parent pid, real uid) of every process visible in /proc."""
+    """(pid, parent pid, real uid) of every live process visible in /proc (zombies, which can
+    do nothing and wait for their parent to reap them, are left out)."""
     table = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -191,13 +192,16 @@ def process_table():
         except OSError:
             continue
         ppid = uid = None
+        zombie = False
         for line in status.split(b"\n"):
-            if line.startswith(b"PPid:"):
+            if line.startswith(b"State:"):
+                zombie = line.split()[1] in (b"Z", b"X")
+            elif line.startswith(b"PPid:"):
                 ppid = int(line.split()[1])
             elif line.startswith(b"Uid:"):
                 uid = int(line.split()[1])
                 break
-        if ppid is not None and uid is not None:
+        if ppid is not None and uid is not None and not zombie:
             table.append((int(entry), ppid, uid))
     return table
 

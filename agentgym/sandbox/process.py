@@ -3,10 +3,13 @@ and killing everything in it.
 
 A :class:`SandboxProcess` is started by :func:`spawn` from a :class:`LaunchSpec` (how to isolate)
 and a job (what to run, see :mod:`agentgym.sandbox.launcher`). Its pipes: the code's stdout and
-stderr, ``CTRL_IN`` (host → launcher: the job, then a session's cells; the sandbox's lifeline:
-when it closes, the launcher kills everything and exits) and ``CTRL_OUT`` (launcher → host:
-framed answers). :meth:`SandboxProcess.kill` may be called from any thread; :meth:`close`
-(kill, reap, close every descriptor, remove the temporary directory) is idempotent.
+stderr, ``CTRL_IN`` (host → launcher: the job, then a session's cells; for sessions and
+commands also the lifeline: when it closes, the launcher kills everything and exits) and
+``CTRL_OUT`` (launcher → host: framed answers). Under bubblewrap the host also holds a pidfd
+of the sandbox's pid-namespace init (from ``--info-fd``): SIGKILL to it ends every process of
+the sandbox, which :meth:`SandboxProcess.close` always does. :meth:`SandboxProcess.kill` may be
+called from any thread; :meth:`SandboxProcess.close` (kill, wait until every process is gone,
+close every descriptor, remove the temporary directory) is idempotent.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ import importlib.util
 import json
 import marshal
 import os
+import py_compile
 import secrets
 import selectors
 import shutil
 import signal
 import struct
-import py_compile
 import subprocess
 import sys
 import tempfile
@@ -40,6 +43,7 @@ from agentgym.sandbox.limits import SandboxLimits
 
 LAUNCHER = str(Path(__file__).with_name("launcher.py"))
 HEADER = struct.Struct(">I")
+MAX_ANSWER = 1 << 20  # the launcher's answers are small: a longer frame is garbage
 READ_SIZE = 1 << 16
 EXIT_GRACE_S = 0.5  # after the launcher is gone, how long stray holders of stdout may keep it open
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -79,17 +83,26 @@ def encode_files(files: Mapping[str, str | bytes] | None) -> dict[str, bytes]:
 
 
 class FrameReader:
-    """Splits the ``CTRL_OUT`` byte stream into JSON frames (anything else becomes
-    ``{"garbled": True}``: code in a session can write to that pipe too)."""
+    """Splits the ``CTRL_OUT`` byte stream into JSON frames. Anything else (code in a session can
+    write to that pipe too) becomes ``{"garbled": True}``, and so does a frame announced longer
+    than ``MAX_ANSWER``, after which the stream is ignored: it is never buffered."""
 
     def __init__(self) -> None:
         self.buffer = bytearray()
+        self.broken = False
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
+        if self.broken:
+            return []
         self.buffer += data
         frames = []
         while len(self.buffer) >= HEADER.size:
             (length,) = HEADER.unpack_from(self.buffer)
+            if length > MAX_ANSWER:
+                self.broken = True
+                self.buffer.clear()
+                frames.append({"garbled": True})
+                break
             if len(self.buffer) < HEADER.size + length:
                 break
             body = bytes(self.buffer[HEADER.size:HEADER.size + length])
@@ -112,7 +125,7 @@ class Stop(enum.Enum):
     """Why :meth:`SandboxProcess.pump` returned."""
 
     FRAME = "frame"        # a control frame arrived (and the output written before it was read)
-    FINISHED = "finished"  # every pipe reached end-of-file: the sandbox is gone
+    FINISHED = "finished"  # the started process exited, or every pipe reached end-of-file
     TIMEOUT = "timeout"    # the wall-clock deadline passed
     OUTPUT = "output"      # more than output_stop_mb was written
     CANCELLED = "cancelled"  # the cancel callback said so (a session closed from another thread)
@@ -352,7 +365,7 @@ def _close_fd(fd: int | None) -> None:
 
 
 def _proc_stats() -> list[tuple[int, int, int]]:
-    """(pid, ppid, real uid) of every process, from /proc."""
+    """(pid, ppid, real uid) of every live process, from /proc (zombies left out)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -364,6 +377,8 @@ def _proc_stats() -> list[tuple[int, int, int]]:
             continue
         fields = {}
         for line in status.split(b"\n"):
+            if line.startswith(b"State:") and line.split()[1] in (b"Z", b"X"):
+                break
             if line.startswith((b"PPid:", b"Uid:")):
                 key, value = line.split(b":", 1)
                 fields[key] = int(value.split()[0])
@@ -401,6 +416,20 @@ def fresh_uid() -> int:
     return 1_000_000_000 + secrets.randbelow(1_000_000_000)
 
 
+def fresh_byte_code(source: str, cached: str) -> bool:
+    """``cached`` is this interpreter's byte-code of ``source`` as it is now (the header the
+    import system checks: magic number, timestamp-based, source mtime and size)."""
+    try:
+        with open(cached, "rb") as handle:
+            header = handle.read(16)
+        stat = os.stat(source)
+    except OSError:
+        return False
+    return (header[:4] == importlib.util.MAGIC_NUMBER and header[4:8] == b"\0\0\0\0"
+            and int.from_bytes(header[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF
+            and int.from_bytes(header[12:16], "little") == stat.st_size & 0xFFFFFFFF)
+
+
 @functools.lru_cache(maxsize=None)
 def launcher_files(python: str) -> tuple[tuple[str, str], ...]:
     """(host path, sandbox path) of the launcher and, when it can be written or exists, its
@@ -409,11 +438,12 @@ def launcher_files(python: str) -> tuple[tuple[str, str], ...]:
     tag = sys.implementation.cache_tag if os.path.realpath(python) == os.path.realpath(sys.executable) else None
     if tag:
         cached = importlib.util.cache_from_source(LAUNCHER)
-        try:
-            py_compile.compile(LAUNCHER, cfile=cached, doraise=True)
-        except (OSError, py_compile.PyCompileError):
-            pass
-        if os.path.isfile(cached):
+        if not fresh_byte_code(LAUNCHER, cached):
+            try:
+                py_compile.compile(LAUNCHER, cfile=cached, doraise=True)
+            except (OSError, py_compile.PyCompileError):
+                pass
+        if fresh_byte_code(LAUNCHER, cached):
             files.append((cached, f"{LAUNCHER_DIR}/__pycache__/{os.path.basename(cached)}"))
     return tuple(files)
 

@@ -61,8 +61,9 @@ class Sandbox:
     ``Sandbox(limits)`` checks once that bubblewrap can build sandboxes here and raises
     :class:`SandboxUnavailable` naming the cause otherwise. ``isolation="rlimits"`` is the
     weaker mode (see :data:`WEAKER`), used only when asked for; it warns with
-    :class:`WeakIsolationWarning`. ``python`` (default: this interpreter) runs the code; its
-    installation is visible read-only, like ``readonly_paths``. ``bwrap`` names the bubblewrap
+    :class:`WeakIsolationWarning` (under root it runs the code as a fresh uid, so ``python``
+    must be an interpreter other users can run). ``python`` (default: this interpreter) runs
+    the code; its installation is visible read-only, like ``readonly_paths``. ``bwrap`` names the bubblewrap
     executable. A Sandbox holds no processes: each :meth:`run` / :meth:`run_python` starts and
     ends its own, each :meth:`session` owns one until closed. Thread-safe.
     """

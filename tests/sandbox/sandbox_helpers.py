@@ -40,10 +40,12 @@ class Snapshot:
 
 
 def processes_of(uids: set[int]) -> list[psutil.Process]:
+    """Live processes (not zombies waiting for their parent to reap them) of these uids."""
     found = []
-    for process in psutil.process_iter(["uids"]):
+    for process in psutil.process_iter(["uids", "status"]):
         try:
-            if process.info["uids"] and process.info["uids"].real in uids:
+            if (process.info["uids"] and process.info["uids"].real in uids
+                    and process.info["status"] != psutil.STATUS_ZOMBIE):
                 found.append(process)
         except psutil.Error:
             continue

@@ -96,7 +96,7 @@ def weak():
     if python is None:
         pytest.skip("no Python interpreter that an unprivileged uid can run (the rlimits mode needs one under root)")
     with pytest.warns(WeakIsolationWarning):
-        return Sandbox(dataclasses.replace(SMALL, wall_seconds=3, cpu_seconds=1), isolation="rlimits",
+        return Sandbox(dataclasses.replace(SMALL, wall_seconds=2, cpu_seconds=1), isolation="rlimits",
                        python=python)
 
 

@@ -195,7 +195,9 @@ def test_fork_bomb_is_contained(leaks):
 def test_shell_fork_bomb_is_contained(leaks):
     sandbox = limited(wall_seconds=2, processes=16)
     result = sandbox.run(["bash", "-c", ":(){ :|:& };:; wait"])
-    assert "fork: retry: Resource temporarily unavailable" in result.stderr
+    # bash says it cannot fork; whether it then gives up or the wall clock stops it depends on
+    # the machine's load
+    assert "fork: retry: Resource temporarily unavailable" in result.stderr, result
     assert "[the sandbox allows 16 processes and threads at once]" in result.for_agent()
     assert result.duration_s < 10
     assert subprocess.run(["true"]).returncode == 0

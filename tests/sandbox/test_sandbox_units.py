@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import marshal
 import os
+import py_compile
 import sys
 
 from hypothesis import given
@@ -15,7 +16,7 @@ from agentgym.sandbox import ExecutionResult, SandboxLimits
 from agentgym.sandbox import launcher
 from agentgym.sandbox.bwrap import bwrap_command, readonly_mounts
 from agentgym.sandbox.capture import CappedOutput
-from agentgym.sandbox.process import FrameReader, frame_bytes
+from agentgym.sandbox.process import FrameReader, frame_bytes, fresh_byte_code
 
 
 @given(st.lists(st.binary(max_size=300), max_size=30), st.integers(min_value=4, max_value=200))
@@ -59,6 +60,9 @@ def test_frames_are_split_wherever_the_bytes_break():
         seen += reader.feed(stream[i:i + 1])
     assert seen == answers
     assert FrameReader().feed(b"\x00\x00\x00\x03abc") == [{"garbled": True}]  # code can write there too
+    flooded = FrameReader()
+    assert flooded.feed(b"\x7f\xff\xff\xff" + b"x" * 100) == [{"garbled": True}]  # never buffered
+    assert flooded.feed(b"y" * 100) == [] and not flooded.buffer
 
 
 def test_host_frames_are_what_the_launcher_reads():
@@ -122,3 +126,14 @@ def test_the_command_line_shows_only_what_it_must():
     assert bwrap_command("bwrap", launcher_files=[], python="/p", readonly_paths=[], disk_bytes=1, env={},
                          info_fd=9, ctrl_fds=(3, 4), as_root=False)[1:4] == ["--unshare-all", "--unshare-user",
                                                                              "--disable-userns"]
+
+
+def test_the_launchers_byte_code_is_reused_only_while_it_matches_the_source(tmp_path):
+    source = tmp_path / "launcher.py"
+    source.write_text("x = 1\n")
+    cached = str(tmp_path / "launcher.pyc")
+    assert not fresh_byte_code(str(source), cached)
+    py_compile.compile(str(source), cfile=cached, doraise=True)
+    assert fresh_byte_code(str(source), cached)
+    source.write_text("x = 22\n")  # another size: the import system would recompile it
+    assert not fresh_byte_code(str(source), cached)
