@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sandbox_helpers import SMALL, as_root
@@ -167,3 +167,10 @@ def test_readonly_paths_are_visible_and_read_only(tmp_path):
         f"try:\n    open({str(shared / 'new.txt')!r}, 'w')\nexcept OSError as e:\n    print(e.strerror)")
     assert result.stdout == "visible\nRead-only file system\n", result.for_agent()
     assert sorted(p.name for p in shared.iterdir()) == ["data.txt"]
+
+
+def test_calls_from_many_threads_at_once(sandbox, leaks):
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda n: sandbox.run_python(f"print({n} * {n})"), range(12)))
+    assert [r.stdout for r in results] == [f"{n * n}\n" for n in range(12)]
+    leaks.assert_clean()
