@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml
 ## The main job: evaluate the embedded default model (SmolLM2-135M) on the quick suite;
 ## it prints the results table and the path of the HTML report.
 demo: setup
-	$(BIN)/agentgym eval --suite quick-v0 --policy smollm2-135m --max-turns 4 --max-tokens 48 --seed 0
+	$(BIN)/agentgym eval --suite quick-v1 --policy smollm2-135m --max-turns 4 --max-tokens 48 --seed 0
 
 ## The whole test suite.
 test: setup
@@ -49,6 +49,10 @@ bench: setup
 	$(BIN)/python benchmarks/bench_rollout.py
 	$(BIN)/python benchmarks/bench_info_gain.py
 	$(BIN)/python benchmarks/bench_train_step.py --threads 1
+	$(BIN)/python benchmarks/bench_env_server.py
+	$(BIN)/python benchmarks/bench_ray.py
+	$(BIN)/python benchmarks/bench_sandbox.py
+	$(BIN)/python benchmarks/bench_sql.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

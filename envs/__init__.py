@@ -7,3 +7,14 @@ environments is made.
 
 from agentgym.envs import games  # noqa: F401  (registers games/* and the game suites)
 from agentgym.envs import tools  # noqa: F401  (registers tools/* and the tool suites)
+from agentgym.suites import register_suite
+
+# A suite's contents never change under its name: quick-v1 is quick-v0 plus a tools task.
+register_suite(
+    "quick-v1",
+    [(env_id, range(3), {"difficulty": "easy"}) for env_id in (
+        "games/GuessTheNumber-v0", "games/Wordle-v0", "games/TicTacToe-v0", "games/FrozenLake-v0",
+        "tools/SQL-v0")],
+    "quick-v0's four easy games and an easy Text2SQL task (tools family), three seeds each: a smoke test "
+    "of an agent in a minute or two.",
+)

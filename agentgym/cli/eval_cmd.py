@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Roll a policy out on every task of a suite, print the results per environment "
                     "and write a run directory (run.json, trajectories, report.md, report.html, results.json). "
                     "Exit status 1 when every episode failed with an error (the first error is printed).")
-    parser.add_argument("--suite", default="quick-v0", help="suite name (`agentgym list --suites`)")
+    parser.add_argument("--suite", default="quick-v1", help="suite name (`agentgym list --suites`)")
     parser.add_argument("--policy", default=DEFAULT_POLICY,
                         help="; ".join(f"{k}: {v}" for k, v in POLICY_SPECS.items()))
     parser.add_argument("-n", "--rollouts", type=positive_int, default=1,
