@@ -1,17 +1,24 @@
-"""Environments on Ray workers against ThreadVectorEnv, measured side by side in one run.
+"""Environments on Ray workers against threads, measured side by side in one run.
 
-64 environments whose step waits 10 ms (I/O-like, ``SlowEnv``): steps per second of a
-``ThreadVectorEnv`` of the environments themselves, and of :class:`~agentgym.ray.RayVectorEnv`
-(the environments hosted on a :class:`~agentgym.ray.RayEnvPool` of 1, 2 and 4 worker
-processes, one Ray call per worker per vector step) and, for comparison, of the same
-environments on a 2-worker pool driven with one Ray call per environment per step (as the
-rollout engine's ``RayHandle`` does), on a local Ray instance. Every round runs
-each configuration once, in turn, for the same number of steps; the medians are reported and
-the ratio ThreadVectorEnv / Ray is checked against the target (within 2x). Start-up (the
-workers, then the 64 environments opened on them) is timed separately and not counted in
-steps/s.
+64 environments whose step waits 10 ms (I/O-like, ``SlowEnv``), on a local Ray instance:
+
+* **Vector envs**: steps per second of a ``ThreadVectorEnv`` of the environments themselves,
+  and of :class:`~agentgym.ray.RayVectorEnv` — the same ``SlotVectorEnv`` with
+  ``RayHandle``\ s on a :class:`~agentgym.ray.RayEnvPool` of 1, 2 and 4 worker processes,
+  whose steps are coalesced into one Ray call per worker per vector step (counted) — and, for
+  comparison, of the environments on a 2-worker pool driven with one plain Ray call per
+  environment per step (``RayEnvRef.step``, not coalesced). Every round runs each
+  configuration once, in turn, for the same number of steps; the medians are reported and the
+  ratio ThreadVectorEnv / Ray is checked against the target (within 2x). Start-up (the
+  workers, then the 64 environments opened on them) is timed separately, not in steps/s.
+* **Rollout engine**: the wall time of ``rollout(ScriptedPolicy(...), 64 tasks, ...)`` with
+  ``env_runtime=RayRuntime(2)`` against ``env_runtime="thread"`` (each episode ``--turns``
+  steps; the Ray side includes opening and closing every episode's environment on the
+  workers), alternating, median of ``--engine-rounds``; and the Ray calls per environment
+  step that coalescing left.
 
     python benchmarks/bench_ray.py [--envs 64] [--steps 20] [--rounds 5] [--workers 1 2 4]
+                                   [--turns 10] [--engine-rounds 3]
 """
 
 from __future__ import annotations
@@ -28,12 +35,17 @@ from typing import Any
 
 import ray
 
+import agentgym
 from agentgym import Feedback, LLMEnv
 from agentgym.ray import RayEnvPool, RayVectorEnv
+from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.runtime.runtimes import RayRuntime
 from agentgym.vector import ThreadVectorEnv
+from agentgym.policies.scripted import ScriptedPolicy
 
 TARGET = 2.0  # ThreadVectorEnv / Ray steps per second, at most
 HEADLINE_WORKERS = 2  # one worker per core on the development machine
+SLOW_ENV_ID = "bench/Slow10ms-v0"
 
 
 class SlowEnv(LLMEnv):
@@ -57,6 +69,9 @@ def slow_env_10ms() -> SlowEnv:
     return SlowEnv(0.010)
 
 
+agentgym.register(SLOW_ENV_ID, SlowEnv, max_turns=1000)  # sent to the workers by value (defined in __main__)
+
+
 def steps_per_second(vector: Any, num_envs: int, steps: int) -> float:
     actions = ("go",) * num_envs
     start = time.perf_counter()
@@ -76,8 +91,8 @@ def start_ray_vector(num_envs: int, num_workers: int) -> tuple[RayVectorEnv, flo
 
 
 class PerEnvCalls:
-    """The environments on a pool driven one Ray call per environment per step (``RayEnvRef``
-    calls, as the rollout engine's ``RayHandle`` makes them), for comparison with the batches."""
+    """The environments on a pool driven one plain Ray call per environment per step
+    (``RayEnvRef.step``, not coalesced), for comparison."""
 
     def __init__(self, num_envs: int, num_workers: int) -> None:
         self.pool = RayEnvPool(num_workers, num_cpus_per_worker=1.0)
@@ -93,8 +108,43 @@ class PerEnvCalls:
         self.pool.shutdown()
 
 
-def batches(vector: RayVectorEnv) -> int:
-    return sum(w["batches"] or 0 for w in vector.pool.stats()["per_worker"])
+def ray_calls(pool: RayEnvPool) -> int:
+    """Ray calls that carried coalesced resets and steps so far (batches and their follow-ups)."""
+    return sum((w["batches"] or 0) + (w["collects"] or 0) for w in pool.stats()["per_worker"])
+
+
+def engine_wall_s(runtime: Any, num_envs: int, turns: int) -> float:
+    """Seconds one rollout of ``num_envs`` episodes of ``turns`` steps takes on ``runtime``."""
+    tasks = [Task(SLOW_ENV_ID, seed) for seed in range(num_envs)]
+    config = RolloutConfig(env_runtime=runtime, max_turns=turns, max_concurrent_episodes=num_envs,
+                           max_batch_size=num_envs, step_timeout=60.0)
+    start = time.perf_counter()
+    result = rollout(ScriptedPolicy(["go"] * turns), tasks, config, progress=False)
+    wall = time.perf_counter() - start
+    if result.stats["errors"] or any(len(t.turns) != turns for t in result.trajectories):
+        raise RuntimeError(f"the rollout on {runtime!r} did not play every episode through: {result.stats}")
+    return wall
+
+
+def bench_engine(num_envs: int, turns: int, rounds: int) -> dict[str, Any]:
+    runtime = RayRuntime(HEADLINE_WORKERS, num_cpus_per_worker=1.0)
+    runtime.start()
+    try:
+        engine_wall_s("thread", num_envs, turns)  # warm up both sides
+        engine_wall_s(runtime, num_envs, turns)
+        calls_before = ray_calls(runtime.pool)
+        walls: dict[str, list[float]] = {"thread": [], "ray": []}
+        for _ in range(rounds):
+            walls["thread"].append(engine_wall_s("thread", num_envs, turns))
+            walls["ray"].append(engine_wall_s(runtime, num_envs, turns))
+        calls = ray_calls(runtime.pool) - calls_before
+    finally:
+        runtime.close()
+    thread_s, ray_s = statistics.median(walls["thread"]), statistics.median(walls["ray"])
+    env_calls = rounds * num_envs * (turns + 1)  # a reset and the steps of every episode
+    return {"num_envs": num_envs, "turns": turns, "rounds": rounds, "workers": HEADLINE_WORKERS,
+            "thread_wall_s": thread_s, "ray_wall_s": ray_s, "ray_over_thread": ray_s / thread_s,
+            "ray_calls_per_env_call": calls / env_calls, "ideal_wall_s": turns * 0.010, "rounds_wall_s": walls}
 
 
 def bench(num_envs: int, steps: int, rounds: int, worker_counts: list[int]) -> dict[str, Any]:
@@ -109,12 +159,12 @@ def bench(num_envs: int, steps: int, rounds: int, worker_counts: list[int]) -> d
     for vector in contenders.values():
         vector.reset(seed=0)
         vector.step(("go",) * num_envs)  # warm up
-    calls_before = {n: batches(v) for n, v in ray_envs.items()}
+    calls_before = {n: ray_calls(v.pool) for n, v in ray_envs.items()}
     rates: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, vector in contenders.items():
             rates[name].append(steps_per_second(vector, num_envs, steps))
-    calls_per_step = {n: (batches(v) - calls_before[n]) / (rounds * steps) for n, v in ray_envs.items()}
+    calls_per_step = {n: (ray_calls(v.pool) - calls_before[n]) / (rounds * steps) for n, v in ray_envs.items()}
     for vector in contenders.values():
         vector.close()
     thread_rate = statistics.median(rates["threads"])
@@ -140,14 +190,15 @@ def markdown(report: dict[str, Any]) -> str:
     r = report["ray_vs_threads"]
     m = report["machine"]
     lines = [
-        "### Environments on Ray workers vs ThreadVectorEnv (one machine)", "",
+        "#### Environments on Ray workers vs ThreadVectorEnv (one machine)", "",
         f"{r['num_envs']} environments whose step waits {r['step_delay_s'] * 1000:.0f} ms, "
         f"{r['steps_per_round']} vector steps per round, median of {r['rounds']} rounds (each round runs every "
         f"configuration in turn); {m['cpus']} CPU cores (so 4 workers share 2 cores), Ray {m['ray']}, "
-        f"Python {m['python']}. `RayVectorEnv` hosts the environments on a `RayEnvPool`, each in its own "
-        "thread in its worker, and makes one Ray call per worker per vector step.", "",
+        f"Python {m['python']}. `RayVectorEnv` is `SlotVectorEnv` with `RayHandle`s on a `RayEnvPool` (each "
+        "environment in its own thread in its worker); their steps are coalesced into one Ray call per worker "
+        "per vector step (the column counts them).", "",
         "| backend | steps/s | ratio (threads / Ray) | target | Ray calls per vector step | start workers (s) "
-        "| open 64 envs (s) |",
+        f"| open {r['num_envs']} envs (s) |",
         "|---|---:|---:|---:|---:|---:|---:|",
         f"| ThreadVectorEnv of the envs (baseline) | {r['thread_steps_per_s']:,.0f} | | | | | |"]
     for row in r["ray"]:
@@ -160,9 +211,20 @@ def markdown(report: dict[str, Any]) -> str:
     p = r["per_env_calls"]
     lines.append(f"| for comparison: the same pool ({p['workers']} workers), one `RayEnvRef` call per environment "
                  f"| {p['steps_per_s']:,.0f} | {p['thread_over_ray']:.2f}x | | {p['ray_calls_per_vector_step']} | | |")
-    lines += ["", f"The ideal rate is {r['ideal_steps_per_s']:,.0f} steps/s. Before the pool (one Ray actor per "
-              "environment, a `ThreadVectorEnv` of `RayEnv`, one Ray call per environment per step) the same "
-              "benchmark measured 722 steps/s against 3,970 (5.50x) and 43.6 s to start 64 actors."]
+    lines += ["", f"The ideal rate is {r['ideal_steps_per_s']:,.0f} steps/s."]
+    e = report.get("engine")
+    if e:
+        lines += ["", "#### The rollout engine on Ray vs threads", "",
+                  f"`rollout(ScriptedPolicy(...), {e['num_envs']} tasks, RolloutConfig(env_runtime=...))`, every "
+                  f"episode {e['turns']} steps of {r['step_delay_s'] * 1000:.0f} ms (ideal "
+                  f"{e['ideal_wall_s']:.2f} s), all episodes at once; median wall time of {e['rounds']} alternating "
+                  "rounds. The Ray side opens, resets, steps and closes each episode's environment on the "
+                  "workers.", "",
+                  "| env_runtime | wall (s) | ratio (Ray / threads) | Ray calls per reset or step |",
+                  "|---|---:|---:|---:|",
+                  f"| `\"thread\"` (baseline) | {e['thread_wall_s']:.2f} | | |",
+                  f"| `RayRuntime({e['workers']})` | {e['ray_wall_s']:.2f} | **{e['ray_over_thread']:.2f}x** "
+                  f"| {e['ray_calls_per_env_call']:.3f} |"]
     return "\n".join(lines)
 
 
@@ -172,6 +234,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="vector steps per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4], help="Ray worker counts to measure")
+    parser.add_argument("--turns", type=int, default=10, help="steps per episode of the rollout-engine comparison")
+    parser.add_argument("--engine-rounds", type=int, default=3, help="rounds of the rollout-engine comparison "
+                        "(0: skip it)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     # logical CPUs for the local Ray instance: every pool's workers reserve 1 CPU each (all pools
@@ -180,6 +245,8 @@ def main() -> None:
     try:
         report = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "ray": ray.__version__},
                   "ray_vs_threads": bench(args.envs, args.steps, args.rounds, sorted(args.workers))}
+        if args.engine_rounds > 0:
+            report["engine"] = bench_engine(args.envs, args.turns, args.engine_rounds)
     finally:
         ray.shutdown()
     table = markdown(report)
