@@ -57,6 +57,7 @@ from agentgym.tools.formats import (
 from agentgym.tools.invoke import ToolOutcome, ainvoke, invoke
 from agentgym.tools.schema import INJECTED, Injected
 from agentgym.tools.tool import Tool, ToolArgumentError, ToolError, render_result, tool
+from agentgym.tools.python_sandbox import PythonSandbox  # noqa: F401  (the sandboxed-interpreter toolset)
 from agentgym.tools.toolset import Toolset
 
 __all__ = [
