@@ -439,9 +439,10 @@ def _child_main(argv: Sequence[str] | None = None) -> None:
         importlib.import_module(module)
     import uvicorn
 
-    from agentgym.remote.server import env_app
+    from agentgym.remote.server import env_app, guarded_http_protocol
 
     app = env_app(api_key=os.environ.get(API_KEY_ENV) or None, **json.loads(args.options))
     sock = socket.socket(fileno=args.fd)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5,
+                                           http=guarded_http_protocol()))
     server.run(sockets=[sock])

@@ -1,7 +1,9 @@
 """Running the environment server with uvicorn: in the foreground, or on a background thread.
 
 Both refuse to listen beyond loopback (``0.0.0.0``, a LAN address, a host name) without an
-``api_key`` (:func:`agentgym.serve.guards.check_exposure`).
+``api_key`` (:func:`agentgym.serve.guards.check_exposure`), and both serve with
+:func:`~agentgym.remote.server.guarded_http_protocol`, which closes connections that never
+complete a request head (uvicorn alone would hold them, and their file descriptors, for ever).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, Iterator
 import uvicorn
 from fastapi import FastAPI
 
-from agentgym.remote.server import env_app
+from agentgym.remote.server import env_app, guarded_http_protocol
 from agentgym.serve.guards import check_exposure
 from agentgym.serve.runner import serving_in_thread
 
@@ -24,7 +26,7 @@ def serve_env(*, host: str = "127.0.0.1", port: int = 8000, api_key: str | None 
     loopback without an ``api_key``."""
     check_exposure(host, api_key, how_to_give_a_key=how_to_give_a_key)
     uvicorn.run(env_app(api_key=api_key, **app_options), host=host, port=port, log_level=log_level,
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, http=guarded_http_protocol())
 
 
 @contextmanager
@@ -43,5 +45,5 @@ def running_env_server(*, host: str = "127.0.0.1", port: int = 0, api_key: str |
     elif app_options:
         raise ValueError(f"give either a ready app or app options, not both: {sorted(app_options)}")
     with serving_in_thread(app, host=host, port=port, name="environment server", startup_timeout=startup_timeout,
-                           timeout_graceful_shutdown=5) as root:
+                           timeout_graceful_shutdown=5, http=guarded_http_protocol()) as root:
         yield root
