@@ -4,6 +4,9 @@
   ``flights``): explore with read-only ``<sql>`` queries, submit an ``<answer>`` query, reward
   by execution-result match (:mod:`agentgym.envs.tools.sql`). Arguments: ``difficulty``
   (``easy``/``medium``/``hard``) and ``schema`` (``shop``/``school``/``flights``/``random``).
+* ``tools/Service-v0`` — customer-service requests on a store served by a real MCP server (a
+  child process over stdio; :mod:`agentgym.envs.tools.service`): success when the server's
+  final state matches the goal, gold calls exposed for ToolRL. Argument: ``difficulty``.
 
 Environments register by entry-point string, so importing this package loads none of them.
 """
@@ -18,6 +21,9 @@ _TOOL_ENVS = [
     ("SQL", "sql.env:SQLEnv", 20, ("sql", "text2sql", "hidden-answer"),
      "Answer a question about a generated SQLite database with read-only queries; reward by "
      "execution-result match."),
+    ("Service", "service.env:ServiceEnv", 24, ("mcp", "stateful", "multi-step", "gold-calls"),
+     "Carry out a customer-service request with the tools of a store served over MCP; success when the "
+     "server's final state matches the goal."),
 ]
 
 for _name, _target, _turns, _tags, _description in _TOOL_ENVS:
@@ -35,4 +41,9 @@ register_suite(
     "sql-v0",
     [("tools/SQL-v0", range(20), {"difficulty": level}) for level in ("easy", "medium", "hard")],
     "Text2SQL at every difficulty over the three schemas, twenty seeds each.",
+)
+register_suite(
+    "service-v0",
+    [("tools/Service-v0", range(10), {"difficulty": level}) for level in ("easy", "medium", "hard")],
+    "Store requests over MCP at every difficulty, ten seeds each (each episode starts its own server).",
 )
