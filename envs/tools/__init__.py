@@ -7,6 +7,9 @@
 * ``tools/Service-v0`` — customer-service requests on a store served by a real MCP server (a
   child process over stdio; :mod:`agentgym.envs.tools.service`): success when the server's
   final state matches the goal, gold calls exposed for ToolRL. Argument: ``difficulty``.
+* ``tools/MultiTool-v0`` — questions and requests that chain several local toolsets (accounts,
+  catalogue, orders, currency exchange; :mod:`agentgym.envs.tools.multitool`), with gold call
+  sequences for ToolRL-style rewards. Argument: ``difficulty``.
 
 Environments register by entry-point string, so importing this package loads none of them.
 """
@@ -24,6 +27,9 @@ _TOOL_ENVS = [
     ("Service", "service.env:ServiceEnv", 24, ("mcp", "stateful", "multi-step", "gold-calls"),
      "Carry out a customer-service request with the tools of a store served over MCP; success when the "
      "server's final state matches the goal."),
+    ("MultiTool", "multitool.env:MultiToolEnv", 20, ("multi-tool", "gold-calls", "stateful"),
+     "Answer questions and carry out requests that chain several toolsets; gold call sequences for "
+     "ToolRL-style rewards."),
 ]
 
 for _name, _target, _turns, _tags, _description in _TOOL_ENVS:
@@ -46,4 +52,9 @@ register_suite(
     "service-v0",
     [("tools/Service-v0", range(10), {"difficulty": level}) for level in ("easy", "medium", "hard")],
     "Store requests over MCP at every difficulty, ten seeds each (each episode starts its own server).",
+)
+register_suite(
+    "multitool-v0",
+    [("tools/MultiTool-v0", range(20), {"difficulty": level}) for level in ("easy", "medium", "hard")],
+    "Multi-tool questions and requests at every difficulty, twenty seeds each.",
 )
