@@ -1,0 +1,371 @@
+"""Code answers checked by unit tests run in the sandbox.
+
+:func:`extract_code` finds the solution in a response (the last closed ```` ```python ````,
+```` ```py ```` or unlabelled fenced block, else the last ``<answer>...</answer>``), and
+:func:`run_tests` runs a dataset's tests against it in a fresh one-shot sandbox
+(:meth:`agentgym.sandbox.Sandbox.run_python` / :meth:`~agentgym.sandbox.Sandbox.run`) and
+returns a :class:`CodeVerdict`: tests passed, tests run, one line per failure for the agent, or
+why the run itself failed.
+
+Tests are Python, in one of these forms:
+
+* a list of strings, each one test (``"assert add(1, 2) == 3"``, MBPP's ``test_list``);
+* a string of code: its ``test_*`` functions are the tests (the rest of the module is set-up),
+  or, without any, each top-level ``assert`` statement is a test and the other statements are
+  set-up run in order (HumanEval-style ``check`` functions can be written as
+  ``def test_check(): check(candidate)``).
+
+Two runners:
+
+* ``"asserts"`` (default, ~0.1 s): a small harness executes the solution, then each test in
+  the solution's namespace, each under ``per_test_seconds``; a failing ``assert x == y`` reports
+  the value it got.
+* ``"pytest"``: ``pytest`` in the sandbox (plugin autoload off, ~0.25 s) over ``solution.py``
+  and ``test_solution.py`` (``from solution import *`` then the tests), for tests that use
+  fixtures or ``pytest.raises``.
+
+Either way the result is read from a report line tagged with a random nonce that the harness
+reads from stdin before the solution runs, so a solution that prints "5 passed" or exits early
+gets no credit. This guards against accidents and naive tricks, not against code written to
+subvert the harness from inside its own process (it runs there: a determined program could
+find the nonce in memory); the sandbox keeps the host safe either way.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+RUNNERS = ("asserts", "pytest")
+#: Failures listed in a report (the rest are counted).
+MAX_FAILURES = 5
+FAILURE_CHARS = 240
+
+_FENCE_LINE = re.compile(r"^[ \t]*```[ \t]*([^\n`]*?)[ \t]*$", re.MULTILINE)
+_PYTHON_LABELS = ("python", "python3", "py", "")
+_ANSWER = re.compile(r"<answer>((?:(?!<answer>).)*?)</answer>", re.IGNORECASE | re.DOTALL)
+
+
+def extract_code(response: str) -> str | None:
+    """The solution in ``response``: the last closed fenced block labelled ``python``/``py``
+    or unlabelled, else the content of the last ``<answer>...</answer>``; ``None`` when there
+    is none or it is blank."""
+    if not isinstance(response, str):
+        return None
+    blocks = _python_blocks(response)
+    if blocks:
+        return blocks[-1]
+    tagged = [body for body in _ANSWER.findall(response) if body.strip()]
+    if tagged:
+        body = tagged[-1].strip("\n")
+        inner = _python_blocks(body)
+        return inner[-1] if inner else body
+    return None
+
+
+def _python_blocks(text: str) -> list[str]:
+    """The non-blank bodies of the closed fenced blocks labelled python/py or unlabelled (a
+    block opens at a fence line with any label and closes at the next bare fence line)."""
+    if "```" not in text:
+        return []
+    fences = list(_FENCE_LINE.finditer(text))
+    blocks, index = [], 0
+    while index < len(fences):
+        opening = fences[index]
+        closing = next((k for k in range(index + 1, len(fences)) if not fences[k].group(1)), None)
+        if closing is None:
+            break
+        body = text[opening.end() + 1:fences[closing].start()]
+        if opening.group(1).lower() in _PYTHON_LABELS and body.strip():
+            blocks.append(body)
+        index = closing + 1
+    return blocks
+
+
+@dataclass(frozen=True)
+class CodeVerdict:
+    """The outcome of one test run.
+
+    Attributes:
+        passed: tests that passed.
+        total: tests that ran (0 when the run failed before any).
+        failures: one line per failed test (at most :data:`MAX_FAILURES`), for the agent.
+        error: why the run itself failed (the solution does not compile or raises on import,
+            the run timed out or ended without a report), else ``None``.
+        duration_s: wall-clock seconds of the sandboxed run.
+    """
+
+    passed: int
+    total: int
+    failures: tuple[str, ...] = ()
+    error: str | None = None
+    duration_s: float = 0.0
+
+    @property
+    def correct(self) -> bool:
+        """Every test ran and passed (and there was at least one)."""
+        return self.error is None and self.total > 0 and self.passed == self.total
+
+    def feedback(self) -> str:
+        """What the agent reads about this run."""
+        if self.error is not None:
+            return f"The tests could not run: {self.error}"
+        lines = [f"{self.passed} of {self.total} tests passed."]
+        lines += [f"- {failure}" for failure in self.failures]
+        hidden = self.total - self.passed - len(self.failures)
+        if hidden > 0:
+            lines.append(f"(and {hidden} more failed)")
+        return "\n".join(lines)
+
+
+def normalize_tests(tests: Any) -> str | tuple[str, ...]:
+    """A dataset's tests as a string of code or a tuple of test strings; TypeError/ValueError
+    naming the problem otherwise."""
+    if isinstance(tests, str):
+        if not tests.strip():
+            raise ValueError("the tests are empty")
+        return tests
+    if isinstance(tests, Sequence) and not isinstance(tests, (bytes, bytearray)):
+        items = tuple(tests)
+        if not items or not all(isinstance(item, str) and item.strip() for item in items):
+            raise ValueError("tests given as a list must be non-empty strings of code")
+        return items
+    raise TypeError(f"tests must be a string of code or a list of strings, not {type(tests).__name__}")
+
+
+def run_tests(sandbox: Any, solution: str, tests: str | Sequence[str], *, runner: str = "asserts",
+              per_test_seconds: float = 5.0) -> CodeVerdict:
+    """Run ``tests`` against ``solution`` in a fresh run of ``sandbox`` (an
+    :class:`~agentgym.sandbox.Sandbox`; its limits bound the whole run). Never raises for
+    anything the solution does."""
+    if runner not in RUNNERS:
+        raise ValueError(f"runner must be one of {RUNNERS}, got {runner!r}")
+    if not isinstance(solution, str):
+        raise TypeError(f"solution must be a str, not {type(solution).__name__}")
+    tests = normalize_tests(tests)
+    nonce = "@@report-" + secrets.token_hex(16) + "@@"
+    if runner == "asserts":
+        files = {"solution.py": solution, "tests.json": json.dumps(tests if isinstance(tests, str) else list(tests))}
+        result = sandbox.run_python(_HARNESS.replace("PER_TEST_SECONDS", repr(float(per_test_seconds))),
+                                    files=files, stdin=nonce + "\n")
+    else:
+        files = {"solution.py": solution, "test_solution.py": _pytest_module(tests), "run_pytest.py": _PYTEST_RUNNER}
+        result = sandbox.run(["python", "run_pytest.py"], files=files, stdin=nonce + "\n")
+    return _read_report(result, nonce)
+
+
+def _pytest_module(tests: str | tuple[str, ...]) -> str:
+    header = "from solution import *  # noqa: F401,F403\n\n"
+    if isinstance(tests, str):
+        return header + tests + "\n"
+    functions = [f"def test_{number}():\n" + "".join(f"    {line}\n" for line in test.splitlines())
+                 for number, test in enumerate(tests, start=1)]
+    return header + "\n\n".join(functions)
+
+
+def _read_report(result: Any, nonce: str) -> CodeVerdict:
+    report = None
+    for line in reversed(result.stdout.splitlines()):
+        if line.startswith(nonce):
+            try:
+                report = json.loads(line[len(nonce):])
+            except ValueError:
+                report = None
+            break
+    duration = result.duration_s
+    if not isinstance(report, dict):
+        if result.timed_out:
+            error = f"the tests did not finish in time ({result.killed_reason})"
+        else:
+            why = f" ({result.killed_reason})" if result.killed_reason else ""
+            tail = result.stderr.strip()[-FAILURE_CHARS:]
+            error = (f"the run ended without a test report: the solution exited or crashed the interpreter{why}"
+                     + (f": {tail}" if tail else ""))
+        return CodeVerdict(0, 0, (), error, duration)
+    if report.get("error"):
+        return CodeVerdict(0, 0, (), _clip(str(report["error"])), duration)
+    failures = tuple(_clip(str(f)) for f in report.get("failures", [])[:MAX_FAILURES])
+    passed, total = int(report.get("passed", 0)), int(report.get("total", 0))
+    if total == 0:
+        return CodeVerdict(0, 0, (), "no tests were found", duration)
+    return CodeVerdict(passed, total, failures, None, duration)
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= FAILURE_CHARS else text[:FAILURE_CHARS - 1] + "…"
+
+
+# The harness of the "asserts" runner: main.py in the sandbox, next to solution.py and tests.json.
+_HARNESS = r'''
+import ast, json, os, signal, sys
+
+NONCE = sys.stdin.readline().strip()
+REPORT = os.fdopen(os.dup(1), "w")
+PER_TEST = PER_TEST_SECONDS
+
+
+def finish(result):
+    REPORT.write("\n" + NONCE + json.dumps(result) + "\n")
+    REPORT.flush()
+    os._exit(0)
+
+
+def describe(exc):
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text[:400]
+
+
+class TestTimeout(BaseException):
+    pass
+
+
+def on_alarm(signum, frame):
+    raise TestTimeout()
+
+
+signal.signal(signal.SIGALRM, on_alarm)
+namespace = {"__name__": "solution", "__builtins__": __builtins__}
+with open("tests.json", encoding="utf-8") as handle:
+    tests = json.load(handle)
+with open("solution.py", encoding="utf-8") as handle:
+    source = handle.read()
+try:
+    code = compile(source, "solution.py", "exec")
+except SyntaxError as exc:
+    finish({"error": f"the solution does not compile: SyntaxError: {exc.msg} (line {exc.lineno})"})
+except (ValueError, OverflowError) as exc:
+    finish({"error": f"the solution does not compile: {describe(exc)}"})
+signal.setitimer(signal.ITIMER_REAL, PER_TEST)
+try:
+    exec(code, namespace)
+except TestTimeout:
+    finish({"error": f"the solution did not finish loading within {PER_TEST:g} s"})
+except BaseException as exc:
+    finish({"error": "the solution raised on loading: " + describe(exc)})
+finally:
+    signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def plan(tests):
+    """(label, code object, assert node or None, is_test) in order."""
+    if isinstance(tests, list):
+        steps = []
+        for number, text in enumerate(tests, start=1):
+            try:
+                tree = ast.parse(text)
+            except SyntaxError as exc:
+                steps.append((text, None, f"SyntaxError in the test: {exc.msg}", True))
+                continue
+            node = tree.body[0] if len(tree.body) == 1 and isinstance(tree.body[0], ast.Assert) else None
+            steps.append((text, compile(tree, f"<test {number}>", "exec"), node, True))
+        return steps
+    tree = ast.parse(tests)
+    named = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test")]
+    steps = []
+    if named:
+        steps.append(("set-up", compile(tree, "<tests>", "exec"), None, False))
+        for node in named:
+            call = ast.parse(f"{node.name}()")
+            steps.append((node.name, compile(call, f"<{node.name}>", "exec"), None, True))
+        return steps
+    for node in tree.body:
+        label = ast.get_source_segment(tests, node) or ast.unparse(node)
+        module = ast.Module(body=[node], type_ignores=[])
+        steps.append((label, compile(module, "<tests>", "exec"), node if isinstance(node, ast.Assert) else None,
+                      isinstance(node, ast.Assert)))
+    return steps
+
+
+def got(node):
+    """For a failed `assert a == b`: what `a` is."""
+    test = node.test if node is not None else None
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return ""
+    try:
+        signal.setitimer(signal.ITIMER_REAL, PER_TEST)
+        value = eval(compile(ast.Expression(test.left), "<got>", "eval"), namespace)
+        return f" (got {repr(value)[:120]})"
+    except BaseException:
+        return ""
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+try:
+    steps = plan(tests)
+except SyntaxError as exc:
+    finish({"error": f"the tests do not compile: {exc.msg} (line {exc.lineno})"})
+passed = total = 0
+failures = []
+for label, code, node, is_test in steps:
+    if code is None:
+        total += 1
+        failures.append(f"{label}: {node}")
+        continue
+    label = " ".join(label.split())[:160]
+    try:
+        signal.setitimer(signal.ITIMER_REAL, PER_TEST)
+        exec(code, namespace)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if is_test:
+            total += 1
+            passed += 1
+    except TestTimeout:
+        total += 1
+        failures.append(f"{label}: did not finish within {PER_TEST:g} s")
+    except AssertionError as exc:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        total += 1
+        message = f": {exc}" if str(exc) else ""
+        failures.append(f"{label} failed{message}{got(node)}")
+    except BaseException as exc:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if not is_test:
+            finish({"error": f"the tests' set-up raised: {describe(exc)}"})
+        total += 1
+        failures.append(f"{label}: {describe(exc)}")
+finish({"passed": passed, "total": total, "failures": failures[:8]})
+'''
+
+# The pytest runner: reads the nonce before pytest (and so the solution) is imported, runs pytest
+# with a plugin object that counts the outcomes, and writes the tagged report when it ends.
+_PYTEST_RUNNER = r'''
+import json, os, sys
+
+NONCE = sys.stdin.readline().strip()
+REPORT = os.fdopen(os.dup(1), "w")
+os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+
+
+class Outcomes:
+    def __init__(self):
+        self.results = {"passed": 0, "total": 0, "failures": [], "error": None}
+
+    def pytest_runtest_logreport(self, report):
+        results = self.results
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            results["total"] += 1
+            if report.passed:
+                results["passed"] += 1
+            elif len(results["failures"]) < 8:
+                lines = [line[1:].strip() for line in str(report.longreprtext).splitlines() if line.startswith("E ")]
+                results["failures"].append(f"{report.nodeid.split('::')[-1]}: " + " ".join(lines[:2]))
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            text = str(report.longreprtext).strip().splitlines()
+            self.results["error"] = "the tests could not be collected: " + (text[-1] if text else "error")
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        REPORT.write("\n" + NONCE + json.dumps(self.results) + "\n")
+        REPORT.flush()
+
+
+import pytest
+
+sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "test_solution.py"], plugins=[Outcomes()]))
+'''
