@@ -80,7 +80,8 @@ class PythonSandbox(Toolset):
 
         if sandbox is not None:
             if not isinstance(sandbox, Sandbox):
-                raise TypeError(f"PythonSandbox: sandbox must be an agentgym.sandbox.Sandbox, not {type(sandbox).__name__}")
+                raise TypeError(f"PythonSandbox: sandbox must be an agentgym.sandbox.Sandbox, "
+                                f"not {type(sandbox).__name__}")
             if limits is not None or isolation != "bubblewrap" or bwrap != "bwrap":
                 raise ValueError("PythonSandbox: pass either sandbox= or limits=/isolation=, not both "
                                  "(a Sandbox carries its own limits, isolation and bubblewrap)")

@@ -264,7 +264,8 @@ def plan(tests):
             steps.append((text, compile(tree, f"<test {number}>", "exec"), node, True))
         return steps
     tree = ast.parse(tests)
-    named = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test")]
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    named = [n for n in tree.body if isinstance(n, functions) and n.name.startswith("test")]
     steps = []
     if named:
         steps.append(("set-up", compile(tree, "<tests>", "exec"), None, False))

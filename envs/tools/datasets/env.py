@@ -109,7 +109,8 @@ class DatasetEnv(LLMEnv):
         self.rel_tol = check_number(owner, "rel_tol", rel_tol, minimum=0.0)
         if sandbox is not None and (limits is not None or isolation != "bubblewrap"):
             raise ConfigError(f"{owner}: pass either sandbox= or limits=/isolation=, not both")
-        self._limits = None if sandbox is not None else sandbox_limits(owner, DEFAULT_LIMITS if limits is None else limits)
+        self._limits = (None if sandbox is not None
+                        else sandbox_limits(owner, DEFAULT_LIMITS if limits is None else limits))
         self._isolation = isolation
         self._sandbox = sandbox
         self.python_sandbox: PythonSandbox | None = None

@@ -721,7 +721,9 @@ def values_equal(given: Value, expected: Value, *, rel_tol: float = 1e-6) -> boo
     if isinstance(given, Number) and isinstance(expected, Number):
         for left in _readings(given):
             for right in _readings(expected):
-                if left == right or (approximate and abs(left - right) <= Fraction(rel_tol) * max(abs(left), abs(right))):
+                if left == right:
+                    return True
+                if approximate and abs(left - right) <= Fraction(rel_tol) * max(abs(left), abs(right)):
                     return True
         return False
     tree_a = given.tree if isinstance(given, Expression) else ("num", given.value)

@@ -85,7 +85,8 @@ class Problem:
     level: str | None = None
 
 
-def load_problems(source: Any, kind: str, fields: Fields | None = None, *, split: str | None = None) -> tuple[Problem, ...]:
+def load_problems(source: Any, kind: str, fields: Fields | None = None, *,
+                  split: str | None = None) -> tuple[Problem, ...]:
     """The problems of ``source`` (see the module docstring); :class:`ConfigError` for a source
     that cannot be read or a record that does not fit ``kind``, ImportError (naming the
     package) for a format whose reader is not installed."""

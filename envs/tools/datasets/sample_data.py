@@ -86,7 +86,8 @@ def _medium(rng: random.Random) -> tuple[str, str]:
         return f"Solve for $x$: {a}x {'+' if b >= 0 else '-'} {abs(b)} = {c}.", f"x = {latex(Fraction(c - b, a))}"
     if shape == 1:
         a, b, c, d = rng.randint(1, 9), rng.randint(2, 12), rng.randint(1, 9), rng.randint(2, 12)
-        return (f"Compute \\frac{{{a}}}{{{b}}} + \\frac{{{c}}}{{{d}}} and give the result as a fraction in lowest terms.",
+        return (f"Compute \\frac{{{a}}}{{{b}}} + \\frac{{{c}}}{{{d}}} and give the result as a fraction in lowest "
+                "terms.",
                 latex(Fraction(a, b) + Fraction(c, d)))
     if shape == 2:
         r1, r2 = sorted(rng.sample(range(-9, 10), 2))
@@ -192,7 +193,8 @@ def code_problems() -> list[dict[str, Any]]:
               "def run_length(text):\n    out, i = [], 0\n    while i < len(text):\n        j = i\n"
               "        while j < len(text) and text[j] == text[i]:\n            j += 1\n"
               "        out.append(f'{text[i]}{j - i}')\n        i = j\n    return ''.join(out)\n",
-              "def test_examples():\n    assert run_length('aaab') == 'a3b1'\n    assert run_length('abc') == 'a1b1c1'\n\n"
+              "def test_examples():\n    assert run_length('aaab') == 'a3b1'\n"
+              "    assert run_length('abc') == 'a1b1c1'\n\n"
               "def test_empty():\n    assert run_length('') == ''\n\n"
               "def test_long_runs():\n    assert run_length('z' * 12 + 'y') == 'z12y1'\n"),
         _code("code-008", "medium", "Write a function `second_largest(numbers)` that returns the second largest "
@@ -220,7 +222,8 @@ def code_problems() -> list[dict[str, Any]]:
               "def test_nesting():\n    assert not balanced('([)]') and balanced('{[()()]}')\n"),
         _code("code-011", "hard", "Write a function `to_roman(n)` that returns the Roman numeral of an integer from 1 "
               "to 3999 (subtractive notation: 4 is IV, 9 is IX, 40 is XL, 90 is XC, 400 is CD, 900 is CM).",
-              "def to_roman(n):\n    table = [(1000, 'M'), (900, 'CM'), (500, 'D'), (400, 'CD'), (100, 'C'), (90, 'XC'),\n"
+              "def to_roman(n):\n"
+              "    table = [(1000, 'M'), (900, 'CM'), (500, 'D'), (400, 'CD'), (100, 'C'), (90, 'XC'),\n"
               "             (50, 'L'), (40, 'XL'), (10, 'X'), (9, 'IX'), (5, 'V'), (4, 'IV'), (1, 'I')]\n"
               "    out = ''\n    for value, symbol in table:\n        while n >= value:\n"
               "            out += symbol\n            n -= value\n    return out\n",

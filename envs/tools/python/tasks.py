@@ -320,7 +320,8 @@ def _primes_between(rng: random.Random, level: str) -> Task:
     answer = sum(_primes_flags(high + 1)[low:])
     program = ("import math\n"
                f"low, high = {low}, {high}\n"
-               "small = [p for p in range(2, math.isqrt(high) + 1) if all(p % q for q in range(2, math.isqrt(p) + 1))]\n"
+               "small = [p for p in range(2, math.isqrt(high) + 1)\n"
+               "         if all(p % q for q in range(2, math.isqrt(p) + 1))]\n"
                "segment = bytearray([1]) * (high - low + 1)\n"
                "for p in small:\n"
                "    start = max(p * p, (low + p - 1) // p * p)\n"
@@ -517,7 +518,8 @@ def _pipeline_steps(rng: random.Random) -> list[_Step]:
     options: list[_Step] = [
         ("reverse it", lambda s: "".join(reversed(s)), "s = s[::-1]"),
         (f"rotate it left by {k} characters (move its first {k} characters to the end)",
-         lambda s: (s[k % len(s):] + s[:k % len(s)]) if s else s, f"s = s[{k} % len(s):] + s[:{k} % len(s)] if s else s"),
+         lambda s: (s[k % len(s):] + s[:k % len(s)]) if s else s,
+         f"s = s[{k} % len(s):] + s[:{k} % len(s)] if s else s"),
         ("swap the case of every letter", lambda s: "".join(c.lower() if c.isupper() else c.upper() for c in s),
          "s = s.swapcase()"),
         ("remove the characters at odd positions (keep the 1st, 3rd, 5th... character)",
