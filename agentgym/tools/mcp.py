@@ -32,24 +32,28 @@ schema does not name is refused before it reaches the server, which would often 
 silently). ``hidden`` tools are not offered to the agent; the environment still calls them
 with :meth:`MCPToolset.call_hidden` (e.g. to load or read a state for grading).
 
-**Calls.** A call is bounded by ``call_timeout`` (the session's read timeout, which also
-sends the server a cancellation; the agent reads a timeout error). Results are rendered as
-text: text blocks as they are, an embedded text resource as its text after a
-``[resource URI]`` line, and images, audio and binary resources as one line naming their type
-and size — observations are text, so their data is not shown; with no content block, the
-structured content as JSON. A result flagged ``isError``, an MCP protocol error and a server
-that died mid-call are tool errors (``Error: ...``), never exceptions.
+**Calls.** The tools are ``async``: each call runs on the server's connection, bounded by
+``call_timeout`` (past it the agent reads a timeout error and the server is sent a
+cancellation). Results are rendered as text: text blocks as they are, an embedded text
+resource as its text after a ``[resource URI]`` line, and images, audio and binary resources as
+one line naming their type and size — observations are text, so their data is not shown; with
+no content block, the structured content as JSON. A result flagged ``isError``, an MCP protocol
+error and a server that died mid-call are tool errors (``Error: ...``), never exceptions.
 
 **Closing.** The toolset's ``close`` (at the episode's end, or from another thread while a
 call hangs) and :meth:`~MCPToolset.shutdown` end the server: at rest it gets its stdin closed
 and ``shutdown_grace`` seconds to exit (the MCP shutdown sequence), then SIGTERM and SIGKILL
 for its whole process group; with a call in flight it is killed at once, which makes the call
-return. They return when the process is gone (reaped). A toolset dropped without a shutdown,
-or still open at interpreter exit, kills its server then.
+return. They return when the process is gone (reaped). A shutdown while a server is still
+starting (a ``reset`` in another thread) kills that one too and its start fails. A toolset
+dropped without a shutdown, or still open at interpreter exit, kills its server then.
 
-The client side runs on an event loop in a thread of its own per server
-(:class:`~agentgym.tools.loop_thread.LoopThread`), so the toolset is synchronous to its
-environment and works the same from ``step``, ``astep``, any thread and across episodes.
+Each server's client session lives on an event loop in a thread of its own
+(:class:`~agentgym.tools.loop_thread.LoopThread`) for as long as the server runs — across
+episodes with ``scope="environment"`` — so the toolset works the same from ``step`` (the
+environment's toolset loop awaits the call), ``astep`` (the caller's loop does), any thread,
+and :meth:`~MCPToolset.call_hidden` (synchronous). Opening and closing are synchronous (a
+server start blocks the caller; ``aopen``/``aclose`` run them in a worker thread).
 """
 
 from __future__ import annotations
@@ -156,7 +160,6 @@ class MCPToolset(Toolset):
         self._lock = threading.Lock()
         self._connection: _Connection | None = None
         self._agent_tools: tuple[Tool, ...] | None = None
-        self._server_names: dict[str, str] = {}
         self._timeouts_at_open = 0
         self._finalizer: weakref.finalize | None = None
         self._starting: set[_Connection] = set()
@@ -167,10 +170,10 @@ class MCPToolset(Toolset):
         """The server's tools the agent may call (its listing is read once; see the module docstring)."""
         if self._agent_tools is None:
             listing = self._listing()
-            tools, names = _agent_tools(self, listing)
+            tools = _agent_tools(self, listing)
             with self._lock:
                 if self._agent_tools is None:
-                    self._agent_tools, self._server_names = tools, names
+                    self._agent_tools = tools
         return self._agent_tools
 
     def _listing(self) -> list[Any]:
@@ -256,12 +259,6 @@ class MCPToolset(Toolset):
             raise ToolError("the MCP server is not running (the toolset is not open)")
         return connection.call(name, dict(arguments or {}), self.call_timeout if timeout is None else timeout)
 
-    def _call(self, server_name: str, arguments: dict[str, Any]) -> str:
-        connection = self._connection
-        if connection is None:
-            raise ToolError("the MCP session is closed")
-        return connection.call(server_name, arguments, self.call_timeout)
-
     # ------------------------------------------------------------------ helpers
     def _start_connection(self) -> "_Connection":
         connection = _Connection(self.command, self.env, self.cwd, label=os.path.basename(self.command[0]))
@@ -296,7 +293,7 @@ class MCPToolset(Toolset):
 
 
 # ---------------------------------------------------------------------- schemas and results
-def _agent_tools(toolset: MCPToolset, listing: list[Any]) -> tuple[tuple[Tool, ...], dict[str, str]]:
+def _agent_tools(toolset: MCPToolset, listing: list[Any]) -> tuple[Tool, ...]:
     tools: list[Tool] = []
     names: dict[str, str] = {}
     for entry in listing:
@@ -318,17 +315,20 @@ def _agent_tools(toolset: MCPToolset, listing: list[Any]) -> tuple[tuple[Tool, .
     if missing:
         raise MCPServerError(f"include names tools the MCP server does not have: {', '.join(missing)}; it has: "
                              f"{', '.join(entry.name for entry in listing)}")
-    return tuple(tools), names
+    return tuple(tools)
 
 
 def _caller(toolset: MCPToolset, server_name: str) -> Any:
     owner = weakref.ref(toolset)  # the tool must not keep a dropped toolset (and its server) alive
 
-    def call(**arguments: Any) -> str:
+    async def call(**arguments: Any) -> str:
         live = owner()
-        if live is None:
-            raise ToolError("the MCP toolset is gone")
-        return live._call(server_name, arguments)
+        connection = None if live is None else live._connection
+        if connection is None:
+            raise ToolError("the MCP session is closed")
+        # The server's own read timeout a little past the tool's: the tool's bound (which cancels
+        # this call, and so sends the server a cancellation) is the one the agent reads.
+        return await connection.acall(server_name, arguments, live.call_timeout + 1.0)
 
     call.__name__ = f"mcp_{_NAME_CHARS.sub('_', server_name)}"
     return call
@@ -594,6 +594,32 @@ class _Connection:
                 raise ToolError("the MCP session was closed during the call") from None
         except RuntimeError as exc:  # the loop stopped before the call could start
             raise ToolError(f"the MCP session ended during the call ({exc})") from None
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    async def acall(self, name: str, arguments: dict[str, Any], timeout: float) -> str:
+        """``call`` from any event loop: the call runs on this connection's loop; cancelling the
+        awaiting task (a tool timeout) cancels it there too (counted as a timeout: its effect may
+        still land on the server)."""
+        if self._ended is not None:
+            raise ToolError(f"the MCP server is not running: {self._ended}")
+        with self._lock:
+            self._in_flight += 1
+        try:
+            try:
+                future = asyncio.run_coroutine_threadsafe(self._call(name, arguments, timeout), self.loop_thread.loop)
+            except RuntimeError as exc:  # the loop stopped before the call could start
+                raise ToolError(f"the MCP session ended before the call ({exc})") from None
+            try:
+                return await asyncio.wrap_future(future)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                cancelling = getattr(task, "cancelling", None)
+                if cancelling is None or cancelling():  # this call was cut short
+                    self.timeouts += 1
+                    raise
+                raise ToolError("the MCP session was closed during the call") from None
         finally:
             with self._lock:
                 self._in_flight -= 1

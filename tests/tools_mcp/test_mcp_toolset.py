@@ -71,7 +71,7 @@ def test_the_store_servers_tools_become_agentgym_tools(store):
     assert tuple(tools) == AGENT_TOOL_NAMES and not set(tools) & set(ADMIN_TOOL_NAMES)
     for spec in AGENT_TOOLS:
         assert tools[spec.name].parameters == spec.parameters and tools[spec.name].description == spec.description
-        assert tools[spec.name].timeout == 10 and not tools[spec.name].is_async
+        assert tools[spec.name].timeout == 10 and tools[spec.name].is_async  # awaited on the loop of the caller
 
 
 def test_a_call_returns_the_servers_json(store):
@@ -318,3 +318,42 @@ def test_a_shutdown_while_the_server_starts_fails_that_start_and_leaves_nothing(
 def test_include_must_name_tools_the_server_has():
     with pytest.raises(MCPServerError, match="does not have: nope"):
         MCPToolset(PROBE, include=["echo", "nope"]).tools()
+
+
+def test_the_async_api_awaits_calls_on_the_callers_loop(resources):
+    import asyncio
+
+    from agentgym import Feedback, LLMEnv
+
+    class Shop(LLMEnv):
+        instructions = "Look a customer up."
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.server = MCPToolset(STORE, scope="environment", hidden=ADMIN_TOOL_NAMES)
+            self.toolsets = (self.server,)
+
+        def new_episode(self, options):
+            self.server.call_hidden("admin_load", {"world": generate_world(random.Random(8))})
+            return "Who is C-101?"
+
+        async def aplay(self, action):  # an async hook: areset/astep run on the caller's loop
+            return Feedback("ok", terminated=True)
+
+        async def aclose(self) -> None:
+            await super().aclose()
+            self.server.shutdown()
+
+    async def main() -> tuple:
+        env = Shop()
+        await env.areset(seed=0)
+        outcome = await env.acall_tool("get_customer", {"customer_id": "C-101"})
+        bad = await env.acall_tool("get_customer", {"customer_id": "C-999"})
+        pid = env.server.server_pid
+        await env.aclose()
+        return outcome, bad, pid
+
+    outcome, bad, pid = asyncio.run(main())
+    assert json.loads(outcome.content)["name"] == generate_world(random.Random(8))["customers"]["C-101"]["name"]
+    assert bad.failure == "error" and gone(pid)
+    resources.assert_released()
