@@ -55,6 +55,7 @@ from agentgym.tools.formats import (
     resolve_formats,
 )
 from agentgym.tools.invoke import ToolOutcome, ainvoke, invoke
+from agentgym.tools.mcp import MCPToolset  # noqa: F401  (an MCP server's tools; needs agentgym[mcp] to open)
 from agentgym.tools.schema import INJECTED, Injected
 from agentgym.tools.tool import Tool, ToolArgumentError, ToolError, render_result, tool
 from agentgym.tools.python_sandbox import PythonSandbox  # noqa: F401  (the sandboxed-interpreter toolset)
