@@ -1,7 +1,8 @@
 """A third-party-style MCP server for the MCPToolset tests, written with the mcp package's
 high-level ``MCPServer`` (pydantic schemas with ``$defs``/``$ref``, structured output): tools
 that return images, embedded resources and resource links, one whose name needs cleaning, one
-that hangs until cancelled, one that crashes the process, one that floods stderr.
+that hangs until cancelled, one that crashes the process, one that floods stderr, one that writes
+a stray line on stdout.
 
 Run: ``python tests/tools_mcp/mcp_probe_server.py``.
 """
@@ -79,6 +80,13 @@ async def hang() -> str:
 def crash() -> str:
     """Ends the server process at once."""
     os._exit(7)
+
+
+@app.tool()
+def stray_output() -> str:
+    """Writes a line that is not JSON-RPC on stdout (a careless print), then answers."""
+    os.write(1, b"debug: this is not a JSON-RPC message\n")
+    return "answered"
 
 
 @app.tool()

@@ -147,6 +147,12 @@ def test_a_server_flooding_its_stderr_does_not_block_and_only_a_tail_is_kept(pro
     assert b"log line 49999" in kept and len(kept) < 64 * 1024
 
 
+def test_a_stray_line_on_the_servers_stdout_is_skipped(probe):
+    tools = tools_of(probe)
+    assert invoke(tools["stray_output"], {}).content == "answered"
+    assert invoke(tools["echo"], {"text": "after"}).content == "after"
+
+
 def test_a_call_past_its_timeout_is_a_timeout_and_the_session_goes_on(probe):
     tools = tools_of(probe)
     started = time.perf_counter()
@@ -177,24 +183,53 @@ def test_a_server_that_dies_gives_tool_errors_and_the_next_open_replaces_it(prob
 
 # ------------------------------------------------------------------ lifecycle
 def test_close_from_another_thread_ends_a_hung_call_and_its_server(resources):
-    toolset = MCPToolset(PROBE, scope="environment", call_timeout=60)
+    toolset = MCPToolset(server_command(latency=3600), scope="environment", call_timeout=60)  # every call hangs
     toolset.open()
     pid = toolset.server_pid
     result: dict = {}
-    caller = threading.Thread(target=lambda: result.setdefault("outcome", invoke(tools_of(toolset)["hang"], {})))
+    caller = threading.Thread(target=lambda: result.setdefault(
+        "outcome", invoke(tools_of(toolset)["list_delivery_days"], {})))
     caller.start()
     deadline = time.monotonic() + 10
     while toolset._connection.calls_in_flight == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
+    time.sleep(0.1)  # the request is on the server
     started = time.perf_counter()
     toolset.close()
     closing = time.perf_counter() - started
     caller.join(5)
     assert not caller.is_alive() and closing < 2.0
-    assert result["outcome"].failure == "error" and not result["outcome"].ok
+    assert result["outcome"].failure == "error" and "went away" in result["outcome"].content
     assert gone(pid, within=0.5)  # close returns once the server is reaped
     toolset.shutdown()
     resources.assert_released()
+
+
+def test_a_server_outlives_no_host_that_dies():
+    host = ("import sys, threading, time\n"
+            "from agentgym.tools.invoke import invoke\n"
+            "from agentgym.tools.mcp import MCPToolset\n"
+            f"toolset = MCPToolset({server_command(latency=3600)!r}, scope='environment', call_timeout=3600)\n"
+            "toolset.open()\n"
+            "threading.Thread(target=invoke, args=(toolset.tools()[0], {'name': 'Ana'}), daemon=True).start()\n"
+            "print(toolset.server_pid, flush=True)\n"
+            "time.sleep(3600)\n")
+    process = subprocess.Popen([sys.executable, "-c", host], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(process.stdout.readline())
+        time.sleep(0.3)  # the call hangs on the server
+    finally:
+        process.kill()  # SIGKILL: no finalizer, no atexit; the server sees its stdin close
+        process.wait()
+        process.stdout.close()
+
+    def dead() -> bool:
+        return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+    deadline = time.monotonic() + 10
+    while not dead() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert dead(), "the MCP server outlived its killed host"
 
 
 def test_episode_scope_gives_each_episode_a_fresh_server(resources):

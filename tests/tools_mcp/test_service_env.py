@@ -222,6 +222,20 @@ def test_closing_from_another_thread_ends_a_hung_call_and_the_server(resources):
     resources.assert_released()
 
 
+def test_a_slow_call_times_out_and_the_next_episode_gets_a_new_server(resources):
+    env = ToolCalling(ServiceEnv("easy", latency=1.0, call_timeout=0.3))
+    env.reset(seed=0)
+    pid = env.unwrapped.server.server_pid
+    _, _, _, _, info = env.step(call("list_delivery_days"))
+    result = info["tool_results"][0]
+    assert not result["ok"] and "did not finish within 0.3 seconds" in result["content"]
+    env.reset(seed=0)  # the timed-out call might still land: a new server, the same world
+    assert env.unwrapped.server.server_pid != pid and not psutil.pid_exists(pid)
+    assert env.unwrapped.final_world() == env.unwrapped.world
+    env.close()
+    resources.assert_released()
+
+
 def test_the_rollout_engines_step_timeout_abandons_a_hung_episode(resources):
     with pytest.warns(HungEnvironmentWarning):
         result = rollout(OraclePolicy(), [Task(ENV_ID, 0, {"latency": 3600})], RolloutConfig(step_timeout=2.0),
