@@ -305,10 +305,12 @@ def _agent_tools(toolset: MCPToolset, listing: list[Any]) -> tuple[Tool, ...]:
             raise MCPServerError(f"the MCP server's tools {names[name]!r} and {server_name!r} would both be offered "
                                  f"as {name!r}; hide one (hidden=...) or list the ones to offer (include=...)")
         names[name] = server_name
-        description = " ".join((entry.description or entry.title or f"The {server_name} tool of the MCP server.").split())
+        description = entry.description or entry.title or f"The {server_name} tool of the MCP server."
+        description = " ".join(description.split())
         parameters = agent_schema(entry.input_schema, strict=toolset.strict_arguments)
         try:
-            tools.append(Tool(name, description, _caller(toolset, server_name), parameters, timeout=toolset.call_timeout))
+            tools.append(Tool(name, description, _caller(toolset, server_name), parameters,
+                              timeout=toolset.call_timeout))
         except (TypeError, ValueError) as exc:
             raise MCPServerError(f"the MCP server's tool {server_name!r} cannot be offered: {exc}") from None
     missing = sorted((toolset.include or frozenset()) - {entry.name for entry in listing})
@@ -399,7 +401,8 @@ def render_content(result: Any) -> str:
                 mime = getattr(resource, "mime_type", None) or "binary"
                 parts.append(f"[resource {resource.uri} ({mime}, {_decoded_size(resource.blob)} bytes) not shown]")
         elif kind == "resource_link":
-            parts.append(f"[resource link: {block.uri}" + (f" ({block.name})" if getattr(block, "name", None) else "") + "]")
+            named = f" ({block.name})" if getattr(block, "name", None) else ""
+            parts.append(f"[resource link: {block.uri}{named}]")
         else:
             parts.append(f"[{kind} content not shown]")
     if not parts and getattr(result, "structured_content", None) is not None:
@@ -513,7 +516,8 @@ class _Connection:
                         del buffer[:end + 1]
                         if line.strip():
                             try:
-                                message: Any = SessionMessage(jsonrpc_message_adapter.validate_json(line, by_name=False))
+                                parsed = jsonrpc_message_adapter.validate_json(line, by_name=False)
+                                message: Any = SessionMessage(parsed)
                             except ValueError as exc:
                                 message = exc
                             await read_send.send(message)

@@ -89,7 +89,8 @@ def test_refusals_and_bad_arguments_are_tool_errors_that_change_nothing(store):
         ("place_order", {"customer_id": "C-101", "items": {sku: world["products"][sku]["stock"] + 1}},
          "error", "not enough stock"),
         ("get_customer", {"customer_id": "C-999"}, "error", "there is no customer"),
-        ("transfer_credit", {"from_customer_id": "C-101", "to_customer_id": "C-101", "amount": 5}, "error", "must differ"),
+        ("transfer_credit", {"from_customer_id": "C-101", "to_customer_id": "C-101", "amount": 5}, "error",
+         "must differ"),
         ("find_customers", {"name": "x" * 5_000}, "error", "at most 200"),  # fits the schema: the server refuses
         ("get_customer", {"customer_id": 101}, "arguments", "must be a string"),  # refused before the server
         ("get_customer", {"customer_id": "C-101", "verbose": True}, "arguments", "unknown argument"),

@@ -104,7 +104,8 @@ def test_a_wrong_answer_or_a_stray_change_fails():
 
 @pytest.mark.parametrize("action, kind, message", [
     (call("convert_currency", amount=10, from_currency="USD", to_currency="XYZ"), ErrorKind.TOOL, "must be one of"),
-    (call("convert_currency", amount="ten", from_currency="USD", to_currency="EUR"), ErrorKind.TOOL, "must be a number"),
+    (call("convert_currency", amount="ten", from_currency="USD", to_currency="EUR"), ErrorKind.TOOL,
+     "must be a number"),
     (call("convert_currency", amount=1e15, from_currency="USD", to_currency="EUR"), ErrorKind.TOOL, "too large"),
     (call("convert_currency", from_currency="USD", to_currency="EUR"), ErrorKind.TOOL, "missing required"),
     (call("admin_state"), ErrorKind.TOOL, "unknown tool"),

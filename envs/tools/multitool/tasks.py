@@ -167,7 +167,8 @@ def hard_pooled_credit(plan: Planner, rng: random.Random) -> tuple[str, float]:
         plan.call("find_customers", name=name)
         total += plan.call("get_customer", customer_id=customer_id)["balance"]
     answer = plan.call("convert_currency", amount=total, from_currency="USD", to_currency=currency)
-    return f"{names[0]} and {names[1]} want to pool their store credit: how much do they have together, in {currency}?", answer
+    return (f"{names[0]} and {names[1]} want to pool their store credit: how much do they have together, in "
+            f"{currency}?"), answer
 
 
 def hard_cheapest_order_total(plan: Planner, rng: random.Random) -> tuple[str, float]:
@@ -206,7 +207,8 @@ def hard_transfer_and_compare(plan: Planner, rng: random.Random) -> tuple[str, f
     difference = moved["to_balance"] - moved["from_balance"]
     answer = plan.call("convert_currency", amount=difference, from_currency="USD", to_currency=currency)
     return (f"Move a quarter of {giver_name}'s store credit (rounded down to whole dollars) to {taker_name}. Then "
-            f"tell me, in {currency}, how much more credit {taker_name} has than {giver_name} (negative if less)."), answer
+            f"tell me, in {currency}, how much more credit {taker_name} has than {giver_name} (negative if "
+            f"less)."), answer
 
 
 TEMPLATES: dict[str, list[tuple[str, Template]]] = {

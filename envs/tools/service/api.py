@@ -9,8 +9,7 @@ never offered to the agent.
 
 Handlers check their arguments themselves (a server must not trust its client) against the
 small part of JSON Schema used here, and refuse with
-:class:`~agentgym.envs.tools.service.store.Refused`. Like :mod:`.store`, nothing here imports
-agentgym.
+:class:`~agentgym.envs.tools.service.store.Refused`.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from agentgym.envs.tools.service.store import Refused, Store, World
+from agentgym.envs.tools.service.store import Refused, Store
 
 #: the longest string argument a handler accepts
 MAX_TEXT = 200

@@ -17,8 +17,8 @@ has ``delivery_days[day]`` slots, taken by the placed orders scheduled on it.
 
 :class:`Store` carries out the operations (each refuses with :class:`Refused` and changes
 nothing); :func:`generate_world` draws a world from a :class:`random.Random`;
-:func:`fingerprint` is the part of a world a task's goal is judged on. This module imports
-nothing from agentgym, so the MCP server that serves it starts light.
+:func:`fingerprint` is the part of a world a task's goal is judged on. It needs nothing but the
+standard library.
 """
 
 from __future__ import annotations
@@ -220,7 +220,8 @@ def generate_world(rng: random.Random, *, customers: int = 10, products: int = 1
     rng.shuffle(shuffled)
     world["products"] = {f"SKU-{1001 + i}": product for i, product in enumerate(shuffled)}
     skus, ids = list(world["products"]), list(world["customers"])
-    statuses = ["placed"] * (orders - orders // 4 - orders // 8) + ["shipped"] * (orders // 4) + ["cancelled"] * (orders // 8)
+    shipped, cancelled = orders // 4, orders // 8
+    statuses = ["placed"] * (orders - shipped - cancelled) + ["shipped"] * shipped + ["cancelled"] * cancelled
     rng.shuffle(statuses)
     full_days = rng.sample(DELIVERY_DAYS[:3], rng.randint(1, 2))  # the earliest free day is not always the first
     bookable = [day for day in full_days for _ in range(SLOTS_PER_DAY)]
@@ -263,8 +264,8 @@ def differences(goal: dict[str, Any], final: dict[str, Any], limit: int = 6) -> 
             if want != got:
                 found.append(f"{word} {name}: expected {_plain(want)}, got {_plain(got)}")
     if goal["new_orders"] != final["new_orders"]:
-        found.append(f"new orders: expected {len(goal['new_orders'])} "
-                     f"({_orders(goal['new_orders'])}), got {len(final['new_orders'])} ({_orders(final['new_orders'])})")
+        want, got = goal["new_orders"], final["new_orders"]
+        found.append(f"new orders: expected {len(want)} ({_orders(want)}), got {len(got)} ({_orders(got)})")
     return found[:limit] + ([f"and {len(found) - limit} more"] if len(found) > limit else [])
 
 
