@@ -15,7 +15,7 @@ from agentgym.trajectory import Trajectory, TrajectoryWriter
 
 
 def _eval(capsys, out, *extra):
-    code = main(["eval", "--policy", "random:2", "--tasks", "1", "--out", str(out), "--no-progress", *extra])
+    code = main(["eval", "--suite", "quick-v0", "--policy", "random:2", "--tasks", "1", "--out", str(out), "--no-progress", *extra])
     capsys.readouterr()
     return code
 
@@ -84,6 +84,6 @@ def test_report_of_a_directory_without_settings_or_episodes(capsys, tmp_path):
 
 
 def test_eval_prints_progress_lines_when_stdout_is_not_a_terminal(capsys, tmp_path):
-    assert main(["eval", "--policy", "random:2", "--tasks", "1", "--out", str(tmp_path / "run")]) == 0
+    assert main(["eval", "--suite", "quick-v0", "--policy", "random:2", "--tasks", "1", "--out", str(tmp_path / "run")]) == 0
     err = capsys.readouterr().err  # pytest's capture is not a terminal
     assert "eval: 4/4 episodes, success" in err

@@ -14,7 +14,7 @@ from agentgym.rollout import RolloutConfig
 
 def test_results_json_and_reports_record_the_settings(capsys, tmp_path):
     out = tmp_path / "run"
-    assert main(["eval", "--policy", "random:3", "--tasks", "1", "-n", "2", "--max-turns", "4", "--max-tokens", "64",
+    assert main(["eval", "--suite", "quick-v0", "--policy", "random:3", "--tasks", "1", "-n", "2", "--max-turns", "4", "--max-tokens", "64",
                  "--temperature", "0.7", "--top-p", "0.9", "--seed", "11", "--concurrency", "3",
                  "--out", str(out), "--no-progress"]) == 0
     capsys.readouterr()

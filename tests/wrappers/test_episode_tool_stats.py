@@ -29,14 +29,14 @@ class Lookup(LLMEnv):
         return key.upper()
 
 
-agentgym.register("testing/Lookup-v0", Lookup, max_turns=3)
+agentgym.register("testing/LookupStats-v0", Lookup, max_turns=3)
 
 CALL = '<tool_call>{"name": "lookup", "arguments": {"key": "a"}}</tool_call>'
 BAD = '<tool_call>{"name": "lookup", "arguments": {"key": 5}}</tool_call>'
 
 
 def test_episode_statistics_keeps_the_tool_totals_when_the_turn_budget_ends_the_episode():
-    env = agentgym.make("testing/Lookup-v0", episode_statistics=True)
+    env = agentgym.make("testing/LookupStats-v0", episode_statistics=True)
     env.reset(seed=0)
     env.step(CALL)
     env.step(BAD)
@@ -49,6 +49,6 @@ def test_episode_statistics_keeps_the_tool_totals_when_the_turn_budget_ends_the_
 
 
 def test_a_rollout_records_the_tool_totals_in_the_trajectory():
-    result = rollout(ScriptedPolicy([CALL, "done"]), [Task("testing/Lookup-v0", 0)], RolloutConfig(), progress=False)
+    result = rollout(ScriptedPolicy([CALL, "done"]), [Task("testing/LookupStats-v0", 0)], RolloutConfig(), progress=False)
     stats = result.trajectories[0].metadata["tool_stats"]
     assert stats["calls"] == {"lookup": 1} and result.trajectories[0].success
