@@ -439,6 +439,7 @@ class _Connection:
         self._in_flight = 0
         self._lock = threading.Lock()
         self._grace = 2.0
+        self._loop_stopping = False
 
     @property
     def alive(self) -> bool:
@@ -451,8 +452,17 @@ class _Connection:
     # ------------------------------------------------------------------ starting
     def start(self, startup_timeout: float, grace: float) -> None:
         self._grace = grace
+        _import_client()  # here, not on the loop: the first import takes a second and would block it
         ready: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._owner = asyncio.run_coroutine_threadsafe(self._own(ready), self.loop_thread.loop)
+        owner = self._own(ready)
+        try:
+            if self._ended is not None:
+                raise RuntimeError("closed")
+            self._owner = asyncio.run_coroutine_threadsafe(owner, self.loop_thread.loop)
+        except RuntimeError:  # killed (its loop stopped) before it could start
+            owner.close()
+            self.kill()
+            raise MCPServerError(f"the MCP server {self._shown()} was closed before it started") from None
         try:
             ready.result(startup_timeout)
         except concurrent.futures.TimeoutError:
@@ -681,7 +691,10 @@ class _Connection:
                 owner.result(wait)
         if not (owner is None or owner.done()):
             self._signal_group(signal.SIGKILL)
-        self.loop_thread.stop()
+        with self._lock:  # the loop is stopped once: a second stop could land in its final clean-up
+            first, self._loop_stopping = not self._loop_stopping, True
+        if first:
+            self.loop_thread.stop()
 
     def _shown(self) -> str:
         return repr(" ".join(self.argv)[:120])
@@ -689,6 +702,14 @@ class _Connection:
     def _stderr_note(self) -> str:
         tail = b"".join(self.stderr_tail).decode("utf-8", errors="replace").strip()
         return f"; its standard error ends with:\n{tail[-2000:]}" if tail else ""
+
+
+def _import_client() -> None:
+    """Import the parts of ``mcp`` the connection uses (the coroutines import them again, cheaply)."""
+    import anyio  # noqa: F401
+    import mcp.client.session  # noqa: F401
+    import mcp.shared.message  # noqa: F401
+    import mcp_types  # noqa: F401
 
 
 async def _list_tools(session: Any) -> list[Any]:
