@@ -394,3 +394,21 @@ def test_the_async_api_awaits_calls_on_the_callers_loop(resources):
     assert json.loads(outcome.content)["name"] == generate_world(random.Random(8))["customers"]["C-101"]["name"]
     assert bad.failure == "error" and gone(pid)
     resources.assert_released()
+
+
+def test_render_content_of_every_block_kind():
+    import mcp_types as types
+
+    from agentgym.tools.mcp import render_content
+
+    blob = types.BlobResourceContents(uri="file:///a.bin", blob="AAAA", mime_type="application/zip")
+    result = types.CallToolResult(content=[
+        types.AudioContent(type="audio", data="UklGRg==", mime_type="audio/wav"),
+        types.EmbeddedResource(type="resource", resource=blob),
+        types.ResourceLink(type="resource_link", uri="https://example.org/x", name="x")])
+    assert render_content(result).splitlines() == [
+        "[audio (audio/wav, 4 bytes) not shown: this observation is text]",
+        "[resource file:///a.bin (application/zip, 3 bytes) not shown]",
+        "[resource link: https://example.org/x (x)]"]
+    assert render_content(types.CallToolResult(content=[], structured_content={"total": 3})) == '{"total": 3}'
+    assert render_content(types.CallToolResult(content=[])) == ""
