@@ -132,7 +132,9 @@ def _finish(tool: Tool, value: Any, seconds: float) -> ToolOutcome:
 
 def _failure(tool: Tool, exc: Exception, seconds: float) -> ToolOutcome:
     if isinstance(exc, ToolTimeout):
-        return ToolOutcome(f"Error: {tool.name} did not finish within {tool.timeout:g} seconds and was stopped "
+        limit = tool.timeout if tool.timeout is not None else (exc.args[0] if exc.args else None)
+        within = f"within {limit:g} seconds" if isinstance(limit, (int, float)) else "in time"
+        return ToolOutcome(f"Error: {tool.name} did not finish {within} and was stopped "
                            f"waiting for; try a smaller request.", False, seconds, "timeout")
     if isinstance(exc, ToolError):
         return ToolOutcome(f"Error: {exc}", False, seconds, "error")

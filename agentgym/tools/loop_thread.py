@@ -32,6 +32,8 @@ class LoopThread:
 
     def __init__(self, name: str) -> None:
         self.loop = asyncio.new_event_loop()
+        self._stop_lock = threading.Lock()
+        self._stop_requested = False
         started = threading.Event()
         self._thread = threading.Thread(target=self._serve, args=(started,), name=name, daemon=True)
         self._thread.start()
@@ -78,7 +80,9 @@ class LoopThread:
     def stop(self) -> None:
         """Cancel what still runs on the loop, close it and end the thread (idempotent). A
         coroutine that blocks the loop without awaiting keeps the thread alive until it returns."""
-        if self._thread.is_alive() and not self.loop.is_closed():
+        with self._stop_lock:  # one stop request: a second one would stop the thread's final clean-up loop
+            first, self._stop_requested = not self._stop_requested, True
+        if first and self._thread.is_alive() and not self.loop.is_closed():
             try:
                 self.loop.call_soon_threadsafe(self.loop.stop)
             except RuntimeError:  # closed meanwhile
