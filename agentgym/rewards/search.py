@@ -235,8 +235,10 @@ class StepInformationGain(RewardProvider):
     document retrieved on earlier turns; ``None`` on turns that retrieved nothing. The gains of
     an episode sum to the fraction of the gold documents it found.
 
-    Deviation: StepSearch (arXiv 2505.15107) scores a step's documents by their similarity to
-    the gold documents; we count exact gold-id hits, which the search environment can record.
+    Deviation: StepSearch (arXiv 2505.15107) rewards the information gained about the gold
+    documents by each search step (as we read it, through a graded similarity between retrieved
+    and gold documents; not checked against its code); we count exact gold-id hits, which the
+    search environment can record, so a step's gain is a fraction of ``D*``.
     """
 
     def __init__(self, *, name: str = "info_gain") -> None:
