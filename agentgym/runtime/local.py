@@ -128,12 +128,13 @@ class LocalHandle(EnvHandle):
         return as_step_result(await self._in_thread(_step_env, env, action))
 
     async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if fn is not _replace_env:  # resets and steps: the hot path, one loop wake-up per burst of results
+            return await self.worker.submit_to_loop(fn, *args)
         future = self.worker.submit(fn, *args)
         try:
             return await asyncio.wrap_future(future)
-        except asyncio.CancelledError:
-            if fn is _replace_env:  # a construction that finishes late: close what it built
-                future.add_done_callback(_close_late_env)
+        except asyncio.CancelledError:  # a construction that finishes late: close what it built
+            future.add_done_callback(_close_late_env)
             raise
 
     def _make(self) -> Any:

@@ -9,11 +9,13 @@ abandons a hung one with :meth:`SlotWorker.abandon`, and the callers bound the l
 
 from __future__ import annotations
 
+import asyncio
 import math
 import numbers
 import queue
 import threading
 import warnings
+import weakref
 from concurrent.futures import Executor, Future
 from typing import Any, Callable
 
@@ -59,13 +61,26 @@ class SlotWorker(Executor):
         return self._thread.name
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        self._enqueue(future, fn, args, kwargs)
+        return future
+
+    def submit_to_loop(self, fn: Callable[..., Any], /, *args: Any) -> asyncio.Future:
+        """Run ``fn(*args)`` in this worker's thread and return an asyncio future of the running
+        loop for its result: :func:`asyncio.wrap_future` of :meth:`submit`, but the results of
+        calls that finish together wake the loop once (:class:`_LoopDelivery`), not once each.
+        Cancelling the future before the call starts skips the call; after, the call runs on."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._enqueue(_LoopDelivery(future, _deliveries(loop)), fn, args, {})
+        return future
+
+    def _enqueue(self, future: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         if self._closed:
             raise RuntimeError(f"{self._thread.name}: cannot submit calls after shutdown()")
-        future: Future = Future()
         with self._count_lock:
             self._unfinished += 1
         self._calls.put((future, fn, args, kwargs))
-        return future
 
     @property
     def busy(self) -> bool:
@@ -113,6 +128,69 @@ class SlotWorker(Executor):
     def _finished(self) -> None:
         with self._count_lock:
             self._unfinished -= 1
+
+
+class _Deliveries:
+    """Results computed in worker threads, handed to one event loop: the first result of a burst
+    schedules one drain on the loop (``call_soon_threadsafe``, a wake-up of the loop's selector);
+    results arriving before it runs join it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._pending: list[tuple[asyncio.Future, bool, Any]] = []
+        self._lock = threading.Lock()
+
+    def deliver(self, future: asyncio.Future, ok: bool, value: Any) -> None:
+        with self._lock:
+            self._pending.append((future, ok, value))
+            first = len(self._pending) == 1
+        if first:
+            try:
+                self.loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:  # the loop was closed: nobody waits any more
+                pass
+
+    def _drain(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for future, ok, value in pending:
+            if future.done():  # cancelled meanwhile (a timeout)
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+
+_DELIVERIES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Deliveries] = weakref.WeakKeyDictionary()
+_DELIVERIES_LOCK = threading.Lock()
+
+
+def _deliveries(loop: asyncio.AbstractEventLoop) -> _Deliveries:
+    with _DELIVERIES_LOCK:
+        deliveries = _DELIVERIES.get(loop)
+        if deliveries is None:
+            deliveries = _DELIVERIES[loop] = _Deliveries(loop)
+        return deliveries
+
+
+class _LoopDelivery:
+    """The slice of :class:`concurrent.futures.Future` that :meth:`SlotWorker._run` uses, for a
+    call whose result goes to an asyncio future through :class:`_Deliveries`."""
+
+    __slots__ = ("future", "deliveries")
+
+    def __init__(self, future: asyncio.Future, deliveries: _Deliveries) -> None:
+        self.future, self.deliveries = future, deliveries
+
+    def set_running_or_notify_cancel(self) -> bool:
+        return not self.future.cancelled()  # a racy read is fine: a late cancel only drops the result
+
+    def set_result(self, value: Any) -> None:
+        self.deliveries.deliver(self.future, True, value)
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.deliveries.deliver(self.future, False, exc)
 
 
 class _HungThreads:
