@@ -18,6 +18,16 @@ from agentgym.rewards.base import CombinedReward, RewardProvider, component_mean
 from agentgym.rewards.cost import ToolCallCost
 from agentgym.rewards.redundancy import RedundancyPenalty, normalize_query, tool_call_keys
 from agentgym.rewards.shaping import FormatPenalty, ToolUseShaping, action_error_kind, tool_results
+from agentgym.rewards.search import (
+    AnswerMatchReward,
+    RetrievalRedundancyPenalty,
+    SearchCost,
+    SearchFormatReward,
+    StepInformationGain,
+    exact_match,
+    normalise_answer,
+    token_f1,
+)
 from agentgym.rewards.toolrl import ToolRLReward
 
 _LAZY_EXPORTS = {
@@ -31,6 +41,14 @@ __getattr__ = lazy_exports(__name__, _LAZY_EXPORTS)
 
 
 __all__ = [
+    "AnswerMatchReward",
+    "RetrievalRedundancyPenalty",
+    "SearchCost",
+    "SearchFormatReward",
+    "StepInformationGain",
+    "exact_match",
+    "normalise_answer",
+    "token_f1",
     "CombinedReward",
     "FormatPenalty",
     "InformationGainReward",
