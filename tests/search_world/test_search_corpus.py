@@ -88,3 +88,18 @@ def test_bad_arguments_are_refused(tmp_path, kwargs):
         build_corpus(1000, 0, tmp_path, **kwargs)
     with pytest.raises(ValueError):
         build_corpus(3, 0, tmp_path)
+
+
+def test_concurrent_builders_agree_on_one_copy(tmp_path):
+    import subprocess
+    import sys
+    code = ("import sys; from agentgym.envs.search.corpus import build_corpus; "
+            "c = build_corpus(3000, 9, sys.argv[1]); print(c.path)")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    paths = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert paths[0] == paths[1]
+    assert [p.name for p in tmp_path.iterdir()] == [build_corpus(3000, 9, tmp_path).path.name]
+    assert _digest(build_corpus(3000, 9, tmp_path)) == _digest(
+        build_corpus(3000, 9, tmp_path / "fresh"))
