@@ -31,11 +31,10 @@ from typing import Any, ClassVar
 from agentgym.core import Feedback, InvalidAction, LLMEnv
 from agentgym.envs.tools.multitool.exchange import CURRENCIES, ExchangeDesk, draw_rates
 from agentgym.envs.tools.multitool.tasks import LEVELS, Task, draw_task
-from agentgym.envs.tools.service.env import next_gold_action, random_call
+from agentgym.envs.tools.service.env import GoldCallsTracked, next_gold_action, random_call
 from agentgym.envs.tools.service.local import LocalStore
 from agentgym.envs.tools.service.store import differences, fingerprint, generate_world
 from agentgym.tools.formats import HermesFormat
-from agentgym.tools.invoke import ToolOutcome
 
 #: How far the stated amount may be from the answer (one cent, for rounding).
 TOLERANCE = 0.011
@@ -54,7 +53,7 @@ def last_number(text: str) -> float | None:
         return None
 
 
-class MultiToolEnv(LLMEnv):
+class MultiToolEnv(GoldCallsTracked, LLMEnv):
     """Questions and requests that chain the store's tools and a currency converter (see the
     module docstring).
 
@@ -107,18 +106,6 @@ class MultiToolEnv(LLMEnv):
             text = "Wrong: " + " and ".join(reasons) + "."
         return Feedback(text, {"outcome": float(success)}, terminated=True, success=success,
                         info={"answer_correct": correct, "state_matches": not found, "state_differences": found})
-
-    def call_tool(self, name: str, arguments: Any) -> ToolOutcome:
-        """Run a call (see :meth:`LLMEnv.call_tool <agentgym.core.LLMEnv.call_tool>`) and note
-        it for the oracle."""
-        outcome = super().call_tool(name, arguments)
-        self.calls_made.append((name, arguments, outcome.ok))
-        return outcome
-
-    @property
-    def gold_tool_calls(self) -> list[dict[str, Any]] | None:
-        """The task's gold calls, ``{"name", "arguments"}`` each (``None`` before a reset)."""
-        return None if self.task is None else json.loads(json.dumps(self.task.gold_calls))
 
     @property
     def reference_answer(self) -> str | None:

@@ -52,7 +52,30 @@ def server_command(*, latency: float = 0.0) -> list[str]:
     return command + (["--latency", repr(float(latency))] if latency else [])
 
 
-class ServiceEnv(LLMEnv):
+class GoldCallsTracked:
+    """For environments whose task has gold tool calls (``self.task.gold_calls``): every call the
+    agent makes is noted in ``self.calls_made`` as ``(name, arguments, ok)`` (the oracle plays the
+    gold calls not yet made), and ``gold_tool_calls`` reports the task's gold calls for ToolRL
+    (the rollout engine reads it through :class:`~agentgym.wrappers.EnvHints`). Put it before
+    :class:`~agentgym.core.LLMEnv` in the bases."""
+
+    task: Any
+    calls_made: list[tuple[str, Any, bool]]
+
+    def call_tool(self, name: str, arguments: Any) -> ToolOutcome:
+        """Run a call (see :meth:`LLMEnv.call_tool <agentgym.core.LLMEnv.call_tool>`) and note
+        it for the oracle."""
+        outcome = super().call_tool(name, arguments)  # type: ignore[misc]
+        self.calls_made.append((name, arguments, outcome.ok))
+        return outcome
+
+    @property
+    def gold_tool_calls(self) -> list[dict[str, Any]] | None:
+        """The task's gold calls, ``{"name", "arguments"}`` each (``None`` before a reset)."""
+        return None if self.task is None else json.loads(json.dumps(self.task.gold_calls))
+
+
+class ServiceEnv(GoldCallsTracked, LLMEnv):
     """Customer-service requests on a store served over MCP (see the module docstring).
 
     Args:
@@ -117,19 +140,7 @@ class ServiceEnv(LLMEnv):
         """The world as the server holds it now (read with the hidden ``admin_state`` tool)."""
         return json.loads(self.server.call_hidden("admin_state"))
 
-    def call_tool(self, name: str, arguments: Any) -> ToolOutcome:
-        """Run a call (see :meth:`LLMEnv.call_tool <agentgym.core.LLMEnv.call_tool>`) and note
-        it for the oracle."""
-        outcome = super().call_tool(name, arguments)
-        self.calls_made.append((name, arguments, outcome.ok))
-        return outcome
-
     # ------------------------------------------------------------------ references and baselines
-    @property
-    def gold_tool_calls(self) -> list[dict[str, Any]] | None:
-        """The task's gold calls, ``{"name", "arguments"}`` each (``None`` before a reset)."""
-        return None if self.task is None else json.loads(json.dumps(self.task.gold_calls))
-
     def oracle_action(self) -> str:
         """The next gold call not yet made (in order, counting successful calls), then :data:`DONE`."""
         return next_gold_action(self.task.gold_calls, self.calls_made) or DONE
