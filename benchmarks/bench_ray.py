@@ -36,7 +36,8 @@ from typing import Any
 import ray
 
 import agentgym
-from agentgym import Feedback, LLMEnv
+import bench_env_step
+from bench_env_step import SlowEnv
 from agentgym.ray import RayEnvPool, RayVectorEnv
 from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.runtime.runtimes import RayRuntime
@@ -48,28 +49,13 @@ HEADLINE_WORKERS = 2  # one worker per core on the development machine
 SLOW_ENV_ID = "bench/Slow10ms-v0"
 
 
-class SlowEnv(LLMEnv):
-    """Every step waits ``delay`` seconds, like a call to a browser or a remote service."""
-
-    def __init__(self, delay: float = 0.010, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.delay = delay
-
-    def new_episode(self, options: dict[str, Any]) -> str:
-        self.turn = 0
-        return "ready"
-
-    def play(self, action: str) -> Feedback:
-        time.sleep(self.delay)
-        self.turn += 1
-        return Feedback(f"turn {self.turn}", {"outcome": 0.0}, terminated=self.turn >= 1000)
-
-
 def slow_env_10ms() -> SlowEnv:
     return SlowEnv(0.010)
 
 
-agentgym.register(SLOW_ENV_ID, SlowEnv, max_turns=1000)  # sent to the workers by value (defined in __main__)
+# SlowEnv is bench_env_step's; Ray's workers cannot import benchmarks/, so its module goes by value
+ray.cloudpickle.register_pickle_by_value(bench_env_step)
+agentgym.register(SLOW_ENV_ID, SlowEnv, max_turns=1000)
 
 
 def steps_per_second(vector: Any, num_envs: int, steps: int) -> float:
