@@ -284,8 +284,9 @@ class _Runner:
         reference = info.get(REFERENCE_KEY) or {}
         for key in ("reference_answer", "answer_stub"):  # for reward providers; never shown to the policy
             trajectory.metadata[key] = reference.get(key)
-        if reference.get("gold_tool_calls") is not None:  # ToolRL's gold calls
-            trajectory.metadata["gold_tool_calls"] = reference["gold_tool_calls"]
+        for key in ("gold_tool_calls", "gold_documents", "answer_aliases"):  # ToolRL's, the search family's
+            if reference.get(key) is not None:
+                trajectory.metadata[key] = reference[key]
         hints = info.get(HINTS_KEY)
         trajectory.task_id, trajectory.instructions = info.get("task_id"), info.get("instructions", "")
         messages, tools = info["messages"], info.get("tools") or None

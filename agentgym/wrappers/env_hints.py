@@ -8,8 +8,8 @@ process, actor or machine — but declare the hints they need
 environment, with each ``reset`` and ``step`` that leads to a turn, and puts them in
 ``info["env_hints"]`` (JSON-safe; a hint the environment cannot give goes to
 ``info["env_hints"]["errors"][name]``). ``reset`` also reports the environment's hidden
-reference (``reference_answer``, ``answer_stub``, ``gold_tool_calls``; ``None`` where it has
-none) in ``info["env_reference"]``, for reward providers. The rollout engine takes both keys out of ``info`` before anything reaches the
+reference (``reference_answer``, ``answer_stub``, ``gold_tool_calls``, ``gold_documents``,
+``answer_aliases``; ``None`` where it has none) in ``info["env_reference"]``, for reward providers. The rollout engine takes both keys out of ``info`` before anything reaches the
 policy or a trajectory's turns.
 
 Random hints are reproducible: the ``random_action`` of turn ``t`` is drawn with a seed derived
@@ -28,7 +28,10 @@ from agentgym.trajectory import json_safe
 #: the ``info`` keys this wrapper adds
 HINTS_KEY, REFERENCE_KEY = "env_hints", "env_reference"
 _KNOWN_HINTS = ("oracle_action", "random_action")
-_REFERENCE_ATTRIBUTES = ("reference_answer", "answer_stub", "gold_tool_calls")
+#: attributes of the environment reported as its hidden reference (None where it has none):
+#: the answer and its stub (IGPO), ToolRL's gold calls, the search family's gold documents and
+#: answer aliases
+REFERENCE_ATTRIBUTES = ("reference_answer", "answer_stub", "gold_tool_calls", "gold_documents", "answer_aliases")
 
 
 def turn_seed(base: int | None, turn: int) -> int | None:
@@ -59,7 +62,7 @@ class EnvHints(gym.Wrapper):
         observation, info = self.env.reset(**kwargs)
         self._turn = 0
         game = self.env.unwrapped
-        info = {**info, REFERENCE_KEY: {name: json_safe(getattr(game, name, None)) for name in _REFERENCE_ATTRIBUTES}}
+        info = {**info, REFERENCE_KEY: {name: json_safe(getattr(game, name, None)) for name in REFERENCE_ATTRIBUTES}}
         if self.hints:
             info[HINTS_KEY] = self._compute()
         return observation, info

@@ -1,0 +1,59 @@
+"""``SearchTask``: one question of a search environment, whatever its source.
+
+Generated questions (:mod:`.questions`) and questions a user brings (NQ / HotpotQA files) both
+become ``SearchTask``\\ s, so the environment, its oracle and the reward providers see one shape.
+
+Contract:
+    ``answer`` is the reference answer; ``aliases`` are other accepted answers (never containing
+    ``answer``). ``gold_documents`` lists the supporting document ids in hop order, one per hop
+    where known (a document may support two hops, so ids can repeat; ``()`` when the source has
+    none, e.g. NQ). ``hop_queries`` are, per hop, a query that finds that hop's document (what the
+    oracle searches; ``()`` when unknown). ``hops`` >= 1; ``kind`` and ``difficulty`` describe
+    the question for stratified reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .questions import Question
+from .world import World
+
+
+@dataclass(frozen=True)
+class SearchTask:
+    qid: str
+    question: str
+    answer: str
+    aliases: tuple[str, ...] = ()
+    gold_documents: tuple[str, ...] = ()
+    hop_queries: tuple[str, ...] = ()
+    kind: str = "open"
+    hops: int = 1
+    difficulty: int = 1
+    split: str = "train"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.question, str) or not self.question.strip():
+            raise ValueError(f"task {self.qid!r}: the question must be a non-empty string")
+        if not isinstance(self.answer, str) or not self.answer.strip():
+            raise ValueError(f"task {self.qid!r}: the answer must be a non-empty string")
+        if isinstance(self.hops, bool) or not isinstance(self.hops, int) or self.hops < 1:
+            raise ValueError(f"task {self.qid!r}: hops must be a positive int, got {self.hops!r}")
+        object.__setattr__(self, "aliases", tuple(a for a in dict.fromkeys(self.aliases) if a != self.answer))
+        object.__setattr__(self, "gold_documents", tuple(self.gold_documents))
+        object.__setattr__(self, "hop_queries", tuple(self.hop_queries))
+
+    @property
+    def answers(self) -> tuple[str, ...]:
+        """Every accepted answer: the reference first, then the aliases."""
+        return (self.answer, *self.aliases)
+
+    @classmethod
+    def from_question(cls, question: Question, world: World) -> "SearchTask":
+        """A generated question of ``world``; each hop's query is the name of the hop's entity
+        (what an agent knows once the previous hop is read; the article's title)."""
+        return cls(qid=question.qid, question=question.question, answer=question.answer,
+                   aliases=question.aliases, gold_documents=tuple(h.doc_id for h in question.gold),
+                   hop_queries=tuple(world.name(h.entity) for h in question.gold), kind=question.kind,
+                   hops=question.hops, difficulty=question.difficulty, split=question.split)
