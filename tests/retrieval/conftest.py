@@ -1,0 +1,54 @@
+"""Fixtures of the retrieval tests: a real generated corpus (World size 2000), its BM25 index
+built once per session, and the reliability suite's resource probe (threads, fds, children)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:  # `pytest` (unlike `python -m pytest`) does not put the repository on the path
+    sys.path.insert(0, _ROOT)
+
+from tests.reliability.conftest import ResourceProbe  # noqa: E402
+
+CORPUS_SIZE = 2000
+CORPUS_SEED = 0
+
+
+@pytest.fixture
+def resources() -> ResourceProbe:
+    """Snapshot the process's threads, fds and child processes; ``resources.assert_released()``."""
+    return ResourceProbe()
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    """The search family's encyclopedia corpus for World(2000, seed 0), on disk."""
+    from envs.search.corpus import build_corpus
+    return build_corpus(CORPUS_SIZE, CORPUS_SEED, tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="session")
+def world():
+    from envs.search.world import World
+    return World(CORPUS_SIZE, CORPUS_SEED)
+
+
+@pytest.fixture(scope="session")
+def index_path(corpus, tmp_path_factory) -> Path:
+    """A BM25 index of the corpus built once; tests open their own instances with ``load``."""
+    from agentgym.retrieval.bm25 import BM25Index
+    path = tmp_path_factory.mktemp("bm25") / "index"
+    BM25Index.build(corpus.iter_documents(), path).close()
+    return path
+
+
+@pytest.fixture
+def index(index_path):
+    """A freshly loaded (memory-mapped) index, closed after the test."""
+    from agentgym.retrieval.bm25 import BM25Index
+    with BM25Index.load(index_path) as idx:
+        yield idx
