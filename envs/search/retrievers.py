@@ -1,0 +1,75 @@
+"""The search environments' default retriever, built once on disk and shared in the process.
+
+Contract:
+    ``search_cache_dir(cache_dir=None)`` is where the search family keeps its files:
+    ``cache_dir`` when given, else ``$AGENTGYM_CACHE/search``, else
+    ``~/.cache/agentgym/search`` (the project's cache convention, see ``policies/embedded.py``).
+
+    ``world_retriever(size, seed, cache_dir=None)`` is a BM25 index
+    (:class:`~agentgym.retrieval.bm25.BM25Index`) over the generated encyclopedia of
+    ``World(size, seed)``: the corpus (:func:`~agentgym.envs.search.corpus.build_corpus`) and its
+    index are written under the cache directory the first time, and read back afterwards.
+
+    ``shared(key, opener)`` keeps one open retriever per key (an index path, a server URL) for
+    the whole process, so that many environments (the rollout engine makes one per episode) share
+    one index and ``make`` stays fast after the first. ``opener()`` runs once per key, under a
+    lock, so two threads never build one index twice. A shared retriever belongs to this cache:
+    environments never close it; ``close_shared()`` closes them all (tests, shutdown), and a
+    retriever found closed is opened again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Callable, Iterator
+
+from agentgym.retrieval.base import Document, Retriever
+
+from .corpus import build_corpus
+
+_LOCK = threading.Lock()
+_SHARED: dict[str, Retriever] = {}
+#: the index's folder inside a corpus folder
+INDEX_FOLDER = "bm25"
+
+
+def search_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The search family's cache directory (see the module docstring)."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    root = os.environ.get("AGENTGYM_CACHE") or Path.home() / ".cache" / "agentgym"
+    return Path(root) / "search"
+
+
+def shared(key: str, opener: Callable[[], Retriever]) -> Retriever:
+    """The process's retriever for ``key``, opened by ``opener()`` the first time."""
+    with _LOCK:
+        retriever = _SHARED.get(key)
+        if retriever is None or getattr(retriever, "closed", False):
+            retriever = _SHARED[key] = opener()
+        return retriever
+
+
+def close_shared() -> None:
+    """Close every shared retriever (the next ``shared`` call opens a new one)."""
+    with _LOCK:
+        retrievers = list(_SHARED.values())
+        _SHARED.clear()
+    for retriever in retrievers:
+        retriever.close()
+
+
+def world_retriever(size: int, seed: int, cache_dir: str | os.PathLike[str] | None = None) -> Retriever:
+    """The shared BM25 index over the corpus of ``World(size, seed)`` (see the module docstring)."""
+    from agentgym.retrieval.bm25 import BM25Index  # the search extra (bm25s)
+
+    corpus = build_corpus(size, seed, search_cache_dir(cache_dir))
+    index_path = corpus.path / INDEX_FOLDER
+
+    def documents() -> Iterator[Document]:
+        for row in corpus.iter_documents():
+            yield Document(row["id"], row["title"], row["text"])
+
+    return shared(str(index_path.resolve()), lambda: BM25Index.open_or_build(index_path, documents))

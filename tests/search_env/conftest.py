@@ -1,0 +1,64 @@
+"""Fixtures of the search environment tests: a small generated world whose corpus and BM25 index
+live in a temporary cache (never the user's), environments made on it, and the reliability
+suite's resource probe (threads, fds, child processes)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:  # `pytest` (unlike `python -m pytest`) does not put the repository on the path
+    sys.path.insert(0, _ROOT)
+
+from tests.reliability.conftest import ResourceProbe  # noqa: E402
+
+import agentgym.envs.search  # noqa: E402,F401  (registers search/*; envs/__init__ does not import it yet)
+from agentgym.envs.search.env import SearchEnv  # noqa: E402
+from agentgym.envs.search.retrievers import close_shared  # noqa: E402
+
+#: The test world: big enough for every question kind, small enough to index in a fraction of a second.
+SIZE, WORLD_SEED = 1500, 2
+
+
+@pytest.fixture(scope="session")
+def search_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The session's search cache directory; the shared retrievers are closed at the end."""
+    path = tmp_path_factory.mktemp("search-cache")
+    yield str(path)
+    close_shared()
+
+
+@pytest.fixture(autouse=True)
+def _no_user_cache(search_cache: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Environments made with the default cache directory build under the session's cache."""
+    monkeypatch.setenv("AGENTGYM_CACHE", search_cache)
+
+
+@pytest.fixture
+def world_kwargs(search_cache: str) -> dict:
+    """Constructor arguments that select the test world and cache."""
+    return {"size": SIZE, "seed": WORLD_SEED, "cache_dir": search_cache}
+
+
+@pytest.fixture
+def make_env(world_kwargs: dict):
+    """``make_env(**kwargs)``: a ``SearchEnv`` on the test world, closed after the test."""
+    made: list[SearchEnv] = []
+
+    def make(**kwargs) -> SearchEnv:
+        env = SearchEnv(**{**world_kwargs, **kwargs})
+        made.append(env)
+        return env
+
+    yield make
+    for env in made:
+        env.close()
+
+
+@pytest.fixture
+def resources() -> ResourceProbe:
+    """Snapshot the process's threads, fds and child processes; ``resources.assert_released()``."""
+    return ResourceProbe()
