@@ -1,0 +1,236 @@
+"""A :class:`Retriever` over HTTP: any server speaking Search-R1's ``/retrieve`` API.
+
+``RemoteRetriever("http://127.0.0.1:8000")`` (or the full ``.../retrieve`` URL, as Search-R1's
+``search_url``) talks to :mod:`agentgym.retrieval.server`, to Search-R1's own retrieval server,
+or to any server answering the same JSON:
+
+* ``search`` / ``search_many`` POST ``{"queries", "topk", "return_scores": true}`` (one request
+  for all the queries of ``search_many``; blank queries are answered ``[]`` without asking).
+  Each answered document may be ``{"id", "contents": '"Title"\\ntext'}`` (wiki-18, split into
+  title and text), or carry ``title`` / ``text`` fields (as Search-R1's BM25 server does); its
+  id is ``id`` | ``_id`` | ``doc_id`` | ``docid``, else its title. Answers without scores (plain
+  document lists) get rank scores ``1 / (1 + rank)``. Hits are ordered best first and cut to
+  ``k`` (and to ``topk_cap``, when given, before asking); each snippet is
+  :func:`~agentgym.retrieval.snippets.best_snippet` of the text for the query.
+* ``document(doc_id)`` GETs ``/documents/{doc_id}``: an unknown id raises
+  :class:`DocumentNotFound`; a server without that endpoint (Search-R1's) raises
+  :class:`RetrievalError` saying it cannot open documents.
+* ``len()`` reads ``documents`` from ``/health`` (:class:`RetrievalError` when the server does
+  not say).
+
+Every failure of the network, of HTTP (a status other than 200) or of the answer's JSON raises
+:class:`RetrievalError` naming the URL and the cause. One pooled ``httpx.Client`` serves all
+calls; the retriever is safe to share between threads. ``close()`` closes the pool; later calls
+raise ``RuntimeError``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Sequence
+from urllib.parse import quote
+
+import httpx
+
+from agentgym.retrieval.base import Document, DocumentNotFound, Hit, RetrievalError, check_k
+from agentgym.retrieval.sources import ID_FIELDS, split_contents
+
+DEFAULT_MAX_CONNECTIONS = 32
+
+
+class RemoteRetriever:
+    """A :class:`~agentgym.retrieval.base.Retriever` backed by a ``/retrieve`` server (module docstring)."""
+
+    def __init__(self, url: str, *, timeout: float = 10.0, topk_cap: int | None = None, api_key: str | None = None,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ValueError(f"url must be an http:// or https:// URL, got {url!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if topk_cap is not None:
+            check_k(topk_cap)
+        root = url.rstrip("/")
+        if root.endswith("/retrieve"):
+            root = root[: -len("/retrieve")]
+        self.url = root
+        self.topk_cap = topk_cap
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(base_url=root, timeout=timeout, headers=headers,
+                                    limits=httpx.Limits(max_connections=max_connections,
+                                                        max_keepalive_connections=max_connections))
+        self._closed = False
+        self._lock = threading.Lock()
+
+    # -- the Retriever protocol ------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        """At most ``k`` hits for ``query``, best first."""
+        return self.search_many([query], k)[0]
+
+    def search_many(self, queries: Sequence[str], k: int = 5) -> list[list[Hit]]:
+        """One list of hits per query, in order, from one ``/retrieve`` request."""
+        k = check_k(k)
+        self._check_open()
+        if isinstance(queries, str):
+            raise ValueError("search_many takes a sequence of queries, not one string")
+        queries = list(queries)
+        for query in queries:
+            if not isinstance(query, str):
+                raise ValueError(f"a query must be a string, got {type(query).__name__}")
+        asked = [i for i, query in enumerate(queries) if query.strip()]
+        results: list[list[Hit]] = [[] for _ in queries]
+        if not asked:
+            return results
+        topk = min(k, self.topk_cap) if self.topk_cap is not None else k
+        body = self._request("POST", "/retrieve", json={"queries": [queries[i] for i in asked], "topk": topk,
+                                                        "return_scores": True})
+        lists = body.get("result") if isinstance(body, dict) else None
+        if not isinstance(lists, list) or len(lists) != len(asked):
+            got = f"{len(lists)} lists" if isinstance(lists, list) else _shape(body)
+            raise self._error("/retrieve", f"expected {{'result': [...]}} with {len(asked)} lists, got {got}")
+        for i, items in zip(asked, lists):
+            results[i] = self._hits(items, queries[i], topk)
+        return results
+
+    def document(self, doc_id: str) -> Document:
+        """The whole document ``doc_id`` from ``/documents/{doc_id}``."""
+        self._check_open()
+        if not isinstance(doc_id, str):
+            raise DocumentNotFound(f"document ids are strings; no document {doc_id!r}")
+        path = f"/documents/{quote(doc_id, safe='')}"
+        response = self._send("GET", path)
+        if response.status_code == 404:
+            error = _error_of(response)
+            if error.get("type") == "document_not_found":
+                raise DocumentNotFound(f"no document {doc_id!r} on {self.url}")
+            raise self._error(path, "the server cannot open documents (it has no /documents endpoint; "
+                                    "Search-R1's retrieval server serves /retrieve only)")
+        if response.status_code == 405:
+            raise self._error(path, "the server cannot open documents (GET /documents is not allowed there)")
+        body = self._json(response, path)
+        try:
+            if "text" in body and isinstance(body["text"], str):
+                title, text = body.get("title") or "", body["text"]
+            else:
+                title, text = split_contents(body["contents"])
+            if not isinstance(title, str) or not isinstance(text, str):
+                raise TypeError("title and text must be strings")
+            return Document(id=str(body.get("id", doc_id)), title=title, text=text)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise self._error(path, f"not a document ({exc}): {_shape(body)}") from None
+
+    def __len__(self) -> int:
+        self._check_open()
+        body = self._request("GET", "/health")
+        documents = body.get("documents") if isinstance(body, dict) else None
+        if isinstance(documents, bool) or not isinstance(documents, int) or documents < 0:
+            raise self._error("/health", f"the server does not say how many documents it holds: {_shape(body)}")
+        return documents
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._client.close()
+
+    def __enter__(self) -> "RemoteRetriever":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RemoteRetriever({self.url!r}{', closed' if self._closed else ''})"
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"this RemoteRetriever ({self.url}) is closed")
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise self._error(path, f"no answer in time ({type(exc).__name__}: {exc})") from exc
+        except httpx.HTTPError as exc:
+            raise self._error(path, f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
+        except RuntimeError as exc:  # httpx's "Cannot send a request, as the client has been closed."
+            if self._closed:
+                raise RuntimeError(f"this RemoteRetriever ({self.url}) is closed") from None
+            raise
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        return self._json(response, path)
+
+    def _json(self, response: httpx.Response, path: str) -> Any:
+        if response.status_code != 200:
+            message = _error_of(response).get("message") or response.text[:200] or response.reason_phrase
+            raise self._error(path, f"HTTP {response.status_code}: {message}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise self._error(path, f"the answer is not JSON ({exc}): {response.text[:120]!r}") from None
+
+    def _error(self, path: str, cause: str) -> RetrievalError:
+        return RetrievalError(f"retrieval server {self.url}{path}: {cause}")
+
+    # -- parsing ---------------------------------------------------------------------------------
+
+    def _hits(self, items: Any, query: str, k: int) -> list[Hit]:
+        if not isinstance(items, list):
+            raise self._error("/retrieve", f"a query's result is {_shape(items)}, not a list")
+        from agentgym.retrieval.snippets import best_snippet
+
+        scored = []
+        for rank, item in enumerate(items):
+            if isinstance(item, dict) and isinstance(item.get("document"), dict):
+                document, score = item["document"], item.get("score")
+            else:
+                document, score = item, None
+            if score is None:
+                score = 1.0 / (1 + rank)
+            if isinstance(score, bool) or not isinstance(score, (int, float)):
+                raise self._error("/retrieve", f"a score is {_shape(score)}, not a number")
+            doc_id, title, text = self._fields(document)
+            scored.append((float(score), rank, doc_id, title, text))
+        scored.sort(key=lambda entry: (-entry[0], entry[1]))  # best first; the server's order among equals
+        return [Hit(doc_id=doc_id, title=title, score=score, snippet=best_snippet(text, query))
+                for score, _, doc_id, title, text in scored[:k]]
+
+    def _fields(self, document: Any) -> tuple[str, str, str]:
+        """(id, title, text) of one answered document."""
+        if not isinstance(document, dict):
+            raise self._error("/retrieve", f"a document is {_shape(document)}, not an object")
+        text = document.get("text")
+        title = document.get("title")
+        if not isinstance(text, str):
+            contents = document.get("contents")
+            if not isinstance(contents, str):
+                raise self._error("/retrieve", f"a document has neither 'contents' nor 'text': {_shape(document)}")
+            parsed_title, text = split_contents(contents)
+            title = title if isinstance(title, str) and title else parsed_title
+        title = title if isinstance(title, str) else ""
+        raw_id = next((document[key] for key in ID_FIELDS if document.get(key) not in (None, "")), None)
+        return (str(raw_id) if raw_id is not None else title), title, text
+
+
+def _error_of(response: httpx.Response) -> dict[str, Any]:
+    """The ``error`` object of an agentgym error body, or ``{"message": detail}`` of FastAPI's."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    if isinstance(body, dict):
+        if isinstance(body.get("error"), dict):
+            return body["error"]
+        if "detail" in body:
+            return {"message": str(body["detail"])[:300]}
+    return {}
+
+
+def _shape(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."

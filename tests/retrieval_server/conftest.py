@@ -1,0 +1,60 @@
+"""Fixtures of the retrieval server tests: a real BM25 index over a generated corpus, served on
+loopback, and the reliability suite's resource probe (threads, fds, children)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:  # `pytest` (unlike `python -m pytest`) does not put the repository on the path
+    sys.path.insert(0, _ROOT)
+
+from tests.reliability.conftest import ResourceProbe  # noqa: E402
+
+CORPUS_SIZE = 500
+CORPUS_SEED = 11
+
+
+@pytest.fixture
+def resources() -> ResourceProbe:
+    """Snapshot the process's threads, fds and child processes; ``resources.assert_released()``."""
+    return ResourceProbe()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from agentgym.envs.search.corpus import build_corpus
+
+    return build_corpus(CORPUS_SIZE, CORPUS_SEED, tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def index(corpus, tmp_path_factory):
+    """A real BM25Index over the generated corpus (closed after the module)."""
+    from agentgym.retrieval.bm25 import BM25Index
+
+    built = BM25Index.build(corpus.iter_documents(), tmp_path_factory.mktemp("bm25") / "index")
+    # bm25s's batched retrieve creates a tqdm bar, which starts tqdm's process-wide monitor thread
+    # once; start it here, before any test's resource snapshot, so it is not counted as a leak.
+    built.search_many(["encyclopedia"], 1)
+    yield built
+    built.close()
+
+
+@pytest.fixture(scope="module")
+def documents(corpus):
+    """The corpus's documents as dicts, by id."""
+    return {doc["id"]: doc for doc in corpus.iter_documents()}
+
+
+@pytest.fixture(scope="module")
+def server(index):
+    """The index served on loopback for the whole module; yields the server handle."""
+    from agentgym.retrieval.server import serve_retriever
+
+    handle = serve_retriever(index, default_topk=3, max_topk=20, max_queries=64)
+    yield handle
+    handle.close()
