@@ -33,6 +33,7 @@ from urllib.parse import quote
 import httpx
 
 from agentgym.retrieval.base import Document, DocumentNotFound, Hit, RetrievalError, check_k
+from agentgym.retrieval.snippets import best_snippet
 from agentgym.retrieval.sources import ID_FIELDS, split_contents
 
 DEFAULT_MAX_CONNECTIONS = 32
@@ -182,8 +183,6 @@ class RemoteRetriever:
     def _hits(self, items: Any, query: str, k: int) -> list[Hit]:
         if not isinstance(items, list):
             raise self._error("/retrieve", f"a query's result is {_shape(items)}, not a list")
-        from agentgym.retrieval.snippets import best_snippet
-
         scored = []
         for rank, item in enumerate(items):
             if isinstance(item, dict) and isinstance(item.get("document"), dict):
