@@ -27,9 +27,12 @@ are deterministic. A query with no indexed token returns ``[]``.
 
 ``search`` finds the exact top k without scoring every document when it can (MaxScore: score
 the documents of the rarest query tokens, stop once the tokens left cannot lift any other
-document past the k-th score; otherwise score densely). ``search_many`` hands all queries to
-bm25s's ``retrieve`` in one call (its thread pool for large batches) with that same top-k
-routine, so it returns exactly what ``search`` returns for each query.
+document past the k-th score; otherwise score densely). ``search_many`` returns exactly what
+``search`` returns for each query, computing each distinct query once (a GRPO group asks the
+same first query many times). It does not go through bm25s's ``retrieve``: that builds a tqdm
+bar even with progress off, which starts tqdm's monitor thread for the life of the process,
+and its thread pool did not speed up this top-k on 2 cores (measured in
+``benchmarks/bench_retrieval.py``). bm25s is used to load the index, which stays in its format.
 
 Thread safety: searches are read-only on shared arrays and may run from many threads at once;
 ``close()`` waits for calls in flight, then releases files. Snippets come from
@@ -74,7 +77,6 @@ _LAYOUT = {MANIFEST, "docs", "bm25s", "term_max.npy"}
 _DENSE_SHARE = 0.125
 # Relative slack on the pruning bound: float32 sums may round a little above the exact sum.
 _BOUND_SLACK = 1e-4
-_BATCH_THREADS_FROM = 64  # search_many uses bm25s's thread pool from this many queries on
 
 
 def _check_float(name: str, value: object, low: float, high: float) -> float:
@@ -84,14 +86,19 @@ def _check_float(name: str, value: object, low: float, high: float) -> float:
 
 
 # -- the top-k routine ---------------------------------------------------------------------
+def _plain(a: np.ndarray) -> np.ndarray:
+    return a.view(np.ndarray) if isinstance(a, np.memmap) else a
+
+
 class _Postings:
     """The index's arrays: term t's documents are ``indices[indptr[t]:indptr[t+1]]`` (ascending
     rows) with scores ``data[...]``; ``term_max[t]`` is the largest of them."""
 
     def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
                  term_max: np.ndarray, num_docs: int) -> None:
-        self.data, self.indices, self.indptr = data, indices, indptr
-        self.term_max, self.num_docs = term_max, num_docs
+        # plain ndarray views of memory maps: slicing an np.memmap costs a subclass round trip
+        self.data, self.indices, self.indptr = (_plain(a) for a in (data, indices, indptr))
+        self.term_max, self.num_docs = _plain(term_max), num_docs
 
     def span(self, term: int) -> tuple[int, int]:
         return int(self.indptr[term]), int(self.indptr[term + 1])
@@ -99,7 +106,8 @@ class _Postings:
 
 def _score_candidates(p: _Postings, terms: Sequence[int], rows: np.ndarray) -> np.ndarray:
     """Exact float32 scores of the (sorted, unique) ``rows``, adding the query's tokens in query
-    order, as dense scoring does, so both give bit-identical sums."""
+    order, as dense scoring does, so both give bit-identical sums. ``rows`` must have the
+    postings' dtype (searchsorted would otherwise convert a whole postings list)."""
     scores = np.zeros(len(rows), dtype=np.float32)
     for term in terms:
         start, end = p.span(term)
@@ -149,45 +157,44 @@ def _dense_top_k(p: _Postings, terms: Sequence[int], k: int) -> tuple[np.ndarray
 
 def top_k(p: _Postings, terms: Sequence[int], k: int) -> tuple[np.ndarray, np.ndarray]:
     """The exact ``k`` best documents for the query tokens ``terms`` (ids, query order, repeats
-    allowed): (rows, float32 scores), best first, ties by row. See the module docstring."""
+    allowed): (rows, float32 scores), best first, ties by row.
+
+    MaxScore, vectorised: tokens are taken rarest first; after each, the documents seen so far
+    (the candidates) carry partial scores. A lower bound ``theta`` on the k-th best score comes
+    from fully scoring the candidates with the best partial scores. Once the tokens not yet
+    taken cannot sum to ``theta`` (``rest < theta``), no other document can enter the top k, and
+    only candidates whose partial score plus ``rest`` reaches ``theta`` are scored exactly. When
+    the candidates grow past a share of the collection, every document is scored (dense)."""
     if not terms:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
     multiplicity = Counter(terms)
-    unique = sorted(multiplicity, key=lambda t: (p.span(t)[1] - p.span(t)[0], t))
+    spans = {t: p.span(t) for t in multiplicity}
+    unique = sorted(multiplicity, key=lambda t: (spans[t][1] - spans[t][0], t))
     bounds = [float(p.term_max[t]) * multiplicity[t] for t in unique]
     dense_from = max(int(p.num_docs * _DENSE_SHARE), k)
-    candidates = np.empty(0, dtype=np.int64)
+    rows = np.empty(0, dtype=p.indices.dtype)
+    partial = np.empty(0, dtype=np.float64)
     for j, term in enumerate(unique):
-        start, end = p.span(term)
-        candidates = np.union1d(candidates, p.indices[start:end])
-        if len(candidates) > dense_from:
+        start, end = spans[term]
+        if len(rows) + end - start > dense_from:
             return _dense_top_k(p, terms, k)
+        merged_rows = np.concatenate((rows, p.indices[start:end]))
+        merged = np.concatenate((partial, p.data[start:end] * np.float64(multiplicity[term])))
+        rows, inverse = np.unique(merged_rows, return_inverse=True)
+        partial = np.bincount(inverse, weights=merged, minlength=len(rows))
         rest = sum(bounds[j + 1:])
         if rest == 0.0:
-            break  # every query token is in: the candidates are all matching documents
-        if len(candidates) >= k:
-            scores = _score_candidates(p, terms, candidates)
-            kth = float(np.partition(scores, len(scores) - k)[len(scores) - k])
-            if kth > rest * (1 + _BOUND_SLACK) + 1e-12:
-                return _best(candidates, scores, k)
-    return _best(candidates, _score_candidates(p, terms, candidates), k)
-
-
-class _Scorer(bm25s.BM25):
-    """bm25s's BM25 whose per-query top-k is :func:`top_k` (exact, ties by row), so that its
-    batched ``retrieve`` answers like :meth:`BM25Index.search`. Results shorter than k are padded
-    with row -1."""
-
-    postings: _Postings
-
-    def _get_top_k_results(self, query_tokens_single, k=1000, backend="auto", sorted=True,
-                           weight_mask=None):
-        rows, scores = top_k(self.postings, query_tokens_single, k)
-        padded_rows = np.full(k, -1, dtype=np.int64)
-        padded_scores = np.zeros(k, dtype=np.float32)
-        padded_rows[:len(rows)] = rows
-        padded_scores[:len(rows)] = scores
-        return padded_scores, padded_rows
+            break  # every token is in: the candidates are all the matching documents
+        if len(rows) < k:
+            continue
+        probe = min(len(rows), max(4 * k, 32))
+        probe_rows = np.sort(rows[np.argpartition(partial, len(rows) - probe)[len(rows) - probe:]])
+        probe_scores = _score_candidates(p, terms, probe_rows)
+        theta = float(np.partition(probe_scores, probe - k)[probe - k])
+        if rest * (1 + _BOUND_SLACK) + 1e-12 < theta:
+            survivors = rows[partial + rest >= theta * (1 - _BOUND_SLACK) - 1e-12]
+            return _best(survivors, _score_candidates(p, terms, survivors), k)
+    return _best(rows, _score_candidates(p, terms, rows), k)
 
 
 # -- building ------------------------------------------------------------------------------
@@ -364,6 +371,7 @@ def _commit(tmp: Path, path: Path, manifest: dict) -> None:
 def _build_at(documents: Iterable, path: Path, k1: float, b: float) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.build-", dir=path.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp's 0700 would keep other users from a shared cache
     try:
         manifest = _build_tree(documents, tmp, k1, b)
     except BaseException:
@@ -376,12 +384,13 @@ def _build_at(documents: Iterable, path: Path, k1: float, b: float) -> dict:
 class BM25Index:
     """BM25 over a :class:`DocStore` (see the module docstring)."""
 
-    def __init__(self, path: Path, manifest: dict, scorer: _Scorer, store: DocStore) -> None:
+    def __init__(self, path: Path, manifest: dict, scorer: "bm25s.BM25", postings: _Postings,
+                 store: DocStore) -> None:
         self.path = path
         self.manifest = manifest
         self._scorer = scorer
         self._vocabulary: dict[str, int] = scorer.vocab_dict
-        self._postings: _Postings = scorer.postings
+        self._postings = postings
         self._store = store
         self._count = len(store)
         self._guard = UseGuard(f"BM25Index at {path}")
@@ -430,23 +439,22 @@ class BM25Index:
             raise RetrievalError(f"no complete BM25 index at {path} (manifest missing, "
                                  f"unreadable or listing missing/changed files)")
         try:
-            scorer = _Scorer.load(path / "bm25s", mmap=mmap, load_corpus=False,
-                                  show_progress=False, backend="numpy")
+            scorer = bm25s.BM25.load(path / "bm25s", mmap=mmap, load_corpus=False,
+                                     show_progress=False, backend="numpy")
             term_max = np.load(path / "term_max.npy", mmap_mode="r" if mmap else None)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RetrievalError(f"corrupt BM25 index at {path}: {exc}") from exc
         s = scorer.scores
-        scorer.postings = _Postings(s["data"], s["indices"], s["indptr"], term_max,
-                                    int(s["num_docs"]))
+        postings = _Postings(s["data"], s["indices"], s["indptr"], term_max, int(s["num_docs"]))
         try:
             store = DocStore.open(path / "docs", mmap=mmap)
         except (OSError, ValueError) as exc:
             raise RetrievalError(f"corrupt BM25 index at {path}: {exc}") from exc
-        if len(store) != scorer.postings.num_docs or len(term_max) != len(s["indptr"]) - 1:
+        if len(store) != postings.num_docs or len(term_max) != len(s["indptr"]) - 1:
             store.close()
             raise RetrievalError(f"corrupt BM25 index at {path}: {len(store)} stored documents, "
-                                 f"{scorer.postings.num_docs} indexed")
-        return cls(path, manifest, scorer, store)
+                                 f"{postings.num_docs} indexed")
+        return cls(path, manifest, scorer, postings, store)
 
     # -- the Retriever protocol -----------------------------------------------------------------
     def _term_ids(self, query: object) -> list[int]:
@@ -458,41 +466,38 @@ class BM25Index:
     def _hits(self, query: str, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
         hits = []
         for row, score in zip(rows.tolist(), scores.tolist()):
-            if row < 0:
-                break
             doc = self._store.get(row)
             hits.append(Hit(doc_id=doc.id, title=doc.title, score=score,
                             snippet=best_snippet(doc.text, query, SNIPPET_CHARS)))
         return hits
 
+    def _search(self, query: str, k: int) -> list[Hit]:
+        terms = self._term_ids(query)
+        if not terms:
+            return []
+        rows, scores = top_k(self._postings, terms, min(k, self._count))
+        return self._hits(query, rows, scores)
+
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """At most ``k`` hits for ``query``, best first (see the module docstring)."""
         k = check_k(k)
         with self._guard.use():
-            terms = self._term_ids(query)
-            if not terms:
-                return []
-            rows, scores = top_k(self._postings, terms, min(k, self._count))
-            return self._hits(query, rows, scores)
+            return self._search(query, k)
 
     def search_many(self, queries: Sequence[str], k: int = 5) -> list[list[Hit]]:
-        """``[search(q, k) for q in queries]``, computed in one bm25s ``retrieve`` call."""
+        """``[search(q, k) for q in queries]``, each distinct query computed once."""
         k = check_k(k)
         if isinstance(queries, (str, bytes)) or not isinstance(queries, Sequence):
             raise TypeError(f"queries must be a sequence of str, got {type(queries).__name__}")
+        for query in queries:
+            if not isinstance(query, str):
+                raise TypeError(f"query must be a str, got {type(query).__name__}")
         with self._guard.use():
-            terms = [self._term_ids(q) for q in queries]
-            asked = [i for i, t in enumerate(terms) if t]
-            results: list[list[Hit]] = [[] for _ in queries]
-            if not asked:
-                return results
-            threads = min(os.cpu_count() or 1, 4) if len(asked) >= _BATCH_THREADS_FROM else 0
-            rows, scores = self._scorer.retrieve(
-                [terms[i] for i in asked], k=min(k, self._count), show_progress=False,
-                n_threads=threads, return_as="tuple")
-            for n, i in enumerate(asked):
-                results[i] = self._hits(queries[i], np.asarray(rows[n]), np.asarray(scores[n]))
-            return results
+            done: dict[str, list[Hit]] = {}
+            for query in queries:
+                if query not in done:
+                    done[query] = self._search(query, k)
+            return [list(done[query]) for query in queries]
 
     def document(self, doc_id: str) -> Document:
         """The stored document ``doc_id``; :class:`DocumentNotFound` naming it otherwise."""

@@ -29,7 +29,6 @@ STOP_WORDS = frozenset((
 _WORD = re.compile(r"\w+")
 # After . ! or ? (not after an initial such as "H.") and at line breaks.
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)\s+|\s*\n\s*")
-_SPACES = re.compile(r"\s+")
 
 
 def tokenize(text: str) -> list[str]:
@@ -50,7 +49,7 @@ def cut_on_word(text: str, max_chars: int) -> str:
 
 
 def _sentences(text: str) -> list[str]:
-    parts = (_SPACES.sub(" ", p).strip() for p in _SENTENCE_END.split(text))
+    parts = (" ".join(p.split()) for p in _SENTENCE_END.split(text))
     return [p for p in parts if p]
 
 
