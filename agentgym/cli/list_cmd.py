@@ -9,6 +9,9 @@ from rich.table import Table
 import agentgym
 from agentgym.cli.options import console as make_console
 
+#: wide enough for any row: rich draws a table no wider than its contents need
+NATURAL_WIDTH = 10_000
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("list", help="list the registered environments")
@@ -31,9 +34,9 @@ def markdown_env_table(family: str | None = None, *, builtin_only: bool = False)
 
 
 def run(args: argparse.Namespace) -> int:
-    # Piped output (`agentgym list | grep`, logs) gets the table at its natural width instead
-    # of wrapped at 80 columns.
-    console = make_console()
+    # Piped output (`agentgym list | grep`, logs) gets the table at its natural width (one
+    # environment per line) instead of wrapped.
+    console = make_console(piped_width=NATURAL_WIDTH)
     if args.suites:
         table = Table(title="agentgym suites")
         for column in ("suite", "environments", "tasks", "description"):

@@ -22,9 +22,9 @@ from rich.console import Console
 PIPED_WIDTH = 200
 
 
-def console() -> Console:
-    """A rich console: the terminal's width on a TTY, :data:`PIPED_WIDTH` when piped."""
-    return Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH)
+def console(piped_width: int = PIPED_WIDTH) -> Console:
+    """A rich console: the terminal's width on a TTY, ``piped_width`` columns when piped."""
+    return Console() if sys.stdout.isatty() else Console(width=piped_width)
 
 
 def _int_type(minimum: int, what: str) -> Callable[[str], int]:
