@@ -322,11 +322,14 @@ class SearchEnv(LLMEnv):
     def tool_open(self, doc_id: str) -> str:
         """The ``open`` tool: a whole document, cut to ``open_chars`` with a note."""
         self._check_tool_turn()
+        unknown = ToolError(f"no document has the id {prompts.quoted(clean_text(doc_id))}; use an id "
+                            f"shown in square brackets by search")
+        if _CONTROL.search(doc_id) or doc_id.encode("utf-8", "replace").decode("utf-8") != doc_id:
+            raise unknown  # no stored id holds control characters or lone surrogates
         try:
             document = self.retriever.document(doc_id)
         except DocumentNotFound:
-            raise ToolError(f"no document has the id {prompts.quoted(clean_text(doc_id))}; use an id "
-                            f"shown in square brackets by search") from None
+            raise unknown from None
         except RetrievalError as exc:
             raise ToolError(f"the document could not be read ({clean_text(str(exc))[:500]})") from None
         self.log.opened(document.id)

@@ -57,6 +57,14 @@ class SearchToolCalling(ToolCalling):
     """:class:`~agentgym.wrappers.ToolCalling` for a search environment in the tools format;
     see the module docstring. Takes ``ToolCalling``'s arguments."""
 
+    @property
+    def spec(self) -> Any:
+        """The environment's spec: this wrapper is part of the registered entry point
+        (:func:`~agentgym.envs.search.env.search_tools_env`), so ``gymnasium.make(env.spec)``
+        rebuilds it without listing it as an extra wrapper, and a live object among the
+        arguments (a retriever) needs no copy."""
+        return self.env.spec
+
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         observation, reward, terminated, truncated, info = super().step(action)
         if "retrieved" in info:  # the environment was stepped and closed its own turn
