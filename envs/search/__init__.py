@@ -8,6 +8,10 @@ Environments (:mod:`~agentgym.envs.search.env`):
   (``train`` / ``held_out``), ``kinds``, ``top_k``, ``turn_budget`` (up to 64), ``cache_dir``...
 * ``search/MultiHopTools-v0`` -- the same questions with the tools ``search(query)``,
   ``open(doc_id)`` and ``answer(text)`` (Hermes or OpenAI tool calls).
+* ``search/Corpus-v0`` -- bring your own data (:mod:`~agentgym.envs.search.corpus_env`):
+  ``tasks`` (an NQ or HotpotQA question file, ``shape``) and ``corpus`` (a documents file,
+  indexed once) or ``retriever_url`` (a ``/retrieve`` server); either format
+  (``action_format``).
 
 Suite ``search-v0``: ``search/MultiHop-v0`` on single-hop, bridge, comparison and intersection
 questions, ten seeds each.
@@ -26,6 +30,7 @@ Modules:
                   disk) and the process-wide cache of open retrievers.
     env        -- ``SearchEnv``; prompts, retrieval_log and tool_turns are its parts (texts,
                   per-turn retrieval fields, the tools format).
+    corpus_env -- ``search/Corpus-v0``'s entry point over the user's files or server.
 
 Environments register by entry-point string, so importing this package loads none of them.
 """
@@ -56,7 +61,16 @@ register(
                 "tools; reward by exact match.",
 )
 
-SEARCH_ENV_IDS = ("search/MultiHop-v0", "search/MultiHopTools-v0")
+register(
+    "search/Corpus-v0",
+    "agentgym.envs.search.corpus_env:corpus_search_env",
+    max_turns=_TURN_BOUND,
+    tags=(*_TAGS[:2], "bring-your-own", "hidden-answer"),
+    description="Answer your own questions (NQ or HotpotQA files) over your own documents (BM25, cached) or a "
+                "/retrieve server; without data, a sample exported from the generated world.",
+)
+
+SEARCH_ENV_IDS = ("search/MultiHop-v0", "search/MultiHopTools-v0", "search/Corpus-v0")
 
 register_suite(
     "search-v0",

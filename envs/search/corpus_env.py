@@ -1,0 +1,184 @@
+"""``search/Corpus-v0``: the search environment over the user's own questions and documents.
+
+:func:`corpus_search_env` (the registered entry point) takes, as data:
+
+* ``tasks``: a question file or datasets folder that :func:`~agentgym.envs.search.byo.read_tasks`
+  reads (NQ or HotpotQA ``shape``, ``"auto"`` by default), with the ``split`` name its tasks get;
+  Without ``tasks`` (and without documents), a sample: the generated ``World(1000, 0)``
+  exported once under the search cache as an NQ-shaped question file (``questions.jsonl``:
+  ``question``, ``golden_answers``) and a JSONL corpus (``documents.jsonl``: ``id``, ``title``,
+  ``text``), so that the environment runs out of the box and shows the expected formats;
+* the documents, one of:
+
+  - ``corpus``: a documents file or folder that
+    :func:`~agentgym.retrieval.sources.read_documents` reads, indexed with BM25 once under the
+    search cache (``corpora/<name>-<fingerprint>``, the fingerprint covering the file's path,
+    size and modification time, so an edited file gets a new index) and shared in the process;
+  - ``retriever_url``: a running ``/retrieve`` server (``agentgym serve-retriever``, Search-R1's),
+    through one shared :class:`~agentgym.retrieval.client.RemoteRetriever` per URL;
+  - neither, for a HotpotQA file: its context paragraphs are the corpus
+    (:func:`~agentgym.envs.search.byo.hotpotqa_documents`), whose ids are the titles the gold
+    documents name.
+
+Every other argument is :class:`~agentgym.envs.search.env.SearchEnv`'s (``action_format``,
+``top_k``, ``turn_budget``...), except those of the generated world (``size``, ``seed``,
+``kinds``, ``questions``) and live objects (``retriever``). Question files are read once per
+process (keyed by path, size and modification time). A missing or unreadable file, an unknown
+shape, both or none of the document sources: :class:`~agentgym.core.ConfigError` saying which.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from agentgym.core import ConfigError
+from agentgym.registry import constructor_arguments
+from agentgym.retrieval.base import Document, Retriever
+
+from .byo import detect_shape, hotpotqa_documents, read_tasks
+from .env import SearchEnv
+from .retrievers import search_cache_dir, shared
+from .tasks import SearchTask
+from .tool_turns import SearchToolCalling
+
+_OWNER = "search/Corpus-v0"
+#: SearchEnv arguments that Corpus-v0 does not take (the generated world's, live objects).
+NOT_TAKEN = frozenset({"size", "seed", "kinds", "questions", "retriever"})
+
+
+def corpus_search_env(*, tasks: str | None = None, shape: str = "auto", corpus: str | None = None,
+                      retriever_url: str | None = None, split: str = "train", cache_dir: str | None = None,
+                      action_format: str = "tags", **kwargs: Any) -> SearchEnv | SearchToolCalling:
+    """The search environment over the user's data (see the module docstring)."""
+    accepted = set(constructor_arguments(SearchEnv) or ()) - NOT_TAKEN
+    unknown = sorted(name for name in kwargs if name not in accepted)
+    if unknown:
+        raise ConfigError(f"{_OWNER}: unknown argument(s) {', '.join(unknown)}; besides tasks, shape, corpus, "
+                          f"retriever_url, split, cache_dir and action_format it takes: {', '.join(sorted(accepted))}")
+    if tasks is None:
+        if corpus is not None or retriever_url is not None:
+            raise ConfigError(f"{_OWNER}: give tasks=PATH (a question file, NQ or HotpotQA shape) with the documents")
+        tasks, corpus = (str(path) for path in sample_files(cache_dir))
+    if corpus is not None and retriever_url is not None:
+        raise ConfigError(f"{_OWNER}: give corpus or retriever_url, not both")
+    task_list, shape = _tasks(tasks, shape, split)
+    if retriever_url is not None:
+        retriever = remote_retriever(retriever_url)
+    elif corpus is not None:
+        retriever = corpus_retriever(corpus, cache_dir=cache_dir)
+    elif shape == "hotpotqa":
+        retriever = corpus_retriever(tasks, cache_dir=cache_dir, hotpotqa=True)
+    else:
+        raise ConfigError(f"{_OWNER}: {shape} questions carry no documents: give corpus=PATH (a documents file) "
+                          f"or retriever_url=URL (a /retrieve server)")
+    env = SearchEnv(tasks=task_list, retriever=retriever, action_format=action_format, **kwargs)
+    return SearchToolCalling(env) if action_format == "tools" else env
+
+
+def _tasks(source: str, shape: str, split: str) -> tuple[list[SearchTask], str]:
+    """The tasks of ``source`` and the shape they were read in."""
+    path = _existing(source, "tasks")
+    stat = path.stat()
+    try:
+        found, shape = _read_tasks(str(path.resolve()), stat.st_size, stat.st_mtime_ns, shape, split)
+    except (ValueError, TypeError, OSError) as exc:
+        raise ConfigError(f"{_OWNER}: cannot read the tasks: {exc}") from None
+    if not found:
+        raise ConfigError(f"{_OWNER}: {source} holds no questions")
+    return list(found), shape
+
+
+@functools.lru_cache(maxsize=16)
+def _read_tasks(path: str, size: int, mtime_ns: int, shape: str, split: str) -> tuple[tuple[SearchTask, ...], str]:
+    if shape == "auto":
+        from agentgym.retrieval.sources import iter_records
+
+        first = next(iter_records(path), None)
+        shape = detect_shape(first, path) if first is not None else "nq"
+    return tuple(read_tasks(path, shape=shape, split=split)), shape
+
+
+def remote_retriever(url: str) -> Retriever:
+    """The process's shared :class:`~agentgym.retrieval.client.RemoteRetriever` of ``url``."""
+    from agentgym.retrieval.client import RemoteRetriever
+
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{_OWNER}: retriever_url must be an http:// or https:// URL, got {url!r}")
+    return shared(f"remote:{url.rstrip('/')}", lambda: RemoteRetriever(url))
+
+
+def corpus_retriever(source: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
+                     hotpotqa: bool = False) -> Retriever:
+    """The shared BM25 index of a documents file (or of a HotpotQA file's context paragraphs),
+    built under ``<search cache>/corpora`` the first time."""
+    from agentgym.retrieval.bm25 import BM25Index  # the search extra (bm25s)
+    from agentgym.retrieval.sources import read_documents
+
+    path = _existing(source, "corpus").resolve()
+    stat = path.stat()
+    kind = "hotpotqa" if hotpotqa else "documents"
+    fingerprint = hashlib.sha256(f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{kind}".encode()).hexdigest()[:16]
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.name)[:60]
+    index_path = search_cache_dir(cache_dir) / "corpora" / f"{name}-{fingerprint}"
+
+    def documents() -> Iterator[Document]:
+        return hotpotqa_documents(str(path)) if hotpotqa else read_documents(str(path))
+
+    def build() -> Retriever:
+        try:
+            return BM25Index.open_or_build(index_path, documents)
+        except (ValueError, TypeError, OSError) as exc:
+            raise ConfigError(f"{_OWNER}: cannot index the documents of {source}: {exc}") from None
+
+    return shared(str(index_path), build)
+
+
+def sample_files(cache_dir: str | os.PathLike[str] | None = None, *, size: int = 1_000, seed: int = 0,
+                 questions: int = 200) -> tuple[Path, Path]:
+    """``(questions.jsonl, documents.jsonl)`` of the sample (see the module docstring), written once
+    (atomically: a temporary folder renamed into place) and reused."""
+    folder = search_cache_dir(cache_dir) / "samples" / f"world-n{size}-s{seed}-q{questions}"
+    files = (folder / "questions.jsonl", folder / "documents.jsonl")
+    if all(path.is_file() for path in files):
+        return files
+    from .corpus import iter_documents
+    from .questions import generate_questions
+    from .world import World
+
+    world = World(size, seed)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        with open(tmp / files[0].name, "w", encoding="utf-8") as out:
+            for question in generate_questions(world, questions, seed):
+                row = {"id": question.qid, "question": question.question,
+                       "golden_answers": [question.answer, *question.aliases]}
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        with open(tmp / files[1].name, "w", encoding="utf-8") as out:
+            for document in iter_documents(world):
+                out.write(json.dumps(document, ensure_ascii=False) + "\n")
+        try:
+            os.rename(tmp, folder)
+        except OSError:  # another process wrote it first
+            if not all(path.is_file() for path in files):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return files
+
+
+def _existing(source: Any, what: str) -> Path:
+    if not isinstance(source, (str, os.PathLike)):
+        raise ConfigError(f"{_OWNER}: {what} must be a path, got {type(source).__name__}")
+    path = Path(source)
+    if not path.exists():
+        raise ConfigError(f"{_OWNER}: {what} file {str(path)!r} does not exist")
+    return path
