@@ -220,7 +220,8 @@ class SearchEnv(LLMEnv):
             self.answer_given = answers.calls[0].arguments["text"]
             return self._close_turn("Your answer is recorded.")
         queries = [call.arguments["query"] for call in searches.calls]
-        parts = [self._search_block(query) for query in queries[: self.max_searches_per_turn]]
+        parts = [note if hits is None else prompts.information_block(hits) + (f"\n{note}" if note else "")
+                 for hits, note in self._search(queries[: self.max_searches_per_turn])]
         skipped = len(queries) - self.max_searches_per_turn
         if skipped > 0:
             parts.append(f"{skipped} more search{'es were' if skipped > 1 else ' was'} not run: at most "
@@ -287,25 +288,23 @@ class SearchEnv(LLMEnv):
             return query, ""
         return query[: self.max_query_chars], f"(The query was cut to its first {self.max_query_chars} characters.)"
 
-    def _search(self, raw_query: str) -> tuple[str, list[Hit] | None, str]:
-        """Run one search: ``(query sent, hits or None when the backend failed, note)``."""
-        query, note = self._clean_query(raw_query)
+    def _search(self, raw_queries: Sequence[str]) -> list[tuple[list[Hit] | None, str]]:
+        """Run the searches in one ``search_many`` call (one request to a remote retriever):
+        per query, ``(hits, note)``, or ``(None, message)`` when the backend failed."""
+        cleaned = [self._clean_query(raw) for raw in raw_queries]
+        queries = [query for query, _ in cleaned]
         try:
-            hits = self.retriever.search(query, self.top_k)
+            results = self.retriever.search_many(queries, self.top_k)
         except RetrievalError as exc:
             message = clean_text(str(exc))[:500]
-            self.log.search_failed(query, message)
-            return query, None, f"Search error: the search for {prompts.quoted(query)} failed ({message}). Try again."
-        self.log.search(query, hits)
-        self._titles.update((hit.doc_id, hit.title) for hit in hits)
-        return query, hits, note
-
-    def _search_block(self, raw_query: str) -> str:
-        _, hits, note = self._search(raw_query)
-        if hits is None:
-            return note
-        block = prompts.information_block(hits)
-        return f"{block}\n{note}" if note else block
+            for query in queries:
+                self.log.search_failed(query, message)
+            return [(None, f"Search error: the search for {prompts.quoted(query)} failed ({message}). Try again.")
+                    for query in queries]
+        for query, hits in zip(queries, results):
+            self.log.search(query, hits)
+            self._titles.update((hit.doc_id, hit.title) for hit in hits)
+        return [(hits, note) for hits, (_, note) in zip(results, cleaned)]
 
     # ------------------------------------------------------------------ tools (SearchTools)
     def tool_search(self, query: str) -> str:
@@ -313,7 +312,7 @@ class SearchEnv(LLMEnv):
         self._check_tool_turn()
         if self.log.turn_searches >= self.max_searches_per_turn:
             raise ToolError(f"at most {self.max_searches_per_turn} searches run per turn; search again next turn")
-        _, hits, note = self._search(query)
+        [(hits, note)] = self._search([query])
         if hits is None:
             raise ToolError(note)
         results = prompts.tool_results(hits)

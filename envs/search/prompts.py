@@ -6,10 +6,12 @@ the prompt of ``scripts/data_process/nq_search.py``): the agent writes ``<search
 and reads the results as ``<information>Doc 1(Title: T) text ... </information>``, one line
 per document (``Doc {rank}(Title: {title}) {passage}``, no space before the parenthesis, as
 there); ``<answer>x</answer>`` ends the episode; an action with neither tag is answered with
-a message that says what to write. Two differences: Search-R1 shows a document's stored passage,
-we show the retriever's snippet for the query (:class:`~agentgym.retrieval.base.Hit`), and its
-observation is appended to the model's own text between blank lines while ours is a message of
-the conversation, so the surrounding blank lines are left out.
+a message that says what to write. Differences: Search-R1 shows a document's stored passage, we
+show the retriever's snippet for the query (:class:`~agentgym.retrieval.base.Hit`); its
+observations are appended to the model's own text (between blank lines, its invalid-action note
+in the first person) while ours are messages of the conversation (no surrounding blank lines,
+the note addressed to the agent); it reads one tag per action, we run up to the environment's
+``max_searches_per_turn`` searches (set it to 1 for Search-R1's behaviour).
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ TOOLS_INSTRUCTIONS = (
 )
 
 FORMAT_ERROR = (
-    "My previous action is invalid: {problem}. To search, I should put the query between <search> and "
-    "</search>. To give the final answer, I should put it between <answer> and </answer>."
+    "Your previous action is invalid: {problem}. To search, put the query between <search> and </search>. "
+    "To give the final answer, put it between <answer> and </answer>."
 )
 
 TOOLS_FORMAT_ERROR = (

@@ -178,7 +178,7 @@ def test_format_errors_say_what_to_write_and_use_a_turn(make_env, action, proble
     env.reset(seed=0)
     observation, reward, terminated, _, info = env.step(action)
     assert info["error_kind"] == ErrorKind.FORMAT and info["error"] == observation
-    assert observation.startswith(f"My previous action is invalid: {problem}")
+    assert observation.startswith(f"Your previous action is invalid: {problem}")
     assert "between <search> and </search>" in observation and "between <answer> and </answer>" in observation
     assert (reward, terminated) == (0.0, False) and env.turns_used == 1
     assert _fields(info) == {"queries": [], "retrieved": [], "gold_retrieved": [], "new_retrieved": [],
