@@ -27,7 +27,9 @@ Reward: component ``outcome`` on the answering turn, the exact match (SQuAD norm
 the answer with the reference or an alias; ``success`` when it is 1. The episode also ends,
 with ``outcome`` 0, when ``turn_budget`` turns are used (every step is a turn: searches,
 tool steps, format errors). The registered environments keep a
-:class:`~agentgym.wrappers.TurnLimit` of :data:`MAX_TURN_BUDGET` as an outer bound.
+:class:`~agentgym.wrappers.TurnLimit` of :data:`MAX_TURN_BUDGET` as an outer bound (the budget is
+``turn_budget``, not ``max_turns``, which ``agentgym.make`` takes for that TurnLimit). A turn's
+searches reach the retriever in one ``search_many`` call (one request to a remote server).
 
 Per-turn ``info`` (the data contract of :mod:`agentgym.rewards.search`; see
 :mod:`~agentgym.envs.search.retrieval_log`): ``queries``, ``retrieved``, ``gold_retrieved``,
