@@ -15,7 +15,7 @@ if _ROOT not in sys.path:  # `pytest` (unlike `python -m pytest`) does not put t
 
 from tests.reliability.conftest import ResourceProbe  # noqa: E402
 
-import agentgym.envs.search  # noqa: E402,F401  (registers search/*; envs/__init__ does not import it yet)
+import agentgym.envs.search  # noqa: E402,F401  (registers search/* even where envs/__init__ does not import it)
 from agentgym.envs.search.env import SearchEnv  # noqa: E402
 from agentgym.envs.search.retrievers import close_shared  # noqa: E402
 
