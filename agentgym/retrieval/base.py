@@ -12,7 +12,8 @@ A :class:`Retriever` answers text queries with ranked :class:`Hit`\\ s and opens
 * ``document(doc_id)`` -> the stored document; an unknown id raises :class:`DocumentNotFound`
   (a ``KeyError``) whose message names the id.
 * ``len(retriever)`` -> number of documents; ``close()`` releases files, sockets and
-  threads; a closed retriever raises ``RuntimeError`` on use. Retrievers are context managers.
+  threads; a closed retriever raises ``RuntimeError`` on use (and says so in a ``closed``
+  property where it has one, as agentgym's do). Retrievers are context managers.
 * A failure of the backend (a remote server down, a corrupt index) raises
   :class:`RetrievalError` with a message that says what failed; environments turn it into an
   error observation, never a crash of the rollout.

@@ -128,6 +128,11 @@ class RemoteRetriever:
             raise self._error("/health", f"the server does not say how many documents it holds: {_shape(body)}")
         return documents
 
+    @property
+    def closed(self) -> bool:
+        """``close()`` was called (every later call raises ``RuntimeError``)."""
+        return self._closed
+
     def close(self) -> None:
         with self._lock:
             if self._closed:

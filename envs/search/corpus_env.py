@@ -79,8 +79,15 @@ def corpus_search_env(*, tasks: str | None = None, shape: str = "auto", corpus: 
     else:
         raise ConfigError(f"{_OWNER}: {shape} questions carry no documents: give corpus=PATH (a documents file) "
                           f"or retriever_url=URL (a /retrieve server)")
-    env = SearchEnv(tasks=task_list, retriever=retriever, action_format=action_format, **kwargs)
+    env = CorpusSearchEnv(tasks=task_list, retriever=retriever, action_format=action_format, **kwargs)
     return SearchToolCalling(env) if action_format == "tools" else env
+
+
+class CorpusSearchEnv(SearchEnv):
+    """:class:`SearchEnv` over the user's questions: one difficulty level, ``mixed`` (a question
+    file's hop counts are rarely known; choose questions by filtering the file)."""
+
+    difficulties = ("mixed",)
 
 
 def _tasks(source: str, shape: str, split: str) -> tuple[list[SearchTask], str]:

@@ -81,6 +81,8 @@ ACTION_FORMATS = ("tags", "tools")
 MAX_TURN_BUDGET = 64
 DEFAULT_SIZE = 10_000
 DEFAULT_QUESTIONS = 1_000
+#: the hop counts each difficulty keeps (``mixed``: all)
+HOPS_OF_DIFFICULTY = {"easy": range(1, 2), "medium": range(2, 3), "hard": range(3, 100)}
 
 _SEARCH_TAG = TagFormat("search", tool="search", argument="query")
 _ANSWER_TAG = TagFormat("answer", tool="answer", argument="text")
@@ -108,6 +110,8 @@ class SearchEnv(LLMEnv):
     """Answer questions by searching a corpus (see the module docstring).
 
     Args:
+        difficulty: ``mixed`` (default), or ``easy`` / ``medium`` / ``hard``: only questions of
+            one / two / three or more hops.
         size, seed: the generated world (``World(size, seed)``) and its corpus; ``seed`` also
             seeds the question generator.
         split: ``"train"`` or ``"held_out"`` (entity-disjoint question sets).
@@ -129,6 +133,9 @@ class SearchEnv(LLMEnv):
     """
 
     family: ClassVar[str] = "search"
+    #: ``mixed`` draws every question; the others keep questions by their number of hops
+    #: (:data:`HOPS_OF_DIFFICULTY`): one (easy), two (medium), three or four (hard).
+    difficulties: ClassVar[tuple[str, ...]] = ("mixed", "easy", "medium", "hard")
 
     def __init__(self, difficulty: str | None = None, *, size: int = DEFAULT_SIZE, seed: int = 0,
                  split: str = "train", kinds: str | Sequence[str] | None = None,
@@ -149,7 +156,7 @@ class SearchEnv(LLMEnv):
         self.max_searches_per_turn = check_int(owner, "max_searches_per_turn", max_searches_per_turn, minimum=1)
         self.max_query_chars = check_int(owner, "max_query_chars", max_query_chars, minimum=10)
         self.open_chars = check_int(owner, "open_chars", open_chars, minimum=100)
-        self.tasks = self._tasks(owner, size, seed, split, kinds, questions, tasks)
+        self.tasks = self._of_difficulty(owner, self._tasks(owner, size, seed, split, kinds, questions, tasks))
         if retriever is not None and not isinstance(retriever, Retriever):
             raise ConfigError(f"{owner}: retriever must implement agentgym.retrieval.Retriever "
                               f"(search, search_many, document, __len__, close), got {type(retriever).__name__}")
@@ -190,6 +197,19 @@ class SearchEnv(LLMEnv):
             raise ConfigError(f"{owner}: World({size}, {seed}) has no {split} questions of kinds {list(kinds)}; "
                               f"use a larger size")
         return found
+
+    def _of_difficulty(self, owner: str, tasks: tuple[SearchTask, ...]) -> tuple[SearchTask, ...]:
+        """The tasks whose hop count the difficulty keeps (all for ``mixed``)."""
+        hops = HOPS_OF_DIFFICULTY.get(self.difficulty)
+        if hops is None:
+            return tasks
+        kept = tuple(task for task in tasks if task.hops in hops)
+        if not kept:
+            found = sorted({task.hops for task in tasks})
+            raise ConfigError(f"{owner}: difficulty {self.difficulty!r} keeps questions of {hops.start}"
+                              f"{'+' if len(hops) > 1 else ''} hops, and these questions have {found} hops; "
+                              f"choose another difficulty or other kinds")
+        return kept
 
     # ------------------------------------------------------------------ episode
     def new_episode(self, options: dict[str, Any]) -> str:

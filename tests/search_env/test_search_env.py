@@ -58,12 +58,22 @@ def test_agentgym_contract_with_hostile_actions(world_kwargs):
     env.close()
 
 
+def test_difficulty_keeps_questions_by_their_hops(world_kwargs):
+    hops = {}
+    for level in ("mixed", "easy", "medium", "hard"):
+        env = agentgym.make("search/MultiHop-v0", difficulty=level, **world_kwargs)
+        hops[level] = {task.hops for task in env.unwrapped.tasks}
+        env.close()
+    assert hops["easy"] == {1} and hops["medium"] == {2} and hops["hard"] <= {3, 4} and hops["hard"]
+    assert hops["mixed"] == hops["easy"] | hops["medium"] | hops["hard"]
+
+
 @pytest.mark.parametrize("kwargs", [
     {"action_format": "xml"}, {"top_k": 0}, {"top_k": "3"}, {"turn_budget": 0}, {"turn_budget": 65},
     {"split": "test"}, {"kinds": "trivia"}, {"kinds": []}, {"kinds": ["single", 3]}, {"questions": 0},
     {"size": 10}, {"size": 2.5}, {"seed": -1}, {"max_searches_per_turn": 0}, {"max_query_chars": 5},
     {"open_chars": 10}, {"tasks": []}, {"tasks": ["What?"]}, {"retriever": "http://127.0.0.1:1"},
-    {"difficulty": "hard"},
+    {"difficulty": "expert"}, {"difficulty": "hard", "kinds": "single"},
 ])
 def test_bad_arguments_are_config_errors(world_kwargs, kwargs):
     with pytest.raises(ConfigError):
