@@ -3,7 +3,7 @@
 The corpus is the search family's generated encyclopedia (``envs.search.corpus.build_corpus``,
 cached under ``--cache-dir``) and the queries are its questions (``generate_questions`` over the
 same world, all kinds, seed 1), as an agent would type them. Every contender runs in a fresh
-subprocess, one after the other, so each peak RSS (``ru_maxrss``) is that contender's alone:
+subprocess, one after the other, so each peak RSS (``VmHWM``) is that contender's alone:
 
 * ours (``agentgym.retrieval.bm25.BM25Index``): build time, index size on disk (document store,
   bm25s arrays, manifest), then a fresh process that loads the index (memory-mapped) and serves
@@ -58,6 +58,15 @@ RSS_TARGET_MB = 2048.0
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident set size: ``VmHWM`` (Linux), which starts afresh at exec;
+    ``ru_maxrss`` would carry over the parent's peak into a child (Linux keeps it across exec)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
