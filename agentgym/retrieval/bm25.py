@@ -62,7 +62,7 @@ from agentgym.retrieval.snippets import best_snippet, tokenize
 try:
     import bm25s
 except ImportError as exc:  # pragma: no cover - depends on the installation
-    raise ImportError("agentgym.retrieval.bm25 needs bm25s and scipy: "
+    raise ImportError("agentgym.retrieval.bm25 needs bm25s: "
                       "pip install 'agentgym[search]'") from exc
 
 __all__ = ["BM25Index"]
