@@ -20,9 +20,11 @@ API_KEY_ENV = "AGENTGYM_API_KEY"
 
 
 def default_index_dir() -> Path:
-    """``$XDG_CACHE_HOME/agentgym/retrieval`` (``~/.cache/agentgym/retrieval`` by default)."""
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "agentgym" / "retrieval"
+    """The search family's cache (``$AGENTGYM_CACHE/search``, else ``~/.cache/agentgym/search``):
+    a generated world served here and the search environments share one corpus and index."""
+    from agentgym.envs.search.retrievers import search_cache_dir
+
+    return search_cache_dir()
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -85,8 +87,10 @@ def open_index(args: argparse.Namespace):  # -> BM25Index
         from agentgym.envs.search.corpus import build_corpus
 
         _positive(args.world_size, "--world-size")
-        corpus = build_corpus(args.world_size, args.seed, index_dir / "corpora")
-        return BM25Index.open_or_build(index_dir / f"bm25-{corpus.path.name}", corpus.iter_documents)
+        from agentgym.envs.search.retrievers import INDEX_FOLDER
+
+        corpus = build_corpus(args.world_size, args.seed, index_dir)  # the environments' layout
+        return BM25Index.open_or_build(corpus.path / INDEX_FOLDER, corpus.iter_documents)
     from agentgym.retrieval.sources import read_documents
 
     path = Path(args.corpus)

@@ -70,8 +70,8 @@ def test_generated_world_is_indexed_once_and_served(tmp_path, resources):
     finally:
         assert first.stop() == 0
     assert "serving 300 documents" in "".join(first.lines)
-    index_dirs = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("bm25-"))
-    assert index_dirs == ["bm25-world-v1-n300-s5-d2"]
+    index_dirs = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob("*/bm25"))
+    assert index_dirs == ["world-v1-n300-s5-d2/bm25"]  # where the search environments look for it
     manifest = (tmp_path / index_dirs[0] / "manifest.json").stat().st_mtime_ns
     second = ServerProcess(*args)  # the cached corpus and index are reused, untouched
     try:
