@@ -123,6 +123,8 @@ class SearchEnv(LLMEnv):
             corpus's BM25 index; the caller keeps it (the environment never closes it).
         cache_dir: where the corpus and index live (default:
             :func:`~agentgym.envs.search.retrievers.search_cache_dir`).
+        distractors: distractor sentences per generated article (0-3; each mentions other
+            entities and near-duplicate names, so more of them make retrieval harder).
         top_k: documents per search.
         turn_budget: turns per episode (at most :data:`MAX_TURN_BUDGET`).
         action_format: ``"tags"`` or ``"tools"``.
@@ -140,7 +142,7 @@ class SearchEnv(LLMEnv):
     def __init__(self, difficulty: str | None = None, *, size: int = DEFAULT_SIZE, seed: int = 0,
                  split: str = "train", kinds: str | Sequence[str] | None = None,
                  questions: int = DEFAULT_QUESTIONS, tasks: Sequence[SearchTask] | None = None,
-                 retriever: Retriever | None = None, cache_dir: str | None = None, top_k: int = 3,
+                 retriever: Retriever | None = None, cache_dir: str | None = None, distractors: int = 2, top_k: int = 3,
                  turn_budget: int = 16, action_format: str = "tags", max_searches_per_turn: int = 3,
                  max_query_chars: int = 300, open_chars: int = 4_000, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
@@ -160,7 +162,10 @@ class SearchEnv(LLMEnv):
         if retriever is not None and not isinstance(retriever, Retriever):
             raise ConfigError(f"{owner}: retriever must implement agentgym.retrieval.Retriever "
                               f"(search, search_many, document, __len__, close), got {type(retriever).__name__}")
-        self.retriever = retriever if retriever is not None else world_retriever(size, seed, cache_dir)
+        check_int(owner, "distractors", distractors, minimum=0)
+        if distractors > 3:
+            raise ConfigError(f"{owner}: distractors must be at most 3, got {distractors!r}")
+        self.retriever = retriever if retriever is not None else world_retriever(size, seed, cache_dir, distractors)
         if action_format == "tools":
             self.instructions = prompts.TOOLS_INSTRUCTIONS
             self.toolsets = (SearchTools(),)

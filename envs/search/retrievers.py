@@ -5,7 +5,7 @@ Contract:
     ``cache_dir`` when given, else ``$AGENTGYM_CACHE/search``, else
     ``~/.cache/agentgym/search`` (the project's cache convention, see ``policies/embedded.py``).
 
-    ``world_retriever(size, seed, cache_dir=None)`` is a BM25 index
+    ``world_retriever(size, seed, cache_dir=None, distractors=2)`` is a BM25 index
     (:class:`~agentgym.retrieval.bm25.BM25Index`) over the generated encyclopedia of
     ``World(size, seed)``: the corpus (:func:`~agentgym.envs.search.corpus.build_corpus`) and its
     index are written under the cache directory the first time, and read back afterwards.
@@ -61,11 +61,13 @@ def close_shared() -> None:
         retriever.close()
 
 
-def world_retriever(size: int, seed: int, cache_dir: str | os.PathLike[str] | None = None) -> Retriever:
-    """The shared BM25 index over the corpus of ``World(size, seed)`` (see the module docstring)."""
+def world_retriever(size: int, seed: int, cache_dir: str | os.PathLike[str] | None = None,
+                    distractors: int = 2) -> Retriever:
+    """The shared BM25 index over the corpus of ``World(size, seed)`` with ``distractors``
+    distractor sentences per article (see the module docstring)."""
     from agentgym.retrieval.bm25 import BM25Index  # the search extra (bm25s)
 
-    corpus = build_corpus(size, seed, search_cache_dir(cache_dir))
+    corpus = build_corpus(size, seed, search_cache_dir(cache_dir), distractors=distractors)
     index_path = corpus.path / INDEX_FOLDER
 
     def documents() -> Iterator[Document]:

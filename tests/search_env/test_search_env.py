@@ -68,12 +68,22 @@ def test_difficulty_keeps_questions_by_their_hops(world_kwargs):
     assert hops["mixed"] == hops["easy"] | hops["medium"] | hops["hard"]
 
 
+def test_distractors_make_a_corpus_of_their_own(world_kwargs):
+    texts = {}
+    for distractors in (0, 3):
+        env = agentgym.make("search/MultiHop-v0", distractors=distractors, **world_kwargs)
+        env.reset(seed=0)
+        texts[distractors] = env.unwrapped.retriever.document(env.unwrapped.task.gold_documents[0]).text
+        env.close()
+    assert "Some accounts mention" not in texts[0] and len(texts[3]) > len(texts[0])
+
+
 @pytest.mark.parametrize("kwargs", [
     {"action_format": "xml"}, {"top_k": 0}, {"top_k": "3"}, {"turn_budget": 0}, {"turn_budget": 65},
     {"split": "test"}, {"kinds": "trivia"}, {"kinds": []}, {"kinds": ["single", 3]}, {"questions": 0},
     {"size": 10}, {"size": 2.5}, {"seed": -1}, {"max_searches_per_turn": 0}, {"max_query_chars": 5},
     {"open_chars": 10}, {"tasks": []}, {"tasks": ["What?"]}, {"retriever": "http://127.0.0.1:1"},
-    {"difficulty": "expert"}, {"difficulty": "hard", "kinds": "single"},
+    {"difficulty": "expert"}, {"difficulty": "hard", "kinds": "single"}, {"distractors": 4}, {"distractors": -1},
 ])
 def test_bad_arguments_are_config_errors(world_kwargs, kwargs):
     with pytest.raises(ConfigError):
