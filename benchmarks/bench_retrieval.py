@@ -77,7 +77,7 @@ def tree_bytes(path: Path) -> int:
 
 
 def open_corpus(spec: dict):
-    from envs.search.corpus import build_corpus
+    from agentgym.envs.search.corpus import build_corpus
     return build_corpus(spec["size"], spec["seed"], spec["cache_dir"])
 
 
@@ -243,8 +243,8 @@ def agreement(ours: list[list[str]], other: list[list[str]], k: int) -> dict[str
 
 
 def bench_size(size: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    from envs.search.questions import generate_questions
-    from envs.search.world import World
+    from agentgym.envs.search.questions import generate_questions
+    from agentgym.envs.search.world import World
     started = time.perf_counter()
     corpus = open_corpus({"size": size, "seed": args.seed, "cache_dir": str(args.cache_dir)})
     corpus_s = time.perf_counter() - started

@@ -27,13 +27,13 @@ def resources() -> ResourceProbe:
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory):
     """The search family's encyclopedia corpus for World(2000, seed 0), on disk."""
-    from envs.search.corpus import build_corpus
+    from agentgym.envs.search.corpus import build_corpus
     return build_corpus(CORPUS_SIZE, CORPUS_SEED, tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture(scope="session")
 def world():
-    from envs.search.world import World
+    from agentgym.envs.search.world import World
     return World(CORPUS_SIZE, CORPUS_SEED)
 
 

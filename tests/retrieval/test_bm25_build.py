@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILDER = textwrap.dedent("""
     import json, os, sys, time
     from pathlib import Path
-    from envs.search.corpus import Corpus
+    from agentgym.envs.search.corpus import Corpus
     from agentgym.retrieval.bm25 import BM25Index
     corpus_path, target, mode, work = sys.argv[1:5]
     manifest = json.loads((Path(corpus_path) / "manifest.json").read_text())

@@ -7,7 +7,7 @@ import pytest
 
 from agentgym.retrieval.base import Document, DocumentNotFound, Hit, Retriever
 from agentgym.retrieval.bm25 import BM25Index
-from envs.search.questions import generate_questions
+from agentgym.envs.search.questions import generate_questions
 
 # Observed on World(2000, seed 0): 100 of 100 single-hop gold documents in the top 3, both for
 # the entity name and for the whole question text. The floor leaves room for ranking changes.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from agentgym.retrieval.bm25 import BM25Index
-from envs.search.questions import generate_questions
+from agentgym.envs.search.questions import generate_questions
 
 
 def test_concurrent_searches_match_sequential_ones(index_path, world, resources):

@@ -37,9 +37,6 @@ def index(corpus, tmp_path_factory):
     from agentgym.retrieval.bm25 import BM25Index
 
     built = BM25Index.build(corpus.iter_documents(), tmp_path_factory.mktemp("bm25") / "index")
-    # bm25s's batched retrieve creates a tqdm bar, which starts tqdm's process-wide monitor thread
-    # once; start it here, before any test's resource snapshot, so it is not counted as a leak.
-    built.search_many(["encyclopedia"], 1)
     yield built
     built.close()
 
