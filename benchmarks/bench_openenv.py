@@ -7,7 +7,11 @@ agentgym environment: identical game work per step, and the same observation, re
 (``log_level="warning"``, uvicorn's defaults otherwise), on loopback; the clients run here, each
 side with its own project's client over its own recommended transport, the WebSocket:
 
-- agentgym: ``serve_env`` (its defaults: 8 environment threads) +
+- agentgym: ``serve_env`` (its defaults: 8 environment threads, and uvicorn's event loop:
+  uvloop when installed) with ``inline_envs=[ENV_ID]``, the server's opt-in for environments
+  whose steps are quick pure computation: the game's ``reset`` and ``step`` run on the event
+  loop instead of a worker thread (the same game work per step; the client's input is
+  validated and the environment's errors isolated as on the threads) +
   :class:`~agentgym.remote.AsyncRemoteEnv` (``/v1/ws``);
 - OpenEnv: ``create_fastapi_app`` (``max_concurrent_envs`` above the session count, which
   switches its concurrent sessions on; a thread per session) + its ``EnvClient``
@@ -62,7 +66,7 @@ def serve(side: str, port: int, sessions: int) -> None:
     if side == "agentgym":
         from agentgym.remote import serve_env
 
-        serve_env(port=port, max_sessions=sessions + 8, log_level="warning")
+        serve_env(port=port, max_sessions=sessions + 8, log_level="warning", inline_envs=[ENV_ID])
     else:
         from agentgym.remote.openenv import openenv_app
 
@@ -215,6 +219,7 @@ def bench(sessions: int, seconds: float, rounds: int, logs: Path) -> dict[str, A
     and the median of the paired ratios (steadier than a ratio of medians on a shared machine)."""
     servers = {side: start_server(side, sessions, logs / f"{side}-server.log") for side in SIDES}
     runs: dict[str, dict[int, list[dict[str, Any]]]] = {side: {} for side in SIDES}
+    inline: dict[str, Any] = {}
     try:
         for side, (_, url) in servers.items():
             measure(side, url, 1, min(0.5, seconds))  # warm-up: imports, first connections
@@ -225,10 +230,14 @@ def bench(sessions: int, seconds: float, rounds: int, logs: Path) -> dict[str, A
                     result = measure(side, url, count, seconds, server_pid=process.pid)
                     runs[side].setdefault(count, []).append(result)
                     print(f"round {index + 1} {side:8s} {count:3d} sessions: {result}", file=sys.stderr)
+        # The inline steps' guard: were the game's steps on the event loop the whole time?
+        inline = httpx.get(servers["agentgym"][1] + "/metrics", timeout=10).json()["inline"]
+        if inline["demoted"]:
+            print(f"warning: the agentgym server demoted {inline['demoted']} to its threads", file=sys.stderr)
     finally:
         for process, _ in servers.values():
             stop_server(process)
-    report: dict[str, Any] = {}
+    report: dict[str, Any] = {"agentgym_inline": inline}
     for side, by_count in runs.items():
         report[side] = {}
         for count, results in by_count.items():  # each figure: its median over the rounds
@@ -272,7 +281,11 @@ def markdown(report: dict[str, Any]) -> str:
                      f"{ours['client_cpu_us_per_step']:.0f} | {theirs['client_cpu_us_per_step']:.0f} | {both:.2f}x |")
     lines += ["", "Paired ratios by round: " + "; ".join(
         f"{count} session(s): {', '.join(f'{ratio:.2f}' for ratio in paired[count]['rounds'])}" for count in ("1", str(n)))
-        + f". Load average before / after: {report['load_average']['before']} / {report['load_average']['after']}."]
+        + f". Load average before / after: {report['load_average']['before']} / {report['load_average']['after']}."
+        + f" agentgym's server ran the game's reset and step on its event loop (inline_envs; "
+        f"{results['agentgym_inline']['calls']:,} inline calls, demoted to threads: "
+        f"{results['agentgym_inline']['demoted'] or 'never'}); event loop: "
+        f"{'uvloop' if report['versions']['uvloop'] else 'asyncio'} on both servers."]
     return "\n".join(lines)
 
 

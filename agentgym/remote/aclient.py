@@ -9,7 +9,9 @@
 Why a WebSocket and not HTTP: one connection per session, no per-step request overhead, and
 the server sees at once (or by its heartbeat) when a client is gone and frees its session.
 Many environments can run from one event loop (each has its own connection); one
-environment's calls are serialised.
+environment's calls are serialised. The connection is this module's
+:class:`WebSocketConnection` (RFC 6455, the parts this client uses): each answer goes from the
+socket's callback straight to the call awaiting it, with no reader task or queue between them.
 
 The failure contract is :class:`~agentgym.remote.client.RemoteEnv`'s:
 
@@ -40,15 +42,270 @@ The failure contract is :class:`~agentgym.remote.client.RemoteEnv`'s:
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import itertools
 import json
-from typing import Any, Sequence
+import os
+import ssl
+from typing import Any, Callable, Sequence
+from urllib.parse import urlsplit
 
 from agentgym.core import ConfigError
 from agentgym.remote.client import RemoteEnvError, _Failure, follow_generator, generator_as_data, wrappers_as_data
 from agentgym.remote.schemas import decode_frame, decode_observation, dumps
 
 _UNSET: Any = object()
+_ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455, section 1.3
+_CONTINUATION, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+_MAX_HEAD_BYTES = 64 * 1024  # the server's handshake answer
+_PONG_MESSAGE = b'{"type":"pong"}'
+
+
+class HandshakeError(Exception):
+    """The server did not accept the WebSocket handshake (an HTTP status, or not a WebSocket)."""
+
+
+class WebSocketConnection(asyncio.Protocol):
+    """The client side of one WebSocket connection (RFC 6455), as this client uses it.
+
+    Each message that arrives is parsed as JSON and handed to ``on_message`` at once, from the
+    transport's callback: no reader task and no queue between the socket and the call awaiting
+    the answer (the websockets library's connection spends several times this one's CPU per
+    message on those, and the benchmark's client shares the machine with the server). What it
+    does: the opening handshake (101 and the ``Sec-WebSocket-Accept`` digest checked), masked
+    text frames out, text or binary messages in (fragmented or not), pings answered with
+    pongs, the closing handshake either way. No extension (no compression) and no subprotocol
+    are offered, and any frame that breaks the protocol (a masked frame from the server, a
+    reserved bit or opcode) ends the connection (close code 1002). The callbacks get the
+    connection first: ``on_message(connection, message)``, and ``on_lost(connection, reason)``
+    once, when the connection ends for any reason.
+    Use :meth:`open`; :meth:`send` writes one text message; :meth:`close` closes.
+    """
+
+    def __init__(self, on_message: Callable[[Any, Any], None], on_lost: Callable[[Any, str], None]) -> None:
+        loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.open = False  # the handshake is done and no close was sent or received
+        self._on_message, self._on_lost = on_message, on_lost
+        self._opened: asyncio.Future = loop.create_future()
+        self._lost: asyncio.Future = loop.create_future()
+        self._key = ""
+        self._head = bytearray()  # the server's handshake answer, until it is whole
+        self._buffer = bytearray()  # frame bytes not parsed yet
+        self._fragments: list[bytes] = []  # a fragmented message's parts so far
+        self._close_sent = False
+        self._lost_reason: str | None = None
+
+    @classmethod
+    async def open(cls, url: str, *, headers: dict[str, str] | None, on_message: Callable[[Any, Any], None],
+                   on_lost: Callable[[Any, str], None]) -> "WebSocketConnection":
+        """Connect to ``url`` (``ws://`` or ``wss://``) and complete the handshake; raises
+        ``OSError`` when the TCP connection fails and :class:`HandshakeError` when the server
+        refuses the upgrade. Bound it with a timeout: a cancelled open closes its socket."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError(f"not a WebSocket URL: {url!r}")
+        secure = parts.scheme == "wss"
+        port = parts.port or (443 if secure else 80)
+        loop = asyncio.get_running_loop()
+        transport, connection = await loop.create_connection(
+            lambda: cls(on_message, on_lost), parts.hostname, port,
+            ssl=ssl.create_default_context() if secure else None)
+        try:
+            host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+            default_port = parts.port is None or parts.port == (443 if secure else 80)
+            connection._request_upgrade(f"{host}" if default_port else f"{host}:{port}",
+                                        (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), headers)
+            await connection._opened
+        except BaseException:
+            transport.abort()
+            raise
+        return connection
+
+    # ------------------------------------------------------------------ the handshake
+    def _request_upgrade(self, host: str, target: str, headers: dict[str, str] | None) -> None:
+        self._key = base64.b64encode(os.urandom(16)).decode("ascii")
+        lines = [f"GET {target} HTTP/1.1", f"Host: {host}", "Upgrade: websocket", "Connection: Upgrade",
+                 f"Sec-WebSocket-Key: {self._key}", "Sec-WebSocket-Version: 13"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+    def _take_head(self, data: bytes) -> bytes | None:
+        """Collect the server's answer to the upgrade; once whole, check it and return the bytes
+        after it (frames already sent), or ``None`` while it is incomplete."""
+        self._head += data
+        end = self._head.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self._head) > _MAX_HEAD_BYTES:
+                raise HandshakeError(f"the server's answer to the upgrade is over {_MAX_HEAD_BYTES} bytes")
+            return None
+        head, rest = bytes(self._head[:end]).decode("latin-1"), bytes(self._head[end + 4:])
+        self._head = bytearray()
+        status_line, *header_lines = head.split("\r\n")
+        fields = status_line.split(" ", 2)
+        if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
+            raise HandshakeError(f"the server's answer is not HTTP: {status_line[:100]!r}")
+        if fields[1] != "101":
+            raise HandshakeError(f"server rejected WebSocket connection: HTTP {fields[1]}")
+        found: dict[str, str] = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            found[name.strip().lower()] = value.strip()
+        expected = base64.b64encode(hashlib.sha1(self._key.encode("ascii") + _ACCEPT_GUID).digest()).decode()
+        if (found.get("upgrade", "").lower() != "websocket"
+                or "upgrade" not in [token.strip() for token in found.get("connection", "").lower().split(",")]):
+            raise HandshakeError("the server's 101 answer does not upgrade to a WebSocket")
+        if found.get("sec-websocket-accept") != expected:
+            raise HandshakeError("the server's Sec-WebSocket-Accept does not match the key sent")
+        if found.get("sec-websocket-extensions") or found.get("sec-websocket-protocol"):
+            raise HandshakeError("the server chose an extension or a subprotocol that was not offered")
+        return rest
+
+    # ------------------------------------------------------------------ asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            if not self._opened.done():
+                rest = self._take_head(data)
+                if rest is None:
+                    return
+                self.open = True
+                self._opened.set_result(None)
+                if not rest:
+                    return
+                data = rest
+            self._parse(data)
+        except Exception as exc:  # noqa: BLE001 - a broken answer or frame ends this connection
+            self._fail(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.open = False
+        reason = "the connection closed" if exc is None else f"the connection dropped: {type(exc).__name__}: {exc}"
+        if not self._opened.done():
+            self._opened.set_exception(ConnectionResetError(f"{reason} before the WebSocket handshake ended"))
+        self._lose(reason)
+        if not self._lost.done():
+            self._lost.set_result(None)
+
+    # ------------------------------------------------------------------ frames
+    def _parse(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        while len(buffer) >= 2:
+            first, second = buffer[0], buffer[1]
+            length, start = second & 0x7F, 2
+            if length == 126:
+                if len(buffer) < 4:
+                    return
+                length, start = int.from_bytes(buffer[2:4], "big"), 4
+            elif length == 127:
+                if len(buffer) < 10:
+                    return
+                length, start = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < start + length:
+                return
+            if second & 0x80 or first & 0x70:
+                raise ProtocolError("the server sent a masked frame or set a reserved bit")
+            payload = bytes(buffer[start:start + length])
+            del buffer[:start + length]
+            self._frame(first & 0x0F, bool(first & 0x80), payload)
+            if not self.open:
+                return
+
+    def _frame(self, opcode: int, final: bool, payload: bytes) -> None:
+        if opcode in (_TEXT, _BINARY, _CONTINUATION):
+            if (opcode == _CONTINUATION) != bool(self._fragments):
+                raise ProtocolError("a continuation frame without a message begun, or a new message inside one")
+            if not final:
+                self._fragments.append(payload)
+                return
+            if self._fragments:
+                payload, self._fragments = b"".join(self._fragments) + payload, []
+            self._on_message(self, json.loads(payload))
+        elif opcode == _PING:
+            self._write(_PONG, payload)
+        elif opcode == _CLOSE:
+            code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+            self.open = False
+            if self._close_sent:  # the server's answer to our close
+                self._lose("the connection closed")
+            else:
+                self._write(_CLOSE, payload[:2])
+                self._close_sent = True
+                self._lose(f"the server closed the connection (code {code})")
+            self.transport.close()
+        elif opcode != _PONG:
+            raise ProtocolError(f"the server sent a frame with the reserved opcode {opcode:#x}")
+
+    def _write(self, opcode: int, payload: bytes) -> None:
+        """One final, masked frame (RFC 6455: a client masks every frame it sends)."""
+        size, mask = len(payload), os.urandom(4)
+        if size < 126:
+            head = bytes((0x80 | opcode, 0x80 | size))
+        elif size < 65536:
+            head = bytes((0x80 | opcode, 0xFE)) + size.to_bytes(2, "big")
+        else:
+            head = bytes((0x80 | opcode, 0xFF)) + size.to_bytes(8, "big")
+        if size:
+            key = int.from_bytes(mask * (size // 4 + 1), "little") & ((1 << (8 * size)) - 1)
+            payload = (int.from_bytes(payload, "little") ^ key).to_bytes(size, "little")
+        self.transport.write(head + mask + payload)
+
+    def send(self, message: bytes) -> None:
+        """Write one text message (UTF-8 bytes); ``ConnectionError`` when the connection is closed."""
+        if not self.open or self.transport.is_closing():
+            raise ConnectionError("the connection is closed")
+        self._write(_TEXT, message)
+
+    # ------------------------------------------------------------------ the end
+    def _lose(self, reason: str) -> None:
+        if self._lost_reason is None:
+            self._lost_reason = reason
+            on_lost, self._on_lost, self._on_message = self._on_lost, _ignore, _ignore
+            on_lost(self, reason)
+
+    def _fail(self, exc: Exception) -> None:
+        if not self._opened.done():
+            self._opened.set_exception(exc)
+        elif self.open and not self._close_sent:
+            self._write(_CLOSE, (1002).to_bytes(2, "big"))
+            self._close_sent = True
+        self.open = False
+        self._lose(f"the connection broke: {type(exc).__name__}: {exc}")
+        self.transport.close()
+
+    def detach(self) -> None:
+        """Stop handing messages and the connection's end to the callbacks."""
+        self._on_message = self._on_lost = _ignore
+        self._lost_reason = self._lost_reason or "detached"
+
+    async def close(self, timeout: float = 1.0) -> None:
+        """Send a close frame, wait up to ``timeout`` seconds for the server's, then close the
+        socket (at once when the connection is already gone)."""
+        if self.transport is None:
+            return
+        if self.open and not self._close_sent and not self.transport.is_closing():
+            self._write(_CLOSE, (1000).to_bytes(2, "big"))
+            self._close_sent = True
+            try:
+                await asyncio.wait_for(asyncio.shield(self._lost), timeout)
+            except asyncio.TimeoutError:
+                pass
+        self.open = False
+        self._lose("the connection closed")
+        if not self._lost.done() and not self.transport.is_closing():
+            self.transport.abort()
+
+
+class ProtocolError(Exception):
+    """A frame from the server that breaks RFC 6455."""
+
+
+def _ignore(*_: Any) -> None:
+    pass
 
 
 class AsyncRemoteEnv:
@@ -90,87 +347,88 @@ class AsyncRemoteEnv:
         self.resume_token: str | None = None
         self.spec_info: dict[str, Any] = {}
         self.reconnects = 0
-        self._ws: Any = None
-        self._reader: asyncio.Task | None = None
+        self._ws: WebSocketConnection | None = None
         self._pending: dict[int, asyncio.Future] = {}
         self._ids = itertools.count(1)
         self._lock: asyncio.Lock | None = None
 
     # ------------------------------------------------------------------ transport
     async def _connect(self) -> None:
-        from websockets.asyncio.client import connect
-
         for attempt in range(self.retries + 1):
             try:
-                self._ws = await asyncio.wait_for(
-                    connect(self.url, additional_headers=self._headers, open_timeout=self.connect_timeout,
-                            max_size=None, compression=None), self.connect_timeout + 1)
-                break
+                self._ws = await asyncio.wait_for(WebSocketConnection.open(
+                    self.url, headers=self._headers, on_message=self._deliver, on_lost=self._connection_lost),
+                    self.connect_timeout)
+                return
             except (OSError, asyncio.TimeoutError) as exc:
                 if attempt == self.retries:
                     raise _Failure("unreachable", f"cannot connect to {self.url}: {exc or type(exc).__name__}") from None
                 await asyncio.sleep(self.backoff * 2**attempt)
             except Exception as exc:  # noqa: BLE001 - a refused handshake (401/403, not a server of ours)
                 raise _Failure("server", f"the WebSocket handshake with {self.url} failed: {exc}") from None
-        self._reader = asyncio.create_task(self._read(self._ws), name="agentgym-remote-reader")
 
-    async def _read(self, ws: Any) -> None:
-        """Answer the server's pings and hand each answer to the call awaiting it."""
-        reason = "the connection closed"
-        try:
-            async for raw in ws:
-                message = json.loads(raw)
-                if message.get("type") == "ping":
-                    await ws.send('{"type":"pong"}')
-                    continue
-                future = self._pending.pop(message.get("id"), None)
-                if future is not None and not future.done():
-                    future.set_result(message)
-        except Exception as exc:  # noqa: BLE001 - any end of the connection ends the calls in flight
-            reason = f"the connection dropped: {type(exc).__name__}: {exc}"
-        finally:
-            for future in self._pending.values():
-                if not future.done():
-                    future.set_exception(_Failure("transport", f"{reason} ({self.url})"))
-            self._pending.clear()
+    def _deliver(self, ws: "WebSocketConnection", message: Any) -> None:
+        """A message from ``ws``: a ping is answered; an answer goes to the call awaiting it."""
+        if ws is not self._ws:
+            return
+        if type(message) is not dict:
+            raise ProtocolError(f"a message is a JSON object, got {type(message).__name__}")
+        if message.get("type") == "ping":
+            ws.send(_PONG_MESSAGE)
+            return
+        future = self._pending.pop(message.get("id"), None)
+        if future is not None and not future.done():
+            future.set_result(message)
+
+    def _connection_lost(self, ws: "WebSocketConnection", reason: str) -> None:
+        """``ws`` ended: every call in flight on it fails (the server may have carried it out)."""
+        if ws is not self._ws:
+            return
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(_Failure("transport", f"{reason} ({self.url})"))
 
     def _connected(self) -> bool:
-        # Called before every call: compare with State.OPEN's value, not an import per call.
-        return (self._ws is not None and self._ws.state.name == "OPEN"
-                and not (self._reader and self._reader.done()))
+        return self._ws is not None and self._ws.open
 
     async def _drop_connection(self) -> None:
-        ws, reader, self._ws, self._reader = self._ws, self._reader, None, None
+        ws, self._ws = self._ws, None
         if ws is not None:
+            ws.detach()
             try:
-                await asyncio.wait_for(ws.close(), 1.0)
+                await ws.close(1.0)
             except Exception:  # noqa: BLE001 - best effort
                 pass
-        if reader is not None:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(_Failure("transport", f"the connection was dropped ({self.url})"))
 
     async def _send(self, message: dict[str, Any]) -> dict[str, Any]:
         request_id = next(self._ids)
         try:  # encoded once, before anything is sent: a value JSON cannot carry leaves the connection as it is
-            text = dumps({**message, "id": request_id}).decode("ascii")
+            data = dumps({**message, "id": request_id})
         except (TypeError, ValueError) as exc:
             what = "the action" if message.get("type") == "step" else f"the {message.get('type')} request"
             raise _Failure("server", f"{what} cannot be sent as JSON: {exc}") from None
+        ws = self._ws
         future = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
+        timer = future.get_loop().call_later(self.timeout, _expire, future)
         try:
-            await self._ws.send(text)
-            answer = await asyncio.wait_for(future, self.timeout)
+            ws.send(data)
+            answer = await future
         except _Failure:
             raise
-        except asyncio.TimeoutError:
-            await self._drop_connection()  # a late answer must not be taken for the next call's
-            raise _Failure("transport", f"no answer from {self.url} within {self.timeout:g} s") from None
         except Exception as exc:  # noqa: BLE001 - the connection broke while sending
             raise _Failure("transport", f"{type(exc).__name__} talking to {self.url}: {exc}") from None
         finally:
+            timer.cancel()
             self._pending.pop(request_id, None)
+        if answer is None:  # no answer within the timeout
+            await self._drop_connection()  # a late answer must not be taken for the next call's
+            raise _Failure("transport", f"no answer from {self.url} within {self.timeout:g} s")
         if answer.get("type") == "error":
             error = answer.get("error", {})
             code = error.get("code")
@@ -322,4 +580,10 @@ class AsyncRemoteEnv:
             await self._drop_connection()
 
 
-__all__ = ["AsyncRemoteEnv"]
+def _expire(future: asyncio.Future) -> None:
+    """A call's timer: ``None`` is the answer of a call that got none in time."""
+    if not future.done():
+        future.set_result(None)
+
+
+__all__ = ["AsyncRemoteEnv", "HandshakeError", "WebSocketConnection"]

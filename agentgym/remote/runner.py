@@ -3,7 +3,10 @@
 Both refuse to listen beyond loopback (``0.0.0.0``, a LAN address, a host name) without an
 ``api_key`` (:func:`agentgym.serve.guards.check_exposure`), and both serve with
 :func:`~agentgym.remote.server.guarded_http_protocol`, which closes connections that never
-complete a request head (uvicorn alone would hold them, and their file descriptors, for ever).
+complete a request head (uvicorn alone would hold them, and their file descriptors, for ever),
+and :func:`~agentgym.remote.server.read_ahead_websocket_protocol`, uvicorn's WebSocket
+protocol without its pause and resume of the socket around every message. uvicorn picks its
+event loop as usual: uvloop when it is installed (``pip install uvloop``), asyncio's otherwise.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any, Iterator
 import uvicorn
 from fastapi import FastAPI
 
-from agentgym.remote.server import env_app, guarded_http_protocol
+from agentgym.remote.server import env_app, guarded_http_protocol, read_ahead_websocket_protocol
 from agentgym.serve.guards import check_exposure
 from agentgym.serve.runner import serving_in_thread
 
@@ -26,7 +29,7 @@ def serve_env(*, host: str = "127.0.0.1", port: int = 8000, api_key: str | None 
     loopback without an ``api_key``."""
     check_exposure(host, api_key, how_to_give_a_key=how_to_give_a_key)
     uvicorn.run(env_app(api_key=api_key, **app_options), host=host, port=port, log_level=log_level,
-                timeout_graceful_shutdown=10, http=guarded_http_protocol())
+                timeout_graceful_shutdown=10, http=guarded_http_protocol(), ws=read_ahead_websocket_protocol())
 
 
 @contextmanager
@@ -45,5 +48,6 @@ def running_env_server(*, host: str = "127.0.0.1", port: int = 0, api_key: str |
     elif app_options:
         raise ValueError(f"give either a ready app or app options, not both: {sorted(app_options)}")
     with serving_in_thread(app, host=host, port=port, name="environment server", startup_timeout=startup_timeout,
-                           timeout_graceful_shutdown=5, http=guarded_http_protocol()) as root:
+                           timeout_graceful_shutdown=5, http=guarded_http_protocol(),
+                           ws=read_ahead_websocket_protocol()) as root:
         yield root

@@ -128,9 +128,19 @@ class StepResponse(BaseModel):
     info: dict[str, Any]
 
 
+# One encoder for every message: json.dumps with these options would build a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+
+
+def dumps_text(content: Any) -> str:
+    """:func:`dumps` as a ``str`` (for a WebSocket text message)."""
+    return _ENCODER.encode(content)
+
+
 def dumps(content: Any) -> bytes:
-    """The body of a request or an answer: ASCII JSON, so lone surrogates survive."""
-    return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+    """The body of a request or an answer: ASCII JSON, so lone surrogates survive (``ValueError``
+    for a non-finite float, ``TypeError`` for a value JSON cannot hold)."""
+    return _ENCODER.encode(content).encode("ascii")
 
 
 def _image_like(array: np.ndarray) -> bool:

@@ -34,8 +34,24 @@ Bodies are described in :mod:`agentgym.remote.schemas`. Errors use the policy se
 
 Limits and hygiene: a session unused for ``idle_timeout`` seconds is closed by a reaper task;
 calls on one session are serialised (a ``close`` during a ``step`` waits for it); environments
-run on the server's own thread pool, never on the event loop; on shutdown every environment
-is closed and the pool joined.
+run on the server's own thread pool, never on the event loop — except the ``reset`` and
+``step`` of environments opted in as cheap (below); on shutdown every environment is closed
+and the pool joined.
+
+Inline steps (opt-in): handing a call to a worker thread and back costs more than a cheap
+environment's whole step (a game's move is tens of microseconds). The ``reset`` and ``step`` of
+a session run on the event loop itself when its environment is opted in, by the operator
+(``env_app(inline_envs=["games/*"])``: ids or ``fnmatch`` patterns) or by its class
+(``cheap_steps = True`` on the environment's class: it declares that its ``reset`` and
+``step`` are quick, pure computation that never blocks), and the session was created without
+client-requested wrappers, and its environment has no async hooks. Everything else (creating,
+closing, rendering, random actions, every other environment) stays on the threads. The guard:
+every inline call is timed, and an environment id with 3 of its last 50 inline calls over
+``inline_budget`` seconds (default 10 ms) is demoted, for every session, to the threads
+(``/metrics``: ``inline``). That catches an environment that is merely slow after a few
+stalls; it cannot rescue one that blocks for good (its first call holds the loop) — so only
+environments that never wait on anything may be opted in. Errors are handled as on the
+threads (an environment that raises gets a 500 answer; the connection lives on).
 
 WebSocket (``/v1/ws``): one connection holds at most one session. Every message is a JSON
 object with a ``type`` and, for requests, an ``id`` the answer repeats:
@@ -101,12 +117,14 @@ import queue
 import random
 import secrets
 import threading
+import logging
 import time
 import uuid
 from collections import deque
+from fnmatch import fnmatchcase
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
 import gymnasium as gym
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
@@ -128,6 +146,7 @@ from agentgym.remote.schemas import (
     SessionInfo,
     StepRequest,
     dumps,
+    dumps_text,
     encode_frame,
     encode_observation,
 )
@@ -143,11 +162,13 @@ DEFAULT_HEARTBEAT_INTERVAL = 10.0
 DEFAULT_HEARTBEAT_TIMEOUT = 20.0
 DEFAULT_HEAD_TIMEOUT = 10.0  # seconds a connection may take to send a request's head
 LATENCY_WINDOW = 10_000  # step latencies kept for the percentiles in /metrics
+DEFAULT_INLINE_BUDGET = 0.01  # seconds an inline call may hold the event loop before its env is demoted
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
                 405: "invalid_request_error", 409: "conflict_error", 413: "invalid_request_error",
                 422: "invalid_request_error", 500: "server_error", 501: "not_implemented_error",
                 503: "overloaded_error"}
 _Model = TypeVar("_Model", bound=BaseModel)
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -184,6 +205,7 @@ class Session:
     resume_token: str | None = None  # set for a resumable WebSocket session
     attached: bool = False  # a WebSocket session held by a live connection
     detached_at: float | None = None  # when a resumable session's connection dropped
+    inline: bool = False  # reset and step run on the event loop (see InlineSteps)
 
     def describe(self) -> dict[str, Any]:
         base = self.env.unwrapped
@@ -275,11 +297,87 @@ class Metrics:
                                     "p99": percentile(0.99), "max": percentile(1.0)}}
 
 
+
+class InlineSteps:
+    """Which sessions run ``reset`` and ``step`` on the event loop, and the guard on those calls.
+
+    A session is inline when its environment id matches one of ``patterns`` (``fnmatch``, e.g.
+    ``"games/*"``) or its environment's class declares ``cheap_steps = True``, unless the
+    client asked for wrappers (code the declaration does not cover), the environment has async
+    hooks (its synchronous calls refuse to run inside a loop), or the id was demoted.
+
+    :meth:`call` runs and times a call. An environment id is demoted when ``STRIKES`` of its
+    last ``WINDOW`` inline calls took longer than ``budget`` seconds: from then on every session
+    of it runs on the threads. One stall alone does not demote: on a loaded machine the loop
+    thread itself is sometimes preempted, or collects garbage, in the middle of a quick call; an
+    environment that is really slow or blocks is over budget call after call.
+    """
+
+    STRIKES = 3
+    WINDOW = 50
+
+    def __init__(self, patterns: Iterable[str], budget: float) -> None:
+        if isinstance(patterns, str):
+            raise ValueError(f"inline_envs is a list of env ids or patterns, not one string: [{patterns!r}]")
+        self.patterns = list(patterns)
+        if not all(isinstance(pattern, str) and pattern for pattern in self.patterns):
+            raise ValueError(f"inline_envs must be non-empty strings (env ids or fnmatch patterns), got "
+                             f"{self.patterns!r}")
+        if not budget > 0:
+            raise ValueError(f"inline_budget must be positive, got {budget}")
+        self.budget = budget
+        self.calls = self.over_budget = 0
+        self._calls_of: dict[str, int] = {}  # env id -> its inline calls so far
+        self._strikes: dict[str, deque[int]] = {}  # env id -> the numbers of its last calls over budget
+        self.demoted: dict[str, float] = {}  # env id -> the duration (s) of the call that demoted it
+
+    def eligible(self, env_id: str, env: gym.Env, client_wrappers: bool) -> bool:
+        """Whether a new session of ``env_id`` (``env``: its wrapped environment) runs inline."""
+        if client_wrappers or env_id in self.demoted:
+            return False
+        base_class = type(env.unwrapped)
+        has_async_hooks = getattr(base_class, "has_async_hooks", None)
+        if callable(has_async_hooks) and has_async_hooks():
+            return False
+        return (getattr(base_class, "cheap_steps", False) is True
+                or any(fnmatchcase(env_id, pattern) for pattern in self.patterns))
+
+    def active(self, session: Session) -> bool:
+        return session.inline and session.env_id not in self.demoted
+
+    def call(self, env_id: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``function(*args, **kwargs)`` here, on the event loop, timed against the budget."""
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            elapsed = time.perf_counter() - started
+            self.calls += 1
+            number = self._calls_of[env_id] = self._calls_of.get(env_id, 0) + 1
+            if elapsed > self.budget:
+                self._strike(env_id, number, elapsed)
+
+    def _strike(self, env_id: str, number: int, elapsed: float) -> None:
+        self.over_budget += 1
+        strikes = self._strikes.setdefault(env_id, deque(maxlen=self.STRIKES))
+        strikes.append(number)
+        if len(strikes) == self.STRIKES and number - strikes[0] < self.WINDOW and env_id not in self.demoted:
+            self.demoted[env_id] = elapsed
+            log.warning("%s: %d of its last %d inline calls held the event loop longer than %.1f ms (the last "
+                        "%.1f ms); its reset and step run on the worker threads from now on", env_id, self.STRIKES,
+                        self.WINDOW, 1000 * self.budget, 1000 * elapsed)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"envs": list(self.patterns), "budget_ms": round(1000 * self.budget, 3), "calls": self.calls,
+                "over_budget": self.over_budget,
+                "demoted": {env_id: round(1000 * took, 3) for env_id, took in self.demoted.items()}}
+
 def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSIONS,
             idle_timeout: float = DEFAULT_IDLE_TIMEOUT, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
             workers: int = 8, retry_after: int = 1, resume_grace: float = DEFAULT_RESUME_GRACE,
             heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
-            heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT) -> FastAPI:
+            heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT, inline_envs: Iterable[str] = (),
+            inline_budget: float = DEFAULT_INLINE_BUDGET) -> FastAPI:
     """A FastAPI app serving every registered environment (see the module docstring).
 
     Args:
@@ -295,6 +393,12 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
         heartbeat_interval: seconds between the server's WebSocket pings.
         heartbeat_timeout: seconds of silence past a ping after which a WebSocket client is
             taken for gone.
+        inline_envs: env ids or ``fnmatch`` patterns (``"games/*"``) whose ``reset`` and ``step``
+            run on the event loop (see "Inline steps" in the module docstring); opt in only
+            environments whose steps are quick and never block. Classes declaring
+            ``cheap_steps = True`` are inline without being named here.
+        inline_budget: seconds an inline call may take before its environment id is demoted
+            to the worker threads.
     """
     if api_key is not None and not api_key:
         raise ValueError("api_key is empty: give a non-empty key, or None for no authentication")
@@ -308,6 +412,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
     metrics = Metrics()
     state = {"reserved": 0, "connections": 0}  # creates under way hold a slot before their env exists
     pool = _EnvThreads(workers, "agentgym-env")
+    inline = InlineSteps(inline_envs, inline_budget)
     key_digest = hashlib.sha256(api_key.encode()).digest() if api_key else None
 
     async def off_loop(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -361,6 +466,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
     app.router.redirect_slashes = False
     app.state.sessions = sessions
     app.state.metrics = metrics
+    app.state.inline = inline
 
     @app.exception_handler(ApiError)
     async def api_error(_, exc: ApiError) -> Response:
@@ -439,7 +545,8 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             await off_loop(env.close)
             raise ApiError(400, f"{body.env_id} did not take render_mode {render_mode!r} (it renders as "
                                 f"{getattr(env, 'render_mode', None)!r})")
-        session = Session(id=uuid.uuid4().hex, env_id=body.env_id, env=env, max_turns=max_turns, transport=transport)
+        session = Session(id=uuid.uuid4().hex, env_id=body.env_id, env=env, max_turns=max_turns, transport=transport,
+                          inline=inline.eligible(body.env_id, env, bool(body.wrappers or body.outer_wrappers)))
         sessions[session.id] = session
         metrics.created += 1
         metrics.created_by_transport[transport] += 1
@@ -503,7 +610,11 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             if session.closed:
                 raise ApiError(404, f"session {session.id!r} was closed")
             try:
-                observation, info = await off_loop(session.env.reset, seed=body.seed, options=body.options)
+                if inline.active(session):
+                    observation, info = inline.call(session.env_id, session.env.reset, seed=body.seed,
+                                                    options=body.options)
+                else:
+                    observation, info = await off_loop(session.env.reset, seed=body.seed, options=body.options)
             except (ConfigError, TypeError, ValueError) as exc:
                 raise ApiError(400, f"reset refused: {exc}") from None
             session.last_used = time.monotonic()
@@ -517,7 +628,11 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
                 raise ApiError(404, f"session {session.id!r} was closed")
             started = time.perf_counter()
             try:
-                observation, reward, terminated, truncated, info = await off_loop(session.env.step, body.action)
+                if inline.active(session):
+                    observation, reward, terminated, truncated, info = inline.call(session.env_id, session.env.step,
+                                                                                   body.action)
+                else:
+                    observation, reward, terminated, truncated, info = await off_loop(session.env.step, body.action)
             except ResetNeeded as exc:
                 raise ApiError(409, str(exc)) from None
             metrics.step_latencies.append(time.perf_counter() - started)
@@ -534,7 +649,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
 
     @app.get("/metrics")
     async def get_metrics() -> Response:
-        return _answer(metrics.snapshot(sessions, max_sessions, state["connections"]))
+        return _answer({**metrics.snapshot(sessions, max_sessions, state["connections"]), "inline": inline.snapshot()})
 
     @app.post("/v1/sessions")
     async def create(request: HTTPRequest) -> Response:
@@ -830,7 +945,7 @@ class _Connection:
 
     async def send(self, message: dict[str, Any]) -> None:
         async with self._send_lock:
-            await self.websocket.send_text(dumps(message).decode("ascii"))
+            await self.websocket.send_text(dumps_text(message))
 
 
 def guarded_http_protocol(head_timeout: float = DEFAULT_HEAD_TIMEOUT) -> type[asyncio.Protocol]:
@@ -883,7 +998,40 @@ def guarded_http_protocol(head_timeout: float = DEFAULT_HEAD_TIMEOUT) -> type[as
     return HeadTimeoutH11Protocol
 
 
-__all__ = ["ApiError", "Metrics", "Session", "env_app", "guarded_http_protocol"]
+def read_ahead_websocket_protocol(max_queued: int = 2) -> type[asyncio.Protocol]:
+    """uvicorn's sans-I/O WebSocket protocol, reading on while fewer than ``max_queued`` messages
+    wait for the app (pass it as ``ws=``).
+
+    uvicorn's own stops reading the socket after every message and starts again when the app
+    takes it: two ``epoll_ctl`` calls and their bookkeeping per message, paid on every step
+    even when one request at a time is in flight (a client awaiting each answer, as ours
+    does). This one pauses only when ``max_queued`` messages are waiting (a client pipelining
+    requests faster than the app answers), and resumes, as uvicorn's does, when the app has
+    taken them all: at most ``max_queued`` messages (each up to uvicorn's ``ws_max_size``) are
+    held per connection.
+    """
+    if type(max_queued) is not int or max_queued < 1:
+        raise ValueError(f"max_queued must be a positive integer, got {max_queued!r}")
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    class ReadAheadWebSocketProtocol(WebSocketsSansIOProtocol):
+        def send_receive_event_to_app(self) -> None:
+            read_paused = self.read_paused
+            self.read_paused = True  # uvicorn's method pauses unless paused: it sees itself paused
+            try:
+                super().send_receive_event_to_app()
+            finally:
+                self.read_paused = read_paused
+            if not self.read_paused and self.queue.qsize() >= max_queued and not self.transport.is_closing():
+                self.read_paused = True
+                self.transport.pause_reading()
+
+    ReadAheadWebSocketProtocol.__name__ = ReadAheadWebSocketProtocol.__qualname__ = "ReadAheadWebSocketProtocol"
+    return ReadAheadWebSocketProtocol
+
+
+__all__ = ["ApiError", "InlineSteps", "Metrics", "Session", "env_app", "guarded_http_protocol",
+           "read_ahead_websocket_protocol"]
 
 
 def _make_stack(body: CreateRequest, max_turns: int | None, kwargs: dict[str, Any]) -> Any:
