@@ -57,6 +57,8 @@ bench: setup
 	$(BIN)/python benchmarks/bench_ray.py
 	$(BIN)/python benchmarks/bench_sandbox.py
 	$(BIN)/python benchmarks/bench_sql.py
+	$(BIN)/python benchmarks/bench_retrieval.py
+	$(BIN)/python benchmarks/bench_search_env.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
