@@ -6,9 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup setup-bubblewrap demo test bench clean
+.PHONY: setup setup-bubblewrap setup-chromium demo test bench clean
 
-setup: setup-bubblewrap $(STAMP)
+setup: setup-bubblewrap setup-chromium $(STAMP)
 
 # bubblewrap (Debian package) is agentgym.sandbox's OS-level sandbox; tests/sandbox needs it.
 # As root (CI) it is installed with apt-get when missing; otherwise the command is printed and
@@ -21,6 +21,19 @@ setup-bubblewrap:
 	  || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap >/dev/null; }; \
 	else \
 	  echo "agentgym: bubblewrap is missing (tests/sandbox needs it); install it with: sudo apt-get install -y bubblewrap"; \
+	fi
+
+# Chromium (Debian package) is the web family's browser (agentgym.browser drives it with
+# Playwright; `playwright install` cannot download here); tests/browser and tests/web need it.
+# As root (CI) it is installed with apt-get when missing, otherwise the command is printed.
+setup-chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium with apt-get"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core >/dev/null \
+	  || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core >/dev/null; }; \
+	else \
+	  echo "agentgym: chromium is missing (the web family needs it); install it with: sudo apt-get install -y chromium fonts-dejavu-core"; \
 	fi
 
 # Reinstall whenever the dependencies change.
