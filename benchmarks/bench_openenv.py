@@ -285,7 +285,8 @@ def markdown(report: dict[str, Any]) -> str:
         + f" agentgym's server ran the game's reset and step on its event loop (inline_envs; "
         f"{results['agentgym_inline']['calls']:,} inline calls, demoted to threads: "
         f"{results['agentgym_inline']['demoted'] or 'never'}); event loop: "
-        f"{'uvloop' if report['versions']['uvloop'] else 'asyncio'} on both servers."]
+        f"{'uvloop' if report['versions']['uvloop'] else 'asyncio'} on both servers; agentgym's answers written by "
+        f"{'orjson' if report['versions'].get('orjson') else 'the standard library'}."]
     return "\n".join(lines)
 
 
@@ -317,7 +318,7 @@ def main() -> None:
     results = bench(args.sessions, args.seconds, args.rounds, logs)
     versions = {name: metadata.version(name) for name in ("openenv-core", "fastapi", "uvicorn", "websockets",
                                                           "pydantic")}
-    for optional in ("uvloop", "httptools"):
+    for optional in ("uvloop", "httptools", "orjson"):
         try:
             versions[optional] = metadata.version(optional)
         except metadata.PackageNotFoundError:

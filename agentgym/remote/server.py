@@ -127,13 +127,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, TypeVar
 
 import gymnasium as gym
-from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI
 from fastapi import Request as HTTPRequest
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from gymnasium.error import ResetNeeded
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import WebSocketRoute
 
 from agentgym.core import ConfigError
 from agentgym.registry import env_info, make
@@ -146,7 +147,7 @@ from agentgym.remote.schemas import (
     SessionInfo,
     StepRequest,
     dumps,
-    dumps_text,
+    dumps_answer,
     encode_frame,
     encode_observation,
 )
@@ -499,6 +500,14 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
             raise ApiError(422, f"invalid request: {problems}") from None
 
+    def step_action(data: Any) -> Any:
+        """The action of a step message, checked as :class:`StepRequest` checks it (a JSON
+        object with exactly ``action``, any value); the model is skipped when the shape is
+        plainly right, the common case."""
+        if type(data) is dict and len(data) == 1 and "action" in data:
+            return data["action"]
+        return validate(data, StepRequest).action
+
     async def parse(request: HTTPRequest, model: type[_Model]) -> _Model:
         body = await request.body()
         try:
@@ -622,25 +631,37 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
         metrics.resets += 1
         return {"observation": encode_observation(observation), "info": json_safe(info)}
 
+    def step_inline(session: Session, action: Any) -> dict[str, Any]:
+        """Step an inline session here, on the event loop; the caller holds its lock, or knows it
+        free and runs this without yielding to the loop (nothing else can take it meanwhile)."""
+        started = time.perf_counter()
+        try:
+            outcome = inline.call(session.env_id, session.env.step, action)
+        except ResetNeeded as exc:
+            raise ApiError(409, str(exc)) from None
+        return stepped(session, started, outcome)
+
+    def stepped(session: Session, started: float, outcome: tuple) -> dict[str, Any]:
+        observation, reward, terminated, truncated, info = outcome
+        metrics.step_latencies.append(time.perf_counter() - started)
+        session.steps += 1
+        session.last_used = time.monotonic()
+        metrics.steps += 1
+        return {"observation": encode_observation(observation), "reward": json_safe(float(reward)),
+                "terminated": bool(terminated), "truncated": bool(truncated), "info": json_safe(info)}
+
     async def step_session(session: Session, body: StepRequest) -> dict[str, Any]:
         async with session.lock:
             if session.closed:
                 raise ApiError(404, f"session {session.id!r} was closed")
+            if inline.active(session):
+                return step_inline(session, body.action)
             started = time.perf_counter()
             try:
-                if inline.active(session):
-                    observation, reward, terminated, truncated, info = inline.call(session.env_id, session.env.step,
-                                                                                   body.action)
-                else:
-                    observation, reward, terminated, truncated, info = await off_loop(session.env.step, body.action)
+                outcome = await off_loop(session.env.step, body.action)
             except ResetNeeded as exc:
                 raise ApiError(409, str(exc)) from None
-            metrics.step_latencies.append(time.perf_counter() - started)
-            session.steps += 1
-            session.last_used = time.monotonic()
-        metrics.steps += 1
-        return {"observation": encode_observation(observation), "reward": json_safe(float(reward)),
-                "terminated": bool(terminated), "truncated": bool(truncated), "info": json_safe(info)}
+            return stepped(session, started, outcome)
 
     # ------------------------------------------------------------------ HTTP
     @app.get("/health")
@@ -685,22 +706,27 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
         return _answer({"closed": session_id})
 
     # ------------------------------------------------------------------ WebSocket
-    def authorised(websocket: WebSocket) -> bool:
+    def authorised(scope: dict[str, Any]) -> bool:
         if key_digest is None:
             return True
-        scheme, _, token = (websocket.headers.get("authorization") or "").strip().partition(" ")
+        header = next((value for name, value in scope.get("headers", ()) if name.lower() == b"authorization"), b"")
+        scheme, _, token = header.decode("latin-1").strip().partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(
             hashlib.sha256(token.strip().encode()).digest(), key_digest)
 
-    @app.websocket("/v1/ws")
-    async def websocket_session(websocket: WebSocket) -> None:
-        if not authorised(websocket):
-            await websocket.close(code=1008, reason="this server needs an API key: 'Authorization: Bearer <key>'")
+    async def websocket_session(scope: dict[str, Any], receive: Callable[[], Any], send: Callable[[Any], Any]) -> None:
+        """``/v1/ws``, at the ASGI level: its messages go to and from uvicorn without a
+        framework object in between (they are the server's hot path)."""
+        if (await receive())["type"] != "websocket.connect":
             return
-        await websocket.accept()
+        if not authorised(scope):
+            await send({"type": "websocket.close", "code": 1008,
+                        "reason": "this server needs an API key: 'Authorization: Bearer <key>'"})
+            return
+        await send({"type": "websocket.accept"})
         state["connections"] += 1
         metrics.ws_connections += 1
-        connection = _Connection(websocket)
+        connection = _Connection(receive, send)
         reader = asyncio.create_task(serve_messages(connection), name="agentgym-ws-reader")
         heartbeat = asyncio.create_task(beat(connection), name="agentgym-ws-heartbeat")
         try:
@@ -717,6 +743,8 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
         # (nothing is left to close), or it went silent past its heartbeat. A vanished peer never
         # echoes a close frame, and uvicorn would keep its socket for its 10 s close timeout
         # waiting for one; returning without it closes the TCP connection at once.
+
+    app.router.routes.append(WebSocketRoute("/v1/ws", _AsgiEndpoint(websocket_session), name="websocket_session"))
 
     async def detach(session: Session | None) -> None:
         if session is None or session.closed:
@@ -744,10 +772,10 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             await connection.send({"type": "ping"})
 
     async def serve_messages(connection: _Connection) -> None:
-        websocket = connection.websocket
+        receive = connection.receive
         while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
+            message = await receive()
+            if message["type"] != "websocket.receive":  # websocket.disconnect
                 return
             connection.last_heard = time.monotonic()
             raw = message.get("text")
@@ -772,21 +800,30 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
                 if kind == "ping":
                     await connection.send({"type": "pong"})
                     continue
-                connection.busy = True
-                try:
-                    result = await handle(connection, kind, data)
-                finally:
-                    connection.busy = False
+                session = connection.session
+                if (kind == "step" and session is not None and not session.closed and inline.active(session)
+                        and not session.lock.locked()):
+                    # The hot path, with what handle() would check: a step of an inline session
+                    # whose lock is free, run to its end without yielding to the loop.
+                    session.last_used = time.monotonic()
+                    result = step_inline(session, step_action(data))
                     connection.last_heard = time.monotonic()
+                else:
+                    connection.busy = True
+                    try:
+                        result = await handle(connection, kind, data)
+                    finally:
+                        connection.busy = False
+                        connection.last_heard = time.monotonic()
                 await connection.send({"type": "result", "id": request_id, "result": result})
             except ApiError as exc:
                 metrics.error(exc.status)
                 await connection.send({"type": "error", "id": request_id, "error": {
                     "code": exc.status, "message": exc.message,
                     "type": _ERROR_TYPES.get(exc.status, "invalid_request_error")}})
+            except _Disconnected:
+                return
             except Exception as exc:  # noqa: BLE001 - an environment's bug: answered, the connection lives on
-                if isinstance(exc, WebSocketDisconnect):
-                    return
                 metrics.error(500)
                 await connection.send({"type": "error", "id": request_id, "error": {
                     "code": 500, "message": f"internal error: {type(exc).__name__}: {exc}", "type": "server_error"}})
@@ -829,7 +866,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
         if kind == "reset":
             return await reset_session(held(connection), validate(data, ResetRequest))
         if kind == "step":
-            return await step_session(held(connection), validate(data, StepRequest))
+            return await step_session(held(connection), StepRequest.model_construct(action=step_action(data)))
         if kind == "spec":
             return held(connection).describe()
         if kind == "random_action":
@@ -934,18 +971,38 @@ def _settle(future: asyncio.Future, outcome: tuple[Any, BaseException | None]) -
 
 
 class _Connection:
-    """One WebSocket connection: its session, its liveness, and one writer at a time."""
+    """One WebSocket connection (its ASGI ``receive`` and ``send``): its session, its liveness,
+    and one writer at a time."""
 
-    def __init__(self, websocket: WebSocket) -> None:
-        self.websocket = websocket
+    def __init__(self, receive: Callable[[], Any], send: Callable[[Any], Any]) -> None:
+        self.receive, self._send = receive, send
         self.session: Session | None = None
         self.last_heard = time.monotonic()
         self.busy = False
         self._send_lock = asyncio.Lock()
 
     async def send(self, message: dict[str, Any]) -> None:
+        """Send ``message`` as a text message; :class:`_Disconnected` when the peer is gone."""
         async with self._send_lock:
-            await self.websocket.send_text(dumps_text(message))
+            try:
+                await self._send({"type": "websocket.send", "text": dumps_answer(message)})
+            except OSError as exc:  # uvicorn's ClientDisconnected
+                raise _Disconnected(str(exc)) from None
+
+
+class _Disconnected(Exception):
+    """The WebSocket's peer is gone (a send found the connection closed)."""
+
+
+class _AsgiEndpoint:
+    """An ASGI app around ``handler(scope, receive, send)`` (starlette routes a callable object
+    that is not a function to it as an ASGI app, with no ``WebSocket`` object made)."""
+
+    def __init__(self, handler: Callable[..., Any]) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Any], send: Callable[[Any], Any]) -> None:
+        await self.handler(scope, receive, send)
 
 
 def guarded_http_protocol(head_timeout: float = DEFAULT_HEAD_TIMEOUT) -> type[asyncio.Protocol]:

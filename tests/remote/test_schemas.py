@@ -41,3 +41,43 @@ def test_frames_encode_text_png_none_and_lists_and_refuse_the_rest():
     for bad in (image.astype(np.float64), np.zeros((2, 2, 7), dtype=np.uint8), object(), {"a": 1}):
         with pytest.raises(FrameError, match="render"):
             encode_frame(bad)
+
+
+def test_answers_written_by_dumps_answer_read_back_as_dumps_writes_them():
+    """The server's answer encoder (orjson when installed, the standard library otherwise and
+    for what orjson refuses) gives the JSON that dumps gives, value for value."""
+    import enum
+    from dataclasses import dataclass
+
+    import pytest
+
+    from agentgym.remote.schemas import dumps_answer
+    from agentgym.trajectory import json_safe
+
+    class Colour(enum.IntEnum):
+        RED = 1
+
+    answers = [
+        {"type": "result", "id": 7, "result": {"observation": "The secret is higher than 7.", "reward": 0.0,
+                                               "terminated": False, "truncated": False,
+                                               "info": {"reward_components": {"progress": 0.25}, "error": None}}},
+        {"text": "é 中文 \U0001F600 \x00 \u2028 \"quoted\" \\ back", "float": 1e16, "small": 5e-324, "neg": -0.0},
+        {"lone": "\ud800 surrogate", "nested": [[{"deep": ["\udfff"]}]]},  # orjson refuses: the stdlib writes it
+        {"big": 2**70, "minus": -(2**65), "max64": 2**64 - 1, "enum": Colour.RED, "tuple": (1, 2)},
+        json_safe({"nan": float("nan"), "inf": float("-inf"), "array": np.zeros(3), 3: "int key", (1,): "tuple key"}),
+        [], {}, "", None, True, 0, 3.5,
+    ]
+    for answer in answers:
+        text = dumps_answer(answer)
+        assert isinstance(text, str) and json.loads(text) == json.loads(dumps(answer)), answer
+    assert "\\ud800" in dumps_answer({"lone": "\ud800"})  # the lone surrogate crosses, escaped
+
+    @dataclass
+    class Point:
+        x: int
+
+    for not_json in (Point(1), object(), {1j: 2}, np.int64(3)):  # refused, as by dumps
+        with pytest.raises(TypeError):
+            dumps_answer({"value": not_json})
+        with pytest.raises(TypeError):
+            dumps({"value": not_json})
