@@ -1,7 +1,9 @@
 """The wire format of the environment server: pydantic models and the observation codec.
 
-Every body is JSON. Text travels as JSON strings written with ``ensure_ascii=True``, so even a
-lone surrogate (a hostile action can hold one) crosses the wire and comes back unchanged.
+Every body is JSON. Requests and HTTP answers are ASCII JSON (``ensure_ascii=True``), so even a
+lone surrogate (a hostile action can hold one) crosses the wire and comes back unchanged; the
+server's WebSocket answers are UTF-8 JSON when ``orjson`` is installed (:func:`dumps_answer`),
+and ASCII JSON whenever they hold a lone surrogate (or ``orjson`` is missing).
 Observations are a string, or a dict (multimodal environments: ``{"text", "image"}``) whose
 NumPy arrays travel as ``{"$png": "<base64 PNG>"}`` (uint8 images, 2-D grey or 3-D with 1, 3 or
 4 channels; Pillow encodes them) — never as Python objects. Other arrays, and anything else JSON
