@@ -1,0 +1,318 @@
+"""Reading the agent's browser actions: function-call strings, parsed, never evaluated.
+
+The action set (BrowserGym's high-level actions; ``bid`` is an element id from the page text,
+written ``'12'`` or ``12``)::
+
+    click(bid)                 dblclick(bid)              hover(bid)            focus(bid)
+    fill(bid, text)            clear(bid)                 check(bid)            uncheck(bid)
+    select_option(bid, option) (option: a value or a label, or a list of them for a multi-select)
+    press(key)                 press(bid, key)            (key: "Enter", "Control+a", "ArrowDown"...)
+    keyboard_press(key)        keyboard_type(text)        (types into the focused element)
+    scroll(dx, dy)             mouse_click(x, y)          (pixels; x, y inside the viewport)
+    goto(url)                  go_back()                  (pages on this machine only)
+    noop()                     noop(wait_ms)              send_msg_to_user(text)
+
+``press(key)`` presses the key on whatever has focus (like ``keyboard_press``);
+``press(bid, key)`` focuses the element first. Arguments may also be given by keyword
+(``fill(bid="3", text="abc")``).
+
+Where the action is in the text (:func:`parse_actions`):
+
+1. If the text has fenced blocks (```` ``` ````), only the last block counts.
+2. If the whole (block) text is a sequence of actions, one per line, they are all taken.
+3. Otherwise the longest run of lines at the *end* of the text (at most the last
+   :data:`MAX_SUFFIX_LINES`) that is a sequence of actions is taken — reasoning first, actions
+   last. A line may start with ``Action:`` (any case), which is ignored.
+
+The text is parsed with :func:`ast.parse`; only calls of the names above with literal arguments
+(strings, numbers, lists of strings) are accepted. Nothing is evaluated.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+#: How many trailing lines may hold the actions after reasoning text.
+MAX_SUFFIX_LINES = 40
+#: The most characters ``keyboard_type`` types (key by key); ``fill`` takes any length.
+MAX_TYPED_CHARS = 500
+#: The most milliseconds ``noop`` waits.
+MAX_WAIT_MS = 10_000
+
+
+class ActionError(ValueError):
+    """The text holds no valid action. The message is written for the agent."""
+
+
+@dataclass(frozen=True)
+class BrowserAction:
+    """One parsed action.
+
+    Attributes:
+        name: the function name (``"click"``, ``"fill"``...).
+        args: the arguments by parameter name, checked and normalised (ids as strings of digits).
+        source: the call as the agent wrote it.
+    """
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    def __str__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
+        return f"{self.name}({inner})"
+
+
+# ------------------------------------------------------------------ argument kinds
+def _bid(value: Any) -> str:
+    if isinstance(value, bool):
+        raise ActionError("an element id is a number from the page text, e.g. click('12')")
+    if isinstance(value, int):
+        if value < 0:
+            raise ActionError(f"element id {value} is negative; ids are the numbers in brackets in the page text")
+        return str(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("[") and text.endswith("]"):
+            text = text[1:-1].strip()
+        if text.isascii() and text.isdigit() and len(text) <= 12:
+            return str(int(text))
+    raise ActionError(f"{value!r} is not an element id; ids are the numbers in brackets in the page text, "
+                      f"e.g. click('12')")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        raise ActionError(f"expected text in quotes, got {value!r}")
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise ActionError(f"expected text in quotes, got {value!r}")
+
+
+def _key(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ActionError(f"expected a key name in quotes such as 'Enter' or 'Control+a', got {value!r}")
+    if len(value) > 100:
+        raise ActionError("a key name is at most 100 characters")
+    return value.strip()
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ActionError(f"expected a number, got {value!r}")
+    if abs(value) > 100_000:
+        raise ActionError(f"{value!r} is out of range (at most 100000 pixels)")
+    return float(value)
+
+
+def _options(value: Any) -> str | list[str]:
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ActionError("select_option needs at least one option")
+        return [_text(v) for v in value]
+    return _text(value)
+
+
+def _url(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ActionError(f"expected a URL in quotes, got {value!r}")
+    return value.strip()
+
+
+def _wait_ms(value: Any) -> float:
+    number = _number(value)
+    if not 0 <= number <= MAX_WAIT_MS:
+        raise ActionError(f"noop waits 0 to {MAX_WAIT_MS} milliseconds, got {value!r}")
+    return number
+
+
+def _typed(value: Any) -> str:
+    text = _text(value)
+    if len(text) > MAX_TYPED_CHARS:
+        raise ActionError(f"keyboard_type types at most {MAX_TYPED_CHARS} characters; use fill(bid, text) "
+                          f"for longer text")
+    return text
+
+
+_Param = tuple[str, Callable[[Any], Any], Any]  # name, checker, default (_REQUIRED: none)
+_REQUIRED = object()
+
+
+def _p(name: str, check: Callable[[Any], Any], default: Any = _REQUIRED) -> _Param:
+    return (name, check, default)
+
+
+#: Every action: its parameters in order.
+ACTION_PARAMS: dict[str, tuple[_Param, ...]] = {
+    "click": (_p("bid", _bid),),
+    "dblclick": (_p("bid", _bid),),
+    "hover": (_p("bid", _bid),),
+    "focus": (_p("bid", _bid),),
+    "fill": (_p("bid", _bid), _p("text", _text)),
+    "clear": (_p("bid", _bid),),
+    "check": (_p("bid", _bid),),
+    "uncheck": (_p("bid", _bid),),
+    "select_option": (_p("bid", _bid), _p("options", _options)),
+    "press": (_p("bid", _bid, None), _p("key", _key)),
+    "keyboard_press": (_p("key", _key),),
+    "keyboard_type": (_p("text", _typed),),
+    "scroll": (_p("dx", _number), _p("dy", _number)),
+    "mouse_click": (_p("x", _number), _p("y", _number)),
+    "goto": (_p("url", _url),),
+    "go_back": (),
+    "noop": (_p("wait_ms", _wait_ms, 0.0),),
+    "send_msg_to_user": (_p("text", _text),),
+}
+
+#: Alternative keyword names accepted (BrowserGym's spellings).
+_ALIASES = {"value": "text", "key_comb": "key", "delta_x": "dx", "delta_y": "dy", "options": "options",
+            "option": "options", "msg": "text", "message": "text"}
+
+
+def signature(name: str) -> str:
+    """``"fill(bid, text)"``: how to call action ``name``."""
+    if name == "press":
+        return "press(key) or press(bid, key)"
+    params = ACTION_PARAMS[name]
+    shown = [p[0] if p[2] is _REQUIRED else f"{p[0]}={p[2]!r}" for p in params]
+    return f"{name}({', '.join(shown)})"
+
+
+def action_help() -> str:
+    """One line per action: the signatures, for instructions shown to the agent."""
+    return "\n".join(signature(name) for name in ACTION_PARAMS)
+
+
+# ------------------------------------------------------------------------ parsing
+_FENCE = re.compile(r"```[ \t]*[A-Za-z0-9_+-]*[ \t]*\n?(.*?)```", re.DOTALL)
+_LABEL = re.compile(r"^\s*(?:final\s+|next\s+)?actions?\s*:\s*", re.IGNORECASE)
+
+
+def parse_actions(text: Any) -> list[BrowserAction]:
+    """The actions in ``text`` (see the module docstring for where they are looked for).
+
+    Raises:
+        ActionError: no valid action; the message says what is wrong and how to write one.
+    """
+    if not isinstance(text, str):
+        raise ActionError(f"the action must be text, got {type(text).__name__}")
+    blocks = _FENCE.findall(text)
+    body = (blocks[-1] if blocks else text).replace("\x00", "")
+    lines = [_LABEL.sub("", line, count=1) for line in body.strip("\n").splitlines()]
+    starts = [i for i, line in enumerate(lines) if line.strip()]
+    if not starts:
+        raise ActionError("no action found; write one call such as click('12') or fill('15', 'text')")
+    try:
+        return _parse_block(lines)
+    except ActionError as whole_error:
+        error = whole_error
+    best: list[BrowserAction] | None = None
+    for count, start in enumerate(reversed(starts[1:]), start=1):
+        if count > MAX_SUFFIX_LINES:
+            break
+        try:
+            best = _parse_block(lines[start:])
+        except ActionError as exc:
+            if count == 1:
+                error = exc  # what is wrong with the last line: the likeliest action
+    if best is not None:
+        return best
+    raise error
+
+
+def _parse_block(lines: list[str]) -> list[BrowserAction]:
+    source = textwrap.dedent("\n".join(lines)).strip("\n")
+    try:
+        tree = ast.parse(source, mode="exec")
+    except (SyntaxError, ValueError):
+        raise ActionError(_syntax_message(source)) from None
+    if not tree.body:
+        raise ActionError("no action found; write one call such as click('12')")
+    return [_action(statement, source) for statement in tree.body]
+
+
+def _syntax_message(source: str) -> str:
+    shown = source.strip().splitlines()[-1] if source.strip() else ""
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return (f"could not read an action in {shown!r}; write a call such as click('12') or "
+            f"fill('15', 'some text'), with text in quotes")
+
+
+def _action(statement: ast.stmt, source: str) -> BrowserAction:
+    segment = ast.get_source_segment(source, statement) or ""
+    if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
+        raise ActionError(f"{_short(segment)!r} is not an action; write a call such as click('12')")
+    call = statement.value
+    if not isinstance(call.func, ast.Name):
+        raise ActionError(f"{_short(segment)!r} is not one of the actions; use one of: {', '.join(ACTION_PARAMS)}")
+    name = call.func.id
+    if name not in ACTION_PARAMS:
+        raise ActionError(f"unknown action {name!r}; use one of: {', '.join(ACTION_PARAMS)}")
+    positional = [_literal(arg, name) for arg in call.args]
+    keywords: dict[str, Any] = {}
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            raise ActionError(f"{name}: write the arguments out (no **); usage: {signature(name)}")
+        keywords[_ALIASES.get(keyword.arg, keyword.arg)] = _literal(keyword.value, name)
+    return BrowserAction(name, _bind(name, positional, keywords), _short(segment, 200))
+
+
+def _literal(node: ast.expr, name: str) -> Any:
+    if isinstance(node, ast.Starred):
+        raise ActionError(f"{name}: write the arguments out (no *); usage: {signature(name)}")
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_literal(element, name) for element in node.elts]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)) \
+            and isinstance(node.operand, ast.Constant) and type(node.operand.value) in (int, float):
+        value = node.operand.value
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.Constant) and (node.value is None or type(node.value) in (str, int, float, bool)):
+        return node.value
+    raise ActionError(f"{name}: arguments must be plain values — text in quotes or numbers — "
+                      f"not expressions; usage: {signature(name)}")
+
+
+def _bind(name: str, positional: list[Any], keywords: dict[str, Any]) -> dict[str, Any]:
+    params = ACTION_PARAMS[name]
+    if name == "press" and len(positional) == 1 and "key" not in keywords:
+        positional = [None, *positional]  # press(key): no element
+    if len(positional) > len(params):
+        raise ActionError(f"{name} takes {len(params)} argument(s), got {len(positional)}; "
+                          f"usage: {signature(name)}")
+    values: dict[str, Any] = {}
+    for (pname, _, _), value in zip(params, positional):
+        values[pname] = value
+    for key, value in keywords.items():
+        if key not in {p[0] for p in params}:
+            raise ActionError(f"{name} has no argument {key!r}; usage: {signature(name)}")
+        if key in values:
+            raise ActionError(f"{name}: argument {key!r} given twice; usage: {signature(name)}")
+        values[key] = value
+    bound: dict[str, Any] = {}
+    for pname, check, default in params:
+        if pname not in values:
+            if default is _REQUIRED:
+                raise ActionError(f"{name} is missing its argument {pname!r}; usage: {signature(name)}")
+            bound[pname] = default
+            continue
+        value = values[pname]
+        if value is None and default is None:
+            bound[pname] = None
+            continue
+        try:
+            bound[pname] = check(value)
+        except ActionError as exc:
+            raise ActionError(f"{name}: {exc}") from None
+    return bound
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,305 @@
+"""Browser actions: parse the agent's text (:func:`parse_actions`, see
+:mod:`agentgym.browser.action_parser` for the action set and the parsing rules) and carry one
+out on a session's page (:func:`execute`).
+
+:func:`execute` never raises for anything the agent did: an unknown id, a hidden element, a
+Playwright error, an action that timed out or a navigation outside loopback becomes
+:attr:`ActionOutcome.error`, a message written for the agent. Only a dead or hung browser
+raises (:class:`~agentgym.browser.errors.BrowserCrashed`,
+:class:`~agentgym.browser.errors.BrowserTimeout`): the episode cannot go on.
+
+Text given to ``fill`` or ``keyboard_type`` is typed as text: ``<script>`` stays characters in a
+field and never runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import urljoin
+
+from agentgym.browser.action_parser import (
+    ACTION_PARAMS,
+    ActionError,
+    BrowserAction,
+    action_help,
+    parse_actions,
+    signature,
+)
+from agentgym.browser.errors import BrowserError
+from agentgym.browser.network import allowed_url, refusal
+from agentgym.browser.scripts import BID_ATTRIBUTE, INSPECT_CALL
+from agentgym.browser.session import BrowserSession
+
+#: Seconds :func:`execute` allows beyond the action's own timeout before the browser counts as hung.
+HANG_MARGIN_S = 5.0
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What one action did.
+
+    Attributes:
+        action: the action.
+        error: why it failed, written for the agent; ``None`` when it worked.
+        message: the text of ``send_msg_to_user`` (``None`` for other actions).
+    """
+
+    action: BrowserAction
+    error: str | None = None
+    message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def execute(session: BrowserSession, action: BrowserAction, timeout: float = 5.0, *,
+            load_timeout: float | None = None) -> ActionOutcome:
+    """Carry out ``action`` on the session's page (on its browser's thread).
+
+    Args:
+        session: the page's session.
+        action: a parsed action.
+        timeout: seconds the action may take (Playwright's actionability waits included).
+        load_timeout: seconds a navigation (``goto``, ``go_back``, a click that loads a page)
+            may take; default ``timeout``.
+
+    Returns:
+        The outcome; ``outcome.error`` says why the action failed.
+
+    Raises:
+        BrowserCrashed: the browser or the page died.
+        BrowserTimeout: the browser hung (the action ran ``HANG_MARGIN_S`` beyond its limits).
+        SessionClosed: the session was closed.
+    """
+    if action.name == "send_msg_to_user":
+        return ActionOutcome(action, message=action.args["text"])
+    load = timeout if load_timeout is None else load_timeout
+    run = _RUNNERS[action.name]
+
+    def act(page: Any) -> ActionOutcome:
+        try:
+            return ActionOutcome(action, error=run(page, action.args, timeout * 1000.0, load * 1000.0))
+        except BrowserError:
+            raise
+        except ActionError as exc:
+            return ActionOutcome(action, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - Playwright's errors become the agent's messages
+            if _is_target_closed(exc):
+                if "crash" in str(exc).lower() or not session.worker.browser_alive():
+                    raise  # the session turns it into BrowserCrashed
+                return ActionOutcome(action, error="the page was closed while the action ran; the page "
+                                                   "text now shows the remaining tab")
+            return ActionOutcome(action, error=describe_playwright_error(action, exc, timeout))
+
+    return session.run(act, max(timeout, load) + HANG_MARGIN_S)
+
+
+# ---------------------------------------------------------------------- runners
+# Each runner does one action on the page and returns None, or an error message for the agent.
+_Runner = Callable[[Any, dict[str, Any], float, float], "str | None"]
+
+
+def _element(page: Any, bid: str, *, need_visible: bool = True) -> Any:
+    info = page.evaluate(INSPECT_CALL, bid)
+    if not info.get("found"):
+        raise ActionError(f"there is no element [{bid}] on this page; use an id shown in brackets in the page text")
+    if need_visible and not info.get("visible"):
+        raise ActionError(f"element [{bid}] is not visible; scroll to it or pick a visible element")
+    return page.locator(f'[{BID_ATTRIBUTE}="{bid}"]').first
+
+
+def _settle(page: Any, load_ms: float) -> None:
+    """Let a navigation the action started reach DOMContentLoaded."""
+    try:
+        page.wait_for_load_state("domcontentloaded", timeout=load_ms)
+    except Exception as exc:  # noqa: BLE001 - a slow page is observed as it is
+        if _is_target_closed(exc):
+            raise
+
+
+def _click(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    _element(page, args["bid"]).click(timeout=ms)
+    _settle(page, load_ms)
+
+
+def _dblclick(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    _element(page, args["bid"]).dblclick(timeout=ms)
+    _settle(page, load_ms)
+
+
+def _hover(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    _element(page, args["bid"]).hover(timeout=ms)
+
+
+def _focus(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    _element(page, args["bid"], need_visible=False).focus(timeout=ms)
+
+
+def _fill(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    _element(page, args["bid"]).fill(args["text"], timeout=ms)
+
+
+def _clear(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    _element(page, args["bid"]).clear(timeout=ms)
+
+
+def _check(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    _element(page, args["bid"]).check(timeout=ms)
+
+
+def _uncheck(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    _element(page, args["bid"]).uncheck(timeout=ms)
+
+
+_OPTIONS_SCRIPT = """(el) => el.tagName === 'SELECT'
+    ? Array.from(el.options).map((o) => [o.value, (o.label || o.textContent).replace(/\\s+/g, ' ').trim()])
+    : null"""
+
+
+def _select_option(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    bid = args["bid"]
+    locator = _element(page, bid)
+    options = locator.evaluate(_OPTIONS_SCRIPT)
+    if options is None:
+        return f"element [{bid}] is not a drop-down list (<select>); use click for other elements"
+    wanted = args["options"] if isinstance(args["options"], list) else [args["options"]]
+    values = []
+    for choice in wanted:
+        value = _match_option(options, choice)
+        if value is None:
+            shown = ", ".join(label for _, label in options[:30])
+            return f"[{bid}] has no option {choice!r}; its options are: {shown}"
+        values.append(value)
+    locator.select_option(value=values, timeout=ms)
+    _settle(page, load_ms)
+    return None
+
+
+def _match_option(options: list[list[str]], choice: str) -> str | None:
+    """The value of the option whose value or label is ``choice`` (exact, then ignoring case and
+    surrounding spaces)."""
+    for value, label in options:
+        if choice in (value, label):
+            return value
+    folded = " ".join(choice.split()).casefold()
+    for value, label in options:
+        if folded in (value.strip().casefold(), label.casefold()):
+            return value
+    return None
+
+
+def _press(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    if args["bid"] is None:
+        page.keyboard.press(args["key"])
+    else:
+        _element(page, args["bid"]).press(args["key"], timeout=ms)
+    _settle(page, load_ms)
+
+
+def _keyboard_press(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    page.keyboard.press(args["key"])
+    _settle(page, load_ms)
+
+
+def _keyboard_type(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    page.keyboard.type(args["text"])
+
+
+_NEXT_FRAME = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
+def _scroll(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    page.mouse.wheel(args["dx"], args["dy"])
+    page.evaluate(_NEXT_FRAME)
+
+
+def _mouse_click(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    size = page.viewport_size or {"width": 0, "height": 0}
+    x, y = args["x"], args["y"]
+    if not (0 <= x < size["width"] and 0 <= y < size["height"]):
+        return (f"({x:g}, {y:g}) is outside the page's viewport (0..{size['width'] - 1}, "
+                f"0..{size['height'] - 1})")
+    page.mouse.click(x, y)
+    _settle(page, load_ms)
+    return None
+
+
+def _goto(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    url = args["url"]
+    target = url if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", url) else urljoin(page.url, url)
+    if not target.lower().startswith(("http://", "https://")) or not allowed_url(target):
+        return refusal(url)
+    page.goto(target, timeout=load_ms, wait_until="load")
+    return None
+
+
+def _go_back(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    response = page.go_back(timeout=load_ms, wait_until="load")
+    if response is None and page.url in ("", "about:blank"):
+        return "there is no earlier page to go back to"
+    return None
+
+
+def _noop(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    wait = min(args["wait_ms"], ms)
+    if wait > 0:
+        page.wait_for_timeout(wait)
+
+
+_RUNNERS: dict[str, _Runner] = {
+    "click": _click, "dblclick": _dblclick, "hover": _hover, "focus": _focus, "fill": _fill,
+    "clear": _clear, "check": _check, "uncheck": _uncheck, "select_option": _select_option,
+    "press": _press, "keyboard_press": _keyboard_press, "keyboard_type": _keyboard_type,
+    "scroll": _scroll, "mouse_click": _mouse_click, "goto": _goto, "go_back": _go_back, "noop": _noop,
+}
+assert set(_RUNNERS) | {"send_msg_to_user"} == set(ACTION_PARAMS), "every action needs a runner"
+
+
+# -------------------------------------------------------------- error messages
+def _is_target_closed(exc: BaseException) -> bool:
+    name = type(exc).__name__
+    text = str(exc)
+    return name == "TargetClosedError" or "Target crashed" in text or "Browser has been closed" in text
+
+
+_LOG_HINTS = (
+    ("intercepts pointer events", "another element covers it"),
+    ("element is not enabled", "it is disabled"),
+    ("element is not editable", "it is not editable"),
+    ("element is not visible", "it is not visible"),
+    ("element is outside of the viewport", "it is outside the page"),
+    ("element is not stable", "it keeps moving"),
+    ("not an <input>", "it is not a text field"),
+    ("Not a checkbox or radio button", "it is not a checkbox or radio button"),
+    ("Clicking the checkbox did not change its state", "its state did not change"),
+    ("Cannot uncheck radio button", "a radio button cannot be unchecked; pick another option instead"),
+    ("Unknown key", "that key name is unknown (use names like 'Enter', 'Tab', 'ArrowDown', 'Control+a')"),
+    ("net::ERR_BLOCKED_BY_CLIENT", "only pages on this machine can be opened"),
+    ("net::ERR_CONNECTION_REFUSED", "nothing answers at that address"),
+)
+
+
+def describe_playwright_error(action: BrowserAction, exc: BaseException, timeout: float) -> str:
+    """A one-sentence message for the agent about why Playwright could not do ``action``."""
+    text = str(exc)
+    reason = None
+    for needle, hint in _LOG_HINTS:
+        if needle in text:
+            reason = hint
+            break
+    what = action.source or str(action)
+    timed_out = type(exc).__name__ == "TimeoutError" or "Timeout" in text.split("\n", 1)[0]
+    if timed_out:
+        return f"{what} did not finish within {timeout:g} s" + (f": {reason}" if reason else "")
+    if reason:
+        return f"{what} failed: {reason}"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    first = re.sub(r"^\w+\.\w+: ", "", first)
+    return f"{what} failed: {first[:300]}"
+
+
+__all__ = ["ACTION_PARAMS", "ActionError", "ActionOutcome", "BrowserAction", "action_help", "describe_playwright_error",
+           "execute", "parse_actions", "signature"]

@@ -1,0 +1,97 @@
+"""What the agent sees of a page: an accessibility-tree text with element ids, and optionally a
+screenshot (with a set-of-marks overlay) and the DOM as HTML.
+
+The tree text has one line per meaningful visible element, indented by depth::
+
+    [12] button "Submit"
+    [15] textbox "Name" value="abc" focused
+    [18] link "Next page"
+    [20] checkbox "Agree" checked
+    [22] combobox "Size" value="M" options=[S, M, L]
+    [30] StaticText "Some text the page shows"
+
+``[n]`` is the element's id (its ``data-agentgym-bid`` attribute, stable for the life of the
+page; see :mod:`agentgym.browser.scripts`), then its role, its accessible name (``aria-labelledby``,
+``aria-label``, ``<label>``, ``placeholder``, ``alt``, its text, ``title``) and its state
+(``value=``, ``options=``, ``checked``, ``selected``, ``expanded``, ``disabled``, ``required``,
+``focused``; ``clickable`` on a generic element with a click handler, a tab stop or a pointer
+cursor). Text not inside a named element is shown as ``StaticText`` lines, with the id of the
+element holding it when that element has no other children. Hidden elements (``display:none``,
+``visibility:hidden``, ``opacity:0``, ``aria-hidden``) are skipped; long names and texts are cut.
+Open shadow roots are walked; the contents of iframes are not (an ``iframe`` line is shown).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from agentgym.browser.scripts import MARKS_CALL, SNAPSHOT_CALL, UNMARKS_CALL
+from agentgym.browser.session import BrowserSession
+
+#: Per-observation limits: characters of a name, of a text line, lines of the tree, DOM chars.
+MAX_NAME_CHARS = 100
+MAX_TEXT_CHARS = 200
+MAX_LINES = 2000
+MAX_DOM_CHARS = 100_000
+
+
+class Observation(TypedDict, total=False):
+    """What :func:`observe` returns."""
+
+    #: The accessibility-tree text.
+    text: str
+    url: str
+    title: str
+    #: The id of the focused element, or ``None``.
+    focused: str | None
+    #: Ids of the interactive elements shown in the tree (what set-of-marks labels).
+    interactive: list[str]
+    #: The screenshot as PNG bytes (only with ``screenshot=True``).
+    image: bytes
+    #: The page's ``<body>`` as HTML without scripts and styles (only with ``dom_text=True``).
+    dom: str
+
+
+def snapshot_page(page: Any, *, screenshot: bool = False, set_of_marks: bool = False,
+                  dom_text: bool = False) -> Observation:
+    """(On the browser's thread.) The observation of ``page``; see :func:`observe`."""
+    options = {"maxNameChars": MAX_NAME_CHARS, "maxTextChars": MAX_TEXT_CHARS, "maxLines": MAX_LINES,
+               "domText": dom_text, "maxDomChars": MAX_DOM_CHARS}
+    result: dict[str, Any] = page.evaluate(SNAPSHOT_CALL, options)
+    observation: Observation = {
+        "text": result["text"],
+        "url": result["url"],
+        "title": result["title"],
+        "focused": result["focused"],
+        "interactive": list(result["interactive"]),
+    }
+    if dom_text:
+        observation["dom"] = result.get("dom", "")
+    if screenshot or set_of_marks:
+        observation["image"] = _screenshot(page, observation["interactive"] if set_of_marks else None)
+    return observation
+
+
+def _screenshot(page: Any, marks: list[str] | None) -> bytes:
+    if marks is None:
+        return page.screenshot(type="png", animations="disabled", caret="initial")
+    page.evaluate(MARKS_CALL, marks)
+    try:
+        return page.screenshot(type="png", animations="disabled", caret="initial")
+    finally:
+        page.evaluate(UNMARKS_CALL)
+
+
+def observe(session: BrowserSession, *, screenshot: bool = False, set_of_marks: bool = False,
+            dom_text: bool = False, timeout: float | None = None) -> Observation:
+    """Observe the session's page (on its browser's thread).
+
+    Returns ``{"text", "url", "title", "focused", "interactive"}``, plus ``"image"`` (PNG
+    bytes of the viewport) with ``screenshot=True`` — drawn with the set-of-marks overlay (a box
+    and the id on every interactive element in view) when ``set_of_marks=True``, which implies a
+    screenshot — and ``"dom"`` with ``dom_text=True``.
+
+    Raises what :meth:`BrowserSession.run` raises (``BrowserTimeout``, ``BrowserCrashed``...).
+    """
+    return session.run(lambda page: snapshot_page(page, screenshot=screenshot, set_of_marks=set_of_marks,
+                                                  dom_text=dom_text), timeout)

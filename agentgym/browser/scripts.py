@@ -1,0 +1,380 @@
+"""The JavaScript agentgym runs inside pages.
+
+:data:`INIT_SCRIPT` is added to every context (``context.add_init_script``), so it runs at the
+start of every document of every frame; :data:`SNAPSHOT_CALL` and the other calls re-install it
+when it is missing (a page that replaced its document with ``document.open``). It defines
+``window.__agentgym`` with:
+
+* ``tag()`` — gives every element under ``<body>`` (open shadow roots included) a
+  ``data-agentgym-bid`` attribute: a number from a counter kept on the window. An element keeps
+  its id for the life of the page; an element the page cloned (attribute copied) or whose
+  attribute the page changed gets its own id back or a new one, never another element's.
+* ``snapshot(options)`` — tags, then walks the visible DOM and returns the accessibility-tree
+  text (one line per meaningful element, indented by depth), the URL, title, focused element
+  id, the ids of interactive elements in view and (optionally) the DOM as HTML.
+* ``marks(ids)`` / ``unmarks()`` — draw and remove the set-of-marks overlay: a box and an id
+  label on each given element.
+* ``inspect(bid)`` — what an action needs to know about one element before acting on it.
+"""
+
+from __future__ import annotations
+
+#: Runs at the start of every document; defines ``window.__agentgym`` once.
+INIT_SCRIPT = r"""
+(() => {
+  if (window.__agentgym) return;
+  const ATTR = "data-agentgym-bid";
+  const ids = new WeakMap();
+  let counter = 0;
+
+  const NAME_FROM_CONTENT = new Set(["button", "link", "heading", "option", "cell", "columnheader",
+    "rowheader", "tab", "menuitem", "menuitemcheckbox", "menuitemradio", "treeitem", "tooltip",
+    "checkbox", "radio", "switch", "label", "legend", "summary"]);
+  const INTERACTIVE = new Set(["button", "link", "textbox", "searchbox", "checkbox", "radio",
+    "combobox", "listbox", "option", "slider", "spinbutton", "switch", "tab", "menuitem",
+    "menuitemcheckbox", "menuitemradio", "treeitem", "canvas", "summary"]);
+  const SKIP_TAGS = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "HEAD", "META", "LINK",
+    "TITLE", "BASE"]);
+  const INPUT_ROLES = {checkbox: "checkbox", radio: "radio", button: "button", submit: "button",
+    reset: "button", image: "button", file: "button", color: "button", range: "slider",
+    number: "spinbutton", search: "searchbox"};
+  const TAG_ROLES = {BUTTON: "button", TEXTAREA: "textbox", H1: "heading", H2: "heading",
+    H3: "heading", H4: "heading", H5: "heading", H6: "heading", P: "paragraph", UL: "list",
+    OL: "list", LI: "listitem", TABLE: "table", TR: "row", TD: "cell", TH: "columnheader",
+    FORM: "form", NAV: "navigation", MAIN: "main", LABEL: "label", OPTION: "option",
+    SUMMARY: "summary", DIALOG: "dialog", IFRAME: "iframe", CANVAS: "canvas",
+    PROGRESS: "progressbar", METER: "meter", FIELDSET: "group", LEGEND: "legend",
+    DETAILS: "group", ARTICLE: "article", BLOCKQUOTE: "blockquote", PRE: "code",
+    CAPTION: "caption", DL: "list", DT: "term", DD: "definition", FIGURE: "figure"};
+
+  function bidOf(el) {
+    let bid = ids.get(el);
+    if (bid === undefined) { bid = String(++counter); ids.set(el, bid); }
+    if (el.getAttribute(ATTR) !== bid) el.setAttribute(ATTR, bid);
+    return bid;
+  }
+
+  function tagTree(root) {
+    for (const el of root.querySelectorAll("*")) {
+      if (SKIP_TAGS.has(el.tagName)) continue;
+      bidOf(el);
+      if (el.shadowRoot) tagTree(el.shadowRoot);
+    }
+  }
+
+  function tag() {
+    if (!document.body) return;
+    bidOf(document.body);
+    tagTree(document.body);
+  }
+
+  const squash = (s) => (s || "").replace(/\s+/g, " ").trim();
+  const cut = (s, n) => (s.length > n ? s.slice(0, n - 1) + "\u2026" : s);
+
+  function roleOf(el) {
+    const explicit = (el.getAttribute("role") || "").trim().split(/\s+/)[0];
+    if (explicit && explicit !== "none" && explicit !== "presentation" && explicit !== "generic") return explicit;
+    const tag = el.tagName;
+    if (tag === "A" || tag === "AREA") return el.hasAttribute("href") ? "link" : null;
+    if (tag === "INPUT") {
+      const type = (el.getAttribute("type") || "text").toLowerCase();
+      if (type === "hidden") return null;
+      return INPUT_ROLES[type] || "textbox";
+    }
+    if (tag === "SELECT") return el.multiple || el.size > 1 ? "listbox" : "combobox";
+    if (tag === "IMG") return el.getAttribute("alt") === "" && !el.title ? null : "img";
+    if (tag === "svg" || tag === "SVG") return el.getAttribute("aria-label") ? "img" : null;
+    if (TAG_ROLES[tag]) return TAG_ROLES[tag];
+    if (el.isContentEditable && (!el.parentElement || !el.parentElement.isContentEditable)) return "textbox";
+    return null;
+  }
+
+  function textById(ids_) {
+    return ids_.split(/\s+/).map((id) => document.getElementById(id))
+      .filter(Boolean).map((e) => squash(e.textContent)).join(" ");
+  }
+
+  function nameOf(el, role, maxChars) {
+    let name = "";
+    const labelledby = el.getAttribute("aria-labelledby");
+    if (labelledby) name = textById(labelledby);
+    if (!name) name = squash(el.getAttribute("aria-label"));
+    const tag = el.tagName;
+    if (!name && (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA")) {
+      const type = (el.getAttribute("type") || "").toLowerCase();
+      if (tag === "INPUT" && ["button", "submit", "reset"].includes(type)) {
+        name = squash(el.value) || (type === "submit" ? "Submit" : type === "reset" ? "Reset" : "");
+      } else if (tag === "INPUT" && type === "image") {
+        name = squash(el.getAttribute("alt"));
+      }
+      if (!name && el.labels && el.labels.length) {
+        name = Array.from(el.labels).map((l) => squash(labelText(l, el))).join(" ");
+      }
+      if (!name) name = squash(el.getAttribute("placeholder"));
+    }
+    if (!name && (tag === "IMG" || tag === "AREA")) name = squash(el.getAttribute("alt"));
+    if (!name && tag === "FIELDSET") { const l = el.querySelector("legend"); if (l) name = squash(l.textContent); }
+    if (!name && tag === "TABLE") { const c = el.querySelector("caption"); if (c) name = squash(c.textContent); }
+    if (!name && NAME_FROM_CONTENT.has(role) && tag !== "INPUT" && tag !== "SELECT") name = squash(el.textContent);
+    if (!name) name = squash(el.getAttribute("title"));
+    return cut(name, maxChars);
+  }
+
+  function labelText(label, control) {
+    // The label's text without the control's own text (a <select> inside a <label>).
+    let text = "";
+    for (const node of label.childNodes) {
+      if (node === control) continue;
+      if (node.nodeType === Node.TEXT_NODE) text += node.textContent + " ";
+      else if (node.nodeType === Node.ELEMENT_NODE && !node.contains(control) && !["SELECT", "TEXTAREA", "INPUT"].includes(node.tagName)) text += node.textContent + " ";
+    }
+    return text;
+  }
+
+  function visible(el) {
+    if (el.checkVisibility) return el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true});
+    const style = getComputedStyle(el);
+    return style.display !== "none" && style.visibility !== "hidden" && style.opacity !== "0";
+  }
+
+  function pointerCursor(el) {
+    const cursor = getComputedStyle(el).cursor;
+    if (cursor !== "pointer") return false;
+    const parent = el.parentElement;
+    return !parent || getComputedStyle(parent).cursor !== "pointer";
+  }
+
+  function clickable(el) {
+    return el.hasAttribute("onclick") || (el.hasAttribute("tabindex") && el.tabIndex >= 0) || pointerCursor(el);
+  }
+
+  function quote(s) { return JSON.stringify(s); }
+
+  function properties(el, role, maxChars) {
+    const parts = [];
+    const tag = el.tagName;
+    if (tag === "INPUT" || tag === "TEXTAREA") {
+      const type = (el.getAttribute("type") || "").toLowerCase();
+      if (role === "textbox" || role === "searchbox" || role === "spinbutton" || role === "slider") {
+        const value = type === "password" ? "\u2022".repeat(Math.min(el.value.length, 8)) : el.value;
+        if (value !== "") parts.push("value=" + quote(cut(value, maxChars)));
+      }
+      if (type === "file" && el.files && el.files.length) parts.push("files=" + el.files.length);
+    } else if (tag === "SELECT") {
+      const selected = Array.from(el.selectedOptions).map((o) => squash(o.label || o.textContent));
+      if (selected.length) parts.push("value=" + quote(cut(selected.join(", "), maxChars)));
+      const labels = Array.from(el.options).map((o) => cut(squash(o.label || o.textContent), 40));
+      const shown = labels.slice(0, 30).join(", ") + (labels.length > 30 ? ", \u2026" : "");
+      parts.push("options=[" + shown + "]");
+    } else if (role === "textbox" && el.isContentEditable) {
+      const value = squash(el.textContent);
+      if (value) parts.push("value=" + quote(cut(value, maxChars)));
+    } else if ((role === "progressbar" || role === "meter") && el.value !== undefined) {
+      parts.push("value=" + el.value);
+    }
+    const aria = (name) => el.getAttribute(name);
+    if ((tag === "INPUT" && el.checked) || aria("aria-checked") === "true") parts.push("checked");
+    if (tag === "OPTION" ? el.selected : aria("aria-selected") === "true") parts.push("selected");
+    if (aria("aria-pressed") === "true") parts.push("pressed");
+    if (aria("aria-expanded") === "true" || (tag === "DETAILS" && el.open)) parts.push("expanded");
+    if (el.disabled || aria("aria-disabled") === "true") parts.push("disabled");
+    if (el.required || aria("aria-required") === "true") parts.push("required");
+    if (el.readOnly && (tag === "INPUT" || tag === "TEXTAREA")) parts.push("readonly");
+    if (role === "heading") { const level = /^H(\d)$/.exec(tag); if (level) parts.push("level=" + level[1]); }
+    if (role === "link" && opts_.showUrls) { const href = el.getAttribute("href"); if (href) parts.push("url=" + quote(cut(href, 80))); }
+    return parts;
+  }
+
+  let opts_ = {};
+
+  function snapshot(options) {
+    opts_ = options || {};
+    const maxName = opts_.maxNameChars || 100;
+    const maxText = opts_.maxTextChars || 200;
+    const maxLines = opts_.maxLines || 2000;
+    tag();
+    const lines = [];
+    const interactive = [];
+    const focusedEl = deepActive();
+    let omitted = 0;
+
+    function emit(depth, text) {
+      if (lines.length >= maxLines) { omitted++; return; }
+      lines.push("  ".repeat(depth) + text);
+    }
+
+    function walkChildren(parent, depth, inNamed) {
+      const nodes = parent.shadowRoot ? [...parent.shadowRoot.childNodes, ...parent.childNodes] : parent.childNodes;
+      for (const node of nodes) {
+        if (node.nodeType === Node.TEXT_NODE) {
+          if (inNamed) continue;
+          const text = squash(node.textContent);
+          if (text) emit(depth, "StaticText " + quote(cut(text, maxText)));
+        } else if (node.nodeType === Node.ELEMENT_NODE) {
+          walk(node, depth, inNamed);
+        }
+      }
+    }
+
+    function walk(el, depth, inNamed) {
+      if (SKIP_TAGS.has(el.tagName)) return;
+      if (el.getAttribute("aria-hidden") === "true" || el.hasAttribute("inert")) return;
+      const shown = visible(el);
+      if (!shown && getComputedStyle(el).display === "none") return;
+      const role = roleOf(el);
+      const isClickable = !role && shown && clickable(el);
+      const ownText = role || isClickable ? "" : directText(el);
+      if (!shown || (!role && !isClickable && !ownText)) {
+        walkChildren(el, depth, inNamed);
+        return;
+      }
+      const bid = bidOf(el);
+      if (!role && !isClickable) {
+        // A generic element with text of its own: the text, with the element's id.
+        if (!inNamed && !hasElementChildren(el)) {
+          emit(depth, "[" + bid + "] StaticText " + quote(cut(ownText, maxText)));
+          return;
+        }
+        walkChildren(el, depth, inNamed);
+        return;
+      }
+      const shownRole = role || "generic";
+      let name = nameOf(el, shownRole, maxName);
+      const leafText = !name && !hasElementChildren(el) ? squash(el.textContent) : "";
+      if (leafText && !inNamed) name = cut(leafText, maxText);
+      const parts = ["[" + bid + "]", shownRole];
+      if (name) parts.push(quote(name));
+      parts.push(...properties(el, shownRole, maxName));
+      if (isClickable) parts.push("clickable");
+      if (el === focusedEl) parts.push("focused");
+      emit(depth, parts.join(" "));
+      if (INTERACTIVE.has(shownRole) || isClickable) interactive.push(bid);
+      if (el.tagName === "SELECT" || el.tagName === "IFRAME") return;
+      const named = inNamed || leafText !== "" || (NAME_FROM_CONTENT.has(shownRole) && name !== "" && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby"));
+      walkChildren(el, depth + 1, named);
+    }
+
+    if (document.body) walkChildren(document.body, 0, false);
+    if (omitted) lines.push("\u2026 (" + omitted + " more lines not shown)");
+    const result = {
+      text: lines.join("\n"),
+      url: location.href,
+      title: document.title,
+      focused: focusedEl && focusedEl !== document.body ? bidOf(focusedEl) : null,
+      interactive: interactive,
+    };
+    if (opts_.domText) result.dom = domText(opts_.maxDomChars || 100000);
+    return result;
+  }
+
+  function directText(el) {
+    let text = "";
+    for (const node of el.childNodes) if (node.nodeType === Node.TEXT_NODE) text += node.textContent;
+    return squash(text);
+  }
+
+  function hasElementChildren(el) {
+    for (const child of el.children) if (!SKIP_TAGS.has(child.tagName)) return true;
+    return false;
+  }
+
+  function deepActive() {
+    let active = document.activeElement;
+    while (active && active.shadowRoot && active.shadowRoot.activeElement) active = active.shadowRoot.activeElement;
+    return active;
+  }
+
+  function domText(maxChars) {
+    if (!document.body) return "";
+    const copy = document.body.cloneNode(true);
+    for (const el of copy.querySelectorAll("script, style, noscript, template")) el.remove();
+    const html = copy.outerHTML;
+    return html.length > maxChars ? html.slice(0, maxChars) + "\u2026" : html;
+  }
+
+  function find(bid) {
+    const selector = "[" + ATTR + '="' + bid + '"]';
+    const direct = document.querySelector(selector);
+    if (direct) return direct;
+    const stack = [document.body];
+    while (stack.length) {
+      const root = stack.pop();
+      if (!root) continue;
+      for (const el of root.querySelectorAll("*")) {
+        if (el.shadowRoot) {
+          const hit = el.shadowRoot.querySelector(selector);
+          if (hit) return hit;
+          stack.push(el.shadowRoot);
+        }
+      }
+    }
+    return null;
+  }
+
+  function inspect(bid) {
+    tag();
+    const el = find(bid);
+    if (!el) return {found: false};
+    const rect = el.getBoundingClientRect();
+    return {found: true, visible: visible(el) && rect.width > 0 && rect.height > 0,
+            tag: el.tagName.toLowerCase(), type: (el.getAttribute("type") || "").toLowerCase(),
+            role: roleOf(el), disabled: !!el.disabled};
+  }
+
+  function marks(bids) {
+    unmarks();
+    const layer = document.createElement("div");
+    layer.id = "__agentgym_marks";
+    layer.style.cssText = "position:fixed;left:0;top:0;width:0;height:0;z-index:2147483647;pointer-events:none;";
+    const width = window.innerWidth, height = window.innerHeight;
+    for (const bid of bids) {
+      const el = find(bid);
+      if (!el) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width <= 0 || r.height <= 0 || r.bottom < 0 || r.right < 0 || r.top > height || r.left > width) continue;
+      const box = document.createElement("div");
+      box.style.cssText = "position:fixed;box-sizing:border-box;border:2px solid #e0218a;pointer-events:none;" +
+        "left:" + r.left + "px;top:" + r.top + "px;width:" + r.width + "px;height:" + r.height + "px;";
+      const label = document.createElement("div");
+      label.textContent = bid;
+      label.style.cssText = "position:absolute;left:-2px;top:-16px;background:#e0218a;color:#fff;" +
+        "font:bold 11px/14px monospace;padding:0 3px;border-radius:2px;white-space:nowrap;";
+      if (r.top < 16) label.style.top = "0px";
+      box.appendChild(label);
+      layer.appendChild(box);
+    }
+    (document.body || document.documentElement).appendChild(layer);
+    return layer.childElementCount;
+  }
+
+  function unmarks() {
+    const old = document.getElementById("__agentgym_marks");
+    if (old) old.remove();
+  }
+
+  Object.defineProperty(window, "__agentgym", {
+    value: Object.freeze({tag, snapshot, inspect, marks, unmarks, attribute: ATTR}),
+    enumerable: false, configurable: false, writable: false,
+  });
+})();
+"""
+
+
+def _call(expression: str) -> str:
+    """A function for ``page.evaluate`` that installs the script if needed, then runs ``expression``."""
+    return "(arg) => {\n" + INIT_SCRIPT + "\nreturn " + expression + ";\n}"
+
+
+#: ``page.evaluate(SNAPSHOT_CALL, options)``: the snapshot (see the module docstring).
+SNAPSHOT_CALL = _call("window.__agentgym.snapshot(arg)")
+#: ``page.evaluate(INSPECT_CALL, bid)``: ``{"found", "visible", "tag", "type", "role", "disabled"}``.
+INSPECT_CALL = _call("window.__agentgym.inspect(arg)")
+#: ``page.evaluate(MARKS_CALL, bids)``: draw the set-of-marks overlay; returns the boxes drawn.
+MARKS_CALL = _call("window.__agentgym.marks(arg)")
+#: ``page.evaluate(UNMARKS_CALL)``: remove the overlay.
+UNMARKS_CALL = _call("window.__agentgym.unmarks()")
+#: ``page.evaluate(TAG_CALL)``: tag every element now.
+TAG_CALL = _call("window.__agentgym.tag()")
+
+#: The attribute holding an element's id.
+BID_ATTRIBUTE = "data-agentgym-bid"

@@ -1,0 +1,186 @@
+"""A browser session: one fresh context and its page, for one episode.
+
+A :class:`BrowserSession` is made by :meth:`agentgym.browser.BrowserPool.open_session`. Its
+context is new (no cookies, storage or cache from earlier sessions), guarded by the loopback-only
+network policy (:mod:`agentgym.browser.network`), and has the element-id script installed
+(:mod:`agentgym.browser.scripts`). Every use of its Playwright objects goes through
+:meth:`BrowserSession.run`, which runs a function on the browser's own thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+from agentgym.browser.errors import BrowserCrashed, BrowserError, BrowserTimeout, SessionClosed
+from agentgym.browser.network import guard_context
+from agentgym.browser.scripts import INIT_SCRIPT
+
+if TYPE_CHECKING:
+    from agentgym.browser.worker import BrowserWorker
+
+T = TypeVar("T")
+
+_session_ids = itertools.count(1)
+
+#: Default viewport (CSS pixels) of a session's page; screenshots have this size.
+DEFAULT_VIEWPORT = (1280, 720)
+
+
+class BrowserSession:
+    """One episode's browser context and page, on one :class:`~agentgym.browser.worker.BrowserWorker`.
+
+    Use :meth:`run` to do anything with the page; :meth:`close` (idempotent, any thread)
+    closes the context. After the browser died every :meth:`run` raises
+    :class:`BrowserCrashed`; after a call timed out the session is discarded and every
+    :meth:`run` raises :class:`BrowserTimeout`.
+
+    Attributes:
+        id: a number unique in this process.
+        viewport: ``(width, height)`` of the page in CSS pixels.
+        call_timeout: default seconds for :meth:`run`.
+    """
+
+    def __init__(self, worker: BrowserWorker, *, viewport: tuple[int, int], call_timeout: float,
+                 on_close: Callable[[BrowserSession], None] | None = None) -> None:
+        self.id = next(_session_ids)
+        self.worker = worker
+        self.viewport = viewport
+        self.call_timeout = call_timeout
+        self.generation = 0
+        self._on_close = on_close
+        self._context: Any = None
+        self._crashed_pages: set[int] = set()
+        self._broken: BrowserError | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ any thread
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def usable(self) -> bool:
+        """Not closed, not discarded after a timeout, and its browser has not been replaced."""
+        return not self._closed and self._broken is None and self.generation == self.worker.generation
+
+    def run(self, fn: Callable[[Any], T], timeout: float | None = None) -> T:
+        """Run ``fn(page)`` on the browser's thread and return its result.
+
+        ``page`` is the session's active Playwright page (the newest open tab). Errors of ``fn``
+        propagate unchanged, except that a dead browser or page becomes :class:`BrowserCrashed`.
+
+        Raises:
+            BrowserTimeout: ``fn`` ran longer than ``timeout`` (default ``call_timeout``) seconds;
+                the session is discarded.
+            BrowserCrashed: the browser or the page died.
+            SessionClosed: the session was closed.
+        """
+        self._check_usable()
+        limit = self.call_timeout if timeout is None else timeout
+        return self.worker.call(lambda: self._run_here(fn), limit, on_timeout=self._discard_after_timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Close the context (idempotent, from any thread). A session whose browser is stuck
+        has its context closed later, when the thread is free."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            if self._broken is not None or self.worker.closed:
+                self.worker.post(self._close_here)
+            else:
+                try:
+                    self.worker.call(self._close_here, timeout)
+                except BrowserError:
+                    pass
+        finally:
+            if self._on_close is not None:
+                self._on_close(self)
+
+    # -------------------------------------------------------- the worker's thread
+    def open_here(self, *, action_timeout: float, load_timeout: float) -> None:
+        """(On the worker's thread.) Launch the browser if needed and create the context and
+        its page."""
+        self.generation = self.worker.ensure_browser()
+        width, height = self.viewport
+        context = self.worker.browser.new_context(
+            viewport={"width": width, "height": height},
+            device_scale_factor=1,
+            service_workers="block",
+            accept_downloads=False,
+        )
+        try:
+            context.set_default_timeout(action_timeout * 1000.0)
+            context.set_default_navigation_timeout(load_timeout * 1000.0)
+            guard_context(context)
+            context.add_init_script(INIT_SCRIPT)
+            context.on("page", self._watch_page)
+            page = context.new_page()
+            self._watch_page(page)
+        except BaseException:
+            try:
+                context.close()
+            except Exception:  # noqa: BLE001 - the first error is the one to report
+                pass
+            raise
+        self._context = context
+
+    def page_here(self) -> Any:
+        """(On the worker's thread.) The active page: the newest open one; a blank page is
+        opened if the agent's pages all closed themselves."""
+        pages = [p for p in self._context.pages if not p.is_closed()]
+        if pages:
+            return pages[-1]
+        return self._context.new_page()
+
+    def _watch_page(self, page: Any) -> None:
+        page.on("crash", lambda crashed: self._crashed_pages.add(id(crashed)))
+
+    def _run_here(self, fn: Callable[[Any], T]) -> T:
+        self._check_usable()
+        if not self.worker.browser_alive(check_process=False):
+            raise BrowserCrashed("the browser of this session died")
+        page = self.page_here()
+        try:
+            return fn(page)
+        except BrowserError:
+            raise
+        except Exception as exc:
+            if not self.worker.browser_alive():
+                raise BrowserCrashed(f"the browser of this session died: {_first_line(exc)}") from exc
+            if id(page) in self._crashed_pages:
+                raise BrowserCrashed(f"the page crashed: {_first_line(exc)}") from exc
+            raise
+
+    def _close_here(self) -> None:
+        context, self._context = self._context, None
+        if context is not None and self.generation == self.worker.generation:
+            try:
+                context.close()
+            except Exception:  # noqa: BLE001 - a dead browser has nothing left to close
+                pass
+
+    # ------------------------------------------------------------------ helpers
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise SessionClosed(f"browser session {self.id} is closed")
+        if self._broken is not None:
+            raise type(self._broken)(str(self._broken))
+        if self.generation != self.worker.generation:
+            raise BrowserCrashed(f"the browser of session {self.id} died and was replaced")
+
+    def _discard_after_timeout(self) -> None:
+        self._broken = BrowserTimeout(f"browser session {self.id} was discarded after a call timed out")
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("broken" if self._broken else "open")
+        return f"<BrowserSession {self.id} on {self.worker.name} ({state})>"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
