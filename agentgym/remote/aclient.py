@@ -48,6 +48,7 @@ import itertools
 import json
 import os
 import ssl
+from json.encoder import encode_basestring_ascii as _ascii_string
 from typing import Any, Callable, Sequence
 from urllib.parse import urlsplit
 
@@ -224,7 +225,7 @@ class WebSocketConnection(asyncio.Protocol):
                 return
             if self._fragments:
                 payload, self._fragments = b"".join(self._fragments) + payload, []
-            self._on_message(self, json.loads(payload))
+            self._on_message(self, json.loads(payload.decode("utf-8", "surrogatepass")))
         elif opcode == _PING:
             self._write(_PONG, payload)
         elif opcode == _CLOSE:
@@ -408,7 +409,13 @@ class AsyncRemoteEnv:
     async def _send(self, message: dict[str, Any]) -> dict[str, Any]:
         request_id = next(self._ids)
         try:  # encoded once, before anything is sent: a value JSON cannot carry leaves the connection as it is
-            data = dumps({**message, "id": request_id})
+            action = message.get("action")
+            if type(action) is str and len(message) == 2 and message["type"] == "step":
+                # A text action (nearly every step): the bytes dumps would write, without its
+                # general machinery.
+                data = b'{"type":"step","action":%s,"id":%d}' % (_ascii_string(action).encode("ascii"), request_id)
+            else:
+                data = dumps({**message, "id": request_id})
         except (TypeError, ValueError) as exc:
             what = "the action" if message.get("type") == "step" else f"the {message.get('type')} request"
             raise _Failure("server", f"{what} cannot be sent as JSON: {exc}") from None
@@ -518,7 +525,8 @@ class AsyncRemoteEnv:
             try:
                 if self.session_id is None:
                     raise _Failure("session_lost", "no session on the server: areset() after the last failure")
-                await self._ensure_session(may_create=False)
+                if not self._connected():
+                    await self._ensure_session(may_create=False)
                 answer = await self._send({"type": "step", "action": action})
                 return (decode_observation(answer["observation"]), float(answer["reward"]),
                         bool(answer["terminated"]), bool(answer["truncated"]), answer["info"])

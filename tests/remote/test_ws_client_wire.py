@@ -255,6 +255,42 @@ class Sleepy(LLMEnv):
 agentgym.register("test/WireSleepy-v0", Sleepy, max_turns=None)
 
 
+class Echo(LLMEnv):
+    """Answers each action with the action itself."""
+
+    family = "test"
+    instructions = "anything"
+    example_actions = ("hi",)
+
+    def new_episode(self, options):
+        return "ready"
+
+    def play(self, action):
+        return Feedback(action)
+
+
+agentgym.register("test/WireEcho-v0", Echo, max_turns=None)
+
+
+def test_actions_cross_unchanged_whatever_text_they_hold():
+    actions = ["7", "é 中文 \U0001F600", "\ud800 lone", 'a "quote", a \\ and \x00\x1f', "", "x" * 70_000,
+               "\u2028\u2029"]
+    with running_env_server() as url:
+        async def scenario():
+            async with AsyncRemoteEnv("test/WireEcho-v0", server=url, max_action_chars=100_000) as env:
+                await env.areset(seed=0)
+                for action in actions:
+                    observation, _, _, _, info = await env.astep(action)
+                    assert observation == action and info["error"] is None, action[:20]
+                observation, _, _, truncated, info = await env.astep(["not", "text"])  # the env refuses it
+                assert info["error"] and "remote_error" not in info
+                observation, _, _, truncated, info = await env.astep(float("nan"))  # JSON cannot carry it
+                assert truncated and info["remote_error"] == "server" and "cannot be sent as JSON" in info["error"]
+                assert (await env.astep("still here"))[0] == "still here"  # the session lives on
+
+        asyncio.run(scenario())
+
+
 def test_a_call_past_its_timeout_is_a_transport_error_and_the_session_goes_on():
     with running_env_server() as url:
         async def scenario():
