@@ -16,7 +16,18 @@ from __future__ import annotations
 from agentgym.lazy import lazy_exports
 from agentgym.rewards.base import CombinedReward, RewardProvider, component_means, write_component
 from agentgym.rewards.cost import ToolCallCost
-from agentgym.rewards.gui import GuiActionReward, GuiActionTypeReward, GuiBoxIoUReward, GuiClickReward, GuiFormatReward, GuiG1Reward, GuiGaussianCoverageReward, GuiGaussianPointReward, GuiTextReward, GuiTieredDistanceReward  # noqa: E501,F401
+from agentgym.rewards.gui import (
+    GuiActionReward,
+    GuiActionTypeReward,
+    GuiBoxIoUReward,
+    GuiClickReward,
+    GuiFormatReward,
+    GuiG1Reward,
+    GuiGaussianCoverageReward,
+    GuiGaussianPointReward,
+    GuiTextReward,
+    GuiTieredDistanceReward,
+)
 from agentgym.rewards.redundancy import RedundancyPenalty, normalize_query, tool_call_keys
 from agentgym.rewards.shaping import FormatPenalty, ToolUseShaping, action_error_kind, tool_results
 from agentgym.rewards.search import (
@@ -42,6 +53,16 @@ __getattr__ = lazy_exports(__name__, _LAZY_EXPORTS)
 
 
 __all__ = [
+    "GuiActionReward",
+    "GuiActionTypeReward",
+    "GuiBoxIoUReward",
+    "GuiClickReward",
+    "GuiFormatReward",
+    "GuiG1Reward",
+    "GuiGaussianCoverageReward",
+    "GuiGaussianPointReward",
+    "GuiTextReward",
+    "GuiTieredDistanceReward",
     "AnswerMatchReward",
     "RetrievalRedundancyPenalty",
     "SearchCost",
