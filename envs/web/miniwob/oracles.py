@@ -1,0 +1,353 @@
+"""Scripted oracles for MiniWoB++ tasks: read the live page, return the next action.
+
+An oracle is a small JavaScript function run in the task page (on the browser's thread, through
+``page.evaluate``). It reads what an agent could read — the instruction (``core.getUtterance()``)
+and the DOM — never the task's hidden answer variables, picks the element to act on, and returns
+the action with that element's id (its ``data-agentgym-bid``, the ``[n]`` of the page text).
+:func:`next_action` turns that into an action string of the browser action language, e.g.
+``click('12')`` or ``fill('15', 'Agustina')``.
+
+Oracles are stateless where the page shows its own state (a checked box, a filled field, an
+expanded section): each call looks at the page and returns the one action still missing, so an
+oracle also finishes an episode that someone else began. Where the page keeps no trace (which
+button was already pressed, which numbers were already guessed) the oracle keeps a small
+``memory`` dict, one per episode, that :func:`next_action` passes in and updates.
+
+:data:`ORACLE_TASKS` lists the tasks that have one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ORACLE_TASKS", "OracleError", "format_action", "has_oracle", "next_action"]
+
+
+class OracleError(RuntimeError):
+    """The oracle could not find what it looks for on the page (a bug, or a page it does not
+    know); the message says what was missing."""
+
+
+# Helpers every oracle body can use. `arg.memory` is the episode's memory (a plain object).
+_PRELUDE = r"""
+const ATTR = "data-agentgym-bid";
+if (window.__agentgym) window.__agentgym.tag();
+const memory = arg.memory || {};
+const squash = (s) => (s || "").replace(/\s+/g, " ").trim();
+const utterance = (() => { const u = core.getUtterance(); return typeof u === "string" ? u : (u && u.utterance) || ""; })();
+const quoted = (() => { const m = utterance.match(/"([^"]*)"/g) || []; return m.map((s) => s.slice(1, -1)); })();
+const all = (selector, root) => Array.from((root || document).querySelectorAll(selector));
+const one = (selector, root) => (root || document).querySelector(selector);
+const textOf = (el) => squash(el.textContent);
+const byText = (selector, text) => all(selector).find((el) => textOf(el) === text);
+const shown = (el) => !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+const ordinal = (text) => parseInt(/(\d+)(st|nd|rd|th)/.exec(text)[1], 10);
+const submitButton = () => one("#subbtn") || all("#area button").find((b) => /submit/i.test(textOf(b)));
+const need = (el, what) => { if (!el) throw new Error("oracle: no " + what + " on the page"); return el; };
+const bidOf = (el, what) => {
+  need(el, what);
+  let bid = el.getAttribute(ATTR);
+  if (!bid && window.__agentgym) { window.__agentgym.tag(); bid = el.getAttribute(ATTR); }
+  if (!bid) throw new Error("oracle: the " + what + " has no element id");
+  return bid;
+};
+const click = (el, what) => ({name: "click", bid: bidOf(el, what || "element to click")});
+const fill = (el, text, what) => ({name: "fill", bid: bidOf(el, what || "field to fill"), text: String(text)});
+const select = (el, option, what) => ({name: "select_option", bid: bidOf(el, what || "list"), option: String(option)});
+// Fill the fields in order, then click `finish`: one action per call.
+const fillThenClick = (pairs, finish) => {
+  for (const [el, text, what] of pairs) { need(el, what); if (el.value !== String(text)) return fill(el, text, what); }
+  return click(finish, "submit button");
+};
+"""
+
+# task -> the oracle's body: returns {name, bid, text?, option?}; reads `utterance`, the DOM, `memory`.
+_ORACLES: dict[str, str] = {}
+
+
+def _oracle(*tasks: str):
+    def register(body: str) -> str:
+        for task in tasks:
+            _ORACLES[task] = body
+        return body
+    return register
+
+
+_oracle("click-test")("return click(one('#subbtn'), 'button');")
+
+_oracle("click-test-2", "click-test-transfer")(r"""
+const label = /button (\w+)/i.exec(utterance)[1];
+return click(byText("#area button", label), "button " + label);
+""")
+
+_oracle("click-button", "unicode-test")(r"""
+return click(byText("#area button", quoted[0]), "button " + quoted[0]);
+""")
+
+_oracle("click-button-sequence")(r"""
+// The page keeps no visible trace of the first click: remember it.
+const label = memory.clickedOne ? "TWO" : "ONE";
+memory.clickedOne = true;
+return click(byText("#area button", label), "button " + label);
+""")
+
+_oracle("click-link")(r"""
+return click(all("#area .alink").find((el) => textOf(el) === quoted[0]), "link " + quoted[0]);
+""")
+
+_oracle("click-dialog")(r"""
+return click(one(".ui-dialog-titlebar-close"), "dialog close button");
+""")
+
+_oracle("click-dialog-2")(r"""
+const target = quoted[0];
+if (target === "x") return click(one(".ui-dialog-titlebar-close"), "dialog close button");
+return click(all(".ui-dialog-buttonpane button").find((b) => textOf(b) === target), "dialog button " + target);
+""")
+
+_oracle("click-tab")(r"""
+const number = /#(\d+)/.exec(utterance)[1];
+return click(byText("#area .ui-tabs-anchor", "Tab #" + number), "tab " + number);
+""")
+
+_oracle("click-tab-2", "click-tab-2-easy", "click-tab-2-medium", "click-tab-2-hard")(r"""
+// Every link with the asked text is a right answer; prefer one in the open tab.
+const links = all("#area .alink").filter((el) => textOf(el) === quoted[0]);
+const open = links.find(shown);
+if (open) return click(open, "link");
+if (links.length) {
+  const panel = links[0].closest(".ui-tabs-panel");
+  return click(one('#area .ui-tabs-anchor[href="#' + panel.id + '"]'), "tab of the link");
+}
+// click-tab-2-medium: the link is in no tab; the answer is to switch to the second tab.
+return click(all("#area .ui-tabs-anchor")[1], "second tab");
+""")
+
+_oracle("click-collapsible", "click-collapsible-nodelay")(r"""
+const header = one("#area h3");
+if (header.getAttribute("aria-expanded") !== "true") return click(header, "section header");
+return click(one("#subbtn"), "submit button");
+""")
+
+_oracle("click-collapsible-2", "click-collapsible-2-nodelay")(r"""
+const links = all("#area .alink").filter((el) => textOf(el) === quoted[0]);
+const open = links.find((el) => el.closest(".ui-accordion-content").getAttribute("aria-hidden") === "false");
+if (open) return click(open, "link");
+const content = need(links[0], "link " + quoted[0]).closest(".ui-accordion-content");
+return click(one("#" + content.getAttribute("aria-labelledby")), "section header");
+""")
+
+_oracle("click-option")(r"""
+const target = /Select (.*) and click Submit/.exec(utterance)[1];
+const radio = need(all("#boxes input").find((el) => textOf(el.parentElement) === target), "option " + target);
+return radio.checked ? click(submitButton(), "submit button") : click(radio, "option " + target);
+""")
+
+_oracle("click-checkboxes", "click-checkboxes-large", "click-checkboxes-transfer")(r"""
+const listed = /Select (.*) and click Submit/.exec(utterance)[1];
+const wanted = new Set(listed === "nothing" ? [] : listed.split(/, | and /).map(squash));
+// click-checkboxes-large splits the boxes over #boxes-left and #boxes-right.
+for (const box of all("#area input[type=checkbox]")) {
+  if (box.checked !== wanted.has(textOf(box.parentElement))) return click(box, "checkbox");
+}
+return click(submitButton(), "submit button");
+""")
+
+_oracle("click-widget")(r"""
+return click(all("#area [data-type]").find((el) => el.dataset.type === quoted[0]), quoted[0] + " widget");
+""")
+
+_oracle("click-color")(r"""
+const color = /the (\w+) colored box/.exec(utterance)[1];
+return click(all("#area .color").find((el) => el.dataset.color === color), color + " box");
+""")
+
+_oracle("enter-text", "enter-text-dynamic")(r"""
+return fillThenClick([[one("#tt"), quoted[0], "text field"]], submitButton());
+""")
+
+_oracle("enter-text-2")(r"""
+const text = /upper case/.test(utterance) ? quoted[0].toUpperCase() : quoted[0].toLowerCase();
+return fillThenClick([[one("#tt"), text, "text field"]], submitButton());
+""")
+
+_oracle("enter-password")(r"""
+return fillThenClick([[one("#password"), quoted[0], "password field"], [one("#verify"), quoted[0], "verify field"]],
+                     submitButton());
+""")
+
+_oracle("login-user", "login-user-popup")(r"""
+// login-user-popup: a popup may open when a field gets focus; dismiss it with Cancel.
+const popup = one("#popup");
+if (popup && shown(popup)) return click(one("#popup-cancel"), "popup's Cancel button");
+return fillThenClick([[one("#username"), quoted[0], "username field"], [one("#password"), quoted[1], "password field"]],
+                     one("#subbtn"));
+""")
+
+_oracle("focus-text")("return click(one('#area input'), 'text field');")
+
+_oracle("focus-text-2")(r"""
+return click(all("#area input")[ordinal(utterance) - 1], "text field");
+""")
+
+_oracle("choose-list")(r"""
+const target = /Select (.*) from the list/.exec(utterance)[1];
+const list = one("#options");
+const chosen = list.options[list.selectedIndex];
+if (!chosen || textOf(chosen) !== target) return select(list, target, "list");
+return click(all("#area button").find((b) => /submit/i.test(textOf(b))), "submit button");
+""")
+
+_oracle("read-table")(r"""
+const key = /value of (.*) into the text field/.exec(utterance)[1];
+const cell = need(all("#tab td").find((td) => textOf(td) === key), "row " + key);
+return fillThenClick([[one("#tt"), textOf(cell.nextElementSibling), "text field"]], submitButton());
+""")
+
+_oracle("read-table-2")(r"""
+const valueOf = (key) => textOf(need(all("#tab td").find((td) => textOf(td) === key), "row " + key).nextElementSibling);
+const pairs = all("#form label").map((label) => [one("#" + label.id.replace("ll", "tt")), valueOf(label.dataset.key),
+                                                 label.dataset.key + " field"]);
+return fillThenClick(pairs, submitButton());
+""")
+
+_oracle("simple-arithmetic")(r"""
+const [, a, op, b] = /(-?\d+)\s*([-+x*])\s*(-?\d+)/.exec(textOf(one("#math-problem")));
+const x = Number(a), y = Number(b);
+const answer = op === "+" ? x + y : op === "-" ? x - y : x * y;
+return fillThenClick([[one("#math-answer"), answer, "answer field"]], submitButton());
+""")
+
+_oracle("simple-algebra")(r"""
+// "a + x = c", "x - a = c", "a - x = c", ...: solve the linear equation for x.
+const problem = textOf(one("#math-problem")).replace(/\s+/g, "");
+const [left, right] = problem.split("=");
+const c = Number(right);
+let answer;
+let m;
+if ((m = /^x([-+])(\d+)$/.exec(left))) answer = m[1] === "+" ? c - Number(m[2]) : c + Number(m[2]);
+else if ((m = /^(-?\d+)([-+])x$/.exec(left))) answer = m[2] === "+" ? c - Number(m[1]) : Number(m[1]) - c;
+else throw new Error("oracle: cannot read the equation " + problem);
+return fillThenClick([[one("#math-answer"), answer, "answer field"]], submitButton());
+""")
+
+_oracle("find-word")(r"""
+const words = textOf(one("#area p")).split(" ").filter(Boolean);
+const word = words[ordinal(utterance) - 1].replace(/[^a-zA-Z]/g, "");
+return fillThenClick([[one("#answer-input"), word, "answer field"]], submitButton());
+""")
+
+_oracle("copy-paste")(r"""
+return fillThenClick([[one("#answer-input"), one("#to-copy").value, "answer field"]], submitButton());
+""")
+
+_oracle("copy-paste-2")(r"""
+const source = one("#text-" + ordinal(utterance));
+return fillThenClick([[one("#answer-input"), need(source, "text area").value, "answer field"]], submitButton());
+""")
+
+_oracle("use-spinner")(r"""
+// The spinner's field ignores the keyboard: step with its arrow buttons.
+const target = Number(/Select (-?\d+) with the spinner/.exec(utterance)[1]);
+const value = parseInt(one("#spinner").value, 10) || 0;
+if (value < target) return click(one(".ui-spinner-up"), "spinner's up arrow");
+if (value > target) return click(one(".ui-spinner-down"), "spinner's down arrow");
+return click(submitButton(), "submit button");
+""")
+
+_oracle("guess-number")(r"""
+// Binary search on 0-9: fill a guess, submit it, read "higher"/"lower" feedback.
+if (memory.low === undefined) { memory.low = 0; memory.high = 9; }
+const field = one("#tt");
+if (memory.pending !== undefined && field.value === String(memory.pending)) {
+  memory.submitted = memory.pending;
+  delete memory.pending;
+  return click(submitButton(), "submit button");
+}
+if (memory.submitted !== undefined) {
+  if (shown(one("#higher"))) memory.low = memory.submitted + 1;
+  else if (shown(one("#lower"))) memory.high = memory.submitted - 1;
+  delete memory.submitted;
+}
+memory.pending = Math.floor((memory.low + memory.high) / 2);
+return fill(field, memory.pending, "guess field");
+""")
+
+_oracle("navigate-tree")(r"""
+// Open the outermost closed folder on the way to the item, then click the item.
+const items = all("#tree span").filter((el) => textOf(el) === quoted[0]);
+const visible = items.find(shown);
+if (visible) return click(visible, "tree item");
+let closed = null;
+for (let node = need(items[0], "tree item " + quoted[0]).parentElement; node && node.id !== "tree"; node = node.parentElement) {
+  if (node.tagName === "UL" && getComputedStyle(node).display === "none") closed = node;
+}
+const folder = need(closed, "closed folder").parentElement;
+return click(one(":scope > .hitarea", folder) || one(":scope > span", folder), "folder toggle");
+""")
+
+_oracle("email-inbox-delete", "email-inbox-important")(r"""
+const sender = /email by (.*?) and click/.exec(utterance)[1];
+const thread = need(all("#main .email-thread").find((t) => textOf(one(".email-sender", t)) === sender),
+                    "email by " + sender);
+const icon = /trash/.test(utterance) ? ".trash" : ".star";
+return click(one(icon, thread), icon.slice(1) + " icon");
+""")
+
+_oracle("social-media")(r"""
+const [, user, label] = /For the user (@\S+), click on the "(.*)" button/.exec(utterance);
+const CLASSES = {"Reply": "reply", "Retweet": "retweet", "Like": "like", "Share via DM": "share",
+                 "Copy link to Tweet": "copy", "Embed Tweet": "embed", "Mute": "menu-user", "Block": "block-user",
+                 "Report": "report"};
+const post = need(all("#area .media").find((m) => textOf(one(".username", m)) === user), "post by " + user);
+const target = one("." + CLASSES[label.split(" @")[0]], post);
+if (target.tagName === "LI" && !shown(target)) return click(one(".more", post), "post's more menu");
+return click(target, label + " button");
+""")
+
+
+#: The tasks that have an oracle, sorted.
+ORACLE_TASKS: tuple[str, ...] = tuple(sorted(_ORACLES))
+
+
+def has_oracle(task: str) -> bool:
+    return task in _ORACLES
+
+
+def _script(task: str) -> str:
+    return "(arg) => {\n" + _PRELUDE + "\n" + _ORACLES[task] + "\n}"
+
+
+def format_action(action: dict[str, Any]) -> str:
+    """``{"name": "fill", "bid": "3", "text": "a"}`` -> ``fill('3', 'a')`` (Python literals, which
+    the action parser reads back exactly, whatever the text holds)."""
+    name = action["name"]
+    if name == "click":
+        return f"click({action['bid']!r})"
+    if name == "fill":
+        return f"fill({action['bid']!r}, {action['text']!r})"
+    if name == "select_option":
+        return f"select_option({action['bid']!r}, {action['option']!r})"
+    raise OracleError(f"the oracle returned an action this module cannot write: {action!r}")
+
+
+def next_action(page: Any, task: str, memory: dict[str, Any]) -> str:
+    """(On the browser's thread.) The oracle's next action for ``task`` on ``page``.
+
+    ``memory`` is the episode's memory (start each episode with ``{}``); it is updated in place.
+
+    Raises:
+        NotImplementedError: ``task`` has no oracle.
+        OracleError: the oracle failed on this page (the message says what it missed).
+    """
+    if task not in _ORACLES:
+        raise NotImplementedError(f"no scripted oracle for MiniWoB++ task {task!r}; the {len(ORACLE_TASKS)} "
+                                  f"tasks with one: {', '.join(ORACLE_TASKS)}")
+    try:
+        result = page.evaluate("(arg) => { const action = (" + _script(task) + ")(arg); "
+                               "return {action: action, memory: arg.memory}; }", {"memory": memory})
+    except Exception as exc:  # Playwright's Error: the script threw on this page
+        raise OracleError(f"the {task} oracle failed: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
+    memory.clear()
+    memory.update(result.get("memory") or {})
+    return format_action(result["action"])
