@@ -23,13 +23,18 @@ names another binary). Names load on first use, so importing this package starts
 from agentgym.browser.errors import BrowserCrashed, BrowserError, BrowserTimeout, BrowserUnavailable, SessionClosed
 from agentgym.lazy import lazy_exports
 
+# ``observe`` names both a submodule and its function. Importing the submodule (as any
+# ``from agentgym.browser.observe import ...`` does) sets the package's attribute to the module,
+# so a lazy export would hand out the module or the function depending on what was imported
+# first. The function is bound here, once (the submodule imports no Playwright).
+from agentgym.browser.observe import observe  # noqa: E402
+
 _LAZY = {
     "BrowserEnv": "agentgym.browser.env",
     "PageStatus": "agentgym.browser.env",
     "BrowserPool": "agentgym.browser.pool",
     "shared_pool": "agentgym.browser.pool",
     "BrowserSession": "agentgym.browser.session",
-    "observe": "agentgym.browser.observe",
     "execute": "agentgym.browser.actions",
     "parse_actions": "agentgym.browser.action_parser",
     "action_help": "agentgym.browser.action_parser",
@@ -40,4 +45,4 @@ _LAZY = {
 }
 __getattr__ = lazy_exports(__name__, _LAZY)
 
-__all__ = ["BrowserCrashed", "BrowserError", "BrowserTimeout", "BrowserUnavailable", "SessionClosed", *_LAZY]
+__all__ = ["BrowserCrashed", "BrowserError", "BrowserTimeout", "BrowserUnavailable", "SessionClosed", "observe", *_LAZY]

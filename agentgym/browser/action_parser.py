@@ -75,7 +75,8 @@ def _bid(value: Any) -> str:
     if isinstance(value, int):
         if value < 0:
             raise ActionError(f"element id {value} is negative; ids are the numbers in brackets in the page text")
-        return str(value)
+        if value < 10**12:
+            return str(value)
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("[") and text.endswith("]"):
@@ -204,8 +205,8 @@ def parse_actions(text: Any) -> list[BrowserAction]:
     if not isinstance(text, str):
         raise ActionError(f"the action must be text, got {type(text).__name__}")
     blocks = _FENCE.findall(text)
-    body = (blocks[-1] if blocks else text).replace("\x00", "")
-    lines = [_LABEL.sub("", line, count=1) for line in body.strip("\n").splitlines()]
+    body = blocks[-1] if blocks else text
+    lines = [_LABEL.sub("", line, count=1) for line in _NEWLINE.split(body.strip("\r\n"))]
     starts = [i for i, line in enumerate(lines) if line.strip()]
     if not starts:
         raise ActionError("no action found; write one call such as click('12') or fill('15', 'text')")
@@ -229,13 +230,51 @@ def parse_actions(text: Any) -> list[BrowserAction]:
 
 def _parse_block(lines: list[str]) -> list[BrowserAction]:
     source = textwrap.dedent("\n".join(lines)).strip("\n")
+    if "\x00" in source:
+        # Not silently dropped: click('1\x002') is garbage, not click('12').
+        raise ActionError("the action contains NUL characters (\\x00); write a plain call such as click('12')")
     try:
         tree = ast.parse(source, mode="exec")
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        # MemoryError / RecursionError: nesting deeper than the parser's stack ("-" * 10**5 + "1").
         raise ActionError(_syntax_message(source)) from None
     if not tree.body:
         raise ActionError("no action found; write one call such as click('12')")
-    return [_action(statement, source) for statement in tree.body]
+    segments = _Segments(source)
+    return [_action(statement, segments) for statement in tree.body]
+
+
+#: Where Python's tokenizer ends a line (not str.splitlines, which also splits at \f, \u2028...):
+#: ``_NEWLINE`` matches the line ends, ``_LINE_ENDS`` the places right after them.
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+_LINE_ENDS = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+
+
+class _Segments:
+    """The source text of AST nodes; the text is split into lines once (``ast.get_source_segment``
+    splits it again for every node, which makes a text of many actions quadratic)."""
+
+    def __init__(self, source: str) -> None:
+        self._lines = _LINE_ENDS.split(source)
+        self._encoded: dict[int, bytes] = {}
+
+    def _line(self, index: int) -> bytes:
+        line = self._encoded.get(index)
+        if line is None:
+            line = self._encoded[index] = self._lines[index].encode("utf-8")
+        return line
+
+    def text(self, node: ast.AST) -> str:
+        """The source of ``node`` (column offsets are UTF-8 byte offsets, as the AST gives them)."""
+        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        start, end = node.col_offset, node.end_col_offset
+        if end is None or not 0 <= first <= last < len(self._lines):
+            return ""
+        if first == last:
+            return self._line(first)[start:end].decode("utf-8", "replace")
+        parts = [self._line(first)[start:]] + [self._line(i) for i in range(first + 1, last)]
+        parts.append(self._line(last)[:end])
+        return b"".join(parts).decode("utf-8", "replace")
 
 
 def _syntax_message(source: str) -> str:
@@ -245,8 +284,8 @@ def _syntax_message(source: str) -> str:
             f"fill('15', 'some text'), with text in quotes")
 
 
-def _action(statement: ast.stmt, source: str) -> BrowserAction:
-    segment = ast.get_source_segment(source, statement) or ""
+def _action(statement: ast.stmt, segments: _Segments) -> BrowserAction:
+    segment = segments.text(statement)
     if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
         raise ActionError(f"{_short(segment)!r} is not an action; write a call such as click('12')")
     call = statement.value

@@ -87,9 +87,11 @@ def execute(session: BrowserSession, action: BrowserAction, timeout: float = 5.0
         except ActionError as exc:
             return ActionOutcome(action, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - Playwright's errors become the agent's messages
-            if _is_target_closed(exc):
+            if is_target_closed(exc):
                 if "crash" in str(exc).lower() or not session.worker.browser_alive():
                     raise  # the session turns it into BrowserCrashed
+                if page.is_closed():
+                    return ActionOutcome(action)  # it closed its tab (window.close()): the next tab is shown
                 return ActionOutcome(action, error="the page was closed while the action ran; the page "
                                                    "text now shows the remaining tab")
             return ActionOutcome(action, error=describe_playwright_error(action, exc, timeout))
@@ -116,8 +118,8 @@ def _settle(page: Any, load_ms: float) -> None:
     try:
         page.wait_for_load_state("domcontentloaded", timeout=load_ms)
     except Exception as exc:  # noqa: BLE001 - a slow page is observed as it is
-        if _is_target_closed(exc):
-            raise
+        if is_target_closed(exc) and not page.is_closed():
+            raise  # the browser died (a tab the action closed is no error)
 
 
 def _click(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
@@ -237,10 +239,35 @@ def _goto(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | N
 
 
 def _go_back(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    history = _navigation_history(page)
+    if history is not None:
+        index, urls = history
+        # The blank page a tab opens on is no page to go back to (going there loses the task).
+        if index <= 0 or urls[index - 1] in ("", "about:blank"):
+            return "there is no earlier page to go back to"
     response = page.go_back(timeout=load_ms, wait_until="load")
     if response is None and page.url in ("", "about:blank"):
         return "there is no earlier page to go back to"
     return None
+
+
+def _navigation_history(page: Any) -> tuple[int, list[str]] | None:
+    """The tab's history as ``(current index, URLs)`` (Chromium's DevTools protocol); ``None``
+    when it cannot be read."""
+    try:
+        cdp = page.context.new_cdp_session(page)
+    except Exception:  # noqa: BLE001 - not Chromium, or the page is going away
+        return None
+    try:
+        history = cdp.send("Page.getNavigationHistory")
+        return int(history["currentIndex"]), [entry.get("url", "") for entry in history["entries"]]
+    except Exception:  # noqa: BLE001
+        return None
+    finally:
+        try:
+            cdp.detach()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def _noop(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
@@ -259,7 +286,8 @@ assert set(_RUNNERS) | {"send_msg_to_user"} == set(ACTION_PARAMS), "every action
 
 
 # -------------------------------------------------------------- error messages
-def _is_target_closed(exc: BaseException) -> bool:
+def is_target_closed(exc: BaseException) -> bool:
+    """``exc`` is Playwright saying that the page, its context or the browser is gone."""
     name = type(exc).__name__
     text = str(exc)
     return name == "TargetClosedError" or "Target crashed" in text or "Browser has been closed" in text
@@ -297,9 +325,9 @@ def describe_playwright_error(action: BrowserAction, exc: BaseException, timeout
     if reason:
         return f"{what} failed: {reason}"
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    first = re.sub(r"^\w+\.\w+: ", "", first)
+    first = re.sub(r"^(?:\w+\.\w+: )?(?:Error: )?", "", first)
     return f"{what} failed: {first[:300]}"
 
 
 __all__ = ["ACTION_PARAMS", "ActionError", "ActionOutcome", "BrowserAction", "action_help", "describe_playwright_error",
-           "execute", "parse_actions", "signature"]
+           "execute", "is_target_closed", "parse_actions", "signature"]

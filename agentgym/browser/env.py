@@ -32,7 +32,7 @@ Hooks, in the order an episode calls them:
 The observation is the page's accessibility-tree text (ids in brackets) under the goal, the
 page's title and URL, the focused element and the last action's error; with ``screenshot=True``
 (or ``set_of_marks=True``) it is ``{"text", "image"}``, the image an ``H x W x 3`` uint8 array
-of the viewport.
+of the viewport (``observation_space`` is then :func:`~agentgym.spaces.text_and_image_space`).
 
 Failures. A bad action (unparsable, an unknown id, a refused URL) is an error observation and
 the episode goes on. A browser that crashed or hung raises from ``step`` / ``reset``
@@ -51,13 +51,15 @@ from typing import Any, Callable, ClassVar, TypeVar
 import numpy as np
 
 from agentgym.browser.action_parser import ActionError, action_help, parse_actions
-from agentgym.browser.actions import ActionOutcome, execute
+from agentgym.browser.actions import ActionOutcome, execute, is_target_closed
+from agentgym.browser.errors import BrowserError, BrowserTimeout
 from agentgym.browser.network import allowed_url
 from agentgym.browser.observe import snapshot_page
 from agentgym.browser.pool import BrowserPool, check_viewport, shared_pool
-from agentgym.browser.session import DEFAULT_VIEWPORT, BrowserSession
+from agentgym.browser.session import DEFAULT_VIEWPORT, BrowserSession, first_line
 from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_flag, check_int, check_number
 from agentgym.info import ErrorKind
+from agentgym.spaces import text_and_image_space
 
 T = TypeVar("T")
 
@@ -147,6 +149,9 @@ class BrowserEnv(LLMEnv):
         self.action_timeout = check_number(owner, "action_timeout", action_timeout, minimum=0.01)
         self.load_timeout = check_number(owner, "load_timeout", load_timeout, minimum=0.01)
         self.actions_per_turn = check_int(owner, "actions_per_turn", actions_per_turn, minimum=1)
+        if self.screenshot:
+            width, height = self.viewport
+            self.observation_space = text_and_image_space(height, width)
         self._session: BrowserSession | None = None
         self._interactive: list[str] = []
         self._page_text = ""
@@ -215,7 +220,18 @@ class BrowserEnv(LLMEnv):
             raise ConfigError(f"{type(self).__name__}.start_url() gave {url!r}; episodes start on loopback pages")
 
         def load(page: Any) -> None:
-            page.goto(url, wait_until="load", timeout=self.load_timeout * 1000.0)
+            try:
+                page.goto(url, wait_until="load", timeout=self.load_timeout * 1000.0)
+            except BrowserError:
+                raise
+            except Exception as exc:
+                if is_target_closed(exc):
+                    raise  # the session makes it BrowserCrashed
+                if type(exc).__name__ == "TimeoutError":
+                    raise BrowserTimeout(f"{type(self).__name__}: the start page {url} did not load within "
+                                         f"{self.load_timeout:g} s") from exc
+                raise BrowserError(f"{type(self).__name__}: the start page {url} could not be loaded: "
+                                   f"{first_line(exc)}") from exc
             self.on_page_loaded(page)
 
         self.run_in_page(load, self.load_timeout + 5.0)

@@ -2,10 +2,13 @@
 
 :func:`allowed_url` is the rule: ``http``/``https`` (and ``ws``/``wss``) to ``127.0.0.1`` (any
 ``127.x.y.z``), ``localhost`` or ``[::1]``; ``data:``, ``blob:`` and ``about:blank``. Everything
-else — other hosts, ``file:``, ``ftp:``, ``chrome:``, ``javascript:`` — is refused.
+else — other hosts, ``file:``, ``ftp:``, ``chrome:``, ``javascript:``, and web URLs with user
+info or a backslash (which parsers read differently) — is refused.
 :func:`guard_context` installs it on a Playwright context: requests are aborted by route
 interception, WebSockets to other hosts are closed, and service workers (which could fetch
 around the routes) are blocked when the context is created (see :mod:`agentgym.browser.session`).
+Connections no route sees (preconnects, WebRTC) are stopped at launch: see
+:mod:`agentgym.browser.launch`.
 """
 
 from __future__ import annotations
@@ -46,6 +49,10 @@ def allowed_url(url: str) -> bool:
     scheme = parts.scheme.lower()
     if scheme in _LOCAL_SCHEMES:
         return True
+    # A backslash or user info is where Python's URL parser and the browser's disagree on the
+    # host: the browser reads "http://evil.example\@127.0.0.1/" as a request to evil.example.
+    if "\\" in url or "@" in parts.netloc:
+        return False
     return scheme in _WEB_SCHEMES and loopback_host(host)
 
 

@@ -17,7 +17,9 @@ page; see :mod:`agentgym.browser.scripts`), then its role, its accessible name (
 ``focused``; ``clickable`` on a generic element with a click handler, a tab stop or a pointer
 cursor). Text not inside a named element is shown as ``StaticText`` lines, with the id of the
 element holding it when that element has no other children. Hidden elements (``display:none``,
-``visibility:hidden``, ``opacity:0``, ``aria-hidden``) are skipped; long names and texts are cut.
+``visibility:hidden``, ``opacity:0``, ``aria-hidden``) are skipped; long names and texts are cut,
+and the tree stops at :data:`MAX_LINES` lines or :data:`MAX_TREE_CHARS` characters with a line
+saying how many more were left out.
 Open shadow roots are walked; the contents of iframes are not (an ``iframe`` line is shown).
 """
 
@@ -28,10 +30,12 @@ from typing import Any, TypedDict
 from agentgym.browser.scripts import MARKS_CALL, SNAPSHOT_CALL, UNMARKS_CALL
 from agentgym.browser.session import BrowserSession
 
-#: Per-observation limits: characters of a name, of a text line, lines of the tree, DOM chars.
+#: Per-observation limits: characters of a name, of a text line, lines and characters of the
+#: tree, characters of the DOM text.
 MAX_NAME_CHARS = 100
 MAX_TEXT_CHARS = 200
 MAX_LINES = 2000
+MAX_TREE_CHARS = 300_000
 MAX_DOM_CHARS = 100_000
 
 
@@ -56,8 +60,8 @@ def snapshot_page(page: Any, *, screenshot: bool = False, set_of_marks: bool = F
                   dom_text: bool = False) -> Observation:
     """(On the browser's thread.) The observation of ``page``; see :func:`observe`."""
     options = {"maxNameChars": MAX_NAME_CHARS, "maxTextChars": MAX_TEXT_CHARS, "maxLines": MAX_LINES,
-               "domText": dom_text, "maxDomChars": MAX_DOM_CHARS}
-    result: dict[str, Any] = page.evaluate(SNAPSHOT_CALL, options)
+               "maxChars": MAX_TREE_CHARS, "domText": dom_text, "maxDomChars": MAX_DOM_CHARS}
+    result: dict[str, Any] = evaluate_settled(page, SNAPSHOT_CALL, options)
     observation: Observation = {
         "text": result["text"],
         "url": result["url"],
@@ -72,14 +76,35 @@ def snapshot_page(page: Any, *, screenshot: bool = False, set_of_marks: bool = F
     return observation
 
 
+#: Errors of ``page.evaluate`` that mean the document was replaced while the script ran.
+_NAVIGATED = ("Execution context was destroyed", "Cannot find context with specified id")
+
+
+def evaluate_settled(page: Any, script: str, arg: Any = None, *, attempts: int = 4, load_ms: float = 5000.0) -> Any:
+    """(On the browser's thread.) ``page.evaluate(script, arg)``, run again on the new document
+    when the page navigated while it ran (a link the agent clicked, a script that moves the page
+    on); the page is given up to ``load_ms`` to reach DOMContentLoaded first."""
+    for attempt in range(attempts):
+        try:
+            return page.evaluate(script, arg)
+        except Exception as exc:  # noqa: BLE001 - only navigation races are retried
+            if attempt == attempts - 1 or page.is_closed() or not any(n in str(exc) for n in _NAVIGATED):
+                raise
+        try:
+            page.wait_for_load_state("domcontentloaded", timeout=load_ms)
+        except Exception:  # noqa: BLE001 - a slow page is observed as it is
+            pass
+    raise AssertionError("unreachable")
+
+
 def _screenshot(page: Any, marks: list[str] | None) -> bytes:
     if marks is None:
         return page.screenshot(type="png", animations="disabled", caret="initial")
-    page.evaluate(MARKS_CALL, marks)
+    evaluate_settled(page, MARKS_CALL, marks)
     try:
         return page.screenshot(type="png", animations="disabled", caret="initial")
     finally:
-        page.evaluate(UNMARKS_CALL)
+        evaluate_settled(page, UNMARKS_CALL)
 
 
 def observe(session: BrowserSession, *, screenshot: bool = False, set_of_marks: bool = False,

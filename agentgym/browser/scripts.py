@@ -150,6 +150,15 @@ INIT_SCRIPT = r"""
 
   function quote(s) { return JSON.stringify(s); }
 
+  // States are read with selectors, not properties: a <form>'s ``disabled`` property is the
+  // control named "disabled" inside it (named-property access), and a control inside a
+  // disabled <fieldset> is disabled without its own property saying so.
+  function matches(el, selector) {
+    try { return el.matches(selector); } catch (e) { return false; }
+  }
+
+  function isDisabled(el) { return matches(el, ":disabled"); }
+
   function properties(el, role, maxChars) {
     const parts = [];
     const tag = el.tagName;
@@ -177,8 +186,8 @@ INIT_SCRIPT = r"""
     if (tag === "OPTION" ? el.selected : aria("aria-selected") === "true") parts.push("selected");
     if (aria("aria-pressed") === "true") parts.push("pressed");
     if (aria("aria-expanded") === "true" || (tag === "DETAILS" && el.open)) parts.push("expanded");
-    if (el.disabled || aria("aria-disabled") === "true") parts.push("disabled");
-    if (el.required || aria("aria-required") === "true") parts.push("required");
+    if (isDisabled(el) || aria("aria-disabled") === "true") parts.push("disabled");
+    if (matches(el, ":required") || aria("aria-required") === "true") parts.push("required");
     if (el.readOnly && (tag === "INPUT" || tag === "TEXTAREA")) parts.push("readonly");
     if (role === "heading") { const level = /^H(\d)$/.exec(tag); if (level) parts.push("level=" + level[1]); }
     if (role === "link" && opts_.showUrls) { const href = el.getAttribute("href"); if (href) parts.push("url=" + quote(cut(href, 80))); }
@@ -192,6 +201,8 @@ INIT_SCRIPT = r"""
     const maxName = opts_.maxNameChars || 100;
     const maxText = opts_.maxTextChars || 200;
     const maxLines = opts_.maxLines || 2000;
+    const maxChars = opts_.maxChars || 300000;
+    let chars = 0;
     tag();
     const lines = [];
     const interactive = [];
@@ -199,15 +210,19 @@ INIT_SCRIPT = r"""
     let omitted = 0;
 
     function emit(depth, text) {
-      if (lines.length >= maxLines) { omitted++; return; }
-      lines.push("  ".repeat(depth) + text);
+      const line = "  ".repeat(depth) + text;
+      if (lines.length >= maxLines || chars + line.length > maxChars) { omitted++; return; }
+      chars += line.length + 1;
+      lines.push(line);
     }
 
-    function walkChildren(parent, depth, inNamed) {
+    function walkChildren(parent, depth, inNamed, textShown = true) {
+      // ``textShown`` false: ``parent`` is invisible (visibility:hidden, opacity:0), so its own
+      // text is too; its element children may still be visible (visibility:visible).
       const nodes = parent.shadowRoot ? [...parent.shadowRoot.childNodes, ...parent.childNodes] : parent.childNodes;
       for (const node of nodes) {
         if (node.nodeType === Node.TEXT_NODE) {
-          if (inNamed) continue;
+          if (inNamed || !textShown) continue;
           const text = squash(node.textContent);
           if (text) emit(depth, "StaticText " + quote(cut(text, maxText)));
         } else if (node.nodeType === Node.ELEMENT_NODE) {
@@ -225,7 +240,7 @@ INIT_SCRIPT = r"""
       const isClickable = !role && shown && clickable(el);
       const ownText = role || isClickable ? "" : directText(el);
       if (!shown || (!role && !isClickable && !ownText)) {
-        walkChildren(el, depth, inNamed);
+        walkChildren(el, depth, inNamed, shown);
         return;
       }
       const bid = bidOf(el);
@@ -249,7 +264,9 @@ INIT_SCRIPT = r"""
       if (el === focusedEl) parts.push("focused");
       emit(depth, parts.join(" "));
       if (INTERACTIVE.has(shownRole) || isClickable) interactive.push(bid);
-      if (el.tagName === "SELECT" || el.tagName === "IFRAME") return;
+      // Their children are shown as properties (options, value) or not at all (a textarea's text
+      // node is its default value, not what it holds now).
+      if (el.tagName === "SELECT" || el.tagName === "TEXTAREA" || el.tagName === "IFRAME") return;
       const named = inNamed || leafText !== "" || (NAME_FROM_CONTENT.has(shownRole) && name !== "" && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby"));
       walkChildren(el, depth + 1, named);
     }
@@ -318,7 +335,7 @@ INIT_SCRIPT = r"""
     const rect = el.getBoundingClientRect();
     return {found: true, visible: visible(el) && rect.width > 0 && rect.height > 0,
             tag: el.tagName.toLowerCase(), type: (el.getAttribute("type") || "").toLowerCase(),
-            role: roleOf(el), disabled: !!el.disabled};
+            role: roleOf(el), disabled: isDisabled(el)};
   }
 
   function marks(bids) {

@@ -151,9 +151,9 @@ class BrowserSession:
             raise
         except Exception as exc:
             if not self.worker.browser_alive():
-                raise BrowserCrashed(f"the browser of this session died: {_first_line(exc)}") from exc
+                raise BrowserCrashed(f"the browser of this session died: {first_line(exc)}") from exc
             if id(page) in self._crashed_pages:
-                raise BrowserCrashed(f"the page crashed: {_first_line(exc)}") from exc
+                raise BrowserCrashed(f"the page crashed: {first_line(exc)}") from exc
             raise
 
     def _close_here(self) -> None:
@@ -181,6 +181,7 @@ class BrowserSession:
         return f"<BrowserSession {self.id} on {self.worker.name} ({state})>"
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message (Playwright's messages go on with a call log)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,64 @@
+"""Fixtures of the browser-core tests (the servers live in ``browser_helpers``).
+
+* ``site`` -- the test pages on 127.0.0.1; ``outside`` -- a server on a non-loopback address;
+* ``pool`` -- one :class:`BrowserPool` of two browsers for the whole run; ``session`` -- a fresh
+  session on it per test.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from browser_helpers import Outside, non_loopback_ipv4, start_site
+
+from agentgym.browser import BrowserPool
+from agentgym.browser.processes import browser_processes
+
+
+@pytest.fixture(scope="session")
+def site():
+    site, stop = start_site()
+    yield site
+    stop()
+
+
+@pytest.fixture(scope="session")
+def outside():
+    """The outside server, or ``None`` on a machine without a non-loopback address (the tests
+    then judge by the browser's own error codes alone)."""
+    host = non_loopback_ipv4()
+    if host is None:
+        yield None
+        return
+    server = Outside(host)
+    # Sanity: the address really is reachable from here (so "nothing arrived" means blocked).
+    with socket.create_connection((host, server.port), timeout=2):
+        pass
+    deadline = time.monotonic() + 2
+    while not server.server.connections and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.server.connections, "the outside server did not see a direct connection"
+    server.server.connections.clear()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def pool():
+    """Two browsers shared by the whole run; closing them leaves no process behind."""
+    pool = BrowserPool(2)
+    yield pool
+    markers = [worker.marker for worker in pool.browsers if worker.marker]
+    pool.close()
+    assert all(not browser_processes(marker) for marker in markers), "a browser outlived pool.close()"
+
+
+@pytest.fixture
+def session(pool):
+    session = pool.open_session()
+    yield session
+    session.close()
+
+

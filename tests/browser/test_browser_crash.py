@@ -1,0 +1,167 @@
+"""A browser that dies or hangs mid-episode: the step raises, the episode's resources are
+released, the browser is relaunched, and the next episode works. Popups and pages that close
+themselves are followed.
+
+These tests kill browsers, so they run on a pool of their own (not the shared ``pool``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import psutil
+import pytest
+from browser_helpers import wait_until
+
+import agentgym.browser.actions as browser_actions
+import agentgym.browser.worker as browser_worker
+from agentgym.browser import BrowserCrashed, BrowserEnv, BrowserPool, BrowserTimeout, PageStatus
+from agentgym.browser.processes import browser_processes
+
+PAGES = {
+    "/crash/start.html": "<title>start</title><button onclick=\"document.title = 'clicked'\">Press</button>",
+    "/crash/hang.html": "<title>hang</title><button onclick='while (true) {}'>Freeze</button>",
+    "/crash/hang-on-load.html": "<title>hang on load</title><script>while (true) {}</script>",
+    "/crash/popup.html": (
+        "<title>opener</title>"
+        "<button onclick=\"window.open('/crash/child.html')\">Open a window</button>"
+    ),
+    "/crash/child.html": ("<title>child</title><p>the popup</p>"
+                          "<button onclick='window.close()'>Close the popup</button>"),
+}
+
+
+class PageTask(BrowserEnv):
+    """Open ``options["path"]`` (default the start page); done when the title is ``clicked``."""
+
+    instructions = "Press the button."
+    site_url = ""
+
+    def prepare_episode(self, options):
+        self.path = options.get("path", "/crash/start.html")
+
+    def start_url(self):
+        return self.site_url + self.path
+
+    def goal_text(self):
+        return "Press the button."
+
+    def page_status(self, page):
+        done = page.title() == "clicked"
+        return PageStatus(done=done, success=done)
+
+
+@pytest.fixture(scope="module")
+def own_pool():
+    pool = BrowserPool(1)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def env(own_pool, site):
+    for path, html in PAGES.items():
+        site.page(path, html)
+    env = PageTask(pool=own_pool, action_timeout=0.5, load_timeout=1.5)
+    env.site_url = site.base
+    yield env
+    env.close()
+
+
+@pytest.fixture
+def quick_hang_limits(monkeypatch):
+    """Shorter margins than the defaults (5 s beyond an action's limit, 2 s of grace), so that a
+    hang is detected in about three seconds."""
+    monkeypatch.setattr(browser_actions, "HANG_MARGIN_S", 1.0)
+    monkeypatch.setattr(browser_worker, "HANG_GRACE_S", 0.5)
+
+
+def _button(observation: str, name: str) -> str:
+    line = next(line for line in observation.splitlines() if f'button "{name}"' in line)
+    return line.strip()[1:line.strip().index("]")]
+
+
+def test_a_killed_browser_fails_the_step_and_the_next_episode_relaunches(env, own_pool):
+    observation, _ = env.reset(seed=0)
+    worker = env.session.worker
+    generation = worker.generation
+    pids = worker.browser_pids()
+    assert pids and psutil.Process(pids[0]).is_running()
+    victims = [psutil.Process(pid) for pid in pids]
+    for process in victims:
+        process.kill()
+    psutil.wait_procs(victims, timeout=5)
+
+    with pytest.raises(BrowserCrashed):
+        env.step(f"click('{_button(observation, 'Press')}')")
+    assert env.session is None and own_pool.open_sessions == 0  # released
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in victims)
+
+    observation, _ = env.reset(seed=1)
+    assert worker.generation == generation + 1 and env.session.generation == generation + 1
+    assert set(worker.browser_pids()).isdisjoint(pids)
+    _, reward, terminated, _, info = env.step(f"click('{_button(observation, 'Press')}')")
+    assert terminated and info["success"] and reward == 1.0
+
+
+def test_a_killed_browser_between_episodes_is_relaunched_at_reset(env, own_pool):
+    env.reset(seed=0)
+    env.end_episode()
+    worker = own_pool.browsers[0]
+    generation, marker = worker.generation, worker.marker
+    worker.kill_browser()
+    assert not browser_processes(marker)
+    observation, _ = env.reset(seed=0)
+    assert worker.generation == generation + 1 and 'button "Press"' in observation
+
+
+def test_a_page_stuck_in_a_loop_times_out_and_the_browser_is_replaced(env, own_pool, quick_hang_limits):
+    observation, _ = env.reset(options={"path": "/crash/hang.html"})
+    worker = env.session.worker
+    generation, marker = worker.generation, worker.marker
+    start = time.monotonic()
+    with pytest.raises(BrowserTimeout):
+        env.step(f"click('{_button(observation, 'Freeze')}')")
+    elapsed = time.monotonic() - start
+    # The click gives up after its 0.5 s; the observation of the frozen page after
+    # load_timeout (1.5 s); 0.5 s of grace later the browser is killed to free its thread.
+    assert elapsed < 0.5 + 1.5 + 0.5 + 3.0, f"the hang took {elapsed:.1f} s to detect"
+    assert env.session is None and own_pool.open_sessions == 0
+    assert wait_until(lambda: not browser_processes(marker)), "the hung browser was not killed"
+
+    observation, _ = env.reset(seed=3)
+    assert worker.generation == generation + 1
+    _, reward, terminated, _, _ = env.step(f"click('{_button(observation, 'Press')}')")
+    assert terminated and reward == 1.0
+
+
+def test_a_page_that_hangs_while_loading_fails_the_reset(env, own_pool, quick_hang_limits):
+    worker_generation = own_pool.browsers[0].generation if own_pool.browsers else 0
+    start = time.monotonic()
+    with pytest.raises(BrowserTimeout):
+        env.reset(options={"path": "/crash/hang-on-load.html"})
+    assert time.monotonic() - start < 1.5 + 5.0 + 0.5 + 3.0
+    assert env.session is None and own_pool.open_sessions == 0
+    observation, _ = env.reset(seed=4)
+    assert 'button "Press"' in observation
+    assert own_pool.browsers[0].generation >= worker_generation
+
+
+def test_popups_are_followed_and_closed_tabs_forgotten(env):
+    observation, _ = env.reset(options={"path": "/crash/popup.html"})
+    assert "Page: opener" in observation
+    observation, *_ = env.step(f"click('{_button(observation, 'Open a window')}')")
+    assert wait_until(lambda: len(env.run_in_page(lambda page: page.context.pages)) == 2, 10)
+    observation, *_ = env.step("noop(100)")
+    assert "Page: child" in observation and "the popup" in observation  # the newest tab is the page
+    # The popup closes itself when its button is clicked: no error, the opener is shown again.
+    observation, _, _, _, info = env.step(f"click('{_button(observation, 'Close the popup')}')")
+    assert info["error"] is None
+    observation, *_ = env.step("noop()")
+    assert "Page: opener" in observation
+    # The last tab goes too: the session opens a blank one and the episode goes on.
+    env.run_in_page(lambda page: page.close())
+    observation, _, terminated, _, info = env.step("noop()")
+    assert not terminated and info["error"] is None
+    assert "(the page shows nothing)" in observation
+    assert len(env.run_in_page(lambda page: page.context.pages)) == 1

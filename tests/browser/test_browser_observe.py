@@ -1,0 +1,176 @@
+"""What the agent sees: the accessibility-tree text, screenshots, set-of-marks, the DOM text."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+import pytest
+from browser_helpers import FORM_PAGE, NEXT_PAGE, bid_of, line_of
+from PIL import Image
+
+from agentgym.browser.observe import MAX_LINES, MAX_TREE_CHARS, observe, snapshot_page
+
+
+@pytest.fixture
+def form(session, site):
+    url = site.page("/form/page.html", FORM_PAGE)
+    site.page("/form/next.html", NEXT_PAGE)
+    session.run(lambda page: page.goto(url))
+    return session
+
+
+def test_tree_shows_roles_names_values_and_states(form):
+    obs = observe(form)
+    text = obs["text"]
+    assert obs["title"] == "Order form" and obs["url"].endswith("/form/page.html")
+    assert line_of(text, "Order form").endswith('heading "Order form" level=1')
+    assert line_of(text, 'textbox "Name"').endswith('textbox "Name" value="Ada"')
+    assert line_of(text, 'textbox "Password"').endswith('value="••••••"')  # never the password
+    assert "secret" not in text
+    assert line_of(text, 'checkbox "Agree to terms"').endswith('checkbox "Agree to terms" checked')
+    assert line_of(text, 'checkbox "Newsletter"').endswith('checkbox "Newsletter"')
+    assert line_of(text, 'radio "Blue"').endswith("checked") and not line_of(text, 'radio "Red"').endswith("checked")
+    assert line_of(text, "combobox").endswith('combobox "Size" value="Medium" options=[Small, Medium, Large]')
+    assert line_of(text, 'button "Disabled one"').endswith("disabled")
+    assert line_of(text, 'link "Next page"')
+    assert line_of(text, 'button "Shadow button"')  # open shadow roots are walked
+    assert line_of(text, 'iframe "Embedded"') and "Inside the frame" not in text
+    # The form holds a control with id "disabled"; the form itself is not disabled.
+    assert line_of(text, "] form").endswith("form")
+    # Focus: the textarea has it (the page focused it), once, shown in the tree and returned.
+    notes = line_of(text, 'textbox "Notes"')
+    assert notes.endswith('textbox "Notes" value="first line" focused')
+    assert text.count("focused") == 1 and obs["focused"] == bid_of(text, 'textbox "Notes"')
+    # Its default text is not repeated as page text (it would go stale once the agent types).
+    assert text.count("first line") == 1
+    # The interactive ids are those of the controls shown.
+    for needle in ('textbox "Name"', "combobox", 'button "Submit"', 'link "Next page"', 'button "Shadow button"'):
+        assert bid_of(text, needle) in obs["interactive"]
+
+
+def test_values_follow_the_page(form):
+    form.run(lambda page: page.evaluate("""() => {
+        document.getElementById('name').value = 'Grace';
+        document.getElementById('agree').checked = false;
+        document.getElementById('size').value = 'l';
+        document.getElementById('notes').value = 'typed';
+        document.getElementById('name').focus();
+    }"""))
+    text = observe(form)["text"]
+    assert line_of(text, 'textbox "Name"').endswith('value="Grace" focused')
+    assert line_of(text, 'checkbox "Agree to terms"').endswith('"Agree to terms"')
+    assert 'value="Large"' in line_of(text, "combobox")
+    assert line_of(text, 'textbox "Notes"').endswith('value="typed"') and "first line" not in text
+
+
+def test_hidden_elements_are_left_out(form):
+    text = observe(form)["text"]
+    for hidden in ("Hidden by class", "Hidden by visibility", "Hidden from the tree", "Transparent text",
+                   "Ghost button", "Hidden attribute", "HIDDEN-TOKEN", "SCRIPT-BODY-TEXT"):
+        assert hidden not in text, hidden
+    assert "Visible inside hidden" in text  # visibility:visible inside visibility:hidden shows
+
+
+def test_ids_are_stable_for_the_life_of_the_page(form):
+    first = observe(form)
+    second = observe(form)
+    assert first["text"] == second["text"] and first["interactive"] == second["interactive"]
+    submit = bid_of(first["text"], 'button "Submit"')
+    name = bid_of(first["text"], 'textbox "Name"')
+    # The page changes: new elements before the old ones, a clone of the submit button.
+    form.run(lambda page: page.evaluate("""() => {
+        const banner = document.createElement('button'); banner.textContent = 'New banner';
+        document.body.prepend(banner);
+        const copy = document.getElementById('submit').cloneNode(true); copy.textContent = 'Copy of submit';
+        document.getElementById('order').appendChild(copy);
+    }"""))
+    third = observe(form)["text"]
+    assert bid_of(third, 'button "Submit"') == submit and bid_of(third, 'textbox "Name"') == name
+    new_ids = {bid_of(third, 'button "New banner"'), bid_of(third, 'button "Copy of submit"')}
+    old_ids = {line[line.index("[") + 1:line.index("]")] for line in first["text"].splitlines() if "[" in line}
+    assert len(new_ids) == 2 and not new_ids & old_ids  # the clone did not keep the copied id
+    # After a reload the ids start again, and are the same as the first time (same document).
+    form.run(lambda page: page.reload())
+    assert observe(form)["text"] == first["text"]
+
+
+def test_long_pages_are_cut(session, site):
+    # Many short lines: the tree stops at MAX_LINES.
+    session.run(lambda page: page.goto(site.page("/obs/many.html", "".join(
+        f"<p>p{i}</p>" for i in range(MAX_LINES + 50)))))
+    lines = observe(session)["text"].splitlines()
+    assert len(lines) == MAX_LINES + 1 and lines[-1] == "… (50 more lines not shown)"
+    # Long texts: each is cut, and the tree stops at MAX_TREE_CHARS characters.
+    session.run(lambda page: page.goto(site.page("/obs/long.html", "".join(
+        f"<p>paragraph {i} " + "word " * 100 + "</p>" for i in range(MAX_LINES)))))
+    text = observe(session)["text"]
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) < 260
+    assert len(text) <= MAX_TREE_CHARS + 100 and lines[-1].endswith("more lines not shown)")
+    shown = len(lines) - 1
+    assert lines[-1] == f"… ({MAX_LINES - shown} more lines not shown)"
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(io.BytesIO(png)) as image:
+        return image.size
+
+
+def test_screenshot_and_set_of_marks(pool, site):
+    session = pool.open_session(viewport=(640, 480))
+    try:
+        session.run(lambda page: page.goto(site.page("/obs/marks.html", FORM_PAGE)))
+        plain = observe(session, screenshot=True)
+        assert _png_size(plain["image"]) == (640, 480)
+        dom_before = session.run(lambda page: page.evaluate("() => document.body.innerHTML"))
+        marked = observe(session, set_of_marks=True)
+        assert _png_size(marked["image"]) == (640, 480)
+        assert marked["image"] != plain["image"]
+        assert marked["text"] == plain["text"]
+        # The overlay's colour is in the marked image only.
+        def marks_colour(png: bytes) -> int:
+            with Image.open(io.BytesIO(png)) as image:
+                pixels = np.asarray(image.convert("RGB")).astype(int)
+            return int((np.abs(pixels - [0xE0, 0x21, 0x8A]) < 12).all(axis=-1).sum())
+
+        assert marks_colour(marked["image"]) > 200 and marks_colour(plain["image"]) == 0
+        # The page is as it was: no overlay left, the same DOM.
+        dom_after = session.run(lambda page: page.evaluate(
+            "() => [document.body.innerHTML, document.getElementById('__agentgym_marks')]"))
+        assert dom_after == [dom_before, None]
+        assert "image" not in observe(session)
+    finally:
+        session.close()
+
+
+def test_dom_text_has_no_scripts_or_styles(form):
+    dom = observe(form, dom_text=True)["dom"]
+    assert dom.startswith("<body") and 'id="name"' in dom and "Order form" in dom
+    assert "<script" not in dom and "SCRIPT-BODY-TEXT" not in dom and "<style" not in dom
+    assert "log.push('shadow')" not in dom
+    assert "dom" not in observe(form)
+    # Taking the DOM text changed nothing in the page.
+    assert form.run(lambda page: page.evaluate("() => document.scripts.length")) == 2
+
+
+def test_observing_a_page_that_navigates_away(session, site):
+    # The snapshot is taken while the page moves on to a slow page: it never fails, and once
+    # the new page has loaded, it is the one observed.
+    session.run(lambda page: page.goto(site.page("/obs/leaving.html", "<title>leaving</title><p>bye</p>")))
+    session.run(lambda page: page.evaluate("(url) => { location.href = url; }", site.url("/slow?ms=300&title=arrived")))
+    titles = set()
+    deadline = time.monotonic() + 10
+    while "arrived" not in titles and time.monotonic() < deadline:
+        titles.add(session.run(lambda page: snapshot_page(page))["title"])
+    assert "arrived" in titles
+    assert observe(session)["text"] == '[2] paragraph "arrived page"'
+
+
+def test_the_package_exports_the_function():
+    import agentgym.browser
+    from agentgym.browser import observe as exported
+
+    assert exported is observe and agentgym.browser.observe is observe and callable(exported)
