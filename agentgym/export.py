@@ -9,8 +9,26 @@ Two shapes, one row each:
 * ``turns`` — one row per turn: observation, action, reward, reward components (JSON text),
   error, generated-token count and timing.
 
-Every column has a fixed type (:data:`EPISODE_SCHEMA`, :data:`TURN_SCHEMA`), whatever the
-trajectories hold; text columns take any value (a non-string ``task_id`` is written as its JSON).
+Every column has a fixed type (:func:`schema`), whatever the trajectories hold; text columns
+take any value (a non-string ``task_id`` is written as its JSON).
+
+**Images travel inside the table, as PNG bytes** (the file is self-contained; nothing is
+written beside it). Each image is a ``{"bytes": <PNG>, "path": "images/<sha256>.png"}`` struct,
+the storage of Hugging Face's ``datasets.Image`` feature:
+
+* ``episodes`` has an ``images`` column: one image per image part of ``messages``, in the order
+  the parts appear in the JSON text (repeats included, so the k-th image part is
+  ``images[k]``, as vision-language SFT data is laid out). In ``messages`` an image part is
+  written ``{"type": "image", "image_ref": "images/<sha256>.png", "shape": [H, W, 3]}``, its
+  ``image_ref`` equal to that image's ``path``.
+* ``turns`` has an ``observation_image`` column (``None`` for a turn without one).
+
+:func:`to_hf_dataset` types those columns ``List(Image())`` and ``Image()`` (rows give PIL
+images), and :func:`to_parquet` records the same features in the file's metadata when
+``datasets`` is installed, so ``datasets.Dataset.from_parquet`` decodes them too; read with
+pyarrow alone, :func:`~agentgym.images.decode_png` of ``bytes`` gives the array back, equal to
+the one exported. Trajectories read lazily (:class:`~agentgym.images.ImageRef`) are loaded
+image by image as they are exported.
 
 **Every trajectory is carried, invalid unicode included.** Parquet and Arrow hold UTF-8, which
 cannot encode a lone surrogate (``"\\ud800"``), yet actions may hold them and the JSONL store
@@ -35,7 +53,8 @@ import os
 import re
 from typing import Any, Iterable, Literal
 
-from agentgym.trajectory import Trajectory, json_safe
+from agentgym.images import ImageRef, encode_png, image_digest, is_image
+from agentgym.trajectory import Trajectory, json_safe, storable_messages
 
 Shape = Literal["episodes", "turns"]
 
@@ -48,16 +67,19 @@ _EPISODE_COLUMNS = [
     ("policy", "string"), ("success", "bool_"), ("return", "float64"), ("turns", "int64"),
     ("terminated", "bool_"), ("truncated", "bool_"), ("error", "large_string"),
     ("messages", "large_string"), ("input_ids", "int64[]"), ("loss_mask", "int64[]"),
-    ("token_exact", "bool_"), ("generated_tokens", "int64"), ("escaped", "string[]"),
+    ("token_exact", "bool_"), ("generated_tokens", "int64"), ("escaped", "string[]"), ("images", "image[]"),
 ]
 _TURN_COLUMNS = [
     ("trajectory", "int64"), ("env_id", "string"), ("task_id", "string"), ("group_id", "string"),
     ("turn", "int64"), ("observation", "large_string"), ("action", "large_string"), ("reward", "float64"),
     ("reward_components", "large_string"), ("error", "large_string"), ("generated_tokens", "int64"),
     ("finish_reason", "string"), ("seconds", "float64"), ("escaped", "string[]"),
+    ("observation_image", "image"),
 ]
 _EPISODE_TEXT = ("env_id", "task_id", "group_id", "policy", "error")
 _TURN_TEXT = ("env_id", "task_id", "group_id", "observation", "action", "error", "finish_reason")
+_IMAGE_FOLDER = "images"
+_IMAGE_COLUMNS = {"episodes": {"images": "list"}, "turns": {"observation_image": "image"}}
 
 
 def escape_text(text: str) -> tuple[str, bool]:
@@ -74,10 +96,38 @@ def unescape_text(text: str) -> str:
     return _ESCAPE.sub(lambda m: "\\" if m.group(1) == "\\" else chr(int(m.group(1)[1:], 16)), text)
 
 
-def _json_text(value: Any) -> str:
-    """``value`` as JSON text that UTF-8 can hold (lone surrogates as JSON escapes)."""
-    text = json.dumps(json_safe(value), ensure_ascii=False)
+def _json_text(value: Any, *, safe: bool = False) -> str:
+    """``value`` (already JSON-safe when ``safe``) as JSON text that UTF-8 can hold (lone
+    surrogates as JSON escapes)."""
+    text = json.dumps(value if safe else json_safe(value), ensure_ascii=False)
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class _PngImages:
+    """Images as ``datasets.Image`` values, PNG-encoded once per distinct image per export;
+    :meth:`put` (the :class:`~agentgym.images.ImageStore` protocol) appends to :attr:`items`."""
+
+    def __init__(self) -> None:
+        self._png: dict[str, bytes] = {}
+        self.items: list[dict[str, Any]] = []
+
+    def put(self, image: Any) -> str:
+        self.items.append(self.value(image))
+        return self.items[-1]["path"]
+
+    def value(self, image: Any) -> dict[str, Any]:
+        if isinstance(image, ImageRef):
+            image = image.load()
+        digest = image_digest(image)
+        png = self._png.get(digest)
+        if png is None:
+            png = self._png[digest] = encode_png(image)
+        return {"bytes": png, "path": f"{_IMAGE_FOLDER}/{digest}.png"}
+
+    def row(self) -> list[dict[str, Any]]:
+        """The images put since the last call."""
+        items, self.items = self.items, []
+        return items
 
 
 def _text_columns(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
@@ -98,24 +148,26 @@ def _text_columns(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, An
 
 def episode_rows(trajectories: Iterable[Trajectory]) -> list[dict[str, Any]]:
     """One flat row per trajectory (see the module docstring)."""
-    rows = []
+    rows, images = [], _PngImages()
     for t in trajectories:
         token_level = t.token_ids is not None
+        messages = _json_text(storable_messages(t.messages, images), safe=True)
         rows.append(_text_columns({
             "env_id": t.env_id, "task_id": t.task_id, "seed": t.seed, "group_id": t.group_id,
             "policy": t.policy, "success": bool(t.success), "return": t.episode_return, "turns": len(t.turns),
             "terminated": bool(t.terminated), "truncated": bool(t.truncated), "error": t.error,
-            "messages": _json_text(t.messages),
+            "messages": messages,
             "input_ids": list(t.token_ids) if token_level else None,
             "loss_mask": t.loss_mask() if token_level else None,
             "token_exact": t.token_exact, "generated_tokens": t.generated_tokens,
         }, _EPISODE_TEXT))
+        rows[-1]["images"] = images.row()
     return rows
 
 
 def turn_rows(trajectories: Iterable[Trajectory]) -> list[dict[str, Any]]:
     """One flat row per turn, keyed by the trajectory's task and group."""
-    rows = []
+    rows, images = [], _PngImages()
     for number, t in enumerate(trajectories):
         for turn in t.turns:
             rows.append(_text_columns({
@@ -125,7 +177,13 @@ def turn_rows(trajectories: Iterable[Trajectory]) -> list[dict[str, Any]]:
                 "error": turn.error, "generated_tokens": turn.num_generated_tokens,
                 "finish_reason": turn.finish_reason, "seconds": float(turn.seconds),
             }, _TURN_TEXT))
+            image = turn.observation_image
+            rows[-1]["observation_image"] = images.value(image) if _is_image(image) else None
     return rows
+
+
+def _is_image(value: Any) -> bool:
+    return is_image(value) or isinstance(value, ImageRef)
 
 
 def _rows(trajectories: Iterable[Trajectory], shape: Shape) -> list[dict[str, Any]]:
@@ -146,6 +204,8 @@ def schema(shape: Shape) -> Any:
     def arrow_type(name: str) -> Any:
         if name.endswith("[]"):
             return pyarrow.list_(arrow_type(name[:-2]))
+        if name == "image":  # the storage of datasets.Image
+            return pyarrow.struct([("bytes", pyarrow.binary()), ("path", pyarrow.string())])
         return getattr(pyarrow, name)()
 
     return pyarrow.schema([(column, arrow_type(kind)) for column, kind in columns])
@@ -156,15 +216,32 @@ def to_parquet(trajectories: Iterable[Trajectory], path: str | os.PathLike[str],
     """Write the trajectories to a Parquet file; returns the number of rows."""
     pyarrow, parquet = _require("pyarrow"), _require("pyarrow.parquet")
     rows = _rows(trajectories, shape)
-    parquet.write_table(pyarrow.Table.from_pylist(rows, schema=schema(shape)), path)
+    table_schema = schema(shape)
+    try:
+        features = hf_features(shape)
+    except ImportError:  # without datasets the file is the same, less the features it would decode with
+        pass
+    else:
+        hf_info = json.dumps({"info": {"features": features.to_dict()}})
+        table_schema = table_schema.with_metadata({"huggingface": hf_info})
+    parquet.write_table(pyarrow.Table.from_pylist(rows, schema=table_schema), path)
     return len(rows)
 
 
+def hf_features(shape: Shape) -> Any:
+    """The ``datasets.Features`` of a shape's table: :func:`schema`'s types, images as ``Image``."""
+    datasets = _require("datasets")
+    features = datasets.Features.from_arrow_schema(schema(shape))
+    for column, kind in _IMAGE_COLUMNS[shape].items():
+        features[column] = datasets.List(datasets.Image()) if kind == "list" else datasets.Image()
+    return features
+
+
 def to_hf_dataset(trajectories: Iterable[Trajectory], *, shape: Shape = "episodes") -> Any:
-    """A Hugging Face ``datasets.Dataset`` of the trajectories."""
+    """A Hugging Face ``datasets.Dataset`` of the trajectories (image columns typed ``Image``)."""
     datasets = _require("datasets")
     rows = _rows(trajectories, shape)
-    return datasets.Dataset.from_list(rows, features=datasets.Features.from_arrow_schema(schema(shape)))
+    return datasets.Dataset.from_list(rows, features=hf_features(shape))
 
 
 def _require(module: str) -> Any:

@@ -9,9 +9,37 @@ On disk a trajectory is one JSON object per line (JSONL). :class:`TrajectoryWrit
 flushes each line whole (optionally ``fsync``-ing it), so after a crash the file holds every
 finished trajectory and at most one partial line; :class:`TrajectoryReader` skips such lines
 and says which it skipped. Values JSON cannot hold are made safe by :func:`json_safe`: arrays
-(images) become a short description, never inline data; non-finite floats are written as
+become a short description, never inline data; non-finite floats are written as
 ``"nan"`` / ``"inf"`` / ``"-inf"``, and a turn's rewards, reward components, log-probs and
 timings read back as floats.
+
+**Images are stored by reference, as PNG files beside the JSONL.** In memory an image is a
+``uint8`` array (:func:`agentgym.images.is_image`) in an *image part* of a message's content,
+``{"type": "image", "image": <array>}`` (what :class:`~agentgym.wrappers.ChatHistory` makes of
+a ``{"text", "image"}`` observation), and in :attr:`Turn.observation_image`. The writer stores
+each distinct image once, content-addressed, as ``<jsonl stem>.images/<sha256>.png``
+(:class:`~agentgym.images.ImageStore`; the file is written, and renamed into place, before the
+line that refers to it), and the record holds, in place of the array::
+
+    {"type": "image", "image_ref": "trajectories.images/3f9c….png", "shape": [32, 32, 3]}   # a part
+    "observation_image": {"image_ref": "trajectories.images/3f9c….png", "shape": [32, 32, 3]}
+
+References are relative to the JSONL file's folder. :class:`TrajectoryReader` loads them back
+as equal (read-only) arrays, and raises :class:`~agentgym.images.ImageFileError` naming the
+file when one is missing or damaged; with ``lazy_images=True`` it reads no image and puts an
+:class:`~agentgym.images.ImageRef` in each array's place (loaded on demand; written again as
+the image it names). Only image parts and ``observation_image`` are stored this way; an array
+anywhere else (a step's ``info``, ``metadata``) is described as before.
+
+Without a store, ``to_dict()`` keeps the image arrays themselves (the record is then JSON-ready
+apart from them) and ``from_dict`` takes them back as they are, so an in-memory copy,
+``Trajectory.from_dict(t.to_dict())``, keeps the pixels. ``to_dict(images=store)`` writes them
+to an :class:`~agentgym.images.ImageStore` and ``from_dict(record, images=loader)`` loads them
+with an :class:`~agentgym.images.ImageLoader`; ``from_dict`` without a loader leaves references
+as they are. So that every part reads back as it was, a dict in the messages that would read as
+a reference (it holds ``image_ref``, or an image beside a ``shape`` key, or is itself a single
+``verbatim_part`` key) is written wrapped, ``{"verbatim_part": {...}}``, its image (if any) as
+``{"image_ref", "shape"}`` under its ``image`` key.
 
 **Each text is stored once** (record ``"version": 2``). In memory ``trajectory.messages`` holds
 the whole conversation, so every action is also the content of an assistant message and most
@@ -48,6 +76,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from agentgym.images import ImageFileError, ImageLoader, ImageRef, ImageStore, is_image
+
 SCHEMA_VERSION = 2  # 2: message contents equal to a turn's action/observation are references
 MIN_SHARED_CHARS = 32  # shorter contents stay inline: a reference would save next to nothing
 _CONTENT_MARKERS = {"action_of_turn": "action", "observation_of_turn": "observation"}
@@ -55,6 +85,8 @@ _VERBATIM = "verbatim_message"
 _RESERVED_KEYS = _CONTENT_MARKERS.keys() | {_VERBATIM}
 _MAX_DEPTH = 32  # deeper (or cyclic) structures are cut off rather than recursed into
 _MAX_REPR_CHARS = 200
+_IMAGE_REF, _SHAPE, _IMAGE = "image_ref", "shape", "image"
+_VERBATIM_PART = "verbatim_part"
 
 
 @dataclass
@@ -63,7 +95,7 @@ class Turn:
 
     Attributes:
         index: position in the episode, from 0.
-        observation: the text the agent saw before acting (images are not stored).
+        observation: the text the agent saw before acting.
         action: the agent's action as text (a message dict is stored as its JSON).
         reward: the step's reward, the sum of ``reward_components``.
         reward_components: the reward by component.
@@ -77,6 +109,9 @@ class Turn:
         logprobs: the sampling log-probability of each generated token (``action_span``).
         finish_reason: why generation stopped: ``stop``, ``length`` or ``error``.
         generation_seconds: time the policy took for this turn's generation.
+        observation_image: the image the agent saw before acting (a ``uint8`` array), or
+            ``None``; stored as a file (see the module docstring); an
+            :class:`~agentgym.images.ImageRef` when read lazily.
     """
 
     index: int
@@ -92,17 +127,30 @@ class Turn:
     logprobs: list[float] | None = None
     finish_reason: str | None = None
     generation_seconds: float = 0.0
+    observation_image: Any = None
 
     @property
     def num_generated_tokens(self) -> int:
         return 0 if self.action_span is None else self.action_span[1] - self.action_span[0]
 
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe({f.name: getattr(self, f.name) for f in fields(self)})
+    def to_dict(self, images: ImageStore | None = None) -> dict[str, Any]:
+        """The JSON-ready record; ``observation_image`` is written to ``images`` and referred to,
+        or kept as the array without a store (see the module docstring)."""
+        data = json_safe({f.name: getattr(self, f.name) for f in fields(self) if f.name != "observation_image"})
+        image = self.observation_image
+        if _is_image(image):
+            data["observation_image"] = image if images is None else _reference(image, images)
+        else:
+            data["observation_image"] = json_safe(image)
+        return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Turn:
+    def from_dict(cls, data: dict[str, Any], images: ImageLoader | None = None) -> Turn:
+        """The turn of a record; ``images`` loads a referenced ``observation_image``."""
         values = _known_fields(cls, data)
+        image = values.get("observation_image")
+        if images is not None and _is_reference(image) and image.keys() == {_IMAGE_REF, _SHAPE}:
+            values["observation_image"] = images.load(image[_IMAGE_REF], image[_SHAPE])
         for key in ("action_span", "observation_span"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
@@ -189,27 +237,143 @@ class Trajectory:
         """The undiscounted return: the sum of the turns' rewards (``"return"`` in the dict)."""
         return float(sum(turn.reward for turn in self.turns))
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready record; message contents equal to a turn's text become references
-        (see the module docstring)."""
+    def to_dict(self, images: ImageStore | None = None) -> dict[str, Any]:
+        """The record; message contents equal to a turn's text become references, and images
+        are written to ``images`` and referred to (without a store the arrays are kept: see the
+        module docstring)."""
         data: dict[str, Any] = {"version": SCHEMA_VERSION}
         for f in fields(self):
             value = getattr(self, f.name)
-            data[f.name] = [t.to_dict() for t in value] if f.name == "turns" else json_safe(value)
+            if f.name == "turns":
+                data[f.name] = [t.to_dict(images) for t in value]
+            elif f.name == "messages":
+                data[f.name] = _parts_out(value, images)
+            else:
+                data[f.name] = json_safe(value)
         data["messages"] = _share_contents(data["messages"], data["turns"])
         data["return"] = json_safe(self.episode_return)
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Trajectory:
-        """The trajectory of a record written by any version; raises ``ValueError`` or
-        ``TypeError`` for a damaged one."""
+    def from_dict(cls, data: dict[str, Any], images: ImageLoader | None = None) -> Trajectory:
+        """The trajectory of a record written by any version; ``images`` loads the images it
+        refers to. Raises ``ValueError`` or ``TypeError`` for a damaged record, and
+        :class:`~agentgym.images.ImageFileError` for a missing or damaged image file."""
         values = _known_fields(cls, data)
-        values["turns"] = [Turn.from_dict(turn) for turn in values.get("turns", [])]
+        values["turns"] = [Turn.from_dict(turn, images) for turn in values.get("turns", [])]
         version = data.get("version", 1)
         if isinstance(version, int) and version >= 2 and isinstance(values.get("messages"), list):
             values["messages"] = [_restore_content(m, values["turns"]) for m in values["messages"]]
+        if "messages" in values:
+            values["messages"] = _parts_in(values["messages"], images)
         return cls(**values)
+
+    def message_images(self) -> list[Any]:
+        """The images of the messages' image parts (arrays, or :class:`~agentgym.images.ImageRef`
+        when read lazily), in order of appearance, repeats included."""
+        found: list[Any] = []
+        _collect_images(self.messages, found, 0)
+        return found
+
+
+# ------------------------------------------------------------------ images in messages
+def _is_image(value: Any) -> bool:
+    """An image array, or an image not loaded yet."""
+    return is_image(value) or isinstance(value, ImageRef)
+
+
+def _reference(image: np.ndarray | ImageRef, store: ImageStore) -> dict[str, Any]:
+    return {_IMAGE_REF: store.put(image), _SHAPE: list(image.shape)}
+
+
+def _is_reference(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get(_IMAGE_REF), str) and _SHAPE in value \
+        and _IMAGE not in value
+
+
+def storable_messages(messages: Any, images: Any) -> Any:
+    """``messages`` as a record holds them: JSON-safe, each image part's array replaced by
+    ``image_ref`` (what ``images.put(array)`` returns) and ``shape`` (see the module docstring).
+    ``images`` is an :class:`~agentgym.images.ImageStore` or anything with its ``put``; the
+    images are put in the order the parts appear in the JSON text."""
+    return _parts_out(messages, images)
+
+
+def _parts_out(value: Any, images: ImageStore | None, depth: int = 0) -> Any:
+    """:func:`json_safe` for messages, but an image part's array is written to ``images``
+    (flattened into the part as ``image_ref`` and ``shape``), or kept as it is without a store;
+    dicts that would read back as something else are wrapped (see the module docstring)."""
+    if depth >= _MAX_DEPTH or not isinstance(value, (dict, list, tuple, set, frozenset)):
+        return json_safe(value, depth)
+    if not isinstance(value, dict):
+        return [_parts_out(item, images, depth + 1) for item in value]
+    image = value.get(_IMAGE)
+    has_image = _is_image(image)
+    if _IMAGE_REF in value or (has_image and _SHAPE in value) or value.keys() == {_VERBATIM_PART}:
+        inner = {_key(key): (_image_out(item, images) if key == _IMAGE and has_image
+                             else _parts_out(item, images, depth + 2))
+                 for key, item in value.items()}
+        return {_VERBATIM_PART: inner}
+    if not has_image or images is None:
+        return {_key(key): (item if key == _IMAGE and has_image else _parts_out(item, images, depth + 1))
+                for key, item in value.items()}
+    part: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == _IMAGE:
+            part.update(_reference(image, images))
+        else:
+            part[_key(key)] = _parts_out(item, images, depth + 1)
+    return part
+
+
+def _image_out(image: np.ndarray | ImageRef, images: ImageStore | None) -> Any:
+    return image if images is None else _reference(image, images)
+
+
+def _parts_in(value: Any, images: ImageLoader | None, depth: int = 0) -> Any:
+    """The inverse of :func:`_parts_out` (references loaded with ``images``, or kept without)."""
+    if depth >= _MAX_DEPTH:
+        return value
+    if isinstance(value, list):
+        return [_parts_in(item, images, depth + 1) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if value.keys() == {_VERBATIM_PART} and isinstance(value[_VERBATIM_PART], dict):
+        return {key: (_image_in(item, images) if key == _IMAGE else _parts_in(item, images, depth + 2))
+                for key, item in value[_VERBATIM_PART].items()}
+    if images is not None and _is_reference(value):
+        part = {}
+        for key, item in value.items():
+            if key == _IMAGE_REF:
+                part[_IMAGE] = images.load(item, value[_SHAPE])
+            elif key != _SHAPE:
+                part[key] = _parts_in(item, images, depth + 1)
+        return part
+    return {key: _parts_in(item, images, depth + 1) for key, item in value.items()}
+
+
+def _image_in(value: Any, images: ImageLoader | None) -> Any:
+    if images is not None and _is_reference(value) and value.keys() == {_IMAGE_REF, _SHAPE}:
+        return images.load(value[_IMAGE_REF], value[_SHAPE])
+    return _parts_in(value, images)
+
+
+def _collect_images(value: Any, found: list[Any], depth: int) -> None:
+    if depth >= _MAX_DEPTH:
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _collect_images(item, found, depth + 1)
+    elif isinstance(value, dict):
+        if _is_image(value.get(_IMAGE)):
+            found.append(value[_IMAGE])
+        for key, item in value.items():
+            if key != _IMAGE:
+                _collect_images(item, found, depth + 1)
+
+
+def _key(key: Any) -> str:
+    return key if isinstance(key, str) else _short_repr(key)
 
 
 def _share_contents(messages: Any, turns: list[dict[str, Any]]) -> Any:
@@ -320,12 +484,17 @@ class TrajectoryWriter:
     Opening a file whose last line was cut off by a crash starts a new line first, so the
     partial line cannot corrupt the next trajectory. One writer may be shared by several
     threads (each line is written under a lock).
+
+    Images are written to :attr:`images` (the folder ``<stem>.images`` beside the file, made
+    on the first image) before the line that refers to them; with ``fsync=True`` the image
+    files and the folder are forced to disk first too. See the module docstring.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.path = Path(path)
         self.fsync = fsync
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.images = ImageStore(image_folder(self.path), self.path.parent, fsync=fsync)
         self._lock = threading.Lock()
         self._file = open(self.path, "ab")  # noqa: SIM115 - held open until close()
         if self._file.tell() > 0 and not _ends_with_newline(self.path):
@@ -333,7 +502,9 @@ class TrajectoryWriter:
             self._file.flush()
 
     def write(self, trajectory: Trajectory) -> None:
-        line = json.dumps(trajectory.to_dict(), ensure_ascii=True, allow_nan=False).encode("ascii") + b"\n"
+        record = trajectory.to_dict(images=self.images)  # the image files are in place after this
+        line = json.dumps(record, ensure_ascii=True, allow_nan=False).encode("ascii") + b"\n"
+        self.images.sync()
         with self._lock:
             self._file.write(line)
             self._file.flush()
@@ -361,35 +532,58 @@ def _ends_with_newline(path: Path) -> bool:
         return file.read(1) == b"\n"
 
 
+def image_folder(path: str | os.PathLike[str]) -> Path:
+    """The folder a trajectory file's images are written to: ``<stem>.images`` beside it."""
+    path = Path(path)
+    return path.parent / f"{path.stem}.images"
+
+
 class TrajectoryReader:
     """Iterate over the trajectories of a JSONL file.
 
     A line that is not a valid trajectory (the partial last line a crash leaves, or any other
     damaged line) is skipped; ``bad_lines`` lists the 1-based numbers of the lines skipped by
-    the latest iteration.
+    the latest iteration. Images are loaded from the files the records refer to (relative to
+    the file's folder); a missing or damaged image file raises
+    :class:`~agentgym.images.ImageFileError` (it is not a damaged line: the line is whole and
+    its image is lost, so the reader says so rather than skip the trajectory). With
+    ``lazy_images=True`` no image file is read: each image is an
+    :class:`~agentgym.images.ImageRef` in the array's place (``.load()`` or ``np.asarray`` reads
+    it), for readers that need no pixels (reports) or only some.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, lazy_images: bool = False) -> None:
         self.path = Path(path)
+        self.lazy_images = lazy_images
         self.bad_lines: list[int] = []
 
     def __iter__(self) -> Iterator[Trajectory]:
         self.bad_lines = []
+        images = ImageLoader(self.path.parent, lazy=self.lazy_images)
         with open(self.path, "rb") as file:
             for number, line in enumerate(file, start=1):
                 if not line.strip():
                     continue
                 try:
-                    trajectory = Trajectory.from_dict(json.loads(line))
+                    record = json.loads(line)
+                except (ValueError, RecursionError):
+                    self.bad_lines.append(number)
+                    continue
+                try:
+                    trajectory = Trajectory.from_dict(record, images)
+                except ImageFileError as exc:
+                    raise ImageFileError(f"{self.path}, line {number}: {exc}") from None
                 except (ValueError, TypeError, AttributeError, RecursionError):
                     self.bad_lines.append(number)
                     continue
+                finally:
+                    images.forget()  # arrays are shared within a trajectory, not across the file
                 yield trajectory
 
 
-def read_trajectories(path: str | os.PathLike[str]) -> list[Trajectory]:
+def read_trajectories(path: str | os.PathLike[str], *, lazy_images: bool = False) -> list[Trajectory]:
     """All readable trajectories of a JSONL file; warns about the lines it had to skip."""
-    reader = TrajectoryReader(path)
+    reader = TrajectoryReader(path, lazy_images=lazy_images)
     trajectories = list(reader)
     if reader.bad_lines:
         warnings.warn(

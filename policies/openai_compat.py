@@ -13,6 +13,16 @@ Two modes:
   ids (``return_token_ids``, and ``return_tokens_as_token_ids`` so log-prob entries read
   ``token_id:N``). The prompt the server continues is exactly the one the rollout engine built.
 
+**Images.** An image part of a message's content, ``{"type": "image", "image": <uint8 array>}``
+(what :class:`~agentgym.wrappers.ChatHistory` makes of a ``{"text", "image"}`` observation; an
+:class:`~agentgym.images.ImageRef` or a PIL image also do), is sent as an OpenAI image part,
+``{"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}}`` (a part's
+``detail`` goes inside ``image_url``). PNG is lossless, so the server sees the exact pixels.
+Each distinct image is encoded once while it stays among the last :data:`IMAGE_CACHE_SIZE`
+(a multi-turn conversation sends its earlier screenshots again every turn), off the event loop.
+Token mode cannot carry images (a token-id prompt has no pixels): such a request is a
+:class:`PolicyError`.
+
 Failures: 429, 5xx, connection errors and timeouts are retried with exponential backoff and
 jitter (a ``Retry-After`` header wins); any other 4xx is a :class:`PolicyError` carrying the
 server's message. :meth:`OpenAIPolicy.agenerate` never raises for one failed request: that
@@ -24,15 +34,21 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import random
+import threading
 import time
+from collections import OrderedDict
 from typing import Any, Sequence
 from urllib.parse import urlsplit
 
 import httpx
+import numpy as np
 
+from agentgym.images import ImageFileError, ImageRef, image_digest, is_image, png_data_url
 from agentgym.policies.base import FinishReason, Generation, Policy, PolicyError, Request, SamplingParams
 
 TOKEN_ID_PREFIX = "token_id:"
+#: distinct images whose ``data:`` URLs a policy keeps, so a conversation's images are encoded once
+IMAGE_CACHE_SIZE = 64
 _FINISH_REASONS: dict[str, FinishReason] = {"stop": "stop", "length": "length", "tool_calls": "stop",
                                             "function_call": "stop", "eos": "stop"}
 
@@ -88,6 +104,8 @@ class OpenAIPolicy(Policy):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
         self._slots: asyncio.Semaphore | None = None
+        self._image_urls: OrderedDict[str, str] = OrderedDict()  # digest -> data URL, oldest first
+        self._image_lock = threading.Lock()
 
     # ------------------------------------------------------------------ API
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
@@ -97,11 +115,16 @@ class OpenAIPolicy(Policy):
     async def agenerate_one(self, request: Request, sampling: SamplingParams, seed: int | None = None) -> Generation:
         """One generation sampled with ``seed`` (``sampling.seed`` is not used); raises
         :class:`PolicyError` when it fails."""
+        has_images = _has_image_parts(request.messages)
         if self.tokenizer is not None and request.prompt_token_ids is not None:
+            if has_images:
+                raise PolicyError(f"{self.name}: a request with images cannot be sent in token mode (a token-id "
+                                  "prompt carries no pixels); use a policy without a tokenizer (text mode)")
             path, payload = "/completions", self._completion_payload(request, sampling, seed)
             data = await self._post(path, payload)
             return _completion_generation(data, request.prompt_token_ids)
-        path, payload = "/chat/completions", self._chat_payload(request, sampling, seed)
+        messages = await asyncio.to_thread(self._with_image_urls, request.messages) if has_images else None
+        path, payload = "/chat/completions", self._chat_payload(request, sampling, seed, messages)
         return _chat_generation(await self._post(path, payload))
 
     async def aclose(self) -> None:
@@ -117,8 +140,10 @@ class OpenAIPolicy(Policy):
             loop.run_until_complete(client.aclose())
 
     # ------------------------------------------------------------- payloads
-    def _chat_payload(self, request: Request, sampling: SamplingParams, seed: int | None) -> dict[str, Any]:
-        payload = {"model": self.model, "messages": request.messages, **_sampling_fields(sampling, seed)}
+    def _chat_payload(self, request: Request, sampling: SamplingParams, seed: int | None,
+                      messages: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        payload = {"model": self.model, "messages": request.messages if messages is None else messages,
+                   **_sampling_fields(sampling, seed)}
         if request.tools:
             payload["tools"] = request.tools
         if sampling.logprobs:
@@ -137,6 +162,52 @@ class OpenAIPolicy(Policy):
         if sampling.logprobs:
             payload["logprobs"] = 1
         return payload
+
+    def _with_image_urls(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``messages`` with each image part as an OpenAI ``image_url`` part (new lists and
+        dicts where something changed; the request's own are left alone)."""
+        converted = []
+        for message in messages:
+            content = message.get("content")
+            if isinstance(content, list) and any(_is_image_part(part) for part in content):
+                parts = [self._image_url_part(part) if _is_image_part(part) else part for part in content]
+                message = {**message, "content": parts}
+            converted.append(message)
+        return converted
+
+    def _image_url_part(self, part: dict[str, Any]) -> dict[str, Any]:
+        if "image" not in part:
+            raise PolicyError(f"{self.name}: an image part without its image ({sorted(part)}); a trajectory read "
+                              "from a record without loading its images?")
+        image = part["image"]
+        if isinstance(image, ImageRef):
+            try:
+                image = image.load()
+            except ImageFileError as exc:
+                raise PolicyError(f"{self.name}: {exc}") from None
+        elif not isinstance(image, np.ndarray) and hasattr(image, "__array_interface__"):  # a PIL image
+            image = np.asarray(image)
+        if not is_image(image):
+            raise PolicyError(f"{self.name}: an image part holds {_described(image)}, not an image (a uint8 array "
+                              "H x W or H x W x 1/3/4)")
+        url = {"url": self._data_url(image)}
+        if part.get("detail") is not None:
+            url["detail"] = part["detail"]
+        return {"type": "image_url", "image_url": url}
+
+    def _data_url(self, image: np.ndarray) -> str:
+        digest = image_digest(image)
+        with self._image_lock:
+            url = self._image_urls.get(digest)
+            if url is not None:
+                self._image_urls.move_to_end(digest)
+                return url
+        url = png_data_url(image)
+        with self._image_lock:
+            self._image_urls[digest] = url
+            while len(self._image_urls) > IMAGE_CACHE_SIZE:
+                self._image_urls.popitem(last=False)
+        return url
 
     # ----------------------------------------------------------------- HTTP
     async def _generate_or_error(self, request: Request, sampling: SamplingParams, seed: int | None) -> Generation:
@@ -260,6 +331,20 @@ def _ids_from_tokens(tokens: list[Any]) -> list[int] | None:
 
 
 # ------------------------------------------------------------------ helpers
+def _is_image_part(part: Any) -> bool:
+    return isinstance(part, dict) and part.get("type") == "image"
+
+
+def _has_image_parts(messages: Sequence[dict[str, Any]]) -> bool:
+    return any(isinstance(m.get("content"), list) and any(_is_image_part(p) for p in m["content"]) for m in messages)
+
+
+def _described(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    return f"a {type(value).__name__}"
+
+
 # vLLM's extensions for token-exact results (ignored by servers that accept unknown fields).
 _VLLM_TOKEN_FIELDS = {"return_token_ids": True, "return_tokens_as_token_ids": True}
 

@@ -63,6 +63,7 @@ import gymnasium as gym
 from rich.console import Console
 
 import agentgym
+from agentgym.images import is_image
 from agentgym.info import ErrorKind
 from agentgym.policies.base import ENV_HINTS, Generation, Policy, Request, SamplingParams
 from agentgym.rollout.batcher import GenerationBatcher
@@ -305,7 +306,8 @@ class _Runner:
                 trajectory.error_kind = ErrorKind.POLICY_ERROR.value
                 break
             turn = Turn(turn_index, _text(observation), generation.text, finish_reason=generation.finish_reason,
-                        generation_seconds=generation_seconds, logprobs=generation.logprobs)
+                        generation_seconds=generation_seconds, logprobs=generation.logprobs,
+                        observation_image=_image(observation))
             if transcript:
                 self._check_prefix(transcript, generation, trajectory)
                 span = transcript.add_generation(generation.token_ids or [], generation.logprobs, generation.text)
@@ -412,6 +414,12 @@ def _broken_generation(generation: Any, policy_name: str) -> str | None:
 
 def _text(observation: Any) -> str:
     return str(observation["text"]) if isinstance(observation, dict) else str(observation)
+
+
+def _image(observation: Any) -> Any:
+    """The image of a ``{"text", "image"}`` observation (kept in the turn, stored as a file), or ``None``."""
+    image = observation.get("image") if isinstance(observation, dict) else None
+    return image if is_image(image) else None
 
 
 def _action(generation: Generation) -> Any:

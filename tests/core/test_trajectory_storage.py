@@ -115,8 +115,9 @@ def test_rollout_engine_trajectories_with_tool_messages_round_trip(tmp_path):
     assert [m["content"] for m in back[0].messages if m["role"] == "assistant"][1] == "x" * 5000
 
 
-def _image_observation():
-    return [{"type": "text", "text": "What do you see? " * 4}, {"type": "image", "image": np.zeros((8, 8, 3), np.uint8)}]
+def _array_observation():
+    # a float array is not an image (images are stored as files: tests/trajectory_images), so it is described
+    return [{"type": "text", "text": "What do you see? " * 4}, {"type": "image", "image": np.zeros((8, 8, 3), np.float32)}]
 
 
 SHAPES = {
@@ -134,9 +135,9 @@ SHAPES = {
                   {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "type": "function"}]},
                   {"role": "tool", "tool_call_id": "c1", "name": "encyclopedia", "content": "result " * 10},
                   {"role": "assistant", "content": "Paris"}]),
-    "images described": Trajectory(
+    "arrays described": Trajectory(
         turns=[Turn(0, "What do you see? " * 4, "A black square, eight pixels wide.")],
-        messages=[{"role": "user", "content": _image_observation()},
+        messages=[{"role": "user", "content": _array_observation()},
                   {"role": "assistant", "content": "A black square, eight pixels wide."}]),
     "same text in two turns": chat(("o" * 40, "same action " * 5), ("o" * 40, "same action " * 5)),
     "action equals an observation": chat(("echo " * 10, "echo " * 10)),

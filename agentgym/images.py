@@ -1,0 +1,261 @@
+"""Images as PNG: encoding, content-addressed files beside a trajectory file, loading them back.
+
+An *image* here is what environments put in ``{"text", "image"}`` observations: a ``uint8``
+array of shape ``H x W`` (grey), ``H x W x 3`` (RGB) or ``H x W x 4`` (RGBA)
+(:func:`is_image`). PNG is lossless, so an image read back is equal to the one written, shape
+and dtype included.
+
+**Content addressing.** An image's name is :func:`image_digest`: the SHA-256 of its shape and
+pixels (not of the PNG bytes, so the name does not depend on the encoder, and an image already
+stored is recognised without encoding it again). :class:`ImageStore` writes each distinct image
+once, as ``<digest>.png`` in its folder; :class:`ImageLoader` checks, on reading, that a file's
+pixels still hash to its name.
+
+**Crash safety.** A file is written under a temporary name in the same folder and renamed into
+place (``os.replace``, atomic on POSIX and Windows), so a file with a final name is always whole.
+A crash may leave a ``.tmp`` file behind, which nothing reads. Callers write an image before the
+record that refers to it (:class:`~agentgym.trajectory.TrajectoryWriter` does).
+
+Pillow is needed to encode and decode (``pip install pillow``); it is imported on first use.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import io
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PNG_SUFFIX = ".png"
+#: zlib level of written PNGs: 1 is several times faster than the default 6 on screenshots and
+#: the files come out within a few percent of its size.
+PNG_COMPRESS_LEVEL = 1
+_CHANNELS = (1, 3, 4)
+
+
+class ImageFileError(OSError):
+    """An image file that a record refers to is missing, unreadable or not the image it names."""
+
+
+def is_image(value: Any) -> bool:
+    """``value`` is a ``uint8`` array PNG holds exactly: ``H x W``, or ``H x W x 1/3/4``, not empty."""
+    return (isinstance(value, np.ndarray) and value.dtype == np.uint8 and value.size > 0
+            and (value.ndim == 2 or (value.ndim == 3 and value.shape[2] in _CHANNELS)))
+
+
+def image_digest(image: np.ndarray) -> str:
+    """The SHA-256 (hex) of an image's shape and pixels: its content address."""
+    _check(image)
+    digest = hashlib.sha256(f"uint8 {image.shape}\n".encode("ascii"))
+    digest.update(np.ascontiguousarray(image).data)
+    return digest.hexdigest()
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """The PNG file of ``image`` (``ValueError`` for anything :func:`is_image` refuses)."""
+    _check(image)
+    Image = _pillow()
+    pixels = np.ascontiguousarray(image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL)
+    return buffer.getvalue()
+
+
+def decode_png(data: bytes, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """The image of a PNG file (``ValueError`` when ``data`` is not one). With ``shape`` (the
+    shape it was written with), a one-channel image comes back ``H x W x 1`` as it was."""
+    Image = _pillow()
+    try:
+        with Image.open(io.BytesIO(data)) as png:
+            if png.format != "PNG":
+                raise ValueError(f"not a PNG file but {png.format}")
+            image = np.asarray(png)
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds for damaged files
+        raise ValueError(f"not a readable PNG file ({type(exc).__name__}: {exc})") from None
+    if image.dtype != np.uint8:
+        raise ValueError(f"the PNG holds {image.dtype} pixels, not uint8")
+    if shape is not None and len(shape) == 3 and shape[2] == 1 and image.ndim == 2:
+        image = image[:, :, None]
+    return image
+
+
+def png_data_url(image: np.ndarray) -> str:
+    """``data:image/png;base64,...``: the image as a URL an OpenAI-style image message carries."""
+    return "data:image/png;base64," + base64.b64encode(encode_png(image)).decode("ascii")
+
+
+class ImageStore:
+    """Content-addressed PNG files in one folder, created on the first image.
+
+    :meth:`put` returns the image's name relative to ``base`` (the folder a record's
+    references are relative to, e.g. the JSONL file's folder). Safe to share between threads
+    and processes: two writers of one image write the same bytes, and each rename is atomic.
+    With ``fsync=True`` each new file, and then the folder (:meth:`sync`), is forced to disk.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], base: str | os.PathLike[str], *, fsync: bool = False) -> None:
+        self.folder = Path(folder)
+        self.base = Path(base)
+        self.fsync = fsync
+        self._prefix = Path(os.path.relpath(self.folder, self.base)).as_posix()
+        self._stored: set[str] = set()  # digests known to be on disk
+        self._unsynced = False
+        self._lock = threading.Lock()
+
+    def put(self, image: np.ndarray | ImageRef) -> str:
+        """Store ``image`` (unless an image with its digest is stored already); its reference.
+        An :class:`ImageRef` is loaded (and checked) first."""
+        if isinstance(image, ImageRef):
+            image = image.load()
+        digest = image_digest(image)
+        name = digest + PNG_SUFFIX
+        if digest not in self._stored:
+            path = self.folder / name
+            if not path.exists():
+                self._write(path, encode_png(image))
+            self._stored.add(digest)
+        return f"{self._prefix}/{name}"
+
+    def sync(self) -> None:
+        """With ``fsync``, force the folder's new entries to disk (call before writing a record
+        that refers to them); otherwise nothing."""
+        with self._lock:
+            if not (self.fsync and self._unsynced):
+                return
+            self._unsynced = False
+        if hasattr(os, "O_DIRECTORY"):  # POSIX: a directory's entries are synced through it
+            descriptor = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+
+    def _write(self, path: Path, data: bytes) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{path.stem[:16]}.", suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(data)
+                file.flush()
+                if self.fsync:
+                    os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+        with self._lock:
+            self._unsynced = True
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image stored as a file and not read yet: what a lazy :class:`ImageLoader` gives.
+
+    :meth:`load` (or ``np.asarray(ref)``) reads and checks it, raising :class:`ImageFileError`
+    as :meth:`ImageLoader.load` does. ``reference`` is the path as recorded, relative to ``base``.
+    """
+
+    reference: str
+    shape: tuple[int, ...]
+    base: Path
+
+    @property
+    def path(self) -> Path:
+        return ImageLoader(self.base).path(self.reference)
+
+    def load(self) -> np.ndarray:
+        return ImageLoader(self.base).load(self.reference, list(self.shape))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        image = self.load()
+        return image if dtype is None else image.astype(dtype)
+
+
+class ImageLoader:
+    """Load the images a record refers to, relative to ``base``, each checked against its name.
+
+    A reference must be a relative path inside ``base`` ending in ``<digest>.png``; anything
+    else, a missing file, a damaged file, or pixels that do not hash to the name (or do not
+    have the recorded shape) raise :class:`ImageFileError` naming the file. Loaded images are
+    read-only, and a reference loaded again (the same image in several messages) gives the same
+    array object while the loader lives (see :meth:`forget`). A ``lazy`` loader reads nothing:
+    :meth:`load` gives an :class:`ImageRef` to load when needed.
+    """
+
+    def __init__(self, base: str | os.PathLike[str], *, lazy: bool = False) -> None:
+        self.base = Path(base)
+        self.lazy = lazy
+        self._loaded: dict[str, np.ndarray] = {}
+
+    def load(self, reference: str, shape: Any) -> np.ndarray | ImageRef:
+        """The image ``reference`` names (an :class:`ImageRef` when lazy); ``shape``, the shape
+        recorded with it, must be a list of integers (``ValueError`` otherwise: a damaged record)."""
+        if not isinstance(shape, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in shape):
+            raise ValueError(f"an image reference's shape must be a list of integers, got {shape!r}")
+        if self.lazy:
+            self.path(reference)  # a malformed reference is refused now, not when loaded
+            return ImageRef(reference, tuple(shape), self.base)
+        image = self._loaded.get(reference)
+        if image is None:
+            image = self._read(reference, shape)
+            self._loaded[reference] = image
+        if list(image.shape) != shape:
+            raise ImageFileError(f"{self.path(reference)}: the image is {list(image.shape)}, the record says {shape}")
+        return image
+
+    def forget(self) -> None:
+        """Drop the images loaded so far (the arrays handed out stay valid)."""
+        self._loaded.clear()
+
+    def path(self, reference: str) -> Path:
+        """The file a reference names (``ImageFileError`` for one that points outside ``base``)."""
+        if (not isinstance(reference, str) or Path(reference).is_absolute() or ".." in Path(reference).parts
+                or not reference.endswith(PNG_SUFFIX)):
+            raise ImageFileError(f"{reference!r} is not an image reference (a relative path to a .png file "
+                                 f"inside {self.base})")
+        return self.base / reference
+
+    def _read(self, reference: str, shape: Any) -> np.ndarray:
+        path = self.path(reference)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ImageFileError(f"image file {path} is missing (a trajectory file was copied without its "
+                                 f"{Path(reference).parent} folder?)") from None
+        except OSError as exc:
+            raise ImageFileError(f"image file {path} cannot be read: {exc}") from None
+        try:
+            image = decode_png(data, tuple(shape))
+        except ValueError as exc:
+            raise ImageFileError(f"image file {path} is damaged: {exc}") from None
+        if image_digest(image) != Path(reference).name[: -len(PNG_SUFFIX)]:
+            raise ImageFileError(f"image file {path} does not hold the image its name promises "
+                                 "(changed or damaged after it was written)")
+        image.setflags(write=False)
+        return image
+
+
+def _check(image: Any) -> None:
+    if not is_image(image):
+        described = (f"an array of shape {image.shape} and dtype {image.dtype}" if isinstance(image, np.ndarray)
+                     else f"a {type(image).__name__}")
+        raise ValueError(f"an image must be a non-empty uint8 array of shape H x W or H x W x 1/3/4, got {described}")
+
+
+def _pillow() -> Any:
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError("storing and loading images needs Pillow: pip install pillow") from None
+    return Image
