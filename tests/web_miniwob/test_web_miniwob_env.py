@@ -153,6 +153,16 @@ def test_a_seeded_random_episode_replays_exactly(make_miniwob):
     assert episode(3)[0] != episode(4)[0]
 
 
+def test_random_clicks_at_points_land_in_the_task_area(make_miniwob):
+    env = make_miniwob("click-color")
+    env.reset(seed=0)
+    rng = random.Random(0)
+    points = [tuple(map(int, re.findall(r"\d+", action))) for action in
+              (env.unwrapped.random_action(rng) for _ in range(400)) if action.startswith("mouse_click(")]
+    assert len(points) > 10
+    assert all(0 <= x < 160 and 0 <= y < 210 for x, y in points)  # #wrap, where every task is drawn
+
+
 def test_the_mixed_environment_draws_tasks_by_seed(make_miniwob):
     env = make_miniwob(None, difficulty="easy")
     drawn = []

@@ -35,6 +35,7 @@ episode. :meth:`MiniWoBEnv.oracle_action` solves the tasks that have a scripted 
 
 from __future__ import annotations
 
+import random
 import secrets
 from typing import Any, ClassVar
 
@@ -80,11 +81,16 @@ _START_SCRIPT = r"""
 }
 """
 
+# The instruction, and the task's area (#wrap: 160 x 210 at the top left on every page of the wheel).
 _GOAL_SCRIPT = r"""
 () => {
   const said = core.getUtterance();  // a few tasks return {utterance, fields}
   const text = typeof said === "string" ? said : (said && said.utterance) || "";
-  return String(text).replace(/\s+/g, " ").trim();
+  const wrap = document.getElementById("wrap");
+  const r = wrap ? wrap.getBoundingClientRect() : null;
+  const area = r && r.width >= 1 && r.height >= 1
+    ? [Math.floor(r.left), Math.floor(r.top), Math.floor(r.width), Math.floor(r.height)] : null;
+  return {goal: String(text).replace(/\s+/g, " ").trim(), area: area};
 }
 """
 
@@ -171,6 +177,7 @@ class MiniWoBEnv(BrowserEnv):
         self.task: MiniWoBTask | None = None
         self.page_seed: int | None = None
         self._goal = ""
+        self._area: tuple[int, int, int, int] | None = None
         self._token = ""
         self._oracle_memory: dict[str, Any] = {}
 
@@ -186,6 +193,7 @@ class MiniWoBEnv(BrowserEnv):
         self.page_seed = self.rng.randrange(2**31)
         self._token = secrets.token_hex(8)
         self._goal = ""
+        self._area = None
         self._oracle_memory = {}
 
     def start_url(self) -> str:
@@ -200,7 +208,9 @@ class MiniWoBEnv(BrowserEnv):
         if problem:
             raise RuntimeError(f"MiniWoB++ task {self.task.name!r}: {problem}")
         page.wait_for_function("() => WOB_TASK_READY === true", polling=20, timeout=self.load_timeout * 1000.0)
-        self._goal = page.evaluate(_GOAL_SCRIPT)
+        found = page.evaluate(_GOAL_SCRIPT)
+        self._goal = found["goal"]
+        self._area = tuple(found["area"]) if found["area"] else None
 
     def goal_text(self) -> str:
         return self._goal
@@ -223,6 +233,15 @@ class MiniWoBEnv(BrowserEnv):
                           info={"miniwob_task": name, "raw_reward": raw, "miniwob_reason": state["reason"]})
 
     # ------------------------------------------------------------------ LLMEnv's hooks
+    def random_action(self, rng: random.Random) -> str:
+        """:meth:`BrowserEnv.random_action`, its clicks at random points drawn inside the task's
+        area (the page's ``#wrap``, 160 x 210 pixels) rather than the whole viewport."""
+        action = super().random_action(rng)
+        if action.startswith("mouse_click(") and self._area is not None:
+            left, top, width, height = self._area
+            action = f"mouse_click({left + rng.randrange(width)}, {top + rng.randrange(height)})"
+        return action
+
     def oracle_action(self) -> str:
         """The scripted oracle's next action for this episode's task (it reads the page).
 
