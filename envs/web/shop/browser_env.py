@@ -76,6 +76,9 @@ class ShopBrowserEnv(BrowserEnv):
         difficulty: ``mixed`` (default), ``easy`` or ``hard``, as in the text mode.
         size: products in the catalogue.
         seed: the catalogue's seed.
+        show_url: show the page's address in the observation. Off by default: it holds the
+            episode's random session id and the app's port, so the same seed would not give the
+            same observations (the page itself shows everything the address says).
         **kwargs: :class:`~agentgym.browser.BrowserEnv`'s (``pool``, ``screenshot``...).
     """
 
@@ -83,8 +86,8 @@ class ShopBrowserEnv(BrowserEnv):
     instructions: ClassVar[str] = INSTRUCTIONS
 
     def __init__(self, difficulty: str | None = None, *, size: int = DEFAULT_SIZE, seed: int = 0,
-                 **kwargs: Any) -> None:
-        super().__init__(difficulty, **kwargs)
+                 show_url: bool = False, **kwargs: Any) -> None:
+        super().__init__(difficulty, show_url=show_url, **kwargs)
         self.shop = check_shop_arguments(type(self).__name__, size, seed)
         self.goal: Goal | None = None
         self._app: ShopApp | None = None

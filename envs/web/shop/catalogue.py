@@ -152,11 +152,15 @@ def _price_limit(price: float, rng: random.Random) -> float:
 
 
 def _with_goal_ids(goal: Goal, catalogue: Catalogue) -> Goal:
-    from .reward import shop_reward  # the reward decides which purchases fulfil the goal
+    from .reward import attribute_matches, shop_reward  # the reward decides which purchases fulfil the goal
 
+    wanted = len(goal.attributes)
+    # Cheap necessary conditions first (the price, the options on offer, every attribute), then
+    # the reward itself for the few products left.
     ids = frozenset(p.id for p in catalogue.by_type[goal.type_name]
                     if p.price <= goal.price_upper
                     and all(value in p.option_values(name) for name, value in goal.options.items())
+                    and attribute_matches(p, goal.attributes) == wanted
                     and shop_reward(p, goal.options, goal).reward >= 1.0)
     return Goal(goal.text, goal.target_id, goal.type_name, goal.category, goal.target_title, goal.attributes,
                 goal.options, goal.price_upper, ids | {goal.target_id})
