@@ -73,6 +73,8 @@ def test_a_whole_visit_by_following_links(app, client, shop):
     assert shop.catalogue[target.target_id].features[0] in unescape(features.text)
     item = client.get(links(features.text)["< Prev"])  # back to the product, options kept
     assert app.get_session(sid).chosen_options == dict(target.options)
+    assert client.post(buy_action(item.text).replace("?", "/features?", 1)).status_code == 404
+    assert client.get(buy_action(item.text)).status_code == 405 and not app.get_session(sid).done
     bought = client.post(buy_action(item.text))
     assert bought.status_code == 303 and bought.headers["location"] == f"{base}/"
     session = app.get_session(sid)
@@ -141,6 +143,7 @@ def test_refused_addresses_show_the_error(app, client, shop, address, status, me
     ("GET", "/s/AAAAAAAAAAAAAAAAAAAAAA/../../etc/passwd", 404),
     ("GET", "/s/AAAAAAAAAAAAAAAAAAAAAA/admin", 404),
     ("POST", "/s/AAAAAAAAAAAAAAAAAAAAAA/buy/B0AAAAAAAA", 404),
+    ("POST", "/s/AAAAAAAAAAAAAAAAAAAAAA/buy/B0AAAAAAAA/features", 404),
     ("GET", "/s/AAAAAAAAAAAAAAAAAAAAAA/buy/B0AAAAAAAA", 405),
     ("POST", "/s/AAAAAAAAAAAAAAAAAAAAAA/search", 405),
     ("PUT", "/s/AAAAAAAAAAAAAAAAAAAAAA/", 405),

@@ -251,6 +251,8 @@ class _ShopHandler(BaseHTTPRequestHandler):
             return _error_page(HTTPStatus.NOT_FOUND, "there is no page at this address")
         session_id, rest = match.group(1), match.group(2) or "/"
         product = _PRODUCT_PATH.match(rest)
+        if product is not None and product.group(1) == "buy" and product.group(3):
+            product = None  # one buys from the product page, not from a sub-page
         if rest not in ("/", "/search", "/results") and product is None:
             return _error_page(HTTPStatus.NOT_FOUND, "there is no page at this address")
         allowed = "POST" if product is not None and product.group(1) == "buy" else "GET, HEAD"
