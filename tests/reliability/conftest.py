@@ -70,3 +70,29 @@ class ResourceProbe:
 def resources() -> ResourceProbe:
     """Snapshot the process's threads, fds and child processes; see :class:`ResourceProbe`."""
     return ResourceProbe()
+
+
+#: The id that stands for its class among the browser-played environments (below).
+_REPRESENTATIVES = {"agentgym.envs.web.miniwob.env:MiniWoBEnv": "web/miniwob.click-button-v0"}
+
+
+def shipped_env_ids() -> list[str]:
+    """Every environment agentgym ships, for the contract probes -- but of the ones played in a
+    browser (families ``web`` and ``gui``), one id per class: the 131 MiniWoB++ ids, for
+    instance, are one class over different pages, each page is reset and played in
+    ``tests/web_miniwob``, and probing every one with a browser here would take many minutes
+    for no new code covered."""
+    import agentgym
+
+    shipped = [e for e in agentgym.list_envs() if str(e.entry_point).startswith("agentgym.envs.")]
+    ids, seen = [], set()
+    for info in sorted(shipped, key=lambda e: e.id):
+        if info.family not in ("web", "gui"):
+            ids.append(info.id)
+            continue
+        entry = str(info.entry_point)
+        if entry in seen:
+            continue
+        seen.add(entry)
+        ids.append(_REPRESENTATIVES.get(entry, info.id))
+    return ids

@@ -16,6 +16,7 @@ from agentgym.cli import main
 from agentgym.core import ConfigError
 from agentgym.policies.base import Request, SamplingParams
 from agentgym.testing import check_llm_env
+from tests.reliability.conftest import shipped_env_ids
 
 EVAL = ["eval", "--policy", "oracle", "--tasks", "1", "--no-progress"]
 
@@ -138,7 +139,7 @@ def test_a_genuine_bug_still_shows_its_traceback(monkeypatch):
 
 # Every environment agentgym registers (test modules register deliberately broken ones, such as
 # an environment that hangs, which a whole-suite run may have collected before this module).
-SHIPPED = [e.id for e in agentgym.list_envs() if str(e.entry_point).startswith("agentgym.envs.")]
+SHIPPED = shipped_env_ids()
 
 
 def test_the_shipped_environments_are_all_probed():

@@ -24,8 +24,9 @@ from agentgym.core import Feedback, LLMEnv
 from agentgym.remote import AsyncRemoteEnv, RemoteEnv, RemoteEnvError, running_env_server
 from agentgym.spaces import UnicodeText
 from agentgym.testing import check_llm_env, hostile_actions
+from tests.reliability.conftest import shipped_env_ids
 
-SHIPPED = [e.id for e in agentgym.list_envs() if str(e.entry_point).startswith("agentgym.envs.")]
+SHIPPED = shipped_env_ids()
 CORE = ("reward_components", "error", "success")
 
 
