@@ -54,7 +54,7 @@ from agentgym.browser.action_parser import ActionError, action_help, parse_actio
 from agentgym.browser.actions import ActionOutcome, execute, is_target_closed
 from agentgym.browser.errors import BrowserError, BrowserTimeout
 from agentgym.browser.network import allowed_url
-from agentgym.browser.observe import snapshot_page
+from agentgym.browser.observe import settled, snapshot_page
 from agentgym.browser.pool import BrowserPool, check_viewport, shared_pool
 from agentgym.browser.session import DEFAULT_VIEWPORT, BrowserSession, first_line
 from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_flag, check_int, check_number
@@ -172,7 +172,8 @@ class BrowserEnv(LLMEnv):
         return ""
 
     def page_status(self, page: Any) -> PageStatus:
-        """(The browser's thread.) Whether the episode is over, read from the page after a step."""
+        """(The browser's thread.) Whether the episode is over, read from the page after a step.
+        It only reads: when the page navigates while it runs, it is called again on the new page."""
         return GOING_ON
 
     def on_message(self, text: str) -> PageStatus | None:
@@ -257,7 +258,8 @@ class BrowserEnv(LLMEnv):
                 break
         assert outcome is not None
         if status is None or not status.done:
-            status = self.run_in_page(self.page_status)
+            # Asked again if the page navigated while the hook read it (a click that loads a page).
+            status = self.run_in_page(lambda page: settled(page, lambda: self.page_status(page)))
         observation = self._observe(outcome)
         info: dict[str, Any] = {"action": str(outcome.action), **status.info}
         rewards: dict[str, float] = {"outcome": status.outcome} if status.done else {}

@@ -25,10 +25,12 @@ Open shadow roots are walked; the contents of iframes are not (an ``iframe`` lin
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, Callable, TypedDict, TypeVar
 
 from agentgym.browser.scripts import MARKS_CALL, SNAPSHOT_CALL, UNMARKS_CALL
 from agentgym.browser.session import BrowserSession
+
+T = TypeVar("T")
 
 #: Per-observation limits: characters of a name, of a text line, lines and characters of the
 #: tree, characters of the DOM text.
@@ -80,21 +82,33 @@ def snapshot_page(page: Any, *, screenshot: bool = False, set_of_marks: bool = F
 _NAVIGATED = ("Execution context was destroyed", "Cannot find context with specified id")
 
 
-def evaluate_settled(page: Any, script: str, arg: Any = None, *, attempts: int = 4, load_ms: float = 5000.0) -> Any:
-    """(On the browser's thread.) ``page.evaluate(script, arg)``, run again on the new document
-    when the page navigated while it ran (a link the agent clicked, a script that moves the page
-    on); the page is given up to ``load_ms`` to reach DOMContentLoaded first."""
+def navigation_race(exc: BaseException) -> bool:
+    """``exc`` says the page's document was replaced (a navigation) while a script ran in it."""
+    text = str(exc)
+    return any(needle in text for needle in _NAVIGATED)
+
+
+def settled(page: Any, fn: Callable[[], T], *, attempts: int = 4, load_ms: float = 5000.0) -> T:
+    """(On the browser's thread.) ``fn()``, called again on the new document when the page
+    navigated while it ran (a link the agent clicked, a script that moves the page on); the page
+    is given up to ``load_ms`` to reach DOMContentLoaded before each new attempt. Other errors,
+    and the last attempt's, propagate."""
     for attempt in range(attempts):
         try:
-            return page.evaluate(script, arg)
+            return fn()
         except Exception as exc:  # noqa: BLE001 - only navigation races are retried
-            if attempt == attempts - 1 or page.is_closed() or not any(n in str(exc) for n in _NAVIGATED):
+            if attempt == attempts - 1 or page.is_closed() or not navigation_race(exc):
                 raise
         try:
             page.wait_for_load_state("domcontentloaded", timeout=load_ms)
         except Exception:  # noqa: BLE001 - a slow page is observed as it is
             pass
     raise AssertionError("unreachable")
+
+
+def evaluate_settled(page: Any, script: str, arg: Any = None) -> Any:
+    """(On the browser's thread.) ``page.evaluate(script, arg)`` through :func:`settled`."""
+    return settled(page, lambda: page.evaluate(script, arg))
 
 
 def _screenshot(page: Any, marks: list[str] | None) -> bytes:

@@ -104,6 +104,8 @@ class BrowserPool:
             worker.call(lambda: session.open_here(action_timeout=action_timeout, load_timeout=load_timeout),
                         limit)
         except BaseException:
+            # A call that timed out may still make the context later: close it when it does.
+            worker.post(session._close_here)
             self._release_worker(worker)
             raise
         with self._lock:

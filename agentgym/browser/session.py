@@ -104,8 +104,18 @@ class BrowserSession:
     # -------------------------------------------------------- the worker's thread
     def open_here(self, *, action_timeout: float, load_timeout: float) -> None:
         """(On the worker's thread.) Launch the browser if needed and create the context and
-        its page."""
+        its page. A browser that dies meanwhile is :class:`BrowserCrashed`."""
         self.generation = self.worker.ensure_browser()
+        try:
+            self._open_context(action_timeout, load_timeout)
+        except BrowserError:
+            raise
+        except Exception as exc:
+            if not self.worker.browser_alive():
+                raise BrowserCrashed(f"the browser died while the session opened: {first_line(exc)}") from exc
+            raise
+
+    def _open_context(self, action_timeout: float, load_timeout: float) -> None:
         width, height = self.viewport
         context = self.worker.browser.new_context(
             viewport={"width": width, "height": height},

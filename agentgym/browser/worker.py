@@ -12,6 +12,13 @@ processes (found by their marker switch, see :mod:`agentgym.browser.launch`), wh
 stuck Playwright call return with an error and frees the thread. The next
 :meth:`BrowserWorker.ensure_browser` launches a new browser (a new *generation*); sessions of
 the old one get :class:`~agentgym.browser.errors.BrowserCrashed`.
+
+Playwright does not answer every call once its browser is gone: a ``new_page`` under way when
+the browser is killed can wait forever, and killing the (dead) browser again does not free the
+thread. So a caller whose call is still running ``HANG_GRACE_S`` after the browser disconnected
+(and a timed-out call that killing the browser did not end) kills the worker's Playwright
+driver: every call waiting on it then fails, the thread comes back, and the next launch starts
+a new driver.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ import secrets
 import threading
 import time
 from typing import Any, Callable
+
+import psutil
 
 from agentgym.browser.errors import BrowserError, BrowserTimeout, BrowserUnavailable, SessionClosed
 from agentgym.browser.launch import import_sync_playwright, launch_options
@@ -91,6 +100,11 @@ class BrowserWorker:
         self._playwright: Any = None
         self._browser: Any = None
         self._disconnected = False
+        # Read by callers: when the running call started, when the browser disconnected (None
+        # while it is connected or being launched), the driver process (pid, start time).
+        self._call_started = 0.0
+        self._lost: float | None = None
+        self._driver: tuple[int, float] | None = None
 
     # ------------------------------------------------------------------ any thread
     @property
@@ -122,12 +136,14 @@ class BrowserWorker:
             self._queue.put(item)
         if not item.started.wait(QUEUE_TIMEOUT_S) and item.claim("abandoned"):
             raise BrowserTimeout(f"{self.name} stayed busy for {QUEUE_TIMEOUT_S:.0f} s")
-        if not item.done.wait(timeout):
+        if not self._wait(item, timeout):
             if on_timeout is not None:
                 on_timeout()
             if not item.done.wait(HANG_GRACE_S):
                 self.kill_browser()
-                item.done.wait(10.0)
+                if not item.done.wait(HANG_GRACE_S):
+                    self.kill_driver()  # the call waits on a browser that is gone
+                    item.done.wait(10.0)
             raise BrowserTimeout(f"the browser call did not finish within {timeout:g} s")
         if item.error is not None:
             raise item.error
@@ -154,6 +170,32 @@ class BrowserWorker:
         if self.marker:
             kill_process_trees(browser_processes(self.marker))
 
+    def kill_driver(self) -> None:
+        """Kill this worker's Playwright driver (from any thread): the calls waiting on it fail
+        and the next launch starts a new driver. Only the process recorded at launch is killed."""
+        driver = self._driver
+        if driver is None:
+            return
+        try:
+            process = psutil.Process(driver[0])
+            if process.create_time() == driver[1]:
+                kill_process_trees([process])
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            pass
+
+    def _wait(self, item: _Call, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for ``item`` to finish; kill the driver when the call
+        is stuck on a browser that disconnected ``HANG_GRACE_S`` ago (see the module docstring)."""
+        deadline = time.monotonic() + timeout
+        while not item.done.wait(min(0.25, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                return False
+            lost = self._lost
+            if lost is not None and time.monotonic() - max(lost, self._call_started) > HANG_GRACE_S:
+                self.kill_driver()
+                return item.done.wait(10.0)
+        return True
+
     def close(self, timeout: float = 15.0) -> None:
         """Close the browser, stop Playwright and join the thread (idempotent). A thread that
         does not come back in ``timeout`` seconds gets its browser killed and is joined again."""
@@ -179,6 +221,7 @@ class BrowserWorker:
         if self._browser is not None and self.browser_alive():
             return self.generation
         self._discard_browser()
+        self._lost = None  # a launch may take long: it is not a call stuck on the lost browser
         if self._playwright is None:
             self._playwright = import_sync_playwright()().start()
         self.marker = f"{secrets.token_hex(6)}-{self.generation + 1}"
@@ -196,9 +239,11 @@ class BrowserWorker:
                 self._stop_playwright()
                 raise BrowserUnavailable(f"Chromium failed to start: {again}") from exc
         self._disconnected = False
+        self._lost = None
         browser.on("disconnected", self._note_disconnected)
         self._browser = browser
         self.generation += 1
+        self._driver = _parent_of(self.browser_pids())
         return self.generation
 
     @property
@@ -221,6 +266,7 @@ class BrowserWorker:
 
     def _note_disconnected(self, *_: Any) -> None:
         self._disconnected = True
+        self._lost = time.monotonic()
 
     def _start_thread(self) -> None:
         if self._thread is None:
@@ -234,6 +280,7 @@ class BrowserWorker:
                 return
             if not item.claim("running"):
                 continue
+            self._call_started = time.monotonic()
             item.started.set()
             item.run()
 
@@ -261,6 +308,16 @@ class BrowserWorker:
         deadline = time.monotonic() + 1.0
         while self.browser_pids() and time.monotonic() < deadline:
             time.sleep(0.02)
+
+
+def _parent_of(pids: list[int]) -> tuple[int, float] | None:
+    """(pid, start time) of the parent of the first of ``pids`` (a browser's main process: its
+    parent is the Playwright driver), or ``None``."""
+    try:
+        parent = psutil.Process(pids[0]).parent() if pids else None
+        return None if parent is None else (parent.pid, parent.create_time())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return None
 
 
 __all__ = ["BrowserWorker", "HANG_GRACE_S", "QUEUE_TIMEOUT_S"]

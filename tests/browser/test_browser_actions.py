@@ -13,15 +13,24 @@ from agentgym.browser.observe import observe
 XSS = """<script>window.xss = 1</script><img src=x onerror="window.xss = 2">"; window.xss = 3; //"""
 
 
-@pytest.fixture
-def form(session, site):
-    url = site.page("/form/page.html", FORM_PAGE)
+@pytest.fixture(scope="module")
+def form_session(pool, site):
+    """One session for the module's form tests (each test loads the form afresh)."""
+    site.page("/form/page.html", FORM_PAGE)
     site.page("/form/next.html", NEXT_PAGE)
-    session.run(lambda page: page.goto(url))
-    return session
+    session = pool.open_session()
+    yield session
+    session.close()
 
 
-def act(session, text: str, timeout: float = 3.0) -> ActionOutcome:
+@pytest.fixture
+def form(form_session, site):
+    """The session, on a new document of the form page."""
+    form_session.run(lambda page: page.goto(site.url("/form/page.html")))
+    return form_session
+
+
+def act(session, text: str, timeout: float = 5.0) -> ActionOutcome:
     (action,) = parse_actions(text)
     return execute(session, action, timeout)
 
@@ -136,7 +145,9 @@ def test_scroll_and_mouse_click(form):
     assert e["counter"] in observe(form)["interactive"]
 
 
-def test_go_back_noop_and_messages(form):
+def test_go_back_noop_and_messages(session, site):
+    form = session  # a tab of its own: its history starts with the form
+    session.run(lambda page: page.goto(site.url("/form/page.html")))
     e = ids(form)
     outcome = act(form, "go_back()")  # the first page of the tab: nothing to go back to
     assert outcome.error == "there is no earlier page to go back to"

@@ -69,7 +69,7 @@ def make_env(pool, site):
     made = []
 
     def make(**kwargs):
-        env = PickColour(pool=pool, action_timeout=2.0, load_timeout=5.0, **kwargs)
+        env = PickColour(pool=pool, action_timeout=5.0, load_timeout=10.0, **kwargs)
         env.site_url = site.base
         made.append(env)
         return env
@@ -84,10 +84,11 @@ def _bid(observation: str, name: str) -> str:
     return line[1:line.index("]")]
 
 
-def test_check_llm_env(make_env):
+def test_check_llm_env(make_env, pool):
     env = make_env()
     check_llm_env(env, hostile=60)
-    assert env.session is None or env.episode_active
+    env.close()
+    assert env.session is None and pool.open_sessions == 0  # every episode's session was closed
 
 
 def test_an_episode_observed_and_won(make_env):
@@ -197,3 +198,32 @@ def test_bad_configuration_is_a_config_error(pool):
         env.reset(seed=0)
     assert env.session is None and not env.episode_active
     env.close()
+
+
+class MovingPage(BrowserEnv):
+    """The button sends the page on to another (after 50 ms, to a page that answers in 200 ms);
+    the status hook reads the title a second after it is asked, so a navigation always lands
+    while it runs."""
+
+    site_url = ""
+
+    def start_url(self):
+        return f"{self.site_url}/env/moving.html"
+
+    def page_status(self, page):
+        title = page.evaluate("() => new Promise((done) => setTimeout(() => done(document.title), 1000))")
+        return PageStatus(done=title == "moved", success=title == "moved")
+
+
+def test_a_status_read_while_the_page_navigates_is_read_again(pool, site):
+    site.page("/env/moving.html", "<title>moving</title><button onclick=\"setTimeout(() => "
+              "location.href = '/slow?ms=200&title=moved', 50)\">Move on</button>")
+    env = MovingPage(pool=pool)
+    env.site_url = site.base
+    try:
+        observation, _ = env.reset(seed=0)
+        _, reward, terminated, _, info = env.step(f"click('{_bid(observation, 'Move on')}')")
+        assert terminated and info["success"] and reward == 1.0
+        assert "moved page" in env.render_text()
+    finally:
+        env.close()

@@ -137,6 +137,19 @@ PROBES = """async ([outside, outsideWs, local, localWs, stunPort, stunHost]) => 
     worker.onmessage = (e) => done(e.data);
     setTimeout(() => done("timeout"), 3000);
   });
+  result.workerSocket = await new Promise((done) => {
+    const code = "const ws = new WebSocket(" + JSON.stringify(outsideWs) + ");" +
+      "ws.onopen = () => postMessage('open'); ws.onerror = () => postMessage('error');";
+    const worker = new Worker(URL.createObjectURL(new Blob([code])));
+    worker.onmessage = (e) => done(e.data);
+    setTimeout(() => done("timeout"), 3000);
+  });
+  const source = new EventSource(outside + "/events");
+  result.eventSource = await new Promise((done) => {
+    source.onopen = () => done("open"); source.onerror = () => done("error");
+    setTimeout(() => done("timeout"), 3000);
+  });
+  source.close();
   const peer = new RTCPeerConnection({iceServers: [{urls: "stun:" + stunHost + ":" + stunPort}]});
   peer.createDataChannel("leak");
   await peer.setLocalDescription(await peer.createOffer());
@@ -166,6 +179,7 @@ def test_nothing_leaves_the_machine_but_loopback_works(session, site, outside):
     assert "open" not in result["wsOutside"], result["wsOutside"]
     assert result["wsLocal"][:3] == ["open", "message:hello from loopback", "message:echo: ping"], result["wsLocal"]
     assert result["workerFetch"] == "rejected"
+    assert result["workerSocket"] != "open" and result["eventSource"] == "error"
     assert _blocked(failures, out + "/fetch") and _blocked(failures, "http://8.8.8.8/pixel.png")
     if outside is not None:
         assert outside.arrivals() == before, f"reached the outside host: {outside.arrivals()} (before: {before})"
