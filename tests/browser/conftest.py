@@ -1,7 +1,7 @@
 """Fixtures of the browser-core tests (the servers live in ``browser_helpers``).
 
 * ``site`` -- the test pages on 127.0.0.1; ``outside`` -- a server on a non-loopback address;
-* ``pool`` -- one :class:`BrowserPool` of two browsers for the whole run; ``session`` -- a fresh
+* ``pool`` -- one :class:`BrowserPool` of two browsers for the whole folder; ``session`` -- a fresh
   session on it per test.
 """
 
@@ -11,20 +11,21 @@ import socket
 import time
 
 import pytest
-from browser_helpers import Outside, non_loopback_ipv4, start_site
 
 from agentgym.browser import BrowserPool
 from agentgym.browser.processes import browser_processes
 
+from .browser_helpers import Outside, non_loopback_ipv4, start_site
 
-@pytest.fixture(scope="session")
+
+@pytest.fixture(scope="package")
 def site():
     site, stop = start_site()
     yield site
     stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def outside():
     """The outside server, or ``None`` on a machine without a non-loopback address (the tests
     then judge by the browser's own error codes alone)."""
@@ -45,9 +46,10 @@ def outside():
     server.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pool():
-    """Two browsers shared by the whole run; closing them leaves no process behind."""
+    """Two browsers shared by the tests of this folder (closed when they are done, so no later
+    test elsewhere sees them); closing them leaves no process behind."""
     pool = BrowserPool(2)
     yield pool
     markers = [worker.marker for worker in pool.browsers if worker.marker]

@@ -4,11 +4,12 @@ session. What happened is read from the page itself (``window.log``, values, scr
 from __future__ import annotations
 
 import pytest
-from browser_helpers import FORM_PAGE, NEXT_PAGE, bid_of
 
 from agentgym.browser.action_parser import parse_actions
 from agentgym.browser.actions import ActionOutcome, execute
 from agentgym.browser.observe import observe
+
+from .browser_helpers import FORM_PAGE, NEXT_PAGE, bid_of
 
 XSS = """<script>window.xss = 1</script><img src=x onerror="window.xss = 2">"; window.xss = 3; //"""
 

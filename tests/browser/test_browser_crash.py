@@ -11,12 +11,13 @@ import time
 
 import psutil
 import pytest
-from browser_helpers import wait_until
 
 import agentgym.browser.actions as browser_actions
 import agentgym.browser.worker as browser_worker
 from agentgym.browser import BrowserCrashed, BrowserEnv, BrowserPool, BrowserTimeout, PageStatus
 from agentgym.browser.processes import browser_processes
+
+from .browser_helpers import wait_until
 
 PAGES = {
     "/crash/start.html": "<title>start</title><button onclick=\"document.title = 'clicked'\">Press</button>",

@@ -13,12 +13,13 @@ import time
 
 import psutil
 import pytest
-from browser_helpers import wait_until
 
 from agentgym.browser import BrowserEnv, BrowserPool, PageStatus, shared_pool
 from agentgym.browser.launch import MARKER_SWITCH
 from agentgym.browser.pool import close_all_pools
 from agentgym.browser.processes import browser_processes
+
+from .browser_helpers import wait_until
 
 
 def _descendants() -> set[int]:

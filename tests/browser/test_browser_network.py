@@ -13,12 +13,13 @@ import json
 import time
 
 import pytest
-from browser_helpers import wait_until
 
 from agentgym.browser.action_parser import parse_actions
 from agentgym.browser.actions import execute
 from agentgym.browser.network import allowed_url
 from agentgym.browser.observe import observe
+
+from .browser_helpers import wait_until
 
 ALLOWED = [
     "http://127.0.0.1:8000/page.html",

@@ -7,10 +7,11 @@ import time
 
 import numpy as np
 import pytest
-from browser_helpers import FORM_PAGE, NEXT_PAGE, bid_of, line_of
 from PIL import Image
 
 from agentgym.browser.observe import MAX_LINES, MAX_TREE_CHARS, observe, snapshot_page
+
+from .browser_helpers import FORM_PAGE, NEXT_PAGE, bid_of, line_of
 
 
 @pytest.fixture(scope="module")

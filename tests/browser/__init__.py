@@ -1,0 +1,1 @@
+"""Tests of the browser core (agentgym.browser), against a real Chromium."""
