@@ -65,17 +65,27 @@ def snapshot_page(page: Any, *, screenshot: bool = False, set_of_marks: bool = F
                "maxChars": MAX_TREE_CHARS, "domText": dom_text, "maxDomChars": MAX_DOM_CHARS}
     result: dict[str, Any] = evaluate_settled(page, SNAPSHOT_CALL, options)
     observation: Observation = {
-        "text": result["text"],
-        "url": result["url"],
-        "title": result["title"],
+        "text": well_formed(result["text"]),
+        "url": well_formed(result["url"]),
+        "title": well_formed(result["title"]),
         "focused": result["focused"],
         "interactive": list(result["interactive"]),
     }
     if dom_text:
-        observation["dom"] = result.get("dom", "")
+        observation["dom"] = well_formed(result.get("dom", ""))
     if screenshot or set_of_marks:
         observation["image"] = _screenshot(page, observation["interactive"] if set_of_marks else None)
     return observation
+
+
+def well_formed(text: str) -> str:
+    """``text`` with lone UTF-16 surrogates (which JavaScript strings may hold, and which no
+    UTF-8 encoder or tokenizer accepts) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 #: Errors of ``page.evaluate`` that mean the document was replaced while the script ran.

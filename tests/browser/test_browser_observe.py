@@ -184,3 +184,14 @@ def test_the_package_exports_the_function():
     from agentgym.browser import observe as exported
 
     assert exported is observe and agentgym.browser.observe is observe and callable(exported)
+
+
+def test_broken_unicode_of_the_page_is_replaced(session, site):
+    # JavaScript strings may hold lone surrogates; no UTF-8 encoder or tokenizer takes them.
+    session.run(lambda page: page.goto(site.page("/obs/surrogates.html", (
+        "<p id='p'>x</p><script>document.getElementById('p').textContent = 'a\\ud800b \U0001F642';"
+        "document.title = 'T\\udc00';</script>"))))
+    obs = observe(session, dom_text=True)
+    for key in ("text", "title", "dom"):
+        obs[key].encode("utf-8")  # does not raise
+    assert obs["title"] == "T\ufffd" and "a\ufffdb \U0001F642" in obs["dom"]
