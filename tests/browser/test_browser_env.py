@@ -10,7 +10,7 @@ import pytest
 from agentgym.browser import BrowserEnv, PageStatus
 from agentgym.browser.action_parser import parse_actions
 from agentgym.core import ConfigError
-from agentgym.testing import check_llm_env, play_episode, random_agent
+from agentgym.testing import check_llm_env
 
 COLOURS = ("red", "green", "blue", "yellow", "purple", "orange")
 
@@ -136,9 +136,7 @@ def test_seeds_draw_the_task_and_replay_it(make_env):
         env.reset(seed=seed)
         tasks.add((tuple(env.colours), env.target))
     assert len(tasks) == 4
-    # The same seed and the same (seeded) random agent give the same whole episode.
-    runs = [play_episode(env, random_agent(5), seed=5, max_steps=8) for _ in range(2)]
-    assert runs[0]["observations"] == runs[1]["observations"] and runs[0]["actions"] == runs[1]["actions"]
+    # (That the same seed and a seeded random agent replay a whole episode, check_llm_env checks.)
 
 
 def test_random_actions_parse_and_play(make_env):
@@ -153,7 +151,7 @@ def test_random_actions_parse_and_play(make_env):
         if parsed.args.get("bid") is not None:
             assert parsed.args["bid"] in env.interactive_ids
     assert {"click", "fill", "press", "scroll", "mouse_click", "noop"} <= names
-    for action in actions[:12]:  # and the environment takes them
+    for action in actions[:8]:  # and the environment takes them
         _, _, terminated, _, info = env.step(action)
         assert info["error"] is None or "Traceback" not in info["error"]
         if terminated:
