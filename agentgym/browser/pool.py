@@ -135,6 +135,12 @@ class BrowserPool:
         for worker in workers:
             worker.close(timeout)
 
+    def __copy__(self) -> BrowserPool:
+        return self  # a pool is a handle to running browsers: copies share them
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> BrowserPool:
+        return self  # (Gymnasium's env checker deep-copies make()'s arguments)
+
     def __enter__(self) -> BrowserPool:
         return self
 

@@ -200,3 +200,16 @@ def test_eight_threads_share_two_browsers(pool, site):
     # Every episode's context was closed: the browsers hold none.
     for worker in pool.browsers:
         assert wait_until(lambda: worker.call(lambda: len(worker.browser.contexts), 10) == 0)
+
+
+def test_copies_of_a_pool_are_the_pool_itself():
+    """Gymnasium's env checker deep-copies make()'s arguments; a pool given as one must survive it
+    (a copy would be a second handle with no browsers, or fail on its thread queue)."""
+    import copy
+
+    pool = BrowserPool(1)
+    try:
+        assert copy.deepcopy({"pool": pool})["pool"] is pool
+        assert copy.copy(pool) is pool
+    finally:
+        pool.close()
