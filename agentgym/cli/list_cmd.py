@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import re
+from typing import Any
 
 from rich.table import Table
 
@@ -21,16 +23,48 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table (README's)")
 
 
+#: Ids ``<family>/<group>.<variant>-v<n>``: a family of variants of one environment class.
+_VARIANT_ID = re.compile(r"^(?P<group>[^/]+/[^/.]+)\.(?P<variant>[^/]+)-v(?P<version>\d+)$")
+#: Groups at least this large are one row of the README table.
+_MIN_GROUP = 5
+
+
 def markdown_env_table(family: str | None = None, *, builtin_only: bool = False) -> str:
     """The environment table of README, generated from the registry (``builtin_only``: the
-    environments agentgym itself ships, not those registered by plugins or user code)."""
+    environments agentgym itself ships, not those registered by plugins or user code).
+
+    Variants of one class named ``<family>/<group>.<variant>-v<n>`` (e.g. the 131
+    ``web/miniwob.<task>-v0``) share one row when there are at least five of them; ``agentgym
+    list`` shows each."""
     lines = ["| id | family | turn budget | tags | description |", "|---|---|---:|---|---|"]
-    for env in agentgym.list_envs(family):
-        if builtin_only and not str(env.entry_point).startswith("agentgym.envs."):
-            continue
-        lines.append(f"| `{env.id}` | {env.family} | {env.max_turns or '-'} | "
-                     f"{', '.join(env.tags)} | {env.description} |")
+    envs = [env for env in agentgym.list_envs(family)
+            if not builtin_only or str(env.entry_point).startswith("agentgym.envs.")]
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for env in envs:
+        match = _VARIANT_ID.match(env.id)
+        if match:
+            groups.setdefault((match["group"], match["version"], str(env.entry_point)), []).append(env)
+    grouped = {id(env): key for key, members in groups.items() if len(members) >= _MIN_GROUP for env in members}
+    shown: set[tuple[str, str, str]] = set()
+    for env in envs:
+        key = grouped.get(id(env))
+        if key is None:
+            lines.append(f"| `{env.id}` | {env.family} | {env.max_turns or '-'} | "
+                         f"{', '.join(env.tags)} | {env.description} |")
+        elif key not in shown:
+            shown.add(key)
+            lines.append(_group_row(key, groups[key]))
     return "\n".join(lines)
+
+
+def _group_row(key: tuple[str, str, str], members: list[Any]) -> str:
+    group, version, _ = key
+    budgets = sorted({env.max_turns for env in members if env.max_turns})
+    budget = "-" if not budgets else (str(budgets[0]) if len(budgets) == 1 else f"{budgets[0]}-{budgets[-1]}")
+    tags = list(dict.fromkeys(tag for env in members for tag in env.tags))
+    return (f"| `{group}.<variant>-v{version}` | {members[0].family} | {budget} | {', '.join(tags)} | "
+            f"{len(members)} variants of one environment (`agentgym list --family {members[0].family}` lists "
+            f"each), e.g. {members[0].description} |")
 
 
 def run(args: argparse.Namespace) -> int:
