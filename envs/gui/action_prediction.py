@@ -115,7 +115,7 @@ class ActionPredictionEnv(GuiEnv):
             for _ in range(step):
                 self._carry_out(self._follower.peek(self), shoot=False)
             if step:  # the screenshot of the screen the prediction is made on
-                self.run_in_page(lambda page: self._capture(page))
+                self.capture()
         self._reference = self._follower.peek(self)
 
     def _demonstration_length(self) -> int:

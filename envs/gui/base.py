@@ -50,7 +50,7 @@ from agentgym.spaces import UnicodeText, text_and_image_space
 
 from .actions import POINT_ACTIONS, ActionError, GuiAction, action_help, parse_action
 from .frames import DEFAULT_MAX_SIDE, CoordinateFrame
-from .page import ScreenPoints, Screenshooter, load_app, perform, read_screen, swipe_end
+from .page import ScreenPoints, Screenshooter, load_app, perform, png_to_array, read_screen, swipe_end
 from .themes import DEVICE_SIZES, DEVICES
 
 VIEWS = ("screenshot", "text", "both")
@@ -144,6 +144,8 @@ class GuiEnv(LLMEnv):
         self._fresh_image = False
         self._predicted: dict[str, Any] | None = None
         self._session_failed = False
+        self._spec: dict[str, Any] | None = None
+        self._png: bytes | None = None
         self._history: list[str] = []
         self._text = ""
 
@@ -191,9 +193,15 @@ class GuiEnv(LLMEnv):
             self._session_failed = True  # released at the episode's end, never reused
             raise
 
+    @property
+    def app_spec(self) -> dict[str, Any] | None:
+        """The spec of the app on the screen (:func:`~agentgym.envs.gui.runtime.page_html` renders it)."""
+        return self._spec
+
     def reload(self, spec: dict[str, Any]) -> None:
         """Load app ``spec`` into the page (replacing the current one) and read it."""
         ms = self.load_timeout * 1000.0
+        self._spec = spec
 
         def load(page: Any) -> None:
             load_app(page, spec, ms)
@@ -202,6 +210,12 @@ class GuiEnv(LLMEnv):
             self._capture(page)
 
         self.run_in_page(load, self.load_timeout + 5.0)
+        self._develop()
+
+    def capture(self) -> None:
+        """Read the screen and take the screenshot again (after actions run with ``shoot=False``)."""
+        self.run_in_page(self._capture)
+        self._develop()
 
     def execute(self, action: GuiAction, points: ScreenPoints, *, shoot: bool = True) -> str | None:
         """Carry out ``action`` in the page and read the screen back (with a screenshot unless
@@ -214,7 +228,9 @@ class GuiEnv(LLMEnv):
             self._capture(page, shoot=shoot)
             return problem
 
-        return self.run_in_page(run, self.action_timeout + hold + 5.0)
+        problem = self.run_in_page(run, self.action_timeout + hold + 5.0)
+        self._develop()
+        return problem
 
     def feedback(self, action: GuiAction | None, *, rewards: dict[str, float] | None = None, terminated: bool = False,
                  success: bool = False, error: str | None = None, target: dict[str, Any] | None = None,
@@ -429,10 +445,17 @@ class GuiEnv(LLMEnv):
         return lines or ["(nothing on the screen)"]
 
     def _capture(self, page: Any, *, shoot: bool = True) -> None:
-        """(The browser's thread.) Read the screen and take the screenshot."""
+        """(The browser's thread.) Read the screen and take the screenshot (PNG bytes, decoded
+        by :meth:`_develop` in the caller's thread, so that the browser's thread is free for
+        the other environments on it meanwhile)."""
         self._read = read_screen(page, tree=self.view != "screenshot")
-        if self._shooter is not None and shoot:
-            self._image = self.frame.image_of(self._shooter.array())
+        self._png = self._shooter.png() if self._shooter is not None and shoot else None
+
+    def _develop(self) -> None:
+        """(The caller's thread.) The screenshot taken last as the image the agent sees."""
+        png, self._png = self._png, None
+        if png is not None:
+            self._image = self.frame.image_of(png_to_array(png))
             self._fresh_image = True
 
     def _instructions(self) -> str:

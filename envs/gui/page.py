@@ -74,10 +74,15 @@ class Screenshooter:
 
     def array(self) -> np.ndarray:
         """The viewport as an ``H x W x 3`` uint8 array."""
-        from PIL import Image
+        return png_to_array(self.png())
 
-        with Image.open(io.BytesIO(self.png())) as image:
-            return np.asarray(image.convert("RGB"))
+
+def png_to_array(png: bytes) -> np.ndarray:
+    """PNG bytes as an ``H x W x 3`` uint8 array."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        return np.asarray(image.convert("RGB"))
 
 
 def perform(page: Any, action: GuiAction, points: ScreenPoints, *, viewport: tuple[int, int]) -> str | None:
@@ -138,4 +143,5 @@ def swipe_end(action: GuiAction, start: tuple[float, float], viewport: tuple[int
     return min(max(x + dx, 0.0), width - 1.0), min(max(y + dy, 0.0), height - 1.0)
 
 
-__all__ = ["LONG_PRESS_MS", "ScreenPoints", "Screenshooter", "load_app", "perform", "read_screen", "swipe_end"]
+__all__ = ["LONG_PRESS_MS", "ScreenPoints", "Screenshooter", "load_app", "perform", "png_to_array", "read_screen",
+           "swipe_end"]

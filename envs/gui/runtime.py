@@ -605,7 +605,6 @@ function snapshotNow() {
   return {screen: entry.sid, title: sc.title, app: sc.app || null, depth: stack.length,
     overlay: overlay ? {kind: overlay.t, title: overlay.title || null} : null,
     focused: active ? Number(active.getAttribute("data-gid")) : null, last_click: lastClick, toast,
-    typing: !!(document.activeElement && document.activeElement.matches && document.activeElement.matches("input")),
     state: JSON.parse(JSON.stringify({settings: S.settings, choices: S.choices, contacts: S.contacts, lists: S.lists,
       cart: S.cart, checks: S.checks, chips: S.chips, forms: S.forms}))};
 }
