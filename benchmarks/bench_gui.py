@@ -35,13 +35,17 @@ Python process(es), Playwright's driver, every Chromium process) with all enviro
 divided by N. Ratios are agentgym / BrowserGym (target: >= 1.5x steps/s). After each side closes,
 none of its processes may be left.
 
+Then, unless ``--baselines 0``, a table of baselines: the success rate and mean return of the
+oracle and of the random agent on each task at each level (``--baselines`` seeds each;
+``--only-baselines`` skips the comparison).
+
 BrowserGym pins ``playwright==1.44`` (agentgym has a newer one), so it runs from a virtual
 environment of its own, ``.venv/browsergym`` (``--setup-browsergym`` makes it;
 ``--browsergym-python`` names another interpreter)::
 
     python benchmarks/bench_gui.py --setup-browsergym            # once
     python benchmarks/bench_gui.py [--envs 1 4] [--pool 1] [--rounds 3] [--window 8]
-        [--episode-steps 20] [--device phone] [--difficulty medium] [--out DIR]
+        [--episode-steps 20] [--device phone] [--difficulty medium] [--baselines 10] [--out DIR]
 """
 
 from __future__ import annotations
@@ -66,6 +70,8 @@ REPO = Path(__file__).resolve().parent.parent
 BROWSERGYM_VENV = REPO / ".venv" / "browsergym"
 MESSAGE_PREFIX = "@@bench-gui "
 SIZES = {"desktop": (1280, 800), "phone": (412, 915)}
+#: Each task's default device (the registered environments').
+DEVICE_OF = {"gui/Grounding-v0": "desktop", "gui/ActionPrediction-v0": "phone", "gui/Navigation-v0": "phone"}
 
 
 # ============================================================================ the workers
@@ -459,6 +465,47 @@ def run_pair(n: int, args: argparse.Namespace, url: str, pages: Path, log_dir: P
     return out
 
 
+def baselines(episodes: int, device_of: dict[str, str]) -> list[dict[str, Any]]:
+    """Success rate and mean return of the oracle and the random agent on each task and level
+    (``episodes`` seeds each, grounding twice as many; the registered turn budgets: 1 click for
+    grounding, 40 predictions, 30 navigation steps)."""
+    from agentgym.browser import BrowserPool
+    from agentgym.envs.gui.action_prediction import ActionPredictionEnv
+    from agentgym.envs.gui.grounding import GroundingEnv
+    from agentgym.envs.gui.navigation import NavigationEnv
+
+    tasks = [("gui/Grounding-v0", GroundingEnv, 2 * episodes, 1), ("gui/ActionPrediction-v0", ActionPredictionEnv, episodes, 40),
+             ("gui/Navigation-v0", NavigationEnv, episodes, 30)]
+    rows = []
+    with BrowserPool(1) as pool:
+        for env_id, cls, count, budget in tasks:
+            for difficulty in ("easy", "medium", "hard"):
+                env = cls(difficulty, pool=pool, device=device_of[env_id])
+                try:
+                    for policy in ("oracle", "random"):
+                        rng = random.Random(0)
+                        successes, returns, steps = 0, [], 0
+                        for seed in range(count):
+                            env.reset(seed=seed)
+                            total = 0.0
+                            for _ in range(budget):
+                                action = env.oracle_action() if policy == "oracle" else env.random_action(rng)
+                                _, reward, terminated, _, info = env.step(action)
+                                total += reward
+                                steps += 1
+                                if terminated:
+                                    successes += bool(info["success"])
+                                    break
+                            returns.append(total)
+                        rows.append({"env": env_id, "difficulty": difficulty, "device": env.device, "policy": policy,
+                                     "episodes": count, "success": successes / count, "mean_return": statistics.fmean(returns),
+                                     "steps_per_episode": steps / count})
+                        print(f"{env_id} {difficulty} {policy}: success {successes}/{count}", flush=True)
+                finally:
+                    env.close()
+    return rows
+
+
 def setup_browsergym(python: str) -> None:
     """Make BrowserGym's virtual environment (browsergym-core pins playwright 1.44)."""
     venv = Path(python).parent.parent
@@ -468,11 +515,12 @@ def setup_browsergym(python: str) -> None:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    lines = [f"# GUI environments: agentgym vs BrowserGym (coordinate actions)", "",
-             f"{report['machine']}; {report['device']} ({report['difficulty']}), {report['rounds']} x "
-             f"{report['window_s']:.0f} s per side, episodes of {report['episode_steps']} steps.", "",
-             "| envs | side | steps/s | steps/s (no resets) | median step ms | median reset ms | MB/env (PSS) | errors |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["# GUI environments: agentgym vs BrowserGym (coordinate actions)", "", report["machine"], ""]
+    if report["pairs"]:
+        lines += [f"{report['device']} ({report['difficulty']}), {report['rounds']} x {report['window_s']:.0f} s per side, "
+                  f"episodes of {report['episode_steps']} steps.", "",
+                  "| envs | side | steps/s | steps/s (no resets) | median step ms | median reset ms | MB/env (PSS) | errors |",
+                  "|---:|---|---:|---:|---:|---:|---:|---:|"]
     for pair in report["pairs"]:
         for label in ("agentgym", "browsergym"):
             s = pair[label]
@@ -481,6 +529,13 @@ def markdown(report: dict[str, Any]) -> str:
                          f"{s['error_count']} |")
         lines.append(f"| {pair['envs']} | **ratio** | **{pair['ratio_steps_per_s']:.2f}x** | "
                      f"{pair['ratio_steps_per_s_without_resets']:.2f}x | | | {pair['ratio_memory_per_env']:.2f}x | |")
+    if report.get("baselines"):
+        lines += ["", "## Baselines (oracle and random agent)", "",
+                  "| environment | level | device | policy | episodes | success | mean return | steps/episode |",
+                  "|---|---|---|---|---:|---:|---:|---:|"]
+        for row in report["baselines"]:
+            lines.append(f"| {row['env']} | {row['difficulty']} | {row['device']} | {row['policy']} | {row['episodes']} | "
+                         f"{row['success']:.0%} | {row['mean_return']:.2f} | {row['steps_per_episode']:.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -495,6 +550,9 @@ def main() -> None:
     parser.add_argument("--device", choices=sorted(SIZES), default="phone")
     parser.add_argument("--difficulty", choices=["easy", "medium", "hard"], default="medium")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--baselines", type=int, default=10,
+                        help="episodes per task and level for the oracle / random table (0: none)")
+    parser.add_argument("--only-baselines", action="store_true", help="the baselines table alone")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     parser.add_argument("--browsergym-python", default=os.environ.get("AGENTGYM_BROWSERGYM_PYTHON",
                                                                         str(BROWSERGYM_VENV / "bin" / "python")))
@@ -513,6 +571,13 @@ def main() -> None:
         return worker_browsergym(args)
     if args.setup_browsergym:
         setup_browsergym(args.browsergym_python)
+        return
+    if args.only_baselines:
+        report = {"machine": f"{platform.node()} ({os.cpu_count()} CPUs, Python {platform.python_version()})",
+                  "device": args.device, "difficulty": args.difficulty, "rounds": 0, "window_s": 0.0,
+                  "episode_steps": args.episode_steps, "command": " ".join(sys.argv), "pairs": [],
+                  "baselines": baselines(args.baselines, DEVICE_OF)}
+        print(markdown(report))
         return
     if not Path(args.browsergym_python).exists():
         raise SystemExit(f"BrowserGym's interpreter {args.browsergym_python} is missing: run with --setup-browsergym")
@@ -538,7 +603,8 @@ def main() -> None:
             server.shutdown()
     report = {"machine": f"{platform.node()} ({os.cpu_count()} CPUs, Python {platform.python_version()})",
               "device": args.device, "difficulty": args.difficulty, "rounds": args.rounds, "window_s": args.window,
-              "episode_steps": args.episode_steps, "pool": args.pool, "command": " ".join(sys.argv), "pairs": pairs}
+              "episode_steps": args.episode_steps, "pool": args.pool, "command": " ".join(sys.argv), "pairs": pairs,
+              "baselines": baselines(args.baselines, DEVICE_OF) if args.baselines else []}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench_gui.json").write_text(json.dumps(report, indent=2) + "\n")

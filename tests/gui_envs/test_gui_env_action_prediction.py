@@ -12,7 +12,7 @@ from agentgym.envs.gui.action_prediction import ActionPredictionEnv
 
 
 def test_the_oracle_predicts_every_step_of_whole_demonstrations(make_gui):
-    for difficulty, seed in (("easy", 0), ("medium", 1), ("hard", 2), ("hard", 3)):
+    for difficulty, seed in (("easy", 0), ("hard", 2), ("hard", 3)):
         env = make_gui(ActionPredictionEnv, difficulty, steps="all")
         env.reset(seed=seed)
         kinds = set()
@@ -31,13 +31,15 @@ def test_the_oracle_predicts_every_step_of_whole_demonstrations(make_gui):
 def test_one_step_episodes_draw_a_step_and_replay_the_history(make_gui):
     env = make_gui(ActionPredictionEnv, "hard", kinds="contact")
     steps_seen = set()
-    for seed in range(6):
+    for seed in range(5):
         observation, _ = env.reset(seed=seed)
         step = env.step_index
         steps_seen.add(step)
         assert observation["text"].count("\n  ") == min(step, env.history_length)
-        again, _ = env.reset(seed=seed)
-        assert env.step_index == step and again["text"] == observation["text"]
+        if seed < 2:
+            again, _ = env.reset(seed=seed)
+            assert env.step_index == step and again["text"] == observation["text"]
+            assert (again["image"] == observation["image"]).all()
         _, reward, terminated, _, info = env.step(env.oracle_action())
         assert terminated and info["success"] and reward == 3.0
         assert info["gui"]["target"]["step"] == step
@@ -99,3 +101,22 @@ def test_bad_arguments(kwargs):
 
     with pytest.raises(ConfigError):
         ActionPredictionEnv(**kwargs)
+
+
+def test_the_reward_providers_score_the_recorded_turns_as_the_environment_did(make_gui):
+    from agentgym.rewards.gui import GuiActionReward
+    from agentgym.trajectory import Trajectory, Turn
+
+    env = make_gui(ActionPredictionEnv, "medium", steps="all")
+    env.reset(seed=8)
+    turns = []
+    for index, write in enumerate([env.oracle_action, lambda: '{"action": "back"}', lambda: "home()", env.oracle_action]):
+        action = write()
+        _, reward, terminated, _, info = env.step(action)
+        turns.append(Turn(index=index, observation="", action=action, reward=reward, info=info))
+        if terminated:
+            break
+    scores = GuiActionReward(format_pattern="json_action").score([Trajectory(turns=turns)])[0]
+    # GUI-R1's text term is scored by the provider on type steps only; these turns are clicks and
+    # back/home, where the environment's three terms and the provider's agree
+    assert scores == [turn.reward for turn in turns]

@@ -21,7 +21,7 @@ FRAMES = [{"frame": "pixels"}, {"frame": "normalized_1000"}, {"frame": "resized"
 @pytest.mark.parametrize("device", ["desktop", "phone"])
 def test_the_oracle_always_hits_the_target(make_gui, frame, device):
     env = make_gui(GroundingEnv, "hard", device=device, **frame)
-    for seed in range(4):
+    for seed in range(3):
         observation, info = env.reset(seed=seed)
         assert info["gui"]["frame"] == env.frame.describe() and info["gui"]["task"] == "grounding"
         assert observation["image"].shape == (env.frame.image[1], env.frame.image[0], 3)
@@ -111,12 +111,12 @@ def test_random_baseline_is_far_below_the_oracle(make_gui):
 
     env = make_gui(GroundingEnv, "medium", device="desktop")
     rng, wins = random.Random(0), 0
-    for seed in range(12):
+    for seed in range(10):
         env.reset(seed=seed)
         _, reward, terminated, _, _ = env.step(env.random_action(rng))
         assert terminated
         wins += reward
-    assert wins <= 4
+    assert wins <= 3
 
 
 def test_registered_and_made(gui_pool):

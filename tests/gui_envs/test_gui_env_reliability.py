@@ -76,9 +76,9 @@ def test_contract_of_the_screenshot_views(make_gui):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             check_env(env, skip_render_check=False)
-        check_hostile_actions(env, 60)
+        check_hostile_actions(env, 50)
     nav_text = make_gui(NavigationEnv, "easy", view="text")
-    check_hostile_actions(nav_text, 60)
+    check_hostile_actions(nav_text, 50)
 
 
 def test_no_browser_context_or_thread_outlives_the_environments():
