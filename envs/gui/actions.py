@@ -148,8 +148,7 @@ def action_help() -> str:
         '  {"action": "swipe", "x1": X, "y1": Y, "x2": X, "y2": Y}   drag a finger from one point to another\n'
         '  {"action": "key", "key": "Enter"}              Enter, Tab, Backspace, Escape, ArrowDown, Control+a...\n'
         '  {"action": "back"}   {"action": "home"}   {"action": "wait"}   {"action": "open_app", "app": "Name"}\n'
-        '  {"action": "finish"}                           the task is done (or "status": "infeasible")\n'
-        "You may think first inside <think>...</think> and then give the action inside <answer>...</answer>."
+        '  {"action": "finish"}                           the task is done (or "status": "infeasible")'
     )
 
 

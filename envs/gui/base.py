@@ -459,8 +459,9 @@ class GuiEnv(LLMEnv):
             self._fresh_image = True
 
     def _instructions(self) -> str:
-        answer = ("Give your answer as <think>your reasoning</think><answer>{\"action\": ...}</answer>."
-                  if self.answer_format == "think_answer" else "Answer with the JSON action only.")
+        answer = ('Think first inside <think>...</think>, then give the JSON action inside <answer>...</answer>: '
+                  '<think>your reasoning</think><answer>{"action": ...}</answer>.'
+                  if self.answer_format == "think_answer" else "Answer with the JSON action only, nothing else.")
         view = {"screenshot": "Each observation is a screenshot of the screen with the task and the earlier actions.",
                 "text": "Each observation lists the screen's elements as an accessibility tree: an id in brackets, "
                         "the role, the name, the state and the box (left, top, right, bottom); you may click an "
