@@ -112,10 +112,8 @@ class ActionPredictionEnv(GuiEnv):
             self.reload(self._phone.spec)
             self._follower = PlanFollower(self._phone.task.plan)
             self._history, self.step_index = [], 0
-            for _ in range(step):
-                self._carry_out(self._follower.peek(self), shoot=False)
-            if step:  # the screenshot of the screen the prediction is made on
-                self.capture()
+            for index in range(step):  # the last one's screenshot is the screen of the prediction
+                self._carry_out(self._follower.peek(self), shoot=index == step - 1)
         self._reference = self._follower.peek(self)
 
     def _demonstration_length(self) -> int:
@@ -127,16 +125,16 @@ class ActionPredictionEnv(GuiEnv):
             count += 1
             if planned.action["action"] == "finish":
                 return count
-            self._carry_out(planned, shoot=False)
+            self._carry_out(planned, shoot=False, draw=False)
             if count > 200:
                 raise RuntimeError("the demonstration does not end")
 
-    def _carry_out(self, planned: PlannedAction, *, shoot: bool = True) -> None:
+    def _carry_out(self, planned: PlannedAction, *, shoot: bool = True, draw: bool = True) -> None:
         """Carry out a demonstration action and add it to the history."""
         assert self._follower is not None
         action = parse_action(planned.to_json(), self.frame)
         if action.type != "finish":
-            problem = self.execute(action, self.resolve(action), shoot=shoot)
+            problem = self.execute(action, self.resolve(action), shoot=shoot, draw=draw)
             if problem is not None:
                 raise RuntimeError(f"the demonstration's action {planned.to_json()} failed: {problem}")
         self._follower.advance()

@@ -217,15 +217,16 @@ class GuiEnv(LLMEnv):
         self.run_in_page(self._capture)
         self._develop()
 
-    def execute(self, action: GuiAction, points: ScreenPoints, *, shoot: bool = True) -> str | None:
-        """Carry out ``action`` in the page and read the screen back (with a screenshot unless
-        ``shoot`` is false: replaying steps nobody sees); ``None``, or why the action did nothing
-        (for the agent)."""
+    def execute(self, action: GuiAction, points: ScreenPoints, *, shoot: bool = True, draw: bool = True) -> str | None:
+        """Carry out ``action`` in the page and read the screen back; ``None``, or why the
+        action did nothing (for the agent). ``shoot=False``: the screenshot is taken but not
+        kept (a replayed step nobody sees, whose screen a later screenshot builds on);
+        ``draw=False``: none is taken (steps of a page that is reloaded afterwards)."""
         hold = (action.duration_ms or 600) / 1000.0 if action.type == "long_press" else 0.0
 
         def run(page: Any) -> str | None:
             problem = perform(page, action, points, viewport=self.screen_size)
-            self._capture(page, shoot=shoot)
+            self._capture(page, shoot=shoot, draw=draw)
             return problem
 
         problem = self.run_in_page(run, self.action_timeout + hold + 5.0)
@@ -444,12 +445,18 @@ class GuiEnv(LLMEnv):
             lines.append(" ".join(parts))
         return lines or ["(nothing on the screen)"]
 
-    def _capture(self, page: Any, *, shoot: bool = True) -> None:
+    def _capture(self, page: Any, *, shoot: bool = True, draw: bool = True) -> None:
         """(The browser's thread.) Read the screen and take the screenshot (PNG bytes, decoded
         by :meth:`_develop` in the caller's thread, so that the browser's thread is free for
         the other environments on it meanwhile)."""
         self._read = read_screen(page, tree=self.view != "screenshot")
-        self._png = self._shooter.png() if self._shooter is not None and shoot else None
+        self._png = self._shooter.png() if self._shooter is not None and draw else None
+        if not shoot:
+            # Drawn all the same, and thrown away: Chromium re-rasterises only what changed
+            # since the last frame, so frames of every step keep the pixels of later screenshots
+            # independent of timing (a replay without them can differ by one level in anti-aliased
+            # edges from the same screen reached step by step).
+            self._png = None
 
     def _develop(self) -> None:
         """(The caller's thread.) The screenshot taken last as the image the agent sees."""
