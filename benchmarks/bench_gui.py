@@ -20,8 +20,8 @@ accessibility tree, element properties: what it always extracts). Both are timed
 action to the observation in hand, the screenshot included.
 
 How each side runs N environments concurrently, each its recommended way: agentgym in one
-process, N environments on one :class:`~agentgym.browser.BrowserPool` (``--pool`` browsers, a
-context per environment), a thread each; BrowserGym, whose Playwright is a process-wide
+process, N environments on one :class:`~agentgym.browser.BrowserPool` (``--pool`` browsers,
+default as the shared pool: min(N, CPUs, 4); a context per environment), a thread each; BrowserGym, whose Playwright is a process-wide
 synchronous instance, as N processes (it also launches its chat window's browser per
 environment, as it always does). BrowserGym runs with ``slow_mo=0`` and
 ``pre_observation_delay=0`` (its defaults, a 0.5 s sleep before every observation, would only
@@ -44,7 +44,7 @@ environment of its own, ``.venv/browsergym`` (``--setup-browsergym`` makes it;
 ``--browsergym-python`` names another interpreter)::
 
     python benchmarks/bench_gui.py --setup-browsergym            # once
-    python benchmarks/bench_gui.py [--envs 1 4] [--pool 1] [--rounds 3] [--window 8]
+    python benchmarks/bench_gui.py [--envs 1 4] [--pool P] [--rounds 3] [--window 8]
         [--episode-steps 20] [--device phone] [--difficulty medium] [--baselines 10] [--out DIR]
 """
 
