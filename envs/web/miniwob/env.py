@@ -22,9 +22,9 @@ if any, in ``info["miniwob_reason"]``. A few tasks give partial credit that is p
 wrong answer: ``find-greatest`` pays 0.1 for any card but the greatest, the ``click-checkboxes``
 family pays (right - wrong boxes) / boxes, so submitting with few boxes ticked can score;
 ``success_threshold=0.99`` counts only full marks (it also fails the geometric tasks, whose
-score is a distance that is never exactly 1). Leaving
-the episode's page (``goto``, ``go_back``, a link that loads another page) ends the episode as a
-failure: the task's state is gone, and another page's task must not count.
+score is a distance that is never exactly 1). Leaving the episode's page (``goto``,
+``go_back``, a link that loads another page) ends the episode as a failure: the task's state is
+gone, and another page's task must not count.
 
 **Tasks.** ``task`` names one task (``web/miniwob.<task>-v0`` passes it); without it each
 episode draws a task from the included tasks of ``difficulty`` (``mixed``: all of them), see
