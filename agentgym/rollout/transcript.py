@@ -28,12 +28,24 @@ transcript not token-exact — a trainer must refuse it.
 Separately, ``retokenization_drift`` counts turns where the exact sequence differs from the
 canonical tokenisation of the rendered conversation; that is expected and harmless (it is why
 the transcript exists) and is reported for diagnosis only.
+
+**Images.** When ``tokenizer`` is a vision-language model's processor (an object with an
+``image_processor`` and a ``tokenizer``: what :class:`~agentgym.policies.hf_vision.HFVisionPolicy`
+gives as its tokenizer), messages may hold image parts ``{"type": "image", "image": <array>}``.
+The chat template renders each as the family's placeholder (e.g. ``<|image_pad|>``), and every
+text that holds placeholders is tokenised by the processor together with *its* images -- the
+image parts of the messages it renders, in order -- which expands each placeholder into the
+tokens the image fills (:func:`encode_text`). So the difference appended at a turn is tokenised
+with the images of the new messages only, and the token ids hold every image's tokens exactly
+once, in the order of :attr:`TokenTranscript.images`. The drift diagnostic is not computed once
+the conversation holds images (it would process every image of the conversation again, each
+turn). With a plain tokenizer, image parts are left to its chat template, as before.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Iterable, Literal
 
 SpanKind = Literal["prompt", "action", "observation"]
 
@@ -68,11 +80,14 @@ class TokenTranscript:
     spans: list[Span] = field(default_factory=list)
     mismatches: int = 0
     retokenization_drift: int = 0
+    images: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.messages = list(self.messages)
+        self._multimodal = is_processor(self.tokenizer)
         self._rendered = self._render(self.messages)
-        self.token_ids = self._encode(self._rendered)
+        self.images = self._images(self.messages)
+        self.token_ids = self._encode(self._rendered, self.images)
         self.logprobs = [None] * len(self.token_ids)
         self.spans = [Span("prompt", 0, len(self.token_ids))]
         self._pending_text: str | None = None
@@ -119,15 +134,18 @@ class TokenTranscript:
             # The template rewrote history: fall back to the canonical tokens. The prefix
             # property no longer holds, and the transcript says so.
             self.mismatches += 1
-            canonical = self._encode(after)
+            self.images = self._images(self.messages)
+            canonical = self._encode(after, self.images)
             self.token_ids = canonical
             self.logprobs = (self.logprobs + [None] * len(canonical))[: len(canonical)]
             span = Span("observation", start, len(canonical))
         else:
-            self.token_ids.extend(self._encode(appended))
+            new_images = self._images([assistant, *new_messages])
+            self.token_ids.extend(self._encode(appended, new_images))
+            self.images += new_images
             self.logprobs.extend([None] * (len(self.token_ids) - start))
             span = Span("observation", start, len(self.token_ids))
-            if self.token_ids != self._encode(after):
+            if not self.images and self.token_ids != self._encode(after, []):
                 self.retokenization_drift += 1
         self._rendered = after
         self.spans.append(span)
@@ -146,8 +164,11 @@ class TokenTranscript:
         kwargs = {"tools": self.tools} if self.tools else {}
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **kwargs)
 
-    def _encode(self, text: str) -> list[int]:
-        return list(self.tokenizer.encode(text, add_special_tokens=False))
+    def _encode(self, text: str, images: list[Any]) -> list[int]:
+        return encode_text(self.tokenizer, text, images)
+
+    def _images(self, messages: list[dict[str, Any]]) -> list[Any]:
+        return message_images(messages) if self._multimodal else []
 
     def _appended_text(self, before: str, after: str, generated: list[int], text: str) -> str | None:
         """The text to tokenise after the generated tokens, or ``None`` if ``after`` does not
@@ -164,3 +185,41 @@ class TokenTranscript:
         if rest.startswith(text) and sampled.startswith(text):
             return rest[len(text):]
         return None
+
+
+def is_processor(tokenizer: Any) -> bool:
+    """Whether ``tokenizer`` is a multimodal processor (it has an image processor and a tokenizer)."""
+    return getattr(tokenizer, "image_processor", None) is not None and getattr(tokenizer, "tokenizer", None) is not None
+
+
+def message_images(messages: Iterable[dict[str, Any]]) -> list[Any]:
+    """The images of ``messages``' image parts (``{"type": "image", "image": ...}``), in order.
+
+    An image part without its pixels (e.g. a stored reference that was not loaded) is a
+    ``ValueError``: its tokens could not be matched to an image."""
+    images = []
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            continue
+        for part in content:
+            if isinstance(part, dict) and part.get("type") == "image":
+                if part.get("image") is None:
+                    raise ValueError(f"an image part without its pixels (keys {sorted(part)})")
+                images.append(part["image"])
+    return images
+
+
+def encode_text(tokenizer: Any, text: str, images: Iterable[Any] = ()) -> list[int]:
+    """The token ids of ``text``, no special tokens added. With a processor and ``images``, the
+    processor expands each image placeholder of ``text`` into the tokens of its image (the
+    images in the order of the placeholders); otherwise the (processor's) tokenizer encodes it."""
+    images = list(images)
+    if not is_processor(tokenizer):
+        return list(tokenizer.encode(text, add_special_tokens=False))
+    if not images:
+        return list(tokenizer.tokenizer.encode(text, add_special_tokens=False))
+    import numpy as np
+
+    encoded = tokenizer(text=[text], images=[np.asarray(image) for image in images], add_special_tokens=False)
+    return [int(token) for token in encoded["input_ids"][0]]

@@ -21,12 +21,22 @@ Packing (:func:`pack_rows`)
     boundaries directly). There is no padding at all; the only waste is budget a micro-batch
     leaves unused, reported as :attr:`PackingStats.fill` (tokens / (micro-batches x budget)).
     A row longer than the budget gets a micro-batch of its own (``oversize_rows``).
+
+Images (vision-language policies)
+    With ``training_rows(..., vision=family)`` (a :class:`~agentgym.policies.hf_vision.VisionFamily`
+    over the policy's processor) a row also carries its images: the image parts of the
+    trajectory's messages, in order, as many as the token sequence holds (its image tokens must
+    be exactly the tokens those images fill, else the trajectory is not trainable), each
+    processed as the policy processed it at rollout time; and, for M-RoPE models (Qwen-VL), its
+    ``[3, L]`` rotary positions. A micro-batch carries its rows' images in row order and their
+    rotary positions concatenated; :func:`~agentgym.train.update.forward_micro_batch` gives them
+    to the model, so the recomputed log-probs are those of the rollout.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 import torch
@@ -53,6 +63,10 @@ class TrainingRow:
         old_values: the critic's values at rollout time (for value clipping), on the mask.
         weight: multiplies this row's loss (group down-weighting).
         source: the index of the trajectory in its batch.
+        images: the images of the sequence, in the order of their tokens
+            (:class:`~agentgym.policies.hf_vision.ImageInputs`; vision-language policies only).
+        rope_positions: ``[3, L]`` M-RoPE positions (Qwen-VL), else ``None``.
+        vision: the :class:`~agentgym.policies.hf_vision.VisionFamily` that made ``images``.
     """
 
     token_ids: np.ndarray
@@ -64,6 +78,9 @@ class TrainingRow:
     old_values: np.ndarray | None = None
     weight: float = 1.0
     source: int = -1
+    images: list[Any] | None = None
+    rope_positions: np.ndarray | None = None
+    vision: Any = None
 
     def __len__(self) -> int:
         return len(self.token_ids)
@@ -81,8 +98,9 @@ class RowReport:
     skipped: dict[int, str] = field(default_factory=dict)
 
 
-def check_trainable(trajectory: Trajectory) -> str | None:
-    """Why ``trajectory`` cannot be trained on token by token, or ``None`` if it can."""
+def check_trainable(trajectory: Trajectory, vision: Any = None) -> str | None:
+    """Why ``trajectory`` cannot be trained on token by token, or ``None`` if it can; with
+    ``vision``, its images must also match its image tokens (:func:`sequence_images`)."""
     if trajectory.token_ids is None:
         return "text-only trajectory (no token ids)"
     if trajectory.token_mismatches:
@@ -97,6 +115,11 @@ def check_trainable(trajectory: Trajectory) -> str | None:
         start, end = turn.action_span
         if turn.logprobs is None or len(turn.logprobs) != end - start:
             return f"turn {turn.index} lacks its sampling log-probs"
+    if vision is not None:
+        try:
+            sequence_images(trajectory, vision)
+        except (ValueError, OSError) as exc:  # OSError: a stored image that cannot be read
+            return f"its images do not match its tokens: {exc}"
     return None
 
 
@@ -105,13 +128,15 @@ def training_rows(
     advantages: Advantages,
     *,
     on_untrainable: Literal["error", "skip"] = "skip",
+    vision: Any = None,
 ) -> tuple[list[TrainingRow], RowReport]:
-    """One :class:`TrainingRow` per trainable trajectory (module docstring)."""
+    """One :class:`TrainingRow` per trainable trajectory (module docstring); with ``vision``
+    (a :class:`~agentgym.policies.hf_vision.VisionFamily`), rows carry their images."""
     if len(advantages) != len(trajectories):
         raise ValueError(f"{len(advantages)} advantage rows for {len(trajectories)} trajectories")
     rows, report = [], RowReport()
     for index, trajectory in enumerate(trajectories):
-        reason = check_trainable(trajectory)
+        reason = check_trainable(trajectory, vision)
         if reason is not None:
             if on_untrainable == "error":
                 raise NotTrainable(f"trajectory {index} ({trajectory.group_id}): {reason}")
@@ -129,15 +154,39 @@ def training_rows(
         targets = None
         if advantages.value_targets is not None and advantages.value_targets[index] is not None:
             targets = np.where(mask, advantages.value_targets[index], 0.0).astype(np.float32)
-        rows.append(TrainingRow(token_ids, mask, old, token_advantages, value_targets=targets, source=index))
+        images, rope = sequence_images(trajectory, vision) if vision is not None else (None, None)
+        rows.append(TrainingRow(token_ids, mask, old, token_advantages, value_targets=targets, source=index,
+                                images=images, rope_positions=rope, vision=vision))
         report.kept.append(index)
     return rows, report
+
+
+def sequence_images(trajectory: Trajectory, vision: Any) -> tuple[list[Any], np.ndarray | None]:
+    """The images of ``trajectory``'s token sequence (processed by ``vision``) and, for M-RoPE
+    families, its ``[3, L]`` positions: the first image parts of its messages that fill exactly
+    the sequence's image tokens (the messages may end with an observation the policy never
+    read). ``ValueError`` when no such prefix exists."""
+    from agentgym.rollout.transcript import message_images
+
+    token_ids = trajectory.token_ids
+    needed = sum(1 for token in token_ids if token == vision.image_token_id)
+    images, filled = [], 0
+    for image in message_images(trajectory.messages):
+        if filled >= needed:
+            break
+        encoded = vision.encode_image(image)
+        images.append(encoded)
+        filled += encoded.num_tokens
+    vision.check_tokens(token_ids, images)
+    return images, (vision.rope_positions(token_ids, images) if vision.rope else None)
 
 
 @dataclass
 class MicroBatch:
     """Rows packed into one sequence (module docstring); tensors on the CPU, shape ``[1, L]``
-    for model inputs and ``[L]`` for per-token values (entry ``p`` scores token ``p``)."""
+    for model inputs and ``[L]`` for per-token values (entry ``p`` scores token ``p``).
+    ``images`` are the rows' images in row order, ``rope_position_ids`` their M-RoPE positions
+    (``[3, 1, L]``) and ``vision`` their family (``None`` without images)."""
 
     rows: list[TrainingRow]
     input_ids: torch.Tensor
@@ -149,6 +198,9 @@ class MicroBatch:
     ref_logprobs: torch.Tensor | None
     value_targets: torch.Tensor | None
     old_values: torch.Tensor | None
+    images: list[Any] | None = None
+    rope_position_ids: torch.Tensor | None = None
+    vision: Any = None
 
     @property
     def num_tokens(self) -> int:
@@ -225,8 +277,17 @@ def _concatenate(rows: list[TrainingRow], weights: list[float]) -> MicroBatch:
     positions = torch.from_numpy(np.concatenate([np.arange(len(row)) for row in rows])).long()
     token_weights = torch.from_numpy(np.concatenate(
         [np.where(row.loss_mask, weight * row.weight, 0.0) for row, weight in zip(rows, weights)])).float()
+    vision = next((row.vision for row in rows if row.vision is not None), None)
+    images = [image for row in rows for image in (row.images or [])] if vision is not None else None
+    rope = None
+    if any(row.rope_positions is not None for row in rows):
+        # A row without images has text positions on all three axes.
+        rope = torch.from_numpy(np.concatenate(
+            [row.rope_positions if row.rope_positions is not None else np.tile(np.arange(len(row)), (3, 1))
+             for row in rows], axis=1)).long()[:, None]
     return MicroBatch(rows=rows, input_ids=ids[None], position_ids=positions[None],
                       loss_mask=cat("loss_mask", torch.bool),
                       old_logprobs=cat("old_logprobs", torch.float32), advantages=cat("advantages", torch.float32),
                       token_weights=token_weights, ref_logprobs=optional("ref_logprobs"),
-                      value_targets=optional("value_targets"), old_values=optional("old_values"))
+                      value_targets=optional("value_targets"), old_values=optional("old_values"),
+                      images=images, rope_position_ids=rope, vision=vision)

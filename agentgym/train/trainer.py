@@ -22,6 +22,15 @@ One step (:meth:`Trainer.train_step`):
    the initial model (or, with LoRA, the base model with adapters disabled).
 7. **Metrics, evaluation, checkpoint.**
 
+Vision-language models. Given a vision-language model and its processor (``model=`` and
+``tokenizer=processor``, or a ``model.path`` whose configuration has a vision tower), the
+rollout policy is an :class:`~agentgym.policies.hf_vision.HFVisionPolicy`, and the training rows
+carry each trajectory's images, rebuilt from its messages with the same processing
+(:func:`~agentgym.train.batching.training_rows` with ``vision=``): environments with
+``{"text", "image"}`` observations (GUI screenshots) train as text environments do. A
+trajectory whose images do not match its image tokens is untrainable. IGPO (its answer scoring
+is text-only) and the vLLM rollout back-end are not available for them.
+
 Under ``torch.distributed`` (initialised by the caller, e.g. with ``torchrun``), each process
 plays its share of the step's tasks (whole groups), the update sums gradients across processes
 (:mod:`agentgym.train.update`), the step's metrics are combined over the processes
@@ -67,6 +76,7 @@ from agentgym.policies.base import Policy, SamplingParams
 from agentgym.policies.hf import HFPolicy, quiet_transformers
 from agentgym.rewards.base import component_means, write_component
 from agentgym.rollout import RolloutConfig, RolloutResult, Task, rollout
+from agentgym.rollout.transcript import is_processor
 from agentgym.train.batching import NotTrainable, TrainingRow, check_trainable, training_rows
 from agentgym.train.checkpoint import (
     check_run_directory_unused,
@@ -105,7 +115,8 @@ class Trainer:
     Args:
         config: a checked :class:`~agentgym.train.config.TrainConfig`.
         model / tokenizer: use these instead of loading ``config.model.path`` (e.g. a model
-            built in code); both or neither.
+            built in code); both or neither. For a vision-language model, ``tokenizer`` is
+            its processor.
         out_dir: the run directory (default: ``config.run.out_dir``).
         stream: where the console table goes (default: standard output).
     """
@@ -125,6 +136,9 @@ class Trainer:
         seed_everything(config.run.seed)
         if model is None:
             model, tokenizer = load_model(config.model)
+        self.vision = None
+        if is_processor(tokenizer):
+            self.vision = _vision_family(config, model, tokenizer)
         model = model.to(self.device)
         if config.model.dtype == "bfloat16":
             model = model.to(torch.bfloat16)
@@ -189,6 +203,11 @@ class Trainer:
             engine = VLLMPolicy(self.config.model.path)
             engine.load_weights(inference_weights(self.model))  # the model may not be the path's (code, dtype)
             return engine
+        if self.vision is not None:
+            from agentgym.policies.hf_vision import HFVisionPolicy
+
+            return HFVisionPolicy(self.model, self.tokenizer, max_batch_size=self.config.model.max_batch_size,
+                                  name=self.config.run.name, family=self.vision)
         return HFPolicy(self.model, self.tokenizer, max_batch_size=self.config.model.max_batch_size,
                         name=self.config.run.name)
 
@@ -298,7 +317,7 @@ class Trainer:
         if self.info_gain is not None:
             self.info_gain(kept)
         plain = training_rows(kept, Advantages.broadcast(kept, [[0.0] * len(t.turns) for t in kept]),
-                              on_untrainable="error")[0]
+                              on_untrainable="error", vision=self.vision)[0]
         reference = self._reference_logprobs(plain) if config.loss.kl_coef > 0 else None
         if reference is not None and config.loss.kl_mode == "reward":
             penalties = _turn_kl(kept, plain, reference, config.loss.kl_estimator)
@@ -313,7 +332,7 @@ class Trainer:
         else:
             advantages = self.estimator(kept)
         metrics.update(training_health(kept, advantages).as_dict())
-        rows, _ = training_rows(kept, advantages, on_untrainable="error")
+        rows, _ = training_rows(kept, advantages, on_untrainable="error", vision=self.vision)
         weights = group_weights(kept, zero_variance=config.filters.zero_variance,
                                 zero_variance_weight=config.filters.zero_variance_weight,
                                 top_fraction=config.filters.top_fraction)
@@ -350,7 +369,7 @@ class Trainer:
     def _trainable(self, trajectories: Sequence[Trajectory], metrics: dict[str, Any]) -> list[Trajectory]:
         kept, refused = [], 0
         for index, trajectory in enumerate(trajectories):
-            reason = check_trainable(trajectory)
+            reason = check_trainable(trajectory, self.vision)
             if reason is None:
                 kept.append(trajectory)
                 continue
@@ -523,19 +542,40 @@ def build_estimator(config: TrainConfig) -> Any:
 
 
 def load_model(section: Any) -> tuple[Any, Any]:
-    """Model and tokenizer from ``model.path``: the embedded SmolLM2, a folder or a hub name."""
+    """Model and tokenizer from ``model.path``: the embedded SmolLM2, a folder or a hub name.
+    A model whose configuration has a vision tower (``vision_config``) is loaded as an
+    image-text-to-text model, with its processor in the tokenizer's place."""
     from agentgym.policies.embedded import load_embedded_model
     from agentgym.policies.specs import EMBEDDED_SPEC, canonical_spec
 
     if canonical_spec(section.path) == EMBEDDED_SPEC:
         return load_embedded_model()
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
     kwargs = {"revision": section.revision} if section.revision else {}
     with quiet_transformers():
+        if getattr(AutoConfig.from_pretrained(section.path, **kwargs), "vision_config", None) is not None:
+            return (AutoModelForImageTextToText.from_pretrained(section.path, **kwargs),
+                    AutoProcessor.from_pretrained(section.path, **kwargs))
         tokenizer = AutoTokenizer.from_pretrained(section.path, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(section.path, **kwargs)
     return model, tokenizer
+
+
+def _vision_family(config: TrainConfig, model: Any, processor: Any) -> Any:
+    """The :class:`~agentgym.policies.hf_vision.VisionFamily` of a vision-language model, after
+    refusing what cannot train one."""
+    from agentgym.policies.hf_vision import vision_family
+
+    if config.algorithm.name == "igpo":
+        raise ConfigError("algorithm 'igpo' is not available for vision-language models (its answer scoring is "
+                          "text-only); use grpo, drgrpo, rloo, gigpo, reinforce or ppo")
+    if config.rollout.backend == "vllm":
+        raise ConfigError("rollout.backend = 'vllm' is not available for vision-language models; use 'hf'")
+    try:
+        return vision_family(model, processor)
+    except ValueError as exc:
+        raise ConfigError(f"model: {exc}") from None
 
 
 def wrap_lora(model: Any, lora: Any) -> Any:

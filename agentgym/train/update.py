@@ -161,14 +161,21 @@ def forward_micro_batch(model: Any, batch: MicroBatch, *, temperature: float, va
         scored = torch.arange(1, length, device=device)
     autocast = (torch.autocast(device_type=device.type, dtype=autocast_dtype) if autocast_dtype is not None
                 else contextlib.nullcontext())
+    position_ids, images = batch.position_ids, {}
+    if batch.vision is not None:  # a vision-language model: the rows' images, and M-RoPE positions
+        position_ids = batch.vision.forward_positions(batch.position_ids, batch.rope_position_ids)
+        images = {name: value.to(device) for name, value in batch.vision.model_inputs(batch.images or []).items()}
     with autocast:
-        output = model(input_ids=batch.input_ids, position_ids=batch.position_ids, use_cache=False,
-                       output_hidden_states=value_head is not None, **_keep_logits(model, scored - 1, length))
+        output = model(input_ids=batch.input_ids, position_ids=position_ids, use_cache=False,
+                       output_hidden_states=value_head is not None, **_keep_logits(model, scored - 1, length),
+                       **images)
     logits = output.logits[0].float()
     if logits.shape[0] == length:  # a model that ignores logits_to_keep
         logits = logits[scored - 1]
     if temperature != 1.0:
         logits = logits / temperature
+    if batch.vision is not None:  # tokens a vision-language policy never samples (its reserved tokens)
+        logits = batch.vision.restrict_logits(logits)
     logp_all = torch.log_softmax(logits, dim=-1)
     picked = logp_all.gather(-1, batch.input_ids[0, scored][:, None]).squeeze(-1)
     logprobs = _spread(picked, scored, length)
