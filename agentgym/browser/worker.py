@@ -183,6 +183,17 @@ class BrowserWorker:
         except (psutil.NoSuchProcess, psutil.ZombieProcess):
             pass
 
+    def _driver_alive(self) -> bool:
+        """The driver recorded at the last launch still runs (``True`` when none is recorded)."""
+        driver = self._driver
+        if driver is None:
+            return True
+        try:
+            process = psutil.Process(driver[0])
+            return process.create_time() == driver[1] and process.status() != psutil.STATUS_ZOMBIE
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            return False
+
     def _wait(self, item: _Call, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for ``item`` to finish; kill the driver when the call
         is stuck on a browser that disconnected ``HANG_GRACE_S`` ago (see the module docstring)."""
@@ -222,6 +233,8 @@ class BrowserWorker:
             return self.generation
         self._discard_browser()
         self._lost = None  # a launch may take long: it is not a call stuck on the lost browser
+        if self._playwright is not None and not self._driver_alive():
+            self._stop_playwright()  # killed to free a stuck call (see kill_driver)
         if self._playwright is None:
             self._playwright = import_sync_playwright()().start()
         self.marker = f"{secrets.token_hex(6)}-{self.generation + 1}"
