@@ -1,0 +1,686 @@
+"""MiniWoB++ in a real Chromium: agentgym's ``MiniWoBEnv`` against BrowserGym's MiniWoB environments.
+
+Both sides play the same MiniWoB++ task pages (the ``miniwob`` wheel's ``html/miniwob/`` folder,
+served by agentgym's loopback server: BrowserGym reads it from ``MINIWOB_URL``) in the same
+Chromium (the system's, :func:`agentgym.browser.chromium_executable`; BrowserGym's launches,
+including the second browser of its chat window, are given that ``executable_path``), with the
+same viewport (BrowserGym's MiniWoB one, 332 x 214) and the same random-but-valid action stream:
+``click`` on a random interactive element (80%), ``fill`` of a random interactive element with a
+word (15%, errors included: a button cannot be filled), ``noop(0)`` (5%); an episode ends when the
+task ends it or after ``--episode-steps`` steps, and the environment is reset with a new seed.
+
+How each side runs N environments concurrently, each its recommended way:
+
+- **agentgym**: one process; N :class:`MiniWoBEnv` on one :class:`~agentgym.browser.BrowserPool`
+  of ``--pools`` browsers (a fresh context per episode, several contexts per browser), one
+  stepping thread per environment. Observation: the accessibility-tree text (the default), and
+  once per N with ``screenshot=True`` (``{"text", "image"}``, what BrowserGym always returns).
+- **BrowserGym** (``browsergym-miniwob``): its Playwright is a process-wide synchronous instance,
+  so concurrent environments are separate processes (as AgentLab runs them): N processes of one
+  environment each. Run with ``slow_mo=0``, ``pre_observation_delay=0`` and a 15 s Playwright
+  timeout (its MiniWoB tasks default to a 100 ms ``slow_mo``, a 0.5 s sleep before every
+  observation and 5 s, which page loads exceed on a busy machine; agentgym allows 15 s for a
+  load); its defaults are measured separately with ``--browsergym-defaults``. Its observation (AXTree,
+  DOM snapshot, screenshot) is turned into the text an LLM reads with its own
+  ``flatten_axtree_to_str``, timed inside the step (its share is reported).
+
+BrowserGym pins ``playwright==1.44`` (agentgym's environment has a newer one), so it runs from
+a virtual environment of its own: ``--setup-browsergym`` makes it at ``.venv/browsergym``
+(``--browsergym-python`` or ``AGENTGYM_BROWSERGYM_PYTHON`` name another interpreter).
+
+Measured per configuration, in one run: **steps/s** of all N environments together over
+``--duration`` seconds of wall time (resets included: they are part of every rollout); **CPU
+per step**, the CPU time all the side's processes used in that window (browsers that exited
+and renderers of closed contexts included, through their parents' reaped-children times)
+divided by the steps -- unlike steps/s it does not depend on how the machine's cores were
+shared with other programs, nor on how many processes each side runs to claim them; the median
+step and reset latency, errors (exceptions; error observations are counted apart), and
+**memory per environment**: the proportional set size (PSS: shared pages divided among the
+processes that map them, so N browsers of one binary are not counted N times) of every process
+of the side -- the Python process(es), Playwright's driver, every Chromium process -- summed
+and divided by N (RSS alongside): the median of readings at 20%, 40% ... 100% of the window
+and one after it with all environments open (renderers come and go with the episodes). The
+ratios are agentgym / BrowserGym at the same N (targets: >= 1.5x steps/s, <= 0.7x memory per
+environment). After each configuration no process that either side ran may be left.
+
+    python benchmarks/bench_web_miniwob.py --setup-browsergym        # once
+    python benchmarks/bench_web_miniwob.py [--envs 1 4 16] [--pools 1 2 4] [--duration 20]
+        [--tasks click-button ...] [--episode-steps 10] [--browsergym-defaults] [--out benchmarks/results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import selectors
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+BROWSERGYM_VENV = REPO / ".venv" / "browsergym"
+#: Easy and medium tasks with several interactive elements (BrowserGym has all of them).
+DEFAULT_TASKS = ("click-button", "click-link", "click-dialog", "click-checkboxes", "click-tab",
+                 "enter-text", "focus-text", "login-user")
+#: BrowserGym's MiniWoB viewport, used on both sides.
+VIEWPORT = (332, 214)
+WORDS = ("hello", "42", "submit", "yes", "blue", "Paris", "")
+MESSAGE_PREFIX = "@@bench "
+#: Memory readings during the timed window (the median of these and one after it is reported).
+MEMORY_SAMPLES = 5
+
+
+# ============================================================================ the workers
+# A worker process hosts environments and talks to the parent with JSON lines on stdout
+# (prefixed, so that stray prints do not confuse it) and commands on stdin:
+#   -> {"ready": ...}   after every environment's first reset
+#   <- {"start": t0, "stop": t1}   wall-clock window to step in
+#   -> {"result": ...}  after the window; environments stay open for the memory measurement
+#   <- {"close": true}
+#   -> {"closed": ...}  then the process exits.
+# The BrowserGym worker runs in BrowserGym's virtual environment: it imports nothing of agentgym.
+
+def _say(message: dict[str, Any]) -> None:
+    sys.stdout.write(MESSAGE_PREFIX + json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def _hear() -> dict[str, Any]:
+    line = sys.stdin.readline()
+    if not line:
+        raise SystemExit("the parent went away")
+    return json.loads(line)
+
+
+def random_action(rng: random.Random, ids: list[str]) -> str:
+    """The benchmark's action stream: the same draws on both sides, over each side's own list of
+    interactive element ids."""
+    roll = rng.random()
+    if ids and roll < 0.80:
+        return f"click('{rng.choice(ids)}')"
+    if ids and roll < 0.95:
+        return f"fill('{rng.choice(ids)}', {rng.choice(WORDS)!r})"
+    return "noop(0)"
+
+
+class Stepper:
+    """One environment's stepping loop and its tallies (the env-specific parts are callables)."""
+
+    def __init__(self, index: int, seed: int, reset, step, episode_steps: int) -> None:
+        self.index, self.reset_fn, self.step_fn, self.episode_steps = index, reset, step, episode_steps
+        self.rng = random.Random(seed * 7919 + index)
+        self.seed = seed * 100_000 + index * 1_000
+        self.ids: list[str] = []
+        self.steps = self.episodes = self.successes = self.error_observations = 0
+        self.step_s: list[float] = []
+        self.reset_s: list[float] = []
+        self.extra_s = 0.0  # time inside a step spent outside the environment (BrowserGym's flattening)
+        self.errors: list[str] = []
+        self.in_episode = 0
+
+    def reset(self) -> None:
+        start = time.perf_counter()
+        self.seed += 1
+        self.ids = self.reset_fn(self.seed)
+        self.reset_s.append(time.perf_counter() - start)
+        self.in_episode = 0
+
+    def first_reset(self, attempts: int = 3) -> None:
+        """The reset before the timed window, tried up to ``attempts`` times (a busy machine may
+        time out a page load); failed tries are reported as errors."""
+        for attempt in range(attempts):
+            try:
+                self.reset()
+                return
+            except Exception as exc:  # noqa: BLE001 - counted; the last one is raised
+                self.errors.append(f"first reset: {type(exc).__name__}: {_first_line(exc)}")
+                if attempt == attempts - 1:
+                    raise
+
+    def run(self, start_at: float, stop_at: float) -> None:
+        while time.time() < start_at:
+            time.sleep(0.001)
+        while time.time() < stop_at:
+            try:
+                if self.in_episode < 0:
+                    self.reset()
+                action = random_action(self.rng, self.ids)
+                begin = time.perf_counter()
+                ids, done, success, error_observation, extra = self.step_fn(action)
+                took = time.perf_counter() - begin
+                if time.time() > stop_at:
+                    break  # finished after the window: not counted
+                self.ids = ids
+                self.steps += 1
+                self.step_s.append(took)
+                self.extra_s += extra
+                self.error_observations += error_observation
+                self.in_episode += 1
+                if done or self.in_episode >= self.episode_steps:
+                    self.episodes += 1
+                    self.successes += success
+                    self.in_episode = -1
+            except Exception as exc:  # noqa: BLE001 - counted and reported; the loop goes on
+                self.errors.append(f"{type(exc).__name__}: {_first_line(exc)}")
+                self.in_episode = -1
+                time.sleep(0.05)
+
+    def result(self) -> dict[str, Any]:
+        return {"steps": self.steps, "episodes": self.episodes, "successes": self.successes,
+                "error_observations": self.error_observations, "step_s": self.step_s,
+                "reset_s": self.reset_s, "extra_s": self.extra_s, "errors": self.errors}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else ""
+
+
+def _serve_steppers(steppers: list[Stepper], close, *, threaded: bool = True) -> None:
+    """The worker's protocol around ready steppers (already reset once); ``threaded=False`` runs
+    the one stepper on this thread (Playwright's synchronous objects belong to their thread)."""
+    _say({"ready": {"reset_s": [s.reset_s[-1] for s in steppers]}})
+    window = _hear()
+    for s in steppers:
+        s.reset_s.clear()
+    if threaded:
+        threads = [threading.Thread(target=s.run, args=(window["start"], window["stop"]), daemon=True)
+                   for s in steppers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    else:
+        for s in steppers:
+            s.run(window["start"], window["stop"])
+    _say({"result": [s.result() for s in steppers]})
+    _hear()
+    start = time.perf_counter()
+    close()
+    _say({"closed": {"close_s": time.perf_counter() - start}})
+
+
+def _reset_all(steppers: list[Stepper]) -> None:
+    errors: list[BaseException] = []
+
+    def first(s: Stepper) -> None:
+        try:
+            s.first_reset()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first, args=(s,)) for s in steppers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def worker_ours(args: argparse.Namespace) -> None:
+    """N agentgym MiniWoB environments on one pool, a thread each."""
+    from agentgym.browser import BrowserPool
+    from agentgym.envs.web.miniwob.env import MiniWoBEnv
+
+    pool = BrowserPool(args.pool)
+    envs = [MiniWoBEnv(task=args.tasks[i % len(args.tasks)], pool=pool, viewport=VIEWPORT,
+                       screenshot=args.screenshot) for i in range(args.n)]
+
+    def make(env):
+        def reset(seed: int) -> list[str]:
+            env.reset(seed=seed)
+            return env.interactive_ids
+
+        def step(action: str):
+            _, _, terminated, truncated, info = env.step(action)
+            return env.interactive_ids, terminated or truncated, bool(info.get("success")), \
+                info.get("error") is not None, 0.0
+        return reset, step
+
+    steppers = [Stepper(i, args.seed, *make(env), args.episode_steps) for i, env in enumerate(envs)]
+    _reset_all(steppers)
+
+    def close() -> None:
+        for env in envs:
+            env.close()
+        pool.close()
+
+    _serve_steppers(steppers, close)
+
+
+def worker_browsergym(args: argparse.Namespace) -> None:
+    """One BrowserGym MiniWoB environment (its processes are one per environment)."""
+    import functools
+
+    import gymnasium as gym
+    import browsergym.miniwob  # noqa: F401 - registers browsergym/miniwob.*
+    from browsergym.core import _get_global_playwright
+    from browsergym.utils.obs import flatten_axtree_to_str
+
+    playwright = _get_global_playwright()
+    # The same Chromium binary as agentgym's, for the environment's browser and its chat's.
+    playwright.chromium.launch = functools.partial(playwright.chromium.launch, executable_path=args.chromium)
+    kwargs: dict[str, Any] = {}  # its MiniWoB tasks' viewport is VIEWPORT already
+    if not args.browsergym_defaults:
+        # No slow motion, no sleep before observing, and agentgym's patience for a page load
+        # (its MiniWoB tasks allow 5 s; agentgym's load_timeout is 15 s).
+        kwargs.update(slow_mo=0, pre_observation_delay=0.0, timeout=15_000)
+    env = gym.make(f"browsergym/miniwob.{args.tasks[args.index % len(args.tasks)]}", **kwargs)
+
+    def ids_of(obs) -> list[str]:
+        return [bid for bid, p in obs["extra_element_properties"].items()
+                if p.get("clickable") and (p.get("visibility") or 0) >= 0.5]
+
+    def text_of(obs) -> tuple[str, float]:
+        start = time.perf_counter()
+        text = flatten_axtree_to_str(obs["axtree_object"], extra_properties=obs["extra_element_properties"])
+        return text, time.perf_counter() - start
+
+    def reset(seed: int) -> list[str]:
+        obs, _ = env.reset(seed=seed)
+        text_of(obs)
+        return ids_of(obs)
+
+    def step(action: str):
+        obs, reward, terminated, truncated, _ = env.step(action)
+        _, flatten_s = text_of(obs)
+        return ids_of(obs), terminated or truncated, reward > 0, bool(obs["last_action_error"]), flatten_s
+
+    stepper = Stepper(args.index, args.seed, reset, step, args.episode_steps)
+    stepper.first_reset()
+    _serve_steppers([stepper], env.close, threaded=False)
+
+
+# ============================================================================= the parent
+class Side:
+    """One configuration's worker processes."""
+
+    def __init__(self, label: str, commands: list[list[str]], env: dict[str, str], log_dir: Path) -> None:
+        self.label = label
+        self.logs = [log_dir / f"{label.replace(' ', '_')}-{i}.log" for i in range(len(commands))]
+        self.procs = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=open(log, "w"), env=env, text=True, bufsize=1)
+                      for command, log in zip(commands, self.logs)]
+
+    def gather(self, key: str, timeout: float) -> list[Any]:
+        """The ``key`` message of every worker (in order)."""
+        found: dict[int, Any] = {}
+        selector = selectors.DefaultSelector()
+        for i, proc in enumerate(self.procs):
+            selector.register(proc.stdout, selectors.EVENT_READ, i)
+        deadline = time.monotonic() + timeout
+        try:
+            while len(found) < len(self.procs):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RuntimeError(f"{self.label}: workers did not send {key!r} within {timeout:.0f} s"
+                                       + self._log_tail())
+                for selected, _ in selector.select(min(left, 1.0)):
+                    i = selected.data
+                    line = self.procs[i].stdout.readline()
+                    if not line:
+                        raise RuntimeError(f"{self.label}: worker {i} exited before {key!r}" + self._log_tail(i))
+                    if line.startswith(MESSAGE_PREFIX):
+                        message = json.loads(line[len(MESSAGE_PREFIX):])
+                        if key in message:
+                            found[i] = message[key]
+                            selector.unregister(self.procs[i].stdout)  # its next line is for later
+        finally:
+            selector.close()
+        return [found[i] for i in range(len(self.procs))]
+
+    def tell(self, message: dict[str, Any]) -> None:
+        for proc in self.procs:
+            proc.stdin.write(json.dumps(message) + "\n")
+            proc.stdin.flush()
+
+    def pids(self) -> list[int]:
+        return [proc.pid for proc in self.procs]
+
+    def finish(self, timeout: float = 60.0) -> None:
+        for proc in self.procs:
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def kill(self) -> None:
+        """Kill the workers and everything they started (after a failure)."""
+        import psutil
+
+        for victim in process_tree(self.pids()):
+            try:
+                victim.kill()
+            except psutil.NoSuchProcess:
+                pass
+        for proc in self.procs:
+            proc.wait()
+
+    def _log_tail(self, index: int | None = None) -> str:
+        logs = self.logs if index is None else [self.logs[index]]
+        tails = []
+        for log in logs[:2]:
+            try:
+                text = log.read_text(errors="replace").strip().splitlines()[-15:]
+            except OSError:
+                continue
+            tails.append(f"\n--- {log.name}:\n" + "\n".join(text))
+        return "".join(tails)
+
+
+def process_tree(pids: list[int]):
+    import psutil
+
+    found = []
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            found.append(root)
+            found.extend(root.children(recursive=True))
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def _pss_rss(proc) -> tuple[int, int]:
+    """(PSS, RSS) of a process in bytes, from ``/proc/<pid>/smaps_rollup`` (one cheap read;
+    psutil's ``memory_full_info`` parses every mapping of ``smaps``)."""
+    try:
+        with open(f"/proc/{proc.pid}/smaps_rollup") as rollup:
+            fields = dict(line.split(":", 1) for line in rollup if line[:4] in ("Pss:", "Rss:"))
+        return int(fields["Pss"].split()[0]) * 1024, int(fields["Rss"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        info = proc.memory_full_info()
+        return info.pss, info.rss
+
+
+def memory_of(pids: list[int]) -> dict[str, Any]:
+    """PSS and RSS (bytes) summed over ``pids`` and all their descendants, a count of each kind
+    of process, PSS by kind, and each process's (pid, creation time)."""
+    import psutil
+
+    pss = rss = 0
+    kinds: dict[str, int] = {}
+    pss_by_kind: dict[str, int] = {}
+    seen: list[tuple[int, float]] = []
+    for proc in process_tree(pids):
+        try:
+            name = proc.name()
+            seen.append((proc.pid, proc.create_time()))
+            one_pss, one_rss = _pss_rss(proc)
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        pss += one_pss
+        rss += one_rss
+        kind = next((k for k in ("chromium", "chrome", "headless_shell", "node", "python") if name.startswith(k)), name)
+        kinds[kind] = kinds.get(kind, 0) + 1
+        pss_by_kind[kind] = pss_by_kind.get(kind, 0) + one_pss
+    return {"pss": pss, "rss": rss, "processes": kinds, "pss_by_kind": pss_by_kind, "seen": seen}
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds used so far by ``pids``, their descendants and the descendants they reaped
+    (a browser that exited, a renderer of a closed context): the difference of two readings is
+    the CPU the processes used between them."""
+    import psutil
+
+    total = 0.0
+    for proc in process_tree(pids):
+        try:
+            times = proc.cpu_times()
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def still_running(seen: list[tuple[int, float]]) -> int:
+    """How many of the processes ``seen`` (pid, creation time) during the run still exist."""
+    import psutil
+
+    left = 0
+    for pid, created in seen:
+        try:
+            proc = psutil.Process(pid)
+            if proc.create_time() == created and proc.status() != psutil.STATUS_ZOMBIE:
+                left += 1
+        except psutil.NoSuchProcess:
+            pass
+    return left
+
+
+def run_config(config: dict[str, Any], args: argparse.Namespace, base_env: dict[str, str],
+               log_dir: Path) -> dict[str, Any]:
+    """Start the workers of ``config``, time them over one window, measure memory, close."""
+    n = config["envs"]
+    common = ["--tasks", *args.tasks, "--seed", str(args.seed), "--episode-steps", str(args.episode_steps),
+              "--chromium", args.chromium]
+    if config["side"] == "agentgym":
+        commands = [[sys.executable, __file__, "--worker", "ours", "--n", str(n), "--pool", str(config["pool"]),
+                     *(["--screenshot"] if config.get("screenshot") else []), *common]]
+    else:
+        commands = [[args.browsergym_python, __file__, "--worker", "browsergym", "--index", str(i),
+                     *(["--browsergym-defaults"] if config.get("defaults") else []), *common] for i in range(n)]
+    side = Side(config["label"], commands, base_env, log_dir)
+    started = time.perf_counter()
+    try:
+        ready = side.gather("ready", args.startup_timeout)
+        startup_s = time.perf_counter() - started
+        start = time.time() + 1.0
+        side.tell({"start": start, "stop": start + args.duration})
+        time.sleep(max(0.0, start - time.time()))
+        cpu_start = cpu_seconds(side.pids())
+        samples = []  # memory at 20%, 40% ... 100% of the window: steps and resets under way
+        for k in range(1, MEMORY_SAMPLES + 1):
+            time.sleep(max(0.0, start + args.duration * k / MEMORY_SAMPLES - time.time()))
+            if k == MEMORY_SAMPLES:
+                cpu_used = cpu_seconds(side.pids()) - cpu_start
+            samples.append(memory_of(side.pids()))
+        results = [r for worker in side.gather("result", args.duration + 120.0) for r in worker]
+        samples.append(memory_of(side.pids()))  # and after it, all environments open
+        memory = sorted(samples, key=lambda sample: sample["pss"])[len(samples) // 2]
+        side.tell({"close": True})
+        closed = side.gather("closed", 120.0)
+        side.finish()
+    except BaseException:
+        side.kill()
+        raise
+    time.sleep(0.5)
+    leftover = still_running(sorted({process for sample in samples for process in sample["seen"]}))
+    steps = sum(r["step_s"].__len__() for r in results)
+    step_s = [x for r in results for x in r["step_s"]]
+    reset_s = [x for r in results for x in r["reset_s"]]
+    errors = [e for r in results for e in r["errors"]]
+    extra = sum(r["extra_s"] for r in results)
+    return {
+        **config,
+        "steps": steps,
+        "steps_per_s": steps / args.duration,
+        "cpu_ms_per_step": 1000 * cpu_used / steps if steps else None,
+        "cpu_share": cpu_used / args.duration / (os.cpu_count() or 1),
+        "episodes": sum(r["episodes"] for r in results),
+        "successes": sum(r["successes"] for r in results),
+        "error_observations": sum(r["error_observations"] for r in results),
+        "errors": len(errors),
+        "error_examples": sorted(set(errors))[:5],
+        "step_ms_p50": 1000 * statistics.median(step_s) if step_s else None,
+        "step_ms_p90": 1000 * statistics.quantiles(step_s, n=10)[-1] if len(step_s) >= 10 else None,
+        "reset_s_p50": statistics.median(reset_s) if reset_s else None,
+        "resets": len(reset_s),
+        "first_reset_s_p50": statistics.median([x for w in ready for x in w["reset_s"]]),
+        "startup_s": startup_s,
+        "close_s": max(c["close_s"] for c in closed),
+        "flatten_share": extra / sum(step_s) if step_s else 0.0,
+        "pss_mb_per_env": memory["pss"] / n / 2**20,
+        "rss_mb_per_env": memory["rss"] / n / 2**20,
+        "processes": memory["processes"],
+        "pss_mb_per_env_by_kind": {k: v / n / 2**20 for k, v in memory["pss_by_kind"].items()},
+        "left_running": leftover,
+    }
+
+
+def plan(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The configurations, BrowserGym's and agentgym's interleaved per N."""
+    configs: list[dict[str, Any]] = []
+    for n in args.envs:
+        if not args.no_browsergym:
+            configs.append({"label": f"BrowserGym N={n}", "side": "browsergym", "envs": n})
+        pools = sorted({min(p, n) for p in args.pools})
+        for pool in pools:
+            configs.append({"label": f"agentgym N={n} pool={pool}", "side": "agentgym", "envs": n, "pool": pool})
+        if not args.no_screenshot:
+            pool = min(args.screenshot_pool, n)
+            configs.append({"label": f"agentgym+screenshot N={n} pool={pool}", "side": "agentgym", "envs": n,
+                            "pool": pool, "screenshot": True})
+        if args.browsergym_defaults and not args.no_browsergym and n == min(args.envs):
+            configs.append({"label": f"BrowserGym defaults N={n}", "side": "browsergym", "envs": n,
+                            "defaults": True})
+    return configs
+
+
+def add_ratios(rows: list[dict[str, Any]]) -> None:
+    """agentgym / BrowserGym (tuned) at the same N, on each agentgym row."""
+    reference = {r["envs"]: r for r in rows if r["side"] == "browsergym" and not r.get("defaults")}
+    for row in rows:
+        base = reference.get(row["envs"])
+        if row["side"] == "agentgym" and base is not None and base["steps_per_s"] > 0:
+            row["speed_ratio"] = row["steps_per_s"] / base["steps_per_s"]
+            row["memory_ratio"] = row["pss_mb_per_env"] / base["pss_mb_per_env"]
+            if row["cpu_ms_per_step"] and base["cpu_ms_per_step"]:
+                row["cpu_ratio"] = row["cpu_ms_per_step"] / base["cpu_ms_per_step"]
+
+
+def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    def fmt(value: Any, spec: str) -> str:
+        return "" if value is None else format(value, spec)
+
+    lines = [
+        f"MiniWoB++ ({', '.join(args.tasks)}), random actions, episodes of at most {args.episode_steps} steps, "
+        f"{args.duration:g} s per configuration; {os.cpu_count()} CPUs.",
+        "",
+        "| configuration | steps/s | x BrowserGym | CPU ms/step | x BrowserGym | step ms p50 / p90 | reset s p50 | "
+        "errors | error obs | PSS MB/env | x BrowserGym | RSS MB/env | processes | left running |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for r in rows:
+        procs = ", ".join(f"{v} {k}" for k, v in sorted(r["processes"].items()))
+        lines.append(
+            f"| {r['label']} | {r['steps_per_s']:.2f} | {fmt(r.get('speed_ratio'), '.2f')} | "
+            f"{fmt(r['cpu_ms_per_step'], '.0f')} | {fmt(r.get('cpu_ratio'), '.2f')} | "
+            f"{fmt(r['step_ms_p50'], '.0f')} / {fmt(r['step_ms_p90'], '.0f')} | {fmt(r['reset_s_p50'], '.2f')} | "
+            f"{r['errors']} | {r['error_observations']} | {r['pss_mb_per_env']:.0f} | "
+            f"{fmt(r.get('memory_ratio'), '.2f')} | {r['rss_mb_per_env']:.0f} | {procs} | {r['left_running']} |")
+    flatten = [r for r in rows if r["side"] == "browsergym"]
+    if flatten:
+        lines += ["", "BrowserGym's step time includes `flatten_axtree_to_str` (the text an LLM reads): "
+                  + ", ".join(f"{r['label']}: {100 * r['flatten_share']:.1f}%" for r in flatten) + "."]
+    return "\n".join(lines)
+
+
+def setup_browsergym() -> None:
+    """Make ``.venv/browsergym`` with ``browsergym-miniwob`` and psutil (from the configured index)."""
+    if not (BROWSERGYM_VENV / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(BROWSERGYM_VENV)], check=True)
+    subprocess.run([str(BROWSERGYM_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                    "browsergym-miniwob", "psutil"], check=True)
+    print(f"BrowserGym's MiniWoB installed in {BROWSERGYM_VENV}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--envs", type=int, nargs="+", default=[1, 4, 16], help="concurrent environments")
+    parser.add_argument("--pools", type=int, nargs="+", default=[1, 2, 4],
+                        help="agentgym: browsers in the pool (capped at N)")
+    parser.add_argument("--screenshot-pool", type=int, default=2, help="agentgym+screenshot: browsers")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of stepping per configuration")
+    parser.add_argument("--tasks", nargs="+", default=list(DEFAULT_TASKS))
+    parser.add_argument("--episode-steps", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--startup-timeout", type=float, default=600.0)
+    parser.add_argument("--browsergym-python", default=os.environ.get(
+        "AGENTGYM_BROWSERGYM_PYTHON", str(BROWSERGYM_VENV / "bin" / "python")))
+    parser.add_argument("--browsergym-defaults", action="store_true",
+                        help="also run BrowserGym with its MiniWoB defaults (slow_mo 100 ms, 0.5 s pre-observation "
+                             "delay) at the smallest N")
+    parser.add_argument("--no-browsergym", action="store_true", help="agentgym only")
+    parser.add_argument("--no-screenshot", action="store_true", help="skip the agentgym+screenshot rows")
+    parser.add_argument("--setup-browsergym", action="store_true", help="make BrowserGym's virtual environment")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--json", type=Path, default=None, help="also write the JSON report here")
+    # Worker mode (internal).
+    parser.add_argument("--worker", choices=["ours", "browsergym"], help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--pool", type=int, default=2, help=argparse.SUPPRESS)
+    parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--screenshot", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--chromium", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker == "ours":
+        worker_ours(args)
+        return 0
+    if args.worker == "browsergym":
+        worker_browsergym(args)
+        return 0
+    if args.setup_browsergym:
+        setup_browsergym()
+        return 0
+
+    from agentgym.browser import chromium_executable
+    from agentgym.envs.web.miniwob.server import MiniWoBServer
+
+    args.chromium = chromium_executable()
+    if not args.no_browsergym and not Path(args.browsergym_python).exists():
+        parser.error(f"no BrowserGym interpreter at {args.browsergym_python}: run with --setup-browsergym first "
+                     f"(or pass --browsergym-python, or --no-browsergym)")
+    rows: list[dict[str, Any]] = []
+    logs = args.out / "bench_web_miniwob_logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with MiniWoBServer() as server:
+        env = dict(os.environ, MINIWOB_URL=server.base_url + "miniwob/", PYTHONUNBUFFERED="1")
+        for config in plan(args):
+            print(f"{config['label']} ...", file=sys.stderr, flush=True)
+            try:
+                row = run_config(config, args, env, logs)
+            except Exception as exc:  # noqa: BLE001 - one failed configuration is reported, the rest run
+                print(f"  FAILED: {exc}", file=sys.stderr, flush=True)
+                rows.append({**config, "failed": str(exc)})
+                continue
+            rows.append(row)
+            print(f"  {row['steps_per_s']:.2f} steps/s, {row['pss_mb_per_env']:.0f} MB PSS/env, "
+                  f"{row['errors']} errors, {row['left_running']} left running", file=sys.stderr, flush=True)
+    measured = [r for r in rows if "failed" not in r]
+    add_ratios(measured)
+    table = markdown(measured, args)
+    failed = [r for r in rows if "failed" in r]
+    if failed:
+        table += "\n\nFailed configurations:\n" + "\n".join(f"- {r['label']}: {r['failed']}" for r in failed)
+    print(table)
+    report = {
+        "benchmark": "bench_web_miniwob",
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "chromium": args.chromium,
+        "tasks": args.tasks, "duration_s": args.duration, "episode_steps": args.episode_steps,
+        "viewport": VIEWPORT,
+        "rows": rows,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench_web_miniwob.json").write_text(json.dumps(report, indent=2))
+    (args.out / "bench_web_miniwob.md").write_text(table + "\n")
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=2))
+    print(f"\nwrote {args.out / 'bench_web_miniwob.json'} and bench_web_miniwob.md", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
