@@ -151,6 +151,11 @@ def forward_micro_batch(model: Any, batch: MicroBatch, *, temperature: float, va
     (``logits_to_keep``), which is what a training step needs, and saves most of the time and
     memory of the full ``[L, vocabulary]`` logits when observations and prompts dominate the
     sequence. ``entropy_grad=False`` computes the entropy without gradient (a metric only).
+
+    A micro-batch of a vision-language policy (``batch.vision`` set) also gives the model its
+    rows' images and, for M-RoPE models, their three-axis positions, and scores with the
+    family's reserved image tokens excluded, as the policy sampled
+    (:mod:`agentgym.policies.hf_vision`).
     """
     device = batch.input_ids.device
     length = batch.num_tokens
@@ -243,7 +248,7 @@ class PolicyUpdater:
 
     Args:
         model: the policy (any causal LM taking ``input_ids`` and ``position_ids``; a peft
-            model works). Put in train mode during the update and back in eval mode after.
+            model works; a vision-language model when the rows carry images). Put in train mode during the update and back in eval mode after.
         optimizer: over the trainable parameters (and the value head's, if any).
         settings: :class:`UpdateSettings`.
         scheduler: stepped after each optimizer step, if given.

@@ -22,7 +22,7 @@ RESERVED = {"qwen2_vl": ["<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "
             "idefics3": ["<image>", "<fake_token_around_image>", "<global-img>"]}
 
 
-def images(count: int, seed: int = 0, sizes=None) -> list[np.ndarray]:
+def images(count: int, seed: int = 0) -> list[np.ndarray]:
     rng = random.Random(seed)
     return [square_image(rng, rng.choice(["left", "right"]), 32) for _ in range(count)]
 
@@ -186,3 +186,43 @@ def test_from_pretrained_loads_a_saved_model(tmp_path):
     (a,), (b,) = HFVisionPolicy(model, proc).generate([request], sampling), loaded.generate([request], sampling)
     assert a.prompt_token_ids == b.prompt_token_ids and a.token_ids == b.token_ids
     assert set(IMAGE_TOKENS["idefics3"]) <= set(loaded.processor.tokenizer.get_vocab())
+
+
+def test_mrope_positions_by_hand():
+    """Two text tokens, a 32x32 image (grid 1x4x4, merged 2x2: four tokens), two text tokens:
+    text (0,0,0), (1,1,1); the image's cells at (2 + 0, 2 + row, 2 + col); the text after it
+    continues at 2 + max(2, 2) = 4."""
+    tokenizer = bpe_tokenizer("qwen2_vl")
+    proc = processor("qwen2_vl", tokenizer)
+    family = vision_family(tiny_vlm("qwen2_vl", tokenizer), proc)
+    image = family.encode_image(np.zeros((32, 32, 3), dtype=np.uint8))
+    assert image.grid == (1, 4, 4) and image.num_tokens == 4
+    pad = family.image_token_id
+    positions = family.rope_positions([7, 8, pad, pad, pad, pad, 9, 10], [image])
+    assert positions.T.tolist() == [[0, 0, 0], [1, 1, 1], [2, 2, 2], [2, 2, 3], [2, 3, 2], [2, 3, 3],
+                                    [4, 4, 4], [5, 5, 5]]
+    with pytest.raises(ValueError, match="fills 4 tokens"):
+        family.rope_positions([7, pad, pad, 9], [image])
+    with pytest.raises(ValueError, match="fewer images"):
+        family.rope_positions([7, 8], [image])
+
+
+def test_processed_images_are_cached_by_content_within_a_byte_budget():
+    tokenizer = bpe_tokenizer("qwen2_vl")
+    proc = processor("qwen2_vl", tokenizer)
+    model = tiny_vlm("qwen2_vl", tokenizer)
+    one = vision_family(model, proc).encode_image(np.zeros((32, 32, 3), dtype=np.uint8))
+    size = sum(t.numel() * t.element_size() for t in one.tensors.values())
+    family = vision_family(model, proc, cache_bytes=2 * size)
+    first = images(1, seed=1)[0]
+    encoded = family.encode_image(first)
+    assert family.encode_image(first.copy()) is encoded  # equal pixels, another array: a cache hit
+    for seed in (2, 3):
+        family.encode_image(images(1, seed=seed)[0])
+    assert len(family._cache) == 2 and family._cached_bytes <= 2 * size  # the oldest went first
+    again = family.encode_image(first)
+    assert again is not encoded and all(torch.equal(again.tensors[k], encoded.tensors[k]) for k in encoded.tensors)
+    with pytest.raises(ValueError, match="HxWx3"):
+        family.encode_image(np.zeros((32, 32), dtype=np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        family.encode_image(np.zeros((32, 32, 3), dtype=np.float32))

@@ -19,18 +19,20 @@ from agentgym.train.batching import NotTrainable, check_trainable, pack_rows, tr
 from agentgym.train.config import ConfigError, TrainConfig
 from agentgym.train.trainer import Trainer
 from agentgym.train.update import PolicyUpdater, UpdateSettings, score_rows
+from agentgym.trajectory import read_trajectories
 from tests.vlm.square_world import ENV_ID
 
 TEMPERATURE = 0.9
 
 
-def multi_turn_rollout(processor, model, tasks=3, group=2, rounds=3):
-    """Token-exact trajectories of three-round SquareSide episodes (a new image each round)."""
+def multi_turn_rollout(processor, model, tasks=3, group=2, rounds=3, path=None):
+    """Trajectories of three-round SquareSide episodes (a new image each round), also written
+    to ``path`` (JSONL, images beside it) when given."""
     policy = HFVisionPolicy(model, processor)
     config = RolloutConfig(group_size=group, system_prompt=None,
                            sampling=SamplingParams(max_tokens=3, temperature=TEMPERATURE, seed=0))
     result = rollout(policy, [Task(ENV_ID, seed=s, kwargs={"rounds": rounds}) for s in range(tasks)], config,
-                     progress=False)
+                     trajectories_path=path, progress=False)
     return policy, result.trajectories
 
 
@@ -55,6 +57,36 @@ def test_the_trainer_recomputes_the_rollouts_logprobs(family, bpe_parts):
     for budget in (100_000, 1):
         logprobs, _ = score_rows(model, rows, temperature=TEMPERATURE, token_budget=budget)
         assert masked_difference(logprobs, rows) < 1e-5
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["arrays", "lazy-refs"])
+def test_trajectories_read_back_from_their_file_train_the_same(tmp_path, bpe_parts, lazy):
+    """Images stored as files beside the JSONL come back as the same pixels: the rows read back
+    hold the same image inputs, and their log-probs are still the rollout's."""
+    processor, model = bpe_parts
+    path = tmp_path / "rollouts.jsonl"
+    policy, trajectories = multi_turn_rollout(processor, model, tasks=2, group=2, path=path)
+    def key(trajectory):
+        return trajectory.group_id, trajectory.metadata["rollout_index"]
+
+    stored = sorted(read_trajectories(path, lazy_images=lazy), key=key)  # written as episodes end
+    trajectories = sorted(trajectories, key=key)
+    assert [t.token_ids for t in stored] == [t.token_ids for t in trajectories]
+    kept = [i for i, t in enumerate(trajectories) if check_trainable(t, policy.family) is None]
+    assert len(kept) >= 3
+    fresh = HFVisionPolicy(model, processor).family  # an empty image cache: every image read and processed again
+    rows, _ = training_rows([stored[i] for i in kept], GRPO()([stored[i] for i in kept]), vision=fresh,
+                            on_untrainable="error")
+    originals, _ = training_rows([trajectories[i] for i in kept], GRPO()([trajectories[i] for i in kept]),
+                                 vision=policy.family)
+    for row, original in zip(rows, originals):
+        assert len(row.images) == len(original.images)
+        for image, reference in zip(row.images, original.images):
+            assert image.tensors.keys() == reference.tensors.keys()
+            assert all(torch.equal(image.tensors[k], reference.tensors[k]) for k in image.tensors)
+        np.testing.assert_array_equal(row.old_logprobs, original.old_logprobs)
+    logprobs, _ = score_rows(model, rows, temperature=TEMPERATURE, token_budget=100_000)
+    assert masked_difference(logprobs, rows) < 1e-5
 
 
 def test_first_update_ratios_are_one_and_the_vision_tower_learns(family, bpe_parts):
@@ -131,6 +163,41 @@ def test_the_trainer_trains_a_vision_language_policy(tmp_path, word_parts):
         assert np.isfinite(record["train/loss"]) and record["train/ratio_mean"] == pytest.approx(1.0, abs=0.2)
         assert record["train/kl"] >= 0  # the reference (a frozen copy) scored the images too
     assert any(not torch.equal(before[name], value) for name, value in model.state_dict().items())
+
+
+def test_ppo_scores_the_images_with_its_value_head(tmp_path, word_parts):
+    processor, model = word_parts
+    trainer = Trainer(vlm_config(tmp_path, algorithm={"name": "ppo"}, run={"steps": 1}), model=model,
+                      tokenizer=processor)
+    (record,) = trainer.train()
+    assert record["rollout/untrainable"] == 0 and np.isfinite(record["train/value_loss"])
+
+
+def test_lora_adapters_train_with_the_base_model_as_reference(tmp_path, word_parts):
+    processor, model = word_parts
+    trainer = Trainer(vlm_config(tmp_path, model={"lora": {"enabled": True, "r": 4, "alpha": 8}},
+                                 loss={"kl_coef": 0.05}, run={"steps": 1}), model=model, tokenizer=processor)
+    adapters = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
+    assert adapters and all("lora_" in name for name in adapters)
+    (record,) = trainer.train()
+    assert record["rollout/untrainable"] == 0 and record["train/ratio_max"] == pytest.approx(1.0, abs=1e-4)
+    assert record["train/kl"] == pytest.approx(0.0, abs=1e-5)  # LoRA's B starts at 0: policy == reference
+    changed = {n for n, p in trainer.model.named_parameters() if p.requires_grad and not torch.equal(adapters[n], p)}
+    assert changed
+
+
+def test_a_vision_language_model_folder_trains_from_its_configuration(tmp_path):
+    """``model.path`` naming a saved VLM loads the model with its processor."""
+    from tests.vlm.vlm_models import word_tokenizer, processor as make_processor, tiny_vlm
+
+    tokenizer = word_tokenizer("idefics3")
+    proc = make_processor("idefics3", tokenizer)
+    tiny_vlm("idefics3", tokenizer, seed=3).save_pretrained(tmp_path / "model")
+    proc.save_pretrained(tmp_path / "model")
+    trainer = Trainer(vlm_config(tmp_path / "run", model={"path": str(tmp_path / "model")}, run={"steps": 1}))
+    assert isinstance(trainer.policy, HFVisionPolicy) and trainer.vision is trainer.policy.family
+    (record,) = trainer.train()
+    assert record["rollout/untrainable"] == 0 and np.isfinite(record["train/loss"])
 
 
 def test_what_cannot_train_a_vision_language_model_is_refused(tmp_path, word_parts):

@@ -119,12 +119,13 @@ def processor(family: str, tokenizer, *, patch_size: int = 8):
 
 
 def tiny_vlm(family: str, tokenizer, seed: int = 0, *, hidden_size: int = 32, layers: int = 2,
-             initializer_range: float = 0.02, patch_size: int = 8):
+             initializer_range: float = 0.02, patch_size: int = 8, context: int = 512):
     """A randomly initialised vision-language model of ``family`` over ``tokenizer`` (float32,
-    eval mode): a one-layer vision tower and a ``layers``-layer language model."""
+    eval mode): a one-layer vision tower and a ``layers``-layer language model with a context of
+    ``context`` tokens."""
     ids = tokenizer.convert_tokens_to_ids
     text = dict(vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
-                num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=context,
                 initializer_range=initializer_range, tie_word_embeddings=False, bos_token_id=None,
                 eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
     if family == "qwen2_vl":
