@@ -72,6 +72,9 @@ bench: setup
 	$(BIN)/python benchmarks/bench_sql.py
 	$(BIN)/python benchmarks/bench_retrieval.py
 	$(BIN)/python benchmarks/bench_search_env.py
+	$(BIN)/python benchmarks/bench_web_miniwob.py --setup-browsergym
+	$(BIN)/python benchmarks/bench_web_miniwob.py
+	$(BIN)/python benchmarks/bench_gui.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -74,3 +74,30 @@ def text_and_image_space(height: int, width: int, *, max_length: int = 1_000_000
             "image": spaces.Box(0, 255, shape=(height, width, 3), dtype=np.uint8),
         }
     )
+
+
+def describe_space(space: spaces.Space) -> dict[str, Any] | None:
+    """An observation space as JSON, for clients in other processes: ``{"kind": "text",
+    "max_length"}`` or ``{"kind": "text_image", "height", "width", "max_length"}``; ``None`` for
+    any other space (a client then assumes text)."""
+    if isinstance(space, UnicodeText):
+        return {"kind": "text", "max_length": space.max_length}
+    if (isinstance(space, spaces.Dict) and set(space.spaces) == {"text", "image"}
+            and isinstance(space["text"], UnicodeText) and isinstance(space["image"], spaces.Box)
+            and space["image"].dtype == np.uint8 and len(space["image"].shape) == 3 and space["image"].shape[2] == 3):
+        height, width, _ = space["image"].shape
+        return {"kind": "text_image", "height": int(height), "width": int(width),
+                "max_length": space["text"].max_length}
+    return None
+
+
+def space_from_description(description: Any) -> spaces.Space:
+    """The inverse of :func:`describe_space`; ``UnicodeText()`` for ``None`` or a kind this
+    version does not know."""
+    if isinstance(description, dict):
+        length = description.get("max_length", 1_000_000)
+        if description.get("kind") == "text_image":
+            return text_and_image_space(int(description["height"]), int(description["width"]), max_length=int(length))
+        if description.get("kind") == "text":
+            return UnicodeText(int(length))
+    return UnicodeText()

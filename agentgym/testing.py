@@ -10,6 +10,7 @@ function.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -17,7 +18,8 @@ import warnings
 from typing import Any, Callable, Iterator
 
 import gymnasium as gym
-from gymnasium.utils.env_checker import check_env
+import numpy as np
+from gymnasium.utils.env_checker import check_env, data_equivalence
 
 from agentgym.episode import run_episode
 
@@ -152,15 +154,27 @@ def check_hostile_actions(env: gym.Env, n: int = 300, seed: int = 0) -> None:
 
 
 def check_seed_determinism(env: gym.Env, seeds: tuple[int, ...] = (0, 1, 2, 3, 4)) -> None:
-    """The same seed replays the same episode (random agent); different seeds differ."""
+    """The same seed replays the same episode (random agent); different seeds differ.
+    Observations with images (``{"text", "image"}``) must match pixel for pixel."""
     first_observations = set()
     for seed in seeds:
         runs = [play_episode(env, random_agent(seed), seed=seed, max_steps=60) for _ in range(2)]
-        assert runs[0]["observations"] == runs[1]["observations"], f"seed {seed} is not reproducible"
+        assert data_equivalence(runs[0]["observations"], runs[1]["observations"], exact=True), (
+            f"seed {seed} is not reproducible")
         assert runs[0]["rewards"] == runs[1]["rewards"], f"seed {seed} rewards differ"
-        first_observations.add(repr(runs[0]["observations"][0]) + repr(env.unwrapped.reference_answer)
-                               + repr(runs[0]["observations"][1:3]))
+        first_observations.add(_fingerprint(runs[0]["observations"][0]) + repr(env.unwrapped.reference_answer)
+                               + "".join(_fingerprint(o) for o in runs[0]["observations"][1:3]))
     assert len(first_observations) > 1, f"seeds {seeds} all produced the same episode"
+
+
+def _fingerprint(observation: Any) -> str:
+    """An observation as text that differs whenever the observation does (an image by a hash of
+    its pixels, not by numpy's abbreviated repr)."""
+    if isinstance(observation, dict):
+        return repr({key: _fingerprint(value) for key, value in sorted(observation.items())})
+    if isinstance(observation, np.ndarray):
+        return f"ndarray{observation.shape}:{hashlib.sha256(np.ascontiguousarray(observation).tobytes()).hexdigest()}"
+    return repr(observation)
 
 
 def check_hidden_answer(env: gym.Env, seeds: tuple[int, ...] = tuple(range(20))) -> None:

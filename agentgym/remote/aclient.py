@@ -55,6 +55,7 @@ from urllib.parse import urlsplit
 from agentgym.core import ConfigError
 from agentgym.remote.client import RemoteEnvError, _Failure, follow_generator, generator_as_data, wrappers_as_data
 from agentgym.remote.schemas import decode_frame, decode_observation, dumps
+from agentgym.spaces import space_from_description
 
 _UNSET: Any = object()
 _ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455, section 1.3
@@ -466,6 +467,7 @@ class AsyncRemoteEnv:
         self.spec_info = await self._send(self._create)
         self.session_id = self.spec_info["session_id"]
         self.resume_token = self.spec_info.get("resume_token")
+        self.observation_space = space_from_description(self.spec_info.get("observation_space"))
 
     def _guard(self) -> asyncio.Lock:
         if self._lock is None:

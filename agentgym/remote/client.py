@@ -64,7 +64,7 @@ import httpx
 
 from agentgym.core import ConfigError
 from agentgym.remote.schemas import decode_frame, decode_observation, dumps
-from agentgym.spaces import UnicodeText
+from agentgym.spaces import UnicodeText, space_from_description
 from agentgym.trajectory import json_safe
 
 _UNSET: Any = object()
@@ -163,6 +163,7 @@ class RemoteEnv(gym.Env):
         self.session_id = self.spec_info["session_id"]
         self.render_mode = self.spec_info.get("render_mode")
         self.metadata = {**type(self).metadata, "render_modes": list(self.spec_info.get("render_modes", []))}
+        self.observation_space = space_from_description(self.spec_info.get("observation_space"))
 
     @staticmethod
     def _error_info(failure: _Failure) -> dict[str, Any]:

@@ -105,6 +105,8 @@ class SessionInfo(BaseModel):
     tools: list[dict[str, Any]]
     render_modes: list[str]
     render_mode: str | None = None
+    #: the environment's observation space (:func:`agentgym.spaces.describe_space`); ``None``: text
+    observation_space: dict[str, Any] | None = None
 
 
 class RenderResponse(BaseModel):

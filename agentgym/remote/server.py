@@ -152,6 +152,7 @@ from agentgym.remote.schemas import (
     encode_observation,
 )
 from agentgym.serve.guards import BearerAuth, BodyLimit, error_body
+from agentgym.spaces import describe_space
 from agentgym.trajectory import json_safe
 from agentgym.wrappers.specs import WrapperSpec, build_wrappers
 
@@ -215,7 +216,8 @@ class Session:
         return SessionInfo(session_id=self.id, env_id=self.env_id, max_turns=self.max_turns,
                            instructions=str(getattr(base, "instructions", "")), tools=json_safe(tools),
                            render_modes=list(self.env.metadata.get("render_modes", [])),
-                           render_mode=getattr(self.env, "render_mode", None)).model_dump()
+                           render_mode=getattr(self.env, "render_mode", None),
+                           observation_space=describe_space(self.env.observation_space)).model_dump()
 
 
 def generator_from(body: RandomActionRequest) -> random.Random:

@@ -96,3 +96,13 @@ def shipped_env_ids() -> list[str]:
         seen.add(entry)
         ids.append(_REPRESENTATIVES.get(entry, info.id))
     return ids
+
+
+def hostile_budget(env_id: str, usual: int) -> int:
+    """How many hostile actions a probe sends to ``env_id``: for an environment played in a
+    browser (each step a page action and a snapshot, tens of milliseconds against microseconds
+    for a game), only the fixed nasties of :func:`agentgym.testing.hostile_actions` (each kind
+    of hostile text once), not the random tail."""
+    from agentgym.testing import _HOSTILE_FIXED
+
+    return min(usual, len(_HOSTILE_FIXED)) if env_id.startswith(("web/", "gui/")) else usual
