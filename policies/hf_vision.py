@@ -1,8 +1,14 @@
 """A local Hugging Face vision-language model as a :class:`Policy`, token-exact with its images.
 
 :class:`HFVisionPolicy` is :class:`~agentgym.policies.hf.HFPolicy` for image-text-to-text models
-(Qwen2-VL, Qwen2.5-VL, Idefics3, SmolVLM): the same decode loop, sampling, stop strings,
-seeding and error handling, with images.
+(Qwen2-VL, Qwen2.5-VL, Idefics3; SmolVLM by Idefics3's layout): the same decode loop, sampling, stop strings,
+seeding and error handling, with images::
+
+    policy = HFVisionPolicy.from_pretrained("Qwen/Qwen2-VL-2B-Instruct")  # or (model, processor)
+    result = rollout(policy, [Task("gui/Grounding-v0", seed=s) for s in range(8)], RolloutConfig())
+
+and the trainer trains such a model: ``Trainer(config, model=model, tokenizer=processor)``, or
+``model.path`` naming a vision-language model (:mod:`agentgym.train.trainer`).
 
 Images come from the conversation. An observation ``{"text", "image"}`` becomes a user message
 with the content parts ``[{"type": "text", ...}, {"type": "image", "image": <HxWx3 array>}]``
@@ -25,6 +31,8 @@ the sequence and the images' grids (:meth:`VisionFamily.rope_positions` for the 
 Qwen-VL family; plain ``0..L-1`` otherwise). A trainer that rebuilds the images from
 ``Trajectory.messages`` with the same processor (:func:`agentgym.train.batching.training_rows`
 with ``vision=``) therefore recomputes the rollout's log-probs, up to floating-point rounding.
+(The token sequence shows how many tokens each image fills, not *which* image it was: the
+trajectory's messages are the record of that, written to disk as image files beside the JSONL.)
 
 **Reserved tokens.** The tokens only a processor writes -- the image placeholder and the
 family's image delimiters (:attr:`VisionFamily.reserved_token_ids`) -- are never sampled: the
@@ -103,16 +111,12 @@ class VisionFamily(ABC):
 
     @property
     def reserved_token_ids(self) -> list[int]:
-        """Token ids only the processor writes (never sampled; see the module docstring)."""
-        ids = {self.image_token_id}
-        for owner, name in self._reserved_names:
-            value = getattr(self.config if owner == "config" else self.processor, name, None)
-            if isinstance(value, int) and value >= 0:
-                ids.add(value)
-        return sorted(ids)
+        """Token ids only the processor writes (never sampled; see the module docstring): the
+        image token and the family's image delimiters."""
+        return sorted({self.image_token_id, *self._delimiter_ids()})
 
-    #: where the family's other reserved token ids are: ("config" | "processor", attribute)
-    _reserved_names: tuple[tuple[str, str], ...] = ()
+    def _delimiter_ids(self) -> list[int]:
+        return []
 
     def restrict_logits(self, logits: torch.Tensor, fill: float | None = None) -> torch.Tensor:
         """``logits`` (``[..., vocabulary]``) with the reserved tokens' entries set to ``fill``
@@ -191,12 +195,14 @@ class QwenVLFamily(VisionFamily):
 
     model_types = ("qwen2_vl", "qwen2_5_vl")
     rope = True
-    _reserved_names = (("config", "video_token_id"), ("config", "vision_start_token_id"),
-                       ("config", "vision_end_token_id"))
 
     def __init__(self, processor: Any, config: Any, **kwargs: Any) -> None:
         super().__init__(processor, config, **kwargs)
         self.merge_size = int(config.vision_config.spatial_merge_size)
+
+    def _delimiter_ids(self) -> list[int]:
+        names = ("video_token_id", "vision_start_token_id", "vision_end_token_id")
+        return [int(value) for value in (getattr(self.config, name, None) for name in names) if value is not None]
 
     def _encode(self, array: np.ndarray) -> ImageInputs:
         out = self.processor.image_processor(images=[array], return_tensors="pt")
@@ -246,10 +252,16 @@ class QwenVLFamily(VisionFamily):
 
 class Idefics3Family(VisionFamily):
     """Idefics3 and SmolVLM: images (and their crops, when the processor splits them) of fixed
-    size, ``image_seq_len`` tokens per crop, one position per token."""
+    size, ``image_seq_len`` tokens per crop, one position per token. (SmolVLM shares the layout;
+    the tests exercise Idefics3, as SmolVLM's processor needs torchvision and num2words.)"""
 
     model_types = ("idefics3", "smolvlm")
-    _reserved_names = (("processor", "fake_image_token_id"), ("processor", "global_image_token_id"))
+
+    def _delimiter_ids(self) -> list[int]:
+        vocabulary = self.processor.tokenizer.get_vocab()
+        names = (getattr(self.processor, attribute, None)
+                 for attribute in ("fake_image_token", "global_image_tag", "global_image_token"))
+        return [vocabulary[name] for name in names if isinstance(name, str) and name in vocabulary]
 
     def _encode(self, array: np.ndarray) -> ImageInputs:
         out = self.processor.image_processor(images=[[array]], return_tensors="pt")

@@ -11,8 +11,11 @@ image -- every group then agrees and GRPO has no signal left: measured here, no 
 settings got off 50%. The KL term to the starting policy keeps the two answers balanced while
 their dependence on the image grows.)
 
-Measured on 2 busy CPU cores, one torch thread: greedy accuracy on 128 held-out images from
-about 50% to 90-100% within 40-60 steps of 16 tasks x 4 rollouts; the test takes 40-70 s.
+Measured here (2 CPU cores shared with other work, one torch thread): greedy accuracy on 128
+held-out images from 0.484 [0.400, 0.570] to 0.914 [0.853, 0.951] (95% Wilson intervals) after
+60 steps of 16 tasks x 4 rollouts: 28 s with the two cores to itself (114 s of wall time, 35 s
+of CPU time, while other work kept them at a load of 17). Other seeds of the learner and of the
+run ended at 0.852, 0.922 and 0.961.
 """
 
 from __future__ import annotations

@@ -75,6 +75,34 @@ def test_logprobs_equal_the_models_own_forward_pass(family, bpe_parts, temperatu
     np.testing.assert_allclose(generation.logprobs, expected, atol=2e-5)
 
 
+def test_qwen2_5_vl_is_token_exact_too():
+    """Qwen2.5-VL (windowed vision attention, Qwen2-VL's processor and M-RoPE): generation and the
+    trainer's recomputation agree with the model's own forward pass."""
+    from agentgym.credit import GRPO
+    from agentgym.train.batching import training_rows
+    from agentgym.train.update import score_rows
+    from agentgym.trajectory import Trajectory, Turn
+
+    tokenizer = bpe_tokenizer("qwen2_vl")
+    proc = processor("qwen2_vl", tokenizer)
+    model = tiny_vlm("qwen2_5_vl", tokenizer)
+    policy = HFVisionPolicy(model, proc)
+    assert policy.family.rope
+    pictures = images(3)
+    messages = conversation(pictures)
+    (generation,) = policy.generate([Request(messages)], SamplingParams(max_tokens=6, temperature=0.8, seed=5))
+    prompt_text = proc.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    _, expected = teacher_forced_logprobs(model, proc, "qwen2_vl", prompt_text, pictures, generation.token_ids, 0.8)
+    np.testing.assert_allclose(generation.logprobs, expected, atol=2e-5)
+    prompt, generated = generation.prompt_token_ids, generation.token_ids
+    trajectory = Trajectory(messages=messages, token_ids=prompt + generated, turns=[
+        Turn(0, "", generation.text, action_span=(len(prompt), len(prompt) + len(generated)),
+             logprobs=generation.logprobs)])
+    rows, _ = training_rows([trajectory], GRPO()([trajectory]), vision=policy.family, on_untrainable="error")
+    (logprobs,), _ = score_rows(model, rows, temperature=0.8, token_budget=10_000)
+    np.testing.assert_allclose(logprobs.numpy()[rows[0].loss_mask], generation.logprobs, atol=2e-5)
+
+
 def test_images_of_other_sizes_fill_other_token_counts(bpe_parts):
     """Qwen2-VL's grid follows the image size (a 48x32 image: 6 tokens); Idefics3 resizes every
     image to its fixed size (4 tokens)."""

@@ -1,6 +1,6 @@
 """Tiny randomly initialised vision-language models and their processors, built offline in
-milliseconds: Qwen2-VL (M-RoPE, flat patches with a grid per image) and Idefics3 (fixed-size
-images, one position per token), each with a word-level tokenizer (every word one token; for
+milliseconds: Qwen2-VL (M-RoPE, flat patches with a grid per image; ``qwen2_5_vl``, Qwen2.5-VL,
+uses its tokens and processor) and Idefics3 (fixed-size images, one position per token), each with a word-level tokenizer (every word one token; for
 learning tests) or a byte-level BPE trained on the spot (any text encodes; for token-exactness
 with realistic, non-canonical tokenisations).
 
@@ -141,6 +141,19 @@ def tiny_vlm(family: str, tokenizer, seed: int = 0, *, hidden_size: int = 32, la
             eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None,
             tie_word_embeddings=False)
         model_class = Qwen2VLForConditionalGeneration
+    elif family == "qwen2_5_vl":  # Qwen2-VL's tokens and processor; windowed attention in the vision tower
+        from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+        config = Qwen2_5_VLConfig(
+            text_config={**text, "rope_scaling": {"type": "mrope", "mrope_section": _mrope_section(hidden_size // 4)}},
+            vision_config=dict(depth=2, hidden_size=32, out_hidden_size=hidden_size, intermediate_size=64,
+                               num_heads=2, patch_size=patch_size, spatial_merge_size=2, temporal_patch_size=2,
+                               in_channels=3, window_size=4 * patch_size, fullatt_block_indexes=[1],
+                               initializer_range=initializer_range),
+            image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
+            vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"),
+            tie_word_embeddings=False)
+        model_class = Qwen2_5_VLForConditionalGeneration
     elif family == "idefics3":
         from transformers import Idefics3Config, Idefics3ForConditionalGeneration
 
