@@ -223,6 +223,15 @@ def shared_pool() -> BrowserPool:
         return pool
 
 
+def close_shared_pool() -> None:
+    """Close the process-wide pool if one is open (its browsers and threads end; the next
+    :func:`shared_pool` makes a new one)."""
+    with _shared_lock:
+        pool = _shared
+    if pool is not None and not pool.closed and pool._owner_pid == os.getpid():
+        pool.close()
+
+
 def close_all_pools() -> None:
     """Close every pool of this process that is still open (the ``atexit`` hook)."""
     with _registry_lock:
