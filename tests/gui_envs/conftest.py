@@ -14,9 +14,9 @@ from agentgym.browser import BrowserPool
 from agentgym.browser.processes import browser_processes
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gui_pool():
-    """One browser shared by the whole run; closing it leaves no process behind."""
+    """One browser shared by this folder's tests; closing it leaves no process behind."""
     pool = BrowserPool(1)
     yield pool
     markers = [worker.marker for worker in pool.browsers if worker.marker]

@@ -11,9 +11,9 @@ from agentgym.browser import BrowserPool
 from agentgym.browser.processes import browser_processes
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def miniwob_pool():
-    """Two browsers shared by every MiniWoB++ test of the run."""
+    """Two browsers shared by every MiniWoB++ test (closed when this folder's tests end, so no browser of theirs outlives them into other tests)."""
     pool = BrowserPool(2)
     yield pool
     markers = [worker.marker for worker in pool.browsers if worker.marker]

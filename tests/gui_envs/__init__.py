@@ -1,0 +1,1 @@
+"""Tests of the GUI family (envs/gui), against a real Chromium."""

@@ -1,0 +1,1 @@
+"""Tests of the MiniWoB++ environments (envs/web/miniwob), against a real Chromium."""
