@@ -23,8 +23,15 @@ from .browser_helpers import wait_until
 
 
 def _descendants() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True)
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE}
+    return {p.pid for p in psutil.Process().children(recursive=True) if _alive(p)}
+
+
+def _alive(process: psutil.Process) -> bool:
+    """Running and not a zombie; a process that exits while it is looked at is not alive."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def _marked(marker: str) -> list[psutil.Process]:
