@@ -15,7 +15,7 @@ import pytest
 from agentgym.browser import BrowserPool
 from agentgym.browser.processes import browser_processes
 
-from .browser_helpers import Outside, non_loopback_ipv4, start_site
+from .browser_helpers import FORM_PAGE, NEXT_PAGE, Outside, non_loopback_ipv4, start_site
 
 
 @pytest.fixture(scope="package")
@@ -64,3 +64,18 @@ def session(pool):
     session.close()
 
 
+@pytest.fixture(scope="module")
+def form_session(pool, site):
+    """One session for the module's form tests (each test loads the form afresh)."""
+    site.page("/form/page.html", FORM_PAGE)
+    site.page("/form/next.html", NEXT_PAGE)
+    session = pool.open_session()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def form(form_session, site):
+    """The session, on a new document of the form page."""
+    form_session.run(lambda page: page.goto(site.url("/form/page.html")))
+    return form_session

@@ -3,32 +3,14 @@ session. What happened is read from the page itself (``window.log``, values, scr
 
 from __future__ import annotations
 
-import pytest
 
 from agentgym.browser.action_parser import parse_actions
 from agentgym.browser.actions import ActionOutcome, execute
 from agentgym.browser.observe import observe
 
-from .browser_helpers import FORM_PAGE, NEXT_PAGE, bid_of
+from .browser_helpers import bid_of
 
 XSS = """<script>window.xss = 1</script><img src=x onerror="window.xss = 2">"; window.xss = 3; //"""
-
-
-@pytest.fixture(scope="module")
-def form_session(pool, site):
-    """One session for the module's form tests (each test loads the form afresh)."""
-    site.page("/form/page.html", FORM_PAGE)
-    site.page("/form/next.html", NEXT_PAGE)
-    session = pool.open_session()
-    yield session
-    session.close()
-
-
-@pytest.fixture
-def form(form_session, site):
-    """The session, on a new document of the form page."""
-    form_session.run(lambda page: page.goto(site.url("/form/page.html")))
-    return form_session
 
 
 def act(session, text: str, timeout: float = 5.0) -> ActionOutcome:

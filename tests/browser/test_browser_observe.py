@@ -11,24 +11,7 @@ from PIL import Image
 
 from agentgym.browser.observe import MAX_LINES, MAX_TREE_CHARS, observe, snapshot_page
 
-from .browser_helpers import FORM_PAGE, NEXT_PAGE, bid_of, line_of
-
-
-@pytest.fixture(scope="module")
-def form_session(pool, site):
-    """One session for the module's form tests (each test loads the form afresh)."""
-    site.page("/form/page.html", FORM_PAGE)
-    site.page("/form/next.html", NEXT_PAGE)
-    session = pool.open_session()
-    yield session
-    session.close()
-
-
-@pytest.fixture
-def form(form_session, site):
-    """The session, on a new document of the form page."""
-    form_session.run(lambda page: page.goto(site.url("/form/page.html")))
-    return form_session
+from .browser_helpers import FORM_PAGE, bid_of, line_of
 
 
 def test_tree_shows_roles_names_values_and_states(form):
