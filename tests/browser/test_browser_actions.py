@@ -3,7 +3,6 @@ session. What happened is read from the page itself (``window.log``, values, scr
 
 from __future__ import annotations
 
-
 from agentgym.browser.action_parser import parse_actions
 from agentgym.browser.actions import ActionOutcome, execute
 from agentgym.browser.observe import observe
