@@ -62,8 +62,8 @@ object with a ``type`` and, for requests, an ``id`` the answer repeats:
   "render"}``, ``{"type": "random_action", "seed"}``, ``{"type": "close"}``;
 - answers: ``{"type": "result", "id", "result": <the HTTP endpoint's body>}`` or ``{"type":
   "error", "id", "error": {"code": <the HTTP status>, "message", "type"}}`` (409 for a second
-  create on one connection or a resume of a session held by a live connection, 404 for a
-  resume of an unknown session or with a wrong token);
+  create or resume on one connection, 404 for a resume of an unknown session or with a wrong
+  token);
 - heartbeats: the server sends ``{"type": "ping"}`` every ``heartbeat_interval`` seconds; any
   message from the client (``{"type": "pong"}`` is the answer to a ping) proves it alive. A
   client silent for ``heartbeat_interval + heartbeat_timeout`` seconds while no call of its own
@@ -75,7 +75,9 @@ object with a ``type`` and, for requests, an ``id`` the answer repeats:
 The session closes with its connection, unless it was created with ``"resumable": true``: its
 answer then carries a ``resume_token``, and for ``resume_grace`` seconds after the connection
 drops a new connection may take the session back with ``resume`` (counted as
-``websocket.reconnects``); after that the reaper closes it. A connected WebSocket session is
+``websocket.reconnects``); after that the reaper closes it. The token proves ownership, so a
+resume also takes the session from a connection the server still believes alive (the client
+saw it drop first, or it is half-open): that old connection holds nothing from then on. A connected WebSocket session is
 never closed for idleness (its heartbeat says it is alive) and is not reachable over HTTP
 (404). With ``api_key``, the handshake needs the same ``Authorization`` header (otherwise the
 socket is closed with code 1008 before it opens).
@@ -206,6 +208,7 @@ class Session:
     transport: str = "http"  # or "ws"
     resume_token: str | None = None  # set for a resumable WebSocket session
     attached: bool = False  # a WebSocket session held by a live connection
+    holder: Any = None  # that connection (a _Connection), while attached
     detached_at: float | None = None  # when a resumable session's connection dropped
     inline: bool = False  # reset and step run on the event loop (see InlineSteps)
 
@@ -754,7 +757,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
         if session.resume_token is None:
             await close_session(session)
         else:
-            session.attached = False
+            session.attached, session.holder = False, None
             session.detached_at = time.monotonic()
 
     async def beat(connection: _Connection) -> None:
@@ -845,7 +848,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             if not isinstance(resumable, bool):
                 raise ApiError(422, f"resumable must be true or false, got {resumable!r}")
             session = await open_session(validate(data, CreateRequest), "ws")
-            session.attached = True
+            session.attached, session.holder = True, connection
             connection.session = session
             answer = session.describe()
             if resumable:
@@ -859,9 +862,9 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
                     or not hmac.compare_digest(token.encode(), session.resume_token.encode())):
                 raise ApiError(404, f"no resumable session {str(data.get('session_id'))[:64]!r} with this token: "
                                     f"closed, past its {resume_grace:g} s grace, or never existed")
-            if session.attached:
-                raise ApiError(409, "the session is held by another live connection")
-            session.attached, session.detached_at = True, None
+            if session.attached and session.holder is not None:
+                session.holder.session = None  # the owner is back on a new connection: the old one lets go
+            session.attached, session.holder, session.detached_at = True, connection, None
             connection.session = session
             metrics.reconnects += 1
             return {**session.describe(), "resume_token": session.resume_token}

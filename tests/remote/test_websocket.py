@@ -132,9 +132,16 @@ def test_a_resumable_session_survives_a_dropped_connection_within_its_grace(serv
             assert resumed["result"]["session_id"] == sid
             step = (await other.call("step", action="11"))["result"]
             assert step["info"]["turns_left"] == first - 1  # the same episode went on
-            async with connect(_ws(server_url)) as ws3:  # a live holder keeps it
-                taken = await _Client(ws3).call("resume", session_id=sid, resume_token=token)
-                assert taken["error"]["code"] == 409
+            async with connect(_ws(server_url)) as ws3:  # the token's owner takes it even from a live holder
+                taker = _Client(ws3)
+                taken = await taker.call("resume", session_id=sid, resume_token=token)
+                assert taken["result"]["session_id"] == sid
+                left = await other.call("step", action="12")  # the old connection holds nothing now
+                assert left["error"]["code"] == 404
+                step = (await taker.call("step", action="13"))["result"]
+                assert step["info"]["turns_left"] == first - 2
+                again = await taker.call("resume", session_id=sid, resume_token=token)
+                assert again["error"]["code"] == 409  # one session per connection
         _wait_until(lambda: sid not in _sessions(server_url), within=10)  # the grace ran out
         async with connect(_ws(server_url)) as ws4:
             late = await _Client(ws4).call("resume", session_id=sid, resume_token=token)
@@ -142,7 +149,7 @@ def test_a_resumable_session_survives_a_dropped_connection_within_its_grace(serv
 
     asyncio.run(scenario())
     metrics = _metrics(server_url)
-    assert metrics["websocket"]["reconnects"] == 1 and metrics["websocket"]["resume_expired"] == 1
+    assert metrics["websocket"]["reconnects"] == 2 and metrics["websocket"]["resume_expired"] == 1
     assert metrics["sessions"]["created_by_transport"]["ws"] == 1
     assert metrics["sessions"]["open_by_transport"] == {"http": 0, "ws": 0}
 
