@@ -14,13 +14,16 @@ One batch runs at a time: a local model is one device. Two ways to form batches:
   trajectories, in every run. The cost: a slow environment step holds back the next batch
   until it ends (at most the rollout's ``step_timeout``).
 - **Lingering** (unseeded sampling, which is not reproducible anyway): requests wait until
-  every episode not busy with its environment has asked, the batch is full, or ``linger``
-  seconds have passed since the first arrived — whichever comes first.
+  every live episode has asked, the batch is full, or ``linger`` seconds have passed since the
+  first arrived — whichever comes first. Episodes busy with their environment are waited for
+  too: an environment step usually ends well within the linger, and an episode whose step has
+  just ended in its thread is not back until its coroutine resumes, so not waiting for them split
+  nearly every turn's requests into two policy calls (3 + 5 for 8 episodes of a game).
 
 Lockstep needs to know about episodes that are about to start: the rollout engine takes its
 concurrency slots from :meth:`slots` (a semaphore that hands a freed slot straight to the next
-waiting episode, counted as live at once) and reports :meth:`episode_started`,
-:meth:`episode_finished` (it will ask no more) and :meth:`stepping`.
+waiting episode, counted as live at once) and reports :meth:`episode_started` and
+:meth:`episode_finished` (it will ask no more).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ class GenerationBatcher:
         sampling: sampling settings of every request.
         max_batch_size: the most requests per policy call.
         linger: lingering mode: seconds to wait for more requests once the first has arrived,
-            when some episodes are still stepping their environments.
+            when some episodes are still busy with their environments.
         lockstep: form batches in lockstep; default: when ``sampling`` is seeded or greedy.
     """
 
@@ -69,7 +72,6 @@ class GenerationBatcher:
         self._pending: list[tuple[Request, asyncio.Future, int | None]] = []
         self._arrived = asyncio.Event()
         self._episodes = 0  # episodes that may still ask for a generation
-        self._stepping = 0  # of those, how many are busy with their environment
         self._slots: _Slots | None = None
         self._holders: dict[asyncio.Task, str] = {}  # slot holders and what they are doing
 
@@ -91,12 +93,6 @@ class GenerationBatcher:
         self._episodes -= 1
         self._set_holder_state(_CLOSING)
         self._arrived.set()  # the batch we wait for may now be complete
-
-    def stepping(self, busy: bool) -> None:
-        """An episode starts (``True``) or stops (``False``) working outside the policy."""
-        self._stepping += 1 if busy else -1
-        if busy:
-            self._arrived.set()  # one episode fewer to wait for: the batch may be complete
 
     async def generate(self, request: Request) -> Generation:
         future = asyncio.get_running_loop().create_future()
@@ -150,8 +146,8 @@ class GenerationBatcher:
         return not (_CLOSING in states and self._slots is not None and self._slots.waiting)
 
     def _expected(self) -> int:
-        """Lingering: how many requests a full batch would hold right now."""
-        return min(self.max_batch_size, max(1, self._episodes - self._stepping))
+        """Lingering: how many requests a full batch would hold: one per live episode."""
+        return min(self.max_batch_size, max(1, self._episodes))
 
     async def _run_batch(self, batch: Sequence[tuple[Request, asyncio.Future, int | None]]) -> None:
         start = time.perf_counter()

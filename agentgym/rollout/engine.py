@@ -280,8 +280,8 @@ class _Runner:
             return trajectory
 
     async def _play(self, task: Task, index: int, trajectory: Trajectory, handle: EnvHandle) -> None:
-        await self._in_env(handle.open())
-        observation, info = await self._in_env(handle.reset(seed=task.seed))
+        await handle.open()
+        observation, info = await handle.reset(seed=task.seed)
         reference = info.get(REFERENCE_KEY) or {}
         for key in ("reference_answer", "answer_stub"):  # for reward providers; never shown to the policy
             trajectory.metadata[key] = reference.get(key)
@@ -313,7 +313,7 @@ class _Runner:
                 span = transcript.add_generation(generation.token_ids or [], generation.logprobs, generation.text)
                 turn.action_span = (span.start, span.end)
             started = time.perf_counter()
-            observation, reward, terminated, truncated, info = await self._in_env(handle.step(_action(generation)))
+            observation, reward, terminated, truncated, info = await handle.step(_action(generation))
             turn.seconds = time.perf_counter() - started
             hints = info.get(HINTS_KEY)
             turn.reward, turn.reward_components = float(reward), dict(info.get("reward_components", {}))
@@ -349,14 +349,6 @@ class _Runner:
         return EnvSpec(task.env_id, dict(task.kwargs), config.max_turns, tuple(config.wrappers),
                        (WrapperSpec("ChatHistory", chat),
                         WrapperSpec("EnvHints", {"hints": list(self.env_hints), "seed": hint_seed})))
-
-    async def _in_env(self, call: Any) -> Any:
-        """Await a call to the environment, telling the batcher the episode is stepping meanwhile."""
-        self.batcher.stepping(True)
-        try:
-            return await call
-        finally:
-            self.batcher.stepping(False)
 
     def _check_prefix(self, transcript: TokenTranscript, generation: Generation, trajectory: Trajectory) -> None:
         """The policy must have continued exactly the prompt it was given, with token ids."""

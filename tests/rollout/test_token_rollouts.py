@@ -135,8 +135,9 @@ def lockstep_batcher():
 
 
 async def play(batcher, slots, turns: int, *, close_seconds: float = 0.0, step_seconds: float = 0.0):
-    """An episode as the engine plays it: take a slot, ask ``turns`` times (stepping between),
-    finish, then close for ``close_seconds`` before giving the slot back."""
+    """An episode as the engine plays it: take a slot, ask ``turns`` times (stepping its
+    environment for ``step_seconds`` between), finish, then close for ``close_seconds`` before
+    giving the slot back."""
     from agentgym.policies.base import Request
 
     async with slots:
@@ -144,9 +145,7 @@ async def play(batcher, slots, turns: int, *, close_seconds: float = 0.0, step_s
         try:
             for turn in range(turns):
                 await batcher.generate(Request([{"role": "user", "content": f"turn {turn}"}]))
-                batcher.stepping(True)
                 await asyncio.sleep(step_seconds)
-                batcher.stepping(False)
         finally:
             batcher.episode_finished()
             await asyncio.sleep(close_seconds)
@@ -189,3 +188,29 @@ def test_lockstep_is_not_stalled_by_an_episode_cancelled_while_it_waits():
         return batcher.batch_log
 
     assert asyncio.run(asyncio.wait_for(scenario(), 10)) == [[0, 1, 2], [0, 2]]
+
+
+def test_lingering_batches_take_every_episode_whose_environment_step_ends_within_the_linger():
+    """Unseeded sampling (lingering batches): 8 episodes of a game stepping in threads make one
+    policy call per turn, not two (the episodes just back from their environment were left out)."""
+    from agentgym.policies.base import Generation, Policy
+    from agentgym.rollout import RolloutConfig, Task, rollout
+
+    class Counting(Policy):
+        name = "counting"
+
+        def __init__(self):
+            self.batch_sizes = []
+
+        async def agenerate(self, requests, sampling):
+            self.batch_sizes.append(len(requests))
+            await asyncio.sleep(0.01)
+            return [Generation(str(10 + len(self.batch_sizes))) for _ in requests]
+
+    policy = Counting()
+    config = RolloutConfig(sampling=SamplingParams(temperature=1.0), max_turns=6)
+    result = rollout(policy, [Task("games/GuessTheNumber-v0", seed) for seed in range(8)], config, progress=False)
+    turns = sum(len(t.turns) for t in result.trajectories)
+    # Before the fix: 12 calls (3 + 5 each turn). One late thread on a loaded machine may still
+    # miss the 20 ms linger once, so one extra call is tolerated.
+    assert turns == 48 and len(policy.batch_sizes) <= 7 and policy.batch_sizes.count(8) >= 5, policy.batch_sizes
