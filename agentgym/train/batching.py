@@ -161,6 +161,16 @@ def training_rows(
     return rows, report
 
 
+def assign_advantages(rows: Sequence[TrainingRow], advantages: Advantages) -> None:
+    """Put ``advantages`` into rows built earlier (each row's ``source`` is its trajectory's
+    index): the step builds its rows once, before the estimator runs (the KL reference and the
+    critic read them), and fills in the advantages and value targets afterwards."""
+    for row in rows:
+        row.advantages = np.where(row.loss_mask, advantages.tokens(row.source), 0.0).astype(np.float32)
+        targets = advantages.value_targets[row.source] if advantages.value_targets is not None else None
+        row.value_targets = None if targets is None else np.where(row.loss_mask, targets, 0.0).astype(np.float32)
+
+
 def sequence_images(trajectory: Trajectory, vision: Any) -> tuple[list[Any], np.ndarray | None]:
     """The images of ``trajectory``'s token sequence (processed by ``vision``) and, for M-RoPE
     families, its ``[3, L]`` positions: the first image parts of its messages that fill exactly

@@ -35,9 +35,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-Algorithm = Literal["grpo", "drgrpo", "rloo", "gigpo", "igpo", "ppo", "reinforce"]
-GROUP_RELATIVE: tuple[str, ...] = ("grpo", "drgrpo", "rloo", "gigpo", "igpo")
-
 
 class ConfigError(agentgym.core.ConfigError):
     """A training configuration that cannot run; the message lists every problem found."""
@@ -172,12 +169,14 @@ class AlgorithmSection:
     """[algorithm] Credit assignment (see :mod:`agentgym.credit` for the formulas).
 
     Attributes:
-        name: ``grpo``, ``drgrpo``, ``rloo``, ``gigpo``, ``igpo`` (information-gain turn
-            rewards + outcome), ``ppo`` (value head + turn-aware GAE) or ``reinforce``
-            (REINFORCE with batch-normalised returns, ReBN).
+        name: a registered estimator (:mod:`agentgym.train.estimators`): ``grpo``, ``drgrpo``,
+            ``rloo``, ``gigpo``, ``igpo`` (information-gain turn rewards + outcome),
+            ``multichannel`` (MT-GRPO: per-channel z-scored turn rewards), ``stratified``
+            (GRPO within strata of equal turn counts), ``reinforce`` (REINFORCE with
+            batch-normalised returns, ReBN) or ``ppo`` (value head + turn-aware GAE).
         per_trajectory: group statistics count each rollout once (else each turn).
-        gamma: discount across turns (GiGPO, IGPO, REINFORCE) or tokens (PPO's turn-aware GAE);
-            absent: 0.95 for GiGPO, 1.0 otherwise.
+        gamma: discount across turns (GiGPO, IGPO, MT-GRPO, REINFORCE) or tokens (PPO's
+            turn-aware GAE); absent: the estimator's default (0.95 for GiGPO, else 1.0).
         step_weight / similarity_threshold / normalize_by_std: GiGPO's step-advantage weight,
             anchor merging threshold (absent: exact anchors) and std normalisation.
         ig_mode / ig_normalization / outcome: IGPO's information-gain form (``prob_diff`` or
@@ -189,9 +188,11 @@ class AlgorithmSection:
         value_coef / value_clip: the value loss weight and clip range (absent: no clip).
         whiten_advantages: PPO: normalise advantages over the batch's tokens.
         normalize_over: REINFORCE: ``tokens`` (REINFORCE++) or ``turns`` (ReBN).
+        channels: MT-GRPO: the reward components to z-score and their weights.
+        alpha: stratified: the weight of the within-stratum estimate in the blend.
     """
 
-    name: Algorithm = "grpo"
+    name: str = "grpo"
     per_trajectory: bool = True
     gamma: float | None = None
     step_weight: float = 1.0
@@ -207,16 +208,23 @@ class AlgorithmSection:
     value_clip: float | None = None
     whiten_advantages: bool = True
     normalize_over: Literal["tokens", "turns"] = "tokens"
+    channels: dict[str, float] | None = None
+    alpha: float = 0.5
+
+    @property
+    def spec(self) -> Any:
+        """The registry entry of ``name`` (:class:`~agentgym.train.estimators.EstimatorSpec`)."""
+        from agentgym.train.estimators import estimator_spec
+
+        return estimator_spec(self.name)
 
     @property
     def discount(self) -> float:
-        if self.gamma is not None:
-            return self.gamma
-        return 0.95 if self.name == "gigpo" else 1.0
+        return self.spec.default_gamma if self.gamma is None else self.gamma
 
     @property
     def uses_value_head(self) -> bool:
-        return self.name == "ppo" if self.value_head is None else self.value_head
+        return self.spec.critic if self.value_head is None else self.value_head
 
 
 @dataclass
@@ -713,13 +721,7 @@ def _problems(config: TrainConfig) -> list[str]:
     if rollout.max_turns is not None:
         positive(rollout.max_turns, "rollout.max_turns", integer=True)
     _check_turn_schedule(rollout.turn_schedule, p)
-    if algo.name in GROUP_RELATIVE and rollout.group_size == 1:
-        p.append(f"algorithm {algo.name!r} compares the rollouts of a group, but rollout.group_size is "
-                 f"{rollout.group_size}: every advantage would be 0 (use group_size >= 2, or ppo / reinforce)")
-    if algo.name == "ppo" and not algo.uses_value_head:
-        p.append("algorithm 'ppo' needs a value head for GAE (remove algorithm.value_head = false)")
-    if algo.name != "ppo" and algo.value_head:
-        p.append(f"algorithm.value_head = true, but {algo.name!r} does not use a critic (only 'ppo' does)")
+    _check_algorithm(algo, rollout, p)
     if algo.gamma is not None and not 0 <= algo.gamma <= 1:
         p.append(f"algorithm.gamma must be in [0, 1], got {algo.gamma}")
     if not 0 <= algo.lam <= 1:
@@ -822,6 +824,29 @@ def _check_model_path(path: str, p: list[str]) -> None:
         p.append(f"model.path {_toml(path)} is a file: {expected}")
     elif folder.is_dir() and not any((folder / name).is_file() for name in ("config.json", "adapter_config.json")):
         p.append(f"model.path {_toml(path)} holds no model (no config.json): {expected}")
+
+
+def _check_algorithm(algo: AlgorithmSection, rollout: Any, p: list[str]) -> None:
+    """What the estimator registry says of ``algorithm.name`` and its options."""
+    from agentgym.train.estimators import estimator_names, estimator_spec
+
+    try:
+        spec = estimator_spec(algo.name)
+    except agentgym.core.ConfigError as exc:
+        p.append(f"algorithm.name: {exc}")
+        return
+    if spec.compares_group and rollout.group_size == 1:
+        alone = ", ".join(n for n in estimator_names() if not estimator_spec(n).compares_group)
+        p.append(f"algorithm {algo.name!r} compares the rollouts of a group, but rollout.group_size is "
+                 f"{rollout.group_size}: every advantage would be 0 (use group_size >= 2, or {alone})")
+    if spec.critic and not algo.uses_value_head:
+        p.append(f"algorithm {algo.name!r} needs a value head for GAE (remove algorithm.value_head = false)")
+    if not spec.critic and algo.value_head:
+        critics = ", ".join(repr(n) for n in estimator_names() if estimator_spec(n).critic)
+        p.append(f"algorithm.value_head = true, but {algo.name!r} does not use a critic (only {critics} do)")
+    if algo.channels and any(isinstance(w, bool) or not isinstance(w, (int, float)) for w in algo.channels.values()):
+        p.append(f"algorithm.channels must map reward components to numbers, got {_toml(algo.channels)}")
+    p.extend(spec.check(algo) if spec.check else [])
 
 
 def _check_turn_schedule(schedule: list[list[int]], p: list[str]) -> None:

@@ -59,25 +59,13 @@ import torch
 from rich.console import Console
 
 import agentgym
-from agentgym.credit import (
-    DEFAULT_EPS,
-    GRPO,
-    IGPO,
-    RLOO,
-    Advantages,
-    BiLevelGAE,
-    DrGRPO,
-    GiGPO,
-    ReinforceBatchNorm,
-    TurnAwareGAE,
-    training_health,
-)
+from agentgym.credit import DEFAULT_EPS, Advantages, training_health
 from agentgym.policies.base import Policy, SamplingParams
 from agentgym.policies.hf import HFPolicy, quiet_transformers
 from agentgym.rewards.base import component_means, write_component
 from agentgym.rollout import RolloutConfig, RolloutResult, Task, rollout
 from agentgym.rollout.transcript import is_processor
-from agentgym.train.batching import NotTrainable, TrainingRow, check_trainable, training_rows
+from agentgym.train.batching import NotTrainable, TrainingRow, assign_advantages, check_trainable, training_rows
 from agentgym.train.checkpoint import (
     check_run_directory_unused,
     load_checkpoint,
@@ -88,6 +76,7 @@ from agentgym.train.checkpoint import (
     trainable_state,
 )
 from agentgym.train.config import ConfigError, TrainConfig, merge
+from agentgym.train.estimators import build_estimator
 from agentgym.train.distributed import (
     episode_metrics,
     episode_records,
@@ -171,9 +160,9 @@ class Trainer:
         self.updater = PolicyUpdater(model, self.optimizer, self.update_settings(), scheduler=self.scheduler,
                                      value_head=self.value_head)
         self.policy = self._rollout_policy()
-        self.estimator = build_estimator(config)
+        self.estimator = build_estimator(config.algorithm)
         self.info_gain = None
-        if config.algorithm.name == "igpo":
+        if config.algorithm.spec.information_gain:
             from agentgym.rewards.info_gain import InformationGainReward
 
             self.info_gain = InformationGainReward(model, tokenizer, mode=config.algorithm.ig_mode)
@@ -222,8 +211,9 @@ class Trainer:
             raise ConfigError(f"env.id: {exc.args[0] if exc.args else exc}") from None
         try:
             env.reset(seed=env_config.train_seeds[0])
-            if self.config.algorithm.name == "igpo" and getattr(env.unwrapped, "reference_answer", None) is None:
-                raise ConfigError(f"algorithm 'igpo' needs an environment with a hidden answer "
+            algorithm = self.config.algorithm
+            if algorithm.spec.information_gain and getattr(env.unwrapped, "reference_answer", None) is None:
+                raise ConfigError(f"algorithm {algorithm.name!r} needs an environment with a hidden answer "
                                   f"(reference_answer); {env_config.id} has none")
         finally:
             env.close()
@@ -316,23 +306,25 @@ class Trainer:
         config = self.config
         if self.info_gain is not None:
             self.info_gain(kept)
-        plain = training_rows(kept, Advantages.broadcast(kept, [[0.0] * len(t.turns) for t in kept]),
-                              on_untrainable="error", vision=self.vision)[0]
-        reference = self._reference_logprobs(plain) if config.loss.kl_coef > 0 else None
+        # Built once, with advantages filled in when the estimator has run (the KL reference and
+        # the critic score these rows first).
+        rows = training_rows(kept, Advantages.broadcast(kept, [[0.0] * len(t.turns) for t in kept]),
+                             on_untrainable="error", vision=self.vision)[0]
+        reference = self._reference_logprobs(rows) if config.loss.kl_coef > 0 else None
         if reference is not None and config.loss.kl_mode == "reward":
-            penalties = _turn_kl(kept, plain, reference, config.loss.kl_estimator)
+            penalties = _turn_kl(kept, rows, reference, config.loss.kl_estimator)
             write_component(kept, "kl_penalty", penalties, weight=-config.loss.kl_coef)
         metrics.update({f"reward/{name}": value for name, value in component_means(kept).items()})
         old_values = None
         if self.value_head is not None:
-            _, old_values = score_rows(self.model, plain, temperature=config.rollout.temperature,
+            _, old_values = score_rows(self.model, rows, temperature=config.rollout.temperature,
                                        token_budget=config.batching.micro_batch_tokens, value_head=self.value_head,
                                        autocast_dtype=self.autocast_dtype)
             advantages = self.estimator(kept, [v.double().numpy() for v in old_values])
         else:
             advantages = self.estimator(kept)
         metrics.update(training_health(kept, advantages).as_dict())
-        rows, _ = training_rows(kept, advantages, on_untrainable="error", vision=self.vision)
+        assign_advantages(rows, advantages)
         weights = group_weights(kept, zero_variance=config.filters.zero_variance,
                                 zero_variance_weight=config.filters.zero_variance_weight,
                                 top_fraction=config.filters.top_fraction)
@@ -519,28 +511,6 @@ class Trainer:
 
 
 # ---------------------------------------------------------------------- helpers
-def build_estimator(config: TrainConfig) -> Any:
-    """The credit estimator named by ``config.algorithm``."""
-    algo = config.algorithm
-    gamma = algo.discount
-    if algo.name == "grpo":
-        return GRPO(per_trajectory=algo.per_trajectory)
-    if algo.name == "drgrpo":
-        return DrGRPO(per_trajectory=algo.per_trajectory)
-    if algo.name == "rloo":
-        return RLOO(per_trajectory=algo.per_trajectory)
-    if algo.name == "gigpo":
-        return GiGPO(gamma=gamma, step_weight=algo.step_weight, normalize_by_std=algo.normalize_by_std,
-                     similarity_threshold=algo.similarity_threshold)
-    if algo.name == "igpo":
-        return IGPO(normalization=algo.ig_normalization, gamma=gamma, outcome=algo.outcome)
-    if algo.name == "reinforce":
-        return ReinforceBatchNorm(gamma=gamma, normalize_over=algo.normalize_over)
-    if algo.gae == "bilevel":
-        return BiLevelGAE(turn_gamma=gamma, turn_lam=algo.lam)
-    return TurnAwareGAE(gamma=gamma, lam=algo.lam)
-
-
 def load_model(section: Any) -> tuple[Any, Any]:
     """Model and tokenizer from ``model.path``: the embedded SmolLM2, a folder or a hub name.
     A model whose configuration has a vision tower (``vision_config``) is loaded as an
@@ -567,9 +537,12 @@ def _vision_family(config: TrainConfig, model: Any, processor: Any) -> Any:
     refusing what cannot train one."""
     from agentgym.policies.hf_vision import vision_family
 
-    if config.algorithm.name == "igpo":
-        raise ConfigError("algorithm 'igpo' is not available for vision-language models (its answer scoring is "
-                          "text-only); use grpo, drgrpo, rloo, gigpo, reinforce or ppo")
+    if config.algorithm.spec.information_gain:
+        from agentgym.train.estimators import estimator_names, estimator_spec
+
+        usable = ", ".join(n for n in estimator_names() if not estimator_spec(n).information_gain)
+        raise ConfigError(f"algorithm {config.algorithm.name!r} is not available for vision-language models (its "
+                          f"answer scoring is text-only); use {usable}")
     if config.rollout.backend == "vllm":
         raise ConfigError("rollout.backend = 'vllm' is not available for vision-language models; use 'hf'")
     try:

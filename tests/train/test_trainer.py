@@ -209,7 +209,9 @@ def test_device_and_precision_resolution():
     {"name": "rloo"},
     {"name": "reinforce", "normalize_over": "turns"},
     {"name": "ppo", "gae": "bilevel", "value_clip": 0.2},
-], ids=lambda a: "-".join(str(v) for v in a.values()))
+    {"name": "multichannel", "channels": {"outcome": 1.0}},
+    {"name": "stratified", "alpha": 0.5},
+], ids=lambda a: "-".join(str(v) for v in a.values() if not isinstance(v, dict)))
 def test_every_algorithm_trains_from_the_config(tmp_path, algorithm):
     trainer = Trainer(world_config(tmp_path, run={"steps": 2, "seed": 3}, algorithm=algorithm), **learner())
     before = [p.detach().clone() for p in trainer.model.parameters()]
