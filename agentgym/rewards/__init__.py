@@ -40,6 +40,12 @@ from agentgym.rewards.search import (
     normalise_answer,
     token_f1,
 )
+from agentgym.rewards.shapley import (
+    ShapleyInformationGain,
+    shapley_brute_force,
+    shapley_monte_carlo,
+    shapley_values,
+)
 from agentgym.rewards.toolrl import ToolRLReward
 
 _LAZY_EXPORTS = {
@@ -76,6 +82,7 @@ __all__ = [
     "InformationGainReward",
     "RedundancyPenalty",
     "RewardProvider",
+    "ShapleyInformationGain",
     "ToolCallCost",
     "ToolRLReward",
     "ToolUseShaping",
@@ -84,6 +91,9 @@ __all__ = [
     "brute_force_values",
     "component_means",
     "normalize_query",
+    "shapley_brute_force",
+    "shapley_monte_carlo",
+    "shapley_values",
     "tool_call_keys",
     "tool_results",
     "write_component",
