@@ -15,6 +15,21 @@ water? Yes."). A question that names no attribute, or several, is an invalid act
 nothing. A guess ("Is it a penguin?", "guess: penguin") that names a thing of the catalogue
 costs a question unless it is right; a right guess wins. The oracle asks the question that
 splits the things still possible most evenly, then guesses; it never looks at the secret.
+
+Questions are answered by a :class:`~agentgym.responders.Responder` (the ``responder``
+argument, :func:`~agentgym.responders.responder_from`). The episode's
+:class:`~agentgym.responders.Knowledge` holds one :class:`~agentgym.responders.Fact` per
+attribute: its phrases are the catalogue's keywords (matched by the responders' rules: whole
+words, lower case, a plural ``s``/``es`` accepted, the longest phrase first), its statement the
+reply ("Is it found in or on water? Yes."), its value the truth. With the default rules the
+reply is that statement. With a policy (:class:`~agentgym.responders.PolicyResponder`: a
+hosted model, vLLM, a scripted one) the policy, told the secret and the facts, answers the
+agent's question; its yes or no is read from the first yes-word or no-word of its text and
+the reply restates the question with it (so the answers the agent sees, and the things still
+possible, follow the responder even where it errs). A reply with neither word, or a policy
+that fails, gives an error observation that costs no question. Every question turn records the
+answer in ``info["responder"]`` (:meth:`~agentgym.responders.Answer.record`); guesses are
+judged by the environment itself.
 """
 
 from __future__ import annotations
@@ -29,6 +44,8 @@ from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
 from agentgym.envs.games.base import HiddenAnswerGame
+from agentgym.info import ErrorKind
+from agentgym.responders import Answer, Fact, Knowledge, RuleResponder, responder_from
 
 QUESTIONS = 20
 # difficulty -> the catalogue levels its candidates come from
@@ -41,6 +58,10 @@ _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _GUESS_MARK = re.compile(r"\b(?:guess|answer)\b(?: is\b)?")
 _IS_IT = re.compile(r"\b(?:is it|it is|its|is this|could it be|it must be)\b")
 _ARTICLE = re.compile(r"(?:a|an|the|some) ")
+# How a policy responder's reply says yes or no: its first word of either set decides.
+_YES_WORDS = frozenset({"yes", "yeah", "yep", "yup", "correct", "true", "affirmative", "indeed", "certainly",
+                        "absolutely"})
+_NO_WORDS = frozenset({"no", "nope", "nah", "false", "incorrect", "negative"})
 
 
 def normalize(text: str) -> str:
@@ -59,6 +80,7 @@ class Catalogue:
     yes: dict[str, frozenset[str]]  # thing -> the attributes it has
     names: dict[str, str]  # normalised name, alias or plural -> thing
     keywords: dict[str, str]  # phrase -> the attribute it asks about
+    phrases: dict[str, tuple[str, ...]]  # attribute -> its keywords, as the catalogue lists them
     keyword_pattern: re.Pattern[str]
     articles: dict[str, str]  # thing -> "a", "an" or "" (rice, grapes, scissors)
 
@@ -113,6 +135,7 @@ def load_catalogue() -> Catalogue:
         yes={thing["name"]: frozenset(thing["yes"]) for thing in raw["objects"]},
         names=names,
         keywords=keywords,
+        phrases={attribute: tuple(spec["keywords"]) for attribute, spec in raw["attributes"].items()},
         keyword_pattern=pattern,
         articles={thing["name"]: thing.get("article", "an" if thing["name"][0] in "aeiou" else "a")
                   for thing in raw["objects"]},
@@ -137,6 +160,17 @@ def _attribute_masks(difficulty: str) -> dict[str, int]:
             for attribute in catalogue.attributes}
 
 
+def yes_or_no(text: str) -> bool | None:
+    """What a free-text reply says: ``True`` for yes, ``False`` for no, ``None`` when it says
+    neither. The first yes-word or no-word decides ("No, it is not, yes really" is no)."""
+    for word in normalize(text).split():
+        if word in _YES_WORDS:
+            return True
+        if word in _NO_WORDS:
+            return False
+    return None
+
+
 class TwentyQuestions(HiddenAnswerGame):
     """Find the hidden thing with at most twenty yes/no questions and guesses.
 
@@ -144,12 +178,21 @@ class TwentyQuestions(HiddenAnswerGame):
     ("Is it a penguin?" or "guess: penguin"). Reward: ``outcome`` 1 on a right guess; with
     ``dense_reward``, ``progress`` is the fraction of the still-possible things an answer ruled
     out.
+
+    Args:
+        difficulty: ``easy``, ``medium`` or ``hard`` (the candidate set).
+        responder: who answers the questions: ``"rules"`` (default), a
+            :class:`~agentgym.responders.Responder` or a :class:`~agentgym.policies.base.Policy`
+            (see the module docstring).
+        **kwargs: :class:`~agentgym.core.LLMEnv`'s.
     """
 
     secret_stub = "The hidden thing is: "
 
-    def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, difficulty: str | None = None, *, responder: Any = "rules", **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
+        self.responder = responder_from(responder)
+        self._knowledge: tuple[str, Knowledge] | None = None  # (the secret it was built for, it)
         self.catalogue = load_catalogue()
         self.candidates = candidates_for(self.difficulty)
         self._index = {thing: i for i, thing in enumerate(self.candidates)}
@@ -174,11 +217,39 @@ class TwentyQuestions(HiddenAnswerGame):
         self.remaining = self._all  # candidates consistent with every answer so far
         self.asked = 0
         self.transcript: list[tuple[str, str]] = []
+        self.dialogue: list[tuple[str, str]] = []  # (question, reply) of the responder, for a policy's history
         return (f"I am thinking of something. Ask your first yes/no question or guess. You have "
                 f"{QUESTIONS} questions.")
 
+    @property
+    def knowledge(self) -> Knowledge:
+        """The episode's facts: one per attribute, its statement today's reply about the secret
+        (rebuilt when the secret changes)."""
+        if self._knowledge is None or self._knowledge[0] != self.secret:
+            catalogue, has = self.catalogue, self.catalogue.yes[self.secret]
+            facts = [Fact(attribute, f"{catalogue.questions[attribute]} {'Yes' if attribute in has else 'No'}.",
+                          catalogue.phrases[attribute], attribute in has)
+                     for attribute in catalogue.attributes]
+            persona = (f"You are playing twenty questions. You are thinking of {catalogue.called(self.secret)}. "
+                       "Answer each question with Yes or No, truthfully, following the facts below.")
+            self._knowledge = (self.secret, Knowledge(facts, persona=persona, max_facts=1))
+        return self._knowledge[1]
+
     def play(self, action: str) -> Feedback:
-        kind, value = self._interpret(action)
+        kind, value, sentence = self._parse(action)
+        said: bool | None = None
+        record: dict[str, Any] | None = None
+        if kind == "ask":
+            answer = self.responder.answer(sentence, self.knowledge, self.dialogue)
+            record = {"responder": answer.record()}
+            if answer.error is None:
+                # what it said is part of the conversation, even without a yes or no: asked
+                # again, a policy then sees its last reply and need not repeat it
+                self.dialogue.append((answer.question, answer.text))
+                said = (self.knowledge[value].value if isinstance(self.responder, RuleResponder)
+                        else yes_or_no(answer.text))
+            if said is None:  # the responder failed, or said neither yes nor no: the question is free
+                return self._responder_failed(answer, record)
         before = self.remaining
         self.asked += 1
         left = QUESTIONS - self.asked
@@ -192,26 +263,40 @@ class TwentyQuestions(HiddenAnswerGame):
             self.transcript.append((f"Is it {self.catalogue.called(value)}?", "No"))
             reply = f"No, it is not {self.catalogue.called(value)}."
         else:
-            answer = value in self.catalogue.yes[self.secret]
-            self.remaining &= self._masks[value] if answer else ~self._masks[value]
+            self.remaining &= self._masks[value] if said else ~self._masks[value]
             question = self.catalogue.questions[value]
-            self.transcript.append((question, "Yes" if answer else "No"))
-            reply = f"{question} {'Yes' if answer else 'No'}."
+            self.transcript.append((question, "Yes" if said else "No"))
+            reply = f"{question} {'Yes' if said else 'No'}."
         rewards = {}
         if self.dense_reward:
             rewards["progress"] = 1.0 - self.remaining.bit_count() / before.bit_count()
         if left == 0:
             return Feedback(f"{reply} You have no questions left: it was "
                             f"{self.catalogue.called(self.secret)}. You lose.",
-                            {"outcome": 0.0, **rewards}, terminated=True)
+                            {"outcome": 0.0, **rewards}, terminated=True, info=record)
         plural = "question" if left == 1 else "questions"
-        return Feedback(f"{reply} {left} {plural} left.", rewards)
+        return Feedback(f"{reply} {left} {plural} left.", rewards, info=record)
+
+    def _responder_failed(self, answer: Answer, record: dict[str, Any]) -> Feedback:
+        """A question the responder did not answer with a yes or no: an error observation that
+        costs no question (the agent did nothing wrong; ``error_kind`` is ``other``)."""
+        # The reply itself is not shown: a chatty responder may name the secret (it is in info).
+        why = (f"the responder failed ({answer.error[:200]})" if answer.error is not None
+               else "the responder's reply said neither yes nor no")
+        message = f"{why}; ask again. {QUESTIONS - self.asked} questions left."
+        return Feedback(f"No answer: {message}", {}, error=message, info=record, error_kind=ErrorKind.OTHER)
 
     def _interpret(self, action: str) -> tuple[str, str]:
         """("guess", thing) or ("ask", attribute); raises InvalidAction."""
+        kind, value, _ = self._parse(action)
+        return kind, value
+
+    def _parse(self, action: str) -> tuple[str, str, str]:
+        """``_interpret``'s answer and the sentence it read (the question the responder gets)."""
         sentences = [s for s in _SENTENCE_END.split(action) if s.strip()]
         questions = [s for s in sentences if "?" in s]
-        text = normalize((questions or sentences or [""])[-1])
+        asked_sentence = (questions or sentences or [""])[-1].strip()
+        text = normalize(asked_sentence)
         mark = _GUESS_MARK.search(text)
         if mark:
             thing = self.catalogue.last_thing_in(text[mark.end():])
@@ -221,10 +306,10 @@ class TwentyQuestions(HiddenAnswerGame):
             article = _ARTICLE.match(named)
             thing = self.catalogue.thing_named(named[article.end():] if article else named)
         if thing:
-            return "guess", thing
-        asked = self.catalogue.attributes_asked(text)
+            return "guess", thing, asked_sentence
+        asked = {fact.key for fact in self.knowledge.asked(text)}
         if len(asked) == 1:
-            return "ask", asked.pop()
+            return "ask", asked.pop(), asked_sentence
         if len(asked) > 1:
             topics = " / ".join(self.catalogue.questions[a] for a in sorted(asked))
             raise InvalidAction(f"ask about one property at a time; your question mixes: {topics}")
