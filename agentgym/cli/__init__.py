@@ -20,13 +20,13 @@ import argparse
 import sys
 
 from agentgym.cli import (compare_cmd, eval_cmd, info_cmd, list_cmd, play_cmd, report_cmd, serve_cmd, serve_env_cmd,
-                          serve_retriever_cmd, train_cmd)
+                          serve_retriever_cmd, sft_cmd, train_cmd)
 from agentgym.core import ConfigError
 from agentgym.registry import import_user_module
 
 COMMANDS = {"list": list_cmd, "info": info_cmd, "play": play_cmd, "eval": eval_cmd, "compare": compare_cmd,
-            "serve-policy": serve_cmd, "serve-env": serve_env_cmd, "train": train_cmd, "report": report_cmd,
-            "serve-retriever": serve_retriever_cmd}
+            "serve-policy": serve_cmd, "serve-env": serve_env_cmd, "train": train_cmd, "sft": sft_cmd,
+            "report": report_cmd, "serve-retriever": serve_retriever_cmd}
 
 _IMPORT_HELP = ("import MODULE (a module name or a .py file) before the command runs, so that its "
                 "agentgym.register / register_suite calls take effect (repeatable)")

@@ -10,7 +10,8 @@ accumulate; then the gradients are clipped to ``max_grad_norm``, the optimizer a
 scheduler step. Per token (mask = generated tokens, ``logp`` recomputed under the current
 weights at the rollout's temperature)::
 
-    loss_t = L_clip(logp, logp_old, A)                       (:func:`.loss.clipped_policy_loss`)
+    loss_t = L_clip(logp, logp_old, A)                       (:func:`.loss.clipped_policy_loss`;
+                                                              -A * logp with objective "nll")
            + kl_coef * KL(logp, logp_ref)                    (when kl_coef > 0; k1 or k3)
            - entropy_coef * H_t
            + value_coef * 0.5 * (V - target)^2               (PPO, clipped around V_old if set)
@@ -36,7 +37,7 @@ import contextlib
 import inspect
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Literal, Sequence
 
 import torch
 import torch.distributed as dist
@@ -76,6 +77,10 @@ class UpdateSettings:
             ``logits / temperature`` so that they match the recorded sampling log-probs.
         autocast_dtype: run forward passes under ``torch.autocast`` with this dtype (``None``:
             the model's own dtype).
+        objective: ``ppo_clip`` (the policy-gradient loss above) or ``nll``: the
+            advantage-weighted negative log-likelihood ``-A * logp`` of the loss tokens, i.e.
+            supervised fine-tuning (behaviour cloning) when every advantage is 1; the clip
+            range and the old log-probs play no part then.
     """
 
     epochs: int = 1
@@ -93,8 +98,11 @@ class UpdateSettings:
     value_clip: float | None = None
     temperature: float = 1.0
     autocast_dtype: torch.dtype | None = None
+    objective: Literal["ppo_clip", "nll"] = "ppo_clip"
 
     def __post_init__(self) -> None:
+        if self.objective not in ("ppo_clip", "nll"):
+            raise ValueError(f"objective must be 'ppo_clip' or 'nll', got {self.objective!r}")
         for name in ("epochs", "mini_batches", "micro_batch_tokens"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -326,9 +334,12 @@ class PolicyUpdater:
                                      autocast_dtype=settings.autocast_dtype)
         mask = batch.loss_mask
         weights = batch.token_weights
-        policy, clipped = clipped_policy_loss(result.logprobs, batch.old_logprobs, batch.advantages,
-                                              eps_low=settings.eps_low, eps_high=settings.eps_high,
-                                              dual_clip=settings.dual_clip)
+        if settings.objective == "nll":
+            policy, clipped = -batch.advantages * result.logprobs, torch.zeros_like(mask, dtype=torch.bool)
+        else:
+            policy, clipped = clipped_policy_loss(result.logprobs, batch.old_logprobs, batch.advantages,
+                                                  eps_low=settings.eps_low, eps_high=settings.eps_high,
+                                                  dual_clip=settings.dual_clip)
         per_token = policy
         entropy = result.entropy
         if entropy_coef:

@@ -1,0 +1,75 @@
+"""``agentgym sft``: fine-tune a model on an agent's episodes (behaviour cloning), to warm-start RL.
+
+    agentgym sft --env games/Wordle-v0 --episodes 64 --out runs/wordle-sft          # the oracle's wins
+    agentgym sft --trajectories runs/best.jsonl --out runs/clone --epochs 3          # recorded, token-exact
+    agentgym train --config examples/grpo_guess_the_number.toml --set model.path=runs/wordle-sft
+
+The model (``--model``: the embedded SmolLM2 by default, a folder or a hub name) is saved to
+``--out`` with its tokenizer, beside ``sft_metrics.json`` (the loss per epoch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+from agentgym.core import ConfigError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "sft", help="fine-tune a model on an agent's episodes (behaviour cloning, a warm start before RL)",
+        description="Supervised fine-tuning on the reply tokens of demonstrations: the oracle's (or a scripted "
+                    "agent's) successful episodes of an environment, or recorded token-exact trajectories. "
+                    "Saves the model and tokenizer to --out, ready for `agentgym train --set model.path=OUT`.")
+    parser.add_argument("--model", default="smollm2-135m", help="the student: the embedded model (default), "
+                                                                "a folder or a hub name")
+    parser.add_argument("--env", default=None, help="collect demonstrations in this environment (its oracle plays)")
+    parser.add_argument("--kwargs", default="{}", help="the environment's arguments, as JSON")
+    parser.add_argument("--episodes", type=int, default=64, help="demonstration episodes to play (seeds from "
+                                                                 "--first-seed on)")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--max-turns", type=int, default=None, help="turn budget (default: the environment's)")
+    parser.add_argument("--trajectories", type=Path, nargs="*", default=[],
+                        help="recorded token-exact trajectories (JSONL) to learn from, with or instead of --env")
+    parser.add_argument("--include-failures", action="store_true", help="keep episodes that did not succeed")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=1e-5)
+    parser.add_argument("--rows-per-step", type=int, default=16, help="trajectories per optimizer step")
+    parser.add_argument("--out", type=Path, required=True, help="where the fine-tuned model is saved")
+
+
+def run(args: argparse.Namespace) -> int:
+    from agentgym.trajectory import read_trajectories
+    from agentgym.train.sft import SFTSettings, demonstrations, fine_tune
+    from agentgym.train.trainer import load_model
+
+    if args.env is None and not args.trajectories:
+        raise ConfigError("agentgym sft: give --env (demonstrations from its oracle) or --trajectories FILE")
+    try:
+        kwargs = json.loads(args.kwargs)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"agentgym sft: --kwargs is not JSON: {exc}") from None
+    settings = SFTSettings(epochs=args.epochs, lr=args.lr, rows_per_step=args.rows_per_step)
+    model, tokenizer = load_model(SimpleNamespace(path=args.model, revision=None))
+    demos = []
+    for path in args.trajectories:
+        demos += [t for t in read_trajectories(path) if t.success or args.include_failures]
+    if args.env is not None:
+        seeds = range(args.first_seed, args.first_seed + args.episodes)
+        played = demonstrations(tokenizer, args.env, seeds, env_kwargs=kwargs, max_turns=args.max_turns,
+                                only_successful=not args.include_failures, progress=True)
+        print(f"demonstrations: {len(played)} of {args.episodes} episodes of {args.env}"
+              + ("" if args.include_failures else " succeeded"))
+        demos += played
+    history = fine_tune(model, demos, settings,
+                        on_epoch=lambda r: print(f"epoch {int(r['epoch'])}: nll {r['nll']:.4f} "
+                                                 f"({int(r['rows'])} trajectories)"))
+    args.out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(args.out)
+    tokenizer.save_pretrained(args.out)
+    (args.out / "sft_metrics.json").write_text(json.dumps({"settings": vars(settings), "history": history}, indent=2))
+    print(f"saved to {args.out}: agentgym train --config ... --set model.path={args.out}")
+    return 0

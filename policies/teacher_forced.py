@@ -1,0 +1,61 @@
+"""Give a text-only agent's replies the tokens of a model, so its episodes become token-exact
+trajectories that a model can be fine-tuned on (behaviour cloning, warm starts).
+
+An oracle, a scripted agent or a hosted model writes text; :class:`TeacherForcedPolicy` wraps
+it with the *student's* tokenizer: each reply becomes the token ids the student would have to
+produce -- the text tokenised canonically, then the end-of-turn token -- and the rollout engine
+then records the episode exactly as it records the student's own: the prompt tokens it
+built, the reply's span, the observation tokens, the loss mask. Its log-probs are 0 (nothing
+was sampled); supervised fine-tuning does not read them, and a trainer that would use them as
+sampling log-probs must not be given such trajectories (``Trajectory.policy`` names the
+wrapper, and each generation's ``metadata["teacher_forced"]`` is true).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from agentgym.policies.base import Generation, Policy, Request, SamplingParams
+
+
+class TeacherForcedPolicy(Policy):
+    """``inner``'s replies as the tokens of ``tokenizer`` (see the module docstring).
+
+    Args:
+        inner: any policy (an :class:`~agentgym.policies.scripted.OraclePolicy`, a scripted
+            one, an OpenAI-compatible client); its environment hints pass through.
+        tokenizer: the student's tokenizer (with its chat template: the engine builds the
+            prompts with it).
+        end_token_ids: what ends a reply (default: the tokenizer's EOS token, which ends an
+            assistant turn in most chat templates).
+    """
+
+    def __init__(self, inner: Policy, tokenizer: Any, *, end_token_ids: Sequence[int] | None = None) -> None:
+        if not isinstance(inner, Policy):
+            raise TypeError(f"TeacherForcedPolicy wraps a Policy, got {type(inner).__name__}")
+        if end_token_ids is None:
+            if tokenizer.eos_token_id is None:
+                raise ValueError("the tokenizer has no EOS token: give end_token_ids")
+            end_token_ids = [tokenizer.eos_token_id]
+        self.inner = inner
+        self.tokenizer = tokenizer
+        self.end_token_ids = [int(token) for token in end_token_ids]
+        self.name = f"teacher-forced:{inner.name}"
+        self.env_hints = inner.env_hints
+        self.hint_seed = inner.hint_seed
+
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        generations = await self.inner.agenerate(requests, sampling)
+        return [self._as_tokens(request, generation) for request, generation in zip(requests, generations)]
+
+    def _as_tokens(self, request: Request, generation: Generation) -> Generation:
+        if generation.error is not None or generation.finish_reason == "error":
+            return generation
+        token_ids = list(self.tokenizer.encode(generation.text, add_special_tokens=False)) + self.end_token_ids
+        return Generation(text=generation.text, token_ids=token_ids, logprobs=[0.0] * len(token_ids),
+                          prompt_token_ids=None if request.prompt_token_ids is None else list(request.prompt_token_ids),
+                          finish_reason="stop", tool_calls=generation.tool_calls,
+                          metadata={**generation.metadata, "teacher_forced": True})
+
+    def close(self) -> None:
+        self.inner.close()
