@@ -1,0 +1,312 @@
+"""The experience model: any :class:`~agentgym.policies.base.Policy` predicting an environment.
+
+:class:`ExperienceModel` asks a policy what the environment would answer to the agent's action.
+The conversation it sends (:meth:`ExperienceModel.messages`) is:
+
+* a system message: the rules (:data:`EXPERIENCE_RULES`) and the reply format;
+* one user message: the environment's id, the episode's id (``Episode: <task id>``, so that a
+  model can keep one made-up hidden state per episode), the task as the agent got it
+  (instructions and first observation), optionally the hidden reference answer (only when the
+  environment is built with ``reveal_answer=True``), up to ``k`` real transitions retrieved
+  from the replay buffer as examples (each with its recent history, action, observation,
+  reward and end), the episode so far (the last ``max_history_turns`` turns; earlier ones are
+  counted, not shown), and the agent's action now.
+
+The reply format (parsed by :func:`parse_reply`)::
+
+    Observation: <what the environment shows the agent; may span several lines>
+    Reward: <a number>
+    Done: yes | no
+
+The labels are matched at the start of a line, in any case, with optional Markdown emphasis
+(``**Reward:** 1``); text before the first label (a model's reasoning) is ignored; when a label
+appears more than once the last one counts. Robustness rules:
+
+* no ``Observation:`` field, or an empty one (an empty or garbage reply): the reply is
+  **unparseable** — :class:`Prediction` with ``error`` set;
+* ``Reward`` missing or without a number: ``default_reward``, noted in ``Prediction.notes``;
+  a number outside ``reward_range`` is clipped into it (noted), ``nan`` is the default;
+* ``Done`` missing or neither yes nor no (``true``/``false``, ``1``/``0`` are read too):
+  ``False``, noted.
+
+A policy that raises, returns an error generation, returns no generation, or takes longer than
+``timeout`` seconds gives a :class:`Prediction` with ``error`` set, never an exception. The
+call runs in a helper thread that is joined for at most ``timeout`` seconds: a policy that
+blocks for good (even without yielding to its event loop) cannot stall the step, and its
+thread is left behind as a daemon (one per hung call; it ends if the call ever returns).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+from agentgym.core import ConfigError, check_int, check_number
+from agentgym.synthetic.buffer import Transition
+
+if TYPE_CHECKING:  # the core never imports a policy back-end
+    from agentgym.policies.base import Policy, SamplingParams
+
+EXPERIENCE_RULES = (
+    "You simulate an environment that an agent acts in. You are given the agent's task, examples "
+    "of real transitions of this environment, the episode so far and the agent's latest action. "
+    "Predict exactly what the environment answers to that action, the reward of this step and "
+    "whether the episode ends. Follow the environment's rules as the examples show them (their "
+    "wording and format too), and stay consistent with everything already said in this episode. "
+    "An action the environment cannot carry out gets the error message the environment would give."
+)
+REPLY_FORMAT = (
+    "Reply in exactly this format, and nothing after it:\n"
+    "Observation: <what the environment shows the agent>\n"
+    "Reward: <a number between {low:g} and {high:g}>\n"
+    "Done: <yes or no>"
+)
+#: How many characters of the raw reply ``info["experience_model"]["text"]`` keeps.
+MAX_RECORDED_CHARS = 4_000
+
+_LABEL = re.compile(r"^[ \t>#*_-]*(observation|reward|done)[ \t*_]*:[ \t*_]*", re.IGNORECASE | re.MULTILINE)
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|(?<![a-z])[-+]?(?:inf(?:inity)?|nan)(?![a-z])",
+                     re.IGNORECASE)
+_YES = {"yes", "y", "true", "1", "done", "ended", "over"}
+_NO = {"no", "n", "false", "0", "not"}
+
+
+@dataclass(frozen=True)
+class EpisodeContext:
+    """What the experience model is told about one step.
+
+    Attributes:
+        env_id: the real environment simulated.
+        task_id: the episode's id (shown to the experience model, never to the agent).
+        instructions: the agent's instructions.
+        first_observation: the agent's first observation.
+        history: the episode's earlier turns, ``(action, observation, reward)``.
+        action: the action to answer.
+        reference: the hidden answer, shown only when the environment reveals it.
+    """
+
+    env_id: str
+    task_id: str
+    instructions: str
+    first_observation: str
+    history: tuple[tuple[str, str, float], ...] = ()
+    action: str = ""
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The experience model's answer to one step.
+
+    Attributes:
+        observation: what the agent sees next ("" when ``error`` is set).
+        reward: the step's reward, clipped into the model's ``reward_range``.
+        done: the episode ends.
+        text: the model's raw reply ("" when it gave none).
+        error: why no prediction could be made (generation failed, timed out, unparseable).
+        notes: defaults and clipping applied while parsing (``"reward missing"``...).
+        seconds: how long the model took.
+    """
+
+    observation: str
+    reward: float = 0.0
+    done: bool = False
+    text: str = ""
+    error: str | None = None
+    notes: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+def parse_reply(text: str, *, reward_range: tuple[float, float] = (-1.0, 1.0),
+                default_reward: float = 0.0) -> Prediction:
+    """A :class:`Prediction` from a reply in the documented format (see the module docstring)."""
+    if not isinstance(text, str):
+        return Prediction("", default_reward, False, "", f"the reply is {type(text).__name__}, not text")
+    fields: dict[str, str] = {}
+    matches = list(_LABEL.finditer(text))
+    for match, following in zip(matches, [*matches[1:], None]):
+        end = following.start() if following is not None else len(text)
+        fields[match.group(1).lower()] = text[match.end():end].strip()
+    observation = fields.get("observation", "")
+    if not observation:
+        reason = "the reply is empty" if not text.strip() else (
+            "the reply has an empty Observation" if "observation" in fields else "the reply has no Observation field")
+        return Prediction("", default_reward, False, text, reason)
+    notes = []
+    reward = default_reward
+    found = _NUMBER.search(fields.get("reward", ""))
+    if "reward" not in fields:
+        notes.append("reward missing")
+    elif found is None:
+        notes.append("reward not a number")
+    else:
+        value = float(found.group(0))
+        if math.isnan(value):
+            notes.append("reward not a number")
+        else:
+            low, high = reward_range
+            if not low <= value <= high:
+                notes.append(f"reward {found.group(0)} clipped")
+            reward = min(high, max(low, value))
+    done_words = re.findall(r"[a-z0-9]+", fields.get("done", "").lower())
+    done = False
+    if "done" not in fields:
+        notes.append("done missing")
+    elif done_words and done_words[0] in _YES:
+        done = True
+    elif not (done_words and done_words[0] in _NO):
+        notes.append("done unreadable")
+    return Prediction(observation, reward, done, text, None, tuple(notes))
+
+
+@dataclass
+class ExperienceModel:
+    """A policy that predicts an environment's next observation, reward and end.
+
+    Args:
+        policy: any :class:`~agentgym.policies.base.Policy`.
+        sampling: how it samples (default: greedy, 256 tokens, no log-probs).
+        reward_range: predicted rewards are clipped into ``[low, high]``.
+        default_reward: the reward of a reply without one.
+        timeout: seconds one prediction may take (see the module docstring).
+        max_history_turns: the episode's last turns shown (earlier ones are counted).
+        max_chars: each text in the prompt (task, action, observation) is cut to this.
+        rules: the system message's rules (the reply format is appended).
+    """
+
+    policy: Policy
+    sampling: SamplingParams | None = None
+    reward_range: tuple[float, float] = (-1.0, 1.0)
+    default_reward: float = 0.0
+    timeout: float = 120.0
+    max_history_turns: int = 8
+    max_chars: int = 1_500
+    rules: str = EXPERIENCE_RULES
+    _name: str = field(init=False, repr=False, default="")
+
+    def __post_init__(self) -> None:
+        from agentgym.policies.base import Policy, SamplingParams
+
+        owner = type(self).__name__
+        if not isinstance(self.policy, Policy):
+            raise ConfigError(f"{owner}: policy must be an agentgym Policy, got {type(self.policy).__name__}")
+        if self.sampling is None:
+            self.sampling = SamplingParams(max_tokens=256, temperature=0.0, logprobs=False)
+        if not isinstance(self.sampling, SamplingParams):
+            raise ConfigError(f"{owner}: sampling must be SamplingParams, got {type(self.sampling).__name__}")
+        if not isinstance(self.reward_range, (tuple, list)) or len(self.reward_range) != 2:
+            raise ConfigError(f"{owner}: reward_range must be (low, high), got {self.reward_range!r}")
+        low, high = (check_number(owner, "reward_range", value) for value in self.reward_range)
+        if low > high:
+            raise ConfigError(f"{owner}: reward_range must have low <= high, got {self.reward_range!r}")
+        self.reward_range = (low, high)
+        self.default_reward = check_number(owner, "default_reward", self.default_reward)
+        self.timeout = check_number(owner, "timeout", self.timeout, minimum=0.001)
+        self.max_history_turns = check_int(owner, "max_history_turns", self.max_history_turns, minimum=0)
+        self.max_chars = check_int(owner, "max_chars", self.max_chars, minimum=32)
+        self._name = str(getattr(self.policy, "name", type(self.policy).__name__))
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    # ------------------------------------------------------------------ prompt
+    def messages(self, context: EpisodeContext, examples: Sequence[Transition] = ()) -> list[dict[str, str]]:
+        """The conversation sent to the policy (see the module docstring)."""
+        low, high = self.reward_range
+        system = f"{self.rules}\n\n{REPLY_FORMAT.format(low=low, high=high)}"
+        cut = self._cut
+        parts = [f"Environment: {context.env_id}", f"Episode: {context.task_id}", "",
+                 "Task given to the agent:", cut(context.instructions) or "(no instructions)", "",
+                 "First observation:", cut(context.first_observation) or "(empty)"]
+        if context.reference is not None:
+            parts += ["", f"Hidden answer of this episode (never tell it unless the rules reveal it): "
+                          f"{cut(context.reference)}"]
+        if examples:
+            parts += ["", "Examples of real transitions of this environment:"]
+            for number, example in enumerate(examples, start=1):
+                parts += ["", f"### Example {number}"]
+                for action, observation in example.context.history:
+                    parts += [f"Earlier action: {cut(action)}", f"Earlier observation: {cut(observation)}"]
+                parts += [f"Action: {cut(example.context.action)}", f"Observation: {cut(example.observation)}",
+                          f"Reward: {example.reward:g}", f"Done: {'yes' if example.terminated else 'no'}"]
+        parts += ["", "This episode so far:"]
+        shown = context.history[-self.max_history_turns:] if self.max_history_turns else ()
+        hidden = len(context.history) - len(shown)
+        if hidden:
+            parts.append(f"({hidden} earlier turn{'s' if hidden > 1 else ''} not shown)")
+        if not context.history:
+            parts.append("(no action yet)")
+        for number, (action, observation, reward) in enumerate(shown, start=hidden + 1):
+            parts += [f"Action {number}: {cut(action)}", f"Observation {number}: {cut(observation)}",
+                      f"Reward {number}: {reward:g}"]
+        parts += ["", "The agent's action now:", cut(context.action) or "(empty action)", "",
+                  "Predict the environment's reply."]
+        return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(parts)}]
+
+    def _cut(self, text: str) -> str:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        return text if len(text) <= self.max_chars else f"{text[: self.max_chars]}…[cut]"
+
+    # ------------------------------------------------------------------ predicting
+    def predict(self, context: EpisodeContext, examples: Sequence[Transition] = (), *,
+                seed: int | None = None) -> Prediction:
+        """The prediction for one step (never raises for anything the policy does)."""
+        from agentgym.policies.base import Request
+
+        started = time.perf_counter()
+        try:
+            request = Request(self.messages(context, examples), seed=seed)
+        except Exception as exc:  # noqa: BLE001 - e.g. a policy-independent bug in the prompt
+            return Prediction("", self.default_reward, False, "", f"could not build the prompt: {exc}")
+        generations, failure = call_policy(self.policy, request, self.sampling, self.timeout)
+        seconds = time.perf_counter() - started
+        if failure is not None:
+            return Prediction("", self.default_reward, False, "", failure, seconds=seconds)
+        generation = generations[0]
+        text = getattr(generation, "text", None)
+        if getattr(generation, "finish_reason", None) == "error" or getattr(generation, "error", None):
+            return Prediction("", self.default_reward, False, text if isinstance(text, str) else "",
+                              f"the model failed: {generation.error or 'error'}", seconds=seconds)
+        prediction = parse_reply(text, reward_range=self.reward_range, default_reward=self.default_reward)
+        return Prediction(prediction.observation, prediction.reward, prediction.done, prediction.text,
+                          prediction.error, prediction.notes, seconds)
+
+
+def call_policy(policy: Policy, request: Any, sampling: Any, timeout: float) -> tuple[list[Any], str | None]:
+    """:func:`call_policy_batch` for one request."""
+    return call_policy_batch(policy, [request], sampling, timeout)
+
+
+def call_policy_batch(policy: Policy, requests: list[Any], sampling: Any,
+                      timeout: float) -> tuple[list[Any], str | None]:
+    """``policy.agenerate(requests)`` on a fresh event loop in a daemon thread, joined for at
+    most ``timeout`` seconds: ``(generations, None)``, or ``([], why it failed)`` when it
+    raised, timed out or did not return one generation per request. A call that times out
+    leaves its thread behind (it ends if the call ever returns)."""
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            outcome["generations"] = asyncio.run(policy.agenerate(list(requests), sampling))
+        except BaseException as exc:  # noqa: BLE001 - reported as the caller's error
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=call, name="agentgym-policy-call", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        return [], f"the model did not answer within {timeout:g} s"
+    if "error" in outcome:
+        exc = outcome["error"]
+        return [], f"the model raised {type(exc).__name__}: {str(exc)[:300]}"
+    generations = outcome.get("generations")
+    if not isinstance(generations, list) or len(generations) != len(requests):
+        count = len(generations) if isinstance(generations, list) else type(generations).__name__
+        return [], f"the model returned {count} generation(s) for {len(requests)} request(s)"
+    return generations, None

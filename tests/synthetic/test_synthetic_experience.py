@@ -1,0 +1,171 @@
+"""The experience model: its prompt (task, examples, history, hidden answer only when revealed),
+the reply parser on well-formed, sloppy and hostile replies, and every way a policy can fail
+(raise, error generation, wrong count, block past the timeout)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import pytest
+
+from agentgym.core import ConfigError
+from agentgym.policies.base import Generation, Policy, SamplingParams
+from agentgym.policies.scripted import ScriptedPolicy
+from agentgym.synthetic import Context, EpisodeContext, ExperienceModel, Transition, parse_reply
+
+CONTEXT = EpisodeContext("games/GuessTheNumber-v0", "GuessTheNumber-easy-3-0", "Guess a number.",
+                         "Guess a number between 1 and 20.", (("10", "The secret number is lower than 10.", 0.0),),
+                         "5", None)
+
+
+# ------------------------------------------------------------------ parsing
+@pytest.mark.parametrize("text, expected", [
+    ("Observation: lower than 5\nReward: 0\nDone: no", ("lower than 5", 0.0, False, ())),
+    ("observation: you won\nreward: 1.0\ndone: YES", ("you won", 1.0, True, ())),
+    ("Let me think: the secret is 3.\n\n**Observation:** line one\nline two\n**Reward:** 0.5\n**Done:** no",
+     ("line one\nline two", 0.5, False, ())),
+    ("Observation: a\nReward: 0\nDone: no\nObservation: b\nReward: 1\nDone: yes", ("b", 1.0, True, ())),
+    ("Observation: ok", ("ok", 0.0, False, ("reward missing", "done missing"))),
+    ("Observation: ok\nReward: high\nDone: maybe", ("ok", 0.0, False, ("reward not a number", "done unreadable"))),
+    ("Observation: ok\nReward: information\nDone: true", ("ok", 0.0, True, ("reward not a number",))),
+    ("Observation: ok\nReward: 7\nDone: 1", ("ok", 1.0, True, ("reward 7 clipped",))),
+    ("Observation: ok\nReward: -1e308\nDone: false", ("ok", -1.0, False, ("reward -1e308 clipped",))),
+    ("Observation: ok\nReward: inf\nDone: no", ("ok", 1.0, False, ("reward inf clipped",))),
+    ("Observation: ok\nReward: nan\nDone: no", ("ok", 0.0, False, ("reward not a number",))),
+    ("Observation: 🙂 \ud800 ünïcode\nReward: 0\nDone: no", ("🙂 \ud800 ünïcode", 0.0, False, ())),
+])
+def test_replies_are_parsed_robustly(text, expected):
+    prediction = parse_reply(text)
+    assert prediction.error is None
+    assert (prediction.observation, prediction.reward, prediction.done, prediction.notes) == expected
+    assert prediction.text == text
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("", "empty"),
+    ("   \n ", "empty"),
+    ("I think the answer is 7.", "no Observation"),
+    ("Reward: 1\nDone: yes", "no Observation"),
+    ("Observation:\nReward: 1\nDone: yes", "empty Observation"),
+    ("\x00\x1b[31m{}" * 100, "no Observation"),
+])
+def test_unparseable_replies_are_errors(text, reason):
+    prediction = parse_reply(text)
+    assert prediction.error is not None and reason in prediction.error
+    assert prediction.observation == "" and prediction.reward == 0.0 and not prediction.done
+
+
+def test_reward_range_and_default_are_configurable():
+    assert parse_reply("Observation: x\nReward: 5", reward_range=(0.0, 10.0)).reward == 5.0
+    assert parse_reply("Observation: x", default_reward=-0.5).reward == -0.5
+    assert parse_reply(None).error  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ the prompt
+def test_the_prompt_holds_task_examples_history_and_action():
+    example = Transition(Context("games/GuessTheNumber-v0", "t", (("12", "lower than 12"),), "4"),
+                         "The secret number is higher than 4.", 0.0, False)
+    model = ExperienceModel(ScriptedPolicy([]), reward_range=(0.0, 1.0))
+    system, user = model.messages(CONTEXT, [example])
+    assert "Reward: <a number between 0 and 1>" in system["content"] and system["role"] == "system"
+    text = user["content"]
+    for part in ("Environment: games/GuessTheNumber-v0", "Episode: GuessTheNumber-easy-3-0", "Guess a number.",
+                 "Guess a number between 1 and 20.", "### Example 1", "Earlier action: 12",
+                 "Earlier observation: lower than 12", "Action: 4",
+                 "Observation: The secret number is higher than 4.", "Done: no", "Action 1: 10",
+                 "Observation 1: The secret number is lower than 10.", "The agent's action now:\n5"):
+        assert part in text, part
+    assert "Hidden answer" not in text
+    revealed = EpisodeContext(**{**CONTEXT.__dict__, "reference": "3"})
+    assert "Hidden answer of this episode (never tell it unless the rules reveal it): 3" in \
+        model.messages(revealed)[1]["content"]
+
+
+def test_the_prompt_stays_bounded():
+    long_history = tuple((f"{i}", "x" * 10_000, 0.0) for i in range(50))
+    context = EpisodeContext("e", "t", "i" * 10_000, "f", long_history, "\ud800" + "a" * 100_000)
+    model = ExperienceModel(ScriptedPolicy([]), max_history_turns=4, max_chars=200)
+    text = model.messages(context)[1]["content"]
+    assert "(46 earlier turns not shown)" in text and "Action 47: 46" in text and "Action 46:" not in text
+    assert len(text) < 4_000 and "\ud800" not in text
+    text.encode("utf-8")  # sendable
+    assert "(no action yet)" in model.messages(CONTEXT.__class__("e", "t", "", "", (), ""))[1]["content"]
+
+
+def test_arguments_are_checked():
+    for bad in ({"policy": object()}, {"policy": ScriptedPolicy([]), "reward_range": (1.0, 0.0)},
+                {"policy": ScriptedPolicy([]), "reward_range": (0.0, math.inf)},
+                {"policy": ScriptedPolicy([]), "timeout": 0}, {"policy": ScriptedPolicy([]), "sampling": {}}):
+        with pytest.raises(ConfigError):
+            ExperienceModel(**bad)
+
+
+# ------------------------------------------------------------------ failing policies
+class _Raises(Policy):
+    async def agenerate(self, requests, sampling):
+        raise RuntimeError("server down")
+
+
+class _ErrorGeneration(Policy):
+    async def agenerate(self, requests, sampling):
+        return [Generation("", finish_reason="error", error="out of memory") for _ in requests]
+
+
+class _TooMany(Policy):
+    async def agenerate(self, requests, sampling):
+        return [Generation("Observation: a"), Generation("Observation: b")]
+
+
+class _Blocks(Policy):
+    """Blocks its thread (no await) until released."""
+
+    def __init__(self):
+        self.release = threading.Event()
+
+    async def agenerate(self, requests, sampling):
+        self.release.wait(30)
+        return [Generation("Observation: late\nReward: 0\nDone: no") for _ in requests]
+
+
+@pytest.mark.parametrize("policy, reason", [
+    (_Raises(), "raised RuntimeError: server down"),
+    (_ErrorGeneration(), "the model failed: out of memory"),
+    (_TooMany(), "returned 2 generation(s) for 1 request(s)"),
+    (ScriptedPolicy(["no format at all"]), "no Observation field"),
+    (ScriptedPolicy([""]), "the reply is empty"),
+])
+def test_a_failing_policy_gives_an_error_prediction(policy, reason):
+    prediction = ExperienceModel(policy).predict(CONTEXT)
+    assert prediction.error is not None and reason in prediction.error
+    assert prediction.observation == ""
+
+
+def test_a_blocking_policy_times_out_and_its_thread_ends_when_released():
+    policy = _Blocks()
+    model = ExperienceModel(policy, timeout=0.3)
+    started = time.perf_counter()
+    prediction = model.predict(CONTEXT)
+    assert time.perf_counter() - started < 5
+    assert prediction.error == "the model did not answer within 0.3 s"
+    hung = [t for t in threading.enumerate() if t.name == "agentgym-policy-call"]
+    assert hung and all(t.daemon for t in hung)
+    policy.release.set()
+    for thread in hung:
+        thread.join(10)
+    assert not any(t.is_alive() for t in hung)
+
+
+def test_a_working_policy_gets_its_reply_parsed_with_the_request_seed():
+    seen = []
+
+    class Echo(Policy):
+        async def agenerate(self, requests, sampling):
+            seen.append((requests[0].seed, sampling))
+            return [Generation("Observation: The secret number is higher than 5.\nReward: 0\nDone: no")]
+
+    sampling = SamplingParams(max_tokens=64, temperature=0.0, logprobs=False)
+    prediction = ExperienceModel(Echo(), sampling=sampling).predict(CONTEXT, seed=11)
+    assert prediction.error is None and prediction.observation == "The secret number is higher than 5."
+    assert prediction.seconds > 0 and seen == [(11, sampling)]

@@ -1,0 +1,121 @@
+"""Scripted experience models for the synthetic-experience tests: policies that read the
+conversation an :class:`~agentgym.synthetic.ExperienceModel` sends and answer by a game's rules.
+
+They parse only what the prompt shows (the ``Episode:`` line, the revealed ``Hidden answer``
+line, the agent's action) and reply in the documented ``Observation / Reward / Done`` format,
+so a test that passes through them checks the prompt and the parser as well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from typing import Sequence
+
+from agentgym.policies.base import Generation, Policy, Request, SamplingParams
+from tests.train.word_world import WORDS
+
+_ACTION = re.compile(r"The agent's action now:\n(.*)\n\nPredict the environment's reply\.\Z", re.DOTALL)
+_EPISODE = re.compile(r"^Episode: (.*)$", re.MULTILINE)
+_HIDDEN = re.compile(r"^Hidden answer of this episode[^:]*: (.*)$", re.MULTILINE)
+
+
+def prompt_parts(request: Request) -> tuple[str, str, str | None]:
+    """``(episode id, action, revealed hidden answer or None)`` of an experience-model prompt."""
+    text = request.messages[-1]["content"]
+    action = _ACTION.search(text)
+    episode = _EPISODE.search(text)
+    hidden = _HIDDEN.search(text)
+    assert action is not None and episode is not None, text[-500:]
+    return episode.group(1), action.group(1), hidden.group(1) if hidden else None
+
+
+def secret_word(episode_id: str) -> str:
+    """The hidden word a FindTheWord simulation keeps for an episode: drawn from its id."""
+    return WORDS[int(hashlib.sha256(episode_id.encode()).hexdigest(), 16) % len(WORDS)]
+
+
+def reply(observation: str, reward: float, done: bool) -> str:
+    return f"Observation: {observation}\nReward: {reward:g}\nDone: {'yes' if done else 'no'}"
+
+
+class FindTheWordRules(Policy):
+    """Simulates ``testworld/FindTheWord-v0``: one hidden word per episode (from its id, never
+    the real secret), "yes" and reward 1 when the first colour named is it, "<word> no"
+    otherwise, the real environment's invalid-action message when no colour is named."""
+
+    name = "find-the-word-rules"
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        with self._lock:
+            self.calls += len(requests)
+        out = []
+        for request in requests:
+            episode, action, _ = prompt_parts(request)
+            named = [word for word in action.split() if word in WORDS]
+            if not named:
+                out.append(Generation(reply("Invalid action: say one of red green or blue", 0, False)))
+            elif named[0] == secret_word(episode):
+                out.append(Generation(reply("yes", 1, True)))
+            else:
+                out.append(Generation(reply(f"{named[0]} no", 0, False)))
+        return out
+
+
+class GuessTheNumberRules(Policy):
+    """Simulates ``games/GuessTheNumber-v0`` (easy: 1..20, 8 guesses) from the revealed secret,
+    word for word as the real game answers."""
+
+    name = "guess-the-number-rules"
+    high, guesses = 20, 8
+
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        out = []
+        for request in requests:
+            _, action, hidden = prompt_parts(request)
+            assert hidden is not None, "the rules need the revealed secret"
+            secret = int(hidden)
+            used = len(re.findall(r"^Action \d+: ", request.messages[-1]["content"], re.MULTILINE))
+            found = re.findall(r"-?\d+", action)
+            guess = int(found[-1]) if found and len(found[-1]) < 12 else None
+            if guess is None or not 1 <= guess <= self.high:
+                problem = (f"reply with a number between 1 and {self.high}." if not found
+                           else f"{found[-1][:20]} is not between 1 and {self.high}.")
+                out.append(Generation(reply(f"Invalid action: {problem}", 0, False)))
+                continue
+            guesses = used + 1  # the history shows every earlier turn (invalid ones too)
+            if guess == secret:
+                out.append(Generation(reply(f"{guess} is correct! You found it in {guesses} guesses.", 1, True)))
+            elif guesses >= self.guesses:
+                out.append(Generation(reply(f"{guess} is wrong and you have no guesses left. You lose.", 0, True)))
+            else:
+                hint = "higher" if guess < secret else "lower"
+                out.append(Generation(reply(f"The secret number is {hint} than {guess}. "
+                                            f"{self.guesses - guesses} guesses left.", 0, False)))
+        return out
+
+
+def find_the_word_rules() -> FindTheWordRules:
+    """The factory a training configuration names (``"tests.synthetic.world_models:find_the_word_rules"``)."""
+    return FindTheWordRules()
+
+
+class RandomWords(Policy):
+    """Names a random colour, or writes a word that is none (one in four), drawn from each
+    request's seed: the behaviour policy that records real FindTheWord transitions."""
+
+    name = "random-words"
+
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        import random
+
+        out = []
+        for request in requests:
+            rng = random.Random(request.seed)
+            out.append(Generation(rng.choice([*WORDS, *WORDS, *WORDS, "guess"])))
+        return out
