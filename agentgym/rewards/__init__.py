@@ -28,6 +28,7 @@ from agentgym.rewards.gui import (
     GuiTextReward,
     GuiTieredDistanceReward,
 )
+from agentgym.rewards.judge import Criterion, ParsedScores, RubricJudge, parse_scores
 from agentgym.rewards.redundancy import RedundancyPenalty, normalize_query, tool_call_keys
 from agentgym.rewards.shaping import FormatPenalty, ToolUseShaping, action_error_kind, tool_results
 from agentgym.rewards.search import (
@@ -78,10 +79,13 @@ __all__ = [
     "normalise_answer",
     "token_f1",
     "CombinedReward",
+    "Criterion",
     "FormatPenalty",
     "InformationGainReward",
+    "ParsedScores",
     "RedundancyPenalty",
     "RewardProvider",
+    "RubricJudge",
     "ShapleyInformationGain",
     "ToolCallCost",
     "ToolRLReward",
@@ -91,6 +95,7 @@ __all__ = [
     "brute_force_values",
     "component_means",
     "normalize_query",
+    "parse_scores",
     "shapley_brute_force",
     "shapley_monte_carlo",
     "shapley_values",
