@@ -173,6 +173,17 @@ class SimulatedSearchEngine:
         self._lock = threading.Lock()
         self._closed = False
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable when its policy is (``copy.deepcopy``): the lock stays behind."""
+        with self._lock:
+            state = dict(self.__dict__)
+        state.pop("_lock")
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     # ------------------------------------------------------------------ the schedule
     @property
     def noise_probability(self) -> float:

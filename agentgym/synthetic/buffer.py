@@ -222,6 +222,18 @@ class ReplayBuffer:
         self._seen = 0
         self._index: _Index | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (a process runtime, ``copy.deepcopy``): the lock and the index stay behind."""
+        with self._lock:
+            state = dict(self.__dict__)
+        state.pop("_lock")
+        state["_index"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     # ------------------------------------------------------------------ filling
     @classmethod
     def from_jsonl(cls, paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,

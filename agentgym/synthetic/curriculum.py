@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from agentgym.core import ConfigError, check_int, check_number
+from agentgym.synthetic.experience import call_policy
 from agentgym.trajectory import Trajectory
 
 if TYPE_CHECKING:
@@ -154,6 +155,17 @@ class TaskGenerator:
         self._pool: tuple[CurriculumTask, ...] = ()
         self._fill([])
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (``copy.deepcopy``, a process runtime): the lock stays behind."""
+        with self._lock:
+            state = dict(self.__dict__)
+        state.pop("_lock")
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     # ------------------------------------------------------------------ statistics
     def observe(self, trajectories: Iterable[Trajectory]) -> int:
         """Record the outcome of each trajectory under its ``task_id``; returns how many."""
@@ -257,7 +269,6 @@ class TaskGenerator:
 
     def _rewrite(self, text: str, j: int) -> str | None:
         from agentgym.policies.base import Request
-        from agentgym.synthetic.experience import call_policy
 
         request = Request([{"role": "system", "content": REWRITE_RULES},
                            {"role": "user", "content": f"Task:\n{text}"}],

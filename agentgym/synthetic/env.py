@@ -28,15 +28,15 @@ Contract:
   clipped into ``reward_range``) and the end. ``success`` is ``True`` on a predicted end whose
   reward reaches ``success_reward`` (1.0 by default: every built-in game and the search family
   give an ``outcome`` of 1 for a win). ``info["experience_model"]`` records the model's name,
-  its raw reply (cut to 4,000 characters), the examples used, parsing notes and the seconds
-  taken.
+  its raw reply (cut to 4,000 characters), how many examples it was shown and the parsing
+  notes (no timings: the same seed gives the same ``info``).
 * An experience model that fails (raises, times out after ``timeout`` seconds, writes an empty
   or unparseable reply) never crashes the step: the observation says the simulation failed,
   ``info["experience_error"]`` says why, and the episode is **truncated**. Actions the core
   refuses (not text, longer than the real environment's ``max_action_chars``) are error
   observations as in the real environment, without calling the model.
-* The episode is truncated after ``max_turns`` steps (default: the real environment's
-  registered turn budget), as the real one would be.
+* The episode is truncated after ``turn_budget`` steps (default: the real environment's
+  registered turn budget), as the real one would be (``info["out_of_turns"]``).
 * The hidden answer: the experience model sees the real task's ``reference_answer`` only with
   ``reveal_answer=True`` (the model then plays the real task's secret); the agent never sees
   it. ``reference_answer`` is that answer with ``reveal_answer=True`` and ``None`` otherwise
@@ -90,7 +90,8 @@ class SyntheticEnv(LLMEnv):
         k: examples per step (0: none).
         env_kwargs: the real environment's constructor arguments.
         curriculum: a :class:`TaskGenerator` that picks the tasks (``None``: the seed's task).
-        max_turns: steps before truncation (default: the real environment's registered budget).
+        turn_budget: steps before truncation (default: the real environment's registered budget;
+            not ``max_turns``, which ``agentgym.make`` takes for its own TurnLimit).
         success_reward: the predicted reward of a successful end.
         reward_range: predicted rewards are clipped into it (a Policy given directly only).
         reveal_answer: show the real task's hidden answer to the experience model.
@@ -106,7 +107,7 @@ class SyntheticEnv(LLMEnv):
 
     def __init__(self, env_id: str, experience_model: Any, buffer: Any = None, *, k: int = 3,
                  env_kwargs: dict[str, Any] | None = None, curriculum: TaskGenerator | None = None,
-                 max_turns: int | None = None, success_reward: float = 1.0,
+                 turn_budget: int | None = None, success_reward: float = 1.0,
                  reward_range: Sequence[float] = (-1.0, 1.0), reveal_answer: bool = False,
                  compare_real: bool = False, history_turns: int | None = None, timeout: float = 120.0,
                  sampling: Any = None, **kwargs: Any) -> None:
@@ -134,8 +135,8 @@ class SyntheticEnv(LLMEnv):
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
         registered = agentgym.env_info(env_id).max_turns
-        self.max_turns = check_int(owner, "max_turns", max_turns if max_turns is not None
-                                   else registered or DEFAULT_MAX_TURNS, minimum=1)
+        self.turn_budget = check_int(owner, "turn_budget", turn_budget if turn_budget is not None
+                                     else registered or DEFAULT_MAX_TURNS, minimum=1)
         self._real = agentgym.make(env_id, max_turns=None, **self.env_kwargs)
         try:
             real = self._real.unwrapped
@@ -198,7 +199,7 @@ class SyntheticEnv(LLMEnv):
         self._actions.append(action)
         info: dict[str, Any] = {"experience_model": {
             "model": self.model.name, "text": prediction.text[:MAX_RECORDED_CHARS], "examples": len(examples),
-            "notes": list(prediction.notes), "seconds": round(prediction.seconds, 4), "error": prediction.error}}
+            "notes": list(prediction.notes), "error": prediction.error}}
         if self.compare_real:
             real = self._replay_real()
             if real is not None:
@@ -215,7 +216,7 @@ class SyntheticEnv(LLMEnv):
     def step(self, action: Any):
         observation, reward, terminated, truncated, info = super().step(action)
         self._turns += 1
-        if not terminated and (self._truncate or self._turns >= self.max_turns):
+        if not terminated and (self._truncate or self._turns >= self.turn_budget):
             if not self._truncate:
                 info["out_of_turns"] = True
             self.end_episode()
@@ -262,7 +263,7 @@ class SyntheticEnv(LLMEnv):
 
     def render_text(self) -> str:
         return (f"Synthetic {self.env_id} ({self.model.name}), task {self._task_id}, turn {self._turns}/"
-                f"{self.max_turns}\n{super().render_text()}")
+                f"{self.turn_budget}\n{super().render_text()}")
 
     def close(self) -> None:
         try:
@@ -276,14 +277,22 @@ def experience_model_from(spec: Any, *, reward_range: Sequence[float] = (-1.0, 1
                           sampling: Any = None) -> ExperienceModel:
     """The :class:`ExperienceModel` an environment's ``experience_model`` argument names (see
     the module docstring); the other arguments configure one built around a policy."""
-    from agentgym.policies.base import Policy
+    from agentgym.policies.base import Policy, SamplingParams
 
+    if sampling is not None and not isinstance(sampling, SamplingParams):
+        raise ConfigError(f"sampling must be SamplingParams or None, got {type(sampling).__name__}")
     if isinstance(spec, ExperienceModel):
         return spec
     if isinstance(spec, str):
-        spec = _shared_policy(spec)
-        if isinstance(spec, ExperienceModel):
-            return spec
+        resolved = _shared_policy(spec)
+        if isinstance(resolved, ExperienceModel):
+            return resolved
+        key = ("experience model", spec, tuple(reward_range), timeout, sampling)
+        with _SHARED_LOCK:
+            if key not in _SHARED:
+                _SHARED[key] = ExperienceModel(resolved, sampling=sampling, reward_range=tuple(reward_range),
+                                               timeout=timeout)
+            return _SHARED[key]
     if isinstance(spec, Policy):
         return ExperienceModel(spec, sampling=sampling, reward_range=tuple(reward_range), timeout=timeout)
     raise ConfigError(f"experience_model must be a Policy, an ExperienceModel, a policy spec or a "
@@ -357,11 +366,10 @@ def close_shared() -> None:
     with _SHARED_LOCK:
         made = list(_SHARED.values())
         _SHARED.clear()
-    for value in made:
-        policy = value.policy if isinstance(value, ExperienceModel) else value
-        close = getattr(policy, "close", None)
-        if close is not None and not isinstance(value, ReplayBuffer):
-            try:
-                close()
-            except Exception:  # noqa: BLE001 - closing the others matters more
-                pass
+    policies = {id(p): p for p in (v.policy if isinstance(v, ExperienceModel) else v for v in made)
+                if not isinstance(p, ReplayBuffer)}
+    for policy in policies.values():
+        try:
+            policy.close()
+        except Exception:  # noqa: BLE001 - closing the others matters more
+            pass

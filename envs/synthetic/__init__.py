@@ -7,7 +7,7 @@
   real transitions of a replay buffer (``buffer``: a ``ReplayBuffer`` or trajectory JSONL
   paths). Reward component ``outcome`` (the predicted reward); ``success`` on a predicted end
   whose reward reaches ``success_reward``. The turn budget is the real environment's
-  (``max_turns``), applied by the environment itself, so the registration has none.
+  (``turn_budget``), applied by the environment itself, so the registration has none.
 
     env = agentgym.make("synthetic/Experience-v0", env_id="games/GuessTheNumber-v0",
                         env_kwargs={"difficulty": "easy"}, experience_model="smollm2-135m",

@@ -80,7 +80,8 @@ class GuessTheNumberRules(Policy):
             _, action, hidden = prompt_parts(request)
             assert hidden is not None, "the rules need the revealed secret"
             secret = int(hidden)
-            used = len(re.findall(r"^Action \d+: ", request.messages[-1]["content"], re.MULTILINE))
+            observations = re.findall(r"^Observation \d+: (.*)$", request.messages[-1]["content"], re.MULTILINE)
+            used = sum(not o.startswith("Invalid action") for o in observations)  # invalid moves are no guesses
             found = re.findall(r"-?\d+", action)
             guess = int(found[-1]) if found and len(found[-1]) < 12 else None
             if guess is None or not 1 <= guess <= self.high:
@@ -88,7 +89,7 @@ class GuessTheNumberRules(Policy):
                            else f"{found[-1][:20]} is not between 1 and {self.high}.")
                 out.append(Generation(reply(f"Invalid action: {problem}", 0, False)))
                 continue
-            guesses = used + 1  # the history shows every earlier turn (invalid ones too)
+            guesses = used + 1
             if guess == secret:
                 out.append(Generation(reply(f"{guess} is correct! You found it in {guesses} guesses.", 1, True)))
             elif guesses >= self.guesses:
@@ -118,4 +119,37 @@ class RandomWords(Policy):
         for request in requests:
             rng = random.Random(request.seed)
             out.append(Generation(rng.choice([*WORDS, *WORDS, *WORDS, "guess"])))
+        return out
+
+
+_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+_SEARCH = re.compile(r"<search>(.*?)</search>", re.DOTALL)
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+class SearchRules(Policy):
+    """Simulates ``search/MultiHop-v0`` in its tags format from the revealed answer: a search
+    shows one made-up document, an answer ends the episode with reward 1 when it matches."""
+
+    name = "search-rules"
+
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        out = []
+        for request in requests:
+            _, action, hidden = prompt_parts(request)
+            answer, search = _ANSWER.search(action), _SEARCH.search(action)
+            if answer and (not search or answer.start() < search.start()):
+                right = hidden is not None and _norm(answer.group(1)) == _norm(hidden)
+                out.append(Generation(reply("Your answer is recorded.", 1 if right else 0, True)))
+            elif search:
+                query = search.group(1).strip()
+                out.append(Generation(reply(f"<information>Doc 1 (Title: {query}) Facts about {query}."
+                                            f"</information>", 0, False)))
+            else:
+                out.append(Generation(reply("Your reply has a format error: it has no <search> or <answer> "
+                                            "block. Write <search>query</search> or <answer>text</answer>.",
+                                            0, False)))
         return out
