@@ -396,6 +396,36 @@ class EvalSection:
 
 
 @dataclass
+class CurriculumSection:
+    """[curriculum] Which tasks each step plays (formulas in :mod:`agentgym.train.curriculum`).
+
+    Attributes:
+        name: ``none`` (seeds drawn uniformly from ``env.train_seeds``), ``sec`` (a bandit
+            over arms on mean absolute advantage, Boltzmann sampling), ``dump`` (UCB over arms
+            on mean absolute advantage) or ``pcl`` (tasks of predicted success closest to
+            ``target``).
+        arms: the task distributions, as tables ``{id = "...", kwargs = {...}, label = "..."}``
+            (``id`` defaults to ``env.id``; ``kwargs`` are merged over ``env.kwargs``); empty:
+            the ``[env]`` environment alone.
+        learning_rate / temperature: SEC's TD(0) step and softmax temperature.
+        exploration / window: DUMP's UCB constant and the rollouts per arm its mean covers.
+        candidates / target / prior_strength: PCL's candidate pool (times
+            ``env.tasks_per_step``), target success and the pseudo-count of an arm's rate in a
+            task's prediction.
+    """
+
+    name: Literal["none", "sec", "dump", "pcl"] = "none"
+    arms: list[dict[str, Any]] = field(default_factory=list)
+    learning_rate: float = 0.5
+    temperature: float = 0.2
+    exploration: float = 1.0
+    window: int = 64
+    candidates: int = 4
+    target: float = 0.5
+    prior_strength: float = 2.0
+
+
+@dataclass
 class TrainConfig:
     """The whole configuration: one field per TOML section."""
 
@@ -411,6 +441,7 @@ class TrainConfig:
     checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
     eval: EvalSection = field(default_factory=EvalSection)
+    curriculum: CurriculumSection = field(default_factory=CurriculumSection)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (``None`` values dropped, as TOML would have them absent)."""
@@ -722,6 +753,7 @@ def _problems(config: TrainConfig) -> list[str]:
         positive(rollout.max_turns, "rollout.max_turns", integer=True)
     _check_turn_schedule(rollout.turn_schedule, p)
     _check_algorithm(algo, rollout, p)
+    _check_curriculum(config.curriculum, p)
     if algo.gamma is not None and not 0 <= algo.gamma <= 1:
         p.append(f"algorithm.gamma must be in [0, 1], got {algo.gamma}")
     if not 0 <= algo.lam <= 1:
@@ -847,6 +879,26 @@ def _check_algorithm(algo: AlgorithmSection, rollout: Any, p: list[str]) -> None
     if algo.channels and any(isinstance(w, bool) or not isinstance(w, (int, float)) for w in algo.channels.values()):
         p.append(f"algorithm.channels must map reward components to numbers, got {_toml(algo.channels)}")
     p.extend(spec.check(algo) if spec.check else [])
+
+
+def _check_curriculum(section: CurriculumSection, p: list[str]) -> None:
+    for index, arm in enumerate(section.arms):
+        unknown = sorted(set(arm) - {"id", "kwargs", "label"})
+        if unknown:
+            p.append(f"curriculum.arms[{index}] has unknown keys {unknown}: use id, kwargs and label")
+        if "id" in arm and not isinstance(arm["id"], str):
+            p.append(f"curriculum.arms[{index}].id must be an environment id, got {_toml(arm['id'])}")
+        if "kwargs" in arm and not isinstance(arm["kwargs"], dict):
+            p.append(f"curriculum.arms[{index}].kwargs must be a table, got {_toml(arm['kwargs'])}")
+    if not 0 < section.learning_rate <= 1:
+        p.append(f"curriculum.learning_rate must be in (0, 1], got {section.learning_rate}")
+    for name in ("temperature", "candidates", "window", "prior_strength"):
+        if not getattr(section, name) > 0:
+            p.append(f"curriculum.{name} must be positive, got {getattr(section, name)}")
+    if section.exploration < 0:
+        p.append(f"curriculum.exploration must be >= 0, got {section.exploration}")
+    if not 0 < section.target < 1:
+        p.append(f"curriculum.target must be in (0, 1), got {section.target}")
 
 
 def _check_turn_schedule(schedule: list[list[int]], p: list[str]) -> None:

@@ -76,6 +76,7 @@ from agentgym.train.checkpoint import (
     trainable_state,
 )
 from agentgym.train.config import ConfigError, TrainConfig, merge
+from agentgym.train.curriculum import build_curriculum
 from agentgym.train.estimators import build_estimator
 from agentgym.train.distributed import (
     episode_metrics,
@@ -116,6 +117,10 @@ class Trainer:
         if (model is None) != (tokenizer is None):
             raise ValueError("give both model and tokenizer, or neither (to load config.model.path)")
         self.config = config
+        self.curriculum = build_curriculum(config.curriculum, config.env, config.run.seed)
+        if self.curriculum is not None and is_distributed():
+            raise ConfigError("a [curriculum] is not available under torch.distributed yet (each process would "
+                              "learn from its own share of the rollouts and propose different tasks)")
         self._check_environment()  # before any (slow) model loading
         self.out_dir = Path(out_dir or config.run.out_dir)
         self.stream = stream
@@ -201,9 +206,15 @@ class Trainer:
                         name=self.config.run.name)
 
     def _check_environment(self) -> None:
-        """Fail now, not after the first rollout, on an unknown environment or (IGPO) one
-        without a hidden answer to measure information gain against."""
+        """Fail now, not after the first rollout, on an unknown environment (the ``[env]`` one
+        and every curriculum arm's) or (IGPO) one without a hidden answer to measure
+        information gain against."""
         env_config = self.config.env
+        for arm in self.curriculum.arms if self.curriculum is not None else ():
+            try:
+                agentgym.make(arm.env_id, **arm.kwargs).close()
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ConfigError(f"curriculum arm {arm.name}: {exc.args[0] if exc.args else exc}") from None
         try:
             env = agentgym.make(env_config.id, wrappers=[WrapperSpec.from_data(w) for w in env_config.wrappers],
                                 **env_config.kwargs)
@@ -324,6 +335,8 @@ class Trainer:
         else:
             advantages = self.estimator(kept)
         metrics.update(training_health(kept, advantages).as_dict())
+        if self.curriculum is not None:
+            metrics.update(self.curriculum.observe(kept, advantages.per_turn))
         assign_advantages(rows, advantages)
         weights = group_weights(kept, zero_variance=config.filters.zero_variance,
                                 zero_variance_weight=config.filters.zero_variance_weight,
@@ -381,7 +394,10 @@ class Trainer:
 
     # ------------------------------------------------------------------ tasks, eval
     def tasks_for(self, step: int) -> list[Task]:
-        """The step's tasks: distinct seeds drawn from ``env.train_seeds`` by (seed, step)."""
+        """The step's tasks: the curriculum's proposal (``[curriculum]``), else distinct seeds
+        drawn from ``env.train_seeds`` by (seed, step)."""
+        if self.curriculum is not None:
+            return self.curriculum.propose(step, self.config.env.tasks_per_step)
         start, stop = self.config.env.train_seeds
         rng = np.random.default_rng([self.config.run.seed, step])
         picks = rng.choice(stop - start, size=self.config.env.tasks_per_step, replace=False)
@@ -455,6 +471,8 @@ class Trainer:
             state["value_head"] = self.value_head.state_dict()
         if self.entropy_band is not None:
             state["entropy_band"] = self.entropy_band.state_dict()
+        if self.curriculum is not None:
+            state["curriculum"] = self.curriculum.state_dict()
         return save_checkpoint(self.out_dir, self.step, state, self.config.to_dict(), self.history,
                                keep_last=self.config.checkpoint.keep_last)
 
@@ -470,6 +488,8 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         if self.entropy_band is not None and "entropy_band" in state:
             self.entropy_band.load_state_dict(state["entropy_band"])
+        if self.curriculum is not None and "curriculum" in state:
+            self.curriculum.load_state_dict(state["curriculum"])
         set_rng_state(state["rng"])
         self.step = checkpoint.step
         self.history = [record for record in checkpoint.history if record["step"] <= self.step]
