@@ -158,7 +158,8 @@ def belief_for(difficulty: str | None = None, *, table: Table | None = None
 clinical_belief = belief_for()
 
 
-def most_likely(revealed: Mapping[str, Any], candidates: Sequence[str], *, table: Table | None = None) -> tuple[str, float]:
+def most_likely(revealed: Mapping[str, Any], candidates: Sequence[str], *,
+                table: Table | None = None) -> tuple[str, float]:
     """The maximum-a-posteriori condition and its probability (the first one at a tie)."""
     beliefs = posterior(revealed, candidates, table=table)
     name = max(beliefs, key=beliefs.__getitem__)

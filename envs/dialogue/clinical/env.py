@@ -69,13 +69,15 @@ _HERMES = HermesFormat()
 # "diagnosis: x", "The (final) diagnosis is x", "I diagnose x" -- but not "were you diagnosed with x?"
 _DIAGNOSIS_MARK = re.compile(
     r"\b(?:final\s+|working\s+)?(?:diagnosis|dx)\s*[:\-\u2013=]"
-    r"|\b(?:the|my|our|final|working|likely|probable)\s+(?:final\s+|working\s+)?diagnosis\s+(?:is|would\s+be|will\s+be)\b"
+    r"|\b(?:the|my|our|final|working|likely|probable)\s+(?:final\s+|working\s+)?diagnosis"
+    r"\s+(?:is|would\s+be|will\s+be)\b"
     r"|^\W*(?:i\s+)?diagnose\b\s*:?"
     r"|^\W*(?:final\s+)?diagnosis\b",
     re.IGNORECASE)
 # "test: x", "order a chest x-ray", "please run an ECG", "let's request a blood count"
 _TEST_MARK = re.compile(
-    r"^\W*(?:(?:please|lets|let's|let\s+us|i\s+would\s+like\s+to|i'd\s+like\s+to|i\s+will|i'll|we\s+should|i\s+want\s+to)\s+)?"
+    r"^\W*(?:(?:please|lets|let's|let\s+us|i\s+would\s+like\s+to|i'd\s+like\s+to|i\s+will|i'll|we\s+should"
+    r"|i\s+want\s+to)\s+)?"
     r"(?:order|request|run|perform|test|tests)\b\s*[:\-]?\s*(?:(?:a|an|the)\s+)?",
     re.IGNORECASE)
 _UNKNOWN = "I'm not sure what you mean, doctor. Could you ask me about a particular symptom?"
@@ -116,7 +118,8 @@ class ClinicalInterview(LLMEnv):
         self.turn_budget = level.turn_budget if turn_budget is None else check_int(owner, "turn_budget", turn_budget,
                                                                                    minimum=2)
         if action_format not in ACTION_FORMATS:
-            raise ConfigError(f"{owner}: action_format must be one of {', '.join(ACTION_FORMATS)}, got {action_format!r}")
+            raise ConfigError(f"{owner}: action_format must be one of {', '.join(ACTION_FORMATS)}, "
+                              f"got {action_format!r}")
         self.action_format = action_format
         self.responder = responder_from(responder)
         self.max_question_chars = check_int(owner, "max_question_chars", max_question_chars, minimum=20)

@@ -139,7 +139,8 @@ class Table:
         condition_names = {normalize(alias): c.name for c in self.conditions for alias in (c.name, *c.aliases)}
         test_names = {normalize(alias): t.key for t in self.tests for alias in (t.name, *t.aliases, t.key)}
         for name, value in (("keys", keys), ("names", names), ("probability", probability), ("prior", prior),
-                            ("_row", {k: i for i, k in enumerate(keys)}), ("_column", {n: j for j, n in enumerate(names)}),
+                            ("_row", {k: i for i, k in enumerate(keys)}),
+                            ("_column", {n: j for j, n in enumerate(names)}),
                             ("_finding", {f.key: f for f in self.findings}), ("_test", {t.key: t for t in self.tests}),
                             ("_condition_names", condition_names), ("_test_names", test_names)):
             object.__setattr__(self, name, value)
@@ -178,7 +179,8 @@ class Table:
     def conditions_in(self, text: str) -> list[str]:
         """The distinct conditions named anywhere in ``text``, in order (the longest name wins
         where names overlap: "kidney stone" is not read as a "stone")."""
-        found = [self._condition_names[m.group(0)] for m in _alternatives(tuple(self._condition_names)).finditer(normalize(text))]
+        pattern = _alternatives(tuple(self._condition_names))
+        found = [self._condition_names[m.group(0)] for m in pattern.finditer(normalize(text))]
         return list(dict.fromkeys(found))
 
     def test_named(self, text: str) -> str | None:
@@ -187,7 +189,8 @@ class Table:
 
     def tests_in(self, text: str) -> list[str]:
         """The distinct tests named anywhere in ``text``, in order."""
-        found = [self._test_names[m.group(0)] for m in _alternatives(tuple(self._test_names)).finditer(normalize(text))]
+        pattern = _alternatives(tuple(self._test_names))
+        found = [self._test_names[m.group(0)] for m in pattern.finditer(normalize(text))]
         return list(dict.fromkeys(found))
 
     def knowledge_facts(self, findings: Mapping[str, bool]) -> list[Fact]:
@@ -323,8 +326,8 @@ class _Checker:
                 raise self.error(f"{where}.complaint", "only a symptom can be what a patient comes in with")
         return Finding(key, item["kind"], self.names(item["phrases"], f"{where}.phrases", allow_empty=False),
                        self.text(item["question"], f"{where}.question"), self.text(item["present"], f"{where}.present"),
-                       self.text(item["absent"], f"{where}.absent"), self.probability(item["default"], f"{where}.default"),
-                       complaint)
+                       self.text(item["absent"], f"{where}.absent"),
+                       self.probability(item["default"], f"{where}.default"), complaint)
 
     def test(self, i: int, item: Any) -> Test:
         where = f"tests[{i}]"
@@ -334,9 +337,10 @@ class _Checker:
         cost = item["cost"]
         if isinstance(cost, bool) or not isinstance(cost, numbers.Real) or not math.isfinite(cost) or cost < 0:
             raise self.error(f"{where}.cost", f"must be a finite number >= 0, got {cost!r}")
-        return Test(key, self.text(item["name"], f"{where}.name"), self.names(item.get("aliases", []), f"{where}.aliases"),
-                    float(cost), self.text(item["positive"], f"{where}.positive"),
-                    self.text(item["negative"], f"{where}.negative"), self.probability(item["default"], f"{where}.default"))
+        return Test(key, self.text(item["name"], f"{where}.name"),
+                    self.names(item.get("aliases", []), f"{where}.aliases"), float(cost),
+                    self.text(item["positive"], f"{where}.positive"), self.text(item["negative"], f"{where}.negative"),
+                    self.probability(item["default"], f"{where}.default"))
 
     def condition(self, i: int, item: Any, findings: Mapping[str, Finding], tests: set[str]) -> Condition:
         where = f"conditions[{i}]"
