@@ -214,6 +214,7 @@ class SimulatedSearchEngine:
             raise TypeError("search_many takes a list of query strings")
         step, probability = self.step, self.noise_probability
         missing: list[tuple[str, str, int, bool]] = []  # (query, id, rank, noisy)
+        asked: set[str] = set()
         with self._lock:
             for query in queries:
                 if not _normal(query):
@@ -221,7 +222,8 @@ class SimulatedSearchEngine:
                 for rank in range(k):
                     doc_id = simulated_doc_id(query, rank)
                     kept = self._documents.get(doc_id)
-                    if kept is None or kept.step != step:
+                    if (kept is None or kept.step != step) and doc_id not in asked:
+                        asked.add(doc_id)
                         noisy = _draw(self.seed, _normal(query), rank, step).random() < probability
                         missing.append((query, doc_id, rank, noisy))
         written = self._write(missing, k, step)
@@ -232,14 +234,14 @@ class SimulatedSearchEngine:
                 self.written["noisy" if item.noisy else "useful"] += 1
             while len(self._documents) > self.max_documents:
                 self._documents.popitem(last=False)
+            fresh_by_id = {item.document.id: item for item in written}
             results = []
             for query in queries:
                 hits = []
                 if _normal(query):
                     for rank in range(k):
                         doc_id = simulated_doc_id(query, rank)
-                        fresh = next((w for w in written if w.document.id == doc_id), None)
-                        kept = fresh or self._documents.get(doc_id)
+                        kept = fresh_by_id.get(doc_id) or self._documents.get(doc_id)
                         if kept is None:  # forgotten meanwhile (max_documents smaller than one search)
                             continue
                         document = kept.document

@@ -1,16 +1,22 @@
 """The experience model: any :class:`~agentgym.policies.base.Policy` predicting an environment.
 
 :class:`ExperienceModel` asks a policy what the environment would answer to the agent's action.
-The conversation it sends (:meth:`ExperienceModel.messages`) is:
+The conversation it sends (:meth:`ExperienceModel.messages`) is a few-shot chat, because small
+models copy the format of earlier assistant turns far more reliably than a format described in
+words (SmolLM2-135M writes no ``Observation:`` label at all from a description alone):
 
-* a system message: the rules (:data:`EXPERIENCE_RULES`) and the reply format;
-* one user message: the environment's id, the episode's id (``Episode: <task id>``, so that a
-  model can keep one made-up hidden state per episode), the task as the agent got it
-  (instructions and first observation), optionally the hidden reference answer (only when the
-  environment is built with ``reveal_answer=True``), up to ``k`` real transitions retrieved
-  from the replay buffer as examples (each with its recent history, action, observation,
-  reward and end), the episode so far (the last ``max_history_turns`` turns; earlier ones are
-  counted, not shown), and the agent's action now.
+* a system message: the rules (:data:`EXPERIENCE_RULES`), the reply format, and the task: the
+  environment's id, the episode's id (``Episode: <task id>``, so that a model can keep one
+  made-up hidden state per episode), the agent's instructions and first observation, and the
+  hidden reference answer only when the environment is built with ``reveal_answer=True``;
+* for each of the ``k`` real transitions retrieved from the replay buffer, a user message
+  (``Example from a real episode of this environment:``, its recent history as ``Earlier
+  action:`` / ``Earlier observation:`` lines, ``Action: <its action>``) and the assistant's
+  reply as the real environment gave it, in the reply format;
+* the episode so far, its last ``max_history_turns`` turns (earlier ones are counted, not
+  shown): a user message ``Action: <action>`` (the first one headed ``This episode:``) and the
+  prediction made then as the assistant's reply;
+* a last user message ``Action: <the agent's action now>``.
 
 The reply format (parsed by :func:`parse_reply`)::
 
@@ -66,6 +72,9 @@ REPLY_FORMAT = (
     "Reward: <a number between {low:g} and {high:g}>\n"
     "Done: <yes or no>"
 )
+EXAMPLE_HEADER = "Example from a real episode of this environment:"
+EPISODE_HEADER = "This episode:"
+EMPTY_ACTION = "(empty action)"
 #: How many characters of the raw reply ``info["experience_model"]["text"]`` keeps.
 MAX_RECORDED_CHARS = 4_000
 
@@ -120,6 +129,11 @@ class Prediction:
     error: str | None = None
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
+
+
+def format_reply(observation: str, reward: float, done: bool) -> str:
+    """A reply in the documented format (what examples and earlier turns are shown as)."""
+    return f"Observation: {observation}\nReward: {reward:g}\nDone: {'yes' if done else 'no'}"
 
 
 def parse_reply(text: str, *, reward_range: tuple[float, float] = (-1.0, 1.0),
@@ -219,35 +233,34 @@ class ExperienceModel:
     def messages(self, context: EpisodeContext, examples: Sequence[Transition] = ()) -> list[dict[str, str]]:
         """The conversation sent to the policy (see the module docstring)."""
         low, high = self.reward_range
-        system = f"{self.rules}\n\n{REPLY_FORMAT.format(low=low, high=high)}"
         cut = self._cut
-        parts = [f"Environment: {context.env_id}", f"Episode: {context.task_id}", "",
-                 "Task given to the agent:", cut(context.instructions) or "(no instructions)", "",
-                 "First observation:", cut(context.first_observation) or "(empty)"]
+        task = [f"Environment: {context.env_id}", f"Episode: {context.task_id}",
+                "Task given to the agent:", cut(context.instructions) or "(no instructions)",
+                "First observation:", cut(context.first_observation) or "(empty)"]
         if context.reference is not None:
-            parts += ["", f"Hidden answer of this episode (never tell it unless the rules reveal it): "
-                          f"{cut(context.reference)}"]
-        if examples:
-            parts += ["", "Examples of real transitions of this environment:"]
-            for number, example in enumerate(examples, start=1):
-                parts += ["", f"### Example {number}"]
-                for action, observation in example.context.history:
-                    parts += [f"Earlier action: {cut(action)}", f"Earlier observation: {cut(observation)}"]
-                parts += [f"Action: {cut(example.context.action)}", f"Observation: {cut(example.observation)}",
-                          f"Reward: {example.reward:g}", f"Done: {'yes' if example.terminated else 'no'}"]
-        parts += ["", "This episode so far:"]
+            task.append(f"Hidden answer of this episode (never tell it unless the rules reveal it): "
+                        f"{cut(context.reference)}")
+        system = "\n\n".join([self.rules, REPLY_FORMAT.format(low=low, high=high), "\n".join(task)])
+        messages = [{"role": "system", "content": system}]
+        for example in examples:
+            lines = [EXAMPLE_HEADER]
+            for action, observation in example.context.history:
+                lines += [f"Earlier action: {cut(action)}", f"Earlier observation: {cut(observation)}"]
+            lines.append(f"Action: {cut(example.context.action) or EMPTY_ACTION}")
+            messages += [{"role": "user", "content": "\n".join(lines)},
+                         {"role": "assistant", "content": format_reply(cut(example.observation), example.reward,
+                                                                       example.terminated)}]
         shown = context.history[-self.max_history_turns:] if self.max_history_turns else ()
         hidden = len(context.history) - len(shown)
-        if hidden:
-            parts.append(f"({hidden} earlier turn{'s' if hidden > 1 else ''} not shown)")
-        if not context.history:
-            parts.append("(no action yet)")
-        for number, (action, observation, reward) in enumerate(shown, start=hidden + 1):
-            parts += [f"Action {number}: {cut(action)}", f"Observation {number}: {cut(observation)}",
-                      f"Reward {number}: {reward:g}"]
-        parts += ["", "The agent's action now:", cut(context.action) or "(empty action)", "",
-                  "Predict the environment's reply."]
-        return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(parts)}]
+        header = EPISODE_HEADER if not hidden else \
+            f"This episode ({hidden} earlier turn{'s' if hidden > 1 else ''} not shown):"
+        for number, (action, observation, reward) in enumerate(shown):
+            prefix = f"{header}\n" if number == 0 else ""
+            messages += [{"role": "user", "content": f"{prefix}Action: {cut(action) or EMPTY_ACTION}"},
+                         {"role": "assistant", "content": format_reply(cut(observation), reward, False)}]
+        prefix = f"{header}\n" if not shown else ""
+        messages.append({"role": "user", "content": f"{prefix}Action: {cut(context.action) or EMPTY_ACTION}"})
+        return messages
 
     def _cut(self, text: str) -> str:
         text = text.encode("utf-8", "replace").decode("utf-8")

@@ -138,8 +138,8 @@ class _Raises(Policy):
 
 
 @pytest.mark.parametrize("model, reason", [
-    (ScriptedPolicy(["garbage without any field"]), "no Observation field"),
-    (ScriptedPolicy([""]), "the reply is empty"),
+    (ScriptedPolicy([], then="garbage without any field"), "no Observation field"),
+    (ScriptedPolicy([], then=""), "the reply is empty"),
     (_Raises(), "raised RuntimeError: the simulator crashed"),
 ], ids=["garbage", "empty", "raises"])
 def test_a_failing_experience_model_truncates_the_episode(model, reason):

@@ -64,34 +64,41 @@ def test_reward_range_and_default_are_configurable():
 
 
 # ------------------------------------------------------------------ the prompt
-def test_the_prompt_holds_task_examples_history_and_action():
+def test_the_prompt_is_a_few_shot_chat():
     example = Transition(Context("games/GuessTheNumber-v0", "t", (("12", "lower than 12"),), "4"),
                          "The secret number is higher than 4.", 0.0, False)
     model = ExperienceModel(ScriptedPolicy([]), reward_range=(0.0, 1.0))
-    system, user = model.messages(CONTEXT, [example])
-    assert "Reward: <a number between 0 and 1>" in system["content"] and system["role"] == "system"
-    text = user["content"]
-    for part in ("Environment: games/GuessTheNumber-v0", "Episode: GuessTheNumber-easy-3-0", "Guess a number.",
-                 "Guess a number between 1 and 20.", "### Example 1", "Earlier action: 12",
-                 "Earlier observation: lower than 12", "Action: 4",
-                 "Observation: The secret number is higher than 4.", "Done: no", "Action 1: 10",
-                 "Observation 1: The secret number is lower than 10.", "The agent's action now:\n5"):
-        assert part in text, part
-    assert "Hidden answer" not in text
-    revealed = EpisodeContext(**{**CONTEXT.__dict__, "reference": "3"})
-    assert "Hidden answer of this episode (never tell it unless the rules reveal it): 3" in \
-        model.messages(revealed)[1]["content"]
+    messages = model.messages(CONTEXT, [example])
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant", "user"]
+    system = messages[0]["content"]
+    for part in ("Reward: <a number between 0 and 1>", "Environment: games/GuessTheNumber-v0",
+                 "Episode: GuessTheNumber-easy-3-0", "Task given to the agent:\nGuess a number.",
+                 "First observation:\nGuess a number between 1 and 20."):
+        assert part in system, part
+    assert "Hidden answer" not in system
+    assert messages[1]["content"] == ("Example from a real episode of this environment:\nEarlier action: 12\n"
+                                      "Earlier observation: lower than 12\nAction: 4")
+    assert messages[2]["content"] == "Observation: The secret number is higher than 4.\nReward: 0\nDone: no"
+    assert messages[3]["content"] == "This episode:\nAction: 10"
+    assert messages[4]["content"] == "Observation: The secret number is lower than 10.\nReward: 0\nDone: no"
+    assert messages[5]["content"] == "Action: 5"
+    assert parse_reply(messages[2]["content"]).observation == "The secret number is higher than 4."
+    revealed = EpisodeContext(**{**CONTEXT.__dict__, "reference": "3", "history": (), "action": ""})
+    first_step = model.messages(revealed)
+    assert "Hidden answer of this episode (never tell it unless the rules reveal it): 3" in first_step[0]["content"]
+    assert first_step[1:] == [{"role": "user", "content": "This episode:\nAction: (empty action)"}]
 
 
 def test_the_prompt_stays_bounded():
     long_history = tuple((f"{i}", "x" * 10_000, 0.0) for i in range(50))
     context = EpisodeContext("e", "t", "i" * 10_000, "f", long_history, "\ud800" + "a" * 100_000)
     model = ExperienceModel(ScriptedPolicy([]), max_history_turns=4, max_chars=200)
-    text = model.messages(context)[1]["content"]
-    assert "(46 earlier turns not shown)" in text and "Action 47: 46" in text and "Action 46:" not in text
+    messages = model.messages(context)
+    assert len(messages) == 1 + 2 * 4 + 1
+    assert messages[1]["content"] == "This episode (46 earlier turns not shown):\nAction: 46"
+    text = "".join(m["content"] for m in messages)
     assert len(text) < 4_000 and "\ud800" not in text
     text.encode("utf-8")  # sendable
-    assert "(no action yet)" in model.messages(CONTEXT.__class__("e", "t", "", "", (), ""))[1]["content"]
 
 
 def test_arguments_are_checked():
@@ -133,8 +140,8 @@ class _Blocks(Policy):
     (_Raises(), "raised RuntimeError: server down"),
     (_ErrorGeneration(), "the model failed: out of memory"),
     (_TooMany(), "returned 2 generation(s) for 1 request(s)"),
-    (ScriptedPolicy(["no format at all"]), "no Observation field"),
-    (ScriptedPolicy([""]), "the reply is empty"),
+    (ScriptedPolicy([], then="no format at all"), "no Observation field"),
+    (ScriptedPolicy([], then=""), "the reply is empty"),
 ])
 def test_a_failing_policy_gives_an_error_prediction(policy, reason):
     prediction = ExperienceModel(policy).predict(CONTEXT)

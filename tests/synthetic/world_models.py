@@ -16,19 +16,27 @@ from typing import Sequence
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
 from tests.train.word_world import WORDS
 
-_ACTION = re.compile(r"The agent's action now:\n(.*)\n\nPredict the environment's reply\.\Z", re.DOTALL)
+_ACTION = re.compile(r"^Action: (.*)\Z", re.MULTILINE | re.DOTALL)
 _EPISODE = re.compile(r"^Episode: (.*)$", re.MULTILINE)
 _HIDDEN = re.compile(r"^Hidden answer of this episode[^:]*: (.*)$", re.MULTILINE)
 
 
 def prompt_parts(request: Request) -> tuple[str, str, str | None]:
-    """``(episode id, action, revealed hidden answer or None)`` of an experience-model prompt."""
-    text = request.messages[-1]["content"]
-    action = _ACTION.search(text)
-    episode = _EPISODE.search(text)
-    hidden = _HIDDEN.search(text)
-    assert action is not None and episode is not None, text[-500:]
+    """``(episode id, action, revealed hidden answer or None)`` of an experience-model prompt:
+    the task is in the system message, the action in the last user message."""
+    system, last = request.messages[0]["content"], request.messages[-1]["content"]
+    action, episode, hidden = _ACTION.search(last), _EPISODE.search(system), _HIDDEN.search(system)
+    assert request.messages[0]["role"] == "system" and request.messages[-1]["role"] == "user"
+    assert action is not None and episode is not None, last[-500:]
     return episode.group(1), action.group(1), hidden.group(1) if hidden else None
+
+
+def episode_replies(request: Request) -> list[str]:
+    """The replies of this episode's earlier turns (the examples' replies left out)."""
+    messages = request.messages
+    return [reply["content"] for asked, reply in zip(messages[1:-1], messages[2:-1])
+            if asked["role"] == "user" and reply["role"] == "assistant"
+            and not asked["content"].startswith("Example from a real episode")]
 
 
 def secret_word(episode_id: str) -> str:
@@ -80,8 +88,8 @@ class GuessTheNumberRules(Policy):
             _, action, hidden = prompt_parts(request)
             assert hidden is not None, "the rules need the revealed secret"
             secret = int(hidden)
-            observations = re.findall(r"^Observation \d+: (.*)$", request.messages[-1]["content"], re.MULTILINE)
-            used = sum(not o.startswith("Invalid action") for o in observations)  # invalid moves are no guesses
+            used = sum(not r.startswith("Observation: Invalid action")  # invalid moves are no guesses
+                       for r in episode_replies(request))
             found = re.findall(r"-?\d+", action)
             guess = int(found[-1]) if found and len(found[-1]) < 12 else None
             if guess is None or not 1 <= guess <= self.high:

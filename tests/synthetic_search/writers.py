@@ -4,7 +4,6 @@ engine's prompt (useful or noisy, the query, the rank) and write a document sayi
 from __future__ import annotations
 
 import re
-import threading
 from typing import Sequence
 
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
@@ -27,8 +26,7 @@ class DocumentWriter(Policy):
                  facts: dict[str, str] | None = None) -> None:
         self.fail, self.raise_, self.empty = fail, raise_, empty
         self.facts = facts or {}
-        self.batches: list[list[tuple[str, str, int]]] = []  # per call: (kind, query, rank)
-        self._lock = threading.Lock()
+        self.batches: list[list[tuple[str, str, int]]] = []  # per call: (kind, query, rank); appends are atomic
 
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
         if self.raise_:
@@ -48,6 +46,5 @@ class DocumentWriter(Policy):
                                  if kind == "useful" and word in query.lower())
                 out.append(Generation(f"Title: {query} #{rank} ({kind})\n{query} is the subject of this "
                                       f"{kind} document. {extra}".strip()))
-        with self._lock:
-            self.batches.append(batch)
+        self.batches.append(batch)
         return out
