@@ -5,7 +5,7 @@
   TF-IDF similarity (``similar``).
 * :mod:`~agentgym.synthetic.experience` -- :class:`ExperienceModel`: any policy predicting the
   next observation, reward and end of an episode; its prompt and the parsing of its reply
-  (:func:`parse_reply`).
+  (:func:`parse_reply`); :class:`BatchingPolicy` batches the predictions of concurrent episodes.
 * :mod:`~agentgym.synthetic.env` -- :class:`SyntheticEnv`: a real environment's tasks with
   every step predicted (registered as ``synthetic/Experience-v0`` by ``agentgym.envs.synthetic``).
 * :mod:`~agentgym.synthetic.curriculum` -- :class:`TaskGenerator`: tasks of high outcome
@@ -18,8 +18,10 @@ Nothing here imports torch or a model back-end.
 from agentgym.synthetic.buffer import Context, ReplayBuffer, Transition, final_observation, transitions_from
 from agentgym.synthetic.curriculum import CurriculumTask, TaskGenerator, outcome_entropy
 from agentgym.synthetic.env import SyntheticEnv, buffer_from, close_shared, experience_model_from
-from agentgym.synthetic.experience import EpisodeContext, ExperienceModel, Prediction, parse_reply
+from agentgym.synthetic.experience import (BatchingPolicy, EpisodeContext, ExperienceModel, Prediction, format_reply,
+                                          parse_reply)
 
 __all__ = ["Context", "ReplayBuffer", "Transition", "final_observation", "transitions_from", "CurriculumTask",
            "TaskGenerator", "outcome_entropy", "SyntheticEnv", "buffer_from", "close_shared",
-           "experience_model_from", "EpisodeContext", "ExperienceModel", "Prediction", "parse_reply"]
+           "experience_model_from", "BatchingPolicy", "EpisodeContext", "ExperienceModel", "Prediction", "format_reply",
+           "parse_reply"]

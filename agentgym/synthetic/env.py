@@ -54,7 +54,9 @@ environment, which the rollout engine makes anew, shares them): ``experience_mod
 (``"smollm2-135m"``, ``"hf:PATH"``, ``"openai:URL#MODEL"``) or ``"package.module:factory"``
 (a zero-argument callable returning either); ``buffer`` a :class:`ReplayBuffer`, ``None`` (an
 empty buffer: no examples) or the path(s) of trajectory JSONL files. Strings are resolved once
-per process and shared (:func:`close_shared`). In a thread runtime objects are shared as they
+per process and shared (:func:`close_shared`); a policy named by a string is shared behind a
+:class:`~agentgym.synthetic.experience.BatchingPolicy`, so the predictions of episodes running
+at once reach it in batches. In a thread runtime objects are shared as they
 are; other runtimes need the string forms.
 
 Images: a multimodal real environment's first observation is reduced to its text; the
@@ -73,7 +75,8 @@ import agentgym
 from agentgym.core import ConfigError, Feedback, LLMEnv, check_flag, check_int, check_number
 from agentgym.synthetic.buffer import SYNTHETIC_PREFIX, Context, ReplayBuffer
 from agentgym.synthetic.curriculum import CurriculumTask, TaskGenerator
-from agentgym.synthetic.experience import MAX_RECORDED_CHARS, EpisodeContext, ExperienceModel
+from agentgym.policies.base import Policy, SamplingParams
+from agentgym.synthetic.experience import MAX_RECORDED_CHARS, BatchingPolicy, EpisodeContext, ExperienceModel
 
 #: The turn budget when the real environment registers none.
 DEFAULT_MAX_TURNS = 64
@@ -277,8 +280,6 @@ def experience_model_from(spec: Any, *, reward_range: Sequence[float] = (-1.0, 1
                           sampling: Any = None) -> ExperienceModel:
     """The :class:`ExperienceModel` an environment's ``experience_model`` argument names (see
     the module docstring); the other arguments configure one built around a policy."""
-    from agentgym.policies.base import Policy, SamplingParams
-
     if sampling is not None and not isinstance(sampling, SamplingParams):
         raise ConfigError(f"sampling must be SamplingParams or None, got {type(sampling).__name__}")
     if isinstance(spec, ExperienceModel):
@@ -311,12 +312,17 @@ def _shared_policy(spec: str) -> Any:
         return _SHARED[spec]
 
 
+_POLICY_KINDS = ("hf", "openai", "random", "oracle", "human")  # spec prefixes that are not modules
+
+
 def _resolve_policy(spec: str) -> Any:
-    from agentgym.policies.base import Policy
+    """What a string names: ``"package.module:factory"`` (a zero-argument callable, or the
+    object itself) or a policy spec; a policy comes back behind a :class:`BatchingPolicy`."""
     from agentgym.policies.specs import make_policy
 
     module, colon, name = spec.partition(":")
-    if colon and "." in module and name.isidentifier() and not spec.startswith(("hf:", "openai:")):
+    if (colon and module not in _POLICY_KINDS and all(part.isidentifier() for part in module.split("."))
+            and name.isidentifier()):
         try:
             target = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError) as exc:
@@ -324,11 +330,14 @@ def _resolve_policy(spec: str) -> Any:
         made = target() if callable(target) and not isinstance(target, (Policy, ExperienceModel)) else target
         if not isinstance(made, (Policy, ExperienceModel)):
             raise ConfigError(f"experience_model {spec!r} gave {type(made).__name__}, not a Policy or ExperienceModel")
-        return made
-    try:
-        return make_policy(spec)
-    except ValueError as exc:
-        raise ConfigError(f"experience_model: {exc}") from None
+    else:
+        try:
+            made = make_policy(spec)
+        except ValueError as exc:
+            raise ConfigError(f"experience_model: {exc}") from None
+    if isinstance(made, Policy) and not isinstance(made, BatchingPolicy):
+        made = BatchingPolicy(made)
+    return made
 
 
 def buffer_from(spec: Any) -> ReplayBuffer:

@@ -45,18 +45,18 @@ thread is left behind as a daemon (one per hung call; it ends if the call ever r
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import math
+import queue
 import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from agentgym.core import ConfigError, check_int, check_number
+from agentgym.policies.base import Generation, Policy, Request, SamplingParams
 from agentgym.synthetic.buffer import Transition
-
-if TYPE_CHECKING:  # the core never imports a policy back-end
-    from agentgym.policies.base import Policy, SamplingParams
 
 EXPERIENCE_RULES = (
     "You simulate an environment that an agent acts in. You are given the agent's task, examples "
@@ -204,8 +204,6 @@ class ExperienceModel:
     _name: str = field(init=False, repr=False, default="")
 
     def __post_init__(self) -> None:
-        from agentgym.policies.base import Policy, SamplingParams
-
         owner = type(self).__name__
         if not isinstance(self.policy, Policy):
             raise ConfigError(f"{owner}: policy must be an agentgym Policy, got {type(self.policy).__name__}")
@@ -270,8 +268,6 @@ class ExperienceModel:
     def predict(self, context: EpisodeContext, examples: Sequence[Transition] = (), *,
                 seed: int | None = None) -> Prediction:
         """The prediction for one step (never raises for anything the policy does)."""
-        from agentgym.policies.base import Request
-
         started = time.perf_counter()
         try:
             request = Request(self.messages(context, examples), seed=seed)
@@ -323,3 +319,104 @@ def call_policy_batch(policy: Policy, requests: list[Any], sampling: Any,
         count = len(generations) if isinstance(generations, list) else type(generations).__name__
         return [], f"the model returned {count} generation(s) for {len(requests)} request(s)"
     return generations, None
+
+
+class BatchingPolicy(Policy):
+    """A policy shared by many environments, its concurrent requests sent in batches.
+
+    Each environment's step asks for one prediction; with many episodes running at once (the
+    rollout engine steps each in its own thread), those requests reach the wrapped policy one
+    by one and queue on its lock. This wrapper gathers the requests that arrive within
+    ``window`` seconds of the first (at most ``max_batch``) and sends them in one ``agenerate``
+    call from a worker thread of its own (started on first use, stopped by :meth:`close`);
+    requests with different sampling settings go in separate calls. A batch that fails fails
+    each of its requests with the same exception.
+    """
+
+    def __init__(self, policy: Policy, *, window: float = 0.02, max_batch: int = 32,
+                 owns_policy: bool = True) -> None:
+        if not isinstance(policy, Policy):
+            raise ConfigError(f"BatchingPolicy needs a Policy, got {type(policy).__name__}")
+        self.policy = policy
+        self.name = policy.name
+        self.window = check_number("BatchingPolicy", "window", window, minimum=0.0)
+        self.max_batch = check_int("BatchingPolicy", "max_batch", max_batch, minimum=1)
+        self.owns_policy = owns_policy
+        self.batches: list[int] = []  # the size of each batch sent (for benchmarks and tests)
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        futures = [self._submit(request, sampling) for request in requests]
+        return list(await asyncio.gather(*(asyncio.wrap_future(future) for future in futures)))
+
+    def _submit(self, request: Request, sampling: SamplingParams) -> concurrent.futures.Future[Generation]:
+        future: concurrent.futures.Future[Generation] = concurrent.futures.Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the batching policy is closed")
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="agentgym-batching-policy", daemon=True)
+                self._thread.start()
+            self._queue.put((request, sampling, future))
+        return future
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            stopping = False
+            while not stopping:
+                item = self._queue.get()
+                if item is None:
+                    break
+                batch = [item]
+                deadline = time.monotonic() + self.window
+                while len(batch) < self.max_batch:
+                    try:
+                        more = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stopping = True
+                        break
+                    batch.append(more)
+                self._run(loop, batch)
+        finally:
+            loop.close()
+
+    def _run(self, loop: asyncio.AbstractEventLoop, batch: list[Any]) -> None:
+        groups: dict[Any, list[Any]] = {}
+        for item in batch:
+            groups.setdefault(item[1], []).append(item)
+        for sampling, items in groups.items():
+            live = [item for item in items if item[2].set_running_or_notify_cancel()]
+            if not live:
+                continue
+            self.batches.append(len(live))
+            try:
+                generations = loop.run_until_complete(self.policy.agenerate([r for r, _, _ in live], sampling))
+                if not isinstance(generations, list) or len(generations) != len(live):
+                    raise RuntimeError(f"{self.name} returned {len(generations) if isinstance(generations, list) else generations!r} "
+                                       f"generation(s) for {len(live)} request(s)")
+            except BaseException as exc:  # noqa: BLE001 - each caller gets it
+                for _, _, future in live:
+                    future.set_exception(exc)
+                continue
+            for (_, _, future), generation in zip(live, generations):
+                future.set_result(generation)
+
+    def close(self) -> None:
+        """Stop the worker (requests already queued are served first) and, when it owns the
+        wrapped policy, close it. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            thread = self._thread
+            self._queue.put(None)
+        if thread is not None:
+            thread.join(60)
+        if self.owns_policy:
+            self.policy.close()

@@ -176,3 +176,58 @@ def test_a_working_policy_gets_its_reply_parsed_with_the_request_seed():
     prediction = ExperienceModel(Echo(), sampling=sampling).predict(CONTEXT, seed=11)
     assert prediction.error is None and prediction.observation == "The secret number is higher than 5."
     assert prediction.seconds > 0 and seen == [(11, sampling)]
+
+
+# ------------------------------------------------------------------ batching concurrent predictions
+class _Echoes(Policy):
+    """Answers each request with its last message, and records the batch sizes it was sent."""
+
+    def __init__(self, fail_on: str | None = None):
+        self.sizes, self.fail_on = [], fail_on
+
+    async def agenerate(self, requests, sampling):
+        self.sizes.append(len(requests))
+        if self.fail_on and any(self.fail_on in r.messages[-1]["content"] for r in requests):
+            raise RuntimeError("bad batch")
+        return [Generation(f"{r.messages[-1]['content']} @{sampling.max_tokens}") for r in requests]
+
+
+def test_batching_policy_gathers_concurrent_requests_from_threads():
+    from agentgym.policies.base import Request
+    from agentgym.synthetic import BatchingPolicy
+
+    inner = _Echoes()
+    batching = BatchingPolicy(inner, window=0.2, max_batch=8)
+    results: dict[int, str] = {}
+    start = threading.Barrier(12)
+
+    def ask(i: int) -> None:
+        start.wait()
+        sampling = SamplingParams(max_tokens=16 if i % 3 else 32)
+        [generation] = batching.generate([Request([{"role": "user", "content": f"q{i}"}])], sampling)
+        results[i] = generation.text
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == {i: f"q{i} @{16 if i % 3 else 32}" for i in range(12)}
+    assert sum(inner.sizes) == 12 and max(inner.sizes) > 1 and max(inner.sizes) <= 8
+    assert batching.batches == inner.sizes
+    worker = batching._thread
+    batching.close()
+    assert not worker.is_alive()
+    with pytest.raises(RuntimeError, match="closed"):
+        batching.generate([Request([{"role": "user", "content": "late"}])])
+
+
+def test_a_failed_batch_fails_each_request_and_the_model_reports_it():
+    from agentgym.synthetic import BatchingPolicy
+
+    batching = BatchingPolicy(_Echoes(fail_on="5"), window=0.0)
+    prediction = ExperienceModel(batching).predict(CONTEXT)
+    assert prediction.error == "the model raised RuntimeError: bad batch"
+    ok = ExperienceModel(batching).predict(EpisodeContext("e", "t", "", "", (), "7"))
+    assert ok.error == "the reply has no Observation field"  # it answered, in no format
+    batching.close()

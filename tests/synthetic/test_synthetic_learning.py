@@ -67,8 +67,9 @@ def test_a_policy_trained_only_on_synthetic_experience_wins_the_real_game(tmp_pa
     history = trainer.train()
 
     assert real_steps == []  # trained on synthetic steps only
-    simulator = experience_model_from(FACTORY).policy
-    assert simulator.calls >= 25 * 64  # at least one predicted step per training episode
+    shared = experience_model_from(FACTORY).policy  # a BatchingPolicy around the factory's policy
+    assert shared.policy.calls >= 25 * 64  # at least one predicted step per training episode
+    assert max(shared.batches) > 1  # concurrent episodes' predictions went in batches
     final = _real_success(trainer)
     assert real_steps  # the evaluation played the real game
     assert start == 0.0
