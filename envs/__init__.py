@@ -10,7 +10,7 @@ from agentgym.envs import tools  # noqa: F401  (registers tools/* and the tool s
 from agentgym.envs import search  # noqa: F401  (registers search/* and the search suite)
 from agentgym.envs.web import miniwob, shop  # noqa: F401,E402  (registers web/* and the web suites)
 from agentgym.envs import gui  # noqa: F401,E402  (registers gui/* and the GUI suite)
-from agentgym.envs.dialogue import clinical  # noqa: F401,E402  (registers dialogue/Clinical* and its suite)
+from agentgym.envs.dialogue import clinical, questbench  # noqa: F401,E402  (registers dialogue/* and its suites)
 from agentgym.suites import register_suite
 
 # A suite's contents never change under its name: quick-v1 is quick-v0 plus a tools task.

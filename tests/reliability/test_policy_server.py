@@ -42,7 +42,13 @@ def tiny_policy():
     from tests.rewards.tiny_lm import tiny_llama, tiny_tokenizer
 
     tokenizer = tiny_tokenizer()
-    return HFPolicy(tiny_llama(len(tokenizer), layers=1), tokenizer, name="tiny")
+    policy = HFPolicy(tiny_llama(len(tokenizer), layers=1), tokenizer, name="tiny")
+    # The first server of a process leaves a pipe open for good (the event-loop library's, made
+    # once per process, reused by every later server): start one before any test snapshots its
+    # resources, so that a test run alone counts what a server leaks, not that one-off.
+    with running_server(policy, max_tokens_limit=8) as base_url:
+        httpx.post(base_url + "/chat/completions", json=valid_body("/chat/completions"), timeout=30)
+    return policy
 
 
 def valid_body(path: str) -> dict[str, Any]:
