@@ -57,7 +57,9 @@ empty buffer: no examples) or the path(s) of trajectory JSONL files. Strings are
 per process and shared (:func:`close_shared`); a policy named by a string is shared behind a
 :class:`~agentgym.synthetic.experience.BatchingPolicy`, so the predictions of episodes running
 at once reach it in batches. In a thread runtime objects are shared as they
-are; other runtimes need the string forms.
+are; other runtimes need the string forms (or picklable objects: buffers and curricula are).
+The environment never closes the experience model, buffer or curriculum it is given;
+:func:`close_shared` closes the ones made from strings.
 
 Images: a multimodal real environment's first observation is reduced to its text; the
 simulation is text only.
@@ -73,9 +75,9 @@ from typing import Any, Sequence
 
 import agentgym
 from agentgym.core import ConfigError, Feedback, LLMEnv, check_flag, check_int, check_number
+from agentgym.policies.base import Policy, SamplingParams
 from agentgym.synthetic.buffer import SYNTHETIC_PREFIX, Context, ReplayBuffer
 from agentgym.synthetic.curriculum import CurriculumTask, TaskGenerator
-from agentgym.policies.base import Policy, SamplingParams
 from agentgym.synthetic.experience import MAX_RECORDED_CHARS, BatchingPolicy, EpisodeContext, ExperienceModel
 
 #: The turn budget when the real environment registers none.
@@ -96,12 +98,13 @@ class SyntheticEnv(LLMEnv):
         turn_budget: steps before truncation (default: the real environment's registered budget;
             not ``max_turns``, which ``agentgym.make`` takes for its own TurnLimit).
         success_reward: the predicted reward of a successful end.
-        reward_range: predicted rewards are clipped into it (a Policy given directly only).
+        reward_range: predicted rewards are clipped into it (not for an ExperienceModel).
         reveal_answer: show the real task's hidden answer to the experience model.
         compare_real: step the real environment too and report it in ``info["real"]``.
         history_turns: earlier turns in a retrieval query (default: the buffer's).
-        timeout: seconds one prediction may take (a Policy given directly only).
-        sampling: the experience model's sampling (a Policy given directly only).
+        timeout: seconds one prediction may take (not for an ExperienceModel).
+        sampling: the experience model's sampling, a :class:`SamplingParams` or a dict of its
+            fields (not for an ExperienceModel, which has its own).
         **kwargs: :class:`LLMEnv`'s; ``invalid_penalty`` and ``max_action_chars`` default to
             the real environment's.
     """
@@ -280,8 +283,13 @@ def experience_model_from(spec: Any, *, reward_range: Sequence[float] = (-1.0, 1
                           sampling: Any = None) -> ExperienceModel:
     """The :class:`ExperienceModel` an environment's ``experience_model`` argument names (see
     the module docstring); the other arguments configure one built around a policy."""
+    if isinstance(sampling, dict):  # as a configuration writes it
+        try:
+            sampling = SamplingParams(**sampling)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"sampling: {exc}") from None
     if sampling is not None and not isinstance(sampling, SamplingParams):
-        raise ConfigError(f"sampling must be SamplingParams or None, got {type(sampling).__name__}")
+        raise ConfigError(f"sampling must be SamplingParams, a dict of its fields or None, got {type(sampling).__name__}")
     if isinstance(spec, ExperienceModel):
         return spec
     if isinstance(spec, str):

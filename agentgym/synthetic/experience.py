@@ -72,6 +72,8 @@ REPLY_FORMAT = (
     "Reward: <a number between {low:g} and {high:g}>\n"
     "Done: <yes or no>"
 )
+#: The default sampling stops once the ``Done`` field is written (the reply is complete).
+STOP_AFTER_DONE = ("Done: yes", "Done: no", "Done: Yes", "Done: No")
 EXAMPLE_HEADER = "Example from a real episode of this environment:"
 EPISODE_HEADER = "This episode:"
 EMPTY_ACTION = "(empty action)"
@@ -184,7 +186,8 @@ class ExperienceModel:
 
     Args:
         policy: any :class:`~agentgym.policies.base.Policy`.
-        sampling: how it samples (default: greedy, 256 tokens, no log-probs).
+        sampling: how it samples (default: greedy, 256 tokens, no log-probs, stopping after
+            the ``Done`` field: :data:`STOP_AFTER_DONE`).
         reward_range: predicted rewards are clipped into ``[low, high]``.
         default_reward: the reward of a reply without one.
         timeout: seconds one prediction may take (see the module docstring).
@@ -208,7 +211,7 @@ class ExperienceModel:
         if not isinstance(self.policy, Policy):
             raise ConfigError(f"{owner}: policy must be an agentgym Policy, got {type(self.policy).__name__}")
         if self.sampling is None:
-            self.sampling = SamplingParams(max_tokens=256, temperature=0.0, logprobs=False)
+            self.sampling = SamplingParams(max_tokens=256, temperature=0.0, logprobs=False, stop=STOP_AFTER_DONE)
         if not isinstance(self.sampling, SamplingParams):
             raise ConfigError(f"{owner}: sampling must be SamplingParams, got {type(self.sampling).__name__}")
         if not isinstance(self.reward_range, (tuple, list)) or len(self.reward_range) != 2:
@@ -268,16 +271,30 @@ class ExperienceModel:
     def predict(self, context: EpisodeContext, examples: Sequence[Transition] = (), *,
                 seed: int | None = None) -> Prediction:
         """The prediction for one step (never raises for anything the policy does)."""
+        return self.predict_many([(context, examples)], seeds=[seed])[0]
+
+    def predict_many(self, steps: Sequence[tuple[EpisodeContext, Sequence[Transition]]], *,
+                     seeds: Sequence[int | None] | None = None) -> list[Prediction]:
+        """Predictions for independent steps, asked for in one batch (``timeout`` bounds the
+        whole batch; a failure of the call is every step's error)."""
         started = time.perf_counter()
+        seeds = list(seeds) if seeds is not None else [None] * len(steps)
+        if len(seeds) != len(steps):
+            raise ConfigError(f"predict_many: {len(seeds)} seeds for {len(steps)} steps")
         try:
-            request = Request(self.messages(context, examples), seed=seed)
-        except Exception as exc:  # noqa: BLE001 - e.g. a policy-independent bug in the prompt
-            return Prediction("", self.default_reward, False, "", f"could not build the prompt: {exc}")
-        generations, failure = call_policy(self.policy, request, self.sampling, self.timeout)
+            requests = [Request(self.messages(context, examples), seed=seed)
+                        for (context, examples), seed in zip(steps, seeds)]
+        except Exception as exc:  # noqa: BLE001 - e.g. a bug in the prompt, reported per step
+            return [Prediction("", self.default_reward, False, "", f"could not build the prompt: {exc}")] * len(steps)
+        if not requests:
+            return []
+        generations, failure = call_policy_batch(self.policy, requests, self.sampling, self.timeout)
         seconds = time.perf_counter() - started
         if failure is not None:
-            return Prediction("", self.default_reward, False, "", failure, seconds=seconds)
-        generation = generations[0]
+            return [Prediction("", self.default_reward, False, "", failure, seconds=seconds)] * len(steps)
+        return [self._parsed(generation, seconds) for generation in generations]
+
+    def _parsed(self, generation: Any, seconds: float) -> Prediction:
         text = getattr(generation, "text", None)
         if getattr(generation, "finish_reason", None) == "error" or getattr(generation, "error", None):
             return Prediction("", self.default_reward, False, text if isinstance(text, str) else "",

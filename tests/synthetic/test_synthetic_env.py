@@ -286,3 +286,41 @@ def test_rollouts_of_synthetic_episodes_feed_the_buffer_and_leave_no_thread(gues
     while {t.ident for t in threading.enumerate()} - baseline and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not [t.name for t in threading.enumerate() if t.ident not in baseline]
+
+
+def test_sampling_as_a_dict_and_a_process_runtime_with_the_string_forms(guess_jsonl):
+    kwargs = {"env_id": GUESS_ENV_ID, "env_kwargs": EASY, "experience_model": "tests.synthetic.world_models:guess_rules",
+              "buffer": str(guess_jsonl), "reveal_answer": True,
+              "sampling": {"max_tokens": 32, "temperature": 0.0, "stop": ["Done: no"]}}
+    env = SyntheticEnv(**kwargs)
+    assert env.model.sampling.max_tokens == 32 and env.model.sampling.stop == ("Done: no",)
+    env.close()
+    with pytest.raises(ConfigError, match="sampling"):
+        SyntheticEnv(**{**kwargs, "sampling": {"max_tokens": 0}})
+    # environments in child processes build their own model and buffer from the strings
+    result = rollout(OraclePolicy(), [Task(SYNTHETIC, seed=s, kwargs=kwargs) for s in range(2)],
+                     RolloutConfig(env_runtime="process"), progress=False)
+    assert all(t.error is None and t.success for t in result.trajectories), [t.error for t in result.trajectories]
+    assert all(t.turns[0].info["experience_model"]["examples"] == 3 for t in result.trajectories)
+
+
+def test_the_web_shop_in_text_mode():
+    import agentgym.envs.web.shop  # noqa: F401  (registers web/Shop-v0)
+
+    model = ScriptedPolicy([], then="Observation: Page: Results\n[product] B0000 Sheets\nReward: 0\nDone: no")
+    env = agentgym.make(SYNTHETIC, env_id="web/Shop-v0", env_kwargs={"size": 300}, experience_model=model,
+                        compare_real=True)
+    real = agentgym.make("web/Shop-v0", size=300)
+    observation, info = env.reset(seed=1)
+    real_observation, real_info = real.reset(seed=1)
+    assert observation == real_observation and observation.startswith("Instruction: ")
+    assert info["instructions"] == real_info["instructions"]
+    bought = None
+    for _ in range(8):
+        observation, _, terminated, truncated, info = env.step(env.unwrapped.oracle_action())
+        assert observation.startswith("Page: Results")  # predicted, whatever the real page was
+        if info.get("real", {}).get("terminated"):
+            bought = info["real"]
+            break
+    assert bought is not None and bought["reward"] == 1.0  # the oracle, replayed on the real shop, bought right
+    env.close(), real.close()

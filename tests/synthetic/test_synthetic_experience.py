@@ -231,3 +231,22 @@ def test_a_failed_batch_fails_each_request_and_the_model_reports_it():
     ok = ExperienceModel(batching).predict(EpisodeContext("e", "t", "", "", (), "7"))
     assert ok.error == "the reply has no Observation field"  # it answered, in no format
     batching.close()
+
+
+def test_predict_many_keeps_order_and_seeds():
+    seen = []
+
+    class Numbered(Policy):
+        async def agenerate(self, requests, sampling):
+            seen.append([r.seed for r in requests])
+            return [Generation(f"Observation: {r.messages[-1]['content'][-1]}\nReward: 0\nDone: no") for r in requests]
+
+    model = ExperienceModel(Numbered())
+    contexts = [(EpisodeContext("e", "t", "", "", (), str(i)), []) for i in range(5)]
+    predictions = model.predict_many(contexts, seeds=[10, 11, 12, 13, 14])
+    assert [p.observation for p in predictions] == ["0", "1", "2", "3", "4"] and seen == [[10, 11, 12, 13, 14]]
+    assert model.predict_many([]) == []
+    with pytest.raises(ConfigError, match="seeds"):
+        model.predict_many(contexts, seeds=[1])
+    failing = ExperienceModel(_Raises()).predict_many(contexts)
+    assert len(failing) == 5 and all("server down" in p.error for p in failing)

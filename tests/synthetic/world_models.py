@@ -49,8 +49,8 @@ def reply(observation: str, reward: float, done: bool) -> str:
 
 
 class FindTheWordRules(Policy):
-    """Simulates ``testworld/FindTheWord-v0``: one hidden word per episode (from its id, never
-    the real secret), "yes" and reward 1 when the first colour named is it, "<word> no"
+    """Simulates ``testworld/FindTheWord-v0``: one hidden word per episode (the revealed one when
+    the prompt shows it, else drawn from the episode's id), "yes" and reward 1 when the first colour named is it, "<word> no"
     otherwise, the real environment's invalid-action message when no colour is named."""
 
     name = "find-the-word-rules"
@@ -64,11 +64,11 @@ class FindTheWordRules(Policy):
             self.calls += len(requests)
         out = []
         for request in requests:
-            episode, action, _ = prompt_parts(request)
+            episode, action, hidden = prompt_parts(request)
             named = [word for word in action.split() if word in WORDS]
             if not named:
                 out.append(Generation(reply("Invalid action: say one of red green or blue", 0, False)))
-            elif named[0] == secret_word(episode):
+            elif named[0] == (hidden or secret_word(episode)):
                 out.append(Generation(reply("yes", 1, True)))
             else:
                 out.append(Generation(reply(f"{named[0]} no", 0, False)))
@@ -161,3 +161,8 @@ class SearchRules(Policy):
                                             "block. Write <search>query</search> or <answer>text</answer>.",
                                             0, False)))
         return out
+
+
+def guess_rules() -> GuessTheNumberRules:
+    """The factory of :class:`GuessTheNumberRules` (``"tests.synthetic.world_models:guess_rules"``)."""
+    return GuessTheNumberRules()
