@@ -194,6 +194,10 @@ _HookCall = tuple[Any, ...]
 _Program = Generator[_HookCall, Any, Any]
 #: The hooks that have an async twin named ``"a" + name``.
 _HOOKS = ("new_episode", "play", "acquire_resources", "release_resources", "close")
+# Per class: which hooks it implements only as async twins. Asked on every reset and step, and
+# a class's methods do not change once it is used, so each answer is computed once.
+_HAS_ASYNC_HOOKS: dict[type, bool] = {}
+_ONLY_ASYNC: dict[tuple[type, str], bool] = {}
 
 
 class LLMEnv(ToolHost, gym.Env):
@@ -295,8 +299,14 @@ class LLMEnv(ToolHost, gym.Env):
     @classmethod
     def has_async_hooks(cls) -> bool:
         """The class implements at least one async hook itself (``aplay``, ``anew_episode``...):
-        ``areset``/``astep`` then run on the caller's event loop instead of a worker thread."""
-        return any(getattr(cls, "a" + name) is not getattr(LLMEnv, "a" + name) for name in _HOOKS)
+        ``areset``/``astep`` then run on the caller's event loop instead of a worker thread.
+        Decided once per class, on first use (every ``reset`` and ``step`` asks)."""
+        try:
+            return _HAS_ASYNC_HOOKS[cls]
+        except KeyError:
+            answer = any(getattr(cls, "a" + name) is not getattr(LLMEnv, "a" + name) for name in _HOOKS)
+            _HAS_ASYNC_HOOKS[cls] = answer
+            return answer
 
     @property
     def reference_answer(self) -> str | None:
@@ -516,9 +526,15 @@ class LLMEnv(ToolHost, gym.Env):
 
     @classmethod
     def _only_async(cls, name: str) -> bool:
-        """The class implements the async twin of hook ``name`` but not the hook itself."""
-        return (getattr(cls, name) is getattr(LLMEnv, name)
-                and getattr(cls, "a" + name) is not getattr(LLMEnv, "a" + name))
+        """The class implements the async twin of hook ``name`` but not the hook itself
+        (decided once per class and hook)."""
+        try:
+            return _ONLY_ASYNC[cls, name]
+        except KeyError:
+            answer = (getattr(cls, name) is getattr(LLMEnv, name)
+                      and getattr(cls, "a" + name) is not getattr(LLMEnv, "a" + name))
+            _ONLY_ASYNC[cls, name] = answer
+            return answer
 
     def _refuse_inside_running_loop(self, async_call: str) -> None:
         if self.has_async_hooks() and _running_loop() is not None:
