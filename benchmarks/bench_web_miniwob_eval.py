@@ -10,7 +10,8 @@ Three policies, each through :func:`agentgym.eval.evaluate` (the same path as ``
 3. **the embedded model** (SmolLM2-135M-Instruct, greedy), unless ``--no-model``: on a small
    subset of easy tasks (``--model-tasks``, ``--model-seeds`` seeds each, ``--model-turns``
    turns), the observation text as the user message and the environment's instructions as the
-   system prompt.
+   system prompt. ``--model-tasks rest`` plays every task of ``web-miniwob-v0`` that has no
+   scripted oracle, ``--model-tasks all`` every task; ``--only-model`` skips random and oracle.
 
 Reported per policy: success rate (a positive raw reward, MiniWoB++'s convention; the outcome
 reward is 1/0), its 95% Wilson interval, mean turns, invalid-action rate, errors, wall time;
@@ -63,6 +64,16 @@ def tasks_suite(name: str, tasks: tuple[str, ...], seeds: int) -> Suite:
     return Suite(name, tuple(SuiteEntry(task(t).env_id, tuple(range(seeds))) for t in tasks))
 
 
+def model_tasks(names: list[str]) -> tuple[str, ...]:
+    """The tasks ``--model-tasks`` names: ``rest`` (every task without a scripted oracle),
+    ``all``, or task names."""
+    if names in (["rest"], ["all"]):
+        every = [task_name(e.env_id) for e in get_suite("web-miniwob-v0").entries]
+        with_oracle = {task_name(e.env_id) for e in get_suite("web-miniwob-oracle-v0").entries}
+        return tuple(t for t in every if names == ["all"] or t not in with_oracle)
+    return tuple(names)
+
+
 def run(policy: str, suite: Suite, config: RolloutConfig) -> dict[str, Any]:
     start = time.perf_counter()
     evaluation = evaluate(policy, suite, config=config, progress=False)
@@ -113,6 +124,7 @@ def main() -> None:
     parser.add_argument("--model-seeds", type=int, default=2)
     parser.add_argument("--model-turns", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=48)
+    parser.add_argument("--only-model", action="store_true", help="skip the random and oracle runs")
     parser.add_argument("--quick", action="store_true", help="a smoke run: three tasks, one seed, no model")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
@@ -125,12 +137,13 @@ def main() -> None:
     else:
         suites = {"random:0": subset("web-miniwob-v0", get_suite("web-miniwob-v0"), args.seeds),
                   "oracle": subset("web-miniwob-oracle-v0", get_suite("web-miniwob-oracle-v0"), args.seeds)}
-    rows = [run(policy, suite, config) for policy, suite in suites.items()]
+    rows = [] if args.only_model else [run(policy, suite, config) for policy, suite in suites.items()]
     if not args.no_model:
         model_config = RolloutConfig(max_concurrent_episodes=args.concurrency, step_timeout=300.0,
                                      max_turns=args.model_turns,
                                      sampling=SamplingParams(max_tokens=args.max_tokens, temperature=0.0, seed=0))
-        suite = tasks_suite("miniwob-model-easy", tuple(args.model_tasks), args.model_seeds)
+        suite = tasks_suite(f"miniwob-model-{args.model_tasks[0] if args.model_tasks[0] in ('rest', 'all') else 'easy'}",
+                            model_tasks(args.model_tasks), args.model_seeds)
         rows.append(run(EMBEDDED_SPEC, suite, model_config))
 
     report = {"machine": platform.platform(), "python": platform.python_version(), "seeds": args.seeds,
