@@ -175,8 +175,9 @@ class TaskGenerator:
                 continue  # a failed episode says nothing about the task
             value = float(trajectory.success) if self.measure == "success" else trajectory.episode_return
             self.record(trajectory.task_id, [value])
-            if trajectory.turns and trajectory.task_id not in self._texts:
-                self._texts[trajectory.task_id] = trajectory.turns[0].observation
+            if trajectory.turns:
+                with self._lock:
+                    self._texts.setdefault(trajectory.task_id, trajectory.turns[0].observation)
             count += 1
         return count
 

@@ -39,9 +39,11 @@ Contract:
   registered turn budget), as the real one would be (``info["out_of_turns"]``).
 * The hidden answer: the experience model sees the real task's ``reference_answer`` only with
   ``reveal_answer=True`` (the model then plays the real task's secret); the agent never sees
-  it. ``reference_answer`` is that answer with ``reveal_answer=True`` and ``None`` otherwise
-  (the synthetic episode's secret is whatever the model made up), so IGPO runs only on a
-  revealing environment.
+  it from the environment. A model that repeats the secret in an observation would tell the
+  agent, so a predicted observation that holds the answer (as a whole word) where the action
+  did not is flagged ``info["answer_in_observation"]``. ``reference_answer`` is that answer
+  with ``reveal_answer=True`` and ``None`` otherwise (the synthetic episode's secret is
+  whatever the model made up), so IGPO runs only on a revealing environment.
 * ``compare_real=True`` also steps the real environment with each action and puts its answer
   in ``info["real"]`` (``observation``, ``reward``, ``terminated``, ``truncated``) while it
   lasts: what the agreement benchmark measures. ``oracle_action()`` is the real environment's
@@ -70,6 +72,7 @@ from __future__ import annotations
 import importlib
 import os
 import random
+import re
 import threading
 from typing import Any, Sequence
 
@@ -214,6 +217,9 @@ class SyntheticEnv(LLMEnv):
             self._truncate = True
             info["experience_error"] = prediction.error
             return Feedback(FAILURE_OBSERVATION.format(reason=prediction.error), {"outcome": 0.0}, info=info)
+        if context.reference and _mentions(prediction.observation, context.reference) \
+                and not _mentions(action, context.reference):
+            info["answer_in_observation"] = True  # the model told the agent the secret it was shown
         self._history.append((action, prediction.observation, prediction.reward))
         success = prediction.done and prediction.reward >= self.success_reward
         return Feedback(prediction.observation, {"outcome": prediction.reward}, terminated=prediction.done,
@@ -279,6 +285,11 @@ class SyntheticEnv(LLMEnv):
 
 
 # ------------------------------------------------------------------ arguments as data
+def _mentions(text: str, answer: str) -> bool:
+    """``answer`` appears in ``text`` as a whole word or phrase, in any case."""
+    return re.search(rf"(?<!\w){re.escape(answer.strip())}(?!\w)", text, re.IGNORECASE) is not None
+
+
 def experience_model_from(spec: Any, *, reward_range: Sequence[float] = (-1.0, 1.0), timeout: float = 120.0,
                           sampling: Any = None) -> ExperienceModel:
     """The :class:`ExperienceModel` an environment's ``experience_model`` argument names (see

@@ -324,3 +324,20 @@ def test_the_web_shop_in_text_mode():
             break
     assert bought is not None and bought["reward"] == 1.0  # the oracle, replayed on the real shop, bought right
     env.close(), real.close()
+
+
+def test_a_model_that_leaks_the_revealed_answer_is_flagged():
+    from tests.synthetic.world_models import prompt_parts
+
+    class Leaks(Policy):
+        async def agenerate(self, requests, sampling):
+            return [Generation(f"Observation: psst, it is {prompt_parts(r)[2]}\nReward: 0\nDone: no") for r in requests]
+
+    env = _guess_env(None, experience_model=Leaks())
+    env.reset(seed=0)
+    secret = env.unwrapped.reference_answer
+    _, _, _, _, info = env.step("0" if secret != "0" else "1")
+    assert info["answer_in_observation"] is True
+    _, _, _, _, info = env.step(secret)  # the agent said it first: no leak
+    assert "answer_in_observation" not in info
+    env.close()
