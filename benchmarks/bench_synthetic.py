@@ -36,6 +36,15 @@ shared 2-core machine.
 
 ``--quick`` replaces the embedded model by the scripted rules everywhere (a smoke test of the
 script in seconds).
+
+Measured with the defaults on the shared 2-core development machine (load 3-6, 40 minutes):
+SmolLM2-135M always wrote the reply format when shown 3 real examples (84% with none), but it
+copies the examples rather than the rules: one-step agreement on the kind of answer (higher /
+lower / correct / invalid) 44%, reward 84% (mostly the zeros), exact observations 24%, and the
+hidden number changed none of its predictions. Trained only on its FindTheWord predictions
+(12 steps of 4 tasks x 4), the tiny policy stayed at 0% on the real game (its predictions
+matched the real rewards on 26% of the steps); with the scripted rules as the experience model
+the same run reached 70%.
 """
 
 from __future__ import annotations
