@@ -11,6 +11,7 @@ from agentgym.envs import search  # noqa: F401  (registers search/* and the sear
 from agentgym.envs.web import miniwob, shop  # noqa: F401,E402  (registers web/* and the web suites)
 from agentgym.envs import gui  # noqa: F401,E402  (registers gui/* and the GUI suite)
 from agentgym.envs.dialogue import clinical, questbench  # noqa: F401,E402  (registers dialogue/* and its suites)
+from agentgym.envs import synthetic  # noqa: F401,E402  (registers synthetic/Experience-v0)
 from agentgym.suites import register_suite
 
 # A suite's contents never change under its name: quick-v1 is quick-v0 plus a tools task.

@@ -27,6 +27,8 @@ _LAZY = {
     "create_retrieval_app": "agentgym.retrieval.server",
     "serve_retriever": "agentgym.retrieval.server",
     "RetrievalServer": "agentgym.retrieval.server",
+    "SimulatedSearchEngine": "agentgym.retrieval.simulated",
+    "NoiseSchedule": "agentgym.retrieval.simulated",
 }
 __getattr__ = lazy_exports(__name__, _LAZY)
 
