@@ -127,12 +127,21 @@ class HFPolicy(Policy):
     generation's ``metadata["cached_prompt_tokens"]`` is how many of its prompt tokens were reused.
     """
 
+    #: In a batch mixing prompts that reuse a prefix with prompts that reuse none, prefill the two
+    #: groups apart and join their caches to decode (``True``), or prefill all in one forward pass
+    #: over a cache region as wide as the longest reuse and a suffix region as wide as the longest
+    #: new prompt (``False``); ``benchmarks/bench_prefix_cache.py`` measures both.
+    prefill_misses_apart: bool = True
+
     def __init__(self, model: Any, tokenizer: Any, *, device: str | torch.device | None = None,
                  dtype: torch.dtype | None = None, max_batch_size: int = 16, name: str | None = None,
                  batch_invariant: bool = False, prefix_cache: bool = True,
                  prefix_cache_bytes: int | None = None) -> None:
         if not isinstance(max_batch_size, int) or max_batch_size < 1:
             raise ValueError(f"max_batch_size must be a positive integer, got {max_batch_size!r}")
+        if prefix_cache_bytes is not None and (isinstance(prefix_cache_bytes, bool)
+                                               or not isinstance(prefix_cache_bytes, int) or prefix_cache_bytes < 0):
+            raise ValueError(f"prefix_cache_bytes must be an integer >= 0 or None, got {prefix_cache_bytes!r}")
         self.batch_invariant = bool(batch_invariant)
         if dtype is not None:
             model = model.to(dtype=dtype)
@@ -155,9 +164,6 @@ class HFPolicy(Policy):
         self._last_logits_only = {"logits_to_keep": 1} if "logits_to_keep" in parameters else {}
         self._cache_argument = cache_keyword(model)
         self._lock = threading.Lock()
-        if prefix_cache_bytes is not None and (isinstance(prefix_cache_bytes, bool)
-                                               or not isinstance(prefix_cache_bytes, int) or prefix_cache_bytes < 0):
-            raise ValueError(f"prefix_cache_bytes must be an integer >= 0 or None, got {prefix_cache_bytes!r}")
         self.prefix_cache_off_reason = self._prefix_cache_off_reason(prefix_cache, prefix_cache_bytes)
         budget = 0 if self.prefix_cache_off_reason else prefix_cache_bytes
         self.prefix_cache = PrefixCache(default_prefix_cache_bytes(self.model, max_batch_size)
@@ -192,6 +198,10 @@ class HFPolicy(Policy):
             model = AutoModelForCausalLM.from_pretrained(path_or_name, **model_kwargs, **load_kwargs)
         return cls(model, tokenizer, device=device, max_batch_size=max_batch_size, name=name,
                    batch_invariant=batch_invariant, prefix_cache=prefix_cache, prefix_cache_bytes=prefix_cache_bytes)
+
+    def close(self) -> None:
+        """Release the prefix cache's memory (the policy stays usable: its next prompts miss)."""
+        self.prefix_cache.clear()
 
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
         """Cancelling this coroutine (e.g. the server's client hung up) stops the decode loop at
@@ -317,7 +327,7 @@ class HFPolicy(Policy):
             store.record(reused=row.cached_tokens, prefilled=len(row.prompt_ids) - row.cached_tokens)
         hits = [i for i, row in enumerate(rows) if row.cached_tokens]
         misses = [i for i, row in enumerate(rows) if not row.cached_tokens]
-        if not hits or not misses:
+        if not hits or not misses or not self.prefill_misses_apart:
             return self._prefill_group(rows, found)
         # Prefilled apart, a long new prompt does not widen the hits' cache region (nor their
         # cache region the new prompt's), then joined to decode as one batch.

@@ -81,10 +81,13 @@ def test_later_turns_reuse_their_prefix_and_match_a_full_prefill(policies, model
     assert (off_stats.hits, off_stats.misses, off_stats.tokens_prefilled, off_stats.bytes) == (0, 12, fed, 0)
 
 
-def test_a_batch_of_hits_of_different_lengths_with_misses_matches_a_full_prefill(policies, tokenizer):
-    """One call holding hits with different cached and new lengths, a new conversation, an edited
-    history and a prompt equal to a stored sequence: each row sees exactly its own sequence."""
+@pytest.mark.parametrize("apart", [True, False], ids=["misses-apart", "one-forward"])
+def test_a_batch_of_hits_of_different_lengths_with_misses_matches_a_full_prefill(policies, tokenizer, apart):
+    """One call holding hits with different cached and new lengths, a new conversation and an
+    edited history (prefilled apart from the hits, or in one forward pass with them), then a
+    prompt equal to a stored sequence: each row sees exactly its own sequence."""
     on, off = policies
+    on.prefill_misses_apart = apart
     first = [chat_ids(tokenizer, text) for text in TEXTS]
     turn1 = on.generate(requests(first), GREEDY)
     assert max_logprob_difference(turn1, off.generate(requests(first), GREEDY)) <= LOGPROB_TOLERANCE
