@@ -64,7 +64,7 @@ EDITS = [
     ("rollout.group_size", "-4", "rollout.group_size must be a positive integer, got -4"),
     ("rollout.temperature", "nan", "rollout.temperature must be a finite number, got nan"),
     ("algorithm.gamma", '"0.9"', 'algorithm.gamma must be a finite number or omitted, got "0.9"'),
-    ("algorithm.name", '"ppo2"', 'algorithm.name must be one of "grpo", "drgrpo"'),
+    ("algorithm.name", '"ppo2"', "algorithm.name: unknown algorithm 'ppo2' (did you mean 'ppo'?): one of grpo"),
     ("algorithm.value_head", '"yes"', 'algorithm.value_head must be true or false or omitted, got "yes"'),
     ("filters.top_fraction", "nan", "filters.top_fraction must be a finite number, got nan"),
     ("loss.dual_clip", "[1]", "loss.dual_clip must be a finite number or omitted, got [1]"),

@@ -242,3 +242,19 @@ def test_close_from_another_thread_stops_a_running_query_at_once():
     assert results[0].error_kind == "closed" and results[0].elapsed < 5.0
     assert executor.execute("SELECT 1").error_kind == "closed"
     executor.close()  # idempotent
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.0001, 0.001, 0.01])
+def test_a_close_that_races_the_start_of_a_statement_stops_it_cleanly(delay):
+    """A close as the statement starts (before SQLite runs it, or as it does) used to close the
+    connection under it: a segmentation fault, or an 'sql' error instead of 'closed'."""
+    for _ in range(3):
+        executor = SQLExecutor(connect_read_only(build_database("shop", 0).image), time_limit=30.0)
+        results = []
+        worker = threading.Thread(target=lambda: results.append(executor.execute(
+            "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT COUNT(*) FROM r")))
+        worker.start()
+        time.sleep(delay)
+        executor.close()
+        worker.join(timeout=5)
+        assert not worker.is_alive() and results[0].error_kind == "closed", results

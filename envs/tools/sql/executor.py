@@ -26,6 +26,7 @@ for anything a query does: errors come back in :class:`QueryResult` as text for 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,12 @@ class SQLExecutor:
         connection: the connection (the executor installs its progress handler on it).
         time_limit: seconds a statement may run, fetching its rows included.
         max_rows: rows kept per statement; one more is fetched to tell whether there were more.
+
+    :meth:`close` may come from another thread while a statement runs: it stops the statement
+    (SQLite's interrupt, and the progress handler refuses to go on) and closes the connection
+    only once the statement has left SQLite. Closing a connection under a running statement can
+    crash the interpreter (seen: a segmentation fault when the close came as the statement
+    started).
     """
 
     def __init__(self, connection: sqlite3.Connection, *, time_limit: float = 2.0, max_rows: int = 1_000) -> None:
@@ -144,9 +151,12 @@ class SQLExecutor:
         self._deadline = 0.0
         self._timed_out = False
         self._closed = False
+        self._in_sqlite = threading.Lock()  # held while a statement runs; close() waits for it
         connection.set_progress_handler(self._progress, PROGRESS_INTERVAL)
 
     def _progress(self) -> int:
+        if self._closed:
+            return 1  # closed from another thread: abort now (an interrupt may have come too early)
         if time.monotonic() > self._deadline:
             self._timed_out = True
             return 1  # non-zero: SQLite aborts the statement with "interrupted"
@@ -163,9 +173,15 @@ class SQLExecutor:
         except UnicodeEncodeError:
             return QueryResult(error="the query is not valid unicode text (it has a lone surrogate)",
                                error_kind="input")
+        with self._in_sqlite:
+            return self._execute_locked(sql)
+
+    def _execute_locked(self, sql: str) -> QueryResult:
         start = time.monotonic()
         self._deadline = start + self.time_limit
         self._timed_out = False
+        if self._closed:
+            return QueryResult(error="the database session was closed", error_kind="closed")
         try:
             cursor = self.connection.cursor()
         except sqlite3.ProgrammingError:
@@ -177,6 +193,9 @@ class SQLExecutor:
         except sqlite3.Error as exc:
             return self._failure(exc, start)
         except (ValueError, OverflowError, MemoryError) as exc:  # e.g. an integer too big for Python's binding
+            if self._closed:
+                return QueryResult(error="the database session was closed", error_kind="closed",
+                                   elapsed=time.monotonic() - start)
             return QueryResult(error=f"{type(exc).__name__}: {exc}", error_kind="sql", elapsed=time.monotonic() - start)
         finally:
             try:
@@ -206,13 +225,21 @@ class SQLExecutor:
 
     def close(self) -> None:
         """Stop a statement running in another thread (it returns an error at once) and close
-        the connection. Idempotent; safe to call from any thread."""
+        the connection once that statement has left SQLite. Idempotent; safe to call from any
+        thread."""
         self._closed = True
         try:
             self.connection.interrupt()
         except sqlite3.ProgrammingError:  # already closed
             pass
-        self.connection.close()
+        # The progress handler aborts within PROGRESS_INTERVAL virtual-machine steps; a statement
+        # that still holds the lock after this long is stuck outside them, and its connection is
+        # left to the garbage collector rather than closed under it.
+        if self._in_sqlite.acquire(timeout=5.0):
+            try:
+                self.connection.close()
+            finally:
+                self._in_sqlite.release()
 
 
 def _cell(value: Any, width: int) -> str:
