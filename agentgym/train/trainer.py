@@ -288,6 +288,9 @@ class Trainer:
         tasks = self.tasks_for(step)[rank::world]  # under torch.distributed, each process its share
         result = self._rollout(tasks, rollout_config, f"step {step + 1}/{config.run.steps} rollout")
         rollout_seconds = time.perf_counter() - started
+        cache = getattr(self.policy, "prefix_cache", None)
+        if cache is not None:  # its keys and values are stale once the update changes the weights:
+            cache.clear()      # free them before the update needs the memory
         trajectories = result.trajectories
         metrics: dict[str, Any] = {"step": step + 1}
         records = episode_records(trajectories)
