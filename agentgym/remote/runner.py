@@ -18,18 +18,24 @@ import uvicorn
 from fastapi import FastAPI
 
 from agentgym.remote.server import env_app, guarded_http_protocol, read_ahead_websocket_protocol
+from agentgym.serve.gc_settings import steady_gc
 from agentgym.serve.guards import check_exposure
 from agentgym.serve.runner import serving_in_thread
 
 
 def serve_env(*, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None, log_level: str = "info",
-              how_to_give_a_key: str = "api_key=...", **app_options: Any) -> None:
+              how_to_give_a_key: str = "api_key=...", tune_gc: bool = True, **app_options: Any) -> None:
     """Serve every registered environment until interrupted (``app_options`` go to
     :func:`~agentgym.remote.server.env_app`). Raises ``ValueError`` for a ``host`` beyond
-    loopback without an ``api_key``."""
+    loopback without an ``api_key``. The process is the server's: with ``tune_gc`` (the
+    default) its garbage collector is set for a steady tail latency once the app is built
+    (:func:`~agentgym.serve.gc_settings.steady_gc`)."""
     check_exposure(host, api_key, how_to_give_a_key=how_to_give_a_key)
-    uvicorn.run(env_app(api_key=api_key, **app_options), host=host, port=port, log_level=log_level,
-                timeout_graceful_shutdown=10, http=guarded_http_protocol(), ws=read_ahead_websocket_protocol())
+    app = env_app(api_key=api_key, **app_options)
+    if tune_gc:
+        steady_gc()
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10,
+                http=guarded_http_protocol(), ws=read_ahead_websocket_protocol())
 
 
 @contextmanager
