@@ -353,7 +353,7 @@ def attempt(name, pid):
     except OSError as error:
         print(name, type(error).__name__, flush=True)
 attempt("host", {host_pid})
-attempt("host-parent", {host_parent})
+attempt("host-neighbour", {neighbour_pid})
 print("parent is", os.getppid(), flush=True)
 attempt("parent", os.getppid())
 sibling = subprocess.Popen(["sleep", "300"])
@@ -367,22 +367,31 @@ print("slept", flush=True)
 def test_signalling_the_parent_is_contained(leaks):
     sandbox = limited(wall_seconds=3)
     host_parent = os.getppid()
-    result = sandbox.run_python(SIGNALS.format(host_pid=os.getpid(), host_parent=host_parent))
-    lines = result.stdout.splitlines()
-    # the host's pids do not exist in the sandbox's pid namespace
-    assert lines[0] == "host ProcessLookupError", lines
-    assert lines[1] == "host-parent ProcessLookupError", lines
-    # its parent is the sandbox's pid-namespace init: root's (refused) or the kernel ignores it
-    assert lines[2] == "parent is 1", lines
-    assert lines[3] == ("parent PermissionError" if as_root() else "parent sent"), lines
-    # kill(-1) reaches the sandbox's own processes only; the program carries on
-    assert lines[4:6] == ["everything sent", "sibling killed"], lines
-    # ... until the host, still in charge, stops it at the wall-clock limit
-    assert "slept" not in lines
-    assert result.timed_out and result.killed_reason.startswith("wall-clock limit of 3 s exceeded")
-    # the host process and its parent are untouched
-    os.kill(os.getpid(), 0)
-    os.kill(host_parent, 0)
+    # A host process outside the test's ancestry. (The host's parent is not a target: a test
+    # run reparented to the host's init has parent pid 1, which inside is the sandbox's init.)
+    neighbour = subprocess.Popen(["sleep", "300"])
+    try:
+        assert neighbour.pid > 64, "a host pid that the sandbox's own few pids could share"
+        result = sandbox.run_python(SIGNALS.format(host_pid=os.getpid(), neighbour_pid=neighbour.pid))
+        lines = result.stdout.splitlines()
+        # the host's pids do not exist in the sandbox's pid namespace
+        assert lines[0] == "host ProcessLookupError", lines
+        assert lines[1] == "host-neighbour ProcessLookupError", lines
+        # its parent is the sandbox's pid-namespace init: root's (refused) or the kernel ignores it
+        assert lines[2] == "parent is 1", lines
+        assert lines[3] == ("parent PermissionError" if as_root() else "parent sent"), lines
+        # kill(-1) reaches the sandbox's own processes only; the program carries on
+        assert lines[4:6] == ["everything sent", "sibling killed"], lines
+        # ... until the host, still in charge, stops it at the wall-clock limit
+        assert "slept" not in lines
+        assert result.timed_out and result.killed_reason.startswith("wall-clock limit of 3 s exceeded")
+        # the host process, its parent and the neighbour are untouched
+        os.kill(os.getpid(), 0)
+        os.kill(host_parent, 0)
+        assert neighbour.poll() is None, "the sandbox killed a host process"
+    finally:
+        neighbour.kill()
+        neighbour.wait()
     leaks.assert_clean()
 
 
