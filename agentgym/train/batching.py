@@ -67,6 +67,9 @@ class TrainingRow:
             (:class:`~agentgym.policies.hf_vision.ImageInputs`; vision-language policies only).
         rope_positions: ``[3, L]`` M-RoPE positions (Qwen-VL), else ``None``.
         vision: the :class:`~agentgym.policies.hf_vision.VisionFamily` that made ``images``.
+        proximal_logprobs: asynchronous training: the learner's log-probs before the update, on
+            the mask (the decoupled objective, :func:`~agentgym.train.loss.decoupled_policy_loss`,
+            then weighs each token by ``exp(proximal - old)``); ``None`` in synchronous training.
     """
 
     token_ids: np.ndarray
@@ -81,6 +84,7 @@ class TrainingRow:
     images: list[Any] | None = None
     rope_positions: np.ndarray | None = None
     vision: Any = None
+    proximal_logprobs: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.token_ids)
@@ -196,7 +200,8 @@ class MicroBatch:
     """Rows packed into one sequence (module docstring); tensors on the CPU, shape ``[1, L]``
     for model inputs and ``[L]`` for per-token values (entry ``p`` scores token ``p``).
     ``images`` are the rows' images in row order, ``rope_position_ids`` their M-RoPE positions
-    (``[3, 1, L]``) and ``vision`` their family (``None`` without images)."""
+    (``[3, 1, L]``) and ``vision`` their family (``None`` without images);
+    ``proximal_logprobs`` those of the rows (asynchronous training), else ``None``."""
 
     rows: list[TrainingRow]
     input_ids: torch.Tensor
@@ -211,6 +216,7 @@ class MicroBatch:
     images: list[Any] | None = None
     rope_position_ids: torch.Tensor | None = None
     vision: Any = None
+    proximal_logprobs: torch.Tensor | None = None
 
     @property
     def num_tokens(self) -> int:
@@ -300,4 +306,5 @@ def _concatenate(rows: list[TrainingRow], weights: list[float]) -> MicroBatch:
                       old_logprobs=cat("old_logprobs", torch.float32), advantages=cat("advantages", torch.float32),
                       token_weights=token_weights, ref_logprobs=optional("ref_logprobs"),
                       value_targets=optional("value_targets"), old_values=optional("old_values"),
-                      images=images, rope_position_ids=rope, vision=vision)
+                      images=images, rope_position_ids=rope, vision=vision,
+                      proximal_logprobs=optional("proximal_logprobs"))

@@ -426,6 +426,31 @@ class CurriculumSection:
 
 
 @dataclass
+class AsyncTrainingSection:
+    """[async_training] Asynchronous off-policy training (:mod:`agentgym.train.async_rollouts`):
+    a rollout thread plays the next steps' tasks with a copy of the policy (the behaviour
+    policy) while the learner updates, and the loss corrects for the lag with the decoupled
+    PPO objective (:func:`~agentgym.train.loss.decoupled_policy_loss`). Off by default: the
+    synchronous loop, bit for bit. Async runs are not bitwise reproducible (which turns a
+    weight refresh reaches depends on timing).
+
+    Attributes:
+        enabled: overlap rollouts and updates.
+        max_staleness: the most policy versions (updates) a trajectory may lag behind the
+            learner that trains on it, counted from its oldest turn; the rollout thread starts
+            no step that could exceed it, and a trajectory that still does is dropped and
+            counted (``async/stale_dropped``), never trained on. At least 1.
+        importance_cap: the cap on the behaviour weight ``exp(logp_prox - logp_behaviour)``
+            of each token (truncated importance sampling); at least 1, so that an on-policy
+            token keeps weight 1.
+    """
+
+    enabled: bool = False
+    max_staleness: int = 1
+    importance_cap: float = 5.0
+
+
+@dataclass
 class TrainConfig:
     """The whole configuration: one field per TOML section."""
 
@@ -442,6 +467,7 @@ class TrainConfig:
     logging: LoggingSection = field(default_factory=LoggingSection)
     eval: EvalSection = field(default_factory=EvalSection)
     curriculum: CurriculumSection = field(default_factory=CurriculumSection)
+    async_training: AsyncTrainingSection = field(default_factory=AsyncTrainingSection)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (``None`` values dropped, as TOML would have them absent)."""
@@ -814,8 +840,27 @@ def _problems(config: TrainConfig) -> list[str]:
             p.append(f"eval.samples = {config.eval.samples} with greedy decoding (eval.temperature = 0) "
                      "plays the same episode again: sample (eval.temperature > 0) or use one sample")
     _check_env_runtime(env, p)
+    _check_async_training(config, p)
     _check_optional_packages(config, p)
     return p
+
+
+def _check_async_training(config: TrainConfig, p: list[str]) -> None:
+    section = config.async_training
+    if section.max_staleness < 1:
+        p.append(f"async_training.max_staleness must be at least 1 (a version is one update; with no lag "
+                 f"allowed nothing can overlap: use async_training.enabled = false), got {section.max_staleness}")
+    if section.importance_cap < 1:
+        p.append(f"async_training.importance_cap must be at least 1 (an on-policy token has weight 1), "
+                 f"got {section.importance_cap}")
+    if not section.enabled:
+        return
+    if config.rollout.backend != "hf":
+        p.append(f"async_training needs rollout.backend = 'hf' (its behaviour policy is a copy of the trained "
+                 f"model), got {config.rollout.backend!r}")
+    if config.curriculum.name != "none":
+        p.append(f"async_training is not available with a curriculum yet (curriculum.name = "
+                 f"{config.curriculum.name!r}: its proposals would run ahead of what it has observed)")
 
 
 def _check_env_runtime(env: EnvSection, p: list[str]) -> None:

@@ -12,6 +12,19 @@ PPO clip, asymmetric, with an optional dual clip (:func:`clipped_policy_loss`)::
 Cases (eps = 0.2, c = 3): A = +1, ratio 1.5 -> -1.2; A = -1, ratio 0.5 -> 0.8;
 A = -1, ratio 5 -> 3 with dual clip, 5 without.
 
+Decoupled PPO (:func:`decoupled_policy_loss`; AReaL's objective for asynchronous training),
+when the tokens were sampled by a behaviour policy older than the learner. Per token, with
+``b`` the behaviour log-prob (recorded at sampling), ``p`` the proximal log-prob (the learner's
+weights before this update) and ``logp`` the new one::
+
+    ratio = exp(logp - p)                                 (clipped as above, around the proximal policy)
+    w     = min(exp(p - b), importance_cap)               (the behaviour weight; no gradient)
+    L     = w * L_clip(logp, p, A)
+
+Case (eps = 0.2, cap 5): A = +1, logp - p = log 1.5, p - b = log 2 -> w = 2, L = 2 * -1.2 = -2.4;
+with cap 1.5 -> -1.8. When ``p == b`` (synchronous training) ``w = exp(0) = 1`` exactly and
+``L`` is the PPO-clip loss bit for bit.
+
 KL to a reference policy (:func:`kl_divergence`), estimated from the sampled tokens' log-probs
 (``delta = ref - logp``)::
 
@@ -72,6 +85,32 @@ def clipped_policy_loss(
         loss = torch.where(advantages < 0, capped, loss)
         was_clipped = was_clipped | dual
     return loss, was_clipped
+
+
+def decoupled_policy_loss(
+    logprobs: torch.Tensor,
+    proximal_logprobs: torch.Tensor,
+    behaviour_logprobs: torch.Tensor,
+    advantages: torch.Tensor,
+    *,
+    importance_cap: float = 5.0,
+    eps_low: float = 0.2,
+    eps_high: float = 0.2,
+    dual_clip: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The per-token decoupled PPO loss (module docstring): the PPO-clip loss around the
+    proximal policy, times the behaviour weight ``w = min(exp(p - b), importance_cap)``
+    (detached: a constant per token). Returns the loss, the clipped-token mask of
+    :func:`clipped_policy_loss` and ``w``.
+
+    ``importance_cap`` must be at least 1 (an on-policy token, ``p == b``, keeps weight 1).
+    """
+    if importance_cap < 1:
+        raise ValueError(f"importance_cap must be at least 1, got {importance_cap}")
+    weight = torch.exp(proximal_logprobs - behaviour_logprobs).clamp(max=importance_cap).detach()
+    loss, clipped = clipped_policy_loss(logprobs, proximal_logprobs, advantages, eps_low=eps_low,
+                                        eps_high=eps_high, dual_clip=dual_clip)
+    return weight * loss, clipped, weight
 
 
 def kl_divergence(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: KLEstimator = "k3") -> torch.Tensor:

@@ -40,6 +40,19 @@ whitening and the group filters act on each process's share.
 Every source of randomness is seeded from ``run.seed`` and the step (task seeds, sampling seeds,
 mini-batch shuffling), and checkpoints hold the RNG states, so a resumed run repeats what an
 uninterrupted one would have done (up to floating-point differences from batch composition).
+
+Asynchronous off-policy training (``[async_training] enabled = true``; :mod:`.async_rollouts`).
+:meth:`Trainer.train` then plays the rollouts on a thread of its own with a behaviour copy of
+the model, one or more steps ahead (``max_staleness``), while the learner updates: step 1's
+rollout plays with the weights step 2's update has not changed yet. After each update the
+learner stages its weights for the copy (taken between two policy calls). Before the update,
+each trajectory's lag (the learner's step minus the version of its oldest turn) is checked
+against ``max_staleness`` (over-stale ones are dropped and counted: ``async/stale_dropped``),
+and rows sampled by an older version get proximal log-probs, the learner's own before the
+update, for the decoupled PPO objective (:func:`~agentgym.train.loss.decoupled_policy_loss`).
+Not available with the vLLM back-end, a curriculum or ``torch.distributed``; rollout progress
+is not shown; not bitwise reproducible (a resumed async run starts a fresh rollout thread from
+the checkpoint's weights). :meth:`Trainer.train_step` called on its own stays synchronous.
 """
 
 from __future__ import annotations
@@ -63,8 +76,9 @@ from agentgym.credit import DEFAULT_EPS, Advantages, training_health
 from agentgym.policies.base import Policy, SamplingParams
 from agentgym.policies.hf import HFPolicy, quiet_transformers
 from agentgym.rewards.base import component_means, write_component
-from agentgym.rollout import RolloutConfig, RolloutResult, Task, rollout
+from agentgym.rollout import RolloutConfig, RolloutResult, Task, arollout, rollout
 from agentgym.rollout.transcript import is_processor
+from agentgym.train.async_rollouts import AsyncRollouts, BehaviourPolicy, drop_stale, trainable_weights
 from agentgym.train.batching import NotTrainable, TrainingRow, assign_advantages, check_trainable, training_rows
 from agentgym.train.checkpoint import (
     check_run_directory_unused,
@@ -121,6 +135,9 @@ class Trainer:
         if self.curriculum is not None and is_distributed():
             raise ConfigError("a [curriculum] is not available under torch.distributed yet (each process would "
                               "learn from its own share of the rollouts and propose different tasks)")
+        if config.async_training.enabled and is_distributed():
+            raise ConfigError("[async_training] is not available under torch.distributed yet (the rollout thread "
+                              "and the update's collectives would interleave); set enabled = false")
         self._check_environment()  # before any (slow) model loading
         self.out_dir = Path(out_dir or config.run.out_dir)
         self.stream = stream
@@ -177,6 +194,7 @@ class Trainer:
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self._progress_console: Console | None = None  # set by train(): where rollout progress goes
+        self._async: AsyncRollouts | None = None  # the rollout thread while an asynchronous train() runs
 
     # ------------------------------------------------------------------ construction
     def update_settings(self) -> UpdateSettings:
@@ -188,9 +206,12 @@ class Trainer:
             dual_clip=loss.dual_clip, aggregation=loss.aggregation,
             kl_coef=loss.kl_coef if loss.kl_mode == "loss" else 0.0, kl_estimator=loss.kl_estimator,
             entropy_coef=loss.entropy_coef, value_coef=algo.value_coef, value_clip=algo.value_clip,
-            temperature=config.rollout.temperature, autocast_dtype=self.autocast_dtype)
+            temperature=config.rollout.temperature, autocast_dtype=self.autocast_dtype,
+            importance_cap=config.async_training.importance_cap)
 
-    def _rollout_policy(self) -> Policy:
+    def _rollout_policy(self, model: Any = None) -> Policy:
+        """The policy that plays rollouts with ``model`` (default: the trained model)."""
+        model = self.model if model is None else model
         if self.config.rollout.backend == "vllm":
             from agentgym.policies.vllm_engine import VLLMPolicy
 
@@ -200,9 +221,9 @@ class Trainer:
         if self.vision is not None:
             from agentgym.policies.hf_vision import HFVisionPolicy
 
-            return HFVisionPolicy(self.model, self.tokenizer, max_batch_size=self.config.model.max_batch_size,
+            return HFVisionPolicy(model, self.tokenizer, max_batch_size=self.config.model.max_batch_size,
                                   name=self.config.run.name, family=self.vision)
-        return HFPolicy(self.model, self.tokenizer, max_batch_size=self.config.model.max_batch_size,
+        return HFPolicy(model, self.tokenizer, max_batch_size=self.config.model.max_batch_size,
                         name=self.config.run.name)
 
     def _check_environment(self) -> None:
@@ -254,6 +275,8 @@ class Trainer:
                 record = {"step": 0, **self.evaluate()}
                 self.history.append(record)
                 logger.log(record)
+            if config.async_training.enabled and self.step < until:
+                self._async = self._start_async_rollouts(until)
             while self.step < until:
                 metrics = self.train_step()
                 if config.eval.every and (self.step % config.eval.every == 0 or self.step == config.run.steps):
@@ -266,48 +289,88 @@ class Trainer:
             if main and self.step == config.run.steps:
                 self._finish(logger)
         finally:
-            logger.close()
-            self.close_env_runtime()
+            try:
+                self._stop_async_rollouts()  # before the environments' runtime it uses goes
+            finally:
+                logger.close()
+                self.close_env_runtime()
         return self.history
 
+    def _start_async_rollouts(self, until: int) -> AsyncRollouts:
+        """The rollout thread for steps ``[self.step, until)``, with a fresh behaviour copy of
+        the model (its version: the current step)."""
+        self._env_options()  # the run's environment runtime, started here rather than on the thread
+        behaviour_model = copy.deepcopy(self.model).eval().requires_grad_(False)
+        behaviour = BehaviourPolicy(self._rollout_policy(behaviour_model), version=self.step)
+
+        async def play(step: int, policy: Policy) -> RolloutResult:
+            return await arollout(policy, self.tasks_for(step), self._rollout_config(step), progress=False)
+
+        return AsyncRollouts(play, behaviour, first_step=self.step, last_step=until,
+                             max_staleness=self.config.async_training.max_staleness).start()
+
+    def _stop_async_rollouts(self) -> None:
+        rollouts, self._async = self._async, None
+        if rollouts is not None:
+            try:
+                rollouts.close()
+            finally:
+                rollouts.behaviour.close()
+
+    def _rollout_config(self, step: int) -> RolloutConfig:
+        """How step ``step``'s training rollout is played."""
+        config = self.config
+        return RolloutConfig(
+            group_size=config.rollout.group_size,
+            sampling=SamplingParams(max_tokens=config.rollout.max_tokens, temperature=config.rollout.temperature,
+                                    top_p=config.rollout.top_p, seed=_derived_seed(config.run.seed, step, 1)),
+            max_turns=config.max_turns_at(step), system_prompt=self._system_prompt(),
+            max_concurrent_episodes=config.rollout.max_concurrent_episodes,
+            max_batch_size=config.model.max_batch_size, **self._env_options())
+
     def train_step(self) -> dict[str, Any]:
-        """One rollout batch and its update (module docstring); returns the step's metrics."""
+        """One rollout batch and its update (module docstring); returns the step's metrics.
+        While an asynchronous :meth:`train` runs, the rollout comes from the rollout thread."""
         config = self.config
         started = time.perf_counter()
         step = self.step
         max_turns = config.max_turns_at(step)
-        rollout_config = RolloutConfig(
-            group_size=config.rollout.group_size,
-            sampling=SamplingParams(max_tokens=config.rollout.max_tokens, temperature=config.rollout.temperature,
-                                    top_p=config.rollout.top_p, seed=_derived_seed(config.run.seed, step, 1)),
-            max_turns=max_turns, system_prompt=self._system_prompt(),
-            max_concurrent_episodes=config.rollout.max_concurrent_episodes,
-            max_batch_size=config.model.max_batch_size, **self._env_options())
-        self.model.eval()
-        rank, world = rank_and_world()
-        tasks = self.tasks_for(step)[rank::world]  # under torch.distributed, each process its share
-        result = self._rollout(tasks, rollout_config, f"step {step + 1}/{config.run.steps} rollout")
-        rollout_seconds = time.perf_counter() - started
-        cache = getattr(self.policy, "prefix_cache", None)
-        if cache is not None:  # its keys and values are stale once the update changes the weights:
-            cache.clear()      # free them before the update needs the memory
-        trajectories = result.trajectories
         metrics: dict[str, Any] = {"step": step + 1}
+        self.model.eval()
+        if self._async is not None:
+            played = self._async.take(step)
+            result, rollout_seconds = played.result, played.seconds
+            metrics["time/rollout_wait_seconds"] = time.perf_counter() - started
+        else:
+            rank, world = rank_and_world()
+            tasks = self.tasks_for(step)[rank::world]  # under torch.distributed, each process its share
+            result = self._rollout(tasks, self._rollout_config(step), f"step {step + 1}/{config.run.steps} rollout")
+            rollout_seconds = time.perf_counter() - started
+            cache = getattr(self.policy, "prefix_cache", None)
+            if cache is not None:  # its keys and values are stale once the update changes the weights:
+                cache.clear()      # free them before the update needs the memory
+        trajectories = result.trajectories
         records = episode_records(trajectories)
         metrics.update(episode_metrics(records))
         metrics["rollout/max_turns"] = float(max_turns) if max_turns is not None else math.nan
         metrics["rollout/tokens_per_second"] = float(result.stats["tokens_per_second"])
         kept = self._trainable(trajectories, metrics)
+        if self._async is not None:
+            kept = self._within_staleness(kept, step, metrics)
         rows: list[TrainingRow] = []
         turn_advantages = np.zeros(0)
         if kept:
             rows, turn_advantages = self._rows(kept, step, metrics)
+            if self._async is not None:
+                self._add_proximal_logprobs(kept, rows, step, metrics)
         if rows or is_distributed():  # every process joins every update, even with no rows
             metrics.update(self._update(rows, step))
         else:
             warnings.warn(f"step {step + 1}: no rows to train on (none trainable, or all filtered out); "
                           "the update is skipped", stacklevel=2)
         self.step = step + 1
+        if self._async is not None:  # the new weights (or, the update skipped, the same) as version step + 1
+            self._async.publish(trainable_weights(self.model), version=self.step)
         metrics["optimizer/lr"] = float(self.optimizer.param_groups[0]["lr"])
         metrics["time/rollout_seconds"] = rollout_seconds
         metrics["time/step_seconds"] = time.perf_counter() - started
@@ -373,6 +436,33 @@ class Trainer:
         if config.rollout.backend == "vllm":
             self.policy.load_weights(inference_weights(self.model))
         return metrics
+
+    def _within_staleness(self, kept: list[Trajectory], step: int, metrics: dict[str, Any]) -> list[Trajectory]:
+        """Asynchronous training: the trajectories whose lag behind the learner (at version
+        ``step``) is within ``max_staleness``; the lags and the dropped count go to ``metrics``."""
+        fresh, lags, dropped = drop_stale(kept, step, self.config.async_training.max_staleness)
+        metrics["async/lag_mean"] = float(np.mean(lags)) if lags else 0.0
+        metrics["async/lag_max"] = float(max(lags, default=0))
+        metrics["async/stale_dropped"] = float(dropped)
+        return fresh
+
+    def _add_proximal_logprobs(self, kept: list[Trajectory], rows: list[TrainingRow], step: int,
+                               metrics: dict[str, Any]) -> None:
+        """The decoupled objective's proximal log-probs: the learner's (version ``step``, before
+        this update) for rows a turn of which an older version sampled; a row sampled wholly by
+        this version has them already (its sampling log-probs), and gets those."""
+        stale = [row for row in rows if min(kept[row.source].metadata["policy_versions"], default=step) < step]
+        for row in rows:
+            row.proximal_logprobs = row.old_logprobs.copy()
+        if stale:
+            started = time.perf_counter()
+            scored = score_rows(self.model, stale, temperature=self.config.rollout.temperature,
+                                token_budget=self.config.batching.micro_batch_tokens,
+                                autocast_dtype=self.autocast_dtype, loss_tokens_only=True)[0]
+            for row, logprobs in zip(stale, scored):
+                row.proximal_logprobs = np.where(row.loss_mask, logprobs.float().numpy(), 0.0).astype(np.float32)
+            metrics["time/proximal_seconds"] = time.perf_counter() - started
+        metrics["async/stale_rows"] = float(len(stale))
 
     def _trainable(self, trajectories: Sequence[Trajectory], metrics: dict[str, Any]) -> list[Trajectory]:
         kept, refused = [], 0

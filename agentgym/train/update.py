@@ -11,7 +11,10 @@ scheduler step. Per token (mask = generated tokens, ``logp`` recomputed under th
 weights at the rollout's temperature)::
 
     loss_t = L_clip(logp, logp_old, A)                       (:func:`.loss.clipped_policy_loss`;
-                                                              -A * logp with objective "nll")
+                                                              -A * logp with objective "nll";
+                                                              w * L_clip(logp, logp_prox, A) when
+                                                              the rows carry proximal log-probs:
+                                                              :func:`.loss.decoupled_policy_loss`)
            + kl_coef * KL(logp, logp_ref)                    (when kl_coef > 0; k1 or k3)
            - entropy_coef * H_t
            + value_coef * 0.5 * (V - target)^2               (PPO, clipped around V_old if set)
@@ -51,6 +54,7 @@ from agentgym.train.loss import (
     KLEstimator,
     aggregation_weights,
     clipped_policy_loss,
+    decoupled_policy_loss,
     entropy_from_logprobs,
     kl_divergence,
 )
@@ -81,6 +85,9 @@ class UpdateSettings:
             advantage-weighted negative log-likelihood ``-A * logp`` of the loss tokens, i.e.
             supervised fine-tuning (behaviour cloning) when every advantage is 1; the clip
             range and the old log-probs play no part then.
+        importance_cap: the cap on the behaviour weight ``exp(logp_prox - logp_old)`` of the
+            decoupled objective, used for rows that carry proximal log-probs (asynchronous
+            training); at least 1.
     """
 
     epochs: int = 1
@@ -99,6 +106,7 @@ class UpdateSettings:
     temperature: float = 1.0
     autocast_dtype: torch.dtype | None = None
     objective: Literal["ppo_clip", "nll"] = "ppo_clip"
+    importance_cap: float = 5.0
 
     def __post_init__(self) -> None:
         if self.objective not in ("ppo_clip", "nll"):
@@ -117,6 +125,8 @@ class UpdateSettings:
             raise ValueError(f"dual_clip must be greater than 1, got {self.dual_clip}")
         if not self.temperature > 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
+        if not self.importance_cap >= 1:
+            raise ValueError(f"importance_cap must be at least 1, got {self.importance_cap}")
 
 
 class ValueHead(torch.nn.Module):
@@ -226,11 +236,13 @@ def _keep_logits(model: Any, positions: torch.Tensor, length: int) -> dict[str, 
 
 
 def score_rows(model: Any, rows: Sequence[TrainingRow], *, temperature: float, token_budget: int,
-               value_head: ValueHead | None = None, autocast_dtype: torch.dtype | None = None
-               ) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
+               value_head: ValueHead | None = None, autocast_dtype: torch.dtype | None = None,
+               loss_tokens_only: bool = False) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
     """Log-probs (and values, with a value head) of every token of every row, without
     gradient, one CPU float tensor per row aligned with its ``token_ids``: for reference
-    log-probs and the critic's values at rollout time."""
+    log-probs and the critic's values at rollout time. With ``loss_tokens_only`` only the
+    tokens on each row's loss mask are scored (the others read 0; see
+    :func:`forward_micro_batch`)."""
     device = next(model.parameters()).device
     batches, _ = pack_rows(rows, [0.0] * len(rows), token_budget)
     logprobs: dict[int, torch.Tensor] = {}
@@ -239,7 +251,7 @@ def score_rows(model: Any, rows: Sequence[TrainingRow], *, temperature: float, t
     with torch.no_grad():
         for batch in batches:
             result = forward_micro_batch(model, batch.to(device), temperature=temperature, value_head=value_head,
-                                         autocast_dtype=autocast_dtype)
+                                         autocast_dtype=autocast_dtype, loss_tokens_only=loss_tokens_only)
             start = 0
             for row in batch.rows:
                 end = start + len(row)
@@ -334,8 +346,16 @@ class PolicyUpdater:
                                      autocast_dtype=settings.autocast_dtype)
         mask = batch.loss_mask
         weights = batch.token_weights
+        behaviour_weight = None
+        anchor = batch.old_logprobs  # the policy the ratio is taken against
         if settings.objective == "nll":
             policy, clipped = -batch.advantages * result.logprobs, torch.zeros_like(mask, dtype=torch.bool)
+        elif batch.proximal_logprobs is not None:
+            anchor = batch.proximal_logprobs
+            policy, clipped, behaviour_weight = decoupled_policy_loss(
+                result.logprobs, batch.proximal_logprobs, batch.old_logprobs, batch.advantages,
+                importance_cap=settings.importance_cap, eps_low=settings.eps_low, eps_high=settings.eps_high,
+                dual_clip=settings.dual_clip)
         else:
             policy, clipped = clipped_policy_loss(result.logprobs, batch.old_logprobs, batch.advantages,
                                                   eps_low=settings.eps_low, eps_high=settings.eps_high,
@@ -357,10 +377,12 @@ class PolicyUpdater:
             per_token = per_token + settings.value_coef * value_loss
         loss = (per_token * weights).sum()
         with torch.no_grad():
-            log_ratio = result.logprobs - batch.old_logprobs
+            log_ratio = result.logprobs - anchor
+            capped = None if behaviour_weight is None else (
+                batch.proximal_logprobs - batch.old_logprobs > math.log(settings.importance_cap)).float()
             totals.add_tokens(mask, policy=policy, clipped=clipped.float(), entropy=entropy, kl=kl,
                               ratio=log_ratio.exp(), approx_kl=torch.exp(-log_ratio) + log_ratio - 1,
-                              value_loss=value_loss)
+                              value_loss=value_loss, behaviour_weight=behaviour_weight, behaviour_capped=capped)
         return loss
 
 
@@ -414,7 +436,8 @@ def _all_reduce_gradients(parameters: list[torch.nn.Parameter]) -> None:
 class _MetricTotals:
     """Sums behind the update's metrics; summed across processes at the end."""
 
-    _TOKEN_KEYS = ("policy", "clipped", "entropy", "kl", "ratio", "approx_kl", "value_loss")
+    _TOKEN_KEYS = ("policy", "clipped", "entropy", "kl", "ratio", "approx_kl", "value_loss", "behaviour_weight",
+                   "behaviour_capped")
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
@@ -463,7 +486,8 @@ class _MetricTotals:
         loss, micro_batches, tokens, capacity = local[2 * len(keys):]
         metrics = {}
         names = {"policy": "policy_loss", "clipped": "clip_fraction", "entropy": "entropy", "kl": "kl",
-                 "ratio": "ratio_mean", "approx_kl": "approx_kl", "value_loss": "value_loss"}
+                 "ratio": "ratio_mean", "approx_kl": "approx_kl", "value_loss": "value_loss",
+                 "behaviour_weight": "behaviour_weight", "behaviour_capped": "behaviour_capped"}
         for key, total, count in zip(keys, sums, counts):
             if count > 0:
                 metrics[names[key]] = total / count
