@@ -153,12 +153,13 @@ def check_hostile_actions(env: gym.Env, n: int = 300, seed: int = 0) -> None:
             env.reset()
 
 
-def check_seed_determinism(env: gym.Env, seeds: tuple[int, ...] = (0, 1, 2, 3, 4)) -> None:
-    """The same seed replays the same episode (random agent); different seeds differ.
-    Observations with images (``{"text", "image"}``) must match pixel for pixel."""
+def check_seed_determinism(env: gym.Env, seeds: tuple[int, ...] = (0, 1, 2, 3, 4), *, max_steps: int = 60) -> None:
+    """The same seed replays the same episode (random agent, its first ``max_steps`` steps);
+    different seeds differ. Observations with images (``{"text", "image"}``) must match pixel
+    for pixel."""
     first_observations = set()
     for seed in seeds:
-        runs = [play_episode(env, random_agent(seed), seed=seed, max_steps=60) for _ in range(2)]
+        runs = [play_episode(env, random_agent(seed), seed=seed, max_steps=max_steps) for _ in range(2)]
         assert data_equivalence(runs[0]["observations"], runs[1]["observations"], exact=True), (
             f"seed {seed} is not reproducible")
         assert runs[0]["rewards"] == runs[1]["rewards"], f"seed {seed} rewards differ"
@@ -205,8 +206,9 @@ def check_hidden_answer(env: gym.Env, seeds: tuple[int, ...] = tuple(range(20)))
                                  f"first observation or the instructions")
 
 
-def check_llm_env(env: gym.Env, *, hostile: int = 300) -> None:
-    """Run every check of this module on ``env`` (a bare or wrapped agentgym environment)."""
+def check_llm_env(env: gym.Env, *, hostile: int = 300, replay_steps: int = 60) -> None:
+    """Run every check of this module on ``env`` (a bare or wrapped agentgym environment):
+    ``hostile`` hostile actions, and seeded episodes replayed for up to ``replay_steps`` steps."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_env(env.unwrapped, skip_render_check=False)
@@ -215,7 +217,7 @@ def check_llm_env(env: gym.Env, *, hostile: int = 300) -> None:
         assert key in info, f"reset info lacks {key!r}"
     check_hostile_actions(env, hostile)
     check_tool_calls(env)
-    check_seed_determinism(env)
+    check_seed_determinism(env, max_steps=replay_steps)
     check_hidden_answer(env)
 
 

@@ -98,6 +98,16 @@ def shipped_env_ids() -> list[str]:
     return ids
 
 
+def replay_budget(env_id: str) -> int:
+    """How many steps of each seeded episode the probes here replay to check determinism: 60
+    (the contract's default), but 12 for an environment played in a browser, whose family's own
+    tests (tests/browser, tests/web_*, tests/gui_envs) replay its episodes in full; here, where
+    every shipped environment is probed locally and through the server, its first steps are
+    checked (each browser step costs tens of milliseconds, and the two probes spent about a
+    minute on web/ShopBrowser-v0 alone)."""
+    return 12 if env_id.startswith(("web/", "gui/")) else 60
+
+
 def hostile_budget(env_id: str, usual: int) -> int:
     """How many hostile actions a probe sends to ``env_id``: for an environment played in a
     browser (each step a page action and a snapshot, tens of milliseconds against microseconds

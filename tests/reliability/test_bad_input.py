@@ -16,7 +16,7 @@ from agentgym.cli import main
 from agentgym.core import ConfigError
 from agentgym.policies.base import Request, SamplingParams
 from agentgym.testing import check_llm_env
-from tests.reliability.conftest import hostile_budget, shipped_env_ids
+from tests.reliability.conftest import hostile_budget, replay_budget, shipped_env_ids
 
 EVAL = ["eval", "--policy", "oracle", "--tasks", "1", "--no-progress"]
 
@@ -150,4 +150,8 @@ def test_the_shipped_environments_are_all_probed():
 
 @pytest.mark.parametrize("env_id", SHIPPED)
 def test_every_registered_environment_still_keeps_the_contract(env_id):
-    check_llm_env(agentgym.make(env_id), hostile=hostile_budget(env_id, 40))
+    env = agentgym.make(env_id)
+    try:
+        check_llm_env(env, hostile=hostile_budget(env_id, 40), replay_steps=replay_budget(env_id))
+    finally:
+        env.close()
