@@ -47,6 +47,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
+from agentgym.locked_state import PicklesWithoutLock
 from agentgym.retrieval.base import Document, DocumentNotFound, Hit, RetrievalError, check_k
 from agentgym.retrieval.snippets import best_snippet
 
@@ -126,7 +127,7 @@ class _Written:
     step: int
 
 
-class SimulatedSearchEngine:
+class SimulatedSearchEngine(PicklesWithoutLock):
     """A retriever whose documents a policy writes (see the module docstring).
 
     Args:
@@ -172,17 +173,6 @@ class SimulatedSearchEngine:
         self._documents: OrderedDict[str, _Written] = OrderedDict()
         self._lock = threading.Lock()
         self._closed = False
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Picklable when its policy is (``copy.deepcopy``): the lock stays behind."""
-        with self._lock:
-            state = dict(self.__dict__)
-        state.pop("_lock")
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ the schedule
     @property

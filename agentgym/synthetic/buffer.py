@@ -49,6 +49,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from agentgym.core import ConfigError, check_int
+from agentgym.locked_state import PicklesWithoutLock
 from agentgym.retrieval.snippets import tokenize
 from agentgym.trajectory import Trajectory, read_trajectories
 
@@ -192,7 +193,7 @@ class _Index:
     vocabulary: dict[str, int] = field(repr=False, default_factory=dict)
 
 
-class ReplayBuffer:
+class ReplayBuffer(PicklesWithoutLock):
     """Transitions for an experience model, with similarity search (see the module docstring).
 
     Args:
@@ -203,6 +204,8 @@ class ReplayBuffer:
         max_chars: each stored text is cut to this many characters.
         seed: seeds the reservoir's generator.
     """
+
+    _rebuilt_after_pickling = ("_index",)  # the similarity index is rebuilt on the first query
 
     def __init__(self, capacity: int = 10_000, *, eviction: str = "fifo", history_turns: int = 3,
                  max_chars: int = DEFAULT_MAX_CHARS, seed: int = 0) -> None:
@@ -221,18 +224,6 @@ class ReplayBuffer:
         self._df = np.zeros(0, dtype=np.int64)
         self._seen = 0
         self._index: _Index | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Picklable (a process runtime, ``copy.deepcopy``): the lock and the index stay behind."""
-        with self._lock:
-            state = dict(self.__dict__)
-        state.pop("_lock")
-        state["_index"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ filling
     @classmethod

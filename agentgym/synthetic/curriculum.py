@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from agentgym.core import ConfigError, check_int, check_number
+from agentgym.locked_state import PicklesWithoutLock
 from agentgym.synthetic.experience import call_policy
 from agentgym.trajectory import Trajectory
 
@@ -89,7 +90,7 @@ def outcome_entropy(values: Sequence[float], bins: Sequence[float]) -> float:
     return float(-sum(c / total * math.log2(c / total) for c in counts.values()))
 
 
-class TaskGenerator:
+class TaskGenerator(PicklesWithoutLock):
     """The curriculum of a synthetic environment (see the module docstring).
 
     Args:
@@ -154,17 +155,6 @@ class TaskGenerator:
         self.generation = 0
         self._pool: tuple[CurriculumTask, ...] = ()
         self._fill([])
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Picklable (``copy.deepcopy``, a process runtime): the lock stays behind."""
-        with self._lock:
-            state = dict(self.__dict__)
-        state.pop("_lock")
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ statistics
     def observe(self, trajectories: Iterable[Trajectory]) -> int:
