@@ -198,6 +198,16 @@ _HOOKS = ("new_episode", "play", "acquire_resources", "release_resources", "clos
 # a class's methods do not change once it is used, so each answer is computed once.
 _HAS_ASYNC_HOOKS: dict[type, bool] = {}
 _ONLY_ASYNC: dict[tuple[type, str], bool] = {}
+#: :meth:`LLMEnv.hint` levels: 1 the rules, 2 a strategy, 3 a good next move
+HINT_LEVELS = (1, 2, 3)
+
+
+def _first_sentence(text: str, limit: int = 300) -> str:
+    """The first sentence of ``text`` (up to ``limit`` characters), stripped."""
+    text = " ".join(text.split())
+    end = next((i + 1 for i, c in enumerate(text) if c in ".!?" and (i + 1 == len(text) or text[i + 1] == " ")),
+               len(text))
+    return text[:min(end, limit)].strip()
 
 
 class LLMEnv(ToolHost, gym.Env):
@@ -222,6 +232,10 @@ class LLMEnv(ToolHost, gym.Env):
     # ``tools``, ``toolsets`` and ``tool_call_formats``: see ToolHost (agentgym.tools.host).
     #: Typical actions (e.g. ``("even", "odd")``); the default ``random_action`` draws from them.
     example_actions: ClassVar[Sequence[str]] = ()
+    #: Hints (:meth:`hint`): a one-line reminder of the rules (level 1; empty: the first
+    #: sentence of ``instructions``) and a one-line strategy (level 2; empty: none).
+    rule_reminder: ClassVar[str] = ""
+    strategy_hint: ClassVar[str] = ""
 
     observation_space = UnicodeText()
     action_space = UnicodeText(100_000)
@@ -336,6 +350,24 @@ class LLMEnv(ToolHost, gym.Env):
     def oracle_action(self) -> str:
         """The move of a policy that solves the task (an upper bound for evaluation)."""
         raise NotImplementedError(f"{type(self).__name__} has no oracle")
+
+    def hint(self, level: int = HINT_LEVELS[-1]) -> str | None:
+        """A hint for the current state that gives away at most ``level`` (:data:`HINT_LEVELS`):
+        1 a reminder of the rules, 2 a strategy, 3 a good next move (the oracle's). The
+        strongest hint the environment has at or below ``level``; ``None`` when it has none.
+        For guidance when a whole group of episodes fails (Guide, Scaf-GRPO: see
+        :class:`~agentgym.wrappers.Hinted`); override to give better ones."""
+        if level not in HINT_LEVELS:
+            raise ValueError(f"{type(self).__name__}.hint: level must be one of {HINT_LEVELS}, got {level!r}")
+        if level >= 3:
+            try:
+                return f"A good next move: {self.oracle_action()}"
+            except NotImplementedError:
+                pass
+        if level >= 2 and self.strategy_hint:
+            return self.strategy_hint
+        reminder = self.rule_reminder or _first_sentence(self.instructions)
+        return reminder or None
 
     def render_text(self) -> str:
         """The current state for people; defaults to the last observation."""

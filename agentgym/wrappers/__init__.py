@@ -11,6 +11,7 @@
                             messages included, kept within a context budget
 :class:`TrajectoryRecorder` record each episode as a ``Trajectory`` (memory and JSONL)
 :class:`EnvHints`           what oracle and random policies need, as data in ``info``
+:class:`Hinted`             each observation ends with the environment's hint (guidance)
 ==========================  ==============================================================
 
 Wrappers can also be described as data, so that an environment server or a Ray actor builds
@@ -34,12 +35,13 @@ from agentgym.wrappers.answer_format import AnswerFormat
 from agentgym.wrappers.chat_history import ChatHistory
 from agentgym.wrappers.env_hints import EnvHints
 from agentgym.wrappers.episode_statistics import EpisodeStatistics
+from agentgym.wrappers.hinted import Hinted
 from agentgym.wrappers.recorder import TrajectoryRecorder
 from agentgym.wrappers.specs import WrapperSpec, register_wrapper, registered_wrappers
 from agentgym.wrappers.tool_calling import ToolCalling
 from agentgym.wrappers.turn_limit import TurnLimit
 
-for _wrapper in (AnswerFormat, ChatHistory, EnvHints, EpisodeStatistics, ToolCalling, TurnLimit):
+for _wrapper in (AnswerFormat, ChatHistory, EnvHints, EpisodeStatistics, Hinted, ToolCalling, TurnLimit):
     register_wrapper(_wrapper.__name__, _wrapper)
 register_wrapper("TrajectoryRecorder", TrajectoryRecorder, remote_safe=False)
 del _wrapper
@@ -49,6 +51,7 @@ __all__ = [
     "ChatHistory",
     "EnvHints",
     "EpisodeStatistics",
+    "Hinted",
     "ToolCalling",
     "TrajectoryRecorder",
     "TurnLimit",

@@ -45,6 +45,10 @@ class CliffWalking(GridWalkGame):
     (falling off the cliff gives back all progress made since the start).
     """
 
+    strategy_hint = (
+        "Step up off the bottom row first, walk along the row above the cliff, then step down onto the goal."
+    )
+
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
         self.cols, self.ragged_cells, self.max_steps = _LEVELS[self.difficulty]

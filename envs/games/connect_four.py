@@ -57,6 +57,11 @@ class ConnectFour(TwoPlayerGame):
     (a threat) plus 0.1 when the disc fills a winning cell of the opponent's (a block).
     """
 
+    strategy_hint = (
+        "Win if you can, block a column where the opponent would connect four; play central columns, which "
+        "join the most lines."
+    )
+
     default_strength = {level: strength for level, (strength, _) in _LEVELS.items()}
 
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:

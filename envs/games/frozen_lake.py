@@ -50,6 +50,10 @@ class FrozenLake(GridWalkGame):
     distance from the start (so it sums to 1 along any path that reaches the goal).
     """
 
+    strategy_hint = (
+        "Walk only on frozen cells (F) and plan the whole path to G before moving; holes (H) end the episode."
+    )
+
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
         self.side, self.frozen_probability, self.max_steps = _LEVELS[self.difficulty]

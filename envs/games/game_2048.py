@@ -87,6 +87,10 @@ class Game2048(GameEnv):
     tiles the move merged divided by the target.
     """
 
+    strategy_hint = (
+        "Keep the largest tile in one corner and slide mostly towards it, so equal tiles line up and merge."
+    )
+
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
         self.target = _LEVELS[self.difficulty]

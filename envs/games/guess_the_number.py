@@ -22,6 +22,8 @@ class GuessTheNumber(HiddenAnswerGame):
     that can still hold the secret.
     """
 
+    strategy_hint = "Halve what is still possible: guess the middle of the range the feedback leaves."
+
     secret_stub = "The secret number is "
 
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:

@@ -56,6 +56,10 @@ class Hangman(HiddenAnswerGame):
     word's letters a guess revealed.
     """
 
+    strategy_hint = (
+        "Guess the most common letters first (e, a, r, i, o, t, n, s), then letters that fit the revealed pattern."
+    )
+
     secret_stub = "The secret word is "
 
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:

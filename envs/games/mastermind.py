@@ -88,6 +88,10 @@ class Mastermind(HiddenAnswerGame):
     ``progress`` is the fraction of the still-possible codes the guess ruled out.
     """
 
+    strategy_hint = (
+        "Only guess codes that agree with every feedback so far; early guesses that test new colours tell you the most."
+    )
+
     secret_stub = "The secret code is "
 
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:

@@ -38,6 +38,11 @@ class Minesweeper(GameEnv):
     fraction of safe cells a reveal uncovered.
     """
 
+    strategy_hint = (
+        "A number counts the mines among its eight neighbours: reveal cells that the numbers prove safe, "
+        "never guess next to unexplained numbers."
+    )
+
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
         self.rows, self.cols, self.mine_count = _LEVELS[self.difficulty]

@@ -181,6 +181,11 @@ class Sokoban(GameEnv):
     onto a goal and -1/boxes for each pushed off one.
     """
 
+    rule_reminder = "Sokoban: push every box onto a target; you can push a box but never pull it."
+    strategy_hint = (
+        "Never push a box into a corner or against a wall unless a target is there: it can never come out."
+    )
+
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
         (self.side, self.level_boxes, self.inner_walls, self.pull_rounds,

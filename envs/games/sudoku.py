@@ -180,6 +180,10 @@ class Sudoku(GameEnv):
     fraction of the initially empty cells a correct digit fills.
     """
 
+    strategy_hint = (
+        "Fill a cell when only one digit is missing from its row, column and box together."
+    )
+
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
         box, self.clues = _LEVELS[self.difficulty]

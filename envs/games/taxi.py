@@ -77,6 +77,11 @@ class Taxi(GameEnv):
     fickle passenger is not charged to the move that triggers it.
     """
 
+    strategy_hint = (
+        "Drive to the passenger's letter, pick up there, then drive to the destination's letter and drop off;"
+        " walls block some moves."
+    )
+
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
         self.max_steps, self.fickle = _LEVELS[self.difficulty]

@@ -135,6 +135,10 @@ class TicTacToe(TwoPlayerGame):
     free) plus 0.1 when the move takes a winning cell of the opponent's (a block).
     """
 
+    strategy_hint = (
+        "Win if you can, block the opponent's two-in-a-row otherwise; the centre and corners are the strongest squares."
+    )
+
     default_strength = DEFAULT_STRENGTH
 
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:

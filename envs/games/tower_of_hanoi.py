@@ -85,6 +85,11 @@ class TowerOfHanoi(GameEnv):
     oracle collects exactly 1).
     """
 
+    strategy_hint = (
+        "Move the smallest disk every other move, always in the same direction around the pegs; in between, "
+        "make the only other legal move."
+    )
+
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
         self.disks = _LEVELS[self.difficulty]

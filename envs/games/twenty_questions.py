@@ -187,6 +187,10 @@ class TwentyQuestions(HiddenAnswerGame):
         **kwargs: :class:`~agentgym.core.LLMEnv`'s.
     """
 
+    strategy_hint = (
+        "Ask yes/no questions that split the remaining candidates in half (living or not, man-made or not)."
+    )
+
     secret_stub = "The hidden thing is: "
 
     def __init__(self, difficulty: str | None = None, *, responder: Any = "rules", **kwargs: Any) -> None:

@@ -116,6 +116,11 @@ class Wordle(HiddenAnswerGame):
     ``progress`` is the fraction of the still-possible answers the guess ruled out.
     """
 
+    strategy_hint = (
+        "Open with words of common, distinct letters; then keep every green letter in place, move yellow "
+        "ones, and drop grey ones."
+    )
+
     secret_stub = "The secret word is "
 
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:

@@ -1,0 +1,73 @@
+"""``Hinted``: every observation the agent reads ends with a hint from the environment.
+
+For guidance when a whole group of episodes fails (Guide; Scaf-GRPO's tiers): the group is
+played again with hints, and the trainer learns from the hinted episodes as if the hints had
+not been there (importance-corrected). So the wrapper records exactly what it added: each
+``reset`` and each step that does not end the episode appends ``"\\n\\nHint: <hint>"`` to the
+text of the observation (the ``"text"`` of a ``{"text", "image"}`` observation) and puts
+``{"level", "hint", "suffix"}`` in ``info["hint"]``, where ``suffix`` is the appended text
+(``None`` and nothing appended when the environment has no hint for the state).
+
+The hint is ``env.unwrapped.hint(level)`` (:meth:`agentgym.core.LLMEnv.hint`: 1 the rules,
+2 a strategy, 3 a good next move). An environment whose ``hint`` raises is reported in
+``info["hint"]["error"]``, never as a failed step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+from agentgym.core import HINT_LEVELS
+
+HINT_KEY = "hint"
+HINT_PREFIX = "\n\nHint: "
+
+
+class Hinted(gym.Wrapper):
+    """Appends the environment's hint of ``level`` to each observation (module docstring)."""
+
+    def __init__(self, env: gym.Env, level: int = HINT_LEVELS[-1]) -> None:
+        super().__init__(env)
+        if level not in HINT_LEVELS:
+            raise ValueError(f"Hinted: level must be one of {HINT_LEVELS}, got {level!r}")
+        self.level = level
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        observation, info = self.env.reset(**kwargs)
+        return self._hinted(observation, info)
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        if terminated or truncated:
+            return observation, reward, terminated, truncated, info
+        observation, info = self._hinted(observation, info)
+        return observation, reward, terminated, truncated, info
+
+    def _hinted(self, observation: Any, info: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        record: dict[str, Any] = {"level": self.level, "hint": None, "suffix": None}
+        try:
+            hint = self.env.unwrapped.hint(self.level)
+        except Exception as exc:  # noqa: BLE001 - a broken hint costs the hint, not the step
+            record["error"] = f"{type(exc).__name__}: {exc}"
+            hint = None
+        if hint:
+            suffix = HINT_PREFIX + " ".join(str(hint).split())
+            if isinstance(observation, dict) and isinstance(observation.get("text"), str):
+                observation = {**observation, "text": observation["text"] + suffix}
+            elif isinstance(observation, str):
+                observation = observation + suffix
+            else:
+                suffix = None
+            if suffix is not None and observation not in self.observation_space:
+                raise ValueError(f"Hinted: the hinted observation does not fit {self.observation_space}")
+            record.update(hint=hint if suffix else None, suffix=suffix)
+        return observation, {**info, HINT_KEY: record}
+
+
+def strip_hint(text: str, suffix: str | None) -> str:
+    """``text`` without the hint ``suffix`` that :class:`Hinted` appended (unchanged without one)."""
+    if suffix and text.endswith(suffix):
+        return text[: -len(suffix)]
+    return text
