@@ -1,0 +1,152 @@
+"""Guidance when a whole group fails: hints, a ladder of hint levels, and hint-free training rows.
+
+GRPO learns nothing from a group whose episodes all fail: every advantage is zero. Guide
+(Nath et al., 2025) plays such a group again with a hint in the context and trains on the
+hinted episodes *as if the hint had not been there*, correcting with the importance ratio of
+the policy without the hint against the policy that sampled with it. Scaf-GRPO (Zhang et al.,
+2025) gives hints in tiers, escalating only while a task stays unsolved. Here:
+
+- :func:`failed_groups`: the groups in which no episode succeeded (and whose best return is at
+  most ``threshold``): those get guidance.
+- :class:`HintLadder`: per task, the hint level (:data:`agentgym.core.HINT_LEVELS`: 1 the
+  rules, 2 a strategy, 3 a good next move) to use at its next failure: the first level at its
+  first guided failure, one level higher after each ``patience`` more guided failures, back to
+  the first once the task is solved without hints.
+- :func:`strip_hints`: a hinted trajectory (played with :class:`~agentgym.wrappers.Hinted`)
+  rebuilt token for token without its hints: the same generated tokens (and their sampling
+  log-probs, which stay the *behaviour* log-probs), the observations re-tokenised without
+  their ``"Hint: ..."`` suffixes by the transcript the rollout engine uses
+  (:class:`~agentgym.rollout.transcript.TokenTranscript`).
+
+The correction itself is the decoupled objective of :mod:`agentgym.train.loss`: the trainer
+scores the stripped rows with the current weights (the *proximal* log-probs ``p``, the policy
+without the hint) and weighs each generated token by ``exp(p - b)`` (``b`` the log-prob with the
+hint, at sampling), capped, as Guide's importance ratio.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from agentgym.core import HINT_LEVELS
+from agentgym.rollout.transcript import TokenTranscript
+from agentgym.trajectory import Trajectory
+from agentgym.wrappers.hinted import HINT_PREFIX
+
+#: a hint :class:`~agentgym.wrappers.Hinted` appended: its prefix, then one line, at the very end
+_HINT_SUFFIX = re.compile(re.escape(HINT_PREFIX) + r"[^\n]*\Z")
+#: trajectory metadata: the hint level a hinted episode was played with
+HINT_LEVEL_KEY = "hint_level"
+
+
+def failed_groups(trajectories: Sequence[Trajectory], threshold: float = 0.0) -> list[str]:
+    """The ``group_id`` of every group in which no trajectory succeeded and none returned more
+    than ``threshold``, in order of first appearance."""
+    groups: dict[str, list[Trajectory]] = {}
+    for trajectory in trajectories:
+        groups.setdefault(str(trajectory.group_id), []).append(trajectory)
+    return [group for group, members in groups.items()
+            if not any(t.success for t in members) and max(t.episode_return for t in members) <= threshold]
+
+
+@dataclass
+class HintLadder:
+    """The hint level of each task's next guided failure (module docstring).
+
+    Args:
+        levels: the levels to climb, weakest first (each one of :data:`HINT_LEVELS`).
+        patience: guided failures at one level before the next.
+    """
+
+    levels: tuple[int, ...] = HINT_LEVELS
+    patience: int = 1
+    _failures: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.levels = tuple(self.levels)
+        if not self.levels or any(level not in HINT_LEVELS for level in self.levels):
+            raise ValueError(f"HintLadder: levels must be some of {HINT_LEVELS}, got {self.levels!r}")
+        if list(self.levels) != sorted(set(self.levels)):
+            raise ValueError(f"HintLadder: levels must rise, weakest first, got {self.levels!r}")
+        if type(self.patience) is not int or self.patience < 1:
+            raise ValueError(f"HintLadder: patience must be a positive integer, got {self.patience!r}")
+
+    def level_for(self, task: str) -> int:
+        """The level to hint ``task`` with now."""
+        rung = self._failures.get(task, 0) // self.patience
+        return self.levels[min(rung, len(self.levels) - 1)]
+
+    def guided(self, task: str) -> None:
+        """``task`` failed and was played again with hints."""
+        self._failures[task] = self._failures.get(task, 0) + 1
+
+    def solved(self, task: str) -> None:
+        """``task`` was solved without hints: its next failure starts at the first level."""
+        self._failures.pop(task, None)
+
+    def state(self) -> dict[str, int]:
+        return dict(self._failures)
+
+    def load_state(self, state: dict[str, int]) -> None:
+        self._failures = {str(task): int(count) for task, count in state.items()}
+
+
+class HintStripError(ValueError):
+    """A hinted trajectory that cannot be rebuilt without its hints, token for token."""
+
+
+def strip_hints(trajectory: Trajectory, tokenizer: Any, tools: list[dict[str, Any]] | None = None) -> Trajectory:
+    """``trajectory`` rebuilt without the hints :class:`~agentgym.wrappers.Hinted` appended
+    (module docstring): a copy whose messages, turn observations, token ids and spans are
+    those of the same episode without hints; generated tokens and sampling log-probs are
+    unchanged. Raises :class:`HintStripError` when that is impossible: no token ids, images,
+    a conversation the chat history trimmed, or a template that rewrites history."""
+    if trajectory.token_ids is None:
+        raise HintStripError("a text-only trajectory has no tokens to rebuild")
+    messages = [_without_hint(message) for message in trajectory.messages]
+    if any(isinstance(m.get("content"), list) for m in messages):
+        raise HintStripError("trajectories with images are not rebuilt without hints")
+    starts = [i for i, m in enumerate(messages) if m.get("role") == "assistant"]
+    if len(starts) < len(trajectory.turns) - 1 or len(starts) > len(trajectory.turns):
+        raise HintStripError(f"{len(starts)} assistant messages for {len(trajectory.turns)} turns: "
+                             "the conversation was trimmed (max_context_chars) or is not this episode's")
+    transcript = TokenTranscript(tokenizer, messages[: starts[0]] if starts else messages, tools)
+    stripped = copy.deepcopy(trajectory)
+    stripped.messages = messages
+    stripped.prompt_length = len(transcript.token_ids)
+    for position, turn in enumerate(stripped.turns):
+        start, end = turn.action_span
+        generated = trajectory.token_ids[start:end]
+        span = transcript.add_generation(list(generated), turn.logprobs, turn.action)
+        turn.action_span = (span.start, span.end)
+        turn.observation = _strip(turn.observation)
+        if turn.observation_span is None:  # the last turn: nothing was appended after it
+            break
+        begin = starts[position]
+        following = starts[position + 1] if position + 1 < len(starts) else len(messages)
+        span = transcript.add_observation(messages[begin + 1: following], messages[begin])
+        turn.observation_span = (span.start, span.end)
+    if transcript.mismatches:
+        raise HintStripError("the chat template rewrote history while rebuilding without hints")
+    stripped.token_ids = list(transcript.token_ids)
+    stripped.metadata = {**trajectory.metadata, "hints_stripped": True}
+    return stripped
+
+
+def _strip(text: str) -> str:
+    return _HINT_SUFFIX.sub("", text)
+
+
+def _without_hint(message: dict[str, Any]) -> dict[str, Any]:
+    content = message.get("content")
+    if message.get("role") == "user" and isinstance(content, str):
+        return {**message, "content": _strip(content)}
+    return dict(message)
+
+
+def hinted_levels(trajectories: Iterable[Trajectory]) -> list[int]:
+    """The hint levels of the hinted trajectories among ``trajectories`` (for metrics)."""
+    return [int(t.metadata[HINT_LEVEL_KEY]) for t in trajectories if t.metadata.get(HINT_LEVEL_KEY) is not None]
