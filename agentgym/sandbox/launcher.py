@@ -515,6 +515,12 @@ class Cells:
         except SyntaxError as error:
             sys.stderr.write("".join(self.traceback.format_exception_only(type(error), error)))
             return f"SyntaxError: {error.msg}", "exception", None
+        except (ValueError, RecursionError, MemoryError) as error:
+            # compile's other refusals: a lone surrogate (UnicodeEncodeError), nesting deeper
+            # than the parser's stack, a source too big for the memory limit. The cell fails;
+            # the interpreter and its variables live on.
+            sys.stderr.write("".join(self.traceback.format_exception_only(type(error), error)))
+            return f"{type(error).__name__}: {error}", "exception", None
         start = self.cpu_used()
         resource.setrlimit(resource.RLIMIT_CPU, (int(start + self.cpu_seconds) + 1, resource.RLIM_INFINITY))
         self.in_cell = True

@@ -73,7 +73,10 @@ def encode_files(files: Mapping[str, str | bytes] | None) -> dict[str, bytes]:
         if ".." in parts or "" in parts or "." in parts:
             raise ValueError(f"file name {name!r} must be a plain relative path (no '..', '.' or '//')")
         if isinstance(content, str):
-            data = content.encode("utf-8")
+            # A lone surrogate (text that is not valid unicode) is written as its code unit, so
+            # the file holds invalid UTF-8 and the program that reads it fails as it would on
+            # disk (Python: a SyntaxError naming the byte): a result, not an exception here.
+            data = content.encode("utf-8", "surrogatepass")
         elif isinstance(content, (bytes, bytearray, memoryview)):
             data = bytes(content)
         else:
@@ -495,7 +498,7 @@ def spawn(spec: LaunchSpec, job: dict[str, Any], *, stdin: str | bytes | None = 
         if stdin is not None:
             stdin_fd = os.memfd_create("sandbox-stdin")
             child_ends.append(stdin_fd)
-            os.write(stdin_fd, stdin.encode("utf-8") if isinstance(stdin, str) else bytes(stdin))
+            os.write(stdin_fd, stdin.encode("utf-8", "surrogatepass") if isinstance(stdin, str) else bytes(stdin))
             os.lseek(stdin_fd, 0, os.SEEK_SET)
         popen = subprocess.Popen(argv, stdin=stdin_fd if stdin_fd is not None else subprocess.DEVNULL,
                                  stdout=out_w, stderr=err_w, pass_fds=pass_fds, cwd=cwd, env=popen_env,

@@ -120,3 +120,11 @@ def test_tests_must_be_code():
             normalize_tests(bad)
     with pytest.raises(ValueError, match="runner"):
         run_tests(None, SOLUTION, LIST_TESTS, runner="nose")
+
+
+def test_a_solution_that_is_not_unicode_text_is_a_verdict_not_an_exception(sandbox):
+    # a reply with a lone surrogate (what a tokenizer's broken byte can decode to) used to raise
+    # UnicodeEncodeError out of the sandbox, and so out of the environment's step
+    verdict = run_tests(sandbox, 'def add(a, b):\n    return "\ud800"\n', LIST_TESTS)
+    assert not verdict.correct and verdict.total == 0
+    assert verdict.error == "the solution is not valid unicode text (a lone surrogate, '\\ud800', at character 27)"

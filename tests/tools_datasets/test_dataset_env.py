@@ -249,3 +249,17 @@ def test_register_dataset_refuses_bad_data_at_once(tmp_path):
 def test_bad_arguments_are_config_errors(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         DatasetEnv([{"question": "q", "tests": "assert True"}], "code", **kwargs)
+
+
+def test_replies_that_are_not_unicode_text_are_observations(sandbox, resources):
+    env = agentgym.make(CODE_ID, difficulty="easy", sandbox=sandbox)
+    env.reset(seed=0, options={"index": 0})
+    env.step("<python>kept = 41</python>")
+    observation, reward, terminated, truncated, info = env.step("<python>print('\ud800')</python>")
+    assert "UnicodeEncodeError" in observation and "launcher" not in observation
+    observation, *_ = env.step("<python>print(kept + 1)</python>")
+    assert "42" in observation  # the interpreter and its variables survived
+    observation, reward, terminated, truncated, info = env.step("```python\ndef add(a, b):\n    return '\udfff'\n```")
+    assert not terminated and reward == 0.0 and "not valid unicode text" in observation and info["test_error"]
+    env.close()
+    resources.assert_released()

@@ -146,6 +146,11 @@ def run_tests(sandbox: Any, solution: str, tests: str | Sequence[str], *, runner
     if not isinstance(solution, str):
         raise TypeError(f"solution must be a str, not {type(solution).__name__}")
     tests = normalize_tests(tests)
+    try:
+        solution.encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate: no file can hold it as text
+        return CodeVerdict(0, 0, (), f"the solution is not valid unicode text (a lone surrogate, "
+                                     f"{solution[error.start]!r}, at character {error.start})")
     nonce = "@@report-" + secrets.token_hex(16) + "@@"
     if runner == "asserts":
         files = {"solution.py": solution, "tests.json": json.dumps(tests if isinstance(tests, str) else list(tests))}
