@@ -646,6 +646,13 @@ class _Connection:
         if session is None:
             raise ToolError(f"the MCP server is not running: {self._ended or 'not started'}")
         try:
+            unreadable = _not_unicode(arguments)
+        except RecursionError:  # nested deeper than Python's stack: the client's encoder will say so
+            unreadable = None
+        if unreadable is not None:  # JSON-RPC over stdio is UTF-8: a server reading it would die
+            raise ToolError(f"{unreadable} is not valid unicode text (it has a lone surrogate); the MCP server "
+                            f"cannot read it")
+        try:
             result = await session.call_tool(name, arguments, read_timeout_seconds=timeout)
         except MCPError as exc:
             if exc.code == REQUEST_TIMEOUT:
@@ -736,6 +743,32 @@ async def _exited(process: Any, seconds: float) -> bool:
             return False
         await asyncio.sleep(0.005)
     return True
+
+
+def _not_unicode(value: Any, where: str = "") -> str | None:
+    """Where in a call's arguments a string (value or key) is not valid unicode text — a lone
+    surrogate, which no UTF-8 stream can carry — as ``argument 'x'`` / ``item 2 of argument
+    'x'`` / ``key 'k' of argument 'x'``; ``None`` when every string is."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "a value"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inside = f"argument {key!r}" if not where else f"key {key!r} of {where}"
+            if isinstance(key, str) and _not_unicode(key) is not None:
+                return f"the name of {inside}" if not where else f"a key of {where}"
+            found = _not_unicode(item, inside)
+            if found is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = _not_unicode(item, f"item {index} of {where}" if where else f"item {index}")
+            if found is not None:
+                return found
+    return None
 
 
 def _describe(exc: BaseException) -> str:

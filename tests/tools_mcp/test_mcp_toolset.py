@@ -170,6 +170,20 @@ def test_a_call_past_its_timeout_is_a_timeout_and_the_session_goes_on(probe):
     assert invoke(tools["echo"], {"text": "new server"}).content == "new server"
 
 
+def test_text_that_is_not_unicode_is_refused_before_it_reaches_the_server(probe):
+    """A lone surrogate cannot be written on the UTF-8 stream: sent, it made the server die
+    (and the episode's state with it). It is refused, naming where it is; the server lives on."""
+    tools, pid = tools_of(probe), probe.server_pid
+    outcome = invoke(tools["echo"], {"text": "caf\ud800"})
+    assert outcome.failure == "error" and outcome.content == (
+        "Error: argument 'text' is not valid unicode text (it has a lone surrogate); the MCP server cannot read it")
+    with pytest.raises(ToolError, match=r"item 1 of key 'b' of argument 'a' is not valid unicode"):
+        probe.call_hidden("echo", {"a": {"b": ["fine", "\udfff"]}})
+    with pytest.raises(ToolError, match="the name of argument '\\\\udc80' is not valid unicode"):
+        probe.call_hidden("echo", {"\udc80": "x"})
+    assert probe.server_pid == pid and invoke(tools["echo"], {"text": "still here"}).content == "still here"
+
+
 def test_a_server_that_dies_gives_tool_errors_and_the_next_open_replaces_it(probe):
     tools = tools_of(probe)
     dead = probe.server_pid
