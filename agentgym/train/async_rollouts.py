@@ -33,10 +33,14 @@ Overlap and the staleness bound
 
 Shutdown
     :meth:`AsyncRollouts.close` (also on leaving the ``with`` block, on an error or a
-    ``KeyboardInterrupt``) stops the thread: a rollout in progress is cancelled (its episodes
-    stop at their next await; a policy call already decoding finishes its batch), the thread's
-    event loop shuts its worker threads down, and the thread is joined. An error on the rollout
-    thread is raised again by the learner's next :meth:`AsyncRollouts.take`.
+    ``KeyboardInterrupt``) stops the thread: the behaviour policy answers every later request
+    with an error generation (:meth:`BehaviourPolicy.stop`), so each episode of a rollout in
+    progress ends at its next turn and the rollout finishes the ordinary way, closing its
+    environments (a policy call already decoding finishes its batch first); the thread's event
+    loop shuts its worker threads down and the thread is joined. (Cancelling the rollout task
+    instead could interrupt an episode while it closes its environment and leave that
+    environment's thread waiting for good.) An error on the rollout thread is raised again by
+    the learner's next :meth:`AsyncRollouts.take`.
 
 Determinism
     Which turns a refresh reaches depends on how long updates and policy calls take, so an
@@ -92,6 +96,7 @@ class BehaviourPolicy(Policy):
         self._staged_lock = threading.Lock()
         self._staged: tuple[dict[str, torch.Tensor], int] | None = None
         self._sampled: dict[int, int] = {}  # (prompt, tokens) key -> the oldest version that sampled it
+        self._stopped = threading.Event()
 
     def stage(self, weights: dict[str, torch.Tensor], version: int) -> None:
         """Weights (by parameter name) to take at the next safe point, as ``version``; staged
@@ -103,10 +108,17 @@ class BehaviourPolicy(Policy):
         with self._staged_lock:
             self._staged = (weights, version)
 
+    def stop(self) -> None:
+        """Answer every request from now on with an error generation (``finish_reason="error"``),
+        which ends its episode: how a rollout in progress is brought to a quick, ordinary end."""
+        self._stopped.set()
+
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
         return await asyncio.to_thread(self._generate, list(requests), sampling)
 
     def _generate(self, requests: list[Request], sampling: SamplingParams) -> list[Generation]:
+        if self._stopped.is_set():
+            return [_stopped_generation() for _ in requests]
         with self._lock:
             self._refresh()
             version = self.version
@@ -154,6 +166,10 @@ class BehaviourPolicy(Policy):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _stopped_generation() -> Generation:
+    return Generation(text="", finish_reason="error", error="the rollout was stopped (the training run is ending)")
 
 
 def _key(prompt: Sequence[int], generated: Sequence[int]) -> int:
@@ -216,11 +232,12 @@ class AsyncRollouts:
         self.learner_version = behaviour.version
         #: the step whose rollout waits for the learner (the staleness gate), or ``None``
         self.waiting_step: int | None = None
+        #: the step whose rollout is being played, or ``None``
+        self.playing_step: int | None = None
         self._condition = threading.Condition()
         self._ready: dict[int, PlayedStep] = {}
         self._error: BaseException | None = None
         self._stopping = False
-        self._running: tuple[asyncio.AbstractEventLoop, asyncio.Task] | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ learner side
@@ -237,15 +254,15 @@ class AsyncRollouts:
         if not self.first_step <= step < self.last_step:
             raise ValueError(f"step {step} is outside the steps played, [{self.first_step}, {self.last_step})")
         with self._condition:
-            done = self._condition.wait_for(
-                lambda: step in self._ready or self._error is not None or self._stopping, timeout)
+            self._condition.wait_for(lambda: step in self._ready or self._error is not None or self._stopping,
+                                     timeout)
+            if step in self._ready:  # played before a later step failed, if one did
+                return self._ready.pop(step)
             if self._error is not None:
                 raise self._error
             if self._stopping:
                 raise RuntimeError("the rollout thread was closed")
-            if not done:
-                raise TimeoutError(f"step {step}'s rollout was not ready after {timeout} s")
-            return self._ready.pop(step)
+            raise TimeoutError(f"step {step}'s rollout was not ready after {timeout} s")
 
     def publish(self, weights: dict[str, torch.Tensor], version: int) -> None:
         """The learner's weights after an update, as ``version``: staged for the behaviour
@@ -255,18 +272,14 @@ class AsyncRollouts:
             self.learner_version = version
             self._condition.notify_all()
 
-    def close(self, timeout: float = 60.0) -> None:
-        """Stop and join the rollout thread (module docstring); idempotent."""
+    def close(self, timeout: float = 120.0) -> None:
+        """Stop and join the rollout thread (module docstring); idempotent. ``RuntimeError`` if
+        it has not stopped after ``timeout`` seconds (an environment step that hangs: its
+        rollout's ``step_timeout`` bounds that)."""
         with self._condition:
             self._stopping = True
-            running = self._running
             self._condition.notify_all()
-        if running is not None:
-            loop, task = running
-            try:
-                loop.call_soon_threadsafe(task.cancel)
-            except RuntimeError:  # its loop closed meanwhile: the rollout has ended
-                pass
+        self.behaviour.stop()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -301,16 +314,14 @@ class AsyncRollouts:
                 self._condition.notify_all()
 
     async def _play_step(self, step: int) -> PlayedStep:
-        with self._condition:
-            if self._stopping:
-                raise asyncio.CancelledError
-            self._running = (asyncio.get_running_loop(), asyncio.current_task())
         started, start_version = time.perf_counter(), self.behaviour.version
+        with self._condition:
+            self.playing_step = step
         try:
             result = await self.play(step, self.behaviour)
         finally:
             with self._condition:
-                self._running = None
+                self.playing_step = None
         for trajectory in result.trajectories:
             versions = self.behaviour.turn_versions(trajectory, default=start_version)
             trajectory.metadata[VERSIONS_KEY] = versions
