@@ -194,10 +194,12 @@ def test_fork_bomb_is_contained(leaks):
 
 def test_shell_fork_bomb_is_contained(leaks):
     sandbox = limited(wall_seconds=2, processes=16)
-    result = sandbox.run(["bash", "-c", ":(){ :|:& };:; wait"])
-    # bash says it cannot fork; whether it then gives up or the wall clock stops it depends on
-    # the machine's load
+    # The bomb's processes orphan themselves at once (each `:` returns after starting `:|:&`), so
+    # a `wait` could return before any fork failed, and the command's end killed the bomb: the
+    # shell stays until the wall clock, while the orphans hit the process limit.
+    result = sandbox.run(["bash", "-c", ":(){ :|:& };:; sleep 30"])
     assert "fork: retry: Resource temporarily unavailable" in result.stderr, result
+    assert result.timed_out and result.killed_reason.startswith("wall-clock limit of 2 s exceeded")
     assert "[the sandbox allows 16 processes and threads at once]" in result.for_agent()
     assert result.duration_s < 10
     assert subprocess.run(["true"]).returncode == 0
