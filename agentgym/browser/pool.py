@@ -38,14 +38,18 @@ class BrowserPool:
         max_browsers: the most browsers running at once (at least 1).
         headless: run Chromium without a window.
         launch_timeout: seconds allowed to start one browser.
+        webgl: give pages WebGL (SwiftShader in each browser's GPU process, ~11 MB more per
+            browser); off by default, no environment here needs it.
 
     Raises:
         ConfigError: an argument is of the wrong type or out of range.
     """
 
-    def __init__(self, max_browsers: int = 2, *, headless: bool = True, launch_timeout: float = 30.0) -> None:
+    def __init__(self, max_browsers: int = 2, *, headless: bool = True, launch_timeout: float = 30.0,
+                 webgl: bool = False) -> None:
         self.max_browsers = check_int("BrowserPool", "max_browsers", max_browsers, minimum=1)
         self.headless = check_flag("BrowserPool", "headless", headless)
+        self.webgl = check_flag("BrowserPool", "webgl", webgl)
         self.launch_timeout = check_number("BrowserPool", "launch_timeout", launch_timeout, minimum=0.1)
         self.id = next(_pool_ids)
         self._owner_pid = os.getpid()
@@ -161,7 +165,8 @@ class BrowserPool:
                 worker = idle[0]
             elif len(self._workers) < self.max_browsers:
                 worker = BrowserWorker(f"agentgym-browser-{self.id}.{len(self._workers) + 1}",
-                                       headless=self.headless, launch_timeout=self.launch_timeout)
+                                       headless=self.headless, launch_timeout=self.launch_timeout,
+                                       webgl=self.webgl)
                 self._workers.append(worker)
                 self._load[worker] = 0
             else:

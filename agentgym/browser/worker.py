@@ -32,7 +32,7 @@ from typing import Any, Callable
 import psutil
 
 from agentgym.browser.errors import BrowserError, BrowserTimeout, BrowserUnavailable, SessionClosed
-from agentgym.browser.launch import import_sync_playwright, launch_options
+from agentgym.browser.launch import launch_options, start_playwright
 from agentgym.browser.processes import browser_processes, kill_process_trees
 
 #: Seconds a call may go on after its timeout before the browser is killed to free the thread.
@@ -84,11 +84,14 @@ class BrowserWorker:
         name: the thread's name (shows in thread dumps and leak reports).
         headless: run Chromium without a window.
         launch_timeout: seconds allowed for starting Playwright and Chromium.
+        webgl: launch Chromium with WebGL (SwiftShader; see :mod:`agentgym.browser.launch`).
     """
 
-    def __init__(self, name: str, *, headless: bool = True, launch_timeout: float = 30.0) -> None:
+    def __init__(self, name: str, *, headless: bool = True, launch_timeout: float = 30.0,
+                 webgl: bool = False) -> None:
         self.name = name
         self.headless = headless
+        self.webgl = webgl
         self.launch_timeout = launch_timeout
         self.generation = 0
         self.marker = ""
@@ -236,9 +239,10 @@ class BrowserWorker:
         if self._playwright is not None and not self._driver_alive():
             self._stop_playwright()  # killed to free a stuck call (see kill_driver)
         if self._playwright is None:
-            self._playwright = import_sync_playwright()().start()
+            self._playwright = start_playwright()
         self.marker = f"{secrets.token_hex(6)}-{self.generation + 1}"
-        options = launch_options(headless=self.headless, marker=self.marker, timeout_s=self.launch_timeout)
+        options = launch_options(headless=self.headless, marker=self.marker, timeout_s=self.launch_timeout,
+                                 webgl=self.webgl)
         try:
             browser = self._playwright.chromium.launch(**options)
         except BrowserError:
@@ -246,7 +250,7 @@ class BrowserWorker:
         except Exception as exc:  # noqa: BLE001 - the driver may be gone too: restart it once
             self._stop_playwright()
             try:
-                self._playwright = import_sync_playwright()().start()
+                self._playwright = start_playwright()
                 browser = self._playwright.chromium.launch(**options)
             except Exception as again:  # noqa: BLE001
                 self._stop_playwright()
