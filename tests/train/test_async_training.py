@@ -122,3 +122,17 @@ def test_async_configurations_that_cannot_work_fail_at_start(section, message):
         data["rollout"] = {"backend": "vllm"}
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         TrainConfig.from_dict(data)
+
+
+def test_with_lora_only_the_adapters_travel_to_the_behaviour_copy(tmp_path):
+    from agentgym.train.async_rollouts import trainable_weights
+
+    lora = {"enabled": True, "r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]}
+    config = world_config(tmp_path, run={"steps": 3}, model={"lora": lora}, async_training=ASYNC)
+    trainer = Trainer(config, **learner())
+    threads = threading.active_count()
+    history = trainer.train()
+    published = trainable_weights(trainer.model)
+    assert published and all("lora_" in name for name in published)
+    assert [r["step"] for r in history] == [1, 2, 3] and all(r["async/lag_max"] <= 1 for r in history)
+    assert _threads_back_to(threads)
