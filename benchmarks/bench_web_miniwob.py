@@ -39,8 +39,12 @@ step and reset latency, errors (exceptions; error observations are counted apart
 processes that map them, so N browsers of one binary are not counted N times) of every process
 of the side -- the Python process(es), Playwright's driver, every Chromium process -- summed
 and divided by N (RSS alongside): the median of readings at 20%, 40% ... 100% of the window
-and one after it with all environments open (renderers come and go with the episodes). The
-ratios are agentgym / BrowserGym at the same N (targets: >= 1.5x steps/s, <= 0.7x memory per
+and one after it with all environments open (renderers come and go with the episodes). PSS
+splits a page among every process on the machine that maps it, so other programs running the
+same Chromium (or Node.js) lower it, the more for the side with fewer processes of its own;
+**own memory** per environment does not depend on them: the distinct physical pages of all the
+side's processes, each counted once (``/proc/<pid>/pagemap``; needs root, blank otherwise),
+read once after the window. The ratios are agentgym / BrowserGym at the same N (targets: >= 1.5x steps/s, <= 0.7x memory per
 environment). After each configuration no process that either side ran may be left.
 
     python benchmarks/bench_web_miniwob.py --setup-browsergym        # once
@@ -403,16 +407,61 @@ def _pss_rss(proc) -> tuple[int, int]:
         return info.pss, info.rss
 
 
-def memory_of(pids: list[int]) -> dict[str, Any]:
-    """PSS and RSS (bytes) summed over ``pids`` and all their descendants, a count of each kind
-    of process, PSS by kind, and each process's (pid, creation time)."""
+def distinct_bytes(processes) -> int | None:
+    """Bytes of the distinct physical pages that ``processes`` have resident, each page counted
+    once however many of them map it (``/proc/<pid>/pagemap``; anonymous and file pages alike).
+
+    This is what the processes' PSS would sum to if nothing else ran on the machine. PSS splits
+    a shared page among *all* the processes that map it, so another program running the same
+    Chromium binary (a test suite next door) takes part of its text pages off a side's PSS, and
+    takes more off the side that runs fewer Chromium processes: the PSS ratio moves with the
+    machine's load; this one does not. ``None`` where the page frame numbers cannot be read
+    (they read as 0 without CAP_SYS_ADMIN).
+    """
+    import numpy as np
     import psutil
 
+    present, frame = np.uint64(1 << 63), np.uint64((1 << 55) - 1)
+    frames = []
+    for proc in processes:
+        try:
+            regions = []
+            with open(f"/proc/{proc.pid}/smaps") as smaps:
+                start = end = 0
+                for line in smaps:
+                    head = line.split(" ", 1)[0]
+                    if "-" in head and not head.endswith(":"):
+                        low, high = head.split("-")
+                        start, end = int(low, 16), int(high, 16)
+                    elif head == "Rss:" and line.split()[1] != "0":
+                        regions.append((start, end))
+            with open(f"/proc/{proc.pid}/pagemap", "rb", buffering=0) as pagemap:
+                for start, end in regions:
+                    pagemap.seek(start // 4096 * 8)
+                    entries = np.frombuffer(pagemap.read((end - start) // 4096 * 8), dtype=np.uint64)
+                    frames.append(entries[(entries & present) != 0] & frame)
+        except (OSError, ValueError, psutil.Error):
+            continue  # gone meanwhile
+    if not frames:
+        return None
+    every = np.concatenate(frames)
+    if every.size and not every.any():
+        return None
+    return int(np.unique(every).size) * 4096
+
+
+def memory_of(pids: list[int], *, distinct: bool = False) -> dict[str, Any]:
+    """PSS and RSS (bytes) summed over ``pids`` and all their descendants, a count of each kind
+    of process, PSS by kind, each process's (pid, creation time), and (``distinct``) the
+    :func:`distinct_bytes` of them all."""
+    import psutil
+
+    tree = process_tree(pids)
     pss = rss = 0
     kinds: dict[str, int] = {}
     pss_by_kind: dict[str, int] = {}
     seen: list[tuple[int, float]] = []
-    for proc in process_tree(pids):
+    for proc in tree:
         try:
             name = proc.name()
             seen.append((proc.pid, proc.create_time()))
@@ -424,7 +473,8 @@ def memory_of(pids: list[int]) -> dict[str, Any]:
         kind = next((k for k in ("chromium", "chrome", "headless_shell", "node", "python") if name.startswith(k)), name)
         kinds[kind] = kinds.get(kind, 0) + 1
         pss_by_kind[kind] = pss_by_kind.get(kind, 0) + one_pss
-    return {"pss": pss, "rss": rss, "processes": kinds, "pss_by_kind": pss_by_kind, "seen": seen}
+    return {"pss": pss, "rss": rss, "processes": kinds, "pss_by_kind": pss_by_kind, "seen": seen,
+            "distinct": distinct_bytes(tree) if distinct else None}
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -486,7 +536,10 @@ def run_config(config: dict[str, Any], args: argparse.Namespace, base_env: dict[
                 cpu_used = cpu_seconds(side.pids()) - cpu_start
             samples.append(memory_of(side.pids()))
         results = [r for worker in side.gather("result", args.duration + 120.0) for r in worker]
-        samples.append(memory_of(side.pids()))  # and after it, all environments open
+        # And after it, all environments open (nothing steps: the distinct pages, a slower read
+        # of every process's page table, are counted here only).
+        samples.append(memory_of(side.pids(), distinct=True))
+        own = samples[-1]["distinct"]
         memory = sorted(samples, key=lambda sample: sample["pss"])[len(samples) // 2]
         side.tell({"close": True})
         closed = side.gather("closed", 120.0)
@@ -522,6 +575,7 @@ def run_config(config: dict[str, Any], args: argparse.Namespace, base_env: dict[
         "flatten_share": extra / sum(step_s) if step_s else 0.0,
         "pss_mb_per_env": memory["pss"] / n / 2**20,
         "rss_mb_per_env": memory["rss"] / n / 2**20,
+        "own_mb_per_env": None if own is None else own / n / 2**20,
         "processes": memory["processes"],
         "pss_mb_per_env_by_kind": {k: v / n / 2**20 for k, v in memory["pss_by_kind"].items()},
         "left_running": leftover,
@@ -555,6 +609,8 @@ def add_ratios(rows: list[dict[str, Any]]) -> None:
         if row["side"] == "agentgym" and base is not None and base["steps_per_s"] > 0:
             row["speed_ratio"] = row["steps_per_s"] / base["steps_per_s"]
             row["memory_ratio"] = row["pss_mb_per_env"] / base["pss_mb_per_env"]
+            if row.get("own_mb_per_env") and base.get("own_mb_per_env"):
+                row["own_ratio"] = row["own_mb_per_env"] / base["own_mb_per_env"]
             if row["cpu_ms_per_step"] and base["cpu_ms_per_step"]:
                 row["cpu_ratio"] = row["cpu_ms_per_step"] / base["cpu_ms_per_step"]
 
@@ -568,8 +624,9 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"{args.duration:g} s per configuration; {os.cpu_count()} CPUs.",
         "",
         "| configuration | steps/s | x BrowserGym | CPU ms/step | x BrowserGym | step ms p50 / p90 | reset s p50 | "
-        "errors | error obs | PSS MB/env | x BrowserGym | RSS MB/env | processes | left running |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        "errors | error obs | PSS MB/env | x BrowserGym | own MB/env | x BrowserGym | RSS MB/env | processes | "
+        "left running |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in rows:
         procs = ", ".join(f"{v} {k}" for k, v in sorted(r["processes"].items()))
@@ -578,7 +635,12 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"{fmt(r['cpu_ms_per_step'], '.0f')} | {fmt(r.get('cpu_ratio'), '.2f')} | "
             f"{fmt(r['step_ms_p50'], '.0f')} / {fmt(r['step_ms_p90'], '.0f')} | {fmt(r['reset_s_p50'], '.2f')} | "
             f"{r['errors']} | {r['error_observations']} | {r['pss_mb_per_env']:.0f} | "
-            f"{fmt(r.get('memory_ratio'), '.2f')} | {r['rss_mb_per_env']:.0f} | {procs} | {r['left_running']} |")
+            f"{fmt(r.get('memory_ratio'), '.2f')} | {fmt(r.get('own_mb_per_env'), '.0f')} | "
+            f"{fmt(r.get('own_ratio'), '.2f')} | {r['rss_mb_per_env']:.0f} | {procs} | {r['left_running']} |")
+    lines += ["", "PSS: the median of the readings during the window and one after it. Own: the distinct "
+              "physical pages of the side's processes after the window, each counted once (what PSS "
+              "would sum to with nothing else running; PSS gives part of a page shared with other "
+              "programs, e.g. another Chromium on the machine, to them)."]
     flatten = [r for r in rows if r["side"] == "browsergym"]
     if flatten:
         lines += ["", "BrowserGym's step time includes `flatten_axtree_to_str` (the text an LLM reads): "
