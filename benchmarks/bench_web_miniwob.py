@@ -44,8 +44,9 @@ splits a page among every process on the machine that maps it, so other programs
 same Chromium (or Node.js) lower it, the more for the side with fewer processes of its own;
 **own memory** per environment does not depend on them: the distinct physical pages of all the
 side's processes, each counted once (``/proc/<pid>/pagemap``; needs root, blank otherwise),
-read once after the window. The ratios are agentgym / BrowserGym at the same N (targets: >= 1.5x steps/s, <= 0.7x memory per
-environment). After each configuration no process that either side ran may be left.
+read once after the window. The ratios are agentgym / BrowserGym at the same N (targets:
+>= 1.5x steps/s, <= 0.7x memory per environment). After each configuration no process that
+either side ran may be left.
 
     python benchmarks/bench_web_miniwob.py --setup-browsergym        # once
     python benchmarks/bench_web_miniwob.py [--envs 1 4 16] [--pools 1 2 4] [--duration 20]
