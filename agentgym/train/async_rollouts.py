@@ -80,7 +80,8 @@ class BehaviourPolicy(Policy):
 
     Args:
         inner: the policy to sample with (an :class:`~agentgym.policies.hf.HFPolicy` over the
-            copy); its calls are made one at a time, through its synchronous ``generate``.
+            copy: a policy with a ``model`` attribute); its calls are made one at a time,
+            through its synchronous ``generate``.
         version: the version of the weights it starts with.
     """
 
@@ -91,7 +92,9 @@ class BehaviourPolicy(Policy):
         self.env_hints = inner.env_hints
         self.version = version
         self.refreshes = 0
-        self._model = getattr(inner, "model")
+        if getattr(inner, "model", None) is None:
+            raise TypeError(f"the behaviour policy wraps a policy over a local model (an HFPolicy), got {inner!r}")
+        self._model = inner.model
         self._lock = threading.Lock()  # one policy call or refresh at a time
         self._staged_lock = threading.Lock()
         self._staged: tuple[dict[str, torch.Tensor], int] | None = None
