@@ -451,6 +451,35 @@ class AsyncTrainingSection:
 
 
 @dataclass
+class GuidanceSection:
+    """[guidance] Hints for groups that fail entirely (Guide; Scaf-GRPO's tiers:
+    :mod:`agentgym.train.guidance`). A group in which no episode succeeded and none returned
+    more than ``failure_threshold`` teaches GRPO nothing; with guidance it is played again
+    with the environment's hints in every observation (:class:`~agentgym.wrappers.Hinted`),
+    and trains on those episodes rebuilt without the hints, each generated token weighted by
+    ``min(exp(logp_without_hint - logp_with_hint), importance_cap)`` (the decoupled objective,
+    :func:`~agentgym.train.loss.decoupled_policy_loss`). Off by default.
+
+    Attributes:
+        enabled: replay failed groups with hints.
+        levels: the hint levels to climb, weakest first (1 the rules, 2 a strategy, 3 the
+            environment's good next move; :meth:`agentgym.core.LLMEnv.hint`).
+        patience: groups of one task (environment and arguments) that fail even with hints
+            before its hints go up a level; a group of the task that succeeds without hints
+            sets it back to the weakest.
+        failure_threshold: a group counts as failed when no episode succeeded and none
+            returned more than this.
+        importance_cap: the cap on each hinted token's importance weight (at least 1).
+    """
+
+    enabled: bool = False
+    levels: list[int] = field(default_factory=lambda: [1, 2, 3])
+    patience: int = 1
+    failure_threshold: float = 0.0
+    importance_cap: float = 5.0
+
+
+@dataclass
 class TrainConfig:
     """The whole configuration: one field per TOML section."""
 
@@ -468,6 +497,7 @@ class TrainConfig:
     eval: EvalSection = field(default_factory=EvalSection)
     curriculum: CurriculumSection = field(default_factory=CurriculumSection)
     async_training: AsyncTrainingSection = field(default_factory=AsyncTrainingSection)
+    guidance: GuidanceSection = field(default_factory=GuidanceSection)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (``None`` values dropped, as TOML would have them absent)."""
@@ -841,6 +871,7 @@ def _problems(config: TrainConfig) -> list[str]:
                      "plays the same episode again: sample (eval.temperature > 0) or use one sample")
     _check_env_runtime(env, p)
     _check_async_training(config, p)
+    _check_guidance(config, p)
     _check_optional_packages(config, p)
     return p
 
@@ -861,6 +892,26 @@ def _check_async_training(config: TrainConfig, p: list[str]) -> None:
     if config.curriculum.name != "none":
         p.append(f"async_training is not available with a curriculum yet (curriculum.name = "
                  f"{config.curriculum.name!r}: its proposals would run ahead of what it has observed)")
+
+
+def _check_guidance(config: TrainConfig, p: list[str]) -> None:
+    from agentgym.core import HINT_LEVELS
+
+    section = config.guidance
+    levels = section.levels
+    if not levels or any(type(level) is not int or level not in HINT_LEVELS for level in levels):
+        p.append(f"guidance.levels must be some of {list(HINT_LEVELS)} (1 the rules, 2 a strategy, 3 a good "
+                 f"next move), got {levels!r}")
+    elif list(levels) != sorted(set(levels)):
+        p.append(f"guidance.levels must rise, weakest first, without repeats, got {levels!r}")
+    if section.patience < 1:
+        p.append(f"guidance.patience must be at least 1, got {section.patience}")
+    if section.importance_cap < 1:
+        p.append(f"guidance.importance_cap must be at least 1 (a token the hint did not change has weight 1), "
+                 f"got {section.importance_cap}")
+    if section.enabled and config.async_training.enabled:
+        p.append("guidance is not available with async_training yet (a failed group is replayed by the learner "
+                 "between its rollout and its update); enable one of them")
 
 
 def _check_env_runtime(env: EnvSection, p: list[str]) -> None:

@@ -8,10 +8,11 @@ the policy without the hint against the policy that sampled with it. Scaf-GRPO (
 
 - :func:`failed_groups`: the groups in which no episode succeeded (and whose best return is at
   most ``threshold``): those get guidance.
-- :class:`HintLadder`: per task, the hint level (:data:`agentgym.core.HINT_LEVELS`: 1 the
-  rules, 2 a strategy, 3 a good next move) to use at its next failure: the first level at its
-  first guided failure, one level higher after each ``patience`` more guided failures, back to
-  the first once the task is solved without hints.
+- :class:`HintLadder`: per task (an environment and its arguments: a difficulty level), the
+  hint level (:data:`agentgym.core.HINT_LEVELS`: 1 the rules, 2 a strategy, 3 a good next
+  move) its next failed group gets: the weakest at first, one level higher after each
+  ``patience`` groups that failed even with hints (Scaf-GRPO's stagnation), back to the
+  weakest once a group of the task succeeds without hints.
 - :func:`strip_hints`: a hinted trajectory (played with :class:`~agentgym.wrappers.Hinted`)
   rebuilt token for token without its hints: the same generated tokens (and their sampling
   log-probs, which stay the *behaviour* log-probs), the observations re-tokenised without
@@ -79,8 +80,8 @@ class HintLadder:
         rung = self._failures.get(task, 0) // self.patience
         return self.levels[min(rung, len(self.levels) - 1)]
 
-    def guided(self, task: str) -> None:
-        """``task`` failed and was played again with hints."""
+    def failed_with_hints(self, task: str) -> None:
+        """A group of ``task`` failed even with hints: a step towards the next level."""
         self._failures[task] = self._failures.get(task, 0) + 1
 
     def solved(self, task: str) -> None:

@@ -58,6 +58,7 @@ the checkpoint's weights). :meth:`Trainer.train_step` called on its own stays sy
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import math
 import random
@@ -101,6 +102,7 @@ from agentgym.train.distributed import (
     rank_and_world,
 )
 from agentgym.train.filters import group_weights
+from agentgym.train.guidance import HINT_LEVEL_KEY, HintLadder, HintStripError, failed_groups, hinted_levels, strip_hints
 from agentgym.train.logging import MetricsLogger
 from agentgym.train.loss import kl_divergence
 from agentgym.rollout.progress import RolloutProgress
@@ -195,6 +197,9 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self._progress_console: Console | None = None  # set by train(): where rollout progress goes
         self._async: AsyncRollouts | None = None  # the rollout thread while an asynchronous train() runs
+        guidance = config.guidance
+        self.hint_ladder = HintLadder(tuple(guidance.levels), guidance.patience) if guidance.enabled else None
+        self._task_tools: dict[str, list[dict[str, Any]] | None] = {}  # guidance: tool schemas by task label
 
     # ------------------------------------------------------------------ construction
     def update_settings(self) -> UpdateSettings:
@@ -207,7 +212,8 @@ class Trainer:
             kl_coef=loss.kl_coef if loss.kl_mode == "loss" else 0.0, kl_estimator=loss.kl_estimator,
             entropy_coef=loss.entropy_coef, value_coef=algo.value_coef, value_clip=algo.value_clip,
             temperature=config.rollout.temperature, autocast_dtype=self.autocast_dtype,
-            importance_cap=config.async_training.importance_cap)
+            importance_cap=(config.guidance.importance_cap if config.guidance.enabled
+                            else config.async_training.importance_cap))
 
     def _rollout_policy(self, model: Any = None) -> Policy:
         """The policy that plays rollouts with ``model`` (default: the trained model)."""
@@ -337,6 +343,7 @@ class Trainer:
         max_turns = config.max_turns_at(step)
         metrics: dict[str, Any] = {"step": step + 1}
         self.model.eval()
+        tasks: list[Task] = []
         if self._async is not None:
             played = self._async.take(step)
             result, rollout_seconds = played.result, played.seconds
@@ -357,11 +364,13 @@ class Trainer:
         kept = self._trainable(trajectories, metrics)
         if self._async is not None:
             kept = self._within_staleness(kept, step, metrics)
+        if self.hint_ladder is not None and kept:
+            kept = self._guided(kept, tasks, step, metrics)
         rows: list[TrainingRow] = []
         turn_advantages = np.zeros(0)
         if kept:
             rows, turn_advantages = self._rows(kept, step, metrics)
-            if self._async is not None:
+            if self._async is not None or any(t.metadata.get("hints_stripped") for t in kept):
                 self._add_proximal_logprobs(kept, rows, step, metrics)
         if rows or is_distributed():  # every process joins every update, even with no rows
             metrics.update(self._update(rows, step))
@@ -449,9 +458,15 @@ class Trainer:
     def _add_proximal_logprobs(self, kept: list[Trajectory], rows: list[TrainingRow], step: int,
                                metrics: dict[str, Any]) -> None:
         """The decoupled objective's proximal log-probs: the learner's (version ``step``, before
-        this update) for rows a turn of which an older version sampled; a row sampled wholly by
-        this version has them already (its sampling log-probs), and gets those."""
-        stale = [row for row in rows if min(kept[row.source].metadata["policy_versions"], default=step) < step]
+        this update) for rows another policy sampled -- an older version (a turn of the row
+        has an older ``policy_versions`` entry) or the policy with hints in its context
+        (guidance: the row is the hinted episode rebuilt without them); a row this version
+        sampled as it stands has them already (its sampling log-probs), and gets those."""
+        def off_policy(trajectory: Trajectory) -> bool:
+            versions = trajectory.metadata.get("policy_versions") or [step]
+            return bool(trajectory.metadata.get("hints_stripped")) or min(versions) < step
+
+        stale = [row for row in rows if off_policy(kept[row.source])]
         for row in rows:
             row.proximal_logprobs = row.old_logprobs.copy()
         if stale:
@@ -462,7 +477,76 @@ class Trainer:
             for row, logprobs in zip(stale, scored):
                 row.proximal_logprobs = np.where(row.loss_mask, logprobs.float().numpy(), 0.0).astype(np.float32)
             metrics["time/proximal_seconds"] = time.perf_counter() - started
-        metrics["async/stale_rows"] = float(len(stale))
+        if self._async is not None:
+            metrics["async/stale_rows"] = float(len(stale))
+
+    def _guided(self, kept: list[Trajectory], tasks: Sequence[Task], step: int,
+                metrics: dict[str, Any]) -> list[Trajectory]:
+        """Guidance (``[guidance]``, :mod:`agentgym.train.guidance`): every group of ``kept`` in
+        which no episode succeeded is played again, its task's hint level (:class:`HintLadder`)
+        in every observation; its trajectories give way to the hinted ones rebuilt without the
+        hints (which :meth:`_add_proximal_logprobs` then scores as another policy's). A group
+        that cannot be rebuilt keeps its unhinted trajectories (counted)."""
+        section, ladder = self.config.guidance, self.hint_ladder
+        by_group = {f"{task.label}#{task.seed}": task for task in tasks}
+        failed = [group for group in failed_groups(kept, section.failure_threshold) if group in by_group]
+        for group in {t.group_id for t in kept} - set(failed):
+            if group in by_group and any(t.success for t in kept if t.group_id == group):
+                ladder.solved(by_group[group].label)
+        metrics["guidance/failed_groups"] = float(len(failed))
+        if not failed:
+            return kept
+        by_level: dict[int, list[Task]] = {}
+        for group in failed:
+            by_level.setdefault(ladder.level_for(by_group[group].label), []).append(by_group[group])
+        replaced: dict[str, list[Trajectory]] = {}
+        unbuilt, successes, hinted = 0, 0, 0
+        for level, level_tasks in sorted(by_level.items()):
+            config = self._rollout_config(step)
+            config = dataclasses.replace(config, wrappers=(*config.wrappers, WrapperSpec("Hinted", {"level": level})))
+            played = self._rollout(level_tasks, config, f"step {step + 1} guidance (hints at level {level})")
+            for task in level_tasks:
+                group = f"{task.label}#{task.seed}"
+                episodes = [t for t in played.trajectories if t.group_id == group]
+                try:
+                    tools = self._tools_of(task)
+                    rebuilt = [strip_hints(t, self.tokenizer, tools) for t in episodes
+                               if check_trainable(t, self.vision) is None]
+                except HintStripError as exc:
+                    warnings.warn(f"step {step + 1}: guidance for {group}: {exc}; its unhinted episodes stay",
+                                  stacklevel=2)
+                    unbuilt += 1
+                    continue
+                for trajectory in rebuilt:
+                    trajectory.metadata[HINT_LEVEL_KEY] = level
+                replaced[group] = rebuilt
+                hinted += len(rebuilt)
+                successes += sum(t.success for t in rebuilt)
+                if not any(t.success for t in rebuilt):
+                    ladder.failed_with_hints(task.label)
+        cache = getattr(self.policy, "prefix_cache", None)
+        if cache is not None:  # as after the step's rollout: stale once the update changes the weights
+            cache.clear()
+        metrics["guidance/hinted_episodes"] = float(hinted)
+        metrics["guidance/hinted_success"] = successes / hinted if hinted else math.nan
+        metrics["guidance/level_mean"] = float(np.mean(hinted_levels(t for ts in replaced.values() for t in ts))
+                                               ) if hinted else math.nan
+        metrics["guidance/unbuilt_groups"] = float(unbuilt)
+        kept = [t for t in kept if t.group_id not in replaced]
+        return kept + [t for group in failed if group in replaced for t in replaced[group]]
+
+    def _tools_of(self, task: Task) -> list[dict[str, Any]] | None:
+        """The tool schemas the policy was shown in ``task`` (its chat template renders them;
+        rebuilding a transcript needs them): read from one reset of the environment, once per
+        environment and arguments."""
+        if task.label not in self._task_tools:
+            env = agentgym.make(task.env_id, wrappers=[WrapperSpec.from_data(w) for w in self.config.env.wrappers],
+                                **task.kwargs)
+            try:
+                self._task_tools[task.label] = env.reset(seed=task.seed)[1].get("tools") or None
+            finally:
+                env.close()
+        return self._task_tools[task.label]
 
     def _trainable(self, trajectories: Sequence[Trajectory], metrics: dict[str, Any]) -> list[Trajectory]:
         kept, refused = [], 0
@@ -566,6 +650,8 @@ class Trainer:
             state["entropy_band"] = self.entropy_band.state_dict()
         if self.curriculum is not None:
             state["curriculum"] = self.curriculum.state_dict()
+        if self.hint_ladder is not None:
+            state["hint_ladder"] = self.hint_ladder.state()
         return save_checkpoint(self.out_dir, self.step, state, self.config.to_dict(), self.history,
                                keep_last=self.config.checkpoint.keep_last)
 
@@ -583,6 +669,8 @@ class Trainer:
             self.entropy_band.load_state_dict(state["entropy_band"])
         if self.curriculum is not None and "curriculum" in state:
             self.curriculum.load_state_dict(state["curriculum"])
+        if self.hint_ladder is not None and "hint_ladder" in state:
+            self.hint_ladder.load_state(state["hint_ladder"])
         set_rng_state(state["rng"])
         self.step = checkpoint.step
         self.history = [record for record in checkpoint.history if record["step"] <= self.step]

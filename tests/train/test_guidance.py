@@ -33,7 +33,7 @@ def test_the_ladder_climbs_with_patience_and_starts_over_once_solved():
     seen = []
     for _ in range(6):
         seen.append(ladder.level_for("t"))
-        ladder.guided("t")
+        ladder.failed_with_hints("t")
     assert seen == [1, 1, 2, 2, 3, 3] and ladder.level_for("other") == 1
     ladder.solved("t")
     assert ladder.level_for("t") == 1
