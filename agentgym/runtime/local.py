@@ -79,6 +79,16 @@ class LocalHandle(EnvHandle):
         if self.closed:
             return
         self.closed = True
+        try:
+            await self._close()
+        except asyncio.CancelledError:
+            # Cancelled while the environment closes (a rollout cancelled from outside): the
+            # close already handed to the environment's thread goes on, and the thread ends
+            # after it, instead of waiting for calls that will never come.
+            self._release(wait=False)
+            raise
+
+    async def _close(self) -> None:
         error: BaseException | None = None
         if self.worker.busy:  # a call is still running (cancelled from outside): it is hung
             self._end_hung_call()
@@ -182,9 +192,10 @@ class LocalHandle(EnvHandle):
         self.worker = SlotWorker(self.name)
         return "abandoned"
 
-    def _release(self) -> None:
-        """End the handle's (idle) thread; an abandoned one ends by itself if its call returns."""
-        self.worker.shutdown(wait=not self.worker.busy)
+    def _release(self, wait: bool = True) -> None:
+        """End the handle's thread after the calls it holds, joining it if ``wait`` and idle; an
+        abandoned one ends by itself if its call returns."""
+        self.worker.shutdown(wait=wait and not self.worker.busy)
 
 
 class ProcessHandle(LocalHandle):
@@ -242,8 +253,8 @@ class ProcessHandle(LocalHandle):
             with self._process_lock:
                 self._killing = False
 
-    def _release(self) -> None:
-        super()._release()
+    def _release(self, wait: bool = True) -> None:
+        super()._release(wait)
         if self.process is not None:  # e.g. built late, after its construction timed out
             self.process.kill()
             self.process = None

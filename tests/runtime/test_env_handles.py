@@ -143,3 +143,55 @@ def test_runtimes_by_name_and_their_clear_errors():
     with pytest.raises(TypeError, match="cannot be described as data; use WrapperSpec"):
         as_runtime("http://127.0.0.1:9").check(unpicklable)
     as_runtime("http://127.0.0.1:9").check(EnvSpec("testing/Countdown-v0", wrappers=(WrapperSpec("AnswerFormat"),)))
+
+
+class SlowClose(Countdown):
+    """Its close takes a while (a browser or a server shutting down)."""
+
+    def close(self) -> None:
+        time.sleep(0.3)
+        super().close()
+
+
+@pytest.mark.parametrize("form", ["thread", "process"])
+def test_a_close_cancelled_from_outside_still_ends_the_environment_and_its_thread(form):
+    handle_type = LocalHandle if form == "thread" else ProcessHandle
+    before = {t.ident for t in threading.enumerate()}
+
+    async def main():
+        handle = handle_type(SlowClose, timeout=10, name="agentgym-test-slow-close")
+        await handle.open()
+        await handle.reset(seed=0)
+        env = handle.env
+        closing = asyncio.ensure_future(handle.close())
+        await asyncio.sleep(0.05)
+        closing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await closing
+        return env
+
+    env = run(main())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and [t for t in threading.enumerate()
+                                           if t.ident not in before and t.name.startswith("agentgym-test")]:
+        time.sleep(0.02)
+    left = [t.name for t in threading.enumerate() if t.ident not in before and t.name.startswith("agentgym-test")]
+    assert not left, f"threads left after a cancelled close: {left}"
+    if form == "thread":
+        assert env.closed  # the close handed to the thread ran to its end
+    else:  # the environment's process is gone (multiprocessing's resource tracker may stay)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _env_processes():
+            time.sleep(0.05)
+        assert not _env_processes()
+
+
+def _env_processes():
+    children = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(child.cmdline()):
+                children.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return children
