@@ -153,23 +153,13 @@ class TokenEpisode:
         logprobs = [0.0] * len(ids)
         for turn in trajectory.turns:
             begin, end = turn.action_span  # type: ignore[misc]
-            sampled = turn.logprobs if turn.logprobs is not None else [0.0] * (end - begin)
-            if len(sampled) != end - begin:
-                raise ValueError(f"turn {turn.index} has {len(sampled)} log-probs for {end - begin} action tokens")
-            logprobs[begin:end] = [float(value) for value in sampled]
+            logprobs[begin:end] = [float(value) for value in turn.logprobs]  # type: ignore[union-attr]
         return cls(ids[:start], ids[start:], mask, logprobs[start:], trajectory.episode_return, trajectory)
 
 
 def untrainable_reason(trajectory: Trajectory) -> str | None:
-    """Why ``trajectory`` cannot be trained on token by token, or ``None`` if it can."""
-    if trajectory.error:
-        return f"the episode failed: {trajectory.error}"
-    if trajectory.token_ids is None:
-        return "the policy returned no token ids (a text-only trajectory)"
-    if trajectory.token_mismatches:
-        return f"the token prefix broke at {trajectory.token_mismatches} turn(s)"
-    if not trajectory.turns:
-        return "the episode has no turn"
-    if any(turn.action_span is None for turn in trajectory.turns):
-        return "a turn has no action span"
-    return None
+    """Why ``trajectory`` cannot be trained on token by token, or ``None`` if it can (the
+    trainer's own test, :func:`agentgym.train.batching.check_trainable`)."""
+    from agentgym.train.batching import check_trainable  # torch: imported only when episodes are cut
+
+    return check_trainable(trajectory)

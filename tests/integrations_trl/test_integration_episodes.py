@@ -78,7 +78,7 @@ def test_a_token_exact_trajectory_is_cut_into_prompt_and_masked_completion():
 
 @pytest.mark.parametrize("fields, reason", [
     ({"error": "environment raised RuntimeError: boom"}, "failed"),
-    ({"token_mismatches": 1}, "prefix broke"),
+    ({"token_mismatches": 1}, "not token-exact"),
     ({"token_ids": None}, "text-only"),
 ])
 def test_an_episode_that_cannot_be_trained_on_becomes_a_masked_placeholder(fields, reason):
