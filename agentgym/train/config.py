@@ -262,6 +262,24 @@ class EntropyBandSection:
 
 
 @dataclass
+class EpoSection:
+    """[loss.epo] EPO's entropy smoothing (:func:`~agentgym.train.loss.entropy_smoothing_penalty`,
+    :class:`~agentgym.train.schedules.EntropySmoothing`), for long sparse-reward episodes: each
+    generated token's entropy outside ``[low_ratio, high_ratio] x`` the mean entropy of the past
+    steps is penalised by its distance to that band, with weight
+    ``entropy_coef * smooth_coef * w(progress)`` (``w``: EPO's phase weighting, from 1 early in the
+    run to ~0.04 at its end; 1 throughout with ``phase_weighting = false``). Needs a positive
+    ``loss.entropy_coef`` (the regulariser is part of the entropy term). Off by default.
+    """
+
+    enabled: bool = False
+    smooth_coef: float = 1.0
+    low_ratio: float = 0.8
+    high_ratio: float = 1.2
+    phase_weighting: bool = True
+
+
+@dataclass
 class LossSection:
     """[loss] The PPO-clip family loss (:mod:`agentgym.train.loss`).
 
@@ -275,6 +293,7 @@ class LossSection:
             ``kl_penalty``, before credit assignment).
         entropy_coef: the entropy bonus (the starting value when the band is on).
         entropy_band: ``[loss.entropy_band]``.
+        epo: ``[loss.epo]``.
     """
 
     eps_low: float = 0.2
@@ -286,6 +305,7 @@ class LossSection:
     kl_mode: Literal["loss", "reward"] = "loss"
     entropy_coef: float = 0.0
     entropy_band: EntropyBandSection = field(default_factory=EntropyBandSection)
+    epo: EpoSection = field(default_factory=EpoSection)
 
 
 @dataclass
@@ -480,6 +500,33 @@ class GuidanceSection:
 
 
 @dataclass
+class ReplaySection:
+    """[replay] Self-imitation replay (SPEAR-style; :mod:`agentgym.train.replay`): the best
+    successful trajectories of each task (environment, arguments and seed) are kept, and when
+    the task is drawn again they join its group with the advantage
+    ``R_replay - mean(current group's returns)``, only where that is positive; they train with
+    the decoupled objective's importance weights (an older policy sampled them). Off by default.
+
+    Attributes:
+        enabled: keep and replay past successes.
+        capacity: the most trajectories in the buffer.
+        per_task: the most trajectories kept for one task (the best returns).
+        max_replayed_per_group: the most trajectories replayed into one group.
+        min_return: a success is kept only if its return is at least this.
+        max_age: forget trajectories played more than this many steps ago (0: never).
+        importance_cap: the cap on each replayed token's importance weight (at least 1).
+    """
+
+    enabled: bool = False
+    capacity: int = 256
+    per_task: int = 2
+    max_replayed_per_group: int = 1
+    min_return: float = 0.0
+    max_age: int = 0
+    importance_cap: float = 5.0
+
+
+@dataclass
 class TrainConfig:
     """The whole configuration: one field per TOML section."""
 
@@ -498,6 +545,7 @@ class TrainConfig:
     curriculum: CurriculumSection = field(default_factory=CurriculumSection)
     async_training: AsyncTrainingSection = field(default_factory=AsyncTrainingSection)
     guidance: GuidanceSection = field(default_factory=GuidanceSection)
+    replay: ReplaySection = field(default_factory=ReplaySection)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (``None`` values dropped, as TOML would have them absent)."""
@@ -835,6 +883,14 @@ def _problems(config: TrainConfig) -> list[str]:
         if not 0 <= band.min_coef <= loss.entropy_coef <= band.max_coef or loss.entropy_coef <= 0:
             p.append(f"loss.entropy_band needs 0 <= min_coef <= loss.entropy_coef <= max_coef with a positive "
                      f"entropy_coef to scale, got {band.min_coef} <= {loss.entropy_coef} <= {band.max_coef}")
+    epo = loss.epo
+    if not 0 <= epo.low_ratio < epo.high_ratio:
+        p.append(f"loss.epo needs 0 <= low_ratio < high_ratio, got {epo.low_ratio} and {epo.high_ratio}")
+    if epo.smooth_coef < 0:
+        p.append(f"loss.epo.smooth_coef must not be negative, got {epo.smooth_coef}")
+    if epo.enabled and loss.entropy_coef <= 0:
+        p.append("loss.epo scales the entropy term: it needs a positive loss.entropy_coef, got "
+                 f"{loss.entropy_coef}")
     positive(opt.lr, "optimizer.lr")
     positive(opt.eps, "optimizer.eps")
     not_negative(opt.weight_decay, "optimizer.weight_decay")
@@ -872,6 +928,7 @@ def _problems(config: TrainConfig) -> list[str]:
     _check_env_runtime(env, p)
     _check_async_training(config, p)
     _check_guidance(config, p)
+    _check_replay(config, p)
     _check_optional_packages(config, p)
     return p
 
@@ -912,6 +969,30 @@ def _check_guidance(config: TrainConfig, p: list[str]) -> None:
     if section.enabled and config.async_training.enabled:
         p.append("guidance is not available with async_training yet (a failed group is replayed by the learner "
                  "between its rollout and its update); enable one of them")
+
+
+def _check_replay(config: TrainConfig, p: list[str]) -> None:
+    section = config.replay
+    for name in ("capacity", "per_task", "max_replayed_per_group"):
+        value = getattr(section, name)
+        if type(value) is not int or value < 1:
+            p.append(f"replay.{name} must be a positive integer, got {value!r}")
+    if type(section.max_age) is not int or section.max_age < 0:
+        p.append(f"replay.max_age must be a whole number of steps, 0 for no limit, got {section.max_age!r}")
+    if section.importance_cap < 1:
+        p.append(f"replay.importance_cap must be at least 1 (a token the learner still samples alike has weight "
+                 f"1), got {section.importance_cap}")
+    if not section.enabled:
+        return
+    if config.async_training.enabled:
+        p.append("replay is not available with async_training yet (its rows would need the lag bookkeeping of "
+                 "the rollout thread); enable one of them")
+    if config.algorithm.uses_value_head:
+        p.append(f"replay is not available with a critic ({config.algorithm.name!r}): a replayed trajectory has "
+                 "no values of the critic at its time; use a group-relative estimator (grpo, rloo...)")
+    if config.guidance.enabled and config.guidance.importance_cap != section.importance_cap:
+        p.append(f"replay.importance_cap ({section.importance_cap}) and guidance.importance_cap "
+                 f"({config.guidance.importance_cap}) must agree when both are on (one cap per update)")
 
 
 def _check_env_runtime(env: EnvSection, p: list[str]) -> None:

@@ -34,6 +34,21 @@ KL to a reference policy (:func:`kl_divergence`), estimated from the sampled tok
 Entropy (:func:`entropy_from_logits`, :func:`entropy_from_logprobs`): ``H = -sum_v p_v log p_v`` of each position's
 distribution.
 
+EPO's entropy smoothing (:func:`entropy_smoothing_penalty`; Xu et al. 2025, "EPO:
+Entropy-regularized Policy Optimization for LLM Agents Reinforcement Learning"). With ``H_bar``
+the average entropy of the past steps and the band ``[kappa_l * H_bar, kappa_r * H_bar]``, each
+generated token's entropy ``H_t`` outside the band is penalised by its distance to it::
+
+    P_t = max(0, kappa_l * H_bar - H_t) + max(0, H_t - kappa_r * H_bar)
+    loss_t = ... - c_H * (H_t - beta_k * P_t)           (c_H: the entropy coefficient;
+                                                         beta_k: lambda_smooth x the phase weight)
+
+Inside the band only the usual bonus ``-c_H * H_t`` acts; below it the penalty adds to the
+bonus (push entropy up), above it the penalty outweighs it once ``beta_k > 1`` (pull entropy
+down). Case (H_bar = 1, kappa 0.5 / 1.5): H_t = 0.2 -> P = 0.3; 1.0 -> 0; 2.0 -> 0.5. EPO's
+reference code adds a constant ``alpha`` for each token outside the band, which carries no
+gradient; the distance above is the differentiable form of the same band.
+
 Aggregation (:func:`aggregate`, :func:`aggregation_weights`) of per-token values ``l`` over
 the masked tokens of ``S`` sequences, sequence ``s`` holding ``n_s`` of them, ``N = sum n_s``::
 
@@ -48,6 +63,7 @@ loss when every micro-batch uses the weights computed from the mini-batch's tota
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, Sequence
 
 import torch
@@ -131,6 +147,26 @@ def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
 def entropy_from_logprobs(logprobs: torch.Tensor) -> torch.Tensor:
     """``-sum p log p`` over the last dimension, from normalised log-probabilities."""
     return -(logprobs.exp() * logprobs).sum(dim=-1)
+
+
+@dataclass(frozen=True)
+class SmoothingTerm:
+    """One update's EPO smoothing term: the entropy history ``H_bar`` (``average``), the band's
+    ratios and the penalty's weight ``beta_k`` (module docstring)."""
+
+    average: float
+    low_ratio: float
+    high_ratio: float
+    weight: float
+
+
+def entropy_smoothing_penalty(entropy: torch.Tensor, average: float, low_ratio: float,
+                              high_ratio: float) -> torch.Tensor:
+    """EPO's per-token smoothing penalty ``P_t`` (module docstring): how far each entropy lies
+    outside ``[low_ratio * average, high_ratio * average]`` (0 inside)."""
+    if not 0 <= low_ratio < high_ratio:
+        raise ValueError(f"need 0 <= low_ratio < high_ratio, got {low_ratio} and {high_ratio}")
+    return torch.relu(low_ratio * average - entropy) + torch.relu(entropy - high_ratio * average)
 
 
 def aggregation_weights(

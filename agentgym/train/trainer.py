@@ -53,6 +53,17 @@ update, for the decoupled PPO objective (:func:`~agentgym.train.loss.decoupled_p
 Not available with the vLLM back-end, a curriculum or ``torch.distributed``; rollout progress
 is not shown; not bitwise reproducible (a resumed async run starts a fresh rollout thread from
 the checkpoint's weights). :meth:`Trainer.train_step` called on its own stays synchronous.
+
+Self-imitation replay (``[replay] enabled = true``; :mod:`.replay`). After the step's rows are
+built, each group gets its task's best stored successes (up to ``max_replayed_per_group``)
+that still beat the group's mean return, with advantage ``R_replay - mean(R_group)`` on every
+generated token; they train with proximal log-probs like the rows of an older policy. Then the
+step's own successes (not the hinted ones) go into the buffer, which checkpoints hold. Not
+available with async training, a critic (PPO) or ``torch.distributed``.
+
+EPO's entropy smoothing (``[loss.epo]``; :class:`~agentgym.train.schedules.EntropySmoothing`):
+from the second step on, tokens whose entropy leaves a band around the mean entropy of the past
+steps are penalised, with a weight that follows EPO's phase schedule over ``run.steps``.
 """
 
 from __future__ import annotations
@@ -104,10 +115,11 @@ from agentgym.train.distributed import (
 from agentgym.train.filters import group_weights
 from agentgym.train.guidance import HINT_LEVEL_KEY, HintLadder, HintStripError, failed_groups, hinted_levels, strip_hints
 from agentgym.train.logging import MetricsLogger
+from agentgym.train.replay import REPLAYED_KEY, ReplayBuffer, recalibrated_advantage
 from agentgym.train.loss import kl_divergence
 from agentgym.rollout.progress import RolloutProgress
 from agentgym.runtime.runtimes import RayRuntime, Runtime, as_runtime
-from agentgym.train.schedules import EntropyBand, lr_multiplier
+from agentgym.train.schedules import EntropyBand, EntropySmoothing, lr_multiplier
 from agentgym.train.update import PolicyUpdater, UpdateSettings, ValueHead, score_rows
 from agentgym.train.weights import inference_weights
 from agentgym.trajectory import Trajectory
@@ -193,6 +205,9 @@ class Trainer:
         band = config.loss.entropy_band
         self.entropy_band = EntropyBand(config.loss.entropy_coef, band.width, band.ema, band.factor, band.min_coef,
                                         band.max_coef) if band.enabled else None
+        epo = config.loss.epo
+        self.entropy_smoothing = EntropySmoothing(epo.smooth_coef, epo.low_ratio, epo.high_ratio,
+                                                  epo.phase_weighting) if epo.enabled else None
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self._progress_console: Console | None = None  # set by train(): where rollout progress goes
@@ -200,6 +215,12 @@ class Trainer:
         guidance = config.guidance
         self.hint_ladder = HintLadder(tuple(guidance.levels), guidance.patience) if guidance.enabled else None
         self._task_tools: dict[str, list[dict[str, Any]] | None] = {}  # guidance: tool schemas by task label
+        replay = config.replay
+        if replay.enabled and is_distributed():
+            raise ConfigError("[replay] is not available under torch.distributed yet (each process would keep "
+                              "its own buffer and only rank 0's would be checkpointed); set enabled = false")
+        self.replay = ReplayBuffer(replay.capacity, replay.per_task, min_return=replay.min_return,
+                                   max_age=replay.max_age) if replay.enabled else None
 
     # ------------------------------------------------------------------ construction
     def update_settings(self) -> UpdateSettings:
@@ -213,6 +234,7 @@ class Trainer:
             entropy_coef=loss.entropy_coef, value_coef=algo.value_coef, value_clip=algo.value_clip,
             temperature=config.rollout.temperature, autocast_dtype=self.autocast_dtype,
             importance_cap=(config.guidance.importance_cap if config.guidance.enabled
+                            else config.replay.importance_cap if config.replay.enabled
                             else config.async_training.importance_cap))
 
     def _rollout_policy(self, model: Any = None) -> Policy:
@@ -370,8 +392,17 @@ class Trainer:
         turn_advantages = np.zeros(0)
         if kept:
             rows, turn_advantages = self._rows(kept, step, metrics)
-            if self._async is not None or any(t.metadata.get("hints_stripped") for t in kept):
-                self._add_proximal_logprobs(kept, rows, step, metrics)
+            replayed: list[Trajectory] = []
+            if self.replay is not None:
+                replayed = self._replayed(kept, step, metrics)
+                rows += self._replay_rows(replayed, first_source=len(kept))
+            if self._async is not None or replayed or any(t.metadata.get("hints_stripped") for t in kept):
+                self._add_proximal_logprobs(kept + replayed, rows, step, metrics)
+            if self.replay is not None:  # after choosing: a success is not replayed into its own group
+                metrics["replay/added"] = float(self.replay.add(
+                    (t for t in kept if not t.metadata.get("hints_stripped")), step))
+                metrics["replay/buffer_size"] = float(len(self.replay))
+                metrics["replay/tasks"] = float(self.replay.tasks)
         if rows or is_distributed():  # every process joins every update, even with no rows
             metrics.update(self._update(rows, step))
         else:
@@ -435,13 +466,19 @@ class Trainer:
         coef = self.entropy_band.coef if self.entropy_band is not None else None
         generator = torch.Generator().manual_seed(_derived_seed(config.run.seed, step, 2))
         started = time.perf_counter()
-        update = self.updater.update(rows, generator=generator, entropy_coef=coef)
+        smoothing = self.entropy_smoothing.term(step, config.run.steps) if self.entropy_smoothing is not None else None
+        update = self.updater.update(rows, generator=generator, entropy_coef=coef, smoothing=smoothing)
         metrics["time/update_seconds"] = time.perf_counter() - started
         metrics.update({f"train/{k}": v for k, v in update.items()})
         if self.entropy_band is not None:
             metrics["loss/entropy_coef"] = coef
             if "entropy" in update:
                 self.entropy_band.observe(update["entropy"])
+        if self.entropy_smoothing is not None:
+            metrics["loss/epo_weight"] = smoothing.weight if smoothing is not None else 0.0
+            metrics["loss/epo_entropy_average"] = smoothing.average if smoothing is not None else math.nan
+            if "entropy" in update:
+                self.entropy_smoothing.observe(update["entropy"])
         if config.rollout.backend == "vllm":
             self.policy.load_weights(inference_weights(self.model))
         return metrics
@@ -459,12 +496,14 @@ class Trainer:
                                metrics: dict[str, Any]) -> None:
         """The decoupled objective's proximal log-probs: the learner's (version ``step``, before
         this update) for rows another policy sampled -- an older version (a turn of the row
-        has an older ``policy_versions`` entry) or the policy with hints in its context
+        has an older ``policy_versions`` entry, or the row is a replayed past success:
+        ``[replay]``) or the policy with hints in its context
         (guidance: the row is the hinted episode rebuilt without them); a row this version
         sampled as it stands has them already (its sampling log-probs), and gets those."""
         def off_policy(trajectory: Trajectory) -> bool:
             versions = trajectory.metadata.get("policy_versions") or [step]
-            return bool(trajectory.metadata.get("hints_stripped")) or min(versions) < step
+            return (bool(trajectory.metadata.get("hints_stripped")) or REPLAYED_KEY in trajectory.metadata
+                    or min(versions) < step)
 
         stale = [row for row in rows if off_policy(kept[row.source])]
         for row in rows:
@@ -479,6 +518,49 @@ class Trainer:
             metrics["time/proximal_seconds"] = time.perf_counter() - started
         if self._async is not None:
             metrics["async/stale_rows"] = float(len(stale))
+
+    def _replayed(self, kept: list[Trajectory], step: int, metrics: dict[str, Any]) -> list[Trajectory]:
+        """Self-imitation replay (``[replay]``, :mod:`agentgym.train.replay`): for each group of
+        ``kept``, its task's best stored successes that still beat the group's mean return, as
+        copies marked with :data:`REPLAYED_KEY` and carrying their recalibrated advantage
+        (``replay_advantage`` in their metadata)."""
+        returns: dict[str, list[float]] = {}
+        for trajectory in kept:
+            if trajectory.group_id is not None:
+                returns.setdefault(trajectory.group_id, []).append(trajectory.episode_return)
+        replayed, rejected, ages = [], 0, []
+        for group, group_returns in returns.items():
+            for entry in self.replay.candidates(group, step, self.config.replay.max_replayed_per_group):
+                advantage = recalibrated_advantage(entry.episode_return, group_returns)
+                if advantage <= 0:  # the group does as well now: nothing left to imitate
+                    rejected += 1
+                    continue
+                copy_ = dataclasses.replace(entry.trajectory, metadata={
+                    **entry.trajectory.metadata, REPLAYED_KEY: entry.step, "replay_advantage": advantage})
+                replayed.append(copy_)
+                ages.append(step - entry.step)
+        advantages = [t.metadata["replay_advantage"] for t in replayed]
+        metrics["replay/replayed"] = float(len(replayed))
+        metrics["replay/not_better"] = float(rejected)
+        metrics["replay/advantage_mean"] = float(np.mean(advantages)) if advantages else math.nan
+        metrics["replay/age_mean"] = float(np.mean(ages)) if ages else math.nan
+        return replayed
+
+    def _replay_rows(self, replayed: list[Trajectory], first_source: int) -> list[TrainingRow]:
+        """The training rows of replayed trajectories: their recalibrated advantage on every
+        generated token, weight 1 (the group filters judged the current group, not these),
+        ``source`` counted from ``first_source`` (they follow the step's own trajectories)."""
+        if not replayed:
+            return []
+        advantages = Advantages.broadcast(replayed, [[t.metadata["replay_advantage"]] * len(t.turns)
+                                                     for t in replayed])
+        rows = training_rows(replayed, advantages, on_untrainable="error", vision=self.vision)[0]
+        reference = self._reference_logprobs(rows) if self.config.loss.kl_coef > 0 else None
+        for i, row in enumerate(rows):
+            row.source = first_source + i
+            if reference is not None:
+                row.ref_logprobs = reference[i].numpy()
+        return rows
 
     def _guided(self, kept: list[Trajectory], tasks: Sequence[Task], step: int,
                 metrics: dict[str, Any]) -> list[Trajectory]:
@@ -648,10 +730,14 @@ class Trainer:
             state["value_head"] = self.value_head.state_dict()
         if self.entropy_band is not None:
             state["entropy_band"] = self.entropy_band.state_dict()
+        if self.entropy_smoothing is not None:
+            state["entropy_smoothing"] = self.entropy_smoothing.state_dict()
         if self.curriculum is not None:
             state["curriculum"] = self.curriculum.state_dict()
         if self.hint_ladder is not None:
             state["hint_ladder"] = self.hint_ladder.state()
+        if self.replay is not None:
+            state["replay"] = self.replay.state()
         return save_checkpoint(self.out_dir, self.step, state, self.config.to_dict(), self.history,
                                keep_last=self.config.checkpoint.keep_last)
 
@@ -667,10 +753,14 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         if self.entropy_band is not None and "entropy_band" in state:
             self.entropy_band.load_state_dict(state["entropy_band"])
+        if self.entropy_smoothing is not None and "entropy_smoothing" in state:
+            self.entropy_smoothing.load_state_dict(state["entropy_smoothing"])
         if self.curriculum is not None and "curriculum" in state:
             self.curriculum.load_state_dict(state["curriculum"])
         if self.hint_ladder is not None and "hint_ladder" in state:
             self.hint_ladder.load_state(state["hint_ladder"])
+        if self.replay is not None and "replay" in state:
+            self.replay.load_state(state["replay"])
         set_rng_state(state["rng"])
         self.step = checkpoint.step
         self.history = [record for record in checkpoint.history if record["step"] <= self.step]

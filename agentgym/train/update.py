@@ -16,7 +16,9 @@ weights at the rollout's temperature)::
                                                               the rows carry proximal log-probs:
                                                               :func:`.loss.decoupled_policy_loss`)
            + kl_coef * KL(logp, logp_ref)                    (when kl_coef > 0; k1 or k3)
-           - entropy_coef * H_t
+           - entropy_coef * H_t                              (with EPO's smoothing term:
+                                                             - entropy_coef * (H_t - beta_k * P_t),
+                                                             :func:`.loss.entropy_smoothing_penalty`)
            + value_coef * 0.5 * (V - target)^2               (PPO, clipped around V_old if set)
     loss   = sum_t w_t * loss_t
 
@@ -55,7 +57,9 @@ from agentgym.train.loss import (
     aggregation_weights,
     clipped_policy_loss,
     decoupled_policy_loss,
+    SmoothingTerm,
     entropy_from_logprobs,
+    entropy_smoothing_penalty,
     kl_divergence,
 )
 
@@ -289,14 +293,17 @@ class PolicyUpdater:
         return next(self.model.parameters()).device
 
     def update(self, rows: Sequence[TrainingRow], *, generator: torch.Generator | None = None,
-               entropy_coef: float | None = None) -> dict[str, float]:
+               entropy_coef: float | None = None, smoothing: SmoothingTerm | None = None) -> dict[str, float]:
         """Train on ``rows``; returns the update's metrics (global under distributed).
 
         ``entropy_coef`` overrides the settings' (an adaptive entropy band changes it step by
-        step).
+        step). ``smoothing``: EPO's entropy smoothing term (module docstring; it scales with the
+        entropy coefficient, so it needs a positive one).
         """
         settings = self.settings
         entropy_coef = settings.entropy_coef if entropy_coef is None else entropy_coef
+        if smoothing is not None and not entropy_coef:
+            raise ValueError("entropy smoothing scales the entropy bonus: it needs a positive entropy_coef")
         totals = _MetricTotals(self.device)
         self.model.train()
         if self.value_head is not None:
@@ -305,7 +312,7 @@ class PolicyUpdater:
             for _ in range(settings.epochs):
                 order = torch.randperm(len(rows), generator=generator).tolist()
                 for part in _split([rows[i] for i in order], settings.mini_batches):
-                    self._optimizer_step(part, entropy_coef, totals)
+                    self._optimizer_step(part, entropy_coef, totals, smoothing)
         finally:
             self.model.eval()
             if self.value_head is not None:
@@ -313,7 +320,8 @@ class PolicyUpdater:
         return totals.summary()
 
     # ------------------------------------------------------------------ internals
-    def _optimizer_step(self, rows: list[TrainingRow], entropy_coef: float, totals: _MetricTotals) -> None:
+    def _optimizer_step(self, rows: list[TrainingRow], entropy_coef: float, totals: _MetricTotals,
+                        smoothing: SmoothingTerm | None = None) -> None:
         settings = self.settings
         counts = [row.num_loss_tokens for row in rows]
         global_tokens, global_rows = _all_reduce_counts(sum(counts), sum(n > 0 for n in counts))
@@ -323,7 +331,7 @@ class PolicyUpdater:
         self.optimizer.zero_grad(set_to_none=False)
         loss_value = 0.0
         for batch in batches:
-            loss = self._micro_batch_loss(batch.to(self.device), entropy_coef, totals)
+            loss = self._micro_batch_loss(batch.to(self.device), entropy_coef, totals, smoothing)
             loss.backward()
             loss_value += float(loss.detach())
         _all_reduce_gradients(self.parameters)
@@ -337,7 +345,8 @@ class PolicyUpdater:
         totals.add_step(loss_value, float(norm), packing.micro_batches, packing.tokens,
                         packing.micro_batches * packing.token_budget)
 
-    def _micro_batch_loss(self, batch: MicroBatch, entropy_coef: float, totals: _MetricTotals) -> torch.Tensor:
+    def _micro_batch_loss(self, batch: MicroBatch, entropy_coef: float, totals: _MetricTotals,
+                          smoothing: SmoothingTerm | None = None) -> torch.Tensor:
         settings = self.settings
         needs_values = self.value_head is not None and batch.value_targets is not None
         result = forward_micro_batch(self.model, batch, temperature=settings.temperature,
@@ -364,6 +373,10 @@ class PolicyUpdater:
         entropy = result.entropy
         if entropy_coef:
             per_token = per_token - entropy_coef * entropy
+        penalty = None
+        if smoothing is not None:
+            penalty = entropy_smoothing_penalty(entropy, smoothing.average, smoothing.low_ratio, smoothing.high_ratio)
+            per_token = per_token + entropy_coef * smoothing.weight * penalty
         kl = None
         if batch.ref_logprobs is not None:
             kl = kl_divergence(result.logprobs, batch.ref_logprobs, settings.kl_estimator)
@@ -382,7 +395,9 @@ class PolicyUpdater:
                 batch.proximal_logprobs - batch.old_logprobs > math.log(settings.importance_cap)).float()
             totals.add_tokens(mask, policy=policy, clipped=clipped.float(), entropy=entropy, kl=kl,
                               ratio=log_ratio.exp(), approx_kl=torch.exp(-log_ratio) + log_ratio - 1,
-                              value_loss=value_loss, behaviour_weight=behaviour_weight, behaviour_capped=capped)
+                              value_loss=value_loss, behaviour_weight=behaviour_weight, behaviour_capped=capped,
+                              entropy_penalty=penalty,
+                              entropy_out_of_band=None if penalty is None else (penalty > 0).float())
         return loss
 
 
@@ -437,7 +452,7 @@ class _MetricTotals:
     """Sums behind the update's metrics; summed across processes at the end."""
 
     _TOKEN_KEYS = ("policy", "clipped", "entropy", "kl", "ratio", "approx_kl", "value_loss", "behaviour_weight",
-                   "behaviour_capped")
+                   "behaviour_capped", "entropy_penalty", "entropy_out_of_band")
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
@@ -487,7 +502,8 @@ class _MetricTotals:
         metrics = {}
         names = {"policy": "policy_loss", "clipped": "clip_fraction", "entropy": "entropy", "kl": "kl",
                  "ratio": "ratio_mean", "approx_kl": "approx_kl", "value_loss": "value_loss",
-                 "behaviour_weight": "behaviour_weight", "behaviour_capped": "behaviour_capped"}
+                 "behaviour_weight": "behaviour_weight", "behaviour_capped": "behaviour_capped",
+                 "entropy_penalty": "entropy_penalty", "entropy_out_of_band": "entropy_out_of_band"}
         for key, total, count in zip(keys, sums, counts):
             if count > 0:
                 metrics[names[key]] = total / count
