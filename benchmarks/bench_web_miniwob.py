@@ -39,7 +39,8 @@ step and reset latency, errors (exceptions; error observations are counted apart
 processes that map them, so N browsers of one binary are not counted N times) of every process
 of the side -- the Python process(es), Playwright's driver, every Chromium process -- summed
 and divided by N (RSS alongside): the median of readings at 20%, 40% ... 100% of the window
-and one after it with all environments open (renderers come and go with the episodes). PSS
+and one after it with all environments open (an environment whose episode ended as the window
+closed starts the next one first, untimed; renderers come and go with the episodes). PSS
 splits a page among every process on the machine that maps it, so other programs running the
 same Chromium (or Node.js) lower it, the more for the side with fewer processes of its own;
 **own memory** per environment does not depend on them: the distinct physical pages of all the
@@ -177,6 +178,20 @@ class Stepper:
                 self.in_episode = -1
                 time.sleep(0.05)
 
+    def settle(self) -> None:
+        """After the window: start the next episode if the last one ended, so that every
+        environment holds an open episode when memory is read after the window (an ended
+        agentgym episode has closed its page already; BrowserGym's keeps it open). Not timed; a
+        failure is an error."""
+        if self.in_episode >= 0:
+            return
+        try:
+            self.seed += 1
+            self.ids = self.reset_fn(self.seed)
+            self.in_episode = 0
+        except Exception as exc:  # noqa: BLE001 - counted and reported
+            self.errors.append(f"settle reset: {type(exc).__name__}: {_first_line(exc)}")
+
     def result(self) -> dict[str, Any]:
         return {"steps": self.steps, "episodes": self.episodes, "successes": self.successes,
                 "error_observations": self.error_observations, "step_s": self.step_s,
@@ -202,9 +217,15 @@ def _serve_steppers(steppers: list[Stepper], close, *, threaded: bool = True) ->
             t.start()
         for t in threads:
             t.join()
+        settling = [threading.Thread(target=s.settle, daemon=True) for s in steppers]
+        for t in settling:
+            t.start()
+        for t in settling:
+            t.join()
     else:
         for s in steppers:
             s.run(window["start"], window["stop"])
+            s.settle()
     _say({"result": [s.result() for s in steppers]})
     _hear()
     start = time.perf_counter()
