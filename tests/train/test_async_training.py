@@ -25,7 +25,7 @@ def _threads_back_to(count: int, seconds: float = 10.0) -> bool:
 
 def test_grpo_learns_to_find_the_word_in_async_mode(tmp_path):
     """tests/train/test_learning.py's GRPO run, with rollouts one step ahead of the updates."""
-    config = world_config(tmp_path, run={"steps": 25}, algorithm={"name": "grpo"}, env={"tasks_per_step": 8},
+    config = world_config(tmp_path, run={"steps": 30}, algorithm={"name": "grpo"}, env={"tasks_per_step": 8},
                           rollout={"group_size": 8}, batching={"mini_batches": 2}, async_training=ASYNC)
     trainer = Trainer(config, **learner())
     threads = threading.active_count()
