@@ -19,7 +19,8 @@ the policy without the hint against the policy that sampled with it. Scaf-GRPO (
   their ``"Hint: ..."`` suffixes by the transcript the rollout engine uses
   (:class:`~agentgym.rollout.transcript.TokenTranscript`).
 
-The correction itself is the decoupled objective of :mod:`agentgym.train.loss`: the trainer
+:class:`Guide` puts them together for the trainer (``[guidance]``). The correction itself is the
+decoupled objective of :mod:`agentgym.train.loss`: the trainer
 scores the stripped rows with the current weights (the *proximal* log-probs ``p``, the policy
 without the hint) and weighs each generated token by ``exp(p - b)`` (``b`` the log-prob with the
 hint, at sampling), capped, as Guide's importance ratio.
@@ -28,14 +29,21 @@ hint, at sampling), capped, as Guide's importance ratio.
 from __future__ import annotations
 
 import copy
+import math
 import re
+import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
+import numpy as np
+
+import agentgym
 from agentgym.core import HINT_LEVELS
+from agentgym.rollout import Task
 from agentgym.rollout.transcript import TokenTranscript
 from agentgym.trajectory import Trajectory
 from agentgym.wrappers.hinted import HINT_PREFIX
+from agentgym.wrappers.specs import WrapperSpec
 
 #: a hint :class:`~agentgym.wrappers.Hinted` appended: its prefix, then one line, at the very end
 _HINT_SUFFIX = re.compile(re.escape(HINT_PREFIX) + r"[^\n]*\Z")
@@ -151,3 +159,81 @@ def _without_hint(message: dict[str, Any]) -> dict[str, Any]:
 def hinted_levels(trajectories: Iterable[Trajectory]) -> list[int]:
     """The hint levels of the hinted trajectories among ``trajectories`` (for metrics)."""
     return [int(t.metadata[HINT_LEVEL_KEY]) for t in trajectories if t.metadata.get(HINT_LEVEL_KEY) is not None]
+
+
+class Guide:
+    """Guidance for a trainer's step (module docstring; ``[guidance]``,
+    :class:`~agentgym.train.config.GuidanceSection`).
+
+    Args:
+        section: the ``[guidance]`` settings.
+        play: ``play(tasks, level, step)`` plays ``tasks`` as the step's rollout does, with
+            :class:`~agentgym.wrappers.Hinted` hints of ``level``; returns the trajectories.
+        tokenizer: the policy's tokenizer (rebuilding transcripts without hints).
+        vision: the trainer's vision family, for :func:`~agentgym.train.batching.check_trainable`.
+        env_wrappers: the ``[env]`` wrappers as data (reading a task's tool schemas).
+    """
+
+    def __init__(self, section: Any, play: Callable[[list[Task], int, int], list[Trajectory]], *,
+                 tokenizer: Any, vision: Any = None, env_wrappers: Sequence[dict[str, Any]] = ()) -> None:
+        self.section, self.play, self.tokenizer, self.vision = section, play, tokenizer, vision
+        self.env_wrappers = list(env_wrappers)
+        self.ladder = HintLadder(tuple(section.levels), section.patience)
+        self._tools: dict[str, list[dict[str, Any]] | None] = {}
+
+    def __call__(self, kept: list[Trajectory], tasks: Sequence[Task], step: int,
+                 metrics: dict[str, Any]) -> list[Trajectory]:
+        """``kept`` with every group in which no episode succeeded replaced by the same tasks
+        played with hints at their ladder level and rebuilt without them (the trainer scores
+        those as another policy's samples). A group that cannot be rebuilt keeps its unhinted
+        trajectories (counted, with a warning). Writes ``guidance/*`` metrics."""
+        from agentgym.train.batching import check_trainable  # torch: only when training
+
+        by_group = {f"{task.label}#{task.seed}": task for task in tasks}
+        failed = [group for group in failed_groups(kept, self.section.failure_threshold) if group in by_group]
+        for group in {t.group_id for t in kept} - set(failed):
+            if group in by_group and any(t.success for t in kept if t.group_id == group):
+                self.ladder.solved(by_group[group].label)
+        metrics["guidance/failed_groups"] = float(len(failed))
+        if not failed:
+            return kept
+        by_level: dict[int, list[Task]] = {}
+        for group in failed:
+            by_level.setdefault(self.ladder.level_for(by_group[group].label), []).append(by_group[group])
+        replaced: dict[str, list[Trajectory]] = {}
+        unbuilt = 0
+        for level, level_tasks in sorted(by_level.items()):
+            played = self.play(level_tasks, level, step)
+            for task in level_tasks:
+                group = f"{task.label}#{task.seed}"
+                try:
+                    rebuilt = [strip_hints(t, self.tokenizer, self._tools_of(task)) for t in played
+                               if t.group_id == group and check_trainable(t, self.vision) is None]
+                except HintStripError as exc:
+                    warnings.warn(f"step {step + 1}: guidance for {group}: {exc}; its unhinted episodes stay",
+                                  stacklevel=2)
+                    unbuilt += 1
+                    continue
+                for trajectory in rebuilt:
+                    trajectory.metadata[HINT_LEVEL_KEY] = level
+                replaced[group] = rebuilt
+                if not any(t.success for t in rebuilt):
+                    self.ladder.failed_with_hints(task.label)
+        hinted = [t for episodes in replaced.values() for t in episodes]
+        metrics["guidance/hinted_episodes"] = float(len(hinted))
+        metrics["guidance/hinted_success"] = float(np.mean([t.success for t in hinted])) if hinted else math.nan
+        metrics["guidance/level_mean"] = float(np.mean(hinted_levels(hinted))) if hinted else math.nan
+        metrics["guidance/unbuilt_groups"] = float(unbuilt)
+        return [t for t in kept if t.group_id not in replaced] + hinted
+
+    def _tools_of(self, task: Task) -> list[dict[str, Any]] | None:
+        """The tool schemas the policy was shown in ``task`` (its chat template renders them):
+        read from one reset of the environment, once per environment and arguments."""
+        if task.label not in self._tools:
+            env = agentgym.make(task.env_id, wrappers=[WrapperSpec.from_data(w) for w in self.env_wrappers],
+                                **task.kwargs)
+            try:
+                self._tools[task.label] = env.reset(seed=task.seed)[1].get("tools") or None
+            finally:
+                env.close()
+        return self._tools[task.label]

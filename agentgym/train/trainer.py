@@ -113,7 +113,7 @@ from agentgym.train.distributed import (
     rank_and_world,
 )
 from agentgym.train.filters import group_weights
-from agentgym.train.guidance import HINT_LEVEL_KEY, HintLadder, HintStripError, failed_groups, hinted_levels, strip_hints
+from agentgym.train.guidance import Guide
 from agentgym.train.logging import MetricsLogger
 from agentgym.train.replay import REPLAYED_KEY, ReplayBuffer, recalibrated_advantage
 from agentgym.train.loss import kl_divergence
@@ -212,9 +212,8 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self._progress_console: Console | None = None  # set by train(): where rollout progress goes
         self._async: AsyncRollouts | None = None  # the rollout thread while an asynchronous train() runs
-        guidance = config.guidance
-        self.hint_ladder = HintLadder(tuple(guidance.levels), guidance.patience) if guidance.enabled else None
-        self._task_tools: dict[str, list[dict[str, Any]] | None] = {}  # guidance: tool schemas by task label
+        self.guide = Guide(config.guidance, self._play_hinted, tokenizer=self.tokenizer, vision=self.vision,
+                           env_wrappers=config.env.wrappers) if config.guidance.enabled else None
         replay = config.replay
         if replay.enabled and is_distributed():
             raise ConfigError("[replay] is not available under torch.distributed yet (each process would keep "
@@ -386,8 +385,8 @@ class Trainer:
         kept = self._trainable(trajectories, metrics)
         if self._async is not None:
             kept = self._within_staleness(kept, step, metrics)
-        if self.hint_ladder is not None and kept:
-            kept = self._guided(kept, tasks, step, metrics)
+        if self.guide is not None and kept:
+            kept = self.guide(kept, tasks, step, metrics)
         rows: list[TrainingRow] = []
         turn_advantages = np.zeros(0)
         if kept:
@@ -562,73 +561,15 @@ class Trainer:
                 row.ref_logprobs = reference[i].numpy()
         return rows
 
-    def _guided(self, kept: list[Trajectory], tasks: Sequence[Task], step: int,
-                metrics: dict[str, Any]) -> list[Trajectory]:
-        """Guidance (``[guidance]``, :mod:`agentgym.train.guidance`): every group of ``kept`` in
-        which no episode succeeded is played again, its task's hint level (:class:`HintLadder`)
-        in every observation; its trajectories give way to the hinted ones rebuilt without the
-        hints (which :meth:`_add_proximal_logprobs` then scores as another policy's). A group
-        that cannot be rebuilt keeps its unhinted trajectories (counted)."""
-        section, ladder = self.config.guidance, self.hint_ladder
-        by_group = {f"{task.label}#{task.seed}": task for task in tasks}
-        failed = [group for group in failed_groups(kept, section.failure_threshold) if group in by_group]
-        for group in {t.group_id for t in kept} - set(failed):
-            if group in by_group and any(t.success for t in kept if t.group_id == group):
-                ladder.solved(by_group[group].label)
-        metrics["guidance/failed_groups"] = float(len(failed))
-        if not failed:
-            return kept
-        by_level: dict[int, list[Task]] = {}
-        for group in failed:
-            by_level.setdefault(ladder.level_for(by_group[group].label), []).append(by_group[group])
-        replaced: dict[str, list[Trajectory]] = {}
-        unbuilt, successes, hinted = 0, 0, 0
-        for level, level_tasks in sorted(by_level.items()):
-            config = self._rollout_config(step)
-            config = dataclasses.replace(config, wrappers=(*config.wrappers, WrapperSpec("Hinted", {"level": level})))
-            played = self._rollout(level_tasks, config, f"step {step + 1} guidance (hints at level {level})")
-            for task in level_tasks:
-                group = f"{task.label}#{task.seed}"
-                episodes = [t for t in played.trajectories if t.group_id == group]
-                try:
-                    tools = self._tools_of(task)
-                    rebuilt = [strip_hints(t, self.tokenizer, tools) for t in episodes
-                               if check_trainable(t, self.vision) is None]
-                except HintStripError as exc:
-                    warnings.warn(f"step {step + 1}: guidance for {group}: {exc}; its unhinted episodes stay",
-                                  stacklevel=2)
-                    unbuilt += 1
-                    continue
-                for trajectory in rebuilt:
-                    trajectory.metadata[HINT_LEVEL_KEY] = level
-                replaced[group] = rebuilt
-                hinted += len(rebuilt)
-                successes += sum(t.success for t in rebuilt)
-                if not any(t.success for t in rebuilt):
-                    ladder.failed_with_hints(task.label)
+    def _play_hinted(self, tasks: list[Task], level: int, step: int) -> list[Trajectory]:
+        """Guidance: play ``tasks`` as step ``step``'s rollout, with hints of ``level``."""
+        config = self._rollout_config(step)
+        config = dataclasses.replace(config, wrappers=(*config.wrappers, WrapperSpec("Hinted", {"level": level})))
+        played = self._rollout(tasks, config, f"step {step + 1} guidance (hints at level {level})")
         cache = getattr(self.policy, "prefix_cache", None)
         if cache is not None:  # as after the step's rollout: stale once the update changes the weights
             cache.clear()
-        metrics["guidance/hinted_episodes"] = float(hinted)
-        metrics["guidance/hinted_success"] = successes / hinted if hinted else math.nan
-        metrics["guidance/level_mean"] = float(np.mean(hinted_levels(t for ts in replaced.values() for t in ts))
-                                               ) if hinted else math.nan
-        metrics["guidance/unbuilt_groups"] = float(unbuilt)
-        kept = [t for t in kept if t.group_id not in replaced]
-        return kept + [t for group in failed if group in replaced for t in replaced[group]]
-
-    def _tools_of(self, task: Task) -> list[dict[str, Any]] | None:
-        """The tool schemas the policy was shown in ``task`` (its chat template renders them;
-        rebuilding a transcript needs them): read from one reset of the environment, once per
-        environment and arguments."""
-        if task.label not in self._task_tools:
-            env = agentgym.make(task.env_id, wrappers=[WrapperSpec.from_data(w) for w in self.config.env.wrappers],
-                                **task.kwargs)
-            try:
-                self._task_tools[task.label] = env.reset(seed=task.seed)[1].get("tools") or None
-            finally:
-                env.close()
-        return self._task_tools[task.label]
+        return played.trajectories
 
     def _trainable(self, trajectories: Sequence[Trajectory], metrics: dict[str, Any]) -> list[Trajectory]:
         kept, refused = [], 0
@@ -734,8 +675,8 @@ class Trainer:
             state["entropy_smoothing"] = self.entropy_smoothing.state_dict()
         if self.curriculum is not None:
             state["curriculum"] = self.curriculum.state_dict()
-        if self.hint_ladder is not None:
-            state["hint_ladder"] = self.hint_ladder.state()
+        if self.guide is not None:
+            state["hint_ladder"] = self.guide.ladder.state()
         if self.replay is not None:
             state["replay"] = self.replay.state()
         return save_checkpoint(self.out_dir, self.step, state, self.config.to_dict(), self.history,
@@ -757,8 +698,8 @@ class Trainer:
             self.entropy_smoothing.load_state_dict(state["entropy_smoothing"])
         if self.curriculum is not None and "curriculum" in state:
             self.curriculum.load_state_dict(state["curriculum"])
-        if self.hint_ladder is not None and "hint_ladder" in state:
-            self.hint_ladder.load_state(state["hint_ladder"])
+        if self.guide is not None and "hint_ladder" in state:
+            self.guide.ladder.load_state(state["hint_ladder"])
         if self.replay is not None and "replay" in state:
             self.replay.load_state(state["replay"])
         set_rng_state(state["rng"])

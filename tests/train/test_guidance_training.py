@@ -55,17 +55,17 @@ def test_the_ladder_climbs_when_hints_do_not_help_and_is_checkpointed(tmp_path):
     metrics = trainer.train_step()  # threshold 2: a group with no success counts as failed
     assert metrics["guidance/level_mean"] == 1  # every task starts at the weakest level
     # Some groups failed even with the rule reminder (a tiny random model): the task's hints go up.
-    assert trainer.hint_ladder.state().get(HINTED_ENV, 0) >= 1
-    assert trainer.hint_ladder.level_for(HINTED_ENV) == 2
+    assert trainer.guide.ladder.state().get(HINTED_ENV, 0) >= 1
+    assert trainer.guide.ladder.level_for(HINTED_ENV) == 2
     path = trainer.save_checkpoint()
     resumed = Trainer.resume(path, **learner())
-    assert resumed.hint_ladder.state() == trainer.hint_ladder.state()
+    assert resumed.guide.ladder.state() == trainer.guide.ladder.state()
 
 
 def test_without_guidance_nothing_is_replayed(tmp_path):
     trainer = Trainer(world_config(tmp_path, env={"id": HINTED_ENV}, run={"steps": 1}), **learner())
     metrics = trainer.train_step()
-    assert trainer.hint_ladder is None and not any(key.startswith("guidance/") for key in metrics)
+    assert trainer.guide is None and not any(key.startswith("guidance/") for key in metrics)
 
 
 @pytest.mark.parametrize("guidance, message", [
