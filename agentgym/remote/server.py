@@ -136,6 +136,7 @@ from fastapi.responses import Response
 from gymnasium.error import ResetNeeded
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import WebSocketRoute
 
 from agentgym.core import ConfigError
@@ -272,6 +273,7 @@ class Metrics:
         self.steps = self.resets = 0
         self.created_by_transport = {"http": 0, "ws": 0}
         self.ws_connections = self.reconnects = self.heartbeat_timeouts = self.resume_expired = 0
+        self.client_disconnects = 0  # HTTP requests whose client hung up before the body was read
         self.errors: dict[str, int] = {}
         self.step_latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
 
@@ -299,6 +301,7 @@ class Metrics:
                               "detached_sessions": detached, "reconnects": self.reconnects,
                               "heartbeat_timeouts": self.heartbeat_timeouts, "resume_expired": self.resume_expired},
                 "steps": self.steps, "resets": self.resets, "errors": dict(self.errors),
+                "client_disconnects": self.client_disconnects,
                 "step_latency_ms": {"count": len(ordered), "p50": percentile(0.5), "p90": percentile(0.9),
                                     "p99": percentile(0.99), "max": percentile(1.0)}}
 
@@ -488,6 +491,13 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
     async def http_error(_, exc: StarletteHTTPException) -> Response:
         metrics.error(exc.status_code)
         return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(_, exc: ClientDisconnect) -> Response:
+        # The client hung up while its request was read: no one to answer and nothing done
+        # (no session made, no step taken). Counted apart; not a server error.
+        metrics.client_disconnects += 1
+        return Response(status_code=499)
 
     @app.exception_handler(Exception)
     async def crash(_, exc: Exception) -> Response:

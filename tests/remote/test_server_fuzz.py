@@ -350,3 +350,26 @@ def test_websocket_messages_pipelined_past_a_close_and_an_abort_mid_step(fuzz_se
     asyncio.run(pipelined())
     asyncio.run(aborted_mid_step())
     assert app.state.metrics.closed == closed_before + 2
+
+
+def test_a_client_that_hangs_up_mid_body_is_counted_apart_not_as_a_server_error(server_url):
+    import socket
+    import time
+    from urllib.parse import urlparse
+
+    import httpx
+
+    address = urlparse(server_url)
+    before = httpx.get(server_url + "/metrics").json()
+    for _ in range(3):  # a body announced at 200 bytes, 10 sent, then the connection closed
+        with socket.create_connection((address.hostname, address.port)) as raw:
+            raw.sendall(b"POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: 200\r\n\r\n{\"env_id\":")
+    deadline = time.monotonic() + 10
+    after = before
+    while time.monotonic() < deadline and after["client_disconnects"] < before["client_disconnects"] + 3:
+        time.sleep(0.05)
+        after = httpx.get(server_url + "/metrics").json()
+    assert after["client_disconnects"] == before["client_disconnects"] + 3
+    assert after["errors"].get("500", 0) == before["errors"].get("500", 0)
+    assert after["sessions"]["created"] == before["sessions"]["created"]
