@@ -9,8 +9,9 @@ text of the observation (the ``"text"`` of a ``{"text", "image"}`` observation) 
 (``None`` and nothing appended when the environment has no hint for the state).
 
 The hint is ``env.unwrapped.hint(level)`` (:meth:`agentgym.core.LLMEnv.hint`: 1 the rules,
-2 a strategy, 3 a good next move). An environment whose ``hint`` raises is reported in
-``info["hint"]["error"]``, never as a failed step.
+2 a strategy, 3 a good next move). An environment whose ``hint`` raises, or a hint that would
+push the observation past its space's length, is reported in ``info["hint"]["error"]`` (and
+nothing appended), never as a failed step.
 """
 
 from __future__ import annotations
@@ -52,18 +53,20 @@ class Hinted(gym.Wrapper):
         except Exception as exc:  # noqa: BLE001 - a broken hint costs the hint, not the step
             record["error"] = f"{type(exc).__name__}: {exc}"
             hint = None
-        if hint:
-            suffix = HINT_PREFIX + " ".join(str(hint).split())
-            if isinstance(observation, dict) and isinstance(observation.get("text"), str):
-                observation = {**observation, "text": observation["text"] + suffix}
-            elif isinstance(observation, str):
-                observation = observation + suffix
-            else:
-                suffix = None
-            if suffix is not None and observation not in self.observation_space:
-                raise ValueError(f"Hinted: the hinted observation does not fit {self.observation_space}")
-            record.update(hint=hint if suffix else None, suffix=suffix)
-        return observation, {**info, HINT_KEY: record}
+        if not hint:
+            return observation, {**info, HINT_KEY: record}
+        suffix = HINT_PREFIX + " ".join(str(hint).split())
+        if isinstance(observation, dict) and isinstance(observation.get("text"), str):
+            hinted: Any = {**observation, "text": observation["text"] + suffix}
+        elif isinstance(observation, str):
+            hinted = observation + suffix
+        else:
+            return observation, {**info, HINT_KEY: record}
+        if hinted not in self.observation_space:
+            record["error"] = f"the hinted observation would not fit {self.observation_space}: left out"
+            return observation, {**info, HINT_KEY: record}
+        record.update(hint=hint, suffix=suffix)
+        return hinted, {**info, HINT_KEY: record}
 
 
 def strip_hint(text: str, suffix: str | None) -> str:

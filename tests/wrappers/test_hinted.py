@@ -81,3 +81,17 @@ def test_a_bad_level_is_refused():
 def test_strip_hint_leaves_text_without_the_suffix_alone():
     assert strip_hint("abc", HINT_PREFIX + "x") == "abc"
     assert strip_hint("abc", None) == "abc"
+
+
+def test_a_hint_that_would_overflow_the_observation_space_is_left_out():
+    from agentgym.spaces import UnicodeText
+
+    class Tight(NoOracle):
+        observation_space = UnicodeText(20)
+
+        def hint(self, level=3):
+            return "a hint far longer than twenty characters"
+
+    observation, info = Hinted(Tight(), level=1).reset(seed=0)
+    assert observation == "Which colour?" and info["hint"]["suffix"] is None
+    assert "would not fit" in info["hint"]["error"]
