@@ -395,7 +395,7 @@ class Trainer:
             if self.replay is not None:
                 replayed = self._replayed(kept, step, metrics)
                 rows += self._replay_rows(replayed, first_source=len(kept))
-            if self._async is not None or replayed or any(t.metadata.get("hints_stripped") for t in kept):
+            if self._async is not None or any(_sampled_by_another_policy(t, step) for t in kept + replayed):
                 self._add_proximal_logprobs(kept + replayed, rows, step, metrics)
             if self.replay is not None:  # after choosing: a success is not replayed into its own group
                 metrics["replay/added"] = float(self.replay.add(
@@ -499,12 +499,7 @@ class Trainer:
         ``[replay]``) or the policy with hints in its context
         (guidance: the row is the hinted episode rebuilt without them); a row this version
         sampled as it stands has them already (its sampling log-probs), and gets those."""
-        def off_policy(trajectory: Trajectory) -> bool:
-            versions = trajectory.metadata.get("policy_versions") or [step]
-            return (bool(trajectory.metadata.get("hints_stripped")) or REPLAYED_KEY in trajectory.metadata
-                    or min(versions) < step)
-
-        stale = [row for row in rows if off_policy(kept[row.source])]
+        stale = [row for row in rows if _sampled_by_another_policy(kept[row.source], step)]
         for row in rows:
             row.proximal_logprobs = row.old_logprobs.copy()
         if stale:
@@ -847,6 +842,15 @@ def _turn_kl(trajectories: Sequence[Trajectory], rows: Sequence[TrainingRow], re
         kl = kl_divergence(torch.from_numpy(row.old_logprobs).double(), ref.double(), estimator).numpy()
         penalties.append([float(kl[turn.action_span[0]:turn.action_span[1]].sum()) for turn in trajectory.turns])
     return penalties
+
+
+def _sampled_by_another_policy(trajectory: Trajectory, step: int) -> bool:
+    """Whether a policy other than the learner's version ``step`` sampled ``trajectory``'s tokens:
+    an older version (asynchronous training: a turn's ``policy_versions`` entry is older; replay:
+    a past success), or the policy with hints in its context (guidance)."""
+    versions = trajectory.metadata.get("policy_versions") or [step]
+    return (bool(trajectory.metadata.get("hints_stripped")) or REPLAYED_KEY in trajectory.metadata
+            or min(versions) < step)
 
 
 def _whiten(rows: Sequence[TrainingRow]) -> None:
