@@ -23,17 +23,20 @@ setup-bubblewrap:
 	  echo "agentgym: bubblewrap is missing (tests/sandbox needs it); install it with: sudo apt-get install -y bubblewrap"; \
 	fi
 
-# Chromium (Debian package) is the web family's browser (agentgym.browser drives it with
-# Playwright; `playwright install` cannot download here); tests/browser and tests/web need it.
-# As root (CI) it is installed with apt-get when missing, otherwise the command is printed.
+# Chromium (Debian packages) is the web and GUI families' browser (agentgym.browser drives it
+# with Playwright; `playwright install` cannot download here): chromium-headless-shell for the
+# headless browsers every environment and test launches, chromium for a window.
+# As root (CI) they are installed with apt-get when missing, otherwise the command is printed.
+CHROMIUM_PACKAGES := chromium chromium-headless-shell fonts-dejavu-core
 setup-chromium:
-	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	@if { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; } \
+	   && { [ -x /usr/lib/chromium/chromium-headless-shell ] || command -v chromium-headless-shell >/dev/null 2>&1; }; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing chromium with apt-get"; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core >/dev/null \
-	  || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core >/dev/null; }; \
+	  echo "installing $(CHROMIUM_PACKAGES) with apt-get"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(CHROMIUM_PACKAGES) >/dev/null \
+	  || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(CHROMIUM_PACKAGES) >/dev/null; }; \
 	else \
-	  echo "agentgym: chromium is missing (the web family needs it); install it with: sudo apt-get install -y chromium fonts-dejavu-core"; \
+	  echo "agentgym: chromium or chromium-headless-shell is missing (the web and GUI families need them); install them with: sudo apt-get install -y $(CHROMIUM_PACKAGES)"; \
 	fi
 
 # Reinstall whenever the dependencies change.

@@ -1,4 +1,5 @@
-"""The memory settings of every browser (see "Memory" in :mod:`agentgym.browser.launch`): the
+"""The memory settings of every browser (see "Memory" in :mod:`agentgym.browser.launch`): a
+headless browser is the headless shell (``make setup`` installs it), the
 driver starts with its Node.js and malloc flags (the user's own settings win, and this process's
 environment is given back), a page runs in a single renderer (no spare one), the GPU process
 does without SwiftShader, and none of it changes a screenshot's pixels. ``webgl=True`` brings
@@ -14,7 +15,9 @@ import psutil
 import pytest
 
 from agentgym.browser import BrowserPool
-from agentgym.browser.launch import DRIVER_MALLOC_ARENA_MAX, driver_environment, start_playwright
+from agentgym.browser.errors import BrowserUnavailable
+from agentgym.browser.launch import (DRIVER_MALLOC_ARENA_MAX, chromium_executable, driver_environment,
+                                   start_playwright)
 from agentgym.browser.processes import browser_processes
 
 from .browser_helpers import wait_until
@@ -66,6 +69,22 @@ def _environ_of(pid: int) -> dict[str, str]:
     with open(f"/proc/{pid}/environ", "rb") as f:
         pairs = [item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item]
     return {key.decode(): value.decode(errors="replace") for key, value in pairs}
+
+
+# ------------------------------------------------------------------ the binary
+def test_a_headless_browser_is_the_headless_shell_and_a_window_the_desktop_browser(monkeypatch):
+    monkeypatch.delenv("AGENTGYM_CHROMIUM", raising=False)
+    shell = chromium_executable(headless=True)
+    assert os.path.basename(shell) in ("chromium-headless-shell", "headless_shell"), \
+        f"{shell}: no headless shell found (make setup installs the Debian package chromium-headless-shell)"
+    desktop = chromium_executable(headless=False)
+    assert "headless" not in os.path.basename(desktop) and os.access(desktop, os.X_OK)
+    # The user's choice wins for both.
+    monkeypatch.setenv("AGENTGYM_CHROMIUM", desktop)
+    assert chromium_executable(headless=True) == chromium_executable(headless=False) == desktop
+    monkeypatch.setenv("AGENTGYM_CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(BrowserUnavailable, match="not an executable file"):
+        chromium_executable()
 
 
 # ------------------------------------------------------------------ the driver's environment
@@ -137,7 +156,7 @@ def test_driver_starts_from_several_threads_each_get_the_flags_and_restore_the_e
 
 
 # ------------------------------------------------------------------ the browser's processes
-def test_one_page_runs_in_one_renderer_and_the_gpu_process_has_no_swiftshader(lean_pool, site):
+def test_one_page_runs_in_one_renderer_of_the_headless_shell_and_the_gpu_process_has_no_swiftshader(lean_pool, site):
     url = site.page("/memory/canvas.html", CANVAS_PAGE)
     session = lean_pool.open_session()
     try:
@@ -152,6 +171,8 @@ def test_one_page_runs_in_one_renderer_and_the_gpu_process_has_no_swiftshader(le
         wait_until(lambda: "gpu-process" in kinds(), timeout=10)
         time.sleep(1.0)
         assert kinds().count("renderer") == 1, kinds()
+        main = [p for p in browser_processes(marker) if _kind(p) == "browser"]
+        assert len(main) == 1 and os.path.samefile(main[0].exe(), chromium_executable()), main
         gpu = [p for p in browser_processes(marker) if _kind(p) == "gpu-process"]
         maps = " ".join(m.path for p in gpu for m in p.memory_maps())
         assert "swiftshader" not in maps.lower() and "libGLESv2" not in maps, maps

@@ -38,10 +38,23 @@ class Snapshot:
         return f"{self.threads} threads, {self.fds} fds, {self.children} child processes"
 
 
+def _open_process_wide_descriptors() -> None:
+    """Open the descriptors a library keeps for the whole life of the process once it is first
+    used, so that a probe taken before that first use does not count them as a leak: libuv
+    (uvloop, the servers' event loop) opens a pipe for its signal handling with its first loop
+    and never closes it."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    uvloop.new_event_loop().close()
+
+
 class ResourceProbe:
     """Compares the process's threads, fds and children with a snapshot taken at the start."""
 
     def __init__(self) -> None:
+        _open_process_wide_descriptors()
         gc.collect()
         self.before = Snapshot.take()
 
