@@ -52,15 +52,33 @@ Reported: the median step time over all rounds, tokens/s = batch tokens (prompt 
 no padding) / that time, and the median peak memory. On a shared machine, ``--threads 1``
 keeps the sides from fighting other processes for cores inside every parallel region.
 
+**Out of memory.** A side whose step raises ``torch.OutOfMemoryError`` (or a CPU allocation
+failure), or whose worker the kernel kills (SIGKILL: the out-of-memory killer), is reported as
+"out of memory" in the JSON (``sides[<side>].out_of_memory``) and the table; the other sides'
+figures still come out (their timing reruns without it, each side alone if a shared worker
+is killed). ``--sides`` picks the sides to run.
+
+**Attention and packed length.** ``--attention`` is agentgym's choice
+(:mod:`agentgym.train.packed_attention`): ``auto`` (the library's default: per-row attention
+whose memory is linear in the packed length, FlashAttention-2 varlen where installed),
+``packed`` or ``model`` (transformers' own: a dense L x L mask over packed rows).
+``--micro-batch-tokens`` takes ``auto`` too (sized from free memory). ``--packed-lengths L1 L2
+...`` measures instead agentgym's first-step peak memory with one micro-batch packed to each
+length (rows drawn from the prompt/completion ranges until the next would not fit), for the
+given ``--attention``: linear growth with ``packed``, quadratic with ``model``.
+
     python benchmarks/bench_train_step.py                       # tiny Llama (~19M), CPU, fp32
     python benchmarks/bench_train_step.py --params small-tied --threads 1
     python benchmarks/bench_train_step.py --device cuda --dtype bfloat16 --params 0.5B \\
         --groups 8 --group-size 8 --prompt-tokens 256 512 --completion-tokens 256 1024
+    python benchmarks/bench_train_step.py --packed-lengths 4096 16384 --attention packed \\
+        --prompt-tokens 192 320 --completion-tokens 8 24 --threads 1
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import platform
 import re
@@ -92,6 +110,7 @@ CLIP_EPS = 0.2
 MAX_GRAD_NORM = 1.0
 LEARNING_RATE = 1e-5
 SIDES = ("agentgym", "trl", "trl-gc")  # trl-gc: TRL with its default gradient checkpointing
+ATTENTION = ("auto", "packed", "model")
 
 
 def head_flop_share(shape: dict[str, Any]) -> float:
@@ -192,16 +211,17 @@ class AgentgymSide:
         self.trajectories, self.advantages = grpo_advantages(batch)
         settings = UpdateSettings(epochs=1, mini_batches=1, micro_batch_tokens=args.micro_batch_tokens,
                                   max_grad_norm=MAX_GRAD_NORM, eps_low=CLIP_EPS, eps_high=CLIP_EPS,
-                                  aggregation="token-mean", kl_coef=0.0, entropy_coef=0.0)
+                                  aggregation="token-mean", kl_coef=0.0, entropy_coef=0.0, attention=args.attention)
         self.model = model
         self.updater = PolicyUpdater(model, make_optimizer(model), settings)
+        self.metrics: dict[str, float] = {}
 
     def step(self) -> tuple[float, float]:
         from agentgym.train.batching import training_rows
 
         rows, _ = training_rows(self.trajectories, self.advantages, on_untrainable="error")
-        metrics = self.updater.update(rows)
-        return metrics["loss"], metrics["grad_norm"]
+        self.metrics = self.updater.update(rows)
+        return self.metrics["loss"], self.metrics["grad_norm"]
 
 
 class TRLSide:
@@ -353,50 +373,127 @@ def _timed(step: Callable[[], tuple[float, float]], cuda: bool) -> tuple[float, 
     return time.perf_counter() - start, time.process_time() - start_cpu, result
 
 
-def _setup(args: argparse.Namespace, side_name: str) -> tuple[Any, Batch]:
-    """A fresh model, the batch (with old log-probs under the initial weights) and one side."""
+def _setup(args: argparse.Namespace, side_name: str, packed_length: int | None = None) -> tuple[Any, Batch]:
+    """A fresh model, the batch (with old log-probs under the initial weights) and one side;
+    with ``packed_length``, a batch of as many rows as fit in that many tokens."""
+    if side_name in args.simulate_oom:
+        raise torch.OutOfMemoryError(f"simulated: --simulate-oom {side_name}")
     dtype = DTYPES[args.dtype]
     context = args.prompt_tokens[1] + args.completion_tokens[1] + 8
     model = build_model(args.params, dtype, args.device, args.seed, context)
-    prompts, completions, rewards = make_batch(args, model.config.vocab_size)
+    if packed_length is None:
+        prompts, completions, rewards = make_batch(args, model.config.vocab_size)
+    else:
+        prompts, completions, rewards = make_packed_batch(args, model.config.vocab_size, packed_length)
     batch = Batch(prompts, completions, rewards, args.group_size, completion_logprobs(model, prompts, completions))
     if side_name == "agentgym":
         return AgentgymSide(model, batch, args), batch
     return TRLSide(model, batch, args, checkpointing=side_name == "trl-gc"), batch
 
 
-def memory_worker(args: argparse.Namespace, side_name: str) -> dict[str, Any]:
-    """One side's first step from the initial weights, in this fresh process: its peak memory,
-    loss and gradient norm."""
-    import gc
+def make_packed_batch(args: argparse.Namespace, vocab_size: int, length: int
+                      ) -> tuple[list[list[int]], list[list[int]], list[float]]:
+    """Seeded rows drawn from the prompt and completion ranges until the next would overflow
+    ``length`` tokens (the ``--packed-lengths`` batch: one micro-batch of about that length)."""
+    rng = np.random.default_rng(args.seed)
+    prompts, completions, rewards, total = [], [], [], 0
+    while True:
+        prompt = rng.integers(3, vocab_size, rng.integers(args.prompt_tokens[0], args.prompt_tokens[1] + 1))
+        completion = rng.integers(3, vocab_size,
+                                  rng.integers(args.completion_tokens[0], args.completion_tokens[1] + 1))
+        if total + len(prompt) + len(completion) > length and prompts:
+            return prompts, completions, rewards
+        total += len(prompt) + len(completion)
+        prompts.append(prompt.tolist())
+        completions.append(completion.tolist())
+        rewards.append(float(len(rewards) % args.group_size == 0) + float(rng.random()))
 
-    side, batch = _setup(args, side_name)
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """A CUDA or CPU allocation failure: ``torch.OutOfMemoryError``, ``MemoryError``, or the
+    ``RuntimeError`` torch's CPU allocator raises."""
+    if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(error)
+    return isinstance(error, RuntimeError) and any(
+        phrase in text for phrase in ("out of memory", "can't allocate memory", "not enough memory"))
+
+
+def out_of_memory(side_name: str, error: str) -> dict[str, Any]:
+    """A side's record when it ran out of memory (``error`` says how)."""
+    return {"side": side_name, "out_of_memory": True, "error": error[:1000]}
+
+
+def _release() -> None:
     gc.collect()
-    memory = PeakMemory(args.device)
-    memory.start()
-    seconds, _, (loss, grad_norm) = _timed(side.step, memory.cuda)
-    return {"side": side_name, "first_step_seconds": seconds, "loss": loss, "grad_norm": grad_norm,
-            "update_peak_bytes": memory.peak_above_start(), "process_peak_bytes": memory.process_peak(),
-            "tokens": batch.tokens, "completion_tokens": batch.completion_tokens, "rows": len(batch.prompts),
-            "parameters": sum(p.numel() for p in side.model.parameters()), "torch_threads": torch.get_num_threads()}
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
-def timing_worker(args: argparse.Namespace, first: str) -> dict[str, dict[str, list[float]]]:
-    """Every side in this process, stepping in turn (``first`` leads, then the order reverses:
-    A B C C B A A B C ...) so that a change of machine load hits all alike; one warm-up step
-    each."""
-    sides = {name: _setup(args, name)[0] for name in SIDES}
-    order = [first, *[name for name in SIDES if name != first]]
+def memory_worker(args: argparse.Namespace, side_name: str, packed_length: int | None = None) -> dict[str, Any]:
+    """One side's first step from the initial weights, in this fresh process: its peak memory,
+    loss and gradient norm (or :func:`out_of_memory`)."""
+    try:
+        side, batch = _setup(args, side_name, packed_length)
+        gc.collect()
+        memory = PeakMemory(args.device)
+        memory.start()
+        seconds, _, (loss, grad_norm) = _timed(side.step, memory.cuda)
+    except Exception as error:  # noqa: BLE001 - only an allocation failure is reported, the rest re-raised
+        if not is_out_of_memory(error):
+            raise
+        _release()
+        return out_of_memory(side_name, f"{type(error).__name__}: {error}")
+    record = {"side": side_name, "first_step_seconds": seconds, "loss": loss, "grad_norm": grad_norm,
+              "update_peak_bytes": memory.peak_above_start(), "process_peak_bytes": memory.process_peak(),
+              "tokens": batch.tokens, "completion_tokens": batch.completion_tokens, "rows": len(batch.prompts),
+              "parameters": sum(p.numel() for p in side.model.parameters()), "torch_threads": torch.get_num_threads()}
+    if isinstance(side, AgentgymSide):
+        record["micro_batch_tokens"] = side.metrics.get("micro_batch_tokens")
+        record["micro_batches"] = side.metrics.get("micro_batches")
+    return record
+
+
+def timing_worker(args: argparse.Namespace, first: str) -> dict[str, Any]:
+    """Every side of ``--sides`` in this process, stepping in turn (``first`` leads, then the
+    order reverses: A B C C B A A B C ...) so that a change of machine load hits all alike; one
+    warm-up step each. A side that runs out of memory is dropped (``out_of_memory``: its
+    error) and the others go on."""
+    names = [first, *[name for name in args.sides if name != first]]
     cuda = args.device.startswith("cuda")
-    for name in order:
-        _timed(sides[name].step, cuda)
-    seconds: dict[str, dict[str, list[float]]] = {"wall": {name: [] for name in SIDES},
-                                                  "cpu": {name: [] for name in SIDES}}
+    failed: dict[str, str] = {}
+    sides: dict[str, Any] = {}
+
+    def attempt(name: str, action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except Exception as error:  # noqa: BLE001 - only an allocation failure is reported, the rest re-raised
+            if not is_out_of_memory(error):
+                raise
+            failed[name] = f"{type(error).__name__}: {error}"[:1000]
+            sides.pop(name, None)
+            _release()
+            return None
+
+    for name in names:
+        side = attempt(name, lambda: _setup(args, name)[0])
+        if side is not None:
+            sides[name] = side
+    for name in list(sides):
+        attempt(name, lambda: _timed(sides[name].step, cuda))
+    seconds: dict[str, Any] = {"wall": {name: [] for name in sides}, "cpu": {name: [] for name in sides}}
     for step in range(args.steps):
-        for name in (order if step % 2 == 0 else order[::-1]):
-            wall, cpu, _ = _timed(sides[name].step, cuda)
-            seconds["wall"][name].append(wall)
-            seconds["cpu"][name].append(cpu)
+        for name in (names if step % 2 == 0 else names[::-1]):
+            if name not in sides:
+                continue
+            timed = attempt(name, lambda: _timed(sides[name].step, cuda))
+            if timed is not None:
+                seconds["wall"][name].append(timed[0])
+                seconds["cpu"][name].append(timed[1])
+    for name in failed:
+        seconds["wall"].pop(name, None)
+        seconds["cpu"].pop(name, None)
+    seconds["out_of_memory"] = failed
     return seconds
 
 
@@ -404,35 +501,94 @@ def run_worker(args: argparse.Namespace) -> Any:
     if args.threads:
         torch.set_num_threads(args.threads)
     kind, side = args.worker.split(":")
+    if kind == "length":
+        return memory_worker(args, "agentgym", packed_length=int(side))
     return memory_worker(args, side) if kind == "memory" else timing_worker(args, side)
+
+
+# The exit of a worker the kernel killed: -SIGKILL from subprocess, or 128 + 9 from a shell.
+KILLED = (-9, 137)
+
+
+def worker_outcome(worker: str, returncode: int, stdout: str, stderr: str) -> Any:
+    """A worker's JSON answer; a worker killed by SIGKILL (the kernel's out-of-memory killer)
+    answers :func:`out_of_memory` for its side; any other failure raises."""
+    if returncode in KILLED:
+        return out_of_memory(worker.split(":")[1], f"the {worker} worker was killed (SIGKILL, exit {returncode}): "
+                                                   "the kernel's out-of-memory killer")
+    if returncode != 0:
+        raise RuntimeError(f"{worker} worker failed ({returncode}):\n{stderr[-4000:]}")
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 def run_subprocess(worker: str, argv: list[str]) -> Any:
     command = [sys.executable, str(Path(__file__).resolve()), *argv, "--worker", worker]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{worker} worker failed ({done.returncode}):\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return worker_outcome(worker, done.returncode, done.stdout, done.stderr)
+
+
+def timing_round(argv: list[str], sides: list[str]) -> dict[str, Any]:
+    """One round's timing of ``sides`` (the first leads) in one worker; if the kernel kills
+    that worker, each side again alone, so that one side's memory does not cost the others
+    their figures."""
+    if not sides:
+        return {"wall": {}, "cpu": {}, "out_of_memory": {}}
+    outcome = run_subprocess(f"timing:{sides[0]}", [*argv, "--sides", *sides])
+    if outcome.get("out_of_memory") is not True:
+        return outcome
+    merged: dict[str, Any] = {"wall": {}, "cpu": {}, "out_of_memory": {}}
+    for side in sides:
+        alone = run_subprocess(f"timing:{side}", [*argv, "--sides", side])
+        if alone.get("out_of_memory") is True:
+            merged["out_of_memory"][side] = alone["error"]
+            continue
+        for key in ("wall", "cpu"):
+            merged[key].update(alone[key])
+        merged["out_of_memory"].update(alone["out_of_memory"])
+    return merged
 
 
 # ----------------------------------------------------------------------------- report
-def summarise(memory: dict[str, list[dict[str, Any]]], timing: list[dict[str, dict[str, list[float]]]],
+def summarise(memory: dict[str, list[dict[str, Any]]], timing: list[dict[str, Any]],
               args: argparse.Namespace) -> dict[str, Any]:
-    first = memory["agentgym"][0]
-    sides = {}
-    for side in SIDES:
+    """The JSON report of the sides that ran; a side that ran out of memory in any round is
+    reported as such (``out_of_memory``, ``error``) without figures, and every ratio that
+    needs it is ``None``."""
+    ran = [side for side in SIDES if memory.get(side)]
+    failures: dict[str, str] = {}
+    for side in ran:
+        for run in memory[side]:
+            if run.get("out_of_memory"):
+                failures.setdefault(side, run["error"])
+        for run in timing:
+            if side in run.get("out_of_memory", {}):
+                failures.setdefault(side, run["out_of_memory"][side])
+    measured = [run for side in ran if side not in failures for run in memory[side]]
+    prompts, completions, _ = make_batch(args, MODEL_SHAPES[args.params]["vocab_size"])
+    tokens = sum(len(p) + len(c) for p, c in zip(prompts, completions))
+    sides: dict[str, dict[str, Any]] = {}
+    for side in ran:
+        if side in failures:
+            sides[side] = {"out_of_memory": True, "error": failures[side]}
+            continue
         seconds = statistics.median(s for run in timing for s in run["wall"][side])
         cpu_seconds = statistics.median(s for run in timing for s in run["cpu"][side])
         runs = memory[side]
-        sides[side] = {"step_seconds": seconds, "tokens_per_second": first["tokens"] / seconds,
+        sides[side] = {"out_of_memory": False, "step_seconds": seconds, "tokens_per_second": tokens / seconds,
                        "step_cpu_seconds": cpu_seconds,
                        "update_peak_bytes": statistics.median(run["update_peak_bytes"] for run in runs),
                        "process_peak_bytes": statistics.median(run["process_peak_bytes"] for run in runs),
                        "first_step_loss": runs[0]["loss"], "first_step_grad_norm": runs[0]["grad_norm"],
                        "step_seconds_by_round": [run["wall"][side] for run in timing],
                        "step_cpu_seconds_by_round": [run["cpu"][side] for run in timing], "memory_runs": runs}
-    ours, theirs, checkpointed = sides["agentgym"], sides["trl"], sides["trl-gc"]
-    ratio = ours["tokens_per_second"] / theirs["tokens_per_second"]
+    ours, theirs, checkpointed = (sides.get(side) if side not in failures else None
+                                  for side in ("agentgym", "trl", "trl-gc"))
+
+    def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None, key: str, *, inverse: bool = False) -> float | None:
+        if a is None or b is None:
+            return None
+        return b[key] / a[key] if inverse else a[key] / max(b[key], 1e-300)
+
     # float32 sides agree to rounding; half precision rounds each side's own way.
     tolerance = 1e-3 if args.dtype == "float32" else 5e-2
 
@@ -442,34 +598,51 @@ def summarise(memory: dict[str, list[dict[str, Any]]], timing: list[dict[str, di
                 and abs(ours["first_step_grad_norm"] - other["first_step_grad_norm"])
                 <= tolerance * other["first_step_grad_norm"])
 
-    same_update = agrees(theirs) and agrees(checkpointed)
-    return {"params": args.params, "parameters": first["parameters"], "device": args.device, "dtype": args.dtype,
+    others = [other for other in (theirs, checkpointed) if other is not None]
+    same_update = all(agrees(other) for other in others) if ours is not None and others else None
+    speed = ratio(ours, theirs, "tokens_per_second")
+    first = measured[0] if measured else {}
+    agentgym_run = next((run for run in memory.get("agentgym", []) if not run.get("out_of_memory")), {})
+    return {"params": args.params, "parameters": first.get("parameters"), "device": args.device, "dtype": args.dtype,
             "head_flop_share": head_flop_share(MODEL_SHAPES[args.params]),
             "tied_head": MODEL_SHAPES[args.params]["tie_word_embeddings"],
             "date": time.strftime("%Y-%m-%d"),
-            "rows": first["rows"], "group_size": args.group_size, "tokens": first["tokens"],
-            "completion_tokens": first["completion_tokens"], "prompt_tokens_range": args.prompt_tokens,
+            "rows": len(prompts), "group_size": args.group_size, "tokens": tokens,
+            "completion_tokens": sum(len(c) for c in completions), "prompt_tokens_range": args.prompt_tokens,
             "completion_tokens_range": args.completion_tokens, "micro_batch_tokens": args.micro_batch_tokens,
-            "rounds": args.rounds, "steps_per_round": args.steps, "torch_threads": first["torch_threads"],
+            "micro_batch_tokens_used": agentgym_run.get("micro_batch_tokens"), "attention": args.attention,
+            "rounds": args.rounds, "steps_per_round": args.steps, "torch_threads": first.get("torch_threads"),
             "command": " ".join(["python", "benchmarks/bench_train_step.py", *sys.argv[1:]]),
-            "ratio": ratio, "target": 1.2, "meets_target": ratio >= 1.2, "same_first_update": same_update,
-            "memory_ratio": ours["update_peak_bytes"] / max(theirs["update_peak_bytes"], 1),
-            "ratio_vs_checkpointed": ours["tokens_per_second"] / checkpointed["tokens_per_second"],
-            "cpu_ratio": theirs["step_cpu_seconds"] / ours["step_cpu_seconds"],
-            "cpu_ratio_vs_checkpointed": checkpointed["step_cpu_seconds"] / ours["step_cpu_seconds"],
-            "memory_ratio_vs_checkpointed": ours["update_peak_bytes"] / max(checkpointed["update_peak_bytes"], 1),
+            "ratio": speed, "target": 1.2, "meets_target": None if speed is None else speed >= 1.2,
+            "same_first_update": same_update,
+            "memory_ratio": ratio(ours, theirs, "update_peak_bytes"),
+            "ratio_vs_checkpointed": ratio(ours, checkpointed, "tokens_per_second"),
+            "cpu_ratio": ratio(ours, theirs, "step_cpu_seconds", inverse=True),
+            "cpu_ratio_vs_checkpointed": ratio(ours, checkpointed, "step_cpu_seconds", inverse=True),
+            "memory_ratio_vs_checkpointed": ratio(ours, checkpointed, "update_peak_bytes"),
+            "out_of_memory": sorted(failures, key=SIDES.index),
             "machine": _machine(args.device), "versions": _versions(), "sides": sides}
+
+
+def _times(value: float | None, unavailable: str = "n/a") -> str:
+    """A ratio as ``1.23x``, or ``unavailable`` when a side it needs did not run to the end."""
+    return unavailable if value is None else f"{value:.2f}x"
 
 
 def markdown(report: dict[str, Any]) -> str:
     memory = "GPU allocated" if report["device"].startswith("cuda") else "RSS"
+    parameters = "" if report["parameters"] is None else f", {report['parameters'] / 1e6:.1f}M parameters"
+    used = report.get("micro_batch_tokens_used")
+    budget = f"{report['micro_batch_tokens']}" + (f" = {used:.0f}" if report["micro_batch_tokens"] == "auto"
+                                                   and used is not None else "")
     lines = [
         f"### One GRPO update: agentgym `PolicyUpdater` vs TRL `GRPOTrainer` "
-        f"({report['params']} Llama, {report['parameters'] / 1e6:.1f}M parameters, "
+        f"({report['params']} Llama{parameters}, "
         f"{'tied' if report['tied_head'] else 'untied'} head = {report['head_flop_share']:.0%} of matmul FLOPs, "
         f"{report['dtype']}, {report['device']}, {report['machine']})", "",
         f"Batch: {report['rows']} rollouts ({report['rows'] // report['group_size']} groups of "
         f"{report['group_size']}), {report['tokens']} tokens of which {report['completion_tokens']} trained; "
+        f"agentgym: attention `{report['attention']}`, micro-batches of {budget} tokens; "
         f"step time: median of {report['rounds']} rounds x {report['steps_per_round']} steps per side, the sides "
         f"taking turns; memory: the first step, in a fresh process per side and round "
         f"({report['torch_threads']} torch threads).", "",
@@ -479,19 +652,67 @@ def markdown(report: dict[str, Any]) -> str:
     names = {"agentgym": "agentgym `PolicyUpdater.update`",
              "trl": f"TRL {report['versions'].get('trl')} `GRPOTrainer.training_step` + step, checkpointing off",
              "trl-gc": "the same, TRL's default gradient checkpointing on"}
-    for side in SIDES:
-        s = report["sides"][side]
+    for side, s in report["sides"].items():
+        if s["out_of_memory"]:
+            lines.append(f"| {names[side]} | **out of memory** | | | | | | |")
+            continue
         lines.append(f"| {names[side]} | {s['step_seconds']:.3f} | {s['tokens_per_second']:.0f} | "
                      f"{s['step_cpu_seconds']:.3f} | {s['update_peak_bytes'] / 2**20:.0f} | "
                      f"{s['process_peak_bytes'] / 2**20:.0f} | {s['first_step_loss']:.6f} | "
                      f"{s['first_step_grad_norm']:.6f} |")
-    same = "yes" if report["same_first_update"] else "NO"
-    lines.append(f"| **ratio** vs TRL, checkpointing off | | **{report['ratio']:.2f}x** (target ≥ 1.2x) "
-                 f"| {report['cpu_ratio']:.2f}x | **{report['memory_ratio']:.2f}x** | "
-                 f"| same update (all three): {same} | |")
-    lines.append(f"| ratio vs TRL, checkpointing on (its default) | | {report['ratio_vs_checkpointed']:.2f}x "
-                 f"| {report['cpu_ratio_vs_checkpointed']:.2f}x "
-                 f"| {report['memory_ratio_vs_checkpointed']:.2f}x | | | |")
+    failed = ", ".join(report["out_of_memory"])
+    unavailable = f"n/a ({failed} out of memory)" if failed else "n/a"
+    same = {True: "yes", False: "NO", None: "n/a"}[report["same_first_update"]]
+    if "trl" in report["sides"]:
+        lines.append(f"| **ratio** vs TRL, checkpointing off | | **{_times(report['ratio'], unavailable)}** "
+                     f"(target ≥ 1.2x) | {_times(report['cpu_ratio'])} | **{_times(report['memory_ratio'])}** "
+                     f"| | same update (all sides run): {same} | |")
+    if "trl-gc" in report["sides"]:
+        lines.append(f"| ratio vs TRL, checkpointing on (its default) | | "
+                     f"{_times(report['ratio_vs_checkpointed'], unavailable)} "
+                     f"| {_times(report['cpu_ratio_vs_checkpointed'])} "
+                     f"| {_times(report['memory_ratio_vs_checkpointed'])} | | | |")
+    return "\n".join(lines)
+
+
+def summarise_lengths(runs: dict[int, list[dict[str, Any]]], args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--packed-lengths`` report: agentgym's first-step peak memory per packed length
+    (median over the rounds), or out of memory."""
+    lengths = []
+    for length, records in runs.items():
+        failed = next((run for run in records if run.get("out_of_memory")), None)
+        if failed is not None:
+            lengths.append({"budget": length, "out_of_memory": True, "error": failed["error"]})
+            continue
+        first = records[0]
+        lengths.append({"budget": length, "out_of_memory": False, "tokens": first["tokens"], "rows": first["rows"],
+                        "completion_tokens": first["completion_tokens"], "micro_batches": first.get("micro_batches"),
+                        "update_peak_bytes": statistics.median(run["update_peak_bytes"] for run in records),
+                        "first_step_seconds": statistics.median(run["first_step_seconds"] for run in records),
+                        "parameters": first["parameters"]})
+    return {"params": args.params, "device": args.device, "dtype": args.dtype, "attention": args.attention,
+            "rounds": args.rounds, "date": time.strftime("%Y-%m-%d"),
+            "prompt_tokens_range": args.prompt_tokens, "completion_tokens_range": args.completion_tokens,
+            "command": " ".join(["python", "benchmarks/bench_train_step.py", *sys.argv[1:]]),
+            "machine": _machine(args.device), "versions": _versions(), "lengths": lengths}
+
+
+def markdown_lengths(report: dict[str, Any]) -> str:
+    memory = "GPU allocated" if report["device"].startswith("cuda") else "RSS"
+    lines = [f"### agentgym's update memory by packed length ({report['params']} Llama, {report['dtype']}, "
+             f"{report['device']}, attention `{report['attention']}`, {report['machine']})", "",
+             f"One micro-batch of about the given length (rows of {report['prompt_tokens_range']} prompt + "
+             f"{report['completion_tokens_range']} completion tokens); the first step's peak above the level "
+             f"before it, median of {report['rounds']} fresh processes.", "",
+             f"| budget | packed tokens | rows | micro-batches | update peak {memory} (MiB) | KiB per token |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for entry in report["lengths"]:
+        if entry["out_of_memory"]:
+            lines.append(f"| {entry['budget']} | **out of memory** | | | | |")
+            continue
+        peak = entry["update_peak_bytes"]
+        lines.append(f"| {entry['budget']} | {entry['tokens']} | {entry['rows']} | {entry['micro_batches']:.0f} | "
+                     f"{peak / 2**20:.0f} | {peak / 1024 / entry['tokens']:.1f} |")
     return "\n".join(lines)
 
 
@@ -513,6 +734,15 @@ def _versions() -> dict[str, str]:
     return versions
 
 
+def _token_budget(text: str) -> int | str:
+    if text == "auto":
+        return text
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a positive integer or auto, got {text}")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--params", choices=sorted(MODEL_SHAPES), default="tiny")
@@ -522,15 +752,65 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--group-size", type=int, default=4)
     parser.add_argument("--prompt-tokens", type=int, nargs=2, default=[48, 96], metavar=("MIN", "MAX"))
     parser.add_argument("--completion-tokens", type=int, nargs=2, default=[24, 72], metavar=("MIN", "MAX"))
-    parser.add_argument("--micro-batch-tokens", type=int, default=4096,
-                        help="agentgym's packing budget (TRL scores the whole batch in one pass)")
+    parser.add_argument("--micro-batch-tokens", type=_token_budget, default=4096,
+                        help="agentgym's packing budget, or auto (TRL scores the whole batch in one pass)")
+    parser.add_argument("--attention", choices=ATTENTION, default="auto",
+                        help="agentgym's attention over packed rows (auto: the library's default)")
+    parser.add_argument("--sides", nargs="+", choices=SIDES, default=list(SIDES), help="the sides to run")
+    parser.add_argument("--packed-lengths", type=int, nargs="+", metavar="TOKENS",
+                        help="measure agentgym's first-step peak memory at these packed lengths instead")
+    parser.add_argument("--simulate-oom", nargs="+", choices=SIDES, default=[],
+                        help="(testing) these sides raise torch.OutOfMemoryError instead of running")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=4, help="timed steps per side and round, after a warm-up step")
     parser.add_argument("--threads", type=int, default=0, help="torch threads in the workers (0: torch's default)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)  # memory:<side> or timing:<side first>
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # memory:<side>, timing:<side first> or length:<tokens>
     return parser.parse_args(argv)
+
+
+def _describe_run(run: dict[str, Any]) -> str:
+    if run.get("out_of_memory"):
+        return f"out of memory ({run['error'][:200]})"
+    return f"first step {run['first_step_seconds']:.3f} s, update peak {run['update_peak_bytes'] / 2**20:.0f} MiB"
+
+
+def _stem(args: argparse.Namespace, name: str) -> str:
+    stem = name + ("" if args.params == "tiny" else f"_{args.params}")
+    stem += "" if args.device == "cpu" else f"_{args.device.split(':')[0]}"
+    return stem + ("" if args.attention == "auto" else f"_{args.attention}")
+
+
+def compare(args: argparse.Namespace, argv: list[str]) -> tuple[dict[str, Any], str]:
+    """The side-by-side comparison (module docstring): its report and table."""
+    memory: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES if side in args.sides}
+    timing: list[dict[str, Any]] = []
+    for round_index in range(args.rounds):
+        order = [side for side in (SIDES if round_index % 2 == 0 else SIDES[::-1]) if side in args.sides]
+        for side in order:
+            run = run_subprocess(f"memory:{side}", argv)
+            memory[side].append(run)
+            print(f"round {round_index} {side}: {_describe_run(run)}", file=sys.stderr)
+        alive = [side for side in order if not any(run.get("out_of_memory") for run in memory[side])]
+        timing.append(timing_round(argv, alive))
+        print(f"round {round_index}: " + ", ".join(
+            [f"{side} {statistics.median(timing[-1]['wall'][side]):.3f} s/step" for side in timing[-1]["wall"]]
+            + [f"{side} out of memory" for side in timing[-1]["out_of_memory"]]), file=sys.stderr)
+    report = summarise(memory, timing, args)
+    return report, markdown(report)
+
+
+def measure_lengths(args: argparse.Namespace, argv: list[str]) -> tuple[dict[str, Any], str]:
+    """``--packed-lengths``: agentgym's first-step peak memory at each packed length."""
+    runs: dict[int, list[dict[str, Any]]] = {length: [] for length in args.packed_lengths}
+    for round_index in range(args.rounds):
+        for length in args.packed_lengths:
+            run = run_subprocess(f"length:{length}", [*argv, "--micro-batch-tokens", str(length)])
+            runs[length].append(run)
+            print(f"round {round_index} packed length {length}: {_describe_run(run)}", file=sys.stderr)
+    report = summarise_lengths(runs, args)
+    return report, markdown_lengths(report)
 
 
 def main() -> None:
@@ -539,24 +819,14 @@ def main() -> None:
         print(json.dumps(run_worker(args)))
         return
     argv = sys.argv[1:]
-    memory: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
-    timing: list[dict[str, list[float]]] = []
-    for round_index in range(args.rounds):
-        order = SIDES if round_index % 2 == 0 else SIDES[::-1]
-        for side in order:
-            run = run_subprocess(f"memory:{side}", argv)
-            memory[side].append(run)
-            print(f"round {round_index} {side}: first step {run['first_step_seconds']:.3f} s, "
-                  f"update peak {run['update_peak_bytes'] / 2**20:.0f} MiB", file=sys.stderr)
-        timing.append(run_subprocess(f"timing:{order[0]}", argv))
-        print(f"round {round_index}: " + ", ".join(f"{side} {statistics.median(timing[-1]['wall'][side]):.3f} s/step"
-                                                   for side in SIDES), file=sys.stderr)
-    report = summarise(memory, timing, args)
-    table = markdown(report)
+    if args.packed_lengths:
+        report, table = measure_lengths(args, argv)
+        stem = _stem(args, "bench_train_step_lengths")
+    else:
+        report, table = compare(args, argv)
+        stem = _stem(args, "bench_train_step")
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = "bench_train_step" + ("" if args.params == "tiny" else f"_{args.params}")
-    stem += "" if args.device == "cpu" else f"_{args.device.split(':')[0]}"
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2))
     (args.out / f"{stem}.md").write_text(table + "\n")
 

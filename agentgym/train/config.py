@@ -337,15 +337,29 @@ class BatchingSection:
     Attributes:
         epochs: passes over each rollout batch.
         mini_batches: optimizer steps per pass.
-        micro_batch_tokens: the token budget of one forward/backward pass (packed, no padding).
-            Memory grows with it times the vocabulary: the pass keeps float32 logits and their
-            log-softmax for every token, about 1.6 GB each per 8192 tokens at SmolLM2's
-            49,152-token vocabulary, plus their gradients (8192 ran out of 24 GB on CPU).
+        micro_batch_tokens: the token budget of one forward/backward pass (packed, no padding),
+            or ``"auto"`` (the default): sized when the first update starts from the device's
+            free memory (GPU: free plus torch's unused cache; CPU: available RAM) and the
+            model's shape, at most 4096 on a CPU and 65,536 on a GPU, and reported as the
+            metric ``train/micro_batch_tokens``
+            (:func:`~agentgym.train.update.resolve_token_budget`). Memory grows with it times
+            the vocabulary: the pass keeps float32 logits and their log-softmax for every token,
+            about 1.6 GB each per 8192 tokens at SmolLM2's 49,152-token vocabulary, plus their
+            gradients (8192 ran out of 24 GB on CPU). Give an integer for a packing that does
+            not depend on the machine (bit-exact reruns elsewhere).
+        attention: how packed rows attend (:mod:`agentgym.train.packed_attention`): ``"auto"``
+            (the default) gives a text-only transformers model per-row causal attention, whose
+            memory is linear in the packed length (FlashAttention-2 varlen on a GPU where
+            ``flash_attn`` is installed and the pass runs in bf16/fp16); other models
+            (vision-language, custom) keep their own. ``"packed"`` insists on the per-row
+            kernel (an error for a model it cannot serve); ``"model"`` keeps the model's own
+            attention, which over packed rows builds a dense L x L mask (quadratic memory).
     """
 
     epochs: int = 1
     mini_batches: int = 1
-    micro_batch_tokens: int = 2048
+    micro_batch_tokens: int | Literal["auto"] = "auto"
+    attention: Literal["auto", "packed", "model"] = "auto"
 
 
 @dataclass
@@ -902,7 +916,8 @@ def _problems(config: TrainConfig) -> list[str]:
         p.append(f"optimizer.min_lr_ratio must be in [0, 1], got {opt.min_lr_ratio}")
     positive(batching.epochs, "batching.epochs", integer=True)
     positive(batching.mini_batches, "batching.mini_batches", integer=True)
-    positive(batching.micro_batch_tokens, "batching.micro_batch_tokens", integer=True)
+    if batching.micro_batch_tokens != "auto" and batching.micro_batch_tokens <= 0:
+        p.append(f'batching.micro_batch_tokens must be a positive integer or "auto", got {batching.micro_batch_tokens}')
     episodes = env.tasks_per_step * rollout.group_size
     if 0 < episodes < batching.mini_batches:
         p.append(f"batching.mini_batches ({batching.mini_batches}) exceeds the episodes per step "

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 import torch
 
@@ -39,7 +39,8 @@ from agentgym.policies.base import Policy, SamplingParams
 from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.trajectory import Trajectory
 from agentgym.train.batching import training_rows
-from agentgym.train.update import PolicyUpdater, UpdateSettings
+from agentgym.train.packed_attention import ATTENTION_CHOICES, AttentionChoice
+from agentgym.train.update import PolicyUpdater, UpdateSettings, check_token_budget
 from agentgym.wrappers.chat_history import DEFAULT_SYSTEM_PROMPT
 
 
@@ -51,25 +52,32 @@ class SFTSettings:
         epochs: passes over the demonstrations.
         lr: AdamW's learning rate (constant).
         rows_per_step: trajectories per optimizer step (the last step of a pass may hold fewer).
-        micro_batch_tokens: the token budget of one forward/backward pass.
+        micro_batch_tokens: the token budget of one forward/backward pass, or ``"auto"`` (sized
+            from the device's free memory: :func:`~agentgym.train.update.resolve_token_budget`).
         max_grad_norm: gradient clipping (``None``: none).
         weight_decay: AdamW's weight decay.
         seed: the shuffling of the rows at each pass.
+        attention: ``auto``, ``packed`` or ``model`` (:class:`~agentgym.train.update.UpdateSettings`).
     """
 
     epochs: int = 2
     lr: float = 1e-5
     rows_per_step: int = 16
-    micro_batch_tokens: int = 4096
+    micro_batch_tokens: int | Literal["auto"] = "auto"
     max_grad_norm: float | None = 1.0
     weight_decay: float = 0.0
     seed: int = 0
+    attention: AttentionChoice = "auto"
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "rows_per_step", "micro_batch_tokens"):
+        for name in ("epochs", "rows_per_step"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"SFTSettings.{name} must be a positive integer, got {value!r}")
+        check_token_budget(self.micro_batch_tokens, "SFTSettings.micro_batch_tokens")
+        if self.attention not in ATTENTION_CHOICES:
+            raise ValueError(f"SFTSettings.attention must be one of {', '.join(ATTENTION_CHOICES)}, "
+                             f"got {self.attention!r}")
         if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"SFTSettings.lr must be a positive number, got {self.lr!r}")
 
@@ -114,13 +122,15 @@ def fine_tune(model: Any, trajectories: Sequence[Trajectory], settings: SFTSetti
     optimizer = torch.optim.AdamW(parameters, lr=settings.lr, weight_decay=settings.weight_decay)
     updater = PolicyUpdater(model, optimizer, UpdateSettings(
         epochs=1, mini_batches=max(1, math.ceil(len(rows) / settings.rows_per_step)),
-        micro_batch_tokens=settings.micro_batch_tokens, max_grad_norm=settings.max_grad_norm, objective="nll"))
+        micro_batch_tokens=settings.micro_batch_tokens, max_grad_norm=settings.max_grad_norm, objective="nll",
+        attention=settings.attention))
     generator = torch.Generator().manual_seed(settings.seed)
     history = []
     for epoch in range(settings.epochs):
         metrics = updater.update(rows, generator=generator)
         record = {"epoch": float(epoch + 1), "nll": metrics["policy_loss"], "rows": float(len(rows)),
-                  **{key: value for key, value in metrics.items() if key in ("optimizer_steps", "grad_norm", "train_tokens")}}
+                  **{key: value for key, value in metrics.items()
+                     if key in ("optimizer_steps", "grad_norm", "train_tokens", "micro_batch_tokens")}}
         history.append(record)
         if on_epoch is not None:
             on_epoch(record)

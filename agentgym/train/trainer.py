@@ -231,7 +231,7 @@ class Trainer:
             dual_clip=loss.dual_clip, aggregation=loss.aggregation,
             kl_coef=loss.kl_coef if loss.kl_mode == "loss" else 0.0, kl_estimator=loss.kl_estimator,
             entropy_coef=loss.entropy_coef, value_coef=algo.value_coef, value_clip=algo.value_clip,
-            temperature=config.rollout.temperature, autocast_dtype=self.autocast_dtype,
+            temperature=config.rollout.temperature, autocast_dtype=self.autocast_dtype, attention=batching.attention,
             importance_cap=(config.guidance.importance_cap if config.guidance.enabled
                             else config.replay.importance_cap if config.replay.enabled
                             else config.async_training.importance_cap))
@@ -435,7 +435,7 @@ class Trainer:
         if self.value_head is not None:
             _, old_values = score_rows(self.model, rows, temperature=config.rollout.temperature,
                                        token_budget=config.batching.micro_batch_tokens, value_head=self.value_head,
-                                       autocast_dtype=self.autocast_dtype)
+                                       autocast_dtype=self.autocast_dtype, attention=config.batching.attention)
             advantages = self.estimator(kept, [v.double().numpy() for v in old_values])
         else:
             advantages = self.estimator(kept)
@@ -506,7 +506,8 @@ class Trainer:
             started = time.perf_counter()
             scored = score_rows(self.model, stale, temperature=self.config.rollout.temperature,
                                 token_budget=self.config.batching.micro_batch_tokens,
-                                autocast_dtype=self.autocast_dtype, loss_tokens_only=True)[0]
+                                autocast_dtype=self.autocast_dtype, loss_tokens_only=True,
+                                attention=self.config.batching.attention)[0]
             for row, logprobs in zip(stale, scored):
                 row.proximal_logprobs = np.where(row.loss_mask, logprobs.float().numpy(), 0.0).astype(np.float32)
             metrics["time/proximal_seconds"] = time.perf_counter() - started
@@ -581,7 +582,7 @@ class Trainer:
 
     def _reference_logprobs(self, rows: list[TrainingRow]) -> list[torch.Tensor]:
         kwargs = dict(temperature=self.config.rollout.temperature, token_budget=self.config.batching.micro_batch_tokens,
-                      autocast_dtype=self.autocast_dtype)
+                      autocast_dtype=self.autocast_dtype, attention=self.config.batching.attention)
         if self.reference is not None:
             return score_rows(self.reference, rows, **kwargs)[0]
         with self.model.disable_adapter():  # LoRA: the base model is the reference

@@ -5,10 +5,14 @@
 
 For each of ``epochs`` passes the rows are shuffled (with ``generator``) and split into
 ``mini_batches`` equal parts; each part is one optimizer step. A part is packed into
-micro-batches of at most ``micro_batch_tokens`` tokens (:mod:`.batching`) whose gradients
-accumulate; then the gradients are clipped to ``max_grad_norm``, the optimizer and the
-scheduler step. Per token (mask = generated tokens, ``logp`` recomputed under the current
-weights at the rollout's temperature)::
+micro-batches of at most ``micro_batch_tokens`` tokens (:mod:`.batching`; ``"auto"``: sized
+from the device's free memory by :func:`resolve_token_budget` at the first update, and
+reported as the metric ``micro_batch_tokens``) whose gradients accumulate; then the gradients
+are clipped to ``max_grad_norm``, the optimizer and the scheduler step. The forward and
+backward passes run under the ``attention`` choice (:mod:`.packed_attention`: by default
+per-row causal attention, whose memory is linear in the packed length, where transformers'
+own would build an ``L x L`` mask). Per token (mask = generated tokens, ``logp``
+recomputed under the current weights at the rollout's temperature)::
 
     loss_t = L_clip(logp, logp_old, A)                       (:func:`.loss.clipped_policy_loss`;
                                                               -A * logp with objective "nll";
@@ -40,14 +44,24 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator, Literal, Sequence
 
 import torch
 import torch.distributed as dist
 
-from agentgym.train.batching import MicroBatch, TrainingRow, pack_rows
+from agentgym.train.batching import (
+    CPU_TOKEN_CAP,
+    GPU_TOKEN_CAP,
+    MicroBatch,
+    TrainingRow,
+    auto_token_budget,
+    bytes_per_token,
+    pack_rows,
+)
 from agentgym.train.distributed import is_distributed
 from agentgym.train.loss import (
     AGGREGATIONS,
@@ -62,6 +76,10 @@ from agentgym.train.loss import (
     entropy_smoothing_penalty,
     kl_divergence,
 )
+from agentgym.train.packed_attention import ATTENTION_CHOICES, AttentionChoice, resolve_attention, use_attention
+
+logger = logging.getLogger(__name__)
+TokenBudget = int | Literal["auto"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +89,9 @@ class UpdateSettings:
     Attributes:
         epochs: passes over the rows.
         mini_batches: optimizer steps per pass (the rows are split into this many parts).
-        micro_batch_tokens: the token budget of one forward/backward pass.
+        micro_batch_tokens: the token budget of one forward/backward pass, or ``"auto"``:
+            sized from the device's free memory and the model's shape
+            (:func:`resolve_token_budget`) when the first update starts.
         max_grad_norm: clip the global gradient norm to this (``None``: no clipping).
         eps_low / eps_high: the clip range ``[1 - eps_low, 1 + eps_high]`` of the ratio.
         dual_clip: the dual-clip constant ``c`` (> 1) for negative advantages, or ``None``.
@@ -92,11 +112,16 @@ class UpdateSettings:
         importance_cap: the cap on the behaviour weight ``exp(logp_prox - logp_old)`` of the
             decoupled objective, used for rows that carry proximal log-probs (asynchronous
             training); at least 1.
+        attention: ``auto`` (packed rows attend per row, memory linear in the packed length,
+            for any text model whose attention can be swapped; FlashAttention-2 varlen on a
+            GPU where it is installed), ``packed`` (insist on the per-row kernel) or ``model``
+            (the model's own attention: a dense ``L x L`` mask over packed rows); see
+            :mod:`agentgym.train.packed_attention`.
     """
 
     epochs: int = 1
     mini_batches: int = 1
-    micro_batch_tokens: int = 4096
+    micro_batch_tokens: TokenBudget = "auto"
     max_grad_norm: float | None = 1.0
     eps_low: float = 0.2
     eps_high: float = 0.2
@@ -111,14 +136,18 @@ class UpdateSettings:
     autocast_dtype: torch.dtype | None = None
     objective: Literal["ppo_clip", "nll"] = "ppo_clip"
     importance_cap: float = 5.0
+    attention: AttentionChoice = "auto"
 
     def __post_init__(self) -> None:
         if self.objective not in ("ppo_clip", "nll"):
             raise ValueError(f"objective must be 'ppo_clip' or 'nll', got {self.objective!r}")
-        for name in ("epochs", "mini_batches", "micro_batch_tokens"):
+        for name in ("epochs", "mini_batches"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_token_budget(self.micro_batch_tokens, "micro_batch_tokens")
+        if self.attention not in ATTENTION_CHOICES:
+            raise ValueError(f"attention must be one of {', '.join(ATTENTION_CHOICES)}, got {self.attention!r}")
         if self.aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {self.aggregation!r}")
         if self.kl_estimator not in KL_ESTIMATORS:
@@ -163,7 +192,8 @@ class ForwardResult:
 
 def forward_micro_batch(model: Any, batch: MicroBatch, *, temperature: float, value_head: ValueHead | None = None,
                         entropy: bool = False, entropy_grad: bool = True, loss_tokens_only: bool = False,
-                        autocast_dtype: torch.dtype | None = None) -> ForwardResult:
+                        autocast_dtype: torch.dtype | None = None, attention: AttentionChoice = "auto"
+                        ) -> ForwardResult:
     """Score a packed micro-batch: log-prob of each token under ``logits / temperature`` of the
     position before it, optionally the entropy of that distribution and the value head's
     output there.
@@ -177,7 +207,14 @@ def forward_micro_batch(model: Any, batch: MicroBatch, *, temperature: float, va
     A micro-batch of a vision-language policy (``batch.vision`` set) also gives the model its
     rows' images and, for M-RoPE models, their three-axis positions, and scores with the
     family's reserved image tokens excluded, as the policy sampled
-    (:mod:`agentgym.policies.hf_vision`).
+    (:mod:`agentgym.policies.hf_vision`); such a model keeps its own attention under
+    ``attention="auto"``.
+
+    The model runs under ``attention`` (:func:`~agentgym.train.packed_attention.use_attention`:
+    by default the packed rows attend each to itself, with memory linear in ``L``). A caller
+    that back-propagates through a model with gradient checkpointing must hold the same
+    choice around its ``backward()`` (the recomputed forward reads it again), as
+    :class:`PolicyUpdater` does.
     """
     device = batch.input_ids.device
     length = batch.num_tokens
@@ -192,7 +229,9 @@ def forward_micro_batch(model: Any, batch: MicroBatch, *, temperature: float, va
     if batch.vision is not None:  # a vision-language model: the rows' images, and M-RoPE positions
         position_ids = batch.vision.forward_positions(batch.position_ids, batch.rope_position_ids)
         images = {name: value.to(device) for name, value in batch.vision.model_inputs(batch.images or []).items()}
-    with autocast:
+    if batch.vision is not None and attention == "auto":
+        attention = "model"  # M-RoPE positions and image masks: the model's own attention
+    with autocast, use_attention(model, attention, device=device, autocast_dtype=autocast_dtype):
         output = model(input_ids=batch.input_ids, position_ids=position_ids, use_cache=False,
                        output_hidden_states=value_head is not None, **_keep_logits(model, scored - 1, length),
                        **images)
@@ -239,15 +278,134 @@ def _keep_logits(model: Any, positions: torch.Tensor, length: int) -> dict[str, 
     return {"logits_to_keep": positions} if takes_it else {}
 
 
-def score_rows(model: Any, rows: Sequence[TrainingRow], *, temperature: float, token_budget: int,
+def check_token_budget(value: Any, name: str = "micro_batch_tokens") -> None:
+    """``ValueError`` unless ``value`` is a positive integer or ``"auto"``."""
+    if value == "auto" and isinstance(value, str):
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'{name} must be a positive integer or "auto", got {value!r}')
+
+
+def resolve_token_budget(model: Any, budget: TokenBudget, *, attention: AttentionChoice = "auto",
+                         autocast_dtype: torch.dtype | None = None, optimizer: torch.optim.Optimizer | None = None,
+                         training: bool = True) -> int:
+    """``budget`` itself when it is an integer; for ``"auto"``, the token budget
+    :func:`~agentgym.train.batching.auto_token_budget` finds for ``model`` on its device:
+
+    - free memory: on CUDA ``torch.cuda.mem_get_info`` plus what torch's caching allocator
+      holds unused (the rollouts' freed KV caches); on a CPU the available RAM (``psutil``,
+      else ``/proc/meminfo``); a device it cannot measure gets the CPU cap (4096);
+    - per token: :func:`~agentgym.train.batching.bytes_per_token` from the model's config
+      (its text config for a vision-language model) at the weights' element size; plus, when
+      the forward keeps the model's own ``sdpa``/``eager`` attention over packed rows, the
+      ``L x L`` term :func:`_bytes_per_pair`;
+    - reserved (``training``): the gradients not yet allocated and, for parameters whose
+      ``optimizer`` state is still empty, two moments (AdamW), each at the parameter's size.
+
+    A model without a readable config (not a transformers model) gets the CPU cap. The choice
+    is logged (debug level; :class:`PolicyUpdater` logs its run's budget at info level).
+    """
+    if budget != "auto":
+        check_token_budget(budget)
+        return budget
+    parameter = next(model.parameters())
+    device = parameter.device
+    cap = GPU_TOKEN_CAP if device.type == "cuda" else CPU_TOKEN_CAP
+    shape = _model_shape(model)
+    free = _free_memory(device)
+    if shape is None or free is None:
+        logger.debug("micro_batch_tokens = auto: %d (%s)", CPU_TOKEN_CAP,
+                     "no model config to estimate from" if shape is None else f"cannot measure {device.type} memory")
+        return CPU_TOKEN_CAP
+    element = parameter.element_size()
+    per_token = bytes_per_token(**shape, element_size=element)
+    per_pair = 0.0
+    if resolve_attention(model, attention, device=device, autocast_dtype=autocast_dtype) is None:
+        config = _text_config(model)
+        per_pair = _bytes_per_pair(getattr(config, "_attn_implementation", None), shape["layers"],
+                                   int(getattr(config, "num_attention_heads", None) or 1), element)
+    reserved = 0
+    if training:
+        state = getattr(optimizer, "state", {})
+        for p in model.parameters():
+            if p.requires_grad:
+                reserved += p.numel() * p.element_size() * ((p.grad is None) + 2 * (not state.get(p)))
+    budget = auto_token_budget(free, bytes_per_token=per_token, bytes_per_pair=per_pair, reserved_bytes=reserved,
+                               cap=cap)
+    logger.debug("micro_batch_tokens = auto: %d (%s: %.1f GiB free, %.1f GiB reserved, %.2f MiB a token%s)",
+                 budget, device.type, free / 2**30, reserved / 2**30, per_token / 2**20,
+                 f", {per_pair:.0f} B a token pair" if per_pair else "")
+    return budget
+
+
+def _text_config(model: Any) -> Any:
+    config = getattr(model, "config", None)
+    return getattr(config, "text_config", None) or config
+
+
+def _model_shape(model: Any) -> dict[str, int] | None:
+    """The shape :func:`~agentgym.train.batching.bytes_per_token` needs, from a transformers
+    config (``None`` when the model has none)."""
+    config = _text_config(model)
+    try:
+        hidden, layers, vocab = (int(getattr(config, key)) for key in ("hidden_size", "num_hidden_layers",
+                                                                         "vocab_size"))
+    except (AttributeError, TypeError):
+        return None
+    heads = int(getattr(config, "num_attention_heads", None) or 1)
+    head_dim = int(getattr(config, "head_dim", None) or hidden // heads)
+    kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
+    return {"hidden_size": hidden, "layers": layers, "vocab_size": vocab, "kv_size": kv_heads * head_dim,
+            "intermediate_size": int(getattr(config, "intermediate_size", None) or 4 * hidden)}
+
+
+def _bytes_per_pair(implementation: str | None, layers: int, heads: int, element: int) -> float:
+    """Bytes per (query, key) pair of a forward/backward over packed rows with the model's own
+    attention: ``sdpa`` keeps the boolean block-diagonal mask (1 byte) and, per layer, the
+    additive mask the fused kernels take (``element`` bytes); ``eager`` keeps the additive mask
+    and, per layer and head, the scores and probabilities. Other implementations: 0."""
+    if implementation == "sdpa":
+        return 1 + layers * element
+    if implementation == "eager":
+        return element + layers * heads * 2 * element
+    return 0.0
+
+
+def _free_memory(device: torch.device) -> float | None:
+    """Bytes a micro-batch may use on ``device`` (see :func:`resolve_token_budget`)."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return float(free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device))
+    if device.type != "cpu":
+        return None
+    try:
+        import psutil
+
+        return float(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def score_rows(model: Any, rows: Sequence[TrainingRow], *, temperature: float, token_budget: TokenBudget,
                value_head: ValueHead | None = None, autocast_dtype: torch.dtype | None = None,
-               loss_tokens_only: bool = False) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
+               loss_tokens_only: bool = False, attention: AttentionChoice = "auto"
+               ) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
     """Log-probs (and values, with a value head) of every token of every row, without
     gradient, one CPU float tensor per row aligned with its ``token_ids``: for reference
     log-probs and the critic's values at rollout time. With ``loss_tokens_only`` only the
     tokens on each row's loss mask are scored (the others read 0; see
-    :func:`forward_micro_batch`)."""
+    :func:`forward_micro_batch`). ``token_budget`` may be ``"auto"``
+    (:func:`resolve_token_budget`); ``attention`` as in :class:`UpdateSettings`."""
     device = next(model.parameters()).device
+    token_budget = resolve_token_budget(model, token_budget, attention=attention, autocast_dtype=autocast_dtype,
+                                        training=False)
     batches, _ = pack_rows(rows, [0.0] * len(rows), token_budget)
     logprobs: dict[int, torch.Tensor] = {}
     values: dict[int, torch.Tensor] = {}
@@ -255,7 +413,8 @@ def score_rows(model: Any, rows: Sequence[TrainingRow], *, temperature: float, t
     with torch.no_grad():
         for batch in batches:
             result = forward_micro_batch(model, batch.to(device), temperature=temperature, value_head=value_head,
-                                         autocast_dtype=autocast_dtype, loss_tokens_only=loss_tokens_only)
+                                         autocast_dtype=autocast_dtype, loss_tokens_only=loss_tokens_only,
+                                         attention=attention)
             start = 0
             for row in batch.rows:
                 end = start + len(row)
@@ -287,10 +446,23 @@ class PolicyUpdater:
         self.scheduler = scheduler
         self.value_head = value_head
         self.parameters = [p for group in optimizer.param_groups for p in group["params"] if p.requires_grad]
+        self._token_budget: int | None = None if settings.micro_batch_tokens == "auto" else settings.micro_batch_tokens
 
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
+
+    @property
+    def token_budget(self) -> int:
+        """The micro-batch token budget: the settings' integer, or (``"auto"``) the one
+        :func:`resolve_token_budget` chose when the first update started, kept for the run so
+        that the packing does not drift with the free memory."""
+        if self._token_budget is None:
+            self._token_budget = resolve_token_budget(
+                self.model, "auto", attention=self.settings.attention, autocast_dtype=self.settings.autocast_dtype,
+                optimizer=self.optimizer)
+            logger.info("micro_batch_tokens = auto: %d tokens a micro-batch for this run", self._token_budget)
+        return self._token_budget
 
     def update(self, rows: Sequence[TrainingRow], *, generator: torch.Generator | None = None,
                entropy_coef: float | None = None, smoothing: SmoothingTerm | None = None) -> dict[str, float]:
@@ -305,14 +477,18 @@ class PolicyUpdater:
         if smoothing is not None and not entropy_coef:
             raise ValueError("entropy smoothing scales the entropy bonus: it needs a positive entropy_coef")
         totals = _MetricTotals(self.device)
+        totals.token_budget = self.token_budget
         self.model.train()
         if self.value_head is not None:
             self.value_head.train()
         try:
-            for _ in range(settings.epochs):
-                order = torch.randperm(len(rows), generator=generator).tolist()
-                for part in _split([rows[i] for i in order], settings.mini_batches):
-                    self._optimizer_step(part, entropy_coef, totals, smoothing)
+            # The backward passes too: gradient checkpointing recomputes the forward in them.
+            with use_attention(self.model, settings.attention, device=self.device,
+                               autocast_dtype=settings.autocast_dtype):
+                for _ in range(settings.epochs):
+                    order = torch.randperm(len(rows), generator=generator).tolist()
+                    for part in _split([rows[i] for i in order], settings.mini_batches):
+                        self._optimizer_step(part, entropy_coef, totals, smoothing)
         finally:
             self.model.eval()
             if self.value_head is not None:
@@ -327,7 +503,7 @@ class PolicyUpdater:
         global_tokens, global_rows = _all_reduce_counts(sum(counts), sum(n > 0 for n in counts))
         weights = aggregation_weights(counts, settings.aggregation, total_tokens=max(global_tokens, 1),
                                       total_sequences=max(global_rows, 1))
-        batches, packing = pack_rows(rows, weights, settings.micro_batch_tokens)
+        batches, packing = pack_rows(rows, weights, self.token_budget)
         self.optimizer.zero_grad(set_to_none=False)
         loss_value = 0.0
         for batch in batches:
@@ -352,7 +528,7 @@ class PolicyUpdater:
         result = forward_micro_batch(self.model, batch, temperature=settings.temperature,
                                      value_head=self.value_head if needs_values else None, entropy=True,
                                      entropy_grad=bool(entropy_coef), loss_tokens_only=True,
-                                     autocast_dtype=settings.autocast_dtype)
+                                     autocast_dtype=settings.autocast_dtype, attention=settings.attention)
         mask = batch.loss_mask
         weights = batch.token_weights
         behaviour_weight = None
@@ -466,6 +642,7 @@ class _MetricTotals:
         self.micro_batches = 0
         self.tokens = 0
         self.capacity = 0
+        self.token_budget = 0
 
     def add_tokens(self, mask: torch.Tensor, **values: torch.Tensor | None) -> None:
         for key, value in values.items():
@@ -517,5 +694,6 @@ class _MetricTotals:
             "micro_batches": micro_batches,
             "train_tokens": tokens,
             "pack_fill": tokens / capacity if capacity else 1.0,
+            "micro_batch_tokens": float(self.token_budget),
         })
         return metrics
