@@ -194,3 +194,33 @@ def test_the_handshake_needs_the_key_when_the_server_has_one():
                 assert created["type"] == "result"
 
         asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("compression", [None, "deflate"])
+def test_answers_of_every_frame_length_arrive_whole_with_and_without_compression(server_url, compression):
+    """Without permessage-deflate the server writes its text frames itself
+    (``server_text_frame``: 7-, 16- and 64-bit lengths); with it, uvicorn's path compresses them."""
+    async def scenario():
+        async with connect(_ws(server_url), compression=compression) as ws:
+            client = _Client(ws)
+            for size in (10, 300, 70_000):  # an unknown type is echoed in the error: answers of each length
+                kind = "k" * size
+                answer = await client.call(kind)
+                assert answer["error"]["code"] == 422 and repr(kind) in answer["error"]["message"]
+            assert (await client.call("create", env_id="games/Wordle-v0"))["type"] == "result"
+            assert (await client.call("reset", seed=1))["result"]["info"]["task_id"]
+            assert set((await client.call("step", action="crane"))["result"]) >= {"observation", "reward"}
+            return ws.protocol.extensions
+
+    extensions = asyncio.run(scenario())
+    assert bool(extensions) == (compression is not None)
+
+
+def test_server_text_frames_are_the_bytes_websockets_writes():
+    from websockets.frames import Frame, Opcode
+
+    from agentgym.remote.server import server_text_frame
+
+    for size in (0, 1, 125, 126, 127, 65_535, 65_536, 70_001):
+        payload = ("é" * size).encode()[:size]
+        assert server_text_frame(payload) == Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[]), size
