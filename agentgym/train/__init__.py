@@ -27,6 +27,8 @@ _LAZY_EXPORTS = {
     "ValueHead": "agentgym.train.update",
     "forward_micro_batch": "agentgym.train.update",
     "score_rows": "agentgym.train.update",
+    "resolve_token_budget": "agentgym.train.update",
+    "use_attention": "agentgym.train.packed_attention",
     "MicroBatch": "agentgym.train.batching",
     "NotTrainable": "agentgym.train.batching",
     "PackingStats": "agentgym.train.batching",
