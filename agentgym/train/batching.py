@@ -344,8 +344,9 @@ def bytes_per_token(*, hidden_size: int, intermediate_size: int, layers: int, vo
     the attention half keeps its norm's input and output (2h), the query and key and their
     rotated halves for the rotary products (2h + 2kv), the attention's inputs and output
     (h + 2kv + h) and the output projection's input (h): ``7h + 4kv``; the MLP half keeps its
-    norm's input and output (2h) and gate, up, activated gate and product (4I). So ``9h + 4kv + 4I`` per layer, at ``element_size`` bytes (give the
-    weights' size: under autocast the norms keep float32 copies, which this covers). The head
+    norm's input and output (2h) and gate, up, activated gate and product (4I). So
+    ``9h + 4kv + 4I`` per layer, at ``element_size`` bytes (give the weights' size: under
+    autocast the norms keep float32 copies, which this covers). The head
     keeps float32 logits and their log-softmax, softmax and the entropy's product, plus their
     gradients in the backward pass: ``6 V`` float32 values per scored token (counted for every
     token: a pass may score all of them). ``kv`` is the key/value width ``kv_heads x head_dim``.

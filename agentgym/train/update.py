@@ -431,7 +431,8 @@ class PolicyUpdater:
 
     Args:
         model: the policy (any causal LM taking ``input_ids`` and ``position_ids``; a peft
-            model works; a vision-language model when the rows carry images). Put in train mode during the update and back in eval mode after.
+            model works; a vision-language model when the rows carry images). Put in train mode
+            during the update and back in eval mode after.
         optimizer: over the trainable parameters (and the value head's, if any).
         settings: :class:`UpdateSettings`.
         scheduler: stepped after each optimizer step, if given.
