@@ -267,6 +267,11 @@ class AsyncRollouts:
                 raise RuntimeError("the rollout thread was closed")
             raise TimeoutError(f"step {step}'s rollout was not ready after {timeout} s")
 
+    def is_ready(self, step: int) -> bool:
+        """Whether step ``step``'s rollout is played and waits to be taken (never blocks)."""
+        with self._condition:
+            return step in self._ready
+
     def publish(self, weights: dict[str, torch.Tensor], version: int) -> None:
         """The learner's weights after an update, as ``version``: staged for the behaviour
         policy's next safe point, and the gate opened for the steps they allow."""

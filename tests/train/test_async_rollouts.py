@@ -120,10 +120,16 @@ def test_the_rollout_thread_stays_within_the_staleness_bound():
         while rollouts.waiting_step != 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert rollouts.waiting_step == 2  # step 2 waits for version 1
+        assert not rollouts.is_ready(2) and not rollouts.is_ready(1)  # not played yet; taken
         with pytest.raises(TimeoutError):
             rollouts.take(2, timeout=0.2)
         rollouts.publish(trainable_weights(tiny_model(7, hidden_size=64, initializer_range=0.2)), version=1)
+        deadline = time.monotonic() + 30
+        while not rollouts.is_ready(2) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert rollouts.is_ready(2)
         third = rollouts.take(2)
+        assert not rollouts.is_ready(2)
     finally:
         rollouts.close()
     assert _threads_back_to(threads)
