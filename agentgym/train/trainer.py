@@ -434,7 +434,7 @@ class Trainer:
         old_values = None
         if self.value_head is not None:
             _, old_values = score_rows(self.model, rows, temperature=config.rollout.temperature,
-                                       token_budget=config.batching.micro_batch_tokens, value_head=self.value_head,
+                                       token_budget=self.updater.token_budget, value_head=self.value_head,
                                        autocast_dtype=self.autocast_dtype, attention=config.batching.attention)
             advantages = self.estimator(kept, [v.double().numpy() for v in old_values])
         else:
@@ -505,7 +505,7 @@ class Trainer:
         if stale:
             started = time.perf_counter()
             scored = score_rows(self.model, stale, temperature=self.config.rollout.temperature,
-                                token_budget=self.config.batching.micro_batch_tokens,
+                                token_budget=self.updater.token_budget,
                                 autocast_dtype=self.autocast_dtype, loss_tokens_only=True,
                                 attention=self.config.batching.attention)[0]
             for row, logprobs in zip(stale, scored):
@@ -581,7 +581,7 @@ class Trainer:
         return kept
 
     def _reference_logprobs(self, rows: list[TrainingRow]) -> list[torch.Tensor]:
-        kwargs = dict(temperature=self.config.rollout.temperature, token_budget=self.config.batching.micro_batch_tokens,
+        kwargs = dict(temperature=self.config.rollout.temperature, token_budget=self.updater.token_budget,
                       autocast_dtype=self.autocast_dtype, attention=self.config.batching.attention)
         if self.reference is not None:
             return score_rows(self.reference, rows, **kwargs)[0]
