@@ -44,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from agentgym.trajectory import read_trajectories
     from agentgym.train.sft import SFTSettings, demonstrations, fine_tune
-    from agentgym.train.trainer import load_model
+    from agentgym.train.model_setup import load_model
 
     if args.env is None and not args.trajectories:
         raise ConfigError("agentgym sft: give --env (demonstrations from its oracle) or --trajectories FILE")

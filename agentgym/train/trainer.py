@@ -70,9 +70,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 import math
-import random
 import sys
 import time
 import warnings
@@ -115,6 +113,14 @@ from agentgym.train.distributed import (
 from agentgym.train.filters import group_weights
 from agentgym.train.guidance import Guide
 from agentgym.train.logging import MetricsLogger
+from agentgym.train.model_setup import (
+    load_model,
+    resolve_device,
+    resolve_precision,
+    seed_everything,
+    vision_family_for,
+    wrap_lora,
+)
 from agentgym.train.replay import REPLAYED_KEY, ReplayBuffer, recalibrated_advantage
 from agentgym.train.loss import kl_divergence
 from agentgym.rollout.progress import RolloutProgress
@@ -163,7 +169,7 @@ class Trainer:
             model, tokenizer = load_model(config.model)
         self.vision = None
         if is_processor(tokenizer):
-            self.vision = _vision_family(config, model, tokenizer)
+            self.vision = vision_family_for(config, model, tokenizer)
         model = model.to(self.device)
         if config.model.dtype == "bfloat16":
             model = model.to(torch.bfloat16)
@@ -739,89 +745,6 @@ class Trainer:
 
 
 # ---------------------------------------------------------------------- helpers
-def load_model(section: Any) -> tuple[Any, Any]:
-    """Model and tokenizer from ``model.path``: the embedded SmolLM2, a folder or a hub name.
-    A model whose configuration has a vision tower (``vision_config``) is loaded as an
-    image-text-to-text model, with its processor in the tokenizer's place."""
-    from agentgym.policies.embedded import load_embedded_model
-    from agentgym.policies.specs import EMBEDDED_SPEC, canonical_spec
-
-    if canonical_spec(section.path) == EMBEDDED_SPEC:
-        return load_embedded_model()
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
-
-    kwargs = {"revision": section.revision} if section.revision else {}
-    with quiet_transformers():
-        if getattr(AutoConfig.from_pretrained(section.path, **kwargs), "vision_config", None) is not None:
-            return (AutoModelForImageTextToText.from_pretrained(section.path, **kwargs),
-                    AutoProcessor.from_pretrained(section.path, **kwargs))
-        tokenizer = AutoTokenizer.from_pretrained(section.path, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(section.path, **kwargs)
-    return model, tokenizer
-
-
-def _vision_family(config: TrainConfig, model: Any, processor: Any) -> Any:
-    """The :class:`~agentgym.policies.hf_vision.VisionFamily` of a vision-language model, after
-    refusing what cannot train one."""
-    from agentgym.policies.hf_vision import vision_family
-
-    if config.algorithm.spec.information_gain:
-        from agentgym.train.estimators import estimator_names, estimator_spec
-
-        usable = ", ".join(n for n in estimator_names() if not estimator_spec(n).information_gain)
-        raise ConfigError(f"algorithm {config.algorithm.name!r} is not available for vision-language models (its "
-                          f"answer scoring is text-only); use {usable}")
-    if config.rollout.backend == "vllm":
-        raise ConfigError("rollout.backend = 'vllm' is not available for vision-language models; use 'hf'")
-    try:
-        return vision_family(model, processor)
-    except ValueError as exc:
-        raise ConfigError(f"model: {exc}") from None
-
-
-def wrap_lora(model: Any, lora: Any) -> Any:
-    """The model with trainable LoRA adapters (peft); everything else frozen."""
-    from peft import LoraConfig, get_peft_model
-
-    targets = "all-linear" if lora.target_modules == ["all-linear"] else list(lora.target_modules)
-    config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=targets,
-                        task_type="CAUSAL_LM")
-    with warnings.catch_warnings():
-        # peft asks transformers' deprecated is_gradient_checkpointing on every wrap: not the user's to fix
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-        return get_peft_model(model, config)
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        if not torch.cuda.is_available():
-            return torch.device("cpu")
-        # One GPU per process under torchrun / accelerate (LOCAL_RANK is set by the launcher).
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    resolved = torch.device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"run.device = {device!r}, but no CUDA device is available")
-    return resolved
-
-
-def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for training forward passes (``None``: the model's own)."""
-    if precision == "fp32":
-        return None
-    cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    if precision == "bf16":
-        if not cuda_bf16:
-            raise ConfigError(f"run.precision = 'bf16' needs a CUDA device with bf16 support (device: {device})")
-        return torch.bfloat16
-    return torch.bfloat16 if cuda_bf16 else None
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 def _derived_seed(seed: int, step: int, purpose: int) -> int:
     """A seed for one purpose (1: sampling, 2: shuffling, 3: evaluation's sampling) at one step."""
     return int(np.random.default_rng([seed, step, purpose]).integers(2**31 - 1))

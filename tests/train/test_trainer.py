@@ -191,7 +191,7 @@ def test_cli_trains_resumes_and_rejects_bad_configs(tmp_path, capsys):
 
 def test_device_and_precision_resolution():
     from agentgym.train.config import ConfigError
-    from agentgym.train.trainer import resolve_device, resolve_precision
+    from agentgym.train.model_setup import resolve_device, resolve_precision
 
     cpu = torch.device("cpu")
     assert resolve_precision("auto", cpu) is None and resolve_precision("fp32", cpu) is None

@@ -12,7 +12,8 @@ import torch
 
 from agentgym.policies.hf import HFPolicy
 from agentgym.train.config import LoraSection
-from agentgym.train.trainer import Trainer, wrap_lora
+from agentgym.train.model_setup import wrap_lora
+from agentgym.train.trainer import Trainer
 from agentgym.train.weights import inference_weights
 from tests.train.conftest import learner, world_config
 from tests.train.word_world import tiny_model, word_tokenizer
