@@ -54,6 +54,7 @@ from urllib.parse import urlsplit
 
 from agentgym.core import ConfigError
 from agentgym.remote.client import RemoteEnvError, _Failure, follow_generator, generator_as_data, wrappers_as_data
+from agentgym.remote.frames import client_frame
 from agentgym.remote.schemas import decode_frame, decode_observation, dumps
 from agentgym.spaces import space_from_description
 
@@ -244,17 +245,7 @@ class WebSocketConnection(asyncio.Protocol):
 
     def _write(self, opcode: int, payload: bytes) -> None:
         """One final, masked frame (RFC 6455: a client masks every frame it sends)."""
-        size, mask = len(payload), os.urandom(4)
-        if size < 126:
-            head = bytes((0x80 | opcode, 0x80 | size))
-        elif size < 65536:
-            head = bytes((0x80 | opcode, 0xFE)) + size.to_bytes(2, "big")
-        else:
-            head = bytes((0x80 | opcode, 0xFF)) + size.to_bytes(8, "big")
-        if size:
-            key = int.from_bytes(mask * (size // 4 + 1), "little") & ((1 << (8 * size)) - 1)
-            payload = (int.from_bytes(payload, "little") ^ key).to_bytes(size, "little")
-        self.transport.write(head + mask + payload)
+        self.transport.write(client_frame(opcode, payload))
 
     def send(self, message: bytes) -> None:
         """Write one text message (UTF-8 bytes); ``ConnectionError`` when the connection is closed."""

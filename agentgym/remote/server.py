@@ -141,6 +141,7 @@ from starlette.routing import WebSocketRoute
 
 from agentgym.core import ConfigError
 from agentgym.registry import env_info, make
+from agentgym.remote.frames import server_text_frame
 from agentgym.remote.schemas import (
     CreateRequest,
     FrameError,
@@ -1119,20 +1120,6 @@ def read_ahead_websocket_protocol(max_queued: int = 2) -> type[asyncio.Protocol]
 
     ReadAheadWebSocketProtocol.__name__ = ReadAheadWebSocketProtocol.__qualname__ = "ReadAheadWebSocketProtocol"
     return ReadAheadWebSocketProtocol
-
-
-def server_text_frame(payload: bytes) -> bytes:
-    """``payload`` (UTF-8 text) as one final, unmasked WebSocket text frame, the form a server
-    sends (RFC 6455, 5.2): ``0x81``, then the length in 7 bits, or 126 and 16 bits, or 127 and
-    64 bits. The same bytes as ``websockets``' ``Frame(Opcode.TEXT, payload).serialize(mask=False,
-    extensions=[])``, without its general machinery: 7% less server CPU per step at 64 sessions
-    (``benchmarks/bench_openenv.py``, 40.9 -> 38.0 us, p99 5.2 -> 4.5 ms in alternating runs)."""
-    size = len(payload)
-    if size < 126:
-        return bytes((0x81, size)) + payload
-    if size < 65536:
-        return b"\x81\x7e" + size.to_bytes(2, "big") + payload
-    return b"\x81\x7f" + size.to_bytes(8, "big") + payload
 
 
 __all__ = ["ApiError", "InlineSteps", "Metrics", "Session", "env_app", "guarded_http_protocol",

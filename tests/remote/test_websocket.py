@@ -219,8 +219,29 @@ def test_answers_of_every_frame_length_arrive_whole_with_and_without_compression
 def test_server_text_frames_are_the_bytes_websockets_writes():
     from websockets.frames import Frame, Opcode
 
-    from agentgym.remote.server import server_text_frame
+    from agentgym.remote.frames import server_text_frame
 
     for size in (0, 1, 125, 126, 127, 65_535, 65_536, 70_001):
         payload = ("é" * size).encode()[:size]
         assert server_text_frame(payload) == Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[]), size
+
+
+def test_client_frames_are_the_bytes_websockets_writes_with_the_same_mask(monkeypatch):
+    """The asyncio client's masked frames (text at every length class; close and pong, whose
+    payloads RFC 6455 limits to 125 bytes) equal what websockets writes with the same masking
+    key, and a fresh key is drawn for every frame."""
+    import secrets
+
+    from websockets.frames import Frame, Opcode
+
+    from agentgym.remote.frames import CLOSE, PONG, TEXT, client_frame
+
+    key = b"\x12\x9a\xff\x01"
+    monkeypatch.setattr(secrets, "token_bytes", lambda n: key)  # websockets' masking key source
+    for opcode, theirs in ((TEXT, Opcode.TEXT), (CLOSE, Opcode.CLOSE), (PONG, Opcode.PONG)):
+        for size in (0, 1, 3, 125) + ((126, 65_535, 65_536, 70_001) if opcode == TEXT else ()):
+            payload = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+            expected = Frame(theirs, payload).serialize(mask=True, extensions=[])
+            assert client_frame(opcode, payload, key) == expected, (opcode, size)
+    keys = {client_frame(TEXT, b"abc")[2:6] for _ in range(8)}
+    assert len(keys) > 1
