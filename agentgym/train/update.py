@@ -192,7 +192,7 @@ class ForwardResult:
 
 def forward_micro_batch(model: Any, batch: MicroBatch, *, temperature: float, value_head: ValueHead | None = None,
                         entropy: bool = False, entropy_grad: bool = True, loss_tokens_only: bool = False,
-                        autocast_dtype: torch.dtype | None = None, attention: AttentionChoice = "auto"
+                        autocast_dtype: torch.dtype | None = None, attention: AttentionChoice | None = "auto"
                         ) -> ForwardResult:
     """Score a packed micro-batch: log-prob of each token under ``logits / temperature`` of the
     position before it, optionally the entropy of that distribution and the value head's
@@ -214,7 +214,8 @@ def forward_micro_batch(model: Any, batch: MicroBatch, *, temperature: float, va
     by default the packed rows attend each to itself, with memory linear in ``L``). A caller
     that back-propagates through a model with gradient checkpointing must hold the same
     choice around its ``backward()`` (the recomputed forward reads it again), as
-    :class:`PolicyUpdater` does.
+    :class:`PolicyUpdater` does; such a caller passes ``attention=None`` (the model's attention
+    as the caller set it: nothing is resolved or switched here).
     """
     device = batch.input_ids.device
     length = batch.num_tokens
@@ -231,7 +232,9 @@ def forward_micro_batch(model: Any, batch: MicroBatch, *, temperature: float, va
         images = {name: value.to(device) for name, value in batch.vision.model_inputs(batch.images or []).items()}
     if batch.vision is not None and attention == "auto":
         attention = "model"  # M-RoPE positions and image masks: the model's own attention
-    with autocast, use_attention(model, attention, device=device, autocast_dtype=autocast_dtype):
+    switch = (contextlib.nullcontext() if attention is None
+              else use_attention(model, attention, device=device, autocast_dtype=autocast_dtype))
+    with autocast, switch:
         output = model(input_ids=batch.input_ids, position_ids=position_ids, use_cache=False,
                        output_hidden_states=value_head is not None, **_keep_logits(model, scored - 1, length),
                        **images)
@@ -529,7 +532,8 @@ class PolicyUpdater:
         result = forward_micro_batch(self.model, batch, temperature=settings.temperature,
                                      value_head=self.value_head if needs_values else None, entropy=True,
                                      entropy_grad=bool(entropy_coef), loss_tokens_only=True,
-                                     autocast_dtype=settings.autocast_dtype, attention=settings.attention)
+                                     autocast_dtype=settings.autocast_dtype,
+                                     attention=None)  # update() holds use_attention(settings.attention)
         mask = batch.loss_mask
         weights = batch.token_weights
         behaviour_weight = None
