@@ -76,7 +76,7 @@ def test_every_option_is_type_checked(section, key, value, message):
 def test_the_type_checker_reads_every_hint_form():
     from typing import Literal, Optional, Union
 
-    from agentgym.train.config import _conforms, _describe, _option_hints
+    from agentgym.train.config_parsing import _conforms, _describe, _option_hints
 
     assert _conforms(3, Optional[int]) and _conforms(3, Union[int, None]) and _conforms(3, int | None)
     assert not _conforms("3", Optional[int]) and not _conforms(True, int | None)
