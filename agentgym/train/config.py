@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import agentgym.core
-from agentgym.train.config_checks import _problems
-from agentgym.train.config_parsing import _build, _drop_none, _message, merge
+from agentgym.train.config_checks import configuration_problems
+from agentgym.train.config_parsing import build_section, drop_none, merge, problem_message
 from agentgym.train.config_parsing import parse_overrides  # noqa: F401  (public API, defined there)
 
 if sys.version_info >= (3, 11):
@@ -569,7 +569,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (``None`` values dropped, as TOML would have them absent)."""
-        return _drop_none(dataclasses.asdict(self))
+        return drop_none(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, check: bool = True,
@@ -577,11 +577,11 @@ class TrainConfig:
         """Build and (by default) :meth:`check` a config from nested dicts; raises
         :class:`ConfigError` listing every problem, after ``source`` (e.g. the file's name)."""
         problems: list[str] = []
-        config = _build(cls, data, "", problems)
+        config = build_section(cls, data, "", problems)
         if check:
-            problems += _problems(config)  # values that failed to load kept their defaults
+            problems += configuration_problems(config)  # values that failed to load kept their defaults
         if problems:
-            raise ConfigError(_message(problems, source))
+            raise ConfigError(problem_message(problems, source))
         return config
 
     def max_turns_at(self, step: int) -> int | None:
@@ -594,9 +594,9 @@ class TrainConfig:
 
     def check(self) -> None:
         """Raise :class:`ConfigError` if this configuration cannot run (all problems at once)."""
-        problems = _problems(self)
+        problems = configuration_problems(self)
         if problems:
-            raise ConfigError(_message(problems))
+            raise ConfigError(problem_message(problems))
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:

@@ -1,22 +1,23 @@
 """The combinations of values a training configuration cannot run with.
 
-Contract: :func:`_problems` takes a :class:`~agentgym.train.config.TrainConfig` whose every
-value already has the right type (:mod:`agentgym.train.config_parsing`; a value that failed to
-load kept its default) and returns one sentence per problem, naming each option as written in
-the file (``rollout.top_p must be in (0, 1], got 2``), or an empty list; it changes nothing.
-It runs when a configuration is built (:meth:`TrainConfig.from_dict` unless ``check=False``,
-hence :func:`~agentgym.train.config.load_config`) and on :meth:`TrainConfig.check`, before
-anything is trained; the caller raises :class:`~agentgym.train.config.ConfigError` with them.
+Contract: :func:`configuration_problems` takes a :class:`~agentgym.train.config.TrainConfig`
+whose every value already has the right type (:mod:`agentgym.train.config_parsing`; a value that
+failed to load kept its default) and returns one sentence per problem, naming each option as
+written in the file (``rollout.top_p must be in (0, 1], got 2``), or an empty list; it changes
+nothing. It runs when a configuration is built (:meth:`TrainConfig.from_dict` unless
+``check=False``, hence :func:`~agentgym.train.config.load_config`) and on
+:meth:`TrainConfig.check`, before anything is trained; the caller raises
+:class:`~agentgym.train.config.ConfigError` with them.
 
-What it checks: ranges (positive counts, probabilities in their intervals, a dual-clip
-constant above 1...), combinations that cannot work (PPO without a value head, a
-group-relative estimator with groups of one, mini-batches beyond the episodes of a step,
-evaluation seeds inside the training seeds, greedy evaluation with several samples,
-async training with vLLM or a curriculum, replay with a critic...), the estimator's own
-checks (:mod:`agentgym.train.estimators`), the environment's wrappers and runtime, a local
-``model.path`` that holds no model, and the optional packages a setting needs (peft, vLLM,
-Ray, tensorboard, wandb). The ``_check_*`` functions each cover one section or concern and
-append to the list they are given.
+What it checks: ranges (positive counts, probabilities in their intervals, a dual-clip constant
+above 1...), combinations that cannot work (PPO without a value head, a group-relative estimator
+with groups of one, mini-batches beyond the episodes of a step, evaluation seeds inside the
+training seeds, greedy evaluation with several samples, async training with vLLM or a
+curriculum, replay with a critic...), the estimator's own checks
+(:mod:`agentgym.train.estimators`), the environment's wrappers and runtime, a local
+``model.path`` that holds no model, and the optional packages a setting needs (peft, vLLM, Ray,
+tensorboard, wandb). The ``_check_*`` functions each cover one section or concern and append to
+the list they are given.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import agentgym.core
-from agentgym.train.config_parsing import _toml
+from agentgym.train.config_parsing import toml_literal
 
 if TYPE_CHECKING:  # annotations only: the config module imports this one when it loads
     from agentgym.train.config import AlgorithmSection, CurriculumSection, EnvSection, TrainConfig
 
 
-def _problems(config: TrainConfig) -> list[str]:
+def configuration_problems(config: TrainConfig) -> list[str]:
     """Everything that makes ``config`` unable to run, as sentences."""
     p: list[str] = []
     run, model, env, rollout, algo = config.run, config.model, config.env, config.rollout, config.algorithm
@@ -51,7 +52,7 @@ def _problems(config: TrainConfig) -> list[str]:
     not_negative(run.seed, "run.seed")
     _check_model_path(model.path, p)
     if run.device != "auto" and not (run.device == "cpu" or run.device.startswith("cuda")):
-        p.append(f'run.device must be "auto", "cpu", "cuda" or "cuda:N", got {_toml(run.device)}')
+        p.append(f'run.device must be "auto", "cpu", "cuda" or "cuda:N", got {toml_literal(run.device)}')
     if run.precision == "bf16" and run.device == "cpu":
         p.append("run.precision = 'bf16' needs a CUDA device (run.device is 'cpu'); use 'fp32' or 'auto'")
     positive(env.tasks_per_step, "env.tasks_per_step", integer=True)
@@ -250,11 +251,11 @@ def _check_model_path(path: str, p: list[str]) -> None:
     if not path.strip():
         p.append(f"model.path is empty: {expected}")
     elif looks_local and not folder.exists():
-        p.append(f"model.path {_toml(path)} does not exist: {expected}")
+        p.append(f"model.path {toml_literal(path)} does not exist: {expected}")
     elif folder.is_file():
-        p.append(f"model.path {_toml(path)} is a file: {expected}")
+        p.append(f"model.path {toml_literal(path)} is a file: {expected}")
     elif folder.is_dir() and not any((folder / name).is_file() for name in ("config.json", "adapter_config.json")):
-        p.append(f"model.path {_toml(path)} holds no model (no config.json): {expected}")
+        p.append(f"model.path {toml_literal(path)} holds no model (no config.json): {expected}")
 
 
 def _check_algorithm(algo: AlgorithmSection, rollout: Any, p: list[str]) -> None:
@@ -276,7 +277,7 @@ def _check_algorithm(algo: AlgorithmSection, rollout: Any, p: list[str]) -> None
         critics = ", ".join(repr(n) for n in estimator_names() if estimator_spec(n).critic)
         p.append(f"algorithm.value_head = true, but {algo.name!r} does not use a critic (only {critics} do)")
     if algo.channels and any(isinstance(w, bool) or not isinstance(w, (int, float)) for w in algo.channels.values()):
-        p.append(f"algorithm.channels must map reward components to numbers, got {_toml(algo.channels)}")
+        p.append(f"algorithm.channels must map reward components to numbers, got {toml_literal(algo.channels)}")
     p.extend(spec.check(algo) if spec.check else [])
 
 
@@ -286,9 +287,9 @@ def _check_curriculum(section: CurriculumSection, p: list[str]) -> None:
         if unknown:
             p.append(f"curriculum.arms[{index}] has unknown keys {unknown}: use id, kwargs and label")
         if "id" in arm and not isinstance(arm["id"], str):
-            p.append(f"curriculum.arms[{index}].id must be an environment id, got {_toml(arm['id'])}")
+            p.append(f"curriculum.arms[{index}].id must be an environment id, got {toml_literal(arm['id'])}")
         if "kwargs" in arm and not isinstance(arm["kwargs"], dict):
-            p.append(f"curriculum.arms[{index}].kwargs must be a table, got {_toml(arm['kwargs'])}")
+            p.append(f"curriculum.arms[{index}].kwargs must be a table, got {toml_literal(arm['kwargs'])}")
     if not 0 < section.learning_rate <= 1:
         p.append(f"curriculum.learning_rate must be in (0, 1], got {section.learning_rate}")
     for name in ("temperature", "candidates", "window", "prior_strength"):

@@ -1,15 +1,15 @@
 """Reading plain data into the training configuration's dataclasses (:mod:`agentgym.train.config`).
 
-Contract: :func:`_build` turns nested dicts (a TOML file's tables, ``--set`` overrides) into a
-dataclass instance, collecting one sentence per problem instead of stopping at the first: an
-unknown section or key (with the closest known name suggested, :func:`_suggestion`), a value
+Contract: :func:`build_section` turns nested dicts (a TOML file's tables, ``--set`` overrides)
+into a dataclass instance, collecting one sentence per problem instead of stopping at the first:
+an unknown section or key (with the closest known name suggested, :func:`_suggestion`), a value
 whose type does not fit the field's hint (:func:`_conforms`, described in words by
-:func:`_describe`); a value that failed keeps its field's default so that the cross-field
-checks (:mod:`agentgym.train.config_checks`) can still run. Integers given for float options
-become floats (:func:`_coerce`). :func:`parse_overrides` reads ``KEY=VALUE`` assignments and
+:func:`_describe`); a value that failed keeps its field's default so that the cross-field checks
+(:mod:`agentgym.train.config_checks`) can still run. Integers given for float options become
+floats (:func:`_coerce`). :func:`parse_overrides` reads ``KEY=VALUE`` assignments and
 :func:`merge` applies them over the file's data. Nothing here judges whether values make sense
-together. :func:`_toml` and :func:`_message` format values and problem lists for all three
-modules.
+together. :func:`toml_literal` and :func:`problem_message` format values and problem lists for
+all three modules.
 
 The option names come from :class:`~agentgym.train.config.TrainConfig`, which imports this
 module when it loads; the two functions that need the class import it when they run.
@@ -52,7 +52,7 @@ def parse_overrides(assignments: Sequence[str]) -> dict[str, Any]:
         key, equals, text = assignment.partition("=")
         key = key.strip()
         if not equals or not key:
-            problems.append(f"expected KEY=VALUE (e.g. rollout.group_size=4), got {_toml(assignment)}")
+            problems.append(f"expected KEY=VALUE (e.g. rollout.group_size=4), got {toml_literal(assignment)}")
         elif key not in known:
             close = _options_named(key.rsplit(".", 1)[-1]) or difflib.get_close_matches(key, known, n=1, cutoff=0.6)
             hint = f"; did you mean {' or '.join(close)}?" if close else "; options are section.key, as in the file"
@@ -66,9 +66,9 @@ def parse_overrides(assignments: Sequence[str]) -> dict[str, Any]:
                 table = table[section]
             table[name] = _toml_value(text.strip())
     if not problems:
-        _build(TrainConfig, overrides, "", problems)  # the types, as for the file
+        build_section(TrainConfig, overrides, "", problems)  # the types, as for the file
     if problems:
-        raise ConfigError(_message(problems, "--set"))
+        raise ConfigError(problem_message(problems, "--set"))
     return overrides
 
 
@@ -83,11 +83,11 @@ def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _build(cls: type, data: Any, where: str, problems: list[str]) -> Any:
+def build_section(cls: type, data: Any, where: str, problems: list[str]) -> Any:
     """An instance of dataclass ``cls`` from ``data``; type problems go to ``problems``."""
     label = f"[{where}]" if where else "the top level"
     if not isinstance(data, dict):
-        problems.append(f"{label} must be a table, got {_toml(data)}")
+        problems.append(f"{label} must be a table, got {toml_literal(data)}")
         return cls()
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
@@ -99,11 +99,11 @@ def _build(cls: type, data: Any, where: str, problems: list[str]) -> Any:
             continue
         hint = hints[key]
         if dataclasses.is_dataclass(hint):
-            values[key] = _build(hint, value, path, problems)
+            values[key] = build_section(hint, value, path, problems)
         elif _conforms(value, hint):
             values[key] = _coerce(value, hint)
         else:
-            problems.append(f"{path} must be {_describe(hint)}, got {_toml(value)}")
+            problems.append(f"{path} must be {_describe(hint)}, got {toml_literal(value)}")
     return cls(**values)
 
 
@@ -148,7 +148,7 @@ def _describe(hint: Any, *, plural: bool = False) -> str:
         words = " or ".join(_describe(option, plural=plural) for option in options)
         return f"{words} or omitted" if len(options) < len(args) else words
     if origin is Literal:
-        return ("any of " if plural else "one of ") + ", ".join(_toml(option) for option in args)
+        return ("any of " if plural else "one of ") + ", ".join(toml_literal(option) for option in args)
     if origin is list or origin is tuple and args[-1] is Ellipsis:
         return ("lists of " if plural else "a list of ") + _describe(args[0], plural=True)
     if origin is tuple:
@@ -176,14 +176,14 @@ def _coerce(value: Any, hint: Any) -> Any:
     return value
 
 
-def _toml(value: Any) -> str:
+def toml_literal(value: Any) -> str:
     """``value`` as TOML would write it (``"five"``, ``true``, ``inf``, ``[1]``), for messages."""
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, list):
-        return "[" + ", ".join(_toml(item) for item in value) + "]"
+        return "[" + ", ".join(toml_literal(item) for item in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{key} = {_toml(item)}" for key, item in value.items()) + "}"
+        return "{" + ", ".join(f"{key} = {toml_literal(item)}" for key, item in value.items()) + "}"
     try:
         return json.dumps(value, ensure_ascii=False)
     except TypeError:  # dates and times
@@ -231,15 +231,15 @@ def _suggestion(key: str, names: list[str]) -> str:
     return f"; known keys: {', '.join(names)}"
 
 
-def _drop_none(data: Any) -> Any:
+def drop_none(data: Any) -> Any:
     if isinstance(data, dict):
-        return {k: _drop_none(v) for k, v in data.items() if v is not None}
+        return {k: drop_none(v) for k, v in data.items() if v is not None}
     if isinstance(data, list):
-        return [_drop_none(v) for v in data]
+        return [drop_none(v) for v in data]
     return data
 
 
-def _message(problems: list[str], source: str = "invalid training configuration") -> str:
+def problem_message(problems: list[str], source: str = "invalid training configuration") -> str:
     """One problem on one line (``<source>: <problem>``), several as a list."""
     if len(problems) == 1:
         return f"{source}: {problems[0]}"
