@@ -55,9 +55,7 @@ import json
 import os
 import platform
 import random
-import selectors
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -66,8 +64,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-BROWSERGYM_VENV = REPO / ".venv" / "browsergym"
+from browser_bench import (REPO, WorkerFleet, default_browsergym_python, first_line, in_threads,
+                           make_browsergym_venv, memory_of, serve_steppers, still_running,
+                           use_chromium_in_browsergym)
+
 MESSAGE_PREFIX = "@@bench-gui "
 SIZES = {"desktop": (1280, 800), "phone": (412, 915)}
 #: Each task's default device (the registered environments').
@@ -75,25 +75,10 @@ DEVICE_OF = {"gui/Grounding-v0": "desktop", "gui/ActionPrediction-v0": "phone", 
 
 
 # ============================================================================ the workers
-# A worker hosts environments and talks to the parent in JSON lines (stdout, prefixed; stdin):
-#   -> {"ready": ...}              after every environment's first reset
-#   <- {"windows": [[t0, t1], ...]} wall-clock windows to step in
-#   -> {"result": [...]}           after the last window; the environments stay open
-#   <- {"close": true}
-#   -> {"closed": ...}             then the process exits.
-# The BrowserGym worker runs in BrowserGym's virtual environment and imports nothing of agentgym.
-
-def _say(message: dict[str, Any]) -> None:
-    sys.stdout.write(MESSAGE_PREFIX + json.dumps(message) + "\n")
-    sys.stdout.flush()
-
-
-def _hear() -> dict[str, Any]:
-    line = sys.stdin.readline()
-    if not line:
-        raise SystemExit("the parent went away")
-    return json.loads(line)
-
+# A worker hosts environments and talks to the parent in browser_bench's protocol; its window
+# message is {"windows": [[t0, t1], ...]}, the wall-clock windows to step in (the environments
+# stay open after the last one). The BrowserGym worker runs in BrowserGym's virtual environment
+# and imports nothing of agentgym.
 
 def next_action(rng: random.Random, size: tuple[int, int]) -> tuple[str, float, float]:
     """The benchmark's action stream: ``("click", x, y)`` or ``("escape", 0, 0)``."""
@@ -140,8 +125,7 @@ class Stepper:
                     self.step_s.append(took)
                     self.in_episode += 1
                 except Exception as exc:  # noqa: BLE001 - counted and reported; the loop goes on
-                    text = str(exc).strip()
-                    self.errors.append(f"{type(exc).__name__}: {text.splitlines()[0][:200] if text else ''}")
+                    self.errors.append(f"{type(exc).__name__}: {first_line(exc)}")
                     self.in_episode = self.episode_steps
                     time.sleep(0.05)
             self.busy_s += time.perf_counter() - began
@@ -152,24 +136,10 @@ class Stepper:
 
 
 def _serve(steppers: list[Stepper], close, *, threaded: bool) -> None:
-    _say({"ready": {"reset_s": [s.reset_s[-1] for s in steppers]}})
-    windows = _hear()["windows"]
-    for s in steppers:
-        s.reset_s.clear()
-    if threaded:
-        threads = [threading.Thread(target=s.run, args=(windows,), daemon=True) for s in steppers]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    else:
-        for s in steppers:
-            s.run(windows)
-    _say({"result": [s.result() for s in steppers]})
-    _hear()
-    start = time.perf_counter()
-    close()
-    _say({"closed": {"close_s": time.perf_counter() - start}})
+    """browser_bench's worker protocol with this benchmark's prefix and window message
+    (``threaded=False``: BrowserGym's one stepper, on this thread)."""
+    serve_steppers(steppers, close, prefix=MESSAGE_PREFIX, run=lambda s, message: s.run(message["windows"]),
+                   threaded=threaded)
 
 
 def worker_ours(args: argparse.Namespace) -> None:
@@ -194,11 +164,7 @@ def worker_ours(args: argparse.Namespace) -> None:
         return reset, step
 
     steppers = [Stepper(i, args.seed, size, *make(i, env), args.episode_steps) for i, env in enumerate(envs)]
-    threads = [threading.Thread(target=s.reset) for s in steppers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(Stepper.reset, steppers)
     if args.pages:  # the very pages, for BrowserGym's side
         from agentgym.envs.gui.runtime import page_html
 
@@ -215,9 +181,6 @@ def worker_ours(args: argparse.Namespace) -> None:
 
 def worker_browsergym(args: argparse.Namespace) -> None:
     """One BrowserGym environment with the coordinate action set, on the served page."""
-    import functools
-
-    from browsergym.core import _get_global_playwright
     from browsergym.core.action.highlevel import HighLevelActionSet
     from browsergym.core.env import BrowserEnv
     from browsergym.core.task import AbstractBrowserTask
@@ -243,8 +206,7 @@ def worker_browsergym(args: argparse.Namespace) -> None:
         def validate(self, page, chat_messages):
             return 0.0, False, "", {}
 
-    playwright = _get_global_playwright()
-    playwright.chromium.launch = functools.partial(playwright.chromium.launch, executable_path=args.chromium)
+    use_chromium_in_browsergym(args.chromium)
     env = BrowserEnv(task_entrypoint=ServedPage, headless=True, pre_observation_delay=0.0,
                      action_mapping=HighLevelActionSet(subsets=["coord"], strict=False).to_python_code)
 
@@ -264,125 +226,6 @@ def worker_browsergym(args: argparse.Namespace) -> None:
 
 
 # ============================================================================= the parent
-class Side:
-    """One side's worker processes."""
-
-    def __init__(self, label: str, commands: list[list[str]], env: dict[str, str], log_dir: Path) -> None:
-        self.label = label
-        self.logs = [log_dir / f"{label}-{i}.log" for i in range(len(commands))]
-        self.procs = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=open(log, "w"), env=env, text=True, bufsize=1)  # noqa: SIM115
-                      for command, log in zip(commands, self.logs)]
-
-    def gather(self, key: str, timeout: float) -> list[Any]:
-        found: dict[int, Any] = {}
-        selector = selectors.DefaultSelector()
-        for i, proc in enumerate(self.procs):
-            selector.register(proc.stdout, selectors.EVENT_READ, i)
-        deadline = time.monotonic() + timeout
-        try:
-            while len(found) < len(self.procs):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise RuntimeError(f"{self.label}: no {key!r} within {timeout:.0f} s" + self.log_tail())
-                for selected, _ in selector.select(min(left, 1.0)):
-                    i = selected.data
-                    line = self.procs[i].stdout.readline()
-                    if not line:
-                        raise RuntimeError(f"{self.label}: worker {i} exited before {key!r}" + self.log_tail())
-                    if line.startswith(MESSAGE_PREFIX):
-                        message = json.loads(line[len(MESSAGE_PREFIX):])
-                        if key in message:
-                            found[i] = message[key]
-                            selector.unregister(self.procs[i].stdout)
-        finally:
-            selector.close()
-        return [found[i] for i in range(len(self.procs))]
-
-    def tell(self, message: dict[str, Any]) -> None:
-        for proc in self.procs:
-            proc.stdin.write(json.dumps(message) + "\n")
-            proc.stdin.flush()
-
-    def finish(self, timeout: float = 60.0) -> None:
-        for proc in self.procs:
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    def kill(self) -> None:
-        import psutil
-
-        for victim in process_tree([proc.pid for proc in self.procs]):
-            try:
-                victim.kill()
-            except psutil.NoSuchProcess:
-                pass
-        for proc in self.procs:
-            proc.wait()
-
-    def log_tail(self) -> str:
-        tails = []
-        for log in self.logs[:2]:
-            try:
-                lines = log.read_text(errors="replace").strip().splitlines()[-15:]
-            except OSError:
-                continue
-            tails.append(f"\n--- {log.name}:\n" + "\n".join(lines))
-        return "".join(tails)
-
-
-def process_tree(pids: list[int]):
-    import psutil
-
-    found = []
-    for pid in pids:
-        try:
-            root = psutil.Process(pid)
-            found.append(root)
-            found.extend(root.children(recursive=True))
-        except psutil.NoSuchProcess:
-            pass
-    return found
-
-
-def memory_of(pids: list[int]) -> dict[str, Any]:
-    """PSS and RSS (bytes) over ``pids`` and their descendants, processes by kind, and each
-    process's (pid, creation time) to check later that none is left."""
-    import psutil
-
-    pss = rss = 0
-    kinds: dict[str, int] = {}
-    seen = []
-    for proc in process_tree(pids):
-        try:
-            info = proc.memory_full_info()
-            name = proc.name()
-            seen.append((proc.pid, proc.create_time()))
-        except (psutil.NoSuchProcess, psutil.ZombieProcess):
-            continue
-        pss, rss = pss + info.pss, rss + info.rss
-        kind = next((k for k in ("chromium", "chrome", "headless_shell", "node", "python") if name.startswith(k)), name)
-        kinds[kind] = kinds.get(kind, 0) + 1
-    return {"pss": pss, "rss": rss, "processes": kinds, "seen": seen}
-
-
-def still_running(seen: list[tuple[int, float]]) -> int:
-    import psutil
-
-    left = 0
-    for pid, created in seen:
-        try:
-            proc = psutil.Process(pid)
-            if proc.create_time() == created and proc.status() != psutil.STATUS_ZOMBIE:
-                left += 1
-        except psutil.NoSuchProcess:
-            pass
-    return left
-
-
 def serve(directory: Path) -> tuple[ThreadingHTTPServer, str]:
     class Quiet(SimpleHTTPRequestHandler):
         def __init__(self, *a, **kw):
@@ -419,16 +262,17 @@ def run_pair(n: int, args: argparse.Namespace, url: str, pages: Path, log_dir: P
     common = ["--seed", str(args.seed), "--episode-steps", str(args.episode_steps), "--device", args.device,
               "--difficulty", args.difficulty, "--chromium", args.chromium]
     base_env = {**os.environ, "PYTHONPATH": str(REPO)}
-    sides = {"agentgym": Side("agentgym", [[sys.executable, __file__, "--worker", "ours", "--n", str(n),
+    sides = {"agentgym": WorkerFleet("agentgym", [[sys.executable, __file__, "--worker", "ours", "--n", str(n),
                                              "--pool", str(args.pool or max(1, min(n, os.cpu_count() or 1, 4))),
                                              "--pages", str(pages), *common]],
-                              base_env, log_dir)}
+                                     base_env, log_dir, prefix=MESSAGE_PREFIX)}
     out: dict[str, Any] = {"envs": n}
     try:
         ready = {"agentgym": sides["agentgym"].gather("ready", 300)}  # it writes the pages
-        sides["browsergym"] = Side("browsergym", [[args.browsergym_python, __file__, "--worker", "browsergym",
-                                                    "--index", str(i), "--url", url, *common] for i in range(n)],
-                                   {k: v for k, v in base_env.items() if k != "PYTHONPATH"}, log_dir)
+        sides["browsergym"] = WorkerFleet("browsergym", [[args.browsergym_python, __file__, "--worker", "browsergym",
+                                                           "--index", str(i), "--url", url, *common] for i in range(n)],
+                                          {k: v for k, v in base_env.items() if k != "PYTHONPATH"}, log_dir,
+                                          prefix=MESSAGE_PREFIX)
         ready["browsergym"] = sides["browsergym"].gather("ready", 300)
         start = time.time() + 2.0
         windows: dict[str, list[list[float]]] = {"agentgym": [], "browsergym": []}
@@ -441,7 +285,7 @@ def run_pair(n: int, args: argparse.Namespace, url: str, pages: Path, log_dir: P
             side.tell({"windows": windows[label]})
         results = {label: side.gather("result", args.rounds * 2 * (args.window + 1) + 120) for label, side in sides.items()}
         for label, side in sides.items():
-            memory = memory_of([proc.pid for proc in side.procs])
+            memory = memory_of(side.pids())
             flat = [r for worker in results[label] for r in worker]
             summary = summarise(flat, n, args.rounds * args.window)
             summary["first_reset_ms"] = 1000 * statistics.median([s for worker in ready[label] for s in worker["reset_s"]])
@@ -508,10 +352,7 @@ def baselines(episodes: int, device_of: dict[str, str]) -> list[dict[str, Any]]:
 
 def setup_browsergym(python: str) -> None:
     """Make BrowserGym's virtual environment (browsergym-core pins playwright 1.44)."""
-    venv = Path(python).parent.parent
-    if not Path(python).exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([python, "-m", "pip", "install", "-q", "browsergym-core"], check=True)
+    make_browsergym_venv(python, ["browsergym-core"])
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -554,8 +395,7 @@ def main() -> None:
                         help="episodes per task and level for the oracle / random table (0: none)")
     parser.add_argument("--only-baselines", action="store_true", help="the baselines table alone")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
-    parser.add_argument("--browsergym-python", default=os.environ.get("AGENTGYM_BROWSERGYM_PYTHON",
-                                                                        str(BROWSERGYM_VENV / "bin" / "python")))
+    parser.add_argument("--browsergym-python", default=default_browsergym_python())
     parser.add_argument("--setup-browsergym", action="store_true")
     parser.add_argument("--chromium", default=None)
     # worker arguments

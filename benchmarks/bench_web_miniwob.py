@@ -61,17 +61,16 @@ import json
 import os
 import platform
 import random
-import selectors
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-BROWSERGYM_VENV = REPO / ".venv" / "browsergym"
+from browser_bench import (BROWSERGYM_VENV, WorkerFleet, cpu_seconds, default_browsergym_python, first_line,
+                           in_threads, make_browsergym_venv, memory_of, serve_steppers, still_running,
+                           use_chromium_in_browsergym)
+
 #: Easy and medium tasks with several interactive elements (BrowserGym has all of them).
 DEFAULT_TASKS = ("click-button", "click-link", "click-dialog", "click-checkboxes", "click-tab",
                  "enter-text", "focus-text", "login-user")
@@ -84,26 +83,10 @@ MEMORY_SAMPLES = 5
 
 
 # ============================================================================ the workers
-# A worker process hosts environments and talks to the parent with JSON lines on stdout
-# (prefixed, so that stray prints do not confuse it) and commands on stdin:
-#   -> {"ready": ...}   after every environment's first reset
-#   <- {"start": t0, "stop": t1}   wall-clock window to step in
-#   -> {"result": ...}  after the window; environments stay open for the memory measurement
-#   <- {"close": true}
-#   -> {"closed": ...}  then the process exits.
-# The BrowserGym worker runs in BrowserGym's virtual environment: it imports nothing of agentgym.
-
-def _say(message: dict[str, Any]) -> None:
-    sys.stdout.write(MESSAGE_PREFIX + json.dumps(message) + "\n")
-    sys.stdout.flush()
-
-
-def _hear() -> dict[str, Any]:
-    line = sys.stdin.readline()
-    if not line:
-        raise SystemExit("the parent went away")
-    return json.loads(line)
-
+# A worker process hosts environments and talks to the parent in browser_bench's protocol; its
+# window message is {"start": t0, "stop": t1}, the wall-clock window to step in (environments
+# stay open after it for the memory measurement). The BrowserGym worker runs in BrowserGym's
+# virtual environment: it imports nothing of agentgym.
 
 def random_action(rng: random.Random, ids: list[str]) -> str:
     """The benchmark's action stream: the same draws on both sides, over each side's own list of
@@ -146,7 +129,7 @@ class Stepper:
                 self.reset()
                 return
             except Exception as exc:  # noqa: BLE001 - counted; the last one is raised
-                self.errors.append(f"first reset: {type(exc).__name__}: {_first_line(exc)}")
+                self.errors.append(f"first reset: {type(exc).__name__}: {first_line(exc)}")
                 if attempt == attempts - 1:
                     raise
 
@@ -174,7 +157,7 @@ class Stepper:
                     self.successes += success
                     self.in_episode = -1
             except Exception as exc:  # noqa: BLE001 - counted and reported; the loop goes on
-                self.errors.append(f"{type(exc).__name__}: {_first_line(exc)}")
+                self.errors.append(f"{type(exc).__name__}: {first_line(exc)}")
                 self.in_episode = -1
                 time.sleep(0.05)
 
@@ -190,7 +173,7 @@ class Stepper:
             self.ids = self.reset_fn(self.seed)
             self.in_episode = 0
         except Exception as exc:  # noqa: BLE001 - counted and reported
-            self.errors.append(f"settle reset: {type(exc).__name__}: {_first_line(exc)}")
+            self.errors.append(f"settle reset: {type(exc).__name__}: {first_line(exc)}")
 
     def result(self) -> dict[str, Any]:
         return {"steps": self.steps, "episodes": self.episodes, "successes": self.successes,
@@ -198,57 +181,12 @@ class Stepper:
                 "reset_s": self.reset_s, "extra_s": self.extra_s, "errors": self.errors}
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else ""
-
-
 def _serve_steppers(steppers: list[Stepper], close, *, threaded: bool = True) -> None:
     """The worker's protocol around ready steppers (already reset once); ``threaded=False`` runs
     the one stepper on this thread (Playwright's synchronous objects belong to their thread)."""
-    _say({"ready": {"reset_s": [s.reset_s[-1] for s in steppers]}})
-    window = _hear()
-    for s in steppers:
-        s.reset_s.clear()
-    if threaded:
-        threads = [threading.Thread(target=s.run, args=(window["start"], window["stop"]), daemon=True)
-                   for s in steppers]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        settling = [threading.Thread(target=s.settle, daemon=True) for s in steppers]
-        for t in settling:
-            t.start()
-        for t in settling:
-            t.join()
-    else:
-        for s in steppers:
-            s.run(window["start"], window["stop"])
-            s.settle()
-    _say({"result": [s.result() for s in steppers]})
-    _hear()
-    start = time.perf_counter()
-    close()
-    _say({"closed": {"close_s": time.perf_counter() - start}})
-
-
-def _reset_all(steppers: list[Stepper]) -> None:
-    errors: list[BaseException] = []
-
-    def first(s: Stepper) -> None:
-        try:
-            s.first_reset()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=first, args=(s,)) for s in steppers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
+    serve_steppers(steppers, close, prefix=MESSAGE_PREFIX,
+                   run=lambda s, window: s.run(window["start"], window["stop"]), settle=Stepper.settle,
+                   threaded=threaded)
 
 
 def worker_ours(args: argparse.Namespace) -> None:
@@ -272,7 +210,7 @@ def worker_ours(args: argparse.Namespace) -> None:
         return reset, step
 
     steppers = [Stepper(i, args.seed, *make(env), args.episode_steps) for i, env in enumerate(envs)]
-    _reset_all(steppers)
+    in_threads(Stepper.first_reset, steppers)
 
     def close() -> None:
         for env in envs:
@@ -284,16 +222,12 @@ def worker_ours(args: argparse.Namespace) -> None:
 
 def worker_browsergym(args: argparse.Namespace) -> None:
     """One BrowserGym MiniWoB environment (its processes are one per environment)."""
-    import functools
-
     import gymnasium as gym
     import browsergym.miniwob  # noqa: F401 - registers browsergym/miniwob.*
-    from browsergym.core import _get_global_playwright
     from browsergym.utils.obs import flatten_axtree_to_str
 
-    playwright = _get_global_playwright()
     # The same Chromium binary as agentgym's, for the environment's browser and its chat's.
-    playwright.chromium.launch = functools.partial(playwright.chromium.launch, executable_path=args.chromium)
+    use_chromium_in_browsergym(args.chromium)
     kwargs: dict[str, Any] = {}  # its MiniWoB tasks' viewport is VIEWPORT already
     if not args.browsergym_defaults:
         # No slow motion, no sleep before observing, and agentgym's patience for a page load
@@ -326,210 +260,6 @@ def worker_browsergym(args: argparse.Namespace) -> None:
 
 
 # ============================================================================= the parent
-class Side:
-    """One configuration's worker processes."""
-
-    def __init__(self, label: str, commands: list[list[str]], env: dict[str, str], log_dir: Path) -> None:
-        self.label = label
-        self.logs = [log_dir / f"{label.replace(' ', '_')}-{i}.log" for i in range(len(commands))]
-        self.procs = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=open(log, "w"), env=env, text=True, bufsize=1)
-                      for command, log in zip(commands, self.logs)]
-
-    def gather(self, key: str, timeout: float) -> list[Any]:
-        """The ``key`` message of every worker (in order)."""
-        found: dict[int, Any] = {}
-        selector = selectors.DefaultSelector()
-        for i, proc in enumerate(self.procs):
-            selector.register(proc.stdout, selectors.EVENT_READ, i)
-        deadline = time.monotonic() + timeout
-        try:
-            while len(found) < len(self.procs):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise RuntimeError(f"{self.label}: workers did not send {key!r} within {timeout:.0f} s"
-                                       + self._log_tail())
-                for selected, _ in selector.select(min(left, 1.0)):
-                    i = selected.data
-                    line = self.procs[i].stdout.readline()
-                    if not line:
-                        raise RuntimeError(f"{self.label}: worker {i} exited before {key!r}" + self._log_tail(i))
-                    if line.startswith(MESSAGE_PREFIX):
-                        message = json.loads(line[len(MESSAGE_PREFIX):])
-                        if key in message:
-                            found[i] = message[key]
-                            selector.unregister(self.procs[i].stdout)  # its next line is for later
-        finally:
-            selector.close()
-        return [found[i] for i in range(len(self.procs))]
-
-    def tell(self, message: dict[str, Any]) -> None:
-        for proc in self.procs:
-            proc.stdin.write(json.dumps(message) + "\n")
-            proc.stdin.flush()
-
-    def pids(self) -> list[int]:
-        return [proc.pid for proc in self.procs]
-
-    def finish(self, timeout: float = 60.0) -> None:
-        for proc in self.procs:
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    def kill(self) -> None:
-        """Kill the workers and everything they started (after a failure)."""
-        import psutil
-
-        for victim in process_tree(self.pids()):
-            try:
-                victim.kill()
-            except psutil.NoSuchProcess:
-                pass
-        for proc in self.procs:
-            proc.wait()
-
-    def _log_tail(self, index: int | None = None) -> str:
-        logs = self.logs if index is None else [self.logs[index]]
-        tails = []
-        for log in logs[:2]:
-            try:
-                text = log.read_text(errors="replace").strip().splitlines()[-15:]
-            except OSError:
-                continue
-            tails.append(f"\n--- {log.name}:\n" + "\n".join(text))
-        return "".join(tails)
-
-
-def process_tree(pids: list[int]):
-    import psutil
-
-    found = []
-    for pid in pids:
-        try:
-            root = psutil.Process(pid)
-            found.append(root)
-            found.extend(root.children(recursive=True))
-        except psutil.NoSuchProcess:
-            pass
-    return found
-
-
-def _pss_rss(proc) -> tuple[int, int]:
-    """(PSS, RSS) of a process in bytes, from ``/proc/<pid>/smaps_rollup`` (one cheap read;
-    psutil's ``memory_full_info`` parses every mapping of ``smaps``)."""
-    try:
-        with open(f"/proc/{proc.pid}/smaps_rollup") as rollup:
-            fields = dict(line.split(":", 1) for line in rollup if line[:4] in ("Pss:", "Rss:"))
-        return int(fields["Pss"].split()[0]) * 1024, int(fields["Rss"].split()[0]) * 1024
-    except (OSError, KeyError, ValueError):
-        info = proc.memory_full_info()
-        return info.pss, info.rss
-
-
-def distinct_bytes(processes) -> int | None:
-    """Bytes of the distinct physical pages that ``processes`` have resident, each page counted
-    once however many of them map it (``/proc/<pid>/pagemap``; anonymous and file pages alike).
-
-    This is what the processes' PSS would sum to if nothing else ran on the machine. PSS splits
-    a shared page among *all* the processes that map it, so another program running the same
-    Chromium binary (a test suite next door) takes part of its text pages off a side's PSS, and
-    takes more off the side that runs fewer Chromium processes: the PSS ratio moves with the
-    machine's load; this one does not. ``None`` where the page frame numbers cannot be read
-    (they read as 0 without CAP_SYS_ADMIN).
-    """
-    import numpy as np
-    import psutil
-
-    present, frame = np.uint64(1 << 63), np.uint64((1 << 55) - 1)
-    frames = []
-    for proc in processes:
-        try:
-            regions = []
-            with open(f"/proc/{proc.pid}/smaps") as smaps:
-                start = end = 0
-                for line in smaps:
-                    head = line.split(" ", 1)[0]
-                    if "-" in head and not head.endswith(":"):
-                        low, high = head.split("-")
-                        start, end = int(low, 16), int(high, 16)
-                    elif head == "Rss:" and line.split()[1] != "0":
-                        regions.append((start, end))
-            with open(f"/proc/{proc.pid}/pagemap", "rb", buffering=0) as pagemap:
-                for start, end in regions:
-                    pagemap.seek(start // 4096 * 8)
-                    entries = np.frombuffer(pagemap.read((end - start) // 4096 * 8), dtype=np.uint64)
-                    frames.append(entries[(entries & present) != 0] & frame)
-        except (OSError, ValueError, psutil.Error):
-            continue  # gone meanwhile
-    if not frames:
-        return None
-    every = np.concatenate(frames)
-    if every.size and not every.any():
-        return None
-    return int(np.unique(every).size) * 4096
-
-
-def memory_of(pids: list[int], *, distinct: bool = False) -> dict[str, Any]:
-    """PSS and RSS (bytes) summed over ``pids`` and all their descendants, a count of each kind
-    of process, PSS by kind, each process's (pid, creation time), and (``distinct``) the
-    :func:`distinct_bytes` of them all."""
-    import psutil
-
-    tree = process_tree(pids)
-    pss = rss = 0
-    kinds: dict[str, int] = {}
-    pss_by_kind: dict[str, int] = {}
-    seen: list[tuple[int, float]] = []
-    for proc in tree:
-        try:
-            name = proc.name()
-            seen.append((proc.pid, proc.create_time()))
-            one_pss, one_rss = _pss_rss(proc)
-        except (psutil.NoSuchProcess, psutil.ZombieProcess):
-            continue
-        pss += one_pss
-        rss += one_rss
-        kind = next((k for k in ("chromium", "chrome", "headless_shell", "node", "python") if name.startswith(k)), name)
-        kinds[kind] = kinds.get(kind, 0) + 1
-        pss_by_kind[kind] = pss_by_kind.get(kind, 0) + one_pss
-    return {"pss": pss, "rss": rss, "processes": kinds, "pss_by_kind": pss_by_kind, "seen": seen,
-            "distinct": distinct_bytes(tree) if distinct else None}
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """CPU seconds used so far by ``pids``, their descendants and the descendants they reaped
-    (a browser that exited, a renderer of a closed context): the difference of two readings is
-    the CPU the processes used between them."""
-    import psutil
-
-    total = 0.0
-    for proc in process_tree(pids):
-        try:
-            times = proc.cpu_times()
-        except (psutil.NoSuchProcess, psutil.ZombieProcess):
-            continue
-        total += times.user + times.system + times.children_user + times.children_system
-    return total
-
-
-def still_running(seen: list[tuple[int, float]]) -> int:
-    """How many of the processes ``seen`` (pid, creation time) during the run still exist."""
-    import psutil
-
-    left = 0
-    for pid, created in seen:
-        try:
-            proc = psutil.Process(pid)
-            if proc.create_time() == created and proc.status() != psutil.STATUS_ZOMBIE:
-                left += 1
-        except psutil.NoSuchProcess:
-            pass
-    return left
-
-
 def run_config(config: dict[str, Any], args: argparse.Namespace, base_env: dict[str, str],
                log_dir: Path) -> dict[str, Any]:
     """Start the workers of ``config``, time them over one window, measure memory, close."""
@@ -542,7 +272,7 @@ def run_config(config: dict[str, Any], args: argparse.Namespace, base_env: dict[
     else:
         commands = [[args.browsergym_python, __file__, "--worker", "browsergym", "--index", str(i),
                      *(["--browsergym-defaults"] if config.get("defaults") else []), *common] for i in range(n)]
-    side = Side(config["label"], commands, base_env, log_dir)
+    side = WorkerFleet(config["label"], commands, base_env, log_dir, prefix=MESSAGE_PREFIX)
     started = time.perf_counter()
     try:
         ready = side.gather("ready", args.startup_timeout)
@@ -672,10 +402,7 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
 
 def setup_browsergym() -> None:
     """Make ``.venv/browsergym`` with ``browsergym-miniwob`` and psutil (from the configured index)."""
-    if not (BROWSERGYM_VENV / "bin" / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(BROWSERGYM_VENV)], check=True)
-    subprocess.run([str(BROWSERGYM_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                    "browsergym-miniwob", "psutil"], check=True)
+    make_browsergym_venv(BROWSERGYM_VENV / "bin" / "python", ["browsergym-miniwob", "psutil"])
     print(f"BrowserGym's MiniWoB installed in {BROWSERGYM_VENV}", file=sys.stderr)
 
 
@@ -690,8 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episode-steps", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--startup-timeout", type=float, default=600.0)
-    parser.add_argument("--browsergym-python", default=os.environ.get(
-        "AGENTGYM_BROWSERGYM_PYTHON", str(BROWSERGYM_VENV / "bin" / "python")))
+    parser.add_argument("--browsergym-python", default=default_browsergym_python())
     parser.add_argument("--browsergym-defaults", action="store_true",
                         help="also run BrowserGym with its MiniWoB defaults (slow_mo 100 ms, 0.5 s pre-observation "
                              "delay) at the smallest N")
