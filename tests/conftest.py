@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
+
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:  # `pytest` (unlike `python -m pytest`) does not put the repository on the path
+    sys.path.insert(0, _ROOT)
+
+from tests.resource_probe import ResourceProbe  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -16,3 +23,10 @@ def _no_shared_browser_outlives_its_module():
     pool_module = sys.modules.get("agentgym.browser.pool")
     if pool_module is not None:
         pool_module.close_shared_pool()
+
+
+@pytest.fixture
+def resources() -> ResourceProbe:
+    """Snapshot the process's threads, fds and child processes; ``resources.assert_released()``
+    fails naming what is still open (:class:`tests.resource_probe.ResourceProbe`)."""
+    return ResourceProbe()

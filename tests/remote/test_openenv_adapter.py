@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -24,15 +23,11 @@ from agentgym.remote import RemoteEnvError
 from agentgym.remote import openenv as adapter
 from agentgym.serve.runner import serving_in_thread
 from agentgym.trajectory import json_safe
+from tests.resource_probe import ResourceProbe
 
 ENV_ID = "games/GuessTheNumber-v0"
 # Guesses, bad text, a non-string action, CJK and a lone surrogate: the environment answers each.
 ACTIONS = ["hello", 7, "\ud800", "中文 3", "10", "5", "15", "1", "2", "3", "4", "6", "8", "9"]
-
-_spec = importlib.util.spec_from_file_location("_reliability_probe",
-                                               Path(__file__).parents[1] / "reliability" / "conftest.py")
-_probe = sys.modules.setdefault("_reliability_probe", importlib.util.module_from_spec(_spec))
-_spec.loader.exec_module(_probe)  # the reliability suite's ResourceProbe (threads, fds, children)
 
 
 def test_the_adapter_names_the_package_to_install_when_openenv_core_is_missing(monkeypatch):
@@ -140,7 +135,7 @@ def test_an_action_json_cannot_carry_is_an_error_observation_and_the_session_goe
 
 @requires_openenv
 def test_no_server_raises_remote_env_error_and_leaves_nothing_open():
-    probe = _probe.ResourceProbe()
+    probe = ResourceProbe()
     with pytest.raises(RemoteEnvError, match="cannot open an OpenEnv session"):
         adapter.OpenEnvEnv("http://127.0.0.1:9", connect_timeout=1.0)
     probe.assert_released()
@@ -148,7 +143,7 @@ def test_no_server_raises_remote_env_error_and_leaves_nothing_open():
 
 @requires_openenv
 def test_a_server_that_dies_mid_episode_gives_error_observations_then_reset_recovers():
-    probe = _probe.ResourceProbe()
+    probe = ResourceProbe()
     app = adapter.openenv_app(ENV_ID, max_concurrent_envs=2)
     with serving_in_thread(app, host="127.0.0.1", port=0, name="OpenEnv server", timeout_graceful_shutdown=1) as url:
         env = adapter.OpenEnvEnv(url, timeout=5.0)

@@ -7,10 +7,7 @@ pieces), and AsyncRemoteEnv's use of it (timeouts, keys, nothing left open)."""
 import asyncio
 import base64
 import hashlib
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from websockets.asyncio.server import serve
@@ -19,11 +16,8 @@ import agentgym
 from agentgym.core import Feedback, LLMEnv
 from agentgym.remote import AsyncRemoteEnv, RemoteEnvError, env_app, running_env_server
 from agentgym.remote.aclient import HandshakeError, WebSocketConnection
+from tests.resource_probe import ResourceProbe
 
-_spec = importlib.util.spec_from_file_location("_reliability_probe",
-                                               Path(__file__).parents[1] / "reliability" / "conftest.py")
-_probe = sys.modules.setdefault("_reliability_probe", importlib.util.module_from_spec(_spec))
-_spec.loader.exec_module(_probe)  # the reliability suite's ResourceProbe (threads, fds, children)
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -310,7 +304,7 @@ def test_a_call_past_its_timeout_is_a_transport_error_and_the_session_goes_on():
 
 
 def test_keys_and_nothing_left_open():
-    probe = _probe.ResourceProbe()
+    probe = ResourceProbe()
     app = env_app(api_key="sesame", max_sessions=16)
     with running_env_server(app=app) as url:
         async def scenario():

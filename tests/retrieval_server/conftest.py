@@ -1,27 +1,13 @@
 """Fixtures of the retrieval server tests: a real BM25 index over a generated corpus, served on
-loopback, and the reliability suite's resource probe (threads, fds, children)."""
+loopback (the ``resources`` probe comes from ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:  # `pytest` (unlike `python -m pytest`) does not put the repository on the path
-    sys.path.insert(0, _ROOT)
-
-from tests.reliability.conftest import ResourceProbe  # noqa: E402
 
 CORPUS_SIZE = 500
 CORPUS_SEED = 11
-
-
-@pytest.fixture
-def resources() -> ResourceProbe:
-    """Snapshot the process's threads, fds and child processes; ``resources.assert_released()``."""
-    return ResourceProbe()
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """Helpers of the sandbox tests (imported by their conftest and tests): leak checks, small limits.
 
 ``LeakProbe`` (the ``leaks`` fixture) snapshots the test process's threads, file descriptors
-and child processes (like ``tests/reliability/conftest.py``'s ``resources``) and records the uid of every sandbox started
-during the test (as root each sandbox runs under a fresh uid); ``leaks.assert_clean()`` waits a
+and child processes (:class:`tests.resource_probe.Snapshot`, as the suite's ``resources``
+fixture does) and records the uid of every sandbox started during the test (as root each sandbox runs under a fresh uid); ``leaks.assert_clean()`` waits a
 little for stragglers, then fails naming whatever is still open: a thread, a descriptor, a
 child process, or *any process on the machine* still running under one of those uids (a
 process that escaped the test's process tree would show up there).
@@ -15,28 +15,12 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
 
 import psutil
 
 from agentgym.sandbox import SandboxLimits
 from agentgym.sandbox.sandbox import hidden_from_others
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    threads: int
-    fds: int
-    children: int
-
-    @classmethod
-    def take(cls) -> "Snapshot":
-        process = psutil.Process()
-        return cls(threads=threading.active_count(), fds=process.num_fds(),
-                   children=len(process.children(recursive=True)))
-
-    def __str__(self) -> str:
-        return f"{self.threads} threads, {self.fds} fds, {self.children} child processes"
+from tests.resource_probe import Snapshot
 
 
 def processes_of(uids: set[int]) -> list[psutil.Process]:

@@ -1,23 +1,14 @@
 """Fixtures of the search environment tests: a small generated world whose corpus and BM25 index
-live in a temporary cache (never the user's), environments made on it, and the reliability
-suite's resource probe (threads, fds, child processes)."""
+live in a temporary cache (never the user's) and environments made on it (the ``resources``
+probe comes from ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:  # `pytest` (unlike `python -m pytest`) does not put the repository on the path
-    sys.path.insert(0, _ROOT)
-
-from tests.reliability.conftest import ResourceProbe  # noqa: E402
-
-import agentgym.envs.search  # noqa: E402,F401  (registers search/* even where envs/__init__ does not import it)
-from agentgym.envs.search.env import SearchEnv  # noqa: E402
-from agentgym.envs.search.retrievers import close_shared  # noqa: E402
+import agentgym.envs.search  # noqa: F401  (registers search/* even where envs/__init__ does not import it)
+from agentgym.envs.search.env import SearchEnv
+from agentgym.envs.search.retrievers import close_shared
 
 #: The test world: big enough for every question kind, small enough to index in a fraction of a second.
 SIZE, WORLD_SEED = 1500, 2
@@ -57,8 +48,3 @@ def make_env(world_kwargs: dict):
     for env in made:
         env.close()
 
-
-@pytest.fixture
-def resources() -> ResourceProbe:
-    """Snapshot the process's threads, fds and child processes; ``resources.assert_released()``."""
-    return ResourceProbe()

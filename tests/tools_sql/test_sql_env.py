@@ -5,9 +5,6 @@ baseline, the tool-facing methods, and closing."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
-from pathlib import Path
 
 import gymnasium
 import pytest
@@ -20,11 +17,8 @@ from agentgym.envs.tools.sql.questions import q
 from agentgym.envs.tools.sql.schemas import SCHEMAS
 from agentgym.info import ErrorKind
 from agentgym.testing import check_hostile_actions, check_llm_env, oracle_agent, play_episode, random_agent
+from tests.resource_probe import ResourceProbe
 
-_spec = importlib.util.spec_from_file_location("_reliability_probe",
-                                               Path(__file__).parents[1] / "reliability" / "conftest.py")
-_probe = sys.modules.setdefault("_reliability_probe", importlib.util.module_from_spec(_spec))
-_spec.loader.exec_module(_probe)  # the reliability suite's ResourceProbe (threads, fds, children)
 
 ENV_ID = "tools/SQL-v0"
 LEVELS = ("easy", "medium", "hard")
@@ -319,7 +313,7 @@ def test_the_connection_is_kept_per_database_and_closed_with_the_env():
 
 
 def test_many_episodes_leave_nothing_open():
-    probe = _probe.ResourceProbe()
+    probe = ResourceProbe()
     for level in LEVELS:
         env = agentgym.make(ENV_ID, difficulty=level, databases=4)
         for seed in range(10):

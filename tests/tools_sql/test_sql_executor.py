@@ -4,9 +4,7 @@ rendering caps, and that it leaves the database and the process as it found them
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import sqlite3
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,11 +19,8 @@ from agentgym.envs.tools.sql.executor import (
     render_result,
 )
 from agentgym.envs.tools.sql.schemas import build_database
+from tests.resource_probe import ResourceProbe
 
-_spec = importlib.util.spec_from_file_location("_reliability_probe",
-                                               Path(__file__).parents[1] / "reliability" / "conftest.py")
-_probe = sys.modules.setdefault("_reliability_probe", importlib.util.module_from_spec(_spec))
-_spec.loader.exec_module(_probe)  # the reliability suite's ResourceProbe (threads, fds, children)
 
 TIME_LIMIT = 0.25
 
@@ -217,7 +212,7 @@ def test_bad_settings_are_config_errors():
 
 
 def test_no_threads_or_descriptors_left_behind(tmp_path):
-    probe = _probe.ResourceProbe()
+    probe = ResourceProbe()
     path = tmp_path / "flights.sqlite"
     path.write_bytes(build_database("flights", 0).image)
     for source in [build_database("flights", 0).image, path] * 10:
