@@ -2,12 +2,9 @@
 
 import asyncio
 import os
-import queue
-import re
 import signal
 import subprocess
 import sys
-import threading
 
 import httpx
 import pytest
@@ -15,6 +12,7 @@ import pytest
 import agentgym
 from agentgym.cli import main
 from agentgym.remote import AsyncRemoteEnv, RemoteEnv
+from tests.server_startup import url_from_startup_line
 
 
 def test_help_names_the_options(capsys):
@@ -48,7 +46,7 @@ def test_serves_environments_until_interrupted():
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "AGENTGYM_API_KEY": "k-123"})
     try:
-        url = _wait_for_url(process, timeout=60)
+        url = url_from_startup_line(process, timeout=60)
         assert httpx.get(f"{url}/health").status_code == 401
         env = RemoteEnv("games/GuessTheNumber-v0", server=url, api_key="k-123")
         local = agentgym.make("games/GuessTheNumber-v0")
@@ -66,21 +64,3 @@ def test_serves_environments_until_interrupted():
         process.send_signal(signal.SIGINT)
         returncode = process.wait(timeout=30)
     assert returncode == 0
-
-
-def _wait_for_url(process: subprocess.Popen, timeout: float) -> str:
-    """The server's root, read from uvicorn's start-up line (the port was picked by the OS)."""
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
-    seen = []
-    while True:
-        try:
-            line = lines.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"the server did not start; it said: {''.join(seen)}") from None
-        seen.append(line)
-        match = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
-        if match:
-            return match.group(1)
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}: {''.join(seen)}")

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import os
-import queue
-import re
 import signal
 import subprocess
 import sys
-import threading
 
 import httpx
 import pytest
 
 from agentgym.cli import main
 from agentgym.policies.base import Request, SamplingParams
+from tests.server_startup import url_from_startup_line
 
 CHAT_TEMPLATE = ("{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\n' }}{% endfor %}"
                  "{% if add_generation_prompt %}{{ 'assistant: ' }}{% endif %}")
@@ -83,7 +81,7 @@ def test_serves_a_checkpoint_until_interrupted(tiny_checkpoint):
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "AGENTGYM_API_KEY": "k-123"})
     try:
-        base_url = _wait_for_url(process, timeout=120)
+        base_url = url_from_startup_line(process, timeout=120) + "/v1"
         assert httpx.get(f"{base_url}/models").status_code == 401
         key = {"authorization": "Bearer k-123"}
         assert [m["id"] for m in httpx.get(f"{base_url}/models", headers=key).json()["data"]] == ["tiny"]
@@ -96,21 +94,3 @@ def test_serves_a_checkpoint_until_interrupted(tiny_checkpoint):
         process.send_signal(signal.SIGINT)
         returncode = process.wait(timeout=30)
     assert returncode == 0
-
-
-def _wait_for_url(process: subprocess.Popen, timeout: float) -> str:
-    """The API root, read from uvicorn's start-up line (the port was picked by the OS)."""
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
-    seen = []
-    while True:
-        try:
-            line = lines.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"the server did not start; it said: {''.join(seen)}") from None
-        seen.append(line)
-        match = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
-        if match:
-            return match.group(1) + "/v1"
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}: {''.join(seen)}")
