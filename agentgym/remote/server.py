@@ -106,6 +106,12 @@ registered id (``module:Class`` entry points are refused); ``kwargs`` go to that
 constructor, which checks them. With ``api_key`` every request needs ``Authorization: Bearer
 <key>`` (:class:`~agentgym.serve.guards.BearerAuth`); :func:`~agentgym.remote.runner.serve_env`
 refuses to listen beyond loopback without one.
+
+Where the parts live: this module is the app and its endpoints; :mod:`agentgym.remote.sessions`
+holds the sessions, the ``/metrics`` counters and the inline-step policy;
+:mod:`agentgym.remote.env_threads` the worker threads; :mod:`agentgym.remote.ws_connection` a
+WebSocket connection at the ASGI level; :mod:`agentgym.remote.uvicorn_protocols` the uvicorn
+protocol classes (importable from here too).
 """
 
 from __future__ import annotations
@@ -114,21 +120,12 @@ import asyncio
 import hashlib
 import hmac
 import json
-import math
-import queue
-import random
 import secrets
-import threading
-import logging
 import time
 import uuid
-from collections import deque
-from fnmatch import fnmatchcase
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, TypeVar
 
-import gymnasium as gym
 from fastapi import FastAPI
 from fastapi import Request as HTTPRequest
 from fastapi.exceptions import RequestValidationError
@@ -140,25 +137,38 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import WebSocketRoute
 
 from agentgym.core import ConfigError
-from agentgym.registry import env_info, make
-from agentgym.remote.frames import server_text_frame
+from agentgym.registry import env_info
+from agentgym.remote.env_threads import EnvThreads
 from agentgym.remote.schemas import (
     CreateRequest,
     FrameError,
     RandomActionRequest,
     RenderResponse,
     ResetRequest,
-    SessionInfo,
     StepRequest,
     dumps,
-    dumps_answer,
     encode_frame,
     encode_observation,
 )
+from agentgym.remote.sessions import (
+    LATENCY_WINDOW,  # noqa: F401 - re-exported
+    ApiError,
+    InlineSteps,
+    Metrics,
+    Session,
+    check_render_mode,
+    declared_render_modes,
+    generator_from,
+    make_stack,
+)
+from agentgym.remote.uvicorn_protocols import (  # re-exported: the protocols the app is served with
+    DEFAULT_HEAD_TIMEOUT,  # noqa: F401 - re-exported
+    guarded_http_protocol,
+    read_ahead_websocket_protocol,
+)
+from agentgym.remote.ws_connection import AsgiEndpoint, Connection, Disconnected
 from agentgym.serve.guards import BearerAuth, BodyLimit, error_body
-from agentgym.spaces import describe_space
 from agentgym.trajectory import json_safe
-from agentgym.wrappers.specs import WrapperSpec, build_wrappers
 
 DEFAULT_MAX_SESSIONS = 256
 DEFAULT_IDLE_TIMEOUT = 300.0
@@ -166,23 +176,12 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RESUME_GRACE = 30.0
 DEFAULT_HEARTBEAT_INTERVAL = 10.0
 DEFAULT_HEARTBEAT_TIMEOUT = 20.0
-DEFAULT_HEAD_TIMEOUT = 10.0  # seconds a connection may take to send a request's head
-LATENCY_WINDOW = 10_000  # step latencies kept for the percentiles in /metrics
 DEFAULT_INLINE_BUDGET = 0.01  # seconds an inline call may hold the event loop before its env is demoted
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
                 405: "invalid_request_error", 409: "conflict_error", 413: "invalid_request_error",
                 422: "invalid_request_error", 500: "server_error", 501: "not_implemented_error",
                 503: "overloaded_error"}
 _Model = TypeVar("_Model", bound=BaseModel)
-log = logging.getLogger(__name__)
-
-
-class ApiError(Exception):
-    """An answer other than 2xx, raised by a handler and written by the app's error handler."""
-
-    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
 
 
 def _answer(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -193,194 +192,6 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return Response(error_body(status, message, _ERROR_TYPES.get(status, "invalid_request_error")),
                     status_code=status, media_type="application/json", headers=headers)
 
-
-@dataclass
-class Session:
-    """One environment instance and its bookkeeping."""
-
-    id: str
-    env_id: str
-    env: gym.Env
-    max_turns: int | None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    last_used: float = field(default_factory=time.monotonic)
-    steps: int = 0
-    episodes: int = 0  # resets that succeeded
-    closed: bool = False
-    transport: str = "http"  # or "ws"
-    resume_token: str | None = None  # set for a resumable WebSocket session
-    attached: bool = False  # a WebSocket session held by a live connection
-    holder: Any = None  # that connection (a _Connection), while attached
-    detached_at: float | None = None  # when a resumable session's connection dropped
-    inline: bool = False  # reset and step run on the event loop (see InlineSteps)
-
-    def describe(self) -> dict[str, Any]:
-        base = self.env.unwrapped
-        all_tools = getattr(base, "all_tools", None)  # an LLMEnv's tools, @tool methods and toolsets' tools
-        tools = [tool.schema() for tool in (all_tools() if callable(all_tools) else getattr(base, "tools", ()))]
-        return SessionInfo(session_id=self.id, env_id=self.env_id, max_turns=self.max_turns,
-                           instructions=str(getattr(base, "instructions", "")), tools=json_safe(tools),
-                           render_modes=list(self.env.metadata.get("render_modes", [])),
-                           render_mode=getattr(self.env, "render_mode", None),
-                           observation_space=describe_space(self.env.observation_space)).model_dump()
-
-
-def generator_from(body: RandomActionRequest) -> random.Random:
-    """``random.Random(seed)``, or a generator set to the caller's state (422 when that is not
-    a state ``random.Random.setstate`` takes)."""
-    if body.state is None:
-        return random.Random(body.seed)
-    version, internal, gauss_next = body.state
-    rng = random.Random()
-    try:
-        if not isinstance(internal, list) or not all(type(word) is int for word in internal):
-            raise TypeError("the internal state is a list of integers")
-        rng.setstate((version, tuple(internal), gauss_next))
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ApiError(422, f"state is not a random.Random state: {exc}") from None
-    return rng
-
-
-def declared_render_modes(env_id: str) -> list[str] | None:
-    """The ``metadata["render_modes"]`` of ``env_id``'s class, read without making it (``None``
-    when the entry point is a factory whose class is unknown until it runs)."""
-    entry_point = gym.spec(env_id).entry_point
-    creator = gym.envs.registration.load_env_creator(entry_point) if isinstance(entry_point, str) else entry_point
-    metadata = getattr(creator, "metadata", None)
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("render_modes"), (list, tuple)):
-        return None
-    return [str(mode) for mode in metadata["render_modes"]]
-
-
-def check_render_mode(env_id: str, render_mode: str, declared: list[str] | None) -> None:
-    """Raise :class:`ApiError` 400 unless ``render_mode`` is one ``env_id`` declares (or its
-    ``*_list`` collection); ``"human"`` draws on the server's screen and is always refused."""
-    if render_mode == "human" or render_mode.startswith("human"):
-        raise ApiError(400, f"render_mode {render_mode!r} draws on the server's own screen; ask for one that "
-                            f"travels: {[m for m in declared or [] if m != 'human'] or 'none declared'}")
-    if declared is None:
-        return  # checked once the environment exists
-    allowed = [mode for mode in declared if mode != "human"]
-    allowed += [f"{mode}_list" for mode in allowed if not mode.endswith("_list") and f"{mode}_list" not in allowed]
-    if render_mode not in allowed:
-        raise ApiError(400, f"{env_id} cannot render as {render_mode!r}: its render modes are {allowed or 'none'}")
-
-
-class Metrics:
-    """Counters and a window of step latencies, served as ``/metrics``."""
-
-    def __init__(self) -> None:
-        self.created = self.closed = self.reaped = self.refused = 0
-        self.steps = self.resets = 0
-        self.created_by_transport = {"http": 0, "ws": 0}
-        self.ws_connections = self.reconnects = self.heartbeat_timeouts = self.resume_expired = 0
-        self.client_disconnects = 0  # HTTP requests whose client hung up before the body was read
-        self.errors: dict[str, int] = {}
-        self.step_latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
-
-    def error(self, status: int) -> None:
-        self.errors[str(status)] = self.errors.get(str(status), 0) + 1
-
-    def snapshot(self, sessions: dict[str, Session], max_sessions: int, open_connections: int) -> dict[str, Any]:
-        open_sessions = len(sessions)
-        by_transport = {"http": 0, "ws": 0}
-        detached = 0
-        for session in list(sessions.values()):
-            by_transport[session.transport] = by_transport.get(session.transport, 0) + 1
-            detached += session.transport == "ws" and not session.attached
-        ordered = sorted(self.step_latencies)
-
-        def percentile(q: float) -> float | None:
-            if not ordered:
-                return None
-            return round(1000 * ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)], 3)
-
-        return {"sessions": {"open": open_sessions, "max": max_sessions, "created": self.created,
-                             "closed": self.closed, "reaped": self.reaped, "refused": self.refused,
-                             "open_by_transport": by_transport, "created_by_transport": dict(self.created_by_transport)},
-                "websocket": {"connections_open": open_connections, "connections": self.ws_connections,
-                              "detached_sessions": detached, "reconnects": self.reconnects,
-                              "heartbeat_timeouts": self.heartbeat_timeouts, "resume_expired": self.resume_expired},
-                "steps": self.steps, "resets": self.resets, "errors": dict(self.errors),
-                "client_disconnects": self.client_disconnects,
-                "step_latency_ms": {"count": len(ordered), "p50": percentile(0.5), "p90": percentile(0.9),
-                                    "p99": percentile(0.99), "max": percentile(1.0)}}
-
-
-
-class InlineSteps:
-    """Which sessions run ``reset`` and ``step`` on the event loop, and the guard on those calls.
-
-    A session is inline when its environment id matches one of ``patterns`` (``fnmatch``, e.g.
-    ``"games/*"``) or its environment's class declares ``cheap_steps = True``, unless the
-    client asked for wrappers (code the declaration does not cover), the environment has async
-    hooks (its synchronous calls refuse to run inside a loop), or the id was demoted.
-
-    :meth:`call` runs and times a call. An environment id is demoted when ``STRIKES`` of its
-    last ``WINDOW`` inline calls took longer than ``budget`` seconds: from then on every session
-    of it runs on the threads. One stall alone does not demote: on a loaded machine the loop
-    thread itself is sometimes preempted, or collects garbage, in the middle of a quick call; an
-    environment that is really slow or blocks is over budget call after call.
-    """
-
-    STRIKES = 3
-    WINDOW = 50
-
-    def __init__(self, patterns: Iterable[str], budget: float) -> None:
-        if isinstance(patterns, str):
-            raise ValueError(f"inline_envs is a list of env ids or patterns, not one string: [{patterns!r}]")
-        self.patterns = list(patterns)
-        if not all(isinstance(pattern, str) and pattern for pattern in self.patterns):
-            raise ValueError(f"inline_envs must be non-empty strings (env ids or fnmatch patterns), got "
-                             f"{self.patterns!r}")
-        if not budget > 0:
-            raise ValueError(f"inline_budget must be positive, got {budget}")
-        self.budget = budget
-        self.calls = self.over_budget = 0
-        self._calls_of: dict[str, int] = {}  # env id -> its inline calls so far
-        self._strikes: dict[str, deque[int]] = {}  # env id -> the numbers of its last calls over budget
-        self.demoted: dict[str, float] = {}  # env id -> the duration (s) of the call that demoted it
-
-    def eligible(self, env_id: str, env: gym.Env, client_wrappers: bool) -> bool:
-        """Whether a new session of ``env_id`` (``env``: its wrapped environment) runs inline."""
-        if client_wrappers or env_id in self.demoted:
-            return False
-        base_class = type(env.unwrapped)
-        has_async_hooks = getattr(base_class, "has_async_hooks", None)
-        if callable(has_async_hooks) and has_async_hooks():
-            return False
-        return (getattr(base_class, "cheap_steps", False) is True
-                or any(fnmatchcase(env_id, pattern) for pattern in self.patterns))
-
-    def active(self, session: Session) -> bool:
-        return session.inline and session.env_id not in self.demoted
-
-    def call(self, env_id: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """``function(*args, **kwargs)`` here, on the event loop, timed against the budget."""
-        started = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            elapsed = time.perf_counter() - started
-            self.calls += 1
-            number = self._calls_of[env_id] = self._calls_of.get(env_id, 0) + 1
-            if elapsed > self.budget:
-                self._strike(env_id, number, elapsed)
-
-    def _strike(self, env_id: str, number: int, elapsed: float) -> None:
-        self.over_budget += 1
-        strikes = self._strikes.setdefault(env_id, deque(maxlen=self.STRIKES))
-        strikes.append(number)
-        if len(strikes) == self.STRIKES and number - strikes[0] < self.WINDOW and env_id not in self.demoted:
-            self.demoted[env_id] = elapsed
-            log.warning("%s: %d of its last %d inline calls held the event loop longer than %.1f ms (the last "
-                        "%.1f ms); its reset and step run on the worker threads from now on", env_id, self.STRIKES,
-                        self.WINDOW, 1000 * self.budget, 1000 * elapsed)
-
-    def snapshot(self) -> dict[str, Any]:
-        return {"envs": list(self.patterns), "budget_ms": round(1000 * self.budget, 3), "calls": self.calls,
-                "over_budget": self.over_budget,
-                "demoted": {env_id: round(1000 * took, 3) for env_id, took in self.demoted.items()}}
 
 def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSIONS,
             idle_timeout: float = DEFAULT_IDLE_TIMEOUT, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -421,7 +232,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
     sessions: dict[str, Session] = {}
     metrics = Metrics()
     state = {"reserved": 0, "connections": 0}  # creates under way hold a slot before their env exists
-    pool = _EnvThreads(workers, "agentgym-env")
+    pool = EnvThreads(workers, "agentgym-env")
     inline = InlineSteps(inline_envs, inline_budget)
     key_digest = hashlib.sha256(api_key.encode()).digest() if api_key else None
 
@@ -559,7 +370,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
         kwargs, render_mode = await render_arguments(body)
         state["reserved"] += 1
         try:
-            env = await off_loop(_make_stack, body, max_turns, kwargs)
+            env = await off_loop(make_stack, body, max_turns, kwargs)
         except PermissionError as exc:
             raise ApiError(403, str(exc)) from None
         except (ConfigError, TypeError, ValueError) as exc:
@@ -742,7 +553,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
         await send({"type": "websocket.accept"})
         state["connections"] += 1
         metrics.ws_connections += 1
-        connection = _Connection(receive, send)
+        connection = Connection(receive, send)
         reader = asyncio.create_task(serve_messages(connection), name="agentgym-ws-reader")
         heartbeat = asyncio.create_task(beat(connection), name="agentgym-ws-heartbeat")
         try:
@@ -760,7 +571,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
         # echoes a close frame, and uvicorn would keep its socket for its 10 s close timeout
         # waiting for one; returning without it closes the TCP connection at once.
 
-    app.router.routes.append(WebSocketRoute("/v1/ws", _AsgiEndpoint(websocket_session), name="websocket_session"))
+    app.router.routes.append(WebSocketRoute("/v1/ws", AsgiEndpoint(websocket_session), name="websocket_session"))
 
     async def detach(session: Session | None) -> None:
         if session is None or session.closed:
@@ -771,7 +582,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             session.attached, session.holder = False, None
             session.detached_at = time.monotonic()
 
-    async def beat(connection: _Connection) -> None:
+    async def beat(connection: Connection) -> None:
         """Ping every ``heartbeat_interval``; return when the client stayed silent too long."""
         while True:
             await asyncio.sleep(heartbeat_interval)
@@ -787,7 +598,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
                     return
             await connection.send({"type": "ping"})
 
-    async def serve_messages(connection: _Connection) -> None:
+    async def serve_messages(connection: Connection) -> None:
         receive = connection.receive
         while True:
             message = await receive()
@@ -837,21 +648,21 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
                 await connection.send({"type": "error", "id": request_id, "error": {
                     "code": exc.status, "message": exc.message,
                     "type": _ERROR_TYPES.get(exc.status, "invalid_request_error")}})
-            except _Disconnected:
+            except Disconnected:
                 return
             except Exception as exc:  # noqa: BLE001 - an environment's bug: answered, the connection lives on
                 metrics.error(500)
                 await connection.send({"type": "error", "id": request_id, "error": {
                     "code": 500, "message": f"internal error: {type(exc).__name__}: {exc}", "type": "server_error"}})
 
-    def held(connection: _Connection) -> Session:
+    def held(connection: Connection) -> Session:
         session = connection.session
         if session is None or session.closed:
             raise ApiError(404, "this connection holds no session: send 'create' (or 'resume') first")
         session.last_used = time.monotonic()
         return session
 
-    async def handle(connection: _Connection, kind: Any, data: dict[str, Any]) -> dict[str, Any]:
+    async def handle(connection: Connection, kind: Any, data: dict[str, Any]) -> dict[str, Any]:
         if kind in ("create", "resume") and connection.session is not None and not connection.session.closed:
             raise ApiError(409, "this connection already holds a session: one session per connection")
         if kind == "create":
@@ -900,243 +711,5 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
     return app
 
 
-class _EnvThreads:
-    """The server's threads for environment calls: ``workers`` of them, started at the first call.
-
-    ``await threads.run(function, *args, **kwargs)`` runs the call on one of them and answers on
-    the event loop. It replaces ``loop.run_in_executor`` on a ``ThreadPoolExecutor``, which cost
-    the server ~60 µs of CPU per step at 64 WebSocket sessions (``benchmarks/bench_openenv.py``;
-    py-spy: ~20% of the event loop's time in the executor's futures, their ``Condition``
-    objects and one loop wake-up per call): here a call is one asyncio future, and the calls
-    that finish while the loop is busy are answered with one wake-up. As with the executor, a
-    call whose caller was cancelled before it started is skipped, an exception reaches the
-    caller, and :meth:`shutdown` lets the queued calls finish and joins the threads.
-    """
-
-    def __init__(self, workers: int, name: str) -> None:
-        self._workers, self._name = workers, name
-        self._calls: queue.SimpleQueue = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._finished: deque = deque()  # (future, outcome) waiting for the loop to take them
-        self._lock = threading.Lock()
-        self._wake_pending = False  # a _deliver is scheduled on the loop and has not run yet
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._closed = False
-
-    def run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future:
-        if self._closed:
-            raise RuntimeError("the server's environment threads are shut down")
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-        if not self._threads:
-            for index in range(self._workers):
-                thread = threading.Thread(target=self._work, name=f"{self._name}_{index}", daemon=True)
-                thread.start()
-                self._threads.append(thread)
-        future = loop.create_future()
-        self._calls.put((loop, future, function, args, kwargs))
-        return future
-
-    def _work(self) -> None:
-        while (call := self._calls.get()) is not None:
-            loop, future, function, args, kwargs = call
-            if future.cancelled():
-                continue
-            try:
-                outcome = (function(*args, **kwargs), None)
-            except BaseException as exc:  # noqa: BLE001 - the caller's to handle, as with an executor
-                outcome = (None, exc)
-            try:
-                if loop is not self._loop:  # another loop than the server's: answered on its own
-                    loop.call_soon_threadsafe(_settle, future, outcome)
-                    continue
-                with self._lock:
-                    self._finished.append((future, outcome))
-                    if self._wake_pending:
-                        continue
-                    self._wake_pending = True
-                loop.call_soon_threadsafe(self._deliver)
-            except RuntimeError:  # the loop is closed: no one waits for the answer any more
-                pass
-
-    def _deliver(self) -> None:
-        with self._lock:
-            finished, self._finished = self._finished, deque()
-            self._wake_pending = False
-        for future, outcome in finished:
-            _settle(future, outcome)
-
-    def shutdown(self) -> None:
-        """Let the threads finish the calls already queued, then stop and join them."""
-        self._closed = True
-        for _ in self._threads:
-            self._calls.put(None)
-        for thread in self._threads:
-            thread.join()
-        self._threads.clear()
-
-
-def _settle(future: asyncio.Future, outcome: tuple[Any, BaseException | None]) -> None:
-    if not future.done():  # a cancelled caller's future stays cancelled
-        result, error = outcome
-        if error is None:
-            future.set_result(result)
-        else:
-            future.set_exception(error)
-
-
-class _Connection:
-    """One WebSocket connection (its ASGI ``receive`` and ``send``): its session, its liveness,
-    and one writer at a time."""
-
-    def __init__(self, receive: Callable[[], Any], send: Callable[[Any], Any]) -> None:
-        self.receive, self._send = receive, send
-        self.session: Session | None = None
-        self.last_heard = time.monotonic()
-        self.busy = False
-        self._send_lock = asyncio.Lock()
-
-    async def send(self, message: dict[str, Any]) -> None:
-        """Send ``message`` as a text message; :class:`_Disconnected` when the peer is gone."""
-        async with self._send_lock:
-            try:
-                await self._send({"type": "websocket.send", "text": dumps_answer(message)})
-            except OSError as exc:  # uvicorn's ClientDisconnected
-                raise _Disconnected(str(exc)) from None
-
-
-class _Disconnected(Exception):
-    """The WebSocket's peer is gone (a send found the connection closed)."""
-
-
-class _AsgiEndpoint:
-    """An ASGI app around ``handler(scope, receive, send)`` (starlette routes a callable object
-    that is not a function to it as an ASGI app, with no ``WebSocket`` object made)."""
-
-    def __init__(self, handler: Callable[..., Any]) -> None:
-        self.handler = handler
-
-    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Any], send: Callable[[Any], Any]) -> None:
-        await self.handler(scope, receive, send)
-
-
-def guarded_http_protocol(head_timeout: float = DEFAULT_HEAD_TIMEOUT) -> type[asyncio.Protocol]:
-    """uvicorn's h11 HTTP protocol, plus a deadline on request heads (pass it as ``http=``).
-
-    A connection that has not sent a complete request head ``head_timeout`` seconds after it
-    connected, or after it began a later request's head on a kept-alive connection, is closed
-    (see the module docstring: uvicorn would hold it for ever). The deadline is on the head
-    only: a request being answered, a body being uploaded, an idle kept-alive connection
-    (uvicorn's ``timeout_keep_alive``) and an upgraded WebSocket (its heartbeat) are not
-    touched by it.
-    """
-    if not head_timeout > 0:
-        raise ValueError(f"head_timeout must be positive, got {head_timeout}")
-    import h11
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    class HeadTimeoutH11Protocol(H11Protocol):
-        _head_deadline: asyncio.TimerHandle | None = None
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm_head_deadline()
-
-        def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            if self.conn.their_state is not h11.IDLE:  # the head is complete: a request runs, or an upgrade
-                self._disarm_head_deadline()
-            elif self.conn.trailing_data[0] and self._head_deadline is None:  # a later request's head begun
-                self._arm_head_deadline()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm_head_deadline()
-            super().connection_lost(exc)
-
-        def _arm_head_deadline(self) -> None:
-            self._head_deadline = self.loop.call_later(head_timeout, self._head_timed_out)
-
-        def _disarm_head_deadline(self) -> None:
-            if self._head_deadline is not None:
-                self._head_deadline.cancel()
-                self._head_deadline = None
-
-        def _head_timed_out(self) -> None:
-            self._head_deadline = None
-            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-                self.transport.close()
-
-    HeadTimeoutH11Protocol.__name__ = HeadTimeoutH11Protocol.__qualname__ = "HeadTimeoutH11Protocol"
-    return HeadTimeoutH11Protocol
-
-
-def read_ahead_websocket_protocol(max_queued: int = 2) -> type[asyncio.Protocol]:
-    """uvicorn's sans-I/O WebSocket protocol, reading on while fewer than ``max_queued`` messages
-    wait for the app (pass it as ``ws=``).
-
-    uvicorn's own stops reading the socket after every message and starts again when the app
-    takes it: two ``epoll_ctl`` calls and their bookkeeping per message, paid on every step
-    even when one request at a time is in flight (a client awaiting each answer, as ours
-    does). This one pauses only when ``max_queued`` messages are waiting (a client pipelining
-    requests faster than the app answers), and resumes, as uvicorn's does, when the app has
-    taken them all: at most ``max_queued`` messages (each up to uvicorn's ``ws_max_size``) are
-    held per connection.
-    """
-    if type(max_queued) is not int or max_queued < 1:
-        raise ValueError(f"max_queued must be a positive integer, got {max_queued!r}")
-    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-    from websockets.protocol import State
-
-    class ReadAheadWebSocketProtocol(WebSocketsSansIOProtocol):
-        async def send(self, message: dict[str, Any]) -> None:
-            """A text message on an open connection with no extension is written as one
-            unmasked final frame, here (:func:`server_text_frame`); everything else (the
-            handshake, bytes, a close, a connection with permessage-deflate or not open)
-            goes through uvicorn's ``send``."""
-            conn = self.conn
-            text = message.get("text") if message["type"] == "websocket.send" else None
-            if (text is not None and message.get("bytes") is None and self.handshake_complete
-                    and self.initial_response is None and not conn.extensions):
-                await self.writable.wait()
-                if (not self.disconnected and not self.close_sent and conn.state is State.OPEN
-                        and not conn.expect_continuation_frame):
-                    queued = conn.data_to_send()  # whatever the connection still holds goes first
-                    frame = server_text_frame(text.encode())
-                    self.transport.write(b"".join(queued) + frame if queued else frame)
-                    return
-            await super().send(message)
-
-        def send_receive_event_to_app(self) -> None:
-            read_paused = self.read_paused
-            self.read_paused = True  # uvicorn's method pauses unless paused: it sees itself paused
-            try:
-                super().send_receive_event_to_app()
-            finally:
-                self.read_paused = read_paused
-            if not self.read_paused and self.queue.qsize() >= max_queued and not self.transport.is_closing():
-                self.read_paused = True
-                self.transport.pause_reading()
-
-    ReadAheadWebSocketProtocol.__name__ = ReadAheadWebSocketProtocol.__qualname__ = "ReadAheadWebSocketProtocol"
-    return ReadAheadWebSocketProtocol
-
-
 __all__ = ["ApiError", "InlineSteps", "Metrics", "Session", "env_app", "guarded_http_protocol",
            "read_ahead_websocket_protocol"]
-
-
-def _make_stack(body: CreateRequest, max_turns: int | None, kwargs: dict[str, Any]) -> Any:
-    """``make(env_id, wrappers=..., max_turns=..., **kwargs)`` wrapped by the outer wrappers,
-    all named in ``body`` as data; wrappers a client may not ask for raise ``PermissionError``."""
-    inner = [WrapperSpec.from_data(w.model_dump()) for w in body.wrappers]
-    outer = [WrapperSpec.from_data(w.model_dump()) for w in body.outer_wrappers]
-    for spec in (*inner, *outer):
-        if not spec.remote_safe:
-            raise PermissionError(f"wrapper {spec.name!r} cannot be requested by a remote client")
-    env = make(body.env_id, wrappers=inner, max_turns=max_turns, **kwargs)
-    try:
-        return build_wrappers(env, outer, remote=True)
-    except BaseException:
-        env.close()
-        raise

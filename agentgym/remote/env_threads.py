@@ -1,0 +1,102 @@
+"""The environment server's worker threads (:class:`EnvThreads`): environment calls run on
+them, off the event loop, and are answered on it.
+
+One instance serves one app: its threads (daemons) start at the first call; calls from the loop
+that made that first call are answered in batches, one loop wake-up for all that finished while
+the loop was busy; a call from another loop is answered on that loop, one wake-up each. After
+:meth:`EnvThreads.shutdown`, ``run`` raises ``RuntimeError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections import deque
+from typing import Any, Callable
+
+
+class EnvThreads:
+    """The server's threads for environment calls: ``workers`` of them, started at the first call.
+
+    ``await threads.run(function, *args, **kwargs)`` runs the call on one of them and answers on
+    the event loop. It replaces ``loop.run_in_executor`` on a ``ThreadPoolExecutor``, which cost
+    the server ~60 µs of CPU per step at 64 WebSocket sessions (``benchmarks/bench_openenv.py``;
+    py-spy: ~20% of the event loop's time in the executor's futures, their ``Condition``
+    objects and one loop wake-up per call): here a call is one asyncio future, and the calls
+    that finish while the loop is busy are answered with one wake-up. As with the executor, a
+    call whose caller was cancelled before it started is skipped, an exception reaches the
+    caller, and :meth:`shutdown` lets the queued calls finish and joins the threads.
+    """
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._workers, self._name = workers, name
+        self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._finished: deque = deque()  # (future, outcome) waiting for the loop to take them
+        self._lock = threading.Lock()
+        self._wake_pending = False  # a _deliver is scheduled on the loop and has not run yet
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    def run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future:
+        if self._closed:
+            raise RuntimeError("the server's environment threads are shut down")
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        if not self._threads:
+            for index in range(self._workers):
+                thread = threading.Thread(target=self._work, name=f"{self._name}_{index}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+        future = loop.create_future()
+        self._calls.put((loop, future, function, args, kwargs))
+        return future
+
+    def _work(self) -> None:
+        while (call := self._calls.get()) is not None:
+            loop, future, function, args, kwargs = call
+            if future.cancelled():
+                continue
+            try:
+                outcome = (function(*args, **kwargs), None)
+            except BaseException as exc:  # noqa: BLE001 - the caller's to handle, as with an executor
+                outcome = (None, exc)
+            try:
+                if loop is not self._loop:  # another loop than the server's: answered on its own
+                    loop.call_soon_threadsafe(_settle, future, outcome)
+                    continue
+                with self._lock:
+                    self._finished.append((future, outcome))
+                    if self._wake_pending:
+                        continue
+                    self._wake_pending = True
+                loop.call_soon_threadsafe(self._deliver)
+            except RuntimeError:  # the loop is closed: no one waits for the answer any more
+                pass
+
+    def _deliver(self) -> None:
+        with self._lock:
+            finished, self._finished = self._finished, deque()
+            self._wake_pending = False
+        for future, outcome in finished:
+            _settle(future, outcome)
+
+    def shutdown(self) -> None:
+        """Let the threads finish the calls already queued, then stop and join them."""
+        self._closed = True
+        for _ in self._threads:
+            self._calls.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+
+def _settle(future: asyncio.Future, outcome: tuple[Any, BaseException | None]) -> None:
+    if not future.done():  # a cancelled caller's future stays cancelled
+        result, error = outcome
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
