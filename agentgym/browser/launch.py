@@ -55,6 +55,7 @@ and Chromium features such as ``NetworkServiceInProcess2`` (about 10 MB less, bu
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
@@ -139,14 +140,16 @@ _dead_end_lock = threading.Lock()
 def dead_end_proxy() -> str:
     """``http://127.0.0.1:<port>``, a proxy address where every connection is refused.
 
-    The port is bound (not listening) by a socket this process keeps open, so no other program
-    can take it and a connection to it is refused at once.
+    The port is bound (not listening) by a socket this process keeps open until it exits (closed
+    then by an ``atexit`` hook), so no other program can take it and a connection to it is
+    refused at once.
     """
     global _dead_end
     with _dead_end_lock:
         if _dead_end is None:
             held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             held.bind(("127.0.0.1", 0))
+            atexit.register(held.close)
             _dead_end = held
         return f"http://127.0.0.1:{_dead_end.getsockname()[1]}"
 
