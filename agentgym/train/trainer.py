@@ -174,7 +174,9 @@ class Trainer:
         if config.model.dtype == "bfloat16":
             model = model.to(torch.bfloat16)
         if config.model.gradient_checkpointing:
-            model.gradient_checkpointing_enable()
+            # transformers 5 renamed it (the old name warns and goes in v6); 4.x has only the old one
+            enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
+            enable()
         # The reference policy is the model as training starts: a frozen copy, or (LoRA) the
         # base model with the adapters switched off.
         lora = config.model.lora

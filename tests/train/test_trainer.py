@@ -189,6 +189,28 @@ def test_cli_trains_resumes_and_rejects_bad_configs(tmp_path, capsys):
     assert "--config" in capsys.readouterr().err
 
 
+def test_gradient_checkpointing_from_the_config_trains_the_same_step_without_deprecation_noise(tmp_path):
+    """``model.gradient_checkpointing = true`` turns activation checkpointing on (through the
+    name transformers 5 uses: no FutureWarning reaches the user) and the step's update is the
+    one without it (the recomputed forward is the same)."""
+    import warnings
+
+    runs = []
+    for checkpointing in (False, True):
+        config = world_config(tmp_path / str(checkpointing), model={"gradient_checkpointing": checkpointing},
+                              run={"steps": 1})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            trainer = Trainer(config, **learner())
+            trainer.train()
+        assert not [w for w in caught if "checkpointing" in str(w.message)], [str(w.message) for w in caught]
+        assert trainer.model.is_activation_checkpointing is checkpointing
+        runs.append([p.detach().clone() for p in trainer.model.parameters()])
+    for plain, checkpointed in zip(*runs):
+        assert torch.allclose(plain, checkpointed, rtol=0, atol=1e-5)
+    assert not all(torch.equal(a, b) for a, b in zip(runs[0], learner()["model"].parameters()))
+
+
 def test_device_and_precision_resolution():
     from agentgym.train.config import ConfigError
     from agentgym.train.model_setup import resolve_device, resolve_precision
