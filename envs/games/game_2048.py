@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
 from agentgym.envs.games.base import GameEnv
+from agentgym.envs.games.grid_walk import DIRECTIONS, parse_direction
 
 SIZE = 4
 _LEVELS = {"easy": 128, "medium": 256, "hard": 512}  # difficulty -> target tile
-_DIRECTIONS = ("up", "down", "left", "right")
-_WORD = re.compile(r"\b(up|down|left|right)\b", re.IGNORECASE)
-_LETTER = re.compile(r"\W*([udlr])\W*", re.IGNORECASE)
-_LETTER_TO_WORD = {"u": "up", "d": "down", "l": "left", "r": "right"}
 
 # The board is a row-major list of 16 exponents (0 = empty, 1 = tile 2, 2 = tile 4, ...).
 # Each direction slides every line toward its first cell, so a line lists the cells from the
@@ -112,7 +108,7 @@ class Game2048(GameEnv):
         return f"{self._board()}\nReach the {self.target} tile."
 
     def play(self, action: str) -> Feedback:
-        direction = self._parse(action)
+        direction = parse_direction(action)
         board, gained = move(self.board, direction)
         if board == self.board:
             raise InvalidAction(f"moving {direction} changes nothing; try another direction.")
@@ -131,15 +127,6 @@ class Game2048(GameEnv):
                             f"{2 ** max(self.board)}).", rewards, terminated=True)
         return Feedback(f"Moved {direction}. Score {self.score}.\n{self._board()}", rewards)
 
-    def _parse(self, action: str) -> str:
-        words = _WORD.findall(action)
-        if words:
-            return words[-1].lower()
-        letter = _LETTER.fullmatch(action)
-        if letter:
-            return _LETTER_TO_WORD[letter.group(1).lower()]
-        raise InvalidAction("reply with one direction: up, down, left or right.")
-
     def _spawn(self) -> None:
         board, rng = self.board, self.rng
         empty = [i for i in range(16) if not board[i]]
@@ -151,7 +138,7 @@ class Game2048(GameEnv):
 
     # -------------------------------------------------------------------- agents
     def random_action(self, rng: random.Random) -> str:
-        return _DIRECTIONS[rng.randrange(4)]
+        return DIRECTIONS[rng.randrange(4)]
 
     def oracle_action(self) -> str:
         """The move of an expectimax search (see :func:`best_move`)."""
@@ -215,7 +202,7 @@ def _max_value(board: list[int], depth: int) -> float:
     if depth == 0:
         return evaluate(board)
     best = None
-    for direction in _DIRECTIONS:
+    for direction in DIRECTIONS:
         after, _ = move(board, direction)
         if after != board:
             value = _chance_value(after, depth - 1)
@@ -229,7 +216,7 @@ def best_move(board: list[int]) -> str:
     is roomy, where the shallow search plays as well and much faster)."""
     depth = 2 if board.count(0) <= 3 else 1
     best_direction, best_value = None, None
-    for direction in _DIRECTIONS:
+    for direction in DIRECTIONS:
         after, _ = move(board, direction)
         if after != board:
             value = _chance_value(after, depth - 1)

@@ -1,5 +1,6 @@
 """What the walking games (FrozenLake, CliffWalking, Taxi) share: reading a move word out of the
-agent's text, move tables for rectangular grids, and breadth-first distances.
+agent's text, move tables for rectangular grids, and breadth-first distances; and the strict
+four-direction reading of the sliding games (2048, Sokoban: :func:`parse_direction`).
 
 Cells are numbered row by row (``row * cols + col``, row 0 at the top), as in Gymnasium's
 toy-text environments, so a position is one small int and a move is one table lookup.
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import re
 from typing import Iterable, Sequence
+
+from agentgym.core import InvalidAction
 
 #: The four compass moves as (row change, column change), by their canonical word.
 COMPASS = {"left": (0, -1), "down": (1, 0), "right": (0, 1), "up": (-1, 0)}
@@ -39,6 +42,31 @@ class WordParser:
         """The move named last in ``text``, or ``None`` when it names none."""
         found = self._pattern.findall(text)
         return self._moves[found[-1].lower()] if found else None
+
+
+#: The four directions of the sliding games, in the order they list them.
+DIRECTIONS = ("up", "down", "left", "right")
+_DIRECTION_WORD = re.compile(r"\b(up|down|left|right)\b", re.IGNORECASE)
+_DIRECTION_LETTER = re.compile(r"\W*([udlr])\W*", re.IGNORECASE)
+_LETTER_TO_DIRECTION = {"u": "up", "d": "down", "l": "left", "r": "right"}
+
+
+def parse_direction(action: str) -> str:
+    """The direction an action of 2048 or Sokoban names: the last of ``up``, ``down``, ``left``,
+    ``right`` in the text (whole words, any case), else a lone letter ``u``/``d``/``l``/``r``
+    (punctuation around it allowed). No synonyms, unlike :class:`WordParser` over
+    :func:`compass_words`.
+
+    Raises:
+        InvalidAction: the action names no direction.
+    """
+    words = _DIRECTION_WORD.findall(action)
+    if words:
+        return words[-1].lower()
+    letter = _DIRECTION_LETTER.fullmatch(action)
+    if letter:
+        return _LETTER_TO_DIRECTION[letter.group(1).lower()]
+    raise InvalidAction("reply with one direction: up, down, left or right.")
 
 
 def compass_words(**extra: str) -> dict[str, str]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-import re
 from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
 from agentgym.envs.games.base import GameEnv
+from agentgym.envs.games.grid_walk import DIRECTIONS, parse_direction
 
 # difficulty -> (side of the square room incl. its outer wall, boxes, inner wall cells,
 #                pulls in the reverse play, least total push distance, move budget)
@@ -19,10 +19,6 @@ _LEVELS = {
     "medium": (7, 2, 3, 5, 5, 75),
     "hard": (8, 3, 4, 7, 8, 100),
 }
-_DIRECTIONS = ("up", "down", "left", "right")
-_WORD = re.compile(r"\b(up|down|left|right)\b", re.IGNORECASE)
-_LETTER = re.compile(r"\W*([udlr])\W*", re.IGNORECASE)
-_LETTER_TO_WORD = {"u": "up", "d": "down", "l": "left", "r": "right"}
 _WHERE = {"up": "above you", "down": "below you", "left": "to your left", "right": "to your right"}
 _UNREACHABLE = 1 << 30
 _ATTEMPTS_PER_ROOM = 4
@@ -334,7 +330,7 @@ class Sokoban(GameEnv):
 
     # ----------------------------------------------------------------------- play
     def play(self, action: str) -> Feedback:
-        direction = self._parse(action)
+        direction = parse_direction(action)
         step = self._steps[direction]
         target = self.player + step
         if self.walls[target]:
@@ -377,15 +373,6 @@ class Sokoban(GameEnv):
         return Feedback(f"{text}\n{self._board()}\n{self.on_goals}/{self.box_count} boxes on "
                         f"goals, {left} moves left.", rewards)
 
-    def _parse(self, action: str) -> str:
-        words = _WORD.findall(action)
-        if words:
-            return words[-1].lower()
-        letter = _LETTER.fullmatch(action)
-        if letter:
-            return _LETTER_TO_WORD[letter.group(1).lower()]
-        raise InvalidAction("reply with one direction: up, down, left or right.")
-
     def _board(self) -> str:
         cells = self._template[:]
         for box in self.boxes:
@@ -408,7 +395,7 @@ class Sokoban(GameEnv):
     def random_action(self, rng: random.Random) -> str:
         """A random move that does not bump into a wall or a blocked box."""
         legal = self._legal_moves()
-        return legal[rng.randrange(len(legal))] if legal else _DIRECTIONS[rng.randrange(4)]
+        return legal[rng.randrange(len(legal))] if legal else DIRECTIONS[rng.randrange(4)]
 
     def oracle_action(self) -> str:
         """The next move of an optimal solution (A* over pushes, see :func:`solve`).
