@@ -1,13 +1,17 @@
-"""Rewards of the GUI family: action type, click-in-box grounding, Gaussian point and coverage
-rewards (GUI-G²), GUI-G1's box-size-aware box reward, IoU, tiered distance rewards (Sweet Spot
-Learning), typed-text match and output format; as pure functions and as reward providers.
+"""Rewards of the GUI family as reward providers: each turn's ``info["gui"]`` record (below)
+scored by action type, click-in-box grounding, Gaussian point and coverage rewards (GUI-G²),
+GUI-G1's box-size-aware box reward, IoU, tiered distance rewards (Sweet Spot Learning),
+typed-text match and output format.
 
-**Coordinates.** A box is ``(left, top, right, bottom)`` with ``right > left`` and
-``bottom > top``, a point is ``(x, y)``, all in one coordinate frame (x grows to the right, y
-downwards). Every reward below is unchanged when the point and the boxes are translated
-together; the click, Gaussian, coverage, IoU and box-relative tiered rewards are also unchanged
-when the frame is rescaled (pixels, 0–1000 normalised, a resized image), so the frame only
-matters where a formula uses the image size (:func:`box_size_reward`, screen-relative tiers).
+The pure functions, with their formulas and sources, live in modules of their own; every public
+name of theirs is importable from here too:
+
+* :mod:`agentgym.rewards.gui_inputs`: numbers, points, boxes and frame sizes validated
+  (``None`` when malformed);
+* :mod:`agentgym.rewards.gui_grounding`: the spatial rewards (click in box, Gaussian point and
+  coverage, IoU, GUI-G1, tiered distance) and the coordinate conventions;
+* :mod:`agentgym.rewards.gui_action`: action type and typed-text match;
+* :mod:`agentgym.rewards.gui_format`: the shape of the output.
 
 **Hostile input never raises.** The pure functions return ``0.0`` when an input is malformed:
 a coordinate that is not a real number (``None``, a string, ``True``), not finite (NaN, ±inf)
@@ -16,65 +20,6 @@ or too large for a float, a box that is not four such numbers, an inverted or em
 writes can therefore never crash the environment that scores it. Only a wrong *configuration*
 (an unknown format pattern, tiers that are not monotone, a non-positive ``sigma_scale``) raises
 ``ValueError``, at the call that receives it.
-
-**The formulas and where they come from** (``1[·]`` is 1 when true, else 0):
-
-* Action type (UI-R1, Lu et al. 2025, arXiv 2503.21620, ``R_T``; GUI-R1, Luo et al. 2025,
-  arXiv 2504.10458, ``R_act``): ``1[canon(pred) = canon(target)]``; :func:`canonical_action_type`
-  lower-cases, turns spaces and hyphens into ``_`` and maps aliases (:data:`ACTION_ALIASES`:
-  ``tap`` → ``click``, ``input_text`` → ``type``, ``press_back`` → ``back``...).
-* Click in box (UI-R1's ``R_C``, GUI-R1's ``R_point``, GUI-G1's ``R_hit``):
-  ``1[left <= x <= right and top <= y <= bottom]``; the edges count as inside.
-* Gaussian point reward (GUI-G², Tang et al. 2025, arXiv 2507.15846), with the adaptive
-  variance ``σ_x = s·w``, ``σ_y = s·h`` of the target box (``w``, ``h`` its size, ``(c_x, c_y)``
-  its centre, ``s = sigma_scale``, 0.5 in GUI-G²'s released training code):
-  ``R = exp(−½·((x − c_x)²/σ_x² + (y − c_y)²/σ_y²))``. Because σ grows with the box, the reward
-  depends only on where the click falls *relative to the box*: a large box does not pay more
-  for a click that is sloppy for its size (and a small icon asks for proportionally more care).
-* Gaussian coverage reward (GUI-G²): the overlap of the predicted box's Gaussian
-  ``N(μ_p, diag(s·w_p, s·h_p)²)`` with the target's ``N(μ_t, diag(s·w_t, s·h_t)²)``, measured as
-  GUI-G²'s released code does, by the Bhattacharyya coefficient ``R = exp(−D_B)`` with
-  ``D_B = ⅛·Δμᵀ Σ̄⁻¹ Δμ + ½·ln(det Σ̄ / √(det Σ_p · det Σ_t))``, ``Σ̄ = (Σ_p + Σ_t)/2``. For
-  these diagonal covariances it factorises per axis: ``R = Π_i √(2σ_pi σ_ti/(σ_pi² + σ_ti²)) ·
-  exp(−Δμ_i²/(8 σ̄_i²))``. (The paper's prose describes coverage as the overlap between the
-  predicted distribution and the target region; we follow the code's exact closed form.)
-* IoU of two boxes: ``|A ∩ B| / |A ∪ B|`` (continuous areas; GUI-G1's released code uses an
-  inclusive-pixel variant that differs by a pixel at the edges). :func:`predicted_box_reward`
-  is the IoU, or ``1[IoU >= threshold]`` when a threshold is given. (InfiGUI-R1, arXiv
-  2504.14239, was consulted too; what we could read of it describes sub-goal and error-recovery
-  rewards for planning, not a grounding formula beyond these, so nothing here is specific to it.)
-* GUI-G1's box-size term (Zhou et al. 2025, arXiv 2505.15810, ``R_box``): GUI-G1 shows that a
-  hit reward alone lets GRPO shrink the predicted boxes and an IoU reward alone lets it inflate
-  them (both exploit box size: reward hacking), and adds a term that ties each predicted corner
-  to the target's, normalised by the image size ``(W, H)``:
-  ``r_1 = 1 − |l_p − l_t|/W``, ``r_2 = 1 − |t_p − t_t|/H``, ``r_3 = 1 − |r_p − r_t|/W``,
-  ``r_4 = 1 − |b_p − b_t|/H`` and ``R_box = 4 / Σ_i 1/r_i`` (their harmonic mean; 0 when some
-  ``r_i <= 0``). :func:`gui_g1_reward` is GUI-G1's whole grounding reward
-  ``R_hit + α·R_IoU + β·R_box`` with ``R_hit`` the click-in-box of the predicted box's centre and
-  ``α = 0.25``, ``β = 0.125`` as in its released training code, so its range is
-  ``[0, 1 + α + β]``.
-* Tiered distance reward (Sweet Spot Learning, arXiv 2601.22491): SSL replaces the binary hit
-  with a few zones of increasing reward towards the target's "sweet spot" and reports four
-  zones as the best trade-off; we could not find its exact zone boundaries and values, so we
-  chose them (:data:`DEFAULT_BOX_TIERS`) and state the distance: ``d`` is the distance from
-  the point to the *box* (0 inside or on it), with ``d_x = max(left − x, 0, x − right)`` and
-  ``d_y`` likewise. ``normalise="box"`` (default) measures it in box sizes per axis,
-  ``d = √((d_x/w)² + (d_y/h)²)``, so the reward, like the Gaussian's, depends only on the
-  position relative to the box; ``normalise="screen"`` uses ``d = √(d_x² + d_y²) / √(W² + H²)``
-  (a fraction of the frame's diagonal). Tiers ``((r_0, v_0), (r_1, v_1), ...)`` with increasing
-  radii and non-increasing values pay ``v_k`` for the first ``k`` with ``d <= r_k``, and 0
-  beyond the last radius. Default (box-relative): inside 1, within half a box size 0.5, within
-  one box size 0.25, farther 0 (four zones, each tier double the next).
-* Typed text (GUI-R1's ``R_text``): ``1[F1(pred, target) > 0.5]`` with SQuAD token F1
-  (:func:`agentgym.rewards.search.token_f1`); 1 when both normalise to the same string.
-* Format (UI-R1's ``R_F``, GUI-R1's ``R_f``): 1 when the output has the expected shape:
-  ``"think_answer"``: ``<think>…</think><answer>…</answer>`` and nothing else (whitespace
-  aside), each tag exactly once, a non-blank answer; ``"answer"``: only ``<answer>…</answer>``;
-  ``"json_action"``: a bare JSON object whose ``"action"`` is a non-empty string (the GUI
-  environments' action shape, e.g. ``{"action": "click", "x": 120, "y": 340}``);
-  ``"think_answer_json"``: ``think_answer`` whose answer is such a JSON action; or any compiled
-  ``re.Pattern`` (full match). The tag checks scan the text once (no backtracking regex), so a
-  huge output costs linear time.
 
 **The data the providers read** (the contract with the GUI environments, ``envs/gui``): each
 turn the environment scores records ``turn.info["gui"]``::
@@ -105,410 +50,38 @@ turn the environment scores records ``turn.info["gui"]``::
 
 from __future__ import annotations
 
-import json
-import math
-import numbers
 import re
-from typing import Any, Callable, Mapping, Sequence, Union
+from typing import Any, Mapping, Sequence, Union
 
 from agentgym.rewards.base import RewardProvider, TurnValues
-from agentgym.rewards.search import normalise_answer, token_f1
+# the functions' modules: their public names are re-exported here (``__all__``), as before the split
+from agentgym.rewards.gui_action import ACTION_ALIASES, action_type_reward, canonical_action_type, text_match_reward
+from agentgym.rewards.gui_format import FORMAT_PATTERNS, format_reward, is_json_action
+from agentgym.rewards.gui_grounding import (
+    DEFAULT_BOX_TIERS,
+    DEFAULT_SCREEN_TIERS,
+    DEFAULT_SIGMA_SCALE,
+    GUI_G1_ALPHA,
+    GUI_G1_BETA,
+    Tiers,
+    box_distance,
+    box_size_normalised_reward,
+    box_size_reward,
+    check_sigma_scale,
+    check_tiers,
+    click_in_box_reward,
+    gaussian_coverage_reward,
+    gaussian_point_reward,
+    gui_g1_reward,
+    iou,
+    predicted_box_reward,
+    tiered_distance_reward,
+)
+from agentgym.rewards.gui_inputs import Box, as_box, as_number, frame_size
 from agentgym.trajectory import Trajectory, Turn
-
-Box = tuple[float, float, float, float]
-Tiers = Sequence[tuple[float, float]]
 
 #: where a GUI environment records what the providers read (see the module docstring)
 GUI_INFO_KEY = "gui"
-
-#: GUI-G²'s σ = sigma_scale · (box width, box height) (its released code uses 0.5)
-DEFAULT_SIGMA_SCALE = 0.5
-
-#: Box-relative tiers (our choice, see the module docstring): inside 1, ≤ ½ box 0.5, ≤ 1 box 0.25.
-DEFAULT_BOX_TIERS: tuple[tuple[float, float], ...] = ((0.0, 1.0), (0.5, 0.5), (1.0, 0.25))
-
-#: Screen-relative tiers (fractions of the frame diagonal): inside 1, ≤ 1 % 0.5, ≤ 3 % 0.25.
-DEFAULT_SCREEN_TIERS: tuple[tuple[float, float], ...] = ((0.0, 1.0), (0.01, 0.5), (0.03, 0.25))
-
-#: GUI-G1's weights of the IoU and box-size terms, as in its released code.
-GUI_G1_ALPHA = 0.25
-GUI_G1_BETA = 0.125
-
-#: Spellings of the same action (after lower-casing, spaces and hyphens to ``_``) → the
-#: canonical name the GUI environments use: click, double_click, long_press, type, scroll,
-#: swipe, key, back, home, finish. Names not listed are compared as they are.
-ACTION_ALIASES: Mapping[str, str] = {
-    "tap": "click", "left_click": "click", "touch": "click",
-    "doubleclick": "double_click", "double_tap": "double_click", "dbl_click": "double_click",
-    "long_click": "long_press", "long_tap": "long_press", "longpress": "long_press",
-    "press_and_hold": "long_press",
-    "input": "type", "input_text": "type", "type_text": "type", "write": "type",
-    "press_key": "key", "keypress": "key", "key_press": "key", "hotkey": "key",
-    "press_back": "back", "navigate_back": "back", "go_back": "back",
-    "press_home": "home", "navigate_home": "home", "go_home": "home",
-    "done": "finish", "complete": "finish", "terminate": "finish", "stop": "finish", "status": "finish",
-    "fling": "swipe",
-}
-
-FORMAT_PATTERNS = ("think_answer", "answer", "json_action", "think_answer_json")
-_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
-
-
-# --------------------------------------------------------------------------- validation
-
-def as_number(value: Any) -> float | None:
-    """``value`` as a finite float, or ``None`` when it is not a real number (bools and strings
-    are not), not finite, or too large for a float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    try:
-        number = float(value)
-    except (OverflowError, ValueError, TypeError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def as_box(box: Any) -> Box | None:
-    """``box`` as ``(left, top, right, bottom)`` floats, or ``None`` unless it is a sequence of
-    four finite numbers with a finite, positive width and height."""
-    if box is None or isinstance(box, (str, bytes, Mapping)):
-        return None
-    try:
-        if len(box) != 4:
-            return None
-        values = [as_number(box[i]) for i in range(4)]
-    except Exception:  # an object with a hostile __len__/__getitem__ is simply not a box
-        return None
-    if any(v is None for v in values):
-        return None
-    left, top, right, bottom = values  # type: ignore[misc]
-    width, height = right - left, bottom - top
-    if not (math.isfinite(width) and math.isfinite(height) and width > 0 and height > 0):
-        return None
-    return (left, top, right, bottom)
-
-
-def _point(x: Any, y: Any) -> tuple[float, float] | None:
-    px, py = as_number(x), as_number(y)
-    return None if px is None or py is None else (px, py)
-
-
-def _frame_size(frame: Any) -> tuple[float, float] | None:
-    """``(W, H)`` from a ``(width, height)`` pair or a mapping with ``width``/``height``;
-    ``None`` unless both are finite and positive."""
-    try:
-        if isinstance(frame, Mapping):
-            width, height = as_number(frame.get("width")), as_number(frame.get("height"))
-        elif frame is not None and not isinstance(frame, (str, bytes)) and len(frame) == 2:
-            width, height = as_number(frame[0]), as_number(frame[1])
-        else:
-            return None
-    except Exception:
-        return None
-    if width is None or height is None or width <= 0 or height <= 0:
-        return None
-    return (width, height)
-
-
-def _clamp01(value: float) -> float:
-    """``value`` clipped to ``[0, 1]``; NaN (e.g. inf/inf in an extreme case) becomes 0."""
-    if not value == value:  # NaN
-        return 0.0
-    return min(1.0, max(0.0, value))
-
-
-def _safe(compute: Callable[[], float]) -> float:
-    """Run a formula on already validated numbers; an arithmetic surprise scores 0, never raises."""
-    try:
-        return _clamp01(float(compute()))
-    except (ArithmeticError, ValueError, TypeError):
-        return 0.0
-
-
-def _check_sigma_scale(sigma_scale: Any) -> float:
-    scale = as_number(sigma_scale)
-    if scale is None or scale <= 0:
-        raise ValueError(f"sigma_scale must be a positive finite number, got {sigma_scale!r}")
-    return scale
-
-
-def check_tiers(tiers: Any) -> tuple[tuple[float, float], ...]:
-    """Validate ``((radius, value), ...)``: at least one tier, radii ``>= 0`` and strictly
-    increasing (the last may be ``inf``), values in ``[0, 1]`` and non-increasing; raises
-    ``ValueError`` otherwise (a configuration error)."""
-    try:
-        pairs = [(float(radius), float(value)) for radius, value in tiers]
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"tiers must be a sequence of (radius, value) pairs, got {tiers!r}") from error
-    if not pairs:
-        raise ValueError("tiers must hold at least one (radius, value) pair")
-    for index, (radius, value) in enumerate(pairs):
-        if not (radius >= 0 and (math.isfinite(radius) or (radius == math.inf and index == len(pairs) - 1))):
-            raise ValueError(f"tier radii must be finite and >= 0 (only the last may be inf), got {tiers!r}")
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"tier values must lie in [0, 1], got {tiers!r}")
-    for (r0, v0), (r1, v1) in zip(pairs, pairs[1:]):
-        if not r1 > r0:
-            raise ValueError(f"tier radii must be strictly increasing, got {tiers!r}")
-        if v1 > v0:
-            raise ValueError(f"tier values must not increase with the radius, got {tiers!r}")
-    return tuple(pairs)
-
-
-# --------------------------------------------------------------------------- action type
-
-def canonical_action_type(action_type: Any, aliases: Mapping[str, str] | None = None) -> str | None:
-    """The canonical name of an action type: stripped, lower-cased, spaces and hyphens as
-    ``_``, then mapped through :data:`ACTION_ALIASES` (and ``aliases``, which take precedence);
-    ``None`` for a non-string or blank type."""
-    if not isinstance(action_type, str):
-        return None
-    name = "_".join(action_type.strip().lower().replace("-", " ").split())
-    if not name:
-        return None
-    if aliases and name in aliases:
-        return aliases[name]
-    return ACTION_ALIASES.get(name, name)
-
-
-def action_type_reward(predicted_type: Any, target_type: Any, *, aliases: Mapping[str, str] | None = None) -> float:
-    """UI-R1's ``R_T`` / GUI-R1's ``R_act``: ``1[canon(predicted) = canon(target)]``, case-
-    insensitive, aliases applied (``"Tap"`` matches ``"click"``); 0 when either is not a
-    non-blank string."""
-    predicted = canonical_action_type(predicted_type, aliases)
-    target = canonical_action_type(target_type, aliases)
-    return float(predicted is not None and predicted == target)
-
-
-# --------------------------------------------------------------------------- points and boxes
-
-def click_in_box_reward(x: Any, y: Any, box: Any) -> float:
-    """``1[left <= x <= right and top <= y <= bottom]`` (edges inside); 0 on malformed input."""
-    point, target = _point(x, y), as_box(box)
-    if point is None or target is None:
-        return 0.0
-    left, top, right, bottom = target
-    return float(left <= point[0] <= right and top <= point[1] <= bottom)
-
-
-def gaussian_point_reward(x: Any, y: Any, box: Any, *, sigma_scale: float = DEFAULT_SIGMA_SCALE) -> float:
-    """GUI-G²'s Gaussian point reward, ``exp(−½((x − c_x)²/σ_x² + (y − c_y)²/σ_y²))`` with
-    ``σ = sigma_scale · (w, h)`` of ``box``: 1 at the centre, ``exp(−½/s²)`` on the middle of an
-    edge (0.607 for ``s = 0.5``), in ``(0, 1]``; 0 on malformed input."""
-    scale = _check_sigma_scale(sigma_scale)
-    point, target = _point(x, y), as_box(box)
-    if point is None or target is None:
-        return 0.0
-    left, top, right, bottom = target
-
-    def compute() -> float:
-        width, height = right - left, bottom - top
-        # centre as left + w/2: (left + right)/2 could overflow for huge finite coordinates
-        u = (point[0] - (left + width / 2)) / (scale * width)
-        v = (point[1] - (top + height / 2)) / (scale * height)
-        return math.exp(-0.5 * (u * u + v * v))
-
-    return _safe(compute)
-
-
-def gaussian_coverage_reward(pred_box: Any, target_box: Any, *, sigma_scale: float = DEFAULT_SIGMA_SCALE) -> float:
-    """GUI-G²'s coverage reward: the Bhattacharyya coefficient ``exp(−D_B)`` of the two boxes'
-    Gaussians (see the module docstring); 1 for equal boxes, in ``(0, 1]``; 0 on malformed input."""
-    scale = _check_sigma_scale(sigma_scale)
-    pred, target = as_box(pred_box), as_box(target_box)
-    if pred is None or target is None:
-        return 0.0
-
-    def compute() -> float:
-        coefficient = 1.0
-        for low, high in ((0, 2), (1, 3)):  # the x axis (left, right), then the y axis (top, bottom)
-            size_p, size_t = pred[high] - pred[low], target[high] - target[low]
-            # with q = σ_p/σ_t (the scale cancels) and d = Δμ/σ_t, the axis factor
-            # √(2σ_pσ_t/(σ_p² + σ_t²))·exp(−Δμ²/(8σ̄²)) is √(2q/(1 + q²))·exp(−d²/(4(1 + q²)))
-            q = size_p / size_t
-            d = ((pred[low] + size_p / 2) - (target[low] + size_t / 2)) / (scale * size_t)
-            coefficient *= math.sqrt(2 * q / (1 + q * q)) * math.exp(-d * d / (4 * (1 + q * q)))
-        return coefficient
-
-    return _safe(compute)
-
-
-def iou(box_a: Any, box_b: Any) -> float:
-    """Intersection over union of two boxes, in ``[0, 1]``; 0 on malformed input."""
-    a, b = as_box(box_a), as_box(box_b)
-    if a is None or b is None:
-        return 0.0
-
-    def compute() -> float:
-        overlap_w = min(a[2], b[2]) - max(a[0], b[0])
-        overlap_h = min(a[3], b[3]) - max(a[1], b[1])
-        if overlap_w <= 0 or overlap_h <= 0:
-            return 0.0
-        intersection = overlap_w * overlap_h
-        union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - intersection
-        return intersection / union
-
-    return _safe(compute)
-
-
-def predicted_box_reward(pred_box: Any, target_box: Any, *, threshold: float | None = None) -> float:
-    """The reward of a predicted box: its IoU with the target (GUI-G1's ``R_IoU``), or
-    ``1[IoU >= threshold]`` when ``threshold`` (in ``(0, 1]``) is given."""
-    if threshold is not None:
-        limit = as_number(threshold)
-        if limit is None or not 0 < limit <= 1:
-            raise ValueError(f"threshold must lie in (0, 1], got {threshold!r}")
-        return float(iou(pred_box, target_box) >= limit)
-    return iou(pred_box, target_box)
-
-
-def box_size_reward(pred_box: Any, target_box: Any, *, frame: Any) -> float:
-    """GUI-G1's ``R_box``: the harmonic mean of ``1 − |Δ corner coordinate| / (W or H)`` over
-    the four coordinates (see the module docstring); ``frame`` is ``(W, H)`` or a mapping with
-    ``width``/``height``. In ``[0, 1]``, 1 only for equal boxes; 0 on malformed input."""
-    pred, target, size = as_box(pred_box), as_box(target_box), _frame_size(frame)
-    if pred is None or target is None or size is None:
-        return 0.0
-    width, height = size
-
-    def compute() -> float:
-        extents = (width, height, width, height)
-        closeness = [1 - abs(p - t) / extent for p, t, extent in zip(pred, target, extents)]
-        if any(c <= 0 for c in closeness):
-            return 0.0
-        return 4 / sum(1 / c for c in closeness)
-
-    return _safe(compute)
-
-
-#: The name the GUI brief used for GUI-G1's box-size correction (:func:`box_size_reward`).
-box_size_normalised_reward = box_size_reward
-
-
-def gui_g1_reward(pred_box: Any, target_box: Any, *, frame: Any, alpha: float = GUI_G1_ALPHA,
-                  beta: float = GUI_G1_BETA) -> float:
-    """GUI-G1's grounding reward ``R_hit + α·R_IoU + β·R_box`` for a predicted box: the hit of
-    its centre in the target, its IoU, its box-size term; in ``[0, 1 + α + β]``, 0 on malformed
-    input."""
-    weights = (as_number(alpha), as_number(beta))
-    if any(w is None or w < 0 for w in weights):
-        raise ValueError(f"alpha and beta must be finite and >= 0, got {alpha!r}, {beta!r}")
-    pred = as_box(pred_box)
-    if pred is None or as_box(target_box) is None:
-        return 0.0
-    centre_x = pred[0] + (pred[2] - pred[0]) / 2
-    centre_y = pred[1] + (pred[3] - pred[1]) / 2
-    hit = click_in_box_reward(centre_x, centre_y, target_box)
-    return hit + weights[0] * iou(pred, target_box) + weights[1] * box_size_reward(pred, target_box, frame=frame)
-
-
-def box_distance(x: Any, y: Any, box: Any, *, normalise: str = "box", frame: Any = None) -> float | None:
-    """The distance from the point to the box (0 inside or on the edge), in box sizes per axis
-    (``normalise="box"``) or as a fraction of the frame's diagonal (``"screen"``, needs
-    ``frame``); ``None`` on malformed input, ``inf`` when it overflows."""
-    if normalise not in ("box", "screen"):
-        raise ValueError(f"normalise must be 'box' or 'screen', got {normalise!r}")
-    if normalise == "screen" and frame is None:
-        raise ValueError("normalise='screen' needs the frame's (width, height)")
-    point, target = _point(x, y), as_box(box)
-    size = _frame_size(frame) if normalise == "screen" else (1.0, 1.0)
-    if point is None or target is None or size is None:
-        return None
-    left, top, right, bottom = target
-    try:
-        dx = max(left - point[0], 0.0, point[0] - right)
-        dy = max(top - point[1], 0.0, point[1] - bottom)
-        if normalise == "box":
-            distance = math.hypot(dx / (right - left), dy / (bottom - top))
-        else:
-            distance = math.hypot(dx, dy) / math.hypot(*size)
-    except (ArithmeticError, ValueError):
-        return math.inf
-    return distance if distance == distance else math.inf
-
-
-def tiered_distance_reward(x: Any, y: Any, box: Any, *, tiers: Tiers | None = None, normalise: str = "box",
-                           frame: Any = None) -> float:
-    """Sweet-Spot-Learning-style tiers over :func:`box_distance`: the value of the first tier
-    whose radius the distance does not exceed, 0 beyond the last. ``tiers=None`` takes
-    :data:`DEFAULT_BOX_TIERS` or :data:`DEFAULT_SCREEN_TIERS` by ``normalise``. 0 on malformed
-    input; ``ValueError`` for invalid tiers or ``normalise`` (configuration)."""
-    chosen = check_tiers(tiers if tiers is not None else
-                         (DEFAULT_SCREEN_TIERS if normalise == "screen" else DEFAULT_BOX_TIERS))
-    distance = box_distance(x, y, box, normalise=normalise, frame=frame)
-    if distance is None:
-        return 0.0
-    for radius, value in chosen:
-        if distance <= radius:
-            return value
-    return 0.0
-
-
-def text_match_reward(predicted: Any, target: Any, *, threshold: float = 0.5) -> float:
-    """GUI-R1's ``R_text``: ``1[token F1 > threshold]`` (SQuAD normalisation and F1); 1 when
-    both normalise to the same string (also two empty ones); 0 for a non-string."""
-    if not isinstance(predicted, str) or not isinstance(target, str):
-        return 0.0
-    if normalise_answer(predicted) == normalise_answer(target):
-        return 1.0
-    return float(token_f1(predicted, target) > threshold)
-
-
-# --------------------------------------------------------------------------- format
-
-def _tagged_blocks(text: str, names: Sequence[str]) -> list[str] | None:
-    """The contents of ``<name>…</name>`` blocks that make up the whole ``text`` in the order
-    of ``names`` (whitespace around and between allowed), each of the GUI tags occurring exactly
-    where expected and nowhere else; ``None`` when the text is not of that shape."""
-    expected = [tag for name in names for tag in (f"<{name}>", f"</{name}>")]
-    if sum(text.count(tag) for tag in _TAGS) != len(expected):
-        return None
-    position = 0
-    blocks: list[str] = []
-    for name in names:
-        opening, closing = f"<{name}>", f"</{name}>"
-        start = text.find(opening, position)
-        if start < 0 or text[position:start].strip():
-            return None
-        end = text.find(closing, start + len(opening))
-        if end < 0:
-            return None
-        blocks.append(text[start + len(opening):end])
-        position = end + len(closing)
-    if text[position:].strip():
-        return None
-    return blocks
-
-
-def is_json_action(text: str) -> bool:
-    """Whether ``text`` (whitespace aside) is a JSON object whose ``"action"`` is a non-blank string."""
-    try:
-        parsed = json.loads(text)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(parsed, dict) and isinstance(parsed.get("action"), str) and parsed["action"].strip() != ""
-
-
-def format_reward(text: Any, *, pattern: Union[str, "re.Pattern[str]"] = "think_answer") -> float:
-    """1 when ``text`` has the shape ``pattern`` names (see the module docstring:
-    ``"think_answer"``, ``"answer"``, ``"json_action"``, ``"think_answer_json"``, or a compiled
-    regular expression that must match the whole text), else 0; 0 for a non-string.
-    ``ValueError`` for an unknown pattern name."""
-    if isinstance(pattern, re.Pattern):
-        return float(isinstance(text, str) and pattern.fullmatch(text) is not None)
-    if pattern not in FORMAT_PATTERNS:
-        raise ValueError(f"pattern must be one of {FORMAT_PATTERNS} or a compiled re.Pattern, got {pattern!r}")
-    if not isinstance(text, str):
-        return 0.0
-    if pattern == "json_action":
-        return float(is_json_action(text))
-    names = ("answer",) if pattern == "answer" else ("think", "answer")
-    blocks = _tagged_blocks(text, names)
-    if blocks is None or not blocks[-1].strip():
-        return 0.0
-    if pattern == "think_answer_json":
-        return float(is_json_action(blocks[-1]))
-    return 1.0
 
 
 # --------------------------------------------------------------------------- providers
@@ -571,7 +144,7 @@ class GuiReward(RewardProvider):
             raise ValueError(f"turn {turn.index}: the target box must be (left, top, right, bottom) with "
                              f"right > left and bottom > top, got {target['box']!r}")
         frame = record.get("frame")
-        if self.needs_frame and _frame_size(frame) is None:
+        if self.needs_frame and frame_size(frame) is None:
             raise ValueError(f"turn {turn.index}: {self.name} needs info['gui']['frame'] with a positive "
                              f"'width' and 'height', got {frame!r}")
         predicted = record.get("predicted")
@@ -615,7 +188,7 @@ class GuiGaussianPointReward(GuiReward):
     needs = ("box",)
 
     def __init__(self, *, sigma_scale: float = DEFAULT_SIGMA_SCALE, name: str = "gui_gaussian_point") -> None:
-        self.sigma_scale = _check_sigma_scale(sigma_scale)
+        self.sigma_scale = check_sigma_scale(sigma_scale)
         self.name = name
 
     def value(self, predicted, target, frame, turn) -> float:
@@ -629,7 +202,7 @@ class GuiGaussianCoverageReward(GuiReward):
     needs = ("box",)
 
     def __init__(self, *, sigma_scale: float = DEFAULT_SIGMA_SCALE, name: str = "gui_gaussian_coverage") -> None:
-        self.sigma_scale = _check_sigma_scale(sigma_scale)
+        self.sigma_scale = check_sigma_scale(sigma_scale)
         self.name = name
 
     def value(self, predicted, target, frame, turn) -> float:
