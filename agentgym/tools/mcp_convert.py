@@ -1,0 +1,120 @@
+"""Conversions between an MCP server's data and agentgym's, for :mod:`agentgym.tools.mcp`.
+
+- :func:`agent_schema`: a server tool's input schema (JSON Schema) as the argument schema
+  agentgym checks calls against.
+- :func:`render_content`: a ``tools/call`` result (``CallToolResult``) as the text the agent reads.
+- :func:`not_unicode`: where a call's arguments hold a string that cannot travel over the
+  server's UTF-8 stream (``None`` when all can).
+
+Pure functions of their arguments: no I/O, no ``mcp`` import (results are read by attribute, so
+any object of the ``CallToolResult`` shape will do), inputs never modified.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SUBSCHEMAS = ("items", "additionalProperties", "not", "contains", "if", "then", "else")
+
+
+def agent_schema(schema: Any, *, strict: bool = True) -> dict[str, Any]:
+    """A server tool's input schema as the argument schema agentgym checks: local ``$ref``\\ s
+    (``#/$defs/...``, ``#/definitions/...``) inlined (a recursive one becomes ``{}``, any
+    value), ``title`` annotations dropped, an ``object`` root with ``properties`` and
+    ``required``; with ``strict``, ``additionalProperties: false`` where the root says nothing."""
+    root = copy.deepcopy(schema) if isinstance(schema, dict) else {}
+    definitions = {**(root.get("definitions") or {}), **(root.get("$defs") or {})}
+
+    def inline(node: Any, seen: frozenset[str]) -> Any:
+        if not isinstance(node, dict):
+            return node
+        reference = node.get("$ref")
+        if isinstance(reference, str):
+            target = reference.rsplit("/", 1)[-1]
+            if reference.startswith(("#/$defs/", "#/definitions/")) and target in definitions and target not in seen:
+                merged = {**definitions[target], **{k: v for k, v in node.items() if k != "$ref"}}
+                return inline(merged, seen | {target})
+            return {k: v for k, v in node.items() if k not in ("$ref", "title")} if target in seen else {}
+        out = {k: v for k, v in node.items() if k not in ("title", "$defs", "definitions", "$schema", "$id")}
+        for key in _SUBSCHEMA_MAPS:
+            if isinstance(out.get(key), dict):
+                out[key] = {name: inline(sub, seen) for name, sub in out[key].items()}
+        for key in _SUBSCHEMA_LISTS:
+            if isinstance(out.get(key), list):
+                out[key] = [inline(sub, seen) for sub in out[key]]
+        for key in _SUBSCHEMAS:
+            if isinstance(out.get(key), dict):
+                out[key] = inline(out[key], seen)
+        return out
+
+    result = inline(root, frozenset())
+    result["type"] = "object"
+    if not isinstance(result.get("properties"), dict):
+        result["properties"] = {}
+    required = result.get("required")
+    result["required"] = [name for name in required if isinstance(name, str)] if isinstance(required, list) else []
+    if strict and "additionalProperties" not in result and "patternProperties" not in result:
+        result["additionalProperties"] = False
+    return result
+
+
+def render_content(result: Any) -> str:
+    """A ``CallToolResult``'s content as the text the agent reads (see the module docstring)."""
+    parts: list[str] = []
+    for block in getattr(result, "content", None) or ():
+        kind = getattr(block, "type", None)
+        if kind == "text":
+            parts.append(block.text)
+        elif kind in ("image", "audio"):
+            parts.append(f"[{kind} ({block.mime_type}, {_decoded_size(block.data)} bytes) not shown: "
+                         f"this observation is text]")
+        elif kind == "resource":
+            resource = block.resource
+            text = getattr(resource, "text", None)
+            if text is not None:
+                parts.append(f"[resource {resource.uri}]\n{text}")
+            else:
+                mime = getattr(resource, "mime_type", None) or "binary"
+                parts.append(f"[resource {resource.uri} ({mime}, {_decoded_size(resource.blob)} bytes) not shown]")
+        elif kind == "resource_link":
+            named = f" ({block.name})" if getattr(block, "name", None) else ""
+            parts.append(f"[resource link: {block.uri}{named}]")
+        else:
+            parts.append(f"[{kind} content not shown]")
+    if not parts and getattr(result, "structured_content", None) is not None:
+        return json.dumps(result.structured_content, ensure_ascii=False, default=str)
+    return "\n".join(parts)
+
+
+def _decoded_size(data: str) -> int:
+    return len(data) * 3 // 4 - data[-2:].count("=") if data else 0
+
+
+def not_unicode(value: Any, where: str = "") -> str | None:
+    """Where in a call's arguments a string (value or key) is not valid unicode text — a lone
+    surrogate, which no UTF-8 stream can carry — as ``argument 'x'`` / ``item 2 of argument
+    'x'`` / ``key 'k' of argument 'x'``; ``None`` when every string is."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "a value"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inside = f"argument {key!r}" if not where else f"key {key!r} of {where}"
+            if isinstance(key, str) and not_unicode(key) is not None:
+                return f"the name of {inside}" if not where else f"a key of {where}"
+            found = not_unicode(item, inside)
+            if found is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = not_unicode(item, f"item {index} of {where}" if where else f"item {index}")
+            if found is not None:
+                return found
+    return None
