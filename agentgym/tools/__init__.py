@@ -38,7 +38,10 @@ Modules: :mod:`~agentgym.tools.tool` (``Tool``, ``tool``), :mod:`~agentgym.tools
 checks), :mod:`~agentgym.tools.toolset` (``Toolset``), :mod:`~agentgym.tools.invoke` (running a
 call), :mod:`~agentgym.tools.formats` and :mod:`~agentgym.tools.calls` (reading calls),
 :mod:`~agentgym.tools.stats` (per-episode statistics), :mod:`~agentgym.tools.host` (the tool
-half of ``LLMEnv``) and :mod:`~agentgym.tools.loop_thread` (the loop async toolsets run on).
+half of ``LLMEnv``), :mod:`~agentgym.tools.loop_thread` (the loop async toolsets run on), and
+MCP servers as a toolset: :mod:`~agentgym.tools.mcp` (``MCPToolset``),
+:mod:`~agentgym.tools.mcp_connection` (one server process and its session),
+:mod:`~agentgym.tools.mcp_convert` (schemas and results between MCP and agentgym).
 """
 
 from agentgym.tools.calls import ParsedAction, ToolCall
