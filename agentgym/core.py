@@ -148,9 +148,15 @@ def check_number(owner: str, name: str, value: Any, *, minimum: float | None = N
     return float(value)
 
 
+def is_int(value: Any) -> bool:
+    """An integer (any ``numbers.Integral``, NumPy's included), and not a bool (``True`` is an
+    ``int`` to Python, never a count to a user)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_int(owner: str, name: str, value: Any, *, minimum: int | None = None) -> int:
     """``value`` if it is an integer (not a bool, not a float) of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_int(value):
         raise ConfigError(f"{owner}: {name} must be an integer, got {value!r}")
     if minimum is not None and value < minimum:
         raise ConfigError(f"{owner}: {name} must be at least {minimum}, got {value!r}")

@@ -37,7 +37,6 @@ import functools
 import importlib
 import importlib.util
 import inspect
-import numbers
 import sys
 import warnings
 from pathlib import Path
@@ -47,7 +46,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import gymnasium as gym
 
-from agentgym.core import ConfigError
+from agentgym.core import ConfigError, is_int
 
 ENTRY_POINT_GROUP = "agentgym.envs"
 SUITE_ENTRY_POINT_GROUP = "agentgym.suites"
@@ -117,7 +116,7 @@ def register(
     if isinstance(entry_point, str) and ":" not in entry_point:
         raise ConfigError(f"register({id!r}): an entry-point string needs the form 'package.module:Class', "
                           f"got {entry_point!r}")
-    if max_turns is not None and (not _is_int(max_turns) or max_turns < 1):
+    if max_turns is not None and (not is_int(max_turns) or max_turns < 1):
         raise ConfigError(f"register({id!r}): max_turns must be a positive integer or None, got {max_turns!r}")
     if isinstance(tags, str):
         raise ConfigError(f"register({id!r}): tags must be a list of strings, got the string {tags!r}")
@@ -162,11 +161,6 @@ def register(
     )
     _ENVS[id] = record
     return record
-
-
-def _is_int(value: Any) -> bool:
-    """An integer, and not a bool (``True`` is an ``int`` to Python, never a count to a user)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _describe(entry_point: Any) -> str:
@@ -282,7 +276,7 @@ def make(
     if server is not None:
         return _make_remote(id, server, max_turns, episode_statistics, wrappers, kwargs)
     info = env_info(id)
-    if max_turns is not _UNSET and max_turns is not None and (not _is_int(max_turns) or max_turns < 1):
+    if max_turns is not _UNSET and max_turns is not None and (not is_int(max_turns) or max_turns < 1):
         raise ConfigError(f"make({id!r}): max_turns must be a positive integer or None, got {max_turns!r}")
     spec = dataclasses.replace(gym.spec(id), order_enforce=False, max_episode_steps=None)
     _check_constructor_arguments(id, spec.entry_point, {**spec.kwargs, **kwargs})

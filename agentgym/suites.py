@@ -15,8 +15,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from agentgym.core import ConfigError
-from agentgym.registry import _is_int, env_info, load_plugins
+from agentgym.core import ConfigError, is_int
+from agentgym.registry import env_info, load_plugins
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def register_suite(
         env_info(entry.env_id)  # raises with suggestions if unknown
         if not entry.seeds:
             raise ConfigError(f"suite {name!r}: {entry.env_id} has no seeds")
-        bad = [s for s in entry.seeds if not _is_int(s) or s < 0]
+        bad = [s for s in entry.seeds if not is_int(s) or s < 0]
         if bad:
             raise ConfigError(f"suite {name!r}: seeds must be non-negative integers; {entry.env_id} has {bad[:3]!r}")
         built.append(entry)

@@ -81,7 +81,7 @@ from agentgym.policies.prefix_cache import CachedSequence, LayerKV, PrefixCache
 
 
 @dataclass
-class _Row:
+class DecodingRow:
     """One request being decoded."""
 
     index: int
@@ -247,7 +247,7 @@ class HFPolicy(Policy):
                 results[row.index] = self._finish(row, sampling)
         return results  # type: ignore[return-value]
 
-    def _new_row(self, index: int, request: Request, sampling: SamplingParams) -> _Row:
+    def _new_row(self, index: int, request: Request, sampling: SamplingParams) -> DecodingRow:
         prompt = self._prompt_ids(request)
         budget = sampling.max_tokens
         if self.context_length is not None:
@@ -264,7 +264,7 @@ class HFPolicy(Policy):
                 generator.manual_seed(sampling.seed + index)
             else:
                 generator.seed()
-        return _Row(index, prompt, budget, generator)
+        return DecodingRow(index, prompt, budget, generator)
 
     def _prompt_ids(self, request: Request) -> list[int]:
         if request.prompt_token_ids is not None:
@@ -283,7 +283,7 @@ class HFPolicy(Policy):
         return prompt
 
     # ------------------------------------------------------------- decode loop
-    def _decode(self, rows: list[_Row], sampling: SamplingParams, cancelled: threading.Event) -> None:
+    def _decode(self, rows: list[DecodingRow], sampling: SamplingParams, cancelled: threading.Event) -> None:
         """Decode ``rows`` together until each is done, or until ``cancelled`` is set (nobody waits
         for them any more: they end as they are, ``finish_reason="length"``)."""
         if cancelled.is_set():
@@ -293,7 +293,7 @@ class HFPolicy(Policy):
         logits, cache, attention_mask, position_ids = self._prefill(rows)
         active = list(rows)
         while True:
-            tokens, logprobs = _sample(logits, sampling, [row.generator for row in active])
+            tokens, logprobs = sample_next_tokens(logits, sampling, [row.generator for row in active])
             for row, token, logprob in zip(active, tokens.tolist(), logprobs.tolist()):
                 self._append(row, token, logprob, sampling)
             keep = [i for i, row in enumerate(active) if not row.done]
@@ -315,7 +315,7 @@ class HFPolicy(Policy):
             logits = self._next_token_logits(input_ids, attention_mask, position_ids, cache)
 
     # ------------------------------------------------------------ prefix cache
-    def _prefill(self, rows: list[_Row]) -> tuple[torch.Tensor, DynamicCache, torch.Tensor, torch.Tensor]:
+    def _prefill(self, rows: list[DecodingRow]) -> tuple[torch.Tensor, DynamicCache, torch.Tensor, torch.Tensor]:
         """The first forward pass: the next-token logits of every row, the batch's KV cache and the
         attention mask and position ids to continue from. Rows that extend a sequence of the
         prefix cache reuse its keys and values and feed only their new tokens."""
@@ -347,7 +347,7 @@ class HFPolicy(Policy):
         position_ids = torch.tensor(lengths, device=self.device)[:, None] - 1
         return torch.stack(logits), cache, attention_mask, position_ids
 
-    def _prefill_group(self, rows: list[_Row], found: list[CachedSequence | None]
+    def _prefill_group(self, rows: list[DecodingRow], found: list[CachedSequence | None]
                        ) -> tuple[torch.Tensor, DynamicCache, torch.Tensor, torch.Tensor]:
         """Prefill ``rows``, each reusing its first ``row.cached_tokens`` tokens' keys and values
         from its entry of ``found``: a cache region of the longest reuse, then a suffix region of
@@ -392,7 +392,7 @@ class HFPolicy(Policy):
         return DynamicCache(joined, config=self.model.config)
 
     def _store_finished(self, cache: DynamicCache, attention_mask: torch.Tensor, finished: list[int],
-                        active: list[_Row]) -> None:
+                        active: list[DecodingRow]) -> None:
         """Give the prefix cache the keys and values of the finished rows ``finished`` (indices
         into ``active``, the rows of ``cache``): those of every token each was fed."""
         if not self.prefix_cache.enabled:
@@ -415,7 +415,7 @@ class HFPolicy(Policy):
                             use_cache=True, **{self._cache_argument: cache}, **self._last_logits_only)
         return output.logits[:, -1, :].float()
 
-    def _append(self, row: _Row, token: int, logprob: float, sampling: SamplingParams) -> None:
+    def _append(self, row: DecodingRow, token: int, logprob: float, sampling: SamplingParams) -> None:
         """Record one sampled token and decide whether ``row`` is done."""
         row.token_ids.append(token)
         row.logprobs.append(logprob)
@@ -432,7 +432,7 @@ class HFPolicy(Policy):
         if len(row.token_ids) >= row.budget:
             row.finish_reason = "length"
 
-    def _finish(self, row: _Row, sampling: SamplingParams) -> Generation:
+    def _finish(self, row: DecodingRow, sampling: SamplingParams) -> Generation:
         text = row.text if row.text is not None else self._decode_text(row.token_ids)
         return Generation(text=text, token_ids=row.token_ids, logprobs=row.logprobs if sampling.logprobs else None,
                           prompt_token_ids=row.prompt_ids, finish_reason=row.finish_reason,
@@ -442,7 +442,7 @@ class HFPolicy(Policy):
         return self.tokenizer.decode(token_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
 
 
-def _sample(logits: torch.Tensor, sampling: SamplingParams,
+def sample_next_tokens(logits: torch.Tensor, sampling: SamplingParams,
             generators: list[torch.Generator | None]) -> tuple[torch.Tensor, torch.Tensor]:
     """The next token of each row and its log-probability (see the module docstring).
 

@@ -63,7 +63,7 @@ import torch
 from transformers import DynamicCache
 
 from agentgym.policies.base import Request, SamplingParams
-from agentgym.policies.hf import HFPolicy, _Row, _sample, quiet_transformers
+from agentgym.policies.hf import HFPolicy, DecodingRow, sample_next_tokens, quiet_transformers
 from agentgym.rollout.transcript import encode_text, is_processor, message_images
 
 __all__ = ["HFVisionPolicy", "ImageInputs", "VisionFamily", "message_images", "vision_family"]
@@ -316,7 +316,7 @@ def as_image_array(image: Any) -> np.ndarray:
 
 
 @dataclass
-class _VisionRow(_Row):
+class _VisionRow(DecodingRow):
     images: list[ImageInputs] = field(default_factory=list)
 
 
@@ -415,7 +415,7 @@ class HFVisionPolicy(HFPolicy):
                 return
             logits = self._vision_logits(input_ids, attention_mask, positions, cache, images)
             images = {}  # the cache holds the image tokens from here on
-            tokens, logprobs = _sample(logits, sampling, [row.generator for row in active])
+            tokens, logprobs = sample_next_tokens(logits, sampling, [row.generator for row in active])
             for row, token, logprob in zip(active, tokens.tolist(), logprobs.tolist()):
                 self._append(row, token, logprob, sampling)
             keep = [i for i, row in enumerate(active) if not row.done]

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import gymnasium as gym
 from gymnasium.error import ResetNeeded
 
+from agentgym.core import is_int
 from agentgym.info import ErrorKind
 from agentgym.tools.calls import ParsedAction, ToolCall, clip
 from agentgym.tools.formats import DEFAULT_FORMATS, parse_action, resolve_formats
@@ -79,11 +80,11 @@ class ToolCalling(gym.Wrapper):
         max_observation_chars: int = 50_000,
         formats: Sequence[Any] | None = None,
     ) -> None:
-        if max_calls_per_episode is not None and (not _is_int(max_calls_per_episode) or max_calls_per_episode < 0):
+        if max_calls_per_episode is not None and (not is_int(max_calls_per_episode) or max_calls_per_episode < 0):
             raise ValueError(f"max_calls_per_episode must be an integer >= 0 or None, got {max_calls_per_episode!r}")
         for name, value in (("max_result_chars", max_result_chars), ("max_calls_per_action", max_calls_per_action),
                             ("max_observation_chars", max_observation_chars)):
-            if not _is_int(value) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         super().__init__(env)
         base = env.unwrapped
@@ -212,8 +213,6 @@ class ToolCalling(gym.Wrapper):
         return observation, 0.0, False, False, info
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _fit(content: str, budget: int) -> tuple[str, int]:

@@ -41,7 +41,7 @@ from agentgym.core import ConfigError, Feedback, check_number
 from .actions import POINT_ACTIONS, GuiAction, parse_action
 from .apps import NavTask, PhoneTask, generate_phone_task
 from .base import GuiEnv
-from .navigation import _task_kinds
+from .navigation import task_kinds
 from .oracle import PlanFollower, PlannedAction
 from .page import ScreenPoints
 
@@ -83,7 +83,7 @@ class ActionPredictionEnv(GuiEnv):
             weights[term] = check_number(owner, f"reward_weights[{term!r}]", weight, minimum=0.0)
         self.steps = steps
         self.step_instructions = step_instructions
-        self.kinds = _task_kinds(owner, kinds)
+        self.kinds = task_kinds(owner, kinds)
         self.reward_weights = weights
         self._phone: PhoneTask | None = None
         self._follower: PlanFollower | None = None

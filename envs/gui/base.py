@@ -356,10 +356,10 @@ class GuiEnv(LLMEnv):
         if elements and roll < 0.6:
             box = rng.choice(elements)["box"]
             x, y = self.frame.from_screen(rng.uniform(box[0], box[2] - 0.01), rng.uniform(box[1], box[3] - 0.01))
-            return json.dumps({"action": "click", "x": _down(x), "y": _down(y)})
+            return json.dumps({"action": "click", "x": down_to_tenth(x), "y": down_to_tenth(y)})
         if roll < 0.7:
             x, y = rng.uniform(0, self.frame.extent[0] - 1), rng.uniform(0, self.frame.extent[1] - 1)
-            return json.dumps({"action": "click", "x": _down(x), "y": _down(y)})
+            return json.dumps({"action": "click", "x": down_to_tenth(x), "y": down_to_tenth(y)})
         if roll < 0.78:
             return json.dumps({"action": "type", "text": rng.choice(_RANDOM_WORDS)})
         if roll < 0.85:
@@ -490,6 +490,6 @@ def _quote(text: str) -> str:
 __all__ = ["ANSWER_FORMATS", "GuiEnv", "VIEWS"]
 
 
-def _down(value: float) -> float:
+def down_to_tenth(value: float) -> float:
     """``value`` cut to one decimal (down, so that a point stays on the screen)."""
     return int(value * 10) / 10

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from agentgym.core import ConfigError, Feedback, check_number
 
 from .actions import GuiAction
-from .base import GuiEnv, _down
+from .base import GuiEnv, down_to_tenth
 from .page import ScreenPoints
 from .screens import SCREEN_KINDS, Candidate, GeneratedScreen, generate_screen
 
@@ -154,7 +154,7 @@ class GroundingEnv(GuiEnv):
         """A click at a uniformly random point of the screen."""
         x = rng.uniform(0, self.frame.extent[0] - 1e-6)
         y = rng.uniform(0, self.frame.extent[1] - 1e-6)
-        return json.dumps({"action": "click", "x": _down(x), "y": _down(y)})
+        return json.dumps({"action": "click", "x": down_to_tenth(x), "y": down_to_tenth(y)})
 
 
 __all__ = ["GroundingEnv", "REWARDS"]

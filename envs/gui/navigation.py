@@ -51,7 +51,7 @@ class NavigationEnv(GuiEnv):
     def __init__(self, difficulty: str | None = None, *, kinds: str | list[str] | tuple[str, ...] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
-        self.kinds = _task_kinds(type(self).__name__, kinds)
+        self.kinds = task_kinds(type(self).__name__, kinds)
         self._phone: PhoneTask | None = None
         self._follower: PlanFollower | None = None
         self._planned: PlannedAction | None = None
@@ -119,7 +119,10 @@ def _canonical(planned: PlannedAction) -> dict[str, Any]:
     return out
 
 
-def _task_kinds(owner: str, kinds: Any) -> tuple[str, ...]:
+def task_kinds(owner: str, kinds: Any) -> tuple[str, ...]:
+    """The phone task kinds an environment draws from: every kind of :data:`TASK_KINDS` when
+    ``kinds`` is ``None``, else the one name or the names given; :class:`ConfigError` (naming
+    ``owner``) for none or an unknown one."""
     chosen = TASK_KINDS if kinds is None else ((kinds,) if isinstance(kinds, str) else tuple(kinds))
     unknown = [kind for kind in chosen if kind not in TASK_KINDS]
     if not chosen or unknown:
