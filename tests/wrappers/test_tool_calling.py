@@ -211,6 +211,16 @@ def test_caps_must_be_positive_integers(calculator, option, value):
         ToolCalling(calculator, **{option: value})
 
 
+def test_caps_take_numpy_integers_as_integers(calculator):
+    """A cap read from a NumPy array or config is an integer like any other (a bool is not)."""
+    import numpy as np
+
+    env = ToolCalling(calculator, max_calls_per_episode=np.int64(2), max_calls_per_action=np.int32(3))
+    env.close()
+    with pytest.raises(ValueError, match="max_calls_per_episode"):
+        ToolCalling(calculator, max_calls_per_episode=True)
+
+
 # ------------------------------------------------------------------ a plain Gymnasium environment
 def test_a_gymnasium_env_with_a_tools_list_gets_checked_calls():
     import gymnasium as gym
