@@ -23,6 +23,8 @@ from .runtime import page_html
 
 _READY = "(nonce) => !!window.__gui && window.__gui.nonce === nonce"
 _READ = "(options) => window.__gui.read(options)"
+#: Chromium's answer to Page.captureScreenshot when there is no frame to read yet.
+_NO_FRAME = "Unable to capture screenshot"
 _NEXT_FRAME = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
 _TEXT_FOCUSED = "() => !!(document.activeElement && document.activeElement.matches('input, textarea'))"
 _SCROLL_POINT = "() => window.__gui.scrollPoint()"
@@ -62,15 +64,30 @@ def read_screen(page: Any, *, tree: bool) -> dict[str, Any]:
 
 class Screenshooter:
     """Screenshots of one page through a DevTools session (PNG, Chromium's fast encoder):
-    about twice as fast as ``page.screenshot``, pixel for pixel the same viewport."""
+    about twice as fast as ``page.screenshot``, pixel for pixel the same viewport.
+
+    Chromium answers "Unable to capture screenshot" while the page has no compositor frame to
+    read (seen on a page that had just loaded, on a loaded machine); :meth:`png` then waits for
+    the page's next frames and asks again, up to :attr:`retries` times, before raising.
+    """
+
+    #: How many times a capture with no frame to read is asked again.
+    retries = 3
 
     def __init__(self, page: Any) -> None:
         self.page = page
         self._cdp = page.context.new_cdp_session(page)
 
     def png(self) -> bytes:
-        result = self._cdp.send("Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True})
-        return base64.b64decode(result["data"])
+        for attempt in range(self.retries + 1):
+            try:
+                result = self._cdp.send("Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True})
+                return base64.b64decode(result["data"])
+            except Exception as exc:
+                if _NO_FRAME not in str(exc) or attempt == self.retries:
+                    raise
+            self.page.wait_for_timeout(20 * (attempt + 1))  # lets the compositor produce a frame
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def array(self) -> np.ndarray:
         """The viewport as an ``H x W x 3`` uint8 array."""

@@ -129,3 +129,42 @@ def test_registered_and_made(gui_pool):
         assert truncated and not terminated  # one shot: max_turns=1
     finally:
         env.close()
+
+
+class _NoFrameFirst:
+    """A DevTools session whose first ``fail`` screenshots get Chromium's "no frame yet" answer
+    (or ``error``), then the real one."""
+
+    NO_FRAME = "Protocol error (Page.captureScreenshot): Unable to capture screenshot"
+
+    def __init__(self, cdp, fail: int, error: str = NO_FRAME):
+        self.cdp, self.fail, self.error, self.calls = cdp, fail, error, 0
+
+    def send(self, method, params=None):
+        self.calls += 1
+        if self.calls <= self.fail:
+            raise RuntimeError(self.error)
+        return self.cdp.send(method, params)
+
+
+def test_a_screenshot_with_no_frame_yet_is_asked_again_and_other_errors_are_not(make_gui):
+    from agentgym.envs.gui.page import png_to_array
+
+    env = make_gui(GroundingEnv, "easy", device="phone")
+    observation, _ = env.reset(seed=0)
+    shooter = env._shooter
+    real = shooter._cdp
+    shooter._cdp = flaky = _NoFrameFirst(real, fail=shooter.retries)
+    again = env.run_in_page(lambda page: shooter.png())
+    assert flaky.calls == shooter.retries + 1
+    assert np.array_equal(png_to_array(again), observation["image"])
+    shooter._cdp = flaky = _NoFrameFirst(real, fail=shooter.retries + 1)
+    with pytest.raises(RuntimeError, match="Unable to capture screenshot"):
+        env.run_in_page(lambda page: shooter.png())
+    assert flaky.calls == shooter.retries + 1
+    shooter._cdp = flaky = _NoFrameFirst(real, fail=1, error="Target closed")
+    with pytest.raises(RuntimeError, match="Target closed"):
+        env.run_in_page(lambda page: shooter.png())
+    assert flaky.calls == 1
+    shooter._cdp = real
+    assert env.step(env.oracle_action())[1] == 1.0
