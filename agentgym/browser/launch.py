@@ -55,7 +55,6 @@ and Chromium features such as ``NetworkServiceInProcess2`` (about 10 MB less, bu
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import socket
@@ -133,25 +132,26 @@ def _is_executable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
-_dead_end: socket.socket | None = None
+_dead_end_port: int | None = None
 _dead_end_lock = threading.Lock()
 
 
 def dead_end_proxy() -> str:
     """``http://127.0.0.1:<port>``, a proxy address where every connection is refused.
 
-    The port is bound (not listening) by a socket this process keeps open until it exits (closed
-    then by an ``atexit`` hook), so no other program can take it and a connection to it is
-    refused at once.
+    The port is bound (not listening) by a socket whose descriptor this process holds until it
+    exits (detached from its Python object: no ``ResourceWarning`` at interpreter exit, and
+    still held while the pools' exit hook closes the browsers), so no other program can take
+    it and a connection to it is refused at once.
     """
-    global _dead_end
+    global _dead_end_port
     with _dead_end_lock:
-        if _dead_end is None:
+        if _dead_end_port is None:
             held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             held.bind(("127.0.0.1", 0))
-            atexit.register(held.close)
-            _dead_end = held
-        return f"http://127.0.0.1:{_dead_end.getsockname()[1]}"
+            _dead_end_port = held.getsockname()[1]
+            held.detach()  # the descriptor stays open, owned by no object, for the process's life
+        return f"http://127.0.0.1:{_dead_end_port}"
 
 
 def launch_options(*, headless: bool, marker: str, timeout_s: float, webgl: bool = False) -> dict[str, Any]:

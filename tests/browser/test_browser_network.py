@@ -256,3 +256,20 @@ def test_allowed_url_is_the_route_rule(session, site):
     got = session.run(lambda page: page.evaluate(
         "async (urls) => Promise.all(urls.map((u) => fetch(u).then((r) => r.text(), (e) => 'rejected')))", urls))
     assert got == ["shared", "shared"], json.dumps(got)
+
+
+def test_the_dead_end_proxy_refuses_every_connection_and_no_one_else_can_take_its_port():
+    """The address every browser sends non-loopback traffic to: the same for the whole process,
+    a connection to it is refused at once, and its port cannot be bound by anyone else (the
+    descriptor holding it stays open for the process's life)."""
+    import socket
+
+    from agentgym.browser.launch import dead_end_proxy
+
+    address = dead_end_proxy()
+    assert address == dead_end_proxy() and address.startswith("http://127.0.0.1:")
+    port = int(address.rsplit(":", 1)[1])
+    with socket.socket() as client, pytest.raises(ConnectionRefusedError):
+        client.connect(("127.0.0.1", port))
+    with socket.socket() as other, pytest.raises(OSError):
+        other.bind(("127.0.0.1", port))
