@@ -79,15 +79,18 @@ class Screenshooter:
         self._cdp = page.context.new_cdp_session(page)
 
     def png(self) -> bytes:
-        for attempt in range(self.retries + 1):
+        for attempt in range(self.retries):
             try:
-                result = self._cdp.send("Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True})
-                return base64.b64decode(result["data"])
+                return self._capture()
             except Exception as exc:
-                if _NO_FRAME not in str(exc) or attempt == self.retries:
+                if _NO_FRAME not in str(exc):
                     raise
             self.page.wait_for_timeout(20 * (attempt + 1))  # lets the compositor produce a frame
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+        return self._capture()
+
+    def _capture(self) -> bytes:
+        result = self._cdp.send("Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True})
+        return base64.b64decode(result["data"])
 
     def array(self) -> np.ndarray:
         """The viewport as an ``H x W x 3`` uint8 array."""
