@@ -171,7 +171,7 @@ _HUNG_REMEDY = ('fix the environment (its step must return), or run it with Roll
 
 
 def rollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None = None, *,
-            trajectories_path: str | Path | None = None, progress: bool | str = True,
+            trajectories_path: str | Path | None = None, progress: bool | str | RolloutProgress = True,
             on_episode: Callable[[Trajectory], None] | None = None) -> RolloutResult:
     """Synchronous :func:`arollout` (not callable from inside a running event loop)."""
     return asyncio.run(arollout(policy, tasks, config, trajectories_path=trajectories_path, progress=progress,
@@ -179,14 +179,15 @@ def rollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None 
 
 
 async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None = None, *,
-                   trajectories_path: str | Path | None = None, progress: bool | str = True,
+                   trajectories_path: str | Path | None = None, progress: bool | str | RolloutProgress = True,
                    on_episode: Callable[[Trajectory], None] | None = None) -> RolloutResult:
     """Play every task ``config.group_size`` times with ``policy``; see the module docstring.
 
     Trajectories are appended to ``trajectories_path`` (JSONL, flushed as each one ends) when
     given. ``progress`` (``True``, or a label such as ``"eval"``) reports on standard error how
     many episodes ended, the success rate and generated tokens per second: a live bar on a
-    terminal, plain lines in a log (:class:`~agentgym.rollout.progress.RolloutProgress`).
+    terminal, plain lines in a log (:class:`~agentgym.rollout.progress.RolloutProgress`); a
+    ``RolloutProgress`` of the caller's (entered by the caller) reports wherever it was made to.
     ``on_episode`` is called with each trajectory as its episode ends (in the event loop's
     thread; e.g. to report progress elsewhere).
     """
@@ -196,12 +197,15 @@ async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig 
     writer = TrajectoryWriter(trajectories_path) if trajectories_path else None
     runner = _Runner(policy, config, writer)
     plan = [(task, i) for task in tasks for i in range(config.group_size)]
-    reporter = (RolloutProgress(progress if isinstance(progress, str) else "rollout", len(plan), Console(stderr=True))
+    owns_reporter = not isinstance(progress, RolloutProgress)
+    reporter = (progress if not owns_reporter else
+                RolloutProgress(progress if isinstance(progress, str) else "rollout", len(plan), Console(stderr=True))
                 if progress else None)
     runner.on_episode = _both(reporter.episode_finished if reporter else None, on_episode)
+    runner.on_turn = reporter.turn_played if reporter else None
     start = time.perf_counter()
     try:
-        with reporter or contextlib.nullcontext():
+        with reporter if reporter and owns_reporter else contextlib.nullcontext():
             trajectories = await runner.run(plan)
     finally:
         if writer:
@@ -227,6 +231,7 @@ class _Runner:
                              f"(known: {', '.join(ENV_HINTS)})")
         self.batcher = GenerationBatcher(policy, config.sampling, max_batch_size=config.max_batch_size)
         self.on_episode: Callable[[Trajectory], None] | None = None
+        self.on_turn: Callable[[Trajectory, Turn], None] | None = None
         #: a runtime named by a string is this rollout's to close; a Runtime object is the caller's
         self.runtime = as_runtime(config.env_runtime)
         self.owns_runtime = not isinstance(config.env_runtime, Runtime)
@@ -320,6 +325,8 @@ class _Runner:
             turn.error = info.get("error")
             turn.info = json_safe({k: v for k, v in info.items() if k not in _INFO_KEYS_STORED_ELSEWHERE})
             trajectory.turns.append(turn)
+            if self.on_turn is not None:
+                self.on_turn(trajectory, turn)
             new_messages = info["messages"]
             if terminated or truncated:
                 trajectory.terminated, trajectory.truncated = bool(terminated), bool(truncated)

@@ -5,11 +5,13 @@ The one progress reporter of agentgym: ``rollout(..., progress=True)`` (or a lab
 metrics table::
 
     with RolloutProgress("eval before training", total=48, console=console) as progress:
-        rollout(policy, tasks, config, progress=False, on_episode=progress.episode_finished)
+        rollout(policy, tasks, config, progress=progress)
 
 An evaluation or a step's rollout can take minutes on a CPU; this says how far it got. On a
 terminal (``console.is_terminal``) a transient rich bar counts the episodes and shows the
-running success rate and generated tokens per second; sharing the console of a live table, it is
+running success rate and generated tokens per second (tokens are counted turn by turn as
+the rollout plays them, so the rate is right from the first line, not only once long episodes
+end); sharing the console of a live table, it is
 drawn beneath it (rich nests live displays of one console). Anywhere else (output piped to a
 file, a CI log) it prints a plain line at every quarter of the episodes (unless the previous
 line is less than ``min_gap_seconds`` old, so that episodes ending together, as a batch of
@@ -30,7 +32,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agentgym.trajectory import Trajectory
+from agentgym.trajectory import Trajectory, Turn
 
 QUARTERS = 4
 
@@ -47,8 +49,10 @@ class RolloutProgress:
             line, all episodes done, is always printed).
         clock: the time source (seconds), replaceable in tests.
 
-    Use it as a context manager (the bar lives inside the ``with``) and pass
-    :meth:`episode_finished` as the rollout's ``on_episode``.
+    Use it as a context manager (the bar lives inside the ``with``) and pass it as the
+    rollout's ``progress``: the rollout calls :meth:`turn_played` after each turn and
+    :meth:`episode_finished` as each episode ends. Passed as ``on_episode`` alone, it counts an
+    episode's tokens when the episode ends.
     """
 
     def __init__(self, label: str, total: int, console: Console, *, interval_seconds: float = 30.0,
@@ -62,6 +66,7 @@ class RolloutProgress:
         self.done = self.successes = self.failures = self.tokens = 0
         self._started = self._last_line = clock()
         self._milestones = sorted({math.ceil(total * k / QUARTERS) for k in range(1, QUARTERS + 1)} - {0})
+        self._tokens_counted: dict[int, int] = {}  # tokens counted turn by turn, by id(trajectory)
         self._bar: Progress | None = None
         self._task: Any = None
 
@@ -90,22 +95,35 @@ class RolloutProgress:
             self._bar.stop()
             self._bar = None
 
+    def turn_played(self, trajectory: Trajectory, turn: Turn) -> None:
+        """Count the tokens ``turn`` (a turn of ``trajectory``'s episode) generated; the bar's
+        rate moves at once, lines show it at the next episode's end."""
+        tokens = turn.num_generated_tokens
+        key = id(trajectory)
+        self._tokens_counted[key] = self._tokens_counted.get(key, 0) + tokens
+        self.tokens += tokens
+        if self._bar is not None:
+            self._bar.update(self._task, tps=self._tokens_per_second(self._clock()))
+
     def episode_finished(self, trajectory: Trajectory) -> None:
-        """Count one ended episode (the rollout's ``on_episode`` callback)."""
+        """Count one ended episode (the rollout's ``on_episode`` callback) and those of its
+        generated tokens not yet counted by :meth:`turn_played`."""
         self.done += 1
         self.successes += bool(trajectory.success)
         self.failures += trajectory.error is not None
-        self.tokens += trajectory.generated_tokens
+        self.tokens += trajectory.generated_tokens - self._tokens_counted.pop(id(trajectory), 0)
         now = self._clock()
         if self._bar is not None:
-            self._bar.update(self._task, completed=self.done, rate=self.success_rate,
-                             tps=self.tokens / max(now - self._started, 1e-9))
+            self._bar.update(self._task, completed=self.done, rate=self.success_rate, tps=self._tokens_per_second(now))
             return
         since_last_line = now - self._last_line
         milestone = self.done in self._milestones and since_last_line >= self.min_gap_seconds
         if self.done == self.total or milestone or since_last_line >= self.interval_seconds:
             self._last_line = now
             self.console.print(self.line(now), highlight=False, soft_wrap=True)
+
+    def _tokens_per_second(self, now: float) -> float:
+        return self.tokens / max(now - self._started, 1e-9)
 
     def line(self, now: float | None = None) -> str:
         """The plain progress line, e.g. ``eval: 12/48 episodes, success 25%, 1 failed, 87 tok/s, 41 s``

@@ -637,7 +637,7 @@ class Trainer:
         if self._progress_console is None:
             return rollout(self.policy, tasks, rollout_config, progress=False)
         with RolloutProgress(label, len(tasks) * rollout_config.group_size, self._progress_console) as progress:
-            return rollout(self.policy, tasks, rollout_config, progress=False, on_episode=progress.episode_finished)
+            return rollout(self.policy, tasks, rollout_config, progress=progress)
 
     def _env_options(self) -> dict[str, Any]:
         """The rollout options that say how environments are built and where they run: the

@@ -32,3 +32,14 @@ def test_a_rollout_in_a_log_prints_its_label_and_total(capsys):
     assert f"probe: 6/6 episodes, success {result.stats['success_rate']:.0%}" in err
     quiet = rollout(RandomPolicy(seed=0), tasks, RolloutConfig(max_turns=2), progress=False)
     assert len(quiet.trajectories) == 3 and capsys.readouterr().err == ""
+
+
+def test_tokens_counted_turn_by_turn_are_not_counted_again_when_the_episode_ends():
+    out = io.StringIO()
+    with RolloutProgress("eval", 1, Console(file=out, force_terminal=False, width=200)) as progress:
+        trajectory = Trajectory(turns=[Turn(0, "", "a", action_span=(0, 30))])
+        progress.turn_played(trajectory, trajectory.turns[0])
+        assert progress.tokens == 30 and out.getvalue() == ""  # counted at once; lines come at episode ends
+        trajectory.turns.append(Turn(1, "", "b", action_span=(40, 52)))  # a turn the reporter was not told of
+        progress.episode_finished(trajectory)
+    assert progress.tokens == 42

@@ -4,14 +4,17 @@ exactly the previous prompt plus that turn's generated and appended tokens, and 
 log-probs are the policy's."""
 
 import asyncio
+import io
 
 import pytest
 import torch
+from rich.console import Console
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from agentgym.policies.base import SamplingParams
 from agentgym.policies.hf import HFPolicy
 from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.rollout.progress import RolloutProgress
 from agentgym.wrappers import ToolCalling
 
 from .chat_tokenizers import llama3_style_tokenizer, smollm2_tokenizer
@@ -214,3 +217,27 @@ def test_lingering_batches_take_every_episode_whose_environment_step_ends_within
     # Before the fix: 12 calls (3 + 5 each turn). One late thread on a loaded machine may still
     # miss the 20 ms linger once, so one extra call is tolerated.
     assert turns == 48 and len(policy.batch_sizes) <= 7 and policy.batch_sizes.count(8) >= 5, policy.batch_sizes
+
+
+class _FirstEndRecorder(RolloutProgress):
+    """Progress that notes, when the first episode ends, how many tokens it had counted."""
+
+    at_first_end: tuple[int, int] | None = None  # (tokens counted, the ended episode's tokens)
+
+    def episode_finished(self, trajectory):
+        if self.at_first_end is None:
+            self.at_first_end = (self.tokens, trajectory.generated_tokens)
+        super().episode_finished(trajectory)
+
+
+def test_progress_counts_tokens_turn_by_turn_not_only_when_episodes_end():
+    policy = tiny_policy(smollm2_tokenizer())
+    tasks = [Task("games/GuessTheNumber-v0", seed) for seed in range(3)]
+    config = RolloutConfig(max_turns=3, sampling=SamplingParams(max_tokens=12, seed=7))
+    out = io.StringIO()
+    with _FirstEndRecorder("probe", 3, Console(file=out, force_terminal=False, width=200)) as progress:
+        result = rollout(policy, tasks, config, progress=progress)
+    counted, own = progress.at_first_end
+    assert own > 0 and counted > own  # the episodes still playing had generated tokens too
+    assert progress.tokens == result.stats["generated_tokens"] > 0  # each token counted once
+    assert progress.done == 3 and out.getvalue().splitlines()[-1].startswith("probe: 3/3 episodes")
