@@ -30,3 +30,14 @@ def resources() -> ResourceProbe:
     """Snapshot the process's threads, fds and child processes; ``resources.assert_released()``
     fails naming what is still open (:class:`tests.resource_probe.ResourceProbe`)."""
     return ResourceProbe()
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """A bubblewrap sandbox with the limits the tool tasks' tests use (a configuration, no
+    processes; ``tests/sandbox`` has its own with smaller limits). Never skipped: where
+    bubblewrap cannot work the tests fail with SandboxUnavailable's message, which names the
+    command to run (``make setup`` installs it)."""
+    from agentgym.sandbox import Sandbox, SandboxLimits
+
+    return Sandbox(SandboxLimits(cpu_seconds=10, wall_seconds=15, output_chars=8_000))
