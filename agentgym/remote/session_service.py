@@ -1,0 +1,322 @@
+"""What the environment server does with sessions, whatever the transport: :class:`SessionService`.
+
+HTTP routes (:func:`~agentgym.remote.server.env_app`) and the WebSocket protocol
+(:class:`~agentgym.remote.ws_protocol.WsProtocol`) both call one service: it holds the open
+sessions, the ``/metrics`` counters, the inline-step policy and the worker threads, and
+creates, resets, steps, renders and closes sessions. It knows nothing of either transport
+beyond the name a session was made on (``"http"`` or ``"ws"``): a refusal is an
+:class:`~agentgym.remote.sessions.ApiError`, which each transport writes its own way.
+
+:func:`validate` turns a request's JSON data into its schema model (422 otherwise), for both
+transports; :data:`ERROR_TYPES` names the error ``type`` each status is answered with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Iterable, TypeVar
+
+from gymnasium.error import ResetNeeded
+from pydantic import BaseModel, ValidationError
+
+from agentgym.core import ConfigError
+from agentgym.registry import env_info
+from agentgym.remote.env_threads import EnvThreads
+from agentgym.remote.schemas import (
+    CreateRequest,
+    FrameError,
+    RandomActionRequest,
+    RenderResponse,
+    ResetRequest,
+    StepRequest,
+    encode_frame,
+    encode_observation,
+)
+from agentgym.remote.sessions import (
+    ApiError,
+    InlineSteps,
+    Metrics,
+    Session,
+    check_render_mode,
+    declared_render_modes,
+    generator_from,
+    make_stack,
+)
+from agentgym.trajectory import json_safe
+
+ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
+               405: "invalid_request_error", 409: "conflict_error", 413: "invalid_request_error",
+               422: "invalid_request_error", 500: "server_error", 501: "not_implemented_error",
+               503: "overloaded_error"}
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def validate(data: Any, model: type[_Model]) -> _Model:
+    """``data`` (decoded JSON) as ``model``; :class:`ApiError` 422 naming up to five problems."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+        raise ApiError(422, f"invalid request: {problems}") from None
+
+
+class SessionService:
+    """The server's sessions and what both transports do with them.
+
+    State: :attr:`sessions` (id -> open :class:`Session`), :attr:`metrics` (the ``/metrics``
+    counters), :attr:`inline` (which sessions step on the event loop), and the worker threads
+    environment calls run on (:class:`EnvThreads`, ``workers`` of them). Everything here runs
+    on the server's event loop; nothing is thread-safe beyond that.
+
+    Locks: :meth:`reset`, :meth:`step`, :meth:`render`, :meth:`random_action` and :meth:`close`
+    take the session's ``lock`` for their whole call, so the calls on one session are
+    serialised (a ``close`` during a ``step`` waits for it); each of them but :meth:`close`
+    raises 404 for a session closed meanwhile (a second ``close`` does nothing).
+    :meth:`step_inline` takes no lock: its caller holds the session's lock, or knows it free
+    and calls it without yielding to the loop (nothing can take the lock meanwhile).
+
+    Refusals, as :class:`ApiError`:
+
+    - :meth:`create`: 400 for an entry-point ``env_id``, constructor arguments or a render mode
+      the environment refuses; 403 for a wrapper a remote client may not ask for; 404 for an
+      unregistered id; 503 (with ``Retry-After``) when ``max_sessions`` are open or being made;
+    - :meth:`reset`: 400 for arguments the environment refuses;
+    - :meth:`step` / :meth:`step_inline`: 409 before ``reset`` or after the episode ended;
+    - :meth:`render`: 409 before ``reset``; 500 for a frame that cannot be encoded;
+    - :meth:`random_action`: 409 before the first ``reset``; 501 when the environment has none;
+      422 for a generator state ``random.Random`` refuses;
+    - :meth:`find`: 404 for an id that is not an open HTTP session.
+
+    Any other exception is the environment's own (a bug in it): the transports answer it 500.
+
+    Lifetime: :meth:`running` is the app's lifespan: it runs :meth:`reap` (which closes HTTP
+    sessions idle for ``idle_timeout`` seconds and WebSocket sessions detached for longer than
+    ``resume_grace``) and, on exit, :meth:`shutdown` (every session closed, the threads joined).
+    """
+
+    def __init__(self, *, max_sessions: int, idle_timeout: float, workers: int, retry_after: int,
+                 resume_grace: float, inline_envs: Iterable[str], inline_budget: float) -> None:
+        self.max_sessions, self.idle_timeout, self.resume_grace = max_sessions, idle_timeout, resume_grace
+        self.retry_after = retry_after
+        self.sessions: dict[str, Session] = {}
+        self.metrics = Metrics()
+        self.inline = InlineSteps(inline_envs, inline_budget)
+        self.pool = EnvThreads(workers, "agentgym-env")
+        self._reserved = 0  # creates under way hold a slot before their env exists
+
+    # ------------------------------------------------------------------ lifetime
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The reaper while the block runs; :meth:`shutdown` when it ends."""
+        reaper = asyncio.create_task(self.reap(), name="agentgym-env-reaper")
+        try:
+            yield
+        finally:
+            reaper.cancel()
+            try:
+                await reaper
+            except asyncio.CancelledError:
+                pass
+            await self.shutdown()
+
+    async def reap(self) -> None:
+        """Forever: close idle HTTP sessions and WebSocket sessions detached past their grace
+        (checked every ``min(idle_timeout / 4, resume_grace / 4, 1)`` seconds); a session in a
+        call (its lock held) is left for the next round."""
+        interval = min(self.idle_timeout / 4, self.resume_grace / 4, 1.0)
+        sessions, metrics = self.sessions, self.metrics
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for session in list(sessions.values()):
+                if session.lock.locked():
+                    continue
+                if session.transport == "ws":
+                    if not session.attached and now - (session.detached_at or now) > self.resume_grace:
+                        metrics.resume_expired += 1  # counted first: no one sees it gone but uncounted
+                        await self.close(session)
+                elif now - session.last_used > self.idle_timeout:
+                    metrics.reaped += 1
+                    await self.close(session)
+
+    async def shutdown(self) -> None:
+        """Close every session, then let the threads finish their queued calls and join them."""
+        for session in list(self.sessions.values()):
+            await self.close(session)
+        self.pool.shutdown()
+
+    def snapshot(self, open_connections: int) -> dict[str, Any]:
+        """The ``/metrics`` body (``open_connections``: the WebSocket connections open now)."""
+        return {**self.metrics.snapshot(self.sessions, self.max_sessions, open_connections),
+                "inline": self.inline.snapshot()}
+
+    # ------------------------------------------------------------------ sessions
+    def find(self, session_id: str) -> Session:
+        """The open HTTP session ``session_id``, marked used now (404 otherwise: a WebSocket
+        session is not reachable over HTTP)."""
+        session = self.sessions.get(session_id)
+        if session is None or session.transport != "http":
+            raise ApiError(404, f"no session {session_id[:64]!r}: it was closed, reaped after {self.idle_timeout:g} "
+                                "s idle, or never existed (the server may have restarted)")
+        session.last_used = time.monotonic()
+        return session
+
+    async def create(self, body: CreateRequest, transport: str) -> Session:
+        """A new session of ``body.env_id`` made on the threads, registered under a new id."""
+        if ":" in body.env_id:
+            raise ApiError(400, f"env_id {body.env_id[:80]!r} is an entry point; this server only makes registered "
+                                "ids (see `agentgym list`)")
+        try:
+            registered = env_info(body.env_id)
+        except (KeyError, ConfigError) as exc:
+            raise ApiError(404, str(exc.args[0] if exc.args else exc)) from None
+        if len(self.sessions) + self._reserved >= self.max_sessions:
+            self.metrics.refused += 1
+            raise ApiError(503, f"the server holds its maximum of {self.max_sessions} sessions; retry later or close "
+                                "one", headers={"Retry-After": str(self.retry_after)})
+        max_turns = body.max_turns if "max_turns" in body.model_fields_set else registered.max_turns
+        kwargs, render_mode = await self._render_arguments(body)
+        self._reserved += 1
+        try:
+            env = await self.pool.run(make_stack, body, max_turns, kwargs)
+        except PermissionError as exc:
+            raise ApiError(403, str(exc)) from None
+        except (ConfigError, TypeError, ValueError) as exc:
+            raise ApiError(400, f"cannot make {body.env_id}: {exc}") from None
+        finally:
+            self._reserved -= 1
+        if render_mode is not None and getattr(env, "render_mode", None) != render_mode:
+            await self.pool.run(env.close)
+            raise ApiError(400, f"{body.env_id} did not take render_mode {render_mode!r} (it renders as "
+                                f"{getattr(env, 'render_mode', None)!r})")
+        session = Session(id=uuid.uuid4().hex, env_id=body.env_id, env=env, max_turns=max_turns, transport=transport,
+                          inline=self.inline.eligible(body.env_id, env, bool(body.wrappers or body.outer_wrappers)))
+        self.sessions[session.id] = session
+        self.metrics.created += 1
+        self.metrics.created_by_transport[transport] += 1
+        return session
+
+    async def _render_arguments(self, body: CreateRequest) -> tuple[dict[str, Any], str | None]:
+        """The constructor's arguments with the checked render mode (the field, or one given
+        in ``kwargs`` the way a local ``make`` takes it)."""
+        kwargs = dict(body.kwargs)
+        render_mode = kwargs.pop("render_mode", None)
+        if body.render_mode is not None:
+            if render_mode is not None:
+                raise ApiError(400, "render_mode is given twice (as a field and in kwargs): give it once")
+            render_mode = body.render_mode
+        if render_mode is None:
+            return kwargs, None
+        if not isinstance(render_mode, str):
+            raise ApiError(400, f"render_mode must be a string such as 'ansi', got {render_mode!r}"[:300])
+        try:
+            declared = await self.pool.run(declared_render_modes, body.env_id)
+        except Exception:  # noqa: BLE001 - an entry point that does not import: make() says why
+            declared = None
+        check_render_mode(body.env_id, render_mode, declared)
+        return {**kwargs, "render_mode": render_mode}, render_mode
+
+    async def close(self, session: Session) -> None:
+        """Close ``session``'s env once (waiting for a call in progress) and forget it."""
+        async with session.lock:
+            if session.closed:
+                return
+            session.closed = True
+            self.sessions.pop(session.id, None)
+            try:
+                await self.pool.run(session.env.close)
+            except Exception:  # noqa: BLE001 - a failing close must not keep the session
+                pass
+            self.metrics.closed += 1
+
+    async def reset(self, session: Session, body: ResetRequest) -> dict[str, Any]:
+        """The ``reset`` body: ``{"observation", "info"}``."""
+        async with session.lock:
+            if session.closed:
+                raise ApiError(404, f"session {session.id!r} was closed")
+            try:
+                if self.inline.active(session):
+                    observation, info = self.inline.call(session.env_id, session.env.reset, seed=body.seed,
+                                                         options=body.options)
+                else:
+                    observation, info = await self.pool.run(session.env.reset, seed=body.seed, options=body.options)
+            except (ConfigError, TypeError, ValueError) as exc:
+                raise ApiError(400, f"reset refused: {exc}") from None
+            session.last_used = time.monotonic()
+            session.episodes += 1
+        self.metrics.resets += 1
+        return {"observation": encode_observation(observation), "info": json_safe(info)}
+
+    async def step(self, session: Session, body: StepRequest) -> dict[str, Any]:
+        """The ``step`` body: ``{"observation", "reward", "terminated", "truncated", "info"}``,
+        stepped on the event loop for an inline session, on the threads otherwise."""
+        async with session.lock:
+            if session.closed:
+                raise ApiError(404, f"session {session.id!r} was closed")
+            if self.inline.active(session):
+                return self.step_inline(session, body.action)
+            started = time.perf_counter()
+            try:
+                outcome = await self.pool.run(session.env.step, body.action)
+            except ResetNeeded as exc:
+                raise ApiError(409, str(exc)) from None
+            return self._stepped(session, started, outcome)
+
+    def step_inline(self, session: Session, action: Any) -> dict[str, Any]:
+        """Step an inline session here, on the event loop; the caller holds its lock, or knows it
+        free and runs this without yielding to the loop (nothing else can take it meanwhile)."""
+        started = time.perf_counter()
+        try:
+            outcome = self.inline.call(session.env_id, session.env.step, action)
+        except ResetNeeded as exc:
+            raise ApiError(409, str(exc)) from None
+        return self._stepped(session, started, outcome)
+
+    def _stepped(self, session: Session, started: float, outcome: tuple) -> dict[str, Any]:
+        observation, reward, terminated, truncated, info = outcome
+        metrics = self.metrics
+        metrics.step_latencies.append(time.perf_counter() - started)
+        session.steps += 1
+        session.last_used = time.monotonic()
+        metrics.steps += 1
+        return {"observation": encode_observation(observation), "reward": json_safe(float(reward)),
+                "terminated": bool(terminated), "truncated": bool(truncated), "info": json_safe(info)}
+
+    async def render(self, session: Session) -> dict[str, Any]:
+        """The ``render`` body (:class:`RenderResponse`), rendered and encoded on the threads."""
+        async with session.lock:
+            if session.closed:
+                raise ApiError(404, f"session {session.id!r} was closed")
+            try:  # PNG encoding is CPU work too: off the event loop with the render
+                encoded = await self.pool.run(lambda: encode_frame(session.env.render()))
+            except ResetNeeded as exc:
+                raise ApiError(409, str(exc)) from None
+            except FrameError as exc:
+                raise ApiError(500, f"{session.env_id}: {exc}") from None
+            session.last_used = time.monotonic()
+        return RenderResponse(render_mode=getattr(session.env, "render_mode", None), frame=encoded).model_dump()
+
+    async def random_action(self, session: Session, body: RandomActionRequest) -> dict[str, Any]:
+        """The ``random_action`` body: the environment's own ``random_action(rng)``, drawn on the
+        threads (and the generator's state after it when the request gave one)."""
+        async with session.lock:
+            if session.closed:
+                raise ApiError(404, f"session {session.id!r} was closed")
+            if not session.episodes:
+                raise ApiError(409, "random_action before the first reset: reset the session first")
+            draw = getattr(session.env.unwrapped, "random_action", None)
+            if draw is None:
+                raise ApiError(501, f"{session.env_id} has no random_action")
+            rng = generator_from(body)
+            try:
+                action = await self.pool.run(draw, rng)
+            except NotImplementedError as exc:
+                raise ApiError(501, str(exc) or f"{session.env_id} has no random_action") from None
+            session.last_used = time.monotonic()
+        answer = {"action": json_safe(action)}
+        if body.state is not None:
+            answer["state"] = json_safe(rng.getstate())
+        return answer
