@@ -1,6 +1,7 @@
 """The environment server's sessions: what one is, how its environment is made, and the server's
-counters and inline-step policy -- the state :func:`~agentgym.remote.server.env_app` keeps,
-with no transport in it (no HTTP, no WebSocket, no event loop calls).
+counters and inline-step policy -- the parts the
+:class:`~agentgym.remote.session_service.SessionService` holds, with no transport in it (no
+HTTP, no WebSocket, no event loop calls).
 
 - :class:`Session`: one environment instance and its bookkeeping (turns, episodes, the
   transport it was made on, a WebSocket session's resume token and holder);
