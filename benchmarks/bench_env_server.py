@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,33 +32,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 
 from agentgym.remote import AsyncRemoteEnv, RemoteEnv
+from server_process import start_server_process, stop_server_process
 
 ENV_ID = "games/GuessTheNumber-v0"
 
 
 def start_server(max_sessions: int) -> tuple[subprocess.Popen, str]:
     """``serve_env`` in a child process, without access logs (they would cost the server CPU)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    code = ("from agentgym.remote import serve_env; "
-            f"serve_env(port={port}, max_sessions={max_sessions}, log_level='warning')")
-    process = subprocess.Popen([sys.executable, "-c", code])
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"the environment server did not start on {url}")
-        time.sleep(0.1)
+    def command(port: int) -> list[str]:
+        return [sys.executable, "-c", "from agentgym.remote import serve_env; "
+                f"serve_env(port={port}, max_sessions={max_sessions}, log_level='warning')"]
+
+    return start_server_process(command, "the environment server")
 
 
 def _percentiles(latencies: list[float]) -> dict[str, float]:
@@ -177,8 +163,7 @@ def main() -> None:
     try:
         results = bench(url, args.sessions, args.seconds, args.rounds)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_server_process(process)
     report = {"machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(),
                           "cpus": os.cpu_count()},
               "env_id": ENV_ID, "sessions": args.sessions, "seconds": args.seconds, "rounds": args.rounds,

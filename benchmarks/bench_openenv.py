@@ -39,7 +39,6 @@ import json
 import os
 import platform
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,6 +50,7 @@ from typing import Any, Awaitable, Callable
 
 import httpx
 import psutil
+from server_process import start_server_process, stop_server_process
 
 ENV_ID = "games/GuessTheNumber-v0"
 SIDES = ("agentgym", "openenv")
@@ -77,34 +77,11 @@ def serve(side: str, port: int, sessions: int) -> None:
 def start_server(side: str, sessions: int, log: Path) -> tuple[subprocess.Popen, str]:
     """One side's server in a child process; its output goes to ``log`` (OpenEnv 0.3.0's server
     logs a traceback for each client that closes: its ``websocket.close()`` after the client's)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    def command(port: int) -> list[str]:
+        return [sys.executable, __file__, "--serve", side, "--port", str(port), "--sessions", str(sessions)]
+
     with log.open("ab") as output:
-        process = subprocess.Popen([sys.executable, __file__, "--serve", side, "--port", str(port),
-                                    "--sessions", str(sessions)], stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            raise RuntimeError(f"the {side} server did not start on {url} (its output: {log})")
-        time.sleep(0.1)
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        return start_server_process(command, f"the {side} server (its output: {log})", output=output)
 
 
 # ---------------------------------------------------------------------- the clients (this process)
@@ -236,7 +213,7 @@ def bench(sessions: int, seconds: float, rounds: int, logs: Path) -> dict[str, A
             print(f"warning: the agentgym server demoted {inline['demoted']} to its threads", file=sys.stderr)
     finally:
         for process, _ in servers.values():
-            stop_server(process)
+            stop_server_process(process)
     report: dict[str, Any] = {"agentgym_inline": inline}
     for side, by_count in runs.items():
         report[side] = {}
