@@ -319,3 +319,13 @@ def test_hostile_actions_are_error_observations(make_miniwob):
         if terminated:
             env.reset(seed=0)
     assert env.unwrapped.run_in_page(lambda page: page.evaluate("window.__pwned === undefined"))
+
+
+def test_screenshots_default_to_browsergyms_miniwob_viewport_which_holds_the_task(make_miniwob):
+    env = make_miniwob("click-button", screenshot=True)
+    observation, _ = env.reset(seed=0)
+    assert observation["image"].shape == (214, 332, 3)
+    left, top, width, height = env.unwrapped._area  # the task's #wrap, as the page lays it out
+    assert left + width <= 332 and top + height <= 214  # all of the task is on the screenshot
+    task_pixels = observation["image"][top:top + height, left:left + width]
+    assert (task_pixels.astype(int) - [0x55, 0x55, 0x55]).any(axis=-1).mean() > 0.9  # the task, not the grey body

@@ -26,6 +26,12 @@ score is a distance that is never exactly 1). Leaving the episode's page (``goto
 ``go_back``, a link that loads another page) ends the episode as a failure: the task's state is
 gone, and another page's task must not count.
 
+**Screen.** The viewport defaults to :data:`MINIWOB_VIEWPORT`, 332 x 214 CSS pixels
+(BrowserGym's for MiniWoB++): every task lives in a 160 x 210 area at the page's top left, so a
+screenshot shows the task rather than a 1280 x 720 page that is mostly empty. The text
+observation does not depend on it (the tree lists elements outside the viewport too, and
+actions scroll to them); pass ``viewport=`` for another size.
+
 **Tasks.** ``task`` names one task (``web/miniwob.<task>-v0`` passes it); without it each
 episode draws a task from the included tasks of ``difficulty`` (``mixed``: all of them), see
 :mod:`~agentgym.envs.web.miniwob.tasks`. ``reset(options={"task": name})`` plays ``name`` for one
@@ -45,11 +51,15 @@ from agentgym.envs.web.miniwob.oracles import ORACLE_TASKS, has_oracle, next_act
 from agentgym.envs.web.miniwob.server import shared_server
 from agentgym.envs.web.miniwob.tasks import MiniWoBTask, included_tasks, task as find_task
 
-__all__ = ["DATA_MODES", "MAX_TIME_LIMIT", "MiniWoBEnv"]
+__all__ = ["DATA_MODES", "MAX_TIME_LIMIT", "MINIWOB_VIEWPORT", "MiniWoBEnv"]
 
 #: MiniWoB++'s dataset modes (``core.setDataMode``): the ``-transfer`` and ``-nl`` tasks draw
 #: different instances in ``train`` and ``test``.
 DATA_MODES = ("default", "train", "test")
+
+#: The default viewport ``(width, height)``: BrowserGym's for MiniWoB++, the task's 160 x 210
+#: area with a margin (see "Screen" above).
+MINIWOB_VIEWPORT = (332, 214)
 
 #: The longest ``time_limit`` in seconds (a browser timer holds at most 2**31 - 1 ms).
 MAX_TIME_LIMIT = 2_000_000.0
@@ -122,7 +132,7 @@ class MiniWoBEnv(BrowserEnv):
         show_url: show the page's URL in observations (default off: the loopback port changes
             from process to process, the page's title names the task anyway).
         **kwargs: :class:`~agentgym.browser.BrowserEnv`'s arguments (``pool``, ``screenshot``,
-            ``viewport``...).
+            ``viewport``, default :data:`MINIWOB_VIEWPORT` here...).
 
     Raises:
         ConfigError: an unknown task or difficulty, a bad ``time_limit``, ``data_mode`` or
@@ -155,6 +165,7 @@ class MiniWoBEnv(BrowserEnv):
                                   f"the pool of tasks to draw from when no task is given, so leave it out "
                                   f"(or pass {fixed.difficulty!r})")
             difficulty = fixed.difficulty
+        kwargs.setdefault("viewport", MINIWOB_VIEWPORT)
         super().__init__(difficulty, show_url=show_url, **kwargs)
         if time_limit is not None:
             time_limit = check_number(owner, "time_limit", time_limit, minimum=0.001)
