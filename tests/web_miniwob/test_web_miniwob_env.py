@@ -11,7 +11,6 @@ from typing import Any, Callable
 
 import pytest
 
-import agentgym
 from agentgym.envs.web.miniwob import MAX_TURNS
 from agentgym.envs.web.miniwob.env import MiniWoBEnv
 from agentgym.envs.web.miniwob.oracles import ORACLE_TASKS
