@@ -13,7 +13,8 @@ the same loss, and each takes optimizer steps on that batch:
   divides by the batch's completion-token count), gradient clipping at norm 1.0;
 - **optimizer**: the same ``torch.optim.AdamW`` built the same way on both sides (TRL gets it
   through ``optimizers=``), a constant learning rate, weights in ``--dtype``; no gradient
-  checkpointing on our side (agentgym has none) nor on the ``trl`` side compared for speed.
+  checkpointing on our side (agentgym's ``[model] gradient_checkpointing``, off by default) nor
+  on the ``trl`` side compared for speed.
   TRL turns it on by default (``GRPOConfig.gradient_checkpointing=True``), so a third side,
   ``trl-gc``, is TRL with that default: checkpointing switched on the way ``Trainer.train()``
   does before its loop. It trades time for memory; both are reported.
