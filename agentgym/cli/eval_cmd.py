@@ -84,8 +84,11 @@ def print_summary(evaluation: Evaluation) -> None:
     stats = results.stats
     timing = (f" in {stats['wall_seconds']:.1f} s" if "wall_seconds" in stats else "")
     speed = (f" ({stats['tokens_per_second']:.0f} tok/s)" if "tokens_per_second" in stats else "")
-    console.print(f"{stats['episodes']} episodes{timing}, {stats['generated_tokens']} tokens generated{speed}, "
-                  f"{stats['errors']} errors", highlight=False, soft_wrap=True)
+    # Tokens are counted from token-exact trajectories; a policy without a tokenizer (random,
+    # scripted, an OpenAI server) has none to count, and "0 tokens generated" would mislead.
+    tokens = f", {stats['generated_tokens']} tokens generated{speed}" if stats.get("generated_tokens") else ""
+    console.print(f"{stats['episodes']} episodes{timing}{tokens}, {stats['errors']} errors",
+                  highlight=False, soft_wrap=True)
     if (status := run_status(results)) is not None:
         print(f"warning: {status}", file=sys.stderr)
     failures = failure_summary(evaluation.trajectories)

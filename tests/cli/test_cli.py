@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,8 @@ def test_eval_oracle_and_random_write_run_directories(capsys, tmp_path):
     code, out, _ = run_cli(capsys, "eval", "--suite", "quick-v0", "--policy", "random:1", "--tasks", "1",
                            "--out", str(tmp_path / "random"), "--no-progress")
     assert code == 0 and "random:1 on quick-v0" in out and (tmp_path / "random" / "report.html").is_file()
+    # No tokenizer, no token count: the summary line does not claim "0 tokens generated".
+    assert re.search(r"^4 episodes in [\d.]+ s, 0 errors$", out, re.MULTILINE) and "tokens generated" not in out
 
 
 @pytest.mark.parametrize("argv, message", [
