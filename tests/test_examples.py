@@ -1,5 +1,6 @@
 """Every script in examples/ runs."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from PIL import Image
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
 #: Examples run (once) by a test of their own below, which checks what they print.
-CHECKED_APART = {"remote_env.py", "ray_rollout.py", "web_agent.py"}
+CHECKED_APART = {"remote_env.py", "ray_rollout.py", "web_agent.py", "gui_agent.py"}
 
 
 def test_there_are_examples():
@@ -53,6 +54,19 @@ def test_web_agent_example_plays_miniwob_and_the_shop_and_leaves_no_browser(tmp_
     assert "bought the target: success True" in out.stdout
     with Image.open(tmp_path / "click-button.png") as screenshot:
         assert screenshot.size == (332, 214)  # MiniWoB's viewport, which holds the task's area
+
+
+def test_gui_agent_example_grounds_navigates_and_scores_a_near_miss_by_each_reward(tmp_path):
+    script = EXAMPLES[[p.name for p in EXAMPLES].index("gui_agent.py")]
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    scores = dict(re.findall(r"reward=(\w+) +near miss scores ([\d.]+)", out.stdout))
+    assert float(scores["click"]) == 0.0 and 0.0 < float(scores["gaussian"]) < 1.0 and float(scores["tiered"]) == 0.5
+    assert "the oracle's click: reward 1.0, success True, the browser delivered it to the target: True" in out.stdout
+    assert "judged on the app's state: success True" in out.stdout
+    assert "  oracle: success 100% over 24 episodes, errors 0" in out.stdout
+    with Image.open(tmp_path / "grounding.png") as screenshot:
+        assert screenshot.size == (412, 915)  # the phone's screen
 
 
 def test_ray_rollout_example_gives_the_same_trajectories_on_ray_workers(tmp_path):
