@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rich.console import Console
-
+from agentgym.cli.options import console as table_console
 from agentgym.eval.compare import load_runs, markdown_comparison, rich_comparison, run_legend, warnings_for
 
 
@@ -33,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if args.markdown:
         print(markdown_comparison(runs))
         return 0
-    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console = table_console()  # piped output (logs, CI): wide, not squeezed to 80 columns
     console.print(rich_comparison(runs))
     for line in run_legend(runs):
         console.print(line, highlight=False, soft_wrap=True, markup=False)

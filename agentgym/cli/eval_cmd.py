@@ -11,9 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rich.console import Console
-
-from agentgym.cli.options import env_runtime, non_negative_float, positive_int, probability
+from agentgym.cli.options import console as table_console, env_runtime, non_negative_float, positive_int, probability
 from agentgym.eval import Evaluation, evaluate
 from agentgym.eval.evaluate import default_run_dir
 from agentgym.eval.metrics import failure_summary
@@ -76,8 +74,7 @@ def print_summary(evaluation: Evaluation) -> None:
     """The results table, the engine's figures, warnings (an incomplete run, failed episodes)
     and where the report is; shared by ``agentgym eval`` and ``agentgym report``."""
     results, report = evaluation.results, evaluation.report
-    # Piped output (logs, CI) gets the table at its natural width rather than squeezed to 80.
-    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console = table_console()  # piped output (logs, CI): wide, not squeezed to 80 columns
     console.print(rich_table(results.environments, results.overall,
                              title=f"{results.policy} on {results.suite} ({results.rollouts_per_task} "
                                    f"rollout{'s' * (results.rollouts_per_task > 1)} per task)"))
