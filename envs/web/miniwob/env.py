@@ -131,8 +131,10 @@ class MiniWoBEnv(BrowserEnv):
         success_threshold: the raw reward an episode must exceed to succeed, in ``[-1, 1)``.
         show_url: show the page's URL in observations (default off: the loopback port changes
             from process to process, the page's title names the task anyway).
+        viewport: ``(width, height)`` of the page in CSS pixels, the screenshot's size (default
+            :data:`MINIWOB_VIEWPORT`, see "Screen" in the module docstring).
         **kwargs: :class:`~agentgym.browser.BrowserEnv`'s arguments (``pool``, ``screenshot``,
-            ``viewport``, default :data:`MINIWOB_VIEWPORT` here...).
+            ``set_of_marks``...).
 
     Raises:
         ConfigError: an unknown task or difficulty, a bad ``time_limit``, ``data_mode`` or
@@ -154,6 +156,7 @@ class MiniWoBEnv(BrowserEnv):
         data_mode: str = "default",
         success_threshold: float = 0.0,
         show_url: bool = False,
+        viewport: tuple[int, int] = MINIWOB_VIEWPORT,
         **kwargs: Any,
     ) -> None:
         owner = type(self).__name__
@@ -165,8 +168,7 @@ class MiniWoBEnv(BrowserEnv):
                                   f"the pool of tasks to draw from when no task is given, so leave it out "
                                   f"(or pass {fixed.difficulty!r})")
             difficulty = fixed.difficulty
-        kwargs.setdefault("viewport", MINIWOB_VIEWPORT)
-        super().__init__(difficulty, show_url=show_url, **kwargs)
+        super().__init__(difficulty, show_url=show_url, viewport=viewport, **kwargs)
         if time_limit is not None:
             time_limit = check_number(owner, "time_limit", time_limit, minimum=0.001)
             if time_limit > MAX_TIME_LIMIT:
