@@ -99,6 +99,8 @@ class RolloutProgress:
         """Count the tokens ``turn`` (a turn of ``trajectory``'s episode) generated; the bar's
         rate moves at once, lines show it at the next episode's end."""
         tokens = turn.num_generated_tokens
+        if not tokens:  # a policy without a tokenizer counts none: nothing to move
+            return
         key = id(trajectory)
         self._tokens_counted[key] = self._tokens_counted.get(key, 0) + tokens
         self.tokens += tokens
