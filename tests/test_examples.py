@@ -10,7 +10,7 @@ from PIL import Image
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
 #: Examples run (once) by a test of their own below, which checks what they print.
-CHECKED_APART = {"remote_env.py", "ray_rollout.py", "web_agent.py", "gui_agent.py"}
+CHECKED_APART = {"remote_env.py", "ray_rollout.py", "web_agent.py", "gui_agent.py", "custom_web_env.py"}
 
 
 def test_there_are_examples():
@@ -67,6 +67,16 @@ def test_gui_agent_example_grounds_navigates_and_scores_a_near_miss_by_each_rewa
     assert "  oracle: success 100% over 24 episodes, errors 0" in out.stdout
     with Image.open(tmp_path / "grounding.png") as screenshot:
         assert screenshot.size == (412, 915)  # the phone's screen
+
+
+def test_custom_web_env_example_registers_a_browser_env_that_keeps_the_contract(tmp_path):
+    script = EXAMPLES[[p.name for p in EXAMPLES].index("custom_web_env.py")]
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert re.search(r'^\[\d+\] button "green"$', out.stdout, re.MULTILINE)  # the page's tree, with ids
+    assert "oracle: reward 1.0, success True, picked 'green'" in out.stdout
+    assert "check_llm_env: passed" in out.stdout
+    assert "  oracle: success 100% over 10 episodes, errors 0" in out.stdout
 
 
 def test_ray_rollout_example_gives_the_same_trajectories_on_ray_workers(tmp_path):
