@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import textwrap
 
 from rich.console import Console
 from rich.panel import Panel
+from rich.text import Text
 
 import agentgym
 from agentgym.cli.options import add_env_options, env_kwargs, non_negative_int
@@ -47,8 +49,14 @@ def run(args: argparse.Namespace) -> int:
         ("tools", ", ".join(t["function"]["name"] for t in info["tools"]) or "none"),
         ("hidden answer", "yes" if core.reference_answer is not None else "no"),
     ]
+    # A long value (the options) wraps under itself, not under the keys; values are plain text,
+    # never markup (a default such as "[1, 2]" must print as written).
+    indent = " " * 21
     for key, value in rows:
-        out.print(f"  [cyan]{key:<18}[/cyan] {value}", highlight=False)
+        lines = textwrap.wrap(value, width=max(40, out.width - len(indent)), break_on_hyphens=False) or ["-"]
+        line = Text.assemble(("  " + key.ljust(18), "cyan"), " ", "\n".join(
+            [lines[0]] + [indent + more for more in lines[1:]]))
+        out.print(line, highlight=False, soft_wrap=True)
     out.print(Panel(info["instructions"] or "-", title="instructions"))
     text = observation["text"] if isinstance(observation, dict) else observation
     out.print(Panel(text, title=f"example observation (seed {args.seed})"))

@@ -1,3 +1,4 @@
+import itertools
 import json
 import re
 import subprocess
@@ -35,6 +36,11 @@ def test_info_describes_spaces_options_and_an_example(capsys):
     for expected in ("UnicodeText", "easy, medium, hard", "dense_reward=False", "between 1 and 1000",
                      "example observation (seed 3)", "hidden answer"):
         assert expected in out, expected
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  options "))
+    wrapped = list(itertools.takewhile(lambda line: line.startswith(" " * 21), lines[start + 1:]))
+    assert wrapped and all(line[21] != " " and line == line.rstrip() for line in wrapped)  # under the value
+    assert lines[start + 1 + len(wrapped)].startswith("  tools ")
 
 
 def test_info_unknown_env_is_a_clear_error(capsys):
