@@ -1,10 +1,20 @@
-"""``agentgym play ENV_ID``: a person plays an environment in the terminal."""
+"""``agentgym play ENV_ID``: a person plays an environment in the terminal.
+
+Everything an environment says (observations, errors, hints, renders) is printed as plain text,
+never as rich markup: a page or an echoed action holding ``[/b]`` must print, not crash. An
+observation with a screenshot (web and GUI environments) has its image written as a PNG file,
+one per turn, into ``--screenshots DIR`` (default: a new temporary folder), and its path shown.
+"""
 
 from __future__ import annotations
 
 import argparse
+import tempfile
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 import agentgym
 from agentgym.cli.options import add_env_options, env_kwargs, non_negative_int
@@ -16,7 +26,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("play", help="play an environment yourself")
     parser.add_argument("env_id")
     parser.add_argument("--seed", type=non_negative_int, default=None, help="seed of the episode (default: random)")
+    parser.add_argument("--screenshots", type=Path, default=None, metavar="DIR",
+                        help="where the screenshots of web and GUI environments are written, one PNG per turn "
+                             "(default: a new temporary folder, shown at the first one)")
     add_env_options(parser)
+
+
+class _Screen:
+    """Shows an observation: its text, and, when it has an image, the PNG file written for it."""
+
+    def __init__(self, console: Console, folder: Path | None) -> None:
+        self.console, self.folder, self.turn = console, folder, 0
+
+    def show(self, observation: Any) -> None:
+        text = observation["text"] if isinstance(observation, dict) else observation
+        self.console.print(f"\n{text}", markup=False, soft_wrap=True)  # the terminal wraps, rich does not
+        image = observation.get("image") if isinstance(observation, dict) else None
+        if image is not None:
+            from agentgym.images import encode_png
+
+            if self.folder is None:
+                self.folder = Path(tempfile.mkdtemp(prefix="agentgym-play-"))
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self.folder / f"turn-{self.turn:03d}.png"
+            path.write_bytes(encode_png(image))
+            self.console.print(Text.assemble(("screenshot: ", "dim"), str(path)), soft_wrap=True)
+        self.turn += 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,11 +59,13 @@ def run(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     env = agentgym.make(args.env_id, render_mode="ansi", episode_statistics=True, **env_kwargs(args))
     observation, info = env.reset(seed=args.seed)
-    console.print(f"[bold]{args.env_id}[/bold]  task {info['task_id']}\n{info['instructions']}\n[dim]{HELP}[/dim]")
+    console.print(Text.assemble((args.env_id, "bold"), f"  task {info['task_id']}\n{info['instructions']}\n",
+                                (HELP, "dim")))
+    screen = _Screen(console, args.screenshots)
     total = 0.0
     try:
         while True:
-            console.print(f"\n{observation['text'] if isinstance(observation, dict) else observation}")
+            screen.show(observation)
             try:
                 action = read("> ")
             except EOFError:
@@ -38,22 +75,22 @@ def run(args: argparse.Namespace) -> int:
             if command == ":quit":
                 return 0
             if command == ":state":
-                console.print(env.render())
+                console.print(env.render(), markup=False)
                 continue
             if command == ":hint":
                 try:
-                    console.print(f"[yellow]hint:[/yellow] {env.unwrapped.oracle_action()}")
+                    console.print(Text.assemble(("hint: ", "yellow"), str(env.unwrapped.oracle_action())))
                 except NotImplementedError:
                     console.print("[yellow]no oracle for this environment[/yellow]")
                 continue
             observation, reward, terminated, truncated, info = env.step(action)
             total += reward
             if info.get("error"):
-                console.print(f"[red]invalid:[/red] {info['error']}")
+                console.print(Text.assemble(("invalid: ", "red"), str(info["error"])))
             if reward:
                 console.print(f"[green]reward {reward:+.2f}[/green]")
             if terminated or truncated:
-                console.print(f"\n{observation['text'] if isinstance(observation, dict) else observation}")
+                screen.show(observation)
                 verdict = "[green]You won![/green]" if info.get("success") else "[red]Game over.[/red]"
                 console.print(f"{verdict} return {total:.2f} in {info['episode']['turns']} turns"
                               + (" (turn limit reached)" if truncated else ""))

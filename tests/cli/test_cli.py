@@ -61,6 +61,43 @@ def test_play_reads_moves_from_the_terminal(capsys, monkeypatch):
     assert "hint:" in out and "invalid:" in out and "You won!" in out
 
 
+def test_play_prints_what_environments_say_as_plain_text_never_as_markup(capsys, monkeypatch):
+    import agentgym
+    from agentgym import Feedback, InvalidAction, LLMEnv
+
+    class Brackets(LLMEnv):
+        instructions = "Rules with [bold]brackets[/bold] and a stray [/b]."
+
+        def new_episode(self, options):
+            return 'A page: [3] StaticText "a [/b] c" [red]'
+
+        def play(self, action):
+            if action != "ok":
+                raise InvalidAction(f"{action!r} is not [/ok]")
+            return Feedback("done [/x]", {"outcome": 1.0}, terminated=True, success=True)
+
+    agentgym.register("test/Brackets-v0", Brackets, max_turns=3)
+    moves = iter(["[/oops]", "ok"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(moves))
+    code, out, _ = run_cli(capsys, "play", "test/Brackets-v0", "--seed", "0")
+    assert code == 0 and "You won!" in out
+    for literal in ("[bold]brackets[/bold] and a stray [/b]", 'StaticText "a [/b] c" [red]',
+                    "'[/oops]' is not [/ok]", "done [/x]"):
+        assert literal in out, literal
+
+
+def test_play_writes_each_screenshot_of_a_gui_environment(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr("builtins.input", lambda prompt="": '{"action": "click", "x": 5, "y": 5}')
+    code, out, _ = run_cli(capsys, "play", "gui/Grounding-v0", "--seed", "0", "--screenshots", str(tmp_path))
+    assert code == 0 and "Game over." in out
+    shots = sorted(p.name for p in tmp_path.iterdir())
+    assert shots == ["turn-000.png", "turn-001.png"] and f"screenshot: {tmp_path / 'turn-001.png'}" in out
+    from PIL import Image
+
+    with Image.open(tmp_path / "turn-000.png") as image:
+        assert image.size == (1280, 800)  # the desktop screen the agent saw
+
+
 def test_play_ends_cleanly_on_end_of_input(capsys, monkeypatch):
     def eof(prompt=""):
         raise EOFError
