@@ -94,7 +94,7 @@ def print_summary(evaluation: Evaluation) -> None:
     if report.missing:
         print(f"note: {report.missing} (report.html has the tables only)", file=sys.stderr)
     console.print(f"report: {report.html_path}  (results: {report.results_path})", highlight=False,
-                  soft_wrap=True)
+                  soft_wrap=True, markup=False)
 
 
 def failure_exit_code(evaluation: Evaluation) -> int:

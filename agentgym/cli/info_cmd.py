@@ -34,10 +34,10 @@ def run(args: argparse.Namespace) -> int:
     core = env.unwrapped
     observation, info = env.reset(seed=args.seed)
     out = Console()
-    out.print(f"[bold]{record.id}[/bold]  ({record.family})  {record.description}")
+    out.print(Text.assemble((record.id, "bold"), f"  ({record.family})  {record.description}"))
     doc = inspect.getdoc(type(core)) or ""
     if doc:
-        out.print(doc, soft_wrap=True, highlight=False)
+        out.print(doc, soft_wrap=True, highlight=False, markup=False)
     rows = [
         ("class", f"{type(core).__module__}.{type(core).__qualname__}"),
         ("difficulties", ", ".join(core.difficulties)),
@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
         line = Text.assemble(("  " + key.ljust(18), "cyan"), " ", "\n".join(
             [lines[0]] + [indent + more for more in lines[1:]]))
         out.print(line, highlight=False, soft_wrap=True)
-    out.print(Panel(info["instructions"] or "-", title="instructions"))
+    out.print(Panel(Text(info["instructions"] or "-"), title="instructions"))
     text = observation["text"] if isinstance(observation, dict) else observation
-    out.print(Panel(text, title=f"example observation (seed {args.seed})"))
+    out.print(Panel(Text(text), title=f"example observation (seed {args.seed})"))
     env.close()
     return 0

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 import agentgym
 from agentgym.cli.options import console as make_console
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         for column in ("suite", "environments", "tasks", "description"):
             table.add_column(column)
         for suite in agentgym.list_suites():
-            table.add_row(suite.name, str(len(suite.entries)), str(suite.num_tasks), suite.description)
+            table.add_row(*map(Text, (suite.name, str(len(suite.entries)), str(suite.num_tasks), suite.description)))
         console.print(table)
         return 0
     if args.markdown:
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     for column in ("family", "turns", "tags", "description"):
         table.add_column(column, overflow="fold")
     for env in envs:
-        table.add_row(env.id, env.family, str(env.max_turns or "-"), ", ".join(env.tags), env.description)
+        # Text cells: a user's description or tag is printed as written, never read as markup.
+        table.add_row(*map(Text, (env.id, env.family, str(env.max_turns or "-"), ", ".join(env.tags), env.description)))
     console.print(table)
     return 0

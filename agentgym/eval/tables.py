@@ -64,7 +64,7 @@ def _cells(m: Metrics) -> list[str]:
 
 def rich_table(rows: list[Metrics], overall: Metrics, title: str = "") -> Table:
     """The table for the terminal (no vertical rules, to fit every column in ~120 characters)."""
-    table = Table(title=title or None, box=box.SIMPLE_HEAD)
+    table = Table(title=Text(title) if title else None, box=box.SIMPLE_HEAD)  # a title is not markup
     for header, (_, right, _) in zip(_headers(overall.k), COLUMNS):
         table.add_column(header, justify="right" if right else "left", no_wrap=True)
     for m in rows:

@@ -30,6 +30,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agentgym.trajectory import Trajectory, Turn
@@ -82,7 +83,7 @@ class RolloutProgress:
     def __enter__(self) -> RolloutProgress:
         self._started = self._last_line = self._clock()
         if self.live:
-            self._bar = Progress(TextColumn(f"[bold]{self.label}"), BarColumn(), MofNCompleteColumn(),
+            self._bar = Progress(TextColumn(f"[bold]{escape(self.label)}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("episodes, success {task.fields[rate]:.0%}"),
                                  TextColumn("{task.fields[tps]:.0f} tok/s"), TimeElapsedColumn(),
                                  console=self.console, transient=True)
@@ -122,7 +123,7 @@ class RolloutProgress:
         milestone = self.done in self._milestones and since_last_line >= self.min_gap_seconds
         if self.done == self.total or milestone or since_last_line >= self.interval_seconds:
             self._last_line = now
-            self.console.print(self.line(now), highlight=False, soft_wrap=True)
+            self.console.print(self.line(now), highlight=False, soft_wrap=True, markup=False)
 
     def _tokens_per_second(self, now: float) -> float:
         return self.tokens / max(now - self._started, 1e-9)

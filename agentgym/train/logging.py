@@ -139,7 +139,7 @@ class MetricsLogger:
     def message(self, text: str) -> None:
         """A line of text for the console (above the live table)."""
         if self._console is not None:
-            self._console.console.print(text, highlight=False, soft_wrap=True)
+            self._console.console.print(text, highlight=False, soft_wrap=True, markup=False)
 
     def close(self) -> None:
         if self._console is not None:

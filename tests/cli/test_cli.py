@@ -10,6 +10,26 @@ import pytest
 from agentgym.cli import main
 
 
+@pytest.fixture
+def registered_for_the_test():
+    """``agentgym.register`` for one test: the ids it registered are gone again after it."""
+    import gymnasium
+
+    import agentgym
+    from agentgym import registry
+
+    ids = []
+
+    def register(env_id, *args, **kwargs):
+        ids.append(env_id)
+        return agentgym.register(env_id, *args, **kwargs)
+
+    yield register
+    for env_id in ids:
+        registry._ENVS.pop(env_id, None)
+        gymnasium.registry.pop(env_id, None)
+
+
 def run_cli(capsys, *argv):
     code = main(list(argv))
     captured = capsys.readouterr()
@@ -61,7 +81,7 @@ def test_play_reads_moves_from_the_terminal(capsys, monkeypatch):
     assert "hint:" in out and "invalid:" in out and "You won!" in out
 
 
-def test_play_prints_what_environments_say_as_plain_text_never_as_markup(capsys, monkeypatch):
+def test_play_prints_what_environments_say_as_plain_text_never_as_markup(capsys, monkeypatch, registered_for_the_test):
     import agentgym
     from agentgym import Feedback, InvalidAction, LLMEnv
 
@@ -76,7 +96,7 @@ def test_play_prints_what_environments_say_as_plain_text_never_as_markup(capsys,
                 raise InvalidAction(f"{action!r} is not [/ok]")
             return Feedback("done [/x]", {"outcome": 1.0}, terminated=True, success=True)
 
-    agentgym.register("test/Brackets-v0", Brackets, max_turns=3)
+    registered_for_the_test("test/Brackets-v0", Brackets, max_turns=3)
     moves = iter(["[/oops]", "ok"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(moves))
     code, out, _ = run_cli(capsys, "play", "test/Brackets-v0", "--seed", "0")
@@ -84,6 +104,31 @@ def test_play_prints_what_environments_say_as_plain_text_never_as_markup(capsys,
     for literal in ("[bold]brackets[/bold] and a stray [/b]", 'StaticText "a [/b] c" [red]',
                     "'[/oops]' is not [/ok]", "done [/x]"):
         assert literal in out, literal
+
+
+def test_info_prints_descriptions_docs_and_observations_as_written(capsys, registered_for_the_test):
+    import agentgym
+    from agentgym import LLMEnv
+
+    class Tagged(LLMEnv):
+        """Docs that quote a page: [3] button "Ok [/b]"."""
+
+        instructions = "Press [/ok]."
+
+        def new_episode(self, options):
+            return "[bold]not bold[/bold] and a stray [/x]"
+
+        def play(self, action):
+            raise NotImplementedError
+
+    registered_for_the_test("test/Tagged-v0", Tagged, max_turns=2, description="Brackets [/i] in the description")
+    code, out, _ = run_cli(capsys, "info", "test/Tagged-v0")
+    assert code == 0
+    for literal in ("Brackets [/i] in the description", '[3] button "Ok [/b]"', "Press [/ok].",
+                    "[bold]not bold[/bold] and a stray [/x]"):
+        assert literal in out, literal
+    code, out, _ = run_cli(capsys, "list", "--family", "test")
+    assert code == 0 and "Brackets [/i] in the description" in out
 
 
 def test_play_writes_each_screenshot_of_a_gui_environment(capsys, monkeypatch, tmp_path):

@@ -43,3 +43,12 @@ def test_tokens_counted_turn_by_turn_are_not_counted_again_when_the_episode_ends
         trajectory.turns.append(Turn(1, "", "b", action_span=(40, 52)))  # a turn the reporter was not told of
         progress.episode_finished(trajectory)
     assert progress.tokens == 42
+
+
+def test_a_label_with_brackets_prints_as_written_in_lines_and_on_the_bar():
+    for terminal in (False, True):
+        out = io.StringIO()
+        with RolloutProgress("eval [/x] [bold]", 1, Console(file=out, force_terminal=terminal, width=200)) as progress:
+            progress.episode_finished(Trajectory(success=True))
+        if not terminal:
+            assert out.getvalue().startswith("eval [/x] [bold]: 1/1 episodes")
