@@ -82,7 +82,6 @@ def test_play_reads_moves_from_the_terminal(capsys, monkeypatch):
 
 
 def test_play_prints_what_environments_say_as_plain_text_never_as_markup(capsys, monkeypatch, registered_for_the_test):
-    import agentgym
     from agentgym import Feedback, InvalidAction, LLMEnv
 
     class Brackets(LLMEnv):
@@ -107,7 +106,6 @@ def test_play_prints_what_environments_say_as_plain_text_never_as_markup(capsys,
 
 
 def test_info_prints_descriptions_docs_and_observations_as_written(capsys, registered_for_the_test):
-    import agentgym
     from agentgym import LLMEnv
 
     class Tagged(LLMEnv):
