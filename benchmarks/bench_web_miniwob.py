@@ -74,7 +74,8 @@ from browser_bench import (BROWSERGYM_VENV, WorkerFleet, cpu_seconds, default_br
 #: Easy and medium tasks with several interactive elements (BrowserGym has all of them).
 DEFAULT_TASKS = ("click-button", "click-link", "click-dialog", "click-checkboxes", "click-tab",
                  "enter-text", "focus-text", "login-user")
-#: BrowserGym's MiniWoB viewport, used on both sides.
+#: BrowserGym's MiniWoB viewport, used on both sides (MiniWoBEnv's default, MINIWOB_VIEWPORT,
+#: is the same; given explicitly here because the comparison depends on it, not on our default).
 VIEWPORT = (332, 214)
 WORDS = ("hello", "42", "submit", "yes", "blue", "Paris", "")
 MESSAGE_PREFIX = "@@bench "

@@ -443,7 +443,7 @@ class HFPolicy(Policy):
 
 
 def sample_next_tokens(logits: torch.Tensor, sampling: SamplingParams,
-            generators: list[torch.Generator | None]) -> tuple[torch.Tensor, torch.Tensor]:
+                       generators: list[torch.Generator | None]) -> tuple[torch.Tensor, torch.Tensor]:
     """The next token of each row and its log-probability (see the module docstring).
 
     Sampling inverts the cumulative distribution *in vocabulary order* at one uniform number

@@ -63,7 +63,7 @@ import torch
 from transformers import DynamicCache
 
 from agentgym.policies.base import Request, SamplingParams
-from agentgym.policies.hf import HFPolicy, DecodingRow, sample_next_tokens, quiet_transformers
+from agentgym.policies.hf import DecodingRow, HFPolicy, quiet_transformers, sample_next_tokens
 from agentgym.rollout.transcript import encode_text, is_processor, message_images
 
 __all__ = ["HFVisionPolicy", "ImageInputs", "VisionFamily", "message_images", "vision_family"]

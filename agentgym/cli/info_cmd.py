@@ -51,10 +51,11 @@ def run(args: argparse.Namespace) -> int:
     ]
     # A long value (the options) wraps under itself, not under the keys; values are plain text,
     # never markup (a default such as "[1, 2]" must print as written).
-    indent = " " * 21
+    key_width = 18
+    indent = " " * (2 + key_width + 1)
     for key, value in rows:
         lines = textwrap.wrap(value, width=max(40, out.width - len(indent)), break_on_hyphens=False) or ["-"]
-        line = Text.assemble(("  " + key.ljust(18), "cyan"), " ", "\n".join(
+        line = Text.assemble(("  " + key.ljust(key_width), "cyan"), " ", "\n".join(
             [lines[0]] + [indent + more for more in lines[1:]]))
         out.print(line, highlight=False, soft_wrap=True)
     out.print(Panel(Text(info["instructions"] or "-"), title="instructions"))

@@ -37,6 +37,7 @@ class _Screen:
 
     def __init__(self, console: Console, folder: Path | None) -> None:
         self.console, self.folder, self.turn = console, folder, 0
+        self._folder_ready = False
 
     def show(self, observation: Any) -> None:
         text = observation["text"] if isinstance(observation, dict) else observation
@@ -45,9 +46,11 @@ class _Screen:
         if image is not None:
             from agentgym.images import encode_png
 
-            if self.folder is None:
-                self.folder = Path(tempfile.mkdtemp(prefix="agentgym-play-"))
-            self.folder.mkdir(parents=True, exist_ok=True)
+            if not self._folder_ready:  # made at the first screenshot, so text games leave no folder
+                if self.folder is None:
+                    self.folder = Path(tempfile.mkdtemp(prefix="agentgym-play-"))
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._folder_ready = True
             path = self.folder / f"turn-{self.turn:03d}.png"
             path.write_bytes(encode_png(image))
             self.console.print(Text.assemble(("screenshot: ", "dim"), str(path)), soft_wrap=True)

@@ -197,15 +197,18 @@ async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig 
     writer = TrajectoryWriter(trajectories_path) if trajectories_path else None
     runner = _Runner(policy, config, writer)
     plan = [(task, i) for task in tasks for i in range(config.group_size)]
-    owns_reporter = not isinstance(progress, RolloutProgress)
-    reporter = (progress if not owns_reporter else
-                RolloutProgress(progress if isinstance(progress, str) else "rollout", len(plan), Console(stderr=True))
-                if progress else None)
+    if isinstance(progress, RolloutProgress):  # the caller's: already entered, reporting where it was made to
+        reporter, scope = progress, contextlib.nullcontext()
+    elif progress:
+        reporter = RolloutProgress(progress if isinstance(progress, str) else "rollout", len(plan), Console(stderr=True))
+        scope = reporter
+    else:
+        reporter, scope = None, contextlib.nullcontext()
     runner.on_episode = _both(reporter.episode_finished if reporter else None, on_episode)
     runner.on_turn = reporter.turn_played if reporter else None
     start = time.perf_counter()
     try:
-        with reporter if reporter and owns_reporter else contextlib.nullcontext():
+        with scope:
             trajectories = await runner.run(plan)
     finally:
         if writer:

@@ -213,8 +213,6 @@ class ToolCalling(gym.Wrapper):
         return observation, 0.0, False, False, info
 
 
-
-
 def _fit(content: str, budget: int) -> tuple[str, int]:
     """``content`` cut to the ``budget`` of characters left for this step's results, and the
     budget left after it."""

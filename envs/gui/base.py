@@ -487,9 +487,9 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-__all__ = ["ANSWER_FORMATS", "GuiEnv", "VIEWS"]
-
-
 def down_to_tenth(value: float) -> float:
     """``value`` cut to one decimal (down, so that a point stays on the screen)."""
     return int(value * 10) / 10
+
+
+__all__ = ["ANSWER_FORMATS", "GuiEnv", "VIEWS", "down_to_tenth"]
