@@ -3,14 +3,41 @@
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 from PIL import Image
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
 #: Examples run (once) by a test of their own below, which checks what they print.
 CHECKED_APART = {"remote_env.py", "ray_rollout.py", "web_agent.py", "gui_agent.py", "custom_web_env.py"}
+
+
+def _marked_browsers() -> set[int]:
+    """Pids of the live processes carrying agentgym's browser marker switch (any parent)."""
+    from agentgym.browser.launch import MARKER_SWITCH
+
+    found = set()
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        if any(part.startswith(MARKER_SWITCH) for part in process.info["cmdline"] or ()):
+            found.add(process.info["pid"])
+    return found
+
+
+def run_example(name: str, tmp_path: Path, timeout: float = 300) -> str:
+    """Run ``examples/<name>`` in ``tmp_path`` and return what it printed; it must exit 0 and
+    leave none of the browsers it launched running (a few seconds allowed for them to go)."""
+    before = _marked_browsers()
+    script = EXAMPLES[[p.name for p in EXAMPLES].index(name)]
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, out.stderr[-3000:]
+    deadline = time.monotonic() + 5
+    while (left := _marked_browsers() - before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"{name} left browser processes running: {sorted(left)}"
+    return out.stdout
 
 
 def test_there_are_examples():
@@ -37,54 +64,44 @@ def test_custom_env_example_registers_a_working_environment():
     assert namespace["Parity"].__doc__
 
 
-
 def test_remote_env_example_plays_through_a_server_and_survives_its_shutdown(tmp_path):
-    script = EXAMPLES[[p.name for p in EXAMPLES].index("remote_env.py")]
-    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "success=True" in out.stdout and "info['remote_error']='unreachable'" in out.stdout
+    stdout = run_example("remote_env.py", tmp_path, timeout=120)
+    assert "success=True" in stdout and "info['remote_error']='unreachable'" in stdout
+
 
 def test_web_agent_example_plays_miniwob_and_the_shop_and_leaves_no_browser(tmp_path):
-    script = EXAMPLES[[p.name for p in EXAMPLES].index("web_agent.py")]
-    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "a bad id is an error observation" in out.stdout and "success True" in out.stdout
-    assert " oracle: success 100% over 12 episodes" in out.stdout and "errors 0" in out.stdout
-    assert "Chromium processes left running: 0" in out.stdout
-    assert "bought the target: success True" in out.stdout
+    stdout = run_example("web_agent.py", tmp_path)
+    assert "a bad id is an error observation" in stdout and "success True" in stdout
+    assert " oracle: success 100% over 12 episodes" in stdout and "errors 0" in stdout
+    assert "Chromium processes left running: 0" in stdout
+    assert "bought the target: success True" in stdout
     with Image.open(tmp_path / "click-button.png") as screenshot:
         assert screenshot.size == (332, 214)  # MiniWoB's viewport, which holds the task's area
 
 
 def test_gui_agent_example_grounds_navigates_and_scores_a_near_miss_by_each_reward(tmp_path):
-    script = EXAMPLES[[p.name for p in EXAMPLES].index("gui_agent.py")]
-    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    scores = dict(re.findall(r"reward=(\w+) +near miss scores ([\d.]+)", out.stdout))
+    stdout = run_example("gui_agent.py", tmp_path)
+    scores = dict(re.findall(r"reward=(\w+) +near miss scores ([\d.]+)", stdout))
     assert float(scores["click"]) == 0.0 and 0.0 < float(scores["gaussian"]) < 1.0 and float(scores["tiered"]) == 0.5
-    assert "the oracle's click: reward 1.0, success True, the browser delivered it to the target: True" in out.stdout
-    assert "judged on the app's state: success True" in out.stdout
-    assert "  oracle: success 100% over 24 episodes, errors 0" in out.stdout
+    assert "the oracle's click: reward 1.0, success True, the browser delivered it to the target: True" in stdout
+    assert "judged on the app's state: success True" in stdout
+    assert "  oracle: success 100% over 24 episodes, errors 0" in stdout
     with Image.open(tmp_path / "grounding.png") as screenshot:
         assert screenshot.size == (412, 915)  # the phone's screen
 
 
 def test_custom_web_env_example_registers_a_browser_env_that_keeps_the_contract(tmp_path):
-    script = EXAMPLES[[p.name for p in EXAMPLES].index("custom_web_env.py")]
-    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert re.search(r'^\[\d+\] button "green"$', out.stdout, re.MULTILINE)  # the page's tree, with ids
-    assert "oracle: reward 1.0, success True, picked 'green'" in out.stdout
-    assert "check_llm_env: passed" in out.stdout
-    assert "  oracle: success 100% over 10 episodes, errors 0" in out.stdout
+    stdout = run_example("custom_web_env.py", tmp_path)
+    assert re.search(r'^\[\d+\] button "green"$', stdout, re.MULTILINE)  # the page's tree, with ids
+    assert "oracle: reward 1.0, success True, picked 'green'" in stdout
+    assert "check_llm_env: passed" in stdout
+    assert "  oracle: success 100% over 10 episodes, errors 0" in stdout
 
 
 def test_ray_rollout_example_gives_the_same_trajectories_on_ray_workers(tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed; pip install 'agentgym[ray]'")
-    script = EXAMPLES[[p.name for p in EXAMPLES].index("ray_rollout.py")]
-    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "same trajectories on Ray as in threads: True" in out.stdout and "errors 0" in out.stdout
+    stdout = run_example("ray_rollout.py", tmp_path)
+    assert "same trajectories on Ray as in threads: True" in stdout and "errors 0" in stdout
 
 
 # ---------------------------------------------------------------- the quick-start training run
