@@ -12,9 +12,14 @@ when it is missing (a page that replaced its document with ``document.open``). I
 * ``snapshot(options)`` — tags, then walks the visible DOM and returns the accessibility-tree
   text (one line per meaningful element, indented by depth), the URL, title, focused element
   id, the ids of interactive elements in view and (optionally) the DOM as HTML.
-* ``marks(ids)`` / ``unmarks()`` — draw and remove the set-of-marks overlay: a box and an id
-  label on each given element.
+* ``marks(ids)`` / ``unmarks()`` — draw and remove the set-of-marks overlay: a box on each
+  given element and its id on a label placed where it covers the least text and fewest other
+  labels and boxes.
 * ``inspect(bid)`` — what an action needs to know about one element before acting on it.
+
+The script also wraps ``EventTarget.prototype.addEventListener`` (and its ``remove``) to note
+which elements hold click listeners: the page's calls go through unchanged, and nothing else
+of the page is touched.
 """
 
 from __future__ import annotations
@@ -26,6 +31,49 @@ INIT_SCRIPT = r"""
   const ATTR = "data-agentgym-bid";
   const ids = new WeakMap();
   let counter = 0;
+
+  // Click handlers added with addEventListener (jQuery's .on/.click included) leave no trace in
+  // the DOM, so the page's own calls are watched from the start of the document: an element
+  // holding a click or double-click listener counts as clickable (not mousedown and the like,
+  // which pages use for dragging and focus as much as for buttons). A listener removed
+  // with removeEventListener stops counting; one removed by ``once`` or an AbortSignal is still
+  // counted (the element had a handler). Handlers delegated to an ancestor are not seen.
+  const CLICK_EVENTS = new Set(["click", "dblclick"]);
+  const clickListeners = new WeakMap();  // element -> [[type, listener, capture], ...]
+  const captureOf = (options) => (typeof options === "boolean" ? options : !!(options && options.capture));
+  const listens = (el) => (clickListeners.get(el) || []).length > 0;
+  (function watchListeners() {
+    const proto = EventTarget.prototype;
+    const add = proto.addEventListener, remove = proto.removeEventListener;
+    function same(entry, type, listener, capture) {
+      return entry[0] === type && entry[1] === listener && entry[2] === capture;
+    }
+    function addEventListener(type, listener, options) {
+      try {
+        const kind = String(type);
+        if (listener && this instanceof Element && CLICK_EVENTS.has(kind)) {
+          const held = clickListeners.get(this) || [];
+          const capture = captureOf(options);
+          if (!held.some((e) => same(e, kind, listener, capture))) held.push([kind, listener, capture]);
+          clickListeners.set(this, held);
+        }
+      } catch (e) { /* never in the page's way */ }
+      return Reflect.apply(add, this, arguments);
+    }
+    function removeEventListener(type, listener, options) {
+      try {
+        const held = this instanceof Element ? clickListeners.get(this) : undefined;
+        if (held) {
+          const capture = captureOf(options);
+          const at = held.findIndex((e) => same(e, String(type), listener, capture));
+          if (at >= 0) held.splice(at, 1);
+        }
+      } catch (e) { /* never in the page's way */ }
+      return Reflect.apply(remove, this, arguments);
+    }
+    proto.addEventListener = addEventListener;
+    proto.removeEventListener = removeEventListener;
+  })();
 
   const NAME_FROM_CONTENT = new Set(["button", "link", "heading", "option", "cell", "columnheader",
     "rowheader", "tab", "menuitem", "menuitemcheckbox", "menuitemradio", "treeitem", "tooltip",
@@ -145,7 +193,8 @@ INIT_SCRIPT = r"""
   }
 
   function clickable(el) {
-    return el.hasAttribute("onclick") || (el.hasAttribute("tabindex") && el.tabIndex >= 0) || pointerCursor(el);
+    return typeof el.onclick === "function" || typeof el.ondblclick === "function" || listens(el) ||
+      (el.hasAttribute("tabindex") && el.tabIndex >= 0) || pointerCursor(el);
   }
 
   function quote(s) { return JSON.stringify(s); }
@@ -261,6 +310,7 @@ INIT_SCRIPT = r"""
       if (name) parts.push(quote(name));
       parts.push(...properties(el, shownRole, maxName));
       if (isClickable) parts.push("clickable");
+      if (isClickable && !name) { const hint = classHint(el); if (hint) parts.push("class=" + quote(hint)); }
       if (el === focusedEl) parts.push("focused");
       emit(depth, parts.join(" "));
       if (INTERACTIVE.has(shownRole) || isClickable) interactive.push(bid);
@@ -282,6 +332,12 @@ INIT_SCRIPT = r"""
     };
     if (opts_.domText) result.dom = domText(opts_.maxDomChars || 100000);
     return result;
+  }
+
+  function classHint(el) {
+    // A nameless clickable element (an icon) says what it is, if anything, by its classes.
+    const classes = Array.from(el.classList || []).slice(0, 3).join(" ");
+    return cut(classes, 60);
   }
 
   function directText(el) {
@@ -338,30 +394,91 @@ INIT_SCRIPT = r"""
             role: roleOf(el), disabled: isDisabled(el)};
   }
 
+  // Set-of-marks labels: each id goes where it hides the least. The candidate spots are tried
+  // in order (above the box's left corner, inside it, to its left, above its right corner, to
+  // its right, below it) and the cheapest wins, the cost of a spot being the area it
+  // covers of labels already placed (x8), of the page's text (x3), of other marked boxes and
+  // the 4 pixels around them (x1: a label touching another box reads as that box's) and of its
+  // own box (x0.5: a small control hidden under its label shows no state), plus 30 for each
+  // spot passed over (a label far from the usual corner is harder to match) and a large cost
+  // for leaving the viewport.
+  const LABEL_HEIGHT = 14, LABEL_CHAR = 6.7, LABEL_PAD = 6, SPOT_COST = 30, NEAR = 4;
+
+  function overlap(a, b) {
+    const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    return w > 0 && h > 0 ? w * h : 0;
+  }
+
+  function textRects(width, height, limit) {
+    // Boxes of the visible text in the viewport (at most ``limit`` text nodes are read).
+    const rects = [];
+    if (!document.body) return rects;
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const range = document.createRange();
+    let read = 0;
+    for (let node = walker.nextNode(); node && read < limit; node = walker.nextNode()) {
+      if (!node.textContent.trim() || SKIP_TAGS.has(node.parentElement && node.parentElement.tagName)) continue;
+      read++;
+      range.selectNodeContents(node);
+      for (const r of range.getClientRects()) {
+        if (r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 && r.top < height && r.left < width) rects.push(r);
+      }
+    }
+    return rects;
+  }
+
+  function labelSpot(box, w, placed, texts, boxes, width, height) {
+    const h = LABEL_HEIGHT;
+    const spots = [[box.left, box.top - h], [box.left, box.top], [box.left - w, box.top],
+                   [box.right - w, box.top - h], [box.right, box.top], [box.left, box.bottom]];
+    let best = null, bestCost = Infinity;
+    for (const [index, [x, y]] of spots.entries()) {
+      const spot = {left: x, top: y, right: x + w, bottom: y + h};
+      const near = {left: x - NEAR, top: y - NEAR, right: x + w + NEAR, bottom: y + h + NEAR};
+      let cost = (x < 0 || y < 0 || x + w > width || y + h > height) ? 1e9 : SPOT_COST * index;
+      for (const other of placed) cost += 8 * overlap(spot, other);
+      for (const text of texts) cost += 3 * overlap(spot, text);
+      for (const other of boxes) cost += other === box ? 0.5 * overlap(spot, other) : overlap(near, other);
+      if (cost < bestCost) { best = spot; bestCost = cost; }
+      if (cost === 0) break;
+    }
+    return best;
+  }
+
   function marks(bids) {
     unmarks();
     const layer = document.createElement("div");
     layer.id = "__agentgym_marks";
     layer.style.cssText = "position:fixed;left:0;top:0;width:0;height:0;z-index:2147483647;pointer-events:none;";
     const width = window.innerWidth, height = window.innerHeight;
+    const boxes = [];
     for (const bid of bids) {
       const el = find(bid);
       if (!el) continue;
       const r = el.getBoundingClientRect();
       if (r.width <= 0 || r.height <= 0 || r.bottom < 0 || r.right < 0 || r.top > height || r.left > width) continue;
-      const box = document.createElement("div");
-      box.style.cssText = "position:fixed;box-sizing:border-box;border:2px solid #e0218a;pointer-events:none;" +
-        "left:" + r.left + "px;top:" + r.top + "px;width:" + r.width + "px;height:" + r.height + "px;";
+      boxes.push({bid, left: r.left, top: r.top, right: r.right, bottom: r.bottom});
+    }
+    const texts = textRects(width, height, 5000);
+    const placed = [];
+    for (const box of boxes) {
+      const frame = document.createElement("div");
+      frame.style.cssText = "position:fixed;box-sizing:border-box;border:2px solid #e0218a;pointer-events:none;" +
+        "left:" + box.left + "px;top:" + box.top + "px;width:" + (box.right - box.left) + "px;height:" +
+        (box.bottom - box.top) + "px;";
+      layer.appendChild(frame);
+      const spot = labelSpot(box, Math.ceil(box.bid.length * LABEL_CHAR) + LABEL_PAD, placed, texts, boxes, width, height);
+      placed.push(spot);
       const label = document.createElement("div");
-      label.textContent = bid;
-      label.style.cssText = "position:absolute;left:-2px;top:-16px;background:#e0218a;color:#fff;" +
-        "font:bold 11px/14px monospace;padding:0 3px;border-radius:2px;white-space:nowrap;";
-      if (r.top < 16) label.style.top = "0px";
-      box.appendChild(label);
-      layer.appendChild(box);
+      label.textContent = box.bid;
+      label.style.cssText = "position:fixed;box-sizing:border-box;background:#e0218a;color:#fff;" +
+        "font:bold 11px/14px monospace;padding:0 3px;border-radius:2px;white-space:nowrap;" +
+        "left:" + spot.left + "px;top:" + spot.top + "px;height:" + LABEL_HEIGHT + "px;";
+      layer.appendChild(label);
     }
     (document.body || document.documentElement).appendChild(layer);
-    return layer.childElementCount;
+    return boxes.length;
   }
 
   function unmarks() {

@@ -178,3 +178,90 @@ def test_broken_unicode_of_the_page_is_replaced(session, site):
     for key in ("text", "title", "dom"):
         obs[key].encode("utf-8")  # does not raise
     assert obs["title"] == "T\ufffd" and "a\ufffdb \U0001F642" in obs["dom"]
+
+
+LISTENER_PAGE = """<title>listeners</title>
+<style>.icon { display: inline-block; width: 20px; height: 20px; background: #ccc; }</style>
+<div id="icons">
+  <span id="star" class="icon star"></span>
+  <span id="trash" class="icon trash"></span>
+  <span id="plain" class="icon plain"></span>
+  <span id="property" class="icon property"></span>
+  <span id="gone" class="icon gone"></span>
+  <span id="delegated" class="icon delegated"></span>
+</div>
+<p id="log"></p>
+<script>
+  const log = (word) => { document.getElementById('log').textContent += word + ' '; };
+  const star = document.getElementById('star');
+  star.addEventListener('click', () => log('starred'));
+  document.getElementById('trash').addEventListener('dblclick', () => log('trashed'), {capture: true});
+  document.getElementById('property').onclick = () => log('property');
+  const gone = () => log('gone');
+  document.getElementById('gone').addEventListener('click', gone);
+  document.getElementById('gone').removeEventListener('click', gone);
+  document.addEventListener('click', (e) => { if (e.target.id === 'delegated') log('delegated'); });
+  // Calls a page may make that must behave as before: no listener, a window target, bad this.
+  document.getElementById('plain').addEventListener('click', null);
+  window.addEventListener('click', () => {});
+  let threw = false;
+  try { EventTarget.prototype.addEventListener.call({}, 'click', () => {}); } catch (e) { threw = e instanceof TypeError; }
+  log(threw ? 'typeerror' : 'no-error');
+</script>"""
+
+
+def test_elements_with_click_listeners_are_clickable_and_say_their_classes(session, site):
+    # Click handlers added with addEventListener (or the onclick property) leave no attribute;
+    # the init script watches the page's calls, so such icons show as clickable, with their
+    # classes as their only name, and are marked on screenshots.
+    session.run(lambda page: page.goto(site.page("/obs/listeners.html", LISTENER_PAGE)))
+    obs = observe(session)
+    text = obs["text"]
+    star = line_of(text, 'class="icon star"')
+    assert star.endswith('generic clickable class="icon star"')
+    assert line_of(text, 'class="icon trash"') and line_of(text, 'class="icon property"')
+    for not_clickable in ("plain", "gone", "delegated"):  # no listener, removed, on an ancestor
+        assert f"icon {not_clickable}" not in text
+    assert bid_of(text, 'class="icon star"') in obs["interactive"]
+    # The page's own listeners run as before, and a bad call throws what it threw before.
+    session.run(lambda page: page.click("#star"))
+    session.run(lambda page: page.dblclick("#trash"))
+    session.run(lambda page: page.click("#delegated"))
+    assert session.run(lambda page: page.inner_text("#log")).split() == ["typeerror", "starred", "trashed", "delegated"]
+
+
+def test_set_of_marks_labels_keep_off_the_text(session, site):
+    # A button right under a line of text: the label does not go above the button (over the
+    # text) but next to the button, and no two labels overlap.
+    page = """<div style="margin: 40px"><p id="text" style="margin: 0; font: 14px sans-serif">Words right above</p>
+      <button id="go" style="margin: 0">Go</button> <button id="stop" style="margin: 0">Stop</button></div>"""
+    session.run(lambda p: p.goto(site.page("/obs/labels.html", page)))
+    obs = observe(session)
+    from agentgym.browser.scripts import MARKS_CALL, UNMARKS_CALL
+
+    def drawn(p):
+        assert p.evaluate(MARKS_CALL, obs["interactive"]) == 2
+        rects = p.evaluate("""() => {
+            const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+            const labels = {};
+            for (const el of document.getElementById('__agentgym_marks').children)
+                if (el.textContent) labels[el.textContent] = box(el);
+            return {labels, text: box(document.getElementById('text')), go: box(document.getElementById('go')),
+                    stop: box(document.getElementById('stop'))};
+        }""")
+        p.evaluate(UNMARKS_CALL)
+        return rects
+
+    rects = session.run(drawn)
+
+    def overlaps(a, b):
+        return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+    labels = [rects["labels"][bid_of(obs["text"], name)] for name in ('button "Go"', 'button "Stop"')]
+    assert len(rects["labels"]) == 2
+    for label, button in zip(labels, (rects["go"], rects["stop"])):
+        assert not overlaps(label, rects["text"])
+        # Next to its own button: within a few pixels of it.
+        assert label[0] <= button[2] + 2 and label[2] >= button[0] - 2
+        assert label[1] <= button[3] + 2 and label[3] >= button[1] - 2
+    assert not overlaps(*labels)
