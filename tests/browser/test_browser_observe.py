@@ -6,7 +6,6 @@ import io
 import time
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from agentgym.browser.observe import MAX_LINES, MAX_TREE_CHARS, observe, snapshot_page
