@@ -37,6 +37,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from agentgym import ast_lock
+
 #: How many trailing lines may hold the actions after reasoning text.
 MAX_SUFFIX_LINES = 40
 #: The most characters ``keyboard_type`` types (key by key); ``fill`` takes any length.
@@ -234,7 +236,7 @@ def _parse_block(lines: list[str]) -> list[BrowserAction]:
         # Not silently dropped: click('1\x002') is garbage, not click('12').
         raise ActionError("the action contains NUL characters (\\x00); write a plain call such as click('12')")
     try:
-        tree = ast.parse(source, mode="exec")
+        tree = ast_lock.parse(source, mode="exec")
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         # MemoryError / RecursionError: nesting deeper than the parser's stack ("-" * 10**5 + "1").
         raise ActionError(_syntax_message(source)) from None

@@ -38,6 +38,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentgym import ast_lock
+
 from .frames import CoordinateFrame, finite
 
 ACTION_TYPES = ("click", "double_click", "long_press", "type", "scroll", "swipe", "key", "back", "home",
@@ -208,7 +210,7 @@ def _load_json(body: str) -> dict[str, Any]:
 
 def _load_call(body: str) -> dict[str, Any]:
     try:
-        tree = ast.parse(body, mode="eval")
+        tree = ast_lock.parse(body, mode="eval")
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         raise ActionError("the action is not a valid call; write it as click(120, 340) or as JSON") from None
     call = tree.body
@@ -380,7 +382,7 @@ def _direction(value: Any) -> str:
 
 def _key(value: Any) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 40:
-        raise ActionError(f"key must be a key name such as Enter, Tab, Backspace, Escape, ArrowDown or Control+a")
+        raise ActionError("key must be a key name such as Enter, Tab, Backspace, Escape, ArrowDown or Control+a")
     parts = value.strip().split("+")
     *modifiers, base = parts
     names = []
