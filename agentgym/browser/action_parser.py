@@ -8,12 +8,18 @@ written ``'12'`` or ``12``)::
     select_option(bid, option) (option: a value or a label, or a list of them for a multi-select)
     press(key)                 press(bid, key)            (key: "Enter", "Control+a", "ArrowDown"...)
     keyboard_press(key)        keyboard_type(text)        (types into the focused element)
-    scroll(dx, dy)             mouse_click(x, y)          (pixels; x, y inside the viewport)
+    drag_and_drop(from_bid, to_bid)                       (press on one element, release on another)
+    scroll(dx, dy)             mouse_click(x, y)          mouse_dblclick(x, y)
+    mouse_move(x, y)           mouse_down(x, y)           mouse_up(x, y)
+    mouse_drag_and_drop(from_x, from_y, to_x, to_y)       (pixels; x, y inside the viewport)
     goto(url)                  go_back()                  (pages on this machine only)
     noop()                     noop(wait_ms)              send_msg_to_user(text)
 
 ``press(key)`` presses the key on whatever has focus (like ``keyboard_press``);
-``press(bid, key)`` focuses the element first. Arguments may also be given by keyword
+``press(bid, key)`` focuses the element first. The mouse actions take an optional
+``button`` (``'left'``, ``'middle'``, ``'right'``) where BrowserGym's do; ``mouse_down`` and
+``mouse_up`` may come in different turns (the button stays held in between), and several
+``mouse_move`` lines between them draw a path. Arguments may also be given by keyword
 (``fill(bid="3", text="abc")``).
 
 Where the action is in the text (:func:`parse_actions`):
@@ -45,6 +51,8 @@ MAX_SUFFIX_LINES = 40
 MAX_TYPED_CHARS = 500
 #: The most milliseconds ``noop`` waits.
 MAX_WAIT_MS = 10_000
+#: Mouse buttons of the coordinate actions.
+MOUSE_BUTTONS = ("left", "middle", "right")
 
 
 class ActionError(ValueError):
@@ -115,6 +123,12 @@ def _number(value: Any) -> float:
     return float(value)
 
 
+def _button(value: Any) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in MOUSE_BUTTONS:
+        raise ActionError(f"button is one of {', '.join(repr(b) for b in MOUSE_BUTTONS)}, got {value!r}")
+    return value.strip().lower()
+
+
 def _options(value: Any) -> str | list[str]:
     if isinstance(value, (list, tuple)):
         if not value:
@@ -166,8 +180,14 @@ ACTION_PARAMS: dict[str, tuple[_Param, ...]] = {
     "press": (_p("bid", _bid, None), _p("key", _key)),
     "keyboard_press": (_p("key", _key),),
     "keyboard_type": (_p("text", _typed),),
+    "drag_and_drop": (_p("from_bid", _bid), _p("to_bid", _bid)),
     "scroll": (_p("dx", _number), _p("dy", _number)),
-    "mouse_click": (_p("x", _number), _p("y", _number)),
+    "mouse_click": (_p("x", _number), _p("y", _number), _p("button", _button, "left")),
+    "mouse_dblclick": (_p("x", _number), _p("y", _number), _p("button", _button, "left")),
+    "mouse_move": (_p("x", _number), _p("y", _number)),
+    "mouse_down": (_p("x", _number), _p("y", _number), _p("button", _button, "left")),
+    "mouse_up": (_p("x", _number), _p("y", _number), _p("button", _button, "left")),
+    "mouse_drag_and_drop": (_p("from_x", _number), _p("from_y", _number), _p("to_x", _number), _p("to_y", _number)),
     "goto": (_p("url", _url),),
     "go_back": (),
     "noop": (_p("wait_ms", _wait_ms, 0.0),),

@@ -218,15 +218,82 @@ def _scroll(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
     page.evaluate(_NEXT_FRAME)
 
 
-def _mouse_click(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+#: Pointer moves sent between a drag's press and release: pages (jQuery UI's draggables and
+#: sortables, canvas drawing) act on the moves in between, not only on the two ends.
+DRAG_STEPS = 10
+
+
+def _outside(page: Any, *points: tuple[float, float]) -> str | None:
+    """Why one of ``points`` cannot be pointed at (outside the viewport), or ``None``."""
     size = page.viewport_size or {"width": 0, "height": 0}
-    x, y = args["x"], args["y"]
-    if not (0 <= x < size["width"] and 0 <= y < size["height"]):
-        return (f"({x:g}, {y:g}) is outside the page's viewport (0..{size['width'] - 1}, "
-                f"0..{size['height'] - 1})")
-    page.mouse.click(x, y)
-    _settle(page, load_ms)
+    for x, y in points:
+        if not (0 <= x < size["width"] and 0 <= y < size["height"]):
+            return (f"({x:g}, {y:g}) is outside the page's viewport (0..{size['width'] - 1}, "
+                    f"0..{size['height'] - 1})")
     return None
+
+
+def _mouse_click(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    x, y = args["x"], args["y"]
+    error = _outside(page, (x, y))
+    if error is None:
+        page.mouse.click(x, y, button=args["button"])
+        _settle(page, load_ms)
+    return error
+
+
+def _mouse_dblclick(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    x, y = args["x"], args["y"]
+    error = _outside(page, (x, y))
+    if error is None:
+        page.mouse.dblclick(x, y, button=args["button"])
+        _settle(page, load_ms)
+    return error
+
+
+def _mouse_move(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    x, y = args["x"], args["y"]
+    error = _outside(page, (x, y))
+    if error is None:
+        page.mouse.move(x, y, steps=DRAG_STEPS)
+    return error
+
+
+def _mouse_down(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    x, y = args["x"], args["y"]
+    error = _outside(page, (x, y))
+    if error is None:
+        page.mouse.move(x, y)
+        page.mouse.down(button=args["button"])
+    return error
+
+
+def _mouse_up(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    x, y = args["x"], args["y"]
+    error = _outside(page, (x, y))
+    if error is None:
+        page.mouse.move(x, y, steps=DRAG_STEPS)
+        page.mouse.up(button=args["button"])
+        _settle(page, load_ms)
+    return error
+
+
+def _mouse_drag_and_drop(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    start, end = (args["from_x"], args["from_y"]), (args["to_x"], args["to_y"])
+    error = _outside(page, start, end)
+    if error is None:
+        page.mouse.move(*start)
+        page.mouse.down()
+        page.mouse.move(*end, steps=DRAG_STEPS)
+        page.mouse.up()
+        _settle(page, load_ms)
+    return error
+
+
+def _drag_and_drop(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    source, target = _element(page, args["from_bid"]), _element(page, args["to_bid"])
+    source.drag_to(target, timeout=ms, steps=DRAG_STEPS)
+    _settle(page, load_ms)
 
 
 def _goto(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
@@ -280,7 +347,9 @@ _RUNNERS: dict[str, _Runner] = {
     "click": _click, "dblclick": _dblclick, "hover": _hover, "focus": _focus, "fill": _fill,
     "clear": _clear, "check": _check, "uncheck": _uncheck, "select_option": _select_option,
     "press": _press, "keyboard_press": _keyboard_press, "keyboard_type": _keyboard_type,
-    "scroll": _scroll, "mouse_click": _mouse_click, "goto": _goto, "go_back": _go_back, "noop": _noop,
+    "drag_and_drop": _drag_and_drop, "scroll": _scroll, "mouse_click": _mouse_click,
+    "mouse_dblclick": _mouse_dblclick, "mouse_move": _mouse_move, "mouse_down": _mouse_down, "mouse_up": _mouse_up,
+    "mouse_drag_and_drop": _mouse_drag_and_drop, "goto": _goto, "go_back": _go_back, "noop": _noop,
 }
 assert set(_RUNNERS) | {"send_msg_to_user"} == set(ACTION_PARAMS), "every action needs a runner"
 

@@ -3,7 +3,9 @@ session. What happened is read from the page itself (``window.log``, values, scr
 
 from __future__ import annotations
 
-from agentgym.browser.action_parser import parse_actions
+import pytest
+
+from agentgym.browser.action_parser import ActionError, parse_actions
 from agentgym.browser.actions import ActionOutcome, execute
 from agentgym.browser.observe import observe
 
@@ -171,3 +173,92 @@ def test_failures_are_messages_and_the_session_goes_on(form):
     ok(form, f"click('{e['counter']}')")
     assert js(form, "document.getElementById('counter').textContent") == "Clicked 1"
     assert observe(form)["title"] == "Order form"
+
+
+DRAG_PAGE = """<title>drag</title>
+<style>
+  body { margin: 0; }
+  #piece { position: absolute; z-index: 1; left: 20px; top: 20px; width: 40px; height: 40px; background: #c33; }
+  #bin { position: absolute; left: 300px; top: 200px; width: 80px; height: 80px; background: #3c3; }
+</style>
+<div id="piece">piece</div><div id="bin">bin</div>
+<script>
+  // A hand-made drag (no HTML5 drag events), the way MiniWoB's and jQuery UI's pages do it:
+  // the piece follows the pointer while the button is held and lands where it is released.
+  window.events = [];
+  const piece = document.getElementById('piece');
+  let grab = null;
+  piece.addEventListener('mousedown', (e) => {
+    e.preventDefault();  // no text selection (a second drag would start a native drag of it)
+    grab = [e.clientX - piece.offsetLeft, e.clientY - piece.offsetTop];
+  });
+  document.addEventListener('mousemove', (e) => {
+    window.events.push(['move', e.clientX, e.clientY, e.buttons]);
+    if (grab) { piece.style.left = (e.clientX - grab[0]) + 'px'; piece.style.top = (e.clientY - grab[1]) + 'px'; }
+  });
+  for (const kind of ['mousedown', 'mouseup', 'dblclick', 'contextmenu'])
+    document.addEventListener(kind, (e) => window.events.push([kind, e.clientX, e.clientY, e.button]));
+  document.addEventListener('mouseup', (e) => {
+    if (!grab) return;
+    grab = null;
+    const bin = document.getElementById('bin').getBoundingClientRect(), r = piece.getBoundingClientRect();
+    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+    window.dropped = x > bin.left && x < bin.right && y > bin.top && y < bin.bottom;
+  });
+</script>"""
+
+
+def _drag_page(session, site):
+    session.run(lambda page: page.goto(site.page("/actions/drag.html", DRAG_PAGE)))
+    return observe(session)["text"]
+
+
+def _events(session, kind):
+    return [event[1:] for event in js(session, "window.events") if event[0] == kind]
+
+
+def test_drag_and_drop_between_elements(session, site):
+    text = _drag_page(session, site)
+    piece, bin_ = bid_of(text, '"piece"'), bid_of(text, '"bin"')
+    ok(session, f"drag_and_drop('{piece}', '{bin_}')")
+    assert js(session, "window.dropped") is True
+    # The pointer travelled with the button held: several moves between press and release.
+    held = [move for move in _events(session, "move") if move[2] == 1]
+    assert len(held) >= 5
+
+
+def test_mouse_drag_and_drop_by_coordinates(session, site):
+    _drag_page(session, site)
+    ok(session, "mouse_drag_and_drop(40, 40, 340, 240)")
+    assert js(session, "window.dropped") is True
+    assert _events(session, "mousedown") == [[40, 40, 0]] and _events(session, "mouseup") == [[340, 240, 0]]
+    ok(session, "mouse_drag_and_drop(340, 240, 600, 600)")  # out of the bin again
+    assert js(session, "window.dropped") is False
+
+
+def test_mouse_down_move_up_across_turns_draw_a_path(session, site):
+    _drag_page(session, site)
+    ok(session, "mouse_down(40, 40)")
+    assert js(session, "window.dropped") is None  # still held
+    ok(session, "mouse_move(100, 60)")
+    ok(session, "mouse_move(200, 150)")
+    assert js(session, "document.getElementById('piece').style.left") == "180px"  # it follows the pointer
+    ok(session, "mouse_up(340, 240)")
+    assert js(session, "window.dropped") is True
+    held = [move for move in _events(session, "move") if move[2] == 1]
+    assert [100, 60, 1] in held and [200, 150, 1] in held and [340, 240, 1] in held
+
+
+def test_mouse_buttons_and_double_click(session, site):
+    _drag_page(session, site)
+    ok(session, "mouse_dblclick(500, 400)")
+    assert _events(session, "dblclick") == [[500, 400, 0]]
+    ok(session, "mouse_click(510, 410, button='right')")
+    assert _events(session, "contextmenu") == [[510, 410, 2]]
+    for bad, message in (("mouse_drag_and_drop(40, 40, 5000, 10)", "(5000, 10) is outside the page's viewport"),
+                         ("mouse_down(-1, 10)", "(-1, 10) is outside the page's viewport")):
+        outcome = act(session, bad)
+        assert not outcome.ok and message in outcome.error, outcome.error
+    with pytest.raises(ActionError, match="button is one of 'left', 'middle', 'right'"):
+        parse_actions("mouse_up(1, 1, 'side')")
+    assert js(session, "window.dropped") is None  # nothing was dragged by the refused actions

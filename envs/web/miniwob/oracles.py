@@ -51,7 +51,14 @@ const bidOf = (el, what) => {
   if (!bid) throw new Error("oracle: the " + what + " has no element id");
   return bid;
 };
-const click = (el, what) => ({name: "click", bid: bidOf(el, what || "element to click")});
+// An element still sliding or fading in (a page's animation) has no box yet: wait for it
+// rather than click what the browser would refuse as not visible.
+const ready = (el) => {
+  const r = el.getBoundingClientRect();
+  return r.width > 0 && r.height > 0 && (!el.checkVisibility || el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true}));
+};
+const WAIT = {name: "noop", wait_ms: 200};
+const click = (el, what) => { const bid = bidOf(el, what || "element to click"); return ready(el) ? {name: "click", bid} : WAIT; };
 const fill = (el, text, what) => ({name: "fill", bid: bidOf(el, what || "field to fill"), text: String(text)});
 const select = (el, option, what) => ({name: "select_option", bid: bidOf(el, what || "list"), option: String(option)});
 // Fill the fields in order, then click `finish`: one action per call.
@@ -87,8 +94,9 @@ return click(byText("#area button", quoted[0]), "button " + quoted[0]);
 _oracle("click-button-sequence")(r"""
 // The page keeps no visible trace of the first click: remember it.
 const label = memory.clickedOne ? "TWO" : "ONE";
-memory.clickedOne = true;
-return click(byText("#area button", label), "button " + label);
+const action = click(byText("#area button", label), "button " + label);
+if (action.name === "click") memory.clickedOne = true;
+return action;
 """)
 
 _oracle("click-link")(r"""
@@ -328,6 +336,8 @@ def format_action(action: dict[str, Any]) -> str:
         return f"fill({action['bid']!r}, {action['text']!r})"
     if name == "select_option":
         return f"select_option({action['bid']!r}, {action['option']!r})"
+    if name == "noop":
+        return f"noop({int(action['wait_ms'])})"
     raise OracleError(f"the oracle returned an action this module cannot write: {action!r}")
 
 
