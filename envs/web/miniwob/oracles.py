@@ -59,6 +59,11 @@ const ready = (el) => {
 };
 const WAIT = {name: "noop", wait_ms: 200};
 const click = (el, what) => { const bid = bidOf(el, what || "element to click"); return ready(el) ? {name: "click", bid} : WAIT; };
+// Drags: element onto element (drag_and_drop), or pointer from point to point (viewport pixels).
+const drag = (from, to, what) => ({name: "drag_and_drop", from_bid: bidOf(from, (what || "drag") + " source"),
+                                   to_bid: bidOf(to, (what || "drag") + " target")});
+const center = (el) => { const r = need(el, "element to point at").getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; };
+const mouseDrag = (from, to) => ({name: "mouse_drag_and_drop", from: from.map(Math.round), to: to.map(Math.round)});
 const fill = (el, text, what) => ({name: "fill", bid: bidOf(el, what || "field to fill"), text: String(text)});
 const select = (el, option, what) => ({name: "select_option", bid: bidOf(el, what || "list"), option: String(option)});
 // Fill the fields in order, then click `finish`: one action per call.
@@ -338,6 +343,11 @@ def format_action(action: dict[str, Any]) -> str:
         return f"select_option({action['bid']!r}, {action['option']!r})"
     if name == "noop":
         return f"noop({int(action['wait_ms'])})"
+    if name == "drag_and_drop":
+        return f"drag_and_drop({action['from_bid']!r}, {action['to_bid']!r})"
+    if name == "mouse_drag_and_drop":
+        (x0, y0), (x1, y1) = action["from"], action["to"]
+        return f"mouse_drag_and_drop({x0:g}, {y0:g}, {x1:g}, {y1:g})"
     raise OracleError(f"the oracle returned an action this module cannot write: {action!r}")
 
 

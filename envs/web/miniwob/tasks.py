@@ -19,12 +19,14 @@ later wheel adds is still a task (:func:`task`), rated ``hard`` until someone ra
 **Typing**: :attr:`MiniWoBTask.needs_typing` says the solution enters text (``fill`` or
 ``keyboard_type``), not only clicks and key presses.
 
+Tasks that need a drag (boxes, shapes, sortable lists, text selection, drawing, a resize
+handle) are in: the action language has ``drag_and_drop``, ``mouse_drag_and_drop`` and
+``mouse_down`` / ``mouse_move`` / ``mouse_up`` (the button held across turns).
+
 **Excluded** tasks register like the others (``web/miniwob.<name>-v0`` can be made, e.g. to
-study them) but stay out of the suites, each for its stated reason: the agent's actions cannot
-express what the task needs (dragging the mouse with the button held down: the action language
-has clicks, hovers, scrolls and keys, no drag), the task scores wall-clock timing between
-steps (a step-based agent's pace is not under its control), it shows its information only as an
-animation before the first observation, or it never ends an episode.
+study them) but stay out of the suites, each for its stated reason: the task scores wall-clock
+timing or pointer speed (a step-based agent's pace is not under its control), it shows its
+information only as an animation before the first observation, or it never ends an episode.
 """
 
 from __future__ import annotations
@@ -37,28 +39,13 @@ __all__ = ["DIFFICULTIES", "MiniWoBTask", "TASKS", "included_tasks", "task", "ta
 
 DIFFICULTIES = ("easy", "medium", "hard")
 
-_DRAG = "needs a mouse drag (button held while moving); the action language has no drag"
 _EXCLUDED = {
     "button-delay": "scores the wall-clock delay between two clicks; a step-based agent does not control its pace",
     "chase-circle": "scores how long the pointer stays on a circle moving in real time",
     "moving-items": "targets move across the canvas in real time and leave it within seconds",
     "simon-says": "shows its button sequence only as a blinking animation, before the agent's first observation",
     "hover-shape": "never ends an episode (the page's reward is a TODO: no call to core.endEpisode)",
-    "daily-calendar": _DRAG + " (an event is created by dragging across time slots)",
-    "drag-box": _DRAG,
-    "drag-circle": _DRAG,
-    "drag-cube": _DRAG + "; the cube's turn also depends on the pointer's real-time speed",
-    "drag-items": _DRAG,
-    "drag-items-grid": _DRAG,
-    "drag-shapes": _DRAG,
-    "drag-shapes-2": _DRAG,
-    "drag-single-shape": _DRAG,
-    "drag-sort-numbers": _DRAG,
-    "draw-circle": _DRAG + " (drawing)",
-    "draw-line": _DRAG + " (drawing)",
-    "highlight-text": _DRAG + " (a text selection)",
-    "highlight-text-2": _DRAG + " (a text selection)",
-    "resize-textarea": _DRAG + " (the textarea's resize handle)",
+    "drag-cube": "the cube turns by the pointer's speed during the drag, which a step-based agent does not control",
 }
 
 _EASY = """
@@ -71,15 +58,19 @@ _MEDIUM = """
 ascending-numbers buy-ticket choose-date-easy click-checkboxes click-checkboxes-large click-checkboxes-soft
 click-checkboxes-transfer click-collapsible-2 click-collapsible-2-nodelay click-color click-menu click-menu-2
 click-pie click-pie-nodelay click-scroll-list click-tab-2 click-tab-2-hard click-tab-2-medium copy-paste
-copy-paste-2 email-inbox-delete email-inbox-forward email-inbox-important email-inbox-reply
+copy-paste-2 drag-box drag-circle drag-items drag-items-grid drag-single-shape email-inbox-delete
+email-inbox-forward email-inbox-important email-inbox-reply
 email-inbox-star-reply enter-date enter-time find-greatest find-word form-sequence form-sequence-2
-form-sequence-3 generate-number guess-number identify-shape login-user-popup multi-layouts multi-orderings
-navigate-tree odd-or-even read-table read-table-2 scroll-text scroll-text-2 sign-agreement simple-algebra
+form-sequence-3 generate-number guess-number highlight-text highlight-text-2 identify-shape login-user-popup
+multi-layouts multi-orderings
+navigate-tree odd-or-even read-table read-table-2 resize-textarea scroll-text scroll-text-2 sign-agreement
+simple-algebra
 simple-arithmetic social-media text-transform use-slider use-spinner
 """
 _HARD = """
 bisect-angle book-flight book-flight-nodelay choose-date choose-date-medium choose-date-nodelay circle-center
-click-shades click-shape count-shape count-sides email-inbox email-inbox-forward-nl email-inbox-forward-nl-turk
+click-shades click-shape count-shape count-sides daily-calendar drag-shapes drag-shapes-2 drag-sort-numbers
+draw-circle draw-line email-inbox email-inbox-forward-nl email-inbox-forward-nl-turk
 email-inbox-nl-turk email-inbox-noscroll find-midpoint grid-coordinate hot-cold number-checkboxes order-food
 phone-book right-angle search-engine social-media-all social-media-some stock-market terminal text-editor
 tic-tac-toe use-autocomplete use-autocomplete-nodelay use-colorwheel use-colorwheel-2 use-slider-2
@@ -88,10 +79,7 @@ visual-addition
 # The excluded tasks are rated too (by the same rule), for anyone who makes them anyway.
 _EXCLUDED_DIFFICULTY = {
     "button-delay": "medium", "chase-circle": "hard", "moving-items": "hard", "simon-says": "medium",
-    "hover-shape": "hard", "daily-calendar": "hard", "drag-box": "medium", "drag-circle": "medium",
-    "drag-cube": "hard", "drag-items": "medium", "drag-items-grid": "medium", "drag-shapes": "hard",
-    "drag-shapes-2": "hard", "drag-single-shape": "medium", "drag-sort-numbers": "hard", "draw-circle": "hard",
-    "draw-line": "hard", "highlight-text": "medium", "highlight-text-2": "medium", "resize-textarea": "medium",
+    "hover-shape": "hard", "drag-cube": "hard",
 }
 _TYPING = set("""
 book-flight book-flight-nodelay copy-paste copy-paste-2 email-inbox email-inbox-forward email-inbox-forward-nl
