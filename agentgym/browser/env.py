@@ -273,7 +273,8 @@ class BrowserEnv(LLMEnv):
 
     def random_action(self, rng: random.Random) -> str:
         """A random action on the last page: mostly clicks on its interactive elements, some
-        typing, key presses, scrolling and waiting (what the random baseline plays)."""
+        typing, key presses, scrolling, clicks and drags at random points and waiting (what the
+        random baseline plays)."""
         ids = self._interactive
         roll = rng.random()
         if ids and roll < 0.55:
@@ -284,9 +285,15 @@ class BrowserEnv(LLMEnv):
             return f"press({rng.choice(['Enter', 'Tab', 'ArrowDown', 'Space'])!r})"
         if roll < 0.86:
             return f"scroll(0, {rng.choice([-300, 300])})"
-        if roll < 0.94:
-            width, height = self.viewport
+        width, height = self.viewport
+        if roll < 0.91:
             return f"mouse_click({rng.randrange(width)}, {rng.randrange(height)})"
+        if roll < 0.95:
+            if len(ids) >= 2 and rng.random() < 0.5:
+                source, target = rng.sample(ids, 2)
+                return f"drag_and_drop('{source}', '{target}')"
+            return (f"mouse_drag_and_drop({rng.randrange(width)}, {rng.randrange(height)}, "
+                    f"{rng.randrange(width)}, {rng.randrange(height)})")
         return "noop()"
 
     def render_text(self) -> str:

@@ -6,7 +6,8 @@ Environments (:class:`~agentgym.envs.web.miniwob.env.MiniWoBEnv`):
   e.g. ``web/miniwob.click-button-v0``. Tags: ``miniwob``, the task's difficulty (``easy``,
   ``medium``, ``hard``), ``typing`` when the solution enters text, ``oracle`` when a scripted
   oracle solves it, ``excluded`` (with the reason in the description) for the tasks the suites
-  leave out: they need a mouse drag, score real-time speed, or never end.
+  leave out (6): they score real-time speed or timing, show their information only before the
+  first observation, or never end. Tasks that need a drag are in (the action language drags).
 * ``web/MiniWoB-v0`` -- each episode draws one of the included tasks; ``difficulty`` (``mixed``,
   ``easy``, ``medium``, ``hard``) chooses the pool.
 
@@ -69,7 +70,7 @@ MINIWOB_ENV_IDS = tuple(task(name).env_id for name in task_names())
 register_suite(
     "web-miniwob-v0",
     [(t.env_id, range(3)) for t in included_tasks()],
-    "Every included MiniWoB++ task (no drag, real-time or endless tasks), three seeds each.",
+    "Every included MiniWoB++ task (124: not the real-time or endless ones), three seeds each.",
 )
 register_suite(
     "web-miniwob-easy-v0",
