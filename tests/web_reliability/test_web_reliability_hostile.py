@@ -64,6 +64,10 @@ GARBAGE = (
     "__import__('os').system('touch /tmp/agentgym-pwned')", "lambda: 1", "click(id)", "f'{1}'",
     "\ud800", "🙂" * 300, "click('\U0001f642')", "press('NoSuchKey')", "select_option('1', 'nope')",
     "mouse_click(99999, -5)", "scroll(1e9, -1e9)", "noop(-1)", "send_msg_to_user('done?')",
+    # Drags that go nowhere or never end: out of the viewport, onto ids that do not exist, a
+    # button pressed and never released (the next episode's page starts with it up).
+    "mouse_drag_and_drop(5, 5, 99999, 5)", "drag_and_drop('1', '987654')", "mouse_down(10, 10)",
+    "mouse_down(10, 10, 'right')\nmouse_move(50, 50)", "mouse_up(1, 1, 'sideways')",
 )
 
 #: What an episode's page holds of earlier episodes (nothing, as CLEAN says), read at its start;
