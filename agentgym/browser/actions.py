@@ -233,49 +233,46 @@ def _outside(page: Any, *points: tuple[float, float]) -> str | None:
     return None
 
 
-def _mouse_click(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
-    x, y = args["x"], args["y"]
-    error = _outside(page, (x, y))
-    if error is None:
-        page.mouse.click(x, y, button=args["button"])
-        _settle(page, load_ms)
-    return error
+def _at_point(act: Callable[[Any, float, float, dict[str, Any], float], None]) -> _Runner:
+    """The runner of a pointer action at ``(args["x"], args["y"])``: refused outside the
+    viewport, else ``act(page, x, y, args, load_ms)``."""
+    def run(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+        x, y = args["x"], args["y"]
+        error = _outside(page, (x, y))
+        if error is None:
+            act(page, x, y, args, load_ms)
+        return error
+    return run
 
 
-def _mouse_dblclick(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
-    x, y = args["x"], args["y"]
-    error = _outside(page, (x, y))
-    if error is None:
-        page.mouse.dblclick(x, y, button=args["button"])
-        _settle(page, load_ms)
-    return error
+@_at_point
+def _mouse_click(page: Any, x: float, y: float, args: dict[str, Any], load_ms: float) -> None:
+    page.mouse.click(x, y, button=args["button"])
+    _settle(page, load_ms)
 
 
-def _mouse_move(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
-    x, y = args["x"], args["y"]
-    error = _outside(page, (x, y))
-    if error is None:
-        page.mouse.move(x, y, steps=DRAG_STEPS)
-    return error
+@_at_point
+def _mouse_dblclick(page: Any, x: float, y: float, args: dict[str, Any], load_ms: float) -> None:
+    page.mouse.dblclick(x, y, button=args["button"])
+    _settle(page, load_ms)
 
 
-def _mouse_down(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
-    x, y = args["x"], args["y"]
-    error = _outside(page, (x, y))
-    if error is None:
-        page.mouse.move(x, y)
-        page.mouse.down(button=args["button"])
-    return error
+@_at_point
+def _mouse_move(page: Any, x: float, y: float, args: dict[str, Any], load_ms: float) -> None:
+    page.mouse.move(x, y, steps=DRAG_STEPS)
 
 
-def _mouse_up(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
-    x, y = args["x"], args["y"]
-    error = _outside(page, (x, y))
-    if error is None:
-        page.mouse.move(x, y, steps=DRAG_STEPS)
-        page.mouse.up(button=args["button"])
-        _settle(page, load_ms)
-    return error
+@_at_point
+def _mouse_down(page: Any, x: float, y: float, args: dict[str, Any], load_ms: float) -> None:
+    page.mouse.move(x, y)
+    page.mouse.down(button=args["button"])
+
+
+@_at_point
+def _mouse_up(page: Any, x: float, y: float, args: dict[str, Any], load_ms: float) -> None:
+    page.mouse.move(x, y, steps=DRAG_STEPS)
+    page.mouse.up(button=args["button"])
+    _settle(page, load_ms)
 
 
 def _mouse_drag_and_drop(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
