@@ -64,6 +64,31 @@ const drag = (from, to, what) => ({name: "drag_and_drop", from_bid: bidOf(from, 
                                    to_bid: bidOf(to, (what || "drag") + " target")});
 const center = (el) => { const r = need(el, "element to point at").getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; };
 const mouseDrag = (from, to) => ({name: "mouse_drag_and_drop", from: from.map(Math.round), to: to.map(Math.round)});
+// A drag along a path of several turns: press at path[0], move through the middle points, release
+// at the last; the page keeps no trace of a pressed button, so `memory.gesture` holds the rest.
+const gesture = (path) => { memory.gesture = path.slice(1); return {name: "mouse_down", at: path[0].map(Math.round)}; };
+const gestureGoesOn = () => {
+  const rest = memory.gesture;
+  if (!rest || !rest.length) { delete memory.gesture; return null; }
+  const point = rest.shift().map(Math.round);
+  if (rest.length) return {name: "mouse_move", at: point};
+  delete memory.gesture;
+  return {name: "mouse_up", at: point};
+};
+// A jQuery UI sortable (a list, or a grid of floated items) moves its placeholder after an item the
+// pointer enters moving down or right, past the item's middle that way, and before one it enters
+// moving up or left (on a grid a move both up and right counts as right, and while the grid's first
+// item is dragged the grid counts as a list, which follows vertical moves only). Entering any item
+// beyond the target on the way pushes the target aside. So item `from` of `items` (in order) goes to
+// index `to` along its row to the target's column, then along that column to the target, ending a
+// quarter past the target's middle: one drag when the two share a row or a column, else a gesture.
+const sortableDrag = (items, from, to) => {
+  const [x0, y0] = center(items[from]), [x1, y1] = center(need(items[to], "list item " + (to + 1)));
+  const box = items[to].getBoundingClientRect();
+  const end = [x1 + Math.sign(Math.round(x1 - x0)) * box.width / 4, y1 + (to > from ? 1 : -1) * box.height / 4];
+  if (Math.abs(x1 - x0) < 1 || Math.abs(y1 - y0) < 1) return mouseDrag([x0, y0], end);
+  return gesture([[x0, y0], [x1, y0], [x1, end[1]]]);
+};
 const fill = (el, text, what) => ({name: "fill", bid: bidOf(el, what || "field to fill"), text: String(text)});
 const select = (el, option, what) => ({name: "select_option", bid: bidOf(el, what || "list"), option: String(option)});
 // Fill the fields in order, then click `finish`: one action per call.
@@ -319,6 +344,174 @@ return click(target, label + " button");
 """)
 
 
+# ---------------------------------------------------------------------------------------- drags
+# The page shows a drag's outcome in the moved element's place (a box's position, an SVG shape's
+# translate(), a list's order, the selection, a drawn path): the oracles read that back and drag
+# again or submit. Memory holds only what the page does not show: a gesture still under way
+# (the button held across turns) and resize-textarea's initial size.
+
+_oracle("drag-box")(r"""
+// Contained: the small box's border box lies inside the large one's (the page compares the
+// two boxes' top/left offsets, within the 30-pixel difference of their sides).
+const small = need(one("#draggableSmall"), "small box"), large = need(one("#draggableLarge"), "large box");
+const s = small.getBoundingClientRect(), l = large.getBoundingClientRect();
+const inside = (a, b, size) => a - b > 0 && a - b < size;
+if (inside(s.top, l.top, l.height - s.height) && inside(s.left, l.left, l.width - s.width)) {
+  return click(submitButton(), "submit button");
+}
+// The small box is drawn above the large one: grab its centre, drop it on the large one's centre.
+return mouseDrag(center(small), center(large));
+""")
+
+_oracle("drag-circle", "drag-single-shape")(r"""
+// "Drag the circle up then press Submit." The page moves the shape by a translate(dx, dy)
+// and scores the sign of that shift in the asked direction.
+const direction = /Drag the \w+ (left|right|up|down)/.exec(utterance)[1];
+const shape = need(one("#area svg circle, #area svg rect, #area svg polygon"), "shape");
+const shift = /translate\(\s*([-\d.e]+)[ ,]+([-\d.e]+)\s*\)/.exec(shape.getAttribute("transform") || "");
+const [dx, dy] = shift ? [Number(shift[1]), Number(shift[2])] : [0, 0];
+const done = {left: dx < -1, right: dx > 1, up: dy < -1, down: dy > 1}[direction];
+if (done) return click(submitButton(), "submit button");
+// Drag its centre 30 pixels that way, the drop point kept inside the drawing.
+const [x, y] = center(shape);
+const box = one("#area svg").getBoundingClientRect();
+const clamp = (v, lo, hi) => Math.min(Math.max(v, lo + 2), hi - 2);
+const step = {left: [-30, 0], right: [30, 0], up: [0, -30], down: [0, 30]}[direction];
+return mouseDrag([x, y], [clamp(x + step[0], box.left, box.right), clamp(y + step[1], box.top, box.bottom)]);
+""")
+
+_oracle("drag-items", "drag-items-grid")(r"""
+// "Drag Kasie to the 3rd position." / "... up by one position." / "... to the bottom left." /
+// "... left by one.": a jQuery sortable (a list of 5, or a grid of 3 x 3); the drop ends the episode.
+const going = gestureGoesOn();
+if (going) return going;
+const [, name, where] = /^Drag (.*?) (to the .*?|(?:up|down|left|right) by one.*?)\.?$/.exec(utterance);
+const items = all("#sortable li");
+const from = items.findIndex((li) => textOf(li) === name);
+need(items[from], "item " + name);
+const grid = items.length === 9;
+const PLACES = {"top left": 0, "top center": 1, "top right": 2, "center left": 3, "center": 4, "center right": 5,
+                "bottom left": 6, "bottom center": 7, "bottom right": 8};
+const MOVES = grid ? {up: -3, down: 3, left: -1, right: 1} : {up: -1, down: 1};
+let to;
+let m;
+if ((m = /^to the (\d+)/.exec(where))) to = Number(m[1]) - 1;
+else if (where === "to the top") to = 0;
+else if (where === "to the bottom") to = items.length - 1;
+else if ((m = /^to the (.*)$/.exec(where)) && m[1] in PLACES) to = PLACES[m[1]];
+else if ((m = /^(up|down|left|right) by one/.exec(where))) to = from + MOVES[m[1]];
+else throw new Error("oracle: cannot read the destination in " + utterance);
+need(items[to], "destination " + where);
+return sortableDrag(items, from, to);
+""")
+
+_oracle("drag-sort-numbers")(r"""
+// Selection sort, one drag a turn: bring the smallest number not yet in place to its place.
+const going = gestureGoesOn();
+if (going) return going;
+const items = all("#sortable li");
+const values = items.map((li) => parseInt(textOf(li), 10));
+const sorted = values.slice().sort((a, b) => a - b);
+const place = values.findIndex((v, i) => v !== sorted[i]);
+if (place < 0) return click(submitButton(), "submit button");
+const from = values.indexOf(sorted[place], place + 1);
+return sortableDrag(items, from, place);
+""")
+
+_oracle("resize-textarea")(r"""
+// "Resize the textarea so that the width is smaller than its initial size then press Submit."
+// The page keeps no trace of the initial size: remember it. Drag jQuery UI's side handle.
+const [, dimension, direction] = /the (width|height) is (smaller|larger)/.exec(utterance);
+const area = need(one("#tt"), "text area").getBoundingClientRect();
+if (memory.initial === undefined) memory.initial = {width: area.width, height: area.height};
+const change = area[dimension] - memory.initial[dimension];
+if (direction === "larger" ? change > 0 : change < 0) return click(one("#submit"), "submit button");
+const handle = need(one(dimension === "width" ? ".ui-resizable-e" : ".ui-resizable-s"), "resize handle");
+// The handle sticks out of its wrapper, which clips it (overflow: hidden): press its visible part.
+const h = handle.getBoundingClientRect(), w = handle.parentElement.getBoundingClientRect();
+const [x, y] = [(Math.max(h.left, w.left) + Math.min(h.right, w.right)) / 2,
+                (Math.max(h.top, w.top) + Math.min(h.bottom, w.bottom)) / 2];
+const delta = direction === "larger" ? 20 : -20;
+return mouseDrag([x, y], dimension === "width" ? [x + delta, y] : [x, y + delta]);
+""")
+
+_oracle("highlight-text", "highlight-text-2")(r"""
+// Select the paragraph's text by dragging from its first letter to its last, then submit
+// (the page compares the selection's letters, whitespace ignored).
+const paragraph = /paragraph below/.test(utterance) ? one("#randomText")
+  : all("#randomText p")[ordinal(utterance) - 1];
+need(paragraph, "paragraph");
+const letters = (text) => text.replace(/\s/g, "");
+const selected = letters(window.getSelection().toString());
+if (selected && selected === letters(paragraph.textContent)) return click(submitButton(), "submit button");
+const walker = document.createTreeWalker(paragraph, NodeFilter.SHOW_TEXT);
+const nodes = [];
+while (walker.nextNode()) if (walker.currentNode.textContent.trim()) nodes.push(walker.currentNode);
+need(nodes[0], "text in the paragraph");
+const first = nodes[0], last = nodes[nodes.length - 1];
+const charBox = (node, index) => {
+  const range = document.createRange();
+  range.setStart(node, index);
+  range.setEnd(node, index + 1);
+  return range.getBoundingClientRect();
+};
+const a = charBox(first, first.textContent.search(/\S/));
+const b = charBox(last, last.textContent.length - 1 - last.textContent.split("").reverse().join("").search(/\S/));
+// Press just inside the first letter's left half, release past the last letter's right edge.
+return mouseDrag([Math.floor(a.left) + 1, a.top + a.height / 2], [Math.ceil(b.right) + 2, b.top + b.height / 2]);
+""")
+
+_oracle("draw-line")(r"""
+// "Draw a horizontal line that runs through the dot": a 50-pixel stroke centred on the dot,
+// pressed inside the drawing (the page starts a stroke only there).
+const stroke = one("#area svg path");
+if (stroke && stroke.getAttribute("d")) return click(one("#controls button"), "submit button");
+const [x, y] = center(need(one("#circ"), "dot"));
+const horizontal = /horizontal/.test(utterance);
+return horizontal ? mouseDrag([x - 25, y], [x + 25, y]) : mouseDrag([x, y - 25], [x, y + 25]);
+""")
+
+
+_oracle("drag-shapes", "drag-shapes-2")(r"""
+// "Drag all circles into the black box." / "Drag all red shapes (all triangles) into the left box,
+// and everything else into the right box." A shape counts as in a box when the top-left corner of
+// its box is; each turn drags one shape that is not where it belongs to the middle of its box.
+const svg = need(one("#area svg"), "drawing");
+const boxes = all("rect#shape-container", svg);
+const shapes = all("rect:not(#shape-container), circle, polygon", svg);
+const TAGS = {rectangles: "rect", circles: "circle", triangles: "polygon"};
+const [, what] = /^Drag all (.*?) into the/.exec(utterance);
+const chosen = (shape) => what in TAGS ? shape.tagName.toLowerCase() === TAGS[what]
+  : shape.getAttribute("fill") === what.replace(/ shapes$/, "");
+const inside = (shape, box) => {
+  const s = shape.getBoundingClientRect(), b = box.getBoundingClientRect();
+  return s.left > b.left && s.left < b.right && s.top > b.top && s.top < b.bottom;
+};
+const twoBoxes = boxes.length === 2;
+const [left, right] = boxes.slice().sort((a, b) => a.getBoundingClientRect().left - b.getBoundingClientRect().left);
+need(left, "box");
+for (const shape of shapes) {
+  // drag-shapes: the other shapes stay where they are (outside the box).
+  const home = chosen(shape) ? left : twoBoxes ? right : null;
+  if (home && !inside(shape, home)) return mouseDrag(center(shape), center(home));
+}
+return click(submitButton(), "submit button");
+""")
+
+_oracle("draw-circle")(r"""
+// "Draw a circle centered around the marked point by dragging the mouse.": press 15 pixels right of the dot and go round
+// it through 8 points of that circle, one move a turn (a gesture), then submit.
+const going = gestureGoesOn();
+if (going) return going;
+const stroke = one("#area svg path");
+if (stroke && stroke.getAttribute("d")) return click(one("#controls button"), "submit button");
+const [x, y] = center(need(one("#circ"), "dot"));
+const path = [];
+for (let i = 0; i <= 8; i++) path.push([x + 15 * Math.cos(i * Math.PI / 4), y + 15 * Math.sin(i * Math.PI / 4)]);
+return gesture(path);
+""")
+
+
 #: The tasks that have an oracle, sorted.
 ORACLE_TASKS: tuple[str, ...] = tuple(sorted(_ORACLES))
 
@@ -343,6 +536,9 @@ def format_action(action: dict[str, Any]) -> str:
         return f"select_option({action['bid']!r}, {action['option']!r})"
     if name == "noop":
         return f"noop({int(action['wait_ms'])})"
+    if name in ("mouse_down", "mouse_move", "mouse_up"):
+        x, y = action["at"]
+        return f"{name}({x:g}, {y:g})"
     if name == "drag_and_drop":
         return f"drag_and_drop({action['from_bid']!r}, {action['to_bid']!r})"
     if name == "mouse_drag_and_drop":
