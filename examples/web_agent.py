@@ -1,6 +1,6 @@
 """Web agents in a real Chromium, offline: one MiniWoB++ episode step by step (its page as text
-and as a screenshot with set-of-marks), then the oracle and a random agent played on a dozen
-MiniWoB++ episodes at once through the rollout engine, and the shop in text mode.
+and as a screenshot with set-of-marks), a drag, then the oracle and a random agent played on a
+dozen MiniWoB++ episodes at once through the rollout engine, and the shop in text mode.
 
 Needs the ``web`` extra and Debian's Chromium (``make setup`` installs both). Writes
 ``click-button.png`` (the screenshot with its marks) to the current folder.
@@ -33,6 +33,16 @@ with BrowserPool(1) as pool:
         action = env.unwrapped.oracle_action()  # the scripted solver reads the page
         observation, reward, terminated, truncated, info = env.step(action)
         print(f"  {action} -> reward {reward}, success {info.get('success')}")
+    env.close()
+
+    # Drags: the oracle of a sortable list drags an item by pointer coordinates; an agent could
+    # also write drag_and_drop('<id>', '<id>') or mouse_down / mouse_move / mouse_up over turns.
+    env = agentgym.make("web/miniwob.drag-items-v0", pool=pool)
+    observation, info = env.reset(seed=0)
+    print(observation.splitlines()[0])  # e.g. "Goal: Drag Kasie to the 3rd position."
+    action = env.unwrapped.oracle_action()
+    observation, reward, terminated, truncated, info = env.step(action)
+    print(f"  {action} -> reward {reward}, success {info.get('success')}")
     env.close()
 
 # ---------------------------------------------------------------- many episodes at once

@@ -72,6 +72,7 @@ def test_remote_env_example_plays_through_a_server_and_survives_its_shutdown(tmp
 def test_web_agent_example_plays_miniwob_and_the_shop_and_leaves_no_browser(tmp_path):
     stdout = run_example("web_agent.py", tmp_path)
     assert "a bad id is an error observation" in stdout and "success True" in stdout
+    assert re.search(r"mouse_drag_and_drop\([\d, .]+\) -> reward 1\.0, success True", stdout)  # the drag
     assert " oracle: success 100% over 12 episodes" in stdout and "errors 0" in stdout
     assert "Chromium processes left running: 0" in stdout
     assert "bought the target: success True" in stdout
