@@ -55,14 +55,21 @@ const bidOf = (el, what) => {
 // rather than click what the browser would refuse as not visible.
 const ready = (el) => {
   const r = el.getBoundingClientRect();
-  return r.width > 0 && r.height > 0 && (!el.checkVisibility || el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true}));
+  const css = !el.checkVisibility || el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true});
+  return r.width > 0 && r.height > 0 && css;
 };
 const WAIT = {name: "noop", wait_ms: 200};
-const click = (el, what) => { const bid = bidOf(el, what || "element to click"); return ready(el) ? {name: "click", bid} : WAIT; };
+const click = (el, what) => {
+  const bid = bidOf(el, what || "element to click");
+  return ready(el) ? {name: "click", bid} : WAIT;
+};
 // Drags: element onto element (drag_and_drop), or pointer from point to point (viewport pixels).
 const drag = (from, to, what) => ({name: "drag_and_drop", from_bid: bidOf(from, (what || "drag") + " source"),
                                    to_bid: bidOf(to, (what || "drag") + " target")});
-const center = (el) => { const r = need(el, "element to point at").getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; };
+const center = (el) => {
+  const r = need(el, "element to point at").getBoundingClientRect();
+  return [r.left + r.width / 2, r.top + r.height / 2];
+};
 const mouseDrag = (from, to) => ({name: "mouse_drag_and_drop", from: from.map(Math.round), to: to.map(Math.round)});
 // A drag along a path of several turns: press at path[0], move through the middle points, release
 // at the last; the page keeps no trace of a pressed button, so `memory.gesture` holds the rest.
@@ -471,7 +478,6 @@ const horizontal = /horizontal/.test(utterance);
 return horizontal ? mouseDrag([x - 25, y], [x + 25, y]) : mouseDrag([x, y - 25], [x, y + 25]);
 """)
 
-
 _oracle("drag-shapes", "drag-shapes-2")(r"""
 // "Drag all circles into the black box." / "Drag all red shapes (all triangles) into the left box,
 // and everything else into the right box." A shape counts as in a box when the top-left corner of
@@ -499,8 +505,9 @@ return click(submitButton(), "submit button");
 """)
 
 _oracle("draw-circle")(r"""
-// "Draw a circle centered around the marked point by dragging the mouse.": press 15 pixels right of the dot and go round
-// it through 8 points of that circle, one move a turn (a gesture), then submit.
+// "Draw a circle centered around the marked point by dragging the mouse.": press 15 pixels
+// right of the dot and go round it through 8 points of that circle, one move a turn (a
+// gesture), then submit.
 const going = gestureGoesOn();
 if (going) return going;
 const stroke = one("#area svg path");
