@@ -518,6 +518,79 @@ for (let i = 0; i <= 8; i++) path.push([x + 15 * Math.cos(i * Math.PI / 4), y + 
 return gesture(path);
 """)
 
+_oracle("daily-calendar")(r"""
+// "Create a 1.5 hours event named "Party", between 4PM and 8PM.": press in a free half-hour slot
+// (#hh-N, N = half-hours since midnight) of the window, move down to the last slot of the event,
+// release over the "New event" box that the moves draw, type the name and click Create.
+const dialog = one("#create-event");
+if (dialog) {
+  return fillThenClick([[one("#event-name", dialog), quoted[0], "event name field"]],
+                       one("#controls .create", dialog));
+}
+const area = need(one("#area"), "calendar");
+const drawn = one("#newEvent");
+const slotBox = (n) => need(one("#hh-" + n), "half-hour " + n).getBoundingClientRect();
+// The release must land on the drawn box (the page listens for it there), reached from right of
+// the slots so that no slot sees the pointer pass and moves the event's end.
+const beside = slotBox(0).right + 8;
+// A gesture under way: its moves (memory.gesture), then the release on the box (read live, not
+// planned: the box exists only once the moves have drawn it).
+if (memory.gesture && memory.gesture.length) {
+  const point = memory.gesture.shift().map(Math.round);
+  if (!memory.gesture.length) delete memory.gesture;
+  return {name: "mouse_move", at: point};
+}
+if (drawn) {
+  // The button is still down (the page draws the box while the pointer moves): release on it.
+  const r = drawn.getBoundingClientRect();
+  const [x, y] = [(Math.max(beside, r.left) + r.right) / 2, r.top + r.height / 2];
+  return {name: "mouse_up", at: [x, y].map(Math.round)};
+}
+// The request: its length in half-hours and its window [first, end) of half-hours.
+const [, amount, unit] = need(/(\d+(?:\.\d+)?) (hours?|mins)/.exec(utterance), "length in the request");
+const length = Math.round(unit === "mins" ? Number(amount) / 30 : Number(amount) * 2);
+const [, h0, m0, h1, m1] = need(/between (\d+)(AM|PM) and (\d+)(AM|PM)/i.exec(utterance), "time window in the request");
+const halfHours = (h, meridiem) => 2 * ((Number(h) % 12) + (/pm/i.test(meridiem) ? 12 : 0));
+const first = halfHours(h0, m0), end = halfHours(h1, m1);
+// Events are drawn beside the hour labels, half-hour n at label row n; the slot rows themselves
+// sit one hour lower (the page's inline layout): read an event's half-hours from the label rows.
+const labels = all("#area .hour-label").map((el) => el.getBoundingClientRect().top);
+const pitch = (labels[1] - labels[0]) / 2;
+const busy = new Set();
+for (const event of all("#area .event")) {
+  const r = event.getBoundingClientRect();
+  const start = Math.round((r.top - labels[0]) / pitch);
+  for (let n = start; n < start + Math.max(1, Math.round(r.height / pitch)); n++) busy.add(n);
+}
+let start = -1;
+for (let n = first; n + length <= end && start < 0; n++) {
+  if (!Array.from({length}, (_, k) => n + k).some((k) => busy.has(k))) start = n;
+}
+if (start < 0) throw new Error("oracle: no free " + length + " half-hours between half-hour " + first + " and " + end);
+const last = start + length - 1;
+// Show the slots and the label row above them, where the box will be drawn: wheel the
+// calendar (the pointer over it first).
+const box = area.getBoundingClientRect();
+const shownTop = box.top + area.clientTop, shownBottom = Math.min(shownTop + area.clientHeight, window.innerHeight);
+const top = labels[0] + start * pitch - 2, bottom = slotBox(last).bottom + 2;
+if (top < shownTop || bottom > shownBottom) {
+  const middle = [beside, (shownTop + shownBottom) / 2].map(Math.round);
+  if (!area.matches(":hover")) return {name: "mouse_move", at: middle};
+  return {name: "scroll", dx: 0, dy: Math.round((top + bottom) / 2 - (shownTop + shownBottom) / 2)};
+}
+// Press and move where the slots themselves take the pointer: the next hour's label covers a
+// slot row's left part, and events (z-index 999) its right part from 21% of the calendar's width.
+// Check the press, each slot's middle and the last point: [slot, y] pairs.
+const a = slotBox(start), b = slotBox(last);
+const checks = [[start, a.top + 5], [last, b.bottom - 5]];
+for (let n = start; n <= last; n++) checks.push([n, slotBox(n).top + slotBox(n).height / 2]);
+const hits = (x) => checks.every(([n, y]) => document.elementFromPoint(x, Math.round(y)) === one("#hh-" + n));
+let x = Math.ceil(a.left) + 1;
+while (x < a.right && !hits(x)) x++;
+if (x >= a.right) throw new Error("oracle: the half-hours " + start + "-" + last + " are covered; nowhere to press");
+return gesture([[x, a.top + 5], [x, b.bottom - 5], [beside, b.bottom - 5]]);
+""")
+
 
 #: The tasks that have an oracle, sorted.
 ORACLE_TASKS: tuple[str, ...] = tuple(sorted(_ORACLES))
@@ -546,6 +619,8 @@ def format_action(action: dict[str, Any]) -> str:
     if name in ("mouse_down", "mouse_move", "mouse_up"):
         x, y = action["at"]
         return f"{name}({x:g}, {y:g})"
+    if name == "scroll":
+        return f"scroll({action['dx']:g}, {action['dy']:g})"
     if name == "drag_and_drop":
         return f"drag_and_drop({action['from_bid']!r}, {action['to_bid']!r})"
     if name == "mouse_drag_and_drop":
