@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentgym.browser.action_parser import ACTION_PARAMS
+
 __all__ = ["ORACLE_TASKS", "OracleError", "format_action", "has_oracle", "next_action"]
 
 
@@ -43,6 +45,9 @@ const byText = (selector, text) => all(selector).find((el) => textOf(el) === tex
 const shown = (el) => !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
 const ordinal = (text) => parseInt(/(\d+)(st|nd|rd|th)/.exec(text)[1], 10);
 const submitButton = () => one("#subbtn") || all("#area button").find((b) => /submit/i.test(textOf(b)));
+// An action: the browser action `name` with its positional arguments (format_action writes it).
+const act = (name, ...args) => ({name, args});
+const pixel = (point) => point.map(Math.round);
 const need = (el, what) => { if (!el) throw new Error("oracle: no " + what + " on the page"); return el; };
 const bidOf = (el, what) => {
   need(el, what);
@@ -58,29 +63,33 @@ const ready = (el) => {
   const css = !el.checkVisibility || el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true});
   return r.width > 0 && r.height > 0 && css;
 };
-const WAIT = {name: "noop", wait_ms: 200};
+const WAIT = act("noop", 200);
 const click = (el, what) => {
   const bid = bidOf(el, what || "element to click");
-  return ready(el) ? {name: "click", bid} : WAIT;
+  return ready(el) ? act("click", bid) : WAIT;
 };
 // Drags: element onto element (drag_and_drop), or pointer from point to point (viewport pixels).
-const drag = (from, to, what) => ({name: "drag_and_drop", from_bid: bidOf(from, (what || "drag") + " source"),
-                                   to_bid: bidOf(to, (what || "drag") + " target")});
+const drag = (from, to, what) => act("drag_and_drop", bidOf(from, (what || "drag") + " source"),
+                                     bidOf(to, (what || "drag") + " target"));
 const center = (el) => {
   const r = need(el, "element to point at").getBoundingClientRect();
   return [r.left + r.width / 2, r.top + r.height / 2];
 };
-const mouseDrag = (from, to) => ({name: "mouse_drag_and_drop", from: from.map(Math.round), to: to.map(Math.round)});
-// A drag along a path of several turns: press at path[0], move through the middle points, release
-// at the last; the page keeps no trace of a pressed button, so `memory.gesture` holds the rest.
-const gesture = (path) => { memory.gesture = path.slice(1); return {name: "mouse_down", at: path[0].map(Math.round)}; };
+const mouseDrag = (from, to) => act("mouse_drag_and_drop", ...pixel(from), ...pixel(to));
+// A drag along a path of several turns: press at path[0], move through the other points and
+// release at the last (unless `release` is false: the caller releases, e.g. on something the
+// moves draw). The page keeps no trace of a pressed button, so `memory.gesture` holds the
+// actions still to come; gestureGoesOn() returns the next one (null when none is left).
+const gesture = (path, release = true) => {
+  const moves = path.slice(1).map((p) => act("mouse_move", ...pixel(p)));
+  if (release && moves.length) moves[moves.length - 1].name = "mouse_up";
+  memory.gesture = moves;
+  return act("mouse_down", ...pixel(path[0]));
+};
 const gestureGoesOn = () => {
-  const rest = memory.gesture;
-  if (!rest || !rest.length) { delete memory.gesture; return null; }
-  const point = rest.shift().map(Math.round);
-  if (rest.length) return {name: "mouse_move", at: point};
-  delete memory.gesture;
-  return {name: "mouse_up", at: point};
+  const next = (memory.gesture || []).shift() || null;
+  if (!memory.gesture || !memory.gesture.length) delete memory.gesture;
+  return next;
 };
 // A jQuery UI sortable (a list, or a grid of floated items) moves its placeholder after an item the
 // pointer enters moving down or right, past the item's middle that way, and before one it enters
@@ -96,8 +105,8 @@ const sortableDrag = (items, from, to) => {
   if (Math.abs(x1 - x0) < 1 || Math.abs(y1 - y0) < 1) return mouseDrag([x0, y0], end);
   return gesture([[x0, y0], [x1, y0], [x1, end[1]]]);
 };
-const fill = (el, text, what) => ({name: "fill", bid: bidOf(el, what || "field to fill"), text: String(text)});
-const select = (el, option, what) => ({name: "select_option", bid: bidOf(el, what || "list"), option: String(option)});
+const fill = (el, text, what) => act("fill", bidOf(el, what || "field to fill"), String(text));
+const select = (el, option, what) => act("select_option", bidOf(el, what || "list"), String(option));
 // Fill the fields in order, then click `finish`: one action per call.
 const fillThenClick = (pairs, finish) => {
   for (const [el, text, what] of pairs) { need(el, what); if (el.value !== String(text)) return fill(el, text, what); }
@@ -535,16 +544,12 @@ const slotBox = (n) => need(one("#hh-" + n), "half-hour " + n).getBoundingClient
 const beside = slotBox(0).right + 8;
 // A gesture under way: its moves (memory.gesture), then the release on the box (read live, not
 // planned: the box exists only once the moves have drawn it).
-if (memory.gesture && memory.gesture.length) {
-  const point = memory.gesture.shift().map(Math.round);
-  if (!memory.gesture.length) delete memory.gesture;
-  return {name: "mouse_move", at: point};
-}
+const going = gestureGoesOn();
+if (going) return going;
 if (drawn) {
   // The button is still down (the page draws the box while the pointer moves): release on it.
   const r = drawn.getBoundingClientRect();
-  const [x, y] = [(Math.max(beside, r.left) + r.right) / 2, r.top + r.height / 2];
-  return {name: "mouse_up", at: [x, y].map(Math.round)};
+  return act("mouse_up", ...pixel([(Math.max(beside, r.left) + r.right) / 2, r.top + r.height / 2]));
 }
 // The request: its length in half-hours and its window [first, end) of half-hours.
 const [, amount, unit] = need(/(\d+(?:\.\d+)?) (hours?|mins)/.exec(utterance), "length in the request");
@@ -574,9 +579,8 @@ const box = area.getBoundingClientRect();
 const shownTop = box.top + area.clientTop, shownBottom = Math.min(shownTop + area.clientHeight, window.innerHeight);
 const top = labels[0] + start * pitch - 2, bottom = slotBox(last).bottom + 2;
 if (top < shownTop || bottom > shownBottom) {
-  const middle = [beside, (shownTop + shownBottom) / 2].map(Math.round);
-  if (!area.matches(":hover")) return {name: "mouse_move", at: middle};
-  return {name: "scroll", dx: 0, dy: Math.round((top + bottom) / 2 - (shownTop + shownBottom) / 2)};
+  if (!area.matches(":hover")) return act("mouse_move", ...pixel([beside, (shownTop + shownBottom) / 2]));
+  return act("scroll", 0, Math.round((top + bottom) / 2 - (shownTop + shownBottom) / 2));
 }
 // Press and move where the slots themselves take the pointer: the next hour's label covers a
 // slot row's left part, and events (z-index 999) its right part from 21% of the calendar's width.
@@ -588,7 +592,7 @@ const hits = (x) => checks.every(([n, y]) => document.elementFromPoint(x, Math.r
 let x = Math.ceil(a.left) + 1;
 while (x < a.right && !hits(x)) x++;
 if (x >= a.right) throw new Error("oracle: the half-hours " + start + "-" + last + " are covered; nowhere to press");
-return gesture([[x, a.top + 5], [x, b.bottom - 5], [beside, b.bottom - 5]]);
+return gesture([[x, a.top + 5], [x, b.bottom - 5], [beside, b.bottom - 5]], false);
 """)
 
 
@@ -605,28 +609,13 @@ def _script(task: str) -> str:
 
 
 def format_action(action: dict[str, Any]) -> str:
-    """``{"name": "fill", "bid": "3", "text": "a"}`` -> ``fill('3', 'a')`` (Python literals, which
-    the action parser reads back exactly, whatever the text holds)."""
-    name = action["name"]
-    if name == "click":
-        return f"click({action['bid']!r})"
-    if name == "fill":
-        return f"fill({action['bid']!r}, {action['text']!r})"
-    if name == "select_option":
-        return f"select_option({action['bid']!r}, {action['option']!r})"
-    if name == "noop":
-        return f"noop({int(action['wait_ms'])})"
-    if name in ("mouse_down", "mouse_move", "mouse_up"):
-        x, y = action["at"]
-        return f"{name}({x:g}, {y:g})"
-    if name == "scroll":
-        return f"scroll({action['dx']:g}, {action['dy']:g})"
-    if name == "drag_and_drop":
-        return f"drag_and_drop({action['from_bid']!r}, {action['to_bid']!r})"
-    if name == "mouse_drag_and_drop":
-        (x0, y0), (x1, y1) = action["from"], action["to"]
-        return f"mouse_drag_and_drop({x0:g}, {y0:g}, {x1:g}, {y1:g})"
-    raise OracleError(f"the oracle returned an action this module cannot write: {action!r}")
+    """``{"name": "fill", "args": ["3", "a"]}`` -> ``fill('3', 'a')``: a call of the browser
+    action language with Python literals, which the action parser reads back exactly, whatever
+    a text holds."""
+    name, args = action.get("name"), action.get("args")
+    if name not in ACTION_PARAMS or not isinstance(args, list):
+        raise OracleError(f"the oracle returned an action this module cannot write: {action!r}")
+    return f"{name}({', '.join(repr(arg) for arg in args)})"
 
 
 def next_action(page: Any, task: str, memory: dict[str, Any]) -> str:
