@@ -18,10 +18,10 @@ page; see :mod:`agentgym.browser.scripts`), then its role, its accessible name (
 attribute or property, or a ``click``/``dblclick`` listener the page added, jQuery's included --
 a tab stop or a pointer cursor, and a nameless one's first classes as ``class="..."``, the only
 hint an icon gives of what it does). Text not inside a named element is shown as ``StaticText``
-lines, with the id of the element holding it when that element has no other children. Hidden elements (``display:none``,
-``visibility:hidden``, ``opacity:0``, ``aria-hidden``) are skipped; long names and texts are cut,
-and the tree stops at :data:`MAX_LINES` lines or :data:`MAX_TREE_CHARS` characters with a line
-saying how many more were left out.
+lines, with the id of the element holding it when that element has no other children. Hidden
+elements (``display:none``, ``visibility:hidden``, ``opacity:0``, ``aria-hidden``) are skipped;
+long names and texts are cut, and the tree stops at :data:`MAX_LINES` lines or
+:data:`MAX_TREE_CHARS` characters with a line saying how many more were left out.
 Open shadow roots are walked; the contents of iframes are not (an ``iframe`` line is shown).
 """
 

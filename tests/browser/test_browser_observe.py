@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from agentgym.browser.observe import MAX_LINES, MAX_TREE_CHARS, observe, snapshot_page
+from agentgym.browser.scripts import MARKS_CALL, UNMARKS_CALL
 
 from .browser_helpers import FORM_PAGE, bid_of, line_of
 
@@ -236,7 +237,6 @@ def test_set_of_marks_labels_keep_off_the_text(session, site):
       <button id="go" style="margin: 0">Go</button> <button id="stop" style="margin: 0">Stop</button></div>"""
     session.run(lambda p: p.goto(site.page("/obs/labels.html", page)))
     obs = observe(session)
-    from agentgym.browser.scripts import MARKS_CALL, UNMARKS_CALL
 
     def drawn(p):
         assert p.evaluate(MARKS_CALL, obs["interactive"]) == 2
