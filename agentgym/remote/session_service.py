@@ -220,17 +220,22 @@ class SessionService:
         return {**kwargs, "render_mode": render_mode}, render_mode
 
     async def close(self, session: Session) -> None:
-        """Close ``session``'s env once (waiting for a call in progress) and forget it."""
+        """Close ``session``'s env once (waiting for a call in progress) and forget it.
+
+        The session stays listed until its env is closed, so that :meth:`shutdown` waits for a
+        close under way (the reaper's, a DELETE's) instead of missing it; it is forgotten and
+        counted even when this coroutine is cancelled meanwhile (the server stopping)."""
         async with session.lock:
             if session.closed:
                 return
             session.closed = True
-            self.sessions.pop(session.id, None)
             try:
                 await self.pool.run(session.env.close)
             except Exception:  # noqa: BLE001 - a failing close must not keep the session
                 pass
-            self.metrics.closed += 1
+            finally:
+                self.sessions.pop(session.id, None)
+                self.metrics.closed += 1
 
     async def reset(self, session: Session, body: ResetRequest) -> dict[str, Any]:
         """The ``reset`` body: ``{"observation", "info"}``."""
