@@ -7,20 +7,26 @@ written ``'12'`` or ``12``)::
     fill(bid, text)            clear(bid)                 check(bid)            uncheck(bid)
     select_option(bid, option) (option: a value or a label, or a list of them for a multi-select)
     press(key)                 press(bid, key)            (key: "Enter", "Control+a", "ArrowDown"...)
-    keyboard_press(key)        keyboard_type(text)        (types into the focused element)
+    keyboard_press(key)        keyboard_type(text)        keyboard_insert_text(text)
+    keyboard_down(key)         keyboard_up(key)           (a key held across turns, e.g. Shift)
     drag_and_drop(from_bid, to_bid)                       (press on one element, release on another)
-    scroll(dx, dy)             mouse_click(x, y)          mouse_dblclick(x, y)
+    scroll(dx, dy)             scroll_at(x, y, dx, dy)    mouse_click(x, y)     mouse_dblclick(x, y)
     mouse_move(x, y)           mouse_down(x, y)           mouse_up(x, y)
     mouse_drag_and_drop(from_x, from_y, to_x, to_y)       (pixels; x, y inside the viewport)
-    goto(url)                  go_back()                  (pages on this machine only)
+    goto(url)                  go_back()                  go_forward()          (pages on this machine only)
+    new_tab()                  tab_focus(index)           tab_close()           (tabs counted from 0)
     noop()                     noop(wait_ms)              send_msg_to_user(text)
+    report_infeasible(reason)                             (the task cannot be done: ends the episode)
 
 ``press(key)`` presses the key on whatever has focus (like ``keyboard_press``);
-``press(bid, key)`` focuses the element first. The mouse actions take an optional
-``button`` (``'left'``, ``'middle'``, ``'right'``) where BrowserGym's do; ``mouse_down`` and
-``mouse_up`` may come in different turns (the button stays held in between), and several
-``mouse_move`` lines between them draw a path. Arguments may also be given by keyword
-(``fill(bid="3", text="abc")``).
+``press(bid, key)`` focuses the element first. ``click`` and ``dblclick`` take an optional
+``button`` and ``modifiers`` (``['Shift']``, ``['ControlOrMeta']``: keys held during the
+click), the mouse actions an optional ``button`` (``'left'``, ``'middle'``, ``'right'``), as
+BrowserGym's do; ``mouse_down`` and ``mouse_up`` may come in different turns (the button stays
+held in between), and several ``mouse_move`` lines between them draw a path. Arguments may also
+be given by keyword (``fill(bid="3", text="abc")``). BrowserGym's ``upload_file`` and
+``mouse_upload_file`` are left out: they would hand a page files of the machine the environment
+runs on.
 
 Where the action is in the text (:func:`parse_actions`):
 
@@ -53,6 +59,8 @@ MAX_TYPED_CHARS = 500
 MAX_WAIT_MS = 10_000
 #: Mouse buttons of the coordinate actions.
 MOUSE_BUTTONS = ("left", "middle", "right")
+#: Modifier keys ``click`` and ``dblclick`` may hold (``ControlOrMeta``: Control, Meta on macOS).
+MODIFIER_KEYS = ("Alt", "Control", "ControlOrMeta", "Meta", "Shift")
 
 
 class ActionError(ValueError):
@@ -74,7 +82,10 @@ class BrowserAction:
     source: str = ""
 
     def __str__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
+        """The call with every argument by keyword, those left at their defaults omitted."""
+        defaults = {name: default for name, _, default in ACTION_PARAMS.get(self.name, ())}
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.args.items()
+                          if k not in defaults or defaults[k] is _REQUIRED or v != defaults[k])
         return f"{self.name}({inner})"
 
 
@@ -137,6 +148,27 @@ def _options(value: Any) -> str | list[str]:
     return _text(value)
 
 
+def _modifiers(value: Any) -> tuple[str, ...]:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)):
+        raise ActionError(f"modifiers is a list of keys such as ['Shift'], got {value!r}")
+    known = {key.lower(): key for key in MODIFIER_KEYS}
+    chosen: list[str] = []
+    for name in names:
+        key = known.get(name.strip().lower()) if isinstance(name, str) else None
+        if key is None:
+            raise ActionError(f"modifiers are among {', '.join(repr(k) for k in MODIFIER_KEYS)}, got {name!r}")
+        if key not in chosen:
+            chosen.append(key)
+    return tuple(chosen)
+
+
+def _tab_index(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1000:
+        raise ActionError(f"a tab is given by its number from 0 (the first tab), got {value!r}")
+    return value
+
+
 def _url(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ActionError(f"expected a URL in quotes, got {value!r}")
@@ -168,8 +200,8 @@ def _p(name: str, check: Callable[[Any], Any], default: Any = _REQUIRED) -> _Par
 
 #: Every action: its parameters in order.
 ACTION_PARAMS: dict[str, tuple[_Param, ...]] = {
-    "click": (_p("bid", _bid),),
-    "dblclick": (_p("bid", _bid),),
+    "click": (_p("bid", _bid), _p("button", _button, "left"), _p("modifiers", _modifiers, ())),
+    "dblclick": (_p("bid", _bid), _p("button", _button, "left"), _p("modifiers", _modifiers, ())),
     "hover": (_p("bid", _bid),),
     "focus": (_p("bid", _bid),),
     "fill": (_p("bid", _bid), _p("text", _text)),
@@ -180,8 +212,12 @@ ACTION_PARAMS: dict[str, tuple[_Param, ...]] = {
     "press": (_p("bid", _bid, None), _p("key", _key)),
     "keyboard_press": (_p("key", _key),),
     "keyboard_type": (_p("text", _typed),),
+    "keyboard_insert_text": (_p("text", _text),),
+    "keyboard_down": (_p("key", _key),),
+    "keyboard_up": (_p("key", _key),),
     "drag_and_drop": (_p("from_bid", _bid), _p("to_bid", _bid)),
     "scroll": (_p("dx", _number), _p("dy", _number)),
+    "scroll_at": (_p("x", _number), _p("y", _number), _p("dx", _number), _p("dy", _number)),
     "mouse_click": (_p("x", _number), _p("y", _number), _p("button", _button, "left")),
     "mouse_dblclick": (_p("x", _number), _p("y", _number), _p("button", _button, "left")),
     "mouse_move": (_p("x", _number), _p("y", _number)),
@@ -190,8 +226,13 @@ ACTION_PARAMS: dict[str, tuple[_Param, ...]] = {
     "mouse_drag_and_drop": (_p("from_x", _number), _p("from_y", _number), _p("to_x", _number), _p("to_y", _number)),
     "goto": (_p("url", _url),),
     "go_back": (),
+    "go_forward": (),
+    "new_tab": (),
+    "tab_focus": (_p("index", _tab_index),),
+    "tab_close": (),
     "noop": (_p("wait_ms", _wait_ms, 0.0),),
     "send_msg_to_user": (_p("text", _text),),
+    "report_infeasible": (_p("reason", _text),),
 }
 
 #: Alternative keyword names accepted (BrowserGym's spellings).

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable
 from urllib.parse import urljoin
 
@@ -30,7 +31,7 @@ from agentgym.browser.action_parser import (
 from agentgym.browser.errors import BrowserError
 from agentgym.browser.network import allowed_url, refusal
 from agentgym.browser.scripts import BID_ATTRIBUTE, INSPECT_CALL
-from agentgym.browser.session import BrowserSession
+from agentgym.browser.session import MAX_TABS, BrowserSession
 
 #: Seconds :func:`execute` allows beyond the action's own timeout before the browser counts as hung.
 HANG_MARGIN_S = 5.0
@@ -43,7 +44,8 @@ class ActionOutcome:
     Attributes:
         action: the action.
         error: why it failed, written for the agent; ``None`` when it worked.
-        message: the text of ``send_msg_to_user`` (``None`` for other actions).
+        message: the text of ``send_msg_to_user`` or the reason of ``report_infeasible``
+            (``None`` for other actions).
     """
 
     action: BrowserAction
@@ -74,10 +76,10 @@ def execute(session: BrowserSession, action: BrowserAction, timeout: float = 5.0
         BrowserTimeout: the browser hung (the action ran ``HANG_MARGIN_S`` beyond its limits).
         SessionClosed: the session was closed.
     """
-    if action.name == "send_msg_to_user":
-        return ActionOutcome(action, message=action.args["text"])
+    if action.name in _MESSAGES:
+        return ActionOutcome(action, message=action.args[_MESSAGES[action.name]])
     load = timeout if load_timeout is None else load_timeout
-    run = _RUNNERS[action.name]
+    run = _RUNNERS.get(action.name) or partial(_TAB_RUNNERS[action.name], session)
 
     def act(page: Any) -> ActionOutcome:
         try:
@@ -122,13 +124,22 @@ def _settle(page: Any, load_ms: float) -> None:
             raise  # the browser died (a tab the action closed is no error)
 
 
+def _pointer_options(args: dict[str, Any]) -> dict[str, Any]:
+    """``button`` and, when some are asked for, ``modifiers``: Playwright presses exactly the
+    modifiers it is given, so an empty list would lift the keys held by ``keyboard_down``."""
+    options: dict[str, Any] = {"button": args["button"]}
+    if args["modifiers"]:
+        options["modifiers"] = list(args["modifiers"])
+    return options
+
+
 def _click(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
-    _element(page, args["bid"]).click(timeout=ms)
+    _element(page, args["bid"]).click(timeout=ms, **_pointer_options(args))
     _settle(page, load_ms)
 
 
 def _dblclick(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
-    _element(page, args["bid"]).dblclick(timeout=ms)
+    _element(page, args["bid"]).dblclick(timeout=ms, **_pointer_options(args))
     _settle(page, load_ms)
 
 
@@ -210,6 +221,19 @@ def _keyboard_type(page: Any, args: dict[str, Any], ms: float, load_ms: float) -
     page.keyboard.type(args["text"])
 
 
+def _keyboard_insert_text(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    page.keyboard.insert_text(args["text"])  # one input event, no key events
+
+
+def _keyboard_down(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    page.keyboard.down(args["key"])  # held until keyboard_up, across turns
+
+
+def _keyboard_up(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    page.keyboard.up(args["key"])
+    _settle(page, load_ms)
+
+
 _NEXT_FRAME = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
@@ -243,6 +267,13 @@ def _at_point(act: Callable[[Any, float, float, dict[str, Any], float], None]) -
             act(page, x, y, args, load_ms)
         return error
     return run
+
+
+@_at_point
+def _scroll_at(page: Any, x: float, y: float, args: dict[str, Any], load_ms: float) -> None:
+    page.mouse.move(x, y)
+    page.mouse.wheel(args["dx"], args["dy"])
+    page.evaluate(_NEXT_FRAME)
 
 
 @_at_point
@@ -315,6 +346,14 @@ def _go_back(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str 
     return None
 
 
+def _go_forward(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    history = _navigation_history(page)
+    if history is not None and history[0] >= len(history[1]) - 1:
+        return "there is no later page to go forward to"
+    page.go_forward(timeout=load_ms, wait_until="load")
+    return None
+
+
 def _navigation_history(page: Any) -> tuple[int, list[str]] | None:
     """The tab's history as ``(current index, URLs)`` (Chromium's DevTools protocol); ``None``
     when it cannot be read."""
@@ -340,15 +379,41 @@ def _noop(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
         page.wait_for_timeout(wait)
 
 
+# Tab runners also get the session, whose active page they change (see BrowserSession).
+def _new_tab(session: BrowserSession, page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    if len(session.pages_here()) >= MAX_TABS:
+        return f"at most {MAX_TABS} tabs may be open; close one with tab_close() first"
+    session.activate_here(page.context.new_page())
+    return None
+
+
+def _tab_focus(session: BrowserSession, page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    pages, index = session.pages_here(), args["index"]
+    if index >= len(pages):
+        return f"there is no tab {index}; the open tabs are numbered 0 to {len(pages) - 1}"
+    session.activate_here(pages[index])
+    pages[index].bring_to_front()
+    return None
+
+
+def _tab_close(session: BrowserSession, page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
+    page.close()  # the newest remaining tab is shown next (a blank one if none is left)
+
+
 _RUNNERS: dict[str, _Runner] = {
     "click": _click, "dblclick": _dblclick, "hover": _hover, "focus": _focus, "fill": _fill,
     "clear": _clear, "check": _check, "uncheck": _uncheck, "select_option": _select_option,
     "press": _press, "keyboard_press": _keyboard_press, "keyboard_type": _keyboard_type,
-    "drag_and_drop": _drag_and_drop, "scroll": _scroll, "mouse_click": _mouse_click,
+    "keyboard_insert_text": _keyboard_insert_text, "keyboard_down": _keyboard_down, "keyboard_up": _keyboard_up,
+    "drag_and_drop": _drag_and_drop, "scroll": _scroll, "scroll_at": _scroll_at, "mouse_click": _mouse_click,
     "mouse_dblclick": _mouse_dblclick, "mouse_move": _mouse_move, "mouse_down": _mouse_down, "mouse_up": _mouse_up,
-    "mouse_drag_and_drop": _mouse_drag_and_drop, "goto": _goto, "go_back": _go_back, "noop": _noop,
+    "mouse_drag_and_drop": _mouse_drag_and_drop, "goto": _goto, "go_back": _go_back, "go_forward": _go_forward,
+    "noop": _noop,
 }
-assert set(_RUNNERS) | {"send_msg_to_user"} == set(ACTION_PARAMS), "every action needs a runner"
+_TAB_RUNNERS: dict[str, Callable[..., "str | None"]] = {"new_tab": _new_tab, "tab_focus": _tab_focus, "tab_close": _tab_close}
+#: Actions that only say something (to the task, see BrowserEnv.on_message / on_infeasible): their text's argument.
+_MESSAGES = {"send_msg_to_user": "text", "report_infeasible": "reason"}
+assert set(_RUNNERS) | set(_TAB_RUNNERS) | set(_MESSAGES) == set(ACTION_PARAMS), "every action needs a runner"
 
 
 # -------------------------------------------------------------- error messages

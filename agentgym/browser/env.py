@@ -27,10 +27,12 @@ Hooks, in the order an episode calls them:
 * :meth:`on_page_loaded` (the browser's thread) starts the episode inside the page;
 * :meth:`goal_text` is shown at the top of every observation;
 * :meth:`page_status` (the browser's thread) is asked after every step whether the episode is
-  over; :meth:`on_message` answers ``send_msg_to_user(text)`` (an agent's answer).
+  over; :meth:`on_message` answers ``send_msg_to_user(text)`` (an agent's answer) and
+  :meth:`on_infeasible` ``report_infeasible(reason)`` (by default the episode ends, failed).
 
 The observation is the page's accessibility-tree text (ids in brackets) under the goal, the
-page's title and URL, the focused element and the last action's error; with ``screenshot=True``
+page's title and URL, the open tabs when there are several, the focused element and the last
+action's error; with ``screenshot=True``
 (or ``set_of_marks=True``) it is ``{"text", "image"}``, the image an ``H x W x 3`` uint8 array
 of the viewport (``observation_space`` is then :func:`~agentgym.spaces.text_and_image_space`).
 
@@ -54,7 +56,7 @@ from agentgym.browser.action_parser import ActionError, action_help, parse_actio
 from agentgym.browser.actions import ActionOutcome, execute, is_target_closed
 from agentgym.browser.errors import BrowserError, BrowserTimeout
 from agentgym.browser.network import allowed_url
-from agentgym.browser.observe import settled, snapshot_page
+from agentgym.browser.observe import MAX_NAME_CHARS, MAX_TEXT_CHARS, settled, snapshot_page, well_formed
 from agentgym.browser.pool import BrowserPool, check_viewport, shared_pool
 from agentgym.browser.session import DEFAULT_VIEWPORT, BrowserSession, first_line
 from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_flag, check_int, check_number
@@ -181,6 +183,12 @@ class BrowserEnv(LLMEnv):
         Return the episode's status, or ``None`` to treat the message as a note (no effect)."""
         return None
 
+    def on_infeasible(self, reason: str) -> PageStatus | None:
+        """The agent said ``report_infeasible(reason)``: the task cannot be done. By default the
+        episode ends, failed, with ``info["infeasible"] = reason``; a task that can be infeasible
+        returns a success here when it is, and ``None`` lets the episode go on."""
+        return PageStatus(done=True, success=False, info={"infeasible": reason})
+
     # ----------------------------------------------------------------- for subclasses
     def run_in_page(self, fn: Callable[[Any], T], timeout: float | None = None) -> T:
         """Run ``fn(page)`` on the browser's thread, with the episode's page.
@@ -253,7 +261,8 @@ class BrowserEnv(LLMEnv):
         for parsed in actions:
             outcome = execute(session, parsed, self.action_timeout, load_timeout=self.load_timeout)
             if outcome.message is not None:
-                status = self.on_message(outcome.message)
+                reply = self.on_infeasible if parsed.name == "report_infeasible" else self.on_message
+                status = reply(outcome.message)
             if outcome.error is not None or (status is not None and status.done):
                 break
         assert outcome is not None
@@ -301,8 +310,11 @@ class BrowserEnv(LLMEnv):
 
     # ------------------------------------------------------------------ helpers
     def _observe(self, outcome: ActionOutcome | None) -> Any:
-        snapshot = self.run_in_page(lambda page: snapshot_page(
-            page, screenshot=self.screenshot, set_of_marks=self.set_of_marks, dom_text=self.dom_text))
+        session = self._session
+        assert session is not None, "_observe() without an episode"
+        snapshot, tabs = self.run_in_page(lambda page: (snapshot_page(
+            page, screenshot=self.screenshot, set_of_marks=self.set_of_marks, dom_text=self.dom_text),
+            tab_list(session, page)))
         self._interactive = list(snapshot.get("interactive", ()))
         lines = []
         goal = self.goal_text()
@@ -316,6 +328,11 @@ class BrowserEnv(LLMEnv):
         if self.show_url:
             where += f" ({snapshot.get('url', '')})"
         lines.append(f"Page: {where}")
+        if len(tabs) > 1:
+            lines.append("Tabs (tab_focus(index) shows another):")
+            for index, (title, url, shown) in enumerate(tabs):
+                tab = f"  {index}: {title or '(untitled)'}" + (f" ({url})" if self.show_url else "")
+                lines.append(tab + ("  <- this page" if shown else ""))
         focused = snapshot.get("focused")
         lines.append(f"Focused: [{focused}]" if focused else "Focused: nothing")
         lines.append("")
@@ -329,6 +346,22 @@ class BrowserEnv(LLMEnv):
         return {"text": text, "image": png_to_array(snapshot["image"])}
 
 
+def tab_list(session: BrowserSession, page: Any) -> list[tuple[str, str, bool]]:
+    """(On the browser's thread.) ``(title, url, shown)`` of each open tab when there are
+    several (``shown``: it is ``page``); an empty list for one tab (nothing to show)."""
+    pages = session.pages_here()
+    if len(pages) < 2:
+        return []
+    tabs = []
+    for tab in pages:
+        try:
+            title = tab.title()
+        except Exception:  # noqa: BLE001 - a tab navigating or closing: its URL still tells it
+            title = ""
+        tabs.append((well_formed(title)[:MAX_NAME_CHARS], well_formed(tab.url)[:MAX_TEXT_CHARS], tab is page))
+    return tabs
+
+
 def png_to_array(png: bytes) -> np.ndarray:
     """PNG bytes as an ``H x W x 3`` uint8 array."""
     from PIL import Image
@@ -337,4 +370,4 @@ def png_to_array(png: bytes) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-__all__ = ["BrowserEnv", "GOING_ON", "PageStatus", "png_to_array"]
+__all__ = ["BrowserEnv", "GOING_ON", "PageStatus", "png_to_array", "tab_list"]

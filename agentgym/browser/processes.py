@@ -76,7 +76,6 @@ def browser_descendants(root: int | None = None) -> list[psutil.Process]:
         children = psutil.Process(root or os.getpid()).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
-    names = BROWSER_PROCESS_NAMES + DRIVER_PROCESS_NAMES
     found = []
     for child in children:
         try:

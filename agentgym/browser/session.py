@@ -26,10 +26,17 @@ _session_ids = itertools.count(1)
 
 #: Default viewport (CSS pixels) of a session's page; screenshots have this size.
 DEFAULT_VIEWPORT = (1280, 720)
+#: The most tabs the agent may open with ``new_tab()`` (pages' own popups are not counted against it).
+MAX_TABS = 10
 
 
 class BrowserSession:
     """One episode's browser context and page, on one :class:`~agentgym.browser.worker.BrowserWorker`.
+
+    The session's *active* page is the tab the agent sees and acts on: the newest tab unless
+    :meth:`activate_here` chose another (``tab_focus``); a tab that opens (a popup, ``new_tab``)
+    becomes active, and when the active tab closes the newest remaining one takes its place (a
+    blank tab is opened when none is left).
 
     Use :meth:`run` to do anything with the page; :meth:`close` (idempotent, any thread)
     closes the context. After the browser died every :meth:`run` raises
@@ -51,6 +58,7 @@ class BrowserSession:
         self.generation = 0
         self._on_close = on_close
         self._context: Any = None
+        self._active: Any = None
         self._crashed_pages: set[int] = set()
         self._broken: BrowserError | None = None
         self._closed = False
@@ -140,15 +148,25 @@ class BrowserSession:
         self._context = context
 
     def page_here(self) -> Any:
-        """(On the worker's thread.) The active page: the newest open one; a blank page is
-        opened if the agent's pages all closed themselves."""
-        pages = [p for p in self._context.pages if not p.is_closed()]
-        if pages:
-            return pages[-1]
-        return self._context.new_page()
+        """(On the worker's thread.) The active page (see the class docstring); a blank page is
+        opened if the agent's pages all closed."""
+        if self._active is not None and not self._active.is_closed():
+            return self._active
+        pages = self.pages_here()
+        self._active = pages[-1] if pages else self._context.new_page()
+        return self._active
+
+    def pages_here(self) -> list[Any]:
+        """(On the worker's thread.) The open tabs, oldest first."""
+        return [p for p in self._context.pages if not p.is_closed()]
+
+    def activate_here(self, page: Any) -> None:
+        """(On the worker's thread.) Make ``page``, one of :meth:`pages_here`, the active page."""
+        self._active = page
 
     def _watch_page(self, page: Any) -> None:
         page.on("crash", lambda crashed: self._crashed_pages.add(id(crashed)))
+        self._active = page  # a new tab (a popup, new_tab()) is the one shown
 
     def _run_here(self, fn: Callable[[Any], T]) -> T:
         self._check_usable()
@@ -168,6 +186,7 @@ class BrowserSession:
 
     def _close_here(self) -> None:
         context, self._context = self._context, None
+        self._active = None
         if context is not None and self.generation == self.worker.generation:
             try:
                 context.close()

@@ -21,8 +21,10 @@ from agentgym.browser.action_parser import (
 
 # Every action of the set, written positionally and by keyword, and what it binds to.
 EVERY_ACTION = [
-    ("click('12')", "click(bid='12')", "click", {"bid": "12"}),
-    ("dblclick(7)", "dblclick(bid=7)", "dblclick", {"bid": "7"}),
+    ("click('12')", "click(bid='12')", "click", {"bid": "12", "button": "left", "modifiers": ()}),
+    ("click('12', 'right', ['shift', 'Alt'])", "click(bid='12', button='right', modifiers=['Shift', 'alt'])",
+     "click", {"bid": "12", "button": "right", "modifiers": ("Shift", "Alt")}),
+    ("dblclick(7)", "dblclick(bid=7)", "dblclick", {"bid": "7", "button": "left", "modifiers": ()}),
     ("hover('3')", "hover(bid='3')", "hover", {"bid": "3"}),
     ("focus('4')", "focus(bid='4')", "focus", {"bid": "4"}),
     ("fill('15', 'hello world')", "fill(bid='15', text='hello world')", "fill", {"bid": "15", "text": "hello world"}),
@@ -35,7 +37,12 @@ EVERY_ACTION = [
     ("press('5', 'Control+a')", "press(bid='5', key='Control+a')", "press", {"bid": "5", "key": "Control+a"}),
     ("keyboard_press('ArrowDown')", "keyboard_press(key='ArrowDown')", "keyboard_press", {"key": "ArrowDown"}),
     ("keyboard_type('abc')", "keyboard_type(text='abc')", "keyboard_type", {"text": "abc"}),
+    ("keyboard_insert_text('é')", "keyboard_insert_text(text='é')", "keyboard_insert_text", {"text": "é"}),
+    ("keyboard_down('Shift')", "keyboard_down(key='Shift')", "keyboard_down", {"key": "Shift"}),
+    ("keyboard_up('Shift')", "keyboard_up(key='Shift')", "keyboard_up", {"key": "Shift"}),
     ("scroll(0, 300)", "scroll(dx=0, dy=300)", "scroll", {"dx": 0.0, "dy": 300.0}),
+    ("scroll_at(10, 20, 0, -50)", "scroll_at(x=10, y=20, dx=0, dy=-50)", "scroll_at",
+     {"x": 10.0, "y": 20.0, "dx": 0.0, "dy": -50.0}),
     ("mouse_click(10.5, 20)", "mouse_click(x=10.5, y=20)", "mouse_click", {"x": 10.5, "y": 20.0, "button": "left"}),
     ("mouse_dblclick(1, 2, 'right')", "mouse_dblclick(x=1, y=2, button='right')", "mouse_dblclick",
      {"x": 1.0, "y": 2.0, "button": "right"}),
@@ -50,8 +57,14 @@ EVERY_ACTION = [
     ("goto('http://127.0.0.1:8000/a')", "goto(url='http://127.0.0.1:8000/a')", "goto",
      {"url": "http://127.0.0.1:8000/a"}),
     ("go_back()", "go_back()", "go_back", {}),
+    ("go_forward()", "go_forward()", "go_forward", {}),
+    ("new_tab()", "new_tab()", "new_tab", {}),
+    ("tab_focus(1)", "tab_focus(index=1)", "tab_focus", {"index": 1}),
+    ("tab_close()", "tab_close()", "tab_close", {}),
     ("noop(250)", "noop(wait_ms=250)", "noop", {"wait_ms": 250.0}),
     ("send_msg_to_user('42')", "send_msg_to_user(text='42')", "send_msg_to_user", {"text": "42"}),
+    ("report_infeasible('no such item')", "report_infeasible(reason='no such item')", "report_infeasible",
+     {"reason": "no such item"}),
 ]
 
 
@@ -78,12 +91,13 @@ def test_defaults_aliases_and_id_spellings():
     assert parse_actions("scroll(delta_x=-5, delta_y=+7)")[0].args == {"dx": -5.0, "dy": 7.0}
     assert parse_actions("send_msg_to_user(msg='hi')")[0].args == {"text": "hi"}
     for spelling in ("click(12)", "click('12')", 'click("12")', "click('[12]')", "click(' 12 ')", "click('012')"):
-        assert parse_actions(spelling)[0].args == {"bid": "12"}, spelling
+        assert parse_actions(spelling)[0].args["bid"] == "12", spelling
     assert parse_actions("fill('3', '''two\nlines''')")[0].args["text"] == "two\nlines"
     assert parse_actions("fill('3', 5)")[0].args["text"] == "5"
     # Only \n, \r\n and \r end lines (as for Python): \u2028 and \f inside text stay text.
     odd = parse_actions("fill('3', 'a\u2028b\x0cc')\r\nclick('1')\rfill('7', 'ü')")
-    assert [a.args for a in odd] == [{"bid": "3", "text": "a\u2028b\x0cc"}, {"bid": "1"}, {"bid": "7", "text": "ü"}]
+    assert [(a.name, a.args["bid"], a.args.get("text")) for a in odd] == [
+        ("fill", "3", "a\u2028b\x0cc"), ("click", "1", None), ("fill", "7", "ü")]
 
 
 def test_reasoning_first_action_last():
@@ -92,13 +106,13 @@ def test_reasoning_first_action_last():
             "fill('15', 'Ada')")
     assert [str(a) for a in parse_actions(text)] == ["fill(bid='15', text='Ada')"]
     labelled = "Thought: the submit button is [9].\nAction: click('9')"
-    assert parse_actions(labelled)[0].args == {"bid": "9"}
+    assert str(parse_actions(labelled)[0]) == "click(bid='9')"
     assert parse_actions("final action: noop()")[0].name == "noop"
 
 
 def test_fenced_blocks_the_last_one_counts():
     text = "First idea:\n```python\nclick('1')\n```\nNo, better:\n```\nclick('2')\n```\nDone."
-    assert [a.args for a in parse_actions(text)] == [{"bid": "2"}]
+    assert [str(a) for a in parse_actions(text)] == ["click(bid='2')"]
     assert parse_actions("```py\n  fill('4', 'x')\n```")[0].args == {"bid": "4", "text": "x"}
 
 
@@ -127,7 +141,17 @@ BAD = [
     ("fill('3', b'bytes')", "arguments must be plain values"),
     ("click(*ids)", "no *"),
     ("click(**kw)", "no **"),
-    ("click('1', '2')", "click takes 1 argument(s), got 2; usage: click(bid)"),
+    ("hover('1', '2')", "hover takes 1 argument(s), got 2; usage: hover(bid)"),
+    ("click('1', 'left', [], 4)", "click takes 3 argument(s), got 4; usage: click(bid, button='left', modifiers=())"),
+    ("click('1', '2')", "click: button is one of 'left', 'middle', 'right'"),
+    ("click('1', modifiers=['Hyper'])", "modifiers are among 'Alt', 'Control', 'ControlOrMeta', 'Meta', 'Shift'"),
+    ("dblclick('1', modifiers=[3])", "modifiers are among"),
+    ("click('1', modifiers=5)", "modifiers is a list of keys"),
+    ("tab_focus(-1)", "a tab is given by its number from 0"),
+    ("tab_focus('1')", "a tab is given by its number from 0"),
+    ("tab_focus(True)", "a tab is given by its number from 0"),
+    ("new_tab('http://127.0.0.1/')", "new_tab takes 0 argument(s), got 1"),
+    ("keyboard_down('')", "expected a key name"),
     ("fill('1')", "fill is missing its argument 'text'; usage: fill(bid, text)"),
     ("fill('1', 'a', text='b')", "argument 'text' given twice"),
     ("click(bid='1', force=True)", "click has no argument 'force'"),

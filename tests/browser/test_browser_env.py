@@ -94,7 +94,7 @@ def test_check_llm_env(make_env, pool):
 def test_an_episode_observed_and_won(make_env):
     env = make_env()
     observation, info = env.reset(seed=7)
-    assert info["instructions"].startswith("You operate a web browser") and "click(bid)" in info["instructions"]
+    assert info["instructions"].startswith("You operate a web browser") and "click(bid, " in info["instructions"]
     assert observation.startswith(f"Goal: Click the {env.target} button.\nPage: Colours (http://127.0.0.1:")
     assert "Focused: nothing" in observation and 'heading "Pick a colour"' in observation
     wrong = next(c for c in env.colours if c != env.target).capitalize()

@@ -68,6 +68,10 @@ GARBAGE = (
     # button pressed and never released (the next episode's page starts with it up).
     "mouse_drag_and_drop(5, 5, 99999, 5)", "drag_and_drop('1', '987654')", "mouse_down(10, 10)",
     "mouse_down(10, 10, 'right')\nmouse_move(50, 50)", "mouse_up(1, 1, 'sideways')",
+    # Tabs and keys: a tab that leaves the task, tabs that do not exist, the last tab closed, a
+    # key held down and never released, giving up.
+    "new_tab()", "tab_focus(99)", "tab_focus(-1)", "tab_close()", "keyboard_down('Shift')",
+    "click('1', 'right', ['Control'])", "report_infeasible('no')",
 )
 
 #: What an episode's page holds of earlier episodes (nothing, as CLEAN says), read at its start;
