@@ -38,6 +38,8 @@ _LAZY = {
     "execute": "agentgym.browser.actions",
     "parse_actions": "agentgym.browser.action_parser",
     "action_help": "agentgym.browser.action_parser",
+    "ACTION_GROUPS": "agentgym.browser.action_parser",
+    "resolve_action_set": "agentgym.browser.action_parser",
     "ActionError": "agentgym.browser.action_parser",
     "BrowserAction": "agentgym.browser.action_parser",
     "allowed_url": "agentgym.browser.network",

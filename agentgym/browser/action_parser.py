@@ -249,9 +249,51 @@ def signature(name: str) -> str:
     return f"{name}({', '.join(shown)})"
 
 
-def action_help() -> str:
-    """One line per action: the signatures, for instructions shown to the agent."""
-    return "\n".join(signature(name) for name in ACTION_PARAMS)
+#: Named groups of actions (BrowserGym's idea of action subsets): an environment may offer only
+#: some of them (``BrowserEnv(action_set=["bid", "nav"])``), which also shortens its instructions.
+ACTION_GROUPS: dict[str, tuple[str, ...]] = {
+    "bid": ("click", "dblclick", "hover", "focus", "fill", "clear", "check", "uncheck", "select_option",
+            "press", "drag_and_drop", "scroll", "noop"),
+    "coord": ("mouse_click", "mouse_dblclick", "mouse_move", "mouse_down", "mouse_up", "mouse_drag_and_drop",
+              "scroll", "scroll_at", "noop"),
+    "keyboard": ("keyboard_press", "keyboard_type", "keyboard_insert_text", "keyboard_down", "keyboard_up"),
+    "nav": ("goto", "go_back", "go_forward"),
+    "tab": ("new_tab", "tab_focus", "tab_close"),
+    "chat": ("send_msg_to_user",),
+    "infeas": ("report_infeasible",),
+}
+assert {name for names in ACTION_GROUPS.values() for name in names} == set(ACTION_PARAMS), "every action has a group"
+
+
+def resolve_action_set(spec: Any) -> tuple[str, ...]:
+    """The action names ``spec`` stands for, in the order of :data:`ACTION_PARAMS`: ``None`` for
+    every action, else a group name or action name, or a list of them (``["bid", "nav",
+    "mouse_click"]``).
+
+    Raises:
+        ValueError: an unknown name, or nothing chosen (the message lists the valid names).
+    """
+    if spec is None:
+        return tuple(ACTION_PARAMS)
+    items = [spec] if isinstance(spec, str) else spec
+    if not isinstance(items, (list, tuple, set, frozenset)) or not items:
+        raise ValueError(f"an action set is a group name, an action name or a non-empty list of them, got {spec!r}")
+    chosen: set[str] = set()
+    for item in items:
+        if item in ACTION_GROUPS:
+            chosen.update(ACTION_GROUPS[item])
+        elif item in ACTION_PARAMS:
+            chosen.add(item)
+        else:
+            raise ValueError(f"unknown action or action group {item!r}; groups: {', '.join(ACTION_GROUPS)}; "
+                             f"actions: {', '.join(ACTION_PARAMS)}")
+    return tuple(name for name in ACTION_PARAMS if name in chosen)
+
+
+def action_help(names: tuple[str, ...] | None = None) -> str:
+    """One line per action (``names``, default all): the signatures, for instructions shown to
+    the agent."""
+    return "\n".join(signature(name) for name in (ACTION_PARAMS if names is None else names))
 
 
 # ------------------------------------------------------------------------ parsing
@@ -259,12 +301,14 @@ _FENCE = re.compile(r"```[ \t]*[A-Za-z0-9_+-]*[ \t]*\n?(.*?)```", re.DOTALL)
 _LABEL = re.compile(r"^\s*(?:final\s+|next\s+)?actions?\s*:\s*", re.IGNORECASE)
 
 
-def parse_actions(text: Any) -> list[BrowserAction]:
-    """The actions in ``text`` (see the module docstring for where they are looked for).
+def parse_actions(text: Any, allowed: tuple[str, ...] | None = None) -> list[BrowserAction]:
+    """The actions in ``text`` (see the module docstring for where they are looked for), each
+    one of ``allowed`` (default: every action; see :func:`resolve_action_set`).
 
     Raises:
         ActionError: no valid action; the message says what is wrong and how to write one.
     """
+    names = tuple(ACTION_PARAMS) if allowed is None else allowed
     if not isinstance(text, str):
         raise ActionError(f"the action must be text, got {type(text).__name__}")
     blocks = _FENCE.findall(text)
@@ -274,7 +318,7 @@ def parse_actions(text: Any) -> list[BrowserAction]:
     if not starts:
         raise ActionError("no action found; write one call such as click('12') or fill('15', 'text')")
     try:
-        return _parse_block(lines)
+        return _parse_block(lines, names)
     except ActionError as whole_error:
         error = whole_error
     best: list[BrowserAction] | None = None
@@ -282,7 +326,7 @@ def parse_actions(text: Any) -> list[BrowserAction]:
         if count > MAX_SUFFIX_LINES:
             break
         try:
-            best = _parse_block(lines[start:])
+            best = _parse_block(lines[start:], names)
         except ActionError as exc:
             if count == 1:
                 error = exc  # what is wrong with the last line: the likeliest action
@@ -291,7 +335,7 @@ def parse_actions(text: Any) -> list[BrowserAction]:
     raise error
 
 
-def _parse_block(lines: list[str]) -> list[BrowserAction]:
+def _parse_block(lines: list[str], names: tuple[str, ...]) -> list[BrowserAction]:
     source = textwrap.dedent("\n".join(lines)).strip("\n")
     if "\x00" in source:
         # Not silently dropped: click('1\x002') is garbage, not click('12').
@@ -304,7 +348,7 @@ def _parse_block(lines: list[str]) -> list[BrowserAction]:
     if not tree.body:
         raise ActionError("no action found; write one call such as click('12')")
     segments = _Segments(source)
-    return [_action(statement, segments) for statement in tree.body]
+    return [_action(statement, segments, names) for statement in tree.body]
 
 
 #: Where Python's tokenizer ends a line (not str.splitlines, which also splits at \f, \u2028...):
@@ -347,16 +391,17 @@ def _syntax_message(source: str) -> str:
             f"fill('15', 'some text'), with text in quotes")
 
 
-def _action(statement: ast.stmt, segments: _Segments) -> BrowserAction:
+def _action(statement: ast.stmt, segments: _Segments, names: tuple[str, ...]) -> BrowserAction:
     segment = segments.text(statement)
     if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
         raise ActionError(f"{_short(segment)!r} is not an action; write a call such as click('12')")
     call = statement.value
     if not isinstance(call.func, ast.Name):
-        raise ActionError(f"{_short(segment)!r} is not one of the actions; use one of: {', '.join(ACTION_PARAMS)}")
+        raise ActionError(f"{_short(segment)!r} is not one of the actions; use one of: {', '.join(names)}")
     name = call.func.id
-    if name not in ACTION_PARAMS:
-        raise ActionError(f"unknown action {name!r}; use one of: {', '.join(ACTION_PARAMS)}")
+    if name not in names:
+        what = f"{name!r} is not offered here" if name in ACTION_PARAMS else f"unknown action {name!r}"
+        raise ActionError(f"{what}; use one of: {', '.join(names)}")
     positional = [_literal(arg, name) for arg in call.args]
     keywords: dict[str, Any] = {}
     for keyword in call.keywords:

@@ -52,7 +52,7 @@ from typing import Any, Callable, ClassVar, TypeVar
 
 import numpy as np
 
-from agentgym.browser.action_parser import ActionError, action_help, parse_actions
+from agentgym.browser.action_parser import ACTION_PARAMS, ActionError, action_help, parse_actions, resolve_action_set
 from agentgym.browser.actions import ActionOutcome, execute, is_target_closed
 from agentgym.browser.errors import BrowserError, BrowserTimeout
 from agentgym.browser.network import allowed_url
@@ -112,6 +112,10 @@ class BrowserEnv(LLMEnv):
         action_timeout: seconds one action may take.
         load_timeout: seconds a page load may take.
         actions_per_turn: the most actions one step may carry (one per line).
+        action_set: the actions the agent may use: ``None`` (all), or group and action names
+            (:data:`~agentgym.browser.action_parser.ACTION_GROUPS`: ``"bid"``, ``"coord"``,
+            ``"keyboard"``, ``"nav"``, ``"tab"``, ``"chat"``, ``"infeas"``), e.g. ``["bid",
+            "chat"]``. The instructions list only these; any other is an error observation.
         **kwargs: :class:`~agentgym.core.LLMEnv`'s arguments.
     """
 
@@ -121,6 +125,8 @@ class BrowserEnv(LLMEnv):
         "tree where every element has an id in brackets, and the error of your last action if it "
         "failed. Answer with one action, written as a function call on the last line:\n" + action_help()
     )
+    #: The actions offered unless ``action_set`` says otherwise (``None``: all of them).
+    default_action_set: ClassVar[Any] = None
     example_actions: ClassVar[tuple[str, ...]] = ("noop()",)
 
     def __init__(
@@ -136,6 +142,7 @@ class BrowserEnv(LLMEnv):
         action_timeout: float = 5.0,
         load_timeout: float = 15.0,
         actions_per_turn: int = 1,
+        action_set: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(difficulty, **kwargs)
@@ -151,6 +158,13 @@ class BrowserEnv(LLMEnv):
         self.action_timeout = check_number(owner, "action_timeout", action_timeout, minimum=0.01)
         self.load_timeout = check_number(owner, "load_timeout", load_timeout, minimum=0.01)
         self.actions_per_turn = check_int(owner, "actions_per_turn", actions_per_turn, minimum=1)
+        try:
+            self.action_set = resolve_action_set(self.default_action_set if action_set is None else action_set)
+        except ValueError as exc:
+            raise ConfigError(f"{owner}: action_set: {exc}") from None
+        if len(self.action_set) < len(ACTION_PARAMS):
+            # The instructions list only the actions offered (the class's text ends with the full list).
+            self.instructions = self.instructions.replace(action_help(), action_help(self.action_set))
         if self.screenshot:
             width, height = self.viewport
             self.observation_space = text_and_image_space(height, width)
@@ -248,7 +262,7 @@ class BrowserEnv(LLMEnv):
 
     def play(self, action: str) -> Feedback:
         try:
-            actions = parse_actions(action)
+            actions = parse_actions(action, self.action_set)
         except ActionError as exc:
             raise InvalidAction(str(exc)) from None
         if len(actions) > self.actions_per_turn:
@@ -283,7 +297,16 @@ class BrowserEnv(LLMEnv):
     def random_action(self, rng: random.Random) -> str:
         """A random action on the last page: mostly clicks on its interactive elements, some
         typing, key presses, scrolling, clicks and drags at random points and waiting (what the
-        random baseline plays)."""
+        random baseline plays), drawn again until it is one of the actions offered; with none of
+        those offered, an offered action without arguments (``go_back()``...), else the last draw."""
+        for _ in range(50):
+            action = self._draw_random_action(rng)
+            if action.split("(", 1)[0] in self.action_set:
+                return action
+        bare = [name for name in self.action_set if not ACTION_PARAMS[name]]
+        return f"{rng.choice(bare)}()" if bare else action
+
+    def _draw_random_action(self, rng: random.Random) -> str:
         ids = self._interactive
         roll = rng.random()
         if ids and roll < 0.55:

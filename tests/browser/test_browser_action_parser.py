@@ -11,12 +11,14 @@ import time
 import pytest
 
 from agentgym.browser.action_parser import (
+    ACTION_GROUPS,
     ACTION_PARAMS,
     MAX_TYPED_CHARS,
     ActionError,
     BrowserAction,
     action_help,
     parse_actions,
+    resolve_action_set,
 )
 
 # Every action of the set, written positionally and by keyword, and what it binds to.
@@ -246,3 +248,22 @@ def test_nothing_is_ever_evaluated(tmp_path):
     # Text that *looks* like code inside a string argument is just text.
     (action,) = parse_actions(f"fill('3', {touch!r})")
     assert action.args["text"] == touch and not target.exists()
+
+
+def test_action_sets_by_group_and_name():
+    assert resolve_action_set(None) == tuple(ACTION_PARAMS)
+    assert resolve_action_set("nav") == ("goto", "go_back", "go_forward")
+    assert resolve_action_set(["tab", "mouse_click"]) == ("mouse_click", "new_tab", "tab_focus", "tab_close")
+    assert set(resolve_action_set(list(ACTION_GROUPS))) == set(ACTION_PARAMS)
+    for bad in ([], "everything", ["bid", 3], 7):
+        with pytest.raises(ValueError):
+            resolve_action_set(bad)
+    allowed = resolve_action_set(["bid"])
+    assert parse_actions("click('3')", allowed)[0].name == "click"
+    with pytest.raises(ActionError, match="'goto' is not offered here; use one of: click, dblclick"):
+        parse_actions("goto('http://127.0.0.1/')", allowed)
+    with pytest.raises(ActionError, match="unknown action 'delete'; use one of: click, dblclick"):
+        parse_actions("delete('3')", allowed)
+    # Reasoning, then an offered action: the offered one is found.
+    assert parse_actions("I could goto('x') but\nclick('4')", allowed)[0].args["bid"] == "4"
+    assert "goto(url)" not in action_help(allowed) and "click(bid, " in action_help(allowed)

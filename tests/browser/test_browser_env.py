@@ -225,3 +225,22 @@ def test_a_status_read_while_the_page_navigates_is_read_again(pool, site):
         assert "moved page" in env.render_text()
     finally:
         env.close()
+
+
+def test_an_action_set_limits_the_instructions_the_parser_and_the_random_agent(make_env):
+    env = make_env(action_set=["bid", "chat"])
+    observation, info = env.reset(seed=3)
+    assert "click(bid, " in info["instructions"] and "send_msg_to_user(text)" in info["instructions"]
+    for absent in ("goto(", "mouse_click(", "new_tab(", "keyboard_type("):
+        assert absent not in info["instructions"], absent
+    _, _, terminated, _, info = env.step("mouse_click(10, 10)")
+    assert not terminated and info["error"].startswith("'mouse_click' is not offered here; use one of: click, ")
+    rng = random.Random(0)
+    drawn = {env.random_action(rng).split("(")[0] for _ in range(300)}
+    assert drawn and drawn <= set(env.action_set) and "click" in drawn
+    _, _, terminated, _, info = env.step(f"click('{_bid(observation, env.target.capitalize())}')")
+    assert terminated and info["success"] is True
+    env.close()
+    with pytest.raises(ConfigError, match="unknown action or action group 'clicks'"):
+        make_env(action_set=["clicks"])
+    assert make_env().instructions == PickColour.instructions  # the default: every action
