@@ -17,6 +17,8 @@ written ``'12'`` or ``12``)::
     new_tab()                  tab_focus(index)           tab_close()           (tabs counted from 0)
     noop()                     noop(wait_ms)              send_msg_to_user(text)
     report_infeasible(reason)                             (the task cannot be done: ends the episode)
+    upload_file(bid, file)     mouse_upload_file(x, y, file)  (a file name or a list of them;
+                                                          only where the environment has an upload folder)
 
 ``press(key)`` presses the key on whatever has focus (like ``keyboard_press``);
 ``press(bid, key)`` focuses the element first. ``click`` and ``dblclick`` take an optional
@@ -24,9 +26,9 @@ written ``'12'`` or ``12``)::
 click), the mouse actions an optional ``button`` (``'left'``, ``'middle'``, ``'right'``), as
 BrowserGym's do; ``mouse_down`` and ``mouse_up`` may come in different turns (the button stays
 held in between), and several ``mouse_move`` lines between them draw a path. Arguments may also
-be given by keyword (``fill(bid="3", text="abc")``). BrowserGym's ``upload_file`` and
-``mouse_upload_file`` are left out: they would hand a page files of the machine the environment
-runs on.
+be given by keyword (``fill(bid="3", text="abc")``). The upload actions click and answer the
+file chooser that opens with the files named; :class:`~agentgym.browser.env.BrowserEnv` offers
+them only with an ``upload_dir`` and finds the names there (never elsewhere on the machine).
 
 Where the action is in the text (:func:`parse_actions`):
 
@@ -169,6 +171,16 @@ def _tab_index(value: Any) -> int:
     return value
 
 
+def _files(value: Any) -> list[str]:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise ActionError(f"file is a file name in quotes or a list of them (an empty list clears the choice), "
+                          f"got {value!r}")
+    if len(names) > 20:
+        raise ActionError("at most 20 files at once")
+    return [name.strip() for name in names]
+
+
 def _url(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ActionError(f"expected a URL in quotes, got {value!r}")
@@ -233,11 +245,13 @@ ACTION_PARAMS: dict[str, tuple[_Param, ...]] = {
     "noop": (_p("wait_ms", _wait_ms, 0.0),),
     "send_msg_to_user": (_p("text", _text),),
     "report_infeasible": (_p("reason", _text),),
+    "upload_file": (_p("bid", _bid), _p("file", _files)),
+    "mouse_upload_file": (_p("x", _number), _p("y", _number), _p("file", _files)),
 }
 
 #: Alternative keyword names accepted (BrowserGym's spellings).
 _ALIASES = {"value": "text", "key_comb": "key", "delta_x": "dx", "delta_y": "dy", "options": "options",
-            "option": "options", "msg": "text", "message": "text"}
+            "option": "options", "msg": "text", "message": "text", "files": "file"}
 
 
 def signature(name: str) -> str:
@@ -261,20 +275,24 @@ ACTION_GROUPS: dict[str, tuple[str, ...]] = {
     "tab": ("new_tab", "tab_focus", "tab_close"),
     "chat": ("send_msg_to_user",),
     "infeas": ("report_infeasible",),
+    "upload": ("upload_file", "mouse_upload_file"),
 }
 assert {name for names in ACTION_GROUPS.values() for name in names} == set(ACTION_PARAMS), "every action has a group"
+#: The actions offered unless an environment chooses: all but the uploads (which need a folder
+#: of files to choose from, see BrowserEnv's ``upload_dir``).
+DEFAULT_ACTIONS: tuple[str, ...] = tuple(name for name in ACTION_PARAMS if name not in ACTION_GROUPS["upload"])
 
 
 def resolve_action_set(spec: Any) -> tuple[str, ...]:
     """The action names ``spec`` stands for, in the order of :data:`ACTION_PARAMS`: ``None`` for
-    every action, else a group name or action name, or a list of them (``["bid", "nav",
-    "mouse_click"]``).
+    :data:`DEFAULT_ACTIONS`, else a group name or action name, or a list of them (``["bid",
+    "nav", "mouse_click"]``).
 
     Raises:
         ValueError: an unknown name, or nothing chosen (the message lists the valid names).
     """
     if spec is None:
-        return tuple(ACTION_PARAMS)
+        return DEFAULT_ACTIONS
     items = [spec] if isinstance(spec, str) else spec
     if not isinstance(items, (list, tuple, set, frozenset)) or not items:
         raise ValueError(f"an action set is a group name, an action name or a non-empty list of them, got {spec!r}")
@@ -291,9 +309,9 @@ def resolve_action_set(spec: Any) -> tuple[str, ...]:
 
 
 def action_help(names: tuple[str, ...] | None = None) -> str:
-    """One line per action (``names``, default all): the signatures, for instructions shown to
-    the agent."""
-    return "\n".join(signature(name) for name in (ACTION_PARAMS if names is None else names))
+    """One line per action (``names``, default :data:`DEFAULT_ACTIONS`): the signatures, for
+    instructions shown to the agent."""
+    return "\n".join(signature(name) for name in (DEFAULT_ACTIONS if names is None else names))
 
 
 # ------------------------------------------------------------------------ parsing

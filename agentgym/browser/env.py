@@ -46,13 +46,24 @@ the episode's session is released, the rollout engine records the episode as fai
 from __future__ import annotations
 
 import io
+import os
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, ClassVar, TypeVar
 
 import numpy as np
 
-from agentgym.browser.action_parser import ACTION_PARAMS, ActionError, action_help, parse_actions, resolve_action_set
+from agentgym.browser.action_parser import (
+    ACTION_GROUPS,
+    ACTION_PARAMS,
+    DEFAULT_ACTIONS,
+    ActionError,
+    BrowserAction,
+    action_help,
+    parse_actions,
+    resolve_action_set,
+)
 from agentgym.browser.actions import ActionOutcome, execute, is_target_closed
 from agentgym.browser.errors import BrowserError, BrowserTimeout
 from agentgym.browser.network import allowed_url
@@ -114,8 +125,12 @@ class BrowserEnv(LLMEnv):
         actions_per_turn: the most actions one step may carry (one per line).
         action_set: the actions the agent may use: ``None`` (all), or group and action names
             (:data:`~agentgym.browser.action_parser.ACTION_GROUPS`: ``"bid"``, ``"coord"``,
-            ``"keyboard"``, ``"nav"``, ``"tab"``, ``"chat"``, ``"infeas"``), e.g. ``["bid",
+            ``"keyboard"``, ``"nav"``, ``"tab"``, ``"chat"``, ``"infeas"``, ``"upload"``), e.g. ``["bid",
             "chat"]``. The instructions list only these; any other is an error observation.
+            The upload actions (group ``"upload"``) are offered, by default, exactly when
+            ``upload_dir`` is given.
+        upload_dir: a folder whose files ``upload_file(bid, file)`` may choose, by name
+            (sub-folders allowed; nothing outside it: ``..`` and links that leave it are refused).
         **kwargs: :class:`~agentgym.core.LLMEnv`'s arguments.
     """
 
@@ -143,6 +158,7 @@ class BrowserEnv(LLMEnv):
         load_timeout: float = 15.0,
         actions_per_turn: int = 1,
         action_set: Any = None,
+        upload_dir: str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(difficulty, **kwargs)
@@ -158,11 +174,19 @@ class BrowserEnv(LLMEnv):
         self.action_timeout = check_number(owner, "action_timeout", action_timeout, minimum=0.01)
         self.load_timeout = check_number(owner, "load_timeout", load_timeout, minimum=0.01)
         self.actions_per_turn = check_int(owner, "actions_per_turn", actions_per_turn, minimum=1)
+        self.upload_dir = None if upload_dir is None else Path(upload_dir).resolve()
+        if self.upload_dir is not None and not self.upload_dir.is_dir():
+            raise ConfigError(f"{owner}: upload_dir {str(upload_dir)!r} is not a folder")
+        spec = self.default_action_set if action_set is None else action_set
         try:
-            self.action_set = resolve_action_set(self.default_action_set if action_set is None else action_set)
+            self.action_set = resolve_action_set(spec)
         except ValueError as exc:
             raise ConfigError(f"{owner}: action_set: {exc}") from None
-        if len(self.action_set) < len(ACTION_PARAMS):
+        if self.upload_dir is None and set(ACTION_GROUPS["upload"]) & set(self.action_set):
+            raise ConfigError(f"{owner}: the upload actions need upload_dir (the folder whose files they may choose)")
+        if self.upload_dir is not None and spec is None:
+            self.action_set = resolve_action_set([*self.action_set, "upload"])
+        if self.action_set != DEFAULT_ACTIONS:
             # The instructions list only the actions offered (the class's text ends with the full list).
             self.instructions = self.instructions.replace(action_help(), action_help(self.action_set))
         if self.screenshot:
@@ -273,6 +297,11 @@ class BrowserEnv(LLMEnv):
         outcome: ActionOutcome | None = None
         status: PageStatus | None = None
         for parsed in actions:
+            if "file" in parsed.args:
+                parsed, refusal = self._files_in_upload_dir(parsed)
+                if refusal is not None:
+                    outcome = ActionOutcome(parsed, error=refusal)
+                    break
             outcome = execute(session, parsed, self.action_timeout, load_timeout=self.load_timeout)
             if outcome.message is not None:
                 reply = self.on_infeasible if parsed.name == "report_infeasible" else self.on_message
@@ -330,6 +359,37 @@ class BrowserEnv(LLMEnv):
 
     def render_text(self) -> str:
         return self._page_text
+
+    def _files_in_upload_dir(self, action: BrowserAction) -> tuple[BrowserAction, str | None]:
+        """``action`` with its file names made paths inside :attr:`upload_dir`, or the reason
+        one of them is refused (outside the folder, or not a file there)."""
+        assert self.upload_dir is not None, "upload actions are offered only with upload_dir"
+        paths = []
+        for name in action.args["file"]:
+            path = self._upload_path(name)
+            if path is None:
+                shown = self._uploadable_names()
+                return action, (f"there is no file {name!r} to upload; the files are: "
+                                f"{', '.join(shown) if shown else '(none)'}")
+            paths.append(str(path))
+        return BrowserAction(action.name, {**action.args, "file": paths}, action.source), None
+
+    def _upload_path(self, name: str) -> Path | None:
+        """The file ``name`` stands for inside :attr:`upload_dir` (links followed), or ``None``."""
+        assert self.upload_dir is not None
+        path = (self.upload_dir / name).resolve()
+        return path if path.is_relative_to(self.upload_dir) and path.is_file() else None
+
+    def _uploadable_names(self, limit: int = 20) -> list[str]:
+        """The first ``limit`` names (sorted, sub-folders included) :meth:`_upload_path` accepts;
+        at most 1,000 entries of the folder are looked at."""
+        assert self.upload_dir is not None
+        names = []
+        for _, entry in zip(range(1000), self.upload_dir.rglob("*")):
+            name = entry.relative_to(self.upload_dir).as_posix()
+            if self._upload_path(name) is not None:
+                names.append(name)
+        return sorted(names)[:limit]
 
     # ------------------------------------------------------------------ helpers
     def _observe(self, outcome: ActionOutcome | None) -> Any:

@@ -217,7 +217,11 @@ INIT_SCRIPT = r"""
         const value = type === "password" ? "\u2022".repeat(Math.min(el.value.length, 8)) : el.value;
         if (value !== "") parts.push("value=" + quote(cut(value, maxChars)));
       }
-      if (type === "file" && el.files && el.files.length) parts.push("files=" + el.files.length);
+      if (type === "file") {  // a file field reads as a button: say what it is and what it holds
+        parts.push("file-input");
+        const names = Array.from(el.files || []).map((f) => quote(cut(f.name, 60)));
+        if (names.length) parts.push("files=[" + names.slice(0, 10).join(", ") + (names.length > 10 ? ", \u2026" : "") + "]");
+      }
     } else if (tag === "SELECT") {
       const selected = Array.from(el.selectedOptions).map((o) => squash(o.label || o.textContent));
       if (selected.length) parts.push("value=" + quote(cut(selected.join(", "), maxChars)));

@@ -13,6 +13,7 @@ import pytest
 from agentgym.browser.action_parser import (
     ACTION_GROUPS,
     ACTION_PARAMS,
+    DEFAULT_ACTIONS,
     MAX_TYPED_CHARS,
     ActionError,
     BrowserAction,
@@ -67,13 +68,18 @@ EVERY_ACTION = [
     ("send_msg_to_user('42')", "send_msg_to_user(text='42')", "send_msg_to_user", {"text": "42"}),
     ("report_infeasible('no such item')", "report_infeasible(reason='no such item')", "report_infeasible",
      {"reason": "no such item"}),
+    ("upload_file('4', 'cv.pdf')", "upload_file(bid='4', file='cv.pdf')", "upload_file", {"bid": "4", "file": ["cv.pdf"]}),
+    ("mouse_upload_file(5, 6, ['a.png', 'b.png'])", "mouse_upload_file(x=5, y=6, file=['a.png', 'b.png'])",
+     "mouse_upload_file", {"x": 5.0, "y": 6.0, "file": ["a.png", "b.png"]}),
 ]
 
 
 def test_the_table_covers_every_action():
     assert {name for _, _, name, _ in EVERY_ACTION} == set(ACTION_PARAMS)
-    for name in ACTION_PARAMS:  # the help the agent is shown names every action
-        assert f"{name}(" in action_help()
+    for name in ACTION_PARAMS:  # the help the agent is shown names every action offered
+        assert (f"{name}(" in action_help()) == (name in DEFAULT_ACTIONS), name
+        assert f"{name}(" in action_help(tuple(ACTION_PARAMS))
+    assert set(ACTION_PARAMS) - set(DEFAULT_ACTIONS) == {"upload_file", "mouse_upload_file"}
 
 
 @pytest.mark.parametrize(("positional", "keyword", "name", "args"), EVERY_ACTION, ids=[c[2] + "-" + c[0][:12] for c in EVERY_ACTION])
@@ -154,6 +160,8 @@ BAD = [
     ("tab_focus(True)", "a tab is given by its number from 0"),
     ("new_tab('http://127.0.0.1/')", "new_tab takes 0 argument(s), got 1"),
     ("keyboard_down('')", "expected a key name"),
+    ("upload_file('4', 3)", "file is a file name in quotes or a list of them"),
+    ("upload_file('4', ['a', ''])", "file is a file name in quotes or a list of them"),
     ("fill('1')", "fill is missing its argument 'text'; usage: fill(bid, text)"),
     ("fill('1', 'a', text='b')", "argument 'text' given twice"),
     ("click(bid='1', force=True)", "click has no argument 'force'"),
@@ -251,7 +259,7 @@ def test_nothing_is_ever_evaluated(tmp_path):
 
 
 def test_action_sets_by_group_and_name():
-    assert resolve_action_set(None) == tuple(ACTION_PARAMS)
+    assert resolve_action_set(None) == DEFAULT_ACTIONS
     assert resolve_action_set("nav") == ("goto", "go_back", "go_forward")
     assert resolve_action_set(["tab", "mouse_click"]) == ("mouse_click", "new_tab", "tab_focus", "tab_close")
     assert set(resolve_action_set(list(ACTION_GROUPS))) == set(ACTION_PARAMS)

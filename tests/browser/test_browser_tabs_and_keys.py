@@ -1,6 +1,7 @@
 """BrowserGym's remaining high-level actions on real pages: clicks with a button and modifier
 keys, keys held across turns, text inserted without key events, scrolling at a point, going
-forward, tabs (open, focus, close, the observation's tab list) and ``report_infeasible``."""
+forward, tabs (open, focus, close, the observation's tab list), ``report_infeasible`` and file
+uploads confined to the environment's upload folder."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from agentgym.browser.action_parser import ActionError, parse_actions
 from agentgym.browser.actions import ActionOutcome, execute
 from agentgym.browser.observe import observe
 from agentgym.browser.session import MAX_TABS
+from agentgym.core import ConfigError
 
 from .browser_helpers import bid_of
 
@@ -190,3 +192,73 @@ def test_report_infeasible_ends_the_episode_failed(tab_env):
     _, reward, terminated, _, info = tab_env.step("report_infeasible('there is no such product')")
     assert terminated and info["success"] is False and reward == 0.0
     assert info["infeasible"] == "there is no such product"
+
+
+#: A file field, a button that opens a hidden one, and what the page read of the chosen files.
+UPLOAD_PAGE = """<title>upload</title>
+<label>Attachment <input type="file" id="direct" multiple></label>
+<input type="file" id="hidden" style="display:none">
+<button id="pick" onclick="document.getElementById('hidden').click()">Choose a picture</button>
+<p>plain text</p>
+<script>
+window.uploaded = [];
+for (const id of ["direct", "hidden"]) {
+  document.getElementById(id).addEventListener("change", async (e) => {
+    for (const file of e.target.files) window.uploaded.push([id, file.name, await file.text()]);
+  });
+}
+</script>"""
+
+
+class UploadTask(TabTask):
+    def start_url(self):
+        return self.site_url + "/upload/page.html"
+
+
+def test_uploads_choose_files_of_the_upload_folder_only(pool, site, tmp_path):
+    site.page("/upload/page.html", UPLOAD_PAGE)
+    folder = tmp_path / "uploads"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "cv.txt").write_text("my cv")
+    (folder / "sub" / "photo.txt").write_text("a photo")
+    (tmp_path / "secret.txt").write_text("do not send")
+    (folder / "escape.txt").symlink_to(tmp_path / "secret.txt")
+
+    plain = UploadTask(pool=pool)
+    plain.site_url = site.base
+    try:
+        plain.reset(seed=0)
+        assert "upload_file" not in plain.instructions
+        error = plain.step("upload_file('1', 'cv.txt')")[4]["error"]
+        assert error.startswith("'upload_file' is not offered here")
+    finally:
+        plain.close()
+
+    env = UploadTask(pool=pool, upload_dir=folder)
+    env.site_url = site.base
+    try:
+        observation, info = env.reset(seed=0)
+        assert "upload_file(bid, file)" in info["instructions"]
+        field, button = bid_of(observation, 'button "Attachment" file-input'), bid_of(observation, '"Choose a picture"')
+        text = bid_of(observation, "plain text")
+        observation, _, _, _, info = env.step(f"upload_file('{field}', ['cv.txt', 'sub/photo.txt'])")
+        assert info["error"] is None
+        assert env.step(f"upload_file('{button}', 'cv.txt')")[4]["error"] is None  # a button that opens a field
+        for name in ("../secret.txt", "escape.txt", "/etc/hostname", "missing.txt", "sub"):
+            error = env.step(f"upload_file('{field}', {name!r})")[4]["error"]
+            assert error == f"there is no file {name!r} to upload; the files are: cv.txt, sub/photo.txt", (name, error)
+        error = env.step(f"upload_file('{text}', 'cv.txt')")[4]["error"]
+        assert error == f"clicking [{text}] opened no file chooser; click a file field or its button"
+        box = env.run_in_page(lambda page: page.locator("#pick").bounding_box())
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        assert env.step(f"mouse_upload_file({x}, {y}, 'sub/photo.txt')")[4]["error"] is None
+        assert 'button "Attachment" file-input files=["cv.txt", "photo.txt"]' in observation
+        uploaded = env.run_in_page(lambda page: page.evaluate("window.uploaded"))
+        assert uploaded == [["direct", "cv.txt", "my cv"], ["direct", "photo.txt", "a photo"],
+                            ["hidden", "cv.txt", "my cv"], ["hidden", "photo.txt", "a photo"]]
+    finally:
+        env.close()
+    with pytest.raises(ConfigError, match="the upload actions need upload_dir"):
+        UploadTask(pool=pool, action_set=["bid", "upload"])
+    with pytest.raises(ConfigError, match="is not a folder"):
+        UploadTask(pool=pool, upload_dir=tmp_path / "secret.txt")

@@ -71,7 +71,7 @@ GARBAGE = (
     # Tabs and keys: a tab that leaves the task, tabs that do not exist, the last tab closed, a
     # key held down and never released, giving up.
     "new_tab()", "tab_focus(99)", "tab_focus(-1)", "tab_close()", "keyboard_down('Shift')",
-    "click('1', 'right', ['Control'])", "report_infeasible('no')",
+    "click('1', 'right', ['Control'])", "report_infeasible('no')", "upload_file('1', '/etc/passwd')",
 )
 
 #: What an episode's page holds of earlier episodes (nothing, as CLEAN says), read at its start;
