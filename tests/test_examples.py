@@ -15,26 +15,31 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"
 CHECKED_APART = {"remote_env.py", "ray_rollout.py", "web_agent.py", "gui_agent.py", "custom_web_env.py"}
 
 
-def _marked_browsers() -> set[int]:
-    """Pids of the live processes carrying agentgym's browser marker switch (any parent)."""
+def _orphaned_browsers() -> set[int]:
+    """Pids of the live processes carrying agentgym's browser marker switch whose launching
+    process (the pid the marker starts with) has exited: what a finished example left behind.
+    Browsers of programs still running meanwhile (another test run) do not count."""
     from agentgym.browser.launch import MARKER_SWITCH
 
     found = set()
     for process in psutil.process_iter(["pid", "cmdline"]):
-        if any(part.startswith(MARKER_SWITCH) for part in process.info["cmdline"] or ()):
-            found.add(process.info["pid"])
+        for part in process.info["cmdline"] or ():
+            if part.startswith(MARKER_SWITCH):
+                launcher = part[len(MARKER_SWITCH):].split("-", 1)[0]
+                if not (launcher.isdigit() and psutil.pid_exists(int(launcher))):
+                    found.add(process.info["pid"])
     return found
 
 
 def run_example(name: str, tmp_path: Path, timeout: float = 300) -> str:
     """Run ``examples/<name>`` in ``tmp_path`` and return what it printed; it must exit 0 and
     leave none of the browsers it launched running (a few seconds allowed for them to go)."""
-    before = _marked_browsers()
+    before = _orphaned_browsers()
     script = EXAMPLES[[p.name for p in EXAMPLES].index(name)]
     out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=timeout)
     assert out.returncode == 0, out.stderr[-3000:]
     deadline = time.monotonic() + 5
-    while (left := _marked_browsers() - before) and time.monotonic() < deadline:
+    while (left := _orphaned_browsers() - before) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, f"{name} left browser processes running: {sorted(left)}"
     return out.stdout

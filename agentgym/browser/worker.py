@@ -23,6 +23,7 @@ a new driver.
 
 from __future__ import annotations
 
+import os
 import queue
 import secrets
 import threading
@@ -240,7 +241,8 @@ class BrowserWorker:
             self._stop_playwright()  # killed to free a stuck call (see kill_driver)
         if self._playwright is None:
             self._playwright = start_playwright()
-        self.marker = f"{secrets.token_hex(6)}-{self.generation + 1}"
+        # <launching pid>-<random>-<generation>: unique, and ``ps`` tells whose browser it is.
+        self.marker = f"{os.getpid()}-{secrets.token_hex(6)}-{self.generation + 1}"
         options = launch_options(headless=self.headless, marker=self.marker, timeout_s=self.launch_timeout,
                                  webgl=self.webgl)
         try:

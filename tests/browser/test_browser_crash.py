@@ -25,7 +25,7 @@ PAGES = {
     "/crash/hang-on-load.html": "<title>hang on load</title><script>while (true) {}</script>",
     "/crash/popup.html": (
         "<title>opener</title>"
-        "<button onclick=\"window.open('/crash/child.html')\">Open a window</button>"
+        "<button onclick=\"window.opened = !!window.open('/crash/child.html')\">Open a window</button>"
     ),
     "/crash/child.html": ("<title>child</title><p>the popup</p>"
                           "<button onclick='window.close()'>Close the popup</button>"),
@@ -187,7 +187,9 @@ def test_popups_are_followed_and_closed_tabs_forgotten(env):
     assert "Page: opener" in observation
     observation, _, _, _, info = env.step(f"click('{_button(observation, 'Open a window')}')")
     assert info["error"] is None
-    assert wait_until(lambda: len(env.run_in_page(lambda page: page.context.pages)) == 2, 10)
+    # A popup is a page once Playwright has set it up (several round trips): slow on a loaded machine.
+    popped = wait_until(lambda: len(env.run_in_page(lambda page: page.context.pages)) == 2, 30)
+    assert popped, f"no popup; window.open returned a window: {env.run_in_page(lambda p: p.evaluate('window.opened'))}"
     observation, *_ = env.step("noop(100)")
     assert "Page: child" in observation and "the popup" in observation  # the newest tab is the page
     # The popup closes itself when its button is clicked: no error, the opener is shown again.
