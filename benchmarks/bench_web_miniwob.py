@@ -112,6 +112,7 @@ class Stepper:
         self.step_s: list[float] = []
         self.reset_s: list[float] = []
         self.extra_s = 0.0  # time inside a step spent outside the environment (BrowserGym's flattening)
+        self.text_chars: list[int] = []  # characters of each step's text observation
         self.errors: list[str] = []
         self.in_episode = 0
 
@@ -143,7 +144,7 @@ class Stepper:
                     self.reset()
                 action = random_action(self.rng, self.ids)
                 begin = time.perf_counter()
-                ids, done, success, error_observation, extra = self.step_fn(action)
+                ids, done, success, error_observation, extra, chars = self.step_fn(action)
                 took = time.perf_counter() - begin
                 if time.time() > stop_at:
                     break  # finished after the window: not counted
@@ -151,6 +152,7 @@ class Stepper:
                 self.steps += 1
                 self.step_s.append(took)
                 self.extra_s += extra
+                self.text_chars.append(chars)
                 self.error_observations += error_observation
                 self.in_episode += 1
                 if done or self.in_episode >= self.episode_steps:
@@ -179,7 +181,8 @@ class Stepper:
     def result(self) -> dict[str, Any]:
         return {"steps": self.steps, "episodes": self.episodes, "successes": self.successes,
                 "error_observations": self.error_observations, "step_s": self.step_s,
-                "reset_s": self.reset_s, "extra_s": self.extra_s, "errors": self.errors}
+                "reset_s": self.reset_s, "extra_s": self.extra_s, "text_chars": self.text_chars,
+                "errors": self.errors}
 
 
 def _serve_steppers(steppers: list[Stepper], close, *, threaded: bool = True) -> None:
@@ -205,9 +208,10 @@ def worker_ours(args: argparse.Namespace) -> None:
             return env.interactive_ids
 
         def step(action: str):
-            _, _, terminated, truncated, info = env.step(action)
+            observation, _, terminated, truncated, info = env.step(action)
+            text = observation["text"] if isinstance(observation, dict) else observation
             return env.interactive_ids, terminated or truncated, bool(info.get("success")), \
-                info.get("error") is not None, 0.0
+                info.get("error") is not None, 0.0, len(text)
         return reset, step
 
     steppers = [Stepper(i, args.seed, *make(env), args.episode_steps) for i, env in enumerate(envs)]
@@ -252,8 +256,8 @@ def worker_browsergym(args: argparse.Namespace) -> None:
 
     def step(action: str):
         obs, reward, terminated, truncated, _ = env.step(action)
-        _, flatten_s = text_of(obs)
-        return ids_of(obs), terminated or truncated, reward > 0, bool(obs["last_action_error"]), flatten_s
+        text, flatten_s = text_of(obs)
+        return ids_of(obs), terminated or truncated, reward > 0, bool(obs["last_action_error"]), flatten_s, len(text)
 
     stepper = Stepper(args.index, args.seed, reset, step, args.episode_steps)
     stepper.first_reset()
@@ -307,6 +311,7 @@ def run_config(config: dict[str, Any], args: argparse.Namespace, base_env: dict[
     reset_s = [x for r in results for x in r["reset_s"]]
     errors = [e for r in results for e in r["errors"]]
     extra = sum(r["extra_s"] for r in results)
+    chars = [c for r in results for c in r["text_chars"]]
     return {
         **config,
         "steps": steps,
@@ -326,6 +331,7 @@ def run_config(config: dict[str, Any], args: argparse.Namespace, base_env: dict[
         "startup_s": startup_s,
         "close_s": max(c["close_s"] for c in closed),
         "flatten_share": extra / sum(step_s) if step_s else 0.0,
+        "text_chars_mean": statistics.mean(chars) if chars else None,
         "pss_mb_per_env": memory["pss"] / n / 2**20,
         "rss_mb_per_env": memory["rss"] / n / 2**20,
         "own_mb_per_env": None if own is None else own / n / 2**20,
@@ -394,6 +400,12 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
               "physical pages of the side's processes after the window, each counted once (what PSS "
               "would sum to with nothing else running; PSS gives part of a page shared with other "
               "programs, e.g. another Chromium on the machine, to them)."]
+    sizes = [r for r in rows if r.get("text_chars_mean") and not r.get("screenshot")]
+    if sizes:
+        lines += ["", "Text an LLM reads per step, mean characters (agentgym: the whole observation, goal, "
+                  "page and focus lines included; BrowserGym: `flatten_axtree_to_str` with its element "
+                  "properties, the goal given apart): "
+                  + ", ".join(f"{r['label']}: {r['text_chars_mean']:.0f}" for r in sizes) + "."]
     flatten = [r for r in rows if r["side"] == "browsergym"]
     if flatten:
         lines += ["", "BrowserGym's step time includes `flatten_axtree_to_str` (the text an LLM reads): "

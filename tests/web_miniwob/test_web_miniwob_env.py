@@ -23,8 +23,11 @@ WORKERS = 3
 ORACLE_SEEDS = (0, 1)
 #: Tasks whose first page shows no element with an id in the tree: they draw with empty boxes and
 #: SVG shapes that have neither text nor a role, and take their clicks through listeners the tree
-#: does not see (a screenshot and mouse_click reach them).
+#: does not see (a screenshot and mouse_click reach them). Their tree may be empty (the
+#: instruction box is left out of it: the Goal line says it), but they must draw something.
 DRAWN_TASKS = {"click-color", "tic-tac-toe", "hot-cold", "chase-circle", "moving-items", "hover-shape"}
+#: Whether the task's area (#area) holds shapes to see.
+DRAWN = "(() => { const a = document.getElementById('area'); return !!a && a.querySelectorAll('*').length > 0; })()"
 #: Words of the page's reward and timer panel, which the observation must not show.
 PANEL_WORDS = ("Last reward", "Last 10 average", "Time left", "Episodes done")
 
@@ -50,9 +53,13 @@ def first_observation_problems(name: str, env: Any, observation: str) -> list[st
     if not lines or lines[0] != f"Goal: {goal}":
         problems.append(f"first line {lines[:1]!r}")
     tree = observation.split("\n\n", 1)[-1]
-    if not tree.strip() or "(the page shows nothing)" in tree:
+    empty = not tree.strip() or "(the page shows nothing)" in tree
+    if name in DRAWN_TASKS:
+        if not env.unwrapped.run_in_page(lambda page: page.evaluate(DRAWN)):
+            problems.append("nothing drawn")
+    elif empty:
         problems.append("an empty tree")
-    elif name not in DRAWN_TASKS and not re.search(r"^\s*\[\d+\] \w+", tree, flags=re.M):
+    elif not re.search(r"^\s*\[\d+\] \w+", tree, flags=re.M):
         problems.append(f"no element with an id: {tree[:300]!r}")
     if any(word in observation for word in PANEL_WORDS):
         problems.append("the reward panel shows")
@@ -252,6 +259,18 @@ def test_the_episode_limit_is_raised_for_slow_agents(miniwob_pool):
     # No limit at all: a day of page time later the task still accepts its answer.
     page, step = idle_then_solve(miniwob_pool, 86_400.0, time_limit=None)
     assert page["done"] is False and step["success"] and step["raw"] == 1.0
+
+
+def test_the_instruction_is_the_goal_line_only(make_miniwob):
+    env = make_miniwob("login-user")
+    observation, _ = env.reset(seed=5)
+    goal = env.unwrapped.goal_text()
+    assert goal.startswith("Enter the username") and observation.startswith(f"Goal: {goal}\n")
+    tree = observation.split("\n\n", 1)[1]
+    assert "Enter the" not in tree and "username" not in tree.lower().replace('label "username"', "")
+    assert 'label "Username"' in tree and 'button "Login"' in tree
+    # Still on the page, and on a screenshot: only the tree leaves it out.
+    assert env.unwrapped.run_in_page(lambda page: page.locator("#query").inner_text()).startswith("Enter the")
 
 
 def test_leaving_the_task_page_ends_the_episode_as_a_failure(make_miniwob):

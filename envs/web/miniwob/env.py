@@ -7,7 +7,9 @@ instance), starts the task with ``core.startEpisodeReal()`` and waits for ``WOB_
 The goal is the task's instruction (``core.getUtterance()``); the observation is the page's
 accessibility tree (:class:`~agentgym.browser.BrowserEnv`). The page's reward panel and click
 trace (``#reward-display``, ``#click-canvas``: beside the task, not part of it) are hidden, so
-neither shows in the tree or on a screenshot.
+neither shows in the tree or on a screenshot; the instruction box (``#query``) stays on
+screenshots but is left out of the tree, whose ``Goal:`` line says the same (BrowserGym too
+gives the goal apart and empties the box).
 
 **Time.** MiniWoB++ ends an episode after 10 to 30 seconds of wall-clock time and scales its
 reward down with the time taken. Neither suits an agent that thinks for seconds per step, so
@@ -76,6 +78,8 @@ _START_SCRIPT = r"""
   const style = document.createElement("style");
   style.textContent = arg.css;
   (document.head || document.documentElement).appendChild(style);
+  const query = document.getElementById("query");  // the instruction: the Goal line of the text
+  if (query) query.setAttribute("aria-hidden", "true");
   core.setDataMode(arg.mode);
   Math.seedrandom(arg.seed);
   if (arg.limitMs !== null) core.EPISODE_MAX_TIME = arg.limitMs;
