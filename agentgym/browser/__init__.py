@@ -13,6 +13,8 @@
   language (``click('12')``, ``fill('15', 'text')``...), parsed without evaluation, and
   :func:`execute`, which carries an action out and turns every failure into a message.
 * :mod:`~agentgym.browser.network` -- the loopback-only network policy of every context.
+* :mod:`~agentgym.browser.uploads` -- :class:`~agentgym.browser.uploads.UploadFolder`, the only
+  files ``upload_file`` may hand a page.
 * :mod:`~agentgym.browser.launch` and :mod:`~agentgym.browser.processes` -- how Chromium is
   found and started, and how its processes are found (and killed) with psutil.
 

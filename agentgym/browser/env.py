@@ -49,7 +49,6 @@ import io
 import os
 import random
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, ClassVar, TypeVar
 
 import numpy as np
@@ -59,7 +58,6 @@ from agentgym.browser.action_parser import (
     ACTION_PARAMS,
     DEFAULT_ACTIONS,
     ActionError,
-    BrowserAction,
     action_help,
     parse_actions,
     resolve_action_set,
@@ -67,9 +65,10 @@ from agentgym.browser.action_parser import (
 from agentgym.browser.actions import ActionOutcome, execute, is_target_closed
 from agentgym.browser.errors import BrowserError, BrowserTimeout
 from agentgym.browser.network import allowed_url
-from agentgym.browser.observe import MAX_NAME_CHARS, MAX_TEXT_CHARS, settled, snapshot_page, well_formed
+from agentgym.browser.observe import settled, snapshot_page, tab_list
 from agentgym.browser.pool import BrowserPool, check_viewport, shared_pool
 from agentgym.browser.session import DEFAULT_VIEWPORT, BrowserSession, first_line
+from agentgym.browser.uploads import UploadFolder
 from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_flag, check_int, check_number
 from agentgym.info import ErrorKind
 from agentgym.spaces import text_and_image_space
@@ -174,17 +173,18 @@ class BrowserEnv(LLMEnv):
         self.action_timeout = check_number(owner, "action_timeout", action_timeout, minimum=0.01)
         self.load_timeout = check_number(owner, "load_timeout", load_timeout, minimum=0.01)
         self.actions_per_turn = check_int(owner, "actions_per_turn", actions_per_turn, minimum=1)
-        self.upload_dir = None if upload_dir is None else Path(upload_dir).resolve()
-        if self.upload_dir is not None and not self.upload_dir.is_dir():
-            raise ConfigError(f"{owner}: upload_dir {str(upload_dir)!r} is not a folder")
+        try:
+            self.uploads = None if upload_dir is None else UploadFolder(upload_dir)
+        except ValueError as exc:
+            raise ConfigError(f"{owner}: {exc}") from None
         spec = self.default_action_set if action_set is None else action_set
         try:
             self.action_set = resolve_action_set(spec)
         except ValueError as exc:
             raise ConfigError(f"{owner}: action_set: {exc}") from None
-        if self.upload_dir is None and set(ACTION_GROUPS["upload"]) & set(self.action_set):
+        if self.uploads is None and set(ACTION_GROUPS["upload"]) & set(self.action_set):
             raise ConfigError(f"{owner}: the upload actions need upload_dir (the folder whose files they may choose)")
-        if self.upload_dir is not None and spec is None:
+        if self.uploads is not None and spec is None:
             self.action_set = resolve_action_set([*self.action_set, "upload"])
         if self.action_set != DEFAULT_ACTIONS:
             # The instructions list only the actions offered (the class's text ends with the full list).
@@ -298,7 +298,8 @@ class BrowserEnv(LLMEnv):
         status: PageStatus | None = None
         for parsed in actions:
             if "file" in parsed.args:
-                parsed, refusal = self._files_in_upload_dir(parsed)
+                assert self.uploads is not None, "the upload actions are offered only with upload_dir"
+                parsed, refusal = self.uploads.confine(parsed)
                 if refusal is not None:
                     outcome = ActionOutcome(parsed, error=refusal)
                     break
@@ -360,37 +361,6 @@ class BrowserEnv(LLMEnv):
     def render_text(self) -> str:
         return self._page_text
 
-    def _files_in_upload_dir(self, action: BrowserAction) -> tuple[BrowserAction, str | None]:
-        """``action`` with its file names made paths inside :attr:`upload_dir`, or the reason
-        one of them is refused (outside the folder, or not a file there)."""
-        assert self.upload_dir is not None, "upload actions are offered only with upload_dir"
-        paths = []
-        for name in action.args["file"]:
-            path = self._upload_path(name)
-            if path is None:
-                shown = self._uploadable_names()
-                return action, (f"there is no file {name!r} to upload; the files are: "
-                                f"{', '.join(shown) if shown else '(none)'}")
-            paths.append(str(path))
-        return BrowserAction(action.name, {**action.args, "file": paths}, action.source), None
-
-    def _upload_path(self, name: str) -> Path | None:
-        """The file ``name`` stands for inside :attr:`upload_dir` (links followed), or ``None``."""
-        assert self.upload_dir is not None
-        path = (self.upload_dir / name).resolve()
-        return path if path.is_relative_to(self.upload_dir) and path.is_file() else None
-
-    def _uploadable_names(self, limit: int = 20) -> list[str]:
-        """The first ``limit`` names (sorted, sub-folders included) :meth:`_upload_path` accepts;
-        at most 1,000 entries of the folder are looked at."""
-        assert self.upload_dir is not None
-        names = []
-        for _, entry in zip(range(1000), self.upload_dir.rglob("*")):
-            name = entry.relative_to(self.upload_dir).as_posix()
-            if self._upload_path(name) is not None:
-                names.append(name)
-        return sorted(names)[:limit]
-
     # ------------------------------------------------------------------ helpers
     def _observe(self, outcome: ActionOutcome | None) -> Any:
         session = self._session
@@ -429,22 +399,6 @@ class BrowserEnv(LLMEnv):
         return {"text": text, "image": png_to_array(snapshot["image"])}
 
 
-def tab_list(session: BrowserSession, page: Any) -> list[tuple[str, str, bool]]:
-    """(On the browser's thread.) ``(title, url, shown)`` of each open tab when there are
-    several (``shown``: it is ``page``); an empty list for one tab (nothing to show)."""
-    pages = session.pages_here()
-    if len(pages) < 2:
-        return []
-    tabs = []
-    for tab in pages:
-        try:
-            title = tab.title()
-        except Exception:  # noqa: BLE001 - a tab navigating or closing: its URL still tells it
-            title = ""
-        tabs.append((well_formed(title)[:MAX_NAME_CHARS], well_formed(tab.url)[:MAX_TEXT_CHARS], tab is page))
-    return tabs
-
-
 def png_to_array(png: bytes) -> np.ndarray:
     """PNG bytes as an ``H x W x 3`` uint8 array."""
     from PIL import Image
@@ -453,4 +407,4 @@ def png_to_array(png: bytes) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-__all__ = ["BrowserEnv", "GOING_ON", "PageStatus", "png_to_array", "tab_list"]
+__all__ = ["BrowserEnv", "GOING_ON", "PageStatus", "png_to_array"]

@@ -23,6 +23,7 @@ elements (``display:none``, ``visibility:hidden``, ``opacity:0``, ``aria-hidden`
 long names and texts are cut, and the tree stops at :data:`MAX_LINES` lines or
 :data:`MAX_TREE_CHARS` characters with a line saying how many more were left out.
 Open shadow roots are walked; the contents of iframes are not (an ``iframe`` line is shown).
+:func:`tab_list` names the session's open tabs, for an observation to list when there are several.
 """
 
 from __future__ import annotations
@@ -131,6 +132,22 @@ def _screenshot(page: Any, marks: list[str] | None) -> bytes:
         return page.screenshot(type="png", animations="disabled", caret="initial")
     finally:
         evaluate_settled(page, UNMARKS_CALL)
+
+
+def tab_list(session: BrowserSession, page: Any) -> list[tuple[str, str, bool]]:
+    """(On the browser's thread.) ``(title, url, shown)`` of each open tab when there are
+    several (``shown``: it is ``page``); an empty list for one tab (nothing to show)."""
+    pages = session.pages_here()
+    if len(pages) < 2:
+        return []
+    tabs = []
+    for tab in pages:
+        try:
+            title = tab.title()
+        except Exception:  # noqa: BLE001 - a tab navigating or closing: its URL still tells it
+            title = ""
+        tabs.append((well_formed(title)[:MAX_NAME_CHARS], well_formed(tab.url)[:MAX_TEXT_CHARS], tab is page))
+    return tabs
 
 
 def observe(session: BrowserSession, *, screenshot: bool = False, set_of_marks: bool = False,
