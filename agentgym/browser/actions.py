@@ -325,15 +325,17 @@ def _drag_and_drop(page: Any, args: dict[str, Any], ms: float, load_ms: float) -
 def _choose_files(page: Any, click: Callable[[], None], files: list[str], ms: float, what: str) -> str | None:
     """Click (``click()``), answer the file chooser it opens with ``files``; an error message
     when none opens."""
+    clicked = False
     try:
         with page.expect_file_chooser(timeout=ms) as chooser:
             # Waiting for a chooser asks the driver, without awaiting it, to intercept choosers; a
             # round trip to the page lands after that request, so the click cannot come first (a
             # bare mouse click did, about one time in five, and its chooser went unseen).
             page.evaluate("0")
-            click()
+            click()  # its own failure (a covered element...) is described like any click's
+            clicked = True
     except Exception as exc:  # noqa: BLE001 - no chooser is the agent's mistake, a dead page is not
-        if type(exc).__name__ == "TimeoutError" and not page.is_closed():
+        if clicked and type(exc).__name__ == "TimeoutError" and not page.is_closed():
             return f"clicking {what} opened no file chooser; click a file field or its button"
         raise
     chooser.value.set_files(files, timeout=ms)

@@ -200,6 +200,8 @@ UPLOAD_PAGE = """<title>upload</title>
 <input type="file" id="hidden" style="display:none">
 <button id="pick" onclick="document.getElementById('hidden').click()">Choose a picture</button>
 <p>plain text</p>
+<div style="position:relative;width:300px"><input type="file" id="covered" aria-label="Covered">
+  <div style="position:absolute;left:0;top:0;width:300px;height:40px;background:#fff">a cover</div></div>
 <script>
 window.uploaded = [];
 for (const id of ["direct", "hidden"]) {
@@ -234,7 +236,7 @@ def test_uploads_choose_files_of_the_upload_folder_only(pool, site, tmp_path):
     finally:
         plain.close()
 
-    env = UploadTask(pool=pool, upload_dir=folder)
+    env = UploadTask(pool=pool, upload_dir=folder, action_timeout=1.5)
     env.site_url = site.base
     try:
         observation, info = env.reset(seed=0)
@@ -249,6 +251,9 @@ def test_uploads_choose_files_of_the_upload_folder_only(pool, site, tmp_path):
             assert error == f"there is no file {name!r} to upload; the files are: cv.txt, sub/photo.txt", (name, error)
         error = env.step(f"upload_file('{text}', 'cv.txt')")[4]["error"]
         assert error == f"clicking [{text}] opened no file chooser; click a file field or its button"
+        covered = bid_of(observation, 'button "Covered" file-input')
+        error = env.step(f"upload_file('{covered}', 'cv.txt')")[4]["error"]  # the click itself fails
+        assert "did not finish within 1.5 s: another element covers it" in error, error
         box = env.run_in_page(lambda page: page.locator("#pick").bounding_box())
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
         assert env.step(f"mouse_upload_file({x}, {y}, 'sub/photo.txt')")[4]["error"] is None
