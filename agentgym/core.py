@@ -242,6 +242,10 @@ class LLMEnv(ToolHost, gym.Env):
     #: sentence of ``instructions``) and a one-line strategy (level 2; empty: none).
     rule_reminder: ClassVar[str] = ""
     strategy_hint: ClassVar[str] = ""
+    #: Constructor arguments that reach the machine the environment runs on -- its files, its
+    #: processes, its network -- or weaken its isolation. The environment server refuses them
+    #: from remote clients unless its operator allows them (``serve-env --allow-host-arguments``).
+    host_arguments: ClassVar[frozenset[str]] = frozenset()
 
     observation_space = UnicodeText()
     action_space = UnicodeText(100_000)

@@ -139,6 +139,8 @@ class BrowserEnv(LLMEnv):
         "tree where every element has an id in brackets, and the error of your last action if it "
         "failed. Answer with one action, written as a function call on the last line:\n" + action_help()
     )
+    #: The browsers to run in, and the server's folder uploads come from (see LLMEnv).
+    host_arguments: ClassVar[frozenset[str]] = frozenset({"pool", "upload_dir"})
     #: The actions offered unless ``action_set`` says otherwise (``None``: all of them).
     default_action_set: ClassVar[Any] = None
     example_actions: ClassVar[tuple[str, ...]] = ("noop()",)

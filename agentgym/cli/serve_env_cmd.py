@@ -44,6 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "its session freed (default: %(default)g)")
     parser.add_argument("--max-body-mb", type=float, default=1.0,
                         help="the largest request body accepted, in MiB (default: %(default)g)")
+    parser.add_argument("--allow-host-arguments", action="store_true",
+                        help="let clients set the arguments an environment declares as reaching this machine "
+                             "(files it reads, servers it asks, its sandbox's isolation); refused by default")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,6 +71,6 @@ def run(args: argparse.Namespace) -> int:
     serve_env(host=args.host, port=args.port, api_key=api_key, max_sessions=args.max_sessions,
               idle_timeout=args.idle_timeout, resume_grace=args.resume_grace,
               heartbeat_interval=args.heartbeat_interval, heartbeat_timeout=args.heartbeat_timeout,
-              max_body_bytes=int(args.max_body_mb * 2**20),
+              max_body_bytes=int(args.max_body_mb * 2**20), allow_host_arguments=args.allow_host_arguments,
               how_to_give_a_key=f"--api-key or the {API_KEY_ENV} environment variable")
     return 0

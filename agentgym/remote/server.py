@@ -187,7 +187,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             workers: int = 8, retry_after: int = 1, resume_grace: float = DEFAULT_RESUME_GRACE,
             heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
             heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT, inline_envs: Iterable[str] = (),
-            inline_budget: float = DEFAULT_INLINE_BUDGET) -> FastAPI:
+            inline_budget: float = DEFAULT_INLINE_BUDGET, allow_host_arguments: bool = False) -> FastAPI:
     """A FastAPI app serving every registered environment (see the module docstring).
 
     Args:
@@ -209,6 +209,10 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             ``cheap_steps = True`` are inline without being named here.
         inline_budget: seconds an inline call may take before its environment id is demoted
             to the worker threads.
+        allow_host_arguments: let clients set the constructor arguments an environment
+            declares as reaching this machine (``host_arguments``: files and folders it reads,
+            servers it asks, its sandbox's isolation and limits, browser pools); refused with
+            403 otherwise.
     """
     if api_key is not None and not api_key:
         raise ValueError("api_key is empty: give a non-empty key, or None for no authentication")
@@ -220,7 +224,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
             raise ValueError(f"{name} must be positive, got {value}")
     service = SessionService(max_sessions=max_sessions, idle_timeout=idle_timeout, workers=workers,
                              retry_after=retry_after, resume_grace=resume_grace, inline_envs=inline_envs,
-                             inline_budget=inline_budget)
+                             inline_budget=inline_budget, allow_host_arguments=allow_host_arguments)
     websocket = WsProtocol(service, api_key=api_key, max_message_bytes=max_body_bytes, resume_grace=resume_grace,
                            heartbeat_interval=heartbeat_interval, heartbeat_timeout=heartbeat_timeout)
     metrics, find = service.metrics, service.find

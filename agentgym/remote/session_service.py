@@ -43,6 +43,7 @@ from agentgym.remote.sessions import (
     check_render_mode,
     declared_render_modes,
     generator_from,
+    host_arguments,
     make_stack,
 )
 from agentgym.trajectory import json_safe
@@ -81,7 +82,8 @@ class SessionService:
     Refusals, as :class:`ApiError`:
 
     - :meth:`create`: 400 for an entry-point ``env_id``, constructor arguments or a render mode
-      the environment refuses; 403 for a wrapper a remote client may not ask for; 404 for an
+      the environment refuses; 403 for a wrapper a remote client may not ask for or an argument
+      the environment declares as reaching the server (``host_arguments``); 404 for an
       unregistered id; 503 (with ``Retry-After``) when ``max_sessions`` are open or being made;
     - :meth:`reset`: 400 for arguments the environment refuses;
     - :meth:`step` / :meth:`step_inline`: 409 before ``reset`` or after the episode ended;
@@ -98,8 +100,10 @@ class SessionService:
     """
 
     def __init__(self, *, max_sessions: int, idle_timeout: float, workers: int, retry_after: int,
-                 resume_grace: float, inline_envs: Iterable[str], inline_budget: float) -> None:
+                 resume_grace: float, inline_envs: Iterable[str], inline_budget: float,
+                 allow_host_arguments: bool = False) -> None:
         self.max_sessions, self.idle_timeout, self.resume_grace = max_sessions, idle_timeout, resume_grace
+        self.allow_host_arguments = allow_host_arguments
         self.retry_after = retry_after
         self.sessions: dict[str, Session] = {}
         self.metrics = Metrics()
@@ -179,6 +183,8 @@ class SessionService:
                                 "one", headers={"Retry-After": str(self.retry_after)})
         max_turns = body.max_turns if "max_turns" in body.model_fields_set else registered.max_turns
         kwargs, render_mode = await self._render_arguments(body)
+        if not self.allow_host_arguments:
+            await self._refuse_host_arguments(body.env_id, kwargs)
         self._reserved += 1
         try:
             env = await self.pool.run(make_stack, body, max_turns, kwargs)
@@ -198,6 +204,19 @@ class SessionService:
         self.metrics.created += 1
         self.metrics.created_by_transport[transport] += 1
         return session
+
+    async def _refuse_host_arguments(self, env_id: str, kwargs: dict[str, Any]) -> None:
+        """403 when ``kwargs`` sets an argument ``env_id`` declares as reaching the server's own
+        machine (files, processes, network, isolation): its operator alone may set those."""
+        try:
+            declared = await self.pool.run(host_arguments, env_id)
+        except Exception:  # noqa: BLE001 - an entry point that does not import: make() says why
+            return
+        refused = sorted(declared & set(kwargs))
+        if refused:
+            raise ApiError(403, f"{env_id}: {', '.join(refused)} would reach the server's own files, processes or "
+                                f"network; a client may not set {'it' if len(refused) == 1 else 'them'} (the "
+                                f"server's operator may allow it: serve-env --allow-host-arguments)")
 
     async def _render_arguments(self, body: CreateRequest) -> tuple[dict[str, Any], str | None]:
         """The constructor's arguments with the checked render mode (the field, or one given

@@ -112,6 +112,15 @@ def declared_render_modes(env_id: str) -> list[str] | None:
     return [str(mode) for mode in metadata["render_modes"]]
 
 
+def host_arguments(env_id: str) -> frozenset[str]:
+    """The ``host_arguments`` ``env_id``'s class or factory declares (see
+    :attr:`agentgym.core.LLMEnv.host_arguments`), read without making it."""
+    entry_point = gym.spec(env_id).entry_point
+    creator = gym.envs.registration.load_env_creator(entry_point) if isinstance(entry_point, str) else entry_point
+    declared = getattr(creator, "host_arguments", None)
+    return frozenset(declared) if isinstance(declared, (set, frozenset, tuple, list)) else frozenset()
+
+
 def check_render_mode(env_id: str, render_mode: str, declared: list[str] | None) -> None:
     """Raise :class:`ApiError` 400 unless ``render_mode`` is one ``env_id`` declares (or its
     ``*_list`` collection); ``"human"`` draws on the server's screen and is always refused."""

@@ -74,7 +74,7 @@ import os
 import random
 import re
 import threading
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import agentgym
 from agentgym.core import ConfigError, Feedback, LLMEnv, check_flag, check_int, check_number
@@ -113,6 +113,9 @@ class SyntheticEnv(LLMEnv):
     """
 
     family = "synthetic"
+    #: Arguments that reach the host (see LLMEnv.host_arguments): the model that predicts (a
+    #: spec may name a checkpoint folder or a server), the real environment's own arguments, the buffer.
+    host_arguments: ClassVar[frozenset[str]] = frozenset({"experience_model", "env_kwargs", "buffer"})
 
     def __init__(self, env_id: str, experience_model: Any, buffer: Any = None, *, k: int = 3,
                  env_kwargs: dict[str, Any] | None = None, curriculum: TaskGenerator | None = None,

@@ -84,6 +84,8 @@ class GuiEnv(LLMEnv):
     """
 
     family: ClassVar[str] = "gui"
+    #: Arguments that reach the host (see LLMEnv.host_arguments): the browsers to run in.
+    host_arguments: ClassVar[frozenset[str]] = frozenset({"pool"})
     difficulties: ClassVar[tuple[str, ...]] = ("easy", "medium", "hard")
     #: The task's name in ``info["gui"]["task"]``.
     task_name: ClassVar[str] = "gui"

@@ -83,6 +83,11 @@ def corpus_search_env(*, tasks: str | None = None, shape: str = "auto", corpus: 
     return SearchToolCalling(env) if action_format == "tools" else env
 
 
+#: What the server's operator alone may set (see ``LLMEnv.host_arguments``): the files read, the
+#: retrieval server asked, the cache folder.
+corpus_search_env.host_arguments = frozenset({"tasks", "corpus", "retriever_url", "cache_dir"})  # type: ignore[attr-defined]
+
+
 class CorpusSearchEnv(SearchEnv):
     """:class:`SearchEnv` over the user's questions: one difficulty level, ``mixed`` (a question
     file's hop counts are rarely known; choose questions by filtering the file)."""

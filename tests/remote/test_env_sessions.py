@@ -172,3 +172,33 @@ def test_bad_reset_arguments_raise_as_locally(server_url):
             env.reset(options=[1])
     finally:
         env.close()
+
+
+#: Constructor arguments that would reach the server's own machine, and the names refused.
+HOST_ARGUMENTS = [
+    ("tools/Python-v0", {"isolation": "rlimits"}, "isolation"),                       # out of bubblewrap
+    ("tools/MathDataset-v0", {"limits": {"memory_mb": 10**6}}, "limits"),
+    ("search/Corpus-v0", {"tasks": "/etc/passwd", "corpus": "/etc/hostname"}, "corpus, tasks"),  # files read
+    ("search/Corpus-v0", {"tasks": "q.jsonl", "retriever_url": "http://10.0.0.1/"}, "retriever_url, tasks"),
+    ("search/MultiHop-v0", {"cache_dir": "/tmp/elsewhere"}, "cache_dir"),
+    ("web/ShopBrowser-v0", {"upload_dir": "/"}, "upload_dir"),
+]
+
+
+@pytest.mark.parametrize("env_id, kwargs, names", HOST_ARGUMENTS, ids=[f"{e}-{n}" for e, _, n in HOST_ARGUMENTS])
+def test_arguments_that_reach_the_server_are_refused(server_url, env_id, kwargs, names):
+    with httpx.Client(base_url=server_url, timeout=30) as client:
+        before = client.get("/metrics").json()["sessions"]["created"]
+        answer = _create(client, {"env_id": env_id, "kwargs": kwargs})
+        assert answer.status_code == 403, answer.text
+        message = answer.json()["error"]["message"]
+        assert message.startswith(f"{env_id}: {names} would reach the server's own files, processes or network")
+        assert "--allow-host-arguments" in message
+        assert client.get("/metrics").json()["sessions"]["created"] == before  # nothing was made
+
+
+def test_the_operator_may_allow_arguments_that_reach_the_server():
+    with running_env_server(allow_host_arguments=True) as url, httpx.Client(base_url=url, timeout=30) as client:
+        answer = _create(client, {"env_id": "tools/Python-v0", "kwargs": {"isolation": "rlimits"}})
+        assert answer.status_code == 201, answer.text
+        assert client.delete(f"/v1/sessions/{answer.json()['session_id']}").status_code == 200

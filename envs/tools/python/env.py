@@ -71,6 +71,8 @@ class PythonTasksEnv(LLMEnv):
     """
 
     family: ClassVar[str] = "tools"
+    #: Arguments that reach the host (see LLMEnv.host_arguments): the sandbox and its isolation and limits.
+    host_arguments: ClassVar[frozenset[str]] = frozenset({"sandbox", "isolation", "limits"})
     difficulties: ClassVar[tuple[str, ...]] = ("easy", "medium", "hard")
     tool_call_formats: ClassVar[tuple[str, ...]] = ("python", "python-fenced", "hermes", "openai")
 
