@@ -441,3 +441,7 @@ def search_tools_env(**kwargs: Any) -> SearchToolCalling:
     if kwargs["action_format"] != "tools":
         raise ConfigError(f"search tools environment: action_format must be 'tools', got {kwargs['action_format']!r}")
     return SearchToolCalling(SearchEnv(**kwargs))
+
+
+#: The search environment's own host arguments (see ``LLMEnv.host_arguments``).
+search_tools_env.host_arguments = SearchEnv.host_arguments  # type: ignore[attr-defined]

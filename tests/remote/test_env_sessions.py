@@ -181,6 +181,9 @@ HOST_ARGUMENTS = [
     ("search/Corpus-v0", {"tasks": "/etc/passwd", "corpus": "/etc/hostname"}, "corpus, tasks"),  # files read
     ("search/Corpus-v0", {"tasks": "q.jsonl", "retriever_url": "http://10.0.0.1/"}, "retriever_url, tasks"),
     ("search/MultiHop-v0", {"cache_dir": "/tmp/elsewhere"}, "cache_dir"),
+    ("search/MultiHopTools-v0", {"cache_dir": "/tmp/elsewhere"}, "cache_dir"),          # through a factory
+    ("dialogue/ClinicalInterview-v0", {"table": "/etc/passwd"}, "table"),
+    ("dialogue/ClinicalInterviewTools-v0", {"table": "/etc/passwd"}, "table"),
     ("web/ShopBrowser-v0", {"upload_dir": "/"}, "upload_dir"),
 ]
 

@@ -102,6 +102,8 @@ class ClinicalInterview(LLMEnv):
     """
 
     family: ClassVar[str] = "dialogue"
+    #: Arguments that reach the host (see LLMEnv.host_arguments): the table file read.
+    host_arguments: ClassVar[frozenset[str]] = frozenset({"table"})
     difficulties: ClassVar[tuple[str, ...]] = ("easy", "medium", "hard")
 
     def __init__(self, difficulty: str | None = None, *, responder: Any = "rules", turn_budget: int | None = None,
@@ -410,3 +412,7 @@ def clinical_tools_env(**kwargs: Any) -> ClinicalToolCalling:
         raise ConfigError(f"clinical interview tools environment: action_format must be 'tools', "
                           f"got {kwargs['action_format']!r}")
     return ClinicalToolCalling(ClinicalInterview(**kwargs))
+
+
+#: The interview's own host arguments (see ``LLMEnv.host_arguments``).
+clinical_tools_env.host_arguments = ClinicalInterview.host_arguments  # type: ignore[attr-defined]
