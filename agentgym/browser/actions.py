@@ -439,8 +439,11 @@ _RUNNERS: dict[str, _Runner] = {
     "mouse_drag_and_drop": _mouse_drag_and_drop, "goto": _goto, "go_back": _go_back, "go_forward": _go_forward,
     "noop": _noop, "upload_file": _upload_file, "mouse_upload_file": _mouse_upload_file,
 }
-_TAB_RUNNERS: dict[str, Callable[..., "str | None"]] = {"new_tab": _new_tab, "tab_focus": _tab_focus, "tab_close": _tab_close}
-#: Actions that only say something (to the task, see BrowserEnv.on_message / on_infeasible): their text's argument.
+_TAB_RUNNERS: dict[str, Callable[..., "str | None"]] = {
+    "new_tab": _new_tab, "tab_focus": _tab_focus, "tab_close": _tab_close,
+}
+#: Actions that only say something to the task (BrowserEnv.on_message / on_infeasible): the
+#: argument holding their text.
 _MESSAGES = {"send_msg_to_user": "text", "report_infeasible": "reason"}
 assert set(_RUNNERS) | set(_TAB_RUNNERS) | set(_MESSAGES) == set(ACTION_PARAMS), "every action needs a runner"
 

@@ -14,8 +14,9 @@ The tree text has one line per meaningful visible element, indented by depth::
 page; see :mod:`agentgym.browser.scripts`), then its role, its accessible name (``aria-labelledby``,
 ``aria-label``, ``<label>``, ``placeholder``, ``alt``, its text, ``title``) and its state
 (``value=``, ``options=``, ``checked``, ``selected``, ``expanded``, ``disabled``, ``required``,
-``focused``; ``file-input`` and the chosen ``files=[...]`` on a file field, which reads as a button; ``clickable`` on a generic element with a click handler -- an ``onclick``
-attribute or property, or a ``click``/``dblclick`` listener the page added, jQuery's included --
+``focused``; ``file-input`` and the chosen ``files=[...]`` on a file field, which reads as a
+button; ``clickable`` on a generic element with a click handler -- an ``onclick`` attribute or
+property, or a ``click``/``dblclick`` listener the page added, jQuery's included --
 a tab stop or a pointer cursor, and a nameless one's first classes as ``class="..."``, the only
 hint an icon gives of what it does). Text not inside a named element is shown as ``StaticText``
 lines, with the id of the element holding it when that element has no other children. Hidden

@@ -220,7 +220,8 @@ INIT_SCRIPT = r"""
       if (type === "file") {  // a file field reads as a button: say what it is and what it holds
         parts.push("file-input");
         const names = Array.from(el.files || []).map((f) => quote(cut(f.name, 60)));
-        if (names.length) parts.push("files=[" + names.slice(0, 10).join(", ") + (names.length > 10 ? ", \u2026" : "") + "]");
+        const more = names.length > 10 ? ", \u2026" : "";
+        if (names.length) parts.push("files=[" + names.slice(0, 10).join(", ") + more + "]");
       }
     } else if (tag === "SELECT") {
       const selected = Array.from(el.selectedOptions).map((o) => squash(o.label || o.textContent));

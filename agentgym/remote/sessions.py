@@ -101,12 +101,16 @@ def generator_from(body: RandomActionRequest) -> random.Random:
     return rng
 
 
+def _creator(env_id: str) -> Any:
+    """The class or factory ``env_id`` is registered with, imported but not called."""
+    entry_point = gym.spec(env_id).entry_point
+    return gym.envs.registration.load_env_creator(entry_point) if isinstance(entry_point, str) else entry_point
+
+
 def declared_render_modes(env_id: str) -> list[str] | None:
     """The ``metadata["render_modes"]`` of ``env_id``'s class, read without making it (``None``
     when the entry point is a factory whose class is unknown until it runs)."""
-    entry_point = gym.spec(env_id).entry_point
-    creator = gym.envs.registration.load_env_creator(entry_point) if isinstance(entry_point, str) else entry_point
-    metadata = getattr(creator, "metadata", None)
+    metadata = getattr(_creator(env_id), "metadata", None)
     if not isinstance(metadata, dict) or not isinstance(metadata.get("render_modes"), (list, tuple)):
         return None
     return [str(mode) for mode in metadata["render_modes"]]
@@ -115,9 +119,7 @@ def declared_render_modes(env_id: str) -> list[str] | None:
 def host_arguments(env_id: str) -> frozenset[str]:
     """The ``host_arguments`` ``env_id``'s class or factory declares (see
     :attr:`agentgym.core.LLMEnv.host_arguments`), read without making it."""
-    entry_point = gym.spec(env_id).entry_point
-    creator = gym.envs.registration.load_env_creator(entry_point) if isinstance(entry_point, str) else entry_point
-    declared = getattr(creator, "host_arguments", None)
+    declared = getattr(_creator(env_id), "host_arguments", None)
     return frozenset(declared) if isinstance(declared, (set, frozenset, tuple, list)) else frozenset()
 
 

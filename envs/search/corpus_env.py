@@ -85,7 +85,8 @@ def corpus_search_env(*, tasks: str | None = None, shape: str = "auto", corpus: 
 
 #: What the server's operator alone may set (see ``LLMEnv.host_arguments``): the files read, the
 #: retrieval server asked, the cache folder.
-corpus_search_env.host_arguments = frozenset({"tasks", "corpus", "retriever_url", "cache_dir"})  # type: ignore[attr-defined]
+corpus_search_env.host_arguments = frozenset(  # type: ignore[attr-defined]
+    {"tasks", "corpus", "retriever_url", "cache_dir"})
 
 
 class CorpusSearchEnv(SearchEnv):

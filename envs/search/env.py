@@ -135,7 +135,8 @@ class SearchEnv(LLMEnv):
     """
 
     family: ClassVar[str] = "search"
-    #: Arguments that reach the host (see LLMEnv.host_arguments): the folder its index is cached in, the retriever.
+    #: Arguments that reach the host (see LLMEnv.host_arguments): the folder its index is cached
+    #: in, the retriever.
     host_arguments: ClassVar[frozenset[str]] = frozenset({"cache_dir", "retriever"})
     #: ``mixed`` draws every question; the others keep questions by their number of hops
     #: (:data:`HOPS_OF_DIFFICULTY`): one (easy), two (medium), three or four (hard).

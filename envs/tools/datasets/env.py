@@ -79,7 +79,8 @@ class DatasetEnv(LLMEnv):
     """
 
     family: ClassVar[str] = "tools"
-    #: Arguments that reach the host (see LLMEnv.host_arguments): the file or dataset read, the sandbox and its isolation and limits.
+    #: Arguments that reach the host (see LLMEnv.host_arguments): the file or dataset read, the
+    #: sandbox and its isolation and limits.
     host_arguments: ClassVar[frozenset[str]] = frozenset({"source", "sandbox", "isolation", "limits"})
     difficulties: ClassVar[tuple[str, ...]] = ("all",)  # an instance's own: "all" and its data's levels
 
