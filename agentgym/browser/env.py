@@ -56,7 +56,6 @@ import numpy as np
 from agentgym.browser.action_parser import (
     ACTION_GROUPS,
     ACTION_PARAMS,
-    DEFAULT_ACTIONS,
     ActionError,
     action_help,
     parse_actions,
@@ -134,10 +133,12 @@ class BrowserEnv(LLMEnv):
     """
 
     family: ClassVar[str] = "web"
+    #: The task in prose. An instance's ``instructions`` are this followed by one line per action
+    #: it offers (see ``action_set``), so a subclass writes only what its task is.
     instructions: ClassVar[str] = (
         "You operate a web browser. Each observation shows the goal, the page as an accessibility "
         "tree where every element has an id in brackets, and the error of your last action if it "
-        "failed. Answer with one action, written as a function call on the last line:\n" + action_help()
+        "failed. Answer with one action, written as a function call on the last line:"
     )
     #: The browsers to run in, and the server's folder uploads come from (see LLMEnv).
     host_arguments: ClassVar[frozenset[str]] = frozenset({"pool", "upload_dir"})
@@ -188,9 +189,7 @@ class BrowserEnv(LLMEnv):
             raise ConfigError(f"{owner}: the upload actions need upload_dir (the folder whose files they may choose)")
         if self.uploads is not None and spec is None:
             self.action_set = resolve_action_set([*self.action_set, "upload"])
-        if self.action_set != DEFAULT_ACTIONS:
-            # The instructions list only the actions offered (the class's text ends with the full list).
-            self.instructions = self.instructions.replace(action_help(), action_help(self.action_set))
+        self.instructions = f"{type(self).instructions}\n{action_help(self.action_set)}"
         if self.screenshot:
             width, height = self.viewport
             self.observation_space = text_and_image_space(height, width)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from agentgym.browser import BrowserEnv, PageStatus
-from agentgym.browser.action_parser import parse_actions
+from agentgym.browser.action_parser import ACTION_GROUPS, DEFAULT_ACTIONS, action_help, parse_actions, signature
 from agentgym.core import ConfigError
 from agentgym.testing import check_llm_env
 
@@ -39,7 +39,7 @@ class PickColour(BrowserEnv):
     """Click the button of the colour the goal names (or answer ``send_msg_to_user(colour)``);
     the order of the buttons is drawn too."""
 
-    instructions = BrowserEnv.instructions + "\nClick the button of the colour named in the goal."
+    instructions = "Click the button of the colour named in the goal. " + BrowserEnv.instructions
     site_url = ""
 
     def prepare_episode(self, options):
@@ -94,7 +94,8 @@ def test_check_llm_env(make_env, pool):
 def test_an_episode_observed_and_won(make_env):
     env = make_env()
     observation, info = env.reset(seed=7)
-    assert info["instructions"].startswith("You operate a web browser") and "click(bid, " in info["instructions"]
+    assert info["instructions"].startswith("Click the button of the colour named in the goal. You operate a web")
+    assert "click(bid, " in info["instructions"]
     assert observation.startswith(f"Goal: Click the {env.target} button.\nPage: Colours (http://127.0.0.1:")
     assert "Focused: nothing" in observation and 'heading "Pick a colour"' in observation
     wrong = next(c for c in env.colours if c != env.target).capitalize()
@@ -243,4 +244,6 @@ def test_an_action_set_limits_the_instructions_the_parser_and_the_random_agent(m
     env.close()
     with pytest.raises(ConfigError, match="unknown action or action group 'clicks'"):
         make_env(action_set=["clicks"])
-    assert make_env().instructions == PickColour.instructions  # the default: every action
+    # The class's prose, then one line per action offered (by default all but the uploads).
+    assert make_env().instructions == PickColour.instructions + "\n" + action_help(DEFAULT_ACTIONS)
+    assert make_env(action_set="nav").instructions.splitlines()[1:] == [signature(n) for n in ACTION_GROUPS["nav"]]

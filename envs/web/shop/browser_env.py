@@ -28,7 +28,6 @@ import re
 from typing import Any, ClassVar
 
 from agentgym.browser.env import GOING_ON, BrowserEnv, PageStatus
-from agentgym.browser.action_parser import action_help
 
 from .app import ShopApp, shared_app
 from .catalogue import DIFFICULTIES, Goal
@@ -48,8 +47,7 @@ INSTRUCTIONS = (
     "choose the options the instruction asks for, then click Buy Now. Buying ends the episode; the reward "
     "(0 to 1) measures how well the product's type, attributes, chosen options and price match the "
     "instruction. Each observation shows the instruction and the page as an accessibility tree where every "
-    "element has an id in brackets. Answer with one action, written as a function call on the last line:\n"
-    + action_help()
+    "element has an id in brackets. Answer with one action, written as a function call on the last line:"
 )
 
 
