@@ -13,7 +13,7 @@ from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv
 from agentgym.info import ErrorKind, ResetInfo, StepInfo
 from agentgym.registry import EnvInfo, env_info, families, list_envs, load_plugins, make, register
 from agentgym.spaces import UnicodeText, text_and_image_space
-from agentgym.suites import Suite, SuiteEntry, get_suite, list_suites, register_suite
+from agentgym.suites import Suite, SuiteEntry, build_suite, env_suite, get_suite, list_suites, register_suite
 from agentgym.tools import Tool, ToolError
 from agentgym.trajectory import Trajectory, TrajectoryReader, TrajectoryWriter, Turn, read_trajectories
 from agentgym.vector import AsyncioVectorEnv, ThreadVectorEnv, make_vec
@@ -40,7 +40,9 @@ __all__ = [
     "TrajectoryWriter",
     "Turn",
     "UnicodeText",
+    "build_suite",
     "env_info",
+    "env_suite",
     "families",
     "get_suite",
     "list_envs",

@@ -353,6 +353,19 @@ def constructor_arguments(entry_point: Any) -> dict[str, inspect.Parameter] | No
     return None  # the last constructor passes **kwargs on to something we cannot see
 
 
+def check_env_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
+    """Check, without making the environment, that its constructor takes every name in
+    ``kwargs`` (its module is imported; values are checked by the constructor itself).
+
+    Raises:
+        KeyError: ``env_id`` is not registered (with the nearest ids).
+        ConfigError: a name the constructor does not take (with the ones it does).
+    """
+    env_info(env_id)
+    spec = gym.spec(env_id)
+    _check_constructor_arguments(env_id, spec.entry_point, {**spec.kwargs, **kwargs})
+
+
 @functools.lru_cache(maxsize=512)
 def _cached_constructor_arguments(entry_point: Any) -> dict[str, inspect.Parameter] | None:
     return constructor_arguments(entry_point)

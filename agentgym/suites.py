@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from agentgym.core import ConfigError, is_int
-from agentgym.registry import env_info, load_plugins
+from agentgym.registry import check_env_kwargs, env_info, load_plugins
 
 
 @dataclass(frozen=True)
@@ -48,23 +48,18 @@ class Suite:
 _SUITES: dict[str, Suite] = {}
 
 
-def register_suite(
+def build_suite(
     name: str,
     entries: Iterable[SuiteEntry | tuple[str, Iterable[int]] | tuple[str, Iterable[int], dict]],
     description: str = "",
-    *,
-    override: bool = False,
 ) -> Suite:
-    """Register a suite; entries are :class:`SuiteEntry` or ``(env_id, seeds[, kwargs])`` tuples.
+    """A suite, checked but not registered; entries are :class:`SuiteEntry` or ``(env_id,
+    seeds[, kwargs])`` tuples.
 
-    Every environment id must already be registered, seeds must be non-negative integers, and
-    the name must end in a version (``-v0``), so a typo fails here rather than halfway through
-    an evaluation. A name already taken by a different suite raises
-    :class:`~agentgym.core.ConfigError` unless ``override=True`` (then a warning); the same
-    suite registered again is a no-op.
+    Raises:
+        ConfigError: an entry of the wrong shape, no seeds or a negative one.
+        KeyError: an unknown environment id (with the nearest registered ones).
     """
-    if not isinstance(name, str) or not name.rsplit("-v", 1)[-1].isdigit():
-        raise ConfigError(f"suite name {name!r} must end in a version such as '-v0'")
     if isinstance(entries, (str, bytes)):
         raise ConfigError(f"suite {name!r}: entries must be a list of (env_id, seeds[, kwargs]), got {entries!r}")
     built = []
@@ -85,7 +80,49 @@ def register_suite(
         if bad:
             raise ConfigError(f"suite {name!r}: seeds must be non-negative integers; {entry.env_id} has {bad[:3]!r}")
         built.append(entry)
-    suite = Suite(name, tuple(built), description)
+    return Suite(name, tuple(built), description)
+
+
+def env_suite(env_ids: Iterable[str], seeds: Iterable[int], kwargs: dict[str, Any] | None = None) -> Suite:
+    """An unregistered suite of ``env_ids``, each on ``seeds`` with the same constructor
+    ``kwargs`` (what ``agentgym eval --env ID`` evaluates). Its name is the entries' labels
+    joined by ``+`` (``games/Wordle-v0[hard]``), with ``@first`` when the seeds do not start at 0.
+
+    Raises:
+        ConfigError: no ids, no seeds, or a constructor argument an environment does not take
+            (checked here, before any episode: the environments' modules are imported).
+        KeyError: an unknown id.
+    """
+    ids, seeds = list(env_ids), tuple(seeds)
+    if not ids:
+        raise ConfigError("env_suite: no environment ids")
+    for env_id in ids:
+        check_env_kwargs(env_id, dict(kwargs or {}))
+    entries = [SuiteEntry(env_id, seeds, dict(kwargs or {})) for env_id in dict.fromkeys(ids)]
+    name = "+".join(entry.label for entry in entries)
+    if seeds and seeds[0] != 0:
+        name += f"@{seeds[0]}"
+    return build_suite(name, entries, f"{len(seeds)} seeds of each environment, from {seeds[0] if seeds else 0}")
+
+
+def register_suite(
+    name: str,
+    entries: Iterable[SuiteEntry | tuple[str, Iterable[int]] | tuple[str, Iterable[int], dict]],
+    description: str = "",
+    *,
+    override: bool = False,
+) -> Suite:
+    """Register a suite; entries are :class:`SuiteEntry` or ``(env_id, seeds[, kwargs])`` tuples.
+
+    Every environment id must already be registered, seeds must be non-negative integers, and
+    the name must end in a version (``-v0``), so a typo fails here rather than halfway through
+    an evaluation (see :func:`build_suite`). A name already taken by a different suite raises
+    :class:`~agentgym.core.ConfigError` unless ``override=True`` (then a warning); the same
+    suite registered again is a no-op.
+    """
+    if not isinstance(name, str) or not name.rsplit("-v", 1)[-1].isdigit():
+        raise ConfigError(f"suite name {name!r} must end in a version such as '-v0'")
+    suite = build_suite(name, entries, description)
     existing = _SUITES.get(name)
     if existing is not None and existing != suite:
         if not override:

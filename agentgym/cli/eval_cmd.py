@@ -1,5 +1,9 @@
 """``agentgym eval --suite S --policy P``: benchmark a policy on a suite and write a run directory.
 
+``agentgym eval --env ID [--env ID ...]`` evaluates environments without a registered suite:
+seeds ``--first-seed`` to ``--first-seed + --tasks - 1`` (10 by default) of each, with the
+constructor arguments of ``--difficulty`` and ``-o KEY=VALUE``.
+
 Exit status: 0 when the run finished (even if some episodes failed with an error: the first
 error is printed as a warning); 1 when every episode failed with an error (a dead endpoint, a
 wrong model name...), with the first error and how many episodes share it; 2 for bad arguments.
@@ -11,7 +15,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from agentgym.cli.options import console as table_console, env_runtime, non_negative_float, positive_int, probability
+from agentgym.cli.options import (
+    add_env_options,
+    console as table_console,
+    env_kwargs,
+    env_runtime,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+    probability,
+)
+from agentgym.core import ConfigError
 from agentgym.eval import Evaluation, evaluate
 from agentgym.eval.evaluate import default_run_dir
 from agentgym.eval.metrics import failure_summary
@@ -20,8 +34,12 @@ from agentgym.eval.tables import rich_table
 from agentgym.policies.base import SamplingParams
 from agentgym.policies.specs import DEFAULT_POLICY, POLICY_SPECS
 from agentgym.rollout import RolloutConfig
+from agentgym.suites import Suite, env_suite
 
 _SAMPLING_DEFAULTS = SamplingParams()
+DEFAULT_SUITE = "quick-v1"
+#: Seeds per environment of ``--env`` when ``--tasks`` is not given.
+DEFAULT_ENV_TASKS = 10
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,14 +48,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Roll a policy out on every task of a suite, print the results per environment "
                     "and write a run directory (run.json, trajectories, report.md, report.html, results.json). "
                     "Exit status 1 when every episode failed with an error (the first error is printed).")
-    parser.add_argument("--suite", default="quick-v1", help="suite name (`agentgym list --suites`)")
+    parser.add_argument("--suite", default=None, help=f"suite name (`agentgym list --suites`; default: {DEFAULT_SUITE})")
+    parser.add_argument("--env", action="append", default=[], metavar="ENV_ID",
+                        help="evaluate this environment instead of a suite (repeatable): --tasks seeds of each "
+                             f"(default {DEFAULT_ENV_TASKS}) from --first-seed, with --difficulty and -o arguments")
+    add_env_options(parser)
+    parser.add_argument("--first-seed", type=non_negative_int, default=0,
+                        help="with --env: the first seed (default: 0; e.g. 1000000 for seeds kept out of training)")
     parser.add_argument("--policy", default=DEFAULT_POLICY,
                         help="; ".join(f"{k}: {v}" for k, v in POLICY_SPECS.items()))
     parser.add_argument("-n", "--rollouts", type=positive_int, default=1,
                         help="rollouts per task, sharing its seed (the k of pass@k and avg@k)")
-    parser.add_argument("--tasks", type=positive_int, default=None, help="only the first N seeds of each environment")
+    parser.add_argument("--tasks", type=positive_int, default=None,
+                        help=f"only the first N seeds of each suite entry; with --env, N seeds (default {DEFAULT_ENV_TASKS})")
     parser.add_argument("--out", type=Path, default=None,
-                        help="run directory (default: runs/<suite>-<policy>-<timestamp>)")
+                        help="run directory (default: runs/<suite or env ids>-<policy>-<timestamp>)")
     parser.add_argument("--max-tokens", type=positive_int, default=_SAMPLING_DEFAULTS.max_tokens,
                         help="most tokens per generation (default: %(default)s)")
     parser.add_argument("--temperature", type=non_negative_float, default=_SAMPLING_DEFAULTS.temperature,
@@ -61,13 +86,29 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"-n/--rollouts must be a positive number, got {args.rollouts}")
     sampling = SamplingParams(max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
                               seed=args.seed)
-    out_dir = args.out or default_run_dir(args.suite, args.policy)
-    evaluation = evaluate(args.policy, args.suite, rollouts=args.rollouts, tasks=args.tasks, sampling=sampling,
+    suite, tasks = chosen_suite(args)
+    out_dir = args.out or default_run_dir(suite if isinstance(suite, str) else suite.name, args.policy)
+    evaluation = evaluate(args.policy, suite, rollouts=args.rollouts, tasks=tasks, sampling=sampling,
                           config=RolloutConfig(max_concurrent_episodes=args.concurrency, max_turns=args.max_turns,
                                                env_runtime=args.env_runtime),
                           out_dir=out_dir, progress=not args.no_progress)
     print_summary(evaluation)
     return failure_exit_code(evaluation)
+
+
+def chosen_suite(args: argparse.Namespace) -> tuple[Suite | str, int | None]:
+    """The suite to run and how many seeds of each entry: a registered suite's name (``--suite``,
+    default quick-v1) with ``--tasks``, or the suite of ``--env`` environments, every seed of it."""
+    kwargs = env_kwargs(args)
+    if not args.env:
+        if kwargs or args.first_seed:
+            raise ConfigError("--difficulty, -o and --first-seed apply to --env environments; "
+                              "a suite fixes its own arguments and seeds")
+        return args.suite or DEFAULT_SUITE, args.tasks
+    if args.suite is not None:
+        raise ConfigError("give --suite or --env, not both")
+    count = args.tasks or DEFAULT_ENV_TASKS
+    return env_suite(args.env, range(args.first_seed, args.first_seed + count), kwargs), None
 
 
 def print_summary(evaluation: Evaluation) -> None:

@@ -64,11 +64,19 @@ def entry_label(trajectory: Trajectory) -> str:
     return Task(trajectory.env_id or "unknown", trajectory.seed or 0, kwargs).label
 
 
+def _file_name_safe(text: str, fallback: str) -> str:
+    """``text`` with every run of characters other than letters, digits, ``.``, ``_`` and ``-``
+    made one ``_`` (none at either end), or ``fallback`` when nothing is left."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_.") or fallback
+
+
 def default_run_dir(suite: str, policy: str, root: str | Path = "runs") -> Path:
     """``runs/<suite>-<policy>-<YYYYmmdd-HHMMSS>`` that does not exist yet (``-2``, ``-3``...
-    is added for runs started in the same second), the policy spec made file-name safe."""
-    safe_policy = re.sub(r"[^A-Za-z0-9._-]+", "_", canonical_spec(policy)).strip("_") or "policy"
-    base = Path(root) / f"{suite}-{safe_policy}-{datetime.now():%Y%m%d-%H%M%S}"
+    is added for runs started in the same second), the suite's name and the policy spec made
+    file-name safe (``games/Wordle-v0[hard]`` -> ``games_Wordle-v0_hard``)."""
+    safe_suite = _file_name_safe(suite, "suite")[:80]
+    safe_policy = _file_name_safe(canonical_spec(policy), "policy")
+    base = Path(root) / f"{safe_suite}-{safe_policy}-{datetime.now():%Y%m%d-%H%M%S}"
     candidate, number = base, 1
     while candidate.exists():
         number += 1

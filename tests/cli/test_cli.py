@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import agentgym
 from agentgym.cli import main
+from agentgym.trajectory import read_trajectories
 
 
 @pytest.fixture
@@ -164,7 +166,47 @@ def test_eval_oracle_and_random_write_run_directories(capsys, tmp_path):
     assert re.search(r"^4 episodes in [\d.]+ s, 0 errors$", out, re.MULTILINE) and "tokens generated" not in out
 
 
+def test_eval_of_environments_without_a_suite(capsys, tmp_path, monkeypatch):
+    code, out, _ = run_cli(capsys, "eval", "--env", "games/Wordle-v0", "--env", "games/TicTacToe-v0",
+                           "--difficulty", "easy", "--policy", "oracle", "--tasks", "3",
+                           "--out", str(tmp_path / "two"), "--no-progress")
+    assert code == 0 and "oracle on games/Wordle-v0[easy]+games/TicTacToe-v0[easy]" in out
+    results = json.loads((tmp_path / "two" / "results.json").read_text())
+    assert [(r["label"], r["episodes"], r["success_rate"]) for r in results["environments"]] == [
+        ("games/Wordle-v0[easy]", 3, 1.0), ("games/TicTacToe-v0[easy]", 3, 1.0)]
+    trajectories = read_trajectories(tmp_path / "two" / "trajectories.jsonl")
+    assert sorted((t.env_id, t.seed) for t in trajectories) == sorted(
+        (env_id, seed) for env_id in ("games/Wordle-v0", "games/TicTacToe-v0") for seed in range(3))
+    # Held-out seeds, one -o argument, and the default run directory named after the environment.
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_cli(capsys, "eval", "--env", "games/GuessTheNumber-v0", "-o", "dense_reward=true",
+                           "--first-seed", "1000", "--tasks", "2", "--policy", "random:0", "--no-progress")
+    assert code == 0 and "random:0 on games/GuessTheNumber-v0[True]@1000" in out
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert run_dir.name.startswith("games_GuessTheNumber-v0_True_1000-random_0-")
+    assert sorted(t.seed for t in read_trajectories(run_dir / "trajectories.jsonl")) == [1000, 1001]
+
+
+def test_env_suite_names_its_entries_and_checks_them():
+    suite = agentgym.env_suite(["games/Wordle-v0", "games/Wordle-v0"], range(5, 7), {"difficulty": "hard"})
+    assert suite.name == "games/Wordle-v0[hard]@5" and suite.num_tasks == 2  # a repeated id counts once
+    assert suite.entries == (agentgym.SuiteEntry("games/Wordle-v0", (5, 6), {"difficulty": "hard"}),)
+    assert agentgym.get_suite("quick-v0") is not suite and "games/Wordle-v0[hard]@5" not in {
+        s.name for s in agentgym.list_suites()}  # built, not registered
+    with pytest.raises(agentgym.ConfigError, match="no environment ids"):
+        agentgym.env_suite([], range(3))
+    with pytest.raises(agentgym.ConfigError, match="has no seeds"):
+        agentgym.env_suite(["games/Wordle-v0"], [])
+    with pytest.raises(KeyError, match="Did you mean games/Wordle-v0"):
+        agentgym.env_suite(["games/Wordl-v0"], range(3))
+
+
 @pytest.mark.parametrize("argv, message", [
+    (["eval", "--env", "games/Wordle-v0", "--suite", "quick-v0"], "give --suite or --env, not both"),
+    (["eval", "--suite", "quick-v0", "--difficulty", "hard"], "apply to --env environments"),
+    (["eval", "--first-seed", "5"], "apply to --env environments"),
+    (["eval", "--env", "games/Wordl-v0", "--policy", "oracle"], "Did you mean games/Wordle-v0"),
+    (["eval", "--env", "games/Wordle-v0", "-o", "colour=red", "--policy", "oracle", "--no-progress"], "colour"),
     (["eval", "--policy", "gpt-9"], "unknown policy"),
     (["eval", "--suite", "nope-v0"], "no suite named"),
     (["eval", "--tasks", "0", "--policy", "oracle"], "positive"),
