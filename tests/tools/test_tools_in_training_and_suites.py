@@ -66,13 +66,13 @@ def test_the_trainer_runs_an_environments_tools_without_a_wrapper(tmp_path):
 def test_the_default_eval_suite_includes_a_tools_environment():
     import argparse
 
-    from agentgym.cli.eval_cmd import add_parser
+    from agentgym.cli.eval_cmd import add_parser, chosen_suite
     from agentgym.eval import evaluate
     from agentgym.suites import Suite, get_suite
 
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers())
-    assert parser.parse_args(["eval"]).suite == "quick-v1"  # `agentgym eval` without --suite
+    assert chosen_suite(parser.parse_args(["eval"])) == ("quick-v1", None)  # `agentgym eval` without --suite
     tools = [entry for entry in get_suite("quick-v1").entries if agentgym.env_info(entry.env_id).family == "tools"]
     assert tools, "quick-v1 has no environment of the tools family"
     # the suite's tools tasks, as it builds them, are playable to the end
