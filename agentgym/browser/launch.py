@@ -225,10 +225,31 @@ def start_playwright() -> Any:
         saved = {name: os.environ.get(name) for name in changes}
         os.environ.update(changes)
         try:
-            return sync_playwright().start()
+            playwright = sync_playwright().start()
         finally:
             for name, value in saved.items():
                 if value is None:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+    loop = getattr(playwright, "_loop", None)  # the event loop Playwright's sync API runs on
+    if loop is not None:
+        loop.set_exception_handler(_dead_driver_is_handled)
+    return playwright
+
+
+#: What Playwright's connection reports when its driver process ends without being stopped.
+DRIVER_GONE = "Connection closed while reading from the driver"
+
+
+def _dead_driver_is_handled(loop: Any, context: dict[str, Any]) -> None:
+    """The event loop's exception handler: a driver that died while no call waited on it (killed
+    to free a stuck call, see the browser worker, or crashed) leaves Playwright's error future
+    unretrieved, which asyncio would print as "Future exception was never retrieved" when it is
+    collected -- later, on stderr, long after the worker relaunched. The worker finds the dead
+    driver itself (its next launch starts a new one), so that one report is dropped; every
+    other goes to asyncio's default handler."""
+    exception = context.get("exception")
+    if type(exception) is Exception and str(exception) == DRIVER_GONE:
+        return
+    loop.default_exception_handler(context)

@@ -7,12 +7,16 @@ These tests kill browsers, so they run on a pool of their own (not the shared ``
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
 import time
 
 import psutil
 import pytest
 
 import agentgym.browser.actions as browser_actions
+import agentgym.browser.launch as browser_launch
 import agentgym.browser.worker as browser_worker
 from agentgym.browser import BrowserCrashed, BrowserEnv, BrowserPool, BrowserTimeout, PageStatus
 from agentgym.browser.processes import browser_processes
@@ -127,6 +131,34 @@ def test_a_killed_browser_between_episodes_is_relaunched_at_reset(env, own_pool)
     assert not browser_processes(marker)
     observation, _ = env.reset(seed=0)
     assert worker.generation == generation + 1 and 'button "Press"' in observation
+
+
+def test_a_driver_that_dies_while_idle_is_replaced_without_a_report_on_stderr(env, own_pool, caplog):
+    observation, _ = env.reset(seed=0)
+    worker = env.session.worker
+    generation = worker.generation
+    worker.kill_driver()  # no call waits on it: Playwright's error future goes unretrieved
+    with pytest.raises(BrowserCrashed):
+        env.step(f"click('{_button(observation, 'Press')}')")
+    observation, _ = env.reset(seed=1)
+    assert worker.generation == generation + 1 and 'button "Press"' in observation
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        gc.collect()  # collecting that future is when asyncio would print "never retrieved"
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()], caplog.text
+
+
+def test_the_event_loop_still_reports_every_other_unretrieved_error(caplog):
+    loop = asyncio.new_event_loop()
+    try:
+        with caplog.at_level(logging.ERROR, logger="asyncio"):
+            browser_launch._dead_driver_is_handled(loop, {"message": "Future exception was never retrieved",
+                                                          "exception": ValueError("a real bug")})
+            browser_launch._dead_driver_is_handled(loop, {"message": "Future exception was never retrieved",
+                                                          "exception": Exception(browser_launch.DRIVER_GONE)})
+    finally:
+        loop.close()
+    reported = [r for r in caplog.records if r.name == "asyncio"]
+    assert len(reported) == 1 and "a real bug" in caplog.text
 
 
 def test_a_crashed_page_fails_the_step_but_the_browser_lives_on(env, own_pool):
