@@ -206,6 +206,8 @@ def _tokenizer(trainer: Any) -> Any:
 def _generation_model(trainer: Any):
     """The trainer's model ready to generate (unwrapped as TRL does for its own generation:
     DeepSpeed ZeRO-3 parameters gathered), its training mode restored afterwards."""
+    from agentgym.train.model_setup import without_checkpointing_deprecation
+
     model = getattr(trainer, "model", None)
     was_training = bool(getattr(model, "training", False))
     unwrap = contextlib.nullcontext(model)
@@ -217,7 +219,7 @@ def _generation_model(trainer: Any):
             wrapped, accelerator, gather_deepspeed3_params=getattr(trainer.args, "ds3_gather_for_generation", True),
             gradient_checkpointing_kwargs=getattr(trainer.args, "gradient_checkpointing_kwargs", None))
     try:
-        with unwrap as unwrapped:
+        with without_checkpointing_deprecation(), unwrap as unwrapped:
             yield unwrapped
     finally:
         if model is not None:

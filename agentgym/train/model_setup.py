@@ -9,10 +9,11 @@ machine or the model cannot run, with the setting to change in the message.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import warnings
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -68,10 +69,17 @@ def wrap_lora(model: Any, lora: Any) -> Any:
     targets = "all-linear" if lora.target_modules == ["all-linear"] else list(lora.target_modules)
     config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=targets,
                         task_type="CAUSAL_LM")
-    with warnings.catch_warnings():
-        # peft asks transformers' deprecated is_gradient_checkpointing on every wrap: not the user's to fix
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+    with without_checkpointing_deprecation():  # peft asks for it on every wrap
         return get_peft_model(model, config)
+
+
+@contextlib.contextmanager
+def without_checkpointing_deprecation() -> Iterator[None]:
+    """Hide transformers' FutureWarning about ``is_gradient_checkpointing``, which peft (on every
+    LoRA wrap) and TRL (on every generation) read: not the user's to fix. Only that warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
 
 
 def resolve_device(device: str) -> torch.device:

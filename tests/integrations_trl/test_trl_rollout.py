@@ -11,6 +11,7 @@ the sampling log-probs are the initial model's own.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 
 import pytest
@@ -56,10 +57,15 @@ def run(tmp_path_factory):
     initial = copy.deepcopy(model).eval()
     rollout = agentgym_rollout(ENV_ID, env_kwargs=ENV_KWARGS, max_turns=MAX_TURNS, max_tokens_per_turn=6,
                                system_prompt=None)
+    # Checkpointing off, under the name this transformers reads (``gradient_checkpointing`` is
+    # deprecated where ``activation_checkpointing`` exists).
+    names = {f.name for f in dataclasses.fields(GRPOConfig)}
+    no_checkpointing = {"activation_checkpointing" if "activation_checkpointing" in names
+                        else "gradient_checkpointing": False}
     args = GRPOConfig(output_dir=str(tmp_path_factory.mktemp("grpo")), per_device_train_batch_size=2 * GROUP,
                       num_generations=GROUP, max_steps=2, learning_rate=1e-2, beta=0.0, seed=0, logging_steps=1,
-                      report_to="none", save_strategy="no", use_cpu=True, bf16=False, gradient_checkpointing=False,
-                      disable_tqdm=True)
+                      report_to="none", save_strategy="no", use_cpu=True, bf16=False, disable_tqdm=True,
+                      **no_checkpointing)
     trainer = RecordingGRPOTrainer(model=model, processing_class=tokenizer, reward_funcs=rollout.reward_func,
                                    rollout_func=rollout, train_dataset=rollout.dataset(seeds=range(16)), args=args)
     try:
