@@ -7,7 +7,17 @@ import sys
 from pathlib import Path
 
 from agentgym.cli.options import console as table_console
-from agentgym.eval.compare import load_runs, markdown_comparison, rich_comparison, run_legend, warnings_for
+from agentgym.core import ConfigError
+from agentgym.eval.compare import (
+    NamedRun,
+    comparison_rows,
+    load_runs,
+    markdown_comparison,
+    rich_comparison,
+    run_legend,
+    warnings_for,
+)
+from agentgym.eval.plots import MissingPlottingDependency, comparison_plot
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="run directories written by `agentgym eval` (they hold results.json; "
                              "summarise an interrupted run first with `agentgym report RUN_DIR`)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--plot", type=Path, default=None, metavar="PNG",
+                        help="also draw success per environment, a bar per run with its 95%% interval, "
+                             "into this PNG file (needs matplotlib: pip install 'agentgym[eval]')")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     if warnings:
         print(f"warning: the runs are not like for like ({len(warnings)} difference"
               f"{'s' * (len(warnings) > 1)}, listed under the table)", file=sys.stderr)
+    if args.plot is not None:
+        write_plot(runs, args.plot)
     if args.markdown:
         print(markdown_comparison(runs))
         return 0
@@ -41,3 +56,15 @@ def run(args: argparse.Namespace) -> int:
         for warning in warnings:
             console.print(f"  {warning}", highlight=False, soft_wrap=True, markup=False)
     return 0
+
+
+def write_plot(runs: list[NamedRun], path: Path) -> None:
+    """Draw :func:`~agentgym.eval.plots.comparison_plot` of ``runs`` into ``path`` (its folder is
+    made); the runs are named as in the table's legend (``#1 oracle``)."""
+    try:
+        png = comparison_plot(comparison_rows(runs), [f"#{n} {run.results.policy}" for n, run in enumerate(runs, 1)])
+    except MissingPlottingDependency as exc:
+        raise ConfigError(f"--plot: {exc}") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png)
+    print(f"plot: {path}", file=sys.stderr)

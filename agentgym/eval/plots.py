@@ -73,6 +73,58 @@ def success_figure(rows: list[Metrics]) -> Any:
     return figure
 
 
+#: One colour per run in a comparison (matplotlib's tab10, in its order); runs past ten reuse them.
+_RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                "#bcbd22", "#17becf")
+
+
+def comparison_plot(rows: list[tuple[str, list[Metrics | None]]], run_names: list[str]) -> bytes:
+    """Success per environment for several runs: a band per environment, a bar per run."""
+    return _png(comparison_figure(rows, run_names))
+
+
+def comparison_figure(rows: list[tuple[str, list[Metrics | None]]], run_names: list[str]) -> Any:
+    """The figure of :func:`comparison_plot`. ``rows`` are ``(environment, [its metrics in
+    each run, or None where the run did not play it])`` (see
+    :func:`~agentgym.eval.compare.comparison_rows`); ``run_names`` label the runs, in order.
+    Each bar carries its 95% Wilson interval and a marker at its value (a 0% bar stays visible);
+    a run that did not play an environment has no bar there (its slot is left empty)."""
+    runs = len(run_names)
+    if any(len(cells) != runs for _, cells in rows):
+        raise ValueError(f"every row needs one entry per run ({runs})")
+    figure = _new_figure(round(len(rows) * (0.3 + 0.45 * runs)) + 1)  # + 1: the legend under the axes
+    axes = figure.add_subplot()
+    band = 0.8 / max(1, runs)  # the height of one run's bar inside an environment's band
+    centres = np.arange(len(rows))[::-1]  # the first environment on top
+    for index, name in enumerate(run_names):
+        colour = _RUN_COLOURS[index % len(_RUN_COLOURS)]
+        offset = 0.4 - band * (index + 0.5)  # the first run at the top of each band
+        played = [(centre + offset, m) for centre, (_, cells) in zip(centres, rows)
+                  if (m := cells[index]) is not None and m.episodes]
+        if not played:
+            axes.barh([], [], color=colour, label=name)
+            continue
+        positions = [p for p, _ in played]
+        rates = [m.success_rate or 0.0 for _, m in played]
+        below = [max(0.0, rate - m.success_ci[0]) for rate, (_, m) in zip(rates, played)]
+        above = [max(0.0, m.success_ci[1] - rate) for rate, (_, m) in zip(rates, played)]
+        axes.barh(positions, rates, height=band * 0.9, color=colour, alpha=0.85, label=name)
+        axes.errorbar(rates, positions, xerr=[below, above], fmt="none", ecolor="black", capsize=2, linewidth=0.8)
+        axes.plot(rates, positions, linestyle="none", marker="D", markersize=5, color=colour, markeredgecolor="black",
+                  zorder=3, clip_on=False)
+    for boundary in centres[:-1] - 0.5:  # a thin line between environments
+        axes.axhline(boundary, color="grey", linewidth=0.5, alpha=0.5)
+    axes.set_yticks(centres, [label for label, _ in rows])
+    axes.set_ylim(-0.6, len(rows) - 0.4)
+    axes.set_xlim(0, 1)
+    axes.xaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
+    axes.set_xlabel("success rate (error bars: 95% Wilson interval)")
+    axes.set_title("Success rate per environment, run by run")
+    axes.grid(axis="x", alpha=0.3)
+    figure.legend(loc="outside lower center", ncols=min(runs, 3), fontsize=8, frameon=False)
+    return figure
+
+
 def value_range(values: list[float], lower_bound: float | None = None) -> tuple[float, float] | None:
     """Axis limits for ``values`` when they are all equal (``None`` otherwise: let matplotlib
     choose): one unit (or half the value) either side, never below ``lower_bound`` but with a

@@ -71,3 +71,41 @@ def test_compare_rejects_a_directory_without_results(capsys, tmp_path, make_bad)
     make_bad(tmp_path)
     assert main(["compare", str(tmp_path)]) == 2
     assert "results" in capsys.readouterr().err
+
+
+def test_compare_draws_a_bar_per_run_and_environment(capsys, oracle_run, random_run, tmp_path):
+    from matplotlib.patches import Rectangle
+    from PIL import Image
+
+    from agentgym.eval.plots import comparison_figure
+
+    runs = load_runs([oracle_run.run_dir, random_run.run_dir])
+    rows = comparison_rows(runs)
+    figure = comparison_figure(rows, ["#1 oracle", "#2 random:7"])
+    (axes,) = figure.axes
+    bars = [p for p in axes.patches if isinstance(p, Rectangle)]
+    # One bar per (run, environment) row, overall included, its length the success rate.
+    assert sorted(round(b.get_width(), 6) for b in bars) == sorted(
+        round(m.success_rate, 6) for _, cells in rows for m in cells)
+    assert [t.get_text() for t in axes.get_yticklabels()] == QUICK_LABELS + ["overall"]
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == ["#1 oracle", "#2 random:7"]
+
+    # A run that did not play an environment leaves its slot empty; rows must match the runs.
+    one_short = [(label, [cells[0], None]) for label, cells in rows]
+    assert len([p for p in comparison_figure(one_short, ["a", "b"]).axes[0].patches]) == len(rows)
+    with pytest.raises(ValueError, match="one entry per run"):
+        comparison_figure(rows, ["only one name"])
+
+    path = tmp_path / "plots" / "compare.png"
+    assert main(["compare", str(oracle_run.run_dir), str(random_run.run_dir), "--plot", str(path)]) == 0
+    assert f"plot: {path}" in capsys.readouterr().err
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.width == 800 and image.height > 300
+
+
+def test_compare_plot_without_matplotlib_is_a_clear_error(capsys, oracle_run, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # makes the import fail
+    assert main(["compare", str(oracle_run.run_dir), "--plot", str(tmp_path / "c.png")]) == 2
+    assert "pip install 'agentgym[eval]'" in capsys.readouterr().err and not (tmp_path / "c.png").exists()
