@@ -11,12 +11,13 @@ MODULE`` reaches a suite registered in your own module.
 
 from __future__ import annotations
 
+import fnmatch
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from agentgym.core import ConfigError, is_int
-from agentgym.registry import check_env_kwargs, env_info, load_plugins
+from agentgym.registry import check_env_kwargs, env_info, list_envs, load_plugins
 
 
 @dataclass(frozen=True)
@@ -85,24 +86,38 @@ def build_suite(
 
 def env_suite(env_ids: Iterable[str], seeds: Iterable[int], kwargs: dict[str, Any] | None = None) -> Suite:
     """An unregistered suite of ``env_ids``, each on ``seeds`` with the same constructor
-    ``kwargs`` (what ``agentgym eval --env ID`` evaluates). Its name is the entries' labels
-    joined by ``+`` (``games/Wordle-v0[hard]``), with ``@first`` when the seeds do not start at 0.
+    ``kwargs`` (what ``agentgym eval --env ID`` evaluates). An id may hold shell-style
+    wildcards (``web/miniwob.click-*``): every registered id it matches, sorted, joins the suite.
+    The suite's name is the ids as given, each with the kwargs' values as in an entry's label
+    (``games/Wordle-v0[hard]``), joined by ``+``, with ``@first`` when the seeds do not start at 0.
 
     Raises:
-        ConfigError: no ids, no seeds, or a constructor argument an environment does not take
-            (checked here, before any episode: the environments' modules are imported).
+        ConfigError: no ids, a pattern no registered id matches, no seeds, or a constructor
+            argument an environment does not take (checked here, before any episode: the
+            environments' modules are imported).
         KeyError: an unknown id.
     """
-    ids, seeds = list(env_ids), tuple(seeds)
-    if not ids:
+    given, seeds, kwargs = list(env_ids), tuple(seeds), dict(kwargs or {})
+    if not given:
         raise ConfigError("env_suite: no environment ids")
+    ids = list(dict.fromkeys(env_id for pattern in given for env_id in _matching_ids(pattern)))
     for env_id in ids:
-        check_env_kwargs(env_id, dict(kwargs or {}))
-    entries = [SuiteEntry(env_id, seeds, dict(kwargs or {})) for env_id in dict.fromkeys(ids)]
-    name = "+".join(entry.label for entry in entries)
+        check_env_kwargs(env_id, kwargs)
+    name = "+".join(SuiteEntry(pattern, seeds, kwargs).label for pattern in dict.fromkeys(given))
     if seeds and seeds[0] != 0:
         name += f"@{seeds[0]}"
-    return build_suite(name, entries, f"{len(seeds)} seeds of each environment, from {seeds[0] if seeds else 0}")
+    description = f"{len(seeds)} seeds of each environment, from {seeds[0] if seeds else 0}"
+    return build_suite(name, [SuiteEntry(env_id, seeds, dict(kwargs)) for env_id in ids], description)
+
+
+def _matching_ids(pattern: str) -> list[str]:
+    """``[pattern]`` for a plain id; for one with wildcards, the registered ids it matches."""
+    if not isinstance(pattern, str) or not any(c in pattern for c in "*?["):
+        return [pattern]
+    matches = [info.id for info in list_envs() if fnmatch.fnmatchcase(info.id, pattern)]
+    if not matches:
+        raise ConfigError(f"no registered environment matches {pattern!r} (`agentgym list` shows them)")
+    return matches
 
 
 def register_suite(

@@ -1,6 +1,7 @@
 """``agentgym eval --suite S --policy P``: benchmark a policy on a suite and write a run directory.
 
-``agentgym eval --env ID [--env ID ...]`` evaluates environments without a registered suite:
+``agentgym eval --env ID [--env ID ...]`` evaluates environments (ids, or patterns such as
+``web/miniwob.click-*``) without a registered suite:
 seeds ``--first-seed`` to ``--first-seed + --tasks - 1`` (10 by default) of each, with the
 constructor arguments of ``--difficulty`` and ``-o KEY=VALUE``.
 
@@ -50,7 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "Exit status 1 when every episode failed with an error (the first error is printed).")
     parser.add_argument("--suite", default=None, help=f"suite name (`agentgym list --suites`; default: {DEFAULT_SUITE})")
     parser.add_argument("--env", action="append", default=[], metavar="ENV_ID",
-                        help="evaluate this environment instead of a suite (repeatable): --tasks seeds of each "
+                        help="evaluate this environment instead of a suite (repeatable; wildcards such as "
+                             "'web/miniwob.click-*' take every registered id that matches): --tasks seeds of each "
                              f"(default {DEFAULT_ENV_TASKS}) from --first-seed, with --difficulty and -o arguments")
     add_env_options(parser)
     parser.add_argument("--first-seed", type=non_negative_int, default=0,

@@ -201,6 +201,18 @@ def test_env_suite_names_its_entries_and_checks_them():
         agentgym.env_suite(["games/Wordl-v0"], range(3))
 
 
+def test_env_suite_expands_wildcards_over_registered_ids():
+    suite = agentgym.env_suite(["games/T*-v0", "games/TicTacToe-v0", "games/Wordle-v?"], [0])
+    expected = sorted(info.id for info in agentgym.list_envs() if info.id.startswith("games/T"))
+    assert len(expected) >= 3  # Taxi, TicTacToe, TowerOfHanoi...
+    assert [entry.env_id for entry in suite.entries] == expected + ["games/Wordle-v0"]  # each id once
+    assert suite.name == "games/T*-v0+games/TicTacToe-v0+games/Wordle-v?"  # as the user wrote them
+    with pytest.raises(agentgym.ConfigError, match="no registered environment matches 'games/Nope\\*'"):
+        agentgym.env_suite(["games/Nope*"], [0])
+    with pytest.raises(agentgym.ConfigError, match="has no constructor argument 'colour'"):
+        agentgym.env_suite(["games/T*-v0"], [0], {"colour": "red"})  # checked on every match
+
+
 @pytest.mark.parametrize("argv, message", [
     (["eval", "--env", "games/Wordle-v0", "--suite", "quick-v0"], "give --suite or --env, not both"),
     (["eval", "--suite", "quick-v0", "--difficulty", "hard"], "apply to --env environments"),
