@@ -49,8 +49,11 @@ Tried and not kept: ``--in-process-gpu`` (the GPU process's memory moves into th
 process, no saving), ``--no-zygote`` (renderers no longer share the zygote's pages: 26 MB
 *more*), ``--single-process`` (the browser dies opening a page), V8 flags for the renderers
 (``--js-flags``, lite mode included: under 5 MB), a jitless driver (5 MB, more CPU per step),
-and Chromium features such as ``NetworkServiceInProcess2`` (about 10 MB less, but
-``--enable-features`` replaces Playwright's own list rather than adding to it).
+Chromium features such as ``NetworkServiceInProcess2`` (about 10 MB less, but
+``--enable-features`` replaces Playwright's own list rather than adding to it), and, with no
+measurable change, ``--enable-low-end-device-mode``, ``--num-raster-threads=1``,
+``--disable-back-forward-cache``, ``--renderer-process-limit=1`` and
+``--disable-gpu-compositing`` (``--disable-threaded-compositing`` stalls page loads).
 """
 
 from __future__ import annotations
