@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import re
 from typing import Any
 
@@ -18,6 +19,9 @@ NATURAL_WIDTH = 10_000
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("list", help="list the registered environments")
+    parser.add_argument("pattern", nargs="?", default=None,
+                        help="only ids that match this shell-style pattern, e.g. 'web/miniwob.click-*' "
+                             "(the patterns `agentgym eval --env` takes)")
     parser.add_argument("--family", help="only this family (games, web, search, tools, gui...)")
     parser.add_argument("--tag", action="append", default=[], help="only environments with this tag")
     parser.add_argument("--suites", action="store_true", help="list the benchmark suites instead")
@@ -84,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         print(markdown_env_table(args.family))
         return 0
     envs = agentgym.list_envs(args.family, args.tag)
+    if args.pattern is not None:
+        envs = [env for env in envs if fnmatch.fnmatchcase(env.id, args.pattern)]
     if not envs:
         raise ValueError(f"no environments match (families: {', '.join(agentgym.families())})")
     table = Table(title=f"agentgym environments ({len(envs)})")

@@ -45,6 +45,15 @@ def test_list_shows_every_game(capsys):
         assert name in out
 
 
+def test_list_takes_the_patterns_eval_takes(capsys):
+    code, out, _ = run_cli(capsys, "list", "web/miniwob.click-b*")
+    assert code == 0 and "agentgym environments (2)" in out
+    assert "web/miniwob.click-button-v0" in out and "web/miniwob.click-button-sequence-v0" in out
+    assert "click-link" not in out
+    code, _, err = run_cli(capsys, "list", "games/Nope*")
+    assert code == 2 and "no environments match" in err
+
+
 def test_list_suites_and_unknown_family(capsys):
     code, out, _ = run_cli(capsys, "list", "--suites")
     assert code == 0 and "games-v0" in out and "quick-v0" in out
