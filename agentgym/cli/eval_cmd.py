@@ -49,7 +49,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Roll a policy out on every task of a suite, print the results per environment "
                     "and write a run directory (run.json, trajectories, report.md, report.html, results.json). "
                     "Exit status 1 when every episode failed with an error (the first error is printed).")
-    parser.add_argument("--suite", default=None, help=f"suite name (`agentgym list --suites`; default: {DEFAULT_SUITE})")
+    parser.add_argument("--suite", default=None,
+                        help=f"suite name (`agentgym list --suites`; default: {DEFAULT_SUITE})")
     parser.add_argument("--env", action="append", default=[], metavar="ENV_ID",
                         help="evaluate this environment instead of a suite (repeatable; wildcards such as "
                              "'web/miniwob.click-*' take every registered id that matches): --tasks seeds of each "
@@ -62,7 +63,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("-n", "--rollouts", type=positive_int, default=1,
                         help="rollouts per task, sharing its seed (the k of pass@k and avg@k)")
     parser.add_argument("--tasks", type=positive_int, default=None,
-                        help=f"only the first N seeds of each suite entry; with --env, N seeds (default {DEFAULT_ENV_TASKS})")
+                        help="only the first N seeds of each suite entry; with --env, N seeds "
+                             f"(default {DEFAULT_ENV_TASKS})")
     parser.add_argument("--out", type=Path, default=None,
                         help="run directory (default: runs/<suite or env ids>-<policy>-<timestamp>)")
     parser.add_argument("--max-tokens", type=positive_int, default=_SAMPLING_DEFAULTS.max_tokens,

@@ -42,6 +42,20 @@ def _png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
+def _rate_bars(axes: Any, positions: Any, rows: list[Metrics], *, height: float, colour: str, marker_colour: str,
+               label: str | None = None) -> list[float]:
+    """Horizontal bars of the rows' success rates at ``positions``, each with its 95% Wilson
+    interval as an error bar and a diamond at its value (so a 0% bar is visible); the rates."""
+    rates = [m.success_rate or 0.0 for m in rows]
+    below = [max(0.0, rate - m.success_ci[0]) for rate, m in zip(rates, rows)]
+    above = [max(0.0, m.success_ci[1] - rate) for rate, m in zip(rates, rows)]
+    axes.barh(positions, rates, height=height, color=colour, label=label)
+    axes.errorbar(rates, positions, xerr=[below, above], fmt="none", ecolor="black", capsize=3, linewidth=1)
+    axes.plot(rates, positions, linestyle="none", marker="D", markersize=5, color=marker_colour,
+              markeredgecolor="black", zorder=3, clip_on=False)
+    return rates
+
+
 def success_plot(rows: list[Metrics]) -> bytes:
     """Success rate per environment, as bars with their 95% Wilson intervals as error bars."""
     return _png(success_figure(rows))
@@ -53,13 +67,7 @@ def success_figure(rows: list[Metrics]) -> Any:
     figure = _new_figure(len(rows))
     axes = figure.add_subplot()
     positions = np.arange(len(rows))[::-1]  # the first environment on top
-    rates = [m.success_rate or 0.0 for m in rows]
-    below = [max(0.0, rate - m.success_ci[0]) for rate, m in zip(rates, rows)]
-    above = [max(0.0, m.success_ci[1] - rate) for rate, m in zip(rates, rows)]
-    axes.barh(positions, rates, color=_BAR_COLOUR, height=0.6)
-    axes.errorbar(rates, positions, xerr=[below, above], fmt="none", ecolor="black", capsize=4, linewidth=1)
-    axes.plot(rates, positions, linestyle="none", marker="D", markersize=6, color=_POINT_COLOUR, zorder=3,
-              clip_on=False)
+    rates = _rate_bars(axes, positions, rows, height=0.6, colour=_BAR_COLOUR, marker_colour=_POINT_COLOUR)
     for position, rate, m in zip(positions, rates, rows):
         axes.text(1.02, position, f"{rate:.0%} ({m.successes}/{m.episodes})", va="center", fontsize=9,
                   transform=axes.get_yaxis_transform())
@@ -104,14 +112,8 @@ def comparison_figure(rows: list[tuple[str, list[Metrics | None]]], run_names: l
         if not played:
             axes.barh([], [], color=colour, label=name)
             continue
-        positions = [p for p, _ in played]
-        rates = [m.success_rate or 0.0 for _, m in played]
-        below = [max(0.0, rate - m.success_ci[0]) for rate, (_, m) in zip(rates, played)]
-        above = [max(0.0, m.success_ci[1] - rate) for rate, (_, m) in zip(rates, played)]
-        axes.barh(positions, rates, height=band * 0.9, color=colour, alpha=0.85, label=name)
-        axes.errorbar(rates, positions, xerr=[below, above], fmt="none", ecolor="black", capsize=2, linewidth=0.8)
-        axes.plot(rates, positions, linestyle="none", marker="D", markersize=5, color=colour, markeredgecolor="black",
-                  zorder=3, clip_on=False)
+        _rate_bars(axes, [p for p, _ in played], [m for _, m in played], height=band * 0.9, colour=colour,
+                   marker_colour=colour, label=name)
     for boundary in centres[:-1] - 0.5:  # a thin line between environments
         axes.axhline(boundary, color="grey", linewidth=0.5, alpha=0.5)
     axes.set_yticks(centres, [label for label, _ in rows])
