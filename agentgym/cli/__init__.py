@@ -33,8 +33,10 @@ _IMPORT_HELP = ("import MODULE (a module name or a .py file) before the command 
 
 #: Exceptions that carry a message for the user rather than a bug: printed as one line, exit 2.
 #: ``ConfigError`` is the library's own (a ``ValueError`` and a ``TypeError``); a bare
-#: ``TypeError`` is *not* here, as it is far more often a bug than a user's mistake.
-USER_ERRORS = (ConfigError, KeyError, ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError)
+#: ``TypeError`` is *not* here, as it is far more often a bug than a user's mistake; nor is
+#: ``OSError`` at large, only the file system's answers about a path the user gave.
+USER_ERRORS = (ConfigError, KeyError, ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+               PermissionError, FileExistsError)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -57,6 +57,11 @@ CLI_CASES = [
     (["compare", "/nonexistent/run"], "/nonexistent/run"),
     (["train", "--config", "/nonexistent/config.toml"], "/nonexistent/config.toml"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    # A place one may not write (sysfs refuses even root): the file system's word, not a traceback.
+    (["eval", "--env", "games/Wordle-v0", "--policy", "oracle", "--tasks", "1", "--out", "/sys/agentgym-run"],
+     "/sys/agentgym-run"),
+    (["eval", "--env", "games/Nope*", "--policy", "oracle"], "no registered environment matches 'games/Nope*'"),
+    (["eval", "--env", "games/Wordle-v0", "-o", "colour=red"], "has no constructor argument 'colour'"),
 ]
 
 
