@@ -7,6 +7,10 @@ taken name with different content raises :class:`~agentgym.core.ConfigError` unl
 ``override=True`` is passed (then it warns). Third-party packages can ship suites through the
 ``agentgym.suites`` entry-point group (see :mod:`agentgym.registry`); ``agentgym --import
 MODULE`` reaches a suite registered in your own module.
+
+For a quick look without registering anything, :func:`env_suite` builds an unnamed-version suite
+from environment ids or patterns and seeds (what ``agentgym eval --env ID`` runs);
+:func:`build_suite` checks any list of entries the way :func:`register_suite` does.
 """
 
 from __future__ import annotations
