@@ -24,6 +24,13 @@ from agentgym.core import ConfigError, is_int
 from agentgym.registry import check_env_kwargs, env_info, list_envs, load_plugins
 
 
+def env_label(env_id: str, kwargs: dict[str, Any]) -> str:
+    """A short row label for an environment and its constructor arguments: the id, then the
+    arguments' values in brackets (``games/Wordle-v0[hard]``)."""
+    extras = ",".join(str(v) for v in kwargs.values())
+    return f"{env_id}[{extras}]" if extras else env_id
+
+
 @dataclass(frozen=True)
 class SuiteEntry:
     """One environment of a suite: the id, constructor arguments and the seeds (one task each)."""
@@ -34,9 +41,8 @@ class SuiteEntry:
 
     @property
     def label(self) -> str:
-        """A short row label, e.g. ``games/Wordle-v0[hard]``."""
-        extras = ",".join(str(v) for v in self.kwargs.values())
-        return f"{self.env_id}[{extras}]" if extras else self.env_id
+        """A short row label, e.g. ``games/Wordle-v0[hard]`` (see :func:`env_label`)."""
+        return env_label(self.env_id, self.kwargs)
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,7 @@ def env_suite(env_ids: Iterable[str], seeds: Iterable[int], kwargs: dict[str, An
     ids = list(dict.fromkeys(env_id for pattern in given for env_id in _matching_ids(pattern)))
     for env_id in ids:
         check_env_kwargs(env_id, kwargs)
-    name = "+".join(SuiteEntry(pattern, seeds, kwargs).label for pattern in dict.fromkeys(given))
+    name = "+".join(env_label(pattern, kwargs) for pattern in dict.fromkeys(given))
     if seeds and seeds[0] != 0:
         name += f"@{seeds[0]}"
     description = f"{len(seeds)} seeds of each environment, from {seeds[0] if seeds else 0}"

@@ -35,7 +35,7 @@ from agentgym.eval.tables import rich_table
 from agentgym.policies.base import SamplingParams
 from agentgym.policies.specs import DEFAULT_POLICY, POLICY_SPECS
 from agentgym.rollout import RolloutConfig
-from agentgym.suites import Suite, env_suite
+from agentgym.suites import Suite, env_suite, get_suite
 
 _SAMPLING_DEFAULTS = SamplingParams()
 DEFAULT_SUITE = "quick-v1"
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     sampling = SamplingParams(max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
                               seed=args.seed)
     suite, tasks = chosen_suite(args)
-    out_dir = args.out or default_run_dir(suite if isinstance(suite, str) else suite.name, args.policy)
+    out_dir = args.out or default_run_dir(suite.name, args.policy)
     evaluation = evaluate(args.policy, suite, rollouts=args.rollouts, tasks=tasks, sampling=sampling,
                           config=RolloutConfig(max_concurrent_episodes=args.concurrency, max_turns=args.max_turns,
                                                env_runtime=args.env_runtime),
@@ -100,15 +100,15 @@ def run(args: argparse.Namespace) -> int:
     return failure_exit_code(evaluation)
 
 
-def chosen_suite(args: argparse.Namespace) -> tuple[Suite | str, int | None]:
-    """The suite to run and how many seeds of each entry: a registered suite's name (``--suite``,
+def chosen_suite(args: argparse.Namespace) -> tuple[Suite, int | None]:
+    """The suite to run and how many seeds of each entry: a registered suite (``--suite``,
     default quick-v1) with ``--tasks``, or the suite of ``--env`` environments, every seed of it."""
     kwargs = env_kwargs(args)
     if not args.env:
         if kwargs or args.first_seed:
             raise ConfigError("--difficulty, -o and --first-seed apply to --env environments; "
                               "a suite fixes its own arguments and seeds")
-        return args.suite or DEFAULT_SUITE, args.tasks
+        return get_suite(args.suite or DEFAULT_SUITE), args.tasks
     if args.suite is not None:
         raise ConfigError("give --suite or --env, not both")
     count = args.tasks or DEFAULT_ENV_TASKS

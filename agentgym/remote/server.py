@@ -107,8 +107,8 @@ constructor, which checks them, except the arguments it declares as reaching thi
 (``LLMEnv.host_arguments``: files and folders it reads, servers it asks, its sandbox's isolation
 and limits), which get 403 unless the app is made with ``allow_host_arguments=True``
 (``serve-env --allow-host-arguments``): that operator trusts its clients. With ``api_key``
-every request needs ``Authorization: Bearer <key>`` (:class:`~agentgym.serve.guards.BearerAuth`); :func:`~agentgym.remote.runner.serve_env`
-refuses to listen beyond loopback without one.
+every request needs ``Authorization: Bearer <key>`` (:class:`~agentgym.serve.guards.BearerAuth`);
+:func:`~agentgym.remote.runner.serve_env` refuses to listen beyond loopback without one.
 
 Where the parts live: this module is the app: its arguments, error handlers, middleware and
 HTTP routes; :mod:`agentgym.remote.session_service` what both transports do with sessions

@@ -79,6 +79,7 @@ from agentgym.runtime.worker import (
     hung_thread_count,
     warn_abandoned,
 )
+from agentgym.suites import env_label
 from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn, json_safe
 from agentgym.wrappers.chat_history import DEFAULT_SYSTEM_PROMPT
 from agentgym.wrappers.env_hints import HINTS_KEY, REFERENCE_KEY, turn_seed
@@ -97,8 +98,8 @@ class Task:
 
     @property
     def label(self) -> str:
-        extras = ",".join(str(v) for v in self.kwargs.values())
-        return f"{self.env_id}[{extras}]" if extras else self.env_id
+        """``games/Wordle-v0[hard]``: as a suite entry's (:func:`~agentgym.suites.env_label`)."""
+        return env_label(self.env_id, self.kwargs)
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ def test_the_default_eval_suite_includes_a_tools_environment():
 
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers())
-    assert chosen_suite(parser.parse_args(["eval"])) == ("quick-v1", None)  # `agentgym eval` without --suite
+    assert chosen_suite(parser.parse_args(["eval"])) == (get_suite("quick-v1"), None)  # without --suite
     tools = [entry for entry in get_suite("quick-v1").entries if agentgym.env_info(entry.env_id).family == "tools"]
     assert tools, "quick-v1 has no environment of the tools family"
     # the suite's tools tasks, as it builds them, are playable to the end
