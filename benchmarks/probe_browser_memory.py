@@ -1,11 +1,12 @@
 """Where one MiniWoB++ environment's memory goes, by process kind, under extra Chromium switches.
 
 One ``MiniWoBEnv`` on a pool of one browser plays ``--steps`` random actions (new episodes as
-they end); then the proportional set size (PSS) and the unique set size (USS) of this process
-and every process below it are summed by kind: ``python`` (this process), ``node`` (Playwright's
+they end); then the proportional set size (PSS, :func:`browser_bench.pss_rss`) of this process
+and every process below it is summed by kind: ``python`` (this process), ``node`` (Playwright's
 driver) and ``chromium:<type>`` (``browser``, ``renderer``, ``zygote``, ``utility`` -- the
-network service --, ``gpu-process``). Switches given on the command line are added to
-``agentgym.browser.launch.CHROMIUM_ARGS`` for this run only::
+network service --, ``gpu-process``), with the tree's own memory
+(:func:`browser_bench.distinct_bytes`, each physical page once). Switches given on the command
+line are added to ``agentgym.browser.launch.CHROMIUM_ARGS`` for this run only::
 
     python benchmarks/probe_browser_memory.py                       # the default launch
     python benchmarks/probe_browser_memory.py --num-raster-threads=1
@@ -19,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import random
 import time
 
 import psutil
+from browser_bench import distinct_bytes, process_tree, pss_rss
 
 
 def kind_of(process: psutil.Process, me: int) -> str:
@@ -59,22 +62,20 @@ def main() -> None:
             if terminated or truncated:
                 env.reset(seed=args.seed + step + 1)
         time.sleep(0.5)
-        me = psutil.Process()
+        tree = process_tree([os.getpid()])
         pss: collections.Counter[str] = collections.Counter()
-        uss: collections.Counter[str] = collections.Counter()
-        for process in [me, *me.children(recursive=True)]:
+        for process in tree:
             try:
-                memory = process.memory_full_info()
-                kind = kind_of(process, me.pid)
+                pss[kind_of(process, os.getpid())] += pss_rss(process)[0] >> 20
             except psutil.Error:
                 continue
-            pss[kind] += memory.pss >> 20
-            uss[kind] += memory.uss >> 20
+        own = distinct_bytes(tree)
     finally:
         env.close()
         pool.close()
     by_kind = ", ".join(f"{kind} {mb}" for kind, mb in pss.most_common())
-    print(f"{' '.join(switches) or 'default'}: PSS {sum(pss.values())} MB, USS {sum(uss.values())} MB ({by_kind})")
+    own_text = "unreadable" if own is None else f"{own >> 20} MB"
+    print(f"{' '.join(switches) or 'default'}: PSS {sum(pss.values())} MB, own {own_text} ({by_kind})")
 
 
 if __name__ == "__main__":
