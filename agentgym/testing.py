@@ -206,9 +206,12 @@ def check_hidden_answer(env: gym.Env, seeds: tuple[int, ...] = tuple(range(20)))
                                  f"first observation or the instructions")
 
 
-def check_llm_env(env: gym.Env, *, hostile: int = 300, replay_steps: int = 60) -> None:
+def check_llm_env(env: gym.Env, *, hostile: int = 300, replay_steps: int = 60, replay_seeds: int = 5) -> None:
     """Run every check of this module on ``env`` (a bare or wrapped agentgym environment):
-    ``hostile`` hostile actions, and seeded episodes replayed for up to ``replay_steps`` steps."""
+    ``hostile`` hostile actions, and the episodes of seeds ``0 .. replay_seeds - 1`` (at least
+    two, which must differ) each played twice for up to ``replay_steps`` steps."""
+    if replay_seeds < 2:
+        raise ValueError(f"replay_seeds must be at least 2 (different seeds must differ), got {replay_seeds}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_env(env.unwrapped, skip_render_check=False)
@@ -217,7 +220,7 @@ def check_llm_env(env: gym.Env, *, hostile: int = 300, replay_steps: int = 60) -
         assert key in info, f"reset info lacks {key!r}"
     check_hostile_actions(env, hostile)
     check_tool_calls(env)
-    check_seed_determinism(env, max_steps=replay_steps)
+    check_seed_determinism(env, tuple(range(replay_seeds)), max_steps=replay_steps)
     check_hidden_answer(env)
 
 

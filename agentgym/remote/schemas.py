@@ -17,13 +17,13 @@ image as ``{"$png": ...}`` (``"rgb_array"``), ``null`` (no render mode), or a li
 from __future__ import annotations
 
 import base64
-import io
 import json
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from agentgym.images import decode_png, encode_png, is_image
 from agentgym.trajectory import json_safe
 
 PNG_KEY = "$png"
@@ -164,20 +164,16 @@ def dumps(content: Any) -> bytes:
     return _ENCODER.encode(content).encode("ascii")
 
 
-def _image_like(array: np.ndarray) -> bool:
-    return array.dtype == np.uint8 and (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3, 4)))
-
-
 def _png(array: np.ndarray) -> dict[str, str] | None:
-    if not _image_like(array):
+    """``{"$png": <base64 PNG>}`` of an image array (:func:`agentgym.images.is_image`); None for
+    any other array, or where Pillow is not installed (the array then travels as a JSON list)."""
+    if not is_image(array):
         return None
     try:
-        from PIL import Image
+        data = encode_png(array)
     except ImportError:  # pragma: no cover - Pillow comes with matplotlib/transformers
         return None
-    buffer = io.BytesIO()
-    Image.fromarray(array[:, :, 0] if array.ndim == 3 and array.shape[2] == 1 else array).save(buffer, "PNG")
-    return {PNG_KEY: base64.b64encode(buffer.getvalue()).decode("ascii")}
+    return {PNG_KEY: base64.b64encode(data).decode("ascii")}
 
 
 def encode_observation(observation: Any) -> Any:
@@ -198,10 +194,7 @@ def _is_png(value: Any) -> bool:
 
 
 def _unpng(value: dict[str, str]) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(io.BytesIO(base64.b64decode(value[PNG_KEY], validate=True))) as image:
-        return np.asarray(image)
+    return decode_png(base64.b64decode(value[PNG_KEY], validate=True))
 
 
 def decode_observation(payload: Any) -> Any:

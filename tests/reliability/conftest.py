@@ -39,14 +39,22 @@ def shipped_env_ids() -> list[str]:
     return ids
 
 
-def replay_budget(env_id: str) -> int:
-    """How many steps of each seeded episode the probes here replay to check determinism: 60
-    (the contract's default), but 12 for an environment played in a browser, whose family's own
-    tests (tests/browser, tests/web_*, tests/gui_envs) replay its episodes in full; here, where
-    every shipped environment is probed locally and through the server, its first steps are
-    checked (each browser step costs tens of milliseconds, and the two probes spent about a
-    minute on web/ShopBrowser-v0 alone)."""
-    return 12 if env_id.startswith(("web/", "gui/")) else 60
+def _played_in_a_browser(env_id: str) -> bool:
+    return env_id.startswith(("web/", "gui/"))
+
+
+def probe_budget(env_id: str, hostile: int) -> dict[str, int]:
+    """``check_llm_env``'s budget for ``env_id``: ``hostile`` hostile actions (but see
+    :func:`hostile_budget`), and seeds 0-4 each replayed twice for 60 steps to check
+    determinism (the contract's defaults) -- but for an environment played in a browser, seeds
+    0 and 1 for 12 steps. Its family's own tests (tests/browser, tests/web_*, tests/gui_envs)
+    replay its episodes in full; here, where every shipped environment is probed locally and
+    through the server, its first steps of two seeds are checked (each browser step costs tens
+    of milliseconds against microseconds for a game: the determinism check alone took about 5 s
+    of every browser environment's 8 s probe with five seeds)."""
+    browser = _played_in_a_browser(env_id)
+    return {"hostile": hostile_budget(env_id, hostile), "replay_steps": 12 if browser else 60,
+            "replay_seeds": 2 if browser else 5}
 
 
 def hostile_budget(env_id: str, usual: int) -> int:
@@ -56,4 +64,4 @@ def hostile_budget(env_id: str, usual: int) -> int:
     of hostile text once), not the random tail."""
     from agentgym.testing import _HOSTILE_FIXED
 
-    return min(usual, len(_HOSTILE_FIXED)) if env_id.startswith(("web/", "gui/")) else usual
+    return min(usual, len(_HOSTILE_FIXED)) if _played_in_a_browser(env_id) else usual

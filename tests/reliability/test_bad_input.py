@@ -16,7 +16,7 @@ from agentgym.cli import main
 from agentgym.core import ConfigError
 from agentgym.policies.base import Request, SamplingParams
 from agentgym.testing import check_llm_env
-from tests.reliability.conftest import hostile_budget, replay_budget, shipped_env_ids
+from tests.reliability.conftest import probe_budget, shipped_env_ids
 
 EVAL = ["eval", "--policy", "oracle", "--tasks", "1", "--no-progress"]
 
@@ -157,6 +157,6 @@ def test_the_shipped_environments_are_all_probed():
 def test_every_registered_environment_still_keeps_the_contract(env_id):
     env = agentgym.make(env_id)
     try:
-        check_llm_env(env, hostile=hostile_budget(env_id, 40), replay_steps=replay_budget(env_id))
+        check_llm_env(env, **probe_budget(env_id, 40))
     finally:
         env.close()

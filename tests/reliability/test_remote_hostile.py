@@ -25,7 +25,7 @@ from agentgym.core import Feedback, LLMEnv
 from agentgym.remote import AsyncRemoteEnv, RemoteEnv, RemoteEnvError, running_env_server
 from agentgym.spaces import UnicodeText
 from agentgym.testing import check_llm_env, hostile_actions
-from tests.reliability.conftest import hostile_budget, replay_budget, shipped_env_ids
+from tests.reliability.conftest import hostile_budget, probe_budget, shipped_env_ids
 
 SHIPPED = shipped_env_ids()
 CORE = ("reward_components", "error", "success")
@@ -66,7 +66,7 @@ def test_every_shipped_game_keeps_the_contract_through_the_server(url, env_id):
     env = agentgym.make(env_id, server=url, max_turns=None)
     try:
         assert isinstance(env.unwrapped, RemoteEnv)
-        check_llm_env(env, hostile=hostile_budget(env_id, 40), replay_steps=replay_budget(env_id))
+        check_llm_env(env, **probe_budget(env_id, 40))
     finally:
         env.close()
 
@@ -173,7 +173,7 @@ class _BlockingAsyncRemote(gym.Env):
 def test_the_contract_holds_through_the_websocket_client(url, env_id):
     env = _BlockingAsyncRemote(env_id, url)
     try:
-        check_llm_env(env, hostile=hostile_budget(env_id, 40))
+        check_llm_env(env, **probe_budget(env_id, 40))
     finally:
         env.close()
 
