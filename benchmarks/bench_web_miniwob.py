@@ -52,6 +52,7 @@ either side ran may be left.
     python benchmarks/bench_web_miniwob.py --setup-browsergym        # once
     python benchmarks/bench_web_miniwob.py [--envs 1 4 16] [--pools 1 2 4] [--duration 20]
         [--tasks click-button ...] [--episode-steps 10] [--browsergym-defaults] [--out benchmarks/results]
+        [--driver-node /usr/bin/node]   # another Node.js for agentgym's Playwright driver
 """
 
 from __future__ import annotations
@@ -277,7 +278,10 @@ def run_config(config: dict[str, Any], args: argparse.Namespace, base_env: dict[
     else:
         commands = [[args.browsergym_python, __file__, "--worker", "browsergym", "--index", str(i),
                      *(["--browsergym-defaults"] if config.get("defaults") else []), *common] for i in range(n)]
-    side = WorkerFleet(config["label"], commands, base_env, log_dir, prefix=MESSAGE_PREFIX)
+    env = base_env
+    if config["side"] == "agentgym" and args.driver_node:
+        env = dict(base_env, PLAYWRIGHT_NODEJS_PATH=args.driver_node)
+    side = WorkerFleet(config["label"], commands, env, log_dir, prefix=MESSAGE_PREFIX)
     started = time.perf_counter()
     try:
         ready = side.gather("ready", args.startup_timeout)
@@ -434,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--browsergym-defaults", action="store_true",
                         help="also run BrowserGym with its MiniWoB defaults (slow_mo 100 ms, 0.5 s pre-observation "
                              "delay) at the smallest N")
+    parser.add_argument("--driver-node", default=None, metavar="NODE",
+                        help="the Node.js that runs agentgym's Playwright driver (PLAYWRIGHT_NODEJS_PATH; "
+                             "default: the one bundled with Playwright)")
     parser.add_argument("--no-browsergym", action="store_true", help="agentgym only")
     parser.add_argument("--no-screenshot", action="store_true", help="skip the agentgym+screenshot rows")
     parser.add_argument("--setup-browsergym", action="store_true", help="make BrowserGym's virtual environment")
@@ -492,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "bench_web_miniwob",
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "chromium": args.chromium,
+        "driver_node": args.driver_node or "bundled",
         "tasks": args.tasks, "duration_s": args.duration, "episode_steps": args.episode_steps,
         "viewport": VIEWPORT,
         "rows": rows,

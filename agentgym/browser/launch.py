@@ -54,6 +54,12 @@ Chromium features such as ``NetworkServiceInProcess2`` (about 10 MB less, but
 measurable change, ``--enable-low-end-device-mode``, ``--num-raster-threads=1``,
 ``--disable-back-forward-cache``, ``--renderer-process-limit=1`` and
 ``--disable-gpu-compositing`` (``--disable-threaded-compositing`` stalls page loads).
+
+Also tried and not kept: the driver under the machine's Node 20 instead of the Node 26
+Playwright 1.65 bundles (Playwright's ``PLAYWRIGHT_NODEJS_PATH``). After 60 steps it held
+102-104 MB instead of 126 (its binary's pages 39 MB instead of 60), but over the benchmark's
+30 s windows 114 and 140 MB against 120 and 121 (its heap grows further under Node 20): no
+dependable saving, and the bundled Node is the one Playwright is tested with.
 """
 
 from __future__ import annotations
