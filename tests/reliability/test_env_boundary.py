@@ -11,6 +11,7 @@ import agentgym
 from agentgym import Feedback, LLMEnv
 from agentgym.policies.base import Generation, Policy
 from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.vector import HungEnvironmentWarning
 
 TEARDOWN = threading.Event()
 SANDBOXES: list[subprocess.Popen] = []
@@ -65,7 +66,8 @@ def _gone(pid: int) -> bool:
 
 def test_a_timed_out_episode_releases_its_sandbox_while_play_still_hangs():
     config = RolloutConfig(step_timeout=0.5, group_size=2)
-    result = rollout(Constant(), [Task("testing/SandboxHangs-v0", 0)], config, progress=False)
+    with pytest.warns(HungEnvironmentWarning, match="abandoned in its thread"):
+        result = rollout(Constant(), [Task("testing/SandboxHangs-v0", 0)], config, progress=False)
     assert [t.error_kind for t in result.trajectories] == ["timeout", "timeout"]
     assert len(SANDBOXES) == 2 and not TEARDOWN.is_set()  # play is still hung in both threads
     deadline = time.monotonic() + 5

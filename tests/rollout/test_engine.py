@@ -89,7 +89,9 @@ def test_turn_budget_truncates_and_wrappers_apply():
 def test_a_hung_environment_times_out_alone(tmp_path):
     tasks = [Task("testing/Hang-v0", 0), Task("games/GuessTheNumber-v0", 0)]
     config = RolloutConfig(step_timeout=1.0)
-    result = rollout(OraclePolicyWithFallback(), tasks, config, trajectories_path=tmp_path / "t.jsonl", progress=False)
+    with pytest.warns(HungEnvironmentWarning, match="abandoned in its thread"):
+        result = rollout(OraclePolicyWithFallback(), tasks, config, trajectories_path=tmp_path / "t.jsonl",
+                         progress=False)
     hung, fine = result.trajectories
     assert "timed out after 1.0 s" in hung.error and len(hung.turns) == 1
     assert fine.success and fine.error is None
@@ -145,7 +147,9 @@ def test_a_policy_breaking_the_generation_contract_is_a_policy_error():
 
 def test_episode_timeout():
     config = RolloutConfig(episode_timeout=0.3, step_timeout=5)
-    trajectory = rollout(OraclePolicyWithFallback(), [Task("testing/Hang-v0", 0)], config, progress=False).trajectories[0]
+    with pytest.warns(HungEnvironmentWarning, match="abandoned in its thread"):
+        result = rollout(OraclePolicyWithFallback(), [Task("testing/Hang-v0", 0)], config, progress=False)
+    trajectory = result.trajectories[0]
     assert "timed out" in trajectory.error
 
 
@@ -206,7 +210,8 @@ def test_hung_episodes_are_counted_reported_and_capped(tmp_path):
     path = tmp_path / "t.jsonl"
     tasks = [Task("testing/Hang-v0", 10), Task("games/GuessTheNumber-v0", 0), Task("testing/Hang-v0", 11)]
     with pytest.raises(HungEnvironmentError, match=r"3 environment steps are still hung in abandoned threads.*"
-                                                   r"fix the environment"):
+                                                   r"fix the environment"), \
+            pytest.warns(HungEnvironmentWarning, match=r"3 calls now hung"):
         rollout(OraclePolicyWithFallback(), tasks, config, trajectories_path=path, progress=False)
     assert [t.seed for t in TrajectoryReader(path)] == [10]  # what finished is kept
     assert hung_thread_count() == baseline + 3  # the cap stopped the leak: the third hang never ran

@@ -11,6 +11,7 @@ from agentgym.policies.base import Generation, Policy
 from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.rollout.engine import _error_kind
 from agentgym.trajectory import Trajectory, TrajectoryReader
+from agentgym.vector import HungEnvironmentWarning
 
 RELEASE = threading.Event()
 
@@ -65,8 +66,9 @@ class Breaking(Policy):
 
 def test_step_timeout_is_typed_timeout(tmp_path):
     config = RolloutConfig(step_timeout=0.3)
-    result = rollout(Constant(), [Task("testing/ErrorKindStalls-v0", 0)], config,
-                     trajectories_path=tmp_path / "t.jsonl", progress=False)
+    with pytest.warns(HungEnvironmentWarning, match="abandoned in its thread"):
+        result = rollout(Constant(), [Task("testing/ErrorKindStalls-v0", 0)], config,
+                         trajectories_path=tmp_path / "t.jsonl", progress=False)
     assert result.trajectories[0].error_kind == ErrorKind.TIMEOUT.value == "timeout"
     assert result.stats["error_kinds"] == {"timeout": 1}
     assert [t.error_kind for t in TrajectoryReader(tmp_path / "t.jsonl")] == ["timeout"]
@@ -74,7 +76,8 @@ def test_step_timeout_is_typed_timeout(tmp_path):
 
 def test_episode_timeout_is_typed_timeout():
     config = RolloutConfig(step_timeout=5, episode_timeout=0.3)
-    result = rollout(Constant(), [Task("testing/ErrorKindStalls-v0", 0)], config, progress=False)
+    with pytest.warns(HungEnvironmentWarning, match="abandoned in its thread"):
+        result = rollout(Constant(), [Task("testing/ErrorKindStalls-v0", 0)], config, progress=False)
     assert result.trajectories[0].error_kind == "timeout"
 
 

@@ -59,7 +59,8 @@ def test_a_cap_of_zero_refuses_the_call_after_the_first_hang(vector_cls, release
 
 def test_construction_is_bounded_by_step_timeout(vector_cls, release):
     slow = SlowFactory(EchoEnv, release)
-    envs = vector_cls([slow, Factory(EchoEnv)], step_timeout=TIMEOUT)
+    with pytest.warns(HungEnvironmentWarning, match="abandoned in its thread"):
+        envs = vector_cls([slow, Factory(EchoEnv)], step_timeout=TIMEOUT)
     with closing(envs):
         # the constructor returned although the first factory call is still blocked
         assert not release.is_set() and slow.calls == 1 and not slow.built
@@ -75,14 +76,18 @@ def test_construction_is_bounded_by_step_timeout(vector_cls, release):
 
 def test_a_rebuild_that_outlasts_the_timeout_says_construction(vector_cls, release):
     slow = SlowFactory(EchoEnv, release, slow_builds=2)
-    with closing(vector_cls([slow, Factory(EchoEnv)], step_timeout=TIMEOUT)) as envs:
-        observations, infos = envs.reset(seed=0)
+    with pytest.warns(HungEnvironmentWarning, match="abandoned in its thread"):
+        envs = vector_cls([slow, Factory(EchoEnv)], step_timeout=TIMEOUT)
+    with closing(envs):
+        observations, infos = envs.reset(seed=0)  # the second abandoned build: warned once already
+        assert envs.abandoned_calls == 2
         assert infos["error"][0] == f"environment construction timed out after {TIMEOUT} s"
         assert observations[0].startswith("Environment error: environment construction timed out")
 
 
 def test_construction_timing_out_everywhere_raises(vector_cls, release):
-    with pytest.raises(TimeoutError, match="no sub-environment was built within step_timeout=0.2 s"):
+    with pytest.raises(TimeoutError, match="no sub-environment was built within step_timeout=0.2 s"), \
+            pytest.warns(HungEnvironmentWarning, match="abandoned in its thread"):
         vector_cls([SlowFactory(EchoEnv, release) for _ in range(2)], step_timeout=TIMEOUT)
 
 
