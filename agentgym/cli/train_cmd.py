@@ -1,6 +1,6 @@
-"""``agentgym train --config FILE``: train a policy by reinforcement learning.
+"""``agentgym train FILE`` (or ``--config FILE``): train a policy by reinforcement learning.
 
-    agentgym train --config examples/grpo_guess_the_number.toml
+    agentgym train examples/grpo_guess_the_number.toml
     agentgym train --config examples/grpo_guess_the_number.toml --steps 5 --out runs/try
     agentgym train --config examples/grpo_guess_the_number.toml --set rollout.group_size=4 --set optimizer.lr=1e-5
     agentgym train --resume runs/try                 # continue from its latest checkpoint
@@ -25,6 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Train a policy by reinforcement learning as a TOML configuration says (see examples/*.toml; "
                     "every option and its default is documented in agentgym/train/config.py). Writes metrics, "
                     "checkpoints, curves and the final weights to the run directory.")
+    parser.add_argument("config_file", nargs="?", type=Path, default=None, metavar="CONFIG",
+                        help="the TOML configuration (the same as --config)")
     parser.add_argument("--config", type=Path, default=None,
                         help="the TOML configuration (optional with --resume DIR: the checkpoint's own is used)")
     parser.add_argument("--resume", nargs="?", const=_LATEST, default=None, metavar="DIR",
@@ -54,6 +56,7 @@ def _train(args: argparse.Namespace) -> int:
     from agentgym.train.checkpoint import check_run_directory_unused  # torch: only when training
     from agentgym.train.trainer import Trainer
 
+    args.config = _one_config(args.config_file, args.config)
     overrides = _overrides(args)
     if args.resume is None:
         if args.config is None:
@@ -135,6 +138,14 @@ def _leave_process_group(*, wait_for_the_others: bool) -> None:
         store.wait([f"agentgym/left/{other}" for other in range(1, world)], timedelta(seconds=60))
     else:
         store.set(f"agentgym/left/{rank}", "1")
+
+
+def _one_config(positional: Path | None, option: Path | None) -> Path | None:
+    """The configuration file, given as ``CONFIG`` or as ``--config`` (the same file twice is
+    fine; two different ones are an error)."""
+    if positional is not None and option is not None and positional != option:
+        raise ValueError(f"two configurations given: {positional} and --config {option}; give one")
+    return positional if positional is not None else option
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -56,6 +56,8 @@ CLI_CASES = [
     (["list", "--family", "nope"], "no environments match"),
     (["compare", "/nonexistent/run"], "/nonexistent/run"),
     (["train", "--config", "/nonexistent/config.toml"], "/nonexistent/config.toml"),
+    (["train", "/nonexistent/config.toml"], "/nonexistent/config.toml"),
+    (["train", "a.toml", "--config", "b.toml"], "two configurations given: a.toml and --config b.toml"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     # A place one may not write (sysfs refuses even root): the file system's word, not a traceback.
     (["eval", "--env", "games/Wordle-v0", "--policy", "oracle", "--tasks", "1", "--out", "/sys/agentgym-run"],

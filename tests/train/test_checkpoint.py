@@ -122,7 +122,7 @@ def test_a_used_run_directory_is_named_with_its_last_step(tmp_path):
 def test_train_refuses_a_used_run_directory_and_leaves_it_as_it_was(tmp_path, capsys):
     config = cli_config(tmp_path, run={"steps": 3}, checkpoint={"keep_last": 2})
     run = tmp_path / "run"
-    assert main(["train", "--config", str(config)]) == 0
+    assert main(["train", str(config)]) == 0  # the configuration as the positional CONFIG
     before = {path: path.read_bytes() for path in run.rglob("*") if path.is_file()}
     capsys.readouterr()
 
