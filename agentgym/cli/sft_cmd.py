@@ -1,6 +1,7 @@
 """``agentgym sft``: fine-tune a model on an agent's episodes (behaviour cloning), to warm-start RL.
 
     agentgym sft --env games/Wordle-v0 --episodes 64 --out runs/wordle-sft          # the oracle's wins
+    agentgym sft --env web/MiniWoB-v0 --difficulty easy --out runs/miniwob-sft       # -o KEY=VALUE as in eval
     agentgym sft --trajectories runs/best.jsonl --out runs/clone --epochs 3          # recorded, token-exact
     agentgym train --config examples/grpo_guess_the_number.toml --set model.path=runs/wordle-sft
 
@@ -15,6 +16,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+from agentgym.cli.options import add_env_options, env_kwargs, non_negative_int, positive_float, positive_int
 from agentgym.core import ConfigError
 
 
@@ -27,17 +29,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default="smollm2-135m", help="the student: the embedded model (default), "
                                                                 "a folder or a hub name")
     parser.add_argument("--env", default=None, help="collect demonstrations in this environment (its oracle plays)")
-    parser.add_argument("--kwargs", default="{}", help="the environment's arguments, as JSON")
-    parser.add_argument("--episodes", type=int, default=64, help="demonstration episodes to play (seeds from "
-                                                                 "--first-seed on)")
-    parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--max-turns", type=int, default=None, help="turn budget (default: the environment's)")
+    add_env_options(parser)
+    parser.add_argument("--kwargs", default="{}",
+                        help="the environment's arguments as one JSON object (-o KEY=VALUE pairs are added to it)")
+    parser.add_argument("--episodes", type=positive_int, default=64,
+                        help="demonstration episodes to play (seeds from --first-seed on)")
+    parser.add_argument("--first-seed", type=non_negative_int, default=0)
+    parser.add_argument("--max-turns", type=positive_int, default=None,
+                        help="turn budget (default: the environment's)")
     parser.add_argument("--trajectories", type=Path, nargs="*", default=[],
                         help="recorded token-exact trajectories (JSONL) to learn from, with or instead of --env")
     parser.add_argument("--include-failures", action="store_true", help="keep episodes that did not succeed")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--lr", type=float, default=1e-5)
-    parser.add_argument("--rows-per-step", type=int, default=16, help="trajectories per optimizer step")
+    parser.add_argument("--epochs", type=positive_int, default=2)
+    parser.add_argument("--lr", type=positive_float, default=1e-5)
+    parser.add_argument("--rows-per-step", type=positive_int, default=16, help="trajectories per optimizer step")
     parser.add_argument("--out", type=Path, required=True, help="where the fine-tuned model is saved")
 
 
@@ -47,11 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from agentgym.train.model_setup import load_model
 
     if args.env is None and not args.trajectories:
-        raise ConfigError("agentgym sft: give --env (demonstrations from its oracle) or --trajectories FILE")
-    try:
-        kwargs = json.loads(args.kwargs)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"agentgym sft: --kwargs is not JSON: {exc}") from None
+        raise ConfigError("give --env (demonstrations from its oracle) or --trajectories FILE")
+    kwargs = _env_kwargs(args)
     settings = SFTSettings(epochs=args.epochs, lr=args.lr, rows_per_step=args.rows_per_step)
     model, tokenizer = load_model(SimpleNamespace(path=args.model, revision=None))
     demos = []
@@ -73,3 +75,23 @@ def run(args: argparse.Namespace) -> int:
     (args.out / "sft_metrics.json").write_text(json.dumps({"settings": vars(settings), "history": history}, indent=2))
     print(f"saved to {args.out}: agentgym train --config ... --set model.path={args.out}")
     return 0
+
+
+def _env_kwargs(args: argparse.Namespace) -> dict:
+    """The environment's constructor arguments: ``--kwargs`` (a JSON object) with ``--difficulty``
+    and ``-o KEY=VALUE`` over it, their names checked against the constructor before the model
+    loads (a typo is one line, not a failed first episode)."""
+    from agentgym.registry import check_env_kwargs
+
+    try:
+        kwargs = json.loads(args.kwargs)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--kwargs is not JSON: {exc}") from None
+    if not isinstance(kwargs, dict):
+        raise ConfigError(f"--kwargs must be a JSON object, got {args.kwargs!r}")
+    kwargs.update(env_kwargs(args))
+    if args.env is not None:
+        check_env_kwargs(args.env, kwargs)
+    elif kwargs:
+        raise ConfigError("environment arguments (--kwargs, -o, --difficulty) need --env")
+    return kwargs

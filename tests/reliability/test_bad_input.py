@@ -59,6 +59,10 @@ CLI_CASES = [
     (["train", "/nonexistent/config.toml"], "/nonexistent/config.toml"),
     (["train", "a.toml", "--config", "b.toml"], "two configurations given: a.toml and --config b.toml"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["sft", "--env", "games/Wordle-v0", "-o", "colour=red", "--out", "sft"], "has no constructor argument 'colour'"),
+    (["sft", "--env", "games/Wordle-v0", "--kwargs", "[1]", "--out", "sft"], "--kwargs must be a JSON object"),
+    (["sft", "--trajectories", "t.jsonl", "--difficulty", "hard", "--out", "sft"], "need --env"),
+    (["sft", "--env", "games/Wordle-v0", "--episodes", "0", "--out", "sft"], "must be a positive integer"),
     # A place one may not write (sysfs refuses even root): the file system's word, not a traceback.
     (["eval", "--env", "games/Wordle-v0", "--policy", "oracle", "--tasks", "1", "--out", "/sys/agentgym-run"],
      "/sys/agentgym-run"),
@@ -77,7 +81,7 @@ def test_the_cli_answers_bad_input_with_one_line_and_exit_code_2(capsys, tmp_pat
     assert len(lines) == 1, f"one line expected, got:\n{captured.err}"
     assert "Traceback" not in captured.err and "Traceback" not in captured.out
     command = next((a for a in argv if not a.startswith("-") and a in ("info", "play", "eval", "list", "compare",
-                                                                        "train")), None)
+                                                                        "train", "sft")), None)
     assert lines[0].startswith(f"agentgym {command}: error: " if command else "agentgym: error: "), lines[0]
     assert expected in lines[0], lines[0]
     assert not list(tmp_path.iterdir()), "a refused command leaves nothing behind"
