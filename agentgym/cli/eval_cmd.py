@@ -112,7 +112,28 @@ def chosen_suite(args: argparse.Namespace) -> tuple[Suite, int | None]:
     if args.suite is not None:
         raise ConfigError("give --suite or --env, not both")
     count = args.tasks or DEFAULT_ENV_TASKS
-    return env_suite(args.env, range(args.first_seed, args.first_seed + count), kwargs), None
+    suite = env_suite(args.env, range(args.first_seed, args.first_seed + count), kwargs)
+    if kwargs:
+        check_env_values(suite)
+    return suite, None
+
+
+def check_env_values(suite: Suite) -> None:
+    """Build each environment of ``suite`` once and close it (no episode: nothing starts a
+    browser or a sandbox), so that its constructor checks the values of the arguments the user
+    gave: ``-o difficulty=impossible`` is one line and exit code 2, not a run of failed episodes.
+
+    Raises:
+        ConfigError: a constructor refused its arguments (its message, after the id).
+    """
+    import agentgym
+
+    for entry in suite.entries:
+        try:
+            agentgym.make(entry.env_id, **entry.kwargs).close()
+        except (ValueError, TypeError) as exc:  # ConfigError is both
+            message = str(exc)
+            raise ConfigError(message if entry.env_id in message else f"{entry.env_id}: {message}") from None
 
 
 def print_summary(evaluation: Evaluation) -> None:

@@ -68,6 +68,9 @@ CLI_CASES = [
      "/sys/agentgym-run"),
     (["eval", "--env", "games/Nope*", "--policy", "oracle"], "no registered environment matches 'games/Nope*'"),
     (["eval", "--env", "games/Wordle-v0", "-o", "colour=red"], "has no constructor argument 'colour'"),
+    # A value the constructor refuses: refused before the run, not in every episode.
+    (["eval", "--env", "games/Wordle-v0", "--difficulty", "impossible", "--policy", "oracle"],
+     "games/Wordle-v0: Wordle: unknown difficulty 'impossible'"),
 ]
 
 
