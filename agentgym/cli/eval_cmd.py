@@ -124,15 +124,16 @@ def check_env_values(suite: Suite) -> None:
     gave: ``-o difficulty=impossible`` is one line and exit code 2, not a run of failed episodes.
 
     Raises:
-        ConfigError: a constructor refused its arguments (its message, after the id).
+        ConfigError: a constructor refused its arguments or failed (its message, after the id;
+            the type of an error other than ``ValueError``/``TypeError`` too).
     """
     import agentgym
 
     for entry in suite.entries:
         try:
             agentgym.make(entry.env_id, **entry.kwargs).close()
-        except (ValueError, TypeError) as exc:  # ConfigError is both
-            message = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a constructor's every refusal, in one line
+            message = str(exc) if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {exc}"
             raise ConfigError(message if entry.env_id in message else f"{entry.env_id}: {message}") from None
 
 
