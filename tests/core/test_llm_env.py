@@ -43,6 +43,20 @@ def test_check_env_and_agentgym_checks_pass():
     check_seed_determinism(Pick())
 
 
+def test_check_llm_env_replays_the_seeds_it_is_given(monkeypatch):
+    import agentgym.testing as testing
+
+    replayed = []
+    real = testing.check_seed_determinism
+    monkeypatch.setattr(testing, "check_seed_determinism",
+                        lambda env, seeds, **kw: (replayed.append((seeds, kw)), real(env, seeds, **kw)))
+    testing.check_llm_env(Pick(), hostile=5, replay_steps=3, replay_seeds=2)
+    testing.check_llm_env(Pick(), hostile=5)
+    assert replayed == [((0, 1), {"max_steps": 3}), ((0, 1, 2, 3, 4), {"max_steps": 60})]
+    with pytest.raises(ValueError, match="replay_seeds must be at least 2"):
+        testing.check_llm_env(Pick(), replay_seeds=1)
+
+
 def test_reset_info_contract():
     obs, info = Pick().reset(seed=5, options={"note": "hi"})
     assert obs == "Pick a letter (hi)."
