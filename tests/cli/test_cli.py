@@ -238,6 +238,38 @@ def test_bad_arguments_are_clear_errors(capsys, argv, message):
     assert code == 2 and message in err
 
 
+def test_eval_checks_argument_values_in_one_line_whatever_the_constructor_raises(registered_for_the_test):
+    from agentgym.cli.eval_cmd import check_env_values
+
+    class Fussy(agentgym.LLMEnv):
+        instructions = "Say anything."
+
+        def __init__(self, level: int = 1, **kwargs):
+            if level == 2:
+                raise ValueError("Fussy: level 2 is not ready")
+            if level == 3:
+                raise ValueError("test/Fussy-v0 refuses level 3")  # names the id already
+            if level == 4:
+                raise RuntimeError("the level table is missing")
+            super().__init__(**kwargs)
+            self.level = level
+
+        def new_episode(self, options):
+            return "Go."
+
+        def play(self, action):
+            return agentgym.Feedback("ok", rewards={"outcome": 1.0}, terminated=True, success=True)
+
+    registered_for_the_test("test/Fussy-v0", Fussy, max_turns=2)
+    check_env_values(agentgym.env_suite(["test/Fussy-v0"], [0], {"level": 1}))  # accepted: no error
+    for level, message in ((2, "test/Fussy-v0: Fussy: level 2 is not ready"),
+                           (3, "test/Fussy-v0 refuses level 3"),
+                           (4, "test/Fussy-v0: RuntimeError: the level table is missing")):
+        with pytest.raises(agentgym.ConfigError) as caught:
+            check_env_values(agentgym.env_suite(["test/Fussy-v0"], [0], {"level": level}))
+        assert str(caught.value) == message and caught.value.__cause__ is None
+
+
 @pytest.mark.parametrize("command", [[str(Path(sys.executable).with_name("agentgym"))],
                                      [sys.executable, "-m", "agentgym"]], ids=["script", "module"])
 def test_console_entry_points(command):
