@@ -77,6 +77,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_search_env.py
 	$(BIN)/python benchmarks/bench_web_miniwob.py --setup-browsergym
 	$(BIN)/python benchmarks/bench_web_miniwob.py
+	$(BIN)/python benchmarks/bench_web_action_timeout.py
 	$(BIN)/python benchmarks/bench_gui.py
 
 clean:

@@ -66,7 +66,7 @@ from agentgym.browser.errors import BrowserError, BrowserTimeout
 from agentgym.browser.network import allowed_url
 from agentgym.browser.observe import settled, snapshot_page, tab_list
 from agentgym.browser.pool import BrowserPool, check_viewport, shared_pool
-from agentgym.browser.session import DEFAULT_VIEWPORT, BrowserSession, first_line
+from agentgym.browser.session import DEFAULT_ACTION_TIMEOUT, DEFAULT_VIEWPORT, BrowserSession, first_line
 from agentgym.browser.uploads import UploadFolder
 from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_flag, check_int, check_number
 from agentgym.info import ErrorKind
@@ -118,7 +118,10 @@ class BrowserEnv(LLMEnv):
         dom_text: append the page's HTML (scripts and styles removed) to the text.
         show_url: show the page's URL in the observation.
         viewport: ``(width, height)`` of the page in CSS pixels (the screenshot's size).
-        action_timeout: seconds one action may take.
+        action_timeout: seconds one action may take, most of them spent waiting for its element
+            to become actionable: an action on a covered, moving, disabled or off-page element
+            fails after that long with the reason (default 2 s, see
+            :data:`~agentgym.browser.session.DEFAULT_ACTION_TIMEOUT`).
         load_timeout: seconds a page load may take.
         actions_per_turn: the most actions one step may carry (one per line).
         action_set: the actions the agent may use: ``None`` (all), or group and action names
@@ -156,7 +159,7 @@ class BrowserEnv(LLMEnv):
         dom_text: bool = False,
         show_url: bool = True,
         viewport: tuple[int, int] = DEFAULT_VIEWPORT,
-        action_timeout: float = 5.0,
+        action_timeout: float = DEFAULT_ACTION_TIMEOUT,
         load_timeout: float = 15.0,
         actions_per_turn: int = 1,
         action_set: Any = None,

@@ -17,7 +17,7 @@ from typing import Any
 
 from agentgym.core import ConfigError, check_flag, check_int, check_number
 from agentgym.browser.errors import BrowserError, SessionClosed
-from agentgym.browser.session import DEFAULT_VIEWPORT, BrowserSession
+from agentgym.browser.session import DEFAULT_ACTION_TIMEOUT, DEFAULT_VIEWPORT, BrowserSession
 from agentgym.browser.worker import BrowserWorker
 
 #: Pools not closed yet (closed by the atexit hook at the latest).
@@ -78,7 +78,7 @@ class BrowserPool:
             return len(self._sessions)
 
     def open_session(self, *, timeout: float | None = None, viewport: tuple[int, int] = DEFAULT_VIEWPORT,
-                     action_timeout: float = 5.0, load_timeout: float = 15.0) -> BrowserSession:
+                     action_timeout: float = DEFAULT_ACTION_TIMEOUT, load_timeout: float = 15.0) -> BrowserSession:
         """A new session: a fresh browser context (no cookies, storage or cache of earlier
         sessions) and its page, network limited to loopback.
 
@@ -86,7 +86,8 @@ class BrowserPool:
             timeout: seconds allowed to get the session, including launching (or relaunching)
                 the browser; default ``launch_timeout + 10``.
             viewport: ``(width, height)`` of the page.
-            action_timeout: Playwright's default timeout for actions on this page (seconds).
+            action_timeout: Playwright's default timeout for actions on this page (seconds; see
+                :data:`~agentgym.browser.session.DEFAULT_ACTION_TIMEOUT`).
             load_timeout: Playwright's default timeout for navigations (seconds); also the
                 session's default :meth:`~BrowserSession.run` timeout.
 

@@ -229,10 +229,13 @@ def test_uploads_choose_files_of_the_upload_folder_only(pool, site, tmp_path):
     plain = UploadTask(pool=pool)
     plain.site_url = site.base
     try:
-        plain.reset(seed=0)
+        observation, _ = plain.reset(seed=0)
         assert "upload_file" not in plain.instructions
         error = plain.step("upload_file('1', 'cv.txt')")[4]["error"]
         assert error.startswith("'upload_file' is not offered here")
+        covered = bid_of(observation, 'button "Covered" file-input')  # gives up after the default 2 s
+        error = plain.step(f"click('{covered}')")[4]["error"]
+        assert error == f"click('{covered}') did not finish within 2 s: another element covers it", error
     finally:
         plain.close()
 
