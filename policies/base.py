@@ -181,12 +181,20 @@ class Policy(ABC):
             them, before each of its turns. Empty for model policies.
         hint_seed: seeds the generator of the ``random_action`` hint (``None``: the sampling
             seed, or unseeded without one).
+        batch_invariant: each generation depends on its own request alone, never on which
+            requests share its call or their order (the random agent, an oracle, a script,
+            ``HFPolicy(batch_invariant=True)``). A seeded rollout then replays without
+            lockstep batching, so the rollout engine serves each episode's request when it
+            comes instead of holding it until every episode has asked (see
+            :mod:`agentgym.rollout.batcher`): a slow environment step holds back only its own
+            episode.
     """
 
     name: str = "policy"
     tokenizer: Any = None
     env_hints: tuple[str, ...] = ()
     hint_seed: int | None = None
+    batch_invariant: bool = False
 
     @abstractmethod
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:

@@ -33,6 +33,7 @@ class RandomPolicy(Policy):
     seeded rollout replays whichever episodes share its batches."""
 
     env_hints = ("random_action",)
+    batch_invariant = True
 
     def __init__(self, seed: int | None = None) -> None:
         self.hint_seed = seed

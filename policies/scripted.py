@@ -38,6 +38,7 @@ class OraclePolicy(Policy):
 
     name = "oracle"
     env_hints = ("oracle_action",)
+    batch_invariant = True
 
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
         return [play_hint(self.name, "oracle_action", request) for request in requests]
@@ -48,6 +49,7 @@ class ScriptedPolicy(Policy):
     ``then``; useful to test environments and wrappers through the rollout engine."""
 
     name = "scripted"
+    batch_invariant = True
 
     def __init__(self, replies: Iterable[str], then: str = "") -> None:
         self.replies = list(replies)

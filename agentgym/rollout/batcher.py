@@ -4,7 +4,8 @@ Episodes run as asyncio tasks; each one, when it needs the policy, awaits
 :meth:`GenerationBatcher.generate`, and the batcher calls the policy once for many of them.
 One batch runs at a time: a local model is one device. Two ways to form batches:
 
-- **Lockstep** (the default for seeded or greedy sampling): a batch is formed only when every
+- **Lockstep** (the default for seeded or greedy sampling, unless the policy is
+  :attr:`~agentgym.policies.base.Policy.batch_invariant`): a batch is formed only when every
   live episode has either asked for a generation or finished, and no episode is about to take
   a freed slot (see :meth:`slots`); its requests are put in a fixed order (the episodes' order
   in the rollout plan, else the requests' seeds and contents) and sent in chunks of
@@ -13,7 +14,8 @@ One batch runs at a time: a local model is one device. Two ways to form batches:
   environments gives the same batches, and with a deterministic policy the same
   trajectories, in every run. The cost: a slow environment step holds back the next batch
   until it ends (at most the rollout's ``step_timeout``).
-- **Lingering** (unseeded sampling, which is not reproducible anyway): requests wait until
+- **Lingering** (unseeded sampling, which is not reproducible anyway, and a batch-invariant
+  policy, whose generations do not depend on their batch-mates): requests wait until
   every live episode has asked, the batch is full, or ``linger`` seconds have passed since the
   first arrived — whichever comes first. Episodes busy with their environment are waited for
   too: an environment step usually ends well within the linger, and an episode whose step has
@@ -56,7 +58,8 @@ class GenerationBatcher:
         max_batch_size: the most requests per policy call.
         linger: lingering mode: seconds to wait for more requests once the first has arrived,
             when some episodes are still busy with their environments.
-        lockstep: form batches in lockstep; default: when ``sampling`` is seeded or greedy.
+        lockstep: form batches in lockstep; default: when ``sampling`` is seeded or greedy and
+            the policy is not ``batch_invariant``.
     """
 
     def __init__(self, policy: Policy, sampling: SamplingParams, *, max_batch_size: int = 32,
@@ -65,7 +68,10 @@ class GenerationBatcher:
         self.sampling = sampling
         self.max_batch_size = max_batch_size
         self.linger = linger
-        self.lockstep = (sampling.seed is not None or sampling.greedy) if lockstep is None else lockstep
+        if lockstep is None:
+            seeded = sampling.seed is not None or sampling.greedy
+            lockstep = seeded and not getattr(policy, "batch_invariant", False)
+        self.lockstep = lockstep
         self.generation_seconds = 0.0
         self.calls = 0
         self.batch_log: list[list[int | None]] = []  # the episode ordinals of each policy call

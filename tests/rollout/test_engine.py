@@ -171,6 +171,57 @@ def test_many_episodes_are_batched_together():
     assert max(policy.sizes) >= 16, f"concurrent episodes should share policy calls, got {policy.sizes}"
 
 
+STEPS: list[tuple[bool, int, float, float]] = []  # (slow, turn, start, end) of every SlowFirstStep step
+
+
+class SlowFirstStep(LLMEnv):
+    """Four turns; with ``slow=True`` the first step takes 0.6 s, every other step none."""
+
+    def __init__(self, slow: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.slow = slow
+
+    def new_episode(self, options):
+        self.turn = 0
+        return "start"
+
+    def play(self, action):
+        start = time.monotonic()
+        if self.slow and self.turn == 0:
+            time.sleep(0.6)
+        self.turn += 1
+        STEPS.append((self.slow, self.turn, start, time.monotonic()))
+        return Feedback(f"turn {self.turn}", {"outcome": 0.0}, terminated=self.turn >= 4)
+
+
+agentgym.register("testing/SlowFirstStep-v0", SlowFirstStep, max_turns=10)
+
+
+class BatchDependentScript(ScriptedPolicy):
+    """A script that claims its generations may depend on their batch-mates (as a model's do)."""
+
+    batch_invariant = False
+
+
+@pytest.mark.parametrize("policy, waits", [(ScriptedPolicy(["a"], then="b"), False),
+                                           (BatchDependentScript(["a"], then="b"), True)],
+                         ids=["batch-invariant", "batch-dependent"])
+def test_a_seeded_rollout_waits_for_a_slow_step_only_when_batches_matter(policy, waits):
+    """Seeded sampling: a batch-dependent policy's requests go in lockstep, so the fast episodes'
+    later turns wait for the slow step; a batch-invariant policy's do not (and replay the same)."""
+    STEPS.clear()
+    config = RolloutConfig(sampling=SamplingParams(seed=0))
+    tasks = [Task("testing/SlowFirstStep-v0", seed, {"slow": seed == 0}) for seed in range(3)]
+    result = rollout(policy, tasks, config, progress=False)
+    assert [len(t.turns) for t in result.trajectories] == [4, 4, 4] and result.stats["errors"] == 0
+    slow_end = next(end for slow, turn, _, end in STEPS if slow and turn == 1)
+    fast_last_starts = [start for slow, turn, start, _ in STEPS if not slow and turn == 4]
+    assert len(fast_last_starts) == 2
+    assert all(start >= slow_end for start in fast_last_starts) is waits, (slow_end, STEPS)
+    assert all(start < slow_end for start in fast_last_starts) is not waits, (slow_end, STEPS)
+    assert [[turn.action for turn in t.turns] for t in result.trajectories] == [["a", "b", "b", "b"]] * 3
+
+
 def test_unknown_env_fails_before_anything_runs():
     with pytest.raises(KeyError, match="Did you mean"):
         rollout(OraclePolicy(), [Task("games/Wordel-v0", 0)], progress=False)

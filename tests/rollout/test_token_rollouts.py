@@ -134,7 +134,7 @@ def lockstep_batcher():
     from agentgym.policies.scripted import ScriptedPolicy
     from agentgym.rollout.batcher import GenerationBatcher
 
-    return GenerationBatcher(ScriptedPolicy(["a", "b", "c"]), SamplingParams(seed=0, max_tokens=4))
+    return GenerationBatcher(ScriptedPolicy(["a", "b", "c"]), SamplingParams(seed=0, max_tokens=4), lockstep=True)
 
 
 async def play(batcher, slots, turns: int, *, close_seconds: float = 0.0, step_seconds: float = 0.0):
