@@ -2,8 +2,8 @@
 
 Playwright spends an action's timeout waiting for its element to become actionable (uncovered,
 still, enabled, inside the page), so an action on an element that never does -- the usual
-mistake of an untrained agent -- costs the whole timeout, and in a rollout that steps in
-lockstep (seeded or greedy sampling) every other episode waits with it. A short timeout makes
+mistake of an untrained agent -- costs the whole timeout, and every other page of the same
+browser waits with it (one thread runs all of a browser's Playwright calls). A short timeout makes
 those mistakes cheap; too short a one would fail clicks that only needed a moment (an
 animation, a loaded machine). Both sides are measured in one run, with agentgym's evaluator
 (the path of ``agentgym eval``), for each ``--timeouts`` value:

@@ -28,8 +28,9 @@ _session_ids = itertools.count(1)
 DEFAULT_VIEWPORT = (1280, 720)
 #: Seconds one action may take by default. Playwright spends them waiting for the element to
 #: become actionable (uncovered, still, enabled, inside the page), so this is also what an
-#: action on an element that never becomes clickable costs, and a rollout that steps in lockstep
-#: waits that long with it: short, so that an untrained agent's mistakes cost little, yet well
+#: action on an element that never becomes clickable costs, and every other page of the same
+#: browser waits that long with it (one thread runs all of a browser's Playwright calls, see
+#: :mod:`agentgym.browser.worker`): short, so that an untrained agent's mistakes cost little, yet well
 #: above what animations and a loaded machine need (BrowserGym waits 0.5 s).
 #: ``benchmarks/bench_web_action_timeout.py``: a random agent on the 31 ``click-*`` MiniWoB
 #: tasks ran 3.5x faster at 2 s than at 5 s with the same outcome in every episode, and the 60
