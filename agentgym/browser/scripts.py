@@ -185,6 +185,11 @@ INIT_SCRIPT = r"""
     return style.display !== "none" && style.visibility !== "hidden" && style.opacity !== "0";
   }
 
+  function hasArea(el) {
+    const rect = el.getBoundingClientRect();
+    return rect.width > 0 && rect.height > 0;
+  }
+
   function pointerCursor(el) {
     const cursor = getComputedStyle(el).cursor;
     if (cursor !== "pointer") return false;
@@ -291,7 +296,8 @@ INIT_SCRIPT = r"""
       const shown = visible(el);
       if (!shown && getComputedStyle(el).display === "none") return;
       const role = roleOf(el);
-      const isClickable = !role && shown && clickable(el);
+      // Only what a click would take (see inspect): a listener on an empty box is no target.
+      const isClickable = !role && shown && clickable(el) && hasArea(el);
       const ownText = role || isClickable ? "" : directText(el);
       if (!shown || (!role && !isClickable && !ownText)) {
         walkChildren(el, depth, inNamed, shown);
@@ -393,8 +399,7 @@ INIT_SCRIPT = r"""
     tag();
     const el = find(bid);
     if (!el) return {found: false};
-    const rect = el.getBoundingClientRect();
-    return {found: true, visible: visible(el) && rect.width > 0 && rect.height > 0,
+    return {found: true, visible: visible(el) && hasArea(el),
             tag: el.tagName.toLowerCase(), type: (el.getAttribute("type") || "").toLowerCase(),
             role: roleOf(el), disabled: isDisabled(el)};
   }

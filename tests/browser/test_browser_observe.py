@@ -189,6 +189,7 @@ LISTENER_PAGE = """<title>listeners</title>
   <span id="property" class="icon property"></span>
   <span id="gone" class="icon gone"></span>
   <span id="delegated" class="icon delegated"></span>
+  <span id="empty" class="icon empty" style="width: 0"></span>
 </div>
 <p id="log"></p>
 <script>
@@ -197,6 +198,7 @@ LISTENER_PAGE = """<title>listeners</title>
   star.addEventListener('click', () => log('starred'));
   document.getElementById('trash').addEventListener('dblclick', () => log('trashed'), {capture: true});
   document.getElementById('property').onclick = () => log('property');
+  document.getElementById('empty').addEventListener('click', () => log('empty'));
   const gone = () => log('gone');
   document.getElementById('gone').addEventListener('click', gone);
   document.getElementById('gone').removeEventListener('click', gone);
@@ -220,8 +222,8 @@ def test_elements_with_click_listeners_are_clickable_and_say_their_classes(sessi
     star = line_of(text, 'class="icon star"')
     assert star.endswith('generic clickable class="icon star"')
     assert line_of(text, 'class="icon trash"') and line_of(text, 'class="icon property"')
-    for not_clickable in ("plain", "gone", "delegated"):  # no listener, removed, on an ancestor
-        assert f"icon {not_clickable}" not in text
+    for not_clickable in ("plain", "gone", "delegated", "empty"):  # no listener, removed, on an ancestor,
+        assert f"icon {not_clickable}" not in text                # an empty box (no click could hit it)
     assert bid_of(text, 'class="icon star"') in obs["interactive"]
     # The page's own listeners run as before, and a bad call throws what it threw before.
     session.run(lambda page: page.click("#star"))
