@@ -1,6 +1,6 @@
 """The program that runs first inside every sandbox (standard library only, run as ``python -I -S``).
 
-It is not imported by agentgym on the host: the host starts
+The host imports only :func:`process_table` from it (to find a sandbox's processes); it starts
 ``python -I -S -c "import launcher; launcher.main()" CTRL_IN CTRL_OUT`` (inside bubblewrap, or
 directly in the weaker ``rlimits`` mode; imported so that its cached byte-code is used), with
 two pipes. Every message is a frame: a 4-byte big-endian length, then

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from agentgym.sandbox.bwrap import LAUNCHER_DIR, WORKDIR, bwrap_command, launcher_argv
+from agentgym.sandbox.launcher import process_table  # standard library only: the sandbox's own reading of /proc
 from agentgym.sandbox.capture import CappedOutput
 from agentgym.sandbox.errors import SandboxError
 from agentgym.sandbox.limits import SandboxLimits
@@ -367,33 +368,10 @@ def _close_fd(fd: int | None) -> None:
             pass
 
 
-def _proc_stats() -> list[tuple[int, int, int]]:
-    """(pid, ppid, real uid) of every live process, from /proc (zombies left out)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status", "rb") as handle:
-                status = handle.read()
-        except OSError:
-            continue
-        fields = {}
-        for line in status.split(b"\n"):
-            if line.startswith(b"State:") and line.split()[1] in (b"Z", b"X"):
-                break
-            if line.startswith((b"PPid:", b"Uid:")):
-                key, value = line.split(b":", 1)
-                fields[key] = int(value.split()[0])
-        if len(fields) == 2:
-            found.append((int(entry), fields[b"PPid"], fields[b"Uid"]))
-    return found
-
-
 def process_tree(root: int) -> list[int]:
     """``root`` and every process below it."""
     children: dict[int, list[int]] = {}
-    for pid, ppid, _ in _proc_stats():
+    for pid, ppid, _ in process_table():
         children.setdefault(ppid, []).append(pid)
     found, todo = [root], [root]
     while todo:
@@ -406,7 +384,7 @@ def process_tree(root: int) -> list[int]:
 def kill_uid(uid: int) -> None:
     """SIGKILL every process whose real uid is ``uid`` until none is left (bounded)."""
     for _ in range(100):
-        pids = [pid for pid, _, owner in _proc_stats() if owner == uid]
+        pids = [pid for pid, _, owner in process_table() if owner == uid]
         if not pids:
             return
         for pid in pids:
