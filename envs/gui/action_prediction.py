@@ -39,36 +39,31 @@ from typing import Any, ClassVar
 from agentgym.core import ConfigError, Feedback, check_number
 
 from .actions import POINT_ACTIONS, GuiAction, parse_action
-from .apps import NavTask, PhoneTask, generate_phone_task
-from .base import GuiEnv
-from .navigation import task_kinds
 from .oracle import PlanFollower, PlannedAction
 from .page import ScreenPoints
+from .phone_task import PhoneTaskEnv
 
 STEP_MODES = ("one", "all")
 REWARD_TERMS = ("action_type", "argument", "format")
 
 
-class ActionPredictionEnv(GuiEnv):
+class ActionPredictionEnv(PhoneTaskEnv):
     """Predict the demonstration's next action (see the module docstring).
 
     Args:
         steps: ``one`` (a single step drawn from the demonstration) or ``all``.
         step_instructions: show the step in words too.
-        kinds: task kinds the demonstrations come from (see ``gui/Navigation-v0``).
         reward_weights: weights of ``action_type``, ``argument`` and ``format`` (default 1 each).
-        **kwargs: :class:`~agentgym.envs.gui.base.GuiEnv`'s arguments (``device`` defaults to
-            ``phone``).
+        kinds, **kwargs: :class:`~agentgym.envs.gui.phone_task.PhoneTaskEnv`'s arguments (the
+            task kinds the demonstrations come from).
     """
 
     task_name: ClassVar[str] = "action_prediction"
-    default_device: ClassVar[str] = "phone"
     task_help: ClassVar[str] = (
         "You are shown a phone screen, a goal and the actions taken so far. Predict the next action "
         "towards the goal (the demonstration's action is then carried out, whatever you predict).")
 
     def __init__(self, difficulty: str | None = None, *, steps: str = "one", step_instructions: bool = False,
-                 kinds: str | list[str] | tuple[str, ...] | None = None,
                  reward_weights: dict[str, float] | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
         owner = type(self).__name__
@@ -83,27 +78,16 @@ class ActionPredictionEnv(GuiEnv):
             weights[term] = check_number(owner, f"reward_weights[{term!r}]", weight, minimum=0.0)
         self.steps = steps
         self.step_instructions = step_instructions
-        self.kinds = task_kinds(owner, kinds)
         self.reward_weights = weights
-        self._phone: PhoneTask | None = None
-        self._follower: PlanFollower | None = None
         self._reference: PlannedAction | None = None
         self._raw = ""
         self._all_right = True
         self.step_index = 0
 
-    @property
-    def task(self) -> NavTask | None:
-        return self._phone.task if self._phone is not None else None
-
     # ---------------------------------------------------------------- the episode
-    def draw_app(self, options: dict[str, Any]) -> dict[str, Any]:
-        self._phone = generate_phone_task(self.rng, device=self.device, difficulty=self.difficulty, kinds=self.kinds)
-        return self._phone.spec
-
     def episode_started(self) -> None:
+        super().episode_started()
         assert self._phone is not None
-        self._follower = PlanFollower(self._phone.task.plan)
         self.step_index = 0
         self._all_right = True
         if self.steps == "one":

@@ -23,51 +23,32 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from agentgym.core import ConfigError, Feedback
+from agentgym.core import Feedback
 
 from .actions import GuiAction
-from .apps import TASK_KINDS, NavTask, PhoneTask, generate_phone_task
-from .base import GuiEnv
-from .oracle import PlanFollower, PlannedAction
+from .oracle import PlannedAction
 from .page import ScreenPoints
+from .phone_task import PhoneTaskEnv
 
 
-class NavigationEnv(GuiEnv):
+class NavigationEnv(PhoneTaskEnv):
     """Carry out a task on a generated phone (see the module docstring).
 
     Args:
-        kinds: task kinds to draw from (a name or a list of ``toggle``, ``choice``,
-            ``contact``, ``list``); default all.
-        **kwargs: :class:`~agentgym.envs.gui.base.GuiEnv`'s arguments (``device`` defaults to
-            ``phone``).
+        kinds, **kwargs: :class:`~agentgym.envs.gui.phone_task.PhoneTaskEnv`'s arguments.
     """
 
     task_name: ClassVar[str] = "navigation"
-    default_device: ClassVar[str] = "phone"
     task_help: ClassVar[str] = (
         "You operate a phone with apps. Carry out the task one action at a time; when it is done, answer "
         '{"action": "finish"}. Only the state of the apps when you finish counts.')
 
-    def __init__(self, difficulty: str | None = None, *, kinds: str | list[str] | tuple[str, ...] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
-        self.kinds = task_kinds(type(self).__name__, kinds)
-        self._phone: PhoneTask | None = None
-        self._follower: PlanFollower | None = None
         self._planned: PlannedAction | None = None
 
-    @property
-    def task(self) -> NavTask | None:
-        """This episode's task (hidden from the agent but its goal)."""
-        return self._phone.task if self._phone is not None else None
-
-    def draw_app(self, options: dict[str, Any]) -> dict[str, Any]:
-        self._phone = generate_phone_task(self.rng, device=self.device, difficulty=self.difficulty, kinds=self.kinds)
-        return self._phone.spec
-
     def episode_started(self) -> None:
-        assert self._phone is not None
-        self._follower = PlanFollower(self._phone.task.plan)
+        super().episode_started()
         self._planned = None
 
     def goal_text(self) -> str:
@@ -117,17 +98,6 @@ def _canonical(planned: PlannedAction) -> dict[str, Any]:
         if name in out:
             out[name] = float(out[name])
     return out
-
-
-def task_kinds(owner: str, kinds: Any) -> tuple[str, ...]:
-    """The phone task kinds an environment draws from: every kind of :data:`TASK_KINDS` when
-    ``kinds`` is ``None``, else the one name or the names given; :class:`ConfigError` (naming
-    ``owner``) for none or an unknown one."""
-    chosen = TASK_KINDS if kinds is None else ((kinds,) if isinstance(kinds, str) else tuple(kinds))
-    unknown = [kind for kind in chosen if kind not in TASK_KINDS]
-    if not chosen or unknown:
-        raise ConfigError(f"{owner}: kinds must be some of {', '.join(TASK_KINDS)}, got {kinds!r}")
-    return chosen
 
 
 __all__ = ["NavigationEnv"]
