@@ -26,7 +26,9 @@ turn budget) and adds:
 An id is registered once: registering an existing id again with a different entry point or
 settings raises :class:`~agentgym.core.ConfigError` (so a plugin cannot silently hijack
 ``games/Wordle-v0``) unless ``override=True`` is passed, which replaces it with a warning.
-Registering exactly the same thing twice is a no-op.
+Registering exactly the same thing twice is a no-op, and so is registering a class or factory
+defined again by the same code (a notebook cell or a script run again); an edited definition
+is a different entry point.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from typing import Any, Callable, Iterable, Sequence
 import gymnasium as gym
 
 from agentgym.core import ConfigError, is_int
+from agentgym.same_definition import same_definition
 
 ENTRY_POINT_GROUP = "agentgym.envs"
 SUITE_ENTRY_POINT_GROUP = "agentgym.suites"
@@ -141,7 +144,8 @@ def register(
     record = EnvInfo(id, entry_point, family, tags, description, max_turns, dict(kwargs or {}))
     if id in _ENVS or id in gym.registry:
         existing = _ENVS.get(id)
-        if existing == record and gym.spec(id).nondeterministic == nondeterministic:
+        if existing is not None and _same_record(existing, record) \
+                and gym.spec(id).nondeterministic == nondeterministic:
             return existing
         if not override:
             holder = f"by {_describe(existing.entry_point)}" if existing else "directly with Gymnasium"
@@ -161,6 +165,14 @@ def register(
     )
     _ENVS[id] = record
     return record
+
+
+def _same_record(existing: EnvInfo, record: EnvInfo) -> bool:
+    """The same registration again: equal settings, and the same entry point or the same
+    definition of it made again (a notebook cell or a script run twice; see
+    :func:`~agentgym.same_definition.same_definition`)."""
+    return dataclasses.replace(existing, entry_point=None) == dataclasses.replace(record, entry_point=None) \
+        and same_definition(existing.entry_point, record.entry_point)
 
 
 def _describe(entry_point: Any) -> str:

@@ -1,3 +1,5 @@
+import warnings
+
 import gymnasium as gym
 import pytest
 
@@ -133,6 +135,77 @@ def test_the_same_registration_twice_is_a_no_op_and_override_replaces_with_a_war
     assert agentgym.env_info("testing/Twice-v0").max_turns == 4
     assert isinstance(agentgym.make("testing/Twice-v0").unwrapped, GuessTheNumber)
 
+
+
+NOTEBOOK_CELL = '''
+import agentgym
+
+class Base(agentgym.LLMEnv):
+    instructions = "Say anything."
+    limits = (1, 2)
+
+    def new_episode(self, options):
+        return "go"
+
+
+class Coin(Base):
+    """A coin."""
+    sides = ["heads", "tails"]
+
+    def play(self, action, *, loud=False):
+        return agentgym.Feedback("ok", terminated=True)
+
+    @property
+    def face(self):
+        return self.sides[0]
+
+    @staticmethod
+    def helper(x=3):
+        return x
+
+
+def make_coin(**kwargs):
+    return Coin(**kwargs)
+
+
+agentgym.register("testing/NotebookCoin-v0", Coin, max_turns=2)
+agentgym.register("testing/NotebookCoinFactory-v0", make_coin, max_turns=2)
+'''
+
+
+@pytest.mark.parametrize("edit", [
+    ('return "go"', 'return "GO"'),                       # a method of a base class
+    ('["heads", "tails"]', '["heads"]'),                   # a class attribute
+    ("loud=False", "loud=True"),                           # a default
+    ('"""A coin."""\n', '"""A coin."""\n    edge = 1\n'),  # a new member
+    ("return self.sides[0]", "return self.sides[1]"),      # a property
+    ("return Coin(**kwargs)", "return Base(**kwargs)"),    # the factory
+], ids=["method", "attribute", "default", "member", "property", "factory"])
+def test_a_notebook_cell_run_again_registers_nothing_new_and_an_edited_one_asks_for_override(edit):
+    """A cell (or a script) run again defines new class and function objects from the same code:
+    a no-op, without a warning. An edited definition under the same id needs override=True."""
+    from agentgym.core import ConfigError
+    from agentgym import registry
+
+    cell = {"__name__": "__main__"}
+    try:
+        exec(NOTEBOOK_CELL, cell)
+        coin = agentgym.env_info("testing/NotebookCoin-v0")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            exec(NOTEBOOK_CELL, {"__name__": "__main__"})  # run again: nothing to say
+        assert agentgym.env_info("testing/NotebookCoin-v0") is coin
+        edited = NOTEBOOK_CELL.replace(*edit)
+        assert edited != NOTEBOOK_CELL
+        with pytest.raises(ConfigError, match="is already registered by __main__:.*override=True"):
+            exec(edited, {"__name__": "__main__"})
+        elsewhere = {"__name__": "another_module"}  # the same code in another module is another class
+        with pytest.raises(ConfigError, match="is already registered by __main__:Coin"):
+            exec(NOTEBOOK_CELL, elsewhere)
+    finally:
+        for env_id in ("testing/NotebookCoin-v0", "testing/NotebookCoinFactory-v0"):
+            registry._ENVS.pop(env_id, None)
+            gym.registry.pop(env_id, None)
 
 @pytest.mark.parametrize("call, message", [
     (lambda: agentgym.register("testing/Bad-v0", "x:y", max_turns="3"), "max_turns must be a positive integer"),
