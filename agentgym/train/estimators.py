@@ -15,11 +15,14 @@ The formulas live with the estimators in :mod:`agentgym.credit`.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from agentgym.core import ConfigError
+from agentgym.same_definition import same_definition
 from agentgym.credit import (
     GRPO,
     IGPO,
@@ -68,11 +71,23 @@ _ESTIMATORS: dict[str, EstimatorSpec] = {}
 
 
 def register_estimator(spec: EstimatorSpec, *, override: bool = False) -> EstimatorSpec:
-    """Make ``spec`` nameable in configurations; a second spec of one name needs ``override``."""
+    """Make ``spec`` nameable in configurations. The same spec again is a no-op (also one made
+    again by the same code: a notebook cell or script run twice, see
+    :func:`~agentgym.same_definition.same_definition`); another spec of a taken name needs
+    ``override=True``, which replaces it with a warning.
+
+    Returns:
+        The registered spec (the earlier one when nothing changed).
+    """
     if not isinstance(spec, EstimatorSpec):
         raise ConfigError(f"register_estimator needs an EstimatorSpec, got {type(spec).__name__}")
-    if spec.name in _ESTIMATORS and not override:
-        raise ConfigError(f"an estimator called {spec.name!r} is registered already (override=True replaces it)")
+    existing = _ESTIMATORS.get(spec.name)
+    if existing is not None:
+        if all(same_definition(getattr(existing, f.name), getattr(spec, f.name)) for f in dataclasses.fields(spec)):
+            return existing
+        if not override:
+            raise ConfigError(f"an estimator called {spec.name!r} is registered already (override=True replaces it)")
+        warnings.warn(f"agentgym: estimator {spec.name!r} is replaced (override=True)", stacklevel=2)
     _ESTIMATORS[spec.name] = spec
     return spec
 

@@ -1,5 +1,7 @@
 """The estimator registry: every credit estimator is nameable from a configuration, in one place."""
 
+import warnings
+
 import pytest
 
 from agentgym.core import ConfigError
@@ -36,14 +38,33 @@ def test_what_the_trainer_asks_of_an_algorithm_comes_from_its_entry():
     assert not estimator_spec("reinforce").compares_group and estimator_spec("stratified").compares_group
 
 
+CELL = """
+from agentgym.credit import GRPO
+from agentgym.train.estimators import EstimatorSpec, register_estimator
+
+spec = register_estimator(EstimatorSpec("test_grpo_eps", lambda algo: GRPO(eps=1e-3), "GRPO with a larger epsilon"))
+"""
+
+
 def test_a_registered_estimator_is_nameable_and_names_are_not_taken_twice():
-    spec = EstimatorSpec("test_grpo_eps", lambda algo: GRPO(eps=1e-3), "GRPO with a larger epsilon")
-    register_estimator(spec)
+    cell = {"__name__": "__main__"}
+    exec(CELL, cell)
+    spec = cell["spec"]
     try:
         assert isinstance(build_estimator(_algorithm(name="test_grpo_eps")), GRPO)
+        assert register_estimator(spec) is spec  # the same spec again: a no-op
+        rerun = {"__name__": "__main__"}
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            exec(CELL, rerun)  # a notebook cell run again: a new lambda of the same code, a no-op
+        assert rerun["spec"] is spec
         with pytest.raises(ConfigError, match="registered already"):
-            register_estimator(spec)
-        register_estimator(spec, override=True)
+            exec(CELL.replace("eps=1e-3", "eps=1e-2"), {"__name__": "__main__"})  # an edited one
+        with pytest.raises(ConfigError, match="registered already"):
+            register_estimator(EstimatorSpec("test_grpo_eps", spec.build, "another summary"))
+        with pytest.warns(UserWarning, match="'test_grpo_eps' is replaced"):
+            other = register_estimator(EstimatorSpec("test_grpo_eps", spec.build, "another summary"), override=True)
+        assert estimator_spec("test_grpo_eps") is other
     finally:
         from agentgym.train import estimators
 
