@@ -6,8 +6,9 @@ no-op it is, and a changed definition as a different one. Python keeps no source
 made in a notebook cell (``inspect.getsource`` fails there), so the comparison is of what
 the code compiled to: two definitions are the same when they have the same module and
 qualified name, the same bases (compared the same way), and the same members -- functions
-with equal code objects (byte-code, constants, names, line numbers: an edit anywhere shows)
-and equal defaults, nested classes compared the same way, other values equal under ``==``.
+with equal code objects (byte-code, constants, names, line numbers: an edit anywhere shows),
+equal defaults and closures over the same values, nested classes compared the same way, other
+values equal under ``==``.
 A member that cannot be compared (an object without ``==``) makes them different: when in
 doubt, the caller is asked to say ``override=True``.
 """
@@ -25,36 +26,61 @@ _PER_CLASS = frozenset({"__dict__", "__weakref__", "_abc_impl"})
 def same_definition(a: Any, b: Any) -> bool:
     """``a`` and ``b`` are equal, or classes or functions defined by the same code under the
     same module and qualified name (see the module docstring)."""
-    if a is b:
-        return True
-    if not (inspect.isclass(a) and inspect.isclass(b) or inspect.isfunction(a) and inspect.isfunction(b)):
-        return _equal(a, b)
-    if (a.__module__, a.__qualname__) != (b.__module__, b.__qualname__):
-        return False
-    if inspect.isfunction(a):
-        return _same_function(a, b)
-    if len(a.__bases__) != len(b.__bases__) or not all(map(same_definition, a.__bases__, b.__bases__)):
-        return False
-    members_a = {k: v for k, v in vars(a).items() if k not in _PER_CLASS}
-    members_b = {k: v for k, v in vars(b).items() if k not in _PER_CLASS}
-    return members_a.keys() == members_b.keys() and all(_same_member(members_a[k], members_b[k]) for k in members_a)
+    return _Comparison().same(a, b)
 
 
-def _same_function(a: types.FunctionType, b: types.FunctionType) -> bool:
-    return a.__code__ == b.__code__ and _equal(a.__defaults__, b.__defaults__) \
-        and _equal(a.__kwdefaults__, b.__kwdefaults__)
+class _Comparison:
+    """One comparison. Definitions refer to themselves (a method calling ``super()`` closes
+    over its class; a nested function may call itself), so a pair already being compared is
+    taken as the same while its other parts decide."""
 
+    def __init__(self) -> None:
+        self.assumed: set[tuple[int, int]] = set()
 
-def _same_member(a: Any, b: Any) -> bool:
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (classmethod, staticmethod)):
-        return same_definition(a.__func__, b.__func__)
-    if isinstance(a, property):
-        return all(same_definition(x, y) for x, y in ((a.fget, b.fget), (a.fset, b.fset), (a.fdel, b.fdel)))
-    if isinstance(a, (types.MemberDescriptorType, types.GetSetDescriptorType)):
-        return a.__name__ == b.__name__  # a __slots__ entry: made anew with each class
-    return same_definition(a, b)
+    def same(self, a: Any, b: Any) -> bool:
+        if a is b:
+            return True
+        if not (inspect.isclass(a) and inspect.isclass(b) or inspect.isfunction(a) and inspect.isfunction(b)):
+            return _equal(a, b)
+        if (a.__module__, a.__qualname__) != (b.__module__, b.__qualname__):
+            return False
+        if (id(a), id(b)) in self.assumed:
+            return True
+        self.assumed.add((id(a), id(b)))
+        if inspect.isfunction(a):
+            return self.same_function(a, b)
+        if len(a.__bases__) != len(b.__bases__) or not all(map(self.same, a.__bases__, b.__bases__)):
+            return False
+        members_a = {k: v for k, v in vars(a).items() if k not in _PER_CLASS}
+        members_b = {k: v for k, v in vars(b).items() if k not in _PER_CLASS}
+        return members_a.keys() == members_b.keys() and all(self.same_member(members_a[k], members_b[k])
+                                                            for k in members_a)
+
+    def same_function(self, a: types.FunctionType, b: types.FunctionType) -> bool:
+        """Equal code and defaults, and closures over the same values (``make_factory(1)`` and
+        ``make_factory(2)`` share their code, not their meaning)."""
+        if a.__code__ != b.__code__ or not _equal(a.__defaults__, b.__defaults__) \
+                or not _equal(a.__kwdefaults__, b.__kwdefaults__):
+            return False
+        cells_a, cells_b = a.__closure__ or (), b.__closure__ or ()
+        return len(cells_a) == len(cells_b) and all(map(self.same_cell, cells_a, cells_b))
+
+    def same_cell(self, a: types.CellType, b: types.CellType) -> bool:
+        try:
+            return self.same(a.cell_contents, b.cell_contents)
+        except ValueError:  # an empty cell (a name not bound yet)
+            return False
+
+    def same_member(self, a: Any, b: Any) -> bool:
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, (classmethod, staticmethod)):
+            return self.same(a.__func__, b.__func__)
+        if isinstance(a, property):
+            return all(self.same(x, y) for x, y in ((a.fget, b.fget), (a.fset, b.fset), (a.fdel, b.fdel)))
+        if isinstance(a, (types.MemberDescriptorType, types.GetSetDescriptorType)):
+            return a.__name__ == b.__name__  # a __slots__ entry: made anew with each class
+        return self.same(a, b)
 
 
 def _equal(a: Any, b: Any) -> bool:

@@ -152,6 +152,10 @@ class Coin(Base):
     """A coin."""
     sides = ["heads", "tails"]
 
+    def __init__(self, bias=0.5, **kwargs):
+        super().__init__(**kwargs)  # closes over the class itself
+        self.bias = bias
+
     def play(self, action, *, loud=False):
         return agentgym.Feedback("ok", terminated=True)
 
@@ -164,12 +168,14 @@ class Coin(Base):
         return x
 
 
-def make_coin(**kwargs):
-    return Coin(**kwargs)
+def coin_maker(bias):
+    def make_coin(**kwargs):
+        return Coin(bias=bias, **kwargs)
+    return make_coin
 
 
 agentgym.register("testing/NotebookCoin-v0", Coin, max_turns=2)
-agentgym.register("testing/NotebookCoinFactory-v0", make_coin, max_turns=2)
+agentgym.register("testing/NotebookCoinFactory-v0", coin_maker(0.25), max_turns=2)
 '''
 
 
@@ -179,8 +185,9 @@ agentgym.register("testing/NotebookCoinFactory-v0", make_coin, max_turns=2)
     ("loud=False", "loud=True"),                           # a default
     ('"""A coin."""\n', '"""A coin."""\n    edge = 1\n'),  # a new member
     ("return self.sides[0]", "return self.sides[1]"),      # a property
-    ("return Coin(**kwargs)", "return Base(**kwargs)"),    # the factory
-], ids=["method", "attribute", "default", "member", "property", "factory"])
+    ("return Coin(bias=bias", "return Coin(bias=1 - bias"),  # the factory
+    ("coin_maker(0.25)", "coin_maker(0.75)"),                # what the factory closes over
+], ids=["method", "attribute", "default", "member", "property", "factory", "closure"])
 def test_a_notebook_cell_run_again_registers_nothing_new_and_an_edited_one_asks_for_override(edit):
     """A cell (or a script) run again defines new class and function objects from the same code:
     a no-op, without a warning. An edited definition under the same id needs override=True."""
