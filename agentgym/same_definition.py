@@ -7,14 +7,16 @@ made in a notebook cell (``inspect.getsource`` fails there), so the comparison i
 the code compiled to: two definitions are the same when they have the same module and
 qualified name, the same bases (compared the same way), and the same members -- functions
 with equal code objects (byte-code, constants, names, line numbers: an edit anywhere shows),
-equal defaults and closures over the same values, nested classes compared the same way, other
-values equal under ``==``.
+equal defaults and closures over the same values, nested classes compared the same way;
+tuples, lists, dicts and dataclass instances (a ``@tool``) item by item; other values equal
+under ``==``.
 A member that cannot be compared (an object without ``==``) makes them different: when in
 doubt, the caller is asked to say ``override=True``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import types
 from typing import Any
@@ -40,6 +42,12 @@ class _Comparison:
     def same(self, a: Any, b: Any) -> bool:
         if a is b:
             return True
+        if type(a) is type(b) and isinstance(a, (tuple, list)):
+            return len(a) == len(b) and all(map(self.same, a, b))
+        if type(a) is type(b) and isinstance(a, dict):
+            return a.keys() == b.keys() and all(self.same(a[k], b[k]) for k in a)
+        if type(a) is type(b) and dataclasses.is_dataclass(a) and not isinstance(a, type):
+            return all(self.same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
         if not (inspect.isclass(a) and inspect.isclass(b) or inspect.isfunction(a) and inspect.isfunction(b)):
             return _equal(a, b)
         if (a.__module__, a.__qualname__) != (b.__module__, b.__qualname__):

@@ -139,6 +139,7 @@ def test_the_same_registration_twice_is_a_no_op_and_override_replaces_with_a_war
 
 NOTEBOOK_CELL = '''
 import agentgym
+import agentgym.tools
 
 class Base(agentgym.LLMEnv):
     instructions = "Say anything."
@@ -148,9 +149,16 @@ class Base(agentgym.LLMEnv):
         return "go"
 
 
+@agentgym.tools.tool
+def flip(times: int) -> str:
+    """Flip the coin a few times."""
+    return "heads " * times
+
+
 class Coin(Base):
     """A coin."""
     sides = ["heads", "tails"]
+    tools = (flip,)
 
     def __init__(self, bias=0.5, **kwargs):
         super().__init__(**kwargs)  # closes over the class itself
@@ -187,7 +195,8 @@ agentgym.register("testing/NotebookCoinFactory-v0", coin_maker(0.25), max_turns=
     ("return self.sides[0]", "return self.sides[1]"),      # a property
     ("return Coin(bias=bias", "return Coin(bias=1 - bias"),  # the factory
     ("coin_maker(0.25)", "coin_maker(0.75)"),                # what the factory closes over
-], ids=["method", "attribute", "default", "member", "property", "factory", "closure"])
+    ('return "heads " * times', 'return "tails " * times'),  # a tool (a dataclass around a function)
+], ids=["method", "attribute", "default", "member", "property", "factory", "closure", "tool"])
 def test_a_notebook_cell_run_again_registers_nothing_new_and_an_edited_one_asks_for_override(edit):
     """A cell (or a script) run again defines new class and function objects from the same code:
     a no-op, without a warning. An edited definition under the same id needs override=True."""
