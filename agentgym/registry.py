@@ -144,7 +144,9 @@ def register(
     record = EnvInfo(id, entry_point, family, tags, description, max_turns, dict(kwargs or {}))
     if id in _ENVS or id in gym.registry:
         existing = _ENVS.get(id)
-        if existing is not None and _same_record(existing, record) \
+        # The same registration again: equal settings, and the same entry point or the same
+        # definition of it made again (a notebook cell or a script run twice).
+        if existing is not None and same_definition(existing, record) \
                 and gym.spec(id).nondeterministic == nondeterministic:
             return existing
         if not override:
@@ -165,14 +167,6 @@ def register(
     )
     _ENVS[id] = record
     return record
-
-
-def _same_record(existing: EnvInfo, record: EnvInfo) -> bool:
-    """The same registration again: equal settings, and the same entry point or the same
-    definition of it made again (a notebook cell or a script run twice; see
-    :func:`~agentgym.same_definition.same_definition`)."""
-    return dataclasses.replace(existing, entry_point=None) == dataclasses.replace(record, entry_point=None) \
-        and same_definition(existing.entry_point, record.entry_point)
 
 
 def _describe(entry_point: Any) -> str:

@@ -33,8 +33,8 @@ def same_definition(a: Any, b: Any) -> bool:
 
 class _Comparison:
     """One comparison. Definitions refer to themselves (a method calling ``super()`` closes
-    over its class; a nested function may call itself), so a pair already being compared is
-    taken as the same while its other parts decide."""
+    over its class; a nested function may call itself; a list may hold itself), so a pair
+    already being compared is taken as the same while its other parts decide."""
 
     def __init__(self) -> None:
         self.assumed: set[tuple[int, int]] = set()
@@ -42,22 +42,25 @@ class _Comparison:
     def same(self, a: Any, b: Any) -> bool:
         if a is b:
             return True
-        if type(a) is type(b) and isinstance(a, (tuple, list)):
-            return len(a) == len(b) and all(map(self.same, a, b))
-        if type(a) is type(b) and isinstance(a, dict):
-            return a.keys() == b.keys() and all(self.same(a[k], b[k]) for k in a)
-        if type(a) is type(b) and dataclasses.is_dataclass(a) and not isinstance(a, type):
-            return all(self.same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
-        if not (inspect.isclass(a) and inspect.isclass(b) or inspect.isfunction(a) and inspect.isfunction(b)):
+        kind = _kind(a) if type(a) is type(b) else None
+        if kind is None:
             return _equal(a, b)
-        if (a.__module__, a.__qualname__) != (b.__module__, b.__qualname__):
-            return False
         if (id(a), id(b)) in self.assumed:
             return True
         self.assumed.add((id(a), id(b)))
-        if inspect.isfunction(a):
-            return self.same_function(a, b)
-        if len(a.__bases__) != len(b.__bases__) or not all(map(self.same, a.__bases__, b.__bases__)):
+        return getattr(self, f"same_{kind}")(a, b)
+
+    def same_sequence(self, a: tuple | list, b: tuple | list) -> bool:
+        return len(a) == len(b) and all(map(self.same, a, b))
+
+    def same_mapping(self, a: dict, b: dict) -> bool:
+        return a.keys() == b.keys() and all(self.same(a[k], b[k]) for k in a)
+
+    def same_record(self, a: Any, b: Any) -> bool:
+        return all(self.same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+
+    def same_class(self, a: type, b: type) -> bool:
+        if (a.__module__, a.__qualname__) != (b.__module__, b.__qualname__) or not self.same(a.__bases__, b.__bases__):
             return False
         members_a = {k: v for k, v in vars(a).items() if k not in _PER_CLASS}
         members_b = {k: v for k, v in vars(b).items() if k not in _PER_CLASS}
@@ -67,8 +70,9 @@ class _Comparison:
     def same_function(self, a: types.FunctionType, b: types.FunctionType) -> bool:
         """Equal code and defaults, and closures over the same values (``make_factory(1)`` and
         ``make_factory(2)`` share their code, not their meaning)."""
-        if a.__code__ != b.__code__ or not _equal(a.__defaults__, b.__defaults__) \
-                or not _equal(a.__kwdefaults__, b.__kwdefaults__):
+        if (a.__module__, a.__qualname__) != (b.__module__, b.__qualname__) or a.__code__ != b.__code__:
+            return False
+        if not (self.same(a.__defaults__, b.__defaults__) and self.same(a.__kwdefaults__, b.__kwdefaults__)):
             return False
         cells_a, cells_b = a.__closure__ or (), b.__closure__ or ()
         return len(cells_a) == len(cells_b) and all(map(self.same_cell, cells_a, cells_b))
@@ -89,6 +93,21 @@ class _Comparison:
         if isinstance(a, (types.MemberDescriptorType, types.GetSetDescriptorType)):
             return a.__name__ == b.__name__  # a __slots__ entry: made anew with each class
         return self.same(a, b)
+
+
+def _kind(value: Any) -> str | None:
+    """How :meth:`_Comparison.same` looks inside ``value``; ``None``: compared with ``==``."""
+    if inspect.isclass(value):
+        return "class"
+    if inspect.isfunction(value):
+        return "function"
+    if isinstance(value, (tuple, list)):
+        return "sequence"
+    if isinstance(value, dict):
+        return "mapping"
+    if dataclasses.is_dataclass(value):
+        return "record"
+    return None
 
 
 def _equal(a: Any, b: Any) -> bool:

@@ -15,7 +15,6 @@ The formulas live with the estimators in :mod:`agentgym.credit`.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import warnings
 from dataclasses import dataclass
@@ -83,7 +82,7 @@ def register_estimator(spec: EstimatorSpec, *, override: bool = False) -> Estima
         raise ConfigError(f"register_estimator needs an EstimatorSpec, got {type(spec).__name__}")
     existing = _ESTIMATORS.get(spec.name)
     if existing is not None:
-        if all(same_definition(getattr(existing, f.name), getattr(spec, f.name)) for f in dataclasses.fields(spec)):
+        if same_definition(existing, spec):
             return existing
         if not override:
             raise ConfigError(f"an estimator called {spec.name!r} is registered already (override=True replaces it)")

@@ -280,3 +280,13 @@ def test_import_user_module_registers_and_reports_failures(tmp_path, monkeypatch
     (tmp_path / "hijack.py").write_text("import agentgym\nagentgym.register('games/Wordle-v0', 'x:y')\n")
     with pytest.raises(ConfigError, match="--import hijack: register: 'games/Wordle-v0' is already registered"):
         import_user_module("hijack")
+
+
+def test_same_definition_compares_values_that_hold_themselves_and_falls_back_to_equality():
+    from agentgym.same_definition import same_definition
+
+    a, b, c = [1], [1], [2]
+    a.append(a), b.append(b), c.append(c)  # lists that hold themselves: no endless recursion
+    assert same_definition(a, b) and not same_definition(a, c)
+    assert same_definition({"lr": 1}, {"lr": 1.0})  # values of other types: plain ==
+    assert not same_definition((1, 2), [1, 2]) and not same_definition(object(), object())
