@@ -56,10 +56,11 @@ def run(policy: str, suite: Suite, timeout: float, config: RolloutConfig) -> dic
     seconds = time.perf_counter() - start
     overall = evaluation.results.overall
     trajectories = sorted(evaluation.trajectories, key=lambda t: (t.env_id or "", t.seed))
-    errors = [turn.error or "" for t in trajectories for turn in t.turns]
+    turn_errors = [turn.error or "" for t in trajectories for turn in t.turns]
     return {"policy": policy, "action_timeout": timeout, "episodes": overall.episodes, "seconds": seconds,
             "success_rate": overall.success_rate, "invalid_rate": overall.invalid_rate or 0.0,
-            "errors": overall.errors, "actions": len(errors), "timed_out_actions": sum(TIMED_OUT in e for e in errors),
+            "errors": overall.errors, "actions": len(turn_errors),
+            "timed_out_actions": sum(TIMED_OUT in error for error in turn_errors),
             "outcomes": {f"{t.env_id}[{t.seed}]": bool(t.success) for t in trajectories}}
 
 

@@ -175,7 +175,7 @@ STEPS: list[tuple[bool, int, float, float]] = []  # (slow, turn, start, end) of 
 
 
 class SlowFirstStep(LLMEnv):
-    """Four turns; with ``slow=True`` the first step takes 0.6 s, every other step none."""
+    """Four turns; with ``slow=True`` the first step takes 1 s, every other step none."""
 
     def __init__(self, slow: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -188,7 +188,7 @@ class SlowFirstStep(LLMEnv):
     def play(self, action):
         start = time.monotonic()
         if self.slow and self.turn == 0:
-            time.sleep(0.6)
+            time.sleep(1.0)
         self.turn += 1
         STEPS.append((self.slow, self.turn, start, time.monotonic()))
         return Feedback(f"turn {self.turn}", {"outcome": 0.0}, terminated=self.turn >= 4)
