@@ -110,6 +110,8 @@ def _join_process_group() -> bool:
 
     if dist.is_initialized():
         return False
+    import agentgym.train.distributed  # noqa: F401 - before the group exists (see that module)
+
     dist.init_process_group(backend="cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
     return True
 

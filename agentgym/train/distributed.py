@@ -17,6 +17,16 @@ metrics of the whole step, the same figures one process playing every task would
   processes' values weighted by their episodes (groups are equally large, so this is also the
   weighting by groups);
 * ``train/*`` and ``optimizer/*``: already global (:mod:`agentgym.train.update`), kept as they are.
+
+Importing this module (``from agentgym.train import Trainer`` does) before
+``init_process_group`` also imports ``torch.distributed.nn``, whose functions take
+``group.WORLD`` as a default argument, evaluated when it is imported. Imported after the join
+(transformers imports it while loading a model), those defaults hold the process group for the
+rest of the process: ``destroy_process_group`` cannot free it, gloo's threads are torn down
+during interpreter exit instead, and that now and then aborts a rank that finished well
+("terminate called without an active exception"). Imported before, the default is ``None``, the
+default group. (``ZeroRedundancyOptimizer``'s and FSDP's grad-scaler modules have the same
+trap; import them before joining too if you use them.)
 """
 
 from __future__ import annotations
@@ -26,6 +36,9 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch.distributed as dist
+
+if dist.is_available():
+    import torch.distributed.nn  # noqa: F401 - before any process group exists (see above)
 
 from agentgym.credit.health import advantage_statistics
 from agentgym.trajectory import Trajectory

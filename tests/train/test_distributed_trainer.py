@@ -135,7 +135,19 @@ def _worker(config: str) -> None:
 
     torch.set_num_threads(1)
     register()
-    sys.exit(main(["train", "--config", config]))
+    code = main(["train", "--config", config])
+    # The CLI destroyed its process group: nothing may hold it any more, or gloo's threads live
+    # on into interpreter exit, where tearing them down now and then aborts the rank.
+    left = _communication_threads()
+    if left:
+        sys.exit(f"the process group outlived the run: threads {left} still running")
+    sys.exit(code)
+
+
+def _communication_threads() -> list[str]:
+    """Names of this process's threads that gloo or the rendezvous store started (Linux)."""
+    names = [Path(f"/proc/self/task/{task}/comm").read_text().strip() for task in os.listdir("/proc/self/task")]
+    return sorted(name for name in names if "gloo" in name or "tcpstore" in name)
 
 
 if __name__ == "__main__":
