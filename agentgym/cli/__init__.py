@@ -11,13 +11,18 @@ or a ``.py`` file — before the command runs, so the ``agentgym.register`` /
 
 Errors a user can fix — an unknown id, a bad option value, a module that cannot be imported, a
 missing file — print one line ``agentgym COMMAND: error: ...`` and exit with code 2. Anything
-else is a bug and keeps its traceback.
+else is a bug and keeps its traceback. A warning the library itself raises while a command runs
+(an update skipped for want of rows, say) prints as one line ``agentgym COMMAND: warning: ...``
+instead of Python's file, line and source; warnings attributed to other code keep Python's form.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from pathlib import Path
+from typing import Any, Callable
 
 from agentgym.cli import (compare_cmd, eval_cmd, info_cmd, list_cmd, play_cmd, report_cmd, serve_cmd, serve_env_cmd,
                           serve_retriever_cmd, sft_cmd, train_cmd)
@@ -79,6 +84,30 @@ def user_error_message(exc: BaseException) -> str:
     return " ".join(lines)  # one line, whatever the message's own layout
 
 
+#: The folders of agentgym's own code: a warning attributed to a file below one of them is the
+#: library speaking to the user, not a place in the user's code.
+_LIBRARY_FOLDERS = tuple(Path(__file__).resolve().parents[2] / name for name in ("agentgym", "envs", "policies"))
+
+
+def warning_printer(command: str, fallback: Callable[..., Any]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints the library's own warnings as one line
+    ``agentgym COMMAND: warning: MESSAGE`` on stderr and hands every other to ``fallback``."""
+
+    def show(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        where = Path(filename).resolve()
+        if not any(where.is_relative_to(folder) for folder in _LIBRARY_FOLDERS):
+            fallback(message, category, filename, lineno, file, line)
+            return
+        stream = file if file is not None else sys.stderr
+        try:
+            print(f"agentgym {command}: warning: {' '.join(str(message).split())}", file=stream)
+        except OSError:  # as Python's own printer: a closed or broken stderr loses the warning
+            pass
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return the exit code: 2, after one line on stderr, for every
     user error — including an option argparse itself refuses (an unknown option,
@@ -91,9 +120,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return exc.code if isinstance(exc.code, int) else 2  # the error line is already printed
     try:
-        for module in [*args.imports, *getattr(args, "command_imports", [])]:
-            import_user_module(module)
-        return COMMANDS[args.command].run(args) or 0
+        with warnings.catch_warnings():  # restores the printer (and the filters) on the way out
+            warnings.showwarning = warning_printer(args.command, warnings.showwarning)
+            for module in [*args.imports, *getattr(args, "command_imports", [])]:
+                import_user_module(module)
+            return COMMANDS[args.command].run(args) or 0
     except USER_ERRORS as exc:
         print(f"agentgym {args.command}: error: {user_error_message(exc)}", file=sys.stderr)
         return 2

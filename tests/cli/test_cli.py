@@ -370,3 +370,27 @@ def test_a_configuration_with_several_problems_lists_one_per_line(tmp_path, caps
         "  - rollout.max_turns must be an integer or omitted, got inf",
         "  - rollout.system_prompt must be a string or omitted, got 5",
     ]
+
+
+def test_the_librarys_warnings_print_as_one_line_and_others_keep_pythons_form(capsys, monkeypatch):
+    import warnings
+
+    import agentgym.cli as cli
+    import agentgym.train.trainer as trainer_module
+
+    def run(args):  # a command during which the library and some other code each warn once
+        warnings.warn_explicit("step 2: no rows to train on;\n  the update is skipped", UserWarning,
+                               filename=trainer_module.__file__, lineno=416)
+        warnings.warn_explicit("a third-party notice", UserWarning, filename="/elsewhere/lib.py", lineno=7)
+        return 0
+
+    monkeypatch.setattr(cli.COMMANDS["list"], "run", run)
+    with warnings.catch_warnings(record=True) as handed_on:  # what Python's own printer gets
+        warnings.simplefilter("always")
+        before = warnings.showwarning
+        code, out, err = run_cli(capsys, "list")
+        assert warnings.showwarning is before  # the command's printer is gone again
+    assert code == 0 and out == ""
+    assert err == "agentgym list: warning: step 2: no rows to train on; the update is skipped\n"
+    assert [(str(w.message), w.filename, w.lineno) for w in handed_on] == [
+        ("a third-party notice", "/elsewhere/lib.py", 7)]
