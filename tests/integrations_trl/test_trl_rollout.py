@@ -24,6 +24,11 @@ from agentgym.integrations.episodes import task_from_prompt  # noqa: E402
 from agentgym.integrations.trl import agentgym_rollout  # noqa: E402
 from tests.integrations_trl.tiny_chat_model import chat_tokenizer, tiny_chat_model  # noqa: E402
 
+# TRL's own notices while it trains, not about agentgym: rollout_func is marked experimental, and
+# TRL asks transformers for a renamed property.
+pytestmark = [pytest.mark.filterwarnings("ignore:You are using 'rollout_func':UserWarning"),
+              pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")]
+
 ENV_ID = "games/GuessTheNumber-v0"
 ENV_KWARGS = {"difficulty": "easy", "dense_reward": True}
 MAX_TURNS = 3

@@ -126,8 +126,11 @@ def test_evaluate_and_the_command_line_run_a_tool_environment(tmp_path, capsys):
     assert len(evaluation.trajectories) == 5 and all(t.success for t in evaluation.trajectories)
     assert all(t.turns[0].info["tool_calls"] == 3 for t in evaluation.trajectories)  # three records at once
 
-    code = main(["--import", str(EXAMPLE), "eval", "--suite", "bill-v0", "--policy", "oracle", "--no-progress",
-                 "--out", str(tmp_path / "run")])
+    # The file imported as a module registers its own Bill over the one run_path registered above.
+    with pytest.warns(UserWarning, match=r"'mine/Bill-v0' was registered by <run_path>:Bill and is now "
+                                         r"replaced by custom_tool:Bill \(override=True\)"):
+        code = main(["--import", str(EXAMPLE), "eval", "--suite", "bill-v0", "--policy", "oracle", "--no-progress",
+                     "--out", str(tmp_path / "run")])
     out = capsys.readouterr().out
     assert code == 0 and "mine/Bill-v0" in out and "100%" in out
     lines = (tmp_path / "run" / "trajectories.jsonl").read_text().splitlines()
