@@ -190,6 +190,20 @@ INIT_SCRIPT = r"""
     return rect.width > 0 && rect.height > 0;
   }
 
+  // A click lands on an element's centre once the element is in view, and only if the element
+  // (or one inside it) is what is hit there. An element in view whose centre another one covers
+  // cannot be clicked (a collapsed pie slice under its "+" button); one out of view is scrolled
+  // to first, so it counts as reachable.
+  function hitAtCentre(el) {
+    const rect = el.getBoundingClientRect();
+    const x = rect.left + rect.width / 2, y = rect.top + rect.height / 2;
+    const view = el.ownerDocument.defaultView;
+    if (!view || x < 0 || y < 0 || x >= view.innerWidth || y >= view.innerHeight) return true;
+    const root = el.getRootNode();
+    const hit = (root.elementFromPoint ? root : el.ownerDocument).elementFromPoint(x, y);
+    return hit === null || el === hit || el.contains(hit);
+  }
+
   function pointerCursor(el) {
     const cursor = getComputedStyle(el).cursor;
     if (cursor !== "pointer") return false;
@@ -296,8 +310,9 @@ INIT_SCRIPT = r"""
       const shown = visible(el);
       if (!shown && getComputedStyle(el).display === "none") return;
       const role = roleOf(el);
-      // Only what a click would take (see inspect): a listener on an empty box is no target.
-      const isClickable = !role && shown && clickable(el) && hasArea(el);
+      // Only what a click would take (see inspect): a listener on an empty or covered box is no
+      // target.
+      const isClickable = !role && shown && clickable(el) && hasArea(el) && hitAtCentre(el);
       const ownText = role || isClickable ? "" : directText(el);
       if (!shown || (!role && !isClickable && !ownText)) {
         walkChildren(el, depth, inNamed, shown);

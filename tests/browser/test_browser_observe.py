@@ -190,7 +190,10 @@ LISTENER_PAGE = """<title>listeners</title>
   <span id="gone" class="icon gone"></span>
   <span id="delegated" class="icon delegated"></span>
   <span id="empty" class="icon empty" style="width: 0"></span>
+  <span id="covered" class="icon covered"></span>
 </div>
+<div id="cover" style="position: absolute; top: 0; left: 0; width: 100%; height: 60px; z-index: 1"></div>
+<div style="margin-top: 2000px"><span id="below" class="icon below"></span></div>
 <p id="log"></p>
 <script>
   const log = (word) => { document.getElementById('log').textContent += word + ' '; };
@@ -199,6 +202,12 @@ LISTENER_PAGE = """<title>listeners</title>
   document.getElementById('trash').addEventListener('dblclick', () => log('trashed'), {capture: true});
   document.getElementById('property').onclick = () => log('property');
   document.getElementById('empty').addEventListener('click', () => log('empty'));
+  document.getElementById('covered').addEventListener('click', () => log('covered'));
+  document.getElementById('below').addEventListener('click', () => log('below'));
+  // The cover hides the covered icon alone: the others stay uncovered.
+  const box = document.getElementById('covered').getBoundingClientRect();
+  Object.assign(document.getElementById('cover').style, {top: box.top + 'px', left: box.left + 'px',
+                                                          width: box.width + 'px', height: box.height + 'px'});
   const gone = () => log('gone');
   document.getElementById('gone').addEventListener('click', gone);
   document.getElementById('gone').removeEventListener('click', gone);
@@ -222,14 +231,18 @@ def test_elements_with_click_listeners_are_clickable_and_say_their_classes(sessi
     star = line_of(text, 'class="icon star"')
     assert star.endswith('generic clickable class="icon star"')
     assert line_of(text, 'class="icon trash"') and line_of(text, 'class="icon property"')
-    for not_clickable in ("plain", "gone", "delegated", "empty"):  # no listener, removed, on an ancestor,
-        assert f"icon {not_clickable}" not in text                # an empty box (no click could hit it)
+    # No listener, removed, on an ancestor, an empty box, a box under another (no click could hit them).
+    for not_clickable in ("plain", "gone", "delegated", "empty", "covered"):
+        assert f"icon {not_clickable}" not in text
     assert bid_of(text, 'class="icon star"') in obs["interactive"]
+    assert line_of(text, 'class="icon below"').endswith("clickable class=\"icon below\"")  # scrolled to
+    session.run(lambda page: page.click("#below"))
     # The page's own listeners run as before, and a bad call throws what it threw before.
     session.run(lambda page: page.click("#star"))
     session.run(lambda page: page.dblclick("#trash"))
     session.run(lambda page: page.click("#delegated"))
-    assert session.run(lambda page: page.inner_text("#log")).split() == ["typeerror", "starred", "trashed", "delegated"]
+    assert session.run(lambda page: page.inner_text("#log")).split() == [
+        "typeerror", "below", "starred", "trashed", "delegated"]
 
 
 def test_set_of_marks_labels_keep_off_the_text(session, site):
