@@ -162,7 +162,7 @@ class RemoteRetriever:
             raise self._error(path, f"no answer in time ({type(exc).__name__}: {exc})") from exc
         except httpx.HTTPError as exc:
             raise self._error(path, f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
-        except RuntimeError as exc:  # httpx's "Cannot send a request, as the client has been closed."
+        except RuntimeError:  # httpx's "Cannot send a request, as the client has been closed."
             if self._closed:
                 raise RuntimeError(f"this RemoteRetriever ({self.url}) is closed") from None
             raise

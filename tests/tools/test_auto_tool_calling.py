@@ -15,7 +15,7 @@ import pytest
 import agentgym
 from agentgym import ConfigError, Feedback, LLMEnv
 from agentgym.tools import tool
-from agentgym.wrappers import AnswerFormat, ToolCalling, TurnLimit, WrapperSpec
+from agentgym.wrappers import AnswerFormat, ToolCalling, WrapperSpec
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "custom_tool.py"
 runpy.run_path(str(EXAMPLE))  # registers mine/Bill-v0 and the bill-v0 suite
