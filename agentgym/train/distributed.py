@@ -37,11 +37,11 @@ from typing import Any, Sequence
 import numpy as np
 import torch.distributed as dist
 
-if dist.is_available():
-    import torch.distributed.nn  # noqa: F401 - before any process group exists (see above)
-
 from agentgym.credit.health import advantage_statistics
 from agentgym.trajectory import Trajectory
+
+if dist.is_available():
+    import torch.distributed.nn  # noqa: F401 - before any process group exists (see above)
 
 _SUMMED = frozenset({"rollout/episodes", "rollout/untrainable", "rollout/tokens_per_second",
                      "filters/kept_trajectories", "filters/dropped_trajectories", "health/trajectories",
