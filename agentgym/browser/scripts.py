@@ -190,18 +190,30 @@ INIT_SCRIPT = r"""
     return rect.width > 0 && rect.height > 0;
   }
 
-  // A click lands on an element's centre once the element is in view, and only if the element
-  // (or one inside it) is what is hit there. An element in view whose centre another one covers
-  // cannot be clicked (a collapsed pie slice under its "+" button); one out of view is scrolled
-  // to first, so it counts as reachable.
+  // A click lands on an element's centre once Playwright has scrolled the element into view,
+  // and reaches the element only if what is hit there is the element or inside it. An element
+  // in view whose centre another one covers cannot be clicked (a collapsed pie slice under its
+  // "+" button, a button under an open colour picker); one outside the window or scrolled out of
+  // a scrolling box is scrolled to first, so it counts as reachable.
   function hitAtCentre(el) {
     const rect = el.getBoundingClientRect();
     const x = rect.left + rect.width / 2, y = rect.top + rect.height / 2;
     const view = el.ownerDocument.defaultView;
     if (!view || x < 0 || y < 0 || x >= view.innerWidth || y >= view.innerHeight) return true;
+    if (scrolledOutOfABox(el, x, y)) return true;
     const root = el.getRootNode();
     const hit = (root.elementFromPoint ? root : el.ownerDocument).elementFromPoint(x, y);
     return hit === null || el === hit || el.contains(hit);
+  }
+
+  function scrolledOutOfABox(el, x, y) {
+    for (let box = el.parentElement; box; box = box.parentElement) {
+      const style = getComputedStyle(box);
+      if (style.overflowX === "visible" && style.overflowY === "visible") continue;
+      const r = box.getBoundingClientRect();
+      if (x < r.left || x >= r.right || y < r.top || y >= r.bottom) return true;
+    }
+    return false;
   }
 
   function pointerCursor(el) {
@@ -260,6 +272,7 @@ INIT_SCRIPT = r"""
     if (aria("aria-pressed") === "true") parts.push("pressed");
     if (aria("aria-expanded") === "true" || (tag === "DETAILS" && el.open)) parts.push("expanded");
     if (isDisabled(el) || aria("aria-disabled") === "true") parts.push("disabled");
+    if (INTERACTIVE.has(role) && hasArea(el) && !hitAtCentre(el)) parts.push("covered");
     if (matches(el, ":required") || aria("aria-required") === "true") parts.push("required");
     if (el.readOnly && (tag === "INPUT" || tag === "TEXTAREA")) parts.push("readonly");
     if (role === "heading") { const level = /^H(\d)$/.exec(tag); if (level) parts.push("level=" + level[1]); }

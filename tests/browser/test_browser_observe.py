@@ -190,10 +190,7 @@ LISTENER_PAGE = """<title>listeners</title>
   <span id="gone" class="icon gone"></span>
   <span id="delegated" class="icon delegated"></span>
   <span id="empty" class="icon empty" style="width: 0"></span>
-  <span id="covered" class="icon covered"></span>
 </div>
-<div id="cover" style="position: absolute; top: 0; left: 0; width: 100%; height: 60px; z-index: 1"></div>
-<div style="margin-top: 2000px"><span id="below" class="icon below"></span></div>
 <p id="log"></p>
 <script>
   const log = (word) => { document.getElementById('log').textContent += word + ' '; };
@@ -202,12 +199,6 @@ LISTENER_PAGE = """<title>listeners</title>
   document.getElementById('trash').addEventListener('dblclick', () => log('trashed'), {capture: true});
   document.getElementById('property').onclick = () => log('property');
   document.getElementById('empty').addEventListener('click', () => log('empty'));
-  document.getElementById('covered').addEventListener('click', () => log('covered'));
-  document.getElementById('below').addEventListener('click', () => log('below'));
-  // The cover hides the covered icon alone: the others stay uncovered.
-  const box = document.getElementById('covered').getBoundingClientRect();
-  Object.assign(document.getElementById('cover').style, {top: box.top + 'px', left: box.left + 'px',
-                                                          width: box.width + 'px', height: box.height + 'px'});
   const gone = () => log('gone');
   document.getElementById('gone').addEventListener('click', gone);
   document.getElementById('gone').removeEventListener('click', gone);
@@ -231,18 +222,69 @@ def test_elements_with_click_listeners_are_clickable_and_say_their_classes(sessi
     star = line_of(text, 'class="icon star"')
     assert star.endswith('generic clickable class="icon star"')
     assert line_of(text, 'class="icon trash"') and line_of(text, 'class="icon property"')
-    # No listener, removed, on an ancestor, an empty box, a box under another (no click could hit them).
-    for not_clickable in ("plain", "gone", "delegated", "empty", "covered"):
-        assert f"icon {not_clickable}" not in text
+    for not_clickable in ("plain", "gone", "delegated", "empty"):  # no listener, removed, on an ancestor,
+        assert f"icon {not_clickable}" not in text                # an empty box (no click could hit it)
     assert bid_of(text, 'class="icon star"') in obs["interactive"]
-    assert line_of(text, 'class="icon below"').endswith("clickable class=\"icon below\"")  # scrolled to
-    session.run(lambda page: page.click("#below"))
     # The page's own listeners run as before, and a bad call throws what it threw before.
     session.run(lambda page: page.click("#star"))
     session.run(lambda page: page.dblclick("#trash"))
     session.run(lambda page: page.click("#delegated"))
-    assert session.run(lambda page: page.inner_text("#log")).split() == [
-        "typeerror", "below", "starred", "trashed", "delegated"]
+    assert session.run(lambda page: page.inner_text("#log")).split() == ["typeerror", "starred", "trashed", "delegated"]
+
+
+COVER_PAGE = """<title>covers</title>
+<style>.icon { display: inline-block; width: 20px; height: 20px; background: #ccc; }
+       .over { position: absolute; z-index: 1; background: white; }</style>
+<p><span id="open" class="icon open"></span> <span id="hidden" class="icon hidden"></span>
+   <button id="free">Free</button> <button id="under">Under</button>
+   <a id="link" href="#"><span id="in-link" class="icon in-link"></span><b id="cap">x</b></a></p>
+<div id="box" style="height: 40px; overflow: auto">
+  <div style="height: 200px"></div><span id="deep" class="icon deep"></span>
+</div>
+<div style="margin-top: 2000px"><span id="below" class="icon below"></span></div>
+<p id="log"></p>
+<script>
+  const log = (word) => { document.getElementById('log').textContent += word + ' '; };
+  for (const id of ['open', 'hidden', 'in-link', 'deep', 'below'])
+    document.getElementById(id).addEventListener('click', () => log(id));
+  // One cover over the listening icon, one over the button; inside the link, the link's own
+  // caption is moved over the icon (a click there clicks the caption and the link, not the icon).
+  for (const id of ['hidden', 'under']) {
+    const r = document.getElementById(id).getBoundingClientRect(), cover = document.createElement('div');
+    cover.className = 'over';
+    Object.assign(cover.style, {left: r.left + 'px', top: r.top + 'px', width: r.width + 'px', height: r.height + 'px'});
+    document.body.appendChild(cover);
+  }
+  const icon = document.getElementById('in-link').getBoundingClientRect();
+  Object.assign(document.getElementById('cap').style, {position: 'absolute', left: icon.left + 'px',
+    top: icon.top + 'px', width: icon.width + 'px', height: icon.height + 'px'});
+</script>"""
+
+
+def test_what_a_click_cannot_reach_is_said(session, site):
+    # A click lands on an element's centre: an element in view whose centre something else
+    # covers is not offered as clickable, and a button or link there is marked "covered"; one
+    # outside the window or scrolled out of its box is reachable (a click scrolls to it first).
+    session.run(lambda page: page.goto(site.page("/obs/covers.html", COVER_PAGE)))
+    text = observe(session)["text"]
+    assert line_of(text, 'class="icon open"').endswith("clickable class=\"icon open\"")
+    assert "icon hidden" not in text and "icon in-link" not in text
+    assert line_of(text, 'button "Under"').endswith("covered")
+    assert "covered" not in line_of(text, 'button "Free"')
+    for reachable in ("deep", "below"):  # in a box scrolled away from it; below the window
+        assert line_of(text, f'class="icon {reachable}"').endswith("clickable class=\"icon " + reachable + "\"")
+    assert text.count("covered") == 1
+    for selector in ("#open", "#in-link", "#deep", "#below", "#free"):
+        session.run(lambda page: page.click(selector, timeout=2000))
+    # The click aimed at the icon in the link landed on the caption over it.
+    assert session.run(lambda page: page.inner_text("#log")).split() == ["open", "deep", "below"]
+    for selector in ("#hidden", "#under"):  # what the tree says cannot be reached, cannot be clicked
+        try:
+            session.run(lambda page: page.click(selector, timeout=500))
+        except Exception as exc:  # Playwright's TimeoutError, through the session
+            assert "intercepts pointer events" in str(exc) or "Timeout" in str(exc), exc
+        else:
+            raise AssertionError(f"{selector} was clicked")
 
 
 def test_set_of_marks_labels_keep_off_the_text(session, site):
