@@ -200,20 +200,30 @@ INIT_SCRIPT = r"""
     const x = rect.left + rect.width / 2, y = rect.top + rect.height / 2;
     const view = el.ownerDocument.defaultView;
     if (!view || x < 0 || y < 0 || x >= view.innerWidth || y >= view.innerHeight) return true;
-    if (scrolledOutOfABox(el, x, y)) return true;
     const root = el.getRootNode();
     const hit = (root.elementFromPoint ? root : el.ownerDocument).elementFromPoint(x, y);
-    return hit === null || el === hit || el.contains(hit);
+    return hit === null || el === hit || el.contains(hit) || scrolledOutOfABox(el, x, y);
   }
 
   function scrolledOutOfABox(el, x, y) {
     for (let box = el.parentElement; box; box = box.parentElement) {
-      const style = getComputedStyle(box);
-      if (style.overflowX === "visible" && style.overflowY === "visible") continue;
-      const r = box.getBoundingClientRect();
-      if (x < r.left || x >= r.right || y < r.top || y >= r.bottom) return true;
+      const r = clipRect(box);
+      if (r && (x < r.left || x >= r.right || y < r.top || y >= r.bottom)) return true;
     }
     return false;
+  }
+
+  // The box an element clips its content to (null if it clips nothing), looked up once per
+  // snapshot: a scrolling feed's items share their ancestors.
+  let clipRects_ = new Map();
+  function clipRect(box) {
+    let rect = clipRects_.get(box);
+    if (rect === undefined) {
+      const style = getComputedStyle(box);
+      rect = style.overflowX === "visible" && style.overflowY === "visible" ? null : box.getBoundingClientRect();
+      clipRects_.set(box, rect);
+    }
+    return rect;
   }
 
   function pointerCursor(el) {
@@ -284,6 +294,7 @@ INIT_SCRIPT = r"""
 
   function snapshot(options) {
     opts_ = options || {};
+    clipRects_ = new Map();
     const maxName = opts_.maxNameChars || 100;
     const maxText = opts_.maxTextChars || 200;
     const maxLines = opts_.maxLines || 2000;
