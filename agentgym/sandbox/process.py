@@ -37,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from agentgym.sandbox.bwrap import LAUNCHER_DIR, WORKDIR, bwrap_command, launcher_argv
-from agentgym.sandbox.launcher import process_table  # standard library only: the sandbox's own reading of /proc
 from agentgym.sandbox.capture import CappedOutput
 from agentgym.sandbox.errors import SandboxError
+from agentgym.sandbox.launcher import process_table  # standard library only: the sandbox's own reading of /proc
 from agentgym.sandbox.limits import SandboxLimits
 
 LAUNCHER = str(Path(__file__).with_name("launcher.py"))

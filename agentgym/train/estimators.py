@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from agentgym.core import ConfigError
-from agentgym.same_definition import same_definition
 from agentgym.credit import (
     GRPO,
     IGPO,
@@ -34,6 +33,7 @@ from agentgym.credit import (
     StratifiedGRPO,
     TurnAwareGAE,
 )
+from agentgym.same_definition import same_definition
 
 if TYPE_CHECKING:
     from agentgym.train.config import AlgorithmSection

@@ -136,7 +136,6 @@ def test_the_same_registration_twice_is_a_no_op_and_override_replaces_with_a_war
     assert isinstance(agentgym.make("testing/Twice-v0").unwrapped, GuessTheNumber)
 
 
-
 NOTEBOOK_CELL = '''
 import agentgym
 import agentgym.tools
@@ -222,6 +221,7 @@ def test_a_notebook_cell_run_again_registers_nothing_new_and_an_edited_one_asks_
         for env_id in ("testing/NotebookCoin-v0", "testing/NotebookCoinFactory-v0"):
             registry._ENVS.pop(env_id, None)
             gym.registry.pop(env_id, None)
+
 
 @pytest.mark.parametrize("call, message", [
     (lambda: agentgym.register("testing/Bad-v0", "x:y", max_turns="3"), "max_turns must be a positive integer"),
