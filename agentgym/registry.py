@@ -273,7 +273,8 @@ def make(
     test suite instead of on every episode.
 
     Keyword arguments go to the environment's constructor; a name the constructor does not take
-    raises :class:`~agentgym.core.ConfigError` listing the ones it does.
+    raises :class:`~agentgym.core.ConfigError` listing the ones it does, and so does an argument
+    it requires (no default) that neither the registration nor the call gives.
     """
     from agentgym.wrappers import EpisodeStatistics, TurnLimit
 
@@ -359,13 +360,43 @@ def constructor_arguments(entry_point: Any) -> dict[str, inspect.Parameter] | No
     return None  # the last constructor passes **kwargs on to something we cannot see
 
 
+def required_constructor_arguments(entry_point: Any) -> tuple[str, ...]:
+    """The names an environment's constructor cannot do without: the parameters of its
+    outermost ``__init__`` (or of a factory function) that have no default and can be given by
+    keyword. Empty when the entry point cannot be inspected.
+
+    Only the outermost constructor is read: a base class's required argument may be supplied
+    by the subclass that calls it.
+    """
+    if isinstance(entry_point, str):
+        try:
+            entry_point = gym.envs.registration.load_env_creator(entry_point)
+        except Exception:  # noqa: BLE001 - gym.make reports an entry point that cannot be imported
+            return ()
+    if inspect.isclass(entry_point):
+        outermost = next((k.__dict__["__init__"] for k in entry_point.__mro__ if "__init__" in k.__dict__), None)
+        if outermost is None or getattr(outermost, "__module__", "").startswith(("gymnasium", "builtins")):
+            return ()
+    else:
+        outermost = entry_point
+    try:
+        parameters = inspect.signature(outermost).parameters
+    except (TypeError, ValueError):
+        return ()
+    keyword_kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return tuple(name for name, p in parameters.items()
+                 if name != "self" and p.kind in keyword_kinds and p.default is inspect.Parameter.empty)
+
+
 def check_env_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
     """Check, without making the environment, that its constructor takes every name in
-    ``kwargs`` (its module is imported; values are checked by the constructor itself).
+    ``kwargs`` and gets every argument it requires (its module is imported; values are
+    checked by the constructor itself).
 
     Raises:
         KeyError: ``env_id`` is not registered (with the nearest ids).
-        ConfigError: a name the constructor does not take (with the ones it does).
+        ConfigError: a name the constructor does not take (with the ones it does), or a
+            required argument that is missing.
     """
     env_info(env_id)
     spec = gym.spec(env_id)
@@ -377,13 +408,23 @@ def _cached_constructor_arguments(entry_point: Any) -> dict[str, inspect.Paramet
     return constructor_arguments(entry_point)
 
 
+@functools.lru_cache(maxsize=512)
+def _cached_required_arguments(entry_point: Any) -> tuple[str, ...]:
+    return required_constructor_arguments(entry_point)
+
+
 def _check_constructor_arguments(id: str, entry_point: Any, kwargs: dict[str, Any]) -> None:
-    if not kwargs:
-        return
     try:  # make() runs once per episode in a rollout: inspect each entry point once
-        accepted = _cached_constructor_arguments(entry_point)
+        required = _cached_required_arguments(entry_point)
+        accepted = _cached_constructor_arguments(entry_point) if kwargs else {}
     except TypeError:  # an unhashable callable
-        accepted = constructor_arguments(entry_point)
+        required = required_constructor_arguments(entry_point)
+        accepted = constructor_arguments(entry_point) if kwargs else {}
+    missing = [name for name in required if name not in kwargs]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        raise ConfigError(f"{id} cannot be made without the constructor argument{plural} "
+                          f"{', '.join(map(repr, missing))}")
     if accepted is None:
         return
     unknown = [name for name in kwargs if name not in accepted]

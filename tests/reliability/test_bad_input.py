@@ -68,6 +68,11 @@ CLI_CASES = [
      "/sys/agentgym-run"),
     (["eval", "--env", "games/Nope*", "--policy", "oracle"], "no registered environment matches 'games/Nope*'"),
     (["eval", "--env", "games/Wordle-v0", "-o", "colour=red"], "has no constructor argument 'colour'"),
+    # A constructor argument without a default that nobody gave: refused before any episode.
+    (["info", "synthetic/Experience-v0"],
+     "synthetic/Experience-v0 cannot be made without the constructor arguments 'env_id', 'experience_model'"),
+    (["eval", "--env", "synthetic/Experience-v0", "--policy", "random", "-o", "env_id=games/Wordle-v0"],
+     "synthetic/Experience-v0 cannot be made without the constructor argument 'experience_model'"),
     # A value the constructor refuses: refused before the run, not in every episode.
     (["eval", "--env", "games/Wordle-v0", "--difficulty", "impossible", "--policy", "oracle"],
      "games/Wordle-v0: Wordle: unknown difficulty 'impossible'"),
@@ -102,6 +107,8 @@ API_CASES = [
     (lambda: agentgym.make(None), "environment id must be a string"),
     (lambda: agentgym.make(42), "environment id must be a string"),
     (lambda: agentgym.make("games/Wordle-v0", foo=1), "no constructor argument 'foo'"),
+    (lambda: agentgym.make("synthetic/Experience-v0", env_id="games/Wordle-v0"),
+     "cannot be made without the constructor argument 'experience_model'"),
     (lambda: agentgym.make("games/Wordle-v0", dense_reward="yes"), "dense_reward must be true or false"),
     (lambda: agentgym.make("games/Hangman-v0", invalid_penalty="abc"), "invalid_penalty must be a finite number"),
     (lambda: agentgym.make("games/Sudoku-v0", difficulty=["easy"]), "difficulty must be one of easy, medium, hard"),
