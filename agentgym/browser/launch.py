@@ -62,6 +62,15 @@ Playwright 1.65 bundles (Playwright's ``PLAYWRIGHT_NODEJS_PATH``). After 60 step
 dependable saving, and the bundled Node is the one Playwright is tested with. Capping the
 driver's heap (``NODE_OPTIONS=--max-old-space-size=32``) changed nothing; at 20 MB the
 driver dies (its live heap is larger).
+
+Everything at once (``probe_browser_memory.py``, click-button, 60 steps): the network service
+in the browser process (``NetworkServiceInProcess2`` added to Playwright's own
+``--enable-features`` list), ``--in-process-gpu``, ``--no-zygote`` and a driver in V8's lite
+mode (no optimising compilers: 9 MB fewer of Node's code pages, about 14 MB in all) leave the
+browser and one renderer: 329 MB against 363 with the defaults above, about 0.79x of
+BrowserGym's environment. The Node driver (about 100 MB at best, its V8 heap alone 29 MB) and
+the Chromium binary's code pages (about 135 MB across the tree) are the floor; none of these
+is kept, as each costs a coupling to Playwright's flag list or CPU per step for a few MB.
 """
 
 from __future__ import annotations
