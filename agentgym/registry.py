@@ -506,10 +506,18 @@ def import_user_module(name: str) -> Any:
 
 
 def _unknown_id_message(id: str) -> str:
+    """The nearest registered ids; for a namespace nothing is registered under (most often a
+    user's own environments whose module was not imported), how to register them instead."""
     known = list(_ENVS)
-    close = difflib.get_close_matches(id, known, n=3, cutoff=0.5)
-    if not close:
+    namespace = id.rpartition("/")[0]
+    foreign = bool(namespace) and not any(k.startswith(namespace + "/") for k in known)
+    close = difflib.get_close_matches(id, known, n=3, cutoff=0.8 if foreign else 0.5)
+    if not close and not foreign:
         bare = id.split("/")[-1].lower()
         close = [k for k in known if bare and bare in k.lower()][:3]
     hint = f" Did you mean {', '.join(close)}?" if close else ""
+    if foreign:
+        hint += (f" Nothing is registered under {namespace + '/'!r}: if these are your own environments,"
+                 " import the module that registers them first (in Python `import MODULE`, on the command line"
+                 " `agentgym --import MODULE COMMAND ...`).")
     return f"no environment registered as {id!r}.{hint} `agentgym list` shows them all."
