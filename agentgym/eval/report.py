@@ -190,7 +190,7 @@ dl { display: grid; grid-template-columns: max-content auto; gap: 0.2rem 1rem; f
 dt { font-weight: bold; } dd { margin: 0; }
 .legend, .note { font-size: 0.85rem; color: #555; max-width: 60rem; }
 .note { background: #fff6e0; padding: 0.5rem; border-left: 3px solid #e0a000; }
-figure { margin: 1rem 0; } img { max-width: 100%; }
+figure { margin: 1rem 0; } img { max-width: 100%; } .wide { overflow-x: auto; }
 details.episode { margin: 0.8rem 0; } summary { cursor: pointer; font-weight: bold; }
 pre { background: #f6f8fa; padding: 0.4rem 0.6rem; white-space: pre-wrap; overflow-wrap: anywhere;
       font-size: 0.85rem; margin: 0.2rem 0; }
@@ -206,13 +206,13 @@ def html_report(results: RunResults, figures: dict[str, bytes], notes: list[str]
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
              f"<style>{_CSS}</style></head><body>", f"<h1>{title}</h1>"]
     parts += [f"<p class=\"note\"><b>warning</b>: {html.escape(warning)}</p>" for warning in _warnings(results)]
-    parts += ["<h2>Results</h2>", html_table(results.environments, results.overall),
+    parts += ["<h2>Results</h2>", f"<div class=\"wide\">{html_table(results.environments, results.overall)}</div>",
              f"<p class=\"legend\">{html.escape(_LEGEND)}</p>", "<h2>Plots</h2>"]
     parts += [f"<p class=\"note\">{html.escape(note)}</p>" for note in notes]
     for caption, png in figures.items():
         data = base64.b64encode(png).decode("ascii")
-        parts.append(f"<figure><img alt=\"{html.escape(caption)}\" src=\"data:image/png;base64,{data}\">"
-                     f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+        # each plot carries its own title: the caption is the image's alternative text only
+        parts.append(f"<figure><img alt=\"{html.escape(caption)}\" src=\"data:image/png;base64,{data}\"></figure>")
     parts.append("<h2>Run</h2><dl>")
     parts += [f"<dt>{html.escape(name)}</dt><dd>{html.escape(value)}</dd>" for name, value in run_info(results)]
     parts.append("</dl>")
