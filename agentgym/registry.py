@@ -321,6 +321,22 @@ def with_tool_calling(env: gym.Env) -> gym.Env:
     return ToolCalling(env)
 
 
+def _constructors(entry_point: Any) -> list[Any] | None:
+    """What runs when the environment is made, outermost first: for a class the ``__init__``
+    of the class and of each base that defines one (Gymnasium's and ``object``'s left out),
+    for a factory the factory. ``None`` when the entry point cannot be imported (``gym.make``
+    reports that)."""
+    if isinstance(entry_point, str):
+        try:
+            entry_point = gym.envs.registration.load_env_creator(entry_point)
+        except Exception:  # noqa: BLE001 - gym.make reports an entry point that cannot be imported
+            return None
+    if inspect.isclass(entry_point):
+        return [k.__dict__["__init__"] for k in entry_point.__mro__
+                if "__init__" in k.__dict__ and not k.__module__.startswith(("gymnasium", "builtins"))]
+    return [entry_point]
+
+
 def constructor_arguments(entry_point: Any) -> dict[str, inspect.Parameter] | None:
     """The keyword arguments an environment's constructor takes, by name, or ``None`` when
     they cannot be known (a factory taking ``**kwargs``, an entry point that cannot be
@@ -330,18 +346,11 @@ def constructor_arguments(entry_point: Any) -> dict[str, inspect.Parameter] | No
     each passes ``**kwargs`` on, so ``Wordle`` reports ``difficulty``, ``dense_reward``,
     ``invalid_penalty``... (Gymnasium's own base classes are not looked into).
     """
-    if isinstance(entry_point, str):
-        try:
-            entry_point = gym.envs.registration.load_env_creator(entry_point)
-        except Exception:  # noqa: BLE001 - gym.make reports an entry point that cannot be imported
-            return None
+    constructors = _constructors(entry_point)
+    if not constructors:
+        return None
     found: dict[str, inspect.Parameter] = {}
-    if inspect.isclass(entry_point):
-        callables = [k.__dict__["__init__"] for k in entry_point.__mro__
-                     if "__init__" in k.__dict__ and not k.__module__.startswith(("gymnasium", "builtins"))]
-    else:
-        callables = [entry_point]
-    for function in callables:
+    for function in constructors:
         try:
             parameters = inspect.signature(function).parameters
         except (TypeError, ValueError):
@@ -361,26 +370,18 @@ def constructor_arguments(entry_point: Any) -> dict[str, inspect.Parameter] | No
 
 
 def required_constructor_arguments(entry_point: Any) -> tuple[str, ...]:
-    """The names an environment's constructor cannot do without: the parameters of its
-    outermost ``__init__`` (or of a factory function) that have no default and can be given by
-    keyword. Empty when the entry point cannot be inspected.
+    """The names an environment's constructor cannot do without: the parameters of the
+    outermost constructor (see :func:`constructor_arguments`) that have no default and can be
+    given by keyword. Empty when it cannot be inspected.
 
     Only the outermost constructor is read: a base class's required argument may be supplied
     by the subclass that calls it.
     """
-    if isinstance(entry_point, str):
-        try:
-            entry_point = gym.envs.registration.load_env_creator(entry_point)
-        except Exception:  # noqa: BLE001 - gym.make reports an entry point that cannot be imported
-            return ()
-    if inspect.isclass(entry_point):
-        outermost = next((k.__dict__["__init__"] for k in entry_point.__mro__ if "__init__" in k.__dict__), None)
-        if outermost is None or getattr(outermost, "__module__", "").startswith(("gymnasium", "builtins")):
-            return ()
-    else:
-        outermost = entry_point
+    constructors = _constructors(entry_point)
+    if not constructors:
+        return ()
     try:
-        parameters = inspect.signature(outermost).parameters
+        parameters = inspect.signature(constructors[0]).parameters
     except (TypeError, ValueError):
         return ()
     keyword_kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
