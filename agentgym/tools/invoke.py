@@ -46,6 +46,11 @@ class ToolTimeout(Exception):
     """A call ran past its tool's timeout."""
 
 
+class ToolExited(Exception):
+    """The tool called ``sys.exit`` (raised :class:`SystemExit`): its failure, not the host's
+    exit. ``args[0]`` is the exit code."""
+
+
 def unknown_tool(name: str, available: list[str]) -> ToolOutcome:
     listed = ", ".join(sorted(available)) or "none (this environment has no tools)"
     return ToolOutcome(f"Error: unknown tool {echo(name)}. Available tools: {listed}.", False, 0.0, "unknown_tool")
@@ -81,6 +86,8 @@ def invoke(tool: Tool, arguments: Any, *, injections: Callable[[], Mapping[str, 
             pending = value
             value = runner(lambda: pending, tool.timeout)
         return _finish(tool, value, time.perf_counter() - started)
+    except SystemExit as exc:  # the tool's sys.exit(), not the host's
+        return _failure(tool, ToolExited(exc.code), time.perf_counter() - started)
     except Exception as exc:  # noqa: BLE001 - whatever the tool raised is the agent's news
         return _failure(tool, exc, time.perf_counter() - started)
 
@@ -102,6 +109,8 @@ async def ainvoke(tool: Tool, arguments: Any, *,
             pending = value
             value = await bounded(lambda: pending, tool.timeout)
         return _finish(tool, value, time.perf_counter() - started)
+    except SystemExit as exc:  # the tool's sys.exit(), not the host's
+        return _failure(tool, ToolExited(exc.code), time.perf_counter() - started)
     except Exception as exc:  # noqa: BLE001 - whatever the tool raised is the agent's news
         return _failure(tool, exc, time.perf_counter() - started)
 
@@ -138,6 +147,8 @@ def _failure(tool: Tool, exc: Exception, seconds: float) -> ToolOutcome:
                            f"waiting for; try a smaller request.", False, seconds, "timeout")
     if isinstance(exc, ToolError):
         return ToolOutcome(f"Error: {exc}", False, seconds, "error")
+    if isinstance(exc, ToolExited):
+        return ToolOutcome(f"Error: {tool.name} failed: it called sys.exit({exc.args[0]!r})", False, seconds, "error")
     return ToolOutcome(f"Error: {tool.name} failed: {type(exc).__name__}: {exc}", False, seconds, "error")
 
 
@@ -165,10 +176,12 @@ def _call_in_thread(tool: Tool, arguments: dict[str, Any]) -> Any:
 
 async def bounded(factory: CoroutineFactory, timeout: float | None) -> Any:
     """Await ``factory()`` for at most ``timeout`` seconds; past it the call is cancelled and
-    :class:`ToolTimeout` raised (a ``TimeoutError`` the tool raises itself stays its own)."""
+    :class:`ToolTimeout` raised (a ``TimeoutError`` the tool raises itself stays its own). A
+    ``SystemExit`` the coroutine raises comes out as :class:`ToolExited`: asyncio would let it
+    escape the task and stop the event loop (the environment's toolset loop, the caller's)."""
     if timeout is None:
-        return await factory()
-    task = asyncio.ensure_future(factory())
+        return await _not_exiting(factory)
+    task = asyncio.ensure_future(_not_exiting(factory))
     try:
         done, _ = await asyncio.wait({task}, timeout=timeout)
     finally:
@@ -178,6 +191,13 @@ async def bounded(factory: CoroutineFactory, timeout: float | None) -> Any:
         await asyncio.wait({task}, timeout=1.0)  # let it unwind; a task that ignores cancel is left
         raise ToolTimeout(timeout)
     return task.result()
+
+
+async def _not_exiting(factory: CoroutineFactory) -> Any:
+    try:
+        return await factory()
+    except SystemExit as exc:
+        raise ToolExited(exc.code) from None
 
 
 def run_on_new_loop(factory: CoroutineFactory, timeout: float | None) -> Any:

@@ -201,3 +201,29 @@ def test_a_sync_tool_with_a_timeout_runs_in_its_own_thread_and_one_without_in_th
 
     invoke(bounded, {}), invoke(inline, {})
     assert threads["inline"] is threading.current_thread() is not threads["bounded"]
+
+
+def test_a_tool_that_calls_sys_exit_is_an_error_result_in_every_mode():
+    # A tool's sys.exit() (argparse does it on a bad argument) is the tool's failure, as any
+    # exception it raises: it must not end the rollout, nor stop the event loop it ran on.
+    def leave() -> str:
+        """Leave."""
+        raise SystemExit(2)
+
+    async def aleave() -> str:
+        """Leave."""
+        raise SystemExit(2)
+
+    message = "Error: leave failed: it called sys.exit(2)"
+    for made in (tool(leave), tool(timeout=5.0)(leave), tool(name="leave")(aleave),
+                 tool(name="leave", timeout=5.0)(aleave)):
+        outcome = invoke(made, {})
+        assert (outcome.content, outcome.ok, outcome.failure) == (message, False, "error")
+
+        async def on_a_loop(made=made):
+            first = await ainvoke(made, {})
+            second = await ainvoke(made, {})  # the loop survived the first
+            return first, second
+
+        for outcome in asyncio.run(on_a_loop()):
+            assert (outcome.content, outcome.ok, outcome.failure) == (message, False, "error")
