@@ -124,6 +124,7 @@ inline-step policy; :mod:`agentgym.remote.env_threads` the worker threads;
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Iterable, TypeVar
 
 from fastapi import FastAPI
@@ -152,7 +153,7 @@ from agentgym.remote.uvicorn_protocols import (  # re-exported: the protocols th
 )
 from agentgym.remote.ws_connection import AsgiEndpoint
 from agentgym.remote.ws_protocol import WsProtocol
-from agentgym.serve.guards import BearerAuth, BodyLimit, error_body
+from agentgym.serve.guards import BearerAuth, BodyLimit, CrashAnswer, error_body
 
 DEFAULT_MAX_SESSIONS = 256
 DEFAULT_IDLE_TIMEOUT = 300.0
@@ -162,6 +163,7 @@ DEFAULT_HEARTBEAT_INTERVAL = 10.0
 DEFAULT_HEARTBEAT_TIMEOUT = 20.0
 DEFAULT_INLINE_BUDGET = 0.01  # seconds an inline call may hold the event loop before its env is demoted
 _Model = TypeVar("_Model", bound=BaseModel)
+log = logging.getLogger("agentgym.remote.server")
 
 
 def _answer(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -261,11 +263,9 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
         metrics.client_disconnects += 1
         return Response(status_code=499)
 
-    @app.exception_handler(Exception)
-    async def crash(_, exc: Exception) -> Response:
-        metrics.error(500)
-        return _error(500, f"internal error: {type(exc).__name__}: {exc}")
-
+    # An environment's bug: answered 500 with the connection kept (an exception_handler(Exception)
+    # would re-raise it into uvicorn, which drops the connection under the client's next request).
+    app.add_middleware(CrashAnswer, logger=log, on_crash=lambda _: metrics.error(500))
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if api_key:
         app.add_middleware(BearerAuth, api_key=api_key)  # added last: runs first (HTTP only)

@@ -6,7 +6,10 @@ Both are plain ASGI middleware that answer before the request body is read, with
 - :class:`BearerAuth` answers 401 unless ``Authorization: Bearer <key>`` carries the key
   (compared in constant time);
 - :class:`BodyLimit` answers 413 for a ``Content-Length`` over the limit without reading the
-  body, and stops a body sent without one (chunked) as soon as it passes the limit.
+  body, and stops a body sent without one (chunked) as soon as it passes the limit;
+- :class:`CrashAnswer` answers 500 for an exception the app raised (a bug behind it) and keeps
+  the connection open, where an ``exception_handler(Exception)`` would answer and then re-raise
+  it into uvicorn, which closes the connection under a client that may already reuse it.
 
 :func:`check_exposure` refuses to serve beyond loopback without a key.
 """
@@ -17,6 +20,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 from typing import Any, Awaitable, Callable
 
 from starlette.exceptions import HTTPException
@@ -151,3 +155,40 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted_receive, send)
+
+
+class CrashAnswer:
+    """Answer 500 (``internal error: <type>: <message>``) to an HTTP request whose app raised,
+    log the traceback to ``logger``, and call ``on_crash(exc)`` (a counter); the connection lives on.
+
+    Put it innermost (the first ``add_middleware``): the app's own exception handlers answer
+    what they handle, and this answers the rest. Starlette's ``exception_handler(Exception)``
+    answers too, but re-raises the exception to the server, and uvicorn then closes a keep-alive
+    connection the client may already have sent its next request on (that request is lost:
+    ``Connection reset by peer``). An exception after the answer started is re-raised (nothing
+    can be answered any more).
+    """
+
+    def __init__(self, app: ASGIApp, logger: logging.Logger, on_crash: Callable[[Exception], None] | None = None) -> None:
+        self.app, self.logger, self.on_crash = app, logger, on_crash
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception as exc:  # noqa: BLE001 - a bug behind the app: answered, logged, counted
+            if started:
+                raise
+            self.logger.error("%s %s raised", scope.get("method"), scope.get("path"), exc_info=exc)
+            if self.on_crash is not None:
+                self.on_crash(exc)
+            await send_error(send, 500, f"internal error: {type(exc).__name__}: {exc}", error_type="server_error")
