@@ -34,7 +34,9 @@ What happens when the server or the network fails, exactly:
 - A bad *argument* (a negative seed, options that are not a dict) is a caller's bug and raises
   :class:`~agentgym.core.ConfigError`, as locally.
 - ``close`` deletes the session (best effort, one short request) and closes the connections;
-  it never raises.
+  it never raises, and closing twice is a no-op. After it, ``step`` answers the error
+  observation (``session_lost``) and ``reset`` opens a new session, as a local environment
+  resets after ``close``.
 
 Observations that hold images arrive as uint8 arrays decoded from PNG
 (:mod:`agentgym.remote.schemas`).
@@ -122,9 +124,10 @@ class RemoteEnv(gym.Env):
             headers["authorization"] = f"Bearer {api_key}"
         # A kept-alive connection is dropped here before the server drops it (uvicorn: 5 s idle),
         # never reused in the instant the server closes it (a step lost to that race).
-        self._http = httpx.Client(base_url=self.server, headers=headers,
-                                  timeout=httpx.Timeout(timeout, connect=connect_timeout),
-                                  limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY))
+        self._client_options = {"base_url": self.server, "headers": headers,
+                                "timeout": httpx.Timeout(timeout, connect=connect_timeout),
+                                "limits": httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY)}
+        self._http = httpx.Client(**self._client_options)
         self.session_id: str | None = None
         self.spec_info: dict[str, Any] = {}
         try:
@@ -136,6 +139,8 @@ class RemoteEnv(gym.Env):
     # ------------------------------------------------------------------ transport
     def _request(self, method: str, path: str, body: Any = None) -> Any:
         content = dumps(body) if body is not None else None
+        if self._http.is_closed:  # close() ran: a reset after it opens new connections, as before it
+            self._http = httpx.Client(**self._client_options)
         for attempt in range(self.retries + 1):
             try:
                 response = self._http.request(method, path, content=content)
