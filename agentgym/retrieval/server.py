@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable, Literal, TypeVar
@@ -54,7 +55,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentgym.retrieval.base import Document, DocumentNotFound, Hit, RetrievalError, Retriever
 from agentgym.retrieval.sources import join_contents
-from agentgym.serve.guards import DEFAULT_MAX_BODY_BYTES, BearerAuth, BodyLimit, error_body
+from agentgym.serve.guards import DEFAULT_MAX_BODY_BYTES, BearerAuth, BodyLimit, CrashAnswer, error_body
 
 DEFAULT_TOPK = 3
 DEFAULT_MAX_TOPK = 100
@@ -64,6 +65,7 @@ TOPK_HEADER = "X-Retrieval-Topk"
 ContentsMode = Literal["document", "snippet"]
 
 _T = TypeVar("_T")
+log = logging.getLogger("agentgym.retrieval.server")
 
 
 class RetrieveRequest(BaseModel):
@@ -169,6 +171,8 @@ def create_retrieval_app(retriever: Retriever, *, default_topk: int = DEFAULT_TO
                            "contents": contents})
 
     _install_error_handlers(app)
+    # A retriever's bug: answered 500 with the connection kept (see CrashAnswer)
+    app.add_middleware(CrashAnswer, logger=log, error_type="internal_error")
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if api_key:
         app.add_middleware(BearerAuth, api_key=api_key)  # added last: runs first
@@ -237,9 +241,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
         return _error(exc.status_code, str(exc.detail))
 
-    @app.exception_handler(Exception)
-    async def crash(_: Request, exc: Exception) -> Response:
-        return _error(500, f"internal error: {type(exc).__name__}: {exc}", "internal_error")
 
 
 class RetrievalServer:

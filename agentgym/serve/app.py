@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -56,7 +57,7 @@ from agentgym.serve.schemas import (
     ToolCall,
     Usage,
 )
-from agentgym.serve.guards import DEFAULT_MAX_BODY_BYTES, BearerAuth, BodyLimit, error_body
+from agentgym.serve.guards import DEFAULT_MAX_BODY_BYTES, BearerAuth, BodyLimit, CrashAnswer, error_body
 from agentgym.serve.worker import PolicyWorker
 from agentgym.tool_calls import parse_tool_calls
 
@@ -67,6 +68,7 @@ _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: 
                 413: "invalid_request_error", 422: "invalid_request_error", 500: "server_error"}
 _ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 500)}
 _T = TypeVar("_T")
+log = logging.getLogger("agentgym.serve")
 
 
 class ClientDisconnected(Exception):
@@ -111,6 +113,7 @@ def create_app(policy: Policy, *, model_name: str | None = None, max_batch_size:
     app = FastAPI(title="agentgym policy server", version="1", lifespan=lifespan)
     app.router.redirect_slashes = False  # "/v1/completions/" is a 404, not a redirect
     _install_error_handlers(app)
+    app.add_middleware(CrashAnswer, logger=log)  # a bug behind a route: 500, the connection kept
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if api_key:
         app.add_middleware(BearerAuth, api_key=api_key)  # added last: runs first
@@ -340,7 +343,3 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ClientDisconnected)
     async def client_gone(_, exc: ClientDisconnected) -> Response:
         return _error(499, "the client closed the connection before the answer was ready")
-
-    @app.exception_handler(Exception)
-    async def crash(_, exc: Exception) -> Response:
-        return _error(500, f"internal error: {type(exc).__name__}: {exc}")

@@ -160,6 +160,7 @@ class BodyLimit:
 class CrashAnswer:
     """Answer 500 (``internal error: <type>: <message>``) to an HTTP request whose app raised,
     log the traceback to ``logger``, and call ``on_crash(exc)`` (a counter); the connection lives on.
+    ``error_type`` is the error body's ``type``.
 
     Put it innermost (the first ``add_middleware``): the app's own exception handlers answer
     what they handle, and this answers the rest. Starlette's ``exception_handler(Exception)``
@@ -169,8 +170,9 @@ class CrashAnswer:
     can be answered any more).
     """
 
-    def __init__(self, app: ASGIApp, logger: logging.Logger, on_crash: Callable[[Exception], None] | None = None) -> None:
-        self.app, self.logger, self.on_crash = app, logger, on_crash
+    def __init__(self, app: ASGIApp, logger: logging.Logger, on_crash: Callable[[Exception], None] | None = None,
+                 error_type: str = "server_error") -> None:
+        self.app, self.logger, self.on_crash, self.error_type = app, logger, on_crash, error_type
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -191,4 +193,4 @@ class CrashAnswer:
             self.logger.error("%s %s raised", scope.get("method"), scope.get("path"), exc_info=exc)
             if self.on_crash is not None:
                 self.on_crash(exc)
-            await send_error(send, 500, f"internal error: {type(exc).__name__}: {exc}", error_type="server_error")
+            await send_error(send, 500, f"internal error: {type(exc).__name__}: {exc}", error_type=self.error_type)

@@ -244,3 +244,29 @@ def test_server_closes_without_leaks(index, resources):
 def test_the_answer_is_plain_json(server):
     raw = httpx.post(server.url + "/retrieve", json={"queries": ["novel"], "return_scores": True}).content
     assert json.loads(raw)["result"][0][0]["score"] > 0
+
+
+def test_a_retriever_bug_is_a_500_that_keeps_the_connection(index):
+    """A retriever that raises (a bug: 500) must not cost the client its kept-alive connection:
+    the next request on it is answered (RemoteRetriever reuses one client)."""
+    class FlakyBug:
+        def __init__(self):
+            self.calls = 0
+
+        def search_many(self, queries, k=5):
+            self.calls += 1
+            if self.calls % 2:
+                raise ZeroDivisionError("oops")
+            return index.search_many(queries, k)
+
+        def document(self, doc_id):
+            return index.document(doc_id)
+
+        def __len__(self):
+            return len(index)
+
+    with serve_retriever(FlakyBug()) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        for _ in range(3):
+            crashed = client.post("/retrieve", json={"queries": ["novel"]})
+            assert crashed.status_code == 500 and crashed.json()["error"]["type"] == "internal_error"
+            assert client.post("/retrieve", json={"queries": ["novel"]}).status_code == 200

@@ -342,3 +342,24 @@ def test_bodies_json_cannot_parse_say_why(server_with_tokenizer, body, reason):
 def test_a_trailing_slash_is_404_not_a_redirect(server_with_tokenizer):
     response = server_with_tokenizer.post("/chat/completions/", json={"messages": USER})
     assert response.status_code == 404 and error_of(response) == "Not Found"
+
+
+# ----------------------------------------------------------------- a bug behind a route
+class _DecodeBug(LetterTokenizer):
+    """Decoding one token at a time (the logprobs' token strings) raises: a bug in the tokenizer."""
+
+    def decode(self, ids, **kwargs) -> str:
+        if len(ids) == 1:
+            raise IndexError("token out of the vocabulary")
+        return super().decode(ids, **kwargs)
+
+
+def test_a_crash_is_a_500_that_keeps_the_connection():
+    """An exception no handler expects is answered 500 and the kept-alive connection lives on:
+    the client's next request on it is answered (not ``Connection reset by peer``)."""
+    with running_server(LetterModel(_DecodeBug())) as base_url, httpx.Client(base_url=base_url, timeout=10) as client:
+        for _ in range(3):
+            crashed = client.post("/chat/completions", json={"messages": USER, "logprobs": True})
+            assert crashed.status_code == 500, crashed.text
+            assert error_of(crashed) == "internal error: IndexError: token out of the vocabulary"
+            assert client.post("/chat/completions", json={"messages": USER}).status_code == 200
