@@ -181,29 +181,34 @@ class SessionService:
             self.metrics.refused += 1
             raise ApiError(503, f"the server holds its maximum of {self.max_sessions} sessions; retry later or close "
                                 "one", headers={"Retry-After": str(self.retry_after)})
-        max_turns = body.max_turns if "max_turns" in body.model_fields_set else registered.max_turns
+        self._reserved += 1  # the slot is taken with the check: the checks below wait on the threads
+        try:
+            session = await self._make(body, registered.max_turns, transport)
+            self.sessions[session.id] = session
+        finally:
+            self._reserved -= 1
+        self.metrics.created += 1
+        self.metrics.created_by_transport[transport] += 1
+        return session
+
+    async def _make(self, body: CreateRequest, registered_max_turns: int | None, transport: str) -> Session:
+        """A session of ``body.env_id``, its arguments checked and its environment made on the threads."""
+        max_turns = body.max_turns if "max_turns" in body.model_fields_set else registered_max_turns
         kwargs, render_mode = await self._render_arguments(body)
         if not self.allow_host_arguments:
             await self._refuse_host_arguments(body.env_id, kwargs)
-        self._reserved += 1
         try:
             env = await self.pool.run(make_stack, body, max_turns, kwargs)
         except PermissionError as exc:
             raise ApiError(403, str(exc)) from None
         except (ConfigError, TypeError, ValueError) as exc:
             raise ApiError(400, f"cannot make {body.env_id}: {exc}") from None
-        finally:
-            self._reserved -= 1
         if render_mode is not None and getattr(env, "render_mode", None) != render_mode:
             await self.pool.run(env.close)
             raise ApiError(400, f"{body.env_id} did not take render_mode {render_mode!r} (it renders as "
                                 f"{getattr(env, 'render_mode', None)!r})")
-        session = Session(id=uuid.uuid4().hex, env_id=body.env_id, env=env, max_turns=max_turns, transport=transport,
-                          inline=self.inline.eligible(body.env_id, env, bool(body.wrappers or body.outer_wrappers)))
-        self.sessions[session.id] = session
-        self.metrics.created += 1
-        self.metrics.created_by_transport[transport] += 1
-        return session
+        return Session(id=uuid.uuid4().hex, env_id=body.env_id, env=env, max_turns=max_turns, transport=transport,
+                       inline=self.inline.eligible(body.env_id, env, bool(body.wrappers or body.outer_wrappers)))
 
     async def _refuse_host_arguments(self, env_id: str, kwargs: dict[str, Any]) -> None:
         """403 when ``kwargs`` sets an argument ``env_id`` declares as reaching the server's own

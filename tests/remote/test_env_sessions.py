@@ -1,5 +1,6 @@
 """The environment server's limits and refusals, over real sockets."""
 
+import asyncio
 import json
 import random
 import time
@@ -7,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from agentgym.remote import RemoteEnv, RemoteEnvError, env_app, running_env_server
+from agentgym.remote import AsyncRemoteEnv, RemoteEnv, RemoteEnvError, env_app, running_env_server
 
 WORDLE = {"env_id": "games/Wordle-v0"}
 
@@ -69,6 +70,30 @@ def test_max_sessions_refuses_at_once_with_retry_after():
         assert _create(client).status_code == 201  # a freed slot is usable again
         assert client.get("/metrics").json()["sessions"]["refused"] == 2
         del second
+
+
+@pytest.mark.parametrize("transport", ["http", "ws"])
+def test_max_sessions_holds_against_concurrent_creates(transport):
+    """Creates that arrive together never open more than ``max_sessions``: the slot is taken
+    when the limit is checked, not after the checks that wait on the worker threads."""
+    async def creates(url, n):
+        if transport == "http":
+            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+                answers = await asyncio.gather(*(client.post("/v1/sessions", json={"env_id": "games/Wordle-v0"})
+                                                 for _ in range(n)))
+                return [answer.status_code for answer in answers]
+        envs = [AsyncRemoteEnv("games/Wordle-v0", server=url, retries=0) for _ in range(n)]
+        opened = await asyncio.gather(*(env.open() for env in envs), return_exceptions=True)
+        statuses = [503 if isinstance(result, RemoteEnvError) and "503" in str(result) else 201 for result in opened]
+        assert all(isinstance(result, (AsyncRemoteEnv, RemoteEnvError)) for result in opened), opened
+        await asyncio.gather(*(env.aclose() for env in envs))
+        return statuses
+
+    with running_env_server(max_sessions=2) as url:
+        statuses = asyncio.run(creates(url, 12))
+        assert sorted(statuses) == [201] * 2 + [503] * 10, statuses
+        if transport == "http":
+            assert httpx.get(f"{url}/metrics").json()["sessions"]["open"] == 2
 
 
 def test_idle_sessions_are_reaped_and_a_remote_env_reopens_one():
