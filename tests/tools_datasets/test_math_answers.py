@@ -162,3 +162,14 @@ def test_arguments_must_be_text():
         equivalent(1, "1")
     with pytest.raises(TypeError):
         parse_answer(None)
+
+
+def test_a_decimal_exponent_is_bounded_like_a_power():
+    # 1e999999999 was read exactly: Fraction built a billion-digit integer, a hang of minutes.
+    # Past MAX_EXPONENT a decimal exponent, as a power's, is not computed: the answer is text.
+    for huge in ("1e5000", "1E-5000", "2.5e999999999", "1e-999999999"):
+        assert isinstance(parse_answer(huge), Text), huge
+        assert equivalent(huge, "1") is False
+    assert verify_math("The answer is $\\boxed{3e99999999999}$.", "3").correct is False
+    assert equivalent("1e999999999", "1e999999999") and equivalent("1.5e3", "1500")
+    assert equivalent("1e4096", "10^{4096}") and equivalent("1e-4096", "10^{-4096}")

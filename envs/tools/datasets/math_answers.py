@@ -338,6 +338,15 @@ _TOKEN = re.compile(
     r"|(?P<op>\*\*|[-+*/^()\[\]{}!%_]))")
 
 
+def _number(text: str) -> Fraction:
+    """A number token's exact value; :class:`_Unreadable` past :data:`MAX_EXPONENT` in its
+    decimal exponent (``1e999999999`` would be a billion-digit integer), as for a power."""
+    exponent = text.lower().partition("e")[2]
+    if exponent and abs(int(exponent)) > MAX_EXPONENT:
+        raise _Unreadable("an exponent too large")
+    return Fraction(text)
+
+
 class _Parser:
     """Recursive descent over: sums, products (``*``, ``/``, juxtaposition), unary signs,
     right-associative powers (``^``/``**``), postfix ``!``/``%``, numbers, single-letter
@@ -357,7 +366,7 @@ class _Parser:
             value = match.group(kind)
             if kind == "number":
                 self.approximate |= "." in value or "e" in value.lower()
-                self.tokens.append(("num", Fraction(value)))
+                self.tokens.append(("num", _number(value)))
             elif kind == "command":
                 self.tokens.append(("cmd", value))
             elif kind == "name":
