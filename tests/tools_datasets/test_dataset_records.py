@@ -114,6 +114,11 @@ def test_files_are_read_once_until_they_change(tmp_path):
     ([{"question": "q"}], "code", "has no 'tests' field"),
     ([{"question": "q", "tests": ""}], "code", "the tests are empty"),
     ([{"question": "q", "tests": [1, 2]}], "code", "non-empty strings of code"),
+    ([{"question": "q", "tests": ["assert f(1) == 1", "assert f(2) == (2"]}], "code",
+     r"test 2 does not compile: SyntaxError: '\(' was never closed \(line 1\)"),
+    ([{"question": "q", "tests": "def test_f():\n    assert f(1) = 1\n"}], "code",
+     r"the tests do not compile: SyntaxError: .* \(line 2\)"),
+    ([{"question": "q", "tests": ["assert f(1) == 1\x00"]}], "code", "test 1 does not compile: .*null bytes"),
     ([{"question": "q", "tests": "assert 1", "solution": 3}], "code", "'solution' must be text"),
     ([{"question": "q", "answer": "1", "difficulty": ""}], "math", "'difficulty' must be a non-empty string"),
 ])

@@ -123,17 +123,31 @@ class CodeVerdict:
 
 def normalize_tests(tests: Any) -> str | tuple[str, ...]:
     """A dataset's tests as a string of code or a tuple of test strings; TypeError/ValueError
-    naming the problem otherwise."""
+    naming the problem otherwise (tests that do not compile included: no solution could pass
+    them)."""
     if isinstance(tests, str):
         if not tests.strip():
             raise ValueError("the tests are empty")
+        _check_compiles(tests, "the tests do")
         return tests
     if isinstance(tests, Sequence) and not isinstance(tests, (bytes, bytearray)):
         items = tuple(tests)
         if not items or not all(isinstance(item, str) and item.strip() for item in items):
             raise ValueError("tests given as a list must be non-empty strings of code")
+        for number, item in enumerate(items, start=1):
+            _check_compiles(item, f"test {number} does")
         return items
     raise TypeError(f"tests must be a string of code or a list of strings, not {type(tests).__name__}")
+
+
+def _check_compiles(code: str, subject: str) -> None:
+    """ValueError ``"<subject> not compile: ..."`` when ``code`` is not Python."""
+    try:
+        compile(code, "<tests>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise ValueError(f"{subject} not compile: SyntaxError: {exc.msg} (line {exc.lineno})") from None
+    except (ValueError, UnicodeEncodeError, MemoryError, RecursionError) as exc:  # NUL bytes, lone surrogates
+        raise ValueError(f"{subject} not compile: {exc}") from None
 
 
 def run_tests(sandbox: Any, solution: str, tests: str | Sequence[str], *, runner: str = "asserts",
