@@ -157,3 +157,14 @@ def test_bad_files_are_named(tmp_path):
         load_problems(MATH_ROWS, "math", split="train")
     with pytest.raises(ConfigError, match="field name must be a non-empty string"):
         Fields(question="")
+
+
+def test_files_that_start_with_a_utf8_byte_order_mark_are_read(tmp_path):
+    # Windows tools (Notepad, PowerShell's Out-File -Encoding utf8) write one; json refused it.
+    lines = tmp_path / "bom.jsonl"
+    lines.write_text("".join(json.dumps(row) + "\n" for row in MATH_ROWS[:2]), encoding="utf-8-sig")
+    listed = tmp_path / "bom.json"
+    listed.write_text(json.dumps(MATH_ROWS[:2]), encoding="utf-8-sig")
+    for path in (lines, listed):
+        problems = load_problems(path, "math")
+        assert [p.question for p in problems] == [row["question"] for row in MATH_ROWS[:2]]

@@ -126,7 +126,7 @@ def _read_path(path: Path, split: str | None) -> Iterable[tuple[str, Any]]:
         return list(_read_jsonl(path))
     if suffix == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8-sig"))  # a leading BOM is skipped
         except (ValueError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{str(path)!r} is not valid JSON: {exc}") from None
         if not isinstance(data, list):
@@ -148,7 +148,7 @@ def _read_path(path: Path, split: str | None) -> Iterable[tuple[str, Any]]:
 
 
 def _read_jsonl(path: Path) -> Iterable[tuple[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8-sig") as handle:  # a leading BOM is skipped
         try:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
