@@ -53,7 +53,14 @@ from typing import Any, Callable, Sequence
 from urllib.parse import urlsplit
 
 from agentgym.core import ConfigError
-from agentgym.remote.client import RemoteEnvError, _Failure, follow_generator, generator_as_data, wrappers_as_data
+from agentgym.remote.client import (
+    RemoteEnvError,
+    _Failure,
+    check_client_options,
+    follow_generator,
+    generator_as_data,
+    wrappers_as_data,
+)
 from agentgym.remote.frames import client_frame
 from agentgym.remote.schemas import decode_frame, decode_observation, dumps
 from agentgym.spaces import space_from_description
@@ -322,6 +329,8 @@ class AsyncRemoteEnv:
                  timeout: float = 30.0, connect_timeout: float = 5.0, retries: int = 2, backoff: float = 0.1,
                  resumable: bool = True, render_mode: str | None = None, wrappers: Sequence[Any] = (),
                  outer_wrappers: Sequence[Any] = (), **kwargs: Any) -> None:
+        check_client_options("AsyncRemoteEnv", timeout=timeout, connect_timeout=connect_timeout, retries=retries,
+                             backoff=backoff, kwargs=kwargs)
         root = server.rstrip("/")
         root = root[: -len("/v1")] if root.endswith("/v1") else root
         self.server = root

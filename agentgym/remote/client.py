@@ -57,6 +57,7 @@ for its reward providers; the ``EnvHints`` wrapper reports it in ``info`` when a
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from typing import Any, Sequence
@@ -109,6 +110,8 @@ class RemoteEnv(gym.Env):
                  timeout: float = 30.0, connect_timeout: float = 5.0, retries: int = 2, backoff: float = 0.1,
                  render_mode: str | None = None, wrappers: Sequence[Any] = (), outer_wrappers: Sequence[Any] = (),
                  **kwargs: Any) -> None:
+        check_client_options("RemoteEnv", timeout=timeout, connect_timeout=connect_timeout, retries=retries,
+                             backoff=backoff, kwargs=kwargs)
         root = server.rstrip("/")
         self.server = root[: -len("/v1")] if root.endswith("/v1") else root
         self.env_id = env_id
@@ -260,6 +263,27 @@ class RemoteEnv(gym.Env):
             self.session_id = None
         self._http.close()
         super().close()
+
+
+def check_client_options(owner: str, *, timeout: Any, connect_timeout: Any, retries: Any, backoff: Any,
+                         kwargs: dict[str, Any]) -> None:
+    """Raise :class:`~agentgym.core.ConfigError` naming the first option of a client that is out
+    of range: ``timeout`` and ``connect_timeout`` positive finite seconds, ``retries`` an int
+    ``>= 0``, ``backoff`` finite seconds ``>= 0``, every constructor argument in ``kwargs`` a
+    value JSON carries (no object, no NaN or infinity)."""
+    for name, value, least in (("timeout", timeout, None), ("connect_timeout", connect_timeout, None),
+                               ("backoff", backoff, 0)):
+        number = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+        if not number or (value < least if least is not None else not value > 0):
+            wanted = "a finite number of seconds >= 0" if least is not None else "a positive, finite number of seconds"
+            raise ConfigError(f"{owner}: {name} must be {wanted}, got {value!r}")
+    if type(retries) is not int or retries < 0:
+        raise ConfigError(f"{owner}: retries must be an int >= 0, got {retries!r}")
+    for name, value in kwargs.items():
+        try:
+            dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{owner}: argument {name!r} cannot travel to the server as JSON: {exc}") from None
 
 
 def generator_as_data(rng: Any) -> dict[str, Any]:

@@ -3,8 +3,10 @@ observation, and ``reset`` opens a new session -- as a local environment resets 
 ``close`` and as ``AsyncRemoteEnv.areset`` does after ``aclose``."""
 
 import httpx
+import pytest
 
-from agentgym.remote import RemoteEnv
+from agentgym.core import ConfigError
+from agentgym.remote import AsyncRemoteEnv, RemoteEnv
 
 
 def test_close_twice_then_reset_opens_a_new_session(server_url):
@@ -23,3 +25,17 @@ def test_close_twice_then_reset_opens_a_new_session(server_url):
     finally:
         env.close()
     assert httpx.get(f"{server_url}/v1/sessions/{old_session}/spec").status_code == 404
+
+
+@pytest.mark.parametrize("client", [RemoteEnv, AsyncRemoteEnv])
+@pytest.mark.parametrize("options, named", [
+    ({"retries": -1}, "retries"), ({"retries": 1.5}, "retries"), ({"retries": True}, "retries"),
+    ({"timeout": -1}, "timeout"), ({"timeout": 0}, "timeout"), ({"timeout": "3"}, "timeout"),
+    ({"connect_timeout": float("nan")}, "connect_timeout"), ({"backoff": -0.1}, "backoff"),
+    ({"difficulty": object()}, "difficulty"), ({"difficulty": float("nan")}, "difficulty"),
+])
+def test_bad_client_options_are_a_config_error_naming_them(server_url, client, options, named):
+    """A caller's bad option is refused up front, naming it -- not an UnboundLocalError from the
+    retry loop, httpx's 'Timeout value out of range' or json's 'not JSON serializable'."""
+    with pytest.raises(ConfigError, match=named):
+        client("games/Wordle-v0", server=server_url, **options)
