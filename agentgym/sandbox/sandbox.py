@@ -124,9 +124,12 @@ class Sandbox:
         first, then ``/usr/local/bin:/usr/bin:/bin``) in a fresh sandbox whose working
         directory, ``/tmp``, holds ``files`` (relative path → text or bytes), with ``stdin`` as
         its standard input (empty otherwise). E.g. ``run(["python", "-m", "pytest", "-q"],
-        files={"test_solution.py": ...})``."""
+        files={"test_solution.py": ...})``. An argument no command line can hold (a NUL
+        character, a lone surrogate) is a ``ValueError`` naming it."""
         if isinstance(argv, (str, bytes)) or not argv or not all(isinstance(a, str) for a in argv):
             raise TypeError("argv must be a non-empty sequence of str (a list, not one command string)")
+        for index, argument in enumerate(argv):
+            _check_argument(index, argument)
         job = {"mode": "exec", "argv": list(argv), "files": encode_files(files)}
         return run_job(self._spec, job, stdin)
 
@@ -150,3 +153,15 @@ class Sandbox:
 
     def __repr__(self) -> str:
         return f"Sandbox(isolation={self.isolation!r}, limits={self.limits!r})"
+
+
+def _check_argument(index: int, argument: str) -> None:
+    """ValueError naming ``argv[index]`` when no command line can hold it (``execve`` takes
+    NUL-terminated UTF-8 strings)."""
+    if "\0" in argument:
+        raise ValueError(f"argv[{index}] contains a NUL character, which a command-line argument cannot hold")
+    try:
+        argument.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"argv[{index}] is not valid unicode text (a lone surrogate, "
+                         f"{argument[error.start]!r}, at character {error.start})") from None

@@ -139,6 +139,18 @@ def test_bad_input_is_refused_clearly(sandbox):
         sandbox.run_python("pass", files={"n.txt": 3})
 
 
+def test_an_argument_no_command_line_can_hold_is_refused_before_the_sandbox_starts(sandbox):
+    # execve cannot take a NUL byte or a lone surrogate: the launcher crashed inside the sandbox
+    # and its traceback came back as the command's stderr, exit code 1.
+    with pytest.raises(ValueError, match=r"argv\[2\] contains a NUL character"):
+        sandbox.run(["python", "-c", "print(1)\x00"])
+    with pytest.raises(ValueError, match=r"argv\[0\] contains a NUL character"):
+        sandbox.run(["python\x00"])
+    with pytest.raises(ValueError, match=r"argv\[3\] is not valid unicode text \(a lone surrogate"):
+        sandbox.run(["python", "-c", "pass", "\ud800"])
+    assert sandbox.run(["python", "-c", "import sys; print(sys.argv[1:])", "é", ""]).stdout == "['é', '']\n"
+
+
 @pytest.mark.parametrize("field, value, error", [
     ("cpu_seconds", 0, ValueError), ("memory_mb", -1, ValueError), ("wall_seconds", float("inf"), ValueError),
     ("processes", "many", TypeError), ("output_chars", True, TypeError), ("memory_mb", 16, ValueError),
