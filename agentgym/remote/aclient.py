@@ -370,7 +370,8 @@ class AsyncRemoteEnv:
                 raise _Failure("server", f"the WebSocket handshake with {self.url} failed: {exc}") from None
 
     def _deliver(self, ws: "WebSocketConnection", message: Any) -> None:
-        """A message from ``ws``: a ping is answered; an answer goes to the call awaiting it."""
+        """A message from ``ws``: a ping is answered; an answer goes to the call awaiting it (an
+        error without an id, to the one call in flight)."""
         if ws is not self._ws:
             return
         if type(message) is not dict:
@@ -378,7 +379,12 @@ class AsyncRemoteEnv:
         if message.get("type") == "ping":
             ws.send(_PONG_MESSAGE)
             return
-        future = self._pending.pop(message.get("id"), None)
+        request_id = message.get("id")
+        if request_id is None and message.get("type") == "error" and len(self._pending) == 1:
+            # The server refused a message before reading its id (over its size limit, not
+            # JSON): the refusal answers the one call in flight (this env's calls are serialised).
+            request_id = next(iter(self._pending))
+        future = self._pending.pop(request_id, None)
         if future is not None and not future.done():
             future.set_result(message)
 

@@ -285,6 +285,23 @@ def test_actions_cross_unchanged_whatever_text_they_hold():
         asyncio.run(scenario())
 
 
+def test_a_message_over_the_servers_limit_is_answered_at_once_not_after_the_timeout():
+    """The server refuses a message over ``max_body_bytes`` (413) before reading its id, so its
+    answer carries ``"id": null``: it answers the call in flight (one at a time per env), which
+    returns the 413 as an error observation instead of waiting its whole timeout."""
+    with running_env_server(max_body_bytes=2_000) as url:
+        async def scenario():
+            async with AsyncRemoteEnv("test/WireEcho-v0", server=url, timeout=20) as env:
+                await env.areset(seed=0)
+                observation, _, terminated, truncated, info = await env.astep("x" * 5_000)
+                assert truncated and not terminated and info["remote_error"] == "server", info
+                assert "413" in info["error"] and "over 2000 bytes" in info["error"], info
+                assert (await env.astep("small"))[0] == "small"  # the same connection and session go on
+                assert env.reconnects == 0
+
+        asyncio.run(scenario())
+
+
 def test_a_call_past_its_timeout_is_a_transport_error_and_the_session_goes_on():
     with running_env_server() as url:
         async def scenario():
