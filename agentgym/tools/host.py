@@ -42,6 +42,8 @@ class ToolHost:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._method_tools = method_tool_names(cls)
+        for name in cls._method_tools:
+            _refuse_shadowing(cls, name)
 
     def _init_tools(self) -> None:
         self._toolsets_open: list[Toolset] = []
@@ -245,6 +247,19 @@ class ToolHost:
                 return toolset
         raise _config_error(f"{type(self).__name__} has no {getattr(kind, '__name__', kind)} toolset; "
                           f"its toolsets: {[type(t).__name__ for t in self.toolset_instances()]}")
+
+
+def _refuse_shadowing(cls: type, name: str) -> None:
+    """TypeError when the ``@tool`` method ``name`` of ``cls`` replaces something a base class
+    defines (``close``, ``play``, ``reset``...): the environment's own code would call the tool."""
+    defined = [klass for klass in cls.__mro__ if name in vars(klass)]
+    for klass in defined:
+        value = vars(klass)[name]
+        if not isinstance(value, Tool):
+            kind = "method" if callable(value) or isinstance(value, (staticmethod, classmethod, property)) else "attribute"
+            raise TypeError(f"{cls.__name__}: the @tool method {name!r} would replace the {kind} "
+                            f"{klass.__name__}.{name} it inherits; give the method another name "
+                            f"(@tool(name={name!r}) keeps the name the agent sees)")
 
 
 def _config_error(message: str) -> Exception:

@@ -104,6 +104,28 @@ def test_an_environments_own_tool_methods_are_tools():
     assert other.call_tool("peek", {}).content == other.secret  # bound to its own environment
 
 
+@pytest.mark.parametrize("name", ["close", "play", "reset", "step", "new_episode", "render"])
+def test_a_tool_method_may_not_replace_a_method_the_environment_inherits(name):
+    # It did so silently: env.close() ran the tool (the episode's resources were never released),
+    # step() crashed on the tool's string where play's Feedback belongs, reset(seed=) raised a
+    # TypeError from the tool's signature.
+    def method(self) -> str:
+        """Do it."""
+        return "done"
+
+    with pytest.raises(TypeError, match=rf"Shadow: the @tool method {name!r} would replace the method "
+                                        rf"[A-Za-z]+\.{name} it inherits; give the method another name"):
+        type("Shadow", (LLMEnv,), {name: tool(method, name=name), "instructions": "x"})
+
+    @tool(name=name)  # the agent may still see that name: only the attribute matters
+    def renamed(self) -> str:
+        """Do it."""
+        return "done"
+
+    kept = type("Renamed", (LLMEnv,), {"renamed": renamed, "instructions": "x"})
+    assert kept._method_tools == ("renamed",)
+
+
 def test_a_rollout_runs_the_tools_without_wrappers():
     from agentgym.policies.scripted import ScriptedPolicy
     from agentgym.rollout import RolloutConfig, Task, rollout

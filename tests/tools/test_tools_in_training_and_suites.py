@@ -36,8 +36,8 @@ class FindTheWordWithHint(FindTheWord):
 
     tool_call_formats = (HintWordCall(),)
 
-    @tool
-    def hint(self) -> str:
+    @tool(name="hint")  # a method named hint would replace LLMEnv.hint, the Hinted wrapper's hook
+    def word_hint(self) -> str:
         """Name a word that is not the secret."""
         wrong = next(word for word in ("red", "green", "blue") if word != self.secret)
         HINTS.append(wrong)
