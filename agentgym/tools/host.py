@@ -18,7 +18,7 @@ from agentgym.tools.formats import DEFAULT_FORMATS
 from agentgym.tools.invoke import ToolOutcome, ainvoke, bounded, invoke, unavailable, unknown_tool
 from agentgym.tools.loop_thread import LoopThread
 from agentgym.tools.tool import Tool
-from agentgym.tools.toolset import Toolset, method_tool_names, only_async as _toolset_only_async
+from agentgym.tools.toolset import Toolset, method_tool_names, only_async as _toolset_only_async, refuse_shadowing
 
 _T = TypeVar("_T")
 
@@ -43,7 +43,7 @@ class ToolHost:
         super().__init_subclass__(**kwargs)
         cls._method_tools = method_tool_names(cls)
         for name in cls._method_tools:
-            _refuse_shadowing(cls, name)
+            refuse_shadowing(cls, name)
 
     def _init_tools(self) -> None:
         self._toolsets_open: list[Toolset] = []
@@ -247,19 +247,6 @@ class ToolHost:
                 return toolset
         raise _config_error(f"{type(self).__name__} has no {getattr(kind, '__name__', kind)} toolset; "
                           f"its toolsets: {[type(t).__name__ for t in self.toolset_instances()]}")
-
-
-def _refuse_shadowing(cls: type, name: str) -> None:
-    """TypeError when the ``@tool`` method ``name`` of ``cls`` replaces something a base class
-    defines (``close``, ``play``, ``reset``...): the environment's own code would call the tool."""
-    defined = [klass for klass in cls.__mro__ if name in vars(klass)]
-    for klass in defined:
-        value = vars(klass)[name]
-        if not isinstance(value, Tool):
-            kind = "method" if callable(value) or isinstance(value, (staticmethod, classmethod, property)) else "attribute"
-            raise TypeError(f"{cls.__name__}: the @tool method {name!r} would replace the {kind} "
-                            f"{klass.__name__}.{name} it inherits; give the method another name "
-                            f"(@tool(name={name!r}) keeps the name the agent sees)")
 
 
 def _config_error(message: str) -> Exception:

@@ -66,6 +66,8 @@ class Toolset:
             if name in cls._method_tools:
                 raise TypeError(f"{cls.__name__}: a tool cannot be named {name!r}, a Toolset method of that name "
                                 f"runs its lifecycle; pass @tool(name=...) to name it otherwise")
+        for name in cls._method_tools:
+            refuse_shadowing(cls, name)
 
     # ------------------------------------------------------------------ to implement
     def open(self) -> None:
@@ -154,6 +156,20 @@ def method_tool_names(cls: type) -> tuple[str, ...]:
             if isinstance(value, Tool) and value.method and name not in names:
                 names.append(name)
     return tuple(name for name in names if isinstance(inspect.getattr_static(cls, name), Tool))
+
+
+def refuse_shadowing(cls: type, name: str) -> None:
+    """TypeError when the ``@tool`` method ``name`` of ``cls`` replaces something a base class
+    defines (an environment's ``close``, ``play``, ``reset``; a toolset's ``timeout``): the class's
+    own code would use the tool in its place."""
+    defined = [klass for klass in cls.__mro__ if name in vars(klass)]
+    for klass in defined:
+        value = vars(klass)[name]
+        if not isinstance(value, Tool):
+            kind = "method" if callable(value) or isinstance(value, (staticmethod, classmethod, property)) else "attribute"
+            raise TypeError(f"{cls.__name__}: the @tool method {name!r} would replace the {kind} "
+                            f"{klass.__name__}.{name} it inherits; give the method another name "
+                            f"(@tool(name={name!r}) keeps the name the agent sees)")
 
 
 def only_async(toolset: Toolset, hook: str) -> bool:

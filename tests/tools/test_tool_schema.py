@@ -176,6 +176,14 @@ def test_bad_timeouts_and_reserved_names():
             def close(self) -> str:
                 """Close."""
                 return ""
+    # Any inherited name: a tool method named timeout replaced the class's default timeout (its
+    # tools() then failed with "timeout must be a positive number ..., got Tool(...)").
+    with pytest.raises(TypeError, match="the @tool method 'timeout' would replace the attribute Toolset.timeout"):
+        class Shadow(Toolset):  # noqa: F841
+            @tool
+            def timeout(self) -> str:
+                """Time out."""
+                return ""
 
 
 def test_google_docstring_sections():
