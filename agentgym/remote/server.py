@@ -32,7 +32,8 @@ Bodies are described in :mod:`agentgym.remote.schemas`. Errors use the policy se
 - 500: only when an environment itself raises (a bug in it: environments turn bad actions
   into error observations); 501: ``random_action`` of an environment that has none.
 
-Limits and hygiene: a session unused for ``idle_timeout`` seconds is closed by a reaper task;
+Limits and hygiene: a session unused for ``idle_timeout`` seconds is closed by a reaper task,
+and one whose HTTP client hung up before the create was answered is closed at once;
 calls on one session are serialised (a ``close`` during a ``step`` waits for it); environments
 run on the server's own thread pool, never on the event loop — except the ``reset`` and
 ``step`` of environments opted in as cheap (below); on shutdown every environment is closed
@@ -282,6 +283,12 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
     @app.post("/v1/sessions")
     async def create(request: HTTPRequest) -> Response:
         session = await service.create(await _parse(request, CreateRequest), "http")
+        if await request.is_disconnected():
+            # The client hung up while the environment was made (its timeout ran out): no one
+            # will ever know this session's id, so it is closed now, not held until the reaper's.
+            metrics.client_disconnects += 1
+            await service.close(session)
+            return Response(status_code=499)
         return _answer(session.describe(), 201)
 
     @app.get("/v1/sessions/{session_id}/spec")
