@@ -319,8 +319,14 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_, exc: RequestValidationError) -> Response:
+    async def invalid_request(request: HTTPRequest, exc: RequestValidationError) -> Response:
         errors = exc.errors()
+        content_type = request.headers.get("content-type")
+        if any(tuple(e.get("loc", ())) == ("body",) for e in errors) and "json" not in (content_type or "").lower():
+            # FastAPI reads a body as JSON only when it says it is (a web page's form post cannot
+            # reach the policy): the body was never parsed, so no field of it is at fault.
+            return _error(422, f"the request body must be JSON sent with Content-Type: application/json (the "
+                               f"request's Content-Type is {content_type or 'none'})"[:300])
         if errors and errors[0].get("type") == "json_invalid":
             reason = (errors[0].get("ctx") or {}).get("error", "")
             return _error(422, f"the request body is not valid JSON: {reason}".rstrip(": "))

@@ -363,3 +363,21 @@ def test_a_crash_is_a_500_that_keeps_the_connection():
             assert crashed.status_code == 500, crashed.text
             assert error_of(crashed) == "internal error: IndexError: token out of the vocabulary"
             assert client.post("/chat/completions", json={"messages": USER}).status_code == 200
+
+
+# ----------------------------------------------------------------- a body not sent as JSON
+@pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded", "text/plain"])
+def test_a_body_without_a_json_content_type_is_told_to_send_one(content_type):
+    """``curl -d`` sends a form content type: the JSON body is not read as JSON (FastAPI's strict
+    content type, which keeps a web page's form posts out), and the answer says so instead of
+    calling the body 'not a valid dictionary'."""
+    body = b'{"messages": [{"role": "user", "content": "hi"}]}'
+    headers = {"content-type": content_type} if content_type else {}
+    with running_server(LetterModel(LetterTokenizer())) as base_url, httpx.Client(base_url=base_url) as client:
+        response = client.post("/chat/completions", content=body, headers=headers)
+        assert response.status_code == 422
+        message = error_of(response)
+        assert "Content-Type: application/json" in message and "valid dictionary" not in message, message
+        assert (content_type or "none") in message
+        assert client.post("/chat/completions", content=body,
+                           headers={"content-type": "application/json"}).status_code == 200
