@@ -26,8 +26,8 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,7 +103,7 @@ def save_checkpoint(out_dir: str | Path, step: int, state: dict[str, Any], confi
     root = Path(out_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{PREFIX}{step:06d}"
-    staging = Path(tempfile.mkdtemp(prefix=f"{final.name}.", suffix=".tmp", dir=root))
+    staging = _new_folder(root, f"{final.name}.")
     torch.save({**state, "step": step}, staging / "state.pt")
     (staging / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     (staging / "history.json").write_text(json.dumps(history), encoding="utf-8")
@@ -158,11 +158,38 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """The checkpoint at ``path`` (:func:`resolve_checkpoint`).
+
+    Raises:
+        FileNotFoundError: no checkpoint there.
+        ValueError: one of its files is missing or cannot be read (cut off, overwritten), in one
+            line naming the folder and the file.
+    """
     folder = resolve_checkpoint(path)
-    state = torch.load(folder / "state.pt", map_location=map_location, weights_only=True)
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    history = json.loads((folder / "history.json").read_text(encoding="utf-8"))
+    try:
+        state = torch.load(folder / "state.pt", map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a damaged file
+        # Not torch's text: for a damaged file it advises weights_only=False, a worse idea than no advice.
+        raise ValueError(f"cannot read the checkpoint {folder}: state.pt is cut off, damaged or not a "
+                         f"checkpoint ({type(exc).__name__})") from None
+    config, history = (_read_json(folder, name) for name in ("config.json", "history.json"))
+    if not isinstance(state, dict) or "step" not in state:
+        raise ValueError(f"cannot read the checkpoint {folder}: state.pt holds no training state")
     return Checkpoint(folder, state, config, history)
+
+
+def _read_json(folder: Path, name: str) -> Any:
+    try:
+        return json.loads((folder / name).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"cannot read the checkpoint {folder}: it has no {name}") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the checkpoint {folder}: {name} is damaged ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def _replace_folder(root: Path, final: Path, staging: Path) -> None:
@@ -171,7 +198,7 @@ def _replace_folder(root: Path, final: Path, staging: Path) -> None:
     deleted and a hard-linked copy of ``staging`` is renamed into its place."""
     _write_atomically(root / LATEST, staging.name)
     shutil.rmtree(final)
-    copy = Path(tempfile.mkdtemp(prefix=f"{final.name}.", suffix=".tmp", dir=root))
+    copy = _new_folder(root, f"{final.name}.")
     shutil.copytree(staging, copy, copy_function=_link_or_copy, dirs_exist_ok=True)
     _fsync_dir(copy)
     os.replace(copy, final)
@@ -186,6 +213,20 @@ def _prune(root: Path, keep_last: int) -> None:
     for folder in [*checkpoints[:-keep_last], *root.glob("*.tmp")]:
         if folder.is_dir() and folder.name not in keep:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _new_folder(root: Path, prefix: str) -> Path:
+    """A new folder ``<prefix><random>.tmp`` in ``root`` with the mode ``mkdir`` gives (0o777 less
+    the umask: a checkpoint is as readable as the run directory around it; ``tempfile.mkdtemp``
+    would make it owner-only)."""
+    for _ in range(100):
+        candidate = root / f"{prefix}{secrets.token_hex(4)}.tmp"
+        try:
+            candidate.mkdir(0o777)
+            return candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no unused staging name {prefix}*.tmp in {root}")
 
 
 def _link_or_copy(source: str, target: str) -> None:

@@ -693,9 +693,14 @@ class Trainer:
         state = checkpoint.state
         load_trainable_state(self.model, state["model"])
         if self.value_head is not None:
+            if "value_head" not in state:
+                raise ValueError(f"the checkpoint {checkpoint.path} has no value head (it was saved by a run "
+                                 f"without one), which algorithm.name = {self.config.algorithm.name!r} needs: "
+                                 "resume it with the algorithm it was trained with")
             self.value_head.load_state_dict(state["value_head"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        self._apply_optimizer_settings()
         if self.entropy_band is not None and "entropy_band" in state:
             self.entropy_band.load_state_dict(state["entropy_band"])
         if self.entropy_smoothing is not None and "entropy_smoothing" in state:
@@ -711,6 +716,18 @@ class Trainer:
         self.history = [record for record in checkpoint.history if record["step"] <= self.step]
         if self.config.rollout.backend == "vllm":
             self.policy.load_weights(inference_weights(self.model))
+
+    def _apply_optimizer_settings(self) -> None:
+        """Give the optimizer this configuration's settings after loading a saved state, which
+        brings the saved run's (a learning rate set on resume would otherwise be ignored): AdamW's
+        betas, eps and weight decay, and the learning rate at the schedule's current step."""
+        opt = self.config.optimizer
+        self.scheduler.base_lrs = [opt.lr] * len(self.optimizer.param_groups)
+        factors = [factor(self.scheduler.last_epoch) for factor in self.scheduler.lr_lambdas]
+        for group, factor in zip(self.optimizer.param_groups, factors):
+            group.update(initial_lr=opt.lr, lr=opt.lr * factor, betas=tuple(opt.betas), eps=opt.eps,
+                         weight_decay=opt.weight_decay)
+        self.scheduler._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     @classmethod
     def resume(cls, path: str | Path, *, overrides: dict[str, Any] | None = None, config: TrainConfig | None = None,

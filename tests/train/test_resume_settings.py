@@ -1,0 +1,86 @@
+"""Resuming with changed settings and from damaged checkpoints: an optimizer setting given on
+resume is the one that trains, a checkpoint that lacks what the configuration needs or cannot be
+read is refused in one line naming it; checkpoints are as readable as their run directory."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from agentgym.cli import main
+from agentgym.train.checkpoint import load_checkpoint
+from agentgym.train.trainer import Trainer
+from tests.train.conftest import cli_config, learner, world_config
+
+
+def _one_step_run(folder, **sections):
+    trainer = Trainer(world_config(folder, run={"steps": 1}, checkpoint={"every": 1}, **sections), **learner())
+    trainer.train()
+    return folder
+
+
+def test_optimizer_settings_given_on_resume_are_the_ones_that_train(tmp_path):
+    """``--resume --set optimizer.lr=...`` (README: the settings apply on top of the checkpoint's
+    configuration): the optimizer trains with the new learning rate (and AdamW settings), as the
+    resumed checkpoint's config.json records, instead of the saved optimizer's old ones."""
+    run = _one_step_run(tmp_path / "run", optimizer={"lr": 1e-3})
+    resumed = Trainer.resume(run, overrides={"run": {"steps": 2}, "optimizer": {"lr": 0.25, "weight_decay": 0.5}},
+                             **learner())
+    group = resumed.optimizer.param_groups[0]
+    assert group["lr"] == pytest.approx(0.25) and group["weight_decay"] == 0.5
+    history = resumed.train()
+    assert history[-1]["optimizer/lr"] == pytest.approx(0.25)
+    assert load_checkpoint(run).config["optimizer"]["lr"] == 0.25
+
+
+def test_resume_keeps_the_scheduled_learning_rate(tmp_path):
+    """Without a new setting the resumed optimizer's learning rate is the checkpoint's, warm-up
+    included (the schedule's factor at the step reached)."""
+    sections = dict(run={"steps": 4}, optimizer={"lr": 1e-2, "warmup_steps": 4}, checkpoint={"every": 1})
+    first = Trainer(world_config(tmp_path / "run", **sections), **learner())
+    first.train(until=1)
+    saved = first.optimizer.param_groups[0]["lr"]
+    assert 0 < saved < 1e-2
+    assert Trainer.resume(tmp_path / "run", **learner()).optimizer.param_groups[0]["lr"] == pytest.approx(saved)
+
+
+def test_resuming_a_run_without_a_value_head_into_ppo_names_what_is_missing(tmp_path):
+    run = _one_step_run(tmp_path / "run")
+    with pytest.raises(ValueError, match=r"no value head.*algorithm\.name"):
+        Trainer.resume(run, overrides={"algorithm": {"name": "ppo"}, "run": {"steps": 2}}, **learner())
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "no config"])
+def test_a_damaged_checkpoint_is_refused_in_one_line(tmp_path, capsys, damage):
+    """A checkpoint cut off (a full disk, a partial copy) or overwritten is one error line naming
+    its file and exit code 2, not a traceback advising ``weights_only=False``."""
+    config = cli_config(tmp_path, run={"steps": 1})
+    assert main(["train", "--config", str(config)]) == 0
+    folder = tmp_path / "run" / "checkpoints" / "step-000001"
+    state = folder / "state.pt"
+    if damage == "garbage":
+        state.write_bytes(b"not a checkpoint\n")
+    elif damage == "truncated":
+        state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
+    else:
+        (folder / "config.json").unlink()
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "run"), "--steps", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert str(folder) in err and "cannot read the checkpoint" in err
+
+
+def test_checkpoint_folders_get_the_umask_permissions_not_owner_only(tmp_path):
+    """A checkpoint is as readable as the run directory around it (a teammate resumes or
+    evaluates it): its folder has mkdir's mode under the umask, not mkdtemp's 0o700."""
+    previous = os.umask(0o022)
+    try:
+        _one_step_run(tmp_path / "run")
+    finally:
+        os.umask(previous)
+    folder = tmp_path / "run" / "checkpoints" / "step-000001"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert all(stat.S_IMODE(path.stat().st_mode) == 0o644 for path in folder.iterdir())
