@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import secrets
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -157,9 +157,11 @@ def setting_text(name: str, value: Any) -> str:
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` so that ``path`` is either its old self or complete: a temporary
     file in the same directory, flushed to disk, then renamed over ``path`` (``os.replace``).
-    A crash leaves at most a ``.NAME.*.tmp`` file beside it, never a half-written ``path``."""
+    A crash leaves at most a ``.NAME.*.tmp`` file beside it, never a half-written ``path``.
+    ``path`` gets the permissions of a file made by ``open`` (the umask's), not a temporary
+    file's owner-only ones: a report is shared like the trajectories beside it."""
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temporary = _new_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
@@ -169,6 +171,18 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _new_file(folder: Path, *, prefix: str, suffix: str) -> tuple[int, str]:
+    """A new file of an unused random name in ``folder``, opened for writing, with the mode
+    ``open`` gives (0o666 less the umask; ``tempfile.mkstemp`` would make it 0o600)."""
+    for _ in range(100):
+        candidate = folder / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        try:
+            return os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(candidate)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no unused temporary name {prefix}*{suffix} in {folder}")
 
 
 def load_settings(run_dir: str | Path) -> dict[str, Any] | None:

@@ -1,0 +1,25 @@
+"""The files of an evaluation run directory: the ones written atomically (settings, results,
+reports) are as readable as the trajectories beside them; ``--out`` naming a file is one line."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from agentgym.cli import main
+from agentgym.eval import evaluate
+
+
+def test_run_files_get_the_umask_permissions_not_owner_only(tmp_path):
+    """Under umask 022 every file of the run is 0o644, as ``open`` makes them (``mkstemp``'s
+    0o600 kept results.json and the reports from the rest of a team, and from a web server)."""
+    previous = os.umask(0o022)
+    try:
+        evaluate("oracle", "quick-v0", tasks=1, out_dir=tmp_path / "run", progress=False)
+    finally:
+        os.umask(previous)
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (tmp_path / "run").iterdir()}
+    assert {"run.json", "results.json", "report.md", "report.html", "trajectories.jsonl"} <= modes.keys()
+    assert modes == dict.fromkeys(modes, 0o644)
