@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     if args.env is None and not args.trajectories:
         raise ConfigError("give --env (demonstrations from its oracle) or --trajectories FILE")
     kwargs = _env_kwargs(args)
+    if args.out.exists() and not args.out.is_dir():  # before the model loads and trains
+        raise ConfigError(f"--out {args.out} is a file: give a folder for the model")
     settings = SFTSettings(epochs=args.epochs, lr=args.lr, rows_per_step=args.rows_per_step)
     model, tokenizer = load_model(SimpleNamespace(path=args.model, revision=None))
     demos = []

@@ -29,6 +29,7 @@ of the RL update.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Sequence
 
@@ -88,7 +89,9 @@ def demonstrations(tokenizer: Any, env_id: str, seeds: Sequence[int], *, agent: 
                    progress: bool = False) -> list[Trajectory]:
     """Token-exact episodes of ``agent`` (default: the environment's oracle) in ``env_id``, one
     per seed, in the student's tokens (module docstring); with ``only_successful`` the failed
-    ones are left out."""
+    ones are left out. Episodes left out for an error (an environment without an oracle...) or
+    for not being token-exact (the student's tokenizer does not reproduce the agent's text) are
+    each announced by a ``UserWarning`` that says how many and why."""
     from agentgym.policies.scripted import OraclePolicy
     from agentgym.policies.teacher_forced import TeacherForcedPolicy
 
@@ -97,7 +100,20 @@ def demonstrations(tokenizer: Any, env_id: str, seeds: Sequence[int], *, agent: 
                            sampling=SamplingParams(temperature=0.0, max_tokens=1024))
     tasks = [Task(env_id, int(seed), dict(env_kwargs or {})) for seed in seeds]
     trajectories = rollout(teacher, tasks, config, progress=progress).trajectories
+    _warn_left_out(trajectories, env_id)
     return [t for t in trajectories if t.token_exact and t.error is None and (t.success or not only_successful)]
+
+
+def _warn_left_out(trajectories: Sequence[Trajectory], env_id: str) -> None:
+    """Warn of the demonstration episodes left out for a reason other than failing the task."""
+    errors = [t.error for t in trajectories if t.error is not None]
+    if errors:
+        warnings.warn(f"{env_id}: {len(errors)} of {len(trajectories)} demonstration episodes failed with an "
+                      f"error and are left out (first: {errors[0]})", stacklevel=3)
+    inexact = sum(t.error is None and not t.token_exact for t in trajectories)
+    if inexact:
+        warnings.warn(f"{env_id}: {inexact} of {len(trajectories)} demonstration episodes are left out: not "
+                      "token-exact (the student's tokenizer does not reproduce the agent's text)", stacklevel=3)
 
 
 def fine_tune(model: Any, trajectories: Sequence[Trajectory], settings: SFTSettings | None = None, *,
@@ -107,16 +123,15 @@ def fine_tune(model: Any, trajectories: Sequence[Trajectory], settings: SFTSetti
     ``optimizer_steps``, ``grad_norm``...). Text-only trajectories are skipped; none left is a
     ``ValueError``."""
     settings = settings or SFTSettings()
-    trajectories = list(trajectories)
-    ones = Advantages.broadcast(trajectories, [[1.0] * len(t.turns) for t in trajectories]) if all(
-        t.token_ids is not None for t in trajectories) else None
-    if ones is None:
-        trajectories = [t for t in trajectories if t.token_ids is not None]
-        ones = Advantages.broadcast(trajectories, [[1.0] * len(t.turns) for t in trajectories])
+    given = len(trajectories)
+    trajectories = [t for t in trajectories if t.token_ids is not None]
+    ones = Advantages.broadcast(trajectories, [[1.0] * len(t.turns) for t in trajectories])
     rows, report = training_rows(trajectories, ones, on_untrainable="skip")
     if not rows:
         reasons = sorted(set(report.skipped.values()))[:3]
-        raise ValueError(f"no trainable demonstration among {len(trajectories)} trajectories"
+        if given > len(trajectories):
+            reasons.insert(0, f"{given - len(trajectories)} have no token ids: recorded by a text-only policy")
+        raise ValueError(f"no trainable demonstration among {given} trajectories"
                          + (f" ({'; '.join(reasons)})" if reasons else ""))
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=settings.lr, weight_decay=settings.weight_decay)
