@@ -81,7 +81,10 @@ resume also takes the session from a connection the server still believes alive 
 saw it drop first, or it is half-open): that old connection holds nothing from then on. A connected WebSocket session is
 never closed for idleness (its heartbeat says it is alive) and is not reachable over HTTP
 (404). With ``api_key``, the handshake needs the same ``Authorization`` header (otherwise the
-socket is closed with code 1008 before it opens).
+socket is closed with code 1008 before it opens). A handshake whose ``Origin`` names a web page
+not served from this machine is refused the same way (403): browsers let any page the user
+visits open a WebSocket to 127.0.0.1, and this transport's answers, unlike HTTP's, are readable
+there; clients that are not browsers send no ``Origin``.
 
 Rendering: a session created with a ``render_mode`` answers ``render`` with what its
 environment's ``render()`` gives, encoded by :func:`~agentgym.remote.schemas.encode_frame`:

@@ -182,6 +182,27 @@ def test_the_server_pings_and_a_client_that_answers_stays(server_url):
     assert _metrics(server_url)["websocket"]["heartbeat_timeouts"] == 0
 
 
+def test_a_web_pages_handshake_from_another_origin_is_refused():
+    """Browsers let any web page open a WebSocket to 127.0.0.1 (no same-origin rule, no
+    preflight) and send its ``Origin``: a page the user merely visits must not drive the
+    keyless loopback server's environments. Clients that are not browsers send no ``Origin``;
+    pages served from this machine itself are let in."""
+    with running_env_server() as url:
+        async def scenario():
+            for origin in ("https://evil.example", "http://192.168.1.20:8080", "null"):
+                with pytest.raises(InvalidStatus) as refused:
+                    async with connect(_ws(url), origin=origin):
+                        pass
+                assert refused.value.response.status_code == 403, origin
+            for origin in (None, "http://localhost:3000", "http://127.0.0.1:8888", "http://[::1]:5173"):
+                async with connect(_ws(url), origin=origin) as ws:
+                    created = await _Client(ws).call("create", env_id="games/GuessTheNumber-v0")
+                    assert created["type"] == "result", origin
+
+        asyncio.run(scenario())
+        assert httpx.get(f"{url}/metrics").json()["sessions"]["created"] == 4
+
+
 def test_the_handshake_needs_the_key_when_the_server_has_one():
     with running_env_server(api_key="sesame") as url:
         async def scenario():
