@@ -234,8 +234,11 @@ def _config_fields(config: RolloutConfig) -> dict:
 
 
 def _unused_run_dir(out_dir: str | Path) -> Path:
-    """``out_dir``, refused if it already holds a run (trajectories would be appended to it)."""
+    """``out_dir``, refused if it is a file or already holds a run (trajectories would be
+    appended to it); checked before the policy loads."""
     run_dir = Path(out_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"{run_dir} is a file, not a run directory; choose another output directory")
     for name in (RESULTS_FILE, TRAJECTORIES_FILE, SETTINGS_FILE):
         if (run_dir / name).exists():
             raise ValueError(f"{run_dir} already holds a run ({name}); choose another output directory")

@@ -23,3 +23,12 @@ def test_run_files_get_the_umask_permissions_not_owner_only(tmp_path):
     modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (tmp_path / "run").iterdir()}
     assert {"run.json", "results.json", "report.md", "report.html", "trajectories.jsonl"} <= modes.keys()
     assert modes == dict.fromkeys(modes, 0o644)
+
+
+def test_an_out_that_is_a_file_is_refused_in_one_line_before_the_run(tmp_path, capsys):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    assert main(["eval", "--suite", "quick-v0", "--policy", "oracle", "--tasks", "1", "--out", str(taken)]) == 2
+    assert f"{taken} is a file" in capsys.readouterr().err and taken.read_text() == "mine"
+    with pytest.raises(ValueError, match="is a file"):
+        evaluate("oracle", "quick-v0", tasks=1, out_dir=taken, progress=False)
