@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from agentgym.train.checkpoint import check_run_directory_unused  # torch: only when training
+    from agentgym.train.checkpoint import check_run_directory_unused, resolve_checkpoint  # torch: only when training
     from agentgym.train.trainer import Trainer
 
     args.config = _one_config(args.config_file, args.config)
@@ -72,6 +72,7 @@ def _train(args: argparse.Namespace) -> int:
             folder = Path(config.run.out_dir)
         else:
             folder = Path(args.resume)
+        resolve_checkpoint(folder)  # no checkpoint there: say so first, whatever the run directory holds
         out_dir = args.out or (Path(config.run.out_dir) if config is not None else _run_dir(folder))
         if Path(out_dir).resolve() != _run_dir(folder).resolve():  # continuing into another directory
             check_run_directory_unused(out_dir)

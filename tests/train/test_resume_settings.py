@@ -84,3 +84,15 @@ def test_checkpoint_folders_get_the_umask_permissions_not_owner_only(tmp_path):
     folder = tmp_path / "run" / "checkpoints" / "step-000001"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755
     assert all(stat.S_IMODE(path.stat().st_mode) == 0o644 for path in folder.iterdir())
+
+
+def test_resuming_a_folder_without_a_checkpoint_says_so_before_judging_the_run_directory(tmp_path, capsys):
+    """``agentgym train CONFIG --resume EMPTY`` where CONFIG's run directory holds a run: the
+    problem is EMPTY (no checkpoint there), not the configuration's directory being in use."""
+    config = cli_config(tmp_path, run={"steps": 1})
+    assert main(["train", "--config", str(config)]) == 0
+    (tmp_path / "empty").mkdir()
+    capsys.readouterr()
+    assert main(["train", str(config), "--resume", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err
+    assert f"no checkpoint at {tmp_path / 'empty'}" in err and "already holds a run" not in err
