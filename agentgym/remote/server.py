@@ -84,7 +84,8 @@ never closed for idleness (its heartbeat says it is alive) and is not reachable 
 socket is closed with code 1008 before it opens). A handshake whose ``Origin`` names a web page
 not served from this machine is refused the same way (403): browsers let any page the user
 visits open a WebSocket to 127.0.0.1, and this transport's answers, unlike HTTP's, are readable
-there; clients that are not browsers send no ``Origin``.
+there; clients that are not browsers send no ``Origin``. An HTTP request from such a page
+gets 403 too (a page can post to 127.0.0.1 without reading the answer: it could make sessions).
 
 Rendering: a session created with a ``render_mode`` answers ``render`` with what its
 environment's ``render()`` gives, encoded by :func:`~agentgym.remote.schemas.encode_frame`:
@@ -157,7 +158,7 @@ from agentgym.remote.uvicorn_protocols import (  # re-exported: the protocols th
 )
 from agentgym.remote.ws_connection import AsgiEndpoint
 from agentgym.remote.ws_protocol import WsProtocol
-from agentgym.serve.guards import BearerAuth, BodyLimit, CrashAnswer, error_body
+from agentgym.serve.guards import BearerAuth, BodyLimit, CrashAnswer, OriginGuard, error_body
 
 DEFAULT_MAX_SESSIONS = 256
 DEFAULT_IDLE_TIMEOUT = 300.0
@@ -271,6 +272,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
     # would re-raise it into uvicorn, which drops the connection under the client's next request).
     app.add_middleware(CrashAnswer, logger=log, on_crash=lambda _: metrics.error(500))
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(OriginGuard)  # a web page the user visits must not make sessions
     if api_key:
         app.add_middleware(BearerAuth, api_key=api_key)  # added last: runs first (HTTP only)
 

@@ -16,13 +16,12 @@ import json
 import secrets
 import time
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 from agentgym.remote.schemas import CreateRequest, RandomActionRequest, ResetRequest, StepRequest
 from agentgym.remote.session_service import ERROR_TYPES, SessionService, validate
 from agentgym.remote.sessions import ApiError, Session
 from agentgym.remote.ws_connection import Connection, Disconnected
-from agentgym.serve.guards import is_loopback
+from agentgym.serve.guards import foreign_origin
 
 
 def step_action(data: Any) -> Any:
@@ -67,21 +66,6 @@ class WsProtocol:
         return scheme.lower() == "bearer" and hmac.compare_digest(
             hashlib.sha256(token.strip().encode()).digest(), self._key_digest)
 
-    @staticmethod
-    def foreign_origin(scope: dict[str, Any]) -> str | None:
-        """The handshake's ``Origin`` when it names a web page not served from this machine
-        (``None`` otherwise): browsers let any page open a WebSocket to 127.0.0.1, with no
-        same-origin rule, and send its ``Origin``; clients that are not browsers send none."""
-        header = next((value for name, value in scope.get("headers", ()) if name.lower() == b"origin"), None)
-        if header is None:
-            return None
-        origin = header.decode("latin-1").strip()
-        try:
-            host = urlsplit(origin).hostname
-        except ValueError:
-            host = None
-        return None if host and is_loopback(host) else origin
-
     async def websocket_session(self, scope: dict[str, Any], receive: Callable[[], Any],
                                 send: Callable[[Any], Any]) -> None:
         """``/v1/ws``, at the ASGI level: its messages go to and from uvicorn without a
@@ -92,7 +76,7 @@ class WsProtocol:
             await send({"type": "websocket.close", "code": 1008,
                         "reason": "this server needs an API key: 'Authorization: Bearer <key>'"})
             return
-        if self.foreign_origin(scope) is not None:  # a web page the user visits must not drive environments
+        if foreign_origin(scope) is not None:  # a web page the user visits must not drive environments
             await send({"type": "websocket.close", "code": 1008,
                         "reason": "WebSocket handshakes from web pages of other origins are refused"})
             return

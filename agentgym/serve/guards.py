@@ -9,7 +9,9 @@ Both are plain ASGI middleware that answer before the request body is read, with
   body, and stops a body sent without one (chunked) as soon as it passes the limit;
 - :class:`CrashAnswer` answers 500 for an exception the app raised (a bug behind it) and keeps
   the connection open, where an ``exception_handler(Exception)`` would answer and then re-raise
-  it into uvicorn, which closes the connection under a client that may already reuse it.
+  it into uvicorn, which closes the connection under a client that may already reuse it;
+- :class:`OriginGuard` answers 403 to a request a web page of another origin sent
+  (:func:`foreign_origin`), for servers that change state (the environment server).
 
 :func:`check_exposure` refuses to serve beyond loopback without a key.
 """
@@ -22,6 +24,7 @@ import ipaddress
 import json
 import logging
 from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 
@@ -43,6 +46,37 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
     except ValueError:  # a host name: it may resolve to any interface
         return False
+
+
+def foreign_origin(scope: Scope) -> str | None:
+    """The request's ``Origin`` when it names a web page not served from this machine, else
+    ``None``. Browsers let any page a user visits send requests (and open WebSockets) to
+    127.0.0.1, marked with the page's ``Origin``; clients that are not browsers send none."""
+    header = _header(scope, b"origin")
+    if header is None:
+        return None
+    origin = header.decode("latin-1").strip()
+    try:
+        host = urlsplit(origin).hostname
+    except ValueError:
+        host = None
+    return None if host and is_loopback(host) else origin
+
+
+class OriginGuard:
+    """Answer 403 to an HTTP request from a web page of another origin (:func:`foreign_origin`):
+    a page the user visits can post to a keyless loopback server (a ``text/plain`` body needs no
+    preflight) though it cannot read the answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (origin := foreign_origin(scope)) is not None:
+            await send_error(send, 403, f"requests from web pages of other origins are refused (Origin {origin[:100]})",
+                             error_type="permission_error", headers=((b"connection", b"close"),))
+            return
+        await self.app(scope, receive, send)
 
 
 def check_exposure(host: str, api_key: str | None, *, how_to_give_a_key: str = "api_key=...") -> None:

@@ -203,6 +203,20 @@ def test_a_web_pages_handshake_from_another_origin_is_refused():
         assert httpx.get(f"{url}/metrics").json()["sessions"]["created"] == 4
 
 
+def test_a_web_pages_http_requests_from_another_origin_are_refused():
+    """A page the user visits can post to 127.0.0.1 (a text/plain body needs no preflight); it
+    cannot read the answer, but it could make sessions (and make the server build what their
+    arguments ask for): refused with 403, and nothing is made."""
+    body = b'{"env_id": "games/GuessTheNumber-v0"}'
+    with running_env_server() as url, httpx.Client(base_url=url, timeout=10) as client:
+        for origin in ("https://evil.example", "null"):
+            answer = client.post("/v1/sessions", content=body, headers={"origin": origin, "content-type": "text/plain"})
+            assert answer.status_code == 403 and "other origins" in answer.json()["error"]["message"], answer.text
+        assert client.get("/metrics").json()["sessions"]["created"] == 0
+        for headers in ({}, {"origin": "http://localhost:3000"}):
+            assert client.post("/v1/sessions", content=body, headers=headers).status_code == 201
+
+
 def test_the_handshake_needs_the_key_when_the_server_has_one():
     with running_env_server(api_key="sesame") as url:
         async def scenario():
