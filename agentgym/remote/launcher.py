@@ -176,6 +176,13 @@ class ServerPool:
                             ("health_timeout", health_timeout), ("stop_grace", stop_grace)):
             if not value > 0:
                 raise ValueError(f"{name} must be positive, got {value}")
+        for name, value in (("stable_after", stable_after), ("restart_backoff", restart_backoff),
+                            ("max_backoff", max_backoff)):
+            if not value >= 0:  # NaN too: a restart due at NaN s never comes
+                raise ValueError(f"{name} must be a number of seconds >= 0, got {value}")
+        for name, value, least in (("unhealthy_after", unhealthy_after, 1), ("max_restarts", max_restarts, 0)):
+            if type(value) is not int or value < least:
+                raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
         self.host, self.api_key, self.imports = host, api_key, list(imports)
         self.startup_timeout, self.monitor_interval, self.health_timeout = startup_timeout, monitor_interval, health_timeout
         self.unhealthy_after, self.max_restarts, self.stable_after = unhealthy_after, max_restarts, stable_after

@@ -248,3 +248,15 @@ def test_containers_serve_episodes_and_are_removed_on_close():
     for container_id in ids:
         with pytest.raises(docker.errors.NotFound):
             client.containers.get(container_id)
+
+
+@pytest.mark.parametrize("option, value", [
+    ("unhealthy_after", 0), ("unhealthy_after", 1.5), ("max_restarts", -1), ("max_restarts", True),
+    ("stable_after", -1.0), ("restart_backoff", -0.5), ("max_backoff", float("nan")),
+])
+def test_monitor_options_out_of_range_are_refused_before_any_server_starts(option, value):
+    """They were taken as given: a NaN max_backoff left a crashed server in "backoff" for good
+    (its next attempt at NaN s never came), a negative max_restarts or a fractional
+    unhealthy_after meant something else than written. Refused up front, naming the option."""
+    with pytest.raises(ValueError, match=option):
+        launch_env_servers(1, **{option: value})
