@@ -4,7 +4,9 @@ them, off the event loop, and are answered on it.
 One instance serves one app: its threads (daemons) start at the first call; calls from the loop
 that made that first call are answered in batches, one loop wake-up for all that finished while
 the loop was busy; a call from another loop is answered on that loop, one wake-up each. After
-:meth:`EnvThreads.shutdown`, ``run`` raises ``RuntimeError``.
+:meth:`EnvThreads.shutdown`, ``run`` raises ``RuntimeError``; a thread stuck in a call past
+shutdown's ``timeout`` is left behind (a daemon), so a stuck environment cannot keep the
+server from stopping.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from collections import deque
 from typing import Any, Callable
 
@@ -83,14 +86,19 @@ class EnvThreads:
         for future, outcome in finished:
             _settle(future, outcome)
 
-    def shutdown(self) -> None:
-        """Let the threads finish the calls already queued, then stop and join them."""
+    def shutdown(self, timeout: float | None = None) -> list[str]:
+        """Let the threads finish the calls already queued, then stop and join them, waiting at
+        most ``timeout`` seconds in all (``None``: for ever). Returns the names of the threads
+        still in a call then: daemons, left to end with the process."""
         self._closed = True
         for _ in self._threads:
             self._calls.put(None)
+        deadline = None if timeout is None else time.monotonic() + timeout
         for thread in self._threads:
-            thread.join()
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        left = [thread.name for thread in self._threads if thread.is_alive()]
         self._threads.clear()
+        return left
 
 
 def _settle(future: asyncio.Future, outcome: tuple[Any, BaseException | None]) -> None:

@@ -44,10 +44,12 @@ from agentgym.remote.sessions import (
     declared_render_modes,
     generator_from,
     host_arguments,
+    log,
     make_stack,
 )
 from agentgym.trajectory import json_safe
 
+SHUTDOWN_GRACE = 5.0  # seconds a shutdown waits for environment calls still running
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
                405: "invalid_request_error", 409: "conflict_error", 413: "invalid_request_error",
                422: "invalid_request_error", 500: "server_error", 501: "not_implemented_error",
@@ -147,10 +149,15 @@ class SessionService:
                     await self.close(session)
 
     async def shutdown(self) -> None:
-        """Close every session, then let the threads finish their queued calls and join them."""
+        """Close every session, then let the threads finish their queued calls and join them,
+        for at most :data:`SHUTDOWN_GRACE` seconds: a call stuck for good (an environment that
+        hangs) is logged and left to end with the process, which it must not keep running."""
         for session in list(self.sessions.values()):
             await self.close(session)
-        self.pool.shutdown()
+        left = self.pool.shutdown(timeout=SHUTDOWN_GRACE)
+        if left:
+            log.warning("%d environment call%s still running %g s into the shutdown (%s); not waited for", len(left),
+                        "" if len(left) == 1 else "s", SHUTDOWN_GRACE, ", ".join(left))
 
     def snapshot(self, open_connections: int) -> dict[str, Any]:
         """The ``/metrics`` body (``open_connections``: the WebSocket connections open now)."""
