@@ -683,8 +683,18 @@ class Trainer:
             state["hint_ladder"] = self.guide.ladder.state()
         if self.replay is not None:
             state["replay"] = self.replay.state()
-        return save_checkpoint(self.out_dir, self.step, state, self.config.to_dict(), self.history,
+        return save_checkpoint(self.out_dir, self.step, state, self._portable_config(), self.history,
                                keep_last=self.config.checkpoint.keep_last)
+
+    def _portable_config(self) -> dict[str, Any]:
+        """The configuration a checkpoint records, with a ``model.path`` naming a local folder made
+        absolute: a relative one (``models/mine``) would otherwise be read from the directory
+        ``--resume`` runs in, or taken for a hub name there."""
+        config = self.config.to_dict()
+        path = config.get("model", {}).get("path")
+        if isinstance(path, str) and Path(path).expanduser().is_dir():
+            config["model"]["path"] = str(Path(path).expanduser().resolve())
+        return config
 
     def load_state(self, path: str | Path) -> None:
         """Continue from a checkpoint of this configuration (weights, optimizer, scheduler,

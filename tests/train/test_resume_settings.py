@@ -96,3 +96,18 @@ def test_resuming_a_folder_without_a_checkpoint_says_so_before_judging_the_run_d
     assert main(["train", str(config), "--resume", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err
     assert f"no checkpoint at {tmp_path / 'empty'}" in err and "already holds a run" not in err
+
+
+def test_a_run_with_a_relative_model_path_resumes_from_another_directory(tmp_path, monkeypatch, capsys):
+    """model.path = "model" (relative to where the run started): ``--resume`` from elsewhere
+    finds the same folder (it took "model/..." for a hub name and went to the network)."""
+    config = cli_config(tmp_path, run={"steps": 1, "out_dir": "run"}, model={"path": "model"})
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--config", str(config)]) == 0
+    assert load_checkpoint(tmp_path / "run").config["model"]["path"] == str((tmp_path / "model").resolve())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "run"), "--steps", "2"]) == 0, capsys.readouterr().err
+    assert load_checkpoint(tmp_path / "run").step == 2
