@@ -159,11 +159,12 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     file in the same directory, flushed to disk, then renamed over ``path`` (``os.replace``).
     A crash leaves at most a ``.NAME.*.tmp`` file beside it, never a half-written ``path``.
     ``path`` gets the permissions of a file made by ``open`` (the umask's), not a temporary
-    file's owner-only ones: a report is shared like the trajectories beside it."""
+    file's owner-only ones: a report is shared like the trajectories beside it. Text that UTF-8
+    cannot hold (a lone surrogate a model wrote) is written escaped (``\\ud800``)."""
     path = Path(path)
     handle, temporary = _new_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
+        with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())

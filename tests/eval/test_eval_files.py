@@ -32,3 +32,17 @@ def test_an_out_that_is_a_file_is_refused_in_one_line_before_the_run(tmp_path, c
     assert f"{taken} is a file" in capsys.readouterr().err and taken.read_text() == "mine"
     with pytest.raises(ValueError, match="is a file"):
         evaluate("oracle", "quick-v0", tasks=1, out_dir=taken, progress=False)
+
+
+def test_a_reply_that_is_not_valid_unicode_does_not_lose_the_report(tmp_path):
+    """A lone surrogate in a reply (README: a model can write one) cannot be UTF-8: the reports
+    show it escaped instead of failing with UnicodeEncodeError after every episode was played
+    (no results.json, no report; agentgym report failed the same way)."""
+    from agentgym.policies.scripted import ScriptedPolicy
+    from agentgym.eval.evaluate import summarise_run
+
+    evaluation = evaluate(ScriptedPolicy(["bad \ud800 move"]), "quick-v0", tasks=1, out_dir=tmp_path / "run",
+                          progress=False)
+    assert evaluation.report is not None and (tmp_path / "run" / "results.json").is_file()
+    assert "\\ud800" in (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+    assert summarise_run(tmp_path / "run").results.overall.episodes == evaluation.results.overall.episodes
