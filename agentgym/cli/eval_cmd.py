@@ -31,6 +31,7 @@ from agentgym.eval import Evaluation, evaluate
 from agentgym.eval.evaluate import default_run_dir
 from agentgym.eval.metrics import failure_summary
 from agentgym.eval.report import run_status
+from agentgym.eval.results import RESULTS_FILE, TRAJECTORIES_FILE
 from agentgym.eval.tables import rich_table
 from agentgym.policies.base import SamplingParams
 from agentgym.policies.specs import DEFAULT_POLICY, POLICY_SPECS
@@ -92,12 +93,24 @@ def run(args: argparse.Namespace) -> int:
                               seed=args.seed)
     suite, tasks = chosen_suite(args)
     out_dir = args.out or default_run_dir(suite.name, args.policy)
-    evaluation = evaluate(args.policy, suite, rollouts=args.rollouts, tasks=tasks, sampling=sampling,
-                          config=RolloutConfig(max_concurrent_episodes=args.concurrency, max_turns=args.max_turns,
-                                               env_runtime=args.env_runtime),
-                          out_dir=out_dir, progress=not args.no_progress)
+    try:
+        evaluation = evaluate(args.policy, suite, rollouts=args.rollouts, tasks=tasks, sampling=sampling,
+                              config=RolloutConfig(max_concurrent_episodes=args.concurrency,
+                                                   max_turns=args.max_turns, env_runtime=args.env_runtime),
+                              out_dir=out_dir, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        _point_to_the_partial_run(Path(out_dir))
+        raise
     print_summary(evaluation)
     return failure_exit_code(evaluation)
+
+
+def _point_to_the_partial_run(out_dir: Path) -> None:
+    """After a Ctrl-C: where the finished episodes are (a default run directory is named after
+    the time) and the command that summarises them."""
+    if (out_dir / TRAJECTORIES_FILE).is_file() and not (out_dir / RESULTS_FILE).is_file():
+        print(f"\nthe finished episodes are in {out_dir}: summarise them with `agentgym report {out_dir}`",
+              file=sys.stderr)
 
 
 def chosen_suite(args: argparse.Namespace) -> tuple[Suite, int | None]:
