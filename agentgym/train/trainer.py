@@ -293,6 +293,10 @@ class Trainer:
         config = self.config
         if self.step == 0 and not self.history:
             check_run_directory_unused(self.out_dir)
+        if self.step >= config.run.steps:  # a resumed run that is done: say so rather than nothing
+            warnings.warn(f"the run is at step {self.step} and run.steps is {config.run.steps}: nothing to train "
+                          f"(raise run.steps, --steps on the command line, above {self.step} to continue)",
+                          stacklevel=2)
         until = config.run.steps if until is None else min(until, config.run.steps)
         logging = config.logging
         main = rank_and_world()[0] == 0  # under torch.distributed, one process writes

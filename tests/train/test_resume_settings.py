@@ -111,3 +111,17 @@ def test_a_run_with_a_relative_model_path_resumes_from_another_directory(tmp_pat
     capsys.readouterr()
     assert main(["train", "--resume", str(tmp_path / "run"), "--steps", "2"]) == 0, capsys.readouterr().err
     assert load_checkpoint(tmp_path / "run").step == 2
+
+
+def test_resuming_a_finished_run_without_more_steps_says_there_is_nothing_to_train(tmp_path, capsys):
+    """``agentgym train --resume RUN`` on a run that reached run.steps (or with --steps below
+    its step) trained nothing and only printed 'trained to step N': now a warning says why."""
+    config = cli_config(tmp_path, run={"steps": 2})
+    assert main(["train", "--config", str(config)]) == 0
+    for extra in ([], ["--steps", "1"]):
+        capsys.readouterr()
+        assert main(["train", "--resume", str(tmp_path / "run"), *extra]) == 0
+        err = capsys.readouterr().err
+        assert "agentgym train: warning: the run is at step 2" in err and "nothing to train" in err
+    assert main(["train", "--resume", str(tmp_path / "run"), "--steps", "3"]) == 0
+    assert "nothing to train" not in capsys.readouterr().err
