@@ -45,7 +45,6 @@ from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
 from agentgym.tools.calls import ParsedAction, ToolCall, echo, message_text
 
 OPEN_TAG, CLOSE_TAG = "<tool_call>", "</tool_call>"
-_HERMES_BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
 _HERMES_TAG = re.compile(r"</?tool_call>")
 
 Span = tuple[int, int]
@@ -120,24 +119,43 @@ class HermesFormat:
     def find(self, text: str) -> FormatMatch | None:
         if OPEN_TAG not in text and CLOSE_TAG not in text:  # the common case costs one scan
             return None
-        blocks = list(_HERMES_BLOCK.finditer(text))
-        rest = _HERMES_BLOCK.sub("", text)
+        blocks, rest = _hermes_blocks(text)
         if OPEN_TAG in rest or CLOSE_TAG in rest:
             return _error(f"every {OPEN_TAG} needs a matching {CLOSE_TAG}", _HERMES_TAG.finditer(text))
+        spans = tuple(span for span, _ in blocks)
         calls = []
-        for number, block in enumerate(blocks, start=1):
+        for number, (_, content) in enumerate(blocks, start=1):
             try:
-                payload = json.loads(block.group(1))
+                payload = json.loads(content)
             except (ValueError, RecursionError) as exc:
-                return _error(f"tool call {number} is not valid JSON ({exc})", blocks)
+                return FormatMatch(error=f"tool call {number} is not valid JSON ({exc})", spans=spans)
             call = call_from_payload(payload, "", number)
             if isinstance(call, str):
-                return _error(call, blocks)
+                return FormatMatch(error=call, spans=spans)
             calls.append(call)
-        return FormatMatch(tuple(calls), tuple(b.span() for b in blocks))
+        return FormatMatch(tuple(calls), spans)
 
     def render(self, name: str, arguments: Any) -> str:
         return f"{OPEN_TAG}{json.dumps({'name': name, 'arguments': arguments}, ensure_ascii=False)}{CLOSE_TAG}"
+
+
+def _hermes_blocks(text: str) -> tuple[list[tuple[Span, str]], str]:
+    """The ``<tool_call>...</tool_call>`` blocks of ``text`` as ``(span, content)``, each opening
+    tag paired with the first closing tag after it, and the text outside them. One linear pass: a
+    lazy regex (``<tool_call>(.*?)</tool_call>``) rescans to the end of the text from every
+    unclosed tag, quadratic in a model's degenerate repetition of the tag."""
+    blocks: list[tuple[Span, str]] = []
+    outside: list[str] = []
+    position = 0
+    while True:
+        start = text.find(OPEN_TAG, position)
+        end = -1 if start < 0 else text.find(CLOSE_TAG, start + len(OPEN_TAG))
+        if end < 0:
+            outside.append(text[position:])
+            return blocks, "".join(outside)
+        outside.append(text[position:start])
+        position = end + len(CLOSE_TAG)
+        blocks.append(((start, position), text[start + len(OPEN_TAG):end]))
 
 
 def call_from_payload(payload: Any, call_id: str, number: int) -> ToolCall | str:

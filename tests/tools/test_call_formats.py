@@ -134,6 +134,31 @@ def test_every_malformed_example_of_the_json_formats_is_an_error(fmt):
         assert parsed.error and parsed.calls == (), example
 
 
+@pytest.mark.parametrize("piece", ["<tool_call>", "<tool_call>{", "<tool_call></tool_call><tool_call>",
+                                   "<python>", "```python\n", "<sql>", "<search>", "</tool_call>"])
+def test_a_degenerate_repetition_is_read_in_linear_time(piece):
+    # A model stuck repeating "<tool_call>" (16,000 times: 176,000 characters) took the Hermes
+    # parser half a minute (each unclosed tag was scanned to the end of the text: quadratic), a
+    # hang of the step for every length a sampler allows; linear, it is milliseconds.
+    import time
+
+    action = piece * 16_000
+    started = time.perf_counter()
+    parsed = parse_action(action, ALL)
+    assert time.perf_counter() - started < 3.0, piece
+    assert parsed.error or parsed.calls
+
+
+def test_hermes_blocks_pair_each_opening_tag_with_the_first_closing_tag_after_it():
+    hermes = '<tool_call>{"name": "a", "arguments": {}}</tool_call>'
+    other = hermes.replace('"a"', '"b"')
+    assert [c.name for c in parse(f"x {hermes} y {other} z", "hermes").calls] == ["a", "b"]
+    assert "needs a matching" in parse(f"{hermes}<tool_call>", "hermes").error
+    assert "needs a matching" in parse(f"</tool_call>{hermes}", "hermes").error
+    assert "needs a matching" in parse("<tool_call><tool_call>{}</tool_call></tool_call>", "hermes").error
+    assert "not valid JSON" in parse("<tool_call><tool_call>{}</tool_call>", "hermes").error
+
+
 @pytest.mark.parametrize("fmt", [PYTHON_TAG, SQL_TAG, SEARCH_TAG, PYTHON_FENCED], ids=lambda f: f.name)
 def test_every_malformed_example_of_the_code_formats_is_an_error(fmt):
     for example in fmt.malformed_examples:
