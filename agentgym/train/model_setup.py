@@ -25,7 +25,9 @@ from agentgym.train.config import ConfigError, TrainConfig
 def load_model(section: Any) -> tuple[Any, Any]:
     """Model and tokenizer from ``model.path``: the embedded SmolLM2, a folder or a hub name.
     A model whose configuration has a vision tower (``vision_config``) is loaded as an
-    image-text-to-text model, with its processor in the tokenizer's place."""
+    image-text-to-text model, with its processor in the tokenizer's place. A folder that cannot
+    be loaded (cut-off weights, a configuration value of the wrong type) is a ``ValueError``
+    naming it; ``OSError`` (a missing file, an unreachable hub) passes through."""
     from agentgym.policies.embedded import load_embedded_model
     from agentgym.policies.specs import EMBEDDED_SPEC, canonical_spec
 
@@ -34,12 +36,19 @@ def load_model(section: Any) -> tuple[Any, Any]:
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
     kwargs = {"revision": section.revision} if section.revision else {}
-    with quiet_transformers():
-        if getattr(AutoConfig.from_pretrained(section.path, **kwargs), "vision_config", None) is not None:
-            return (AutoModelForImageTextToText.from_pretrained(section.path, **kwargs),
-                    AutoProcessor.from_pretrained(section.path, **kwargs))
-        tokenizer = AutoTokenizer.from_pretrained(section.path, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(section.path, **kwargs)
+    try:
+        with quiet_transformers():
+            if getattr(AutoConfig.from_pretrained(section.path, **kwargs), "vision_config", None) is not None:
+                return (AutoModelForImageTextToText.from_pretrained(section.path, **kwargs),
+                        AutoProcessor.from_pretrained(section.path, **kwargs))
+            tokenizer = AutoTokenizer.from_pretrained(section.path, **kwargs)
+            model = AutoModelForCausalLM.from_pretrained(section.path, **kwargs)
+    except OSError:
+        raise  # a missing file or an unreachable hub: the callers word it
+    except Exception as exc:  # noqa: BLE001 - cut-off weights, a config value of the wrong type...
+        message = " ".join(str(exc).split())
+        raise ValueError(f"cannot load the model {section.path}: {type(exc).__name__}: "
+                         f"{message[:300] + '...' if len(message) > 300 else message}") from exc
     return model, tokenizer
 
 

@@ -125,3 +125,21 @@ def test_resuming_a_finished_run_without_more_steps_says_there_is_nothing_to_tra
         assert "agentgym train: warning: the run is at step 2" in err and "nothing to train" in err
     assert main(["train", "--resume", str(tmp_path / "run"), "--steps", "3"]) == 0
     assert "nothing to train" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["cut-off weights", "wrong config type"])
+def test_a_damaged_model_folder_is_one_line(tmp_path, capsys, damage):
+    """A model folder whose weights were cut off (an interrupted copy) or whose config.json has a
+    value of the wrong type: 'cannot load the model ...' and exit code 2, not a traceback."""
+    config = cli_config(tmp_path, run={"steps": 1})
+    if damage == "cut-off weights":
+        weights = tmp_path / "model" / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:1000])
+    else:
+        path = tmp_path / "model" / "config.json"
+        path.write_text(path.read_text().replace('"hidden_size": 64', '"hidden_size": "64"'))
+    capsys.readouterr()
+    assert main(["train", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert f"cannot load the model {tmp_path / 'model'}" in err
