@@ -108,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
 def _point_to_the_partial_run(out_dir: Path) -> None:
     """After a Ctrl-C: where the finished episodes are (a default run directory is named after
     the time) and the command that summarises them."""
-    if (out_dir / TRAJECTORIES_FILE).is_file() and not (out_dir / RESULTS_FILE).is_file():
+    trajectories = out_dir / TRAJECTORIES_FILE
+    if trajectories.is_file() and trajectories.stat().st_size and not (out_dir / RESULTS_FILE).is_file():
         print(f"\nthe finished episodes are in {out_dir}: summarise them with `agentgym report {out_dir}`",
               file=sys.stderr)
 
