@@ -130,8 +130,11 @@ def checkpoint_steps(out_dir: str | Path) -> dict[int, Path]:
 
 def check_run_directory_unused(out_dir: str | Path) -> None:
     """Raise :class:`RunDirectoryInUse` if ``out_dir`` holds a run (checkpoints, or a non-empty
-    ``metrics.jsonl``): a new run there would overwrite its metrics and mix its checkpoints."""
+    ``metrics.jsonl``): a new run there would overwrite its metrics and mix its checkpoints; or
+    if it is a file."""
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RunDirectoryInUse(f"{out_dir} is a file, not a run directory: choose another --out")
     steps = checkpoint_steps(out_dir)
     if steps:
         raise RunDirectoryInUse(f"{out_dir} already holds a run with checkpoints up to step {max(steps)}: "

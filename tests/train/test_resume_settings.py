@@ -143,3 +143,12 @@ def test_a_damaged_model_folder_is_one_line(tmp_path, capsys, damage):
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert f"cannot load the model {tmp_path / 'model'}" in err
+
+
+def test_a_run_directory_that_is_a_file_is_refused_before_the_model_loads(tmp_path, capsys):
+    config = cli_config(tmp_path, run={"steps": 1})
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    capsys.readouterr()
+    assert main(["train", "--config", str(config), "--out", str(taken)]) == 2
+    assert f"{taken} is a file, not a run directory" in capsys.readouterr().err and taken.read_text() == "mine"
