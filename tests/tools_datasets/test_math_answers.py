@@ -173,3 +173,23 @@ def test_a_decimal_exponent_is_bounded_like_a_power():
     assert verify_math("The answer is $\\boxed{3e99999999999}$.", "3").correct is False
     assert equivalent("1e999999999", "1e999999999") and equivalent("1.5e3", "1500")
     assert equivalent("1e4096", "10^{4096}") and equivalent("1e-4096", "10^{-4096}")
+
+
+@pytest.mark.parametrize("piece", ["\\boxed{", "\\boxed{1", "\\fbox{{", "\\boxed 5 ", "\\boxed{}\\boxed{"])
+def test_finding_the_last_box_is_linear_in_a_degenerate_response(piece):
+    # A response repeating "\boxed{" 16,000 times (112,000 characters) took about a minute: each
+    # unclosed box scanned the rest of the text for its closing brace (quadratic).
+    import time
+
+    response = piece * 16_000
+    started = time.perf_counter()
+    verify_math(response, "1")
+    assert time.perf_counter() - started < 3.0, piece
+
+
+def test_the_last_complete_box_wins_and_of_nested_ones_the_outer():
+    assert last_boxed("\\boxed{1} then \\boxed{\\frac{1}{2}} and \\boxed{3") == "\\frac{1}{2}"
+    assert last_boxed("\\boxed{a \\boxed{b} c}") == "a \\boxed{b} c"
+    assert last_boxed("} \\boxed{x}} \\boxed {y}") == "y"
+    assert last_boxed("\\boxed 5 and \\boxed{6}") == "6" and last_boxed("\\boxed{6} and \\boxed 5$") == "5"
+    assert last_boxed("\\boxed{{}") is None and last_boxed("\\boxed{{x}") is None

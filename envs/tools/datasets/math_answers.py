@@ -56,33 +56,40 @@ def last_boxed(text: str) -> str | None:
     if not isinstance(text, str) or "box" not in text:
         return None
     best: tuple[int, int, str] | None = None  # (end, -start, content): the one ending last, outermost
-    for match in re.finditer(r"\\(?:boxed|fbox)(\s*)", text):
+    closing: dict[int, int] | None = None
+    for match in _BOX.finditer(text):
         start = match.end()
         if start < len(text) and text[start] == "{":
-            end = _brace_end(text, start)
+            closing = _closing_braces(text) if closing is None else closing
+            end = closing.get(start)
             if end is None:
                 continue
             found = (end, -match.start(), text[start + 1:end])
         else:
-            word = re.match(r"[^\s$]+", text[start:]) if match.group(1) else None
+            word = _BOX_WORD.match(text, start) if match.group(1) else None
             if not word:
                 continue
-            found = (start + word.end(), -match.start(), word.group())
+            found = (word.end(), -match.start(), word.group())
         if best is None or found[:2] > best[:2]:
             best = found
     return None if best is None else best[2]
 
 
-def _brace_end(text: str, start: int) -> int | None:
-    depth = 0
-    for index in range(start, len(text)):
-        if text[index] == "{":
-            depth += 1
-        elif text[index] == "}":
-            depth -= 1
-            if depth == 0:
-                return index
-    return None
+_BOX = re.compile(r"\\(?:boxed|fbox)(\s*)")
+_BOX_WORD = re.compile(r"[^\s$]+")
+
+
+def _closing_braces(text: str) -> dict[int, int]:
+    """The index of the ``}`` that closes each ``{`` of ``text`` that is closed, in one pass
+    (scanning on from each box's brace is quadratic in a response that repeats ``\\boxed{``)."""
+    closing: dict[int, int] = {}
+    opened: list[int] = []
+    for match in re.finditer(r"[{}]", text):
+        if match.group() == "{":
+            opened.append(match.start())
+        elif opened:
+            closing[opened.pop()] = match.start()
+    return closing
 
 
 _ANSWER_TAG = re.compile(r"<answer>((?:(?!<answer>).)*?)</answer>", re.IGNORECASE | re.DOTALL)
