@@ -121,10 +121,30 @@ class Curriculum(ABC):
         """What the curriculum currently believes of ``arm`` (for logs)."""
 
     def state_dict(self) -> dict[str, Any]:
-        return {"plays": self.plays.tolist()}
+        return {"kind": self.kind, "arms": [arm.name for arm in self.arms], "plays": self.plays.tolist()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Take a saved state; ``ValueError`` if another curriculum saved it (another kind, other
+        arms: a [curriculum] changed on resume), whose statistics would not fit these arms."""
+        self._check_fits(state)
         self.plays = np.asarray(state["plays"], dtype=float)
+
+    @property
+    def kind(self) -> str:
+        """The ``curriculum.name`` of this curriculum (``sec``, ``dump``, ``pcl``)."""
+        return next((name for name, cls in CURRICULA.items() if isinstance(self, cls)), type(self).__name__)
+
+    def _check_fits(self, state: dict[str, Any]) -> None:
+        # Checkpoints written before kind and arms were recorded: their keys and arm count.
+        saved_kind = state.get("kind", self.kind if self.state_dict().keys() - {"kind", "arms"} <= state.keys()
+                               else "another curriculum")
+        saved_arms = state.get("arms") or [str(j) for j in range(len(state.get("plays", [])))]
+        arms = [arm.name for arm in self.arms] if "arms" in state else [str(j) for j in range(len(self.arms))]
+        if saved_kind != self.kind or saved_arms != arms:
+            raise ValueError(f"the checkpoint's curriculum ({saved_kind} over arms {', '.join(saved_arms)}) does not "
+                             f"fit this configuration's ({self.kind} over arms "
+                             f"{', '.join(arm.name for arm in self.arms)}): resume with the [curriculum] it was "
+                             "trained with")
 
     # ------------------------------------------------------------------ parts
     @abstractmethod

@@ -152,3 +152,18 @@ def test_a_run_directory_that_is_a_file_is_refused_before_the_model_loads(tmp_pa
     capsys.readouterr()
     assert main(["train", "--config", str(config), "--out", str(taken)]) == 2
     assert f"{taken} is a file, not a run directory" in capsys.readouterr().err and taken.read_text() == "mine"
+
+
+def test_a_checkpoint_of_another_curriculum_is_refused_in_one_line():
+    """Resuming with a changed [curriculum] (another name, other arms) said only 'recent',
+    'arm_successes' or 'a and p must have same size'."""
+    from agentgym.train.curriculum import Arm, DistributionUCBCurriculum, PromptCurriculum, SelfEvolvingCurriculum
+
+    two = [Arm("games/Wordle-v0", label="a"), Arm("games/Wordle-v0", label="b")]
+    saved = SelfEvolvingCurriculum(two, (0, 100), 0).state_dict()
+    SelfEvolvingCurriculum(two, (0, 100), 0).load_state_dict(saved)  # the same one resumes
+    for other in (DistributionUCBCurriculum(two, (0, 100), 0), PromptCurriculum(two, (0, 100), 0),
+                  SelfEvolvingCurriculum([*two, Arm("games/Wordle-v0", label="c")], (0, 100), 0),
+                  SelfEvolvingCurriculum([two[0], Arm("games/Wordle-v0", label="d")], (0, 100), 0)):
+        with pytest.raises(ValueError, match=r"the checkpoint's curriculum \(sec over arms a, b\) .*resume with"):
+            other.load_state_dict(saved)
