@@ -12,9 +12,11 @@ The model (``--model``: the embedded SmolLM2 by default, a folder or a hub name)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any, Iterator
 
 from agentgym.cli.options import add_env_options, env_kwargs, non_negative_int, positive_float, positive_int
 from agentgym.core import ConfigError
@@ -47,16 +49,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agentgym.trajectory import read_trajectories
-    from agentgym.train.sft import SFTSettings, demonstrations, fine_tune
-    from agentgym.train.model_setup import load_model
+    from agentgym.train.sft import SFTSettings
 
     if args.env is None and not args.trajectories:
         raise ConfigError("give --env (demonstrations from its oracle) or --trajectories FILE")
     kwargs = _env_kwargs(args)
-    if args.out.exists() and not args.out.is_dir():  # before the model loads and trains
-        raise ConfigError(f"--out {args.out} is a file: give a folder for the model")
     settings = SFTSettings(epochs=args.epochs, lr=args.lr, rows_per_step=args.rows_per_step)
+    with _out_folder(args.out):  # made before the model loads and trains
+        return _clone(args, kwargs, settings)
+
+
+def _clone(args: argparse.Namespace, kwargs: dict, settings: Any) -> int:
+    """Collect the demonstrations, fine-tune, save to ``args.out`` (which exists)."""
+    from agentgym.trajectory import read_trajectories
+    from agentgym.train.sft import demonstrations, fine_tune
+    from agentgym.train.model_setup import load_model
+
     model, tokenizer = load_model(SimpleNamespace(path=args.model, revision=None))
     demos = []
     for path in args.trajectories:
@@ -71,12 +79,29 @@ def run(args: argparse.Namespace) -> int:
     history = fine_tune(model, demos, settings,
                         on_epoch=lambda r: print(f"epoch {int(r['epoch'])}: nll {r['nll']:.4f} "
                                                  f"({int(r['rows'])} trajectories)"))
-    args.out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(args.out)
     tokenizer.save_pretrained(args.out)
     (args.out / "sft_metrics.json").write_text(json.dumps({"settings": vars(settings), "history": history}, indent=2))
     print(f"saved to {args.out}: agentgym train --config ... --set model.path={args.out}")
     return 0
+
+
+@contextlib.contextmanager
+def _out_folder(out: Path) -> Iterator[None]:
+    """Make the folder the model will be saved to, so that one that cannot be made (a file, a
+    read-only place) fails before the training, not after it; a folder made here is removed
+    again if the command fails while it is still empty."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file: give a folder for the model")
+    made = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only if empty: never what was written to it
+        raise
 
 
 def _env_kwargs(args: argparse.Namespace) -> dict:

@@ -45,3 +45,10 @@ def test_sft_refuses_an_out_that_is_a_file_before_training(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "--out" in captured.err and "is a file" in captured.err
     assert "demonstrations:" not in captured.out and taken.read_text() == "not a folder"
+    # a folder that cannot be made (below a file, say) fails before the training too
+    assert main(["sft", "--model", str(student), "--env", ENV_ID, "--episodes", "1", "--out", str(taken / "sub")]) == 2
+    assert "demonstrations:" not in capsys.readouterr().out
+    # made early, the folder does not outlive a run that ends with nothing to save
+    assert main(["sft", "--model", str(student), "--env", ENV_ID, "--episodes", "1", "--out",
+                 str(tmp_path / "fresh")]) == 2
+    assert not (tmp_path / "fresh").exists()
