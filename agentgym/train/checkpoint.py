@@ -181,6 +181,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return Checkpoint(folder, state, config, history)
 
 
+def checkpoint_config(path: str | Path) -> dict[str, Any]:
+    """The configuration a checkpoint recorded (its ``config.json`` alone: ``state.pt`` is not
+    read); errors as :func:`load_checkpoint`'s."""
+    return _read_json(resolve_checkpoint(path), "config.json")
+
+
 def _read_json(folder: Path, name: str) -> Any:
     try:
         return json.loads((folder / name).read_text(encoding="utf-8"))

@@ -92,8 +92,10 @@ from agentgym.train.async_rollouts import AsyncRollouts, BehaviourPolicy, drop_s
 from agentgym.train.batching import NotTrainable, TrainingRow, assign_advantages, check_trainable, training_rows
 from agentgym.train.checkpoint import (
     check_run_directory_unused,
+    checkpoint_config,
     load_checkpoint,
     load_trainable_state,
+    resolve_checkpoint,
     rng_state,
     save_checkpoint,
     set_rng_state,
@@ -747,14 +749,15 @@ class Trainer:
     def resume(cls, path: str | Path, *, overrides: dict[str, Any] | None = None, config: TrainConfig | None = None,
                **kwargs: Any) -> Trainer:
         """A trainer continuing the checkpoint at ``path`` (a checkpoint, or a run folder: its
-        latest). The configuration is the checkpoint's (or ``config``), with ``overrides``."""
-        checkpoint = load_checkpoint(path)
+        latest). The configuration is the checkpoint's (or ``config``), with ``overrides``.
+        The saved state is read once, after the model is built."""
+        folder = resolve_checkpoint(path)
         if config is None:
-            config = TrainConfig.from_dict(merge(checkpoint.config, overrides or {}))
+            config = TrainConfig.from_dict(merge(checkpoint_config(folder), overrides or {}))
         elif overrides:
             config = TrainConfig.from_dict(merge(config.to_dict(), overrides))
         trainer = cls(config, **kwargs)
-        trainer.load_state(checkpoint.path)
+        trainer.load_state(folder)
         return trainer
 
     def _finish(self, logger: MetricsLogger) -> None:

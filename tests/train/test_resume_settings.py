@@ -167,3 +167,16 @@ def test_a_checkpoint_of_another_curriculum_is_refused_in_one_line():
                   SelfEvolvingCurriculum([two[0], Arm("games/Wordle-v0", label="d")], (0, 100), 0)):
         with pytest.raises(ValueError, match=r"the checkpoint's curriculum \(sec over arms a, b\) .*resume with"):
             other.load_state_dict(saved)
+
+
+def test_resume_reads_the_saved_state_once(tmp_path, monkeypatch):
+    """state.pt holds the weights and the optimizer's moments (about 12 bytes per parameter
+    with AdamW): resume read it twice, holding both copies at once at its peak."""
+    import agentgym.train.checkpoint as checkpoint_module
+
+    run = _one_step_run(tmp_path / "run")
+    loads = []
+    real_load = checkpoint_module.torch.load
+    monkeypatch.setattr(checkpoint_module.torch, "load", lambda *a, **k: loads.append(a) or real_load(*a, **k))
+    resumed = Trainer.resume(run, overrides={"run": {"steps": 2}}, **learner())
+    assert resumed.step == 1 and len(loads) == 1
