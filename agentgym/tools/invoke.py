@@ -73,7 +73,7 @@ def invoke(tool: Tool, arguments: Any, *, injections: Callable[[], Mapping[str, 
     prepared = _prepare(tool, arguments, injections)
     if isinstance(prepared, ToolOutcome):
         return prepared
-    runner = run_coroutine or run_on_new_loop
+    runner = run_coroutine or (lambda factory, timeout: run_on_new_loop(factory, timeout, name=tool.name))
     started = time.perf_counter()
     try:
         if tool.is_async:
@@ -200,6 +200,40 @@ async def _not_exiting(factory: CoroutineFactory) -> Any:
         raise ToolExited(exc.code) from None
 
 
-def run_on_new_loop(factory: CoroutineFactory, timeout: float | None) -> Any:
-    """The default :data:`CoroutineRunner`: a fresh event loop per call."""
-    return asyncio.run(bounded(factory, timeout))
+def run_on_new_loop(factory: CoroutineFactory, timeout: float | None, *, name: str = "coroutine") -> Any:
+    """The default :data:`CoroutineRunner`: a fresh event loop per call, closed after it with
+    the tasks the call left cancelled. A task that ignores its cancellation (the call past its
+    timeout, or one it started) is not waited for: its loop is left running it in a daemon
+    thread (``agentgym-tool-<name>``) that ends with it, as a sync tool's thread does."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(bounded(factory, timeout))
+    finally:
+        _close_loop(loop, name)
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop, name: str) -> None:
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:  # a short grace: what is still running after it goes on in the daemon thread
+        loop.run_until_complete(asyncio.wait(pending, timeout=0.1))
+    stubborn = [task for task in pending if not task.done()]
+    if stubborn:
+        threading.Thread(target=_drain_and_close, args=(loop, stubborn), name=f"agentgym-tool-{name[:40]}",
+                         daemon=True).start()
+        return
+    _shut_down(loop)
+
+
+def _drain_and_close(loop: asyncio.AbstractEventLoop, tasks: list[asyncio.Task[Any]]) -> None:
+    loop.run_until_complete(asyncio.wait(tasks))
+    _shut_down(loop)
+
+
+def _shut_down(loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()

@@ -174,6 +174,35 @@ def test_an_async_tool_past_its_timeout_is_cancelled():
     assert cancelled == [True, True]
 
 
+def test_an_async_tool_that_ignores_its_cancellation_still_times_out():
+    # invoke's own event loop (asyncio.run) waited at its shutdown for the cancelled call, which
+    # never ends: the bound of 0.2 s became a hang. The call is left to finish in a daemon thread,
+    # as a sync tool's is, and that thread ends when the tool does.
+    release = threading.Event()
+
+    @tool(timeout=0.2)
+    async def stubborn() -> str:
+        """Hang, ignoring cancellation."""
+        while not release.is_set():
+            try:
+                await asyncio.sleep(0.05)
+            except asyncio.CancelledError:
+                pass
+        return "late"
+
+    box = {}
+    caller = threading.Thread(target=lambda: box.setdefault("outcome", invoke(stubborn, {})), daemon=True)
+    caller.start()
+    caller.join(10)
+    assert not caller.is_alive(), "invoke hung on a tool that ignores its cancellation"
+    assert box["outcome"].failure == "timeout"
+    left = [t for t in threading.enumerate() if t.name.startswith("agentgym-tool-stubborn")]
+    assert len(left) == 1
+    release.set()
+    left[0].join(10)
+    assert not left[0].is_alive()
+
+
 def test_a_timeout_error_the_tool_raises_itself_is_not_our_timeout():
     @tool(timeout=5)
     async def upstream() -> str:
