@@ -103,6 +103,18 @@ def test_the_pytest_runner(sandbox):
     assert not quitter.correct and "without a test report" in quitter.error
 
 
+@pytest.mark.parametrize("solution, error", [
+    ("import sys\nsys.exit(0)\n", "the run stopped before the tests ended: SystemExit: 0"),
+    ("raise KeyboardInterrupt\n", "the run stopped before the tests ended: KeyboardInterrupt"),
+    ("def add(a, b):\n    raise KeyboardInterrupt\n", "the run stopped before the tests ended: KeyboardInterrupt"),
+])
+def test_a_solution_that_stops_pytest_is_told_so_not_that_there_are_no_tests(sandbox, solution, error):
+    # pytest ends its session on these (an internal error, an interrupt) with nothing counted:
+    # the agent read "no tests were found", as if the dataset had none.
+    verdict = run_tests(sandbox, solution, FUNCTION_TESTS, runner="pytest")
+    assert not verdict.correct and verdict.error == error
+
+
 def test_the_whole_run_is_bounded_by_the_sandbox():
     from agentgym.sandbox import Sandbox, SandboxLimits
 

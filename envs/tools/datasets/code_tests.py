@@ -380,6 +380,19 @@ class Outcomes:
             text = str(report.longreprtext).strip().splitlines()
             self.results["error"] = "the tests could not be collected: " + (text[-1] if text else "error")
 
+    # pytest ends the session on these (the solution's sys.exit while it is imported, a
+    # KeyboardInterrupt it raises) with nothing counted: say why, not "no tests were found".
+    def pytest_internalerror(self, excrepr, excinfo):
+        self.stopped(excinfo)
+
+    def pytest_keyboard_interrupt(self, excinfo):
+        self.stopped(excinfo)
+
+    def stopped(self, excinfo):
+        if self.results["error"] is None:
+            text = f"{excinfo.typename}: {excinfo.value}" if str(excinfo.value) else excinfo.typename
+            self.results["error"] = "the run stopped before the tests ended: " + text[:300]
+
     def pytest_sessionfinish(self, session, exitstatus):
         REPORT.write("\n" + NONCE + json.dumps(self.results) + "\n")
         REPORT.flush()
