@@ -116,7 +116,8 @@ def _point_to_the_partial_run(out_dir: Path) -> None:
 
 def chosen_suite(args: argparse.Namespace) -> tuple[Suite, int | None]:
     """The suite to run and how many seeds of each entry: a registered suite (``--suite``,
-    default quick-v1) with ``--tasks``, or the suite of ``--env`` environments, every seed of it."""
+    default quick-v1) with ``--tasks``, or the suite of ``--env`` environments, every seed of it
+    (their count given all the same, so that the run records it and compare sees it differ)."""
     kwargs = env_kwargs(args)
     if not args.env:
         if kwargs or args.first_seed:
@@ -129,7 +130,7 @@ def chosen_suite(args: argparse.Namespace) -> tuple[Suite, int | None]:
     suite = env_suite(args.env, range(args.first_seed, args.first_seed + count), kwargs)
     if kwargs:
         check_env_values(suite)
-    return suite, None
+    return suite, count
 
 
 def check_env_values(suite: Suite) -> None:

@@ -25,3 +25,14 @@ def test_an_interrupted_eval_names_its_run_directory_and_the_report_command(tmp_
     assert f"agentgym report {run_dir.relative_to(tmp_path)}" in err
     assert main(["report", str(run_dir)]) == 0
     assert "Incomplete run: 1 of" in capsys.readouterr().err
+
+
+def test_compare_names_a_different_task_count_of_env_runs(tmp_path, capsys):
+    """``agentgym eval --env ID --tasks 1`` and ``--tasks 2`` played other seeds (0 against 0-1):
+    compare listed no difference, since --env runs recorded no task count."""
+    for count in ("1", "2"):
+        assert main(["eval", "--env", "games/Wordle-v0", "--policy", "oracle", "--tasks", count, "--no-progress",
+                     "--out", str(tmp_path / count)]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "1"), str(tmp_path / "2")]) == 0
+    assert "settings differ: tasks_per_entry: 1 (#1) vs 2 (#2)" in capsys.readouterr().out
