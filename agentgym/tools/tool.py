@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import inspect
 import json
 import math
 import re
+import secrets
+import sys
 import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -182,16 +185,69 @@ def tool(fn: Callable[..., Any] | None = None, *, name: str | None = None, descr
     return make(fn) if fn is not None else make
 
 
+#: Digits of the longest integer written out in a result past Python's own limit
+#: (``sys.get_int_max_str_digits()``, 4300); converting is quadratic, this is ~0.1 s.
+MAX_RESULT_INT_DIGITS = 100_000
+
+
 def render_result(value: Any) -> str:
     """A tool's return value as text: a ``str`` as is, ``bytes`` decoded as UTF-8, JSON for
-    dicts, lists and tuples (models read it best), ``str()`` for anything else."""
+    dicts, lists and tuples (models read it best), ``str()`` for anything else. Integers past
+    Python's int-to-text limit are written out too, up to :data:`MAX_RESULT_INT_DIGITS` digits
+    (past that, their number of digits is)."""
     if isinstance(value, str):
         return value
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, int) and not isinstance(value, bool) and _too_long_for_str(value):
+        return _int_text(value)
     if isinstance(value, (dict, list, tuple)):
         try:
             return json.dumps(value, ensure_ascii=False, default=str)
-        except (TypeError, ValueError):  # circular structures, huge integers
+        except ValueError as exc:  # an integer past the int-to-text limit (or a circular structure)
+            text = _json_with_long_ints(value) if "integer string conversion" in str(exc) else None
+            if text is not None:
+                return text
+        except TypeError:
             pass
     return str(value)
+
+
+def _too_long_for_str(value: int) -> bool:
+    limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
+    return limit > 0 and value.bit_length() > limit * 3  # 3 bits a digit: below it str() always works
+
+
+def _int_text(value: int) -> str:
+    """``value`` in decimal without Python's digit limit, or its number of digits past
+    :data:`MAX_RESULT_INT_DIGITS`."""
+    size = abs(value)
+    digits = max(1, int(size.bit_length() * math.log10(2)))
+    digits += size >= 10 ** digits
+    if digits <= MAX_RESULT_INT_DIGITS:
+        return str(decimal.Decimal(value))
+    return f"{'-' if value < 0 else ''}(an integer of {digits:,} digits: too long to write out)"
+
+
+def _json_with_long_ints(value: Any) -> str | None:
+    """``value`` as JSON, its integers past the digit limit written out by :func:`_int_text`;
+    ``None`` if it still cannot be (a circular structure)."""
+    nonce, long_ints = secrets.token_hex(8), []
+
+    def swap(item: Any) -> Any:
+        if isinstance(item, int) and not isinstance(item, bool) and _too_long_for_str(item):
+            long_ints.append(_int_text(item))
+            return f"@@int-{nonce}-{len(long_ints) - 1}@@"
+        if isinstance(item, dict):
+            return {key: swap(inner) for key, inner in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [swap(inner) for inner in item]
+        return item
+
+    try:
+        text = json.dumps(swap(value), ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    for number, digits in enumerate(long_ints):
+        text = text.replace(f'"@@int-{nonce}-{number}@@"', digits, 1)
+    return text

@@ -109,6 +109,21 @@ def test_results_are_rendered_as_text():
     assert render_result(circular) == "[[...]]"
 
 
+def test_an_integer_past_pythons_digit_limit_is_a_result_not_a_failure_of_the_tool():
+    # str(10**5000) raises ValueError (sys.get_int_max_str_digits, 4300): the agent read "Error:
+    # power failed: ValueError: ... use sys.set_int_max_str_digits()", a tool that had worked.
+    @tool
+    def power(base: int, exponent: int) -> int:
+        """Raise a whole number to a power."""
+        return base ** exponent
+
+    outcome = invoke(power, {"base": 10, "exponent": 5000})
+    assert outcome.ok and outcome.content == "1" + "0" * 5000
+    assert render_result({"value": 10 ** 5000, "note": "é"}) == '{"value": 1' + "0" * 5000 + ', "note": "é"}'
+    assert render_result([2, (10 ** 5000,)]) == "[2, [1" + "0" * 5000 + "]]"
+    assert render_result(-(10 ** 300_000)) == "-(an integer of 300,001 digits: too long to write out)"
+
+
 def test_injected_arguments_are_filled_from_the_environment():
     @tool
     def whoami(greeting: str, session_id: Injected[str], verbose: Injected[bool] = False) -> str:
