@@ -8,6 +8,7 @@ maps them), so older commands keep working.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from agentgym.policies.base import Policy
@@ -22,7 +23,7 @@ DEFAULT_POLICY = EMBEDDED_SPEC
 
 POLICY_SPECS = {
     EMBEDDED_SPEC: "the embedded SmolLM2-135M-Instruct model (the default; aliases: smollm2, embedded)",
-    "hf:PATH": "a Hugging Face causal LM checkpoint (folder or hub cache name)",
+    "hf:PATH": "a Hugging Face causal LM checkpoint (folder or hub cache name), or a LoRA run's adapter folder",
     "openai:URL#MODEL": "an OpenAI-compatible server, e.g. openai:http://127.0.0.1:8000/v1#my-model",
     "oracle": "the environment's own solver (an upper bound)",
     "random[:SEED]": "random legal-looking moves",
@@ -89,15 +90,32 @@ def make_policy(spec: str | None = None) -> Policy:
     raise ValueError(f"unknown policy {spec!r}; choose one of: {known}")
 
 
+def is_adapter_folder(folder: Path) -> bool:
+    """``folder`` holds a LoRA adapter (peft's ``adapter_config.json``) and no full model, as a
+    LoRA run's ``final`` and ``checkpoints/step-N`` folders do."""
+    return (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file()
+
+
+def is_checkpoint_folder(folder: Path) -> bool:
+    """``folder`` holds a Hugging Face model (``config.json``) or a LoRA adapter on one."""
+    return folder.is_dir() and ((folder / "config.json").is_file() or is_adapter_folder(folder))
+
+
 def _hf_policy(spec: str, argument: str) -> Policy:
-    """``HFPolicy.from_pretrained`` with the failures a user can cause turned into one line."""
+    """``HFPolicy.from_pretrained`` with the failures a user can cause turned into one line.
+
+    A LoRA adapter folder loads its base model (the adapter's ``base_model_name_or_path``)
+    with the adapter applied; that needs peft (the ``train`` extra)."""
     folder = Path(argument).expanduser()
     if looks_like_local_path(argument):
         if not folder.exists():
             raise ValueError(f"policy {spec!r}: no such folder {argument!r}")
-        if not folder.is_dir() or not (folder / "config.json").is_file():
+        if not is_checkpoint_folder(folder):
             raise ValueError(f"policy {spec!r}: {argument!r} is not a Hugging Face checkpoint folder "
-                             f"(it has no config.json)")
+                             f"(it has no config.json, nor a LoRA adapter's adapter_config.json)")
+        if is_adapter_folder(folder) and importlib.util.find_spec("peft") is None:
+            raise ValueError(f"policy {spec!r}: {argument!r} is a LoRA adapter, which needs peft: "
+                             f"pip install 'agentgym[train]'")
     from agentgym.policies.hf import HFPolicy
 
     try:

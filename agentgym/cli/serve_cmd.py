@@ -61,11 +61,12 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise ValueError(f"serve-policy needs FastAPI and uvicorn: pip install 'agentgym[serve]' ({exc})") from None
     check_exposure(args.host, api_key, how_to_give_a_key=f"--api-key or the {API_KEY_ENV} environment variable")
-    from agentgym.policies.specs import make_policy
+    from agentgym.policies.specs import is_checkpoint_folder, make_policy
 
     folder = Path(args.model)
-    if args.model not in EMBEDDED and folder.is_dir() and not (folder / "config.json").is_file():
-        raise ValueError(f"{args.model} is not a Hugging Face checkpoint folder: it has no config.json")
+    if args.model not in EMBEDDED and folder.is_dir() and not is_checkpoint_folder(folder):
+        raise ValueError(f"{args.model} is not a Hugging Face checkpoint folder: it has no config.json "
+                         "(nor a LoRA adapter's adapter_config.json)")
     try:
         policy = make_policy(EMBEDDED_SPEC if args.model in EMBEDDED else f"hf:{args.model}")
     except OSError as exc:  # no such folder, or not a model
