@@ -230,9 +230,32 @@ def _make_remote(id: str, server: str, max_turns: Any, episode_statistics: bool,
                           f"({exc})") from None
     if max_turns is not _UNSET:
         kwargs = {**kwargs, "max_turns": max_turns}
-    env: gym.Env = RemoteEnv(id, server=server, **kwargs)
+    return _wrapped(RemoteEnv(id, server=server, **kwargs), wrappers)
+
+
+def _checked_wrappers(id: str, wrappers: Any) -> tuple[Callable[[gym.Env], gym.Env], ...]:
+    """``make``'s ``wrappers`` as a tuple (``None`` is none), or a ConfigError naming what is not
+    a wrapper, before any environment is made."""
+    if wrappers is None:
+        return ()
+    if isinstance(wrappers, (str, bytes)) or not isinstance(wrappers, Iterable):
+        raise ConfigError(f"make({id!r}): wrappers must be a list of wrapper classes or callables, got {wrappers!r}")
+    wrappers = tuple(wrappers)
     for wrap in wrappers:
-        env = wrap(env)
+        if not callable(wrap):
+            raise ConfigError(f"make({id!r}): every item of wrappers must be a wrapper class or a callable "
+                              f"taking the env, got {wrap!r}")
+    return wrappers
+
+
+def _wrapped(env: gym.Env, wrappers: Sequence[Callable[[gym.Env], gym.Env]]) -> gym.Env:
+    """``env`` inside ``wrappers`` (the first innermost); closed if one of them raises."""
+    try:
+        for wrap in wrappers:
+            env = wrap(env)
+    except BaseException:
+        env.close()
+        raise
     return env
 
 
@@ -280,6 +303,7 @@ def make(
 
     if not isinstance(tool_calling, bool):
         raise ConfigError(f"make({id!r}): tool_calling must be True or False, got {tool_calling!r}")
+    wrappers = _checked_wrappers(id, wrappers)
     if server is not None:
         return _make_remote(id, server, max_turns, episode_statistics, wrappers, kwargs)
     info = env_info(id)
@@ -293,8 +317,7 @@ def make(
         if isinstance(exc.__cause__, ConfigError):
             raise exc.__cause__ from None
         raise
-    for wrap in wrappers:
-        env = wrap(env)
+    env = _wrapped(env, wrappers)
     if tool_calling:
         env = with_tool_calling(env)
     turns = info.max_turns if max_turns is _UNSET else max_turns

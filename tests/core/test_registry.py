@@ -1,3 +1,4 @@
+import re
 import warnings
 
 import gymnasium as gym
@@ -107,6 +108,35 @@ def test_user_wrappers_sit_inside_the_turn_limit_and_statistics():
     assert all(r[4]["error"] for r in results), "format errors are invalid actions"
     assert results[-1][3] is True, "format errors count against the turn budget"
     assert results[-1][4]["episode"]["invalid_actions"] == 3
+
+
+def test_wrappers_none_is_no_wrappers_and_a_bad_wrapper_is_named_before_anything_is_made(monkeypatch):
+    from agentgym.core import ConfigError
+    from agentgym.envs.games.wordle import Wordle
+
+    assert type(agentgym.make("games/Wordle-v0", wrappers=None).unwrapped) is Wordle
+    made = []
+    monkeypatch.setattr(gym, "make", lambda *args, **kwargs: made.append(args))
+    for bad, says in [([1], "every item of wrappers must be a wrapper class or a callable taking the env, got 1"),
+                      ("AnswerFormat", "wrappers must be a list of wrapper classes or callables, got 'AnswerFormat'"),
+                      (3, "wrappers must be a list")]:
+        with pytest.raises(ConfigError, match=re.escape(says)):
+            agentgym.make("games/Wordle-v0", wrappers=bad)
+    assert not made, "refused before the environment was made"
+
+
+def test_a_wrapper_that_raises_closes_the_environment_it_was_given(monkeypatch):
+    from agentgym.envs.games.wordle import Wordle
+
+    closed = []
+    monkeypatch.setattr(Wordle, "close", lambda self: closed.append(self))
+
+    def broken(env):
+        raise RuntimeError("this wrapper is broken")
+
+    with pytest.raises(RuntimeError, match="this wrapper is broken"):
+        agentgym.make("games/Wordle-v0", wrappers=[broken])
+    assert len(closed) == 1 and type(closed[0]) is Wordle
 
 
 # ------------------------------------------------------------ registry safety and clear errors
