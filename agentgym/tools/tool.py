@@ -8,7 +8,6 @@ import inspect
 import json
 import math
 import re
-import secrets
 import sys
 import types
 from dataclasses import dataclass, field
@@ -230,24 +229,19 @@ def _int_text(value: int) -> str:
 
 
 def _json_with_long_ints(value: Any) -> str | None:
-    """``value`` as JSON, its integers past the digit limit written out by :func:`_int_text`;
+    """``value`` as JSON, its integers past the digit limit as strings of :func:`_int_text`;
     ``None`` if it still cannot be (a circular structure)."""
-    nonce, long_ints = secrets.token_hex(8), []
 
-    def swap(item: Any) -> Any:
+    def written(item: Any) -> Any:
         if isinstance(item, int) and not isinstance(item, bool) and _too_long_for_str(item):
-            long_ints.append(_int_text(item))
-            return f"@@int-{nonce}-{len(long_ints) - 1}@@"
+            return _int_text(item)
         if isinstance(item, dict):
-            return {key: swap(inner) for key, inner in item.items()}
+            return {key: written(inner) for key, inner in item.items()}
         if isinstance(item, (list, tuple)):
-            return [swap(inner) for inner in item]
+            return [written(inner) for inner in item]
         return item
 
     try:
-        text = json.dumps(swap(value), ensure_ascii=False, default=str)
+        return json.dumps(written(value), ensure_ascii=False, default=str)
     except (TypeError, ValueError, RecursionError):
         return None
-    for number, digits in enumerate(long_ints):
-        text = text.replace(f'"@@int-{nonce}-{number}@@"', digits, 1)
-    return text
