@@ -15,7 +15,8 @@
     search cache (``corpora/<name>-<fingerprint>``, the fingerprint covering the file's path,
     size and modification time, so an edited file gets a new index) and shared in the process;
   - ``retriever_url``: a running ``/retrieve`` server (``agentgym serve-retriever``, Search-R1's),
-    through one shared :class:`~agentgym.retrieval.client.RemoteRetriever` per URL;
+    through one shared :class:`~agentgym.retrieval.client.RemoteRetriever` per URL, with the key
+    in ``$AGENTGYM_API_KEY`` when one is set (a server beyond loopback requires it);
   - neither, for a HotpotQA file: its context paragraphs are the corpus
     (:func:`~agentgym.envs.search.byo.hotpotqa_documents`), whose ids are the titles the gold
     documents name.
@@ -50,6 +51,8 @@ from .tasks import SearchTask
 from .tool_turns import SearchToolCalling
 
 _OWNER = "search/Corpus-v0"
+#: The variable holding the retrieval server's key (the one ``agentgym serve-retriever`` reads).
+API_KEY_ENV = "AGENTGYM_API_KEY"
 #: SearchEnv arguments that Corpus-v0 does not take (the generated world's, live objects).
 NOT_TAKEN = frozenset({"size", "seed", "kinds", "questions", "retriever"})
 
@@ -120,12 +123,16 @@ def _read_tasks(path: str, size: int, mtime_ns: int, shape: str, split: str) -> 
 
 
 def remote_retriever(url: str) -> Retriever:
-    """The process's shared :class:`~agentgym.retrieval.client.RemoteRetriever` of ``url``."""
+    """The process's shared :class:`~agentgym.retrieval.client.RemoteRetriever` of ``url``, sending
+    the key in ``$AGENTGYM_API_KEY`` when it is set (a server beyond loopback requires one; the key
+    is never an environment argument, which runs and servers record)."""
     from agentgym.retrieval.client import RemoteRetriever
 
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ConfigError(f"{_OWNER}: retriever_url must be an http:// or https:// URL, got {url!r}")
-    return shared(f"remote:{url.rstrip('/')}", lambda: RemoteRetriever(url))
+    api_key = os.environ.get(API_KEY_ENV) or None
+    keyed = hashlib.sha256(api_key.encode()).hexdigest()[:16] if api_key else "no key"
+    return shared(f"remote:{url.rstrip('/')}:{keyed}", lambda: RemoteRetriever(url, api_key=api_key))
 
 
 def corpus_retriever(source: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,

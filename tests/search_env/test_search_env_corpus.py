@@ -122,6 +122,27 @@ def test_a_retrieval_server_as_the_corpus(own_files, world_kwargs):
         other.close()
 
 
+def test_a_retrieval_server_that_requires_a_key_gets_the_one_in_the_environment_variable(
+        own_files, world_kwargs, monkeypatch):
+    tasks, _, _ = own_files
+    index = world_retriever(world_kwargs["size"], world_kwargs["seed"], world_kwargs["cache_dir"])
+    with serve_retriever(index, api_key="s3cret") as server:
+        monkeypatch.delenv("AGENTGYM_API_KEY", raising=False)
+        keyless = agentgym.make(ENV_ID, tasks=tasks, retriever_url=server.url)
+        keyless.reset(seed=0)
+        observation, _, _, _, _ = keyless.step("<search>Gefoba Ri Accord</search>")
+        assert "401" in observation, "without the key the server refuses"
+        monkeypatch.setenv("AGENTGYM_API_KEY", "s3cret")
+        env = agentgym.make(ENV_ID, tasks=tasks, retriever_url=server.url)
+        assert env.unwrapped.retriever is not keyless.unwrapped.retriever, "one shared client per key"
+        env.reset(seed=0)
+        _, _, _, _, info = env.step("<search>Gefoba Ri Accord</search>")
+        assert info["retrieved"][0] == "e0000199"
+        assert "s3cret" not in json.dumps(env.spec.kwargs, default=str), "the key is not an argument"
+        for made in (env, keyless):
+            made.close()
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"corpus": "x.jsonl"}, "give tasks=PATH"),
     ({"tasks": "missing.jsonl", "corpus": "x.jsonl"}, "does not exist"),
