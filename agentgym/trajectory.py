@@ -541,8 +541,8 @@ def image_folder(path: str | os.PathLike[str]) -> Path:
 class TrajectoryReader:
     """Iterate over the trajectories of a JSONL file.
 
-    A line that is not a valid trajectory (the partial last line a crash leaves, or any other
-    damaged line) is skipped; ``bad_lines`` lists the 1-based numbers of the lines skipped by
+    A line that is not a valid trajectory (the partial last line a crash leaves, any other
+    damaged line, JSON that is no trajectory record: one without a list of ``turns``) is skipped; ``bad_lines`` lists the 1-based numbers of the lines skipped by
     the latest iteration. Images are loaded from the files the records refer to (relative to
     the file's folder); a missing or damaged image file raises
     :class:`~agentgym.images.ImageFileError` (it is not a damaged line: the line is whole and
@@ -568,6 +568,9 @@ class TrajectoryReader:
                     record = json.loads(line)
                 except (ValueError, RecursionError):
                     self.bad_lines.append(number)
+                    continue
+                if not isinstance(record, dict) or not isinstance(record.get("turns"), list):
+                    self.bad_lines.append(number)  # JSON, but no trajectory (every version writes turns)
                     continue
                 try:
                     trajectory = Trajectory.from_dict(record, images)

@@ -232,6 +232,17 @@ def test_a_reference_to_no_turn_is_a_damaged_line(reference, tmp_path):
     assert len(list(reader)) == 2 and reader.bad_lines == [2]
 
 
+def test_json_that_is_no_trajectory_is_a_skipped_line_not_an_episode(tmp_path):
+    # A foreign line (another tool's log, a stray object) was read as an episode of an unknown
+    # environment with no turns, and reports counted it.
+    path = tmp_path / "mixed.jsonl"
+    good = json.dumps(Trajectory.from_dict(OLD_RECORD).to_dict())
+    path.write_text("\n".join([good, '{"garbage": 1}', "[1, 2]", '"text"', '{"turns": "no"}', good]) + "\n",
+                    encoding="ascii")
+    reader = TrajectoryReader(path)
+    assert len(list(reader)) == 2 and reader.bad_lines == [2, 3, 4, 5]
+
+
 def test_a_reference_to_a_turn_whose_text_is_not_text_is_damaged():
     record = {**OLD_RECORD, "version": 2, "turns": [{**OLD_RECORD["turns"][0], "action": ["not", "text"]}],
               "messages": [{"role": "assistant", "action_of_turn": 0}]}
