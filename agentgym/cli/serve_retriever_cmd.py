@@ -85,8 +85,10 @@ def open_index(args: argparse.Namespace):  # -> BM25Index
     index_dir = args.index_dir if args.index_dir is not None else default_index_dir()
     if args.world_size is not None:
         from agentgym.envs.search.corpus import build_corpus
+        from agentgym.envs.search.world import MIN_SIZE, NAME_SPACE
 
-        _positive(args.world_size, "--world-size")
+        if not MIN_SIZE <= args.world_size <= NAME_SPACE:
+            raise ValueError(f"--world-size must be in [{MIN_SIZE}, {NAME_SPACE}] (entities), got {args.world_size}")
         from agentgym.envs.search.retrievers import INDEX_FOLDER
 
         corpus = build_corpus(args.world_size, args.seed, index_dir)  # the environments' layout

@@ -104,6 +104,8 @@ def test_own_corpus_file(tmp_path):
     (["serve-retriever", "--world-size", "10", "--topk", "9", "--max-topk", "5"], "--topk (9) is over --max-topk (5)"),
     (["serve-retriever", "--world-size", "10", "--port", "70000"], "--port must be between 0 and 65535"),
     (["serve-retriever", "--world-size", "10", "--host", "0.0.0.0"], "refusing to serve on '0.0.0.0' without an API"),
+    (["serve-retriever", "--world-size", "10"], "--world-size must be in [50, 5308416] (entities), got 10"),
+    (["serve-retriever", "--world-size", "0"], "--world-size must be in [50, 5308416] (entities), got 0"),
 ])
 def test_user_errors_are_one_line_and_exit_2(argv, message, capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("AGENTGYM_API_KEY", raising=False)
