@@ -242,7 +242,6 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(exc.status_code, str(exc.detail))
 
 
-
 class RetrievalServer:
     """A retrieval app served by uvicorn on a background thread (from :func:`serve_retriever`).
 
