@@ -37,7 +37,8 @@ _LEVELS = {"easy": (0.3, 2), "medium": (0.6, 3), "hard": (0.7, 4)}
 ORACLE_EXTRA_DEPTH = 2
 ORACLE_ENDGAME = 16  # with this few empty cells left the oracle searches to the end of the game
 THREAT_REWARD = 0.1
-_COLUMN_NUMBER = re.compile(r"(?<![\d.\-])([1-7])(?![\d.])")
+# A full stop after the number ends a sentence; followed by a digit it makes a decimal (no move).
+_COLUMN_NUMBER = re.compile(r"(?<![\d.\-])([1-7])(?!\d|\.\d)")
 _HEADER = " ".join(str(c + 1) for c in range(COLS))
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from agentgym.core import Feedback, InvalidAction
 from agentgym.envs.games.base import HiddenAnswerGame
 
-_INTEGER = re.compile(r"-?\d+")
+# A number, with its decimals when it has some ("12.5" is one number, not a guess of 5).
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 # difficulty -> (highest number, guesses allowed); binary search needs ceil(log2(high)) guesses.
 _LEVELS = {"easy": (20, 8), "medium": (100, 10), "hard": (1000, 14)}
 
@@ -17,9 +18,9 @@ _LEVELS = {"easy": (20, 8), "medium": (100, 10), "hard": (1000, 14)}
 class GuessTheNumber(HiddenAnswerGame):
     """Find a secret integer between 1 and N (20, 100 or 1000) in a limited number of guesses.
 
-    Action: a number (the last integer in the text counts). Reward: ``outcome`` 1 on a win;
-    with ``dense_reward``, ``progress`` is the fraction by which the guess shrank the interval
-    that can still hold the secret.
+    Action: a number (the last number in the text counts; a decimal such as ``12.5`` is
+    refused). Reward: ``outcome`` 1 on a win; with ``dense_reward``, ``progress`` is the
+    fraction by which the guess shrank the interval that can still hold the secret.
     """
 
     strategy_hint = "Halve what is still possible: guess the middle of the range the feedback leaves."
@@ -42,9 +43,11 @@ class GuessTheNumber(HiddenAnswerGame):
         return f"Guess a number between 1 and {self.high}. You have {self.max_guesses} guesses."
 
     def play(self, action: str) -> Feedback:
-        found = _INTEGER.findall(action)
+        found = _NUMBER.findall(action)
         if not found:
             raise InvalidAction(f"reply with a number between 1 and {self.high}.")
+        if "." in found[-1]:
+            raise InvalidAction(f"{found[-1][:20]} is not a whole number; guess one between 1 and {self.high}.")
         guess = int(found[-1]) if len(found[-1]) < 12 else -1
         if not 1 <= guess <= self.high:
             raise InvalidAction(f"{found[-1][:20]} is not between 1 and {self.high}.")

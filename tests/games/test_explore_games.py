@@ -1,0 +1,54 @@
+"""Defects found by exploratory testing of the games from a user's side: how the games read
+moves written the way models write them."""
+
+from __future__ import annotations
+
+import pytest
+
+import agentgym
+from agentgym.envs.games import GAME_IDS
+
+LEVELS = ("easy", "medium", "hard")
+
+
+def _text(observation):
+    return observation["text"] if isinstance(observation, dict) else observation
+
+
+@pytest.mark.parametrize("wrap", ["{}.", "My move: {}.", "I play {}. Done"])
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("env_id", GAME_IDS)
+def test_a_move_at_the_end_of_a_sentence_is_the_move(env_id, level, wrap):
+    """A move followed by a full stop plays exactly like the bare move (a period after a number
+    is the end of a sentence, not a decimal point)."""
+    bare, prose = agentgym.make(env_id, difficulty=level), agentgym.make(env_id, difficulty=level)
+    bare.reset(seed=1)
+    prose.reset(seed=1)
+    for _ in range(4):
+        move = bare.unwrapped.oracle_action()
+        expected, got = bare.step(move), prose.step(wrap.format(move))
+        assert got[4]["error"] is None, f"{wrap.format(move)!r}: {got[4]['error']}"
+        assert _text(got[0]) == _text(expected[0])
+        if expected[2] or expected[3]:
+            break
+
+
+@pytest.mark.parametrize("action", ["2 2.", "I play 2,2.", "(2, 2)."])
+def test_tic_tac_toe_row_and_column_before_a_full_stop_is_that_cell(action):
+    env = agentgym.make("games/TicTacToe-v0", difficulty="easy")
+    env.reset(seed=0)
+    observation, *_, info = env.step(action)
+    assert info["error"] is None
+    assert observation.startswith("You marked 5 (row 2, column 2)")
+
+
+@pytest.mark.parametrize("action", ["12.5", "my guess is 3.75", "1.5"])
+def test_guess_the_number_refuses_a_decimal_instead_of_reading_its_fraction(action):
+    """``12.5`` is no whole number: it is refused, not read as the guess 5 (a win when the
+    secret is 5)."""
+    env = agentgym.make("games/GuessTheNumber-v0", difficulty="easy")
+    env.reset(seed=0)
+    _, reward, terminated, _, info = env.step(action)
+    assert info["error"] is not None and "whole number" in info["error"]
+    assert not terminated and reward == 0.0
+    assert env.unwrapped.guesses == 0
