@@ -166,8 +166,14 @@ def _round_to(value: float, multiple: int, cap: int) -> int:
 
 
 def finite(value: Any) -> bool:
-    """A real number (not a bool) that is finite."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value))
+    """A real number (not a bool) that is finite as a float (an integer too large for a float,
+    such as ``10**400``, is not)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 __all__ = ["CoordinateFrame", "DEFAULT_MAX_SIDE", "FRAMES", "finite"]

@@ -1,0 +1,34 @@
+"""Defects found by exploratory testing of the GUI environments from a user's side."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentgym.envs.gui.actions import ActionError, parse_action
+from agentgym.envs.gui.frames import CoordinateFrame
+from agentgym.envs.gui.grounding import GroundingEnv
+
+PIXELS = CoordinateFrame.make("pixels", (412, 915))
+HUGE = "1" + "0" * 400  # an integer JSON and Python read exactly, too large for a float
+
+
+@pytest.mark.parametrize("text", [
+    '{"action": "click", "x": %s, "y": 5}' % HUGE,
+    "click(5, -%s)" % HUGE,
+    '{"action": "click", "coordinate": [%s, 1]}' % HUGE,
+    '{"action": "long_press", "x": 5, "y": 5, "duration_ms": %s}' % HUGE,
+    '{"action": "swipe", "x1": 1, "y1": 1, "x2": %s, "y2": 1}' % HUGE,
+    '{"action": "scroll", "direction": "down", "x": %s, "y": 1}' % HUGE,
+])
+def test_an_integer_too_large_for_a_float_is_an_action_error(text):
+    with pytest.raises(ActionError, match="finite number|milliseconds"):
+        parse_action(text, PIXELS)
+
+
+def test_a_huge_coordinate_is_an_error_observation_not_a_crash(make_gui):
+    env = make_gui(GroundingEnv, "easy")
+    env.reset(seed=0)
+    observation, reward, terminated, _, info = env.step('{"action": "click", "x": %s, "y": 5}' % HUGE)
+    assert info["error"] is not None and "finite" in info["error"]
+    assert not terminated and "Error:" in observation["text"]
+    assert env.episode_active
