@@ -273,7 +273,9 @@ class TwentyQuestions(HiddenAnswerGame):
             reply = f"{question} {'Yes' if said else 'No'}."
         rewards = {}
         if self.dense_reward:
-            rewards["progress"] = 1.0 - self.remaining.bit_count() / before.bit_count()
+            # nothing left to rule out once an erring responder has contradicted itself
+            possible = before.bit_count()
+            rewards["progress"] = 1.0 - self.remaining.bit_count() / possible if possible else 0.0
         if left == 0:
             return Feedback(f"{reply} You have no questions left: it was "
                             f"{self.catalogue.called(self.secret)}. You lose.",
@@ -330,8 +332,9 @@ class TwentyQuestions(HiddenAnswerGame):
 
     def oracle_action(self) -> str:
         """The question that splits the still-possible things most evenly; a guess once one
-        thing is left."""
-        remaining = self.remaining
+        thing is left. When no thing is possible (a responder that erred contradicted itself),
+        it splits every candidate instead."""
+        remaining = self.remaining or self._all
         count = remaining.bit_count()
         if count == 1:
             return f"guess: {self.candidates[remaining.bit_length() - 1]}"
