@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from agentgym.core import Feedback, InvalidAction
+from agentgym.core import ConfigError, Feedback, InvalidAction
 from agentgym.envs.games.grid_walk import (
     Adjacency,
     MoveTables,
@@ -132,7 +132,10 @@ def _distances(desc: list[str]) -> list[int]:
 
 def _check_desc(desc: Any) -> list[str]:
     """``desc`` as a list of equal-length rows of S, F, H, G with one S and some G."""
-    rows = [str(line) for line in desc]
+    try:
+        rows = [str(line) for line in desc]
+    except TypeError:
+        raise ConfigError(f"options['desc'] must be a list of equal-length rows of S, F, H and G, got {desc!r}") from None
     if not rows or len({len(line) for line in rows}) != 1 or set("".join(rows)) - set("SFHG"):
         raise ValueError(f"desc must be equal-length rows of S, F, H and G, got {desc!r}")
     tiles = "".join(rows)

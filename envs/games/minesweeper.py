@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import operator
 import random
 import re
 from typing import Any
 
-from agentgym.core import Feedback, InvalidAction
+from agentgym.core import ConfigError, Feedback, InvalidAction
 from agentgym.envs.games.base import GameEnv
 
 # difficulty -> (rows, columns, mines)
@@ -88,8 +89,12 @@ class Minesweeper(GameEnv):
         self.hidden_safe = self.safe_count
         self.actions = 0
         if "mines" in options:
-            cells = {(r - 1) * self.cols + c - 1 for r, c in options["mines"]
-                     if 1 <= r <= self.rows and 1 <= c <= self.cols}
+            try:
+                pairs = [(operator.index(r), operator.index(c)) for r, c in options["mines"]]
+                cells = {(r - 1) * self.cols + c - 1 for r, c in pairs if 1 <= r <= self.rows and 1 <= c <= self.cols}
+            except (TypeError, ValueError):
+                raise ConfigError(f"options['mines'] must be (row, col) pairs of integers, got "
+                                  f"{options['mines']!r}") from None
             if len(cells) != self.mine_count:
                 raise ValueError(f"options['mines'] must list {self.mine_count} distinct cells "
                                  f"of the {self.rows}x{self.cols} grid")

@@ -8,7 +8,7 @@ import itertools
 import random
 from typing import Any
 
-from agentgym.core import Feedback, InvalidAction
+from agentgym.core import ConfigError, Feedback, InvalidAction
 from agentgym.envs.games.base import GameEnv
 from agentgym.envs.games.grid_walk import DIRECTIONS, parse_direction
 
@@ -222,6 +222,8 @@ class Sokoban(GameEnv):
                 f"have {self.max_moves} moves.")
 
     def _load(self, level: str) -> None:
+        if not isinstance(level, str) or not level.strip():
+            raise ConfigError(f"options['level'] must be a Sokoban map as text, one row per line, got {level!r}")
         lines = [line.rstrip() for line in level.splitlines() if line.strip()]
         inner = max(map(len, lines))
         # wall the map all around (so no move leaves it), then drop doubled outer walls

@@ -21,7 +21,7 @@ from typing import Any
 
 from gymnasium.envs.toy_text.taxi import MAP
 
-from agentgym.core import Feedback, InvalidAction
+from agentgym.core import ConfigError, Feedback, InvalidAction
 from agentgym.envs.games.base import GameEnv
 from agentgym.envs.games.grid_walk import (
     WordParser,
@@ -224,7 +224,11 @@ class Taxi(GameEnv):
 def _check_state(state: Any) -> tuple[int, int, int]:
     """Gymnasium's decoded state ``(taxi_row, taxi_col, passenger, destination)`` as (taxi cell,
     passenger, destination); the passenger waits at a stand other than the destination."""
-    row, col, passenger, destination = (int(x) for x in state)
+    try:
+        row, col, passenger, destination = (int(x) for x in state)
+    except (TypeError, ValueError):
+        raise ConfigError(f"options['state'] must be four integers (row, col, passenger stand, destination "
+                          f"stand), got {state!r}") from None
     if not (0 <= row < SIZE and 0 <= col < SIZE and 0 <= passenger < 4 and 0 <= destination < 4
             and passenger != destination):
         raise ValueError(f"state must be (row, col, passenger stand, destination stand) with "

@@ -52,3 +52,27 @@ def test_guess_the_number_refuses_a_decimal_instead_of_reading_its_fraction(acti
     assert info["error"] is not None and "whole number" in info["error"]
     assert not terminated and reward == 0.0
     assert env.unwrapped.guesses == 0
+
+
+@pytest.mark.parametrize("env_id, option, value", [
+    ("games/FrozenLake-v0", "desc", None),
+    ("games/FrozenLake-v0", "desc", 5),
+    ("games/Minesweeper-v0", "mines", 5),
+    ("games/Minesweeper-v0", "mines", [1, 2, 3]),
+    ("games/Minesweeper-v0", "mines", [("a", "b"), (1, 1), (2, 2)]),
+    ("games/Minesweeper-v0", "mines", [(1.5, 2), (1, 1), (3, 3)]),
+    ("games/Sokoban-v0", "level", None),
+    ("games/Sokoban-v0", "level", ["#####", "#@$.#", "#####"]),
+    ("games/Sokoban-v0", "level", ""),
+    ("games/Taxi-v0", "state", 5),
+    ("games/Taxi-v0", "state", [(0, 0), (1, 1), (2, 2), (3, 3)]),
+])
+def test_a_hand_made_board_of_the_wrong_type_is_refused_naming_the_option(env_id, option, value):
+    """reset(options=...) with a board of the wrong shape raises ConfigError (a ValueError)
+    that names the option, not an AttributeError or TypeError from inside the game; the
+    environment then resets normally."""
+    env = agentgym.make(env_id, difficulty="easy")
+    with pytest.raises(agentgym.ConfigError, match=rf"options\['{option}'\]"):
+        env.reset(seed=0, options={option: value})
+    env.reset(seed=0)
+    assert env.step(env.unwrapped.oracle_action())[4]["error"] is None
