@@ -57,7 +57,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncContextManager, Callable, Sequence
+from typing import Any, AsyncContextManager, Callable, Iterator, Sequence
 
 import gymnasium as gym
 from rich.console import Console
@@ -276,6 +276,8 @@ class _Runner:
                 await asyncio.wait_for(self._play(task, index, trajectory, handle), self.config.episode_timeout)
             except EnvCallFailed as failed:
                 trajectory.error, trajectory.error_kind = _described(failed.failure), failed.failure.kind.value
+            except _TokenizerFailed as failed:
+                trajectory.error, trajectory.error_kind = f"policy error: {failed}", ErrorKind.POLICY_ERROR.value
             except asyncio.TimeoutError:
                 trajectory.error = f"episode timed out after {self.config.episode_timeout} s"
                 trajectory.error_kind = ErrorKind.TIMEOUT.value
@@ -300,7 +302,10 @@ class _Runner:
         hints = info.get(HINTS_KEY)
         trajectory.task_id, trajectory.instructions = info.get("task_id"), info.get("instructions", "")
         messages, tools = info["messages"], info.get("tools") or None
-        transcript = TokenTranscript(self.policy.tokenizer, messages, tools) if self.token_mode else None
+        transcript = None
+        if self.token_mode:
+            with self._tokenizing():
+                transcript = TokenTranscript(self.policy.tokenizer, messages, tools)
         if transcript:
             trajectory.prompt_length = len(transcript.token_ids)
         for turn_index in itertools.count():
@@ -319,7 +324,8 @@ class _Runner:
                         observation_image=_image(observation))
             if transcript:
                 self._check_prefix(transcript, generation, trajectory)
-                span = transcript.add_generation(generation.token_ids or [], generation.logprobs, generation.text)
+                with self._tokenizing():
+                    span = transcript.add_generation(generation.token_ids or [], generation.logprobs, generation.text)
                 turn.action_span = (span.start, span.end)
             started = time.perf_counter()
             observation, reward, terminated, truncated, info = await handle.step(_action(generation))
@@ -340,7 +346,8 @@ class _Runner:
                     trajectory.metadata["tool_stats"] = json_safe(info["tool_stats"])
                 break
             if transcript:
-                span = transcript.add_observation(new_messages[len(messages) + 1:], new_messages[len(messages)])
+                with self._tokenizing():
+                    span = transcript.add_observation(new_messages[len(messages) + 1:], new_messages[len(messages)])
                 turn.observation_span = (span.start, span.end)
             messages = new_messages
         if not trajectory.messages:
@@ -360,6 +367,17 @@ class _Runner:
         return EnvSpec(task.env_id, dict(task.kwargs), config.max_turns, tuple(config.wrappers),
                        (WrapperSpec("ChatHistory", chat),
                         WrapperSpec("EnvHints", {"hints": list(self.env_hints), "seed": hint_seed})))
+
+    @contextlib.contextmanager
+    def _tokenizing(self) -> Iterator[None]:
+        """Around the transcript's work: the policy's chat template or tokenizer failing on the
+        conversation (a template without a system role, one that refuses a message) is the
+        policy's error, not the environment's (:class:`_TokenizerFailed`)."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - the episode records it
+            raise _TokenizerFailed(f"{self.policy.name}'s chat template or tokenizer failed on the conversation: "
+                                   f"{type(exc).__name__}: {exc}") from exc
 
     def _check_prefix(self, transcript: TokenTranscript, generation: Generation, trajectory: Trajectory) -> None:
         """The policy must have continued exactly the prompt it was given, with token ids."""
@@ -385,6 +403,11 @@ class _Runner:
             self.writer.write(trajectory)
         if self.on_episode is not None:
             self.on_episode(trajectory)
+
+
+class _TokenizerFailed(Exception):
+    """The policy's tokenizer or chat template could not build a turn's tokens (see
+    :meth:`_Runner._tokenizing`); the episode ends with a policy error."""
 
 
 def _derived_seed(base: int | None, task: Task, index: int) -> int | None:

@@ -44,8 +44,11 @@ turn). With a plain tokenizer, image parts are left to its chat template, as bef
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 SpanKind = Literal["prompt", "action", "observation"]
 
@@ -213,7 +216,13 @@ def message_images(messages: Iterable[dict[str, Any]]) -> list[Any]:
 def encode_text(tokenizer: Any, text: str, images: Iterable[Any] = ()) -> list[int]:
     """The token ids of ``text``, no special tokens added. With a processor and ``images``, the
     processor expands each image placeholder of ``text`` into the tokens of its image (the
-    images in the order of the placeholders); otherwise the (processor's) tokenizer encodes it."""
+    images in the order of the placeholders); otherwise the (processor's) tokenizer encodes it.
+
+    Text that is not valid unicode -- a lone surrogate, as a JSON file's broken ``\\ud800``
+    escape gives -- is encoded as U+FFFD, the replacement character, in its place (tokenizers
+    refuse it); a high and a low surrogate that follow each other are the one character they
+    encode."""
+    text = valid_unicode(text)
     images = list(images)
     if not is_processor(tokenizer):
         return list(tokenizer.encode(text, add_special_tokens=False))
@@ -223,3 +232,11 @@ def encode_text(tokenizer: Any, text: str, images: Iterable[Any] = ()) -> list[i
 
     encoded = tokenizer(text=[text], images=[np.asarray(image) for image in images], add_special_tokens=False)
     return [int(token) for token in encoded["input_ids"][0]]
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD and each surrogate pair joined into
+    its character (``text`` itself when it holds no surrogate)."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")

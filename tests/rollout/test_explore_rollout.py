@@ -1,0 +1,95 @@
+"""Token-level rollouts over hostile conversations: a chat template that raises is the policy's
+error (its tokenizer's), not the environment's; text that is not valid unicode (a lone surrogate
+in an observation) is tokenised as U+FFFD instead of failing the episode."""
+
+from __future__ import annotations
+
+import pytest
+
+import agentgym
+from agentgym import Feedback, LLMEnv
+from agentgym.info import ErrorKind
+from agentgym.policies.base import Generation, Policy
+from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.rollout.transcript import TokenTranscript, encode_text
+from tests.byte_bpe import byte_level_bpe
+
+from .chat_tokenizers import CORPUS, LLAMA3_SPECIALS, LLAMA3_STYLE_TEMPLATE, llama3_style_tokenizer
+
+_TURN = ("{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] + '<|eot_id|>' }}")
+_GENERATION_PROMPT = "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
+# Gemma-style: no system role.
+NO_SYSTEM_TEMPLATE = ("{% for message in messages %}{% if message['role'] == 'system' %}"
+                      "{{ raise_exception('System role not supported') }}{% endif %}" + _TURN + "{% endfor %}"
+                      + _GENERATION_PROMPT)
+# A template that gives up once the conversation has an assistant turn.
+SINGLE_TURN_TEMPLATE = ("{% for message in messages %}{% if message['role'] == 'assistant' %}"
+                        "{{ raise_exception('Multi-turn conversations are not supported') }}{% endif %}"
+                        + _TURN + "{% endfor %}" + _GENERATION_PROMPT)
+
+
+def tokenizer_with(template: str):
+    return byte_level_bpe(CORPUS * 20, vocab_size=600, special_tokens=LLAMA3_SPECIALS, bos_token="<|begin_of_text|>",
+                          eos_token="<|eot_id|>", chat_template=template)
+
+
+class EndOfTurn(Policy):
+    """A token-level policy that ends every turn at once: it samples the end-of-turn token."""
+
+    name = "end-of-turn"
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+
+    async def agenerate(self, requests, sampling):
+        eos = self.tokenizer.eos_token_id
+        return [Generation("", token_ids=[eos], logprobs=[-0.5], prompt_token_ids=list(r.prompt_token_ids))
+                for r in requests]
+
+
+class BrokenText(LLMEnv):
+    """Observations holding lone surrogates, as a JSON file with a broken ``\\ud800`` escape gives."""
+
+    instructions = "Reply with anything."
+
+    def new_episode(self, options):
+        return "a question with a broken \ud800 escape"
+
+    def play(self, action):
+        return Feedback("and an observation \udfff too", {"outcome": 0.0})
+
+
+agentgym.register("testing/ExploreBrokenText-v0", BrokenText, max_turns=3)
+
+
+@pytest.mark.parametrize("template, turns", [(NO_SYSTEM_TEMPLATE, 0), (SINGLE_TURN_TEMPLATE, 1)])
+def test_a_failing_chat_template_is_a_policy_error(template, turns):
+    policy = EndOfTurn(tokenizer_with(template))
+    result = rollout(policy, [Task("games/GuessTheNumber-v0", 0)], RolloutConfig(max_turns=3), progress=False)
+    trajectory = result.trajectories[0]
+    assert trajectory.error_kind == ErrorKind.POLICY_ERROR.value
+    assert trajectory.error.startswith("policy error: end-of-turn's chat template or tokenizer failed")
+    assert "not supported" in trajectory.error
+    assert len(trajectory.turns) == turns
+    assert result.stats["error_kinds"] == {"policy": 1}
+
+
+def test_lone_surrogates_in_observations_are_tokenised_as_replacement_characters():
+    tokenizer = llama3_style_tokenizer()
+    result = rollout(EndOfTurn(tokenizer), [Task("testing/ExploreBrokenText-v0", 0)], RolloutConfig(max_turns=2),
+                     progress=False)
+    trajectory = result.trajectories[0]
+    assert trajectory.error is None and len(trajectory.turns) == 2
+    assert trajectory.token_exact and trajectory.token_mismatches == 0
+    text = tokenizer.decode(trajectory.token_ids)
+    assert "a broken \ufffd escape" in text and "an observation \ufffd too" in text
+
+
+def test_encode_text_replaces_lone_surrogates_and_keeps_pairs():
+    tokenizer = llama3_style_tokenizer()
+    assert encode_text(tokenizer, "x \ud800 y") == tokenizer.encode("x \ufffd y", add_special_tokens=False)
+    # A high and a low surrogate that follow each other are one character.
+    assert encode_text(tokenizer, "\ud83d\ude00") == tokenizer.encode("\U0001F600", add_special_tokens=False)
+    transcript = TokenTranscript(tokenizer, [{"role": "user", "content": "\udc80"}])
+    assert tokenizer.decode(transcript.token_ids).count("\ufffd") == 1
+    assert LLAMA3_STYLE_TEMPLATE  # the family the transcript renders with
