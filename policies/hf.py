@@ -78,6 +78,7 @@ from transformers.cache_utils import DynamicLayer
 
 from agentgym.policies.base import FinishReason, Generation, Policy, Request, SamplingParams
 from agentgym.policies.prefix_cache import CachedSequence, LayerKV, PrefixCache
+from agentgym.rollout.transcript import encode_text
 
 
 @dataclass
@@ -276,8 +277,9 @@ class HFPolicy(Policy):
             kwargs = {"tools": request.tools} if request.tools else {}
             text = self.tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True,
                                                       **kwargs)
-            # The template already wrote any special tokens (BOS included) it wants.
-            prompt = list(self.tokenizer.encode(text, add_special_tokens=False))
+            # The template already wrote any special tokens (BOS included) it wants; a lone
+            # surrogate is encoded as U+FFFD (see encode_text).
+            prompt = encode_text(self.tokenizer, text)
         if not prompt:
             raise ValueError("the prompt is empty")
         return prompt

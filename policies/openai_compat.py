@@ -211,10 +211,14 @@ class OpenAIPolicy(Policy):
 
     # ----------------------------------------------------------------- HTTP
     async def _generate_or_error(self, request: Request, sampling: SamplingParams, seed: int | None) -> Generation:
+        """The request's generation, or its error generation: whatever fails for one request (a
+        refusal, text that cannot be sent as JSON, a malformed answer) leaves the batch alone."""
         try:
             return await self.agenerate_one(request, sampling, seed)
         except PolicyError as exc:
             return Generation(text="", finish_reason="error", error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - one request's failure, reported as its generation
+            return Generation(text="", finish_reason="error", error=f"{self.name}: {type(exc).__name__}: {exc}")
 
     def _loop_state(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         loop = asyncio.get_running_loop()

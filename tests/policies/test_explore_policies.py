@@ -1,0 +1,58 @@
+"""Policies given hostile requests and answers: one request that cannot be sent, or whose answer
+is malformed, is that request's error generation and leaves the rest of the batch alone; text
+that is not valid unicode (a lone surrogate) reaches a local model as U+FFFD."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from agentgym.policies.base import Request, SamplingParams
+from agentgym.policies.openai_compat import OpenAIPolicy
+from agentgym.serve import running_server
+
+
+def user(text: str) -> list[dict]:
+    return [{"role": "user", "content": text}]
+
+
+def echo_app(message_of=None) -> FastAPI:
+    """Answers each chat request with the last message's text, or with ``message_of(text)`` as
+    the choice's ``message`` (to answer malformed choices)."""
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat(body: dict):
+        text = body["messages"][-1]["content"]
+        message = {"role": "assistant", "content": f"echo {text}"} if message_of is None else message_of(text)
+        return {"model": "m", "choices": [{"index": 0, "finish_reason": "stop", "message": message}]}
+
+    return app
+
+
+def test_a_request_that_cannot_be_sent_keeps_the_rest_of_the_batch():
+    with running_server(echo_app()) as base_url:
+        policy = OpenAIPolicy(base_url, "m", retry_delay=0.01)
+        good, broken = policy.generate([Request(user("fine")), Request(user("a lone \ud800 surrogate"))],
+                                       SamplingParams(max_tokens=8))
+        policy.close()
+    assert good.text == "echo fine" and good.error is None
+    assert broken.finish_reason == "error"
+    assert broken.error.startswith("m: UnicodeEncodeError") and "surrogates not allowed" in broken.error
+
+
+def test_a_malformed_answer_to_one_request_keeps_the_rest_of_the_batch():
+    app = echo_app(lambda text: {"role": "assistant", "content": "ok"} if text == "fine" else "not an object")
+    with running_server(app) as base_url:
+        policy = OpenAIPolicy(base_url, "m", retry_delay=0.01)
+        good, malformed = policy.generate([Request(user("fine")), Request(user("other"))])
+        policy.close()
+    assert good.text == "ok" and good.error is None
+    assert malformed.finish_reason == "error" and malformed.error.startswith("m: AttributeError")
+
+
+def test_hf_policy_reads_a_lone_surrogate_as_a_replacement_character(tiny_policy, smollm2_tokenizer):
+    broken, replaced = user("a lone \ud800 surrogate"), user("a lone \ufffd surrogate")
+    [generation] = tiny_policy.generate([Request(broken)], SamplingParams(max_tokens=2, temperature=0))
+    assert generation.finish_reason != "error", generation.error
+    text = smollm2_tokenizer.apply_chat_template(replaced, tokenize=False, add_generation_prompt=True)
+    assert generation.prompt_token_ids == smollm2_tokenizer.encode(text, add_special_tokens=False)
