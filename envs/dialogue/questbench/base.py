@@ -26,7 +26,9 @@ from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_nu
 from agentgym.responders import Fact, Knowledge, Responder, responder_from
 
 QUESTION_FORMATS = ("free", "choice")
-_ANSWER = re.compile(r"^\s*(?:final\s+)?answer\s*[:=]\s*(.*)\Z", re.IGNORECASE | re.DOTALL)
+# "answer: ...", also in Markdown ("**Answer:** 42", "**Answer**: 42", "### Final answer: 42", "> answer: 42")
+_MARKUP = r"[\s*_#>`]*"
+_ANSWER = re.compile(rf"^{_MARKUP}(?:final\s+)?answer{_MARKUP}[:=]{_MARKUP}(.*)\Z", re.IGNORECASE | re.DOTALL)
 _ASK = re.compile(r"^\s*ask\b\s*[:=]?\s*", re.IGNORECASE)
 _CHOICE = re.compile(r"^\s*(?:ask\b\s*[:=]?\s*)?(?:question\s*)?#?\s*(\d{1,12})\s*[.)]?\s*\Z", re.IGNORECASE)
 
