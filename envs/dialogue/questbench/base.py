@@ -152,7 +152,8 @@ class QuestEnv(LLMEnv):
     Actions:
         * a question: free text (``question_format="free"``, an optional ``ask:`` before it),
           or ``ask: <number>`` from the listed questions (``question_format="choice"``);
-        * ``answer: <...>``: the final answer; it ends the episode.
+        * ``answer: <...>`` (Markdown around it allowed: ``**Answer:** ...``): the final
+          answer; it ends the episode.
 
     A question goes to the responder (``responder``: ``"rules"``, a
     :class:`~agentgym.responders.Responder` or any policy) and costs a turn, whatever it asks;
