@@ -25,7 +25,7 @@ import multiprocessing
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Coroutine, Generator, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Coroutine, Generator, Iterable, Iterator, Sequence
 
 import numpy as np
 from gymnasium import spaces
@@ -221,6 +221,9 @@ class SlotVectorEnv(VectorEnv):
         self._check_open()
         if not self._started:
             raise ResetNeeded("call reset() before step()")
+        if isinstance(actions, (str, bytes)):  # iterating it would give each slot one character
+            raise ValueError(f"step() takes one action per sub-environment ({self.num_envs}), got the string "
+                             f"{_clipped(actions)}: pass a list, e.g. [action] * {self.num_envs}")
         actions = list(iterate(self.action_space, actions))
         if len(actions) != self.num_envs:
             raise ValueError(f"expected {self.num_envs} actions, got {len(actions)}")
@@ -571,14 +574,24 @@ def _as_autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
 
 
 def _seeds_per_slot(seed: int | Sequence[int | None] | None, n: int) -> list[int | None]:
+    """Slot ``i``'s seed: ``seed + i`` for an int, ``seed[i]`` for a list of ``n``; a
+    ``ValueError`` naming the argument for anything else."""
     if seed is None:
         return [None] * n
     if isinstance(seed, (int, np.integer)):
         return [int(seed) + i for i in range(n)]
+    if isinstance(seed, (str, bytes)) or not isinstance(seed, Iterable):
+        raise ValueError(f"seed must be an int, a list of one int or None per sub-environment ({n}), or None, "
+                         f"got {_clipped(seed)}")
     seeds = list(seed)
     if len(seeds) != n:
         raise ValueError(f"expected one seed per sub-environment ({n}), got {len(seeds)}")
     return seeds
+
+
+def _clipped(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
 
 
 def _checked_reset_mask(mask: Any, n: int) -> np.ndarray:

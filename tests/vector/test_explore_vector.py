@@ -1,0 +1,28 @@
+"""Vector environments given a batch of the wrong shape: a single string is one action, not one
+action per character, and a seed that is neither an int nor one per sub-environment is refused
+naming the argument."""
+
+from __future__ import annotations
+
+from contextlib import closing
+
+import pytest
+from vector_test_envs import EchoEnv, Factory
+
+
+def test_a_single_string_is_refused_not_split_into_characters(vector_cls):
+    with closing(vector_cls([Factory(EchoEnv) for _ in range(4)])) as envs:
+        envs.reset(seed=0)
+        with pytest.raises(ValueError, match=r"one action per sub-environment \(4\), got the string 'stop'"):
+            envs.step("stop")  # four characters for four environments: it used to play 's', 't', 'o', 'p'
+        observations, rewards, terminations, *_ = envs.step(["stop"] * 4)  # the vector env still works
+        assert list(observations) == ["stopped"] * 4 and terminations.all()
+
+
+@pytest.mark.parametrize("seed", [1.5, "3", b"12"])
+def test_a_seed_that_is_no_int_nor_one_per_environment_is_refused(vector_cls, seed):
+    with closing(vector_cls([Factory(EchoEnv) for _ in range(2)])) as envs:
+        with pytest.raises(ValueError, match=r"seed must be an int, a list of one int or None per "
+                                             r"sub-environment \(2\), or None, got "):
+            envs.reset(seed=seed)
+        envs.reset(seed=[4, None])
