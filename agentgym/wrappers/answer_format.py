@@ -8,6 +8,7 @@ from typing import Any, Callable
 import gymnasium as gym
 from gymnasium.error import ResetNeeded
 
+from agentgym.core import ConfigError, check_number
 from agentgym.info import ErrorKind
 
 # `\boxed{` opens a box; escaped braces (`\{`, `\}`) are LaTeX text and do not nest.
@@ -48,9 +49,9 @@ class AnswerFormat(gym.Wrapper):
         instruction: str | None = None,
     ) -> None:
         super().__init__(env)
-        if penalty < 0:
-            raise ValueError(f"penalty must be >= 0 (it is subtracted), got {penalty}")
-        self.penalty = float(penalty)
+        self.penalty = check_number("AnswerFormat", "penalty", penalty)
+        if self.penalty < 0:
+            raise ConfigError(f"AnswerFormat: penalty must be >= 0 (it is subtracted), got {penalty}")
         self._extract, shape = self._format(format, tag)
         if instruction is None:
             if shape is None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
 import gymnasium as gym
 
+from agentgym.core import ConfigError, is_int
 from agentgym.tool_calls import ToolCall, message_text, parse_tool_calls
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -93,11 +95,13 @@ class ChatHistory(gym.Wrapper):
             raise ValueError("give max_context_chars or max_context_tokens, not both")
         if (max_context_tokens is None) != (count_tokens is None):
             raise ValueError("max_context_tokens and count_tokens go together")
+        budget_name = "max_context_chars" if max_context_tokens is None else "max_context_tokens"
         budget = max_context_chars if max_context_tokens is None else max_context_tokens
-        if budget is not None and budget < 1:
-            raise ValueError(f"the context budget must be positive, got {budget}")
-        if elide_keep_chars < 0:
-            raise ValueError(f"elide_keep_chars must be >= 0, got {elide_keep_chars}")
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, numbers.Real)
+                                   or not budget >= 1):
+            raise ConfigError(f"ChatHistory: {budget_name} must be a positive number, got {budget!r}")
+        if not is_int(elide_keep_chars) or elide_keep_chars < 0:
+            raise ConfigError(f"ChatHistory: elide_keep_chars must be an integer >= 0, got {elide_keep_chars!r}")
         super().__init__(env)
         self.system_prompt = system_prompt
         self.budget = budget
