@@ -5,12 +5,15 @@
     agentgym train --config examples/grpo_guess_the_number.toml --set rollout.group_size=4 --set optimizer.lr=1e-5
     agentgym train --resume runs/try                 # continue from its latest checkpoint
 
-A new run refuses a run directory that already holds one (use ``--resume`` or another ``--out``).
+A new run refuses a run directory that already holds one (use ``--resume`` or another ``--out``),
+and any run refuses one that another process is training into.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 from pathlib import Path
 from typing import Any, Callable
 
@@ -63,7 +66,7 @@ def _train(args: argparse.Namespace) -> int:
             raise ValueError("give --config FILE (or --resume DIR to continue a run)")
         config = load_config(args.config, overrides)
         check_run_directory_unused(config.run.out_dir)  # before the (slow) model load
-        trainer = _start(lambda: Trainer(config))
+        out_dir, make_trainer = Path(config.run.out_dir), functools.partial(Trainer, config)
     else:
         config = load_config(args.config, overrides) if args.config is not None else None
         if args.resume == _LATEST:
@@ -76,14 +79,26 @@ def _train(args: argparse.Namespace) -> int:
         out_dir = args.out or (Path(config.run.out_dir) if config is not None else _run_dir(folder))
         if Path(out_dir).resolve() != _run_dir(folder).resolve():  # continuing into another directory
             check_run_directory_unused(out_dir)
-        trainer = _start(lambda: Trainer.resume(folder, config=config, overrides=None if config else overrides,
-                                                out_dir=out_dir))
-    history = trainer.train()
+        make_trainer = functools.partial(Trainer.resume, folder, config=config,
+                                         overrides=None if config else overrides, out_dir=out_dir)
+    with _holding(out_dir):  # before the (slow) model load, as the trainer holds it while it trains
+        trainer = _start(make_trainer)
+        history = trainer.train()
     final = history[-1] if history else {}
     summary = ", ".join(f"{key} {final[key]:.3f}" for key in ("reward/mean", "success/train", "eval/success")
                         if isinstance(final.get(key), float))
     print(f"trained to step {trainer.step} ({summary or 'no metrics'}); run directory: {trainer.out_dir}")
     return 0
+
+
+def _holding(out_dir: str | Path) -> contextlib.AbstractContextManager:
+    """The run directory's training lock (:mod:`agentgym.train.run_lock`), taken by the
+    process that writes it (rank 0 under ``torchrun``)."""
+    import os
+
+    from agentgym.train.run_lock import hold_run_directory
+
+    return hold_run_directory(out_dir) if int(os.environ.get("RANK", "0")) == 0 else contextlib.nullcontext()
 
 
 def _start(make_trainer: Callable[[], Any]) -> Any:

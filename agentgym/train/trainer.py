@@ -123,6 +123,7 @@ from agentgym.train.model_setup import (
     vision_family_for,
     wrap_lora,
 )
+from agentgym.train.run_lock import hold_run_directory
 from agentgym.train.replay import REPLAYED_KEY, ReplayBuffer, recalibrated_advantage
 from agentgym.train.loss import kl_divergence
 from agentgym.rollout.progress import RolloutProgress
@@ -291,17 +292,26 @@ class Trainer:
     def train(self, *, until: int | None = None) -> list[dict[str, Any]]:
         """Train up to step ``until`` (default: ``run.steps``), evaluating and checkpointing
         as configured; returns the history (one metrics dict per step). A new run refuses a
-        run directory that holds another (:func:`check_run_directory_unused`)."""
+        run directory that holds another (:func:`check_run_directory_unused`); any run, a
+        directory that another process is training into (:func:`hold_run_directory`)."""
+        if rank_and_world()[0] != 0:  # under torch.distributed, one process writes
+            return self._train(until)
+        if self.step == 0 and not self.history:
+            check_run_directory_unused(self.out_dir)  # a file there: say so before making a directory
+        with hold_run_directory(self.out_dir):
+            return self._train(until)
+
+    def _train(self, until: int | None) -> list[dict[str, Any]]:
         config = self.config
         if self.step == 0 and not self.history:
-            check_run_directory_unused(self.out_dir)
+            check_run_directory_unused(self.out_dir)  # again, now that no other process can start there
         if self.step >= config.run.steps:  # a resumed run that is done: say so rather than nothing
             warnings.warn(f"the run is at step {self.step} and run.steps is {config.run.steps}: nothing to train "
                           f"(raise run.steps, --steps on the command line, above {self.step} to continue)",
-                          stacklevel=2)
+                          stacklevel=3)
         until = config.run.steps if until is None else min(until, config.run.steps)
         logging = config.logging
-        main = rank_and_world()[0] == 0  # under torch.distributed, one process writes
+        main = rank_and_world()[0] == 0
         logger = MetricsLogger(self.out_dir, console=logging.console and main, jsonl=logging.jsonl and main,
                                tensorboard=logging.tensorboard and main, wandb=logging.wandb and main,
                                run_name=config.run.name, config=config.to_dict(),
