@@ -193,6 +193,7 @@ async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig 
     thread; e.g. to report progress elsewhere).
     """
     config = config or RolloutConfig()
+    tasks = _task_list(tasks)
     for task in tasks:
         agentgym.env_info(task.env_id)  # fail now, with suggestions, on an unknown id
     writer = TrajectoryWriter(trajectories_path) if trajectories_path else None
@@ -408,6 +409,18 @@ class _Runner:
 class _TokenizerFailed(Exception):
     """The policy's tokenizer or chat template could not build a turn's tokens (see
     :meth:`_Runner._tokenizing`); the episode ends with a policy error."""
+
+
+def _task_list(tasks: Any) -> list[Task]:
+    """``tasks`` (any iterable of :class:`Task`, a generator included: it is read once) as a
+    list; a ``TypeError`` naming what is not a task."""
+    if isinstance(tasks, (Task, str, bytes)) or not hasattr(tasks, "__iter__"):
+        raise TypeError(f"tasks must be a list of Task, got {tasks!r:.80}")
+    tasks = list(tasks)
+    for i, task in enumerate(tasks):
+        if not isinstance(task, Task):
+            raise TypeError(f"tasks[{i}] must be a Task(env_id, seed, kwargs), got {task!r:.80}")
+    return tasks
 
 
 def _derived_seed(base: int | None, task: Task, index: int) -> int | None:

@@ -93,3 +93,23 @@ def test_encode_text_replaces_lone_surrogates_and_keeps_pairs():
     transcript = TokenTranscript(tokenizer, [{"role": "user", "content": "\udc80"}])
     assert tokenizer.decode(transcript.token_ids).count("\ufffd") == 1
     assert LLAMA3_STYLE_TEMPLATE  # the family the transcript renders with
+
+
+def test_tasks_may_be_any_iterable_and_are_each_played():
+    from agentgym.policies.scripted import OraclePolicy
+
+    tasks = (Task("games/GuessTheNumber-v0", seed) for seed in range(3))  # used to play nothing: 0 episodes
+    result = rollout(OraclePolicy(), tasks, RolloutConfig(group_size=2), progress=False)
+    assert result.stats["episodes"] == 6 and result.stats["success_rate"] == 1.0
+    assert [t.seed for t in result.trajectories] == [0, 0, 1, 1, 2, 2]
+
+
+@pytest.mark.parametrize("tasks, message", [
+    (["games/GuessTheNumber-v0"], r"tasks\[0\] must be a Task\(env_id, seed, kwargs\), got 'games/GuessTheNumber-v0'"),
+    (Task("games/GuessTheNumber-v0", 0), r"tasks must be a list of Task, got Task\("),
+])
+def test_tasks_that_are_not_tasks_are_refused_naming_them(tasks, message):
+    from agentgym.policies.scripted import OraclePolicy
+
+    with pytest.raises(TypeError, match=message):
+        rollout(OraclePolicy(), tasks, progress=False)
