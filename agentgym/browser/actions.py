@@ -16,6 +16,7 @@ field and never runs. The files of ``upload_file`` / ``mouse_upload_file`` are u
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable
@@ -65,7 +66,8 @@ def execute(session: BrowserSession, action: BrowserAction, timeout: float = 5.0
     Args:
         session: the page's session.
         action: a parsed action.
-        timeout: seconds the action may take (Playwright's actionability waits included).
+        timeout: seconds the action may take (Playwright's actionability waits included);
+            ``noop(wait_ms)`` waits the time it names, even a longer one.
         load_timeout: seconds a navigation (``goto``, ``go_back``, a click that loads a page)
             may take; default ``timeout``.
 
@@ -79,6 +81,10 @@ def execute(session: BrowserSession, action: BrowserAction, timeout: float = 5.0
     """
     if action.name in _MESSAGES:
         return ActionOutcome(action, message=action.args[_MESSAGES[action.name]])
+    if action.name == "noop" and action.args["wait_ms"] > 0:
+        # Waited here, on the caller's thread, for as long as asked (not bounded by ``timeout``):
+        # the page's clock runs on in Chromium, and the browser's thread stays free for its other pages.
+        time.sleep(action.args["wait_ms"] / 1000.0)
     load = timeout if load_timeout is None else load_timeout
     run = _RUNNERS.get(action.name) or partial(_TAB_RUNNERS[action.name], session)
 
@@ -403,9 +409,9 @@ def _navigation_history(page: Any) -> tuple[int, list[str]] | None:
 
 
 def _noop(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
-    wait = min(args["wait_ms"], ms)
-    if wait > 0:
-        page.wait_for_timeout(wait)
+    # The wait itself is over (see execute); a round trip to the driver takes in what the page
+    # did meanwhile (a popup it opened becomes the page shown).
+    page.wait_for_timeout(0)
 
 
 # Tab runners also get the session, whose active page they change (see BrowserSession).

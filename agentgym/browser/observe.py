@@ -21,8 +21,9 @@ a tab stop or a pointer cursor, and a nameless one's first classes as ``class=".
 hint an icon gives of what it does). Text not inside a named element is shown as ``StaticText``
 lines, with the id of the element holding it when that element has no other children. Hidden
 elements (``display:none``, ``visibility:hidden``, ``opacity:0``, ``aria-hidden``) are skipped;
-long names and texts are cut, and the tree stops at :data:`MAX_LINES` lines or
-:data:`MAX_TREE_CHARS` characters with a line saying how many more were left out.
+long names and texts are cut (the page's title and URL too), and the tree stops at
+:data:`MAX_LINES` lines or :data:`MAX_TREE_CHARS` characters with a line saying how many more
+were left out.
 Open shadow roots are walked; the contents of iframes are not (an ``iframe`` line is shown).
 :func:`tab_list` names the session's open tabs, for an observation to list when there are several.
 """
@@ -36,8 +37,8 @@ from agentgym.browser.session import BrowserSession
 
 T = TypeVar("T")
 
-#: Per-observation limits: characters of a name, of a text line, lines and characters of the
-#: tree, characters of the DOM text.
+#: Per-observation limits: characters of a name (the page's title too), of a text line (the
+#: page's URL too), lines and characters of the tree, characters of the DOM text.
 MAX_NAME_CHARS = 100
 MAX_TEXT_CHARS = 200
 MAX_LINES = 2000
@@ -70,8 +71,8 @@ def snapshot_page(page: Any, *, screenshot: bool = False, set_of_marks: bool = F
     result: dict[str, Any] = evaluate_settled(page, SNAPSHOT_CALL, options)
     observation: Observation = {
         "text": well_formed(result["text"]),
-        "url": well_formed(result["url"]),
-        "title": well_formed(result["title"]),
+        "url": _cut(well_formed(result["url"]), MAX_TEXT_CHARS),
+        "title": _cut(well_formed(result["title"]), MAX_NAME_CHARS),
         "focused": result["focused"],
         "interactive": list(result["interactive"]),
     }
@@ -90,6 +91,11 @@ def well_formed(text: str) -> str:
         return text
     except UnicodeEncodeError:
         return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text``, or its first ``limit - 1`` characters and "…" (as the tree cuts its texts)."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 #: Errors of ``page.evaluate`` that mean the document was replaced while the script ran.

@@ -1,0 +1,37 @@
+"""Defects found by exploratory testing of the browser layer, each pinned by a test: ``noop``
+waits as long as it is asked to (not only as long as the action timeout), and the page's title
+and address are cut in the observation like every other text the page controls."""
+
+from __future__ import annotations
+
+from agentgym.browser.action_parser import parse_actions
+from agentgym.browser.actions import execute
+from agentgym.browser.observe import MAX_NAME_CHARS, MAX_TEXT_CHARS, observe
+
+
+def test_noop_waits_the_time_asked_even_beyond_the_action_timeout(session, site):
+    session.run(lambda page: page.goto(site.page("/explore/clock.html", "<title>clock</title><p>tick</p>")))
+    (wait,) = parse_actions("noop(1200)")
+    before = session.run(lambda page: page.evaluate("performance.now()"))
+    outcome = execute(session, wait, 0.3)  # an action timeout far below the wait asked for
+    after = session.run(lambda page: page.evaluate("performance.now()"))
+    assert outcome.ok, outcome.error
+    assert after - before >= 1200, f"noop(1200) waited {after - before:.0f} ms of page time"
+
+
+def test_a_long_title_and_address_are_cut(session, site):
+    query = "q=" + "x" * 5000
+    url = site.page("/explore/long-title.html", "<title>" + "T" * 50_000 + "</title><button>ok</button>") + "?" + query
+    session.run(lambda page: page.goto(url))
+    seen = observe(session)
+    assert len(seen["title"]) <= MAX_NAME_CHARS and seen["title"].startswith("TTT") and seen["title"].endswith("…")
+    assert len(seen["url"]) <= MAX_TEXT_CHARS and seen["url"].startswith(site.url("/explore/long-title.html?q=xx"))
+    assert seen["url"].endswith("…")
+    assert 'button "ok"' in seen["text"]
+
+
+def test_a_short_title_and_address_are_shown_whole(session, site):
+    url = site.page("/explore/short.html", "<title>Order  form</title><p>hi</p>")
+    session.run(lambda page: page.goto(url))
+    seen = observe(session)
+    assert seen["title"] == "Order form" and seen["url"] == url
