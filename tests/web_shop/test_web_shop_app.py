@@ -51,7 +51,7 @@ def test_a_whole_visit_by_following_links(app, client, shop):
     target = goal(shop)
     sid = app.open_session(target)
     base = f"/s/{sid}"
-    assert app.session_url(sid) == f"{app.url}{base}/"
+    assert app.session_url(sid) == f"{app.url}{base}/search"  # a new session: the search page
     page = client.get(f"{base}/")
     assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
     assert f'<form method="get" action="{base}/search" role="search">' in page.text

@@ -14,7 +14,8 @@ As on WebShop's own site, a page's address says everything it shows (its
 and reloads work, and opening an address shows that page (:meth:`~.site.ShopSession.restore`;
 it becomes the session's current page). Routes, under ``/s/<id>``:
 
-* ``/`` -- the current page (where an episode starts);
+* ``/`` -- the current page, whatever it is (where "Buy Now" leads; an episode starts on its
+  page's own address, :meth:`ShopApp.session_url`, so that the back button can return there);
 * ``/search`` -- the search page; ``/search?q=...`` (the search form) searches
   (:meth:`~.site.ShopSession.search`) and shows the first results page;
 * ``/results?q=...&page=n`` -- a results page;
@@ -170,8 +171,15 @@ class ShopApp:
             return len(self._sessions)
 
     def session_url(self, session_id: str) -> str:
-        """The address of the session's current page."""
-        return f"{self.url}/s/{session_id}/"
+        """The address of the session's current page: its own address (``/search`` for a new
+        session), which the back button can return to once the agent moved on; ``/`` once
+        bought (the confirmation) and for a session that does not exist (a 404)."""
+        base = f"{self.url}/s/{session_id}"
+        session = self.get_session(session_id)
+        if session is None:
+            return base + "/"
+        with session.lock:
+            return base + ("/" if session.done else view_path(session.view))
 
     # ------------------------------------------------------------------ lifecycle
     @property
