@@ -21,7 +21,8 @@ Two action formats:
   OpenAI format through :class:`~agentgym.envs.search.tool_turns.SearchToolCalling`, which
   the registered ``search/MultiHopTools-v0`` (:func:`search_tools_env`) wraps the environment
   in. A reply without a tool call is a format error, unless it holds ``<answer>text</answer>``,
-  which answers.
+  which answers. An empty query or answer is a failed tool call (as an empty tag is a format
+  error): it neither searches nor ends the episode.
 
 Reward: component ``outcome`` on the answering turn, the exact match (SQuAD normalisation) of
 the answer with the reference or an alias; ``success`` when it is 1. The episode also ends,
@@ -340,6 +341,8 @@ class SearchEnv(LLMEnv):
     def tool_search(self, query: str) -> str:
         """The ``search`` tool: the ranked results as text; :class:`ToolError` when refused."""
         self._check_tool_turn()
+        if not clean_text(query):  # as an empty <search> block in the tags format: not a search
+            raise ToolError("the query is empty: write what to search for, e.g. a name or a few keywords")
         if self.log.turn_searches >= self.max_searches_per_turn:
             raise ToolError(f"at most {self.max_searches_per_turn} searches run per turn; search again next turn")
         [(hits, note)] = self._search([query])
@@ -368,8 +371,11 @@ class SearchEnv(LLMEnv):
         return f"[{document.id}] Title: {document.title}\n\n{text}"
 
     def tool_answer(self, text: str) -> str:
-        """The ``answer`` tool: records the final answer (the episode ends after this step)."""
+        """The ``answer`` tool: records the final answer (the episode ends after this step); an
+        empty one is refused, as an empty ``<answer>`` block is in the tags format."""
         self._check_tool_turn()
+        if not text.strip():
+            raise ToolError("the answer is empty: give the answer itself as text")
         self.answer_given = text
         return "Your answer is recorded."
 
