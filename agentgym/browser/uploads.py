@@ -30,9 +30,13 @@ class UploadFolder:
             raise ValueError(f"upload_dir {str(path)!r} is not a folder")
 
     def find(self, name: str) -> Path | None:
-        """The file ``name`` stands for inside the folder, or ``None``."""
-        path = (self.path / name).resolve()
-        return path if path.is_relative_to(self.path) and path.is_file() else None
+        """The file ``name`` stands for inside the folder, or ``None`` (also for a name no file
+        can have: a NUL in it, a name too long, a link loop)."""
+        try:
+            path = (self.path / name).resolve()
+            return path if path.is_relative_to(self.path) and path.is_file() else None
+        except (OSError, ValueError, RuntimeError):  # RuntimeError: pathlib's "Symlink loop"
+            return None
 
     def names(self) -> list[str]:
         """The first :data:`LISTED_NAMES` names :meth:`find` accepts, sorted, sub-folders

@@ -1,12 +1,16 @@
 """Defects found by exploratory testing of the browser layer, each pinned by a test: ``noop``
 waits as long as it is asked to (not only as long as the action timeout), and the page's title
-and address are cut in the observation like every other text the page controls."""
+and address are cut in the observation like every other text the page controls; a file name
+that cannot name a file (a NUL, too long, a link loop in the folder) is refused like any other."""
 
 from __future__ import annotations
+
+import os
 
 from agentgym.browser.action_parser import parse_actions
 from agentgym.browser.actions import execute
 from agentgym.browser.observe import MAX_NAME_CHARS, MAX_TEXT_CHARS, observe
+from agentgym.browser.uploads import UploadFolder
 
 
 def test_noop_waits_the_time_asked_even_beyond_the_action_timeout(session, site):
@@ -35,3 +39,18 @@ def test_a_short_title_and_address_are_shown_whole(session, site):
     session.run(lambda page: page.goto(url))
     seen = observe(session)
     assert seen["title"] == "Order form" and seen["url"] == url
+
+
+def test_upload_names_that_cannot_name_a_file_are_refused_not_raised(tmp_path):
+    (tmp_path / "cv.txt").write_text("my cv")
+    os.symlink("loop-b", tmp_path / "loop-a")  # a link loop: resolving it raises in pathlib
+    os.symlink("loop-a", tmp_path / "loop-b")
+    folder = UploadFolder(tmp_path)
+    assert folder.names() == ["cv.txt"]  # the loop is listed as nothing, not an exception
+    for name in ("a\x00b", "x" * 300, "sub/" + "y" * 5000, "loop-a"):
+        assert folder.find(name) is None, name
+        (action,) = parse_actions(f"upload_file('3', {name!r})")
+        confined, refusal = folder.confine(action)
+        assert confined is action and refusal == f"there is no file {name!r} to upload; the files are: cv.txt"
+    (action,) = parse_actions("upload_file('3', 'cv.txt')")
+    assert folder.confine(action)[0].args["file"] == [str(tmp_path.resolve() / "cv.txt")]
