@@ -53,6 +53,7 @@ class AnswerFormat(gym.Wrapper):
         if self.penalty < 0:
             raise ConfigError(f"AnswerFormat: penalty must be >= 0 (it is subtracted), got {penalty}")
         self._extract, shape = self._format(format, tag)
+        self._shape = shape
         if instruction is None:
             if shape is None:
                 raise ValueError("a regex format needs an `instruction` telling the agent the format")
@@ -82,6 +83,13 @@ class AnswerFormat(gym.Wrapper):
                 raise ValueError("a regex format needs a capturing group around the move")
             return (lambda text: _last_group(text, format)), None
         raise ValueError(f"format must be 'tags', 'boxed' or a compiled regex, got {format!r}")
+
+    def write_move(self, move: str) -> str | None:
+        """``move`` written as the agent must write it (``<answer>move</answer>``,
+        ``\\boxed{move}``), so that a baseline playing the environment's own moves (the oracle's
+        and random hints, :class:`~agentgym.wrappers.EnvHints`) passes the format; ``None`` for a
+        regex format, which cannot be written from a move."""
+        return None if self._shape is None else self._shape % move
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         observation, info = self.env.reset(seed=seed, options=options)

@@ -7,7 +7,10 @@ process, actor or machine — but declare the hints they need
 :data:`~agentgym.policies.base.ENV_HINTS`). This wrapper computes those hints next to the
 environment, with each ``reset`` and ``step`` that leads to a turn, and puts them in
 ``info["env_hints"]`` (JSON-safe; a hint the environment cannot give goes to
-``info["env_hints"]["errors"][name]``). ``reset`` also reports the environment's hidden
+``info["env_hints"]["errors"][name]``). A move is written as the agent must write it through
+the wrappers below that read a format (:meth:`AnswerFormat.write_move
+<agentgym.wrappers.AnswerFormat.write_move>`: ``<answer>7</answer>``), so the oracle stays the
+upper bound under them. ``reset`` also reports the environment's hidden
 reference (``reference_answer``, ``answer_stub``, ``gold_tool_calls``, ``gold_documents``,
 ``answer_aliases``; ``None`` where it has none) in ``info["env_reference"]``, for reward providers. The rollout engine takes both keys out of ``info`` before anything reaches the
 policy or a trajectory's turns.
@@ -87,7 +90,22 @@ class EnvHints(gym.Wrapper):
             except Exception as exc:  # noqa: BLE001 - the policy reports it as its error
                 errors[name] = f"{type(exc).__name__}: {exc}"
             else:
-                hints[name] = json_safe(value)
+                hints[name] = json_safe(self._written(value))
         if errors:
             hints["errors"] = errors
         return hints
+
+    def _written(self, move: Any) -> Any:
+        """``move`` as the agent must write it through the wrappers below this one that read a
+        format (those with a ``write_move(move)`` method, e.g. :class:`AnswerFormat`), innermost
+        first; unchanged where a wrapper cannot write it (``None``) or it is not text."""
+        writers = []
+        layer = self.env
+        while isinstance(layer, gym.Wrapper):
+            if callable(getattr(type(layer), "write_move", None)):  # the class's, not a forwarded attribute
+                writers.append(layer)
+            layer = layer.env
+        for writer in reversed(writers):
+            if isinstance(move, str):
+                move = writer.write_move(move) or move
+        return move

@@ -35,3 +35,36 @@ def test_chat_history_refuses_elide_keep_chars_that_is_no_count(keep):
     with pytest.raises(ValueError, match=r"ChatHistory: elide_keep_chars must be an integer >= 0, got "):
         ChatHistory(agentgym.make("games/GuessTheNumber-v0"), max_context_chars=500, overflow="elide",
                     elide_keep_chars=keep)
+
+
+@pytest.mark.parametrize("answer_format, opening, closing", [({}, "<answer>", "</answer>"),
+                                                             ({"format": "boxed"}, "\\boxed{", "}")])
+def test_the_oracle_and_random_baselines_write_their_moves_in_the_answer_format(answer_format, opening, closing):
+    """Under AnswerFormat the oracle's hint is written as the agent must write it: the oracle is
+    still the upper bound (it scored 0%: every raw move was a format error)."""
+    from agentgym.policies.random import RandomPolicy
+    from agentgym.policies.scripted import OraclePolicy
+    from agentgym.rollout import RolloutConfig, Task, rollout
+    from agentgym.wrappers import WrapperSpec
+
+    tasks = [Task("games/GuessTheNumber-v0", seed) for seed in range(3)]
+    config = RolloutConfig(wrappers=[WrapperSpec("AnswerFormat", answer_format)])
+    oracle = rollout(OraclePolicy(), tasks, config, progress=False)
+    assert oracle.stats["success_rate"] == 1.0
+    for trajectory in oracle.trajectories:
+        for turn in trajectory.turns:
+            assert turn.error is None and turn.info["format_ok"]
+            assert turn.action.startswith(opening) and turn.action.endswith(closing)
+            assert turn.action[len(opening):-len(closing)].isdigit()
+    played = rollout(RandomPolicy(seed=0), tasks, config, progress=False)
+    assert all(turn.info.get("format_ok") for t in played.trajectories for turn in t.turns)
+
+
+def test_a_regex_answer_format_leaves_the_hint_as_the_environment_gives_it():
+    import re
+
+    from agentgym.wrappers import AnswerFormat
+
+    env = AnswerFormat(agentgym.make("games/GuessTheNumber-v0"), re.compile(r"MOVE=(\d+)"), instruction="Write MOVE=n.")
+    assert env.write_move("10") is None
+    assert AnswerFormat(agentgym.make("games/GuessTheNumber-v0"), tag="guess").write_move("10") == "<guess>10</guess>"
