@@ -8,6 +8,7 @@ import gymnasium as gym
 
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
 from agentgym.policies.random import play_hint
+from agentgym.wrappers.chat_history import dropped_turns
 
 
 class OracleAgent:
@@ -46,7 +47,9 @@ class OraclePolicy(Policy):
 
 class ScriptedPolicy(Policy):
     """Replies with the given texts in order (the same script for every conversation), then
-    ``then``; useful to test environments and wrappers through the rollout engine."""
+    ``then``; useful to test environments and wrappers through the rollout engine. A turn is
+    the number of assistant messages plus the turns a context budget dropped
+    (:func:`~agentgym.wrappers.chat_history.dropped_turns`)."""
 
     name = "scripted"
     batch_invariant = True
@@ -58,6 +61,6 @@ class ScriptedPolicy(Policy):
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
         out = []
         for request in requests:
-            turn = sum(m["role"] == "assistant" for m in request.messages)
+            turn = sum(m.get("role") == "assistant" for m in request.messages) + dropped_turns(request.messages)
             out.append(Generation(self.replies[turn] if turn < len(self.replies) else self.then))
         return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
@@ -235,6 +236,20 @@ def _action_text(action: Any) -> str:
 
 def _drop_note(turns: int) -> str:
     return f"[{turns} earlier turn{'s' if turns != 1 else ''} omitted to fit the context budget]"
+
+
+_DROP_NOTE = re.compile(r"\[(\d+) earlier turns? omitted to fit the context budget\]\Z")
+
+
+def dropped_turns(messages: list[Message]) -> int:
+    """How many turns :class:`ChatHistory` dropped from ``messages`` (0 when none): the number
+    in the note that ends its first user message. With the assistant messages still there, it
+    says which turn a conversation is at (as a scripted policy needs)."""
+    first_user = next((m for m in messages if isinstance(m, dict) and m.get("role") == "user"), None)
+    if first_user is None:
+        return 0
+    match = _DROP_NOTE.search(message_text(first_user.get("content")))
+    return int(match.group(1)) if match else 0
 
 
 def _append_text(content: Any, note: str) -> Any:

@@ -113,3 +113,25 @@ def test_tasks_that_are_not_tasks_are_refused_naming_them(tasks, message):
 
     with pytest.raises(TypeError, match=message):
         rollout(OraclePolicy(), tasks, progress=False)
+
+
+def test_a_scripted_policy_keeps_its_order_when_the_context_budget_drops_turns():
+    from agentgym.policies.scripted import ScriptedPolicy
+
+    script = ["50", "25", "12", "6", "3", "1", "2", "4"]
+    config = RolloutConfig(max_context_chars=400, max_turns=8)  # drops the oldest turns from the third on
+    trajectory = rollout(ScriptedPolicy(script), [Task("games/GuessTheNumber-v0", 0)], config,
+                         progress=False).trajectories[0]
+    assert any("earlier turns omitted" in m["content"] for m in trajectory.messages if m["role"] == "user")
+    assert [turn.action for turn in trajectory.turns] == script  # it replayed "25" from the third turn on
+
+
+def test_dropped_turns_reads_the_chat_historys_note():
+    from agentgym.wrappers.chat_history import dropped_turns
+
+    assert dropped_turns([{"role": "system", "content": "s"}, {"role": "user", "content": "q"}]) == 0
+    noted = "q\n\n[3 earlier turns omitted to fit the context budget]"
+    assert dropped_turns([{"role": "system", "content": "s"}, {"role": "user", "content": noted}]) == 3
+    parts = [{"type": "text", "text": "q"}, {"type": "text", "text": "\n\n[1 earlier turn omitted to fit the context budget]"}]
+    assert dropped_turns([{"role": "user", "content": parts}]) == 1
+    assert dropped_turns([]) == 0
