@@ -2,7 +2,8 @@
 
 A thread cannot be stopped from outside, so an environment call hung for good in a thread keeps
 that thread (and the environment) for as long as the process lives. :class:`ProcessEnv` runs the
-environment in a child process instead (``multiprocessing``, ``spawn`` by default) and forwards
+environment in a child process instead (``spawn`` by default: a fresh interpreter, see
+:mod:`agentgym.runtime.process_child`; or ``multiprocessing``'s ``fork``/``forkserver``) and forwards
 ``reset``/``step``/``close`` and attribute access over a pipe. The slot's thread still makes each
 call (it waits on the pipe), so the vector env times calls out exactly as in thread isolation;
 on a timeout it :meth:`~ProcessEnv.kill`\\ s the child, which ends the waiting call at once
@@ -23,6 +24,8 @@ import threading
 import traceback
 from typing import Any, Callable
 
+from agentgym.runtime.process_child import fresh_interpreter_payload, start_interpreter
+
 _KILL_GRACE_S = 5.0  # how long to wait for a killed child to be reaped
 
 
@@ -38,6 +41,7 @@ class ProcessEnv:
 
     def __init__(self, factory: Callable[[], Any], *, start_method: str = "spawn", name: str = "") -> None:
         self._factory = factory
+        self._start_method = start_method
         self._context = multiprocessing.get_context(start_method)
         self._name = name or "agentgym-env-process"
         self._lock = threading.Lock()
@@ -56,20 +60,33 @@ class ProcessEnv:
     # ------------------------------------------------------------ lifecycle
     def start(self) -> ProcessEnv:
         """Start the child and wait until it has built the environment (or raised)."""
-        parent_end, child_end = self._context.Pipe()
-        process = self._context.Process(
-            target=_serve, args=(child_end, self._factory), name=self._name, daemon=True
-        )
         with self._lock:
             if self._killed:
                 raise ProcessEnvDied(f"{self._name} was killed before it started")
-            self._conn = parent_end
-            self._process = process
-            process.start()
-        child_end.close()
+            self._process, self._conn = self._start_child()
         spaces = self._receive("construction")
         self.observation_space, self.action_space, self.metadata, self.render_mode = spaces
         return self
+
+    def _start_child(self) -> tuple[Any, Any]:
+        """The child process and this end of its pipe. With ``spawn``, a factory that does not
+        live in ``__main__`` is sent to a fresh interpreter that imports only what the factory
+        needs (:mod:`agentgym.runtime.process_child`); ``multiprocessing``'s own ``spawn``
+        re-imports the parent's ``__main__`` in every child, and with it whatever that imports
+        (a training script's torch: 1.5 s and 170 MB more per child)."""
+        if self._start_method == "spawn":
+            payload = fresh_interpreter_payload(self._factory)  # an unpicklable factory raises here
+            if payload is not None:
+                return start_interpreter(payload, name=self._name)
+        parent_end, child_end = self._context.Pipe()
+        process = self._context.Process(
+            target=serve_environment, args=(child_end, self._factory), name=self._name, daemon=True
+        )
+        try:
+            process.start()
+        finally:
+            child_end.close()
+        return process, parent_end
 
     @property
     def name(self) -> str:
@@ -113,13 +130,16 @@ class ProcessEnv:
         return self._call("step", action)
 
     def close(self) -> None:
-        """Close the environment in the child, then end the child."""
+        """Close the environment in the child, then end the child (a child that has ended, or
+        ends meanwhile, leaves nothing to close)."""
         if self._closed:
             return
         self._closed = True
         try:
             if self.is_alive() and not self._killed:
                 self._call("close")
+        except ProcessEnvDied:
+            pass
         finally:
             self.kill()  # reaps the child (it exits by itself after close)
             if self._conn is not None:
@@ -166,7 +186,7 @@ class ProcessEnv:
 
 
 # ------------------------------------------------------------------ the child process
-def _serve(conn: Any, factory: Callable[[], Any]) -> None:
+def serve_environment(conn: Any, factory: Callable[[], Any]) -> None:
     """The child's main loop: build the environment, then answer calls until close or EOF."""
     try:
         env = factory()
