@@ -440,7 +440,7 @@ DEFAULT_FORMATS: tuple[str, ...] = ("hermes", "openai")
 def resolve_formats(formats: Any, *, owner: str = "tool_call_formats") -> tuple[Any, ...]:
     """``formats`` (names of built-in formats and/or format objects) as format objects, in
     order, without duplicates. Raises :class:`~agentgym.core.ConfigError` naming the entry that
-    is neither."""
+    is neither, or when there is none."""
     from agentgym.core import ConfigError
 
     if isinstance(formats, (str, bytes)) or not isinstance(formats, Iterable):
@@ -459,6 +459,8 @@ def resolve_formats(formats: Any, *, owner: str = "tool_call_formats") -> tuple[
                               f"find(text), see agentgym.tools.ToolCallFormat)")
         if all(entry.name != other.name for other in resolved):
             resolved.append(entry)
+    if not resolved:  # no call could ever be read: every action would silently be a final answer
+        raise ConfigError(f"{owner} is empty: name at least one tool-call format, e.g. ['hermes']")
     return tuple(resolved)
 
 

@@ -121,6 +121,19 @@ def test_a_format_for_a_tool_the_environment_lacks_is_refused():
         ToolCalling(Misdeclared())
 
 
+def test_no_formats_at_all_is_refused_rather_than_tool_calling_silently_off():
+    """``ToolCalling(env, formats=())`` read no call in any action: every action went to the
+    environment as a final answer, and nothing said why the tools were never called."""
+    with pytest.raises(ConfigError, match="ToolCalling formats is empty: name at least one tool-call format"):
+        ToolCalling(Arithmetic(), formats=())
+
+    class Declared(Arithmetic):
+        tool_call_formats = []
+
+    with pytest.raises(ConfigError, match="Declared.tool_call_formats is empty"):
+        ToolCalling(Declared())
+
+
 class Unchecked(Arithmetic):
     """Breaks the contract: runs the function on whatever the agent sends."""
 
