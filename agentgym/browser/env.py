@@ -40,7 +40,9 @@ Failures. A bad action (unparsable, an unknown id, a refused URL) is an error ob
 the episode goes on. A browser that crashed or hung raises from ``step`` / ``reset``
 (:class:`~agentgym.browser.errors.BrowserCrashed`, :class:`~agentgym.browser.errors.BrowserTimeout`):
 the episode's session is released, the rollout engine records the episode as failed, and the next
-``reset`` gets a session on a relaunched browser.
+``reset`` gets a session on a relaunched browser. An environment dropped in the middle of an
+episode without ``close()`` has its session closed by its pool once garbage-collected (when the
+pool next opens a session), so forgotten environments do not pile up open pages.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, TypeVar
 
@@ -197,6 +200,7 @@ class BrowserEnv(LLMEnv):
             width, height = self.viewport
             self.observation_space = text_and_image_space(height, width)
         self._session: BrowserSession | None = None
+        self._abandon: weakref.finalize | None = None
         self._interactive: list[str] = []
         self._page_text = ""
 
@@ -258,9 +262,16 @@ class BrowserEnv(LLMEnv):
         pool = self.pool if self.pool is not None else shared_pool()
         self._session = pool.open_session(viewport=self.viewport, action_timeout=self.action_timeout,
                                           load_timeout=self.load_timeout)
+        # Dropped without close() in the middle of an episode, the environment must not keep its
+        # context and renderer process open for the rest of the process: the pool closes them.
+        self._abandon = weakref.finalize(self, pool.abandon, self._session)
+        self._abandon.atexit = False  # at exit the pools close everything anyway
 
     def release_resources(self) -> None:
         session, self._session = self._session, None
+        abandon, self._abandon = self._abandon, None
+        if abandon is not None:
+            abandon.detach()
         if session is not None:
             session.close()
 

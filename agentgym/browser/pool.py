@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import queue
 import threading
 from typing import Any
 
@@ -56,6 +57,7 @@ class BrowserPool:
         self._workers: list[BrowserWorker] = []
         self._load: dict[BrowserWorker, int] = {}
         self._sessions: set[BrowserSession] = set()
+        self._abandoned: queue.SimpleQueue[BrowserSession] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
         with _registry_lock:
@@ -122,7 +124,14 @@ class BrowserPool:
             session.close()
             self._release_worker(worker)
             raise SessionClosed("the browser pool was closed while the session opened")
+        self._close_abandoned()
         return session
+
+    def abandon(self, session: BrowserSession) -> None:
+        """Have ``session`` closed when this pool next opens a session: its owner was dropped
+        without closing it (an environment garbage-collected in the middle of an episode). Takes
+        no lock and waits for nothing, so a finalizer may call it on any thread."""
+        self._abandoned.put(session)
 
     def close(self, timeout: float = 15.0) -> None:
         """Close every session and browser and join every thread (idempotent). No Chromium or
@@ -179,6 +188,15 @@ class BrowserPool:
         with self._lock:
             if worker in self._load:
                 self._load[worker] = max(0, self._load[worker] - 1)
+
+    def _close_abandoned(self) -> None:
+        """Close the sessions given to :meth:`abandon` so far (their browsers' contexts and pages)."""
+        while True:
+            try:
+                session = self._abandoned.get_nowait()
+            except queue.Empty:
+                return
+            session.close()
 
     def _forget(self, session: BrowserSession) -> None:
         with self._lock:

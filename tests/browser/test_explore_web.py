@@ -1,12 +1,17 @@
 """Defects found by exploratory testing of the browser layer, each pinned by a test: ``noop``
 waits as long as it is asked to (not only as long as the action timeout), and the page's title
 and address are cut in the observation like every other text the page controls; a file name
-that cannot name a file (a NUL, too long, a link loop in the folder) is refused like any other."""
+that cannot name a file (a NUL, too long, a link loop in the folder) is refused like any other;
+an environment dropped without ``close()`` does not keep its browser context (and its renderer
+process) open for the rest of the process."""
 
 from __future__ import annotations
 
+import gc
 import os
+import weakref
 
+from agentgym.browser import BrowserEnv, BrowserPool
 from agentgym.browser.action_parser import parse_actions
 from agentgym.browser.actions import execute
 from agentgym.browser.observe import MAX_NAME_CHARS, MAX_TEXT_CHARS, observe
@@ -54,3 +59,33 @@ def test_upload_names_that_cannot_name_a_file_are_refused_not_raised(tmp_path):
         assert confined is action and refusal == f"there is no file {name!r} to upload; the files are: cv.txt"
     (action,) = parse_actions("upload_file('3', 'cv.txt')")
     assert folder.confine(action)[0].args["file"] == [str(tmp_path.resolve() / "cv.txt")]
+
+
+class _Page(BrowserEnv):
+    url = ""
+
+    def start_url(self):
+        return self.url
+
+
+def test_an_environment_dropped_without_close_has_its_session_closed(site):
+    _Page.url = site.page("/explore/dropped.html", "<title>dropped</title><button>ok</button>")
+    pool = BrowserPool(1)  # one browser: the next environment's calls run on the dropped one's thread
+    try:
+        env = _Page(pool=pool)
+        env.reset(seed=0)
+        env.step("click('2')")
+        session, alive = env.session, weakref.ref(env)
+        del env
+        other = _Page(pool=pool)
+        # Playwright holds its last call's frames (and so the dropped environment) until the
+        # browser's thread makes its next call: this reset's.
+        other.reset(seed=0)
+        gc.collect()
+        assert alive() is None
+        other.reset(seed=1)  # the pool's next session: by now the dropped environment's is closed
+        assert session.closed and pool.open_sessions == 1
+        other.close()
+        assert pool.open_sessions == 0
+    finally:
+        pool.close()
