@@ -37,7 +37,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Sequence
+from typing import Any, AsyncIterator, Sequence
 from urllib.parse import urlsplit
 
 import httpx
@@ -104,6 +104,7 @@ class OpenAIPolicy(Policy):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
         self._slots: asyncio.Semaphore | None = None
+        self._client_lifetime: AsyncIterator[None] | None = None  # closes the client as its loop ends
         self._image_urls: OrderedDict[str, str] = OrderedDict()  # digest -> data URL, oldest first
         self._image_lock = threading.Lock()
 
@@ -130,14 +131,16 @@ class OpenAIPolicy(Policy):
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
-        self._loop = self._client = self._slots = None
+        if self._client_lifetime is not None:
+            await self._client_lifetime.aclose()  # done with: its loop need not close the client
+        self._loop = self._client = self._slots = self._client_lifetime = None
 
     def close(self) -> None:
-        client, loop = self._client, self._loop
-        self._loop = self._client = self._slots = None
+        client, loop, lifetime = self._client, self._loop, self._client_lifetime
+        self._loop = self._client = self._slots = self._client_lifetime = None
         # A client whose loop has ended holds no live connections worth closing politely.
         if client is not None and loop is not None and not loop.is_closed() and not loop.is_running():
-            loop.run_until_complete(client.aclose())
+            loop.run_until_complete(lifetime.aclose() if lifetime is not None else client.aclose())
 
     # ------------------------------------------------------------- payloads
     def _chat_payload(self, request: Request, sampling: SamplingParams, seed: int | None,
@@ -220,18 +223,20 @@ class OpenAIPolicy(Policy):
         except Exception as exc:  # noqa: BLE001 - one request's failure, reported as its generation
             return Generation(text="", finish_reason="error", error=f"{self.name}: {type(exc).__name__}: {exc}")
 
-    def _loop_state(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+    async def _loop_state(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._loop = loop
             self._client = httpx.AsyncClient(base_url=self.base_url, headers=self._headers,
                                              timeout=httpx.Timeout(self.timeout))
             self._slots = asyncio.Semaphore(self.max_concurrency)
+            self._client_lifetime = _closed_with_its_loop(self._client)
+            await self._client_lifetime.__anext__()
         return self._client, self._slots
 
     async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST with retries; the decoded JSON body, or :class:`PolicyError`."""
-        client, slots = self._loop_state()
+        client, slots = await self._loop_state()
         attempt = 0
         while True:
             try:
@@ -269,6 +274,17 @@ class OpenAIPolicy(Policy):
             return min(retry_after, self.max_retry_delay)
         delay = self.retry_delay * 2 ** attempt
         return min(delay + self._jitter.uniform(0, delay), self.max_retry_delay)
+
+
+async def _closed_with_its_loop(client: httpx.AsyncClient) -> AsyncIterator[None]:
+    """Keeps ``client`` until the event loop it was made on shuts its async generators down
+    (``asyncio.run`` does as it ends: each ``generate()`` and ``rollout()`` call), then closes it
+    there, so its keep-alive connections do not outlive the loop waiting for the garbage
+    collector. Started once on the loop (which then tracks it) and referenced by the policy."""
+    try:
+        yield
+    finally:
+        await client.aclose()
 
 
 # ----------------------------------------------------------- response parsing

@@ -56,3 +56,32 @@ def test_hf_policy_reads_a_lone_surrogate_as_a_replacement_character(tiny_policy
     assert generation.finish_reason != "error", generation.error
     text = smollm2_tokenizer.apply_chat_template(replaced, tokenize=False, add_generation_prompt=True)
     assert generation.prompt_token_ids == smollm2_tokenizer.encode(text, add_special_tokens=False)
+
+
+def test_connections_are_closed_when_each_event_loop_ends():
+    """``generate()`` and ``rollout()`` run a fresh event loop per call; the client made on each
+    loop is closed as it ends (each call used to leave its keep-alive connections open until the
+    garbage collector found them: 160 file descriptors after ten rollouts)."""
+    import gc
+
+    import psutil
+
+    from agentgym.rollout import RolloutConfig, Task, rollout
+
+    process = psutil.Process()
+    with running_server(echo_app()) as base_url:
+        policy = OpenAIPolicy(base_url, "m")
+        policy.generate([Request(user("warm up"))])
+        gc.collect()
+        gc.disable()  # what is closed must be closed by the policy, not found by the collector
+        try:
+            before = process.num_fds()
+            for _ in range(5):
+                policy.generate([Request(user(str(i))) for i in range(4)])
+                rollout(policy, [Task("games/GuessTheNumber-v0", seed) for seed in range(4)], RolloutConfig(max_turns=2),
+                        progress=False)
+            assert process.num_fds() <= before + 2
+        finally:
+            gc.enable()
+        assert policy.generate([Request(user("still works"))])[0].text == "echo still works"
+        policy.close()
