@@ -53,6 +53,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import math
+import numbers
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -273,6 +275,7 @@ class _Runner:
             self.batcher.episode_started()
             handle = self.runtime.handle(self._spec(task, index), timeout=self.config.step_timeout,
                                          name=f"agentgym-episode-{task.env_id}-{task.seed}-{index}")
+            interrupted = False
             try:
                 await asyncio.wait_for(self._play(task, index, trajectory, handle), self.config.episode_timeout)
             except EnvCallFailed as failed:
@@ -285,9 +288,12 @@ class _Runner:
             except Exception as exc:  # noqa: BLE001 - isolated to this episode
                 trajectory.error = f"environment raised {type(exc).__name__}: {exc}"
                 trajectory.error_kind = ErrorKind.ENV_ERROR.value
+            except asyncio.CancelledError:  # the rollout is stopping (Ctrl-C, a caller's cancel)
+                interrupted = True
+                raise
             finally:
                 self.batcher.episode_finished()
-                await self._close(handle)
+                await self._close(handle, interrupted=interrupted)
             self._finish(trajectory)
             return trajectory
 
@@ -332,7 +338,7 @@ class _Runner:
             observation, reward, terminated, truncated, info = await handle.step(_action(generation))
             turn.seconds = time.perf_counter() - started
             hints = info.get(HINTS_KEY)
-            turn.reward, turn.reward_components = float(reward), dict(info.get("reward_components", {}))
+            turn.reward, turn.reward_components = _checked_rewards(reward, info.get("reward_components", {}))
             turn.error = info.get("error")
             turn.info = json_safe({k: v for k, v in info.items() if k not in _INFO_KEYS_STORED_ELSEWHERE})
             trajectory.turns.append(turn)
@@ -389,14 +395,16 @@ class _Runner:
         seed = _derived_seed(self.config.sampling.seed, task, index)
         return turn_seed(seed, turn)
 
-    async def _close(self, handle: EnvHandle) -> None:
+    async def _close(self, handle: EnvHandle, *, interrupted: bool = False) -> None:
         """Close the episode's environment (bounded by ``step_timeout``; a close that raises
-        changes nothing for the trajectory) and count the calls left hung in threads."""
+        changes nothing for the trajectory) and count the calls left hung in threads. A call
+        left running because the rollout was ``interrupted`` is counted but not reported as
+        one that outlasted its timeout."""
         with contextlib.suppress(Exception):
             await handle.close()
         if handle.abandoned:
             self.abandoned += handle.abandoned
-            if self.abandoned == handle.abandoned:
+            if self.abandoned == handle.abandoned and not interrupted:
                 warn_abandoned("an environment call of the rollout", self.config.max_abandoned_threads)
 
     def _finish(self, trajectory: Trajectory) -> None:
@@ -429,6 +437,25 @@ def _derived_seed(base: int | None, task: Task, index: int) -> int | None:
     if base is None:
         return None
     return ((base * 1_000_003 + task.seed) * 10_007 + index) % (2**31 - 1)
+
+
+def _checked_rewards(reward: Any, components: Any) -> tuple[float, dict[str, float]]:
+    """A step's reward and reward components, each a finite number; anything else fails the
+    episode as the environment's error (a NaN reward would make its whole group's advantages,
+    then the loss and the weights, NaN; an infinite one, the same)."""
+    def finite(value: Any) -> bool:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+    if not finite(reward):
+        raise EnvCallFailed(CallFailure(f"environment step returned a reward that is not a finite number: {reward!r}"))
+    if not isinstance(components, dict):
+        raise EnvCallFailed(CallFailure(f"environment step returned reward_components that are not a dict: "
+                                        f"{components!r}"))
+    for name, value in components.items():
+        if not finite(value):
+            raise EnvCallFailed(CallFailure(f"environment step returned a reward component {name!r} that is not "
+                                            f"a finite number: {value!r}"))
+    return float(reward), {name: float(value) for name, value in components.items()}
 
 
 def _described(failure: CallFailure) -> str:

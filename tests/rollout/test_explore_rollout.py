@@ -135,3 +135,51 @@ def test_dropped_turns_reads_the_chat_historys_note():
     parts = [{"type": "text", "text": "q"}, {"type": "text", "text": "\n\n[1 earlier turn omitted to fit the context budget]"}]
     assert dropped_turns([{"role": "user", "content": parts}]) == 1
     assert dropped_turns([]) == 0
+
+
+class SlowStep(LLMEnv):
+    """A step that runs until the test releases it (a browser waiting on a page, say)."""
+
+    instructions = "Say anything."
+    entered = None  # threading.Event set by the test
+    release = None
+
+    def new_episode(self, options):
+        return "go"
+
+    def play(self, action):
+        SlowStep.entered.set()
+        SlowStep.release.wait(10)
+        return Feedback("done", {"outcome": 0.0}, terminated=True)
+
+
+agentgym.register("testing/ExploreSlowStep-v0", SlowStep, max_turns=2)
+
+
+def test_an_interrupted_rollout_does_not_warn_of_a_timeout():
+    """Ctrl-C (the rollout cancelled) leaves the running step in its thread; that is no call that
+    "outlasted its timeout", which the HungEnvironmentWarning said."""
+    import asyncio
+    import threading
+    import warnings
+
+    from agentgym.policies.scripted import ScriptedPolicy
+    from agentgym.rollout import arollout
+
+    SlowStep.entered, SlowStep.release = threading.Event(), threading.Event()
+
+    async def interrupted() -> None:
+        playing = asyncio.create_task(arollout(ScriptedPolicy(["go"]), [Task("testing/ExploreSlowStep-v0", 0)],
+                                               RolloutConfig(step_timeout=30), progress=False))
+        await asyncio.to_thread(SlowStep.entered.wait, 10)
+        playing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await playing
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            asyncio.run(interrupted())
+    finally:
+        SlowStep.release.set()
+    assert [str(w.message) for w in caught if "outlasted its timeout" in str(w.message)] == []
