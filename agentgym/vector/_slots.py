@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import pickle
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -161,6 +162,8 @@ class SlotVectorEnv(VectorEnv):
                 f"start_method must be one of {multiprocessing.get_all_start_methods()}, "
                 f"got {start_method!r}"
             )
+        if isolation == "process":
+            _check_picklable(factories)
         self.isolation = isolation
         self.step_timeout = checked_timeout("step_timeout", step_timeout)
         self.max_abandoned_threads = checked_count(
@@ -587,6 +590,18 @@ def _seeds_per_slot(seed: int | Sequence[int | None] | None, n: int) -> list[int
     if len(seeds) != n:
         raise ValueError(f"expected one seed per sub-environment ({n}), got {len(seeds)}")
     return seeds
+
+
+def _check_picklable(factories: Sequence[EnvFactory]) -> None:
+    """Under process isolation each factory is pickled to its child process: a ``TypeError``
+    naming the first that cannot be, before any process starts."""
+    for i, factory in enumerate(factories):
+        try:
+            pickle.dumps(factory)
+        except Exception as exc:  # noqa: BLE001 - pickling fails in many ways (AttributeError, TypeError...)
+            raise TypeError(f"isolation='process' sends each factory to a child process, and factory {i} cannot be "
+                            f"pickled ({exc}): use a module-level function or functools.partial(agentgym.make, "
+                            f"env_id, ...) instead of a lambda or a closure") from None
 
 
 def _clipped(value: Any, limit: int = 60) -> str:

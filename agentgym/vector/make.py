@@ -52,8 +52,9 @@ def make_vec(
         observations, rewards, terminations, truncations, infos = envs.step(["50"] * 8)
     """
     if mode not in _MODES:
-        raise ValueError(f"mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}")
-    if not isinstance(num_envs, int) or num_envs < 1:
+        hint = " (for environments in child processes, use isolation='process')" if mode == "process" else ""
+        raise ValueError(f"mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}{hint}")
+    if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
     factory = functools.partial(make, env_id, **make_kwargs)
     envs = _MODES[mode](

@@ -26,3 +26,19 @@ def test_a_seed_that_is_no_int_nor_one_per_environment_is_refused(vector_cls, se
                                              r"sub-environment \(2\), or None, got "):
             envs.reset(seed=seed)
         envs.reset(seed=[4, None])
+
+
+def test_make_vec_refuses_a_bool_count_and_points_mode_process_to_isolation():
+    from agentgym.vector import make_vec
+
+    with pytest.raises(ValueError, match="num_envs must be a positive integer, got True"):
+        make_vec("games/GuessTheNumber-v0", True)
+    with pytest.raises(ValueError, match=r"got 'process' \(for environments in child processes, use isolation='process'\)"):
+        make_vec("games/GuessTheNumber-v0", 2, mode="process")
+
+
+def test_process_isolation_names_a_factory_that_cannot_be_pickled(vector_cls):
+    with pytest.raises(TypeError, match=r"isolation='process' sends each factory to a child process, and "
+                                        r"factory 1 cannot be pickled \(.*lambda.*\): use a module-level "
+                                        r"function or functools.partial"):
+        vector_cls([Factory(EchoEnv), lambda: EchoEnv()], isolation="process")
