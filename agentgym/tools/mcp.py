@@ -300,7 +300,7 @@ def _agent_tools(toolset: MCPToolset, listing: list[Any]) -> tuple[Tool, ...]:
         names[name] = server_name
         description = entry.description or entry.title or f"The {server_name} tool of the MCP server."
         description = " ".join(description.split())
-        parameters = agent_schema(entry.input_schema, strict=toolset.strict_arguments)
+        parameters = agent_schema(entry.input_schema, strict=toolset.strict_arguments, name=server_name)
         try:
             tools.append(Tool(name, description, _caller(toolset, server_name), parameters,
                               timeout=toolset.call_timeout))

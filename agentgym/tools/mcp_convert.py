@@ -14,28 +14,43 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from typing import Any
+
+#: How many schema objects inlining ``$ref``\\ s may produce (see :func:`agent_schema`).
+MAX_SCHEMA_NODES = 10_000
 
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SUBSCHEMAS = ("items", "additionalProperties", "not", "contains", "if", "then", "else")
 
 
-def agent_schema(schema: Any, *, strict: bool = True) -> dict[str, Any]:
+def agent_schema(schema: Any, *, strict: bool = True, name: str = "tool",
+                 max_nodes: int = MAX_SCHEMA_NODES) -> dict[str, Any]:
     """A server tool's input schema as the argument schema agentgym checks: local ``$ref``\\ s
     (``#/$defs/...``, ``#/definitions/...``) inlined (a recursive one becomes ``{}``, any
     value), ``title`` annotations dropped, an ``object`` root with ``properties`` and
-    ``required``; with ``strict``, ``additionalProperties: false`` where the root says nothing."""
+    ``required``; with ``strict``, ``additionalProperties: false`` where the root says nothing.
+
+    Inlining stops at ``max_nodes`` schema objects: a definition that refers twice to the next,
+    twenty deep, is a 2 KB schema that inlines to 2**20 objects (minutes, and a prompt of tens of
+    megabytes). References met past the limit become ``{}`` (any value), with a warning naming
+    the tool (``name``)."""
     root = copy.deepcopy(schema) if isinstance(schema, dict) else {}
     definitions = {**(root.get("definitions") or {}), **(root.get("$defs") or {})}
+    nodes = 0
 
     def inline(node: Any, seen: frozenset[str]) -> Any:
+        nonlocal nodes
         if not isinstance(node, dict):
             return node
+        nodes += 1
         reference = node.get("$ref")
         if isinstance(reference, str):
             target = reference.rsplit("/", 1)[-1]
             if reference.startswith(("#/$defs/", "#/definitions/")) and target in definitions and target not in seen:
+                if nodes > max_nodes:
+                    return {}
                 merged = {**definitions[target], **{k: v for k, v in node.items() if k != "$ref"}}
                 return inline(merged, seen | {target})
             return {k: v for k, v in node.items() if k not in ("$ref", "title")} if target in seen else {}
@@ -52,6 +67,9 @@ def agent_schema(schema: Any, *, strict: bool = True) -> dict[str, Any]:
         return out
 
     result = inline(root, frozenset())
+    if nodes > max_nodes:
+        warnings.warn(f"MCP tool {name!r}: its input schema grows past {max_nodes} objects as its $refs are "
+                      "inlined; the references past that accept any value", stacklevel=2)
     result["type"] = "object"
     if not isinstance(result.get("properties"), dict):
         result["properties"] = {}

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import psutil
@@ -338,6 +339,27 @@ def test_agent_schema_inlines_references_keeps_property_names_and_closes_the_roo
     assert converted["required"] == ["title"] and converted["additionalProperties"] is False
     assert agent_schema({"type": "object"}, strict=False) == {"type": "object", "properties": {}, "required": []}
     assert agent_schema(None)["type"] == "object"
+
+
+def test_references_that_double_at_every_level_stop_at_the_node_limit():
+    """Definition i refers twice to definition i+1, twenty deep: a 2 KB schema whose inlining
+    made 2**20 objects (38 s, a 69 MB schema for the prompt). Inlining now stops at
+    ``max_nodes`` objects, the deeper references accept any value, and a warning names the tool."""
+    depth = 20
+    definitions = {f"A{i}": {"type": "object", "properties": {"left": {"$ref": f"#/$defs/A{i + 1}"},
+                                                              "right": {"$ref": f"#/$defs/A{i + 1}"}}}
+                   for i in range(depth)}
+    definitions[f"A{depth}"] = {"type": "string"}
+    schema = {"type": "object", "properties": {"tree": {"$ref": "#/$defs/A0"}}, "$defs": definitions}
+    with pytest.warns(UserWarning, match="MCP tool 'trees': its input schema grows past 500 objects"):
+        converted = agent_schema(schema, name="trees", max_nodes=500)
+    assert len(json.dumps(converted)) < 50_000
+    assert converted["properties"]["tree"]["properties"]["left"]["type"] == "object"  # the top is inlined
+    small = {"type": "object", "properties": {"x": {"$ref": "#/$defs/A18"}}, "$defs": definitions}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a schema within the limit inlines fully, without a warning
+        assert agent_schema(small, max_nodes=500)["properties"]["x"]["properties"]["left"]["properties"]["right"] \
+            == {"type": "string"}
 
 
 def test_a_shutdown_while_the_server_starts_fails_that_start_and_leaves_nothing(resources):
