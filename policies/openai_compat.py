@@ -36,8 +36,10 @@ import email.utils
 import random
 import threading
 import time
+import weakref
 from collections import OrderedDict
-from typing import Any, AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, AsyncGenerator, Sequence
 from urllib.parse import urlsplit
 
 import httpx
@@ -100,11 +102,10 @@ class OpenAIPolicy(Policy):
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._jitter = random.Random()
         # An httpx client and an asyncio semaphore belong to one event loop; `generate()` runs a
-        # fresh loop per call, so both are made per loop.
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: httpx.AsyncClient | None = None
-        self._slots: asyncio.Semaphore | None = None
-        self._client_lifetime: AsyncIterator[None] | None = None  # closes the client as its loop ends
+        # fresh loop per call, and loops of several threads may share the policy, so both are
+        # made per loop (and the client closed as its loop ends: see _closed_with_its_loop).
+        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
+        self._per_loop_lock = threading.Lock()
         self._image_urls: OrderedDict[str, str] = OrderedDict()  # digest -> data URL, oldest first
         self._image_lock = threading.Lock()
 
@@ -129,18 +130,21 @@ class OpenAIPolicy(Policy):
         return _chat_generation(await self._post(path, payload))
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-        if self._client_lifetime is not None:
-            await self._client_lifetime.aclose()  # done with: its loop need not close the client
-        self._loop = self._client = self._slots = self._client_lifetime = None
+        """Close the client of the running event loop (those of other loops close as their loops end)."""
+        with self._per_loop_lock:
+            state = self._per_loop.pop(asyncio.get_running_loop(), None)
+        if state is not None:
+            await state.lifetime.aclose()  # closes the client
 
     def close(self) -> None:
-        client, loop, lifetime = self._client, self._loop, self._client_lifetime
-        self._loop = self._client = self._slots = self._client_lifetime = None
-        # A client whose loop has ended holds no live connections worth closing politely.
-        if client is not None and loop is not None and not loop.is_closed() and not loop.is_running():
-            loop.run_until_complete(lifetime.aclose() if lifetime is not None else client.aclose())
+        """Close the clients of loops that are neither running nor closed; a client whose loop
+        has ended was closed with it (or holds no live connections worth closing politely)."""
+        with self._per_loop_lock:
+            states = list(self._per_loop.items())
+            self._per_loop.clear()
+        for loop, state in states:
+            if not loop.is_closed() and not loop.is_running():
+                loop.run_until_complete(state.lifetime.aclose())
 
     # ------------------------------------------------------------- payloads
     def _chat_payload(self, request: Request, sampling: SamplingParams, seed: int | None,
@@ -224,15 +228,19 @@ class OpenAIPolicy(Policy):
             return Generation(text="", finish_reason="error", error=f"{self.name}: {type(exc).__name__}: {exc}")
 
     async def _loop_state(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        """The running loop's client and concurrency slots, made on its first request."""
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._loop = loop
-            self._client = httpx.AsyncClient(base_url=self.base_url, headers=self._headers,
-                                             timeout=httpx.Timeout(self.timeout))
-            self._slots = asyncio.Semaphore(self.max_concurrency)
-            self._client_lifetime = _closed_with_its_loop(self._client)
-            await self._client_lifetime.__anext__()
-        return self._client, self._slots
+        state = self._per_loop.get(loop)
+        if state is None:
+            client = httpx.AsyncClient(base_url=self.base_url, headers=self._headers,
+                                       timeout=httpx.Timeout(self.timeout))
+            state = _LoopState(client, asyncio.Semaphore(self.max_concurrency), _closed_with_its_loop(client))
+            await state.lifetime.__anext__()
+            with self._per_loop_lock:
+                for ended in [other for other in self._per_loop if other.is_closed()]:
+                    del self._per_loop[ended]  # their clients were closed as they ended
+                self._per_loop[loop] = state
+        return state.client, state.slots
 
     async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST with retries; the decoded JSON body, or :class:`PolicyError`."""
@@ -276,7 +284,17 @@ class OpenAIPolicy(Policy):
         return min(delay + self._jitter.uniform(0, delay), self.max_retry_delay)
 
 
-async def _closed_with_its_loop(client: httpx.AsyncClient) -> AsyncIterator[None]:
+@dataclass
+class _LoopState:
+    """What one event loop's requests share: its client, its concurrency slots and the async
+    generator that closes the client as the loop ends."""
+
+    client: httpx.AsyncClient
+    slots: asyncio.Semaphore
+    lifetime: AsyncGenerator[None, None]
+
+
+async def _closed_with_its_loop(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
     """Keeps ``client`` until the event loop it was made on shuts its async generators down
     (``asyncio.run`` does as it ends: each ``generate()`` and ``rollout()`` call), then closes it
     there, so its keep-alive connections do not outlive the loop waiting for the garbage

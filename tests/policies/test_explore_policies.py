@@ -85,3 +85,46 @@ def test_connections_are_closed_when_each_event_loop_ends():
             gc.enable()
         assert policy.generate([Request(user("still works"))])[0].text == "echo still works"
         policy.close()
+
+
+def test_event_loops_in_two_threads_share_one_policy():
+    """Each loop has its own client: a loop that starts using the policy neither closes nor
+    replaces the client another loop's requests are using."""
+    import asyncio
+    import threading
+
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def slow(body: dict):
+        await asyncio.sleep(0.3)
+        text = body["messages"][-1]["content"]
+        return {"model": "m", "choices": [{"index": 0, "finish_reason": "stop",
+                                           "message": {"role": "assistant", "content": f"echo {text}"}}]}
+
+    with running_server(app) as base_url:
+        policy = OpenAIPolicy(base_url, "m", max_retries=0)
+        results: dict[str, list] = {}
+
+        def play(name: str, start_after: threading.Event | None, started: threading.Event) -> None:
+            async def run():
+                if start_after is not None:
+                    await asyncio.to_thread(start_after.wait, 5)
+                first = asyncio.create_task(policy.agenerate([Request(user(f"{name}1"))], SamplingParams()))
+                await asyncio.sleep(0.05)
+                started.set()
+                second = await policy.agenerate([Request(user(f"{name}2"))], SamplingParams())
+                return [*(await first), *second]
+
+            results[name] = asyncio.run(run())
+
+        a_started, b_started = threading.Event(), threading.Event()
+        threads = [threading.Thread(target=play, args=("a", None, a_started)),
+                   threading.Thread(target=play, args=("b", a_started, b_started))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        policy.close()
+    assert [(g.text, g.error) for g in results["a"]] == [("echo a1", None), ("echo a2", None)]
+    assert [(g.text, g.error) for g in results["b"]] == [("echo b1", None), ("echo b2", None)]
