@@ -6,6 +6,8 @@ from typing import Any
 
 import gymnasium as gym
 
+from agentgym.core import is_int
+
 
 class TurnLimit(gym.Wrapper):
     """End the episode with ``truncated=True`` once the agent has taken ``max_turns`` actions.
@@ -22,10 +24,10 @@ class TurnLimit(gym.Wrapper):
     """
 
     def __init__(self, env: gym.Env, max_turns: int) -> None:
-        if not isinstance(max_turns, int) or max_turns < 1:
+        if not is_int(max_turns) or max_turns < 1:  # any integer (a NumPy one too), as make() takes
             raise ValueError(f"max_turns must be a positive integer, got {max_turns!r}")
         super().__init__(env)
-        self.max_turns = max_turns
+        self.max_turns = int(max_turns)
         self._turns = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

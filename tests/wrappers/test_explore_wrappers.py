@@ -68,3 +68,22 @@ def test_a_regex_answer_format_leaves_the_hint_as_the_environment_gives_it():
     env = AnswerFormat(agentgym.make("games/GuessTheNumber-v0"), re.compile(r"MOVE=(\d+)"), instruction="Write MOVE=n.")
     assert env.write_move("10") is None
     assert AnswerFormat(agentgym.make("games/GuessTheNumber-v0"), tag="guess").write_move("10") == "<guess>10</guess>"
+
+
+def test_turn_limit_takes_any_integer_as_make_does_and_refuses_a_bool():
+    import numpy as np
+
+    from agentgym.policies.scripted import ScriptedPolicy
+    from agentgym.rollout import RolloutConfig, Task, rollout
+    from agentgym.wrappers import TurnLimit
+
+    env = TurnLimit(agentgym.make("games/GuessTheNumber-v0", max_turns=None), np.int64(2))
+    env.reset(seed=0)
+    assert env.step("1")[3] is False and env.step("2")[3] is True
+    with pytest.raises(ValueError, match="max_turns must be a positive integer, got True"):
+        TurnLimit(agentgym.make("games/GuessTheNumber-v0"), True)
+    # RolloutConfig and make accepted a NumPy count, and then every episode failed in TurnLimit:
+    config = RolloutConfig(max_turns=np.int64(3))
+    trajectory = rollout(ScriptedPolicy(["1", "2", "3"]), [Task("games/GuessTheNumber-v0", 0)], config,
+                         progress=False).trajectories[0]
+    assert trajectory.error is None and len(trajectory.turns) == 3 and trajectory.truncated
