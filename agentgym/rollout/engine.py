@@ -129,8 +129,8 @@ class RolloutConfig:
             if it is not yet, and left open for the caller to close: e.g. one Ray pool for a
             whole training run).
 
-    Counts must be ``int`` (not ``bool`` or ``float``) and times finite positive numbers; a
-    bad value is a ``ValueError`` naming the option.
+    Counts must be integers (not ``bool`` or ``float``; a NumPy integer is stored as an ``int``)
+    and times finite positive numbers; a bad value is a ``ValueError`` naming the option.
     """
 
     group_size: int = 1
@@ -147,11 +147,13 @@ class RolloutConfig:
     env_runtime: str | Runtime = "thread"
 
     def __post_init__(self) -> None:
+        # Counts are stored as ints (a NumPy count becomes one): they travel as JSON data.
         for name in ("group_size", "max_concurrent_episodes", "max_batch_size"):
-            checked_count(name, getattr(self, name))
+            object.__setattr__(self, name, checked_count(name, getattr(self, name)))
         for name in ("max_turns", "max_context_chars"):
-            checked_count(name, getattr(self, name), allow_none=True)
-        checked_count("max_abandoned_threads", self.max_abandoned_threads, minimum=0)
+            object.__setattr__(self, name, checked_count(name, getattr(self, name), allow_none=True))
+        object.__setattr__(self, "max_abandoned_threads",
+                           checked_count("max_abandoned_threads", self.max_abandoned_threads, minimum=0))
         for name in ("step_timeout", "episode_timeout"):
             checked_timeout(name, getattr(self, name))
         if not isinstance(self.sampling, SamplingParams):

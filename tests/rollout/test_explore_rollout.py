@@ -183,3 +183,17 @@ def test_an_interrupted_rollout_does_not_warn_of_a_timeout():
     finally:
         SlowStep.release.set()
     assert [str(w.message) for w in caught if "outlasted its timeout" in str(w.message)] == []
+
+
+@pytest.mark.parametrize("option", ["max_concurrent_episodes", "max_context_chars", "group_size", "max_turns"])
+def test_rollout_config_takes_numpy_counts_as_ints(option):
+    """RolloutConfig accepted NumPy counts, and then the rollout failed: 'the slot limit must be a
+    positive integer, got np.int64(2)', or ChatHistory's 'kwargs must be JSON data'."""
+    import numpy as np
+
+    from agentgym.policies.scripted import OraclePolicy
+
+    config = RolloutConfig(**{option: np.int64(2000 if option == "max_context_chars" else 2)})
+    assert type(getattr(config, option)) is int
+    result = rollout(OraclePolicy(), [Task("games/GuessTheNumber-v0", 0)], config, progress=False)
+    assert result.stats["errors"] == 0 and result.trajectories[0].turns
