@@ -490,7 +490,9 @@ def load_plugins(*, reload: bool = False) -> None:
 def import_user_module(name: str) -> Any:
     """Import ``name`` — a module (``my_envs``, ``my_pkg.envs``) or a ``.py`` file path — so
     the ``register``/``register_suite`` calls it makes take effect; what ``agentgym --import``
-    does. The current directory is searched first, as ``python -m`` does.
+    does. The current directory is searched first, as ``python -m`` does. A file's folder is
+    appended to ``sys.path``, so that processes started from this one (process isolation, which
+    gets this ``sys.path``) import the module by its name as well.
 
     Raises:
         ConfigError: the module or file cannot be found, or importing it raised
@@ -505,6 +507,9 @@ def import_user_module(name: str) -> Any:
             if not path.is_file():
                 raise ConfigError(f"--import {name}: no such file")
             module_name = path.stem
+            folder = str(path.resolve().parent)
+            if folder not in sys.path:
+                sys.path.append(folder)
             spec = importlib.util.spec_from_file_location(module_name, path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module

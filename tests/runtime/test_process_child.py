@@ -186,3 +186,46 @@ def test_a_registration_the_child_cannot_make_is_named_when_building_fails(regis
         env.close()
     finally:
         del sys.modules["registered_from_nowhere"]
+
+
+def test_an_environment_from_an_imported_file_plays_in_process_isolation(tmp_path, capsys):
+    """``agentgym --import path/to/my_envs.py eval --env-runtime process``: the child could not
+    import ``my_envs`` (its folder was on no path), so every episode failed."""
+    import json
+
+    import gymnasium
+
+    from agentgym import registry
+    from agentgym.cli import main
+
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "file_imported_envs.py").write_text(textwrap.dedent("""
+        import agentgym
+        from agentgym import Feedback, LLMEnv
+
+        class Echo(LLMEnv):
+            instructions = "Say anything."
+            example_actions = ("hi",)
+
+            def new_episode(self, options):
+                return "go"
+
+            def play(self, action):
+                return Feedback("done", {"outcome": 1.0}, terminated=True, success=True)
+
+        agentgym.register("fileimported/Echo-v0", Echo, max_turns=2)
+    """))
+    path = list(sys.path)
+    try:
+        code = main(["--import", str(folder / "file_imported_envs.py"), "eval", "--policy", "random",
+                     "--env", "fileimported/Echo-v0", "--tasks", "2", "--env-runtime", "process",
+                     "--out", str(tmp_path / "run"), "--no-progress"])
+        assert code == 0, capsys.readouterr().err
+        results = json.loads((tmp_path / "run" / "results.json").read_text())
+        assert "0 errors" in capsys.readouterr().out and json.dumps(results).count("ModuleNotFoundError") == 0
+    finally:
+        sys.path[:] = path
+        sys.modules.pop("file_imported_envs", None)
+        registry._ENVS.pop("fileimported/Echo-v0", None)
+        gymnasium.registry.pop("fileimported/Echo-v0", None)
