@@ -364,8 +364,7 @@ def _goto(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | N
     target = url if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", url) else urljoin(page.url, url)
     if not target.lower().startswith(("http://", "https://")) or not allowed_url(target):
         return refusal(url)
-    page.goto(target, timeout=load_ms, wait_until="load")
-    return None
+    return _load(page, lambda: page.goto(target, timeout=load_ms, wait_until="load"), load_ms, repr(url))
 
 
 def _go_back(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
@@ -375,18 +374,51 @@ def _go_back(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str 
         # The blank page a tab opens on is no page to go back to (going there loses the task).
         if index <= 0 or urls[index - 1] in ("", "about:blank"):
             return "there is no earlier page to go back to"
-    response = page.go_back(timeout=load_ms, wait_until="load")
-    if response is None and page.url in ("", "about:blank"):
+    responses: list[Any] = []
+    error = _load(page, lambda: responses.append(page.go_back(timeout=load_ms, wait_until="load")), load_ms,
+                  "the earlier page")
+    if error is None and responses[0] is None and page.url in ("", "about:blank"):
         return "there is no earlier page to go back to"
-    return None
+    return error
 
 
 def _go_forward(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
     history = _navigation_history(page)
     if history is not None and history[0] >= len(history[1]) - 1:
         return "there is no later page to go forward to"
-    page.go_forward(timeout=load_ms, wait_until="load")
+    return _load(page, lambda: page.go_forward(timeout=load_ms, wait_until="load"), load_ms, "the later page")
+
+
+def _load(page: Any, navigate: Callable[[], Any], load_ms: float, what: str) -> str | None:
+    """``navigate()``, a Playwright navigation bounded by ``load_ms``; when it times out, the
+    page's loading is stopped (the browser's stop button) and the error names ``what``.
+    Playwright evaluates nothing in a page while a navigation is pending, so a page slower than
+    ``load_ms`` would hold the next observation until it answered (if ever): past its limit,
+    that is a hung browser, killed with every page on it."""
+    try:
+        navigate()
+    except Exception as exc:  # noqa: BLE001 - only the timeout is handled here
+        if type(exc).__name__ != "TimeoutError" or page.is_closed():
+            raise
+        _stop_loading(page)
+        return f"{what} did not finish loading within {load_ms / 1000.0:g} s; loading was stopped"
     return None
+
+
+def _stop_loading(page: Any) -> None:
+    """Stop the page's navigation and loading (Chromium's DevTools protocol); what the page
+    showed, or what of the new page had arrived, stays."""
+    try:
+        cdp = page.context.new_cdp_session(page)
+    except Exception:  # noqa: BLE001 - not Chromium, or the page is going away
+        return
+    try:
+        cdp.send("Page.stopLoading")
+    finally:
+        try:
+            cdp.detach()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def _navigation_history(page: Any) -> tuple[int, list[str]] | None:

@@ -3,7 +3,8 @@ waits as long as it is asked to (not only as long as the action timeout), and th
 and address are cut in the observation like every other text the page controls; a file name
 that cannot name a file (a NUL, too long, a link loop in the folder) is refused like any other;
 an environment dropped without ``close()`` does not keep its browser context (and its renderer
-process) open for the rest of the process."""
+process) open for the rest of the process; a ``goto`` whose page does not load in time is
+stopped, so the next observation does not wait on it (and time out, killing the browser)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,19 @@ def test_noop_waits_the_time_asked_even_beyond_the_action_timeout(session, site)
     after = session.run(lambda page: page.evaluate("performance.now()"))
     assert outcome.ok, outcome.error
     assert after - before >= 1200, f"noop(1200) waited {after - before:.0f} ms of page time"
+
+
+def test_a_goto_that_does_not_load_in_time_is_stopped_and_the_page_can_be_observed(session, site):
+    session.run(lambda page: page.goto(site.page("/explore/before.html", "<title>before</title><p>here</p>")))
+    (goto,) = parse_actions("goto('/slow?ms=6000&title=late')")
+    outcome = execute(session, goto, 0.5, load_timeout=1.0)
+    assert outcome.error == "'/slow?ms=6000&title=late' did not finish loading within 1 s; loading was stopped"
+    # Playwright evaluates nothing while a navigation is pending: without the stop, this waited
+    # for the late page and overran its limit (BrowserTimeout; the browser was killed).
+    seen = observe(session, timeout=2.0)
+    assert seen["title"] == "before" and "here" in seen["text"]
+    (back,) = parse_actions("goto('/explore/before.html')")
+    assert execute(session, back, 0.5, load_timeout=5.0).ok  # and the page goes on working
 
 
 def test_a_long_title_and_address_are_cut(session, site):
