@@ -13,9 +13,10 @@ from agentgym.envs.games.base import GameEnv
 # difficulty -> (rows, columns, mines)
 _LEVELS = {"easy": (5, 5, 3), "medium": (8, 8, 10), "hard": (10, 10, 18)}
 # A cell is "R C" (1-based) with lenient separators: "2 3", "(2, 3)", "row 2, col 3"; a full
-# stop may end the sentence ("reveal 2 3."), a decimal ("2.5") is no cell number.
+# stop may end the sentence ("reveal 2 3."), a decimal ("2.5") is no cell number. No two
+# optional parts meet on blanks (a run of them would be split every way: quadratic time).
 _CELL = re.compile(
-    r"(?<![\d.])(?:r(?:ow)?\s*)?(\d{1,3})\s*(?:[,;]\s*|\s+|(?=c))"
+    r"(?<![\d.])(?:r(?:ow)?\s*)?(\d{1,3})(?:\s*[,;]\s*|\s+|(?=c))"
     r"(?:c(?:ol(?:umn)?)?\s*)?(\d{1,3})(?!\d|\.\d)",
     re.IGNORECASE,
 )

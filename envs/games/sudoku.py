@@ -14,10 +14,12 @@ from agentgym.envs.games.base import GameEnv
 _LEVELS = {"easy": (2, 6), "medium": (3, 35), "hard": (3, 27)}
 MAX_MISTAKES = 3
 # "R C V" with lenient labels and separators: "3 4 5", "r3c4=5", "(3,4) 5", "row 3, col 4: 5";
-# a full stop may end the sentence ("3 4 5."), a decimal ("5.5") is no digit.
+# a full stop may end the sentence ("3 4 5."), a decimal ("5.5") is no digit. Each optional
+# part takes the blanks after it, so no two meet on blanks (a run of them would be split every
+# way: quadratic time).
 _PLACEMENT = re.compile(
-    r"(?<![\w.])(?:r(?:ow)?\s*)?\(?\s*(\d)\s*[,;]?\s*(?:c(?:ol(?:umn)?)?\s*)?(\d)"
-    r"\s*\)?\s*[=:,;]?\s*(?:(?:v(?:alue)?|is|to)\s*)?(\d)(?!\w|\.\d)",
+    r"(?<![\w.])(?:r(?:ow)?\s*)?(?:\(\s*)?(\d)\s*(?:[,;]\s*)?(?:c(?:ol(?:umn)?)?\s*)?(\d)"
+    r"\s*(?:\)\s*)?(?:[=:,;]\s*)?(?:(?:v(?:alue)?|is|to)\s*)?(\d)(?!\w|\.\d)",
     re.IGNORECASE,
 )
 

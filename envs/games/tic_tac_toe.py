@@ -31,10 +31,11 @@ EMPTY = "."
 DEFAULT_STRENGTH = {"easy": 0.0, "medium": 0.15, "hard": 0.3}
 THREAT_REWARD = 0.1
 # "row 2 column 3", "2 3" / "2,3" / "(2, 3)", or a cell number 1-9; the last one in the text counts.
-# A full stop may end the sentence ("2 3."); a decimal ("2.5") is no cell.
+# A full stop may end the sentence ("2 3."); a decimal ("2.5") is no cell. The separator is
+# one alternative per shape, not blanks around optional blanks (quadratic time on a long run).
 _MOVE = re.compile(
     r"row\W*(\d+)\W*col(?:umn)?\W*(\d+)"
-    r"|(?<![\d.\-])([1-3])\s*[,\s]\s*([1-3])(?!\d|\.\d)"
+    r"|(?<![\d.\-])([1-3])(?:\s*,\s*|\s+)([1-3])(?!\d|\.\d)"
     r"|(?<![\d.\-])([1-9])(?!\d|\.\d)",
     re.IGNORECASE | re.ASCII,
 )

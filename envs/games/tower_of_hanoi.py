@@ -13,10 +13,11 @@ from agentgym.envs.games.base import GameEnv
 _PEG_NAMES = "ABC"
 _TARGET = 2  # every disk must end on peg C
 # A peg is A/B/C or 1/2/3, optionally preceded by "peg"; two pegs separated by an arrow,
-# "to", a comma or spaces make a move ("A->C", "move a to c", "1 3", "peg 1 to peg 3").
+# "to", a comma or spaces make a move ("A->C", "move a to c", "1 3", "peg 1 to peg 3"); blanks
+# alone are one alternative (blanks around optional blanks take quadratic time on a long run).
 _PEG = r"(?:peg\s*)?([abc123])"
 _MOVE = re.compile(
-    rf"(?<![a-z0-9]){_PEG}\s*(?:->|→|=>|>|\bto\b|,|\s)\s*{_PEG}(?![a-z0-9])", re.IGNORECASE
+    rf"(?<![a-z0-9]){_PEG}(?:\s*(?:->|→|=>|>|\bto\b|,)\s*|\s+){_PEG}(?![a-z0-9])", re.IGNORECASE
 )
 _PEG_INDEX = {"a": 0, "b": 1, "c": 2, "1": 0, "2": 1, "3": 2, "A": 0, "B": 1, "C": 2}
 _MOVES = tuple((s, t) for s in range(3) for t in range(3) if s != t)

@@ -76,3 +76,32 @@ def test_a_hand_made_board_of_the_wrong_type_is_refused_naming_the_option(env_id
         env.reset(seed=0, options={option: value})
     env.reset(seed=0)
     assert env.step(env.unwrapped.oracle_action())[4]["error"] is None
+
+
+_LONG_RUNS = {  # text a stuck model may write: a move's start, then a long run of blanks
+    "digit, blanks": "1" + " " * 19_990 + "x",
+    "two digits, blanks": "1 1" + " " * 19_990 + "x",
+    "label, digit, blanks": "c1" + " " * 19_990 + "x",
+    "row label, blanks": "row" + " " * 19_990 + "x",
+    "peg, blanks": "a" + " " * 19_990 + "x",
+    "paren, blanks": "(" + " " * 19_990 + "x",
+    "digit, tabs": "1\t" * 9_995,
+}
+
+
+@pytest.mark.parametrize("pattern", list(_LONG_RUNS))
+@pytest.mark.parametrize("env_id", ["games/Minesweeper-v0", "games/Sudoku-v0", "games/TicTacToe-v0",
+                                    "games/TowerOfHanoi-v0"])
+def test_a_long_run_of_blanks_is_read_in_linear_time(env_id, pattern):
+    """An action of max_action_chars (20,000) characters is read at once: the move patterns
+    never try every split of a run of blanks between two of their optional parts (that took
+    from 9 seconds to minutes per step)."""
+    import time
+
+    env = agentgym.make(env_id, difficulty="hard")
+    env.reset(seed=0)
+    action = _LONG_RUNS[pattern]
+    assert len(action) <= env.unwrapped.max_action_chars
+    started = time.perf_counter()
+    env.step(action)
+    assert time.perf_counter() - started < 1.0
