@@ -173,9 +173,9 @@ def parse_action(text: Any, frame: CoordinateFrame, *, allow_elements: bool = Fa
     answer = _ANSWER.match(body)
     if answer:
         body = answer.group(1)
-    fence = _FENCE.match(body)
-    if fence:
-        body = fence.group(1)
+    fenced = _unfenced(body)
+    if fenced is not None:
+        body = fenced
     body = body.strip()
     if not body:
         raise ActionError('no action found; answer with one JSON object such as {"action": "click", "x": 120, "y": 340}')
@@ -190,6 +190,19 @@ def parse_action(text: Any, frame: CoordinateFrame, *, allow_elements: bool = Fa
 
 
 # ------------------------------------------------------------------ reading the text
+def _unfenced(body: str) -> str | None:
+    """The inside of the fenced code block that is the whole of ``body``, else ``None``.
+
+    Only text that opens and closes a fence reaches the pattern, which then matches on its
+    first try: without a closing fence it would try every split of the blanks or letters
+    after the opening one (quadratic time on a long reply)."""
+    text = body.strip()
+    if len(text) < 6 or not (text.startswith("```") and text.endswith("```")):
+        return None
+    fence = _FENCE.match(text)
+    return fence.group(1) if fence else None
+
+
 def _refuse_constant(name: str) -> Any:
     raise ActionError(f"{name} is not a number an action can use; coordinates must be finite numbers")
 

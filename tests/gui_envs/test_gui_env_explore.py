@@ -32,3 +32,30 @@ def test_a_huge_coordinate_is_an_error_observation_not_a_crash(make_gui):
     assert info["error"] is not None and "finite" in info["error"]
     assert not terminated and "Error:" in observation["text"]
     assert env.episode_active
+
+
+@pytest.mark.parametrize("text", [
+    "```" + " " * 40_000 + "x",
+    "```" + " " * 40_000,
+    "```json" + "\n" * 40_000 + "x",
+    "```" + "a" * 40_000,
+])
+def test_an_unclosed_code_fence_is_refused_in_linear_time(text):
+    """A reply that opens a code fence and never closes it is refused at once (the fence
+    pattern used to try every split of the blanks after the opening: seconds per step)."""
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(ActionError):
+        parse_action(text, PIXELS)
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize("text", [
+    '```json\n{"action": "back"}\n```',
+    '  ```\n{"action": "back"}```  \n',
+    '```{"action": "back"}```',
+    '<answer>```json\n{"action": "back"}\n```</answer>',
+])
+def test_a_fenced_action_still_parses(text):
+    assert parse_action(text, PIXELS).type == "back"
