@@ -82,6 +82,12 @@ class SamplingParams:
             raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
         if not isinstance(self.logprobs, bool):
             raise ValueError(f"logprobs must be True or False, got {self.logprobs!r}")
+        # Plain numbers (a NumPy one becomes one), so that they can be sent as JSON.
+        object.__setattr__(self, "max_tokens", int(self.max_tokens))
+        object.__setattr__(self, "temperature", float(self.temperature))
+        object.__setattr__(self, "top_p", float(self.top_p))
+        if self.seed is not None:
+            object.__setattr__(self, "seed", int(self.seed))
 
     @property
     def greedy(self) -> bool:
@@ -129,6 +135,8 @@ class Request:
                              f"got {_short(self.prompt_token_ids)}")
         if self.seed is not None and _not_int(self.seed):
             raise ValueError(f"Request.seed must be an integer or None, got {self.seed!r}")
+        if self.seed is not None:
+            self.seed = int(self.seed)  # a plain int (a NumPy one becomes one): it is sent as JSON
         if self.hints is not None and not isinstance(self.hints, dict):
             raise ValueError(f"Request.hints must be a dict or None, got {_short(self.hints)}")
 

@@ -63,24 +63,31 @@ def test_connections_are_closed_when_each_event_loop_ends():
     loop is closed as it ends (each call used to leave its keep-alive connections open until the
     garbage collector found them: 160 file descriptors after ten rollouts)."""
     import gc
+    from urllib.parse import urlsplit
 
     import psutil
 
     from agentgym.rollout import RolloutConfig, Task, rollout
 
     process = psutil.Process()
+    connections = getattr(process, "net_connections", None) or process.connections
+
+    def client_connections(port: int) -> int:
+        """This process's open connections to the server (the server's own ends, which it closes
+        in its own time, are not counted)."""
+        return sum(1 for c in connections(kind="tcp") if c.raddr and c.raddr.port == port)
+
     with running_server(echo_app()) as base_url:
+        port = urlsplit(base_url).port
         policy = OpenAIPolicy(base_url, "m")
-        policy.generate([Request(user("warm up"))])
         gc.collect()
         gc.disable()  # what is closed must be closed by the policy, not found by the collector
         try:
-            before = process.num_fds()
             for _ in range(5):
                 policy.generate([Request(user(str(i))) for i in range(4)])
                 rollout(policy, [Task("games/GuessTheNumber-v0", seed) for seed in range(4)], RolloutConfig(max_turns=2),
                         progress=False)
-            assert process.num_fds() <= before + 2
+            assert client_connections(port) == 0
         finally:
             gc.enable()
         assert policy.generate([Request(user("still works"))])[0].text == "echo still works"
@@ -128,3 +135,18 @@ def test_event_loops_in_two_threads_share_one_policy():
         policy.close()
     assert [(g.text, g.error) for g in results["a"]] == [("echo a1", None), ("echo a2", None)]
     assert [(g.text, g.error) for g in results["b"]] == [("echo b1", None), ("echo b2", None)]
+
+
+def test_numpy_counts_and_seeds_reach_a_server_as_json_numbers():
+    """SamplingParams and Request accepted NumPy integers, which then could not be sent as JSON:
+    every request was an error generation ('Object of type int64 is not JSON serializable')."""
+    import numpy as np
+
+    sampling = SamplingParams(max_tokens=np.int64(8), seed=np.int64(3))
+    request = Request(user("hi"), seed=np.int64(5))
+    assert type(sampling.max_tokens) is int and type(sampling.seed) is int and type(request.seed) is int
+    with running_server(echo_app()) as base_url:
+        policy = OpenAIPolicy(base_url, "m")
+        generations = policy.generate([request, Request(user("there"))], sampling)
+        policy.close()
+    assert [(g.text, g.error) for g in generations] == [("echo hi", None), ("echo there", None)]
