@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import random
 from typing import Any, Sequence
 
@@ -36,8 +37,10 @@ class RandomPolicy(Policy):
     batch_invariant = True
 
     def __init__(self, seed: int | None = None) -> None:
-        self.hint_seed = seed
-        self.name = "random" if seed is None else f"random:{seed}"
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+            raise ValueError(f"RandomPolicy: seed must be an integer or None, got {seed!r}")
+        self.hint_seed = None if seed is None else int(seed)
+        self.name = "random" if seed is None else f"random:{self.hint_seed}"
 
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
         return [play_hint(self.name, "random_action", request) for request in requests]

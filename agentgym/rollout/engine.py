@@ -65,6 +65,7 @@ import gymnasium as gym
 from rich.console import Console
 
 import agentgym
+from agentgym.core import is_int
 from agentgym.images import is_image
 from agentgym.info import ErrorKind
 from agentgym.policies.base import ENV_HINTS, Generation, Policy, Request, SamplingParams
@@ -97,6 +98,10 @@ class Task:
     env_id: str
     seed: int
     kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if is_int(self.seed):  # a NumPy seed (np.arange) as a plain int: Gymnasium's reset takes no other
+            object.__setattr__(self, "seed", int(self.seed))
 
     @property
     def label(self) -> str:
@@ -438,7 +443,7 @@ def _derived_seed(base: int | None, task: Task, index: int) -> int | None:
     turn is :func:`~agentgym.wrappers.env_hints.turn_seed` of it."""
     if base is None:
         return None
-    return ((base * 1_000_003 + task.seed) * 10_007 + index) % (2**31 - 1)
+    return int(((base * 1_000_003 + task.seed) * 10_007 + index) % (2**31 - 1))  # an int even from NumPy seeds
 
 
 def _checked_rewards(reward: Any, components: Any) -> tuple[float, dict[str, float]]:

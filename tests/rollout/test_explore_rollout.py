@@ -197,3 +197,21 @@ def test_rollout_config_takes_numpy_counts_as_ints(option):
     assert type(getattr(config, option)) is int
     result = rollout(OraclePolicy(), [Task("games/GuessTheNumber-v0", 0)], config, progress=False)
     assert result.stats["errors"] == 0 and result.trajectories[0].turns
+
+
+def test_numpy_seeds_of_tasks_and_of_the_random_policy():
+    """Seeds from ``np.arange`` made the hint seed a NumPy integer, which the EnvHints spec could
+    not carry as JSON: the rollout raised before any episode ('kwargs must be JSON data')."""
+    import numpy as np
+
+    from agentgym.policies.base import SamplingParams
+    from agentgym.policies.random import RandomPolicy
+    from agentgym.trajectory import TrajectoryReader
+
+    tasks = [Task("games/GuessTheNumber-v0", seed) for seed in np.arange(2)]
+    for policy in (RandomPolicy(seed=np.int64(3)), RandomPolicy(seed=3)):
+        result = rollout(policy, tasks, RolloutConfig(sampling=SamplingParams(seed=1)), progress=False)
+        assert result.stats["errors"] == 0 and [t.seed for t in result.trajectories] == [0, 1]
+    assert RandomPolicy(seed=np.int64(3)).name == "random:3"
+    with pytest.raises(ValueError, match="RandomPolicy: seed must be an integer or None, got 'x'"):
+        RandomPolicy(seed="x")
