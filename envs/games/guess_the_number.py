@@ -18,9 +18,9 @@ _LEVELS = {"easy": (20, 8), "medium": (100, 10), "hard": (1000, 14)}
 class GuessTheNumber(HiddenAnswerGame):
     """Find a secret integer between 1 and N (20, 100 or 1000) in a limited number of guesses.
 
-    Action: a number (the last number in the text counts; a decimal such as ``12.5`` is
-    refused). Reward: ``outcome`` 1 on a win; with ``dense_reward``, ``progress`` is the
-    fraction by which the guess shrank the interval that can still hold the secret.
+    Action: a number (the last number in the text counts; ``12.0`` is 12, a decimal such as
+    ``12.5`` is refused). Reward: ``outcome`` 1 on a win; with ``dense_reward``, ``progress``
+    is the fraction by which the guess shrank the interval that can still hold the secret.
     """
 
     strategy_hint = "Halve what is still possible: guess the middle of the range the feedback leaves."
@@ -46,9 +46,10 @@ class GuessTheNumber(HiddenAnswerGame):
         found = _NUMBER.findall(action)
         if not found:
             raise InvalidAction(f"reply with a number between 1 and {self.high}.")
-        if "." in found[-1]:
+        whole, _, fraction = found[-1].partition(".")
+        if fraction.strip("0"):
             raise InvalidAction(f"{found[-1][:20]} is not a whole number; guess one between 1 and {self.high}.")
-        guess = int(found[-1]) if len(found[-1]) < 12 else -1
+        guess = int(whole) if len(whole) < 12 else -1
         if not 1 <= guess <= self.high:
             raise InvalidAction(f"{found[-1][:20]} is not between 1 and {self.high}.")
         self.guesses += 1

@@ -105,3 +105,12 @@ def test_a_long_run_of_blanks_is_read_in_linear_time(env_id, pattern):
     started = time.perf_counter()
     env.step(action)
     assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize("action, guess", [("7.0", 7), ("my guess is 12.00", 12), ("3.", 3)])
+def test_guess_the_number_reads_a_whole_number_written_with_decimals(action, guess):
+    env = agentgym.make("games/GuessTheNumber-v0", difficulty="easy")
+    env.reset(seed=0)
+    observation, *_, info = env.step(action)
+    assert info["error"] is None and env.unwrapped.guesses == 1
+    assert str(guess) in observation
