@@ -586,10 +586,10 @@ def _seeds_per_slot(seed: int | Sequence[int | None] | None, n: int) -> list[int
     if isinstance(seed, (str, bytes)) or not isinstance(seed, Iterable):
         raise ValueError(f"seed must be an int, a list of one int or None per sub-environment ({n}), or None, "
                          f"got {_clipped(seed)}")
-    seeds = list(seed)
+    seeds = [int(s) if isinstance(s, (int, np.integer)) and not isinstance(s, bool) else s for s in seed]
     if len(seeds) != n:
         raise ValueError(f"expected one seed per sub-environment ({n}), got {len(seeds)}")
-    return seeds
+    return seeds  # NumPy seeds as plain ints: Gymnasium's reset takes no other
 
 
 def _check_picklable(factories: Sequence[EnvFactory]) -> None:

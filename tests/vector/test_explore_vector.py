@@ -42,3 +42,13 @@ def test_process_isolation_names_a_factory_that_cannot_be_pickled(vector_cls):
                                         r"factory 1 cannot be pickled \(.*lambda.*\): use a module-level "
                                         r"function or functools.partial"):
         vector_cls([Factory(EchoEnv), lambda: EchoEnv()], isolation="process")
+
+
+def test_a_numpy_array_of_seeds_seeds_each_environment(vector_cls):
+    import numpy as np
+
+    with closing(vector_cls([Factory(EchoEnv) for _ in range(2)])) as envs:
+        observations, infos = envs.reset(seed=np.arange(5, 7))  # Gymnasium's reset refused np.int64 in every slot
+        assert "env_failed" not in infos
+        again, _ = envs.reset(seed=[5, 6])
+        assert observations == again
