@@ -37,3 +37,14 @@ def test_a_question_that_mentions_the_answer_is_still_a_question(env_id):
     env.reset(seed=0)
     _, _, terminated, _, info = env.step("What should my answer: depend on?")
     assert not terminated and "responder" in info
+
+
+@pytest.mark.parametrize("said, asserts", [("not true", False), ("it is not false", True), ("NOT TRUE.", False),
+                                           ("not  false", True)])
+def test_logic_q_reads_a_negated_truth_value_as_its_opposite(said, asserts):
+    """``answer: not true`` asserts false and is judged so, not as true (which rewarded it
+    exactly when the goal was true)."""
+    env, answer = _ready_to_answer("dialogue/LogicQ-v0", "free")
+    _, reward, terminated, _, info = env.step(f"answer: {said}")
+    assert terminated and info["error"] is None
+    assert info["success"] == (asserts == (answer == "true"))
