@@ -6,7 +6,9 @@ out on a session's page (:func:`execute`).
 Playwright error, an action that timed out or a navigation outside loopback becomes
 :attr:`ActionOutcome.error`, a message written for the agent. Only a dead or hung browser
 raises (:class:`~agentgym.browser.errors.BrowserCrashed`,
-:class:`~agentgym.browser.errors.BrowserTimeout`): the episode cannot go on.
+:class:`~agentgym.browser.errors.BrowserTimeout`): the episode cannot go on. A page the action
+opened whose server has not answered within the load timeout has its loading stopped (the page
+shown stays), and the error says so: Playwright evaluates nothing while a navigation is pending.
 
 Text given to ``fill`` or ``keyboard_type`` is typed as text: ``<script>`` stays characters in a
 field and never runs. The files of ``upload_file`` / ``mouse_upload_file`` are used as given:
@@ -89,6 +91,15 @@ def execute(session: BrowserSession, action: BrowserAction, timeout: float = 5.0
     run = _RUNNERS.get(action.name) or partial(_TAB_RUNNERS[action.name], session)
 
     def act(page: Any) -> ActionOutcome:
+        deadline = time.monotonic() + max(timeout, load)
+        outcome = attempt(page)
+        if not page.is_closed() and _stopped_late_navigation(session, page, deadline):
+            late = f"the page it opened did not answer within {load:g} s, so loading was stopped"
+            error = f"{outcome.error}; {late}" if outcome.error else f"{action.source or action}: {late}"
+            outcome = ActionOutcome(action, error=error, message=outcome.message)
+        return outcome
+
+    def attempt(page: Any) -> ActionOutcome:
         try:
             return ActionOutcome(action, error=run(page, action.args, timeout * 1000.0, load * 1000.0))
         except BrowserError:
@@ -106,6 +117,27 @@ def execute(session: BrowserSession, action: BrowserAction, timeout: float = 5.0
             return ActionOutcome(action, error=describe_playwright_error(action, exc, timeout))
 
     return session.run(act, max(timeout, load) + HANG_MARGIN_S)
+
+
+def _stopped_late_navigation(session: BrowserSession, page: Any, deadline: float) -> bool:
+    """Wait until ``deadline`` (``time.monotonic()``) for a navigation of ``page`` that waits for
+    its server (a link or form the action followed, a page script's move, a ``goto``); stop its
+    loading if it still waits then, and say so. Playwright evaluates nothing in a page while a
+    navigation is pending: a server that does not answer would hold the next observation past
+    its limit, a hung browser killed with every page on it."""
+    while session.navigation_pending_here(page):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            _stop_loading(page)
+            session.forget_navigation_here(page)
+            return True
+        try:
+            page.wait_for_timeout(min(50.0, left * 1000.0))  # takes in the events meanwhile
+        except Exception:  # noqa: BLE001 - a tab that closed meanwhile has nothing to stop
+            if page.is_closed():
+                return False
+            raise
+    return False
 
 
 # ---------------------------------------------------------------------- runners
@@ -391,17 +423,14 @@ def _go_forward(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> s
 
 def _load(page: Any, navigate: Callable[[], Any], load_ms: float, what: str) -> str | None:
     """``navigate()``, a Playwright navigation bounded by ``load_ms``; when it times out, the
-    page's loading is stopped (the browser's stop button) and the error names ``what``.
-    Playwright evaluates nothing in a page while a navigation is pending, so a page slower than
-    ``load_ms`` would hold the next observation until it answered (if ever): past its limit,
-    that is a hung browser, killed with every page on it."""
+    error names ``what`` (a page whose server has not answered by then is stopped by
+    :func:`execute`)."""
     try:
         navigate()
     except Exception as exc:  # noqa: BLE001 - only the timeout is handled here
         if type(exc).__name__ != "TimeoutError" or page.is_closed():
             raise
-        _stop_loading(page)
-        return f"{what} did not finish loading within {load_ms / 1000.0:g} s; loading was stopped"
+        return f"{what} did not finish loading within {load_ms / 1000.0:g} s"
     return None
 
 
@@ -414,6 +443,8 @@ def _stop_loading(page: Any) -> None:
         return
     try:
         cdp.send("Page.stopLoading")
+    except Exception:  # noqa: BLE001 - a page going away has nothing left to stop
+        pass
     finally:
         try:
             cdp.detach()

@@ -125,7 +125,8 @@ class BrowserEnv(LLMEnv):
             to become actionable: an action on a covered, moving, disabled or off-page element
             fails after that long with the reason (default 2 s, see
             :data:`~agentgym.browser.session.DEFAULT_ACTION_TIMEOUT`).
-        load_timeout: seconds a page load may take.
+        load_timeout: seconds a page load may take (a page whose server has not answered by
+            then is stopped, and the action's error says so).
         actions_per_turn: the most actions one step may carry (one per line).
         action_set: the actions the agent may use: ``None`` (all), or group and action names
             (:data:`~agentgym.browser.action_parser.ACTION_GROUPS`: ``"bid"``, ``"coord"``,

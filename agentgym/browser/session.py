@@ -70,6 +70,8 @@ class BrowserSession:
         self._context: Any = None
         self._active: Any = None
         self._crashed_pages: set[int] = set()
+        # id(page) -> the navigation request of its main frame still waiting for its server's answer.
+        self._navigations: dict[int, Any] = {}
         self._broken: BrowserError | None = None
         self._closed = False
         self._lock = threading.Lock()
@@ -174,9 +176,34 @@ class BrowserSession:
         """(On the worker's thread.) Make ``page``, one of :meth:`pages_here`, the active page."""
         self._active = page
 
+    def navigation_pending_here(self, page: Any) -> bool:
+        """(On the worker's thread.) A navigation of ``page`` waits for its server to answer, as
+        far as the events received so far tell (Playwright evaluates nothing in the page until
+        the new document arrives)."""
+        return id(page) in self._navigations
+
+    def forget_navigation_here(self, page: Any) -> None:
+        """(On the worker's thread.) ``page``'s navigation is over (its loading was stopped)."""
+        self._navigations.pop(id(page), None)
+
     def _watch_page(self, page: Any) -> None:
         page.on("crash", lambda crashed: self._crashed_pages.add(id(crashed)))
+        page.on("request", lambda request: self._note_request(page, request))
+        page.on("response", lambda response: self._note_answer(page, response.request))
+        page.on("requestfailed", lambda request: self._note_answer(page, request))
+        page.on("close", self.forget_navigation_here)
         self._active = page  # a new tab (a popup, new_tab()) is the one shown
+
+    def _note_request(self, page: Any, request: Any) -> None:
+        try:
+            if request.is_navigation_request() and request.frame == page.main_frame:
+                self._navigations[id(page)] = request
+        except Exception:  # noqa: BLE001 - a request of no frame (a worker's) is no navigation
+            pass
+
+    def _note_answer(self, page: Any, request: Any) -> None:
+        if self._navigations.get(id(page)) is request:
+            del self._navigations[id(page)]
 
     def _run_here(self, fn: Callable[[Any], T]) -> T:
         self._check_usable()

@@ -4,7 +4,8 @@ and address are cut in the observation like every other text the page controls; 
 that cannot name a file (a NUL, too long, a link loop in the folder) is refused like any other;
 an environment dropped without ``close()`` does not keep its browser context (and its renderer
 process) open for the rest of the process; a ``goto`` whose page does not load in time is
-stopped, so the next observation does not wait on it (and time out, killing the browser)."""
+stopped, so the next observation does not wait on it (and time out, killing the browser), and so
+is the page a click or a key opens when its server does not answer in time."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from agentgym.browser.action_parser import parse_actions
 from agentgym.browser.actions import execute
 from agentgym.browser.observe import MAX_NAME_CHARS, MAX_TEXT_CHARS, observe
 from agentgym.browser.uploads import UploadFolder
+
+from .browser_helpers import bid_of
 
 
 def test_noop_waits_the_time_asked_even_beyond_the_action_timeout(session, site):
@@ -33,13 +36,37 @@ def test_a_goto_that_does_not_load_in_time_is_stopped_and_the_page_can_be_observ
     session.run(lambda page: page.goto(site.page("/explore/before.html", "<title>before</title><p>here</p>")))
     (goto,) = parse_actions("goto('/slow?ms=6000&title=late')")
     outcome = execute(session, goto, 0.5, load_timeout=1.0)
-    assert outcome.error == "'/slow?ms=6000&title=late' did not finish loading within 1 s; loading was stopped"
+    assert outcome.error == ("'/slow?ms=6000&title=late' did not finish loading within 1 s; "
+                             "the page it opened did not answer within 1 s, so loading was stopped")
     # Playwright evaluates nothing while a navigation is pending: without the stop, this waited
     # for the late page and overran its limit (BrowserTimeout; the browser was killed).
     seen = observe(session, timeout=2.0)
     assert seen["title"] == "before" and "here" in seen["text"]
     (back,) = parse_actions("goto('/explore/before.html')")
     assert execute(session, back, 0.5, load_timeout=5.0).ok  # and the page goes on working
+
+
+SLOW_LINKS = """<title>links</title>
+<a href="/slow?ms=6000&title=late">late link</a> <a href="/slow?ms=600&title=soon">soon link</a>
+<form action="/slow"><input name="ms" value="6000" aria-label="wait"><input type="hidden" name="title" value="late"></form>"""
+
+
+def test_an_action_whose_new_page_does_not_answer_in_time_has_it_stopped(session, site):
+    url = site.page("/explore/links.html", SLOW_LINKS)
+    for needle, action in (('link "late link"', "click('{}')"), ('textbox "wait"', "press('{}', 'Enter')")):
+        session.run(lambda page: page.goto(url))
+        (parsed,) = parse_actions(action.format(bid_of(observe(session)["text"], needle)))
+        outcome = execute(session, parsed, 0.5, load_timeout=1.0)
+        assert outcome.error is not None and outcome.error.endswith(
+            "the page it opened did not answer within 1 s, so loading was stopped"), (action, outcome.error)
+        seen = observe(session, timeout=2.0)  # not held by the pending navigation (it was a BrowserTimeout)
+        assert seen["title"] == "links", action
+    # A page slower than the action's timeout but within load_timeout opens as before.
+    session.run(lambda page: page.goto(url))
+    soon_link = bid_of(observe(session)["text"], 'link "soon link"')
+    (soon,) = parse_actions(f"click('{soon_link}')")
+    execute(session, soon, 0.3, load_timeout=5.0)
+    assert observe(session, timeout=2.0)["title"] == "soon"
 
 
 def test_a_long_title_and_address_are_cut(session, site):
