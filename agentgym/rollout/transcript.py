@@ -20,10 +20,13 @@ after the new messages — and tokenises only the *difference*:
    next user or tool message and the next generation prompt — is tokenised on its own and
    appended.
 
-When the template rewrites history (``after`` does not extend ``before``; e.g. templates that
-drop earlier reasoning), the turn falls back to the canonical tokenisation of ``after``: the
-prefix property is broken at that turn, which is counted in ``mismatches`` and makes the
-transcript not token-exact — a trainer must refuse it.
+A template that trims the reply (Llama 3's ``| trim``) renders it without the whitespace the
+model sampled around it; that whitespace stays in the sampled tokens and the rest is appended
+after them, as in step 3 (the sequence then differs from the canonical rendering by that
+whitespace, which is drift, not a mismatch). When the template rewrites history (``after`` does
+not extend ``before``; e.g. templates that drop earlier reasoning), the turn falls back to the
+canonical tokenisation of ``after``: the prefix property is broken at that turn, which is
+counted in ``mismatches`` and makes the transcript not token-exact — a trainer must refuse it.
 
 Separately, ``retokenization_drift`` counts turns where the exact sequence differs from the
 canonical tokenisation of the rendered conversation; that is expected and harmless (it is why
@@ -187,6 +190,13 @@ class TokenTranscript:
         # the template's end of turn follows the text.
         if rest.startswith(text) and sampled.startswith(text):
             return rest[len(text):]
+        # A template that trims the reply (Llama 3's ``message['content'] | trim``) renders it
+        # without the whitespace the model sampled around it, which stays in the sampled tokens:
+        # what follows the trimmed reply is appended, less the end-of-turn token already sampled.
+        trimmed = text.strip()
+        if trimmed != text and rest.startswith(trimmed) and sampled.startswith(text):
+            end_of_turn, rest = sampled[len(text):], rest[len(trimmed):]
+            return rest[len(end_of_turn):] if end_of_turn and rest.startswith(end_of_turn) else rest
         return None
 
 

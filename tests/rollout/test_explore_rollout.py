@@ -215,3 +215,33 @@ def test_numpy_seeds_of_tasks_and_of_the_random_policy():
     assert RandomPolicy(seed=np.int64(3)).name == "random:3"
     with pytest.raises(ValueError, match="RandomPolicy: seed must be an integer or None, got 'x'"):
         RandomPolicy(seed="x")
+
+
+# Llama 3's own template trims each message's content (`message['content'] | trim`).
+TRIMMING_TEMPLATE = LLAMA3_STYLE_TEMPLATE.replace("message['content'] +", "message['content'] | trim +")
+
+
+@pytest.mark.parametrize("reply, with_eos", [("I guess 50\n", True), (" 50", True), ("\n\n50.\n\n", True), ("50 ", False)])
+def test_a_template_that_trims_the_reply_keeps_the_transcript_token_exact(reply, with_eos):
+    """The model's whitespace around its reply is in its sampled tokens; the template renders the
+    reply trimmed. That is no rewritten history: the next prompt continues the sampled tokens
+    with the template's end of turn and next message (it was counted as a mismatch, so every
+    Llama-3 episode whose reply ended with a newline was refused by the trainer)."""
+    assert TRIMMING_TEMPLATE != LLAMA3_STYLE_TEMPLATE
+    tokenizer = tokenizer_with(TRIMMING_TEMPLATE)
+    eot = tokenizer.convert_tokens_to_ids("<|eot_id|>")
+    transcript = TokenTranscript(tokenizer, [{"role": "system", "content": "Play."}, {"role": "user", "content": "Guess."}])
+    before = transcript.prompt_ids
+    generated = tokenizer.encode(reply, add_special_tokens=False) + ([eot] if with_eos else [])
+    action = transcript.add_generation(generated, None, reply)
+    observation = transcript.add_observation([{"role": "user", "content": "Higher."}])
+    assert transcript.mismatches == 0 and transcript.token_exact
+    assert transcript.token_ids[: len(before)] == before and transcript.token_ids[action.start: action.end] == generated
+    appended = tokenizer.decode(transcript.token_ids[observation.start: observation.end])
+    assert appended == ("" if with_eos else "<|eot_id|>") + "<|start_header_id|>user<|end_header_id|>\n\nHigher.<|eot_id|>" \
+        "<|start_header_id|>assistant<|end_header_id|>\n\n"
+    # The next turn goes on from there, exactly.
+    second = tokenizer.encode("75", add_special_tokens=False) + [eot]
+    transcript.add_generation(second, None, "75")
+    transcript.add_observation([{"role": "user", "content": "Lower."}])
+    assert transcript.mismatches == 0
