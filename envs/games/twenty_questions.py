@@ -325,6 +325,11 @@ class TwentyQuestions(HiddenAnswerGame):
         raise InvalidAction("I can only answer yes/no questions about these properties: "
                             + " ".join(self._canonical) + " Or guess, e.g. 'Is it a penguin?'.")
 
+    def close(self) -> None:
+        """Close the responder too (it closes a policy only when it owns one)."""
+        self.responder.close()
+        super().close()
+
     def random_action(self, rng: random.Random) -> str:
         if rng.random() < 0.125:
             return f"guess: {rng.choice(self.candidates)}"

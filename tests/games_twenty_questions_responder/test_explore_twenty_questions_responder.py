@@ -45,3 +45,23 @@ def test_the_oracle_keeps_playing_after_contradictory_answers():
             break
         env.step(env.oracle_action())
     assert not env.episode_active and env.asked == QUESTIONS > asked_before
+
+
+
+class Closable(AlwaysYes):
+    closed = 0
+
+    def close(self):
+        self.closed += 1
+
+
+def test_closing_the_game_closes_a_responder_that_owns_its_policy():
+    """Like the QuestBench environments, TwentyQuestions closes its responder when it closes,
+    so that a PolicyResponder(owns_policy=True) closes its policy."""
+    from agentgym.responders import PolicyResponder
+
+    policy = Closable()
+    env = TwentyQuestions("easy", responder=PolicyResponder(policy, owns_policy=True))
+    env.reset(seed=0)
+    env.close()
+    assert policy.closed == 1

@@ -345,6 +345,11 @@ class ClinicalInterview(LLMEnv):
                                             if key == "responder"})
         return pending
 
+    def close(self) -> None:
+        """Close the responder too (it closes a policy only when it owns one)."""
+        self.responder.close()
+        super().close()
+
     # ------------------------------------------------------------------ hidden reference
     @property
     def reference_answer(self) -> str | None:
