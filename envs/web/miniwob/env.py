@@ -263,13 +263,16 @@ class MiniWoBEnv(BrowserEnv):
         """The scripted oracle's next action for this episode's task (it reads the page).
 
         Raises:
+            RuntimeError: no episode has started (no task is drawn yet).
             NotImplementedError: the task has no oracle (see ``ORACLE_TASKS``).
             OracleError: the oracle did not find what it looks for on the page.
         """
-        if self.task is None or not has_oracle(self.task.name):
-            name = self.task.name if self.task is not None else None
-            raise NotImplementedError(f"MiniWoB++ task {name!r} has no scripted oracle; the {len(ORACLE_TASKS)} "
-                                      f"that have one are agentgym.envs.web.miniwob.oracles.ORACLE_TASKS")
+        if self.task is None:
+            raise RuntimeError(f"{type(self).__name__}: no episode is running; call reset() first")
+        if not has_oracle(self.task.name):
+            raise NotImplementedError(f"MiniWoB++ task {self.task.name!r} has no scripted oracle; the "
+                                      f"{len(ORACLE_TASKS)} that have one are "
+                                      f"agentgym.envs.web.miniwob.oracles.ORACLE_TASKS")
         name = self.task.name
         memory = self._oracle_memory
         return self.run_in_page(lambda page: next_action(page, name, memory))
