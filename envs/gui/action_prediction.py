@@ -34,7 +34,7 @@ random agent plays :meth:`GuiEnv.random_action`.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
 from agentgym.core import ConfigError, Feedback, check_number
 
@@ -71,6 +71,9 @@ class ActionPredictionEnv(PhoneTaskEnv):
             raise ConfigError(f"{owner}: steps must be one of {', '.join(STEP_MODES)}, got {steps!r}")
         if not isinstance(step_instructions, bool):
             raise ConfigError(f"{owner}: step_instructions must be true or false, got {step_instructions!r}")
+        if reward_weights is not None and not isinstance(reward_weights, Mapping):
+            raise ConfigError(f"{owner}: reward_weights must be a dict of term -> weight (terms "
+                              f"{', '.join(REWARD_TERMS)}) or None, got {reward_weights!r}")
         weights = {term: 1.0 for term in REWARD_TERMS}
         for term, weight in (reward_weights or {}).items():
             if term not in weights:

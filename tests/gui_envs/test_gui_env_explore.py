@@ -59,3 +59,12 @@ def test_an_unclosed_code_fence_is_refused_in_linear_time(text):
 ])
 def test_a_fenced_action_still_parses(text):
     assert parse_action(text, PIXELS).type == "back"
+
+
+@pytest.mark.parametrize("weights", [[1, 2], "format", 3.0])
+def test_reward_weights_that_are_no_mapping_are_a_config_error(weights):
+    from agentgym.core import ConfigError
+    from agentgym.envs.gui.action_prediction import ActionPredictionEnv
+
+    with pytest.raises(ConfigError, match="reward_weights"):
+        ActionPredictionEnv(reward_weights=weights)
