@@ -40,9 +40,21 @@ class SearchTask:
             raise ValueError(f"task {self.qid!r}: the answer must be a non-empty string")
         if isinstance(self.hops, bool) or not isinstance(self.hops, int) or self.hops < 1:
             raise ValueError(f"task {self.qid!r}: hops must be a positive int, got {self.hops!r}")
+        for name in ("aliases", "gold_documents", "hop_queries"):
+            object.__setattr__(self, name, self._strings(name))
         object.__setattr__(self, "aliases", tuple(a for a in dict.fromkeys(self.aliases) if a != self.answer))
-        object.__setattr__(self, "gold_documents", tuple(self.gold_documents))
-        object.__setattr__(self, "hop_queries", tuple(self.hop_queries))
+
+    def _strings(self, name: str) -> tuple[str, ...]:
+        """Field ``name`` as a tuple of strings; a ``ValueError`` naming it for a string (whose
+        characters would each become an item: answering one letter of an alias scored 1) or an
+        item that is not a string."""
+        value = getattr(self, name)
+        if isinstance(value, (str, bytes)):
+            raise ValueError(f"task {self.qid!r}: {name} must be a list of strings, got the string {value!r:.80}")
+        items = tuple(value)
+        if not all(isinstance(item, str) for item in items):
+            raise ValueError(f"task {self.qid!r}: {name} must be a list of strings, got {list(items)!r:.80}")
+        return items
 
     @property
     def answers(self) -> tuple[str, ...]:
