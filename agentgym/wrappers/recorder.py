@@ -33,7 +33,8 @@ class TrajectoryRecorder(gym.Wrapper):
     ``close`` before it ended, or the environment raising in ``step`` (the exception is then
     re-raised). Episodes cut short before their first step are not stored.
     ``reset(options={"group_id": g})`` tags the episode with a rollout group; the key is
-    removed before the options reach the environment.
+    removed before the options reach the environment. A ``reset`` after :meth:`close` reopens
+    the file (appending) when the recorder opened it; close again when done.
     """
 
     def __init__(
@@ -62,6 +63,8 @@ class TrajectoryRecorder(gym.Wrapper):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         self._cut_short("reset() was called before the episode ended")
+        if self._owns_writer and self.writer.closed:  # reset after close(): record on, appending
+            self.writer = TrajectoryWriter(self.writer.path, fsync=self.writer.fsync)
         options = dict(options or {})
         group_id = options.pop("group_id", None)
         observation, info = self.env.reset(seed=seed, options=options)

@@ -87,3 +87,19 @@ def test_turn_limit_takes_any_integer_as_make_does_and_refuses_a_bool():
     trajectory = rollout(ScriptedPolicy(["1", "2", "3"]), [Task("games/GuessTheNumber-v0", 0)], config,
                          progress=False).trajectories[0]
     assert trajectory.error is None and len(trajectory.turns) == 3 and trajectory.truncated
+
+
+def test_a_recorder_reset_after_close_records_on_to_its_file(tmp_path):
+    """The environment may be reset after ``close()``; the recorder then failed at the episode's
+    end with 'ValueError: write to closed file'. It reopens its own file instead (appending)."""
+    from agentgym.trajectory import TrajectoryReader
+    from agentgym.wrappers import TrajectoryRecorder
+
+    path = tmp_path / "episodes.jsonl"
+    env = TrajectoryRecorder(agentgym.make("games/GuessTheNumber-v0", max_turns=1), path)
+    for seed in (0, 1):
+        env.reset(seed=seed)
+        assert env.step("7")[3]  # truncated: the episode ends and is written
+        env.close()
+    env.close()
+    assert [t.seed for t in TrajectoryReader(path)] == [0, 1]
