@@ -34,6 +34,7 @@ from agentgym.core import ConfigError, Feedback, check_number
 from .actions import GuiAction
 from .base import GuiEnv, down_to_tenth
 from .page import ScreenPoints
+from .phone_task import task_kinds
 from .screens import SCREEN_KINDS, Candidate, GeneratedScreen, generate_screen
 
 REWARDS = ("click", "gaussian", "tiered")
@@ -62,10 +63,7 @@ class GroundingEnv(GuiEnv):
                  reward: str = "click", sigma_scale: float = 0.5, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
         owner = type(self).__name__
-        chosen = SCREEN_KINDS if kinds is None else ((kinds,) if isinstance(kinds, str) else tuple(kinds))
-        unknown = [kind for kind in chosen if kind not in SCREEN_KINDS]
-        if not chosen or unknown:
-            raise ConfigError(f"{owner}: kinds must be some of {', '.join(SCREEN_KINDS)}, got {kinds!r}")
+        chosen = task_kinds(owner, kinds, SCREEN_KINDS)
         if reward not in REWARDS:
             raise ConfigError(f"{owner}: reward must be one of {', '.join(REWARDS)}, got {reward!r}")
         self.kinds = chosen

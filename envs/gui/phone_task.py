@@ -52,14 +52,15 @@ class PhoneTaskEnv(GuiEnv):
         self._follower = PlanFollower(self._phone.task.plan)
 
 
-def task_kinds(owner: str, kinds: Any) -> tuple[str, ...]:
-    """The phone task kinds an environment draws from: every kind of :data:`TASK_KINDS` when
-    ``kinds`` is ``None``, else the one name or the names given; :class:`ConfigError` (naming
-    ``owner``) for none or an unknown one."""
-    chosen = TASK_KINDS if kinds is None else ((kinds,) if isinstance(kinds, str) else tuple(kinds))
-    unknown = [kind for kind in chosen if kind not in TASK_KINDS]
-    if not chosen or unknown:
-        raise ConfigError(f"{owner}: kinds must be some of {', '.join(TASK_KINDS)}, got {kinds!r}")
+def task_kinds(owner: str, kinds: Any, allowed: tuple[str, ...] = TASK_KINDS) -> tuple[str, ...]:
+    """The kinds an environment draws from (phone tasks by default, or ``allowed``): every one
+    when ``kinds`` is ``None``, else the one name or the list or tuple of names given;
+    :class:`ConfigError` (naming ``owner``) for none, an unknown one, or anything else."""
+    if kinds is None:
+        return allowed
+    chosen = (kinds,) if isinstance(kinds, str) else tuple(kinds) if isinstance(kinds, (list, tuple)) else ()
+    if not chosen or any(kind not in allowed for kind in chosen):
+        raise ConfigError(f"{owner}: kinds must be some of {', '.join(allowed)}, got {kinds!r}")
     return chosen
 
 

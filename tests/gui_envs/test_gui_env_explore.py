@@ -68,3 +68,14 @@ def test_reward_weights_that_are_no_mapping_are_a_config_error(weights):
 
     with pytest.raises(ConfigError, match="reward_weights"):
         ActionPredictionEnv(reward_weights=weights)
+
+
+@pytest.mark.parametrize("kinds", [5, {"form": 1}, b"form"])
+@pytest.mark.parametrize("which", ["grounding", "navigation"])
+def test_kinds_that_are_no_name_or_list_are_a_config_error(which, kinds):
+    from agentgym.core import ConfigError
+    from agentgym.envs.gui.navigation import NavigationEnv
+
+    cls = GroundingEnv if which == "grounding" else NavigationEnv
+    with pytest.raises(ConfigError, match="kinds must be"):
+        cls(kinds=kinds)
