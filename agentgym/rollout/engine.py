@@ -183,9 +183,15 @@ _HUNG_REMEDY = ('fix the environment (its step must return), or run it with Roll
 def rollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None = None, *,
             trajectories_path: str | Path | None = None, progress: bool | str | RolloutProgress = True,
             on_episode: Callable[[Trajectory], None] | None = None) -> RolloutResult:
-    """Synchronous :func:`arollout` (not callable from inside a running event loop)."""
-    return asyncio.run(arollout(policy, tasks, config, trajectories_path=trajectories_path, progress=progress,
-                                on_episode=on_episode))
+    """Synchronous :func:`arollout` (not callable from inside a running event loop: there, such
+    as in a notebook, ``await arollout(...)``)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(arollout(policy, tasks, config, trajectories_path=trajectories_path, progress=progress,
+                                    on_episode=on_episode))
+    raise RuntimeError("rollout() was called inside a running event loop (a notebook, an async function): "
+                       "await arollout(...) instead")
 
 
 async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None = None, *,

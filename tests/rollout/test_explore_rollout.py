@@ -245,3 +245,21 @@ def test_a_template_that_trims_the_reply_keeps_the_transcript_token_exact(reply,
     transcript.add_generation(second, None, "75")
     transcript.add_observation([{"role": "user", "content": "Lower."}])
     assert transcript.mismatches == 0
+
+
+def test_rollout_inside_a_running_event_loop_says_to_await_arollout():
+    """As in a notebook: asyncio.run's own error, plus a "coroutine 'arollout' was never
+    awaited" warning, did not say what to do."""
+    import asyncio
+    import warnings
+
+    from agentgym.policies.scripted import OraclePolicy
+
+    async def in_a_notebook() -> None:
+        rollout(OraclePolicy(), [Task("games/GuessTheNumber-v0", 0)], progress=False)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "never awaited" RuntimeWarning either
+        with pytest.raises(RuntimeError, match=r"rollout\(\) was called inside a running event loop .*: "
+                                               r"await arollout\(\.\.\.\) instead"):
+            asyncio.run(in_a_notebook())
