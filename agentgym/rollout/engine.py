@@ -59,7 +59,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncContextManager, Callable, Iterator, Sequence
+from typing import Any, AsyncContextManager, Callable, Iterator, Mapping, Sequence
 
 import gymnasium as gym
 from rich.console import Console
@@ -102,6 +102,10 @@ class Task:
     def __post_init__(self) -> None:
         if is_int(self.seed):  # a NumPy seed (np.arange) as a plain int: Gymnasium's reset takes no other
             object.__setattr__(self, "seed", int(self.seed))
+        if self.kwargs is None:  # no arguments (as read from data)
+            object.__setattr__(self, "kwargs", {})
+        elif not isinstance(self.kwargs, Mapping):
+            raise TypeError(f"Task kwargs must be a dict of the environment's arguments, got {self.kwargs!r:.80}")
 
     @property
     def label(self) -> str:

@@ -263,3 +263,15 @@ def test_rollout_inside_a_running_event_loop_says_to_await_arollout():
         with pytest.raises(RuntimeError, match=r"rollout\(\) was called inside a running event loop .*: "
                                                r"await arollout\(\.\.\.\) instead"):
             asyncio.run(in_a_notebook())
+
+
+def test_task_kwargs_none_means_no_arguments_and_other_types_are_refused():
+    """``Task(env_id, seed, None)`` (arguments read from data) failed the rollout with
+    "'NoneType' object has no attribute 'values'"."""
+    from agentgym.policies.scripted import OraclePolicy
+
+    assert Task("games/GuessTheNumber-v0", 1, None).kwargs == {}
+    result = rollout(OraclePolicy(), [Task("games/GuessTheNumber-v0", 1, None)], progress=False)
+    assert result.stats["success_rate"] == 1.0
+    with pytest.raises(TypeError, match=r"Task kwargs must be a dict of the environment's arguments, got \['easy'\]"):
+        Task("games/GuessTheNumber-v0", 1, ["easy"])
