@@ -1,6 +1,7 @@
 """Defects found by exploratory testing of the shop, each pinned by a test: the browser's back
 button after the first search returns to the search page (the episode starts on the search
-page's own address, not on ``/``, whose page is whatever the session shows now)."""
+page's own address, not on ``/``, whose page is whatever the session shows now); the random
+agent plays only the actions the environment offers (``action_set``)."""
 
 from __future__ import annotations
 
@@ -62,3 +63,22 @@ def test_a_new_session_is_addressed_by_its_search_page_and_a_bought_one_by_its_c
         assert "Thank you for shopping with us!" in client.get(app.session_url(sid)).text
         app.close_session(sid)
         assert app.session_url(sid) == f"{app.url}/s/{sid}/"  # a closed session: its address says so (404)
+
+
+def test_the_random_agent_plays_only_the_actions_offered(pool):
+    rng = random.Random(0)
+    narrow = agentgym.make("web/ShopBrowser-v0", pool=pool, action_set=["coord"])
+    try:
+        narrow.reset(seed=0)
+        offered = set(narrow.unwrapped.action_set)
+        drawn = [narrow.unwrapped.random_action(rng) for _ in range(40)]
+        assert {action.split("(", 1)[0] for action in drawn} <= offered, drawn
+    finally:
+        narrow.close()
+    full = agentgym.make("web/ShopBrowser-v0", pool=pool)
+    try:
+        full.reset(seed=0)
+        names = {full.unwrapped.random_action(rng).split("(", 1)[0] for _ in range(40)}
+        assert {"fill", "click"} <= names  # by default it still searches and clicks the shop's links
+    finally:
+        full.close()

@@ -153,12 +153,15 @@ class ShopBrowserEnv(BrowserEnv):
         bid = next((e[0] for e in elements if e[1] in _CLICKABLE_ROLES and e[2] == name), None)
         return "noop()" if bid is None else f"click({bid!r})"
 
-    def random_action(self, rng: random.Random) -> str:
+    def _draw_random_action(self, rng: random.Random) -> str:
         """Now and then a search of instruction words; mostly a click on a link or button of the page;
-        sometimes one of :class:`~agentgym.browser.BrowserEnv`'s random actions."""
+        sometimes one of :class:`~agentgym.browser.BrowserEnv`'s random actions. The shop's own
+        moves only when ``fill`` and ``click`` are offered (:meth:`random_action` draws again until
+        the draw is an action the environment offers)."""
         elements = page_elements(self.render_text())
-        field = next((e for e in elements if e[1] in ("searchbox", "textbox")), None)
-        buttons = [e[0] for e in elements if e[1] in _CLICKABLE_ROLES]
+        field = next((e for e in elements if e[1] in ("searchbox", "textbox")), None) \
+            if "fill" in self.action_set else None
+        buttons = [e[0] for e in elements if e[1] in _CLICKABLE_ROLES] if "click" in self.action_set else []
         roll = rng.random()
         if field is not None and roll < 0.4:
             words = _WORD.findall(self.goal_text()) or ["shop"]
@@ -166,7 +169,7 @@ class ShopBrowserEnv(BrowserEnv):
             return f"fill({field[0]!r}, {query!r})"
         if buttons and roll < 0.9:
             return f"click({rng.choice(buttons)!r})"
-        return super().random_action(rng)
+        return super()._draw_random_action(rng)
 
 
 __all__ = ["INSTRUCTIONS", "ShopBrowserEnv", "page_elements"]
