@@ -254,6 +254,12 @@ _ALIASES = {"value": "text", "key_comb": "key", "delta_x": "dx", "delta_y": "dy"
             "option": "options", "msg": "text", "message": "text", "files": "file"}
 
 
+def required_parameters(name: str) -> tuple[str, ...]:
+    """The parameters of action ``name`` that have no default, in order (``("bid", "text")`` for
+    ``fill``; ``("key",)`` for ``press``, whose element is optional)."""
+    return tuple(param for param, _, default in ACTION_PARAMS[name] if default is _REQUIRED)
+
+
 def signature(name: str) -> str:
     """``"fill(bid, text)"``: how to call action ``name``."""
     if name == "press":

@@ -58,10 +58,10 @@ import numpy as np
 
 from agentgym.browser.action_parser import (
     ACTION_GROUPS,
-    ACTION_PARAMS,
     ActionError,
     action_help,
     parse_actions,
+    required_parameters,
     resolve_action_set,
 )
 from agentgym.browser.actions import ActionOutcome, execute, is_target_closed
@@ -344,13 +344,37 @@ class BrowserEnv(LLMEnv):
         """A random action on the last page: mostly clicks on its interactive elements, some
         typing, key presses, scrolling, clicks and drags at random points and waiting (what the
         random baseline plays), drawn again until it is one of the actions offered; with none of
-        those offered, an offered action without arguments (``go_back()``...), else the last draw."""
+        those offered, an offered action with random arguments of the right kinds
+        (``keyboard_type('hello')``, ``send_msg_to_user('42')``, ``go_back()``...), else the last draw."""
         for _ in range(50):
             action = self._draw_random_action(rng)
             if action.split("(", 1)[0] in self.action_set:
                 return action
-        bare = [name for name in self.action_set if not ACTION_PARAMS[name]]
-        return f"{rng.choice(bare)}()" if bare else action
+        calls = [call for call in (self._random_call(name, rng) for name in self.action_set) if call is not None]
+        return rng.choice(calls) if calls else action
+
+    def _random_call(self, name: str, rng: random.Random) -> str | None:
+        """``name`` called with random arguments for its required parameters, or ``None`` when
+        one cannot be made up (an option of a drop-down list, a URL, an element on an empty page)."""
+        width, height = self.viewport
+        ids = self._interactive
+        files = self.uploads.names() if self.uploads is not None else []
+        makers: dict[str, Callable[[], Any]] = {
+            "bid": lambda: rng.choice(ids) if ids else None,
+            "text": lambda: rng.choice(_RANDOM_WORDS), "reason": lambda: "it cannot be done",
+            "key": lambda: rng.choice(["Enter", "Tab", "ArrowDown", "Space"]),
+            "x": lambda: rng.randrange(width), "y": lambda: rng.randrange(height),
+            "dx": lambda: 0, "dy": lambda: rng.choice([-300, 300]), "index": lambda: 0,
+            "file": lambda: rng.choice(files) if files else None,
+        }
+        arguments = []
+        for parameter in required_parameters(name):
+            kind = parameter.rsplit("_", 1)[-1]  # from_bid -> bid, to_x -> x
+            value = makers[kind]() if kind in makers else None
+            if value is None:
+                return None
+            arguments.append(repr(value))
+        return f"{name}({', '.join(arguments)})"
 
     def _draw_random_action(self, rng: random.Random) -> str:
         ids = self._interactive

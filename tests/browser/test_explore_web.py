@@ -5,16 +5,18 @@ that cannot name a file (a NUL, too long, a link loop in the folder) is refused 
 an environment dropped without ``close()`` does not keep its browser context (and its renderer
 process) open for the rest of the process; a ``goto`` whose page does not load in time is
 stopped, so the next observation does not wait on it (and time out, killing the browser), and so
-is the page a click or a key opens when its server does not answer in time."""
+is the page a click or a key opens when its server does not answer in time; the random agent
+plays only offered actions even when its usual draws include none of them."""
 
 from __future__ import annotations
 
 import gc
 import os
+import random
 import weakref
 
 from agentgym.browser import BrowserEnv, BrowserPool
-from agentgym.browser.action_parser import parse_actions
+from agentgym.browser.action_parser import ACTION_GROUPS, parse_actions
 from agentgym.browser.actions import execute
 from agentgym.browser.observe import MAX_NAME_CHARS, MAX_TEXT_CHARS, observe
 from agentgym.browser.uploads import UploadFolder
@@ -130,3 +132,19 @@ def test_an_environment_dropped_without_close_has_its_session_closed(site):
         assert pool.open_sessions == 0
     finally:
         pool.close()
+
+
+def test_the_random_agent_plays_only_offered_actions_whatever_the_offer(pool, site):
+    _Page.url = site.page("/explore/random.html", "<title>random</title><input aria-label='name'><button>ok</button>")
+    rng = random.Random(0)
+    for offer in (["keyboard"], ["chat"], ["infeas"], ["keyboard_type"], ["coord", "chat"], *ACTION_GROUPS):
+        if offer == "upload":
+            continue  # needs an upload folder
+        env = _Page(pool=pool, action_set=offer)
+        try:
+            env.reset(seed=0)
+            for _ in range(25):
+                action = env.random_action(rng)
+                (parsed,) = parse_actions(action, env.action_set)  # raises for an action not offered
+        finally:
+            env.close()
