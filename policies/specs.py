@@ -120,6 +120,7 @@ def _hf_policy(spec: str, argument: str) -> Policy:
 
     try:
         return HFPolicy.from_pretrained(str(folder) if looks_like_local_path(argument) else argument)
-    except OSError as exc:  # not in the hub cache (no network), not a model, unreadable
+    except (OSError, ValueError) as exc:  # not in the hub cache (no network), not a model, unreadable, no
+        # tokenizer files, an architecture transformers does not know
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"policy {spec!r}: cannot load the model {argument!r}: {first_line}") from None

@@ -150,3 +150,21 @@ def test_numpy_counts_and_seeds_reach_a_server_as_json_numbers():
         generations = policy.generate([request, Request(user("there"))], sampling)
         policy.close()
     assert [(g.text, g.error) for g in generations] == [("echo hi", None), ("echo there", None)]
+
+
+def test_a_checkpoint_folder_without_a_tokenizer_is_named_in_the_error(tmp_path, tiny_model_factory):
+    """transformers' ValueErrors (no tokenizer files, an architecture it does not know) reached
+    the command line without the spec or the folder: only OSErrors were put in one line."""
+    import json
+
+    import pytest
+
+    from agentgym.policies.specs import make_policy
+
+    tiny_model_factory(64).save_pretrained(tmp_path / "weights-only")  # a model, no tokenizer files
+    (tmp_path / "unknown").mkdir()
+    (tmp_path / "unknown" / "config.json").write_text(json.dumps({"model_type": "no-such-architecture"}))
+    for folder in ("weights-only", "unknown"):
+        spec = f"hf:{tmp_path / folder}"
+        with pytest.raises(ValueError, match=rf"^policy '{spec}': cannot load the model '{tmp_path / folder}': "):
+            make_policy(spec)
