@@ -114,9 +114,19 @@ def execute(session: BrowserSession, action: BrowserAction, timeout: float = 5.0
                     return ActionOutcome(action)  # it closed its tab (window.close()): the next tab is shown
                 return ActionOutcome(action, error="the page was closed while the action ran; the page "
                                                    "text now shows the remaining tab")
+            if _done_then_navigating(exc):
+                return ActionOutcome(action)  # the page it opened is waited for (or stopped) by act
             return ActionOutcome(action, error=describe_playwright_error(action, exc, timeout))
 
     return session.run(act, max(timeout, load) + HANG_MARGIN_S)
+
+
+def _done_then_navigating(exc: BaseException) -> bool:
+    """``exc`` is Playwright's timeout of an action that was done and then waited for the page it
+    opened: the last step of its call log (that wait is bounded by the load timeout instead)."""
+    lines = str(exc).strip().splitlines()
+    return (type(exc).__name__ == "TimeoutError" and bool(lines)
+            and lines[-1].strip() == "- waiting for scheduled navigations to finish")
 
 
 def _stopped_late_navigation(session: BrowserSession, page: Any, deadline: float) -> bool:
