@@ -456,7 +456,7 @@ class LLMEnv(ToolHost, gym.Env):
     # ``_drive_async`` awaits the async ones. Everything else is shared.
     def _reset_program(self, seed: int | None, options: dict[str, Any] | None) -> _Program:
         if seed is not None:
-            check_int(f"{type(self).__name__}.reset", "seed", seed, minimum=0)
+            seed = check_int(f"{type(self).__name__}.reset", "seed", seed, minimum=0)  # np.int64 -> int
         if options is not None and not isinstance(options, dict):
             raise ConfigError(f"{type(self).__name__}.reset: options must be a dict or None, got {options!r}")
         self._done = True

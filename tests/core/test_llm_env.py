@@ -232,6 +232,15 @@ def test_reset_refuses_wrong_seeds_and_options(kwargs, message):
     assert env.reset(seed=0, options={"note": "ok"})[0] == "Pick a letter (ok)."
 
 
+def test_a_numpy_integer_seed_is_a_seed():
+    """``reset(seed=np.int64(3))`` passed the integer check, then Gymnasium refused it ("Seed must
+    be a python integer"); seeds drawn with NumPy (np.arange, rng.integers) are common."""
+    import numpy as np
+
+    env = Pick()
+    assert env.reset(seed=np.int64(3)) == env.reset(seed=3)
+
+
 def test_default_random_action_uses_example_actions_or_says_what_to_write():
     import random
 
