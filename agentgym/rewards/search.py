@@ -68,9 +68,11 @@ def _golds(gold: str | Sequence[str]) -> list[str]:
 
 
 def exact_match(prediction: str, gold: str | Sequence[str]) -> float:
-    """1.0 when the normalised prediction equals any normalised gold answer (or alias), else 0.0."""
+    """1.0 when the normalised prediction equals any normalised gold answer (or alias), else 0.0.
+    A prediction that normalises to nothing ("the", ".") matches nothing: not even a gold alias
+    that normalises to nothing too (noisy data), which would pay an answer that says nothing."""
     predicted = normalise_answer(prediction)
-    return float(any(predicted == normalise_answer(g) for g in _golds(gold)))
+    return float(bool(predicted) and any(predicted == normalise_answer(g) for g in _golds(gold)))
 
 
 def token_f1(prediction: str, gold: str | Sequence[str]) -> float:

@@ -44,6 +44,14 @@ def test_normalisation_drops_case_punctuation_articles_and_spaces():
     assert exact_match("an APPLE.", "apple") == 1.0
 
 
+def test_an_answer_that_normalises_to_nothing_matches_nothing():
+    """'the' and '.' normalise to the empty string, as does a noisy alias such as '.': an answer
+    that says nothing scored exact match 1 against it (a reward to hack)."""
+    assert exact_match("the", ["Paris", "."]) == 0.0
+    assert exact_match(".", "") == 0.0
+    assert exact_match("Paris", ["Paris", "."]) == 1.0
+
+
 def test_aliases_take_the_best_match():
     # gold "New York City" with alias "NYC": EM against the alias is 1.
     assert exact_match("NYC", ["New York City", "NYC"]) == 1.0
