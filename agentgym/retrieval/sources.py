@@ -158,7 +158,7 @@ def _json_rows(path: Path) -> Iterator[dict[str, Any]]:
     name = path.name.lower()
     opener = gzip.open if name.endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8") as handle:
+        with opener(path, "rt", encoding="utf-8-sig") as handle:  # a byte-order mark is skipped
             if name.endswith((".json", ".json.gz")) and _first_char(handle) == "[":
                 try:
                     rows = json.load(handle)

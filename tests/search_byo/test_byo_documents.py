@@ -53,6 +53,19 @@ def test_gzipped_jsonl_and_json_array_read_the_same(tmp_path):
     assert list(read_documents(gz)) == list(read_documents(array)) == list(read_documents(lines_json)) == expected
 
 
+def test_a_byte_order_mark_at_the_start_of_a_file_is_skipped(tmp_path):
+    """A JSONL or JSON file saved with a UTF-8 byte-order mark (Windows editors, some exports) was
+    refused ("Unexpected UTF-8 BOM")."""
+    expected = list(read_documents(write_jsonl(tmp_path / "plain.jsonl", WIKI18_ROWS)))
+    lines = "\n".join(json.dumps(row) for row in WIKI18_ROWS)
+    (tmp_path / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + lines.encode())
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(WIKI18_ROWS).encode())
+    with gzip.open(tmp_path / "bom.jsonl.gz", "wb") as handle:
+        handle.write(b"\xef\xbb\xbf" + lines.encode())
+    for name in ("bom.jsonl", "bom.json", "bom.jsonl.gz"):
+        assert list(read_documents(tmp_path / name)) == expected, name
+
+
 def test_fields_are_detected_and_missing_ids_become_row_numbers(tmp_path):
     rows = [{"_id": "a", "title": "Alpha", "text": "first text"},
             {"title": "Beta", "text": "second text"},  # no id: its row number
