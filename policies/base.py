@@ -47,9 +47,10 @@ class SamplingParams:
         temperature: 0 means greedy decoding.
         top_p: nucleus sampling mass (1.0 disables it).
         stop: strings that end the generation right after the first of them; the text
-            *includes* the stop string (as vLLM's ``include_stop_str_in_output``), so that the
-            text is what the sampled tokens decode to and an answer closed by a stop string
-            such as ``</answer>`` stays parseable.
+            *includes* the stop string (as vLLM's ``include_stop_str_in_output``), so that an
+            answer closed by a stop string such as ``</answer>`` stays parseable. The text ends
+            with the stop string; the sampled tokens may go past it when it ends inside a token
+            (stop ``"a"`` and a last token ``"airplanes"``), as with vLLM.
         seed: makes sampling reproducible; request ``i`` of a batch uses ``seed + i``.
         logprobs: ask for the sampled tokens' log-probabilities.
 

@@ -104,6 +104,8 @@ class SlotVectorEnv(VectorEnv):
     * ``SAME_STEP``: a slot whose episode ends is reset within the same ``step``; the final
       observation and info are kept in ``infos["final_obs"]`` / ``infos["final_info"]``.
     * ``DISABLED``: stepping a slot whose episode ended raises; reset it with ``reset_mask``.
+      A slot whose environment failed (below) does not raise: until that reset, each step gives
+      it an error result, ``"step skipped: the environment failed and has not been reset since"``.
 
     Failures: a ``reset`` or ``step`` that raises, or runs longer than ``step_timeout``
     seconds (building a sub-environment, in the constructor or at a rebuild, counts too), gives
