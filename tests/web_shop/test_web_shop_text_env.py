@@ -113,3 +113,15 @@ def test_the_goal_stays_hidden():
         assert goal.target_id not in observation and goal.target_title not in observation
         assert goal.text in observation and env.reference_answer is None
     env.close()
+
+
+def test_the_oracle_before_reset_asks_for_a_reset():
+    """It was an ``assert`` (an AssertionError, and under ``python -O`` an AttributeError deeper)."""
+    import agentgym
+
+    env = agentgym.make("web/Shop-v0")
+    try:
+        with pytest.raises(RuntimeError, match="no episode is running; call reset"):
+            env.unwrapped.oracle_action()
+    finally:
+        env.close()

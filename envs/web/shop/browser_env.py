@@ -135,7 +135,8 @@ class ShopBrowserEnv(BrowserEnv):
     def oracle_action(self) -> str:
         """The oracle's move as a browser action on the last observation's elements."""
         session = self.shop_session
-        assert session is not None, "oracle_action() without an episode"
+        if session is None:  # not an assert: it must hold under python -O too
+            raise RuntimeError(f"{type(self).__name__}: no episode is running; call reset() first")
         move = oracle_move(session)
         elements = page_elements(self.render_text())
         if move.verb == "search":

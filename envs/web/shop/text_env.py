@@ -153,7 +153,8 @@ class ShopEnv(LLMEnv):
     # ------------------------------------------------------------------ baselines
     def oracle_action(self) -> str:
         """Search the target, open a product that scores 1.0, choose the goal's options, buy."""
-        assert self.shop_session is not None, "oracle_action() before reset()"
+        if self.shop_session is None:  # not an assert: it must hold under python -O too
+            raise RuntimeError(f"{type(self).__name__}: no episode is running; call reset() first")
         return oracle_move(self.shop_session).text()
 
     def random_action(self, rng: random.Random) -> str:
