@@ -38,6 +38,8 @@ from agentgym.core import ConfigError, check_int
 FRAMES = ("pixels", "normalized_1000", "resized")
 #: The side a resized screenshot's longer side gets by default.
 DEFAULT_MAX_SIDE = 1024
+#: The largest ``max_side`` of a resized frame (a screen is a few hundred pixels a side).
+MAX_RESIZED_SIDE = 4096
 NORMALIZED_EXTENT = 1000
 
 
@@ -74,6 +76,8 @@ class CoordinateFrame:
         if name == "normalized_1000":
             return cls(name, (width, height), (width, height), (NORMALIZED_EXTENT, NORMALIZED_EXTENT))
         check_int("resized frame", "max_side", max_side, minimum=32)
+        if max_side > MAX_RESIZED_SIDE:  # 200000 asked for a 70 GB image at make()
+            raise ConfigError(f"resized frame: max_side must be at most {MAX_RESIZED_SIDE}, got {max_side}")
         check_int("resized frame", "multiple_of", multiple_of, minimum=1)
         if multiple_of > max_side:
             raise ConfigError(f"resized frame: multiple_of ({multiple_of}) must not exceed max_side ({max_side})")

@@ -118,5 +118,13 @@ def test_bad_frames_are_config_errors(kwargs):
         CoordinateFrame.make(name, (412, 915), **kwargs)
 
 
+def test_a_resized_side_past_the_limit_is_refused_before_any_image_is_made():
+    """``gui/Navigation-v0`` with ``frame="resized", max_side=200000`` ended in a MemoryError at
+    ``make()`` (a 70 GB image); the side is now checked with the other arguments."""
+    with pytest.raises(ConfigError, match="max_side must be at most 4096, got 200000"):
+        CoordinateFrame.make("resized", (412, 915), max_side=200_000)
+    assert CoordinateFrame.make("resized", (412, 915), max_side=4096).extent[1] == 4096
+
+
 def test_all_frames_are_listed():
     assert FRAMES == ("pixels", "normalized_1000", "resized")
