@@ -182,9 +182,15 @@ class ActionPredictionEnv(PhoneTaskEnv):
 
     # ---------------------------------------------------------------- baselines
     def oracle_action(self) -> str:
-        """The demonstration's next action."""
-        assert self._reference is not None, "oracle_action() before reset()"
-        return json.dumps(self._reference.action, ensure_ascii=False)
+        """The demonstration's next action, written in the environment's answer format (with
+        ``"think_answer"`` inside ``<think>...</think><answer>...</answer>``), so that the
+        oracle earns every reward term: the upper bound an evaluation compares against."""
+        if self._reference is None:
+            raise RuntimeError(f"{type(self).__name__}: no episode is running; call reset() first")
+        action = json.dumps(self._reference.action, ensure_ascii=False)
+        if self.answer_format == "think_answer":
+            return f"<think>The demonstration's next step.</think><answer>{action}</answer>"
+        return action
 
 
 __all__ = ["ActionPredictionEnv", "REWARD_TERMS", "STEP_MODES"]

@@ -62,15 +62,15 @@ def test_rewards_for_wrong_type_wrong_place_wrong_text_and_format(make_gui):
     _, reward, _, _, info = env.step('<think>go back</think><answer>{"action": "back"}</answer>')
     assert info["gui"]["terms"] == {"action_type": 0.0, "argument": 0.0, "format": 1.0} and not info["gui"]["correct"]
     while env.current_target()["type"] != "type":
-        env.step("<think>.</think><answer>" + env.oracle_action() + "</answer>")
+        env.step(env.oracle_action())
     wanted = env.current_target()["text"]
     _, _, _, _, info = env.step('<think>.</think><answer>{"action": "type", "text": "somebody else"}</answer>')
     assert info["gui"]["terms"]["argument"] == 0.0 and info["gui"]["predicted"]["text"] == "somebody else"
     assert info["gui"]["target"]["text"] != "somebody else"
-    env.step("<think>.</think><answer>" + env.oracle_action() + "</answer>")
+    env.step(env.oracle_action())
     while env.current_target()["type"] != "type":
-        env.step("<think>.</think><answer>" + env.oracle_action() + "</answer>")
-    _, reward, _, _, info = env.step("<think>.</think><answer>" + env.oracle_action() + "</answer>")
+        env.step(env.oracle_action())
+    _, reward, _, _, info = env.step(env.oracle_action())  # in the think_answer format itself
     assert info["gui"]["terms"] == {"action_type": 1.0, "argument": 1.0, "format": 1.0}
     assert wanted
 
