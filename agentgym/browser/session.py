@@ -209,15 +209,16 @@ class BrowserSession:
         self._check_usable()
         if not self.worker.browser_alive(check_process=False):
             raise BrowserCrashed("the browser of this session died")
-        page = self.page_here()
+        page = None
         try:
+            page = self.page_here()  # may open a page: a dead browser fails here too
             return fn(page)
         except BrowserError:
             raise
         except Exception as exc:
             if not self.worker.browser_alive():
                 raise BrowserCrashed(f"the browser of this session died: {first_line(exc)}") from exc
-            if id(page) in self._crashed_pages:
+            if page is not None and id(page) in self._crashed_pages:
                 raise BrowserCrashed(f"the page crashed: {first_line(exc)}") from exc
             raise
 
