@@ -3,8 +3,6 @@ possible follow the responder): the game, its dense reward and its oracle go on 
 
 from __future__ import annotations
 
-import pytest
-
 from agentgym.envs.games.twenty_questions import QUESTIONS, TwentyQuestions
 from agentgym.policies.base import Generation, Policy
 

@@ -206,7 +206,6 @@ def test_numpy_seeds_of_tasks_and_of_the_random_policy():
 
     from agentgym.policies.base import SamplingParams
     from agentgym.policies.random import RandomPolicy
-    from agentgym.trajectory import TrajectoryReader
 
     tasks = [Task("games/GuessTheNumber-v0", seed) for seed in np.arange(2)]
     for policy in (RandomPolicy(seed=np.int64(3)), RandomPolicy(seed=3)):

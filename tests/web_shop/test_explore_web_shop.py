@@ -8,24 +8,12 @@ from __future__ import annotations
 import random
 
 import httpx
-import pytest
 
 import agentgym
 import agentgym.envs.web.shop  # noqa: F401  (registers the environments)
-from agentgym.browser import BrowserPool
-from agentgym.browser.processes import browser_processes
 from agentgym.envs.web.shop.app import ShopApp
 from agentgym.envs.web.shop.browser_env import page_elements
 from agentgym.envs.web.shop.site import load_shop
-
-
-@pytest.fixture(scope="module")
-def pool():
-    pool = BrowserPool(1)
-    yield pool
-    markers = [worker.marker for worker in pool.browsers if worker.marker]
-    pool.close()
-    assert all(not browser_processes(marker) for marker in markers), "a browser outlived pool.close()"
 
 
 def test_go_back_after_the_first_search_returns_to_the_search_page(pool):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
 
 import agentgym
 import agentgym.envs.web.shop  # noqa: F401  (registers the environments)
@@ -14,15 +13,6 @@ from agentgym.browser import BrowserPool
 from agentgym.browser.processes import browser_processes
 from agentgym.envs.web.shop.app import shared_app
 from agentgym.envs.web.shop.browser_env import page_elements
-
-
-@pytest.fixture(scope="module")
-def pool():
-    pool = BrowserPool(1)
-    yield pool
-    markers = [worker.marker for worker in pool.browsers if worker.marker]
-    pool.close()
-    assert all(not browser_processes(marker) for marker in markers), "a browser outlived pool.close()"
 
 
 def test_the_oracle_buys_a_perfect_product(pool):
