@@ -8,11 +8,12 @@ holds 170 MB more, for an environment that needs neither. When the factory does 
 ``__main__`` (``functools.partial(agentgym.make, ...)``, a class in a module), the parent starts
 a fresh ``python`` that runs this module's :func:`main` instead: a child that imports only what
 unpickling the factory imports. It gets the parent's ``sys.path`` (as ``spawn`` gives it), then
-the parent's environment registrations and the pickled factory, over a socket pair wrapped in
-``multiprocessing``'s ``Connection`` (the same messages as a ``multiprocessing`` pipe), and
-serves the environment with the same loop. The registrations make ``agentgym.make(id)`` work
-in the child for every id the parent knows, wherever it was registered (a spawn child knew only
-those that re-importing ``__main__`` registered again).
+the pickled factory, over a socket pair wrapped in ``multiprocessing``'s ``Connection`` (the
+same messages as a ``multiprocessing`` pipe), and serves the environment with the same loop.
+With a ``functools.partial(agentgym.make, id, ...)`` factory the id's registration travels too
+(as an :class:`~agentgym.runtime.runtimes.EnvSpec` carries its own), so an id registered by the
+parent's script or at run time is made in the child (a spawn child knew only those that
+re-importing ``__main__`` registered again).
 
 :class:`Interpreter` offers the part of ``multiprocessing.Process``'s interface that
 :class:`ProcessEnv` uses (``pid``, ``is_alive``, ``kill``, ``join``, ``exitcode``, ``close``).
@@ -81,24 +82,37 @@ class Interpreter:
 
 
 def fresh_interpreter_payload(factory: Any) -> bytes | None:
-    """What :func:`start_interpreter` sends: the pickled factory and the parent's environment
-    registrations; ``None`` when either refers to ``__main__``, or a registration cannot be
-    pickled (a lambda): only a child that re-imports ``__main__``, as ``multiprocessing``'s spawn
-    does, may then build the environment. Raises what pickling an unpicklable factory raises."""
-    from agentgym.registry import list_envs
-
+    """What :func:`start_interpreter` sends: the pickled factory, with the registration of the
+    id it makes when it is ``functools.partial(agentgym.make, id, ...)`` (an
+    :class:`~agentgym.runtime.runtimes.EnvSpec` carries its own); ``None`` when that refers to
+    ``__main__`` or the registration cannot be pickled (a lambda): only a child that re-imports
+    ``__main__``, as ``multiprocessing``'s spawn does, may then build the environment. Raises
+    what pickling an unpicklable factory raises."""
+    registration = _registration_made_by(factory)
     try:
-        registrations = [(info.id, pickle.dumps((info, gymnasium.spec(info.id).nondeterministic)))
-                         for info in list_envs()]
+        registrations = [] if registration is None else [pickle.dumps(registration)]
     except (pickle.PicklingError, TypeError, AttributeError):
         return None
     payload = pickle.dumps((registrations, factory))
     return None if b"__main__" in payload else payload
 
 
+def _registration_made_by(factory: Any) -> tuple[Any, bool] | None:
+    """The registration (record, nondeterministic) of the id a ``partial(agentgym.make, id,
+    ...)`` factory makes, if that id is registered here; else ``None``."""
+    from agentgym.registry import env_info, is_registered, make
+
+    if not (isinstance(factory, functools.partial) and factory.func is make and factory.args):
+        return None
+    env_id = factory.args[0]
+    if not isinstance(env_id, str) or not is_registered(env_id):
+        return None
+    return env_info(env_id), gymnasium.spec(env_id).nondeterministic
+
+
 def start_interpreter(payload: bytes, *, name: str) -> tuple[Interpreter, Connection]:
-    """Start a child interpreter that registers the parent's environments and builds the
-    environment of the factory in ``payload`` (:func:`fresh_interpreter_payload`), then serves
+    """Start a child interpreter that builds the environment of the factory in ``payload``
+    (:func:`fresh_interpreter_payload`, registering its id first if need be), then serves
     it; returns it and the parent's end of its connection. The first message the child sends is
     the construction's result, as from a ``multiprocessing`` child."""
     parent_socket, child_socket = socket.socketpair()
@@ -144,26 +158,25 @@ def main(argv: list[str]) -> None:
 
 
 def _build(payload: bytes) -> Any:
-    """The environment: the parent's registrations that this interpreter lacks are made first
-    (an environment registered by the parent's script, or by a module it imported, is known
-    here too); one that cannot be rebuilt here is named on a failure to build."""
+    """The environment: the registration the parent sent is made first if this interpreter
+    lacks it (an id registered by the parent's script, or at run time, is known here too); one
+    that cannot be made here is named on a failure to build."""
     from agentgym.registry import is_registered, register
 
     registrations, factory = pickle.loads(payload)
     missing = []
-    for id, record in registrations:
-        if is_registered(id):
-            continue
+    for record in registrations:
         try:
             info, nondeterministic = pickle.loads(record)
-            register(info.id, info.entry_point, family=info.family, tags=info.tags, description=info.description,
-                     max_turns=info.max_turns, kwargs=info.kwargs, nondeterministic=nondeterministic)
+            if not is_registered(info.id):
+                register(info.id, info.entry_point, family=info.family, tags=info.tags, description=info.description,
+                         max_turns=info.max_turns, kwargs=info.kwargs, nondeterministic=nondeterministic)
         except Exception as exc:  # noqa: BLE001 - named below if the environment cannot be built
-            missing.append(f"{id} ({type(exc).__name__}: {exc})")
+            missing.append(f"{type(exc).__name__}: {exc}")
     try:
         return factory()
     except BaseException as exc:
         if missing:
-            exc.add_note("registrations of the parent process that could not be made in the environment's "
-                         f"process: {', '.join(missing)}")
+            exc.add_note(f"the parent process's registration could not be made in the environment's process: "
+                         f"{'; '.join(missing)}")
         raise

@@ -64,7 +64,12 @@ class ProcessEnv:
             if self._killed:
                 raise ProcessEnvDied(f"{self._name} was killed before it started")
             self._process, self._conn = self._start_child()
-        spaces = self._receive("construction")
+        try:
+            spaces = self._receive("construction")
+        except BaseException:
+            self.kill()  # the child is ending (or hangs): reap it now, not at a close() that may never come
+            self._conn.close()
+            raise
         self.observation_space, self.action_space, self.metadata, self.render_mode = spaces
         return self
 
