@@ -4,8 +4,8 @@ environment in.
 ``multiprocessing``'s ``spawn`` prepares every child by re-importing the parent's ``__main__``
 module, so that functions defined there can be unpickled. A training script's ``__main__``
 imports torch and transformers: each environment's child then takes 1.5 s longer to start and
-holds 170 MB more, for an environment that needs neither. When the factory does not come from
-``__main__`` (``functools.partial(agentgym.make, ...)``, a class in a module), the parent starts
+holds about 145 MB more, for an environment that needs neither. When the factory does not come
+from ``__main__`` (``functools.partial(agentgym.make, ...)``, a class in a module), the parent starts
 a fresh ``python`` that runs this module's :func:`main` instead: a child that imports only what
 unpickling the factory imports. It gets the parent's ``sys.path`` (as ``spawn`` gives it), then
 the pickled factory, over a socket pair wrapped in ``multiprocessing``'s ``Connection`` (the
@@ -169,8 +169,9 @@ def _build(payload: bytes) -> Any:
         try:
             info, nondeterministic = pickle.loads(record)
             if not is_registered(info.id):
-                register(info.id, info.entry_point, family=info.family, tags=info.tags, description=info.description,
-                         max_turns=info.max_turns, kwargs=info.kwargs, nondeterministic=nondeterministic)
+                register(info.id, info.entry_point, family=info.family, tags=info.tags,
+                         description=info.description, max_turns=info.max_turns, kwargs=info.kwargs,
+                         nondeterministic=nondeterministic)
         except Exception as exc:  # noqa: BLE001 - named below if the environment cannot be built
             missing.append(f"{type(exc).__name__}: {exc}")
     try:

@@ -78,7 +78,7 @@ class ProcessEnv:
         live in ``__main__`` is sent to a fresh interpreter that imports only what the factory
         needs (:mod:`agentgym.runtime.process_child`); ``multiprocessing``'s own ``spawn``
         re-imports the parent's ``__main__`` in every child, and with it whatever that imports
-        (a training script's torch: 1.5 s and 170 MB more per child)."""
+        (a training script's torch: 1.5 s and about 145 MB more per child)."""
         if self._start_method == "spawn":
             payload = fresh_interpreter_payload(self._factory)  # an unpicklable factory raises here
             if payload is not None:
