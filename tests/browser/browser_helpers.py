@@ -12,16 +12,20 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import socket
 import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import psutil
+
+from agentgym.browser import BrowserPool
+from agentgym.browser.processes import browser_processes
 
 _WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -312,3 +316,14 @@ def bid_of(text: str, needle: str) -> str:
     line = line_of(text, needle)
     assert line.startswith("["), line
     return line[1:line.index("]")]
+
+
+@contextlib.contextmanager
+def checked_pool(browsers: int) -> Iterator[BrowserPool]:
+    """A :class:`BrowserPool` of ``browsers`` browsers for the ``with`` block; closing it at the
+    end must leave none of its browser processes behind (asserted)."""
+    pool = BrowserPool(browsers)
+    yield pool
+    markers = [worker.marker for worker in pool.browsers if worker.marker]
+    pool.close()
+    assert all(not browser_processes(marker) for marker in markers), "a browser outlived pool.close()"

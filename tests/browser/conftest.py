@@ -12,10 +12,8 @@ import time
 
 import pytest
 
-from agentgym.browser import BrowserPool
-from agentgym.browser.processes import browser_processes
 
-from .browser_helpers import FORM_PAGE, NEXT_PAGE, Outside, non_loopback_ipv4, start_site
+from .browser_helpers import FORM_PAGE, NEXT_PAGE, Outside, checked_pool, non_loopback_ipv4, start_site
 
 
 @pytest.fixture(scope="package")
@@ -50,11 +48,8 @@ def outside():
 def pool():
     """Two browsers shared by the tests of this folder (closed when they are done, so no later
     test elsewhere sees them); closing them leaves no process behind."""
-    pool = BrowserPool(2)
-    yield pool
-    markers = [worker.marker for worker in pool.browsers if worker.marker]
-    pool.close()
-    assert all(not browser_processes(marker) for marker in markers), "a browser outlived pool.close()"
+    with checked_pool(2) as pool:
+        yield pool
 
 
 @pytest.fixture

@@ -10,18 +10,14 @@ from __future__ import annotations
 import pytest
 
 import agentgym.envs.gui  # noqa: F401  (registers gui/* even where envs/__init__ does not import it)
-from agentgym.browser import BrowserPool
-from agentgym.browser.processes import browser_processes
+from tests.browser.browser_helpers import checked_pool
 
 
 @pytest.fixture(scope="package")
 def gui_pool():
     """One browser shared by this folder's tests; closing it leaves no process behind."""
-    pool = BrowserPool(1)
-    yield pool
-    markers = [worker.marker for worker in pool.browsers if worker.marker]
-    pool.close()
-    assert all(not browser_processes(marker) for marker in markers), "a browser outlived pool.close()"
+    with checked_pool(1) as pool:
+        yield pool
 
 
 @pytest.fixture

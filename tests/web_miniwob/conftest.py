@@ -7,18 +7,14 @@ import pytest
 
 import agentgym
 import agentgym.envs.web.miniwob  # noqa: F401  (registers web/miniwob.* even where agentgym.envs does not import it)
-from agentgym.browser import BrowserPool
-from agentgym.browser.processes import browser_processes
+from tests.browser.browser_helpers import checked_pool
 
 
 @pytest.fixture(scope="package")
 def miniwob_pool():
     """Two browsers shared by every MiniWoB++ test (closed when this folder's tests end, so no browser of theirs outlives them into other tests)."""
-    pool = BrowserPool(2)
-    yield pool
-    markers = [worker.marker for worker in pool.browsers if worker.marker]
-    pool.close()
-    assert all(not browser_processes(marker) for marker in markers), "a browser outlived pool.close()"
+    with checked_pool(2) as pool:
+        yield pool
 
 
 @pytest.fixture
