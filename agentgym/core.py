@@ -139,9 +139,14 @@ def check_flag(owner: str, name: str, value: Any) -> bool:
     return value
 
 
+def is_finite_number(value: Any) -> bool:
+    """A finite real number (any ``numbers.Real``, NumPy's included), and not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def check_number(owner: str, name: str, value: Any, *, minimum: float | None = None) -> float:
     """``value`` as a finite ``float`` (not a bool, not a string), at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise ConfigError(f"{owner}: {name} must be a finite number, got {value!r}")
     if minimum is not None and value < minimum:
         raise ConfigError(f"{owner}: {name} must be at least {minimum}, got {value!r}")

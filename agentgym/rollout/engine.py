@@ -53,8 +53,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import math
-import numbers
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -65,7 +63,7 @@ import gymnasium as gym
 from rich.console import Console
 
 import agentgym
-from agentgym.core import is_int
+from agentgym.core import is_finite_number, is_int
 from agentgym.images import is_image
 from agentgym.info import ErrorKind
 from agentgym.policies.base import ENV_HINTS, Generation, Policy, Request, SamplingParams
@@ -460,16 +458,13 @@ def _checked_rewards(reward: Any, components: Any) -> tuple[float, dict[str, flo
     """A step's reward and reward components, each a finite number; anything else fails the
     episode as the environment's error (a NaN reward would make its whole group's advantages,
     then the loss and the weights, NaN; an infinite one, the same)."""
-    def finite(value: Any) -> bool:
-        return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-
-    if not finite(reward):
+    if not is_finite_number(reward):
         raise EnvCallFailed(CallFailure(f"environment step returned a reward that is not a finite number: {reward!r}"))
     if not isinstance(components, dict):
         raise EnvCallFailed(CallFailure(f"environment step returned reward_components that are not a dict: "
                                         f"{components!r}"))
     for name, value in components.items():
-        if not finite(value):
+        if not is_finite_number(value):
             raise EnvCallFailed(CallFailure(f"environment step returned a reward component {name!r} that is not "
                                             f"a finite number: {value!r}"))
     return float(reward), {name: float(value) for name, value in components.items()}
