@@ -17,16 +17,22 @@ The group-of-one rule
     estimator gives all of its turns advantage ``0.0`` (:data:`SINGLETON_GROUP_ADVANTAGE`).
     The same holds for any smaller pool a statistic is taken over (a step group, a stratum, a
     reward channel) when it holds fewer samples than the statistic needs.
+
+Rewards are checked
+    Every estimator refuses, with a ``ValueError`` naming the trajectory and the turn, a
+    ``reward`` or reward component that is not a finite number (:func:`check_rewards`): one NaN
+    would otherwise make a whole group's advantages NaN without a word.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from agentgym.core import is_finite_number
 from agentgym.trajectory import Trajectory, Turn
 
 SINGLETON_GROUP_ADVANTAGE = 0.0
@@ -118,6 +124,40 @@ class AdvantageEstimator(ABC):
     @abstractmethod
     def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
         """The advantages of ``trajectories``."""
+
+
+def check_rewards(trajectories: Sequence[Trajectory]) -> None:
+    """``ValueError`` naming the trajectory and turn whose ``reward`` or a reward component is
+    not a finite number (NaN, ±inf, ``None``, a string): one such value would make the advantages
+    of its whole group (or batch) NaN, and then the loss and the weights."""
+    for index, trajectory in enumerate(trajectories):
+        for t, turn in enumerate(trajectory.turns):
+            where = f"trajectory {index}{_named(trajectory)}, turn {t}"
+            if not is_finite_number(turn.reward):
+                raise ValueError(f"{where}: reward {turn.reward!r} is not a finite number")
+            for name, value in turn.reward_components.items():
+                if not is_finite_number(value):
+                    raise ValueError(f"{where}: reward component {name!r} is {value!r}, not a finite number")
+
+
+def _named(trajectory: Trajectory) -> str:
+    name = trajectory.task_id or trajectory.env_id
+    return f" ({name!r})" if name else ""
+
+
+def check_eps(eps: Any) -> float:
+    """``eps`` as a float; ``ValueError`` unless it is a finite number ``>= 0`` (a negative one
+    would flip the sign of every advantage whose pool's std is smaller)."""
+    if not is_finite_number(eps) or eps < 0:
+        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+    return float(eps)
+
+
+def check_unit(name: str, value: Any) -> float:
+    """A discount or GAE lambda as a float; ``ValueError`` unless it lies in ``[0, 1]``."""
+    if not is_finite_number(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
 
 
 def group_indices(trajectories: Sequence[Trajectory]) -> list[list[int]]:

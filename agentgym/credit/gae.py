@@ -49,7 +49,8 @@ from typing import Sequence
 
 import numpy as np
 
-from agentgym.credit.base import Advantages, generated_span
+from agentgym.core import is_finite_number
+from agentgym.credit.base import Advantages, check_rewards, check_unit, generated_span
 from agentgym.trajectory import Trajectory
 
 
@@ -107,6 +108,9 @@ class ValueBasedEstimator(ABC):
         values: per trajectory, an array as long as its ``token_ids`` (module docstring).
         bootstrap_values: per trajectory, the value after its last token (e.g. the critic's
             estimate for a truncated episode); ``None``: 0 for all (every episode terminal).
+
+    A value on a generated position, a bootstrap value or a reward that is not finite raises
+    ``ValueError`` naming the trajectory (never a NaN advantage).
     """
 
     @abstractmethod
@@ -130,14 +134,24 @@ def _checked_inputs(
         bootstrap_values = [0.0] * len(trajectories)
     elif len(bootstrap_values) != len(trajectories):
         raise ValueError(f"{len(bootstrap_values)} bootstrap values for {len(trajectories)} trajectories")
+    check_rewards(trajectories)
     checked = []
     for index, (trajectory, value, bootstrap) in enumerate(zip(trajectories, values, bootstrap_values)):
         if trajectory.token_ids is None:
             raise ValueError(f"trajectory {index} is text-only: token-level GAE needs token ids")
-        value = np.asarray(value, dtype=np.float64)
+        try:
+            value = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"trajectory {index}: values must be numbers, one per token ({exc})") from None
         if value.shape != (len(trajectory.token_ids),):
-            raise ValueError(f"trajectory {index}: {value.shape[0] if value.ndim else 0} values for "
-                             f"{len(trajectory.token_ids)} tokens")
+            raise ValueError(f"trajectory {index}: values for {len(trajectory.token_ids)} tokens must be one number "
+                             f"per token, got an array of shape {value.shape}")
+        positions = np.flatnonzero(~np.isfinite(value) & np.asarray(trajectory.loss_mask(), dtype=bool))
+        if positions.size:
+            raise ValueError(f"trajectory {index}: values at generated token positions {positions[:5].tolist()} "
+                             "are not finite")
+        if not is_finite_number(bootstrap):
+            raise ValueError(f"trajectory {index}: bootstrap value {bootstrap!r} is not a finite number")
         spans = [generated_span(trajectory, turn) for turn in trajectory.turns]
         for turn, (start, end) in zip(trajectory.turns, spans):
             if end <= start:
@@ -155,8 +169,8 @@ class TurnAwareGAE(ValueBasedEstimator):
     """
 
     def __init__(self, *, gamma: float = 1.0, lam: float = 0.95) -> None:
-        self.gamma = gamma
-        self.lam = lam
+        self.gamma = check_unit("gamma", gamma)
+        self.lam = check_unit("lam", lam)
 
     def __call__(
         self,
@@ -187,10 +201,10 @@ class BiLevelGAE(ValueBasedEstimator):
 
     def __init__(self, *, turn_gamma: float = 0.95, turn_lam: float = 1.0,
                  token_gamma: float = 1.0, token_lam: float = 1.0) -> None:
-        self.turn_gamma = turn_gamma
-        self.turn_lam = turn_lam
-        self.token_gamma = token_gamma
-        self.token_lam = token_lam
+        self.turn_gamma = check_unit("turn_gamma", turn_gamma)
+        self.turn_lam = check_unit("turn_lam", turn_lam)
+        self.token_gamma = check_unit("token_gamma", token_gamma)
+        self.token_lam = check_unit("token_lam", token_lam)
 
     def __call__(
         self,

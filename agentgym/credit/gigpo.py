@@ -34,6 +34,9 @@ from agentgym.credit.base import (
     SINGLETON_GROUP_ADVANTAGE,
     AdvantageEstimator,
     Advantages,
+    check_eps,
+    check_rewards,
+    check_unit,
     discounted_returns,
     group_indices,
     weighted_mean_std,
@@ -77,15 +80,16 @@ class GiGPO(AdvantageEstimator):
     ) -> None:
         if similarity_threshold is not None and not 0.0 < similarity_threshold <= 1.0:
             raise ValueError(f"similarity_threshold must lie in (0, 1], got {similarity_threshold}")
-        self.gamma = gamma
+        self.gamma = check_unit("gamma", gamma)
         self.step_weight = step_weight
         self.normalize_by_std = normalize_by_std
         self.anchor = anchor
         self.similarity_threshold = similarity_threshold
         self.penalty_keys = tuple(penalty_keys)
-        self.eps = eps
+        self.eps = check_eps(eps)
 
     def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
+        check_rewards(trajectories)
         returns = [self.turn_returns(trajectory) for trajectory in trajectories]
         episode = [[0.0] * len(t.turns) for t in trajectories]
         step = [[0.0] * len(t.turns) for t in trajectories]

@@ -32,6 +32,8 @@ from agentgym.credit.base import (
     SINGLETON_GROUP_ADVANTAGE,
     AdvantageEstimator,
     Advantages,
+    check_eps,
+    check_rewards,
     group_indices,
     weighted_mean_std,
 )
@@ -101,9 +103,10 @@ class GroupRelativeEstimator(AdvantageEstimator):
             raise ValueError(f"unknown baseline {baseline!r}: use 'grpo', 'mean_norm' or 'rloo'")
         self.baseline = baseline
         self.per_trajectory = per_trajectory
-        self.eps = eps
+        self.eps = check_eps(eps)
 
     def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
+        check_rewards(trajectories)
         episode = episode_advantages(trajectories, baseline=self.baseline,
                                      per_trajectory=self.per_trajectory, eps=self.eps)
         per_turn = [[float(value)] * len(trajectory.turns) for value, trajectory in zip(episode, trajectories)]

@@ -37,6 +37,9 @@ from agentgym.credit.base import (
     DEFAULT_EPS,
     AdvantageEstimator,
     Advantages,
+    check_eps,
+    check_rewards,
+    check_unit,
     discounted_returns,
     group_indices,
     standardize,
@@ -74,13 +77,14 @@ class IGPO(AdvantageEstimator):
         if outcome not in ("component", "success", "reward"):
             raise ValueError(f"outcome must be 'component', 'success' or 'reward', got {outcome!r}")
         self.normalization = normalization
-        self.gamma = gamma
+        self.gamma = check_unit("gamma", gamma)
         self.outcome = outcome
         self.outcome_key = outcome_key
         self.info_gain_key = info_gain_key
-        self.eps = eps
+        self.eps = check_eps(eps)
 
     def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
+        check_rewards(trajectories)
         normalised = [np.zeros(len(t.turns), dtype=np.float64) for t in trajectories]
         for members in group_indices(trajectories):
             if len(members) < 2:

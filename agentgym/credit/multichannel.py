@@ -29,6 +29,9 @@ from agentgym.credit.base import (
     DEFAULT_EPS,
     AdvantageEstimator,
     Advantages,
+    check_eps,
+    check_rewards,
+    check_unit,
     discounted_returns,
     group_indices,
     standardize,
@@ -55,15 +58,21 @@ class MultiChannelGRPO(AdvantageEstimator):
         ddof: int = 1,
         eps: float = DEFAULT_EPS,
     ) -> None:
+        if isinstance(channels, (str, bytes)):
+            raise ValueError(f"channels must be a list of reward-component keys or a mapping key -> weight, "
+                             f"got the string {channels!r} (write [{channels!r}])")
+        if isinstance(ddof, bool) or ddof not in (0, 1):
+            raise ValueError(f"ddof must be 0 (population std) or 1 (sample std), got {ddof!r}")
         weights = dict(channels) if isinstance(channels, Mapping) else {key: 1.0 for key in channels}
         if not weights:
             raise ValueError("name at least one reward channel")
         self.channel_weights = {str(key): float(weight) for key, weight in weights.items()}
-        self.gamma = gamma
-        self.ddof = ddof
-        self.eps = eps
+        self.gamma = check_unit("gamma", gamma)
+        self.ddof = int(ddof)
+        self.eps = check_eps(eps)
 
     def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
+        check_rewards(trajectories)
         combined = [np.zeros(len(t.turns), dtype=np.float64) for t in trajectories]
         for members in group_indices(trajectories):
             if len(members) < 2:

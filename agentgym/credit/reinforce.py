@@ -27,6 +27,9 @@ from agentgym.credit.base import (
     SINGLETON_GROUP_ADVANTAGE,
     AdvantageEstimator,
     Advantages,
+    check_eps,
+    check_rewards,
+    check_unit,
     discounted_returns,
     weighted_mean_std,
 )
@@ -53,12 +56,13 @@ class ReinforceBatchNorm(AdvantageEstimator):
     ) -> None:
         if normalize_over not in ("tokens", "turns"):
             raise ValueError(f"normalize_over must be 'tokens' or 'turns', got {normalize_over!r}")
-        self.gamma = gamma
+        self.gamma = check_unit("gamma", gamma)
         self.normalize_over = normalize_over
         self.ddof = 1 if unbiased_std else 0
-        self.eps = eps
+        self.eps = check_eps(eps)
 
     def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
+        check_rewards(trajectories)
         returns = [discounted_returns([turn.reward for turn in t.turns], self.gamma) for t in trajectories]
         flat = np.concatenate(returns) if returns else np.zeros(0)
         counts = np.array([self._count(index, trajectory, turn) for index, trajectory in enumerate(trajectories)

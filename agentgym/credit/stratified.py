@@ -22,7 +22,7 @@ from typing import Callable, Hashable, Sequence
 
 import numpy as np
 
-from agentgym.credit.base import DEFAULT_EPS, AdvantageEstimator, Advantages, group_indices
+from agentgym.credit.base import DEFAULT_EPS, AdvantageEstimator, Advantages, check_eps, check_rewards, group_indices
 from agentgym.credit.grpo import group_relative_advantages
 from agentgym.trajectory import Trajectory
 
@@ -55,9 +55,10 @@ class StratifiedGRPO(AdvantageEstimator):
         self.alpha = alpha
         self.stratum = stratum
         self.baseline = "grpo" if normalize_by_std else "mean_norm"
-        self.eps = eps
+        self.eps = check_eps(eps)
 
     def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
+        check_rewards(trajectories)
         stratified = np.zeros(len(trajectories), dtype=np.float64)
         global_ = np.zeros(len(trajectories), dtype=np.float64)
         for members in group_indices(trajectories):
