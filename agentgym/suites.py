@@ -67,11 +67,15 @@ def build_suite(
     """A suite, checked but not registered; entries are :class:`SuiteEntry` or ``(env_id,
     seeds[, kwargs])`` tuples.
 
+    An entry's seeds become a tuple of plain ``int`` however they were given (a list, numpy
+    integers), so two suites with the same content compare equal.
+
     Raises:
-        ConfigError: an entry of the wrong shape, no seeds or a negative one.
+        ConfigError: no entries (a suite that measures nothing), an entry of the wrong shape,
+            no seeds or a negative one.
         KeyError: an unknown environment id (with the nearest registered ones).
     """
-    if isinstance(entries, (str, bytes)):
+    if isinstance(entries, (str, bytes, dict)) or not hasattr(entries, "__iter__"):
         raise ConfigError(f"suite {name!r}: entries must be a list of (env_id, seeds[, kwargs]), got {entries!r}")
     built = []
     for entry in entries:
@@ -90,7 +94,9 @@ def build_suite(
         bad = [s for s in entry.seeds if not is_int(s) or s < 0]
         if bad:
             raise ConfigError(f"suite {name!r}: seeds must be non-negative integers; {entry.env_id} has {bad[:3]!r}")
-        built.append(entry)
+        built.append(SuiteEntry(entry.env_id, tuple(int(s) for s in entry.seeds), dict(entry.kwargs)))
+    if not built:
+        raise ConfigError(f"suite {name!r} has no environments")
     return Suite(name, tuple(built), description)
 
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 import argparse
 import inspect
 import textwrap
+from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
 import agentgym
-from agentgym.cli.options import add_env_options, env_kwargs, non_negative_int
+from agentgym.cli.options import ENV_ID_HELP, add_env_options, env_kwargs, non_negative_int
 from agentgym.registry import constructor_arguments
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("info", help="describe an environment")
-    parser.add_argument("env_id")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the example episode")
+    parser.add_argument("env_id", help=ENV_ID_HELP)
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the example episode (default: 0)")
     add_env_options(parser)
 
 
@@ -31,6 +32,14 @@ def constructor_options(env_class: type) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     record = agentgym.env_info(args.env_id)
     env = agentgym.make(args.env_id, **env_kwargs(args))
+    try:  # closed however the example episode ends: a failed reset must not leak a browser or sandbox
+        _describe(args, record, env)
+    finally:
+        env.close()
+    return 0
+
+
+def _describe(args: argparse.Namespace, record: Any, env: Any) -> None:
     core = env.unwrapped
     observation, info = env.reset(seed=args.seed)
     out = Console()
@@ -61,5 +70,3 @@ def run(args: argparse.Namespace) -> int:
     out.print(Panel(Text(info["instructions"] or "-"), title="instructions"))
     text = observation["text"] if isinstance(observation, dict) else observation
     out.print(Panel(Text(text), title=f"example observation (seed {args.seed})"))
-    env.close()
-    return 0

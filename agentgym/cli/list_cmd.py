@@ -21,11 +21,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("list", help="list the registered environments")
     parser.add_argument("pattern", nargs="?", default=None,
                         help="only ids that match this shell-style pattern, e.g. 'web/miniwob.click-*' "
-                             "(the patterns `agentgym eval --env` takes)")
+                             "(the patterns `agentgym eval --env` takes); with --suites, suite names, e.g. 'web-*'")
     parser.add_argument("--family", help="only this family (games, web, search, tools, gui...)")
     parser.add_argument("--tag", action="append", default=[], help="only environments with this tag")
-    parser.add_argument("--suites", action="store_true", help="list the benchmark suites instead")
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table (README's)")
+    parser.add_argument("--suites", action="store_true",
+                        help="list the benchmark suites instead (--family and --tag do not apply)")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print a Markdown table (README's), of the environments the filters keep")
 
 
 #: Ids ``<family>/<group>.<variant>-v<n>``: a family of variants of one environment class.
@@ -34,15 +36,17 @@ _VARIANT_ID = re.compile(r"^(?P<group>[^/]+/[^/.]+)\.(?P<variant>[^/]+)-v(?P<ver
 _MIN_GROUP = 5
 
 
-def markdown_env_table(family: str | None = None, *, builtin_only: bool = False) -> str:
+def markdown_env_table(family: str | None = None, *, builtin_only: bool = False,
+                       envs: list[Any] | None = None) -> str:
     """The environment table of README, generated from the registry (``builtin_only``: the
-    environments agentgym itself ships, not those registered by plugins or user code).
+    environments agentgym itself ships, not those registered by plugins or user code), or of
+    the given ``envs`` (records of :func:`agentgym.list_envs`; ``family`` then does not apply).
 
-    Variants of one class named ``<family>/<group>.<variant>-v<n>`` (e.g. the 131
+    Variants of one class named ``<family>/<group>.<variant>-v<n>`` (e.g. the 130
     ``web/miniwob.<task>-v0``) share one row when there are at least five of them; ``agentgym
     list`` shows each."""
     lines = ["| id | family | turn budget | tags | description |", "|---|---|---:|---|---|"]
-    envs = [env for env in agentgym.list_envs(family)
+    envs = [env for env in (agentgym.list_envs(family) if envs is None else envs)
             if not builtin_only or str(env.entry_point).startswith("agentgym.envs.")]
     groups: dict[tuple[str, str, str], list[Any]] = {}
     for env in envs:
@@ -73,25 +77,21 @@ def _group_row(key: tuple[str, str, str], members: list[Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the table of the environments (or, with ``--suites``, the suites) the filters keep.
+
+    Raises:
+        ValueError: nothing matches, or ``--family``/``--tag`` given with ``--suites``.
+    """
     # Piped output (`agentgym list | grep`, logs) gets the table at its natural width (one
     # environment per line) instead of wrapped.
     console = make_console(piped_width=NATURAL_WIDTH)
     if args.suites:
-        table = Table(title="agentgym suites")
-        for column in ("suite", "environments", "tasks", "description"):
-            table.add_column(column)
-        for suite in agentgym.list_suites():
-            table.add_row(*map(Text, (suite.name, str(len(suite.entries)), str(suite.num_tasks), suite.description)))
-        console.print(table)
+        console.print(_suite_table(_matching_suites(args)))
         return 0
+    envs = _matching_envs(args)
     if args.markdown:
-        print(markdown_env_table(args.family))
+        print(markdown_env_table(envs=envs))
         return 0
-    envs = agentgym.list_envs(args.family, args.tag)
-    if args.pattern is not None:
-        envs = [env for env in envs if fnmatch.fnmatchcase(env.id, args.pattern)]
-    if not envs:
-        raise ValueError(f"no environments match (families: {', '.join(agentgym.families())})")
     table = Table(title=f"agentgym environments ({len(envs)})")
     table.add_column("id", no_wrap=True)
     for column in ("family", "turns", "tags", "description"):
@@ -101,3 +101,38 @@ def run(args: argparse.Namespace) -> int:
         table.add_row(*map(Text, (env.id, env.family, str(env.max_turns or "-"), ", ".join(env.tags), env.description)))
     console.print(table)
     return 0
+
+
+def _matching_envs(args: argparse.Namespace) -> list[Any]:
+    """The registered environments of ``--family``, every ``--tag`` and the pattern; at least one."""
+    envs = agentgym.list_envs(args.family, args.tag)
+    if args.pattern is not None:
+        envs = [env for env in envs if fnmatch.fnmatchcase(env.id, args.pattern)]
+    if not envs:
+        raise ValueError(f"no environments match (families: {', '.join(agentgym.families())})")
+    return envs
+
+
+def _matching_suites(args: argparse.Namespace) -> list[Any]:
+    """The registered suites whose name matches the pattern; at least one. ``--family`` and
+    ``--tag`` describe environments, not suites: refused rather than silently ignored."""
+    for option, value in (("--family", args.family), ("--tag", args.tag)):
+        if value:
+            raise ValueError(f"{option} filters environments; with --suites give a pattern over suite names "
+                             f"instead, e.g. 'web-*'")
+    suites = agentgym.list_suites()
+    if args.pattern is not None:
+        suites = [suite for suite in suites if fnmatch.fnmatchcase(suite.name, args.pattern)]
+    if not suites:
+        raise ValueError("no suites are registered" if args.pattern is None else
+                         f"no suites match {args.pattern!r} (`agentgym list --suites` shows them all)")
+    return suites
+
+
+def _suite_table(suites: list[Any]) -> Table:
+    table = Table(title="agentgym suites")
+    for column in ("suite", "environments", "tasks", "description"):
+        table.add_column(column)
+    for suite in suites:
+        table.add_row(*map(Text, (suite.name, str(len(suite.entries)), str(suite.num_tasks), suite.description)))
+    return table

@@ -80,8 +80,13 @@ def probability(text: str) -> float:
     return value
 
 
+#: The help of the ``env_id`` argument of the commands that make one environment.
+ENV_ID_HELP = "a registered environment id, e.g. games/Wordle-v0 (`agentgym list` shows them)"
+
+
 def add_env_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--difficulty", help="difficulty level (see `agentgym info ENV_ID`)")
+    parser.add_argument("--difficulty",
+                        help="difficulty level (see `agentgym info ENV_ID`; default: the environment's own)")
     parser.add_argument(
         "--option", "-o", action="append", default=[], metavar="KEY=VALUE",
         help="constructor argument, JSON-decoded when possible (repeatable), e.g. -o dense_reward=true",

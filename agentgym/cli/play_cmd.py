@@ -17,14 +17,14 @@ from rich.console import Console
 from rich.text import Text
 
 import agentgym
-from agentgym.cli.options import add_env_options, env_kwargs, non_negative_int
+from agentgym.cli.options import ENV_ID_HELP, add_env_options, env_kwargs, non_negative_int
 
 HELP = "Type your action. Commands: :hint (the oracle's move), :state (render), :quit."
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("play", help="play an environment yourself")
-    parser.add_argument("env_id")
+    parser.add_argument("env_id", help=ENV_ID_HELP)
     parser.add_argument("--seed", type=non_negative_int, default=None, help="seed of the episode (default: random)")
     parser.add_argument("--screenshots", type=Path, default=None, metavar="DIR",
                         help="where the screenshots of web and GUI environments are written, one PNG per turn "
@@ -61,42 +61,47 @@ def run(args: argparse.Namespace) -> int:
     read = input  # looked up per call so tests can script it
     console = Console(highlight=False)
     env = agentgym.make(args.env_id, render_mode="ansi", episode_statistics=True, **env_kwargs(args))
+    try:  # closed however the episode ends, its first reset included
+        return _play(env, args, console, read)
+    finally:
+        env.close()
+
+
+def _play(env: Any, args: argparse.Namespace, console: Console, read: Any) -> int:
+    """Play one episode of ``env`` with the moves ``read`` returns; 0 when it ends or input does."""
     observation, info = env.reset(seed=args.seed)
     console.print(Text.assemble((args.env_id, "bold"), f"  task {info['task_id']}\n{info['instructions']}\n",
                                 (HELP, "dim")))
     screen = _Screen(console, args.screenshots)
     total = 0.0
-    try:
-        while True:
-            screen.show(observation)
+    while True:
+        screen.show(observation)
+        try:
+            action = read("> ")
+        except EOFError:
+            console.print("\n(end of input)")
+            return 0
+        command = action.strip()
+        if command == ":quit":
+            return 0
+        if command == ":state":
+            console.print(env.render(), markup=False)
+            continue
+        if command == ":hint":
             try:
-                action = read("> ")
-            except EOFError:
-                console.print("\n(end of input)")
-                return 0
-            command = action.strip()
-            if command == ":quit":
-                return 0
-            if command == ":state":
-                console.print(env.render(), markup=False)
-                continue
-            if command == ":hint":
-                try:
-                    console.print(Text.assemble(("hint: ", "yellow"), str(env.unwrapped.oracle_action())))
-                except NotImplementedError:
-                    console.print("[yellow]no oracle for this environment[/yellow]")
-                continue
-            observation, reward, terminated, truncated, info = env.step(action)
-            total += reward
-            if info.get("error"):
-                console.print(Text.assemble(("invalid: ", "red"), str(info["error"])))
-            if reward:
-                console.print(f"[green]reward {reward:+.2f}[/green]")
-            if terminated or truncated:
-                screen.show(observation)
-                verdict = "[green]You won![/green]" if info.get("success") else "[red]Game over.[/red]"
-                console.print(f"{verdict} return {total:.2f} in {info['episode']['turns']} turns"
-                              + (" (turn limit reached)" if truncated else ""))
-                return 0
-    finally:
-        env.close()
+                console.print(Text.assemble(("hint: ", "yellow"), str(env.unwrapped.oracle_action())))
+            except NotImplementedError:
+                console.print("[yellow]no oracle for this environment[/yellow]")
+            continue
+        observation, reward, terminated, truncated, info = env.step(action)
+        total += reward
+        if info.get("error"):
+            console.print(Text.assemble(("invalid: ", "red"), str(info["error"])))
+        if reward:
+            console.print(f"[green]reward {reward:+.2f}[/green]")
+        if terminated or truncated:
+            screen.show(observation)
+            verdict = "[green]You won![/green]" if info.get("success") else "[red]Game over.[/red]"
+            console.print(f"{verdict} return {total:.2f} in {info['episode']['turns']} turns"
+                          + (" (turn limit reached)" if truncated else ""))
+            return 0

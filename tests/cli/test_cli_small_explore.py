@@ -1,0 +1,116 @@
+"""The small commands (list, info, play) and suites as a demanding user meets them: every filter
+is honoured or refused (never silently ignored), an environment is closed however its first
+reset ends, help states defaults, and a suite that cannot measure anything is refused."""
+
+import pytest
+
+import agentgym
+from agentgym.cli import build_parser, main
+from agentgym.core import ConfigError, Feedback, LLMEnv
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def registered_for_the_test():
+    """``agentgym.register`` for one test: the ids it registered are gone again after it."""
+    import gymnasium
+
+    from agentgym import registry
+
+    ids = []
+
+    def register(env_id, *args, **kwargs):
+        ids.append(env_id)
+        return agentgym.register(env_id, *args, **kwargs)
+
+    yield register
+    for env_id in ids:
+        registry._ENVS.pop(env_id, None)
+        gymnasium.registry.pop(env_id, None)
+
+
+# ------------------------------------------------------------------------------------ list
+def test_list_markdown_keeps_the_pattern_and_the_tag(capsys):
+    code, out, _ = run_cli(capsys, "list", "--markdown", "games/T*")
+    assert code == 0
+    assert "`games/TicTacToe-v0`" in out and "`games/Taxi-v0`" in out and "Wordle" not in out
+    code, out, _ = run_cli(capsys, "list", "--markdown", "--tag", "two-player")
+    ids = [line.split("|")[1].strip() for line in out.splitlines()[2:]]
+    assert code == 0 and ids == ["`games/ConnectFour-v0`", "`games/TicTacToe-v0`"]
+
+
+def test_list_markdown_with_nothing_matching_is_an_error_as_the_table_is(capsys):
+    code, out, err = run_cli(capsys, "list", "--markdown", "--family", "nope")
+    assert code == 2 and out == "" and "no environments match" in err
+
+
+def test_list_suites_takes_a_pattern_over_suite_names(capsys):
+    code, out, _ = run_cli(capsys, "list", "--suites", "web-miniwob-*")
+    assert code == 0 and "web-miniwob-easy-v0" in out and "web-miniwob-v0" in out
+    assert "games-v0" not in out and "web-shop-v0" not in out
+    code, _, err = run_cli(capsys, "list", "--suites", "nope-*")
+    assert code == 2 and "no suites match 'nope-*'" in err
+
+
+@pytest.mark.parametrize("option", [["--family", "games"], ["--tag", "hidden-answer"]])
+def test_list_suites_refuses_the_environment_filters_rather_than_ignoring_them(capsys, option):
+    code, out, err = run_cli(capsys, "list", "--suites", *option)
+    assert code == 2 and out == ""
+    assert err.startswith(f"agentgym list: error: {option[0]} filters environments") and err.count("\n") == 1
+
+
+# ------------------------------------------------------------------------------ info, play
+class _FailingReset(LLMEnv):
+    """An environment whose first reset raises; it counts its closes."""
+
+    instructions = "anything"
+    closes = 0
+
+    def new_episode(self, options):
+        raise ValueError("the task file is empty")
+
+    def play(self, action):
+        return Feedback("ok", terminated=True)
+
+    def close(self):
+        type(self).closes += 1
+        super().close()
+
+
+@pytest.mark.parametrize("command", ["info", "play"])
+def test_an_environment_whose_reset_fails_is_still_closed(capsys, monkeypatch, registered_for_the_test, command):
+    registered_for_the_test("explore/FailingReset-v0", _FailingReset, max_turns=2)
+    monkeypatch.setattr(_FailingReset, "closes", 0)
+    monkeypatch.setattr("builtins.input", lambda prompt="": ":quit")
+    code, _, err = run_cli(capsys, command, "explore/FailingReset-v0")
+    assert code == 2 and "the task file is empty" in err  # a ValueError: the user's error, one line
+    assert _FailingReset.closes == 1
+
+
+@pytest.mark.parametrize("command", ["info", "play"])
+def test_help_of_info_and_play_states_each_default(command):
+    parser = build_parser()._subparsers._group_actions[0].choices[command]
+    helps = {action.dest: action.help or "" for action in parser._actions}
+    assert "default" in helps["seed"] and "default" in helps["difficulty"]
+    assert "agentgym list" in helps["env_id"]
+
+
+# ---------------------------------------------------------------------------------- suites
+def test_a_suite_without_environments_is_refused():
+    with pytest.raises(ConfigError, match="'empty-v0' has no environments"):
+        agentgym.register_suite("empty-v0", [])
+    with pytest.raises(ConfigError, match="entries must be a list"):
+        agentgym.build_suite("none-v0", None)
+    assert "empty-v0" not in {suite.name for suite in agentgym.list_suites()}
+
+
+def test_a_suite_entrys_seeds_are_a_tuple_of_ints_however_given():
+    numpy = pytest.importorskip("numpy")
+    suite = agentgym.build_suite("s", [agentgym.SuiteEntry("games/Wordle-v0", [numpy.int64(3), 4])])
+    assert suite.entries[0].seeds == (3, 4) and all(type(seed) is int for seed in suite.entries[0].seeds)
+    assert suite == agentgym.build_suite("s", [("games/Wordle-v0", (3, 4))])  # the same suite
