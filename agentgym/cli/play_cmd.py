@@ -68,14 +68,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _play(env: Any, args: argparse.Namespace, console: Console, read: Any) -> int:
-    """Play one episode of ``env`` with the moves ``read`` returns; 0 when it ends or input does."""
+    """Play one episode of ``env`` with the moves ``read`` returns; 0 when it ends or input does.
+
+    Each observation is shown once, when it arrives: a command (``:hint``, ``:state``) answers
+    and prompts again, it is not a turn and writes no screenshot."""
     observation, info = env.reset(seed=args.seed)
     console.print(Text.assemble((args.env_id, "bold"), f"  task {info['task_id']}\n{info['instructions']}\n",
                                 (HELP, "dim")))
     screen = _Screen(console, args.screenshots)
+    screen.show(observation)
     total = 0.0
     while True:
-        screen.show(observation)
         try:
             action = read("> ")
         except EOFError:
@@ -99,8 +102,8 @@ def _play(env: Any, args: argparse.Namespace, console: Console, read: Any) -> in
             console.print(Text.assemble(("invalid: ", "red"), str(info["error"])))
         if reward:
             console.print(f"[green]reward {reward:+.2f}[/green]")
+        screen.show(observation)
         if terminated or truncated:
-            screen.show(observation)
             verdict = "[green]You won![/green]" if info.get("success") else "[red]Game over.[/red]"
             console.print(f"{verdict} return {total:.2f} in {info['episode']['turns']} turns"
                           + (" (turn limit reached)" if truncated else ""))

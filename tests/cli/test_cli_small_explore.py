@@ -114,3 +114,19 @@ def test_a_suite_entrys_seeds_are_a_tuple_of_ints_however_given():
     suite = agentgym.build_suite("s", [agentgym.SuiteEntry("games/Wordle-v0", [numpy.int64(3), 4])])
     assert suite.entries[0].seeds == (3, 4) and all(type(seed) is int for seed in suite.entries[0].seeds)
     assert suite == agentgym.build_suite("s", [("games/Wordle-v0", (3, 4))])  # the same suite
+
+
+def test_play_commands_do_not_show_the_observation_again_nor_count_as_turns(capsys, monkeypatch, tmp_path):
+    """``:hint`` and ``:state`` answer and prompt again: the unchanged observation is neither
+    printed again nor written as another screenshot, so ``turn-NNN.png`` is the NNN-th turn."""
+    moves = iter([":hint", ":state", ":hint", '{"action": "click", "x": 5, "y": 5}'])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(moves))
+    code, out, _ = run_cli(capsys, "play", "gui/Grounding-v0", "--seed", "0", "--screenshots", str(tmp_path))
+    assert code == 0 and out.count("hint: ") == 2 and "Game over." in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["turn-000.png", "turn-001.png"]
+
+    moves = iter([":hint", ":state", ":quit"])
+    code, out, _ = run_cli(capsys, "play", "games/GuessTheNumber-v0", "--seed", "3")
+    env = agentgym.make("games/GuessTheNumber-v0")
+    first, _ = env.reset(seed=3)
+    assert code == 0 and out.count(first) == 1
