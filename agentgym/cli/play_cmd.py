@@ -9,6 +9,7 @@ one per turn, into ``--screenshots DIR`` (default: a new temporary folder), and 
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ from rich.text import Text
 import agentgym
 from agentgym.cli.options import ENV_ID_HELP, add_env_options, env_kwargs, non_negative_int
 
-HELP = "Type your action. Commands: :hint (the oracle's move), :state (render), :quit."
+HELP = "Type your action. Commands: :hint (the oracle's move), :state (render), :help, :quit."
+#: A line that is one colon-word is meant as a command: an unknown one is answered, never played.
+_COMMAND = re.compile(r":[A-Za-z]+")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -70,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
 def _play(env: Any, args: argparse.Namespace, console: Console, read: Any) -> int:
     """Play one episode of ``env`` with the moves ``read`` returns; 0 when it ends or input does.
 
-    Each observation is shown once, when it arrives: a command (``:hint``, ``:state``) answers
-    and prompts again, it is not a turn and writes no screenshot."""
+    Each observation is shown once, when it arrives: a command (``:hint``, ``:state``,
+    ``:help``, and any other line that is a single ``:word``, answered as unknown) prompts
+    again, it is not a turn and writes no screenshot."""
     observation, info = env.reset(seed=args.seed)
     console.print(Text.assemble((args.env_id, "bold"), f"  task {info['task_id']}\n{info['instructions']}\n",
                                 (HELP, "dim")))
@@ -95,6 +99,12 @@ def _play(env: Any, args: argparse.Namespace, console: Console, read: Any) -> in
                 console.print(Text.assemble(("hint: ", "yellow"), str(env.unwrapped.oracle_action())))
             except NotImplementedError:
                 console.print("[yellow]no oracle for this environment[/yellow]")
+            continue
+        if command == ":help":
+            console.print(HELP, style="dim")
+            continue
+        if _COMMAND.fullmatch(command):
+            console.print(Text(f"unknown command {command!r} (:help lists the commands)", style="yellow"))
             continue
         observation, reward, terminated, truncated, info = env.step(action)
         total += reward

@@ -130,3 +130,11 @@ def test_play_commands_do_not_show_the_observation_again_nor_count_as_turns(caps
     env = agentgym.make("games/GuessTheNumber-v0")
     first, _ = env.reset(seed=3)
     assert code == 0 and out.count(first) == 1
+
+
+def test_play_answers_an_unknown_command_instead_of_spending_a_turn_on_it(capsys, monkeypatch):
+    moves = iter([":hnit", ":help", ":quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(moves))
+    code, out, _ = run_cli(capsys, "play", "games/Wordle-v0", "--seed", "1")
+    assert code == 0 and "unknown command ':hnit'" in out and "invalid:" not in out
+    assert out.count("Commands: :hint") == 2  # :help shows the commands again
