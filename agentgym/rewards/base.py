@@ -24,8 +24,9 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from typing import Sequence, Union
+from typing import Any, Sequence, Union
 
+from agentgym.core import is_finite_number
 from agentgym.trajectory import Trajectory
 
 TurnValues = list[list[Union[float, None]]]
@@ -68,9 +69,12 @@ class CombinedReward:
         self.providers = [(provider, float(weight)) for provider, weight in pairs]
 
     def __call__(self, trajectories: Sequence[Trajectory]) -> None:
+        """Score with every provider, check every value, then write them all (nothing is written
+        when a provider fails or returns a value that is not a finite number)."""
         scores = [(provider.name, weight, provider.score(trajectories)) for provider, weight in self.providers]
-        for name, weight, values in scores:
-            write_component(trajectories, name, values, weight)
+        checked = [(name, weighted_values(trajectories, name, values, weight)) for name, weight, values in scores]
+        for name, values in checked:
+            _write(trajectories, name, values)
         weights = {name: weight for name, weight, _ in scores}
         for trajectory in trajectories:
             trajectory.metadata["reward_weights"] = {**trajectory.metadata.get("reward_weights", {}), **weights}
@@ -81,18 +85,58 @@ class CombinedReward:
 
 def write_component(trajectories: Sequence[Trajectory], name: str, values: TurnValues, weight: float = 1.0) -> None:
     """Set ``reward_components[name] = weight * value`` on every turn with a value and move
-    ``turn.reward`` by the change; checks that there is one value per turn."""
+    ``turn.reward`` by the change. Every value is checked first (:func:`weighted_values`), so a
+    bad one raises ``ValueError`` and nothing is written."""
+    _write(trajectories, name, weighted_values(trajectories, name, values, weight))
+
+
+def weighted_values(trajectories: Sequence[Trajectory], name: str, values: TurnValues,
+                    weight: float = 1.0) -> list[list[float | None]]:
+    """``weight * value`` for every turn (``None`` kept), after checking that there is one list
+    per trajectory and one value per turn, each ``None`` or a finite number (not a bool, not a
+    string) whose weighted value is finite too; ``ValueError`` naming the component, the
+    trajectory and the turn otherwise (a NaN reward would make its group's advantages NaN)."""
     if len(values) != len(trajectories):
         raise ValueError(f"{name}: {len(values)} value lists for {len(trajectories)} trajectories")
+    out: list[list[float | None]] = []
+    for index, (trajectory, turn_values) in enumerate(zip(trajectories, values)):
+        try:
+            count = len(turn_values)
+        except TypeError:
+            raise ValueError(f"{name}: trajectory {index}: expected a list of per-turn values, "
+                             f"got {turn_values!r:.80}") from None
+        if count != len(trajectory.turns):
+            raise ValueError(f"{name}: trajectory {index}: {count} values for a trajectory of "
+                             f"{len(trajectory.turns)} turns")
+        row: list[float | None] = []
+        for t, value in enumerate(turn_values):
+            new = None if value is None else weight * value if is_finite_number(value) else math.nan
+            if new is not None and not math.isfinite(new):
+                shown = value if is_finite_number(value) else f"{value!r:.80}"
+                raise ValueError(f"{name}: trajectory {index}, turn {t}: value {shown} (weight {weight:g}) is "
+                                 "not a finite number")
+            row.append(None if new is None else float(new))
+        out.append(row)
+    return out
+
+
+def _write(trajectories: Sequence[Trajectory], name: str, values: list[list[float | None]]) -> None:
     for trajectory, turn_values in zip(trajectories, values):
-        if len(turn_values) != len(trajectory.turns):
-            raise ValueError(f"{name}: {len(turn_values)} values for a trajectory of {len(trajectory.turns)} turns")
-        for turn, value in zip(trajectory.turns, turn_values):
-            if value is None:
+        for turn, new in zip(trajectory.turns, turn_values):
+            if new is None:
                 continue
-            new = weight * float(value)
             turn.reward += new - turn.reward_components.get(name, 0.0)
             turn.reward_components[name] = new
+
+
+def finite_setting(owner: str, name: str, value: Any, *, minimum: float | None = None) -> float:
+    """A provider's numeric setting as a float; ``ValueError`` unless it is a finite number (not a
+    bool, not a string) and at least ``minimum`` (NaN compares false with everything, so a plain
+    ``value < 0`` check lets it through, and it then writes NaN into every reward)."""
+    if not is_finite_number(value) or (minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum:g}"
+        raise ValueError(f"{owner}: {name} must be a finite number{bound}, got {value!r}")
+    return float(value)
 
 
 def component_means(trajectories: Sequence[Trajectory]) -> dict[str, float]:

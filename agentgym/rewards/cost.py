@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from agentgym.rewards.base import RewardProvider, TurnValues
+from agentgym.rewards.base import RewardProvider, TurnValues, finite_setting
 from agentgym.rewards.shaping import tool_results
 from agentgym.trajectory import Trajectory
 
@@ -21,10 +21,9 @@ class ToolCallCost(RewardProvider):
 
     def __init__(self, cost: float = 0.01, *, costs: Mapping[str, float] | None = None,
                  name: str = "tool_cost") -> None:
-        self.cost = float(cost)
-        self.costs = {tool: float(price) for tool, price in (costs or {}).items()}
-        if self.cost < 0 or any(price < 0 for price in self.costs.values()):
-            raise ValueError(f"costs must be >= 0 (they are subtracted), got {cost} and {self.costs}")
+        self.cost = finite_setting("ToolCallCost", "cost (subtracted)", cost, minimum=0)
+        self.costs = {tool: finite_setting("ToolCallCost", f"costs[{tool!r}] (subtracted)", price, minimum=0)
+                      for tool, price in (costs or {}).items()}
         self.name = name
 
     def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
-from agentgym.rewards.base import RewardProvider, TurnValues
+from agentgym.rewards.base import RewardProvider, TurnValues, finite_setting
 from agentgym.rewards.shaping import tool_results
 from agentgym.trajectory import Trajectory, Turn
 
@@ -51,9 +51,7 @@ class RedundancyPenalty(RewardProvider):
 
     def __init__(self, penalty: float = 0.1, *, key: Callable[[Turn], Iterable[Hashable] | None] = tool_call_keys,
                  name: str = "redundancy") -> None:
-        if penalty < 0:
-            raise ValueError(f"penalty must be >= 0 (it is subtracted), got {penalty}")
-        self.penalty = float(penalty)
+        self.penalty = finite_setting("RedundancyPenalty", "penalty (subtracted)", penalty, minimum=0)
         self.key = key
         self.name = name
 

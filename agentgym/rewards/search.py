@@ -34,7 +34,7 @@ from collections import Counter
 from typing import Sequence
 
 from agentgym.info import ErrorKind
-from agentgym.rewards.base import RewardProvider, TurnValues
+from agentgym.rewards.base import RewardProvider, TurnValues, finite_setting
 from agentgym.trajectory import Trajectory, Turn
 
 RETRIEVED_KEY = "retrieved"
@@ -176,10 +176,10 @@ class SearchFormatReward(RewardProvider):
                  name: str = "search_format") -> None:
         if stage not in (1, 2):
             raise ValueError(f"stage must be 1 or 2, got {stage!r}")
-        if retrieve_reward < 0 or format_penalty < 0:
-            raise ValueError("retrieve_reward and format_penalty must be >= 0")
         self.stage = stage
-        self.retrieve_reward, self.format_penalty = float(retrieve_reward), float(format_penalty)
+        self.retrieve_reward = finite_setting("SearchFormatReward", "retrieve_reward", retrieve_reward, minimum=0)
+        self.format_penalty = finite_setting("SearchFormatReward", "format_penalty (subtracted)", format_penalty,
+                                             minimum=0)
         self.name = name
 
     def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:
@@ -275,9 +275,7 @@ class RetrievalRedundancyPenalty(RewardProvider):
     """
 
     def __init__(self, weight: float = 0.5, *, name: str = "retrieval_redundancy") -> None:
-        if weight < 0:
-            raise ValueError(f"weight (λ) must be >= 0 (it is subtracted), got {weight}")
-        self.weight = float(weight)
+        self.weight = finite_setting("RetrievalRedundancyPenalty", "weight (λ, subtracted)", weight, minimum=0)
         self.name = name
 
     def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:
@@ -305,6 +303,25 @@ def answer_in_text(answers: Sequence[str], text: str) -> bool:
     return any(needle and f" {needle} " in haystack for needle in (normalise_answer(a) for a in answers))
 
 
+def answer_in_growing_text(answers: Sequence[str], texts: Sequence[str]) -> list[bool]:
+    """``answer_in_text(answers, "\n".join(texts[:k + 1]))`` for every ``k``, in time linear in
+    the texts: each text is normalised once (normalising a newline-joined text is joining the
+    normalised parts with a space) and searched together with the end of the text before it, as
+    long as an answer that spans them can be; once an answer is found it stays found."""
+    needles = {f" {needle} " for needle in map(normalise_answer, answers) if needle}
+    keep = max(map(len, needles), default=0)
+    tail, found, out = " ", False, []
+    for text in texts:
+        if needles and not found:
+            piece = normalise_answer(text if isinstance(text, str) else str(text))
+            if piece:
+                window = f"{tail}{piece} "
+                found = any(needle in window for needle in needles)
+                tail = window[-keep:]
+        out.append(found)
+    return out
+
+
 class SearchCost(RewardProvider):
     """A SEM-style search cost (after Sha et al., 2025, arXiv 2505.07903): on each turn,
     ``−cost · searches − unnecessary_penalty · [searched and the answer was already in context]``.
@@ -324,9 +341,9 @@ class SearchCost(RewardProvider):
     """
 
     def __init__(self, cost: float = 0.05, *, unnecessary_penalty: float = 0.2, name: str = "search_cost") -> None:
-        if cost < 0 or unnecessary_penalty < 0:
-            raise ValueError("cost and unnecessary_penalty must be >= 0 (they are subtracted)")
-        self.cost, self.unnecessary_penalty = float(cost), float(unnecessary_penalty)
+        self.cost = finite_setting("SearchCost", "cost (subtracted)", cost, minimum=0)
+        self.unnecessary_penalty = finite_setting("SearchCost", "unnecessary_penalty (subtracted)",
+                                                  unnecessary_penalty, minimum=0)
         self.name = name
 
     def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:
@@ -334,13 +351,14 @@ class SearchCost(RewardProvider):
 
     def _score(self, trajectory: Trajectory) -> list[float | None]:
         golds = gold_answers(trajectory)
-        context = trajectory.instructions
+        texts = [trajectory.instructions, *(turn.observation for turn in trajectory.turns)]
+        # known[t + 1]: the answer was in the context before turn t's action
+        known = answer_in_growing_text(golds, texts) if golds is not None else [False] * len(texts)
         values: list[float | None] = []
-        for turn in trajectory.turns:
-            context = f"{context}\n{turn.observation}"
+        for turn, in_context in zip(trajectory.turns, known[1:]):
             searches = search_count(turn)
             value = -self.cost * searches
-            if searches and golds is not None and answer_in_text(golds, context):
+            if searches and in_context:
                 value -= self.unnecessary_penalty
             values.append(value)
         return values
@@ -352,6 +370,7 @@ __all__ = [
     "SearchCost",
     "SearchFormatReward",
     "StepInformationGain",
+    "answer_in_growing_text",
     "answer_in_text",
     "exact_match",
     "final_answer",

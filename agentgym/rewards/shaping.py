@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from agentgym.info import ErrorKind
-from agentgym.rewards.base import RewardProvider, TurnValues
+from agentgym.rewards.base import RewardProvider, TurnValues, finite_setting
 from agentgym.trajectory import Trajectory, Turn
 
 def action_error_kind(turn: Turn) -> str | None:
@@ -61,9 +61,7 @@ class FormatPenalty(RewardProvider):
     """
 
     def __init__(self, penalty: float = 0.1, *, invalid_actions: bool = False, name: str = "format") -> None:
-        if penalty < 0:
-            raise ValueError(f"penalty must be >= 0 (it is subtracted), got {penalty}")
-        self.penalty = float(penalty)
+        self.penalty = finite_setting("FormatPenalty", "penalty (subtracted)", penalty, minimum=0)
         self.kinds = {ErrorKind.FORMAT.value, ErrorKind.INVALID_ACTION.value} if invalid_actions else {ErrorKind.FORMAT.value}
         self.name = name
 
@@ -83,7 +81,9 @@ class ToolUseShaping(RewardProvider):
 
     def __init__(self, *, called: float = 0.0, succeeded: float = 0.1, failed: float = -0.1,
                  name: str = "tool_use") -> None:
-        self.called, self.succeeded, self.failed = float(called), float(succeeded), float(failed)
+        self.called, self.succeeded, self.failed = (finite_setting("ToolUseShaping", label, value) for label, value
+                                                    in (("called", called), ("succeeded", succeeded),
+                                                        ("failed", failed)))
         self.name = name
 
     def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:

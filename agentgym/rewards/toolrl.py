@@ -36,7 +36,7 @@ from collections import Counter
 from typing import Any, Iterable, Mapping, Sequence
 
 from agentgym.info import ErrorKind
-from agentgym.rewards.base import RewardProvider, TurnValues
+from agentgym.rewards.base import RewardProvider, TurnValues, finite_setting
 from agentgym.rewards.shaping import tool_results
 from agentgym.trajectory import Trajectory, Turn
 
@@ -105,13 +105,12 @@ class ToolRLReward(RewardProvider):
 
     def __init__(self, *, scale: tuple[float, float] = (-3.0, 3.0), format_reward: float = 1.0,
                  error_penalty: float = 0.0, name: str = "toolrl") -> None:
-        low, high = (float(x) for x in scale)
+        low, high = (finite_setting("ToolRLReward", "scale", x) for x in scale)
         if not low < high:
             raise ValueError(f"scale must be (low, high) with low < high, got {scale}")
-        if error_penalty < 0 or format_reward < 0:
-            raise ValueError("format_reward and error_penalty must be >= 0")
         self.low, self.high = low, high
-        self.format_reward, self.error_penalty = float(format_reward), float(error_penalty)
+        self.format_reward = finite_setting("ToolRLReward", "format_reward", format_reward, minimum=0)
+        self.error_penalty = finite_setting("ToolRLReward", "error_penalty (subtracted)", error_penalty, minimum=0)
         self.name = name
 
     def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:
