@@ -26,6 +26,7 @@ Rewards are checked
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -187,15 +188,29 @@ def weighted_mean_std(values: np.ndarray, weights: np.ndarray, ddof: int) -> tup
 
     ``std = sqrt(sum w (x - mean)^2 / (sum w - ddof))`` (frequency weights; with unit weights
     this is ``numpy.std(values, ddof=ddof)``). The std is ``0.0`` when ``sum w <= ddof``.
+
+    The values are divided by a power of two near their largest magnitude first and the results
+    multiplied back (exact, so ordinary inputs give the same bits), so the squares neither
+    overflow for huge values (``1e200``: an infinite std made every advantage 0) nor underflow to
+    0 for tiny ones.
     """
     total = float(weights.sum())
     if total <= 0:
         return 0.0, 0.0
-    mean = float((weights * values).sum() / total)
+    scale = _power_of_two_scale(values)
+    scaled = values / scale
+    mean = float((weights * scaled).sum() / total)
     if total <= ddof:
-        return mean, 0.0
-    variance = float((weights * (values - mean) ** 2).sum() / (total - ddof))
-    return mean, variance**0.5
+        return mean * scale, 0.0
+    variance = float((weights * (scaled - mean) ** 2).sum() / (total - ddof))
+    return mean * scale, variance**0.5 * scale
+
+
+def _power_of_two_scale(values: np.ndarray) -> float:
+    """``2^e`` with ``e`` the binary exponent of the largest finite magnitude (1 for none or 0)."""
+    magnitudes = np.abs(values[np.isfinite(values)]) if values.size else values
+    largest = float(magnitudes.max()) if magnitudes.size else 0.0
+    return math.ldexp(1.0, math.frexp(largest)[1]) if largest > 0 else 1.0
 
 
 def standardize(values: Sequence[float], *, ddof: int, eps: float = DEFAULT_EPS) -> np.ndarray:

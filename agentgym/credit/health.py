@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from agentgym.credit.base import Advantages, group_indices
+from agentgym.credit.base import Advantages, group_indices, weighted_mean_std
 from agentgym.trajectory import Trajectory
 
 _EQUAL = 1e-9  # returns closer than this count as equal
@@ -57,7 +57,7 @@ def training_health(trajectories: Sequence[Trajectory], advantages: Advantages |
         raise ValueError("no trajectories to measure")
     returns = np.array([t.episode_return for t in trajectories], dtype=np.float64)
     groups = group_indices(trajectories)
-    group_stds = [float(returns[members].std()) for members in groups]
+    group_stds = [weighted_mean_std(returns[members], np.ones(len(members)), ddof=0)[1] for members in groups]
     zero_variance = [float(np.ptp(returns[members])) <= _EQUAL for members in groups]
     token_level = [t.generated_tokens for t in trajectories if t.token_ids is not None]
     health = TrainingHealth(

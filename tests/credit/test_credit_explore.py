@@ -209,3 +209,34 @@ def test_gae_bootstraps_a_truncated_episode_and_not_a_terminated_one():
     terminal = TurnAwareGAE(gamma=1.0, lam=1.0)([trajectory], [values])
     truncated = TurnAwareGAE(gamma=1.0, lam=1.0)([trajectory], [values], [5.0])
     assert terminal.per_turn == [[1.0, 1.0]] and truncated.per_turn == [[6.0, 6.0]]
+
+
+# ------------------------------------------------------------------ huge rewards
+
+@pytest.mark.parametrize("scale", [1.0, 1e30, 1e200, 1e-200])
+def test_advantages_are_scale_free_up_to_huge_and_tiny_rewards(scale):
+    # squaring 1e200 overflowed: std inf, every GRPO advantage 0 in silence, ReBN's NaN
+    group = [build_trajectory([scale]), build_trajectory([0.0]), build_trajectory([-scale])]
+    eps = 0.0 if scale < 1 else 1e-6
+    assert GRPO(eps=eps)(group).per_turn == [[pytest.approx(1.0)], [0.0], [pytest.approx(-1.0)]]
+    assert ReinforceBatchNorm(normalize_over="turns", eps=eps)(group).per_turn == \
+        [[pytest.approx(1.0)], [0.0], [pytest.approx(-1.0)]]
+    assert MultiChannelGRPO(["task"], eps=eps)(group).per_turn == [[pytest.approx(1.0)], [0.0], [pytest.approx(-1.0)]]
+
+
+def test_health_measures_the_spread_of_huge_returns():
+    from agentgym.credit import training_health
+
+    group = [build_trajectory([1e200]), build_trajectory([-1e200])]
+    assert training_health(group).reward_std_in_group == pytest.approx(1e200)
+
+
+def test_ordinary_statistics_are_unchanged_bit_for_bit_by_the_scaling():
+    from agentgym.credit.base import weighted_mean_std
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        values = rng.normal(size=int(rng.integers(2, 20))) * 10.0 ** rng.integers(-5, 6)
+        mean, std = weighted_mean_std(values, np.ones_like(values), 1)
+        assert mean == float(values.sum() / values.size)
+        assert std == float(((values - mean) ** 2).sum() / (values.size - 1)) ** 0.5
