@@ -15,6 +15,7 @@ from environment ids or patterns and seeds (what ``agentgym eval --env ID`` runs
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import warnings
 from dataclasses import dataclass, field
@@ -165,14 +166,27 @@ def register_suite(
 
 
 def get_suite(name: str) -> Suite:
-    """The suite called ``name`` (plugins' suites included); ``KeyError`` listing the known ones."""
+    """The suite called ``name`` (plugins' suites included), its entries' constructor arguments
+    checked (their environments' modules are imported: registering a suite does not, so that
+    importing agentgym stays cheap; asking for one by name is the last moment before an
+    evaluation starts).
+
+    Raises:
+        KeyError: no suite of that name (with the closest names and the known ones).
+        ConfigError: an entry's argument its environment's constructor does not take.
+    """
     load_plugins()
-    try:
-        return _SUITES[name]
-    except KeyError:
-        raise KeyError(
-            f"no suite named {name!r}; known suites: {', '.join(sorted(_SUITES)) or 'none'}"
-        ) from None
+    suite = _SUITES.get(name) if isinstance(name, str) else None
+    if suite is None:
+        close = difflib.get_close_matches(str(name), list(_SUITES), n=3, cutoff=0.6)
+        hint = f". Did you mean {', '.join(close)}?" if close else ";"
+        raise KeyError(f"no suite named {name!r}{hint} known suites: {', '.join(sorted(_SUITES)) or 'none'}")
+    for entry in suite.entries:
+        try:
+            check_env_kwargs(entry.env_id, entry.kwargs)
+        except ConfigError as exc:
+            raise ConfigError(f"suite {name!r}: {exc}") from None
+    return suite
 
 
 def list_suites() -> list[Suite]:

@@ -138,3 +138,21 @@ def test_play_answers_an_unknown_command_instead_of_spending_a_turn_on_it(capsys
     code, out, _ = run_cli(capsys, "play", "games/Wordle-v0", "--seed", "1")
     assert code == 0 and "unknown command ':hnit'" in out and "invalid:" not in out
     assert out.count("Commands: :hint") == 2  # :help shows the commands again
+
+
+def test_a_suites_misspelt_constructor_argument_fails_before_the_first_episode(capsys, tmp_path, monkeypatch):
+    """Registering stays cheap (no environment module is imported), but asking for the suite by
+    name checks its entries' arguments against the constructors: the evaluation does not start."""
+    from agentgym import suites
+
+    monkeypatch.setitem(suites._SUITES, "typo-v0", agentgym.build_suite(
+        "typo-v0", [("games/Wordle-v0", [0, 1], {"dificulty": "hard"})]))
+    with pytest.raises(ConfigError, match=r"suite 'typo-v0': games/Wordle-v0 has no constructor argument 'dificulty'"):
+        agentgym.get_suite("typo-v0")
+    code, out, err = run_cli(capsys, "eval", "--suite", "typo-v0", "--policy", "random", "--out", str(tmp_path / "run"))
+    assert code == 2 and "did you mean difficulty" in err and not (tmp_path / "run").exists()
+
+
+def test_an_unknown_suite_name_suggests_the_close_ones():
+    with pytest.raises(KeyError, match=r"no suite named 'quick-v2'\. Did you mean quick-v1, quick-v0\?"):
+        agentgym.get_suite("quick-v2")
