@@ -23,7 +23,8 @@ What happens when something fails, exactly:
 - An exception *raised by the environment* is raised again here as its own type (Ray's
   ``RayTaskError(<type>)`` is an instance of it), exactly as a local environment would raise it.
 - ``close`` closes the environment (a short wait) and, if the env started its own worker,
-  kills it; it never raises.
+  kills it; it never raises. A closed env refuses ``reset`` and ``step`` (``RuntimeError``),
+  on a shared ``pool`` too: it never opens a fresh environment there behind the caller's back.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class RayEnv(gym.Env):
         self._pool = pool if pool is not None else RayEnvPool(1, num_cpus_per_worker=num_cpus,
                                                                actor_options=actor_options)
         self._episode_lost = False
+        self._closed = False
         #: how many times the environment was rebuilt after its worker died or a call hung
         self.restarts = 0
         self._ref: RayEnvRef | None = None
@@ -174,6 +176,7 @@ class RayEnv(gym.Env):
             return observation, 0.0, False, True, info
 
     def close(self) -> None:
+        self._closed = True
         ref, self._ref = self._ref, None
         if ref is not None:
             try:
@@ -188,7 +191,7 @@ class RayEnv(gym.Env):
             self._pool.shutdown()
 
     def _check_open(self) -> None:
-        if self._owns_pool and self._pool.closed:
+        if self._closed or (self._owns_pool and self._pool.closed):
             raise RuntimeError("RayEnv is closed")
 
 

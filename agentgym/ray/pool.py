@@ -27,7 +27,8 @@ Contract:
 * **Opening.** :meth:`RayEnvPool.open` sends a picklable zero-argument factory (cloudpickled by
   Ray) to the live worker with the fewest open environments, builds the environment in its
   own thread there and returns a :class:`RayEnvRef` once it is built. A factory that raises
-  makes ``open`` raise that exception (as its own type, see below).
+  makes ``open`` raise that exception (as its own type, see below); one that cannot be pickled
+  makes it raise a one-line ``TypeError`` naming what could not be pickled.
 * **Calls.** ``ref.reset``, ``ref.step``, ``ref.apply`` and ``ref.close`` return
   ``ray.ObjectRef`` at once; ``await`` them in asyncio (wrap them in ``asyncio.wait_for`` for a
   time limit) or ``ray.get`` them. In asyncio, ``ref.areset`` and ``ref.astep`` return an
@@ -474,7 +475,11 @@ class RayEnvPool:
         worker, key = self._state.pick(), uuid.uuid4().hex
         try:
             return worker, key, worker.handle.open.remote(key, factory)
-        except BaseException:  # e.g. a factory that cannot be pickled
+        except TypeError as exc:  # Ray could not pickle the factory: its cause, not Ray's page-long report
+            self._state.release(worker)
+            raise TypeError(f"the environment factory {factory!r:.120} cannot be sent to a Ray worker "
+                            f"(it must be picklable): {_first_line(exc.__cause__ or exc)}") from exc
+        except BaseException:
             self._state.release(worker)
             raise
 
