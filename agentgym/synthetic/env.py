@@ -81,7 +81,8 @@ from agentgym.core import ConfigError, Feedback, LLMEnv, check_flag, check_int, 
 from agentgym.policies.base import Policy, SamplingParams
 from agentgym.synthetic.buffer import SYNTHETIC_PREFIX, Context, ReplayBuffer
 from agentgym.synthetic.curriculum import CurriculumTask, TaskGenerator
-from agentgym.synthetic.experience import MAX_RECORDED_CHARS, BatchingPolicy, EpisodeContext, ExperienceModel
+from agentgym.synthetic.experience import (MAX_RECORDED_CHARS, BatchingPolicy, EpisodeContext, ExperienceModel,
+                                           checked_reward_range)
 
 #: The turn budget when the real environment registers none.
 DEFAULT_MAX_TURNS = 64
@@ -304,6 +305,7 @@ def experience_model_from(spec: Any, *, reward_range: Sequence[float] = (-1.0, 1
             raise ConfigError(f"sampling: {exc}") from None
     if sampling is not None and not isinstance(sampling, SamplingParams):
         raise ConfigError(f"sampling must be SamplingParams, a dict of its fields or None, got {type(sampling).__name__}")
+    reward_range = checked_reward_range("experience_model", reward_range)
     if isinstance(spec, ExperienceModel):
         return spec
     if isinstance(spec, str):

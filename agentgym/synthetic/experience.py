@@ -180,6 +180,17 @@ def parse_reply(text: str, *, reward_range: tuple[float, float] = (-1.0, 1.0),
     return Prediction(observation, reward, done, text, None, tuple(notes))
 
 
+def checked_reward_range(owner: str, value: Any) -> tuple[float, float]:
+    """``value`` as ``(low, high)`` finite numbers with ``low <= high``; a :class:`ConfigError`
+    naming ``owner`` and ``reward_range`` otherwise."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ConfigError(f"{owner}: reward_range must be (low, high), got {value!r}")
+    low, high = (check_number(owner, "reward_range", number) for number in value)
+    if low > high:
+        raise ConfigError(f"{owner}: reward_range must have low <= high, got {value!r}")
+    return low, high
+
+
 @dataclass
 class ExperienceModel:
     """A policy that predicts an environment's next observation, reward and end.
@@ -214,12 +225,7 @@ class ExperienceModel:
             self.sampling = SamplingParams(max_tokens=256, temperature=0.0, logprobs=False, stop=STOP_AFTER_DONE)
         if not isinstance(self.sampling, SamplingParams):
             raise ConfigError(f"{owner}: sampling must be SamplingParams, got {type(self.sampling).__name__}")
-        if not isinstance(self.reward_range, (tuple, list)) or len(self.reward_range) != 2:
-            raise ConfigError(f"{owner}: reward_range must be (low, high), got {self.reward_range!r}")
-        low, high = (check_number(owner, "reward_range", value) for value in self.reward_range)
-        if low > high:
-            raise ConfigError(f"{owner}: reward_range must have low <= high, got {self.reward_range!r}")
-        self.reward_range = (low, high)
+        self.reward_range = checked_reward_range(owner, self.reward_range)
         self.default_reward = check_number(owner, "default_reward", self.default_reward)
         self.timeout = check_number(owner, "timeout", self.timeout, minimum=0.001)
         self.max_history_turns = check_int(owner, "max_history_turns", self.max_history_turns, minimum=0)
@@ -295,6 +301,9 @@ class ExperienceModel:
         return [self._parsed(generation, seconds) for generation in generations]
 
     def _parsed(self, generation: Any, seconds: float) -> Prediction:
+        if not hasattr(generation, "text"):  # e.g. a bare string: say so, not "the reply is NoneType"
+            return Prediction("", self.default_reward, False, "", f"the model returned "
+                              f"{type(generation).__name__}, not a Generation", seconds=seconds)
         text = getattr(generation, "text", None)
         if getattr(generation, "finish_reason", None) == "error" or getattr(generation, "error", None):
             return Prediction("", self.default_reward, False, text if isinstance(text, str) else "",
