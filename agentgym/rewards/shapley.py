@@ -131,22 +131,29 @@ def shapley_monte_carlo(players: Sequence[P], value: Value, *, permutations: int
         raise ValueError(f"permutations must be a positive integer, got {permutations!r}")
     if not players:
         return {}
-    memo: dict[frozenset, Any] = {}
+    # The memo is keyed by the coalition's bitmask and the frozenset is built only on a miss:
+    # random orderings rarely meet a coalition twice, and holding each one as a frozenset took
+    # gigabytes for a few hundred players.
+    bit = {player: 1 << i for i, player in enumerate(players)}
+    memo: dict[int, Any] = {}
 
-    def v(coalition: frozenset) -> Any:
-        if coalition not in memo:
-            memo[coalition] = value(coalition)
-        return memo[coalition]
+    def v(mask: int, members: list[P]) -> Any:
+        if mask not in memo:
+            memo[mask] = value(frozenset(members))
+        return memo[mask]
 
     rng = random.Random(seed)
     totals = {player: 0.0 for player in players}
     ordering = list(players)
     for _ in range(permutations):
         rng.shuffle(ordering)
-        before: frozenset = frozenset()
+        mask, members = 0, []
+        before = v(mask, members)
         for player in ordering:
-            after = before | {player}
-            totals[player] += float(v(after) - v(before))
+            mask |= bit[player]
+            members.append(player)
+            after = v(mask, members)
+            totals[player] += float(after - before)
             before = after
     return {player: total / permutations for player, total in totals.items()}
 
