@@ -156,3 +156,18 @@ def test_a_suites_misspelt_constructor_argument_fails_before_the_first_episode(c
 def test_an_unknown_suite_name_suggests_the_close_ones():
     with pytest.raises(KeyError, match=r"no suite named 'quick-v2'\. Did you mean quick-v1, quick-v0\?"):
         agentgym.get_suite("quick-v2")
+
+
+def test_the_custom_env_example_checks_and_evaluates_its_environment_as_its_docstring_says(tmp_path):
+    """examples/custom_env.py: "Register your own environment and evaluate an agent on it" (and
+    README: "the full example" of check_llm_env)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "examples" / "custom_env.py"
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "check_llm_env: passed" in out.stdout
+    assert "  oracle: success 100% over 20 episodes, errors 0" in out.stdout
+    assert "random:0: success " in out.stdout
