@@ -238,10 +238,13 @@ def hf_features(shape: Shape) -> Any:
 
 
 def to_hf_dataset(trajectories: Iterable[Trajectory], *, shape: Shape = "episodes") -> Any:
-    """A Hugging Face ``datasets.Dataset`` of the trajectories (image columns typed ``Image``)."""
+    """A Hugging Face ``datasets.Dataset`` of the trajectories (image columns typed ``Image``);
+    no trajectories give an empty dataset with the same columns."""
     datasets = _require("datasets")
     rows = _rows(trajectories, shape)
-    return datasets.Dataset.from_list(rows, features=hf_features(shape))
+    features = hf_features(shape)
+    # by column, not from_list: from_list takes the columns from the first row, and finds none in []
+    return datasets.Dataset.from_dict({name: [row[name] for row in rows] for name in features}, features=features)
 
 
 def _require(module: str) -> Any:
