@@ -93,7 +93,8 @@ class AgentgymRollout:
             :class:`~agentgym.wrappers.specs.WrapperSpec`), as in ``RolloutConfig``.
         max_turns: turn budget per episode (``None``: the environment's registered budget).
         max_tokens_per_turn: the most tokens the model generates per turn (``None``: the
-            trainer's ``max_completion_length``).
+            trainer's ``max_completion_length``). It and the two below are positive integers
+            or ``None`` (anything else is a ``ValueError`` naming it).
         system_prompt: the system message (``None`` leaves it out).
         max_concurrent_episodes / max_batch_size: how many episodes run at once and the most
             requests per forward pass (``None``: the whole batch).
@@ -111,12 +112,16 @@ class AgentgymRollout:
                  step_timeout: float | None = 60.0) -> None:
         import agentgym
 
+        from agentgym.runtime.worker import checked_count
+
         agentgym.env_info(env_id)  # an unknown id fails here, with suggestions
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
-        self.max_tokens_per_turn = max_tokens_per_turn
-        self.max_concurrent_episodes = max_concurrent_episodes
-        self.max_batch_size = max_batch_size
+        # checked here, by their own names: a 0 would otherwise silently mean "the default"
+        self.max_tokens_per_turn = checked_count("max_tokens_per_turn", max_tokens_per_turn, allow_none=True)
+        self.max_concurrent_episodes = checked_count("max_concurrent_episodes", max_concurrent_episodes,
+                                                     allow_none=True)
+        self.max_batch_size = checked_count("max_batch_size", max_batch_size, allow_none=True)
         self.policy_factory = policy_factory
         # Checked now (a bad option fails at construction), completed per call.
         self._config = RolloutConfig(max_turns=max_turns, system_prompt=system_prompt, wrappers=tuple(wrappers),
