@@ -49,7 +49,7 @@ def _describe(args: argparse.Namespace, record: Any, env: Any) -> None:
         out.print(doc, soft_wrap=True, highlight=False, markup=False)
     rows = [
         ("class", f"{type(core).__module__}.{type(core).__qualname__}"),
-        ("difficulties", ", ".join(core.difficulties)),
+        ("difficulties", f"{', '.join(core.difficulties)} (the example: {getattr(core, 'difficulty', '?')})"),
         ("turn budget", str(record.max_turns or "none")),
         ("tags", ", ".join(record.tags) or "-"),
         ("observation space", repr(core.observation_space)),

@@ -171,3 +171,10 @@ def test_the_custom_env_example_checks_and_evaluates_its_environment_as_its_docs
     assert "check_llm_env: passed" in out.stdout
     assert "  oracle: success 100% over 20 episodes, errors 0" in out.stdout
     assert "random:0: success " in out.stdout
+
+
+def test_info_says_which_difficulty_its_example_is_at(capsys):
+    code, out, _ = run_cli(capsys, "info", "games/Wordle-v0")
+    assert code == 0 and "easy, medium, hard (the example: easy)" in out  # the default: the first
+    code, out, _ = run_cli(capsys, "info", "games/Wordle-v0", "--difficulty", "hard", "--seed", "2")
+    assert code == 0 and "easy, medium, hard (the example: hard)" in out
