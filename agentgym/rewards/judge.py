@@ -478,9 +478,11 @@ class RubricJudge(RewardProvider):
         generations: list[Any] = [None] * len(targets)
         try:
             result = await self.policy.agenerate([Request(target.messages) for target in targets], self.sampling)
-            if not isinstance(result, list) or len(result) != len(targets):
-                raise RuntimeError(f"the judge returned {len(result) if isinstance(result, list) else result!r} "
-                                   f"generations for {len(targets)} requests")
+            if not isinstance(result, list):
+                raise RuntimeError(f"the judge returned a {type(result).__name__}, not a list of "
+                                   f"{len(targets)} generations")
+            if len(result) != len(targets):
+                raise RuntimeError(f"the judge returned {len(result)} generations for {len(targets)} requests")
             generations = result
         except Exception as exc:  # noqa: BLE001 - a failing judge must not end training
             failure = f"{type(exc).__name__}: {exc}"
@@ -494,8 +496,11 @@ class RubricJudge(RewardProvider):
     def _record(self, generation: "Generation | None", failure: str | None) -> dict[str, Any]:
         record: dict[str, Any] = {"judge": getattr(self.policy, "name", type(self.policy).__name__),
                                   "scope": self.scope, "text": None, "scores": {}, "score": None, "error": None}
-        if generation is None:
+        if failure is not None:
             record["error"] = f"the judge failed: {failure}"
+            return record
+        if not hasattr(generation, "text"):  # duck-typed: anything with the Generation fields it reads
+            record["error"] = f"the judge returned {type(generation).__name__}, not a Generation"
             return record
         text = getattr(generation, "text", None)
         record["text"] = text if isinstance(text, str) else None
