@@ -164,12 +164,17 @@ def check_unit(name: str, value: Any) -> float:
 def group_indices(trajectories: Sequence[Trajectory]) -> list[list[int]]:
     """Indices of the trajectories grouped by ``group_id``, groups in order of first appearance.
 
-    A trajectory without a ``group_id`` forms a group of its own.
+    A trajectory without a ``group_id`` forms a group of its own; one whose ``group_id`` is not
+    hashable (a list) raises ``ValueError`` naming it.
     """
     groups: dict[object, list[int]] = {}
     for index, trajectory in enumerate(trajectories):
         key = ("ungrouped", index) if trajectory.group_id is None else ("group", trajectory.group_id)
-        groups.setdefault(key, []).append(index)
+        try:
+            groups.setdefault(key, []).append(index)
+        except TypeError:
+            raise ValueError(f"trajectory {index}: group_id {trajectory.group_id!r:.80} is not hashable "
+                             "(use a string such as the task id and seed)") from None
     return list(groups.values())
 
 

@@ -240,3 +240,17 @@ def test_ordinary_statistics_are_unchanged_bit_for_bit_by_the_scaling():
         mean, std = weighted_mean_std(values, np.ones_like(values), 1)
         assert mean == float(values.sum() / values.size)
         assert std == float(((values - mean) ** 2).sum() / (values.size - 1)) ** 0.5
+
+
+# ------------------------------------------------------------------ group keys
+
+def test_an_unhashable_group_id_is_refused_naming_the_trajectory():
+    group = [build_trajectory([1.0], group_id="g"), build_trajectory([0.0], group_id=["g"])]
+    with pytest.raises(ValueError, match=r"trajectory 1: group_id \['g'\] .*hashable"):
+        GRPO()(group)
+
+
+def test_unicode_group_ids_group_as_strings_do():
+    group = [build_trajectory([1.0], group_id="задача 🙂"), build_trajectory([0.0], group_id="задача 🙂"),
+             build_trajectory([5.0], group_id="задача 🙃")]
+    assert GRPO()(group).per_turn == [[pytest.approx(0.7071, abs=1e-3)], [pytest.approx(-0.7071, abs=1e-3)], [0.0]]
