@@ -242,9 +242,11 @@ class ReplayBuffer(PicklesWithoutLock):
 
     def add(self, trajectories: Trajectory | Iterable[Trajectory], *, source: str = "real") -> int:
         """Add the transitions of ``trajectories`` (one or many); returns how many."""
-        if isinstance(trajectories, Trajectory):
-            trajectories = [trajectories]
+        trajectories = [trajectories] if isinstance(trajectories, Trajectory) else list(trajectories)
         _check_source(source)
+        for trajectory in trajectories:  # all checked before any is added
+            if not isinstance(trajectory, Trajectory):
+                raise ConfigError(f"ReplayBuffer.add: expected Trajectory objects, got {type(trajectory).__name__}")
         found = [t for trajectory in trajectories
                  for t in transitions_from(trajectory, history_turns=self.history_turns, source=source,
                                            max_chars=self.max_chars)]
@@ -321,7 +323,8 @@ class ReplayBuffer(PicklesWithoutLock):
                 sources: Sequence[str] | None = ("real",)) -> list[Transition]:
         """The ``k`` transitions most similar to ``context``, best first (see the module
         docstring), among those of ``env_id`` (default: the context's; ``"*"``: any) and of
-        ``sources`` (``None``: any). Fewer when the buffer holds fewer; ``[]`` when empty."""
+        ``sources`` (``None``: any; a plain string: that one source; an unknown source is a
+        :class:`ConfigError`). Fewer when the buffer holds fewer; ``[]`` when empty."""
         return [transition for _, transition in self.scored(context, k, env_id=env_id, sources=sources)]
 
     def scored(self, context: Context, k: int = 3, *, env_id: str | None = None,
@@ -330,6 +333,10 @@ class ReplayBuffer(PicklesWithoutLock):
         if not isinstance(context, Context):
             raise ConfigError(f"ReplayBuffer.similar: context must be a Context, got {type(context).__name__}")
         check_int("ReplayBuffer.similar", "k", k, minimum=1)
+        if isinstance(sources, str):  # one source, not its letters
+            sources = (sources,)
+        for source in sources or ():
+            _check_source(source)
         index = self._snapshot()
         if index is None:
             return []
