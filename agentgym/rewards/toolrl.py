@@ -114,15 +114,17 @@ class ToolRLReward(RewardProvider):
         self.name = name
 
     def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:
-        return [self._score(trajectory) for trajectory in trajectories]
+        return [self._score(trajectory, index) for index, trajectory in enumerate(trajectories)]
 
-    def _score(self, trajectory: Trajectory) -> list[float | None]:
+    def _score(self, trajectory: Trajectory, index: int) -> list[float | None]:
         turns = trajectory.turns
         values: list[float | None] = [None] * len(turns)
         gold = trajectory.metadata.get(GOLD_KEY)
         if not isinstance(gold, list) or not turns:
             return values
         per_turn = all(isinstance(entry, list) for entry in gold) and len(gold) > 0
+        for calls in gold if per_turn else [gold]:
+            _check_gold(calls, index)
         if per_turn:
             for index, (turn, turn_gold) in enumerate(zip(turns, gold)):
                 values[index] = self._reward(turn_gold, [turn])
@@ -137,6 +139,16 @@ class ToolRLReward(RewardProvider):
         failed = sum(1 for result in results if not result.get("ok", True))
         return (self.format_reward * well_formed + correctness_reward(gold, predicted, low=self.low, high=self.high)
                 - self.error_penalty * failed)
+
+
+def _check_gold(calls: list[Any], index: int) -> None:
+    """``ValueError`` naming the trajectory unless every gold call is a mapping with a string
+    ``"name"`` (the environment's data is at fault, not the agent)."""
+    for call in calls:
+        if not isinstance(call, Mapping) or not isinstance(call.get("name"), str):
+            raise ValueError(f"trajectory {index}: metadata[{GOLD_KEY!r}] must be a list of "
+                             f"{{'name': str, 'arguments': dict}} calls, or one such list per turn; "
+                             f"got an entry {call!r:.80}")
 
 
 def _arguments(call: Mapping[str, Any]) -> dict[str, Any]:

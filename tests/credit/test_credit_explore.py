@@ -254,3 +254,20 @@ def test_unicode_group_ids_group_as_strings_do():
     group = [build_trajectory([1.0], group_id="задача 🙂"), build_trajectory([0.0], group_id="задача 🙂"),
              build_trajectory([5.0], group_id="задача 🙃")]
     assert GRPO()(group).per_turn == [[pytest.approx(0.7071, abs=1e-3)], [pytest.approx(-0.7071, abs=1e-3)], [0.0]]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_counting_each_turn_matches_the_weighted_formulas_of_the_docstring(seed):
+    rng = np.random.default_rng(seed)
+    batch = [build_trajectory(list(rng.normal(size=int(rng.integers(1, 12))))) for _ in range(int(rng.integers(2, 6)))]
+    returns = np.array([t.episode_return for t in batch])
+    weights = np.array([len(t.turns) for t in batch], dtype=float)
+    mean = (weights * returns).sum() / weights.sum()
+    std = np.sqrt((weights * (returns - mean) ** 2).sum() / (weights.sum() - 1))
+    grpo = GRPO(per_trajectory=False)(batch)
+    rloo = RLOO(per_trajectory=False)(batch)
+    for i, trajectory in enumerate(batch):
+        others = np.arange(len(batch)) != i
+        baseline = (weights[others] * returns[others]).sum() / weights[others].sum()
+        assert grpo.per_turn[i] == pytest.approx([(returns[i] - mean) / (std + 1e-6)] * len(trajectory.turns))
+        assert rloo.per_turn[i] == pytest.approx([returns[i] - baseline] * len(trajectory.turns))

@@ -132,3 +132,18 @@ def test_answer_in_growing_text_agrees_with_normalising_each_whole_context(seed)
     answers = rng.choice([["New Zealand"], ["the New Zealand", "zealand new"], ["a"], ["land"], ["Σ zea"]])
     expected = [answer_in_text(answers, "\n".join(texts[:k + 1])) for k in range(len(texts))]
     assert answer_in_growing_text(answers, texts) == expected, (texts, answers)
+
+
+# ------------------------------------------------------------------ ToolRL gold calls
+
+@pytest.mark.parametrize("gold", [
+    [{"arguments": {"q": 1}}],                                   # no name: was KeyError: 'name'
+    ["search"],                                                  # was AttributeError: 'str' object has no attribute 'get'
+    [[{"name": "search", "arguments": {}}], {"name": "t", "arguments": {}}],   # per-turn and flat mixed
+    [{"name": ["search"], "arguments": {}}],                     # was TypeError: unhashable type: 'list'
+])
+def test_malformed_gold_calls_are_refused_naming_the_metadata_key_and_trajectory(gold):
+    done = Turn(0, "o", "a", info={"tool_results": [{"name": "search", "arguments": {}, "ok": True}]})
+    batch = [Trajectory(turns=[done]), Trajectory(turns=[done], metadata={"gold_tool_calls": gold})]
+    with pytest.raises(ValueError, match=r"trajectory 1: metadata\['gold_tool_calls'\]"):
+        ToolRLReward().score(batch)
