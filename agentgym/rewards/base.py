@@ -58,15 +58,12 @@ class CombinedReward:
     """
 
     def __init__(self, providers: Sequence[RewardProvider | tuple[RewardProvider, float]]) -> None:
-        pairs = [item if isinstance(item, tuple) else (item, 1.0) for item in providers]
+        pairs = [_provider_and_weight(index, item) for index, item in enumerate(providers)]
         names = [provider.name for provider, _ in pairs]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"two providers write the same component {duplicates}; give them distinct names")
-        for provider, weight in pairs:
-            if not (isinstance(weight, (int, float)) and math.isfinite(weight)):
-                raise ValueError(f"the weight of {provider!r} must be a finite number, got {weight!r}")
-        self.providers = [(provider, float(weight)) for provider, weight in pairs]
+        self.providers = pairs
 
     def __call__(self, trajectories: Sequence[Trajectory]) -> None:
         """Score with every provider, check every value, then write them all (nothing is written
@@ -81,6 +78,18 @@ class CombinedReward:
 
     def __repr__(self) -> str:
         return f"CombinedReward({self.providers!r})"
+
+
+def _provider_and_weight(index: int, item: Any) -> tuple[RewardProvider, float]:
+    """``providers[index]`` of :class:`CombinedReward` as ``(provider, weight)``: a provider (weight
+    1) or a ``(provider, weight)`` pair, the weight a finite number (NumPy's too; not a bool)."""
+    provider, weight = item if isinstance(item, tuple) and len(item) == 2 else (item, 1.0)
+    if not (callable(getattr(provider, "score", None)) and isinstance(getattr(provider, "name", None), str)):
+        raise ValueError(f"providers[{index}] must be a RewardProvider or a (RewardProvider, weight) pair, "
+                         f"got {item!r:.80}")
+    if not is_finite_number(weight):
+        raise ValueError(f"providers[{index}]: the weight of {provider!r} must be a finite number, got {weight!r}")
+    return provider, float(weight)
 
 
 def write_component(trajectories: Sequence[Trajectory], name: str, values: TurnValues, weight: float = 1.0) -> None:

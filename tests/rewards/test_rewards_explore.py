@@ -147,3 +147,22 @@ def test_malformed_gold_calls_are_refused_naming_the_metadata_key_and_trajectory
     batch = [Trajectory(turns=[done]), Trajectory(turns=[done], metadata={"gold_tool_calls": gold})]
     with pytest.raises(ValueError, match=r"trajectory 1: metadata\['gold_tool_calls'\]"):
         ToolRLReward().score(batch)
+
+
+# ------------------------------------------------------------------ CombinedReward's arguments
+
+def test_combined_reward_takes_numpy_weights_and_refuses_bools():
+    import numpy as np
+
+    batch = [episode(2)]
+    CombinedReward([(Fixed([1.0, 2.0], name="a"), np.float32(0.5))])(batch)  # was "must be finite, got 0.5"
+    assert [turn.reward_components["a"] for turn in batch[0].turns] == [0.5, 1.0]
+    with pytest.raises(ValueError, match="weight"):
+        CombinedReward([(Fixed([1.0, 2.0]), True)])
+
+
+@pytest.mark.parametrize("item", [lambda trajectories: None, (Fixed([1.0]), 1.0, "extra"), "format", (1.0, Fixed([1.0]))])
+def test_combined_reward_refuses_what_is_not_a_provider_or_a_provider_and_weight(item):
+    # was AttributeError: 'function' object has no attribute 'name', or an unpacking error
+    with pytest.raises(ValueError, match=r"providers\[0\]"):
+        CombinedReward([item])
