@@ -98,6 +98,10 @@ def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
     Values are JSON-decoded when they can be (``true``, ``0.5``, ``"hard"``) and kept as text
     otherwise; the environment's constructor checks their types and names the argument.
+
+    Raises:
+        ValueError: a pair that is not ``KEY=VALUE``, a key given twice, or a difficulty given
+            both as ``--difficulty`` and ``-o difficulty=...`` (never one silently dropped).
     """
     kwargs: dict[str, Any] = {}
     for pair in args.option:
@@ -107,11 +111,15 @@ def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError(f"--option expects KEY=VALUE, got {pair!r}")
         if not key.isidentifier():
             raise ValueError(f"--option {pair!r}: {key!r} is not an argument name")
+        if key in kwargs:
+            raise ValueError(f"--option {key!r} is given twice")
         try:
             kwargs[key] = json.loads(raw)
         except json.JSONDecodeError:
             kwargs[key] = raw
-    if args.difficulty:
+    if args.difficulty is not None:  # an empty one too: the constructor refuses it by name
+        if "difficulty" in kwargs:
+            raise ValueError("--difficulty and -o difficulty=... both given; give one")
         kwargs["difficulty"] = args.difficulty
     return kwargs
 

@@ -21,6 +21,9 @@ import agentgym
 from agentgym.cli.options import ENV_ID_HELP, add_env_options, env_kwargs, non_negative_int
 
 HELP = "Type your action. Commands: :hint (the oracle's move), :state (render), :help, :quit."
+#: The arguments of ``agentgym.make`` that play needs as they are (``:state`` renders text, the
+#: verdict counts the turns): an ``-o`` for one of them is refused.
+_SET_BY_PLAY = {"render_mode": "ansi", "episode_statistics": True}
 #: A line that is one colon-word is meant as a command: an unknown one is answered, never played.
 _COMMAND = re.compile(r":[A-Za-z]+")
 
@@ -63,7 +66,11 @@ class _Screen:
 def run(args: argparse.Namespace) -> int:
     read = input  # looked up per call so tests can script it
     console = Console(highlight=False)
-    env = agentgym.make(args.env_id, render_mode="ansi", episode_statistics=True, **env_kwargs(args))
+    kwargs = env_kwargs(args)
+    for name in _SET_BY_PLAY:
+        if name in kwargs:
+            raise ValueError(f"-o {name}: agentgym play sets {name} itself")
+    env = agentgym.make(args.env_id, **_SET_BY_PLAY, **kwargs)
     try:  # closed however the episode ends, its first reset included
         return _play(env, args, console, read)
     finally:

@@ -178,3 +178,21 @@ def test_info_says_which_difficulty_its_example_is_at(capsys):
     assert code == 0 and "easy, medium, hard (the example: easy)" in out  # the default: the first
     code, out, _ = run_cli(capsys, "info", "games/Wordle-v0", "--difficulty", "hard", "--seed", "2")
     assert code == 0 and "easy, medium, hard (the example: hard)" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--difficulty", ""], "unknown difficulty ''"),
+    (["--difficulty", "easy", "-o", "difficulty=hard"], "--difficulty and -o difficulty=... both given"),
+    (["-o", "dense_reward=true", "-o", "dense_reward=false"], "--option 'dense_reward' is given twice"),
+])
+def test_environment_options_are_never_silently_dropped(capsys, argv, message):
+    code, out, err = run_cli(capsys, "info", "games/Wordle-v0", *argv)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("option", ["render_mode=ansi", "episode_statistics=false"])
+def test_play_refuses_the_make_arguments_it_sets_itself_in_one_line(capsys, monkeypatch, option):
+    monkeypatch.setattr("builtins.input", lambda prompt="": ":quit")
+    code, out, err = run_cli(capsys, "play", "games/Wordle-v0", "-o", option)
+    name = option.split("=")[0]
+    assert code == 2 and out == "" and err == f"agentgym play: error: -o {name}: agentgym play sets {name} itself\n"
