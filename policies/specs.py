@@ -117,9 +117,11 @@ def _hf_policy(spec: str, argument: str) -> Policy:
             raise ValueError(f"policy {spec!r}: {argument!r} is a LoRA adapter, which needs peft: "
                              f"pip install 'agentgym[train]'")
     from agentgym.policies.hf import HFPolicy
+    from agentgym.policies.hub import loadable_source
 
+    is_folder = looks_like_local_path(argument)
     try:
-        return HFPolicy.from_pretrained(str(folder) if looks_like_local_path(argument) else argument)
+        return HFPolicy.from_pretrained(loadable_source(str(folder) if is_folder else argument, is_folder=is_folder))
     except (OSError, ValueError) as exc:  # not in the hub cache (no network), not a model, unreadable, no
         # tokenizer files, an architecture transformers does not know
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -27,22 +27,28 @@ def load_model(section: Any) -> tuple[Any, Any]:
     A model whose configuration has a vision tower (``vision_config``) is loaded as an
     image-text-to-text model, with its processor in the tokenizer's place. A folder that cannot
     be loaded (cut-off weights, a configuration value of the wrong type) is a ``ValueError``
-    naming it; ``OSError`` (a missing file, an unreachable hub) passes through."""
+    naming it; ``OSError`` (a missing file, an unreachable hub) passes through. A hub name is
+    read from the local hub cache when the hub cannot be reached
+    (:func:`~agentgym.policies.hub.loadable_source`), not after a minute of retries."""
     from agentgym.policies.embedded import load_embedded_model
-    from agentgym.policies.specs import EMBEDDED_SPEC, canonical_spec
+    from agentgym.policies.hub import loadable_source
+    from agentgym.policies.specs import EMBEDDED_SPEC, canonical_spec, looks_like_local_path
 
     if canonical_spec(section.path) == EMBEDDED_SPEC:
         return load_embedded_model()
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
     kwargs = {"revision": section.revision} if section.revision else {}
+    source = loadable_source(section.path, is_folder=looks_like_local_path(section.path), revision=section.revision)
+    if source != section.path:
+        kwargs = {}  # a cached snapshot's folder, already at the revision
     try:
         with quiet_transformers():
-            if getattr(AutoConfig.from_pretrained(section.path, **kwargs), "vision_config", None) is not None:
-                return (AutoModelForImageTextToText.from_pretrained(section.path, **kwargs),
-                        AutoProcessor.from_pretrained(section.path, **kwargs))
-            tokenizer = AutoTokenizer.from_pretrained(section.path, **kwargs)
-            model = AutoModelForCausalLM.from_pretrained(section.path, **kwargs)
+            if getattr(AutoConfig.from_pretrained(source, **kwargs), "vision_config", None) is not None:
+                return (AutoModelForImageTextToText.from_pretrained(source, **kwargs),
+                        AutoProcessor.from_pretrained(source, **kwargs))
+            tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+            model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except OSError:
         raise  # a missing file or an unreachable hub: the callers word it
     except Exception as exc:  # noqa: BLE001 - cut-off weights, a config value of the wrong type...
