@@ -171,10 +171,11 @@ class SearchEnv(LLMEnv):
             raise ConfigError(f"{owner}: distractors must be at most 3, got {distractors!r}")
         self.retriever = retriever if retriever is not None else world_retriever(size, seed, cache_dir, distractors)
         if action_format == "tools":
-            self.instructions = prompts.TOOLS_INSTRUCTIONS
+            self.instructions, self.rule_reminder = prompts.TOOLS_INSTRUCTIONS, prompts.TOOLS_RULE_REMINDER
             self.toolsets = (SearchTools(),)
         else:
-            self.instructions = prompts.TAGS_INSTRUCTIONS
+            self.instructions, self.rule_reminder = prompts.TAGS_INSTRUCTIONS, prompts.TAGS_RULE_REMINDER
+        self.strategy_hint = prompts.STRATEGY_HINT
         self.task: SearchTask | None = None
         self.log = RetrievalLog()
         self.turns_used = 0

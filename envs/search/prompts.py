@@ -36,6 +36,16 @@ TOOLS_INSTRUCTIONS = (
     "answering ends the episode."
 )
 
+#: Hints at levels 1 (the rules) and 2 (a strategy), for :meth:`~agentgym.core.LLMEnv.hint`.
+TAGS_RULE_REMINDER = ("Search with <search> query </search>; give the final answer, short and without "
+                      "explanation, inside <answer> and </answer>.")
+TOOLS_RULE_REMINDER = "Call search(query) to find documents, open(doc_id) to read one, and answer(text) to finish."
+STRATEGY_HINT = (
+    "Take the question one fact at a time: search for the entity it names, read which entity the "
+    "document leads to, then search for that one, until the last fact answers the question; answer "
+    "with the name exactly as the documents write it."
+)
+
 FORMAT_ERROR = (
     "Your previous action is invalid: {problem}. To search, put the query between <search> and </search>. "
     "To give the final answer, put it between <answer> and </answer>."
