@@ -96,12 +96,12 @@ class InformationGainReward(RewardProvider):
     def values(self, trajectories: Sequence[Trajectory]) -> list[list[float] | None]:
         """``[v_0, ..., v_{T-1}]`` per trajectory (``None`` for one skipped by ``on_missing``)."""
         plans: list[list[AnswerQuery] | None] = []
-        for trajectory in trajectories:
+        for index, trajectory in enumerate(trajectories):
             try:
                 plans.append(answer_queries(trajectory, self.tokenizer))
             except UnscorableTrajectory as exc:
                 if self.on_missing == "raise":
-                    raise
+                    raise UnscorableTrajectory(f"trajectory {index}{_named(trajectory)}: {exc}") from exc
                 trajectory.metadata["info_gain_skipped"] = str(exc)
                 plans.append(None)
         flat = [query for plan in plans if plan for query in plan]
@@ -140,8 +140,8 @@ def answer_queries(trajectory: Trajectory, tokenizer: Any) -> list[AnswerQuery]:
     answer = trajectory.metadata.get("reference_answer")
     if not isinstance(answer, str) or not answer.strip():
         raise UnscorableTrajectory(
-            f"trajectory {trajectory.task_id or trajectory.env_id!r} has no reference answer in "
-            "metadata['reference_answer'] (does its environment define reference_answer?)")
+            "no reference answer in metadata['reference_answer'] (does its environment define "
+            "reference_answer?)")
     stub = trajectory.metadata.get("answer_stub") or ""
     block, answer_length = answer_block(tokenizer, stub, answer)
     if not trajectory.turns:
@@ -172,6 +172,7 @@ def answer_block(tokenizer: Any, stub: str, answer: str) -> tuple[list[int], int
 
 
 def _token_boundaries(trajectory: Trajectory) -> list[int]:
+    """The context lengths of a token trajectory, each checked to lie within its tokens."""
     boundaries = [trajectory.prompt_length]
     for turn in trajectory.turns[:-1]:
         if turn.observation_span is None:
@@ -179,7 +180,17 @@ def _token_boundaries(trajectory: Trajectory) -> list[int]:
         boundaries.append(turn.observation_span[1])
     if boundaries[0] < 1:
         raise UnscorableTrajectory("a token trajectory with prompt_length 0 has no first context")
+    recorded = len(trajectory.token_ids or ())
+    beyond = [b for b in boundaries if not 1 <= b <= recorded]
+    if beyond:
+        raise UnscorableTrajectory(f"contexts ending at {beyond} (prompt_length, observation_span ends) lie "
+                                   f"beyond the {recorded} recorded tokens: a damaged record")
     return boundaries
+
+
+def _named(trajectory: Trajectory) -> str:
+    name = trajectory.task_id or trajectory.env_id
+    return f" ({name!r})" if name else ""
 
 
 def _rendered_contexts(trajectory: Trajectory, tokenizer: Any) -> list[list[int]]:
