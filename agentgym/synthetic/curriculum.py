@@ -26,7 +26,8 @@ A task needs ``min_episodes`` outcomes before it is measured.
      observation, and the parent's hidden answer is not shown to the experience model;
    * otherwise, or when rewriting fails, a **seed variation** (the "seed neighbourhood" of a
      generated environment): the same generator settings with a seed derived from the
-     parent's, ``(parent_seed * 1_000_003 + generation * 101 + j) mod span``. A generated
+     parent's, ``(parent_seed * 1_000_003 + generation * 101 + j) mod span`` (or the next
+     seed up, wrapping, when that one's task is the parent or already in the pool). A generated
      environment's seeds carry no distance, so a sibling is another draw of the same
      generator: variations give the curriculum more tasks like the ones at the frontier
      without replaying the same one;
@@ -218,11 +219,13 @@ class TaskGenerator(PicklesWithoutLock):
             if task is not None:
                 chosen.append(task)
         varied: list[CurriculumTask] = []
+        taken = {task.key for task in chosen}
         for task in chosen:
             for j in range(self.variations):
                 if len(chosen) + len(varied) >= self.pool_size - self.explore:
                     break
-                varied.append(self._vary(task, j))
+                varied.append(self._vary(task, j, taken))
+                taken.add(varied[-1].key)
         self._fill(chosen + varied)
         return self._pool
 
@@ -247,7 +250,9 @@ class TaskGenerator(PicklesWithoutLock):
             return CurriculumTask(key, int(key[len(prefix):]))
         return None
 
-    def _vary(self, task: CurriculumTask, j: int) -> CurriculumTask:
+    def _vary(self, task: CurriculumTask, j: int, taken: set[str]) -> CurriculumTask:
+        """Variation ``j`` of ``task`` (module docstring); a seed variation skips the keys in
+        ``taken`` (the frontier and the variations so far) while the seed range has others."""
         if self.rewriter is not None:
             text = task.rewrite or self._texts.get(task.key)
             if text:
@@ -255,8 +260,13 @@ class TaskGenerator(PicklesWithoutLock):
                 if rewrite:
                     return CurriculumTask(f"{task.key}~r{self.generation}.{j}", task.seed, rewrite, task.key)
         start, stop = self.seeds
-        seed = start + (task.seed * 1_000_003 + self.generation * 101 + j) % (stop - start)
-        return CurriculumTask(f"{self.env_id}#{seed}", seed, None, task.key)
+        span = stop - start
+        offset = (task.seed * 1_000_003 + self.generation * 101 + j) % span
+        for _ in range(min(span, len(taken) + 1)):  # the next seed up, wrapping, if that task is taken
+            if f"{self.env_id}#{start + offset}" not in taken:
+                break
+            offset = (offset + 1) % span
+        return CurriculumTask(f"{self.env_id}#{start + offset}", start + offset, None, task.key)
 
     def _rewrite(self, text: str, j: int) -> str | None:
         from agentgym.policies.base import Request
