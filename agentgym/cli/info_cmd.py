@@ -7,12 +7,11 @@ import inspect
 import textwrap
 from typing import Any
 
-from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
 import agentgym
-from agentgym.cli.options import ENV_ID_HELP, add_env_options, env_kwargs, non_negative_int
+from agentgym.cli.options import ENV_ID_HELP, PipeSafeConsole, add_env_options, env_kwargs, non_negative_int
 from agentgym.registry import constructor_arguments
 
 
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 def _describe(args: argparse.Namespace, record: Any, env: Any) -> None:
     core = env.unwrapped
     observation, info = env.reset(seed=args.seed)
-    out = Console()
+    out = PipeSafeConsole()
     out.print(Text.assemble((record.id, "bold"), f"  ({record.family})  {record.description}"))
     doc = inspect.getdoc(type(core)) or ""
     if doc:

@@ -10,8 +10,10 @@ code 2, before any work starts. Use them as ``parser.add_argument("--x", type=po
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
+import os
 import sys
 from typing import Any, Callable
 
@@ -22,9 +24,22 @@ from rich.console import Console
 PIPED_WIDTH = 200
 
 
+class PipeSafeConsole(Console):
+    """rich's ``Console``, except that a reader who has gone (``agentgym info ID | head -1``)
+    raises ``BrokenPipeError``, which :func:`agentgym.cli.main` ends with exit code 0, instead of
+    rich's own ``SystemExit(1)``. Standard output is pointed at ``/dev/null`` first (as rich does),
+    so the interpreter's last flush does not fail again. Every command prints through one."""
+
+    def on_broken_pipe(self) -> None:
+        try:
+            super().on_broken_pipe()
+        except SystemExit:
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)) from None
+
+
 def console(piped_width: int = PIPED_WIDTH) -> Console:
     """A rich console: the terminal's width on a TTY, ``piped_width`` columns when piped."""
-    return Console() if sys.stdout.isatty() else Console(width=piped_width)
+    return PipeSafeConsole() if sys.stdout.isatty() else PipeSafeConsole(width=piped_width)
 
 
 def _int_type(minimum: int, what: str) -> Callable[[str], int]:

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 import agentgym
-from agentgym.cli.options import ENV_ID_HELP, add_env_options, env_kwargs, non_negative_int
+from agentgym.cli.options import ENV_ID_HELP, PipeSafeConsole, add_env_options, env_kwargs, non_negative_int
 
 HELP = "Type your action. Commands: :hint (the oracle's move), :state (render), :help, :quit."
 #: The arguments of ``agentgym.make`` that play needs as they are (``:state`` renders text, the
@@ -65,7 +65,7 @@ class _Screen:
 
 def run(args: argparse.Namespace) -> int:
     read = input  # looked up per call so tests can script it
-    console = Console(highlight=False)
+    console = PipeSafeConsole(highlight=False)
     kwargs = env_kwargs(args)
     for name in _SET_BY_PLAY:
         if name in kwargs:

@@ -196,3 +196,36 @@ def test_play_refuses_the_make_arguments_it_sets_itself_in_one_line(capsys, monk
     code, out, err = run_cli(capsys, "play", "games/Wordle-v0", "-o", option)
     name = option.split("=")[0]
     assert code == 2 and out == "" and err == f"agentgym play: error: -o {name}: agentgym play sets {name} itself\n"
+
+
+class _ClosedPipe:
+    """A stdout whose reader has gone (``agentgym info ... | head -1``): every write fails."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        return self.fd
+
+    def isatty(self):
+        return False
+
+
+@pytest.mark.parametrize("argv", [["info", "games/Wordle-v0"], ["play", "games/Wordle-v0", "--seed", "1"],
+                                  ["list"], ["list", "--suites"]])
+def test_a_reader_that_goes_away_ends_every_command_with_0_as_documented(monkeypatch, tmp_path, argv):
+    """`agentgym list | head` ends with 0 (agentgym.cli.main): so do info and play, whose rich
+    consoles used to exit with 1 through rich's own broken-pipe handling."""
+    import sys
+
+    monkeypatch.setattr("builtins.input", lambda prompt="": ":quit")
+    with open(tmp_path / "sink", "w") as sink:
+        monkeypatch.setattr(sys, "stdout", _ClosedPipe(sink.fileno()))
+        monkeypatch.setattr(sys, "stderr", open(tmp_path / "err", "w"))  # main closes it
+        assert main(argv) == 0
