@@ -115,7 +115,8 @@ def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     otherwise; the environment's constructor checks their types and names the argument.
 
     Raises:
-        ValueError: a pair that is not ``KEY=VALUE``, a key given twice, or a difficulty given
+        ValueError: a pair that is not ``KEY=VALUE``, a key given twice, ``id`` (the id is the
+            command's argument), or a difficulty given
             both as ``--difficulty`` and ``-o difficulty=...`` (never one silently dropped).
     """
     kwargs: dict[str, Any] = {}
@@ -128,6 +129,8 @@ def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError(f"--option {pair!r}: {key!r} is not an argument name")
         if key in kwargs:
             raise ValueError(f"--option {key!r} is given twice")
+        if key == "id":  # agentgym.make's own first argument: it cannot reach a constructor
+            raise ValueError("-o id: the environment id is the command's argument, not an option")
         try:
             kwargs[key] = json.loads(raw)
         except json.JSONDecodeError:

@@ -229,3 +229,9 @@ def test_a_reader_that_goes_away_ends_every_command_with_0_as_documented(monkeyp
         monkeypatch.setattr(sys, "stdout", _ClosedPipe(sink.fileno()))
         monkeypatch.setattr(sys, "stderr", open(tmp_path / "err", "w"))  # main closes it
         assert main(argv) == 0
+
+
+@pytest.mark.parametrize("command", ["info", "play"])
+def test_an_option_named_id_is_a_one_line_error_not_a_traceback(capsys, command):
+    code, out, err = run_cli(capsys, command, "games/Wordle-v0", "-o", "id=games/Sudoku-v0")
+    assert code == 2 and out == "" and "-o id" in err and err.count("\n") == 1
