@@ -23,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="only ids that match this shell-style pattern, e.g. 'web/miniwob.click-*' "
                              "(the patterns `agentgym eval --env` takes); with --suites, suite names, e.g. 'web-*'")
     parser.add_argument("--family", help="only this family (games, web, search, tools, gui...)")
-    parser.add_argument("--tag", action="append", default=[], help="only environments with this tag")
+    parser.add_argument("--tag", action="append", default=[],
+                        help="only environments with this tag (repeatable: with every tag given)")
     parser.add_argument("--suites", action="store_true",
                         help="list the benchmark suites instead (--family and --tag do not apply)")
     parser.add_argument("--markdown", action="store_true",
@@ -109,7 +110,10 @@ def _matching_envs(args: argparse.Namespace) -> list[Any]:
     if args.pattern is not None:
         envs = [env for env in envs if fnmatch.fnmatchcase(env.id, args.pattern)]
     if not envs:
-        raise ValueError(f"no environments match (families: {', '.join(agentgym.families())})")
+        given = ([repr(args.pattern)] if args.pattern is not None else []) + \
+            ([f"--family {args.family}"] if args.family else []) + [f"--tag {tag}" for tag in args.tag]
+        raise ValueError(f"no environments match {' '.join(given) or 'at all'} "
+                         f"(families: {', '.join(agentgym.families())})")
     return envs
 
 

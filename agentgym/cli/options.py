@@ -116,8 +116,8 @@ def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
     Raises:
         ValueError: a pair that is not ``KEY=VALUE``, a key given twice, ``id`` (the id is the
-            command's argument), or a difficulty given
-            both as ``--difficulty`` and ``-o difficulty=...`` (never one silently dropped).
+            command's argument), or a difficulty given both as ``--difficulty`` and
+            ``-o difficulty=...`` (never one silently dropped).
     """
     kwargs: dict[str, Any] = {}
     for pair in args.option:

@@ -235,3 +235,18 @@ def test_a_reader_that_goes_away_ends_every_command_with_0_as_documented(monkeyp
 def test_an_option_named_id_is_a_one_line_error_not_a_traceback(capsys, command):
     code, out, err = run_cli(capsys, command, "games/Wordle-v0", "-o", "id=games/Sudoku-v0")
     assert code == 2 and out == "" and "-o id" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["GAMES/*"], "'GAMES/*'"),
+    (["--family", "Games"], "--family Games"),
+    (["--tag", "two-player", "--tag", "grid"], "--tag two-player --tag grid"),
+])
+def test_list_names_the_filters_that_matched_nothing(capsys, argv, named):
+    code, _, err = run_cli(capsys, "list", *argv)
+    assert code == 2 and f"no environments match {named}" in err and "families: dialogue, games" in err
+
+
+def test_list_help_says_repeated_tags_must_all_be_there():
+    parser = build_parser()._subparsers._group_actions[0].choices["list"]
+    assert "every" in {action.dest: action.help for action in parser._actions}["tag"]
