@@ -19,7 +19,9 @@ a :class:`Context` (an environment, a task, a history and an action):
   comes in full; ``eviction="reservoir"`` keeps a uniform sample of every transition ever
   added (Vitter's algorithm R: the n-th one replaces a random slot with probability
   ``capacity / n``, drawn from the buffer's own seeded generator), so the seed data is not
-  pushed out by a long online run.
+  pushed out by a long online run. The similarity index's vocabulary is that of the
+  transitions held (the words only evicted ones had are forgotten), so memory and the cost of
+  a query stay bounded however many transitions a run adds.
 * **Similarity.** ``similar(context, k)`` ranks the transitions of the context's environment by
   TF-IDF cosine similarity over words (:func:`~agentgym.retrieval.snippets.tokenize`: lower-case
   words and numbers, stop words left out). A transition's words are those of its task, its
@@ -57,6 +59,8 @@ SOURCES = ("real", "synthetic")
 EVICTIONS = ("fifo", "reservoir")
 #: How many characters of each text (task, action, observation) a transition keeps.
 DEFAULT_MAX_CHARS = 2_000
+#: The vocabulary is compacted (see ``ReplayBuffer._compact``) only past this many words.
+_COMPACT_MIN_WORDS = 4096
 #: The environments whose episodes are simulated ones: their trajectories name the real env
 #: in ``metadata["env_kwargs"]["env_id"]``.
 SYNTHETIC_PREFIX = "synthetic/"
@@ -222,6 +226,7 @@ class ReplayBuffer(PicklesWithoutLock):
         self._next = 0  # FIFO: the slot the next transition overwrites once full
         self._vocabulary: dict[str, int] = {}
         self._df = np.zeros(0, dtype=np.int64)
+        self._compact_at = _COMPACT_MIN_WORDS  # vocabulary size at which _compact looks again
         self._seen = 0
         self._index: _Index | None = None
 
@@ -270,7 +275,28 @@ class ReplayBuffer(PicklesWithoutLock):
                 self._insert(transition, counts)
             if prepared:
                 self._index = None
+                self._compact()
         return len(prepared)
+
+    def _compact(self) -> None:
+        """Forget the words only evicted transitions had, once they outnumber the others (and
+        past :data:`_COMPACT_MIN_WORDS`): without it the vocabulary, and each index rebuild,
+        would grow with every transition ever seen. Ids keep their order; scores are unchanged
+        (a word no held transition has counts for nothing). Amortised O(1) per word added."""
+        size = len(self._vocabulary)
+        if size < self._compact_at:
+            return
+        live = np.flatnonzero(self._df[:size] > 0)
+        self._compact_at = max(_COMPACT_MIN_WORDS, 2 * len(live))  # the next look: once it may pay
+        if 2 * len(live) > size:
+            return
+        new_id = np.full(size, -1, dtype=np.int64)
+        new_id[live] = np.arange(len(live))
+        words = list(self._vocabulary)  # in id order: ids are given in insertion order
+        self._vocabulary = {words[i]: n for n, i in enumerate(live.tolist())}
+        self._df = np.concatenate([self._df[live], np.zeros(1024, np.int64)])
+        for slot in self._slots:
+            slot.terms = new_id[slot.terms]
 
     def _insert(self, transition: Transition, counts: dict[str, int]) -> None:
         vocabulary = self._vocabulary

@@ -36,3 +36,23 @@ def test_adding_what_is_not_a_trajectory_is_a_config_error_that_names_its_type(g
     with pytest.raises(ConfigError, match="ReplayBuffer.add: expected Trajectory objects, got (str|int)"):
         buffer.add(given)
     assert len(buffer) == 0  # all or nothing
+
+
+def _unique(number: int):
+    from agentgym.synthetic.buffer import Transition
+
+    return Transition(Context(ENV, f"task w{number}a w{number}b", (), f"act w{number}c"), f"obs {number}", 0.0, False)
+
+
+def test_a_long_online_run_keeps_the_vocabulary_of_the_transitions_held_not_of_every_one_seen() -> None:
+    buffer = ReplayBuffer(capacity=50)
+    for number in range(20_000):  # three words no other transition has, each
+        buffer.add_transitions([_unique(number)])
+    assert len(buffer) == 50 and buffer.seen == 20_000
+    held_words = {w for t in buffer.transitions() for w in t.context.words()}
+    assert len(buffer._vocabulary) <= 2 * len(held_words) + 4096  # bounded by what is held, not seen
+    fresh = ReplayBuffer(capacity=50)
+    fresh.add_transitions(buffer.transitions())
+    for query in ("task w19990a", "act w19999c w19975b", "nothing in common"):
+        context = Context(ENV, query, (), "act")
+        assert buffer.scored(context, 5) == fresh.scored(context, 5)  # the same retrieval as before
