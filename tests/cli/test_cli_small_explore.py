@@ -250,3 +250,13 @@ def test_list_names_the_filters_that_matched_nothing(capsys, argv, named):
 def test_list_help_says_repeated_tags_must_all_be_there():
     parser = build_parser()._subparsers._group_actions[0].choices["list"]
     assert "every" in {action.dest: action.help for action in parser._actions}["tag"]
+
+
+@pytest.mark.parametrize("env_ids, seeds, message", [
+    ("games/Wordle-v0", [0], r"env_ids must be a list of ids, got the string 'games/Wordle-v0'"),
+    (["games/Wordle-v0"], 5, r"seeds must be a list of integers, got 5"),
+    (["games/Wordle-v0"], "012", r"seeds must be a list of integers, got '012'"),
+])
+def test_env_suite_names_the_argument_of_the_wrong_shape(env_ids, seeds, message):
+    with pytest.raises(ConfigError, match=message):
+        agentgym.env_suite(env_ids, seeds)
