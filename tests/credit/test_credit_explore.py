@@ -271,3 +271,79 @@ def test_counting_each_turn_matches_the_weighted_formulas_of_the_docstring(seed)
         baseline = (weights[others] * returns[others]).sum() / weights[others].sum()
         assert grpo.per_turn[i] == pytest.approx([(returns[i] - mean) / (std + 1e-6)] * len(trajectory.turns))
         assert rloo.per_turn[i] == pytest.approx([returns[i] - baseline] * len(trajectory.turns))
+
+
+# ------------------------------------------------------------------ GiGPO's similarity mode at scale
+
+def _reference_components(anchors, threshold):
+    """Single linkage under SequenceMatcher.ratio() >= threshold, every pair compared (slow)."""
+    from difflib import SequenceMatcher
+
+    ordered = sorted(anchors)
+    parent = {a: a for a in ordered}
+
+    def root(a):
+        while parent[a] != a:
+            a = parent[a]
+        return a
+
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1:]:
+            if SequenceMatcher(None, a, b, autojunk=False).ratio() >= threshold and root(a) != root(b):
+                parent[root(b)] = root(a)
+    return {a: root(a) for a in ordered}
+
+
+def _partition(mapping):
+    groups = {}
+    for anchor, root in mapping.items():
+        groups.setdefault(root, set()).add(anchor)
+    return sorted(sorted(g) for g in groups.values())
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_similarity_components_equal_the_all_pairs_definition(seed):
+    from agentgym.credit.gigpo import _similar_components
+
+    rng = np.random.default_rng(seed)
+    base = "".join(rng.choice(list("ab.#@\n"), size=int(rng.integers(5, 40))))
+    anchors = set()
+    for _ in range(int(rng.integers(2, 12))):
+        chars = list(base)
+        for _ in range(int(rng.integers(0, 4))):  # a few edits: some pairs merge, some do not
+            chars[int(rng.integers(0, len(chars)))] = str(rng.choice(list("ab.#@xyz")))
+        if rng.random() < 0.3:
+            rng.shuffle(chars)
+        anchors.add("".join(chars))
+    for threshold in (0.6, 0.8, 0.95):
+        assert _partition(_similar_components(list(anchors), threshold)) == \
+            _partition(_reference_components(anchors, threshold))
+
+
+def test_similarity_mode_skips_the_quadratic_ratio_for_states_that_share_characters_only(monkeypatch):
+    # Boards with the same characters in other places pass the quick bounds; SequenceMatcher.ratio()
+    # then took ~27 ms a pair at 500 characters: 8 rollouts x 15 turns of them took 197 s.
+    from difflib import SequenceMatcher
+
+    calls = []
+    original = SequenceMatcher.ratio
+    monkeypatch.setattr(SequenceMatcher, "ratio", lambda self: calls.append(1) or original(self))
+    rng = np.random.default_rng(0)
+    base = list("#" * 100 + "." * 300 + "@$$$$..." * 10 + "\n" * 20)
+    boards = ["".join(rng.permutation(base)) for _ in range(30)]
+    batch = [build_trajectory([0.0, float(i % 2)], observations=boards[2 * i:2 * i + 2]) for i in range(15)]
+    GiGPO(similarity_threshold=0.95)(batch)
+    assert len(calls) == 0
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_lcs_length_equals_the_dynamic_programme(seed):
+    from agentgym.credit.gigpo import lcs_length
+
+    rng = np.random.default_rng(seed)
+    a, b = ("".join(rng.choice(list("abcé🙂"), size=int(rng.integers(0, 30)))) for _ in range(2))
+    table = np.zeros((len(a) + 1, len(b) + 1), dtype=int)
+    for i in range(len(a)):
+        for j in range(len(b)):
+            table[i + 1, j + 1] = table[i, j] + 1 if a[i] == b[j] else max(table[i, j + 1], table[i + 1, j])
+    assert lcs_length(a, b) == table[-1, -1] == lcs_length(b, a)
