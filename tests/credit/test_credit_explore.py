@@ -97,7 +97,8 @@ def test_multichannel_ddof_is_0_or_1(ddof):
 
 
 @pytest.mark.parametrize("make", [lambda: GiGPO(gamma=math.nan), lambda: GiGPO(gamma=1.5), lambda: IGPO(gamma=-0.1),
-                                  lambda: ReinforceBatchNorm(gamma=2.0), lambda: MultiChannelGRPO(["a"], gamma=math.inf),
+                                  lambda: ReinforceBatchNorm(gamma=2.0),
+                                  lambda: MultiChannelGRPO(["a"], gamma=math.inf),
                                   lambda: TurnAwareGAE(gamma=1.1), lambda: TurnAwareGAE(lam=math.nan),
                                   lambda: BiLevelGAE(turn_gamma=-1.0), lambda: BiLevelGAE(token_lam=2.0)])
 def test_discounts_and_lambdas_lie_in_the_unit_interval(make):

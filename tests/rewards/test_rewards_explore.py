@@ -138,7 +138,7 @@ def test_answer_in_growing_text_agrees_with_normalising_each_whole_context(seed)
 
 @pytest.mark.parametrize("gold", [
     [{"arguments": {"q": 1}}],                                   # no name: was KeyError: 'name'
-    ["search"],                                                  # was AttributeError: 'str' object has no attribute 'get'
+    ["search"],                                                  # was AttributeError on 'str'
     [[{"name": "search", "arguments": {}}], {"name": "t", "arguments": {}}],   # per-turn and flat mixed
     [{"name": ["search"], "arguments": {}}],                     # was TypeError: unhashable type: 'list'
 ])
@@ -161,7 +161,8 @@ def test_combined_reward_takes_numpy_weights_and_refuses_bools():
         CombinedReward([(Fixed([1.0, 2.0]), True)])
 
 
-@pytest.mark.parametrize("item", [lambda trajectories: None, (Fixed([1.0]), 1.0, "extra"), "format", (1.0, Fixed([1.0]))])
+@pytest.mark.parametrize("item", [lambda trajectories: None, (Fixed([1.0]), 1.0, "extra"), "format",
+                                  (1.0, Fixed([1.0]))])
 def test_combined_reward_refuses_what_is_not_a_provider_or_a_provider_and_weight(item):
     # was AttributeError: 'function' object has no attribute 'name', or an unpacking error
     with pytest.raises(ValueError, match=r"providers\[0\]"):
