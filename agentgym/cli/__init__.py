@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
                         help=_IMPORT_HELP)
+    parser.add_argument("--version", action="version", version=f"agentgym {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in COMMANDS.items():
         module.add_parser(sub)
@@ -67,6 +68,23 @@ def build_parser() -> argparse.ArgumentParser:
         sub.choices[name].add_argument("--import", dest="command_imports", action="append",
                                        default=argparse.SUPPRESS, metavar="MODULE", help=_IMPORT_HELP)
     return parser
+
+
+def _version() -> str:
+    from agentgym import __version__
+
+    return __version__
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, except that arguments no parser knows are refused by the
+    command's own parser (``agentgym list: error: unrecognized arguments: --nope (see agentgym
+    list --help)``), whose help lists the options that do exist."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = parser._subparsers._group_actions[0].choices[args.command]  # type: ignore[union-attr]
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def user_error_message(exc: BaseException) -> str:
@@ -114,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     ``--max-turns 0``), so that ``main([...])`` can be called in-process. ``--help`` still
     exits with ``SystemExit(0)``, as in any argparse program."""
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_args(build_parser(), argv)
     except SystemExit as exc:
         if exc.code in (0, None):  # --help
             raise

@@ -260,3 +260,16 @@ def test_list_help_says_repeated_tags_must_all_be_there():
 def test_env_suite_names_the_argument_of_the_wrong_shape(env_ids, seeds, message):
     with pytest.raises(ConfigError, match=message):
         agentgym.env_suite(env_ids, seeds)
+
+
+def test_an_unknown_option_after_a_command_points_to_that_commands_help(capsys):
+    code, out, err = run_cli(capsys, "list", "--nope")
+    assert code == 2 and err == "agentgym list: error: unrecognized arguments: --nope (see agentgym list --help)\n"
+    code, out, err = run_cli(capsys, "info", "games/Wordle-v0", "extra", "--seed", "1")
+    assert code == 2 and err.startswith("agentgym info: error: unrecognized arguments: extra")
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out == f"agentgym {agentgym.__version__}\n"
