@@ -60,11 +60,16 @@ def markdown_env_table(family: str | None = None, *, builtin_only: bool = False,
         key = grouped.get(id(env))
         if key is None:
             lines.append(f"| `{env.id}` | {env.family} | {env.max_turns or '-'} | "
-                         f"{', '.join(env.tags)} | {env.description} |")
+                         f"{_cell(', '.join(env.tags))} | {_cell(env.description)} |")
         elif key not in shown:
             shown.add(key)
             lines.append(_group_row(key, groups[key]))
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """``text`` as one Markdown table cell: its pipes escaped, its lines joined."""
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def _group_row(key: tuple[str, str, str], members: list[Any]) -> str:
@@ -72,9 +77,9 @@ def _group_row(key: tuple[str, str, str], members: list[Any]) -> str:
     budgets = sorted({env.max_turns for env in members if env.max_turns})
     budget = "-" if not budgets else (str(budgets[0]) if len(budgets) == 1 else f"{budgets[0]}-{budgets[-1]}")
     tags = list(dict.fromkeys(tag for env in members for tag in env.tags))
-    return (f"| `{group}.<variant>-v{version}` | {members[0].family} | {budget} | {', '.join(tags)} | "
+    return (f"| `{group}.<variant>-v{version}` | {members[0].family} | {budget} | {_cell(', '.join(tags))} | "
             f"{len(members)} variants of one environment (`agentgym list --family {members[0].family}` lists "
-            f"each), e.g. {members[0].description} |")
+            f"each), e.g. {_cell(members[0].description)} |")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -273,3 +273,13 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0 and capsys.readouterr().out == f"agentgym {agentgym.__version__}\n"
+
+
+def test_list_markdown_keeps_one_row_per_environment_whatever_its_description(capsys, registered_for_the_test):
+    registered_for_the_test("explore/Pipes-v0", _FailingReset, max_turns=2, tags=("a|b",),
+                            description="Answer 'even' | 'odd'.\nOne line per environment.")
+    code, out, _ = run_cli(capsys, "list", "--markdown", "explore/*")
+    rows = out.strip().splitlines()
+    assert code == 0 and len(rows) == 3
+    cells = [cell.strip() for cell in rows[2].replace("\\|", "\0").split("|")[1:-1]]
+    assert cells == ["`explore/Pipes-v0`", "explore", "2", "a\0b", "Answer 'even' \0 'odd'. One line per environment."]
