@@ -324,7 +324,7 @@ def experience_model_from(spec: Any, *, reward_range: Sequence[float] = (-1.0, 1
                       f"'module:factory' string, got {type(spec).__name__}")
 
 
-_SHARED: dict[Any, Any] = {}  # strings (and path keys) -> what they were resolved to
+_SHARED: dict[Any, Any] = {}  # strings -> what they name; ("buffer", paths) -> (paths and mtimes, buffer)
 _SHARED_LOCK = threading.Lock()
 
 
@@ -386,11 +386,16 @@ def _mtime(path: Any) -> int:
 
 
 def _shared_buffer(key: tuple[tuple[str, int], ...]) -> ReplayBuffer:
-    """The buffer of these files (as of these modification times), read once per process."""
+    """The buffer of these files (as of these modification times), read once per process. Files
+    modified since the last read are read anew, and that buffer replaces the stale one here
+    (environments that hold it keep it): a file that keeps growing costs one buffer, not one
+    per modification."""
+    paths = ("buffer", tuple(path for path, _ in key))
     with _SHARED_LOCK:
-        if key not in _SHARED:
-            _SHARED[key] = ReplayBuffer.from_jsonl([path for path, _ in key])
-        return _SHARED[key]
+        entry = _SHARED.get(paths)
+        if entry is None or entry[0] != key:
+            entry = _SHARED[paths] = (key, ReplayBuffer.from_jsonl(list(paths[1])))
+        return entry[1]
 
 
 def close_shared() -> None:
@@ -400,7 +405,7 @@ def close_shared() -> None:
         made = list(_SHARED.values())
         _SHARED.clear()
     policies = {id(p): p for p in (v.policy if isinstance(v, ExperienceModel) else v for v in made)
-                if not isinstance(p, ReplayBuffer)}
+                if isinstance(p, Policy)}  # not the (modification times, buffer) entries
     for policy in policies.values():
         try:
             policy.close()
