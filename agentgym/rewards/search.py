@@ -46,7 +46,7 @@ ALIASES_KEY = "answer_aliases"
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = set(string.punctuation)
-_ANSWER_BLOCK = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+_OPEN, _CLOSE = "<answer>", "</answer>"
 
 
 # --------------------------------------------------------------------------- answer matching
@@ -100,8 +100,22 @@ def final_answer(trajectory: Trajectory) -> str | None:
     recorded = last.info.get(ANSWER_INFO_KEY)
     if isinstance(recorded, str):
         return recorded
-    blocks = _ANSWER_BLOCK.findall(last.action)
-    return blocks[-1].strip() if blocks else None
+    block = _last_answer_block(last.action)
+    return None if block is None else block.strip()
+
+
+def _last_answer_block(text: str) -> str | None:
+    """The last of the blocks ``re.findall(r"<answer>(.*?)</answer>", text, re.DOTALL)`` finds,
+    by ``str.find`` in one pass: each block runs from an opening tag to the first closing tag
+    after it, and once an opening tag has no closing tag after it no later one has (the lazy
+    regex retried every later start: quadratic on a repeated unclosed tag)."""
+    last, position = None, 0
+    while (start := text.find(_OPEN, position)) >= 0:
+        end = text.find(_CLOSE, start + len(_OPEN))
+        if end < 0:
+            break
+        last, position = text[start + len(_OPEN):end], end + len(_CLOSE)
+    return last
 
 
 def gold_answers(trajectory: Trajectory) -> list[str] | None:

@@ -167,3 +167,33 @@ def test_combined_reward_refuses_what_is_not_a_provider_or_a_provider_and_weight
     # was AttributeError: 'function' object has no attribute 'name', or an unpacking error
     with pytest.raises(ValueError, match=r"providers\[0\]"):
         CombinedReward([item])
+
+
+# ------------------------------------------------------------------ the final answer in linear time
+
+def test_final_answer_of_a_degenerate_repetition_is_found_in_linear_time():
+    from agentgym.rewards.search import final_answer
+
+    def seconds(n: int) -> float:
+        trajectory = Trajectory(turns=[Turn(0, "o", "<answer>" * n)])  # an unclosed tag repeated
+        start = time.perf_counter()
+        assert final_answer(trajectory) is None
+        return time.perf_counter() - start
+
+    small, large = seconds(2_000), seconds(16_000)
+    # 8x the text: 8x the time when linear; the lazy regex retried every start: 64x (and 13 s)
+    assert large < 20 * max(small, 1e-3), (small, large)
+
+
+@pytest.mark.parametrize("action", [
+    "<answer>A</answer></answer>", "<answer>A<answer>B</answer>", "x <answer> a </answer> y <answer>\nb\n</answer>",
+    "<answer></answer>", "<answer>a</answer><answer>", "</answer><answer>q</answer>", "no tags", "<answer>open",
+])
+def test_final_answer_keeps_the_last_block_as_the_regex_found_it(action):
+    import re
+
+    from agentgym.rewards.search import final_answer
+
+    blocks = re.findall(r"<answer>(.*?)</answer>", action, re.DOTALL)
+    expected = blocks[-1].strip() if blocks else None
+    assert final_answer(Trajectory(turns=[Turn(0, "o", action)])) == expected
