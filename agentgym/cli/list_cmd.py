@@ -28,7 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--suites", action="store_true",
                         help="list the benchmark suites instead (--family and --tag do not apply)")
     parser.add_argument("--markdown", action="store_true",
-                        help="print a Markdown table (README's), of the environments the filters keep")
+                        help="print a Markdown table (README's) of the environments the filters keep, "
+                             "or of the suites")
 
 
 #: Ids ``<family>/<group>.<variant>-v<n>``: a family of variants of one environment class.
@@ -92,7 +93,11 @@ def run(args: argparse.Namespace) -> int:
     # environment per line) instead of wrapped.
     console = make_console(piped_width=NATURAL_WIDTH)
     if args.suites:
-        console.print(_suite_table(_matching_suites(args)))
+        suites = _matching_suites(args)
+        if args.markdown:
+            print(markdown_suite_table(suites))
+        else:
+            console.print(_suite_table(suites))
         return 0
     envs = _matching_envs(args)
     if args.markdown:
@@ -136,6 +141,14 @@ def _matching_suites(args: argparse.Namespace) -> list[Any]:
         raise ValueError("no suites are registered" if args.pattern is None else
                          f"no suites match {args.pattern!r} (`agentgym list --suites` shows them all)")
     return suites
+
+
+def markdown_suite_table(suites: list[Any]) -> str:
+    """The suites as a Markdown table: name, number of environments and of tasks, description."""
+    lines = ["| suite | environments | tasks | description |", "|---|---:|---:|---|"]
+    lines += [f"| `{suite.name}` | {len(suite.entries)} | {suite.num_tasks} | {_cell(suite.description)} |"
+              for suite in suites]
+    return "\n".join(lines)
 
 
 def _suite_table(suites: list[Any]) -> Table:

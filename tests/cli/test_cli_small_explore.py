@@ -283,3 +283,9 @@ def test_list_markdown_keeps_one_row_per_environment_whatever_its_description(ca
     assert code == 0 and len(rows) == 3
     cells = [cell.strip() for cell in rows[2].replace("\\|", "\0").split("|")[1:-1]]
     assert cells == ["`explore/Pipes-v0`", "explore", "2", "a\0b", "Answer 'even' \0 'odd'. One line per environment."]
+
+
+def test_list_suites_markdown_is_a_markdown_table(capsys):
+    code, out, _ = run_cli(capsys, "list", "--suites", "--markdown", "quick-*")
+    assert code == 0 and out.splitlines()[:2] == ["| suite | environments | tasks | description |", "|---|---:|---:|---|"]
+    assert out.splitlines()[2].startswith("| `quick-v0` | 4 | 12 | Four easy games") and len(out.splitlines()) == 4
