@@ -122,8 +122,9 @@ def _matching_envs(args: argparse.Namespace) -> list[Any]:
     if not envs:
         given = ([repr(args.pattern)] if args.pattern is not None else []) + \
             ([f"--family {args.family}"] if args.family else []) + [f"--tag {tag}" for tag in args.tag]
-        raise ValueError(f"no environments match {' '.join(given) or 'at all'} "
-                         f"(families: {', '.join(agentgym.families())})")
+        if not given:
+            raise ValueError("no environments are registered")
+        raise ValueError(f"no environments match {' '.join(given)} (families: {', '.join(agentgym.families())})")
     return envs
 
 
