@@ -66,6 +66,8 @@ class _Screen:
 def run(args: argparse.Namespace) -> int:
     read = input  # looked up per call so tests can script it
     console = PipeSafeConsole(highlight=False)
+    if args.screenshots is not None and args.screenshots.exists() and not args.screenshots.is_dir():
+        raise ValueError(f"--screenshots {args.screenshots}: not a folder")  # before a browser starts
     kwargs = env_kwargs(args)
     for name in _SET_BY_PLAY:
         if name in kwargs:

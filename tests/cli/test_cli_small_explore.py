@@ -289,3 +289,11 @@ def test_list_suites_markdown_is_a_markdown_table(capsys):
     code, out, _ = run_cli(capsys, "list", "--suites", "--markdown", "quick-*")
     assert code == 0 and out.splitlines()[:2] == ["| suite | environments | tasks | description |", "|---|---:|---:|---|"]
     assert out.splitlines()[2].startswith("| `quick-v0` | 4 | 12 | Four easy games") and len(out.splitlines()) == 4
+
+
+def test_play_refuses_a_screenshots_path_that_is_a_file_before_making_the_environment(capsys, tmp_path, monkeypatch):
+    made = []
+    monkeypatch.setattr(agentgym, "make", lambda *a, **k: made.append(a))
+    (tmp_path / "afile").write_text("")
+    code, out, err = run_cli(capsys, "play", "gui/Grounding-v0", "--screenshots", str(tmp_path / "afile"))
+    assert code == 2 and made == [] and err == f"agentgym play: error: --screenshots {tmp_path / 'afile'}: not a folder\n"
