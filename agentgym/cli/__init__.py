@@ -10,7 +10,8 @@ or a ``.py`` file — before the command runs, so the ``agentgym.register`` /
     agentgym info mine/Parity-v0 --import examples/custom_env.py
 
 Errors a user can fix — an unknown id, a bad option value, a module that cannot be imported, a
-missing file — print one line ``agentgym COMMAND: error: ...`` and exit with code 2. Anything
+missing file, an environment server that cannot open a session — print one line ``agentgym
+COMMAND: error: ...`` and exit with code 2. Anything
 else is a bug and keeps its traceback. A warning the library itself raises while a command runs
 (an update skipped for want of rows, say) prints as one line ``agentgym COMMAND: warning: ...``
 instead of Python's file, line and source; warnings attributed to other code keep Python's form.
@@ -68,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.choices[name].add_argument("--import", dest="command_imports", action="append",
                                        default=argparse.SUPPRESS, metavar="MODULE", help=_IMPORT_HELP)
     return parser
+
+
+def is_remote_open_error(exc: BaseException) -> bool:
+    """``exc`` is an environment server's refusal to open a session (``RemoteEnvError``: a URL
+    nothing answers, a wrong API key, an id the server lacks): a user error. Checked without
+    importing :mod:`agentgym.remote` (heavy, and optional): one raised it, so it is loaded."""
+    client = sys.modules.get("agentgym.remote.client")
+    return client is not None and isinstance(exc, client.RemoteEnvError)
 
 
 def _version() -> str:
@@ -149,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `agentgym list | head`
         sys.stderr.close()
         return 0
+    except ConnectionError as exc:
+        if not is_remote_open_error(exc):
+            raise
+        print(f"agentgym {args.command}: error: {user_error_message(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130

@@ -297,3 +297,16 @@ def test_play_refuses_a_screenshots_path_that_is_a_file_before_making_the_enviro
     (tmp_path / "afile").write_text("")
     code, out, err = run_cli(capsys, "play", "gui/Grounding-v0", "--screenshots", str(tmp_path / "afile"))
     assert code == 2 and made == [] and err == f"agentgym play: error: --screenshots {tmp_path / 'afile'}: not a folder\n"
+
+
+def test_an_environment_server_that_cannot_be_reached_is_a_one_line_error(capsys):
+    """``-o server=URL`` makes the environment on an environment server (agentgym.make's own
+    argument); a URL nothing answers is the user's to fix, not a traceback."""
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, out, err = run_cli(capsys, "info", "games/Wordle-v0", "-o", f"server=http://127.0.0.1:{port}")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"agentgym info: error: cannot open a session of games/Wordle-v0 on http://127.0.0.1:{port}")
