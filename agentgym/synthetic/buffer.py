@@ -13,8 +13,9 @@ a :class:`Context` (an environment, a task, a history and an action):
   the rollout engine (``rollout(..., trajectories_path=...)``, :class:`~agentgym.trajectory.TrajectoryWriter`);
   ``add(trajectories)`` adds more at any time, and ``add_trajectory`` is the same for one
   trajectory, shaped as the rollout engine's ``on_episode`` callback, so a buffer grows while
-  real rollouts run. Transitions carry a ``source`` (``"real"`` by default; ``"synthetic"``
-  for episodes an experience model made up), and retrieval can keep to some sources.
+  real rollouts run. Transitions carry a ``source``: ``"synthetic"`` for the episodes of a
+  synthetic environment (an experience model made them up), ``"real"`` for the others, unless
+  ``add`` is told otherwise; retrieval keeps to real ones by default.
 * **Capacity.** ``eviction="fifo"`` (default) drops the oldest transition when a new one
   comes in full; ``eviction="reservoir"`` keeps a uniform sample of every transition ever
   added (Vitter's algorithm R: the n-th one replaces a random slot with probability
@@ -134,6 +135,12 @@ def final_observation(trajectory: Trajectory) -> str | None:
     return "\n".join(after) if after else None
 
 
+def trajectory_source(trajectory: Trajectory) -> str:
+    """``"synthetic"`` for an episode of a synthetic environment (an experience model made its
+    steps up), ``"real"`` otherwise: a trajectory's transitions' source unless told otherwise."""
+    return "synthetic" if (trajectory.env_id or "").startswith(SYNTHETIC_PREFIX) else "real"
+
+
 def real_env_id(trajectory: Trajectory) -> str:
     """The environment a trajectory's steps belong to: its ``env_id``, or for an episode of a
     synthetic environment the real environment it simulated."""
@@ -145,15 +152,17 @@ def real_env_id(trajectory: Trajectory) -> str:
     return env_id
 
 
-def transitions_from(trajectory: Trajectory, *, history_turns: int = 3, source: str = "real",
+def transitions_from(trajectory: Trajectory, *, history_turns: int = 3, source: str | None = None,
                      max_chars: int = DEFAULT_MAX_CHARS) -> list[Transition]:
     """The transitions of one trajectory, in order. A turn's next observation is the next
     turn's observation, or for the last turn :func:`final_observation` (a last turn without one
     is left out). Only the last turn of a terminated episode is ``terminated``; a truncated
-    episode's last turn is not (the environment did not end it)."""
+    episode's last turn is not (the environment did not end it). ``source`` defaults to
+    :func:`trajectory_source`."""
     turns = trajectory.turns
     if not turns:
         return []
+    source = trajectory_source(trajectory) if source is None else source
     env_id = real_env_id(trajectory)
     task = _clip(f"{trajectory.instructions}\n\n{turns[0].observation}".strip(), max_chars)
     history: list[tuple[str, str]] = []
@@ -233,9 +242,10 @@ class ReplayBuffer(PicklesWithoutLock):
     # ------------------------------------------------------------------ filling
     @classmethod
     def from_jsonl(cls, paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
-                   source: str = "real", **kwargs: Any) -> ReplayBuffer:
+                   source: str | None = None, **kwargs: Any) -> ReplayBuffer:
         """A buffer seeded with the trajectories of one or more JSONL files (the rollout
-        engine's ``trajectories_path``); ``kwargs`` go to the constructor. A missing file is a
+        engine's ``trajectories_path``), of ``source`` (default: each trajectory's,
+        :func:`trajectory_source`); ``kwargs`` go to the constructor. A missing file is a
         :class:`ConfigError`; unreadable lines are skipped with a warning, as
         :func:`~agentgym.trajectory.read_trajectories` does."""
         buffer = cls(**kwargs)
@@ -245,10 +255,13 @@ class ReplayBuffer(PicklesWithoutLock):
             buffer.add(read_trajectories(path), source=source)
         return buffer
 
-    def add(self, trajectories: Trajectory | Iterable[Trajectory], *, source: str = "real") -> int:
-        """Add the transitions of ``trajectories`` (one or many); returns how many."""
+    def add(self, trajectories: Trajectory | Iterable[Trajectory], *, source: str | None = None) -> int:
+        """Add the transitions of ``trajectories`` (one or many) as ``source`` (default: each
+        trajectory's, :func:`trajectory_source`, so a synthetic environment's made-up steps are
+        never taken for real examples); returns how many."""
         trajectories = [trajectories] if isinstance(trajectories, Trajectory) else list(trajectories)
-        _check_source(source)
+        if source is not None:
+            _check_source(source)
         for trajectory in trajectories:  # all checked before any is added
             if not isinstance(trajectory, Trajectory):
                 raise ConfigError(f"ReplayBuffer.add: expected Trajectory objects, got {type(trajectory).__name__}")
@@ -258,7 +271,7 @@ class ReplayBuffer(PicklesWithoutLock):
         return self.add_transitions(found)
 
     def add_trajectory(self, trajectory: Trajectory) -> None:
-        """Add one real trajectory: usable as ``rollout(..., on_episode=buffer.add_trajectory)``."""
+        """Add one trajectory (of its own source): usable as ``rollout(..., on_episode=buffer.add_trajectory)``."""
         self.add([trajectory])
 
     def add_transitions(self, transitions: Iterable[Transition]) -> int:

@@ -56,3 +56,20 @@ def test_a_long_online_run_keeps_the_vocabulary_of_the_transitions_held_not_of_e
     for query in ("task w19990a", "act w19999c w19975b", "nothing in common"):
         context = Context(ENV, query, (), "act")
         assert buffer.scored(context, 5) == fresh.scored(context, 5)  # the same retrieval as before
+
+
+def test_a_synthetic_environments_episodes_are_synthetic_transitions_unless_told_otherwise(tmp_path) -> None:
+    from agentgym.trajectory import TrajectoryWriter
+
+    dreamt = _trajectory(2)
+    dreamt.env_id, dreamt.metadata["env_kwargs"] = "synthetic/Experience-v0", {"env_id": ENV}
+    buffer = ReplayBuffer()
+    buffer.add([dreamt, _trajectory(3)])  # as rollout(..., on_episode=buffer.add_trajectory) would
+    assert buffer.counts() == {"source:synthetic": 1, "source:real": 1, f"env:{ENV}": 2}
+    context = Context(ENV, "first", (), "act")
+    assert [t.task_id for t in buffer.similar(context, 5)] == ["t3"]  # a made-up step is no real example
+    with TrajectoryWriter(tmp_path / "run.jsonl") as writer:
+        writer.write(dreamt)
+    assert ReplayBuffer.from_jsonl(tmp_path / "run.jsonl").counts()["source:synthetic"] == 1
+    buffer.add(dreamt, source="real")  # said explicitly: as said
+    assert buffer.counts()["source:real"] == 2
