@@ -121,11 +121,16 @@ def _matching_envs(args: argparse.Namespace) -> list[Any]:
         envs = [env for env in envs if fnmatch.fnmatchcase(env.id, args.pattern)]
     if not envs:
         given = ([repr(args.pattern)] if args.pattern is not None else []) + \
-            ([f"--family {args.family}"] if args.family else []) + [f"--tag {tag}" for tag in args.tag]
+            ([f"--family {_shown(args.family)}"] if args.family else []) + [f"--tag {_shown(tag)}" for tag in args.tag]
         if not given:
             raise ValueError("no environments are registered")
         raise ValueError(f"no environments match {' '.join(given)} (families: {', '.join(agentgym.families())})")
     return envs
+
+
+def _shown(text: str) -> str:
+    """``text`` as typed when it is printable, else its repr (no escape sequence reaches the terminal)."""
+    return text if text.isprintable() else repr(text)
 
 
 def _matching_suites(args: argparse.Namespace) -> list[Any]:

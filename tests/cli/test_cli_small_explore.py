@@ -310,3 +310,9 @@ def test_an_environment_server_that_cannot_be_reached_is_a_one_line_error(capsys
     code, out, err = run_cli(capsys, "info", "games/Wordle-v0", "-o", f"server=http://127.0.0.1:{port}")
     assert code == 2 and out == "" and err.count("\n") == 1
     assert err.startswith(f"agentgym info: error: cannot open a session of games/Wordle-v0 on http://127.0.0.1:{port}")
+
+
+def test_list_never_echoes_a_control_character_of_its_filters(capsys):
+    code, _, err = run_cli(capsys, "list", "--family", "games\x1b[31m", "--tag", "a\nb")
+    assert code == 2 and "\x1b" not in err and err.count("\n") == 1
+    assert "--family 'games\\x1b[31m' --tag 'a\\nb'" in err
