@@ -49,6 +49,7 @@ inspection). Nothing here imports TRL: the hook only duck-types the trainer.
 from __future__ import annotations
 
 import contextlib
+import numbers
 from typing import Any, Callable, Iterable, Sequence
 
 import gymnasium as gym
@@ -132,8 +133,9 @@ class AgentgymRollout:
         self.reward_func = env_return
 
     def dataset(self, seeds: Iterable[int]):
-        """A dataset of this rollout's environment, one task per seed."""
-        return agentgym_dataset(Task(self.env_id, int(seed), dict(self.env_kwargs)) for seed in seeds)
+        """A dataset of this rollout's environment, one task per seed (integers: a float or a
+        string is a ``ValueError``, not rounded into another task's seed)."""
+        return agentgym_dataset(Task(self.env_id, _integer_seed(seed), dict(self.env_kwargs)) for seed in seeds)
 
     def __call__(self, prompts: list[Any], trainer: Any) -> dict[str, list[Any]]:
         tasks = [task_from_prompt(prompt) for prompt in prompts]
@@ -189,6 +191,12 @@ class AgentgymRollout:
         from agentgym.policies.hf import HFPolicy
 
         return HFPolicy(model, tokenizer, max_batch_size=self.max_batch_size or max(batch, 1), name="trl-policy")
+
+
+def _integer_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ValueError(f"seeds must be integers, got {seed!r}")
+    return int(seed)
 
 
 def agentgym_rollout(env_id: str, **options: Any) -> AgentgymRollout:

@@ -23,3 +23,16 @@ def test_the_counts_given_are_the_ones_used():
     assert (config.sampling.max_tokens, config.max_concurrent_episodes, config.max_batch_size) == (3, 2, 1)
     config = agentgym_rollout(GUESS)._rollout_config(ARGS, types.SimpleNamespace(args=ARGS), 4)
     assert (config.sampling.max_tokens, config.max_concurrent_episodes, config.max_batch_size) == (8, 4, 4)
+
+
+@pytest.mark.parametrize("seed", [1.7, "3", True, None])
+def test_dataset_seeds_that_are_not_integers_are_refused_not_rounded(seed):
+    with pytest.raises(ValueError, match=f"seeds must be integers, got {seed!r}"):
+        agentgym_rollout(GUESS).dataset([0, seed])
+
+
+def test_dataset_takes_integer_seeds_of_any_integer_type():
+    import numpy as np
+
+    rows = agentgym_rollout(GUESS).dataset([np.int64(3), 4])["prompt"]
+    assert ['"seed": 3' in rows[0], '"seed": 4' in rows[1]] == [True, True]
