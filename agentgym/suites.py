@@ -155,9 +155,9 @@ def register_suite(
     the name must end in a version (``-v0``), so a typo fails here rather than halfway through
     an evaluation (see :func:`build_suite`). The entries' constructor arguments are checked when
     the suite is asked for by name (:func:`get_suite`, before an evaluation starts): checking
-    them needs the environments' modules, which registering does not import. A name already taken by a different suite raises
-    :class:`~agentgym.core.ConfigError` unless ``override=True`` (then a warning); the same
-    suite registered again is a no-op.
+    them needs the environments' modules, which registering does not import. A name already
+    taken by a different suite raises :class:`~agentgym.core.ConfigError` unless
+    ``override=True`` (then a warning); the same suite registered again is a no-op.
     """
     if not isinstance(name, str) or not name.rsplit("-v", 1)[-1].isdigit():
         raise ConfigError(f"suite name {name!r} must end in a version such as '-v0'")

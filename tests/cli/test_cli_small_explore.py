@@ -287,7 +287,8 @@ def test_list_markdown_keeps_one_row_per_environment_whatever_its_description(ca
 
 def test_list_suites_markdown_is_a_markdown_table(capsys):
     code, out, _ = run_cli(capsys, "list", "--suites", "--markdown", "quick-*")
-    assert code == 0 and out.splitlines()[:2] == ["| suite | environments | tasks | description |", "|---|---:|---:|---|"]
+    header = ["| suite | environments | tasks | description |", "|---|---:|---:|---|"]
+    assert code == 0 and out.splitlines()[:2] == header
     assert out.splitlines()[2].startswith("| `quick-v0` | 4 | 12 | Four easy games") and len(out.splitlines()) == 4
 
 
@@ -296,7 +297,8 @@ def test_play_refuses_a_screenshots_path_that_is_a_file_before_making_the_enviro
     monkeypatch.setattr(agentgym, "make", lambda *a, **k: made.append(a))
     (tmp_path / "afile").write_text("")
     code, out, err = run_cli(capsys, "play", "gui/Grounding-v0", "--screenshots", str(tmp_path / "afile"))
-    assert code == 2 and made == [] and err == f"agentgym play: error: --screenshots {tmp_path / 'afile'}: not a folder\n"
+    assert code == 2 and made == []
+    assert err == f"agentgym play: error: --screenshots {tmp_path / 'afile'}: not a folder\n"
 
 
 def test_an_environment_server_that_cannot_be_reached_is_a_one_line_error(capsys):
