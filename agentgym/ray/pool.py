@@ -373,6 +373,7 @@ class RayEnvPool:
             ray.init()
         options.update(num_cpus=num_cpus_per_worker, max_concurrency=max_concurrency, max_restarts=0)
         self.num_workers = num_workers
+        self._start_timeout = start_timeout
         self._state = state = _PoolState(options)
         state.workers = [state.start_worker(i) for i in range(num_workers)]
         state.restarts_per_index = [0] * num_workers
@@ -395,7 +396,8 @@ class RayEnvPool:
         """Build ``factory()`` on the least-loaded live worker; its :class:`RayEnvRef` once built.
 
         Raises the factory's own exception if it raises; ``TimeoutError`` if building takes more
-        than ``timeout`` seconds (the build is abandoned); :class:`RayEnvError` if two workers in
+        than ``timeout`` seconds (the build is abandoned; a worker still starting, such as the
+        replacement of a dead one, is first waited for, up to ``start_timeout``); :class:`RayEnvError` if two workers in
         a row die under it."""
         return self.open_many([factory], timeout=timeout)[0]
 
@@ -413,7 +415,7 @@ class RayEnvPool:
         try:
             todo = list(range(len(factories)))
             for attempt in range(2):
-                todo = self._open_round(factories, todo, refs, deadline, timeout)
+                todo, deadline = self._open_round(factories, todo, refs, deadline, timeout)
                 if not todo:
                     return refs  # type: ignore[return-value]
             raise RayEnvError(f"{len(todo)} environment(s) could not be built: their workers died twice in a row")
@@ -445,9 +447,12 @@ class RayEnvPool:
         raise RayEnvError("the environment could not be built: its workers died twice in a row")
 
     def _open_round(self, factories: list[Callable[[], Any]], todo: list[int], refs: list[RayEnvRef | None],
-                    deadline: float | None, timeout: float | None) -> list[int]:
-        """Open ``todo``'s factories at once; the indices whose worker died (to retry)."""
+                    deadline: float | None, timeout: float | None) -> tuple[list[int], float | None]:
+        """Open ``todo``'s factories at once; the indices whose worker died (to retry), and the
+        deadline moved by the time spent waiting for workers to start."""
         placed = [(i, *self._place(factories[i])) for i in todo]
+        waited = self._await_start([p[1] for p in placed])
+        deadline = None if deadline is None else deadline + waited
         pending = [p[3] for p in placed]
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         ready, _ = ray.wait(pending, num_returns=len(pending), timeout=left, fetch_local=True)
@@ -468,7 +473,18 @@ class RayEnvPool:
                 first_error = first_error or exc
         if first_error is not None:
             raise first_error
-        return retry
+        return retry, deadline
+
+    def _await_start(self, workers: list[_Worker]) -> float:
+        """Wait (at most ``start_timeout``) until these workers' processes run; the seconds
+        waited. A replacement worker's start-up is not charged to a build's ``timeout``."""
+        began = time.monotonic()
+        starting = {w.pid_ref: w for w in workers if w.pid is None}
+        if starting:
+            ray.wait(list(starting), num_returns=len(starting), timeout=self._start_timeout, fetch_local=True)
+            for worker in starting.values():
+                worker.resolve_pid(0)
+        return time.monotonic() - began
 
     def _place(self, factory: Callable[[], Any]) -> tuple[_Worker, str, Any]:
         """Send ``factory`` to the least-loaded live worker: that worker, the key, the pending reply."""

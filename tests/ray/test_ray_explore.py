@@ -43,3 +43,22 @@ def test_a_factory_ray_cannot_send_is_refused_with_the_pickling_cause() -> None:
     message = str(raised.value)
     assert "lock" in message and "pickle" in message, message
     assert "=====" not in message
+
+
+
+def test_after_a_hung_step_kills_its_worker_the_next_reset_is_not_charged_the_replacements_start_up(tmp_path) -> None:
+    from ray_test_envs import wait_gone
+
+    # worker processes take 2 s to start (a sitecustomize that sleeps), building the environment milliseconds
+    (tmp_path / "sitecustomize.py").write_text("import time\ntime.sleep(2.0)\n")
+    env = RayEnv(env_fn=make_scripted_env, timeout=1.0,
+                 actor_options={"runtime_env": {"env_vars": {"PYTHONPATH": str(tmp_path)}}})
+    try:
+        env.reset(seed=0)
+        hung_pid = env.ref.worker_pid
+        assert "worker was killed" in env.step("hang")[4]["error"]
+        observation, info = env.reset(seed=0)
+        assert observation == "ready", info.get("error")
+        assert env.ref.worker_pid != hung_pid and wait_gone(hung_pid)
+    finally:
+        env.close()
