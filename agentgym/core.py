@@ -393,10 +393,14 @@ class LLMEnv(ToolHost, gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Observation, ResetInfo]:
+        if not self.has_async_hooks():
+            return self._reset_sync(seed, options)
         self._refuse_inside_running_loop("areset(seed=..., options=...)")
         return self._drive_sync(self._reset_program(seed, options))
 
     def step(self, action: Any) -> tuple[Observation, float, bool, bool, StepInfo]:
+        if not self.has_async_hooks():
+            return self._step_sync(action)
         self._refuse_inside_running_loop("astep(action)")
         return self._drive_sync(self._step_program(action))
 
@@ -459,21 +463,18 @@ class LLMEnv(ToolHost, gym.Env):
     # ``reset`` and ``step`` are written once, as generators that yield the hook calls they need
     # (``("play", action)``) and receive their results; ``_drive_sync`` runs them with the sync hooks,
     # ``_drive_async`` awaits the async ones. Everything else is shared.
+    #
+    # The one exception is the fast path of a class without async hooks (``has_async_hooks()``
+    # false, decided once per class): ``_reset_sync`` and ``_step_sync`` take the same steps in
+    # the same order, calling the sync hooks directly, because driving a generator is most of
+    # the cost of a step whose move takes microseconds. Both share the helpers below (argument
+    # checks, seeding, info building, release); a change to a program goes to its twin too
+    # (tests/core/test_llm_env_fast_path.py compares the two).
     def _reset_program(self, seed: int | None, options: dict[str, Any] | None) -> _Program:
-        if seed is not None:
-            seed = check_int(f"{type(self).__name__}.reset", "seed", seed, minimum=0)  # np.int64 -> int
-        if options is not None and not isinstance(options, dict):
-            raise ConfigError(f"{type(self).__name__}.reset: options must be a dict or None, got {options!r}")
+        seed = self._checked_reset_arguments(seed, options)
         self._done = True
         yield from self._release_program()  # an episode abandoned in the middle
-        if seed is not None or self._seed is None:
-            if seed is None:
-                seed = secrets.randbits(63)
-            super().reset(seed=seed)
-            self.rng.seed(int(self.np_random.integers(2**63)))
-            self._seed = seed
-            self._episode = -1
-        self._episode += 1
+        self._next_episode(seed)
         yield ("acquire_resources",)
         self._episode_resources_held = True
         try:
@@ -483,14 +484,53 @@ class LLMEnv(ToolHost, gym.Env):
         except BaseException as exc:
             yield from self._release_after(exc)
             raise
+        return observation, self._episode_started(observation)
+
+    def _reset_sync(self, seed: int | None, options: dict[str, Any] | None) -> tuple[Observation, ResetInfo]:
+        """``_reset_program`` with the sync hooks called directly (no async hooks: see above)."""
+        seed = self._checked_reset_arguments(seed, options)
+        self._done = True
+        self._release_sync()  # an episode abandoned in the middle
+        self._next_episode(seed)
+        self.acquire_resources()
+        self._episode_resources_held = True
+        try:
+            for toolset in self.toolset_instances():
+                self._call_hook("_open_toolset", toolset)
+            observation = self.new_episode(options or {})
+        except BaseException as exc:
+            self._drive_sync(self._release_after(exc))
+            raise
+        return observation, self._episode_started(observation)
+
+    def _checked_reset_arguments(self, seed: int | None, options: dict[str, Any] | None) -> int | None:
+        """``seed`` as an ``int`` (or ``None``); :class:`ConfigError` for a bad seed or options."""
+        if seed is not None:
+            seed = check_int(f"{type(self).__name__}.reset", "seed", seed, minimum=0)  # np.int64 -> int
+        if options is not None and not isinstance(options, dict):
+            raise ConfigError(f"{type(self).__name__}.reset: options must be a dict or None, got {options!r}")
+        return seed
+
+    def _next_episode(self, seed: int | None) -> None:
+        """Reseed (on a new seed, or the first reset) and count the episode."""
+        if seed is not None or self._seed is None:
+            if seed is None:
+                seed = secrets.randbits(63)
+            super().reset(seed=seed)
+            self.rng.seed(int(self.np_random.integers(2**63)))
+            self._seed = seed
+            self._episode = -1
+        self._episode += 1
+
+    def _episode_started(self, observation: Observation) -> ResetInfo:
+        """Mark the episode begun with ``observation``; the reset's ``info``."""
         self._done = False
         self._last_observation = observation
-        info: ResetInfo = {
+        return {
             "task_id": f"{type(self).__name__}-{self.difficulty}-{self._seed}-{self._episode}",
             "instructions": self.instructions,
             "tools": [tool.schema() for tool in self.all_tools()],
         }
-        return observation, info
 
     def _step_program(self, action: Any) -> _Program:
         if self._done:
@@ -506,17 +546,47 @@ class LLMEnv(ToolHost, gym.Env):
                 self._done = True
                 yield from self._release_after(exc)
                 raise
-        rewards = feedback.rewards
+        info = self._record_step(feedback)
+        if feedback.terminated:
+            yield from self._release_program()
+        return feedback.observation, float(sum(feedback.rewards.values())), feedback.terminated, False, info
+
+    def _step_sync(self, action: Any) -> tuple[Observation, float, bool, bool, StepInfo]:
+        """``_step_program`` with ``play`` called directly (no async hooks: see above)."""
+        if self._done:
+            raise ResetNeeded("call reset() before step(): the episode has ended or not started")
+        if type(action) is not str or len(action) > self.max_action_chars:
+            feedback = self._invalid(self._describe_bad_action(action))
+        else:
+            try:
+                feedback = self.play(action)
+            except InvalidAction as exc:
+                feedback = self._invalid(str(exc))
+            except BaseException as exc:  # a bug, a dead resource, a cancelled (timed-out) step
+                self._done = True
+                self._drive_sync(self._release_after(exc))
+                raise
+        info = self._record_step(feedback)
+        if feedback.terminated:
+            self._release_sync()
+        return feedback.observation, float(sum(feedback.rewards.values())), feedback.terminated, False, info
+
+    def _record_step(self, feedback: Feedback) -> StepInfo:
+        """Take in what a move did (the episode ends if it terminated); the step's ``info``."""
         self._done = self._done or feedback.terminated  # already done: closed while ``play`` ran
         self._last_observation = feedback.observation
-        info: StepInfo = {"reward_components": rewards, "error": feedback.error, "success": feedback.success}
+        info: StepInfo = {"reward_components": feedback.rewards, "error": feedback.error,
+                          "success": feedback.success}
         if feedback.error is not None:
             info["error_kind"] = feedback.error_kind or ErrorKind.INVALID_ACTION
         if feedback.info:
             info.update(feedback.info)  # type: ignore[typeddict-item]
-        if feedback.terminated:
-            yield from self._release_program()
-        return feedback.observation, float(sum(rewards.values())), feedback.terminated, False, info
+        return info
+
+    def _release_sync(self) -> None:
+        """``_release_program`` run with the sync hooks, skipped when nothing is held."""
+        if self._episode_resources_held or self._toolsets_open:
+            self._drive_sync(self._release_program())
 
     def _release_program(self) -> _Program:
         failure: Exception | None = None
