@@ -446,6 +446,23 @@ class RayEnvPool:
             return RayEnvRef(self._state, worker, key, built)
         raise RayEnvError("the environment could not be built: its workers died twice in a row")
 
+    async def wait_started_async(self) -> None:
+        """Wait, at most ``start_timeout`` seconds, until every live worker's process runs (the
+        replacement of a dead one may still be starting). For callers that put their own time
+        limit on :meth:`open_async`: awaited first, a replacement's start-up is not charged to
+        the build (as :meth:`open` does for itself)."""
+        starting = [w for w in self._state.workers if w.alive and w.pid is None]
+        if not starting:
+            return
+        pending = asyncio.gather(*(asyncio.wrap_future(w.pid_ref.future()) for w in starting),
+                                 return_exceptions=True)  # a worker that dies starting is the build's problem
+        try:
+            await asyncio.wait_for(pending, self._start_timeout)
+        except asyncio.TimeoutError:
+            return
+        for worker in starting:
+            worker.resolve_pid(0)
+
     def _open_round(self, factories: list[Callable[[], Any]], todo: list[int], refs: list[RayEnvRef | None],
                     deadline: float | None, timeout: float | None) -> tuple[list[int], float | None]:
         """Open ``todo``'s factories at once; the indices whose worker died (to retry), and the

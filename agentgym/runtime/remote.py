@@ -54,6 +54,7 @@ class _RemoteBase(EnvHandle):
 
     async def open(self) -> None:
         if not self._opened() and not self.closed:
+            await self._before_open()
             await self._guarded("construction", self._open)
             self.broken = False
 
@@ -80,6 +81,9 @@ class _RemoteBase(EnvHandle):
     # the form's own work
     def _opened(self) -> bool:
         raise NotImplementedError
+
+    async def _before_open(self) -> None:
+        """Untimed preparation of a build (nothing by default)."""
 
     async def _open(self) -> None:
         raise NotImplementedError
@@ -231,6 +235,9 @@ class RayHandle(_RemoteBase):
 
     def _opened(self) -> bool:
         return self.ref is not None
+
+    async def _before_open(self) -> None:
+        await self.pool.wait_started_async()  # a replacement worker's start-up is not the build's time
 
     async def _open(self) -> None:
         self.ref = await self.pool.open_async(self.spec)  # cancelled by the timeout: the build is abandoned
