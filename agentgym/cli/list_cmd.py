@@ -49,7 +49,7 @@ def markdown_env_table(family: str | None = None, *, builtin_only: bool = False,
     list`` shows each."""
     lines = ["| id | family | turn budget | tags | description |", "|---|---|---:|---|---|"]
     envs = [env for env in (agentgym.list_envs(family) if envs is None else envs)
-            if not builtin_only or str(env.entry_point).startswith("agentgym.envs.")]
+            if not builtin_only or str(env.entry_point).startswith("agentgym.")]
     groups: dict[tuple[str, str, str], list[Any]] = {}
     for env in envs:
         match = _VARIANT_ID.match(env.id)
