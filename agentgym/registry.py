@@ -502,6 +502,9 @@ def import_user_module(name: str) -> Any:
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"--import needs a module name or a .py file, got {name!r}")
     path = Path(name)
+    if not name.endswith(".py") and not all(part.isidentifier() for part in name.split(".")):
+        what = "is a folder" if path.is_dir() else "is neither a module name nor a .py file"
+        raise ConfigError(f"--import {name}: {what}; give a module (my_envs, my_pkg.envs) or a file (my_envs.py)")
     try:
         if name.endswith(".py"):
             if not path.is_file():
@@ -549,4 +552,5 @@ def _unknown_id_message(id: str) -> str:
         hint += (f" Nothing is registered under {namespace + '/'!r}: if these are your own environments,"
                  " import the module that registers them first (in Python `import MODULE`, on the command line"
                  " `agentgym --import MODULE COMMAND ...`).")
-    return f"no environment registered as {id!r}.{hint} `agentgym list` shows them all."
+    shown = repr(id) if len(id) <= 200 else f"{id[:200]!r}... ({len(id)} characters)"
+    return f"no environment registered as {shown}.{hint} `agentgym list` shows them all."
