@@ -62,7 +62,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--policy", default=DEFAULT_POLICY,
                         help="; ".join(f"{k}: {v}" for k, v in POLICY_SPECS.items()))
     parser.add_argument("-n", "--rollouts", type=positive_int, default=1,
-                        help="rollouts per task, sharing its seed (the k of pass@k and avg@k)")
+                        help="rollouts per task, sharing its seed (the k of pass@k and avg@k; default: %(default)s)")
     parser.add_argument("--tasks", type=positive_int, default=None,
                         help="only the first N seeds of each suite entry; with --env, N seeds "
                              f"(default {DEFAULT_ENV_TASKS})")

@@ -33,9 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to listen on (default: loopback only); any other (0.0.0.0, a LAN address) "
                              "needs an API key")
-    parser.add_argument("--port", type=int, default=8000, help="port (0 picks a free one)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default: %(default)s; 0 picks a free one)")
     parser.add_argument("--max-batch-size", type=int, default=8,
-                        help="the most concurrent requests generated as one batch")
+                        help="the most concurrent requests generated as one batch (default: %(default)s)")
     parser.add_argument("--api-key", default=None,
                         help=f"require 'Authorization: Bearer <key>' on every request (default: the {API_KEY_ENV} "
                              "environment variable, which keeps the key out of the process list); needed to "

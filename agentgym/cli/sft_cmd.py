@@ -33,18 +33,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--env", default=None, help="collect demonstrations in this environment (its oracle plays)")
     add_env_options(parser)
     parser.add_argument("--kwargs", default="{}",
-                        help="the environment's arguments as one JSON object (-o KEY=VALUE pairs are added to it)")
+                        help="the environment's arguments as one JSON object (-o KEY=VALUE pairs are added to it; default: none)")
     parser.add_argument("--episodes", type=positive_int, default=64,
-                        help="demonstration episodes to play (seeds from --first-seed on)")
-    parser.add_argument("--first-seed", type=non_negative_int, default=0)
+                        help="demonstration episodes to play (seeds from --first-seed on; default: %(default)s)")
+    parser.add_argument("--first-seed", type=non_negative_int, default=0, help="default: %(default)s")
     parser.add_argument("--max-turns", type=positive_int, default=None,
                         help="turn budget (default: the environment's)")
     parser.add_argument("--trajectories", type=Path, nargs="*", default=[],
                         help="recorded token-exact trajectories (JSONL) to learn from, with or instead of --env")
     parser.add_argument("--include-failures", action="store_true", help="keep episodes that did not succeed")
-    parser.add_argument("--epochs", type=positive_int, default=2)
-    parser.add_argument("--lr", type=positive_float, default=1e-5)
-    parser.add_argument("--rows-per-step", type=positive_int, default=16, help="trajectories per optimizer step")
+    parser.add_argument("--epochs", type=positive_int, default=2, help="passes over the demonstrations (default: %(default)s)")
+    parser.add_argument("--lr", type=positive_float, default=1e-5, help="learning rate (default: %(default)s)")
+    parser.add_argument("--rows-per-step", type=positive_int, default=16, help="trajectories per optimizer step (default: %(default)s)")
     parser.add_argument("--out", type=Path, required=True, help="where the fine-tuned model is saved")
 
 
