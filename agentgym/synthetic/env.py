@@ -260,7 +260,11 @@ class SyntheticEnv(LLMEnv):
 
     def oracle_action(self) -> str:
         """The real environment's oracle, on the real environment replayed with this episode's
-        actions (see the module docstring)."""
+        actions (see the module docstring). A rewritten task (a curriculum's text variation) has
+        none: ``NotImplementedError``, as for an environment without an oracle."""
+        if self._task is not None and self._task.rewrite is not None:
+            raise NotImplementedError("a rewritten task (a curriculum's text variation) has no oracle: "
+                                      "the real environment cannot play it")
         self._replay_real()
         return self._real.unwrapped.oracle_action()
 

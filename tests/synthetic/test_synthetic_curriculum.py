@@ -157,5 +157,7 @@ def test_a_synthetic_environment_plays_the_curriculum():
     assert observation == rewritten.rewrite and info["task_id"] == rewritten.key
     assert info["real_task_id"].startswith("GuessTheNumber-easy-")
     assert env.unwrapped.reference_answer is None  # the rewritten task's answer is the model's, not the real one
+    with pytest.raises(NotImplementedError, match="rewritten"):  # nor has it the real one's oracle
+        env.unwrapped.oracle_action()
     env.close()
     assert isinstance(pool[0], CurriculumTask)
