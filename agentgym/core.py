@@ -291,6 +291,8 @@ class LLMEnv(ToolHost, gym.Env):
         self._last_observation: Observation = ""
         self._episode_resources_held = False
         self._private_loop: asyncio.AbstractEventLoop | None = None
+        # No async hooks: ``reset``/``step`` take the sync fast path (see ``_reset_sync``).
+        self._sync_hooks_only = not self.has_async_hooks()
         self._init_tools()
 
     # ----------------------------------------------------------------- to implement
@@ -329,7 +331,8 @@ class LLMEnv(ToolHost, gym.Env):
     def has_async_hooks(cls) -> bool:
         """The class implements at least one async hook itself (``aplay``, ``anew_episode``...):
         ``areset``/``astep`` then run on the caller's event loop instead of a worker thread.
-        Decided once per class, on first use (every ``reset`` and ``step`` asks)."""
+        Decided once per class, on first use (every environment asks when it is made: without
+        async hooks, its ``reset`` and ``step`` take a sync fast path)."""
         try:
             return _HAS_ASYNC_HOOKS[cls]
         except KeyError:
@@ -393,13 +396,13 @@ class LLMEnv(ToolHost, gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Observation, ResetInfo]:
-        if not self.has_async_hooks():
+        if self._sync_hooks_only:
             return self._reset_sync(seed, options)
         self._refuse_inside_running_loop("areset(seed=..., options=...)")
         return self._drive_sync(self._reset_program(seed, options))
 
     def step(self, action: Any) -> tuple[Observation, float, bool, bool, StepInfo]:
-        if not self.has_async_hooks():
+        if self._sync_hooks_only:
             return self._step_sync(action)
         self._refuse_inside_running_loop("astep(action)")
         return self._drive_sync(self._step_program(action))
@@ -584,9 +587,13 @@ class LLMEnv(ToolHost, gym.Env):
         return info
 
     def _release_sync(self) -> None:
-        """``_release_program`` run with the sync hooks, skipped when nothing is held."""
-        if self._episode_resources_held or self._toolsets_open:
+        """``_release_program`` with the sync hooks: the program itself when toolsets are open,
+        else its last step (release the resources if held) done directly."""
+        if self._toolsets_open:
             self._drive_sync(self._release_program())
+        elif self._episode_resources_held:
+            self._episode_resources_held = False  # first: a release that raises is not retried
+            self.release_resources()
 
     def _release_program(self) -> _Program:
         failure: Exception | None = None
