@@ -43,38 +43,40 @@ class GuessTheNumber(HiddenAnswerGame):
         return f"Guess a number between 1 and {self.high}. You have {self.max_guesses} guesses."
 
     def play(self, action: str) -> Feedback:
-        found = _NUMBER.findall(action)
-        if not found:
-            raise InvalidAction(f"reply with a number between 1 and {self.high}.")
-        whole, _, fraction = found[-1].partition(".")
-        if fraction.strip("0"):
-            raise InvalidAction(f"{found[-1][:20]} is not a whole number; guess one between 1 and {self.high}.")
+        if action.isdecimal():  # a bare number, the usual reply: it is its own last number
+            number = whole = action
+        else:
+            found = _NUMBER.findall(action)
+            if not found:
+                raise InvalidAction(f"reply with a number between 1 and {self.high}.")
+            number = found[-1]
+            whole, _, fraction = number.partition(".")
+            if fraction.strip("0"):
+                raise InvalidAction(f"{number[:20]} is not a whole number; guess one between 1 and {self.high}.")
         guess = int(whole) if len(whole) < 12 else -1
         if not 1 <= guess <= self.high:
-            raise InvalidAction(f"{found[-1][:20]} is not between 1 and {self.high}.")
+            raise InvalidAction(f"{number[:20]} is not between 1 and {self.high}.")
         self.guesses += 1
         if guess == self.secret:
             return Feedback(f"{guess} is correct! You found it in {self.guesses} guesses.",
                             {"outcome": 1.0}, terminated=True, success=True)
         rewards = {}
-        if self.dense_reward:
-            width = self.high_bound - self.low_bound + 1
-            self._narrow(guess)
-            rewards["progress"] = 1.0 - (self.high_bound - self.low_bound + 1) / width
+        width = self.high_bound - self.low_bound + 1
+        if guess < self.secret:  # the secret lies above the guess
+            hint = "higher"
+            if guess >= self.low_bound:
+                self.low_bound = guess + 1
         else:
-            self._narrow(guess)
-        hint = "higher" if guess < self.secret else "lower"
+            hint = "lower"
+            if guess <= self.high_bound:
+                self.high_bound = guess - 1
+        if self.dense_reward:
+            rewards["progress"] = 1.0 - (self.high_bound - self.low_bound + 1) / width
         left = self.max_guesses - self.guesses
         if left == 0:
             return Feedback(f"{guess} is wrong and you have no guesses left. You lose.",
                             {"outcome": 0.0, **rewards}, terminated=True)
         return Feedback(f"The secret number is {hint} than {guess}. {left} guesses left.", rewards)
-
-    def _narrow(self, guess: int) -> None:
-        if guess < self.secret:
-            self.low_bound = max(self.low_bound, guess + 1)
-        else:
-            self.high_bound = min(self.high_bound, guess - 1)
 
     def random_action(self, rng: random.Random) -> str:
         return str(1 + int(rng.random() * self.high))  # rng.randint is several times slower

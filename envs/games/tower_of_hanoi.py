@@ -20,6 +20,11 @@ _MOVE = re.compile(
     rf"(?<![a-z0-9]){_PEG}(?:\s*(?:->|→|=>|>|\bto\b|,)\s*|\s+){_PEG}(?![a-z0-9])", re.IGNORECASE
 )
 _PEG_INDEX = {"a": 0, "b": 1, "c": 2, "1": 0, "2": 1, "3": 2, "A": 0, "B": 1, "C": 2}
+# The usual spellings of each move ("move A C", "A->C", "1 3"...), looked up before the search:
+# what ``_MOVE`` finds in them, found once here.
+_SPELLED = {text: _MOVE.findall(text)[-1]
+            for s in "ABCabc123" for t in "ABCabc123"
+            for text in (f"move {s} {t}", f"{s} {t}", f"{s}->{t}", f"{s} -> {t}", f"{s} to {t}")}
 _MOVES = tuple((s, t) for s in range(3) for t in range(3) if s != t)
 _MOVE_TEXT = {move: f"move {_PEG_NAMES[move[0]]} {_PEG_NAMES[move[1]]}" for move in _MOVES}
 _LEVELS = {"easy": 3, "medium": 4, "hard": 5}  # difficulty -> number of disks
@@ -128,10 +133,13 @@ class TowerOfHanoi(GameEnv):
                 f"{self.start_distance} moves; you have {self.max_moves}.")
 
     def play(self, action: str) -> Feedback:
-        found = _MOVE.findall(action)
-        if not found:
-            raise InvalidAction("reply with a move such as 'move A C' (from peg A to peg C).")
-        source_name, dest_name = found[-1]
+        move = _SPELLED.get(action)
+        if move is None:
+            found = _MOVE.findall(action)
+            if not found:
+                raise InvalidAction("reply with a move such as 'move A C' (from peg A to peg C).")
+            move = found[-1]
+        source_name, dest_name = move
         source, dest = _PEG_INDEX[source_name], _PEG_INDEX[dest_name]
         if source == dest:
             raise InvalidAction("the source and destination pegs must differ.")

@@ -205,3 +205,32 @@ def test_games_give_the_same_steps_with_and_without_the_program(env_id, actions)
         second = (hooked.reset(seed=seed), [hooked.step(a) if hooked.episode_active else None for a in actions])
         assert first[1] == second[1]
         assert first[0][0] == second[0][0]
+
+
+def _step_both(env_id: str, plain_text: str, searched_text: str, seed: int, options=None) -> tuple:
+    """One step of ``plain_text`` and one of ``searched_text``, each on a fresh episode of ``seed``."""
+    results = []
+    for text in (plain_text, searched_text):
+        env = agentgym.make(env_id, max_turns=None, episode_statistics=False).unwrapped
+        env.reset(seed=seed, options=options)
+        results.append((env.step(text), env.render_text()))
+    return tuple(results)
+
+
+@pytest.mark.parametrize("number", ["7", "５", "0", "21", "007", "1" * 30, "12", "1"])
+def test_a_bare_number_is_the_same_guess_as_the_last_number_of_a_sentence(number):
+    """GuessTheNumber reads a bare number without its search: same step as when searched."""
+    for seed in range(3):
+        bare, searched = _step_both("games/GuessTheNumber-v0", number, f"3.5 is silly, I say {number}", seed)
+        assert bare == searched
+
+
+def test_every_looked_up_move_spelling_is_the_move_the_search_finds():
+    """TowerOfHanoi looks the usual spellings up before its search: same step as when searched."""
+    from agentgym.envs.games.tower_of_hanoi import _SPELLED
+
+    spellings = sorted(_SPELLED)
+    assert {"move A C", "a->c", "1 3", "B to C", "A -> B"} <= set(spellings)
+    for text in spellings:
+        looked_up, searched = _step_both("games/TowerOfHanoi-v0", text, f"Next: {text}", 0, {"start": "ABA"})
+        assert looked_up == searched, text
