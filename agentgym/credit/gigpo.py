@@ -42,6 +42,7 @@ from agentgym.credit.base import (
     weighted_mean_std,
 )
 from agentgym.credit.grpo import group_relative_advantages
+from agentgym.subsequence import lcs_length
 from agentgym.trajectory import Trajectory, Turn
 
 TurnRef = tuple[int, int]  # (trajectory index in the batch, turn index)
@@ -174,20 +175,3 @@ def _similar_components(anchors: list[Hashable], threshold: float) -> dict[Hasha
                     and 2.0 * lcs_length(a, b) / (len(a) + len(b)) >= threshold and matcher.ratio() >= threshold:
                 parent[root(b)] = root(a)
     return {anchor: root(anchor) for anchor in ordered}
-
-
-def lcs_length(a: str, b: str) -> int:
-    """The length of a longest common subsequence of ``a`` and ``b``, by the bit-parallel
-    algorithm of Allison and Dix (``O(len(a) * len(b) / wordsize)``): bit ``i`` of ``v`` is
-    cleared where row ``i`` of the LCS table steps up; ``LCS = len(a) - popcount(v)``."""
-    if not a or not b:
-        return 0
-    positions: dict[str, int] = {}
-    for i, char in enumerate(a):
-        positions[char] = positions.get(char, 0) | (1 << i)
-    full = (1 << len(a)) - 1
-    v = full
-    for char in b:
-        u = v & positions.get(char, 0)
-        v = ((v + u) | (v - u)) & full
-    return len(a) - bin(v).count("1")

@@ -15,25 +15,6 @@ def run_cli(capsys, *argv):
     return code, captured.out, captured.err
 
 
-@pytest.fixture
-def registered_for_the_test():
-    """``agentgym.register`` for one test: the ids it registered are gone again after it."""
-    import gymnasium
-
-    from agentgym import registry
-
-    ids = []
-
-    def register(env_id, *args, **kwargs):
-        ids.append(env_id)
-        return agentgym.register(env_id, *args, **kwargs)
-
-    yield register
-    for env_id in ids:
-        registry._ENVS.pop(env_id, None)
-        gymnasium.registry.pop(env_id, None)
-
-
 # ------------------------------------------------------------------------------------ list
 def test_list_markdown_keeps_the_pattern_and_the_tag(capsys):
     code, out, _ = run_cli(capsys, "list", "--markdown", "games/T*")

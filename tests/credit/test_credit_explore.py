@@ -339,7 +339,7 @@ def test_similarity_mode_skips_the_quadratic_ratio_for_states_that_share_charact
 
 @pytest.mark.parametrize("seed", range(30))
 def test_lcs_length_equals_the_dynamic_programme(seed):
-    from agentgym.credit.gigpo import lcs_length
+    from agentgym.subsequence import lcs_length
 
     rng = np.random.default_rng(seed)
     a, b = ("".join(rng.choice(list("abcé🙂"), size=int(rng.integers(0, 30)))) for _ in range(2))

@@ -32,6 +32,8 @@ from __future__ import annotations
 import functools
 import re
 
+from agentgym.subsequence import lcs_length
+
 #: A match needs a token-set score above this (WebShop's rule).
 MATCH_THRESHOLD = 85
 
@@ -55,24 +57,7 @@ def similarity(a: str, b: str) -> float:
     total = len(a) + len(b)
     if total == 0:
         return 0.0
-    return 200.0 * _lcs_length(a, b) / total
-
-
-def _lcs_length(a: str, b: str) -> int:
-    """The length of the longest common subsequence of ``a`` and ``b`` (bit-parallel: bit ``i``
-    of ``row`` is 0 where position ``i`` of ``a`` is used by the best subsequence so far)."""
-    if not a or not b:
-        return 0
-    positions: dict[str, int] = {}
-    for i, char in enumerate(a):
-        positions[char] = positions.get(char, 0) | (1 << i)
-    full = (1 << len(a)) - 1
-    row = full
-    for char in b:
-        matches = positions.get(char, 0)
-        used = row & matches
-        row = ((row + used) | (row - used)) & full
-    return len(a) - bin(row).count("1")
+    return 200.0 * lcs_length(a, b) / total
 
 
 @functools.lru_cache(maxsize=65_536)
