@@ -57,21 +57,21 @@ class GuessTheNumber(HiddenAnswerGame):
         if not 1 <= guess <= self.high:
             raise InvalidAction(f"{number[:20]} is not between 1 and {self.high}.")
         self.guesses += 1
-        if guess == self.secret:
+        secret, low, high = self.secret, self.low_bound, self.high_bound
+        if guess == secret:
             return Feedback(f"{guess} is correct! You found it in {self.guesses} guesses.",
                             {"outcome": 1.0}, terminated=True, success=True)
-        rewards = {}
-        width = self.high_bound - self.low_bound + 1
-        if guess < self.secret:  # the secret lies above the guess
+        if guess < secret:  # narrow the interval that can still hold the secret
             hint = "higher"
-            if guess >= self.low_bound:
+            if guess >= low:
                 self.low_bound = guess + 1
         else:
             hint = "lower"
-            if guess <= self.high_bound:
+            if guess <= high:
                 self.high_bound = guess - 1
+        rewards = {}
         if self.dense_reward:
-            rewards["progress"] = 1.0 - (self.high_bound - self.low_bound + 1) / width
+            rewards["progress"] = 1.0 - (self.high_bound - self.low_bound + 1) / (high - low + 1)
         left = self.max_guesses - self.guesses
         if left == 0:
             return Feedback(f"{guess} is wrong and you have no guesses left. You lose.",

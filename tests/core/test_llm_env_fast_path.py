@@ -234,3 +234,20 @@ def test_every_looked_up_move_spelling_is_the_move_the_search_finds():
     for text in spellings:
         looked_up, searched = _step_both("games/TowerOfHanoi-v0", text, f"Next: {text}", 0, {"start": "ABA"})
         assert looked_up == searched, text
+
+
+def test_guess_the_number_dense_progress_is_the_share_of_the_interval_ruled_out():
+    """GuessTheNumber narrows its interval inline: a guess outside it rules nothing out."""
+    env = agentgym.make("games/GuessTheNumber-v0", difficulty="easy", dense_reward=True, max_turns=None,
+                        episode_statistics=False).unwrapped
+    env.reset(seed=0)
+    env.secret = 15
+    steps = [(text, env.step(text)) for text in ("10", "18", "5", "19", "12")]
+    assert [(text, obs.split(".")[0], reward) for text, (obs, reward, *_) in steps] == [
+        ("10", "The secret number is higher than 10", 0.5),
+        ("18", "The secret number is lower than 18", 0.30000000000000004),
+        ("5", "The secret number is higher than 5", 0.0),
+        ("19", "The secret number is lower than 19", 0.0),
+        ("12", "The secret number is higher than 12", 0.2857142857142857),
+    ]
+    assert (env.low_bound, env.high_bound) == (13, 17)
