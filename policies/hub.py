@@ -39,6 +39,13 @@ def hub_reachable(timeout: float = CONNECT_TIMEOUT) -> bool:
         return False
 
 
+def behind_a_proxy() -> bool:
+    """Whether HTTP requests go through a proxy (``HTTPS_PROXY``, ``ALL_PROXY``...): a direct
+    connection then tells nothing, so :func:`loadable_source` leaves the decision to Hugging Face."""
+    return any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy",
+                                                 "HTTP_PROXY", "http_proxy"))
+
+
 def offline_mode() -> bool:
     """Whether the user already asked Hugging Face for no network (``HF_HUB_OFFLINE``)."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
@@ -46,16 +53,16 @@ def offline_mode() -> bool:
 
 def loadable_source(name: str, *, is_folder: bool, revision: str | None = None) -> str:
     """What ``from_pretrained`` should be given for ``name``: ``name`` itself for a folder, in
-    offline mode (Hugging Face then reads only its cache) or when the hub answers; when it
-    cannot be reached, the folder of ``name``'s snapshot (at ``revision``) in the local hub cache,
-    so that nothing asks the network (``local_files_only`` alone does not stop every lookup:
-    transformers' adapter check still asks the hub, with the retries).
+    offline mode (Hugging Face then reads only its cache), behind a proxy, or when the hub
+    answers; when it cannot be reached, the folder of ``name``'s snapshot (at ``revision``) in
+    the local hub cache, so that nothing asks the network (``local_files_only`` alone does not
+    stop every lookup: transformers' adapter check still asks the hub, with the retries).
 
     Raises:
         OSError: the hub cannot be reached and ``name`` is not in the local cache (the message
             says so, naming the endpoint).
     """
-    if is_folder or offline_mode() or hub_reachable():
+    if is_folder or offline_mode() or behind_a_proxy() or hub_reachable():
         return name
     from huggingface_hub import snapshot_download
 

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from agentgym.policies.hub import hub_reachable
+from agentgym.policies.hub import hub_reachable, loadable_source
 
 from tests.policies.conftest import make_tiny_model
 
@@ -44,7 +44,8 @@ def hub_cache(tmp_path, smollm2_tokenizer):
 
 
 def run_offline(code: str, endpoint: str, cache) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_") and k != "TRANSFORMERS_OFFLINE"}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("HF_") and k != "TRANSFORMERS_OFFLINE" and not k.lower().endswith("_proxy")}
     env.update(HF_ENDPOINT=endpoint, HF_HUB_CACHE=str(cache), HF_HUB_DISABLE_TELEMETRY="1")
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
 
@@ -57,6 +58,16 @@ def test_reachability_is_a_real_connection(refused_endpoint, monkeypatch):
         assert hub_reachable()
     monkeypatch.setenv("HF_ENDPOINT", "http://no-such-host.invalid")
     assert not hub_reachable()
+
+
+def test_behind_a_proxy_the_decision_is_left_to_hugging_face(refused_endpoint, monkeypatch):
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", refused_endpoint)
+    with pytest.raises(OSError, match="not in the local Hugging Face cache"):
+        loadable_source("tiny-org/not-downloaded", is_folder=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")  # a direct connection tells nothing
+    assert loadable_source("tiny-org/not-downloaded", is_folder=False) == "tiny-org/not-downloaded"
 
 
 def test_an_uncached_hub_name_fails_at_once_saying_why(refused_endpoint, tmp_path):
