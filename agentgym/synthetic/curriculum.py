@@ -183,7 +183,7 @@ class TaskGenerator(PicklesWithoutLock):
     def entropy(self, key: str) -> float | None:
         """The task's outcome entropy in bits, or ``None`` before ``min_episodes`` outcomes."""
         with self._lock:
-            values = list(self._outcomes.get(key, ()))
+            values = list(self._outcomes.get(str(key), ()))  # as record() stores it
         return outcome_entropy(values, self.bins) if len(values) >= self.min_episodes else None
 
     def frontier(self) -> list[tuple[str, float]]:
