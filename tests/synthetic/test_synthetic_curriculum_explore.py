@@ -23,8 +23,6 @@ def test_a_seed_variation_never_repeats_its_parent_or_another_pool_task() -> Non
 
 
 def test_a_key_recorded_as_a_number_is_read_back_by_the_same_number():
-    from agentgym.synthetic import TaskGenerator
-
-    curriculum = TaskGenerator("games/GuessTheNumber-v0", seeds=(0, 100), min_episodes=2)
+    curriculum = TaskGenerator(ENV, seeds=(0, 100), min_episodes=2)
     curriculum.record(5, [0.0, 1.0])
     assert curriculum.entropy(5) == curriculum.entropy("5") == 1.0
