@@ -318,6 +318,7 @@ def as_image_array(image: Any) -> np.ndarray:
 @dataclass
 class _VisionRow(DecodingRow):
     images: list[ImageInputs] = field(default_factory=list)
+    positions: torch.Tensor | None = None  # [P, len(prompt_ids)]: see HFVisionPolicy._row_positions
 
 
 class HFVisionPolicy(HFPolicy):
@@ -368,9 +369,12 @@ class HFVisionPolicy(HFPolicy):
     # ------------------------------------------------------------------ requests
     def _new_row(self, index: int, request: Request, sampling: SamplingParams) -> _VisionRow:
         images = self.family.encode_images(message_images(request.messages))
-        row = super()._new_row(index, request, sampling)
+        row = _VisionRow(**vars(super()._new_row(index, request, sampling)), images=images)
         self.family.check_tokens(row.prompt_ids, images)
-        return _VisionRow(**vars(row), images=images)
+        # Computed here, per request, so that image tokens the images cannot be placed on (the
+        # right count, but not in one run per image) fail this request alone, not its batch.
+        row.positions = self._row_positions(row)
+        return row
 
     def _prompt_ids(self, request: Request) -> list[int]:
         if request.prompt_token_ids is not None:
@@ -402,7 +406,7 @@ class HFVisionPolicy(HFPolicy):
             n = len(row.prompt_ids)
             input_ids[i, width - n:] = torch.tensor(row.prompt_ids)
             attention_mask[i, width - n:] = 1
-            positions[i, :, width - n:] = self._row_positions(row)
+            positions[i, :, width - n:] = row.positions
         input_ids, attention_mask, positions = (t.to(self.device) for t in (input_ids, attention_mask, positions))
         images = {name: value.to(self.device) for name, value in
                   self.family.model_inputs([image for row in rows for image in row.images]).items()}
