@@ -178,8 +178,12 @@ class ImageRef:
         return ImageLoader(self.base).load(self.reference, list(self.shape))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """The pixels, as an array's ``__array__`` gives them: read-only unless a copy is asked
+        for (``np.array(ref)``, ``copy=True``) or a dtype conversion makes one, which is writable."""
         image = self.load()
-        return image if dtype is None else image.astype(dtype)
+        if dtype is not None and np.dtype(dtype) != image.dtype:
+            return image.astype(dtype)
+        return image.copy() if copy else image
 
 
 class ImageLoader:
