@@ -110,6 +110,17 @@ class VisionFamily(ABC):
         self._lock = threading.Lock()
 
     @property
+    def cached_bytes(self) -> int:
+        """Bytes of processed-image tensors held by the cache now (at most ``cache_bytes``)."""
+        return self._cached_bytes
+
+    def clear_cache(self) -> None:
+        """Drop every processed image (they are processed again when next needed)."""
+        with self._lock:
+            self._cache.clear()
+            self._cached_bytes = 0
+
+    @property
     def reserved_token_ids(self) -> list[int]:
         """Token ids only the processor writes (never sampled; see the module docstring): the
         image token and the family's image delimiters."""
@@ -365,6 +376,12 @@ class HFVisionPolicy(HFPolicy):
             model = AutoModelForImageTextToText.from_pretrained(path_or_name, **model_kwargs, **load_kwargs)
         return cls(model, processor, device=device, max_batch_size=max_batch_size, name=name,
                    batch_invariant=batch_invariant)
+
+    def close(self) -> None:
+        """Release the cache of processed images (the policy stays usable: its next images are
+        processed again). A family shared with a trainer loses its cached images too."""
+        super().close()
+        self.family.clear_cache()
 
     # ------------------------------------------------------------------ requests
     def _new_row(self, index: int, request: Request, sampling: SamplingParams) -> _VisionRow:

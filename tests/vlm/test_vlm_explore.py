@@ -28,3 +28,20 @@ def test_image_tokens_split_in_two_runs_fail_their_request_alone():
 
     assert bad.finish_reason == "error" and "fills 4 tokens" in bad.error
     assert good.error is None and good.token_ids == plain.token_ids and good.logprobs == plain.logprobs
+
+
+def test_close_releases_the_processed_images_and_the_policy_stays_usable():
+    tokenizer = bpe_tokenizer("qwen2_vl")
+    policy = HFVisionPolicy(tiny_vlm("qwen2_vl", tokenizer), processor("qwen2_vl", tokenizer))
+    image = np.random.default_rng(1).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    request = Request([{"role": "user", "content": [{"type": "image", "image": image}]}])
+    sampling = SamplingParams(max_tokens=2, temperature=0.0)
+    (before,) = policy.generate([request], sampling)
+    assert policy.family.cached_bytes > 0
+
+    policy.close()
+    policy.close()  # twice is fine
+
+    assert policy.family.cached_bytes == 0
+    (after,) = policy.generate([request], sampling)
+    assert after.error is None and after.token_ids == before.token_ids and policy.family.cached_bytes > 0
