@@ -101,6 +101,8 @@ class VisionFamily(ABC):
     rope: bool = False
 
     def __init__(self, processor: Any, config: Any, *, cache_bytes: int = 1 << 30) -> None:
+        if isinstance(cache_bytes, bool) or not isinstance(cache_bytes, int) or cache_bytes < 0:
+            raise ValueError(f"cache_bytes must be an integer >= 0, got {cache_bytes!r}")
         self.processor = processor
         self.config = config
         self.image_token_id = int(config.image_token_id)

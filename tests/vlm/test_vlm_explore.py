@@ -4,9 +4,10 @@ alone, without sinking the requests batched with it."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from agentgym.policies.base import Request, SamplingParams
-from agentgym.policies.hf_vision import HFVisionPolicy
+from agentgym.policies.hf_vision import HFVisionPolicy, vision_family
 from tests.vlm.vlm_models import bpe_tokenizer, processor, tiny_vlm
 
 
@@ -45,3 +46,11 @@ def test_close_releases_the_processed_images_and_the_policy_stays_usable():
     assert policy.family.cached_bytes == 0
     (after,) = policy.generate([request], sampling)
     assert after.error is None and after.token_ids == before.token_ids and policy.family.cached_bytes > 0
+
+
+@pytest.mark.parametrize("cache_bytes", ["1GB", -1, 1.5, True, None])
+def test_a_cache_size_that_is_no_byte_count_is_refused_when_the_family_is_made(cache_bytes):
+    """Not at the first image, where every request of a rollout would become an error."""
+    tokenizer = bpe_tokenizer("qwen2_vl")
+    with pytest.raises(ValueError, match="cache_bytes must be an integer >= 0"):
+        vision_family(tiny_vlm("qwen2_vl", tokenizer), processor("qwen2_vl", tokenizer), cache_bytes=cache_bytes)
