@@ -200,7 +200,7 @@ def summarise_run(run_dir: str | Path) -> Evaluation:
     path = run_dir / TRAJECTORIES_FILE
     if not path.is_file():
         raise ValueError(f"{run_dir} has no {TRAJECTORIES_FILE}: nothing to summarise")
-    reader = TrajectoryReader(path)
+    reader = TrajectoryReader(path, lazy_images=True)  # a summary needs no pixels: missing images do not matter
     trajectories = list(reader)
     previous = load_results(run_dir) if (run_dir / RESULTS_FILE).is_file() else None
     settings = load_settings(run_dir)
