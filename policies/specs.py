@@ -23,7 +23,8 @@ DEFAULT_POLICY = EMBEDDED_SPEC
 
 POLICY_SPECS = {
     EMBEDDED_SPEC: "the embedded SmolLM2-135M-Instruct model (the default; aliases: smollm2, embedded)",
-    "hf:PATH": "a Hugging Face causal LM checkpoint (folder or hub cache name), or a LoRA run's adapter folder",
+    "hf:PATH": ("a Hugging Face causal LM or vision-language checkpoint (folder or hub cache name), or a "
+                "LoRA run's adapter folder"),
     "openai:URL#MODEL": "an OpenAI-compatible server, e.g. openai:http://127.0.0.1:8000/v1#my-model",
     "oracle": "the environment's own solver (an upper bound)",
     "random[:SEED]": "random legal-looking moves",
@@ -101,8 +102,24 @@ def is_checkpoint_folder(folder: Path) -> bool:
     return folder.is_dir() and ((folder / "config.json").is_file() or is_adapter_folder(folder))
 
 
+def has_vision_tower(source: str) -> bool:
+    """The checkpoint's configuration has a ``vision_config`` (an image-text-to-text model, as
+    training's ``model.path`` detects it); ``False`` when it cannot be read (the causal-LM load
+    then says why)."""
+    from transformers import AutoConfig
+
+    from agentgym.policies.hf import quiet_transformers
+
+    try:
+        with quiet_transformers():
+            return getattr(AutoConfig.from_pretrained(source), "vision_config", None) is not None
+    except Exception:  # noqa: BLE001 - unreadable or unknown: HFPolicy.from_pretrained reports it
+        return False
+
+
 def _hf_policy(spec: str, argument: str) -> Policy:
-    """``HFPolicy.from_pretrained`` with the failures a user can cause turned into one line.
+    """``HFPolicy.from_pretrained`` (``HFVisionPolicy`` for a checkpoint with a vision tower)
+    with the failures a user can cause turned into one line.
 
     A LoRA adapter folder loads its base model (the adapter's ``base_model_name_or_path``)
     with the adapter applied; that needs peft (the ``train`` extra)."""
@@ -121,7 +138,12 @@ def _hf_policy(spec: str, argument: str) -> Policy:
 
     is_folder = looks_like_local_path(argument)
     try:
-        return HFPolicy.from_pretrained(loadable_source(str(folder) if is_folder else argument, is_folder=is_folder))
+        source = loadable_source(str(folder) if is_folder else argument, is_folder=is_folder)
+        if not (is_folder and is_adapter_folder(folder)) and has_vision_tower(source):
+            from agentgym.policies.hf_vision import HFVisionPolicy
+
+            return HFVisionPolicy.from_pretrained(source)
+        return HFPolicy.from_pretrained(source)
     except (OSError, ValueError) as exc:  # not in the hub cache (no network), not a model, unreadable, no
         # tokenizer files, an architecture transformers does not know
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
