@@ -237,6 +237,12 @@ class Trajectory:
         """The undiscounted return: the sum of the turns' rewards (``"return"`` in the dict)."""
         return float(sum(turn.reward for turn in self.turns))
 
+    def describe(self, index: int) -> str:
+        """``trajectory 3 ('Wordle-easy-7-0')``: how an error names the ``index``-th trajectory of
+        a batch (its task id, or else its environment id, when known)."""
+        name = self.task_id or self.env_id
+        return f"trajectory {index}" + (f" ({name!r})" if name else "")
+
     def to_dict(self, images: ImageStore | None = None) -> dict[str, Any]:
         """The record; message contents equal to a turn's text become references, and images
         are written to ``images`` and referred to (without a store the arrays are kept: see the

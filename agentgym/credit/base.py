@@ -133,17 +133,12 @@ def check_rewards(trajectories: Sequence[Trajectory]) -> None:
     of its whole group (or batch) NaN, and then the loss and the weights."""
     for index, trajectory in enumerate(trajectories):
         for t, turn in enumerate(trajectory.turns):
-            where = f"trajectory {index}{_named(trajectory)}, turn {t}"
+            where = f"{trajectory.describe(index)}, turn {t}"
             if not is_finite_number(turn.reward):
                 raise ValueError(f"{where}: reward {turn.reward!r} is not a finite number")
             for name, value in turn.reward_components.items():
                 if not is_finite_number(value):
                     raise ValueError(f"{where}: reward component {name!r} is {value!r}, not a finite number")
-
-
-def _named(trajectory: Trajectory) -> str:
-    name = trajectory.task_id or trajectory.env_id
-    return f" ({name!r})" if name else ""
 
 
 def check_eps(eps: Any) -> float:

@@ -49,11 +49,11 @@ inspection). Nothing here imports TRL: the hook only duck-types the trainer.
 from __future__ import annotations
 
 import contextlib
-import numbers
 from typing import Any, Callable, Iterable, Sequence
 
 import gymnasium as gym
 
+from agentgym.core import is_int
 from agentgym.integrations.episodes import TokenEpisode, play, task_from_prompt, task_prompt
 from agentgym.policies.base import Policy, SamplingParams
 from agentgym.rollout import RolloutConfig, Task
@@ -194,7 +194,7 @@ class AgentgymRollout:
 
 
 def _integer_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+    if not is_int(seed):
         raise ValueError(f"seeds must be integers, got {seed!r}")
     return int(seed)
 

@@ -101,7 +101,7 @@ class InformationGainReward(RewardProvider):
                 plans.append(answer_queries(trajectory, self.tokenizer))
             except UnscorableTrajectory as exc:
                 if self.on_missing == "raise":
-                    raise UnscorableTrajectory(f"trajectory {index}{_named(trajectory)}: {exc}") from exc
+                    raise UnscorableTrajectory(f"{trajectory.describe(index)}: {exc}") from exc
                 trajectory.metadata["info_gain_skipped"] = str(exc)
                 plans.append(None)
         flat = [query for plan in plans if plan for query in plan]
@@ -186,11 +186,6 @@ def _token_boundaries(trajectory: Trajectory) -> list[int]:
         raise UnscorableTrajectory(f"contexts ending at {beyond} (prompt_length, observation_span ends) lie "
                                    f"beyond the {recorded} recorded tokens: a damaged record")
     return boundaries
-
-
-def _named(trajectory: Trajectory) -> str:
-    name = trajectory.task_id or trajectory.env_id
-    return f" ({name!r})" if name else ""
 
 
 def _rendered_contexts(trajectory: Trajectory, tokenizer: Any) -> list[list[int]]:

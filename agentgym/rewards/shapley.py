@@ -230,7 +230,7 @@ class ShapleyInformationGain(RewardProvider):
         return [self._score(trajectory, index) for index, trajectory in enumerate(trajectories)]
 
     def _score(self, trajectory: Trajectory, index: int) -> list[float | None]:
-        label = _label(trajectory, index)
+        label = trajectory.describe(index)
         answer = trajectory.metadata.get(REFERENCE_KEY)
         if not isinstance(answer, str) or not answer.strip():
             reason = f"{label} has no reference answer in metadata[{REFERENCE_KEY!r}]"
@@ -263,11 +263,6 @@ class ShapleyInformationGain(RewardProvider):
         trajectory.metadata["shapley_belief"] = {"before": value(frozenset()), "after": value(frozenset(players))}
         trajectory.metadata["shapley_method"] = method
         return [self.scale * sum(float(phi[key]) for key in keys) for keys in per_turn]
-
-
-def _label(trajectory: Trajectory, index: int) -> str:
-    name = trajectory.task_id or trajectory.env_id
-    return f"trajectory {index}" + (f" ({name!r})" if name else "")
 
 
 __all__ = [

@@ -100,7 +100,8 @@ class Task:
     def __post_init__(self) -> None:
         if not is_int(self.seed):  # 1.5, "3", True: never a task of its own
             raise TypeError(f"Task seed must be an integer, got {self.seed!r:.80}")
-        object.__setattr__(self, "seed", int(self.seed))  # a NumPy seed (np.arange) as a plain int: Gymnasium's reset takes no other
+        # a NumPy seed (np.arange) as a plain int: Gymnasium's reset takes no other
+        object.__setattr__(self, "seed", int(self.seed))
         if self.kwargs is None:  # no arguments (as read from data)
             object.__setattr__(self, "kwargs", {})
         elif not isinstance(self.kwargs, Mapping):

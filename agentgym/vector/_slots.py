@@ -34,6 +34,7 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
 
+from agentgym.core import is_int
 from agentgym.info import ErrorKind
 from agentgym.runtime.handle import CallFailure, EnvCallFailed, EnvFactory, EnvHandle, EnvSpaces, StepResult
 from agentgym.runtime.local import LocalHandle, ProcessHandle
@@ -588,7 +589,7 @@ def _seeds_per_slot(seed: int | Sequence[int | None] | None, n: int) -> list[int
     if isinstance(seed, (str, bytes)) or not isinstance(seed, Iterable):
         raise ValueError(f"seed must be an int, a list of one int or None per sub-environment ({n}), or None, "
                          f"got {_clipped(seed)}")
-    seeds = [int(s) if isinstance(s, (int, np.integer)) and not isinstance(s, bool) else s for s in seed]
+    seeds = [int(s) if is_int(s) else s for s in seed]
     if len(seeds) != n:
         raise ValueError(f"expected one seed per sub-environment ({n}), got {len(seeds)}")
     return seeds  # NumPy seeds as plain ints: Gymnasium's reset takes no other

@@ -8,6 +8,7 @@ from typing import Any
 import gymnasium as gym
 from gymnasium.vector import AutoresetMode
 
+from agentgym.core import is_int
 from agentgym.registry import make
 from agentgym.vector._slots import SlotVectorEnv
 from agentgym.runtime.worker import DEFAULT_MAX_ABANDONED_THREADS
@@ -54,11 +55,11 @@ def make_vec(
     if mode not in _MODES:
         hint = " (for environments in child processes, use isolation='process')" if mode == "process" else ""
         raise ValueError(f"mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}{hint}")
-    if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+    if not is_int(num_envs) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
     factory = functools.partial(make, env_id, **make_kwargs)
     envs = _MODES[mode](
-        [factory] * num_envs,
+        [factory] * int(num_envs),
         step_timeout=step_timeout,
         autoreset_mode=autoreset_mode,
         max_abandoned_threads=max_abandoned_threads,
