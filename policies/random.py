@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 import random
 from typing import Any, Sequence
 
 import gymnasium as gym
 
+from agentgym.core import is_int
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
 
 
@@ -37,7 +37,7 @@ class RandomPolicy(Policy):
     batch_invariant = True
 
     def __init__(self, seed: int | None = None) -> None:
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        if seed is not None and not is_int(seed):
             raise ValueError(f"RandomPolicy: seed must be an integer or None, got {seed!r}")
         self.hint_seed = None if seed is None else int(seed)
         self.name = "random" if seed is None else f"random:{self.hint_seed}"
