@@ -51,6 +51,20 @@ def is_image(value: Any) -> bool:
             and (value.ndim == 2 or (value.ndim == 3 and value.shape[2] in _CHANNELS)))
 
 
+def as_rgb(image: Any) -> np.ndarray:
+    """``image`` (an image as :func:`is_image` defines it, or what ``numpy.asarray`` makes one
+    of, e.g. a PIL image) as a contiguous ``H x W x 3`` uint8 array, the layout vision-language
+    processors take: a grey image's one channel repeated three times, an RGBA image's alpha
+    dropped (as Pillow's ``convert("RGB")`` does). ``ValueError`` for anything else."""
+    array = np.asarray(image)
+    _check(array)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.shape[2] == 1:
+        array = np.repeat(array, 3, axis=2)
+    return np.ascontiguousarray(array[:, :, :3])
+
+
 def image_digest(image: np.ndarray) -> str:
     """The SHA-256 (hex) of an image's shape and pixels: its content address."""
     _check(image)

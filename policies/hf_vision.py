@@ -64,7 +64,8 @@ from transformers import DynamicCache
 
 from agentgym.policies.base import Request, SamplingParams
 from agentgym.policies.hf import DecodingRow, HFPolicy, quiet_transformers, sample_next_tokens
-from agentgym.rollout.transcript import encode_text, is_processor, message_images
+from agentgym.images import as_rgb
+from agentgym.rollout.transcript import CHANNELS_LAST, encode_text, is_processor, message_images
 
 __all__ = ["HFVisionPolicy", "ImageInputs", "VisionFamily", "message_images", "vision_family"]
 
@@ -143,9 +144,10 @@ class VisionFamily(ABC):
         return logits.index_fill(-1, index, value)
 
     def encode_image(self, image: Any) -> ImageInputs:
-        """The model inputs of one image (an ``HxWx3`` uint8 array or anything
+        """The model inputs of one image (an image of :mod:`agentgym.images` -- grey, RGB or
+        RGBA, made ``HxWx3`` by :func:`~agentgym.images.as_rgb` -- or anything
         ``numpy.asarray`` makes one of, e.g. a PIL image); cached by content."""
-        array = as_image_array(image)
+        array = as_rgb(image)
         key = (array.shape, array.dtype.str, hashlib.blake2b(array.tobytes(), digest_size=16).digest())
         with self._lock:
             cached = self._cache.get(key)
@@ -218,7 +220,7 @@ class QwenVLFamily(VisionFamily):
         return [int(value) for value in (getattr(self.config, name, None) for name in names) if value is not None]
 
     def _encode(self, array: np.ndarray) -> ImageInputs:
-        out = self.processor.image_processor(images=[array], return_tensors="pt")
+        out = self.processor.image_processor(images=[array], return_tensors="pt", **CHANNELS_LAST)
         grid = tuple(int(v) for v in out["image_grid_thw"][0].tolist())
         return ImageInputs({"pixel_values": out["pixel_values"], "image_grid_thw": out["image_grid_thw"]},
                            grid[0] * grid[1] * grid[2] // self.merge_size**2, grid)
@@ -277,7 +279,7 @@ class Idefics3Family(VisionFamily):
         return [vocabulary[name] for name in names if isinstance(name, str) and name in vocabulary]
 
     def _encode(self, array: np.ndarray) -> ImageInputs:
-        out = self.processor.image_processor(images=[[array]], return_tensors="pt")
+        out = self.processor.image_processor(images=[[array]], return_tensors="pt", **CHANNELS_LAST)
         pixels = out["pixel_values"][0]  # [crops, 3, H, W]
         tensors = {"pixel_values": pixels}
         if "pixel_attention_mask" in out:
@@ -316,16 +318,6 @@ def vision_family(model: Any, processor: Any, **kwargs: Any) -> VisionFamily:
             return family(processor, config, **kwargs)
     known = ", ".join(t for family in _FAMILIES for t in family.model_types)
     raise ValueError(f"vision-language models of type {model_type!r} are not supported (supported: {known})")
-
-
-def as_image_array(image: Any) -> np.ndarray:
-    """An ``HxWx3`` uint8 array of ``image`` (an array, a PIL image, ...); ``ValueError`` otherwise."""
-    array = np.asarray(image)
-    if array.ndim != 3 or array.shape[-1] != 3 or array.shape[0] < 1 or array.shape[1] < 1:
-        raise ValueError(f"an image must be an HxWx3 array, got shape {array.shape}")
-    if array.dtype != np.uint8:
-        raise ValueError(f"an image must be uint8, got {array.dtype}")
-    return np.ascontiguousarray(array)
 
 
 @dataclass

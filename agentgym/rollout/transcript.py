@@ -52,6 +52,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: Image-processor keyword reading every image as ``H x W x channels``: transformers otherwise
+#: guesses, and takes an image 1 or 3 pixels tall for channels-first.
+CHANNELS_LAST = {"input_data_format": "channels_last"}
 
 SpanKind = Literal["prompt", "action", "observation"]
 
@@ -226,7 +229,9 @@ def message_images(messages: Iterable[dict[str, Any]]) -> list[Any]:
 def encode_text(tokenizer: Any, text: str, images: Iterable[Any] = ()) -> list[int]:
     """The token ids of ``text``, no special tokens added. With a processor and ``images``, the
     processor expands each image placeholder of ``text`` into the tokens of its image (the
-    images in the order of the placeholders); otherwise the (processor's) tokenizer encodes it.
+    images in the order of the placeholders; each made ``H x W x 3`` by
+    :func:`agentgym.images.as_rgb` and read channels-last, as the policy's model inputs are);
+    otherwise the (processor's) tokenizer encodes it.
 
     Text that is not valid unicode -- a lone surrogate, as a JSON file's broken ``\\ud800``
     escape gives -- is encoded as U+FFFD, the replacement character, in its place (tokenizers
@@ -238,9 +243,10 @@ def encode_text(tokenizer: Any, text: str, images: Iterable[Any] = ()) -> list[i
         return list(tokenizer.encode(text, add_special_tokens=False))
     if not images:
         return list(tokenizer.tokenizer.encode(text, add_special_tokens=False))
-    import numpy as np
+    from agentgym.images import as_rgb
 
-    encoded = tokenizer(text=[text], images=[np.asarray(image) for image in images], add_special_tokens=False)
+    encoded = tokenizer(text=[text], images=[as_rgb(image) for image in images], add_special_tokens=False,
+                        **CHANNELS_LAST)
     return [int(token) for token in encoded["input_ids"][0]]
 
 

@@ -250,7 +250,7 @@ def test_processed_images_are_cached_by_content_within_a_byte_budget():
     assert len(family._cache) == 2 and family._cached_bytes <= 2 * size  # the oldest went first
     again = family.encode_image(first)
     assert again is not encoded and all(torch.equal(again.tensors[k], encoded.tensors[k]) for k in encoded.tensors)
-    with pytest.raises(ValueError, match="HxWx3"):
-        family.encode_image(np.zeros((32, 32), dtype=np.uint8))
+    with pytest.raises(ValueError, match="H x W or H x W x 1/3/4"):
+        family.encode_image(np.zeros((32, 32, 2), dtype=np.uint8))
     with pytest.raises(ValueError, match="uint8"):
         family.encode_image(np.zeros((32, 32, 3), dtype=np.float32))
