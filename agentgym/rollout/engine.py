@@ -209,7 +209,9 @@ async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig 
     terminal, plain lines in a log (:class:`~agentgym.rollout.progress.RolloutProgress`); a
     ``RolloutProgress`` of the caller's (entered by the caller) reports wherever it was made to.
     ``on_episode`` is called with each trajectory as its episode ends (in the event loop's
-    thread; e.g. to report progress elsewhere).
+    thread; e.g. to report progress elsewhere). An exception it raises stops the rollout and
+    propagates: the episodes in flight are cancelled and their environments closed, and the
+    trajectories already ended stay in ``trajectories_path``.
     """
     config = config or RolloutConfig()
     tasks = _task_list(tasks)
