@@ -19,7 +19,9 @@ one-shot start as fast as a plain interpreter's. The launcher:
 3. then, by ``mode``:
 
    * ``python`` under bubblewrap: runs the Python file in this process (no second interpreter
-     start, no fork; see :func:`run_in_place`) and answers ``{"exit_code": n, "cpu_s": s}``;
+     start, no fork; see :func:`run_in_place`): answers ``{"running": true}`` before it runs,
+     ``{"exit_code": n, "cpu_s": s}`` after (the program, in this process, can write frames
+     too: the host does not take them on trust);
    * ``exec``, and ``python`` in the rlimits mode: forks; the child runs the command
      (``execvp``) or the Python file; the parent stays as the *monitor*: it waits for the
      child, or for ``CTRL_IN`` to reach end-of-file (the host is gone or gave up), answers
@@ -29,7 +31,8 @@ one-shot start as fast as a plain interpreter's. The launcher:
      process of the sandbox;
    * ``session``: answers ``{"ready": true}``, then executes each cell (``{"code": ...}``) with
      ``exec`` in one persistent namespace, like a notebook (a final expression's ``repr`` is
-     printed), and answers ``{"exception": ..., ...}``. After each cell every process the cell
+     printed), and answers ``{"cell": n, "exception": ..., ...}`` (``n`` counts the cells, so
+     the host can skip frames the code wrote itself). After each cell every process the cell
      started is killed. A watchdog thread kills everything and exits as soon as the host closes
      ``CTRL_IN``, even while a cell is running.
 
@@ -317,6 +320,9 @@ def run_in_place(job, ctrl_in, ctrl_out):
     which also ends whatever the program left behind."""
     os.set_inheritable(ctrl_out, False)
     os.close(ctrl_in)
+    # The program can write to ctrl_out too: the host believes a set-up error only before this
+    # marker, and reads the report as the last well-formed one (see oneshot.launcher_report).
+    write_frame(ctrl_out, {"running": True})
     sys.modules.pop(__name__, None)  # the code may have a module called "launcher" of its own
     status = run_python_file(job["filename"], job.get("args", []))
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -532,8 +538,8 @@ class Cells:
                     sys.stdout.write(repr(value) + "\n")
             return None, None, None
         except SystemExit as error:
-            code = error.code
-            return f"SystemExit: {code}", "exit", code if isinstance(code, int) else 1
+            code = error.code  # the exit status it would give a program, as run_python_file
+            return f"SystemExit: {code}", "exit", int(code or 0) if isinstance(code, (int, type(None))) else 1
         except BaseException as error:  # noqa: BLE001 - shown to the agent
             self.in_cell = False
             tb = error.__traceback__
@@ -589,8 +595,8 @@ def session(job, ctrl_in, ctrl_out):
             os._exit(0)  # a process the cell forked, returning from it: never speak for the runner
         kill_others(job["cleanup"])
         omitted = {"stdout": out.end_cell(), "stderr": err.end_cell()}
-        write_frame(ctrl_out, {"exception": exception, "kind": kind, "exit_code": exit_code,
-                               "omitted": omitted})
+        write_frame(ctrl_out, {"cell": cells.count, "exception": exception, "kind": kind,
+                               "exit_code": exit_code, "omitted": omitted})
 
 
 # -- entry point -------------------------------------------------------------------------------

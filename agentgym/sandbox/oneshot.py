@@ -3,6 +3,7 @@ sessions."""
 
 from __future__ import annotations
 
+import math
 import signal
 import time
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from agentgym.sandbox.capture import CappedOutput
 from agentgym.sandbox.errors import SandboxError
 from agentgym.sandbox.limits import SandboxLimits
-from agentgym.sandbox.process import LaunchSpec, Stop, spawn
+from agentgym.sandbox.process import LaunchSpec, SandboxProcess, Stop, spawn
 from agentgym.sandbox.result import ExecutionResult
 
 # Error text in stderr → which limit the agent probably ran into.
@@ -55,6 +56,34 @@ def stop_reason(stop: Stop, limits: SandboxLimits) -> str:
     raise ValueError(stop)
 
 
+def is_report(frame: dict[str, Any]) -> bool:
+    """``frame`` has the shape of the launcher's report: an ``exit_code`` (int) or a ``signal``
+    (1-64), and ``cpu_s`` a finite, non-negative number when present."""
+    cpu = frame.get("cpu_s", 0.0)
+    if type(cpu) not in (int, float) or not math.isfinite(cpu) or cpu < 0:
+        return False
+    if "signal" in frame:
+        return "exit_code" not in frame and type(frame["signal"]) is int and 0 < frame["signal"] <= 64
+    return type(frame.get("exit_code")) is int
+
+
+def launcher_report(process: SandboxProcess) -> dict[str, Any]:
+    """The launcher's report among the frames read from its control pipe; ``{}`` when there is
+    none (the host then goes by the exit status). A one-shot Python program runs in the
+    launcher's own process and can write frames too (see ``launcher.run_in_place``): a set-up
+    failure (:class:`SandboxError`) is believed only as the first frame, which the launcher
+    writes before any code runs, and the report is the last frame of the report's shape
+    (the code's only when the launcher wrote none after it: it ended the process first, which
+    fakes its exit status no more than ``os._exit`` can)."""
+    frames = []
+    while (frame := process.next_frame()) is not None:
+        frames.append(frame)
+    if frames and "setup_error" in frames[0]:
+        raise SandboxError(f"the sandbox's set-up failed: {frames[0]['setup_error']}")
+    reports = [frame for frame in frames if is_report(frame)]
+    return reports[-1] if reports else {}
+
+
 def run_job(spec: LaunchSpec, job: dict[str, Any], stdin: str | bytes | None) -> ExecutionResult:
     """Run one job in a fresh sandbox; every process of it is gone when this returns."""
     limits = spec.limits
@@ -69,9 +98,7 @@ def run_job(spec: LaunchSpec, job: dict[str, Any], stdin: str | bytes | None) ->
             process.kill()
         status = process.close()
     duration = time.monotonic() - start
-    frame = process.next_frame() or {}
-    if "setup_error" in frame:
-        raise SandboxError(f"the sandbox's set-up failed: {frame['setup_error']}")
+    frame = launcher_report(process)
     err_text = stderr.text()
     common: dict[str, Any] = {"stdout": stdout.text(), "stderr": err_text, "duration_s": duration,
                               "truncated": stdout.truncated or stderr.truncated,
@@ -79,7 +106,7 @@ def run_job(spec: LaunchSpec, job: dict[str, Any], stdin: str | bytes | None) ->
     if stop is not Stop.FINISHED:
         reason = stop_reason(stop, limits) + "; every process of the call was killed"
         return ExecutionResult(exit_code=None, timed_out=stop is Stop.TIMEOUT, killed_reason=reason, **common)
-    cpu_s = frame.get("cpu_s")
+    cpu_s = float(frame["cpu_s"]) if "cpu_s" in frame else None
     if "signal" in frame:
         number = int(frame["signal"])
         return ExecutionResult(exit_code=-number, killed_reason=signal_reason(number, cpu_s, limits),

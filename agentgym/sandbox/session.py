@@ -60,6 +60,7 @@ class PythonSession:
         return self._box[0] is not None
 
     def _start(self) -> None:
+        self._cell = 0  # cells sent to this interpreter; the launcher numbers its answers alike
         process = spawn(self._spec, {"mode": "session", "files": self._files})
         discard = CappedOutput(4096)
         stop = process.pump(discard, CappedOutput(4096), time.monotonic() + STARTUP_TIMEOUT_S,
@@ -105,13 +106,17 @@ class PythonSession:
         start = time.monotonic()
         stdout = CappedOutput(limits.output_chars + MARKER_ROOM)
         stderr = CappedOutput(limits.output_chars + MARKER_ROOM)
+        self._cell += 1
+        stop, frame = Stop.FINISHED, None
         if process.send({"code": code}):
-            stop = process.pump(stdout, stderr, start + limits.wall_seconds, until_frame=True,
-                                cancelled=lambda: self._closed)
-        else:
-            stop = Stop.FINISHED
-        frame = process.next_frame() if stop is Stop.FRAME else None
-        if frame is not None and "garbled" in frame:
+            while frame is None:  # frames of other cells (see _cell_answer) are skipped
+                stop = process.pump(stdout, stderr, start + limits.wall_seconds, until_frame=True,
+                                    cancelled=lambda: self._closed)
+                if stop is not Stop.FRAME:
+                    break
+                frame = _cell_answer(process.next_frame(), self._cell)
+        garbled = frame is not None and "garbled" in frame
+        if garbled:
             stop, frame = Stop.FINISHED, None
         err_text = stderr.text()
         common: dict[str, Any] = {"stdout": stdout.text(), "stderr": err_text,
@@ -130,6 +135,8 @@ class PythonSession:
             reason = "the session was closed while this call was running"
         elif stop in (Stop.TIMEOUT, Stop.OUTPUT):
             reason = stop_reason(stop, limits)
+        elif garbled:
+            reason = "the code wrote to the session's control pipe, which the interpreter needs"
         else:
             reason = f"the Python interpreter ended ({_describe_status(status)})"
         return ExecutionResult(exit_code=None, timed_out=stop is Stop.TIMEOUT, killed_reason=reason,
@@ -160,6 +167,25 @@ class PythonSession:
         state = "closed" if self._closed else ("alive" if self.alive else "restarting")
         return (f"<PythonSession {self._spec.isolation} {state} calls={self.calls} "
                 f"restarts={self.restarts}>")
+
+
+def _cell_answer(frame: dict[str, Any] | None, cell: int) -> dict[str, Any] | None:
+    """``frame`` when it is the launcher's answer to cell number ``cell`` or ``{"garbled": True}``
+    (the pipe is unreadable: the answer can never come); None for a frame to skip. The cell's
+    code runs in the launcher's process and can write frames too: one without this cell's number
+    is skipped (so is the late answer of an earlier cell that wrote one), one of the wrong shape
+    is garbled."""
+    if frame is None or "garbled" in frame:
+        return frame
+    if frame.get("cell") != cell:
+        return None
+    omitted = frame.get("omitted")
+    well_formed = (frame.keys() == {"cell", "exception", "kind", "exit_code", "omitted"}
+                   and frame["kind"] in (None, "exception", "exit", "cpu")
+                   and isinstance(frame["exception"], (str, type(None)))
+                   and type(frame["exit_code"]) in (int, type(None))
+                   and isinstance(omitted, dict) and all(type(n) is int for n in omitted.values()))
+    return frame if well_formed else {"garbled": True}
 
 
 def _describe_status(status: int | None) -> str:

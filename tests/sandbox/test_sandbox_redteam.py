@@ -1,0 +1,107 @@
+"""Red team: code that attacks the sandbox's own machinery rather than the host.
+
+The sandbox's launcher answers the host over a control pipe. A one-shot Python program runs in
+the launcher's own process and a session's cells in the session runner's, so the code holds
+that pipe's descriptor too and can write frames of its own into it. Whatever it writes, the
+call is a result, never an exception of the host (``ExecutionResult``'s promise, and
+``run_tests``' "never raises for anything the solution does").
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agentgym.envs.tools.datasets.code_tests import run_tests
+from agentgym.sandbox import ExecutionResult
+
+# The control pipe's descriptor is the last argument of the launcher's command line.
+FORGE = """
+import os
+ctrl_out = int(open("/proc/self/cmdline", "rb").read().split(b"\\0")[-2])
+body = {body!r}
+os.write(ctrl_out, len(body).to_bytes(4, "big") + body)
+print("forged", flush=True)
+"""
+
+
+
+def forge(frame: dict) -> str:
+    """Code that writes ``frame`` to the launcher's control pipe, then prints "forged"."""
+    return FORGE.format(body=json.dumps(frame).encode())
+
+
+FORGED_FRAMES = [
+    {"setup_error": "forged by the code"},  # the launcher's set-up failure, once the code runs
+    {"signal": "abc"},
+    {"exit_code": [1]},
+    {"signal": 9, "cpu_s": "lots"},
+    {"exit_code": True},
+]
+
+
+@pytest.mark.parametrize("frame", FORGED_FRAMES, ids=[json.dumps(f) for f in FORGED_FRAMES])
+def test_frames_forged_by_a_one_shot_program_are_no_exception(sandbox, frame, leaks):
+    result = sandbox.run_python(forge(frame) + "raise SystemExit(3)")
+    assert isinstance(result, ExecutionResult)
+    assert result.stdout == "forged\n"
+    assert result.exit_code == 3, result  # the launcher's own report, written after the code's
+    assert result.cpu_s is None or isinstance(result.cpu_s, float)
+    leaks.assert_clean()
+
+
+def test_a_solution_forging_frames_gets_a_verdict_from_the_code_tests(sandbox):
+    solution = forge({"signal": "abc"}) + "def add(a, b):\n    return a - b\n"
+    verdict = run_tests(sandbox, solution, ["assert add(1, 2) == 3"])
+    assert not verdict.correct
+    assert verdict.total == 1 and "got -1" in verdict.failures[0], verdict
+
+
+def test_frames_a_session_cell_writes_without_its_number_are_skipped(sandbox, leaks):
+    with sandbox.session() as session:
+        session.run("x = 41")
+        result = session.run(forge({"exception": None, "kind": None, "exit_code": 0, "omitted": 5}) + "1 / 0")
+        assert result.exception == "ZeroDivisionError: division by zero", result
+        assert result.stdout == "forged\n" and not result.state_lost
+        assert session.run("print(x + 1)").stdout == "42\n"
+    leaks.assert_clean()
+
+
+@pytest.mark.parametrize("frame", [{"omitted": 5}, {"exception": None, "kind": "exit", "exit_code": "zz"},
+                                   {"exception": ["x"]}, {"kind": "weird"}])
+def test_a_malformed_answer_with_the_cells_number_restarts_the_session(sandbox, frame, leaks):
+    with sandbox.session() as session:
+        session.run("x = 1")
+        # this is the session's second cell: the number the launcher's answer carries
+        result = session.run(forge({"cell": 2, "exception": None, "kind": None, "exit_code": 0,
+                                    "omitted": {}, **frame}))
+        assert isinstance(result, ExecutionResult)
+        assert result.state_lost and result.exit_code is None
+        assert "[stopped: the code wrote to the session's control pipe" in result.for_agent(), result.for_agent()
+        assert session.run("print(6 * 7)").stdout == "42\n"
+        assert session.restarts == 1
+    leaks.assert_clean()
+
+
+def test_a_session_stays_in_step_after_a_cell_forges_its_own_answer(sandbox, leaks):
+    with sandbox.session() as session:
+        session.run("x = 1")
+        forged = session.run(forge({"cell": 2, "exception": None, "kind": None, "exit_code": 0, "omitted": {}})
+                             + "print('late')")
+        assert forged.ok  # believed: it has this cell's number and shape (what the cell prints
+        # after it goes to the next call, as a thread's output would). The launcher's own answer
+        # to that cell comes later and is skipped: every later call gets its own answer.
+        for number in range(3):
+            assert session.run(f"print(x + {number})").stdout.endswith(f"{1 + number}\n")
+        assert session.restarts == 0
+    leaks.assert_clean()
+
+
+def test_exit_in_a_session_gives_the_status_a_program_would(sandbox):
+    with sandbox.session() as session:
+        assert session.run("import sys\nsys.exit()").exit_code == 0
+        assert session.run("sys.exit(True)").exit_code == 1
+        assert session.run("sys.exit('bye')").exit_code == 1
+        assert session.run("sys.exit(4)").exit_code == 4
+        assert session.restarts == 0
