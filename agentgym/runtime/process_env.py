@@ -12,8 +12,10 @@ on a timeout it :meth:`~ProcessEnv.kill`\\ s the child, which ends the waiting c
 The factory is sent to the child, so it must be picklable: a module-level function or class, or
 a ``functools.partial`` of one (``make_vec`` uses ``functools.partial(agentgym.make, id, ...)``).
 Results (observations, infos) and exceptions cross the pipe pickled; an exception that cannot be
-pickled arrives as a ``RuntimeError`` naming it, and every remote exception carries the child's
-traceback as a note.
+pickled, or not unpickled, arrives as a ``RuntimeError`` naming it, one that is no error (a
+``SystemExit``) as :class:`~agentgym.runtime.worker.CallExited`, and every remote exception
+carries the child's traceback as a note. A result this process cannot unpickle (a class it
+cannot import) raises ``TypeError`` saying so; the child lives on.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import traceback
 from typing import Any, Callable
 
 from agentgym.runtime.process_child import fresh_interpreter_payload, start_interpreter
+from agentgym.runtime.worker import as_error
 
 _KILL_GRACE_S = 5.0  # how long to wait for a killed child to be reaped
 
@@ -175,7 +178,7 @@ class ProcessEnv:
 
     def _receive(self, method: str) -> Any:
         try:
-            status, payload = self._conn.recv()
+            message = self._conn.recv_bytes()
         except (EOFError, OSError, ValueError) as exc:  # the child died (or was killed)
             self._reap(kill=False)  # it closed its end of the pipe: it is ending
             code = self.exitcode
@@ -183,9 +186,15 @@ class ProcessEnv:
             raise ProcessEnvDied(
                 f"{self._name}: the environment's process ended during {method} (exit code {code})"
             ) from exc
+        try:  # apart from the receive: a message that does not unpickle here is no death of the child
+            status, payload = pickle.loads(message)
+        except Exception as exc:  # noqa: BLE001 - whatever the result's classes raise while rebuilt
+            raise TypeError(f"{self._name}: the result of {method} cannot be rebuilt in this process: "
+                            f"{type(exc).__name__}: {exc}") from exc
         if status == "ok":
             return payload
         exc, remote_traceback = payload
+        exc = as_error(exc)
         exc.add_note(f"in the environment's process:\n{remote_traceback}")
         raise exc
 
@@ -248,7 +257,7 @@ def _send(conn: Any, result: Any) -> None:
 def _send_error(conn: Any, exc: BaseException) -> None:
     remote_traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6))
     try:
-        pickle.dumps(exc)
+        pickle.loads(pickle.dumps(exc))  # both ways: an __init__ with other arguments pickles, then fails
         payload = exc
     except Exception:  # noqa: BLE001 - any exception that does not travel is renamed
         payload = RuntimeError(f"{type(exc).__name__}: {exc}")

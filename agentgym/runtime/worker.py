@@ -31,6 +31,24 @@ class HungEnvironmentWarning(RuntimeWarning):
     """An environment call outlasted its timeout; its thread (and environment) was abandoned."""
 
 
+class CallExited(RuntimeError):
+    """A call raised an exception that is no error: ``SystemExit`` (a library's argument parser
+    exits on bad input), ``KeyboardInterrupt``, another ``BaseException``. See :func:`as_error`."""
+
+
+def as_error(exc: BaseException) -> Exception:
+    """``exc`` if it is an ``Exception``, else a :class:`CallExited` naming it (``exc`` its cause,
+    its traceback kept): what a call in a worker thread or a child process raised, as the error
+    its caller gets. Raised as itself in a coroutine, a ``SystemExit`` or ``KeyboardInterrupt``
+    stops the whole event loop (asyncio re-raises them out of any task), so one environment's
+    call would end every episode and the program instead of failing alone."""
+    if isinstance(exc, Exception):
+        return exc
+    error = CallExited(f"{exc!r} was raised: an exception that would end the program, passed on as an error")
+    error.__cause__ = exc
+    return error.with_traceback(exc.__traceback__)
+
+
 class SlotWorker(Executor):
     """Runs the calls submitted to it one after another in one dedicated daemon thread.
 
@@ -45,6 +63,9 @@ class SlotWorker(Executor):
     This worker's thread is a daemon: :meth:`abandon` leaves a hung call running (its thread
     ends by itself if the call ever returns), counts it in :func:`hung_thread_count`, and the
     process can still exit.
+
+    A call's exception reaches whoever waits on its future; one that is no error (a
+    ``SystemExit``) arrives as :class:`CallExited` (:func:`as_error`).
     """
 
     def __init__(self, name: str) -> None:
@@ -118,7 +139,7 @@ class SlotWorker(Executor):
                 result = fn(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
                 self._finished()  # before the waiter wakes: it may ask whether the thread is busy
-                future.set_exception(exc)
+                future.set_exception(as_error(exc))
             else:
                 self._finished()
                 future.set_result(result)

@@ -1,0 +1,51 @@
+"""Environments for the runtime exploration tests, importable by child processes (spawn)."""
+
+from __future__ import annotations
+
+import argparse
+
+import gymnasium as gym
+
+
+class PairError(Exception):
+    """An exception that pickles but cannot be unpickled (its ``__init__`` takes two arguments)."""
+
+    def __init__(self, first: str, second: str) -> None:
+        super().__init__(f"{first} and {second}")
+
+
+class Unrebuildable:
+    """An object that pickles, but whose unpickling raises."""
+
+    def __reduce__(self):
+        return (_refuse, ())
+
+
+def _refuse():
+    raise ValueError("this object cannot be rebuilt")
+
+
+class Hostile(gym.Env):
+    """Echoes its action, except: ``"argparse"`` parses it as a command line whose option is
+    missing (argparse then raises SystemExit(2), as a command-line tool's parser does),
+    ``"interrupt"`` raises KeyboardInterrupt, ``"pair"`` raises :class:`PairError`,
+    ``"unrebuildable"`` returns an observation that cannot be unpickled."""
+
+    observation_space = gym.spaces.Text(100)
+    action_space = gym.spaces.Text(100)
+
+    def reset(self, *, seed=None, options=None):
+        return "start", {}
+
+    def step(self, action):
+        if action == "argparse":
+            parser = argparse.ArgumentParser(prog="tool", exit_on_error=False)
+            parser.add_argument("--path", required=True)
+            parser.parse_args([])
+        if action == "interrupt":
+            raise KeyboardInterrupt
+        if action == "pair":
+            raise PairError("left", "right")
+        if action == "unrebuildable":
+            return Unrebuildable(), 0.0, False, False, {}
+        return f"echo {action}", 1.0, False, False, {}

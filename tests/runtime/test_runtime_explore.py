@@ -1,0 +1,62 @@
+"""Exploratory findings on the local handles: what an environment raises or returns that is no
+ordinary error (SystemExit from a library's argument parser, KeyboardInterrupt, an exception or
+an observation that does not survive the pipe) fails its call, never the caller's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from explore_envs import Hostile
+
+from agentgym.runtime import EnvCallFailed, LocalHandle, ProcessHandle
+from agentgym.runtime.process_env import ProcessEnv
+
+
+@pytest.mark.parametrize("form", [LocalHandle, ProcessHandle])
+def test_an_environment_raising_systemexit_or_keyboardinterrupt_fails_its_call_not_the_loop(form):
+    async def main():
+        handle = form(Hostile, timeout=30.0)
+        failures = []
+        try:
+            for action in ("argparse", "interrupt"):
+                await handle.reset()
+                with pytest.raises(EnvCallFailed) as failed:
+                    await handle.step(action)
+                failures.append(failed.value.failure.error)
+            await handle.reset()
+            after = await handle.step("fine")
+        finally:
+            await handle.close()
+        return failures, after
+
+    failures, after = asyncio.run(main())  # SystemExit / KeyboardInterrupt used to end asyncio.run
+    assert "SystemExit" in failures[0] and "2" in failures[0]
+    assert "KeyboardInterrupt" in failures[1]
+    assert after.observation == "echo fine"
+
+
+def test_a_process_env_exception_that_cannot_be_unpickled_arrives_renamed_with_its_message():
+    env = ProcessEnv(Hostile).start()
+    try:
+        env.reset()
+        with pytest.raises(RuntimeError, match="PairError: left and right") as raised:
+            env.step("pair")
+        assert "in the environment's process" in "".join(getattr(raised.value, "__notes__", []))
+        assert env.step("fine")[0] == "echo fine"  # the child lives on
+    finally:
+        env.close()
+
+
+def test_a_process_env_result_that_cannot_be_unpickled_is_no_death_of_the_process():
+    env = ProcessEnv(Hostile).start()
+    try:
+        env.reset()
+        started = time.monotonic()
+        with pytest.raises(TypeError, match="cannot be rebuilt") as raised:
+            env.step("unrebuildable")
+        assert "ended" not in str(raised.value) and time.monotonic() - started < 2.0
+        assert env.is_alive() and env.step("fine")[0] == "echo fine"
+    finally:
+        env.close()
