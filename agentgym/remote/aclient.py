@@ -30,9 +30,9 @@ The failure contract is :class:`~agentgym.remote.client.RemoteEnv`'s:
   same session back (``resume``) within the server's grace period, then sends the call — the
   episode goes on. When the session is gone, ``areset`` opens a new one; ``astep`` answers
   ``session_lost``.
-- A bad argument (a negative seed, options that are not a dict) raises
-  :class:`~agentgym.core.ConfigError`. ``aclose`` closes the session and the connection and
-  never raises.
+- A bad argument (a negative seed, options that are not a dict or hold a value JSON cannot
+  carry) raises :class:`~agentgym.core.ConfigError`. ``aclose`` closes the session and the
+  connection and never raises.
 - ``arender()`` (with ``render_mode=...`` given to the constructor) returns what the server's
   environment renders: text, a uint8 array decoded from PNG, a list for the ``*_list`` modes,
   ``None`` without a render mode; it raises :class:`~agentgym.remote.client.RemoteEnvError`
@@ -57,6 +57,7 @@ from agentgym.remote.client import (
     RemoteEnvError,
     _Failure,
     check_client_options,
+    check_reset_arguments,
     follow_generator,
     generator_as_data,
     wrappers_as_data,
@@ -504,10 +505,7 @@ class AsyncRemoteEnv:
 
     async def areset(self, *, seed: int | None = None,
                      options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-        if seed is not None and (type(seed) is not int or seed < 0):
-            raise ConfigError(f"AsyncRemoteEnv.areset: seed must be a non-negative integer or None, got {seed!r}")
-        if options is not None and not isinstance(options, dict):
-            raise ConfigError(f"AsyncRemoteEnv.areset: options must be a dict or None, got {options!r}")
+        check_reset_arguments("AsyncRemoteEnv.areset", seed, options)
         message = {"type": "reset", "seed": seed, "options": options}
         async with self._guard():
             try:

@@ -31,8 +31,8 @@ What happens when the server or the network fails, exactly:
 - ``reset`` re-opens a session when the server lost it (404: reaped or restarted), then resets
   it. When that fails too it returns the same error observation and ``info`` (with ``task_id``
   ``None``) instead of raising; the next ``step`` then answers an error observation as well.
-- A bad *argument* (a negative seed, options that are not a dict) is a caller's bug and raises
-  :class:`~agentgym.core.ConfigError`, as locally.
+- A bad *argument* (a negative seed, options that are not a dict, or hold a value JSON cannot
+  carry) is a caller's bug and raises :class:`~agentgym.core.ConfigError`, as locally.
 - ``close`` deletes the session (best effort, one short request) and closes the connections;
   it never raises, and closing twice is a no-op. After it, ``step`` answers the error
   observation (``session_lost``) and ``reset`` opens a new session, as a local environment
@@ -179,10 +179,7 @@ class RemoteEnv(gym.Env):
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-        if seed is not None and (type(seed) is not int or seed < 0):
-            raise ConfigError(f"RemoteEnv.reset: seed must be a non-negative integer or None, got {seed!r}")
-        if options is not None and not isinstance(options, dict):
-            raise ConfigError(f"RemoteEnv.reset: options must be a dict or None, got {options!r}")
+        check_reset_arguments("RemoteEnv.reset", seed, options)
         super().reset(seed=seed)  # np_random, as Gymnasium expects of every env (the game's own RNG is remote)
         body = {"seed": seed, "options": options}
         try:
@@ -284,6 +281,20 @@ def check_client_options(owner: str, *, timeout: Any, connect_timeout: Any, retr
             dumps(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{owner}: argument {name!r} cannot travel to the server as JSON: {exc}") from None
+
+
+def check_reset_arguments(owner: str, seed: Any, options: Any) -> None:
+    """Raise :class:`~agentgym.core.ConfigError` naming a ``reset`` argument a caller got wrong:
+    ``seed`` not a non-negative ``int`` or ``None``, ``options`` not a dict or ``None``, or
+    holding a value JSON cannot carry to the server (an object, NaN)."""
+    if seed is not None and (type(seed) is not int or seed < 0):
+        raise ConfigError(f"{owner}: seed must be a non-negative integer or None, got {seed!r}")
+    if options is not None and not isinstance(options, dict):
+        raise ConfigError(f"{owner}: options must be a dict or None, got {options!r}"[:300])
+    try:
+        dumps(options)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{owner}: options cannot travel to the server as JSON: {exc}") from None
 
 
 def generator_as_data(rng: Any) -> dict[str, Any]:

@@ -18,6 +18,8 @@ import time
 from collections import deque
 from typing import Any, Callable
 
+from agentgym.runtime.worker import as_error
+
 
 class EnvThreads:
     """The server's threads for environment calls: ``workers`` of them, started at the first call.
@@ -29,7 +31,8 @@ class EnvThreads:
     objects and one loop wake-up per call): here a call is one asyncio future, and the calls
     that finish while the loop is busy are answered with one wake-up. As with the executor, a
     call whose caller was cancelled before it started is skipped, an exception reaches the
-    caller, and :meth:`shutdown` lets the queued calls finish and joins the threads.
+    caller (a ``SystemExit`` as :class:`~agentgym.runtime.worker.CallExited`), and
+    :meth:`shutdown` lets the queued calls finish and joins the threads.
     """
 
     def __init__(self, workers: int, name: str) -> None:
@@ -65,7 +68,7 @@ class EnvThreads:
             try:
                 outcome = (function(*args, **kwargs), None)
             except BaseException as exc:  # noqa: BLE001 - the caller's to handle, as with an executor
-                outcome = (None, exc)
+                outcome = (None, as_error(exc))  # a SystemExit must fail its request, not the server's loop
             try:
                 if loop is not self._loop:  # another loop than the server's: answered on its own
                     loop.call_soon_threadsafe(_settle, future, outcome)

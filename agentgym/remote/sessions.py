@@ -37,6 +37,7 @@ import gymnasium as gym
 
 from agentgym.registry import make
 from agentgym.remote.schemas import CreateRequest, RandomActionRequest, SessionInfo
+from agentgym.runtime.worker import as_error
 from agentgym.spaces import describe_space
 from agentgym.trajectory import json_safe
 from agentgym.wrappers.specs import WrapperSpec, build_wrappers
@@ -230,6 +231,10 @@ class InlineSteps:
         started = time.perf_counter()
         try:
             return function(*args, **kwargs)
+        except Exception:
+            raise
+        except BaseException as exc:  # a SystemExit raised on the loop would stop the server: a 500 instead
+            raise as_error(exc) from exc
         finally:
             elapsed = time.perf_counter() - started
             self.calls += 1
