@@ -51,6 +51,12 @@ class ToolExited(Exception):
     exit. ``args[0]`` is the exit code."""
 
 
+class ToolRaised(Exception):
+    """The tool raised a ``BaseException`` that is not an ``Exception`` and not the host's to
+    act on (asyncio's ``CancelledError`` of its own, a library's ``BaseException``): its
+    failure. ``args[0]`` is that exception."""
+
+
 def unknown_tool(name: str, available: list[str]) -> ToolOutcome:
     listed = ", ".join(sorted(available)) or "none (this environment has no tools)"
     return ToolOutcome(f"Error: unknown tool {echo(name)}. Available tools: {listed}.", False, 0.0, "unknown_tool")
@@ -88,7 +94,10 @@ def invoke(tool: Tool, arguments: Any, *, injections: Callable[[], Mapping[str, 
         return _finish(tool, value, time.perf_counter() - started)
     except SystemExit as exc:  # the tool's sys.exit(), not the host's
         return _failure(tool, ToolExited(exc.code), time.perf_counter() - started)
-    except Exception as exc:  # noqa: BLE001 - whatever the tool raised is the agent's news
+    except KeyboardInterrupt:  # the user's Ctrl-C, for the host
+        raise
+    except BaseException as exc:  # noqa: BLE001 - whatever the tool raised is the agent's news
+        # (synchronous code cannot be cancelled: a CancelledError here is the tool's own)
         return _failure(tool, exc, time.perf_counter() - started)
 
 
@@ -139,7 +148,9 @@ def _finish(tool: Tool, value: Any, seconds: float) -> ToolOutcome:
         return _failure(tool, exc, seconds)
 
 
-def _failure(tool: Tool, exc: Exception, seconds: float) -> ToolOutcome:
+def _failure(tool: Tool, exc: BaseException, seconds: float) -> ToolOutcome:
+    if isinstance(exc, ToolRaised):
+        exc = exc.args[0]
     if isinstance(exc, ToolTimeout):
         limit = tool.timeout if tool.timeout is not None else (exc.args[0] if exc.args else None)
         within = f"within {limit:g} seconds" if isinstance(limit, (int, float)) else "in time"
@@ -178,7 +189,9 @@ async def bounded(factory: CoroutineFactory, timeout: float | None) -> Any:
     """Await ``factory()`` for at most ``timeout`` seconds; past it the call is cancelled and
     :class:`ToolTimeout` raised (a ``TimeoutError`` the tool raises itself stays its own). A
     ``SystemExit`` the coroutine raises comes out as :class:`ToolExited`: asyncio would let it
-    escape the task and stop the event loop (the environment's toolset loop, the caller's)."""
+    escape the task and stop the event loop (the environment's toolset loop, the caller's);
+    any other ``BaseException`` of the tool's own comes out as :class:`ToolRaised` (see
+    :func:`_not_exiting`)."""
     if timeout is None:
         return await _not_exiting(factory)
     task = asyncio.ensure_future(_not_exiting(factory))
@@ -194,10 +207,25 @@ async def bounded(factory: CoroutineFactory, timeout: float | None) -> Any:
 
 
 async def _not_exiting(factory: CoroutineFactory) -> Any:
+    """``await factory()``, its ``BaseException`` made an ``Exception`` (:class:`ToolExited`,
+    :class:`ToolRaised`) but for a ``KeyboardInterrupt`` and the cancellation of the task that
+    awaits it (its timeout, its caller's cancel): a ``CancelledError`` while no one asked this
+    task to stop is the tool's own (it awaited something cancelled)."""
     try:
         return await factory()
+    except Exception:
+        raise
     except SystemExit as exc:
         raise ToolExited(exc.code) from None
+    except KeyboardInterrupt:
+        raise
+    except asyncio.CancelledError as exc:
+        task = asyncio.current_task()
+        if task is None or task.cancelling():
+            raise
+        raise ToolRaised(exc) from None
+    except BaseException as exc:  # noqa: BLE001 - the tool's own
+        raise ToolRaised(exc) from None
 
 
 def run_on_new_loop(factory: CoroutineFactory, timeout: float | None, *, name: str = "coroutine") -> Any:
