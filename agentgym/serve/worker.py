@@ -6,8 +6,10 @@ import asyncio
 import threading
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
+from agentgym.runtime.worker import as_error
 
 
 @dataclass
@@ -36,6 +38,10 @@ class PolicyWorker:
     ``agenerate`` is cancelled too, and the next batch starts once it has unwound. A policy
     whose ``agenerate`` hands the work to a thread that does not watch for cancellation (such
     as ``HFPolicy``) finishes that batch in the background before it takes the next.
+
+    A policy that raises (a ``SystemExit`` included), or returns anything but a list of one
+    :class:`Generation` per request, fails the requests of that batch with the error; the
+    worker serves the next batch.
     """
 
     def __init__(self, policy: Policy, max_batch_size: int = 8, close_timeout: float = 10.0) -> None:
@@ -101,7 +107,7 @@ class PolicyWorker:
             if not batch:
                 continue
             try:
-                generations = await self._run_batch(batch)
+                generations = _one_per_request(self.policy, await self._run_batch(batch), len(batch))
             except _Abandoned:
                 self.abandoned_batches += 1
                 continue
@@ -151,7 +157,7 @@ async def _generate_unless_abandoned(policy: Policy, requests: list[Request], sa
                                      give_up: asyncio.Event) -> list[Generation]:
     """``policy.agenerate``, cancelled (and awaited until it unwinds) once ``give_up`` is set or
     this coroutine is cancelled."""
-    work = asyncio.ensure_future(policy.agenerate(requests, sampling))
+    work = asyncio.ensure_future(_agenerate(policy, requests, sampling))
     stop = asyncio.ensure_future(give_up.wait())
     try:
         await asyncio.wait([work, stop], return_when=asyncio.FIRST_COMPLETED)
@@ -163,6 +169,37 @@ async def _generate_unless_abandoned(policy: Policy, requests: list[Request], sa
     if work.cancelled():
         raise _Abandoned
     return work.result()
+
+
+async def _agenerate(policy: Policy, requests: list[Request], sampling: SamplingParams) -> Any:
+    """``policy.agenerate``, with a ``SystemExit`` or other exception that is no error it raises
+    passed on as an error: raised as itself out of a task, it would stop the policy's loop and
+    leave every later request waiting for ever."""
+    try:
+        return await policy.agenerate(requests, sampling)
+    except (Exception, asyncio.CancelledError):
+        raise
+    except BaseException as exc:
+        raise as_error(exc) from exc
+
+
+def _one_per_request(policy: Policy, generations: Any, requests: int) -> list[Generation]:
+    """``generations`` as a list of one :class:`Generation` per request; ``TypeError`` naming
+    what the policy returned otherwise (a request left without one would wait for ever)."""
+    plural = "" if requests == 1 else "s"
+    try:
+        listed = list(generations)
+    except TypeError:
+        listed = None
+    strays = [g for g in listed or () if not isinstance(g, Generation)]
+    if listed is None or strays:
+        what = type(generations).__name__ + (f" holding a {type(strays[0]).__name__}" if strays else "")
+        raise TypeError(f"{policy.name} returned {what} for {requests} request{plural}: agenerate must return "
+                        "a list of one Generation per request")
+    if len(listed) != requests:
+        raise TypeError(f"{policy.name} returned {len(listed)} generations for {requests} request{plural}: "
+                        "agenerate must return one per request")
+    return listed
 
 
 async def _wind_down() -> None:
