@@ -110,7 +110,8 @@ Security: the app never executes code or reads files named by a client. ``env_id
 registered id (``module:Class`` entry points are refused); ``kwargs`` go to that environment's
 constructor, which checks them, except the arguments it declares as reaching this machine
 (``LLMEnv.host_arguments``: files and folders it reads, servers it asks, its sandbox's isolation
-and limits), which get 403 unless the app is made with ``allow_host_arguments=True``
+and limits) and ``agentgym.make``'s own ``server`` (a session this server would open on another
+and relay to), which get 403 unless the app is made with ``allow_host_arguments=True``
 (``serve-env --allow-host-arguments``): that operator trusts its clients. With ``api_key``
 every request needs ``Authorization: Bearer <key>`` (:class:`~agentgym.serve.guards.BearerAuth`);
 :func:`~agentgym.remote.runner.serve_env` refuses to listen beyond loopback without one.

@@ -50,6 +50,9 @@ from agentgym.remote.sessions import (
 from agentgym.trajectory import json_safe
 
 SHUTDOWN_GRACE = 5.0  # seconds a shutdown waits for environment calls still running
+# agentgym.make's own arguments that reach another machine: make(id, server=URL) opens a session
+# on the server at URL, which this server would then relay every call to
+MAKE_HOST_ARGUMENTS = frozenset({"server"})
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
                405: "invalid_request_error", 409: "conflict_error", 413: "invalid_request_error",
                422: "invalid_request_error", 500: "server_error", 501: "not_implemented_error",
@@ -85,8 +88,9 @@ class SessionService:
 
     - :meth:`create`: 400 for an entry-point ``env_id``, constructor arguments or a render mode
       the environment refuses; 403 for a wrapper a remote client may not ask for or an argument
-      the environment declares as reaching the server (``host_arguments``); 404 for an
-      unregistered id; 503 (with ``Retry-After``) when ``max_sessions`` are open or being made;
+      the environment declares as reaching the server (``host_arguments``, and ``make``'s
+      ``server``); 404 for an unregistered id; 503 (with ``Retry-After``) when ``max_sessions``
+      are open or being made;
     - :meth:`reset`: 400 for arguments the environment refuses;
     - :meth:`step` / :meth:`step_inline`: 409 before ``reset`` or after the episode ended;
     - :meth:`render`: 409 before ``reset``; 500 for a frame that cannot be encoded;
@@ -219,12 +223,13 @@ class SessionService:
 
     async def _refuse_host_arguments(self, env_id: str, kwargs: dict[str, Any]) -> None:
         """403 when ``kwargs`` sets an argument ``env_id`` declares as reaching the server's own
-        machine (files, processes, network, isolation): its operator alone may set those."""
+        machine (files, processes, network, isolation), or ``make``'s own ``server`` (a session
+        relayed to a server the client names): its operator alone may set those."""
         try:
             declared = await self.pool.run(host_arguments, env_id)
         except Exception:  # noqa: BLE001 - an entry point that does not import: make() says why
-            return
-        refused = sorted(declared & set(kwargs))
+            declared = frozenset()
+        refused = sorted((declared | MAKE_HOST_ARGUMENTS) & set(kwargs))
         if refused:
             raise ApiError(403, f"{env_id}: {', '.join(refused)} would reach the server's own files, processes or "
                                 f"network; a client may not set {'it' if len(refused) == 1 else 'them'} (the "

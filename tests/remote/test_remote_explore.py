@@ -95,3 +95,15 @@ def test_reset_options_json_cannot_carry_are_a_config_error_naming_them(server_u
             return await remote.areset(seed=0)
 
     assert asyncio.run(main())[0] == "ready"
+
+
+def test_a_client_cannot_make_the_server_open_sessions_on_a_server_it_names(server_url):
+    # agentgym.make(id, server=URL) makes a RemoteEnv: through kwargs a client made this server
+    # connect to any URL (another server on its loopback, an internal address) and relay to it.
+    with httpx.Client(base_url=server_url, timeout=10) as client:
+        before = client.get("/health").json()["sessions"]
+        answer = client.post("/v1/sessions", json={"env_id": "test/ExploreExits-v0", "kwargs": {"server": server_url}})
+        assert answer.status_code == 403, answer.text
+        message = answer.json()["error"]["message"]
+        assert "server would reach" in message and "--allow-host-arguments" in message
+        assert client.get("/health").json()["sessions"] == before  # no session made here, nested or not
