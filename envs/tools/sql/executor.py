@@ -4,8 +4,8 @@
 copy, or a file opened through a ``mode=ro`` URI) and locks the connection down:
 
 * ``PRAGMA query_only`` is on, and an authorizer allows only reading: ``SELECT`` (with ``WITH``,
-  recursive CTEs, ``VALUES``, ``EXPLAIN``), functions other than ``load_extension`` and
-  ``fts3_tokenizer`` (which reveals a pointer), and the introspection pragmas of
+  recursive CTEs, ``VALUES``, ``EXPLAIN``), functions other than those of
+  :data:`DENIED_FUNCTIONS`, and the introspection pragmas of
   :data:`READ_ONLY_PRAGMAS`. Everything else — ``INSERT``/``UPDATE``/``DELETE``, ``CREATE``/
   ``DROP``/``ALTER``, ``ATTACH``/``DETACH``, transactions and savepoints, ``VACUUM``,
   ``ANALYZE`` and every pragma that sets a value (``writable_schema``, ``query_only = 0``) — is
@@ -45,7 +45,11 @@ MAX_VALUE_BYTES = 1_000_000
 PROGRESS_INTERVAL = 4_000
 
 _ALLOWED_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE})
-_DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer"})
+#: Functions refused: ``load_extension``; ``fts3_tokenizer`` (it reveals a pointer); ``printf``
+#: and ``format``, whose ``%.*c`` repeats a character up to 2**31 times in one call (the value
+#: limit only makes the result NULL at the end): seconds of CPU per call that the time limit
+#: cannot stop, as the progress handler runs only between the virtual machine's jumps.
+DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "printf", "format"})
 _LIMITS = (
     (sqlite3.SQLITE_LIMIT_ATTACHED, 0),
     (sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES),
@@ -62,7 +66,7 @@ def _authorize(action: int, arg1: str | None, arg2: str | None, database: str | 
     if action in _ALLOWED_ACTIONS:
         return sqlite3.SQLITE_OK
     if action == sqlite3.SQLITE_FUNCTION:
-        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _DENIED_FUNCTIONS else sqlite3.SQLITE_OK
+        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in DENIED_FUNCTIONS else sqlite3.SQLITE_OK
     if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in READ_ONLY_PRAGMAS:
         return sqlite3.SQLITE_OK
     return sqlite3.SQLITE_DENY
@@ -213,6 +217,10 @@ class SQLExecutor:
         if self._timed_out:
             return QueryResult(error=f"the query was stopped after the time limit of {self.time_limit:g} s",
                                error_kind="timeout", elapsed=elapsed)
+        if message.startswith("not authorized to use function: "):
+            name = message.rpartition(": ")[2].lower()
+            return QueryResult(error=f"not allowed: the function {name}() is disabled here", error_kind="refused",
+                               elapsed=elapsed)
         if "not authorized" in message or "authorization denied" in message or "readonly" in message:
             return QueryResult(error="not allowed: the database is read-only; run a single SELECT "
                                      "(or WITH ... SELECT) query", error_kind="refused", elapsed=elapsed)
