@@ -13,8 +13,10 @@ wrong model name...), with the first error and how many episodes share it; 2 for
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
+from typing import Iterator
 
 from agentgym.cli.options import (
     add_env_options,
@@ -92,17 +94,39 @@ def run(args: argparse.Namespace) -> int:
     sampling = SamplingParams(max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
                               seed=args.seed)
     suite, tasks = chosen_suite(args)
-    out_dir = args.out or default_run_dir(suite.name, args.policy)
-    try:
-        evaluation = evaluate(args.policy, suite, rollouts=args.rollouts, tasks=tasks, sampling=sampling,
-                              config=RolloutConfig(max_concurrent_episodes=args.concurrency,
-                                                   max_turns=args.max_turns, env_runtime=args.env_runtime),
-                              out_dir=out_dir, progress=not args.no_progress)
-    except KeyboardInterrupt:
-        _point_to_the_partial_run(Path(out_dir))
-        raise
+    with _run_directory(args.out, suite.name, args.policy) as out_dir:
+        try:
+            evaluation = evaluate(args.policy, suite, rollouts=args.rollouts, tasks=tasks, sampling=sampling,
+                                  config=RolloutConfig(max_concurrent_episodes=args.concurrency,
+                                                       max_turns=args.max_turns, env_runtime=args.env_runtime),
+                                  out_dir=out_dir, progress=not args.no_progress)
+        except KeyboardInterrupt:
+            _point_to_the_partial_run(out_dir)
+            raise
     print_summary(evaluation)
     return failure_exit_code(evaluation)
+
+
+@contextlib.contextmanager
+def _run_directory(out: Path | None, suite: str, policy: str) -> Iterator[Path]:
+    """``out``, or a default run directory, made (reserved) here by
+    :func:`~agentgym.eval.evaluate.default_run_dir`; if the run fails before writing to it (a
+    bad policy, a Ctrl-C while the model loads), the default directory is removed again, with
+    the ``runs`` folder made for it if that is left empty."""
+    if out is not None:
+        yield out
+        return
+    root = Path("runs")
+    root_made = not root.exists()
+    out_dir = default_run_dir(suite, policy, root)
+    try:
+        yield out_dir
+    except BaseException:
+        with contextlib.suppress(OSError):  # only empty folders: never what the run wrote
+            out_dir.rmdir()
+            if root_made:
+                root.rmdir()
+        raise
 
 
 def _point_to_the_partial_run(out_dir: Path) -> None:

@@ -26,8 +26,9 @@ from typing import Any
 
 from agentgym.eval.metrics import failure_summary, group_by, summarize
 from agentgym.eval.report import HTML_FILE, MARKDOWN_FILE, Report, write_report
+from agentgym.core import ConfigError, is_int
 from agentgym.eval.results import (RESULTS_FILE, SETTINGS_FILE, TRAJECTORIES_FILE, RunResults, load_results,
-                                   load_settings, run_settings, write_atomic)
+                                   load_settings, run_settings, write_new)
 from agentgym.policies.base import Policy, SamplingParams
 from agentgym.policies.specs import canonical_spec, make_policy
 from agentgym.rollout import RolloutConfig, Task, rollout
@@ -52,8 +53,8 @@ class Evaluation:
 
 def suite_tasks(suite: Suite, tasks_per_entry: int | None = None) -> list[Task]:
     """One :class:`Task` per seed of each entry (its first ``tasks_per_entry`` seeds if given)."""
-    if tasks_per_entry is not None and tasks_per_entry < 1:
-        raise ValueError(f"--tasks must be a positive number, got {tasks_per_entry}")
+    if tasks_per_entry is not None and not (is_int(tasks_per_entry) and tasks_per_entry >= 1):
+        raise ConfigError(f"tasks must be a positive integer, got {tasks_per_entry!r}")
     return [Task(entry.env_id, seed, dict(entry.kwargs))
             for entry in suite.entries for seed in entry.seeds[:tasks_per_entry]]
 
@@ -71,17 +72,21 @@ def _file_name_safe(text: str, fallback: str) -> str:
 
 
 def default_run_dir(suite: str, policy: str, root: str | Path = "runs") -> Path:
-    """``runs/<suite>-<policy>-<YYYYmmdd-HHMMSS>`` that does not exist yet (``-2``, ``-3``...
-    is added for runs started in the same second), the suite's name and the policy spec made
+    """``runs/<suite>-<policy>-<YYYYmmdd-HHMMSS>``, made here, empty (``-2``, ``-3``... is added
+    for runs started in the same second: making it is what reserves the name, so evaluations
+    started together never share a directory), the suite's name and the policy spec made
     file-name safe (``games/Wordle-v0[hard]`` -> ``games_Wordle-v0_hard``)."""
     safe_suite = _file_name_safe(suite, "suite")[:80]
     safe_policy = _file_name_safe(canonical_spec(policy), "policy")
     base = Path(root) / f"{safe_suite}-{safe_policy}-{datetime.now():%Y%m%d-%H%M%S}"
     candidate, number = base, 1
-    while candidate.exists():
-        number += 1
-        candidate = base.with_name(f"{base.name}-{number}")
-    return candidate
+    while True:
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            number += 1
+            candidate = base.with_name(f"{base.name}-{number}")
 
 
 def evaluate(
@@ -106,12 +111,18 @@ def evaluate(
         sampling: sampling settings (``config.sampling`` or the defaults if omitted).
         config: further rollout settings; its ``group_size`` is replaced by ``rollouts``.
         out_dir: a new run directory to write (trajectories while the run goes, then
-            ``results.json`` and the reports); ``None`` writes nothing.
+            ``results.json`` and the reports); ``None`` writes nothing. Its ``run.json``,
+            written before the first episode only if none is there, claims it: another
+            evaluation that started there meanwhile is a ``ValueError``, never a mixed run.
         progress: show progress on standard error: a live bar on a terminal, plain lines in a
             log (episodes done of all, success so far; see
             :class:`~agentgym.rollout.progress.RolloutProgress`).
     """
     suite = get_suite(suite) if isinstance(suite, str) else suite
+    if not isinstance(suite, Suite):
+        raise ConfigError(f"suite must be a Suite or a suite name, got {suite!r}")
+    if config is not None and not isinstance(config, RolloutConfig):
+        raise ConfigError(f"config must be a RolloutConfig, got {config!r}")
     task_list = suite_tasks(suite, tasks)
     config = config or RolloutConfig()
     config = RolloutConfig(**{**_config_fields(config), "group_size": rollouts,
@@ -130,8 +141,7 @@ def evaluate(
     settings["env_runtime"] = runtime if isinstance(runtime, str) else runtime.name
     try:
         if run_dir is not None:  # only now: a bad policy spec leaves no empty directory behind
-            run_dir.mkdir(parents=True, exist_ok=True)
-            write_atomic(run_dir / SETTINGS_FILE, json.dumps(settings, indent=2) + "\n")
+            _claim_run_dir(run_dir, settings)
         trajectories_path = run_dir / TRAJECTORIES_FILE if run_dir else None
         result = rollout(policy_object, task_list, config, progress="eval" if progress else False,
                          trajectories_path=trajectories_path)
@@ -231,6 +241,15 @@ def summarise_run(run_dir: str | Path) -> Evaluation:
 def _config_fields(config: RolloutConfig) -> dict:
     # Not dataclasses.asdict: it would deep-copy the wrappers and turn SamplingParams into a dict.
     return {name: getattr(config, name) for name in config.__dataclass_fields__}
+
+
+def _claim_run_dir(run_dir: Path, settings: dict[str, Any]) -> None:
+    """Make ``run_dir`` and write its ``run.json``, unless one is there by now: another
+    evaluation started in it since :func:`_unused_run_dir` looked (while the policy loaded)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not write_new(run_dir / SETTINGS_FILE, json.dumps(settings, indent=2) + "\n"):
+        raise ValueError(f"{run_dir} already holds a run ({SETTINGS_FILE}: another evaluation started there "
+                         "meanwhile); choose another output directory")
 
 
 def _unused_run_dir(out_dir: str | Path) -> Path:

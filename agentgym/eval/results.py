@@ -174,6 +174,33 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         raise
 
 
+def write_new(path: str | os.PathLike[str], text: str) -> bool:
+    """Write ``text`` to ``path`` only if no ``path`` exists, as one atomic step; returns whether
+    it did. Like :func:`write_atomic`, ``path`` is complete or absent at every instant (a
+    temporary file, flushed, then hard-linked to ``path``, which fails if ``path`` exists); on a
+    file system without hard links, ``path`` is created exclusively and written in place."""
+    path = Path(path)
+    handle, temporary = _new_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        except OSError:  # no hard links here: an exclusive create is still atomic about *who* writes
+            try:
+                with open(path, "x", encoding="utf-8", errors="backslashreplace") as file:
+                    file.write(text)
+            except FileExistsError:
+                return False
+        return True
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
 def _new_file(folder: Path, *, prefix: str, suffix: str) -> tuple[int, str]:
     """A new file of an unused random name in ``folder``, opened for writing, with the mode
     ``open`` gives (0o666 less the umask; ``tempfile.mkstemp`` would make it 0o600)."""
@@ -192,9 +219,13 @@ def load_settings(run_dir: str | Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        settings = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path} is not a valid settings file: {exc}") from None
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path} is not a valid settings file: it holds {type(settings).__name__}, "
+                         "not a JSON object")
+    return settings
 
 
 def load_results(run_dir: str | Path) -> RunResults:
