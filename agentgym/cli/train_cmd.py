@@ -78,6 +78,8 @@ def _train(args: argparse.Namespace) -> int:
         resolve_checkpoint(folder)  # no checkpoint there: say so first, whatever the run directory holds
         out_dir = args.out or (Path(config.run.out_dir) if config is not None else _run_dir(folder))
         if Path(out_dir).resolve() != _run_dir(folder).resolve():  # continuing into another directory
+            if args.out is None and config is not None:
+                _check_configured_continuation(out_dir, args.resume, _run_dir(folder))
             check_run_directory_unused(out_dir)
         make_trainer = functools.partial(Trainer.resume, folder, config=config,
                                          overrides=None if config else overrides, out_dir=out_dir)
@@ -89,6 +91,18 @@ def _train(args: argparse.Namespace) -> int:
                         if isinstance(final.get(key), float))
     print(f"trained to step {trainer.step} ({summary or 'no metrics'}); run directory: {trainer.out_dir}")
     return 0
+
+
+def _check_configured_continuation(out_dir: Path, resumed: str, run_dir: Path) -> None:
+    """``train CONFIG --resume RUN`` continues into CONFIG's run.out_dir: if that holds a run,
+    say so in those terms (the usual advice, 'use --resume', is no help to a user who did)."""
+    from agentgym.train.checkpoint import RunDirectoryInUse, run_directory_problem
+
+    problem = run_directory_problem(out_dir)
+    if problem is not None:
+        raise RunDirectoryInUse(f"--resume {resumed} with a configuration continues into its run.out_dir, {out_dir}, "
+                                f"which {problem[1]}: give --out DIR for the continued run, or leave out the "
+                                f"configuration to continue {run_dir} itself")
 
 
 def _holding(out_dir: str | Path) -> contextlib.AbstractContextManager:

@@ -86,12 +86,17 @@ def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def load_trainable_state(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Copy saved trainable parameters back; the names must be exactly the model's."""
+    """Copy saved trainable parameters back; the names and shapes must be exactly the model's
+    (else ``ValueError``, before any parameter is changed)."""
     params = dict(model.named_parameters())
     expected = {name for name, p in params.items() if p.requires_grad}
     if set(state) != expected:
         missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
         raise ValueError(f"the checkpoint does not fit this model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    for name, tensor in state.items():
+        if tensor.shape != params[name].shape:
+            raise ValueError(f"the checkpoint does not fit this model: {name} has shape {list(tensor.shape)} in the "
+                             f"checkpoint and {list(params[name].shape)} in the model (another model.path?)")
     with torch.no_grad():
         for name, tensor in state.items():
             params[name].copy_(tensor)
@@ -132,17 +137,28 @@ def check_run_directory_unused(out_dir: str | Path) -> None:
     """Raise :class:`RunDirectoryInUse` if ``out_dir`` holds a run (checkpoints, or a non-empty
     ``metrics.jsonl``): a new run there would overwrite its metrics and mix its checkpoints; or
     if it is a file."""
+    problem = run_directory_problem(out_dir)
+    if problem is None:
+        return
+    advice = {"file": "choose another --out", "checkpoints": "use --resume to continue it, or choose another --out",
+              "metrics": "choose another --out, or delete that directory first"}
+    raise RunDirectoryInUse(f"{out_dir} {problem[1]}: {advice[problem[0]]}")
+
+
+def run_directory_problem(out_dir: str | Path) -> tuple[str, str] | None:
+    """Why a new run cannot write into ``out_dir`` (:func:`check_run_directory_unused`), as its
+    kind (``"file"``, ``"checkpoints"`` or ``"metrics"``) and a phrase that follows the
+    directory's name (``"already holds a run with checkpoints up to step 6"``); ``None`` if it can."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise RunDirectoryInUse(f"{out_dir} is a file, not a run directory: choose another --out")
+        return "file", "is a file, not a run directory"
     steps = checkpoint_steps(out_dir)
     if steps:
-        raise RunDirectoryInUse(f"{out_dir} already holds a run with checkpoints up to step {max(steps)}: "
-                                "use --resume to continue it, or choose another --out")
+        return "checkpoints", f"already holds a run with checkpoints up to step {max(steps)}"
     metrics = out_dir / "metrics.jsonl"
     if metrics.is_file() and metrics.stat().st_size:
-        raise RunDirectoryInUse(f"{out_dir} already holds a run (metrics.jsonl, but no checkpoint to resume "
-                                "from): choose another --out, or delete that directory first")
+        return "metrics", "already holds a run (metrics.jsonl, but no checkpoint to resume from)"
+    return None
 
 
 def resolve_checkpoint(path: str | Path) -> Path:

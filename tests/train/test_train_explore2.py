@@ -1,0 +1,42 @@
+"""Resuming a run with another model or into another directory: what went wrong is one line."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from agentgym.cli import main
+from agentgym.train.checkpoint import load_trainable_state, trainable_state
+from tests.train.conftest import cli_config
+from tests.train.word_world import tiny_model
+
+
+def test_a_checkpoint_of_another_model_shape_is_refused_without_touching_the_model():
+    """``--resume RUN --set model.path=OTHER`` (a model of another size): the weights' shapes did
+    not match and ``copy_`` raised 'The size of tensor a (32) must match ...' with a traceback,
+    after copying the weights that came before."""
+    saved = trainable_state(tiny_model(0, hidden_size=64))
+    model = tiny_model(1, hidden_size=32)
+    before = trainable_state(model)
+    with pytest.raises(ValueError, match=r"the checkpoint does not fit this model: .* has shape \[.*64.*\] in the "
+                                         r"checkpoint and \[.*32.*\] in the model"):
+        load_trainable_state(model, saved)
+    assert all(torch.equal(before[name], tensor) for name, tensor in trainable_state(model).items())
+
+
+def test_resuming_into_a_configurations_used_directory_says_where_it_would_write(tmp_path, capsys):
+    """``agentgym train CONFIG --resume RUN`` continues into CONFIG's run.out_dir; when that holds
+    another run, the error told a user who had given --resume to 'use --resume'."""
+    config = cli_config(tmp_path)  # run.out_dir: tmp_path / "run"
+    (tmp_path / "run" / "checkpoints" / "step-000003").mkdir(parents=True)
+    other = tmp_path / "other" / "checkpoints" / "step-000001"
+    other.mkdir(parents=True)
+    (other / "state.pt").write_bytes(b"")
+    (other.parent / "latest").write_text(other.name)
+    capsys.readouterr()  # saving the model's progress bar
+    assert main(["train", str(config), "--resume", str(tmp_path / "other")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "use --resume" not in err
+    assert f"--resume {tmp_path / 'other'} with a configuration continues into its run.out_dir, " \
+           f"{tmp_path / 'run'}, which already holds a run with checkpoints up to step 3" in err
+    assert "give --out DIR" in err
