@@ -17,7 +17,7 @@ import contextlib
 import threading
 import time
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from agentgym.core import LLMEnv
 from agentgym.runtime.handle import (
@@ -30,7 +30,7 @@ from agentgym.runtime.handle import (
     as_step_result,
 )
 from agentgym.runtime.process_env import ProcessEnv, ProcessEnvDied
-from agentgym.runtime.worker import SlotWorker
+from agentgym.runtime.worker import SlotWorker, as_error
 
 #: how long a close beside a hung call may take when the handle has no timeout
 _CLOSE_TIMEOUT = 30.0
@@ -128,13 +128,13 @@ class LocalHandle(EnvHandle):
             await self._build_env(progress)
         env = self.env
         if self.coroutines and _has_own_coroutine(env, "areset"):
-            return as_reset_result(await env.areset(seed=seed, options=options))
+            return as_reset_result(await _as_error_on_loop(env.areset(seed=seed, options=options)))
         return as_reset_result(await self._in_thread(_reset_env, env, seed, options))
 
     async def _step(self, progress: list[str], action: Any) -> StepResult:
         env = self.env
         if self.coroutines and _has_own_coroutine(env, "astep"):
-            return as_step_result(await env.astep(action))
+            return as_step_result(await _as_error_on_loop(env.astep(action)))
         return as_step_result(await self._in_thread(_step_env, env, action))
 
     async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -313,6 +313,17 @@ def _close_beside_hung_call(env: LLMEnv) -> tuple[threading.Thread, Future]:
     thread = threading.Thread(target=close, name=f"agentgym-close-{type(env).__name__}", daemon=True)
     thread.start()
     return thread, done
+
+
+async def _as_error_on_loop(call: Awaitable[Any]) -> Any:
+    """``await call``, a ``SystemExit`` or other exception that is no error passed on as an error
+    (:func:`~agentgym.runtime.worker.as_error`): raised as itself, it would stop the event loop."""
+    try:
+        return await call
+    except (Exception, asyncio.CancelledError):
+        raise
+    except BaseException as exc:
+        raise as_error(exc) from exc
 
 
 def _has_own_coroutine(env: Any, method: str) -> bool:

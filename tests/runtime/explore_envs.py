@@ -49,3 +49,13 @@ class Hostile(gym.Env):
         if action == "unrebuildable":
             return Unrebuildable(), 0.0, False, False, {}
         return f"echo {action}", 1.0, False, False, {}
+
+
+class AsyncHostile(Hostile):
+    """:class:`Hostile` with its own ``areset``/``astep`` coroutines (stepped on the event loop)."""
+
+    async def areset(self, *, seed=None, options=None):
+        return self.reset(seed=seed, options=options)
+
+    async def astep(self, action):
+        return self.step(action)

@@ -8,7 +8,7 @@ import asyncio
 import time
 
 import pytest
-from explore_envs import Hostile
+from explore_envs import AsyncHostile, Hostile
 
 from agentgym.runtime import EnvCallFailed, LocalHandle, ProcessHandle
 from agentgym.runtime.process_env import ProcessEnv
@@ -35,6 +35,22 @@ def test_an_environment_raising_systemexit_or_keyboardinterrupt_fails_its_call_n
     assert "SystemExit" in failures[0] and "2" in failures[0]
     assert "KeyboardInterrupt" in failures[1]
     assert after.observation == "echo fine"
+
+
+def test_an_environment_coroutine_raising_systemexit_on_the_loop_fails_its_call_not_the_loop():
+    async def main():
+        handle = LocalHandle(AsyncHostile, timeout=30.0, coroutines=True)
+        try:
+            await handle.reset()
+            with pytest.raises(EnvCallFailed, match="SystemExit") as failed:
+                await handle.step("argparse")
+            await handle.reset()
+            return failed.value.failure, await handle.step("fine")
+        finally:
+            await handle.close()
+
+    failure, after = asyncio.run(main())
+    assert failure.exception is not None and after.observation == "echo fine"
 
 
 def test_a_process_env_exception_that_cannot_be_unpickled_arrives_renamed_with_its_message():
