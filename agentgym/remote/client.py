@@ -90,7 +90,8 @@ class RemoteEnv(gym.Env):
     Args:
         env_id: a registered id on the server (``agentgym list``).
         server: the server's root URL, e.g. ``http://127.0.0.1:8000`` (a trailing ``/v1`` is
-            accepted).
+            accepted; an IPv6 address in brackets: ``http://[::1]:8000``); one that is no URL
+            raises :class:`~agentgym.core.ConfigError`.
         api_key: sent as ``Authorization: Bearer <key>``.
         max_turns: the turn budget (absent: the registered one; ``None``: none).
         timeout: seconds a request may take; ``connect_timeout`` to connect.
@@ -114,6 +115,11 @@ class RemoteEnv(gym.Env):
                              backoff=backoff, kwargs=kwargs)
         root = server.rstrip("/")
         self.server = root[: -len("/v1")] if root.endswith("/v1") else root
+        try:
+            httpx.URL(self.server)
+        except httpx.InvalidURL as exc:  # an IPv6 address without its brackets, a port that is no number
+            raise ConfigError(f"RemoteEnv: server {server!r} is not a URL ({exc}): e.g. http://127.0.0.1:8001, or "
+                              "http://[::1]:8001") from None
         self.env_id = env_id
         self.retries, self.backoff = retries, backoff
         self._create_body: dict[str, Any] = {"env_id": env_id, "kwargs": kwargs,

@@ -67,8 +67,9 @@ def serving_in_thread(app: FastAPI, *, host: str, port: int, name: str, startup_
             raise RuntimeError(f"the {name} did not start on {host}:{port}")
         time.sleep(0.01)
     bound_port = server.servers[0].sockets[0].getsockname()[1]
+    authority = f"[{host}]" if ":" in host and not host.startswith("[") else host  # an IPv6 address: bracketed
     try:
-        yield f"http://{host}:{bound_port}"
+        yield f"http://{authority}:{bound_port}"
     finally:
         server.should_exit = True
         thread.join(timeout=startup_timeout)

@@ -107,3 +107,34 @@ def test_a_client_cannot_make_the_server_open_sessions_on_a_server_it_names(serv
         message = answer.json()["error"]["message"]
         assert "server would reach" in message and "--allow-host-arguments" in message
         assert client.get("/health").json()["sessions"] == before  # no session made here, nested or not
+
+
+def _ipv6_loopback() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_a_server_on_the_ipv6_loopback_yields_a_url_clients_can_use():
+    from agentgym.remote import RemoteEnv
+
+    with running_env_server(host="::1") as url:  # was http://::1:PORT, which no client can parse
+        assert url.startswith("http://[::1]:")
+        assert httpx.get(f"{url}/health", timeout=5).json()["status"] == "ok"
+        env = RemoteEnv("test/ExploreExits-v0", server=url)
+        assert env.reset(seed=0)[0] == "ready"
+        env.close()
+
+
+def test_a_server_url_httpx_cannot_parse_is_a_config_error_naming_it():
+    from agentgym.core import ConfigError
+    from agentgym.remote import RemoteEnv
+
+    with pytest.raises(ConfigError, match=r"server 'http://::1:8001' is not a URL"):  # was httpx.InvalidURL
+        RemoteEnv("test/ExploreExits-v0", server="http://::1:8001")
