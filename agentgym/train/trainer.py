@@ -626,7 +626,9 @@ class Trainer:
     def evaluate(self, seeds: Sequence[int] | None = None) -> dict[str, float]:
         """Success and mean return on held-out seeds (``eval.first_seed`` onward), greedy or
         sampled with the same seeds every time (``[eval]``). Under ``torch.distributed`` each
-        process plays its share of the seeds and every process returns the figures of all."""
+        process plays its share of the seeds and every process returns the figures of all.
+        Episodes that ended with an error are scored as failures, counted (``eval/errors``)
+        and named in a warning with the first error."""
         config = self.config
         if seeds is None:
             seeds = range(config.eval.first_seed, config.eval.first_seed + config.eval.tasks)
@@ -642,10 +644,17 @@ class Trainer:
         self.model.eval()
         label = f"eval after step {self.step}" if self.step else "eval before training"
         trajectories = self._rollout(tasks, rollout_config, label).trajectories
-        records = [record for share in gather(episode_records(trajectories)) for record in share]
+        errors = [t.error for t in trajectories if t.error is not None]
+        shares = gather((episode_records(trajectories), errors))
+        records = [record for share, _ in shares for record in share]
+        errors = [error for _, share in shares for error in share]
+        if errors and rank == 0:
+            warnings.warn(f"{label}: {len(errors)} of {len(records)} episodes ended with an error (scored as "
+                          f"failures); first: {errors[0]}", stacklevel=2)
         episodes = episode_metrics(records)
         return {"eval/success": episodes["success/train"], "eval/reward": episodes["reward/mean"],
-                "eval/turns": episodes["rollout/turns"], "eval/episodes": episodes["rollout/episodes"]}
+                "eval/turns": episodes["rollout/turns"], "eval/episodes": episodes["rollout/episodes"],
+                "eval/errors": float(len(errors))}
 
     def _rollout(self, tasks: Sequence[Task], rollout_config: RolloutConfig, label: str) -> RolloutResult:
         """Play ``tasks`` with the rollout policy, reporting progress while :meth:`train` runs

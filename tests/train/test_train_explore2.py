@@ -5,10 +5,34 @@ from __future__ import annotations
 import pytest
 import torch
 
+import agentgym
+from agentgym import registry
 from agentgym.cli import main
 from agentgym.train.checkpoint import load_trainable_state, trainable_state
-from tests.train.conftest import cli_config
-from tests.train.word_world import tiny_model
+from agentgym.train.trainer import Trainer
+from tests.train.conftest import cli_config, learner, world_config
+from tests.train.word_world import FindTheWord, tiny_model
+
+BROKEN_ID = "testworld/HeldOutBroken-v0"
+
+
+class HeldOutBroken(FindTheWord):
+    """FindTheWord whose held-out seeds (the evaluation's, from 1,000,000) cannot be played."""
+
+    def reset(self, *, seed=None, options=None):
+        if seed is not None and seed >= 1_000_000:
+            raise RuntimeError("the held-out tasks are unavailable")
+        return super().reset(seed=seed, options=options)
+
+
+@pytest.fixture
+def broken_world():
+    agentgym.register(BROKEN_ID, HeldOutBroken, max_turns=2, description="held-out seeds fail (tests)")
+    yield BROKEN_ID
+    import gymnasium
+
+    registry._ENVS.pop(BROKEN_ID, None)
+    gymnasium.registry.pop(BROKEN_ID, None)
 
 
 def test_a_checkpoint_of_another_model_shape_is_refused_without_touching_the_model():
@@ -40,3 +64,13 @@ def test_resuming_into_a_configurations_used_directory_says_where_it_would_write
     assert f"--resume {tmp_path / 'other'} with a configuration continues into its run.out_dir, " \
            f"{tmp_path / 'run'}, which already holds a run with checkpoints up to step 3" in err
     assert "give --out DIR" in err
+
+
+def test_an_evaluation_whose_episodes_failed_says_so_and_counts_them(tmp_path, broken_world):
+    """Held-out episodes that ended with an error (an environment that cannot be built in time,
+    a reset that raises) were scored as plain failures: eval/success 0 and no word of why."""
+    trainer = Trainer(world_config(tmp_path / "run", env={"id": broken_world}, eval={"tasks": 3}), **learner())
+    with pytest.warns(UserWarning, match=r"eval before training: 3 of 3 episodes ended with an error \(scored "
+                                         r"as failures\); first: .*the held-out tasks are unavailable"):
+        metrics = trainer.evaluate()
+    assert metrics["eval/errors"] == 3.0 and metrics["eval/success"] == 0.0
