@@ -4,9 +4,10 @@ The corpus is either the search family's generated encyclopedia (``--world-size 
 built once and cached) or the user's own file or dataset folder (``--corpus PATH``: JSONL,
 JSON, Parquet or a saved Hugging Face dataset, read by :mod:`agentgym.retrieval.sources`). It
 is indexed with :class:`~agentgym.retrieval.bm25.BM25Index` under ``--index-dir`` once; later
-runs reuse the index (a ``--corpus`` index is named after the file's path, size and
-modification time, so an edited file is indexed afresh). Search-R1's agents point their
-``search_url`` at ``http://HOST:PORT/retrieve``; endpoints in :mod:`agentgym.retrieval.server`.
+runs reuse the index (a ``--corpus`` index is named after the path, size and modification time
+of the file, or of every file in the folder, so an edited file is indexed afresh). Search-R1's
+agents point their ``search_url`` at ``http://HOST:PORT/retrieve``; endpoints in
+:mod:`agentgym.retrieval.server`.
 """
 
 from __future__ import annotations
@@ -69,9 +70,12 @@ def _positive(value: int, flag: str) -> None:
 
 def corpus_index_name(path: Path, fields: tuple[str | None, str | None, str | None]) -> str:
     """An index directory name for a user's corpus: its stem plus a hash of its resolved path,
-    size, modification time and the field options (a changed file gets a new index)."""
-    stat = path.stat()
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{fields}".encode()
+    size, modification time (of every file in it, for a folder:
+    :func:`~agentgym.retrieval.sources.source_fingerprint`) and the field options (a changed
+    file, or a dataset folder saved anew, gets a new index)."""
+    from agentgym.retrieval.sources import source_fingerprint
+
+    key = f"{source_fingerprint(path)}|{fields}".encode()
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in path.name)[:40]
     return f"bm25-{stem}-{hashlib.sha256(key).hexdigest()[:16]}"
 

@@ -17,12 +17,14 @@ Fields are found by name unless given: the id in ``id`` | ``_id`` | ``doc_id`` |
 and the row.
 
 :func:`iter_records` (the raw rows of any of these sources) is shared with
-:mod:`agentgym.envs.search.byo`, which reads question files the same way.
+:mod:`agentgym.envs.search.byo`, which reads question files the same way;
+:func:`source_fingerprint` keys the caches built from a file or folder.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -53,6 +55,32 @@ def split_contents(contents: str) -> tuple[str, str]:
 def join_contents(title: str, text: str) -> str:
     """The wiki-18 ``contents`` of a document: ``'"Title"\\ntext'`` (inverse of :func:`split_contents`)."""
     return f'"{title}"\n{text}'
+
+
+def source_fingerprint(path: str | os.PathLike) -> str:
+    """What identifies the contents of a file or folder for a cache key, without reading it: a
+    file's resolved path, size and modification time (``"PATH|SIZE|MTIME_NS"``); for a folder
+    (a saved dataset, a folder of data files) the same for the folder and for every file below
+    it, as a folder's own size and time do not change when a file in it is rewritten.
+    ``OSError`` when ``path`` cannot be read."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+    if not path.is_dir():
+        return key
+    files = []
+    for root, dirs, names in os.walk(path, onerror=_raise):
+        dirs.sort()
+        for name in sorted(names):
+            inner = os.path.join(root, name)
+            found = os.stat(inner) if os.path.exists(inner) else os.lstat(inner)  # a broken link: itself
+            files.append(f"{os.path.relpath(inner, path)}|{found.st_size}|{found.st_mtime_ns}")
+    listing = "\n".join(files).encode("utf-8", "surrogateescape")
+    return f"{key}|{hashlib.sha256(listing).hexdigest()}"
+
+
+def _raise(error: OSError) -> None:
+    raise error
 
 
 def describe_source(source: Any) -> str:

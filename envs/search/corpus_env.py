@@ -12,8 +12,10 @@
 
   - ``corpus``: a documents file or folder that
     :func:`~agentgym.retrieval.sources.read_documents` reads, indexed with BM25 once under the
-    search cache (``corpora/<name>-<fingerprint>``, the fingerprint covering the file's path,
-    size and modification time, so an edited file gets a new index) and shared in the process;
+    search cache (``corpora/<name>-<fingerprint>``, the fingerprint covering the path, size and
+    modification time of the file, or of every file in the folder
+    (:func:`~agentgym.retrieval.sources.source_fingerprint`), so an edited file or a dataset
+    saved anew gets a new index) and shared in the process;
   - ``retriever_url``: a running ``/retrieve`` server (``agentgym serve-retriever``, Search-R1's),
     through one shared :class:`~agentgym.retrieval.client.RemoteRetriever` per URL, with the key
     in ``$AGENTGYM_API_KEY`` when one is set (a server beyond loopback requires it);
@@ -24,7 +26,7 @@
 Every other argument is :class:`~agentgym.envs.search.env.SearchEnv`'s (``action_format``,
 ``top_k``, ``turn_budget``...), except those of the generated world (``size``, ``seed``,
 ``kinds``, ``questions``) and live objects (``retriever``). Question files are read once per
-process (keyed by path, size and modification time). A missing or unreadable file, an unknown
+process (keyed by the same fingerprint). A missing or unreadable file, an unknown
 shape, both or none of the document sources: :class:`~agentgym.core.ConfigError` saying which.
 """
 
@@ -43,6 +45,7 @@ from typing import Any, Iterator
 from agentgym.core import ConfigError
 from agentgym.registry import constructor_arguments
 from agentgym.retrieval.base import Document, Retriever
+from agentgym.retrieval.sources import source_fingerprint
 
 from .byo import detect_shape, hotpotqa_documents, read_tasks
 from .env import SearchEnv
@@ -102,9 +105,8 @@ class CorpusSearchEnv(SearchEnv):
 def _tasks(source: str, shape: str, split: str) -> tuple[list[SearchTask], str]:
     """The tasks of ``source`` and the shape they were read in."""
     path = _existing(source, "tasks")
-    stat = path.stat()
     try:
-        found, shape = _read_tasks(str(path.resolve()), stat.st_size, stat.st_mtime_ns, shape, split)
+        found, shape = _read_tasks(str(path.resolve()), source_fingerprint(path), shape, split)
     except (ValueError, TypeError, OSError) as exc:
         raise ConfigError(f"{_OWNER}: cannot read the tasks: {exc}") from None
     if not found:
@@ -113,7 +115,7 @@ def _tasks(source: str, shape: str, split: str) -> tuple[list[SearchTask], str]:
 
 
 @functools.lru_cache(maxsize=16)
-def _read_tasks(path: str, size: int, mtime_ns: int, shape: str, split: str) -> tuple[tuple[SearchTask, ...], str]:
+def _read_tasks(path: str, fingerprint: str, shape: str, split: str) -> tuple[tuple[SearchTask, ...], str]:
     if shape == "auto":
         from agentgym.retrieval.sources import iter_records
 
@@ -143,9 +145,8 @@ def corpus_retriever(source: str | os.PathLike[str], *, cache_dir: str | os.Path
     from agentgym.retrieval.sources import read_documents
 
     path = _existing(source, "corpus").resolve()
-    stat = path.stat()
     kind = "hotpotqa" if hotpotqa else "documents"
-    fingerprint = hashlib.sha256(f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{kind}".encode()).hexdigest()[:16]
+    fingerprint = hashlib.sha256(f"{source_fingerprint(path)}|{kind}".encode()).hexdigest()[:16]
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.name)[:60]
     index_path = search_cache_dir(cache_dir) / "corpora" / f"{name}-{fingerprint}"
 
