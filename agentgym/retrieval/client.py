@@ -12,7 +12,8 @@ or to any server answering the same JSON:
   document lists) get rank scores ``1 / (1 + rank)``. Hits are ordered best first and cut to
   ``k`` (and to ``topk_cap``, when given, before asking); each snippet is
   :func:`~agentgym.retrieval.snippets.best_snippet` of the text for the query.
-* ``document(doc_id)`` GETs ``/documents/{doc_id}``: an unknown id raises
+* ``document(doc_id)`` GETs ``/documents/{doc_id}`` (the id percent-encoded as one path
+  segment, ``/`` and the dots of ``.`` and ``..`` included): an unknown id raises
   :class:`DocumentNotFound`; a server without that endpoint (Search-R1's) raises
   :class:`RetrievalError` saying it cannot open documents.
 * ``len()`` reads ``documents`` from ``/health`` (:class:`RetrievalError` when the server does
@@ -98,7 +99,7 @@ class RemoteRetriever:
         self._check_open()
         if not isinstance(doc_id, str):
             raise DocumentNotFound(f"document ids are strings; no document {doc_id!r}")
-        path = f"/documents/{quote(doc_id, safe='')}"
+        path = f"/documents/{_path_segment(doc_id)}"
         response = self._send("GET", path)
         if response.status_code == 404:
             error = _error_of(response)
@@ -219,6 +220,14 @@ class RemoteRetriever:
         title = title if isinstance(title, str) else ""
         raw_id = next((document[key] for key in ID_FIELDS if document.get(key) not in (None, "")), None)
         return (str(raw_id) if raw_id is not None else title), title, text
+
+
+def _path_segment(doc_id: str) -> str:
+    """``doc_id`` as one URL path segment: percent-encoded, ``/`` included, and with the dots of an
+    id that is a dot segment (``.`` or ``..``) encoded too: URL normalisation (httpx's) would
+    resolve ``/documents/..`` to ``/``."""
+    segment = quote(doc_id, safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 def _error_of(response: httpx.Response) -> dict[str, Any]:
