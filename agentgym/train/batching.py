@@ -121,14 +121,14 @@ class RowReport:
 def check_trainable(trajectory: Trajectory, vision: Any = None) -> str | None:
     """Why ``trajectory`` cannot be trained on token by token, or ``None`` if it can; with
     ``vision``, its images must also match its image tokens (:func:`sequence_images`)."""
+    if trajectory.error:  # first: an episode cut short has no tokens or turns, for this reason
+        return f"episode failed: {trajectory.error}"
     if trajectory.token_ids is None:
         return "text-only trajectory (no token ids)"
     if trajectory.token_mismatches:
         return f"not token-exact ({trajectory.token_mismatches} broken prefix(es))"
     if not trajectory.turns:
         return "no turns"
-    if trajectory.error:
-        return f"episode failed: {trajectory.error}"
     for turn in trajectory.turns:
         if turn.action_span is None:
             return f"turn {turn.index} has no action span"

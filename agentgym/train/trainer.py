@@ -429,7 +429,7 @@ class Trainer:
         if rows or is_distributed():  # every process joins every update, even with no rows
             metrics.update(self._update(rows, step))
         else:
-            warnings.warn(f"step {step + 1}: no rows to train on (none trainable, or all filtered out); "
+            warnings.warn(f"step {step + 1}: no rows to train on{self._why_untrainable(trajectories)}; "
                           "the update is skipped", stacklevel=2)
         self.step = step + 1
         if self._async is not None:  # the new weights (or, the update skipped, the same) as version step + 1
@@ -603,6 +603,14 @@ class Trainer:
             refused += 1
         metrics["rollout/untrainable"] = float(refused)
         return kept
+
+    def _why_untrainable(self, trajectories: Sequence[Trajectory]) -> str:
+        """For the warning of a step with no rows: how many episodes were untrainable and the
+        first one's reason, else that every row was filtered out."""
+        reasons = [reason for t in trajectories if (reason := check_trainable(t, self.vision)) is not None]
+        if not reasons:
+            return " (none trainable, or all filtered out)"
+        return f": {len(reasons)} of {len(trajectories)} episodes untrainable (first: {reasons[0]})"
 
     def _reference_logprobs(self, rows: list[TrainingRow]) -> list[torch.Tensor]:
         kwargs = dict(temperature=self.config.rollout.temperature, token_budget=self.updater.token_budget,

@@ -8,12 +8,14 @@ import torch
 import agentgym
 from agentgym import registry
 from agentgym.cli import main
+from agentgym.train.batching import NotTrainable
 from agentgym.train.checkpoint import load_trainable_state, trainable_state
 from agentgym.train.trainer import Trainer
 from tests.train.conftest import cli_config, learner, world_config
 from tests.train.word_world import FindTheWord, tiny_model
 
 BROKEN_ID = "testworld/HeldOutBroken-v0"
+PLAY_BROKEN_ID = "testworld/PlayBroken-v0"
 
 
 class HeldOutBroken(FindTheWord):
@@ -25,14 +27,24 @@ class HeldOutBroken(FindTheWord):
         return super().reset(seed=seed, options=options)
 
 
+class PlayBroken(FindTheWord):
+    """FindTheWord whose every move fails inside the environment."""
+
+    def play(self, action):
+        raise RuntimeError("the game server is down")
+
+
 @pytest.fixture
 def broken_world():
+    """BROKEN_ID (held-out seeds fail) and PLAY_BROKEN_ID (every move fails), registered for one test."""
     agentgym.register(BROKEN_ID, HeldOutBroken, max_turns=2, description="held-out seeds fail (tests)")
+    agentgym.register(PLAY_BROKEN_ID, PlayBroken, max_turns=2, description="every move fails (tests)")
     yield BROKEN_ID
     import gymnasium
 
-    registry._ENVS.pop(BROKEN_ID, None)
-    gymnasium.registry.pop(BROKEN_ID, None)
+    for env_id in (BROKEN_ID, PLAY_BROKEN_ID):
+        registry._ENVS.pop(env_id, None)
+        gymnasium.registry.pop(env_id, None)
 
 
 def test_a_checkpoint_of_another_model_shape_is_refused_without_touching_the_model():
@@ -74,3 +86,18 @@ def test_an_evaluation_whose_episodes_failed_says_so_and_counts_them(tmp_path, b
                                          r"as failures\); first: .*the held-out tasks are unavailable"):
         metrics = trainer.evaluate()
     assert metrics["eval/errors"] == 3.0 and metrics["eval/success"] == 0.0
+
+
+def test_a_step_whose_episodes_failed_says_why_it_has_nothing_to_train(tmp_path, broken_world):
+    """Every episode of the step failed in the environment: the warning said only 'no rows to train
+    on (none trainable, or all filtered out)', and an errored episode (it has no token ids) was
+    'text-only trajectory (no token ids)', also the error of on_untrainable = "error"."""
+    config = world_config(tmp_path / "run", env={"id": PLAY_BROKEN_ID, "tasks_per_step": 2}, rollout={"group_size": 2})
+    trainer = Trainer(config, **learner())
+    with pytest.warns(UserWarning, match=r"step 1: no rows to train on: 4 of 4 episodes untrainable \(first: "
+                                         r"episode failed: environment raised RuntimeError: the game server is down"):
+        trainer.train_step()
+    strict = Trainer(world_config(tmp_path / "strict", env={"id": PLAY_BROKEN_ID, "tasks_per_step": 1},
+                                  rollout={"group_size": 2, "on_untrainable": "error"}), **learner())
+    with pytest.raises(NotTrainable, match="episode failed: environment raised RuntimeError"):
+        strict.train_step()
