@@ -28,7 +28,9 @@ What happens when the server or the network fails, exactly:
   "remote_error": <kind>}`` with ``kind`` one of ``"unreachable"`` (no connection), ``"transport"``
   (a timeout or dropped connection), ``"session_lost"`` (404), ``"server"`` (any other status).
   The episode is over for the caller (``truncated``); call ``reset`` to go on.
-- ``reset`` re-opens a session when the server lost it (404: reaped or restarted), then resets
+- ``reset`` re-opens a session when the server lost it (404: reaped or restarted), or when a
+  call on it timed out or lost its connection (the server may still be running that call, a
+  hung step holding the session for good: it is asked to close it, and left), then resets
   it. When that fails too it returns the same error observation and ``info`` (with ``task_id``
   ``None``) instead of raising; the next ``step`` then answers an error observation as well.
 - A bad *argument* (a negative seed, options that are not a dict, or hold a value JSON cannot
@@ -137,7 +139,9 @@ class RemoteEnv(gym.Env):
                                 "timeout": httpx.Timeout(timeout, connect=connect_timeout),
                                 "limits": httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY)}
         self._http = httpx.Client(**self._client_options)
+        self.timeout = timeout
         self.session_id: str | None = None
+        self._session_in_doubt = False  # a call on it timed out or lost its connection
         self.spec_info: dict[str, Any] = {}
         try:
             self._open()
@@ -159,6 +163,7 @@ class RemoteEnv(gym.Env):
                     raise _Failure("unreachable", f"cannot connect to {self.server}: {exc}") from None
                 time.sleep(self.backoff * 2**attempt)
             except httpx.TransportError as exc:
+                self._session_in_doubt = True  # the server may be running the call still, the session busy
                 raise _Failure("transport", f"{type(exc).__name__} talking to {self.server}: {exc}") from None
         if response.status_code >= 400:
             try:
@@ -173,6 +178,7 @@ class RemoteEnv(gym.Env):
             raise _Failure("server", f"the server answered with a body that is not JSON: {response.text[:200]!r}")
 
     def _open(self) -> None:
+        self._session_in_doubt = False
         self.spec_info = self._request("POST", "/v1/sessions", self._create_body)
         self.session_id = self.spec_info["session_id"]
         self.render_mode = self.spec_info.get("render_mode")
@@ -188,6 +194,8 @@ class RemoteEnv(gym.Env):
         check_reset_arguments("RemoteEnv.reset", seed, options)
         super().reset(seed=seed)  # np_random, as Gymnasium expects of every env (the game's own RNG is remote)
         body = {"seed": seed, "options": options}
+        if self._session_in_doubt:  # its last call may still run there (a hung step): start afresh
+            self._abandon_session(min(self.timeout, 2.0))
         try:
             try:
                 if self.session_id is None:
@@ -257,13 +265,18 @@ class RemoteEnv(gym.Env):
     def _error_observation(self, failure: _Failure) -> str:
         return f"Environment server error: {failure.message}"
 
-    def close(self) -> None:
-        if self.session_id is not None:
+    def _abandon_session(self, timeout: float) -> None:
+        """Ask the server to close the session (it does once a call still running there ends),
+        waiting at most ``timeout`` seconds for its answer, and forget it."""
+        if self.session_id is not None and not self._http.is_closed:
             try:
-                self._http.delete(f"/v1/sessions/{self.session_id}", timeout=2.0)
+                self._http.delete(f"/v1/sessions/{self.session_id}", timeout=timeout)
             except Exception:  # noqa: BLE001 - best effort: the reaper closes it otherwise
                 pass
-            self.session_id = None
+        self.session_id = None
+
+    def close(self) -> None:
+        self._abandon_session(2.0)
         self._http.close()
         super().close()
 

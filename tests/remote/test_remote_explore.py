@@ -6,6 +6,7 @@ on the worker threads and inline on the event loop, over HTTP and WebSocket."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import httpx
 import pytest
@@ -32,12 +33,25 @@ class Exits(LLMEnv):
         return Feedback(f"echo {action}")
 
 
+class Blocks(Exits):
+    """The action ``"block"`` waits until :data:`RELEASE` is set (an environment call that hangs)."""
+
+    def play(self, action):
+        if action == "block":
+            RELEASE.wait(30)
+        return super().play(action)
+
+
+RELEASE = threading.Event()
+
+
 class InlineExits(Exits):
     cheap_steps = True  # stepped on the server's event loop
 
 
 agentgym.register("test/ExploreExits-v0", Exits, max_turns=None)
 agentgym.register("test/ExploreInlineExits-v0", InlineExits, max_turns=None)
+agentgym.register("test/ExploreBlocks-v0", Blocks, max_turns=None)
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +152,20 @@ def test_a_server_url_httpx_cannot_parse_is_a_config_error_naming_it():
 
     with pytest.raises(ConfigError, match=r"server 'http://::1:8001' is not a URL"):  # was httpx.InvalidURL
         RemoteEnv("test/ExploreExits-v0", server="http://::1:8001")
+
+
+def test_after_a_step_that_timed_out_reset_opens_a_new_session_instead_of_waiting_on_the_busy_one(server_url):
+    from agentgym.remote import RemoteEnv
+
+    env = RemoteEnv("test/ExploreBlocks-v0", server=server_url, timeout=0.5)
+    try:
+        assert env.reset(seed=0)[0] == "ready"
+        stuck = env.session_id
+        *_, truncated, info = env.step("block")  # the server's step hangs: the client gives up
+        assert truncated and info["remote_error"] == "transport"
+        observation, info = env.reset(seed=0)  # timed out too, for ever: the old session is still stepping
+        assert observation == "ready", info
+        assert env.session_id != stuck and env.step("hi")[0] == "echo hi"
+    finally:
+        RELEASE.set()
+        env.close()
