@@ -19,7 +19,8 @@ or to any server answering the same JSON:
 * ``len()`` reads ``documents`` from ``/health`` (:class:`RetrievalError` when the server does
   not say).
 
-Every failure of the network, of HTTP (a status other than 200) or of the answer's JSON raises
+A ``url`` that is not an http(s) URL with a host (and a port in range) raises ``ValueError``
+when the retriever is made. Every failure of the network, of HTTP (a status other than 200) or of the answer's JSON raises
 :class:`RetrievalError` naming the URL and the cause. One pooled ``httpx.Client`` serves all
 calls; the retriever is safe to share between threads. ``close()`` closes the pool; later calls
 raise ``RuntimeError``.
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any, Sequence
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -45,8 +46,7 @@ class RemoteRetriever:
 
     def __init__(self, url: str, *, timeout: float = 10.0, topk_cap: int | None = None, api_key: str | None = None,
                  max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ValueError(f"url must be an http:// or https:// URL, got {url!r}")
+        _check_url(url)
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if topk_cap is not None:
@@ -220,6 +220,19 @@ class RemoteRetriever:
         title = title if isinstance(title, str) else ""
         raw_id = next((document[key] for key in ID_FIELDS if document.get(key) not in (None, "")), None)
         return (str(raw_id) if raw_id is not None else title), title, text
+
+
+def _check_url(url: object) -> None:
+    """``ValueError`` naming ``url`` unless it is an http(s) URL with a host and a valid port."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ValueError(f"url must be an http:// or https:// URL, got {url!r}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
+    except ValueError as exc:
+        raise ValueError(f"url {url!r} is not a valid URL: {exc}") from None
+    if not parts.hostname or any(ch.isspace() or not ch.isprintable() for ch in parts.netloc):
+        raise ValueError(f"url {url!r} is not a valid URL: it needs a host name without spaces")
 
 
 def _path_segment(doc_id: str) -> str:

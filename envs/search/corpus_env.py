@@ -134,7 +134,10 @@ def remote_retriever(url: str) -> Retriever:
         raise ConfigError(f"{_OWNER}: retriever_url must be an http:// or https:// URL, got {url!r}")
     api_key = os.environ.get(API_KEY_ENV) or None
     keyed = hashlib.sha256(api_key.encode()).hexdigest()[:16] if api_key else "no key"
-    return shared(f"remote:{url.rstrip('/')}:{keyed}", lambda: RemoteRetriever(url, api_key=api_key))
+    try:
+        return shared(f"remote:{url.rstrip('/')}:{keyed}", lambda: RemoteRetriever(url, api_key=api_key))
+    except ValueError as exc:  # a URL without a host, with a port out of range...
+        raise ConfigError(f"{_OWNER}: retriever_url: {exc}") from None
 
 
 def corpus_retriever(source: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,

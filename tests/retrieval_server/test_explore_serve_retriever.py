@@ -37,3 +37,24 @@ def test_documents_whose_ids_are_dot_segments_are_opened(tmp_path):
         assert [remote.document(doc.id) for doc in documents] == documents
         with pytest.raises(DocumentNotFound, match=r"no document '\.\.\.'"):
             remote.document("...")
+
+
+@pytest.mark.parametrize("url", ["http://", "http://:8000", "http://localhost:80000", "http://local host:8000",
+                                 "https://[::1:8000"])
+def test_a_malformed_server_url_is_refused_when_made(url):
+    """Not at every search, as a misleading network error ('Connection refused' for port 80000)."""
+    from agentgym.retrieval.client import RemoteRetriever
+
+    with pytest.raises(ValueError, match="url"):
+        RemoteRetriever(url)
+
+
+def test_search_corpus_refuses_a_malformed_retriever_url(tmp_path):
+    import agentgym
+    import agentgym.envs.search  # noqa: F401  (registers search/*)
+    from agentgym.core import ConfigError
+
+    tasks = tmp_path / "questions.jsonl"
+    tasks.write_text('{"question": "Who?", "answer": "Me"}\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="retriever_url"):
+        agentgym.make("search/Corpus-v0", tasks=str(tasks), retriever_url="http://localhost:80000")
