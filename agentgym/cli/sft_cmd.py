@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Iterator
@@ -51,24 +52,49 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from agentgym.train.sft import SFTSettings
 
+    from agentgym.train.config_checks import model_path_problem
+
     if args.env is None and not args.trajectories:
         raise ConfigError("give --env (demonstrations from its oracle) or --trajectories FILE")
+    if (problem := model_path_problem(args.model, "--model")) is not None:
+        raise ConfigError(problem)
     kwargs = _env_kwargs(args)
     settings = SFTSettings(epochs=args.epochs, lr=args.lr, rows_per_step=args.rows_per_step)
+    recorded = _recorded(args.trajectories, args.include_failures)  # before the (slow) model load
     with _out_folder(args.out):  # made before the model loads and trains
-        return _clone(args, kwargs, settings)
+        return _clone(args, kwargs, settings, recorded)
 
 
-def _clone(args: argparse.Namespace, kwargs: dict, settings: Any) -> int:
-    """Collect the demonstrations, fine-tune, save to ``args.out`` (which exists)."""
+def _recorded(paths: list[Path], include_failures: bool) -> list[Any]:
+    """The trajectories of ``--trajectories`` files to learn from: the successful ones (all with
+    ``--include-failures``); a warning says how many of a file's were left out."""
     from agentgym.trajectory import read_trajectories
+
+    demos = []
+    for path in paths:
+        trajectories = read_trajectories(path)
+        kept = [t for t in trajectories if t.success or include_failures]
+        if len(kept) < len(trajectories):
+            warnings.warn(f"{path}: {len(trajectories) - len(kept)} of {len(trajectories)} trajectories left out: "
+                          "they did not succeed (--include-failures keeps them)", stacklevel=2)
+        demos += kept
+    return demos
+
+
+def _clone(args: argparse.Namespace, kwargs: dict, settings: Any, demos: list[Any]) -> int:
+    """Collect the demonstrations (after the ``demos`` recorded ones), fine-tune, save to
+    ``args.out`` (which exists)."""
+    from agentgym.policies.hf import quiet_transformers
     from agentgym.train.sft import demonstrations, fine_tune
     from agentgym.train.model_setup import load_model
 
-    model, tokenizer = load_model(SimpleNamespace(path=args.model, revision=None))
-    demos = []
-    for path in args.trajectories:
-        demos += [t for t in read_trajectories(path) if t.success or args.include_failures]
+    try:
+        model, tokenizer = load_model(SimpleNamespace(path=args.model, revision=None))
+    except OSError as exc:  # a missing file, a hub name that cannot be fetched
+        text = str(exc).strip()
+        raise ConfigError(f"cannot load the model {args.model}: {text.splitlines()[0] if text else type(exc).__name__}"
+                          ) from None
+    demos = list(demos)
     if args.env is not None:
         seeds = range(args.first_seed, args.first_seed + args.episodes)
         played = demonstrations(tokenizer, args.env, seeds, env_kwargs=kwargs, max_turns=args.max_turns,
@@ -79,8 +105,9 @@ def _clone(args: argparse.Namespace, kwargs: dict, settings: Any) -> int:
     history = fine_tune(model, demos, settings,
                         on_epoch=lambda r: print(f"epoch {int(r['epoch'])}: nll {r['nll']:.4f} "
                                                  f"({int(r['rows'])} trajectories)"))
-    model.save_pretrained(args.out)
-    tokenizer.save_pretrained(args.out)
+    with quiet_transformers():  # no "Writing model shards" bar
+        model.save_pretrained(args.out)
+        tokenizer.save_pretrained(args.out)
     (args.out / "sft_metrics.json").write_text(json.dumps({"settings": vars(settings), "history": history}, indent=2))
     print(f"saved to {args.out}: agentgym train --config ... --set model.path={args.out}")
     return 0

@@ -241,21 +241,30 @@ def _check_env_runtime(env: EnvSection, p: list[str]) -> None:
 
 
 def _check_model_path(path: str, p: list[str]) -> None:
-    """A ``model.path`` that looks like a local path (absolute, ``./``, ``~``, or more than the
-    one slash of a hub name ``org/name``) must be a folder holding a model, so that a typo gives
-    one line here rather than a hub error about repository ids."""
+    """:func:`model_path_problem` of ``model.path``, appended to ``p``."""
+    problem = model_path_problem(path)
+    if problem is not None:
+        p.append(problem)
+
+
+def model_path_problem(path: str, name: str = "model.path") -> str | None:
+    """What is wrong with a model path (``name`` is how the user gave it: ``model.path``,
+    ``--model``), or ``None``. One that looks like a local path (absolute, ``./``, ``~``, or more
+    than the one slash of a hub name ``org/name``) must be a folder holding a model, so that a
+    typo gives one line here rather than a hub error about repository ids."""
     expected = ("expected a local model folder (written by save_pretrained), a hub name such as "
                 '"HuggingFaceTB/SmolLM2-135M-Instruct", or "smollm2-135m" (the embedded model)')
     folder = Path(path)
     looks_local = folder.is_absolute() or path.startswith((".", "~")) or path.count("/") > 1 or "\\" in path
     if not path.strip():
-        p.append(f"model.path is empty: {expected}")
-    elif looks_local and not folder.exists():
-        p.append(f"model.path {toml_literal(path)} does not exist: {expected}")
-    elif folder.is_file():
-        p.append(f"model.path {toml_literal(path)} is a file: {expected}")
-    elif folder.is_dir() and not any((folder / name).is_file() for name in ("config.json", "adapter_config.json")):
-        p.append(f"model.path {toml_literal(path)} holds no model (no config.json): {expected}")
+        return f"{name} is empty: {expected}"
+    if looks_local and not folder.exists():
+        return f"{name} {toml_literal(path)} does not exist: {expected}"
+    if folder.is_file():
+        return f"{name} {toml_literal(path)} is a file: {expected}"
+    if folder.is_dir() and not any((folder / file).is_file() for file in ("config.json", "adapter_config.json")):
+        return f"{name} {toml_literal(path)} holds no model (no config.json): {expected}"
+    return None
 
 
 def _check_algorithm(algo: AlgorithmSection, rollout: Any, p: list[str]) -> None:

@@ -11,8 +11,9 @@ from agentgym.cli import main
 from agentgym.train.batching import NotTrainable
 from agentgym.train.checkpoint import load_trainable_state, trainable_state
 from agentgym.train.trainer import Trainer
+from agentgym.trajectory import Trajectory, TrajectoryWriter
 from tests.train.conftest import cli_config, learner, world_config
-from tests.train.word_world import FindTheWord, tiny_model
+from tests.train.word_world import ENV_ID, FindTheWord, tiny_model
 
 BROKEN_ID = "testworld/HeldOutBroken-v0"
 PLAY_BROKEN_ID = "testworld/PlayBroken-v0"
@@ -101,3 +102,34 @@ def test_a_step_whose_episodes_failed_says_why_it_has_nothing_to_train(tmp_path,
                                   rollout={"group_size": 2, "on_untrainable": "error"}), **learner())
     with pytest.raises(NotTrainable, match="episode failed: environment raised RuntimeError"):
         strict.train_step()
+
+
+def test_sft_reads_the_recorded_trajectories_before_the_model_and_says_which_it_left_out(tmp_path, capsys):
+    """``agentgym sft --trajectories FILE``: a missing FILE was found only after the (slow) model
+    load, and trajectories left out for not succeeding made 'no trainable demonstration among 0
+    trajectories', with no word of the ones the file held."""
+    unloadable = tmp_path / "model"  # a folder that looks like a model, and would fail to load
+    unloadable.mkdir()
+    (unloadable / "config.json").write_text("{}")
+    assert main(["sft", "--model", str(unloadable), "--trajectories", str(tmp_path / "nope.jsonl"),
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "nope.jsonl: No such file or directory" in capsys.readouterr().err
+    recorded = tmp_path / "failures.jsonl"
+    writer = TrajectoryWriter(recorded)
+    for seed in range(3):
+        writer.write(Trajectory(env_id=ENV_ID, seed=seed))
+    writer.close()
+    main(["sft", "--model", str(unloadable), "--trajectories", str(recorded), "--out", str(tmp_path / "out")])
+    assert (f"agentgym sft: warning: {recorded}: 3 of 3 trajectories left out: they did not succeed "
+            "(--include-failures keeps them)") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", ["/nowhere/model", "./nowhere"])
+def test_sft_names_a_model_folder_that_does_not_exist_in_one_line(tmp_path, capsys, model):
+    """``agentgym sft --model /typo``: transformers' 'Repo id must be in the form ...' traceback."""
+    assert main(["sft", "--model", model, "--env", "games/Wordle-v0", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err == f'agentgym sft: error: --model "{model}" does not exist: expected a local model folder ' \
+                  '(written by save_pretrained), a hub name such as "HuggingFaceTB/SmolLM2-135M-Instruct", or ' \
+                  '"smollm2-135m" (the embedded model)\n'
+    assert not (tmp_path / "out").exists()
