@@ -14,7 +14,8 @@ Two action formats:
   ``<answer>text</answer>`` ends the episode. The first complete block of the action decides:
   a search runs the action's first ``max_searches_per_turn`` ``<search>`` blocks (the others
   are not run, and an ``<answer>`` after them is not read; the observation says so). An action
-  with neither tag, an unclosed, stray, nested or empty tag is a format error
+  with neither tag, an unclosed, stray, nested or empty tag (a query of control characters
+  only is empty) is a format error
   (``info["error_kind"] == "format"``) that says what to write; it uses a turn.
 * ``tools``: the tools ``search(query)``, ``open(doc_id)`` (the whole document, cut to
   ``open_chars`` with a note) and ``answer(text)`` (ends the episode), called in the Hermes or
@@ -252,6 +253,10 @@ class SearchEnv(LLMEnv):
             self.answer_given = answers.calls[0].arguments["text"]
             return self._close_turn("Your answer is recorded.")
         queries = [call.arguments["query"] for call in searches.calls]
+        if not all(clean_text(query) for query in queries[: self.max_searches_per_turn]):
+            # only control characters: an empty block, as an empty search call in the tools format
+            problem = "empty <search> block: write the query between <search> and </search>"
+            return self._format_error(prompts.FORMAT_ERROR.format(problem=problem))
         parts = [note if hits is None else prompts.information_block(hits) + (f"\n{note}" if note else "")
                  for hits, note in self._search(queries[: self.max_searches_per_turn])]
         skipped = len(queries) - self.max_searches_per_turn
