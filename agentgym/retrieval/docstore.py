@@ -14,7 +14,7 @@ Contract:
     ``len(store)``, ``get(row) -> Document`` (``IndexError`` outside ``0 <= row < len``),
     ``row_of(doc_id) -> int`` and ``document(doc_id) -> Document`` (:class:`DocumentNotFound`
     naming the id; ids are found by binary search in a sorted copy, no dict), ``ids`` (a
-    read-only sequence of the ids by row) and ``digest`` (a hash of every id, title and text in
+    read-only sequence of the ids by row; negative indexes count from the end) and ``digest`` (a hash of every id, title and text in
     order: equal digests mean equal contents).
     ``close()`` waits for reads in flight, then releases the file; afterwards every use raises
     ``RuntimeError``. Stores are context managers.
@@ -137,6 +137,8 @@ class _IdView(Sequence):
     def __getitem__(self, row):  # type: ignore[override]
         if isinstance(row, slice):
             return [self[i] for i in range(*row.indices(len(self)))]
+        if isinstance(row, (int, np.integer)) and not isinstance(row, bool) and -len(self) <= row < 0:
+            row += len(self)  # from the end, as for any sequence
         return self._store._id_at(row)
 
 
