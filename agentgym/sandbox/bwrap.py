@@ -95,10 +95,16 @@ def parent_dirs(paths: Iterable[str]) -> list[str]:
     return args
 
 
+def host_path(path: str) -> str:
+    """``path`` absolute and normalised, with a single leading slash: POSIX lets a leading
+    ``//`` mean something else, so ``os.path`` keeps it (``dirname('//')`` is ``'//'``)."""
+    return "/" + os.path.abspath(path).lstrip("/")
+
+
 def readonly_mounts(paths: Iterable[str]) -> list[str]:
     """Read-only binds at the same paths, parents first, skipping what the system mounts cover."""
     chosen: list[str] = []
-    for path in sorted({os.path.abspath(p) for p in paths}, key=len):
+    for path in sorted({host_path(p) for p in paths}, key=len):
         if covered(path, ALREADY_BOUND) or covered(path, chosen):
             continue
         chosen.append(path)

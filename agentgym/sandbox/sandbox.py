@@ -8,7 +8,7 @@ import sys
 import warnings
 from collections.abc import Mapping, Sequence
 
-from agentgym.sandbox.bwrap import check_bubblewrap
+from agentgym.sandbox.bwrap import check_bubblewrap, host_path
 from agentgym.sandbox.errors import SandboxUnavailable, WeakIsolationWarning
 from agentgym.sandbox.limits import SandboxLimits
 from agentgym.sandbox.oneshot import run_job
@@ -79,11 +79,14 @@ class Sandbox:
         python = python or sys.executable
         if not (os.path.isfile(python) and os.access(python, os.X_OK)):
             raise ValueError(f"python {python!r} is not an executable file")
+        if isinstance(readonly_paths, (str, bytes, os.PathLike)):
+            raise TypeError(f"readonly_paths must be a list of paths, not one path ({readonly_paths!r})")
         extra = []
         for path in readonly_paths:
-            absolute = os.path.abspath(path)
-            if absolute == "/":
-                raise ValueError("readonly_paths may not contain '/': that would show the whole host")
+            absolute = host_path(path)
+            if os.path.realpath(absolute) == "/":  # '/', '//', '/.', a symlink to '/'
+                named = "" if absolute == "/" else f" ({path!r} is it)"
+                raise ValueError(f"readonly_paths may not contain '/'{named}: that would show the whole host")
             if not os.path.exists(absolute):
                 raise ValueError(f"readonly path {path!r} does not exist")
             extra.append(absolute)

@@ -10,11 +10,13 @@ call is a result, never an exception of the host (``ExecutionResult``'s promise,
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
 from agentgym.envs.tools.datasets.code_tests import run_tests
-from agentgym.sandbox import ExecutionResult
+from agentgym.sandbox import ExecutionResult, Sandbox
 
 # The control pipe's descriptor is the last argument of the launcher's command line.
 FORGE = """
@@ -105,3 +107,44 @@ def test_exit_in_a_session_gives_the_status_a_program_would(sandbox):
         assert session.run("sys.exit('bye')").exit_code == 1
         assert session.run("sys.exit(4)").exit_code == 4
         assert session.restarts == 0
+
+
+# -- readonly_paths: what the host chooses to show --------------------------------------------
+
+SPELLINGS = """
+import sys
+from agentgym.sandbox import Sandbox
+try:
+    Sandbox(readonly_paths=["//"])
+except ValueError as error:
+    print("refused:", error)
+result = Sandbox(readonly_paths=["/" + sys.argv[1]]).run_python(f"print(open({sys.argv[1] + '/data.txt'!r}).read())")
+print("read:", result.stdout.strip() + result.stderr.strip())
+"""
+
+
+def test_readonly_paths_spelled_with_a_double_slash(tmp_path):
+    # '//' is a path of its own to os.path (POSIX leaves a leading '//' alone): '//' passed the
+    # refusal of '/' (binding the whole host), and any '//...' path looped forever, growing a
+    # list, in the host (parent_dirs: dirname('//') is '//'). Run in a child: that loop was a hang.
+    shared = tmp_path / "shared"  # searchable by the sandbox's user (tmp_path is not)
+    shared.mkdir(mode=0o755)
+    (shared / "data.txt").write_text("shown")
+    done = subprocess.run([sys.executable, "-c", SPELLINGS, str(shared)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "refused: readonly_paths may not contain '/': that would show the whole host", lines
+    assert lines[1] == "read: shown", lines
+
+
+def test_a_readonly_path_that_is_a_symlink_to_the_root_is_refused(tmp_path):
+    (tmp_path / "root").symlink_to("/")
+    with pytest.raises(ValueError, match="would show the whole host"):
+        Sandbox(readonly_paths=[str(tmp_path / "root")])
+
+
+def test_readonly_paths_given_as_one_string_is_a_type_error(tmp_path):
+    # iterated, "/data" was '/', 'd', ...: refused as "may not contain '/'", which it did not
+    with pytest.raises(TypeError, match="readonly_paths must be a list of paths, not one path"):
+        Sandbox(readonly_paths=str(tmp_path))
