@@ -27,7 +27,8 @@ Limits, and what a request gets wrong:
   400: a query the retriever refuses; 413: a body over ``max_body_bytes``; 401: a missing or
   wrong bearer token when the app has an ``api_key``;
 * 503: the retriever itself failed (:class:`RetrievalError`, or it was closed); 500 only for
-  a bug, with a one-line message. No answer carries a traceback.
+  a bug, with a one-line message. No answer carries a traceback. A client that hangs up before
+  its body is read is no bug: nothing is logged (its answer, 499, reaches no one).
 
 Errors have the rest of agentgym's body, ``{"error": {"message", "type", "param", "code"}}``;
 an unknown document's ``type`` is ``"document_not_found"`` (how :class:`RemoteRetriever` tells
@@ -52,6 +53,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from agentgym.retrieval.base import Document, DocumentNotFound, Hit, RetrievalError, Retriever
 from agentgym.retrieval.sources import join_contents
@@ -240,6 +242,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
         return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(_: Request, exc: ClientDisconnect) -> Response:
+        # The client hung up while its request was read: no one to answer, nothing searched,
+        # and no bug of the server (the crash guard would log a traceback and answer 500).
+        return Response(status_code=499)
 
 
 class RetrievalServer:

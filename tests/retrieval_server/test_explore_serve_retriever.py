@@ -58,3 +58,48 @@ def test_search_corpus_refuses_a_malformed_retriever_url(tmp_path):
     tasks.write_text('{"question": "Who?", "answer": "Me"}\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="retriever_url"):
         agentgym.make("search/Corpus-v0", tasks=str(tasks), retriever_url="http://localhost:80000")
+
+
+def test_a_client_gone_before_its_body_is_read_is_no_crash(caplog):
+    """A client that hangs up mid-body (a timeout, a killed trainer) is no bug of the server: it
+    was logged with a traceback as 'POST /retrieve raised' and answered 500, once per client."""
+    import asyncio
+    import logging
+
+    from agentgym.retrieval.base import Document
+    from agentgym.retrieval.server import create_retrieval_app
+
+    class Unused:
+        def search_many(self, queries, k=5):
+            raise AssertionError("no query was read")
+
+        def search(self, query, k=5):
+            raise AssertionError("no query was read")
+
+        def document(self, doc_id):
+            return Document(doc_id, "", "")
+
+        def __len__(self):
+            return 0
+
+        def close(self):
+            pass
+
+    app = create_retrieval_app(Unused())
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/retrieve", "raw_path": b"/retrieve", "query_string": b"",
+             "headers": [(b"content-length", b"100"), (b"content-type", b"application/json")],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2)}
+    messages = [{"type": "http.request", "body": b'{"queries": [', "more_body": True}, {"type": "http.disconnect"}]
+    sent = []
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    with caplog.at_level(logging.ERROR, logger="agentgym.retrieval.server"):
+        asyncio.run(app(scope, receive, send))
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 499
