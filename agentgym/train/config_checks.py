@@ -50,6 +50,8 @@ def configuration_problems(config: TrainConfig) -> list[str]:
 
     positive(run.steps, "run.steps", integer=True)
     not_negative(run.seed, "run.seed")
+    if run.seed >= 2**64:  # torch's generators take 64 bits ("Overflow when unpacking long long")
+        p.append(f"run.seed must be below 2**64, got {run.seed}")
     _check_model_path(model.path, p)
     if run.device != "auto" and not (run.device == "cpu" or run.device.startswith("cuda")):
         p.append(f'run.device must be "auto", "cpu", "cuda" or "cuda:N", got {toml_literal(run.device)}')
@@ -67,6 +69,8 @@ def configuration_problems(config: TrainConfig) -> list[str]:
             p.append(f"model.lora.dropout must be in [0, 1), got {model.lora.dropout}")
     if len(env.train_seeds) != 2 or not 0 <= env.train_seeds[0] < env.train_seeds[1]:
         p.append(f"env.train_seeds must be [start, stop) with 0 <= start < stop, got {env.train_seeds}")
+    elif env.train_seeds[1] >= 2**63:  # the seeds are drawn as NumPy int64s
+        p.append(f"env.train_seeds must lie below 2**63, got {env.train_seeds}")
     elif env.train_seeds[1] - env.train_seeds[0] < env.tasks_per_step:
         p.append(f"env.train_seeds {env.train_seeds} holds fewer seeds than env.tasks_per_step "
                  f"({env.tasks_per_step})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -10,6 +12,7 @@ from agentgym import registry
 from agentgym.cli import main
 from agentgym.train.batching import NotTrainable
 from agentgym.train.checkpoint import load_trainable_state, trainable_state
+from agentgym.train.config import ConfigError
 from agentgym.train.trainer import Trainer
 from agentgym.trajectory import Trajectory, TrajectoryWriter
 from tests.train.conftest import cli_config, learner, world_config
@@ -133,3 +136,14 @@ def test_sft_names_a_model_folder_that_does_not_exist_in_one_line(tmp_path, caps
                   '(written by save_pretrained), a hub name such as "HuggingFaceTB/SmolLM2-135M-Instruct", or ' \
                   '"smollm2-135m" (the embedded model)\n'
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("sections, message", [
+    ({"run": {"seed": 2**64}}, "run.seed must be below 2**64, got 18446744073709551616"),
+    ({"env": {"train_seeds": [0, 2**64]}}, r"env.train_seeds must lie below 2**63, got [0, 18446744073709551616]"),
+])
+def test_seeds_beyond_64_bits_are_refused_with_their_option(tmp_path, sections, message):
+    """They failed as 'Overflow when unpacking long long' (run.seed, naming nothing) or as an
+    OverflowError traceback from the first step's seed draw, after the model had loaded."""
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        world_config(tmp_path, **sections).check()
