@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -204,7 +205,9 @@ def summarise_run(run_dir: str | Path) -> Evaluation:
     incomplete (``complete: false``, with ``expected_episodes``) when episodes are missing. The
     settings come from ``run.json`` (or an earlier ``results.json``); a directory with neither
     is summarised with the suite and settings unknown. Engine timings (wall time, tokens per
-    second) are not in the trajectories and are kept only from an earlier ``results.json``.
+    second) are not in the trajectories and are kept only from an earlier ``results.json``; one
+    that cannot be read (damaged, or of a format this version does not know) is replaced, with
+    a warning.
     """
     run_dir = Path(run_dir)
     path = run_dir / TRAJECTORIES_FILE
@@ -212,7 +215,7 @@ def summarise_run(run_dir: str | Path) -> Evaluation:
         raise ValueError(f"{run_dir} has no {TRAJECTORIES_FILE}: nothing to summarise")
     reader = TrajectoryReader(path, lazy_images=True)  # a summary needs no pixels: missing images do not matter
     trajectories = list(reader)
-    previous = load_results(run_dir) if (run_dir / RESULTS_FILE).is_file() else None
+    previous = _previous_results(run_dir)
     settings = load_settings(run_dir)
     if settings is None and previous is not None:
         settings = {**previous.settings, "sampling": previous.sampling,
@@ -236,6 +239,18 @@ def summarise_run(run_dir: str | Path) -> Evaluation:
             leftover.unlink(missing_ok=True)
     report = write_report(run_dir, results, group_by(trajectories, entry_label))
     return Evaluation(results, trajectories, run_dir, report, reader.bad_lines)
+
+
+def _previous_results(run_dir: Path) -> RunResults | None:
+    """The run's earlier ``results.json``, ``None`` if it has none or it cannot be read (a
+    warning says so: the summary is rebuilt without it)."""
+    if not (run_dir / RESULTS_FILE).is_file():
+        return None
+    try:
+        return load_results(run_dir)
+    except ValueError as exc:
+        warnings.warn(f"{exc}; it is rebuilt from {TRAJECTORIES_FILE} (the engine's timings are lost)", stacklevel=3)
+        return None
 
 
 def _config_fields(config: RolloutConfig) -> dict:

@@ -4,6 +4,8 @@ hand-edited files are one-line errors."""
 from __future__ import annotations
 
 import importlib
+import json
+import shutil
 
 import pytest
 
@@ -75,3 +77,24 @@ def test_evaluate_names_a_suite_or_config_of_the_wrong_type():
         evaluate("oracle", None, progress=False)
     with pytest.raises(TypeError, match=r"config must be a RolloutConfig, got \{'max_turns': 3\}"):
         evaluate("oracle", "quick-v0", config={"max_turns": 3}, progress=False)
+
+
+@pytest.mark.parametrize("damage", ["not JSON", "a field missing"])
+def test_report_rebuilds_a_results_file_it_cannot_read(tmp_path, oracle_run, capsys, damage):
+    """``agentgym report`` (re)writes results from the trajectories, 'after an upgrade, say': a
+    results.json it could not read (damaged, or of another format) stopped it instead."""
+    run = tmp_path / "run"
+    shutil.copytree(oracle_run.run_dir, run)
+    results = run / "results.json"
+    if damage == "not JSON":
+        results.write_text('{"suite": ')
+    else:
+        data = json.loads(results.read_text())
+        del data["overall"]
+        results.write_text(json.dumps(data))
+    assert main(["report", str(run)]) == 0
+    err = capsys.readouterr().err
+    assert f"agentgym report: warning: {results} is not a valid results file" in err
+    assert "it is rebuilt from trajectories.jsonl" in err
+    rebuilt = json.loads(results.read_text())
+    assert rebuilt["overall"]["episodes"] == oracle_run.results.overall.episodes and rebuilt["complete"]
