@@ -37,7 +37,7 @@ and caps, no namespaces) must be asked for, and warns that it is weaker.
 What the limits do not cover, by design or by the kernel:
 
 - ``memory_mb`` bounds each process (``RLIMIT_AS``); ``processes`` of them could each use it,
-  and ``/tmp`` (``disk_mb``) is RAM too. No cgroups are used.
+  and ``/tmp`` and ``/dev/shm`` (``disk_mb`` each) are RAM too. No cgroups are used.
 - In a session, the per-call CPU limit is a soft limit the code itself could raise; the
   wall-clock limit is the hard stop there. Threads a cell starts keep running after it (its
   processes do not).

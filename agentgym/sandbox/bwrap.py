@@ -7,7 +7,8 @@ The sandbox's file system, built by :func:`bwrap_command`:
   installation's prefixes and any extra paths: all read-only, at their host paths;
 - a fresh ``/dev`` and ``/proc`` (of the sandbox's own pid namespace);
 - ``/tmp``: a private tmpfs of ``disk_mb``, writable by everyone (mode 1777), also the working
-  directory and ``HOME``;
+  directory and ``HOME``; ``/dev/shm`` (POSIX shared memory and semaphores: multiprocessing)
+  another of the same size;
 - nothing else: the rest of the host (home directories, the repository, other temp files) is
   absent.
 
@@ -135,7 +136,10 @@ def bwrap_command(bwrap: str, *, launcher_files: Sequence[tuple[str, str]], pyth
         args += ["--setenv", key, value]
     args += system_mounts()
     args += ["--dev", "/dev", "--proc", "/proc",
-             "--size", str(disk_bytes), "--perms", "1777", "--tmpfs", WORKDIR]
+             "--size", str(disk_bytes), "--perms", "1777", "--tmpfs", WORKDIR,
+             # bubblewrap's /dev/shm is a folder of its /dev tmpfs (no size: half the host's
+             # RAM), the code's own as a normal user, nobody's as root (multiprocessing failed)
+             "--size", str(disk_bytes), "--perms", "1777", "--tmpfs", "/dev/shm"]
     args += readonly_mounts(readonly_paths)
     args += parent_dirs([inside for _, inside in launcher_files])
     for host, inside in launcher_files:

@@ -30,8 +30,8 @@ class SandboxLimits:
       the head and the tail, with a marker saying how much was left out in between.
     - ``output_stop_mb``: bytes written to stdout and stderr together after which the call is
       killed (output past ``output_chars`` is read and thrown away until then).
-    - ``disk_mb``: size of the private writable ``/tmp`` (a tmpfs: it counts in RAM, not in
-      ``memory_mb``). The weaker ``rlimits`` mode cannot bound it.
+    - ``disk_mb``: size of the private writable ``/tmp``, and of ``/dev/shm`` (tmpfs: they
+      count in RAM, not in ``memory_mb``). The weaker ``rlimits`` mode cannot bound them.
     """
 
     cpu_seconds: float = 10.0

@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import pytest
+from sandbox_helpers import SMALL
 
 from agentgym.envs.tools.datasets.code_tests import run_tests
 from agentgym.sandbox import ExecutionResult, Sandbox
@@ -148,3 +149,33 @@ def test_readonly_paths_given_as_one_string_is_a_type_error(tmp_path):
     # iterated, "/data" was '/', 'd', ...: refused as "may not contain '/'", which it did not
     with pytest.raises(TypeError, match="readonly_paths must be a list of paths, not one path"):
         Sandbox(readonly_paths=str(tmp_path))
+
+
+SHARED_MEMORY = """
+import multiprocessing, os
+from concurrent.futures import ProcessPoolExecutor
+lock = multiprocessing.Lock()                    # a POSIX semaphore: a file in /dev/shm
+with ProcessPoolExecutor(2) as pool:
+    print("pool:", sorted(pool.map(abs, [-2, -1])))
+stat = os.statvfs("/dev/shm")
+print("size MB:", stat.f_blocks * stat.f_frsize // 2 ** 20)
+try:
+    for number in range(50):  # files of 4 MB (under the file size limit), 200 MB in all
+        with open(f"/dev/shm/fill{number}", "wb") as handle:
+            handle.write(bytes(4 * 2 ** 20))
+    print("fill: wrote 200 MB")
+except OSError as error:
+    print("fill:", error.strerror)
+"""
+
+
+def test_dev_shm_is_a_private_bounded_tmpfs(sandbox, leaks):
+    # bubblewrap's --dev makes /dev/shm a folder of its /dev tmpfs (half the host's RAM, no
+    # size): writable by the code as a normal user (unbounded by disk_mb), not writable as root
+    # (multiprocessing's locks and pools failed with PermissionError)
+    result = sandbox.run_python(SHARED_MEMORY)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "pool: [1, 2]", result.for_agent()
+    assert lines[1] == f"size MB: {SMALL.disk_mb}", lines
+    assert lines[2] == "fill: No space left on device", lines
+    leaks.assert_clean()
