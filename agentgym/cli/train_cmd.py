@@ -194,7 +194,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_dir(checkpoint_or_run: Path) -> Path:
-    """The run directory of a run directory or of one of its checkpoint folders."""
+    """The run directory of a run directory, of its ``checkpoints`` folder (the one holding
+    ``latest``) or of one of its checkpoint folders."""
+    from agentgym.train.checkpoint import LATEST
+
+    if checkpoint_or_run.name == "checkpoints" and (checkpoint_or_run / LATEST).is_file():
+        return checkpoint_or_run.parent
     if checkpoint_or_run.parent.name == "checkpoints":
         return checkpoint_or_run.parent.parent
     return checkpoint_or_run

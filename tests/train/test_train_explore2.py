@@ -9,7 +9,7 @@ import torch
 
 import agentgym
 from agentgym import registry
-from agentgym.cli import main
+from agentgym.cli import main, train_cmd
 from agentgym.train.batching import NotTrainable
 from agentgym.train.checkpoint import load_trainable_state, trainable_state
 from agentgym.train.config import ConfigError
@@ -147,3 +147,14 @@ def test_seeds_beyond_64_bits_are_refused_with_their_option(tmp_path, sections, 
     OverflowError traceback from the first step's seed draw, after the model had loaded."""
     with pytest.raises(ConfigError, match=re.escape(message)):
         world_config(tmp_path, **sections).check()
+
+
+def test_resuming_a_runs_checkpoints_folder_continues_that_run(tmp_path):
+    """``agentgym train --resume RUN/checkpoints`` (a form resolve_checkpoint accepts) took the
+    checkpoints folder for the run directory: the continued run wrote RUN/checkpoints/checkpoints
+    and RUN/checkpoints/metrics.jsonl, and RUN's own latest stayed behind."""
+    for run in (tmp_path / "run", tmp_path / "checkpoints"):  # a run directory may itself be called so
+        (run / "checkpoints" / "step-000002").mkdir(parents=True)
+        (run / "checkpoints" / "latest").write_text("step-000002")
+        for given in (run, run / "checkpoints", run / "checkpoints" / "step-000002"):
+            assert train_cmd._run_dir(given) == run, given
