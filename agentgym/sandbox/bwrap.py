@@ -10,7 +10,8 @@ The sandbox's file system, built by :func:`bwrap_command`:
   directory and ``HOME``; ``/dev/shm`` (POSIX shared memory and semaphores: multiprocessing)
   another of the same size;
 - nothing else: the rest of the host (home directories, the repository, other temp files) is
-  absent.
+  absent, and the sandbox's own root and ``/dev`` (tmpfs that bubblewrap makes without a size,
+  owned by the code's user when it is not root) are remounted read-only.
 
 Namespaces: pid, network (only a loopback of its own: no route anywhere), ipc, uts, mount,
 cgroup where available. As a normal user bubblewrap needs a user namespace too
@@ -144,6 +145,9 @@ def bwrap_command(bwrap: str, *, launcher_files: Sequence[tuple[str, str]], pyth
     args += parent_dirs([inside for _, inside in launcher_files])
     for host, inside in launcher_files:
         args += ["--ro-bind", host, inside]
+    # bubblewrap's root and /dev are tmpfs without a size, the code's own as a normal user: once
+    # everything is mounted, read-only (their submounts, /tmp and /dev/shm, stay writable)
+    args += ["--remount-ro", "/dev", "--remount-ro", "/"]
     args += ["--chdir", WORKDIR, "--", *launcher_argv(python, LAUNCHER_DIR, ctrl_fds)]
     return args
 

@@ -179,3 +179,33 @@ def test_dev_shm_is_a_private_bounded_tmpfs(sandbox, leaks):
     assert lines[1] == f"size MB: {SMALL.disk_mb}", lines
     assert lines[2] == "fill: No space left on device", lines
     leaks.assert_clean()
+
+
+MOUNTS = """
+import os
+mounts = {}
+for line in open("/proc/self/mounts"):
+    fields = line.split()
+    mounts[fields[1]] = fields[3].split(",")[0]  # a later mount at the same point hides the earlier
+for path in ("/", "/dev", "/etc", "/.sandbox", "/tmp", "/dev/shm"):
+    try:
+        with open(os.path.join(path, "probe"), "w") as handle:
+            handle.write("x")
+        written = "written"
+    except OSError as error:
+        written = error.strerror
+    print(path, mounts.get(path, "-"), written)
+"""
+
+
+def test_only_tmp_and_dev_shm_can_be_written(sandbox, leaks):
+    # bubblewrap's root and /dev are tmpfs of their own with no size (half the host's RAM); as a
+    # normal user (a user namespace) the code owns them: it could write gigabytes into /, /etc,
+    # /dev or /.sandbox past disk_mb. Mounted read-only, they hold only what the sandbox put there.
+    result = sandbox.run_python(MOUNTS)
+    seen = {line.split()[0]: line.split(maxsplit=2)[1:] for line in result.stdout.splitlines()}
+    assert seen["/"][0] == "ro" and seen["/dev"][0] == "ro", seen
+    for path in ("/", "/dev", "/etc", "/.sandbox"):
+        assert seen[path][1] in ("Read-only file system", "Permission denied"), (path, seen)
+    assert seen["/tmp"] == ["rw", "written"] and seen["/dev/shm"] == ["rw", "written"], seen
+    leaks.assert_clean()
