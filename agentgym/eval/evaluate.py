@@ -29,7 +29,7 @@ from agentgym.eval.metrics import failure_summary, group_by, summarize
 from agentgym.eval.report import HTML_FILE, MARKDOWN_FILE, Report, write_report
 from agentgym.core import ConfigError, is_int
 from agentgym.eval.results import (RESULTS_FILE, SETTINGS_FILE, TRAJECTORIES_FILE, RunResults, load_results,
-                                   load_settings, run_settings, write_new)
+                                   load_settings, remove_leftovers, run_settings, write_new)
 from agentgym.policies.base import Policy, SamplingParams
 from agentgym.policies.specs import canonical_spec, make_policy
 from agentgym.rollout import RolloutConfig, Task, rollout
@@ -235,8 +235,7 @@ def summarise_run(run_dir: str | Path) -> Evaluation:
         stats = {**previous.stats, **stats}  # keep the engine's timings of the same episodes
     results = build_results(settings, trajectories, stats, complete=complete)
     for name in (RESULTS_FILE, MARKDOWN_FILE, HTML_FILE):  # left by a writer killed before its rename
-        for leftover in run_dir.glob(f".{name}.*.tmp"):
-            leftover.unlink(missing_ok=True)
+        remove_leftovers(run_dir, name)
     report = write_report(run_dir, results, group_by(trajectories, entry_label))
     return Evaluation(results, trajectories, run_dir, report, reader.bad_lines)
 

@@ -8,6 +8,7 @@ was interrupted or crashed: ``agentgym report RUN_DIR`` summarises the episodes 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -168,10 +169,28 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
+            os.replace(temporary, path)  # while the file is open: its lock says a writer is at work
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def remove_leftovers(folder: str | os.PathLike[str], name: str) -> None:
+    """Delete the temporary files of ``name`` (``.NAME.*.tmp``) that killed writers of
+    :func:`write_atomic` or :func:`write_new` left in ``folder``; those of a writer still at work
+    (another process, about to rename it) are locked by it and kept."""
+    for leftover in Path(folder).glob(f".{name}.*.tmp"):
+        try:
+            handle = os.open(leftover, os.O_RDONLY)
+        except OSError:  # gone already: renamed or removed by its writer
+            continue
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            leftover.unlink(missing_ok=True)
+        except OSError:  # locked: its writer is alive
+            continue
+        finally:
+            os.close(handle)
 
 
 def write_new(path: str | os.PathLike[str], text: str) -> bool:
@@ -186,30 +205,33 @@ def write_new(path: str | os.PathLike[str], text: str) -> bool:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            return False
-        except OSError:  # no hard links here: an exclusive create is still atomic about *who* writes
             try:
-                with open(path, "x", encoding="utf-8", errors="backslashreplace") as file:
-                    file.write(text)
+                os.link(temporary, path)
             except FileExistsError:
                 return False
-        return True
+            except OSError:  # no hard links here: an exclusive create is still atomic about *who* writes
+                try:
+                    with open(path, "x", encoding="utf-8", errors="backslashreplace") as created:
+                        created.write(text)
+                except FileExistsError:
+                    return False
+            return True
     finally:
         Path(temporary).unlink(missing_ok=True)
 
 
 def _new_file(folder: Path, *, prefix: str, suffix: str) -> tuple[int, str]:
     """A new file of an unused random name in ``folder``, opened for writing, with the mode
-    ``open`` gives (0o666 less the umask; ``tempfile.mkstemp`` would make it 0o600)."""
+    ``open`` gives (0o666 less the umask; ``tempfile.mkstemp`` would make it 0o600), locked
+    (``flock``) while the handle is open, so :func:`remove_leftovers` leaves it alone."""
     for _ in range(100):
         candidate = folder / f"{prefix}{secrets.token_hex(4)}{suffix}"
         try:
-            return os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(candidate)
+            handle = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             continue
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        return handle, str(candidate)
     raise FileExistsError(f"no unused temporary name {prefix}*{suffix} in {folder}")
 
 

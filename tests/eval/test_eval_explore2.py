@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import shutil
 
 import pytest
@@ -15,6 +16,7 @@ from agentgym.eval.evaluate import default_run_dir, summarise_run
 from agentgym.policies.specs import make_policy
 
 evaluate_module = importlib.import_module("agentgym.eval.evaluate")  # the package exports evaluate() by that name
+results_module = importlib.import_module("agentgym.eval.results")
 
 
 def test_a_run_started_in_the_directory_while_the_policy_loaded_is_not_written_over(tmp_path, monkeypatch):
@@ -98,3 +100,26 @@ def test_report_rebuilds_a_results_file_it_cannot_read(tmp_path, oracle_run, cap
     assert "it is rebuilt from trajectories.jsonl" in err
     rebuilt = json.loads(results.read_text())
     assert rebuilt["overall"]["episodes"] == oracle_run.results.overall.episodes and rebuilt["complete"]
+
+
+def test_a_report_never_removes_the_temporary_file_another_writer_is_about_to_rename(tmp_path, oracle_run,
+                                                                                       monkeypatch):
+    """``agentgym report RUN`` clears the temporary files a killed writer left; it also removed
+    those of a writer still at work (a second report, or the run's own evaluation writing its
+    reports at the end), whose rename then failed: 'No such file or directory', no results.json."""
+    run = tmp_path / "run"
+    shutil.copytree(oracle_run.run_dir, run)
+    (run / ".report.md.dead.tmp").write_text("# cut")  # left by a writer that was killed
+    real_replace = os.replace
+    others: list[str] = []
+
+    def another_report_meanwhile(source, destination):
+        if not others:  # another `agentgym report RUN` runs in the instant before this rename
+            others.append(str(source))
+            summarise_run(run)
+        return real_replace(source, destination)
+
+    monkeypatch.setattr(results_module.os, "replace", another_report_meanwhile)
+    summarise_run(run)
+    assert others and not list(run.glob(".*.tmp"))
+    assert json.loads((run / "results.json").read_text())["overall"]["episodes"] == oracle_run.results.overall.episodes
