@@ -104,6 +104,58 @@ class EnvThreads:
         return left
 
 
+class AbandonableCall:
+    """A call for :meth:`EnvThreads.run` whose end can still be awaited after its caller stopped
+    waiting for it.
+
+    ``await threads.run(call)`` runs ``function(*args, **kwargs)``. When the caller is cancelled
+    meanwhile, :meth:`abandon` says what became of the call, under a lock the thread takes too,
+    so both agree: ``None`` if it had not started (it never will), else a future of the loop's
+    that is done once the call has returned or raised in its thread (at once if it already has).
+    The thread signals the loop only for an abandoned call: one that is answered costs no more
+    than a plain call.
+    """
+
+    __slots__ = ("_function", "_args", "_kwargs", "_lock", "_state", "_ended")
+
+    def __init__(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._function, self._args, self._kwargs = function, args, kwargs
+        self._lock = threading.Lock()
+        self._state = "queued"  # -> "running" -> "ended"; or "dropped" (abandoned before it started)
+        self._ended: tuple[asyncio.AbstractEventLoop, asyncio.Future] | None = None
+
+    def __call__(self) -> Any:
+        with self._lock:
+            if self._state == "dropped":
+                return None
+            self._state = "running"
+        try:
+            return self._function(*self._args, **self._kwargs)
+        finally:
+            with self._lock:
+                self._state, ended = "ended", self._ended
+            if ended is not None:
+                loop, future = ended
+                try:
+                    loop.call_soon_threadsafe(_settle, future, (None, None))
+                except RuntimeError:  # the loop is closed: no one waits any more
+                    pass
+
+    def abandon(self) -> asyncio.Future | None:
+        """Called on the event loop once the caller stopped waiting (see the class)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._state == "queued":
+                self._state = "dropped"
+                return None
+            future = loop.create_future()
+            if self._state == "ended":
+                future.set_result(None)
+            else:
+                self._ended = (loop, future)
+            return future
+
+
 def _settle(future: asyncio.Future, outcome: tuple[Any, BaseException | None]) -> None:
     if not future.done():  # a cancelled caller's future stays cancelled
         result, error = outcome

@@ -17,14 +17,14 @@ import asyncio
 import time
 import uuid
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Iterable, TypeVar
+from typing import Any, AsyncIterator, Callable, Iterable, TypeVar
 
 from gymnasium.error import ResetNeeded
 from pydantic import BaseModel, ValidationError
 
 from agentgym.core import ConfigError
 from agentgym.registry import env_info
-from agentgym.remote.env_threads import EnvThreads
+from agentgym.remote.env_threads import AbandonableCall, EnvThreads
 from agentgym.remote.schemas import (
     CreateRequest,
     FrameError,
@@ -80,7 +80,12 @@ class SessionService:
     Locks: :meth:`reset`, :meth:`step`, :meth:`render`, :meth:`random_action` and :meth:`close`
     take the session's ``lock`` for their whole call, so the calls on one session are
     serialised (a ``close`` during a ``step`` waits for it); each of them but :meth:`close`
-    raises 404 for a session closed meanwhile (a second ``close`` does nothing).
+    raises 404 for a session closed meanwhile (a second ``close`` does nothing). A call whose
+    caller is cancelled while its environment call runs on the threads (a WebSocket dropped by
+    a client that timed out) releases the lock but leaves the session busy: the next call
+    waits for the environment call to end (``Session.abandoned_call``), so two calls never run
+    on one environment at once; the reaper leaves a busy session for a later round, and a
+    shutdown waits for such a call only within its grace.
     :meth:`step_inline` takes no lock: its caller holds the session's lock, or knows it free
     and calls it without yielding to the loop (nothing can take the lock meanwhile).
 
@@ -135,14 +140,14 @@ class SessionService:
     async def reap(self) -> None:
         """Forever: close idle HTTP sessions and WebSocket sessions detached past their grace
         (checked every ``min(idle_timeout / 4, resume_grace / 4, 1)`` seconds); a session in a
-        call (its lock held) is left for the next round."""
+        call (:attr:`Session.busy`) is left for the next round."""
         interval = min(self.idle_timeout / 4, self.resume_grace / 4, 1.0)
         sessions, metrics = self.sessions, self.metrics
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
             for session in list(sessions.values()):
-                if session.lock.locked():
+                if session.busy:
                     continue
                 if session.transport == "ws":
                     if not session.attached and now - (session.detached_at or now) > self.resume_grace:
@@ -154,11 +159,13 @@ class SessionService:
 
     async def shutdown(self) -> None:
         """Close every session, then let the threads finish their queued calls and join them,
-        for at most :data:`SHUTDOWN_GRACE` seconds: a call stuck for good (an environment that
-        hangs) is logged and left to end with the process, which it must not keep running."""
+        for at most :data:`SHUTDOWN_GRACE` seconds in all: a call stuck for good (an environment
+        that hangs) is logged and left to end with the process, which it must not keep running
+        (its session's environment is closed when the grace is over, the call still in it)."""
+        deadline = time.monotonic() + SHUTDOWN_GRACE
         for session in list(self.sessions.values()):
-            await self.close(session)
-        left = self.pool.shutdown(timeout=SHUTDOWN_GRACE)
+            await self.close(session, deadline=deadline)
+        left = self.pool.shutdown(timeout=max(0.0, deadline - time.monotonic()))
         if left:
             log.warning("%d environment call%s still running %g s into the shutdown (%s); not waited for", len(left),
                         "" if len(left) == 1 else "s", SHUTDOWN_GRACE, ", ".join(left))
@@ -255,8 +262,9 @@ class SessionService:
         check_render_mode(body.env_id, render_mode, declared)
         return {**kwargs, "render_mode": render_mode}, render_mode
 
-    async def close(self, session: Session) -> None:
-        """Close ``session``'s env once (waiting for a call in progress) and forget it.
+    async def close(self, session: Session, *, deadline: float | None = None) -> None:
+        """Close ``session``'s env once (waiting for a call in progress, an abandoned one
+        included, until ``deadline`` on the ``time.monotonic`` clock if given) and forget it.
 
         The session stays listed until its env is closed, so that :meth:`shutdown` waits for a
         close under way (the reaper's, a DELETE's) instead of missing it; it is forgotten and
@@ -264,9 +272,10 @@ class SessionService:
         async with session.lock:
             if session.closed:
                 return
+            await self._wait_abandoned(session, deadline)
             session.closed = True
             try:
-                await self.pool.run(session.env.close)
+                await self._on_threads(session, session.env.close)
             except Exception:  # noqa: BLE001 - a failing close must not keep the session
                 pass
             finally:
@@ -276,14 +285,14 @@ class SessionService:
     async def reset(self, session: Session, body: ResetRequest) -> dict[str, Any]:
         """The ``reset`` body: ``{"observation", "info"}``."""
         async with session.lock:
-            if session.closed:
-                raise ApiError(404, f"session {session.id!r} was closed")
+            await self._open_and_idle(session)
             try:
                 if self.inline.active(session):
                     observation, info = self.inline.call(session.env_id, session.env.reset, seed=body.seed,
                                                          options=body.options)
                 else:
-                    observation, info = await self.pool.run(session.env.reset, seed=body.seed, options=body.options)
+                    observation, info = await self._on_threads(session, session.env.reset, seed=body.seed,
+                                                               options=body.options)
             except (ConfigError, TypeError, ValueError) as exc:
                 raise ApiError(400, f"reset refused: {exc}") from None
             session.last_used = time.monotonic()
@@ -295,13 +304,12 @@ class SessionService:
         """The ``step`` body: ``{"observation", "reward", "terminated", "truncated", "info"}``,
         stepped on the event loop for an inline session, on the threads otherwise."""
         async with session.lock:
-            if session.closed:
-                raise ApiError(404, f"session {session.id!r} was closed")
+            await self._open_and_idle(session)
             if self.inline.active(session):
                 return self.step_inline(session, body.action)
             started = time.perf_counter()
             try:
-                outcome = await self.pool.run(session.env.step, body.action)
+                outcome = await self._on_threads(session, session.env.step, body.action)
             except ResetNeeded as exc:
                 raise ApiError(409, str(exc)) from None
             return self._stepped(session, started, outcome)
@@ -329,10 +337,9 @@ class SessionService:
     async def render(self, session: Session) -> dict[str, Any]:
         """The ``render`` body (:class:`RenderResponse`), rendered and encoded on the threads."""
         async with session.lock:
-            if session.closed:
-                raise ApiError(404, f"session {session.id!r} was closed")
+            await self._open_and_idle(session)
             try:  # PNG encoding is CPU work too: off the event loop with the render
-                encoded = await self.pool.run(lambda: encode_frame(session.env.render()))
+                encoded = await self._on_threads(session, lambda: encode_frame(session.env.render()))
             except ResetNeeded as exc:
                 raise ApiError(409, str(exc)) from None
             except FrameError as exc:
@@ -344,8 +351,7 @@ class SessionService:
         """The ``random_action`` body: the environment's own ``random_action(rng)``, drawn on the
         threads (and the generator's state after it when the request gave one)."""
         async with session.lock:
-            if session.closed:
-                raise ApiError(404, f"session {session.id!r} was closed")
+            await self._open_and_idle(session)
             if not session.episodes:
                 raise ApiError(409, "random_action before the first reset: reset the session first")
             draw = getattr(session.env.unwrapped, "random_action", None)
@@ -353,7 +359,7 @@ class SessionService:
                 raise ApiError(501, f"{session.env_id} has no random_action")
             rng = generator_from(body)
             try:
-                action = await self.pool.run(draw, rng)
+                action = await self._on_threads(session, draw, rng)
             except NotImplementedError as exc:
                 raise ApiError(501, str(exc) or f"{session.env_id} has no random_action") from None
             session.last_used = time.monotonic()
@@ -361,3 +367,35 @@ class SessionService:
         if body.state is not None:
             answer["state"] = json_safe(rng.getstate())
         return answer
+
+    # ------------------------------------------------------------------ calls on the threads
+    async def _on_threads(self, session: Session, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``function(*args, **kwargs)`` on the threads for ``session``, whose lock the caller
+        holds. A caller cancelled while the call runs (a dropped connection's handler) leaves it
+        running on the environment: ``session.abandoned_call`` marks its end, which the
+        session's next call waits for (see :meth:`_wait_abandoned`)."""
+        call = AbandonableCall(function, *args, **kwargs)
+        try:
+            return await self.pool.run(call)
+        except asyncio.CancelledError:
+            session.abandoned_call = call.abandon()
+            raise
+
+    async def _open_and_idle(self, session: Session) -> None:
+        """404 for a closed ``session``; else wait until no abandoned call runs on its env (the
+        caller holds its lock)."""
+        if session.closed:
+            raise ApiError(404, f"session {session.id!r} was closed")
+        await self._wait_abandoned(session)
+
+    @staticmethod
+    async def _wait_abandoned(session: Session, deadline: float | None = None) -> None:
+        """Wait for the end of an abandoned call on ``session``'s environment (until ``deadline``,
+        on the ``time.monotonic`` clock, if given)."""
+        ended = session.abandoned_call
+        if ended is None:
+            return
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        await asyncio.wait([ended], timeout=timeout)
+        if ended.done():
+            session.abandoned_call = None

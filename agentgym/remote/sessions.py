@@ -74,6 +74,14 @@ class Session:
     holder: Any = None  # that connection (a ws_connection.Connection), while attached
     detached_at: float | None = None  # when a resumable session's connection dropped
     inline: bool = False  # reset and step run on the event loop (see InlineSteps)
+    #: The end of an environment call whose caller stopped waiting (a dropped connection's
+    #: handler was cancelled) while it ran in its thread: the session's next call waits for it.
+    abandoned_call: asyncio.Future | None = None
+
+    @property
+    def busy(self) -> bool:
+        """A call holds the session, or an abandoned call still runs on its environment."""
+        return self.lock.locked() or (self.abandoned_call is not None and not self.abandoned_call.done())
 
     def describe(self) -> dict[str, Any]:
         base = self.env.unwrapped

@@ -163,9 +163,9 @@ class WsProtocol:
                     continue
                 session = connection.session
                 if (kind == "step" and session is not None and not session.closed and inline_active(session)
-                        and not session.lock.locked()):
+                        and not session.busy):
                     # The hot path, with what _handle() would check: a step of an inline session
-                    # whose lock is free, run to its end without yielding to the loop.
+                    # that no call holds, run to its end without yielding to the loop.
                     session.last_used = monotonic()
                     result = step_inline(session, step_action(data))
                     connection.last_heard = monotonic()
