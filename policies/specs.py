@@ -97,6 +97,25 @@ def is_adapter_folder(folder: Path) -> bool:
     return (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file()
 
 
+def training_folder_problem(folder: Path) -> str | None:
+    """Why ``folder``, a training run's directory or one of its checkpoints, is no model to load
+    (and what to load instead); ``None`` for any other folder. A checkpoint
+    (``checkpoints/step-N``: ``state.pt`` beside the run's configuration as ``config.json``) holds
+    the trainer's state for ``--resume``; a run directory (``checkpoints/`` or ``metrics.jsonl``)
+    holds its model in ``final``."""
+    if (folder / "state.pt").is_file() and (folder / "history.json").is_file():
+        return ("is a training checkpoint (the trainer's state, for `agentgym train --resume`), not a model; "
+                "the run's model is its folder 'final'")
+    if not (folder / "config.json").is_file() and ((folder / "checkpoints").is_dir()
+                                                   or (folder / "metrics.jsonl").is_file()):
+        final = folder / "final"
+        if is_checkpoint_folder(final):
+            return f"is a training run's directory; its model is the folder {str(final)!r}"
+        return ("is a training run's directory without a final model (the run has not finished, or "
+                "checkpoint.save_final is off): continue it with `agentgym train --resume` first")
+    return None
+
+
 def is_checkpoint_folder(folder: Path) -> bool:
     """``folder`` holds a Hugging Face model (``config.json``) or a LoRA adapter on one."""
     return folder.is_dir() and ((folder / "config.json").is_file() or is_adapter_folder(folder))
@@ -127,6 +146,9 @@ def _hf_policy(spec: str, argument: str) -> Policy:
     if looks_like_local_path(argument):
         if not folder.exists():
             raise ValueError(f"policy {spec!r}: no such folder {argument!r}")
+        training = training_folder_problem(folder)
+        if training:
+            raise ValueError(f"policy {spec!r}: {argument!r} {training}")
         if not is_checkpoint_folder(folder):
             raise ValueError(f"policy {spec!r}: {argument!r} is not a Hugging Face checkpoint folder "
                              f"(it has no config.json, nor a LoRA adapter's adapter_config.json)")

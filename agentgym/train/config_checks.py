@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import agentgym.core
+from agentgym.policies.specs import training_folder_problem
 from agentgym.train.config_parsing import toml_literal
 
 if TYPE_CHECKING:  # annotations only: the config module imports this one when it loads
@@ -266,6 +267,9 @@ def model_path_problem(path: str, name: str = "model.path") -> str | None:
         return f"{name} {toml_literal(path)} does not exist: {expected}"
     if folder.is_file():
         return f"{name} {toml_literal(path)} is a file: {expected}"
+    training = training_folder_problem(folder) if folder.is_dir() else None
+    if training:
+        return f"{name} {toml_literal(path)} {training}"
     if folder.is_dir() and not any((folder / file).is_file() for file in ("config.json", "adapter_config.json")):
         return f"{name} {toml_literal(path)} holds no model (no config.json): {expected}"
     return None
