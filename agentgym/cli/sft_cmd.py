@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     kwargs = _env_kwargs(args)
     settings = SFTSettings(epochs=args.epochs, lr=args.lr, rows_per_step=args.rows_per_step)
     recorded = _recorded(args.trajectories, args.include_failures)  # before the (slow) model load
-    with _out_folder(args.out):  # made before the model loads and trains
+    with _out_folder(args.out, args.model):  # made before the model loads and trains
         return _clone(args, kwargs, settings, recorded)
 
 
@@ -114,12 +114,20 @@ def _clone(args: argparse.Namespace, kwargs: dict, settings: Any, demos: list[An
 
 
 @contextlib.contextmanager
-def _out_folder(out: Path) -> Iterator[None]:
+def _out_folder(out: Path, model: str) -> Iterator[None]:
     """Make the folder the model will be saved to, so that one that cannot be made (a file, a
     read-only place) fails before the training, not after it; a folder made here is removed
-    again if the command fails while it is still empty."""
+    again if the command fails while it is still empty. A folder that holds something other
+    than an earlier ``sft``'s output (a run, another model), or the ``--model`` folder itself,
+    is refused: the model's files would be written over it."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file: give a folder for the model")
+    if out.is_dir() and Path(model).expanduser().is_dir() and out.resolve() == Path(model).expanduser().resolve():
+        raise ConfigError(f"--out {out} is the --model folder: the fine-tuned model would be written over the one "
+                          "it starts from; give another folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "sft_metrics.json").is_file():
+        raise ConfigError(f"--out {out} is not empty and holds no earlier sft output: give a new folder (the "
+                          "model's files would be written over what it holds)")
     made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
