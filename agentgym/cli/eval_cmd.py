@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -29,6 +30,7 @@ from agentgym.cli.options import (
     probability,
 )
 from agentgym.core import ConfigError
+from agentgym.policies.specs import canonical_spec
 from agentgym.eval import Evaluation, evaluate
 from agentgym.eval.evaluate import default_run_dir
 from agentgym.eval.metrics import failure_summary
@@ -91,6 +93,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.rollouts < 1:
         raise ValueError(f"-n/--rollouts must be a positive number, got {args.rollouts}")
+    if args.rollouts > 1 and args.temperature == 0 and _samples_a_model(args.policy):
+        warnings.warn(f"-n {args.rollouts} with --temperature 0: a model decoding greedily plays each task's "
+                      f"{args.rollouts} rollouts alike, so pass@{args.rollouts} is pass@1 (sample with a "
+                      "temperature above 0)", stacklevel=2)
     sampling = SamplingParams(max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
                               seed=args.seed)
     suite, tasks = chosen_suite(args)
@@ -105,6 +111,12 @@ def run(args: argparse.Namespace) -> int:
             raise
     print_summary(evaluation)
     return failure_exit_code(evaluation)
+
+
+def _samples_a_model(policy: str | None) -> bool:
+    """The policy spec names a model that samples with the sampling settings (not the random,
+    oracle or human policy)."""
+    return canonical_spec(policy).partition(":")[0] not in ("random", "oracle", "human")
 
 
 @contextlib.contextmanager
