@@ -165,6 +165,24 @@ class ChatCompletionRequest(_SamplingRequest):
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
     logprobs: bool = False
     top_logprobs: int | None = None
+    tool_choice: Any = None
+    response_format: Any = None
+
+    @model_validator(mode="after")
+    def _model_chooses_tools(self) -> "ChatCompletionRequest":
+        choice = self.tool_choice
+        if choice not in (None, "auto") and not (choice == "none" and not self.tools):
+            raise ValueError(f"tool_choice {json.dumps(choice)[:80]} is not supported: the model chooses whether to "
+                             "call a tool (\"auto\"; \"none\" only without tools)")
+        return self
+
+    @field_validator("response_format")
+    @classmethod
+    def _text_only(cls, value: Any) -> Any:
+        if value is not None and value != {"type": "text"}:
+            raise ValueError(f"response_format {json.dumps(value)[:80]} is not supported: the model's output is not "
+                             "constrained (only {\"type\": \"text\"})")
+        return value
 
     @field_validator("top_logprobs")
     @classmethod

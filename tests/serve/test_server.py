@@ -211,6 +211,10 @@ def error_of(response) -> str:
     ('{"messages": [{"role": "user", "content": "x"}], "stream": true}', "streaming is not supported"),
     ('{"messages": [{"role": "user", "content": "x"}], "top_logprobs": 3}', "top_logprobs"),
     ('{"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]}', "function"),
+    # Not silently ignored: the answer would not be what the client asked for.
+    ('{"messages": [{"role": "user", "content": "x"}], "tool_choice": "required"}', 'tool_choice "required" is not supported'),
+    ('{"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"}}',
+     'response_format {"type": "json_object"} is not supported'),
 ])
 def test_malformed_chat_requests_are_422_with_a_message(server, body, mentioned):
     client, _ = server
@@ -276,3 +280,10 @@ def test_arbitrary_json_never_makes_a_500(server, path, fields, with_messages):
     assert response.status_code in (200, 400, 404, 422), response.text
     if response.status_code != 200:
         assert error_of(response)
+
+
+@pytest.mark.parametrize("fields", [{"tool_choice": "auto"}, {"tool_choice": "none"},
+                                    {"response_format": {"type": "text"}}])
+def test_the_default_tool_choice_and_response_format_are_served(server, fields):
+    client, _ = server
+    assert chat(client, **fields).status_code == 200
