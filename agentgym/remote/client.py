@@ -217,13 +217,17 @@ class RemoteEnv(gym.Env):
         try:
             if self.session_id is None:
                 raise _Failure("session_lost", "no session on the server: reset() after the last failure")
-            answer = self._request("POST", f"/v1/sessions/{self.session_id}/step", {"action": action})
-            return (decode_observation(answer["observation"]), float(answer["reward"]), bool(answer["terminated"]),
-                    bool(answer["truncated"]), answer["info"])
+            try:
+                answer = self._request("POST", f"/v1/sessions/{self.session_id}/step", {"action": action})
+            except (TypeError, ValueError) as exc:  # an action JSON cannot carry
+                raise _Failure("server", f"the action cannot be sent as JSON: {exc}") from None
+            try:
+                return (decode_observation(answer["observation"]), float(answer["reward"]),
+                        bool(answer["terminated"]), bool(answer["truncated"]), dict(answer["info"]))
+            except (KeyError, TypeError, ValueError, OSError) as exc:  # not an agentgym server's answer (a bad PNG)
+                raise _Failure("server", f"the server's answer to step is malformed ({type(exc).__name__}: "
+                                         f"{str(exc)[:200]})") from None
         except _Failure as failure:
-            return self._error_observation(failure), 0.0, False, True, self._error_info(failure)
-        except (TypeError, ValueError) as exc:  # an action JSON cannot carry
-            failure = _Failure("server", f"the action cannot be sent as JSON: {exc}")
             return self._error_observation(failure), 0.0, False, True, self._error_info(failure)
 
     def render(self) -> Any:
