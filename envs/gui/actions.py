@@ -366,8 +366,11 @@ def _on_screen(frame: CoordinateFrame, x: float, y: float) -> None:
 
 
 def _element_id(value: Any) -> int:
-    if isinstance(value, str) and value.strip().strip("[]").isdigit():
-        value = int(value.strip().strip("[]"))
+    """An id below 10**9, as a number or as text (``"12"``, ``"[12]"``; decimal digits only:
+    ``isdigit`` also holds for superscripts, which ``int`` refuses)."""
+    digits = value.strip().strip("[]") if isinstance(value, str) else ""
+    if digits.isdecimal() and len(digits) <= 9:
+        value = int(digits)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**9:
         raise ActionError("element must be an id shown in brackets in the screen text, such as 12")
     return value
