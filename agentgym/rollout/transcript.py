@@ -189,10 +189,12 @@ class TokenTranscript:
         # The model sampled its end-of-turn token: the template's copy of it is already there.
         if rest.startswith(sampled):
             return rest[len(sampled):]
-        # Cut by max_tokens (no end-of-turn token) or special tokens rendered differently:
-        # the template's end of turn follows the text.
-        if rest.startswith(text) and sampled.startswith(text):
-            return rest[len(text):]
+        # Cut by max_tokens (no end-of-turn token), special tokens rendered differently, or a
+        # special token sampled inside the reply (the text leaves special tokens out, and so does
+        # the template's rendering of it): the template's end of turn follows the text, less the
+        # special tokens the model sampled last where the template's end of turn begins with them.
+        if rest.startswith(text):
+            return self._less_sampled_end(rest[len(text):], generated)
         # A template that trims the reply (Llama 3's ``message['content'] | trim``) renders it
         # without the whitespace the model sampled around it, which stays in the sampled tokens:
         # what follows the trimmed reply is appended, less the end-of-turn token already sampled.
@@ -201,6 +203,20 @@ class TokenTranscript:
             end_of_turn, rest = sampled[len(text):], rest[len(trimmed):]
             return rest[len(end_of_turn):] if end_of_turn and rest.startswith(end_of_turn) else rest
         return None
+
+    def _less_sampled_end(self, rest: str, generated: list[int]) -> str:
+        """``rest`` without the longest run of special tokens that ends ``generated`` (e.g. its
+        end-of-turn token) that ``rest`` begins with: those tokens are in the transcript already."""
+        tokenizer = self.tokenizer.tokenizer if self._multimodal else self.tokenizer
+        special = set(tokenizer.all_special_ids)
+        trailing = 0
+        while trailing < len(generated) and generated[len(generated) - trailing - 1] in special:
+            trailing += 1
+        for count in range(trailing, 0, -1):
+            end = self.tokenizer.decode(generated[len(generated) - count:], skip_special_tokens=False)
+            if end and rest.startswith(end):
+                return rest[len(end):]
+        return rest
 
 
 def is_processor(tokenizer: Any) -> bool:
