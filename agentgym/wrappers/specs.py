@@ -15,6 +15,7 @@ registry entry marked ``remote_safe=False`` (a wrapper that writes files, such a
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -67,6 +68,9 @@ class WrapperSpec:
             json.dumps(dict(self.kwargs), allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"wrapper {self.name!r}: kwargs must be JSON data ({exc})") from None
+        problem = argument_problem(_REGISTRY[self.name].wrapper, self.kwargs)
+        if problem:
+            raise TypeError(f"wrapper {self.name!r}: {problem}")
         object.__setattr__(self, "kwargs", dict(self.kwargs))
 
     def __call__(self, env: gym.Env) -> gym.Env:
@@ -87,6 +91,29 @@ class WrapperSpec:
         if not isinstance(data, Mapping) or "name" not in data or set(data) - {"name", "kwargs"}:
             raise ValueError(f'a wrapper is "Name" or {{"name": ..., "kwargs": {{...}}}}, got {data!r}')
         return cls(data["name"], data.get("kwargs") or {})
+
+
+def argument_problem(wrapper: Callable[..., gym.Env], kwargs: Mapping[str, Any]) -> str | None:
+    """Why ``wrapper(env, **kwargs)`` cannot be called (an argument it does not take, a required
+    one missing), or ``None``; also ``None`` for a wrapper whose signature cannot be read (its
+    call then says). Only the names are checked, not the values."""
+    try:
+        signature = inspect.signature(wrapper)
+    except (TypeError, ValueError):
+        return None
+    parameters = list(signature.parameters.values())
+    if parameters and parameters[0].name in kwargs:
+        return f"{parameters[0].name!r} is the environment, given when the wrapper is built, not an argument"
+    named = [p.name for p in parameters[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+        unknown = [name for name in kwargs if name not in named]
+        if unknown:
+            return f"no argument {unknown[0]!r}; it takes: {', '.join(named) or 'no arguments'}"
+    try:
+        signature.bind(None, **kwargs)
+    except TypeError as exc:
+        return str(exc)
+    return None
 
 
 def as_wrapper_specs(wrappers: Sequence[Any], *, what: str = "wrappers") -> list[WrapperSpec]:

@@ -70,7 +70,7 @@ def test_a_server_builds_wrappers_from_data_and_refuses_the_unsafe_ones():
         assert [o if isinstance(o, str) else (o[0], o[1]) for o in remote] == local
         refused = httpx.post(f"{url}/v1/sessions", json={"env_id": "games/GuessTheNumber-v0",
                                                          "outer_wrappers": [{"name": "TrajectoryRecorder",
-                                                                             "kwargs": {"path": "/tmp/x"}}]})
+                                                                             "kwargs": {"output": "/tmp/x"}}]})
         assert refused.status_code == 403 and "cannot be requested by a remote client" in refused.text
         unknown = httpx.post(f"{url}/v1/sessions", json={"env_id": "games/GuessTheNumber-v0",
                                                          "wrappers": [{"name": "os.system"}]})
