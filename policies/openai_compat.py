@@ -25,7 +25,8 @@ Token mode cannot carry images (a token-id prompt has no pixels): such a request
 
 Failures: 429, 5xx, connection errors and timeouts are retried with exponential backoff and
 jitter (a ``Retry-After`` header wins); any other 4xx is a :class:`PolicyError` carrying the
-server's message. :meth:`OpenAIPolicy.agenerate` never raises for one failed request: that
+server's message, and a redirect (not followed) one naming where it points; token ids that are
+not integers make an answer malformed. :meth:`OpenAIPolicy.agenerate` never raises for one failed request: that
 request's generation has ``finish_reason="error"`` and the error text, the others are kept.
 """
 
@@ -269,6 +270,9 @@ class OpenAIPolicy(Policy):
             raise _RetryableError(f"HTTP {status}: {_error_message(response)}", _retry_after(response))
         if status >= 400:
             raise PolicyError(f"{self.base_url}{path} refused the request: HTTP {status}: {_error_message(response)}")
+        if response.is_redirect:  # not followed: a POST's body is not resent everywhere; point base_url there
+            raise PolicyError(f"{self.base_url}{path} answered HTTP {status}, a redirect to "
+                              f"{response.headers.get('location')!r}: give base_url the address it moved to")
         try:
             data = response.json()
         except ValueError:
@@ -315,8 +319,10 @@ def _chat_generation(data: dict[str, Any]) -> Generation:
     entries = (choice.get("logprobs") or {}).get("content") or []
     logprobs = [e.get("logprob") for e in entries] if entries else None
     token_ids = choice.get("token_ids") or _ids_from_tokens([e.get("token") for e in entries])
+    prompt_token_ids = data.get("prompt_token_ids") or choice.get("prompt_token_ids")
+    _check_token_ids("prompt token ids", prompt_token_ids)
     return _generation(data, choice, text=text, token_ids=token_ids, logprobs=logprobs,
-                       prompt_token_ids=data.get("prompt_token_ids") or choice.get("prompt_token_ids"),
+                       prompt_token_ids=prompt_token_ids,
                        tool_calls=message.get("tool_calls") or None)
 
 
@@ -344,6 +350,7 @@ def _generation(data: dict[str, Any], choice: dict[str, Any], *, text: str, toke
         # Log-probs that do not line up with the sampled tokens are worse than none.
         metadata["dropped_logprobs"] = len(logprobs)
         logprobs = None
+    _check_token_ids("token ids", token_ids)
     token_ids = list(token_ids) if token_ids is not None else None
     return Generation(
         text=text, token_ids=token_ids, logprobs=[float(x) for x in logprobs] if logprobs is not None else None,
@@ -356,6 +363,13 @@ def _first_choice(data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(choice, dict):
         raise PolicyError(f"malformed choice in the server's answer: {str(choice)[:200]}")
     return choice
+
+
+def _check_token_ids(name: str, ids: Any) -> None:
+    """A :class:`PolicyError` unless the server's ``ids`` are ``None`` or a list of token ids
+    (integers, not bools, from 0 up): a malformed answer, not a token-exact generation."""
+    if ids is not None and not (isinstance(ids, list) and all(type(t) is int and t >= 0 for t in ids)):
+        raise PolicyError(f"the server answered {name} that are not integers: {str(ids)[:200]}")
 
 
 def _ids_from_tokens(tokens: list[Any]) -> list[int] | None:

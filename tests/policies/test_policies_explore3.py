@@ -1,0 +1,47 @@
+"""Exploratory tests, third round: OpenAIPolicy against servers that answer oddly."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from agentgym.policies.base import Request, SamplingParams
+from agentgym.policies.openai_compat import OpenAIPolicy
+from agentgym.serve import running_server
+
+
+def test_a_redirect_is_named_with_its_status_and_location_not_as_invalid_json():
+    """A server that redirects (http to https, a moved path) was reported as having 'answered
+    with invalid JSON: ''', which says nothing of where the policy should point."""
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def moved():
+        return RedirectResponse("https://models.example/v1/chat/completions", status_code=308)
+
+    with running_server(app) as base_url:
+        policy = OpenAIPolicy(base_url, "m", max_retries=0)
+        (generation,) = policy.generate([Request([{"role": "user", "content": "hi"}])], SamplingParams(max_tokens=4))
+        policy.close()
+    assert generation.finish_reason == "error"
+    assert "HTTP 308" in generation.error and "https://models.example/v1/chat/completions" in generation.error
+    assert "invalid JSON" not in generation.error
+
+
+def test_token_ids_that_are_not_integers_are_a_malformed_answer():
+    """Token ids of a malformed answer (strings, nulls) made a token-exact generation of them;
+    the trainer, or the transcript's tokenizer, failed on them later, far from the cause."""
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat(body: dict):
+        return {"model": "m", "prompt_token_ids": [1, 2],
+                "choices": [{"index": 0, "finish_reason": "stop", "token_ids": ["7", None],
+                             "message": {"role": "assistant", "content": "x"}}]}
+
+    with running_server(app) as base_url:
+        policy = OpenAIPolicy(base_url, "m", max_retries=0, return_token_ids=True)
+        (generation,) = policy.generate([Request([{"role": "user", "content": "hi"}])], SamplingParams(max_tokens=4))
+        policy.close()
+    assert generation.finish_reason == "error" and generation.token_ids is None
+    assert "token ids that are not integers" in generation.error
