@@ -45,6 +45,9 @@ from agentgym.sandbox.limits import SandboxLimits
 LAUNCHER = str(Path(__file__).with_name("launcher.py"))
 HEADER = struct.Struct(">I")
 MAX_ANSWER = 1 << 20  # the launcher's answers are small: a longer frame is garbage
+# Frames read and not yet taken: the launcher has at most two unread at any time, so more is
+# code writing to the pipe (a one-shot program or a session's cell can), which becomes garbage.
+MAX_PENDING = 64
 READ_SIZE = 1 << 16
 EXIT_GRACE_S = 0.5  # after the launcher is gone, how long stray holders of stdout may keep it open
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -217,7 +220,7 @@ class SandboxProcess:
                         self.open_streams.discard(name)
                         continue
                     if name == "ctrl_out":
-                        self.pending += self.frames.feed(data)
+                        self._take_frames(data)
                         continue
                     captures[name].feed(data)
                     self.written += len(data)
@@ -240,10 +243,20 @@ class SandboxProcess:
                     self.open_streams.discard(name)
                     break
                 if name == "ctrl_out":
-                    self.pending += self.frames.feed(data)
+                    self._take_frames(data)
                     continue
                 captures[name].feed(data)
                 self.written += len(data)
+
+    def _take_frames(self, data: bytes) -> None:
+        """Add the frames in ``data`` to ``pending``; past :data:`MAX_PENDING` the stream is
+        garbage from then on (a flood of tiny frames held gigabytes of the host's memory)."""
+        self.pending += self.frames.feed(data)
+        if len(self.pending) > MAX_PENDING:
+            self.frames.broken = True
+            self.frames.buffer.clear()
+            del self.pending[MAX_PENDING:]
+            self.pending.append({"garbled": True})
 
     def next_frame(self) -> dict[str, Any] | None:
         return self.pending.pop(0) if self.pending else None

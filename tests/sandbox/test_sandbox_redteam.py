@@ -9,6 +9,7 @@ call is a result, never an exception of the host (``ExecutionResult``'s promise,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -208,4 +209,31 @@ def test_only_tmp_and_dev_shm_can_be_written(sandbox, leaks):
     for path in ("/", "/dev", "/etc", "/.sandbox"):
         assert seen[path][1] in ("Read-only file system", "Permission denied"), (path, seen)
     assert seen["/tmp"] == ["rw", "written"] and seen["/dev/shm"] == ["rw", "written"], seen
+    leaks.assert_clean()
+
+
+FLOOD = """
+import os
+ctrl_out = int(open("/proc/self/cmdline", "rb").read().split(b"\\0")[-2])
+frames = b"\\x00\\x00\\x00\\x02{}" * 10_000  # the smallest frames there are
+print("flooding", flush=True)
+while True:
+    os.write(ctrl_out, frames)
+"""
+
+
+def test_a_flood_of_tiny_frames_on_the_control_pipe_is_bounded(leaks):
+    # Every frame was kept until the call ended (millions of dicts: hundreds of MB of the host's
+    # memory in seconds), and taking them one by one (list.pop(0)) took minutes past the
+    # wall clock. Past a few frames the pipe is garbage and its frames are not kept.
+    sandbox = Sandbox(dataclasses.replace(SMALL, wall_seconds=2))
+    result = sandbox.run_python(FLOOD)
+    assert result.timed_out and result.stdout == "flooding\n", result
+    assert result.duration_s < 10
+    with sandbox.session() as session:
+        session.run("x = 1")
+        flooded = session.run(FLOOD)
+        assert flooded.state_lost and not flooded.timed_out, flooded
+        assert flooded.killed_reason == "the code wrote to the session's control pipe, which the interpreter needs"
+        assert session.run("print(6 * 7)").stdout == "42\n"
     leaks.assert_clean()
