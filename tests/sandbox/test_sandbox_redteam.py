@@ -226,7 +226,7 @@ def test_a_flood_of_tiny_frames_on_the_control_pipe_is_bounded(leaks):
     # Every frame was kept until the call ended (millions of dicts: hundreds of MB of the host's
     # memory in seconds), and taking them one by one (list.pop(0)) took minutes past the
     # wall clock. Past a few frames the pipe is garbage and its frames are not kept.
-    sandbox = Sandbox(dataclasses.replace(SMALL, wall_seconds=2))
+    sandbox = Sandbox(dataclasses.replace(SMALL, wall_seconds=1))
     result = sandbox.run_python(FLOOD)
     assert result.timed_out and result.stdout == "flooding\n", result
     assert result.duration_s < 10
