@@ -15,9 +15,10 @@ at the far right and no ragged edge: ``reset(options={"start_column": 0, "goal_c
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
-from agentgym.core import Feedback, InvalidAction
+from agentgym.core import ConfigError, Feedback, InvalidAction
 from agentgym.envs.games.grid_walk import (
     WordParser,
     compass_words,
@@ -65,8 +66,7 @@ class CliffWalking(GridWalkGame):
 
     def new_episode(self, options: dict[str, Any]) -> str:
         if "start_column" in options:
-            start_col, goal_col = options["start_column"], options.get("goal_column")
-            ragged = list(options.get("ragged_columns", ()))
+            start_col, goal_col, ragged = _layout_columns(options)
             self._check_layout(start_col, goal_col, ragged)
         else:
             start_col, goal_col, ragged = self._random_layout()
@@ -141,3 +141,24 @@ class CliffWalking(GridWalkGame):
     def render_text(self) -> str:
         return (f"CliffWalking {_ROWS}x{self.cols}, step {self.steps}/{self.max_steps}, "
                 f"{self.falls} falls\n{self._grid()}")
+
+
+def _layout_columns(options: dict[str, Any]) -> tuple[int, int, list[int]]:
+    """``options``' ``start_column``, ``goal_column`` and ``ragged_columns`` as integers.
+
+    Raises:
+        ConfigError: naming the option that is not an integer (or, for ``ragged_columns``, not
+            a list of integers); a float such as ``1.0`` passed the range check and indexed
+            the grid.
+    """
+    def column(name: str, value: Any) -> int:
+        try:
+            return operator.index(value)
+        except TypeError:
+            raise ConfigError(f"options[{name!r}] must be a column number (an integer), got {value!r}") from None
+
+    start, goal = (column(name, options.get(name)) for name in ("start_column", "goal_column"))
+    ragged = options.get("ragged_columns", ())
+    if isinstance(ragged, (str, bytes)) or not hasattr(ragged, "__iter__"):
+        raise ConfigError(f"options['ragged_columns'] must be a list of column numbers, got {ragged!r}")
+    return start, goal, [column("ragged_columns", col) for col in ragged]

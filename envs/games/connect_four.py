@@ -124,8 +124,6 @@ class ConnectFour(TwoPlayerGame):
         return Feedback(f"{said}\n{self._picture()}\nYour move.", rewards)
 
     def _replay(self, moves: str) -> None:
-        if len(moves) % 2 != (0 if self.agent_first else 1):
-            raise ValueError(f"moves {moves!r} must leave the agent ({self.mark}) to move")
         for turn, char in enumerate(moves):
             col = int(char) - 1 if char in "1234567" else -1
             move = drop(self.mask, col) if col >= 0 else 0
@@ -139,6 +137,9 @@ class ConnectFour(TwoPlayerGame):
                 self.theirs |= move
         if is_win(self.mine) or is_win(self.theirs) or self._full():
             raise ValueError(f"moves {moves!r} end the game")
+        # whose turn is checked last: a move that is not legal is the first thing to name
+        if len(moves) % 2 != (0 if self.agent_first else 1):
+            raise ValueError(f"moves {moves!r} must leave the agent ({self.mark}) to move")
 
     def _opponent_move(self) -> int:
         """The searched best column with probability ``opponent_strength``, else a random one."""

@@ -197,8 +197,6 @@ class TicTacToe(TwoPlayerGame):
         return Feedback(f"{said}\n{self._picture()}\nYour move.", rewards)
 
     def _replay(self, moves: str) -> str:
-        if len(moves) % 2 != (0 if self.agent_first else 1):
-            raise ValueError(f"moves {moves!r} must leave the agent ({self.mark}) to move")
         board = EMPTY * 9
         for turn, char in enumerate(moves):
             cell = int(char) - 1 if char in "123456789" else -1
@@ -207,6 +205,9 @@ class TicTacToe(TwoPlayerGame):
             board = _place(board, cell, "XO"[turn % 2])
             if wins_with(board, cell) or EMPTY not in board:
                 raise ValueError(f"moves {moves!r} end the game")
+        # whose turn is checked last: a move that is not legal is the first thing to name
+        if len(moves) % 2 != (0 if self.agent_first else 1):
+            raise ValueError(f"moves {moves!r} must leave the agent ({self.mark}) to move")
         return board
 
     def _parse(self, action: str) -> int:
