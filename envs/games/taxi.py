@@ -16,6 +16,7 @@ state in Gymnasium's encoding (rows and columns from 0, stands 0-3 = R, G, Y, B)
 
 from __future__ import annotations
 
+import operator
 import random
 from typing import Any
 
@@ -225,7 +226,7 @@ def _check_state(state: Any) -> tuple[int, int, int]:
     """Gymnasium's decoded state ``(taxi_row, taxi_col, passenger, destination)`` as (taxi cell,
     passenger, destination); the passenger waits at a stand other than the destination."""
     try:
-        row, col, passenger, destination = (int(x) for x in state)
+        row, col, passenger, destination = (operator.index(x) for x in state)  # int() truncated 1.9
     except (TypeError, ValueError):
         raise ConfigError(f"options['state'] must be four integers (row, col, passenger stand, destination "
                           f"stand), got {state!r}") from None

@@ -39,3 +39,13 @@ def test_a_replayed_move_that_is_not_legal_is_named_before_whose_turn_it_leaves(
         env.reset(seed=0, options={"moves": moves})
     with pytest.raises(ValueError, match="must leave the agent"):
         env.reset(seed=0, options={"moves": "123"})
+
+
+@pytest.mark.parametrize("state", [(1.9, 0, 0, 1), ("1", "2", "0", "1"), "0001"])
+def test_a_taxi_state_of_non_integers_is_refused_not_truncated(state):
+    # int() truncated 1.9 to row 1 and read digit strings: a state the caller did not write
+    env = agentgym.make("games/Taxi-v0", difficulty="easy")
+    with pytest.raises(agentgym.ConfigError, match=r"options\['state'\] must be four integers"):
+        env.reset(seed=0, options={"state": state})
+    env.reset(seed=0, options={"state": (1, 2, 0, 1)})
+    assert env.unwrapped.taxi == 1 * 5 + 2
