@@ -183,6 +183,8 @@ class SlotVectorEnv(VectorEnv):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._construction_failures: dict[int, CallFailure] = {}
         self._one_batch_at_a_time = threading.Lock()
+        # held by the thread running the private event loop (reentrant: close() inside it)
+        self._private_loop_lock = threading.RLock()
         self._started = False
         self._observations: list[Any] = [None] * self.num_envs
         self._autoreset = np.zeros(self.num_envs, dtype=np.bool_)
@@ -388,7 +390,8 @@ class SlotVectorEnv(VectorEnv):
 
     def close_extras(self, **kwargs: Any) -> None:
         """Close every environment in its own thread (:meth:`EnvHandle.close
-        <agentgym.runtime.EnvHandle.close>`, all at once) and let the threads go.
+        <agentgym.runtime.EnvHandle.close>`, all at once) and let the threads go; a ``reset`` or
+        ``step`` running in another thread is waited for first (within its ``step_timeout``).
 
         A ``close`` that outlasts ``step_timeout`` is abandoned like a hung step (under process
         isolation, its process is killed). Environments abandoned earlier are not closed again
@@ -401,12 +404,15 @@ class SlotVectorEnv(VectorEnv):
             return list(await asyncio.gather(*(slot.handle.close() for slot in self._slots),
                                              return_exceptions=True))
 
-        try:
-            results = self._run_sync(close_all(), "close")
-        finally:
-            if self._loop is not None:
-                self._loop.close()
-                self._loop = None
+        # A reset/step running on the private loop in another thread ends first (its calls are
+        # bounded by step_timeout): the loop cannot be closed under it.
+        with self._private_loop_lock:
+            try:
+                results = self._run_sync(close_all(), "close")
+            finally:
+                if self._loop is not None:
+                    self._loop.close()
+                    self._loop = None
         errors = [result for result in results if isinstance(result, BaseException)]
         if errors:
             raise errors[0]
@@ -465,9 +471,18 @@ class SlotVectorEnv(VectorEnv):
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            if self._loop is None:
-                self._loop = asyncio.new_event_loop()
-            return self._loop.run_until_complete(coroutine)
+            if not self._private_loop_lock.acquire(blocking=False):  # another thread runs a batch on it
+                coroutine.close()
+                raise RuntimeError(
+                    f"{type(self).__name__}.{method}() was called while another reset/step was "
+                    "running; a vector environment runs one batch at a time"
+                ) from None
+            try:
+                if self._loop is None:
+                    self._loop = asyncio.new_event_loop()
+                return self._loop.run_until_complete(coroutine)
+            finally:
+                self._private_loop_lock.release()
         if not self.coroutines:
             return _run_in_fresh_thread(coroutine)
         coroutine.close()
