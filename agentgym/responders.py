@@ -130,7 +130,7 @@ class Knowledge:
     def asked(self, question: str) -> list[Fact]:
         """The facts ``question`` asks about, in the order they are mentioned (each once)."""
         text = normalize(question)
-        if not text:
+        if not text or not self._phrases:  # no phrases: the pattern would match '' everywhere
             return []
         keys = [self._phrases[match.group(1)] for match in _pattern(tuple(self._phrases)).finditer(text)]
         return [self._index[key] for key in dict.fromkeys(keys)]
