@@ -101,18 +101,23 @@ class ToolHost:
     def all_tools(self) -> tuple[Tool, ...]:
         """Every tool the agent may call: ``tools``, the environment's own ``@tool`` methods
         (bound), then each toolset's tools. :class:`ConfigError` when two share a name."""
-        return tuple(tool for tool, _ in self._tool_index().values())
+        return self._tools_built()[1]
 
     def _tool_index(self) -> dict[str, tuple[Tool, Toolset | None]]:
-        """Every tool by name, with its toolset; rebuilt when ``tools`` or ``toolsets`` is
-        replaced (each step looks tools up here)."""
+        """Every tool by name, with its toolset (each step looks tools up here)."""
+        return self._tools_built()[0]
+
+    def _tools_built(self) -> tuple[dict[str, tuple[Tool, Toolset | None]], tuple[Tool, ...]]:
+        """The tool index and :meth:`all_tools`' tuple, rebuilt when ``tools`` or ``toolsets``
+        is replaced (every reset reads the tuple: it is built once, not per reset)."""
         key = (self.tools, self.toolsets)
-        cached = self.__dict__.get("_tool_index_cache")
+        cached = self.__dict__.get("_tools_built_cache")
         if cached is not None and cached[0][0] is key[0] and cached[0][1] is key[1]:
             return cached[1]
         index = {tool.name: (tool, toolset) for tool, toolset in self._tool_entries()}
-        self.__dict__["_tool_index_cache"] = (key, index)
-        return index
+        built = (index, tuple(tool for tool, _ in index.values()))
+        self.__dict__["_tools_built_cache"] = (key, built)
+        return built
 
     def _tool_entries(self) -> list[tuple[Tool, Toolset | None]]:
         entries: list[tuple[Tool, Toolset | None]] = [(tool, None) for tool in self.tools]
