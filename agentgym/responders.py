@@ -117,6 +117,7 @@ class Knowledge:
                 phrases.setdefault(normalize(phrase), fact.key)  # the first fact to claim a phrase keeps it
         if not isinstance(self.max_facts, int) or isinstance(self.max_facts, bool) or self.max_facts < 1:
             raise ConfigError(f"Knowledge.max_facts must be a positive integer, got {self.max_facts!r}")
+        _check_replies(self)
         object.__setattr__(self, "facts", facts)
         object.__setattr__(self, "_index", index)
         object.__setattr__(self, "_phrases", phrases)
@@ -138,6 +139,20 @@ class Knowledge:
     def describe(self) -> str:
         """The facts as a list for a policy responder's system prompt."""
         return "\n".join(f"- {fact.key}: {fact.statement}" for fact in self.facts)
+
+
+def _check_replies(knowledge: Knowledge) -> None:
+    """The texts a responder says are strings, and ``too_broad`` names no placeholder but
+    ``{topics}``: each is checked when the knowledge is made, not at the agent's step."""
+    for name in ("persona", "unknown", "unavailable", "too_broad"):
+        value = getattr(knowledge, name)
+        if not isinstance(value, str):
+            raise ConfigError(f"Knowledge.{name} must be a string, got {value!r}")
+    try:
+        knowledge.too_broad.format(topics="fever, cough")
+    except (KeyError, IndexError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"Knowledge.too_broad may hold only the placeholder {{topics}}, got "
+                          f"{knowledge.too_broad!r} ({type(exc).__name__}: {exc})") from None
 
 
 @functools.lru_cache(maxsize=256)
