@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
+from agentgym.rollout.transcript import encode_text
 
 
 class TeacherForcedPolicy(Policy):
@@ -49,9 +50,16 @@ class TeacherForcedPolicy(Policy):
         return [self._as_tokens(request, generation) for request, generation in zip(requests, generations)]
 
     def _as_tokens(self, request: Request, generation: Generation) -> Generation:
+        """``generation`` with the student's tokens; a reply that cannot be tokenised fails alone,
+        as that request's error generation. A lone surrogate is tokenised as U+FFFD, as in the
+        prompts (:func:`~agentgym.rollout.transcript.encode_text`)."""
         if generation.error is not None or generation.finish_reason == "error":
             return generation
-        token_ids = list(self.tokenizer.encode(generation.text, add_special_tokens=False)) + self.end_token_ids
+        try:
+            token_ids = encode_text(self.tokenizer, generation.text) + self.end_token_ids
+        except Exception as exc:  # noqa: BLE001 - one reply's failure, reported as its generation
+            return Generation(text="", finish_reason="error",
+                              error=f"{self.name}: cannot tokenise the reply: {type(exc).__name__}: {exc}")
         return Generation(text=generation.text, token_ids=token_ids, logprobs=[0.0] * len(token_ids),
                           prompt_token_ids=None if request.prompt_token_ids is None else list(request.prompt_token_ids),
                           finish_reason="stop", tool_calls=generation.tool_calls,

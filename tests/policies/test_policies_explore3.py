@@ -45,3 +45,38 @@ def test_token_ids_that_are_not_integers_are_a_malformed_answer():
         policy.close()
     assert generation.finish_reason == "error" and generation.token_ids is None
     assert "token ids that are not integers" in generation.error
+
+
+def test_teacher_forcing_a_reply_with_a_lone_surrogate_keeps_the_rest_of_the_batch():
+    """A reply holding a lone surrogate (a hosted model's broken JSON escape) made the
+    tokenizer raise out of agenerate, so every request of the call failed with 'TypeError:
+    TextEncodeInput must be ...'. It is tokenised as U+FFFD, as observations and chat prompts
+    are, and a reply that still cannot be tokenised fails alone."""
+    from agentgym.policies.base import Generation, Policy
+    from agentgym.policies.teacher_forced import TeacherForcedPolicy
+    from tests.rewards.tiny_lm import tiny_tokenizer
+
+    class Replies(Policy):
+        name = "replies"
+
+        async def agenerate(self, requests, sampling):
+            return [Generation(request.messages[-1]["content"]) for request in requests]
+
+    class Picky:  # a tokenizer that fails on one text
+        eos_token_id = 0
+
+        def encode(self, text, add_special_tokens=False):
+            if "refused" in text:
+                raise ValueError("cannot tokenise this")
+            return [1] * len(text)
+
+    tokenizer = tiny_tokenizer()
+    fine, broken = TeacherForcedPolicy(Replies(), tokenizer).generate(
+        [Request([{"role": "user", "content": "fine"}]), Request([{"role": "user", "content": "a \ud800 b"}])])
+    assert fine.token_ids == [*tokenizer.encode("fine", add_special_tokens=False), tokenizer.eos_token_id]
+    assert broken.error is None and broken.text == "a \ud800 b"
+    assert broken.token_ids[:-1] == tokenizer.encode("a \ufffd b", add_special_tokens=False)
+    kept, refused = TeacherForcedPolicy(Replies(), Picky()).generate(
+        [Request([{"role": "user", "content": "kept"}]), Request([{"role": "user", "content": "refused"}])])
+    assert kept.token_ids == [1, 1, 1, 1, 0]
+    assert refused.finish_reason == "error" and "cannot tokenise this" in refused.error
