@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from agentgym.rollout.transcript import TokenTranscript
@@ -33,3 +35,26 @@ def test_a_special_token_sampled_inside_the_reply_keeps_the_transcript_token_exa
     # The template's end of turn once: the one the model sampled last is not repeated.
     end_of_turn = "" if ending and ending[-1] == "<|im_end|>" else "<|im_end|>"
     assert appended == f"{end_of_turn}\n<|im_start|>user\nHigher.<|im_end|>\n<|im_start|>assistant\n"
+
+
+@pytest.mark.parametrize("wrappers, named", [("AnswerFormat", "'AnswerFormat'"), ([3], "3"),
+                                             ([{"name": "AnswerFormat"}], "{'name': 'AnswerFormat'}")])
+def test_rollout_config_refuses_wrappers_that_are_no_wrappers(wrappers, named):
+    """They were accepted, and every episode of the rollout then failed with 'environment raised
+    ConfigError' (a string was even taken letter by letter)."""
+    from agentgym.rollout import RolloutConfig
+
+    with pytest.raises(ValueError, match=rf"wrappers: .*{re.escape(named)}.*WrapperSpec"):
+        RolloutConfig(wrappers=wrappers)
+
+
+def test_rollout_config_keeps_the_wrappers_it_is_given():
+    from agentgym.rollout import RolloutConfig
+    from agentgym.wrappers import AnswerFormat, WrapperSpec
+
+    spec = WrapperSpec("AnswerFormat", {"format": "boxed"})
+    assert list(RolloutConfig(wrappers=[spec, AnswerFormat]).wrappers) == [spec, AnswerFormat]
+    # A generator is read once, when the configuration is made: each episode gets every wrapper
+    # (it was read up by the first episode, and the others played without the wrappers).
+    config = RolloutConfig(wrappers=(w for w in [spec]))
+    assert list(config.wrappers) == [spec] and list(config.wrappers) == [spec]
