@@ -375,7 +375,20 @@ class ClinicalInterview(LLMEnv):
             return self._write("diagnose", name)
         if self.table.is_test(best):
             return self._write("order_test", self.table.test(best).name)
-        return self._write("ask", self.table.finding(best).question)
+        return self._write("ask", self._question_about(best))
+
+    def _question_about(self, key: str) -> str:
+        """The table's question about the finding ``key``, or, when that is longer than
+        ``max_question_chars``, the shortest of its phrases that asks about it alone ("tonsils?")."""
+        question = self.table.finding(key).question
+        if len(question) <= self.max_question_chars or self.knowledge is None:
+            return question
+        for phrase in sorted(self.table.finding(key).phrases, key=len):
+            short = f"{phrase}?"
+            if (len(short) <= self.max_question_chars and not self.table.tests_in(short)
+                    and [fact.key for fact in self.knowledge.asked(short)] == [key]):
+                return short
+        return question
 
     def random_action(self, rng: random.Random) -> str:
         """A question about a random finding (70%), a random test (15%) or a random candidate
