@@ -16,9 +16,10 @@ copy, or a file opened through a ``mode=ro`` URI) and locks the connection down:
 * loading extensions stays disabled (Python's default).
 
 :class:`SQLExecutor` runs one statement at a time on such a connection with a wall-clock
-``time_limit`` (a progress handler, called every few thousand virtual-machine instructions,
-aborts the statement once the deadline has passed: a recursive CTE that never ends, a cross
-join of huge tables) and a ``max_rows`` cap (rows past it are never produced). It never raises
+``time_limit`` (at the deadline a watchdog thread interrupts the statement, which SQLite checks
+at every virtual-machine instruction: a recursive CTE that never ends, a cross join of huge tables, rows
+of slow string functions; a progress handler called every few thousand instructions checks the
+clock too) and a ``max_rows`` cap (rows past it are never produced). It never raises
 for anything a query does: errors come back in :class:`QueryResult` as text for the agent.
 :func:`render_result` formats a result as a table within a character budget.
 """
@@ -28,6 +29,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,8 +41,10 @@ READ_ONLY_PRAGMAS = frozenset({
     "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
     "foreign_key_list", "collation_list",
 })
-#: The largest string or blob a query may build.
-MAX_VALUE_BYTES = 1_000_000
+#: The largest string or blob a query may build: small enough that one call of a string function
+#: on such values (``instr``, ``replace``: time quadratic in their length) takes tens of
+#: milliseconds, as the time limit can stop a statement only between calls (4 s at 1 MB).
+MAX_VALUE_BYTES = 100_000
 #: The progress handler runs every this many virtual-machine instructions.
 PROGRESS_INTERVAL = 4_000
 
@@ -156,7 +160,11 @@ class SQLExecutor:
         self._timed_out = False
         self._closed = False
         self._in_sqlite = threading.Lock()  # held while a statement runs; close() waits for it
-        connection.set_progress_handler(self._progress, PROGRESS_INTERVAL)
+        # The handler holds the executor weakly: the watchdog's thread holds the connection,
+        # and the executor must stay collectable (its finalizer stops that thread).
+        connection.set_progress_handler(_weak_progress(weakref.ref(self)), PROGRESS_INTERVAL)
+        self._watchdog = _Watchdog(connection)
+        weakref.finalize(self, self._watchdog.stop)  # an executor dropped without close()
 
     def _progress(self) -> int:
         if self._closed:
@@ -178,12 +186,16 @@ class SQLExecutor:
             return QueryResult(error="the query is not valid unicode text (it has a lone surrogate)",
                                error_kind="input")
         with self._in_sqlite:
-            return self._execute_locked(sql)
+            try:
+                return self._execute_locked(sql)
+            finally:
+                self._watchdog.disarm()
 
     def _execute_locked(self, sql: str) -> QueryResult:
         start = time.monotonic()
         self._deadline = start + self.time_limit
         self._timed_out = False
+        self._watchdog.arm(self._deadline)
         if self._closed:
             return QueryResult(error="the database session was closed", error_kind="closed")
         try:
@@ -214,7 +226,7 @@ class SQLExecutor:
         message = str(exc)
         if self._closed:
             return QueryResult(error="the database session was closed", error_kind="closed", elapsed=elapsed)
-        if self._timed_out:
+        if self._timed_out or self._watchdog.fired:
             return QueryResult(error=f"the query was stopped after the time limit of {self.time_limit:g} s",
                                error_kind="timeout", elapsed=elapsed)
         if message.startswith("not authorized to use function: "):
@@ -236,6 +248,7 @@ class SQLExecutor:
         the connection once that statement has left SQLite. Idempotent; safe to call from any
         thread."""
         self._closed = True
+        self._watchdog.stop()
         try:
             self.connection.interrupt()
         except sqlite3.ProgrammingError:  # already closed
@@ -248,6 +261,77 @@ class SQLExecutor:
                 self.connection.close()
             finally:
                 self._in_sqlite.release()
+
+
+def _weak_progress(executor: "weakref.ref[SQLExecutor]") -> Any:
+    def progress() -> int:
+        alive = executor()
+        return 1 if alive is None else alive._progress()
+
+    return progress
+
+
+class _Watchdog:
+    """Interrupts a connection's statement once its deadline passes: one thread per executor,
+    started at its first statement, asleep between deadlines.
+
+    SQLite checks an interrupt at every virtual-machine instruction, so a statement stops at the
+    deadline even when its instructions are few and slow (string functions on large values),
+    where the progress handler, called every :data:`PROGRESS_INTERVAL` instructions, may not
+    run for seconds. :meth:`arm` costs a lock and no thread wake-up while statements come
+    faster than the time limit (the thread, waiting for an earlier deadline, finds the later one
+    when it wakes). An interrupt that comes just as a statement ends is harmless: SQLite clears
+    it when the next statement starts. :meth:`stop` ends the thread (and joins it)."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self._condition = threading.Condition(threading.Lock())
+        self._deadline: float | None = None
+        self._idle = False  # the thread waits with no deadline: arm() must wake it
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self.fired = False  # the last armed deadline passed
+
+    def arm(self, deadline: float) -> None:
+        with self._condition:
+            if self._stopped:
+                return
+            self._deadline, self.fired = deadline, False
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="agentgym-sql-deadline", daemon=True)
+                self._thread.start()
+            elif self._idle:
+                self._condition.notify()
+
+    def disarm(self) -> None:
+        with self._condition:
+            self._deadline = None
+
+    def stop(self) -> None:
+        with self._condition:
+            self._stopped = True
+            self._condition.notify()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
+
+    def _watch(self) -> None:
+        with self._condition:
+            while not self._stopped:
+                if self._deadline is None:
+                    self._idle = True
+                    self._condition.wait()
+                    self._idle = False
+                    continue
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._condition.wait(left)
+                    continue
+                self._deadline, self.fired = None, True
+                try:
+                    self._connection.interrupt()
+                except sqlite3.ProgrammingError:  # closed meanwhile
+                    pass
 
 
 def _cell(value: Any, width: int) -> str:
