@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 
+from agentgym.core import is_finite_number, is_int
 from agentgym.images import ImageFileError, ImageRef, image_digest, is_image, png_data_url
 from agentgym.policies.base import FinishReason, Generation, Policy, PolicyError, Request, SamplingParams
 
@@ -86,10 +87,13 @@ class OpenAIPolicy(Policy):
     def __init__(self, base_url: str, model: str, *, api_key: str | None = None, max_concurrency: int = 8,
                  max_retries: int = 4, timeout: float = 60.0, tokenizer: Any = None, name: str | None = None,
                  return_token_ids: bool = False, retry_delay: float = 0.5, max_retry_delay: float = 30.0) -> None:
-        if max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        max_concurrency = _count("max_concurrency", max_concurrency, 1)
+        max_retries = _count("max_retries", max_retries, 0)
+        if timeout is not None and not (is_finite_number(timeout) and timeout > 0):
+            raise ValueError(f"OpenAIPolicy: timeout must be a finite positive number of seconds, got {timeout!r}")
+        for option, delay in (("retry_delay", retry_delay), ("max_retry_delay", max_retry_delay)):
+            if not (is_finite_number(delay) and delay >= 0):
+                raise ValueError(f"OpenAIPolicy: {option} must be a finite number of seconds >= 0, got {delay!r}")
         self.base_url = _api_root(base_url)
         self.model = model
         self.name = name or model
@@ -399,6 +403,14 @@ def _described(value: Any) -> str:
 
 # vLLM's extensions for token-exact results (ignored by servers that accept unknown fields).
 _VLLM_TOKEN_FIELDS = {"return_token_ids": True, "return_tokens_as_token_ids": True}
+
+
+def _count(option: str, value: Any, minimum: int) -> int:
+    """``value`` as an ``int`` of at least ``minimum`` (a NumPy integer too; not a bool or a
+    float: ``max_retries=1.5`` never equals an attempt count, and retried forever)."""
+    if not is_int(value) or value < minimum:
+        raise ValueError(f"OpenAIPolicy: {option} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def _request_seed(request: Request, sampling: SamplingParams, index: int) -> int | None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
+import pytest
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
@@ -80,3 +84,23 @@ def test_teacher_forcing_a_reply_with_a_lone_surrogate_keeps_the_rest_of_the_bat
         [Request([{"role": "user", "content": "kept"}]), Request([{"role": "user", "content": "refused"}])])
     assert kept.token_ids == [1, 1, 1, 1, 0]
     assert refused.finish_reason == "error" and "cannot tokenise this" in refused.error
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("max_retries", 1.5, "max_retries must be an integer >= 0, got 1.5"),
+    ("max_retries", True, "max_retries must be an integer >= 0, got True"),
+    ("max_concurrency", "8", "max_concurrency must be an integer >= 1, got '8'"),
+    ("max_concurrency", 2.5, "max_concurrency must be an integer >= 1, got 2.5"),
+    ("timeout", 0, "timeout must be a finite positive number of seconds, got 0"),
+    ("timeout", float("nan"), "timeout must be a finite positive number of seconds, got nan"),
+    ("retry_delay", -1, "retry_delay must be a finite number of seconds >= 0, got -1"),
+    ("max_retry_delay", "30", "max_retry_delay must be a finite number of seconds >= 0, got '30'"),
+])
+def test_openai_policy_refuses_counts_and_delays_that_are_none_when_made(option, value, message):
+    """max_retries=1.5 was accepted and never equalled the attempt count: a failing server was
+    retried forever (30 s apart), not max_retries times; the others failed at the first request
+    ("'<' not supported", a semaphore of 2.5 slots, an immediate timeout)."""
+    with pytest.raises(ValueError, match=re.escape(f"OpenAIPolicy: {message}")):
+        OpenAIPolicy("http://127.0.0.1:9/v1", "m", **{option: value})
+    policy = OpenAIPolicy("http://127.0.0.1:9/v1", "m", max_retries=np.int64(2), max_concurrency=np.int64(3))
+    assert (policy.max_retries, policy.max_concurrency) == (2, 3) and type(policy.max_retries) is int
