@@ -605,7 +605,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Tr
     reported as ``<path>: <problem>``."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (some editors write one) is no TOML
     except FileNotFoundError:
         raise ConfigError(f"no configuration file at {path}") from None
     except UnicodeDecodeError:
