@@ -168,6 +168,12 @@ def check_int(owner: str, name: str, value: Any, *, minimum: int | None = None) 
     return int(value)
 
 
+class NoEpisodeYet(ResetNeeded, AttributeError):
+    """``render()`` (``"ansi"``) or ``hint()`` before an environment's first ``reset()``: the
+    state they describe (a game's board, say) does not exist yet. Both a Gymnasium
+    ``ResetNeeded`` and an ``AttributeError`` (what reading that state raised before)."""
+
+
 class InvalidAction(Exception):
     """Raised inside :meth:`LLMEnv.play` when the action cannot be carried out.
 
@@ -289,6 +295,7 @@ class LLMEnv(ToolHost, gym.Env):
         self._episode = -1
         self._done = True
         self._last_observation: Observation = ""
+        self._has_episode = False  # a reset has succeeded (render and hint need an episode)
         self._episode_resources_held = False
         self._private_loop: asyncio.AbstractEventLoop | None = None
         # No async hooks: ``reset``/``step`` take the sync fast path (see ``_reset_sync``).
@@ -377,6 +384,7 @@ class LLMEnv(ToolHost, gym.Env):
         :class:`~agentgym.wrappers.Hinted`); override to give better ones."""
         if level not in HINT_LEVELS:
             raise ValueError(f"{type(self).__name__}.hint: level must be one of {HINT_LEVELS}, got {level!r}")
+        self._need_episode("hint()")
         if level >= 3:
             try:
                 return f"A good next move: {self.oracle_action()}"
@@ -528,6 +536,7 @@ class LLMEnv(ToolHost, gym.Env):
     def _episode_started(self, observation: Observation) -> ResetInfo:
         """Mark the episode begun with ``observation``; the reset's ``info``."""
         self._done = False
+        self._has_episode = True
         self._last_observation = observation
         return {
             "task_id": f"{type(self).__name__}-{self.difficulty}-{self._seed}-{self._episode}",
@@ -705,8 +714,14 @@ class LLMEnv(ToolHost, gym.Env):
 
     def render(self) -> str | None:
         if self.render_mode == "ansi":
+            self._need_episode("render()")
             return self.render_text()
         return None
+
+    def _need_episode(self, call: str) -> None:
+        """:class:`NoEpisodeYet` before the first successful reset (no state to describe)."""
+        if not self._has_episode:
+            raise NoEpisodeYet(f"{type(self).__name__}: call reset() before {call}: no episode has started")
 
     # ------------------------------------------------------------------ helpers
     def _invalid(self, message: str) -> Feedback:
