@@ -54,6 +54,9 @@ class EnvHints(gym.Wrapper):
 
     def __init__(self, env: gym.Env, *, hints: Sequence[str] = (), seed: int | None = None) -> None:
         super().__init__(env)
+        if isinstance(hints, str):
+            raise ValueError(f"EnvHints: hints must be a list of hint names, got the string {hints!r} "
+                             f"(write [{hints!r}])")
         unknown = [name for name in hints if name not in _KNOWN_HINTS]
         if unknown:
             raise ValueError(f"EnvHints: unknown hints {unknown} (known: {', '.join(_KNOWN_HINTS)})")
