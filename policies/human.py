@@ -43,9 +43,11 @@ class HumanPolicy(Policy):
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
         replies = []
         for request in requests:
-            content = request.messages[-1]["content"] if request.messages else ""
-            text = content if isinstance(content, str) else " ".join(
-                part.get("text", "") for part in content if isinstance(part, dict))
+            content = request.messages[-1].get("content") if request.messages else ""
+            if content is None or isinstance(content, str):  # None: an assistant turn of tool calls only
+                text = content or ""
+            else:
+                text = " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
             print(f"\n{text}", file=self._out)
             replies.append(Generation(await asyncio.to_thread(self._read, "> ")))
         return replies
