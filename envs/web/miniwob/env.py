@@ -25,8 +25,9 @@ wrong answer: ``find-greatest`` pays 0.1 for any card but the greatest, the ``cl
 family pays (right - wrong boxes) / boxes, so submitting with few boxes ticked can score;
 ``success_threshold=0.99`` counts only full marks (it also fails the geometric tasks, whose
 score is a distance that is never exactly 1). Leaving the episode's page (``goto``,
-``go_back``, a link that loads another page) ends the episode as a failure: the task's state is
-gone, and another page's task must not count.
+``go_back``, a link that loads another page, closing its tab) ends the episode as a failure: the
+task's state is gone, and another page's task must not count. The verdict is read from the
+task's own tab, so another tab (``new_tab()``) leaves the task as it is.
 
 **Screen.** The viewport defaults to :data:`MINIWOB_VIEWPORT`, 332 x 214 CSS pixels
 (BrowserGym's for MiniWoB++): every task lives in a 160 x 210 area at the page's top left, so a
@@ -196,6 +197,7 @@ class MiniWoBEnv(BrowserEnv):
         self._goal = ""
         self._area: tuple[int, int, int, int] | None = None
         self._token = ""
+        self._task_page: Any = None  # the Playwright page the task was loaded in
         self._oracle_memory: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ BrowserEnv's hooks
@@ -209,6 +211,7 @@ class MiniWoBEnv(BrowserEnv):
             self.task = self.rng.choice(self.task_pool)
         self.page_seed = self.rng.randrange(2**31)
         self._token = secrets.token_hex(8)
+        self._task_page = None
         self._goal = ""
         self._area = None
         self._oracle_memory = {}
@@ -225,6 +228,7 @@ class MiniWoBEnv(BrowserEnv):
         if problem:
             raise RuntimeError(f"MiniWoB++ task {self.task.name!r}: {problem}")
         page.wait_for_function("() => WOB_TASK_READY === true", polling=20, timeout=self.load_timeout * 1000.0)
+        self._task_page = page
         found = page.evaluate(_GOAL_SCRIPT)
         self._goal = found["goal"]
         self._area = tuple(found["area"]) if found["area"] else None
@@ -233,11 +237,11 @@ class MiniWoBEnv(BrowserEnv):
         return self._goal
 
     def page_status(self, page: Any) -> PageStatus:
-        try:
-            state = page.evaluate(_STATUS_SCRIPT, self._token)
-        except Exception:  # noqa: BLE001 - a navigation under way destroyed the context: read the new page
-            page.wait_for_load_state("load", timeout=self.load_timeout * 1000.0)
-            state = page.evaluate(_STATUS_SCRIPT, self._token)
+        """The verdict of the task's own tab (``page``, the tab shown, may be another one the
+        agent opened); a closed task tab, or one showing another page, left the task."""
+        task_page = self._task_page
+        state = None if task_page is None or task_page.is_closed() else _task_state(task_page, self._token,
+                                                                                   self.load_timeout)
         name = self.task.name if self.task is not None else None
         if state is None:
             return PageStatus(done=True, success=False, info={
@@ -276,6 +280,15 @@ class MiniWoBEnv(BrowserEnv):
         name = self.task.name
         memory = self._oracle_memory
         return self.run_in_page(lambda page: next_action(page, name, memory))
+
+
+def _task_state(page: Any, token: str, load_timeout: float) -> dict[str, Any] | None:
+    """(The browser's thread.) ``_STATUS_SCRIPT``'s answer in ``page``."""
+    try:
+        return page.evaluate(_STATUS_SCRIPT, token)
+    except Exception:  # noqa: BLE001 - a navigation under way destroyed the context: read the new page
+        page.wait_for_load_state("load", timeout=load_timeout * 1000.0)
+        return page.evaluate(_STATUS_SCRIPT, token)
 
 
 def _find(owner: str, name: Any) -> MiniWoBTask:
