@@ -321,14 +321,15 @@ class BrowserEnv(LLMEnv):
                     break
             outcome = execute(session, parsed, self.action_timeout, load_timeout=self.load_timeout)
             if outcome.message is not None:
-                reply = self.on_infeasible if parsed.name == "report_infeasible" else self.on_message
-                status = reply(outcome.message)
+                hook = "on_infeasible" if parsed.name == "report_infeasible" else "on_message"
+                status = self._checked_status(hook, getattr(self, hook)(outcome.message), optional=True)
             if outcome.error is not None or (status is not None and status.done):
                 break
         assert outcome is not None
         if status is None or not status.done:
             # Asked again if the page navigated while the hook read it (a click that loads a page).
-            status = self.run_in_page(lambda page: settled(page, lambda: self.page_status(page)))
+            status = self._checked_status(
+                "page_status", self.run_in_page(lambda page: settled(page, lambda: self.page_status(page))))
         observation = self._observe(outcome)
         info: dict[str, Any] = {"action": str(outcome.action), **status.info}
         rewards: dict[str, float] = {"outcome": status.outcome} if status.done else {}
@@ -339,6 +340,19 @@ class BrowserEnv(LLMEnv):
                             error=outcome.error, info=info, error_kind=ErrorKind.INVALID_ACTION)
         return Feedback(observation, rewards, terminated=status.done, success=status.done and status.success,
                         info=info)
+
+    def _checked_status(self, hook: str, status: Any, *, optional: bool = False) -> PageStatus | None:
+        """``status``, what hook ``hook`` returned, if it is a :class:`PageStatus` (or ``None``
+        where ``optional``).
+
+        Raises:
+            TypeError: naming the hook, for anything else (a subclass's mistake).
+        """
+        if isinstance(status, PageStatus) or (optional and status is None):
+            return status
+        wanted = "a PageStatus or None" if optional else "a PageStatus"
+        got = "None" if status is None else type(status).__name__
+        raise TypeError(f"{type(self).__name__}.{hook}() must return {wanted}, got {got}")
 
     def random_action(self, rng: random.Random) -> str:
         """A random action on the last page: mostly clicks on its interactive elements, some
