@@ -76,6 +76,7 @@ import torch
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
+from agentgym.core import is_int
 from agentgym.policies.base import FinishReason, Generation, Policy, Request, SamplingParams
 from agentgym.policies.prefix_cache import CachedSequence, LayerKV, PrefixCache
 from agentgym.rollout.transcript import encode_text
@@ -269,6 +270,9 @@ class HFPolicy(Policy):
 
     def _prompt_ids(self, request: Request) -> list[int]:
         if request.prompt_token_ids is not None:
+            not_ids = [token for token in request.prompt_token_ids if not is_int(token)]
+            if not_ids:  # int() would turn 1.5 or "12" into another prompt without a word
+                raise ValueError(f"prompt token ids must be integers, got {[repr(t) for t in not_ids[:5]]}")
             prompt = [int(token) for token in request.prompt_token_ids]
             bad = [token for token in prompt if not 0 <= token < self._vocab_size]
             if bad:

@@ -366,3 +366,12 @@ def test_cancelling_a_generation_stops_its_decode_loop(tiny_model_factory, smoll
     finally:
         loop.close()
     assert 3 <= forwards < 100, f"the decode loop ran {forwards} forward passes after cancellation"
+
+
+@pytest.mark.parametrize("token", [1.5, "12", None, True])
+def test_prompt_token_ids_that_are_no_integers_fail_their_request_alone(tiny_policy, token):
+    """int() made 1.5 and "12" into other prompts without a word."""
+    bad, good = tiny_policy.generate([Request([], prompt_token_ids=[5, token]), Request([], prompt_token_ids=[5, 6])],
+                                     GREEDY)
+    assert bad.finish_reason == "error" and "prompt token ids must be integers" in bad.error
+    assert good.error is None and good.token_ids
