@@ -431,7 +431,10 @@ def _action(statement: ast.stmt, segments: _Segments, names: tuple[str, ...]) ->
     for keyword in call.keywords:
         if keyword.arg is None:
             raise ActionError(f"{name}: write the arguments out (no **); usage: {signature(name)}")
-        keywords[_ALIASES.get(keyword.arg, keyword.arg)] = _literal(keyword.value, name)
+        key = _ALIASES.get(keyword.arg, keyword.arg)
+        if key in keywords:  # f(text=1, text=2) or an alias beside its name (value= and text=)
+            raise ActionError(f"{name}: argument {key!r} given twice; usage: {signature(name)}")
+        keywords[key] = _literal(keyword.value, name)
     return BrowserAction(name, _bind(name, positional, keywords), _short(segment, 200))
 
 

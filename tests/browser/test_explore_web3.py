@@ -1,13 +1,16 @@
 """Defects found by exploratory testing of the browser layer (third round), each pinned by a
 test: a subclass hook that returns something other than a :class:`PageStatus` (``page_status``
 falling off its end, ``on_message`` answering ``True``) is a ``TypeError`` naming the hook, not
-an ``AttributeError`` about ``'NoneType' object has no attribute 'info'`` from inside ``step``."""
+an ``AttributeError`` about ``'NoneType' object has no attribute 'info'`` from inside ``step``;
+an argument given twice by keyword (or by an alias beside its own name) is refused, as Python
+refuses it, instead of the last one counting silently."""
 
 from __future__ import annotations
 
 import pytest
 
 from agentgym.browser import BrowserEnv, PageStatus
+from agentgym.browser.action_parser import ActionError, parse_actions
 
 
 class _Hooks(BrowserEnv):
@@ -44,3 +47,12 @@ def test_a_hook_returning_no_page_status_is_a_type_error_naming_it(pool, site, s
         assert env.session is None and pool.open_sessions == before  # the episode's session is released
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("text", ["fill('3', text='a', text='b')", "fill('3', value='a', text='b')",
+                                  "send_msg_to_user(msg='yes', message='no')", "scroll(dx=0, delta_x=5, dy=1)"])
+def test_an_argument_given_twice_by_keyword_is_refused(text):
+    # Python itself refuses a repeated keyword; the parser kept the last one silently, and an
+    # alias with its own name (value= and text=) as well, so the agent never learnt which counted.
+    with pytest.raises(ActionError, match=r"argument '\w+' given twice"):
+        parse_actions(text)
