@@ -215,7 +215,8 @@ class ShopSession:
                 raise ShopActionError(self._no_search_box())
             query = clean_query(query)
             if not query:
-                raise ShopActionError("the search query is empty; write some keywords, e.g. search[red t-shirt]")
+                # Both modes show it: no text-mode syntax (the text page says how to search).
+                raise ShopActionError("the search query is empty; search for some keywords, e.g. red t-shirt")
             self._view = View("results", query)
             self._queries.append(query)
             self.steps += 1
