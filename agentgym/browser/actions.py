@@ -228,6 +228,10 @@ def _select_option(page: Any, args: dict[str, Any], ms: float, load_ms: float) -
     if options is None:
         return f"element [{bid}] is not a drop-down list (<select>); use click for other elements"
     wanted = args["options"] if isinstance(args["options"], list) else [args["options"]]
+    if len(wanted) > 1 and not locator.evaluate("(el) => el.multiple"):
+        # Playwright would choose the first and drop the others without a word.
+        return (f"[{bid}] holds one option at a time (it is not a multi-select list); "
+                f"choose one, e.g. select_option('{bid}', {wanted[0]!r})")
     values = []
     for choice in wanted:
         value = _match_option(options, choice)

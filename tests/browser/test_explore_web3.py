@@ -3,7 +3,8 @@ test: a subclass hook that returns something other than a :class:`PageStatus` (`
 falling off its end, ``on_message`` answering ``True``) is a ``TypeError`` naming the hook, not
 an ``AttributeError`` about ``'NoneType' object has no attribute 'info'`` from inside ``step``;
 an argument given twice by keyword (or by an alias beside its own name) is refused, as Python
-refuses it, instead of the last one counting silently."""
+refuses it, instead of the last one counting silently; several options asked of a single-choice
+``<select>`` are refused (Playwright chose the first and dropped the others without a word)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ import pytest
 
 from agentgym.browser import BrowserEnv, PageStatus
 from agentgym.browser.action_parser import ActionError, parse_actions
+from agentgym.browser.actions import execute
+from agentgym.browser.observe import observe
+
+from .browser_helpers import bid_of
 
 
 class _Hooks(BrowserEnv):
@@ -56,3 +61,26 @@ def test_an_argument_given_twice_by_keyword_is_refused(text):
     # alias with its own name (value= and text=) as well, so the agent never learnt which counted.
     with pytest.raises(ActionError, match=r"argument '\w+' given twice"):
         parse_actions(text)
+
+
+SELECTS = """<title>selects</title>
+<select aria-label="size"><option>S</option><option>M</option><option>L</option></select>
+<select aria-label="toppings" multiple><option>ham</option><option>egg</option><option>kale</option></select>"""
+
+
+def test_several_options_on_a_single_choice_list_are_refused(session, site):
+    session.run(lambda page: page.goto(site.page("/explore3/selects.html", SELECTS)))
+    text = observe(session)["text"]
+    size, toppings = bid_of(text, 'combobox "size"'), bid_of(text, '"toppings"')
+    (both,) = parse_actions(f"select_option('{size}', ['M', 'L'])")
+    outcome = execute(session, both, 2.0)
+    # Playwright chose the first ('M') and dropped the rest without a word.
+    assert outcome.error == (f"[{size}] holds one option at a time (it is not a multi-select list); "
+                             f"choose one, e.g. select_option('{size}', 'M')")
+    assert session.run(lambda page: page.evaluate("document.querySelector('select').value")) == "S"  # unchanged
+    (one_in_a_list,) = parse_actions(f"select_option('{size}', ['L'])")
+    assert execute(session, one_in_a_list, 2.0).ok
+    (several,) = parse_actions(f"select_option('{toppings}', ['ham', 'kale'])")
+    assert execute(session, several, 2.0).ok  # a multi-select takes several
+    chosen = "Array.from(document.querySelectorAll('select[multiple] option:checked')).map((o) => o.value)"
+    assert session.run(lambda page: page.evaluate(chosen)) == ["ham", "kale"]
