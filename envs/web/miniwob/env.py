@@ -256,12 +256,24 @@ class MiniWoBEnv(BrowserEnv):
     # ------------------------------------------------------------------ LLMEnv's hooks
     def random_action(self, rng: random.Random) -> str:
         """:meth:`BrowserEnv.random_action`, its clicks at random points drawn inside the task's
-        area (the page's ``#wrap``, 160 x 210 pixels) rather than the whole viewport."""
+        area (the page's ``#wrap``, 160 x 210 pixels) rather than the whole viewport (inside the
+        part of the area in view, when the viewport is smaller)."""
         action = super().random_action(rng)
-        if action.startswith("mouse_click(") and self._area is not None:
-            left, top, width, height = self._area
+        area = self._area_in_view()
+        if action.startswith("mouse_click(") and area is not None:
+            left, top, width, height = area
             action = f"mouse_click({left + rng.randrange(width)}, {top + rng.randrange(height)})"
         return action
+
+    def _area_in_view(self) -> tuple[int, int, int, int] | None:
+        """The task's area cut to the viewport, as ``(left, top, width, height)``; ``None``
+        when it is unknown or out of view."""
+        if self._area is None:
+            return None
+        left, top, width, height = self._area
+        right, bottom = min(left + width, self.viewport[0]), min(top + height, self.viewport[1])
+        left, top = max(left, 0), max(top, 0)
+        return (left, top, right - left, bottom - top) if right > left and bottom > top else None
 
     def oracle_action(self) -> str:
         """The scripted oracle's next action for this episode's task (it reads the page).
