@@ -215,6 +215,8 @@ _HOOKS = ("new_episode", "play", "acquire_resources", "release_resources", "clos
 # a class's methods do not change once it is used, so each answer is computed once.
 _HAS_ASYNC_HOOKS: dict[type, bool] = {}
 _ONLY_ASYNC: dict[tuple[type, str], bool] = {}
+_NOT_YET = object()  # the difficulty of a task_id prefix not formatted yet
+_NONE = ()  # ``tools``/``toolsets`` left empty (the one empty tuple: compared by identity)
 #: :meth:`LLMEnv.hint` levels: 1 the rules, 2 a strategy, 3 a good next move
 HINT_LEVELS = (1, 2, 3)
 
@@ -293,6 +295,7 @@ class LLMEnv(ToolHost, gym.Env):
         self.rng = random.Random()
         self._seed: int | None = None
         self._episode = -1
+        self._task_id_prefix: tuple[Any, str] = (_NOT_YET, "")  # (difficulty, task_id up to the episode)
         self._done = True
         self._last_observation: Observation = ""
         self._has_episode = False  # a reset has succeeded (render and hint need an episode)
@@ -300,6 +303,11 @@ class LLMEnv(ToolHost, gym.Env):
         self._private_loop: asyncio.AbstractEventLoop | None = None
         # No async hooks: ``reset``/``step`` take the sync fast path (see ``_reset_sync``).
         self._sync_hooks_only = not self.has_async_hooks()
+        # No ``@tool`` methods and ToolHost's own tool listing: with ``tools`` and ``toolsets``
+        # left empty, a reset knows there are no tools without asking (see ``_episode_started``).
+        cls = type(self)
+        self._plain_tool_host = (not cls._method_tools and cls.all_tools is ToolHost.all_tools
+                                 and cls.toolset_instances is ToolHost.toolset_instances)
         self._init_tools()
 
     # ----------------------------------------------------------------- to implement
@@ -506,8 +514,9 @@ class LLMEnv(ToolHost, gym.Env):
         self.acquire_resources()
         self._episode_resources_held = True
         try:
-            for toolset in self.toolset_instances():
-                self._call_hook("_open_toolset", toolset)
+            if not (self._plain_tool_host and self.toolsets is _NONE):  # else there are none
+                for toolset in self.toolset_instances():
+                    self._call_hook("_open_toolset", toolset)
             observation = self.new_episode(options or {})
         except BaseException as exc:
             self._drive_sync(self._release_after(exc))
@@ -531,18 +540,29 @@ class LLMEnv(ToolHost, gym.Env):
             self.rng.seed(int(self.np_random.integers(2**63)))
             self._seed = seed
             self._episode = -1
+            self._task_id_prefix = (_NOT_YET, "")
         self._episode += 1
 
     def _episode_started(self, observation: Observation) -> ResetInfo:
-        """Mark the episode begun with ``observation``; the reset's ``info``."""
+        """Mark the episode begun with ``observation``; the reset's ``info``.
+
+        Per reset, only what may change is worked out: ``task_id`` up to the episode number is
+        formatted once per seed (again if ``difficulty`` is replaced), and ``all_tools()`` is
+        not asked when it is sure to be empty: ``tools`` and ``toolsets`` the empty tuple
+        (ToolHost's defaults) in an environment without ``@tool`` methods or a tool listing of
+        its own (most environments)."""
         self._done = False
         self._has_episode = True
         self._last_observation = observation
-        return {
-            "task_id": f"{type(self).__name__}-{self.difficulty}-{self._seed}-{self._episode}",
-            "instructions": self.instructions,
-            "tools": [tool.schema() for tool in self.all_tools()],
-        }
+        made_for, prefix = self._task_id_prefix
+        if made_for is not self.difficulty:
+            made_for, prefix = self.difficulty, f"{type(self).__name__}-{self.difficulty}-{self._seed}-"
+            self._task_id_prefix = made_for, prefix
+        if self._plain_tool_host and self.tools is _NONE and self.toolsets is _NONE:
+            tools = []
+        else:
+            tools = [tool.schema() for tool in self.all_tools()]
+        return {"task_id": prefix + str(self._episode), "instructions": self.instructions, "tools": tools}
 
     def _step_program(self, action: Any) -> _Program:
         if self._done:

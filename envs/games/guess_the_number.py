@@ -15,6 +15,17 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _LEVELS = {"easy": (20, 8), "medium": (100, 10), "hard": (1000, 14)}
 
 
+def _below(rng: random.Random, n: int) -> int:
+    """``rng.randrange(n)`` for a positive ``n``: the same number from the same state, drawn as
+    ``random.Random`` draws it (``getrandbits`` of ``n``'s bit length until one is below ``n``)
+    without the argument checks that cost a reset more than the draw."""
+    bits = n.bit_length()
+    drawn = rng.getrandbits(bits)
+    while drawn >= n:
+        drawn = rng.getrandbits(bits)
+    return drawn
+
+
 class GuessTheNumber(HiddenAnswerGame):
     """Find a secret integer between 1 and N (20, 100 or 1000) in a limited number of guesses.
 
@@ -37,7 +48,7 @@ class GuessTheNumber(HiddenAnswerGame):
         )
 
     def new_episode(self, options: dict[str, Any]) -> str:
-        self.secret = self.rng.randint(1, self.high)
+        self.secret = 1 + _below(self.rng, self.high)  # rng.randint(1, high), drawn the same way
         self.low_bound, self.high_bound = 1, self.high
         self.guesses = 0
         return f"Guess a number between 1 and {self.high}. You have {self.max_guesses} guesses."

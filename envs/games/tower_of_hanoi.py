@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from functools import lru_cache
@@ -78,6 +79,33 @@ def optimal_move(position: list[int]) -> tuple[int, int] | None:
     return move
 
 
+@lru_cache(maxsize=None)
+def _start(position: tuple[int, ...]) -> tuple[tuple[tuple[int, ...], ...], tuple[str, ...], int, str]:
+    """What a start ``position`` gives, worked out once per position (there are at most 3**5),
+    all immutable: the pegs (disks bottom to top), their lines, the distance to the goal and
+    the first observation."""
+    disks = len(position)
+    pegs: list[list[int]] = [[], [], []]
+    for disk in range(disks - 1, -1, -1):
+        pegs[position[disk]].append(disk)
+    lines = [_peg_text(peg, tuple(pegs[peg])) for peg in range(3)]
+    board = "\n".join(lines)
+    distance = distance_to_goal(list(position))
+    observation = (f"{board}\nMove all {disks} disks to peg C. The minimum is "
+                   f"{distance} moves; you have {2 * distance + disks}.")
+    return tuple(map(tuple, pegs)), tuple(lines), distance, observation
+
+
+# options["start"], upper-cased -> the position it names: every start of every level (3, 4 or 5
+# disks) but all on C; a text not in it is refused.
+_START_POSITIONS = {
+    "".join(_PEG_NAMES[peg] for peg in position): position
+    for disks in _LEVELS.values()
+    for position in itertools.product(range(3), repeat=disks)
+    if position != (_TARGET,) * disks
+}
+
+
 class TowerOfHanoi(GameEnv):
     """Move N disks (3, 4 or 5) from a random legal start onto peg C, one disk at a time.
 
@@ -114,23 +142,22 @@ class TowerOfHanoi(GameEnv):
         disks, rng = self.disks, self.rng
         if "start" in options:
             start = str(options["start"]).upper()
-            if len(start) != disks or not set(start) <= set(_PEG_NAMES) or start == "C" * disks:
+            position = _START_POSITIONS.get(start)
+            if position is None or len(position) != disks:
                 raise ValueError(f"options['start'] must name the peg (A, B or C) of each of the "
                                  f"{disks} disks, smallest first, not all on C; got {start!r}")
-            position = [_PEG_NAMES.index(peg) for peg in start]
         else:
-            position = [rng.randrange(3) for _ in range(disks - 1)]
-            position.append(rng.randrange(2))  # the largest disk starts off peg C: never trivial
-        self.position = position
-        self.pegs: list[list[int]] = [[], [], []]
-        for disk in range(disks - 1, -1, -1):
-            self.pegs[position[disk]].append(disk)
-        self._peg_lines = [self._peg_line(peg) for peg in range(3)]
-        self.distance = self.start_distance = distance_to_goal(position)
-        self.max_moves = 2 * self.start_distance + disks
+            drawn = [rng.randrange(3) for _ in range(disks - 1)]
+            drawn.append(rng.randrange(2))  # the largest disk starts off peg C: never trivial
+            position = tuple(drawn)
+        (a, b, c), lines, self.distance, observation = _start(position)
+        self.position = [*position]  # the game's own copies of what the cache shares
+        self.pegs = [[*a], [*b], [*c]]
+        self._peg_lines = [*lines]
+        self.start_distance = self.distance
+        self.max_moves = 2 * self.distance + disks
         self.moves = 0
-        return (f"{self._describe()}\nMove all {disks} disks to peg C. The minimum is "
-                f"{self.start_distance} moves; you have {self.max_moves}.")
+        return observation
 
     def play(self, action: str) -> Feedback:
         move = _SPELLED.get(action)
