@@ -509,7 +509,8 @@ class LLMEnv(ToolHost, gym.Env):
         """``_reset_program`` with the sync hooks called directly (no async hooks: see above)."""
         seed = self._checked_reset_arguments(seed, options)
         self._done = True
-        self._release_sync()  # an episode abandoned in the middle
+        if self._episode_resources_held or self._toolsets_open:  # (what _release_sync releases)
+            self._release_sync()  # an episode abandoned in the middle, or ended by a wrapper
         self._next_episode(seed)
         self.acquire_resources()
         self._episode_resources_held = True
