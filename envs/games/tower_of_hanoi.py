@@ -79,7 +79,7 @@ def optimal_move(position: list[int]) -> tuple[int, int] | None:
     return move
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=512)  # every start of the three levels (351) fits
 def _start(position: tuple[int, ...]) -> tuple[tuple[tuple[int, ...], ...], tuple[str, ...], int, str]:
     """What a start ``position`` gives, worked out once per position (there are at most 3**5),
     all immutable: the pegs (disks bottom to top), their lines, the distance to the goal and
@@ -143,6 +143,8 @@ class TowerOfHanoi(GameEnv):
         if "start" in options:
             start = str(options["start"]).upper()
             position = _START_POSITIONS.get(start)
+            if position is None and len(start) == disks and set(start) <= set(_PEG_NAMES) and start != "C" * disks:
+                position = tuple(_PEG_NAMES.index(peg) for peg in start)  # a disk count of no level
             if position is None or len(position) != disks:
                 raise ValueError(f"options['start'] must name the peg (A, B or C) of each of the "
                                  f"{disks} disks, smallest first, not all on C; got {start!r}")
