@@ -106,6 +106,7 @@ Static ``async`` tools run where the environment's own async hooks do (its priva
 from __future__ import annotations
 
 import asyncio
+import copy
 import math
 import numbers
 import random
@@ -749,8 +750,10 @@ class LLMEnv(ToolHost, gym.Env):
         rewards = {"invalid": -self.invalid_penalty} if self.invalid_penalty else {}
         text = f"Invalid action: {message}"
         last = self._last_observation
-        # A multimodal environment keeps showing its last image with the error text.
-        observation = {**last, "text": text} if isinstance(last, dict) else text
+        # A multimodal environment keeps showing its last image with the error text: a copy, as
+        # every observation is the caller's own (one that changes it leaves the last one alone).
+        observation = {**{key: copy.copy(value) for key, value in last.items()}, "text": text} \
+            if isinstance(last, dict) else text
         return Feedback(observation, rewards, error=message, error_kind=ErrorKind.INVALID_ACTION)
 
     def _describe_bad_action(self, action: Any) -> str:
