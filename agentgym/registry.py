@@ -44,7 +44,7 @@ import warnings
 from pathlib import Path
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import gymnasium as gym
 
@@ -233,18 +233,20 @@ def _make_remote(id: str, server: str, max_turns: Any, episode_statistics: bool,
     return _wrapped(RemoteEnv(id, server=server, **kwargs), wrappers)
 
 
-def _checked_wrappers(id: str, wrappers: Any) -> tuple[Callable[[gym.Env], gym.Env], ...]:
-    """``make``'s ``wrappers`` as a tuple (``None`` is none), or a ConfigError naming what is not
-    a wrapper, before any environment is made."""
+def checked_wrappers(where: str, wrappers: Any) -> tuple[Callable[[gym.Env], gym.Env], ...]:
+    """``wrappers`` (a list of wrapper classes or callables taking the env; ``None`` is none) as a
+    tuple, read once (a generator too), or a :class:`ConfigError` naming, after ``where`` (e.g.
+    ``make('games/Wordle-v0')``), what is not a wrapper: it would fail every environment made."""
     if wrappers is None:
         return ()
-    if isinstance(wrappers, (str, bytes)) or not isinstance(wrappers, Iterable):
-        raise ConfigError(f"make({id!r}): wrappers must be a list of wrapper classes or callables, got {wrappers!r}")
+    if isinstance(wrappers, (str, bytes, Mapping)) or not isinstance(wrappers, Iterable):
+        raise ConfigError(f"{where}: wrappers must be a list of wrapper classes or callables, got {wrappers!r:.80} "
+                          f"(a registered wrapper by name is WrapperSpec(name, kwargs))")
     wrappers = tuple(wrappers)
     for wrap in wrappers:
         if not callable(wrap):
-            raise ConfigError(f"make({id!r}): every item of wrappers must be a wrapper class or a callable "
-                              f"taking the env, got {wrap!r}")
+            raise ConfigError(f"{where}: every item of wrappers must be a wrapper class or a callable taking the "
+                              f"env, got {wrap!r:.80} (a registered wrapper by name is WrapperSpec(name, kwargs))")
     return wrappers
 
 
@@ -303,7 +305,7 @@ def make(
 
     if not isinstance(tool_calling, bool):
         raise ConfigError(f"make({id!r}): tool_calling must be True or False, got {tool_calling!r}")
-    wrappers = _checked_wrappers(id, wrappers)
+    wrappers = checked_wrappers(f"make({id!r})", wrappers)
     if server is not None:
         return _make_remote(id, server, max_turns, episode_statistics, wrappers, kwargs)
     info = env_info(id)

@@ -66,6 +66,7 @@ import agentgym
 from agentgym.core import is_finite_number, is_int
 from agentgym.images import is_image
 from agentgym.info import ErrorKind
+from agentgym.registry import checked_wrappers
 from agentgym.policies.base import ENV_HINTS, Generation, Policy, Request, SamplingParams
 from agentgym.rollout.batcher import GenerationBatcher
 from agentgym.rollout.progress import RolloutProgress
@@ -170,7 +171,7 @@ class RolloutConfig:
         if self.system_prompt is not None and not isinstance(self.system_prompt, str):
             raise ValueError(f"system_prompt must be a string or None, got {self.system_prompt!r}")
         as_runtime(self.env_runtime)  # a ValueError naming the choices
-        object.__setattr__(self, "wrappers", _checked_wrappers(self.wrappers))
+        object.__setattr__(self, "wrappers", checked_wrappers("RolloutConfig", self.wrappers))
 
 
 @dataclass
@@ -449,20 +450,6 @@ def _task_list(tasks: Any) -> list[Task]:
         if not isinstance(task, Task):
             raise TypeError(f"tasks[{i}] must be a Task(env_id, seed, kwargs), got {task!r:.80}")
     return tasks
-
-
-def _checked_wrappers(wrappers: Any) -> tuple[Callable[[gym.Env], gym.Env], ...]:
-    """``RolloutConfig.wrappers`` as a tuple (read once: a generator too), or a ``ValueError``
-    naming what is not a wrapper, which would otherwise fail every episode of the rollout."""
-    if isinstance(wrappers, (str, bytes, Mapping)) or not hasattr(wrappers, "__iter__"):
-        raise ValueError(f"wrappers: must be a list of wrappers, got {wrappers!r:.80}; describe a registered "
-                         f"one as WrapperSpec(name, kwargs), or pass a wrapper class")
-    wrappers = tuple(wrappers)
-    for wrapper in wrappers:
-        if not callable(wrapper):
-            raise ValueError(f"wrappers: {wrapper!r:.80} is not a wrapper; describe a registered one as "
-                             f"WrapperSpec(name, kwargs)")
-    return wrappers
 
 
 def _derived_seed(base: int | None, task: Task, index: int) -> int | None:

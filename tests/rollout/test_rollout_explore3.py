@@ -44,7 +44,7 @@ def test_rollout_config_refuses_wrappers_that_are_no_wrappers(wrappers, named):
     ConfigError' (a string was even taken letter by letter)."""
     from agentgym.rollout import RolloutConfig
 
-    with pytest.raises(ValueError, match=rf"wrappers: .*{re.escape(named)}.*WrapperSpec"):
+    with pytest.raises(ValueError, match=rf"RolloutConfig: .*wrappers.*{re.escape(named)}.*WrapperSpec"):
         RolloutConfig(wrappers=wrappers)
 
 
