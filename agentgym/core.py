@@ -752,8 +752,10 @@ class LLMEnv(ToolHost, gym.Env):
         last = self._last_observation
         # A multimodal environment keeps showing its last image with the error text: a copy, as
         # every observation is the caller's own (one that changes it leaves the last one alone).
-        observation = {**{key: copy.copy(value) for key, value in last.items()}, "text": text} \
-            if isinstance(last, dict) else text
+        if isinstance(last, dict):
+            observation = {**{key: copy.copy(value) for key, value in last.items()}, "text": text}
+        else:
+            observation = text
         return Feedback(observation, rewards, error=message, error_kind=ErrorKind.INVALID_ACTION)
 
     def _describe_bad_action(self, action: Any) -> str:
