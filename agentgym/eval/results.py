@@ -8,6 +8,7 @@ was interrupted or crashed: ``agentgym report RUN_DIR`` summarises the episodes 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from agentgym.eval.metrics import Metrics
 
@@ -163,16 +164,8 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     file's owner-only ones: a report is shared like the trajectories beside it. Text that UTF-8
     cannot hold (a lone surrogate a model wrote) is written escaped (``\\ud800``)."""
     path = Path(path)
-    handle, temporary = _new_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-            os.replace(temporary, path)  # while the file is open: its lock says a writer is at work
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with _flushed_temporary(path, text) as temporary:
+        os.replace(temporary, path)  # while the file is open: its lock says a writer is at work
 
 
 def remove_leftovers(folder: str | os.PathLike[str], name: str) -> None:
@@ -199,23 +192,32 @@ def write_new(path: str | os.PathLike[str], text: str) -> bool:
     temporary file, flushed, then hard-linked to ``path``, which fails if ``path`` exists); on a
     file system without hard links, ``path`` is created exclusively and written in place."""
     path = Path(path)
+    with _flushed_temporary(path, text) as temporary:
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        except OSError:  # no hard links here: an exclusive create is still atomic about *who* writes
+            try:
+                with open(path, "x", encoding="utf-8", errors="backslashreplace") as created:
+                    created.write(text)
+            except FileExistsError:
+                return False
+        return True
+
+
+@contextlib.contextmanager
+def _flushed_temporary(path: Path, text: str) -> Iterator[str]:
+    """``text`` in a new temporary file beside ``path`` (``.NAME.*.tmp``), flushed to disk and
+    locked while the block runs (see :func:`_new_file`); removed afterwards unless the block
+    renamed it away."""
     handle, temporary = _new_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
-            try:
-                os.link(temporary, path)
-            except FileExistsError:
-                return False
-            except OSError:  # no hard links here: an exclusive create is still atomic about *who* writes
-                try:
-                    with open(path, "x", encoding="utf-8", errors="backslashreplace") as created:
-                        created.write(text)
-                except FileExistsError:
-                    return False
-            return True
+            yield temporary
     finally:
         Path(temporary).unlink(missing_ok=True)
 
