@@ -7,15 +7,11 @@ from agentgym.policies.base import Request, SamplingParams
 from agentgym.policies.hf_vision import HFVisionPolicy
 from agentgym.policies.specs import make_policy
 from tests.vlm.test_vlm_policy import conversation, images
-from tests.vlm.vlm_models import bpe_tokenizer, processor, tiny_vlm
+from tests.vlm.vlm_models import saved_vlm
 
 
 def test_a_vision_language_folder_is_a_vision_policy(tmp_path):
-    tokenizer = bpe_tokenizer("idefics3")
-    proc = processor("idefics3", tokenizer)
-    model = tiny_vlm("idefics3", tokenizer, seed=2)
-    model.save_pretrained(tmp_path)
-    proc.save_pretrained(tmp_path)
+    proc, model = saved_vlm("idefics3", tmp_path)
     policy = make_policy(f"hf:{tmp_path}")
     assert isinstance(policy, HFVisionPolicy)
     request, sampling = Request(conversation(images(2))), SamplingParams(max_tokens=4, temperature=0)

@@ -16,7 +16,7 @@ from agentgym.policies.base import Request, SamplingParams
 from agentgym.policies.hf_vision import HFVisionPolicy, vision_family
 from agentgym.rollout import TokenTranscript
 from tests.vlm.square_world import square_image
-from tests.vlm.vlm_models import IMAGE_TOKENS, bpe_tokenizer, processor, tiny_vlm
+from tests.vlm.vlm_models import IMAGE_TOKENS, bpe_tokenizer, processor, saved_vlm, tiny_vlm
 
 RESERVED = {"qwen2_vl": ["<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>"],
             "idefics3": ["<image>", "<fake_token_around_image>", "<global-img>"]}
@@ -203,11 +203,7 @@ def test_models_and_processors_it_cannot_take_are_refused_clearly():
 
 
 def test_from_pretrained_loads_a_saved_model(tmp_path):
-    tokenizer = bpe_tokenizer("idefics3")
-    proc = processor("idefics3", tokenizer)
-    model = tiny_vlm("idefics3", tokenizer, seed=2)
-    model.save_pretrained(tmp_path)
-    proc.save_pretrained(tmp_path)
+    proc, model = saved_vlm("idefics3", tmp_path)
     loaded = HFVisionPolicy.from_pretrained(str(tmp_path), local_files_only=True)
     request = Request(conversation(images(2)))
     sampling = SamplingParams(max_tokens=4, temperature=0)

@@ -180,3 +180,13 @@ def _mrope_section(head_dim: int) -> list[int]:
     """Rotary frequencies per M-RoPE axis (temporal, height, width): half a head's, split 2:1:1."""
     half = head_dim // 2
     return [half - 2 * (half // 4), half // 4, half // 4]
+
+
+def saved_vlm(family: str, folder, seed: int = 2):
+    """(processor, model) of ``family`` over the BPE tokenizer, both saved to ``folder`` as a
+    checkpoint folder (``save_pretrained``)."""
+    tokenizer = bpe_tokenizer(family)
+    proc, model = processor(family, tokenizer), tiny_vlm(family, tokenizer, seed=seed)
+    model.save_pretrained(folder)
+    proc.save_pretrained(folder)
+    return proc, model
