@@ -7,7 +7,8 @@ A checkpoint is a folder ``<out_dir>/checkpoints/step-000010/`` holding
   states, the RNG states (Python, NumPy, torch CPU and CUDA), the step and the trainer's own
   state (the entropy band); loadable with ``torch.load(weights_only=True)``;
 * ``config.json``: the run's configuration;
-* ``history.json``: every step's metrics so far.
+* ``history.json``: every step's metrics so far (NaN and infinities written as ``metrics.jsonl``
+  writes them, as strings, and read back as floats).
 
 It is written to a fresh staging folder (``step-000010.<random>.tmp``) and renamed into place,
 then ``checkpoints/latest`` (the folder's name) is replaced atomically. A step saved again (a run
@@ -34,6 +35,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from agentgym.train.logging import float_numbers, json_numbers
 
 LATEST = "latest"
 PREFIX = "step-"
@@ -111,7 +114,8 @@ def save_checkpoint(out_dir: str | Path, step: int, state: dict[str, Any], confi
     staging = _new_folder(root, f"{final.name}.")
     torch.save({**state, "step": step}, staging / "state.pt")
     (staging / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    (staging / "history.json").write_text(json.dumps(history), encoding="utf-8")
+    (staging / "history.json").write_text(json.dumps([json_numbers(r) for r in history], allow_nan=False),
+                                          encoding="utf-8")
     _fsync_dir(staging)
     if final.exists():
         _replace_folder(root, final, staging)
@@ -194,7 +198,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     config, history = (_read_json(folder, name) for name in ("config.json", "history.json"))
     if not isinstance(state, dict) or "step" not in state:
         raise ValueError(f"cannot read the checkpoint {folder}: state.pt holds no training state")
-    return Checkpoint(folder, state, config, history)
+    if not isinstance(history, list) or not all(isinstance(record, dict) for record in history):
+        raise ValueError(f"cannot read the checkpoint {folder}: history.json is not a list of metrics records")
+    return Checkpoint(folder, state, config, [float_numbers(record) for record in history])
 
 
 def checkpoint_config(path: str | Path) -> dict[str, Any]:

@@ -93,7 +93,7 @@ class MetricsLogger:
             staging = path.with_name(path.name + ".tmp")
             with open(staging, "w", encoding="utf-8") as file:
                 for record in history or []:
-                    file.write(json.dumps(_json_numbers(record)) + "\n")
+                    file.write(json.dumps(json_numbers(record)) + "\n")
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(staging, path)  # a crash meanwhile leaves the old file whole
@@ -124,7 +124,7 @@ class MetricsLogger:
     def log(self, metrics: dict[str, float]) -> None:
         step = int(metrics["step"])
         if self._jsonl is not None:
-            self._jsonl.write(json.dumps(_json_numbers(metrics)) + "\n")
+            self._jsonl.write(json.dumps(json_numbers(metrics)) + "\n")
             self._jsonl.flush()
         if self._tensorboard is not None:
             for key, value in metrics.items():
@@ -197,6 +197,15 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _json_numbers(metrics: dict[str, Any]) -> dict[str, Any]:
-    """NaN and infinities as strings (JSON has no literal for them)."""
+def json_numbers(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``metrics`` with NaN and infinities as the strings ``"nan"``, ``"inf"``, ``"-inf"`` (JSON
+    has no literal for them; Python's ``json`` writes bare ``NaN``, which other readers refuse)."""
     return {k: (v if not isinstance(v, float) or math.isfinite(v) else str(v)) for k, v in metrics.items()}
+
+
+def float_numbers(record: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`json_numbers`: ``"nan"``, ``"inf"``, ``"-inf"`` back to floats."""
+    return {k: (float(v) if isinstance(v, str) and v in _NON_FINITE else v) for k, v in record.items()}
+
+
+_NON_FINITE = ("nan", "inf", "-inf")

@@ -173,3 +173,19 @@ def test_metrics_file_is_replaced_atomically_on_resume(tmp_path, monkeypatch):
     assert read_metrics(path) == [{"step": 1}, {"step": 2}, {"step": 3}]  # untouched by the crash
     MetricsLogger(tmp_path, console=False, history=[{"step": 1}]).close()
     assert read_metrics(path) == [{"step": 1}]
+
+
+def test_history_with_nan_and_infinities_is_strict_json_and_reads_back_as_floats(tmp_path):
+    history = [{"step": 1, "loss": float("nan"), "kl": float("inf"), "gap": float("-inf"), "note": "nan?"}]
+    folder = save_checkpoint(tmp_path, 1, {"weights": torch.zeros(1)}, {}, history)
+
+    def refuse(constant):
+        raise ValueError(f"bare {constant} in history.json")
+    written = json.loads((folder / "history.json").read_text(), parse_constant=refuse)  # what other readers accept
+    assert written == [{"step": 1, "loss": "nan", "kl": "inf", "gap": "-inf", "note": "nan?"}]
+    (record,) = load_checkpoint(tmp_path).history
+    assert record["loss"] != record["loss"] and record["kl"] == float("inf") and record["gap"] == float("-inf")
+    assert record["note"] == "nan?"
+    (folder / "history.json").write_text('{"step": 1}')
+    with pytest.raises(ValueError, match="history.json is not a list of metrics records"):
+        load_checkpoint(tmp_path)
