@@ -260,6 +260,8 @@ def load_results(run_dir: str | Path) -> RunResults:
             raise ValueError(f"{run_dir} holds an unfinished run ({TRAJECTORIES_FILE} but no {RESULTS_FILE}: "
                              f"it was interrupted or crashed); summarise the episodes it finished with "
                              f"`agentgym report {run_dir}`")
+        if not Path(run_dir).exists():
+            raise ValueError(f"{run_dir} does not exist (an evaluation run directory was expected)")
         raise ValueError(f"{run_dir} is not an evaluation run directory (no {RESULTS_FILE})")
     try:
         return RunResults.from_dict(json.loads(path.read_text(encoding="utf-8")))

@@ -73,6 +73,11 @@ def test_compare_rejects_a_directory_without_results(capsys, tmp_path, make_bad)
     assert "results" in capsys.readouterr().err
 
 
+def test_compare_says_a_missing_directory_does_not_exist(capsys, tmp_path):
+    assert main(["compare", str(tmp_path / "typo")]) == 2
+    assert f"{tmp_path / 'typo'} does not exist" in capsys.readouterr().err
+
+
 def test_compare_draws_a_bar_per_run_and_environment(capsys, oracle_run, random_run, tmp_path):
     from matplotlib.patches import Rectangle
     from PIL import Image
