@@ -56,6 +56,21 @@ __all__ = [
     "text_and_image_space",
 ]
 
-# Built-in environments register themselves on import (entry-point strings: nothing heavy is
-# imported until an environment is made).
-from agentgym import envs as _builtin_envs  # noqa: E402,F401
+
+def _register_builtin_envs() -> None:
+    """Import :mod:`agentgym.envs`, whose families register themselves (entry-point strings:
+    nothing heavy is imported until an environment is made), with the entry-point plugins held
+    back until every family is registered: a built-in suite looks its ids up, which loads the
+    plugins, and loading them half-way through (after the games, before the tools) let a plugin
+    take a built-in id and the family's own registration then raise, failing ``import
+    agentgym``. Plugins load on first use, as :func:`load_plugins` says."""
+    from agentgym import registry
+
+    held, registry._plugins_loaded = registry._plugins_loaded, True
+    try:
+        from agentgym import envs  # noqa: F401
+    finally:
+        registry._plugins_loaded = held
+
+
+_register_builtin_envs()
