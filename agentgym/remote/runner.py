@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from agentgym.remote.server import env_app, guarded_http_protocol, read_ahead_websocket_protocol
 from agentgym.serve.gc_settings import steady_gc
-from agentgym.serve.guards import check_exposure
+from agentgym.serve.guards import check_exposure, check_port
 from agentgym.serve.runner import serving_in_thread
 
 
@@ -31,6 +31,7 @@ def serve_env(*, host: str = "127.0.0.1", port: int = 8000, api_key: str | None 
     default) its garbage collector is set for a steady tail latency once the app is built
     (:func:`~agentgym.serve.gc_settings.steady_gc`)."""
     check_exposure(host, api_key, how_to_give_a_key=how_to_give_a_key)
+    port = check_port(port)
     app = env_app(api_key=api_key, **app_options)
     if tune_gc:
         steady_gc()

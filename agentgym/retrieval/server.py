@@ -301,8 +301,9 @@ def run_retrieval_server(retriever: Retriever, *, host: str = "127.0.0.1", port:
     import uvicorn
 
     from agentgym.remote.server import guarded_http_protocol
-    from agentgym.serve.guards import check_exposure
+    from agentgym.serve.guards import check_exposure, check_port
 
     check_exposure(host, api_key, how_to_give_a_key=how_to_give_a_key)
+    port = check_port(port)
     uvicorn.run(create_retrieval_app(retriever, api_key=api_key, **app_options), host=host, port=port,
                 log_level=log_level, timeout_graceful_shutdown=10, http=guarded_http_protocol())

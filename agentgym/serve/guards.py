@@ -23,6 +23,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import operator
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
@@ -87,6 +88,19 @@ def check_exposure(host: str, api_key: str | None, *, how_to_give_a_key: str = "
         raise ValueError(f"refusing to serve on {host!r} without an API key: that interface is reachable from other "
                          f"machines. Give a key with {how_to_give_a_key} (clients send it as "
                          f"'Authorization: Bearer <key>', OpenAI clients as api_key), or listen on 127.0.0.1")
+
+
+def check_port(port: Any) -> int:
+    """``port`` as an ``int`` when it is one a server can listen on (0 to 65535; 0 picks a free
+    port), else ``ValueError`` (uvicorn would fail later, in its thread, with a resolver error)."""
+    if not isinstance(port, bool):
+        try:
+            number = operator.index(port)  # ints, numpy integers; not floats or strings
+        except TypeError:
+            number = None
+        if number is not None and 0 <= number <= 65535:
+            return number
+    raise ValueError(f"port must be an integer from 0 to 65535 (0 picks a free port), got {port!r}")
 
 
 def error_body(status: int, message: str, error_type: str = "invalid_request_error",

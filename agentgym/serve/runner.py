@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from agentgym.policies.base import Policy
 from agentgym.serve.app import create_app
-from agentgym.serve.guards import check_exposure
+from agentgym.serve.guards import check_exposure, check_port
 
 
 def serve(policy: Policy, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
@@ -26,6 +26,7 @@ def serve(policy: Policy, *, host: str = "127.0.0.1", port: int = 8000, log_leve
     Raises ``ValueError`` for a ``host`` beyond loopback without an ``api_key``.
     """
     check_exposure(host, api_key)
+    port = check_port(port)
     uvicorn.run(create_app(policy, api_key=api_key, **app_options), host=host, port=port, log_level=log_level)
 
 
@@ -54,7 +55,9 @@ def serving_in_thread(app: FastAPI, *, host: str, port: int, name: str, startup_
     """Run ``app`` with uvicorn on a daemon thread; yields ``http://host:bound_port`` once it
     listens (``RuntimeError`` naming the ``name``d server if it does not within
     ``startup_timeout``). On exit uvicorn shuts down gracefully and the thread is joined. The
-    policy server and the environment server both run in tests and examples this way."""
+    policy server and the environment server both run in tests and examples this way.
+    ``ValueError`` for a ``port`` no server can listen on."""
+    port = check_port(port)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
                                            **uvicorn_options))
     thread = threading.Thread(target=server.run, name=f"agentgym-{name.replace(' ', '-')}", daemon=True)
