@@ -60,3 +60,46 @@ def test_plugins_load_after_every_builtin_family_is_registered(tmp_path):
     assert result["description"] != "hijacked" and "agentgym_sql" not in result["entry_point"], result
     assert any("'sql'" in w and "already registered" in w for w in result["warnings"]), result["warnings"]
     assert result["suite"] == 3, result
+
+
+MISSING_EXTRAS = """
+import contextlib, io, json, sys
+sys.modules["torch"] = None           # as if the hf extra were not installed
+sys.modules["bm25s"] = None           # nor the search extra
+from agentgym.cli import main
+
+def run(argv):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except BaseException as exc:  # a traceback: record what escaped
+            code = type(exc).__name__
+    return [code, err.getvalue()]
+
+print(json.dumps({
+    "sft": run(["sft", "--env", "games/Wordle-v0", "--out", sys.argv[1]]),
+    "search": run(["info", "search/MultiHop-v0"]),
+}))
+sys.modules["agentgym.train.sft"] = None   # one of agentgym's own modules missing is a bug
+run_bug = run(["sft", "--env", "games/Wordle-v0", "--out", sys.argv[1]])
+print(json.dumps(run_bug))
+"""
+
+
+def test_cli_names_the_extra_of_an_optional_dependency_that_is_not_installed(tmp_path):
+    """Without torch, ``agentgym sft`` (and train, eval --policy smollm2-135m) ended in a
+    ModuleNotFoundError traceback; without bm25s, ``agentgym info search/MultiHop-v0`` ended in
+    a traceback of the library's own ImportError and its advice. Both are one line, exit 2."""
+    out = subprocess.run([sys.executable, "-c", MISSING_EXTRAS, str(tmp_path / "out")], capture_output=True,
+                         text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    first, bug = (json.loads(line) for line in out.stdout.strip().splitlines()[-2:])
+    code, err = first["sft"]
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("agentgym sft: error: ") and "'torch'" in err and "pip install 'agentgym[hf]'" in err, err
+    code, err = first["search"]
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("agentgym info: error: ") and "pip install 'agentgym[search]'" in err, err
+    assert bug[0] == "ModuleNotFoundError", bug
+    assert not (tmp_path / "out").exists()

@@ -10,8 +10,9 @@ or a ``.py`` file — before the command runs, so the ``agentgym.register`` /
     agentgym info mine/Parity-v0 --import examples/custom_env.py
 
 Errors a user can fix — an unknown id, a bad option value, a module that cannot be imported, a
-missing file, an environment server that cannot open a session — print one line ``agentgym
-COMMAND: error: ...`` and exit with code 2. Anything
+missing file, an environment server that cannot open a session, an optional dependency that is
+not installed (with the extra that installs it) — print one line ``agentgym COMMAND: error:
+...`` and exit with code 2. Anything
 else is a bug and keeps its traceback. A warning the library itself raises while a command runs
 (an update skipped for want of rows, say) prints as one line ``agentgym COMMAND: warning: ...``
 instead of Python's file, line and source; warnings attributed to other code keep Python's form.
@@ -20,8 +21,10 @@ instead of Python's file, line and source; warnings attributed to other code kee
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import warnings
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
@@ -111,6 +114,49 @@ def user_error_message(exc: BaseException) -> str:
     return " ".join(lines)  # one line, whatever the message's own layout
 
 
+#: Distributions whose module has another name.
+_MODULE_OF_DISTRIBUTION = {"pillow": "PIL"}
+
+
+def extras_installing(module: str) -> list[str]:
+    """The extras of agentgym (read from its installed metadata, in their order; ``dev`` and
+    ``bench``, for its developers, left out) that install the top-level module ``module``;
+    ``[]`` for any other module, or when agentgym's metadata cannot be read."""
+    try:
+        requirements = metadata.requires("agentgym") or []
+    except metadata.PackageNotFoundError:
+        return []
+    extras = []
+    for requirement in requirements:
+        name = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+        extra = re.search(r"""extra\s*==\s*["']([^"']+)["']""", requirement)
+        if name is None or extra is None or extra[1] in ("dev", "bench", *extras):
+            continue
+        distribution = re.sub(r"[-_.]+", "_", name[1]).lower()  # agentgym[hf] in an extra: never agentgym
+        if distribution != "agentgym" and _MODULE_OF_DISTRIBUTION.get(distribution, distribution) == module:
+            extras.append(extra[1])
+    return extras
+
+
+def missing_dependency_message(exc: ImportError) -> str | None:
+    """The line for the user when ``exc`` says an optional dependency is not installed, or
+    ``None`` when it is a bug (one of agentgym's own modules, a name a module lacks, a package
+    no extra installs): an ``ImportError`` raised on purpose (the import system's own errors
+    name their module, ``exc.name``; the library's carry its advice, ``... needs bm25s: pip
+    install 'agentgym[search]'``), or a missing package one of agentgym's extras installs, named
+    with that extra (``the optional dependency 'torch' is not installed: pip install
+    'agentgym[hf]'``)."""
+    if exc.name is None:
+        return str(exc) or None
+    extras = extras_installing(exc.name)
+    if not extras:
+        return None
+    others = f" (or the {', '.join(extras[1:])} extra)" if extras[1:] else ""
+    package = next((f" ({d})" for d, m in _MODULE_OF_DISTRIBUTION.items() if m == exc.name), "")
+    return (f"the optional dependency {exc.name!r}{package} is not installed: "
+            f"pip install 'agentgym[{extras[0]}]'{others}")
+
+
 #: The folders of agentgym's own code: a warning attributed to a file below one of them is the
 #: library speaking to the user, not a place in the user's code.
 _LIBRARY_FOLDERS = tuple(Path(__file__).resolve().parents[2] / name for name in ("agentgym", "envs", "policies"))
@@ -154,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
             return COMMANDS[args.command].run(args) or 0
     except USER_ERRORS as exc:
         print(f"agentgym {args.command}: error: {user_error_message(exc)}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        message = missing_dependency_message(exc)
+        if message is None:
+            raise
+        print(f"agentgym {args.command}: error: {user_error_message(ImportError(message))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `agentgym list | head`
         sys.stderr.close()
