@@ -103,3 +103,37 @@ def test_cli_names_the_extra_of_an_optional_dependency_that_is_not_installed(tmp
     assert err.startswith("agentgym info: error: ") and "pip install 'agentgym[search]'" in err, err
     assert bug[0] == "ModuleNotFoundError", bug
     assert not (tmp_path / "out").exists()
+
+
+UNAVAILABLE = """
+import contextlib, io, json, sys
+sys.modules["playwright"] = None      # the web extra not installed
+from agentgym.cli import main
+
+def run(argv):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except BaseException as exc:
+            code = type(exc).__name__
+    return [code, err.getvalue()]
+
+print(json.dumps({"web": run(["info", "web/miniwob.click-button-v0"]), "sandbox": run(["info", "tools/Python-v0"])}))
+"""
+
+
+def test_cli_says_in_one_line_what_the_machine_lacks(tmp_path):
+    """Without Playwright (the browser layer's BrowserUnavailable) or bubblewrap (the sandbox's
+    SandboxUnavailable), ``agentgym info`` of a web or Python task ended in a traceback around
+    a message that already says what to install; it is that one line, exit 2."""
+    out = subprocess.run([sys.executable, "-c", UNAVAILABLE], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path, env={"PATH": str(tmp_path)})  # no bwrap on this PATH
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    code, err = result["web"]
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("agentgym info: error: ") and "pip install 'agentgym[web]'" in err, err
+    code, err = result["sandbox"]
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("agentgym info: error: ") and "bubblewrap" in err, err

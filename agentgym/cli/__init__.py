@@ -11,7 +11,8 @@ or a ``.py`` file — before the command runs, so the ``agentgym.register`` /
 
 Errors a user can fix — an unknown id, a bad option value, a module that cannot be imported, a
 missing file, an environment server that cannot open a session, an optional dependency that is
-not installed (with the extra that installs it) — print one line ``agentgym COMMAND: error:
+not installed (with the extra that installs it), a browser or a sandbox this machine cannot run
+(with what to install) — print one line ``agentgym COMMAND: error:
 ...`` and exit with code 2. Anything
 else is a bug and keeps its traceback. A warning the library itself raises while a command runs
 (an update skipped for want of rows, say) prints as one line ``agentgym COMMAND: warning: ...``
@@ -80,6 +81,22 @@ def is_remote_open_error(exc: BaseException) -> bool:
     importing :mod:`agentgym.remote` (heavy, and optional): one raised it, so it is loaded."""
     client = sys.modules.get("agentgym.remote.client")
     return client is not None and isinstance(exc, client.RemoteEnvError)
+
+
+#: The errors, as (module, class), that say what this machine lacks for a command and how to
+#: install it: Chromium or Playwright (the browser layer), bubblewrap (the sandbox).
+_UNAVAILABLE = (("agentgym.browser.errors", "BrowserUnavailable"), ("agentgym.sandbox.errors", "SandboxUnavailable"))
+
+
+def is_unavailable_error(exc: BaseException) -> bool:
+    """``exc`` says that this machine cannot run a browser or a sandbox (a user error: its
+    message says what to install). Checked without importing those modules (heavy, and
+    optional): one raised it, so it is loaded."""
+    for module_name, class_name in _UNAVAILABLE:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return True
+    return False
 
 
 def _version() -> str:
@@ -212,6 +229,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except ConnectionError as exc:
         if not is_remote_open_error(exc):
+            raise
+        print(f"agentgym {args.command}: error: {user_error_message(exc)}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        if not is_unavailable_error(exc):
             raise
         print(f"agentgym {args.command}: error: {user_error_message(exc)}", file=sys.stderr)
         return 2
