@@ -65,10 +65,11 @@ uses is acquired by ``acquire_resources`` (or ``aacquire_resources``) and releas
 * acquire runs at every ``reset``, before ``new_episode``; if ``acquire_resources`` raises,
   release is *not* called (acquire cleans up after itself, like ``__enter__``);
 * release runs exactly once per successful acquire: when the episode terminates, when ``play``
-  raises anything but :class:`InvalidAction` (the episode is then over: ``step`` needs a
-  ``reset``), when ``new_episode`` raises, when the episode is abandoned by a ``reset`` in the
-  middle of it, and at ``close``/``aclose`` (e.g. after a step that raised or timed out). A
-  release that raises is not retried.
+  raises anything but :class:`InvalidAction` or returns no :class:`Feedback` (a ``TypeError``
+  naming it; the episode is then over: ``step`` needs a ``reset``), when ``new_episode`` (or
+  the reset's ``info``: ``instructions``, the tools) raises, when the episode is abandoned by
+  a ``reset`` in the middle of it, and at ``close``/``aclose`` (e.g. after a step that raised
+  or timed out). A release that raises is not retried.
 * An episode truncated by :class:`~agentgym.wrappers.TurnLimit` is released on its truncating
   step (it calls ``end_episode``); one ended by another wrapper is released at the next
   ``reset`` or at ``close`` — or at once by calling ``env.unwrapped.end_episode()`` (or
@@ -237,7 +238,8 @@ class LLMEnv(ToolHost, gym.Env):
         difficulty: one of the class's ``difficulties``.
         dense_reward: add a ``progress`` reward component on moves that get closer to the goal
             (environments without a notion of progress ignore it).
-        invalid_penalty: subtracted (as component ``invalid``) when an action is invalid.
+        invalid_penalty: subtracted (as component ``invalid``) when an action is invalid; at
+            least 0 (a negative one would reward invalid actions).
         max_action_chars: longer actions are rejected as invalid without being parsed.
         render_mode: ``None`` or ``"ansi"``.
     """
@@ -274,6 +276,9 @@ class LLMEnv(ToolHost, gym.Env):
         render_mode: str | None = None,
     ) -> None:
         owner = type(self).__name__
+        if isinstance(self.difficulties, str) or not self.difficulties:
+            raise ConfigError(f"{owner}.difficulties must name at least one level, e.g. ('easy', 'hard'), "
+                              f"got {self.difficulties!r}")
         difficulty = self.difficulties[0] if difficulty is None else difficulty
         if not isinstance(difficulty, str):
             raise ConfigError(f"{owner}: difficulty must be one of {', '.join(self.difficulties)}, "
@@ -290,7 +295,7 @@ class LLMEnv(ToolHost, gym.Env):
             )
         self.difficulty = difficulty
         self.dense_reward = check_flag(owner, "dense_reward", dense_reward)
-        self.invalid_penalty = check_number(owner, "invalid_penalty", invalid_penalty)
+        self.invalid_penalty = check_number(owner, "invalid_penalty", invalid_penalty, minimum=0)
         self.max_action_chars = check_int(owner, "max_action_chars", max_action_chars, minimum=1)
         self.render_mode = render_mode
         self.rng = random.Random()
@@ -413,16 +418,30 @@ class LLMEnv(ToolHost, gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Observation, ResetInfo]:
-        if self._sync_hooks_only:
+        try:
+            sync_hooks_only = self._sync_hooks_only
+        except AttributeError:
+            raise self._not_initialised() from None
+        if sync_hooks_only:
             return self._reset_sync(seed, options)
         self._refuse_inside_running_loop("areset(seed=..., options=...)")
         return self._drive_sync(self._reset_program(seed, options))
 
     def step(self, action: Any) -> tuple[Observation, float, bool, bool, StepInfo]:
-        if self._sync_hooks_only:
+        try:
+            sync_hooks_only = self._sync_hooks_only
+        except AttributeError:
+            raise self._not_initialised() from None
+        if sync_hooks_only:
             return self._step_sync(action)
         self._refuse_inside_running_loop("astep(action)")
         return self._drive_sync(self._step_program(action))
+
+    def _not_initialised(self) -> TypeError:
+        """What ``reset``/``step`` raise when ``LLMEnv.__init__`` never ran (a subclass's
+        ``__init__`` that does not call ``super().__init__``)."""
+        return TypeError(f"{type(self).__name__}.__init__ must call super().__init__(...): the state "
+                         f"LLMEnv keeps (seeding, episode, resources) was never set up")
 
     async def areset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -501,10 +520,11 @@ class LLMEnv(ToolHost, gym.Env):
             for toolset in self.toolset_instances():
                 yield ("_open_toolset", toolset)
             observation = yield ("new_episode", options or {})
+            info = self._episode_started(observation)
         except BaseException as exc:
             yield from self._release_after(exc)
             raise
-        return observation, self._episode_started(observation)
+        return observation, info
 
     def _reset_sync(self, seed: int | None, options: dict[str, Any] | None) -> tuple[Observation, ResetInfo]:
         """``_reset_program`` with the sync hooks called directly (no async hooks: see above)."""
@@ -520,10 +540,11 @@ class LLMEnv(ToolHost, gym.Env):
                 for toolset in self.toolset_instances():
                     self._call_hook("_open_toolset", toolset)
             observation = self.new_episode(options or {})
+            info = self._episode_started(observation)
         except BaseException as exc:
             self._drive_sync(self._release_after(exc))
             raise
-        return observation, self._episode_started(observation)
+        return observation, info
 
     def _checked_reset_arguments(self, seed: int | None, options: dict[str, Any] | None) -> int | None:
         """``seed`` as an ``int`` (or ``None``); :class:`ConfigError` for a bad seed or options."""
@@ -552,10 +573,8 @@ class LLMEnv(ToolHost, gym.Env):
         formatted once per seed (again if ``difficulty`` is replaced), and ``all_tools()`` is
         not asked when it is sure to be empty: ``tools`` and ``toolsets`` the empty tuple
         (ToolHost's defaults) in an environment without ``@tool`` methods or a tool listing of
-        its own (most environments)."""
-        self._done = False
-        self._has_episode = True
-        self._last_observation = observation
+        its own (most environments). The episode counts as begun only once ``info`` is built
+        (``instructions`` or the tools may raise: the reset then fails and releases)."""
         made_for, prefix = self._task_id_prefix
         if made_for is not self.difficulty:
             made_for, prefix = self.difficulty, f"{type(self).__name__}-{self.difficulty}-{self._seed}-"
@@ -564,7 +583,11 @@ class LLMEnv(ToolHost, gym.Env):
             tools = []
         else:
             tools = [tool.schema() for tool in self.all_tools()]
-        return {"task_id": prefix + str(self._episode), "instructions": self.instructions, "tools": tools}
+        info: ResetInfo = {"task_id": prefix + str(self._episode), "instructions": self.instructions, "tools": tools}
+        self._done = False
+        self._has_episode = True
+        self._last_observation = observation
+        return info
 
     def _step_program(self, action: Any) -> _Program:
         if self._done:
@@ -580,10 +603,17 @@ class LLMEnv(ToolHost, gym.Env):
                 self._done = True
                 yield from self._release_after(exc)
                 raise
-        info = self._record_step(feedback)
+        try:
+            info = self._record_step(feedback)
+            reward = float(sum(feedback.rewards.values()))
+        except Exception as exc:  # play returned no well-formed Feedback: a bug, as if it raised
+            self._done = True
+            error = self._malformed_feedback(feedback, "aplay" if self._overrides("aplay") else "play") or exc
+            yield from self._release_after(error)
+            raise error
         if feedback.terminated:
             yield from self._release_program()
-        return feedback.observation, float(sum(feedback.rewards.values())), feedback.terminated, False, info
+        return feedback.observation, reward, feedback.terminated, False, info
 
     def _step_sync(self, action: Any) -> tuple[Observation, float, bool, bool, StepInfo]:
         """``_step_program`` with ``play`` called directly (no async hooks: see above)."""
@@ -600,10 +630,36 @@ class LLMEnv(ToolHost, gym.Env):
                 self._done = True
                 self._drive_sync(self._release_after(exc))
                 raise
-        info = self._record_step(feedback)
+        try:
+            info = self._record_step(feedback)
+            reward = float(sum(feedback.rewards.values()))
+        except Exception as exc:  # play returned no well-formed Feedback: a bug, as if it raised
+            self._done = True
+            error = self._malformed_feedback(feedback, "play") or exc
+            self._drive_sync(self._release_after(error))
+            raise error
         if feedback.terminated:
             self._release_sync()
-        return feedback.observation, float(sum(feedback.rewards.values())), feedback.terminated, False, info
+        return feedback.observation, reward, feedback.terminated, False, info
+
+    def _malformed_feedback(self, feedback: Any, hook: str) -> TypeError | None:
+        """Why ``feedback``, which ``hook`` returned and the step could not take in, is no
+        well-formed :class:`Feedback` (a ``TypeError`` naming the hook); ``None`` if it is one
+        (the step's error was something else)."""
+        where = f"{type(self).__name__}.{hook} must return a Feedback"
+        if not isinstance(feedback, Feedback):
+            return TypeError(f"{where}, got {feedback!r:.100}")
+        rewards = feedback.rewards
+        if not isinstance(rewards, dict) or not all(is_finite_number(v) for v in rewards.values()):
+            return TypeError(f"{where} whose rewards are a dict of numbers by component, got rewards={rewards!r:.100}")
+        if feedback.info is not None and not isinstance(feedback.info, dict):
+            return TypeError(f"{where} whose info is a dict or None, got info={feedback.info!r:.100}")
+        return None
+
+    @classmethod
+    def _overrides(cls, name: str) -> bool:
+        """The class implements method ``name`` itself (not LLMEnv's)."""
+        return getattr(cls, name) is not getattr(LLMEnv, name)
 
     def _record_step(self, feedback: Feedback) -> StepInfo:
         """Take in what a move did (the episode ends if it terminated); the step's ``info``."""

@@ -121,11 +121,11 @@ def register(
                           f"got {entry_point!r}")
     if max_turns is not None and (not is_int(max_turns) or max_turns < 1):
         raise ConfigError(f"register({id!r}): max_turns must be a positive integer or None, got {max_turns!r}")
-    if isinstance(tags, str):
-        raise ConfigError(f"register({id!r}): tags must be a list of strings, got the string {tags!r}")
-    tags = tuple(tags)
-    if any(not isinstance(tag, str) for tag in tags):
-        raise ConfigError(f"register({id!r}): tags must be strings, got {tags!r}")
+    tags = _checked_tags(f"register({id!r})", tags)
+    if family is not None and (not isinstance(family, str) or not family):
+        raise ConfigError(f"register({id!r}): family must be a non-empty string, got {family!r}")
+    if not isinstance(description, str):
+        raise ConfigError(f"register({id!r}): description must be a string, got {description!r}")
     if kwargs is not None and not isinstance(kwargs, dict):
         raise ConfigError(f"register({id!r}): kwargs must be a dict of constructor arguments, got {kwargs!r}")
     for flag, value in (("nondeterministic", nondeterministic), ("override", override)):
@@ -136,10 +136,10 @@ def register(
     except gym.error.Error as exc:
         raise ConfigError(f"register: malformed environment id {id!r}: {exc}") from None
     if version is None:
-        raise ValueError(f"environment id {id!r} needs a version suffix, e.g. {id}-v0")
+        raise ConfigError(f"environment id {id!r} needs a version suffix, e.g. {id}-v0")
     if family is None:
         if namespace is None:
-            raise ValueError(f"give a family for {id!r} or a namespaced id like 'games/{id}'")
+            raise ConfigError(f"give a family for {id!r} or a namespaced id like 'games/{id}'")
         family = namespace
     record = EnvInfo(id, entry_point, family, tags, description, max_turns, dict(kwargs or {}))
     if id in _ENVS or id in gym.registry:
@@ -167,6 +167,17 @@ def register(
     )
     _ENVS[id] = record
     return record
+
+
+def _checked_tags(where: str, tags: Any) -> tuple[str, ...]:
+    """``tags`` as a tuple of strings, or a :class:`ConfigError` naming ``where`` (one string is
+    no list of tags: iterated, it would be its letters)."""
+    if isinstance(tags, str):
+        raise ConfigError(f"{where}: tags must be a list of strings, got the string {tags!r}")
+    tags = tuple(tags)
+    if any(not isinstance(tag, str) for tag in tags):
+        raise ConfigError(f"{where}: tags must be strings, got {tags!r}")
+    return tags
 
 
 def _describe(entry_point: Any) -> str:
@@ -199,9 +210,10 @@ def is_registered(id: str) -> bool:
 
 
 def list_envs(family: str | None = None, tags: Iterable[str] = ()) -> list[EnvInfo]:
-    """Registered environments, sorted by id, optionally of one family and with all ``tags``."""
+    """Registered environments, sorted by id, optionally of one family and with all ``tags``
+    (a list of strings: :class:`ConfigError` for one string)."""
+    wanted = set(_checked_tags("list_envs", tags))
     load_plugins()
-    wanted = set(tags)
     return sorted(
         (
             e

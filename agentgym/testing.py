@@ -145,10 +145,14 @@ def check_hostile_actions(env: gym.Env, n: int = 300, seed: int = 0) -> None:
             observation, reward, terminated, truncated, info = env.step(action)
         except Exception as exc:  # report which action broke it
             raise AssertionError(f"step({action[:80]!r}) raised {exc!r}") from exc
-        assert observation in env.observation_space, f"observation after {action[:80]!r} not in space"
+        after = f"after step({action[:80]!r})"
+        assert observation in env.observation_space, f"observation {after} not in space"
         assert isinstance(reward, float), f"reward must be a float, got {type(reward)}"
-        assert "error" in info and "success" in info and "reward_components" in info
-        assert abs(sum(info["reward_components"].values()) - reward) < 1e-9
+        missing = [key for key in ("reward_components", "error", "success") if key not in info]
+        assert not missing, f"info {after} lacks {', '.join(map(repr, missing))}"
+        components = info["reward_components"]
+        assert abs(sum(components.values()) - reward) < 1e-9, (
+            f"reward {reward!r} {after} is not the sum of info['reward_components'] {components!r:.200}")
         if terminated or truncated:
             env.reset()
 
@@ -191,6 +195,8 @@ def check_hidden_answer(env: gym.Env, seeds: tuple[int, ...] = tuple(range(20)))
         answer = env.unwrapped.reference_answer
         if answer is None:
             return
+        assert isinstance(answer, str), (f"{type(env.unwrapped).__name__}.reference_answer must be a string or "
+                                         f"None, got {type(answer).__name__} {answer!r:.80}")
         text = observation["text"] if isinstance(observation, dict) else observation
         openings.append((answer, f"{text}\n{info['instructions']}"))
 

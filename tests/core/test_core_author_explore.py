@@ -1,0 +1,210 @@
+"""Mistakes a custom-environment author makes, and what agentgym's core says about them.
+
+Found by exploratory testing of :class:`~agentgym.LLMEnv`, the registry and the contract
+checks from the side of someone writing their own environment: a hook returning the wrong
+thing, a reset that fails after acquiring, a constructor that forgets ``super().__init__()``,
+registration arguments of the wrong type. Each test pins one defect that was fixed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from gymnasium.error import ResetNeeded
+
+from agentgym import ConfigError, Feedback, InvalidAction, LLMEnv
+from agentgym.registry import list_envs, register
+from agentgym.testing import check_hidden_answer, check_hostile_actions
+
+
+class Counted(LLMEnv):
+    """``win`` wins, anything else goes on; counts acquires and releases."""
+
+    instructions = "Say win."
+    example_actions = ("win", "wait")
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.acquired = self.released = 0
+
+    def acquire_resources(self) -> None:
+        self.acquired += 1
+
+    def release_resources(self) -> None:
+        self.released += 1
+
+    def new_episode(self, options):
+        self.secret = self.rng.randint(0, 999)
+        return f"Say win ({self.secret})."
+
+    def play(self, action):
+        won = action == "win"
+        return Feedback("won" if won else "waiting", {"outcome": float(won)}, terminated=won, success=won)
+
+
+class AsyncCounted(Counted):
+    """The same environment with an async ``play`` (the generator program, not the fast path)."""
+
+    async def aplay(self, action):
+        return Counted.play(self, action)
+
+
+_WRONG_RETURNS = [
+    (None, "got None"),
+    ("a plain string", "got 'a plain string'"),
+    (Feedback("x", 1.0), "rewards are a dict of numbers"),  # type: ignore[arg-type]
+    (Feedback("x", {"outcome": "1"}), "rewards are a dict of numbers"),
+]
+
+
+@pytest.mark.parametrize("base", [Counted, AsyncCounted], ids=["sync", "async"])
+@pytest.mark.parametrize("returned, says", _WRONG_RETURNS, ids=["None", "str", "float-rewards", "str-reward"])
+def test_play_that_returns_no_feedback_is_a_type_error_that_ends_the_episode(base, returned, says):
+    """A ``play`` returning something other than a Feedback (a forgotten ``return``, a
+    Gymnasium 5-tuple, rewards as one number) was an AttributeError about ``terminated`` or
+    ``values`` from inside ``step``, and the episode went on with its resources held."""
+
+    class Wrong(base):
+        def play(self, action):
+            return returned
+
+        async def aplay(self, action):
+            return returned
+
+    if base is Counted:
+        del Wrong.aplay  # keep the sync fast path
+    env = Wrong()
+    env.reset(seed=0)
+    with pytest.raises(TypeError, match=rf"Wrong\.a?play must return a Feedback.*{says}"):
+        env.step("win")
+    assert (env.acquired, env.released, env.episode_active) == (1, 1, False)
+    with pytest.raises(ResetNeeded):
+        env.step("win")
+    env.close()
+    assert env.released == 1
+
+
+class _BrokenInstructions(Counted):
+    @property
+    def instructions(self):
+        return f"Say win, not {self.missing}."  # a bug: no such attribute
+
+
+class _AsyncBrokenInstructions(_BrokenInstructions):
+    async def anew_episode(self, options):
+        return Counted.new_episode(self, options)
+
+
+@pytest.mark.parametrize("cls", [_BrokenInstructions, _AsyncBrokenInstructions], ids=["sync", "async"])
+def test_reset_whose_info_cannot_be_built_leaves_no_episode(cls):
+    """``instructions`` (or the tool listing) raising in ``reset`` after ``new_episode``
+    returned left the episode active with its resources held: the failed reset could be
+    stepped, and nothing was released until the next reset or close."""
+    env = cls()
+    with pytest.raises(AttributeError, match="missing"):
+        env.reset(seed=0)
+    assert (env.acquired, env.released, env.episode_active) == (1, 1, False)
+    with pytest.raises(ResetNeeded):
+        env.step("win")
+    env.close()
+    assert env.released == 1
+
+
+def test_async_reset_whose_info_cannot_be_built_leaves_no_episode():
+    env = _AsyncBrokenInstructions()
+
+    async def main():
+        with pytest.raises(AttributeError, match="missing"):
+            await env.areset(seed=0)
+        assert (env.acquired, env.released, env.episode_active) == (1, 1, False)
+        await env.aclose()
+
+    asyncio.run(main())
+    assert env.released == 1
+
+
+def test_a_negative_invalid_penalty_is_refused():
+    """``invalid_penalty`` is subtracted: -0.5 (a penalty written as a negative reward) paid
+    every invalid action +0.5, without a word."""
+    with pytest.raises(ConfigError, match=r"Counted: invalid_penalty must be at least 0.*-0\.5"):
+        Counted(invalid_penalty=-0.5)
+
+
+def test_an_environment_without_difficulties_is_named():
+    class NoLevels(Counted):
+        difficulties = ()
+
+    with pytest.raises(ConfigError, match="NoLevels.difficulties must name at least one level"):
+        NoLevels()
+
+
+def test_a_constructor_that_forgets_super_init_is_told_so():
+    """Forgetting ``super().__init__()`` was an AttributeError about ``_sync_hooks_only``, a
+    private name that says nothing to the author."""
+
+    class Forgetful(Counted):
+        def __init__(self, size=3):
+            self.size = size
+
+    env = Forgetful()
+    for call in (lambda: env.reset(seed=0), lambda: env.step("win")):
+        with pytest.raises(TypeError, match=r"Forgetful\.__init__ must call super\(\)\.__init__"):
+            call()
+
+
+def test_register_refuses_a_family_or_description_that_is_no_string():
+    """A family given as a tuple (or a number) was registered, then broke ``families()`` and
+    ``agentgym list`` with a TypeError from deep inside sorting or printing."""
+    with pytest.raises(ConfigError, match=r"family must be a non-empty string.*\('mine',\)"):
+        register("explore-author/Fam-v0", Counted, family=("mine",))
+    with pytest.raises(ConfigError, match="description must be a string"):
+        register("explore-author/Desc-v0", Counted, description=None)
+
+
+def test_register_without_a_version_or_namespace_is_a_config_error():
+    """Documented as ConfigError (what ``--import`` reports in one line), raised as ValueError."""
+    with pytest.raises(ConfigError, match="needs a version suffix"):
+        register("explore-author/NoVersion", Counted)
+    with pytest.raises(ConfigError, match="give a family"):
+        register("NoNamespaceExplore-v0", Counted)
+
+
+def test_list_envs_refuses_tags_given_as_one_string():
+    """``tags="hidden-answer"`` filtered by the letters of the string: nothing matched."""
+    with pytest.raises(ConfigError, match="tags must be a list of strings, got the string 'hidden-answer'"):
+        list_envs(tags="hidden-answer")
+
+
+def test_check_hidden_answer_names_a_reference_answer_that_is_no_string():
+    """A reference answer returned as the secret number itself (an int) made the check fail
+    with "decoding to str: need a bytes-like object" from inside ``re.escape``."""
+
+    class IntAnswer(Counted):
+        @property
+        def reference_answer(self):
+            return self.secret
+
+    with pytest.raises(AssertionError, match=r"IntAnswer\.reference_answer must be a string or None, got int"):
+        check_hidden_answer(IntAnswer(), seeds=(0, 1))
+
+
+def test_check_hostile_actions_says_what_is_wrong_with_a_step():
+    """A wrapper that reshapes the reward without its components, or drops the info keys,
+    failed the check with a bare AssertionError."""
+    import gymnasium as gym
+
+    class Shaped(gym.Wrapper):
+        def step(self, action):
+            observation, reward, terminated, truncated, info = self.env.step(action)
+            return observation, reward - 0.5, terminated, truncated, info
+
+    class NoInfo(gym.Wrapper):
+        def step(self, action):
+            return (*self.env.step(action)[:4], {})
+
+    not_the_sum = r"reward -0\.5 after step\(''\) is not the sum of info\['reward_components'\]"
+    with pytest.raises(AssertionError, match=not_the_sum):
+        check_hostile_actions(Shaped(Counted()), n=3)
+    with pytest.raises(AssertionError, match=r"info after step\(''\) lacks 'reward_components', 'error', 'success'"):
+        check_hostile_actions(NoInfo(Counted()), n=3)
