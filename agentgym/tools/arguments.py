@@ -72,6 +72,15 @@ def check_arguments(tool: str, schema: Mapping[str, Any], arguments: Any) -> tup
     return checked, None
 
 
+def value_problem(schema: Any, value: Any, where: str) -> str | None:
+    """Why ``value`` does not fit ``schema`` (as :func:`validate` says it), or ``None``."""
+    try:
+        validate(schema, value, where)
+    except _Invalid as exc:
+        return str(exc)
+    return None
+
+
 def validate(schema: Any, value: Any, where: str) -> Any:
     """``value`` checked against ``schema`` (integral floats made integers where an integer is
     expected); raises :class:`_Invalid` saying what ``where`` must be."""

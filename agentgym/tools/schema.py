@@ -12,7 +12,7 @@
   unions of these, and ``Any`` (any JSON value). Anything else raises :class:`TypeError` when
   the tool is defined, naming the parameter;
 * **required**: parameters without a default; a JSON-representable default other than
-  ``None`` is shown as ``"default"``;
+  ``None`` is shown as ``"default"`` and must fit the annotation (else :class:`TypeError`);
 * **injected parameters** (``Injected[T]`` or listed in ``inject``): left out of the schema; the
   environment fills them at call time.
 
@@ -31,6 +31,8 @@ import types
 import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Literal, Union, get_args, get_origin
+
+from agentgym.tools.arguments import value_problem
 
 Converter = Callable[[Any], Any]
 
@@ -131,6 +133,9 @@ def describe_function(fn: Callable[..., Any], *, name: str, description: str | N
             default = parameter.default.value if isinstance(parameter.default, enum.Enum) else parameter.default
             if _json_value(default):
                 schema["default"] = json.loads(json.dumps(default))  # as the agent reads it: () is []
+                problem = value_problem(schema, schema["default"], "the default")
+                if problem is not None:  # the schema would tell the agent a default it may not send
+                    raise TypeError(f"{label}: {problem}; give a default that fits the annotation")
         properties[parameter.name] = schema
         if converter is not None:
             converters[parameter.name] = converter

@@ -158,6 +158,8 @@ def test_an_async_function_and_a_method():
     (lambda: Tool.from_function(_enum_union), "Enum inside a union"),
     (lambda: Tool.from_function(_unresolvable), "cannot resolve the type hints"),
     (lambda: Tool.from_function(_documented_typo, name="a b"), "must be 1 to 64 letters"),
+    (lambda: Tool.from_function(_wrong_default), "parameter 'x': the default must be an integer, got the string"),
+    (lambda: Tool.from_function(_out_of_choice_default), "parameter 'mode': the default must be one of"),
 ])
 def test_what_cannot_be_described_fails_at_definition_time(define, message):
     with pytest.raises(TypeError) as error:
@@ -255,3 +257,11 @@ def _enum_union(x: Union[Unit, int]) -> None:
 
 def _unresolvable(x: "NotDefinedAnywhere") -> None:  # noqa: F821
     """Unresolvable."""
+
+
+def _wrong_default(x: int = "five") -> None:
+    """Its default is no integer."""
+
+
+def _out_of_choice_default(mode: Literal["fast", "slow"] = "medium") -> None:
+    """Its default is not one of the choices."""
