@@ -27,7 +27,8 @@ The contract ``reset`` and ``step`` then keep:
   is their sum), ``error`` (``None``, or why the action was invalid) and ``success``.
 * A bad action never raises: :class:`InvalidAction` raised by ``play`` (or a non-string action,
   or one longer than ``max_action_chars``) becomes an error observation with the optional
-  ``invalid_penalty`` and the episode goes on.
+  ``invalid_penalty`` and the episode goes on. A ``str`` subclass (NumPy's ``np.str_``) is
+  played as the plain string.
 * Each environment owns its randomness: ``self.np_random`` (Gymnasium's) and ``self.rng``, a
   :class:`random.Random` derived from it on every seeded reset for fast scalar draws. Same
   seed, same episode; the process-global generators are never used.
@@ -592,17 +593,16 @@ class LLMEnv(ToolHost, gym.Env):
     def _step_program(self, action: Any) -> _Program:
         if self._done:
             raise ResetNeeded("call reset() before step(): the episode has ended or not started")
-        if type(action) is not str or len(action) > self.max_action_chars:
-            feedback = self._invalid(self._describe_bad_action(action))
-        else:
-            try:
-                feedback = yield ("play", action)
-            except InvalidAction as exc:
-                feedback = self._invalid(str(exc))
-            except BaseException as exc:  # a bug, a dead resource, a cancelled (timed-out) step
-                self._done = True
-                yield from self._release_after(exc)
-                raise
+        try:
+            if type(action) is not str or len(action) > self.max_action_chars:
+                action = self._plain_action(action)
+            feedback = yield ("play", action)
+        except InvalidAction as exc:
+            feedback = self._invalid(str(exc))
+        except BaseException as exc:  # a bug, a dead resource, a cancelled (timed-out) step
+            self._done = True
+            yield from self._release_after(exc)
+            raise
         try:
             info = self._record_step(feedback)
             reward = float(sum(feedback.rewards.values()))
@@ -619,17 +619,16 @@ class LLMEnv(ToolHost, gym.Env):
         """``_step_program`` with ``play`` called directly (no async hooks: see above)."""
         if self._done:
             raise ResetNeeded("call reset() before step(): the episode has ended or not started")
-        if type(action) is not str or len(action) > self.max_action_chars:
-            feedback = self._invalid(self._describe_bad_action(action))
-        else:
-            try:
-                feedback = self.play(action)
-            except InvalidAction as exc:
-                feedback = self._invalid(str(exc))
-            except BaseException as exc:  # a bug, a dead resource, a cancelled (timed-out) step
-                self._done = True
-                self._drive_sync(self._release_after(exc))
-                raise
+        try:
+            if type(action) is not str or len(action) > self.max_action_chars:
+                action = self._plain_action(action)
+            feedback = self.play(action)
+        except InvalidAction as exc:
+            feedback = self._invalid(str(exc))
+        except BaseException as exc:  # a bug, a dead resource, a cancelled (timed-out) step
+            self._done = True
+            self._drive_sync(self._release_after(exc))
+            raise
         try:
             info = self._record_step(feedback)
             reward = float(sum(feedback.rewards.values()))
@@ -814,10 +813,15 @@ class LLMEnv(ToolHost, gym.Env):
             observation = text
         return Feedback(observation, rewards, error=message, error_kind=ErrorKind.INVALID_ACTION)
 
-    def _describe_bad_action(self, action: Any) -> str:
+    def _plain_action(self, action: Any) -> str:
+        """An action that is no plain ``str`` of at most ``max_action_chars`` characters, as one:
+        a ``str`` subclass (NumPy's ``np.str_``, the items of an array of actions) as the plain
+        string; :class:`InvalidAction` for anything else or a longer text."""
         if not isinstance(action, str):
-            return f"the action must be text, got {type(action).__name__}"
-        return f"the action is {len(action)} characters long; the limit is {self.max_action_chars}"
+            raise InvalidAction(f"the action must be text, got {type(action).__name__}")
+        if len(action) > self.max_action_chars:
+            raise InvalidAction(f"the action is {len(action)} characters long; the limit is {self.max_action_chars}")
+        return str.__str__(action)  # the plain str of a subclass's characters
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

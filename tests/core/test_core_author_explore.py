@@ -208,3 +208,20 @@ def test_check_hostile_actions_says_what_is_wrong_with_a_step():
         check_hostile_actions(Shaped(Counted()), n=3)
     with pytest.raises(AssertionError, match=r"info after step\(''\) lacks 'reward_components', 'error', 'success'"):
         check_hostile_actions(NoInfo(Counted()), n=3)
+
+
+@pytest.mark.parametrize("cls", [Counted, AsyncCounted], ids=["sync", "async"])
+def test_an_action_of_a_str_subclass_is_played_as_text(cls):
+    """NumPy's ``np.str_`` (each item of ``np.array(["win", "wait"])``, the batched actions a
+    vector env iterates) was refused as invalid, with the message that the action of 3
+    characters was longer than the limit of 20000."""
+    import numpy as np
+
+    env = cls(max_action_chars=5)
+    env.reset(seed=0)
+    observation, reward, terminated, _, info = env.step(np.str_("wait"))
+    assert (observation, info["error"]) == ("waiting", None)
+    observation, _, _, _, info = env.step(np.str_("waiting"))
+    assert info["error"] == "the action is 7 characters long; the limit is 5"
+    assert env.step(np.array(["win"])[0])[2:4] == (True, False)
+    env.close()
