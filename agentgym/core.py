@@ -113,6 +113,7 @@ import math
 import numbers
 import random
 import secrets
+import threading
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Coroutine, Generator, Sequence
 
@@ -308,6 +309,8 @@ class LLMEnv(ToolHost, gym.Env):
         self._has_episode = False  # a reset has succeeded (render and hint need an episode)
         self._episode_resources_held = False
         self._private_loop: asyncio.AbstractEventLoop | None = None
+        # Held by the worker thread of ``areset``/``astep`` (no async hooks) while it runs.
+        self._worker_turn = threading.Lock()
         # No async hooks: ``reset``/``step`` take the sync fast path (see ``_reset_sync``).
         self._sync_hooks_only = not self.has_async_hooks()
         # No ``@tool`` methods and ToolHost's own tool listing: with ``tools`` and ``toolsets``
@@ -448,16 +451,24 @@ class LLMEnv(ToolHost, gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Observation, ResetInfo]:
         """``reset`` for event loops: awaits the async hooks, or, for an environment without
-        any, runs ``reset`` in a worker thread so that blocking code never stalls the loop."""
+        any, runs ``reset`` in a worker thread so that blocking code never stalls the loop (after
+        an earlier ``areset``/``astep`` whose await was cancelled while its thread still runs)."""
         if not self.has_async_hooks():
-            return await asyncio.to_thread(self.reset, seed=seed, options=options)
+            return await asyncio.to_thread(self._in_turn, self.reset, seed=seed, options=options)
         return await self._drive_async(self._reset_program(seed, options))
 
     async def astep(self, action: Any) -> tuple[Observation, float, bool, bool, StepInfo]:
         """``step`` for event loops (see ``areset``)."""
         if not self.has_async_hooks():
-            return await asyncio.to_thread(self.step, action)
+            return await asyncio.to_thread(self._in_turn, self.step, action)
         return await self._drive_async(self._step_program(action))
+
+    def _in_turn(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        """``call`` in a worker thread of ``areset``/``astep``, once no earlier one runs: a
+        cancelled await leaves its thread running, and a reset beside the move it abandoned
+        would let that move end the new episode."""
+        with self._worker_turn:
+            return call(*args, **kwargs)
 
     def end_episode(self) -> None:
         """End the current episode now and release its resources (idempotent). For wrappers

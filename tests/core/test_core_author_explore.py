@@ -225,3 +225,40 @@ def test_an_action_of_a_str_subclass_is_played_as_text(cls):
     assert info["error"] == "the action is 7 characters long; the limit is 5"
     assert env.step(np.array(["win"])[0])[2:4] == (True, False)
     env.close()
+
+
+def test_an_areset_after_a_cancelled_astep_of_a_sync_env_waits_for_the_step_it_abandoned():
+    """``astep`` of an environment without async hooks runs ``step`` in a worker thread, which
+    a cancelled await (``asyncio.wait_for``) leaves running. The next ``areset`` ran beside it:
+    the abandoned move then ended the *new* episode and released its resources."""
+    import threading
+
+    class Gate(Counted):
+        def __init__(self, **kwargs) -> None:
+            super().__init__(**kwargs)
+            self.entered, self.gate = threading.Event(), threading.Event()
+
+        def play(self, action):
+            self.entered.set()
+            self.gate.wait(10)
+            return super().play(action)
+
+    async def main():
+        env = Gate()
+        await env.areset(seed=0)
+        step = asyncio.ensure_future(env.astep("win"))
+        await asyncio.to_thread(env.entered.wait, 10)
+        step.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await step
+        reset = asyncio.ensure_future(env.areset(seed=1))
+        done, _ = await asyncio.wait({reset}, timeout=0.1)
+        assert not done, "the reset ran while the abandoned step still played"
+        env.gate.set()
+        observation, info = await reset
+        assert info["task_id"].startswith("Gate-default-1-")
+        assert (env.acquired, env.released, env.episode_active) == (2, 1, True)
+        await env.aclose()
+        assert env.released == 2
+
+    asyncio.run(main())
