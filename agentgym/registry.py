@@ -481,8 +481,9 @@ def load_plugins(*, reload: bool = False) -> None:
     entry-point groups (environments first, then suites).
 
     A plugin that fails to load — including one that tries to register an id that is already
-    taken without ``override=True`` — is reported with a warning and skipped, so one broken
-    package cannot break agentgym.
+    taken without ``override=True``, or a script-like module that calls ``sys.exit`` (an
+    ``argparse`` run at import) — is reported with a warning and skipped, so one broken
+    package cannot break agentgym. (A ``KeyboardInterrupt`` still stops it.)
     """
     global _plugins_loaded
     if _plugins_loaded and not reload:
@@ -494,7 +495,7 @@ def load_plugins(*, reload: bool = False) -> None:
                 target = entry.load()
                 if callable(target):
                     target()
-            except Exception as exc:  # noqa: BLE001 - a plugin's bug must not break the registry
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin's bug must not break the registry
                 warnings.warn(
                     f"agentgym: {kind} plugin {entry.name!r} ({entry.value}) failed to load: {exc!r}",
                     stacklevel=2,

@@ -262,3 +262,26 @@ def test_an_areset_after_a_cancelled_astep_of_a_sync_env_waits_for_the_step_it_a
         assert env.released == 2
 
     asyncio.run(main())
+
+
+def test_a_plugin_that_exits_on_import_is_skipped_with_a_warning(tmp_path, monkeypatch):
+    """A plugin pointing at a script-like module (``parser.parse_args()`` at import, reading
+    agentgym's own command line) raised SystemExit out of ``load_plugins``: agentgym itself
+    exited, and the plugins after it were never loaded. The docstring promises a warning."""
+    from importlib import metadata
+
+    from agentgym import registry
+
+    (tmp_path / "explore_exiting_plugin.py").write_text("import sys\nsys.exit(2)\n")
+    (tmp_path / "explore_fine_plugin.py").write_text("LOADED = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugins = [metadata.EntryPoint("exits", "explore_exiting_plugin", registry.ENTRY_POINT_GROUP),
+               metadata.EntryPoint("fine", "explore_fine_plugin", registry.ENTRY_POINT_GROUP)]
+    monkeypatch.setattr(registry.metadata, "entry_points",
+                        lambda group: [p for p in plugins if p.group == group])
+    with pytest.warns(UserWarning, match=r"environment plugin 'exits' \(explore_exiting_plugin\) failed to load: "
+                                         r"SystemExit\(2\)"):
+        registry.load_plugins(reload=True)
+    import sys
+
+    assert sys.modules["explore_fine_plugin"].LOADED
