@@ -137,3 +137,25 @@ def test_cli_says_in_one_line_what_the_machine_lacks(tmp_path):
     code, err = result["sandbox"]
     assert code == 2 and err.count("\n") == 1, err
     assert err.startswith("agentgym info: error: ") and "bubblewrap" in err, err
+
+
+def test_cli_run_directory_on_a_read_only_file_system_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    """``agentgym eval --out DIR`` on a read-only mount (EROFS, a plain OSError) ended in a
+    traceback, while the same folder without write permission (PermissionError) was one line."""
+    import errno
+    from pathlib import Path
+
+    from agentgym.cli import main
+
+    read_only = tmp_path / "ro"
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if self == read_only or read_only in self.parents:
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    code = main(["eval", "--suite", "quick-v1", "--policy", "random", "--tasks", "1", "--out", str(read_only / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and err == f"agentgym eval: error: {read_only / 'run'}: Read-only file system\n", err

@@ -22,6 +22,7 @@ instead of Python's file, line and source; warnings attributed to other code kee
 from __future__ import annotations
 
 import argparse
+import errno
 import re
 import sys
 import warnings
@@ -44,7 +45,8 @@ _IMPORT_HELP = ("import MODULE (a module name or a .py file) before the command 
 #: Exceptions that carry a message for the user rather than a bug: printed as one line, exit 2.
 #: ``ConfigError`` is the library's own (a ``ValueError`` and a ``TypeError``); a bare
 #: ``TypeError`` is *not* here, as it is far more often a bug than a user's mistake; nor is
-#: ``OSError`` at large, only the file system's answers about a path the user gave.
+#: ``OSError`` at large, only the file system's answers about a path the user gave (and a
+#: read-only file system's, :func:`is_read_only_error`).
 USER_ERRORS = (ConfigError, KeyError, ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
                PermissionError, FileExistsError)
 
@@ -81,6 +83,13 @@ def is_remote_open_error(exc: BaseException) -> bool:
     importing :mod:`agentgym.remote` (heavy, and optional): one raised it, so it is loaded."""
     client = sys.modules.get("agentgym.remote.client")
     return client is not None and isinstance(exc, client.RemoteEnvError)
+
+
+def is_read_only_error(exc: BaseException) -> bool:
+    """``exc`` is the file system refusing to write a path because it is mounted read-only
+    (``EROFS``, a plain ``OSError``): as much a path the command may not write as a
+    ``PermissionError``, and answered as one."""
+    return isinstance(exc, OSError) and exc.errno == errno.EROFS and exc.filename is not None
 
 
 #: The errors, as (module, class), that say what this machine lacks for a command and how to
@@ -229,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except ConnectionError as exc:
         if not is_remote_open_error(exc):
+            raise
+        print(f"agentgym {args.command}: error: {user_error_message(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if not is_read_only_error(exc):
             raise
         print(f"agentgym {args.command}: error: {user_error_message(exc)}", file=sys.stderr)
         return 2
