@@ -484,26 +484,35 @@ class LLMEnv(ToolHost, gym.Env):
 
     def close(self) -> None:
         """Release the episode's resources, run an ``aclose`` the class implements alone, and
-        close the private event loop. Safe to call more than once."""
+        close the private event loop. Safe to call more than once. A release that raises is
+        raised once the rest is closed."""
         self._refuse_async_release_inside_running_loop("aclose()")
         self._done = True
-        self._drive_sync(self._release_program())
-        self._stop_toolset_loop()
-        if self._only_async("close"):
-            self._run_coroutine(self.aclose(), "close")
-        self._close_private_loop()
-        super().close()
+        try:
+            self._drive_sync(self._release_program())
+        finally:
+            self._stop_toolset_loop()
+            try:
+                if self._only_async("close"):
+                    self._run_coroutine(self.aclose(), "close")
+            finally:
+                self._close_private_loop()
+                super().close()
 
     async def aclose(self) -> None:
         """``close`` for event loops: awaits the release of the episode's resources, then runs
-        a ``close`` the class implements itself."""
+        a ``close`` the class implements itself (a release that raises is raised after it)."""
         self._done = True
-        await self._drive_async(self._release_program())
-        if self._toolset_loop is not None:
-            await asyncio.to_thread(self._stop_toolset_loop)
-        if type(self).close is not LLMEnv.close:
-            self.close()
-        self._close_private_loop()
+        try:
+            await self._drive_async(self._release_program())
+        finally:
+            if self._toolset_loop is not None:
+                await asyncio.to_thread(self._stop_toolset_loop)
+            try:
+                if type(self).close is not LLMEnv.close:
+                    self.close()
+            finally:
+                self._close_private_loop()
 
     @property
     def episode_active(self) -> bool:

@@ -285,3 +285,53 @@ def test_a_plugin_that_exits_on_import_is_skipped_with_a_warning(tmp_path, monke
     import sys
 
     assert sys.modules["explore_fine_plugin"].LOADED
+
+
+class _AsyncOnly(LLMEnv):
+    """Async hooks only (a client of an async service): the sync API runs them on a private
+    loop. Its release fails; ``aclose`` notes that it ran."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.closed_service = False
+
+    async def anew_episode(self, options):
+        return "ready"
+
+    async def aplay(self, action):
+        return Feedback("ok", {})
+
+    async def arelease_resources(self):
+        raise OSError("release failed")
+
+    async def aclose(self):
+        await super().aclose()
+        self.closed_service = True
+
+
+def test_close_whose_release_fails_still_closes_the_rest_then_raises():
+    """A release that raised in ``close`` skipped the rest of it: the class's own ``aclose``
+    (its service connection) never ran and the private event loop (three file descriptors)
+    stayed open until garbage collection."""
+    env = _AsyncOnly()
+    env.reset(seed=0)
+    with pytest.raises(OSError, match="release failed"):
+        env.close()
+    assert env.closed_service and env._private_loop is None
+    env.close()  # not retried: no second error
+
+
+def test_aclose_whose_release_fails_still_closes_the_rest_then_raises():
+    class Closing(Counted):
+        def release_resources(self):
+            raise OSError("release failed")
+
+        def close(self):
+            super().close()
+            self.closed_too = True
+
+    env = Closing()
+    env.reset(seed=0)
+    with pytest.raises(OSError, match="release failed"):
+        asyncio.run(env.aclose())
+    assert env.closed_too
