@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import re
 import warnings
@@ -138,7 +139,8 @@ def oracle_agent(env: gym.Env, observation: Any) -> str:
 
 def check_hostile_actions(env: gym.Env, n: int = 300, seed: int = 0) -> None:
     """Step ``env`` with ``n`` hostile actions (resetting when an episode ends): none may raise,
-    and every result must be a well-formed step with an observation in the space."""
+    and every result must be a well-formed step with an observation in the space and a finite
+    reward, the sum of its components."""
     env.reset(seed=seed)
     for action in hostile_actions(n, seed):
         try:
@@ -148,6 +150,7 @@ def check_hostile_actions(env: gym.Env, n: int = 300, seed: int = 0) -> None:
         after = f"after step({action[:80]!r})"
         assert observation in env.observation_space, f"observation {after} not in space"
         assert isinstance(reward, float), f"reward must be a float, got {type(reward)}"
+        assert math.isfinite(reward), f"reward {reward!r} {after} is not a finite number"
         missing = [key for key in ("reward_components", "error", "success") if key not in info]
         assert not missing, f"info {after} lacks {', '.join(map(repr, missing))}"
         components = info["reward_components"]

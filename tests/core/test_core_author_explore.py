@@ -335,3 +335,17 @@ def test_aclose_whose_release_fails_still_closes_the_rest_then_raises():
     with pytest.raises(OSError, match="release failed"):
         asyncio.run(env.aclose())
     assert env.closed_too
+
+
+def test_check_hostile_actions_names_a_reward_that_is_no_finite_number():
+    """A NaN reward (a division by zero on the action "0") was reported as not the sum of its
+    components, which it is (NaN is no number equal to itself)."""
+
+    class NaNOnZero(Counted):
+        def play(self, action):
+            if action == "0":
+                return Feedback("zero", {"outcome": float("nan")})
+            return super().play(action)
+
+    with pytest.raises(AssertionError, match=r"reward nan after step\('0'\) is not a finite number"):
+        check_hostile_actions(NaNOnZero(), n=15)
