@@ -59,11 +59,14 @@ __all__ = [
 
 def _register_builtin_envs() -> None:
     """Import :mod:`agentgym.envs`, whose families register themselves (entry-point strings:
-    nothing heavy is imported until an environment is made), with the entry-point plugins held
-    back until every family is registered: a built-in suite looks its ids up, which loads the
-    plugins, and loading them half-way through (after the games, before the tools) let a plugin
-    take a built-in id and the family's own registration then raise, failing ``import
-    agentgym``. Plugins load on first use, as :func:`load_plugins` says."""
+    nothing heavy is imported until an environment is made), then load the entry-point plugins.
+
+    The plugins are held back until every family is registered: a built-in suite looks its ids
+    up, which loads them, and loading them half-way through (after the games, before the tools)
+    let a plugin take a built-in id and the family's own registration then raise, failing
+    ``import agentgym``. They are loaded here, not on first use, because :func:`load_plugins`
+    marks them loaded before it imports them: two threads making their first environment at
+    once would have one of them see none of the plugins' ids."""
     from agentgym import registry
 
     held, registry._plugins_loaded = registry._plugins_loaded, True
@@ -71,6 +74,7 @@ def _register_builtin_envs() -> None:
         from agentgym import envs  # noqa: F401
     finally:
         registry._plugins_loaded = held
+    registry.load_plugins()
 
 
 _register_builtin_envs()

@@ -29,14 +29,13 @@ agentgym.register_suite("plugin-sql-v0", [("tools/SQL-v0", [0, 1, 2])], "a suite
 """
 
 CHECK_LATE_FAMILY = """
-import json, sys, warnings
+import json, warnings
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     import agentgym
-    imported = sorted(m for m in ("agentgym_sql", "agentgym_sql_suite") if m in sys.modules)
     info = agentgym.env_info("tools/SQL-v0")
     suite = agentgym.get_suite("plugin-sql-v0")
-print(json.dumps({"imported_with_agentgym": imported, "entry_point": str(info.entry_point),
+print(json.dumps({"entry_point": str(info.entry_point),
                   "description": info.description, "suite": suite.num_tasks,
                   "warnings": [str(w.message) for w in caught]}))
 """
@@ -56,7 +55,6 @@ def test_plugins_load_after_every_builtin_family_is_registered(tmp_path):
                          env={"PYTHONPATH": str(tmp_path), "PATH": ""}, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout)
-    assert result["imported_with_agentgym"] == [], "plugins are loaded on first use, not by import agentgym"
     assert result["description"] != "hijacked" and "agentgym_sql" not in result["entry_point"], result
     assert any("'sql'" in w and "already registered" in w for w in result["warnings"]), result["warnings"]
     assert result["suite"] == 3, result
