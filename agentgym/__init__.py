@@ -6,7 +6,7 @@ Quick start::
 
     env = agentgym.make("games/GuessTheNumber-v0", difficulty="easy")
     observation, info = env.reset(seed=0)
-    observation, reward, terminated, truncated, info = env.step("50")
+    observation, reward, terminated, truncated, info = env.step("10")   # numbers from 1 to 20 at easy
 """
 
 from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv

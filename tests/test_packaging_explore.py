@@ -157,3 +157,15 @@ def test_cli_run_directory_on_a_read_only_file_system_is_a_one_line_error(tmp_pa
     code = main(["eval", "--suite", "quick-v1", "--policy", "random", "--tasks", "1", "--out", str(read_only / "run")])
     err = capsys.readouterr().err
     assert code == 2 and err == f"agentgym eval: error: {read_only / 'run'}: Read-only file system\n", err
+
+
+def test_the_package_docstrings_quick_start_makes_a_valid_move():
+    """``help(agentgym)``'s quick start stepped "50" in GuessTheNumber at easy, whose numbers run
+    from 1 to 20: the first thing a new user saw was an invalid action."""
+    import agentgym
+
+    code = textwrap.dedent(agentgym.__doc__.split("::", 1)[1])
+    namespace: dict = {}
+    exec(compile(code, "agentgym.__doc__", "exec"), namespace)
+    assert namespace["info"]["error"] is None, namespace["observation"]
+    namespace["env"].close()
