@@ -349,3 +349,38 @@ def test_check_hostile_actions_names_a_reward_that_is_no_finite_number():
 
     with pytest.raises(AssertionError, match=r"reward nan after step\('0'\) is not a finite number"):
         check_hostile_actions(NaNOnZero(), n=15)
+
+
+def test_pickles_without_lock_snapshots_the_containers_it_holds_under_the_lock():
+    """``__getstate__`` copied the attribute dict under the lock, but the lists, dicts and
+    arrays in it were serialised after the lock was let go: a writer adding to the object
+    meanwhile (a replay buffer filled by rollout threads) made ``copy.deepcopy`` and
+    ``pickle`` fail with "dictionary changed size during iteration", or copy a torn state."""
+    import copy
+    import threading
+
+    import numpy as np
+
+    from agentgym.locked_state import PicklesWithoutLock
+
+    class Buffer(PicklesWithoutLock):
+        def __init__(self):
+            self._lock = threading.Lock()
+            self.items = {"a": 1}
+            self.order = ["a"]
+            self.view = self.order  # the same list under two names
+            self.counts = np.zeros(2, np.int64)
+
+        def add(self, key):  # what a writer does once the lock is free again
+            with self._lock:
+                self.items[key] = 2
+                self.order.append(key)
+                self.counts[0] += 1
+
+    buffer = Buffer()
+    state = buffer.__getstate__()
+    buffer.add("b")
+    assert state["items"] == {"a": 1} and state["order"] == ["a"] and state["counts"].tolist() == [0, 0]
+    assert state["view"] is state["order"]
+    clone = copy.deepcopy(buffer)
+    assert clone.view is clone.order and clone.order == ["a", "b"]
