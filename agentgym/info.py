@@ -13,10 +13,7 @@ written to JSON as its value.
 from enum import Enum
 from typing import Any
 
-try:  # Python >= 3.11 (``typing.TypedDict`` there understands ``NotRequired``)
-    from typing import NotRequired, TypedDict
-except ImportError:  # pragma: no cover - Python 3.10
-    from typing_extensions import NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
 
 class ErrorKind(str, Enum):

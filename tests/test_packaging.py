@@ -61,7 +61,7 @@ def test_built_wheel_imports_the_mapped_packages(tmp_path):
     source = tmp_path / "source"
     for folder in PACKAGE_DIRS.values():
         shutil.copytree(folder, source / folder.name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(source)],
@@ -73,6 +73,7 @@ def test_built_wheel_imports_the_mapped_packages(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "agentgym/envs/games/data/words_five_letters.txt" in names
     assert "agentgym/envs/games/guess_the_number.py" in names and "agentgym/policies/__init__.py" in names
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)  # the licence travels
     assert not any(n.startswith(("envs/", "policies/")) for n in names), "top-level envs/policies in wheel"
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(site), str(wheel)],

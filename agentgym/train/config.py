@@ -26,7 +26,6 @@ The configuration lives in three modules, each with one job:
 from __future__ import annotations
 
 import dataclasses
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,10 +35,7 @@ from agentgym.train.config_checks import configuration_problems
 from agentgym.train.config_parsing import build_section, drop_none, merge, problem_message
 from agentgym.train.config_parsing import parse_overrides  # noqa: F401  (public API, defined there)
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+import tomllib
 
 
 class ConfigError(agentgym.core.ConfigError):

@@ -21,16 +21,12 @@ import dataclasses
 import difflib
 import json
 import math
-import sys
 import types
 import typing
 from collections.abc import Sequence
 from typing import Any, Literal
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+import tomllib
 
 
 def parse_overrides(assignments: Sequence[str]) -> dict[str, Any]:
