@@ -109,6 +109,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 import math
 import numbers
 import random
@@ -746,8 +747,19 @@ class LLMEnv(ToolHost, gym.Env):
             name, *args = request
             try:
                 value, send = await getattr(self, "a" + name)(*args), program.send
+            except TypeError as exc:  # perhaps a twin written without ``async``: named if so
+                value, send = self._awaited_no_awaitable(name, exc) or exc, program.throw
             except BaseException as exc:  # noqa: BLE001 - handed to the program, which re-raises
                 value, send = exc, program.throw
+
+    def _awaited_no_awaitable(self, hook: str, error: TypeError) -> TypeError | None:
+        """The error of awaiting what the async twin of ``hook``, a plain ``def``, returned
+        (``error`` raised at the ``await`` itself, not inside the hook); ``None`` otherwise."""
+        twin = getattr(type(self), "a" + hook, None)
+        if error.__traceback__ is None or error.__traceback__.tb_next is not None or twin is None \
+                or inspect.iscoroutinefunction(twin):
+            return None
+        return TypeError(f"{type(self).__name__}.a{hook} must be an async def (it is awaited); {error}")
 
     def _call_hook(self, name: str, *args: Any) -> Any:
         if self._only_async(name):
@@ -785,6 +797,9 @@ class LLMEnv(ToolHost, gym.Env):
     def _run_coroutine(self, coroutine: Coroutine[Any, Any, Any], hook: str) -> Any:
         """Run an async-only hook from the sync API, on this environment's private loop (one
         loop for its whole life, so resources bound to a loop keep working between calls)."""
+        if not inspect.isawaitable(coroutine):  # a twin written as a plain ``def``
+            raise TypeError(f"{type(self).__name__}.a{hook} must be an async def (it is awaited); "
+                            f"it returned {coroutine!r:.80}")
         if _running_loop() is not None:
             coroutine.close()
             entry = "aclose()" if hook in ("close", "release_resources") else "areset(...)/astep(...)"

@@ -384,3 +384,29 @@ def test_pickles_without_lock_snapshots_the_containers_it_holds_under_the_lock()
     assert state["view"] is state["order"]
     clone = copy.deepcopy(buffer)
     assert clone.view is clone.order and clone.order == ["a", "b"]
+
+
+def test_an_async_twin_written_without_async_is_named():
+    """``def aplay`` (``async`` forgotten) was "An asyncio.Future, a coroutine or an awaitable
+    is required" from ``step`` and "object Feedback can't be used in 'await' expression" from
+    ``astep``: neither named the hook."""
+
+    class NotAsync(Counted):
+        play = LLMEnv.play  # only the async twin
+
+        def aplay(self, action):  # should be async def
+            return Feedback("ok", {})
+
+    env = NotAsync()
+    env.reset(seed=0)
+    with pytest.raises(TypeError, match=r"NotAsync\.aplay must be an async def \(it is awaited\); it returned "):
+        env.step("win")
+    assert (env.released, env.episode_active) == (1, False)
+
+    async def main():
+        await env.areset(seed=0)
+        with pytest.raises(TypeError, match=r"NotAsync\.aplay must be an async def"):
+            await env.astep("win")
+
+    asyncio.run(main())
+    assert (env.released, env.episode_active) == (2, False)
