@@ -554,7 +554,12 @@ def import_user_module(name: str) -> Any:
 
 def _unknown_id_message(id: str) -> str:
     """The nearest registered ids; for a namespace nothing is registered under (most often a
-    user's own environments whose module was not imported), how to register them instead."""
+    user's own environments whose module was not imported), how to register them instead; for
+    an id registered with Gymnasium alone (``gymnasium.register``), that it needs agentgym's."""
+    shown = repr(id) if len(id) <= 200 else f"{id[:200]!r}... ({len(id)} characters)"
+    if id in gym.registry:
+        return (f"{shown} is registered with Gymnasium but not with agentgym: register it with "
+                f"agentgym.register({shown}, ...) to make it with agentgym (or make it with gymnasium.make).")
     known = list(_ENVS)
     namespace = id.rpartition("/")[0]
     foreign = bool(namespace) and not any(k.startswith(namespace + "/") for k in known)
@@ -567,5 +572,4 @@ def _unknown_id_message(id: str) -> str:
         hint += (f" Nothing is registered under {namespace + '/'!r}: if these are your own environments,"
                  " import the module that registers them first (in Python `import MODULE`, on the command line"
                  " `agentgym --import MODULE COMMAND ...`).")
-    shown = repr(id) if len(id) <= 200 else f"{id[:200]!r}... ({len(id)} characters)"
     return f"no environment registered as {shown}.{hint} `agentgym list` shows them all."

@@ -410,3 +410,19 @@ def test_an_async_twin_written_without_async_is_named():
 
     asyncio.run(main())
     assert (env.released, env.episode_active) == (2, False)
+
+
+def test_make_of_an_id_registered_with_gymnasium_alone_says_so():
+    """An environment registered the Gymnasium way (``gymnasium.register``) was "no environment
+    registered as ...", with the advice to import the module that registers it: it was."""
+    import gymnasium as gym
+
+    from agentgym.registry import make
+
+    gym.register("explore-author/GymOnly-v0", entry_point=Counted)
+    try:
+        with pytest.raises(KeyError, match=r"'explore-author/GymOnly-v0' is registered with Gymnasium but not with "
+                                           r"agentgym: register it with agentgym\.register"):
+            make("explore-author/GymOnly-v0")
+    finally:
+        gym.registry.pop("explore-author/GymOnly-v0")
