@@ -35,9 +35,6 @@ from agentgym.tools.toolset import Toolset
 if TYPE_CHECKING:  # agentgym.sandbox is imported when a PythonSandbox is made, not with agentgym.tools
     from agentgym.sandbox import ExecutionResult, PythonSession, Sandbox, SandboxLimits
 
-UNAVAILABLE_HINT = ("install bubblewrap (`apt-get install -y bubblewrap`, or `make setup` as root), or pass "
-                    "isolation='rlimits' for the weaker, limits-only sandbox")
-
 
 class PythonSandbox(Toolset):
     """One sandboxed Python interpreter per episode, offered as the tool ``python(code)``.
@@ -110,8 +107,9 @@ class PythonSandbox(Toolset):
             try:
                 self._sandbox = Sandbox(self._limits, isolation=self._isolation, bwrap=self._bwrap)
             except SandboxUnavailable as exc:
+                # (the sandbox's message names the cause, the fix and the weaker alternative)
                 raise SandboxUnavailable(f"PythonSandbox: the agent's code runs in agentgym.sandbox, which cannot "
-                                         f"work on this machine: {exc} ({UNAVAILABLE_HINT})") from exc
+                                         f"work on this machine: {exc}") from exc
         return self._sandbox
 
     def open(self) -> None:

@@ -178,6 +178,7 @@ def test_an_unavailable_sandbox_is_refused_at_reset_with_the_fix(tmp_path):
     message = str(refused.value)
     assert "PythonSandbox" in message and "bubblewrap is not installed" in message
     assert "apt-get install -y bubblewrap" in message and "isolation='rlimits'" in message
+    assert message.count("apt-get install") == 1 and message.count("isolation='rlimits'") == 1  # said once
     env.close()
 
 
