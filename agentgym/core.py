@@ -544,8 +544,9 @@ class LLMEnv(ToolHost, gym.Env):
             observation = yield ("new_episode", options or {})
             info = self._episode_started(observation)
         except BaseException as exc:
-            yield from self._release_after(exc)
-            raise
+            error = self._carried(exc, self._hook_name("new_episode"))
+            yield from self._release_after(error)
+            raise error
         return observation, info
 
     def _reset_sync(self, seed: int | None, options: dict[str, Any] | None) -> tuple[Observation, ResetInfo]:
@@ -564,8 +565,9 @@ class LLMEnv(ToolHost, gym.Env):
             observation = self.new_episode(options or {})
             info = self._episode_started(observation)
         except BaseException as exc:
-            self._drive_sync(self._release_after(exc))
-            raise
+            error = self._carried(exc, "new_episode")
+            self._drive_sync(self._release_after(error))
+            raise error
         return observation, info
 
     def _checked_reset_arguments(self, seed: int | None, options: dict[str, Any] | None) -> int | None:
@@ -622,14 +624,15 @@ class LLMEnv(ToolHost, gym.Env):
             feedback = self._invalid(str(exc))
         except BaseException as exc:  # a bug, a dead resource, a cancelled (timed-out) step
             self._done = True
-            yield from self._release_after(exc)
-            raise
+            error = self._carried(exc, self._hook_name("play"))
+            yield from self._release_after(error)
+            raise error
         try:
             info = self._record_step(feedback)
             reward = float(sum(feedback.rewards.values()))
         except Exception as exc:  # play returned no well-formed Feedback: a bug, as if it raised
             self._done = True
-            error = self._malformed_feedback(feedback, "aplay" if self._overrides("aplay") else "play") or exc
+            error = self._malformed_feedback(feedback, self._hook_name("play")) or exc
             yield from self._release_after(error)
             raise error
         if feedback.terminated:
@@ -648,8 +651,9 @@ class LLMEnv(ToolHost, gym.Env):
             feedback = self._invalid(str(exc))
         except BaseException as exc:  # a bug, a dead resource, a cancelled (timed-out) step
             self._done = True
-            self._drive_sync(self._release_after(exc))
-            raise
+            error = self._carried(exc, "play")
+            self._drive_sync(self._release_after(error))
+            raise error
         try:
             info = self._record_step(feedback)
             reward = float(sum(feedback.rewards.values()))
@@ -677,9 +681,25 @@ class LLMEnv(ToolHost, gym.Env):
         return None
 
     @classmethod
-    def _overrides(cls, name: str) -> bool:
-        """The class implements method ``name`` itself (not LLMEnv's)."""
-        return getattr(cls, name) is not getattr(LLMEnv, name)
+    def _hook_name(cls, hook: str) -> str:
+        """How the author wrote ``hook`` for the contract program (for messages): its async
+        twin if the class implements that, else the hook."""
+        twin = "a" + hook
+        return twin if getattr(cls, twin) is not getattr(LLMEnv, twin) else hook
+
+    def _carried(self, error: BaseException, hook: str) -> BaseException:
+        """``error`` as a step or reset raises it: a StopIteration (a ``next()`` past the end of
+        an iterator), which no generator or future can carry (an awaited ``astep`` hung), as a
+        RuntimeError naming ``hook``, caused by it. (An ``async`` hook's is one already, which
+        says a "coroutine" raised it: named the same way.)"""
+        if type(error) is RuntimeError and isinstance(error.__cause__, (StopIteration, StopAsyncIteration)):
+            error = error.__cause__
+        if not isinstance(error, (StopIteration, StopAsyncIteration)):
+            return error
+        carried = RuntimeError(f"{type(self).__name__}.{hook} raised {type(error).__name__} "
+                               f"(a next() past the end of an iterator?)")
+        carried.__cause__ = error
+        return carried
 
     def _record_step(self, feedback: Feedback) -> StepInfo:
         """Take in what a move did (the episode ends if it terminated); the step's ``info``."""

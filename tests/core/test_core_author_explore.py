@@ -426,3 +426,50 @@ def test_make_of_an_id_registered_with_gymnasium_alone_says_so():
             make("explore-author/GymOnly-v0")
     finally:
         gym.registry.pop("explore-author/GymOnly-v0")
+
+
+class _Exhausted(Counted):
+    """``play`` reads its next question with ``next()``, past the end of the iterator."""
+
+    def new_episode(self, options):
+        self.questions = iter(["first question"])
+        return next(self.questions)
+
+    def play(self, action):
+        return Feedback(next(self.questions), {})
+
+
+class _AsyncExhausted(_Exhausted):
+    async def aplay(self, action):
+        return _Exhausted.play(self, action)
+
+
+@pytest.mark.parametrize("cls", [_Exhausted, _AsyncExhausted], ids=["sync", "async"])
+def test_a_hook_that_raises_stop_iteration_is_a_runtime_error_naming_it(cls):
+    """A StopIteration from ``play`` (``next()`` on an exhausted iterator) cannot travel through
+    a generator or a future: ``await env.astep(...)`` of a sync environment hung for ever
+    (asyncio: "StopIteration ... cannot be raised into a Future"), the rollout engine's worker
+    too, and the async-hook path said "generator raised StopIteration"."""
+    env = cls()
+    env.reset(seed=0)
+    with pytest.raises(RuntimeError, match=rf"{cls.__name__}\.a?play raised StopIteration") as raised:
+        env.step("win")
+    assert isinstance(raised.value.__cause__, StopIteration)
+    assert (env.released, env.episode_active) == (1, False)
+
+    async def main():
+        await env.areset(seed=0)
+        with pytest.raises(RuntimeError, match=r"play raised StopIteration"):
+            await asyncio.wait_for(env.astep("win"), 5)
+
+    asyncio.run(main())
+    assert env.released == 2
+
+    class NoTask(cls):
+        def new_episode(self, options):
+            return next(iter(()))
+
+    env = NoTask()
+    with pytest.raises(RuntimeError, match=r"NoTask\.new_episode raised StopIteration"):
+        env.reset(seed=0)
+    assert (env.acquired, env.released) == (1, 1)
