@@ -3,7 +3,8 @@
 :func:`start_server_process` runs a command that serves HTTP on a free port of 127.0.0.1 and
 returns once the server answers ``GET /health`` with 200; :func:`stop_server_process` stops it
 (SIGTERM, then SIGKILL after a grace). A server that exits or stays silent past the deadline is
-killed and reported with a :class:`RuntimeError` naming what it was.
+killed and reported with a :class:`RuntimeError` naming what it was; one whose wait is
+interrupted (Ctrl-C) is killed before the interruption goes on.
 """
 
 from __future__ import annotations
@@ -31,16 +32,26 @@ def start_server_process(command: Callable[[int], Sequence[str]], what: str, *, 
     port = free_port()
     process = subprocess.Popen(list(command(port)), stdout=output, stderr=None if output is None else subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_health(process, url, what, startup_timeout)
+    except BaseException:  # Ctrl-C included: the caller gets no process to stop, so none may outlive the wait
+        process.kill()
+        process.wait()
+        raise
+    return process, url
+
+
+def _wait_for_health(process: subprocess.Popen, url: str, what: str, startup_timeout: float) -> None:
+    """Return once ``url``'s ``/health`` answers 200; a :class:`RuntimeError` naming ``what``
+    if ``process`` exits first or ``startup_timeout`` seconds pass."""
     deadline = time.monotonic() + startup_timeout
     while True:
         try:
             if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return process, url
+                return
         except httpx.TransportError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
             raise RuntimeError(f"{what} did not start on {url}")
         time.sleep(0.1)
 
