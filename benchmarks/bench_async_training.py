@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from bench_cli import non_negative_float, positive_int
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 if str(REPOSITORY) not in sys.path:  # the tests folder holds the tiny world and its tokenizer
@@ -103,15 +104,17 @@ def run_side(args: argparse.Namespace, *, asynchronous: bool, steps: int) -> dic
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=8)
-    parser.add_argument("--tasks", type=int, default=4, help="tasks per step")
-    parser.add_argument("--group", type=int, default=8, help="rollouts per task")
-    parser.add_argument("--hidden", type=int, default=128, help="the tiny model's hidden size")
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--max-tokens", type=int, default=4, help="tokens per turn")
-    parser.add_argument("--env-latency", type=float, default=0.0, help="seconds added to every environment step")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (each side's threads share them)")
+    parser.add_argument("--steps", type=positive_int, default=8)
+    parser.add_argument("--tasks", type=positive_int, default=4, help="tasks per step")
+    parser.add_argument("--group", type=positive_int, default=8, help="rollouts per task")
+    parser.add_argument("--hidden", type=positive_int, default=128, help="the tiny model's hidden size")
+    parser.add_argument("--layers", type=positive_int, default=2)
+    parser.add_argument("--max-tokens", type=positive_int, default=4, help="tokens per turn")
+    parser.add_argument("--env-latency", type=non_negative_float, default=0.0,
+                        help="seconds added to every environment step")
+    parser.add_argument("--rounds", type=positive_int, default=3)
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="torch threads (each side's threads share them)")
     args = parser.parse_args(argv)
     if args.steps * args.tasks * args.group < 100:
         parser.error("a run must hold at least 100 trajectories (--steps x --tasks x --group)")

@@ -35,6 +35,7 @@ from typing import Any
 
 from agentgym.remote import AsyncRemoteEnv, RemoteEnv
 from server_process import start_server_process, stop_server_process
+from bench_cli import output_folder, positive_float, positive_int
 
 ENV_ID = "games/GuessTheNumber-v0"
 
@@ -154,10 +155,11 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="duration of one measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the median is kept")
-    parser.add_argument("--sessions", type=int, default=64, help="concurrent sessions of the second measurement")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--seconds", type=positive_float, default=3.0, help="duration of one measurement")
+    parser.add_argument("--rounds", type=positive_int, default=3, help="alternating rounds; the median is kept")
+    parser.add_argument("--sessions", type=positive_int, default=64,
+                        help="concurrent sessions of the second measurement")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     process, url = start_server(max_sessions=2 * args.sessions + 8)
     try:

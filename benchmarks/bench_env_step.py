@@ -50,6 +50,7 @@ from typing import Any, Callable
 
 import agentgym
 from agentgym import Feedback, LLMEnv
+from bench_cli import output_folder, positive_float, positive_int
 
 ACTION_STREAM = 4096  # moves drawn in advance per game (a power of two: indexed with a mask)
 _DIRECTIONS = ("up", "down", "left", "right")
@@ -469,13 +470,14 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=1.0, help="duration of one game measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per comparison")
-    parser.add_argument("--envs", type=int, nargs="+", default=[64, 256], help="concurrent environment counts")
-    parser.add_argument("--vector-steps", type=int, default=20, help="vector steps per concurrency measurement")
-    parser.add_argument("--delay", type=float, default=0.010, help="seconds each concurrent step waits")
+    parser.add_argument("--seconds", type=positive_float, default=1.0, help="duration of one game measurement")
+    parser.add_argument("--rounds", type=positive_int, default=3, help="alternating rounds per comparison")
+    parser.add_argument("--envs", type=positive_int, nargs="+", default=[64, 256], help="concurrent environment counts")
+    parser.add_argument("--vector-steps", type=positive_int, default=20,
+                        help="vector steps per concurrency measurement")
+    parser.add_argument("--delay", type=positive_float, default=0.010, help="seconds each concurrent step waits")
     parser.add_argument("--skip", choices=["games", "concurrency"], nargs="*", default=[])
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     report: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(),

@@ -67,6 +67,7 @@ from typing import Any
 from browser_bench import (REPO, WorkerFleet, default_browsergym_python, first_line, in_threads,
                            make_browsergym_venv, memory_of, serve_steppers, still_running,
                            use_chromium_in_browsergym)
+from bench_cli import non_negative_int, output_folder, positive_float, positive_int
 
 MESSAGE_PREFIX = "@@bench-gui "
 SIZES = {"desktop": (1280, 800), "phone": (412, 915)}
@@ -382,19 +383,19 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--envs", type=int, nargs="+", default=[1, 4])
-    parser.add_argument("--pool", type=int, default=None,
+    parser.add_argument("--envs", type=positive_int, nargs="+", default=[1, 4])
+    parser.add_argument("--pool", type=positive_int, default=None,
                         help="browsers of agentgym's pool (default as its shared pool: min(N, CPUs, 4))")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--window", type=float, default=8.0, help="seconds per side per round")
-    parser.add_argument("--episode-steps", type=int, default=20)
+    parser.add_argument("--rounds", type=positive_int, default=3)
+    parser.add_argument("--window", type=positive_float, default=8.0, help="seconds per side per round")
+    parser.add_argument("--episode-steps", type=positive_int, default=20)
     parser.add_argument("--device", choices=sorted(SIZES), default="phone")
     parser.add_argument("--difficulty", choices=["easy", "medium", "hard"], default="medium")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--baselines", type=int, default=10,
+    parser.add_argument("--baselines", type=non_negative_int, default=10,
                         help="episodes per task and level for the oracle / random table (0: none)")
     parser.add_argument("--only-baselines", action="store_true", help="the baselines table alone")
-    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    parser.add_argument("--out", type=output_folder, default=str(REPO / "benchmarks" / "results"))
     parser.add_argument("--browsergym-python", default=default_browsergym_python())
     parser.add_argument("--setup-browsergym", action="store_true")
     parser.add_argument("--chromium", default=None)

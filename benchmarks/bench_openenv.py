@@ -51,6 +51,7 @@ from typing import Any, Awaitable, Callable
 import httpx
 import psutil
 from server_process import start_server_process, stop_server_process
+from bench_cli import output_folder, positive_float, positive_int
 
 ENV_ID = "games/GuessTheNumber-v0"
 SIDES = ("agentgym", "openenv")
@@ -269,10 +270,11 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="duration of one measurement")
-    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds; medians are reported")
-    parser.add_argument("--sessions", type=int, default=64, help="concurrent sessions of the second measurement")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--seconds", type=positive_float, default=2.0, help="duration of one measurement")
+    parser.add_argument("--rounds", type=positive_int, default=7, help="alternating rounds; medians are reported")
+    parser.add_argument("--sessions", type=positive_int, default=64,
+                        help="concurrent sessions of the second measurement")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     parser.add_argument("--openenv-deflate", choices=("on", "off"), default="on",
                         help="OpenEnv's client negotiates permessage-deflate (websockets' default, which its "
                              "EnvClient keeps); 'off' connects it without, as agentgym's client does (a "

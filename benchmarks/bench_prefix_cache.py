@@ -43,6 +43,7 @@ from agentgym.policies.base import Request, SamplingParams
 from agentgym.policies.hf import HFPolicy
 from agentgym.rollout import RolloutConfig, RolloutResult, Task, rollout
 from agentgym.wrappers.chat_history import DEFAULT_SYSTEM_PROMPT
+from bench_cli import non_negative_int, output_folder, positive_int, registered_env
 
 DEFAULT_ENV = "games/Mastermind-v0"
 TARGET = 1.5
@@ -112,14 +113,15 @@ def mixed_call(policy: HFPolicy, conversations: int, turns: int, max_tokens: int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--env", default=DEFAULT_ENV)
-    parser.add_argument("--turns", type=int, nargs="*", default=[8, 16])
-    parser.add_argument("--episodes", type=int, default=8)
-    parser.add_argument("--max-tokens", type=int, default=24)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--mixed-turns", type=int, default=6, help="turns before the mixed batch (0: skip it)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 on busy shared cores)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--env", type=registered_env, default=DEFAULT_ENV)
+    parser.add_argument("--turns", type=positive_int, nargs="*", default=[8, 16])
+    parser.add_argument("--episodes", type=positive_int, default=8)
+    parser.add_argument("--max-tokens", type=positive_int, default=24)
+    parser.add_argument("--rounds", type=positive_int, default=2)
+    parser.add_argument("--mixed-turns", type=non_negative_int, default=6,
+                        help="turns before the mixed batch (0: skip it)")
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch threads (1 on busy shared cores)")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from agentgym.policies.embedded import load_embedded_model

@@ -32,6 +32,7 @@ import transformers  # noqa: F401
 
 import agentgym
 from agentgym.runtime import ProcessEnv
+from bench_cli import output_folder, positive_int, registered_env
 
 ENV_ID = "games/GuessTheNumber-v0"
 
@@ -56,9 +57,9 @@ def one_child(factory) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--env", default=ENV_ID)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--rounds", type=positive_int, default=7)
+    parser.add_argument("--env", type=registered_env, default=ENV_ID)
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     args = parser.parse_args()
 
     contenders = {

@@ -43,6 +43,7 @@ from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.runtime.runtimes import RayRuntime
 from agentgym.vector import ThreadVectorEnv
 from agentgym.policies.scripted import ScriptedPolicy
+from bench_cli import non_negative_int, output_folder, positive_int
 
 TARGET = 2.0  # ThreadVectorEnv / Ray steps per second, at most
 HEADLINE_WORKERS = 2  # one worker per core on the development machine
@@ -216,14 +217,16 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--envs", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=20, help="vector steps per round")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4], help="Ray worker counts to measure")
-    parser.add_argument("--turns", type=int, default=10, help="steps per episode of the rollout-engine comparison")
-    parser.add_argument("--engine-rounds", type=int, default=3, help="rounds of the rollout-engine comparison "
-                        "(0: skip it)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--envs", type=positive_int, default=64)
+    parser.add_argument("--steps", type=positive_int, default=20, help="vector steps per round")
+    parser.add_argument("--rounds", type=positive_int, default=5)
+    parser.add_argument("--workers", type=positive_int, nargs="+", default=[1, 2, 4],
+                        help="Ray worker counts to measure")
+    parser.add_argument("--turns", type=positive_int, default=10,
+                        help="steps per episode of the rollout-engine comparison")
+    parser.add_argument("--engine-rounds", type=non_negative_int, default=3,
+                        help="rounds of the rollout-engine comparison (0: skip it)")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     # logical CPUs for the local Ray instance: every pool's workers reserve 1 CPU each (all pools
     # live at once, so that the rounds can alternate)

@@ -48,6 +48,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from bench_cli import output_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -386,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-indexes", action="store_true")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: --sizes 2000 --queries 30, short time boxes")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

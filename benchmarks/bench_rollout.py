@@ -37,6 +37,7 @@ import agentgym
 from agentgym.policies.base import SamplingParams
 from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.wrappers import ChatHistory
+from bench_cli import output_folder, positive_int
 
 GAMES = ["games/GuessTheNumber-v0", "games/Wordle-v0", "games/Hangman-v0", "games/TicTacToe-v0",
          "games/Mastermind-v0", "games/TowerOfHanoi-v0", "games/FrozenLake-v0", "games/Sudoku-v0"]
@@ -129,11 +130,11 @@ def same_actions(a: list[list[str]], b: list[list[str]]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=["smollm2", "tiny"], default="smollm2")
-    parser.add_argument("--episodes", type=int, default=16)
-    parser.add_argument("--turns", type=int, default=3)
-    parser.add_argument("--max-tokens", type=int, default=24)
+    parser.add_argument("--episodes", type=positive_int, default=16)
+    parser.add_argument("--turns", type=positive_int, default=3)
+    parser.add_argument("--max-tokens", type=positive_int, default=24)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     if args.rounds < 3:
         parser.error("--rounds must be at least 3 (medians of fewer rounds say little on a noisy machine)")

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from agentgym.sandbox import Sandbox, SandboxLimits
+from bench_cli import output_folder, positive_int
 
 CODE = "print(sum(i * i for i in range(1000)))"
 EXPECTED = f"{sum(i * i for i in range(1000))}\n"
@@ -180,10 +181,10 @@ def markdown(report: dict[str, Any], machine: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--calls", type=int, default=10, help="calls per contender per round")
+    parser.add_argument("--rounds", type=positive_int, default=10)
+    parser.add_argument("--calls", type=positive_int, default=10, help="calls per contender per round")
     parser.add_argument("--gem-wheel", type=Path, help="gem-llm wheel to load GEM's sandbox from")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     bwrap_version = subprocess.run(["bwrap", "--version"], capture_output=True, text=True).stdout.split()[-1]
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "bubblewrap": bwrap_version,

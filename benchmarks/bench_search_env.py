@@ -37,6 +37,7 @@ from agentgym.rollout import RolloutConfig
 from agentgym.trajectory import Trajectory
 from agentgym.policies.base import SamplingParams
 from agentgym.policies.specs import EMBEDDED_SPEC
+from bench_cli import output_folder, positive_int
 
 
 class TimedRetriever:
@@ -138,16 +139,16 @@ def run_suite(policy: str, tasks: int, max_turns: int, max_tokens: int) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--episodes", type=int, default=200, help="oracle episodes per size and round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--tasks", type=int, default=5, help="questions per suite entry (4 entries)")
-    parser.add_argument("--max-turns", type=int, default=6)
-    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--sizes", type=positive_int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--episodes", type=positive_int, default=200, help="oracle episodes per size and round")
+    parser.add_argument("--rounds", type=positive_int, default=3)
+    parser.add_argument("--tasks", type=positive_int, default=5, help="questions per suite entry (4 entries)")
+    parser.add_argument("--max-turns", type=positive_int, default=6)
+    parser.add_argument("--max-tokens", type=positive_int, default=64)
     parser.add_argument("--no-model", action="store_true", help="skip the embedded model")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="where corpora and indexes are built (default: a temporary folder)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     args = parser.parse_args()
 
     report: dict[str, Any] = {"machine": platform.platform(), "python": platform.python_version(),

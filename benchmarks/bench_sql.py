@@ -38,6 +38,7 @@ from typing import Any, Callable
 import agentgym
 from agentgym.envs.tools.sql.schemas import SCHEMAS, _build
 from agentgym.envs.tools.sql.env import SQLEnv
+from bench_cli import output_folder, positive_int
 
 LEVELS = ("easy", "medium", "hard")
 TARGET = 1.0
@@ -145,9 +146,9 @@ def generation_times(seeds: range) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--episodes", type=int, default=90)
-    parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--episodes", type=positive_int, default=90)
+    parser.add_argument("--rounds", type=positive_int, default=9)
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     args = parser.parse_args()
 
     report: dict[str, Any] = {"machine": platform.platform(), "python": platform.python_version(),

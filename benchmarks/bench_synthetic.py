@@ -61,6 +61,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from bench_cli import output_folder, positive_int
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 if str(REPOSITORY) not in sys.path:  # the tests folder holds the FindTheWord world and the scripted rules
@@ -263,15 +264,15 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--episodes", type=int, default=4, help="held-out real episodes for the agreement")
-    parser.add_argument("--buffer-episodes", type=int, default=16, help="real episodes seeding the buffer")
-    parser.add_argument("--train-steps", type=int, default=12)
-    parser.add_argument("--tasks-per-step", type=int, default=4)
-    parser.add_argument("--group-size", type=int, default=4)
+    parser.add_argument("--episodes", type=positive_int, default=4, help="held-out real episodes for the agreement")
+    parser.add_argument("--buffer-episodes", type=positive_int, default=16, help="real episodes seeding the buffer")
+    parser.add_argument("--train-steps", type=positive_int, default=12)
+    parser.add_argument("--tasks-per-step", type=positive_int, default=4)
+    parser.add_argument("--group-size", type=positive_int, default=4)
     parser.add_argument("--skip-training", action="store_true")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--threads", type=positive_int, default=2, help="torch threads")
     parser.add_argument("--quick", action="store_true", help="scripted rules instead of the embedded model")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     args = parser.parse_args()
 
     import torch

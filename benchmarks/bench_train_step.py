@@ -95,6 +95,10 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+if str(Path(__file__).resolve().parent) not in sys.path:  # loaded by its path (tests/train), not run as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_cli import non_negative_int, output_folder, positive_int  # noqa: E402
+
 # Model shapes (see the module docstring): Llama configurations, randomly initialised.
 MODEL_SHAPES: dict[str, dict[str, Any]] = {
     "tiny": dict(vocab_size=32000, hidden_size=256, intermediate_size=688, num_hidden_layers=4,
@@ -749,10 +753,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--params", choices=sorted(MODEL_SHAPES), default="tiny")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
-    parser.add_argument("--groups", type=int, default=2)
-    parser.add_argument("--group-size", type=int, default=4)
-    parser.add_argument("--prompt-tokens", type=int, nargs=2, default=[48, 96], metavar=("MIN", "MAX"))
-    parser.add_argument("--completion-tokens", type=int, nargs=2, default=[24, 72], metavar=("MIN", "MAX"))
+    parser.add_argument("--groups", type=positive_int, default=2)
+    parser.add_argument("--group-size", type=positive_int, default=4)
+    parser.add_argument("--prompt-tokens", type=positive_int, nargs=2, default=[48, 96], metavar=("MIN", "MAX"))
+    parser.add_argument("--completion-tokens", type=positive_int, nargs=2, default=[24, 72], metavar=("MIN", "MAX"))
     parser.add_argument("--micro-batch-tokens", type=_token_budget, default=4096,
                         help="agentgym's packing budget, or auto (TRL scores the whole batch in one pass)")
     parser.add_argument("--attention", choices=ATTENTION, default="auto",
@@ -762,11 +766,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="measure agentgym's first-step peak memory at these packed lengths instead")
     parser.add_argument("--simulate-oom", nargs="+", choices=SIDES, default=[],
                         help="(testing) these sides raise torch.OutOfMemoryError instead of running")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=4, help="timed steps per side and round, after a warm-up step")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads in the workers (0: torch's default)")
+    parser.add_argument("--rounds", type=positive_int, default=3)
+    parser.add_argument("--steps", type=positive_int, default=4,
+                        help="timed steps per side and round, after a warm-up step")
+    parser.add_argument("--threads", type=non_negative_int, default=0,
+                        help="torch threads in the workers (0: torch's default)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # memory:<side>, timing:<side first> or length:<tokens>
     return parser.parse_args(argv)
 

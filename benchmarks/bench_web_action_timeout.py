@@ -37,6 +37,7 @@ import agentgym.envs.web.miniwob  # noqa: F401  (registers web/miniwob.* and its
 from agentgym.eval import evaluate
 from agentgym.rollout import RolloutConfig
 from agentgym.suites import Suite, SuiteEntry, get_suite
+from bench_cli import output_folder, positive_float, positive_int
 
 TIMED_OUT = "did not finish within"
 #: ``--quick``: the random agent's tasks (one has elements that never become clickable) and the oracles'.
@@ -77,13 +78,14 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--timeouts", type=float, nargs="+", default=[5.0, 2.0, 1.0, 0.5],
+    parser.add_argument("--timeouts", type=positive_float, nargs="+", default=[5.0, 2.0, 1.0, 0.5],
                         help="action_timeout values; the first is the baseline of the speed ratios")
-    parser.add_argument("--seeds", type=int, default=2, help="seeds per click-* task for the random agent")
-    parser.add_argument("--oracle-seeds", type=int, default=1, help="seeds per task for the oracles (at most 3)")
-    parser.add_argument("--concurrency", type=int, default=RolloutConfig().max_concurrent_episodes)
+    parser.add_argument("--seeds", type=positive_int, default=2, help="seeds per click-* task for the random agent")
+    parser.add_argument("--oracle-seeds", type=positive_int, default=1,
+                        help="seeds per task for the oracles (at most 3)")
+    parser.add_argument("--concurrency", type=positive_int, default=RolloutConfig().max_concurrent_episodes)
     parser.add_argument("--quick", action="store_true", help="a smoke run: two tasks each, 2 s and 0.5 s, one seed, three turns")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     args = parser.parse_args()
 
     config = RolloutConfig(max_concurrent_episodes=args.concurrency, step_timeout=120.0,

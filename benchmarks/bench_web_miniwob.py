@@ -71,6 +71,7 @@ from typing import Any
 from browser_bench import (BROWSERGYM_VENV, WorkerFleet, cpu_seconds, default_browsergym_python, first_line,
                            in_threads, make_browsergym_venv, memory_of, serve_steppers, still_running,
                            use_chromium_in_browsergym)
+from bench_cli import output_file, output_folder, positive_float, positive_int
 
 #: Easy and medium tasks with several interactive elements (BrowserGym has all of them).
 DEFAULT_TASKS = ("click-button", "click-link", "click-dialog", "click-checkboxes", "click-tab",
@@ -425,15 +426,15 @@ def setup_browsergym() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--envs", type=int, nargs="+", default=[1, 4, 16], help="concurrent environments")
-    parser.add_argument("--pools", type=int, nargs="+", default=[1, 2, 4],
+    parser.add_argument("--envs", type=positive_int, nargs="+", default=[1, 4, 16], help="concurrent environments")
+    parser.add_argument("--pools", type=positive_int, nargs="+", default=[1, 2, 4],
                         help="agentgym: browsers in the pool (capped at N)")
-    parser.add_argument("--screenshot-pool", type=int, default=2, help="agentgym+screenshot: browsers")
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds of stepping per configuration")
+    parser.add_argument("--screenshot-pool", type=positive_int, default=2, help="agentgym+screenshot: browsers")
+    parser.add_argument("--duration", type=positive_float, default=20.0, help="seconds of stepping per configuration")
     parser.add_argument("--tasks", nargs="+", default=list(DEFAULT_TASKS))
-    parser.add_argument("--episode-steps", type=int, default=10)
+    parser.add_argument("--episode-steps", type=positive_int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--startup-timeout", type=float, default=600.0)
+    parser.add_argument("--startup-timeout", type=positive_float, default=600.0)
     parser.add_argument("--browsergym-python", default=default_browsergym_python())
     parser.add_argument("--browsergym-defaults", action="store_true",
                         help="also run BrowserGym with its MiniWoB defaults (slow_mo 100 ms, 0.5 s pre-observation "
@@ -444,8 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-browsergym", action="store_true", help="agentgym only")
     parser.add_argument("--no-screenshot", action="store_true", help="skip the agentgym+screenshot rows")
     parser.add_argument("--setup-browsergym", action="store_true", help="make BrowserGym's virtual environment")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    parser.add_argument("--json", type=Path, default=None, help="also write the JSON report here")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
+    parser.add_argument("--json", type=output_file, default=None, help="also write the JSON report here")
     # Worker mode (internal).
     parser.add_argument("--worker", choices=["ours", "browsergym"], help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=1, help=argparse.SUPPRESS)

@@ -44,6 +44,7 @@ from agentgym.policies.base import SamplingParams
 from agentgym.policies.specs import EMBEDDED_SPEC
 from agentgym.rollout import RolloutConfig
 from agentgym.suites import Suite, SuiteEntry, get_suite
+from bench_cli import output_folder, positive_int
 
 #: Easy tasks the embedded model plays by default: one or two actions on a named element.
 MODEL_TASKS = ("click-test", "click-button", "click-link", "click-dialog", "click-tab", "focus-text",
@@ -117,16 +118,17 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per task for random and oracle (at most 3)")
-    parser.add_argument("--concurrency", type=int, default=4, help="episodes in flight at once")
+    parser.add_argument("--seeds", type=positive_int, default=3,
+                        help="seeds per task for random and oracle (at most 3)")
+    parser.add_argument("--concurrency", type=positive_int, default=4, help="episodes in flight at once")
     parser.add_argument("--no-model", action="store_true", help="skip the embedded model")
     parser.add_argument("--model-tasks", nargs="+", default=list(MODEL_TASKS))
-    parser.add_argument("--model-seeds", type=int, default=2)
-    parser.add_argument("--model-turns", type=int, default=4)
-    parser.add_argument("--max-tokens", type=int, default=48)
+    parser.add_argument("--model-seeds", type=positive_int, default=2)
+    parser.add_argument("--model-turns", type=positive_int, default=4)
+    parser.add_argument("--max-tokens", type=positive_int, default=48)
     parser.add_argument("--only-model", action="store_true", help="skip the random and oracle runs")
     parser.add_argument("--quick", action="store_true", help="a smoke run: three tasks, one seed, no model")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     args = parser.parse_args()
 
     config = RolloutConfig(max_concurrent_episodes=args.concurrency, step_timeout=120.0)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from bench_cli import output_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 ALGORITHMS = {"grpo": {"name": "grpo"},
@@ -154,7 +155,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=2e-5)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS), choices=list(ALGORITHMS))
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--out", type=output_folder, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--confirm", type=int, default=0, metavar="N",
                         help="after training, evaluate the initial and final weights on N fresh held-out seeds "
                         "(x eval-samples episodes each); alone with --report: on runs already trained")

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from bench_cli import output_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"game": ROOT / "examples" / "learn_guess_the_number.toml",
@@ -185,7 +186,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "train_smollm2_two_envs",
                         help="where the runs' checkpoints and metrics go")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--out", type=output_folder, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--report", action="store_true", help="train nothing: print the tables from the results")
     args = parser.parse_args()
     if args.threads:

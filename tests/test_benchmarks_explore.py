@@ -32,3 +32,62 @@ def test_server_process_is_killed_when_its_startup_wait_is_interrupted(monkeypat
     started = [child for child in psutil.Process().children() if child.pid not in before]
     assert all(not child.is_running() or child.status() == psutil.STATUS_ZOMBIE for child in started), started
 
+
+def run_main(monkeypatch, capsys, script: str, *arguments: str) -> tuple[int, str]:
+    """Run ``script``'s ``main()`` in this process with ``arguments``; its exit status (0 when
+    it returns) and what it wrote to stderr."""
+    module = __import__(script)
+    monkeypatch.setattr(sys, "argv", [f"{script}.py", *arguments])
+    try:
+        module.main()
+        status = 0
+    except SystemExit as exit_:
+        status = exit_.code
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("arguments, at_fault", [
+    (["--skip", "games", "concurrency", "--rounds", "0"], "--rounds"),  # StatisticsError: median of no rounds
+    (["--skip", "games", "concurrency", "--rounds", "-2"], "--rounds"),
+    (["--skip", "games", "concurrency", "--seconds", "-1"], "--seconds"),  # ran, timing one episode a round
+    (["--skip", "games", "--envs", "2", "--delay", "0"], "--delay"),  # ZeroDivisionError: the ideal rate
+    (["--skip", "games", "--envs", "0", "--delay", "0.001"], "--envs"),  # ZeroDivisionError: % of an ideal of 0
+])
+def test_bench_env_step_refuses_counts_no_run_can_measure(monkeypatch, capsys, tmp_path, arguments, at_fault):
+    status, err = run_main(monkeypatch, capsys, "bench_env_step", "--seconds", "0.01", "--rounds", "1",
+                           "--vector-steps", "1", *arguments, "--out", str(tmp_path))
+    assert status == 2 and f"argument {at_fault}:" in err and "Traceback" not in err, err
+    assert not any(tmp_path.iterdir())  # refused before anything ran or was written
+
+
+def test_an_out_that_is_a_file_is_refused_before_the_run(monkeypatch, capsys, tmp_path):
+    """bench_env_step measured everything first, then died on mkdir with FileExistsError."""
+    taken = tmp_path / "report.json"
+    taken.write_text("{}")
+    status, err = run_main(monkeypatch, capsys, "bench_env_step", "--skip", "games", "concurrency",
+                           "--seconds", "0.01", "--rounds", "1", "--out", str(taken))
+    assert status == 2 and "argument --out:" in err and "is a file, not a folder" in err, err
+    assert "wrapper overhead" not in err  # nothing was measured
+    status, err = run_main(monkeypatch, capsys, "bench_env_step", "--skip", "games", "concurrency",
+                           "--rounds", "1", "--out", str(taken / "below"))
+    assert status == 2 and "argument --out:" in err, err
+
+
+def test_an_unknown_environment_id_is_one_line_before_anything_starts(monkeypatch, capsys):
+    """bench_process_env --env nope/Nope-v0 started a child process and died in it with a KeyError
+    traceback from the registry, about 10 s in; the scripts taking an id check it as they parse."""
+    import argparse
+
+    from bench_cli import output_file, registered_env
+
+    assert registered_env("games/GuessTheNumber-v0") == "games/GuessTheNumber-v0"
+    parser = argparse.ArgumentParser(prog="bench_process_env.py")
+    parser.add_argument("--env", type=registered_env)
+    parser.add_argument("--json", type=output_file)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--env", "nope/Nope-v0"])
+    err = capsys.readouterr().err
+    assert "argument --env: no environment registered as 'nope/Nope-v0'" in err and "Traceback" not in err
+    with pytest.raises(SystemExit):  # bench_web_miniwob --json: IsADirectoryError after the whole run
+        parser.parse_args(["--json", str(Path(__file__).parent)])
+    assert "is a folder, not a file" in capsys.readouterr().err
