@@ -291,11 +291,9 @@ class LLMEnv(ToolHost, gym.Env):
                 f"{owner}: unknown difficulty {difficulty!r}; "
                 f"choose one of {', '.join(self.difficulties)}"
             )
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ConfigError(
-                f"{type(self).__name__}: render_mode must be None or one of "
-                f"{self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        render_modes = list(self.metadata.get("render_modes", ()))  # a class's own metadata may lack them
+        if render_mode not in (None, *render_modes):
+            raise ConfigError(f"{owner}: render_mode must be None or one of {render_modes}, got {render_mode!r}")
         self.difficulty = difficulty
         self.dense_reward = check_flag(owner, "dense_reward", dense_reward)
         self.invalid_penalty = check_number(owner, "invalid_penalty", invalid_penalty, minimum=0)

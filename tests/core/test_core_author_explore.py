@@ -473,3 +473,15 @@ def test_a_hook_that_raises_stop_iteration_is_a_runtime_error_naming_it(cls):
     with pytest.raises(RuntimeError, match=r"NoTask\.new_episode raised StopIteration"):
         env.reset(seed=0)
     assert (env.acquired, env.released) == (1, 1)
+
+
+def test_metadata_without_render_modes_is_no_key_error():
+    """A class's own ``metadata`` without ``render_modes`` (Gymnasium's Env has it) made every
+    construction fail with KeyError: 'render_modes', render_mode given or not."""
+
+    class Described(Counted):
+        metadata = {"description": "mine"}
+
+    assert Described().render_mode is None
+    with pytest.raises(ConfigError, match=r"Described: render_mode must be None or one of \[\], got 'ansi'"):
+        Described(render_mode="ansi")
