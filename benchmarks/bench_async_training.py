@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from bench_cli import non_negative_float, positive_int
+from bench_cli import ShowDefaults, non_negative_float, positive_int
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 if str(REPOSITORY) not in sys.path:  # the tests folder holds the tiny world and its tokenizer
@@ -103,7 +103,7 @@ def run_side(args: argparse.Namespace, *, asynchronous: bool, steps: int) -> dic
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--steps", type=positive_int, default=8)
     parser.add_argument("--tasks", type=positive_int, default=4, help="tasks per step")
     parser.add_argument("--group", type=positive_int, default=8, help="rollouts per task")

@@ -1,7 +1,8 @@
-"""What the benchmark scripts' command lines share: argument types that refuse, in one line and
-before anything is measured, what no run can use -- a count below one, a duration of zero, an
-environment id nobody registered, an output folder that cannot be made or written (found only
-after a run of minutes otherwise) -- and the machine a report was measured on.
+"""What the benchmark scripts' command lines share: a ``--help`` that names every option's
+default; argument types that refuse, in one line and before anything is measured, what no run
+can use -- a count below one, a duration of zero, an environment id nobody registered, an
+output folder that cannot be made or written (found only after a run of minutes otherwise) --
+and the machine a report was measured on.
 
 The scripts import it as a top-level module (``from bench_cli import ...``): ``python
 benchmarks/X.py`` puts this folder first on ``sys.path``. An :class:`argparse.ArgumentTypeError`
@@ -11,11 +12,27 @@ raised here becomes ``X.py: error: argument --rounds: expected ...`` and exit st
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import os
 import platform
 from pathlib import Path
 from typing import Any, Callable
+
+
+class ShowDefaults(argparse.HelpFormatter):
+    """``--help`` with each option's default after its text, options without a help text included
+    (:class:`argparse.ArgumentDefaultsHelpFormatter` skips those). A default of ``None``,
+    ``False``, ``""`` or an empty list is no value the option takes, and is not shown."""
+
+    def _format_action(self, action: argparse.Action) -> str:
+        default = action.default
+        unset = default is None or default is False or default is argparse.SUPPRESS or default in ("", [])
+        if (action.option_strings and not unset and "%(default)" not in (action.help or "")
+                and action.help != argparse.SUPPRESS):
+            action = copy.copy(action)
+            action.help = f"{action.help} (default: %(default)s)" if action.help else "(default: %(default)s)"
+        return super()._format_action(action)
 
 
 def positive_int(text: str) -> int:

@@ -35,7 +35,7 @@ from typing import Any
 
 from agentgym.remote import AsyncRemoteEnv, RemoteEnv
 from server_process import start_server_process, stop_server_process
-from bench_cli import output_folder, positive_float, positive_int
+from bench_cli import ShowDefaults, output_folder, positive_float, positive_int
 
 ENV_ID = "games/GuessTheNumber-v0"
 
@@ -154,7 +154,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--seconds", type=positive_float, default=3.0, help="duration of one measurement")
     parser.add_argument("--rounds", type=positive_int, default=3, help="alternating rounds; the median is kept")
     parser.add_argument("--sessions", type=positive_int, default=64,

@@ -50,7 +50,7 @@ from typing import Any, Callable
 
 import agentgym
 from agentgym import Feedback, LLMEnv
-from bench_cli import output_folder, positive_float, positive_int
+from bench_cli import ShowDefaults, output_folder, positive_float, positive_int
 
 ACTION_STREAM = 4096  # moves drawn in advance per game (a power of two: indexed with a mask)
 _DIRECTIONS = ("up", "down", "left", "right")
@@ -469,7 +469,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--seconds", type=positive_float, default=1.0, help="duration of one game measurement")
     parser.add_argument("--rounds", type=positive_int, default=3, help="alternating rounds per comparison")
     parser.add_argument("--envs", type=positive_int, nargs="+", default=[64, 256], help="concurrent environment counts")

@@ -67,7 +67,7 @@ from typing import Any
 from browser_bench import (REPO, WorkerFleet, default_browsergym_python, first_line, in_threads,
                            make_browsergym_venv, memory_of, serve_steppers, still_running,
                            use_chromium_in_browsergym)
-from bench_cli import non_negative_int, output_folder, positive_float, positive_int
+from bench_cli import ShowDefaults, non_negative_int, output_folder, positive_float, positive_int
 
 MESSAGE_PREFIX = "@@bench-gui "
 SIZES = {"desktop": (1280, 800), "phone": (412, 915)}
@@ -382,7 +382,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--envs", type=positive_int, nargs="+", default=[1, 4])
     parser.add_argument("--pool", type=positive_int, default=None,
                         help="browsers of agentgym's pool (default as its shared pool: min(N, CPUs, 4))")

@@ -56,7 +56,7 @@ from agentgym.policies.hf import cache_keyword
 from agentgym.rewards import InformationGainReward, brute_force_values
 from agentgym.rewards.info_gain import answer_queries
 from agentgym.trajectory import Trajectory, Turn
-from bench_cli import output_folder, positive_int
+from bench_cli import ShowDefaults, output_folder, positive_int
 
 TARGETS = {"speedup_vs_brute_force_at_5_turns": 3.0, "ratio_to_one_forward": 1.5}
 # Token lengths: prompt (system prompt, instructions, first observation), then per turn.
@@ -233,7 +233,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--rounds", type=positive_int, default=5, help="alternating rounds per measurement")
     parser.add_argument("--trajectories", type=positive_int, default=4, help="trajectories per measurement")
     parser.add_argument("--batch-size", type=positive_int,

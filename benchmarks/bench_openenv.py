@@ -51,7 +51,7 @@ from typing import Any, Awaitable, Callable
 import httpx
 import psutil
 from server_process import start_server_process, stop_server_process
-from bench_cli import output_folder, positive_float, positive_int
+from bench_cli import ShowDefaults, output_folder, positive_float, positive_int
 
 ENV_ID = "games/GuessTheNumber-v0"
 SIDES = ("agentgym", "openenv")
@@ -269,7 +269,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--seconds", type=positive_float, default=2.0, help="duration of one measurement")
     parser.add_argument("--rounds", type=positive_int, default=7, help="alternating rounds; medians are reported")
     parser.add_argument("--sessions", type=positive_int, default=64,

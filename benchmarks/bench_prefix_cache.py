@@ -43,7 +43,7 @@ from agentgym.policies.base import Request, SamplingParams
 from agentgym.policies.hf import HFPolicy
 from agentgym.rollout import RolloutConfig, RolloutResult, Task, rollout
 from agentgym.wrappers.chat_history import DEFAULT_SYSTEM_PROMPT
-from bench_cli import non_negative_int, output_folder, positive_int, registered_env
+from bench_cli import ShowDefaults, non_negative_int, output_folder, positive_int, registered_env
 
 DEFAULT_ENV = "games/Mastermind-v0"
 TARGET = 1.5
@@ -112,7 +112,7 @@ def mixed_call(policy: HFPolicy, conversations: int, turns: int, max_tokens: int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--env", type=registered_env, default=DEFAULT_ENV)
     parser.add_argument("--turns", type=positive_int, nargs="*", default=[8, 16])
     parser.add_argument("--episodes", type=positive_int, default=8)

@@ -32,7 +32,7 @@ import transformers  # noqa: F401
 
 import agentgym
 from agentgym.runtime import ProcessEnv
-from bench_cli import output_folder, positive_int, registered_env
+from bench_cli import ShowDefaults, output_folder, positive_int, registered_env
 
 ENV_ID = "games/GuessTheNumber-v0"
 
@@ -56,7 +56,7 @@ def one_child(factory) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--rounds", type=positive_int, default=7)
     parser.add_argument("--env", type=registered_env, default=ENV_ID)
     parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")

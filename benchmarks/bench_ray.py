@@ -43,7 +43,7 @@ from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.runtime.runtimes import RayRuntime
 from agentgym.vector import ThreadVectorEnv
 from agentgym.policies.scripted import ScriptedPolicy
-from bench_cli import non_negative_int, output_folder, positive_int
+from bench_cli import ShowDefaults, non_negative_int, output_folder, positive_int
 
 TARGET = 2.0  # ThreadVectorEnv / Ray steps per second, at most
 HEADLINE_WORKERS = 2  # one worker per core on the development machine
@@ -216,7 +216,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--envs", type=positive_int, default=64)
     parser.add_argument("--steps", type=positive_int, default=20, help="vector steps per round")
     parser.add_argument("--rounds", type=positive_int, default=5)

@@ -37,7 +37,7 @@ import agentgym
 from agentgym.policies.base import SamplingParams
 from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.wrappers import ChatHistory
-from bench_cli import output_folder, positive_int
+from bench_cli import ShowDefaults, output_folder, positive_int
 
 GAMES = ["games/GuessTheNumber-v0", "games/Wordle-v0", "games/Hangman-v0", "games/TicTacToe-v0",
          "games/Mastermind-v0", "games/TowerOfHanoi-v0", "games/FrozenLake-v0", "games/Sudoku-v0"]
@@ -128,7 +128,7 @@ def same_actions(a: list[list[str]], b: list[list[str]]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--model", choices=["smollm2", "tiny"], default="smollm2")
     parser.add_argument("--episodes", type=positive_int, default=16)
     parser.add_argument("--turns", type=positive_int, default=3)

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from agentgym.sandbox import Sandbox, SandboxLimits
-from bench_cli import output_folder, positive_int
+from bench_cli import ShowDefaults, output_folder, positive_int
 
 CODE = "print(sum(i * i for i in range(1000)))"
 EXPECTED = f"{sum(i * i for i in range(1000))}\n"
@@ -180,7 +180,7 @@ def markdown(report: dict[str, Any], machine: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--rounds", type=positive_int, default=10)
     parser.add_argument("--calls", type=positive_int, default=10, help="calls per contender per round")
     parser.add_argument("--gem-wheel", type=Path, help="gem-llm wheel to load GEM's sandbox from")

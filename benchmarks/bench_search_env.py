@@ -37,7 +37,7 @@ from agentgym.rollout import RolloutConfig
 from agentgym.trajectory import Trajectory
 from agentgym.policies.base import SamplingParams
 from agentgym.policies.specs import EMBEDDED_SPEC
-from bench_cli import output_folder, positive_int
+from bench_cli import ShowDefaults, output_folder, positive_int
 
 
 class TimedRetriever:
@@ -138,7 +138,7 @@ def run_suite(policy: str, tasks: int, max_turns: int, max_tokens: int) -> dict[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--sizes", type=positive_int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--episodes", type=positive_int, default=200, help="oracle episodes per size and round")
     parser.add_argument("--rounds", type=positive_int, default=3)

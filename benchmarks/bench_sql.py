@@ -38,7 +38,7 @@ from typing import Any, Callable
 import agentgym
 from agentgym.envs.tools.sql.schemas import SCHEMAS, _build
 from agentgym.envs.tools.sql.env import SQLEnv
-from bench_cli import output_folder, positive_int
+from bench_cli import ShowDefaults, output_folder, positive_int
 
 LEVELS = ("easy", "medium", "hard")
 TARGET = 1.0
@@ -145,7 +145,7 @@ def generation_times(seeds: range) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--episodes", type=positive_int, default=90)
     parser.add_argument("--rounds", type=positive_int, default=9)
     parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")

@@ -61,7 +61,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from bench_cli import output_folder, positive_int
+from bench_cli import ShowDefaults, output_folder, positive_int
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 if str(REPOSITORY) not in sys.path:  # the tests folder holds the FindTheWord world and the scripted rules
@@ -263,7 +263,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--episodes", type=positive_int, default=4, help="held-out real episodes for the agreement")
     parser.add_argument("--buffer-episodes", type=positive_int, default=16, help="real episodes seeding the buffer")
     parser.add_argument("--train-steps", type=positive_int, default=12)

@@ -37,7 +37,7 @@ import agentgym.envs.web.miniwob  # noqa: F401  (registers web/miniwob.* and its
 from agentgym.eval import evaluate
 from agentgym.rollout import RolloutConfig
 from agentgym.suites import Suite, SuiteEntry, get_suite
-from bench_cli import output_folder, positive_float, positive_int
+from bench_cli import ShowDefaults, output_folder, positive_float, positive_int
 
 TIMED_OUT = "did not finish within"
 #: ``--quick``: the random agent's tasks (one has elements that never become clickable) and the oracles'.
@@ -77,7 +77,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--timeouts", type=positive_float, nargs="+", default=[5.0, 2.0, 1.0, 0.5],
                         help="action_timeout values; the first is the baseline of the speed ratios")
     parser.add_argument("--seeds", type=positive_int, default=2, help="seeds per click-* task for the random agent")

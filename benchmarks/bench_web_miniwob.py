@@ -71,7 +71,7 @@ from typing import Any
 from browser_bench import (BROWSERGYM_VENV, WorkerFleet, cpu_seconds, default_browsergym_python, first_line,
                            in_threads, make_browsergym_venv, memory_of, serve_steppers, still_running,
                            use_chromium_in_browsergym)
-from bench_cli import output_file, output_folder, positive_float, positive_int
+from bench_cli import ShowDefaults, output_file, output_folder, positive_float, positive_int
 
 #: Easy and medium tasks with several interactive elements (BrowserGym has all of them).
 DEFAULT_TASKS = ("click-button", "click-link", "click-dialog", "click-checkboxes", "click-tab",
@@ -425,7 +425,7 @@ def setup_browsergym() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--envs", type=positive_int, nargs="+", default=[1, 4, 16], help="concurrent environments")
     parser.add_argument("--pools", type=positive_int, nargs="+", default=[1, 2, 4],
                         help="agentgym: browsers in the pool (capped at N)")

@@ -44,7 +44,7 @@ from agentgym.policies.base import SamplingParams
 from agentgym.policies.specs import EMBEDDED_SPEC
 from agentgym.rollout import RolloutConfig
 from agentgym.suites import Suite, SuiteEntry, get_suite
-from bench_cli import output_folder, positive_int
+from bench_cli import ShowDefaults, output_folder, positive_int
 
 #: Easy tasks the embedded model plays by default: one or two actions on a named element.
 MODEL_TASKS = ("click-test", "click-button", "click-link", "click-dialog", "click-tab", "focus-text",
@@ -117,7 +117,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--seeds", type=positive_int, default=3,
                         help="seeds per task for random and oracle (at most 3)")
     parser.add_argument("--concurrency", type=positive_int, default=4, help="episodes in flight at once")

@@ -26,7 +26,7 @@ import time
 
 import psutil
 from browser_bench import distinct_bytes, process_tree, pss_rss
-from bench_cli import positive_int
+from bench_cli import ShowDefaults, positive_int
 
 
 def kind_of(process: psutil.Process, me: int) -> str:
@@ -39,7 +39,7 @@ def kind_of(process: psutil.Process, me: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--task", default="click-button")
     parser.add_argument("--steps", type=positive_int, default=60)
     parser.add_argument("--seed", type=int, default=0)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from bench_cli import output_folder
+from bench_cli import ShowDefaults, output_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 ALGORITHMS = {"grpo": {"name": "grpo"},
@@ -146,7 +146,7 @@ def _mean(points: list[list[float]]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--eval-every", type=int, default=5)
     parser.add_argument("--eval-tasks", type=int, default=16)

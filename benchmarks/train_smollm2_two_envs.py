@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from bench_cli import output_folder
+from bench_cli import ShowDefaults, output_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"game": ROOT / "examples" / "learn_guess_the_number.toml",
@@ -171,7 +171,7 @@ def _say(text: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--envs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--steps", type=int, default=None, help="GRPO steps (default: the configuration's)")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default: the configuration's)")

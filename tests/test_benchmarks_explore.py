@@ -91,3 +91,19 @@ def test_an_unknown_environment_id_is_one_line_before_anything_starts(monkeypatc
     with pytest.raises(SystemExit):  # bench_web_miniwob --json: IsADirectoryError after the whole run
         parser.parse_args(["--json", str(Path(__file__).parent)])
     assert "is a folder, not a file" in capsys.readouterr().err
+
+
+def test_help_names_every_options_default(monkeypatch, capsys):
+    """``--help`` said what --rounds is for but not that it is 3 unless given; options without a
+    help text (--out among them) showed neither."""
+    import re
+
+    monkeypatch.setattr(sys, "argv", ["bench_env_step.py", "--help"])
+    with pytest.raises(SystemExit) as done:
+        __import__("bench_env_step").main()
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines where it likes
+    assert done.value.code == 0
+    assert "--rounds ROUNDS alternating rounds per comparison (default: 3)" in text
+    assert "--envs ENVS [ENVS ...] concurrent environment counts (default: [64, 256])" in text
+    assert re.search(r"--out OUT \(default: \S*benchmarks/results\)", text)
+    assert "--skip" in text and "(default: [])" not in text  # an empty list is no default worth naming
