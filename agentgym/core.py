@@ -227,11 +227,20 @@ HINT_LEVELS = (1, 2, 3)
 
 
 def _first_sentence(text: str, limit: int = 300) -> str:
-    """The first sentence of ``text`` (up to ``limit`` characters), stripped."""
+    """The first sentence of ``text`` (up to ``limit`` characters), stripped. A sentence ends
+    at ``.``, ``!`` or ``?`` before a space and a word that starts no sentence of its own (a
+    lower-case letter or a digit follows "e.g." and "i.e."), or at the end of the text."""
     text = " ".join(text.split())
-    end = next((i + 1 for i, c in enumerate(text) if c in ".!?" and (i + 1 == len(text) or text[i + 1] == " ")),
-               len(text))
+    end = next((i + 1 for i, c in enumerate(text) if c in ".!?" and _ends_sentence(text, i + 1)), len(text))
     return text[:min(end, limit)].strip()
+
+
+def _ends_sentence(text: str, after: int) -> bool:
+    """Whether the punctuation right before ``text[after]`` ends a sentence."""
+    if after == len(text):
+        return True
+    following = text[after + 1:after + 2]
+    return text[after] == " " and not (following.islower() or following.isdigit())
 
 
 class LLMEnv(ToolHost, gym.Env):

@@ -485,3 +485,16 @@ def test_metadata_without_render_modes_is_no_key_error():
     assert Described().render_mode is None
     with pytest.raises(ConfigError, match=r"Described: render_mode must be None or one of \[\], got 'ansi'"):
         Described(render_mode="ansi")
+
+
+def test_the_rule_reminder_drawn_from_instructions_is_not_cut_at_an_abbreviation():
+    """``hint(1)`` of an environment without ``rule_reminder`` is the first sentence of its
+    instructions; "e.g." and "i.e." ended that sentence, so the agent was reminded
+    "Reply with a column (i.e." (what the Hinted wrapper appends to observations)."""
+
+    class Abbreviated(Counted):
+        instructions = "Reply with a column (i.e. a number), e.g. 3. The first to connect four wins."
+
+    env = Abbreviated()
+    env.reset(seed=0)
+    assert env.hint(1) == "Reply with a column (i.e. a number), e.g. 3."
