@@ -110,8 +110,13 @@ def registered_env(text: str) -> str:
     return text
 
 
+def cpus_and_load() -> dict[str, Any]:
+    """The CPU count and the 1-, 5- and 15-minute load averages now: other jobs on the cores
+    move every figure, so a report says what it was measured under."""
+    return {"cpus": os.cpu_count(), "load_average": [round(load, 2) for load in os.getloadavg()]}
+
+
 def machine() -> dict[str, Any]:
-    """The machine a run measures: Python's version, the processor, the CPU count and the 1-,
-    5- and 15-minute load averages now (other jobs on the cores move every figure)."""
+    """The machine a run measures: Python's version, the processor, and :func:`cpus_and_load`."""
     return {"python": platform.python_version(), "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(), "load_average": [round(load, 2) for load in os.getloadavg()]}
+            **cpus_and_load()}

@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import random
 import statistics
 import subprocess
@@ -35,7 +33,7 @@ from typing import Any
 
 from agentgym.remote import AsyncRemoteEnv, RemoteEnv
 from server_process import start_server_process, stop_server_process
-from bench_cli import ShowDefaults, output_folder, positive_float, positive_int
+from bench_cli import ShowDefaults, machine, output_folder, positive_float, positive_int
 
 ENV_ID = "games/GuessTheNumber-v0"
 
@@ -166,8 +164,7 @@ def main() -> None:
         results = bench(url, args.sessions, args.seconds, args.rounds)
     finally:
         stop_server_process(process)
-    report = {"machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(),
-                          "cpus": os.cpu_count()},
+    report = {"machine": machine(),
               "env_id": ENV_ID, "sessions": args.sessions, "seconds": args.seconds, "rounds": args.rounds,
               "results": results}
     table = markdown(report)

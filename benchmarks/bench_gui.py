@@ -67,7 +67,7 @@ from typing import Any
 from browser_bench import (REPO, WorkerFleet, default_browsergym_python, first_line, in_threads,
                            make_browsergym_venv, memory_of, serve_steppers, still_running,
                            use_chromium_in_browsergym)
-from bench_cli import ShowDefaults, non_negative_int, output_folder, positive_float, positive_int
+from bench_cli import ShowDefaults, cpus_and_load, non_negative_int, output_folder, positive_float, positive_int
 
 MESSAGE_PREFIX = "@@bench-gui "
 SIZES = {"desktop": (1280, 800), "phone": (412, 915)}
@@ -443,6 +443,7 @@ def main() -> None:
         finally:
             server.shutdown()
     report = {"machine": f"{platform.node()} ({os.cpu_count()} CPUs, Python {platform.python_version()})",
+              **cpus_and_load(),
               "device": args.device, "difficulty": args.difficulty, "rounds": args.rounds, "window_s": args.window,
               "episode_steps": args.episode_steps, "pool": args.pool, "command": " ".join(sys.argv), "pairs": pairs,
               "baselines": baselines(args.baselines, DEVICE_OF) if args.baselines else []}

@@ -56,7 +56,7 @@ from agentgym.policies.hf import cache_keyword
 from agentgym.rewards import InformationGainReward, brute_force_values
 from agentgym.rewards.info_gain import answer_queries
 from agentgym.trajectory import Trajectory, Turn
-from bench_cli import ShowDefaults, output_folder, positive_int
+from bench_cli import ShowDefaults, cpus_and_load, output_folder, positive_int
 
 TARGETS = {"speedup_vs_brute_force_at_5_turns": 3.0, "ratio_to_one_forward": 1.5}
 # Token lengths: prompt (system prompt, instructions, first observation), then per turn.
@@ -251,7 +251,7 @@ def main() -> None:
         "command": " ".join(["python", "benchmarks/bench_info_gain.py", *sys.argv[1:]]),
         "date": time.strftime("%Y-%m-%d"),
         "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(),
-                    "torch": torch.__version__, "threads": torch.get_num_threads()},
+                    **cpus_and_load(), "torch": torch.__version__, "threads": torch.get_num_threads()},
         "device": args.device, "rounds": args.rounds, "batch_size": batch_size,
         "clock": f"CPU time, {args.threads} thread(s)" if args.device == "cpu" else "wall time",
         "model": {"parameters": parameters, "dtype": str(model.dtype).removeprefix("torch."),

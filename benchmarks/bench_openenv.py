@@ -37,7 +37,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -51,7 +50,7 @@ from typing import Any, Awaitable, Callable
 import httpx
 import psutil
 from server_process import start_server_process, stop_server_process
-from bench_cli import ShowDefaults, output_folder, positive_float, positive_int
+from bench_cli import ShowDefaults, machine, output_folder, positive_float, positive_int
 
 ENV_ID = "games/GuessTheNumber-v0"
 SIDES = ("agentgym", "openenv")
@@ -302,8 +301,7 @@ def main() -> None:
             versions[optional] = metadata.version(optional)
         except metadata.PackageNotFoundError:
             versions[optional] = None
-    report = {"machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(),
-                          "cpus": os.cpu_count()},
+    report = {"machine": machine(),
               "env_id": ENV_ID, "openenv_client_deflate": args.openenv_deflate, "sessions": args.sessions,
               "seconds": args.seconds, "rounds": args.rounds,
               "versions": versions, "load_average": {"before": round(load_before, 2),

@@ -43,7 +43,7 @@ from agentgym.policies.base import Request, SamplingParams
 from agentgym.policies.hf import HFPolicy
 from agentgym.rollout import RolloutConfig, RolloutResult, Task, rollout
 from agentgym.wrappers.chat_history import DEFAULT_SYSTEM_PROMPT
-from bench_cli import ShowDefaults, non_negative_int, output_folder, positive_int, registered_env
+from bench_cli import ShowDefaults, cpus_and_load, non_negative_int, output_folder, positive_int, registered_env
 
 DEFAULT_ENV = "games/Mastermind-v0"
 TARGET = 1.5
@@ -135,7 +135,8 @@ def main() -> None:
                               "episodes": args.episodes, "max_tokens": args.max_tokens, "sampling": "greedy",
                               "rounds": args.rounds, "torch_threads": torch.get_num_threads(),
                               "prefix_cache_bytes": sides["on"].prefix_cache.max_bytes,
-                              "machine": platform.processor() or platform.machine(), "by_turns": {}}
+                              "machine": platform.processor() or platform.machine(),
+                              **cpus_and_load(), "by_turns": {}}
     for turns in args.turns:
         runs = []
         for round_index in range(args.rounds):

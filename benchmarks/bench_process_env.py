@@ -32,7 +32,7 @@ import transformers  # noqa: F401
 
 import agentgym
 from agentgym.runtime import ProcessEnv
-from bench_cli import ShowDefaults, output_folder, positive_int, registered_env
+from bench_cli import ShowDefaults, machine, output_folder, positive_int, registered_env
 
 ENV_ID = "games/GuessTheNumber-v0"
 
@@ -88,7 +88,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_process_env.md").write_text(report, encoding="utf-8")
     (args.out / "bench_process_env.json").write_text(json.dumps(
-        {"env": args.env, "rounds": args.rounds, "python": platform.python_version(), "results": results,
+        {"env": args.env, "rounds": args.rounds, "python": platform.python_version(), "machine": machine(),
+         "results": results,
          "ratios": ratios, "samples": samples}, indent=2), encoding="utf-8")
 
 

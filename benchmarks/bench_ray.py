@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -43,7 +41,7 @@ from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.runtime.runtimes import RayRuntime
 from agentgym.vector import ThreadVectorEnv
 from agentgym.policies.scripted import ScriptedPolicy
-from bench_cli import ShowDefaults, non_negative_int, output_folder, positive_int
+from bench_cli import ShowDefaults, machine, non_negative_int, output_folder, positive_int
 
 TARGET = 2.0  # ThreadVectorEnv / Ray steps per second, at most
 HEADLINE_WORKERS = 2  # one worker per core on the development machine
@@ -232,7 +230,7 @@ def main() -> None:
     # live at once, so that the rounds can alternate)
     ray.init(num_cpus=sum(args.workers) + HEADLINE_WORKERS, include_dashboard=False, log_to_driver=False)
     try:
-        report = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "ray": ray.__version__},
+        report = {"machine": {**machine(), "ray": ray.__version__},
                   "ray_vs_threads": bench(args.envs, args.steps, args.rounds, sorted(args.workers))}
         if args.engine_rounds > 0:
             report["engine"] = bench_engine(args.envs, args.turns, args.engine_rounds)

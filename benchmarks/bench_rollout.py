@@ -37,7 +37,7 @@ import agentgym
 from agentgym.policies.base import SamplingParams
 from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.wrappers import ChatHistory
-from bench_cli import ShowDefaults, output_folder, positive_int
+from bench_cli import ShowDefaults, cpus_and_load, output_folder, positive_int
 
 GAMES = ["games/GuessTheNumber-v0", "games/Wordle-v0", "games/Hangman-v0", "games/TicTacToe-v0",
          "games/Mastermind-v0", "games/TowerOfHanoi-v0", "games/FrozenLake-v0", "games/Sudoku-v0"]
@@ -164,7 +164,7 @@ def main() -> None:
     report = {"model": policy.name, "episodes": args.episodes, "turns": args.turns, "max_tokens": args.max_tokens,
               "games": GAMES, "engine_tokens_per_second": engine_tps, "generate_tokens_per_second": generate_tps,
               "ratio": ratio, "same_replies": agreement, "rounds": results, "torch_threads": torch.get_num_threads(),
-              "machine": platform.processor() or platform.machine()}
+              "machine": platform.processor() or platform.machine(), **cpus_and_load()}
     table = "\n".join([
         f"### Rollout engine vs a `model.generate` loop ({policy.name}, {args.episodes} episodes × "
         f"{args.turns} turns, ≤ {args.max_tokens} tokens per turn, greedy, CPU, median of {args.rounds} rounds)", "",

@@ -37,7 +37,7 @@ from agentgym.rollout import RolloutConfig
 from agentgym.trajectory import Trajectory
 from agentgym.policies.base import SamplingParams
 from agentgym.policies.specs import EMBEDDED_SPEC
-from bench_cli import ShowDefaults, output_folder, positive_int
+from bench_cli import ShowDefaults, cpus_and_load, output_folder, positive_int
 
 
 class TimedRetriever:
@@ -152,7 +152,7 @@ def main() -> None:
     args = parser.parse_args()
 
     report: dict[str, Any] = {"machine": platform.platform(), "python": platform.python_version(),
-                              "episodes": args.episodes, "rounds": args.rounds}
+                              **cpus_and_load(), "episodes": args.episodes, "rounds": args.rounds}
     with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
         cache = args.cache_dir or Path(tmp)
         speeds = [oracle_speed(size, args.episodes, cache, args.rounds) for size in sorted(args.sizes)]

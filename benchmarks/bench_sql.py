@@ -38,7 +38,7 @@ from typing import Any, Callable
 import agentgym
 from agentgym.envs.tools.sql.schemas import SCHEMAS, _build
 from agentgym.envs.tools.sql.env import SQLEnv
-from bench_cli import ShowDefaults, output_folder, positive_int
+from bench_cli import ShowDefaults, cpus_and_load, output_folder, positive_int
 
 LEVELS = ("easy", "medium", "hard")
 TARGET = 1.0
@@ -152,7 +152,7 @@ def main() -> None:
     args = parser.parse_args()
 
     report: dict[str, Any] = {"machine": platform.platform(), "python": platform.python_version(),
-                              "episodes": args.episodes, "rounds": args.rounds}
+                              **cpus_and_load(), "episodes": args.episodes, "rounds": args.rounds}
     generation = generation_times(range(9))
     report["generation_s"] = generation
     with tempfile.TemporaryDirectory(prefix="bench_sql_") as tmp:

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import random
 import re
@@ -61,7 +60,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from bench_cli import ShowDefaults, output_folder, positive_int
+from bench_cli import ShowDefaults, cpus_and_load, output_folder, positive_int
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 if str(REPOSITORY) not in sys.path:  # the tests folder holds the FindTheWord world and the scripted rules
@@ -323,7 +322,7 @@ def main() -> None:
         "config": {key: (str(value) if isinstance(value, Path) else value) for key, value in vars(args).items()},
         "sampling": {"max_tokens": SAMPLING.max_tokens, "temperature": SAMPLING.temperature},
         "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(),
-                    "cpus": os.cpu_count(), "torch": torch.__version__, "threads": args.threads},
+                    **cpus_and_load(), "torch": torch.__version__, "threads": args.threads},
     }
     table = markdown(report)
     print(table)

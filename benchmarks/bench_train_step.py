@@ -97,7 +97,7 @@ import torch
 
 if str(Path(__file__).resolve().parent) not in sys.path:  # loaded by its path (tests/train), not run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cli import ShowDefaults, non_negative_int, output_folder, positive_int  # noqa: E402
+from bench_cli import ShowDefaults, cpus_and_load, non_negative_int, output_folder, positive_int  # noqa: E402
 
 # Model shapes (see the module docstring): Llama configurations, randomly initialised.
 MODEL_SHAPES: dict[str, dict[str, Any]] = {
@@ -626,7 +626,7 @@ def summarise(memory: dict[str, list[dict[str, Any]]], timing: list[dict[str, An
             "cpu_ratio_vs_checkpointed": ratio(ours, checkpointed, "step_cpu_seconds", inverse=True),
             "memory_ratio_vs_checkpointed": ratio(ours, checkpointed, "update_peak_bytes"),
             "out_of_memory": sorted(failures, key=SIDES.index),
-            "machine": _machine(args.device), "versions": _versions(), "sides": sides}
+            "machine": _machine(args.device), **cpus_and_load(), "versions": _versions(), "sides": sides}
 
 
 def _times(value: float | None, unavailable: str = "n/a") -> str:
@@ -699,7 +699,7 @@ def summarise_lengths(runs: dict[int, list[dict[str, Any]]], args: argparse.Name
             "rounds": args.rounds, "date": time.strftime("%Y-%m-%d"),
             "prompt_tokens_range": args.prompt_tokens, "completion_tokens_range": args.completion_tokens,
             "command": " ".join(["python", "benchmarks/bench_train_step.py", *sys.argv[1:]]),
-            "machine": _machine(args.device), "versions": _versions(), "lengths": lengths}
+            "machine": _machine(args.device), **cpus_and_load(), "versions": _versions(), "lengths": lengths}
 
 
 def markdown_lengths(report: dict[str, Any]) -> str:

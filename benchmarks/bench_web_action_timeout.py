@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import sys
 import time
@@ -37,7 +36,7 @@ import agentgym.envs.web.miniwob  # noqa: F401  (registers web/miniwob.* and its
 from agentgym.eval import evaluate
 from agentgym.rollout import RolloutConfig
 from agentgym.suites import Suite, SuiteEntry, get_suite
-from bench_cli import ShowDefaults, output_folder, positive_float, positive_int
+from bench_cli import ShowDefaults, cpus_and_load, output_folder, positive_float, positive_int
 
 TIMED_OUT = "did not finish within"
 #: ``--quick``: the random agent's tasks (one has elements that never become clickable) and the oracles'.
@@ -112,7 +111,7 @@ def main() -> None:
 
     text = table(rows)
     print(text)
-    report = {"machine": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+    report = {"machine": platform.platform(), "python": platform.python_version(), **cpus_and_load(),
               "timeouts": args.timeouts, "seeds": args.seeds, "oracle_seeds": args.oracle_seeds,
               "concurrency": args.concurrency, "quick": args.quick, "runs": rows}
     args.out.mkdir(parents=True, exist_ok=True)

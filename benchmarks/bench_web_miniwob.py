@@ -71,7 +71,7 @@ from typing import Any
 from browser_bench import (BROWSERGYM_VENV, WorkerFleet, cpu_seconds, default_browsergym_python, first_line,
                            in_threads, make_browsergym_venv, memory_of, serve_steppers, still_running,
                            use_chromium_in_browsergym)
-from bench_cli import ShowDefaults, output_file, output_folder, positive_float, positive_int
+from bench_cli import ShowDefaults, cpus_and_load, output_file, output_folder, positive_float, positive_int
 
 #: Easy and medium tasks with several interactive elements (BrowserGym has all of them).
 DEFAULT_TASKS = ("click-button", "click-link", "click-dialog", "click-checkboxes", "click-tab",
@@ -498,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     report = {
         "benchmark": "bench_web_miniwob",
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {**cpus_and_load(), "platform": platform.platform(), "python": platform.python_version()},
         "chromium": args.chromium,
         "driver_node": args.driver_node or "bundled",
         "tasks": args.tasks, "duration_s": args.duration, "episode_steps": args.episode_steps,

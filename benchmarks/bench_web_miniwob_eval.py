@@ -44,7 +44,7 @@ from agentgym.policies.base import SamplingParams
 from agentgym.policies.specs import EMBEDDED_SPEC
 from agentgym.rollout import RolloutConfig
 from agentgym.suites import Suite, SuiteEntry, get_suite
-from bench_cli import ShowDefaults, output_folder, positive_int
+from bench_cli import ShowDefaults, cpus_and_load, output_folder, positive_int
 
 #: Easy tasks the embedded model plays by default: one or two actions on a named element.
 MODEL_TASKS = ("click-test", "click-button", "click-link", "click-dialog", "click-tab", "focus-text",
@@ -148,8 +148,8 @@ def main() -> None:
                             model_tasks(args.model_tasks), args.model_seeds)
         rows.append(run(EMBEDDED_SPEC, suite, model_config))
 
-    report = {"machine": platform.platform(), "python": platform.python_version(), "seeds": args.seeds,
-              "quick": args.quick, "runs": rows}
+    report = {"machine": platform.platform(), "python": platform.python_version(), **cpus_and_load(),
+              "seeds": args.seeds, "quick": args.quick, "runs": rows}
     text = table(rows)
     print(text)
     for row in rows:

@@ -4,7 +4,7 @@ with arguments that are refused before anything is measured."""
 
 from __future__ import annotations
 
-import subprocess
+import os
 import sys
 from pathlib import Path
 
@@ -107,3 +107,16 @@ def test_help_names_every_options_default(monkeypatch, capsys):
     assert "--envs ENVS [ENVS ...] concurrent environment counts (default: [64, 256])" in text
     assert re.search(r"--out OUT \(default: \S*benchmarks/results\)", text)
     assert "--skip" in text and "(default: [])" not in text  # an empty list is no default worth naming
+
+
+def test_the_report_records_the_cpus_and_the_load_it_was_measured_under(monkeypatch, capsys, tmp_path):
+    """bench_sql's JSON named the platform and Python only: a ratio from a busy 2-core machine
+    could not be told from one measured on a quiet 64-core one."""
+    import json
+    import math
+
+    status, err = run_main(monkeypatch, capsys, "bench_sql", "--episodes", "1", "--rounds", "1", "--out", str(tmp_path))
+    assert status == 0, err
+    report = json.loads((tmp_path / "bench_sql.json").read_text(), parse_constant=lambda name: pytest.fail(name))
+    assert report["cpus"] == os.cpu_count() and len(report["load_average"]) == 3
+    assert all(math.isfinite(load) and load >= 0 for load in report["load_average"])
