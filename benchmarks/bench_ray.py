@@ -1,4 +1,4 @@
-"""Environments on Ray workers against threads, measured side by side in one run.
+r"""Environments on Ray workers against threads, measured side by side in one run.
 
 64 environments whose step waits 10 ms (I/O-like, ``SlowEnv``), on a local Ray instance:
 
@@ -174,11 +174,12 @@ def bench(num_envs: int, steps: int, rounds: int, worker_counts: list[int]) -> d
 def markdown(report: dict[str, Any]) -> str:
     r = report["ray_vs_threads"]
     m = report["machine"]
+    pools = " / ".join(str(row["workers"]) for row in r["ray"])
     lines = [
         "#### Environments on Ray workers vs ThreadVectorEnv (one machine)", "",
         f"{r['num_envs']} environments whose step waits {r['step_delay_s'] * 1000:.0f} ms, "
         f"{r['steps_per_round']} vector steps per round, median of {r['rounds']} rounds (each round runs every "
-        f"configuration in turn); {m['cpus']} CPU cores (so 4 workers share 2 cores), Ray {m['ray']}, "
+        f"configuration in turn); {m['cpus']} CPU cores for pools of {pools} workers, Ray {m['ray']}, "
         f"Python {m['python']}. `RayVectorEnv` is `SlotVectorEnv` with `RayHandle`s on a `RayEnvPool` (each "
         "environment in its own thread in its worker); their steps are coalesced into one Ray call per worker "
         "per vector step (the column counts them).", "",
@@ -194,7 +195,7 @@ def markdown(report: dict[str, Any]) -> str:
                      f"| {row['steps_per_s']:,.0f} | {ratio} | {target} | {row['ray_calls_per_vector_step']:g} "
                      f"| {row['workers_s']:.2f} | {row['open_envs_s']:.2f} |")
     p = r["per_env_calls"]
-    lines.append(f"| for comparison: the same pool ({p['workers']} workers), one `RayEnvRef` call per environment "
+    lines.append(f"| for comparison: a pool of {p['workers']} workers, one `RayEnvRef` call per environment "
                  f"| {p['steps_per_s']:,.0f} | {p['thread_over_ray']:.2f}x | | {p['ray_calls_per_vector_step']} | | |")
     lines += ["", f"The ideal rate is {r['ideal_steps_per_s']:,.0f} steps/s."]
     e = report.get("engine")

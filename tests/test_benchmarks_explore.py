@@ -115,8 +115,29 @@ def test_the_report_records_the_cpus_and_the_load_it_was_measured_under(monkeypa
     import json
     import math
 
+    import bench_sql
+
+    monkeypatch.setattr(bench_sql, "generation_times", lambda seeds: {"shop": 0.05})  # 27 databases: not the point
     status, err = run_main(monkeypatch, capsys, "bench_sql", "--episodes", "1", "--rounds", "1", "--out", str(tmp_path))
     assert status == 0, err
     report = json.loads((tmp_path / "bench_sql.json").read_text(), parse_constant=lambda name: pytest.fail(name))
     assert report["cpus"] == os.cpu_count() and len(report["load_average"]) == 3
     assert all(math.isfinite(load) and load >= 0 for load in report["load_average"])
+
+
+def test_bench_ray_says_how_many_workers_shared_the_cores_in_this_run():
+    """The table said '2 CPU cores (so 4 workers share 2 cores)' whatever --workers was, and
+    called the per-environment-call row 'the same pool' when no pool of its size was measured."""
+    import bench_ray
+
+    ray_row = {"workers": 1, "steps_per_s": 262.0, "thread_over_ray": 1.36, "ray_calls_per_vector_step": 1,
+               "workers_s": 0.5, "open_envs_s": 0.02}
+    report = {"machine": {"python": "3.11", "cpus": 8, "ray": "2.60.0"},
+              "ray_vs_threads": {"num_envs": 4, "step_delay_s": 0.01, "steps_per_round": 2, "rounds": 1,
+                                 "thread_steps_per_s": 357.0, "ray": [ray_row], "headline_workers": 1,
+                                 "per_env_calls": {"workers": 2, "steps_per_s": 254.0, "thread_over_ray": 1.41,
+                                                   "ray_calls_per_vector_step": 4},
+                                 "target": 2.0, "ideal_steps_per_s": 400.0}}
+    text = bench_ray.markdown(report)
+    assert "4 workers share 2 cores" not in text and "8 CPU cores" in text
+    assert "the same pool" not in text and "a pool of 2 workers" in text
