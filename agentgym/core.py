@@ -494,6 +494,8 @@ class LLMEnv(ToolHost, gym.Env):
         """Release the episode's resources, run an ``aclose`` the class implements alone, and
         close the private event loop. Safe to call more than once. A release that raises is
         raised once the rest is closed."""
+        if not hasattr(self, "_sync_hooks_only"):  # LLMEnv.__init__ never ran: nothing to release
+            return super().close()
         self._refuse_async_release_inside_running_loop("aclose()")
         self._done = True
         try:
@@ -510,6 +512,8 @@ class LLMEnv(ToolHost, gym.Env):
     async def aclose(self) -> None:
         """``close`` for event loops: awaits the release of the episode's resources, then runs
         a ``close`` the class implements itself (a release that raises is raised after it)."""
+        if not hasattr(self, "_sync_hooks_only"):  # LLMEnv.__init__ never ran: nothing to release
+            return self.close() if type(self).close is not LLMEnv.close else None
         self._done = True
         try:
             await self._drive_async(self._release_program())

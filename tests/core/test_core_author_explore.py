@@ -151,6 +151,10 @@ def test_a_constructor_that_forgets_super_init_is_told_so():
     for call in (lambda: env.reset(seed=0), lambda: env.step("win")):
         with pytest.raises(TypeError, match=r"Forgetful\.__init__ must call super\(\)\.__init__"):
             call()
+    # close, in the caller's finally, has nothing to release: it hid the TypeError behind an
+    # AttributeError about _toolsets_open
+    env.close()
+    asyncio.run(env.aclose())
 
 
 def test_register_refuses_a_family_or_description_that_is_no_string():
