@@ -110,6 +110,30 @@ def registered_env(text: str) -> str:
     return text
 
 
+def torch_device(text: str) -> str:
+    """A torch device this machine has ('cpu', 'cuda', 'cuda:1', ...): a CUDA device without
+    CUDA or past the last GPU, or a name torch does not know, is refused before any model is
+    built. CUDA is asked without a context being made (this process would hold its memory)."""
+    import torch
+
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"expected a torch device such as cpu or cuda:0, got {text!r}") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= count:
+            have = f"{count} GPU(s)" if count else f"no CUDA (torch {torch.__version__})"
+            raise argparse.ArgumentTypeError(f"{text} is not usable here: this machine has {have}")
+        return text
+    try:
+        torch.empty(0, device=device)
+    except (AssertionError, RuntimeError) as exc:  # torch raises both for a device it cannot use
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise argparse.ArgumentTypeError(f"{text} is not usable here: {reason}") from None
+    return text
+
+
 def cpus_and_load() -> dict[str, Any]:
     """The CPU count and the 1-, 5- and 15-minute load averages now: other jobs on the cores
     move every figure, so a report says what it was measured under."""

@@ -56,7 +56,7 @@ from agentgym.policies.hf import cache_keyword
 from agentgym.rewards import InformationGainReward, brute_force_values
 from agentgym.rewards.info_gain import answer_queries
 from agentgym.trajectory import Trajectory, Turn
-from bench_cli import ShowDefaults, cpus_and_load, output_folder, positive_int
+from bench_cli import ShowDefaults, cpus_and_load, output_folder, positive_int, torch_device
 
 TARGETS = {"speedup_vs_brute_force_at_5_turns": 3.0, "ratio_to_one_forward": 1.5}
 # Token lengths: prompt (system prompt, instructions, first observation), then per turn.
@@ -238,7 +238,7 @@ def main() -> None:
     parser.add_argument("--trajectories", type=positive_int, default=4, help="trajectories per measurement")
     parser.add_argument("--batch-size", type=positive_int,
                         help="trajectories per forward (default: 1 on CPU, all on CUDA)")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", type=torch_device, default="cpu")
     parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
     parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     args = parser.parse_args()

@@ -97,7 +97,8 @@ import torch
 
 if str(Path(__file__).resolve().parent) not in sys.path:  # loaded by its path (tests/train), not run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cli import ShowDefaults, cpus_and_load, non_negative_int, output_folder, positive_int  # noqa: E402
+from bench_cli import (ShowDefaults, cpus_and_load, non_negative_int, output_folder, positive_int,  # noqa: E402
+                       torch_device)
 
 # Model shapes (see the module docstring): Llama configurations, randomly initialised.
 MODEL_SHAPES: dict[str, dict[str, Any]] = {
@@ -751,7 +752,7 @@ def _token_budget(text: str) -> int | str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
     parser.add_argument("--params", choices=sorted(MODEL_SHAPES), default="tiny")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", type=torch_device, default="cpu")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
     parser.add_argument("--groups", type=positive_int, default=2)
     parser.add_argument("--group-size", type=positive_int, default=4)

@@ -141,3 +141,39 @@ def test_bench_ray_says_how_many_workers_shared_the_cores_in_this_run():
     text = bench_ray.markdown(report)
     assert "4 workers share 2 cores" not in text and "8 CPU cores" in text
     assert "the same pool" not in text and "a pool of 2 workers" in text
+
+
+def test_a_device_this_machine_lacks_is_one_line_before_the_run(monkeypatch):
+    """bench_info_gain / bench_train_step --device cuda on a machine without CUDA died with
+    'AssertionError: Torch not compiled with CUDA enabled' deep in a traceback (bench_train_step:
+    inside a worker process, after its start); --device nonsense with torch's RuntimeError."""
+    import argparse
+    import types
+
+    def device(text: str) -> types.SimpleNamespace:
+        kind, _, index = text.partition(":")
+        if kind not in ("cpu", "cuda", "mps"):
+            raise RuntimeError(f"Expected one of cpu, cuda, ... device type at start of device string: {text}")
+        return types.SimpleNamespace(type=kind, index=int(index) if index else None)
+
+    def empty(size: int, device: types.SimpleNamespace) -> None:
+        if device.type == "mps":
+            raise RuntimeError("The MPS backend is supported on MacOS 14.0+.\nMore lines.")
+
+    gpus = types.SimpleNamespace(is_available=lambda: True, device_count=lambda: 1)
+    fake = types.SimpleNamespace(device=device, empty=empty, cuda=gpus, __version__="2.x")
+    monkeypatch.setitem(sys.modules, "torch", fake)  # a machine with one GPU, and no torch import here
+    from bench_cli import torch_device
+
+    assert torch_device("cpu") == "cpu" and torch_device("cuda") == "cuda" and torch_device("cuda:0") == "cuda:0"
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^cuda:1 is not usable here: this machine has 1 GPU\(s\)$"):
+        torch_device("cuda:1")
+    with pytest.raises(argparse.ArgumentTypeError, match="^mps is not usable here: The MPS backend is supported "
+                                                         "on MacOS 14.0[+].$"):  # the first line of the reason
+        torch_device("mps")
+    with pytest.raises(argparse.ArgumentTypeError, match="^expected a torch device such as cpu or cuda:0, got 'gpu0'$"):
+        torch_device("gpu0")
+    gpus.is_available = lambda: False
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^cuda is not usable here: this machine has no CUDA "
+                                                         r"\(torch 2.x\)$"):
+        torch_device("cuda")
