@@ -55,6 +55,15 @@ def non_negative_float(text: str) -> float:
     return _checked(text, float, lambda value: value >= 0, "a number of at least 0")
 
 
+def integer_between(low: int, high: int) -> Callable[[str], int]:
+    """An argument type: an integer from ``low`` to ``high``, both included (a corpus size the
+    search world can have, say)."""
+    def integer(text: str) -> int:
+        return _checked(text, int, lambda value: low <= value <= high, f"an integer from {low} to {high}")
+
+    return integer
+
+
 def _checked(text: str, kind: Callable[[str], Any], ok: Callable[[Any], bool], wanted: str) -> Any:
     try:
         value = kind(text)

@@ -48,7 +48,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from bench_cli import ShowDefaults, output_folder
+from bench_cli import ShowDefaults, integer_between, output_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -225,12 +225,24 @@ WORKERS = {"ours_build": worker_ours_build, "ours_serve": worker_ours_serve,
 
 
 def run_worker(name: str, spec: dict, timeout: float) -> dict:
-    """Run one worker in a fresh interpreter; its last stdout line is its JSON result."""
-    proc = subprocess.run([sys.executable, __file__, "--worker", name, "--spec", json.dumps(spec)],
-                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    """Run one worker in a fresh interpreter; its last stdout line is its JSON result. A
+    RuntimeError names the worker when it fails or runs past ``timeout`` (--worker-timeout) s."""
+    try:
+        proc = subprocess.run([sys.executable, __file__, "--worker", name, "--spec", json.dumps(spec)],
+                              capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:  # run() has killed it
+        raise RuntimeError(f"worker {name} did not finish within {timeout:g} s (--worker-timeout)") from None
     if proc.returncode != 0:
         raise RuntimeError(f"worker {name} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def corpus_size(text: str) -> int:
+    """--sizes: a document count the search world can have (imported here, not at the top: a
+    worker's memory after its imports is a measured figure)."""
+    from agentgym.envs.search.world import MIN_SIZE, NAME_SPACE
+
+    return integer_between(MIN_SIZE, NAME_SPACE)(text)
 
 
 # -- the driver ---------------------------------------------------------------------------------
@@ -371,7 +383,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--sizes", type=corpus_size, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)

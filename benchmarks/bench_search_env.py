@@ -31,13 +31,14 @@ from typing import Any
 
 import agentgym
 from agentgym.envs.search.env import SearchEnv
+from agentgym.envs.search.world import MIN_SIZE, NAME_SPACE
 from agentgym.eval import evaluate
 from agentgym.retrieval.base import Retriever
 from agentgym.rollout import RolloutConfig
 from agentgym.trajectory import Trajectory
 from agentgym.policies.base import SamplingParams
 from agentgym.policies.specs import EMBEDDED_SPEC
-from bench_cli import ShowDefaults, cpus_and_load, output_folder, positive_int
+from bench_cli import ShowDefaults, cpus_and_load, integer_between, output_folder, positive_int
 
 
 class TimedRetriever:
@@ -139,7 +140,7 @@ def run_suite(policy: str, tasks: int, max_turns: int, max_tokens: int) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=ShowDefaults)
-    parser.add_argument("--sizes", type=positive_int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=integer_between(MIN_SIZE, NAME_SPACE), nargs="+", default=[10_000, 100_000])
     parser.add_argument("--episodes", type=positive_int, default=200, help="oracle episodes per size and round")
     parser.add_argument("--rounds", type=positive_int, default=3)
     parser.add_argument("--tasks", type=positive_int, default=5, help="questions per suite entry (4 entries)")

@@ -177,3 +177,27 @@ def test_a_device_this_machine_lacks_is_one_line_before_the_run(monkeypatch):
     with pytest.raises(argparse.ArgumentTypeError, match=r"^cuda is not usable here: this machine has no CUDA "
                                                          r"\(torch 2.x\)$"):
         torch_device("cuda")
+
+
+@pytest.mark.parametrize("script", ["bench_search_env", "bench_retrieval"])
+def test_a_corpus_size_the_world_cannot_have_is_refused_as_an_argument(monkeypatch, capsys, tmp_path, script):
+    """--sizes 1 ran up to the corpus and died there: 'ConfigError: SearchEnv: size must be at
+    least 50, got 1' (bench_search_env) after the model and folders were set up."""
+    status, err = run_main(monkeypatch, capsys, script, "--sizes", "1", "--cache-dir", str(tmp_path / "cache"),
+                           "--out", str(tmp_path / "out"))
+    assert status == 2 and "argument --sizes: expected an integer from 50 to" in err and "Traceback" not in err, err
+
+
+def test_a_retrieval_worker_past_its_timeout_is_one_line_naming_the_option(monkeypatch):
+    """bench_retrieval --worker-timeout 0.5: subprocess.TimeoutExpired with the worker's whole
+    command line (its JSON spec) as the last line of a traceback."""
+    import subprocess as subprocess_module
+
+    import bench_retrieval
+
+    def too_slow(command, **kwargs):
+        raise subprocess_module.TimeoutExpired(command, kwargs["timeout"])
+
+    monkeypatch.setattr(bench_retrieval.subprocess, "run", too_slow)
+    with pytest.raises(RuntimeError, match=r"^worker ours_build did not finish within 0.5 s \(--worker-timeout\)$"):
+        bench_retrieval.run_worker("ours_build", {"size": 2000}, 0.5)
