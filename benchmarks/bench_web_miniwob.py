@@ -468,7 +468,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from agentgym.browser import chromium_executable
     from agentgym.envs.web.miniwob.server import MiniWoBServer
+    from agentgym.envs.web.miniwob.tasks import task_names
 
+    unknown = [task for task in args.tasks if task not in task_names()]
+    if unknown:  # checked here, not as an argument type: BrowserGym's workers parse --tasks without agentgym
+        parser.error(f"--tasks: no MiniWoB++ task named {', '.join(unknown)} "
+                     f"(agentgym.envs.web.miniwob.tasks.task_names() lists the {len(task_names())})")
     args.chromium = chromium_executable()
     if not args.no_browsergym and not Path(args.browsergym_python).exists():
         parser.error(f"no BrowserGym interpreter at {args.browsergym_python}: run with --setup-browsergym first "

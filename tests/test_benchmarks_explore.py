@@ -201,3 +201,16 @@ def test_a_retrieval_worker_past_its_timeout_is_one_line_naming_the_option(monke
     monkeypatch.setattr(bench_retrieval.subprocess, "run", too_slow)
     with pytest.raises(RuntimeError, match=r"^worker ours_build did not finish within 0.5 s \(--worker-timeout\)$"):
         bench_retrieval.run_worker("ours_build", {"size": 2000}, 0.5)
+
+
+def test_bench_web_miniwob_refuses_an_unknown_task_before_starting_browsers(capsys, tmp_path):
+    """--tasks no-such-task started the task server and a worker per configuration, each failing
+    with a ConfigError in its log, and wrote a report of no rows, exit status 1."""
+    import bench_web_miniwob
+
+    with pytest.raises(SystemExit) as done:
+        bench_web_miniwob.main(["--tasks", "click-button", "no-such-task", "--envs", "1", "--duration", "1",
+                                "--no-browsergym", "--no-screenshot", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and "--tasks: no MiniWoB++ task named no-such-task" in err, err
+    assert not any(tmp_path.iterdir())
