@@ -38,7 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agentgym.sandbox import Sandbox, SandboxLimits
+from agentgym.sandbox import Sandbox, SandboxLimits, SandboxUnavailable, check_bubblewrap
 from bench_cli import ShowDefaults, output_folder, positive_int
 
 CODE = "print(sum(i * i for i in range(1000)))"
@@ -186,7 +186,11 @@ def main() -> None:
     parser.add_argument("--gem-wheel", type=Path, help="gem-llm wheel to load GEM's sandbox from")
     parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results")
     args = parser.parse_args()
-    bwrap_version = subprocess.run(["bwrap", "--version"], capture_output=True, text=True).stdout.split()[-1]
+    try:
+        bwrap = check_bubblewrap()
+    except SandboxUnavailable as exc:  # what to install, in one line, before any contender runs
+        sys.exit(f"bench_sandbox.py: {exc}")
+    bwrap_version = subprocess.run([bwrap, "--version"], capture_output=True, text=True).stdout.split()[-1]
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "bubblewrap": bwrap_version,
                "load_average": os.getloadavg()}
     report = {"machine": machine, "sandbox": bench(args.rounds, args.calls, args.gem_wheel)}

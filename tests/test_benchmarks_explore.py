@@ -214,3 +214,18 @@ def test_bench_web_miniwob_refuses_an_unknown_task_before_starting_browsers(caps
     err = capsys.readouterr().err
     assert done.value.code == 2 and "--tasks: no MiniWoB++ task named no-such-task" in err, err
     assert not any(tmp_path.iterdir())
+
+
+def test_bench_sandbox_without_bubblewrap_says_what_to_install(monkeypatch, capsys, tmp_path):
+    """Without bwrap on PATH: FileNotFoundError: 'bwrap' from its version probe, a traceback."""
+    from agentgym.sandbox import bwrap
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing in it
+    bwrap._probe.cache_clear()  # bubblewrap may have been found earlier in this process
+    try:
+        status, err = run_main(monkeypatch, capsys, "bench_sandbox", "--rounds", "1", "--calls", "1",
+                               "--out", str(tmp_path / "out"))
+    finally:
+        bwrap._probe.cache_clear()
+    assert isinstance(status, str) and "bubblewrap is not installed ('bwrap' not found)" in status, status
+    assert not (tmp_path / "out" / "bench_sandbox.json").exists()
