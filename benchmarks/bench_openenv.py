@@ -194,10 +194,12 @@ def bench(sessions: int, seconds: float, rounds: int, logs: Path) -> dict[str, A
     ``sessions`` sessions, one side then the other (who goes first alternates), so the two
     measurements of a pair are seconds apart. Reported: each figure's median over the rounds,
     and the median of the paired ratios (steadier than a ratio of medians on a shared machine)."""
-    servers = {side: start_server(side, sessions, logs / f"{side}-server.log") for side in SIDES}
+    servers: dict[str, tuple[subprocess.Popen, str]] = {}
     runs: dict[str, dict[int, list[dict[str, Any]]]] = {side: {} for side in SIDES}
     inline: dict[str, Any] = {}
     try:
+        for side in SIDES:  # one failing to start stops those already up (the finally below)
+            servers[side] = start_server(side, sessions, logs / f"{side}-server.log")
         for side, (_, url) in servers.items():
             measure(side, url, 1, min(0.5, seconds))  # warm-up: imports, first connections
         for index in range(rounds):
@@ -284,6 +286,10 @@ def main() -> None:
     if args.serve:
         serve(args.serve, args.port, args.sessions)
         return
+    try:
+        from agentgym.remote.openenv import AgentgymEnvClient  # noqa: F401 - needs the baseline's package
+    except ImportError as exc:
+        sys.exit(f"bench_openenv.py: {exc}")
     load_before = os.getloadavg()[0]
     if args.openenv_deflate == "off":
         import functools

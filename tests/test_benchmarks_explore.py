@@ -5,6 +5,7 @@ with arguments that are refused before anything is measured."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -229,3 +230,33 @@ def test_bench_sandbox_without_bubblewrap_says_what_to_install(monkeypatch, caps
         bwrap._probe.cache_clear()
     assert isinstance(status, str) and "bubblewrap is not installed ('bwrap' not found)" in status, status
     assert not (tmp_path / "out" / "bench_sandbox.json").exists()
+
+
+def test_bench_openenv_stops_the_first_server_when_the_second_does_not_start(monkeypatch, tmp_path):
+    """With OpenEnv's server failing to start (openenv-core missing where it runs), the
+    agentgym server already started was left running after the RuntimeError: the servers were
+    started before the try whose finally stops them."""
+    import bench_openenv
+
+    started = []
+
+    def start_server(side, sessions, log):
+        if started:
+            raise RuntimeError(f"the {side} server did not start")
+        started.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]))
+        return started[-1], "http://127.0.0.1:9"
+
+    monkeypatch.setattr(bench_openenv, "start_server", start_server)
+    with pytest.raises(RuntimeError, match="the openenv server did not start"):
+        bench_openenv.bench(2, 0.1, 1, tmp_path)
+    assert started and started[0].poll() is not None  # stopped (and reaped)
+
+
+def test_bench_openenv_without_openenv_is_one_line(monkeypatch, capsys, tmp_path):
+    """Without openenv-core the run started both servers, OpenEnv's died in its log, and the
+    traceback said only that it 'did not start'."""
+    monkeypatch.setitem(sys.modules, "openenv", None)  # import openenv -> ImportError
+    monkeypatch.delitem(sys.modules, "agentgym.remote.openenv", raising=False)
+    status, err = run_main(monkeypatch, capsys, "bench_openenv", "--seconds", "0.1", "--rounds", "1",
+                           "--sessions", "1", "--out", str(tmp_path))
+    assert isinstance(status, str) and "pip install openenv-core" in status and "\n" not in status, status
