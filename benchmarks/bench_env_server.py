@@ -123,7 +123,7 @@ def ws_round(url: str, sessions: int, seconds: float) -> dict[str, Any]:
 def bench(url: str, sessions: int, seconds: float, rounds: int) -> dict[str, Any]:
     results: dict[str, dict[int, list[dict[str, Any]]]] = {"http": {}, "websocket": {}}
     for _ in range(rounds):
-        for count in (1, sessions):
+        for count in sorted({1, sessions}):  # --sessions 1: one measurement, not the same one twice
             for transport, one_round in (("http", http_round), ("websocket", ws_round)):
                 results[transport].setdefault(count, []).append(one_round(url, count, seconds))
     report: dict[str, Any] = {}
@@ -144,7 +144,7 @@ def markdown(report: dict[str, Any]) -> str:
              "| transport | sessions | steps/s | step p50 (ms) | step p99 (ms) |", "|---|---:|---:|---:|---:|"]
     for transport, label in (("http", "HTTP (RemoteEnv, a thread per session)"),
                              ("websocket", "WebSocket (AsyncRemoteEnv, one event loop)")):
-        for count in ("1", str(n)):
+        for count in sorted({"1", str(n)}, key=int):
             row = report["results"][transport][count]
             lines.append(f"| {label} | {count} | {row['steps_per_s']:,.0f} | {row['p50_ms']:.2f} | "
                          f"{row['p99_ms']:.2f} |")

@@ -265,3 +265,24 @@ def test_bench_openenv_without_openenv_is_one_line(monkeypatch, capsys, tmp_path
     status, err = run_main(monkeypatch, capsys, "bench_openenv", "--seconds", "0.1", "--rounds", "1",
                            "--sessions", "1", "--out", str(tmp_path))
     assert isinstance(status, str) and "pip install openenv-core" in status and "\n" not in status, status
+
+
+def test_bench_env_server_with_one_session_measures_and_lists_it_once(monkeypatch):
+    """--sessions 1 measured one session twice a round (both medians pooled) and printed each
+    transport's row twice."""
+    import bench_env_server
+
+    calls = []
+
+    def one_round(url, count, seconds):
+        calls.append(count)
+        return {"steps_per_s": 100.0, "p50_ms": 1.0, "p99_ms": 2.0}
+
+    monkeypatch.setattr(bench_env_server, "http_round", one_round)
+    monkeypatch.setattr(bench_env_server, "ws_round", one_round)
+    results = bench_env_server.bench("http://127.0.0.1:9", 1, 0.1, 2)
+    assert calls == [1, 1, 1, 1]  # two rounds of one measurement per transport
+    report = {"sessions": 1, "machine": {"cpus": 2}, "results": results}
+    table = bench_env_server.markdown(report)
+    rows = [line for line in table.splitlines() if line.startswith(("| HTTP", "| WebSocket"))]
+    assert len(rows) == 2, rows
