@@ -203,7 +203,7 @@ def bench(sessions: int, seconds: float, rounds: int, logs: Path) -> dict[str, A
         for side, (_, url) in servers.items():
             measure(side, url, 1, min(0.5, seconds))  # warm-up: imports, first connections
         for index in range(rounds):
-            for count in (1, sessions):
+            for count in sorted({1, sessions}):  # --sessions 1: one measurement, not the same one twice
                 for side in (SIDES if index % 2 == 0 else SIDES[::-1]):
                     process, url = servers[side]
                     result = measure(side, url, count, seconds, server_pid=process.pid)
@@ -240,7 +240,7 @@ def markdown(report: dict[str, Any]) -> str:
              "| sessions | agentgym steps/s | OpenEnv steps/s | ratio, paired rounds (target ≥ 2x) | agentgym p50 / p99 (ms) | "
              "OpenEnv p50 / p99 (ms) | agentgym p99 target < 5 ms |",
              "|---:|---:|---:|---:|---:|---:|---:|"]
-    for count in ("1", str(n)):
+    for count in sorted({"1", str(n)}, key=int):
         ours, theirs = results["agentgym"][count], results["openenv"][count]
         ratio = paired[count]["median"]
         p99_note = ("met" if ours["p99_ms"] < TARGET_P99_MS else "missed") if count == str(n) else "—"
@@ -251,7 +251,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "CPU time per step, µs (user + system; steadier than wall time when other jobs share the machine):", "",
               "| sessions | agentgym server | OpenEnv server | server ratio | agentgym client | OpenEnv client | "
               "server + client ratio |", "|---:|---:|---:|---:|---:|---:|---:|"]
-    for count in ("1", str(n)):
+    for count in sorted({"1", str(n)}, key=int):
         ours, theirs = results["agentgym"][count], results["openenv"][count]
         both = ((theirs["server_cpu_us_per_step"] + theirs["client_cpu_us_per_step"])
                 / (ours["server_cpu_us_per_step"] + ours["client_cpu_us_per_step"]))
@@ -259,7 +259,7 @@ def markdown(report: dict[str, Any]) -> str:
                      f"{theirs['server_cpu_us_per_step'] / ours['server_cpu_us_per_step']:.2f}x | "
                      f"{ours['client_cpu_us_per_step']:.0f} | {theirs['client_cpu_us_per_step']:.0f} | {both:.2f}x |")
     lines += ["", "Paired ratios by round: " + "; ".join(
-        f"{count} session(s): {', '.join(f'{ratio:.2f}' for ratio in paired[count]['rounds'])}" for count in ("1", str(n)))
+        f"{count} session(s): {', '.join(f'{ratio:.2f}' for ratio in paired[count]['rounds'])}" for count in sorted({"1", str(n)}, key=int))
         + f". Load average before / after: {report['load_average']['before']} / {report['load_average']['after']}."
         + f" agentgym's server ran the game's reset and step on its event loop (inline_envs; "
         f"{results['agentgym_inline']['calls']:,} inline calls, demoted to threads: "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import types
 import sys
 from pathlib import Path
 
@@ -286,3 +287,24 @@ def test_bench_env_server_with_one_session_measures_and_lists_it_once(monkeypatc
     table = bench_env_server.markdown(report)
     rows = [line for line in table.splitlines() if line.startswith(("| HTTP", "| WebSocket"))]
     assert len(rows) == 2, rows
+
+
+def test_bench_openenv_with_one_session_measures_it_once_a_round(monkeypatch, tmp_path):
+    """The same doubling as bench_env_server's: --sessions 1 paired each side's one-session
+    figures twice a round."""
+    import bench_openenv
+
+    calls = []
+
+    def measure(side, url, count, seconds, server_pid=None):
+        calls.append((side, count))
+        return {"steps_per_s": 100.0}
+
+    monkeypatch.setattr(bench_openenv, "start_server", lambda side, sessions, log: (types.SimpleNamespace(pid=0), ""))
+    monkeypatch.setattr(bench_openenv, "stop_server_process", lambda process: None)
+    monkeypatch.setattr(bench_openenv, "measure", measure)
+    metrics = types.SimpleNamespace(json=lambda: {"inline": {"demoted": 0}})
+    monkeypatch.setattr(bench_openenv.httpx, "get", lambda url, timeout: metrics)
+    report = bench_openenv.bench(1, 0.1, 2, tmp_path)
+    assert len(calls) == 2 + 2 * 2  # the warm-ups, then per round one measurement per side
+    assert report["paired_ratio"]["1"]["rounds"] == [1.0, 1.0]
