@@ -57,9 +57,11 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/agentgym eval --suite quick-v1 --policy smollm2-135m --max-turns 4 --max-tokens 48 --seed 0
 
-## The whole test suite.
+## The whole test suite, on TEST_WORKERS pytest-xdist workers (each takes whole test files, so
+## a module's fixtures are set up once; TEST_WORKERS=0 runs it in this one process).
+TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 ## Side-by-side performance measurements (writes benchmarks/results/).
 bench: setup
