@@ -69,11 +69,8 @@ def _register_builtin_envs() -> None:
     once would have one of them see none of the plugins' ids."""
     from agentgym import registry
 
-    held, registry._plugins_loaded = registry._plugins_loaded, True
-    try:
+    with registry.plugins_held():
         from agentgym import envs  # noqa: F401
-    finally:
-        registry._plugins_loaded = held
     registry.load_plugins()
 
 

@@ -33,6 +33,7 @@ is a different entry point.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import functools
@@ -44,7 +45,7 @@ import warnings
 from pathlib import Path
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import gymnasium as gym
 
@@ -483,23 +484,62 @@ def load_plugins(*, reload: bool = False) -> None:
     A plugin that fails to load — including one that tries to register an id that is already
     taken without ``override=True``, or a script-like module that calls ``sys.exit`` (an
     ``argparse`` run at import) — is reported with a warning and skipped, so one broken
-    package cannot break agentgym. (A ``KeyboardInterrupt`` still stops it.)
+    package cannot break agentgym: what it registered before failing is taken back. Entry
+    points that cannot be read (a malformed ``entry_points.txt`` of any installed package)
+    are reported the same way. (A ``KeyboardInterrupt`` still stops it.)
     """
     global _plugins_loaded
     if _plugins_loaded and not reload:
         return
     _plugins_loaded = True
-    for group, kind in ((ENTRY_POINT_GROUP, "environment"), (SUITE_ENTRY_POINT_GROUP, "suite")):
-        for entry in metadata.entry_points(group=group):
-            try:
-                target = entry.load()
-                if callable(target):
-                    target()
-            except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin's bug must not break the registry
-                warnings.warn(
-                    f"agentgym: {kind} plugin {entry.name!r} ({entry.value}) failed to load: {exc!r}",
-                    stacklevel=2,
-                )
+    try:
+        entries = [(kind, entry) for group, kind in ((ENTRY_POINT_GROUP, "environment"),
+                                                     (SUITE_ENTRY_POINT_GROUP, "suite"))
+                   for entry in metadata.entry_points(group=group)]
+    except Exception as exc:  # noqa: BLE001 - another package's broken metadata must not break agentgym
+        warnings.warn(f"agentgym: the installed packages' entry points cannot be read ({exc!r}); "
+                      f"no plugin was loaded", stacklevel=2)
+        return
+    for kind, entry in entries:
+        before = _registrations()
+        try:
+            target = entry.load()
+            if callable(target):
+                target()
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin's bug must not break the registry
+            _restore_registrations(before)
+            warnings.warn(
+                f"agentgym: {kind} plugin {entry.name!r} ({entry.value}) failed to load and was skipped: {exc!r}",
+                stacklevel=2,
+            )
+
+
+@contextlib.contextmanager
+def plugins_held() -> Iterator[None]:
+    """Within the block :func:`load_plugins` loads nothing (``import agentgym`` registers the
+    built-in families under it: a built-in suite looking its ids up would otherwise load the
+    plugins half-way, and a plugin could take an id of a family not yet registered)."""
+    global _plugins_loaded
+    held, _plugins_loaded = _plugins_loaded, True
+    try:
+        yield
+    finally:
+        _plugins_loaded = held
+
+
+def _registrations() -> tuple[dict[str, Any], ...]:
+    """What a plugin may add to or replace: agentgym's and Gymnasium's environments, suites."""
+    from agentgym import suites
+
+    return dict(_ENVS), dict(gym.registry), dict(suites._SUITES)
+
+
+def _restore_registrations(saved: tuple[dict[str, Any], ...]) -> None:
+    from agentgym import suites
+
+    for current, before in zip((_ENVS, gym.registry, suites._SUITES), saved):
+        current.clear()
+        current.update(before)
 
 
 def import_user_module(name: str) -> Any:

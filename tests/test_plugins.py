@@ -101,3 +101,47 @@ def test_a_plugin_cannot_hijack_a_builtin_id_and_suite_plugins_load(tmp_path):
     assert any("'hijack'" in w and "failed to load" in w and "already registered" in w and "override=True" in w
                for w in result["warnings"]), result["warnings"]
     assert result["suite"] == ["from a suite plugin", 2]
+
+
+HALF_PLUGIN = """
+import agentgym
+from agentgym import Feedback, LLMEnv
+
+class Half(LLMEnv):
+    def new_episode(self, options):
+        return "half"
+    def play(self, action):
+        return Feedback("done", {"outcome": 0.0}, terminated=True)
+
+agentgym.register("halfplugin/Half-v0", Half)
+agentgym.register_suite("halfplugin-suite-v0", [("halfplugin/Half-v0", [0])], "half a plugin")
+raise RuntimeError("the plugin's bug, after two registrations")
+"""
+
+
+def test_a_plugin_that_fails_half_way_is_skipped_whole_and_unreadable_entry_points_only_warn(tmp_path, monkeypatch):
+    import pytest
+    from importlib import metadata
+
+    import agentgym
+    from agentgym import registry
+
+    (tmp_path / "half_plugin_for_test.py").write_text(textwrap.dedent(HALF_PLUGIN))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugin = metadata.EntryPoint("half", "half_plugin_for_test", registry.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry.metadata, "entry_points", lambda group: [plugin] if group == plugin.group else [])
+    before = len(agentgym.list_envs())
+    with pytest.warns(UserWarning, match=r"plugin 'half' \(half_plugin_for_test\) failed to load and was skipped: "
+                                         r"RuntimeError\(.the plugin's bug"):
+        registry.load_plugins(reload=True)
+    import gymnasium
+
+    assert not registry.is_registered("halfplugin/Half-v0") and "halfplugin/Half-v0" not in gymnasium.registry
+    assert "halfplugin-suite-v0" not in [suite.name for suite in agentgym.list_suites()]
+    assert len(agentgym.list_envs()) == before
+
+    def unreadable(group):
+        raise TypeError("a malformed entry_points.txt somewhere in site-packages")
+    monkeypatch.setattr(registry.metadata, "entry_points", unreadable)
+    with pytest.warns(UserWarning, match="entry points cannot be read .*no plugin was loaded"):
+        registry.load_plugins(reload=True)

@@ -283,7 +283,7 @@ def test_a_plugin_that_exits_on_import_is_skipped_with_a_warning(tmp_path, monke
                metadata.EntryPoint("fine", "explore_fine_plugin", registry.ENTRY_POINT_GROUP)]
     monkeypatch.setattr(registry.metadata, "entry_points",
                         lambda group: [p for p in plugins if p.group == group])
-    with pytest.warns(UserWarning, match=r"environment plugin 'exits' \(explore_exiting_plugin\) failed to load: "
+    with pytest.warns(UserWarning, match=r"environment plugin 'exits' \(explore_exiting_plugin\) failed to load and was skipped: "
                                          r"SystemExit\(2\)"):
         registry.load_plugins(reload=True)
     import sys
