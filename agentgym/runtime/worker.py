@@ -41,7 +41,13 @@ def as_error(exc: BaseException) -> Exception:
     its traceback kept): what a call in a worker thread or a child process raised, as the error
     its caller gets. Raised as itself in a coroutine, a ``SystemExit`` or ``KeyboardInterrupt``
     stops the whole event loop (asyncio re-raises them out of any task), so one environment's
-    call would end every episode and the program instead of failing alone."""
+    call would end every episode and the program instead of failing alone. A ``StopIteration``
+    becomes a ``RuntimeError`` (its cause), as in a coroutine: an asyncio future refuses it, and
+    the caller awaiting the call would wait until its timeout."""
+    if isinstance(exc, (StopIteration, StopAsyncIteration)):  # no asyncio future can carry one
+        error: Exception = RuntimeError(f"{exc!r} was raised (a next() past the end of an iterator?)")
+        error.__cause__ = exc
+        return error.with_traceback(exc.__traceback__)
     if isinstance(exc, Exception):
         return exc
     error = CallExited(f"{exc!r} was raised: an exception that would end the program, passed on as an error")

@@ -28,7 +28,8 @@ def _refuse():
 class Hostile(gym.Env):
     """Echoes its action, except: ``"argparse"`` parses it as a command line whose option is
     missing (argparse then raises SystemExit(2), as a command-line tool's parser does),
-    ``"interrupt"`` raises KeyboardInterrupt, ``"pair"`` raises :class:`PairError`,
+    ``"interrupt"`` raises KeyboardInterrupt, ``"next"`` a StopIteration (a ``next()`` past the
+    end of an iterator), ``"pair"`` raises :class:`PairError`,
     ``"unrebuildable"`` returns an observation that cannot be unpickled."""
 
     observation_space = gym.spaces.Text(100)
@@ -44,6 +45,8 @@ class Hostile(gym.Env):
             parser.parse_args([])
         if action == "interrupt":
             raise KeyboardInterrupt
+        if action == "next":
+            next(iter(()))
         if action == "pair":
             raise PairError("left", "right")
         if action == "unrebuildable":

@@ -53,6 +53,26 @@ def test_an_environment_coroutine_raising_systemexit_on_the_loop_fails_its_call_
     assert failure.exception is not None and after.observation == "echo fine"
 
 
+@pytest.mark.parametrize("coroutines", [False, True])
+def test_an_environment_raising_stopiteration_fails_its_call_at_once(coroutines):
+    """A StopIteration cannot be set on an asyncio future: the awaited call hung until its timeout."""
+    async def main():
+        handle = LocalHandle(AsyncHostile if coroutines else Hostile, timeout=20.0, coroutines=coroutines)
+        try:
+            await handle.reset()
+            started = time.monotonic()
+            with pytest.raises(EnvCallFailed, match="StopIteration") as failed:
+                await handle.step("next")
+            waited = time.monotonic() - started
+            await handle.reset()
+            return failed.value.failure, waited, await handle.step("fine")
+        finally:
+            await handle.close()
+
+    failure, waited, after = asyncio.run(main())
+    assert "timed out" not in failure.error and waited < 10 and after.observation == "echo fine"
+
+
 def test_a_process_env_exception_that_cannot_be_unpickled_arrives_renamed_with_its_message():
     env = ProcessEnv(Hostile).start()
     try:
