@@ -10,7 +10,8 @@ Two shapes, one row each:
   error, generated-token count and timing.
 
 Every column has a fixed type (:func:`schema`), whatever the trajectories hold; text columns
-take any value (a non-string ``task_id`` is written as its JSON).
+take any value (a non-string ``task_id`` is written as its JSON); a ``seed`` must be an integer
+of 64 bits or ``None`` (anything else is a ``ValueError`` naming its trajectory).
 
 **Images travel inside the table, as PNG bytes** (the file is self-contained; nothing is
 written beside it). Each image is a ``{"bytes": <PNG>, "path": "images/<sha256>.png"}`` struct,
@@ -53,6 +54,7 @@ import os
 import re
 from typing import Any, Iterable, Literal
 
+from agentgym.core import is_int
 from agentgym.images import ImageRef, encode_png, image_digest, is_image
 from agentgym.trajectory import Trajectory, json_safe, storable_messages
 
@@ -149,11 +151,11 @@ def _text_columns(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, An
 def episode_rows(trajectories: Iterable[Trajectory]) -> list[dict[str, Any]]:
     """One flat row per trajectory (see the module docstring)."""
     rows, images = [], _PngImages()
-    for t in trajectories:
+    for index, t in enumerate(trajectories):
         token_level = t.token_ids is not None
         messages = _json_text(storable_messages(t.messages, images), safe=True)
         rows.append(_text_columns({
-            "env_id": t.env_id, "task_id": t.task_id, "seed": t.seed, "group_id": t.group_id,
+            "env_id": t.env_id, "task_id": t.task_id, "seed": _seed(t, index), "group_id": t.group_id,
             "policy": t.policy, "success": bool(t.success), "return": t.episode_return, "turns": len(t.turns),
             "terminated": bool(t.terminated), "truncated": bool(t.truncated), "error": t.error,
             "messages": messages,
@@ -163,6 +165,17 @@ def episode_rows(trajectories: Iterable[Trajectory]) -> list[dict[str, Any]]:
         }, _EPISODE_TEXT))
         rows[-1]["images"] = images.row()
     return rows
+
+
+def _seed(trajectory: Trajectory, index: int) -> int | None:
+    """The trajectory's seed for the ``int64`` seed column; ``ValueError`` naming the trajectory
+    when it is not an integer that column holds (pyarrow would truncate a float, and fail on a
+    seed past 64 bits with an ``OverflowError`` that names neither)."""
+    seed = trajectory.seed
+    if seed is None or (is_int(seed) and -2**63 <= seed < 2**63):
+        return seed
+    raise ValueError(f"{trajectory.describe(index)}: seed {seed!r} does not fit the export's seed column "
+                     "(a signed 64-bit integer)")
 
 
 def turn_rows(trajectories: Iterable[Trajectory]) -> list[dict[str, Any]]:

@@ -21,8 +21,9 @@ protocol): an action is ``{"action": <any JSON value>}``; an observation's field
 ``observation`` (the agentgym observation, encoded as by :mod:`agentgym.remote.schemas`:
 text as it is, images as PNG), ``terminated``, ``truncated`` and ``info`` (JSON-safe), next to
 OpenEnv's ``reward`` and ``done`` (``terminated or truncated``). OpenEnv's serializer drops an
-observation's ``metadata``, so ``info`` is a field of its own. :class:`OpenEnvEnv`'s defaults
-read exactly that shape, so ``OpenEnvEnv`` over ``openenv_app(id)`` gives what
+observation's ``metadata``, so ``info`` is a field of its own. A step whose reward is not
+finite is an error answer (OpenEnv's JSON would write NaN or infinity as ``null``: no reward).
+:class:`OpenEnvEnv`'s defaults read exactly that shape, so ``OpenEnvEnv`` over ``openenv_app(id)`` gives what
 ``agentgym.make(id)`` gives, step for step.
 
 ``openenv-core`` is optional: importing this module never needs it; using any name from it
@@ -33,12 +34,13 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from typing import Any
 
 import gymnasium as gym
 
 from agentgym.core import ConfigError
-from agentgym.remote.client import RemoteEnvError
+from agentgym.remote.client import RemoteEnvError, check_client_options, check_reset_arguments
 from agentgym.remote.schemas import decode_observation, encode_observation
 from agentgym.spaces import UnicodeText
 from agentgym.trajectory import json_safe
@@ -99,7 +101,7 @@ def _classes() -> dict[str, type]:
         def step(self, action: AgentgymAction, timeout_s: float | None = None, **kwargs: Any) -> AgentgymObservation:
             observation, reward, terminated, truncated, info = self._env.step(action.action)
             self._state.step_count += 1
-            return AgentgymObservation(observation=encode_observation(observation), reward=float(reward),
+            return AgentgymObservation(observation=encode_observation(observation), reward=_finite_reward(reward),
                                        done=bool(terminated or truncated), terminated=bool(terminated),
                                        truncated=bool(truncated), info=json_safe(info))
 
@@ -130,6 +132,16 @@ def _classes() -> dict[str, type]:
 
     return {cls.__name__: cls for cls in (AgentgymAction, AgentgymObservation, AgentgymEnvironment,
                                           AgentgymEnvClient)}
+
+
+def _finite_reward(reward: Any) -> float:
+    """``reward`` as a float; ``ValueError`` (an error answer to the client) when it is not a
+    finite number: OpenEnv's JSON writes NaN and infinity as ``null``, which a client reads as
+    no reward, so the environment's fault would pass as a reward of 0."""
+    value = float(reward)
+    if not math.isfinite(value):
+        raise ValueError(f"the environment's step returned a reward of {value!r}: a reward must be a finite number")
+    return value
 
 
 def __getattr__(name: str) -> Any:
@@ -173,7 +185,7 @@ class OpenEnvEnv(gym.Env):
             sent as it is (the server's action schema).
         observation_field: the observation field returned as the observation (``None``: the
             whole observation dict).
-        timeout: seconds an answer may take; ``connect_timeout`` to connect.
+        timeout: seconds an answer may take; ``connect_timeout`` to connect (positive, finite).
 
     The constructor connects (OpenEnv opens the session with the connection) and raises
     :class:`~agentgym.remote.client.RemoteEnvError` when it cannot. ``info`` is the
@@ -198,6 +210,10 @@ class OpenEnvEnv(gym.Env):
     def __init__(self, base_url: str, *, action_field: str = "action", observation_field: str | None = "observation",
                  timeout: float = 30.0, connect_timeout: float = 5.0) -> None:
         _require_openenv()
+        if not isinstance(base_url, str):
+            raise ConfigError(f"OpenEnvEnv: base_url must be a string (http://host:port), got {base_url!r}")
+        check_client_options("OpenEnvEnv", timeout=timeout, connect_timeout=connect_timeout, retries=0, backoff=0,
+                             kwargs={})
         if not isinstance(action_field, str) or not action_field:
             raise ConfigError(f"OpenEnvEnv: action_field must be a non-empty string, got {action_field!r}")
         if observation_field is not None and not isinstance(observation_field, str):
@@ -273,10 +289,7 @@ class OpenEnvEnv(gym.Env):
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-        if seed is not None and (type(seed) is not int or seed < 0):
-            raise ConfigError(f"OpenEnvEnv.reset: seed must be a non-negative integer or None, got {seed!r}")
-        if options is not None and not isinstance(options, dict):
-            raise ConfigError(f"OpenEnvEnv.reset: options must be a dict or None, got {options!r}")
+        check_reset_arguments("OpenEnvEnv.reset", seed, options)  # before the wire: a bad one keeps the session
         super().reset(seed=seed)
         arguments: dict[str, Any] = {"seed": seed}
         if options is not None:
