@@ -19,6 +19,7 @@ shared (DESIGN.md, invariant 2).
     completion_ids  = token_ids[prompt_length:]        (action, observation, action, ..., action)
     completion_mask = 1 on action tokens (what the policy sampled), 0 on observation tokens
     logprobs        = the sampling log-prob of each action token, 0.0 on observation tokens
+                      (and on the action tokens of a turn without them, when not required)
     reward          = the episode's return, the sum of its turns' rewards
 
 An episode that cannot be trained on token by token (an error cut it short, a broken prefix,
@@ -141,10 +142,13 @@ class TokenEpisode:
         return len(self.trajectory.turns)
 
     @classmethod
-    def from_trajectory(cls, trajectory: Trajectory, placeholder_token_id: int) -> TokenEpisode:
+    def from_trajectory(cls, trajectory: Trajectory, placeholder_token_id: int, *,
+                        require_logprobs: bool = True) -> TokenEpisode:
         """Cut ``trajectory``; ``placeholder_token_id`` (e.g. the EOS token) fills an episode
-        that cannot be trained on."""
-        reason = untrainable_reason(trajectory)
+        that cannot be trained on. ``require_logprobs=False`` trains on turns whose policy gave
+        no sampling log-probs (zeros in ``logprobs``), for a trainer that recomputes them
+        (verl); log-probs given but not matching their action are still refused."""
+        reason = untrainable_reason(trajectory if require_logprobs else _zero_missing_logprobs(trajectory))
         if reason is not None:
             prompt = (trajectory.token_ids or [])[: trajectory.prompt_length] or [placeholder_token_id]
             return cls(list(prompt), [placeholder_token_id], [0], [0.0], None, trajectory, False, reason)
@@ -153,8 +157,15 @@ class TokenEpisode:
         logprobs = [0.0] * len(ids)
         for turn in trajectory.turns:
             begin, end = turn.action_span  # type: ignore[misc]
-            logprobs[begin:end] = [float(value) for value in turn.logprobs]  # type: ignore[union-attr]
+            logprobs[begin:end] = [float(value) for value in turn.logprobs or [0.0] * (end - begin)]
         return cls(ids[:start], ids[start:], mask, logprobs[start:], trajectory.episode_return, trajectory)
+
+
+def _zero_missing_logprobs(trajectory: Trajectory) -> Trajectory:
+    """A copy of ``trajectory`` whose turns without sampling log-probs have zeros instead."""
+    turns = [dataclasses.replace(turn, logprobs=[0.0] * (turn.action_span[1] - turn.action_span[0]))
+             if turn.logprobs is None and turn.action_span is not None else turn for turn in trajectory.turns]
+    return dataclasses.replace(trajectory, turns=turns)
 
 
 def untrainable_reason(trajectory: Trajectory) -> str | None:

@@ -18,7 +18,9 @@ agentgym episode there:
   thread, timeouts), its :class:`~agentgym.rollout.transcript.TokenTranscript` keeping the
   tokens exact (DESIGN.md, invariant 1), and the episode is cut as
   :class:`~agentgym.integrations.episodes.TokenEpisode`: ``response_mask`` is 1 exactly on the
-  tokens the server sampled, ``reward_score`` is the episode's return;
+  tokens the server sampled, ``reward_score`` is the episode's return, ``response_logprobs`` the
+  server's sampling log-probs when it returned them (``rollout.calculate_log_probs``), else
+  ``None`` (verl recomputes them with the actor);
 - the response never exceeds verl's ``rollout.response_length``: each turn may generate at most
   what is left of it (and ``max_tokens_per_turn``); an episode that would need more, like one
   that failed, broke the token prefix or has a prompt longer than ``rollout.prompt_length``, is
@@ -113,7 +115,8 @@ class VerlServerPolicy(Policy):
         if getattr(output, "stop_reason", None) == "aborted":
             return _error("verl's server aborted the request", prompt)
         ids = [int(token) for token in output.token_ids]
-        logprobs = [float(value) for value in output.log_probs] if getattr(output, "log_probs", None) else None
+        given = getattr(output, "log_probs", None)  # None unless the request asked for them
+        logprobs = [float(value) for value in given] if given is not None else None
         finish = "stop" if ids and ids[-1] in self.eos_token_ids else "length"
         return Generation(self.tokenizer.decode(ids, skip_special_tokens=True), ids, logprobs, prompt, finish)
 
@@ -178,7 +181,9 @@ async def play_verl_episode(server_manager: Any, tokenizer: Any, sampling_params
                               response_length=response_length)
     [trajectory] = await aplay(policy, [task], options.rollout_config(response_length))
     placeholder = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.pad_token_id
-    episode = TokenEpisode.from_trajectory(trajectory, placeholder)
+    # verl's servers return log-probs only when asked (rollout.calculate_log_probs); without
+    # them verl recomputes them with the actor, so their absence leaves the episode trainable
+    episode = TokenEpisode.from_trajectory(trajectory, placeholder, require_logprobs=False)
     reason = episode.reason
     if episode.trainable and prompt_length is not None and len(episode.prompt_ids) > prompt_length:
         reason = f"the prompt has {len(episode.prompt_ids)} tokens, more than verl's rollout.prompt_length"
@@ -229,7 +234,11 @@ def agent_loop_config(path: str | Path, *, name: str = AGENT_NAME, **options: An
 
 
 def _build_agent_loop_class() -> type:
-    from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetrics, AgentLoopOutput, register
+    try:
+        from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetrics, AgentLoopOutput, register
+    except ImportError as exc:
+        raise ImportError(f"agentgym.integrations.verl.AgentgymAgentLoop needs verl (0.9, its "
+                          f"verl.experimental.agent_loop): install verl as its documentation says ({exc})") from exc
 
     class AgentgymAgentLoop(AgentLoopBase):
         """Plays one agentgym episode per verl sample; see :mod:`agentgym.integrations.verl`."""
