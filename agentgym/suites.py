@@ -73,7 +73,8 @@ def build_suite(
 
     Raises:
         ConfigError: no entries (a suite that measures nothing), an entry of the wrong shape,
-            no seeds or a negative one.
+            no seeds, a negative or repeated one, or two entries with the same label (the same
+            id and argument values: one row of the results).
         KeyError: an unknown environment id (with the nearest registered ones).
     """
     if isinstance(entries, (str, bytes, dict)) or not hasattr(entries, "__iter__"):
@@ -96,9 +97,29 @@ def build_suite(
         if bad:
             raise ConfigError(f"suite {name!r}: seeds must be non-negative integers; {entry.env_id} has {bad[:3]!r}")
         built.append(SuiteEntry(entry.env_id, tuple(int(s) for s in entry.seeds), dict(entry.kwargs)))
+        _check_unique(name, built)
     if not built:
         raise ConfigError(f"suite {name!r} has no environments")
     return Suite(name, tuple(built), description)
+
+
+def _check_unique(name: str, built: list[SuiteEntry]) -> None:
+    """The last of ``built`` repeats no seed and no earlier entry's label: a seed is one task
+    (``rollouts`` repeats a task), and results are reported per label, so a repeated one would
+    count its episodes twice.
+
+    Raises:
+        ConfigError: naming the seed, or the label and both entries (numbered from 1).
+    """
+    entry = built[-1]
+    repeated = next((seed for i, seed in enumerate(entry.seeds) if seed in entry.seeds[:i]), None)
+    if repeated is not None:
+        raise ConfigError(f"suite {name!r}: {entry.label} lists seed {repeated} more than once (a seed is one "
+                          "task; rollouts per task repeat it)")
+    first = next((i for i, other in enumerate(built[:-1], 1) if other.label == entry.label), None)
+    if first is not None:
+        raise ConfigError(f"suite {name!r}: entries {first} and {len(built)} are both {entry.label} (results are "
+                          "reported per entry label): give one entry all of its seeds")
 
 
 def env_suite(env_ids: Iterable[str], seeds: Iterable[int], kwargs: dict[str, Any] | None = None) -> Suite:

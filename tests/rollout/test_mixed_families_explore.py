@@ -1,0 +1,28 @@
+"""Exploratory tests: rollouts and evaluations that mix environment families (games, tools,
+search, web) in one suite or one rollout."""
+
+import pytest
+
+import agentgym
+from agentgym.core import ConfigError
+from agentgym.suites import build_suite
+
+
+def test_a_suite_refuses_two_entries_reported_under_one_label():
+    # Results are reported per entry label: two entries labelled games/Wordle-v0 gave two
+    # rows of the same name, each counting both entries' episodes (8 in rows, 4 overall).
+    with pytest.raises(ConfigError, match=r"entries 1 and 3 are both games/Wordle-v0 "):
+        build_suite("mixed-v0", [("games/Wordle-v0", [0, 1]), ("tools/SQL-v0", [0]), ("games/Wordle-v0", [2, 3])])
+    with pytest.raises(ConfigError, match=r"games/Wordle-v0\[hard\]"):
+        build_suite("mixed-v0", [("games/Wordle-v0", [0], {"difficulty": "hard"}),
+                                 ("games/Wordle-v0", [1], {"difficulty": "hard"})])
+    # the same environment with other arguments is another row
+    suite = build_suite("mixed-v0", [("games/Wordle-v0", [0]), ("games/Wordle-v0", [0], {"difficulty": "hard"})])
+    assert [entry.label for entry in suite.entries] == ["games/Wordle-v0", "games/Wordle-v0[hard]"]
+
+
+def test_a_suite_entry_refuses_a_repeated_seed():
+    # A seed is one task: listed twice, its episodes counted twice in the success rate while
+    # pass@k saw one task.
+    with pytest.raises(ConfigError, match=r"web/Shop-v0.*seed 3 .*more than once"):
+        agentgym.register_suite("repeated-seed-v0", [("games/Wordle-v0", [0, 1]), ("web/Shop-v0", [3, 4, 3])])
