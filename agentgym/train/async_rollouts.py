@@ -239,6 +239,7 @@ class AsyncRollouts:
         self.playing_step: int | None = None
         self._condition = threading.Condition()
         self._ready: dict[int, PlayedStep] = {}
+        self._taken: set[int] = set()
         self._error: BaseException | None = None
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -253,19 +254,32 @@ class AsyncRollouts:
 
     def take(self, step: int, timeout: float | None = None) -> PlayedStep:
         """Step ``step``'s rollout, waiting for it; raises the rollout thread's error, if any,
-        and ``TimeoutError`` after ``timeout`` seconds."""
+        and ``TimeoutError`` after ``timeout`` seconds. A step that would never come fails at
+        once: ``RuntimeError`` before :meth:`start`, ``ValueError`` for a step already taken."""
         if not self.first_step <= step < self.last_step:
             raise ValueError(f"step {step} is outside the steps played, [{self.first_step}, {self.last_step})")
         with self._condition:
+            self._check_can_come(step)
             self._condition.wait_for(lambda: step in self._ready or self._error is not None or self._stopping,
                                      timeout)
             if step in self._ready:  # played before a later step failed, if one did
+                self._taken.add(step)
                 return self._ready.pop(step)
             if self._error is not None:
                 raise self._error
             if self._stopping:
                 raise RuntimeError("the rollout thread was closed")
             raise TimeoutError(f"step {step}'s rollout was not ready after {timeout} s")
+
+    def _check_can_come(self, step: int) -> None:
+        """Raise if step ``step``'s rollout is not ready and never will be (the caller holds
+        the condition)."""
+        if step in self._ready or self._error is not None or self._stopping:
+            return
+        if self._thread is None:
+            raise RuntimeError("the rollout thread is not started: call start() (or enter the with block) first")
+        if step in self._taken:
+            raise ValueError(f"step {step}'s rollout was already taken")
 
     def is_ready(self, step: int) -> bool:
         """Whether step ``step``'s rollout is played and waits to be taken (never blocks)."""

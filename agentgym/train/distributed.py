@@ -13,9 +13,11 @@ metrics of the whole step, the same figures one process playing every task would
 * counts (episodes, kept / dropped / refused trajectories, groups, rollout tokens per second):
   summed;
 * ``*_min`` / ``*_max``: the smallest / largest; ``time/*``: the slowest process;
-* every other rollout-side metric (means over groups or trajectories): the mean of the
-  processes' values weighted by their episodes (groups are equally large, so this is also the
-  weighting by groups);
+* every other rollout-side metric: the mean of the processes' values weighted by what each
+  process's value is a mean over (:func:`_weight_key`): its trainable trajectories for
+  ``reward/*`` and ``health/*`` (an episode whose environment raised is not one of them), its
+  groups of them for the per-group ``health/reward_std_in_group`` and
+  ``health/zero_variance_group_fraction``, its episodes for the rest;
 * ``train/*`` and ``optimizer/*``: already global (:mod:`agentgym.train.update`), kept as they are.
 
 Importing this module (``from agentgym.train import Trainer`` does) before
@@ -47,6 +49,7 @@ _SUMMED = frozenset({"rollout/episodes", "rollout/untrainable", "rollout/tokens_
                      "filters/kept_trajectories", "filters/dropped_trajectories", "health/trajectories",
                      "health/groups"})
 _ALREADY_GLOBAL = ("train/", "optimizer/", "step")
+_PER_GROUP = frozenset({"health/reward_std_in_group", "health/zero_variance_group_fraction"})
 
 
 def is_distributed() -> bool:
@@ -91,6 +94,16 @@ def episode_metrics(records: Sequence[tuple[float, float, int, int]]) -> dict[st
     }
 
 
+def _weight_key(key: str) -> str:
+    """The count a rollout-side mean ``key`` is taken over, in each process's metrics: its
+    weight when the processes' values are averaged (module docstring)."""
+    if key in _PER_GROUP:
+        return "health/groups"
+    if key.startswith(("reward/", "health/")):
+        return "health/trajectories"
+    return "rollout/episodes"
+
+
 def global_metrics(metrics: dict[str, Any], records: Sequence[tuple[float, float, int, int]],
                    turn_advantages: np.ndarray | Sequence[float] = ()) -> dict[str, Any]:
     """This process's step metrics, episode records and per-turn advantages → the whole step's
@@ -106,7 +119,8 @@ def global_metrics(metrics: dict[str, Any], records: Sequence[tuple[float, float
     for key in keys:
         if key.startswith(_ALREADY_GLOBAL):
             continue
-        pairs = [(share[key], share.get("rollout/episodes", 0.0)) for share in shares
+        weight_key = _weight_key(key)
+        pairs = [(share[key], share.get(weight_key, share.get("rollout/episodes", 0.0))) for share in shares
                  if isinstance(share.get(key), (int, float)) and not math.isnan(share[key])]
         if not pairs:
             continue
