@@ -197,8 +197,10 @@ class OpenEnvEnv(gym.Env):
     error answer, a timeout or a dropped connection gives the observation ``"Environment server
     error: <why>"``, reward ``0.0``, ``truncated=True`` and ``info["remote_error"]`` (``"server"``
     or ``"transport"``). After a transport failure the connection is dropped (OpenEnv's
-    protocol has no request ids: a late answer must not be read as the next one); ``reset``
-    then reconnects, which opens a new session. ``reset`` returns the same error observation
+    protocol has no request ids: a late answer must not be read as the next one), and so it is
+    after the error answers that end the session (the server at capacity, its environment
+    factory or the session failed: the server closes the WebSocket); ``reset`` then
+    reconnects, which opens a new session. ``reset`` returns the same error observation
     when the server refuses or cannot be reached; a bad argument raises
     :class:`~agentgym.core.ConfigError`. ``close`` never raises.
     """
@@ -259,8 +261,10 @@ class OpenEnvEnv(gym.Env):
             raise _Failed("transport", "no connection: reset() opens a new session")
         try:
             result = getattr(self._client, method)(*args, **kwargs)
-        except RuntimeError as exc:  # OpenEnv's client: an error answer ("Server error: ...")
+        except RuntimeError as exc:  # OpenEnv's client: an error answer ("Server error: ... (code: CODE)")
             if str(exc).startswith("Server error"):
+                if str(exc).endswith(_SESSION_REFUSED):  # the server closed the WebSocket after it
+                    self._drop()
                 raise _Failed("server", str(exc)) from None
             self._drop()
             raise _Failed("transport", f"{type(exc).__name__}: {exc}") from None
@@ -321,6 +325,11 @@ class OpenEnvEnv(gym.Env):
     def close(self) -> None:
         self._drop()
         super().close()
+
+
+#: The error answers after which OpenEnv's server closes the WebSocket (the session was refused
+#: or lost): the connection is dropped, so that the next ``reset`` opens a new session.
+_SESSION_REFUSED = tuple(f"(code: {code})" for code in ("CAPACITY_REACHED", "FACTORY_ERROR", "SESSION_ERROR"))
 
 
 class _Failed(Exception):

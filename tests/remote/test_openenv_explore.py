@@ -91,3 +91,39 @@ def test_a_seed_past_the_int64_column_is_refused_naming_the_trajectory(export, t
                     Trajectory(env_id="x/Y-v0", task_id="big-seed", seed=2**70)]
     with pytest.raises(ValueError, match=r"trajectory 1 \('big-seed'\): seed 1180591620717411303424 .*64-bit"):
         export(trajectories, tmp_path / "episodes.parquet")
+
+
+
+class RefusedSession:
+    """OpenEnv's sync client on a WebSocket whose session the server refused (its answer to the
+    first request is the error, then the server closes the connection)."""
+
+    def __init__(self, code):
+        self.code, self.closed = code, False
+
+    def reset(self, **arguments):
+        raise RuntimeError(f"Server error: refused (code: {self.code})")
+
+    def close(self):
+        self.closed = True
+
+    def _stop_loop(self):
+        pass
+
+
+@requires_openenv
+@pytest.mark.parametrize("code", ["CAPACITY_REACHED", "FACTORY_ERROR", "SESSION_ERROR"])
+def test_a_session_the_server_refused_and_closed_is_reopened_by_the_next_reset(rewards_url, code):
+    env = adapter.OpenEnvEnv(rewards_url)
+    connected, env._client = env._client, RefusedSession(code)
+    adapter.OpenEnvEnv._close_client(connected)
+    try:
+        refused = env._client
+        observation, info = env.reset(seed=0)
+        assert info["remote_error"] == "server" and code in info["error"], observation
+        assert refused.closed, "the connection the server closed is dropped"
+        observation, info = env.reset(seed=0)  # reconnects: a new session
+        assert "remote_error" not in info, observation
+        assert env.step("one")[1] == 1.0
+    finally:
+        env.close()
