@@ -23,12 +23,15 @@ from typing import Any, Iterable
 
 from agentgym.core import ConfigError, is_int
 from agentgym.registry import check_env_kwargs, env_info, list_envs, load_plugins
+from agentgym.trajectory import json_safe
 
 
 def env_label(env_id: str, kwargs: dict[str, Any]) -> str:
     """A short row label for an environment and its constructor arguments: the id, then the
-    arguments' values in brackets (``games/Wordle-v0[hard]``)."""
-    extras = ",".join(str(v) for v in kwargs.values())
+    arguments' values in brackets (``games/Wordle-v0[hard]``). The values are written as a
+    trajectory stores them (:func:`~agentgym.trajectory.json_safe`: a tuple as a list), so
+    the label read back from a trajectory's kwargs is its suite entry's."""
+    extras = ",".join(str(v) for v in json_safe(dict(kwargs)).values())
     return f"{env_id}[{extras}]" if extras else env_id
 
 

@@ -26,3 +26,17 @@ def test_a_suite_entry_refuses_a_repeated_seed():
     # pass@k saw one task.
     with pytest.raises(ConfigError, match=r"web/Shop-v0.*seed 3 .*more than once"):
         agentgym.register_suite("repeated-seed-v0", [("games/Wordle-v0", [0, 1]), ("web/Shop-v0", [3, 4, 3])])
+
+
+def test_an_entry_with_a_tuple_argument_keeps_its_row_label(tmp_path):
+    # The trajectory stores its kwargs as JSON (the tuple becomes a list) and the results are
+    # grouped by the label read back from them: the row was "tools/Python-v0[['arithmetic',
+    # 'strings']]", not the entry's "[('arithmetic', 'strings')]" of run.json, and came after
+    # the suite's other entries.
+    from agentgym.eval import evaluate
+
+    suite = build_suite("tuple-argument-v0", [("tools/Python-v0", [0], {"families": ("arithmetic", "strings")}),
+                                              ("games/GuessTheNumber-v0", [0])])
+    evaluation = evaluate("oracle", suite, out_dir=tmp_path / "run", progress=False)
+    assert [m.label for m in evaluation.results.environments] == [e.label for e in suite.entries]
+    assert evaluation.results.overall.successes == 2
