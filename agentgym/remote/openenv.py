@@ -184,7 +184,8 @@ class OpenEnvEnv(gym.Env):
         action_field: a non-dict action is sent as ``{action_field: action}``; a dict action is
             sent as it is (the server's action schema).
         observation_field: the observation field returned as the observation (``None``: the
-            whole observation dict).
+            whole observation dict); ``reset`` raises :class:`~agentgym.core.ConfigError` when
+            the server's observation has no such field.
         timeout: seconds an answer may take; ``connect_timeout`` to connect (positive, finite).
 
     The constructor connects (OpenEnv opens the session with the connection) and raises
@@ -286,6 +287,15 @@ class OpenEnvEnv(gym.Env):
         terminated = bool(fields["terminated"]) if "terminated" in fields else bool(answer["done"]) and not truncated
         return observation, float(answer["reward"] or 0.0), terminated, truncated, info
 
+    def _check_observation_field(self, answer: dict[str, Any]) -> None:
+        """:class:`~agentgym.core.ConfigError` when the server's observations lack
+        ``observation_field`` (every observation would be ``""``), naming the fields they have."""
+        fields = answer["observation"]
+        if self.observation_field is not None and isinstance(fields, dict) and self.observation_field not in fields:
+            raise ConfigError(f"OpenEnvEnv: observation_field {self.observation_field!r} is not a field of "
+                              f"{self.base_url}'s observations (they have {sorted(fields)}); pass one of them, "
+                              f"or None for the whole observation")
+
     @staticmethod
     def _error(failure: "_Failed") -> tuple[str, dict[str, Any]]:
         return (f"Environment server error: {failure.message}",
@@ -304,7 +314,9 @@ class OpenEnvEnv(gym.Env):
                     self._connect()
                 except Exception as exc:  # noqa: BLE001
                     raise _Failed("transport", f"cannot connect to {self.base_url}: {exc}") from None
-            observation, _, _, _, info = self._unpack(self._call("reset", **arguments))
+            answer = self._call("reset", **arguments)
+            self._check_observation_field(answer)
+            observation, _, _, _, info = self._unpack(answer)
         except _Failed as failure:
             text, info = self._error(failure)
             return text, {**info, "task_id": None}

@@ -127,3 +127,13 @@ def test_a_session_the_server_refused_and_closed_is_reopened_by_the_next_reset(r
         assert env.step("one")[1] == 1.0
     finally:
         env.close()
+
+
+@requires_openenv
+def test_an_observation_field_the_server_does_not_send_is_a_config_error_naming_those_it_does(rewards_url):
+    env = adapter.OpenEnvEnv(rewards_url, observation_field="echoed_message")  # another server's field
+    try:
+        with pytest.raises(ConfigError, match=r"observation_field 'echoed_message'.*'observation'"):
+            env.reset(seed=0)  # every observation would have been '' (the agent playing blind)
+    finally:
+        env.close()
