@@ -350,7 +350,7 @@ class SlotVectorEnv(VectorEnv):
         async def open_all() -> list[CallFailure | None]:
             return list(await asyncio.gather(*(_opened(slot) for slot in self._slots)))
 
-        failures = self._run_sync(open_all(), "__init__")
+        failures = self._run_sync(open_all(), "__init__", on_the_loop=False)
         for slot, failure in zip(self._slots, failures, strict=True):
             if failure is not None and failure.kind is ErrorKind.TIMEOUT:
                 self._construction_failures[slot.index] = failure
@@ -408,7 +408,7 @@ class SlotVectorEnv(VectorEnv):
         # bounded by step_timeout): the loop cannot be closed under it.
         with self._private_loop_lock:
             try:
-                results = self._run_sync(close_all(), "close")
+                results = self._run_sync(close_all(), "close", on_the_loop=False)
             finally:
                 if self._loop is not None:
                     self._loop.close()
@@ -463,11 +463,13 @@ class SlotVectorEnv(VectorEnv):
             except StopIteration as finished:
                 return finished.value
 
-    def _run_sync(self, coroutine: Coroutine[Any, Any, Any], method: str) -> Any:
+    def _run_sync(self, coroutine: Coroutine[Any, Any, Any], method: str, *, on_the_loop: bool = True) -> Any:
         """Run ``coroutine`` on this vector env's private event loop. Inside a running event
         loop that would block it: a vector env that runs its environments in threads
-        (``coroutines`` false) then runs the batch on a fresh loop in a fresh thread; one that
-        runs coroutines refuses (they may be bound to the loop they first ran on)."""
+        (``coroutines`` false), or a call that runs none of the environments' coroutines
+        (``on_the_loop`` false: building and closing, done in the slots' threads), then runs
+        on a fresh loop in a fresh thread; a reset or step of one that runs coroutines
+        refuses (they may be bound to the loop they first ran on)."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -483,7 +485,7 @@ class SlotVectorEnv(VectorEnv):
                 return self._loop.run_until_complete(coroutine)
             finally:
                 self._private_loop_lock.release()
-        if not self.coroutines:
+        if not (self.coroutines and on_the_loop):
             return _run_in_fresh_thread(coroutine)
         coroutine.close()
         raise RuntimeError(

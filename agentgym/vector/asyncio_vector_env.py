@@ -37,7 +37,8 @@ class AsyncioVectorEnv(SlotVectorEnv):
       coroutines on a private event loop the vector env owns. They must not be called from
       inside a running event loop (they would block it) and raise ``RuntimeError`` if they are.
       Stick to one of the two: a native environment may bind resources to the loop it first
-      ran on.
+      ran on. Building the vector env and ``close()`` work either way (inside a running loop
+      they block it while the slots' threads build or close the environments).
 
     Semantics (autoreset modes, vector infos, failures) are exactly those of
     :class:`~agentgym.vector.ThreadVectorEnv`; see :class:`~agentgym.vector._slots.SlotVectorEnv`.

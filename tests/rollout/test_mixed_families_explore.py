@@ -40,3 +40,31 @@ def test_an_entry_with_a_tuple_argument_keeps_its_row_label(tmp_path):
     evaluation = evaluate("oracle", suite, out_dir=tmp_path / "run", progress=False)
     assert [m.label for m in evaluation.results.environments] == [e.label for e in suite.entries]
     assert evaluation.results.overall.successes == 2
+
+
+def test_an_asyncio_vector_env_of_several_families_is_built_and_closed_inside_a_running_loop():
+    # Its primary API is `await astep` from the caller's loop, yet building it inside a coroutine
+    # raised "use `await env.a__init__(...)`" (no such method), chained with the same for
+    # close ("await env.aclose"); building and closing run in the slots' threads, not on a loop.
+    import asyncio
+    import functools
+    import threading
+
+    from agentgym.vector import AsyncioVectorEnv
+
+    ids = ["games/Wordle-v0", "tools/SQL-v0", "web/Shop-v0"]
+
+    async def main():
+        envs = AsyncioVectorEnv([functools.partial(agentgym.make, env_id) for env_id in ids], step_timeout=30)
+        try:
+            observations, _ = await envs.areset(seed=0)
+            _, _, _, truncations, infos = await envs.astep(["CRANE", "<sql>SELECT 1</sql>", "search[red shoes]"])
+        finally:
+            envs.close()
+        return observations, truncations, infos, envs
+
+    observations, truncations, infos, envs = asyncio.run(main())
+    assert "five-letter word" in observations[0] and "SQLite" in observations[1] and "Instruction" in observations[2]
+    assert not truncations.any() and "env_failed" not in infos
+    assert envs.closed
+    assert not [t for t in threading.enumerate() if t.name.startswith("agentgym-vector-slot")]
