@@ -41,10 +41,18 @@ class RewardOfAction(gym.Env):
 
 @pytest.fixture(scope="module")
 def rewards_url():
+    """The server of :class:`RewardOfAction`, registered for this module only (other test files
+    on the same worker never see it)."""
+    from agentgym import registry
+
     agentgym.register(ENV_ID, entry_point=RewardOfAction, override=True)
-    with serving_in_thread(adapter.openenv_app(ENV_ID, max_concurrent_envs=4), host="127.0.0.1", port=0,
-                           name="OpenEnv server") as url:
-        yield url
+    try:
+        with serving_in_thread(adapter.openenv_app(ENV_ID, max_concurrent_envs=4), host="127.0.0.1", port=0,
+                               name="OpenEnv server") as url:
+            yield url
+    finally:
+        registry._ENVS.pop(ENV_ID, None)
+        gym.registry.pop(ENV_ID, None)
 
 
 @requires_openenv
