@@ -103,11 +103,17 @@ class BehaviourPolicy(Policy):
 
     def stage(self, weights: dict[str, torch.Tensor], version: int) -> None:
         """Weights (by parameter name) to take at the next safe point, as ``version``; staged
-        weights not yet taken are replaced. Thread-safe; returns at once."""
+        weights not yet taken are replaced. Thread-safe; returns at once. ``KeyError`` for a
+        name the behaviour model lacks, ``ValueError`` for a tensor of another shape than its
+        parameter (nothing is staged then)."""
         parameters = dict(self._model.named_parameters())
         unknown = [name for name in weights if name not in parameters]
         if unknown:
             raise KeyError(f"the behaviour model has no parameters named {unknown[:3]}")
+        for name, value in weights.items():
+            if tuple(value.shape) != tuple(parameters[name].shape):
+                raise ValueError(f"staged weight {name} has shape {tuple(value.shape)}, the behaviour model's "
+                                 f"parameter {tuple(parameters[name].shape)}")
         with self._staged_lock:
             self._staged = (weights, version)
 

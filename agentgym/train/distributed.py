@@ -10,14 +10,15 @@ metrics of the whole step, the same figures one process playing every task would
   (:func:`episode_metrics`);
 * ``health/advantage_mean / _std / _min / _max / _zero_fraction``: recomputed from every
   process's per-turn advantages;
-* counts (episodes, kept / dropped / refused trajectories, groups, rollout tokens per second):
-  summed;
+* counts (episodes, kept / dropped / refused trajectories, groups, rollout tokens per second,
+  guidance's failed groups, hinted episodes and groups it could not rebuild): summed;
 * ``*_min`` / ``*_max``: the smallest / largest; ``time/*``: the slowest process;
 * every other rollout-side metric: the mean of the processes' values weighted by what each
   process's value is a mean over (:func:`_weight_key`): its trainable trajectories for
   ``reward/*`` and ``health/*`` (an episode whose environment raised is not one of them), its
   groups of them for the per-group ``health/reward_std_in_group`` and
-  ``health/zero_variance_group_fraction``, its episodes for the rest;
+  ``health/zero_variance_group_fraction``, its hinted episodes for ``guidance/hinted_success``
+  and ``guidance/level_mean``, its episodes for the rest;
 * ``train/*`` and ``optimizer/*``: already global (:mod:`agentgym.train.update`), kept as they are.
 
 Importing this module (``from agentgym.train import Trainer`` does) before
@@ -47,9 +48,11 @@ if dist.is_available():
 
 _SUMMED = frozenset({"rollout/episodes", "rollout/untrainable", "rollout/tokens_per_second",
                      "filters/kept_trajectories", "filters/dropped_trajectories", "health/trajectories",
-                     "health/groups"})
+                     "health/groups", "guidance/failed_groups", "guidance/hinted_episodes",
+                     "guidance/unbuilt_groups"})
 _ALREADY_GLOBAL = ("train/", "optimizer/", "step")
 _PER_GROUP = frozenset({"health/reward_std_in_group", "health/zero_variance_group_fraction"})
+_PER_HINTED_EPISODE = frozenset({"guidance/hinted_success", "guidance/level_mean"})
 
 
 def is_distributed() -> bool:
@@ -99,6 +102,8 @@ def _weight_key(key: str) -> str:
     weight when the processes' values are averaged (module docstring)."""
     if key in _PER_GROUP:
         return "health/groups"
+    if key in _PER_HINTED_EPISODE:
+        return "guidance/hinted_episodes"
     if key.startswith(("reward/", "health/")):
         return "health/trajectories"
     return "rollout/episodes"

@@ -155,6 +155,9 @@ class ReplayBuffer:
             for entries in self._entries.values() for e in entries]}
 
     def load_state(self, state: dict[str, Any]) -> None:
+        """Replace the buffer with :meth:`state`'s, within this buffer's ``per_task`` and
+        ``capacity`` (a resumed run may set smaller ones than the run that saved it): the
+        entries over them go as they would have on adding."""
         self._entries = {}
         for data in state["entries"]:
             entry = ReplayEntry(data["key"], Trajectory.from_dict(data["trajectory"]), float(data["return"]),
@@ -162,7 +165,9 @@ class ReplayBuffer:
             self._entries.setdefault(entry.key, []).append(entry)
         for entries in self._entries.values():
             entries.sort(key=_rank)
+            del entries[self.per_task:]
         self._order = int(state["order"])
+        self._evict_over_capacity()
 
 
 def _rank(entry: ReplayEntry) -> tuple[float, int]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from agentgym.train.async_rollouts import AsyncRollouts
+from agentgym.train.replay import ReplayBuffer
 from tests.train.test_async_rollouts import _behaviour, _play
 
 
@@ -45,3 +47,50 @@ def test_the_means_over_trainable_episodes_are_weighted_by_them_across_processes
     assert combined["health/reward_std_in_group"] == pytest.approx(0.1)  # a mean over the 3 groups
     assert combined["health/trajectories"] == 5.0 and combined["rollout/untrainable"] == 3.0
     assert combined["reward/mean"] == pytest.approx(0.5)  # over every episode, trainable or not
+
+
+def test_staged_weights_of_another_shape_are_refused_at_once():
+    # A tensor that broadcasts (one row for the embedding matrix) was copied into every row of
+    # the behaviour model at its next call, silently; one that does not failed later, on the
+    # rollout thread, as torch's "size of tensor a must match".
+    behaviour = _behaviour(0)
+    name, parameter = next(iter(behaviour._model.named_parameters()))
+    before = parameter.detach().clone()
+    with pytest.raises(ValueError, match=f"{name} has shape \\(64,\\), the behaviour model's parameter \\(23, 64\\)"):
+        behaviour.stage({name: torch.zeros(parameter.shape[-1])}, version=1)
+    behaviour._refresh()
+    assert behaviour.version == 0 and torch.equal(parameter, before)
+
+
+def test_a_replay_state_loaded_into_a_smaller_buffer_keeps_within_its_limits():
+    # A run resumed with smaller [replay] capacity / per_task loaded every saved entry and kept
+    # them all, over both limits, until a later success of the same task came in.
+    from tests.train.test_replay_buffer import episode
+
+    saved = ReplayBuffer(capacity=10, per_task=3)
+    saved.add([episode(f"task-{i % 3}", [1.0 + i], tokens=[i]) for i in range(9)], step=4)
+    resumed = ReplayBuffer(capacity=2, per_task=1)
+    resumed.load_state(saved.state())
+    assert len(resumed) == 2 and resumed.tasks == 2
+    assert [e.episode_return for e in resumed.entries("task-2")] == [9.0]  # each task's best,
+    assert [e.episode_return for e in resumed.entries("task-1")] == [8.0]  # the lowest evicted
+    assert resumed.entries("task-0") == []
+
+
+def test_guidance_counts_are_summed_across_processes(monkeypatch):
+    # Guidance runs under torch.distributed, each process hinting its own failed groups; its
+    # counts were averaged like means (2 failed groups on rank 0 and 1 on rank 1 logged 1.5).
+    from agentgym.train import distributed
+
+    shares = [{"rollout/episodes": 8.0, "guidance/failed_groups": 2.0, "guidance/hinted_episodes": 8.0,
+               "guidance/unbuilt_groups": 1.0, "guidance/hinted_success": 0.5, "guidance/level_mean": 1.0},
+              {"rollout/episodes": 8.0, "guidance/failed_groups": 1.0, "guidance/hinted_episodes": 2.0,
+               "guidance/unbuilt_groups": 0.0, "guidance/hinted_success": 1.0, "guidance/level_mean": 2.0}]
+    monkeypatch.setattr(distributed, "is_distributed", lambda: True)
+    monkeypatch.setattr(distributed, "gather", lambda _: [(share, [], np.zeros(0)) for share in shares])
+    combined = distributed.global_metrics(shares[0], [])
+    assert combined["guidance/failed_groups"] == 3.0
+    assert combined["guidance/hinted_episodes"] == 10.0
+    assert combined["guidance/unbuilt_groups"] == 1.0
+    assert combined["guidance/hinted_success"] == pytest.approx(0.6)  # over the 10 hinted episodes
+    assert combined["guidance/level_mean"] == pytest.approx(1.2)
