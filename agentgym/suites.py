@@ -75,8 +75,8 @@ def build_suite(
     integers), so two suites with the same content compare equal.
 
     Raises:
-        ConfigError: no entries (a suite that measures nothing), an entry of the wrong shape,
-            no seeds, a negative or repeated one, or two entries with the same label (the same
+        ConfigError: no entries (a suite that measures nothing), an entry of the wrong shape
+            (an argument name that is not a string too), no seeds, a negative or repeated one, or two entries with the same label (the same
             id and argument values: one row of the results).
         KeyError: an unknown environment id (with the nearest registered ones).
     """
@@ -94,6 +94,7 @@ def build_suite(
                 raise ConfigError(f"suite {name!r}: the kwargs of {env_id} must be a dict, got {rest[0]!r}")
             entry = SuiteEntry(env_id, tuple(seeds), dict(rest[0]) if rest else {})
         env_info(entry.env_id)  # raises with suggestions if unknown
+        _check_argument_names(entry.kwargs, f"suite {name!r}: {entry.env_id}")
         if not entry.seeds:
             raise ConfigError(f"suite {name!r}: {entry.env_id} has no seeds")
         bad = [s for s in entry.seeds if not is_int(s) or s < 0]
@@ -104,6 +105,14 @@ def build_suite(
     if not built:
         raise ConfigError(f"suite {name!r} has no environments")
     return Suite(name, tuple(built), description)
+
+
+def _check_argument_names(kwargs: dict[Any, Any], where: str) -> None:
+    """Constructor arguments are passed by name: a ``ConfigError`` starting with ``where`` and
+    naming the first key of ``kwargs`` that is not a string."""
+    bad = [key for key in kwargs if not isinstance(key, str)]
+    if bad:
+        raise ConfigError(f"{where}: constructor argument names must be strings, got {bad[0]!r:.60}")
 
 
 def _check_unique(name: str, built: list[SuiteEntry]) -> None:
@@ -147,6 +156,7 @@ def env_suite(env_ids: Iterable[str], seeds: Iterable[int], kwargs: dict[str, An
     if not given:
         raise ConfigError("env_suite: no environment ids")
     ids = list(dict.fromkeys(env_id for pattern in given for env_id in _matching_ids(pattern)))
+    _check_argument_names(kwargs, "env_suite")
     for env_id in ids:
         check_env_kwargs(env_id, kwargs)
     name = "+".join(env_label(pattern, kwargs) for pattern in dict.fromkeys(given))

@@ -68,3 +68,13 @@ def test_an_asyncio_vector_env_of_several_families_is_built_and_closed_inside_a_
     assert not truncations.any() and "env_failed" not in infos
     assert envs.closed
     assert not [t for t in threading.enumerate() if t.name.startswith("agentgym-vector-slot")]
+
+
+def test_a_suite_argument_name_that_is_not_a_string_is_one_clear_error():
+    # it reached the registry's name suggestions: TypeError: 'int' object is not iterable (difflib)
+    from agentgym.suites import env_suite
+
+    with pytest.raises(ConfigError, match=r"^env_suite: constructor argument names must be strings, got 3$"):
+        env_suite(["tools/SQL-v0", "games/Wordle-v0"], [0], {"difficulty": "hard", 3: 4})
+    with pytest.raises(ConfigError, match=r"suite 'keys-v0': games/Wordle-v0: constructor argument names must be"):
+        agentgym.register_suite("keys-v0", [("tools/SQL-v0", [0]), ("games/Wordle-v0", [0], {(1, 2): 4})])
