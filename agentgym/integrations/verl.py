@@ -135,7 +135,8 @@ class LoopOptions:
         max_tokens_per_turn: the most tokens per turn (``None``: what is left of the response).
         system_prompt: the system message (``None`` leaves it out).
         env_kwargs: constructor arguments added to every task's (the task's win).
-        wrappers: wrappers inside the turn budget, as data (``{"name", "kwargs"}``).
+        wrappers: wrappers inside the turn budget: ``{"name", "kwargs"}``, registered names or
+            :class:`~agentgym.wrappers.specs.WrapperSpec`.
         env_runtime: where environments run (``"thread"``, ``"process"``, a server URL).
         step_timeout: seconds an environment call may take.
     """
@@ -149,12 +150,23 @@ class LoopOptions:
     step_timeout: float | None = 60.0
 
     def rollout_config(self, response_length: int | None) -> RolloutConfig:
-        wrappers = tuple(w if isinstance(w, WrapperSpec) else WrapperSpec.from_data(dict(w)) for w in self.wrappers)
-        max_tokens = self.max_tokens_per_turn or response_length or 256
+        """The episode's :class:`RolloutConfig`; a ``ValueError`` naming the option at fault."""
+        from agentgym.runtime.worker import checked_count
+
+        wrappers = tuple(_wrapper_spec(w) for w in self.wrappers)
+        max_tokens = checked_count("max_tokens_per_turn", self.max_tokens_per_turn, allow_none=True) \
+            or response_length or 256
         return RolloutConfig(max_turns=self.max_turns, system_prompt=self.system_prompt, wrappers=wrappers,
                              env_runtime=self.env_runtime, step_timeout=self.step_timeout,
                              sampling=SamplingParams(max_tokens=max_tokens), max_concurrent_episodes=1,
                              max_batch_size=1)
+
+
+def _wrapper_spec(wrapper: Any) -> WrapperSpec:
+    """A wrapper option as a spec: a spec, a registered name or ``{"name", "kwargs"}``."""
+    if isinstance(wrapper, WrapperSpec):
+        return wrapper
+    return WrapperSpec.from_data(wrapper if isinstance(wrapper, str) else dict(wrapper))
 
 
 def task_of_row(row: dict[str, Any]) -> Task:
@@ -220,16 +232,26 @@ def verl_rows(tasks: Iterable[Task], *, agent_name: str = AGENT_NAME) -> list[di
 
 def agent_loop_config(path: str | Path, *, name: str = AGENT_NAME, **options: Any) -> Path:
     """Write verl's agent loop config file registering :class:`AgentgymAgentLoop` as ``name``
-    with ``options`` (:class:`LoopOptions`' fields); returns its path."""
+    with ``options`` (:class:`LoopOptions`' fields; ``wrappers`` as specs, names or
+    ``{"name", "kwargs"}``); returns its path. A bad option is an error naming it (``ValueError``;
+    ``TypeError`` for a wrapper's arguments), and nothing is written (verl's workers would each fail on it, at their first episode)."""
     import json
 
     known = set(LoopOptions.__dataclass_fields__)
     unknown = sorted(set(options) - known)
     if unknown:
         raise ValueError(f"unknown agent loop options {unknown}; known: {sorted(known)}")
+    if "wrappers" in options:
+        options["wrappers"] = [_wrapper_spec(w).to_data() for w in options["wrappers"] or ()]
+    LoopOptions(**options).rollout_config(None)  # every option checked, as each worker will use it
     entry = {"name": name, "_target_": f"{__name__}.AgentgymAgentLoop", **options}
+    try:
+        text = json.dumps([entry], indent=2, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"agent loop options must be JSON data (verl's workers read them from the file): {exc}") \
+            from None
     path = Path(path)
-    path.write_text(json.dumps([entry], indent=2) + "\n")  # JSON is YAML: OmegaConf.load reads it
+    path.write_text(text + "\n")  # JSON is YAML: OmegaConf.load reads it
     return path
 
 
@@ -259,7 +281,7 @@ def _build_agent_loop_class() -> type:
             self.options = LoopOptions(
                 max_turns=max_turns or multi_turn.get("max_assistant_turns") or None,
                 max_tokens_per_turn=max_tokens_per_turn, system_prompt=system_prompt,
-                env_kwargs=dict(plain(env_kwargs) or {}), wrappers=[dict(w) for w in plain(wrappers) or ()],
+                env_kwargs=dict(plain(env_kwargs) or {}), wrappers=list(plain(wrappers) or ()),
                 env_runtime=env_runtime, step_timeout=step_timeout)
             self.response_length = int(rollout.response_length)
             self.prompt_length = int(rollout.prompt_length)

@@ -1,18 +1,20 @@
 """Exploratory tests of the trainer adapters, as a demanding user drives them: verl's rollout
-server as verl runs it by default (no sampling log-probs), and the verl adapter used where verl
-is not installed."""
+server as verl runs it by default (no sampling log-probs), the verl adapter used where verl
+is not installed, and the agent loop config file written with bad options or wrapper specs."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from types import SimpleNamespace
 
 import pytest
 
 import agentgym.integrations.verl as verl_adapter
-from agentgym.integrations.verl import LoopOptions, play_verl_episode
+from agentgym.integrations.verl import LoopOptions, agent_loop_config, play_verl_episode
 from agentgym.rollout import Task
+from agentgym.wrappers.specs import WrapperSpec
 from tests.integrations_trl.tiny_chat_model import chat_tokenizer
 
 GUESS = Task("games/GuessTheNumber-v0", 0, {"difficulty": "easy"})
@@ -57,3 +59,23 @@ def test_the_verl_agent_loop_without_verl_says_which_package_to_install(monkeypa
     with pytest.raises(ImportError, match=r"AgentgymAgentLoop needs verl .*install verl") as caught:
         verl_adapter.AgentgymAgentLoop  # noqa: B018 - the access builds the class
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"max_turns": "eight"}, "max_turns"), ({"max_tokens_per_turn": -3}, "max_tokens_per_turn"),
+    ({"wrappers": [{"name": "NoSuchWrapper"}]}, "NoSuchWrapper"), ({"env_runtime": 5}, "env_runtime"),
+    ({"env_kwargs": {"when": object()}}, "JSON")])
+def test_agent_loop_config_refuses_a_bad_option_before_writing_the_file(tmp_path, options, words):
+    path = tmp_path / "agentgym_loop.yaml"
+    with pytest.raises(ValueError, match=words):  # not in each of verl's workers, at its first episode
+        agent_loop_config(path, **options)
+    assert not path.exists()
+
+
+def test_agent_loop_config_takes_wrappers_as_specs_or_names(tmp_path):
+    wrappers = [WrapperSpec("AnswerFormat", {"format": "boxed"}), "EpisodeStatistics"]
+    path = agent_loop_config(tmp_path / "agentgym_loop.yaml", max_turns=4, wrappers=wrappers)
+    [entry] = json.loads(path.read_text())
+    options = LoopOptions(**{key: value for key, value in entry.items() if key not in ("name", "_target_")})
+    assert options.rollout_config(64).wrappers == (WrapperSpec("AnswerFormat", {"format": "boxed"}),
+                                                   WrapperSpec("EpisodeStatistics"))
