@@ -28,6 +28,7 @@ from agentgym.runtime.handle import (
     StepResult,
     as_reset_result,
     as_step_result,
+    raise_remote_error,
 )
 from agentgym.runtime.process_env import ProcessEnv, ProcessEnvDied
 from agentgym.runtime.worker import SlotWorker, as_error
@@ -73,6 +74,8 @@ class LocalHandle(EnvHandle):
 
     async def step(self, action: Any) -> StepResult:
         self._refuse_if_broken("step")
+        if self.env is None:  # never built (not reset yet): nothing to step, nothing broken
+            raise EnvCallFailed(CallFailure("step before reset: call reset() first (the environment is not built yet)"))
         return await self._guarded("step", self._step, action)
 
     async def close(self) -> None:
@@ -128,14 +131,20 @@ class LocalHandle(EnvHandle):
             await self._build_env(progress)
         env = self.env
         if self.coroutines and _has_own_coroutine(env, "areset"):
-            return as_reset_result(await _as_error_on_loop(env.areset(seed=seed, options=options)))
-        return as_reset_result(await self._in_thread(_reset_env, env, seed, options))
+            observation, info = as_reset_result(await _as_error_on_loop(env.areset(seed=seed, options=options)))
+        else:
+            observation, info = as_reset_result(await self._in_thread(_reset_env, env, seed, options))
+        raise_remote_error("reset", info)  # a RemoteEnv run here: its lost session is a failure
+        return observation, info
 
     async def _step(self, progress: list[str], action: Any) -> StepResult:
         env = self.env
         if self.coroutines and _has_own_coroutine(env, "astep"):
-            return as_step_result(await _as_error_on_loop(env.astep(action)))
-        return as_step_result(await self._in_thread(_step_env, env, action))
+            result = as_step_result(await _as_error_on_loop(env.astep(action)))
+        else:
+            result = as_step_result(await self._in_thread(_step_env, env, action))
+        raise_remote_error("step", result.info)
+        return result
 
     async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         if fn is not _replace_env:  # resets and steps: the hot path, one loop wake-up per burst of results
@@ -162,8 +171,8 @@ class LocalHandle(EnvHandle):
             return await asyncio.wait_for(body(progress, *args), self.timeout)
         except asyncio.TimeoutError:
             failure = self._timed_out(method if not (rebuilding and "built" not in progress) else "construction")
-        except EnvCallFailed:
-            raise
+        except EnvCallFailed as failed:  # a remote environment's lost session (raise_remote_error)
+            failure = failed.failure
         except Exception as exc:  # noqa: BLE001 - one environment's bug is its own
             failure = CallFailure.raised(method, exc)
         self.broken = True

@@ -78,3 +78,28 @@ def test_a_suite_argument_name_that_is_not_a_string_is_one_clear_error():
         env_suite(["tools/SQL-v0", "games/Wordle-v0"], [0], {"difficulty": "hard", 3: 4})
     with pytest.raises(ConfigError, match=r"suite 'keys-v0': games/Wordle-v0: constructor argument names must be"):
         agentgym.register_suite("keys-v0", [("tools/SQL-v0", [0]), ("games/Wordle-v0", [0], {(1, 2): 4})])
+
+
+def test_a_handle_stepped_before_its_first_reset_says_so():
+    # It failed as "step raised AttributeError: 'NoneType' object has no attribute 'step'" and
+    # broke the handle.
+    import asyncio
+    import functools
+
+    from agentgym.runtime.handle import EnvCallFailed
+    from agentgym.runtime.local import LocalHandle
+
+    async def main():
+        handle = LocalHandle(functools.partial(agentgym.make, "games/Wordle-v0"), timeout=10)
+        try:
+            with pytest.raises(EnvCallFailed) as failed:
+                await handle.step("CRANE")
+            assert not handle.broken
+            observation, _ = await handle.reset(seed=0)
+            return failed.value.failure.error, observation
+        finally:
+            await handle.close()
+
+    error, observation = asyncio.run(main())
+    assert error == "step before reset: call reset() first (the environment is not built yet)"
+    assert "five-letter word" in observation
