@@ -84,6 +84,15 @@ def as_reset_result(result: Sequence[Any]) -> tuple[Any, dict[str, Any]]:
     return observation, dict(info)
 
 
+def raise_remote_error(method: str, info: dict[str, Any]) -> None:
+    """A remote environment's client (``RemoteEnv``, ``AsyncRemoteEnv``, ``OpenEnvEnv``) answers
+    a lost server or session with an error result marked ``info["remote_error"]``: raise it as
+    the call's failure (:class:`EnvCallFailed`), in every runtime, so that a rollout never takes
+    "server at capacity" for the environment's own observation."""
+    if "remote_error" in info:
+        raise EnvCallFailed(CallFailure.lost(method, f"environment server: {info.get('error')}"))
+
+
 @dataclass(frozen=True)
 class CallFailure:
     """Why a call to an environment gave no result.

@@ -29,6 +29,7 @@ from agentgym.runtime.handle import (
     StepResult,
     as_reset_result,
     as_step_result,
+    raise_remote_error,
 )
 
 if TYPE_CHECKING:
@@ -131,12 +132,12 @@ class RemoteHandle(_RemoteBase):
 
     async def _reset(self, seed: int | None, options: dict[str, Any] | None) -> Any:
         observation, info = await self.env.areset(seed=seed, options=options)
-        _raise_remote_error("reset", info)
+        raise_remote_error("reset", info)
         return observation, info
 
     async def _step(self, action: Any) -> Any:
         result = await self.env.astep(action)
-        _raise_remote_error("step", result[4])
+        raise_remote_error("step", result[4])
         return result
 
     async def _discard(self) -> None:
@@ -151,12 +152,6 @@ class RemoteHandle(_RemoteBase):
         if isinstance(exc, RemoteEnvError):
             return CallFailure.lost(method, str(exc))
         return CallFailure.raised(method, exc)
-
-
-def _raise_remote_error(method: str, info: dict[str, Any]) -> None:
-    """The client answers a lost server or session with an error result: make it a failure."""
-    if "remote_error" in info:
-        raise EnvCallFailed(CallFailure.lost(method, f"environment server: {info.get('error')}"))
 
 
 #: seconds a Ray worker may take to answer once one of its calls timed out, before it is

@@ -29,7 +29,8 @@ class Hostile(gym.Env):
     """Echoes its action, except: ``"argparse"`` parses it as a command line whose option is
     missing (argparse then raises SystemExit(2), as a command-line tool's parser does),
     ``"interrupt"`` raises KeyboardInterrupt, ``"next"`` a StopIteration (a ``next()`` past the
-    end of an iterator), ``"pair"`` raises :class:`PairError`,
+    end of an iterator), ``"lost"`` answers as a RemoteEnv whose session is gone, ``"pair"``
+    raises :class:`PairError`,
     ``"unrebuildable"`` returns an observation that cannot be unpickled."""
 
     observation_space = gym.spaces.Text(100)
@@ -47,6 +48,8 @@ class Hostile(gym.Env):
             raise KeyboardInterrupt
         if action == "next":
             next(iter(()))
+        if action == "lost":  # what a RemoteEnv answers when its server or session is gone
+            return "error: session expired", 0.0, False, True, {"error": "session expired", "remote_error": "session"}
         if action == "pair":
             raise PairError("left", "right")
         if action == "unrebuildable":

@@ -73,6 +73,25 @@ def test_an_environment_raising_stopiteration_fails_its_call_at_once(coroutines)
     assert "timed out" not in failure.error and waited < 10 and after.observation == "echo fine"
 
 
+@pytest.mark.parametrize("form", [LocalHandle, ProcessHandle])
+def test_a_remote_environments_lost_session_fails_its_call_in_every_runtime(form):
+    """As the server runtime does: a rollout must not train on "session expired" as an observation."""
+    async def main():
+        handle = form(Hostile, timeout=30.0)
+        try:
+            await handle.reset()
+            with pytest.raises(EnvCallFailed, match="environment server: session expired") as failed:
+                await handle.step("lost")
+            broken = handle.broken
+            await handle.reset()  # a fresh environment
+            return failed.value.failure, broken, await handle.step("fine")
+        finally:
+            await handle.close()
+
+    failure, broken, after = asyncio.run(main())
+    assert failure.info()["env_failed"] and broken and after.observation == "echo fine"
+
+
 def test_a_process_env_exception_that_cannot_be_unpickled_arrives_renamed_with_its_message():
     env = ProcessEnv(Hostile).start()
     try:
