@@ -50,9 +50,22 @@ def run(args: argparse.Namespace) -> int:
         code = _train(args)
         finished = True
         return code
+    except BaseException:
+        if joined:  # torchrun names rank 0 as the root cause, which only saw its peer go
+            _say_which_rank_failed()
+        raise
     finally:
         if joined:
             _leave_process_group(wait_for_the_others=finished)
+
+
+def _say_which_rank_failed() -> None:
+    import sys
+
+    from agentgym.train.distributed import rank_and_world
+
+    rank, world = rank_and_world()
+    print(f"agentgym train: rank {rank} of {world} stops on the error below", file=sys.stderr)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -107,12 +120,12 @@ def _check_configured_continuation(out_dir: Path, resumed: str, run_dir: Path) -
 
 def _holding(out_dir: str | Path) -> contextlib.AbstractContextManager:
     """The run directory's training lock (:mod:`agentgym.train.run_lock`), taken by the
-    process that writes it (rank 0 under ``torchrun``)."""
-    import os
-
+    process that writes it: rank 0 of the process group under ``torchrun``, else this one
+    (a ``RANK`` variable without a group of several processes makes no process rank 1)."""
+    from agentgym.train.distributed import rank_and_world
     from agentgym.train.run_lock import hold_run_directory
 
-    return hold_run_directory(out_dir) if int(os.environ.get("RANK", "0")) == 0 else contextlib.nullcontext()
+    return hold_run_directory(out_dir) if rank_and_world()[0] == 0 else contextlib.nullcontext()
 
 
 def _start(make_trainer: Callable[[], Any]) -> Any:

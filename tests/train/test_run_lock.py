@@ -103,3 +103,37 @@ def test_trainer_train_holds_the_lock_while_it_trains_and_refuses_one_held(other
     trainer.train_step = probing_step
     trainer.train()
     assert seen == [1]  # the other process was refused while this one trained
+
+
+def test_a_rank_variable_without_a_process_group_still_takes_the_lock(tmp_path, monkeypatch):
+    """RANK=1 alone (no WORLD_SIZE > 1, so no process group): this process is the only writer."""
+    from agentgym.cli.train_cmd import _holding
+
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    run_dir = tmp_path / "run"
+    with _holding(run_dir):
+        probe = subprocess.run([sys.executable, "-c", _HOLDER, str(run_dir)], input="\n", capture_output=True,
+                               text=True, cwd=ROOT)
+    assert probe.returncode != 0 and "RunDirectoryLocked" in probe.stderr
+
+
+def test_a_rank_that_fails_says_which_rank_it_is(monkeypatch, capsys):
+    """Under torchrun every rank prints its own error: each says which rank it is (torchrun's
+    summary names rank 0, which may only have seen its peer go)."""
+    import argparse
+
+    from agentgym.cli import train_cmd
+
+    left = []
+    monkeypatch.setattr(train_cmd, "_join_process_group", lambda: True)
+    monkeypatch.setattr(train_cmd, "_leave_process_group", lambda wait_for_the_others: left.append(wait_for_the_others))
+    monkeypatch.setattr("agentgym.train.distributed.rank_and_world", lambda: (1, 2))
+
+    def boom(args):
+        raise ValueError("the environment failed on this rank")
+    monkeypatch.setattr(train_cmd, "_train", boom)
+    with pytest.raises(ValueError, match="failed on this rank"):
+        train_cmd.run(argparse.Namespace())
+    assert "agentgym train: rank 1 of 2 stops on the error below" in capsys.readouterr().err
+    assert left == [False]  # a failed rank leaves the group at once
