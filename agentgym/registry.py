@@ -469,7 +469,8 @@ def _check_constructor_arguments(id: str, entry_point: Any, kwargs: dict[str, An
     unknown = [name for name in kwargs if name not in accepted]
     if unknown:
         plural = "s" if len(unknown) > 1 else ""
-        close = [m for name in unknown for m in difflib.get_close_matches(name, accepted, n=1, cutoff=0.7)]
+        close = [m for name in unknown if isinstance(name, str)  # a name of another type: no match to suggest
+                 for m in difflib.get_close_matches(name, accepted, n=1, cutoff=0.7)]
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ConfigError(
             f"{id} has no constructor argument{plural} {', '.join(map(repr, unknown))}{hint}; "

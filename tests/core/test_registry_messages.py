@@ -22,3 +22,12 @@ def test_an_unknown_id_is_shown_cut_to_a_readable_length():
         agentgym.make("x" * 100_000)
     message = str(raised.value)
     assert len(message) < 500 and "(100000 characters)" in message
+
+
+def test_an_argument_name_that_is_no_string_is_a_config_error_naming_it():
+    from agentgym.registry import check_env_kwargs
+
+    with pytest.raises(ConfigError, match=r"has no constructor arguments 3, .dificulty. \(did you mean difficulty\?\)"):
+        check_env_kwargs("games/Wordle-v0", {3: 4, "dificulty": "easy"})
+    with pytest.raises(ConfigError, match=r"has no constructor argument 3; it takes: "):
+        check_env_kwargs("games/Wordle-v0", {3: 4})
