@@ -236,18 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `agentgym list | head`
         sys.stderr.close()
         return 0
-    except ConnectionError as exc:
-        if not is_remote_open_error(exc):
-            raise
-        print(f"agentgym {args.command}: error: {user_error_message(exc)}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        if not is_read_only_error(exc):
-            raise
-        print(f"agentgym {args.command}: error: {user_error_message(exc)}", file=sys.stderr)
-        return 2
-    except RuntimeError as exc:
-        if not is_unavailable_error(exc):
+    except (OSError, RuntimeError) as exc:  # only some of these are the user's to fix
+        if not (is_remote_open_error(exc) or is_read_only_error(exc) or is_unavailable_error(exc)):
             raise
         print(f"agentgym {args.command}: error: {user_error_message(exc)}", file=sys.stderr)
         return 2
