@@ -202,7 +202,7 @@ def print_summary(evaluation: Evaluation) -> None:
     # Tokens are counted from token-exact trajectories; a policy without a tokenizer (random,
     # scripted, an OpenAI server) has none to count, and "0 tokens generated" would mislead.
     tokens = f", {stats['generated_tokens']} tokens generated{speed}" if stats.get("generated_tokens") else ""
-    console.print(f"{stats['episodes']} episodes{timing}{tokens}, {stats['errors']} errors",
+    console.print(f"{stats['episodes']} episodes{timing}{tokens}, {stats['errors']} error{'' if stats['errors'] == 1 else 's'}",
                   highlight=False, soft_wrap=True)
     if (status := run_status(results)) is not None:
         print(f"warning: {status}", file=sys.stderr)

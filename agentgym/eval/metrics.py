@@ -224,10 +224,12 @@ class FailureSummary:
         return self.failed == self.episodes
 
     def describe(self) -> str:
-        """One sentence for the terminal, e.g. ``every episode failed (4 of 4); first error,
-        shared by 4 episodes: policy error: ...``."""
+        """One sentence for the terminal, e.g. ``every episode failed (4 of 4); first error
+        (shared by all of them): policy error: ...``, or ``1 of 12 episodes failed: ...``."""
         head = (f"every episode failed ({self.failed} of {self.episodes})" if self.all_failed
                 else f"{self.failed} of {self.episodes} episodes failed")
+        if self.failed == 1:  # "shared by all of them" would be one episode's error
+            return f"{head}: {self.first_error}"
         shared = ("shared by all of them" if self.first_error_episodes == self.failed
                   else f"shared by {self.first_error_episodes} of them; {self.causes} different errors in all")
         return f"{head}; first error ({shared}): {self.first_error}"

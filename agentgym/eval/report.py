@@ -162,8 +162,8 @@ def _warnings(results: RunResults) -> list[str]:
         failed, episodes = results.overall.errors, results.overall.episodes
         head = f"Every episode failed ({failed} of {episodes})" if failed == episodes else \
             f"{failed} of {episodes} episodes failed with an error"
-        warnings.append(f"{head}; the first error, shared by {stats.get('first_error_episodes', 1)}: "
-                        f"{stats['first_error']}")
+        shared = "" if failed == 1 else f"; the first error, shared by {stats.get('first_error_episodes', 1)}"
+        warnings.append(f"{head}{shared}: {stats['first_error']}")
     return warnings
 
 

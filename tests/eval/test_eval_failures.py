@@ -72,9 +72,9 @@ def test_some_episodes_failing_is_a_warning_with_exit_0(capsys, server, tmp_path
     server.refuse = ("five-letter word",)  # Wordle, one environment of the four
     code, out, err = _eval(capsys, server, tmp_path)
     assert code == 0
-    assert "warning: 1 of 4 episodes failed; first error (shared by all of them): policy error:" in err
+    assert "warning: 1 of 4 episodes failed: policy error:" in err
     assert MISSING_MODEL in err and "every episode failed" not in err
-    assert "1 errors" in out
+    assert "1 error" in out and "1 errors" not in out
 
 
 def test_failure_summary_counts_the_episodes_sharing_the_first_error():
