@@ -93,11 +93,19 @@ def describe_space(space: spaces.Space) -> dict[str, Any] | None:
 
 def space_from_description(description: Any) -> spaces.Space:
     """The inverse of :func:`describe_space`; ``UnicodeText()`` for ``None`` or a kind this
-    version does not know."""
+    version does not know; ``ValueError`` for a known kind described wrongly (a field missing or
+    not a positive integer: a server's answer that is not what it should be)."""
     if isinstance(description, dict):
-        length = description.get("max_length", 1_000_000)
-        if description.get("kind") == "text_image":
-            return text_and_image_space(int(description["height"]), int(description["width"]), max_length=int(length))
-        if description.get("kind") == "text":
-            return UnicodeText(int(length))
+        try:
+            length = int(description.get("max_length", 1_000_000))
+            if description.get("kind") == "text_image":
+                height, width = int(description["height"]), int(description["width"])
+                if height < 1 or width < 1:
+                    raise ValueError(f"an image of {height}x{width} pixels")
+                return text_and_image_space(height, width, max_length=length)
+            if description.get("kind") == "text":
+                return UnicodeText(length)
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise ValueError(f"a malformed observation space description {description!r:.200} "
+                             f"({type(exc).__name__}: {exc})") from None
     return UnicodeText()

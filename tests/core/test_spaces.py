@@ -36,3 +36,18 @@ def test_multimodal_space():
     sample = {"text": "hi", "image": np.zeros((4, 6, 3), dtype=np.uint8)}
     assert sample in space
     assert {"text": "hi", "image": np.zeros((4, 5, 3), dtype=np.uint8)} not in space
+
+
+@pytest.mark.parametrize("description", [
+    {"kind": "text_image", "height": 4}, {"kind": "text_image", "height": 0, "width": 3},
+    {"kind": "text", "max_length": "many"}, {"kind": "text", "max_length": None}, {"kind": "text", "max_length": -3},
+])
+def test_a_malformed_space_description_is_one_value_error_naming_it(description):
+    """What a client builds from a server's answer: a known kind described wrongly is no KeyError."""
+    from agentgym.spaces import describe_space, space_from_description
+
+    with pytest.raises(ValueError, match="a malformed observation space description"):
+        space_from_description(description)
+    assert space_from_description({"kind": "hologram"}) == UnicodeText()  # a kind this version does not know
+    space = text_and_image_space(4, 5)
+    assert space_from_description(describe_space(space)) == space
