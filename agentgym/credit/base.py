@@ -149,6 +149,14 @@ def check_eps(eps: Any) -> float:
     return float(eps)
 
 
+def check_weight(name: str, value: Any) -> float:
+    """A weight as a float; ``ValueError`` unless it is a finite number (a NaN or infinite weight
+    would make every advantage it multiplies NaN or infinite)."""
+    if not is_finite_number(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def check_unit(name: str, value: Any) -> float:
     """A discount or GAE lambda as a float; ``ValueError`` unless it lies in ``[0, 1]``."""
     if not is_finite_number(value) or not 0.0 <= value <= 1.0:

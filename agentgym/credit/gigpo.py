@@ -37,6 +37,7 @@ from agentgym.credit.base import (
     check_eps,
     check_rewards,
     check_unit,
+    check_weight,
     discounted_returns,
     group_indices,
     weighted_mean_std,
@@ -58,13 +59,13 @@ class GiGPO(AdvantageEstimator):
 
     Args:
         gamma: discount of the step-level returns.
-        step_weight: ``w``, the weight of the step advantage.
+        step_weight: ``w``, the weight of the step advantage (a finite number).
         normalize_by_std: divide by the std (ddof 1, + ``eps``) at both levels, or by 1.
         anchor: the state key of a turn; defaults to :func:`raw_observation`.
         similarity_threshold: if set, merge anchors (which must then be strings) whose
             similarity ratio is at least this.
         penalty_keys: reward components that are per-turn penalties, kept out of the
-            discounting and of the episode return.
+            discounting and of the episode return (a list of keys; a bare string is refused).
         eps: added to the std.
     """
 
@@ -82,7 +83,10 @@ class GiGPO(AdvantageEstimator):
         if similarity_threshold is not None and not 0.0 < similarity_threshold <= 1.0:
             raise ValueError(f"similarity_threshold must lie in (0, 1], got {similarity_threshold}")
         self.gamma = check_unit("gamma", gamma)
-        self.step_weight = step_weight
+        if isinstance(penalty_keys, (str, bytes)):
+            raise ValueError(f"penalty_keys must be a list of reward-component keys, got the string "
+                             f"{penalty_keys!r} (write [{penalty_keys!r}])")
+        self.step_weight = check_weight("step_weight", step_weight)
         self.normalize_by_std = normalize_by_std
         self.anchor = anchor
         self.similarity_threshold = similarity_threshold
@@ -116,7 +120,13 @@ class GiGPO(AdvantageEstimator):
         by_anchor: dict[Hashable, list[TurnRef]] = {}
         for i in members:
             for t, turn in enumerate(trajectories[i].turns):
-                by_anchor.setdefault(self.anchor(turn), []).append((i, t))
+                key = self.anchor(turn)
+                try:
+                    by_anchor.setdefault(key, []).append((i, t))
+                except TypeError:
+                    raise ValueError(f"{trajectories[i].describe(i)}, turn {t}: the anchor {key!r:.80} is not "
+                                     "hashable (the anchor function must return a string or another hashable key)"
+                                     ) from None
         if self.similarity_threshold is None:
             return list(by_anchor.values())
         merged: dict[Hashable, list[TurnRef]] = {}

@@ -32,6 +32,7 @@ from agentgym.credit.base import (
     check_eps,
     check_rewards,
     check_unit,
+    check_weight,
     discounted_returns,
     group_indices,
     standardize,
@@ -66,7 +67,8 @@ class MultiChannelGRPO(AdvantageEstimator):
         weights = dict(channels) if isinstance(channels, Mapping) else {key: 1.0 for key in channels}
         if not weights:
             raise ValueError("name at least one reward channel")
-        self.channel_weights = {str(key): float(weight) for key, weight in weights.items()}
+        self.channel_weights = {str(key): check_weight(f"the weight of channel {key!r}", weight)
+                                for key, weight in weights.items()}
         self.gamma = check_unit("gamma", gamma)
         self.ddof = int(ddof)
         self.eps = check_eps(eps)

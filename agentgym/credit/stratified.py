@@ -22,7 +22,15 @@ from typing import Callable, Hashable, Sequence
 
 import numpy as np
 
-from agentgym.credit.base import DEFAULT_EPS, AdvantageEstimator, Advantages, check_eps, check_rewards, group_indices
+from agentgym.credit.base import (
+    DEFAULT_EPS,
+    AdvantageEstimator,
+    Advantages,
+    check_eps,
+    check_rewards,
+    check_unit,
+    group_indices,
+)
 from agentgym.credit.grpo import group_relative_advantages
 from agentgym.trajectory import Trajectory
 
@@ -50,9 +58,7 @@ class StratifiedGRPO(AdvantageEstimator):
         normalize_by_std: bool = True,
         eps: float = DEFAULT_EPS,
     ) -> None:
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-        self.alpha = alpha
+        self.alpha = check_unit("alpha", alpha)
         self.stratum = stratum
         self.baseline = "grpo" if normalize_by_std else "mean_norm"
         self.eps = check_eps(eps)
@@ -63,10 +69,7 @@ class StratifiedGRPO(AdvantageEstimator):
         global_ = np.zeros(len(trajectories), dtype=np.float64)
         for members in group_indices(trajectories):
             global_[members] = self._relative(trajectories, members)
-            strata: dict[Hashable, list[int]] = {}
-            for i in members:
-                strata.setdefault(self.stratum(trajectories[i]), []).append(i)
-            for stratum_members in strata.values():
+            for stratum_members in self._strata(trajectories, members):
                 stratified[stratum_members] = self._relative(trajectories, stratum_members)
         blended = self.alpha * stratified + (1.0 - self.alpha) * global_
 
@@ -75,6 +78,19 @@ class StratifiedGRPO(AdvantageEstimator):
 
         return Advantages.broadcast(trajectories, spread(blended),
                                     components={"stratified": spread(stratified), "global": spread(global_)})
+
+    def _strata(self, trajectories: Sequence[Trajectory], members: list[int]) -> list[list[int]]:
+        """The members of one group gathered by stratum; ``ValueError`` naming the trajectory
+        whose stratum key is not hashable."""
+        strata: dict[Hashable, list[int]] = {}
+        for i in members:
+            key = self.stratum(trajectories[i])
+            try:
+                strata.setdefault(key, []).append(i)
+            except TypeError:
+                raise ValueError(f"{trajectories[i].describe(i)}: the stratum {key!r:.80} is not hashable "
+                                 "(the stratum function must return a hashable key such as an int)") from None
+        return list(strata.values())
 
     def _relative(self, trajectories: Sequence[Trajectory], members: list[int]) -> np.ndarray:
         returns = [trajectories[i].episode_return for i in members]
