@@ -257,7 +257,9 @@ def close_shared_pool() -> None:
 
 
 def close_all_pools() -> None:
-    """Close every pool of this process that is still open (the ``atexit`` hook)."""
+    """Close every pool of this process that is still open (the ``atexit`` hook). A second
+    Ctrl-C while they close (a ``KeyboardInterrupt`` here) stops the waiting: every browser and
+    driver of these pools is killed at once and the hook returns quietly."""
     with _registry_lock:
         pools = list(_live_pools)
     for pool in pools:
@@ -265,6 +267,16 @@ def close_all_pools() -> None:
             pool.close()
         except BrowserError:
             pass
+        except KeyboardInterrupt:
+            _kill_every_browser(pools)
+            return
+
+
+def _kill_every_browser(pools: list[BrowserPool]) -> None:
+    for pool in pools:
+        for worker in pool.browsers:
+            worker.kill_browser()
+            worker.kill_driver()
 
 
 atexit.register(close_all_pools)

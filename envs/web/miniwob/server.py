@@ -96,10 +96,14 @@ class MiniWoBServer:
         if self._closed:
             return
         self._closed = True
-        if os.getpid() == self._owner_pid:  # a forked child has the socket but not the serving thread
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-        self._httpd.server_close()
+        try:
+            if os.getpid() == self._owner_pid:  # a forked child has the socket but not the serving thread
+                self._httpd.shutdown()
+                self._thread.join(timeout=5)
+        except KeyboardInterrupt:  # Ctrl-C again at exit (an atexit hook): stop waiting, the thread is a daemon
+            pass
+        finally:
+            self._httpd.server_close()
 
     def __enter__(self) -> "MiniWoBServer":
         return self
