@@ -39,6 +39,9 @@ PNG_SUFFIX = ".png"
 #: the files come out within a few percent of its size.
 PNG_COMPRESS_LEVEL = 1
 _CHANNELS = (1, 3, 4)
+#: Pillow modes of 8-bit channels whose array is not their colours (palette indices, ink,
+#: another colour space, premultiplied or padding channels): converted to RGB, as Pillow does.
+_PIL_CONVERTED_MODES = frozenset({"1", "P", "PA", "LA", "La", "CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"})
 
 
 class ImageFileError(OSError):
@@ -55,7 +58,12 @@ def as_rgb(image: Any) -> np.ndarray:
     """``image`` (an image as :func:`is_image` defines it, or what ``numpy.asarray`` makes one
     of, e.g. a PIL image) as a contiguous ``H x W x 3`` uint8 array, the layout vision-language
     processors take: a grey image's one channel repeated three times, an RGBA image's alpha
-    dropped (as Pillow's ``convert("RGB")`` does). ``ValueError`` for anything else."""
+    dropped (as Pillow's ``convert("RGB")`` does). A PIL image whose array is not its colours
+    (palette, CMYK, grey with alpha, ...) is first converted as ``image.convert("RGB")``; one of
+    16-bit, integer or float pixels is refused, not clipped. ``ValueError`` for anything else."""
+    mode = getattr(image, "mode", None)
+    if isinstance(mode, str) and mode in _PIL_CONVERTED_MODES and callable(getattr(image, "convert", None)):
+        image = image.convert("RGB")
     array = np.asarray(image)
     _check(array)
     if array.ndim == 2:
