@@ -45,7 +45,8 @@ class RedundancyPenalty(RewardProvider):
     Args:
         penalty: cost of one repeated query (>= 0).
         key: ``key(turn) -> iterable of hashable keys``, the queries a turn made
-            (default :func:`tool_call_keys`); ``None`` or empty when it made none.
+            (default :func:`tool_call_keys`); ``None`` or empty when it made none. A string, or
+            anything else than an iterable of hashable keys, raises ``ValueError``.
         name: the component's name.
     """
 
@@ -56,15 +57,33 @@ class RedundancyPenalty(RewardProvider):
         self.name = name
 
     def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:
-        return [self._trajectory_values(trajectory) for trajectory in trajectories]
+        return [self._trajectory_values(trajectory, index) for index, trajectory in enumerate(trajectories)]
 
-    def _trajectory_values(self, trajectory: Trajectory) -> list[float | None]:
+    def _trajectory_values(self, trajectory: Trajectory, index: int) -> list[float | None]:
         seen: set[Hashable] = set()
         values: list[float | None] = []
-        for turn in trajectory.turns:
+        for t, turn in enumerate(trajectory.turns):
             repeats = 0
-            for query in self.key(turn) or ():
+            for query in self._keys(turn, f"{trajectory.describe(index)}, turn {t}"):
                 repeats += query in seen
                 seen.add(query)
             values.append(-self.penalty * repeats)
         return values
+
+    def _keys(self, turn: Turn, where: str) -> list[Hashable]:
+        """The turn's query keys; ``ValueError`` naming ``where`` unless ``key(turn)`` is ``None``
+        or an iterable of hashable keys other than a string (whose letters would each count as a
+        query, so that any repeated letter cost a penalty)."""
+        keys = self.key(turn)
+        if keys is None:
+            return []
+        if isinstance(keys, (str, bytes)):
+            raise ValueError(f"{where}: the redundancy key returned the string {keys!r:.80}; "
+                             f"return a list of keys (write [{keys!r:.80}])")
+        try:
+            keys = list(keys)
+            hash(tuple(keys))
+        except TypeError:
+            raise ValueError(f"{where}: the redundancy key returned {keys!r:.80}, not an iterable "
+                             "of hashable keys") from None
+        return keys
