@@ -92,14 +92,17 @@ def encode_png(image: np.ndarray) -> bytes:
 
 
 def decode_png(data: bytes, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """The image of a PNG file (``ValueError`` when ``data`` is not one). With ``shape`` (the
-    shape it was written with), a one-channel image comes back ``H x W x 1`` as it was."""
+    """The image of a PNG file (``ValueError`` when ``data`` is not one, or holds pixels wider
+    than 8 bits). With ``shape`` (the shape it was written with), a one-channel image comes back
+    ``H x W x 1`` as it was. A PNG that other encoders write in another mode comes back in its
+    colours (:func:`_colour_mode`): palette as RGB (RGBA with transparency), 1-bit as grey,
+    grey with alpha as RGBA."""
     Image = _pillow()
     try:
         with Image.open(io.BytesIO(data)) as png:
             if png.format != "PNG":
                 raise ValueError(f"not a PNG file but {png.format}")
-            image = np.asarray(png)
+            image = np.asarray(_colour_mode(png))
     except ValueError:
         raise
     except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds for damaged files
@@ -109,6 +112,18 @@ def decode_png(data: bytes, shape: tuple[int, ...] | None = None) -> np.ndarray:
     if shape is not None and len(shape) == 3 and shape[2] == 1 and image.ndim == 2:
         image = image[:, :, None]
     return image
+
+
+def _colour_mode(png: Any) -> Any:
+    """A decoded PNG in a mode whose array is its colours as :func:`is_image` takes them (grey,
+    RGB, RGBA); modes of wider pixels are left for the caller to refuse."""
+    if png.mode in ("P", "PA"):
+        return png.convert("RGBA" if png.mode == "PA" or "transparency" in png.info else "RGB")
+    if png.mode == "LA":
+        return png.convert("RGBA")
+    if png.mode == "1":
+        return png.convert("L")
+    return png
 
 
 def png_data_url(image: np.ndarray) -> str:
