@@ -204,15 +204,21 @@ def _to_unit(raw: str, number: float, denominator: float | None, percent: bool, 
         unit = number / 100
     elif denominator is not None:
         if denominator <= 0:
-            raise _Refused(f"{raw!r} divides by {denominator:g}")
+            raise _Refused(f"{_shown(raw)} divides by {denominator:g}")
         unit = number / denominator
     elif decimal and number <= 1:
         unit = number
     else:
         unit = number / scale
     if not (math.isfinite(unit) and 0 <= unit <= 1):
-        raise _Refused(f"{raw!r} is outside [0, 1] once normalised")
+        raise _Refused(f"{_shown(raw)} is outside [0, 1] once normalised")
     return unit
+
+
+def _shown(raw: str, limit: int = 40) -> str:
+    """``raw`` quoted for a problem message, cut to ``limit`` characters (a judge may write a
+    number of hundreds of digits, which every record would otherwise carry whole)."""
+    return repr(raw) if len(raw) <= limit else repr(raw[:limit]) + f"... ({len(raw)} characters)"
 
 
 def _read_value(match: re.Match[str], scale: float) -> float:
@@ -299,7 +305,9 @@ def _json_value(value: Any, scale: float) -> float:
     if isinstance(value, bool) or value is None:
         raise _Refused(f"{value!r} is not a score")
     if isinstance(value, int):
-        return _to_unit(str(value), float(value), None, False, False, scale)
+        # An integer too large for a float (JSON allows any) is infinite, so refused, not raised.
+        number = float(value) if abs(value) < 2**1023 else (math.inf if value > 0 else -math.inf)
+        return _to_unit(str(value), number, None, False, False, scale)
     if isinstance(value, float):
         return _to_unit(repr(value), value, None, False, True, scale)
     if isinstance(value, str):
