@@ -123,7 +123,9 @@ class ProcessEnv:
             if process is None:
                 return
             if kill and process.exitcode is None:
+                started_by_it = _descendants(process.pid)  # found before their parent goes
                 process.kill()
+                _kill(started_by_it)
             process.join(_KILL_GRACE_S)
             if process.exitcode is not None:
                 self.exitcode = process.exitcode
@@ -265,3 +267,28 @@ def _send_error(conn: Any, exc: BaseException) -> None:
         conn.send(("error", (payload, remote_traceback)))
     except (OSError, ValueError):
         pass
+
+
+def _descendants(pid: int) -> list[Any]:
+    """The processes ``pid`` started, and theirs (an environment's server, browser, sandbox),
+    found with psutil where it is installed (the web, serve and dev extras bring it); ``[]``
+    without it. Killing only the child would leave them running, orphaned."""
+    try:
+        import psutil
+    except ImportError:
+        return []
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _kill(processes: list[Any]) -> None:
+    """SIGKILL each of ``processes`` (psutil handles, so a recycled pid is never hit)."""
+    import psutil
+
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass

@@ -65,3 +65,22 @@ class AsyncHostile(Hostile):
 
     async def astep(self, action):
         return self.step(action)
+
+
+class Spawner(gym.Env):
+    """Starts a helper process of its own at reset (``sleep`` with a marker argument, as an
+    environment may start a server or a browser), then hangs in ``step``."""
+
+    observation_space = gym.spaces.Text(100)
+    action_space = gym.spaces.Text(100)
+
+    def reset(self, *, seed=None, options=None):
+        import subprocess
+
+        self.helper = subprocess.Popen(["sleep", str(options["marker"])])
+        return str(self.helper.pid), {}
+
+    def step(self, action):
+        import time
+
+        time.sleep(300)

@@ -8,7 +8,7 @@ import asyncio
 import time
 
 import pytest
-from explore_envs import AsyncHostile, Hostile
+from explore_envs import AsyncHostile, Hostile, Spawner
 
 from agentgym.runtime import EnvCallFailed, LocalHandle, ProcessHandle
 from agentgym.runtime.process_env import ProcessEnv
@@ -90,6 +90,40 @@ def test_a_remote_environments_lost_session_fails_its_call_in_every_runtime(form
 
     failure, broken, after = asyncio.run(main())
     assert failure.info()["env_failed"] and broken and after.observation == "echo fine"
+
+
+def test_a_killed_environment_process_takes_the_processes_it_started_with_it():
+    """A step timeout kills the child; a process the environment started (a server, a browser)
+    was left running, orphaned, for as long as it liked."""
+    import os
+
+    import psutil
+
+    marker = 700_000 + os.getpid() % 1000
+
+    async def main():
+        handle = ProcessHandle(Spawner, timeout=3.0)
+        try:
+            observation, _ = await handle.reset(options={"marker": marker})
+            with pytest.raises(EnvCallFailed, match="timed out"):
+                await handle.step("hang")
+            return int(observation)
+        finally:
+            await handle.close()
+
+    helper = asyncio.run(main())
+    deadline = time.monotonic() + 5
+    while psutil.pid_exists(helper) and time.monotonic() < deadline:
+        try:
+            if psutil.Process(helper).status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.05)
+    alive = psutil.pid_exists(helper) and psutil.Process(helper).status() != psutil.STATUS_ZOMBIE
+    if alive:
+        psutil.Process(helper).kill()
+    assert not alive, "the environment's own process outlived its killed environment process"
 
 
 def test_a_process_env_exception_that_cannot_be_unpickled_arrives_renamed_with_its_message():
