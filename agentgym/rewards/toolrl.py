@@ -157,9 +157,14 @@ def _arguments(call: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _same(predicted: Any, gold: Any) -> bool:
-    """Values compare as JSON does: ``3 == 3.0``, but ``True`` is not ``1``."""
+    """Values compare as JSON does: ``3 == 3.0``, but ``True`` is not ``1``, at every depth of
+    arrays (lists, tuples) and objects (dicts)."""
     if isinstance(predicted, bool) or isinstance(gold, bool):
         return type(predicted) is type(gold) and predicted == gold
+    if isinstance(predicted, Mapping) and isinstance(gold, Mapping):
+        return predicted.keys() == gold.keys() and all(_same(predicted[key], gold[key]) for key in gold)
+    if isinstance(predicted, (list, tuple)) and isinstance(gold, (list, tuple)):
+        return len(predicted) == len(gold) and all(_same(p, g) for p, g in zip(predicted, gold))
     return predicted == gold
 
 
