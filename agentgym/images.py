@@ -26,7 +26,7 @@ import contextlib
 import hashlib
 import io
 import os
-import tempfile
+import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,7 +179,7 @@ class ImageStore:
 
     def _write(self, path: Path, data: bytes) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{path.stem[:16]}.", suffix=".tmp")
+        descriptor, temporary = _new_temporary(self.folder, path.stem[:16])
         try:
             with os.fdopen(descriptor, "wb") as file:
                 file.write(data)
@@ -193,6 +193,19 @@ class ImageStore:
             raise
         with self._lock:
             self._unsynced = True
+
+
+def _new_temporary(folder: Path, stem: str) -> tuple[int, str]:
+    """A new ``.<stem>.<random>.tmp`` file in ``folder``, open for writing: its descriptor and
+    path. Created with mode 0666 less the umask, as any new file (``tempfile.mkstemp``'s 0600
+    would make the images unreadable to those who may read the trajectory file beside them)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temporary = os.path.join(folder, f".{stem}.{secrets.token_hex(8)}.tmp")
+        try:
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:
+            continue
 
 
 @dataclass(frozen=True)
