@@ -257,8 +257,8 @@ class ImageLoader:
         recorded with it, must be a list of integers (``ValueError`` otherwise: a damaged record)."""
         if not isinstance(shape, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in shape):
             raise ValueError(f"an image reference's shape must be a list of integers, got {shape!r}")
+        self.path(reference)  # a malformed reference is refused first (lazy: now, not when loaded)
         if self.lazy:
-            self.path(reference)  # a malformed reference is refused now, not when loaded
             return ImageRef(reference, tuple(shape), self.base)
         image = self._loaded.get(reference)
         if image is None:
