@@ -227,8 +227,9 @@ def is_processor(tokenizer: Any) -> bool:
 def message_images(messages: Iterable[dict[str, Any]]) -> list[Any]:
     """The images of ``messages``' image parts (``{"type": "image", "image": ...}``), in order.
 
-    An image part without its pixels (e.g. a stored reference that was not loaded) is a
-    ``ValueError``: its tokens could not be matched to an image."""
+    An image part without its pixels (e.g. a stored reference that was not loaded), or in
+    OpenAI's form (``image_url``, a URL or data URL), is a ``ValueError``: its tokens could not
+    be matched to an image."""
     images = []
     for message in messages:
         content = message.get("content") if isinstance(message, dict) else None
@@ -239,6 +240,10 @@ def message_images(messages: Iterable[dict[str, Any]]) -> list[Any]:
                 if part.get("image") is None:
                     raise ValueError(f"an image part without its pixels (keys {sorted(part)})")
                 images.append(part["image"])
+            elif isinstance(part, dict) and part.get("type") in ("image_url", "input_image"):
+                # OpenAI's form: a chat template draws a placeholder for it, with no pixels to match
+                raise ValueError(f"an image part of type {part['type']!r} (OpenAI's form): give the pixels "
+                                 f"as {{'type': 'image', 'image': array}}")
     return images
 
 

@@ -101,6 +101,15 @@ def test_an_image_part_without_pixels_is_an_error(bpe_parts):
         TokenTranscript(proc, [{"role": "user", "content": [{"type": "image", "image_ref": "a.png"}]}])
 
 
+def test_an_openai_image_url_part_is_an_error_saying_how_to_give_the_pixels(bpe_parts):
+    """A chat template draws a placeholder for it; without this check the error blamed the processor."""
+    proc, _ = bpe_parts
+    part = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    with pytest.raises(ValueError, match=r"of type 'image_url' \(OpenAI's form\): give the pixels as"):
+        TokenTranscript(proc, [{"role": "user", "content": [part, {"type": "text", "text": "What is it?"}]}])
+    assert message_images([{"role": "user", "content": [{"type": "text", "text": "no image"}]}]) == []
+
+
 def _image_runs(token_ids, image_token):
     runs, current = [], []
     for token in token_ids:
