@@ -76,8 +76,9 @@ def build_suite(
 
     Raises:
         ConfigError: no entries (a suite that measures nothing), an entry of the wrong shape
-            (an argument name that is not a string too), no seeds, a negative or repeated one, or two entries with the same label (the same
-            id and argument values: one row of the results).
+            (an argument name that is not a string too), no seeds, a negative or repeated one,
+            or two entries with the same label (the same id and argument values: one row of
+            the results).
         KeyError: an unknown environment id (with the nearest registered ones).
     """
     if isinstance(entries, (str, bytes, dict)) or not hasattr(entries, "__iter__"):
@@ -124,7 +125,8 @@ def _check_unique(name: str, built: list[SuiteEntry]) -> None:
         ConfigError: naming the seed, or the label and both entries (numbered from 1).
     """
     entry = built[-1]
-    repeated = next((seed for i, seed in enumerate(entry.seeds) if seed in entry.seeds[:i]), None)
+    seen: set[int] = set()
+    repeated = next((seed for seed in entry.seeds if seed in seen or seen.add(seed)), None)  # linear in seeds
     if repeated is not None:
         raise ConfigError(f"suite {name!r}: {entry.label} lists seed {repeated} more than once (a seed is one "
                           "task; rollouts per task repeat it)")
