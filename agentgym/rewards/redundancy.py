@@ -64,26 +64,26 @@ class RedundancyPenalty(RewardProvider):
         values: list[float | None] = []
         for t, turn in enumerate(trajectory.turns):
             repeats = 0
-            for query in self._keys(turn, f"{trajectory.describe(index)}, turn {t}"):
+            for query in self._keys(turn, trajectory, index, t):
                 repeats += query in seen
                 seen.add(query)
             values.append(-self.penalty * repeats)
         return values
 
-    def _keys(self, turn: Turn, where: str) -> list[Hashable]:
-        """The turn's query keys; ``ValueError`` naming ``where`` unless ``key(turn)`` is ``None``
-        or an iterable of hashable keys other than a string (whose letters would each count as a
-        query, so that any repeated letter cost a penalty)."""
+    def _keys(self, turn: Turn, trajectory: Trajectory, index: int, t: int) -> list[Hashable]:
+        """The turn's query keys; ``ValueError`` naming the trajectory and turn unless
+        ``key(turn)`` is ``None`` or an iterable of hashable keys other than a string (whose
+        letters would each count as a query, so that any repeated letter cost a penalty)."""
         keys = self.key(turn)
         if keys is None:
             return []
         if isinstance(keys, (str, bytes)):
-            raise ValueError(f"{where}: the redundancy key returned the string {keys!r:.80}; "
-                             f"return a list of keys (write [{keys!r:.80}])")
+            raise ValueError(f"{trajectory.describe(index)}, turn {t}: the redundancy key returned the string "
+                             f"{keys!r:.80}; return a list of keys (write [{keys!r:.80}])")
         try:
             keys = list(keys)
             hash(tuple(keys))
         except TypeError:
-            raise ValueError(f"{where}: the redundancy key returned {keys!r:.80}, not an iterable "
-                             "of hashable keys") from None
+            raise ValueError(f"{trajectory.describe(index)}, turn {t}: the redundancy key returned {keys!r:.80}, "
+                             "not an iterable of hashable keys") from None
         return keys
