@@ -790,7 +790,11 @@ class LLMEnv(ToolHost, gym.Env):
         if error.__traceback__ is None or error.__traceback__.tb_next is not None or twin is None \
                 or inspect.iscoroutinefunction(twin):
             return None
-        return TypeError(f"{type(self).__name__}.a{hook} must be an async def (it is awaited); {error}")
+        return self._not_an_async_def(hook, str(error))
+
+    def _not_an_async_def(self, hook: str, detail: str) -> TypeError:
+        """The error for an async twin of ``hook`` written as a plain ``def``."""
+        return TypeError(f"{type(self).__name__}.a{hook} must be an async def (it is awaited); {detail}")
 
     def _call_hook(self, name: str, *args: Any) -> Any:
         if self._only_async(name):
@@ -829,8 +833,7 @@ class LLMEnv(ToolHost, gym.Env):
         """Run an async-only hook from the sync API, on this environment's private loop (one
         loop for its whole life, so resources bound to a loop keep working between calls)."""
         if not inspect.isawaitable(coroutine):  # a twin written as a plain ``def``
-            raise TypeError(f"{type(self).__name__}.a{hook} must be an async def (it is awaited); "
-                            f"it returned {coroutine!r:.80}")
+            raise self._not_an_async_def(hook, f"it returned {coroutine!r:.80}")
         if _running_loop() is not None:
             coroutine.close()
             entry = "aclose()" if hook in ("close", "release_resources") else "areset(...)/astep(...)"
