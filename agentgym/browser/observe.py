@@ -25,6 +25,10 @@ long names and texts are cut (the page's title and URL too), and the tree stops 
 :data:`MAX_LINES` lines or :data:`MAX_TREE_CHARS` characters with a line saying how many more
 were left out.
 Open shadow roots are walked; the contents of iframes are not (an ``iframe`` line is shown).
+The page is read once its images have loaded (``<img>`` elements and the images its styles
+name), or after :data:`IMAGE_WAIT_MS`: an icon drawn from an image has no size, so no line, until
+the image is in, and the tree would otherwise depend on the loading's timing. An image that
+outlasts one wait is not waited for again on that document.
 :func:`tab_list` names the session's open tabs, for an observation to list when there are several.
 """
 
@@ -44,6 +48,9 @@ MAX_TEXT_CHARS = 200
 MAX_LINES = 2000
 MAX_TREE_CHARS = 300_000
 MAX_DOM_CHARS = 100_000
+#: How long an observation waits for the page's images still loading (an icon drawn from an
+#: image has no size until its image is in: the tree would depend on the loading's timing).
+IMAGE_WAIT_MS = 2000
 
 
 class Observation(TypedDict, total=False):
@@ -67,7 +74,8 @@ def snapshot_page(page: Any, *, screenshot: bool = False, set_of_marks: bool = F
                   dom_text: bool = False) -> Observation:
     """(On the browser's thread.) The observation of ``page``; see :func:`observe`."""
     options = {"maxNameChars": MAX_NAME_CHARS, "maxTextChars": MAX_TEXT_CHARS, "maxLines": MAX_LINES,
-               "maxChars": MAX_TREE_CHARS, "domText": dom_text, "maxDomChars": MAX_DOM_CHARS}
+               "maxChars": MAX_TREE_CHARS, "domText": dom_text, "maxDomChars": MAX_DOM_CHARS,
+               "imageWaitMs": IMAGE_WAIT_MS}
     result: dict[str, Any] = evaluate_settled(page, SNAPSHOT_CALL, options)
     observation: Observation = {
         "text": well_formed(result["text"]),

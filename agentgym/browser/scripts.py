@@ -12,6 +12,10 @@ when it is missing (a page that replaced its document with ``document.open``). I
 * ``snapshot(options)`` — tags, then walks the visible DOM and returns the accessibility-tree
   text (one line per meaningful element, indented by depth), the URL, title, focused element
   id, the ids of interactive elements in view and (optionally) the DOM as HTML.
+* ``snapshotWhenLoaded(options)`` — the snapshot once the images the page shows have loaded
+  (``<img>`` elements and the images styles name: an icon drawn with ``content: url(...)`` has
+  no size, so no line, until its image is in), or after ``options.imageWaitMs`` (an image that
+  outlasts a wait is not waited for again in that document).
 * ``marks(ids)`` / ``unmarks()`` — draw and remove the set-of-marks overlay: a box on each
   given element and its id on a label placed where it covers the least text and fewest other
   labels and boxes.
@@ -292,6 +296,63 @@ INIT_SCRIPT = r"""
 
   let opts_ = {};
 
+  // Images still loading change the tree when they arrive: an icon drawn by CSS
+  // (``content: url(...)``, ``background-image``) has no area, so no line, until its image is in.
+  // ``imagesLoaded(ms)`` waits (at most ``ms``) for the document's <img> elements and the images
+  // its elements' styles name; an image that outlasted one wait is not waited for again.
+  // The page's own code may replace these globals; they are taken at the start of the document.
+  const NativeImage = window.Image, NativePromise = window.Promise;
+  const setTimer = window.setTimeout.bind(window), clearTimer = window.clearTimeout.bind(window);
+  const URL_IN_CSS = /url\(\s*(["']?)(.*?)\1\s*\)/g;
+  const slowImages = new Set();
+  function cssImageUrls(el, into) {
+    const style = getComputedStyle(el);
+    for (const value of [style.content, style.backgroundImage]) {
+      if (!value || value.indexOf("url(") < 0) continue;
+      for (const found of value.matchAll(URL_IN_CSS)) into.add(found[2]);
+    }
+  }
+  function pendingImages() {
+    const pending = [];
+    if (!document.body) return pending;
+    for (const img of document.images) {
+      if (!img.complete && !slowImages.has(img.currentSrc || img.src)) pending.push(img);
+    }
+    const urls = new Set();
+    for (const el of document.body.querySelectorAll("*")) {
+      if (!SKIP_TAGS.has(el.tagName)) cssImageUrls(el, urls);
+    }
+    for (const url of urls) {
+      if (slowImages.has(url) || url.startsWith("data:")) continue;
+      const probe = new NativeImage();  // shares the document's load of ``url`` (its cache)
+      probe.src = url;
+      if (!probe.complete) pending.push(probe);
+    }
+    return pending;
+  }
+  function loaded(img) {
+    return new NativePromise((resolve) => {
+      if (img.complete) { resolve(); return; }
+      img.addEventListener("load", resolve, {once: true});
+      img.addEventListener("error", resolve, {once: true});
+    });
+  }
+  function imagesLoaded(ms) {
+    const pending = ms > 0 ? pendingImages() : [];
+    if (!pending.length) return null;
+    let timer;
+    const late = new NativePromise((resolve) => { timer = setTimer(resolve, ms); });
+    return NativePromise.race([NativePromise.all(pending.map(loaded)), late]).then(() => {
+      clearTimer(timer);
+      for (const img of pending) if (!img.complete) slowImages.add(img.currentSrc || img.src);
+    });
+  }
+
+  function snapshotWhenLoaded(options) {
+    const wait = imagesLoaded((options && options.imageWaitMs) || 0);
+    return wait ? wait.then(() => snapshot(options)) : snapshot(options);
+  }
+
   function snapshot(options) {
     opts_ = options || {};
     clipRects_ = new Map();
@@ -536,7 +597,7 @@ INIT_SCRIPT = r"""
   }
 
   Object.defineProperty(window, "__agentgym", {
-    value: Object.freeze({tag, snapshot, inspect, marks, unmarks, attribute: ATTR}),
+    value: Object.freeze({tag, snapshot, snapshotWhenLoaded, inspect, marks, unmarks, attribute: ATTR}),
     enumerable: false, configurable: false, writable: false,
   });
 })();
@@ -548,8 +609,9 @@ def _call(expression: str) -> str:
     return "(arg) => {\n" + INIT_SCRIPT + "\nreturn " + expression + ";\n}"
 
 
-#: ``page.evaluate(SNAPSHOT_CALL, options)``: the snapshot (see the module docstring).
-SNAPSHOT_CALL = _call("window.__agentgym.snapshot(arg)")
+#: ``page.evaluate(SNAPSHOT_CALL, options)``: the snapshot (see the module docstring), taken once
+#: the page's images have loaded or ``options["imageWaitMs"]`` have passed.
+SNAPSHOT_CALL = _call("window.__agentgym.snapshotWhenLoaded(arg)")
 #: ``page.evaluate(INSPECT_CALL, bid)``: ``{"found", "visible", "tag", "type", "role", "disabled"}``.
 INSPECT_CALL = _call("window.__agentgym.inspect(arg)")
 #: ``page.evaluate(MARKS_CALL, bids)``: draw the set-of-marks overlay; returns the boxes drawn.

@@ -2,7 +2,8 @@
 
 * :class:`Site` -- a :class:`ThreadingHTTPServer` on 127.0.0.1 serving the pages tests register
   (``site.page(path, html)``), counting requests per path, with a cache-friendly script, cookie
-  endpoints, a page that answers late (``/slow?ms=300&title=t``) and a small WebSocket endpoint
+  endpoints, a page that answers late (``/slow?ms=300&title=t``), a 12 x 12 PNG that answers late
+  (``/slow.png?ms=300``) or not until the site stops (``/hung.png``) and a small WebSocket endpoint
   (``/ws``) of its own (:func:`start_site`).
 * :class:`Outside` -- a second server on a *non-loopback* address of this machine (and a UDP
   socket there): a place the browser could reach if the loopback-only policy failed. It counts
@@ -14,6 +15,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import io
 import socket
 import threading
 import time
@@ -26,8 +28,20 @@ import psutil
 
 from agentgym.browser import BrowserPool
 from agentgym.browser.processes import browser_processes
+from agentgym.envs.web.page_server import PageServer
 
 _WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def _png(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 40, 40)).save(out, format="PNG")
+    return out.getvalue()
+
+
+_SQUARE_PNG = _png(12, 12)
 
 
 class Site:
@@ -122,9 +136,7 @@ def _frame(payload: bytes) -> bytes:
     return bytes([0x81, len(payload)]) + payload
 
 
-class _CountingServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _CountingServer(PageServer):
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         self.connections: list[tuple[str, int]] = []
         super().__init__(address, handler)
@@ -163,13 +175,24 @@ def start_site() -> tuple[Site, Callable[[], None]]:
         title = query.get("title", ["slow"])[0]
         handler._send(200, f"<title>{title}</title><p>{title} page</p>".encode(), "text/html")
 
+    stopping = threading.Event()
+
+    def slow_image(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(float(parse_qs(urlsplit(handler.path).query).get("ms", ["300"])[0]) / 1000.0)
+        handler._send(200, _SQUARE_PNG, "image/png")
+
+    def hung_image(handler: BaseHTTPRequestHandler) -> None:
+        stopping.wait(60.0)
+        handler.close_connection = True
+
     site.handlers.update({"/cached.js": cached_script, "/set-cookie": set_cookie, "/echo-cookie": echo_cookie,
-                          "/slow": slow_page})
+                          "/slow": slow_page, "/slow.png": slow_image, "/hung.png": hung_image})
     server = _CountingServer(("127.0.0.1", 0), _handler(site))
     site.base = f"http://127.0.0.1:{server.server_address[1]}"
     thread = _serve(server)
 
     def stop() -> None:
+        stopping.set()
         server.shutdown()
         server.server_close()
         thread.join(5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import time
 
 import numpy as np
@@ -321,3 +322,34 @@ def test_set_of_marks_labels_keep_off_the_text(session, site):
         assert label[0] <= button[2] + 2 and label[2] >= button[0] - 2
         assert label[1] <= button[3] + 2 and label[3] >= button[1] - 2
     assert not overlaps(*labels)
+
+
+IMAGE_ICONS_PAGE = """<title>icons</title>
+<style>.icon { height: 12px; cursor: pointer; }
+       #slow { content: url(/slow.png?ms=300); }
+       #tile { display: inline-block; height: 12px; background-image: url(/slow.png?ms=300&tile); }
+       #hung { content: url(/hung.png); }</style>
+<p><span id="slow" class="icon slow"></span> <span id="hung" class="icon hung"></span></p>
+<p><span id="tile" class="icon tile"></span> <img id="photo" src="/slow.png?ms=300&img" width="12" height="12"></p>"""
+
+
+def test_icons_drawn_from_images_are_seen_once_their_images_are_in(session, site, monkeypatch):
+    # An icon drawn by CSS (content: url(...)) has no size, so no line, until its image arrives:
+    # without the wait the first observation of a page depended on the loading's timing (a
+    # MiniWoB++ page's search icon came and went between resets of one seed).
+    observe_module = sys.modules[snapshot_page.__module__]  # the package's ``observe`` is the function
+    monkeypatch.setattr(observe_module, "IMAGE_WAIT_MS", 1000)
+    session.run(lambda page: page.goto(site.page("/obs/icons.html", IMAGE_ICONS_PAGE), wait_until="commit"))
+    text = observe(session)["text"]
+    assert 'generic clickable class="icon slow"' in text
+    assert session.run(lambda page: page.evaluate("document.getElementById('photo').complete"))
+    assert 'class="icon hung"' not in text  # never loaded: no size, no line
+    # An image that outlasted one wait is not waited for again: with an hour's wait, the next
+    # observation comes at once (it would time out otherwise).
+    monkeypatch.setattr(observe_module, "IMAGE_WAIT_MS", 3_600_000)
+    session.run(lambda page: page.click("#slow"))
+    assert observe(session, timeout=10.0)["text"] == text
+    # No wait at all: the page as it is.
+    monkeypatch.setattr(observe_module, "IMAGE_WAIT_MS", 0)
+    session.run(lambda page: page.goto(site.url("/obs/icons.html?again"), wait_until="commit"))
+    assert 'class="icon slow"' not in observe(session)["text"]

@@ -19,8 +19,10 @@ import functools
 import importlib.util
 import os
 import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
+
+from agentgym.envs.web.page_server import PageServer
 
 __all__ = ["MiniWoBServer", "html_root", "shared_server", "task_url"]
 
@@ -70,8 +72,7 @@ class MiniWoBServer:
     def __init__(self, root: Path | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.root = Path(root) if root is not None else html_root()
         handler = functools.partial(_StaticFiles, directory=str(self.root))
-        self._httpd = ThreadingHTTPServer((host, port), handler)
-        self._httpd.daemon_threads = True
+        self._httpd = PageServer((host, port), handler)
         self.host, self.port = self._httpd.server_address[:2]
         self.base_url = f"http://{self.host}:{self.port}/"
         self._closed = False

@@ -1,8 +1,8 @@
 """The shop as a real web app on loopback: the browser mode's world.
 
 :class:`ShopApp` serves one :class:`~.site.Shop` (one ``(size, seed)``) over HTTP from a
-:class:`~http.server.ThreadingHTTPServer` on ``127.0.0.1`` (a free port, one thread per request,
-a daemon thread serving). Shopping sessions live in the app, each a
+:class:`~agentgym.envs.web.page_server.PageServer` on ``127.0.0.1`` (a free port, one thread per
+request, a daemon thread serving). Shopping sessions live in the app, each a
 :class:`~.site.ShopSession` under a random id (128 bits, URL-safe) that appears in its URL
 path, so every episode has its own session and no episode can reach another's. The browser
 environment opens a session in-process (:meth:`ShopApp.open_session`), starts the browser on
@@ -51,8 +51,10 @@ import threading
 from collections import OrderedDict
 from html import escape
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from agentgym.envs.web.page_server import PageServer
 
 from .catalogue import Goal
 from .html_view import render_html
@@ -131,8 +133,7 @@ class ShopApp:
         self.max_sessions = max_sessions
         self._sessions: OrderedDict[str, ShopSession] = OrderedDict()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self._httpd = PageServer((host, port), _handler_for(self))
         self.host, self.port = self._httpd.server_address[:2]
         self.url = f"http://{self.host}:{self.port}"
         self._owner_pid = os.getpid()
