@@ -79,6 +79,7 @@ from transformers.cache_utils import DynamicLayer
 from agentgym.core import is_int
 from agentgym.policies.base import FinishReason, Generation, Policy, Request, SamplingParams
 from agentgym.policies.prefix_cache import CachedSequence, LayerKV, PrefixCache
+from agentgym.rollout.prompt_text import render_prompt
 from agentgym.rollout.transcript import encode_text
 
 
@@ -278,9 +279,7 @@ class HFPolicy(Policy):
             if bad:
                 raise ValueError(f"prompt token ids outside the vocabulary (size {self._vocab_size}): {bad[:5]}")
         else:
-            kwargs = {"tools": request.tools} if request.tools else {}
-            text = self.tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True,
-                                                      **kwargs)
+            text = render_prompt(self.tokenizer, request.messages, request.tools)
             # The template already wrote any special tokens (BOS included) it wants; a lone
             # surrogate is encoded as U+FFFD (see encode_text).
             prompt = encode_text(self.tokenizer, text)

@@ -65,6 +65,7 @@ from transformers import DynamicCache
 from agentgym.policies.base import Request, SamplingParams
 from agentgym.policies.hf import DecodingRow, HFPolicy, quiet_transformers, sample_next_tokens
 from agentgym.images import as_rgb
+from agentgym.rollout.prompt_text import render_prompt
 from agentgym.rollout.transcript import CHANNELS_LAST, encode_text, is_processor, message_images
 
 __all__ = ["HFVisionPolicy", "ImageInputs", "VisionFamily", "message_images", "vision_family"]
@@ -390,9 +391,7 @@ class HFVisionPolicy(HFPolicy):
     def _prompt_ids(self, request: Request) -> list[int]:
         if request.prompt_token_ids is not None:
             return super()._prompt_ids(request)
-        kwargs = {"tools": request.tools} if request.tools else {}
-        text = self.processor.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True,
-                                                  **kwargs)
+        text = render_prompt(self.processor, request.messages, request.tools)
         prompt = encode_text(self.processor, text, message_images(request.messages))
         if not prompt:
             raise ValueError("the prompt is empty")

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Sequence
 
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
+from agentgym.rollout.prompt_text import render_prompt
 
 PROCESSED_LOGPROBS_SINCE = (0, 10, 2)
 
@@ -69,8 +70,7 @@ def prompt_token_ids(request: Request, tokenizer: Any) -> list[int]:
     """The exact prompt: ``request.prompt_token_ids``, else the chat template's tokens."""
     if request.prompt_token_ids is not None:
         return [int(token) for token in request.prompt_token_ids]
-    kwargs = {"tools": request.tools} if request.tools else {}
-    text = tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True, **kwargs)
+    text = render_prompt(tokenizer, request.messages, request.tools)
     # The template already wrote the special tokens it wants.
     return list(tokenizer.encode(text, add_special_tokens=False))
 

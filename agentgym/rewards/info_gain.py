@@ -51,6 +51,7 @@ from typing import Any, Literal, Sequence
 
 from agentgym.rewards.answer_scoring import AnswerQuery, answer_log_probs, answer_log_probs_brute_force
 from agentgym.rewards.base import RewardProvider
+from agentgym.rollout.prompt_text import render_prompt
 from agentgym.trajectory import Trajectory
 
 Mode = Literal["prob_diff", "log_prob_diff"]
@@ -200,7 +201,7 @@ def _rendered_contexts(trajectory: Trajectory, tokenizer: Any) -> list[list[int]
             "(was the conversation trimmed by a context budget?)")
     contexts = []
     for end in ends[:turns]:
-        text = tokenizer.apply_chat_template(messages[:end], tokenize=False, add_generation_prompt=True)
+        text = render_prompt(tokenizer, messages[:end])
         # The template writes the special tokens it wants (BOS included).
         contexts.append(list(tokenizer.encode(text, add_special_tokens=False)))
     return contexts

@@ -51,6 +51,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
 
+from agentgym.rollout.prompt_text import render_prompt
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: Image-processor keyword reading every image as ``H x W x channels``: transformers otherwise
 #: guesses, and takes an image 1 or 3 pixels tall for channels-first.
@@ -170,8 +172,7 @@ class TokenTranscript:
 
     # --------------------------------------------------------------- helpers
     def _render(self, messages: list[dict[str, Any]]) -> str:
-        kwargs = {"tools": self.tools} if self.tools else {}
-        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **kwargs)
+        return render_prompt(self.tokenizer, messages, self.tools)
 
     def _encode(self, text: str, images: list[Any]) -> list[int]:
         return encode_text(self.tokenizer, text, images)

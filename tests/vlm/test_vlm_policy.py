@@ -165,6 +165,24 @@ def test_a_prompt_whose_image_tokens_do_not_match_its_images_fails_alone(bpe_par
     assert no_pixels.finish_reason == "error" and "without its pixels" in no_pixels.error
 
 
+def test_a_page_whose_text_holds_the_image_placeholder_is_read_as_text(family, bpe_parts):
+    # A web page or a tool's output may hold the model's placeholder ("<image>", "<|image_pad|>")
+    # as text: it asked the processor for an image that was not there, and the request failed.
+    proc, model = bpe_parts
+    policy = HFVisionPolicy(model, proc)
+    pictures = images(1)
+    messages = conversation(pictures)
+    page = " ".join(RESERVED[family]) + " <|endoftext|> the page's text"
+    messages[1]["content"][0]["text"] = page
+    transcript = TokenTranscript(proc, messages)
+    assert transcript.images == pictures
+    expected = TokenTranscript(proc, conversation(pictures)).prompt_ids.count(int(proc.image_token_id))
+    assert transcript.prompt_ids.count(int(proc.image_token_id)) == expected  # the one picture's tokens only
+    (generation,) = policy.generate([Request(messages)], SamplingParams(max_tokens=2, temperature=0))
+    assert generation.error is None and generation.prompt_token_ids == transcript.prompt_ids
+    assert messages[1]["content"][0]["text"] == page  # the stored conversation keeps what was written
+
+
 def test_reserved_image_tokens_are_never_sampled(family, bpe_parts):
     """A model that strongly prefers its image placeholder still writes only ordinary tokens,
     and the log-probs are those of the distribution without the reserved tokens."""
