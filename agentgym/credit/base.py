@@ -129,8 +129,9 @@ class AdvantageEstimator(ABC):
 
 def check_rewards(trajectories: Sequence[Trajectory]) -> None:
     """``ValueError`` naming the trajectory and turn whose ``reward`` or a reward component is
-    not a finite number (NaN, ±inf, ``None``, a string): one such value would make the advantages
-    of its whole group (or batch) NaN, and then the loss and the weights."""
+    not a finite number (NaN, ±inf, ``None``, a string), or whose turns' rewards sum past the
+    largest float: one such value would make the advantages of its whole group (or batch) NaN,
+    and then the loss and the weights."""
     for index, trajectory in enumerate(trajectories):
         for t, turn in enumerate(trajectory.turns):
             where = f"{trajectory.describe(index)}, turn {t}"
@@ -139,6 +140,9 @@ def check_rewards(trajectories: Sequence[Trajectory]) -> None:
             for name, value in turn.reward_components.items():
                 if not is_finite_number(value):
                     raise ValueError(f"{where}: reward component {name!r} is {value!r}, not a finite number")
+        if not math.isfinite(trajectory.episode_return):
+            raise ValueError(f"{trajectory.describe(index)}: its turns' rewards, each finite, sum to "
+                             f"{trajectory.episode_return} (a float overflow): scale the rewards down")
 
 
 def check_eps(eps: Any) -> float:

@@ -41,6 +41,14 @@ def test_a_reward_that_is_not_a_finite_number_is_refused_naming_the_trajectory_a
         estimator(group)
 
 
+@pytest.mark.parametrize("estimator", GROUP_ESTIMATORS, ids=_ids)
+def test_finite_rewards_whose_sum_overflows_are_refused(estimator):
+    # Each reward finite, the return inf: the group's advantages were NaN without a word.
+    group = [build_trajectory([1e308, 1e308]), build_trajectory([0.0, 0.0])]
+    with pytest.raises(ValueError, match=r"trajectory 0: its turns' rewards, each finite, sum to inf"):
+        estimator(group)
+
+
 @pytest.mark.parametrize("estimator", [GiGPO(), MultiChannelGRPO(["task"]),
                                        IGPO(outcome="component", outcome_key="task", info_gain_key="task")],
                          ids=_ids)
