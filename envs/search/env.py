@@ -421,8 +421,9 @@ class SearchEnv(LLMEnv):
 
     def random_action(self, rng: random.Random) -> str:
         """A search of one to four words of the question (three times in four), else an answer:
-        a title retrieved in this episode or one or two words of the question."""
-        words = _WORD.findall(self.task.question) if self.task is not None else ["encyclopedia"]
+        a title retrieved in this episode or one or two words of the question (``encyclopedia``
+        for a question without words, such as ``???``)."""
+        words = (_WORD.findall(self.task.question) if self.task is not None else []) or ["encyclopedia"]
         if rng.random() < 0.75:
             return self._write("search", " ".join(rng.sample(words, rng.randint(1, min(4, len(words))))))
         if self._titles and rng.random() < 0.5:

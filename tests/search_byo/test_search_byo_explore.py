@@ -1,0 +1,62 @@
+"""Exploratory tests of search/Corpus-v0 over a user's own questions and documents: what a user's
+files hold that the generated world never does (questions without words, corpora whose fields have
+other names, text in other unicode forms)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+import agentgym
+import agentgym.envs.search  # noqa: F401  (registers search/*)
+
+ENV_ID = "search/Corpus-v0"
+
+
+def _write_jsonl(path, rows) -> str:
+    with open(path, "w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return str(path)
+
+
+@pytest.fixture
+def make_corpus_env(tmp_path, monkeypatch):
+    """``make_corpus_env(questions, documents, **kwargs)``: search/Corpus-v0 over JSONL files of
+    these rows, with its index in ``tmp_path``; the environments and their indexes are closed after."""
+    monkeypatch.setenv("AGENTGYM_CACHE", str(tmp_path / "cache"))
+    made = []
+
+    def make(questions, documents, **kwargs):
+        tasks = _write_jsonl(tmp_path / "questions.jsonl", questions)
+        corpus = _write_jsonl(tmp_path / f"corpus-{len(made)}.jsonl", documents)
+        env = agentgym.make(ENV_ID, tasks=tasks, corpus=corpus, cache_dir=str(tmp_path / "cache"), **kwargs)
+        made.append(env)
+        return env
+
+    yield make
+    for env in made:
+        env.close()
+        env.unwrapped.retriever.close()  # the shared index of a temporary file (reopened if asked again)
+
+
+DOCUMENTS = [{"id": f"d{i}", "title": f"Harbour {i}", "text": f"Harbour {i} ships grain and timber."}
+             for i in range(5)]
+
+
+@pytest.mark.parametrize("action_format", ["tags", "tools"])
+def test_the_random_agent_plays_a_question_without_words(make_corpus_env, action_format):
+    """A question of punctuation or symbols only ('???', '∑ ≈ ?') crashed the random agent
+    (ValueError: empty range for randrange): `agentgym eval --policy random` counted every such
+    episode as a policy error."""
+    env = make_corpus_env([{"question": "???", "answer": "x"}, {"question": "∑ ≈ ?", "answer": "y"}], DOCUMENTS,
+                          action_format=action_format)
+    for index in (0, 1):
+        env.reset(seed=0, options={"task_index": index})
+        actions = {env.unwrapped.random_action(random.Random(seed)) for seed in range(20)}
+        assert any("answer" in action for action in actions) and any("search" in action for action in actions)
+        for action in sorted(actions):
+            env.reset(seed=0, options={"task_index": index})
+            assert env.step(action)[4].get("error_kind") is None, action
