@@ -15,7 +15,9 @@
     search cache (``corpora/<name>-<fingerprint>``, the fingerprint covering the path, size and
     modification time of the file, or of every file in the folder
     (:func:`~agentgym.retrieval.sources.source_fingerprint`), so an edited file or a dataset
-    saved anew gets a new index) and shared in the process;
+    saved anew gets a new index) and shared in the process. ``id_field`` / ``title_field`` /
+    ``text_field`` name its columns when detection would not find them (as ``serve-retriever
+    --corpus``'s ``--text-field``...); they key the index too, and need ``corpus``;
   - ``retriever_url``: a running ``/retrieve`` server (``agentgym serve-retriever``, Search-R1's),
     through one shared :class:`~agentgym.retrieval.client.RemoteRetriever` per URL, with the key
     in ``$AGENTGYM_API_KEY`` when one is set (a server beyond loopback requires it);
@@ -62,13 +64,19 @@ NOT_TAKEN = frozenset({"size", "seed", "kinds", "questions", "retriever"})
 
 def corpus_search_env(*, tasks: str | None = None, shape: str = "auto", corpus: str | None = None,
                       retriever_url: str | None = None, split: str = "train", cache_dir: str | None = None,
-                      action_format: str = "tags", **kwargs: Any) -> SearchEnv | SearchToolCalling:
+                      action_format: str = "tags", id_field: str | None = None, title_field: str | None = None,
+                      text_field: str | None = None, **kwargs: Any) -> SearchEnv | SearchToolCalling:
     """The search environment over the user's data (see the module docstring)."""
     accepted = set(constructor_arguments(SearchEnv) or ()) - NOT_TAKEN
     unknown = sorted(name for name in kwargs if name not in accepted)
     if unknown:
         raise ConfigError(f"{_OWNER}: unknown argument(s) {', '.join(unknown)}; besides tasks, shape, corpus, "
-                          f"retriever_url, split, cache_dir and action_format it takes: {', '.join(sorted(accepted))}")
+                          f"retriever_url, split, cache_dir, action_format, id_field, title_field and text_field it "
+                          f"takes: {', '.join(sorted(accepted))}")
+    fields = (id_field, title_field, text_field)
+    if any(field is not None for field in fields) and corpus is None:
+        raise ConfigError(f"{_OWNER}: id_field, title_field and text_field name the columns of a documents file: "
+                          f"give them with corpus=PATH")
     if tasks is None:
         if corpus is not None or retriever_url is not None:
             raise ConfigError(f"{_OWNER}: give tasks=PATH (a question file, NQ or HotpotQA shape) with the documents")
@@ -79,7 +87,7 @@ def corpus_search_env(*, tasks: str | None = None, shape: str = "auto", corpus: 
     if retriever_url is not None:
         retriever = remote_retriever(retriever_url)
     elif corpus is not None:
-        retriever = corpus_retriever(corpus, cache_dir=cache_dir)
+        retriever = corpus_retriever(corpus, cache_dir=cache_dir, fields=fields)
     elif shape == "hotpotqa":
         retriever = corpus_retriever(tasks, cache_dir=cache_dir, hotpotqa=True)
     else:
@@ -141,20 +149,25 @@ def remote_retriever(url: str) -> Retriever:
 
 
 def corpus_retriever(source: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
-                     hotpotqa: bool = False) -> Retriever:
+                     hotpotqa: bool = False,
+                     fields: tuple[str | None, str | None, str | None] = (None, None, None)) -> Retriever:
     """The shared BM25 index of a documents file (or of a HotpotQA file's context paragraphs),
-    built under ``<search cache>/corpora`` the first time."""
+    built under ``<search cache>/corpora`` the first time; ``fields`` are the id, title and text
+    columns :func:`~agentgym.retrieval.sources.read_documents` reads (``None``: detected)."""
     from agentgym.retrieval.bm25 import BM25Index  # the search extra (bm25s)
     from agentgym.retrieval.sources import read_documents
 
     path = _existing(source, "corpus").resolve()
-    kind = "hotpotqa" if hotpotqa else "documents"
+    kind = "hotpotqa" if hotpotqa else "documents" if fields == (None, None, None) else f"documents{list(fields)}"
     fingerprint = hashlib.sha256(f"{source_fingerprint(path)}|{kind}".encode()).hexdigest()[:16]
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.name)[:60]
     index_path = search_cache_dir(cache_dir) / "corpora" / f"{name}-{fingerprint}"
 
     def documents() -> Iterator[Document]:
-        return hotpotqa_documents(str(path)) if hotpotqa else read_documents(str(path))
+        if hotpotqa:
+            return hotpotqa_documents(str(path))
+        id_field, title_field, text_field = fields
+        return read_documents(str(path), id_field=id_field, title_field=title_field, text_field=text_field)
 
     def build() -> Retriever:
         try:

@@ -60,3 +60,27 @@ def test_the_random_agent_plays_a_question_without_words(make_corpus_env, action
         for action in sorted(actions):
             env.reset(seed=0, options={"task_index": index})
             assert env.step(action)[4].get("error_kind") is None, action
+
+
+def test_a_corpus_with_other_field_names_is_read_with_the_named_fields(make_corpus_env):
+    """A corpus whose text is in another column was refused with 'name it with text_field=', an
+    argument search/Corpus-v0 did not take (serve-retriever --corpus has --text-field). The named
+    fields key the index: the same file read by another column is another index."""
+    documents = [{"doc": f"p{i}", "heading": f"Pier {i}", "passage_text": f"Pier {i} lands eels.",
+                  "text": f"Ferry {i} crosses daily."} for i in range(4)]
+    questions = [{"question": "What does pier 2 land?", "answer": "eels"}]
+    by_text = make_corpus_env(questions, documents)
+    by_passage = make_corpus_env(questions, documents, id_field="doc", title_field="heading",
+                                 text_field="passage_text")
+    for env, query, expected in ((by_text, "ferry 2", "2"), (by_passage, "pier 2 eels", "p2")):
+        env.reset(seed=0)
+        _, _, _, _, info = env.step(f"<search>{query}</search>")
+        assert info["retrieved"][0] == expected
+    assert by_passage.unwrapped.retriever.document("p2").title == "Pier 2"
+    assert by_passage.unwrapped.retriever is not by_text.unwrapped.retriever
+
+
+def test_field_names_without_a_corpus_file_are_refused(tmp_path):
+    tasks = _write_jsonl(tmp_path / "q.jsonl", [{"question": "Who?", "answer": "me"}])
+    with pytest.raises(agentgym.core.ConfigError, match="text_field.*corpus="):
+        agentgym.make(ENV_ID, tasks=tasks, retriever_url="http://127.0.0.1:9", text_field="body")
