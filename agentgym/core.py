@@ -198,7 +198,8 @@ class Feedback:
         terminated: the episode reached a terminal state (won, lost, solved).
         success: the task was accomplished (meaningful when the episode ends).
         error: why the action was invalid, or ``None``.
-        info: extra keys merged into the step's ``info``.
+        info: extra keys merged into the step's ``info`` (not its own: ``reward_components``,
+            ``error``, ``error_kind``, ``success`` come from the fields above).
         error_kind: what kind of error ``error`` is (default :attr:`ErrorKind.INVALID_ACTION`).
     """
 
@@ -210,6 +211,10 @@ class Feedback:
     info: dict[str, Any] | None = None
     error_kind: ErrorKind | None = None
 
+
+#: The step's own info keys, made from :class:`Feedback`'s fields: ``Feedback.info`` may not set them
+#: (an ``info["success"]`` beside ``success=False`` would say two things).
+_STEP_INFO_FIELDS = frozenset({"reward_components", "error", "error_kind", "success"})
 
 #: A request from the contract's program to its driver: the hook's sync name and its arguments.
 _HookCall = tuple[Any, ...]
@@ -689,6 +694,10 @@ class LLMEnv(ToolHost, gym.Env):
             return TypeError(f"{where} whose rewards are a dict of numbers by component, got rewards={rewards!r:.100}")
         if feedback.info is not None and not isinstance(feedback.info, dict):
             return TypeError(f"{where} whose info is a dict or None, got info={feedback.info!r:.100}")
+        clash = sorted(_STEP_INFO_FIELDS.intersection(feedback.info or ()))
+        if clash:
+            return TypeError(f"{where} whose info leaves {clash} to the step (they come from Feedback's "
+                             f"rewards, error, error_kind and success fields)")
         return None
 
     @classmethod
@@ -721,6 +730,8 @@ class LLMEnv(ToolHost, gym.Env):
         if feedback.error is not None:
             info["error_kind"] = feedback.error_kind or ErrorKind.INVALID_ACTION
         if feedback.info:
+            if not _STEP_INFO_FIELDS.isdisjoint(feedback.info):
+                raise TypeError("Feedback.info sets a key of the step's own")  # named by _malformed_feedback
             info.update(feedback.info)  # type: ignore[typeddict-item]
         return info
 

@@ -55,11 +55,15 @@ _WRONG_RETURNS = [
     ("a plain string", "got 'a plain string'"),
     (Feedback("x", 1.0), "rewards are a dict of numbers"),  # type: ignore[arg-type]
     (Feedback("x", {"outcome": "1"}), "rewards are a dict of numbers"),
+    # info["success"] beside success=False said two things; the reward is the components' sum.
+    (Feedback("x", {"outcome": 0.0}, info={"success": True, "reward_components": {"outcome": 1.0}}),
+     r"info leaves \['reward_components', 'success'\] to the step"),
 ]
 
 
 @pytest.mark.parametrize("base", [Counted, AsyncCounted], ids=["sync", "async"])
-@pytest.mark.parametrize("returned, says", _WRONG_RETURNS, ids=["None", "str", "float-rewards", "str-reward"])
+@pytest.mark.parametrize("returned, says", _WRONG_RETURNS, ids=["None", "str", "float-rewards", "str-reward",
+                                                                           "core-info-keys"])
 def test_play_that_returns_no_feedback_is_a_type_error_that_ends_the_episode(base, returned, says):
     """A ``play`` returning something other than a Feedback (a forgotten ``return``, a
     Gymnasium 5-tuple, rewards as one number) was an AttributeError about ``terminated`` or
