@@ -18,6 +18,7 @@ from agentgym.eval.compare import (
     warnings_for,
 )
 from agentgym.eval.plots import MissingPlottingDependency, comparison_plot
+from agentgym.eval.tables import terminal_text
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the comparison, then (in both formats) a block naming every setting that differs
-    between the runs and every run that stopped early."""
+    between the runs and every run that stopped early; on the terminal, what the runs recorded
+    (suite names, settings, directories) has its control characters escaped."""
     runs = load_runs(args.run_dirs)
     warnings = warnings_for(runs)
     if warnings:
@@ -50,11 +52,11 @@ def run(args: argparse.Namespace) -> int:
     console = table_console()  # piped output (logs, CI): wide, not squeezed to 80 columns
     console.print(rich_comparison(runs))
     for line in run_legend(runs):
-        console.print(line, highlight=False, soft_wrap=True, markup=False)
+        console.print(terminal_text(line), highlight=False, soft_wrap=True, markup=False)
     if warnings:
         console.print("\nnot like for like:", style="bold yellow", highlight=False)
         for warning in warnings:
-            console.print(f"  {warning}", highlight=False, soft_wrap=True, markup=False)
+            console.print(f"  {terminal_text(warning)}", highlight=False, soft_wrap=True, markup=False)
     return 0
 
 

@@ -36,7 +36,7 @@ from agentgym.eval.evaluate import default_run_dir
 from agentgym.eval.metrics import failure_summary
 from agentgym.eval.report import run_status
 from agentgym.eval.results import RESULTS_FILE, TRAJECTORIES_FILE
-from agentgym.eval.tables import rich_table
+from agentgym.eval.tables import rich_table, terminal_text
 from agentgym.policies.base import SamplingParams
 from agentgym.policies.specs import DEFAULT_POLICY, POLICY_SPECS
 from agentgym.rollout import RolloutConfig
@@ -190,7 +190,9 @@ def check_env_values(suite: Suite) -> None:
 
 def print_summary(evaluation: Evaluation) -> None:
     """The results table, the engine's figures, warnings (an incomplete run, failed episodes)
-    and where the report is; shared by ``agentgym eval`` and ``agentgym report``."""
+    and where the report is; shared by ``agentgym eval`` and ``agentgym report``. Text the run
+    recorded (an environment's or a policy's error, a label) is printed with its control
+    characters escaped (:func:`~agentgym.eval.tables.terminal_text`)."""
     results, report = evaluation.results, evaluation.report
     console = table_console()  # piped output (logs, CI): wide, not squeezed to 80 columns
     console.print(rich_table(results.environments, results.overall,
@@ -208,10 +210,11 @@ def print_summary(evaluation: Evaluation) -> None:
         print(f"warning: {status}", file=sys.stderr)
     failures = failure_summary(evaluation.trajectories)
     if failures is not None:
-        print(f"{'error' if failures.all_failed else 'warning'}: {failures.describe()}", file=sys.stderr)
+        print(f"{'error' if failures.all_failed else 'warning'}: {terminal_text(failures.describe())}",
+              file=sys.stderr)
     if report.missing:
         print(f"note: {report.missing} (report.html has the tables only)", file=sys.stderr)
-    console.print(f"report: {report.html_path}  (results: {report.results_path})", highlight=False,
+    console.print(terminal_text(f"report: {report.html_path}  (results: {report.results_path})"), highlight=False,
                   soft_wrap=True, markup=False)
 
 

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.table import Table
-from rich.text import Text
 
 from agentgym.eval.metrics import Metrics
 from agentgym.eval.results import RunResults, load_results, setting_text
-from agentgym.eval.tables import MISSING, number, success_with_ci
+from agentgym.eval.tables import MISSING, markdown_cell, number, success_with_ci, terminal_cell
 
 _RUN_COLUMNS = (("success [95% CI]", success_with_ci),
                 ("return", lambda m: number(m.mean_return, 2)),
@@ -123,13 +122,12 @@ def rich_comparison(runs: list[NamedRun]) -> Table:
     table.add_column("environment", no_wrap=True)
     for position, run in enumerate(runs, start=1):
         for header, _ in _RUN_COLUMNS:
-            table.add_column(Text(f"{_run_title(position, run)}\n{header}"), justify="right")
+            table.add_column(terminal_cell(f"{_run_title(position, run)}\n{header}"), justify="right")
     rows = comparison_rows(runs)
     for index, (label, metrics) in enumerate(rows):
         if index == len(rows) - 1:
             table.add_section()
-        # Text: labels like "Wordle-v0[easy]" are not rich markup
-        table.add_row(*map(Text, [label, *(cell for m in metrics for cell in _cells(m))]),
+        table.add_row(*map(terminal_cell, [label, *(cell for m in metrics for cell in _cells(m))]),
                       style="bold" if index == len(rows) - 1 else None)
     return table
 
@@ -138,14 +136,14 @@ def markdown_comparison(runs: list[NamedRun]) -> str:
     """The comparison as GitHub Markdown; each header cell names its run."""
     headers = ["environment"] + [f"{_run_title(number, run)}: {header}"
                                  for number, run in enumerate(runs, start=1) for header, _ in _RUN_COLUMNS]
-    lines = ["| " + " | ".join(h.replace("|", "\\|") for h in headers) + " |",
+    lines = ["| " + " | ".join(map(markdown_cell, headers)) + " |",
              "|---|" + "---:|" * (len(headers) - 1)]
     rows = comparison_rows(runs)
     for index, (label, metrics) in enumerate(rows):
-        cells = [label] + [cell for m in metrics for cell in _cells(m)]
+        cells = [markdown_cell(cell) for cell in [label, *(cell for m in metrics for cell in _cells(m))]]
         if index == len(rows) - 1:
             cells = [f"**{cell}**" for cell in cells]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines += [f"- {line}" for line in run_legend(runs)]
     warnings = warnings_for(runs)

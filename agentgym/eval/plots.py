@@ -9,6 +9,7 @@ or figure state is touched (safe in servers, notebooks and threads).
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,23 @@ def _new_figure(rows: int) -> Any:
     figure = Figure(figsize=(8, max(2.5, 1.4 + 0.42 * rows)), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
+
+
+#: A UTF-16 surrogate on its own (text a model or a file wrote that is not valid unicode).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _plain(label: str) -> str:
+    """``label`` as a plot draws it: lone surrogates, which no font can draw (matplotlib raised
+    ``TypeError``), as U+FFFD. Every label is also drawn with ``parse_math=False``: an
+    environment label or a run name holding ``$`` is text, never mathtext (``$_^$`` made
+    matplotlib raise ``ValueError``, ``$a$`` drew an italic a)."""
+    return _LONE_SURROGATE.sub("\ufffd", label)
+
+
+def _label_rows(axes: Any, positions: Any, labels: list[str]) -> None:
+    """Label the rows at ``positions`` of ``axes`` with ``labels``, as written (:func:`_plain`)."""
+    axes.set_yticks(positions, [_plain(label) for label in labels], parse_math=False)
 
 
 def _png(figure: Any) -> bytes:
@@ -71,7 +89,7 @@ def success_figure(rows: list[Metrics]) -> Any:
     for position, rate, m in zip(positions, rates, rows):
         axes.text(1.02, position, f"{rate:.0%} ({m.successes}/{m.episodes})", va="center", fontsize=9,
                   transform=axes.get_yaxis_transform())
-    axes.set_yticks(positions, [m.label for m in rows])
+    _label_rows(axes, positions, [m.label for m in rows])
     axes.set_ylim(-0.6, len(rows) - 0.4)  # no empty bands above and below the bars
     axes.set_xlim(0, 1)
     axes.xaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
@@ -110,20 +128,22 @@ def comparison_figure(rows: list[tuple[str, list[Metrics | None]]], run_names: l
         played = [(centre + offset, m) for centre, (_, cells) in zip(centres, rows)
                   if (m := cells[index]) is not None and m.episodes]
         if not played:
-            axes.barh([], [], color=colour, label=name)
+            axes.barh([], [], color=colour, label=_plain(name))
             continue
         _rate_bars(axes, [p for p, _ in played], [m for _, m in played], height=band * 0.9, colour=colour,
-                   marker_colour=colour, label=name)
+                   marker_colour=colour, label=_plain(name))
     for boundary in centres[:-1] - 0.5:  # a thin line between environments
         axes.axhline(boundary, color="grey", linewidth=0.5, alpha=0.5)
-    axes.set_yticks(centres, [label for label, _ in rows])
+    _label_rows(axes, centres, [label for label, _ in rows])
     axes.set_ylim(-0.6, len(rows) - 0.4)
     axes.set_xlim(0, 1)
     axes.xaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
     axes.set_xlabel("success rate (error bars: 95% Wilson interval)")
     axes.set_title("Success rate per environment, run by run")
     axes.grid(axis="x", alpha=0.3)
-    figure.legend(loc="outside lower center", ncols=min(runs, 3), fontsize=8, frameon=False)
+    legend = figure.legend(loc="outside lower center", ncols=min(runs, 3), fontsize=8, frameon=False)
+    for text in legend.get_texts():  # run names as written (see _plain)
+        text.set_parse_math(False)
     return figure
 
 
@@ -169,7 +189,7 @@ def distribution_figure(values: dict[str, list[float]], xlabel: str, title: str,
     for position, points in zip(positions, data):
         axes.scatter(points, position + jitter.uniform(-0.18, 0.18, len(points)), s=12, alpha=0.6,
                      color=_POINT_COLOUR, zorder=3)
-    axes.set_yticks(positions, labels)
+    _label_rows(axes, positions, labels)
     limits = value_range([v for points in data for v in points], lower_bound)
     if limits is not None:
         axes.set_xlim(*limits)

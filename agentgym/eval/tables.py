@@ -1,9 +1,14 @@
 """Result tables — one row per suite entry plus an overall row — for the terminal, Markdown and
-HTML. Every cell is formatted here, so the three agree; an undefined value shows as ``—``."""
+HTML. Every cell is formatted here, so the three agree; an undefined value shows as ``—``.
+
+A label is any text (an environment's constructor arguments are part of it): a terminal table
+shows its control characters as escapes (:func:`terminal_text`), a Markdown cell keeps it on one
+line with its pipes escaped (:func:`markdown_cell`), HTML escapes it."""
 
 from __future__ import annotations
 
 import html
+import re
 from typing import Callable
 
 from rich import box
@@ -64,13 +69,13 @@ def _cells(m: Metrics) -> list[str]:
 
 def rich_table(rows: list[Metrics], overall: Metrics, title: str = "") -> Table:
     """The table for the terminal (no vertical rules, to fit every column in ~120 characters)."""
-    table = Table(title=Text(title) if title else None, box=box.SIMPLE_HEAD)  # a title is not markup
+    table = Table(title=terminal_cell(title) if title else None, box=box.SIMPLE_HEAD)
     for header, (_, right, _) in zip(_headers(overall.k), COLUMNS):
         table.add_column(header, justify="right" if right else "left", no_wrap=True)
     for m in rows:
-        table.add_row(*map(Text, _cells(m)))  # Text: labels like "Wordle-v0[easy]" are not markup
+        table.add_row(*map(terminal_cell, _cells(m)))
     table.add_section()
-    table.add_row(*map(Text, _cells(overall)), style="bold")
+    table.add_row(*map(terminal_cell, _cells(overall)), style="bold")
     return table
 
 
@@ -79,8 +84,8 @@ def markdown_table(rows: list[Metrics], overall: Metrics) -> str:
     lines = ["| " + " | ".join(_headers(overall.k)) + " |",
              "|" + "|".join("---:" if right else "---" for _, right, _ in COLUMNS) + "|"]
     for m in rows:
-        lines.append("| " + " | ".join(_markdown_escape(c) for c in _cells(m)) + " |")
-    lines.append("| " + " | ".join(f"**{_markdown_escape(c)}**" for c in _cells(overall)) + " |")
+        lines.append("| " + " | ".join(markdown_cell(c) for c in _cells(m)) + " |")
+    lines.append("| " + " | ".join(f"**{markdown_cell(c)}**" for c in _cells(overall)) + " |")
     return "\n".join(lines)
 
 
@@ -92,5 +97,28 @@ def html_table(rows: list[Metrics], overall: Metrics) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _markdown_escape(cell: str) -> str:
-    return cell.replace("|", "\\|")
+def markdown_cell(text: str) -> str:
+    """``text`` as one cell of a Markdown table row: its lines joined by spaces (a line break
+    ends the row) and its pipes escaped (a pipe starts the next cell)."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+#: What a terminal acts on instead of showing (C0 controls but newline and tab, DEL, C1 controls),
+#: and lone surrogates, which no terminal encoding can hold.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` safe to print on a terminal: every control character but newline and tab (an
+    escape sequence's ESC, a carriage return, a bell) is shown as its escape (``\\x1b``), so
+    text an environment, a model or a configuration wrote cannot recolour, move the cursor or
+    clear the screen (rich strips a carriage return, but prints ESC as it is); a lone surrogate
+    is shown as its escape (``\\ud800``) too, where printing it raised ``UnicodeEncodeError``.
+    A Windows line end (``\\r\\n``, an HTTP error page's) is a plain line break."""
+    return _UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], text.replace("\r\n", "\n"))
+
+
+def terminal_cell(text: str) -> Text:
+    """``text`` as a rich table cell or title: plain text (``Wordle-v0[easy]`` is not markup)
+    with its control characters escaped (:func:`terminal_text`)."""
+    return Text(terminal_text(text))

@@ -1,0 +1,134 @@
+"""Hostile text in what an evaluation shows: row labels (an environment's id and the values of
+its constructor arguments, which a user or a config may give as any text) in the plots, the
+Markdown tables and the terminal tables; an environment's error in ``agentgym eval``'s output.
+
+(The command-line test is here rather than in tests/cli/test_hostile_text_explore.py: two test
+files of one basename in folders without ``__init__.py`` cannot be collected together.)"""
+
+import io
+import json
+
+import pytest
+from rich.console import Console
+
+from agentgym.cli import main
+from agentgym.eval import plots, summarize
+from agentgym.eval.compare import NamedRun, markdown_comparison, rich_comparison
+from agentgym.eval.results import RunResults
+from agentgym.eval.tables import markdown_table, rich_table, terminal_text
+from agentgym.trajectory import Trajectory, Turn
+
+#: mathtext matplotlib cannot parse, and a lone surrogate no font can draw
+MATH = "games/Wordle-v0[$_^$]"
+SURROGATE = "games/Wordle-v0[\ud800]"
+
+
+def _rows(*labels):
+    trajectory = Trajectory(env_id="games/Wordle-v0", seed=0, group_id="g0", success=True,
+                            turns=[Turn(index=0, observation="o", action="a", reward=1.0)])
+    return [summarize([trajectory], label, k=1) for label in labels]
+
+
+def _run(name, label):
+    rows = _rows(label)
+    return NamedRun(name, RunResults("suite-v0", "random", {}, 1, None, rows, summarize([], "overall", k=1)))
+
+
+def test_plot_labels_are_drawn_as_written_never_parsed_as_mathtext():
+    """A label holding '$...$' was parsed as mathtext: '$_^$' raised ValueError while the PNG
+    was saved (the evaluation then wrote no report.html and no results.json after every
+    episode was played), '$a$' was drawn as an italic a; a lone surrogate was a TypeError."""
+    rows = _rows(MATH, SURROGATE)
+    assert plots.success_plot(rows).startswith(b"\x89PNG")
+    assert plots.distribution_plot({MATH: [1.0], SURROGATE: [2.0]}, "turns", "Turns").startswith(b"\x89PNG")
+    figure = plots.comparison_figure([(MATH, [rows[0], None]), (SURROGATE, [None, rows[1]])], ["#1 $_^$", "#2 \ud800"])
+    assert plots._png(figure).startswith(b"\x89PNG")
+    ticks = [tick.get_text() for tick in figure.axes[0].get_yticklabels()]
+    legend = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert ticks == [MATH, "games/Wordle-v0[\ufffd]"] and legend == ["#1 $_^$", "#2 \ufffd"]
+
+
+def test_markdown_tables_keep_a_label_with_line_breaks_in_one_cell():
+    """A newline in a label (an -o value) ended the table row halfway: the rest of the row
+    became a paragraph under a broken table."""
+    label = "hostile/Env-v0[a\nb|c\r\nd]"
+    table = markdown_table(_rows(label), _rows("overall")[0])
+    assert table.count("\n") == 3  # header, rule, the row, the overall row
+    assert "| hostile/Env-v0[a b\\|c d] | 1 |" in table
+    comparison = markdown_comparison([_run("runs/a", label)])
+    assert "| hostile/Env-v0[a b\\|c d] | 100% [21–100]" in comparison
+
+
+def test_terminal_tables_show_control_characters_as_escapes():
+    """An escape sequence in a label or a title reached the terminal as it was (rich strips a
+    carriage return but not ESC): '\\x1b[2J' cleared the screen of whoever ran the command."""
+    label = "hostile/Env-v0[\x1b[2J\x07]"
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=300, color_system=None)
+    console.print(rich_table(_rows(label), _rows("overall")[0], title="suite \x1b]0;owned\x07 on x"))
+    console.print(rich_comparison([_run("runs/\x1b[31m", label)]))
+    text = out.getvalue()
+    assert "\x1b" not in text and "\x07" not in text
+    assert "hostile/Env-v0[\\x1b[2J\\x07]" in text and "suite \\x1b]0;owned\\x07 on x" in text
+
+
+def test_terminal_text_escapes_controls_and_lone_surrogates_and_keeps_lines_tabs_and_unicode():
+    """A lone surrogate in a label made printing the table raise UnicodeEncodeError."""
+    assert terminal_text("a\x1b[31mb\rc\x9bd\x7f\ud800") == "a\\x1b[31mb\\rc\\x9bd\\x7f\\ud800"
+    assert terminal_text("<html>\r\n<body>") == "<html>\n<body>"  # an error page's line ends
+    text = "line 1\n\tline 2 — ünïcödé 🎉 \u202eRTL"
+    assert terminal_text(text) == text
+
+
+#: An error that would clear the screen, retitle the terminal window and overwrite its line.
+ESCAPES = "bad move \x1b[2J\x1b]0;owned\x07 then\rhidden"
+HOSTILE_ID = "hostile_eval_text/Hostile-v0"
+
+
+@pytest.fixture
+def hostile_env():
+    """An environment whose every move raises ``ESCAPES``, registered for one test only."""
+    import gymnasium
+
+    import agentgym
+    from agentgym import LLMEnv
+    from agentgym import registry
+
+    class Hostile(LLMEnv):
+        instructions = "Say anything."
+        example_actions = ("anything",)
+
+        def __init__(self, word: str = "w", **kwargs):
+            super().__init__(**kwargs)
+            self.word = word
+
+        def new_episode(self, options):
+            return f"Say {self.word}."
+
+        def play(self, action):
+            raise RuntimeError(ESCAPES)
+
+    agentgym.register(HOSTILE_ID, Hostile, max_turns=2)
+    yield HOSTILE_ID
+    registry._ENVS.pop(HOSTILE_ID, None)
+    gymnasium.registry.pop(HOSTILE_ID, None)
+
+
+def test_eval_and_compare_survive_a_mathtext_label_and_an_error_with_escapes(capsys, tmp_path, hostile_env):
+    """'$_^$' in a label made the plots raise ValueError after every episode was played (no
+    report.html, no results.json, exit 2); the environment's error reached the terminal with its
+    escape sequences (the screen cleared). Both print as written, control characters escaped
+    (``agentgym report`` prints as ``eval`` does)."""
+    run = tmp_path / "run"
+    code = main(["eval", "--env", hostile_env, "-o", 'word="$_^$"', "--policy", "random:0",
+                 "--tasks", "2", "--out", str(run), "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 1, err  # every episode failed: the error is printed, the reports are written
+    assert json.loads((run / "results.json").read_text())["environments"][0]["label"] == f"{hostile_env}[$_^$]"
+    assert f"{hostile_env}[$_^$]" in out
+    assert "\x1b" not in out + err and "\x07" not in out + err and "\r" not in out + err
+    assert "bad move \\x1b[2J\\x1b]0;owned\\x07 then\\rhidden" in err
+    assert main(["compare", str(run), str(run), "--plot", str(tmp_path / "compare.png")]) == 0
+    out, err = capsys.readouterr()
+    assert (tmp_path / "compare.png").read_bytes().startswith(b"\x89PNG")
+    assert f"{hostile_env}[$_^$]" in out
