@@ -85,6 +85,7 @@ _VERBATIM = "verbatim_message"
 _RESERVED_KEYS = _CONTENT_MARKERS.keys() | {_VERBATIM}
 _MAX_DEPTH = 32  # deeper (or cyclic) structures are cut off rather than recursed into
 _MAX_REPR_CHARS = 200
+_MAX_INT_BITS = 14_000  # at most 4,215 digits: Python refuses to convert ints of over 4,300 to or from text
 _IMAGE_REF, _SHAPE, _IMAGE = "image_ref", "shape", "image"
 _VERBATIM_PART = "verbatim_part"
 
@@ -453,16 +454,19 @@ def json_safe(value: Any, _depth: int = 0) -> Any:
     """``value`` with everything JSON cannot hold replaced; never raises.
 
     Containers are converted recursively (tuples and sets become lists, keys become strings),
-    numpy scalars become Python numbers, non-finite floats become ``"nan"`` / ``"inf"`` /
-    ``"-inf"``, arrays (images) become ``"<ndarray shape=(64, 64, 3) dtype=uint8>"`` and any
-    other object its (shortened) ``repr``.
+    numpy scalars become Python numbers (``longdouble`` a float), non-finite floats become
+    ``"nan"`` / ``"inf"`` / ``"-inf"``, an integer too long for JSON text (Python converts at most
+    4,300 digits, writing or reading) becomes ``"<int of 16610 bits>"``, arrays (images) become
+    ``"<ndarray shape=(64, 64, 3) dtype=uint8>"`` and any other object its (shortened) ``repr``.
     """
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, int):
+        return value if value.bit_length() <= _MAX_INT_BITS else f"<int of {value.bit_length()} bits>"
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, np.generic):
-        return json_safe(value.item(), _depth)
+        return json_safe(_python_scalar(value), _depth)
     if isinstance(value, np.ndarray):
         return f"<ndarray shape={value.shape} dtype={value.dtype}>"
     if _depth >= _MAX_DEPTH:
@@ -472,6 +476,15 @@ def json_safe(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         return [json_safe(v, _depth + 1) for v in value]
     return _short_repr(value)
+
+
+def _python_scalar(value: np.generic) -> Any:
+    """The Python value of a numpy scalar; ``item()`` gives back a ``longdouble`` or
+    ``clongdouble`` itself (no Python type holds them): a float, or the scalar's ``repr``."""
+    item = value.item()
+    if not isinstance(item, np.generic):
+        return item
+    return float(item) if isinstance(item, np.floating) else _short_repr(item)
 
 
 def _short_repr(value: Any) -> str:
@@ -488,8 +501,9 @@ class TrajectoryWriter:
     Lines are ASCII JSON (non-ASCII is escaped, so even invalid unicode such as a lone surrogate
     in an action is stored faithfully). With ``fsync=True`` each line is also forced to disk.
     Opening a file whose last line was cut off by a crash starts a new line first, so the
-    partial line cannot corrupt the next trajectory. One writer may be shared by several
-    threads (each line is written under a lock).
+    partial line cannot corrupt the next trajectory (a pipe or FIFO, which has no last line to
+    look at, is written to as it is). One writer may be shared by several threads (each line is
+    written under a lock).
 
     Images are written to :attr:`images` (the folder ``<stem>.images`` beside the file, made
     on the first image) before the line that refers to them; with ``fsync=True`` the image
@@ -503,7 +517,7 @@ class TrajectoryWriter:
         self.images = ImageStore(image_folder(self.path), self.path.parent, fsync=fsync)
         self._lock = threading.Lock()
         self._file = open(self.path, "ab")  # noqa: SIM115 - held open until close()
-        if self._file.tell() > 0 and not _ends_with_newline(self.path):
+        if self._file.seekable() and self._file.tell() > 0 and not _ends_with_newline(self.path):
             self._file.write(b"\n")
             self._file.flush()
 

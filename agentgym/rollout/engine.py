@@ -219,8 +219,7 @@ async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig 
     tasks = _task_list(tasks)
     for task in tasks:
         agentgym.env_info(task.env_id)  # fail now, with suggestions, on an unknown id
-    writer = TrajectoryWriter(trajectories_path) if trajectories_path else None
-    runner = _Runner(policy, config, writer)
+    runner = _Runner(policy, config)  # refuses a policy it cannot run before any file is made
     plan = [(task, i) for task in tasks for i in range(config.group_size)]
     if isinstance(progress, RolloutProgress):  # the caller's: already entered, reporting where it was made to
         reporter, scope = progress, contextlib.nullcontext()
@@ -231,6 +230,7 @@ async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig 
         reporter, scope = None, contextlib.nullcontext()
     runner.on_episode = _both(reporter.episode_finished if reporter else None, on_episode)
     runner.on_turn = reporter.turn_played if reporter else None
+    writer = runner.writer = TrajectoryWriter(trajectories_path) if trajectories_path else None
     start = time.perf_counter()
     try:
         with scope:
@@ -247,7 +247,7 @@ async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig 
 class _Runner:
     """Runs the episodes of one rollout."""
 
-    def __init__(self, policy: Policy, config: RolloutConfig, writer: TrajectoryWriter | None) -> None:
+    def __init__(self, policy: Policy, config: RolloutConfig, writer: TrajectoryWriter | None = None) -> None:
         self.policy = policy
         self.config = config
         self.writer = writer
