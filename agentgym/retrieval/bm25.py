@@ -10,7 +10,9 @@ Contract (beyond :class:`agentgym.retrieval.base.Retriever`):
     (``.<name>.lock`` beside it). If a complete index is already there (say a concurrent
     builder won the race), an identical one (same documents digest, k1, b) is reused and a
     different one raises ``FileExistsError``: a complete index is never destroyed. An empty or
-    partial index directory is replaced; any other existing path raises ``FileExistsError``.
+    partial index directory, or an index of another tokenizer (:data:`TOKENIZER`, in its
+    manifest: queries would not match its tokens), is replaced; any other existing path raises
+    ``FileExistsError``.
     ``BM25Index.load(path, *, mmap=True)`` opens a complete index (``RetrievalError`` saying what
     is wrong otherwise); with ``mmap`` the arrays stay on disk, paged in on demand.
     ``BM25Index.open_or_build(path, documents_factory, ...)`` loads the index at ``path`` when
@@ -70,7 +72,7 @@ __all__ = ["BM25Index"]
 FORMAT = 1
 KIND = "agentgym.retrieval.bm25"
 MANIFEST = "manifest.json"
-TOKENIZER = "snippets.tokenize-v1"
+TOKENIZER = "snippets.tokenize-v2"  # v2: NFKC-normalised
 SNIPPET_CHARS = 300
 _LAYOUT = {MANIFEST, "docs", "bm25s", "term_max.npy"}
 # Dense scoring once the candidate documents exceed this share of the collection.
@@ -302,7 +304,8 @@ def _build_tree(documents: Iterable, tmp: Path, k1: float, b: float) -> dict:
 
 def read_manifest(path: str | os.PathLike) -> dict | None:
     """The manifest of the complete index at ``path``, or None when there is none (missing,
-    unreadable, another format, or a listed file missing or of another size)."""
+    unreadable, another format or tokenizer, or a listed file missing or of another size): an
+    index whose tokens queries would no longer match is built again by ``open_or_build``."""
     path = Path(path)
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
@@ -310,6 +313,7 @@ def read_manifest(path: str | os.PathLike) -> dict | None:
         return None
     if (not isinstance(manifest, dict) or manifest.get("kind") != KIND
             or manifest.get("format") != FORMAT or manifest.get("complete") is not True
+            or manifest.get("tokenizer") != TOKENIZER
             or not isinstance(manifest.get("files"), dict)):
         return None
     for name, size in manifest["files"].items():
@@ -437,7 +441,8 @@ class BM25Index:
         manifest = read_manifest(path)
         if manifest is None:
             raise RetrievalError(f"no complete BM25 index at {path} (manifest missing, "
-                                 f"unreadable or listing missing/changed files)")
+                                 f"unreadable, of another format or tokenizer than {TOKENIZER}, "
+                                 f"or listing missing/changed files)")
         try:
             scorer = bm25s.BM25.load(path / "bm25s", mmap=mmap, load_corpus=False,
                                      show_progress=False, backend="numpy")

@@ -3,21 +3,25 @@
 Contract:
     ``tokenize(text)`` -> the lower-cased word tokens of ``text`` (runs of unicode letters, digits
     and underscores: ``"559,562"`` gives ``["559", "562"]``, ``"PFG-1033"`` gives ``["pfg",
-    "1033"]``) without English stop words (:data:`STOP_WORDS`, Lucene's list). The BM25 index
+    "1033"]``) without English stop words (:data:`STOP_WORDS`, Lucene's list), the text first
+    NFKC-normalised, so that one word in any unicode form is one token (a decomposed
+    ``"cre\\u0302pe"`` is ``"crêpe"``, full-width ``"１２３"`` is ``"123"``). The BM25 index
     tokenises documents and queries with it, and :func:`best_snippet` matches words with it, so a
     snippet shows the words that made the document rank.
 
     ``best_snippet(text, query, max_chars=300)`` -> a passage of ``text``: the window of
     consecutive sentences that contains the most distinct query words (then the most
-    occurrences, then the earliest), whitespace runs collapsed to one space, cut on a word
-    boundary so that it is never longer than ``max_chars``. When no query word occurs, the start
-    of the text. A single sentence longer than ``max_chars`` is cut around its first query word.
-    Pure Python, no dependencies: remote clients use it too.
+    occurrences, then the earliest; words compared as ``tokenize`` makes them), in NFC, whitespace
+    runs collapsed to one space, cut on a word boundary so that it is never longer than
+    ``max_chars``. When no query word occurs, the start of the text. A single sentence longer
+    than ``max_chars`` is cut around its first query word. Pure Python, no dependencies: remote
+    clients use it too.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 __all__ = ["STOP_WORDS", "best_snippet", "tokenize"]
 
@@ -31,9 +35,14 @@ _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)\s+|\s*\n\s*")
 
 
+def _words(text: str) -> list[str]:
+    """The lower-cased words of ``text`` in NFKC (what tokens are made of)."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased word tokens of ``text`` minus :data:`STOP_WORDS` (see the module docstring)."""
-    return [w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS]
+    return [w for w in _words(text) if w not in STOP_WORDS]
 
 
 def cut_on_word(text: str, max_chars: int) -> str:
@@ -54,13 +63,13 @@ def _sentences(text: str) -> list[str]:
 
 
 def _matches(sentence: str, terms: frozenset[str]) -> list[str]:
-    return [w for w in _WORD.findall(sentence.lower()) if w in terms]
+    return [w for w in _words(sentence) if w in terms]
 
 
 def _around_first_match(sentence: str, terms: frozenset[str], max_chars: int) -> str:
     """Cut a too-long sentence to ``max_chars``, starting a little before its first query word."""
     for m in _WORD.finditer(sentence):
-        if m.group().lower() in terms:
+        if any(w in terms for w in _words(m.group())):
             start = sentence.rfind(" ", 0, max(m.start() - max_chars // 4, 0)) + 1
             return cut_on_word(sentence[start:], max_chars)
     return cut_on_word(sentence, max_chars)
@@ -75,7 +84,7 @@ def best_snippet(text: str, query: str, max_chars: int = 300) -> str:
                         f"{type(query).__name__}")
     if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
         raise ValueError(f"max_chars must be a positive int, got {max_chars!r}")
-    sentences = _sentences(text)
+    sentences = _sentences(unicodedata.normalize("NFC", text))  # a decomposed word is whole for _WORD
     terms = frozenset(tokenize(query))
     if not sentences:
         return ""

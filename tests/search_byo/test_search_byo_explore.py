@@ -84,3 +84,37 @@ def test_field_names_without_a_corpus_file_are_refused(tmp_path):
     tasks = _write_jsonl(tmp_path / "q.jsonl", [{"question": "Who?", "answer": "me"}])
     with pytest.raises(agentgym.core.ConfigError, match="text_field.*corpus="):
         agentgym.make(ENV_ID, tasks=tasks, retriever_url="http://127.0.0.1:9", text_field="body")
+
+
+def test_text_in_another_unicode_form_is_found(make_corpus_env):
+    """Documents saved decomposed (NFD: macOS file names, some exports) or with full-width digits
+    were never found by the query as typed: 'crêpe' (NFC) shared no token with 'cre\\u0302pe', which
+    the tokenizer even split in two at the combining accent, and '123' none with '１２３'. Documents
+    and queries are NFKC-normalised before they are split into words."""
+    documents = DOCUMENTS + [
+        {"id": "nfd", "title": "Cafe", "text": "Filler sentence. The cre\u0302pe of Malmo\u0308 is famous. More."},
+        {"id": "wide", "title": "Rooms", "text": "Room １２３ is on floor ４５."}]
+    env = make_corpus_env([{"question": "Where is the crêpe famous?", "answer": "Malmö"}], documents)
+    env.reset(seed=0)
+    for query, expected in (("crêpe", "nfd"), ("cre\u0302pe Malmo\u0308", "nfd"), ("room 123", "wide"),
+                            ("１２３", "wide"), ("ＭＡＬＭÖ", "nfd")):
+        observation, _, _, _, info = env.step(f"<search>{query}</search>")
+        assert info["retrieved"][:1] == [expected], query
+    assert "famous" in observation  # the snippet is the sentence that matched
+
+
+
+def test_an_index_of_the_previous_tokenizer_is_built_again(tmp_path):
+    """Indexes cached before documents were NFKC-normalised hold tokens that normalised queries
+    do not match: open_or_build builds such an index again instead of loading it."""
+    from agentgym.retrieval import bm25
+
+    path = tmp_path / "index"
+    rows = [{"id": "wide", "title": "", "text": "Room １２３"}]
+    bm25.BM25Index.build(rows, path).close()
+    manifest = json.loads((path / bm25.MANIFEST).read_text())
+    (path / bm25.MANIFEST).write_text(json.dumps({**manifest, "tokenizer": "snippets.tokenize-v1"}))
+    built = []
+    with bm25.BM25Index.open_or_build(path, lambda: built.append(1) or rows) as index:
+        assert built == [1] and index.manifest["tokenizer"] == bm25.TOKENIZER
+        assert [hit.doc_id for hit in index.search("123")] == ["wide"]
