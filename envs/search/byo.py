@@ -17,9 +17,12 @@
   documents are the supporting titles in order of first appearance, ``hops`` their number,
   and each hop's query its title.
 
-``shape="auto"`` looks at the first row. :func:`hotpotqa_documents` yields the context
-paragraphs of a HotpotQA source as documents whose ids are their titles (the ids the gold
-documents name), each title once, so one HotpotQA file gives a corpus and its questions.
+``shape="auto"`` looks at the first row: HotpotQA when it has ``supporting_facts`` or a
+HotpotQA ``context`` (a list of paragraphs, or the datasets dict), NQ when it has an answer
+field (beside a ``context`` passage string, as in many RAG sets). :func:`hotpotqa_documents`
+yields the context paragraphs of a HotpotQA source as documents whose ids are their titles (the
+ids the gold documents name), each title once, so one HotpotQA file gives a corpus and its
+questions.
 
 Errors: a row without a question or an answer, or of the wrong shape, raises ``ValueError``
 naming the source and the row.
@@ -59,8 +62,9 @@ def read_tasks(source: Any, *, shape: str = "auto", split: str = "train") -> lis
 
 
 def detect_shape(row: dict[str, Any], where: str = "the source") -> str:
-    """``"hotpotqa"`` or ``"nq"`` for a first row; ``ValueError`` naming its fields otherwise."""
-    if "question" in row and ("supporting_facts" in row or "context" in row):
+    """``"hotpotqa"`` or ``"nq"`` for a first row (module docstring); ``ValueError`` naming its
+    fields otherwise."""
+    if "question" in row and ("supporting_facts" in row or isinstance(row.get("context"), (list, tuple, dict))):
         return "hotpotqa"
     if "question" in row and (any(k in row for k in ("answer", "answers", "golden_answers"))
                               or _ground_truth_target(row) is not None):
@@ -139,7 +143,9 @@ def _strings(value: Any, key: str) -> list[str]:
 
 def _question(row: dict[str, Any]) -> str:
     question = row.get("question")
-    if not isinstance(question, str) or not question.strip():
+    if question is not None and not isinstance(question, str):
+        raise ValueError(f"the question must be a non-empty string, got {type(question).__name__} {question!r:.60}")
+    if question is None or not question.strip():
         raise ValueError(f"no question (fields: {sorted(row)})")
     return question.strip()
 

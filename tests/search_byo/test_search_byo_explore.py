@@ -118,3 +118,24 @@ def test_an_index_of_the_previous_tokenizer_is_built_again(tmp_path):
     with bm25.BM25Index.open_or_build(path, lambda: built.append(1) or rows) as index:
         assert built == [1] and index.manifest["tokenizer"] == bm25.TOKENIZER
         assert [hit.doc_id for hit in index.search("123")] == ["wide"]
+
+
+def test_nq_rows_that_carry_a_context_passage_are_nq_rows(tmp_path):
+    """A question file of question / answers / context (a passage string: many RAG sets, SQuAD)
+    was taken for HotpotQA because of its 'context' field, and refused with 'no answer' although
+    its rows have answers. HotpotQA's context is a list of paragraphs (or the datasets dict)."""
+    from agentgym.envs.search.byo import read_tasks
+
+    rows = [{"question": "Capital of France?", "answers": ["Paris", "paris city"], "context": "Paris is the capital."}]
+    [task] = read_tasks(_write_jsonl(tmp_path / "rag.jsonl", rows))
+    assert (task.answer, task.aliases, task.gold_documents) == ("Paris", ("paris city",), ())
+    hotpot = [{"question": "Q?", "answer": "a", "context": [["T", ["A sentence."]]]}]
+    assert read_tasks(_write_jsonl(tmp_path / "hotpot.jsonl", hotpot))[0].kind == "open"
+
+
+def test_a_question_that_is_not_a_string_is_named_so(tmp_path):
+    """A question given as a list of tokens was reported as 'no question (fields: [..., 'question'])'."""
+    from agentgym.envs.search.byo import read_tasks
+
+    with pytest.raises(ValueError, match="row 0: the question must be a non-empty string, got list"):
+        read_tasks(_write_jsonl(tmp_path / "q.jsonl", [{"question": ["who", "wrote", "it"], "answer": "me"}]))
