@@ -25,11 +25,12 @@ import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from agentgym.eval import plots
 from agentgym.eval.results import RESULTS_FILE, SETTING_NAMES, RunResults, setting_text, write_atomic
 from agentgym.eval.tables import html_table, markdown_table
-from agentgym.eval.transcripts import html_samples, markdown_samples, sample_episodes
+from agentgym.eval.transcripts import html_samples, markdown_code, markdown_samples, sample_episodes
 from agentgym.trajectory import Trajectory
 
 MARKDOWN_FILE = "report.md"
@@ -116,8 +117,9 @@ def run_status(results: RunResults) -> str | None:
             f"interrupted or crashed); the numbers cover the finished episodes only.")
 
 
-def run_info(results: RunResults) -> list[tuple[str, str]]:
-    """The run's settings and engine statistics, as (name, value) lines for both reports."""
+def run_info(results: RunResults, quote: Callable[[str], str] = str) -> list[tuple[str, str]]:
+    """The run's settings and engine statistics, as (name, value) lines for both reports; the
+    first error (text an environment or a policy wrote) is written as ``quote`` renders it."""
     stats = results.stats
     sampling = ", ".join(f"{k}={v}" for k, v in results.sampling.items())
     settings = {"suite": results.suite, "policy": results.policy, "rollouts_per_task": results.rollouts_per_task,
@@ -139,7 +141,7 @@ def run_info(results: RunResults) -> list[tuple[str, str]]:
     if "token_mismatches" in stats:
         info.append(("token mismatches", str(stats["token_mismatches"])))
     if stats.get("first_error"):
-        info.append(("first error", f"{stats['first_error']} ({stats.get('first_error_episodes', 1)} episodes)"))
+        info.append(("first error", f"{quote(stats['first_error'])} ({stats.get('first_error_episodes', 1)} episodes)"))
     info.append(("date", results.created_at))
     info.append(("versions", ", ".join(f"{k} {v}" for k, v in results.versions.items())))
     info.append(("trajectories", results.trajectories))
@@ -154,8 +156,9 @@ _LEGEND = ("success: share of episodes won, with its 95% Wilson score interval; 
            "episode spent stepping the environment and generating (queueing for a batch included).")
 
 
-def _warnings(results: RunResults) -> list[str]:
-    """Lines a reader must see above the table: an incomplete run, episodes that failed."""
+def _warnings(results: RunResults, quote: Callable[[str], str] = str) -> list[str]:
+    """Lines a reader must see above the table: an incomplete run, episodes that failed (the
+    first error written as ``quote`` renders it)."""
     warnings = [status] if (status := run_status(results)) else []
     stats = results.stats
     if stats.get("first_error"):
@@ -163,16 +166,17 @@ def _warnings(results: RunResults) -> list[str]:
         head = f"Every episode failed ({failed} of {episodes})" if failed == episodes else \
             f"{failed} of {episodes} episodes failed with an error"
         shared = "" if failed == 1 else f"; the first error, shared by {stats.get('first_error_episodes', 1)}"
-        warnings.append(f"{head}{shared}: {stats['first_error']}")
+        warnings.append(f"{head}{shared}: {quote(stats['first_error'])}")
     return warnings
 
 
 def markdown_report(results: RunResults, samples: list[str] = ()) -> str:
-    """``report.md``: warnings, the table, the legend, the run's settings, sample episodes."""
+    """``report.md``: warnings, the table, the legend, the run's settings, sample episodes. The
+    first error is quoted as inline code (:func:`markdown_code`)."""
     lines = [f"# {results.policy} on {results.suite}", ""]
-    lines += [line for warning in _warnings(results) for line in (f"> **warning**: {warning}", "")]
+    lines += [line for warning in _warnings(results, markdown_code) for line in (f"> **warning**: {warning}", "")]
     lines += [markdown_table(results.environments, results.overall), "", _LEGEND, "", "## Run", ""]
-    lines += [f"- **{name}**: {value}" for name, value in run_info(results)]
+    lines += [f"- **{name}**: {value}" for name, value in run_info(results, markdown_code)]
     if samples:
         lines += ["", *samples]
     return "\n".join(lines).rstrip("\n") + "\n"

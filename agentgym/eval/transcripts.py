@@ -5,7 +5,8 @@ success first), the worst (lowest return among episodes that ran to their end) a
 that failed with an error — and the renderers show each as its instructions, every turn's
 observation, action, reward and error, and the final observation. Long texts are cut to
 :data:`MAX_TEXT_CHARS` and long episodes to their first and last turns, each cut saying what
-it left out. HTML is escaped; Markdown goes in code fences longer than any backtick run inside.
+it left out. HTML is escaped; Markdown goes in code fences longer than any backtick run inside
+(an invalid action's error, on the line of its turn, in inline code: :func:`markdown_code`).
 """
 
 from __future__ import annotations
@@ -87,6 +88,17 @@ def _fence(text: str) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
+def markdown_code(text: str) -> str:
+    """``text`` as Markdown inline code on one line, shown as written: an error holding an HTML
+    page, ``*``, ``_`` or ``[..](..)`` is neither HTML nor styled, and no line of it starts a
+    heading or a block (its line breaks are spaces); the fence is longer than any backtick run
+    inside."""
+    text = " ".join(text.split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if not text or text.startswith("`") or text.endswith("`") else ""  # Markdown strips one each side
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def markdown_samples(samples: list[Sample]) -> list[str]:
     """The ``## Sample episodes`` section of ``report.md`` (empty without samples)."""
     if not samples:
@@ -103,7 +115,7 @@ def markdown_samples(samples: list[Sample]) -> list[str]:
         for position, turn in enumerate(turns):
             if left_out and position == _HEAD_TURNS:
                 lines += [f"*… {left_out} turns left out …*", ""]
-            extra = f", invalid action: {turn.error}" if turn.error else ""
+            extra = f", invalid action: {markdown_code(turn.error)}" if turn.error else ""
             lines += [f"**turn {turn.index + 1}** (reward {turn.reward:g}{extra})", "", "observation:", "",
                       _fence(truncate(turn.observation)), "", "action:", "", _fence(truncate(turn.action)), ""]
         final = _final_observation(t)

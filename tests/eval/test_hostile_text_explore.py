@@ -14,8 +14,10 @@ from rich.console import Console
 from agentgym.cli import main
 from agentgym.eval import plots, summarize
 from agentgym.eval.compare import NamedRun, markdown_comparison, rich_comparison
+from agentgym.eval.report import markdown_report
 from agentgym.eval.results import RunResults
 from agentgym.eval.tables import markdown_table, rich_table, terminal_text
+from agentgym.eval.transcripts import Sample, markdown_samples
 from agentgym.trajectory import Trajectory, Turn
 
 #: mathtext matplotlib cannot parse, and a lone surrogate no font can draw
@@ -78,6 +80,38 @@ def test_terminal_text_escapes_controls_and_lone_surrogates_and_keeps_lines_tabs
     assert terminal_text("<html>\r\n<body>") == "<html>\n<body>"  # an error page's line ends
     text = "line 1\n\tline 2 — ünïcödé 🎉 \u202eRTL"
     assert terminal_text(text) == text
+
+
+#: What an OpenAI-compatible policy's error holds when its URL reaches nginx instead of the server.
+ERROR_PAGE = ("policy error: http://127.0.0.1:8000/v1/chat/completions refused the request: HTTP 404: <html>\r\n"
+              "<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n"
+              "<hr><center>nginx</center>\r\n</body>\r\n</html>")
+
+
+def test_markdown_report_quotes_the_first_error_as_code_on_one_line():
+    """report.md wrote the first error as it was, in its warning and in the run's settings: an
+    HTML error page's lines became an HTML block of the page (a 404 heading, a rule), and
+    ``*``, ``_`` or ``[..](..)`` in an error would restyle it; it is inline code, on one line."""
+    failed = [Trajectory(env_id="games/Wordle-v0", seed=seed, group_id=f"g{seed}", error=ERROR_PAGE)
+              for seed in range(2)]
+    results = RunResults("quick-v0", "openai:http://127.0.0.1:8000/v1#m", {}, 1, None,
+                         [summarize(failed, "games/Wordle-v0", k=1)], summarize(failed, "overall", k=1),
+                         stats={"errors": 2, "first_error": ERROR_PAGE, "first_error_episodes": 2})
+    text = markdown_report(results)
+    quoted = "`policy error: http://127.0.0.1:8000/v1/chat/completions refused the request: HTTP 404: <html> " \
+             "<head><title>404 Not Found</title></head> <body> <center><h1>404 Not Found</h1></center> " \
+             "<hr><center>nginx</center> </body> </html>`"
+    assert f"> **warning**: Every episode failed (2 of 2); the first error, shared by 2: {quoted}\n" in text
+    assert f"- **first error**: {quoted} (2 episodes)\n" in text
+    assert not any(line.startswith("<") for line in text.splitlines())
+    assert "\r" not in text
+    tricky = "a ``double`` run and a trailing `"
+    results.stats["first_error"] = tricky
+    assert "- **first error**: ``` a ``double`` run and a trailing ` ``` (2 episodes)" in markdown_report(results)
+    invalid = Trajectory(env_id="games/Wordle-v0", seed=0, turns=[
+        Turn(index=0, observation="o", action="a", reward=0.0, error="not a word:\n# <b>*a*</b>")])
+    assert "**turn 1** (reward 0, invalid action: `not a word: # <b>*a*</b>`)" in \
+        markdown_samples([Sample("worst", invalid)])
 
 
 #: An error that would clear the screen, retitle the terminal window and overwrite its line.
