@@ -362,8 +362,8 @@ class SearchEnv(LLMEnv):
         self._check_tool_turn()
         unknown = ToolError(f"no document has the id {prompts.quoted(clean_text(doc_id))}; use an id "
                             f"shown in square brackets by search")
-        if _CONTROL.search(doc_id) or doc_id.encode("utf-8", "replace").decode("utf-8") != doc_id:
-            raise unknown  # no stored id holds control characters or lone surrogates
+        if "\x00" in doc_id or doc_id.encode("utf-8", "replace").decode("utf-8") != doc_id:
+            raise unknown  # no stored id holds NUL or lone surrogates (a user's ids may hold tabs)
         try:
             document = self.retriever.document(doc_id)
         except DocumentNotFound:

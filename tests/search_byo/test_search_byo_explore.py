@@ -139,3 +139,19 @@ def test_a_question_that_is_not_a_string_is_named_so(tmp_path):
 
     with pytest.raises(ValueError, match="row 0: the question must be a non-empty string, got list"):
         read_tasks(_write_jsonl(tmp_path / "q.jsonl", [{"question": ["who", "wrote", "it"], "answer": "me"}]))
+
+
+def test_ids_with_tabs_or_line_breaks_are_opened(make_corpus_env):
+    """A user's ids may hold control characters (the index refuses only NUL): search showed
+    '[tab\\there]', and open('tab\\there') answered 'no document has the id' before asking the
+    index. NUL and lone surrogates, which no stored id holds, are still refused up front."""
+    documents = [{"id": "tab\there", "title": "Tabbed", "text": "Walrus one."},
+                 {"id": "nl\nid", "title": "Broken", "text": "Walrus two."}]
+    env = make_corpus_env([{"question": "Which walrus?", "answer": "one"}], documents, action_format="tools")
+    env.reset(seed=0)
+    for doc_id, text in (("tab\there", "Walrus one."), ("nl\nid", "Walrus two."), ("nl\x00id", None),
+                         ("nl\ud800", None)):
+        _, _, _, _, info = env.step('<tool_call>' + json.dumps({"name": "open", "arguments": {"doc_id": doc_id}})
+                                    + '</tool_call>')
+        [result] = info["tool_results"]
+        assert result["ok"] == (text is not None) and (text is None or result["content"].endswith(text)), doc_id
