@@ -12,6 +12,7 @@ from rich.text import Text
 
 import agentgym
 from agentgym.cli.options import ENV_ID_HELP, PipeSafeConsole, add_env_options, env_kwargs, non_negative_int
+from agentgym.eval.tables import terminal_text
 from agentgym.registry import constructor_arguments
 
 
@@ -42,7 +43,7 @@ def _describe(args: argparse.Namespace, record: Any, env: Any) -> None:
     core = env.unwrapped
     observation, info = env.reset(seed=args.seed)
     out = PipeSafeConsole()
-    out.print(Text.assemble((record.id, "bold"), f"  ({record.family})  {record.description}"))
+    out.print(Text.assemble((record.id, "bold"), terminal_text(f"  ({record.family})  {record.description}")))
     doc = inspect.getdoc(type(core)) or ""
     if doc:
         out.print(doc, soft_wrap=True, highlight=False, markup=False)
@@ -66,6 +67,7 @@ def _describe(args: argparse.Namespace, record: Any, env: Any) -> None:
         line = Text.assemble(("  " + key.ljust(key_width), "cyan"), " ", "\n".join(
             [lines[0]] + [indent + more for more in lines[1:]]))
         out.print(line, highlight=False, soft_wrap=True)
-    out.print(Panel(Text(info["instructions"] or "-"), title="instructions"))
+    # what the environment wrote: its control characters as escapes, never sent to the terminal
+    out.print(Panel(Text(terminal_text(info["instructions"] or "-")), title="instructions"))
     text = observation["text"] if isinstance(observation, dict) else observation
-    out.print(Panel(Text(text), title=f"example observation (seed {args.seed})"))
+    out.print(Panel(Text(terminal_text(str(text))), title=f"example observation (seed {args.seed})"))

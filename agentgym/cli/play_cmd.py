@@ -1,7 +1,9 @@
 """``agentgym play ENV_ID``: a person plays an environment in the terminal.
 
 Everything an environment says (observations, errors, hints, renders) is printed as plain text,
-never as rich markup: a page or an echoed action holding ``[/b]`` must print, not crash. An
+never as rich markup: a page or an echoed action holding ``[/b]`` must print, not crash; its
+control characters print as escapes (``\\x1b``: :func:`~agentgym.eval.tables.terminal_text`), so
+a page cannot clear the screen or recolour the terminal. An
 observation with a screenshot (web and GUI environments) has its image written as a PNG file,
 one per turn, into ``--screenshots DIR`` (default: a new temporary folder), and its path shown.
 """
@@ -19,6 +21,7 @@ from rich.text import Text
 
 import agentgym
 from agentgym.cli.options import ENV_ID_HELP, PipeSafeConsole, add_env_options, env_kwargs, non_negative_int
+from agentgym.eval.tables import terminal_text
 
 HELP = "Type your action. Commands: :hint (the oracle's move), :state (render), :help, :quit."
 #: The arguments of ``agentgym.make`` that play needs as they are (``:state`` renders text, the
@@ -47,7 +50,8 @@ class _Screen:
 
     def show(self, observation: Any) -> None:
         text = observation["text"] if isinstance(observation, dict) else observation
-        self.console.print(f"\n{text}", markup=False, soft_wrap=True)  # the terminal wraps, rich does not
+        # the terminal wraps, rich does not
+        self.console.print(f"\n{terminal_text(str(text))}", markup=False, soft_wrap=True)
         image = observation.get("image") if isinstance(observation, dict) else None
         if image is not None:
             from agentgym.images import encode_png
@@ -86,8 +90,8 @@ def _play(env: Any, args: argparse.Namespace, console: Console, read: Any) -> in
     ``:help``, and any other line that is a single ``:word``, answered as unknown) prompts
     again, it is not a turn and writes no screenshot."""
     observation, info = env.reset(seed=args.seed)
-    console.print(Text.assemble((args.env_id, "bold"), f"  task {info['task_id']}\n{info['instructions']}\n",
-                                (HELP, "dim")))
+    console.print(Text.assemble((args.env_id, "bold"),
+                                terminal_text(f"  task {info['task_id']}\n{info['instructions']}\n"), (HELP, "dim")))
     screen = _Screen(console, args.screenshots)
     screen.show(observation)
     total = 0.0
@@ -101,11 +105,11 @@ def _play(env: Any, args: argparse.Namespace, console: Console, read: Any) -> in
         if command == ":quit":
             return 0
         if command == ":state":
-            console.print(env.render(), markup=False)
+            console.print(terminal_text(str(env.render())), markup=False)
             continue
         if command == ":hint":
             try:
-                console.print(Text.assemble(("hint: ", "yellow"), str(env.unwrapped.oracle_action())))
+                console.print(Text.assemble(("hint: ", "yellow"), terminal_text(str(env.unwrapped.oracle_action()))))
             except NotImplementedError:
                 console.print("[yellow]no oracle for this environment[/yellow]")
             continue
@@ -118,7 +122,7 @@ def _play(env: Any, args: argparse.Namespace, console: Console, read: Any) -> in
         observation, reward, terminated, truncated, info = env.step(action)
         total += reward
         if info.get("error"):
-            console.print(Text.assemble(("invalid: ", "red"), str(info["error"])))
+            console.print(Text.assemble(("invalid: ", "red"), terminal_text(str(info["error"]))))
         if reward:
             console.print(f"[green]reward {reward:+.2f}[/green]")
         screen.show(observation)

@@ -1,0 +1,49 @@
+"""Hostile text an environment writes, through ``agentgym play`` and ``agentgym info``: escape
+sequences must reach the terminal as visible escapes, never as commands to it.
+
+(Named apart from tests/eval/test_hostile_text_explore.py: two test files of one basename in
+folders without ``__init__.py`` cannot be collected together.)"""
+
+from agentgym.cli import main
+
+#: Clears the screen, retitles the window, recolours what follows.
+ESCAPES = "\x1b[2J\x1b]0;owned\x07\x1b[31m"
+SHOWN = "\\x1b[2J\\x1b]0;owned\\x07\\x1b[31m"
+
+
+def _register(register):
+    from agentgym import Feedback, InvalidAction, LLMEnv
+
+    class Escapes(LLMEnv):
+        instructions = f"Rules {ESCAPES}."
+
+        def new_episode(self, options):
+            return f"A page {ESCAPES}"
+
+        def oracle_action(self):
+            return f"ok{ESCAPES}"
+
+        def play(self, action):
+            if action != "ok":
+                raise InvalidAction(f"no {ESCAPES}")
+            return Feedback(f"done {ESCAPES}", {"outcome": 1.0}, terminated=True, success=True)
+
+    register("hostile_cli/Escapes-v0", Escapes, max_turns=3, description="escapes")
+
+
+def test_play_and_info_show_an_environments_escape_sequences_as_escapes(capsys, monkeypatch,
+                                                                          registered_for_the_test):
+    """play and info printed instructions, observations, invalid-action errors and hints with
+    their ESC characters (rich strips a carriage return, not ESC): a page could clear the
+    player's screen or retitle the window."""
+    _register(registered_for_the_test)
+    moves = iter([":hint", "bad", "ok"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(moves))
+    assert main(["play", "hostile_cli/Escapes-v0", "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "You won!" in out
+    for shown in (f"Rules {SHOWN}.", f"A page {SHOWN}", f"hint: ok{SHOWN}", f"invalid: no {SHOWN}", f"done {SHOWN}"):
+        assert shown in out, shown
+    assert main(["info", "hostile_cli/Escapes-v0"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and f"Rules {SHOWN}." in out and f"A page {SHOWN}" in out
