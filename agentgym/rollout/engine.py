@@ -348,7 +348,7 @@ class _Runner:
                 trajectory.error_kind = ErrorKind.POLICY_ERROR.value
                 break
             turn = Turn(turn_index, _text(observation), generation.text, finish_reason=generation.finish_reason,
-                        generation_seconds=generation_seconds, logprobs=generation.logprobs,
+                        generation_seconds=generation_seconds, logprobs=_logprob_list(generation.logprobs),
                         observation_image=_image(observation))
             if transcript:
                 self._check_prefix(transcript, generation, trajectory)
@@ -494,6 +494,16 @@ def _broken_generation(generation: Any, policy_name: str) -> str | None:
     if not isinstance(generation.text, str):
         return f"{policy_name} returned a Generation whose text is {type(generation.text).__name__}, not str"
     return None
+
+
+def _logprob_list(logprobs: Any) -> Any:
+    """A generation's log-probs as the list a turn holds: a NumPy array or a tensor of them
+    (``tolist()``), or a tuple, as a list of numbers (the trajectory file stores an array as a
+    description, not its numbers); anything else as it is."""
+    tolist = getattr(logprobs, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    return list(logprobs) if isinstance(logprobs, tuple) else logprobs
 
 
 def _text(observation: Any) -> str:

@@ -10,9 +10,9 @@ import pytest
 
 import agentgym
 from agentgym import Feedback, LLMEnv
-from agentgym.policies.base import Policy
+from agentgym.policies.base import Generation, Policy
 from agentgym.policies.scripted import ScriptedPolicy
-from agentgym.rollout import Task, rollout
+from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn, json_safe, read_trajectories
 
 HUGE = 10**5000  # more digits than Python converts to text by default (4,300)
@@ -87,3 +87,25 @@ def test_a_refused_rollout_leaves_no_trajectory_file_open_or_made(tmp_path):
     assert refused.traceback
     assert str(path) not in [f.path for f in psutil.Process().open_files()]  # left to the garbage collector
     assert not path.exists()  # an empty file was made for a rollout that never started
+
+
+class ArrayLogprobs(Policy):
+    """Log-probs as the model's array, not the list the Generation contract names."""
+
+    name = "array-logprobs"
+
+    def __init__(self, logprobs):
+        self.logprobs = logprobs
+
+    async def agenerate(self, requests, sampling):
+        return [Generation("10", logprobs=self.logprobs) for _ in requests]
+
+
+def test_log_probs_given_as_an_array_reach_the_trajectory_file(tmp_path):
+    path = tmp_path / "t.jsonl"
+    policy = ArrayLogprobs(np.array([-0.5, -0.25], np.float32))
+    (trajectory,) = rollout(policy, [Task("games/GuessTheNumber-v0", 0)], RolloutConfig(max_turns=1),
+                            trajectories_path=path, progress=False).trajectories
+    assert trajectory.turns[0].logprobs == [-0.5, -0.25]
+    assert read_trajectories(path)[0].turns[0].logprobs == [-0.5, -0.25]  # was '<ndarray shape=(2,) dtype=float32>'
+
