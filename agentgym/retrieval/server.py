@@ -52,6 +52,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, ValidationError
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -85,6 +86,23 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str, error_type: str = "invalid_request_error") -> None:
         super().__init__(message)
         self.status, self.message, self.error_type = status, message, error_type
+
+
+class _DocumentId(Convertor):
+    """A ``/documents/{id}`` path parameter: any text, ``/`` and line breaks included (Starlette's
+    ``path`` is ``.*``, and an id holding a line break matched no route: a 404 that said the server
+    has no /documents endpoint)."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return str(value)
+
+
+register_url_convertor("document_id", _DocumentId())
 
 
 def create_retrieval_app(retriever: Retriever, *, default_topk: int = DEFAULT_TOPK, max_topk: int = DEFAULT_MAX_TOPK,
@@ -161,7 +179,7 @@ def create_retrieval_app(retriever: Retriever, *, default_topk: int = DEFAULT_TO
         result = await off_loop(retrieve, query.queries, topk, query.return_scores)
         return _json(200, {"result": result}, headers={TOPK_HEADER: str(topk)})
 
-    @app.get("/documents/{doc_id:path}")
+    @app.get("/documents/{doc_id:document_id}")
     async def document_endpoint(doc_id: str) -> Response:
         return _json(200, await off_loop(open_document, doc_id))
 

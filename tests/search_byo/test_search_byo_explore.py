@@ -155,3 +155,17 @@ def test_ids_with_tabs_or_line_breaks_are_opened(make_corpus_env):
                                     + '</tool_call>')
         [result] = info["tool_results"]
         assert result["ok"] == (text is not None) and (text is None or result["content"].endswith(text)), doc_id
+
+
+def test_a_served_document_whose_id_holds_a_line_break_is_opened(tmp_path):
+    """The server's /documents/{id} route did not match an id with a line break (Starlette's path
+    parameter is '.*'), so the client reported 'the server cannot open documents (it has no
+    /documents endpoint ...)' for a document it holds."""
+    from agentgym.retrieval.bm25 import BM25Index
+    from agentgym.retrieval.client import RemoteRetriever
+    from agentgym.retrieval.server import serve_retriever
+
+    rows = [{"id": "nl\nid", "title": "Broken", "text": "Walrus two."}, {"id": "end\n", "title": "", "text": "Seal."}]
+    with BM25Index.build(rows, tmp_path / "index") as index, serve_retriever(index) as server, \
+            RemoteRetriever(server.url) as client:
+        assert client.document("nl\nid").text == "Walrus two." and client.document("end\n").text == "Seal."
