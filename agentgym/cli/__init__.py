@@ -33,6 +33,7 @@ from typing import Any, Callable
 from agentgym.cli import (compare_cmd, eval_cmd, info_cmd, list_cmd, play_cmd, report_cmd, serve_cmd, serve_env_cmd,
                           serve_retriever_cmd, sft_cmd, train_cmd)
 from agentgym.core import ConfigError
+from agentgym.eval.tables import terminal_text
 from agentgym.registry import import_user_module
 
 COMMANDS = {"list": list_cmd, "info": info_cmd, "play": play_cmd, "eval": eval_cmd, "compare": compare_cmd,
@@ -127,13 +128,15 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argpa
 
 def user_error_message(exc: BaseException) -> str:
     """The message of a user error (a ``KeyError``'s text without its quotes) on one line; a
-    message listing several problems (lines starting ``- ``) keeps one line per problem."""
+    message listing several problems (lines starting ``- ``) keeps one line per problem. Its
+    control characters (a path's or an environment's) are shown as escapes (``\\x1b``)."""
     if isinstance(exc, KeyError) and exc.args:
         message = str(exc.args[0])
     elif isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         message = f"{exc.filename}: {exc.strerror}"
     else:
         message = str(exc) or type(exc).__name__
+    message = terminal_text(message)
     lines = [" ".join(line.split()) for line in message.splitlines() if line.strip()]
     if len(lines) > 1 and all(line.startswith("- ") for line in lines[1:]):
         return "\n".join([lines[0], *(f"  {line}" for line in lines[1:])])
@@ -190,7 +193,8 @@ _LIBRARY_FOLDERS = tuple(Path(__file__).resolve().parents[2] / name for name in 
 
 def warning_printer(command: str, fallback: Callable[..., Any]) -> Callable[..., None]:
     """A ``warnings.showwarning`` that prints the library's own warnings as one line
-    ``agentgym COMMAND: warning: MESSAGE`` on stderr and hands every other to ``fallback``."""
+    ``agentgym COMMAND: warning: MESSAGE`` on stderr (control characters as escapes) and hands
+    every other to ``fallback``."""
 
     def show(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None,
              line: str | None = None) -> None:
@@ -200,7 +204,7 @@ def warning_printer(command: str, fallback: Callable[..., Any]) -> Callable[...,
             return
         stream = file if file is not None else sys.stderr
         try:
-            print(f"agentgym {command}: warning: {' '.join(str(message).split())}", file=stream)
+            print(f"agentgym {command}: warning: {' '.join(terminal_text(str(message)).split())}", file=stream)
         except OSError:  # as Python's own printer: a closed or broken stderr loses the warning
             pass
 

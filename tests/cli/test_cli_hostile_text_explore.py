@@ -47,3 +47,20 @@ def test_play_and_info_show_an_environments_escape_sequences_as_escapes(capsys, 
     assert main(["info", "hostile_cli/Escapes-v0"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and f"Rules {SHOWN}." in out and f"A page {SHOWN}" in out
+
+
+def test_one_line_errors_and_warnings_show_control_characters_as_escapes(capsys, tmp_path):
+    """A user error echoing a path or a constructor's message printed its ESC characters as they
+    were (agentgym report/compare on a directory whose name holds ESC[2J cleared the screen)."""
+    from agentgym.cli import user_error_message, warning_printer
+
+    run = tmp_path / "run\x1b[2J"
+    assert main(["report", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and f"{tmp_path}/run\\x1b[2J has no trajectories.jsonl" in err
+    assert user_error_message(ValueError("bad \x1b[31mvalue\x07\r\nand more")) == "bad \\x1b[31mvalue\\x07 and more"
+    show = warning_printer("eval", fallback=None)
+    import agentgym.cli as cli
+
+    show(UserWarning("glyph \x1b[2J missing"), UserWarning, cli.__file__, 1)
+    assert capsys.readouterr().err == "agentgym eval: warning: glyph \\x1b[2J missing\n"
