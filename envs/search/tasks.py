@@ -4,8 +4,9 @@ Generated questions (:mod:`.questions`) and questions a user brings (NQ / Hotpot
 become ``SearchTask``\\ s, so the environment, its oracle and the reward providers see one shape.
 
 Contract:
-    ``answer`` is the reference answer; ``aliases`` are other accepted answers (never containing
-    ``answer``). ``gold_documents`` lists the supporting document ids in hop order, one per hop
+    ``answer`` is the reference answer, with a word that exact match compares (an answer that
+    SQuAD's normalisation empties, such as ``"A"`` or ``"?!"``, would match no prediction: a
+    ``ValueError``); ``aliases`` are other accepted answers (never containing ``answer``). ``gold_documents`` lists the supporting document ids in hop order, one per hop
     where known (a document may support two hops, so ids can repeat; ``()`` when the source has
     none, e.g. NQ). ``hop_queries`` are, per hop, a query that finds that hop's document (what the
     oracle searches; ``()`` when unknown). ``hops`` >= 1; ``kind`` and ``difficulty`` describe
@@ -15,6 +16,8 @@ Contract:
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from agentgym.rewards.search import normalise_answer
 
 from .questions import Question
 from .world import World
@@ -38,6 +41,9 @@ class SearchTask:
             raise ValueError(f"task {self.qid!r}: the question must be a non-empty string")
         if not isinstance(self.answer, str) or not self.answer.strip():
             raise ValueError(f"task {self.qid!r}: the answer must be a non-empty string")
+        if not normalise_answer(self.answer):
+            raise ValueError(f"task {self.qid!r}: the answer {self.answer!r:.60} normalises to nothing for exact "
+                             f"match (SQuAD's normalisation drops articles and punctuation): no answer could match it")
         if isinstance(self.hops, bool) or not isinstance(self.hops, int) or self.hops < 1:
             raise ValueError(f"task {self.qid!r}: hops must be a positive int, got {self.hops!r}")
         for name in ("aliases", "gold_documents", "hop_queries"):

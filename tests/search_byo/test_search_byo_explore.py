@@ -129,7 +129,7 @@ def test_nq_rows_that_carry_a_context_passage_are_nq_rows(tmp_path):
     rows = [{"question": "Capital of France?", "answers": ["Paris", "paris city"], "context": "Paris is the capital."}]
     [task] = read_tasks(_write_jsonl(tmp_path / "rag.jsonl", rows))
     assert (task.answer, task.aliases, task.gold_documents) == ("Paris", ("paris city",), ())
-    hotpot = [{"question": "Q?", "answer": "a", "context": [["T", ["A sentence."]]]}]
+    hotpot = [{"question": "Q?", "answer": "alpha", "context": [["T", ["A sentence."]]]}]
     assert read_tasks(_write_jsonl(tmp_path / "hotpot.jsonl", hotpot))[0].kind == "open"
 
 
@@ -169,3 +169,16 @@ def test_a_served_document_whose_id_holds_a_line_break_is_opened(tmp_path):
     with BM25Index.build(rows, tmp_path / "index") as index, serve_retriever(index) as server, \
             RemoteRetriever(server.url) as client:
         assert client.document("nl\nid").text == "Walrus two." and client.document("end\n").text == "Seal."
+
+
+def test_an_answer_that_exact_match_cannot_compare_is_refused(tmp_path):
+    """An answer of only articles or punctuation ('A', 'The', '?!') normalises to nothing under
+    SQuAD's normalisation, which matches no prediction: the task could not be won, not even by the
+    oracle, and nothing said so. It is refused as a row without an answer is."""
+    from agentgym.envs.search.byo import read_tasks
+
+    rows = [{"question": "Which river?", "answer": "Vltava"}, {"question": "Which option is right?", "answer": "A"}]
+    with pytest.raises(ValueError, match=r"row 1: .*'A'.*normalises to nothing"):
+        read_tasks(_write_jsonl(tmp_path / "q.jsonl", rows))
+    [task] = read_tasks(_write_jsonl(tmp_path / "alias.jsonl", [{"question": "Which?", "answers": ["B 52", "?"]}]))
+    assert task.answers == ("B 52", "?")  # an alias that matches nothing is harmless
