@@ -6,10 +6,11 @@ become ``SearchTask``\\ s, so the environment, its oracle and the reward provide
 Contract:
     ``answer`` is the reference answer, with a word that exact match compares (an answer that
     SQuAD's normalisation empties, such as ``"A"`` or ``"?!"``, would match no prediction: a
-    ``ValueError``); ``aliases`` are other accepted answers (never containing ``answer``). ``gold_documents`` lists the supporting document ids in hop order, one per hop
-    where known (a document may support two hops, so ids can repeat; ``()`` when the source has
-    none, e.g. NQ). ``hop_queries`` are, per hop, a query that finds that hop's document (what the
-    oracle searches; ``()`` when unknown). ``hops`` >= 1; ``kind`` and ``difficulty`` describe
+    ``ValueError``); ``aliases`` are other accepted answers (never containing ``answer``).
+    ``gold_documents`` lists the supporting document ids in hop order, one per hop where known (a
+    document may support two hops, so ids can repeat; ``()`` when the source has none, e.g. NQ).
+    ``hop_queries`` are, per hop, a query that finds that hop's document (what the oracle
+    searches; ``()`` when unknown). ``hops`` >= 1; ``kind`` and ``difficulty`` describe
     the question for stratified reports.
 """
 
