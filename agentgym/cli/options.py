@@ -28,7 +28,14 @@ class PipeSafeConsole(Console):
     """rich's ``Console``, except that a reader who has gone (``agentgym info ID | head -1``)
     raises ``BrokenPipeError``, which :func:`agentgym.cli.main` ends with exit code 0, instead of
     rich's own ``SystemExit(1)``. Standard output is pointed at ``/dev/null`` first (as rich does),
-    so the interpreter's last flush does not fail again. Every command prints through one."""
+    so the interpreter's last flush does not fail again. Every command prints through one.
+
+    Emoji codes are text (``emoji=False`` unless given): rich replaces them even in a string
+    printed with ``markup=False``, so a page saying ``:x: failed`` printed as ``❌ failed``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("emoji", False)
+        super().__init__(*args, **kwargs)
 
     def on_broken_pipe(self) -> None:
         try:

@@ -64,3 +64,26 @@ def test_one_line_errors_and_warnings_show_control_characters_as_escapes(capsys,
 
     show(UserWarning("glyph \x1b[2J missing"), UserWarning, cli.__file__, 1)
     assert capsys.readouterr().err == "agentgym eval: warning: glyph \\x1b[2J missing\n"
+
+
+def test_play_prints_emoji_codes_as_written(capsys, monkeypatch, registered_for_the_test):
+    """rich replaces emoji codes even with markup=False: a page saying ':x: failed, :+1: from
+    2 people' was shown as '❌ failed, 👍 from 2 people', :state too."""
+    from agentgym import Feedback, LLMEnv
+
+    class Slack(LLMEnv):
+        instructions = "Read the thread."
+
+        def new_episode(self, options):
+            return "build :x: failed, :+1: from 2 people at 12:30:00"
+
+        def play(self, action):
+            return Feedback("thanks :smile:", {"outcome": 1.0}, terminated=True, success=True)
+
+    registered_for_the_test("hostile_cli/Slack-v0", Slack, max_turns=2)
+    moves = iter([":state", "ok"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(moves))
+    assert main(["play", "hostile_cli/Slack-v0", "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("build :x: failed, :+1: from 2 people at 12:30:00") == 2 and "thanks :smile:" in out
+    assert not {"❌", "👍", "😄"} & set(out)
