@@ -147,17 +147,19 @@ class Turn:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], images: ImageLoader | None = None) -> Turn:
-        """The turn of a record; ``images`` loads a referenced ``observation_image``."""
+        """The turn of a record; ``images`` loads a referenced ``observation_image``. A reward
+        or time that is no number, or a span that is no pair of integers, is a damaged record
+        (``ValueError``)."""
         values = _known_fields(cls, data)
         image = values.get("observation_image")
         if images is not None and _is_reference(image) and image.keys() == {_IMAGE_REF, _SHAPE}:
             values["observation_image"] = images.load(image[_IMAGE_REF], image[_SHAPE])
         for key in ("action_span", "observation_span"):
             if values.get(key) is not None:
-                values[key] = tuple(values[key])
+                values[key] = _span(values[key], key)
         for key in ("reward", "seconds", "generation_seconds"):  # json_safe wrote NaN/inf as text
             if key in values:
-                values[key] = _float(values[key])
+                values[key] = _number(_float(values[key]), key)
         if isinstance(values.get("reward_components"), dict):
             values["reward_components"] = {k: _float(v) for k, v in values["reward_components"].items()}
         if isinstance(values.get("logprobs"), list):
@@ -264,10 +266,13 @@ class Trajectory:
     @classmethod
     def from_dict(cls, data: dict[str, Any], images: ImageLoader | None = None) -> Trajectory:
         """The trajectory of a record written by any version; ``images`` loads the images it
-        refers to. Raises ``ValueError`` or ``TypeError`` for a damaged record, and
+        refers to. Raises ``ValueError`` or ``TypeError`` for a damaged record (one whose
+        ``token_ids`` are no list of integers, or a damaged turn: :meth:`Turn.from_dict`), and
         :class:`~agentgym.images.ImageFileError` for a missing or damaged image file."""
         values = _known_fields(cls, data)
         values["turns"] = [Turn.from_dict(turn, images) for turn in values.get("turns", [])]
+        if values.get("token_ids") is not None and not _is_index_list(values["token_ids"]):
+            raise ValueError(f"a trajectory's token_ids must be a list of integers, got {values['token_ids']!r:.60}")
         version = data.get("version", 1)
         if isinstance(version, int) and version >= 2 and isinstance(values.get("messages"), list):
             values["messages"] = [_restore_content(m, values["turns"]) for m in values["messages"]]
@@ -442,6 +447,24 @@ def _float(value: Any) -> Any:
     """``"nan"`` / ``"inf"`` / ``"-inf"`` (how :func:`json_safe` writes non-finite floats) back
     to floats; anything else unchanged."""
     return float(value) if isinstance(value, str) and value in ("nan", "inf", "-inf") else value
+
+
+def _number(value: Any, name: str) -> int | float:
+    """A turn's ``name`` read from a record: a number (``ValueError``: a damaged record)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"a turn's {name} must be a number, got {value!r:.40}")
+    return value
+
+
+def _span(value: Any, name: str) -> tuple[int, int]:
+    """A turn's ``name`` read from a record: ``[start, end)`` token indices, as a tuple."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or not _is_index_list(value):
+        raise ValueError(f"a turn's {name} must be [start, end] token indices, got {value!r:.40}")
+    return tuple(value)
+
+
+def _is_index_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
 
 
 def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:

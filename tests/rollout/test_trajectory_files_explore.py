@@ -13,7 +13,7 @@ from agentgym import Feedback, LLMEnv
 from agentgym.policies.base import Generation, Policy
 from agentgym.policies.scripted import ScriptedPolicy
 from agentgym.rollout import RolloutConfig, Task, rollout
-from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn, json_safe, read_trajectories
+from agentgym.trajectory import Trajectory, TrajectoryReader, TrajectoryWriter, Turn, json_safe, read_trajectories
 
 HUGE = 10**5000  # more digits than Python converts to text by default (4,300)
 
@@ -109,3 +109,31 @@ def test_log_probs_given_as_an_array_reach_the_trajectory_file(tmp_path):
     assert trajectory.turns[0].logprobs == [-0.5, -0.25]
     assert read_trajectories(path)[0].turns[0].logprobs == [-0.5, -0.25]  # was '<ndarray shape=(2,) dtype=float32>'
 
+
+
+@pytest.mark.parametrize("damage", [{"reward": None}, {"reward": "high"}, {"seconds": [1]}, {"action_span": "x"},
+                                    {"action_span": [3]}, {"observation_span": [0, "5"]}],
+                         ids=["reward-null", "reward-text", "seconds-list", "span-text", "span-one", "span-text-end"])
+def test_a_turn_whose_numbers_are_no_numbers_is_a_skipped_line(damage, tmp_path):
+    path = tmp_path / "t.jsonl"
+    with TrajectoryWriter(path) as writer:
+        writer.write(Trajectory(env_id="x/Y-v0", turns=[Turn(0, "o", "a", reward=1.0)]))
+    good = path.read_text()
+    record = json.loads(good)
+    record["turns"][0].update(damage)
+    path.write_text(good + json.dumps(record) + "\n")
+    reader = TrajectoryReader(path)
+    trajectories = list(reader)  # the damaged one was read, and failed later: episode_return, loss_mask, export
+    assert len(trajectories) == 1 and reader.bad_lines == [2]
+    assert trajectories[0].episode_return == 1.0
+
+
+def test_a_record_whose_token_ids_are_no_integers_is_a_skipped_line(tmp_path):
+    path = tmp_path / "t.jsonl"
+    record = Trajectory(env_id="x/Y-v0", turns=[Turn(0, "o", "a", action_span=(1, 2))], token_ids=[1, 2]).to_dict()
+    lines = [json.dumps(record)]
+    for damaged in (5, ["1", "2"], [1.5, 2]):
+        lines.append(json.dumps({**record, "token_ids": damaged}))
+    path.write_text("\n".join(lines) + "\n")
+    reader = TrajectoryReader(path)
+    assert [t.loss_mask() for t in reader] == [[0, 1]] and reader.bad_lines == [2, 3, 4]
