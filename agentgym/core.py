@@ -313,6 +313,9 @@ class LLMEnv(ToolHost, gym.Env):
         self.invalid_penalty = check_number(owner, "invalid_penalty", invalid_penalty, minimum=0)
         self.max_action_chars = check_int(owner, "max_action_chars", max_action_chars, minimum=1)
         self.render_mode = render_mode
+        for name in ("observation_space", "action_space"):
+            if name not in self.__dict__:  # each instance its own (seeding one seeded every one)
+                setattr(self, name, copy.deepcopy(getattr(type(self), name)))
         self.rng = random.Random()
         self._seed: int | None = None
         self._episode = -1

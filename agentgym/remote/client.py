@@ -59,6 +59,7 @@ for its reward providers; the ``EnvHints`` wrapper reports it in ``info`` when a
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import time
@@ -184,6 +185,7 @@ class RemoteEnv(gym.Env):
         self.render_mode = self.spec_info.get("render_mode")
         self.metadata = {**type(self).metadata, "render_modes": list(self.spec_info.get("render_modes", []))}
         self.observation_space = space_from_description(self.spec_info.get("observation_space"))
+        self.action_space = copy.deepcopy(type(self).action_space)  # each client its own generator
 
     @staticmethod
     def _error_info(failure: _Failure) -> dict[str, Any]:

@@ -32,6 +32,7 @@ raises :class:`ImportError` naming ``pip install openenv-core`` when it is missi
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
@@ -224,6 +225,8 @@ class OpenEnvEnv(gym.Env):
         self.base_url = base_url.rstrip("/")
         self.action_field, self.observation_field = action_field, observation_field
         self.timeout, self.connect_timeout = timeout, connect_timeout
+        self.observation_space = copy.deepcopy(type(self).observation_space)  # each instance its own generator
+        self.action_space = copy.deepcopy(type(self).action_space)
         self._client: Any = None
         try:
             self._connect()

@@ -51,3 +51,37 @@ def test_a_malformed_space_description_is_one_value_error_naming_it(description)
     assert space_from_description({"kind": "hologram"}) == UnicodeText()  # a kind this version does not know
     space = text_and_image_space(4, 5)
     assert space_from_description(describe_space(space)) == space
+
+
+def test_each_environment_has_spaces_of_its_own():
+    # The class's spaces were shared by every instance: seeding one environment's action space
+    # seeded all of them, and threads sampling at once shared one generator.
+    from agentgym.envs.games.guess_the_number import GuessTheNumber
+
+    first, second = GuessTheNumber(), GuessTheNumber()
+    assert first.action_space is not second.action_space and first.action_space == second.action_space
+    assert first.observation_space is not GuessTheNumber.observation_space
+    first.action_space.seed(0)
+    alone = [first.action_space.sample() for _ in range(3)]
+    first.action_space.seed(0)
+    second.action_space.seed(1)  # another environment's seeding and sampling leave first's draws alone
+    drawn = []
+    for _ in range(3):
+        second.action_space.sample()
+        drawn.append(first.action_space.sample())
+    assert drawn == alone
+    first.action_space.seed(5)
+    again = GuessTheNumber()
+    again.action_space.seed(5)
+    assert [first.action_space.sample() for _ in range(3)] == [again.action_space.sample() for _ in range(3)]
+
+
+def test_a_deep_copy_shares_the_alphabet_but_not_the_generator():
+    import copy
+
+    space = UnicodeText(50, seed=3)
+    clone = copy.deepcopy(space)
+    assert clone == space and clone.character_list is space.character_list
+    assert [clone.sample() for _ in range(3)] == [space.sample() for _ in range(3)]  # the state was copied
+    clone.seed(4)
+    assert clone.np_random is not space.np_random
