@@ -525,7 +525,7 @@ class TrajectoryWriter:
     in an action is stored faithfully). With ``fsync=True`` each line is also forced to disk.
     Opening a file whose last line was cut off by a crash starts a new line first, so the
     partial line cannot corrupt the next trajectory (a pipe or FIFO, which has no last line to
-    look at, is written to as it is). One writer may be shared by several threads (each line is
+    look at and nothing to force to disk, is written to as it is). One writer may be shared by several threads (each line is
     written under a lock).
 
     Images are written to :attr:`images` (the folder ``<stem>.images`` beside the file, made
@@ -540,7 +540,8 @@ class TrajectoryWriter:
         self.images = ImageStore(image_folder(self.path), self.path.parent, fsync=fsync)
         self._lock = threading.Lock()
         self._file = open(self.path, "ab")  # noqa: SIM115 - held open until close()
-        if self._file.seekable() and self._file.tell() > 0 and not _ends_with_newline(self.path):
+        self._regular = self._file.seekable()  # not a pipe: it has a last line, and can be synced
+        if self._regular and self._file.tell() > 0 and not _ends_with_newline(self.path):
             self._file.write(b"\n")
             self._file.flush()
 
@@ -551,7 +552,7 @@ class TrajectoryWriter:
         with self._lock:
             self._file.write(line)
             self._file.flush()
-            if self.fsync:
+            if self.fsync and self._regular:
                 os.fsync(self._file.fileno())
 
     @property

@@ -55,10 +55,11 @@ def test_a_rollout_whose_info_holds_numbers_json_cannot_writes_every_trajectory(
     assert info["small"] == 7 and info["extended"] == 2.5 and isinstance(info["factorial"], str)
 
 
-def test_trajectories_can_be_written_to_a_pipe():
+@pytest.mark.parametrize("fsync", [False, True])
+def test_trajectories_can_be_written_to_a_pipe(fsync):
     read_end, write_end = os.pipe()
     try:
-        with TrajectoryWriter(f"/dev/fd/{write_end}") as writer:  # was OSError: Illegal seek
+        with TrajectoryWriter(f"/dev/fd/{write_end}", fsync=fsync) as writer:  # was OSError: Illegal seek
             writer.write(Trajectory(env_id="x/Y-v0", turns=[Turn(0, "o", "a")]))
         os.close(write_end)
         write_end = None
