@@ -29,7 +29,7 @@ from typing import Callable
 
 from agentgym.eval import plots
 from agentgym.eval.results import RESULTS_FILE, SETTING_NAMES, RunResults, setting_text, write_atomic
-from agentgym.eval.tables import html_table, markdown_table
+from agentgym.eval.tables import html_table, markdown_line, markdown_table
 from agentgym.eval.transcripts import html_samples, markdown_code, markdown_samples, sample_episodes
 from agentgym.trajectory import Trajectory
 
@@ -172,11 +172,12 @@ def _warnings(results: RunResults, quote: Callable[[str], str] = str) -> list[st
 
 def markdown_report(results: RunResults, samples: list[str] = ()) -> str:
     """``report.md``: warnings, the table, the legend, the run's settings, sample episodes. The
-    first error is quoted as inline code (:func:`markdown_code`)."""
-    lines = [f"# {results.policy} on {results.suite}", ""]
+    first error is quoted as inline code (:func:`markdown_code`); the title and every setting are
+    on one line (:func:`~agentgym.eval.tables.markdown_line`: a suite's name holds its arguments)."""
+    lines = [f"# {markdown_line(f'{results.policy} on {results.suite}')}", ""]
     lines += [line for warning in _warnings(results, markdown_code) for line in (f"> **warning**: {warning}", "")]
     lines += [markdown_table(results.environments, results.overall), "", _LEGEND, "", "## Run", ""]
-    lines += [f"- **{name}**: {value}" for name, value in run_info(results, markdown_code)]
+    lines += [f"- **{name}**: {markdown_line(value)}" for name, value in run_info(results, markdown_code)]
     if samples:
         lines += ["", *samples]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -2,8 +2,9 @@
 HTML. Every cell is formatted here, so the three agree; an undefined value shows as ``—``.
 
 A label is any text (an environment's constructor arguments are part of it): a terminal table
-shows its control characters as escapes (:func:`terminal_text`), a Markdown cell keeps it on one
-line with its pipes escaped (:func:`markdown_cell`), HTML escapes it."""
+shows its control characters as escapes (:func:`terminal_text`), Markdown keeps it on one line
+(:func:`markdown_line`; in a table cell with its pipes escaped, :func:`markdown_cell`), HTML
+escapes it."""
 
 from __future__ import annotations
 
@@ -97,10 +98,16 @@ def html_table(rows: list[Metrics], overall: Metrics) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def markdown_line(text: str) -> str:
+    """``text`` on one line, its line breaks (and runs of spaces) as one space: a line break
+    would end the Markdown heading, list item or table row it is written in."""
+    return " ".join(text.split())
+
+
 def markdown_cell(text: str) -> str:
-    """``text`` as one cell of a Markdown table row: its lines joined by spaces (a line break
-    ends the row) and its pipes escaped (a pipe starts the next cell)."""
-    return " ".join(text.split()).replace("|", "\\|")
+    """``text`` as one cell of a Markdown table row: on one line (:func:`markdown_line`) and its
+    pipes escaped (a pipe starts the next cell)."""
+    return markdown_line(text).replace("|", "\\|")
 
 
 #: What a terminal acts on instead of showing (C0 controls but newline and tab, DEL, C1 controls),

@@ -15,6 +15,7 @@ import html
 import re
 from dataclasses import dataclass
 
+from agentgym.eval.tables import markdown_line
 from agentgym.trajectory import Trajectory
 
 MAX_TEXT_CHARS = 1500
@@ -93,7 +94,7 @@ def markdown_code(text: str) -> str:
     page, ``*``, ``_`` or ``[..](..)`` is neither HTML nor styled, and no line of it starts a
     heading or a block (its line breaks are spaces); the fence is longer than any backtick run
     inside."""
-    text = " ".join(text.split())
+    text = markdown_line(text)
     fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
     pad = " " if not text or text.startswith("`") or text.endswith("`") else ""  # Markdown strips one each side
     return f"{fence}{pad}{text}{pad}{fence}"
@@ -106,7 +107,7 @@ def markdown_samples(samples: list[Sample]) -> list[str]:
     lines = ["## Sample episodes", ""]
     for sample in samples:
         t = sample.trajectory
-        lines += [f"### {episode_heading(sample)}", ""]
+        lines += [f"### {markdown_line(episode_heading(sample))}", ""]
         if t.error is not None:
             lines += ["**error**:", "", _fence(truncate(t.error)), ""]
         if t.instructions:

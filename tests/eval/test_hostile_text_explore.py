@@ -114,6 +114,28 @@ def test_markdown_report_quotes_the_first_error_as_code_on_one_line():
         markdown_samples([Sample("worst", invalid)])
 
 
+
+def test_markdown_report_keeps_a_label_with_line_breaks_in_its_heading_and_list_item():
+    """A constructor argument holding a line break (-o 'template="Q: {q}\\nA:"') is part of the
+    suite's name and the row label: report.md's title, its 'suite' item and the sample
+    episode's heading ended at the break, the rest becoming a paragraph."""
+    label = "games/Echo-v0[Q: {q}\nA:]"
+    episode = Trajectory(env_id="games/Echo-v0", seed=0, group_id="g0", success=True,
+                         turns=[Turn(index=0, observation="o", action="a", reward=1.0)],
+                         metadata={"env_kwargs": {"template": "Q: {q}\nA:"}})
+    results = RunResults(label, "random", {}, 1, None, _rows(label), _rows("overall")[0])
+    text = markdown_report(results, markdown_samples([Sample("best", episode)]))
+    lines = text.splitlines()
+    assert lines[0] == "# random on games/Echo-v0[Q: {q} A:]"
+    assert "- **suite**: games/Echo-v0[Q: {q} A:]" in lines
+    assert "### Best: games/Echo-v0[Q: {q} A:], seed 0 — success, return 1.00, 1 turn" in lines
+    assert not any(line.startswith("A:]") for line in lines)
+    comparison = markdown_comparison([NamedRun("runs/a", results), _run("runs/b", "other")]).splitlines()
+    assert "- #1 runs/a: random on games/Echo-v0[Q: {q} A:], 1 episodes, k=1, max_turns not recorded, " \
+           f"{results.created_at}" in comparison
+    assert "- settings differ: suite: games/Echo-v0[Q: {q} A:] (#1) vs suite-v0 (#2)" in comparison
+
+
 #: An error that would clear the screen, retitle the terminal window and overwrite its line.
 ESCAPES = "bad move \x1b[2J\x1b]0;owned\x07 then\rhidden"
 HOSTILE_ID = "hostile_eval_text/Hostile-v0"
