@@ -182,3 +182,16 @@ def test_an_answer_that_exact_match_cannot_compare_is_refused(tmp_path):
         read_tasks(_write_jsonl(tmp_path / "q.jsonl", rows))
     [task] = read_tasks(_write_jsonl(tmp_path / "alias.jsonl", [{"question": "Which?", "answers": ["B 52", "?"]}]))
     assert task.answers == ("B 52", "?")  # an alias that matches nothing is harmless
+
+
+@pytest.mark.parametrize("env_id, kwargs", [("search/Corpus-v0", {}), ("search/MultiHop-v0", {"size": 60})])
+def test_a_cache_dir_that_is_a_file_is_a_config_error(tmp_path, monkeypatch, env_id, kwargs):
+    """cache_dir (or $AGENTGYM_CACHE) naming a file raised NotADirectoryError / FileExistsError from
+    deep inside the corpus and sample writers."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    with pytest.raises(agentgym.core.ConfigError, match="notes.txt.*not a folder"):
+        agentgym.make(env_id, cache_dir=str(a_file), **kwargs)
+    monkeypatch.setenv("AGENTGYM_CACHE", str(a_file))
+    with pytest.raises(agentgym.core.ConfigError, match="notes.txt.*not a folder"):
+        agentgym.make(env_id, **kwargs)
