@@ -46,6 +46,17 @@ def _open_process_wide_descriptors() -> None:
     uvloop.new_event_loop().close()
 
 
+def live_threads() -> set[threading.Thread]:
+    """The threads alive now: what :func:`started_since` compares with."""
+    return set(threading.enumerate())
+
+
+def started_since(before: set[threading.Thread]) -> list[threading.Thread]:
+    """The threads alive now that were not in ``before``. Unlike comparing thread counts, a
+    thread of an earlier test that ends meanwhile (tests share a process) does not hide one."""
+    return [thread for thread in threading.enumerate() if thread not in before]
+
+
 class ResourceProbe:
     """Compares the process's threads, fds and children with a snapshot taken at the start."""
 

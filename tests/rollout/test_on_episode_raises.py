@@ -4,18 +4,18 @@ every environment and leaves the ended trajectories in the file, whole."""
 from __future__ import annotations
 
 import json
-import threading
 
 import psutil
 import pytest
 
 from agentgym.policies.random import RandomPolicy
 from agentgym.rollout import RolloutConfig, Task, rollout
+from tests.resource_probe import live_threads, started_since
 
 
 def test_a_raising_on_episode_propagates_and_leaks_nothing(tmp_path):
     process = psutil.Process()
-    fds, threads = process.num_fds(), threading.active_count()
+    fds, threads = process.num_fds(), live_threads()
     seen = []
 
     def callback(trajectory):
@@ -31,4 +31,4 @@ def test_a_raising_on_episode_propagates_and_leaks_nothing(tmp_path):
 
     records = [json.loads(line) for line in path.read_text().splitlines()]
     assert len(records) >= 3 and all(record["env_id"] == "games/GuessTheNumber-v0" for record in records)
-    assert process.num_fds() == fds and threading.active_count() == threads
+    assert process.num_fds() == fds and not started_since(threads)

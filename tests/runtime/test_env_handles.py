@@ -14,6 +14,7 @@ from agentgym.info import ErrorKind
 from agentgym.runtime import EnvCallFailed, LocalHandle, ProcessHandle, hung_thread_count
 from agentgym.runtime.runtimes import EnvSpec, ProcessRuntime, ThreadRuntime, as_runtime
 from agentgym.wrappers import WrapperSpec
+from tests.resource_probe import live_threads, started_since
 
 SPEC = EnvSpec("testing/Countdown-v0", {"hang_s": 3.0})
 
@@ -69,7 +70,7 @@ def test_a_failure_breaks_the_handle_and_the_next_reset_rebuilds():
 
 def test_a_hung_call_in_a_thread_is_abandoned_and_its_llmenv_closed_beside_it():
     async def main():
-        hung_before, threads = hung_thread_count(), threading.active_count()
+        hung_before, threads = hung_thread_count(), live_threads()
         handle = LocalHandle(SPEC, timeout=0.3)
         await _episode(handle, [])
         env = handle.env
@@ -86,7 +87,7 @@ def test_a_hung_call_in_a_thread_is_abandoned_and_its_llmenv_closed_beside_it():
     deadline = time.monotonic() + 10  # the step sleeps 3 s, then its abandoned thread ends
     while hung_thread_count() > hung_before and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert hung_thread_count() == hung_before and threading.active_count() == threads
+    assert hung_thread_count() == hung_before and not started_since(threads)
 
 
 def test_a_hung_call_in_a_process_is_killed_and_nothing_is_abandoned():

@@ -4,7 +4,6 @@ per-turn versions, the staleness gate and check, errors handed to the learner, c
 from __future__ import annotations
 
 import copy
-import threading
 import time
 
 import numpy as np
@@ -26,6 +25,7 @@ from agentgym.train.async_rollouts import (
 from agentgym.train.batching import training_rows
 from agentgym.train.update import score_rows
 from tests.train.word_world import ENV_ID, tiny_model, word_tokenizer
+from tests.resource_probe import live_threads, started_since
 
 
 def _behaviour(seed: int = 0, version: int = 0) -> BehaviourPolicy:
@@ -45,11 +45,12 @@ def _play(tasks_per_step: int = 2, group_size: int = 2):
     return play
 
 
-def _threads_back_to(count: int, seconds: float = 10.0) -> bool:
+def _threads_back_to(before: set, seconds: float = 10.0) -> bool:
+    """No thread started since ``before`` is alive (waiting up to ``seconds`` for them to end)."""
     deadline = time.monotonic() + seconds
-    while threading.active_count() > count and time.monotonic() < deadline:
+    while started_since(before) and time.monotonic() < deadline:
         time.sleep(0.02)
-    return threading.active_count() == count
+    return not started_since(before)
 
 
 def test_staged_weights_are_taken_at_the_next_call_with_their_version():
@@ -112,7 +113,7 @@ def test_an_episode_spanning_a_refresh_records_each_turns_version():
 
 
 def test_the_rollout_thread_stays_within_the_staleness_bound():
-    threads = threading.active_count()
+    threads = live_threads()
     rollouts = AsyncRollouts(_play(), _behaviour(0), first_step=0, last_step=4, max_staleness=1).start()
     try:
         first, second = rollouts.take(0), rollouts.take(1)  # version 0 may play steps 0 and 1
@@ -151,7 +152,7 @@ def test_the_rollout_thread_stays_within_the_staleness_bound():
 
 
 def test_closing_stops_a_rollout_in_progress_and_leaves_no_thread():
-    threads = threading.active_count()
+    threads = live_threads()
     rollouts = AsyncRollouts(_play(tasks_per_step=32, group_size=8), _behaviour(0), first_step=0, last_step=3,
                              max_staleness=1).start()
     deadline = time.monotonic() + 10
@@ -171,7 +172,7 @@ def test_closing_stops_a_rollout_in_progress_and_leaves_no_thread():
 
 
 def test_an_error_on_the_rollout_thread_reaches_the_learner():
-    threads = threading.active_count()
+    threads = live_threads()
     play = _play()
 
     async def failing(step, policy):

@@ -11,16 +11,18 @@ import pytest
 from agentgym.train.config import ConfigError, TrainConfig
 from agentgym.train.trainer import Trainer
 from tests.train.conftest import learner, world_config
+from tests.resource_probe import live_threads, started_since
 
 ASYNC = {"enabled": True, "max_staleness": 1}
 HELD_OUT = range(100_000, 100_030)
 
 
-def _threads_back_to(count: int, seconds: float = 10.0) -> bool:
+def _threads_back_to(before: set, seconds: float = 10.0) -> bool:
+    """No thread started since ``before`` is alive (waiting up to ``seconds`` for them to end)."""
     deadline = time.monotonic() + seconds
-    while threading.active_count() > count and time.monotonic() < deadline:
+    while started_since(before) and time.monotonic() < deadline:
         time.sleep(0.02)
-    return threading.active_count() == count
+    return not started_since(before)
 
 
 class _AlwaysOneBehind(Trainer):
@@ -44,7 +46,7 @@ def test_grpo_learns_to_find_the_word_in_async_mode(tmp_path):
     config = world_config(tmp_path, run={"steps": 30}, algorithm={"name": "grpo"}, env={"tasks_per_step": 8},
                           rollout={"group_size": 8}, batching={"mini_batches": 2}, async_training=ASYNC)
     trainer = _AlwaysOneBehind(config, **learner())
-    threads = threading.active_count()
+    threads = live_threads()
     start = trainer.evaluate(HELD_OUT)["eval/success"]
     history = trainer.train()
     final = trainer.evaluate(HELD_OUT)["eval/success"]
@@ -89,7 +91,7 @@ class _FailingTrainer(Trainer):
 def test_no_thread_is_left_however_the_run_ends(tmp_path, error, side):
     config = world_config(tmp_path, run={"steps": 4}, async_training=ASYNC)
     trainer = _FailingTrainer(config, error=error, side=side, **learner())
-    threads = threading.active_count()
+    threads = live_threads()
     if error is None:
         assert [r["step"] for r in trainer.train()] == [1, 2, 3, 4]
     else:
@@ -103,7 +105,7 @@ def test_no_thread_is_left_however_the_run_ends(tmp_path, error, side):
 def test_an_async_run_resumes_with_a_fresh_rollout_thread(tmp_path):
     config = world_config(tmp_path / "run", run={"steps": 3}, checkpoint={"every": 1}, async_training=ASYNC)
     first = Trainer(config, **learner())
-    threads = threading.active_count()
+    threads = live_threads()
     first.train(until=2)
     resumed = Trainer.resume(tmp_path / "run", **learner())
     assert resumed.step == 2 and resumed.config.async_training.enabled
@@ -146,7 +148,7 @@ def test_with_lora_only_the_adapters_travel_to_the_behaviour_copy(tmp_path):
     lora = {"enabled": True, "r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]}
     config = world_config(tmp_path, run={"steps": 3}, model={"lora": lora}, async_training=ASYNC)
     trainer = Trainer(config, **learner())
-    threads = threading.active_count()
+    threads = live_threads()
     history = trainer.train()
     published = trainable_weights(trainer.model)
     assert published and all("lora_" in name for name in published)

@@ -11,6 +11,7 @@ from vector_test_envs import AsyncEchoEnv, AsyncGauge, EchoEnv, Factory
 
 from agentgym import Feedback, LLMEnv
 from agentgym.vector import AsyncioVectorEnv
+from tests.resource_probe import live_threads, started_since
 
 TIMEOUT = 0.3
 
@@ -78,7 +79,7 @@ def test_a_timed_out_coroutine_is_cancelled_and_its_env_rebuilt():
     envs, factories = async_vector(3, AsyncGauge(parties=1), step_timeout=TIMEOUT)
     with closing(envs):
         envs.reset(seed=0)
-        baseline = threading.active_count()
+        baseline = live_threads()
         observations, _, _, truncations, infos = envs.step(["hang", "a", "b"])
         assert infos["error"][0] == "step timed out after 0.3 s"
         assert infos["env_failed"].tolist() == [True, False, False]
@@ -86,7 +87,7 @@ def test_a_timed_out_coroutine_is_cancelled_and_its_env_rebuilt():
         assert observations[1:] == ("echo a (turn 1)", "echo b (turn 1)")
         hung = factories[0].built[0]
         assert hung.cancelled  # cancelled, not left running: no thread abandoned
-        assert threading.active_count() == baseline
+        assert not started_since(baseline)
         observations, *_ = envs.step(["x", "c", "d"])
         assert observations[0].startswith("episode start")
         assert len(factories[0].built) == 2 and hung.was_closed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import threading
 from contextlib import closing
 from multiprocessing import resource_tracker
 
@@ -13,6 +12,7 @@ from vector_test_envs import SleepingEnv, wait_until
 
 from agentgym.vector import ThreadVectorEnv, make_vec
 from agentgym.runtime.worker import hung_thread_count
+from tests.resource_probe import live_threads, started_since
 
 # Generous: each environment's child process starts a Python interpreter (spawn) within it.
 TIMEOUT = 5.0
@@ -28,7 +28,7 @@ def children() -> list[psutil.Process]:
 def test_a_hung_step_kills_its_process_and_leaves_nothing():
     """ThreadVectorEnv only (each run costs a timeout and five interpreter starts); the asyncio
     vector env runs synchronous environments through the same slot code (see the test below)."""
-    threads, hung = threading.active_count(), hung_thread_count()
+    threads, hung = live_threads(), hung_thread_count()
     assert not children()
     envs = ThreadVectorEnv([SleepingEnv] * 2, step_timeout=TIMEOUT, isolation="process",
                       max_abandoned_threads=hung)  # any abandoned thread would fail the next call
@@ -39,7 +39,7 @@ def test_a_hung_step_kills_its_process_and_leaves_nothing():
         observations, _, _, truncations, infos = envs.step(["hang", "a"])
         assert infos["error"][0] == f"step timed out after {TIMEOUT} s" and truncations.tolist() == [True, False]
         assert infos["env_killed"].tolist() == [True, False] and "hung_threads" not in infos
-        assert hung_thread_count() == hung and threading.active_count() == threads + 2
+        assert hung_thread_count() == hung and len(started_since(threads)) == 2
         assert len(children()) == 1  # the hung one was killed and reaped
 
         observations, _, _, truncations, _ = envs.step(["x", "b"])  # slot 0: a fresh process
@@ -55,16 +55,16 @@ def test_a_hung_step_kills_its_process_and_leaves_nothing():
         assert all(o.startswith("episode start") for o in observations)
         envs.set_attr("turn", 7)
         assert envs.get_attr("turn") == (7, 7)
-    assert wait_until(lambda: not children()) and threading.active_count() == threads
+    assert wait_until(lambda: not children()) and not started_since(threads)
 
 
 def test_a_hung_construction_is_killed_too(vector_cls):
-    threads, hung = threading.active_count(), hung_thread_count()
+    threads, hung = live_threads(), hung_thread_count()
     slow = functools.partial(SleepingEnv, build_delay=3600)
     with pytest.raises(TimeoutError, match="no sub-environment was built"):
         vector_cls([slow, slow], step_timeout=0.5, isolation="process")
     assert not children() and hung_thread_count() == hung
-    assert wait_until(lambda: threading.active_count() == threads)
+    assert wait_until(lambda: not started_since(threads))
 
 
 def test_make_vec_process_isolation_plays_a_registered_game():

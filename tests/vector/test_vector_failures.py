@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from contextlib import closing
 
 import numpy as np
 import pytest
 from agentgym.vector import HungEnvironmentWarning
 from vector_test_envs import EchoEnv, Factory, Gauge, HangingEnv, RaisingEnv, SleepyEnv, slot_threads, wait_until
+from tests.resource_probe import live_threads, started_since
 
 TIMEOUT = 0.5  # generous for the healthy environments, which answer in microseconds
 
@@ -135,19 +135,19 @@ def test_a_failure_in_disabled_mode_waits_for_a_masked_reset(vector_cls):
 
 
 def test_close_closes_every_env_and_joins_every_thread(vector_cls):
-    baseline = threading.active_count()
+    baseline = live_threads()
     factories = [Factory(EchoEnv) for _ in range(4)]
     envs = vector_cls(factories)
-    assert threading.active_count() == baseline + 4  # one thread per slot
+    assert len(started_since(baseline)) == 4  # one thread per slot
     envs.reset(seed=0)
     envs.step(["a"] * 4)
     envs.close()
-    assert threading.active_count() == baseline
+    assert not started_since(baseline)
     assert all(f.built[0].was_closed for f in factories)
 
 
 def test_close_leaves_only_the_hung_thread_which_ends_once_released(vector_cls, release):
-    baseline = threading.active_count()
+    baseline = live_threads()
     envs = vector_cls(
         [Factory(HangingEnv, release=release) for _ in range(3)], step_timeout=TIMEOUT
     )
@@ -156,10 +156,10 @@ def test_close_leaves_only_the_hung_thread_which_ends_once_released(vector_cls, 
         envs.step(["hang", "a", "b"])
     envs.step(["x", "c", "d"])  # the slot got a new thread and env
     envs.close()
-    assert threading.active_count() == baseline + 1
+    assert len(started_since(baseline)) == 1
     assert [t.daemon for t in slot_threads()] == [True]  # never blocks interpreter exit
     release.set()
-    assert wait_until(lambda: threading.active_count() == baseline)
+    assert wait_until(lambda: not started_since(baseline))
 
 
 def test_multimodal_error_observation_keeps_the_space(vector_cls):
