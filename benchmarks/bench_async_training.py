@@ -21,12 +21,14 @@ rollout waits on environments and the learner can use that time. Without it both
 for the same compute: the overlap can only pay where they find compute to share (on a CPU,
 spare cores -- each side runs torch with ``--threads`` threads; on a GPU, the rollout's small
 decode kernels beside the update's), and the asynchronous learner does one more forward pass
-per step (the proximal log-probs of the decoupled objective). Prints a Markdown table.
+per step (the proximal log-probs of the decoupled objective). Prints a Markdown table and writes
+``bench_async_training.json`` (settings, every round, medians, the ratio) to ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import statistics
 import sys
@@ -36,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from bench_cli import ShowDefaults, non_negative_float, positive_int
+from bench_cli import ShowDefaults, machine, non_negative_float, output_folder, positive_int
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 if str(REPOSITORY) not in sys.path:  # the tests folder holds the tiny world and its tokenizer
@@ -115,6 +117,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rounds", type=positive_int, default=3)
     parser.add_argument("--threads", type=positive_int, default=1,
                         help="torch threads (each side's threads share them)")
+    parser.add_argument("--out", type=output_folder, default=Path(__file__).parent / "results",
+                        help="folder of the JSON report (bench_async_training.json)")
     args = parser.parse_args(argv)
     if args.steps * args.tasks * args.group < 100:
         parser.error("a run must hold at least 100 trajectories (--steps x --tasks x --group)")
@@ -151,7 +155,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"| {m['update_seconds']:.2f} | {m['turns']:.2f} "
               f"| {m['success_last3']:.2f} | {m['lag_max']:.0f} | {m['stale_dropped']:.0f} |")
     print(f"\nasync speed-up (sync time / async time per 100 trajectories): **{ratio:.2f}x**")
-    return {"median": median, "runs": runs, "ratio": ratio}
+    report = {"machine": machine(), "settings": {key: value for key, value in vars(args).items() if key != "out"},
+              "median": median, "runs": runs, "ratio": ratio}
+    (args.out / "bench_async_training.json").write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.out / 'bench_async_training.json'}", file=sys.stderr)
+    return report
 
 
 if __name__ == "__main__":
