@@ -14,8 +14,9 @@ Contract:
 
     ``shared(key, opener)`` keeps one open retriever per key (an index path, a server URL) for
     the whole process, so that many environments (the rollout engine makes one per episode) share
-    one index and ``make`` stays fast after the first. ``opener()`` runs once per key, under a
-    lock, so two threads never build one index twice. A shared retriever belongs to this cache:
+    one index and ``make`` stays fast after the first. ``opener()`` runs once per key, under that
+    key's lock, so two threads never build one index twice, and a long build holds up no other
+    key. A shared retriever belongs to this cache:
     environments never close it; ``close_shared()`` closes them all (tests, shutdown), and a
     retriever found closed is opened again.
 """
@@ -32,8 +33,9 @@ from agentgym.retrieval.base import Document, Retriever
 
 from .corpus import build_corpus
 
-_LOCK = threading.Lock()
+_LOCK = threading.Lock()  # guards _SHARED and _KEY_LOCKS, never held while an opener runs
 _SHARED: dict[str, Retriever] = {}
+_KEY_LOCKS: dict[str, threading.Lock] = {}
 #: the index's folder inside a corpus folder
 INDEX_FOLDER = "bm25"
 
@@ -57,9 +59,14 @@ def search_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
 def shared(key: str, opener: Callable[[], Retriever]) -> Retriever:
     """The process's retriever for ``key``, opened by ``opener()`` the first time."""
     with _LOCK:
-        retriever = _SHARED.get(key)
+        key_lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+    with key_lock:
+        with _LOCK:
+            retriever = _SHARED.get(key)
         if retriever is None or getattr(retriever, "closed", False):
-            retriever = _SHARED[key] = opener()
+            retriever = opener()
+            with _LOCK:
+                _SHARED[key] = retriever
         return retriever
 
 

@@ -195,3 +195,45 @@ def test_a_cache_dir_that_is_a_file_is_a_config_error(tmp_path, monkeypatch, env
     monkeypatch.setenv("AGENTGYM_CACHE", str(a_file))
     with pytest.raises(agentgym.core.ConfigError, match="notes.txt.*not a folder"):
         agentgym.make(env_id, **kwargs)
+
+
+def test_an_index_being_built_does_not_hold_up_other_indexes():
+    """shared() built every index under one process-wide lock: while a user's large corpus was
+    being indexed, making any other search environment (an index already open included) waited
+    for that build. Two threads asking for one key still build it once."""
+    import threading
+
+    from agentgym.envs.search.retrievers import shared
+
+    building, release = threading.Event(), threading.Event()
+    opened = []
+
+    class Fake:
+        closed = False
+
+        def close(self):  # close_shared() closes what shared() keeps
+            self.closed = True
+
+    def slow_opener():
+        opened.append("slow")
+        building.set()
+        release.wait(10)
+        return Fake()
+
+    key = f"test-slow-{id(building)}"
+    threads = [threading.Thread(target=shared, args=(key, slow_opener)) for _ in range(2)]
+    threads[0].start()
+    assert building.wait(10)
+    threads[1].start()
+    try:
+        other = threading.Thread(target=shared, args=(f"test-other-{id(building)}", Fake))
+        other.start()
+        other.join(5)
+        assert not other.is_alive(), "another key waited for the build"
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(10)
+    assert opened == ["slow"]
+    for name in ("slow", "other"):
+        shared(f"test-{name}-{id(building)}", Fake).close()
