@@ -9,6 +9,7 @@ or figure state is touched (safe in servers, notebooks and threads).
 from __future__ import annotations
 
 import io
+import math
 import re
 from typing import Any
 
@@ -39,14 +40,22 @@ def _new_figure(rows: int) -> Any:
 
 #: A UTF-16 surrogate on its own (text a model or a file wrote that is not valid unicode).
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+#: The longest label a plot draws: a longer one keeps its start and its end around an ellipsis
+#: (wider than the figure, it left no room for the bars; the tables show it whole).
+MAX_LABEL_CHARS = 60
 
 
 def _plain(label: str) -> str:
-    """``label`` as a plot draws it: lone surrogates, which no font can draw (matplotlib raised
-    ``TypeError``), as U+FFFD. Every label is also drawn with ``parse_math=False``: an
-    environment label or a run name holding ``$`` is text, never mathtext (``$_^$`` made
-    matplotlib raise ``ValueError``, ``$a$`` drew an italic a)."""
-    return _LONE_SURROGATE.sub("\ufffd", label)
+    """``label`` as a plot draws it: on one line, lone surrogates, which no font can draw
+    (matplotlib raised ``TypeError``), as U+FFFD, at most :data:`MAX_LABEL_CHARS` characters.
+    Every label is also drawn with ``parse_math=False``: an environment label or a run name
+    holding ``$`` is text, never mathtext (``$_^$`` made matplotlib raise ``ValueError``,
+    ``$a$`` drew an italic a)."""
+    label = " ".join(_LONE_SURROGATE.sub("\ufffd", label).split())
+    if len(label) <= MAX_LABEL_CHARS:
+        return label
+    head = (MAX_LABEL_CHARS - 1) // 2
+    return f"{label[:head]}…{label[len(label) - (MAX_LABEL_CHARS - 1 - head):]}"
 
 
 def _label_rows(axes: Any, positions: Any, labels: list[str]) -> None:
@@ -118,7 +127,10 @@ def comparison_figure(rows: list[tuple[str, list[Metrics | None]]], run_names: l
     runs = len(run_names)
     if any(len(cells) != runs for _, cells in rows):
         raise ValueError(f"every row needs one entry per run ({runs})")
-    figure = _new_figure(round(len(rows) * (0.3 + 0.45 * runs)) + 1)  # + 1: the legend under the axes
+    run_names = [_plain(name) for name in run_names]
+    columns = _legend_columns(run_names)
+    # + a band per two lines of the legend under the axes
+    figure = _new_figure(round(len(rows) * (0.3 + 0.45 * runs)) + math.ceil(math.ceil(runs / columns) / 2))
     axes = figure.add_subplot()
     band = 0.8 / max(1, runs)  # the height of one run's bar inside an environment's band
     centres = np.arange(len(rows))[::-1]  # the first environment on top
@@ -128,10 +140,10 @@ def comparison_figure(rows: list[tuple[str, list[Metrics | None]]], run_names: l
         played = [(centre + offset, m) for centre, (_, cells) in zip(centres, rows)
                   if (m := cells[index]) is not None and m.episodes]
         if not played:
-            axes.barh([], [], color=colour, label=_plain(name))
+            axes.barh([], [], color=colour, label=name)
             continue
         _rate_bars(axes, [p for p, _ in played], [m for _, m in played], height=band * 0.9, colour=colour,
-                   marker_colour=colour, label=_plain(name))
+                   marker_colour=colour, label=name)
     for boundary in centres[:-1] - 0.5:  # a thin line between environments
         axes.axhline(boundary, color="grey", linewidth=0.5, alpha=0.5)
     _label_rows(axes, centres, [label for label, _ in rows])
@@ -141,10 +153,17 @@ def comparison_figure(rows: list[tuple[str, list[Metrics | None]]], run_names: l
     axes.set_xlabel("success rate (error bars: 95% Wilson interval)")
     axes.set_title("Success rate per environment, run by run")
     axes.grid(axis="x", alpha=0.3)
-    legend = figure.legend(loc="outside lower center", ncols=min(runs, 3), fontsize=8, frameon=False)
+    legend = figure.legend(loc="outside lower center", ncols=columns, fontsize=8, frameon=False)
     for text in legend.get_texts():  # run names as written (see _plain)
         text.set_parse_math(False)
     return figure
+
+
+def _legend_columns(names: list[str]) -> int:
+    """Columns of the comparison's legend: up to three, fewer for long run names, so that the
+    legend fits the figure's width (three names of 60 characters ran off both edges)."""
+    longest = max((len(name) for name in names), default=0)
+    return max(1, min(len(names), 3, 120 // (longest + 8)))
 
 
 def value_range(values: list[float], lower_bound: float | None = None) -> tuple[float, float] | None:

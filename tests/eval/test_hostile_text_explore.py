@@ -7,6 +7,7 @@ files of one basename in folders without ``__init__.py`` cannot be collected tog
 
 import io
 import json
+import warnings
 
 import pytest
 from rich.console import Console
@@ -48,6 +49,28 @@ def test_plot_labels_are_drawn_as_written_never_parsed_as_mathtext():
     ticks = [tick.get_text() for tick in figure.axes[0].get_yticklabels()]
     legend = [text.get_text() for text in figure.legends[0].get_texts()]
     assert ticks == [MATH, "games/Wordle-v0[\ufffd]"] and legend == ["#1 $_^$", "#2 \ufffd"]
+
+
+def test_a_long_label_is_shortened_in_the_plots_and_leaves_room_for_the_bars():
+    """A label (or run name) wider than the figure made constrained layout give up ('axes sizes
+    collapsed to zero', a warning per plot): the label was cut at the left edge and the
+    values at the right one. Plots show its start and end around an ellipsis; tables keep it."""
+    label = "tools/Template-v0[" + "a long template " * 40 + "end]"
+    rows = _rows(label, "short")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # constrained layout's warning fails the test
+        figure = plots.success_figure(rows)
+        plots._png(figure)
+        names = [f"#{n} hf:/" + "checkpoints/" * 30 + f"step-{n}00" for n in (1, 2, 3)]
+        comparison = plots.comparison_figure([(label, [rows[0]] * 3)], names)
+        plots._png(comparison)
+    tick = figure.axes[0].get_yticklabels()[0].get_text()
+    assert tick.startswith("tools/Template-v0[a long") and tick.endswith("template end]") and "…" in tick
+    assert len(tick) == plots.MAX_LABEL_CHARS
+    legend = comparison.legends[0]
+    assert [text.get_text()[-10:] for text in legend.get_texts()] == [f"s/step-{n}00" for n in (1, 2, 3)]
+    box = legend.get_window_extent()  # three long names in three columns ran off both edges
+    assert 0 <= box.x0 and box.x1 <= comparison.bbox.width
 
 
 def test_markdown_tables_keep_a_label_with_line_breaks_in_one_cell():
