@@ -13,6 +13,7 @@ from agentgym import Feedback, LLMEnv
 from agentgym.policies.base import Generation, Policy
 from agentgym.policies.scripted import ScriptedPolicy
 from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.spaces import text_and_image_space
 from agentgym.trajectory import Trajectory, TrajectoryReader, TrajectoryWriter, Turn, json_safe, read_trajectories
 
 HUGE = 10**5000  # more digits than Python converts to text by default (4,300)
@@ -138,3 +139,36 @@ def test_a_record_whose_token_ids_are_no_integers_is_a_skipped_line(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     reader = TrajectoryReader(path)
     assert [t.loss_mask() for t in reader] == [[0, 1]] and reader.bad_lines == [2, 3, 4]
+
+
+class Canvas(LLMEnv):
+    """Paints one more row of its canvas each step, in place, and shows the canvas itself (as a
+    renderer drawing into its buffer does)."""
+
+    instructions = "Say anything."
+    observation_space = text_and_image_space(3, 4)
+
+    def new_episode(self, options):
+        self.canvas = np.zeros((3, 4, 3), np.uint8)
+        self.painted = 0
+        return {"text": "blank", "image": self.canvas}
+
+    def play(self, action):
+        self.canvas[self.painted] = 255
+        self.painted += 1
+        return Feedback({"text": f"{self.painted} rows", "image": self.canvas}, {"outcome": 0.0},
+                        terminated=self.painted == 3)
+
+
+agentgym.register("testing/TrajectoryFilesCanvas-v0", Canvas, max_turns=4, override=True)
+
+
+def test_each_turn_keeps_the_image_it_was_shown_when_the_environment_paints_in_place(tmp_path):
+    path = tmp_path / "t.jsonl"
+    (trajectory,) = rollout(ScriptedPolicy(["x"] * 3), [Task("testing/TrajectoryFilesCanvas-v0", 0)],
+                            trajectories_path=path, progress=False).trajectories
+    painted = [[int(row.all()) for row in turn.observation_image[:, :, 0] == 255] for turn in trajectory.turns]
+    assert painted == [[0, 0, 0], [1, 0, 0], [1, 1, 0]]  # was [1, 1, 1] three times: the final canvas
+    stored = read_trajectories(path)[0]
+    assert [np.array_equal(a.observation_image, b.observation_image) for a, b in zip(trajectory.turns, stored.turns)] \
+        == [True] * 3
