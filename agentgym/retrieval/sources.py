@@ -195,17 +195,35 @@ def _json_rows(path: Path) -> Iterator[dict[str, Any]]:
                 for row_number, row in enumerate(rows):
                     yield _check_row(row, path, f"item {row_number}")
                 return
+            first = True
             for line_number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
                 try:
                     row = json.loads(line)
                 except ValueError as exc:
+                    if first and name.endswith((".json", ".json.gz")):
+                        _refuse_one_object(handle, path)
                     raise ValueError(f"{path}: line {line_number} is not valid JSON: {exc}") from None
+                first = False
                 yield _check_row(row, path, f"line {line_number}")
     except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as exc:
         raise ValueError(f"{path}: cannot be read as {'gzipped ' if opener is gzip.open else ''}UTF-8 text: "
                          f"{exc}") from None
+
+
+def _refuse_one_object(handle: io.TextIOBase, path: Path) -> None:
+    """A ``ValueError`` saying so when the whole of a .json file whose first line is no JSON is one
+    object (SQuAD's ``{"version", "data": [...]}``, pretty-printed); nothing otherwise."""
+    handle.seek(0)
+    try:
+        whole = json.load(handle)
+    except ValueError:
+        return
+    if isinstance(whole, dict):
+        keys = ", ".join(sorted(map(str, whole))[:10])
+        raise ValueError(f"{path}: one JSON object (keys: {keys}), not rows: a JSON array of row objects or "
+                         f"JSON lines (one object a line) is read; save its list of rows as one of those")
 
 
 def _first_char(handle: io.TextIOBase) -> str:

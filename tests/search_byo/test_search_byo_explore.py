@@ -237,3 +237,14 @@ def test_an_index_being_built_does_not_hold_up_other_indexes():
     assert opened == ["slow"]
     for name in ("slow", "other"):
         shared(f"test-{name}-{id(building)}", Fake).close()
+
+
+def test_a_pretty_printed_json_object_says_it_is_one_object(tmp_path):
+    """A .json file holding one pretty-printed object (SQuAD's {"version", "data": [...]}) was
+    refused as 'line 1 is not valid JSON', although it is valid JSON."""
+    from agentgym.retrieval.sources import iter_records
+
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps({"version": "1.1", "data": [{"question": "Who?", "answer": "me"}]}, indent=2))
+    with pytest.raises(ValueError, match=r"squad.json: one JSON object \(keys: data, version\), not rows"):
+        list(iter_records(str(path)))
