@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 from rich.table import Table
-from rich.text import Text
 
 import agentgym
 from agentgym.cli.options import console as make_console
+from agentgym.eval.tables import terminal_cell
 
 #: wide enough for any row: rich draws a table no wider than its contents need
 NATURAL_WIDTH = 10_000
@@ -108,8 +108,10 @@ def run(args: argparse.Namespace) -> int:
     for column in ("family", "turns", "tags", "description"):
         table.add_column(column, overflow="fold")
     for env in envs:
-        # Text cells: a user's description or tag is printed as written, never read as markup.
-        table.add_row(*map(Text, (env.id, env.family, str(env.max_turns or "-"), ", ".join(env.tags), env.description)))
+        # A user's description or tag is printed as written, never read as markup, its control
+        # characters as escapes.
+        table.add_row(*map(terminal_cell, (env.id, env.family, str(env.max_turns or "-"), ", ".join(env.tags),
+                                           env.description)))
     console.print(table)
     return 0
 
@@ -162,5 +164,6 @@ def _suite_table(suites: list[Any]) -> Table:
     for column in ("suite", "environments", "tasks", "description"):
         table.add_column(column)
     for suite in suites:
-        table.add_row(*map(Text, (suite.name, str(len(suite.entries)), str(suite.num_tasks), suite.description)))
+        table.add_row(*map(terminal_cell, (suite.name, str(len(suite.entries)), str(suite.num_tasks),
+                                           suite.description)))
     return table

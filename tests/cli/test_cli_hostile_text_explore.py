@@ -87,3 +87,16 @@ def test_play_prints_emoji_codes_as_written(capsys, monkeypatch, registered_for_
     out = capsys.readouterr().out
     assert out.count("build :x: failed, :+1: from 2 people at 12:30:00") == 2 and "thanks :smile:" in out
     assert not {"❌", "👍", "😄"} & set(out)
+
+
+def test_list_shows_a_plugins_control_characters_as_escapes(capsys, registered_for_the_test):
+    """A description or tag a plugin registered reached the terminal with its ESC characters."""
+    from agentgym import LLMEnv
+
+    class Quiet(LLMEnv):
+        pass
+
+    registered_for_the_test("hostile_cli/Quiet-v0", Quiet, description=f"quiet {ESCAPES}", tags=[f"t{ESCAPES}"])
+    assert main(["list", "hostile_cli/*"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and f"quiet {SHOWN}" in out and f"t{SHOWN}" in out
