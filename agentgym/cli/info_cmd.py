@@ -62,8 +62,8 @@ def _describe(args: argparse.Namespace, record: Any, env: Any) -> None:
     # never markup (a default such as "[1, 2]" must print as written).
     key_width = 18
     indent = " " * (2 + key_width + 1)
-    for key, value in rows:
-        lines = textwrap.wrap(value, width=max(40, out.width - len(indent)), break_on_hyphens=False) or ["-"]
+    for key, value in rows:  # tags, tools and spaces are the environment's text: control characters escaped
+        lines = textwrap.wrap(terminal_text(value), width=max(40, out.width - len(indent)), break_on_hyphens=False) or ["-"]
         line = Text.assemble(("  " + key.ljust(key_width), "cyan"), " ", "\n".join(
             [lines[0]] + [indent + more for more in lines[1:]]))
         out.print(line, highlight=False, soft_wrap=True)

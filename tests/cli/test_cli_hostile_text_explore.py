@@ -28,7 +28,7 @@ def _register(register):
                 raise InvalidAction(f"no {ESCAPES}")
             return Feedback(f"done {ESCAPES}", {"outcome": 1.0}, terminated=True, success=True)
 
-    register("hostile_cli/Escapes-v0", Escapes, max_turns=3, description="escapes")
+    register("hostile_cli/Escapes-v0", Escapes, max_turns=3, description="escapes", tags=[f"tag{ESCAPES}"])
 
 
 def test_play_and_info_show_an_environments_escape_sequences_as_escapes(capsys, monkeypatch,
@@ -46,7 +46,7 @@ def test_play_and_info_show_an_environments_escape_sequences_as_escapes(capsys, 
         assert shown in out, shown
     assert main(["info", "hostile_cli/Escapes-v0"]) == 0
     out = capsys.readouterr().out
-    assert "\x1b" not in out and f"Rules {SHOWN}." in out and f"A page {SHOWN}" in out
+    assert "\x1b" not in out and f"Rules {SHOWN}." in out and f"A page {SHOWN}" in out and f"tag{SHOWN}" in out
 
 
 def test_one_line_errors_and_warnings_show_control_characters_as_escapes(capsys, tmp_path):
