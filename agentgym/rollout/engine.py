@@ -191,13 +191,21 @@ def rollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None 
             on_episode: Callable[[Trajectory], None] | None = None) -> RolloutResult:
     """Synchronous :func:`arollout` (not callable from inside a running event loop: there, such
     as in a notebook, ``await arollout(...)``)."""
+    if _loop_running():
+        raise RuntimeError("rollout() was called inside a running event loop (a notebook, an async function): "
+                           "await arollout(...) instead")
+    return asyncio.run(arollout(policy, tasks, config, trajectories_path=trajectories_path, progress=progress,
+                                on_episode=on_episode))
+
+
+def _loop_running() -> bool:
+    """Whether this thread runs an event loop (asked outside any ``except``, so that an error
+    of the rollout is not shown as raised while handling 'no running event loop')."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(arollout(policy, tasks, config, trajectories_path=trajectories_path, progress=progress,
-                                    on_episode=on_episode))
-    raise RuntimeError("rollout() was called inside a running event loop (a notebook, an async function): "
-                       "await arollout(...) instead")
+        return False
+    return True
 
 
 async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None = None, *,

@@ -172,3 +172,15 @@ def test_each_turn_keeps_the_image_it_was_shown_when_the_environment_paints_in_p
     stored = read_trajectories(path)[0]
     assert [np.array_equal(a.observation_image, b.observation_image) for a, b in zip(trajectory.turns, stored.turns)] \
         == [True] * 3
+
+
+def test_an_error_that_stops_a_rollout_is_not_shown_inside_no_running_event_loop(tmp_path):
+    def full(trajectory):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left") as stopped:
+        rollout(ScriptedPolicy(["x"]), [Task("testing/TrajectoryFilesFactorials-v0", 0)], on_episode=full,
+                trajectories_path=tmp_path / "t.jsonl", progress=False)
+    # the traceback read "RuntimeError: no running event loop / During handling of the above exception..."
+    assert stopped.value.__context__ is None
+    assert len(read_trajectories(tmp_path / "t.jsonl")) == 1
