@@ -525,8 +525,8 @@ class TrajectoryWriter:
     in an action is stored faithfully). With ``fsync=True`` each line is also forced to disk.
     Opening a file whose last line was cut off by a crash starts a new line first, so the
     partial line cannot corrupt the next trajectory (a pipe or FIFO, which has no last line to
-    look at and nothing to force to disk, is written to as it is). One writer may be shared by several threads (each line is
-    written under a lock).
+    look at and nothing to force to disk, is written to as it is). One writer may be shared by
+    several threads (each line is written under a lock).
 
     Images are written to :attr:`images` (the folder ``<stem>.images`` beside the file, made
     on the first image) before the line that refers to them; with ``fsync=True`` the image

@@ -1,5 +1,6 @@
-"""Trajectory files as a demanding user writes them: values JSON text cannot hold as they are,
-output paths that are no regular file, rollouts refused before they start."""
+"""Trajectory files as a demanding user writes and reads them: values JSON text cannot hold as
+they are, a pipe as the output, a rollout refused before it starts, damaged records, log-probs
+as arrays, an environment drawing into the array it shows, an error that stops a rollout."""
 
 import json
 import os
