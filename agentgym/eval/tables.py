@@ -127,5 +127,6 @@ def terminal_text(text: str) -> str:
 
 def terminal_cell(text: str) -> Text:
     """``text`` as a rich table cell or title: plain text (``Wordle-v0[easy]`` is not markup)
-    with its control characters escaped (:func:`terminal_text`)."""
-    return Text(terminal_text(text))
+    with its control characters escaped (:func:`terminal_text`), a tab too (``\\t``: rich
+    measured it as no width but drew it wider, so a label holding one was cut with an ellipsis)."""
+    return Text(terminal_text(text).replace("\t", "\\t"))

@@ -97,6 +97,14 @@ def test_terminal_tables_show_control_characters_as_escapes():
     assert "hostile/Env-v0[\\x1b[2J\\x07]" in text and "suite \\x1b]0;owned\\x07 on x" in text
 
 
+def test_a_tab_in_a_label_is_shown_as_an_escape_not_cut_with_an_ellipsis():
+    """A tab in a label (-o delimiter="\\t" for a TSV file) was measured as no width but drawn
+    as up to eight columns: the label was cut ('tools/Csv-v0[…') and lost its end."""
+    out = io.StringIO()
+    Console(file=out, width=300).print(rich_table(_rows("tools/Csv-v0[\t,data.tsv]"), _rows("overall")[0]))
+    assert "tools/Csv-v0[\\t,data.tsv]" in out.getvalue() and "…" not in out.getvalue()
+
+
 def test_terminal_text_escapes_controls_and_lone_surrogates_and_keeps_lines_tabs_and_unicode():
     """A lone surrogate in a label made printing the table raise UnicodeEncodeError."""
     assert terminal_text("a\x1b[31mb\rc\x9bd\x7f\ud800") == "a\\x1b[31mb\\rc\\x9bd\\x7f\\ud800"
