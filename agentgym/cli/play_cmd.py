@@ -83,6 +83,23 @@ def run(args: argparse.Namespace) -> int:
         env.close()
 
 
+def _answer(console: Console, what: str, source: str, call: Any, label: str) -> None:
+    """Print what ``call`` returns (``:hint``, ``:state``) after ``label``; if it raises (an
+    environment's bug), say so in one line and let the episode go on: a command is not a turn,
+    and losing the game to it would punish the player for the environment."""
+    try:
+        answer = call()
+    except NotImplementedError:
+        console.print(Text(f"no {what}: {source} is not implemented for this environment", style="yellow"),
+                      soft_wrap=True)
+        return
+    except Exception as exc:  # noqa: BLE001 - any failure of the environment's helper, reported
+        console.print(Text(terminal_text(f"no {what}: {source} raised {type(exc).__name__}: {exc}"), style="red"),
+                      soft_wrap=True)
+        return
+    console.print(Text.assemble((label, "yellow"), terminal_text(str(answer))), soft_wrap=True)
+
+
 def _play(env: Any, args: argparse.Namespace, console: Console, read: Any) -> int:
     """Play one episode of ``env`` with the moves ``read`` returns; 0 when it ends or input does.
 
@@ -105,13 +122,10 @@ def _play(env: Any, args: argparse.Namespace, console: Console, read: Any) -> in
         if command == ":quit":
             return 0
         if command == ":state":
-            console.print(terminal_text(str(env.render())), markup=False)
+            _answer(console, "state", "render", env.render, "")
             continue
         if command == ":hint":
-            try:
-                console.print(Text.assemble(("hint: ", "yellow"), terminal_text(str(env.unwrapped.oracle_action()))))
-            except NotImplementedError:
-                console.print("[yellow]no oracle for this environment[/yellow]")
+            _answer(console, "hint", "the oracle", env.unwrapped.oracle_action, "hint: ")
             continue
         if command == ":help":
             console.print(HELP, style="dim")

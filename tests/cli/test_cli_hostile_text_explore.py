@@ -100,3 +100,32 @@ def test_list_shows_a_plugins_control_characters_as_escapes(capsys, registered_f
     assert main(["list", "hostile_cli/*"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and f"quiet {SHOWN}" in out and f"t{SHOWN}" in out
+
+
+def test_play_goes_on_when_a_hint_or_a_render_raises(capsys, monkeypatch, registered_for_the_test):
+    """An oracle or a render that raised (an environment's bug) ended the game with a traceback
+    at ':hint' or ':state', the episode lost; the player is told and the episode goes on."""
+    from agentgym import Feedback, LLMEnv
+
+    class Broken(LLMEnv):
+        instructions = "Say ok."
+
+        def new_episode(self, options):
+            return "o"
+
+        def oracle_action(self):
+            raise RuntimeError(f"solver crashed {ESCAPES}")
+
+        def render_text(self):
+            raise KeyError("board")
+
+        def play(self, action):
+            return Feedback("f", {"outcome": 1.0}, terminated=True, success=True)
+
+    registered_for_the_test("hostile_cli/Broken-v0", Broken, max_turns=2)
+    moves = iter([":hint", ":state", "ok"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(moves))
+    assert main(["play", "hostile_cli/Broken-v0", "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    assert f"no hint: the oracle raised RuntimeError: solver crashed {SHOWN}" in out
+    assert "no state: render raised KeyError: 'board'" in out and "You won!" in out
