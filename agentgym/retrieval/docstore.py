@@ -17,7 +17,8 @@ Contract:
     read-only sequence of the ids by row; negative indexes count from the end) and ``digest`` (a hash of every id, title and text in
     order: equal digests mean equal contents).
     ``close()`` waits for reads in flight, then releases the file; afterwards every use raises
-    ``RuntimeError``. Stores are context managers.
+    ``RuntimeError``. A store dropped without ``close()`` releases its file when collected.
+    Stores are context managers.
 
 Files: ``texts.bin`` (UTF-8 title then text of each row, back to back), ``offsets.npy`` (int64,
 rows + 1: where each row starts), ``title_ends.npy`` (int64: where each row's title ends),
@@ -31,6 +32,7 @@ import hashlib
 import json
 import os
 import threading
+import weakref
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -155,6 +157,7 @@ class DocStore:
         self._sorted_ids = arrays["sorted_ids"]
         self._sorted_rows = arrays["sorted_rows"]
         self._fd = fd
+        self._release_fd = weakref.finalize(self, os.close, fd)  # also when dropped unclosed
         self._guard = UseGuard(f"DocStore at {path}")
 
     # -- building -------------------------------------------------------------------------
@@ -311,7 +314,7 @@ class DocStore:
     def close(self) -> None:
         """Wait for reads in flight, release the text file and the arrays; idempotent."""
         if self._guard.close():
-            os.close(self._fd)
+            self._release_fd()
             self._offsets = self._title_ends = self._ids = None  # type: ignore[assignment]
             self._sorted_ids = self._sorted_rows = None  # type: ignore[assignment]
 

@@ -175,7 +175,7 @@ def corpus_retriever(source: str | os.PathLike[str], *, cache_dir: str | os.Path
         except (ValueError, TypeError, OSError) as exc:
             raise ConfigError(f"{_OWNER}: cannot index the documents of {source}: {exc}") from None
 
-    return shared(str(index_path), build)
+    return shared(str(index_path), build, source=f"{path}|{kind}|{search_cache_dir(cache_dir).resolve()}")
 
 
 def sample_files(cache_dir: str | os.PathLike[str] | None = None, *, size: int = 1_000, seed: int = 0,

@@ -12,13 +12,16 @@ Contract:
     ``World(size, seed)``: the corpus (:func:`~agentgym.envs.search.corpus.build_corpus`) and its
     index are written under the cache directory the first time, and read back afterwards.
 
-    ``shared(key, opener)`` keeps one open retriever per key (an index path, a server URL) for
-    the whole process, so that many environments (the rollout engine makes one per episode) share
+    ``shared(key, opener, source=None)`` keeps one open retriever per key (an index path, a
+    server URL) for the whole process, so that many environments (the rollout engine makes one per episode) share
     one index and ``make`` stays fast after the first. ``opener()`` runs once per key, under that
     key's lock, so two threads never build one index twice, and a long build holds up no other
-    key. A shared retriever belongs to this cache:
-    environments never close it; ``close_shared()`` closes them all (tests, shutdown), and a
-    retriever found closed is opened again.
+    key. A shared retriever belongs to this cache: environments never close it;
+    ``close_shared()`` closes them all (tests, shutdown), and a retriever found closed is opened
+    again. ``source`` names what a key is a version of (a corpus file, whose every edit is a new
+    index): a new key of a source replaces the source's previous retriever in the cache, without
+    closing it (environments made on it keep using it; its files are released once they are
+    gone), so a file edited again and again keeps one index open, not one per version.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from .corpus import build_corpus
 _LOCK = threading.Lock()  # guards _SHARED and _KEY_LOCKS, never held while an opener runs
 _SHARED: dict[str, Retriever] = {}
 _KEY_LOCKS: dict[str, threading.Lock] = {}
+_KEY_OF_SOURCE: dict[str, str] = {}
 #: the index's folder inside a corpus folder
 INDEX_FOLDER = "bm25"
 
@@ -56,8 +60,9 @@ def search_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     return path
 
 
-def shared(key: str, opener: Callable[[], Retriever]) -> Retriever:
-    """The process's retriever for ``key``, opened by ``opener()`` the first time."""
+def shared(key: str, opener: Callable[[], Retriever], source: str | None = None) -> Retriever:
+    """The process's retriever for ``key``, opened by ``opener()`` the first time; the newest key
+    of ``source`` replaces its older ones (see the module docstring)."""
     with _LOCK:
         key_lock = _KEY_LOCKS.setdefault(key, threading.Lock())
     with key_lock:
@@ -67,6 +72,13 @@ def shared(key: str, opener: Callable[[], Retriever]) -> Retriever:
             retriever = opener()
             with _LOCK:
                 _SHARED[key] = retriever
+        if source is not None:
+            with _LOCK:
+                previous = _KEY_OF_SOURCE.get(source)
+                _KEY_OF_SOURCE[source] = key
+                if previous is not None and previous != key:
+                    _SHARED.pop(previous, None)  # not closed: released with its last environment
+                    _KEY_LOCKS.pop(previous, None)
         return retriever
 
 
@@ -75,6 +87,7 @@ def close_shared() -> None:
     with _LOCK:
         retrievers = list(_SHARED.values())
         _SHARED.clear()
+        _KEY_OF_SOURCE.clear()
     for retriever in retrievers:
         retriever.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -248,3 +249,41 @@ def test_a_pretty_printed_json_object_says_it_is_one_object(tmp_path):
     path.write_text(json.dumps({"version": "1.1", "data": [{"question": "Who?", "answer": "me"}]}, indent=2))
     with pytest.raises(ValueError, match=r"squad.json: one JSON object \(keys: data, version\), not rows"):
         list(iter_records(str(path)))
+
+
+def test_a_corpus_edited_again_and_again_keeps_one_index_open(tmp_path, monkeypatch):
+    """Each version of an edited corpus file gets its own index (by design), and the shared cache
+    kept every version open for the life of the process: ten file descriptors (the memory maps and
+    the text file) per edit, until a notebook that re-ran its cells hit the limit of open files.
+    A new version's index replaces the old one in the cache; the old one is released once the
+    environments made on it are gone, and stays usable until then."""
+    import gc
+
+    import psutil
+
+    monkeypatch.setenv("AGENTGYM_CACHE", str(tmp_path / "cache"))
+    tasks = _write_jsonl(tmp_path / "q.jsonl", [{"question": "Which harbour?", "answer": "Harbour 1"}])
+    corpus = tmp_path / "corpus.jsonl"
+    cache = tmp_path / "cache"
+
+    def open_indexes():
+        return {Path(f.path).relative_to(cache).parts[1] for f in psutil.Process().open_files()
+                if f.path.startswith(str(cache))}
+
+    kept = None
+    for version in range(3):
+        _write_jsonl(corpus, DOCUMENTS[: version + 2])
+        env = agentgym.make(ENV_ID, tasks=tasks, corpus=str(corpus), cache_dir=str(cache))
+        env.close()
+        if version == 0:
+            kept = env  # an environment still alive on the first version
+        del env
+        gc.collect()
+    assert len(open_indexes()) == 2, "the newest index and the one an environment still holds"
+    kept.reset(seed=0)
+    assert kept.step("<search>harbour 1</search>")[4]["retrieved"][0] == "d1"
+    kept.unwrapped.retriever.close()
+    agentgym.make(ENV_ID, tasks=tasks, corpus=str(corpus), cache_dir=str(cache)).unwrapped.retriever.close()
+    del kept
+    gc.collect()
+    assert open_indexes() == set()
