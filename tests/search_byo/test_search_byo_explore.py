@@ -160,16 +160,18 @@ def test_ids_with_tabs_or_line_breaks_are_opened(make_corpus_env):
 
 def test_a_served_document_whose_id_holds_a_line_break_is_opened(tmp_path):
     """The server's /documents/{id} route did not match an id with a line break (Starlette's path
-    parameter is '.*'), so the client reported 'the server cannot open documents (it has no
-    /documents endpoint ...)' for a document it holds."""
+    parameter is '.*'), so RemoteRetriever reported 'the server cannot open documents (it has no
+    /documents endpoint ...)' for a document the server holds."""
+    from fastapi.testclient import TestClient
+
     from agentgym.retrieval.bm25 import BM25Index
-    from agentgym.retrieval.client import RemoteRetriever
-    from agentgym.retrieval.server import serve_retriever
+    from agentgym.retrieval.server import create_retrieval_app
 
     rows = [{"id": "nl\nid", "title": "Broken", "text": "Walrus two."}, {"id": "end\n", "title": "", "text": "Seal."}]
-    with BM25Index.build(rows, tmp_path / "index") as index, serve_retriever(index) as server, \
-            RemoteRetriever(server.url) as client:
-        assert client.document("nl\nid").text == "Walrus two." and client.document("end\n").text == "Seal."
+    with BM25Index.build(rows, tmp_path / "index") as index, TestClient(create_retrieval_app(index)) as client:
+        assert client.get("/documents/nl%0Aid").json()["text"] == "Walrus two."
+        assert client.get("/documents/end%0A").json()["text"] == "Seal."
+        assert client.get("/documents/missing").json()["error"]["type"] == "document_not_found"
 
 
 def test_an_answer_that_exact_match_cannot_compare_is_refused(tmp_path):
@@ -185,7 +187,8 @@ def test_an_answer_that_exact_match_cannot_compare_is_refused(tmp_path):
     assert task.answers == ("B 52", "?")  # an alias that matches nothing is harmless
 
 
-@pytest.mark.parametrize("env_id, kwargs", [("search/Corpus-v0", {}), ("search/MultiHop-v0", {"size": 60})])
+@pytest.mark.parametrize("env_id, kwargs", [("search/Corpus-v0", {}),
+                                             ("search/MultiHop-v0", {"size": 60, "questions": 5})])
 def test_a_cache_dir_that_is_a_file_is_a_config_error(tmp_path, monkeypatch, env_id, kwargs):
     """cache_dir (or $AGENTGYM_CACHE) naming a file raised NotADirectoryError / FileExistsError from
     deep inside the corpus and sample writers."""
