@@ -23,7 +23,8 @@
     in ``$AGENTGYM_API_KEY`` when one is set (a server beyond loopback requires it);
   - neither, for a HotpotQA file: its context paragraphs are the corpus
     (:func:`~agentgym.envs.search.byo.hotpotqa_documents`), whose ids are the titles the gold
-    documents name.
+    documents name. A HotpotQA file given as ``corpus`` (its first row HotpotQA-shaped, with no
+    text field) is read so too.
 
 Every other argument is :class:`~agentgym.envs.search.env.SearchEnv`'s (``action_format``,
 ``top_k``, ``turn_budget``...), except those of the generated world (``size``, ``seed``,
@@ -87,7 +88,8 @@ def corpus_search_env(*, tasks: str | None = None, shape: str = "auto", corpus: 
     if retriever_url is not None:
         retriever = remote_retriever(retriever_url)
     elif corpus is not None:
-        retriever = corpus_retriever(corpus, cache_dir=cache_dir, fields=fields)
+        hotpotqa = fields == (None, None, None) and _is_hotpotqa_file(corpus)
+        retriever = corpus_retriever(corpus, cache_dir=cache_dir, hotpotqa=hotpotqa, fields=fields)
     elif shape == "hotpotqa":
         retriever = corpus_retriever(tasks, cache_dir=cache_dir, hotpotqa=True)
     else:
@@ -130,6 +132,29 @@ def _read_tasks(path: str, fingerprint: str, shape: str, split: str) -> tuple[tu
         first = next(iter_records(path), None)
         shape = detect_shape(first, path) if first is not None else "nq"
     return tuple(read_tasks(path, shape=shape, split=split)), shape
+
+
+def _is_hotpotqa_file(source: str) -> bool:
+    """Whether the documents file ``source`` is a HotpotQA file (module docstring); ``False`` when
+    it cannot be read (the indexing says why)."""
+    path = _existing(source, "corpus")
+    try:
+        return _first_row_is_hotpotqa(str(path.resolve()), source_fingerprint(path))
+    except (ValueError, TypeError, OSError):
+        return False
+
+
+@functools.lru_cache(maxsize=16)
+def _first_row_is_hotpotqa(path: str, fingerprint: str) -> bool:
+    from agentgym.retrieval.sources import TEXT_FIELDS, iter_records
+
+    first = next(iter_records(path), None)
+    if first is None or any(field in first for field in TEXT_FIELDS):
+        return False
+    try:
+        return detect_shape(first, path) == "hotpotqa"
+    except ValueError:
+        return False
 
 
 def remote_retriever(url: str) -> Retriever:

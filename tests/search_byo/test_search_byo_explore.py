@@ -290,3 +290,21 @@ def test_a_corpus_edited_again_and_again_keeps_one_index_open(tmp_path, monkeypa
     del kept
     gc.collect()
     assert open_indexes() == set()
+
+
+def test_a_hotpotqa_file_given_as_the_corpus_gives_its_paragraphs(tmp_path, monkeypatch):
+    """corpus=HOTPOT_FILE (the questions' own file, or another split's paragraphs) was refused
+    with 'no text field in the first row ... name it with text_field='; a HotpotQA file is a corpus
+    of its context paragraphs, as when it is given as the tasks alone."""
+    monkeypatch.setenv("AGENTGYM_CACHE", str(tmp_path / "cache"))
+    rows = [{"_id": "q1", "question": "Were Ann Lee and Bob Ray both painters?", "answer": "yes",
+             "type": "comparison", "level": "easy", "supporting_facts": [["Ann Lee", 0], ["Bob Ray", 0]],
+             "context": [["Ann Lee", ["Ann Lee is a painter."]], ["Bob Ray", ["Bob Ray is a painter."]]]}]
+    path = tmp_path / "hotpot.json"
+    path.write_text(json.dumps(rows))
+    alone = agentgym.make(ENV_ID, tasks=str(path), cache_dir=str(tmp_path / "cache"))
+    both = agentgym.make(ENV_ID, tasks=str(path), corpus=str(path), cache_dir=str(tmp_path / "cache"))
+    assert both.unwrapped.retriever is alone.unwrapped.retriever
+    both.reset(seed=0)
+    assert both.step("<search>Bob Ray</search>")[4]["gold_retrieved"] == ["Bob Ray"]
+    both.unwrapped.retriever.close()
