@@ -25,14 +25,19 @@ ids the gold documents name), each title once, so one HotpotQA file gives a corp
 questions.
 
 Errors: a row without a question or an answer, or of the wrong shape, raises ``ValueError``
-naming the source and the row.
+naming the source and the row. An answer that exact match cannot compare (only articles or
+punctuation, such as ``"A"``: SQuAD's normalisation empties it, so no prediction matches it) is
+dropped; a row left without another answer is skipped, with one ``UserWarning`` for the source
+(one such row in a large file does not refuse the file).
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Iterator, Sequence
 
 from agentgym.retrieval.base import Document
+from agentgym.rewards.search import normalise_answer
 from agentgym.retrieval.sources import describe_source, iter_records
 
 from .tasks import SearchTask
@@ -50,15 +55,31 @@ def read_tasks(source: Any, *, shape: str = "auto", split: str = "train") -> lis
         raise ValueError(f"split must be a non-empty string, got {split!r}")
     where = describe_source(source)
     tasks: list[SearchTask] = []
+    skipped: list[tuple[int, str]] = []
     for row_number, row in enumerate(iter_records(source)):
         if shape == "auto":
             shape = detect_shape(row, where)
         convert = _hotpotqa_task if shape == "hotpotqa" else _nq_task
         try:
             tasks.append(convert(row, row_number, split))
+        except _Ungradable as exc:
+            skipped.append((row_number, exc.answer))
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{where}: row {row_number}: {exc}") from None
+    if skipped:
+        row_number, answer = skipped[0]
+        warnings.warn(f"{where}: skipped {len(skipped)} question(s) whose answers exact match cannot compare (only "
+                      f"articles or punctuation, which SQuAD's normalisation empties), e.g. row {row_number}: "
+                      f"{answer!r:.60}", UserWarning, stacklevel=2)
     return tasks
+
+
+class _Ungradable(Exception):
+    """A row whose every answer normalises to nothing (see the module docstring)."""
+
+    def __init__(self, answer: str) -> None:
+        super().__init__(answer)
+        self.answer = answer
 
 
 def detect_shape(row: dict[str, Any], where: str = "the source") -> str:
@@ -101,6 +122,10 @@ def _nq_task(row: dict[str, Any], row_number: int, split: str) -> SearchTask:
     if not answers:
         raise ValueError(f"no answer (looked for answer, answers, golden_answers, reward_model.ground_truth.target; "
                          f"fields: {sorted(row)})")
+    gradable = [answer for answer in answers if normalise_answer(answer)]
+    if not gradable:
+        raise _Ungradable(answers[0])
+    answers = gradable
     qid = next((str(row[k]) for k in _NQ_ID_FIELDS if row.get(k) not in (None, "")), f"{split}-{row_number}")
     source_name = row.get("data_source")
     kind = source_name if isinstance(source_name, str) and source_name else "open"
@@ -156,6 +181,8 @@ def _hotpotqa_task(row: dict[str, Any], row_number: int, split: str) -> SearchTa
     answer = row.get("answer")
     if not isinstance(answer, str) or not answer.strip():
         raise ValueError(f"no answer (fields: {sorted(row)})")
+    if not normalise_answer(answer):
+        raise _Ungradable(answer.strip())
     gold = list(dict.fromkeys(title for title, _ in _supporting_facts(row.get("supporting_facts"))))
     kind = row.get("type")
     level = row.get("level")

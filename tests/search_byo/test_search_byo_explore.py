@@ -174,17 +174,22 @@ def test_a_served_document_whose_id_holds_a_line_break_is_opened(tmp_path):
         assert client.get("/documents/missing").json()["error"]["type"] == "document_not_found"
 
 
-def test_an_answer_that_exact_match_cannot_compare_is_refused(tmp_path):
+def test_an_answer_that_exact_match_cannot_compare_is_left_out_with_a_warning(tmp_path):
     """An answer of only articles or punctuation ('A', 'The', '?!') normalises to nothing under
-    SQuAD's normalisation, which matches no prediction: the task could not be won, not even by the
-    oracle, and nothing said so. It is refused as a row without an answer is."""
+    SQuAD's normalisation, which matches no prediction: the question could not be won, not even by
+    the oracle, and nothing said so. Such answers are dropped (another answer of the row becomes the
+    reference); a row left with none is skipped with one warning, as one such row in a large file
+    must not refuse the file. A SearchTask made with such an answer is refused."""
     from agentgym.envs.search.byo import read_tasks
+    from agentgym.envs.search.tasks import SearchTask
 
-    rows = [{"question": "Which river?", "answer": "Vltava"}, {"question": "Which option is right?", "answer": "A"}]
-    with pytest.raises(ValueError, match=r"row 1: .*'A'.*normalises to nothing"):
-        read_tasks(_write_jsonl(tmp_path / "q.jsonl", rows))
-    [task] = read_tasks(_write_jsonl(tmp_path / "alias.jsonl", [{"question": "Which?", "answers": ["B 52", "?"]}]))
-    assert task.answers == ("B 52", "?")  # an alias that matches nothing is harmless
+    rows = [{"question": "Which river?", "answer": "Vltava"}, {"question": "Which option is right?", "answer": "A"},
+            {"question": "Which band?", "answers": ["The", "The The band"]}]
+    with pytest.warns(UserWarning, match=r"skipped 1 question\(s\) .*row 1: 'A'"):
+        tasks = read_tasks(_write_jsonl(tmp_path / "q.jsonl", rows))
+    assert [task.answers for task in tasks] == [("Vltava",), ("The The band",)]
+    with pytest.raises(ValueError, match="normalises to nothing"):
+        SearchTask(qid="q", question="Which?", answer="?!")
 
 
 @pytest.mark.parametrize("env_id, kwargs", [("search/Corpus-v0", {}),
