@@ -13,10 +13,10 @@ Contract:
     index are written under the cache directory the first time, and read back afterwards.
 
     ``shared(key, opener, source=None)`` keeps one open retriever per key (an index path, a
-    server URL) for the whole process, so that many environments (the rollout engine makes one per episode) share
-    one index and ``make`` stays fast after the first. ``opener()`` runs once per key, under that
-    key's lock, so two threads never build one index twice, and a long build holds up no other
-    key. A shared retriever belongs to this cache: environments never close it;
+    server URL) for the whole process, so that many environments (the rollout engine makes one
+    per episode) share one index and ``make`` stays fast after the first. ``opener()`` runs once
+    per key, under that key's lock, so two threads never build one index twice, and a long build
+    holds up no other key. A shared retriever belongs to this cache: environments never close it;
     ``close_shared()`` closes them all (tests, shutdown), and a retriever found closed is opened
     again. ``source`` names what a key is a version of (a corpus file, whose every edit is a new
     index): a new key of a source replaces the source's previous retriever in the cache, without
@@ -36,7 +36,7 @@ from agentgym.retrieval.base import Document, Retriever
 
 from .corpus import build_corpus
 
-_LOCK = threading.Lock()  # guards _SHARED and _KEY_LOCKS, never held while an opener runs
+_LOCK = threading.Lock()  # guards the three tables below, never held while an opener runs
 _SHARED: dict[str, Retriever] = {}
 _KEY_LOCKS: dict[str, threading.Lock] = {}
 _KEY_OF_SOURCE: dict[str, str] = {}
