@@ -37,8 +37,8 @@ import warnings
 from typing import Any, Iterator, Sequence
 
 from agentgym.retrieval.base import Document
-from agentgym.rewards.search import normalise_answer
 from agentgym.retrieval.sources import describe_source, iter_records
+from agentgym.rewards.search import normalise_answer
 
 from .tasks import SearchTask
 
