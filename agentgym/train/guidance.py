@@ -161,6 +161,14 @@ def hinted_levels(trajectories: Iterable[Trajectory]) -> list[int]:
     return [int(t.metadata[HINT_LEVEL_KEY]) for t in trajectories if t.metadata.get(HINT_LEVEL_KEY) is not None]
 
 
+def _every_process(labels: list[str]) -> list[str]:
+    """``labels`` of every process under ``torch.distributed`` (rank order), else ``labels``:
+    each process then moves its ladder as one process seeing every group would."""
+    from agentgym.train.distributed import gather  # torch: only when training
+
+    return [label for share in gather(labels) for label in share]
+
+
 class Guide:
     """Guidance for a trainer's step (module docstring; ``[guidance]``,
     :class:`~agentgym.train.config.GuidanceSection`).
@@ -186,22 +194,43 @@ class Guide:
         """``kept`` with every group in which no episode succeeded replaced by the same tasks
         played with hints at their ladder level and rebuilt without them (the trainer scores
         those as another policy's samples). A group that cannot be rebuilt keeps its unhinted
-        trajectories (counted, with a warning). Writes ``guidance/*`` metrics."""
-        from agentgym.train.batching import check_trainable  # torch: only when training
+        trajectories (counted, with a warning). Writes ``guidance/*`` metrics.
 
+        Under ``torch.distributed`` every process calls it at every step, with its share of the
+        tasks (``kept`` may be empty): the ladder's moves -- tasks solved, tasks that failed even
+        with hints -- are gathered from every process, so each keeps the ladder one process
+        playing all the tasks would keep (and rank 0's checkpoint holds it)."""
         by_group = {f"{task.label}#{task.seed}": task for task in tasks}
         failed = [group for group in failed_groups(kept, self.section.failure_threshold) if group in by_group]
-        for group in {t.group_id for t in kept} - set(failed):
-            if group in by_group and any(t.success for t in kept if t.group_id == group):
-                self.ladder.solved(by_group[group].label)
+        solved = [by_group[group].label for group in sorted({t.group_id for t in kept} - set(failed))
+                  if group in by_group and any(t.success for t in kept if t.group_id == group)]
+        for label in _every_process(solved):
+            self.ladder.solved(label)
         metrics["guidance/failed_groups"] = float(len(failed))
+        replaced, unbuilt, still_failing = self._guided(failed, by_group, step) if failed else ({}, 0, [])
+        for label in _every_process(still_failing):
+            self.ladder.failed_with_hints(label)
         if not failed:
             return kept
+        hinted = [t for episodes in replaced.values() for t in episodes]
+        metrics["guidance/hinted_episodes"] = float(len(hinted))
+        metrics["guidance/hinted_success"] = float(np.mean([t.success for t in hinted])) if hinted else math.nan
+        metrics["guidance/level_mean"] = float(np.mean(hinted_levels(hinted))) if hinted else math.nan
+        metrics["guidance/unbuilt_groups"] = float(unbuilt)
+        return [t for t in kept if t.group_id not in replaced] + hinted
+
+    def _guided(self, failed: list[str], by_group: dict[str, Task],
+                step: int) -> tuple[dict[str, list[Trajectory]], int, list[str]]:
+        """The ``failed`` groups played again with hints at their tasks' levels and rebuilt
+        without them: ``(rebuilt trajectories by group, groups that could not be rebuilt, the
+        task of each group that failed even with hints)``."""
+        from agentgym.train.batching import check_trainable  # torch: only when training
+
         by_level: dict[int, list[Task]] = {}
         for group in failed:
             by_level.setdefault(self.ladder.level_for(by_group[group].label), []).append(by_group[group])
         replaced: dict[str, list[Trajectory]] = {}
-        unbuilt = 0
+        unbuilt, still_failing = 0, []
         for level, level_tasks in sorted(by_level.items()):
             played = self.play(level_tasks, level, step)
             for task in level_tasks:
@@ -218,13 +247,8 @@ class Guide:
                     trajectory.metadata[HINT_LEVEL_KEY] = level
                 replaced[group] = rebuilt
                 if not any(t.success for t in rebuilt):
-                    self.ladder.failed_with_hints(task.label)
-        hinted = [t for episodes in replaced.values() for t in episodes]
-        metrics["guidance/hinted_episodes"] = float(len(hinted))
-        metrics["guidance/hinted_success"] = float(np.mean([t.success for t in hinted])) if hinted else math.nan
-        metrics["guidance/level_mean"] = float(np.mean(hinted_levels(hinted))) if hinted else math.nan
-        metrics["guidance/unbuilt_groups"] = float(unbuilt)
-        return [t for t in kept if t.group_id not in replaced] + hinted
+                    still_failing.append(task.label)
+        return replaced, unbuilt, still_failing
 
     def _tools_of(self, task: Task) -> list[dict[str, Any]] | None:
         """The tool schemas the policy was shown in ``task`` (its chat template renders them):

@@ -409,23 +409,23 @@ class Trainer:
         kept = self._trainable(trajectories, metrics)
         if self._async is not None:
             kept = self._within_staleness(kept, step, metrics)
-        if self.guide is not None and kept:
+        if self.guide is not None and (kept or is_distributed()):  # every process shares the ladder's moves
             kept = self.guide(kept, tasks, step, metrics)
         rows: list[TrainingRow] = []
         turn_advantages = np.zeros(0)
+        replayed: list[Trajectory] = []
         if kept:
             rows, turn_advantages = self._rows(kept, step, metrics)
-            replayed: list[Trajectory] = []
             if self.replay is not None:
                 replayed = self._replayed(kept, step, metrics)
                 rows += self._replay_rows(replayed, first_source=len(kept))
-            if self._async is not None or any(_sampled_by_another_policy(t, step) for t in kept + replayed):
-                self._add_proximal_logprobs(kept + replayed, rows, step, metrics)
-            if self.replay is not None:  # after choosing: a success is not replayed into its own group
-                metrics["replay/added"] = float(self.replay.add(
-                    (t for t in kept if not t.metadata.get("hints_stripped")), step))
-                metrics["replay/buffer_size"] = float(len(self.replay))
-                metrics["replay/tasks"] = float(self.replay.tasks)
+        if self._any_sampled_elsewhere(kept + replayed, step) and kept:
+            self._add_proximal_logprobs(kept + replayed, rows, step, metrics)
+        if kept and self.replay is not None:  # after choosing: a success is not replayed into its own group
+            metrics["replay/added"] = float(self.replay.add(
+                (t for t in kept if not t.metadata.get("hints_stripped")), step))
+            metrics["replay/buffer_size"] = float(len(self.replay))
+            metrics["replay/tasks"] = float(self.replay.tasks)
         if rows or is_distributed():  # every process joins every update, even with no rows
             metrics.update(self._update(rows, step))
         else:
@@ -580,6 +580,15 @@ class Trainer:
             if reference is not None:
                 row.ref_logprobs = reference[i].numpy()
         return rows
+
+    def _any_sampled_elsewhere(self, trajectories: Sequence[Trajectory], step: int) -> bool:
+        """Whether the step trains on tokens another policy sampled (asynchronous training, replay,
+        guidance): then every row is scored with the current weights (the proximal log-probs of the
+        decoupled objective). Under torch.distributed, whether any process does (every process
+        calls this at every step): the objective, and so the update, is then the same whichever
+        process holds the hinted rows -- the run of one process playing every task."""
+        elsewhere = self._async is not None or any(_sampled_by_another_policy(t, step) for t in trajectories)
+        return any(gather(elsewhere)) if is_distributed() else elsewhere
 
     def _play_hinted(self, tasks: list[Task], level: int, step: int) -> list[Trajectory]:
         """Guidance: play ``tasks`` as step ``step``'s rollout, with hints of ``level``."""

@@ -51,6 +51,11 @@ save_final = true
 [logging]
 console = false
 plot = false
+[guidance]
+enabled = true
+levels = [1, 2]
+patience = 1
+failure_threshold = 2.0
 """
 # Metrics of the machine, not the run: clocks, and how the rows were packed (each process packs
 # its own micro-batches).

@@ -108,3 +108,56 @@ def test_a_hinted_episode_rebuilt_without_hints_is_the_episode_played_without_th
 def test_what_cannot_be_rebuilt_is_refused():
     with pytest.raises(HintStripError, match="text-only"):
         strip_hints(Trajectory(turns=[Turn(0, "o", "a")]), llama3_style_tokenizer())
+
+
+def test_every_process_keeps_the_ladder_one_process_would(monkeypatch):
+    """Under torch.distributed each process sees its share of the groups; each kept a ladder of
+    its own (and only rank 0's was checkpointed). The ladder's moves are now gathered: a task
+    solved on one process and failing even with hints on another climbs on both, as it does
+    for one process playing both groups. (Two "processes" as threads; the gather is the glue.)"""
+    import threading
+
+    import agentgym.train.distributed as distributed
+    from agentgym.train.config import GuidanceSection
+    from agentgym.train.guidance import Guide
+
+    shares: list = [None, None]
+    barrier = threading.Barrier(2)
+    rank_of = threading.local()
+
+    def gather(value):  # all_gather_object between the two threads, in rank order
+        if not hasattr(rank_of, "rank"):  # the one process playing every group
+            return [value]
+        shares[rank_of.rank] = value
+        barrier.wait()
+        gathered = list(shares)
+        barrier.wait()
+        return gathered
+
+    monkeypatch.setattr(distributed, "gather", gather)
+    monkeypatch.setattr(Guide, "_guided", lambda self, failed, by_group, step: (
+        {}, 0, [by_group[group].label for group in failed]))  # every hinted replay fails again
+    section = GuidanceSection(enabled=True, levels=[1, 2], patience=1)
+    tasks = [Task(GAME, 0), Task(GAME, 1)]
+    groups = {0: [_trajectory(f"{GAME}#0", False, 0.0)], 1: [_trajectory(f"{GAME}#1", True, 1.0)]}
+
+    def one_process(*shares_of_groups):
+        guide = Guide(section, play=None, tokenizer=None)
+        for share in shares_of_groups:
+            guide([t for rank in share for t in groups[rank]], tasks, 0, {})
+        return guide.ladder.state()
+
+    alone = one_process([0, 1])  # solved on seed 1, failing with hints on seed 0: one step up
+    assert alone == {GAME: 1}
+    ladders = [None, None]
+
+    def rank(index):
+        rank_of.rank = index
+        ladders[index] = one_process([index])
+
+    threads = [threading.Thread(target=rank, args=(index,)) for index in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert ladders == [alone, alone]
