@@ -519,11 +519,12 @@ def _text(observation: Any) -> str:
 
 
 def _image(observation: Any) -> Any:
-    """A copy of the image of a ``{"text", "image"}`` observation (kept in the turn, stored as a
-    file when the episode ends), or ``None``: an environment may show an array it goes on
-    drawing into, and the turn keeps what was shown then."""
+    """The image of a ``{"text", "image"}`` observation (kept in the turn, stored as a file when
+    the episode ends), or ``None``. The observation comes through the episode's
+    :class:`~agentgym.wrappers.ChatHistory`, which gives it an image of its own (an environment
+    may draw on into the array it showed): the turn keeps what was shown then."""
     image = observation.get("image") if isinstance(observation, dict) else None
-    return image.copy() if is_image(image) else None
+    return image if is_image(image) else None
 
 
 def _action(generation: Generation) -> Any:

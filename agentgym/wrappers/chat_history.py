@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
 import gymnasium as gym
+import numpy as np
 
 from agentgym.core import ConfigError, is_int
 from agentgym.tool_calls import ToolCall, message_text, parse_tool_calls
@@ -122,6 +123,7 @@ class ChatHistory(gym.Wrapper):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         observation, info = self.env.reset(seed=seed, options=options)
+        observation = _as_shown(observation)
         self._head = []
         if self.system_prompt is not None:
             self._head.append(self._entry({"role": "system", "content": self.system_prompt}))
@@ -133,6 +135,7 @@ class ChatHistory(gym.Wrapper):
 
     def step(self, action: Any):
         observation, reward, terminated, truncated, info = self.env.step(action)
+        observation = _as_shown(observation)
         results = info.get("tool_results")
         if results and self.raw_assistant:
             turn = [self._entry({"role": "assistant", "content": _action_text(action)})]
@@ -224,6 +227,15 @@ def _content(observation: Any, prefix: str = "") -> Any:
     if image is None:
         return text
     return [{"type": "text", "text": text}, {"type": "image", "image": image}]
+
+
+def _as_shown(observation: Any) -> Any:
+    """``observation`` with its own copy of its image: an environment may draw on into the array
+    it showed (every turn's image, in the messages and the trajectory, was then the last frame).
+    The copy is what this wrapper returns and what its messages hold: one copy a turn."""
+    if isinstance(observation, dict) and isinstance(observation.get("image"), np.ndarray):
+        return {**observation, "image": observation["image"].copy()}
+    return observation
 
 
 def _action_text(action: Any) -> str:

@@ -14,6 +14,7 @@ from agentgym import Feedback, LLMEnv
 from agentgym.policies.base import Generation, Policy
 from agentgym.policies.scripted import ScriptedPolicy
 from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.rollout.transcript import message_images
 from agentgym.spaces import text_and_image_space
 from agentgym.trajectory import Trajectory, TrajectoryReader, TrajectoryWriter, Turn, json_safe, read_trajectories
 
@@ -170,6 +171,8 @@ def test_each_turn_keeps_the_image_it_was_shown_when_the_environment_paints_in_p
                             trajectories_path=path, progress=False).trajectories
     painted = [[int(row.all()) for row in turn.observation_image[:, :, 0] == 255] for turn in trajectory.turns]
     assert painted == [[0, 0, 0], [1, 0, 0], [1, 1, 0]]  # was [1, 1, 1] three times: the final canvas
+    shown = [[int(row.all()) for row in image[:, :, 0] == 255] for image in message_images(trajectory.messages)]
+    assert shown[:3] == painted  # the conversation the policy read, too
     stored = read_trajectories(path)[0]
     assert [np.array_equal(a.observation_image, b.observation_image) for a, b in zip(trajectory.turns, stored.turns)] \
         == [True] * 3
