@@ -76,9 +76,10 @@ def default_run_dir(suite: str, policy: str, root: str | Path = "runs") -> Path:
     """``runs/<suite>-<policy>-<YYYYmmdd-HHMMSS>``, made here, empty (``-2``, ``-3``... is added
     for runs started in the same second: making it is what reserves the name, so evaluations
     started together never share a directory), the suite's name and the policy spec made
-    file-name safe (``games/Wordle-v0[hard]`` -> ``games_Wordle-v0_hard``)."""
+    file-name safe (``games/Wordle-v0[hard]`` -> ``games_Wordle-v0_hard``) and cut to 80
+    characters each (a policy's end: the model's name ends a long path)."""
     safe_suite = _file_name_safe(suite, "suite")[:80]
-    safe_policy = _file_name_safe(canonical_spec(policy), "policy")
+    safe_policy = _file_name_safe(canonical_spec(policy), "policy")[-80:].lstrip("_.")
     base = Path(root) / f"{safe_suite}-{safe_policy}-{datetime.now():%Y%m%d-%H%M%S}"
     candidate, number = base, 1
     while True:

@@ -46,6 +46,13 @@ def test_default_run_directories_named_in_the_same_second_are_distinct(tmp_path)
     assert not any(first.iterdir())
 
 
+def test_a_long_policy_spec_makes_a_run_directory_the_file_system_takes(tmp_path):
+    # hf:<a path of 250 characters> was OSError: File name too long, after the policy loaded.
+    spec = "hf:" + "/models" * 40 + "/my-model"
+    run = default_run_dir("quick-v0", spec, root=tmp_path)
+    assert run.is_dir() and len(run.name) < 200 and "my-model" in run.name
+
+
 def test_a_failed_eval_leaves_no_default_run_directory(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "runs").mkdir()
