@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from collections import Counter
 from typing import Sequence
 
@@ -53,10 +54,12 @@ _OPEN, _CLOSE = "<answer>", "</answer>"
 
 def normalise_answer(text: str) -> str:
     """SQuAD's normalisation: lower-case, drop ASCII punctuation, drop the articles
-    a / an / the, collapse whitespace (in that order, as the SQuAD v1.1 script does)."""
+    a / an / the, collapse whitespace (in that order, as the SQuAD v1.1 script does), the text
+    first composed (NFC: ``"Zu\u0308rich"``, as a model or a file may spell it, is ``"Zürich"``;
+    canonically equivalent texts show the same and match the same)."""
     if not isinstance(text, str):
         raise ValueError(f"an answer must be a string, got {type(text).__name__}")
-    lowered = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    lowered = "".join(ch for ch in unicodedata.normalize("NFC", text).lower() if ch not in _PUNCTUATION)
     return " ".join(_ARTICLES.sub(" ", lowered).split())
 
 

@@ -44,6 +44,12 @@ def test_normalisation_drops_case_punctuation_articles_and_spaces():
     assert exact_match("an APPLE.", "apple") == 1.0
 
 
+def test_an_answer_spelled_decomposed_matches_its_composed_gold():
+    # NFD (a decomposed u-umlaut) shows as the same word: it matched nothing.
+    assert exact_match("Zu\u0308rich", ["Z\u00fcrich"]) == 1.0
+    assert token_f1("cre\u0302pes in Zu\u0308rich", "cr\u00eapes") == pytest.approx(0.5)  # 1 of 3 tokens
+
+
 def test_an_answer_that_normalises_to_nothing_matches_nothing():
     """'the' and '.' normalise to the empty string, as does a noisy alias such as '.': an answer
     that says nothing scored exact match 1 against it (a reward to hack)."""
