@@ -121,6 +121,7 @@ from typing import Any, ClassVar, Coroutine, Generator, Sequence
 import gymnasium as gym
 from gymnasium.error import ResetNeeded
 
+from agentgym.event_loops import running_loop
 from agentgym.info import ErrorKind, ResetInfo, StepInfo
 from agentgym.spaces import UnicodeText
 from agentgym.tools.host import ToolHost
@@ -828,7 +829,7 @@ class LLMEnv(ToolHost, gym.Env):
             return answer
 
     def _refuse_inside_running_loop(self, async_call: str) -> None:
-        if self.has_async_hooks() and _running_loop() is not None:
+        if self.has_async_hooks() and running_loop() is not None:
             raise RuntimeError(
                 f"{type(self).__name__} has async hooks and an event loop is running in this thread: "
                 f"use `await env.{async_call}` instead of the synchronous call"
@@ -837,7 +838,7 @@ class LLMEnv(ToolHost, gym.Env):
     def _refuse_async_release_inside_running_loop(self, async_call: str) -> None:
         # Checked before anything changes, so that the resources stay held for ``aclose``.
         self._refuse_toolset_close_inside_loop(async_call)
-        if self._episode_resources_held and self._only_async("release_resources") and _running_loop() is not None:
+        if self._episode_resources_held and self._only_async("release_resources") and running_loop() is not None:
             raise RuntimeError(
                 f"{type(self).__name__}.arelease_resources is async and an event loop is running in "
                 f"this thread: use `await env.{async_call}` instead of the synchronous call"
@@ -848,7 +849,7 @@ class LLMEnv(ToolHost, gym.Env):
         loop for its whole life, so resources bound to a loop keep working between calls)."""
         if not inspect.isawaitable(coroutine):  # a twin written as a plain ``def``
             raise self._not_an_async_def(hook, f"it returned {coroutine!r:.80}")
-        if _running_loop() is not None:
+        if running_loop() is not None:
             coroutine.close()
             entry = "aclose()" if hook in ("close", "release_resources") else "areset(...)/astep(...)"
             raise RuntimeError(
@@ -907,8 +908,3 @@ class LLMEnv(ToolHost, gym.Env):
         return str.__str__(action)  # the plain str of a subclass's characters
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None

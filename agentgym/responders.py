@@ -32,7 +32,6 @@ who answered what, and with which facts.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import re
 from abc import ABC, abstractmethod
@@ -40,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from agentgym.core import ConfigError
+from agentgym.event_loops import run_sync
 
 if TYPE_CHECKING:  # policies import torch lazily; the core must not import them
     from agentgym.policies.base import Policy, SamplingParams
@@ -294,12 +294,9 @@ class PolicyResponder(Responder):
 
     def answer(self, question: str, knowledge: Knowledge,
                history: Sequence[tuple[str, str]] = ()) -> Answer:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.aanswer(question, knowledge, history))
-        raise RuntimeError("PolicyResponder.answer() was called inside a running event loop: "
-                           "await aanswer() instead (or step the environment with astep)")
+        return run_sync(self.aanswer(question, knowledge, history),
+                        "PolicyResponder.answer() was called inside a running event loop: "
+                        "await aanswer() instead (or step the environment with astep)")
 
     def close(self) -> None:
         if self.owns_policy:

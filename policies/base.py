@@ -14,12 +14,13 @@ engine — not the back-end — decides what the prompt of each turn is.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
+
+from agentgym.event_loops import run_sync
 
 FinishReason = Literal["stop", "length", "error"]
 
@@ -213,11 +214,8 @@ class Policy(ABC):
 
     def generate(self, requests: Sequence[Request], sampling: SamplingParams | None = None) -> list[Generation]:
         """Synchronous :meth:`agenerate` (not callable from inside a running event loop)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.agenerate(list(requests), sampling or SamplingParams()))
-        raise RuntimeError("Policy.generate() was called inside a running event loop: await agenerate() instead")
+        return run_sync(self.agenerate(list(requests), sampling or SamplingParams()),
+                        "Policy.generate() was called inside a running event loop: await agenerate() instead")
 
     def close(self) -> None:
         """Release resources (processes, connections, GPU memory)."""

@@ -38,6 +38,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
+from agentgym.event_loops import running_loop
 from agentgym.policies.base import Policy
 from agentgym.rollout import RolloutConfig, Task, arollout
 from agentgym.trajectory import Trajectory
@@ -113,9 +114,7 @@ def play(policy: Policy, tasks: Sequence[Task], config: RolloutConfig) -> list[T
 def run_sync(make_coroutine: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine to the end from synchronous code: in this thread when no event loop
     runs here, else in a worker thread with its own loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
+    if running_loop() is None:
         return asyncio.run(make_coroutine())  # type: ignore[arg-type]
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="agentgym-play") as pool:
         return pool.submit(lambda: asyncio.run(make_coroutine())).result()  # type: ignore[arg-type]

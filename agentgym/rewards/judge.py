@@ -41,7 +41,6 @@ one batch (one ``agenerate`` call).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import itertools
 import json
@@ -53,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
 from agentgym.core import ConfigError
+from agentgym.event_loops import run_sync
 from agentgym.rewards.base import RewardProvider, TurnValues, write_component
 from agentgym.trajectory import Trajectory, Turn
 
@@ -525,12 +525,8 @@ class RubricJudge(RewardProvider):
     def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:
         """Synchronous :meth:`ascore` (``asyncio.run``); inside a running event loop, await
         :meth:`ascore` or :meth:`acall` instead."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.ascore(trajectories))
-        raise RuntimeError(f"{type(self).__name__} was called inside a running event loop: "
-                           "await judge.acall(trajectories) (or judge.ascore) instead")
+        return run_sync(self.ascore(trajectories), f"{type(self).__name__} was called inside a running event loop: "
+                                                   "await judge.acall(trajectories) (or judge.ascore) instead")
 
     async def acall(self, trajectories: Sequence[Trajectory]) -> None:
         """``provider(trajectories)`` for callers inside an event loop: judge, then write the

@@ -64,6 +64,7 @@ from rich.console import Console
 
 import agentgym
 from agentgym.core import is_finite_number, is_int
+from agentgym.event_loops import run_sync
 from agentgym.images import is_image
 from agentgym.info import ErrorKind
 from agentgym.registry import checked_wrappers
@@ -191,21 +192,10 @@ def rollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None 
             on_episode: Callable[[Trajectory], None] | None = None) -> RolloutResult:
     """Synchronous :func:`arollout` (not callable from inside a running event loop: there, such
     as in a notebook, ``await arollout(...)``)."""
-    if _loop_running():
-        raise RuntimeError("rollout() was called inside a running event loop (a notebook, an async function): "
-                           "await arollout(...) instead")
-    return asyncio.run(arollout(policy, tasks, config, trajectories_path=trajectories_path, progress=progress,
-                                on_episode=on_episode))
-
-
-def _loop_running() -> bool:
-    """Whether this thread runs an event loop (asked outside any ``except``, so that an error
-    of the rollout is not shown as raised while handling 'no running event loop')."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+    return run_sync(arollout(policy, tasks, config, trajectories_path=trajectories_path, progress=progress,
+                             on_episode=on_episode),
+                    "rollout() was called inside a running event loop (a notebook, an async function): "
+                    "await arollout(...) instead")
 
 
 async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig | None = None, *,
