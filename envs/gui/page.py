@@ -68,11 +68,13 @@ class Screenshooter:
 
     Chromium answers "Unable to capture screenshot" while the page has no compositor frame to
     read (seen on a page that had just loaded, on a loaded machine); :meth:`png` then waits for
-    the page's next frames and asks again, up to :attr:`retries` times, before raising.
+    the page's next frames and asks again, up to :attr:`retries` times with waits doubling from
+    50 ms (2.5 s in all: 120 ms were not always enough on a machine running a test suite beside
+    other work), before raising.
     """
 
     #: How many times a capture with no frame to read is asked again.
-    retries = 3
+    retries = 6
 
     def __init__(self, page: Any) -> None:
         self.page = page
@@ -85,7 +87,7 @@ class Screenshooter:
             except Exception as exc:
                 if _NO_FRAME not in str(exc):
                     raise
-            self.page.wait_for_timeout(20 * (attempt + 1))  # lets the compositor produce a frame
+            self.page.wait_for_timeout(min(50 * 2 ** attempt, 1000))  # lets the compositor produce a frame
         return self._capture()
 
     def _capture(self) -> bytes:
