@@ -209,8 +209,9 @@ class FailureSummary:
     """The episodes cut short by an error (counted as failures), and the first cause.
 
     ``first_error`` is the error of the first failed episode (in the order given, the order the
-    episodes were recorded in); ``first_error_episodes`` counts the episodes whose error is
-    exactly the same text, ``causes`` the distinct error texts.
+    episodes were recorded in; its first :data:`MAX_ERROR_CHARS` characters when longer);
+    ``first_error_episodes`` counts the episodes whose error is exactly the same text,
+    ``causes`` the distinct error texts.
     """
 
     failed: int
@@ -241,5 +242,18 @@ def failure_summary(trajectories: Iterable[Trajectory]) -> FailureSummary | None
     errors = [t.error for t in trajectories if t.error is not None]
     if not errors:
         return None
-    return FailureSummary(failed=len(errors), episodes=len(trajectories), first_error=errors[0],
+    return FailureSummary(failed=len(errors), episodes=len(trajectories), first_error=_shown_error(errors[0]),
                           first_error_episodes=errors.count(errors[0]), causes=len(set(errors)))
+
+
+#: The most of an error a summary quotes (the terminal's warning line, the reports): a policy's
+#: or an environment's exception may carry a whole page.
+MAX_ERROR_CHARS = 1000
+
+
+def _shown_error(error: str) -> str:
+    """``error``, or its first :data:`MAX_ERROR_CHARS` characters and how long it was (the
+    trajectory keeps the whole text)."""
+    if len(error) <= MAX_ERROR_CHARS:
+        return error
+    return f"{error[:MAX_ERROR_CHARS]}… ({len(error):,} characters; the trajectory holds them all)"

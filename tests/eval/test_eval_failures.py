@@ -85,3 +85,14 @@ def test_failure_summary_counts_the_episodes_sharing_the_first_error():
     assert "shared by 2 of them; 2 different errors in all" in summary.describe()
     assert failure_summary([Trajectory()]) is None
     assert failure_summary([Trajectory(error="x")]).all_failed
+
+
+def test_a_long_error_is_quoted_in_part_and_still_counted_whole():
+    # A policy's exception carrying a 100 KB page was printed whole in the warning line and twice
+    # in each report.
+    page = "HTTP 502: " + "x" * 100_000
+    summary = failure_summary([Trajectory(error=page), Trajectory(error=page), Trajectory(error=page + "y")])
+    assert summary.first_error.startswith("HTTP 502: xxx") and len(summary.first_error) < 1100
+    assert "100,010 characters" in summary.first_error
+    assert (summary.first_error_episodes, summary.causes) == (2, 2)
+    assert len(summary.describe()) < 1200
