@@ -23,9 +23,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_env_options(parser)
 
 
-def constructor_options(env_class: type) -> list[str]:
-    """``name=default`` for each keyword of the class and its bases' constructors."""
-    parameters = constructor_arguments(env_class) or {}
+def constructor_options(entry_point: Any) -> list[str] | None:
+    """``name=default`` for each keyword ``agentgym.make`` passes to the environment's entry
+    point: a class and its bases' constructors, or a factory's own (``search/Corpus-v0``'s
+    factory takes ``tasks=`` and ``corpus=``, not the class's ``size=``); ``None`` when they
+    cannot be known (a factory taking ``**kwargs`` only)."""
+    parameters = constructor_arguments(entry_point)
+    if parameters is None:
+        return None
     return [f"{name}={'required' if p.default is p.empty else repr(p.default)}" for name, p in parameters.items()]
 
 
@@ -37,6 +42,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         env.close()
     return 0
+
+
+def _options(entry_point: Any, env_class: type) -> list[str]:
+    """The options of the registered entry point, else (a factory taking ``**kwargs`` only)
+    those of the class it made."""
+    options = constructor_options(entry_point)
+    return options if options is not None else constructor_options(env_class) or []
 
 
 def _describe(args: argparse.Namespace, record: Any, env: Any) -> None:
@@ -54,7 +66,7 @@ def _describe(args: argparse.Namespace, record: Any, env: Any) -> None:
         ("tags", ", ".join(record.tags) or "-"),
         ("observation space", repr(core.observation_space)),
         ("action space", repr(core.action_space)),
-        ("options", ", ".join(constructor_options(type(core)))),
+        ("options", ", ".join(_options(record.entry_point, type(core)))),
         ("tools", ", ".join(t["function"]["name"] for t in info["tools"]) or "none"),
         ("hidden answer", "yes" if core.reference_answer is not None else "no"),
     ]

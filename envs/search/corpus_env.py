@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -103,6 +104,21 @@ def corpus_search_env(*, tasks: str | None = None, shape: str = "auto", corpus: 
 #: retrieval server asked, the cache folder.
 corpus_search_env.host_arguments = frozenset(  # type: ignore[attr-defined]
     {"tasks", "corpus", "retriever_url", "cache_dir"})
+
+
+def _taken_arguments() -> inspect.Signature:
+    """What ``corpus_search_env`` takes, as one signature: its own arguments, then those it
+    passes on to :class:`SearchEnv` (not :data:`NOT_TAKEN`). ``agentgym info`` and the argument
+    checks read it (its ``**kwargs`` alone said nothing, and SearchEnv's list offered ``size=``)."""
+    own = [p for p in inspect.signature(corpus_search_env).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    named = {p.name for p in own}
+    passed_on = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+                 for name, p in (constructor_arguments(SearchEnv) or {}).items()
+                 if name not in NOT_TAKEN and name not in named]
+    return inspect.Signature(own + passed_on)
+
+
+corpus_search_env.__signature__ = _taken_arguments()  # type: ignore[attr-defined]
 
 
 class CorpusSearchEnv(SearchEnv):

@@ -313,3 +313,15 @@ def test_a_hotpotqa_file_given_as_the_corpus_gives_its_paragraphs(tmp_path, monk
     both.reset(seed=0)
     assert both.step("<search>Bob Ray</search>")[4]["gold_retrieved"] == ["Bob Ray"]
     both.unwrapped.retriever.close()
+
+
+def test_the_options_corpus_v0_takes_are_its_own_and_those_it_passes_on():
+    # `agentgym info search/Corpus-v0` listed SearchEnv's options (size=, seed=...: refused by
+    # the factory) and none of its own (tasks=, corpus=, text_field=...).
+    from agentgym.cli.info_cmd import _options
+    from agentgym.envs.search.env import SearchEnv
+
+    entry_point = agentgym.env_info("search/Corpus-v0").entry_point
+    names = [option.split("=")[0] for option in _options(entry_point, SearchEnv)]
+    assert {"tasks", "corpus", "retriever_url", "text_field", "top_k", "turn_budget"} <= set(names)
+    assert not {"size", "seed", "kinds", "questions", "retriever"} & set(names)

@@ -152,7 +152,7 @@ def test_a_retrieval_server_that_requires_a_key_gets_the_one_in_the_environment_
     ({"tasks": "NQ", "corpus": "CORPUS", "shape": "trivia"}, "shape must be one of"),
     ({"tasks": "NQ", "corpus": "CORPUS", "shape": "hotpotqa"}, "cannot read the tasks"),
     ({"tasks": "CORPUS", "corpus": "CORPUS"}, "cannot tell the shape"),
-    ({"tasks": "NQ", "corpus": "CORPUS", "size": 1000}, "unknown argument(s) size"),
+    ({"tasks": "NQ", "corpus": "CORPUS", "size": 1000}, "has no constructor argument 'size'; it takes: tasks, shape, corpus"),
     ({"tasks": "NQ", "corpus": "CORPUS", "top_k": 0}, "top_k must be at least 1"),
 ])
 def test_bad_arguments_are_config_errors(own_files, tmp_path, kwargs, message):
