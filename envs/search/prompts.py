@@ -65,11 +65,23 @@ def first_observation(question: str, turn_budget: int, max_searches: int, action
             f"({how} beyond that are not run).")
 
 
+#: The most of a document's title a result line shows (a user's corpus may hold any title).
+MAX_TITLE_CHARS = 200
+
+
+def shown_title(title: str) -> str:
+    """``title`` as a result line shows it: on one line (its line breaks would end the
+    document's line) and at most :data:`MAX_TITLE_CHARS` characters."""
+    title = " ".join(title.split())
+    return title if len(title) <= MAX_TITLE_CHARS else title[: MAX_TITLE_CHARS - 1] + "\u2026"
+
+
 def information_block(hits: Sequence[Hit]) -> str:
     """Search-R1's rendering of one search's results (see the module docstring)."""
     if not hits:
         return "<information>No document matched the query.</information>"
-    lines = "\n".join(f"Doc {rank}(Title: {hit.title}) {hit.snippet}" for rank, hit in enumerate(hits, start=1))
+    lines = "\n".join(f"Doc {rank}(Title: {shown_title(hit.title)}) {hit.snippet}"
+                      for rank, hit in enumerate(hits, start=1))
     return f"<information>{lines}</information>"
 
 
@@ -77,7 +89,7 @@ def tool_results(hits: Sequence[Hit]) -> str:
     """One search's results for the ``search`` tool: rank, id, title and passage per document."""
     if not hits:
         return "No document matched the query."
-    return "\n".join(f"Doc {rank} [{hit.doc_id}] (Title: {hit.title}) {hit.snippet}"
+    return "\n".join(f"Doc {rank} [{hit.doc_id}] (Title: {shown_title(hit.title)}) {hit.snippet}"
                      for rank, hit in enumerate(hits, start=1))
 
 
