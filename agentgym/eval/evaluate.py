@@ -206,9 +206,11 @@ def summarise_run(run_dir: str | Path) -> Evaluation:
     incomplete (``complete: false``, with ``expected_episodes``) when episodes are missing. The
     settings come from ``run.json`` (or an earlier ``results.json``); a directory with neither
     is summarised with the suite and settings unknown. Engine timings (wall time, tokens per
-    second) are not in the trajectories and are kept only from an earlier ``results.json``; one
-    that cannot be read (damaged, or of a format this version does not know) is replaced, with
-    a warning.
+    second), when the run finished and the versions it ran on are not in the trajectories: they
+    are kept from an earlier ``results.json`` of the same episodes (a redrawn finished run keeps
+    its date and versions), else timings are left out and the date and versions are this
+    summary's. An earlier ``results.json`` that cannot be read (damaged, or of a format this
+    version does not know) is replaced, with a warning.
     """
     run_dir = Path(run_dir)
     path = run_dir / TRAJECTORIES_FILE
@@ -232,9 +234,13 @@ def summarise_run(run_dir: str | Path) -> Evaluation:
     expected = settings.get("expected_episodes")
     complete = expected is not None and len(trajectories) >= expected
     stats = trajectory_stats(trajectories)
-    if previous is not None and previous.overall.episodes == len(trajectories):
+    same_episodes = previous is not None and previous.overall.episodes == len(trajectories)
+    if same_episodes:
         stats = {**previous.stats, **stats}  # keep the engine's timings of the same episodes
     results = build_results(settings, trajectories, stats, complete=complete)
+    if same_episodes:  # the run, not this summary, finished then and ran on those versions
+        results.created_at = previous.created_at or results.created_at
+        results.versions = previous.versions or results.versions
     for name in (RESULTS_FILE, MARKDOWN_FILE, HTML_FILE):  # left by a writer killed before its rename
         remove_leftovers(run_dir, name)
     report = write_report(run_dir, results, group_by(trajectories, entry_label))
