@@ -539,21 +539,37 @@ class TrajectoryWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.images = ImageStore(image_folder(self.path), self.path.parent, fsync=fsync)
         self._lock = threading.Lock()
-        self._file = open(self.path, "ab")  # noqa: SIM115 - held open until close()
+        # Unbuffered: a line is written by write() or not at all from this writer's side -- a
+        # buffered file kept the rest of a line whose write failed (a full disk) and wrote it
+        # with the next line.
+        self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 - held open until close()
         self._regular = self._file.seekable()  # not a pipe: it has a last line, and can be synced
-        if self._regular and self._file.tell() > 0 and not _ends_with_newline(self.path):
-            self._file.write(b"\n")
-            self._file.flush()
+        # A line cut off (by a crash before this writer, or by a failed write of this writer's)
+        # is ended before the next one starts.
+        self._torn = self._regular and self._file.tell() > 0 and not _ends_with_newline(self.path)
+        if self._torn:
+            self._write_all(b"\n")
+            self._torn = False
 
     def write(self, trajectory: Trajectory) -> None:
+        """Append ``trajectory`` as one line. If writing it fails (``OSError``: a full disk), the
+        part of the line that reached the file is ended by the next line's write, so the reader
+        skips it as one damaged line and every later line is whole."""
         record = trajectory.to_dict(images=self.images)  # the image files are in place after this
         line = json.dumps(record, ensure_ascii=True, allow_nan=False).encode("ascii") + b"\n"
         self.images.sync()
         with self._lock:
-            self._file.write(line)
-            self._file.flush()
+            if self._torn:
+                line = b"\n" + line
+            self._torn = True  # until the whole line is in
+            self._write_all(line)
+            self._torn = False
             if self.fsync and self._regular:
                 os.fsync(self._file.fileno())
+
+    def _write_all(self, data: bytes) -> None:
+        while data:  # an unbuffered write may take part of the data (a signal, a pipe's capacity)
+            data = data[self._file.write(data):]
 
     @property
     def closed(self) -> bool:

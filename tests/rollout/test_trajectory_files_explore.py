@@ -188,3 +188,37 @@ def test_an_error_that_stops_a_rollout_is_not_shown_inside_no_running_event_loop
     # the traceback read "RuntimeError: no running event loop / During handling of the above exception..."
     assert stopped.value.__context__ is None
     assert len(read_trajectories(tmp_path / "t.jsonl")) == 1
+
+
+_FILE_SIZE_LIMIT_SCRIPT = r"""
+import resource, signal, sys
+from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+path = sys.argv[1]
+def trajectory(name, size):
+    return Trajectory(env_id=name, turns=[Turn(0, "o" * size, "a", reward=1.0)])
+with TrajectoryWriter(path) as writer:
+    writer.write(trajectory("first", 10))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (3000, resource.RLIM_INFINITY))
+    try:
+        writer.write(trajectory("second", 20_000))  # cut off at 3,000 bytes: a full disk
+    except OSError as exc:
+        print("failed:", exc.errno)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    writer.write(trajectory("third", 10))
+"""
+
+
+def test_a_line_whose_write_failed_stays_one_damaged_line_and_is_never_finished_later(tmp_path):
+    # A buffered file kept the rest of the failed line and wrote it with the next one: the
+    # trajectory whose write raised appeared in the file after all (a retry doubled it).
+    import subprocess
+    import sys
+
+    path = tmp_path / "t.jsonl"
+    done = subprocess.run([sys.executable, "-c", _FILE_SIZE_LIMIT_SCRIPT, str(path)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "failed: 27" in done.stdout  # EFBIG
+    reader = TrajectoryReader(path)
+    assert [t.env_id for t in reader] == ["first", "third"] and reader.bad_lines == [2]
