@@ -53,38 +53,63 @@ class _Pattern:
         return self.regex.sub(replace, text)
 
 
-_patterns: weakref.WeakKeyDictionary[Any, _Pattern | None] = weakref.WeakKeyDictionary()
+#: tokenizer -> (its vocabulary size when read, the pattern of its special texts)
+_patterns: weakref.WeakKeyDictionary[Any, tuple[int | None, _Pattern | None]] = weakref.WeakKeyDictionary()
 
 
 def special_token_texts(tokenizer: Any) -> list[str]:
     """The texts ``tokenizer`` turns into special tokens (longest first): its special tokens, its
     added tokens marked special, and, for a multimodal processor, the placeholders it expands.
     Single characters are left out (no joiner can split them). An object without these
-    attributes has none."""
-    inner = getattr(tokenizer, "tokenizer", None)
+    attributes, or whose attribute raises (transformers' ``MistralCommonBackend`` does not
+    implement ``added_tokens_decoder``), has none of them."""
+    inner = _attribute(tokenizer, "tokenizer")
     texts: set[str] = set()
     for source in (tokenizer, inner):
         if source is None:
             continue
-        texts.update(t for t in (getattr(source, "all_special_tokens", None) or ()) if isinstance(t, str))
-        decoder = getattr(source, "added_tokens_decoder", None)
+        texts.update(t for t in (_attribute(source, "all_special_tokens") or ()) if isinstance(t, str))
+        decoder = _attribute(source, "added_tokens_decoder")
         if isinstance(decoder, dict):
             texts.update(t.content for t in decoder.values()
                          if getattr(t, "special", False) and isinstance(getattr(t, "content", None), str))
     if inner is not None:
-        texts.update(t for name in _PLACEHOLDER_ATTRIBUTES if isinstance(t := getattr(tokenizer, name, None), str))
+        texts.update(t for name in _PLACEHOLDER_ATTRIBUTES if isinstance(t := _attribute(tokenizer, name), str))
     return sorted((t for t in texts if len(t) > 1), key=lambda t: (-len(t), t))
 
 
-def _pattern(tokenizer: Any) -> _Pattern | None:
+def _attribute(source: Any, name: str) -> Any:
+    """``source.name``; ``None`` when it has none or fails to give it."""
     try:
-        return _patterns[tokenizer]
+        return getattr(source, name, None)
+    except Exception:  # noqa: BLE001 - a property a back-end does not implement
+        return None
+
+
+def _vocabulary_size(tokenizer: Any) -> int | None:
+    """How many tokens ``tokenizer`` (a processor's tokenizer) has, added ones included: a
+    tokenizer given special tokens after a first render (``add_special_tokens``) grows, and
+    its special texts are read again."""
+    for source in (tokenizer, _attribute(tokenizer, "tokenizer")):
+        try:
+            return len(source)
+        except Exception:  # noqa: BLE001 - an object without a size
+            continue
+    return None
+
+
+def _pattern(tokenizer: Any) -> _Pattern | None:
+    size = _vocabulary_size(tokenizer)
+    try:
+        known_size, pattern = _patterns[tokenizer]
+        if known_size == size:
+            return pattern
     except (KeyError, TypeError):
         pass
     texts = special_token_texts(tokenizer)
     pattern = _Pattern(texts) if texts else None
     try:
-        _patterns[tokenizer] = pattern
+        _patterns[tokenizer] = (size, pattern)
     except TypeError:  # an object that takes no weak reference is read again next time
         pass
     return pattern
@@ -101,18 +126,49 @@ def _defused_content(pattern: _Pattern, content: Any) -> Any:
         return content
     parts = []
     for part in content:
-        text = part.get("text") if isinstance(part, dict) and part.get("type") == "text" else None
-        if isinstance(text, str) and pattern.search(text):
+        text = _part_text(part)
+        if text is not None and pattern.search(text):
             part = {**part, "text": _defused(pattern, text)}
         parts.append(part)
+    _defuse_across_parts(pattern, parts)
     return parts if any(new is not old for new, old in zip(parts, content)) else content
+
+
+def _part_text(part: Any) -> str | None:
+    text = part.get("text") if isinstance(part, dict) and part.get("type") == "text" else None
+    return text if isinstance(text, str) else None
+
+
+def _defuse_across_parts(pattern: _Pattern, parts: list[Any]) -> None:
+    """A template writes a message's consecutive text parts one after the other (some trim each
+    first): a special text begun in one part and ended in a following one gets a joiner at the
+    start of the part it crosses into (``parts`` is changed in place; their own special texts
+    are defused already)."""
+    start = 0
+    while start < len(parts):
+        end = start
+        while end < len(parts) and _part_text(parts[end]) is not None:
+            end += 1
+        if end - start > 1:
+            offsets, joined = [], ""
+            for index in range(start, end):
+                offsets.append(len(joined))
+                joined += _part_text(parts[index]).strip()  # as a template that trims shows them
+            if pattern.search(joined):
+                for found in pattern.regex.finditer(joined):
+                    crossed = next((index for index, offset in zip(range(start, end), offsets)
+                                    if found.start() < offset < found.end()), None)
+                    if crossed is not None:
+                        parts[crossed] = {**parts[crossed], "text": WORD_JOINER + parts[crossed]["text"]}
+        start = end + 1
 
 
 def defuse_special_tokens(tokenizer: Any, messages: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """``messages`` with every special token's text in non-assistant content split by
     :data:`WORD_JOINER` (see the module docstring). Messages that need no change are the same
     objects; the others are shallow copies (the input is not modified). Text parts of a content
-    list are defused, other parts (images) kept."""
+    list are defused (a special text split between consecutive text parts too), other parts
+    (images) kept."""
     messages = list(messages)
     pattern = _pattern(tokenizer)
     if pattern is None:

@@ -22,8 +22,10 @@ after the new messages — and tokenises only the *difference*:
 
 A template that trims the reply (Llama 3's ``| trim``) renders it without the whitespace the
 model sampled around it; that whitespace stays in the sampled tokens and the rest is appended
-after them, as in step 3 (the sequence then differs from the canonical rendering by that
-whitespace, which is drift, not a mismatch). When the template rewrites history (``after`` does
+after them, as in step 3. Whitespace a template writes around the reply itself (Mistral v0.3's
+``" " + content|trim + eos_token``, Llama 2's ``' ' + content.strip() + ' ' + eos_token``) is
+left out alike. The sequence then differs from the canonical rendering by that whitespace,
+which is drift, not a mismatch. When the template rewrites history (``after`` does
 not extend ``before``; e.g. templates that drop earlier reasoning), the turn falls back to the
 canonical tokenisation of ``after``: the prefix property is broken at that turn, which is
 counted in ``mismatches`` and makes the transcript not token-exact — a trainer must refuse it.
@@ -197,13 +199,22 @@ class TokenTranscript:
         if rest.startswith(text):
             return self._less_sampled_end(rest[len(text):], generated)
         # A template that trims the reply (Llama 3's ``message['content'] | trim``) renders it
-        # without the whitespace the model sampled around it, which stays in the sampled tokens:
-        # what follows the trimmed reply is appended, less the end-of-turn token already sampled.
-        trimmed = text.strip()
-        if trimmed != text and rest.startswith(trimmed) and sampled.startswith(text):
-            end_of_turn, rest = sampled[len(text):], rest[len(trimmed):]
-            return rest[len(end_of_turn):] if end_of_turn and rest.startswith(end_of_turn) else rest
-        return None
+        # without the whitespace the model sampled around it, which stays in the sampled tokens;
+        # one that writes whitespace of its own around the reply (Mistral v0.3's
+        # ``" " + message["content"]|trim + eos_token``: a SentencePiece model samples that space
+        # inside its first token, whose text decodes without it) has it only in the rendering.
+        # Either way what follows the reply is appended, less the end-of-turn token already sampled
+        # (or, with special tokens sampled inside the reply, less those it ends with, as above).
+        trimmed, body = text.strip(), rest.lstrip()
+        if not body.startswith(trimmed):
+            return None
+        rest = body[len(trimmed):]
+        if not sampled.startswith(text):
+            return self._less_sampled_end(rest, generated)
+        end_of_turn = sampled[len(text):]
+        if end_of_turn and rest.lstrip().startswith(end_of_turn):
+            return rest.lstrip()[len(end_of_turn):]
+        return rest
 
     def _less_sampled_end(self, rest: str, generated: list[int]) -> str:
         """``rest`` without the longest run of special tokens that ends ``generated`` (e.g. its
