@@ -29,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     evaluation = summarise_run(args.run_dir)
     if evaluation.unreadable_lines:
         print(f"note: skipped {len(evaluation.unreadable_lines)} unreadable line(s) of trajectories.jsonl "
-              f"{evaluation.unreadable_lines} (an episode being written when the run stopped)", file=sys.stderr)
+              f"{evaluation.unreadable_lines} (cut off or damaged: a run stopped while writing an episode leaves its "
+              f"last line so)", file=sys.stderr)
     if not evaluation.trajectories:
         print(f"agentgym report: error: {args.run_dir} holds no finished episode", file=sys.stderr)
         return 1
