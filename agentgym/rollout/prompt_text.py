@@ -9,13 +9,14 @@ in the assistant's name (special-token injection); the placeholder ``<image>`` i
 asks a vision-language processor for an image that is not there, and the request fails.
 
 :func:`render_prompt` renders through :func:`defuse_special_tokens`: in the content of every
-message that is not the assistant's (system, user and tool messages: text written by people
-and environments), each special token's text gets a WORD JOINER (U+2060, invisible) after its
-first character, so it is tokenised as the ordinary text it shows. The assistant's messages are
-left alone: the rollout keeps the tokens the model sampled for them, and a reply is rendered as
-the model wrote it. Everything that turns messages into prompt tokens -- the policies, the token
-transcript, the trainers' recomputation -- renders through :func:`render_prompt`, so the tokens a
-policy saw are the tokens a trainer scores. The stored trajectory keeps the text as the
+message that is not the assistant's (system, user and tool messages: text written by people and
+environments), each special token's text gets a WORD JOINER (U+2060, invisible) after its first
+character, so it is tokenised as the ordinary text it shows (and so in the strings of the tools'
+schemas: a description is an environment's or an MCP server's text). The assistant's messages
+are left alone: the rollout keeps the tokens the model sampled for them, and a reply is rendered
+as the model wrote it. Everything that turns messages into prompt tokens -- the policies, the
+token transcript, the trainers' recomputation -- renders through :func:`render_prompt`, so the
+tokens a policy saw are the tokens a trainer scores. The stored trajectory keeps the text as the
 environment wrote it. A server that renders the prompt itself (an OpenAI-compatible endpoint
 behind :class:`~agentgym.policies.openai_compat.OpenAIPolicy`) is outside this: its own template
 and tokenizer decide.
@@ -183,10 +184,30 @@ def defuse_special_tokens(tokenizer: Any, messages: Iterable[dict[str, Any]]) ->
     return out
 
 
+def _defused_tools(tokenizer: Any, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    pattern = _pattern(tokenizer)
+    return tools if pattern is None else _defused_value(pattern, tools)
+
+
+def _defused_value(pattern: _Pattern, value: Any) -> Any:
+    """``value`` (a tool's schema: dicts, lists, strings) with the special texts of its strings
+    defused; the same object when it holds none."""
+    if isinstance(value, str):
+        return _defused(pattern, value) if pattern.search(value) else value
+    if isinstance(value, dict):
+        new = {key: _defused_value(pattern, item) for key, item in value.items()}
+        return new if any(new[key] is not item for key, item in value.items()) else value
+    if isinstance(value, (list, tuple)):
+        items = [_defused_value(pattern, item) for item in value]
+        return items if any(new is not old for new, old in zip(items, value)) else value
+    return value
+
+
 def render_prompt(tokenizer: Any, messages: Iterable[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
                   *, add_generation_prompt: bool = True) -> str:
     """The chat template's text of ``messages`` (and ``tools``, if any), ready for the assistant's
-    next turn, with special tokens' texts defused (:func:`defuse_special_tokens`)."""
-    kwargs = {"tools": tools} if tools else {}
+    next turn, with special tokens' texts defused (:func:`defuse_special_tokens`), in the strings
+    of ``tools`` too (a tool's description is the environment's or an MCP server's text)."""
+    kwargs = {"tools": _defused_tools(tokenizer, tools)} if tools else {}
     return tokenizer.apply_chat_template(defuse_special_tokens(tokenizer, messages), tokenize=False,
                                          add_generation_prompt=add_generation_prompt, **kwargs)
