@@ -53,7 +53,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
 
-from agentgym.rollout.prompt_text import render_prompt
+from agentgym.rollout.prompt_text import render_prompt, special_token_texts
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: Image-processor keyword reading every image as ``H x W x channels``: transformers otherwise
@@ -218,9 +218,12 @@ class TokenTranscript:
 
     def _less_sampled_end(self, rest: str, generated: list[int]) -> str:
         """``rest`` without the longest run of special tokens that ends ``generated`` (e.g. its
-        end-of-turn token) that ``rest`` begins with: those tokens are in the transcript already."""
+        end-of-turn token) that ``rest`` begins with: those tokens are in the transcript already.
+        Special tokens are the tokenizer's and its added tokens marked special (Gemma's
+        ``<end_of_turn>`` is not its EOS, and may be missing from ``all_special_ids``)."""
         tokenizer = self.tokenizer.tokenizer if self._multimodal else self.tokenizer
         special = set(tokenizer.all_special_ids)
+        special.update(tokenizer.convert_tokens_to_ids(special_token_texts(tokenizer)))
         trailing = 0
         while trailing < len(generated) and generated[len(generated) - trailing - 1] in special:
             trailing += 1

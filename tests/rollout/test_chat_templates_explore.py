@@ -311,3 +311,20 @@ def test_a_tool_description_cannot_write_the_templates_markup():
     assert TokenTranscript(tokenizer, messages, [poisoned]).prompt_ids == ids
     assert render_prompt(tokenizer, messages, plain) == tokenizer.apply_chat_template(
         messages, tools=plain, tokenize=False, add_generation_prompt=True)
+
+
+def test_a_special_token_inside_the_reply_does_not_double_the_end_of_turn():
+    """Gemma's ``<end_of_turn>`` is an added special token but not its EOS (nor, in a tokenizer
+    built without ``additional_special_tokens``, one of ``all_special_ids``): a reply that
+    sampled another special token inside it was followed by a second ``<end_of_turn>``."""
+    tokenizer = family("gemma3")
+    start, end = (tokenizer.convert_tokens_to_ids(t) for t in ("<start_of_turn>", "<end_of_turn>"))
+    assert end not in tokenizer.all_special_ids
+    generated = tokenizer.encode("A", add_special_tokens=False) + [start] + \
+        tokenizer.encode("B", add_special_tokens=False) + [end]
+    transcript = TokenTranscript(tokenizer, [{"role": "user", "content": "hi"}])
+    transcript.add_generation(generated, None, tokenizer.decode(generated, skip_special_tokens=True))
+    transcript.add_observation([{"role": "user", "content": "next"}])
+    assert transcript.token_exact
+    assert tokenizer.decode(transcript.token_ids).count("<end_of_turn><end_of_turn>") == 0
+    assert transcript.token_ids.count(end) == 3  # hi's, the reply's (sampled), next's
