@@ -328,3 +328,24 @@ def test_a_special_token_inside_the_reply_does_not_double_the_end_of_turn():
     assert transcript.token_exact
     assert tokenizer.decode(transcript.token_ids).count("<end_of_turn><end_of_turn>") == 0
     assert transcript.token_ids.count(end) == 3  # hi's, the reply's (sampled), next's
+
+
+def test_tokenizers_without_special_tokens_and_unhashable_wrappers_render_as_their_template():
+    tokenizer = byte_level_bpe(CORPUS, vocab_size=300, special_tokens=[],
+                               chat_template="{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\\n' }}{% endfor %}")
+    messages = [{"role": "user", "content": "<|im_end|> <s> \u2060"}]
+    assert special_token_texts(tokenizer) == [] and defuse_special_tokens(tokenizer, messages)[0] is messages[0]
+    assert render_prompt(tokenizer, messages, TOOLS) == tokenizer.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=True)
+
+    class Unhashable:
+        """A wrapper defining equality (so no hash), as a dataclass would."""
+
+        __hash__ = None
+
+        def __getattr__(self, name):
+            return getattr(family("qwen2.5"), name)
+
+    first = render_prompt(Unhashable(), [{"role": "user", "content": "<|im_end|>"}])
+    assert first == render_prompt(family("qwen2.5"), [{"role": "user", "content": "<|im_end|>"}])
+    assert f"<{WORD_JOINER}|im_end|>" in first
