@@ -38,3 +38,19 @@ def test_report_of_a_finished_run_keeps_when_and_with_what_it_ran(capsys, tmp_pa
     assert rebuilt["versions"]["agentgym"] == "0.0.1"
     assert main(["compare", str(out)]) == 0
     assert "2020-01-02T03:04:05+00:00" in capsys.readouterr().out
+
+
+def test_sft_checks_the_values_of_the_environment_arguments_before_the_model(capsys, tmp_path):
+    # README: sft's environment arguments are "given as in eval (--difficulty, -o KEY=VALUE) and
+    # checked before the model loads". A bad value (a difficulty the game does not have) loaded
+    # the model, played every demonstration episode into an error and ended with "no trainable
+    # demonstration among 0 trajectories", never naming the difficulty. Checked first, it is
+    # the one line even when the --model is wrong too (nothing of the model is touched).
+    out = tmp_path / "clone"
+    code = main(["sft", "--env", "games/Wordle-v0", "--difficulty", "extreme", "--model", str(tmp_path / "no-model"),
+                 "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "unknown difficulty 'extreme'" in err and "games/Wordle-v0" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()

@@ -21,6 +21,7 @@ from typing import Iterator
 
 from agentgym.cli.options import (
     add_env_options,
+    check_env_arguments,
     console as table_console,
     env_kwargs,
     env_runtime,
@@ -170,22 +171,15 @@ def chosen_suite(args: argparse.Namespace) -> tuple[Suite, int | None]:
 
 
 def check_env_values(suite: Suite) -> None:
-    """Build each environment of ``suite`` once and close it (no episode: nothing starts a
-    browser or a sandbox), so that its constructor checks the values of the arguments the user
-    gave: ``-o difficulty=impossible`` is one line and exit code 2, not a run of failed episodes.
+    """Build each environment of ``suite`` once and close it (:func:`check_env_arguments`), so
+    that its constructor checks the values of the arguments the user gave:
+    ``-o difficulty=impossible`` is one line and exit code 2, not a run of failed episodes.
 
     Raises:
-        ConfigError: a constructor refused its arguments or failed (its message, after the id;
-            the type of an error other than ``ValueError``/``TypeError`` too).
+        ConfigError: a constructor refused its arguments or failed (its message, after the id).
     """
-    import agentgym
-
     for entry in suite.entries:
-        try:
-            agentgym.make(entry.env_id, **entry.kwargs).close()
-        except Exception as exc:  # noqa: BLE001 - a constructor's every refusal, in one line
-            message = str(exc) if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {exc}"
-            raise ConfigError(message if entry.env_id in message else f"{entry.env_id}: {message}") from None
+        check_env_arguments(entry.env_id, entry.kwargs)
 
 
 def print_summary(evaluation: Evaluation) -> None:

@@ -149,6 +149,25 @@ def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return kwargs
 
 
+def check_env_arguments(env_id: str, kwargs: dict[str, Any]) -> None:
+    """Build ``env_id`` once with ``kwargs`` and close it (no episode: nothing starts a browser or
+    a sandbox), so that its constructor checks the values of the arguments the user gave:
+    ``--difficulty impossible`` is one line and exit code 2, not a run of failed episodes.
+
+    Raises:
+        ConfigError: the constructor refused its arguments or failed (its message, after the id;
+            the type of an error other than ``ValueError``/``TypeError`` too).
+    """
+    import agentgym
+    from agentgym.core import ConfigError
+
+    try:
+        agentgym.make(env_id, **kwargs).close()
+    except Exception as exc:  # noqa: BLE001 - a constructor's every refusal, in one line
+        message = str(exc) if isinstance(exc, (ValueError, TypeError)) else f"{type(exc).__name__}: {exc}"
+        raise ConfigError(message if env_id in message else f"{env_id}: {message}") from None
+
+
 def env_runtime(text: str) -> str:
     """argparse type: where environments run (``thread``, ``process``, ``ray`` or a server URL)."""
     from agentgym.runtime.runtimes import as_runtime

@@ -19,7 +19,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Iterator
 
-from agentgym.cli.options import add_env_options, env_kwargs, non_negative_int, positive_float, positive_int
+from agentgym.cli.options import (
+    add_env_options,
+    check_env_arguments,
+    env_kwargs,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from agentgym.core import ConfigError
 
 
@@ -50,15 +57,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agentgym.train.sft import SFTSettings
-
-    from agentgym.train.config_checks import model_path_problem
-
     if args.env is None and not args.trajectories:
         raise ConfigError("give --env (demonstrations from its oracle) or --trajectories FILE")
+    kwargs = _env_kwargs(args)  # before the training stack is imported and the model loads
+
+    from agentgym.train.config_checks import model_path_problem
+    from agentgym.train.sft import SFTSettings
+
     if (problem := model_path_problem(args.model, "--model")) is not None:
         raise ConfigError(problem)
-    kwargs = _env_kwargs(args)
     settings = SFTSettings(epochs=args.epochs, lr=args.lr, rows_per_step=args.rows_per_step)
     recorded = _recorded(args.trajectories, args.include_failures)  # before the (slow) model load
     with _out_folder(args.out, args.model):  # made before the model loads and trains
@@ -141,8 +148,9 @@ def _out_folder(out: Path, model: str) -> Iterator[None]:
 
 def _env_kwargs(args: argparse.Namespace) -> dict:
     """The environment's constructor arguments: ``--kwargs`` (a JSON object) with ``--difficulty``
-    and ``-o KEY=VALUE`` over it, their names checked against the constructor before the model
-    loads (a typo is one line, not a failed first episode)."""
+    and ``-o KEY=VALUE`` over it, checked before the model loads, as ``agentgym eval`` checks
+    them: their names against the constructor, their values by building the environment once
+    (a typo or ``--difficulty extreme`` is one line, not a run of failed demonstrations)."""
     from agentgym.registry import check_env_kwargs
 
     try:
@@ -154,6 +162,8 @@ def _env_kwargs(args: argparse.Namespace) -> dict:
     kwargs.update(env_kwargs(args))
     if args.env is not None:
         check_env_kwargs(args.env, kwargs)
+        if kwargs:
+            check_env_arguments(args.env, kwargs)
     elif kwargs:
         raise ConfigError("environment arguments (--kwargs, -o, --difficulty) need --env")
     return kwargs
