@@ -219,8 +219,11 @@ def test_popups_are_followed_and_closed_tabs_forgotten(env):
     assert "Page: opener" in observation
     observation, _, _, _, info = env.step(f"click('{_button(observation, 'Open a window')}')")
     assert info["error"] is None
-    # A popup is a page once Playwright has set it up (several round trips): slow on a loaded machine.
-    popped = wait_until(lambda: len(env.run_in_page(lambda page: page.context.pages)) == 2, 30)
+    # A popup is a page once Playwright has set it up (several round trips): slow on a loaded
+    # machine. Each poll waits a little in the browser's thread: Playwright's events (the new page)
+    # are taken in only while a call of it waits, and reading context.pages is no such call.
+    popped = wait_until(lambda: len(env.run_in_page(lambda page: (page.wait_for_timeout(20), page.context.pages)[1]))
+                        == 2, 30)
     assert popped, f"no popup; window.open returned a window: {env.run_in_page(lambda p: p.evaluate('window.opened'))}"
     observation, *_ = env.step("noop(100)")
     assert "Page: child" in observation and "the popup" in observation  # the newest tab is the page
