@@ -13,7 +13,7 @@ import asyncio
 import pytest
 from gymnasium.error import ResetNeeded
 
-from agentgym import ConfigError, Feedback, InvalidAction, LLMEnv
+from agentgym import ConfigError, Feedback, LLMEnv
 from agentgym.registry import list_envs, register
 from agentgym.testing import check_hidden_answer, check_hostile_actions
 
