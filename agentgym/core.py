@@ -906,5 +906,3 @@ class LLMEnv(ToolHost, gym.Env):
         if len(action) > self.max_action_chars:
             raise InvalidAction(f"the action is {len(action)} characters long; the limit is {self.max_action_chars}")
         return str.__str__(action)  # the plain str of a subclass's characters
-
-
