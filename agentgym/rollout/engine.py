@@ -402,8 +402,12 @@ class _Runner:
         try:
             yield
         except Exception as exc:  # noqa: BLE001 - the episode records it
+            advice = ""
+            if self.config.system_prompt is not None and "system" in str(exc).lower():
+                advice = ("; a template that takes no system message (Gemma's) needs RolloutConfig(system_prompt=None) "
+                          "(in a training configuration, [rollout] system_prompt = \"\")")
             raise _TokenizerFailed(f"{self.policy.name}'s chat template or tokenizer failed on the conversation: "
-                                   f"{type(exc).__name__}: {exc}") from exc
+                                   f"{type(exc).__name__}: {exc}{advice}") from exc
 
     def _check_prefix(self, transcript: TokenTranscript, generation: Generation, trajectory: Trajectory) -> None:
         """The policy must have continued exactly the prompt it was given, with token ids."""

@@ -70,6 +70,8 @@ def test_a_failing_chat_template_is_a_policy_error(template, turns):
     assert trajectory.error_kind == ErrorKind.POLICY_ERROR.value
     assert trajectory.error.startswith("policy error: end-of-turn's chat template or tokenizer failed")
     assert "not supported" in trajectory.error
+    # Gemma's refusal of the default system prompt says how to do without one; the other, nothing.
+    assert ("RolloutConfig(system_prompt=None)" in trajectory.error) == (template is NO_SYSTEM_TEMPLATE)
     assert len(trajectory.turns) == turns
     assert result.stats["error_kinds"] == {"policy": 1}
 
