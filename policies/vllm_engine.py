@@ -40,6 +40,7 @@ from typing import Any, Sequence
 
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
 from agentgym.rollout.prompt_text import render_prompt
+from agentgym.rollout.transcript import encode_text
 
 PROCESSED_LOGPROBS_SINCE = (0, 10, 2)
 
@@ -71,8 +72,8 @@ def prompt_token_ids(request: Request, tokenizer: Any) -> list[int]:
     if request.prompt_token_ids is not None:
         return [int(token) for token in request.prompt_token_ids]
     text = render_prompt(tokenizer, request.messages, request.tools)
-    # The template already wrote the special tokens it wants.
-    return list(tokenizer.encode(text, add_special_tokens=False))
+    # The template already wrote the special tokens it wants; a lone surrogate is U+FFFD (encode_text).
+    return encode_text(tokenizer, text)
 
 
 def generation_from_output(output: Any) -> Generation:

@@ -52,6 +52,7 @@ from typing import Any, Literal, Sequence
 from agentgym.rewards.answer_scoring import AnswerQuery, answer_log_probs, answer_log_probs_brute_force
 from agentgym.rewards.base import RewardProvider
 from agentgym.rollout.prompt_text import render_prompt
+from agentgym.rollout.transcript import encode_text
 from agentgym.trajectory import Trajectory
 
 Mode = Literal["prob_diff", "log_prob_diff"]
@@ -202,6 +203,6 @@ def _rendered_contexts(trajectory: Trajectory, tokenizer: Any) -> list[list[int]
     contexts = []
     for end in ends[:turns]:
         text = render_prompt(tokenizer, messages[:end])
-        # The template writes the special tokens it wants (BOS included).
-        contexts.append(list(tokenizer.encode(text, add_special_tokens=False)))
+        # The template writes the special tokens it wants (BOS included); a lone surrogate is U+FFFD.
+        contexts.append(encode_text(tokenizer, text))
     return contexts
