@@ -202,3 +202,12 @@ def test_float64_model_matches_brute_force_tightly(token_rollout, tokenizer):
     values = InformationGainReward(model, tokenizer).values(trajectories)
     reference = brute_force_values(model, tokenizer, trajectories)
     assert max(abs(a - b) for vs, rs in zip(values, reference) for a, b in zip(vs, rs)) < 1e-9
+
+
+def test_a_lone_surrogate_in_a_text_only_trajectory_is_scored_as_a_replacement_character(model, tokenizer):
+    # The rendered contexts went to tokenizer.encode, which refuses a lone surrogate (a JSON
+    # file's broken \ud800 escape): the trajectory could not be scored.
+    (trajectory,) = rollout(OraclePolicy(), [Task(GUESS, 3, {"difficulty": "medium"})], progress=False).trajectories
+    trajectory.messages[1]["content"] += " \ud800"
+    (query,) = answer_queries(trajectory, tokenizer)
+    assert "\ufffd" in tokenizer.decode(query.token_ids[: query.boundaries[1]])
