@@ -226,7 +226,10 @@ def schema(shape: Shape) -> Any:
 
 def to_parquet(trajectories: Iterable[Trajectory], path: str | os.PathLike[str], *,
                shape: Shape = "episodes") -> int:
-    """Write the trajectories to a Parquet file; returns the number of rows."""
+    """Write the trajectories to a Parquet file; returns the number of rows. The file is written
+    beside ``path`` and renamed into place: an export that fails leaves an earlier file at
+    ``path`` whole (and no partial file), and any path the file system takes works (pyarrow's own
+    opening refused a name that is not valid UTF-8)."""
     pyarrow, parquet = _require("pyarrow"), _require("pyarrow.parquet")
     rows = _rows(trajectories, shape)
     table_schema = schema(shape)
@@ -237,7 +240,16 @@ def to_parquet(trajectories: Iterable[Trajectory], path: str | os.PathLike[str],
     else:
         hf_info = json.dumps({"info": {"features": features.to_dict()}})
         table_schema = table_schema.with_metadata({"huggingface": hf_info})
-    parquet.write_table(pyarrow.Table.from_pylist(rows, schema=table_schema), path)
+    table = pyarrow.Table.from_pylist(rows, schema=table_schema)
+    path = os.fspath(path)
+    partial = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.partial-{os.getpid()}")
+    try:
+        with open(partial, "wb") as out:
+            parquet.write_table(table, out)
+        os.replace(partial, path)
+    finally:
+        if os.path.lexists(partial):
+            os.unlink(partial)
     return len(rows)
 
 

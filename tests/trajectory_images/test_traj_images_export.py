@@ -91,3 +91,14 @@ def test_export_from_a_trajectory_file_read_lazily(trajectories, tmp_path):
     lazy, eager = list(TrajectoryReader(path, lazy_images=True)), list(TrajectoryReader(path))
     assert episode_rows(lazy) == episode_rows(eager) == episode_rows(trajectories)
     assert turn_rows(lazy) == turn_rows(trajectories)
+
+
+def test_parquet_goes_to_any_path_and_replaces_an_earlier_file_whole(trajectories, tmp_path):
+    # A name that is not valid UTF-8 (bytes a file system allows; Python keeps them as surrogate
+    # escapes) was pyarrow's UnicodeEncodeError; the file is written beside the path and renamed.
+    path = tmp_path / "caf\udce9.parquet"
+    assert to_parquet(trajectories[:1], path) == 1
+    assert to_parquet(trajectories, path) == 3
+    with open(path, "rb") as written:
+        assert pq.read_table(written).num_rows == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no partial file left beside it
