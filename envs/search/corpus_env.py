@@ -62,6 +62,8 @@ _OWNER = "search/Corpus-v0"
 API_KEY_ENV = "AGENTGYM_API_KEY"
 #: SearchEnv arguments that Corpus-v0 does not take (the generated world's, live objects).
 NOT_TAKEN = frozenset({"size", "seed", "kinds", "questions", "retriever"})
+#: SearchEnv's constructor arguments: those the factory passes on (read once, not at every make).
+_SEARCH_ENV_ARGUMENTS = constructor_arguments(SearchEnv) or {}
 
 
 def corpus_search_env(*, tasks: str | None = None, shape: str = "auto", corpus: str | None = None,
@@ -69,7 +71,7 @@ def corpus_search_env(*, tasks: str | None = None, shape: str = "auto", corpus: 
                       action_format: str = "tags", id_field: str | None = None, title_field: str | None = None,
                       text_field: str | None = None, **kwargs: Any) -> SearchEnv | SearchToolCalling:
     """The search environment over the user's data (see the module docstring)."""
-    accepted = set(constructor_arguments(SearchEnv) or ()) - NOT_TAKEN
+    accepted = _SEARCH_ENV_ARGUMENTS.keys() - NOT_TAKEN
     unknown = sorted(name for name in kwargs if name not in accepted)
     if unknown:
         raise ConfigError(f"{_OWNER}: unknown argument(s) {', '.join(unknown)}; besides tasks, shape, corpus, "
@@ -113,7 +115,7 @@ def _taken_arguments() -> inspect.Signature:
     own = [p for p in inspect.signature(corpus_search_env).parameters.values() if p.kind is not p.VAR_KEYWORD]
     named = {p.name for p in own}
     passed_on = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-                 for name, p in (constructor_arguments(SearchEnv) or {}).items()
+                 for name, p in _SEARCH_ENV_ARGUMENTS.items()
                  if name not in NOT_TAKEN and name not in named]
     return inspect.Signature(own + passed_on)
 
