@@ -104,6 +104,7 @@ class TokenTranscript:
         self.logprobs = [None] * len(self.token_ids)
         self.spans = [Span("prompt", 0, len(self.token_ids))]
         self._pending_text: str | None = None
+        self._special_ids: set[int] | None = None  # read at the first reply that needs them
 
     # ------------------------------------------------------------------ turns
     @property
@@ -221,9 +222,7 @@ class TokenTranscript:
         end-of-turn token) that ``rest`` begins with: those tokens are in the transcript already.
         Special tokens are the tokenizer's and its added tokens marked special (Gemma's
         ``<end_of_turn>`` is not its EOS, and may be missing from ``all_special_ids``)."""
-        tokenizer = self.tokenizer.tokenizer if self._multimodal else self.tokenizer
-        special = set(tokenizer.all_special_ids)
-        special.update(tokenizer.convert_tokens_to_ids(special_token_texts(tokenizer)))
+        special = self._special_token_ids()
         trailing = 0
         while trailing < len(generated) and generated[len(generated) - trailing - 1] in special:
             trailing += 1
@@ -232,6 +231,15 @@ class TokenTranscript:
             if end and rest.startswith(end):
                 return rest[len(end):]
         return rest
+
+    def _special_token_ids(self) -> set[int]:
+        """The ids of the tokenizer's special tokens and its added tokens marked special (read
+        once per transcript)."""
+        if self._special_ids is None:
+            tokenizer = self.tokenizer.tokenizer if self._multimodal else self.tokenizer
+            self._special_ids = set(tokenizer.all_special_ids)
+            self._special_ids.update(tokenizer.convert_tokens_to_ids(special_token_texts(tokenizer)))
+        return self._special_ids
 
 
 def is_processor(tokenizer: Any) -> bool:
