@@ -166,6 +166,10 @@ class Turn:
             values["logprobs"] = [_float(v) for v in values["logprobs"]]
         return cls(**values)
 
+    def __eq__(self, other: object) -> bool:
+        """Field by field, images by their pixels (see :func:`same_values`)."""
+        return _fields_equal(self, other)
+
 
 @dataclass
 class Trajectory:
@@ -286,6 +290,39 @@ class Trajectory:
         found: list[Any] = []
         _collect_images(self.messages, found, 0)
         return found
+
+    def __eq__(self, other: object) -> bool:
+        """Field by field, images (the turns' and the messages') by their pixels (see
+        :func:`same_values`): an array in a message no longer makes ``==`` raise."""
+        return _fields_equal(self, other)
+
+
+# ------------------------------------------------------------------ equality
+def _fields_equal(a: Any, b: Any) -> Any:
+    if a.__class__ is not b.__class__:
+        return NotImplemented
+    return all(same_values(getattr(a, f.name), getattr(b, f.name)) for f in fields(a))
+
+
+def same_values(a: Any, b: Any, _depth: int = 0) -> bool:
+    """``a == b`` for the values a trajectory holds, where an image counts as its pixels: an
+    array (or an :class:`~agentgym.images.ImageRef`, read to compare) equals another of the same
+    shape, dtype and pixels; dicts, lists and tuples are compared item by item (a list never
+    equals a tuple, as ``==`` has it); anything else by ``==``. Structures deeper than
+    ``_MAX_DEPTH`` (or cyclic) compare by identity below that depth."""
+    if isinstance(a, (np.ndarray, ImageRef)) or isinstance(b, (np.ndarray, ImageRef)):
+        if not isinstance(a, (np.ndarray, ImageRef)) or not isinstance(b, (np.ndarray, ImageRef)):
+            return False
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
+    if _depth > _MAX_DEPTH:
+        return a is b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_values(a[k], b[k], _depth + 1) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return (isinstance(a, list) == isinstance(b, list) and len(a) == len(b)
+                and all(same_values(x, y, _depth + 1) for x, y in zip(a, b)))
+    return bool(a == b)
 
 
 # ------------------------------------------------------------------ images in messages
