@@ -28,7 +28,9 @@ the storage of Hugging Face's ``datasets.Image`` feature:
 images), and :func:`to_parquet` records the same features in the file's metadata when
 ``datasets`` is installed, so ``datasets.Dataset.from_parquet`` decodes them too; read with
 pyarrow alone, :func:`~agentgym.images.decode_png` of ``bytes`` gives the array back, equal to
-the one exported. Trajectories read lazily (:class:`~agentgym.images.ImageRef`) are loaded
+the one exported (a one-channel ``H x W x 1`` image comes back ``H x W``, as PNG stores grey: in
+``episodes`` the part's ``shape`` restores it, ``decode_png(bytes, shape)``; a turn's
+``observation_image`` records no shape). Trajectories read lazily (:class:`~agentgym.images.ImageRef`) are loaded
 image by image as they are exported.
 
 **Every trajectory is carried, invalid unicode included.** Parquet and Arrow hold UTF-8, which
