@@ -93,13 +93,14 @@ def _closing_braces(text: str) -> dict[int, int]:
 
 
 _ANSWER_TAG = re.compile(r"<answer>((?:(?!<answer>).)*?)</answer>", re.IGNORECASE | re.DOTALL)
-_ANSWER_MARK = re.compile(r"answer\s*(?:is|:|=)\s*:?[ \t]*", re.IGNORECASE)
+_ANSWER_MARK = re.compile(r"answer[*_]*\s*(?:is|:|=)\s*:?[ \t]*", re.IGNORECASE)
 _HOPE = re.compile(r"\.?\s*I hope it is correct\.?\s*$", re.IGNORECASE)
 
 
 def extract_final_answer(response: str) -> str | None:
-    """The final answer of ``response`` (see the module docstring for the order), stripped;
-    ``None`` when it has none."""
+    """The final answer of ``response`` (see the module docstring for the order), stripped (of
+    an answer line or a one-line response, the markdown emphasis around it too: ``**Answer:**
+    **42**`` gives ``42``); ``None`` when it has none."""
     if not isinstance(response, str) or not response.strip():
         return None
     boxed = last_boxed(response)
@@ -111,12 +112,21 @@ def extract_final_answer(response: str) -> str | None:
     marks = list(_ANSWER_MARK.finditer(response))
     if marks:
         line = response[marks[-1].end():].split("\n", 1)[0]
-        answer = _HOPE.sub("", line.strip()).strip().rstrip(".").strip()
-        return answer or None
+        return _without_emphasis(_HOPE.sub("", line.strip())) or None
     stripped = response.strip()
     if "\n" not in stripped and len(stripped) <= 200 and not re.search(r"\\boxed|\\fbox|</?answer>", stripped):
-        return stripped
+        return _without_emphasis(stripped) or None
     return None
+
+
+def _without_emphasis(text: str) -> str:
+    """``text`` without the markdown around it (``**42**``, ``__42__``, ```42```: a chat
+    model's "**Answer:** 42" leaves ``** 42``) and without a trailing period."""
+    while True:
+        plain = text.strip().rstrip(".").strip().strip("*_`")
+        if plain == text:
+            return text
+        text = plain
 
 
 def reference_answer(text: Any) -> str:
