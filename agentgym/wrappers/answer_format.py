@@ -24,7 +24,9 @@ class AnswerFormat(gym.Wrapper):
       the last complete pair wins, so the agent may think aloud before it answers.
     * ``"boxed"``: the text inside ``\\boxed{...}``, nested braces included; the last box that
       opens and closes wins.
-    * a compiled regular expression: group 1 of its last match.
+    * a compiled regular expression: group 1 of its last match; or ``"regex"`` with the
+      expression as text in ``pattern`` (JSON data, so a :class:`~agentgym.wrappers.WrapperSpec`
+      or a training configuration can name it).
 
     The move is stripped of surrounding whitespace and passed to the inner environment, whose
     ``info`` gains ``format_ok=True``. ``reset`` appends a sentence describing the format, with
@@ -47,12 +49,13 @@ class AnswerFormat(gym.Wrapper):
         penalty: float = 0.1,
         example: str = "your move",
         instruction: str | None = None,
+        pattern: str | None = None,
     ) -> None:
         super().__init__(env)
         self.penalty = check_number("AnswerFormat", "penalty", penalty)
         if self.penalty < 0:
             raise ConfigError(f"AnswerFormat: penalty must be >= 0 (it is subtracted), got {penalty}")
-        self._extract, shape = self._format(format, tag)
+        self._extract, shape = self._format(_compiled(format, pattern), tag)
         self._shape = shape
         if instruction is None:
             if shape is None:
@@ -82,7 +85,7 @@ class AnswerFormat(gym.Wrapper):
             if format.groups < 1:
                 raise ValueError("a regex format needs a capturing group around the move")
             return (lambda text: _last_group(text, format)), None
-        raise ValueError(f"format must be 'tags', 'boxed' or a compiled regex, got {format!r}")
+        raise ValueError(f"format must be 'tags', 'boxed', 'regex' (with `pattern`) or a compiled regex, got {format!r}")
 
     def write_move(self, move: str) -> str | None:
         """``move`` written as the agent must write it (``<answer>move</answer>``,
@@ -113,6 +116,21 @@ class AnswerFormat(gym.Wrapper):
         self._done = terminated or truncated
         info["format_ok"] = True
         return observation, reward, terminated, truncated, info
+
+
+def _compiled(format: str | re.Pattern[str], pattern: str | None) -> str | re.Pattern[str]:
+    """``format``, with ``"regex"`` replaced by ``pattern`` compiled; ``ValueError`` for a
+    ``pattern`` without ``format="regex"`` (or the other way round) or one that does not compile."""
+    if format != "regex":
+        if pattern is not None:
+            raise ValueError(f"`pattern` is read only with format='regex', not format={format!r}")
+        return format
+    if not isinstance(pattern, str):
+        raise ValueError(f"format='regex' needs the expression as text in `pattern`, got {pattern!r}")
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"`pattern` is not a regular expression ({exc}): {pattern!r}") from None
 
 
 def _last_tagged(text: str, opening: str, closing: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 import agentgym
 from agentgym.info import ErrorKind
 from agentgym import Feedback, LLMEnv
-from agentgym.wrappers import AnswerFormat
+from agentgym.wrappers import AnswerFormat, WrapperSpec
 
 
 class Echo(LLMEnv):
@@ -80,6 +81,22 @@ def test_regex_format_uses_group_one_of_the_last_match():
     assert info["instructions"].endswith("End with 'Move: <move>'.")
     observation, *_ = env.step("no move here")
     assert observation == "Format error: End with 'Move: <move>'."
+
+
+def test_a_regex_given_as_text_is_json_data_for_a_wrapper_spec():
+    spec = WrapperSpec("AnswerFormat", {"format": "regex", "pattern": r"Move: (\w+)",
+                                                 "instruction": "End with 'Move: <move>'."})
+    assert json.loads(json.dumps(spec.to_data())) == spec.to_data()
+    assert moves(spec(Echo()), "Move: left ... Move: right") == ["right"]
+    assert moves(spec(Echo()), "no move") == []
+    with pytest.raises(ValueError, match="pattern"):
+        AnswerFormat(Echo(), "regex", instruction="x")
+    with pytest.raises(ValueError, match="not a regular expression"):
+        AnswerFormat(Echo(), "regex", pattern="Move: (", instruction="x")
+    with pytest.raises(ValueError, match="format='regex'"):
+        AnswerFormat(Echo(), "tags", pattern=r"(\w+)")
+    with pytest.raises(ValueError, match="capturing group"):
+        AnswerFormat(Echo(), "regex", pattern=r"Move: \w+", instruction="x")
 
 
 def test_bad_configurations_are_refused():
