@@ -7,10 +7,10 @@ with the reference (:func:`equivalent`):
 
 * **numbers** exactly, as rationals: ``0.5``, ``1/2``, ``\\frac{1}{2}``, ``\\dfrac12``,
   ``2/4``, ``5e-1`` and ``50\\%`` read as ``1/2`` (a percentage also matches its number:
-  ``50\\%`` matches ``50``); thousands separators (``1,000,000``); signs, ``\\cdot``/``\\times``,
-  powers, ``\\sqrt`` of perfect squares, ``n!``. When either side is written with a decimal point,
-  a relative tolerance ``rel_tol`` (default ``1e-6``) applies, so ``0.3333333`` matches ``1/3``
-  and ``0.33`` does not.
+  ``50\\%`` matches ``50``); thousands separators (``1,000,000``, ``10{,}000``); signs,
+  ``\\cdot``/``\\times``, powers, ``\\sqrt`` of perfect squares, ``n!``. When either side is
+  written with a decimal point, a relative tolerance ``rel_tol`` (default ``1e-6``) applies, so
+  ``0.3333333`` matches ``1/3`` and ``0.33`` does not.
 * **expressions** with variables or irrational parts (``2\\sqrt{3}``, ``\\frac{\\pi}{4}``,
   ``x^2+5x+6`` against ``(x+2)(x+3)``, ``3+4i``, ``e^2``, ``\\log_2 8``) by evaluating both at
   several fixed points (variables are single letters, or ``x_1``; ``e`` is Euler's number and
@@ -214,10 +214,11 @@ _LHS = re.compile(r"^\s*[A-Za-z](?:_\{?[0-9A-Za-z]+\}?)?\s*=(?!=)")
 
 def clean_latex(text: str) -> str:
     """``text`` without the LaTeX dressing that never changes a value (``$``, ``\\left``,
-    spacing, ``\\displaystyle``), ``\\dfrac`` as ``\\frac``, ``\\cdot`` as ``*``, degrees
-    dropped, a trailing period removed."""
+    spacing, ``\\displaystyle``), ``{,}`` as ``,``, ``\\dfrac`` as ``\\frac``, ``\\cdot`` as
+    ``*``, degrees dropped, a trailing period removed."""
     text = text.strip()
     text = re.sub(r"^\\[(\[]|\\[)\]]$", "", text).strip()
+    text = text.replace("{,}", ",")  # LaTeX's thousands separator: 10{,}000
     for pattern, replacement in _REPLACE[:5]:
         text = pattern.sub(replacement, text)
     text = _REMOVE.sub("", text).strip()
