@@ -2,7 +2,7 @@
 
 ``from_pretrained("org/model")`` asks the Hugging Face hub first, and ``huggingface_hub`` retries a
 connection that fails five times with growing pauses: on a machine without network a name that is
-not in the local cache took about 50 s, and ten "Retrying" warnings, to fail. :func:`hub_load_kwargs`
+not in the local cache took about 50 s, and ten "Retrying" warnings, to fail. :func:`hub_reachable`
 tries one connection to the hub first (a few seconds at most); when it fails, :func:`loadable_source`
 gives the model's folder in the local hub cache instead of its name, so a cached model loads at once
 and an uncached one fails at once, saying why.
@@ -27,15 +27,19 @@ def hub_reachable(timeout: float = CONNECT_TIMEOUT) -> bool:
     """Whether a TCP connection to the hub's host and port opens within ``timeout`` seconds.
 
     Only the connection is tried (no TLS, no request): it tells "no network" (an unknown host,
-    a refused or unanswered connection) from "the network is there"."""
-    parts = urlsplit(hub_endpoint())
+    a refused or unanswered connection) from "the network is there". A malformed endpoint (a
+    port that is not a number or out of range, a broken IPv6 address) cannot be reached either."""
+    try:
+        parts = urlsplit(hub_endpoint())
+        port = parts.port or (80 if parts.scheme == "http" else 443)
+    except ValueError:  # urlsplit and .port raise on a malformed address or port
+        return False
     if not parts.hostname:
         return False
-    port = parts.port or (80 if parts.scheme == "http" else 443)
     try:
         with socket.create_connection((parts.hostname, port), timeout=timeout):
             return True
-    except (OSError, ValueError):  # unknown host, refused, timed out, no route; a malformed port
+    except (OSError, ValueError):  # unknown host, refused, timed out, no route
         return False
 
 
