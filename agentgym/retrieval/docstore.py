@@ -13,7 +13,7 @@ Contract:
     in ``texts.bin`` and are read on demand (``os.pread``: threads may read concurrently).
     ``len(store)``, ``get(row) -> Document`` (``IndexError`` outside ``0 <= row < len``),
     ``row_of(doc_id) -> int`` and ``document(doc_id) -> Document`` (:class:`DocumentNotFound`
-    naming the id; ids are found by binary search in a sorted copy, no dict), ``ids`` (a
+    naming the id; ids are found by binary search over the rows in id order, no dict), ``ids`` (a
     read-only sequence of the ids by row; negative indexes count from the end) and ``digest`` (a hash of every id, title and text in
     order: equal digests mean equal contents).
     ``close()`` waits for reads in flight, then releases the file; afterwards every use raises
@@ -22,8 +22,11 @@ Contract:
 
 Files: ``texts.bin`` (UTF-8 title then text of each row, back to back), ``offsets.npy`` (int64,
 rows + 1: where each row starts), ``title_ends.npy`` (int64: where each row's title ends),
-``ids.npy`` (fixed-width UTF-8 bytes by row), ``sorted_ids.npy`` + ``sorted_rows.npy`` (ids in
-byte order and their rows), ``docstore.json`` (format, count, digest).
+``id_bytes.npy`` (uint8: the UTF-8 ids back to back) + ``id_offsets.npy`` (int64, rows + 1: where
+each id starts), ``sorted_rows.npy`` (int64: the rows in byte order of their ids),
+``docstore.json`` (format, count, digest). An id takes its own length, however long another id
+is. Stores of format 1 (ids at the longest id's width in ``ids.npy`` and ``sorted_ids.npy``) are
+still opened.
 """
 
 from __future__ import annotations
@@ -44,10 +47,11 @@ from agentgym.retrieval.base import Document, DocumentNotFound
 
 __all__ = ["DocStore", "UseGuard", "as_document"]
 
-FORMAT = 1
+FORMAT = 2
 META = "docstore.json"
-_FILES = ("texts.bin", "offsets.npy", "title_ends.npy", "ids.npy", "sorted_ids.npy",
-          "sorted_rows.npy")
+# the arrays of each format, besides texts.bin and docstore.json
+_ARRAYS = {1: ("offsets", "title_ends", "ids", "sorted_ids", "sorted_rows"),
+           2: ("offsets", "title_ends", "id_bytes", "id_offsets", "sorted_rows")}
 
 
 class UseGuard:
@@ -127,6 +131,51 @@ def _strict_utf8(value: str, row: int) -> bytes:
         raise ValueError(f"document at row {row} is not valid unicode: {exc}") from None
 
 
+class _PackedIds:
+    """Ids of format 2: UTF-8 bytes back to back, where each starts, rows in id byte order."""
+
+    def __init__(self, data: np.ndarray, offsets: np.ndarray, sorted_rows: np.ndarray) -> None:
+        # memoryviews: slicing them and reading their items is much cheaper than a memmap's
+        self._data = memoryview(np.ascontiguousarray(data, dtype=np.uint8))
+        self._offsets = memoryview(np.ascontiguousarray(offsets, dtype=np.int64))
+        self._sorted_rows = memoryview(np.ascontiguousarray(sorted_rows, dtype=np.int64))
+
+    def at(self, row: int) -> bytes:
+        return self._data[self._offsets[row]:self._offsets[row + 1]].tobytes()
+
+    def find(self, key: bytes) -> int | None:
+        """The row whose id is ``key``, by binary search over the rows in id order."""
+        rows = self._sorted_rows
+        lo, hi = 0, len(rows)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.at(rows[mid]) < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < len(rows) and self.at(rows[lo]) == key:
+            return rows[lo]
+        return None
+
+
+class _FixedIds:
+    """Ids of format 1: fixed-width bytes by row and in sorted order (NUL-padded)."""
+
+    def __init__(self, ids: np.ndarray, sorted_ids: np.ndarray, sorted_rows: np.ndarray) -> None:
+        self._ids, self._sorted_ids, self._sorted_rows = ids, sorted_ids, sorted_rows
+
+    def at(self, row: int) -> bytes:
+        return bytes(self._ids[row])
+
+    def find(self, key: bytes) -> int | None:
+        if b"\x00" in key or len(key) > self._sorted_ids.dtype.itemsize:
+            return None
+        i = int(np.searchsorted(self._sorted_ids, np.bytes_(key)))
+        if i < len(self._sorted_ids) and bytes(self._sorted_ids[i]) == key:
+            return int(self._sorted_rows[i])
+        return None
+
+
 class _IdView(Sequence):
     """The ids of a store by row, decoded on access."""
 
@@ -153,9 +202,9 @@ class DocStore:
         self._count = int(meta["count"])
         self._offsets = arrays["offsets"]
         self._title_ends = arrays["title_ends"]
-        self._ids = arrays["ids"]
-        self._sorted_ids = arrays["sorted_ids"]
-        self._sorted_rows = arrays["sorted_rows"]
+        self._ids: _PackedIds | _FixedIds | None = (
+            _FixedIds(arrays["ids"], arrays["sorted_ids"], arrays["sorted_rows"]) if meta["format"] == 1
+            else _PackedIds(arrays["id_bytes"], arrays["id_offsets"], arrays["sorted_rows"]))
         self._fd = fd
         self._release_fd = weakref.finalize(self, os.close, fd)  # also when dropped unclosed
         self._guard = UseGuard(f"DocStore at {path}")
@@ -186,22 +235,18 @@ class DocStore:
                 position += len(title) + len(text)
                 offsets.append(position)
                 ids.append(key)
-        width = max((len(k) for k in ids), default=1)
-        id_array = np.array(ids, dtype=f"S{width}")
-        del ids
-        order = np.argsort(id_array, kind="stable")
-        sorted_ids = id_array[order]
-        same = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
-        if len(same):
-            dup = sorted_ids[same[0]].decode("utf-8")
-            rows = sorted(int(r) for r in order[same[0]:same[0] + 2])
-            raise ValueError(f"duplicate document id {dup!r} (rows {rows[0]} and {rows[1]})")
+        order = sorted(range(len(ids)), key=ids.__getitem__)  # stable: equal ids by row
+        for a, b in zip(order, order[1:]):
+            if ids[a] == ids[b]:
+                raise ValueError(f"duplicate document id {ids[a].decode('utf-8')!r} (rows {a} and {b})")
+        id_offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, ids), dtype=np.int64, count=len(ids)), out=id_offsets[1:])
         np.save(path / "offsets.npy", np.frombuffer(offsets, dtype=np.int64))
         np.save(path / "title_ends.npy", np.frombuffer(title_ends, dtype=np.int64))
-        np.save(path / "ids.npy", id_array)
-        np.save(path / "sorted_ids.npy", sorted_ids)
-        np.save(path / "sorted_rows.npy", order.astype(np.int64))
-        meta = {"format": FORMAT, "count": len(id_array), "digest": digest.hexdigest(),
+        np.save(path / "id_bytes.npy", np.frombuffer(b"".join(ids), dtype=np.uint8))
+        np.save(path / "id_offsets.npy", id_offsets)
+        np.save(path / "sorted_rows.npy", np.array(order, dtype=np.int64))
+        meta = {"format": FORMAT, "count": len(ids), "digest": digest.hexdigest(),
                 "text_bytes": position}
         with open(path / META, "w", encoding="utf-8") as f:
             json.dump(meta, f)
@@ -221,20 +266,25 @@ class DocStore:
             raise FileNotFoundError(f"no document store at {path} (no {META})") from None
         except ValueError as exc:
             raise ValueError(f"document store at {path}: unreadable {META}: {exc}") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        fmt = meta.get("format") if isinstance(meta, dict) else None
+        if isinstance(fmt, bool) or not isinstance(fmt, int) or fmt not in _ARRAYS:
             raise ValueError(f"document store at {path}: unsupported format "
-                             f"{meta.get('format') if isinstance(meta, dict) else meta!r}")
+                             f"{fmt if isinstance(meta, dict) else meta!r}")
         mode = "r" if mmap else None
         arrays = {}
-        for name in ("offsets", "title_ends", "ids", "sorted_ids", "sorted_rows"):
+        for name in _ARRAYS[fmt]:
             try:
                 arrays[name] = np.load(path / f"{name}.npy", mmap_mode=mode, allow_pickle=False)
             except (OSError, ValueError) as exc:
                 raise ValueError(f"document store at {path}: cannot read {name}.npy: {exc}") from None
         count = meta.get("count")
         lengths = {name: len(a) for name, a in arrays.items()}
-        expected = {"offsets": count + 1, "title_ends": count, "ids": count,
-                    "sorted_ids": count, "sorted_rows": count} if isinstance(count, int) else {}
+        expected = {name: count for name in _ARRAYS[fmt]} if isinstance(count, int) else {}
+        for name in ("offsets", "id_offsets"):
+            if name in expected:
+                expected[name] += 1
+        if fmt == 2 and isinstance(count, int) and len(arrays["id_offsets"]):
+            expected["id_bytes"] = int(arrays["id_offsets"][-1])
         if lengths != expected:
             raise ValueError(f"document store at {path}: array lengths {lengths} do not match "
                              f"count {count!r}")
@@ -270,7 +320,7 @@ class DocStore:
 
     def _id_at(self, row: object) -> str:
         with self._guard.use():
-            return bytes(self._ids[self._check_row(row)]).decode("utf-8")
+            return self._ids.at(self._check_row(row)).decode("utf-8")
 
     def get(self, row: int) -> Document:
         """The document stored at ``row``."""
@@ -284,7 +334,7 @@ class DocStore:
                 raise OSError(f"{self.path / 'texts.bin'} is shorter than its offsets say")
             title = raw[:title_end - start].decode("utf-8")
             text = raw[title_end - start:].decode("utf-8")
-            return Document(id=bytes(self._ids[row]).decode("utf-8"), title=title, text=text)
+            return Document(id=self._ids.at(row).decode("utf-8"), title=title, text=text)
 
     def row_of(self, doc_id: str) -> int:
         """The row of ``doc_id``; :class:`DocumentNotFound` when the store does not hold it."""
@@ -295,11 +345,9 @@ class DocStore:
                 key = doc_id.encode("utf-8")
             except UnicodeEncodeError:
                 key = b""
-            width = self._sorted_ids.dtype.itemsize
-            if key and b"\x00" not in key and len(key) <= width:
-                i = int(np.searchsorted(self._sorted_ids, np.bytes_(key)))
-                if i < self._count and bytes(self._sorted_ids[i]) == key:
-                    return int(self._sorted_rows[i])
+            row = self._ids.find(key) if key else None
+            if row is not None:
+                return row
             raise DocumentNotFound(f"no document with id {doc_id!r}")
 
     def document(self, doc_id: str) -> Document:
@@ -316,7 +364,6 @@ class DocStore:
         if self._guard.close():
             self._release_fd()
             self._offsets = self._title_ends = self._ids = None  # type: ignore[assignment]
-            self._sorted_ids = self._sorted_rows = None  # type: ignore[assignment]
 
     def __enter__(self) -> "DocStore":
         return self

@@ -1,0 +1,70 @@
+"""Exploratory round 7: search worlds, their document store and snippets at extreme sizes."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from agentgym.retrieval.base import DocumentNotFound
+from agentgym.retrieval.docstore import DocStore
+
+
+def _store_bytes(path) -> int:
+    return sum(p.stat().st_size for p in path.iterdir())
+
+
+def test_one_long_id_does_not_inflate_the_store(tmp_path):
+    long_id = "L" * 50_000
+    docs = [{"id": f"d{i}", "title": "t", "text": "x"} for i in range(2_000)]
+    docs.append({"id": long_id, "title": "long", "text": "y"})
+    with DocStore.build(docs, tmp_path / "s") as store:
+        # ids were stored at the longest id's width, twice: 2,001 x 50 KB x 2 = 200 MB
+        assert _store_bytes(tmp_path / "s") < 1_000_000
+        assert store.document(long_id).title == "long" and store.ids[-1] == long_id
+        assert store.row_of("d1999") == 1999 and store.ids[7] == "d7"
+        for bad in ("L" * 49_999, "L" * 50_001, "d", "d20000", "e"):
+            with pytest.raises(DocumentNotFound):
+                store.row_of(bad)
+    with DocStore.open(tmp_path / "s", mmap=False) as store:
+        assert store.row_of(long_id) == 2000 and store.document("d5").text == "x"
+
+
+def test_ids_in_byte_order_are_found_whatever_their_lengths(tmp_path):
+    ids = ["b", "a", "ab", "a" * 300, "é", "\U0001f600", "aa", "Z", "a\x01", "ba" * 40]
+    with DocStore.build([{"id": i, "title": i, "text": i} for i in ids], tmp_path / "s") as store:
+        assert [store.row_of(i) for i in ids] == list(range(len(ids)))
+        assert list(store.ids) == ids
+        for bad in ("", "a" * 299, "a" * 301, "\ud800", "c", "a\x00"):
+            with pytest.raises(DocumentNotFound):
+                store.row_of(bad)
+
+
+def test_a_store_of_the_previous_format_still_opens(tmp_path):
+    import json
+
+    import numpy as np
+
+    DocStore.build([{"id": i, "title": "t" + i, "text": "x" + i} for i in ("b", "a", "cc")],
+                   tmp_path / "s").close()
+    s = tmp_path / "s"
+    for name in ("id_bytes.npy", "id_offsets.npy"):
+        os.remove(s / name)
+    ids = np.array([b"b", b"a", b"cc"], dtype="S2")  # format 1: ids at the longest id's width
+    np.save(s / "ids.npy", ids)
+    np.save(s / "sorted_ids.npy", ids[[1, 0, 2]])
+    meta = json.loads((s / "docstore.json").read_text())
+    (s / "docstore.json").write_text(json.dumps(dict(meta, format=1)))
+    with DocStore.open(s) as store:
+        assert [store.row_of(i) for i in ("b", "a", "cc")] == [0, 1, 2]
+        assert store.document("cc").text == "xcc" and list(store.ids) == ["b", "a", "cc"]
+        with pytest.raises(DocumentNotFound):
+            store.row_of("ccc")
+
+
+def test_an_empty_store_round_trips(tmp_path):
+    with DocStore.build([], tmp_path / "s") as store:
+        assert len(store) == 0 and list(store.ids) == []
+        with pytest.raises(DocumentNotFound):
+            store.row_of("a")
+    with DocStore.open(tmp_path / "s", mmap=False) as store:
+        assert len(store) == 0
