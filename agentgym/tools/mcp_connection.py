@@ -2,7 +2,8 @@
 :class:`~agentgym.tools.mcp.MCPToolset`.
 
 The server is spawned in a process group of its own and spoken to over its stdin/stdout (one
-JSON-RPC message per line, at most :data:`MAX_MESSAGE_BYTES`); the ``mcp`` package's
+JSON-RPC message per line, at most :data:`MAX_MESSAGE_BYTES`; bytes of a line that are not UTF-8
+are read as U+FFFD, and a line that is not a JSON-RPC message is skipped); the ``mcp`` package's
 ``ClientSession`` over it lives on an event loop in a thread of its own
 (:class:`~agentgym.tools.loop_thread.LoopThread`), owned by one task, for as long as the server
 runs. ``start`` blocks until the handshake and the tool listing are done (or raises
@@ -154,8 +155,9 @@ class Connection:
                         line = bytes(buffer[:end])
                         del buffer[:end + 1]
                         if line.strip():
-                            try:
-                                parsed = jsonrpc_message_adapter.validate_json(line, by_name=False)
+                            try:  # bytes that are not UTF-8 read as U+FFFD: the answer arrives, not a timeout
+                                text = line.decode("utf-8", errors="replace")
+                                parsed = jsonrpc_message_adapter.validate_json(text, by_name=False)
                                 message: Any = SessionMessage(parsed)
                             except ValueError as exc:
                                 message = exc

@@ -1,0 +1,54 @@
+"""A bare MCP server over stdio, without the mcp package (it starts in a few tens of
+milliseconds), that writes every byte of its answers itself: for the MCPToolset tests of what a
+careless server written in any language may send.
+
+Run: ``python tests/tools_mcp/mcp_raw_server.py MODE``; its one tool ``t`` takes the input
+schema in the ``SCHEMA`` environment variable (JSON; an empty object schema by default) and
+answers a call as MODE says:
+
+- ``echo``: the arguments it received, as JSON text;
+- ``latin1``: a text block whose bytes are not UTF-8 (``caf\\xe9``, Latin-1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def send(data: bytes) -> None:
+    sys.stdout.buffer.write(data + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def answer(message_id: object, result: dict) -> None:
+    send(json.dumps({"jsonrpc": "2.0", "id": message_id, "result": result}).encode())
+
+
+def main() -> None:
+    mode = sys.argv[1] if len(sys.argv) > 1 else "echo"
+    schema = json.loads(os.environ.get("SCHEMA") or '{"type": "object"}')
+    for line in sys.stdin.buffer:
+        message = json.loads(line)
+        message_id, method = message.get("id"), message.get("method")
+        if method == "initialize":
+            answer(message_id, {"protocolVersion": message["params"]["protocolVersion"],
+                                "capabilities": {"tools": {}}, "serverInfo": {"name": "raw", "version": "1"}})
+        elif method == "tools/list":
+            answer(message_id, {"tools": [{"name": "t", "description": "The raw server's tool.",
+                                           "inputSchema": schema}]})
+        elif method == "tools/call":
+            arguments = message["params"].get("arguments")
+            if mode == "latin1":
+                text = json.dumps({"jsonrpc": "2.0", "id": message_id,
+                                   "result": {"content": [{"type": "text", "text": "caf@"}]}}).encode()
+                send(text.replace(b"caf@", b"caf\xe9"))
+            else:
+                answer(message_id, {"content": [{"type": "text", "text": json.dumps(arguments)}]})
+        elif method == "ping" and message_id is not None:
+            answer(message_id, {})
+
+
+if __name__ == "__main__":
+    main()
