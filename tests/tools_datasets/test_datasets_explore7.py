@@ -31,3 +31,15 @@ def test_latex_braced_thousands_separators(given, expected):
     # MATH writes large numbers as 10{,}000: the reference was compared as text, so 10000 was wrong.
     assert equivalent(given, expected)
     assert not equivalent(given, "10001")
+
+
+@pytest.mark.parametrize("given, expected, wrong", [
+    ("25 \\text{ cm}^2", "25", "625"), ("25\\text{ cm}^{2}", "25", "625"), ("8 \\mathrm{m}^3", "8", "512"),
+    ("12 \\text{ square units}", "12", "13"), ("4 \\text{ and } 5", "4 and 5", "20"),
+    ("2 \\text{ or } 3", "2 or 3", "6"),
+])
+def test_units_in_text_are_dropped_only_after_the_number(given, expected, wrong):
+    # A unit's power was left behind as the number's ("25 \text{ cm}^2" read as 625), and words in
+    # the middle were dropped too ("4 \text{ and } 5" read as 4 5, a product: 20).
+    assert equivalent(given, expected)
+    assert not equivalent(given, wrong)

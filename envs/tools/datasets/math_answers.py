@@ -20,8 +20,8 @@ with the reference (:func:`equivalent`):
   multisets (order ignored), ``(1, 2)`` and ``[1, 2)`` in order with their brackets.
 * **text** otherwise (``yes``, ``\\text{(B)}``, ``no solution``): compared case-insensitively,
   spaces ignored, after the LaTeX dressing is removed (``$``, ``\\left``, ``\\text{}``,
-  ``\\displaystyle``, trailing period); units after a number (``5 \\text{cm}``, ``12 apples``)
-  are dropped.
+  ``\\displaystyle``, trailing period); units after a number (``5 \\text{cm}``,
+  ``25 \\text{ cm}^2``, ``12 apples``) are dropped.
 
 The parser is this module's own (no ``eval``, no ``sympy``): it bounds the input's length, the
 nesting depth, exponents and factorials, so a hostile answer costs microseconds, never a hang
@@ -207,6 +207,7 @@ _FRAC_DIGITS = [
     (re.compile(r"\\frac\s*(\{[^{}]*\})\s*([0-9A-Za-z])"), r"\\frac\1{\2}"),
     (re.compile(r"\\sqrt\s*([0-9A-Za-z])"), r"\\sqrt{\1}"),
 ]
+_TEXT_UNITS = re.compile(r"(?:\s*" + _TEXT_COMMAND.pattern + r"(?:\s*\^\s*\{?\s*[0-9]\s*\}?)?)+\s*$")
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SPACED_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 _LHS = re.compile(r"^\s*[A-Za-z](?:_\{?[0-9A-Za-z]+\}?)?\s*=(?!=)")
@@ -256,10 +257,12 @@ def parse_answer(text: str) -> Value:
 
 def _prepare(text: str) -> str:
     text = clean_latex(text)
-    # \text{...}: units after a number are dropped; otherwise the words are the answer
-    outside = _TEXT_COMMAND.sub(" ", text).strip()
-    if outside != text.strip():
-        text = outside if re.search(r"[0-9]", outside) else _TEXT_COMMAND.sub(r"\1", text)
+    # \text{...} at the end, after a number, is a unit (with its power: \text{ cm}^2), dropped;
+    # anywhere else its words are part of the answer
+    units = _TEXT_UNITS.search(text)
+    if units and re.search(r"[0-9]", text[:units.start()]):
+        text = text[:units.start()]
+    text = _TEXT_COMMAND.sub(r"\1", text)
     for pattern, replacement in _REPLACE[5:]:
         text = pattern.sub(replacement, text)
     if "\x00" in text:
