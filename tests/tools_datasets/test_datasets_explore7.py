@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from agentgym.core import ConfigError
 from agentgym.envs.tools.datasets.math_answers import equivalent, extract_final_answer, verify_math
+from agentgym.envs.tools.datasets.records import load_problems
 
 
 @pytest.mark.parametrize("response, answer", [
@@ -43,3 +45,18 @@ def test_units_in_text_are_dropped_only_after_the_number(given, expected, wrong)
     # the middle were dropped too ("4 \text{ and } 5" read as 4 5, a product: 20).
     assert equivalent(given, expected)
     assert not equivalent(given, wrong)
+
+
+def test_a_dataframe_s_missing_values_are_missing_fields():
+    # pandas fills a record's missing value with NaN (these rows are what DataFrame.to_dict("records")
+    # gives a load_problems of a DataFrame): a missing answer became the answer 'nan', a missing
+    # optional field (solution, difficulty) a refused record ("must be text, got float").
+    nan = float("nan")
+    rows = [{"question": "1 + 1?", "answer": "2", "solution": "s", "difficulty": "easy", "id": "a"},
+            {"question": "2 + 2?", "answer": "4", "solution": nan, "difficulty": nan, "id": nan}]
+    problems = load_problems(rows, "math")
+    assert [(p.id, p.solution, p.level) for p in problems] == [("a", "s", "easy"), ("1", None, None)]
+    with pytest.raises(ConfigError, match="record 1 has no 'answer' field"):
+        load_problems([{"question": "1 + 1?", "answer": 2.0}, {"question": "2 + 2?", "answer": nan}], "math")
+    with pytest.raises(ConfigError, match="record 0 has no 'tests' field"):
+        load_problems([{"question": "Write f.", "tests": nan}], "code")

@@ -2,7 +2,8 @@
 
 :func:`load_problems` reads a source into :class:`Problem` records, with the field names the
 data uses (:class:`Fields`) and checks every record: a non-empty question, and an answer
-(``kind="math"``) or tests (``kind="code"``). A bad record is a
+(``kind="math"``) or tests (``kind="code"``). A field holding ``None``, NaN or ``pandas.NA`` (a
+DataFrame's missing value) is missing. A bad record is a
 :class:`~agentgym.core.ConfigError` naming the source, the record (the line, for JSONL) and the
 field, with the fields the record has — never a half-loaded dataset.
 
@@ -22,6 +23,7 @@ memory, so many environments over one file cost one read.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -192,6 +194,8 @@ def _check(index: int, where: str, record: Any, kind: str, fields: Fields, name:
 
     def field(key: str, required: bool) -> Any:
         value = record.get(key)
+        if _missing(value):  # a DataFrame's missing value is NaN (or pandas.NA), not None
+            value = None
         if value is None and required:
             have = ", ".join(map(repr, record)) or "none"
             raise ConfigError(f"{place} has no {key!r} field (its fields: {have}); name the right one with "
@@ -224,6 +228,15 @@ def _check(index: int, where: str, record: Any, kind: str, fields: Fields, name:
         raise ConfigError(f"{place}: {fields.difficulty!r} must be a non-empty string, got {level!r}")
     return Problem(index, str(index) if ident is None else str(ident), question, answer, tests, solution,
                    None if level is None else level.strip())
+
+
+def _missing(value: Any) -> bool:
+    """Whether ``value`` is a missing value: ``None``, a float NaN or ``pandas.NA``."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return type(value).__name__ == "NAType"
 
 
 def _argument_for(key: str, fields: Fields) -> str:
