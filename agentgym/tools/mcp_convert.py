@@ -29,19 +29,24 @@ def agent_schema(schema: Any, *, strict: bool = True, name: str = "tool",
                  max_nodes: int = MAX_SCHEMA_NODES) -> dict[str, Any]:
     """A server tool's input schema as the argument schema agentgym checks: local ``$ref``\\ s
     (``#/$defs/...``, ``#/definitions/...``) inlined (a recursive one becomes ``{}``, any
-    value), ``title`` annotations dropped, an ``object`` root with ``properties`` and
-    ``required``; with ``strict``, ``additionalProperties: false`` where the root says nothing.
+    value), ``title`` annotations dropped, boolean subschemas written as objects (``true`` as
+    ``{}``, ``false`` as ``{"not": {}}``; ``additionalProperties`` keeps its flag), an ``object``
+    root with ``properties`` and ``required``; with ``strict``, ``additionalProperties: false``
+    where the root says nothing.
 
     Inlining stops at ``max_nodes`` schema objects: a definition that refers twice to the next,
     twenty deep, is a 2 KB schema that inlines to 2**20 objects (minutes, and a prompt of tens of
     megabytes). References met past the limit become ``{}`` (any value), with a warning naming
     the tool (``name``)."""
     root = copy.deepcopy(schema) if isinstance(schema, dict) else {}
-    definitions = {**(root.get("definitions") or {}), **(root.get("$defs") or {})}
+    definitions = {name: _as_object(definition) for key in ("definitions", "$defs")
+                   if isinstance(root.get(key), dict) for name, definition in root[key].items()}
     nodes = 0
 
     def inline(node: Any, seen: frozenset[str]) -> Any:
         nonlocal nodes
+        if isinstance(node, bool):
+            return _as_object(node)
         if not isinstance(node, dict):
             return node
         nodes += 1
@@ -62,7 +67,7 @@ def agent_schema(schema: Any, *, strict: bool = True, name: str = "tool",
             if isinstance(out.get(key), list):
                 out[key] = [inline(sub, seen) for sub in out[key]]
         for key in _SUBSCHEMAS:
-            if isinstance(out.get(key), dict):
+            if isinstance(out.get(key), dict) or (isinstance(out.get(key), bool) and key != "additionalProperties"):
                 out[key] = inline(out[key], seen)
         return out
 
@@ -78,6 +83,14 @@ def agent_schema(schema: Any, *, strict: bool = True, name: str = "tool",
     if strict and "additionalProperties" not in result and "patternProperties" not in result:
         result["additionalProperties"] = False
     return result
+
+
+def _as_object(schema: Any) -> dict[str, Any]:
+    """A subschema as an object: a boolean schema as its object form (``true``: ``{}``, any
+    value; ``false``: ``{"not": {}}``, none), anything else that is not an object as ``{}``."""
+    if isinstance(schema, dict):
+        return schema
+    return {"not": {}} if schema is False else {}
 
 
 def render_content(result: Any) -> str:

@@ -8,7 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from agentgym.tools.mcp import MCPToolset
+from agentgym.tools.invoke import invoke
+from agentgym.tools.mcp import MCPToolset, agent_schema
 
 RAW = [sys.executable, str(Path(__file__).with_name("mcp_raw_server.py"))]
 
@@ -31,3 +32,30 @@ def test_an_answer_that_is_not_utf8_is_read_with_replacement_characters_not_lost
         toolset.shutdown()
     resources.assert_released()
 
+
+BOOLEAN_SCHEMA = {"type": "object", "properties": {
+    "anything": True, "never": False, "listed": {"type": "array", "items": True},
+    "named": {"$ref": "#/$defs/Any"}, "closed": {"type": "object", "additionalProperties": False}},
+    "$defs": {"Any": True}}
+
+
+def test_boolean_subschemas_are_objects_and_a_call_is_checked_not_crashed(resources):
+    params = agent_schema(BOOLEAN_SCHEMA)
+    assert params["properties"] == {"anything": {}, "never": {"not": {}}, "listed": {"type": "array", "items": {}},
+                                    "named": {}, "closed": {"type": "object", "additionalProperties": False}}
+    toolset = raw_toolset("echo", BOOLEAN_SCHEMA, call_timeout=5.0)
+    toolset.open()
+    try:
+        tool = toolset.tools()[0]
+        outcome = invoke(tool, {"anything": [1, {"a": None}], "listed": ["x", 2], "named": 3})
+        assert outcome.ok, outcome
+        assert json.loads(outcome.content) == {"anything": [1, {"a": None}], "listed": ["x", 2], "named": 3}
+    finally:
+        toolset.shutdown()
+    resources.assert_released()
+
+
+def test_definitions_that_are_not_objects_do_not_break_the_listing():
+    schema = {"type": "object", "properties": {"a": {"$ref": "#/$defs/A"}, "b": {"$ref": "#/definitions/B"}},
+              "$defs": {"A": "not a schema"}, "definitions": ["not", "a", "map"]}
+    assert agent_schema(schema)["properties"] == {"a": {}, "b": {}}
