@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from agentgym.policies.base import Request
 from agentgym.policies.hub import hub_reachable, loadable_source
+from agentgym.policies.scripted import ScriptedAgent, ScriptedPolicy
 
 
 def _no_proxy(monkeypatch):
@@ -26,3 +28,25 @@ def test_a_malformed_hf_endpoint_is_an_unreachable_hub_not_a_crash(endpoint, mon
     with pytest.raises(OSError, match="not in the local Hugging Face cache") as raised:
         loadable_source("tiny-org/not-downloaded", is_folder=False)
     assert endpoint in str(raised.value)
+
+
+@pytest.mark.parametrize("make", [lambda replies: ScriptedPolicy(replies), lambda replies: ScriptedAgent(replies)],
+                         ids=["policy", "agent"])
+def test_a_script_given_as_one_string_is_refused_not_played_letter_by_letter(make):
+    """``ScriptedPolicy("guess 7")`` played ``g``, ``u``, ``e``... one letter a turn, silently."""
+    with pytest.raises(TypeError, match="list of replies"):
+        make("guess 7")
+    with pytest.raises(TypeError, match="reply 1 must be a string, got int"):
+        make(["guess 5", 7])
+
+
+def test_scripted_replies_are_texts_and_a_list_or_generator_plays_in_order():
+    with pytest.raises(TypeError, match="then"):
+        ScriptedPolicy(["a"], then=None)
+    policy = ScriptedPolicy(reply for reply in ["first", "second"])
+    conversation = [{"role": "user", "content": "go"}]
+    assert policy.generate([Request(conversation)])[0].text == "first"
+    later = conversation + [{"role": "assistant", "content": "first"}, {"role": "user", "content": "again"}]
+    assert policy.generate([Request(later)])[0].text == "second"
+    agent = ScriptedAgent(["x", "y"], then="z")
+    assert [agent(None, "obs") for _ in range(3)] == ["x", "y", "z"]
