@@ -3,10 +3,18 @@ the loader misread, each found by a probe and fixed."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import numpy
 import pytest
 
 from agentgym.core import ConfigError
-from agentgym.envs.tools.datasets.math_answers import equivalent, extract_final_answer, verify_math
+from agentgym.envs.tools.datasets.math_answers import (
+    equivalent,
+    extract_final_answer,
+    reference_answer,
+    verify_math,
+)
 from agentgym.envs.tools.datasets.records import load_problems
 
 
@@ -60,3 +68,16 @@ def test_a_dataframe_s_missing_values_are_missing_fields():
         load_problems([{"question": "1 + 1?", "answer": 2.0}, {"question": "2 + 2?", "answer": nan}], "math")
     with pytest.raises(ConfigError, match="record 0 has no 'tests' field"):
         load_problems([{"question": "Write f.", "tests": nan}], "code")
+
+
+def test_numpy_and_decimal_numbers_as_answers():
+    # A datasets.Dataset in numpy format gives np.float64 answers, a Parquet decimal column
+    # Decimal ones: np.float64(2.5) became the answer text 'np.float64(2.5)' (no reply could
+    # match), np.int64 and Decimal were refused as "not a number".
+    raw = [numpy.float64(2.5), numpy.int64(7), numpy.float32(0.1), Decimal("1.50"), numpy.int32(-3)]
+    assert [reference_answer(value) for value in raw] == ["2.5", "7", "0.1", "1.50", "-3"]
+    rows = [{"question": numpy.str_("Half of 5?"), "answer": numpy.float64(2.5)}]
+    assert load_problems(rows, "math")[0].answer == "2.5"
+    for bad in (numpy.bool_(True), complex(1, 2)):
+        with pytest.raises(TypeError):
+            reference_answer(bad)

@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import cmath
 import math
+import numbers
 import random
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Union
 
@@ -130,14 +132,15 @@ def _without_emphasis(text: str) -> str:
 
 
 def reference_answer(text: Any) -> str:
-    """A dataset's answer field as the answer to compare with: a number as text; GSM8K's
-    ``... #### 72`` gives ``72``; a worked solution with a ``\\boxed{}`` gives its content."""
-    if isinstance(text, bool):
+    """A dataset's answer field as the answer to compare with: a number (``int``, ``float``,
+    ``Fraction``, ``Decimal``, a numpy scalar) as text; GSM8K's ``... #### 72`` gives ``72``; a
+    worked solution with a ``\\boxed{}`` gives its content."""
+    if isinstance(text, bool) or type(text).__name__ == "bool_":  # numpy's bool is no Integral
         raise TypeError(f"an answer must be text or a number, not {text!r}")
-    if isinstance(text, (int, Fraction)):
+    if isinstance(text, numbers.Integral):
+        return str(int(text))
+    if isinstance(text, (numbers.Real, Decimal)):  # str: numpy's repr is np.float64(2.5)
         return str(text)
-    if isinstance(text, float):
-        return repr(text)
     if not isinstance(text, str):
         raise TypeError(f"an answer must be text or a number, not {type(text).__name__}")
     if "####" in text:
