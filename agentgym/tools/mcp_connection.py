@@ -29,7 +29,7 @@ from typing import Any
 
 from agentgym.tools.invoke import ToolTimeout
 from agentgym.tools.loop_thread import LoopThread
-from agentgym.tools.mcp_convert import not_unicode, render_content
+from agentgym.tools.mcp_convert import not_finite, not_unicode, render_content
 from agentgym.tools.tool import ToolError
 
 #: The longest JSON-RPC message read from a server, in bytes (a bigger one ends the session).
@@ -277,12 +277,15 @@ class Connection:
         if session is None:
             raise ToolError(f"the MCP server is not running: {self._ended or 'not started'}")
         try:
-            unreadable = not_unicode(arguments)
+            unreadable, infinite = not_unicode(arguments), not_finite(arguments)
         except RecursionError:  # nested deeper than Python's stack: the client's encoder will say so
-            unreadable = None
+            unreadable = infinite = None
         if unreadable is not None:  # JSON-RPC over stdio is UTF-8: a server reading it would die
             raise ToolError(f"{unreadable} is not valid unicode text (it has a lone surrogate); the MCP server "
                             f"cannot read it")
+        if infinite is not None:  # JSON has no NaN or Infinity: the client would send null instead
+            raise ToolError(f"{infinite} is not a finite number (NaN or infinite), which JSON cannot carry to "
+                            f"the MCP server; write a number")
         try:
             result = await session.call_tool(name, arguments, read_timeout_seconds=timeout)
         except MCPError as exc:

@@ -4,7 +4,8 @@
   agentgym checks calls against.
 - :func:`render_content`: a ``tools/call`` result (``CallToolResult``) as the text the agent reads.
 - :func:`not_unicode`: where a call's arguments hold a string that cannot travel over the
-  server's UTF-8 stream (``None`` when all can).
+  server's UTF-8 stream (``None`` when all can); :func:`not_finite`: where they hold a number
+  JSON cannot write (NaN, infinities).
 
 Pure functions of their arguments: no I/O, no ``mcp`` import (results are read by attribute, so
 any object of the ``CallToolResult`` shape will do), inputs never modified.
@@ -14,8 +15,9 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 #: How many schema objects inlining ``$ref``\\ s may produce (see :func:`agent_schema`).
 MAX_SCHEMA_NODES = 10_000
@@ -129,23 +131,43 @@ def not_unicode(value: Any, where: str = "") -> str | None:
     """Where in a call's arguments a string (value or key) is not valid unicode text — a lone
     surrogate, which no UTF-8 stream can carry — as ``argument 'x'`` / ``item 2 of argument
     'x'`` / ``key 'k' of argument 'x'``; ``None`` when every string is."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return where or "a value"
-        return None
+    return _find(value, where, _lone_surrogate)
+
+
+def not_finite(value: Any, where: str = "") -> str | None:
+    """Where in a call's arguments a number is NaN or infinite — JSON has no such number (the
+    client would send ``null`` in its place) — named as :func:`not_unicode` names it; ``None``
+    when every number is finite."""
+    return _find(value, where, _infinite)
+
+
+def _find(value: Any, where: str, bad: Callable[[Any], bool]) -> str | None:
     if isinstance(value, dict):
         for key, item in value.items():
             inside = f"argument {key!r}" if not where else f"key {key!r} of {where}"
-            if isinstance(key, str) and not_unicode(key) is not None:
+            if bad(key):
                 return f"the name of {inside}" if not where else f"a key of {where}"
-            found = not_unicode(item, inside)
+            found = _find(item, inside, bad)
             if found is not None:
                 return found
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            found = not_unicode(item, f"item {index} of {where}" if where else f"item {index}")
+            found = _find(item, f"item {index} of {where}" if where else f"item {index}", bad)
             if found is not None:
                 return found
+    elif bad(value):
+        return where or "a value"
     return None
+
+
+def _lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+    return False
+
+
+def _infinite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)

@@ -4,6 +4,7 @@ server sends (bytes that are not UTF-8), odd input schemas, values JSON cannot c
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -59,3 +60,21 @@ def test_definitions_that_are_not_objects_do_not_break_the_listing():
     schema = {"type": "object", "properties": {"a": {"$ref": "#/$defs/A"}, "b": {"$ref": "#/definitions/B"}},
               "$defs": {"A": "not a schema"}, "definitions": ["not", "a", "map"]}
     assert agent_schema(schema)["properties"] == {"a": {}, "b": {}}
+
+
+def test_nan_and_infinity_are_refused_naming_where_not_sent_as_null(resources):
+    """Python's JSON reader takes NaN and Infinity from an agent's call; JSON has no such number,
+    and the client wrote null in their place: the server read a value the agent never wrote."""
+    toolset = raw_toolset("echo", {"type": "object", "properties": {"x": {"type": "number"}, "y": {}}},
+                          call_timeout=5.0)
+    toolset.open()
+    try:
+        tool = toolset.tools()[0]
+        for arguments, where in (({"x": math.nan}, "argument 'x'"), ({"x": -math.inf}, "argument 'x'"),
+                                 ({"y": [1, {"z": math.inf}]}, "key 'z' of item 1 of argument 'y'")):
+            outcome = invoke(tool, arguments)
+            assert not outcome.ok and f"{where} is not a finite number" in outcome.content, outcome
+        assert json.loads(invoke(tool, {"x": 1.5, "y": [1e308]}).content) == {"x": 1.5, "y": [1e308]}
+    finally:
+        toolset.shutdown()
+    resources.assert_released()
