@@ -81,3 +81,22 @@ def test_numpy_and_decimal_numbers_as_answers():
     for bad in (numpy.bool_(True), complex(1, 2)):
         with pytest.raises(TypeError):
             reference_answer(bad)
+
+
+@pytest.mark.parametrize("given, expected, wrong", [
+    ("2\\frac{1}{4}", "9/4", "1/2"), ("9/4", "2\\frac{1}{4}", "1/2"), ("2.25", "2\\frac14", "0.5"),
+    ("-1\\frac{1}{2}", "-1.5", "-0.5"), ("$3\\dfrac{2}{3}$ cups", "11/3", "2"),
+    ("1\\frac{1}{2}, 2", "2, 1.5", "0.5, 2"),
+])
+def test_a_whole_number_before_a_proper_fraction_is_a_mixed_number(given, expected, wrong):
+    # MATH's "express your answer as a mixed number" references (2\frac{1}{4}) were read as the
+    # product 2 * 1/4: the right 9/4 was graded wrong, and 1/2 right.
+    assert equivalent(given, expected)
+    assert not equivalent(given, wrong)
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("2\\frac{x}{4}", "x/2"), ("2\\frac{5}{4}", "5/2"), ("x\\frac{1}{2}", "x/2"), ("3 \\cdot 2\\frac{1}{2}", "3"),
+])
+def test_other_products_with_a_fraction_stay_products(given, expected):
+    assert equivalent(given, expected)

@@ -7,10 +7,10 @@ with the reference (:func:`equivalent`):
 
 * **numbers** exactly, as rationals: ``0.5``, ``1/2``, ``\\frac{1}{2}``, ``\\dfrac12``,
   ``2/4``, ``5e-1`` and ``50\\%`` read as ``1/2`` (a percentage also matches its number:
-  ``50\\%`` matches ``50``); thousands separators (``1,000,000``, ``10{,}000``); signs,
-  ``\\cdot``/``\\times``, powers, ``\\sqrt`` of perfect squares, ``n!``. When either side is
-  written with a decimal point, a relative tolerance ``rel_tol`` (default ``1e-6``) applies, so
-  ``0.3333333`` matches ``1/3`` and ``0.33`` does not.
+  ``50\\%`` matches ``50``), a mixed number ``2\\frac{1}{4}`` as ``9/4``; thousands separators
+  (``1,000,000``, ``10{,}000``); signs, ``\\cdot``/``\\times``, powers, ``\\sqrt`` of perfect
+  squares, ``n!``. When either side is written with a decimal point, a relative tolerance
+  ``rel_tol`` (default ``1e-6``) applies, so ``0.3333333`` matches ``1/3`` and ``0.33`` does not.
 * **expressions** with variables or irrational parts (``2\\sqrt{3}``, ``\\frac{\\pi}{4}``,
   ``x^2+5x+6`` against ``(x+2)(x+3)``, ``3+4i``, ``e^2``, ``\\log_2 8``) by evaluating both at
   several fixed points (variables are single letters, or ``x_1``; ``e`` is Euler's number and
@@ -210,6 +210,7 @@ _FRAC_DIGITS = [
     (re.compile(r"\\frac\s*(\{[^{}]*\})\s*([0-9A-Za-z])"), r"\\frac\1{\2}"),
     (re.compile(r"\\sqrt\s*([0-9A-Za-z])"), r"\\sqrt{\1}"),
 ]
+_MIXED = re.compile(r"(?<![0-9A-Za-z.}\\])([0-9]+)\s*\\frac\{([0-9]+)\}\{([0-9]+)\}")
 _TEXT_UNITS = re.compile(r"(?:\s*" + _TEXT_COMMAND.pattern + r"(?:\s*\^\s*\{?\s*[0-9]\s*\}?)?)+\s*$")
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SPACED_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
@@ -272,7 +273,7 @@ def _prepare(text: str) -> str:
         raise _Unreadable("an inequality or a relation")
     for pattern, replacement in _FRAC_DIGITS:
         text = pattern.sub(replacement, text)
-    text = text.strip()
+    text = _MIXED.sub(_mixed_number, text).strip()
     if _THOUSANDS.fullmatch(text) or _SPACED_THOUSANDS.fullmatch(text):
         text = text.replace(",", "").replace(" ", "")
     # trailing words after a number are units: "12 apples", "5 cm" (not "2 pi")
@@ -280,6 +281,16 @@ def _prepare(text: str) -> str:
     if units and re.search(r"[0-9]", units.group(1)) and not set(re.findall(r"[A-Za-z]+", units.group(2))) & _NAMES:
         text = units.group(1).strip()
     return text
+
+
+def _mixed_number(match: re.Match) -> str:
+    """``2\\frac{1}{4}`` as ``(2+1/4)``: a whole number written before a proper fraction is a
+    mixed number, not a product -- unless it is itself a factor (``3 \\cdot 2\\frac{1}{2}``)."""
+    whole, numerator, denominator = match.groups()
+    before = match.string[:match.start()].rstrip()
+    if int(numerator) >= int(denominator) or (before and before[-1] in "*/^_"):
+        return match.group()
+    return f"({whole}+{numerator}/{denominator})"
 
 
 def _parse_value(text: str, depth: int) -> Value:
