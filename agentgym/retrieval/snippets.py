@@ -14,14 +14,16 @@ Contract:
     occurrences, then the earliest; words compared as ``tokenize`` makes them), in NFC, whitespace
     runs collapsed to one space, cut on a word boundary so that it is never longer than
     ``max_chars``. When no query word occurs, the start of the text. A single sentence longer
-    than ``max_chars`` is cut around its first query word. Pure Python, no dependencies: remote
-    clients use it too.
+    than ``max_chars`` is cut around its first query word. Only the stretches of a long text
+    where a query word occurs are split into sentences (a 10 MB document with a few matches takes
+    milliseconds). Pure Python, no dependencies: remote clients use it too.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 
 __all__ = ["STOP_WORDS", "best_snippet", "tokenize"]
 
@@ -63,7 +65,67 @@ def _sentences(text: str) -> list[str]:
 
 
 def _matches(sentence: str, terms: frozenset[str]) -> list[str]:
-    return [w for w in _words(sentence) if w in terms]
+    """``[w for w in _words(sentence) if w in terms]``, the sentence's words listed only when a
+    term occurs in it at all (a substring test: most sentences of a long text have none)."""
+    low = sentence.lower() if sentence.isascii() else unicodedata.normalize("NFKC", sentence).lower()
+    if not any(term in low for term in terms):
+        return []
+    return [w for w in _WORD.findall(low) if w in terms]
+
+
+_PIECE = 1 << 16  # characters a long text is read in, for the query words' sentences
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """``text`` in pieces of about ``_PIECE`` characters, each ended at a sentence boundary: the
+    sentences of the pieces, in order, are the sentences of the text."""
+    start = 0
+    while start < len(text):
+        boundary = _SENTENCE_END.search(text, start + _PIECE) if start + _PIECE < len(text) else None
+        if boundary is None:
+            yield text[start:]
+            return
+        yield text[start:boundary.start()]
+        start = boundary.end()
+
+
+def _runs(text: str, terms: frozenset[str], max_chars: int) -> list[tuple[list[str], list[list[str]]]]:
+    """Runs of consecutive sentences of ``text`` with their query words (``_matches``): every
+    sentence with a query word and, after it, sentences enough for any window that starts on it.
+    A piece of the text where no query word occurs (NFKC, lower-cased) and that no such window
+    reaches is not split into sentences at all, so a long text costs little beyond its matches."""
+    runs: list[tuple[list[str], list[list[str]]]] = []
+    needed = 0  # characters of sentences still needed after the last piece with a query word
+    for piece in _pieces(text):
+        folded = unicodedata.normalize("NFKC", piece).lower()
+        if any(term in folded for term in terms):
+            sentences = _sentences(piece)
+            found = [_matches(s, terms) for s in sentences]
+            needed = max_chars + 1
+        elif needed > 0:
+            sentences = _sentences(piece)
+            found = [[] for _ in sentences]
+            needed -= sum(len(s) + 1 for s in sentences)
+        else:
+            if runs and runs[-1][0]:
+                runs.append(([], []))  # what follows is not consecutive with the run before
+            continue
+        if not runs:
+            runs.append(([], []))
+        runs[-1][0].extend(sentences)
+        runs[-1][1].extend(found)
+    return [run for run in runs if run[0]]
+
+
+def _start(text: str, max_chars: int) -> str:
+    """``cut_on_word`` of the whole text with whitespace runs collapsed (what the sentences
+    joined by spaces give), reading only as much of the text as that needs."""
+    n = 2 * max_chars + 64
+    while True:
+        head = " ".join(text[:n].split())  # a prefix of the collapsed whole text
+        if len(head) > max_chars or n >= len(text):
+            return cut_on_word(head, max_chars)
+        n *= 4
 
 
 def _around_first_match(sentence: str, terms: frozenset[str], max_chars: int) -> str:
@@ -84,30 +146,33 @@ def best_snippet(text: str, query: str, max_chars: int = 300) -> str:
                         f"{type(query).__name__}")
     if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
         raise ValueError(f"max_chars must be a positive int, got {max_chars!r}")
-    sentences = _sentences(unicodedata.normalize("NFC", text))  # a decomposed word is whole for _WORD
+    text = unicodedata.normalize("NFC", text)  # a decomposed word is whole for _WORD
     terms = frozenset(tokenize(query))
-    if not sentences:
-        return ""
-    if not terms:
-        return cut_on_word(" ".join(sentences), max_chars)
-    found = [_matches(s, terms) for s in sentences]
     best, best_key = None, (0, 0)
-    for i in range(len(sentences)):
-        if not found[i]:
-            continue  # a window starting on a sentence without a match is never better
-        covered: set[str] = set()
-        count, length, j = 0, -1, i
-        while j < len(sentences) and (j == i or length + 1 + len(sentences[j]) <= max_chars):
-            length += 1 + len(sentences[j])
-            covered.update(found[j])
-            count += len(found[j])
-            j += 1
-        key = (len(covered), count)
-        if key > best_key:
-            best, best_key = (i, j), key
+    for sentences, found in (_runs(text, terms, max_chars) if terms else ()):
+        # the window of sentences [i, j) slides: the longest that fits from i ends no earlier
+        # than the one from i - 1, so each sentence enters it and leaves it once
+        covered: dict[str, int] = {}  # query word -> occurrences in the window
+        count, length, j = 0, -1, 0
+        for i in range(len(sentences)):
+            while j < len(sentences) and (j == i or length + 1 + len(sentences[j]) <= max_chars):
+                length += 1 + len(sentences[j])
+                for word in found[j]:
+                    covered[word] = covered.get(word, 0) + 1
+                count += len(found[j])
+                j += 1
+            # a window starting on a sentence without a match is never better
+            if found[i] and (len(covered), count) > best_key:
+                best, best_key = (sentences, i, j), (len(covered), count)
+            length -= 1 + len(sentences[i])
+            for word in found[i]:
+                covered[word] -= 1
+                if not covered[word]:
+                    del covered[word]
+            count -= len(found[i])
     if best is None:
-        return cut_on_word(" ".join(sentences), max_chars)
-    i, j = best
+        return _start(text, max_chars)
+    sentences, i, j = best
     if j == i + 1 and len(sentences[i]) > max_chars:
         return _around_first_match(sentences[i], terms, max_chars)
     return cut_on_word(" ".join(sentences[i:j]), max_chars)
