@@ -12,10 +12,11 @@ An episode draws a family (``arithmetic``, ``counting``, ``dates``, ``strings``,
   that crashes, loops past the time limit or floods its output is an observation.
 * answers with ``<answer>ANSWER</answer>`` (or ``\\boxed{ANSWER}``) in an action without code.
   Without either, a one-line reply counts as the answer when it has the task's form (an
-  integer, a weekday, a ``YYYY-MM-DD`` date), with an optional ``Answer:`` prefix; string
-  puzzles need the tag. The first answer ends the episode: reward ``outcome`` 1 when it is
-  exactly right (integers may carry thousands separators, weekdays any case or a three-letter
-  abbreviation, strings are compared exactly), else 0.
+  integer, a weekday, a ``YYYY-MM-DD`` date), with an optional ``Answer:`` (or ``**Answer:**``)
+  prefix; string puzzles need the tag. The first answer ends the episode: reward ``outcome`` 1
+  when it is exactly right (integers may carry thousands separators, weekdays any case or a
+  three-letter abbreviation, all three ``$``/markdown dressing such as ``$42$`` or ``**42**``;
+  strings are compared exactly), else 0.
 
 An action that is neither — prose, an empty or unclosed ``<answer>`` tag, a one-line reply
 that is not an answer of the task's form — is an invalid action (``info["error"]``): the
@@ -46,7 +47,7 @@ DEFAULT_LIMITS: dict[str, Any] = {"cpu_seconds": 10, "wall_seconds": 15, "memory
 
 _ANSWER = re.compile(r"<answer>((?:(?!<answer>).)*?)</answer>", re.IGNORECASE | re.DOTALL)
 _ANSWER_TAG = re.compile(r"</?answer>", re.IGNORECASE)
-_PREFIX = re.compile(r"^(?:the\s+)?(?:final\s+)?answer\s*(?:is)?\s*[:=]?\s*", re.IGNORECASE)
+_PREFIX = re.compile(r"^[*_]*(?:the\s+)?(?:final\s+)?answer[*_]*\s*(?:is)?\s*[:=]?[*_]*\s*", re.IGNORECASE)
 _FORM = {"integer": "an integer", "weekday": "the name of a day of the week", "date": "a date as YYYY-MM-DD",
          "text": "the resulting string"}
 

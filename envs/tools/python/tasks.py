@@ -68,14 +68,19 @@ def normalize_answer(kind: str, text: str) -> str | None:
     """``text`` in the canonical form of ``kind``, or ``None`` when it is not an answer of that
     kind. Integers may have ``,``/``_``/space thousands separators and a sign; weekdays may be
     abbreviated to three letters, in any case; dates are ``YYYY-MM-DD`` (leading zeros
-    optional); strings are taken as written, without surrounding whitespace or one pair of
-    enclosing quotes or backticks (case and inner spaces count)."""
+    optional), and these three may be dressed as math or markdown (``$42$``, ``**42**``);
+    strings are taken as written, without surrounding whitespace or one pair of enclosing quotes
+    or backticks (case and inner spaces count)."""
     text = text.strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in _QUOTES:
         text = text[1:-1]
     if kind == "text":
         return text
-    text = text.rstrip(".").strip()
+    while True:  # "$42$", "**42**.", "*Monday*"
+        plain = text.strip().rstrip(".").strip().strip("$*_`")
+        if plain == text:
+            break
+        text = plain
     if kind == "integer":
         if not _INTEGER.fullmatch(text):
             return None

@@ -1,0 +1,30 @@
+"""Exploratory round 7 of tools/Python-v0: answers it misread, each found by a probe and fixed."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentgym.envs.tools.python.env import PythonTasksEnv
+from agentgym.envs.tools.python.tasks import normalize_answer
+
+
+@pytest.mark.parametrize("kind, given, expected", [
+    ("integer", "$1234$", "1234"), ("integer", "**1,234**", "1234"), ("integer", "$\\mathbf{1234}$", None),
+    ("weekday", "**Monday**", "Monday"), ("date", "$2024-02-29$", "2024-02-29"), ("date", "*2024-02-29*", "2024-02-29"),
+    ("text", "**abc**", "**abc**"), ("text", "$abc$", "$abc$"),
+])
+def test_math_and_markdown_dressing_around_an_answer(kind, given, expected):
+    # A model's <answer>$42$</answer> or <answer>**42**</answer> was graded wrong, "not an integer".
+    # Strings are still compared as written.
+    assert normalize_answer(kind, given) == expected
+
+
+def test_a_one_line_answer_in_markdown_is_the_answer(sandbox):
+    env = PythonTasksEnv("easy", families="arithmetic", sandbox=sandbox)
+    try:
+        for action in ("**Answer:** {}", "**{}**", "The answer is **{}**.", "<answer>${}$</answer>"):
+            env.reset(seed=3)
+            feedback = env.play(action.format(env.task.answer))
+            assert (feedback.observation, feedback.rewards) == ("Correct.", {"outcome": 1.0}), action
+    finally:
+        env.close()
