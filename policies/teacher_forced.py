@@ -9,6 +9,12 @@ built, the reply's span, the observation tokens, the loss mask. Its log-probs ar
 was sampled); supervised fine-tuning does not read them, and a trainer that would use them as
 sampling log-probs must not be given such trajectories (``Trajectory.policy`` names the
 wrapper, and each generation's ``metadata["teacher_forced"]`` is true).
+
+A reply is teacher-forced from its *text*. A reply whose tool calls came natively (an
+OpenAI-compatible server's ``tool_calls``, beside an empty text) has no text the student's
+tokens could be read from -- its tokens would be the end of turn alone, the student saying nothing
+while the tool runs -- so it is that request's error generation: ask the teacher to write its
+calls as text, in the markup the environment's tool-call format parses (``<tool_call>...``).
 """
 
 from __future__ import annotations
@@ -50,11 +56,17 @@ class TeacherForcedPolicy(Policy):
         return [self._as_tokens(request, generation) for request, generation in zip(requests, generations)]
 
     def _as_tokens(self, request: Request, generation: Generation) -> Generation:
-        """``generation`` with the student's tokens; a reply that cannot be tokenised fails alone,
-        as that request's error generation. A lone surrogate is tokenised as U+FFFD, as in the
-        prompts (:func:`~agentgym.rollout.transcript.encode_text`)."""
+        """``generation`` with the student's tokens; a reply that cannot be tokenised, or that
+        holds native tool calls (module docstring), fails alone, as that request's error
+        generation. A lone surrogate is tokenised as U+FFFD, as in the prompts
+        (:func:`~agentgym.rollout.transcript.encode_text`)."""
         if generation.error is not None or generation.finish_reason == "error":
             return generation
+        if generation.tool_calls:
+            return Generation(text="", finish_reason="error",
+                              error=f"{self.name}: the reply holds native tool calls ({len(generation.tool_calls)}), "
+                                    f"which have no text to give the student's tokens: have the teacher write its "
+                                    f"tool calls as text (e.g. <tool_call>{{...}}</tool_call>), not as native calls")
         try:
             token_ids = encode_text(self.tokenizer, generation.text) + self.end_token_ids
         except Exception as exc:  # noqa: BLE001 - one reply's failure, reported as its generation
