@@ -93,13 +93,16 @@ class _Generator:
     def __init__(self, world: World, seed: int):
         self.world, self.rng = world, np.random.default_rng([int(seed), world.seed, world.size])
         self._unique_pairs: dict[int, np.ndarray] = {}
+        self._facts: dict[int, dict[str, str]] = {}
 
     def _pick(self, t: int, split: int | None = None) -> int:
         ids = self.world.ids_of_type(t, split)
         return int(ids[self.rng.integers(len(ids))])
 
     def _hop(self, eid: int, step: str) -> Hop:
-        return Hop(doc_id(eid), eid, fact_sentences(self.world, eid)[step])
+        if eid not in self._facts:  # a small world's entities recur in many draws
+            self._facts[eid] = fact_sentences(self.world, eid)
+        return Hop(doc_id(eid), eid, self._facts[eid][step])
 
     def chain(self, length: int):
         w, rng = self.world, self.rng
@@ -168,7 +171,8 @@ class _Generator:
 
 def generate_questions(world: World, n: int, seed: int = 0, *, split: str | None = None,
                        kinds: tuple[str, ...] | None = None) -> list[Question]:
-    """Up to ``n`` distinct questions (fewer only if the world is too small); see module doc."""
+    """Up to ``n`` distinct questions (fewer only if the world is too small: drawing stops once
+    ``1000 + 10 * found`` draws in a row gave no new one); see module doc."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be a non-negative int, got {n!r}")
     if split is not None and split not in SPLITS:
@@ -179,9 +183,13 @@ def generate_questions(world: World, n: int, seed: int = 0, *, split: str | None
     gen = _Generator(world, seed)
     out: list[Question] = []
     seen: set[str] = set()
+    idle = 0  # draws since the last new question
     for _ in range(max(50 * n, 100)):
-        if len(out) >= n:
+        # a world too small for n questions runs dry: after this many draws without a new one,
+        # it has given (almost) all it has (drawing on, up to 50 n, took minutes for nothing)
+        if len(out) >= n or idle > 1000 + 10 * len(out):
             break
+        idle += 1
         kind = kinds[gen.rng.integers(len(kinds))]
         if kind == "single":
             built = gen.chain(1)
@@ -204,6 +212,7 @@ def generate_questions(world: World, n: int, seed: int = 0, *, split: str | None
         if any(form.lower() in lowered for form in (answer, *aliases)):
             continue
         seen.add(text)
+        idle = 0
         near = sum(1 for h in gold if world.near_duplicates(h.entity))
         out.append(Question(
             qid=f"q{seed}-{len(out):06d}", kind=kind, question=text, answer=answer,

@@ -85,3 +85,25 @@ def test_a_snippet_of_a_ten_megabyte_document_takes_no_seconds():
     # a window across the pieces the text is read in, and the earliest best one wins
     text = "x. " * 40_000 + "Alpha beta. Gamma here. " + "y. " * 40_000 + "Alpha beta gamma."
     assert best_snippet(text, "alpha gamma", 24) == "Alpha beta. Gamma here."
+
+
+def test_asking_a_tiny_world_for_more_questions_than_it_has_returns_them_all_quickly():
+    import time
+
+    from agentgym.envs.search.questions import ATTR_NOUN, REL_NOUN, generate_questions
+    from agentgym.envs.search.world import NUMERIC, RELATIONS, World
+
+    world = World(50, 0)
+    started = time.perf_counter()
+    questions = generate_questions(world, 100_000, kinds=("single",))
+    # it drew 50 n = 5 million times for the ~100 questions the world has: minutes
+    assert time.perf_counter() - started < 3
+    expected = set()
+    for e in range(world.size):
+        for rel, (src, _) in RELATIONS.items():
+            if src == world.type[e] and world.split[world.columns[rel][e]] == world.split[e]:
+                expected.add(f"What is the {REL_NOUN[rel]} of {world.name(e)}?")
+        expected.update(f"What is the {ATTR_NOUN[attr]} of {world.name(e)}?"
+                        for attr, src in NUMERIC.items() if src == world.type[e])
+    assert sorted(q.question for q in questions) == sorted(expected)
+    assert generate_questions(world, 40, kinds=("single",)) == questions[:40]
