@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import agentgym
 from agentgym.tools.invoke import invoke
 from agentgym.tools.mcp import MCPToolset, agent_schema
 
@@ -78,3 +79,22 @@ def test_nan_and_infinity_are_refused_naming_where_not_sent_as_null(resources):
     finally:
         toolset.shutdown()
     resources.assert_released()
+
+
+def test_convert_currency_refuses_nan_instead_of_answering_nan():
+    """Python's JSON reader takes NaN in an agent's call; the desk answered 'nan' (NaN passed its
+    'at most a trillion' check)."""
+    env = agentgym.make("tools/MultiTool-v0", difficulty="easy")
+    try:
+        env.reset(seed=0)
+        for amount in ("NaN", "Infinity"):
+            call = {"name": "convert_currency", "arguments": {"amount": "@", "from_currency": "USD",
+                                                              "to_currency": "EUR"}}
+            text = json.dumps(call).replace('"@"', amount)
+            observation = env.step(f"<tool_call>\n{text}\n</tool_call>")[0]
+            assert "Error: the amount" in observation, observation
+        observation = env.step('<tool_call>\n{"name": "convert_currency", "arguments": {"amount": 10, '
+                               '"from_currency": "USD", "to_currency": "USD"}}\n</tool_call>')[0]
+        assert "10.0" in observation
+    finally:
+        env.close()
