@@ -9,6 +9,7 @@ import numpy
 import pytest
 
 from agentgym.core import ConfigError
+from agentgym.envs.tools.datasets.code_tests import extract_code, run_tests
 from agentgym.envs.tools.datasets.math_answers import (
     equivalent,
     extract_final_answer,
@@ -100,3 +101,13 @@ def test_a_whole_number_before_a_proper_fraction_is_a_mixed_number(given, expect
 ])
 def test_other_products_with_a_fraction_stay_products(given, expected):
     assert equivalent(given, expected)
+
+
+def test_an_indented_fenced_block_is_the_code_without_the_fence_s_indentation(sandbox):
+    # A chat model's code block inside a numbered list is indented with its fence; the indentation
+    # was kept, so a right solution failed as "the solution does not compile: unexpected indent".
+    reply = ("1. Define the function:\n\n   ```python\n   def add(a, b):\n       return a + b\n   ```\n")
+    assert extract_code(reply) == "def add(a, b):\n    return a + b\n"
+    assert extract_code("\t```python\n\tx = 1\n\t\ty = 2\n\t```") == "x = 1\n\ty = 2\n"
+    verdict = run_tests(sandbox, extract_code(reply), ["assert add(1, 2) == 3"])
+    assert verdict.correct, verdict.feedback()

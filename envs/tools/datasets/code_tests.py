@@ -68,7 +68,8 @@ def extract_code(response: str) -> str | None:
 
 def _python_blocks(text: str) -> list[str]:
     """The non-blank bodies of the closed fenced blocks labelled python/py or unlabelled (a
-    block opens at a fence line with any label and closes at the next bare fence line)."""
+    block opens at a fence line with any label and closes at the next bare fence line); an
+    indented fence's indentation is removed from its lines, as markdown does (a block in a list)."""
     if "```" not in text:
         return []
     fences = list(_FENCE_LINE.finditer(text))
@@ -79,6 +80,9 @@ def _python_blocks(text: str) -> list[str]:
         if closing is None:
             break
         body = text[opening.end() + 1:fences[closing].start()]
+        indent = len(opening.group()) - len(opening.group().lstrip(" \t"))
+        if indent:
+            body = re.sub(r"(?m)^[ \t]{1,%d}" % indent, "", body)
         if opening.group(1).lower() in _PYTHON_LABELS and body.strip():
             blocks.append(body)
         index = closing + 1
