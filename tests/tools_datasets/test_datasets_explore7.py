@@ -111,3 +111,10 @@ def test_an_indented_fenced_block_is_the_code_without_the_fence_s_indentation(sa
     assert extract_code("\t```python\n\tx = 1\n\t\ty = 2\n\t```") == "x = 1\n\ty = 2\n"
     verdict = run_tests(sandbox, extract_code(reply), ["assert add(1, 2) == 3"])
     assert verdict.correct, verdict.feedback()
+
+
+def test_a_reply_with_windows_line_ends_has_its_code_found():
+    # "```python\r\n" was a fence labelled "python\r" and "```\r\n" no closing fence: no code found,
+    # an invalid action for a right solution sent with CRLF line ends.
+    assert extract_code("Here:\r\n```python\r\ndef f():\r\n    return 1\r\n```\r\n") == "def f():\n    return 1\n"
+    assert extract_code("```\r\nx = 1\r\n```") == "x = 1\n"

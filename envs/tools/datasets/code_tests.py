@@ -52,9 +52,10 @@ _ANSWER = re.compile(r"<answer>((?:(?!<answer>).)*?)</answer>", re.IGNORECASE | 
 def extract_code(response: str) -> str | None:
     """The solution in ``response``: the last closed fenced block labelled ``python``/``py``
     or unlabelled, else the content of the last ``<answer>...</answer>``; ``None`` when there
-    is none or it is blank."""
+    is none or it is blank. Windows line ends (CRLF) read as ``\\n``."""
     if not isinstance(response, str):
         return None
+    response = response.replace("\r\n", "\n")
     blocks = _python_blocks(response)
     if blocks:
         return blocks[-1]
