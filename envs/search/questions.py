@@ -156,7 +156,7 @@ class _Generator:
         t, r1, r2, wording = INTERSECTIONS[index]
         if index not in self._unique_pairs:
             ids = w.ids_of_type(t)
-            keys = w.columns[r1][ids] * w.size + w.columns[r2][ids]
+            keys = w.columns[r1][ids].astype(np.int64) * w.size + w.columns[r2][ids]
             _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
             self._unique_pairs[index] = ids[counts[inverse] == 1]
         candidates = self._unique_pairs[index]

@@ -107,3 +107,26 @@ def test_asking_a_tiny_world_for_more_questions_than_it_has_returns_them_all_qui
                         for attr, src in NUMERIC.items() if src == world.type[e])
     assert sorted(q.question for q in questions) == sorted(expected)
     assert generate_questions(world, 40, kinds=("single",)) == questions[:40]
+
+
+def test_a_world_takes_the_memory_its_docstring_states():
+    import numpy as np
+
+    from agentgym.envs.search.world import World
+
+    world = World(100_000, 3)
+    arrays = [world.type, world.split, world.mentions, *world.columns.values()]
+    # "a world of 1M entities needs about 70 MB": int64 columns made it 162 MB
+    assert sum(a.nbytes for a in arrays) <= 70 * world.size
+    assert world.columns["population"].max() < 3_000_000 and (world.columns["genre"] >= -1).all()
+    assert np.array_equal(world.columns["employer"], World(100_000, 3).columns["employer"])
+    # int32 ids: the intersection questions' pair keys (id * size + id) must not overflow
+    from agentgym.envs.search.questions import INTERSECTIONS, generate_questions
+
+    questions = generate_questions(world, 20, 1, kinds=("intersection",))
+    assert len(questions) == 20
+    for q in questions:
+        t, r1, r2, _ = next(i for i in INTERSECTIONS if world.type[q.entities[0]] == i[0])
+        same = ((world.type == t) & (world.columns[r1] == q.entities[1])
+                & (world.columns[r2] == q.entities[2]))
+        assert np.flatnonzero(same).tolist() == [q.entities[0]], q.question
