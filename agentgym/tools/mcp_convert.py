@@ -22,19 +22,22 @@ from typing import Any, Callable
 #: How many schema objects inlining ``$ref``\\ s may produce (see :func:`agent_schema`).
 MAX_SCHEMA_NODES = 10_000
 
-_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
-_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
-_SUBSCHEMAS = ("items", "additionalProperties", "not", "contains", "if", "then", "else")
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas", "dependencies")
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems", "items")  # items: its older list form too
+_SUBSCHEMAS = ("items", "additionalProperties", "not", "contains", "if", "then", "else", "propertyNames",
+               "additionalItems", "unevaluatedItems", "unevaluatedProperties", "contentSchema")
+#: Keywords whose boolean is a flag agentgym's checks read as such: kept as it is.
+_FLAGS = ("additionalProperties", "additionalItems", "unevaluatedItems", "unevaluatedProperties")
 
 
 def agent_schema(schema: Any, *, strict: bool = True, name: str = "tool",
                  max_nodes: int = MAX_SCHEMA_NODES) -> dict[str, Any]:
     """A server tool's input schema as the argument schema agentgym checks: local ``$ref``\\ s
-    (``#/$defs/...``, ``#/definitions/...``) inlined (a recursive one becomes ``{}``, any
-    value), ``title`` annotations dropped, boolean subschemas written as objects (``true`` as
-    ``{}``, ``false`` as ``{"not": {}}``; ``additionalProperties`` keeps its flag), an ``object``
-    root with ``properties`` and ``required``; with ``strict``, ``additionalProperties: false``
-    where the root says nothing.
+    (``#/$defs/...``, ``#/definitions/...``) inlined wherever a subschema may stand (a recursive
+    one becomes ``{}``, any value), ``title`` annotations dropped, boolean subschemas written as
+    objects (``true`` as ``{}``, ``false`` as ``{"not": {}}``; ``additionalProperties`` and its
+    kin keep their flag), an ``object`` root with ``properties`` and ``required``; with
+    ``strict``, ``additionalProperties: false`` where the root says nothing.
 
     Inlining stops at ``max_nodes`` schema objects: a definition that refers twice to the next,
     twenty deep, is a 2 KB schema that inlines to 2**20 objects (minutes, and a prompt of tens of
@@ -69,7 +72,7 @@ def agent_schema(schema: Any, *, strict: bool = True, name: str = "tool",
             if isinstance(out.get(key), list):
                 out[key] = [inline(sub, seen) for sub in out[key]]
         for key in _SUBSCHEMAS:
-            if isinstance(out.get(key), dict) or (isinstance(out.get(key), bool) and key != "additionalProperties"):
+            if isinstance(out.get(key), dict) or (isinstance(out.get(key), bool) and key not in _FLAGS):
                 out[key] = inline(out[key], seen)
         return out
 

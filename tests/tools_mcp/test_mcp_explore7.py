@@ -98,3 +98,23 @@ def test_convert_currency_refuses_nan_instead_of_answering_nan():
         assert "10.0" in observation
     finally:
         env.close()
+
+
+def test_references_are_inlined_under_every_keyword_that_holds_a_subschema():
+    """The $defs are dropped from the schema the agent reads: a $ref left under propertyNames,
+    dependentSchemas or a list-form items pointed at nothing."""
+    schema = {"type": "object",
+              "properties": {"pair": {"type": "array", "items": [{"$ref": "#/$defs/Count"}],
+                                      "additionalItems": {"$ref": "#/$defs/Count"}},
+                             "tags": {"type": "object", "propertyNames": {"$ref": "#/$defs/Key"}},
+                             "a": {"type": "string"}, "b": {"type": "string"}},
+              "dependentSchemas": {"a": {"$ref": "#/$defs/NeedsB"}},
+              "dependencies": {"b": ["a"], "a": {"$ref": "#/$defs/NeedsB"}},
+              "$defs": {"Count": {"type": "integer"}, "Key": {"pattern": "^k"}, "NeedsB": {"required": ["b"]}}}
+    params = agent_schema(schema)
+    assert "$ref" not in json.dumps(params)
+    assert params["properties"]["pair"]["items"] == [{"type": "integer"}]
+    assert params["properties"]["pair"]["additionalItems"] == {"type": "integer"}
+    assert params["properties"]["tags"]["propertyNames"] == {"pattern": "^k"}
+    assert params["dependentSchemas"] == {"a": {"required": ["b"]}}
+    assert params["dependencies"] == {"b": ["a"], "a": {"required": ["b"]}}
