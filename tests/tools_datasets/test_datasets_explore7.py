@@ -9,7 +9,7 @@ import numpy
 import pytest
 
 from agentgym.core import ConfigError
-from agentgym.envs.tools.datasets.code_tests import extract_code, run_tests
+from agentgym.envs.tools.datasets.code_tests import extract_code, normalize_tests, run_tests
 from agentgym.envs.tools.datasets.math_answers import (
     equivalent,
     extract_final_answer,
@@ -118,3 +118,24 @@ def test_a_reply_with_windows_line_ends_has_its_code_found():
     # an invalid action for a right solution sent with CRLF line ends.
     assert extract_code("Here:\r\n```python\r\ndef f():\r\n    return 1\r\n```\r\n") == "def f():\n    return 1\n"
     assert extract_code("```\r\nx = 1\r\n```") == "x = 1\n"
+
+
+HUMANEVAL_TESTS = "METADATA = {}\n\n\ndef check(candidate):\n    assert candidate(1) == 2\n"
+
+
+def test_tests_that_hold_no_test_are_a_bad_record_at_load():
+    # HumanEval's test field defines check(candidate) and never calls it: the record loaded, and
+    # every reply -- the oracle's too -- failed with "no tests were found" at every step.
+    rows = [{"question": "Write inc(x).", "tests": HUMANEVAL_TESTS, "solution": "def inc(x):\n    return x + 1\n"}]
+    with pytest.raises(ConfigError, match=r"record 0: 'tests': the tests hold no test .*def test_check\(\)"):
+        load_problems(rows, "code")
+    with pytest.raises(ValueError, match="hold no test"):
+        normalize_tests("x = 1\nprint(x)\n")
+    for tests in (HUMANEVAL_TESTS + "\n\ndef test_check():\n    check(inc)\n", "assert inc(1) == 2\n",
+                  "async def test_a():\n    pass\n", "class TestInc:\n    def test_one(self):\n        assert True\n"):
+        assert normalize_tests(tests) == tests
+
+
+def test_a_humaneval_record_with_a_test_calling_check_is_solved(sandbox):
+    tests = HUMANEVAL_TESTS + "\n\ndef test_check():\n    check(inc)\n"
+    assert run_tests(sandbox, "def inc(x):\n    return x + 1\n", tests).correct

@@ -33,6 +33,7 @@ find the nonce in memory); the sandbox keeps the host safe either way.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import secrets
@@ -128,12 +129,14 @@ class CodeVerdict:
 
 def normalize_tests(tests: Any) -> str | tuple[str, ...]:
     """A dataset's tests as a string of code or a tuple of test strings; TypeError/ValueError
-    naming the problem otherwise (tests that do not compile included: no solution could pass
-    them)."""
+    naming the problem otherwise -- tests that do not compile, or a string that holds no test
+    (no ``test*`` function, ``Test*`` class or top-level ``assert``: HumanEval's ``check``
+    alone) included: no solution could pass them."""
     if isinstance(tests, str):
         if not tests.strip():
             raise ValueError("the tests are empty")
         _check_compiles(tests, "the tests do")
+        _check_holds_a_test(tests)
         return tests
     if isinstance(tests, Sequence) and not isinstance(tests, (bytes, bytearray)):
         items = tuple(tests)
@@ -153,6 +156,22 @@ def _check_compiles(code: str, subject: str) -> None:
         raise ValueError(f"{subject} not compile: SyntaxError: {exc.msg} (line {exc.lineno})") from None
     except (ValueError, UnicodeEncodeError, MemoryError, RecursionError) as exc:  # NUL bytes, lone surrogates
         raise ValueError(f"{subject} not compile: {exc}") from None
+
+
+def _check_holds_a_test(tests: str) -> None:
+    """ValueError when the string of tests defines no test for either runner."""
+    try:
+        tree = ast.parse(tests)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # compiled, but too deep for Python's AST
+        return
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    if any(isinstance(node, ast.Assert) or (isinstance(node, functions) and node.name.startswith("test"))
+           or (isinstance(node, ast.ClassDef) and node.name.startswith("Test")) for node in tree.body):
+        return
+    defined = [node.name for node in tree.body if isinstance(node, functions)]
+    hint = (f"; to run {defined[0]}(...), add a test that calls it: def test_{defined[0]}(): "
+            f"{defined[0]}(<the function>)" if defined else "")
+    raise ValueError("the tests hold no test (no test_* function, Test* class or top-level assert)" + hint)
 
 
 def run_tests(sandbox: Any, solution: str, tests: str | Sequence[str], *, runner: str = "asserts",
