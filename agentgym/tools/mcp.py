@@ -244,11 +244,12 @@ class MCPToolset(Toolset):
     def call_hidden(self, name: str, arguments: Mapping[str, Any] | None = None, *,
                     timeout: float | None = None) -> str:
         """Call any tool of the running server by its server name (a hidden one too) and return
-        the rendered result; :class:`~agentgym.tools.ToolError` for an error result or a dead
-        server, :class:`~agentgym.tools.invoke.ToolTimeout` past ``timeout``
-        (default ``call_timeout``). For the environment, never the agent."""
+        the rendered result; :class:`~agentgym.tools.ToolError` for an error result, a toolset
+        that is not open or a dead server (saying which, and why it ended),
+        :class:`~agentgym.tools.invoke.ToolTimeout` past ``timeout`` (default ``call_timeout``).
+        For the environment, never the agent."""
         connection = self._connection
-        if connection is None or not connection.alive:
+        if connection is None:
             raise ToolError("the MCP server is not running (the toolset is not open)")
         return connection.call(name, dict(arguments or {}), self.call_timeout if timeout is None else timeout)
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
 import agentgym
+from agentgym.tools import ToolError
 from agentgym.tools.invoke import invoke
 from agentgym.tools.mcp import MCPToolset, agent_schema
 
@@ -118,3 +123,21 @@ def test_references_are_inlined_under_every_keyword_that_holds_a_subschema():
     assert params["properties"]["tags"]["propertyNames"] == {"pattern": "^k"}
     assert params["dependentSchemas"] == {"a": {"required": ["b"]}}
     assert params["dependencies"] == {"b": ["a"], "a": {"required": ["b"]}}
+
+
+def test_call_hidden_on_a_server_that_died_says_so_not_that_the_toolset_is_not_open(resources):
+    toolset = raw_toolset("echo", call_timeout=5.0, scope="environment")
+    toolset.open()
+    try:
+        os.kill(toolset.server_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5.0
+        while toolset.server_pid is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(ToolError) as caught:
+            toolset.call_hidden("t", {})
+        assert "not open" not in str(caught.value) and "exited" in str(caught.value)
+    finally:
+        toolset.shutdown()
+    with pytest.raises(ToolError, match="not open"):
+        toolset.call_hidden("t", {})
+    resources.assert_released()
