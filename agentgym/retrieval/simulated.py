@@ -26,7 +26,11 @@ Contract beyond :mod:`~agentgym.retrieval.base`'s:
   documents anew with that step's noise, under the same ids. ``document(id)`` returns what was
   last written under the id; at most ``max_documents`` are kept (the oldest are forgotten).
 * **One call per search.** ``search_many`` asks the policy for every missing document of every
-  query in one ``agenerate`` batch (one request per document, each with its own seed).
+  query in one ``agenerate`` batch (one request per document, each with its own seed). A
+  document that another search (another thread) is writing at the moment is not asked for
+  again: the search waits for it, so concurrent searches of one query (a group of episodes of
+  one question) cost one call and see the same documents; if that write fails, the waiting
+  search writes the document itself.
 * **Failures.** A policy that raises, returns an error generation or an empty document, or
   takes longer than ``timeout`` seconds, makes the search raise
   :class:`~agentgym.retrieval.base.RetrievalError` naming the query, which a search environment
@@ -171,8 +175,14 @@ class SimulatedSearchEngine(PicklesWithoutLock):
         self.step = 0
         self.written = {"useful": 0, "noisy": 0}
         self._documents: OrderedDict[str, _Written] = OrderedDict()
+        self._writing: dict[str, threading.Event] = {}  # id -> set once the search writing it ends
         self._lock = threading.Lock()
         self._closed = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_writing"] = {}  # searches in flight stay with this engine
+        return state
 
     # ------------------------------------------------------------------ the schedule
     @property
@@ -203,28 +213,47 @@ class SimulatedSearchEngine(PicklesWithoutLock):
         if isinstance(queries, str) or any(not isinstance(q, str) for q in queries):
             raise TypeError("search_many takes a list of query strings")
         step, probability = self.step, self.noise_probability
-        missing: list[tuple[str, str, int, bool]] = []  # (query, id, rank, noisy)
-        asked: set[str] = set()
-        with self._lock:
-            for query in queries:
-                if not _normal(query):
-                    continue
-                for rank in range(k):
-                    doc_id = simulated_doc_id(query, rank)
-                    kept = self._documents.get(doc_id)
-                    if (kept is None or kept.step != step) and doc_id not in asked:
-                        asked.add(doc_id)
+        fresh_by_id: dict[str, _Written] = {}
+        while True:  # a second round only for documents whose other writer failed
+            missing: list[tuple[str, str, int, bool]] = []  # (query, id, rank, noisy)
+            claimed: set[str] = set()
+            waiting: list[threading.Event] = []
+            with self._lock:
+                for query in queries:
+                    if not _normal(query):
+                        continue
+                    for rank in range(k):
+                        doc_id = simulated_doc_id(query, rank)
+                        kept = fresh_by_id.get(doc_id) or self._documents.get(doc_id)
+                        if kept is not None and kept.step == step:
+                            continue
+                        if doc_id in self._writing:  # being written: by this search, or wait for it
+                            if doc_id not in claimed:
+                                waiting.append(self._writing[doc_id])
+                            continue
+                        self._writing[doc_id] = threading.Event()
+                        claimed.add(doc_id)
                         noisy = _draw(self.seed, _normal(query), rank, step).random() < probability
                         missing.append((query, doc_id, rank, noisy))
-        written = self._write(missing, k, step)
+            if not missing and not waiting:
+                break
+            written: list[_Written] = []
+            try:
+                written = self._write(missing, k, step)
+            finally:
+                with self._lock:
+                    for item in written:
+                        self._documents[item.document.id] = item
+                        self._documents.move_to_end(item.document.id)
+                        self.written["noisy" if item.noisy else "useful"] += 1
+                        fresh_by_id[item.document.id] = item
+                    while len(self._documents) > self.max_documents:
+                        self._documents.popitem(last=False)
+                    for _, doc_id, _, _ in missing:
+                        self._writing.pop(doc_id).set()
+            for event in waiting:
+                event.wait()
         with self._lock:
-            for item in written:
-                self._documents[item.document.id] = item
-                self._documents.move_to_end(item.document.id)
-                self.written["noisy" if item.noisy else "useful"] += 1
-            while len(self._documents) > self.max_documents:
-                self._documents.popitem(last=False)
-            fresh_by_id = {item.document.id: item for item in written}
             results = []
             for query in queries:
                 hits = []

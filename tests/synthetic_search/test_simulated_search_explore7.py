@@ -1,0 +1,84 @@
+"""Exploratory round 7: the simulated search engine under concurrent searches and hostile
+document writers."""
+from __future__ import annotations
+
+import asyncio
+import pickle
+import threading
+from typing import Sequence
+
+import pytest
+
+from agentgym.policies.base import Generation, Policy, Request, SamplingParams
+from agentgym.retrieval.base import RetrievalError
+from agentgym.retrieval.simulated import SimulatedSearchEngine
+
+
+class SlowWriter(Policy):
+    """Writes a document naming its call number, after ``delay`` seconds; ``fail_first`` makes
+    the first call's generations errors."""
+
+    name = "slow-writer"
+
+    def __init__(self, delay: float = 0.2, fail_first: bool = False) -> None:
+        self.delay, self.fail_first = delay, fail_first
+        self.calls = 0
+        self._count = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_count": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _count=threading.Lock())
+
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        with self._count:
+            self.calls += 1
+            call = self.calls
+        await asyncio.sleep(self.delay)
+        if self.fail_first and call == 1:
+            return [Generation("", finish_reason="error", error="overloaded") for _ in requests]
+        return [Generation(f"Title: call {call} result {i}\nWritten by call {call} of the writer.")
+                for i, _ in enumerate(requests)]
+
+
+def _search_at_once(engine: SimulatedSearchEngine, queries: list[str], k: int = 3) -> list:
+    barrier = threading.Barrier(len(queries))
+    results: list = [None] * len(queries)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = engine.search(queries[i], k)
+        except RetrievalError as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(queries))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    return results
+
+
+def test_concurrent_searches_of_one_query_write_its_documents_once():
+    writer = SlowWriter()
+    engine = SimulatedSearchEngine(writer)
+    # a GRPO group: eight episodes of one question send the same first query at once
+    results = _search_at_once(engine, ["capital of Freedonia"] * 4 + ["Capital of  freedonia"] * 4)
+    assert writer.calls == 1 and engine.written == {"useful": 3, "noisy": 0}
+    first = results[0]
+    for hits in results:  # each search wrote its own documents under the same ids: different texts
+        assert [(h.doc_id, h.title, h.snippet) for h in hits] == [(h.doc_id, h.title, h.snippet) for h in first]
+    assert [engine.document(h.doc_id).title for h in first] == [h.title for h in first]
+    pickle.loads(pickle.dumps(engine))
+
+
+def test_a_search_waiting_on_a_failed_write_writes_the_documents_itself():
+    writer = SlowWriter(fail_first=True)
+    engine = SimulatedSearchEngine(writer)
+    results = _search_at_once(engine, ["q one", "q one"])
+    failed = [r for r in results if isinstance(r, RetrievalError)]
+    assert len(failed) == 1 and "overloaded" in str(failed[0])
+    hits = next(r for r in results if not isinstance(r, RetrievalError))
+    assert writer.calls == 2 and [h.title for h in hits] == [f"call 2 result {i}" for i in range(3)]
