@@ -31,10 +31,10 @@ Contract beyond :mod:`~agentgym.retrieval.base`'s:
   again: the search waits for it, so concurrent searches of one query (a group of episodes of
   one question) cost one call and see the same documents; if that write fails, the waiting
   search writes the document itself.
-* **Failures.** A policy that raises, returns an error generation or an empty document, or
-  takes longer than ``timeout`` seconds, makes the search raise
-  :class:`~agentgym.retrieval.base.RetrievalError` naming the query, which a search environment
-  shows as a failed search (the episode goes on).
+* **Failures.** A policy that raises, returns an error generation or an empty document (not
+  a letter or digit besides a ``Title:`` label), or takes longer than ``timeout`` seconds,
+  makes the search raise :class:`~agentgym.retrieval.base.RetrievalError` naming the query,
+  which a search environment shows as a failed search (the episode goes on).
 * ``is_noisy(doc_id)`` says which kind a document is (for analysis; never shown to the agent),
   ``written`` counts the documents written by kind. Hits' ``score`` is ``1 / (rank + 1)``;
   their ``snippet`` the document's best passage for the query
@@ -46,6 +46,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -290,9 +291,11 @@ class SimulatedSearchEngine(PicklesWithoutLock):
             if getattr(generation, "finish_reason", None) == "error" or getattr(generation, "error", None):
                 raise RetrievalError(f"the simulated search engine failed on {_clean(query)[:100]!r}: "
                                      f"{getattr(generation, 'error', None) or 'error'}")
-            if not isinstance(text, str) or not text.strip():
-                raise RetrievalError(f"the simulated search engine wrote an empty document for {_clean(query)[:100]!r}")
-            title, body = _split_title(_clean_document(text)[: self.max_chars])
+            document = _clean_document(text)[: self.max_chars] if isinstance(text, str) else ""
+            if not _WORD.search(_TITLE_LABEL.sub("", document, count=1)):
+                raise RetrievalError(f"the simulated search engine wrote an empty document for {_clean(query)[:100]!r} "
+                                     f"(not a letter or digit)")
+            title, body = _split_title(document)
             written.append(_Written(Document(doc_id, title, body), noisy, step))
         return written
 
@@ -336,6 +339,10 @@ class SimulatedSearchEngine(PicklesWithoutLock):
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
+
+
+_WORD = re.compile(r"[^\W_]")  # a letter or a digit
+_TITLE_LABEL = re.compile(r"^[#*\s]*title:", re.IGNORECASE)  # what _split_title takes for a label
 
 
 def _clean(text: str) -> str:

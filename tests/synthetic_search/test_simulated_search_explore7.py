@@ -82,3 +82,35 @@ def test_a_search_waiting_on_a_failed_write_writes_the_documents_itself():
     assert len(failed) == 1 and "overloaded" in str(failed[0])
     hits = next(r for r in results if not isinstance(r, RetrievalError))
     assert writer.calls == 2 and [h.title for h in hits] == [f"call 2 result {i}" for i in range(3)]
+
+
+class FixedWriter(Policy):
+    """Writes ``text`` for every request."""
+
+    name = "fixed-writer"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        return [Generation(self.text) for _ in requests]
+
+
+@pytest.mark.parametrize("text", ["\x00\x00", "Title:", "## Title: **\n\n", "\x01\x02\u200b", "\ufeff \x00"])
+def test_a_document_without_a_word_is_an_empty_document(text):
+    engine = SimulatedSearchEngine(FixedWriter(text))
+    # it was kept as a document titled "Untitled" with an empty or "Untitled" text
+    with pytest.raises(RetrievalError, match="empty document for 'river delta'"):
+        engine.search("river delta", 2)
+    assert len(engine) == 0
+
+
+@pytest.mark.parametrize("text, title, body", [
+    ("Title: Nile\n", "Nile", "Nile"),
+    ("\x00Title: Nile\nThe Nile has a delta.", "Nile", "The Nile has a delta."),
+    ("42", "42", "42"),
+])
+def test_a_document_with_a_word_is_kept(text, title, body):
+    engine = SimulatedSearchEngine(FixedWriter(text))
+    hit = engine.search("river delta", 1)[0]
+    assert (hit.title, engine.document(hit.doc_id).text) == (title, body)
