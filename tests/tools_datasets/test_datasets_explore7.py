@@ -139,3 +139,16 @@ def test_tests_that_hold_no_test_are_a_bad_record_at_load():
 def test_a_humaneval_record_with_a_test_calling_check_is_solved(sandbox):
     tests = HUMANEVAL_TESTS + "\n\ndef test_check():\n    check(inc)\n"
     assert run_tests(sandbox, "def inc(x):\n    return x + 1\n", tests).correct
+
+
+def test_a_json_file_of_json_lines_is_read(tmp_path):
+    # datasets' Dataset.to_json("data.json") writes JSON lines: reading it back failed with
+    # "is not valid JSON: Extra data: line 2 column 1".
+    path = tmp_path / "data.json"
+    path.write_text('{"question": "1 + 1?", "answer": "2"}\n\n{"question": "2 + 2?", "answer": 4}\n', encoding="utf-8")
+    assert [(p.question, p.answer) for p in load_problems(path, "math")] == [("1 + 1?", "2"), ("2 + 2?", "4")]
+    path.write_text('{"question": "1 + 1?", "answer": "2"}\n{"question": "2 + 2?"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"json' line 2 is not valid JSON: Expecting ',' delimiter"):
+        load_problems(path, "math")
+    path.write_text('[{"question": "1 + 1?", "answer": "2"}]', encoding="utf-8")
+    assert load_problems(path, "math")[0].answer == "2"

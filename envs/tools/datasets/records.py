@@ -11,7 +11,8 @@ Sources:
 
 * a list (or tuple) of dicts;
 * a path (``str`` or ``Path``) to a ``.jsonl`` file (one JSON object per line; blank lines are
-  skipped), a ``.json`` file holding a list of objects, a ``.parquet`` file (needs
+  skipped), a ``.json`` file holding a list of objects (or JSON lines, as ``datasets``'
+  ``Dataset.to_json`` writes), a ``.parquet`` file (needs
   ``pyarrow``), or a folder written by ``datasets.Dataset.save_to_disk`` (needs ``datasets``);
 * a ``datasets.Dataset`` (or anything iterable over dicts, e.g. a loaded split), or a pandas
   ``DataFrame``. A ``DatasetDict`` needs ``split=`` (``"train"``, ``"test"``...).
@@ -127,10 +128,19 @@ def _read_path(path: Path, split: str | None) -> Iterable[tuple[str, Any]]:
     if suffix == ".jsonl":
         return list(_read_jsonl(path))
     if suffix == ".json":
+        lines = False
         try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))  # a leading BOM is skipped
+            text = path.read_text(encoding="utf-8-sig")  # a leading BOM is skipped
+            try:
+                data = json.loads(text)
+            except ValueError:
+                if not text.lstrip().startswith("{"):
+                    raise
+                lines = True  # objects one per line, as datasets' Dataset.to_json writes them
         except (ValueError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{str(path)!r} is not valid JSON: {exc}") from None
+        if lines:
+            return list(_read_jsonl(path))
         if not isinstance(data, list):
             raise ConfigError(f"{str(path)!r} must hold a JSON list of objects (use .jsonl for one object per line)")
         return [(f"item {n}", record) for n, record in enumerate(data)]
