@@ -132,7 +132,8 @@ class Connection:
     async def _transport(self) -> Any:
         """Spawn the server in a process group of its own and bridge its stdin/stdout to the
         session's streams (one JSON-RPC message per line); at the end close stdin, give it
-        ``grace`` seconds, then SIGTERM and SIGKILL the group, and wait until it is reaped."""
+        ``grace`` seconds, then SIGTERM and SIGKILL the group, and wait until it is reaped; then
+        SIGKILL what is left of the group (a helper the server started and left behind)."""
         import anyio
         from mcp.shared.message import SessionMessage
         from mcp_types import jsonrpc_message_adapter
@@ -213,7 +214,8 @@ class Connection:
             if sent is not None:
                 self._signal_group(sent)
             if await _exited(process, wait):
-                return
+                break
+        _end_remnants(process.pid)
 
     def _signal_group(self, sent: int) -> None:
         process = self._process
@@ -365,6 +367,29 @@ async def _list_tools(session: Any) -> list[Any]:
         if not cursor:
             break
     return tools
+
+
+def _end_remnants(group: int) -> None:
+    """SIGKILL what is left of the server's process group once the server has exited: a helper
+    it started and left running (a browser, a language server) would outlive every episode. A
+    group's id is not given to a new process while one of its members lives, so a group still
+    found in ``/proc`` is the server's (where there is no ``/proc``, nothing is done)."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()  # after the command: state, ppid, pgrp
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(group).encode():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+            return
 
 
 async def _exited(process: Any, seconds: float) -> bool:

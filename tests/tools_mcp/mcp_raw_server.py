@@ -7,13 +7,16 @@ schema in the ``SCHEMA`` environment variable (JSON; an empty object schema by d
 answers a call as MODE says:
 
 - ``echo``: the arguments it received, as JSON text;
-- ``latin1``: a text block whose bytes are not UTF-8 (``caf\\xe9``, Latin-1).
+- ``latin1``: a text block whose bytes are not UTF-8 (``caf\\xe9``, Latin-1);
+- ``helper``: the process id of a helper it started at start-up and never ends (as a server that
+  drives a browser or a language server may leave one behind).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 
 
@@ -29,6 +32,10 @@ def answer(message_id: object, result: dict) -> None:
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "echo"
     schema = json.loads(os.environ.get("SCHEMA") or '{"type": "object"}')
+    helper = None
+    if mode == "helper":
+        helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     for line in sys.stdin.buffer:
         message = json.loads(line)
         message_id, method = message.get("id"), message.get("method")
@@ -40,7 +47,9 @@ def main() -> None:
                                            "inputSchema": schema}]})
         elif method == "tools/call":
             arguments = message["params"].get("arguments")
-            if mode == "latin1":
+            if helper is not None:
+                answer(message_id, {"content": [{"type": "text", "text": str(helper.pid)}]})
+            elif mode == "latin1":
                 text = json.dumps({"jsonrpc": "2.0", "id": message_id,
                                    "result": {"content": [{"type": "text", "text": "caf@"}]}}).encode()
                 send(text.replace(b"caf@", b"caf\xe9"))

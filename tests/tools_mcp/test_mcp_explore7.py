@@ -3,6 +3,7 @@ server sends (bytes that are not UTF-8), odd input schemas, values JSON cannot c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 import agentgym
@@ -140,4 +142,40 @@ def test_call_hidden_on_a_server_that_died_says_so_not_that_the_toolset_is_not_o
         toolset.shutdown()
     with pytest.raises(ToolError, match="not open"):
         toolset.call_hidden("t", {})
+    resources.assert_released()
+
+
+def gone(pid: int, within: float = 5.0) -> bool:
+    """Whether ``pid`` ended within ``within`` seconds (a zombie waiting for its reaper has)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_helper_the_server_left_in_its_process_group_ends_with_the_server(resources):
+    """The server exits when its stdin closes (no signal needed), but a helper it started stayed:
+    one more process per episode."""
+    toolset = raw_toolset("helper", call_timeout=5.0, shutdown_grace=2.0)
+    helpers = []
+    try:
+        for _ in range(2):  # scope="episode": a server, and its helper, per episode
+            toolset.open()
+            helpers.append(int(toolset.call_hidden("t", {})))
+            server = toolset.server_pid
+            assert psutil.Process(helpers[-1]).ppid() == server
+            started = time.monotonic()
+            toolset.close()
+            assert time.monotonic() - started < 1.5  # the server itself exited at once
+            assert gone(server) and gone(helpers[-1])
+    finally:
+        toolset.shutdown()
+        for pid in helpers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                psutil.Process(pid).kill()
     resources.assert_released()
