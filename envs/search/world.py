@@ -2,7 +2,8 @@
 
 Contract:
     ``World(size, seed)`` holds ``size`` entities, one per future encyclopedia article.
-    Entity ids are ``0 .. size-1``; the id fixes nothing but the entity's name code, and
+    Entity ids are ``0 .. size-1`` (``code``, ``name``, ``aliases`` and ``near_duplicates`` raise
+    ``IndexError`` for any other, such as a column's ``-1``); the id fixes nothing but the entity's name code, and
     everything else (type, attributes, relations, split) comes from ``numpy`` generators
     seeded with ``seed`` only, so the same (size, seed) always gives the same world.
     All columns are numpy arrays of length ``size`` (``-1`` where a column does not apply
@@ -123,6 +124,17 @@ class World:
         self.mentions = rng.integers(0, n, size=(n, 3)).astype(np.int32)
 
     # -- names -----------------------------------------------------------------------------
+    def _entity(self, eid: int) -> int:
+        """``eid`` as an int, ``IndexError`` unless it is an entity of this world: ``-1``, what a
+        column holds where it does not apply, indexed numpy's last entity and got a made-up name."""
+        if type(eid) is not int:  # noqa: E721 - the common case first, bool is not an id
+            if isinstance(eid, bool) or not isinstance(eid, (int, np.integer)):
+                raise TypeError(f"an entity id must be an int, got {type(eid).__name__}")
+            eid = int(eid)
+        if not 0 <= eid < self.size:
+            raise IndexError(f"entity id {eid} out of range for a world of {self.size} entities")
+        return eid
+
     def code(self, eid: int) -> int:
         """The entity's name code, a bijection of the id onto ``[0, NAME_SPACE)``.
 
@@ -130,13 +142,16 @@ class World:
         by an affine permutation, and the members of a block get codes that differ only in the
         last base-48 digit, i.e. near-duplicate names.
         """
-        hi, lo = divmod(int(eid), BLOCK)
+        if type(eid) is not int or not 0 <= eid < self.size:  # noqa: E721 - the fast path
+            eid = self._entity(eid)
+        hi, lo = divmod(eid, BLOCK)
         scrambled = (hi * _MULT + _OFFSET) % _BLOCKS
         group, sub = divmod(scrambled, RADIX // BLOCK)
         return group * RADIX + lo * (RADIX // BLOCK) + sub
 
     def name(self, eid: int) -> str:
-        """Unique display name of an entity (depends on its type and name code)."""
+        """Unique display name of an entity (depends on its type and name code); ``IndexError``
+        for an id outside ``0 .. size-1``."""
         d0, d1, d2, d3 = _digits(self.code(eid))
         t = self.type[eid]
         if t == PERSON:
@@ -167,7 +182,7 @@ class World:
     def near_duplicates(self, eid: int) -> list[int]:
         """Ids of same-type entities in the same name block: their names differ from this
         one's only in the last syllable."""
-        hi = int(eid) // BLOCK
+        hi = self._entity(eid) // BLOCK
         return [o for o in range(hi * BLOCK, min(hi * BLOCK + BLOCK, self.size))
                 if o != eid and self.type[o] == self.type[eid]]
 

@@ -130,3 +130,22 @@ def test_a_world_takes_the_memory_its_docstring_states():
         same = ((world.type == t) & (world.columns[r1] == q.entities[1])
                 & (world.columns[r2] == q.entities[2]))
         assert np.flatnonzero(same).tolist() == [q.entities[0]], q.question
+
+
+def test_an_id_outside_the_world_is_an_index_error_not_a_made_up_name():
+    from agentgym.envs.search.corpus import fact_sentences, render_document
+    from agentgym.envs.search.world import CITY, World
+
+    world = World(50, 0)
+    city = int(world.ids_of_type(CITY)[0])
+    employer = world.columns["employer"][city]  # -1: a city has no employer
+    # -1 indexed numpy's last entity: a person's name, an alias, neighbours -3 and -2
+    for use in (world.name, world.aliases, world.near_duplicates, world.code,
+                lambda e: fact_sentences(world, e), lambda e: render_document(world, e)):
+        for bad in (employer, -1, 50, 10**9):
+            with pytest.raises(IndexError, match="out of range for a world of 50 entities"):
+                use(bad)
+    with pytest.raises(TypeError):
+        world.name("3")
+    assert world.name(world.columns["hq"][world.columns["employer"][0]]) == world.name(
+        int(world.columns["hq"][world.columns["employer"][0]]))
