@@ -16,7 +16,7 @@ from agentgym.envs.tools.datasets.math_answers import (
     reference_answer,
     verify_math,
 )
-from agentgym.envs.tools.datasets.records import load_problems
+from agentgym.envs.tools.datasets.records import Fields, load_problems
 
 
 @pytest.mark.parametrize("response, answer", [
@@ -152,3 +152,15 @@ def test_a_json_file_of_json_lines_is_read(tmp_path):
         load_problems(path, "math")
     path.write_text('[{"question": "1 + 1?", "answer": "2"}]', encoding="utf-8")
     assert load_problems(path, "math")[0].answer == "2"
+
+
+def test_tests_in_a_numpy_array_are_a_list_of_tests():
+    # pandas.read_parquet (and a datasets.Dataset in numpy format) gives a list column's cells as
+    # numpy arrays: MBPP's test_list was refused, "not ndarray".
+    cell = numpy.array(["assert add(1, 2) == 3", "assert add(0, 0) == 0"], dtype=object)
+    rows = [{"question": "Write add(a, b).", "test_list": cell}, {"question": "Again.", "test_list": cell.astype(str)}]
+    problems = load_problems(rows, "code", Fields(tests="test_list"))
+    assert [p.tests for p in problems] == [("assert add(1, 2) == 3", "assert add(0, 0) == 0")] * 2
+    assert all(type(test) is str for test in problems[1].tests)
+    with pytest.raises(ValueError, match="non-empty strings"):
+        normalize_tests(numpy.array([[1, 2]]))

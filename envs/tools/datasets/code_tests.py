@@ -131,7 +131,10 @@ def normalize_tests(tests: Any) -> str | tuple[str, ...]:
     """A dataset's tests as a string of code or a tuple of test strings; TypeError/ValueError
     naming the problem otherwise -- tests that do not compile, or a string that holds no test
     (no ``test*`` function, ``Test*`` class or top-level ``assert``: HumanEval's ``check``
-    alone) included: no solution could pass them."""
+    alone) included: no solution could pass them. A numpy array of strings (a list column's
+    cell read by pandas.read_parquet) is a list."""
+    if hasattr(tests, "tolist") and hasattr(tests, "ndim"):  # a numpy array
+        tests = tests.tolist()
     if isinstance(tests, str):
         if not tests.strip():
             raise ValueError("the tests are empty")
