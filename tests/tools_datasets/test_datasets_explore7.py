@@ -164,3 +164,14 @@ def test_tests_in_a_numpy_array_are_a_list_of_tests():
     assert all(type(test) is str for test in problems[1].tests)
     with pytest.raises(ValueError, match="non-empty strings"):
         normalize_tests(numpy.array([[1, 2]]))
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("\\begin{pmatrix} -1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix}-1\\\\2\\end{pmatrix}"),
+    ("\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}", "\\begin{pmatrix} 1&2\\\\3&4 \\end{pmatrix}"),
+])
+def test_a_latex_line_break_followed_by_a_space_is_kept(given, expected):
+    # "\\ " (a row break, then a space) lost a backslash as if it were the spacing command "\ ":
+    # MATH's vector answers matched only when spaced exactly as the reference.
+    assert equivalent(given, expected)
+    assert not equivalent(given, expected.replace("2", "5"))

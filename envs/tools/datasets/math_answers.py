@@ -187,7 +187,9 @@ class _NotExact(Exception):
 
 
 # ----------------------------------------------------------------------------- normalizing
-_REMOVE = re.compile(r"\\(?:displaystyle|textstyle|left|right|bigl|bigr|Bigl|Bigr|big|Big|quad|qquad|limits)"
+# (LaTeX's line break, two backslashes, is matched first and kept: its second backslash followed by a
+# space is not the spacing command "\ ")
+_REMOVE = re.compile(r"(\\\\)|\\(?:displaystyle|textstyle|left|right|bigl|bigr|Bigl|Bigr|big|Big|quad|qquad|limits)"
                      r"(?![A-Za-z])|\\[!,;: $]|~|\$")
 _TEXT_COMMAND = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mathit|operatorname|mbox|textnormal)\s*\{([^{}]*)\}")
 _REPLACE = [
@@ -226,7 +228,7 @@ def clean_latex(text: str) -> str:
     text = text.replace("{,}", ",")  # LaTeX's thousands separator: 10{,}000
     for pattern, replacement in _REPLACE[:5]:
         text = pattern.sub(replacement, text)
-    text = _REMOVE.sub("", text).strip()
+    text = _REMOVE.sub(lambda match: match.group(1) or "", text).strip()
     if text.endswith(".") and not text.endswith(".."):
         text = text[:-1].rstrip()
     return text
