@@ -16,6 +16,7 @@ Contract:
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -145,8 +146,9 @@ def build_corpus(size: int, seed: int, cache_dir: str | os.PathLike, *, distract
     world = World(size, seed)  # validates size and seed
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=cache_dir))
+    out = None
     try:
-        shards, n_bytes, out = [], 0, None
+        shards, n_bytes = [], 0
         for eid, doc in enumerate(iter_documents(world, distractors)):
             if eid % shard_size == 0:
                 if out is not None:
@@ -157,6 +159,7 @@ def build_corpus(size: int, seed: int, cache_dir: str | os.PathLike, *, distract
             n_bytes += len(line.encode("utf-8"))
             out.write(line)
         out.close()
+        out = None
         manifest = dict(expected, shards=shards, documents=world.size, bytes=n_bytes,
                         shard_size=shard_size)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
@@ -174,5 +177,8 @@ def build_corpus(size: int, seed: int, cache_dir: str | os.PathLike, *, distract
                 raise
         return Corpus(final, manifest)
     except BaseException:
+        if out is not None:  # a failed write (a full disk, Ctrl-C) must not keep the shard open
+            with contextlib.suppress(OSError):
+                out.close()
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -149,3 +149,32 @@ def test_an_id_outside_the_world_is_an_index_error_not_a_made_up_name():
         world.name("3")
     assert world.name(world.columns["hq"][world.columns["employer"][0]]) == world.name(
         int(world.columns["hq"][world.columns["employer"][0]]))
+
+
+_FULL_DISK = r"""
+import os, resource, signal, sys
+from agentgym.envs.search.corpus import build_corpus
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, resource.RLIM_INFINITY))  # a disk that fills
+try:
+    build_corpus(2000, 1, sys.argv[1], shard_size=500)
+except OSError as exc:
+    error = exc  # held, as a notebook holds the last traceback
+    opened = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            opened.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:  # the descriptor listdir itself had open
+            pass
+    print("OPEN", [path for path in opened if "shard" in path], "LEFT", os.listdir(sys.argv[1]))
+"""
+
+
+def test_a_corpus_build_that_fails_mid_shard_closes_the_shard(tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _FULL_DISK, str(tmp_path)], capture_output=True,
+                         text=True, timeout=60, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    # the open shard kept its descriptor for as long as the exception lived
+    assert run.stdout.strip() == "OPEN [] LEFT []", run.stdout + run.stderr
