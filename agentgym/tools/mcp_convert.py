@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import urllib.parse
 import warnings
 from typing import Any, Callable
 
@@ -33,8 +34,9 @@ _FLAGS = ("additionalProperties", "additionalItems", "unevaluatedItems", "uneval
 def agent_schema(schema: Any, *, strict: bool = True, name: str = "tool",
                  max_nodes: int = MAX_SCHEMA_NODES) -> dict[str, Any]:
     """A server tool's input schema as the argument schema agentgym checks: local ``$ref``\\ s
-    (``#/$defs/...``, ``#/definitions/...``) inlined wherever a subschema may stand (a recursive
-    one becomes ``{}``, any value), ``title`` annotations dropped, boolean subschemas written as
+    (JSON pointers into the schema: ``#/$defs/...``, ``#/definitions/...``, ``#/properties/...``)
+    inlined wherever a subschema may stand (a recursive one becomes ``{}``, any value; so does a
+    reference to anything else), ``title`` annotations dropped, boolean subschemas written as
     objects (``true`` as ``{}``, ``false`` as ``{"not": {}}``; ``additionalProperties`` and its
     kin keep their flag), an ``object`` root with ``properties`` and ``required``; with
     ``strict``, ``additionalProperties: false`` where the root says nothing.
@@ -44,8 +46,6 @@ def agent_schema(schema: Any, *, strict: bool = True, name: str = "tool",
     megabytes). References met past the limit become ``{}`` (any value), with a warning naming
     the tool (``name``)."""
     root = copy.deepcopy(schema) if isinstance(schema, dict) else {}
-    definitions = {name: _as_object(definition) for key in ("definitions", "$defs")
-                   if isinstance(root.get(key), dict) for name, definition in root[key].items()}
     nodes = 0
 
     def inline(node: Any, seen: frozenset[str]) -> Any:
@@ -57,13 +57,13 @@ def agent_schema(schema: Any, *, strict: bool = True, name: str = "tool",
         nodes += 1
         reference = node.get("$ref")
         if isinstance(reference, str):
-            target = reference.rsplit("/", 1)[-1]
-            if reference.startswith(("#/$defs/", "#/definitions/")) and target in definitions and target not in seen:
+            target = _pointed(root, reference)
+            if target is not None and reference not in seen:
                 if nodes > max_nodes:
                     return {}
-                merged = {**definitions[target], **{k: v for k, v in node.items() if k != "$ref"}}
-                return inline(merged, seen | {target})
-            return {k: v for k, v in node.items() if k not in ("$ref", "title")} if target in seen else {}
+                merged = {**_as_object(target), **{k: v for k, v in node.items() if k != "$ref"}}
+                return inline(merged, seen | {reference})
+            return {k: v for k, v in node.items() if k not in ("$ref", "title")} if reference in seen else {}
         out = {k: v for k, v in node.items() if k not in ("title", "$defs", "definitions", "$schema", "$id")}
         for key in _SUBSCHEMA_MAPS:
             if isinstance(out.get(key), dict):
@@ -88,6 +88,24 @@ def agent_schema(schema: Any, *, strict: bool = True, name: str = "tool",
     if strict and "additionalProperties" not in result and "patternProperties" not in result:
         result["additionalProperties"] = False
     return result
+
+
+def _pointed(root: dict[str, Any], reference: str) -> Any:
+    """What a local reference (a JSON pointer into the schema: ``#/$defs/Node``, or
+    ``#/properties/shipping`` as zod-to-json-schema writes a subschema used twice) points at in
+    ``root``; ``None`` for a reference elsewhere or to nothing."""
+    if not reference.startswith("#/"):
+        return None
+    node: Any = root
+    for part in reference[2:].split("/"):
+        part = urllib.parse.unquote(part).replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
 
 
 def _as_object(schema: Any) -> dict[str, Any]:

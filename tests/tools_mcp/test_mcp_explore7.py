@@ -179,3 +179,28 @@ def test_a_helper_the_server_left_in_its_process_group_ends_with_the_server(reso
             with contextlib.suppress(psutil.NoSuchProcess):
                 psutil.Process(pid).kill()
     resources.assert_released()
+
+
+def test_a_reference_to_a_property_as_zod_to_json_schema_writes_it_is_inlined(resources):
+    """TypeScript servers' schemas (zod-to-json-schema) refer to a subschema used twice by its
+    path, ``#/properties/shipping``: only ``#/$defs/...`` and ``#/definitions/...`` were
+    followed, so billing became {} -- the agent read no fields and any value was sent."""
+    address = {"type": "object", "properties": {"street": {"type": "string"}, "zip": {"type": "string"}},
+               "required": ["street", "zip"], "additionalProperties": False}
+    schema = {"type": "object", "properties": {"shipping": address, "billing": {"$ref": "#/properties/shipping"},
+                                               "count": {"$ref": "#/$defs/a~1b"}},
+              "$defs": {"a/b": {"type": "integer"}}}
+    params = agent_schema(schema)
+    assert params["properties"]["billing"] == address
+    assert params["properties"]["count"] == {"type": "integer"}  # a name escaped in the pointer
+    toolset = raw_toolset("echo", schema, call_timeout=5.0)
+    toolset.open()
+    try:
+        tool = toolset.tools()[0]
+        good = {"street": "1 Main St", "zip": "12345"}
+        assert json.loads(invoke(tool, {"shipping": good, "billing": good}).content)["billing"] == good
+        refused = invoke(tool, {"shipping": good, "billing": {"street": "1 Main St"}})
+        assert refused.failure == "arguments" and "zip" in refused.content
+    finally:
+        toolset.shutdown()
+    resources.assert_released()
