@@ -175,3 +175,11 @@ def test_a_latex_line_break_followed_by_a_space_is_kept(given, expected):
     # MATH's vector answers matched only when spaced exactly as the reference.
     assert equivalent(given, expected)
     assert not equivalent(given, expected.replace("2", "5"))
+
+
+@pytest.mark.parametrize("given, expected", [("25 cm^2", "25"), ("25 cm^{2}", "25"), ("8 ft^3", "8"),
+                                             ("12 square meters", "12")])
+def test_a_unit_word_with_a_power_is_dropped_after_a_number(given, expected):
+    # "12 apples" lost its unit, "25 cm^2" did not: it was compared as the text '25cm^2'.
+    assert equivalent(given, expected)
+    assert not equivalent(given, "26")

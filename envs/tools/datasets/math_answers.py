@@ -278,8 +278,8 @@ def _prepare(text: str) -> str:
     text = _MIXED.sub(_mixed_number, text).strip()
     if _THOUSANDS.fullmatch(text) or _SPACED_THOUSANDS.fullmatch(text):
         text = text.replace(",", "").replace(" ", "")
-    # trailing words after a number are units: "12 apples", "5 cm" (not "2 pi")
-    units = re.fullmatch(r"(.*[0-9)}])\s+((?:[A-Za-z]{2,}\.?\s*)+)", text)
+    # trailing words after a number are units: "12 apples", "5 cm", "25 cm^2" (not "2 pi")
+    units = re.fullmatch(r"(.*[0-9)}])\s+((?:[A-Za-z]{2,}(?:\^\{?[0-9]\}?)?\.?\s*)+)", text)
     if units and re.search(r"[0-9]", units.group(1)) and not set(re.findall(r"[A-Za-z]+", units.group(2))) & _NAMES:
         text = units.group(1).strip()
     return text
