@@ -12,7 +12,8 @@ Contract:
     ``build_corpus(size, seed, cache_dir)`` writes the articles once as JSONL shards plus a
     ``manifest.json`` (size, seed, version, shards, counts) into a directory named after
     (version, size, seed, distractors); the directory appears atomically (built in a temporary
-    sibling, then renamed), and a later call with the same arguments reuses it untouched.
+    sibling, then renamed), and a later call with the same arguments reuses it untouched (a
+    directory whose shards are missing or not the size the manifest gives is built again).
 """
 from __future__ import annotations
 
@@ -124,7 +125,10 @@ def _manifest_ok(path: Path, expected: dict) -> dict | None:
         return None
     if any(manifest.get(k) != v for k, v in expected.items()):
         return None
-    if not all((path / s).is_file() for s in manifest.get("shards", [])):
+    try:  # every shard there, and as long as written (a truncated copy is built again)
+        if sum((path / s).stat().st_size for s in manifest["shards"]) != manifest["bytes"]:
+            return None
+    except (OSError, KeyError, TypeError):
         return None
     return manifest
 

@@ -178,3 +178,18 @@ def test_a_corpus_build_that_fails_mid_shard_closes_the_shard(tmp_path):
                          text=True, timeout=60, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     # the open shard kept its descriptor for as long as the exception lived
     assert run.stdout.strip() == "OPEN [] LEFT []", run.stdout + run.stderr
+
+
+def test_a_cached_corpus_with_a_damaged_shard_is_built_again(tmp_path):
+    from agentgym.envs.search.corpus import build_corpus
+
+    corpus = build_corpus(300, 2, tmp_path, shard_size=100)
+    docs = list(corpus.iter_documents())
+    shard = corpus.shard_paths()[1]
+    intact = shard.read_bytes()
+    for damaged in (intact[: intact.rindex(b"\n", 0, len(intact) - 1) + 1],  # whole lines lost
+                    intact[:-40]):  # a line cut
+        shard.write_bytes(damaged)
+        # it was reused untouched: 200 documents, or a JSONDecodeError while reading them
+        again = build_corpus(300, 2, tmp_path, shard_size=100)
+        assert list(again.iter_documents()) == docs and again.path == corpus.path
