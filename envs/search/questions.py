@@ -175,6 +175,9 @@ def generate_questions(world: World, n: int, seed: int = 0, *, split: str | None
     ``1000 + 10 * found`` draws in a row gave no new one); see module doc."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be a non-negative int, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")  # as World's
+    seed = int(seed)
     if split is not None and split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS} or None, got {split!r}")
     kinds = tuple(kinds) if kinds is not None else KINDS

@@ -193,3 +193,19 @@ def test_a_cached_corpus_with_a_damaged_shard_is_built_again(tmp_path):
         # it was reused untouched: 200 documents, or a JSONDecodeError while reading them
         again = build_corpus(300, 2, tmp_path, shard_size=100)
         assert list(again.iter_documents()) == docs and again.path == corpus.path
+
+
+def test_generate_questions_takes_a_seed_as_world_does():
+    import numpy as np
+
+    from agentgym.envs.search.questions import generate_questions
+    from agentgym.envs.search.world import World
+
+    world = World(100, 0)
+    # 1.5 asked seed 1 under qids 'q1.5-...', True gave 'qTrue-...', -1 numpy's "expected
+    # non-negative integer"
+    for bad in (-1, 1.5, "3", True, None):
+        with pytest.raises(ValueError, match="seed must be a non-negative int"):
+            generate_questions(world, 2, bad)
+    assert generate_questions(world, 3, np.int64(4)) == generate_questions(world, 3, 4)
+    assert generate_questions(world, 1, 4)[0].qid == "q4-000000"
