@@ -18,7 +18,10 @@ Contract:
     syllable), used as distractors.
 
     Splits: every entity is ``train`` (0) or ``held_out`` (1). Relations only link entities
-    of the same split, so any question built by following relations stays inside one split.
+    of the same split, so any question built by following relations stays inside one split;
+    except in a world so small that a type has fewer than 4 entities, all in one split (about 2%
+    of seeds at ``MIN_SIZE``): a relation to that type from the other split takes its target
+    there, and the questions (``generate_questions`` drops any that would cross) avoid it.
 """
 from __future__ import annotations
 

@@ -209,3 +209,22 @@ def test_generate_questions_takes_a_seed_as_world_does():
             generate_questions(world, 2, bad)
     assert generate_questions(world, 3, np.int64(4)) == generate_questions(world, 3, 4)
     assert generate_questions(world, 1, 4)[0].qid == "q4-000000"
+
+
+def test_relations_cross_splits_only_where_a_split_lacks_the_target_type():
+    import numpy as np
+
+    from agentgym.envs.search.questions import generate_questions
+    from agentgym.envs.search.world import RELATIONS, World
+
+    crossing = 0
+    for seed in (63, 161, 0, 1):  # 63 and 161: a type with fewer than 4 entities, in one split
+        world = World(50, seed)
+        for rel, (src, dst) in RELATIONS.items():
+            sources = np.flatnonzero(world.type == src)
+            for s in sources[world.split[sources] != world.split[world.columns[rel][sources]]]:
+                crossing += 1  # the docstring said relations never cross
+                assert not ((world.type == dst) & (world.split == world.split[s])).any()
+        for q in generate_questions(world, 200, 1):
+            assert len({int(world.split[e]) for e in q.entities}) == 1
+    assert crossing
