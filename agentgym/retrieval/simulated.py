@@ -211,8 +211,10 @@ class SimulatedSearchEngine(PicklesWithoutLock):
     def search_many(self, queries: Sequence[str], k: int = 5) -> list[list[Hit]]:
         self._check_open()
         k = check_k(k)
-        if isinstance(queries, str) or any(not isinstance(q, str) for q in queries):
-            raise TypeError("search_many takes a list of query strings")
+        if isinstance(queries, (str, bytes)) or not isinstance(queries, Sequence):  # as BM25Index's
+            raise TypeError(f"search_many takes a sequence of query strings, got {type(queries).__name__}")
+        if any(not isinstance(q, str) for q in queries):
+            raise TypeError("search_many takes a sequence of query strings")
         step, probability = self.step, self.noise_probability
         fresh_by_id: dict[str, _Written] = {}
         while True:  # a second round only for documents whose other writer failed

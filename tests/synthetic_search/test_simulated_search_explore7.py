@@ -114,3 +114,14 @@ def test_a_document_with_a_word_is_kept(text, title, body):
     engine = SimulatedSearchEngine(FixedWriter(text))
     hit = engine.search("river delta", 1)[0]
     assert (hit.title, engine.document(hit.doc_id).text) == (title, body)
+
+
+def test_search_many_refuses_an_iterator_as_bm25_does():
+    from tests.synthetic_search.writers import DocumentWriter
+
+    engine = SimulatedSearchEngine(DocumentWriter())
+    # a generator was used up by the type check: [] for two queries, no error
+    for queries in ((q for q in ["river delta", "nile"]), iter(["nile"]), {"nile"}, "nile", b"nile"):
+        with pytest.raises(TypeError, match="sequence of query strings"):
+            engine.search_many(queries, 2)
+    assert [len(h) for h in engine.search_many(("river delta", "nile"), 2)] == [2, 2]
