@@ -28,3 +28,21 @@ def test_a_one_line_answer_in_markdown_is_the_answer(sandbox):
             assert (feedback.observation, feedback.rewards) == ("Correct.", {"outcome": 1.0}), action
     finally:
         env.close()
+
+
+def test_limits_given_in_part_keep_the_environment_s_other_limits():
+    # limits={"memory_mb": 2048} also moved the unnamed limits to SandboxLimits' own defaults: the
+    # wall clock from 15 s to 30 s and the output kept from 8,000 to 20,000 characters.
+    from agentgym.envs.tools.datasets.env import DEFAULT_LIMITS as DATASET_LIMITS, DatasetEnv
+    from agentgym.envs.tools.python.env import DEFAULT_LIMITS
+
+    env = PythonTasksEnv("easy", limits={"memory_mb": 2048})
+    limits = env.python_sandbox.sandbox.limits
+    assert (limits.memory_mb, limits.wall_seconds, limits.output_chars) == (
+        2048, DEFAULT_LIMITS["wall_seconds"], DEFAULT_LIMITS["output_chars"])
+    env.close()
+    data = DatasetEnv([{"question": "q", "tests": ["assert True"]}], "code", limits={"cpu_seconds": 3})
+    limits = data.check_sandbox.limits
+    assert (limits.cpu_seconds, limits.wall_seconds, limits.output_chars) == (
+        3, DATASET_LIMITS["wall_seconds"], DATASET_LIMITS["output_chars"])
+    data.close()

@@ -67,7 +67,8 @@ class DatasetEnv(LLMEnv):
         per_test_seconds: time limit of one test (``asserts`` runner).
         rel_tol: relative tolerance for answers written with a decimal point (math).
         limits: sandbox limits (a ``SandboxLimits`` or a dict of its fields) of a test run and of
-            a code run; default :data:`DEFAULT_LIMITS`.
+            a code run; default :data:`DEFAULT_LIMITS`, whose values the fields a dict leaves out
+            keep.
         sandbox: a :class:`~agentgym.sandbox.Sandbox` to use instead (then no ``limits``).
         isolation: ``"bubblewrap"`` or the weaker ``"rlimits"``.
         **kwargs: :class:`~agentgym.core.LLMEnv`'s.
@@ -113,7 +114,7 @@ class DatasetEnv(LLMEnv):
         if sandbox is not None and (limits is not None or isolation != "bubblewrap"):
             raise ConfigError(f"{owner}: pass either sandbox= or limits=/isolation=, not both")
         self._limits = (None if sandbox is not None
-                        else sandbox_limits(owner, DEFAULT_LIMITS if limits is None else limits))
+                        else sandbox_limits(owner, {} if limits is None else limits, DEFAULT_LIMITS))
         self._isolation = isolation
         self._sandbox = sandbox
         self.python_sandbox: PythonSandbox | None = None

@@ -61,7 +61,8 @@ class PythonTasksEnv(LLMEnv):
         families: ``"all"``, one family name, or a list of them (:data:`FAMILIES`).
         code_runs: code runs per episode; ``None``: :data:`CODE_RUNS` of the level.
         limits: the sandbox limits of one run: a :class:`~agentgym.sandbox.SandboxLimits` or a
-            dict of its fields (default :data:`DEFAULT_LIMITS`).
+            dict of its fields (default :data:`DEFAULT_LIMITS`, whose values the fields a dict
+            leaves out keep).
         sandbox: an :class:`~agentgym.sandbox.Sandbox` to run in instead (shared between
             environments; then ``limits`` and ``isolation`` are not given).
         isolation: ``"bubblewrap"`` (default) or the weaker ``"rlimits"``.
@@ -87,7 +88,7 @@ class PythonTasksEnv(LLMEnv):
             code_runs = CODE_RUNS[self.difficulty]
         self.code_runs = check_int(owner, "code_runs", code_runs, minimum=0)
         if sandbox is None:
-            limits = sandbox_limits(owner, DEFAULT_LIMITS if limits is None else limits)
+            limits = sandbox_limits(owner, {} if limits is None else limits, DEFAULT_LIMITS)
             self.python_sandbox = PythonSandbox(limits, isolation=isolation, max_calls=self.code_runs)
         else:
             if limits is not None or isolation != "bubblewrap":
@@ -205,9 +206,10 @@ def _check_families(owner: str, families: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(chosen))
 
 
-def sandbox_limits(owner: str, limits: Any) -> Any:
-    """``limits`` (a SandboxLimits or a dict of its fields) as a SandboxLimits; ConfigError
-    naming the problem otherwise."""
+def sandbox_limits(owner: str, limits: Any, defaults: dict[str, Any] | None = None) -> Any:
+    """``limits`` (a SandboxLimits, or a dict of its fields: those it leaves out keep their value
+    in ``defaults``, the environment's own limits) as a SandboxLimits; ConfigError naming the
+    problem otherwise."""
     from agentgym.sandbox import SandboxLimits
 
     if isinstance(limits, SandboxLimits):
@@ -215,7 +217,7 @@ def sandbox_limits(owner: str, limits: Any) -> Any:
     if not isinstance(limits, dict):
         raise ConfigError(f"{owner}: limits must be a SandboxLimits or a dict of its fields, got {limits!r}")
     try:
-        return SandboxLimits(**limits)
+        return SandboxLimits(**{**(defaults or {}), **limits})
     except TypeError as exc:
         raise ConfigError(f"{owner}: bad sandbox limits {limits!r}: {exc}") from None
     except ValueError as exc:
