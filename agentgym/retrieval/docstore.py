@@ -13,9 +13,10 @@ Contract:
     in ``texts.bin`` and are read on demand (``os.pread``: threads may read concurrently).
     ``len(store)``, ``get(row) -> Document`` (``IndexError`` outside ``0 <= row < len``),
     ``row_of(doc_id) -> int`` and ``document(doc_id) -> Document`` (:class:`DocumentNotFound`
-    naming the id; ids are found by binary search over the rows in id order, no dict), ``ids`` (a
-    read-only sequence of the ids by row; negative indexes count from the end) and ``digest`` (a hash of every id, title and text in
-    order: equal digests mean equal contents).
+    naming the id; ids are found by binary search over the rows in id order, no dict), ``ids``
+    (a read-only sequence of the ids by row; negative indexes count from the end; ``in``,
+    ``index`` and ``count`` search as ``row_of`` does) and ``digest`` (a hash of every id,
+    title and text in order: equal digests mean equal contents).
     ``close()`` waits for reads in flight, then releases the file; afterwards every use raises
     ``RuntimeError``. A store dropped without ``close()`` releases its file when collected.
     Stores are context managers.
@@ -191,6 +192,29 @@ class _IdView(Sequence):
         if isinstance(row, (int, np.integer)) and not isinstance(row, bool) and -len(self) <= row < 0:
             row += len(self)  # from the end, as for any sequence
         return self._store._id_at(row)
+
+    # ids are unique and found by binary search: no scan of every row (Sequence's defaults)
+    def __contains__(self, doc_id: object) -> bool:
+        if not isinstance(doc_id, str):
+            return False
+        try:
+            self._store.row_of(doc_id)
+        except DocumentNotFound:
+            return False
+        return True
+
+    def index(self, doc_id: object, start: int = 0, stop: int | None = None) -> int:
+        lo, hi, _ = slice(start, stop).indices(len(self))
+        try:
+            row = self._store.row_of(doc_id) if isinstance(doc_id, str) else -1
+        except DocumentNotFound:
+            row = -1
+        if not lo <= row < hi:
+            raise ValueError(f"{doc_id!r:.100} is not in the store's ids")
+        return row
+
+    def count(self, doc_id: object) -> int:
+        return int(doc_id in self)
 
 
 class DocStore:

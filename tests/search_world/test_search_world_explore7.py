@@ -228,3 +228,20 @@ def test_relations_cross_splits_only_where_a_split_lacks_the_target_type():
         for q in generate_questions(world, 200, 1):
             assert len({int(world.split[e]) for e in q.entities}) == 1
     assert crossing
+
+
+def test_membership_in_a_stores_ids_is_a_search_not_a_scan(tmp_path):
+    import time
+
+    docs = ({"id": f"e{i:07d}", "title": "t", "text": "x"} for i in range(100_000))
+    with DocStore.build(docs, tmp_path / "s") as store:
+        ids = store.ids
+        started = time.perf_counter()
+        for _ in range(200):  # each decoded every id in turn: ~2 s apiece
+            assert "e0099999" in ids and "e0100000" not in ids and 3 not in ids
+            assert ids.index("e0050000") == 50_000 and ids.count("e0000007") == 1
+        assert time.perf_counter() - started < 2
+        assert ids.count("nope") == 0 and ids.index("e0000005", 5, 6) == 5
+        for args in (("nope",), ("e0000005", 6), ("e0000005", 0, 5), (5,)):
+            with pytest.raises(ValueError):
+                ids.index(*args)
