@@ -45,7 +45,8 @@ call hangs) and :meth:`~MCPToolset.shutdown` end the server: at rest it gets its
 and ``shutdown_grace`` seconds to exit (the MCP shutdown sequence), then SIGTERM and SIGKILL
 for its whole process group; with a call in flight it is killed at once, which makes the call
 return. They return when the process is gone (reaped); what is left of its process group then
-(a helper the server started and did not end) is killed. A shutdown while a server is still
+(a helper the server started and did not end, or the server behind a launcher that exited) gets
+the rest of the grace, then SIGTERM and SIGKILL. A shutdown while a server is still
 starting (a ``reset`` in another thread) kills that one too and its start fails. A toolset
 dropped without a shutdown, or still open at interpreter exit, kills its server then.
 

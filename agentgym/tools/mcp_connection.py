@@ -132,8 +132,9 @@ class Connection:
     async def _transport(self) -> Any:
         """Spawn the server in a process group of its own and bridge its stdin/stdout to the
         session's streams (one JSON-RPC message per line); at the end close stdin, give it
-        ``grace`` seconds, then SIGTERM and SIGKILL the group, and wait until it is reaped; then
-        SIGKILL what is left of the group (a helper the server started and left behind)."""
+        ``grace`` seconds, then SIGTERM and SIGKILL the group, and wait until it is reaped; what
+        is left of the group then (a helper the server started and left behind) gets the rest of
+        the grace, SIGTERM and SIGKILL too."""
         import anyio
         from mcp.shared.message import SessionMessage
         from mcp_types import jsonrpc_message_adapter
@@ -210,12 +211,23 @@ class Connection:
 
         with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
             await process.stdin.aclose()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         for sent, wait in ((None, self._grace), (signal.SIGTERM, 1.0), (signal.SIGKILL, 5.0)):
             if sent is not None:
                 self._signal_group(sent)
             if await _exited(process, wait):
                 break
-        _end_remnants(process.pid)
+        # What is left of its group (a helper it left running, or the server itself behind a
+        # launcher that exited) gets the same ending: the rest of the grace, SIGTERM, SIGKILL.
+        remnants = ((signal.SIGKILL, 0.0),) if self._grace <= 0 else (
+            (None, self._grace - (loop.time() - started)), (signal.SIGTERM, 1.0), (signal.SIGKILL, 0.0))
+        for sent, wait in remnants:
+            if sent is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, sent)
+            if await _group_ended(process.pid, wait):
+                return
 
     def _signal_group(self, sent: int) -> None:
         process = self._process
@@ -369,27 +381,36 @@ async def _list_tools(session: Any) -> list[Any]:
     return tools
 
 
-def _end_remnants(group: int) -> None:
-    """SIGKILL what is left of the server's process group once the server has exited: a helper
-    it started and left running (a browser, a language server) would outlive every episode. A
-    group's id is not given to a new process while one of its members lives, so a group still
-    found in ``/proc`` is the server's (where there is no ``/proc``, nothing is done)."""
+async def _group_ended(group: int, seconds: float) -> bool:
+    """Whether no process of the process group ``group`` is left within ``seconds`` (polled in
+    ``/proc``; where there is none, the group is taken as ended). Asked once the server itself
+    has exited: a group's id is not given to a new process while one of its members lives, so a
+    group still found is the server's, and signalling it is safe."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while _group_alive(group):
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+def _group_alive(group: int) -> bool:
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return
+        return False
+    wanted = str(group).encode()
     for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()  # after the command: state, ppid, pgrp
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 2 and fields[2] == str(group).encode():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(group, signal.SIGKILL)
-            return
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()  # after the command: state, ppid, pgrp
+            except (OSError, IndexError):
+                continue
+            if len(fields) > 2 and fields[2] == wanted and fields[0] != b"Z":  # a zombie has ended
+                return True
+    return False
 
 
 async def _exited(process: Any, seconds: float) -> bool:

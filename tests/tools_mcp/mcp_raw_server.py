@@ -9,7 +9,10 @@ answers a call as MODE says:
 - ``echo``: the arguments it received, as JSON text;
 - ``latin1``: a text block whose bytes are not UTF-8 (``caf\\xe9``, Latin-1);
 - ``helper``: the process id of a helper it started at start-up and never ends (as a server that
-  drives a browser or a language server may leave one behind).
+  drives a browser or a language server may leave one behind);
+- ``forked``: as ``echo``, from a child it forks at start-up (the process started exits at once,
+  as a launcher may); when its stdin closes it takes 0.3 s, then writes ``closed`` to the file
+  ``MARKER`` names.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 
 def send(data: bytes) -> None:
@@ -32,6 +36,8 @@ def answer(message_id: object, result: dict) -> None:
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "echo"
     schema = json.loads(os.environ.get("SCHEMA") or '{"type": "object"}')
+    if mode == "forked" and os.fork() > 0:
+        os._exit(0)
     helper = None
     if mode == "helper":
         helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
@@ -57,6 +63,10 @@ def main() -> None:
                 answer(message_id, {"content": [{"type": "text", "text": json.dumps(arguments)}]})
         elif method == "ping" and message_id is not None:
             answer(message_id, {})
+    if mode == "forked":
+        time.sleep(0.3)  # saving its state takes a moment
+        with open(os.environ["MARKER"], "w") as marker:
+            marker.write("closed")
 
 
 if __name__ == "__main__":

@@ -161,7 +161,7 @@ def gone(pid: int, within: float = 5.0) -> bool:
 def test_a_helper_the_server_left_in_its_process_group_ends_with_the_server(resources):
     """The server exits when its stdin closes (no signal needed), but a helper it started stayed:
     one more process per episode."""
-    toolset = raw_toolset("helper", call_timeout=5.0, shutdown_grace=2.0)
+    toolset = raw_toolset("helper", call_timeout=5.0, shutdown_grace=0.2)
     helpers = []
     try:
         for _ in range(2):  # scope="episode": a server, and its helper, per episode
@@ -169,9 +169,7 @@ def test_a_helper_the_server_left_in_its_process_group_ends_with_the_server(reso
             helpers.append(int(toolset.call_hidden("t", {})))
             server = toolset.server_pid
             assert psutil.Process(helpers[-1]).ppid() == server
-            started = time.monotonic()
             toolset.close()
-            assert time.monotonic() - started < 1.5  # the server itself exited at once
             assert gone(server) and gone(helpers[-1])
     finally:
         toolset.shutdown()
@@ -201,6 +199,24 @@ def test_a_reference_to_a_property_as_zod_to_json_schema_writes_it_is_inlined(re
         assert json.loads(invoke(tool, {"shipping": good, "billing": good}).content)["billing"] == good
         refused = invoke(tool, {"shipping": good, "billing": {"street": "1 Main St"}})
         assert refused.failure == "arguments" and "zip" in refused.content
+    finally:
+        toolset.shutdown()
+    resources.assert_released()
+
+
+def test_a_server_behind_a_launcher_that_exited_still_gets_its_grace_to_exit(tmp_path, resources):
+    """The process started forks the server and exits (a launcher): the server is what is left
+    of the group at close, and must get the grace to exit on its closed stdin (it saves its
+    state then), not a SIGKILL at once."""
+    marker = tmp_path / "marker"
+    toolset = MCPToolset(RAW + ["forked"], env={"MARKER": str(marker)}, call_timeout=5.0, shutdown_grace=5.0)
+    toolset.open()
+    try:
+        assert json.loads(toolset.call_hidden("t", {"a": 1})) == {"a": 1}
+        started = time.monotonic()
+        toolset.close()
+        assert time.monotonic() - started < 4.0  # it exited on its own, well within the grace
+        assert marker.read_text() == "closed"
     finally:
         toolset.shutdown()
     resources.assert_released()
