@@ -46,3 +46,18 @@ def test_limits_given_in_part_keep_the_environment_s_other_limits():
     assert (limits.cpu_seconds, limits.wall_seconds, limits.output_chars) == (
         3, DATASET_LIMITS["wall_seconds"], DATASET_LIMITS["output_chars"])
     data.close()
+
+
+@pytest.mark.parametrize("code_runs, agent_runs", [(0, 0), (2, 2)])
+def test_the_oracle_answers_when_no_code_run_is_left(sandbox, code_runs, agent_runs):
+    # With code_runs=0, or after the agent used its runs (the oracle gives hints mid-episode), the
+    # oracle asked to run its program again and again, each time refused, until the turn budget.
+    env = PythonTasksEnv("easy", code_runs=code_runs, sandbox=sandbox)
+    try:
+        env.reset(seed=0)
+        for _ in range(agent_runs):
+            env.python_sandbox.python("print(1)")
+        assert env.oracle_action() == f"<answer>{env.task.answer}</answer>"
+        assert env.play(env.oracle_action()).rewards == {"outcome": 1.0}
+    finally:
+        env.close()

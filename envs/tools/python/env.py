@@ -26,8 +26,9 @@ blocks, two call formats in one action) is a ``Tool call error`` observation fro
 ``tools/Python-v0`` bounds the episode at 16 turns (code runs, answers and invalid actions all
 count).
 
-Baselines: the oracle runs the task's program, then answers what it printed; the random agent
-runs small unrelated snippets and guesses answers of the right form.
+Baselines: the oracle runs the task's program, then answers what it printed (with no code run
+left, the answer itself); the random agent runs small unrelated snippets and guesses answers of
+the right form.
 """
 
 from __future__ import annotations
@@ -156,11 +157,14 @@ class PythonTasksEnv(LLMEnv):
         return "<answer>"
 
     def oracle_action(self) -> str:
-        """Runs the task's program, then answers what it printed."""
+        """Runs the task's program, then answers what it printed; with no code run left (none
+        allowed, or the agent's used up) answers the task's answer."""
         last = self.python_sandbox.last_result
-        if last is None or self.python_sandbox.last_code != self.task.program or not last.stdout.strip():
-            return f"<python>\n{self.task.program}\n</python>"
-        return f"<answer>{last.stdout.strip()}</answer>"
+        if last is not None and self.python_sandbox.last_code == self.task.program and last.stdout.strip():
+            return f"<answer>{last.stdout.strip()}</answer>"
+        if self.python_sandbox.calls >= self.code_runs:
+            return f"<answer>{self.task.answer}</answer>"
+        return f"<python>\n{self.task.program}\n</python>"
 
     def random_action(self, rng: random.Random) -> str:
         """Half the time a small unrelated snippet of code, else a guess of the answer's form."""
