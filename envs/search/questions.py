@@ -216,7 +216,8 @@ def generate_questions(world: World, n: int, seed: int = 0, *, split: str | None
             continue
         seen.add(text)
         idle = 0
-        near = sum(1 for h in gold if world.near_duplicates(h.entity))
+        # each gold entity once: an intersection's two hops are both in the answer's article
+        near = sum(1 for e in dict.fromkeys(h.entity for h in gold) if world.near_duplicates(e))
         out.append(Question(
             qid=f"q{seed}-{len(out):06d}", kind=kind, question=text, answer=answer,
             aliases=tuple(aliases), gold=tuple(gold), hops=len(gold),

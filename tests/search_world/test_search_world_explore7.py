@@ -245,3 +245,19 @@ def test_membership_in_a_stores_ids_is_a_search_not_a_scan(tmp_path):
         for args in (("nope",), ("e0000005", 6), ("e0000005", 0, 5), (5,)):
             with pytest.raises(ValueError):
                 ids.index(*args)
+
+
+def test_difficulty_counts_each_gold_entity_with_near_duplicates_once():
+    from agentgym.envs.search.questions import generate_questions
+    from agentgym.envs.search.world import World
+
+    world = World(2000, 0)
+    questions = generate_questions(world, 400, 0)
+    twice = 0
+    for q in questions:
+        entities = {h.entity for h in q.gold}
+        twice += len(entities) < len(q.gold) and any(world.near_duplicates(e) for e in entities)
+        # "hops plus the number of gold entities that have near-duplicate names": an
+        # intersection's answer, cited by both hops, counted twice
+        assert q.difficulty == q.hops + sum(1 for e in entities if world.near_duplicates(e)), q
+    assert twice
