@@ -9,6 +9,7 @@ import numpy
 import pytest
 
 from agentgym.core import ConfigError
+from agentgym.envs.tools.datasets import DatasetEnv
 from agentgym.envs.tools.datasets.code_tests import extract_code, normalize_tests, run_tests
 from agentgym.envs.tools.datasets.math_answers import (
     equivalent,
@@ -183,3 +184,17 @@ def test_a_unit_word_with_a_power_is_dropped_after_a_number(given, expected):
     # "12 apples" lost its unit, "25 cm^2" did not: it was compared as the text '25cm^2'.
     assert equivalent(given, expected)
     assert not equivalent(given, "26")
+
+
+def test_a_numpy_integer_chooses_the_problem():
+    # reset(options={"index": i}) over numpy.arange(len(env.pool)) was refused, "must be an integer"
+    # (agentgym's integer arguments take numpy integers, agentgym.core.is_int).
+    env = DatasetEnv([{"question": f"{n} + 1?", "answer": str(n + 1)} for n in range(3)], "math")
+    try:
+        for index in numpy.arange(3):
+            observation, info = env.reset(options={"index": index})
+            assert observation.startswith(f"{index} + 1?")
+        with pytest.raises(ConfigError, match="options\\['index'\\] must be an integer from 0 to 2"):
+            env.reset(options={"index": numpy.bool_(True)})
+    finally:
+        env.close()

@@ -37,7 +37,7 @@ from __future__ import annotations
 import random
 from typing import Any, ClassVar
 
-from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_int, check_number
+from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_int, check_number, is_int
 from agentgym.envs.tools.datasets.code_tests import RUNNERS, CodeVerdict, extract_code, run_tests
 from agentgym.envs.tools.datasets.math_answers import equivalent, extract_final_answer
 from agentgym.envs.tools.datasets.records import KINDS, Fields, Problem, load_problems
@@ -171,10 +171,10 @@ class DatasetEnv(LLMEnv):
         if index is None:
             self.problem = self.pool[self.rng.randrange(len(self.pool))]
         else:
-            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self.pool):
+            if not is_int(index) or not 0 <= index < len(self.pool):
                 raise ConfigError(f"{type(self).__name__}.reset: options['index'] must be an integer from 0 to "
                                   f"{len(self.pool) - 1} (the problems of level {self.difficulty!r}), got {index!r}")
-            self.problem = self.pool[index]
+            self.problem = self.pool[int(index)]
         self.attempts = 0
         how = ("Give your final answer as \\boxed{...}." if self.kind == "math"
                else "Write your solution in a ```python code block.")
