@@ -69,8 +69,18 @@ _INTROS = {PERSON: "is a person", CITY: "is a city", ORG: "is an organisation",
            WORK: "is a written work", EVENT: "is a historical event"}
 
 
+def _check_distractors(distractors: object) -> int:
+    """``distractors`` when it is an int in [0, 3] (``World.mentions`` has 3 per entity), else a
+    ``ValueError``: -1 sliced the mentions from the end (two distractors), 7 gave three."""
+    if isinstance(distractors, bool) or not isinstance(distractors, int) or not 0 <= distractors <= 3:
+        raise ValueError(f"distractors must be an int in [0, 3], got {distractors!r}")
+    return distractors
+
+
 def render_document(world: World, eid: int, distractors: int = 2) -> dict[str, str]:
-    """One article as ``{"id", "title", "text"}``; see the module docstring."""
+    """One article as ``{"id", "title", "text"}``; see the module docstring. ``distractors``
+    (0 to 3) is the number of other entities mentioned in its "see also" paragraph."""
+    _check_distractors(distractors)
     name, t = world.name(eid), int(world.type[eid])
     aliases = world.aliases(eid)
     facts = list(fact_sentences(world, eid).values())
@@ -136,8 +146,7 @@ def _manifest_ok(path: Path, expected: dict) -> dict | None:
 def build_corpus(size: int, seed: int, cache_dir: str | os.PathLike, *, distractors: int = 2,
                  shard_size: int = DEFAULT_SHARD_SIZE) -> Corpus:
     """Build (or reuse) the corpus for (size, seed) under ``cache_dir``; see module docstring."""
-    if isinstance(distractors, bool) or not isinstance(distractors, int) or not 0 <= distractors <= 3:
-        raise ValueError(f"distractors must be an int in [0, 3], got {distractors!r}")
+    _check_distractors(distractors)
     if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
         raise ValueError(f"shard_size must be a positive int, got {shard_size!r}")
     expected = {"version": CORPUS_VERSION, "size": int(size), "seed": int(seed),

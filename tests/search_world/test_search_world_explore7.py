@@ -261,3 +261,17 @@ def test_difficulty_counts_each_gold_entity_with_near_duplicates_once():
         # intersection's answer, cited by both hops, counted twice
         assert q.difficulty == q.hops + sum(1 for e in entities if world.near_duplicates(e)), q
     assert twice
+
+
+def test_render_document_refuses_a_distractor_count_build_corpus_refuses():
+    from agentgym.envs.search.corpus import iter_documents, render_document
+    from agentgym.envs.search.world import World
+
+    world = World(50, 0)
+    # -1 sliced the three mentions from the end (two distractors), 7 rendered three, 2.5 a TypeError
+    for bad in (-1, 4, 7, 2.5, True, None):
+        with pytest.raises(ValueError, match="distractors must be an int in \\[0, 3\\]"):
+            render_document(world, 8, bad)
+        with pytest.raises(ValueError, match="distractors must be an int"):
+            next(iter_documents(world, bad))
+    assert render_document(world, 8, 3)["text"].count("\n\n") == 2
