@@ -94,7 +94,7 @@ def test_convert_currency_refuses_nan_instead_of_answering_nan():
     env = agentgym.make("tools/MultiTool-v0", difficulty="easy")
     try:
         env.reset(seed=0)
-        for amount in ("NaN", "Infinity"):
+        for amount in ("NaN", "Infinity", "1" + "0" * 400):  # an int too big for a float too
             call = {"name": "convert_currency", "arguments": {"amount": "@", "from_currency": "USD",
                                                               "to_currency": "EUR"}}
             text = json.dumps(call).replace('"@"', amount)

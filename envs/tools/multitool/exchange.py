@@ -55,7 +55,7 @@ class ExchangeDesk(Toolset):
         rates = getattr(self, "rates", None)
         if rates is None:
             raise ToolError("the exchange desk is closed (no episode is running)")
-        if not math.isfinite(amount):
+        if isinstance(amount, float) and not math.isfinite(amount):  # an int of any size is finite
             raise ToolError(f"the amount must be a finite number, got {amount!r}")
         if abs(amount) > 1e12:
             raise ToolError("the amount is too large: at most a trillion")
