@@ -64,11 +64,22 @@ def _sentences(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
+_FEW_TERMS = 16  # up to this many query words, substring tests beat listing a text's words
+
+
+def _holds_a_term(folded: str, terms: frozenset[str]) -> bool:
+    """Whether a query word may be among the words of ``folded`` (NFKC, lower-cased): a
+    substring test per word for a short query, the text's words listed for a long one."""
+    if len(terms) <= _FEW_TERMS:
+        return any(term in folded for term in terms)
+    return not terms.isdisjoint(_WORD.findall(folded))
+
+
 def _matches(sentence: str, terms: frozenset[str]) -> list[str]:
     """``[w for w in _words(sentence) if w in terms]``, the sentence's words listed only when a
-    term occurs in it at all (a substring test: most sentences of a long text have none)."""
+    short query's word occurs in it at all (most sentences of a long text have none)."""
     low = sentence.lower() if sentence.isascii() else unicodedata.normalize("NFKC", sentence).lower()
-    if not any(term in low for term in terms):
+    if len(terms) <= _FEW_TERMS and not any(term in low for term in terms):
         return []
     return [w for w in _WORD.findall(low) if w in terms]
 
@@ -97,8 +108,7 @@ def _runs(text: str, terms: frozenset[str], max_chars: int) -> list[tuple[list[s
     runs: list[tuple[list[str], list[list[str]]]] = []
     needed = 0  # characters of sentences still needed after the last piece with a query word
     for piece in _pieces(text):
-        folded = unicodedata.normalize("NFKC", piece).lower()
-        if any(term in folded for term in terms):
+        if _holds_a_term(unicodedata.normalize("NFKC", piece).lower(), terms):
             sentences = _sentences(piece)
             found = [_matches(s, terms) for s in sentences]
             needed = max_chars + 1
