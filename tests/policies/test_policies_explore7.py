@@ -3,12 +3,19 @@ demanding user meets them (hostile configuration, odd arguments)."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
+import os
+import sys
+import threading
+import time
 
 import pytest
 
 from agentgym import Feedback, LLMEnv, Tool, register
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
+from agentgym.policies.human import HumanPolicy
 from agentgym.policies.hub import hub_reachable, loadable_source
 from agentgym.policies.scripted import ScriptedAgent, ScriptedPolicy
 from agentgym.policies.teacher_forced import TeacherForcedPolicy
@@ -105,3 +112,99 @@ def test_teacher_forcing_a_native_tool_call_is_an_error_not_an_empty_reply():
                             RolloutConfig(wrappers=(ToolCalling,), sampling=SamplingParams(max_tokens=64)),
                             progress=False).trajectories
     assert trajectory.error is not None and "native tool calls" in trajectory.error and not trajectory.turns
+
+
+# ---------------------------------------------------------------- a person at the terminal
+def test_an_interrupted_prompt_does_not_wait_for_the_person_to_type():
+    """Ctrl-C at a HumanPolicy prompt cancels the generation, but the line was read in asyncio's
+    default executor, whose shutdown (``asyncio.run``'s last step) waits for every thread: the
+    program hung until the person pressed Enter. The cancelled call now ends at once."""
+    typed = threading.Event()
+
+    def read(prompt):
+        typed.wait(30)
+        return "too late"
+
+    policy = HumanPolicy(read=read, out=io.StringIO())
+
+    async def interrupted():
+        asking = asyncio.ensure_future(policy.agenerate([Request([{"role": "user", "content": "Guess."}])],
+                                                        SamplingParams()))
+        await asyncio.sleep(0.2)
+        asking.cancel()  # what asyncio.run does to its main task on Ctrl-C
+        try:
+            await asking
+        except asyncio.CancelledError:
+            pass
+
+    finished = threading.Event()
+    runner = threading.Thread(target=lambda: (asyncio.run(interrupted()), finished.set()), daemon=True)
+    runner.start()
+    try:
+        assert finished.wait(5), "asyncio.run waited for the person to type after the prompt was cancelled"
+    finally:
+        typed.set()
+        runner.join(10)
+
+
+def _in_a_thread(coroutine_function, seconds: float = 5.0):
+    """Run ``asyncio.run(coroutine_function())`` in a thread; its result, or ``None`` when it has
+    not finished within ``seconds`` (asyncio.run waiting for a reader)."""
+    results = []
+    runner = threading.Thread(target=lambda: results.append(asyncio.run(coroutine_function())), daemon=True)
+    runner.start()
+    runner.join(seconds)
+    return results[0] if results else None
+
+
+def test_a_cancelled_terminal_prompt_leaves_no_reader_to_take_the_next_line(monkeypatch):
+    """Reading the terminal, a cancelled prompt left its reader blocked on standard input: it
+    took the next line typed, so the next prompt waited for one more (and Ctrl-C did not end the
+    program until Enter). The reader now gives up with the call; the next prompt gets the line."""
+    read_end, write_end = os.pipe()
+    stdin = open(read_end, encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    policy = HumanPolicy(out=io.StringIO())
+    question = [Request([{"role": "user", "content": "Guess."}])]
+
+    async def cancelled_then_answered():
+        asking = asyncio.ensure_future(policy.agenerate(question, SamplingParams()))
+        await asyncio.sleep(0.2)
+        asking.cancel()
+        try:
+            await asking
+        except asyncio.CancelledError:
+            pass
+        os.write(write_end, "gu\u00e9ss 7\r\n".encode())
+        (reply,) = await policy.agenerate(question, SamplingParams())
+        return reply.text
+
+    try:
+        assert _in_a_thread(cancelled_then_answered) == "gu\u00e9ss 7"
+        for _ in range(50):  # the cancelled reader notices within its poll interval
+            if not any(thread.name == "human-input" for thread in threading.enumerate()):
+                break
+            time.sleep(0.05)
+        assert not any(thread.name == "human-input" for thread in threading.enumerate())
+        os.close(write_end)
+        write_end = None
+        with pytest.raises(EOFError):  # the input closed: as input() says it
+            policy.generate(question)
+    finally:
+        if write_end is not None:
+            os.write(write_end, b"unblock\n" * 3)
+            os.close(write_end)
+        stdin.close()
+
+
+def test_the_typed_line_and_a_closed_input_reach_the_caller():
+    shown = io.StringIO()
+    policy = HumanPolicy(read=lambda prompt: f"typed at {prompt!r}", out=shown)
+    (reply,) = policy.generate([Request([{"role": "user", "content": "Guess."}])])
+    assert reply.text == "typed at '> '" and "Guess." in shown.getvalue()
+
+    def closed(prompt):
+        raise EOFError
+
+    with pytest.raises(EOFError):
+        HumanPolicy(read=closed, out=shown).generate([Request([{"role": "user", "content": "Guess."}])])
