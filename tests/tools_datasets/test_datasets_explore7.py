@@ -198,3 +198,17 @@ def test_a_numpy_integer_chooses_the_problem():
             env.reset(options={"index": numpy.bool_(True)})
     finally:
         env.close()
+
+
+STATEFUL = "calls = []\n\n\ndef nxt():\n    calls.append(1)\n    return len(calls)\n"
+
+
+@pytest.mark.parametrize("tests", [["assert nxt() == 5", "assert len(calls) == 1"],
+                                   "assert nxt() == 5\nassert len(calls) == 1\n"])
+def test_a_failed_assert_reports_the_value_it_got_computed_once(sandbox, tests):
+    # What a failed `assert a == b` got was computed by running `a` again: a stateful call reported
+    # its second value (got 2, not 1) and the next test saw the state changed (failed, not passed).
+    verdict = run_tests(sandbox, STATEFUL, tests)
+    assert (verdict.passed, verdict.total) == (1, 2), verdict
+    assert verdict.failures == ("assert nxt() == 5 failed (got 1)",)
+

@@ -297,7 +297,7 @@ finally:
 
 
 def plan(tests):
-    """(label, code object, assert node or None, is_test) in order."""
+    """(label, code object or None, why a test does not compile, is_test) in order."""
     if isinstance(tests, list):
         steps = []
         for number, text in enumerate(tests, start=1):
@@ -306,8 +306,9 @@ def plan(tests):
             except SyntaxError as exc:
                 steps.append((text, None, f"SyntaxError in the test: {exc.msg}", True))
                 continue
-            node = tree.body[0] if len(tree.body) == 1 and isinstance(tree.body[0], ast.Assert) else None
-            steps.append((text, compile(tree, f"<test {number}>", "exec"), node, True))
+            if len(tree.body) == 1 and isinstance(tree.body[0], ast.Assert):
+                tree.body = capturing(tree.body[0])
+            steps.append((text, compile(tree, f"<test {number}>", "exec"), None, True))
         return steps
     tree = ast.parse(tests)
     functions = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -321,21 +322,32 @@ def plan(tests):
         return steps
     for node in tree.body:
         label = ast.get_source_segment(tests, node) or ast.unparse(node)
-        module = ast.Module(body=[node], type_ignores=[])
-        steps.append((label, compile(module, "<tests>", "exec"), node if isinstance(node, ast.Assert) else None,
-                      isinstance(node, ast.Assert)))
+        module = ast.Module(body=capturing(node) if isinstance(node, ast.Assert) else [node], type_ignores=[])
+        steps.append((label, compile(module, "<tests>", "exec"), None, isinstance(node, ast.Assert)))
     return steps
 
 
-def got(node):
-    """For a failed `assert a == b`: what `a` is."""
-    test = node.test if node is not None else None
+GOT = "__agentgym_got__"
+
+
+def capturing(node):
+    """`assert a == b` as `GOT = a; assert GOT == b`: a failure can show what `a` was without
+    running it again (a second run can return something else and change the state)."""
+    test = node.test
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return [node]
+    keep = ast.Assign(targets=[ast.Name(GOT, ast.Store())], value=test.left)
+    check = ast.Assert(test=ast.Compare(ast.Name(GOT, ast.Load()), test.ops, test.comparators), msg=node.msg)
+    return [ast.fix_missing_locations(ast.copy_location(new, node)) for new in (keep, check)]
+
+
+def got():
+    """For a failed `assert a == b`: what `a` was."""
+    if GOT not in namespace:
         return ""
     try:
         signal.setitimer(signal.ITIMER_REAL, PER_TEST)
-        value = eval(compile(ast.Expression(test.left), "<got>", "eval"), namespace)
-        return f" (got {repr(value)[:120]})"
+        return f" (got {repr(namespace.pop(GOT))[:120]})"
     except BaseException:
         return ""
     finally:
@@ -354,6 +366,7 @@ for label, code, node, is_test in steps:
         failures.append(f"{label}: {node}")
         continue
     label = " ".join(label.split())[:160]
+    namespace.pop(GOT, None)
     try:
         signal.setitimer(signal.ITIMER_REAL, PER_TEST)
         exec(code, namespace)
@@ -368,7 +381,7 @@ for label, code, node, is_test in steps:
         signal.setitimer(signal.ITIMER_REAL, 0)
         total += 1
         message = f": {exc}" if str(exc) else ""
-        failures.append(f"{label} failed{message}{got(node)}")
+        failures.append(f"{label} failed{message}{got()}")
     except BaseException as exc:
         signal.setitimer(signal.ITIMER_REAL, 0)
         if not is_test:
