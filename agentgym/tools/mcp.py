@@ -107,7 +107,9 @@ class MCPToolset(Toolset):
         scope: ``"episode"`` (a server per episode) or ``"environment"`` (one server for the
             toolset's life; see the module docstring).
         hidden: server tool names not offered to the agent (:meth:`call_hidden` calls them).
-        include: only these server tools are offered (``None``: all but ``hidden``).
+        include: only these server tools are offered (``None``: all but ``hidden``). Every name
+            of ``hidden`` and ``include`` must be a tool of the server (else the listing raises
+            :class:`MCPServerError`: a misspelt hidden name would offer the tool to the agent).
         prefix: put in front of every tool name the agent sees (two servers in one environment).
         strict_arguments: refuse arguments a tool's schema does not name (unless the schema
             itself says otherwise).
@@ -309,10 +311,12 @@ def _agent_tools(toolset: MCPToolset, listing: list[Any]) -> tuple[Tool, ...]:
                               timeout=toolset.call_timeout))
         except (TypeError, ValueError) as exc:
             raise MCPServerError(f"the MCP server's tool {server_name!r} cannot be offered: {exc}") from None
-    missing = sorted((toolset.include or frozenset()) - {entry.name for entry in listing})
-    if missing:
-        raise MCPServerError(f"include names tools the MCP server does not have: {', '.join(missing)}; it has: "
-                             f"{', '.join(entry.name for entry in listing)}")
+    listed = {entry.name for entry in listing}
+    for what, named in (("include", toolset.include or frozenset()), ("hidden", toolset.hidden)):
+        missing = sorted(named - listed)
+        if missing:  # a misspelt hidden name would leave the tool it meant offered to the agent
+            raise MCPServerError(f"{what} names tools the MCP server does not have: {', '.join(missing)}; it has: "
+                                 f"{', '.join(entry.name for entry in listing)}")
     return tuple(tools)
 
 

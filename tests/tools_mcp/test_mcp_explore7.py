@@ -18,7 +18,7 @@ import pytest
 import agentgym
 from agentgym.tools import ToolError
 from agentgym.tools.invoke import invoke
-from agentgym.tools.mcp import MCPToolset, agent_schema
+from agentgym.tools.mcp import MCPServerError, MCPToolset, agent_schema
 
 RAW = [sys.executable, str(Path(__file__).with_name("mcp_raw_server.py"))]
 
@@ -220,3 +220,11 @@ def test_a_server_behind_a_launcher_that_exited_still_gets_its_grace_to_exit(tmp
     finally:
         toolset.shutdown()
     resources.assert_released()
+
+
+def test_a_hidden_name_the_server_does_not_have_is_an_error_not_a_tool_offered():
+    """hidden=("admin_lod",) -- a typo -- offered admin_load to the agent: it could replace the
+    world it is graded on."""
+    with pytest.raises(MCPServerError, match="hidden names tools the MCP server does not have: admin_lod"):
+        MCPToolset(RAW + ["echo"], hidden=["t", "admin_lod"]).tools()
+    assert MCPToolset(RAW + ["echo"], hidden=["t"]).tools() == ()
