@@ -212,3 +212,14 @@ def test_a_failed_assert_reports_the_value_it_got_computed_once(sandbox, tests):
     assert (verdict.passed, verdict.total) == (1, 2), verdict
     assert verdict.failures == ("assert nxt() == 5 failed (got 1)",)
 
+
+
+def test_a_fence_of_four_backticks_holds_a_solution_that_writes_three():
+    # Markdown fences may be longer than three backticks, so that the code can hold ``` lines; such
+    # a block was no block at all ("no code found").
+    code = 'def fence(text):\n    return "```\\n" + text + "\\n```"\n'
+    reply = "Here:\n````python\n" + code + "````\n"
+    assert extract_code(reply) == code
+    nested = "````python\nprint('''\n```\n''')\n````"
+    assert extract_code(nested) == "print('''\n```\n''')\n"
+    assert extract_code("```python\nx = 1\n````") == "x = 1\n"  # a longer closing fence closes

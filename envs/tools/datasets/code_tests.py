@@ -45,7 +45,7 @@ RUNNERS = ("asserts", "pytest")
 MAX_FAILURES = 5
 FAILURE_CHARS = 240
 
-_FENCE_LINE = re.compile(r"^[ \t]*```[ \t]*([^\n`]*?)[ \t]*$", re.MULTILINE)
+_FENCE_LINE = re.compile(r"^[ \t]*(`{3,})[ \t]*([^\n`]*?)[ \t]*$", re.MULTILINE)
 _PYTHON_LABELS = ("python", "python3", "py", "")
 _ANSWER = re.compile(r"<answer>((?:(?!<answer>).)*?)</answer>", re.IGNORECASE | re.DOTALL)
 
@@ -70,22 +70,25 @@ def extract_code(response: str) -> str | None:
 
 def _python_blocks(text: str) -> list[str]:
     """The non-blank bodies of the closed fenced blocks labelled python/py or unlabelled (a
-    block opens at a fence line with any label and closes at the next bare fence line); an
-    indented fence's indentation is removed from its lines, as markdown does (a block in a list)."""
+    block opens at a fence line of three or more backticks with any label and closes at the next
+    bare fence line at least as long); an indented fence's indentation is removed from its
+    lines, as markdown does (a block in a list)."""
     if "```" not in text:
         return []
     fences = list(_FENCE_LINE.finditer(text))
     blocks, index = [], 0
     while index < len(fences):
         opening = fences[index]
-        closing = next((k for k in range(index + 1, len(fences)) if not fences[k].group(1)), None)
+        ticks = len(opening.group(1))
+        closing = next((k for k in range(index + 1, len(fences))
+                        if not fences[k].group(2) and len(fences[k].group(1)) >= ticks), None)
         if closing is None:
             break
         body = text[opening.end() + 1:fences[closing].start()]
         indent = len(opening.group()) - len(opening.group().lstrip(" \t"))
         if indent:
             body = re.sub(r"(?m)^[ \t]{1,%d}" % indent, "", body)
-        if opening.group(1).lower() in _PYTHON_LABELS and body.strip():
+        if opening.group(2).lower() in _PYTHON_LABELS and body.strip():
             blocks.append(body)
         index = closing + 1
     return blocks
