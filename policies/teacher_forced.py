@@ -5,7 +5,9 @@ An oracle, a scripted agent or a hosted model writes text; :class:`TeacherForced
 it with the *student's* tokenizer: each reply becomes the token ids the student would have to
 produce -- the text tokenised canonically, then the end-of-turn token -- and the rollout engine
 then records the episode exactly as it records the student's own: the prompt tokens it
-built, the reply's span, the observation tokens, the loss mask. Its log-probs are 0 (nothing
+built, the reply's span, the observation tokens, the loss mask. A reply the teacher's
+``max_tokens`` cut (``finish_reason="length"``) stays cut: no end-of-turn token, as the student's
+own cut reply ends (the template's end of turn then comes with the observation). Its log-probs are 0 (nothing
 was sampled); supervised fine-tuning does not read them, and a trainer that would use them as
 sampling log-probs must not be given such trajectories (``Trajectory.policy`` names the
 wrapper, and each generation's ``metadata["teacher_forced"]`` is true).
@@ -67,14 +69,15 @@ class TeacherForcedPolicy(Policy):
                               error=f"{self.name}: the reply holds native tool calls ({len(generation.tool_calls)}), "
                                     f"which have no text to give the student's tokens: have the teacher write its "
                                     f"tool calls as text (e.g. <tool_call>{{...}}</tool_call>), not as native calls")
+        cut = generation.finish_reason == "length"
         try:
-            token_ids = encode_text(self.tokenizer, generation.text) + self.end_token_ids
+            token_ids = encode_text(self.tokenizer, generation.text) + ([] if cut else self.end_token_ids)
         except Exception as exc:  # noqa: BLE001 - one reply's failure, reported as its generation
             return Generation(text="", finish_reason="error",
                               error=f"{self.name}: cannot tokenise the reply: {type(exc).__name__}: {exc}")
         return Generation(text=generation.text, token_ids=token_ids, logprobs=[0.0] * len(token_ids),
                           prompt_token_ids=None if request.prompt_token_ids is None else list(request.prompt_token_ids),
-                          finish_reason="stop", tool_calls=generation.tool_calls,
+                          finish_reason="length" if cut else "stop", tool_calls=generation.tool_calls,
                           metadata={**generation.metadata, "teacher_forced": True})
 
     def close(self) -> None:

@@ -208,3 +208,34 @@ def test_the_typed_line_and_a_closed_input_reach_the_caller():
 
     with pytest.raises(EOFError):
         HumanPolicy(read=closed, out=shown).generate([Request([{"role": "user", "content": "Guess."}])])
+
+
+class _CutOff(Policy):
+    """A teacher whose first reply ran into max_tokens (a hosted model's ``finish_reason: length``)."""
+
+    name = "cut-off"
+
+    async def agenerate(self, requests, sampling):
+        return [Generation("I think the answer is 1", finish_reason="length")
+                if not any(m["role"] == "assistant" for m in r.messages) else Generation("10") for r in requests]
+
+
+def test_a_teacher_reply_cut_by_max_tokens_stays_cut():
+    """A reply the teacher's server cut at max_tokens was recorded as finished: the end-of-turn
+    token appended and ``finish_reason="stop"``, so the student was taught to end its turn in
+    mid-sentence. It now keeps ``"length"`` and no end token, as the student's own cut reply is
+    recorded (the template's end of turn then comes with the observation)."""
+    tokenizer = tiny_tokenizer()
+    teacher = TeacherForcedPolicy(_CutOff(), tokenizer)
+    (cut,) = teacher.generate([Request([{"role": "user", "content": "Guess."}])])
+    assert cut.finish_reason == "length"
+    assert cut.token_ids == tokenizer.encode("I think the answer is 1", add_special_tokens=False)
+    (trajectory,) = rollout(teacher, [Task("games/GuessTheNumber-v0", 0)], RolloutConfig(max_turns=2),
+                            progress=False).trajectories
+    assert trajectory.error is None and trajectory.token_exact
+    first, second = trajectory.turns
+    assert first.finish_reason == "length" and second.finish_reason == "stop"
+    assert trajectory.token_ids[first.action_span[1] - 1] != tokenizer.eos_token_id
+    assert trajectory.token_ids[second.action_span[1] - 1] == tokenizer.eos_token_id
+    # The end of the cut turn is the template's, outside the loss.
+    assert trajectory.token_ids[first.observation_span[0]] == tokenizer.eos_token_id
