@@ -10,7 +10,7 @@ import pytest
 
 from agentgym.core import ConfigError
 from agentgym.envs.tools.datasets import DatasetEnv
-from agentgym.envs.tools.datasets.code_tests import extract_code, normalize_tests, run_tests
+from agentgym.envs.tools.datasets.code_tests import RUNNERS, extract_code, normalize_tests, run_tests
 from agentgym.envs.tools.datasets.math_answers import (
     equivalent,
     extract_final_answer,
@@ -223,3 +223,14 @@ def test_a_fence_of_four_backticks_holds_a_solution_that_writes_three():
     nested = "````python\nprint('''\n```\n''')\n````"
     assert extract_code(nested) == "print('''\n```\n''')\n"
     assert extract_code("```python\nx = 1\n````") == "x = 1\n"  # a longer closing fence closes
+
+
+def test_the_pytest_runner_keeps_a_test_s_multi_line_strings_as_written(sandbox):
+    # A listed test became a pytest function by indenting every line, the lines inside a multi-line
+    # string too: its text changed ('a\n    b'), and a right solution failed under pytest alone.
+    solution = "def lines(text):\n    return text.split('\\n')\n"
+    tests = ['assert lines("""a\nb""") == ["a", "b"]', "assert lines('x\\\ny') == ['xy']",
+             'if True:\n    assert lines(f"""{1}\n2""") == ["1", "2"]']
+    for runner in RUNNERS:
+        verdict = run_tests(sandbox, solution, tests, runner=runner)
+        assert verdict.correct, (runner, verdict)

@@ -34,9 +34,11 @@ find the nonce in memory); the sandbox keeps the host safe either way.
 from __future__ import annotations
 
 import ast
+import io
 import json
 import re
 import secrets
+import tokenize
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -210,9 +212,28 @@ def _pytest_module(tests: str | tuple[str, ...]) -> str:
     header = "from solution import *  # noqa: F401,F403\n\n"
     if isinstance(tests, str):
         return header + tests + "\n"
-    functions = [f"def test_{number}():\n" + "".join(f"    {line}\n" for line in test.splitlines())
-                 for number, test in enumerate(tests, start=1)]
+    functions = [f"def test_{number}():\n" + _indented(test) for number, test in enumerate(tests, start=1)]
     return header + "\n\n".join(functions)
+
+
+def _indented(test: str) -> str:
+    """``test`` as a function's body: its lines indented, but not those that continue a string
+    (a multi-line or backslash-continued literal), whose text would change."""
+    test = test.replace("\r\n", "\n").replace("\r", "\n")  # as Python reads a source file
+    inside: set[int] = set()
+    starts: list[int] = []  # open f-strings (Python 3.12 tokenizes their parts)
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(test).readline):
+            if token.type == getattr(tokenize, "FSTRING_START", None):
+                starts.append(token.start[0])
+            elif token.type == getattr(tokenize, "FSTRING_END", None) and starts:
+                inside.update(range(starts.pop() + 1, token.end[0] + 1))
+            elif token.type == tokenize.STRING:
+                inside.update(range(token.start[0] + 1, token.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError):  # compiled already: cannot happen, but never fail here
+        pass
+    lines = test.split("\n")
+    return "".join(("" if number in inside else "    ") + line + "\n" for number, line in enumerate(lines, start=1))
 
 
 def _read_report(result: Any, nonce: str) -> CodeVerdict:
