@@ -30,7 +30,7 @@ Contract beyond :mod:`~agentgym.retrieval.base`'s:
   document that another search (another thread) is writing at the moment is not asked for
   again: the search waits for it, so concurrent searches of one query (a group of episodes of
   one question) cost one call and see the same documents; if that write fails, the waiting
-  search writes the document itself.
+  search writes the document itself, in what is left of its ``timeout``.
 * **Failures.** A policy that raises, returns an error generation or an empty document (not
   a letter or digit besides a ``Title:`` label), or takes longer than ``timeout`` seconds,
   makes the search raise :class:`~agentgym.retrieval.base.RetrievalError` naming the query,
@@ -48,6 +48,7 @@ import math
 import random
 import re
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
@@ -216,7 +217,9 @@ class SimulatedSearchEngine(PicklesWithoutLock):
         if any(not isinstance(q, str) for q in queries):
             raise TypeError("search_many takes a sequence of query strings")
         step, probability = self.step, self.noise_probability
+        deadline = time.monotonic() + self.timeout  # for the whole search, waits and retries included
         fresh_by_id: dict[str, _Written] = {}
+        waited = False
         while True:  # a second round only for documents whose other writer failed
             missing: list[tuple[str, str, int, bool]] = []  # (query, id, rank, noisy)
             claimed: set[str] = set()
@@ -242,7 +245,8 @@ class SimulatedSearchEngine(PicklesWithoutLock):
                 break
             written: list[_Written] = []
             try:
-                written = self._write(missing, k, step)
+                # the whole timeout in the first round; what is left of it after a wait
+                written = self._write(missing, k, step, deadline - time.monotonic() if waited else self.timeout)
             finally:
                 with self._lock:
                     for item in written:
@@ -254,8 +258,11 @@ class SimulatedSearchEngine(PicklesWithoutLock):
                         self._documents.popitem(last=False)
                     for _, doc_id, _, _ in missing:
                         self._writing.pop(doc_id).set()
+            waited = waited or bool(waiting)
             for event in waiting:
-                event.wait()
+                if not event.wait(max(deadline - time.monotonic(), 0.0)):
+                    raise RetrievalError(f"the simulated search engine failed on {_clean(queries[0])[:100]!r}: "
+                                         f"the model did not answer within {self.timeout:g} s")
         with self._lock:
             results = []
             for query in queries:
@@ -272,10 +279,16 @@ class SimulatedSearchEngine(PicklesWithoutLock):
                 results.append(hits)
         return results
 
-    def _write(self, missing: list[tuple[str, str, int, bool]], k: int, step: int) -> list[_Written]:
-        """Ask the policy for the missing documents, in one batch."""
+    def _write(self, missing: list[tuple[str, str, int, bool]], k: int, step: int,
+               remaining: float) -> list[_Written]:
+        """Ask the policy for the missing documents, in one batch answered within ``remaining``
+        seconds."""
         if not missing:
             return []
+        first = _clean(missing[0][0])[:100]
+        if remaining <= 0:  # spent waiting for another search's write, which failed
+            raise RetrievalError(f"the simulated search engine failed on {first!r}: "
+                                 f"the model did not answer within {self.timeout:g} s")
         from agentgym.policies.base import Request
         from agentgym.synthetic.experience import call_policy_batch
 
@@ -283,8 +296,7 @@ class SimulatedSearchEngine(PicklesWithoutLock):
                              {"role": "user", "content": f"Search query: {_clean(query)}\nResult {rank + 1} of {k}."}],
                             seed=_draw(self.seed, "request", _normal(query), rank, step).randrange(2**31))
                     for query, _, rank, noisy in missing]
-        generations, failure = call_policy_batch(self.policy, requests, self.sampling, self.timeout)
-        first = _clean(missing[0][0])[:100]
+        generations, failure = call_policy_batch(self.policy, requests, self.sampling, remaining)
         if failure is not None:
             raise RetrievalError(f"the simulated search engine failed on {first!r}: {failure}")
         written = []

@@ -125,3 +125,18 @@ def test_search_many_refuses_an_iterator_as_bm25_does():
         with pytest.raises(TypeError, match="sequence of query strings"):
             engine.search_many(queries, 2)
     assert [len(h) for h in engine.search_many(("river delta", "nile"), 2)] == [2, 2]
+
+
+def test_a_search_that_waited_for_a_failed_write_still_ends_by_its_timeout():
+    import time
+
+    writer = SlowWriter(delay=1.0, fail_first=True)
+    engine = SimulatedSearchEngine(writer, timeout=1.5)
+    started = time.perf_counter()
+    results = _search_at_once(engine, ["q one", "q one"])
+    elapsed = time.perf_counter() - started
+    # the waiter retried with a whole timeout of its own: answered after 2 s of a 1.5 s timeout
+    assert all(isinstance(r, RetrievalError) for r in results), results
+    assert sorted("overloaded" in str(r) for r in results) == [False, True]
+    assert any("did not answer within" in str(r) for r in results)
+    assert elapsed < 1.9
