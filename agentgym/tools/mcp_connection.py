@@ -3,7 +3,8 @@
 
 The server is spawned in a process group of its own and spoken to over its stdin/stdout (one
 JSON-RPC message per line, at most :data:`MAX_MESSAGE_BYTES`; bytes of a line that are not UTF-8
-are read as U+FFFD, and a line that is not a JSON-RPC message is skipped); the ``mcp`` package's
+are read as U+FFFD, an answer that cannot be read fails its call, and any other line that is not
+a JSON-RPC message is skipped); the ``mcp`` package's
 ``ClientSession`` over it lives on an event loop in a thread of its own
 (:class:`~agentgym.tools.loop_thread.LoopThread`), owned by one task, for as long as the server
 runs. ``start`` blocks until the handshake and the tool listing are done (or raises
@@ -22,6 +23,7 @@ import asyncio
 import collections
 import concurrent.futures
 import contextlib
+import json
 import os
 import signal
 import threading
@@ -38,6 +40,7 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 STDERR_TAIL_BYTES = 8 * 1024
 #: Seconds a call may wait for the loop past its own timeout (the loop answers in far less).
 _CALL_GRACE = 5.0
+_UNREADABLE = "the MCP server's answer could not be read"
 
 
 class MCPServerError(RuntimeError):
@@ -157,12 +160,13 @@ class Connection:
                         line = bytes(buffer[:end])
                         del buffer[:end + 1]
                         if line.strip():
-                            try:  # bytes that are not UTF-8 read as U+FFFD: the answer arrives, not a timeout
-                                text = line.decode("utf-8", errors="replace")
+                            # bytes that are not UTF-8 read as U+FFFD: the answer arrives, not a timeout
+                            text = line.decode("utf-8", errors="replace")
+                            try:
                                 parsed = jsonrpc_message_adapter.validate_json(text, by_name=False)
                                 message: Any = SessionMessage(parsed)
                             except ValueError as exc:
-                                message = exc
+                                message = _unreadable_answer(text, exc) or exc
                             await read_send.send(message)
                     if len(buffer) > MAX_MESSAGE_BYTES:
                         self._ended = f"the server sent a message over {MAX_MESSAGE_BYTES} bytes"
@@ -285,7 +289,7 @@ class Connection:
 
     async def _call(self, name: str, arguments: dict[str, Any], timeout: float) -> str:
         from mcp import MCPError
-        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+        from mcp_types import CONNECTION_CLOSED, PARSE_ERROR, REQUEST_TIMEOUT
 
         session = self._session
         if session is None:
@@ -308,6 +312,8 @@ class Connection:
                 raise ToolTimeout(timeout) from None
             if exc.code == CONNECTION_CLOSED or self._ended is not None:
                 raise ToolError(f"the MCP server went away during the call: {self._ended or exc.message}") from None
+            if exc.code == PARSE_ERROR and exc.message.startswith(_UNREADABLE):  # see _unreadable_answer
+                raise ToolError(exc.message) from None
             raise ToolError(f"the MCP server refused the call: {exc.message}") from None
         except Exception as exc:  # noqa: BLE001 - a malformed result, a session that ended
             if self._ended is not None:
@@ -365,6 +371,27 @@ def _import_client() -> None:
     import mcp.client.session  # noqa: F401
     import mcp.shared.message  # noqa: F401
     import mcp_types  # noqa: F401
+
+
+def _unreadable_answer(text: str, problem: ValueError) -> Any:
+    """For a line that answers a request (it has its ``id`` and a ``result`` or an ``error``) but
+    cannot be read as a JSON-RPC message -- nested deeper than the JSON reader goes, a result of
+    the wrong shape -- a parse error answering that request, so that its call fails at once
+    rather than wait out its timeout as a skipped line would; ``None`` for any other line."""
+    from mcp.shared.message import SessionMessage
+    from mcp_types import PARSE_ERROR, ErrorData, JSONRPCError
+
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    answered = raw.get("id") if isinstance(raw, dict) and ("result" in raw or "error" in raw) else None
+    if isinstance(answered, bool) or not isinstance(answered, (int, str)):
+        return None
+    errors = getattr(problem, "errors", None)
+    reason = errors()[0]["msg"] if callable(errors) and errors() else str(problem).splitlines()[0]
+    error = ErrorData(code=PARSE_ERROR, message=f"{_UNREADABLE} ({reason[:200]})")
+    return SessionMessage(JSONRPCError(jsonrpc="2.0", id=answered, error=error))
 
 
 async def _list_tools(session: Any) -> list[Any]:

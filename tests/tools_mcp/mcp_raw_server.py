@@ -10,6 +10,8 @@ answers a call as MODE says:
 - ``latin1``: a text block whose bytes are not UTF-8 (``caf\\xe9``, Latin-1);
 - ``helper``: the process id of a helper it started at start-up and never ends (as a server that
   drives a browser or a language server may leave one behind);
+- ``deep``: structured content nested 300 lists deep (deeper than the client's JSON reader
+  goes), then ``echo`` at the next call;
 - ``forked``: as ``echo``, from a child it forks at start-up (the process started exits at once,
   as a launcher may); when its stdin closes it takes 0.3 s, then writes ``closed`` to the file
   ``MARKER`` names.
@@ -39,6 +41,7 @@ def main() -> None:
     if mode == "forked" and os.fork() > 0:
         os._exit(0)
     helper = None
+    answered_deep = False
     if mode == "helper":
         helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
@@ -55,6 +58,9 @@ def main() -> None:
             arguments = message["params"].get("arguments")
             if helper is not None:
                 answer(message_id, {"content": [{"type": "text", "text": str(helper.pid)}]})
+            elif mode == "deep" and not answered_deep:
+                answered_deep = True
+                answer(message_id, {"content": [], "structuredContent": {"tree": json.loads("[" * 300 + "]" * 300)}})
             elif mode == "latin1":
                 text = json.dumps({"jsonrpc": "2.0", "id": message_id,
                                    "result": {"content": [{"type": "text", "text": "caf@"}]}}).encode()

@@ -228,3 +228,22 @@ def test_a_hidden_name_the_server_does_not_have_is_an_error_not_a_tool_offered()
     with pytest.raises(MCPServerError, match="hidden names tools the MCP server does not have: admin_lod"):
         MCPToolset(RAW + ["echo"], hidden=["t", "admin_lod"]).tools()
     assert MCPToolset(RAW + ["echo"], hidden=["t"]).tools() == ()
+
+
+def test_an_answer_the_client_cannot_read_fails_its_call_at_once_not_at_its_timeout(resources):
+    """An answer nested deeper than the JSON reader goes was skipped like a stray line: its call
+    waited out its timeout (30 s by default), read as a timeout, and the server was replaced."""
+    toolset = raw_toolset("deep", call_timeout=3.0, scope="environment")
+    toolset.open()
+    try:
+        started = time.monotonic()
+        with pytest.raises(ToolError, match="answer could not be read.*recursion limit"):
+            toolset.call_hidden("t", {})
+        assert time.monotonic() - started < 2.0
+        pid = toolset.server_pid
+        assert json.loads(toolset.call_hidden("t", {"a": 1})) == {"a": 1}  # the session goes on
+        toolset.close()
+        assert toolset.server_pid == pid  # no timeout: the server is kept for the next episode
+    finally:
+        toolset.shutdown()
+    resources.assert_released()
