@@ -234,3 +234,12 @@ def test_the_pytest_runner_keeps_a_test_s_multi_line_strings_as_written(sandbox)
     for runner in RUNNERS:
         verdict = run_tests(sandbox, solution, tests, runner=runner)
         assert verdict.correct, (runner, verdict)
+
+
+
+@pytest.mark.parametrize("response", ["<answer>**42**</answer>", "<answer> `42` </answer>", "<answer>*42*.</answer>"])
+def test_markdown_emphasis_inside_an_answer_tag_is_not_part_of_it(response):
+    # "**Answer:** 42" was fixed for answer lines; in the tag "<answer>**42**</answer>" was still
+    # the answer "**42**", graded wrong.
+    assert extract_final_answer(response) == "42"
+    assert verify_math(response, "42").correct

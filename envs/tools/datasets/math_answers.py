@@ -100,17 +100,17 @@ _HOPE = re.compile(r"\.?\s*I hope it is correct\.?\s*$", re.IGNORECASE)
 
 
 def extract_final_answer(response: str) -> str | None:
-    """The final answer of ``response`` (see the module docstring for the order), stripped (of
-    an answer line or a one-line response, the markdown emphasis around it too: ``**Answer:**
-    **42**`` gives ``42``); ``None`` when it has none."""
+    """The final answer of ``response`` (see the module docstring for the order), stripped (but
+    for a ``\\boxed{}``'s, of the markdown emphasis around it too: ``**Answer:** **42**`` and
+    ``<answer>**42**</answer>`` give ``42``); ``None`` when it has none."""
     if not isinstance(response, str) or not response.strip():
         return None
     boxed = last_boxed(response)
     if boxed is not None and boxed.strip():
         return boxed.strip()
-    tagged = [t for t in _ANSWER_TAG.findall(response) if t.strip()]
+    tagged = [t for t in _ANSWER_TAG.findall(response) if _without_emphasis(t)]
     if tagged:
-        return tagged[-1].strip()
+        return _without_emphasis(tagged[-1])
     marks = list(_ANSWER_MARK.finditer(response))
     if marks:
         line = response[marks[-1].end():].split("\n", 1)[0]
