@@ -12,6 +12,12 @@ was sampled); supervised fine-tuning does not read them, and a trainer that woul
 sampling log-probs must not be given such trajectories (``Trajectory.policy`` names the
 wrapper, and each generation's ``metadata["teacher_forced"]`` is true).
 
+The student's special tokens' texts in a reply (``<|im_end|>``, ``<|im_start|>`` written by a
+hosted model quoting a chat format, or injecting a turn) are tokenised as the text they show,
+never as those special tokens (as :func:`~agentgym.rollout.prompt_text.render_prompt` does for
+observations): otherwise the demonstration would have the student end its turn, or open another
+one, inside its reply. The end-of-turn token that closes the reply is the only special one.
+
 A reply is teacher-forced from its *text*. A reply whose tool calls came natively (an
 OpenAI-compatible server's ``tool_calls``, beside an empty text) has no text the student's
 tokens could be read from -- its tokens would be the end of turn alone, the student saying nothing
@@ -24,7 +30,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
-from agentgym.rollout.transcript import encode_text
+from agentgym.rollout.prompt_text import special_token_texts
+from agentgym.rollout.transcript import encode_text, is_processor, valid_unicode
 
 
 class TeacherForcedPolicy(Policy):
@@ -71,7 +78,7 @@ class TeacherForcedPolicy(Policy):
                                     f"tool calls as text (e.g. <tool_call>{{...}}</tool_call>), not as native calls")
         cut = generation.finish_reason == "length"
         try:
-            token_ids = encode_text(self.tokenizer, generation.text) + ([] if cut else self.end_token_ids)
+            token_ids = self._reply_ids(generation.text) + ([] if cut else self.end_token_ids)
         except Exception as exc:  # noqa: BLE001 - one reply's failure, reported as its generation
             return Generation(text="", finish_reason="error",
                               error=f"{self.name}: cannot tokenise the reply: {type(exc).__name__}: {exc}")
@@ -79,6 +86,15 @@ class TeacherForcedPolicy(Policy):
                           prompt_token_ids=None if request.prompt_token_ids is None else list(request.prompt_token_ids),
                           finish_reason="length" if cut else "stop", tool_calls=generation.tool_calls,
                           metadata={**generation.metadata, "teacher_forced": True})
+
+    def _reply_ids(self, text: str) -> list[int]:
+        """The canonical tokens of ``text``, a special token's text in it tokenised as plain text
+        (module docstring)."""
+        text = valid_unicode(text)
+        if not any(special in text for special in special_token_texts(self.tokenizer)):
+            return encode_text(self.tokenizer, text)
+        tokenizer = self.tokenizer.tokenizer if is_processor(self.tokenizer) else self.tokenizer
+        return [int(token) for token in tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)]
 
     def close(self) -> None:
         self.inner.close()
