@@ -288,3 +288,10 @@ def test_a_snippet_for_a_query_of_thousands_of_words_is_as_quick_as_before():
     # a substring test per query word per sentence: 10 s (listing each sentence's words: 0.5 s)
     assert best_snippet(text, query, 50) == "The quick brown fox jumps over the lazy dog."
     assert time.perf_counter() - started < 3
+
+
+@pytest.mark.parametrize("long", [False, True])
+def test_a_repeated_id_is_named_whatever_the_ids_lengths(tmp_path, long):
+    ids = ["b", "x" * 100 if long else "c", "a", "b"]
+    with pytest.raises(ValueError, match=r"duplicate document id 'b' \(rows 0 and 3\)"):
+        DocStore.build([{"id": i, "title": "t", "text": "x"} for i in ids], tmp_path / "s")
