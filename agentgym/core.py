@@ -79,6 +79,16 @@ uses is acquired by ``acquire_resources`` (or ``aacquire_resources``) and releas
   a subclass that overrides ``close`` or ``aclose`` calls ``super()``'s, which releases the
   episode's resources.
 
+Copies
+------
+``copy.deepcopy(env)`` and ``pickle`` copy an environment with its episode in progress (its
+state, its random generators): the copy plays on from the same point, independently of the
+original (a lookahead search, rollouts branching from one state). Its locks and event loops are
+made anew. What cannot be copied is refused with a ``TypeError`` that says so: an episode
+holding resources (a class that implements ``acquire_resources`` or its async twin, between
+``reset`` and the episode's end) or an open toolset. An environment holding an object Python
+cannot copy (a database connection, a shared search index) fails with Python's own ``TypeError``.
+
 Tools
 -----
 An environment offers tools three ways (see :mod:`agentgym.tools`): ``tools`` (static
@@ -336,6 +346,30 @@ class LLMEnv(ToolHost, gym.Env):
         self._plain_tool_host = (not cls._method_tools and cls.all_tools is ToolHost.all_tools
                                  and cls.toolset_instances is ToolHost.toolset_instances)
         self._init_tools()
+
+    # ----------------------------------------------------------------- copies
+    def __getstate__(self) -> dict[str, Any]:
+        """What ``copy.deepcopy`` and ``pickle`` take (see "Copies" in the module docstring)."""
+        state = dict(self.__dict__)
+        if "_worker_turn" not in state:  # LLMEnv.__init__ never ran
+            return state
+        if state["_episode_resources_held"] and self._acquires_resources():
+            raise TypeError(f"{type(self).__name__} cannot be copied or pickled while an episode holds its "
+                            "resources (acquire_resources): copy it before reset() or after the episode has ended")
+        state["_worker_turn"] = state["_private_loop"] = None
+        return self._tool_state_to_copy(state)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "_worker_turn" in state:
+            self._worker_turn = threading.Lock()
+            self._restore_tool_state()
+
+    @classmethod
+    def _acquires_resources(cls) -> bool:
+        """The class implements an acquire or release hook (sync or async) of its own."""
+        return any(getattr(cls, name) is not getattr(LLMEnv, name) for name in
+                   ("acquire_resources", "aacquire_resources", "release_resources", "arelease_resources"))
 
     # ----------------------------------------------------------------- to implement
     def new_episode(self, options: dict[str, Any]) -> Observation:

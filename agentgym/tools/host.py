@@ -50,6 +50,20 @@ class ToolHost:
         self._toolsets_lock = threading.Lock()
         self._toolset_loop: LoopThread | None = None
 
+    def _tool_state_to_copy(self, state: dict[str, Any]) -> dict[str, Any]:
+        """``state`` (a copy of ``__dict__``) as a copy or a pickle takes it: without the lock and
+        the toolset loop, which the copy makes anew; ``TypeError`` while a toolset is open (its
+        session, a process or a connection, cannot be copied)."""
+        if state.get("_toolsets_open"):
+            names = ", ".join(type(t).__name__ for t in state["_toolsets_open"])
+            raise TypeError(f"{type(self).__name__} cannot be copied or pickled while its toolsets are open "
+                            f"({names}): copy it before reset() or after the episode has ended")
+        state["_toolsets_lock"] = state["_toolset_loop"] = None
+        return state
+
+    def _restore_tool_state(self) -> None:
+        self._toolsets_lock = threading.Lock()
+
     def _claim_open_toolsets(self) -> list[Toolset]:
         """The open toolsets, last opened first, each claimed for closing by this caller alone
         (two threads releasing at once never close one twice)."""
