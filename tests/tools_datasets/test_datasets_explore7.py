@@ -243,3 +243,12 @@ def test_markdown_emphasis_inside_an_answer_tag_is_not_part_of_it(response):
     # the answer "**42**", graded wrong.
     assert extract_final_answer(response) == "42"
     assert verify_math(response, "42").correct
+
+
+@pytest.mark.parametrize("kind, tools", [("code", False), ("code", True), ("math", True)])
+def test_a_sandbox_that_is_not_a_sandbox_is_a_config_error(kind, tools):
+    # DatasetEnv(kind="code", sandbox="my-sandbox") was built, reset, and crashed at the first
+    # reply with AttributeError: 'str' object has no attribute 'run_python'.
+    rows = [{"question": "q", "tests": ["assert True"], "answer": "1"}]
+    with pytest.raises(ConfigError, match="DatasetEnv: sandbox must be an agentgym.sandbox.Sandbox, not str"):
+        DatasetEnv(rows, kind, sandbox="my-sandbox", tools=tools)

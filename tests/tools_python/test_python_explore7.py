@@ -61,3 +61,10 @@ def test_the_oracle_answers_when_no_code_run_is_left(sandbox, code_runs, agent_r
         assert env.play(env.oracle_action()).rewards == {"outcome": 1.0}
     finally:
         env.close()
+
+
+def test_a_sandbox_that_is_not_a_sandbox_is_a_config_error():
+    from agentgym.core import ConfigError
+
+    with pytest.raises(ConfigError, match="PythonTasksEnv: sandbox must be an agentgym.sandbox.Sandbox, not str"):
+        PythonTasksEnv(sandbox="my-sandbox")

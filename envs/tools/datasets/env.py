@@ -41,7 +41,7 @@ from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_in
 from agentgym.envs.tools.datasets.code_tests import RUNNERS, CodeVerdict, extract_code, run_tests
 from agentgym.envs.tools.datasets.math_answers import equivalent, extract_final_answer
 from agentgym.envs.tools.datasets.records import KINDS, Fields, Problem, load_problems
-from agentgym.envs.tools.python.env import sandbox_limits
+from agentgym.envs.tools.python.env import sandbox_argument, sandbox_limits
 from agentgym.tools import PythonSandbox
 
 _LEVEL_ORDER = ("easy", "medium", "hard")
@@ -111,7 +111,7 @@ class DatasetEnv(LLMEnv):
         self.runner = runner
         self.per_test_seconds = check_number(owner, "per_test_seconds", per_test_seconds, minimum=0.01)
         self.rel_tol = check_number(owner, "rel_tol", rel_tol, minimum=0.0)
-        if sandbox is not None and (limits is not None or isolation != "bubblewrap"):
+        if sandbox_argument(owner, sandbox) is not None and (limits is not None or isolation != "bubblewrap"):
             raise ConfigError(f"{owner}: pass either sandbox= or limits=/isolation=, not both")
         self._limits = (None if sandbox is not None
                         else sandbox_limits(owner, {} if limits is None else limits, DEFAULT_LIMITS))

@@ -88,7 +88,7 @@ class PythonTasksEnv(LLMEnv):
         if code_runs is None:
             code_runs = CODE_RUNS[self.difficulty]
         self.code_runs = check_int(owner, "code_runs", code_runs, minimum=0)
-        if sandbox is None:
+        if sandbox_argument(owner, sandbox) is None:
             limits = sandbox_limits(owner, {} if limits is None else limits, DEFAULT_LIMITS)
             self.python_sandbox = PythonSandbox(limits, isolation=isolation, max_calls=self.code_runs)
         else:
@@ -208,6 +208,16 @@ def _check_families(owner: str, families: Any) -> tuple[str, ...]:
         raise ConfigError(f"{owner}: families must be 'all', one of {', '.join(FAMILIES)}, or a non-empty list "
                           f"of them, got {families!r}")
     return tuple(dict.fromkeys(chosen))
+
+
+def sandbox_argument(owner: str, sandbox: Any) -> Any:
+    """``sandbox`` when it is ``None`` or an :class:`~agentgym.sandbox.Sandbox`; ConfigError
+    otherwise (now, not at the first code run)."""
+    from agentgym.sandbox import Sandbox
+
+    if sandbox is not None and not isinstance(sandbox, Sandbox):
+        raise ConfigError(f"{owner}: sandbox must be an agentgym.sandbox.Sandbox, not {type(sandbox).__name__}")
+    return sandbox
 
 
 def sandbox_limits(owner: str, limits: Any, defaults: dict[str, Any] | None = None) -> Any:
