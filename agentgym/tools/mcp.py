@@ -34,7 +34,9 @@ with :meth:`MCPToolset.call_hidden` (e.g. to load or read a state for grading).
 
 **Calls.** The tools are ``async``: each call runs on the server's connection, bounded by
 ``call_timeout`` (past it the agent reads a timeout error and the server is sent a
-cancellation). Results are rendered as text: text blocks as they are, an embedded text
+cancellation); arguments a server could not read — text with a lone surrogate, NaN or an
+infinity, lists and objects nested more than :data:`MAX_ARGUMENT_DEPTH` deep — are refused
+before the call. Results are rendered as text: text blocks as they are, an embedded text
 resource as its text after a ``[resource URI]`` line, and images, audio and binary resources as
 one line naming their type and size — observations are text, so their data is not shown; with
 no content block, the structured content as JSON. A result flagged ``isError``, an MCP protocol
@@ -75,6 +77,7 @@ import weakref
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
 from agentgym.tools.mcp_connection import (
+    MAX_ARGUMENT_DEPTH,  # noqa: F401 - re-exported
     MAX_MESSAGE_BYTES,  # noqa: F401 - re-exported
     STDERR_TAIL_BYTES,  # noqa: F401 - re-exported
     Connection,

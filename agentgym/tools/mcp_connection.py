@@ -31,11 +31,15 @@ from typing import Any
 
 from agentgym.tools.invoke import ToolTimeout
 from agentgym.tools.loop_thread import LoopThread
-from agentgym.tools.mcp_convert import not_finite, not_unicode, render_content
+from agentgym.tools.mcp_convert import deeper_than, not_finite, not_unicode, render_content
 from agentgym.tools.tool import ToolError
 
 #: The longest JSON-RPC message read from a server, in bytes (a bigger one ends the session).
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+#: How deep a call's arguments may nest lists and objects: a server of the mcp Python package
+#: reads JSON at most 200 levels deep, and drops a deeper request unanswered (its call would
+#: wait out its timeout).
+MAX_ARGUMENT_DEPTH = 128
 #: How much of the server's standard error is kept (shown when it fails to start).
 STDERR_TAIL_BYTES = 8 * 1024
 #: Seconds a call may wait for the loop past its own timeout (the loop answers in far less).
@@ -294,6 +298,9 @@ class Connection:
         session = self._session
         if session is None:
             raise ToolError(f"the MCP server is not running: {self._ended or 'not started'}")
+        if deeper_than(arguments, MAX_ARGUMENT_DEPTH):  # the server's JSON reader would drop the whole request
+            raise ToolError(f"the arguments nest lists and objects more than {MAX_ARGUMENT_DEPTH} levels deep; the "
+                            f"MCP server cannot read that")
         try:
             unreadable, infinite = not_unicode(arguments), not_finite(arguments)
         except RecursionError:  # nested deeper than Python's stack: the client's encoder will say so

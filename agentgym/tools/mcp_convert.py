@@ -5,7 +5,8 @@
 - :func:`render_content`: a ``tools/call`` result (``CallToolResult``) as the text the agent reads.
 - :func:`not_unicode`: where a call's arguments hold a string that cannot travel over the
   server's UTF-8 stream (``None`` when all can); :func:`not_finite`: where they hold a number
-  JSON cannot write (NaN, infinities).
+  JSON cannot write (NaN, infinities); :func:`deeper_than`: whether they nest deeper than a
+  limit.
 
 Pure functions of their arguments: no I/O, no ``mcp`` import (results are read by attribute, so
 any object of the ``CallToolResult`` shape will do), inputs never modified.
@@ -160,6 +161,19 @@ def not_finite(value: Any, where: str = "") -> str | None:
     client would send ``null`` in its place) — named as :func:`not_unicode` names it; ``None``
     when every number is finite."""
     return _find(value, where, _infinite)
+
+
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and objects inside each other more than ``limit`` levels
+    deep (walked without recursion, so any depth is answered)."""
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list, tuple)):
+            if depth >= limit:
+                return True
+            pending.extend((inner, depth + 1) for inner in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def _find(value: Any, where: str, bad: Callable[[Any], bool]) -> str | None:

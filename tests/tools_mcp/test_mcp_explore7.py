@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 import agentgym
+from agentgym.envs.tools.service.env import server_command
 from agentgym.tools import ToolError
 from agentgym.tools.invoke import invoke
 from agentgym.tools.mcp import MCPServerError, MCPToolset, agent_schema
@@ -244,6 +245,29 @@ def test_an_answer_the_client_cannot_read_fails_its_call_at_once_not_at_its_time
         assert json.loads(toolset.call_hidden("t", {"a": 1})) == {"a": 1}  # the session goes on
         toolset.close()
         assert toolset.server_pid == pid  # no timeout: the server is kept for the next episode
+    finally:
+        toolset.shutdown()
+    resources.assert_released()
+
+
+def test_arguments_nested_deeper_than_a_server_reads_are_refused_before_the_call(resources):
+    """A server of the mcp Python package reads JSON 200 levels deep at most and dropped a deeper
+    request without an answer: the call waited out its timeout and the server was replaced."""
+    toolset = MCPToolset(server_command(), scope="environment", call_timeout=3.0)
+    toolset.open()
+    try:
+        deep, shallow = {}, {}
+        for _ in range(250):
+            deep = {"k": deep}
+        for _ in range(100):
+            shallow = {"k": shallow}
+        started = time.monotonic()
+        with pytest.raises(ToolError, match="more than 128 levels deep"):
+            toolset.call_hidden("admin_load", {"world": deep})
+        assert time.monotonic() - started < 1.0
+        with pytest.raises(ToolError, match="not a valid world"):  # read and answered by the server
+            toolset.call_hidden("admin_load", {"world": shallow})
+        assert toolset.call_hidden("list_delivery_days")
     finally:
         toolset.shutdown()
     resources.assert_released()
