@@ -252,3 +252,12 @@ def test_a_sandbox_that_is_not_a_sandbox_is_a_config_error(kind, tools):
     rows = [{"question": "q", "tests": ["assert True"], "answer": "1"}]
     with pytest.raises(ConfigError, match="DatasetEnv: sandbox must be an agentgym.sandbox.Sandbox, not str"):
         DatasetEnv(rows, kind, sandbox="my-sandbox", tools=tools)
+
+
+@pytest.mark.parametrize("kind", ["code", "math"])
+def test_an_unknown_isolation_is_a_config_error_when_made(kind):
+    # isolation="docker" was accepted: a code dataset failed at reset with a bare ValueError, a math
+    # dataset never said it was ignored.
+    rows = [{"question": "q", "tests": ["assert True"], "answer": "1"}]
+    with pytest.raises(ConfigError, match="DatasetEnv: isolation must be one of bubblewrap, rlimits, got 'docker'"):
+        DatasetEnv(rows, kind, isolation="docker")

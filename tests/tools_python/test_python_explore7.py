@@ -68,3 +68,10 @@ def test_a_sandbox_that_is_not_a_sandbox_is_a_config_error():
 
     with pytest.raises(ConfigError, match="PythonTasksEnv: sandbox must be an agentgym.sandbox.Sandbox, not str"):
         PythonTasksEnv(sandbox="my-sandbox")
+
+
+def test_an_unknown_isolation_is_a_config_error_when_made():
+    from agentgym.core import ConfigError
+
+    with pytest.raises(ConfigError, match="PythonTasksEnv: isolation must be one of bubblewrap, rlimits, got 'docker'"):
+        PythonTasksEnv(isolation="docker")

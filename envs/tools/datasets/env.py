@@ -111,7 +111,8 @@ class DatasetEnv(LLMEnv):
         self.runner = runner
         self.per_test_seconds = check_number(owner, "per_test_seconds", per_test_seconds, minimum=0.01)
         self.rel_tol = check_number(owner, "rel_tol", rel_tol, minimum=0.0)
-        if sandbox_argument(owner, sandbox) is not None and (limits is not None or isolation != "bubblewrap"):
+        sandbox_argument(owner, sandbox, isolation)
+        if sandbox is not None and (limits is not None or isolation != "bubblewrap"):
             raise ConfigError(f"{owner}: pass either sandbox= or limits=/isolation=, not both")
         self._limits = (None if sandbox is not None
                         else sandbox_limits(owner, {} if limits is None else limits, DEFAULT_LIMITS))

@@ -88,7 +88,7 @@ class PythonTasksEnv(LLMEnv):
         if code_runs is None:
             code_runs = CODE_RUNS[self.difficulty]
         self.code_runs = check_int(owner, "code_runs", code_runs, minimum=0)
-        if sandbox_argument(owner, sandbox) is None:
+        if sandbox_argument(owner, sandbox, isolation) is None:
             limits = sandbox_limits(owner, {} if limits is None else limits, DEFAULT_LIMITS)
             self.python_sandbox = PythonSandbox(limits, isolation=isolation, max_calls=self.code_runs)
         else:
@@ -210,13 +210,16 @@ def _check_families(owner: str, families: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(chosen))
 
 
-def sandbox_argument(owner: str, sandbox: Any) -> Any:
-    """``sandbox`` when it is ``None`` or an :class:`~agentgym.sandbox.Sandbox`; ConfigError
-    otherwise (now, not at the first code run)."""
+def sandbox_argument(owner: str, sandbox: Any, isolation: str = "bubblewrap") -> Any:
+    """``sandbox`` when it is ``None`` or an :class:`~agentgym.sandbox.Sandbox`, and
+    ``isolation`` one the sandbox knows; ConfigError otherwise (now, not at the first code run)."""
     from agentgym.sandbox import Sandbox
+    from agentgym.sandbox.sandbox import ISOLATIONS
 
     if sandbox is not None and not isinstance(sandbox, Sandbox):
         raise ConfigError(f"{owner}: sandbox must be an agentgym.sandbox.Sandbox, not {type(sandbox).__name__}")
+    if isolation not in ISOLATIONS:
+        raise ConfigError(f"{owner}: isolation must be one of {', '.join(ISOLATIONS)}, got {isolation!r}")
     return sandbox
 
 
