@@ -19,7 +19,9 @@ Contract:
     ``split`` is "train" or "held_out": every entity a question touches lies in that split
     (``World.split``), so no entity, hence no entity answer, is shared across splits.
     A question is rejected when its answer or any answer alias appears (case-insensitively)
-    in the question text.
+    in the question text. An entity answer's ``aliases`` are its ``World.unique_aliases``: an
+    alias another entity shares (two organisations' "FFS-1006") would accept an answer that
+    names the wrong one.
 """
 from __future__ import annotations
 
@@ -82,7 +84,7 @@ class Question:
 def _answer_forms(world: World, step: str, value: int) -> tuple[str, tuple[str, ...]]:
     if step in NUMERIC:
         return str(value), ((f"{value:,}",) if value >= 1000 and step == "population" else ())
-    return world.name(value), tuple(world.aliases(value))
+    return world.name(value), tuple(world.unique_aliases(value))
 
 
 def _value(world: World, eid: int, step: str) -> int:
@@ -148,7 +150,7 @@ class _Generator:
         winner = ta if (va > vb) == larger else tb
         text = wording.format(a=w.name(a), b=w.name(b))
         gold = (self._hop(a, rel), self._hop(b, rel), self._hop(ta, attr), self._hop(tb, attr))
-        return "comparison", text, w.name(winner), tuple(w.aliases(winner)), gold, [a, b, ta, tb]
+        return "comparison", text, w.name(winner), tuple(w.unique_aliases(winner)), gold, [a, b, ta, tb]
 
     def intersection(self):
         w, rng = self.world, self.rng
@@ -166,7 +168,7 @@ class _Generator:
         x, y = _value(w, answer, r1), _value(w, answer, r2)
         text = wording.format(x=w.name(x), y=w.name(y))
         gold = (self._hop(answer, r1), self._hop(answer, r2))
-        return "intersection", text, w.name(answer), tuple(w.aliases(answer)), gold, [answer, x, y]
+        return "intersection", text, w.name(answer), tuple(w.unique_aliases(answer)), gold, [answer, x, y]
 
 
 def generate_questions(world: World, n: int, seed: int = 0, *, split: str | None = None,

@@ -40,6 +40,7 @@ BLOCK = 4  # ids per near-duplicate block
 _BLOCKS = NAME_SPACE // BLOCK
 _MULT = 1_234_577  # odd and not divisible by 3, so coprime with _BLOCKS = 2**14 * 3**4
 _OFFSET = 918_273
+_INVERSE_MULT = pow(_MULT, -1, _BLOCKS)
 
 FIRST_NAMES = (
     "Ada", "Bram", "Cora", "Dov", "Elin", "Finn", "Greta", "Hugo", "Ines", "Jonas", "Kira", "Lev",
@@ -182,6 +183,34 @@ class World:
         if t == WORK:
             return [name[4:]]
         return [name.rsplit(" ", 1)[0]]
+
+    def unique_aliases(self, eid: int) -> list[str]:
+        """The entity's aliases that no other entity of this world has. A person's alias keeps
+        only the first name's initial ("A. Babebi": Ada's and Alma's), an organisation's only
+        the initials of its name's words ("BDC-0512": the second syllable is dropped), so two
+        entities can share one; an answer given as a shared alias names neither."""
+        alias = self.aliases(eid)
+        d0, d1, d2, d3 = _digits(self.code(eid))
+        t = self.type[eid]
+        if t == PERSON:  # the other first names with the same initial
+            rivals = [(o, d1, d2, d3) for o in range(RADIX) if o != d0 and FIRST_NAMES[o][0] == FIRST_NAMES[d0][0]]
+        elif t == ORG:  # the same initials, kind (d0) and digits: any other second syllable
+            rivals = [(d0, o, d2, d3) for o in range(RADIX) if o != d1]
+        else:  # the whole code is in the alias
+            return alias
+        for digits in rivals:
+            other = self._entity_of_code(((digits[0] * RADIX + digits[1]) * RADIX + digits[2]) * RADIX + digits[3])
+            if other is not None and self.type[other] == t and self.aliases(other) == alias:
+                return []
+        return alias
+
+    def _entity_of_code(self, code: int) -> int | None:
+        """The id whose name code is ``code`` (``code``'s inverse); None when it is past the world."""
+        group, rest = divmod(code, RADIX)
+        lo, sub = divmod(rest, RADIX // BLOCK)
+        hi = ((group * (RADIX // BLOCK) + sub - _OFFSET) * _INVERSE_MULT) % _BLOCKS
+        eid = hi * BLOCK + lo
+        return eid if eid < self.size else None
 
     def near_duplicates(self, eid: int) -> list[int]:
         """Ids of same-type entities in the same name block: their names differ from this

@@ -295,3 +295,28 @@ def test_a_repeated_id_is_named_whatever_the_ids_lengths(tmp_path, long):
     ids = ["b", "x" * 100 if long else "c", "a", "b"]
     with pytest.raises(ValueError, match=r"duplicate document id 'b' \(rows 0 and 3\)"):
         DocStore.build([{"id": i, "title": "t", "text": "x"} for i in ids], tmp_path / "s")
+
+
+def test_an_answer_alias_that_another_entity_shares_is_not_accepted():
+    from collections import Counter
+
+    from agentgym.envs.search.questions import generate_questions
+    from agentgym.envs.search.world import ORG, PERSON, World
+
+    world = World(100_000, 0)
+    owners = Counter(world.aliases(int(e))[0] for t in (PERSON, ORG) for e in world.ids_of_type(t))
+    shared = [int(e) for e in world.ids_of_type(ORG) if owners[world.aliases(int(e))[0]] > 1]
+    assert len(shared) > 100  # e.g. two organisations "also known as FFS-1006"
+    for e in shared[:50]:
+        assert world.unique_aliases(e) == []
+    for e in range(0, 100_000, 1_000):
+        alone = owners.get(world.aliases(e)[0], 1) == 1
+        assert world.unique_aliases(e) == (world.aliases(e) if alone else [])
+    shared_names = {world.name(e) for e in shared}
+    questions = generate_questions(world, 1500, 2, kinds=("single", "comparison", "intersection"))
+    for q in questions:
+        for alias in q.aliases:
+            assert owners.get(alias, 1) == 1, (q.question, q.answer, alias)
+    # these accepted the other organisation's alias
+    assert [q.aliases for q in questions if q.answer in shared_names] == [()] * sum(
+        q.answer in shared_names for q in questions) != []
