@@ -166,7 +166,17 @@ def _hf_policy(spec: str, argument: str) -> Policy:
 
             return HFVisionPolicy.from_pretrained(source)
         return HFPolicy.from_pretrained(source)
-    except (OSError, ValueError) as exc:  # not in the hub cache (no network), not a model, unreadable, no
-        # tokenizer files, an architecture transformers does not know
+    except (OSError, ValueError, *_damaged_weights_errors()) as exc:  # not in the hub cache (no network), not a
+        # model, unreadable, no tokenizer files, an architecture transformers does not know, a weights file cut short
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"policy {spec!r}: cannot load the model {argument!r}: {first_line}") from None
+
+
+def _damaged_weights_errors() -> tuple[type[Exception], ...]:
+    """What reading a damaged weights file raises beyond ``OSError``: safetensors' own
+    ``SafetensorError`` (a file cut short by an interrupted save: 'invalid header length')."""
+    try:
+        from safetensors import SafetensorError
+    except ImportError:  # safetensors absent or without the name: nothing more to catch
+        return ()
+    return (SafetensorError,)

@@ -18,6 +18,7 @@ from agentgym.policies.base import Generation, Policy, Request, SamplingParams
 from agentgym.policies.human import HumanPolicy
 from agentgym.policies.hub import hub_reachable, loadable_source
 from agentgym.policies.scripted import ScriptedAgent, ScriptedPolicy
+from agentgym.policies.specs import make_policy
 from agentgym.policies.teacher_forced import TeacherForcedPolicy
 from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.wrappers import ToolCalling
@@ -268,3 +269,19 @@ def test_a_teacher_reply_holding_special_token_texts_is_tokenised_as_the_text_it
     # A reply without special texts keeps its canonical tokens.
     (plain,) = TeacherForcedPolicy(ScriptedPolicy(["guess 5"]), tokenizer).generate([Request([])])
     assert plain.token_ids == [*tokenizer.encode("guess 5", add_special_tokens=False), tokenizer.eos_token_id]
+
+
+# ---------------------------------------------------------------- policy specs
+def test_a_checkpoint_with_damaged_weights_is_a_one_line_error_naming_the_spec(tmp_path, tiny_model_factory):
+    """A weights file cut short (a save interrupted by a full disk, a partial copy) escaped
+    make_policy as safetensors' own SafetensorError traceback ('invalid header length'); the
+    contract is a ValueError naming the spec, as for every other checkpoint that cannot load."""
+    tokenizer = tiny_tokenizer()
+    folder = tmp_path / "model"
+    tiny_model_factory(len(tokenizer)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ValueError, match=r"policy 'hf:.*': cannot load the model .*: .*header") as raised:
+        make_policy(f"hf:{folder}")
+    assert "\n" not in str(raised.value)
