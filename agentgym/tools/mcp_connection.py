@@ -460,7 +460,16 @@ async def _exited(process: Any, seconds: float) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
+    """``exc`` in a line or so: the first three problems of a pydantic ``ValidationError`` (a
+    malformed result or listing; its own text is a dozen lines for one bad content block, each
+    with a link to pydantic's site)."""
     inner = getattr(exc, "exceptions", None)  # an ExceptionGroup from the task groups
     if inner:
         return "; ".join(_describe(e) for e in inner)
+    errors = getattr(exc, "errors", None)
+    if callable(errors) and hasattr(exc, "error_count"):
+        found = errors(include_url=False, include_input=False)
+        shown = "; ".join(f"{'.'.join(map(str, error['loc'])) or 'the value'}: {error['msg']}" for error in found[:3])
+        more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+        return f"{type(exc).__name__} of {getattr(exc, 'title', 'a value')}: {shown}{more}"
     return f"{type(exc).__name__}: {exc}"

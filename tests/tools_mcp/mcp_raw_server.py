@@ -12,6 +12,7 @@ answers a call as MODE says:
   drives a browser or a language server may leave one behind);
 - ``deep``: structured content nested 300 lists deep (deeper than the client's JSON reader
   goes), then ``echo`` at the next call;
+- ``malformed``: a result whose content block is an image without its data and type;
 - ``forked``: as ``echo``, from a child it forks at start-up (the process started exits at once,
   as a launcher may); when its stdin closes it takes 0.3 s, then writes ``closed`` to the file
   ``MARKER`` names.
@@ -61,6 +62,8 @@ def main() -> None:
             elif mode == "deep" and not answered_deep:
                 answered_deep = True
                 answer(message_id, {"content": [], "structuredContent": {"tree": json.loads("[" * 300 + "]" * 300)}})
+            elif mode == "malformed":
+                answer(message_id, {"content": [{"type": "image"}]})
             elif mode == "latin1":
                 text = json.dumps({"jsonrpc": "2.0", "id": message_id,
                                    "result": {"content": [{"type": "text", "text": "caf@"}]}}).encode()

@@ -271,3 +271,20 @@ def test_arguments_nested_deeper_than_a_server_reads_are_refused_before_the_call
     finally:
         toolset.shutdown()
     resources.assert_released()
+
+
+def test_a_malformed_result_is_said_in_a_line_not_in_pydantics_dozen(resources):
+    """One image block without its data read as 12 validation errors over 2,300 characters, each
+    with a link to pydantic's site: what the agent read."""
+    toolset = raw_toolset("malformed", call_timeout=5.0)
+    toolset.open()
+    try:
+        with pytest.raises(ToolError) as caught:
+            toolset.call_hidden("t", {})
+        message = str(caught.value)
+        assert message.startswith("the MCP call failed: ValidationError of CallToolResult: content.0.")
+        assert "(and 9 more)" in message and "\n" not in message and "pydantic.dev" not in message
+        assert len(message) < 400
+    finally:
+        toolset.shutdown()
+    resources.assert_released()
