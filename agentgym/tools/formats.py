@@ -348,14 +348,16 @@ class TagFormat:
 
 
 # ----------------------------------------------------------------------------- fences
-_FENCE_LINE = re.compile(r"^[ \t]*```[ \t]*([^\n`]*?)[ \t]*$", re.MULTILINE)
+_FENCE_LINE = re.compile(r"^([ \t]*)```[ \t]*([^\r\n`]*?)[ \t\r]*$", re.MULTILINE)  # a CRLF's CR too
 
 
 @dataclass(frozen=True)
 class FencedCodeFormat:
     """Markdown code blocks in one of ``languages`` (```` ```python ```` … ```` ``` ````, the
     fences on lines of their own), each a call of ``tool`` with the code as ``argument``.
-    Blocks in other languages, and unlabelled ones, are prose.
+    Blocks in other languages, and unlabelled ones, are prose. A block whose opening fence is
+    indented (a block inside a list item) has that indentation taken off its lines, as Markdown
+    reads it; Windows line ends (CRLF) read as ``\\n``.
 
     Errors: an unclosed block, an empty one, and a block opened inside another.
     """
@@ -385,23 +387,24 @@ class FencedCodeFormat:
         calls, spans, index = [], [], 0
         while index < len(fences):
             opening = fences[index]
-            ours = opening.group(1).lower() in self.languages
-            closing_index = next((k for k in range(index + 1, len(fences)) if not fences[k].group(1)), None)
+            ours = opening.group(2).lower() in self.languages
+            closing_index = next((k for k in range(index + 1, len(fences)) if not fences[k].group(2)), None)
             if not ours:
                 if closing_index is None:
                     break  # an unclosed block of another language: prose
                 index = closing_index + 1
                 continue
-            label = f"```{opening.group(1)}"
+            label = f"```{opening.group(2)}"
             if closing_index is None:
                 return _error(f"unclosed {label} block: end the {self.argument} with a line of ```", fences)
             inner = fences[index + 1:closing_index]
-            if any(f.group(1).lower() in self.languages for f in inner):
+            if any(f.group(2).lower() in self.languages for f in inner):
                 return _error(f"a {label} block opens inside another: close each block with a line of ```", fences)
             closing = fences[closing_index]
-            content = text[opening.end():closing.start()]
+            content = text[opening.end():closing.start()].replace("\r\n", "\n")
             content = content[1:] if content.startswith("\n") else content
             content = content[:-1] if content.endswith("\n") else content
+            content = _dedented(content, len(opening.group(1)))
             if not content.strip():
                 return _error(f"empty {label} block: write the {self.argument} between the fences", fences)
             calls.append(ToolCall("", self.tool, {self.argument: content}))
@@ -416,6 +419,11 @@ class FencedCodeFormat:
             return None
         value = arguments[self.argument]
         return f"```{self.languages[0]}\n{value}\n```" if isinstance(value, str) else None
+
+
+def _dedented(content: str, indent: int) -> str:
+    """``content`` with up to ``indent`` spaces or tabs taken off the start of each line."""
+    return re.sub(r"(?m)^[ \t]{1,%d}" % indent, "", content) if indent else content
 
 
 def _error(message: str, markup: Iterable[Any]) -> FormatMatch:
