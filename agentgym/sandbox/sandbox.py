@@ -100,7 +100,8 @@ class Sandbox:
                     f"isolation='rlimits' under root runs the code as a fresh unprivileged uid, which "
                     f"cannot use the Python at {os.path.realpath(python)!r}: {hidden!r} is not searchable "
                     "by other users. Pass python= an interpreter installed elsewhere (e.g. "
-                    "/usr/bin/python3), or use the bubblewrap isolation.")
+                    "Sandbox(isolation='rlimits', python='/usr/bin/python3'), and an environment "
+                    "sandbox=that Sandbox), or use the bubblewrap isolation.")
         self._spec = LaunchSpec(isolation=isolation, limits=limits, python=python,
                                 readonly_paths=tuple(python_installation(python) + extra), bwrap=bwrap)
 

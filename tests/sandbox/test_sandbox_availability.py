@@ -87,7 +87,7 @@ def test_the_weaker_mode_refuses_an_interpreter_its_uid_cannot_run():
     with pytest.warns(WeakIsolationWarning), pytest.raises(SandboxUnavailable) as refused:
         Sandbox(SMALL, isolation="rlimits")
     assert "is not searchable by other users" in str(refused.value)
-    assert "python=" in str(refused.value)
+    assert "python=" in str(refused.value) and "sandbox=" in str(refused.value)  # how an environment gets one
 
 
 @pytest.fixture
