@@ -48,11 +48,16 @@ class RandomPolicy(Policy):
 
 def play_hint(policy: str, hint: str, request: Request) -> Generation:
     """The generation playing ``request.hints[hint]``, or an error generation saying why there
-    is none (the environment could not give it, or the request came without hints)."""
+    is none (the environment could not give it, gave something other than an action's text,
+    e.g. ``7`` or ``None``, or the request came without hints)."""
     hints = request.hints or {}
     action = hints.get(hint)
     if isinstance(action, str):
         return Generation(action)
+    if hint in hints:
+        return Generation("", finish_reason="error",
+                          error=f"{policy}: the environment's {hint!r} hint is {type(action).__name__} "
+                                f"({action!r:.80}), not the text of an action")
     reason = (hints.get("errors") or {}).get(hint)
     if reason is None:
         reason = (f"{policy} needs the environment's {hint!r} hint in Request.hints "

@@ -17,7 +17,8 @@ from agentgym import Feedback, LLMEnv, Tool, register
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
 from agentgym.policies.human import HumanPolicy
 from agentgym.policies.hub import hub_reachable, loadable_source
-from agentgym.policies.scripted import ScriptedAgent, ScriptedPolicy
+from agentgym.policies.random import RandomPolicy
+from agentgym.policies.scripted import OraclePolicy, ScriptedAgent, ScriptedPolicy
 from agentgym.policies.specs import make_policy
 from agentgym.policies.teacher_forced import TeacherForcedPolicy
 from agentgym.rollout import RolloutConfig, Task, rollout
@@ -285,3 +286,21 @@ def test_a_checkpoint_with_damaged_weights_is_a_one_line_error_naming_the_spec(t
     with pytest.raises(ValueError, match=r"policy 'hf:.*': cannot load the model .*: .*header") as raised:
         make_policy(f"hf:{folder}")
     assert "\n" not in str(raised.value)
+
+
+# ---------------------------------------------------------------- environment-aware agents
+@pytest.mark.parametrize("policy, hint", [(OraclePolicy(), "oracle_action"), (RandomPolicy(3), "random_action")])
+def test_a_hint_that_is_not_text_is_named_as_such_not_as_missing(policy, hint):
+    """An environment whose oracle_action() returns 7 (or None: no move) gave the error 'oracle
+    needs the environment's 'oracle_action' hint in Request.hints (...; got ['oracle_action'])':
+    the hint was there. The error now says what it is and that an action is text."""
+    conversation = [{"role": "user", "content": "Guess."}]
+    number, nothing, text = policy.generate([Request(conversation, hints={hint: 7}),
+                                             Request(conversation, hints={hint: None}),
+                                             Request(conversation, hints={hint: "7"})])
+    assert number.finish_reason == "error" and "Request.hints" not in number.error
+    assert f"{hint!r} hint is int (7), not the text of an action" in number.error
+    assert f"{hint!r} hint is NoneType (None)" in nothing.error
+    assert text.text == "7" and text.error is None
+    (missing,) = policy.generate([Request(conversation)])
+    assert "needs the environment's" in missing.error and "no hints" in missing.error
