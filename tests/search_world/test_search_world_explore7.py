@@ -320,3 +320,21 @@ def test_an_answer_alias_that_another_entity_shares_is_not_accepted():
     # these accepted the other organisation's alias
     assert [q.aliases for q in questions if q.answer in shared_names] == [()] * sum(
         q.answer in shared_names for q in questions) != []
+
+
+def test_a_long_sentence_is_cut_around_its_query_word_without_a_look_at_every_word():
+    import time
+
+    from agentgym.retrieval.snippets import best_snippet
+
+    filler = "word " * 400_000  # 2 MB and not one sentence end
+    early, late = "zanzibar founded 1850 " + filler, filler + "zanzibar founded 1850"
+    started = time.perf_counter()
+    assert best_snippet(early, "Zanzibar", 30) == "zanzibar founded 1850 word"
+    baseline = time.perf_counter() - started
+    started = time.perf_counter()
+    assert best_snippet(late, "Zanzibar", 30) == "word word zanzibar founded"
+    # each word before the query word was normalised and listed on its own: 3 to 4 times the
+    # time of the same text with the query word first
+    assert time.perf_counter() - started < 2 * baseline + 0.3
+    assert best_snippet(filler + "Zürich liegt", "zurich zürich", 20) == "word Zürich liegt"
