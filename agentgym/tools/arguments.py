@@ -1,10 +1,10 @@
 """Checking an agent's tool arguments against the tool's JSON schema, with messages for the agent.
 
 :func:`check_arguments` understands the part of JSON Schema that tool schemas use: ``type``
-(one or a list), ``enum``, ``const``, ``anyOf``/``oneOf``, ``properties``, ``required``,
+(one or a list), ``enum``, ``const``, ``anyOf``/``oneOf``, ``not``, ``properties``, ``required``,
 ``additionalProperties`` (a flag or a schema), ``items``, ``minItems``/``maxItems``,
 ``minLength``/``maxLength``, ``pattern``, ``minimum``/``maximum`` and their exclusive forms.
-Other keywords are ignored. A number written ``2.0`` where an integer is expected is taken as
+A subschema may be ``true`` (any value) or ``false`` (none). Other keywords are ignored. A number written ``2.0`` where an integer is expected is taken as
 ``2``. Messages name the argument (``argument 'limit' of search must be an integer, got the
 string 'ten'``) and never echo more than a hundred characters of what the agent wrote.
 """
@@ -56,7 +56,7 @@ def check_arguments(tool: str, schema: Mapping[str, Any], arguments: Any) -> tup
         if sub_schema is None:
             checked[name] = value
             continue
-        if sub_schema.keys() <= _PLAIN_KEYS and type(sub_schema.get("type")) is str:  # the common case, fast
+        if isinstance(sub_schema, Mapping) and sub_schema.keys() <= _PLAIN_KEYS and type(sub_schema.get("type")) is str:  # the common case, fast
             fits, converted = _fits(sub_schema["type"], value)
             if fits:
                 checked[name] = converted
@@ -83,7 +83,10 @@ def value_problem(schema: Any, value: Any, where: str) -> str | None:
 
 def validate(schema: Any, value: Any, where: str) -> Any:
     """``value`` checked against ``schema`` (integral floats made integers where an integer is
-    expected); raises :class:`_Invalid` saying what ``where`` must be."""
+    expected); raises :class:`_Invalid` saying what ``where`` must be. A schema ``false`` (or
+    ``{"not": {}}``) takes no value; ``true``, ``{}`` and what is not a schema take any."""
+    if schema is False:
+        raise _Invalid(f"{where} is not allowed, got {_got(value)}")
     if not isinstance(schema, Mapping) or not schema:
         return value
     for key in ("anyOf", "oneOf"):
@@ -104,6 +107,11 @@ def validate(schema: Any, value: Any, where: str) -> Any:
         raise _Invalid(f"{where} must be {expected(schema)}, got {_got(value)}")
     if "const" in schema and not _same(value, schema["const"]):
         raise _Invalid(f"{where} must be {_literal(schema['const'])}, got {_got(value)}")
+    banned = schema.get("not")
+    if (isinstance(banned, Mapping) or banned is True) and value_problem(banned, value, where) is None:
+        if banned is True or not banned:
+            raise _Invalid(f"{where} is not allowed, got {_got(value)}")
+        raise _Invalid(f"{where} must not be {expected(banned)}, got {_got(value)}")
     if isinstance(value, str):
         _check_string(schema, value, where)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -181,7 +189,7 @@ def _check_array(schema: Mapping[str, Any], value: list[Any], where: str) -> lis
     if isinstance(high, int) and len(value) > high:
         raise _Invalid(f"{where} must have at most {high} items, got {len(value)}")
     items = schema.get("items")
-    if not isinstance(items, Mapping) or not items:
+    if items is not False and (not isinstance(items, Mapping) or not items):
         return value
     return [validate(items, item, f"item {index} of {where}") for index, item in enumerate(value)]
 

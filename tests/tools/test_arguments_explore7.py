@@ -1,0 +1,29 @@
+"""Exploratory round 7: argument checks against the less common parts of JSON Schema, as an
+agent's calls (and MCP servers' schemas) reach them."""
+
+from __future__ import annotations
+
+from agentgym.tools import Tool, invoke
+
+
+def _echo_tool(properties, **schema):
+    return Tool("t", "Echo the arguments.", lambda **kw: kw, {"type": "object", "properties": properties, **schema})
+
+
+def test_boolean_subschemas_and_not_are_checked_not_crashed_on():
+    # true / false are valid JSON Schema subschemas (an MCP server's schema may hold them);
+    # the check raised AttributeError out of invoke, whose contract is never to raise.
+    tool = _echo_tool({"any": True, "never": False, "list": {"type": "array", "items": False}})
+    assert invoke(tool, {"any": [1, "x"]}).ok
+    outcome = invoke(tool, {"never": 1})
+    assert outcome.failure == "arguments" and "argument 'never' of t" in outcome.content, outcome.content
+    outcome = invoke(tool, {"list": [1]})
+    assert outcome.failure == "arguments" and "item 0 of argument 'list' of t" in outcome.content, outcome.content
+    assert invoke(tool, {"list": []}).ok
+    # "not": the MCP conversion writes a false subschema as {"not": {}}; it was ignored
+    tool = _echo_tool({"never": {"not": {}}, "word": {"not": {"type": "string"}}})
+    outcome = invoke(tool, {"never": "x"})
+    assert outcome.failure == "arguments" and "argument 'never' of t" in outcome.content, outcome.content
+    outcome = invoke(tool, {"word": "x"})
+    assert outcome.content == "Error: argument 'word' of t must not be a string, got the string 'x'.", outcome.content
+    assert invoke(tool, {"word": 3}).ok
