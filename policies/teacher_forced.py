@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from agentgym.core import is_int
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
 from agentgym.rollout.prompt_text import special_token_texts
 from agentgym.rollout.transcript import encode_text, is_processor, valid_unicode
@@ -43,7 +44,12 @@ class TeacherForcedPolicy(Policy):
         tokenizer: the student's tokenizer (with its chat template: the engine builds the
             prompts with it).
         end_token_ids: what ends a reply (default: the tokenizer's EOS token, which ends an
-            assistant turn in most chat templates).
+            assistant turn in most chat templates): a non-empty list of ids in the
+            tokenizer's vocabulary.
+
+    Raises:
+        ValueError: ``end_token_ids`` is not a non-empty list of token ids of the tokenizer
+            (a token's text is refused: its id is ``tokenizer.convert_tokens_to_ids(text)``).
     """
 
     def __init__(self, inner: Policy, tokenizer: Any, *, end_token_ids: Sequence[int] | None = None) -> None:
@@ -55,7 +61,7 @@ class TeacherForcedPolicy(Policy):
             end_token_ids = [tokenizer.eos_token_id]
         self.inner = inner
         self.tokenizer = tokenizer
-        self.end_token_ids = [int(token) for token in end_token_ids]
+        self.end_token_ids = _checked_end_ids(end_token_ids, tokenizer)
         self.name = f"teacher-forced:{inner.name}"
         self.env_hints = inner.env_hints
         self.hint_seed = inner.hint_seed
@@ -98,3 +104,22 @@ class TeacherForcedPolicy(Policy):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _checked_end_ids(end_token_ids: Any, tokenizer: Any) -> list[int]:
+    """``end_token_ids`` as a list of ints, checked (see :class:`TeacherForcedPolicy`)."""
+    if isinstance(end_token_ids, str):
+        raise ValueError(f"end_token_ids must be a non-empty list of token ids, got the string {end_token_ids!r} "
+                         f"(its id: tokenizer.convert_tokens_to_ids({end_token_ids!r}))")
+    if (not isinstance(end_token_ids, (list, tuple)) or not end_token_ids
+            or any(not is_int(token) for token in end_token_ids)):
+        raise ValueError(f"end_token_ids must be a non-empty list of token ids, got {end_token_ids!r:.80}")
+    ids = [int(token) for token in end_token_ids]
+    try:
+        size = len(tokenizer.tokenizer if is_processor(tokenizer) else tokenizer)
+    except TypeError:  # a tokenizer that does not tell its size
+        size = None
+    outside = [token for token in ids if token < 0 or (size is not None and token >= size)]
+    if outside:
+        raise ValueError(f"end_token_ids outside the tokenizer's vocabulary (size {size}): {outside}")
+    return ids

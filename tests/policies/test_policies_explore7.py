@@ -304,3 +304,20 @@ def test_a_hint_that_is_not_text_is_named_as_such_not_as_missing(policy, hint):
     assert text.text == "7" and text.error is None
     (missing,) = policy.generate([Request(conversation)])
     assert "needs the environment's" in missing.error and "no hints" in missing.error
+
+
+@pytest.mark.parametrize("end_token_ids, message", [
+    ("<|im_end|>", r"end_token_ids must be a non-empty list of token ids.*got the string '<\|im_end\|>'.*"
+                   r"convert_tokens_to_ids"),
+    (1, "end_token_ids must be a non-empty list of token ids, got 1"),
+    ([], "end_token_ids must be a non-empty list of token ids, got \\[\\]"),
+    ([1.5], r"end_token_ids must be a non-empty list of token ids, got \[1.5\]"),
+    ([10_000], r"end_token_ids outside the tokenizer's vocabulary \(size \d+\): \[10000\]"),
+])
+def test_end_token_ids_that_cannot_end_a_reply_are_refused_when_made(end_token_ids, message):
+    """A string gave 'invalid literal for int()', an int "'int' object is not iterable"; an
+    empty list or an id outside the vocabulary was taken, and every demonstration then had
+    replies that never end or a token the student cannot embed."""
+    with pytest.raises(ValueError, match=message):
+        TeacherForcedPolicy(ScriptedPolicy([]), tiny_tokenizer(), end_token_ids=end_token_ids)
+    assert TeacherForcedPolicy(ScriptedPolicy([]), tiny_tokenizer(), end_token_ids=(1, 0)).end_token_ids == [1, 0]
