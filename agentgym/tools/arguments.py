@@ -197,7 +197,8 @@ def _check_array(schema: Mapping[str, Any], value: list[Any], where: str) -> lis
 def _check_object(schema: Mapping[str, Any], value: dict[str, Any], where: str) -> dict[str, Any]:
     properties = schema.get("properties")
     extra = schema.get("additionalProperties")
-    if not isinstance(properties, Mapping) and not isinstance(extra, Mapping) and "required" not in schema:
+    if not isinstance(properties, Mapping) and not isinstance(extra, Mapping) and extra is not False \
+            and "required" not in schema:
         return value
     properties = properties if isinstance(properties, Mapping) else {}
     missing = [name for name in schema.get("required", ()) if name not in value]
@@ -206,7 +207,8 @@ def _check_object(schema: Mapping[str, Any], value: dict[str, Any], where: str) 
     if extra is False:
         unknown = [name for name in value if name not in properties]
         if unknown:
-            raise _Invalid(f"{where} has unknown key(s) {_names(unknown)}; it takes: {', '.join(properties)}")
+            raise _Invalid(f"{where} has unknown key(s) {_names(unknown)}; "
+                           f"it takes: {', '.join(properties) or 'no keys'}")
     checked = {}
     for name, item in value.items():
         sub_schema = properties.get(name, extra if isinstance(extra, Mapping) else None)

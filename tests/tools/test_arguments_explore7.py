@@ -27,3 +27,13 @@ def test_boolean_subschemas_and_not_are_checked_not_crashed_on():
     outcome = invoke(tool, {"word": "x"})
     assert outcome.content == "Error: argument 'word' of t must not be a string, got the string 'x'.", outcome.content
     assert invoke(tool, {"word": 3}).ok
+
+
+def test_a_nested_closed_object_without_properties_refuses_keys():
+    # {"type": "object", "additionalProperties": false} inside: the object must be empty; it
+    # took {"extra": 1} because the nested check only ran when the object listed properties
+    tool = _echo_tool({"closed": {"type": "object", "additionalProperties": False}})
+    outcome = invoke(tool, {"closed": {"extra": 1}})
+    assert outcome.content == ("Error: argument 'closed' of t has unknown key(s) extra; it takes: no keys."), \
+        outcome.content
+    assert invoke(tool, {"closed": {}}).ok
