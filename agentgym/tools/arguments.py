@@ -5,7 +5,8 @@
 ``additionalProperties`` (a flag or a schema), ``items``, ``minItems``/``maxItems``,
 ``minLength``/``maxLength``, ``pattern``, ``minimum``/``maximum`` and their exclusive forms.
 A subschema may be ``true`` (any value) or ``false`` (none). Other keywords are ignored. A number written ``2.0`` where an integer is expected is taken as
-``2``. Messages name the argument (``argument 'limit' of search must be an integer, got the
+``2``. ``NaN`` and infinities (Python's JSON reader takes them; JSON has no such numbers) are
+refused where the schema asks for a number or bounds one. Messages name the argument (``argument 'limit' of search must be an integer, got the
 string 'ten'``) and never echo more than a hundred characters of what the agent wrote.
 """
 
@@ -154,7 +155,7 @@ def _fits(kind: str, value: Any) -> tuple[bool, Any]:
             return True, int(value)
         return False, value
     if kind == "number":
-        return isinstance(value, (int, float)), value
+        return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)), value
     return True, value  # a type name this checker does not know: let the tool judge
 
 
@@ -174,6 +175,8 @@ def _check_string(schema: Mapping[str, Any], value: str, where: str) -> None:
 
 
 def _check_number(schema: Mapping[str, Any], value: float, where: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):  # NaN would pass every bound
+        raise _Invalid(f"{where} must be a number, got {_got(value)}")
     for key, fails, word in (("minimum", lambda v, b: v < b, "at least"), ("maximum", lambda v, b: v > b, "at most"),
                              ("exclusiveMinimum", lambda v, b: v <= b, "more than"),
                              ("exclusiveMaximum", lambda v, b: v >= b, "less than")):
@@ -267,6 +270,8 @@ def _got(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{'NaN' if math.isnan(value) else '-Infinity' if value < 0 else 'Infinity'} (not a JSON number)"
     if isinstance(value, (int, float)):
         return f"the number {_number(value)}"
     if isinstance(value, str):

@@ -37,3 +37,36 @@ def test_a_nested_closed_object_without_properties_refuses_keys():
     assert outcome.content == ("Error: argument 'closed' of t has unknown key(s) extra; it takes: no keys."), \
         outcome.content
     assert invoke(tool, {"closed": {}}).ok
+
+
+def test_nan_and_infinity_are_not_numbers():
+    # Python's JSON reader takes NaN and Infinity from an agent's call; JSON has no such
+    # numbers, and NaN passed every bound (nan < 0 and nan > 10 are both false)
+    import json
+
+    from agentgym.tools import tool
+
+    @tool
+    def scale(x: float, ratio: float | None = None) -> float:
+        """Scale a number.
+
+        Args:
+            x: the number.
+            ratio: the factor.
+        """
+        return x * (ratio or 2)
+
+    arguments = json.loads('{"x": NaN}')
+    outcome = invoke(scale, arguments)
+    assert outcome.content == "Error: argument 'x' of scale must be a number, got NaN (not a JSON number).", \
+        outcome.content
+    outcome = invoke(scale, {"x": 1, "ratio": float("-inf")})
+    assert outcome.content == ("Error: argument 'ratio' of scale must be a number or null, got -Infinity "
+                               "(not a JSON number)."), outcome.content
+    bounded = _echo_tool({"p": {"minimum": 0, "maximum": 1}, "n": {"type": "integer"}})
+    outcome = invoke(bounded, {"p": float("nan")})
+    assert outcome.failure == "arguments" and "got NaN (not a JSON number)" in outcome.content, outcome.content
+    outcome = invoke(bounded, {"n": float("inf")})
+    assert outcome.content == "Error: argument 'n' of t must be an integer, got Infinity (not a JSON number).", \
+        outcome.content
+    assert invoke(scale, {"x": 1e308}).ok and invoke(bounded, {"p": 0.5}).ok
