@@ -220,11 +220,16 @@ def _check_object(schema: Mapping[str, Any], value: dict[str, Any], where: str) 
 
 
 def _same(value: Any, option: Any) -> bool:
-    """JSON equality: ``true`` is not ``1``, ``1`` is ``1.0``, ``"1"`` is not ``1``."""
+    """JSON equality: ``true`` is not ``1``, ``1`` is ``1.0``, ``"1"`` is not ``1``, at any depth
+    of arrays and objects."""
     if isinstance(value, bool) or isinstance(option, bool):
         return type(value) is type(option) and value == option
     if isinstance(value, (int, float)) and isinstance(option, (int, float)):
         return value == option
+    if isinstance(value, (list, tuple)) and isinstance(option, (list, tuple)):
+        return len(value) == len(option) and all(_same(v, o) for v, o in zip(value, option))
+    if isinstance(value, dict) and isinstance(option, dict):
+        return value.keys() == option.keys() and all(_same(value[key], option[key]) for key in value)
     return type(value) is type(option) and value == option
 
 

@@ -70,3 +70,15 @@ def test_nan_and_infinity_are_not_numbers():
     assert outcome.content == "Error: argument 'n' of t must be an integer, got Infinity (not a JSON number).", \
         outcome.content
     assert invoke(scale, {"x": 1e308}).ok and invoke(bounded, {"p": 0.5}).ok
+
+
+def test_enum_and_const_compare_arrays_and_objects_as_json():
+    # true is not 1 inside an array or object either (Python's == says it is)
+    tool = _echo_tool({"pair": {"enum": [[1, 2], "none"]}, "flags": {"const": {"on": 1}}})
+    outcome = invoke(tool, {"pair": [True, 2]})
+    assert outcome.failure == "arguments" and "argument 'pair' of t must be one of" in outcome.content, outcome.content
+    outcome = invoke(tool, {"flags": {"on": True}})
+    assert outcome.failure == "arguments" and "argument 'flags' of t" in outcome.content, outcome.content
+    assert invoke(tool, {"pair": [1.0, 2], "flags": {"on": 1.0}}).ok
+    assert invoke(tool, {"pair": "none"}).ok
+    assert invoke(tool, {"pair": [1, 2, 3]}).failure == "arguments"
