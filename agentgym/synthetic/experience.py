@@ -322,13 +322,19 @@ def call_policy_batch(policy: Policy, requests: list[Any], sampling: Any,
                       timeout: float) -> tuple[list[Any], str | None]:
     """``policy.agenerate(requests)`` on a fresh event loop in a daemon thread, joined for at
     most ``timeout`` seconds: ``(generations, None)``, or ``([], why it failed)`` when it
-    raised, timed out or did not return one generation per request. A call that times out
-    leaves its thread behind (it ends if the call ever returns)."""
+    raised, timed out or did not return one generation per request. A call that times out is
+    cancelled: an async policy's request (an HTTP call to a server that hangs) ends with its
+    thread; a policy that blocks its event loop ends when it returns."""
     outcome: dict[str, Any] = {}
+    running: dict[str, Any] = {}  # the call's loop and task, for cancelling it
+
+    async def generate() -> Any:
+        running["loop"], running["task"] = asyncio.get_running_loop(), asyncio.current_task()
+        return await policy.agenerate(list(requests), sampling)
 
     def call() -> None:
         try:
-            outcome["generations"] = asyncio.run(policy.agenerate(list(requests), sampling))
+            outcome["generations"] = asyncio.run(generate())
         except BaseException as exc:  # noqa: BLE001 - reported as the caller's error
             outcome["error"] = exc
 
@@ -336,6 +342,11 @@ def call_policy_batch(policy: Policy, requests: list[Any], sampling: Any,
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
+        if "task" in running:
+            try:
+                running["loop"].call_soon_threadsafe(running["task"].cancel)
+            except RuntimeError:  # the loop closed meanwhile: the call has ended
+                pass
         return [], f"the model did not answer within {timeout:g} s"
     if "error" in outcome:
         exc = outcome["error"]
