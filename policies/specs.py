@@ -51,11 +51,16 @@ def make_policy(spec: str | None = None) -> Policy:
     """Build the policy named by ``spec`` (see :data:`POLICY_SPECS`); ``None`` means the default.
 
     Raises:
-        ValueError: an unknown spec, a malformed argument, a local model folder that does not
-            exist or a checkpoint that cannot be loaded (one line naming the spec).
+        ValueError: an unknown spec, an empty one (only ``None`` means the default: an empty
+            string is a variable left unset, ``--policy "$POLICY"``), a malformed argument, a
+            local model folder that does not exist or a checkpoint that cannot be loaded (one
+            line naming the spec).
     """
     if spec is not None and not isinstance(spec, str):
         raise ValueError(f"a policy spec is a string such as {DEFAULT_POLICY!r} or 'hf:PATH', got {spec!r}")
+    if spec is not None and not spec.strip():
+        raise ValueError(f"empty policy spec {spec!r}: name one, such as {DEFAULT_POLICY!r} (the default), "
+                         f"'hf:PATH' or 'random:0'")
     spec = canonical_spec(spec)
     kind, _, argument = spec.partition(":")
     if kind == "oracle" and not argument:

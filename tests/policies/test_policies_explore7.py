@@ -321,3 +321,11 @@ def test_end_token_ids_that_cannot_end_a_reply_are_refused_when_made(end_token_i
     with pytest.raises(ValueError, match=message):
         TeacherForcedPolicy(ScriptedPolicy([]), tiny_tokenizer(), end_token_ids=end_token_ids)
     assert TeacherForcedPolicy(ScriptedPolicy([]), tiny_tokenizer(), end_token_ids=(1, 0)).end_token_ids == [1, 0]
+
+
+@pytest.mark.parametrize("spec", ["", "   "])
+def test_an_empty_policy_spec_is_refused_not_read_as_the_default_model(spec):
+    """``--policy "$POLICY"`` with the variable unset loaded and evaluated the embedded model,
+    as if no policy had been named; only ``None`` means the default."""
+    with pytest.raises(ValueError, match="empty policy spec.*smollm2-135m"):
+        make_policy(spec)
