@@ -113,7 +113,7 @@ async def ainvoke(tool: Tool, arguments: Any, *,
         if tool.is_async:
             value = await bounded(lambda: tool.fn(**prepared), tool.timeout)
         else:
-            value = await bounded(lambda: asyncio.to_thread(tool.fn, **prepared), tool.timeout)
+            value = await bounded(lambda: asyncio.to_thread(_sync_call, tool.fn, prepared), tool.timeout)
         if inspect.isawaitable(value):
             pending = value
             value = await bounded(lambda: pending, tool.timeout)
@@ -122,6 +122,16 @@ async def ainvoke(tool: Tool, arguments: Any, *,
         return _failure(tool, ToolExited(exc.code), time.perf_counter() - started)
     except Exception as exc:  # noqa: BLE001 - whatever the tool raised is the agent's news
         return _failure(tool, exc, time.perf_counter() - started)
+
+
+def _sync_call(fn: Callable[..., Any], arguments: dict[str, Any]) -> Any:
+    """``fn(**arguments)`` for a worker thread awaited through a future: a ``StopIteration`` it
+    raises (``next()`` on an empty iterator) comes out as :class:`ToolRaised`, since asyncio
+    cannot put it into a future (the await would never finish)."""
+    try:
+        return fn(**arguments)
+    except StopIteration as exc:
+        raise ToolRaised(exc) from None
 
 
 def _prepare(tool: Tool, arguments: Any, injections: Callable[[], Mapping[str, Any]] | None) -> dict[str, Any] | ToolOutcome:

@@ -82,3 +82,21 @@ def test_enum_and_const_compare_arrays_and_objects_as_json():
     assert invoke(tool, {"pair": [1.0, 2], "flags": {"on": 1.0}}).ok
     assert invoke(tool, {"pair": "none"}).ok
     assert invoke(tool, {"pair": [1, 2, 3]}).failure == "arguments"
+
+
+def test_a_sync_tool_raising_stopiteration_fails_under_ainvoke_instead_of_hanging():
+    # next() on an empty iterator: asyncio cannot put StopIteration into a future, so the
+    # awaited worker-thread call never finished (or reported a false timeout)
+    import asyncio
+
+    from agentgym.tools import ainvoke
+
+    def first_match():
+        return next(iter([]))
+
+    for timeout in (None, 5.0):
+        tool = Tool("first_match", "The first match.", first_match, timeout=timeout)
+        outcome = asyncio.run(asyncio.wait_for(ainvoke(tool, {}), 2.0))
+        assert outcome.failure == "error" and outcome.content.startswith("Error: first_match failed: StopIteration"), \
+            outcome.content
+        assert invoke(tool, {}).content == outcome.content
