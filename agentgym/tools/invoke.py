@@ -166,11 +166,25 @@ def _failure(tool: Tool, exc: BaseException, seconds: float) -> ToolOutcome:
         within = f"within {limit:g} seconds" if isinstance(limit, (int, float)) else "in time"
         return ToolOutcome(f"Error: {tool.name} did not finish {within} and was stopped "
                            f"waiting for; try a smaller request.", False, seconds, "timeout")
-    if isinstance(exc, ToolError):
-        return ToolOutcome(f"Error: {exc}", False, seconds, "error")
     if isinstance(exc, ToolExited):
-        return ToolOutcome(f"Error: {tool.name} failed: it called sys.exit({exc.args[0]!r})", False, seconds, "error")
-    return ToolOutcome(f"Error: {tool.name} failed: {type(exc).__name__}: {exc}", False, seconds, "error")
+        return ToolOutcome(f"Error: {tool.name} failed: it called sys.exit({_text(exc.args[0], repr)})", False,
+                           seconds, "error")
+    message = _text(exc, str)
+    if isinstance(exc, ToolError) and message is not _UNWRITTEN:
+        return ToolOutcome(f"Error: {message}", False, seconds, "error")
+    return ToolOutcome(f"Error: {tool.name} failed: {type(exc).__name__}: {message}", False, seconds, "error")
+
+
+_UNWRITTEN = "<its message could not be written>"
+
+
+def _text(value: Any, write: Callable[[Any], str]) -> str:
+    """``write(value)`` (``str`` or ``repr``), or :data:`_UNWRITTEN` when the tool's object has a
+    broken ``__str__`` / ``__repr__``: the failure is still the agent's news."""
+    try:
+        return write(value)
+    except Exception:  # noqa: BLE001
+        return _UNWRITTEN
 
 
 def _call_in_thread(tool: Tool, arguments: dict[str, Any]) -> Any:

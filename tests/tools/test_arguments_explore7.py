@@ -100,3 +100,38 @@ def test_a_sync_tool_raising_stopiteration_fails_under_ainvoke_instead_of_hangin
         assert outcome.failure == "error" and outcome.content.startswith("Error: first_match failed: StopIteration"), \
             outcome.content
         assert invoke(tool, {}).content == outcome.content
+
+
+class _Unprintable:
+    def __str__(self):
+        raise RuntimeError("no text")
+
+    __repr__ = __str__
+
+
+class _UnprintableError(Exception):
+    def __str__(self):
+        raise RuntimeError("no text")
+
+
+def test_a_tool_failure_whose_message_cannot_be_written_is_still_an_error_observation():
+    # invoke promises never to raise for what the tool did; the exception's broken __str__
+    # (or sys.exit with an object whose repr fails) escaped it
+    import asyncio
+    import sys
+
+    from agentgym.tools import ToolError, ainvoke
+
+    def fails(kind):
+        def run():
+            if kind == "exit":
+                sys.exit(_Unprintable())
+            raise (_UnprintableError() if kind == "error" else type("Refused", (ToolError, _UnprintableError), {})())
+        return Tool("broken", "Fails.", run)
+
+    for kind, start in (("error", "Error: broken failed: _UnprintableError"), ("tool", "Error: broken failed: Refused"),
+                        ("exit", "Error: broken failed: it called sys.exit(")):
+        outcome = invoke(fails(kind), {})
+        assert outcome.failure == "error" and outcome.content.startswith(start), (kind, outcome.content)
+        outcome = asyncio.run(ainvoke(fails(kind), {}))
+        assert outcome.failure == "error" and outcome.content.startswith(start), (kind, outcome.content)
