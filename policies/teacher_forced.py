@@ -40,7 +40,8 @@ class TeacherForcedPolicy(Policy):
 
     Args:
         inner: any policy (an :class:`~agentgym.policies.scripted.OraclePolicy`, a scripted
-            one, an OpenAI-compatible client); its environment hints pass through.
+            one, an OpenAI-compatible client); its environment hints and its
+            ``batch_invariant`` pass through.
         tokenizer: the student's tokenizer (with its chat template: the engine builds the
             prompts with it).
         end_token_ids: what ends a reply (default: the tokenizer's EOS token, which ends an
@@ -65,6 +66,8 @@ class TeacherForcedPolicy(Policy):
         self.name = f"teacher-forced:{inner.name}"
         self.env_hints = inner.env_hints
         self.hint_seed = inner.hint_seed
+        # A reply's tokens depend on that reply alone: as batch-invariant as the teacher.
+        self.batch_invariant = inner.batch_invariant
 
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
         generations = await self.inner.agenerate(requests, sampling)

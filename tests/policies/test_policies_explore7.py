@@ -22,6 +22,7 @@ from agentgym.policies.scripted import OraclePolicy, ScriptedAgent, ScriptedPoli
 from agentgym.policies.specs import make_policy
 from agentgym.policies.teacher_forced import TeacherForcedPolicy
 from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.rollout.batcher import GenerationBatcher
 from agentgym.wrappers import ToolCalling
 from tests.rewards.tiny_lm import tiny_tokenizer
 
@@ -329,3 +330,16 @@ def test_an_empty_policy_spec_is_refused_not_read_as_the_default_model(spec):
     as if no policy had been named; only ``None`` means the default."""
     with pytest.raises(ValueError, match="empty policy spec.*smollm2-135m"):
         make_policy(spec)
+
+
+def test_teacher_forcing_keeps_the_inner_policys_batch_invariance():
+    """Tokenising a reply depends on that reply alone, so the wrapper is batch-invariant exactly
+    when its teacher is; it said False over an oracle or a script, and the rollout engine then
+    held every demonstration episode's request until all had asked (lockstep), so one slow
+    environment step held back them all."""
+    tokenizer = tiny_tokenizer()
+    assert TeacherForcedPolicy(OraclePolicy(), tokenizer).batch_invariant is True
+    assert TeacherForcedPolicy(ScriptedPolicy(["a"]), tokenizer).batch_invariant is True
+    assert TeacherForcedPolicy(_CutOff(), tokenizer).batch_invariant is False
+    greedy = SamplingParams(temperature=0.0, max_tokens=1024)  # as demonstrations() plays
+    assert not GenerationBatcher(TeacherForcedPolicy(OraclePolicy(), tokenizer), greedy).lockstep
