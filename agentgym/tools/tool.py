@@ -191,7 +191,9 @@ MAX_RESULT_INT_DIGITS = 100_000
 
 def render_result(value: Any) -> str:
     """A tool's return value as text: a ``str`` as is, ``bytes`` decoded as UTF-8, JSON for
-    dicts, lists and tuples (models read it best), ``str()`` for anything else. Integers past
+    dicts, lists and tuples (models read it best; numpy arrays and numbers inside them as JSON
+    lists and numbers, other values JSON cannot write as their ``str()``), ``str()`` for
+    anything else. Integers past
     Python's int-to-text limit are written out too, up to :data:`MAX_RESULT_INT_DIGITS` digits
     (past that, their number of digits is)."""
     if isinstance(value, str):
@@ -202,13 +204,21 @@ def render_result(value: Any) -> str:
         return _int_text(value)
     if isinstance(value, (dict, list, tuple)):
         try:
-            return json.dumps(value, ensure_ascii=False, default=str)
+            return json.dumps(value, ensure_ascii=False, default=_json_default)
         except ValueError as exc:  # an integer past the int-to-text limit (or a circular structure)
             text = _json_with_long_ints(value) if "integer string conversion" in str(exc) else None
             if text is not None:
                 return text
         except TypeError:
             pass
+    return str(value)
+
+
+def _json_default(value: Any) -> Any:
+    """What ``json.dumps`` writes for a value it cannot: a numpy array or scalar as its list or
+    Python number (``tolist()``), anything else as its ``str()``."""
+    if type(value).__module__ == "numpy" and callable(getattr(value, "tolist", None)):
+        return value.tolist()
     return str(value)
 
 
@@ -242,6 +252,6 @@ def _json_with_long_ints(value: Any) -> str | None:
         return item
 
     try:
-        return json.dumps(written(value), ensure_ascii=False, default=str)
+        return json.dumps(written(value), ensure_ascii=False, default=_json_default)
     except (TypeError, ValueError, RecursionError):
         return None

@@ -135,3 +135,21 @@ def test_a_tool_failure_whose_message_cannot_be_written_is_still_an_error_observ
         assert outcome.failure == "error" and outcome.content.startswith(start), (kind, outcome.content)
         outcome = asyncio.run(ainvoke(fails(kind), {}))
         assert outcome.failure == "error" and outcome.content.startswith(start), (kind, outcome.content)
+
+
+def test_numpy_values_inside_a_result_are_json_numbers_and_lists():
+    # json.dumps(default=str) wrote {"count": np.int64(3)} as {"count": "3"}: the agent read a
+    # string where the tool returned a number
+    import json
+
+    import numpy as np
+
+    from agentgym.tools import render_result
+
+    value = {"count": np.int64(3), "mean": np.float32(1.5), "ok": np.bool_(True), "ids": np.arange(3),
+             "grid": np.zeros((2, 2), dtype=np.int32), "when": [np.float64(0.25)]}
+    assert json.loads(render_result(value)) == {"count": 3, "mean": 1.5, "ok": True, "ids": [0, 1, 2],
+                                                "grid": [[0, 0], [0, 0]], "when": [0.25]}
+    assert render_result([np.int64(7)]) == "[7]"
+    tool = Tool("stats", "Statistics.", lambda: {"n": np.int64(2)})
+    assert invoke(tool, {}).content == '{"n": 2}'
