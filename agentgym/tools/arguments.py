@@ -4,10 +4,14 @@
 (one or a list), ``enum``, ``const``, ``anyOf``/``oneOf``, ``not``, ``properties``, ``required``,
 ``additionalProperties`` (a flag or a schema), ``items``, ``minItems``/``maxItems``,
 ``minLength``/``maxLength``, ``pattern``, ``minimum``/``maximum`` and their exclusive forms.
-A subschema may be ``true`` (any value) or ``false`` (none). Other keywords are ignored. A number written ``2.0`` where an integer is expected is taken as
-``2``. ``NaN`` and infinities (Python's JSON reader takes them; JSON has no such numbers) are
-refused where the schema asks for a number or bounds one. Messages name the argument (``argument 'limit' of search must be an integer, got the
-string 'ten'``) and never echo more than a hundred characters of what the agent wrote.
+A subschema may be ``true`` (any value) or ``false`` (none). Other keywords are ignored. A
+number written ``2.0`` where an integer is expected is taken as ``2``. ``NaN`` and infinities
+(Python's JSON reader takes them; JSON has no such numbers) are refused where the schema asks
+for a number or bounds one. Messages name the argument (``argument 'limit' of search must be
+an integer, got the string 'ten'``) and never echo more than a hundred characters of what the
+agent wrote. When no option of ``anyOf``/``oneOf`` fits, the message is that of the one option
+naming the value's type, if just one does (``must be at least 3``, not ``must be a string or
+an integer``).
 """
 
 from __future__ import annotations
@@ -93,13 +97,17 @@ def validate(schema: Any, value: Any, where: str) -> Any:
     for key in ("anyOf", "oneOf"):
         options = schema.get(key)
         if isinstance(options, list) and options:
+            problems = []
             for option in options:
                 try:
                     value = validate(option, value, where)
                     break
-                except _Invalid:
-                    continue
+                except _Invalid as exc:
+                    problems.append(str(exc))
             else:
+                typed = [problem for option, problem in zip(options, problems) if _takes_kind(option, value)]
+                if len(typed) == 1 and all(isinstance(o, Mapping) and "type" in o for o in options):
+                    raise _Invalid(typed[0])  # the one option of the value's type says what is wrong
                 raise _Invalid(f"{where} must be {expected(schema)}, got {_got(value)}")
     kinds = schema.get("type")
     if kinds is not None:
@@ -122,6 +130,13 @@ def validate(schema: Any, value: Any, where: str) -> Any:
     elif isinstance(value, dict):
         value = _check_object(schema, value, where)
     return value
+
+
+def _takes_kind(schema: Any, value: Any) -> bool:
+    """``schema`` names a ``type`` that ``value`` is."""
+    kinds = schema.get("type") if isinstance(schema, Mapping) else None
+    names = [kinds] if isinstance(kinds, str) else kinds if isinstance(kinds, list) else []
+    return any(_fits(kind, value)[0] for kind in names if isinstance(kind, str))
 
 
 def _check_type(kinds: Any, value: Any, schema: Mapping[str, Any], where: str) -> Any:

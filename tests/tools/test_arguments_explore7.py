@@ -153,3 +153,20 @@ def test_numpy_values_inside_a_result_are_json_numbers_and_lists():
     assert render_result([np.int64(7)]) == "[7]"
     tool = Tool("stats", "Statistics.", lambda: {"n": np.int64(2)})
     assert invoke(tool, {}).content == '{"n": 2}'
+
+
+def test_an_anyof_miss_names_the_one_option_of_the_value_s_type():
+    # "must be a string or an integer, got the number 1" told the agent an integer was wrong
+    # for an integer; the option that takes its type says what is wrong
+    tool = _echo_tool({"x": {"anyOf": [{"type": "string"}, {"type": "integer", "minimum": 3}]},
+                       "ids": {"anyOf": [{"type": "array", "items": {"type": "integer"}}, {"type": "null"}]},
+                       "either": {"oneOf": [{"type": "integer", "maximum": 5}, {"type": "number", "minimum": 10}]}})
+    assert invoke(tool, {"x": 1}).content == "Error: argument 'x' of t must be at least 3, got the number 1."
+    assert invoke(tool, {"ids": ["a"]}).content == \
+        "Error: item 0 of argument 'ids' of t must be an integer, got the string 'a'."
+    assert invoke(tool, {"x": [1]}).content == \
+        "Error: argument 'x' of t must be a string or an integer, got an array of 1 item."
+    # two options take an integer: no single one to blame
+    assert invoke(tool, {"either": 7}).content == \
+        "Error: argument 'either' of t must be an integer or a number, got the number 7."
+    assert invoke(tool, {"x": 4, "ids": None, "either": 11.5}).ok
