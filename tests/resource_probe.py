@@ -57,6 +57,19 @@ def started_since(before: set[threading.Thread]) -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread not in before]
 
 
+def process_ended(pid: int, within: float = 15.0) -> bool:
+    """Whether process ``pid`` ends (or is a zombie waiting for its reaper) within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 class ResourceProbe:
     """Compares the process's threads, fds and children with a snapshot taken at the start."""
 

@@ -6,8 +6,6 @@ import os
 import time
 from typing import Any
 
-import psutil
-
 from agentgym import Feedback, LLMEnv
 
 
@@ -75,19 +73,6 @@ def make_scripted_env() -> ScriptedEnv:
 
 def make_broken_env() -> ScriptedEnv:
     raise EnvBroke("the factory broke on purpose")
-
-
-def wait_gone(pid: int, seconds: float = 15.0) -> bool:
-    """Whether process ``pid`` exits (or is a zombie) within ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def wait_until(predicate, seconds: float = 15.0) -> bool:

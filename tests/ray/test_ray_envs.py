@@ -13,7 +13,8 @@ import agentgym  # noqa: E402
 from agentgym.info import ErrorKind  # noqa: E402
 from agentgym.ray import RayEnv, RayEnvError, RayEnvPool  # noqa: E402
 from agentgym.trajectory import json_safe  # noqa: E402
-from ray_test_envs import EnvBroke, make_scripted_env, wait_gone  # noqa: E402
+from ray_test_envs import EnvBroke, make_scripted_env  # noqa: E402
+from tests.resource_probe import process_ended  # noqa: E402
 
 ACTIONS = ["50", "1", "99", "crane", "slate", "1 1", "2 3", "3 1", "up", "left", "A C", "\\boxed{12}", "?", ""]
 
@@ -56,7 +57,7 @@ def test_a_worker_that_dies_mid_step_fails_the_step_with_its_cause_and_the_next_
         assert env.reset(seed=0)[0] == "ready"
         assert env.step("go")[0] == "turn 1"
         assert env.restarts == 1 and env.ref.worker_pid != first_pid
-        assert wait_gone(first_pid)
+        assert process_ended(first_pid)
     finally:
         env.close()
 
@@ -69,7 +70,7 @@ def test_a_hung_step_times_out_kills_its_own_worker_and_never_hangs_the_caller()
         observation, _, _, truncated, info = env.step("hang")
         assert truncated and info["error_kind"] == ErrorKind.TIMEOUT and "timed out after 1.0 s" in info["error"]
         assert "worker was killed" in info["error"]
-        assert wait_gone(hung_pid)
+        assert process_ended(hung_pid)
         assert env.reset(seed=0)[0] == "ready"
     finally:
         env.close()
@@ -107,7 +108,7 @@ def test_close_leaves_no_worker_process_behind() -> None:
     for env in envs:
         env.close()
         env.close()  # idempotent
-    assert all(wait_gone(pid) for pid in pids)
+    assert all(process_ended(pid) for pid in pids)
     with pytest.raises(RuntimeError, match="closed"):
         envs[0].reset()
 

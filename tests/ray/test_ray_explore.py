@@ -47,7 +47,7 @@ def test_a_factory_ray_cannot_send_is_refused_with_the_pickling_cause() -> None:
 
 
 def test_after_a_hung_step_kills_its_worker_the_next_reset_is_not_charged_the_replacements_start_up(tmp_path) -> None:
-    from ray_test_envs import wait_gone
+    from tests.resource_probe import process_ended
 
     # worker processes take 2 s to start (a sitecustomize that sleeps), building the environment milliseconds
     (tmp_path / "sitecustomize.py").write_text("import time\ntime.sleep(2.0)\n")
@@ -59,6 +59,6 @@ def test_after_a_hung_step_kills_its_worker_the_next_reset_is_not_charged_the_re
         assert "worker was killed" in env.step("hang")[4]["error"]
         observation, info = env.reset(seed=0)
         assert observation == "ready", info.get("error")
-        assert env.ref.worker_pid != hung_pid and wait_gone(hung_pid)
+        assert env.ref.worker_pid != hung_pid and process_ended(hung_pid)
     finally:
         env.close()

@@ -19,7 +19,8 @@ ray = pytest.importorskip("ray", reason="Ray is not installed; pip install 'agen
 import agentgym  # noqa: E402
 from agentgym.ray import EnvAbandonedError, RayEnvPool  # noqa: E402
 from agentgym.trajectory import json_safe  # noqa: E402
-from ray_test_envs import EnvBroke, ScriptedEnv, make_broken_env, make_scripted_env, wait_gone, wait_until  # noqa: E402
+from ray_test_envs import EnvBroke, ScriptedEnv, make_broken_env, make_scripted_env, wait_until  # noqa: E402
+from tests.resource_probe import process_ended  # noqa: E402
 
 WORDLE = functools.partial(agentgym.make, "games/Wordle-v0")
 ACTIONS = ["crane", "slate", "?", "", "audio", "zzzzz", "pious"]
@@ -135,7 +136,7 @@ def test_a_worker_sigkilled_mid_episode_is_replaced_and_the_other_worker_is_unto
     spared = [r for r in refs if r.worker_pid != victim_pid]
     assert len(doomed) == len(spared) == 2
     os.kill(victim_pid, signal.SIGKILL)
-    assert wait_gone(victim_pid)
+    assert process_ended(victim_pid)
     for ref in doomed:
         with pytest.raises(ray.exceptions.RayActorError):
             ray.get(ref.step("go"), timeout=30)
@@ -203,7 +204,7 @@ def test_shutdown_leaves_no_worker_process_and_is_idempotent() -> None:
     assert monitor_threads() == before + 1
     pool.shutdown()
     pool.shutdown()
-    assert all(wait_gone(pid) for pid in pids)
+    assert all(process_ended(pid) for pid in pids)
     assert monitor_threads() == before  # the pool's monitor thread ended
     assert pool.closed and all(ref.lost for ref in refs)
     with pytest.raises(RuntimeError, match="shut down"):
@@ -215,7 +216,7 @@ def test_a_pool_dropped_without_shutdown_takes_its_workers_with_it() -> None:
     pids = pool.worker_pids()
     del pool
     gc.collect()
-    assert all(wait_gone(pid) for pid in pids)
+    assert all(process_ended(pid) for pid in pids)
 
 
 def test_bad_arguments_are_refused_with_a_clear_error(pool: RayEnvPool) -> None:

@@ -14,7 +14,8 @@ ray = pytest.importorskip("ray")
 
 from agentgym.info import ErrorKind  # noqa: E402
 from agentgym.ray import RayVectorEnv  # noqa: E402
-from ray_test_envs import make_scripted_env, wait_gone  # noqa: E402
+from ray_test_envs import make_scripted_env  # noqa: E402
+from tests.resource_probe import process_ended  # noqa: E402
 
 
 def test_a_slow_starting_replacement_does_not_time_out_the_reopened_environment(tmp_path) -> None:
@@ -32,6 +33,6 @@ def test_a_slow_starting_replacement_does_not_time_out_the_reopened_environment(
         observations, _, _, truncations, infos = envs.step(["go", "go"])
         assert observations == ("ready", "turn 2"), infos.get("error")
         assert not truncations.any() and envs.worker_pids[0] not in (frozen_pid, None)
-        assert wait_gone(frozen_pid)
+        assert process_ended(frozen_pid)
     finally:
         envs.close()

@@ -17,7 +17,8 @@ from agentgym.info import ErrorKind  # noqa: E402
 from agentgym.ray import RayEnvPool, RayVectorEnv, make_ray_vec  # noqa: E402
 from agentgym.trajectory import json_safe  # noqa: E402
 from agentgym.vector import make_vec  # noqa: E402
-from ray_test_envs import ScriptedEnv, make_scripted_env, wait_gone  # noqa: E402
+from ray_test_envs import ScriptedEnv, make_scripted_env  # noqa: E402
+from tests.resource_probe import process_ended  # noqa: E402
 
 
 def scripted_env_hanging_20s() -> ScriptedEnv:
@@ -77,7 +78,7 @@ def test_a_worker_killed_mid_episode_fails_only_its_slots_which_come_back_on_a_r
         assert [observations[i] for i in victims] == ["ready", "ready"] and not truncations.any()
         assert all(envs.worker_pids[i] != pids[0] for i in victims) and pids[0] not in envs.pool.worker_pids()
         assert envs.step(["go"] * 4)[0] == tuple("turn 1" if i in victims else "turn 3" for i in range(4))
-        assert wait_gone(pids[0])
+        assert process_ended(pids[0])
     finally:
         envs.close()
 
@@ -93,7 +94,7 @@ def test_a_frozen_worker_is_killed_and_replaced_and_its_slots_come_back() -> Non
         assert truncations.tolist() == [True, False] and observations[1] == "turn 1"
         assert infos["error_kind"][0] == ErrorKind.TIMEOUT and "killed and replaced" in infos["error"][0]
         assert infos["env_killed"][0]
-        assert wait_gone(frozen_pid)
+        assert process_ended(frozen_pid)
         assert envs.step(["go", "go"])[0] == ("ready", "turn 2")  # reopened on the replacement
         assert envs.worker_pids[0] not in (frozen_pid, None) and envs.pool.stats()["restarts"] == 1
     finally:
@@ -161,7 +162,7 @@ def test_close_shuts_its_own_pool_down_and_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="expected 2 actions"):
         envs.step(["crane"] * 3)
     envs.close()
-    assert envs.pool.closed and all(wait_gone(pid) for pid in pids)
+    assert envs.pool.closed and all(process_ended(pid) for pid in pids)
     with pytest.raises(RuntimeError, match="closed"):
         envs.step(["crane"] * 2)
     with pytest.raises(Exception, match="NoSuchGame"):

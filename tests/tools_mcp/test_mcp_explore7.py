@@ -20,6 +20,7 @@ from agentgym.envs.tools.service.env import server_command
 from agentgym.tools import ToolError
 from agentgym.tools.invoke import invoke
 from agentgym.tools.mcp import MCPServerError, MCPToolset, agent_schema
+from tests.resource_probe import process_ended
 
 RAW = [sys.executable, str(Path(__file__).with_name("mcp_raw_server.py"))]
 
@@ -146,19 +147,6 @@ def test_call_hidden_on_a_server_that_died_says_so_not_that_the_toolset_is_not_o
     resources.assert_released()
 
 
-def gone(pid: int, within: float = 5.0) -> bool:
-    """Whether ``pid`` ended within ``within`` seconds (a zombie waiting for its reaper has)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def test_a_helper_the_server_left_in_its_process_group_ends_with_the_server(resources):
     """The server exits when its stdin closes (no signal needed), but a helper it started stayed:
     one more process per episode."""
@@ -171,7 +159,7 @@ def test_a_helper_the_server_left_in_its_process_group_ends_with_the_server(reso
             server = toolset.server_pid
             assert psutil.Process(helpers[-1]).ppid() == server
             toolset.close()
-            assert gone(server) and gone(helpers[-1])
+            assert process_ended(server, 5) and process_ended(helpers[-1], 5)
     finally:
         toolset.shutdown()
         for pid in helpers:
