@@ -141,11 +141,11 @@ def _prepare(tool: Tool, arguments: Any, injections: Callable[[], Mapping[str, A
         return ToolOutcome(f"Error: {clip(str(exc), PROBLEM_CHARS)}.", False, 0.0, "arguments")
     if tool.injected:
         values = injections() if injections is not None else {}
-        signature = inspect.signature(tool.fn)
+        parameters = inspect.signature(tool.fn).parameters
         for name in tool.injected:
             if name in values:
                 prepared[name] = values[name]
-            elif signature.parameters[name].default is inspect.Parameter.empty:
+            elif name not in parameters or parameters[name].default is inspect.Parameter.empty:
                 return ToolOutcome(f"Error: {tool.name} cannot run: the environment does not provide its injected "
                                    f"argument {name!r}.", False, 0.0, "arguments")
     return prepared

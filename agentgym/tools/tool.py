@@ -47,7 +47,9 @@ class Tool:
             gets an error and the call's late result is dropped (the thread ends when the
             function returns: make it interruptible, e.g. by its toolset's ``close``). An
             ``async`` tool is cancelled at the bound.
-        injected: parameters the environment fills at call time, hidden from ``parameters``.
+        injected: parameters the environment fills at call time, hidden from ``parameters``
+            (one name may be given as a string); each must be a parameter of ``fn`` (or ``fn``
+            takes ``**kwargs``), else :class:`TypeError`.
         converters: functions turning an argument's JSON value into what ``fn`` takes (an
             ``Enum`` member); filled by :meth:`from_function`.
         method: ``fn`` is an unbound method (its first parameter is ``self``): the tool is
@@ -76,7 +78,17 @@ class Tool:
                                          or not math.isfinite(self.timeout) or self.timeout <= 0):
             raise ValueError(f"tool {self.name!r}: timeout must be a positive number of seconds or None, "
                              f"got {self.timeout!r}")
-        object.__setattr__(self, "injected", tuple(self.injected))
+        injected = (self.injected,) if isinstance(self.injected, str) else tuple(self.injected)
+        object.__setattr__(self, "injected", injected)
+        try:
+            parameters = inspect.signature(self.fn).parameters
+        except (TypeError, ValueError):  # a callable whose signature cannot be read: trust the names
+            parameters = None
+        if parameters is not None and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            for name in injected:
+                if name not in parameters:
+                    raise TypeError(f"tool {self.name!r}: injected names {name!r}, which is not a parameter of "
+                                    f"its function")
         object.__setattr__(self, "_is_async", inspect.iscoroutinefunction(self.fn))
 
     # ------------------------------------------------------------------ building

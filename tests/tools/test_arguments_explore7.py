@@ -170,3 +170,27 @@ def test_an_anyof_miss_names_the_one_option_of_the_value_s_type():
     assert invoke(tool, {"either": 7}).content == \
         "Error: argument 'either' of t must be an integer or a number, got the number 7."
     assert invoke(tool, {"x": 4, "ids": None, "either": 11.5}).ok
+
+
+def test_a_hand_made_tool_takes_injected_as_one_name_and_refuses_a_name_fn_lacks():
+    # Tool(..., injected="session") became ('s', 'e', 's', ...) and every call raised KeyError
+    # out of invoke; a name that is no parameter of fn did too, at the first call
+    import pytest
+
+    def lookup(word: str, session=None):
+        return f"{word}@{session}"
+
+    tool = Tool("lookup", "Look up.", lookup, {"type": "object", "properties": {"word": {"type": "string"}}},
+                injected="session")
+    assert tool.injected == ("session",)
+    assert invoke(tool, {"word": "a"}, injections=lambda: {"session": 7}).content == "a@7"
+    with pytest.raises(TypeError, match="injected names 'sesion', which is not a parameter of its function"):
+        Tool("lookup", "Look up.", lookup, injected=("sesion",))
+
+    def takes_any(**kwargs):
+        return sorted(kwargs)
+
+    tool = Tool("any", "Anything.", takes_any, injected=("session",))  # **kwargs takes any name
+    assert invoke(tool, {}, injections=lambda: {"session": 1}).content == '["session"]'
+    outcome = invoke(tool, {})
+    assert outcome.failure == "arguments" and "injected argument 'session'" in outcome.content, outcome.content
