@@ -204,10 +204,10 @@ MAX_RESULT_INT_DIGITS = 100_000
 def render_result(value: Any) -> str:
     """A tool's return value as text: a ``str`` as is, ``bytes`` decoded as UTF-8, JSON for
     dicts, lists and tuples (models read it best; numpy arrays and numbers inside them as JSON
-    lists and numbers, other values JSON cannot write as their ``str()``), ``str()`` for
-    anything else. Integers past
-    Python's int-to-text limit are written out too, up to :data:`MAX_RESULT_INT_DIGITS` digits
-    (past that, their number of digits is)."""
+    lists and numbers, bytes as decoded text, other values JSON cannot write as their
+    ``str()``), ``str()`` for anything else. Integers past Python's int-to-text limit are
+    written out too, up to :data:`MAX_RESULT_INT_DIGITS` digits (past that, their number of
+    digits is)."""
     if isinstance(value, str):
         return value
     if isinstance(value, (bytes, bytearray)):
@@ -228,9 +228,11 @@ def render_result(value: Any) -> str:
 
 def _json_default(value: Any) -> Any:
     """What ``json.dumps`` writes for a value it cannot: a numpy array or scalar as its list or
-    Python number (``tolist()``), anything else as its ``str()``."""
+    Python number (``tolist()``), bytes decoded as UTF-8, anything else as its ``str()``."""
     if type(value).__module__ == "numpy" and callable(getattr(value, "tolist", None)):
         return value.tolist()
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", errors="replace")
     return str(value)
 
 

@@ -194,3 +194,14 @@ def test_a_hand_made_tool_takes_injected_as_one_name_and_refuses_a_name_fn_lacks
     assert invoke(tool, {}, injections=lambda: {"session": 1}).content == '["session"]'
     outcome = invoke(tool, {})
     assert outcome.failure == "arguments" and "injected argument 'session'" in outcome.content, outcome.content
+
+
+def test_bytes_inside_a_result_are_decoded_as_at_the_top_level():
+    # a top-level b"..." is decoded as UTF-8; inside a dict the agent read "b'caf\\xc3\\xa9'"
+    import json
+
+    from agentgym.tools import render_result
+
+    assert render_result(b"caf\xc3\xa9") == "café"
+    assert json.loads(render_result({"body": b"caf\xc3\xa9", "parts": [bytearray(b"a\xff")]})) == \
+        {"body": "café", "parts": ["a\ufffd"]}
