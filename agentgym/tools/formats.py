@@ -128,7 +128,7 @@ class HermesFormat:
             try:
                 payload = json.loads(content)
             except (ValueError, RecursionError) as exc:
-                return FormatMatch(error=f"tool call {number} is not valid JSON ({exc})", spans=spans)
+                return FormatMatch(error=f"tool call {number} is not valid JSON ({_json_problem(exc)})", spans=spans)
             call = call_from_payload(payload, "", number)
             if isinstance(call, str):
                 return FormatMatch(error=call, spans=spans)
@@ -189,7 +189,15 @@ def _decode_arguments(arguments: Any) -> Any:
     try:
         return json.loads(arguments)
     except (ValueError, RecursionError) as exc:
-        return _Undecodable(str(exc))
+        return _Undecodable(_json_problem(exc))
+
+
+def _json_problem(exc: BaseException) -> str:
+    """Why JSON text did not parse, for the agent: Python's advice on its own limits (an integer
+    of over 4,300 digits: "use sys.set_int_max_str_digits()") is no advice to a model."""
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply"
+    return str(exc).split("; use sys.set_int_max_str_digits()")[0] or type(exc).__name__
 
 
 # ----------------------------------------------------------------------------- OpenAI

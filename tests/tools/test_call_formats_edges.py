@@ -1,4 +1,4 @@
-"""The python-fenced call format reads blocks as Markdown does: CRLF line ends, indented fences."""
+"""Call formats read what models write: CRLF line ends, indented fences, JSON past Python's limits."""
 
 from agentgym.tools.formats import PYTHON_FENCED
 
@@ -23,3 +23,14 @@ def test_an_indented_block_loses_its_fence_indentation_only():
 def test_other_languages_and_unclosed_blocks_keep_their_meaning():
     assert PYTHON_FENCED.find("```bash\r\nls\r\n```") is None
     assert PYTHON_FENCED.find("```python\r\nx = 1\r\n").error.startswith("unclosed ```python block")
+
+
+def test_an_integer_past_pythons_limit_is_explained_without_pythons_advice():
+    from agentgym.tools.formats import HERMES
+
+    digits = "1" * 5000
+    for arguments in (f'{{"x": {digits}}}', f'"{{\\"x\\": {digits}}}"'):  # an object, a JSON string
+        match = HERMES.find(f'<tool_call>\n{{"name": "f", "arguments": {arguments}}}\n</tool_call>')
+        assert "value has 5000 digits" in match.error and "sys.set_int_max_str_digits" not in match.error
+    nested = HERMES.find('<tool_call>\n{"name": "f", "arguments": ' + "[" * 100_000 + "]" * 100_000 + "}\n</tool_call>")
+    assert "nested too deeply" in nested.error
