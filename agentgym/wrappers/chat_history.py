@@ -76,7 +76,9 @@ class ChatHistory(gym.Wrapper):
     **Raw assistant messages.** With ``raw_assistant=True`` a tool step's assistant message keeps
     the action text as it was written, ``<tool_call>`` markup included, and has no
     ``tool_calls``: rendering the conversation with a chat template then reproduces exactly the
-    text the model generated, which token-exact rollouts need.
+    text the model generated, which token-exact rollouts need. An action that is an assistant
+    message dict with native ``tool_calls`` keeps those calls as written (a call without an
+    ``id`` gets the one its tool message answers), so the calls stay in the conversation.
     """
 
     def __init__(
@@ -138,7 +140,7 @@ class ChatHistory(gym.Wrapper):
         observation = _as_shown(observation)
         results = info.get("tool_results")
         if results and self.raw_assistant:
-            turn = [self._entry({"role": "assistant", "content": _action_text(action)})]
+            turn = [self._entry(_raw_assistant_message(action, results))]
             turn += [
                 self._entry({"role": "tool", "tool_call_id": r["tool_call_id"], "name": r["name"],
                              "content": str(r["content"])}, observation=True)
@@ -211,7 +213,10 @@ class ChatHistory(gym.Wrapper):
     def _size(self, message: Message) -> int:
         text = message_text(message.get("content"))
         for call in message.get("tool_calls", ()):
-            text += call["function"]["name"] + call["function"]["arguments"]
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict):
+                text += "".join(value if isinstance(value, str) else str(value)
+                                for value in (function.get("name", ""), function.get("arguments", "")))
         return self._measure(text)
 
 
@@ -244,6 +249,23 @@ def _action_text(action: Any) -> str:
     if isinstance(action, dict):  # an OpenAI-style message without tool calls
         return message_text(action.get("content"))
     return str(action)
+
+
+def _raw_assistant_message(action: Any, results: list[dict[str, Any]]) -> Message:
+    """A tool step's assistant message as the policy wrote it: its text, and, for a message dict
+    with native ``tool_calls``, those calls (copied; a call without an ``id`` gets the id of the
+    result at its place, so each tool message answers a call of this message)."""
+    message: Message = {"role": "assistant", "content": _action_text(action)}
+    written = action.get("tool_calls") if isinstance(action, dict) else None
+    if isinstance(written, list) and written:
+        calls = []
+        for i, call in enumerate(written):
+            call = dict(call) if isinstance(call, dict) else call
+            if isinstance(call, dict) and not call.get("id") and i < len(results):
+                call["id"] = results[i]["tool_call_id"]
+            calls.append(call)
+        message["tool_calls"] = calls
+    return message
 
 
 def _drop_note(turns: int) -> str:

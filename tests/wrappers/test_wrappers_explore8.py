@@ -1,0 +1,34 @@
+"""Exploratory tests, eighth round: the conversation wrappers."""
+
+from __future__ import annotations
+
+from agentgym.wrappers import ChatHistory, ToolCalling
+
+
+def _native_call(call_id: str | None) -> dict:
+    call = {"type": "function", "function": {"name": "add", "arguments": '{"a": 1, "b": 2}'}}
+    if call_id is not None:
+        call["id"] = call_id
+    return {"role": "assistant", "content": "Let me add.", "tool_calls": [call]}
+
+
+def test_raw_assistant_keeps_the_tool_calls_of_a_message_action(calculator):
+    """A native tool call (an OpenAI-style message, as a teacher-forced policy or a server's
+    parsed reply gives) left no trace in raw_assistant mode: the assistant message kept only the
+    content, and the tool message answered a call id no message made."""
+    env = ChatHistory(ToolCalling(calculator), raw_assistant=True)
+    env.reset(seed=0)
+    action = _native_call("c1")
+    messages = env.step(action)[4]["messages"]
+    assert messages[-2] == {"role": "assistant", "content": "Let me add.", "tool_calls": action["tool_calls"]}
+    assert messages[-1]["tool_call_id"] == "c1" and messages[-1]["content"] == "3"
+    assert action == _native_call("c1")  # the policy's message is not changed
+
+
+def test_raw_assistant_names_a_call_without_id_as_its_tool_message_does(calculator):
+    env = ChatHistory(ToolCalling(calculator), raw_assistant=True)
+    env.reset(seed=0)
+    messages = env.step(_native_call(None))[4]["messages"]
+    (call,) = messages[-2]["tool_calls"]
+    assert call["id"] == messages[-1]["tool_call_id"]
+    assert call["function"] == {"name": "add", "arguments": '{"a": 1, "b": 2}'}
