@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
@@ -35,6 +36,11 @@ class TrajectoryRecorder(gym.Wrapper):
     ``reset(options={"group_id": g})`` tags the episode with a rollout group; the key is
     removed before the options reach the environment. A ``reset`` after :meth:`close` reopens
     the file (appending) when the recorder opened it; close again when done.
+
+    ``copy.deepcopy`` (mid-episode too) gives a recorder of the copied environment with its own
+    episode so far and its own :attr:`trajectories`; it writes to the same writer (one file,
+    never a copy of an open one) and does not own it: closing the copy leaves the file open,
+    so close the original last.
     """
 
     def __init__(
@@ -55,6 +61,16 @@ class TrajectoryRecorder(gym.Wrapper):
         self._finished: deque[Trajectory] = deque(maxlen=keep_last)
         self._current: Trajectory | None = None
         self._observation = ""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> TrajectoryRecorder:
+        if self.writer is not None:
+            memo[id(self.writer)] = self.writer  # shared, not copied (it holds a file and a lock)
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            setattr(clone, name, copy.deepcopy(value, memo))
+        clone._owns_writer = False
+        return clone
 
     @property
     def trajectories(self) -> list[Trajectory]:

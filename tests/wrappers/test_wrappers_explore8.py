@@ -32,3 +32,27 @@ def test_raw_assistant_names_a_call_without_id_as_its_tool_message_does(calculat
     (call,) = messages[-2]["tool_calls"]
     assert call["id"] == messages[-1]["tool_call_id"]
     assert call["function"] == {"name": "add", "arguments": '{"a": 1, "b": 2}'}
+
+
+def test_a_copy_of_a_recorder_writing_a_file_plays_on_and_records_its_own_branch(calculator, tmp_path):
+    """copy.deepcopy of a recorder mid-episode (a lookahead search over the wrapped stack)
+    failed with "cannot pickle '_thread.lock' object" when it wrote a file."""
+    import copy
+
+    from agentgym.trajectory import read_trajectories
+    from agentgym.wrappers import TrajectoryRecorder
+
+    path = tmp_path / "t.jsonl"
+    env = TrajectoryRecorder(calculator, path)
+    env.reset(seed=0)
+    env.step("not a number")
+    branch = copy.deepcopy(env)
+    assert branch.writer is env.writer  # one file, not a copy of an open file
+    branch.step("1")
+    branch.close()  # the copy does not close the file it shares
+    env.step("2")
+    env.close()
+    stored = list(read_trajectories(path))
+    assert [[t.action for t in trajectory.turns] for trajectory in stored] == [["not a number", "1"],
+                                                                              ["not a number", "2"]]
+    assert [len(r.trajectories) for r in (env, branch)] == [1, 1]
