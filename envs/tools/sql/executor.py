@@ -12,14 +12,17 @@ copy, or a file opened through a ``mode=ro`` URI) and locks the connection down:
   refused before it runs;
 * SQLite's own limits are lowered: no attached databases, values of at most
   :data:`MAX_VALUE_BYTES` (``randomblob(1e9)`` fails instead of allocating a gigabyte),
-  bounded expression depth and compound selects;
+  at most :data:`MAX_COLUMNS` columns (tables, results, indexes), bounded expression depth and
+  compound selects;
 * loading extensions stays disabled (Python's default).
 
 :class:`SQLExecutor` runs one statement at a time on such a connection with a wall-clock
 ``time_limit`` (at the deadline a watchdog thread interrupts the statement, which SQLite checks
 at every virtual-machine instruction: a recursive CTE that never ends, a cross join of huge tables, rows
 of slow string functions; a progress handler called every few thousand instructions checks the
-clock too) and a ``max_rows`` cap (rows past it are never produced). It never raises
+clock too), a ``max_rows`` cap (rows past it are never produced) and a cap of
+:data:`MAX_RESULT_BYTES` on the text and blobs of a result (a larger result is an error, not
+memory: ten ``zeroblob(99999)`` columns over a thousand rows were a gigabyte). It never raises
 for anything a query does: errors come back in :class:`QueryResult` as text for the agent.
 :func:`render_result` formats a result as a table within a character budget.
 """
@@ -45,6 +48,12 @@ READ_ONLY_PRAGMAS = frozenset({
 #: on such values (``instr``, ``replace``: time quadratic in their length) takes tens of
 #: milliseconds, as the time limit can stop a statement only between calls (4 s at 1 MB).
 MAX_VALUE_BYTES = 100_000
+#: The most columns a table, an index or a result may have: with :data:`MAX_VALUE_BYTES`, one
+#: result row holds at most 20 MB (SQLite's default of 2,000 columns let one row hold 200 MB).
+MAX_COLUMNS = 200
+#: The most bytes of text and blobs one result may hold (counted as rows are fetched; numbers
+#: count 8 bytes); a result past it is an error of kind ``"too_large"``.
+MAX_RESULT_BYTES = 16_000_000
 #: The progress handler runs every this many virtual-machine instructions.
 PROGRESS_INTERVAL = 4_000
 
@@ -57,6 +66,7 @@ DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "printf", "for
 _LIMITS = (
     (sqlite3.SQLITE_LIMIT_ATTACHED, 0),
     (sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES),
+    (sqlite3.SQLITE_LIMIT_COLUMN, MAX_COLUMNS),
     (sqlite3.SQLITE_LIMIT_SQL_LENGTH, 100_000),
     (sqlite3.SQLITE_LIMIT_EXPR_DEPTH, 200),
     (sqlite3.SQLITE_LIMIT_COMPOUND_SELECT, 50),
@@ -120,8 +130,9 @@ class QueryResult:
         truncated: the statement had more rows than ``max_rows`` (the rest were not produced).
         error: why the statement failed, written for the agent; ``None`` on success.
         error_kind: ``"refused"`` (not allowed), ``"timeout"``, ``"sql"`` (SQLite rejected or
-            failed it), ``"input"`` (not a single statement of valid text) or ``"closed"`` (the
-            executor was closed); ``None`` on success.
+            failed it), ``"input"`` (not a single statement of valid text), ``"too_large"`` (its
+            rows hold more than :data:`MAX_RESULT_BYTES`) or ``"closed"`` (the executor was
+            closed); ``None`` on success.
         elapsed: seconds the statement ran.
     """
 
@@ -144,6 +155,7 @@ class SQLExecutor:
         connection: the connection (the executor installs its progress handler on it).
         time_limit: seconds a statement may run, fetching its rows included.
         max_rows: rows kept per statement; one more is fetched to tell whether there were more.
+            Rows holding more than :data:`MAX_RESULT_BYTES` in all make the statement an error.
 
     :meth:`close` may come from another thread while a statement runs: it stops the statement
     (SQLite's interrupt, and the progress handler refuses to go on) and closes the connection
@@ -205,7 +217,7 @@ class SQLExecutor:
         try:
             cursor.execute(sql)
             columns = tuple(str(d[0]) for d in cursor.description) if cursor.description else ()
-            rows = cursor.fetchmany(self.max_rows + 1) if columns else []
+            rows = self._fetch(cursor) if columns else None
         except sqlite3.Error as exc:
             return self._failure(exc, start)
         except (ValueError, OverflowError, MemoryError) as exc:  # e.g. an integer too big for Python's binding
@@ -218,8 +230,28 @@ class SQLExecutor:
                 cursor.close()
             except sqlite3.ProgrammingError:  # the connection was closed from another thread
                 pass
+        if rows is None and columns:
+            return QueryResult(error=f"the result is too large: its values hold more than {MAX_RESULT_BYTES:,} "
+                                     "bytes; select fewer or shorter values (length(), substr()) or fewer rows",
+                               error_kind="too_large", elapsed=time.monotonic() - start)
+        rows = rows or []
         truncated = len(rows) > self.max_rows
         return QueryResult(columns, rows[: self.max_rows], truncated, elapsed=time.monotonic() - start)
+
+    def _fetch(self, cursor: sqlite3.Cursor) -> list[tuple[Any, ...]] | None:
+        """Up to ``max_rows + 1`` rows of ``cursor``; ``None`` once they hold more than
+        :data:`MAX_RESULT_BYTES` (the rest is not fetched)."""
+        rows: list[tuple[Any, ...]] = []
+        size = 0
+        while len(rows) <= self.max_rows:
+            row = cursor.fetchone()
+            if row is None:
+                break
+            size += sum(len(value) if isinstance(value, (str, bytes)) else 8 for value in row)
+            if size > MAX_RESULT_BYTES:
+                return None
+            rows.append(row)
+        return rows
 
     def _failure(self, exc: sqlite3.Error, start: float) -> QueryResult:
         elapsed = time.monotonic() - start
@@ -241,6 +273,8 @@ class SQLExecutor:
                                error_kind="input", elapsed=elapsed)
         if "too big" in message:
             message += f" (values are limited to {MAX_VALUE_BYTES:,} bytes)"
+        elif "too many columns" in message:
+            message += f" (at most {MAX_COLUMNS} columns)"
         return QueryResult(error=f"SQL error: {message}", error_kind="sql", elapsed=elapsed)
 
     def close(self) -> None:

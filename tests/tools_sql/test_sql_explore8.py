@@ -1,0 +1,46 @@
+"""Exploratory round 8 of the SQL tool environment: defects found by probing, one test each."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from agentgym.envs.tools.sql.executor import SQLExecutor, connect_read_only
+
+
+def _image(rows: int) -> bytes:
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    connection.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(rows)])
+    connection.commit()
+    image = connection.serialize()
+    connection.close()
+    return image
+
+
+@pytest.fixture
+def executor():
+    executor = SQLExecutor(connect_read_only(_image(300)), time_limit=10.0, max_rows=1_000)
+    yield executor
+    executor.close()
+
+
+def _result_bytes(rows) -> int:
+    return sum(len(value) for row in rows for value in row if isinstance(value, (str, bytes)))
+
+
+def test_a_result_of_huge_values_is_refused_not_held_in_memory(executor):
+    # 300 rows of five 99,999-byte blobs: 150 MB in the result (1,000 rows of ten: 1 GB in 1.7 s).
+    result = executor.execute("SELECT " + ", ".join(["zeroblob(99999)"] * 5) + " FROM t")
+    assert not result.ok and result.error_kind == "too_large"
+    assert "too large" in result.error and _result_bytes(result.rows) == 0
+    # an ordinary result is untouched
+    assert executor.execute("SELECT id, 'x' FROM t").rows[:2] == [(0, "x"), (1, "x")]
+
+
+def test_a_single_row_cannot_hold_thousands_of_huge_values(executor):
+    # one row of 1,000 such blobs was 100 MB built in one step before anything could count it
+    result = executor.execute("SELECT " + ", ".join(["zeroblob(99999)"] * 1_000))
+    assert not result.ok and _result_bytes(result.rows) == 0
+    assert "at most 200 columns" in result.error
