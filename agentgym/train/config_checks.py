@@ -293,8 +293,6 @@ def _check_algorithm(algo: AlgorithmSection, rollout: Any, p: list[str]) -> None
     if not spec.critic and algo.value_head:
         critics = ", ".join(repr(n) for n in estimator_names() if estimator_spec(n).critic)
         p.append(f"algorithm.value_head = true, but {algo.name!r} does not use a critic (only {critics} do)")
-    if algo.channels and any(isinstance(w, bool) or not isinstance(w, (int, float)) for w in algo.channels.values()):
-        p.append(f"algorithm.channels must map reward components to numbers, got {toml_literal(algo.channels)}")
     p.extend(spec.check(algo) if spec.check else [])
 
 

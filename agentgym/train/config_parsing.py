@@ -110,7 +110,7 @@ def _conforms(value: Any, hint: Any) -> bool:
     (``None`` only says the key may be left out: TOML has no null); ``bool`` is not an integer
     here; an integer is a number; a number must be finite (``nan`` and ``inf`` configure
     nothing); lists and fixed-length tuples (``tuple[float, float]``) are TOML arrays whose items
-    fit. A hint this function does not know raises ``TypeError``, so that no new field goes
+    fit, and typed tables (``dict[str, float]``) TOML tables whose values fit. A hint this function does not know raises ``TypeError``, so that no new field goes
     unchecked.
     """
     origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -122,7 +122,9 @@ def _conforms(value: Any, hint: Any) -> bool:
         return isinstance(value, list) and all(_conforms(item, args[0]) for item in value)
     if origin is tuple:
         return isinstance(value, list) and len(value) == len(args) and all(map(_conforms, value, args))
-    if origin is dict or hint is dict:
+    if origin is dict:
+        return isinstance(value, dict) and all(_conforms(item, args[1]) for item in value.values())
+    if hint is dict:
         return isinstance(value, dict)
     if hint is Any:
         return True
@@ -149,6 +151,8 @@ def _describe(hint: Any, *, plural: bool = False) -> str:
         return ("lists of " if plural else "a list of ") + _describe(args[0], plural=True)
     if origin is tuple:
         return ("lists " if plural else "a list ") + "[" + ", ".join(_describe(option) for option in args) + "]"
+    if origin is dict and args[1] is not Any:
+        return ("tables of " if plural else "a table of ") + _describe(args[1], plural=True)
     if origin is dict or hint is dict:
         return "tables" if plural else "a table"
     one, many = _WORDS[hint]
@@ -162,12 +166,19 @@ _WORDS: dict[Any, tuple[str, str]] = {
 
 
 def _coerce(value: Any, hint: Any) -> Any:
-    """Integers given for float options become floats (TOML writes ``1`` for ``1.0``)."""
+    """Integers given for float options (and a typed list's items or table's values) become
+    floats (TOML writes ``1`` for ``1.0``)."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is list:
         return [_coerce(item, args[0]) for item in value]
-    options = args if origin in (typing.Union, types.UnionType) else (hint,)
-    if float in options and isinstance(value, int) and not isinstance(value, bool):
+    if origin is dict:
+        return {key: _coerce(item, args[1]) for key, item in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        if float in args and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        fitting = [option for option in args if option is not type(None) and _conforms(value, option)]
+        return _coerce(value, fitting[0]) if fitting else value
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
 

@@ -152,7 +152,7 @@ def test_integers_are_accepted_for_float_options():
     ({"rollout": {"group_size": 1}, "algorithm": {"name": "gigpo"}}, "compares the rollouts of a group"),
     ({"algorithm": {"name": "grop"}}, "unknown algorithm 'grop' (did you mean 'grpo'"),
     ({"algorithm": {"name": "multichannel"}}, "needs algorithm.channels"),
-    ({"algorithm": {"name": "multichannel", "channels": {"outcome": "high"}}}, "must map reward components to numbers"),
+    ({"algorithm": {"name": "multichannel", "channels": {"outcome": "high"}}}, "algorithm.channels must be a table of finite numbers"),
     ({"algorithm": {"name": "stratified", "alpha": 1.5}}, "algorithm.alpha must be in [0, 1]"),
     ({"filters": {"top_fraction": 0.0}}, "top_fraction must be in (0, 1]"),
     ({"filters": {"top_fraction": 1.5}}, "top_fraction must be in (0, 1]"),

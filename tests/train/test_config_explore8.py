@@ -1,0 +1,29 @@
+"""Exploratory round 8 on the training configuration: defects found by probing, one test each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentgym.train.config import ConfigError, TrainConfig, load_config
+
+
+def _problems(data: dict) -> str:
+    with pytest.raises(ConfigError) as caught:
+        TrainConfig.from_dict(data)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("weight", ["nan", "inf", "-inf"])
+def test_a_channel_weight_that_is_not_finite_is_refused_like_any_number(tmp_path, weight):
+    path = tmp_path / "mt.toml"
+    path.write_text(f'[algorithm]\nname = "multichannel"\nchannels = {{success = 1.0, format = {weight}}}\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "algorithm.channels" in str(caught.value) and "finite" in str(caught.value)
+
+
+def test_channel_weights_given_as_integers_become_floats():
+    config = TrainConfig.from_dict({"algorithm": {"name": "multichannel", "channels": {"success": 1}}})
+    assert config.algorithm.channels == {"success": 1.0} and type(config.algorithm.channels["success"]) is float
