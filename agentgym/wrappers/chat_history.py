@@ -12,6 +12,8 @@ import numpy as np
 
 from agentgym.core import ConfigError, is_int
 from agentgym.tool_calls import ToolCall, message_text, parse_tool_calls
+from agentgym.tools.formats import parse_action
+from agentgym.wrappers.tool_calling import ToolCalling
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are an agent acting in an interactive environment. Each turn you read the result of "
@@ -44,7 +46,8 @@ class ChatHistory(gym.Wrapper):
        as a user message. On a tool step (``info["tool_results"]`` set by
        :class:`ToolCalling`, which must sit inside this wrapper) the assistant message carries
        OpenAI-style ``tool_calls`` and its ``content`` is the action's prose without the
-       ``<tool_call>`` markup; each result becomes a ``{"role": "tool", "tool_call_id",
+       tool-call markup (``<tool_call>``, or that of the formats the ToolCalling reads:
+       ``<sql>``, ``<python>``...); each result becomes a ``{"role": "tool", "tool_call_id",
        "name", "content"}`` message in place of the user message.
 
     Observations that are ``{"text", "image"}`` dicts become content parts
@@ -148,7 +151,8 @@ class ChatHistory(gym.Wrapper):
             ]
         elif results:
             calls = [ToolCall(r["tool_call_id"], r["name"], r["arguments"]).to_openai() for r in results]
-            prose = parse_tool_calls(action).text
+            formats = self._tool_call_formats()
+            prose = (parse_tool_calls(action) if formats is None else parse_action(action, formats)).text
             turn = [self._entry({"role": "assistant", "content": prose or "", "tool_calls": calls})]
             turn += [
                 self._entry({"role": "tool", "tool_call_id": r["tool_call_id"], "name": r["name"],
@@ -163,6 +167,15 @@ class ChatHistory(gym.Wrapper):
         self._turns.append(turn)
         self._refresh(info)
         return observation, reward, terminated, truncated, info
+
+    def _tool_call_formats(self) -> Any:
+        """The formats of the :class:`ToolCalling` inside this wrapper (``None``: none found)."""
+        layer = self.env
+        while isinstance(layer, gym.Wrapper):
+            if isinstance(layer, ToolCalling):
+                return layer.formats
+            layer = layer.env
+        return None
 
     # ------------------------------------------------------------------ budget
     def _refresh(self, info: dict[str, Any]) -> None:

@@ -56,3 +56,41 @@ def test_a_copy_of_a_recorder_writing_a_file_plays_on_and_records_its_own_branch
     assert [[t.action for t in trajectory.turns] for trajectory in stored] == [["not a number", "1"],
                                                                               ["not a number", "2"]]
     assert [len(r.trajectories) for r in (env, branch)] == [1, 1]
+
+
+class _SqlEnv:
+    """An environment whose agent calls its one tool as <sql>...</sql>."""
+
+    @staticmethod
+    def make():
+        from agentgym import Feedback, LLMEnv, Tool
+
+        class SqlEnv(LLMEnv):
+            instructions = "Query the table."
+            tool_call_formats = ("sql",)
+
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.tools = (Tool("sql", "Run a query.", lambda query: "rows: 1",
+                                   {"type": "object", "properties": {"query": {"type": "string"}},
+                                    "required": ["query"]}),)
+
+            def new_episode(self, options):
+                return "start"
+
+            def play(self, action):
+                return Feedback("done", {}, terminated=True)
+
+        return SqlEnv()
+
+
+def test_a_tool_step_in_another_format_keeps_only_the_prose_beside_its_tool_calls():
+    """With a format other than Hermes (<sql>, <python>, fenced code) the assistant message kept
+    the markup in its content besides the tool_calls made of it: the call was shown (and
+    counted against the context budget) twice."""
+    env = ChatHistory(ToolCalling(_SqlEnv.make()))
+    env.reset(seed=0)
+    messages = env.step("I will query. <sql>SELECT 1</sql>")[4]["messages"]
+    assert messages[-2]["content"] == "I will query."
+    assert messages[-2]["tool_calls"][0]["function"] == {"name": "sql", "arguments": '{"query": "SELECT 1"}'}
+    assert messages[-1]["content"] == "rows: 1"
