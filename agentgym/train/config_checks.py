@@ -23,6 +23,7 @@ the list they are given.
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +55,7 @@ def configuration_problems(config: TrainConfig) -> list[str]:
     if run.seed >= 2**64:  # torch's generators take 64 bits ("Overflow when unpacking long long")
         p.append(f"run.seed must be below 2**64, got {run.seed}")
     _check_model_path(model.path, p)
-    if run.device != "auto" and not (run.device == "cpu" or run.device.startswith("cuda")):
+    if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", run.device):  # what torch.device parses, and only that
         p.append(f'run.device must be "auto", "cpu", "cuda" or "cuda:N", got {toml_literal(run.device)}')
     if run.precision == "bf16" and run.device == "cpu":
         p.append("run.precision = 'bf16' needs a CUDA device (run.device is 'cpu'); use 'fp32' or 'auto'")

@@ -27,3 +27,13 @@ def test_a_channel_weight_that_is_not_finite_is_refused_like_any_number(tmp_path
 def test_channel_weights_given_as_integers_become_floats():
     config = TrainConfig.from_dict({"algorithm": {"name": "multichannel", "channels": {"success": 1}}})
     assert config.algorithm.channels == {"success": 1.0} and type(config.algorithm.channels["success"]) is float
+
+
+@pytest.mark.parametrize("device", ["cudafoo", "cuda:", "cuda:-1", "cuda:x", "cuda: 0", "cuda:0 "])
+def test_a_device_torch_cannot_parse_is_refused_when_the_file_loads(device):
+    assert 'run.device must be "auto", "cpu", "cuda" or "cuda:N"' in _problems({"run": {"device": device}})
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:0", "cuda:12"])
+def test_the_documented_devices_load(device):
+    assert TrainConfig.from_dict({"run": {"device": device}}).run.device == device
