@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from agentgym.envs.tools.sql.executor import SQLExecutor, connect_read_only
+from agentgym.envs.tools.sql.executor import SQLExecutor, connect_read_only, render_result
 
 
 def _image(rows: int) -> bytes:
@@ -44,3 +44,14 @@ def test_a_single_row_cannot_hold_thousands_of_huge_values(executor):
     result = executor.execute("SELECT " + ", ".join(["zeroblob(99999)"] * 1_000))
     assert not result.ok and _result_bytes(result.rows) == 0
     assert "at most 200 columns" in result.error
+
+
+def test_control_characters_in_values_are_escaped_in_the_rendered_table(executor):
+    # a tab, an ESC sequence, a NUL, a vertical tab and U+2028 reached the agent raw: a terminal
+    # took the ESC, and str.splitlines() broke the row into several lines at \x0b and U+2028
+    result = executor.execute("SELECT 'a' || char(9) || 'b' || char(27) || '[31m' || char(0) || char(11)"
+                              " || char(8232) || char(133) || 'z' AS v, 'plain' AS w")
+    text = render_result(result)
+    assert text.splitlines() == ["v | w", "a\\tb\\x1b[31m\\x00\\x0b\\u2028\\x85z | plain", "(1 row)"]
+    column = executor.execute('SELECT 1 AS "a' + "\x07" + 'b"')
+    assert render_result(column).splitlines()[0] == "a\\x07b"

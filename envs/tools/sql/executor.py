@@ -29,6 +29,7 @@ for anything a query does: errors come back in :class:`QueryResult` as text for 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -368,6 +369,19 @@ class _Watchdog:
                     pass
 
 
+#: What a cell shows escaped: the column separator, C0 and C1 control characters (line breaks,
+#: tabs, NUL, ESC sequences) and U+2028/U+2029, so that each row is one line of plain text.
+_UNPRINTABLE = re.compile("[|\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
+_ESCAPES = {"|": "\\|", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
 def _cell(value: Any, width: int) -> str:
     if value is None:
         text = "NULL"
@@ -377,14 +391,16 @@ def _cell(value: Any, width: int) -> str:
         text = repr(value)
     else:
         text = str(value)
-    text = text.replace("\n", "\\n").replace("\r", "\\r").replace("|", "\\|")
+    text = _UNPRINTABLE.sub(_escape, text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def render_result(result: QueryResult, *, max_rows: int = 30, max_chars: int = 4_000, cell_chars: int = 80) -> str:
     """``result`` as text for the agent: the error, or a ``|``-separated table of at most
     ``max_rows`` rows and ``max_chars`` characters (cells cut at ``cell_chars``), with the row
-    count and a note when rows were left out."""
+    count and a note when rows were left out. In cells and column names, ``|``, line breaks, tabs
+    and other control characters are escaped (``\\|``, ``\\n``, ``\\t``, ``\\x1b``): one row is
+    one line."""
     if result.error is not None:
         return f"Error: {result.error}"
     if not result.columns:
