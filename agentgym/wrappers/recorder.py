@@ -10,7 +10,9 @@ from collections import deque
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
+from agentgym.images import is_image
 from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn, json_safe
 
 # Step-info keys a Turn stores in its own fields, or that repeat what the trajectory holds.
@@ -29,7 +31,9 @@ class TrajectoryRecorder(gym.Wrapper):
         fsync: force each trajectory to disk, when ``output`` is a path.
         metadata: copied into every trajectory's ``metadata`` (e.g. the policy's name).
 
-    A trajectory is stored when its episode terminates or is truncated, and also, marked
+    Each turn keeps the text the agent saw and, for a ``{"text", "image"}`` observation, its
+    image (``observation_image``, a copy taken when it was shown; the writer stores it as a
+    file). A trajectory is stored when its episode terminates or is truncated, and also, marked
     ``truncated`` with an ``error`` note, when the episode is cut short: ``reset`` or
     ``close`` before it ended, or the environment raising in ``step`` (the exception is then
     re-raised). Episodes cut short before their first step are not stored.
@@ -61,6 +65,7 @@ class TrajectoryRecorder(gym.Wrapper):
         self._finished: deque[Trajectory] = deque(maxlen=keep_last)
         self._current: Trajectory | None = None
         self._observation = ""
+        self._image: np.ndarray | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> TrajectoryRecorder:
         if self.writer is not None:
@@ -93,7 +98,7 @@ class TrajectoryRecorder(gym.Wrapper):
             instructions=str(info.get("instructions", "")),
             metadata=dict(self.metadata),
         )
-        self._observation = _observation_text(observation)
+        self._observation, self._image = _observation_text(observation), _observation_image(observation)
         return observation, info
 
     def step(self, action: Any):
@@ -114,8 +119,9 @@ class TrajectoryRecorder(gym.Wrapper):
                 error=info.get("error"),
                 info=json_safe({k: v for k, v in info.items() if k not in _NOT_IN_TURN_INFO}),
                 seconds=time.perf_counter() - start,
+                observation_image=self._image,
             ))
-            self._observation = _observation_text(observation)
+            self._observation, self._image = _observation_text(observation), _observation_image(observation)
             if terminated or truncated:
                 trajectory.terminated, trajectory.truncated = bool(terminated), bool(truncated)
                 trajectory.success = bool(info.get("success", False))
@@ -147,3 +153,10 @@ def _observation_text(observation: Any) -> str:
     if isinstance(observation, dict):
         return str(observation.get("text", ""))
     return str(observation)
+
+
+def _observation_image(observation: Any) -> np.ndarray | None:
+    """A copy of the image of a ``{"text", "image"}`` observation (an environment may draw on
+    into the array it showed), or ``None``."""
+    image = observation.get("image") if isinstance(observation, dict) else None
+    return image.copy() if is_image(image) else None

@@ -94,3 +94,45 @@ def test_a_tool_step_in_another_format_keeps_only_the_prose_beside_its_tool_call
     assert messages[-2]["content"] == "I will query."
     assert messages[-2]["tool_calls"][0]["function"] == {"name": "sql", "arguments": '{"query": "SELECT 1"}'}
     assert messages[-1]["content"] == "rows: 1"
+
+
+class _Canvas:
+    """A multimodal environment that draws each turn into the one array it shows."""
+
+    @staticmethod
+    def make():
+        import gymnasium as gym
+        import numpy as np
+
+        from agentgym.spaces import UnicodeText
+
+        class Canvas(gym.Env):
+            observation_space = gym.spaces.Dict({})
+            action_space = UnicodeText(100)
+
+            def reset(self, *, seed=None, options=None):
+                self.canvas, self.turn = np.zeros((2, 2, 3), np.uint8), 0
+                return {"text": "turn 0", "image": self.canvas}, {}
+
+            def step(self, action):
+                self.turn += 1
+                self.canvas[:] = self.turn  # drawn on in place
+                return {"text": f"turn {self.turn}", "image": self.canvas}, 0.0, self.turn == 2, False, {}
+
+        return Canvas()
+
+
+def test_the_recorder_keeps_the_image_each_turn_was_played_on(tmp_path):
+    """The recorder kept only the text of a {"text", "image"} observation: a multimodal
+    episode's trajectory (and its file) had no observation_image in any turn."""
+    from agentgym.trajectory import read_trajectories
+    from agentgym.wrappers import TrajectoryRecorder
+
+    env = TrajectoryRecorder(_Canvas.make(), tmp_path / "t.jsonl")
+    env.reset(seed=0)
+    env.step("a")
+    env.step("b")
+    env.close()
+    for trajectory in (env.trajectories[0], read_trajectories(tmp_path / "t.jsonl")[0]):
+        assert [t.observation for t in trajectory.turns] == ["turn 0", "turn 1"]
+        assert [int(t.observation_image.max()) for t in trajectory.turns] == [0, 1]
