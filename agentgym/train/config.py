@@ -89,7 +89,9 @@ class ModelSection:
     """[model] The policy to train.
 
     Attributes:
-        path: ``smollm2-135m`` (the embedded model), a local folder or a hub name.
+        path: ``smollm2-135m`` (the embedded model), a local folder or a hub name. A leading
+            ``~`` (your home folder) is expanded when the section is made, since the loaders
+            (``from_pretrained``) would take ``~/models/mine`` for a hub name.
         revision: the hub revision, if any.
         dtype: the weights' dtype: ``float32`` (default; train in fp32, bf16 by autocast) or
             ``bfloat16``.
@@ -104,6 +106,10 @@ class ModelSection:
     gradient_checkpointing: bool = False
     max_batch_size: int = 64
     lora: LoraSection = field(default_factory=LoraSection)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.path, str) and self.path.startswith("~"):
+            self.path = str(Path(self.path).expanduser())
 
 
 @dataclass

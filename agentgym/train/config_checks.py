@@ -260,7 +260,7 @@ def model_path_problem(path: str, name: str = "model.path") -> str | None:
     typo gives one line here rather than a hub error about repository ids."""
     expected = ("expected a local model folder (written by save_pretrained), a hub name such as "
                 '"HuggingFaceTB/SmolLM2-135M-Instruct", or "smollm2-135m" (the embedded model)')
-    folder = Path(path)
+    folder = Path(path).expanduser()
     looks_local = folder.is_absolute() or path.startswith((".", "~")) or path.count("/") > 1 or "\\" in path
     if not path.strip():
         return f"{name} is empty: {expected}"

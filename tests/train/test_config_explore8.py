@@ -37,3 +37,19 @@ def test_a_device_torch_cannot_parse_is_refused_when_the_file_loads(device):
 @pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:0", "cuda:12"])
 def test_the_documented_devices_load(device):
     assert TrainConfig.from_dict({"run": {"device": device}}).run.device == device
+
+
+def test_a_model_folder_under_the_home_folder_written_with_a_tilde_loads(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / "models" / "mine").mkdir(parents=True)
+    (home / "models" / "mine" / "config.json").write_text("{}")
+    monkeypatch.setenv("HOME", str(home))
+    path = tmp_path / "run.toml"
+    path.write_text('[model]\npath = "~/models/mine"\n')
+    config = load_config(path)
+    assert Path(config.model.path) == home / "models" / "mine"  # what from_pretrained, which knows no ~, is given
+
+
+def test_a_missing_model_folder_with_a_tilde_is_still_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert "does not exist" in _problems({"model": {"path": "~/models/missing"}})
