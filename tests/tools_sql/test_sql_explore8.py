@@ -55,3 +55,19 @@ def test_control_characters_in_values_are_escaped_in_the_rendered_table(executor
     assert text.splitlines() == ["v | w", "a\\tb\\x1b[31m\\x00\\x0b\\u2028\\x85z | plain", "(1 row)"]
     column = executor.execute('SELECT 1 AS "a' + "\x07" + 'b"')
     assert render_result(column).splitlines()[0] == "a\\x07b"
+
+
+def test_a_row_wider_than_the_budget_is_shown_cut_not_left_out(executor):
+    # 60 columns of 70 characters: each row is 4,400 characters, over the 4,000 of the budget,
+    # and the agent read only the header and '(3 rows; the first 0 shown)'
+    result = executor.execute("SELECT " + ", ".join(f"'{i:02d}' || substr(hex(zeroblob(40)), 1, 68) AS c{i}"
+                                                     for i in range(60)) + " FROM t LIMIT 3")
+    lines = render_result(result, max_chars=4_000).splitlines()
+    assert lines[1].startswith("00" + "0" * 68 + " | 01") and lines[1].endswith("…")
+    assert lines[-1] == "(3 rows; the first 1 shown)"
+    assert sum(len(line) + 1 for line in lines[:-1]) <= 4_001
+    # a header longer than the whole budget leaves room for the first row too
+    wide = executor.execute("SELECT " + ", ".join(f"id AS {'column_' * 4}{i}" for i in range(100)) + " FROM t LIMIT 1")
+    lines = render_result(wide, max_chars=400).splitlines()
+    assert lines[0].endswith("…") and lines[1].startswith("0 | 0 | 0") and lines[-1] == "(1 row)"
+    assert sum(len(line) + 1 for line in lines[:-1]) <= 401

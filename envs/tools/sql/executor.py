@@ -398,19 +398,27 @@ def _cell(value: Any, width: int) -> str:
 def render_result(result: QueryResult, *, max_rows: int = 30, max_chars: int = 4_000, cell_chars: int = 80) -> str:
     """``result`` as text for the agent: the error, or a ``|``-separated table of at most
     ``max_rows`` rows and ``max_chars`` characters (cells cut at ``cell_chars``), with the row
-    count and a note when rows were left out. In cells and column names, ``|``, line breaks, tabs
+    count and a note when rows were left out. A header longer than ``max_chars`` is cut to half
+    of it, and a first row that does not fit is shown cut at the budget (ending in ``…``). In cells and column names, ``|``, line breaks, tabs
     and other control characters are escaped (``\\|``, ``\\n``, ``\\t``, ``\\x1b``): one row is
     one line."""
     if result.error is not None:
         return f"Error: {result.error}"
     if not result.columns:
         return "The statement returned no result set."
-    lines = [" | ".join(_cell(name, cell_chars) for name in result.columns)[:max_chars]]
-    used = len(lines[0])
+    header = " | ".join(_cell(name, cell_chars) for name in result.columns)
+    if len(header) > max_chars:  # leave half the budget to the rows
+        header = header[: max(1, max_chars // 2 - 1)] + "…"
+    lines = [header]
+    used = len(header)
     shown = 0
     for row in result.rows[:max_rows]:
         line = " | ".join(_cell(value, cell_chars) for value in row)
         if used + len(line) + 1 > max_chars:
+            room = max_chars - used - 1
+            if shown == 0 and room > 1:  # a first row wider than the budget is shown cut
+                lines.append(line[: room - 1] + "…")
+                shown += 1
             break
         lines.append(line)
         used += len(line) + 1
