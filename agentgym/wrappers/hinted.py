@@ -6,7 +6,8 @@ not been there (importance-corrected). So the wrapper records exactly what it ad
 ``reset`` and each step that does not end the episode appends ``"\\n\\nHint: <hint>"`` to the
 text of the observation (the ``"text"`` of a ``{"text", "image"}`` observation) and puts
 ``{"level", "hint", "suffix"}`` in ``info["hint"]``, where ``suffix`` is the appended text
-(``None`` and nothing appended when the environment has no hint for the state).
+(``None`` and nothing appended when the environment has no hint for the state, or a blank
+one).
 
 The hint is ``env.unwrapped.hint(level)`` (:meth:`agentgym.core.LLMEnv.hint`: 1 the rules,
 2 a strategy, 3 a good next move). An environment whose ``hint`` raises, or a hint that would
@@ -53,9 +54,10 @@ class Hinted(gym.Wrapper):
         except Exception as exc:  # noqa: BLE001 - a broken hint costs the hint, not the step
             record["error"] = f"{type(exc).__name__}: {exc}"
             hint = None
-        if not hint:
+        text = " ".join(str(hint).split()) if hint else ""  # a blank hint is no hint
+        if not text:
             return observation, {**info, HINT_KEY: record}
-        suffix = HINT_PREFIX + " ".join(str(hint).split())
+        suffix = HINT_PREFIX + text
         if isinstance(observation, dict) and isinstance(observation.get("text"), str):
             hinted: Any = {**observation, "text": observation["text"] + suffix}
         elif isinstance(observation, str):

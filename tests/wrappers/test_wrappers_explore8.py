@@ -136,3 +136,35 @@ def test_the_recorder_keeps_the_image_each_turn_was_played_on(tmp_path):
     for trajectory in (env.trajectories[0], read_trajectories(tmp_path / "t.jsonl")[0]):
         assert [t.observation for t in trajectory.turns] == ["turn 0", "turn 1"]
         assert [int(t.observation_image.max()) for t in trajectory.turns] == [0, 1]
+
+
+def _hinting(hint):
+    from agentgym import Feedback, LLMEnv
+
+    class Hinting(LLMEnv):
+        instructions = "Say anything."
+
+        def new_episode(self, options):
+            return "start"
+
+        def play(self, action):
+            return Feedback("go on", {}, terminated=False)
+
+        def hint(self, level=3):
+            return hint
+
+    return Hinting()
+
+
+def test_a_blank_hint_is_no_hint():
+    """A hint of only whitespace appended an empty "\\n\\nHint: " to every observation (and
+    reported it as the hint), where the module promises nothing appended without a hint."""
+    from agentgym.wrappers import Hinted
+
+    for blank in ("", "   ", "\n\t"):
+        env = Hinted(_hinting(blank))
+        observation, info = env.reset(seed=0)
+        assert observation == "start"
+        assert info["hint"] == {"level": 3, "hint": None, "suffix": None}
+        observation, *_, info = env.step("x")
+        assert observation == "go on" and info["hint"]["suffix"] is None
