@@ -69,6 +69,7 @@ def configuration_problems(config: TrainConfig) -> list[str]:
         positive(model.lora.alpha, "model.lora.alpha", integer=True)
         if not 0 <= model.lora.dropout < 1:
             p.append(f"model.lora.dropout must be in [0, 1), got {model.lora.dropout}")
+        _check_lora_targets(model.lora.target_modules, p)
     if len(env.train_seeds) != 2 or not 0 <= env.train_seeds[0] < env.train_seeds[1]:
         p.append(f"env.train_seeds must be [start, stop) with 0 <= start < stop, got {env.train_seeds}")
     elif env.train_seeds[1] >= 2**63:  # the seeds are drawn as NumPy int64s
@@ -274,6 +275,19 @@ def model_path_problem(path: str, name: str = "model.path") -> str | None:
     if folder.is_dir() and not any((folder / file).is_file() for file in ("config.json", "adapter_config.json")):
         return f"{name} {toml_literal(path)} holds no model (no config.json): {expected}"
     return None
+
+
+def _check_lora_targets(modules: list[str], p: list[str]) -> None:
+    """What peft would refuse only once the model is loaded: no module, an empty name, or
+    ``"all-linear"`` (its keyword for every linear layer) among module names."""
+    if not modules:
+        p.append('model.lora.target_modules must name at least one module, e.g. ["q_proj", "v_proj"], '
+                 'or be ["all-linear"]')
+    elif "all-linear" in modules and len(modules) > 1:
+        p.append(f'model.lora.target_modules: "all-linear" stands alone (it adapts every linear layer), '
+                 f"got {toml_literal(modules)}")
+    elif not all(name.strip() for name in modules):
+        p.append(f"model.lora.target_modules must not hold an empty name, got {toml_literal(modules)}")
 
 
 def _check_algorithm(algo: AlgorithmSection, rollout: Any, p: list[str]) -> None:

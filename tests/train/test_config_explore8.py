@@ -53,3 +53,16 @@ def test_a_model_folder_under_the_home_folder_written_with_a_tilde_loads(tmp_pat
 def test_a_missing_model_folder_with_a_tilde_is_still_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     assert "does not exist" in _problems({"model": {"path": "~/models/missing"}})
+
+
+@pytest.mark.parametrize("modules, expected", [
+    ([], "model.lora.target_modules must name at least one module"),
+    (["all-linear", "q_proj"], '"all-linear" stands alone'),
+    (["q_proj", ""], "model.lora.target_modules must not hold an empty name"),
+])
+def test_lora_target_modules_peft_cannot_use_are_refused_when_the_file_loads(modules, expected):
+    assert expected in _problems({"model": {"lora": {"enabled": True, "target_modules": modules}}})
+
+
+def test_lora_target_modules_are_not_judged_while_lora_is_off():
+    assert TrainConfig.from_dict({"model": {"lora": {"target_modules": []}}}).model.lora.target_modules == []
