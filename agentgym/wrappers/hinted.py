@@ -10,9 +10,10 @@ text of the observation (the ``"text"`` of a ``{"text", "image"}`` observation) 
 one).
 
 The hint is ``env.unwrapped.hint(level)`` (:meth:`agentgym.core.LLMEnv.hint`: 1 the rules,
-2 a strategy, 3 a good next move). An environment whose ``hint`` raises, or a hint that would
-push the observation past its space's length, is reported in ``info["hint"]["error"]`` (and
-nothing appended), never as a failed step.
+2 a strategy, 3 a good next move). An environment whose ``hint`` raises or gives something
+other than text or ``None``, or a hint that would push the observation past its space's
+length, is reported in ``info["hint"]["error"]`` (and nothing appended), never as a failed
+step.
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ class Hinted(gym.Wrapper):
         except Exception as exc:  # noqa: BLE001 - a broken hint costs the hint, not the step
             record["error"] = f"{type(exc).__name__}: {exc}"
             hint = None
-        text = " ".join(str(hint).split()) if hint else ""  # a blank hint is no hint
+        if hint is not None and not isinstance(hint, str):
+            record["error"] = f"the hint is not text (got {type(hint).__name__}): left out"
+            hint = None
+        text = " ".join(hint.split()) if hint else ""  # a blank hint is no hint
         if not text:
             return observation, {**info, HINT_KEY: record}
         suffix = HINT_PREFIX + text

@@ -168,3 +168,16 @@ def test_a_blank_hint_is_no_hint():
         assert info["hint"] == {"level": 3, "hint": None, "suffix": None}
         observation, *_, info = env.step("x")
         assert observation == "go on" and info["hint"]["suffix"] is None
+
+
+def test_a_hint_that_is_not_text_is_reported_not_shown_as_python_repr():
+    """hint() is text or None; a list, bytes or number was appended as its Python repr
+    ("Hint: ['go', 'left']", "Hint: b'left'") and 0 was silently no hint."""
+    from agentgym.wrappers import Hinted
+
+    for hint, kind in ((["go", "left"], "list"), (b"left", "bytes"), (0, "int"), (7, "int")):
+        env = Hinted(_hinting(hint))
+        observation, info = env.reset(seed=0)
+        assert observation == "start"
+        assert info["hint"]["hint"] is None and info["hint"]["suffix"] is None
+        assert f"not text (got {kind})" in info["hint"]["error"]
