@@ -48,7 +48,8 @@ class RunSection:
 
     Attributes:
         name: a label for logs and Weights & Biases.
-        out_dir: the run directory (metrics, checkpoints, plots, final weights).
+        out_dir: the run directory (metrics, checkpoints, plots, final weights); not empty
+            (``"."`` names the current folder).
         seed: seeds tasks, sampling, shuffling and initialisation; same seed, same run.
         steps: training steps (one step = one rollout batch and its update).
         device: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.

@@ -54,6 +54,8 @@ def configuration_problems(config: TrainConfig) -> list[str]:
     not_negative(run.seed, "run.seed")
     if run.seed >= 2**64:  # torch's generators take 64 bits ("Overflow when unpacking long long")
         p.append(f"run.seed must be below 2**64, got {run.seed}")
+    if not run.out_dir.strip():  # Path("") is the current folder: more likely a variable left unset
+        p.append('run.out_dir is empty: name the run folder (e.g. "runs/train"; "." for the current folder)')
     _check_model_path(model.path, p)
     if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", run.device):  # what torch.device parses, and only that
         p.append(f'run.device must be "auto", "cpu", "cuda" or "cuda:N", got {toml_literal(run.device)}')

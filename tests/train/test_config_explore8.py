@@ -66,3 +66,13 @@ def test_lora_target_modules_peft_cannot_use_are_refused_when_the_file_loads(mod
 
 def test_lora_target_modules_are_not_judged_while_lora_is_off():
     assert TrainConfig.from_dict({"model": {"lora": {"target_modules": []}}}).model.lora.target_modules == []
+
+
+@pytest.mark.parametrize("out_dir", ["", "  "])
+def test_an_empty_run_folder_is_refused_rather_than_the_current_folder_taken(out_dir):
+    # --set run.out_dir=$OUT with OUT unset: Path("") is ".", and the run's files would land where it was started
+    assert "run.out_dir is empty" in _problems({"run": {"out_dir": out_dir}})
+
+
+def test_the_current_folder_can_still_be_named_as_the_run_folder():
+    assert TrainConfig.from_dict({"run": {"out_dir": "."}}).run.out_dir == "."
