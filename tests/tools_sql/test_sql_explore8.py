@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 
 import pytest
 
 from agentgym.envs.tools.sql.executor import SQLExecutor, connect_read_only, render_result
+from agentgym.envs.tools.sql.questions import draw_question
+from agentgym.envs.tools.sql.schemas import build_database
 
 
 def _image(rows: int) -> bytes:
@@ -71,3 +74,19 @@ def test_a_row_wider_than_the_budget_is_shown_cut_not_left_out(executor):
     lines = render_result(wide, max_chars=400).splitlines()
     assert lines[0].endswith("…") and lines[1].startswith("0 | 0 | 0") and lines[-1] == "(1 row)"
     assert sum(len(line) + 1 for line in lines[:-1]) <= 401
+
+
+@pytest.mark.parametrize("schema, seed, draws", [("school", 0, (2, 31, 32)), ("flights", 2, (14, 19, 28))])
+def test_a_ranked_answer_has_no_tie_inside_the_top_k(schema, seed, draws):
+    # 'Which 3 students have the best average grade ... highest first' answered Clara Costa 89.0,
+    # Julia Dubois 89.0, ...: a query listing Julia first (another plan or tie-break) was judged
+    # 'the rows are right but not in the order the question asks for' (top_routes: 1 in 4)
+    executor = SQLExecutor(connect_read_only(build_database(schema, seed).image), time_limit=5.0)
+    try:
+        for draw in draws:
+            question = draw_question(schema, "hard", random.Random(draw), executor)
+            if question.ordered and len(question.answer) > 1:
+                keys = [row[-1] for row in question.answer]  # the ranking's key ends these rows
+                assert len(set(keys)) == len(keys), (question.template, question.answer)
+    finally:
+        executor.close()

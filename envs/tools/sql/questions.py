@@ -13,8 +13,9 @@ two real prices...), runs the gold query and keeps the question only if its answ
 
 A usable answer has between 1 and :data:`MAX_ANSWER_ROWS` rows, no duplicate rows (so ``SELECT
 DISTINCT`` and plain ``SELECT`` agree), no row of only ``NULL``s, is not a lone ``0`` or
-``NULL``, and, for a "top k" question, has no tie between the k-th and the (k+1)-th value of
-the sort key (so exactly one set of k rows is right). Numbers the question asks to round are
+``NULL``, and, for a "top k" question, has no tie among the first k + 1 values of the sort key
+(no tie at the cut, so exactly one set of k rows is right, and none inside the k, so exactly one
+order of them is: a ranked answer's order counts). Numbers the question asks to round are
 rounded by the gold query with ``ROUND(x, 2)``.
 """
 
@@ -55,7 +56,7 @@ class Question:
 class Draft:
     """A filled-in template. ``top`` is ``(sql, k)`` for "top k" questions: ``sql`` lists the
     sort key of the ranking in order (at least k + 1 rows when there are that many); the draft
-    is rejected if the k-th and (k+1)-th keys tie."""
+    is rejected if any two of the first k + 1 keys tie."""
 
     text: str
     sql: str
@@ -123,8 +124,10 @@ def usable(result: QueryResult) -> bool:
 
 
 def _no_tie(probe: Probe, sql: str, k: int) -> bool:
-    keys = probe.column(sql)
-    return len(keys) >= k and (len(keys) == k or keys[k - 1] != keys[k])
+    """Whether the first k + 1 ``keys`` (k when there are no more) are all distinct: one set of
+    k rows is right, and one order of them."""
+    keys = probe.column(sql)[: k + 1]
+    return len(keys) >= k and len(set(keys)) == len(keys)
 
 
 def q(text: str) -> str:
