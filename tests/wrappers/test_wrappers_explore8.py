@@ -181,3 +181,29 @@ def test_a_hint_that_is_not_text_is_reported_not_shown_as_python_repr():
         assert observation == "start"
         assert info["hint"]["hint"] is None and info["hint"]["suffix"] is None
         assert f"not text (got {kind})" in info["hint"]["error"]
+
+
+def test_a_keep_last_that_is_not_a_count_is_refused_with_a_message_that_names_it(calculator):
+    """keep_last=None (read as 'keep all') or "3" failed with "'<' not supported between
+    instances of 'NoneType' and 'int'"; 1.5 with "an integer is required"; True kept one."""
+    import pytest
+
+    from agentgym.core import ConfigError
+    from agentgym.wrappers import TrajectoryRecorder
+
+    for bad in (None, "3", 1.5, True, -1):
+        with pytest.raises(ConfigError, match=r"TrajectoryRecorder: keep_last must be an integer >= 0, got"):
+            TrajectoryRecorder(calculator, keep_last=bad)
+    assert TrajectoryRecorder(calculator, keep_last=0).trajectories == []
+
+
+def test_a_system_prompt_that_is_not_text_is_refused(calculator):
+    """system_prompt=123 or a list became a system message with that content, which a chat
+    template fails on (or renders as a Python repr) far from the mistake."""
+    import pytest
+
+    from agentgym.core import ConfigError
+
+    for bad in (123, ["Be brief."], b"Be brief."):
+        with pytest.raises(ConfigError, match=r"ChatHistory: system_prompt must be text or None, got"):
+            ChatHistory(calculator, system_prompt=bad)
