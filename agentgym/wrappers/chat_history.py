@@ -107,6 +107,8 @@ class ChatHistory(gym.Wrapper):
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, numbers.Real)
                                    or not budget >= 1):
             raise ConfigError(f"ChatHistory: {budget_name} must be a positive number, got {budget!r}")
+        if system_prompt is not None and not isinstance(system_prompt, str):
+            raise ConfigError(f"ChatHistory: system_prompt must be text or None, got {system_prompt!r}")
         if not is_int(elide_keep_chars) or elide_keep_chars < 0:
             raise ConfigError(f"ChatHistory: elide_keep_chars must be an integer >= 0, got {elide_keep_chars!r}")
         super().__init__(env)
