@@ -88,7 +88,7 @@ def configuration_problems(config: TrainConfig) -> list[str]:
         positive(rollout.max_turns, "rollout.max_turns", integer=True)
     _check_turn_schedule(rollout.turn_schedule, p)
     _check_algorithm(algo, rollout, p)
-    _check_curriculum(config.curriculum, p)
+    _check_curriculum(config.curriculum, env, p)
     if algo.gamma is not None and not 0 <= algo.gamma <= 1:
         p.append(f"algorithm.gamma must be in [0, 1], got {algo.gamma}")
     if not 0 <= algo.lam <= 1:
@@ -313,7 +313,8 @@ def _check_algorithm(algo: AlgorithmSection, rollout: Any, p: list[str]) -> None
     p.extend(spec.check(algo) if spec.check else [])
 
 
-def _check_curriculum(section: CurriculumSection, p: list[str]) -> None:
+def _check_curriculum(section: CurriculumSection, env: EnvSection, p: list[str]) -> None:
+    names: dict[str, int] = {}  # an arm's name -> its index: the curriculum logs curriculum/<name>/...
     for index, arm in enumerate(section.arms):
         unknown = sorted(set(arm) - {"id", "kwargs", "label"})
         if unknown:
@@ -322,6 +323,12 @@ def _check_curriculum(section: CurriculumSection, p: list[str]) -> None:
             p.append(f"curriculum.arms[{index}].id must be an environment id, got {toml_literal(arm['id'])}")
         if "kwargs" in arm and not isinstance(arm["kwargs"], dict):
             p.append(f"curriculum.arms[{index}].kwargs must be a table, got {toml_literal(arm['kwargs'])}")
+        name = _arm_name(arm, env)
+        if name is not None and name in names:
+            p.append(f"curriculum.arms[{names[name]}] and curriculum.arms[{index}] have the same name {name!r}: "
+                     "their metrics would be logged as one arm's; give them distinct labels")
+        elif name is not None:
+            names[name] = index
     if not 0 < section.learning_rate <= 1:
         p.append(f"curriculum.learning_rate must be in (0, 1], got {section.learning_rate}")
     for name in ("temperature", "candidates", "window", "prior_strength"):
@@ -331,6 +338,17 @@ def _check_curriculum(section: CurriculumSection, p: list[str]) -> None:
         p.append(f"curriculum.exploration must be >= 0, got {section.exploration}")
     if not 0 < section.target < 1:
         p.append(f"curriculum.target must be in (0, 1), got {section.target}")
+
+
+def _arm_name(arm: dict[str, Any], env: EnvSection) -> str | None:
+    """The name :func:`~agentgym.train.curriculum.build_curriculum` gives ``arm`` (``None`` for
+    one whose id or kwargs are malformed, reported on their own)."""
+    from agentgym.train.curriculum import Arm
+
+    env_id, kwargs, label = arm.get("id", env.id), arm.get("kwargs", {}), arm.get("label", "")
+    if not isinstance(env_id, str) or not isinstance(kwargs, dict):
+        return None
+    return str(Arm(env_id, {**env.kwargs, **kwargs}, label).name)
 
 
 def _check_turn_schedule(schedule: list[list[int]], p: list[str]) -> None:

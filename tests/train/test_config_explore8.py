@@ -76,3 +76,18 @@ def test_an_empty_run_folder_is_refused_rather_than_the_current_folder_taken(out
 
 def test_the_current_folder_can_still_be_named_as_the_run_folder():
     assert TrainConfig.from_dict({"run": {"out_dir": "."}}).run.out_dir == "."
+
+
+@pytest.mark.parametrize("arms", [
+    [{"kwargs": {"difficulty": "easy"}, "label": "warmup"}, {"kwargs": {"difficulty": "hard"}, "label": "warmup"}],
+    [{"kwargs": {"difficulty": "easy"}}, {"kwargs": {"difficulty": "easy"}}],
+])
+def test_curriculum_arms_that_would_log_under_one_name_are_refused(arms):
+    # the curriculum's metrics are curriculum/<arm name>/...: the second arm's would overwrite the first's
+    message = _problems({"curriculum": {"name": "sec", "arms": arms}})
+    assert "curriculum.arms[0] and curriculum.arms[1] have the same name" in message
+
+
+def test_curriculum_arms_with_distinct_names_load():
+    arms = [{"kwargs": {"difficulty": "easy"}}, {"kwargs": {"difficulty": "hard"}}, {"label": "default"}]
+    assert len(TrainConfig.from_dict({"curriculum": {"name": "sec", "arms": arms}}).curriculum.arms) == 3
