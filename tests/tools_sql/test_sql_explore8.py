@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
+import time
 
 import pytest
 
@@ -88,5 +90,21 @@ def test_a_ranked_answer_has_no_tie_inside_the_top_k(schema, seed, draws):
             if question.ordered and len(question.answer) > 1:
                 keys = [row[-1] for row in question.answer]  # the ranking's key ends these rows
                 assert len(set(keys)) == len(keys), (question.template, question.answer)
+    finally:
+        executor.close()
+
+
+def test_a_time_limit_of_centuries_keeps_the_watchdog_alive(monkeypatch):
+    # time_limit=1e10 (taken: finite, positive) made the watchdog wait past threading.TIMEOUT_MAX:
+    # its thread died with 'OverflowError: timestamp out of range for platform time_t'
+    crashes = []
+    monkeypatch.setattr(threading, "excepthook", crashes.append)
+    executor = SQLExecutor(connect_read_only(_image(10)), time_limit=1e10)
+    try:
+        slow = "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 300000) SELECT count(*) FROM r"
+        for _ in range(3):
+            assert executor.execute(slow).rows == [(300000,)]
+        time.sleep(0.05)
+        assert crashes == [] and executor._watchdog._thread.is_alive()
     finally:
         executor.close()

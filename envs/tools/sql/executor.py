@@ -360,7 +360,9 @@ class _Watchdog:
                     continue
                 left = self._deadline - time.monotonic()
                 if left > 0:
-                    self._condition.wait(left)
+                    # at most an hour at a time: a wait past threading.TIMEOUT_MAX (a time limit
+                    # of centuries, which the executor takes) raises OverflowError
+                    self._condition.wait(min(left, 3_600.0))
                     continue
                 self._deadline, self.fired = None, True
                 try:
