@@ -40,7 +40,10 @@ from agentgym.train.loss import SmoothingTerm
 
 def lr_multiplier(step: int, *, total_steps: int, warmup_steps: int = 0, schedule: str = "constant",
                   min_ratio: float = 0.0) -> float:
-    """The learning-rate factor at optimizer step ``step`` (formulas in the module docstring)."""
+    """The learning-rate factor at optimizer step ``step`` (formulas in the module docstring).
+    Raises ``ValueError`` for an unknown ``schedule`` at any step, the warm-up's included."""
+    if schedule not in ("constant", "linear", "cosine"):
+        raise ValueError(f"unknown schedule {schedule!r}: use 'constant', 'linear' or 'cosine'")
     if warmup_steps and step < warmup_steps:
         return (step + 1) / warmup_steps
     if schedule == "constant":
@@ -48,9 +51,7 @@ def lr_multiplier(step: int, *, total_steps: int, warmup_steps: int = 0, schedul
     progress = min(1.0, max(0.0, (step - warmup_steps) / max(1, total_steps - warmup_steps)))
     if schedule == "linear":
         return 1.0 - (1.0 - min_ratio) * progress
-    if schedule == "cosine":
-        return min_ratio + (1.0 - min_ratio) * (1.0 + math.cos(math.pi * progress)) / 2.0
-    raise ValueError(f"unknown schedule {schedule!r}: use 'constant', 'linear' or 'cosine'")
+    return min_ratio + (1.0 - min_ratio) * (1.0 + math.cos(math.pi * progress)) / 2.0
 
 
 @dataclass

@@ -91,3 +91,11 @@ def test_curriculum_arms_that_would_log_under_one_name_are_refused(arms):
 def test_curriculum_arms_with_distinct_names_load():
     arms = [{"kwargs": {"difficulty": "easy"}}, {"kwargs": {"difficulty": "hard"}}, {"label": "default"}]
     assert len(TrainConfig.from_dict({"curriculum": {"name": "sec", "arms": arms}}).curriculum.arms) == 3
+
+
+def test_an_unknown_schedule_is_refused_during_the_warm_up_too():
+    from agentgym.train.schedules import lr_multiplier
+
+    with pytest.raises(ValueError, match="unknown schedule 'cosin'"):
+        lr_multiplier(0, total_steps=10, warmup_steps=5, schedule="cosin")  # was 0.2, then a ValueError at step 5
+    assert lr_multiplier(0, total_steps=10, warmup_steps=5, schedule="cosine") == pytest.approx(0.2)
