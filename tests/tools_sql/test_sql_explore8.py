@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from agentgym.envs.tools.sql.env import SQLEnv
 from agentgym.envs.tools.sql.executor import SQLExecutor, connect_read_only, render_result
 from agentgym.envs.tools.sql.questions import draw_question
 from agentgym.envs.tools.sql.schemas import build_database
@@ -108,3 +109,18 @@ def test_a_time_limit_of_centuries_keeps_the_watchdog_alive(monkeypatch):
         assert crashes == [] and executor._watchdog._thread.is_alive()
     finally:
         executor.close()
+
+
+def test_a_submitted_query_cut_at_max_rows_is_not_said_to_have_max_rows_rows():
+    # 'SELECT * FROM order_items' (thousands of rows) was judged 'Wrong: the result has 50 rows;
+    # the expected result has 7': the agent learnt a false count
+    env = SQLEnv("medium", schema="shop", databases=1, max_rows=50)
+    try:
+        env.reset(seed=0)
+        feedback = env.play("<answer>SELECT * FROM order_items</answer>")
+        assert feedback.terminated and feedback.rewards == {"outcome": 0.0}
+        assert "more than 50 rows" in feedback.observation and "has 50 rows" not in feedback.observation
+        assert "more than 50 rows" in env.grade("SELECT * FROM order_items").reason
+        assert feedback.info["rows"] == 50
+    finally:
+        env.close()

@@ -38,7 +38,7 @@ import re
 from typing import Any, ClassVar
 
 from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_int, check_number
-from agentgym.envs.tools.sql.executor import SQLExecutor, connect_read_only, render_result
+from agentgym.envs.tools.sql.executor import QueryResult, SQLExecutor, connect_read_only, render_result
 from agentgym.envs.tools.sql.matching import MatchResult, match_results
 from agentgym.envs.tools.sql.questions import Question, draw_question, q
 from agentgym.envs.tools.sql.schemas import SCHEMAS, Database, build_database
@@ -159,15 +159,20 @@ class SQLEnv(LLMEnv):
             info["match_reason"] = "the query failed"
             return Feedback(f"Your query failed: {result.error}. The answer is wrong.",
                             {"outcome": 0.0}, terminated=True, info=info)
-        match = self._match(result.rows)
+        match = self._match(result)
         info["match_reason"] = match.reason
         if match:
             return Feedback("Correct: your query returns the expected result.", {"outcome": 1.0},
                             terminated=True, success=True, info=info)
         return Feedback(f"Wrong: {match.reason}.", {"outcome": 0.0}, terminated=True, info=info)
 
-    def _match(self, rows: list[tuple[Any, ...]]) -> MatchResult:
-        return match_results(rows, self.question.answer, ordered=self.question.ordered)
+    def _match(self, result: QueryResult) -> MatchResult:
+        """``result`` (a successful one) against the gold answer; a result cut at ``max_rows``
+        never matches, and its reason says it had more rows (not ``max_rows`` of them)."""
+        if result.truncated:
+            return MatchResult(False, f"the result has more than {self.max_rows} rows; the expected result "
+                                      f"has {len(self.question.answer)}")
+        return match_results(result.rows, self.question.answer, ordered=self.question.ordered)
 
     def _parse(self, action: str) -> tuple[str, str]:
         """``("answer" | "explore", query)``; :class:`InvalidAction` when there is no usable tag."""
@@ -214,7 +219,7 @@ class SQLEnv(LLMEnv):
         result = self._executor.execute(query)
         if not result.ok:
             return MatchResult(False, f"the query failed: {result.error}")
-        return self._match(result.rows)
+        return self._match(result)
 
     # ------------------------------------------------------------------ baselines
     @property
