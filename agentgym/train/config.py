@@ -42,6 +42,11 @@ class ConfigError(agentgym.core.ConfigError):
     """A training configuration that cannot run; the message lists every problem found."""
 
 
+def _home_expanded(path: Any) -> Any:
+    """``path`` with a leading ``~`` expanded (neither ``Path`` nor ``from_pretrained`` does it)."""
+    return str(Path(path).expanduser()) if isinstance(path, str) and path.startswith("~") else path
+
+
 @dataclass
 class RunSection:
     """[run] What to run and where.
@@ -49,7 +54,8 @@ class RunSection:
     Attributes:
         name: a label for logs and Weights & Biases.
         out_dir: the run directory (metrics, checkpoints, plots, final weights); not empty
-            (``"."`` names the current folder).
+            (``"."`` names the current folder). A leading ``~`` (your home folder) is expanded
+            when the section is made (else the run would make a folder named ``~``).
         seed: seeds tasks, sampling, shuffling and initialisation; same seed, same run.
         steps: training steps (one step = one rollout batch and its update).
         device: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
@@ -65,6 +71,9 @@ class RunSection:
     steps: int = 100
     device: str = "auto"
     precision: Literal["auto", "fp32", "bf16"] = "auto"
+
+    def __post_init__(self) -> None:
+        self.out_dir = _home_expanded(self.out_dir)
 
 
 @dataclass
@@ -109,8 +118,7 @@ class ModelSection:
     lora: LoraSection = field(default_factory=LoraSection)
 
     def __post_init__(self) -> None:
-        if isinstance(self.path, str) and self.path.startswith("~"):
-            self.path = str(Path(self.path).expanduser())
+        self.path = _home_expanded(self.path)
 
 
 @dataclass

@@ -99,3 +99,10 @@ def test_an_unknown_schedule_is_refused_during_the_warm_up_too():
     with pytest.raises(ValueError, match="unknown schedule 'cosin'"):
         lr_multiplier(0, total_steps=10, warmup_steps=5, schedule="cosin")  # was 0.2, then a ValueError at step 5
     assert lr_multiplier(0, total_steps=10, warmup_steps=5, schedule="cosine") == pytest.approx(0.2)
+
+
+def test_a_run_folder_under_the_home_folder_written_with_a_tilde_is_not_a_folder_named_tilde(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    path = tmp_path / "run.toml"
+    path.write_text('[run]\nout_dir = "~/runs/first"\n')
+    assert Path(load_config(path).run.out_dir) == tmp_path / "home" / "runs" / "first"  # not ./~/runs/first
