@@ -21,7 +21,7 @@ copy, or a file opened through a ``mode=ro`` URI) and locks the connection down:
 at every virtual-machine instruction: a recursive CTE that never ends, a cross join of huge tables, rows
 of slow string functions; a progress handler called every few thousand instructions checks the
 clock too), a ``max_rows`` cap (rows past it are never produced) and a cap of
-:data:`MAX_RESULT_BYTES` on the text and blobs of a result (a larger result is an error, not
+:data:`MAX_RESULT_BYTES` on the memory of a result's values (a larger result is an error, not
 memory: ten ``zeroblob(99999)`` columns over a thousand rows were a gigabyte). It never raises
 for anything a query does: errors come back in :class:`QueryResult` as text for the agent.
 :func:`render_result` formats a result as a table within a character budget.
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import sys
 import threading
 import time
 import weakref
@@ -52,8 +53,8 @@ MAX_VALUE_BYTES = 100_000
 #: The most columns a table, an index or a result may have: with :data:`MAX_VALUE_BYTES`, one
 #: result row holds at most 20 MB (SQLite's default of 2,000 columns let one row hold 200 MB).
 MAX_COLUMNS = 200
-#: The most bytes of text and blobs one result may hold (counted as rows are fetched; numbers
-#: count 8 bytes); a result past it is an error of kind ``"too_large"``.
+#: The most bytes one result's values may take in memory (their ``sys.getsizeof``, counted as
+#: rows are fetched); a result past it is an error of kind ``"too_large"``.
 MAX_RESULT_BYTES = 16_000_000
 #: The progress handler runs every this many virtual-machine instructions.
 PROGRESS_INTERVAL = 4_000
@@ -248,7 +249,7 @@ class SQLExecutor:
             row = cursor.fetchone()
             if row is None:
                 break
-            size += sum(len(value) if isinstance(value, (str, bytes)) else 8 for value in row)
+            size += sum(map(sys.getsizeof, row))
             if size > MAX_RESULT_BYTES:
                 return None
             rows.append(row)
