@@ -34,8 +34,9 @@ class TrajectoryRecorder(gym.Wrapper):
 
     Each turn keeps the text the agent saw and, for a ``{"text", "image"}`` observation, its
     image (``observation_image``, a copy taken when it was shown; the writer stores it as a
-    file). A trajectory is stored when its episode terminates or is truncated, and also, marked
-    ``truncated`` with an ``error`` note, when the episode is cut short: ``reset`` or
+    file). A trajectory is stored when its episode terminates or is truncated (by a
+    :class:`TurnLimit` outside this wrapper too: it calls :meth:`episode_truncated`), and also,
+    marked ``truncated`` with an ``error`` note, when the episode is cut short: ``reset`` or
     ``close`` before it ended, or the environment raising in ``step`` (the exception is then
     re-raised). Episodes cut short before their first step are not stored.
     ``reset(options={"group_id": g})`` tags the episode with a rollout group; the key is
@@ -128,6 +129,15 @@ class TrajectoryRecorder(gym.Wrapper):
                 trajectory.success = bool(info.get("success", False))
                 self._store(trajectory)
         return observation, reward, terminated, truncated, info
+
+    def episode_truncated(self, info: dict[str, Any]) -> None:
+        """Store the episode as truncated now: a :class:`TurnLimit` outside this wrapper calls it
+        on the step it truncated (this wrapper saw that step as an ordinary one)."""
+        trajectory = self._current
+        if trajectory is not None and trajectory.turns:
+            trajectory.terminated, trajectory.truncated = False, True
+            trajectory.success = bool(info.get("success", False))
+            self._store(trajectory)
 
     def close(self) -> None:
         self._cut_short("close() was called before the episode ended")

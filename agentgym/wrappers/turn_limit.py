@@ -20,7 +20,10 @@ class TurnLimit(gym.Wrapper):
     On the truncating step the environment's episode is ended at once
     (``env.unwrapped.end_episode()``, when it has one, as every
     :class:`~agentgym.LLMEnv` does), so its resources (a sandbox, a browser page) are released
-    then rather than at the next ``reset`` or ``close``.
+    then rather than at the next ``reset`` or ``close``. The wrappers inside this one never see
+    that step end the episode, so each that defines ``episode_truncated(info)``
+    (:class:`EpisodeStatistics`, :class:`TrajectoryRecorder`) is then called with the step's
+    ``info``, innermost first, to close the episode as if it had ended there.
     """
 
     def __init__(self, env: gym.Env, max_turns: int) -> None:
@@ -46,5 +49,17 @@ class TurnLimit(gym.Wrapper):
             end_episode = getattr(self.env.unwrapped, "end_episode", None)
             if end_episode is not None:
                 end_episode()
+            self._tell_inner_wrappers(result[4])
             return result[0], result[1], False, True, result[4]
         return result
+
+    def _tell_inner_wrappers(self, info: dict[str, Any]) -> None:
+        """Call ``episode_truncated(info)`` of the wrappers inside this one, innermost first."""
+        layers = []
+        layer = self.env
+        while isinstance(layer, gym.Wrapper):
+            if callable(getattr(type(layer), "episode_truncated", None)):  # the class's, not forwarded
+                layers.append(layer)
+            layer = layer.env
+        for layer in reversed(layers):
+            layer.episode_truncated(info)

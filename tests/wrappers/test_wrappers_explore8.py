@@ -207,3 +207,28 @@ def test_a_system_prompt_that_is_not_text_is_refused(calculator):
     for bad in (123, ["Be brief."], b"Be brief."):
         with pytest.raises(ConfigError, match=r"ChatHistory: system_prompt must be text or None, got"):
             ChatHistory(calculator, system_prompt=bad)
+
+
+def test_wrappers_inside_the_turn_limit_see_the_episode_it_truncates(tmp_path):
+    """make(wrappers=[EpisodeStatistics, TrajectoryRecorder]) (or a rollout configuration's
+    wrappers) puts them inside the TurnLimit: an episode it truncated got no info["episode"],
+    and its trajectory was stored only at the next reset, marked "reset() was called before the
+    episode ended" (or never, without one)."""
+    import functools
+
+    import agentgym
+    from agentgym.trajectory import read_trajectories
+    from agentgym.wrappers import EpisodeStatistics, TrajectoryRecorder
+
+    path = tmp_path / "t.jsonl"
+    recorder = functools.partial(TrajectoryRecorder, output=path)
+    env = agentgym.make("games/GuessTheNumber-v0", wrappers=[recorder, EpisodeStatistics], max_turns=2)
+    env.reset(seed=0)
+    env.step("garbage")
+    *_, truncated, info = env.step("garbage")
+    assert truncated and info["episode"]["turns"] == 2 and info["episode"]["invalid_actions"] == 2
+    [trajectory] = read_trajectories(path)  # stored when the episode ended, not at the next reset
+    assert trajectory.truncated and not trajectory.terminated and trajectory.error is None
+    assert len(trajectory.turns) == 2
+    env.close()
+    assert len(read_trajectories(path)) == 1
