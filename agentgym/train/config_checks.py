@@ -56,6 +56,8 @@ def configuration_problems(config: TrainConfig) -> list[str]:
         p.append(f"run.seed must be below 2**64, got {run.seed}")
     if not run.out_dir.strip():  # Path("") is the current folder: more likely a variable left unset
         p.append('run.out_dir is empty: name the run folder (e.g. "runs/train"; "." for the current folder)')
+    elif "\0" in run.out_dir:  # no file system takes one ("embedded null byte" when the run starts)
+        p.append(f"run.out_dir holds a NUL character, which no path can: {toml_literal(run.out_dir)}")
     _check_model_path(model.path, p)
     if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", run.device):  # what torch.device parses, and only that
         p.append(f'run.device must be "auto", "cpu", "cuda" or "cuda:N", got {toml_literal(run.device)}')
@@ -267,6 +269,8 @@ def model_path_problem(path: str, name: str = "model.path") -> str | None:
     looks_local = folder.is_absolute() or path.startswith((".", "~")) or path.count("/") > 1 or "\\" in path
     if not path.strip():
         return f"{name} is empty: {expected}"
+    if "\0" in path:  # Path would raise "embedded null byte"
+        return f"{name} holds a NUL character, which no path or hub name can: {toml_literal(path)}"
     if looks_local and not folder.exists():
         return f"{name} {toml_literal(path)} does not exist: {expected}"
     if folder.is_file():

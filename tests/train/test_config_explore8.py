@@ -106,3 +106,13 @@ def test_a_run_folder_under_the_home_folder_written_with_a_tilde_is_not_a_folder
     path = tmp_path / "run.toml"
     path.write_text('[run]\nout_dir = "~/runs/first"\n')
     assert Path(load_config(path).run.out_dir) == tmp_path / "home" / "runs" / "first"  # not ./~/runs/first
+
+
+@pytest.mark.parametrize("section, key", [("run", "out_dir"), ("model", "path")])
+def test_a_path_with_a_nul_character_names_its_key(tmp_path, section, key):
+    # TOML's "\u0000" escape; the run failed later with Python's bare "embedded null byte"
+    path = tmp_path / "nul.toml"
+    path.write_text(f'[{section}]\n{key} = "runs\\u0000x"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert f"{section}.{key} holds a NUL character" in str(caught.value)
