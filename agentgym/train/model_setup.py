@@ -13,6 +13,7 @@ import contextlib
 import os
 import random
 import warnings
+from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
@@ -56,6 +57,18 @@ def load_model(section: Any) -> tuple[Any, Any]:
         raise ValueError(f"cannot load the model {section.path}: {type(exc).__name__}: "
                          f"{message[:300] + '...' if len(message) > 300 else message}") from exc
     return model, tokenizer
+
+
+def vllm_model_source(path: str) -> str:
+    """What ``vllm.LLM`` is given for ``model.path``: the embedded model's converted folder for
+    its spec (vLLM would look ``smollm2-135m`` up on the hub), else the path as written with a
+    leading ``~`` expanded."""
+    from agentgym.policies.embedded import embedded_model_folder
+    from agentgym.policies.specs import EMBEDDED_SPEC, canonical_spec
+
+    if canonical_spec(path) == EMBEDDED_SPEC:
+        return str(embedded_model_folder())
+    return str(Path(path).expanduser()) if path.startswith("~") else path
 
 
 def vision_family_for(config: TrainConfig, model: Any, processor: Any) -> Any:

@@ -121,6 +121,7 @@ from agentgym.train.model_setup import (
     resolve_precision,
     seed_everything,
     vision_family_for,
+    vllm_model_source,
     wrap_lora,
 )
 from agentgym.train.run_lock import hold_run_directory
@@ -253,7 +254,7 @@ class Trainer:
         if self.config.rollout.backend == "vllm":
             from agentgym.policies.vllm_engine import VLLMPolicy
 
-            engine = VLLMPolicy(self.config.model.path)
+            engine = VLLMPolicy(vllm_model_source(self.config.model.path))
             engine.load_weights(inference_weights(self.model))  # the model may not be the path's (code, dtype)
             return engine
         if self.vision is not None:
