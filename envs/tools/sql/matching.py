@@ -33,6 +33,7 @@ from typing import Any, Sequence
 
 Row = Sequence[Any]
 _PERMUTATION_BUDGET = 5_040  # 7! column orders at most
+_PERMUTATION_CELLS = 200_000  # and at most about this many values compared over all orders tried
 
 
 @dataclass(frozen=True)
@@ -118,17 +119,42 @@ def _row_key(row: Row) -> tuple[tuple[int, Any], ...]:
 
 def _column_orders(predicted: Sequence[Row], gold: Sequence[Row]) -> list[tuple[int, ...]]:
     """Orders of the predicted columns worth trying: each gold column may only be filled by a
-    predicted column holding the same multiset of (canonical) values."""
+    predicted column holding the same multiset of (canonical) values, each predicted column
+    once. At most :data:`_PERMUTATION_BUDGET` orders (fewer for large results: each order costs
+    a comparison of every value), found by a search that takes at most ``width`` steps per order
+    wanted (columns that all look alike must not make it walk ``width ** width`` assignments)."""
     width = len(gold[0])
+    wanted = max(1, min(_PERMUTATION_BUDGET, _PERMUTATION_CELLS // (width * len(gold))))
     signature = lambda rows, i: sorted(_value_key(row[i]) for row in rows)  # noqa: E731
     pred_signatures = [signature(predicted, i) for i in range(width)]
-    candidates = [[i for i in range(width) if pred_signatures[i] == signature(gold, j)] for j in range(width)]
-    orders = []
-    for order in itertools.product(*candidates):
-        if len(set(order)) == width:
-            orders.append(order)
-            if len(orders) >= _PERMUTATION_BUDGET:
-                break
+    gold_signatures = [signature(gold, j) for j in range(width)]
+    candidates = [[i for i in range(width) if pred_signatures[i] == gold_signatures[j]] for j in range(width)]
+    if any(not options for options in candidates):
+        return []
+    orders: list[tuple[int, ...]] = []
+    steps = wanted * width
+    used = [False] * width
+    order: list[int] = []
+    tried = [0]  # tried[j]: how many of candidates[j] the search has gone through
+    while tried and len(orders) < wanted and steps > 0:
+        j = len(tried) - 1
+        if j == width:  # every gold column has its predicted column
+            orders.append(tuple(order))
+            tried.pop()
+        elif tried[j] == len(candidates[j]):  # no column left for gold column j: back up
+            tried.pop()
+        else:
+            i = candidates[j][tried[j]]
+            tried[j] += 1
+            if used[i]:
+                continue
+            steps -= 1
+            used[i] = True
+            order.append(i)
+            tried.append(0)
+            continue
+        if order:  # leaving column j: free the column chosen for j - 1
+            used[order.pop()] = False
     return orders
 
 
