@@ -25,7 +25,6 @@ real results practically never hit.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from dataclasses import dataclass
