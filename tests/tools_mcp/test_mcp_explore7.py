@@ -102,7 +102,7 @@ def test_convert_currency_refuses_nan_instead_of_answering_nan():
                                                               "to_currency": "EUR"}}
             text = json.dumps(call).replace('"@"', amount)
             observation = env.step(f"<tool_call>\n{text}\n</tool_call>")[0]
-            refused = ("Error: the amount", "must be a number, got NaN", "must be a number, got Infinity")
+            refused = ("Error: the amount is too large", "must be a number, got NaN", "must be a number, got Infinity")
             assert any(r in observation for r in refused), observation
         observation = env.step('<tool_call>\n{"name": "convert_currency", "arguments": {"amount": 10, '
                                '"from_currency": "USD", "to_currency": "USD"}}\n</tool_call>')[0]
