@@ -259,10 +259,21 @@ def kill_others(strategy):
 
 # -- one-shot: monitor and child ---------------------------------------------------------------
 
+def exit_status(code):
+    """The status the interpreter exits with on ``SystemExit(code)``, for an int or None code:
+    0 for None, else the low 8 bits the kernel keeps (``-1`` is 255, ``256`` is 0), 255 for an
+    int past a C long (the interpreter fails to convert it)."""
+    if code is None:
+        return 0
+    if not -(1 << 63) <= code < 1 << 63:
+        return 255
+    return code & 0xFF
+
+
 def run_python_file(path, args):
     """Run ``path`` as ``__main__``, like ``python path args...``; return its exit status (an
     uncaught exception's traceback is printed, the status is then 1; ``SystemExit`` is
-    interpreted like the interpreter does)."""
+    interpreted like the interpreter does, see :func:`exit_status`)."""
     import site
     site.main()
     sys.path.insert(0, os.getcwd())
@@ -278,7 +289,7 @@ def run_python_file(path, args):
     except SystemExit as exit_request:
         status = exit_request.code
         if status is None or isinstance(status, int):
-            return status or 0
+            return exit_status(status)
         sys.stderr.write(f"{status}\n")
         return 1
     except BaseException as error:  # noqa: BLE001 - reported like the interpreter does
@@ -539,7 +550,7 @@ class Cells:
             return None, None, None
         except SystemExit as error:
             code = error.code  # the exit status it would give a program, as run_python_file
-            return f"SystemExit: {code}", "exit", int(code or 0) if isinstance(code, (int, type(None))) else 1
+            return f"SystemExit: {code}", "exit", exit_status(code) if isinstance(code, (int, type(None))) else 1
         except BaseException as error:  # noqa: BLE001 - shown to the agent
             self.in_cell = False
             tb = error.__traceback__

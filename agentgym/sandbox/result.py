@@ -16,9 +16,9 @@ class ExecutionResult:
     - ``stdout`` / ``stderr``: the output, each capped at ``SandboxLimits.output_chars`` (head
       and tail kept, ``truncated`` set, a marker in the text where output was left out).
     - ``exit_code``: the program's exit status (one-shot) or, in a session, 0 when the cell ran
-      to the end, 1 when it raised, the ``SystemExit`` code when it called ``exit``; negative
-      ``-N`` when killed by signal N; ``None`` when the sandbox stopped the call itself
-      (``killed_reason`` says why).
+      to the end, 1 when it raised, the status ``exit`` would give a program (0-255: ``exit(-1)``
+      is 255) when it called ``exit``; negative ``-N`` when killed by signal N; ``None`` when
+      the sandbox stopped the call itself (``killed_reason`` says why).
     - ``killed_reason``: why the call was stopped, in words an agent understands (wall-clock
       limit, CPU limit, output limit, a signal, the session dying), else ``None``.
     - ``timed_out``: the wall-clock limit stopped it.
