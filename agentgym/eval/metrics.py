@@ -102,8 +102,11 @@ def avg_at_k(trajectories: Iterable[Trajectory]) -> float | None:
 
 def mean_and_stderr(values: list[float]) -> tuple[float | None, float | None]:
     """The mean and its standard error ``s / sqrt(n)`` (``s`` the sample standard deviation,
-    ``n - 1`` in its denominator); ``None`` where undefined (no values; one value for the error)."""
-    if not values:
+    ``n - 1`` in its denominator); ``None`` where undefined (no values; one value for the error;
+    both when a value is not a finite number: a NaN or infinite reward, which a trajectory can
+    hold, leaves no mean to show, and would be written to ``results.json`` as a token JSON does
+    not have)."""
+    if not values or not all(math.isfinite(value) for value in values):
         return None, None
     mean = statistics.fmean(values)
     if len(values) < 2:

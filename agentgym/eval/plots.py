@@ -192,14 +192,16 @@ def distribution_plot(values: dict[str, list[float]], xlabel: str, title: str, *
 
 def distribution_figure(values: dict[str, list[float]], xlabel: str, title: str, *,
                         lower_bound: float | None = None, integer: bool = False) -> Any:
-    """The figure of :func:`distribution_plot`."""
+    """The figure of :func:`distribution_plot`. A value that is not a finite number (a NaN or
+    infinite reward in a return) has no place on the axis and is left out of the plot (the
+    table shows such an environment's mean return as undefined)."""
     labels = list(values)
     figure = _new_figure(len(labels))  # first: it says how to install matplotlib if it is missing
     from matplotlib.ticker import MaxNLocator
 
     axes = figure.add_subplot()
     positions = np.arange(len(labels))[::-1]
-    data = [np.asarray(values[label], dtype=float) for label in labels]
+    data = [points[np.isfinite(points)] for points in (np.asarray(values[label], dtype=float) for label in labels)]
     axes.boxplot(data, positions=positions, orientation="horizontal", widths=0.5, showfliers=False,
                  medianprops={"color": "black"})
     # Spread the points vertically so equal values (e.g. the same number of turns) stay visible;

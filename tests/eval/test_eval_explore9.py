@@ -1,0 +1,39 @@
+"""Exploratory round 9 of the evaluation area: what a demanding user meets in the metrics, the
+reports and the sample episodes."""
+
+import json
+import math
+
+from agentgym.eval import load_results, summarize
+from agentgym.eval.evaluate import build_results
+from agentgym.eval.report import write_report
+from agentgym.trajectory import Trajectory, Turn
+
+
+def _episode(reward, seed=0, **turn):
+    return Trajectory(env_id="games/Toy-v0", seed=seed, group_id=f"g{seed}",
+                      turns=[Turn(index=0, observation="o", action="a", reward=reward, **turn)])
+
+
+def test_a_return_that_is_not_a_finite_number_is_undefined_not_a_crash(tmp_path):
+    """Trajectories may hold a NaN or infinite reward (the trajectory format writes them as
+    "nan"/"inf"; an episode played outside the rollout engine keeps what the environment
+    returned): summarize raised AttributeError ('float' object has no attribute 'numerator',
+    from statistics.stdev) with another episode beside it, and a run whose returns were all
+    infinite lost report.html and results.json (matplotlib: 'Axis limits cannot be NaN or Inf').
+    The mean return and its error are undefined (None, shown as —), the other metrics stand."""
+    cases = ([math.nan, 1.0], [math.inf, 1.0], [-math.inf], [math.inf, math.inf], [math.nan])
+    for case, rewards in enumerate(cases):
+        episodes = [_episode(reward, seed) for seed, reward in enumerate(rewards)]
+        metrics = summarize(episodes, "games/Toy-v0", k=1)
+        assert (metrics.mean_return, metrics.return_stderr, metrics.episodes) == (None, None, len(rewards))
+        if case not in (0, 3):
+            continue  # a report for [nan, 1] and [inf, inf] (all infinite: the plot's axis failed)
+        results = build_results({"suite": "toy", "policy": "p", "rollouts_per_task": 1}, episodes, {})
+        run_dir = tmp_path / f"run{case}"
+        report = write_report(run_dir, results, {"games/Toy-v0": episodes})
+        assert "Return per episode" in report.plots
+        assert load_results(run_dir) == results  # strict JSON (no NaN token) that reads back equal
+        json.loads(report.results_path.read_text(), parse_constant=lambda name: 1 / 0)
+    finite = summarize([_episode(1.0, 0), _episode(3.0, 1)], "games/Toy-v0", k=1)
+    assert (finite.mean_return, finite.return_stderr) == (2.0, 1.0)
