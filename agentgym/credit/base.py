@@ -16,7 +16,8 @@ The group-of-one rule
     A group holding a single rollout has nothing to compare with: every group-relative
     estimator gives all of its turns advantage ``0.0`` (:data:`SINGLETON_GROUP_ADVANTAGE`).
     The same holds for any smaller pool a statistic is taken over (a step group, a stratum, a
-    reward channel) when it holds fewer samples than the statistic needs.
+    reward channel) when it holds fewer samples than the statistic needs, and to a pool whose
+    values are all equal (no spread, no signal: exactly 0, whatever ``eps``).
 
 Rewards are checked
     Every estimator refuses, with a ``ValueError`` naming the trajectory and the turn, a
@@ -40,7 +41,8 @@ SINGLETON_GROUP_ADVANTAGE = 0.0
 """The advantage of every turn of a group holding one rollout (no baseline can be formed)."""
 
 DEFAULT_EPS = 1e-6
-"""Added to a standard deviation before dividing by it (so an all-equal pool gives 0, not NaN)."""
+"""Added to a standard deviation before dividing by it (a small std then gives no huge advantage).
+A pool whose values are all equal gives 0 whatever the eps, 0 included (:func:`normalized`)."""
 
 
 @dataclass(frozen=True)
@@ -205,10 +207,17 @@ def weighted_mean_std(values: np.ndarray, weights: np.ndarray, ddof: int) -> tup
     multiplied back (exact, so ordinary inputs give the same bits), so the squares neither
     overflow for huge values (``1e200``: an infinite std made every advantage 0) nor underflow to
     0 for tiny ones.
+
+    A pool whose counted values (weight ``> 0``) are all equal has exactly that value as its mean
+    and std ``0.0``: the rounded ``sum / count`` can miss it in the last bit (``[0.1] * 3`` gives
+    ``0.10000000000000002``), a spread of rounding that a division by the std would blow up.
     """
     total = float(weights.sum())
     if total <= 0:
         return 0.0, 0.0
+    counted = values[weights > 0]
+    if np.all(counted == counted[0]):
+        return float(counted[0]), 0.0
     scale = _power_of_two_scale(values)
     scaled = values / scale
     mean = float((weights * scaled).sum() / total)
@@ -225,8 +234,18 @@ def _power_of_two_scale(values: np.ndarray) -> float:
     return math.ldexp(1.0, math.frexp(largest)[1]) if largest > 0 else 1.0
 
 
+def normalized(values: np.ndarray, mean: float, std: float, eps: float) -> np.ndarray:
+    """``(values - mean) / (std + eps)``, and all ``0.0`` when ``std`` is 0: a pool without spread
+    carries no signal (with ``eps = 0`` the division would be ``0 / 0``, NaN)."""
+    values = np.asarray(values, dtype=np.float64)
+    if std == 0:
+        return np.full(values.shape, SINGLETON_GROUP_ADVANTAGE)
+    return (values - mean) / (std + eps)
+
+
 def standardize(values: Sequence[float], *, ddof: int, eps: float = DEFAULT_EPS) -> np.ndarray:
-    """``(x - mean) / (std + eps)`` over one pool; a pool of fewer than two values gives zeros.
+    """``(x - mean) / (std + eps)`` over one pool; a pool of fewer than two values, or of equal
+    values, gives zeros (whatever ``eps``, 0 included).
 
     ``ddof=1`` is the sample (unbiased) std, ``ddof=0`` the population std.
     """
@@ -234,4 +253,4 @@ def standardize(values: Sequence[float], *, ddof: int, eps: float = DEFAULT_EPS)
     if array.size < 2:
         return np.full(array.shape, SINGLETON_GROUP_ADVANTAGE)
     mean, std = weighted_mean_std(array, np.ones_like(array), ddof)
-    return (array - mean) / (std + eps)
+    return normalized(array, mean, std, eps)

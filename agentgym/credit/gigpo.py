@@ -15,7 +15,7 @@ For the rollouts ``i`` of one group, with turn rewards ``r_t`` and penalty rewar
    ``similarity_threshold`` set, anchors whose ``difflib.SequenceMatcher`` ratio is ``>=`` the
    threshold are merged (connected components, so the grouping does not depend on order).
 4. Step advantage ``A^S = (R_t - mean_step_group R) / F`` with ``F = std (ddof 1) + eps`` or
-   ``F = 1``; a step group of one turn gets 0.
+   ``F = 1``; a step group of one turn, or of equal returns, gets 0.
 5. ``A = A^E + w * A^S``.
 
 ``normalize_by_std`` picks ``F`` for both levels (std: GRPO; no std: "mean_norm"). The result's
@@ -40,6 +40,7 @@ from agentgym.credit.base import (
     check_weight,
     discounted_returns,
     group_indices,
+    normalized,
     weighted_mean_std,
 )
 from agentgym.credit.grpo import group_relative_advantages
@@ -139,8 +140,7 @@ class GiGPO(AdvantageEstimator):
         if values.size < 2:
             return np.full(values.shape, SINGLETON_GROUP_ADVANTAGE)
         mean, std = weighted_mean_std(values, np.ones_like(values), ddof=1)
-        scale = std + self.eps if self.normalize_by_std else 1.0
-        return (values - mean) / scale
+        return normalized(values, mean, std, self.eps) if self.normalize_by_std else values - mean
 
     def _penalties(self, trajectory: Trajectory) -> np.ndarray:
         return np.array([sum(turn.reward_components.get(key, 0.0) for key in self.penalty_keys)

@@ -18,7 +18,8 @@ Counting rows in the statistics (``per_trajectory``)
     which favours long trajectories; the default removes that bias.
 
 A group of one rollout gets advantage 0 (see :mod:`agentgym.credit.base`); so does a rollout
-whose leave-one-out pool is empty.
+whose leave-one-out pool is empty, and every rollout of a group whose returns are all equal
+(exactly 0, whatever ``eps``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from agentgym.credit.base import (
     check_eps,
     check_rewards,
     group_indices,
+    normalized,
     weighted_mean_std,
 )
 from agentgym.trajectory import Trajectory
@@ -57,19 +59,18 @@ def group_relative_advantages(
     weights = np.ones_like(returns) if weights is None else np.asarray(weights, dtype=np.float64)
     if returns.size < 2:
         return np.full(returns.shape, SINGLETON_GROUP_ADVANTAGE)
+    mean, std = weighted_mean_std(returns, weights, ddof=1)
     if baseline == "rloo":
-        # baseline_i = (S - w_i R_i) / (W - w_i): the weighted mean of the other rollouts.
-        weighted_sum, total = float((weights * returns).sum()), float(weights.sum())
+        # R_i - (S - w_i R_i) / (W - w_i) = (R_i - mean) W / (W - w_i), S = W mean: the weighted
+        # mean of the other rollouts, without the sum S (exact 0 for equal returns, no overflow).
+        total = float(weights.sum())
         others = total - weights
         safe = np.where(others > 0, others, 1.0)
-        leave_one_out = (weighted_sum - weights * returns) / safe
-        return np.where(others > 0, returns - leave_one_out, SINGLETON_GROUP_ADVANTAGE)
-    mean, std = weighted_mean_std(returns, weights, ddof=1)
-    centred = returns - mean
+        return np.where(others > 0, (returns - mean) * (total / safe), SINGLETON_GROUP_ADVANTAGE)
     if baseline == "mean_norm":
-        return centred
+        return returns - mean
     if baseline == "grpo":
-        return centred / (std + eps)
+        return normalized(returns, mean, std, eps)
     raise ValueError(f"unknown baseline {baseline!r}: use 'grpo', 'mean_norm' or 'rloo'")
 
 

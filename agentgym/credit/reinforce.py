@@ -13,7 +13,8 @@ No critic and no groups: each turn's discounted return is normalised over the wh
 
 ``unbiased_std=True`` divides by ``N - 1`` (sample std), ``False`` by ``N`` (population std).
 Since the normalisation is affine, every token of a turn shares the turn's advantage. A batch
-with fewer than two samples gets 0.
+with fewer than two samples, or whose samples all carry the same return, gets 0 (also on turns
+that count 0 times, such as a turn without generated tokens).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from agentgym.credit.base import (
     check_rewards,
     check_unit,
     discounted_returns,
+    normalized,
     weighted_mean_std,
 )
 from agentgym.trajectory import Trajectory, Turn
@@ -71,7 +73,7 @@ class ReinforceBatchNorm(AdvantageEstimator):
             normalised = np.full(flat.shape, SINGLETON_GROUP_ADVANTAGE)
         else:
             mean, std = weighted_mean_std(flat, counts, self.ddof)
-            normalised = (flat - mean) / (std + self.eps)
+            normalised = normalized(flat, mean, std, self.eps)
         per_turn, start = [], 0
         for trajectory in trajectories:
             per_turn.append(normalised[start:start + len(trajectory.turns)].tolist())

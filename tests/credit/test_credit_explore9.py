@@ -1,0 +1,62 @@
+"""Exploratory round 9 of the credit estimators: pools without spread, rewards near the float
+maximum."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from agentgym.credit import (
+    GRPO,
+    IGPO,
+    RLOO,
+    DrGRPO,
+    GiGPO,
+    MultiChannelGRPO,
+    ReinforceBatchNorm,
+    StratifiedGRPO,
+)
+from tests.credit.builders import build_trajectory
+
+# ------------------------------------------------------------------ pools whose values are all equal
+
+
+def _equal_pool_estimators(eps):
+    return [GRPO(eps=eps), GRPO(per_trajectory=False, eps=eps), DrGRPO(), RLOO(), RLOO(per_trajectory=False),
+            GiGPO(eps=eps), GiGPO(normalize_by_std=False), StratifiedGRPO(eps=eps),
+            StratifiedGRPO(normalize_by_std=False), ReinforceBatchNorm(normalize_over="turns", eps=eps),
+            ReinforceBatchNorm(eps=eps), MultiChannelGRPO(["task"], eps=eps),
+            IGPO(outcome="reward", eps=eps), IGPO(outcome="reward", normalization="joint", eps=eps)]
+
+
+@pytest.mark.parametrize("eps", [0.0, 1e-6])
+@pytest.mark.parametrize("reward", [1.0, 0.1, 0.7, -3.3])
+def test_a_group_whose_rewards_are_all_equal_gets_exactly_zero(eps, reward):
+    # eps = 0 (accepted: "a finite number >= 0") made every all-equal group NaN (0 / 0), and
+    # [0.1, 0.1, 0.1] -0.816 each (the mean 0.10000000000000002 left a rounding "spread" that the
+    # division blew up); with the default eps the same group got -1.4e-11, not the 0 it is owed.
+    group = [build_trajectory([reward], observations=["s"]) for _ in range(3)]
+    for estimator in _equal_pool_estimators(eps):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no 'invalid value encountered in divide'
+            result = estimator(group)
+        assert result.per_turn == [[0.0]] * 3, (estimator, result.per_turn)
+
+
+def test_gigpo_step_groups_of_equal_returns_get_exactly_zero_with_eps_0():
+    # ALGORITHMS.md section 2: the step group s1 holds [1.0, 1.0] and gets A^S = 0 (it was NaN with eps 0).
+    t1 = build_trajectory([0.0, 1.0], observations=["s0", "s1"])
+    t2 = build_trajectory([0.0, 0.0, 1.0], observations=["s0", "s0", "s1"])
+    t3 = build_trajectory([0.0, 0.0, 0.0], observations=["s0", "s0", "s0"])
+    step = GiGPO(gamma=0.9, eps=0.0)([t1, t2, t3]).components["step"]
+    assert step[0][1] == 0.0 and step[1][2] == 0.0
+    assert step[0][0] == pytest.approx(0.9735, abs=1e-3) and step[2] == [pytest.approx(-0.9107, abs=1e-3)] * 3
+
+
+def test_turns_left_out_of_the_token_statistics_do_not_get_a_huge_advantage():
+    # normalize_over="tokens": a turn without generated tokens counts 0 times; when every counted
+    # token carried the same return, the std was 0 and such a turn got (R - mean) / 1e-6 = 1e6.
+    counted = build_trajectory([1.0], action_tokens=2, group_id=None)
+    uncounted = build_trajectory([2.0], action_tokens=0, group_id=None)
+    assert ReinforceBatchNorm()([counted, uncounted]).per_turn == [[0.0], [0.0]]
