@@ -111,9 +111,11 @@ class GuiAction:
     args: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The action as the JSON object an agent writes (canonical spelling, only what is set)."""
+        """The action as the JSON object an agent writes (canonical spelling, only what is set),
+        which parses back to the same action: a swipe from point to point as ``x1, y1, x2, y2``,
+        a swipe by direction as its start ``x, y`` and the ``direction``."""
         out: dict[str, Any] = {"action": self.type}
-        if self.type == "swipe":
+        if self.type == "swipe" and self.x2 is not None:
             out.update(x1=self.x, y1=self.y, x2=self.x2, y2=self.y2)
         else:
             for name in ("x", "y"):

@@ -1,0 +1,30 @@
+"""Defects found in the ninth exploratory round of the GUI environments."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agentgym.envs.gui.actions import parse_action
+from agentgym.envs.gui.frames import CoordinateFrame
+
+PHONE = CoordinateFrame.make("pixels", (412, 915))
+
+
+@pytest.mark.parametrize("text", [
+    '{"action": "swipe", "x": 200, "y": 700, "direction": "up"}',
+    '{"action": "swipe", "x1": 200, "y1": 700, "x2": 200, "y2": 300}',
+    'swipe(x=10, y=20, direction="left")',
+])
+def test_a_swipe_is_written_back_as_an_action_that_parses_to_itself(text):
+    action = parse_action(text, PHONE)
+    written = action.to_json()
+    assert "null" not in written  # only what is set
+    assert parse_action(written, PHONE) == action  # the history shows actions the agent may copy
+
+
+def test_a_swipe_by_direction_is_recorded_at_its_start_point():
+    predicted = parse_action('{"action": "swipe", "x": 200, "y": 700, "direction": "up"}', PHONE).predicted()
+    assert predicted == {"type": "swipe", "x": 200.0, "y": 700.0, "direction": "up"}
+    assert json.loads(json.dumps(predicted)) == predicted
