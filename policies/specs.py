@@ -9,6 +9,7 @@ maps them), so older commands keep working.
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 from agentgym.policies.base import Policy
@@ -62,7 +63,11 @@ def make_policy(spec: str | None = None) -> Policy:
         raise ValueError(f"empty policy spec {spec!r}: name one, such as {DEFAULT_POLICY!r} (the default), "
                          f"'hf:PATH' or 'random:0'")
     spec = canonical_spec(spec)
-    kind, _, argument = spec.partition(":")
+    kind, colon, argument = spec.partition(":")
+    if colon and not argument:  # 'random:$SEED' with SEED unset, 'hf:' with no path
+        usage = {"oracle": "'oracle'", "human": "'human'", "random": "'random' or 'random:SEED'",
+                 "hf": "'hf:PATH'", "openai": "'openai:URL#MODEL'"}.get(kind, "'hf:PATH' or 'random:0'")
+        raise ValueError(f"policy {spec!r} ends in ':' with nothing after it: write {usage}")
     if kind == "oracle" and not argument:
         from agentgym.policies.scripted import OraclePolicy
 
@@ -157,6 +162,9 @@ def _hf_policy(spec: str, argument: str) -> Policy:
         if not is_checkpoint_folder(folder):
             raise ValueError(f"policy {spec!r}: {argument!r} is not a Hugging Face checkpoint folder "
                              f"(it has no config.json, nor a LoRA adapter's adapter_config.json)")
+        config_problem = _config_file_problem(folder)
+        if config_problem:
+            raise ValueError(f"policy {spec!r}: {argument!r} {config_problem}")
         if is_adapter_folder(folder) and importlib.util.find_spec("peft") is None:
             raise ValueError(f"policy {spec!r}: {argument!r} is a LoRA adapter, which needs peft: "
                              f"pip install 'agentgym[train]'")
@@ -175,6 +183,20 @@ def _hf_policy(spec: str, argument: str) -> Policy:
         # model, unreadable, no tokenizer files, an architecture transformers does not know, a weights file cut short
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"policy {spec!r}: cannot load the model {argument!r}: {first_line}") from None
+
+
+def _config_file_problem(folder: Path) -> str | None:
+    """Why the folder's ``config.json`` (or, for a LoRA adapter, ``adapter_config.json``) is no
+    model configuration -- not JSON, or JSON but not an object -- or ``None`` when it is one.
+    (transformers would fail on it deep inside with a ``TypeError`` or a ``JSONDecodeError``.)"""
+    name = "adapter_config.json" if is_adapter_folder(folder) else "config.json"
+    try:
+        config = json.loads((folder / name).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return f"has a {name} that cannot be read as JSON ({exc})"
+    if not isinstance(config, dict):
+        return f"has a {name} that is not a JSON object (it holds a {type(config).__name__})"
+    return None
 
 
 def _damaged_weights_errors() -> tuple[type[Exception], ...]:
