@@ -38,17 +38,25 @@ ACTION_ALIASES: Mapping[str, str] = {
 
 # --------------------------------------------------------------------------- action type
 
-def canonical_action_type(action_type: Any, aliases: Mapping[str, str] | None = None) -> str | None:
-    """The canonical name of an action type: stripped, lower-cased, spaces and hyphens as
-    ``_``, then mapped through :data:`ACTION_ALIASES` (and ``aliases``, which take precedence);
-    ``None`` for a non-string or blank type."""
+def _spelling(action_type: Any) -> str | None:
+    """``action_type`` stripped, lower-cased, spaces and hyphens as ``_``; ``None`` for a
+    non-string or blank one."""
     if not isinstance(action_type, str):
         return None
-    name = "_".join(action_type.strip().lower().replace("-", " ").split())
-    if not name:
+    return "_".join(action_type.strip().lower().replace("-", " ").split()) or None
+
+
+def canonical_action_type(action_type: Any, aliases: Mapping[str, str] | None = None) -> str | None:
+    """The canonical name of an action type: stripped, lower-cased, spaces and hyphens as
+    ``_``, then mapped through :data:`ACTION_ALIASES` (and ``aliases``, which take precedence;
+    their names and the names they map to are spelt the same way, so ``{"Select": "Click"}``
+    maps ``"select"`` to ``"click"``); ``None`` for a non-string or blank type."""
+    name = _spelling(action_type)
+    if name is None:
         return None
-    if aliases and name in aliases:
-        return aliases[name]
+    for alias, canonical in (aliases or {}).items():
+        if _spelling(alias) == name:
+            return _spelling(canonical) or canonical
     return ACTION_ALIASES.get(name, name)
 
 

@@ -1,0 +1,28 @@
+"""Defects found in the ninth exploratory round of the GUI rewards."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentgym.rewards.gui import GuiActionTypeReward, action_type_reward, canonical_action_type
+from agentgym.trajectory import Trajectory, Turn
+
+
+@pytest.mark.parametrize("aliases", [{"Select": "click"}, {"SELECT ": "click"}, {"select": "Click"},
+                                     {"select": " CLICK "}])
+def test_extra_aliases_are_spelt_like_the_types_they_map(aliases):
+    assert canonical_action_type("select", aliases) == "click"
+    assert action_type_reward("Select", "click", aliases=aliases) == 1.0
+    assert action_type_reward("select", "type", aliases=aliases) == 0.0
+
+
+def test_an_alias_with_spaces_or_hyphens_applies():
+    aliases = {"press and hold": "long_press", "Go-Up": "back"}
+    assert action_type_reward("Press and Hold", "long_press", aliases=aliases) == 1.0
+    assert action_type_reward("go up", "back", aliases=aliases) == 1.0
+
+
+def test_the_provider_applies_extra_aliases_spelt_in_capitals():
+    turn = Turn(0, "obs", "x", info={"gui": {"predicted": {"type": "select"}, "target": {"type": "click"}}})
+    trajectory = Trajectory(turns=[turn])
+    assert GuiActionTypeReward(aliases={"Select": "Click"}).score([trajectory]) == [[1.0]]
