@@ -228,10 +228,12 @@ def weighted_mean_std(values: np.ndarray, weights: np.ndarray, ddof: int) -> tup
 
 
 def _power_of_two_scale(values: np.ndarray) -> float:
-    """``2^e`` with ``e`` the binary exponent of the largest finite magnitude (1 for none or 0)."""
+    """The largest power of two ``<=`` the largest finite magnitude (1 for none or 0), so the
+    scaled values lie in ``[-2, 2)``. (The power just above it, ``2^1024`` for a value of at
+    least ``2^1023 = 8.99e307``, is not a float: ``ldexp`` raised ``OverflowError``.)"""
     magnitudes = np.abs(values[np.isfinite(values)]) if values.size else values
     largest = float(magnitudes.max()) if magnitudes.size else 0.0
-    return math.ldexp(1.0, math.frexp(largest)[1]) if largest > 0 else 1.0
+    return math.ldexp(1.0, math.frexp(largest)[1] - 1) if largest > 0 else 1.0
 
 
 def normalized(values: np.ndarray, mean: float, std: float, eps: float) -> np.ndarray:

@@ -60,3 +60,26 @@ def test_turns_left_out_of_the_token_statistics_do_not_get_a_huge_advantage():
     counted = build_trajectory([1.0], action_tokens=2, group_id=None)
     uncounted = build_trajectory([2.0], action_tokens=0, group_id=None)
     assert ReinforceBatchNorm()([counted, uncounted]).per_turn == [[0.0], [0.0]]
+
+
+# ------------------------------------------------------------------ rewards near the float maximum
+
+@pytest.mark.parametrize("estimator", [GRPO(), DrGRPO(), RLOO(), GiGPO(), StratifiedGRPO(), ReinforceBatchNorm(),
+                                       MultiChannelGRPO(["task"]), IGPO(outcome="reward")],
+                         ids=lambda estimator: type(estimator).__name__)
+def test_a_reward_of_at_least_2_to_the_1023_is_scaled_without_overflow(estimator):
+    # The scaling divided by 2^1024 for 1e308 (2^1023 = 8.99e307 <= 1e308 < 2^1024): not a float,
+    # and every estimator failed with a bare 'OverflowError: math range error' from math.ldexp.
+    group = [build_trajectory([1e308]), build_trajectory([0.0]), build_trajectory([-1e308])]
+    result = estimator(group).per_turn
+    assert result[1] == [0.0] and result[0][0] > 0 and result[0] == [-value for value in result[2]]
+    plain = estimator([build_trajectory([1.0]), build_trajectory([0.0]), build_trajectory([-1.0])]).per_turn
+    scale = 1e308 if isinstance(estimator, (DrGRPO, RLOO)) else 1.0  # the mean-centred ones keep units
+    assert result[0][0] == pytest.approx(plain[0][0] * scale, rel=1e-5)  # eps = 1e-6 weighs on plain only
+
+
+def test_training_health_measures_returns_of_at_least_2_to_the_1023():
+    from agentgym.credit import training_health
+
+    health = training_health([build_trajectory([1e308]), build_trajectory([0.0])])
+    assert health.reward_std_in_group == pytest.approx(5e307)
