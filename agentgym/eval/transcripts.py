@@ -4,9 +4,10 @@
 success first), the worst (lowest return among episodes that ran to their end) and the first
 that failed with an error — and the renderers show each as its instructions, every turn's
 observation, action, reward and error, and the final observation. Long texts are cut to
-:data:`MAX_TEXT_CHARS` and long episodes to their first and last turns, each cut saying what
-it left out. HTML is escaped; Markdown goes in code fences longer than any backtick run inside
-(an invalid action's error, on the line of its turn, in inline code: :func:`markdown_code`).
+:data:`MAX_TEXT_CHARS` (an invalid action's error too) and long episodes to their first and
+last turns, each cut saying what it left out. HTML is escaped; Markdown goes in code fences
+longer than any backtick run inside (an invalid action's error, on the line of its turn, in
+inline code: :func:`markdown_code`).
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def markdown_samples(samples: list[Sample]) -> list[str]:
         for position, turn in enumerate(turns):
             if left_out and position == _HEAD_TURNS:
                 lines += [f"*… {left_out} turns left out …*", ""]
-            extra = f", invalid action: {markdown_code(turn.error)}" if turn.error else ""
+            extra = f", invalid action: {markdown_code(truncate(turn.error))}" if turn.error else ""
             lines += [f"**turn {turn.index + 1}** (reward {turn.reward:g}{extra})", "", "observation:", "",
                       _fence(truncate(turn.observation)), "", "action:", "", _fence(truncate(turn.action)), ""]
         final = _final_observation(t)
@@ -142,7 +143,7 @@ def html_samples(samples: list[Sample]) -> list[str]:
         for position, turn in enumerate(turns):
             if left_out and position == _HEAD_TURNS:
                 parts.append(f"<p class=\"note\">… {left_out} turns left out …</p>")
-            extra = f", invalid action: {turn.error}" if turn.error else ""
+            extra = f", invalid action: {truncate(turn.error)}" if turn.error else ""
             parts.append(f"<p><b>turn {turn.index + 1}</b> (reward {turn.reward:g}{html.escape(extra)})</p>"
                          f"<div class=\"turn\"><pre class=\"observation\">{html.escape(truncate(turn.observation))}"
                          f"</pre><pre class=\"action\">{html.escape(truncate(turn.action))}</pre></div>")

@@ -37,3 +37,17 @@ def test_a_return_that_is_not_a_finite_number_is_undefined_not_a_crash(tmp_path)
         json.loads(report.results_path.read_text(), parse_constant=lambda name: 1 / 0)
     finite = summarize([_episode(1.0, 0), _episode(3.0, 1)], "games/Toy-v0", k=1)
     assert (finite.mean_return, finite.return_stderr) == (2.0, 1.0)
+
+
+def test_a_long_invalid_action_error_is_cut_in_the_sample_episodes():
+    """Sample episodes cut every long text to MAX_TEXT_CHARS (the module docstring) but an
+    invalid action's error: an environment echoing a 200,000-character action wrote it whole
+    into report.md and report.html, once per sample episode."""
+    from agentgym.eval.transcripts import MAX_TEXT_CHARS, html_samples, markdown_samples, sample_episodes
+
+    episode = _episode(0.0, error="x" * 200_000)
+    markdown = "\n".join(markdown_samples(sample_episodes([episode])))
+    page = "\n".join(html_samples(sample_episodes([episode])))
+    for text in (markdown, page):
+        assert "x" * MAX_TEXT_CHARS in text and "x" * (MAX_TEXT_CHARS + 1) not in text
+        assert "[truncated: 198500 more characters]" in text
