@@ -550,7 +550,10 @@ class Cells:
             return None, None, None
         except SystemExit as error:
             code = error.code  # the exit status it would give a program, as run_python_file
-            return f"SystemExit: {code}", "exit", exit_status(code) if isinstance(code, (int, type(None))) else 1
+            if isinstance(code, (int, type(None))):
+                return f"SystemExit: {code}", "exit", exit_status(code)
+            sys.stderr.write(f"{code}\n")  # the message a program's exit prints
+            return f"SystemExit: {code}", "exit", 1
         except BaseException as error:  # noqa: BLE001 - shown to the agent
             self.in_cell = False
             tb = error.__traceback__

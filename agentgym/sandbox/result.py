@@ -23,7 +23,8 @@ class ExecutionResult:
       limit, CPU limit, output limit, a signal, the session dying), else ``None``.
     - ``timed_out``: the wall-clock limit stopped it.
     - ``exception``: in a session, the exception a cell raised, ``"ZeroDivisionError: division by
-      zero"`` (its traceback is in ``stderr``), else ``None``.
+      zero"`` (its traceback is in ``stderr``; for ``SystemExit``, as for a program, only a
+      message that is not a number, and ``for_agent`` gives the exit status), else ``None``.
     - ``state_lost``: in a session, this call ended the interpreter: the next call starts afresh.
     - ``notes``: other facts worth telling the agent (e.g. the memory limit after a ``MemoryError``).
     - ``duration_s``: wall-clock seconds of the call; ``cpu_s``: CPU seconds its program used
@@ -60,7 +61,8 @@ class ExecutionResult:
             parts.append(f"[stopped: {self.killed_reason}]")
         elif self.exit_code is not None and self.exit_code < 0:
             parts.append(f"[terminated by signal {-self.exit_code}]")
-        elif self.exit_code not in (0, None) and self.exception is None:
+        elif self.exit_code not in (0, None) and (self.exception is None
+                                                  or self.exception.startswith("SystemExit")):
             parts.append(f"[exit code {self.exit_code}]")
         if self.state_lost:
             parts.append(f"[{STATE_LOST}]")

@@ -27,3 +27,16 @@ def test_a_cells_exit_status_is_what_a_program_would_give(sandbox, leaks):
             assert result.exit_code == status, code
             assert "signal" not in result.for_agent()
     leaks.assert_clean()
+
+
+def test_a_cells_exit_is_told_to_the_agent_as_a_programs_is(sandbox, leaks):
+    with sandbox.session() as session:
+        status = session.run("import sys\nsys.exit(3)")
+        assert status.exit_code == 3 and "[exit code 3]" in status.for_agent()  # was '[no output]'
+        message = session.run("raise SystemExit('giving up')")
+        assert message.exit_code == 1 and message.stderr == "giving up\n"
+        assert message.for_agent() == "[stderr]\ngiving up\n[exit code 1]"
+        assert session.run("sys.exit()").for_agent() == "[no output]"
+    program = sandbox.run_python("raise SystemExit('giving up')")
+    assert program.for_agent() == "[stderr]\ngiving up\n[exit code 1]"  # what a cell now says too
+    leaks.assert_clean()
