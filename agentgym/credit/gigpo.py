@@ -29,6 +29,7 @@ from typing import Callable, Hashable, Sequence
 
 import numpy as np
 
+from agentgym.core import is_finite_number
 from agentgym.credit.base import (
     DEFAULT_EPS,
     SINGLETON_GROUP_ADVANTAGE,
@@ -62,9 +63,9 @@ class GiGPO(AdvantageEstimator):
         gamma: discount of the step-level returns.
         step_weight: ``w``, the weight of the step advantage (a finite number).
         normalize_by_std: divide by the std (ddof 1, + ``eps``) at both levels, or by 1.
-        anchor: the state key of a turn; defaults to :func:`raw_observation`.
-        similarity_threshold: if set, merge anchors (which must then be strings) whose
-            similarity ratio is at least this.
+        anchor: a function of a turn giving its state key; defaults to :func:`raw_observation`.
+        similarity_threshold: if set, a number in ``(0, 1]``: merge anchors (which must then be
+            strings) whose similarity ratio is at least this.
         penalty_keys: reward components that are per-turn penalties, kept out of the
             discounting and of the episode return (a list of keys; a bare string is refused).
         eps: added to the std.
@@ -81,8 +82,11 @@ class GiGPO(AdvantageEstimator):
         penalty_keys: Sequence[str] = ("invalid",),
         eps: float = DEFAULT_EPS,
     ) -> None:
-        if similarity_threshold is not None and not 0.0 < similarity_threshold <= 1.0:
-            raise ValueError(f"similarity_threshold must lie in (0, 1], got {similarity_threshold}")
+        if similarity_threshold is not None and not (is_finite_number(similarity_threshold)
+                                                     and 0.0 < similarity_threshold <= 1.0):
+            raise ValueError(f"similarity_threshold must be a number in (0, 1] (or None), got {similarity_threshold!r}")
+        if not callable(anchor):
+            raise ValueError(f"anchor must be a function of a turn returning its state key, got {anchor!r:.80}")
         self.gamma = check_unit("gamma", gamma)
         if isinstance(penalty_keys, (str, bytes)):
             raise ValueError(f"penalty_keys must be a list of reward-component keys, got the string "

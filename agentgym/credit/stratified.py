@@ -45,7 +45,8 @@ class StratifiedGRPO(AdvantageEstimator):
 
     Args:
         alpha: weight of the stratified estimate in the blend, in ``[0, 1]``.
-        stratum: the structural key of a trajectory; defaults to :func:`turn_count`.
+        stratum: a function of a trajectory giving its structural key; defaults to
+            :func:`turn_count`.
         normalize_by_std: divide by the std (ddof 1, + ``eps``) or not.
         eps: added to the std.
     """
@@ -59,6 +60,9 @@ class StratifiedGRPO(AdvantageEstimator):
         eps: float = DEFAULT_EPS,
     ) -> None:
         self.alpha = check_unit("alpha", alpha)
+        if not callable(stratum):
+            raise ValueError(f"stratum must be a function of a trajectory returning its structural key, "
+                             f"got {stratum!r:.80}")
         self.stratum = stratum
         self.baseline = "grpo" if normalize_by_std else "mean_norm"
         self.eps = check_eps(eps)

@@ -3,6 +3,7 @@ maximum."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import pytest
@@ -83,3 +84,25 @@ def test_training_health_measures_returns_of_at_least_2_to_the_1023():
 
     health = training_health([build_trajectory([1e308]), build_trajectory([0.0])])
     assert health.reward_std_in_group == pytest.approx(5e307)
+
+
+# ------------------------------------------------------------------ settings of the wrong type
+
+@pytest.mark.parametrize("bad", ["0.9", True, math.nan, 0.0, 1.5, [0.9]])
+def test_gigpo_similarity_threshold_must_be_a_number_in_the_half_open_unit_interval(bad):
+    # "0.9" (a string) failed with Python's "'<' not supported between 'float' and 'str'"; True
+    # was taken as a threshold of 1.0.
+    with pytest.raises(ValueError, match="similarity_threshold must be a number in"):
+        GiGPO(similarity_threshold=bad)
+
+
+def test_gigpo_anchor_and_stratified_stratum_must_be_functions():
+    # A name ("observation", "turns") was accepted and the first batch, its rollouts already paid
+    # for, failed with "'str' object is not callable".
+    with pytest.raises(ValueError, match="anchor must be a function of a turn"):
+        GiGPO(anchor="observation")
+    with pytest.raises(ValueError, match="stratum must be a function of a trajectory"):
+        StratifiedGRPO(stratum="turns")
+    group = [build_trajectory([1.0]), build_trajectory([0.0])]
+    assert GiGPO(anchor=lambda turn: turn.observation, similarity_threshold=0.9)(group).per_turn[0][0] > 0
+    assert StratifiedGRPO(stratum=lambda trajectory: 0)(group).per_turn[0][0] > 0
