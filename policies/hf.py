@@ -140,11 +140,12 @@ class HFPolicy(Policy):
                  dtype: torch.dtype | None = None, max_batch_size: int = 16, name: str | None = None,
                  batch_invariant: bool = False, prefix_cache: bool = True,
                  prefix_cache_bytes: int | None = None) -> None:
-        if not isinstance(max_batch_size, int) or max_batch_size < 1:
+        if not is_int(max_batch_size) or max_batch_size < 1:
             raise ValueError(f"max_batch_size must be a positive integer, got {max_batch_size!r}")
-        if prefix_cache_bytes is not None and (isinstance(prefix_cache_bytes, bool)
-                                               or not isinstance(prefix_cache_bytes, int) or prefix_cache_bytes < 0):
+        if prefix_cache_bytes is not None and (not is_int(prefix_cache_bytes) or prefix_cache_bytes < 0):
             raise ValueError(f"prefix_cache_bytes must be an integer >= 0 or None, got {prefix_cache_bytes!r}")
+        max_batch_size = int(max_batch_size)  # NumPy's integers (a value read from a config array) too
+        prefix_cache_bytes = None if prefix_cache_bytes is None else int(prefix_cache_bytes)
         self.batch_invariant = bool(batch_invariant)
         if dtype is not None:
             model = model.to(dtype=dtype)

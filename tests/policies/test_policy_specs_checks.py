@@ -43,3 +43,17 @@ def test_a_model_folder_whose_config_is_not_a_json_object_is_named(tmp_path, con
 def test_the_plain_specs_still_build_their_policies():
     assert type(make_policy("oracle")).__name__ == "OraclePolicy"
     assert make_policy("random:7").hint_seed == 7
+
+
+def test_hf_policy_takes_numpy_integers_for_its_sizes(tiny_model, smollm2_tokenizer):
+    import numpy as np
+
+    from agentgym.policies.hf import HFPolicy
+
+    policy = HFPolicy(tiny_model, smollm2_tokenizer, max_batch_size=np.int64(2),
+                      prefix_cache_bytes=np.int64(1 << 20))
+    assert policy.max_batch_size == 2 and type(policy.max_batch_size) is int
+    assert policy.prefix_cache.max_bytes == 1 << 20
+    for bad in (True, 2.0, np.float64(2), -1):
+        with pytest.raises(ValueError, match="prefix_cache_bytes must be an integer >= 0"):
+            HFPolicy(tiny_model, smollm2_tokenizer, prefix_cache_bytes=bad)
