@@ -238,13 +238,14 @@ def _new_file(folder: Path, *, prefix: str, suffix: str) -> tuple[int, str]:
 
 
 def load_settings(run_dir: str | Path) -> dict[str, Any] | None:
-    """The settings a run recorded in ``run.json`` before it started; ``None`` if it has none."""
+    """The settings a run recorded in ``run.json`` before it started; ``None`` if it has none,
+    a ``ValueError`` naming the file if it is damaged."""
     path = Path(run_dir) / SETTINGS_FILE
     if not path.is_file():
         return None
     try:
         settings = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # damaged: not even UTF-8 text
         raise ValueError(f"{path} is not a valid settings file: {exc}") from None
     if not isinstance(settings, dict):
         raise ValueError(f"{path} is not a valid settings file: it holds {type(settings).__name__}, "
@@ -253,7 +254,8 @@ def load_settings(run_dir: str | Path) -> dict[str, Any] | None:
 
 
 def load_results(run_dir: str | Path) -> RunResults:
-    """The results of the run in ``run_dir``; a clear error if it holds none."""
+    """The results of the run in ``run_dir``; a clear error (``ValueError`` naming the file) if
+    it holds none or a damaged one."""
     path = Path(run_dir) / RESULTS_FILE
     if not path.is_file():
         if (Path(run_dir) / TRAJECTORIES_FILE).is_file():
@@ -265,7 +267,7 @@ def load_results(run_dir: str | Path) -> RunResults:
         raise ValueError(f"{run_dir} is not an evaluation run directory (no {RESULTS_FILE})")
     try:
         return RunResults.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:  # UnicodeDecodeError: not text
         raise ValueError(f"{path} is not a valid results file: {exc!r}") from None
 
 

@@ -4,6 +4,8 @@ reports and the sample episodes."""
 import json
 import math
 
+import pytest
+
 from agentgym.eval import load_results, summarize
 from agentgym.eval.evaluate import build_results
 from agentgym.eval.report import write_report
@@ -51,3 +53,20 @@ def test_a_long_invalid_action_error_is_cut_in_the_sample_episodes():
     for text in (markdown, page):
         assert "x" * MAX_TEXT_CHARS in text and "x" * (MAX_TEXT_CHARS + 1) not in text
         assert "[truncated: 198500 more characters]" in text
+
+
+def test_a_results_or_settings_file_that_is_not_utf8_is_named_in_the_error(tmp_path):
+    """A results.json or run.json holding bytes that are not UTF-8 (a binary file copied over
+    it, a disk error) raised a bare UnicodeDecodeError ("'utf-8' codec can't decode byte 0xff
+    in position 0") that did not say which file of which run; it is the same ValueError as
+    any other damaged file, naming it."""
+    from agentgym.eval.results import load_settings
+
+    (tmp_path / "results.json").write_bytes(b"\xff\xfe{}")
+    (tmp_path / "run.json").write_bytes(b"\xff\xfe{}")
+    with pytest.raises(ValueError, match="results.json is not a valid results file") as error:
+        load_results(tmp_path)
+    assert type(error.value) is ValueError
+    with pytest.raises(ValueError, match="run.json is not a valid settings file") as error:
+        load_settings(tmp_path)
+    assert type(error.value) is ValueError
