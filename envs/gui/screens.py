@@ -31,6 +31,10 @@ SCREEN_KINDS = ("settings", "form", "list", "menu", "dialog", "launcher", "table
 #: Element ids 1-3 are the system's buttons (back, home, recent apps).
 SYSTEM_IDS = {"back": 1, "home": 2, "recents": 3}
 FIRST_ID = 10
+#: The names of the buttons the runtime draws on every screen (the phone's navigation bar, the
+#: desktop's taskbar, an app bar's up button): no generated element takes one, so that an
+#: instruction naming an element ('Tap the "Home" icon.') never names a system button as well.
+SYSTEM_LABELS = ("Back", "Home", "Recent apps", "Navigate up")
 
 #: Per difficulty: a multiplier of element counts and how many look-alikes join a label.
 _LEVEL = {"easy": (1, 0), "medium": (2, 1), "hard": (3, 3)}
@@ -60,7 +64,7 @@ class _Builder:
     device: str
     difficulty: str
     next_id: int = FIRST_ID
-    used: set[str] = field(default_factory=set)
+    used: set[str] = field(default_factory=lambda: {label.casefold() for label in SYSTEM_LABELS})
     candidates: list[Candidate] = field(default_factory=list)
 
     @property

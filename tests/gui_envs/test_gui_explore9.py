@@ -28,3 +28,32 @@ def test_a_swipe_by_direction_is_recorded_at_its_start_point():
     predicted = parse_action('{"action": "swipe", "x": 200, "y": 700, "direction": "up"}', PHONE).predicted()
     assert predicted == {"type": "swipe", "x": 200.0, "y": 700.0, "direction": "up"}
     assert json.loads(json.dumps(predicted)) == predicted
+
+
+def _labels(value, out):
+    if isinstance(value, dict):
+        if "id" in value and "label" in value:
+            out.append(value["label"].casefold())
+        for item in value.values():
+            _labels(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _labels(item, out)
+    return out
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_no_grounding_target_shares_its_name_with_the_system_buttons(device):
+    """The phone's navigation bar has "Back", "Home" and "Recent apps", the desktop's taskbar
+    "Home", an app bar "Navigate up": an instruction 'Tap the "Home" icon.' naming an app-bar
+    icon would name the system's Home button just as well."""
+    import random
+
+    from agentgym.envs.gui.screens import generate_screen
+
+    system = {"back", "home", "recent apps", "navigate up"}
+    for seed in (16, 55, 74, *range(40)):
+        for difficulty in ("easy", "medium", "hard"):
+            screen = generate_screen(random.Random(seed), device=device, difficulty=difficulty)
+            labels = _labels(screen.spec["screens"], _labels(screen.spec["overlay"], []))
+            assert not system & set(labels), (seed, difficulty, screen.kind, system & set(labels))
