@@ -110,7 +110,8 @@ class ValueBasedEstimator(ABC):
             estimate for a truncated episode); ``None``: 0 for all (every episode terminal).
 
     A value on a generated position, a bootstrap value or a reward that is not finite raises
-    ``ValueError`` naming the trajectory (never a NaN advantage).
+    ``ValueError`` naming the trajectory (never a NaN advantage); so do ``values`` or
+    ``bootstrap_values`` that are not one entry per trajectory (a single number, say).
     """
 
     @abstractmethod
@@ -123,15 +124,29 @@ class ValueBasedEstimator(ABC):
         """The advantages and value targets of ``trajectories``."""
 
 
+def _is_sized(values: object) -> bool:
+    """A sequence or array with a length (not a number, not text, not a one-pass iterator)."""
+    try:
+        len(values)  # type: ignore[arg-type]
+    except TypeError:
+        return False
+    return not isinstance(values, (str, bytes))
+
+
 def _checked_inputs(
     trajectories: Sequence[Trajectory],
     values: Sequence[Sequence[float]],
     bootstrap_values: Sequence[float] | None,
 ) -> list[tuple[Trajectory, np.ndarray, list[tuple[int, int]], float]]:
+    if not _is_sized(values):
+        raise ValueError(f"values must hold one array per trajectory (a list), got {values!r:.80}")
     if len(values) != len(trajectories):
         raise ValueError(f"{len(values)} value arrays for {len(trajectories)} trajectories")
     if bootstrap_values is None:
         bootstrap_values = [0.0] * len(trajectories)
+    elif not _is_sized(bootstrap_values):
+        raise ValueError(f"bootstrap_values must hold one number per trajectory (a list; None: 0 for all), "
+                         f"got {bootstrap_values!r:.80}")
     elif len(bootstrap_values) != len(trajectories):
         raise ValueError(f"{len(bootstrap_values)} bootstrap values for {len(trajectories)} trajectories")
     check_rewards(trajectories)

@@ -1,22 +1,25 @@
 """Exploratory round 9 of the credit estimators: pools without spread, rewards near the float
-maximum."""
+maximum, settings and inputs of the wrong type."""
 
 from __future__ import annotations
 
 import math
 import warnings
 
+import numpy as np
 import pytest
 
 from agentgym.credit import (
     GRPO,
     IGPO,
     RLOO,
+    BiLevelGAE,
     DrGRPO,
     GiGPO,
     MultiChannelGRPO,
     ReinforceBatchNorm,
     StratifiedGRPO,
+    TurnAwareGAE,
 )
 from tests.credit.builders import build_trajectory
 
@@ -106,3 +109,16 @@ def test_gigpo_anchor_and_stratified_stratum_must_be_functions():
     group = [build_trajectory([1.0]), build_trajectory([0.0])]
     assert GiGPO(anchor=lambda turn: turn.observation, similarity_threshold=0.9)(group).per_turn[0][0] > 0
     assert StratifiedGRPO(stratum=lambda trajectory: 0)(group).per_turn[0][0] > 0
+
+
+@pytest.mark.parametrize("estimator", [TurnAwareGAE(), BiLevelGAE()], ids=lambda estimator: type(estimator).__name__)
+def test_gae_names_bootstrap_values_or_values_that_are_not_one_per_trajectory(estimator):
+    # One number for every trajectory (bootstrap_values=0.5) failed with Python's "object of type
+    # 'float' has no len()"; values given as a generator with "'generator' has no len()".
+    group = [build_trajectory([1.0]), build_trajectory([0.0])]
+    values = [np.zeros(len(trajectory.token_ids)) for trajectory in group]
+    with pytest.raises(ValueError, match="bootstrap_values must hold one number per trajectory"):
+        estimator(group, values, 0.5)
+    with pytest.raises(ValueError, match="values must hold one array per trajectory"):
+        estimator(group, (value for value in values))
+    assert estimator(group, values, np.array([0.5, 0.0])).per_turn[0][0] > estimator(group, values).per_turn[0][0]
