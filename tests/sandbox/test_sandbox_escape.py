@@ -277,7 +277,7 @@ def test_gigabytes_of_output_are_cut_off(sandbox, leaks):
     assert result.killed_reason.startswith("output limit: more than 8 MB written to stdout and stderr")
     assert result.truncated
     assert len(result.stdout) <= SMALL.output_chars + 100
-    assert "bytes of output omitted" in result.stdout
+    assert "characters of output omitted" in result.stdout
     assert result.duration_s < 10
     leaks.assert_clean()
 

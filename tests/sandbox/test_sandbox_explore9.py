@@ -5,6 +5,9 @@ from __future__ import annotations
 import sys
 
 import pytest
+from sandbox_helpers import SMALL
+
+from agentgym.sandbox.capture import CappedOutput
 
 # What ``python main.py`` exits with for ``sys.exit(code)``: the low 8 bits of an int, 255 for
 # one past a C long.
@@ -40,3 +43,33 @@ def test_a_cells_exit_is_told_to_the_agent_as_a_programs_is(sandbox, leaks):
     program = sandbox.run_python("raise SystemExit('giving up')")
     assert program.for_agent() == "[stderr]\ngiving up\n[exit code 1]"  # what a cell now says too
     leaks.assert_clean()
+
+
+def test_output_chars_counts_characters_not_bytes(sandbox, leaks):
+    # 3,000 characters, 9,000 bytes of UTF-8: under SMALL.output_chars (4,000), kept whole
+    text = "界" * 2_999 + "!"
+    assert sandbox.run_python(f"print({text!r})").stdout == text + "\n"  # 1,375 characters were kept
+    with sandbox.session() as session:
+        result = session.run(f"print({text!r})")
+        assert result.stdout == text + "\n" and not result.truncated  # cut by the host, with a '\ufffd'
+        long = session.run("print('界' * 10_000)")  # the launcher's cap alone, its marker in characters
+        assert long.stdout.count("omitted") == 1 and "\ufffd" not in long.stdout
+    leaks.assert_clean()
+
+
+def test_the_cap_keeps_characters_whole_and_says_how_many_it_left_out(sandbox):
+    result = sandbox.run_python("import sys\nsys.stdout.buffer.write('é'.encode() * 10_000)")
+    assert result.truncated and "\ufffd" not in result.stdout
+    kept = result.stdout.replace("é", "")
+    assert kept == f"\n[... {10_000 - SMALL.output_chars:,} characters of output omitted ...]\n"
+    assert sandbox.run_python("import sys\nsys.stdout.buffer.write(b'ok \\xff')").stdout == "ok \ufffd"
+
+
+def test_a_character_split_between_two_reads_is_decoded_whole():
+    capture = CappedOutput(8)
+    for byte in "añ界😀b".encode():
+        capture.feed(bytes([byte]))
+    assert capture.text() == "añ界😀b" and capture.total == 11
+    cut = CappedOutput(8)
+    cut.feed("a界".encode()[:-1])  # the stream ends inside a character: one replacement character
+    assert cut.text() == "a\ufffd"

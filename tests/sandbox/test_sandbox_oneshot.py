@@ -98,7 +98,7 @@ def test_long_output_keeps_its_head_and_tail(sandbox):
     assert result.truncated
     assert result.stdout.startswith("line 0\nline 1\n")
     assert result.stdout.endswith("line 99999\n")
-    assert "bytes of output omitted ...]" in result.stdout
+    assert "characters of output omitted ...]" in result.stdout
     assert len(result.stdout) <= SMALL.output_chars + 100
 
 

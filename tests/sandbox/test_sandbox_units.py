@@ -19,21 +19,24 @@ from agentgym.sandbox.capture import CappedOutput
 from agentgym.sandbox.process import FrameReader, frame_bytes, fresh_byte_code
 
 
-@given(st.lists(st.binary(max_size=300), max_size=30), st.integers(min_value=4, max_value=200))
+@given(st.lists(st.binary(max_size=300) | st.text(max_size=100).map(str.encode), max_size=30),
+       st.integers(min_value=4, max_value=200))
 def test_capped_output_keeps_the_head_and_the_tail(chunks, limit):
     capture = CappedOutput(limit)
     for chunk in chunks:
         capture.feed(chunk)
-    everything = b"".join(chunks)
+    everything = b"".join(chunks).decode("utf-8", "replace")  # characters split between chunks too
     head, tail = limit - limit // 4, limit // 4
-    assert capture.total == len(everything)
+    text = capture.text()
+    assert capture.total == sum(map(len, chunks))
     if len(everything) <= limit:
-        assert bytes(capture.head + capture.tail) == everything and not capture.truncated
+        assert text == everything and not capture.truncated
     else:
-        assert bytes(capture.head) == everything[:head]
-        assert bytes(capture.tail) == (everything[len(everything) - tail:] if tail else b"")
+        assert capture.head == everything[:head]
+        assert capture.tail == (everything[len(everything) - tail:] if tail else "")
         assert capture.omitted == len(everything) - head - tail
-        assert f"[... {capture.omitted:,} bytes of output omitted ...]" in capture.text()
+        assert text == (everything[:head] + f"\n[... {capture.omitted:,} characters of output omitted ...]\n"
+                        + capture.tail)
     assert len(capture.head) + len(capture.tail) <= limit
 
 
