@@ -18,7 +18,7 @@ from rich.table import Table
 
 from agentgym.eval.metrics import Metrics
 from agentgym.eval.results import RunResults, load_results, setting_text
-from agentgym.eval.tables import MISSING, markdown_cell, markdown_line, number, success_with_ci, terminal_cell
+from agentgym.eval.tables import MISSING, markdown_cell, markdown_text, number, success_with_ci, terminal_cell
 
 _RUN_COLUMNS = (("success [95% CI]", success_with_ci),
                 ("return", lambda m: number(m.mean_return, 2)),
@@ -134,7 +134,8 @@ def rich_comparison(runs: list[NamedRun]) -> Table:
 
 def markdown_comparison(runs: list[NamedRun]) -> str:
     """The comparison as GitHub Markdown; each header cell names its run; the legend and the
-    warnings are list items on one line each (a suite's name holds its arguments' values)."""
+    warnings are list items on one line each (a suite's name holds its arguments' values), all
+    shown as written (:func:`~agentgym.eval.tables.markdown_text`)."""
     headers = ["environment"] + [f"{_run_title(number, run)}: {header}"
                                  for number, run in enumerate(runs, start=1) for header, _ in _RUN_COLUMNS]
     lines = ["| " + " | ".join(map(markdown_cell, headers)) + " |",
@@ -146,8 +147,8 @@ def markdown_comparison(runs: list[NamedRun]) -> str:
             cells = [f"**{cell}**" for cell in cells]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines += [f"- {markdown_line(line)}" for line in run_legend(runs)]
+    lines += [f"- {markdown_text(line)}" for line in run_legend(runs)]
     warnings = warnings_for(runs)
     if warnings:
-        lines += ["", "**Not like for like:**", ""] + [f"- {markdown_line(warning)}" for warning in warnings]
+        lines += ["", "**Not like for like:**", ""] + [f"- {markdown_text(warning)}" for warning in warnings]
     return "\n".join(lines)

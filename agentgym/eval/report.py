@@ -29,7 +29,7 @@ from typing import Callable
 
 from agentgym.eval import plots
 from agentgym.eval.results import RESULTS_FILE, SETTING_NAMES, RunResults, setting_text, write_atomic
-from agentgym.eval.tables import html_table, markdown_line, markdown_table
+from agentgym.eval.tables import html_table, markdown_table, markdown_text
 from agentgym.eval.transcripts import html_samples, markdown_code, markdown_samples, sample_episodes
 from agentgym.trajectory import Trajectory
 
@@ -117,9 +117,11 @@ def run_status(results: RunResults) -> str | None:
             f"interrupted or crashed); the numbers cover the finished episodes only.")
 
 
-def run_info(results: RunResults, quote: Callable[[str], str] = str) -> list[tuple[str, str]]:
+def run_info(results: RunResults, quote: Callable[[str], str] = str,
+             text: Callable[[str], str] = str) -> list[tuple[str, str]]:
     """The run's settings and engine statistics, as (name, value) lines for both reports; the
-    first error (text an environment or a policy wrote) is written as ``quote`` renders it."""
+    first error (text an environment or a policy wrote) is written as ``quote`` renders it,
+    every other value as ``text`` does."""
     stats = results.stats
     sampling = ", ".join(f"{k}={v}" for k, v in results.sampling.items())
     settings = {"suite": results.suite, "policy": results.policy, "rollouts_per_task": results.rollouts_per_task,
@@ -140,11 +142,12 @@ def run_info(results: RunResults, quote: Callable[[str], str] = str) -> list[tup
         info.append(("errors", f"{stats['errors']}" + (f" ({kinds})" if kinds else "")))
     if "token_mismatches" in stats:
         info.append(("token mismatches", str(stats["token_mismatches"])))
+    info = [(name, text(value)) for name, value in info]
     if stats.get("first_error"):
         info.append(("first error", f"{quote(stats['first_error'])} ({stats.get('first_error_episodes', 1)} episodes)"))
-    info.append(("date", results.created_at))
-    info.append(("versions", ", ".join(f"{k} {v}" for k, v in results.versions.items())))
-    info.append(("trajectories", results.trajectories))
+    info.append(("date", text(results.created_at)))
+    info.append(("versions", text(", ".join(f"{k} {v}" for k, v in results.versions.items()))))
+    info.append(("trajectories", text(results.trajectories)))
     return info
 
 
@@ -173,11 +176,12 @@ def _warnings(results: RunResults, quote: Callable[[str], str] = str) -> list[st
 def markdown_report(results: RunResults, samples: list[str] = ()) -> str:
     """``report.md``: warnings, the table, the legend, the run's settings, sample episodes. The
     first error is quoted as inline code (:func:`markdown_code`); the title and every setting are
-    on one line (:func:`~agentgym.eval.tables.markdown_line`: a suite's name holds its arguments)."""
-    lines = [f"# {markdown_line(f'{results.policy} on {results.suite}')}", ""]
+    on one line and shown as written (:func:`~agentgym.eval.tables.markdown_text`: a suite's name
+    holds its arguments, a system prompt may hold ``<answer>``)."""
+    lines = [f"# {markdown_text(f'{results.policy} on {results.suite}')}", ""]
     lines += [line for warning in _warnings(results, markdown_code) for line in (f"> **warning**: {warning}", "")]
     lines += [markdown_table(results.environments, results.overall), "", _LEGEND, "", "## Run", ""]
-    lines += [f"- **{name}**: {markdown_line(value)}" for name, value in run_info(results, markdown_code)]
+    lines += [f"- **{name}**: {value}" for name, value in run_info(results, markdown_code, markdown_text)]
     if samples:
         lines += ["", *samples]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -3,8 +3,8 @@ HTML. Every cell is formatted here, so the three agree; an undefined value shows
 
 A label is any text (an environment's constructor arguments are part of it): a terminal table
 shows its control characters as escapes (:func:`terminal_text`), Markdown keeps it on one line
-(:func:`markdown_line`; in a table cell with its pipes escaped, :func:`markdown_cell`), HTML
-escapes it."""
+with its ``<`` escaped (:func:`markdown_text`; in a table cell with its pipes escaped too,
+:func:`markdown_cell`), HTML escapes it."""
 
 from __future__ import annotations
 
@@ -104,10 +104,23 @@ def markdown_line(text: str) -> str:
     return " ".join(text.split())
 
 
+#: An ``&`` that Markdown would read as the start of a character reference (``&lt;``, ``&#60;``).
+_ENTITY_START = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+
+
+def markdown_text(text: str) -> str:
+    """``text`` as Markdown shows it as written, on one line (:func:`markdown_line`): its ``<``
+    as ``&lt;`` (``<answer>`` in a system prompt, a label or a policy name was read as an HTML
+    tag, which a viewer hides, and ``<https://...>`` as a link) and an ``&`` that would start a
+    character reference as ``&amp;``. For text outside code only: code shows ``&lt;`` as it is
+    (:func:`~agentgym.eval.transcripts.markdown_code` writes text in code unescaped)."""
+    return _ENTITY_START.sub("&amp;", markdown_line(text)).replace("<", "&lt;")
+
+
 def markdown_cell(text: str) -> str:
-    """``text`` as one cell of a Markdown table row: on one line (:func:`markdown_line`) and its
+    """``text`` as one cell of a Markdown table row: as written (:func:`markdown_text`) and its
     pipes escaped (a pipe starts the next cell)."""
-    return markdown_line(text).replace("|", "\\|")
+    return markdown_text(text).replace("|", "\\|")
 
 
 #: What a terminal acts on instead of showing (C0 controls but newline and tab, DEL, C1 controls),

@@ -16,7 +16,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from agentgym.eval.tables import markdown_line
+from agentgym.eval.tables import markdown_line, markdown_text
 from agentgym.trajectory import Trajectory
 
 MAX_TEXT_CHARS = 1500
@@ -108,7 +108,7 @@ def markdown_samples(samples: list[Sample]) -> list[str]:
     lines = ["## Sample episodes", ""]
     for sample in samples:
         t = sample.trajectory
-        lines += [f"### {markdown_line(episode_heading(sample))}", ""]
+        lines += [f"### {markdown_text(episode_heading(sample))}", ""]
         if t.error is not None:
             lines += ["**error**:", "", _fence(truncate(t.error)), ""]
         if t.instructions:

@@ -70,3 +70,38 @@ def test_a_results_or_settings_file_that_is_not_utf8_is_named_in_the_error(tmp_p
     with pytest.raises(ValueError, match="run.json is not a valid settings file") as error:
         load_settings(tmp_path)
     assert type(error.value) is ValueError
+
+
+def _outside_code(markdown):
+    """``markdown`` without its fenced blocks and inline code spans (what Markdown shows as written)."""
+    import re
+
+    markdown = re.sub(r"(?ms)^(`{3,})text\n.*?\n\1$", "", markdown)
+    return re.sub(r"(`+).*?\1", "", markdown)
+
+
+def test_angle_brackets_in_report_md_are_shown_not_swallowed_as_html(tmp_path):
+    """A system prompt asking for '<answer>...</answer>', a label or a policy name holding
+    '<b>' were written into report.md as they are: a Markdown viewer (GitHub) takes '<answer>'
+    for an HTML tag and shows nothing of it ('system prompt: 'Reply with .''). Outside code,
+    '<' is written '&lt;' (and an '&' that would start an entity '&amp;'), shown as written."""
+    from agentgym.eval.compare import NamedRun, markdown_comparison
+    from agentgym.eval.transcripts import markdown_samples, sample_episodes
+
+    episode = Trajectory(env_id="games/Toy-v0", seed=0, group_id="g0", metadata={"env_kwargs": {"tag": "<b>"}},
+                         turns=[Turn(index=0, observation="<obs>", action="<answer>1</answer>", error="bad <x>")])
+    settings = {"suite": "toy<i>", "policy": "hf:<model>", "rollouts_per_task": 1,
+                "system_prompt": "Reply with <answer>N</answer>; &lt; is not <", "environments": []}
+    results = build_results(settings, [episode], {})
+    report = write_report(tmp_path, results, {results.environments[0].label: [episode]})
+    markdown = report.markdown_path.read_text()
+    comparison = markdown_comparison([NamedRun("run<1>", results), NamedRun("run2", results)])
+    for text in (markdown, comparison):
+        assert "<" not in _outside_code(text)
+    assert "# hf:&lt;model> on toy&lt;i>" in markdown
+    assert "| games/Toy-v0[&lt;b>] |" in markdown and "| games/Toy-v0[&lt;b>] |" in comparison
+    assert "Reply with &lt;answer>N&lt;/answer>; &amp;lt; is not &lt;" in markdown
+    assert "### Best: games/Toy-v0[&lt;b>], seed 0" in "\n".join(markdown_samples(sample_episodes([episode])))
+    # code keeps its text as written: there Markdown shows '&lt;' as four characters
+    assert "```text\n<answer>1</answer>\n```" in markdown and "invalid action: `bad <x>`" in markdown
+    assert "- #1 run&lt;1>: hf:&lt;model> on toy&lt;i>" in comparison
