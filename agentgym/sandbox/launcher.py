@@ -417,6 +417,10 @@ class CellOutput:
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.buffer.finish()  # bytes written before this text come first
+        return self.write_text(text)
+
+    def write_text(self, text):
         room = self.head - self.written
         if room > 0:
             part = text[:room]
@@ -435,6 +439,7 @@ class CellOutput:
 
     def end_cell(self):
         """Write the kept tail; return how many characters were left out."""
+        self.buffer.finish()
         omitted = self.omitted
         if omitted:
             write_all(self.fd, f"\n[... {omitted:,} characters omitted ...]\n".encode())
@@ -474,14 +479,24 @@ class CellOutput:
 
 
 class CellBytes:
-    """``sys.stdout.buffer``: bytes through the same cap."""
+    """``sys.stdout.buffer``: bytes through the same cap, decoded as UTF-8 (invalid bytes
+    replaced) as they come: a character written in pieces is decoded whole, one never finished
+    (text written after it, the cell's end) is one replacement character."""
 
     def __init__(self, stream):
+        import codecs
         self.stream = stream
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
     def write(self, data):
-        self.stream.write(bytes(data).decode("utf-8", "replace"))
+        data = memoryview(data).tobytes()  # a bytes-like object, as a binary stream takes
+        self.stream.write_text(self.decoder.decode(data))
         return len(data)
+
+    def finish(self):
+        """Write the bytes of a character left unfinished."""
+        if self.decoder.getstate()[0]:
+            self.stream.write_text(self.decoder.decode(b"", True))
 
     def flush(self):
         pass

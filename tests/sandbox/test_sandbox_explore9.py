@@ -73,3 +73,14 @@ def test_a_character_split_between_two_reads_is_decoded_whole():
     cut = CappedOutput(8)
     cut.feed("a界".encode()[:-1])  # the stream ends inside a character: one replacement character
     assert cut.text() == "a\ufffd"
+
+
+def test_bytes_a_cell_writes_in_pieces_are_decoded_whole(sandbox, leaks):
+    with sandbox.session() as session:
+        pieces = session.run("import sys\ndata = 'añ界😀'.encode()\n"
+                             "for i in range(len(data)):\n    sys.stdout.buffer.write(data[i:i + 1])")
+        assert pieces.stdout == "añ界😀"  # each byte was decoded alone: '\ufffd' * 9
+        cut = session.run("sys.stdout.buffer.write('界'.encode()[:2])\nprint('next', end='')")
+        assert cut.stdout == "\ufffdnext"  # a character never finished is one replacement
+        assert session.run("sys.stdout.buffer.write(b'x\\xff')\nNone").stdout == "x\ufffd"
+    leaks.assert_clean()
