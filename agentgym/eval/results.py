@@ -129,10 +129,13 @@ def run_settings(*, suite: str, policy: str, rollouts_per_task: int, tasks_per_e
 
     ``max_turns`` ``None`` means each environment's registered turn budget. ``environments``
     (the suite's row labels, in order) and ``expected_episodes`` let an interrupted run be
-    summarised without the suite being registered in the summarising process.
+    summarised without the suite being registered in the summarising process. ``sampling`` is
+    kept as JSON holds it (a tuple, such as the stop strings, as a list), so the results of a
+    run equal those read back from its directory.
     """
     from agentgym import __version__
 
+    sampling = {name: list(value) if isinstance(value, tuple) else value for name, value in sampling.items()}
     return {
         "suite": suite, "policy": policy, "rollouts_per_task": rollouts_per_task,
         "tasks_per_entry": tasks_per_entry, "max_turns": max_turns,

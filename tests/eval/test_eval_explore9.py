@@ -105,3 +105,19 @@ def test_angle_brackets_in_report_md_are_shown_not_swallowed_as_html(tmp_path):
     # code keeps its text as written: there Markdown shows '&lt;' as four characters
     assert "```text\n<answer>1</answer>\n```" in markdown and "invalid action: `bad <x>`" in markdown
     assert "- #1 run&lt;1>: hf:&lt;model> on toy&lt;i>" in comparison
+
+
+def test_an_evaluation_s_results_equal_those_loaded_back_from_its_run_directory(tmp_path):
+    """evaluate(...).results compared unequal to load_results(run_dir) (and to the results
+    agentgym report rebuilt): the sampling settings held stop=() where results.json holds [],
+    so a caller checking a stored run against the one in hand saw a difference that is none."""
+    from agentgym.eval import evaluate, summarise_run
+    from agentgym.policies.base import SamplingParams
+    from agentgym.suites import Suite, SuiteEntry
+
+    suite = Suite("one-game", (SuiteEntry("games/GuessTheNumber-v0", (0,), {"difficulty": "easy"}),))
+    evaluation = evaluate("oracle", suite, sampling=SamplingParams(stop=("</answer>",)), out_dir=tmp_path / "run",
+                          progress=False)
+    assert evaluation.results.sampling["stop"] == ["</answer>"]
+    assert load_results(tmp_path / "run") == evaluation.results
+    assert summarise_run(tmp_path / "run").results == evaluation.results
