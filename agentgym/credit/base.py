@@ -208,15 +208,16 @@ def weighted_mean_std(values: np.ndarray, weights: np.ndarray, ddof: int) -> tup
     overflow for huge values (``1e200``: an infinite std made every advantage 0) nor underflow to
     0 for tiny ones.
 
-    A pool whose counted values (weight ``> 0``) are all equal has exactly that value as its mean
-    and std ``0.0``: the rounded ``sum / count`` can miss it in the last bit (``[0.1] * 3`` gives
-    ``0.10000000000000002``), a spread of rounding that a division by the std would blow up.
+    A pool whose counted values (weight ``> 0``) are all equal and finite has exactly that value
+    as its mean and std ``0.0``: the rounded ``sum / count`` can miss it in the last bit
+    (``[0.1] * 3`` gives ``0.10000000000000002``), a spread of rounding that a division by the
+    std would blow up. (Infinite values give a NaN std, as they always did.)
     """
     total = float(weights.sum())
     if total <= 0:
         return 0.0, 0.0
     counted = values[weights > 0]
-    if np.all(counted == counted[0]):
+    if math.isfinite(counted[0]) and np.all(counted == counted[0]):
         return float(counted[0]), 0.0
     scale = _power_of_two_scale(values)
     scaled = values / scale

@@ -122,3 +122,15 @@ def test_gae_names_bootstrap_values_or_values_that_are_not_one_per_trajectory(es
     with pytest.raises(ValueError, match="values must hold one array per trajectory"):
         estimator(group, (value for value in values))
     assert estimator(group, values, np.array([0.5, 0.0])).per_turn[0][0] > estimator(group, values).per_turn[0][0]
+
+
+def test_training_health_of_infinite_returns_is_nan_not_a_zero_spread():
+    # The shortcut for equal values (exact mean, std 0) took [inf, inf] for a pool without spread.
+    from agentgym.credit import training_health
+
+    group = [build_trajectory([1.0]), build_trajectory([1.0])]
+    for trajectory in group:
+        trajectory.turns[0].reward = math.inf  # training_health measures, it does not check
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert math.isnan(training_health(group).reward_std_in_group)
