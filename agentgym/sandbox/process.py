@@ -68,7 +68,9 @@ class LaunchSpec:
 
 
 def encode_files(files: Mapping[str, str | bytes] | None) -> dict[str, bytes]:
-    """``{relative path: text or bytes}`` → ``{path: bytes}`` for the job; bad names refused."""
+    """``{relative path: text or bytes}`` → ``{path: bytes}`` for the job; bad names refused
+    (``ValueError``), a name that is also a folder of another (``"pkg"`` and ``"pkg/mod.py"``)
+    included."""
     encoded = {}
     for name, content in (files or {}).items():
         if not isinstance(name, str) or not name or name.startswith("/") or "\0" in name:
@@ -86,6 +88,13 @@ def encode_files(files: Mapping[str, str | bytes] | None) -> dict[str, bytes]:
         else:
             raise TypeError(f"content of file {name!r} must be str or bytes, not {type(content).__name__}")
         encoded[name] = data
+    folders = {name.rsplit("/", 1)[0] for name in encoded if "/" in name}
+    folders = {"/".join(folder.split("/")[:depth]) for folder in folders
+               for depth in range(1, folder.count("/") + 2)}
+    for name in encoded:
+        if name in folders:
+            inside = next(other for other in encoded if other.startswith(name + "/"))
+            raise ValueError(f"file name {name!r} is also a folder of {inside!r}: a path cannot be both")
     return encoded
 
 

@@ -84,3 +84,15 @@ def test_bytes_a_cell_writes_in_pieces_are_decoded_whole(sandbox, leaks):
         assert cut.stdout == "\ufffdnext"  # a character never finished is one replacement
         assert session.run("sys.stdout.buffer.write(b'x\\xff')\nNone").stdout == "x\ufffd"
     leaks.assert_clean()
+
+
+@pytest.mark.parametrize("files", [{"pkg": "x = 1", "pkg/mod.py": "y = 2"},
+                                   {"data/a/b.txt": "deep", "data/a": "also a file"}])
+def test_a_file_that_is_also_a_folder_of_another_is_refused_by_name(sandbox, files, leaks):
+    # it was a SandboxError ("the sandbox's set-up failed: FileExistsError/NotADirectoryError")
+    # after a sandbox had been started, which says the sandbox itself failed
+    with pytest.raises(ValueError, match="is also a folder"):
+        sandbox.run_python("print(1)", files=files)
+    with pytest.raises(ValueError, match="is also a folder"):
+        sandbox.session(files=files)
+    leaks.assert_clean()
