@@ -20,7 +20,8 @@ Reward components (:mod:`agentgym.rewards.gui`), each times its weight in ``rewa
 * ``action_type`` -- ``action_type_reward(predicted, target)``;
 * ``argument`` -- when the type is right: the click inside the target's box (``click``,
   ``double_click``, ``long_press``), the typed text matching (GUI-R1: token F1 > 0.5), the
-  same scroll direction, or 1 for actions without arguments (``finish``...); else 0;
+  same scroll direction, ``finish`` without ``"status": "infeasible"`` (every demonstration ends
+  with its task done), or 1 for actions without arguments (``back``...); else 0;
 * ``format`` -- ``format_reward`` of the reply: a bare JSON action (``answer_format="json"``)
   or ``<think>...</think><answer>{json}</answer>`` (``"think_answer"``).
 
@@ -164,6 +165,8 @@ class ActionPredictionEnv(PhoneTaskEnv):
                 argument = text_match_reward(predicted.get("text"), target["text"])
             elif target["type"] == "scroll":
                 argument = float(predicted.get("direction") == target["direction"])
+            elif target["type"] == "finish":  # the demonstrated task is done, never infeasible
+                argument = float(predicted.get("status") != "infeasible")
             else:
                 argument = 1.0
         pattern = "think_answer_json" if self.answer_format == "think_answer" else "json_action"

@@ -57,3 +57,20 @@ def test_no_grounding_target_shares_its_name_with_the_system_buttons(device):
             screen = generate_screen(random.Random(seed), device=device, difficulty=difficulty)
             labels = _labels(screen.spec["screens"], _labels(screen.spec["overlay"], []))
             assert not system & set(labels), (seed, difficulty, screen.kind, system & set(labels))
+
+
+@pytest.mark.parametrize("status, right", [("infeasible", False), ("complete", True), (None, True)])
+def test_predicting_that_a_demonstrated_task_is_infeasible_is_a_wrong_argument(make_gui, status, right):
+    """The demonstration ends with the task done; ``finish`` with ``"status": "infeasible"``
+    (which fails the same task in gui/Navigation-v0) is not the demonstrated action."""
+    from agentgym.envs.gui.action_prediction import ActionPredictionEnv
+
+    env = make_gui(ActionPredictionEnv, "easy", kinds="toggle", steps="all")
+    env.reset(seed=0)
+    while env.current_target()["type"] != "finish":
+        env.step(env.oracle_action())
+    action = {"action": "finish"} if status is None else {"action": "finish", "status": status}
+    _, reward, terminated, _, info = env.step(json.dumps(action))
+    assert terminated and info["gui"]["terms"]["action_type"] == 1.0
+    assert info["gui"]["terms"]["argument"] == float(right)
+    assert info["gui"]["correct"] is right and info["success"] is right
