@@ -108,6 +108,8 @@ class ValueBasedEstimator(ABC):
         values: per trajectory, an array as long as its ``token_ids`` (module docstring).
         bootstrap_values: per trajectory, the value after its last token (e.g. the critic's
             estimate for a truncated episode); ``None``: 0 for all (every episode terminal).
+            A trajectory marked ``terminated`` takes 0 whatever its entry says: nothing follows
+            a terminal state, so the critic's values can be passed for the whole batch.
 
     A value on a generated position, a bootstrap value or a reward that is not finite raises
     ``ValueError`` naming the trajectory (never a NaN advantage); so do ``values`` or
@@ -171,7 +173,7 @@ def _checked_inputs(
         for turn, (start, end) in zip(trajectory.turns, spans):
             if end <= start:
                 raise ValueError(f"trajectory {index}, turn {turn.index}: no generated tokens to credit")
-        checked.append((trajectory, value, spans, float(bootstrap)))
+        checked.append((trajectory, value, spans, 0.0 if trajectory.terminated else float(bootstrap)))
     return checked
 
 

@@ -134,3 +134,19 @@ def test_training_health_of_infinite_returns_is_nan_not_a_zero_spread():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         assert math.isnan(training_health(group).reward_std_in_group)
+
+
+# ------------------------------------------------------------------ GAE: terminated vs truncated
+
+@pytest.mark.parametrize("estimator", [TurnAwareGAE(gamma=1.0, lam=1.0), BiLevelGAE(turn_gamma=1.0)],
+                         ids=lambda estimator: type(estimator).__name__)
+def test_gae_never_bootstraps_past_a_terminated_episode(estimator):
+    # The critic's estimate after the last token, passed for the whole batch, was added to the
+    # return of an episode that had terminated (nothing follows it): its advantages rose by 5.
+    terminated = build_trajectory([0.0, 1.0], action_tokens=1)
+    terminated.terminated = True
+    truncated = build_trajectory([0.0, 1.0], action_tokens=1)
+    truncated.truncated = True
+    values = [np.zeros(len(terminated.token_ids)), np.zeros(len(truncated.token_ids))]
+    result = estimator([terminated, truncated], values, [5.0, 5.0])
+    assert result.per_turn == [[1.0, 1.0], [6.0, 6.0]]
