@@ -108,7 +108,7 @@ def evaluate(
         policy: a :class:`Policy`, or a spec for :func:`make_policy` (``None``: the default
             model). A policy built here from a spec is closed here.
         suite: a suite or its name.
-        rollouts: rollouts per task (the ``k`` of pass@k / avg@k).
+        rollouts: rollouts per task (the ``k`` of pass@k / avg@k), a positive integer.
         tasks: only the first ``tasks`` seeds of each entry.
         sampling: sampling settings (``config.sampling`` or the defaults if omitted).
         config: further rollout settings; its ``group_size`` is replaced by ``rollouts``.
@@ -125,6 +125,8 @@ def evaluate(
         raise ConfigError(f"suite must be a Suite or a suite name, got {suite!r}")
     if config is not None and not isinstance(config, RolloutConfig):
         raise ConfigError(f"config must be a RolloutConfig, got {config!r}")
+    if not (is_int(rollouts) and rollouts >= 1):  # the engine's check would name its group_size
+        raise ConfigError(f"rollouts must be a positive integer, got {rollouts!r}")
     task_list = suite_tasks(suite, tasks)
     config = config or RolloutConfig()
     config = RolloutConfig(**{**_config_fields(config), "group_size": rollouts,

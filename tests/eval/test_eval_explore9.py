@@ -121,3 +121,15 @@ def test_an_evaluation_s_results_equal_those_loaded_back_from_its_run_directory(
     assert evaluation.results.sampling["stop"] == ["</answer>"]
     assert load_results(tmp_path / "run") == evaluation.results
     assert summarise_run(tmp_path / "run").results == evaluation.results
+
+
+@pytest.mark.parametrize("rollouts", [0, -1, 2.5, True, "2"])
+def test_a_bad_rollouts_count_is_refused_under_its_own_name(rollouts):
+    """evaluate(rollouts=0) said 'group_size must be a positive integer, got 0' (the rollout
+    engine's name for it, an argument the caller never gave); it names rollouts, as tasks=0
+    names tasks, and is the ConfigError of any bad argument."""
+    from agentgym.core import ConfigError
+    from agentgym.eval import evaluate
+
+    with pytest.raises(ConfigError, match=r"^rollouts must be a positive integer, got "):
+        evaluate("oracle", "quick-v0", rollouts=rollouts, progress=False)
