@@ -18,7 +18,8 @@ a coordinate that is not a real number (``None``, a string, ``True``), not finit
 or too large for a float, a box that is not four such numbers, an inverted or empty box
 (``right <= left`` or ``bottom <= top``), a text that is not a string. An action the agent
 writes can therefore never crash the environment that scores it. Only a wrong *configuration*
-(an unknown format pattern, tiers that are not monotone, a non-positive ``sigma_scale``) raises
+(an unknown format pattern, tiers that are not monotone, a non-positive ``sigma_scale``, a text
+threshold outside ``[0, 1]``) raises
 ``ValueError``, at the call that receives it.
 
 **The data the providers read** (the contract with the GUI environments, ``envs/gui``): each
@@ -55,7 +56,13 @@ from typing import Any, Mapping, Sequence, Union
 
 from agentgym.rewards.base import RewardProvider, TurnValues
 # the functions' modules: their public names are re-exported here (``__all__``), as before the split
-from agentgym.rewards.gui_action import ACTION_ALIASES, action_type_reward, canonical_action_type, text_match_reward
+from agentgym.rewards.gui_action import (
+    ACTION_ALIASES,
+    action_type_reward,
+    canonical_action_type,
+    check_text_threshold,
+    text_match_reward,
+)
 from agentgym.rewards.gui_format import FORMAT_PATTERNS, format_reward, is_json_action
 from agentgym.rewards.gui_grounding import (
     DEFAULT_BOX_TIERS,
@@ -268,7 +275,7 @@ class GuiTextReward(GuiReward):
     needs = ("text",)
 
     def __init__(self, *, threshold: float = 0.5, name: str = "gui_text") -> None:
-        self.threshold = float(threshold)
+        self.threshold = check_text_threshold(threshold)
         self.name = name
 
     def value(self, predicted, target, frame, turn) -> float:

@@ -1,7 +1,8 @@
 """Rewards of a GUI action's non-spatial fields: its action type and the text it types, as
 pure functions (where the action happens is :mod:`agentgym.rewards.gui_grounding`'s part).
 
-Hostile input never raises: a type or a text that is not a string scores ``0.0``.
+Hostile input never raises: a type or a text that is not a string scores ``0.0``; only a text
+threshold that is not a number from 0 to 1 (a configuration error) raises ``ValueError``.
 
 **The formulas and where they come from** (``1[·]`` is 1 when true, else 0):
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from agentgym.rewards.gui_inputs import as_number
 from agentgym.rewards.search import normalise_answer, token_f1
 
 #: Spellings of the same action (after lower-casing, spaces and hyphens to ``_``) → the
@@ -71,9 +73,20 @@ def action_type_reward(predicted_type: Any, target_type: Any, *, aliases: Mappin
 
 # --------------------------------------------------------------------------- typed text
 
+def check_text_threshold(threshold: Any) -> float:
+    """``threshold`` as a float; ``ValueError`` unless it is a number from 0 to 1 (a
+    configuration error: below 0 every text would match, above 1 or NaN only identical ones)."""
+    number = as_number(threshold)
+    if number is None or not 0 <= number <= 1:
+        raise ValueError(f"the text threshold must be a number from 0 to 1, got {threshold!r}")
+    return number
+
+
 def text_match_reward(predicted: Any, target: Any, *, threshold: float = 0.5) -> float:
     """GUI-R1's ``R_text``: ``1[token F1 > threshold]`` (SQuAD normalisation and F1); 1 when
-    both normalise to the same string (also two empty ones); 0 for a non-string."""
+    both normalise to the same string (also two empty ones); 0 for a non-string.
+    ``ValueError`` for a ``threshold`` that is not a number from 0 to 1 (configuration)."""
+    check_text_threshold(threshold)
     if not isinstance(predicted, str) or not isinstance(target, str):
         return 0.0
     if normalise_answer(predicted) == normalise_answer(target):
@@ -81,4 +94,4 @@ def text_match_reward(predicted: Any, target: Any, *, threshold: float = 0.5) ->
     return float(token_f1(predicted, target) > threshold)
 
 
-__all__ = ["ACTION_ALIASES", "action_type_reward", "canonical_action_type", "text_match_reward"]
+__all__ = ["ACTION_ALIASES", "action_type_reward", "canonical_action_type", "check_text_threshold", "text_match_reward"]

@@ -26,3 +26,23 @@ def test_the_provider_applies_extra_aliases_spelt_in_capitals():
     turn = Turn(0, "obs", "x", info={"gui": {"predicted": {"type": "select"}, "target": {"type": "click"}}})
     trajectory = Trajectory(turns=[turn])
     assert GuiActionTypeReward(aliases={"Select": "Click"}).score([trajectory]) == [[1.0]]
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), -1, 50, 1.5, None, True, "0.5"])
+def test_a_text_threshold_outside_0_1_is_a_configuration_error(threshold):
+    """-1 made every text match (F1 0 > -1), 50 or NaN none but identical ones, silently."""
+    from agentgym.rewards.gui import GuiTextReward, text_match_reward
+
+    with pytest.raises(ValueError, match="threshold"):
+        GuiTextReward(threshold=threshold)
+    with pytest.raises(ValueError, match="threshold"):
+        text_match_reward("milk", "eggs", threshold=threshold)
+
+
+@pytest.mark.parametrize("threshold", [0, 0.5, 1])
+def test_text_thresholds_from_0_to_1_are_taken(threshold):
+    from agentgym.rewards.gui import GuiTextReward, text_match_reward
+
+    assert GuiTextReward(threshold=threshold).threshold == threshold
+    assert text_match_reward("milk", "eggs", threshold=threshold) == 0.0
+    assert text_match_reward("Milk", "milk.", threshold=threshold) == 1.0
