@@ -505,6 +505,15 @@ class CellBytes:
         return self.stream.fd
 
 
+def as_text(value):
+    """``str(value)``, or ``<exception str() failed>`` (as a traceback says) when the code's
+    ``__str__`` raises: what a cell raised must fail the cell, never the runner."""
+    try:
+        return str(value)
+    except BaseException:  # noqa: BLE001 - the code's own __str__ (it may raise SystemExit too)
+        return "<exception str() failed>"
+
+
 class CPUTimeExceeded(BaseException):
     """Raised in a cell when its CPU-time budget is spent (SIGXCPU)."""
 
@@ -567,8 +576,8 @@ class Cells:
             code = error.code  # the exit status it would give a program, as run_python_file
             if isinstance(code, (int, type(None))):
                 return f"SystemExit: {code}", "exit", exit_status(code)
-            sys.stderr.write(f"{code}\n")  # the message a program's exit prints
-            return f"SystemExit: {code}", "exit", 1
+            sys.stderr.write(f"{as_text(code)}\n")  # the message a program's exit prints
+            return f"SystemExit: {as_text(code)}", "exit", 1
         except BaseException as error:  # noqa: BLE001 - shown to the agent
             self.in_cell = False
             tb = error.__traceback__
@@ -576,7 +585,7 @@ class Cells:
                 tb = tb.tb_next
             sys.stderr.write("".join(self.traceback.format_exception(type(error), error, tb)))
             kind = "cpu" if isinstance(error, CPUTimeExceeded) else "exception"
-            return f"{type(error).__name__}: {error}", kind, None
+            return f"{type(error).__name__}: {as_text(error)}", kind, None
         finally:
             self.in_cell = False
             if os.getpid() != self.runner:

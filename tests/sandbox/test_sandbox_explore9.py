@@ -96,3 +96,22 @@ def test_a_file_that_is_also_a_folder_of_another_is_refused_by_name(sandbox, fil
     with pytest.raises(ValueError, match="is also a folder"):
         sandbox.session(files=files)
     leaks.assert_clean()
+
+
+UNPRINTABLE = "class Unprintable:\n    def __str__(self):\n        raise ValueError('no text')\n"
+
+
+@pytest.mark.parametrize("raising", ["class E(Exception):\n    __str__ = Unprintable.__str__\nraise E()",
+                                     "raise SystemExit(Unprintable())"])
+def test_an_exception_that_cannot_be_printed_fails_only_its_cell(sandbox, raising, leaks):
+    # it ended the interpreter ("the Python interpreter ended (exit status 1)", every variable
+    # lost) with the launcher's own traceback in stderr
+    with sandbox.session() as session:
+        session.run("x = 41\n" + UNPRINTABLE)
+        result = session.run(raising)
+        assert not result.state_lost and result.exit_code == 1
+        assert result.exception.endswith(": <exception str() failed>")
+        assert "launcher" not in result.stderr
+        assert session.run("x + 1").stdout == "42\n" and session.restarts == 0
+    leaks.assert_clean()
+
