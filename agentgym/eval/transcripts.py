@@ -70,8 +70,13 @@ def episode_heading(sample: Sample) -> str:
 
 
 def _final_observation(t: Trajectory) -> str | None:
+    """The text of the observation that ended the episode (the last message, when the
+    environment's); of a text-and-image observation (content parts), its text parts."""
     if t.messages and t.messages[-1].get("role") not in ("assistant", "system") and t.turns:
         content = t.messages[-1].get("content")
+        if isinstance(content, list):
+            texts = [part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)]
+            return "\n".join(texts) if texts else None
         return content if isinstance(content, str) else None
     return None
 

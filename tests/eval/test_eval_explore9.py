@@ -133,3 +133,25 @@ def test_a_bad_rollouts_count_is_refused_under_its_own_name(rollouts):
 
     with pytest.raises(ConfigError, match=r"^rollouts must be a positive integer, got "):
         evaluate("oracle", "quick-v0", rollouts=rollouts, progress=False)
+
+
+def test_the_final_observation_of_a_text_and_image_episode_is_shown(tmp_path):
+    """An environment observing text and an image ends with a message whose content is a list
+    of parts: its text ('Done. You found all three.') was left out of both reports, as if the
+    episode had no final observation, while every turn's observation text was shown."""
+    import numpy as np
+
+    from agentgym.eval.transcripts import html_samples, markdown_samples, sample_episodes
+
+    grey = np.full((4, 4, 3), 128, np.uint8)
+    episode = Trajectory(env_id="testing/Squares-v0", seed=0, success=True, turns=[
+        Turn(index=0, observation="Round 1: left or right?", action="left", reward=1.0, observation_image=grey)],
+        messages=[{"role": "user", "content": [{"type": "text", "text": "Round 1: left or right?"},
+                                              {"type": "image", "image": grey}]},
+                  {"role": "assistant", "content": "left"},
+                  {"role": "user", "content": [{"type": "text", "text": "Done. You found all three."},
+                                              {"type": "image", "image": grey}]}])
+    markdown = "\n".join(markdown_samples(sample_episodes([episode])))
+    page = "\n".join(html_samples(sample_episodes([episode])))
+    assert "**final observation**:\n\n```text\nDone. You found all three.\n```" in markdown
+    assert "<p><b>final observation</b></p><pre>Done. You found all three.</pre>" in page
