@@ -170,6 +170,23 @@ def check_unit(name: str, value: Any) -> float:
     return float(value)
 
 
+def check_keys(name: str, keys: Any, *, what: str = "a list of reward-component keys") -> tuple[str, ...]:
+    """Reward-component keys as a tuple of strings; ``ValueError`` for a bare string (each
+    letter would become a key), something that is not a collection (``None``, a number) or a key
+    that is not a string (``Turn.reward_components`` is keyed by strings: it would never match,
+    or fail unhashable when looked up)."""
+    if isinstance(keys, (str, bytes)):
+        raise ValueError(f"{name} must be {what}, got the string {keys!r} (write [{keys!r}])")
+    try:
+        keys = tuple(keys)
+    except TypeError:
+        raise ValueError(f"{name} must be {what}, got {keys!r:.80}") from None
+    for key in keys:
+        if not isinstance(key, str):
+            raise ValueError(f"{name}: a reward-component key is a string, got {key!r:.80}")
+    return keys
+
+
 def group_indices(trajectories: Sequence[Trajectory]) -> list[list[int]]:
     """Indices of the trajectories grouped by ``group_id``, groups in order of first appearance.
 

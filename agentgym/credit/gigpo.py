@@ -36,6 +36,7 @@ from agentgym.credit.base import (
     AdvantageEstimator,
     Advantages,
     check_eps,
+    check_keys,
     check_rewards,
     check_unit,
     check_weight,
@@ -67,7 +68,8 @@ class GiGPO(AdvantageEstimator):
         similarity_threshold: if set, a number in ``(0, 1]``: merge anchors (which must then be
             strings) whose similarity ratio is at least this.
         penalty_keys: reward components that are per-turn penalties, kept out of the
-            discounting and of the episode return (a list of keys; a bare string is refused).
+            discounting and of the episode return (a list of strings; a bare string, ``None``
+            or a key that is not a string is refused).
         eps: added to the std.
     """
 
@@ -84,18 +86,17 @@ class GiGPO(AdvantageEstimator):
     ) -> None:
         if similarity_threshold is not None and not (is_finite_number(similarity_threshold)
                                                      and 0.0 < similarity_threshold <= 1.0):
-            raise ValueError(f"similarity_threshold must be a number in (0, 1] (or None), got {similarity_threshold!r}")
+            raise ValueError(f"similarity_threshold must be a number in (0, 1] (or None), "
+                             f"got {similarity_threshold!r}")
         if not callable(anchor):
             raise ValueError(f"anchor must be a function of a turn returning its state key, got {anchor!r:.80}")
         self.gamma = check_unit("gamma", gamma)
-        if isinstance(penalty_keys, (str, bytes)):
-            raise ValueError(f"penalty_keys must be a list of reward-component keys, got the string "
-                             f"{penalty_keys!r} (write [{penalty_keys!r}])")
         self.step_weight = check_weight("step_weight", step_weight)
         self.normalize_by_std = normalize_by_std
         self.anchor = anchor
         self.similarity_threshold = similarity_threshold
-        self.penalty_keys = tuple(penalty_keys)
+        self.penalty_keys = check_keys("penalty_keys", penalty_keys,
+                                       what="a list of reward-component keys (() for none)")
         self.eps = check_eps(eps)
 
     def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:

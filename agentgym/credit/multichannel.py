@@ -30,6 +30,7 @@ from agentgym.credit.base import (
     AdvantageEstimator,
     Advantages,
     check_eps,
+    check_keys,
     check_rewards,
     check_unit,
     check_weight,
@@ -59,15 +60,13 @@ class MultiChannelGRPO(AdvantageEstimator):
         ddof: int = 1,
         eps: float = DEFAULT_EPS,
     ) -> None:
-        if isinstance(channels, (str, bytes)):
-            raise ValueError(f"channels must be a list of reward-component keys or a mapping key -> weight, "
-                             f"got the string {channels!r} (write [{channels!r}])")
         if isinstance(ddof, bool) or ddof not in (0, 1):
             raise ValueError(f"ddof must be 0 (population std) or 1 (sample std), got {ddof!r}")
-        weights = dict(channels) if isinstance(channels, Mapping) else {key: 1.0 for key in channels}
+        keys = check_keys("channels", channels, what="a list of reward-component keys or a mapping key -> weight")
+        weights = dict(channels) if isinstance(channels, Mapping) else {key: 1.0 for key in keys}
         if not weights:
             raise ValueError("name at least one reward channel")
-        self.channel_weights = {str(key): check_weight(f"the weight of channel {key!r}", weight)
+        self.channel_weights = {key: check_weight(f"the weight of channel {key!r}", weight)
                                 for key, weight in weights.items()}
         self.gamma = check_unit("gamma", gamma)
         self.ddof = int(ddof)

@@ -150,3 +150,23 @@ def test_gae_never_bootstraps_past_a_terminated_episode(estimator):
     values = [np.zeros(len(terminated.token_ids)), np.zeros(len(truncated.token_ids))]
     result = estimator([terminated, truncated], values, [5.0, 5.0])
     assert result.per_turn == [[1.0, 1.0], [6.0, 6.0]]
+
+
+@pytest.mark.parametrize("bad", [None, 5, [["invalid"]], [1]])
+def test_gigpo_penalty_keys_must_be_a_collection_of_strings(bad):
+    # None (meaning "no penalties") and 5 failed with "'NoneType' object is not iterable"; a
+    # key that is a list was accepted and the first batch failed "unhashable type: 'list'", an int
+    # key never matched the string-keyed reward components.
+    with pytest.raises(ValueError, match="penalty_keys"):
+        GiGPO(penalty_keys=bad)
+    assert GiGPO(penalty_keys=()).penalty_keys == () and GiGPO(penalty_keys=["invalid"]).penalty_keys == ("invalid",)
+
+
+@pytest.mark.parametrize("bad", [None, 5, [["turn"]], {1: 1.0}])
+def test_multichannel_channels_must_be_strings(bad):
+    # None and 5 failed with "object is not iterable", [["turn"]] with "unhashable type: 'list'";
+    # {1: 1.0} became the channel "1", which no reward component is called.
+    with pytest.raises(ValueError, match="channels"):
+        MultiChannelGRPO(bad)
+    assert MultiChannelGRPO({"turn": 2.0}).channel_weights == {"turn": 2.0}
+    assert MultiChannelGRPO(key for key in ["turn", "outcome"]).channel_weights == {"turn": 1.0, "outcome": 1.0}
