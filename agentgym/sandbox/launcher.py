@@ -32,7 +32,8 @@ one-shot start as fast as a plain interpreter's. The launcher:
    * ``session``: answers ``{"ready": true}``, then executes each cell (``{"code": ...}``) with
      ``exec`` in one persistent namespace, like a notebook (a final expression's ``repr`` is
      printed), and answers ``{"cell": n, "exception": ..., ...}`` (``n`` counts the cells, so
-     the host can skip frames the code wrote itself). After each cell every process the cell
+     the host can skip frames the code wrote itself; the exception's text is capped like the
+     output, see :data:`EXCEPTION_CHARS`). After each cell every process the cell
      started is killed. A watchdog thread kills everything and exits as soon as the host closes
      ``CTRL_IN``, even while a cell is running.
 
@@ -52,6 +53,9 @@ import time
 
 HEADER_SIZE = 4
 MAX_FRAME = 1 << 30
+# A cell's exception text sent to the host: at most output_chars and this many characters (at
+# most 12 bytes each in JSON), well under the host's limit on an answer (process.MAX_ANSWER).
+EXCEPTION_CHARS = 20_000
 
 
 # -- framing ---------------------------------------------------------------------------------
@@ -505,6 +509,16 @@ class CellBytes:
         return self.stream.fd
 
 
+def capped(text, limit):
+    """``text``, or, past ``limit`` characters, its head and tail around a marker (as
+    :class:`CellOutput` cuts a cell's output)."""
+    if len(text) <= limit:
+        return text
+    head, tail = limit - limit // 4, limit // 4
+    return (f"{text[:head]} [... {len(text) - head - tail:,} characters omitted ...] "
+            f"{text[len(text) - tail:]}")
+
+
 def as_text(value):
     """``str(value)``, or ``<exception str() failed>`` (as a traceback says) when the code's
     ``__str__`` raises: what a cell raised must fail the cell, never the runner."""
@@ -629,6 +643,8 @@ def session(job, ctrl_in, ctrl_out):
             kill_others(job["cleanup"])
             os._exit(0)
         exception, kind, exit_code = cells.run(request["code"])
+        if exception is not None:  # a message of megabytes would make the answer garbage
+            exception = capped(exception, min(limit, EXCEPTION_CHARS))
         if os.getpid() != runner:
             os._exit(0)  # a process the cell forked, returning from it: never speak for the runner
         kill_others(job["cleanup"])

@@ -24,7 +24,8 @@ class ExecutionResult:
     - ``timed_out``: the wall-clock limit stopped it.
     - ``exception``: in a session, the exception a cell raised, ``"ZeroDivisionError: division by
       zero"`` (its traceback is in ``stderr``; for ``SystemExit``, as for a program, only a
-      message that is not a number, and ``for_agent`` gives the exit status), else ``None``.
+      message that is not a number, and ``for_agent`` gives the exit status), else ``None``;
+      capped at ``output_chars`` (and 20,000) characters, head and tail kept.
     - ``state_lost``: in a session, this call ended the interpreter: the next call starts afresh.
     - ``notes``: other facts worth telling the agent (e.g. the memory limit after a ``MemoryError``).
     - ``duration_s``: wall-clock seconds of the call; ``cpu_s``: CPU seconds its program used

@@ -115,3 +115,17 @@ def test_an_exception_that_cannot_be_printed_fails_only_its_cell(sandbox, raisin
         assert session.run("x + 1").stdout == "42\n" and session.restarts == 0
     leaks.assert_clean()
 
+
+def test_a_huge_exception_message_is_capped_like_output(sandbox, leaks):
+    # a 2 MB message made the answer frame too long: the session restarted, "the code wrote to
+    # the session's control pipe"; a 300 kB one came back whole in result.exception
+    with sandbox.session() as session:
+        session.run("x = 1")
+        for size in (300_000, 2_000_000):
+            result = session.run(f"raise ValueError('a' * {size} + 'END')")
+            assert not result.state_lost and result.exit_code == 1
+            assert result.exception.startswith("ValueError: aaa") and result.exception.endswith("aaaEND")
+            assert len(result.exception) <= SMALL.output_chars + 100
+            assert "characters omitted" in result.exception
+        assert session.run("x").stdout == "1\n" and session.restarts == 0
+    leaks.assert_clean()
