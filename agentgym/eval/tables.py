@@ -100,8 +100,10 @@ def html_table(rows: list[Metrics], overall: Metrics) -> str:
 
 def markdown_line(text: str) -> str:
     """``text`` on one line, its line breaks (and runs of spaces) as one space: a line break
-    would end the Markdown heading, list item or table row it is written in."""
-    return " ".join(text.split())
+    would end the Markdown heading, list item or table row it is written in. Any other control
+    character is shown as its escape (``\\x1b``, as :func:`terminal_text` shows it): no viewer
+    shows it, and a terminal printing the Markdown (``agentgym compare --markdown``) acted on it."""
+    return terminal_text(" ".join(text.split()))
 
 
 #: An ``&`` that Markdown would read as the start of a character reference (``&lt;``, ``&#60;``).

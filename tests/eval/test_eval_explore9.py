@@ -155,3 +155,24 @@ def test_the_final_observation_of_a_text_and_image_episode_is_shown(tmp_path):
     page = "\n".join(html_samples(sample_episodes([episode])))
     assert "**final observation**:\n\n```text\nDone. You found all three.\n```" in markdown
     assert "<p><b>final observation</b></p><pre>Done. You found all three.</pre>" in page
+
+
+def test_control_characters_in_markdown_text_are_shown_as_escapes(tmp_path):
+    """A label, suite or policy name holding an escape sequence (ESC [2J clears the screen) or
+    a bell went into the Markdown as it was: `agentgym compare --markdown` printed it to the
+    terminal, which acted on it (the terminal table shows it as \\x1b[2J), and report.md held
+    characters no Markdown viewer shows. Outside fenced blocks, Markdown text shows them as
+    their escapes, as the terminal tables do."""
+    from agentgym.eval.compare import NamedRun, markdown_comparison
+
+    episode = Trajectory(env_id="games/Toy-v0", seed=0, group_id="g0", metadata={"env_kwargs": {"mode": "\x1b[2J"}},
+                         turns=[Turn(index=0, observation="o", action="a", error="bad\x07")])
+    results = build_results({"suite": "toy\x9b", "policy": "p\x07", "rollouts_per_task": 1}, [episode], {})
+    report = write_report(tmp_path, results, {results.environments[0].label: [episode]})
+    markdown = report.markdown_path.read_text()
+    comparison = markdown_comparison([NamedRun("run\x1b]0;title\x07", results)])
+    for text in (markdown, comparison):
+        assert not any(ord(c) < 32 and c != "\n" or 127 <= ord(c) < 160 for c in text)
+        assert "| games/Toy-v0[\\x1b[2J] |" in text
+    assert "# p\\x07 on toy\\x9b" in markdown and "invalid action: `bad\\x07`" in markdown
+    assert "- #1 run\\x1b]0;title\\x07: p\\x07 on toy\\x9b" in comparison
