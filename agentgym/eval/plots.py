@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from agentgym.eval.metrics import Metrics
+from agentgym.eval.tables import terminal_text
 
 INSTALL_HINT = "plots need matplotlib: pip install 'agentgym[eval]'"
 _BAR_COLOUR = "#4878a8"
@@ -47,11 +48,13 @@ MAX_LABEL_CHARS = 60
 
 def _plain(label: str) -> str:
     """``label`` as a plot draws it: on one line, lone surrogates, which no font can draw
-    (matplotlib raised ``TypeError``), as U+FFFD, at most :data:`MAX_LABEL_CHARS` characters.
+    (matplotlib raised ``TypeError``), as U+FFFD, other control characters as their escapes
+    (``\\x1b``, as the tables show them; drawn, they were missing-glyph boxes and a warning per
+    plot), at most :data:`MAX_LABEL_CHARS` characters.
     Every label is also drawn with ``parse_math=False``: an environment label or a run name
     holding ``$`` is text, never mathtext (``$_^$`` made matplotlib raise ``ValueError``,
     ``$a$`` drew an italic a)."""
-    label = " ".join(_LONE_SURROGATE.sub("\ufffd", label).split())
+    label = terminal_text(" ".join(_LONE_SURROGATE.sub("\ufffd", label).split()))
     if len(label) <= MAX_LABEL_CHARS:
         return label
     head = (MAX_LABEL_CHARS - 1) // 2

@@ -176,3 +176,22 @@ def test_control_characters_in_markdown_text_are_shown_as_escapes(tmp_path):
         assert "| games/Toy-v0[\\x1b[2J] |" in text
     assert "# p\\x07 on toy\\x9b" in markdown and "invalid action: `bad\\x07`" in markdown
     assert "- #1 run\\x1b]0;title\\x07: p\\x07 on toy\\x9b" in comparison
+
+
+def test_plots_show_control_characters_in_labels_as_escapes():
+    """A label holding ESC or a bell was drawn as missing-glyph boxes, with a UserWarning
+    ('Glyph 27 missing from font(s) DejaVu Sans') per plot of every report; plots show it as
+    the tables do (\\x1b)."""
+    import warnings
+
+    from agentgym.eval import plots
+
+    rows = [summarize([_episode(1.0)], "games/Toy-v0[\x1b[2J\x07]", k=1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figure = plots.success_figure(rows)
+        plots._png(figure)
+        comparison = plots.comparison_figure([(rows[0].label, [rows[0]])], ["#1 p\x1b"])
+        plots._png(comparison)
+    assert figure.axes[0].get_yticklabels()[0].get_text() == "games/Toy-v0[\\x1b[2J\\x07]"
+    assert [text.get_text() for text in comparison.legends[0].get_texts()] == ["#1 p\\x1b"]
