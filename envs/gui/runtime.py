@@ -61,6 +61,7 @@ html,body{margin:0;height:100%;overflow:hidden;background:var(--bg);color:var(--
   color:var(--text);display:inline-flex;align-items:center;justify-content:center;padding:0;margin:0}
 .ib svg{width:60%;height:60%}
 .scroll{flex:1;overflow:auto;min-height:0;position:relative}
+.content{flex:1;display:flex;flex-direction:column;min-height:0;position:relative}
 .body{padding:calc(12px*var(--pad)) calc(16px*var(--pad)) calc(24px*var(--pad))}
 .desktop .body{max-width:1100px;margin:0 auto}
 .has-fab .body{padding-bottom:96px}
@@ -330,10 +331,11 @@ function render() {
   }
   const tabs = sc.tabs ? `<div class="tabs ${sc.tabs.place}">${sc.tabs.items.map((t) => `<button class="tab" aria-selected="${t.selected ? "true" : "false"}" ${reg(t.id, "tab", t.label, t.key, {do: t.do, selected: !!t.selected})}>${t.icon && sc.tabs.place === "bottom" ? icon(t.icon) : ""}<span>${esc(t.label)}</span></button>`).join("")}</div>` : "";
   if (sc.tabs && sc.tabs.place === "top") html += tabs;
-  html += `<div class="scroll" data-clip="1"><div class="body">${sc.body.map(block).join("")}</div></div>`;
+  // The floating button sits in the content's corner, above the footer, bottom tabs and system bar.
+  const fab = sc.fab ? `<button class="fab" ${reg(sc.fab.id, "button", sc.fab.label, sc.fab.key, {do: sc.fab.do})}>${icon(sc.fab.icon)}${sc.fab.extended ? `<span>${esc(sc.fab.label)}</span>` : ""}</button>` : "";
+  html += `<div class="content"><div class="scroll" data-clip="1"><div class="body">${sc.body.map(block).join("")}</div></div>${fab}</div>`;
   if (sc.footer) html += `<div class="footer">${sc.footer.map((x) => btn(x)).join("")}</div>`;
   if (sc.tabs && sc.tabs.place === "bottom") html += tabs;
-  if (sc.fab) html += `<button class="fab" ${reg(sc.fab.id, "button", sc.fab.label, sc.fab.key, {do: sc.fab.do})}>${icon(sc.fab.icon)}${sc.fab.extended ? `<span>${esc(sc.fab.label)}</span>` : ""}</button>`;
   html += chromeBottom() + "</div>";
   document.getElementById("app").innerHTML = html;
   const scroller = document.querySelector("#screen .scroll");

@@ -74,3 +74,24 @@ def test_predicting_that_a_demonstrated_task_is_infeasible_is_a_wrong_argument(m
     assert terminated and info["gui"]["terms"]["action_type"] == 1.0
     assert info["gui"]["terms"]["argument"] == float(right)
     assert info["gui"]["correct"] is right and info["success"] is right
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_a_floating_button_stays_above_the_system_bar(make_gui, device):
+    """Contacts' "Create contact" button sat 18 px above the bottom of the whole screen, on the
+    phone's navigation bar: a click on Home or Recent apps (by point or by element id) opened
+    the new-contact form."""
+    from agentgym.envs.gui.navigation import NavigationEnv
+
+    env = make_gui(NavigationEnv, "easy", device=device, view="text")
+    env.reset(seed=0)
+    _, _, _, _, info = env.step('{"action": "open_app", "app": "Contacts"}')
+    assert info["error"] is None and info["gui"]["screen"] == "contacts"
+    fab = env.element_by_key("fab:create_contact")
+    home = env.element_by_key("system:home")
+    assert fab is not None and home is not None
+    assert fab["box"][3] <= home["box"][1]
+    assert all(element["reachable"] for element in env.elements), [
+        element["label"] for element in env.elements if not element["reachable"]]
+    _, _, _, _, info = env.step(json.dumps({"action": "click", "element": home["id"]}))
+    assert info["gui"]["hit"] == home["id"] and info["gui"]["screen"] == "home"
