@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import stat
 import sys
 import warnings
@@ -44,6 +45,31 @@ def python_installation(python: str) -> list[str]:
     return [path for path in dict.fromkeys(paths) if path not in ("/", "") and os.path.isdir(path)]
 
 
+# SandboxLimits field → (its number for the launcher, the rlimit the launcher sets it as)
+RLIMITS = (("cpu_seconds", "cpu_seconds", "RLIMIT_CPU"), ("memory_mb", "memory_bytes", "RLIMIT_AS"),
+           ("file_size_mb", "file_size_bytes", "RLIMIT_FSIZE"), ("open_files", "open_files", "RLIMIT_NOFILE"),
+           ("processes", "processes", "RLIMIT_NPROC"))
+RLIMIT_MAX = 2**63 - 1  # what the kernel takes (rlim_t; all ones is "unlimited")
+
+
+def check_rlimits(limits: SandboxLimits) -> None:
+    """``ValueError`` naming the first limit the sandbox cannot set: past the hard limit this
+    process runs under (the sandbox inherits it and may not raise it) or past what the kernel
+    takes (``disk_mb``: a tmpfs's size). Checked here, not at every call inside the sandbox."""
+    numbers = limits.for_launcher()
+    for name, key, rlimit in RLIMITS:
+        value = numbers[key] + (1 if key == "cpu_seconds" else 0)  # SIGKILL a second past SIGXCPU
+        hard = resource.getrlimit(getattr(resource, rlimit))[1]
+        most = RLIMIT_MAX if hard == resource.RLIM_INFINITY else min(hard, RLIMIT_MAX)
+        if value > most:
+            why = "the kernel's most" if most == RLIMIT_MAX else "this process's hard limit: `ulimit -H` shows it"
+            raise ValueError(f"SandboxLimits.{name}={getattr(limits, name)!r} is more than the sandbox can "
+                             f"set: {rlimit} would be {value:,}, and it may be at most {most:,} ({why})")
+    if limits.disk_mb * 1024 * 1024 > RLIMIT_MAX:  # the size of a tmpfs, bubblewrap's --size
+        raise ValueError(f"SandboxLimits.disk_mb={limits.disk_mb!r} is more than a tmpfs can hold "
+                         f"({RLIMIT_MAX:,} bytes)")
+
+
 def hidden_from_others(path: str) -> str | None:
     """The first folder on the way to ``path`` (symlinks resolved) that a user other than its
     owner cannot search, or None when every one can be searched."""
@@ -59,7 +85,9 @@ class Sandbox:
     """Runs untrusted code in a separate, isolated, resource-limited process.
 
     ``Sandbox(limits)`` checks once that bubblewrap can build sandboxes here and raises
-    :class:`SandboxUnavailable` naming the cause otherwise. ``isolation="rlimits"`` is the
+    :class:`SandboxUnavailable` naming the cause otherwise; a limit past what a process here
+    may have (its hard rlimit, e.g. ``open_files`` past ``ulimit -Hn``) is a ``ValueError``
+    naming it. ``isolation="rlimits"`` is the
     weaker mode (see :data:`WEAKER`), used only when asked for; it warns with
     :class:`WeakIsolationWarning` (under root it runs the code as a fresh uid, so ``python``
     must be an interpreter other users can run). ``python`` (default: this interpreter) runs
@@ -74,6 +102,7 @@ class Sandbox:
             limits = SandboxLimits()
         if not isinstance(limits, SandboxLimits):
             raise TypeError(f"limits must be a SandboxLimits, not {type(limits).__name__}")
+        check_rlimits(limits)
         if isolation not in ISOLATIONS:
             raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
         python = python or sys.executable

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import resource
 import sys
 
 import pytest
 from sandbox_helpers import SMALL
 
+from agentgym.sandbox import Sandbox
 from agentgym.sandbox.capture import CappedOutput
 
 # What ``python main.py`` exits with for ``sys.exit(code)``: the low 8 bits of an int, 255 for
@@ -128,4 +131,21 @@ def test_a_huge_exception_message_is_capped_like_output(sandbox, leaks):
             assert len(result.exception) <= SMALL.output_chars + 100
             assert "characters omitted" in result.exception
         assert session.run("x").stdout == "1\n" and session.restarts == 0
+    leaks.assert_clean()
+
+
+def test_a_limit_past_what_this_machine_allows_is_refused_when_the_sandbox_is_made(leaks):
+    # every call raised SandboxError("the sandbox's set-up failed: ValueError: not allowed to
+    # raise maximum limit" / "OverflowError: Python int too large to convert to C long"),
+    # naming no limit; open_files=65536 (a usual `ulimit -n`) did so on hosts allowing 20,000
+    hard_files = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    with pytest.raises(ValueError, match=r"SandboxLimits\.open_files.*RLIMIT_NOFILE"):
+        Sandbox(dataclasses.replace(SMALL, open_files=hard_files + 1))
+    for name, value in (("cpu_seconds", 1e30), ("memory_mb", 10**13), ("file_size_mb", 10**13),
+                        ("disk_mb", 10**13)):
+        with pytest.raises(ValueError, match=rf"SandboxLimits\.{name}"):
+            Sandbox(dataclasses.replace(SMALL, **{name: value}))
+    fits = Sandbox(dataclasses.replace(SMALL, open_files=hard_files))
+    assert fits.run_python("import resource\nprint(resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
+                           ).stdout == f"{hard_files}\n"
     leaks.assert_clean()
