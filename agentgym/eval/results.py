@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
+from agentgym.core import is_int
 from agentgym.eval.metrics import Metrics
 
 RESULTS_FILE = "results.json"
@@ -258,7 +259,7 @@ def load_settings(run_dir: str | Path) -> dict[str, Any] | None:
 
 def load_results(run_dir: str | Path) -> RunResults:
     """The results of the run in ``run_dir``; a clear error (``ValueError`` naming the file) if
-    it holds none or a damaged one."""
+    it holds none, a damaged one or one of a newer schema than :data:`RESULTS_SCHEMA_VERSION`."""
     path = Path(run_dir) / RESULTS_FILE
     if not path.is_file():
         if (Path(run_dir) / TRAJECTORIES_FILE).is_file():
@@ -269,7 +270,12 @@ def load_results(run_dir: str | Path) -> RunResults:
             raise ValueError(f"{run_dir} does not exist (an evaluation run directory was expected)")
         raise ValueError(f"{run_dir} is not an evaluation run directory (no {RESULTS_FILE})")
     try:
-        return RunResults.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        schema = data.get("schema_version", 1) if isinstance(data, dict) else None
+        if is_int(schema) and schema > RESULTS_SCHEMA_VERSION:  # its fields may mean something else now
+            raise ValueError(f"{path} is of results schema {schema}, newer than this version of agentgym reads "
+                             f"({RESULTS_SCHEMA_VERSION}): it was written by a newer agentgym; upgrade to read it")
+        return RunResults.from_dict(data)
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:  # UnicodeDecodeError: not text
         raise ValueError(f"{path} is not a valid results file: {exc!r}") from None
 

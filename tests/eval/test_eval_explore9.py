@@ -195,3 +195,26 @@ def test_plots_show_control_characters_in_labels_as_escapes():
         plots._png(comparison)
     assert figure.axes[0].get_yticklabels()[0].get_text() == "games/Toy-v0[\\x1b[2J\\x07]"
     assert [text.get_text() for text in comparison.legends[0].get_texts()] == ["#1 p\\x1b"]
+
+
+def test_a_results_file_of_a_newer_format_is_refused_not_misread(tmp_path):
+    """load_results read a results.json of a schema this version does not know (written by a
+    newer agentgym) as if it were its own, so agentgym compare showed whatever its fields now
+    meant and agentgym report kept its statistics, while summarise_run's docstring promises such
+    a file is replaced with a warning. It is a ValueError saying which schema and which file."""
+    from agentgym.eval import summarise_run
+    from agentgym.eval.results import RESULTS_SCHEMA_VERSION
+
+    episode = _episode(1.0)
+    results = build_results({"suite": "toy", "policy": "p", "rollouts_per_task": 1}, [episode], {})
+    data = results.to_dict()
+    data["schema_version"] = RESULTS_SCHEMA_VERSION + 1
+    (tmp_path / "results.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=rf"results.json is of results schema {RESULTS_SCHEMA_VERSION + 1}, "
+                                         rf"newer than this version of agentgym reads \({RESULTS_SCHEMA_VERSION}\)"):
+        load_results(tmp_path)
+    (tmp_path / "trajectories.jsonl").write_text(json.dumps(episode.to_dict()) + "\n")
+    with pytest.warns(UserWarning, match="results schema"):
+        summary = summarise_run(tmp_path)
+    assert json.loads((tmp_path / "results.json").read_text())["schema_version"] == RESULTS_SCHEMA_VERSION
+    assert summary.results.overall.episodes == 1
