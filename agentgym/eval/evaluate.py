@@ -276,11 +276,15 @@ def _claim_run_dir(run_dir: Path, settings: dict[str, Any]) -> None:
 
 
 def _unused_run_dir(out_dir: str | Path) -> Path:
-    """``out_dir``, refused if it is a file or already holds a run (trajectories would be
-    appended to it); checked before the policy loads."""
+    """``out_dir``, refused if it is a file, lies under one (it could not be made) or already
+    holds a run (trajectories would be appended to it); checked before the policy loads."""
     run_dir = Path(out_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise ValueError(f"{run_dir} is a file, not a run directory; choose another output directory")
+    existing = next((folder for folder in run_dir.parents if folder.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ValueError(f"{existing} is a file, not a folder: {run_dir} cannot be made; choose another "
+                         "output directory")
     for name in (RESULTS_FILE, TRAJECTORIES_FILE, SETTINGS_FILE):
         if (run_dir / name).exists():
             raise ValueError(f"{run_dir} already holds a run ({name}); choose another output directory")

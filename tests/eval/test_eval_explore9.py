@@ -218,3 +218,15 @@ def test_a_results_file_of_a_newer_format_is_refused_not_misread(tmp_path):
         summary = summarise_run(tmp_path)
     assert json.loads((tmp_path / "results.json").read_text())["schema_version"] == RESULTS_SCHEMA_VERSION
     assert summary.results.overall.episodes == 1
+
+
+def test_an_output_directory_under_a_file_is_refused_before_the_policy_is_made(tmp_path):
+    """evaluate(out_dir=FILE/run) checked only that out_dir itself is no file: the policy was
+    made first (a model loaded, minutes for a large one) and then mkdir failed with a bare
+    NotADirectoryError. It is refused first, as out_dir being a file is, naming the file."""
+    from agentgym.eval import evaluate
+
+    (tmp_path / "notes.txt").write_text("a file")
+    with pytest.raises(ValueError, match=r"notes\.txt is a file, not a folder: .* cannot be made") as error:
+        evaluate("no-such-policy", "quick-v0", out_dir=tmp_path / "notes.txt" / "runs" / "run", progress=False)
+    assert type(error.value) is ValueError
