@@ -274,6 +274,16 @@ def exit_status(code):
     return code & 0xFF
 
 
+def main_namespace(**names):
+    """The globals of a fresh ``__main__`` module that replaces the launcher's own in
+    ``sys.modules``: what the code defines is found there by name, as pickle and multiprocessing
+    look classes and functions up."""
+    module = type(sys)("__main__")
+    module.__dict__.update(__builtins__=builtins, **names)
+    sys.modules["__main__"] = module
+    return module.__dict__
+
+
 def run_python_file(path, args):
     """Run ``path`` as ``__main__``, like ``python path args...``; return its exit status (an
     uncaught exception's traceback is printed, the status is then 1; ``SystemExit`` is
@@ -284,9 +294,8 @@ def run_python_file(path, args):
     sys.argv = [path, *args]
     with open(path, "rb") as handle:
         source = handle.read()
-    namespace = {"__name__": "__main__", "__file__": os.path.abspath(path), "__builtins__": builtins,
-                 "__doc__": None, "__package__": None, "__spec__": None, "__loader__": None,
-                 "__cached__": None}
+    namespace = main_namespace(__file__=os.path.abspath(path), __package__=None, __spec__=None,
+                               __loader__=None, __cached__=None)
     try:
         code = compile(source, path, "exec")
         exec(code, namespace)
@@ -541,7 +550,7 @@ class Cells:
         import traceback
         self.ast, self.linecache, self.traceback = ast, linecache, traceback
         self.cpu_seconds = limits["cpu_seconds"]
-        self.namespace = {"__name__": "__main__", "__builtins__": builtins, "__doc__": None}
+        self.namespace = main_namespace()
         self.count = 0
         self.in_cell = False
         self.runner = os.getpid()

@@ -149,3 +149,27 @@ def test_a_limit_past_what_this_machine_allows_is_refused_when_the_sandbox_is_ma
     assert fits.run_python("import resource\nprint(resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
                            ).stdout == f"{hard_files}\n"
     leaks.assert_clean()
+
+
+MAIN_MODULE = """
+import pickle, sys
+class Point:
+    def __init__(self, x):
+        self.x = x
+def square(v):
+    return v * v
+print(pickle.loads(pickle.dumps(Point(3))).x, sys.modules['__main__'].square is square)
+"""
+
+
+def test_the_programs_namespace_is_the_main_module(sandbox, leaks):
+    # sys.modules['__main__'] was the launcher's own: pickling a class or function the program
+    # defined failed ("attribute lookup Point on __main__ failed"), and so did
+    # multiprocessing.Pool().map(square, ...), which works under `python main.py`
+    program = sandbox.run_python(MAIN_MODULE + "if __name__ == '__main__':\n    from multiprocessing import Pool\n"
+                                 "    with Pool(2) as pool:\n        print(pool.map(square, range(4)))")
+    assert program.stdout == "3 True\n[0, 1, 4, 9]\n", program.stderr
+    with sandbox.session() as session:
+        assert session.run(MAIN_MODULE).stdout == "3 True\n"
+        assert session.run("pickle.loads(pickle.dumps(square))(7)").stdout == "49\n"  # the next cell too
+    leaks.assert_clean()
