@@ -28,7 +28,8 @@ Reward components (:mod:`agentgym.rewards.gui`), each times its weight in ``rewa
 A prediction is right with a right type and a right argument (``info["gui"]["correct"]``);
 ``success`` (on the last step) is every prediction of the episode right. ``info["gui"]["target"]`` is the
 demonstration's action (``type``, ``box`` in the frame for clicks, ``text``, ``direction``),
-with the step's words in ``description``. The oracle predicts the demonstration's action; the
+with the step's words in ``description``; ``hit`` is ``None`` (the prediction is scored, never
+carried out: no click of the agent reaches anything). The oracle predicts the demonstration's action; the
 random agent plays :meth:`GuiEnv.random_action`.
 """
 
@@ -174,7 +175,7 @@ class ActionPredictionEnv(PhoneTaskEnv):
         rewards = {term: self.reward_weights[term] * value for term, value in terms.items() if self.reward_weights[term]}
         right = type_ok == 1.0 and argument == 1.0
         self._all_right = self._all_right and right
-        extra = {"terms": terms, "correct": right}
+        extra = {"terms": terms, "correct": right, "hit": None}  # the prediction is never carried out
         finished = self.steps == "one" or self._reference.action["action"] == "finish"
         if finished:  # success: every prediction of the episode was right
             return self.feedback(action, rewards=rewards, terminated=True, success=self._all_right, target=target,

@@ -95,3 +95,20 @@ def test_a_floating_button_stays_above_the_system_bar(make_gui, device):
         element["label"] for element in env.elements if not element["reachable"]]
     _, _, _, _, info = env.step(json.dumps({"action": "click", "element": home["id"]}))
     assert info["gui"]["hit"] == home["id"] and info["gui"]["screen"] == "home"
+
+
+def test_action_prediction_records_no_hit_for_a_click_it_never_carried_out(make_gui):
+    """The prediction is scored, not carried out (the demonstration's action is): a click far
+    from the target was recorded as hitting the target, the element the demonstration's own
+    click reached."""
+    from agentgym.envs.gui.action_prediction import ActionPredictionEnv
+
+    env = make_gui(ActionPredictionEnv, "easy", kinds="toggle", steps="all")
+    env.reset(seed=0)
+    target = env.current_target()
+    assert target["type"] == "click"
+    left, top, right, bottom = target["box"]
+    x = right + 5 if right + 5 < env.frame.extent[0] else left - 5
+    _, _, _, _, info = env.step(json.dumps({"action": "click", "x": x, "y": (top + bottom) / 2}))
+    assert info["gui"]["correct"] is False
+    assert info["gui"]["hit"] is None
