@@ -163,10 +163,11 @@ def build_results(settings: dict[str, Any], trajectories: list[Trajectory], stat
                   *, complete: bool = True) -> RunResults:
     """The :class:`RunResults` of ``trajectories`` played with ``settings`` (see
     :func:`~agentgym.eval.results.run_settings`): rows in the suite's order, then any
-    environment the settings do not list, in first-seen order."""
+    environment the settings do not list, in first-seen order; one row per label (two entries
+    of a hand-built suite with one label share it)."""
     k = settings.get("rollouts_per_task") or 1
     groups = group_by(trajectories, entry_label)
-    labels = [label for label in settings.get("environments", []) if label in groups]
+    labels = list(dict.fromkeys(label for label in settings.get("environments", []) if label in groups))
     labels += [label for label in groups if label not in labels]
     failures = failure_summary(trajectories)
     if failures is not None:

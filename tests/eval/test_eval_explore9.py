@@ -230,3 +230,18 @@ def test_an_output_directory_under_a_file_is_refused_before_the_policy_is_made(t
     with pytest.raises(ValueError, match=r"notes\.txt is a file, not a folder: .* cannot be made") as error:
         evaluate("no-such-policy", "quick-v0", out_dir=tmp_path / "notes.txt" / "runs" / "run", progress=False)
     assert type(error.value) is ValueError
+
+
+def test_a_suite_with_two_entries_of_one_label_has_one_row_of_all_their_episodes():
+    """evaluate accepts a Suite built by hand, where two entries may share a label (the same
+    environment and arguments, other seeds; register_suite refuses that, Suite does not): the
+    results had the row twice, each with every episode of both entries (3 + 3 rows over 3
+    episodes overall). The label's episodes make one row."""
+    from agentgym.eval import evaluate
+    from agentgym.suites import Suite, SuiteEntry
+
+    entries = (SuiteEntry("games/GuessTheNumber-v0", (0,), {"difficulty": "easy"}),
+               SuiteEntry("games/GuessTheNumber-v0", (1, 2), {"difficulty": "easy"}))
+    results = evaluate("oracle", Suite("split", entries), progress=False).results
+    assert [(m.label, m.episodes) for m in results.environments] == [("games/GuessTheNumber-v0[easy]", 3)]
+    assert results.overall.episodes == 3
