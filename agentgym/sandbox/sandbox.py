@@ -156,13 +156,14 @@ class Sandbox:
         """Run the command ``argv`` (looked up on the sandbox's ``PATH``: this Python's ``bin``
         first, then ``/usr/local/bin:/usr/bin:/bin``) in a fresh sandbox whose working
         directory, ``/tmp``, holds ``files`` (relative path → text or bytes), with ``stdin`` as
-        its standard input (empty otherwise). E.g. ``run(["python", "-m", "pytest", "-q"],
+        its standard input (text or bytes, else a ``TypeError``; empty when None). E.g. ``run(["python", "-m", "pytest", "-q"],
         files={"test_solution.py": ...})``. An argument no command line can hold (a NUL
         character, a lone surrogate) is a ``ValueError`` naming it."""
         if isinstance(argv, (str, bytes)) or not argv or not all(isinstance(a, str) for a in argv):
             raise TypeError("argv must be a non-empty sequence of str (a list, not one command string)")
         for index, argument in enumerate(argv):
             _check_argument(index, argument)
+        _check_stdin(stdin)
         job = {"mode": "exec", "argv": list(argv), "files": encode_files(files)}
         return run_job(self._spec, job, stdin)
 
@@ -174,6 +175,7 @@ class Sandbox:
             raise TypeError(f"code must be a str, not {type(code).__name__}")
         if files and MAIN_FILE in files:
             raise ValueError(f"files may not contain {MAIN_FILE!r}: the code is written there")
+        _check_stdin(stdin)
         job = {"mode": "python", "filename": MAIN_FILE, "args": [],
                "files": encode_files({**(files or {}), MAIN_FILE: code})}
         return run_job(self._spec, job, stdin)
@@ -186,6 +188,13 @@ class Sandbox:
 
     def __repr__(self) -> str:
         return f"Sandbox(isolation={self.isolation!r}, limits={self.limits!r})"
+
+
+def _check_stdin(stdin: object) -> None:
+    """``TypeError`` unless ``stdin`` is None, text or bytes (``bytes(5)`` would be five NUL
+    bytes, ``bytes(10**10)`` ten gigabytes of them)."""
+    if stdin is not None and not isinstance(stdin, (str, bytes, bytearray, memoryview)):
+        raise TypeError(f"stdin must be str or bytes, not {type(stdin).__name__}")
 
 
 def _check_argument(index: int, argument: str) -> None:

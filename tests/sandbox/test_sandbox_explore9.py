@@ -173,3 +173,15 @@ def test_the_programs_namespace_is_the_main_module(sandbox, leaks):
         assert session.run(MAIN_MODULE).stdout == "3 True\n"
         assert session.run("pickle.loads(pickle.dumps(square))(7)").stdout == "49\n"  # the next cell too
     leaks.assert_clean()
+
+
+@pytest.mark.parametrize("stdin", [5, 3.0, ["a"], {"a": 1}, True])
+def test_stdin_that_is_not_text_or_bytes_is_a_type_error(sandbox, stdin, leaks):
+    # 5 was bytes(5): the program read five NUL bytes (10**10 would have allocated 10 GB);
+    # a list failed inside spawn with "'str' object cannot be interpreted as an integer"
+    with pytest.raises(TypeError, match="stdin must be str or bytes"):
+        sandbox.run_python("import sys\nprint(len(sys.stdin.buffer.read()))", stdin=stdin)
+    with pytest.raises(TypeError, match="stdin must be str or bytes"):
+        sandbox.run(["cat"], stdin=stdin)
+    assert sandbox.run(["cat"], stdin=bytearray(b"ok")).stdout == "ok"
+    leaks.assert_clean()
