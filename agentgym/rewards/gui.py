@@ -19,7 +19,7 @@ or too large for a float, a box that is not four such numbers, an inverted or em
 (``right <= left`` or ``bottom <= top``), a text that is not a string. An action the agent
 writes can therefore never crash the environment that scores it. Only a wrong *configuration*
 (an unknown format pattern, tiers that are not monotone, a non-positive ``sigma_scale``, a text
-threshold outside ``[0, 1]``) raises
+threshold outside ``[0, 1]``, weights or aliases that are not mappings) raises
 ``ValueError``, at the call that receives it.
 
 **The data the providers read** (the contract with the GUI environments, ``envs/gui``): each
@@ -60,6 +60,7 @@ from agentgym.rewards.gui_action import (
     ACTION_ALIASES,
     action_type_reward,
     canonical_action_type,
+    check_aliases,
     check_text_threshold,
     text_match_reward,
 )
@@ -169,7 +170,7 @@ class GuiActionTypeReward(GuiReward):
     needs = ("type",)
 
     def __init__(self, *, aliases: Mapping[str, str] | None = None, name: str = "gui_action_type") -> None:
-        self.aliases = dict(aliases or {})
+        self.aliases = check_aliases(aliases)
         self.name = name
 
     def value(self, predicted, target, frame, turn) -> float:
@@ -316,6 +317,8 @@ class GuiActionReward(GuiReward):
 
     def __init__(self, *, weights: Mapping[str, float] | None = None, format_pattern: Union[str, "re.Pattern[str]"] =
                  "think_answer", aliases: Mapping[str, str] | None = None, name: str = "gui_action") -> None:
+        if weights is not None and not isinstance(weights, Mapping):
+            raise ValueError(f"weights must be a mapping of term -> weight (terms {self.TERMS}), got {weights!r}")
         chosen = {term: 1.0 for term in self.TERMS}
         for term, weight in (weights or {}).items():
             if term not in chosen:
@@ -326,7 +329,7 @@ class GuiActionReward(GuiReward):
             chosen[term] = number
         format_reward("", pattern=format_pattern)  # validates the pattern
         self.weights, self.format_pattern = chosen, format_pattern
-        self.aliases = dict(aliases or {})
+        self.aliases = check_aliases(aliases)
         self.name = name
 
     def value(self, predicted, target, frame, turn) -> float:

@@ -48,11 +48,26 @@ def _spelling(action_type: Any) -> str | None:
     return "_".join(action_type.strip().lower().replace("-", " ").split()) or None
 
 
+def check_aliases(aliases: Any) -> dict[str, str]:
+    """Extra aliases as a dict (``None``: none); ``ValueError`` unless they are a mapping of
+    non-blank action-type names to non-blank names (a configuration error)."""
+    if aliases is None:
+        return {}
+    if not isinstance(aliases, Mapping) or not all(
+            _spelling(alias) is not None and _spelling(canonical) is not None for alias, canonical in aliases.items()):
+        raise ValueError(f"aliases must be a mapping of action types to canonical types, such as "
+                         f"{{'select': 'click'}}, got {aliases!r}")
+    return dict(aliases)
+
+
 def canonical_action_type(action_type: Any, aliases: Mapping[str, str] | None = None) -> str | None:
     """The canonical name of an action type: stripped, lower-cased, spaces and hyphens as
     ``_``, then mapped through :data:`ACTION_ALIASES` (and ``aliases``, which take precedence;
     their names and the names they map to are spelt the same way, so ``{"Select": "Click"}``
-    maps ``"select"`` to ``"click"``); ``None`` for a non-string or blank type."""
+    maps ``"select"`` to ``"click"``); ``None`` for a non-string or blank type. ``ValueError``
+    for ``aliases`` that are not a mapping (configuration)."""
+    if aliases is not None and not isinstance(aliases, Mapping):
+        raise ValueError(f"aliases must be a mapping of action types to canonical types, got {aliases!r}")
     name = _spelling(action_type)
     if name is None:
         return None
@@ -94,4 +109,5 @@ def text_match_reward(predicted: Any, target: Any, *, threshold: float = 0.5) ->
     return float(token_f1(predicted, target) > threshold)
 
 
-__all__ = ["ACTION_ALIASES", "action_type_reward", "canonical_action_type", "check_text_threshold", "text_match_reward"]
+__all__ = ["ACTION_ALIASES", "action_type_reward", "canonical_action_type", "check_aliases", "check_text_threshold",
+           "text_match_reward"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentgym.rewards.gui import GuiActionTypeReward, action_type_reward, canonical_action_type
+from agentgym.rewards.gui import GuiActionReward, GuiActionTypeReward, action_type_reward, canonical_action_type
 from agentgym.trajectory import Trajectory, Turn
 
 
@@ -46,3 +46,19 @@ def test_text_thresholds_from_0_to_1_are_taken(threshold):
     assert GuiTextReward(threshold=threshold).threshold == threshold
     assert text_match_reward("milk", "eggs", threshold=threshold) == 0.0
     assert text_match_reward("Milk", "milk.", threshold=threshold) == 1.0
+
+
+@pytest.mark.parametrize("make", [
+    lambda: GuiActionReward(weights=[("type", 1.0)]),
+    lambda: GuiActionReward(weights="type"),
+    lambda: GuiActionReward(aliases=5),
+    lambda: GuiActionTypeReward(aliases=["tap"]),
+    lambda: GuiActionTypeReward(aliases={"select": None}),
+    lambda: GuiActionTypeReward(aliases={"": "click"}),
+    lambda: action_type_reward("tap", "click", aliases=["tap"]),
+])
+def test_weights_and_aliases_of_the_wrong_shape_are_configuration_errors(make):
+    """They raised AttributeError or TypeError ('list' object has no attribute 'items'), or were
+    taken and never matched."""
+    with pytest.raises(ValueError, match="weights|aliases"):
+        make()
