@@ -73,7 +73,9 @@ def _text(run: NamedRun, name: str) -> str:
 # Settings that change what a run measures; the policy is what a comparison compares, and the
 # start date, concurrency and version are shown in the legend, not flagged.
 COMPARED_SETTINGS = ("suite", "tasks_per_entry", "rollouts_per_task", "max_turns", "max_tokens", "temperature",
-                     "top_p", "seed", "system_prompt", "step_timeout", "episode_timeout", "agentgym_version")
+                     "top_p", "stop", "seed", "system_prompt", "step_timeout", "episode_timeout", "agentgym_version")
+#: The sampling settings compared, read from a run's ``sampling``.
+_SAMPLING_SETTINGS = ("max_tokens", "temperature", "top_p", "stop", "seed")
 
 
 def _setting(run: NamedRun, name: str):
@@ -84,8 +86,7 @@ def _setting(run: NamedRun, name: str):
         return fields[name]
     if name in results.settings:
         return results.settings[name]
-    return results.sampling.get(name, _UNRECORDED) if name in ("max_tokens", "temperature", "top_p", "seed") \
-        else _UNRECORDED
+    return results.sampling.get(name, _UNRECORDED) if name in _SAMPLING_SETTINGS else _UNRECORDED
 
 
 _UNRECORDED = object()  # a setting an older results.json did not record

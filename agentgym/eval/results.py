@@ -154,6 +154,8 @@ def setting_text(name: str, value: Any) -> str:
     if value is None:
         return {"max_turns": "registered budget", "tasks_per_entry": "all seeds", "seed": "none",
                 "episode_timeout": "none", "step_timeout": "none", "system_prompt": "none"}.get(name, "not recorded")
+    if name == "stop" and isinstance(value, (list, tuple)):  # the sampling's stop strings
+        return ", ".join(map(repr, value)) or "none"
     if name == "system_prompt":
         text = " ".join(str(value).split())
         return repr(text if len(text) <= 60 else text[:57] + "...")

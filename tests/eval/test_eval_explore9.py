@@ -245,3 +245,20 @@ def test_a_suite_with_two_entries_of_one_label_has_one_row_of_all_their_episodes
     results = evaluate("oracle", Suite("split", entries), progress=False).results
     assert [(m.label, m.episodes) for m in results.environments] == [("games/GuessTheNumber-v0[easy]", 3)]
     assert results.overall.episodes == 3
+
+
+def test_runs_sampled_with_other_stop_strings_are_flagged_as_not_like_for_like():
+    """Two runs that differed only in their stop strings (one cut each answer at '</answer>')
+    were put side by side with no warning, though settings_differences promises every
+    sampling setting that differs is named."""
+    from agentgym.eval.compare import NamedRun, markdown_comparison, settings_differences
+
+    def run(name, stop):
+        sampling = {"max_tokens": 256, "temperature": 1.0, "top_p": 1.0, "stop": stop, "seed": None}
+        return NamedRun(name, build_results({"suite": "toy", "policy": "p", "rollouts_per_task": 1,
+                                             "sampling": sampling}, [_episode(1.0)], {}))
+
+    runs = [run("a", []), run("b", ["</answer>"]), run("c", [])]
+    assert settings_differences(runs) == ["stop: none (#1, #3) vs '</answer>' (#2)"]
+    assert "- settings differ: stop: none (#1, #3) vs '&lt;/answer>' (#2)" in markdown_comparison(runs)
+    assert settings_differences([runs[0], runs[2]]) == []
