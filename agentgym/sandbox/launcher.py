@@ -405,7 +405,41 @@ def monitor(job, ctrl_in, ctrl_out):
 
 # -- session -----------------------------------------------------------------------------------
 
-class CellOutput:
+class CellStream:
+    """What a program's ``sys.stdout`` (and its ``buffer``) answers besides writing, so that
+    code wrapping or inspecting it (``io.TextIOWrapper(sys.stdout.buffer)``) works in a cell."""
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        return self.fd
+
+    @property
+    def name(self):
+        return {1: "<stdout>", 2: "<stderr>"}.get(self.fd, self.fd)
+
+    def isatty(self):
+        return False
+
+    def readable(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    @property
+    def closed(self):
+        return False
+
+    def close(self):
+        pass
+
+
+class CellOutput(CellStream):
     """A text stream for ``sys.stdout`` / ``sys.stderr`` in a session: it forwards the first
     ``head`` characters of each cell to ``fd`` at once, keeps the last ``tail`` characters
     after that in memory and writes them, after an omission marker, when the cell ends."""
@@ -414,6 +448,8 @@ class CellOutput:
     errors = "replace"
     newlines = None
     line_buffering = False
+    write_through = True
+    mode = "w"
 
     def __init__(self, fd, limit):
         self.fd = fd
@@ -465,40 +501,24 @@ class CellOutput:
         for line in lines:
             self.write(line)
 
-    def flush(self):
-        pass
-
-    def fileno(self):
-        return self.fd
-
-    def isatty(self):
-        return False
-
-    def readable(self):
-        return False
-
-    def writable(self):
-        return True
-
-    def seekable(self):
-        return False
-
-    @property
-    def closed(self):
-        return False
-
-    def close(self):
-        pass
+    def reconfigure(self, **options):
+        """Accepted, without effect: the host takes the output as UTF-8 text as it is written."""
+        unknown = set(options) - {"encoding", "errors", "newline", "line_buffering", "write_through"}
+        if unknown:
+            raise TypeError(f"reconfigure() got an unexpected keyword argument {sorted(unknown)[0]!r}")
 
 
-class CellBytes:
+class CellBytes(CellStream):
     """``sys.stdout.buffer``: bytes through the same cap, decoded as UTF-8 (invalid bytes
     replaced) as they come: a character written in pieces is decoded whole, one never finished
     (text written after it, the cell's end) is one replacement character."""
 
+    mode = "wb"
+
     def __init__(self, stream):
         import codecs
         self.stream = stream
+        self.fd = stream.fd
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
     def write(self, data):
@@ -511,11 +531,9 @@ class CellBytes:
         if self.decoder.getstate()[0]:
             self.stream.write_text(self.decoder.decode(b"", True))
 
-    def flush(self):
-        pass
-
-    def fileno(self):
-        return self.stream.fd
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
 
 
 def capped(text, limit):

@@ -185,3 +185,20 @@ def test_stdin_that_is_not_text_or_bytes_is_a_type_error(sandbox, stdin, leaks):
         sandbox.run(["cat"], stdin=stdin)
     assert sandbox.run(["cat"], stdin=bytearray(b"ok")).stdout == "ok"
     leaks.assert_clean()
+
+
+@pytest.mark.parametrize("code", [
+    "sys.stdout.reconfigure(encoding='utf-8', line_buffering=True)\nprint('ok')",
+    "wrapper = io.TextIOWrapper(sys.stdout.buffer, encoding='utf-8')\nwrapper.write('ok\\n')\nwrapper.flush()",
+    "sys.stdout.buffer.writelines([b'o', b'k\\n'])",
+    "print('ok' if sys.stdout.name == '<stdout>' and sys.stdout.buffer.writable() else 'no')",
+])
+def test_a_cells_stdout_takes_what_a_programs_does(sandbox, code, leaks):
+    # AttributeError: 'CellOutput' object has no attribute 'reconfigure' / 'name', 'CellBytes'
+    # object has no attribute 'readable' / 'writelines': the same code runs as a program
+    assert sandbox.run_python("import io, sys\n" + code).stdout == "ok\n"
+    with sandbox.session() as session:
+        result = session.run("import io, sys\n" + code)
+        assert result.ok and result.stdout == "ok\n", result.stderr
+        assert session.run("print('after')").stdout == "after\n"
+    leaks.assert_clean()
