@@ -147,8 +147,9 @@ def click_in_box_reward(x: Any, y: Any, box: Any) -> float:
 
 def gaussian_point_reward(x: Any, y: Any, box: Any, *, sigma_scale: float = DEFAULT_SIGMA_SCALE) -> float:
     """GUI-G²'s Gaussian point reward, ``exp(−½((x − c_x)²/σ_x² + (y − c_y)²/σ_y²))`` with
-    ``σ = sigma_scale · (w, h)`` of ``box``: 1 at the centre, ``exp(−½/s²)`` on the middle of an
-    edge (0.607 for ``s = 0.5``), in ``(0, 1]``; 0 on malformed input."""
+    ``σ = sigma_scale · (w, h)`` of ``box``: 1 at the centre, ``exp(−1/(8s²))`` on the middle of an
+    edge (half a box from the centre, ``u = 1/(2s)``: 0.607 for ``s = 0.5``), in ``(0, 1]``; 0 on
+    malformed input."""
     scale = check_sigma_scale(sigma_scale)
     point, target = as_point(x, y), as_box(box)
     if point is None or target is None:

@@ -62,3 +62,18 @@ def test_weights_and_aliases_of_the_wrong_shape_are_configuration_errors(make):
     taken and never matched."""
     with pytest.raises(ValueError, match="weights|aliases"):
         make()
+
+
+@pytest.mark.parametrize("scale", [0.25, 0.5, 1.0, 2.0])
+def test_the_gaussian_reward_on_an_edge_is_what_its_docstring_says(scale):
+    """The docstring gave exp(−½/s²) on the middle of an edge (0.135 for s = ½), while the
+    reward is exp(−1/(8s²)) there (0.607 for s = ½, the value it quoted)."""
+    import math
+
+    from agentgym.rewards.gui import gaussian_point_reward
+
+    box = (10, 20, 30, 30)  # centre (20, 25), 20 x 10
+    expected = math.exp(-1 / (8 * scale * scale))
+    for x, y in ((30, 25), (10, 25), (20, 20), (20, 30)):
+        assert gaussian_point_reward(x, y, box, sigma_scale=scale) == pytest.approx(expected)
+    assert "exp(−1/(8s²))" in gaussian_point_reward.__doc__
