@@ -66,8 +66,7 @@ def run_legend(runs: list[NamedRun]) -> list[str]:
 
 
 def _text(run: NamedRun, name: str) -> str:
-    value = _setting(run, name)
-    return "not recorded" if value is _UNRECORDED else setting_text(name, value)
+    return _value_text(name, _setting(run, name))
 
 
 # Settings that change what a run measures; the policy is what a comparison compares, and the
@@ -94,16 +93,43 @@ _UNRECORDED = object()  # a setting an older results.json did not record
 
 def settings_differences(runs: list[NamedRun]) -> list[str]:
     """One line per setting whose value is not the same in every run, e.g.
-    ``max_turns: 4 (#1) vs registered budget (#2, #3)``; empty when the runs agree."""
+    ``max_turns: 4 (#1) vs registered budget (#2, #3)``; empty when the runs agree. Runs are
+    grouped by the value itself (temperature ``1`` and ``1.0`` agree), shown as
+    :func:`~agentgym.eval.results.setting_text` writes it, or whole (``repr``) where two
+    different values would be shown alike (system prompts cut after the same 57 characters)."""
     lines = []
     for name in COMPARED_SETTINGS:
-        by_value: dict[str, list[str]] = {}
+        groups: list[tuple[object, list[str]]] = []  # (value, the runs holding it), in first-seen order
         for index, run in enumerate(runs, start=1):
-            by_value.setdefault(_text(run, name), []).append(f"#{index}")
-        if len(by_value) > 1:
+            value = _setting(run, name)
+            group = next((numbers for known, numbers in groups if _same(known, value)), None)
+            if group is None:
+                groups.append((value, group := []))
+            group.append(f"#{index}")
+        if len(groups) > 1:
+            texts = [_value_text(name, value) for value, _ in groups]
+            if len(set(texts)) < len(texts):
+                texts = [_value_text(name, value, whole=True) for value, _ in groups]
             lines.append(f"{name}: " + " vs ".join(f"{text} ({', '.join(numbers)})"
-                                                   for text, numbers in by_value.items()))
+                                                   for text, (_, numbers) in zip(texts, groups)))
     return lines
+
+
+def _same(a: object, b: object) -> bool:
+    """Whether two settings' values agree (an unrecorded setting agrees only with another)."""
+    if a is _UNRECORDED or b is _UNRECORDED:
+        return a is b
+    return a == b and (type(a) is type(b) or _is_number(a) and _is_number(b))  # True is no 1
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _value_text(name: str, value: object, *, whole: bool = False) -> str:
+    if value is _UNRECORDED:
+        return "not recorded"
+    return repr(value) if whole and value is not None else setting_text(name, value)
 
 
 def warnings_for(runs: list[NamedRun]) -> list[str]:

@@ -262,3 +262,25 @@ def test_runs_sampled_with_other_stop_strings_are_flagged_as_not_like_for_like()
     assert settings_differences(runs) == ["stop: none (#1, #3) vs '</answer>' (#2)"]
     assert "- settings differ: stop: none (#1, #3) vs '&lt;/answer>' (#2)" in markdown_comparison(runs)
     assert settings_differences([runs[0], runs[2]]) == []
+
+
+def test_system_prompts_that_differ_after_their_first_60_characters_are_flagged():
+    """settings_differences grouped runs by the setting as shown, and a system prompt is shown
+    cut to its first 57 characters: two prompts alike at the start but asking for different
+    answer formats at the end compared as the same setting, silently. Runs are grouped by the
+    value itself; prompts alike as shown are written whole."""
+    from agentgym.eval.compare import NamedRun, settings_differences
+
+    head = "You are playing a game. Think step by step, then give your move "
+
+    def run(name, prompt, temperature=1.0):
+        return NamedRun(name, build_results({"suite": "toy", "policy": "p", "rollouts_per_task": 1,
+                                             "system_prompt": prompt, "temperature": temperature},
+                                            [_episode(1.0)], {}))
+
+    runs = [run("a", head + "inside <answer></answer>."), run("b", head + "on its own line."),
+            run("c", head + "inside <answer></answer>.", temperature=1)]
+    assert settings_differences(runs) == [f"system_prompt: {head + 'inside <answer></answer>.'!r} (#1, #3) "
+                                          f"vs {head + 'on its own line.'!r} (#2)"]
+    short = [run("a", "Be brief."), run("b", "Be thorough.")]
+    assert settings_differences(short) == ["system_prompt: 'Be brief.' (#1) vs 'Be thorough.' (#2)"]
