@@ -30,11 +30,12 @@ _PARTNERS = tuple(tuple(tuple(x for x in line if x != cell) for line in LINES if
 EMPTY = "."
 DEFAULT_STRENGTH = {"easy": 0.0, "medium": 0.15, "hard": 0.3}
 THREAT_REWARD = 0.1
-# "row 2 column 3", "2 3" / "2,3" / "(2, 3)", or a cell number 1-9; the last one in the text counts.
-# A full stop may end the sentence ("2 3."); a decimal ("2.5") is no cell. The separator is
-# one alternative per shape, not blanks around optional blanks (quadratic time on a long run).
+# "row 2 column 3" (also "r2c3", "row 2 and col 3"), "2 3" / "2,3" / "(2, 3)", or a cell number
+# 1-9; the last one in the text counts. A full stop may end the sentence ("2 3."); a decimal
+# ("2.5") is no cell. The separator is one alternative per shape, not blanks around optional
+# blanks (quadratic time on a long run).
 _MOVE = re.compile(
-    r"row\W*(\d+)\W*col(?:umn)?\W*(\d+)"
+    r"\br(?:ow)?\W*(\d+)(?:\W+and\b)?\W*c(?:ol(?:umn)?)?\W*(\d+)"
     r"|(?<![\d.\-])([1-3])(?:\s*,\s*|\s+)([1-3])(?!\d|\.\d)"
     r"|(?<![\d.\-])([1-9])(?!\d|\.\d)",
     re.IGNORECASE | re.ASCII,
@@ -130,11 +131,12 @@ class TicTacToe(TwoPlayerGame):
             of a random legal one (default 0.0, 0.15, 0.3 by difficulty).
         agent_first: the agent moves first (as X); otherwise the opponent opens as X.
 
-    Action: ``row column`` (e.g. ``2 3``) or a cell number 1-9 counted row by row; the last move
-    in the text counts. Reward: ``outcome`` 1 for a win, 0.5 for a draw, 0 for a loss (success
-    only on a win). With ``dense_reward``, ``progress`` is 0.1 per empty cell the agent's move
-    turns into a winning cell for the agent (a new threat: two marks in a line, the third cell
-    free) plus 0.1 when the move takes a winning cell of the opponent's (a block).
+    Action: ``row column`` (e.g. ``2 3``, ``row 2, column 3``, ``r2c3``) or a cell number 1-9
+    counted row by row; the last move in the text counts. Reward: ``outcome`` 1 for a win, 0.5
+    for a draw, 0 for a loss (success only on a win). With ``dense_reward``, ``progress`` is 0.1
+    per empty cell the agent's move turns into a winning cell for the agent (a new threat: two
+    marks in a line, the third cell free) plus 0.1 when the move takes a winning cell of the
+    opponent's (a block).
     """
 
     strategy_hint = (
