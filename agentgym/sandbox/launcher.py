@@ -15,7 +15,8 @@ one-shot start as fast as a plain interpreter's. The launcher:
    starts); when the host is root, drops to the job's unprivileged uid/gid (a fresh one per
    sandbox, so ``RLIMIT_NPROC`` counts this sandbox's processes only); in the ``rlimits`` mode
    also sets ``PR_SET_NO_NEW_PRIVS`` and makes itself a child subreaper;
-2. writes the job's files into the working directory, as the sandbox user;
+2. writes the job's files into the working directory, as the sandbox user, then limits the
+   size of the files written from then on (the code's, not these);
 3. then, by ``mode``:
 
    * ``python`` under bubblewrap: runs the Python file in this process (no second interpreter
@@ -131,17 +132,23 @@ def write_frame(fd, message):
 # -- limits, identity, files -------------------------------------------------------------------
 
 def apply_limits(limits, mode):
-    """Set the rlimits. In a session the CPU limit is per cell (see ``Cells``), so only its hard
-    value (unlimited) is set here; elsewhere a soft limit sends SIGXCPU and the hard one, a
-    second later, SIGKILL."""
+    """Set the rlimits but the file size (:func:`limit_file_size`, once the job's files are
+    written: it bounds what the code writes, not the caller's files). In a session the CPU
+    limit is per cell (see ``Cells``), so only its hard value (unlimited) is set here;
+    elsewhere a soft limit sends SIGXCPU and the hard one, a second later, SIGKILL."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    for name, key in (("RLIMIT_AS", "memory_bytes"), ("RLIMIT_FSIZE", "file_size_bytes"),
-                      ("RLIMIT_NOFILE", "open_files"), ("RLIMIT_NPROC", "processes")):
+    for name, key in (("RLIMIT_AS", "memory_bytes"), ("RLIMIT_NOFILE", "open_files"),
+                      ("RLIMIT_NPROC", "processes")):
         value = limits[key]
         resource.setrlimit(getattr(resource, name), (value, value))
     if mode != "session":
         cpu = int(limits["cpu_seconds"])
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+
+
+def limit_file_size(limits):
+    value = limits["file_size_bytes"]
+    resource.setrlimit(resource.RLIMIT_FSIZE, (value, value))
 
 
 def prctl(option, arg):
@@ -696,6 +703,7 @@ def main():
             drop_identity(job["uid"])
         os.chdir(job["cwd"])
         write_files(job.get("files", {}))
+        limit_file_size(job["limits"])
     except Exception as error:  # noqa: BLE001 - reported to the host, which raises SandboxError
         write_frame(ctrl_out, {"setup_error": f"{type(error).__name__}: {error}"})
         os._exit(1)

@@ -202,3 +202,20 @@ def test_a_cells_stdout_takes_what_a_programs_does(sandbox, code, leaks):
         assert result.ok and result.stdout == "ok\n", result.stderr
         assert session.run("print('after')").stdout == "after\n"
     leaks.assert_clean()
+
+
+def test_the_callers_files_and_code_are_not_bound_by_file_size_mb(sandbox, leaks):
+    # file_size_mb bounds what the code writes; a 9 MB main.py or data file (SMALL allows files
+    # of 8 MB) raised SandboxError("the sandbox's set-up failed: OSError: [Errno 27] File too large")
+    big = 9 * 1024 * 1024
+    code = f"x = '{'a' * big}'\nprint(len(x))"
+    assert sandbox.run_python(code).stdout == f"{big}\n"
+    read = sandbox.run_python("import os\nprint(os.path.getsize('data.bin'))", files={"data.bin": b"\0" * big})
+    assert read.stdout == f"{big}\n"
+    with sandbox.session(files={"data.bin": b"\0" * big}) as session:
+        assert session.run("import os\nos.path.getsize('data.bin')").stdout == f"{big}\n"
+        written = session.run(f"open('copy.bin', 'wb').write(b'0' * {big})")  # the code is still bound
+        assert written.exception.startswith("OSError") and "File too large" in written.stderr
+    limited = sandbox.run(["python", "-c", f"open('out', 'wb').write(b'0' * {big})"], files={"data.bin": b"\0" * big})
+    assert limited.exit_code == 1 and "File too large" in limited.stderr
+    leaks.assert_clean()
