@@ -7,7 +7,8 @@ tile frozen with probability ``p``, redrawn until the goal can be reached) but w
 and in plain Python, because a Gymnasium environment per map would cost milliseconds per reset.
 The ice is not slippery at any level, so a shortest path always wins. ``reset(options={"desc":
 [...]})`` plays a given map instead, as Gymnasium's ``desc`` argument does (e.g. its "4x4" map
-``["SFFF", "FHFH", "FFFH", "HFFG"]``).
+``["SFFF", "FHFH", "FFFH", "HFFG"]``); a map whose shortest path is longer than the level's step
+budget is refused, as is one without a path.
 """
 
 from __future__ import annotations
@@ -71,8 +72,12 @@ class FrozenLake(GridWalkGame):
         if "desc" in options:
             desc = _check_desc(options["desc"])
             dist = _distances(desc)
-            if dist["".join(desc).index("S")] < 0:
+            need = dist["".join(desc).index("S")]
+            if need < 0:
                 raise ValueError(f"no path leads from S to G in {options['desc']!r}")
+            if need > self.max_steps:
+                raise ValueError(f"the shortest path from S to G in {options['desc']!r} takes {need} steps, "
+                                 f"more than the {self.max_steps} of the {self.difficulty} level")
         else:
             while True:  # like Gymnasium's generate_random_map: redraw until G can be reached
                 desc = self._random_desc()

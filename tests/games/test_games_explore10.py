@@ -15,3 +15,22 @@ def test_tic_tac_toe_reads_row_and_column_abbreviated_or_joined_by_and(action):
     observation, _, _, _, info = env.step(action)
     assert info["error"] is None
     assert observation.startswith("You marked 6 (row 2, column 3).")
+
+
+def test_frozen_lake_refuses_a_hand_made_map_whose_shortest_path_exceeds_the_step_budget():
+    # the map was played: 'Reach the goal G in at most 30 steps' on a path of 31, so every
+    # episode was lost, the oracle's included
+    snake = ["SFFFFFFFF", "HHHHHHHHF", "FFFFFFFFF", "FHHHHHHHH",
+             "FFFFFFFFF", "HHHHHHHHF", "FFFFFFFFF", "FHHHHHHHG"]
+    easy = agentgym.make("games/FrozenLake-v0", difficulty="easy")
+    with pytest.raises(ValueError, match=r"takes 31 steps, more than the 30"):
+        easy.reset(seed=0, options={"desc": snake})
+    hard = agentgym.make("games/FrozenLake-v0", difficulty="hard")  # 80 steps: playable
+    hard.reset(seed=0, options={"desc": snake})
+    steps = 0
+    while True:
+        _, reward, terminated, truncated, info = hard.step(hard.unwrapped.oracle_action())
+        steps += 1
+        if terminated or truncated:
+            break
+    assert info["success"] and steps == 31
