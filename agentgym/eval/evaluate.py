@@ -113,7 +113,8 @@ def evaluate(
         sampling: sampling settings (``config.sampling`` or the defaults if omitted).
         config: further rollout settings; its ``group_size`` is replaced by ``rollouts``.
         out_dir: a new run directory to write (trajectories while the run goes, then
-            ``results.json`` and the reports); ``None`` writes nothing. Its ``run.json``,
+            ``results.json`` and the reports; one holding a run or a report is refused);
+            ``None`` writes nothing. Its ``run.json``,
             written before the first episode only if none is there, claims it: another
             evaluation that started there meanwhile is a ``ValueError``, never a mixed run.
         progress: show progress on standard error: a live bar on a terminal, plain lines in a
@@ -277,8 +278,9 @@ def _claim_run_dir(run_dir: Path, settings: dict[str, Any]) -> None:
 
 
 def _unused_run_dir(out_dir: str | Path) -> Path:
-    """``out_dir``, refused if it is a file, lies under one (it could not be made) or already
-    holds a run (trajectories would be appended to it); checked before the policy loads."""
+    """``out_dir``, refused if it is a file, lies under one (it could not be made), already
+    holds a run (trajectories would be appended to it) or a file the reports would replace
+    (``report.md``, ``report.html``); checked before the policy loads."""
     run_dir = Path(out_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise ValueError(f"{run_dir} is a file, not a run directory; choose another output directory")
@@ -289,4 +291,8 @@ def _unused_run_dir(out_dir: str | Path) -> Path:
     for name in (RESULTS_FILE, TRAJECTORIES_FILE, SETTINGS_FILE):
         if (run_dir / name).exists():
             raise ValueError(f"{run_dir} already holds a run ({name}); choose another output directory")
+    for name in (MARKDOWN_FILE, HTML_FILE):  # not a run's: a file of the user's, which the report would replace
+        if (run_dir / name).exists():
+            raise ValueError(f"{run_dir} already holds a {name} (the run's report would replace it); choose "
+                             "another output directory")
     return run_dir

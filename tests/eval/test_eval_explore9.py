@@ -284,3 +284,19 @@ def test_system_prompts_that_differ_after_their_first_60_characters_are_flagged(
                                           f"vs {head + 'on its own line.'!r} (#2)"]
     short = [run("a", "Be brief."), run("b", "Be thorough.")]
     assert settings_differences(short) == ["system_prompt: 'Be brief.' (#1) vs 'Be thorough.' (#2)"]
+
+
+def test_an_output_directory_holding_a_report_of_someone_else_is_refused(tmp_path):
+    """evaluate(out_dir=DIR) refused a DIR holding a run's results, trajectories or settings,
+    but wrote its report.md and report.html over any already there (a folder of notes, a
+    project's own report.md): they were lost without a word. Such a folder is refused, before
+    the policy is made, and what it holds is kept."""
+    from agentgym.eval import evaluate
+
+    for name in ("report.md", "report.html"):
+        folder = tmp_path / name.replace(".", "-")
+        folder.mkdir()
+        (folder / name).write_text("my own notes")
+        with pytest.raises(ValueError, match=rf"already holds a {name}"):
+            evaluate("no-such-policy", "quick-v0", out_dir=folder, progress=False)
+        assert (folder / name).read_text() == "my own notes" and sorted(p.name for p in folder.iterdir()) == [name]
