@@ -1,9 +1,11 @@
 """``GuiEnv``: the base of the GUI environments -- a generated app in a real Chromium, seen as a
 screenshot (and/or an accessibility tree) and operated with coordinate actions.
 
-An episode gets a fresh browser session (its own context: nothing of earlier episodes, network
-limited to loopback, from a :class:`~agentgym.browser.BrowserPool`), loads the app a subclass
-draws (:meth:`GuiEnv.draw_app`, an app spec rendered by :mod:`~agentgym.envs.gui.runtime` with
+An environment holds a browser session (its own context, network limited to loopback, from a
+:class:`~agentgym.browser.BrowserPool`); each episode replaces the page's document, so nothing of
+earlier episodes remains (the apps keep their state in page memory only), and ``fresh_context=True``
+opens a new context per episode. An episode loads the app a subclass draws
+(:meth:`GuiEnv.draw_app`, an app spec rendered by :mod:`~agentgym.envs.gui.runtime` with
 ``page.set_content``: no server, no network), and shows it.
 
 Observations (``view``):

@@ -12,8 +12,9 @@ the screen's, with no offset::
 * ``normalized_1000`` -- both axes on ``0..1000`` (Qwen-VL / UI-TARS style): ``scale_x = W / 1000``,
   ``scale_y = H / 1000``; ``x`` and ``y`` in ``[0, 1000]`` (1000, the far edge, is taken as the
   last pixel's centre so that the point stays on the screen).
-* ``resized`` -- the screenshot is downscaled so that its longer side is ``max_side`` (and, with
-  ``multiple_of`` > 1, each side a multiple of it, as Qwen2-VL's ``smart_resize`` does); the
+* ``resized`` -- the screenshot is scaled (down, or up for a ``max_side`` above its size) so
+  that its longer side is ``max_side`` (and, with ``multiple_of`` > 1, each side a multiple of
+  it, as Qwen2-VL's ``smart_resize`` does); the
   agent answers in the resized image's pixels. The scales are the *actual* ratios of the two
   images' sizes, per axis (``scale_x = W / w``, ``scale_y = H / h``), never a nominal factor:
   rounding the image's size changes its aspect ratio a little, and a single factor is what
