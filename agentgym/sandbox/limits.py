@@ -10,6 +10,8 @@ MB = 1024 * 1024
 # Processes the sandbox itself runs under the code's uid and ``RLIMIT_NPROC`` therefore counts:
 # the supervisor (monitor or session runner), its watchdog thread and bubblewrap's init.
 SUPERVISOR_TASKS = 3
+# Limits that count things: whole numbers (a whole float, 2e4, is taken as the int)
+COUNTS = ("processes", "open_files", "output_chars")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class SandboxLimits:
       killed (output past ``output_chars`` is read and thrown away until then).
     - ``disk_mb``: size of the private writable ``/tmp``, and of ``/dev/shm`` (tmpfs: they
       count in RAM, not in ``memory_mb``). The weaker ``rlimits`` mode cannot bound them.
+
+    ``processes``, ``open_files`` and ``output_chars`` are whole numbers (``2e4`` is taken as
+    ``20000``, ``1000.5`` is a ``ValueError``); the others may have a fraction.
     """
 
     cpu_seconds: float = 10.0
@@ -50,6 +55,11 @@ class SandboxLimits:
                 raise TypeError(f"SandboxLimits.{name} must be a number, got {value!r}")
             if not math.isfinite(value) or value <= 0:
                 raise ValueError(f"SandboxLimits.{name} must be positive and finite, got {value!r}")
+        for name in COUNTS:  # 2e4 from a config is 20000; 1000.5 characters is no count
+            value = getattr(self, name)
+            if value != int(value):
+                raise ValueError(f"SandboxLimits.{name} must be a whole number, got {value!r}")
+            object.__setattr__(self, name, int(value))
         if self.cpu_seconds < 1:
             raise ValueError(f"SandboxLimits.cpu_seconds must be at least 1 (the kernel counts whole "
                              f"seconds), got {self.cpu_seconds!r}")

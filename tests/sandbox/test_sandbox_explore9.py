@@ -9,7 +9,7 @@ import sys
 import pytest
 from sandbox_helpers import SMALL
 
-from agentgym.sandbox import Sandbox
+from agentgym.sandbox import Sandbox, SandboxLimits
 from agentgym.sandbox.capture import CappedOutput
 
 # What ``python main.py`` exits with for ``sys.exit(code)``: the low 8 bits of an int, 255 for
@@ -218,4 +218,24 @@ def test_the_callers_files_and_code_are_not_bound_by_file_size_mb(sandbox, leaks
         assert written.exception.startswith("OSError") and "File too large" in written.stderr
     limited = sandbox.run(["python", "-c", f"open('out', 'wb').write(b'0' * {big})"], files={"data.bin": b"\0" * big})
     assert limited.exit_code == 1 and "File too large" in limited.stderr
+    leaks.assert_clean()
+
+
+def test_counts_are_whole_numbers():
+    # output_chars=1000.5 (or 2e4 from a config) was accepted and every call then failed with
+    # "TypeError: slice indices must be integers or None" from the output cap
+    for name in ("processes", "open_files", "output_chars"):
+        with pytest.raises(ValueError, match=rf"SandboxLimits\.{name} must be a whole number"):
+            SandboxLimits(**{name: 1000.5})
+    whole = SandboxLimits(processes=32.0, open_files=64.0, output_chars=2e4)
+    assert (whole.processes, whole.open_files, whole.output_chars) == (32, 64, 20_000)
+    assert type(whole.output_chars) is int
+
+
+def test_a_whole_float_output_chars_runs(sandbox, leaks):
+    box = Sandbox(dataclasses.replace(SMALL, output_chars=1000.0))
+    kept = box.run_python("print('a' * 5000)").stdout
+    assert kept == "a" * 750 + "\n[... 4,001 characters of output omitted ...]\n" + "a" * 249 + "\n"
+    with box.session() as session:
+        assert session.run("print(1)").stdout == "1\n"
     leaks.assert_clean()
