@@ -51,7 +51,8 @@ class Hangman(HiddenAnswerGame):
     """Find a secret word letter by letter.
 
     Action: one letter (e.g. ``e``), or the whole word to solve (``word: planet``, or a bare word
-    as long as the secret). In prose the last single letter or word of the right length counts.
+    as long as the secret). In prose the last single letter, word of the right length or word
+    named to solve counts ("the word is a noun, so e" guesses e).
     Reward: ``outcome`` 1 on a win; with ``dense_reward``, ``progress`` is the fraction of the
     word's letters a guess revealed.
     """
@@ -132,17 +133,18 @@ class Hangman(HiddenAnswerGame):
         if len(text) == 1 and text in _ALPHABET:  # the common case: a bare letter
             guess = text
         else:
-            solve = _SOLVE.findall(text)
-            tokens = _WORD.findall(text)
+            # The last of the words named to solve ("word: planet", of any length) and the
+            # single letters and words of the secret's length counts, wherever "the word is"
+            # appears: "the word is a noun, so e" guesses e.
             size = len(self.secret)
-            fitting = [t for t in tokens if len(t) == 1 or len(t) == size]
-            if solve:
-                guess = solve[-1]
-            elif fitting:
-                guess = fitting[-1]
-            else:
+            found = {m.start(1): m.group(1) for m in _SOLVE.finditer(text)}
+            for token in _WORD.finditer(text):
+                if len(token.group()) in (1, size):
+                    found.setdefault(token.start(), token.group())
+            if not found:
                 raise InvalidAction(f"reply with one letter, e.g. e, or the whole {size}-letter "
                                     "word, e.g. word: planet.")
+            guess = found[max(found)]
             if len(guess) > 1 and len(guess) != size:
                 raise InvalidAction(f"the word has {size} letters; {guess[:40]} has {len(guess)}.")
         if guess in self.guessed or guess in self.misses:

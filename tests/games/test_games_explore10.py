@@ -34,3 +34,15 @@ def test_frozen_lake_refuses_a_hand_made_map_whose_shortest_path_exceeds_the_ste
         if terminated or truncated:
             break
     assert info["success"] and steps == 31
+
+
+@pytest.mark.parametrize("action", ["The word is a noun, so e", "Since the word is long, I will guess e",
+                                    "word: planets? No. Answer: e"])
+def test_hangman_a_word_is_phrase_in_the_reasoning_does_not_hijack_the_last_letter(action):
+    # "the word is a noun" guessed a and "the word is long" was refused ('the word has 7
+    # letters; long has 4'): a solve phrase anywhere beat the last letter of the reply
+    env = agentgym.make("games/Hangman-v0", difficulty="medium").unwrapped
+    env.reset(seed=0)
+    env.secret = "caravan"
+    _, _, _, _, info = env.step(action)
+    assert info["error"] is None and env.guessed == {"e"} and env.misses == ["e"]
