@@ -82,7 +82,8 @@ class Minesweeper(GameEnv):
 
     def new_episode(self, options: dict[str, Any]) -> str:
         """Start a hidden grid; ``options["mines"]`` (1-based ``(row, col)`` pairs, for
-        hand-made boards) lays the mines now instead of after the first reveal."""
+        hand-made boards) lays the mines now instead of after the first reveal. A pair outside
+        the grid, or a count of distinct cells other than the level's mines, is a ``ValueError``."""
         self.mines: list[bool] | None = None
         self.counts: list[int] = []
         self.view = [_HIDDEN] * self.cells
@@ -92,10 +93,14 @@ class Minesweeper(GameEnv):
         if "mines" in options:
             try:
                 pairs = [(operator.index(r), operator.index(c)) for r, c in options["mines"]]
-                cells = {(r - 1) * self.cols + c - 1 for r, c in pairs if 1 <= r <= self.rows and 1 <= c <= self.cols}
             except (TypeError, ValueError):
                 raise ConfigError(f"options['mines'] must be (row, col) pairs of integers, got "
                                   f"{options['mines']!r}") from None
+            outside = [pair for pair in pairs if not (1 <= pair[0] <= self.rows and 1 <= pair[1] <= self.cols)]
+            if outside:  # rows and columns count from 1: (0, 1) is no cell
+                raise ValueError(f"options['mines'] has {', '.join(map(str, outside))} outside the "
+                                 f"{self.rows}x{self.cols} grid (rows and columns count from 1)")
+            cells = {(r - 1) * self.cols + c - 1 for r, c in pairs}
             if len(cells) != self.mine_count:
                 raise ValueError(f"options['mines'] must list {self.mine_count} distinct cells "
                                  f"of the {self.rows}x{self.cols} grid")

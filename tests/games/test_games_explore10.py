@@ -46,3 +46,16 @@ def test_hangman_a_word_is_phrase_in_the_reasoning_does_not_hijack_the_last_lett
     env.secret = "caravan"
     _, _, _, _, info = env.step(action)
     assert info["error"] is None and env.guessed == {"e"} and env.misses == ["e"]
+
+
+@pytest.mark.parametrize("mines, outside", [
+    ([(1, 1), (1, 2), (9, 9), (1, 3)], r"\(9, 9\)"),
+    ([(0, 1), (1, 2), (1, 3), (1, 4)], r"\(0, 1\)"),  # 0-based: every mine one row off
+])
+def test_minesweeper_refuses_hand_made_mines_outside_the_grid(mines, outside):
+    # a pair outside the grid was dropped without a word, and the board was played with the rest
+    env = agentgym.make("games/Minesweeper-v0", difficulty="easy")
+    with pytest.raises(ValueError, match=outside + r".*outside the 5x5 grid"):
+        env.reset(seed=0, options={"mines": mines})
+    env.reset(seed=0, options={"mines": [(1, 2), (1, 3), (1, 4)]})
+    assert [cell for cell, mine in enumerate(env.unwrapped.mines) if mine] == [1, 2, 3]
