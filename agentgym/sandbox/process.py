@@ -267,6 +267,12 @@ class SandboxProcess:
             del self.pending[MAX_PENDING:]
             self.pending.append({"garbled": True})
 
+    def gone(self) -> bool:
+        """The started process has exited (looked at without waiting)."""
+        if not self.exited and "exit" in self.fds and _wait_readable(self.fds["exit"], 0):
+            self.exited = True
+        return self.exited
+
     def next_frame(self) -> dict[str, Any] | None:
         return self.pending.pop(0) if self.pending else None
 

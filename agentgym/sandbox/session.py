@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import weakref
@@ -11,7 +12,7 @@ from agentgym.sandbox.capture import CappedOutput
 from agentgym.sandbox.errors import SandboxError, SessionClosed
 from agentgym.sandbox.oneshot import limit_notes, stop_reason
 from agentgym.sandbox.process import LaunchSpec, SandboxProcess, Stop, spawn, startup_failure
-from agentgym.sandbox.result import ExecutionResult
+from agentgym.sandbox.result import STATE_LOST, ExecutionResult
 
 STARTUP_TIMEOUT_S = 60.0
 # The launcher caps Python-level output per cell itself, adding an omission marker; the host's
@@ -32,6 +33,8 @@ class PythonSession:
       file descriptors, or ends the interpreter (``os._exit``, a signal), the whole sandbox is
       killed; the result has ``state_lost=True`` and says so to the agent, and the next call
       starts a fresh interpreter (``restarts`` counts them; files in ``/tmp`` are gone too).
+      An interpreter that ended between calls (a thread a cell left running called
+      ``os._exit``) is restarted for the next call, whose code runs there; a note says so.
     - Calls from several threads run one at a time. :meth:`close` may be called from any
       thread, also while a call runs (that call returns, stopped, at once); it is idempotent,
       and the session is also closed when garbage-collected or at interpreter exit.
@@ -95,11 +98,18 @@ class PythonSession:
         with self._call_lock:
             if self._closed:
                 raise SessionClosed("this Python session is closed")
+            ended = None
+            if self._box[0] is not None and self._box[0].gone():
+                # ended since the last call (a thread it left running, a signal): this call's
+                # code is not to blame; it runs in a fresh interpreter, and the result says so
+                ended = (f"the Python interpreter ended between calls ({_describe_status(self._discard())}) "
+                         f"and was restarted for this call: {STATE_LOST.split(': ', 1)[1]}")
             if self._box[0] is None:
                 self._start()
                 self.restarts += 1
             self.calls += 1
-            return self._call(self._box[0], code)
+            result = self._call(self._box[0], code)
+            return result if ended is None else dataclasses.replace(result, notes=(ended, *result.notes))
 
     def _call(self, process: SandboxProcess, code: str) -> ExecutionResult:
         limits = self._spec.limits

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import resource
 import sys
+import time
 
 import pytest
 from sandbox_helpers import SMALL
@@ -238,4 +239,22 @@ def test_a_whole_float_output_chars_runs(sandbox, leaks):
     assert kept == "a" * 750 + "\n[... 4,001 characters of output omitted ...]\n" + "a" * 249 + "\n"
     with box.session() as session:
         assert session.run("print(1)").stdout == "1\n"
+    leaks.assert_clean()
+
+
+def test_an_interpreter_that_ended_between_calls_is_restarted_for_the_next(sandbox, leaks):
+    # the next call's code never ran and its result blamed it: "[stopped: the Python interpreter
+    # ended (exit status 3)]" for print('hi')
+    with sandbox.session() as session:
+        session.run("import os, threading, time\nx = 5\n"
+                    "threading.Thread(target=lambda: (time.sleep(0.2), os._exit(3))).start()")
+        deadline = time.monotonic() + 5
+        while session._box[0].popen.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        result = session.run("print('hi')")
+        assert result.stdout == "hi\n" and result.ok and not result.state_lost
+        assert session.restarts == 1
+        assert "ended between calls (exit status 3)" in result.for_agent()
+        assert "every variable" in result.for_agent()
+        assert session.run("print('x' in dir())").stdout == "False\n"
     leaks.assert_clean()
