@@ -55,3 +55,18 @@ class TwoPlayerGame(GameEnv):
         self.opponent_strength = opponent_strength
         self.agent_first = check_flag(owner, "agent_first", agent_first)
         self.mark, self.opponent_mark = ("X", "O") if agent_first else ("O", "X")
+
+    def _moves_option(self, moves: Any, example: str) -> str:
+        """``options["moves"]`` (the moves to replay, one digit each, X first) as text: a string,
+        or a whole number read as its digits.
+
+        Raises:
+            ConfigError: anything else (a list, a float, bytes): its text would be replayed
+                character by character, '[' or '.' reported as an illegal move.
+        """
+        if isinstance(moves, str):
+            return moves
+        if isinstance(moves, int) and not isinstance(moves, bool):
+            return str(moves)
+        raise ConfigError(f"{type(self).__name__}: options['moves'] must be a string of moves, one digit each "
+                          f"(e.g. {example!r}), got {moves!r}")

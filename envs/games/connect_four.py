@@ -80,7 +80,7 @@ class ConnectFour(TwoPlayerGame):
         self.mine = self.theirs = self.mask = 0  # bitboards: agent, opponent, both
         self.cells = ["."] * (ROWS * COLS)  # row 0 at the top, for drawing
         if "moves" in options:
-            self._replay(str(options["moves"]))
+            self._replay(self._moves_option(options["moves"], "4435"))
             return f"You play {self.mark}.\n{self._picture()}\nYour move."
         if self.agent_first:
             return f"You play {self.mark} and move first.\n{self._picture()}\nYour move."

@@ -159,7 +159,7 @@ class TicTacToe(TwoPlayerGame):
     def new_episode(self, options: dict[str, Any]) -> str:
         self.board = EMPTY * 9
         if "moves" in options:
-            self.board = self._replay(str(options["moves"]))
+            self.board = self._replay(self._moves_option(options["moves"], "519"))
             return f"You play {self.mark}.\n{self._picture()}\nYour move."
         if self.agent_first:
             return f"You play {self.mark} and move first.\n{self._picture()}\nYour move."

@@ -59,3 +59,16 @@ def test_minesweeper_refuses_hand_made_mines_outside_the_grid(mines, outside):
         env.reset(seed=0, options={"mines": mines})
     env.reset(seed=0, options={"mines": [(1, 2), (1, 3), (1, 4)]})
     assert [cell for cell, mine in enumerate(env.unwrapped.mines) if mine] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("env_id", ["games/TicTacToe-v0", "games/ConnectFour-v0"])
+@pytest.mark.parametrize("moves", [[5, 1, 4], ("4", "4"), 4.0, None, b"44"])
+def test_two_player_moves_option_of_the_wrong_type_is_refused_naming_the_option(env_id, moves):
+    # the moves were read as the text of their repr: [5, 1, 4] was 'move 1 is not legal' (the
+    # '['), 4.0 'move 2 is not legal' (the '.')
+    env = agentgym.make(env_id, difficulty="easy")
+    with pytest.raises(agentgym.ConfigError, match=r"options\['moves'\] must be a string"):
+        env.reset(seed=0, options={"moves": moves})
+    observation, _ = env.reset(seed=0, options={"moves": "41"})  # text, as documented
+    assert observation.startswith("You play X.")
+    env.reset(seed=0, options={"moves": 41})  # a whole number reads as its digits, as before
