@@ -58,11 +58,16 @@ class FrozenLake(GridWalkGame):
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
         self.side, self.frozen_probability, self.max_steps = _LEVELS[self.difficulty]
-        self.instructions = (
-            "FrozenLake: cross a frozen lake from the start S to the goal G (a random "
-            f"{self.side}x{self.side} lake: S top-left, G bottom-right). F is safe ice, H is a "
-            "hole: stepping into a hole ends the game and you lose. @ marks where you stand. The "
-            "ice is not slippery: you always move where you say. Walking off the edge leaves you "
+        self._level_instructions = self.instructions = self._instructions(
+            f"a random {self.side}x{self.side} lake: S top-left, G bottom-right")
+
+    def _instructions(self, lake: str) -> str:
+        """The instructions for ``lake``, what the map is (the level's random lakes or a
+        hand-made map of another size, with S and G anywhere)."""
+        return (
+            f"FrozenLake: cross a frozen lake from the start S to the goal G ({lake}). F is safe "
+            "ice, H is a hole: stepping into a hole ends the game and you lose. @ marks where you "
+            "stand. The ice is not slippery: you always move where you say. Walking off the edge leaves you "
             f"in place (the step still counts). You have {self.max_steps} steps. Reply with one "
             "direction: left, down, right or up (west, south, east, north also work), e.g. "
             "\"right\". If you name several directions, the last one counts."
@@ -78,12 +83,14 @@ class FrozenLake(GridWalkGame):
             if need > self.max_steps:
                 raise ValueError(f"the shortest path from S to G in {options['desc']!r} takes {need} steps, "
                                  f"more than the {self.max_steps} of the {self.difficulty} level")
+            self.instructions = self._instructions(f"a {len(desc)}x{len(desc[0])} lake")
         else:
             while True:  # like Gymnasium's generate_random_map: redraw until G can be reached
                 desc = self._random_desc()
                 dist = _distances(desc)
                 if dist[0] > 0:
                     break
+            self.instructions = self._level_instructions
         self.rows, self.cols = len(desc), len(desc[0])
         self.tiles = "".join(desc)
         self.dist = dist

@@ -72,3 +72,14 @@ def test_two_player_moves_option_of_the_wrong_type_is_refused_naming_the_option(
     observation, _ = env.reset(seed=0, options={"moves": "41"})  # text, as documented
     assert observation.startswith("You play X.")
     env.reset(seed=0, options={"moves": 41})  # a whole number reads as its digits, as before
+
+
+def test_frozen_lake_instructions_describe_a_hand_made_map_not_the_level_s_random_lake():
+    # the instructions of Gymnasium's 8x8 map at easy said 'a random 4x4 lake: S top-left, G
+    # bottom-right'; the map had 8 rows, and a hand-made S and G may sit anywhere
+    env = agentgym.make("games/FrozenLake-v0", difficulty="easy")
+    _, info = env.reset(seed=0, options={"desc": ["FFG", "SFF"]})
+    assert "a 2x3 lake" in info["instructions"] and "random" not in info["instructions"]
+    assert "S top-left" not in info["instructions"]
+    _, info = env.reset(seed=0)  # the level's own lakes again
+    assert "a random 4x4 lake: S top-left, G bottom-right" in info["instructions"]
