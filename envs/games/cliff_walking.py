@@ -49,6 +49,11 @@ class CliffWalking(GridWalkGame):
     strategy_hint = (
         "Step up off the bottom row first, walk along the row above the cliff, then step down onto the goal."
     )
+    #: The strategy at levels with a ragged edge: the row just above the bottom one has cliff cells.
+    RAGGED_STRATEGY_HINT = (
+        "Climb two rows up off the bottom row first (the row just above it has cliff cells too), walk along "
+        "that row, then come back down onto the goal."
+    )
 
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:
         super().__init__(difficulty, **kwargs)
@@ -108,6 +113,8 @@ class CliffWalking(GridWalkGame):
         self.start, self.goal = bottom + start_col, bottom + goal_col
         tiles[self.start], tiles[self.goal] = "S", "G"
         self.tiles = tiles
+        # the episode's strategy (hint level 2): one row up is safe only without a ragged edge
+        self.strategy_hint = self.RAGGED_STRATEGY_HINT if ragged else type(self).strategy_hint
         self.dist = distances_to([self.goal], _NEIGHBOURS[cols], [t != "C" for t in tiles])
         self._rows = [" ".join(tiles[r * cols:(r + 1) * cols]) for r in range(_ROWS)]
 

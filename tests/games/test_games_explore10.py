@@ -83,3 +83,36 @@ def test_frozen_lake_instructions_describe_a_hand_made_map_not_the_level_s_rando
     assert "S top-left" not in info["instructions"]
     _, info = env.reset(seed=0)  # the level's own lakes again
     assert "a random 4x4 lake: S top-left, G bottom-right" in info["instructions"]
+
+
+def _walk_one_row_up(env):
+    """The hint's route taken literally: step up off the bottom row, walk along that row to the
+    goal's column, step down. Whether it ended on the goal without falling."""
+    game = env.unwrapped
+    cols, start, goal = game.cols, game.start, game.goal
+    across = "right" if goal % cols > start % cols else "left"
+    for move in ["up"] + [across] * abs(goal % cols - start % cols) + ["down"]:
+        env.step(move)
+    return game.falls == 0 and game.position == goal
+
+
+@pytest.mark.parametrize("difficulty", ["easy", "medium", "hard"])
+def test_cliff_walking_strategy_hint_does_not_lead_over_the_ragged_edge(difficulty):
+    # every level said 'Step up off the bottom row first, walk along the row above the cliff':
+    # at medium and hard the row one up holds cliff cells too, and that walk fell off
+    env = agentgym.make("games/CliffWalking-v0", difficulty=difficulty)
+    env.reset(seed=1)
+    one_row_up_is_safe = _walk_one_row_up(env)
+    env.reset(seed=1)
+    hint = env.unwrapped.hint(2)
+    assert one_row_up_is_safe == (difficulty == "easy")
+    assert ("walk along the row above the cliff" in hint) == one_row_up_is_safe
+    assert one_row_up_is_safe or "two rows" in hint
+
+
+def test_cliff_walking_strategy_hint_follows_a_hand_made_ragged_edge():
+    env = agentgym.make("games/CliffWalking-v0", difficulty="easy")
+    env.reset(seed=0, options={"start_column": 0, "goal_column": 5, "ragged_columns": [2]})
+    assert "two rows" in env.unwrapped.hint(2)
+    env.reset(seed=0)
+    assert "walk along the row above the cliff" in env.unwrapped.hint(2)
