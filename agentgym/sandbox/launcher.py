@@ -293,8 +293,9 @@ def main_namespace(**names):
 
 def run_python_file(path, args):
     """Run ``path`` as ``__main__``, like ``python path args...``; return its exit status (an
-    uncaught exception's traceback is printed, the status is then 1; ``SystemExit`` is
-    interpreted like the interpreter does, see :func:`exit_status`)."""
+    uncaught exception goes to the program's ``sys.excepthook`` when it set one, else its
+    traceback is printed; the status is then 1; ``SystemExit`` is interpreted like the
+    interpreter does, see :func:`exit_status`)."""
     import site
     site.main()
     sys.path.insert(0, os.getcwd())
@@ -317,6 +318,14 @@ def run_python_file(path, args):
         tb = error.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
             tb = tb.tb_next
+        if sys.excepthook is not sys.__excepthook__:  # the program's own, as the interpreter calls it
+            try:
+                sys.excepthook(type(error), error, tb)
+                return 1
+            except BaseException as hook_error:  # noqa: BLE001 - reported like the interpreter does
+                hook_tb = hook_error.__traceback__.tb_next  # from the hook on
+                lines = traceback.format_exception(type(hook_error), hook_error, hook_tb, chain=False)
+                sys.stderr.write("Error in sys.excepthook:\n" + "".join(lines) + "\nOriginal exception was:\n")
         sys.stderr.write("".join(traceback.format_exception(type(error), error, tb)))
         return 1
     return 0

@@ -258,3 +258,16 @@ def test_an_interpreter_that_ended_between_calls_is_restarted_for_the_next(sandb
         assert "every variable" in result.for_agent()
         assert session.run("print('x' in dir())").stdout == "False\n"
     leaks.assert_clean()
+
+
+def test_a_programs_own_excepthook_reports_its_uncaught_exception(sandbox):
+    # the launcher printed its own traceback, never calling the hook (rich.traceback.install()
+    # and the like), where `python main.py` calls it
+    hooked = sandbox.run_python("import sys\n"
+                                "def hook(kind, error, tb):\n    print('hooked', kind.__name__, file=sys.stderr)\n"
+                                "sys.excepthook = hook\n1 / 0")
+    assert hooked.exit_code == 1 and hooked.stderr == "hooked ZeroDivisionError\n"
+    broken = sandbox.run_python("import sys\nsys.excepthook = lambda *args: 1 / 0\nraise KeyError('k')")
+    assert broken.exit_code == 1 and "Error in sys.excepthook" in broken.stderr
+    assert broken.stderr.rstrip().endswith("KeyError: 'k'")  # the original exception, as Python shows it
+    assert "launcher" not in broken.stderr
