@@ -156,9 +156,10 @@ class Sandbox:
         """Run the command ``argv`` (looked up on the sandbox's ``PATH``: this Python's ``bin``
         first, then ``/usr/local/bin:/usr/bin:/bin``) in a fresh sandbox whose working
         directory, ``/tmp``, holds ``files`` (relative path → text or bytes), with ``stdin`` as
-        its standard input (text or bytes, else a ``TypeError``; empty when None). E.g. ``run(["python", "-m", "pytest", "-q"],
-        files={"test_solution.py": ...})``. An argument no command line can hold (a NUL
-        character, a lone surrogate) is a ``ValueError`` naming it."""
+        its standard input (text or bytes, else a ``TypeError``; empty when None). E.g.
+        ``run(["python", "-m", "pytest", "-q"], files={"test_solution.py": ...})``. An argument
+        no command line can hold (a NUL character, a lone surrogate) is a ``ValueError`` naming
+        it."""
         if isinstance(argv, (str, bytes)) or not argv or not all(isinstance(a, str) for a in argv):
             raise TypeError("argv must be a non-empty sequence of str (a list, not one command string)")
         for index, argument in enumerate(argv):
