@@ -87,11 +87,11 @@ class Sandbox:
     ``Sandbox(limits)`` checks once that bubblewrap can build sandboxes here and raises
     :class:`SandboxUnavailable` naming the cause otherwise; a limit past what a process here
     may have (its hard rlimit, e.g. ``open_files`` past ``ulimit -Hn``) is a ``ValueError``
-    naming it. ``isolation="rlimits"`` is the
-    weaker mode (see :data:`WEAKER`), used only when asked for; it warns with
-    :class:`WeakIsolationWarning` (under root it runs the code as a fresh uid, so ``python``
-    must be an interpreter other users can run). ``python`` (default: this interpreter) runs
-    the code; its installation is visible read-only, like ``readonly_paths``. ``bwrap`` names the bubblewrap
+    naming it. ``isolation="rlimits"`` is the weaker mode (see :data:`WEAKER`), used only when
+    asked for; it warns with :class:`WeakIsolationWarning` (under root it runs the code as a
+    fresh uid, so ``python`` must be an interpreter other users can run). ``python`` (default:
+    this interpreter; a relative path is taken from the current folder) runs the code; its
+    installation is visible read-only, like ``readonly_paths``. ``bwrap`` names the bubblewrap
     executable. A Sandbox holds no processes: each :meth:`run` / :meth:`run_python` starts and
     ends its own, each :meth:`session` owns one until closed. Thread-safe.
     """
@@ -108,6 +108,7 @@ class Sandbox:
         python = python or sys.executable
         if not (os.path.isfile(python) and os.access(python, os.X_OK)):
             raise ValueError(f"python {python!r} is not an executable file")
+        python = os.path.abspath(python)  # the sandbox starts it from elsewhere (bwrap's /tmp)
         if isinstance(readonly_paths, (str, bytes, os.PathLike)):
             raise TypeError(f"readonly_paths must be a list of paths, not one path ({readonly_paths!r})")
         extra = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import resource
 import sys
 import time
@@ -271,3 +272,15 @@ def test_a_programs_own_excepthook_reports_its_uncaught_exception(sandbox):
     assert broken.exit_code == 1 and "Error in sys.excepthook" in broken.stderr
     assert broken.stderr.rstrip().endswith("KeyError: 'k'")  # the original exception, as Python shows it
     assert "launcher" not in broken.stderr
+
+
+def test_a_relative_python_path_is_taken_from_the_current_folder(monkeypatch, leaks):
+    # Sandbox(python='.venv/bin/python') was accepted (the file exists here), then every
+    # run_python came back exit 1 with "bwrap: execvp .venv/bin/python: No such file or
+    # directory" as the code's stderr, and a session raised "did not start: exit status 1"
+    monkeypatch.chdir(os.path.dirname(os.path.dirname(sys.executable)))
+    box = Sandbox(SMALL, python=os.path.join("bin", os.path.basename(sys.executable)))
+    assert box.run_python("print(6 * 7)").stdout == "42\n"
+    with box.session() as session:
+        assert session.run("6 * 7").stdout == "42\n"
+    leaks.assert_clean()
