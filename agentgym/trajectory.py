@@ -72,7 +72,7 @@ import warnings
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -150,7 +150,7 @@ class Turn:
         """The turn of a record; ``images`` loads a referenced ``observation_image``. A reward
         or time that is no number, or a span that is no pair of integers, is a damaged record
         (``ValueError``)."""
-        values = _known_fields(cls, data)
+        values = _checked_kinds(_known_fields(cls, data), _TURN_KINDS, "turn")
         image = values.get("observation_image")
         if images is not None and _is_reference(image) and image.keys() == {_IMAGE_REF, _SHAPE}:
             values["observation_image"] = images.load(image[_IMAGE_REF], image[_SHAPE])
@@ -273,7 +273,7 @@ class Trajectory:
         refers to. Raises ``ValueError`` or ``TypeError`` for a damaged record (one whose
         ``token_ids`` are no list of integers, or a damaged turn: :meth:`Turn.from_dict`), and
         :class:`~agentgym.images.ImageFileError` for a missing or damaged image file."""
-        values = _known_fields(cls, data)
+        values = _checked_kinds(_known_fields(cls, data), _TRAJECTORY_KINDS, "trajectory")
         values["turns"] = [Turn.from_dict(turn, images) for turn in values.get("turns", [])]
         if values.get("token_ids") is not None and not _is_index_list(values["token_ids"]):
             raise ValueError(f"a trajectory's token_ids must be a list of integers, got {values['token_ids']!r:.60}")
@@ -502,6 +502,38 @@ def _span(value: Any, name: str) -> tuple[int, int]:
 
 def _is_index_list(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+
+
+#: What a record's plain fields must hold, by the words an error uses (a field a record lacks
+#: keeps its default; numbers, spans, token ids, messages and images are read by their own code).
+_KIND_TESTS: dict[str, Callable[[Any], bool]] = {
+    "text": lambda v: isinstance(v, str),
+    "text or null": lambda v: v is None or isinstance(v, str),
+    "true or false": lambda v: isinstance(v, bool),
+    "an integer or null": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
+    "a count (an integer >= 0)": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+    "an object": lambda v: isinstance(v, dict),
+    "a list": lambda v: isinstance(v, list),
+}
+_TURN_KINDS = {"index": "a count (an integer >= 0)", "observation": "text", "action": "text",
+               "reward_components": "an object", "error": "text or null", "info": "an object",
+               "finish_reason": "text or null"}
+_TRAJECTORY_KINDS = {"env_id": "text or null", "task_id": "text or null", "seed": "an integer or null",
+                     "group_id": "text or null", "instructions": "text", "turns": "a list",
+                     "terminated": "true or false", "truncated": "true or false", "success": "true or false",
+                     "error": "text or null", "error_kind": "text or null", "created_at": "text",
+                     "metadata": "an object", "policy": "text or null", "messages": "a list",
+                     "prompt_length": "a count (an integer >= 0)", "token_mismatches": "a count (an integer >= 0)"}
+
+
+def _checked_kinds(values: dict[str, Any], kinds: dict[str, str], owner: str) -> dict[str, Any]:
+    """``values``, after checking each field named in ``kinds`` holds that kind of value: a record
+    with ``"success": null`` or ``"error": 5`` is damaged (``ValueError``), not a trajectory
+    that fails later in a statistic or a report."""
+    for name, kind in kinds.items():
+        if name in values and not _KIND_TESTS[kind](values[name]):
+            raise ValueError(f"a {owner}'s {name} must be {kind}, got {values[name]!r:.40}")
+    return values
 
 
 def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:

@@ -246,7 +246,7 @@ def test_json_that_is_no_trajectory_is_a_skipped_line_not_an_episode(tmp_path):
 def test_a_reference_to_a_turn_whose_text_is_not_text_is_damaged():
     record = {**OLD_RECORD, "version": 2, "turns": [{**OLD_RECORD["turns"][0], "action": ["not", "text"]}],
               "messages": [{"role": "assistant", "action_of_turn": 0}]}
-    with pytest.raises(ValueError, match="not text"):
+    with pytest.raises(ValueError, match="action must be text"):
         Trajectory.from_dict(record)
 
 
