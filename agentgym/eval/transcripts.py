@@ -1,7 +1,8 @@
 """Sample episodes for the reports: what the model actually wrote, turn by turn.
 
 :func:`sample_episodes` picks up to three episodes of a run — the best (highest return, a
-success first), the worst (lowest return among episodes that ran to their end) and the first
+success first), the worst (among episodes that ran to their end, a failure first, then the
+lowest return) and the first
 that failed with an error — and the renderers show each as its instructions, every turn's
 observation, action, reward and error, and the final observation. Long texts are cut to
 :data:`MAX_TEXT_CHARS` (an invalid action's error too) and long episodes to their first and
