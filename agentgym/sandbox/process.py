@@ -537,9 +537,10 @@ def spawn(spec: LaunchSpec, job: dict[str, Any], *, stdin: str | bytes | None = 
     return process
 
 
-def startup_failure(process: SandboxProcess, timeout: float = 10.0) -> str:
-    """Close ``process`` and return what it said on stderr (bubblewrap's or Python's error)."""
-    stdout, stderr = CappedOutput(4096), CappedOutput(4096)
+def startup_failure(process: SandboxProcess, timeout: float = 10.0, *, stderr: CappedOutput | None = None) -> str:
+    """Close ``process`` and return what it said on stderr (bubblewrap's or Python's error);
+    ``stderr``: where its stderr was read into so far."""
+    stdout, stderr = CappedOutput(4096), stderr or CappedOutput(4096)
     process.pump(stdout, stderr, time.monotonic() + timeout, until_frame=False)
     frame = process.next_frame()
     status = process.close()

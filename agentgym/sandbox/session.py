@@ -65,8 +65,8 @@ class PythonSession:
     def _start(self) -> None:
         self._cell = 0  # cells sent to this interpreter; the launcher numbers its answers alike
         process = spawn(self._spec, {"mode": "session", "files": self._files})
-        discard = CappedOutput(4096)
-        stop = process.pump(discard, CappedOutput(4096), time.monotonic() + STARTUP_TIMEOUT_S,
+        discard, errors = CappedOutput(4096), CappedOutput(4096)  # bubblewrap's errors, if it fails
+        stop = process.pump(discard, errors, time.monotonic() + STARTUP_TIMEOUT_S,
                             until_frame=True, cancelled=lambda: self._closed)
         frame = process.next_frame() if stop is Stop.FRAME else None
         if not frame or not frame.get("ready"):
@@ -77,7 +77,7 @@ class PythonSession:
             if self._closed:
                 process.close()
                 raise SessionClosed("the session was closed while it was starting")
-            raise SandboxError(f"the Python session did not start: {startup_failure(process)}")
+            raise SandboxError(f"the Python session did not start: {startup_failure(process, stderr=errors)}")
         with self._state_lock:
             self._box[0] = process
             if self._closed:

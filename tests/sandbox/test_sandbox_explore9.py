@@ -11,7 +11,7 @@ import time
 import pytest
 from sandbox_helpers import SMALL
 
-from agentgym.sandbox import Sandbox, SandboxLimits
+from agentgym.sandbox import Sandbox, SandboxError, SandboxLimits
 from agentgym.sandbox.capture import CappedOutput
 
 # What ``python main.py`` exits with for ``sys.exit(code)``: the low 8 bits of an int, 255 for
@@ -283,4 +283,16 @@ def test_a_relative_python_path_is_taken_from_the_current_folder(monkeypatch, le
     assert box.run_python("print(6 * 7)").stdout == "42\n"
     with box.session() as session:
         assert session.run("6 * 7").stdout == "42\n"
+    leaks.assert_clean()
+
+
+def test_a_session_that_cannot_start_says_what_bubblewrap_said(tmp_path, leaks):
+    # "the Python session did not start: exit status 1": bubblewrap's own words were read and
+    # thrown away while the host waited for the launcher's first answer
+    shown = tmp_path / "shown"
+    shown.mkdir()
+    box = Sandbox(SMALL, readonly_paths=[str(shown)])
+    shown.rmdir()  # gone by the time a sandbox binds it
+    with pytest.raises(SandboxError, match=r"did not start: .*bwrap: Can't find source path .*shown"):
+        box.session()
     leaks.assert_clean()
