@@ -119,9 +119,11 @@ class TowerOfHanoi(GameEnv):
     oracle collects exactly 1).
     """
 
+    # Not the textbook cycle of the smallest disk: that solves a full tower, and from most of
+    # these random starts it never reaches one on C.
     strategy_hint = (
-        "Move the smallest disk every other move, always in the same direction around the pegs; in between, "
-        "make the only other legal move."
+        "Take the largest disk not yet on C: first gather every smaller disk on the peg that is neither its "
+        "own nor C (the same way, one disk smaller at a time), then move it onto C; repeat."
     )
 
     def __init__(self, difficulty: str | None = None, **kwargs: Any) -> None:

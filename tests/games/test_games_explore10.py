@@ -116,3 +116,41 @@ def test_cliff_walking_strategy_hint_follows_a_hand_made_ragged_edge():
     assert "two rows" in env.unwrapped.hint(2)
     env.reset(seed=0)
     assert "walk along the row above the cliff" in env.unwrapped.hint(2)
+
+
+def _cycle_the_smallest_disk(env, direction, smallest_first, budget=500):
+    """The textbook recipe for a full tower: the smallest disk every other move, always one
+    way around the pegs, the only other legal move in between. Whether it solves the game."""
+    game = env.unwrapped
+    small_turn = smallest_first
+    for _ in range(budget):
+        pegs = game.pegs
+        if small_turn:
+            source = game.position[0]
+            dest = (source + direction) % 3
+        else:
+            a, b = (peg for peg in range(3) if peg != game.position[0])
+            if not pegs[a] and not pegs[b]:
+                return False
+            top_a, top_b = (pegs[a][-1] if pegs[a] else 99), (pegs[b][-1] if pegs[b] else 99)
+            source, dest = (a, b) if top_a < top_b else (b, a)
+        _, _, terminated, _, info = env.step(f"move {'ABC'[source]} {'ABC'[dest]}")
+        if terminated:
+            return info["success"]
+        small_turn = not small_turn
+    return False
+
+
+def test_tower_of_hanoi_strategy_hint_holds_for_a_random_start():
+    # the hint was the textbook recipe for a full tower (the smallest disk every other move, one
+    # way round); from the game's random starts it reaches no solution (it cycles), e.g. "ACBBA"
+    env = agentgym.make("games/TowerOfHanoi-v0", difficulty="hard", max_turns=None)
+    solved = []
+    for direction in (1, 2):
+        for smallest_first in (True, False):
+            env.reset(seed=0, options={"start": "ACBBA"})
+            solved.append(_cycle_the_smallest_disk(env, direction, smallest_first))
+    assert solved == [False] * 4
+    env.reset(seed=0, options={"start": "ACBBA"})
+    hint = env.unwrapped.hint(2)
+    assert "every other move" not in hint and "largest disk" in hint
