@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import operator
 import random
+import re
 from typing import Any
 
 from gymnasium.envs.toy_text.taxi import MAP
@@ -61,6 +62,10 @@ _PARSER = WordParser(compass_words(**{
     "pickup": "pickup", "pick up": "pickup", "pick-up": "pickup",
     "dropoff": "dropoff", "drop off": "dropoff", "drop-off": "dropoff",
 }))
+# "pick them up", "drop the passenger off": the verb split around who it is done to, as the
+# instructions say it; read as one word before the move words are searched (else "up" drives north).
+_WHO = r"(?:them|him|her|it|(?:the|your|my|our)\s+(?:passenger|customer|rider|fare))"
+_SPLIT_VERB = re.compile(rf"\b(?:(pick)|drop)\s+{_WHO}\s+(?(1)up|off)\b", re.IGNORECASE | re.ASCII)
 _RANDOM_ACTIONS = ("south", "north", "east", "west", "pickup", "dropoff")
 # difficulty -> (steps allowed, fickle passenger); the oracle needs at most 18 steps from any
 # start, with or without a change of mind, so every budget leaves it room.
@@ -71,11 +76,12 @@ class Taxi(GameEnv):
     """Pick up a passenger on Gymnasium's 5x5 Taxi map and drop them at their destination.
 
     Action: ``south``/``north``/``east``/``west`` (or ``down``/``up``/``right``/``left``),
-    ``pickup`` or ``dropoff``; the last such word in the text counts. Reward: ``outcome`` 1 on
-    delivering the passenger, 0 when the steps run out. With ``dense_reward``, ``progress`` is
-    the signed reduction of the remaining plan length (drive to the passenger, pick up, drive to
-    the destination, drop off) as a fraction of its length at the start; a change of mind of a
-    fickle passenger is not charged to the move that triggers it.
+    ``pickup`` or ``dropoff`` (also ``pick them up``, ``drop the passenger off``); the last such
+    word in the text counts. Reward: ``outcome`` 1 on delivering the passenger, 0 when the steps
+    run out. With ``dense_reward``, ``progress`` is the signed reduction of the remaining plan
+    length (drive to the passenger, pick up, drive to the destination, drop off) as a fraction
+    of its length at the start; a change of mind of a fickle passenger is not charged to the
+    move that triggers it.
     """
 
     strategy_hint = (
@@ -118,6 +124,7 @@ class Taxi(GameEnv):
                 f"{self._scene()}")
 
     def play(self, action: str) -> Feedback:
+        action = _SPLIT_VERB.sub(lambda m: "pickup" if m.group(1) else "dropoff", action)
         move = _PARSER.last_move(action)
         if move is None:
             raise InvalidAction("reply with south, north, east, west, pickup or dropoff.")

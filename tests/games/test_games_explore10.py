@@ -154,3 +154,32 @@ def test_tower_of_hanoi_strategy_hint_holds_for_a_random_start():
     env.reset(seed=0, options={"start": "ACBBA"})
     hint = env.unwrapped.hint(2)
     assert "every other move" not in hint and "largest disk" in hint
+
+
+@pytest.mark.parametrize("action, said", [
+    ("pick them up", "The passenger got in at R."),
+    ("I am at R, so I pick the passenger up.", "The passenger got in at R."),
+    ("Pick her up", "The passenger got in at R."),
+    ("pick up", "The passenger got in at R."),
+    ("up", "The taxi cannot go north"),
+    ("pick them up, then go east", "The taxi drove east."),
+])
+def test_taxi_reads_pick_them_up_as_a_pickup(action, said):
+    # the instructions say 'pick them up'; a reply saying so drove the taxi north (the 'up')
+    env = agentgym.make("games/Taxi-v0", difficulty="easy")
+    env.reset(seed=0, options={"state": (0, 0, 0, 1)})  # the taxi waits at R with the passenger
+    observation, _, _, _, info = env.step(action)
+    assert info["error"] is None and observation.startswith(said)
+
+
+@pytest.mark.parametrize("action", ["drop them off", "Drop the passenger off here."])
+def test_taxi_reads_drop_them_off_as_a_dropoff(action):
+    # it was an invalid action: 'off' alone is no move word
+    env = agentgym.make("games/Taxi-v0", difficulty="easy")
+    env.reset(seed=0, options={"state": (0, 0, 0, 1)})
+    env.step("pickup")
+    while env.unwrapped.oracle_action() != "dropoff":  # drive to G, round the walls
+        env.step(env.unwrapped.oracle_action())
+    assert env.unwrapped.taxi == 4
+    observation, _, terminated, _, info = env.step(action)
+    assert info["error"] is None and terminated and info["success"]
