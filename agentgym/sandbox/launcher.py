@@ -26,7 +26,8 @@ one-shot start as fast as a plain interpreter's. The launcher:
    * ``exec``, and ``python`` in the rlimits mode: forks; the child runs the command
      (``execvp``) or the Python file; the parent stays as the *monitor*: it waits for the
      child, or for ``CTRL_IN`` to reach end-of-file (the host is gone or gave up), answers
-     ``{"exit_code": n}`` or ``{"signal": n}`` with the child's CPU seconds, and kills every
+     ``{"exit_code": n}`` or ``{"signal": n}`` with the child's CPU seconds (after
+     ``{"running": true}`` before it forks), and kills every
      process the program left behind before it exits. Under bubblewrap it is the pid
      namespace's init (``--as-pid-1``): the code cannot kill it, and its exit ends every
      process of the sandbox;
@@ -380,6 +381,7 @@ def monitor(job, ctrl_in, ctrl_out):
     process is the pid namespace's init: the code cannot signal it, orphans are re-parented to
     it (so it reaps every child, woken by SIGCHLD), and when it exits the kernel kills whatever
     is left in the namespace."""
+    write_frame(ctrl_out, {"running": True})  # the sandbox started (see oneshot.launcher_report)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)

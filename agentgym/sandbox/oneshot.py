@@ -67,19 +67,25 @@ def is_report(frame: dict[str, Any]) -> bool:
     return type(frame.get("exit_code")) is int
 
 
-def launcher_report(process: SandboxProcess) -> dict[str, Any]:
+def launcher_report(process: SandboxProcess, started: str | None = None) -> dict[str, Any]:
     """The launcher's report among the frames read from its control pipe; ``{}`` when there is
     none (the host then goes by the exit status). A one-shot Python program runs in the
     launcher's own process and can write frames too (see ``launcher.run_in_place``): a set-up
     failure (:class:`SandboxError`) is believed only as the first frame, which the launcher
     writes before any code runs, and the report is the last frame of the report's shape
     (the code's only when the launcher wrote none after it: it ended the process first, which
-    fakes its exit status no more than ``os._exit`` can)."""
+    fakes its exit status no more than ``os._exit`` can). With ``started`` (the call's stderr,
+    for a call that ended by itself), no frame at all is a :class:`SandboxError` saying it: the
+    launcher writes ``{"running": true}`` before any code runs, so the sandbox never started."""
     frames = []
     while (frame := process.next_frame()) is not None:
         frames.append(frame)
     if frames and "setup_error" in frames[0]:
         raise SandboxError(f"the sandbox's set-up failed: {frames[0]['setup_error']}")
+    if not frames and started is not None:
+        # the launcher answers before any code runs: bubblewrap (or the interpreter) failed
+        said = started.strip() or f"exit status {process.popen.returncode}"
+        raise SandboxError(f"the sandbox did not start: {said}")
     reports = [frame for frame in frames if is_report(frame)]
     return reports[-1] if reports else {}
 
@@ -98,8 +104,8 @@ def run_job(spec: LaunchSpec, job: dict[str, Any], stdin: str | bytes | None) ->
             process.kill()
         status = process.close()
     duration = time.monotonic() - start
-    frame = launcher_report(process)
     err_text = stderr.text()
+    frame = launcher_report(process, err_text if stop is Stop.FINISHED else None)
     common: dict[str, Any] = {"stdout": stdout.text(), "stderr": err_text, "duration_s": duration,
                               "truncated": stdout.truncated or stderr.truncated,
                               "notes": limit_notes(err_text[-4000:], limits)}

@@ -296,3 +296,22 @@ def test_a_session_that_cannot_start_says_what_bubblewrap_said(tmp_path, leaks):
     with pytest.raises(SandboxError, match=r"did not start: .*bwrap: Can't find source path .*shown"):
         box.session()
     leaks.assert_clean()
+
+
+@pytest.mark.parametrize("mode", ["python", "command"])
+def test_a_one_shot_sandbox_that_cannot_start_is_a_sandbox_error(tmp_path, mode, leaks):
+    # it was the code's result: exit_code 1 with "bwrap: Can't find source path ..." as stderr
+    shown = tmp_path / "shown"
+    shown.mkdir()
+    box = Sandbox(SMALL, readonly_paths=[str(shown)])
+    shown.rmdir()
+    with pytest.raises(SandboxError, match=r"did not start: bwrap: Can't find source path .*shown"):
+        box.run_python("print(1)") if mode == "python" else box.run(["true"])
+    leaks.assert_clean()
+
+
+def test_code_that_writes_like_bubblewrap_is_still_a_result(sandbox):
+    result = sandbox.run_python("import os, sys\nos.write(2, b\"bwrap: Can't find source path /x\\n\")\nos._exit(1)")
+    assert result.exit_code == 1 and result.stderr.startswith("bwrap:")
+    command = sandbox.run(["bash", "-c", "echo \"bwrap: Can't find source path /x\" >&2; exit 1"])
+    assert command.exit_code == 1 and command.stderr.startswith("bwrap:")
