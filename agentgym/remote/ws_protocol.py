@@ -33,6 +33,17 @@ def step_action(data: Any) -> Any:
     return validate(data, StepRequest).action
 
 
+def binary_text(data: bytes, max_bytes: int) -> str:
+    """A binary message's text: 413 over ``max_bytes``, 422 when it is not UTF-8 (as an HTTP
+    body that is not: its bad bytes are never stepped as replacement characters)."""
+    if len(data) > max_bytes:
+        raise ApiError(413, f"the message is over {max_bytes} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(422, f"the message is not valid UTF-8: {exc}") from None
+
+
 class WsProtocol:
     """``/v1/ws`` over ``service``: the handshake's authorisation, one task reading and answering
     messages and one sending heartbeats per connection, and the session's fate when the
@@ -43,7 +54,7 @@ class WsProtocol:
     seconds while no call of its own ran (counted as ``heartbeat_timeouts``), never with a
     closing handshake. Every request is answered, in the order read: a ``result``, or an
     ``error`` carrying the :class:`ApiError`'s status (422 for a message that is not a JSON
-    object with a known ``type``, 413 for one over ``max_message_bytes``, 409 for a second
+    object with a known ``type``, or a binary one that is not UTF-8, 413 for one over ``max_message_bytes``, 409 for a second
     ``create``/``resume``, 404 for a request before one or a bad resume, 500 for an
     environment's exception); the connection lives on after any of them.
     :attr:`connections_open` counts the connections being served now.
@@ -140,11 +151,11 @@ class WsProtocol:
                 return
             connection.last_heard = monotonic()
             raw = message.get("text")
-            if raw is None:
-                raw = (message.get("bytes") or b"").decode("utf-8", "replace")
             request_id: Any = None
             try:
-                if len(raw) > max_bytes:
+                if raw is None:  # a binary message: UTF-8 JSON, as a text message and an HTTP body
+                    raw = binary_text(message.get("bytes") or b"", max_bytes)
+                elif len(raw) > max_bytes:
                     raise ApiError(413, f"the message is over {max_bytes} bytes")
                 try:
                     data = loads(raw)

@@ -1,0 +1,62 @@
+"""Exploratory findings (round 10) on the environment server and its clients, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from websockets.asyncio.client import connect
+
+import agentgym
+from agentgym import Feedback, LLMEnv
+from agentgym.remote import running_env_server
+
+
+class Echo(LLMEnv):
+    instructions = "say anything"
+
+    def new_episode(self, options):
+        return "ready"
+
+    def play(self, action):
+        return Feedback(f"echo {action}")
+
+
+agentgym.register("test/Explore10Echo-v0", Echo, max_turns=None)
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    with running_env_server(max_sessions=8, max_body_bytes=1000) as url:
+        yield url
+
+
+async def _answer(ws, message):
+    await ws.send(message)
+    while True:
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if answer["type"] != "ping":
+            return answer
+
+
+async def _ready(ws):
+    assert (await _answer(ws, json.dumps({"type": "create", "id": 1, "env_id": "test/Explore10Echo-v0"})))["type"] \
+        == "result"
+    assert (await _answer(ws, json.dumps({"type": "reset", "id": 2, "seed": 0})))["type"] == "result"
+
+
+def test_a_binary_message_that_is_not_utf8_is_refused_not_stepped_with_replacement_characters(server_url):
+    # HTTP answers 422 to a body that is not UTF-8; the WebSocket stepped the action with its
+    # bad bytes turned into U+FFFD, an action the client never sent.
+    async def scenario():
+        async with connect(server_url.replace("http://", "ws://") + "/v1/ws") as ws:
+            await _ready(ws)
+            answer = await _answer(ws, b'{"type":"step","action":"a\xff\xfeb","id":3}')
+            assert answer["type"] == "error" and answer["error"]["code"] == 422, answer
+            assert "UTF-8" in answer["error"]["message"]
+            stepped = await _answer(ws, json.dumps({"type": "step", "id": 4, "action": "still here"}))
+            assert stepped["result"]["observation"] == "echo still here"  # the connection lives on
+
+    asyncio.run(scenario())
+
