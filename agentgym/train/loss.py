@@ -86,11 +86,15 @@ def clipped_policy_loss(
     """The per-token PPO-clip loss (module docstring) and a boolean tensor marking the tokens
     where a clip decided the value (the gradient is zero there).
 
-    ``dual_clip`` is ``c`` (must exceed 1) or ``None`` for no dual clip.
+    A token whose advantage is 0 has loss 0 and no gradient whatever its ratio (one that
+    overflows, ``exp(logp - logp_old) = inf``, would make ``-0 * inf = NaN``; a zero-variance
+    group's tokens all have ``A = 0``). ``dual_clip`` is ``c`` (must exceed 1) or ``None`` for
+    no dual clip.
     """
     if dual_clip is not None and dual_clip <= 1.0:
         raise ValueError(f"dual_clip must be greater than 1, got {dual_clip}")
-    ratio = torch.exp(logprobs - old_logprobs)
+    log_ratio = logprobs - old_logprobs
+    ratio = torch.exp(torch.where(advantages == 0, torch.zeros_like(log_ratio), log_ratio))
     unclipped = -advantages * ratio
     clipped = -advantages * torch.clamp(ratio, 1.0 - eps_low, 1.0 + eps_high)
     loss = torch.maximum(unclipped, clipped)

@@ -1,0 +1,44 @@
+"""Trainer internals probed at their edges: overflowing ratios, empty mini-batches, metrics read
+back, one-point curves, entropies of masked distributions."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from agentgym.train.batching import TrainingRow
+from agentgym.train.loss import clipped_policy_loss
+from agentgym.train.update import PolicyUpdater, UpdateSettings
+from tests.train.word_world import tiny_model
+
+
+def _row(ids, mask, old=None, advantage=0.0) -> TrainingRow:
+    ids, mask = np.array(ids, dtype=np.int64), np.array(mask, dtype=bool)
+    old = np.zeros(len(ids), np.float32) if old is None else np.array(old, np.float32)
+    return TrainingRow(ids, mask, old, np.where(mask, advantage, 0.0).astype(np.float32))
+
+
+def _update(rows, **settings):
+    model = tiny_model(0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    updater = PolicyUpdater(model, optimizer, UpdateSettings(micro_batch_tokens=64, **settings))
+    metrics = updater.update(rows, generator=torch.Generator().manual_seed(0))
+    return model, metrics
+
+
+def test_a_zero_advantage_token_has_no_loss_and_no_gradient_however_large_its_ratio():
+    # exp(-1 - (-100)) overflows float32: -0 * inf was NaN, and the NaN gradient reached every weight.
+    logprobs = torch.tensor([-1.0, -1.0], requires_grad=True)
+    loss, clipped = clipped_policy_loss(logprobs, torch.tensor([-100.0, -1.2]), torch.tensor([0.0, 0.0]),
+                                        dual_clip=3.0)
+    assert loss.tolist() == [0.0, 0.0] and clipped.tolist() == [False, False]
+    loss.sum().backward()
+    assert logprobs.grad.tolist() == [0.0, 0.0]
+
+
+def test_a_zero_variance_row_with_an_overflowing_ratio_leaves_the_model_finite():
+    rows = [_row([1, 2, 3], [0, 1, 1], old=[0.0, -100.0, -1.0], advantage=0.0),
+            _row([1, 2, 4], [0, 1, 1], advantage=1.0)]
+    model, metrics = _update(rows)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert np.isfinite(metrics["loss"]) and np.isfinite(metrics["grad_norm"])
