@@ -4,8 +4,10 @@
     metrics = updater.update(rows, generator=torch.Generator().manual_seed(0))
 
 For each of ``epochs`` passes the rows are shuffled (with ``generator``) and split into
-``mini_batches`` equal parts; each part is one optimizer step. A part is packed into
-micro-batches of at most ``micro_batch_tokens`` tokens (:mod:`.batching`; ``"auto"``: sized
+``mini_batches`` equal parts; each part is one optimizer step (a part without loss tokens,
+on every process, takes none: its gradient is 0, yet AdamW's moments and weight decay would
+move the weights; the scheduler still steps, so the schedule keeps its pace). A part is
+packed into micro-batches of at most ``micro_batch_tokens`` tokens (:mod:`.batching`; ``"auto"``: sized
 from the device's free memory by :func:`resolve_token_budget` at the first update, and
 reported as the metric ``micro_batch_tokens``) whose gradients accumulate; then the gradients
 are clipped to ``max_grad_norm``, the optimizer and the scheduler step. The forward and
@@ -505,6 +507,10 @@ class PolicyUpdater:
         settings = self.settings
         counts = [row.num_loss_tokens for row in rows]
         global_tokens, global_rows = _all_reduce_counts(sum(counts), sum(n > 0 for n in counts))
+        if not global_tokens:  # no loss token on any process: the gradient is 0, yet AdamW would move
+            if self.scheduler is not None:  # the weights (its moments, weight decay); the schedule keeps pace
+                self.scheduler.step()
+            return
         weights = aggregation_weights(counts, settings.aggregation, total_tokens=max(global_tokens, 1),
                                       total_sequences=max(global_rows, 1))
         batches, packing = pack_rows(rows, weights, self.token_budget)

@@ -4,6 +4,7 @@ back, one-point curves, entropies of masked distributions."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from agentgym.train.batching import TrainingRow
@@ -42,3 +43,27 @@ def test_a_zero_variance_row_with_an_overflowing_ratio_leaves_the_model_finite()
     model, metrics = _update(rows)
     assert all(torch.isfinite(p).all() for p in model.parameters())
     assert np.isfinite(metrics["loss"]) and np.isfinite(metrics["grad_norm"])
+
+
+def test_a_mini_batch_without_loss_tokens_takes_no_optimizer_step():
+    # Fewer rows than mini-batches (groups dropped by a filter): the empty parts took AdamW steps
+    # on zero gradients, and the moments of the real step moved every weight twice more.
+    rows = [_row([1, 2, 3], [0, 1, 1], advantage=1.0)]
+    one, metrics_one = _update(rows, mini_batches=1)
+    three, metrics_three = _update(rows, mini_batches=3)
+    assert all(torch.equal(a, b) for a, b in zip(one.parameters(), three.parameters()))
+    assert metrics_three["optimizer_steps"] == metrics_one["optimizer_steps"] == 1
+    assert metrics_three["loss"] == metrics_one["loss"] and metrics_three["grad_norm"] == metrics_one["grad_norm"]
+
+
+def test_rows_without_generated_tokens_leave_the_weights_as_they_are():
+    model = tiny_model(0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 / (step + 1))
+    updater = PolicyUpdater(model, optimizer, UpdateSettings(micro_batch_tokens=64), scheduler=scheduler)
+    updater.update([_row([1, 2, 3], [0, 1, 1], advantage=1.0)])
+    before = [p.detach().clone() for p in model.parameters()]
+    metrics = updater.update([_row([1, 2, 3], [0, 0, 0], advantage=1.0)])
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert metrics["optimizer_steps"] == 0
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-2 / 3)  # the schedule keeps its pace
