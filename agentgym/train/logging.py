@@ -5,10 +5,11 @@
 
 * console: a table of the latest steps (a live, redrawn table on a terminal; one aligned line
   per step otherwise, e.g. in CI logs);
-* ``metrics.jsonl``: one JSON object per line, appended and flushed each step (on resume the
-  file is first replaced, atomically, by one written from the checkpoint's history, so it never
-  holds steps the resumed run will redo); :func:`read_metrics` reads it back, skipping the
-  partial last line a killed run may leave;
+* ``metrics.jsonl``: one JSON object per line (strict JSON: NaN and infinities as strings),
+  appended and flushed each step (on resume the file is first replaced, atomically, by one
+  written from the checkpoint's history, so it never holds steps the resumed run will redo);
+  :func:`read_metrics` reads it back, those strings as floats again, skipping the partial last
+  line a killed run may leave;
 * TensorBoard (``torch.utils.tensorboard``) under ``tensorboard/``;
 * Weights & Biases (``wandb``), with the configuration attached.
 """
@@ -47,7 +48,8 @@ METRICS_FILE = "metrics.jsonl"
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """The records of a ``metrics.jsonl`` (or of the run directory holding one), in order. A
+    """The records of a ``metrics.jsonl`` (or of the run directory holding one), in order, with
+    NaN and infinities (written as the strings ``"nan"``, ``"inf"``, ``"-inf"``) back as floats. A
     last line without its newline, cut off by a killed run, is skipped; any other line that is
     not a JSON object raises ``ValueError`` naming the line."""
     path = Path(path)
@@ -62,7 +64,7 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
             raise ValueError(f"{path}:{number} is not a JSON line: {exc}") from None
         if not isinstance(record, dict):
             raise ValueError(f"{path}:{number} is not a JSON object")
-        records.append(record)
+        records.append(float_numbers(record))
     return records
 
 

@@ -3,11 +3,14 @@ back, one-point curves, entropies of masked distributions."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
 from agentgym.train.batching import TrainingRow
+from agentgym.train.logging import MetricsLogger, read_metrics
 from agentgym.train.loss import clipped_policy_loss
 from agentgym.train.update import PolicyUpdater, UpdateSettings
 from tests.train.word_world import tiny_model
@@ -67,3 +70,17 @@ def test_rows_without_generated_tokens_leave_the_weights_as_they_are():
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
     assert metrics["optimizer_steps"] == 0
     assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-2 / 3)  # the schedule keeps its pace
+
+
+def test_read_metrics_gives_back_the_nan_and_infinities_that_were_logged(tmp_path):
+    # metrics.jsonl writes them as "nan" / "inf" (strict JSON); read_metrics returned those strings,
+    # so sum(), mean() or a plot of a column failed or took text for a number.
+    logger = MetricsLogger(tmp_path, console=False)
+    logger.log({"step": 1, "train/kl": math.nan, "train/ratio_max": math.inf, "reward/mean": -math.inf})
+    logger.log({"step": 2, "train/kl": 0.5, "train/ratio_max": 1.0, "reward/mean": 0.25})
+    logger.close()
+    first, second = read_metrics(tmp_path)
+    assert math.isnan(first["train/kl"]) and first["train/ratio_max"] == math.inf
+    assert first["reward/mean"] == -math.inf
+    assert second == {"step": 2, "train/kl": 0.5, "train/ratio_max": 1.0, "reward/mean": 0.25}
+    assert "NaN" not in (tmp_path / "metrics.jsonl").read_text()  # the file stays strict JSON
