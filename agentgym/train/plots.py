@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Sequence
 
 
 def plot_curves(history: Sequence[dict[str, Any]], path: str | Path, *, eval_label: str = "eval (held-out)") -> Path:
     """Two panels over the steps: mean reward, and training / evaluation success rate
-    (``eval_label`` names the evaluation's curve).
+    (``eval_label`` names the evaluation's curve). A point that no line reaches (the one step of
+    a one-step run, a value between two NaN) is drawn as a dot.
 
     Raises ``ModuleNotFoundError`` without matplotlib.
     """
@@ -37,6 +39,13 @@ def plot_curves(history: Sequence[dict[str, Any]], path: str | Path, *, eval_lab
 
 def _curve(axis: Any, history: Sequence[dict[str, Any]], key: str, label: str, **style: Any) -> None:
     points = [(record["step"], record[key]) for record in history if isinstance(record.get(key), (int, float))]
-    if points:
-        steps, values = zip(*points)
-        axis.plot(steps, values, label=label, **style)
+    if not points:
+        return
+    steps, values = zip(*points)
+    if "marker" not in style:  # a line joins a point to its finite neighbours; one without any shows nothing
+        finite = [math.isfinite(value) for value in values]
+        alone = [i for i, ok in enumerate(finite)
+                 if ok and not (i > 0 and finite[i - 1]) and not (i + 1 < len(finite) and finite[i + 1])]
+        if alone:
+            style.update(marker="o", markersize=4, markevery=alone)
+    axis.plot(steps, values, label=label, **style)

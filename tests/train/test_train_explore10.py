@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import matplotlib.image
 import numpy as np
 import pytest
 import torch
@@ -12,6 +13,7 @@ import torch
 from agentgym.train.batching import TrainingRow
 from agentgym.train.logging import MetricsLogger, read_metrics
 from agentgym.train.loss import clipped_policy_loss
+from agentgym.train.plots import plot_curves
 from agentgym.train.update import PolicyUpdater, UpdateSettings
 from tests.train.word_world import tiny_model
 
@@ -84,3 +86,16 @@ def test_read_metrics_gives_back_the_nan_and_infinities_that_were_logged(tmp_pat
     assert first["reward/mean"] == -math.inf
     assert second == {"step": 2, "train/kl": 0.5, "train/ratio_max": 1.0, "reward/mean": 0.25}
     assert "NaN" not in (tmp_path / "metrics.jsonl").read_text()  # the file stays strict JSON
+
+
+def test_a_one_step_run_draws_its_point(tmp_path):
+    # A line needs two points: the curves of a one-step run (or a value between two NaN) were empty.
+    def reward_panel_blue(history):
+        image = matplotlib.image.imread(plot_curves(history, tmp_path / "curves.png"))[..., :3]
+        blue = np.abs(image - np.array([0x1F, 0x77, 0xB4]) / 255).max(axis=-1) < 0.08  # matplotlib's C0
+        return int(blue[:, : image.shape[1] // 2].sum())
+
+    assert reward_panel_blue([{"step": 1, "reward/mean": 0.5, "success/train": 1.0}]) > 0
+    assert reward_panel_blue([{"step": 1, "reward/mean": math.nan, "success/train": 0.0},
+                              {"step": 2, "reward/mean": 0.5, "success/train": 0.0},
+                              {"step": 3, "reward/mean": math.nan, "success/train": 0.0}]) > 0
