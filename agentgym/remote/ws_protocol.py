@@ -155,7 +155,10 @@ class WsProtocol:
             try:
                 if raw is None:  # a binary message: UTF-8 JSON, as a text message and an HTTP body
                     raw = binary_text(message.get("bytes") or b"", max_bytes)
-                elif len(raw) > max_bytes:
+                elif len(raw) > max_bytes or (len(raw) * 4 > max_bytes and not raw.isascii()
+                                               and len(raw.encode("utf-8", "surrogatepass")) > max_bytes):
+                    # bytes, as max_bytes says: a character takes up to four (encoded only when
+                    # the message could be over)
                     raise ApiError(413, f"the message is over {max_bytes} bytes")
                 try:
                     data = loads(raw)

@@ -60,3 +60,18 @@ def test_a_binary_message_that_is_not_utf8_is_refused_not_stepped_with_replaceme
 
     asyncio.run(scenario())
 
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_a_message_over_max_body_bytes_in_utf8_is_refused_even_when_its_characters_are_fewer(server_url, binary):
+    # max_body_bytes counts bytes; the WebSocket counted characters, so 600 'é' (1,200 bytes)
+    # passed a 1,000-byte limit.
+    async def scenario():
+        async with connect(server_url.replace("http://", "ws://") + "/v1/ws") as ws:
+            await _ready(ws)
+            text = json.dumps({"type": "step", "id": 3, "action": "é" * 600}, ensure_ascii=False)
+            answer = await _answer(ws, text.encode() if binary else text)
+            assert answer["type"] == "error" and answer["error"]["code"] == 413, answer
+            under = json.dumps({"type": "step", "id": 4, "action": "é" * 400}, ensure_ascii=False)
+            assert (await _answer(ws, under.encode() if binary else under))["type"] == "result"
+
+    asyncio.run(scenario())
