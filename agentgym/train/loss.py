@@ -32,7 +32,7 @@ KL to a reference policy (:func:`kl_divergence`), estimated from the sampled tok
     k3 = exp(delta) - delta - 1              unbiased, always >= 0, lower variance
 
 Entropy (:func:`entropy_from_logits`, :func:`entropy_from_logprobs`): ``H = -sum_v p_v log p_v`` of each position's
-distribution.
+distribution (``0 log 0 = 0``: a ``-inf`` logit adds nothing).
 
 EPO's entropy smoothing (:func:`entropy_smoothing_penalty`; Xu et al. 2025, "EPO:
 Entropy-regularized Policy Optimization for LLM Agents Reinforcement Learning"). With ``H_bar``
@@ -149,8 +149,9 @@ def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
 
 
 def entropy_from_logprobs(logprobs: torch.Tensor) -> torch.Tensor:
-    """``-sum p log p`` over the last dimension, from normalised log-probabilities."""
-    return -(logprobs.exp() * logprobs).sum(dim=-1)
+    """``-sum p log p`` over the last dimension, from normalised log-probabilities; a token of
+    probability 0 (log-prob ``-inf``: a masked or filtered logit) adds ``0 log 0 = 0``."""
+    return -(logprobs.exp() * logprobs.masked_fill(torch.isneginf(logprobs), 0.0)).sum(dim=-1)
 
 
 @dataclass(frozen=True)

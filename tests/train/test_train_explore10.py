@@ -3,6 +3,7 @@ back, one-point curves, entropies of masked distributions."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import matplotlib.image
@@ -10,9 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from agentgym.train.batching import TrainingRow
+from agentgym.credit import GRPO
+from agentgym.train.batching import NotTrainable, TrainingRow, training_rows
 from agentgym.train.logging import MetricsLogger, read_metrics
-from agentgym.train.loss import clipped_policy_loss
+from agentgym.train.loss import clipped_policy_loss, entropy_from_logits, entropy_from_logprobs
 from agentgym.train.plots import plot_curves
 from agentgym.train.update import PolicyUpdater, UpdateSettings
 from tests.train.word_world import tiny_model
@@ -99,3 +101,30 @@ def test_a_one_step_run_draws_its_point(tmp_path):
     assert reward_panel_blue([{"step": 1, "reward/mean": math.nan, "success/train": 0.0},
                               {"step": 2, "reward/mean": 0.5, "success/train": 0.0},
                               {"step": 3, "reward/mean": math.nan, "success/train": 0.0}]) > 0
+
+
+def test_entropy_of_a_distribution_with_impossible_tokens():
+    # A token of probability 0 (a -inf logit: top-k filtered, masked) adds 0 * log 0 = 0, not NaN.
+    logits = torch.tensor([[0.0, 0.0, -math.inf], [1.0, 2.0, 3.0]], requires_grad=True)
+    entropy = entropy_from_logits(logits)
+    assert entropy[0].item() == pytest.approx(math.log(2))
+    assert entropy[1].item() == pytest.approx(float(entropy_from_logits(torch.tensor([1.0, 2.0, 3.0]))))
+    entropy.sum().backward()
+    assert torch.isfinite(logits.grad).all()
+    assert entropy_from_logprobs(torch.tensor([0.0, -math.inf])).item() == 0.0
+
+
+@pytest.mark.parametrize("logprob", [-math.inf, math.nan])
+def test_a_non_finite_sampling_logprob_is_refused_not_trained_on(world_rollout, logprob):
+    # exp(logp - (-inf)) = inf: even where the clip picks the finite branch, the backward pass
+    # multiplies 0 by inf, and the NaN gradient reached every weight of the model.
+    batch = copy.deepcopy(world_rollout[:3])
+    batch[1].turns[0].logprobs[0] = logprob
+    advantages = GRPO()(batch)
+    with pytest.raises(NotTrainable, match="trajectory 1 .*turn 0 has a sampling log-prob that is not finite"):
+        training_rows(batch, advantages, on_untrainable="error")
+    rows, report = training_rows(batch, advantages, on_untrainable="skip")
+    assert [row.source for row in rows] == [0, 2] and list(report.skipped) == [1]
+    assert f"({logprob} at its token 0)" in report.skipped[1]
+    model, _ = _update(rows)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
