@@ -160,10 +160,15 @@ class SlotWorker(Executor):
 class _Deliveries:
     """Results computed in worker threads, handed to one event loop: the first result of a burst
     schedules one drain on the loop (``call_soon_threadsafe``, a wake-up of the loop's selector);
-    results arriving before it runs join it."""
+    results arriving before it runs join it.
+
+    The loop is held weakly: this table is the value of a weak-key dictionary keyed by the loop,
+    so a strong reference would keep every loop that ever received a result (each
+    ``asyncio.run``) alive for the life of the process, and a loop nobody closed would never be
+    closed by its collection (its selector's descriptors leaked)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        self._loop = weakref.ref(loop)
         self._pending: list[tuple[asyncio.Future, bool, Any]] = []
         self._lock = threading.Lock()
 
@@ -171,11 +176,16 @@ class _Deliveries:
         with self._lock:
             self._pending.append((future, ok, value))
             first = len(self._pending) == 1
-        if first:
-            try:
-                self.loop.call_soon_threadsafe(self._drain)
-            except RuntimeError:  # the loop was closed: nobody waits any more
-                pass
+        if not first:
+            return
+        loop = self._loop()
+        try:
+            if loop is None:
+                raise RuntimeError("the loop was collected")
+            loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # the loop was closed or collected: nobody waits any more
+            with self._lock:
+                self._pending.clear()  # its futures would keep the closed loop alive
 
     def _drain(self) -> None:
         with self._lock:

@@ -1,0 +1,48 @@
+"""Exploratory findings (round 10) on the env runtimes: what a long run of event loops leaves
+behind."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+
+import psutil
+from runtime_test_envs import Countdown
+
+from agentgym.runtime import LocalHandle
+from agentgym.runtime.worker import SlotWorker
+
+
+def test_an_event_loop_that_received_worker_results_is_not_kept_alive_by_the_worker():
+    # Every asyncio.run of a rollout (or a vector env's private loop) used to stay in memory for
+    # the life of the process: the results' delivery table held each loop strongly.
+    worker = SlotWorker("explore10-worker")
+    loops = []
+
+    async def main():
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        return await worker.submit_to_loop(sum, (1, 2))
+
+    try:
+        assert [asyncio.run(main()) for _ in range(3)] == [3, 3, 3]
+    finally:
+        worker.shutdown()
+    gc.collect()
+    assert [loop() for loop in loops] == [None, None, None]
+
+
+def test_a_handle_stepped_on_a_loop_that_was_never_closed_gives_its_descriptors_back():
+    # A loop nobody closed (a vector env dropped without close()) is closed when it is collected;
+    # kept alive by the delivery table, its selector and self-pipe (3 descriptors) leaked for good.
+    process = psutil.Process()
+    before = process.num_fds()
+    for _ in range(5):
+        loop = asyncio.new_event_loop()
+        handle = LocalHandle(Countdown, timeout=30.0)
+        loop.run_until_complete(handle.reset(seed=0))
+        loop.run_until_complete(handle.step("go"))
+        loop.run_until_complete(handle.close())
+        del loop
+    gc.collect()
+    assert process.num_fds() <= before
