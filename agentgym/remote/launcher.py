@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Iterable, Sequence
 
 from agentgym.cli.serve_env_cmd import API_KEY_ENV
-from agentgym.serve.guards import check_exposure
+from agentgym.serve.guards import check_exposure, check_port
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,8 @@ class ServerPool:
     Args:
         n: how many servers.
         host: the interface they listen on (beyond loopback needs ``api_key``).
-        ports: one port per server (default: free ones picked by the system).
+        ports: one port per server (default: free ones picked by the system), each an int from
+            0 to 65535 (0: a free one); anything else is a ``ValueError``, before anything starts.
         api_key: every server's bearer key (clients pass it to ``RemoteEnv(api_key=...)``).
         imports: modules each child imports before serving (their environments register).
         startup_timeout: seconds a server may take to answer ``/health`` after it is spawned.
@@ -161,8 +162,10 @@ class ServerPool:
                  max_backoff: float = 30.0, stop_grace: float = 10.0, **server_options: Any) -> None:
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
-        if ports is not None and len(ports) != n:
-            raise ValueError(f"give one port per server: {n} servers, {len(ports)} ports")
+        if ports is not None:
+            if len(ports) != n:
+                raise ValueError(f"give one port per server: {n} servers, {len(ports)} ports")
+            ports = [check_port(port) for port in ports]  # 70000 would bind 70000 % 65536, '80' port 80
         check_exposure(host, api_key)
         known = set(inspect.signature(_env_app_signature()).parameters) - {"api_key"}
         unknown = sorted(set(server_options) - known)

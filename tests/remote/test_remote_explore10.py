@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 
+import psutil
 import pytest
 from websockets.asyncio.client import connect
 
 import agentgym
 from agentgym import Feedback, LLMEnv
-from agentgym.remote import running_env_server
+from agentgym.remote import launch_env_servers, running_env_server
 
 
 class Echo(LLMEnv):
@@ -75,3 +76,19 @@ def test_a_message_over_max_body_bytes_in_utf8_is_refused_even_when_its_characte
             assert (await _answer(ws, under.encode() if binary else under))["type"] == "result"
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("port", [70000, -1, "8000", 80.0, True])
+def test_launch_env_servers_refuses_a_port_no_server_can_listen_on_before_starting_anything(port):
+    # 70000 was bound as 70000 % 65536 (a server on port 4464, the pool's URL saying so), '8000'
+    # as port 8000, -1 raised socket.gaierror.
+    children = psutil.Process().children(recursive=True)
+    try:
+        pool = launch_env_servers(1, ports=[port], startup_timeout=30)
+    except ValueError as exc:
+        assert "port must be an integer from 0 to 65535" in str(exc) and repr(port) in str(exc)
+    else:
+        pool.close()
+        pytest.fail(f"ports=[{port!r}] was accepted: {pool.urls}")
+    assert psutil.Process().children(recursive=True) == children
+
