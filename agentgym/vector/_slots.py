@@ -95,7 +95,8 @@ class SlotVectorEnv(VectorEnv):
     Results, as Gymnasium 1.x's ``SyncVectorEnv``: observations batched with
     :func:`~gymnasium.vector.utils.batch_space` (a tuple of strings for text spaces), rewards a
     ``float64`` array, terminations and truncations ``bool`` arrays, infos in the vector format
-    (one array per key plus a ``_key`` mask). ``reset(seed=int)`` seeds slot ``i`` with
+    (one array per key plus a ``_key`` mask; an array holds every slot's value as given, widened
+    to ``float64`` or ``object`` where the slots' values differ in kind). ``reset(seed=int)`` seeds slot ``i`` with
     ``seed + i``; ``options={"reset_mask": mask}`` resets only the masked slots.
 
     Autoreset (``autoreset_mode``, an :class:`~gymnasium.vector.AutoresetMode` or its value):
@@ -312,6 +313,20 @@ class SlotVectorEnv(VectorEnv):
         return StepResult(
             error_observation(self.single_observation_space, text), 0.0, False, True, info
         )
+
+    def _add_info(self, vector_infos: dict[str, Any], env_info: dict[str, Any], env_num: int) -> dict[str, Any]:
+        """Gymnasium's ``_add_info``, with every slot's value kept as it was given: Gymnasium
+        makes a key's array from the first slot's value, so a later ``0.75`` in an ``int``
+        array read as ``0``, a ``None`` in a ``bool`` array (an :class:`~agentgym.core.LLMEnv`
+        whose episode goes on, ``info["success"]``) as ``False``, and a string or an array of
+        another shape raised out of the whole ``step``. Such an array is widened first: to the
+        common number type for ints and floats, else to an ``object`` array (``None`` where no
+        slot gave a value yet)."""
+        for key, value in env_info.items():
+            array = vector_infos.get(key)
+            if key != "final_obs" and isinstance(array, np.ndarray) and not isinstance(value, dict):
+                vector_infos[key] = _holding(array, value, vector_infos.get(f"_{key}"))
+        return super()._add_info(vector_infos, env_info, env_num)
 
     def _batched_observations(self) -> Any:
         space = self.single_observation_space
@@ -584,6 +599,30 @@ def error_observation(space: spaces.Space, text: str) -> Any:
     if isinstance(space, spaces.Tuple):
         return tuple(error_observation(sub, text) for sub in space.spaces)
     return next(iterate(batch_space(space, 1), create_empty_array(space, 1, fn=np.zeros)))
+
+
+def _holding(array: np.ndarray, value: Any, given: np.ndarray | None) -> np.ndarray:
+    """``array`` (one info key's values, one row per slot), or a wider copy that holds ``value``
+    exactly; ``given`` is the key's mask (which rows hold a value)."""
+    if array.dtype == object:
+        return array
+    value_array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    same_kind = (value_array.dtype.kind == "b") == (array.dtype.kind == "b")
+    if (
+        value_array.shape == array.shape[1:]
+        and value_array.dtype != object
+        and same_kind
+        and np.can_cast(value_array.dtype, array.dtype, "safe")
+    ):
+        return array
+    numbers = "iuf"
+    if array.ndim == 1 and value_array.ndim == 0 and array.dtype.kind in numbers and value_array.dtype.kind in numbers:
+        return array.astype(np.result_type(array.dtype, value_array.dtype))
+    widened = np.full(len(array), None, dtype=object)
+    for i, row in enumerate(array.tolist() if array.ndim == 1 else list(array)):
+        if given is None or given[i]:
+            widened[i] = row
+    return widened
 
 
 def _as_autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:

@@ -1,0 +1,73 @@
+"""Exploratory tests, round 10: what the vector infos say of each slot, exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from vector_test_envs import EchoEnv
+
+from agentgym import Feedback
+
+
+class ScoringEnv(EchoEnv):
+    """Each step reports ``info["score"] = score`` (any value) and goes on."""
+
+    def __init__(self, score: Any = 0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.score = score
+
+    def play(self, action: str) -> Feedback:
+        return Feedback("scored", {"outcome": 0.0}, info={"score": self.score})
+
+
+def test_info_values_of_different_kinds_are_kept_as_each_slot_gave_them(vector_cls):
+    # An int first made an int array: a later slot's 0.75 read as 0, its True as 1, its None as
+    # 0, its "high" raised ValueError out of step() for every slot.
+    scores = [3, 0.75, True, "high", None]
+    envs = vector_cls([lambda score=score: ScoringEnv(score) for score in scores])
+    try:
+        envs.reset(seed=0)
+        _, _, _, _, infos = envs.step(["go"] * len(scores))
+    finally:
+        envs.close()
+    assert infos["score"].tolist() == scores
+    assert [type(value) for value in infos["score"][2:]] == [bool, str, type(None)]
+    assert infos["_score"].all()
+
+
+def test_numbers_of_one_kind_and_another_widen_to_hold_both(vector_cls):
+    envs = vector_cls([lambda: ScoringEnv(2), lambda: ScoringEnv(0.5), lambda: ScoringEnv(7)])
+    try:
+        envs.reset(seed=0)
+        _, _, _, _, infos = envs.step(["go"] * 3)
+    finally:
+        envs.close()
+    assert infos["score"].tolist() == [2.0, 0.5, 7.0]
+    assert infos["score"].dtype == np.float64
+
+
+def test_array_infos_of_different_shapes_are_each_kept():
+    from agentgym.vector import ThreadVectorEnv
+
+    values = [np.arange(3), np.arange(2), np.arange(3)]
+    envs = ThreadVectorEnv([lambda value=value: ScoringEnv(value) for value in values])
+    try:
+        envs.reset(seed=0)
+        _, _, _, _, infos = envs.step(["go"] * 3)
+    finally:
+        envs.close()
+    assert [list(value) for value in infos["score"]] == [[0, 1, 2], [0, 1], [0, 1, 2]]
+
+
+def test_a_value_none_after_a_bool_stays_none_and_slots_without_the_key_hold_none():
+    from agentgym.vector import ThreadVectorEnv
+
+    envs = ThreadVectorEnv([lambda: ScoringEnv(False), EchoEnv, lambda: ScoringEnv(None)])
+    try:
+        envs.reset(seed=0)
+        _, _, _, _, infos = envs.step(["go"] * 3)
+    finally:
+        envs.close()
+    assert infos["score"].tolist() == [False, None, None]
+    assert infos["_score"].tolist() == [True, False, True]
