@@ -24,6 +24,7 @@ import asyncio
 import multiprocessing
 import pickle
 import threading
+from collections.abc import Mapping, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Coroutine, Generator, Iterable, Iterator, Sequence
@@ -636,19 +637,23 @@ def _as_autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
 
 
 def _seeds_per_slot(seed: int | Sequence[int | None] | None, n: int) -> list[int | None]:
-    """Slot ``i``'s seed: ``seed + i`` for an int, ``seed[i]`` for a list of ``n``; a
-    ``ValueError`` naming the argument for anything else."""
+    """Slot ``i``'s seed: ``seed + i`` for an int, ``seed[i]`` for a list (tuple, array) of
+    ``n`` ints or ``None``; a ``ValueError`` naming the argument for anything else (a bool, a
+    float in the list, a dict or a set), before any environment is reset."""
     if seed is None:
         return [None] * n
-    if isinstance(seed, (int, np.integer)):
+    if is_int(seed):
         return [int(seed) + i for i in range(n)]
-    if isinstance(seed, (str, bytes)) or not isinstance(seed, Iterable):
-        raise ValueError(f"seed must be an int, a list of one int or None per sub-environment ({n}), or None, "
+    refused = ValueError(f"seed must be an int, a list of one int or None per sub-environment ({n}), or None, "
                          f"got {_clipped(seed)}")
-    seeds = [int(s) if is_int(s) else s for s in seed]
+    if isinstance(seed, (str, bytes, bool, Mapping, Set)) or not isinstance(seed, Iterable):
+        raise refused
+    seeds = list(seed)
+    if not all(s is None or is_int(s) for s in seeds):
+        raise refused
     if len(seeds) != n:
         raise ValueError(f"expected one seed per sub-environment ({n}), got {len(seeds)}")
-    return seeds  # NumPy seeds as plain ints: Gymnasium's reset takes no other
+    return [None if s is None else int(s) for s in seeds]  # NumPy seeds as plain ints: Gymnasium's reset takes no other
 
 
 def _check_picklable(factories: Sequence[EnvFactory]) -> None:

@@ -1,11 +1,14 @@
-"""Exploratory tests, round 10: what the vector infos say of each slot, exactly."""
+"""Exploratory tests, round 10: what the vector infos say of each slot, exactly; seeds the caller
+got wrong are refused as the caller's error."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Any
 
 import numpy as np
-from vector_test_envs import EchoEnv
+import pytest
+from vector_test_envs import EchoEnv, Factory
 
 from agentgym import Feedback
 
@@ -71,3 +74,18 @@ def test_a_value_none_after_a_bool_stays_none_and_slots_without_the_key_hold_non
         envs.close()
     assert infos["score"].tolist() == [False, None, None]
     assert infos["_score"].tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize("seed", [[1.5, 2], ["3", 4], [b"1", None], True, [True, 2], {1: "a", 2: "b"}, {5, 6}])
+def test_a_seed_list_holding_no_int_is_refused_not_turned_into_failed_environments(vector_cls, seed):
+    # [1.5, 2] reached slot 0's reset, whose ConfigError became an error result that threw the
+    # environment away (rebuilt at the next reset); True seeded as 1, a dict by its keys, a set
+    # in whatever order it iterates.
+    factories = [Factory(EchoEnv) for _ in range(2)]
+    with closing(vector_cls(factories)) as envs:
+        with pytest.raises(ValueError, match=r"seed must be an int, a list of one int or None per "
+                                             r"sub-environment \(2\), or None, got "):
+            envs.reset(seed=seed)
+        observations, infos = envs.reset(seed=np.array([4, 5]))
+    assert "error" not in infos
+    assert [len(factory.built) for factory in factories] == [1, 1]
