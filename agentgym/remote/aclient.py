@@ -314,7 +314,9 @@ class AsyncRemoteEnv:
 
     Args:
         env_id: a registered id on the server.
-        server: the server's root URL (``http://`` or ``ws://``; a trailing ``/v1`` is accepted).
+        server: the server's root URL (``http://`` or ``ws://``, ``https://`` or ``wss://``; a
+            trailing ``/v1`` is accepted); one that is no such URL raises
+            :class:`~agentgym.core.ConfigError`.
         api_key: sent as ``Authorization: Bearer <key>`` in the handshake.
         max_turns: the turn budget (absent: the registered one; ``None``: none).
         timeout: seconds a call may take; ``connect_timeout`` to connect.
@@ -335,7 +337,7 @@ class AsyncRemoteEnv:
         root = server.rstrip("/")
         root = root[: -len("/v1")] if root.endswith("/v1") else root
         self.server = root
-        self.url = "ws" + root[len("http"):] + "/v1/ws" if root.startswith("http") else root + "/v1/ws"
+        self.url = websocket_url(root)
         self.env_id = env_id
         self.timeout, self.connect_timeout, self.retries, self.backoff = timeout, connect_timeout, retries, backoff
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
@@ -592,6 +594,25 @@ class AsyncRemoteEnv:
                     self.timeout = timeout
             self.session_id = self.resume_token = None
             await self._drop_connection()
+
+
+def websocket_url(root: str) -> str:
+    """The ``/v1/ws`` URL of the server at ``root`` (``http(s)://`` or ``ws(s)://``, in any case);
+    :class:`~agentgym.core.ConfigError` naming ``root`` when it is no such URL (no scheme or
+    another, no host, a port that is no number or out of range, an IPv6 address without brackets)."""
+    try:
+        parts = urlsplit(root)
+        parts.port  # noqa: B018 - raises for a port that is no number
+        valid = parts.scheme.lower() in _SCHEMES and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ConfigError(f"AsyncRemoteEnv: server {root!r} is not an http://, https://, ws:// or wss:// URL: e.g. "
+                          "http://127.0.0.1:8001, or http://[::1]:8001")
+    return _SCHEMES[parts.scheme.lower()] + root[len(parts.scheme):] + "/v1/ws"
+
+
+_SCHEMES = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}  # the server's scheme -> its WebSocket's
 
 
 def _expire(future: asyncio.Future) -> None:

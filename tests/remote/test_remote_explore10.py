@@ -11,7 +11,8 @@ from websockets.asyncio.client import connect
 
 import agentgym
 from agentgym import Feedback, LLMEnv
-from agentgym.remote import launch_env_servers, running_env_server
+from agentgym.core import ConfigError
+from agentgym.remote import AsyncRemoteEnv, launch_env_servers, running_env_server
 
 
 class Echo(LLMEnv):
@@ -92,3 +93,22 @@ def test_launch_env_servers_refuses_a_port_no_server_can_listen_on_before_starti
         pytest.fail(f"ports=[{port!r}] was accepted: {pool.urls}")
     assert psutil.Process().children(recursive=True) == children
 
+
+@pytest.mark.parametrize("url", ["http://::1:8000", "http://127.0.0.1:notaport", "http://127.0.0.1:99999",
+                                 "ftp://127.0.0.1:8000", "127.0.0.1:8000", "http://", "http://[::1"])
+def test_async_remote_env_refuses_a_server_url_it_cannot_use_up_front_naming_it(url):
+    # RemoteEnv raises ConfigError for a server httpx cannot parse; AsyncRemoteEnv took any and
+    # every open failed as 'the WebSocket handshake ... failed' (no handshake was ever tried).
+    with pytest.raises(ConfigError, match="AsyncRemoteEnv: server .* is not"):
+        AsyncRemoteEnv("test/Explore10Echo-v0", server=url)
+
+
+def test_async_remote_env_takes_a_scheme_in_capitals_as_remote_env_does(server_url):
+    # 'HTTP://127.0.0.1:PORT' reaches the server over HTTP; the async client sent it to the
+    # WebSocket opener unchanged, which refused it as 'not a WebSocket URL'.
+    async def scenario():
+        async with AsyncRemoteEnv("test/Explore10Echo-v0", server=server_url.replace("http://", "HTTP://")) as env:
+            observation, _ = await env.areset(seed=0)
+            assert observation == "ready"
+
+    asyncio.run(scenario())
