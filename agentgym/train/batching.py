@@ -8,7 +8,8 @@ aligned with ``token_ids``: entry ``p`` belongs to the prediction of token ``p``
 positions before it).
 
 Only token-exact trajectories can be trained on (DESIGN.md, invariant 1): a trajectory without
-token ids, with a broken prefix, or whose turns lack their sampling log-probs is refused by
+token ids, with a broken prefix, or whose turns lack their sampling log-probs (or hold one
+that is not finite: a ``-inf`` or NaN a sampler recorded) is refused by
 :func:`training_rows` — with :class:`NotTrainable` (``on_untrainable="error"``) or counted in the
 returned :class:`RowReport` (``"skip"``); never silently.
 
@@ -135,6 +136,11 @@ def check_trainable(trajectory: Trajectory, vision: Any = None) -> str | None:
         start, end = turn.action_span
         if turn.logprobs is None or len(turn.logprobs) != end - start:
             return f"turn {turn.index} lacks its sampling log-probs"
+        finite = np.isfinite(np.asarray(turn.logprobs, dtype=np.float64))
+        if not finite.all():  # exp(logp - logp_old) would be inf or NaN, and so the gradient
+            token = int(np.argmin(finite))
+            return (f"turn {turn.index} has a sampling log-prob that is not finite "
+                    f"({turn.logprobs[token]} at its token {token})")
     if vision is not None:
         try:
             sequence_images(trajectory, vision)
