@@ -15,7 +15,8 @@ Results (observations, infos) and exceptions cross the pipe pickled; an exceptio
 pickled, or not unpickled, arrives as a ``RuntimeError`` naming it, one that is no error (a
 ``SystemExit``) as :class:`~agentgym.runtime.worker.CallExited`, and every remote exception
 carries the child's traceback as a note. A result this process cannot unpickle (a class it
-cannot import) raises ``TypeError`` saying so; the child lives on.
+cannot import) raises ``TypeError`` saying so, as do arguments (an action) the child cannot
+unpickle; the child lives on.
 """
 
 from __future__ import annotations
@@ -195,6 +196,9 @@ class ProcessEnv:
                             f"{type(exc).__name__}: {exc}") from exc
         if status == "ok":
             return payload
+        if status == "unreadable":
+            raise TypeError(f"{self._name}: the arguments of {method} cannot be rebuilt in the environment's "
+                            f"process: {payload}")
         exc, remote_traceback = payload
         exc = as_error(exc)
         exc.add_note(f"in the environment's process:\n{remote_traceback}")
@@ -214,9 +218,14 @@ def serve_environment(conn: Any, factory: Callable[[], Any]) -> None:
     _send(conn, spaces)
     while True:
         try:
-            method, args, kwargs = conn.recv()
+            message = conn.recv_bytes()
         except (EOFError, OSError):  # the parent is gone
             break
+        try:  # apart from the receive: arguments that do not unpickle here are no end of the parent
+            method, args, kwargs = pickle.loads(message)
+        except Exception as exc:  # noqa: BLE001 - whatever the arguments' classes raise while rebuilt
+            _send_unreadable(conn, exc)
+            continue
         try:
             result = _run(env, method, args, kwargs)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent
@@ -254,6 +263,16 @@ def _send(conn: Any, result: Any) -> None:
         conn.send(("ok", result))
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         _send_error(conn, TypeError(f"the environment returned something that cannot be pickled: {exc}"))
+
+
+def _send_unreadable(conn: Any, exc: Exception) -> None:
+    """Tell the parent that a call's arguments (an action of a class this interpreter cannot
+    import, e.g. one defined in the parent's ``__main__``) did not unpickle here; the child
+    serves on."""
+    try:
+        conn.send(("unreadable", f"{type(exc).__name__}: {exc}"))
+    except (OSError, ValueError):
+        pass
 
 
 def _send_error(conn: Any, exc: BaseException) -> None:

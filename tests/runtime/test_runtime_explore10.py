@@ -1,5 +1,5 @@
 """Exploratory findings (round 10) on the env runtimes: what a long run of event loops leaves
-behind."""
+behind; an action the environment's process cannot rebuild."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ import gc
 import weakref
 
 import psutil
+import pytest
+from explore_envs import Hostile, Unrebuildable
 from runtime_test_envs import Countdown
 
 from agentgym.runtime import LocalHandle
+from agentgym.runtime.process_env import ProcessEnv
 from agentgym.runtime.worker import SlotWorker
 
 
@@ -46,3 +49,21 @@ def test_a_handle_stepped_on_a_loop_that_was_never_closed_gives_its_descriptors_
         del loop
     gc.collect()
     assert process.num_fds() <= before
+
+
+def test_an_action_the_environments_process_cannot_rebuild_is_said_so_and_the_process_lives_on():
+    # An action whose class the child cannot import (a dataclass of the parent's script, whose
+    # __main__ the fresh interpreter never runs) ended the child with a traceback on stderr, and
+    # the call failed as "the environment's process ended during step (exit code 1)".
+    env = ProcessEnv(Hostile).start()
+    try:
+        env.reset()
+        pid = env.pid
+        with pytest.raises(TypeError, match=r"the arguments of step cannot be rebuilt in the environment's "
+                                            r"process: ValueError: this object cannot be rebuilt") as raised:
+            env.step(Unrebuildable())
+        assert "ended" not in str(raised.value)
+        assert env.is_alive() and env.pid == pid
+        assert env.step("fine")[0] == "echo fine"
+    finally:
+        env.close()
