@@ -60,6 +60,8 @@ from agentgym.remote.client import (
     check_reset_arguments,
     follow_generator,
     generator_as_data,
+    reset_outcome,
+    step_outcome,
     wrappers_as_data,
 )
 from agentgym.remote.frames import client_frame
@@ -451,7 +453,7 @@ class AsyncRemoteEnv:
             code = error.get("code")
             kind = "session_lost" if code == 404 else "server"
             raise _Failure(kind, f"error {code}: {error.get('message')}", code)
-        return answer["result"]
+        return answer.get("result")  # missing: the caller finds its answer malformed
 
     async def _ensure_session(self, *, may_create: bool) -> None:
         """A live connection holding this env's session: resumed if possible, else (when
@@ -522,11 +524,11 @@ class AsyncRemoteEnv:
                         self.session_id = None
                     await self._ensure_session(may_create=True)
                     answer = await self._send(message)
+                return reset_outcome(answer)
             except _Failure as failure:
                 if failure.kind == "server" and failure.status == 400:
                     raise ConfigError(f"AsyncRemoteEnv.areset: {failure.message}") from None
                 return f"Environment server error: {failure.message}", {**self._error_info(failure), "task_id": None}
-        return decode_observation(answer["observation"]), answer["info"]
 
     async def astep(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         async with self._guard():
@@ -535,9 +537,7 @@ class AsyncRemoteEnv:
                     raise _Failure("session_lost", "no session on the server: areset() after the last failure")
                 if not self._connected():
                     await self._ensure_session(may_create=False)
-                answer = await self._send({"type": "step", "action": action})
-                return (decode_observation(answer["observation"]), float(answer["reward"]),
-                        bool(answer["terminated"]), bool(answer["truncated"]), answer["info"])
+                return step_outcome(await self._send({"type": "step", "action": action}))
             except _Failure as failure:
                 return f"Environment server error: {failure.message}", 0.0, False, True, self._error_info(failure)
 

@@ -223,12 +223,7 @@ class RemoteEnv(gym.Env):
                 answer = self._request("POST", f"/v1/sessions/{self.session_id}/step", {"action": action})
             except (TypeError, ValueError) as exc:  # an action JSON cannot carry
                 raise _Failure("server", f"the action cannot be sent as JSON: {exc}") from None
-            try:
-                return (decode_observation(answer["observation"]), float(answer["reward"]),
-                        bool(answer["terminated"]), bool(answer["truncated"]), dict(answer["info"]))
-            except (KeyError, TypeError, ValueError, OSError) as exc:  # not an agentgym server's answer (a bad PNG)
-                raise _Failure("server", f"the server's answer to step is malformed ({type(exc).__name__}: "
-                                         f"{str(exc)[:200]})") from None
+            return step_outcome(answer)
         except _Failure as failure:
             return self._error_observation(failure), 0.0, False, True, self._error_info(failure)
 
@@ -320,6 +315,34 @@ def check_reset_arguments(owner: str, seed: Any, options: Any) -> None:
         dumps(options)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{owner}: options cannot travel to the server as JSON: {exc}") from None
+
+
+def step_outcome(answer: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+    """A ``step`` answer as Gymnasium's 5-tuple (images decoded); a ``"server"`` failure naming
+    what is wrong when it is not an agentgym server's answer (a field missing, a PNG that does
+    not decode, a reward that is no number, an ``info`` that is no object)."""
+    try:
+        return (decode_observation(answer["observation"]), float(answer["reward"]), bool(answer["terminated"]),
+                bool(answer["truncated"]), _info(answer))
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        raise _Failure("server", f"the server's answer to step is malformed ({type(exc).__name__}: "
+                                 f"{str(exc)[:200]})") from None
+
+
+def reset_outcome(answer: Any) -> tuple[Any, dict[str, Any]]:
+    """A ``reset`` answer as ``(observation, info)``, checked as :func:`step_outcome` checks a step's."""
+    try:
+        return decode_observation(answer["observation"]), _info(answer)
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        raise _Failure("server", f"the server's answer to reset is malformed ({type(exc).__name__}: "
+                                 f"{str(exc)[:200]})") from None
+
+
+def _info(answer: Any) -> dict[str, Any]:
+    info = answer["info"]
+    if type(info) is not dict:
+        raise TypeError(f"info is {type(info).__name__}, not an object")
+    return info
 
 
 def generator_as_data(rng: Any) -> dict[str, Any]:

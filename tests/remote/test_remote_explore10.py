@@ -8,6 +8,7 @@ import json
 import psutil
 import pytest
 from websockets.asyncio.client import connect
+from websockets.asyncio.server import serve
 
 import agentgym
 from agentgym import Feedback, LLMEnv
@@ -110,5 +111,66 @@ def test_async_remote_env_takes_a_scheme_in_capitals_as_remote_env_does(server_u
         async with AsyncRemoteEnv("test/Explore10Echo-v0", server=server_url.replace("http://", "HTTP://")) as env:
             observation, _ = await env.areset(seed=0)
             assert observation == "ready"
+
+    asyncio.run(scenario())
+
+
+class _ForeignServer:
+    """A WebSocket server that speaks the protocol's envelope but answers ``step`` and ``reset``
+    with whatever it is given (glue: a server that is not agentgym's, or a broken one)."""
+
+    def __init__(self):
+        self.answers = {"reset": {"observation": "ready", "info": {}}, "step": {}}
+
+    async def handler(self, ws):
+        async for raw in ws:
+            message = json.loads(raw)
+            kind = message["type"]
+            if kind == "create":
+                result = {"session_id": "s", "env_id": "foreign", "max_turns": None, "instructions": "", "tools": [],
+                          "render_modes": []}
+            else:
+                result = self.answers.get(kind, {})
+            await ws.send(json.dumps({"type": "result", "id": message["id"], "result": result}))
+
+
+MALFORMED = [{}, {"observation": "x", "reward": "much", "terminated": False, "truncated": False, "info": {}},
+             {"observation": {"text": "x", "image": {"$png": "not base64!"}}, "reward": 0, "terminated": False,
+              "truncated": False, "info": {}},
+             {"observation": "x", "reward": 0, "terminated": False, "truncated": False, "info": ["not", "a dict"]}]
+
+
+@pytest.mark.parametrize("answer", MALFORMED)
+def test_a_malformed_answer_to_astep_is_an_error_observation_not_an_exception(answer):
+    # astep never raises (the failure contract RemoteEnv.step keeps for such an answer); it
+    # raised KeyError, ValueError or binascii.Error out of the caller's rollout.
+    foreign = _ForeignServer()
+    foreign.answers["step"] = answer
+
+    async def scenario():
+        async with serve(foreign.handler, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            async with AsyncRemoteEnv("foreign", server=f"http://127.0.0.1:{port}") as env:
+                assert (await env.areset(seed=0))[0] == "ready"
+                observation, reward, terminated, truncated, info = await env.astep("hello")
+                assert observation.startswith("Environment server error: the server's answer to step is malformed")
+                assert (reward, terminated, truncated, info["remote_error"]) == (0.0, False, True, "server")
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("answer", [{}, {"observation": {"image": {"$png": "not base64!"}}, "info": {}},
+                                    {"observation": "x", "info": None}])
+def test_a_malformed_answer_to_areset_is_an_error_observation_not_an_exception(answer):
+    foreign = _ForeignServer()
+    foreign.answers["reset"] = answer
+
+    async def scenario():
+        async with serve(foreign.handler, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            async with AsyncRemoteEnv("foreign", server=f"http://127.0.0.1:{port}") as env:
+                observation, info = await env.areset(seed=0)
+                assert observation.startswith("Environment server error: the server's answer to reset is malformed")
+                assert info["remote_error"] == "server" and info["task_id"] is None
 
     asyncio.run(scenario())
