@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import pickle
 from typing import Any
 
 import gymnasium as gym
@@ -10,7 +11,7 @@ from gymnasium.vector import AutoresetMode
 
 from agentgym.core import is_int
 from agentgym.registry import make
-from agentgym.vector._slots import SlotVectorEnv
+from agentgym.vector._slots import SlotVectorEnv, _clipped
 from agentgym.runtime.worker import DEFAULT_MAX_ABANDONED_THREADS
 from agentgym.vector.asyncio_vector_env import AsyncioVectorEnv
 from agentgym.vector.thread_vector_env import ThreadVectorEnv
@@ -43,7 +44,8 @@ def make_vec(
         max_abandoned_threads: how many timed-out calls may still be hung in abandoned threads
             in this process before ``reset``/``step`` raise ``HungEnvironmentError`` (32).
         isolation: ``"thread"`` (default), or ``"process"``: each environment in a child
-            process that is killed and replaced when a call outlasts ``step_timeout``.
+            process that is killed and replaced when a call outlasts ``step_timeout``;
+            ``make_kwargs`` must then pickle (a ``TypeError`` names one that does not).
         make_kwargs: passed to :func:`agentgym.make` (``difficulty``, ``max_turns``...).
 
     Example::
@@ -57,6 +59,8 @@ def make_vec(
         raise ValueError(f"mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}{hint}")
     if not is_int(num_envs) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+    if isolation == "process":
+        _check_picklable(make_kwargs)
     factory = functools.partial(make, env_id, **make_kwargs)
     envs = _MODES[mode](
         [factory] * int(num_envs),
@@ -67,3 +71,16 @@ def make_vec(
     )
     envs.spec = gym.spec(env_id)
     return envs
+
+
+def _check_picklable(make_kwargs: dict[str, Any]) -> None:
+    """Under process isolation the arguments for :func:`agentgym.make` go to every child process:
+    a ``TypeError`` naming the first that cannot be pickled (a lambda among the wrappers, a lock),
+    before any process starts."""
+    for name, value in make_kwargs.items():
+        try:
+            pickle.dumps(value)
+        except Exception as exc:  # noqa: BLE001 - pickling fails in many ways (AttributeError, TypeError...)
+            raise TypeError(f"isolation='process' sends make_vec's arguments to each child process, and "
+                            f"{name}={_clipped(value)} cannot be pickled ({exc}): pass values that pickle "
+                            f"(module-level functions and classes, WrapperSpecs)") from None

@@ -89,3 +89,18 @@ def test_a_seed_list_holding_no_int_is_refused_not_turned_into_failed_environmen
         observations, infos = envs.reset(seed=np.array([4, 5]))
     assert "error" not in infos
     assert [len(factory.built) for factory in factories] == [1, 1]
+
+
+def test_make_vec_names_the_argument_that_cannot_go_to_a_child_process():
+    # The refusal blamed "factory 0" and told make_vec's user, who wrote no factory, to use
+    # functools.partial(agentgym.make, ...) instead of a lambda: what make_vec does already.
+    import threading
+
+    from agentgym.vector import make_vec
+
+    with pytest.raises(TypeError, match=r"isolation='process' sends make_vec's arguments to each child process, "
+                                        r"and wrappers=\[<function .* cannot be pickled \(.*lambda.*\)") as raised:
+        make_vec("games/GuessTheNumber-v0", 2, isolation="process", wrappers=[lambda env: env])
+    assert "factory" not in str(raised.value)
+    with pytest.raises(TypeError, match=r"and lock=<unlocked _thread.lock.*> cannot be pickled"):
+        make_vec("games/GuessTheNumber-v0", 2, isolation="process", difficulty="easy", lock=threading.Lock())
