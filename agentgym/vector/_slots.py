@@ -31,7 +31,7 @@ from typing import Any, Callable, ClassVar, Coroutine, Generator, Iterable, Iter
 
 import numpy as np
 from gymnasium import spaces
-from gymnasium.error import ResetNeeded
+from gymnasium.error import CustomSpaceError, ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
 
@@ -234,7 +234,14 @@ class SlotVectorEnv(VectorEnv):
         if isinstance(actions, (str, bytes)):  # iterating it would give each slot one character
             raise ValueError(f"step() takes one action per sub-environment ({self.num_envs}), got the string "
                              f"{_clipped(actions)}: pass a list, e.g. [action] * {self.num_envs}")
-        actions = list(iterate(self.action_space, actions))
+        if isinstance(actions, (Mapping, Set)) and not isinstance(self.single_action_space, spaces.Dict):
+            raise ValueError(f"step() takes one action per sub-environment ({self.num_envs}) in order, got "
+                             f"{_clipped(actions)}: pass a list, e.g. [action] * {self.num_envs}")
+        try:
+            actions = list(iterate(self.action_space, actions))
+        except (CustomSpaceError, TypeError) as exc:  # None, a number: no batch at all
+            raise ValueError(f"step() takes one action per sub-environment ({self.num_envs}), got "
+                             f"{_clipped(actions)}: pass a list, e.g. [action] * {self.num_envs}") from exc
         if len(actions) != self.num_envs:
             raise ValueError(f"expected {self.num_envs} actions, got {len(actions)}")
         mode = self.autoreset_mode

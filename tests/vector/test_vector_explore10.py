@@ -104,3 +104,25 @@ def test_make_vec_names_the_argument_that_cannot_go_to_a_child_process():
     assert "factory" not in str(raised.value)
     with pytest.raises(TypeError, match=r"and lock=<unlocked _thread.lock.*> cannot be pickled"):
         make_vec("games/GuessTheNumber-v0", 2, isolation="process", difficulty="easy", lock=threading.Lock())
+
+
+@pytest.mark.parametrize("actions", [{"x": "stop", "y": "go"}, {0: "stop", 1: "go"}, {"stop", "go"}])
+def test_a_dict_or_a_set_of_actions_is_refused_not_played_by_its_keys(vector_cls, actions):
+    # {0: "stop", 1: "go"} played the keys 0 and 1 as the actions; a set gave each slot whichever
+    # element its iteration order put there.
+    with closing(vector_cls([Factory(EchoEnv) for _ in range(2)])) as envs:
+        envs.reset(seed=0)
+        with pytest.raises(ValueError, match=r"step\(\) takes one action per sub-environment \(2\) in order, got "):
+            envs.step(actions)
+        observations, *_ = envs.step(["go", "on"])
+    assert list(observations) == ["echo go (turn 1)", "echo on (turn 1)"]
+
+
+@pytest.mark.parametrize("actions", [None, 5, np.array("go")])
+def test_actions_that_are_no_batch_are_refused_naming_the_argument(vector_cls, actions):
+    # They raised Gymnasium's CustomSpaceError ('Could not iterate through Tuple(UnicodeText(0,
+    # 100000), ...) as no custom iterate function is registered ...').
+    with closing(vector_cls([Factory(EchoEnv) for _ in range(2)])) as envs:
+        envs.reset(seed=0)
+        with pytest.raises(ValueError, match=r"step\(\) takes one action per sub-environment \(2\), got "):
+            envs.step(actions)
