@@ -206,6 +206,8 @@ class SlotVectorEnv(VectorEnv):
     ) -> Program:
         self._check_open()
         seeds = _seeds_per_slot(seed, self.num_envs)
+        if options is not None and not isinstance(options, Mapping):  # every slot's reset would fail on it
+            raise TypeError(f"options must be a dict or None, got {_clipped(options)}")
         mask = np.ones(self.num_envs, dtype=np.bool_)
         if options is not None and "reset_mask" in options:
             options = dict(options)

@@ -126,3 +126,16 @@ def test_actions_that_are_no_batch_are_refused_naming_the_argument(vector_cls, a
         envs.reset(seed=0)
         with pytest.raises(ValueError, match=r"step\(\) takes one action per sub-environment \(2\), got "):
             envs.step(actions)
+
+
+@pytest.mark.parametrize("options", [5, "reset_mask", [1], ("difficulty", "easy")])
+def test_options_that_are_no_dict_are_refused_not_turned_into_failed_environments(vector_cls, options):
+    # [1] reached every slot's reset, whose ConfigError became an error result that threw each
+    # environment away; 5 raised "argument of type 'int' is not iterable".
+    factories = [Factory(EchoEnv) for _ in range(2)]
+    with closing(vector_cls(factories)) as envs:
+        with pytest.raises(TypeError, match=r"options must be a dict or None, got "):
+            envs.reset(seed=0, options=options)
+        _, infos = envs.reset(seed=0, options={})
+    assert "error" not in infos
+    assert [len(factory.built) for factory in factories] == [1, 1]
