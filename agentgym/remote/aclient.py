@@ -65,7 +65,7 @@ from agentgym.remote.client import (
     wrappers_as_data,
 )
 from agentgym.remote.frames import client_frame
-from agentgym.remote.schemas import decode_frame, decode_observation, dumps
+from agentgym.remote.schemas import decode_frame, dumps
 from agentgym.spaces import space_from_description
 
 _UNSET: Any = object()

@@ -209,11 +209,11 @@ class RemoteEnv(gym.Env):
                 self.session_id = None  # reaped or restarted: open a new session once
                 self._open()
                 answer = self._request("POST", f"/v1/sessions/{self.session_id}/reset", body)
+            return reset_outcome(answer)
         except _Failure as failure:
             if failure.kind == "server" and failure.status == 400:
                 raise ConfigError(f"RemoteEnv.reset: {failure.message}") from None
             return self._error_observation(failure), {**self._error_info(failure), "task_id": None}
-        return decode_observation(answer["observation"]), answer["info"]
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         try:

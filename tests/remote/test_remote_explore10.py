@@ -7,13 +7,16 @@ import json
 
 import psutil
 import pytest
+from fastapi import FastAPI
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
 import agentgym
 from agentgym import Feedback, LLMEnv
 from agentgym.core import ConfigError
-from agentgym.remote import AsyncRemoteEnv, launch_env_servers, running_env_server
+from agentgym.remote import AsyncRemoteEnv, RemoteEnv, launch_env_servers, running_env_server
+from agentgym.remote.client import RemoteEnvError
+from agentgym.serve.runner import serving_in_thread
 
 
 class Echo(LLMEnv):
@@ -174,3 +177,44 @@ def test_a_malformed_answer_to_areset_is_an_error_observation_not_an_exception(a
                 assert info["remote_error"] == "server" and info["task_id"] is None
 
     asyncio.run(scenario())
+
+
+def _foreign_http_app(answers):
+    """An HTTP server that answers a create and a reset with whatever ``answers`` holds (glue: a
+    server that is not agentgym's behind the URL, or a broken one)."""
+    app = FastAPI()
+
+    @app.post("/v1/sessions", status_code=201)
+    async def create():
+        return answers["create"]
+
+    @app.post("/v1/sessions/{session_id}/reset")
+    async def reset(session_id: str):
+        return answers["reset"]
+
+    @app.delete("/v1/sessions/{session_id}")
+    async def delete(session_id: str):
+        return {"closed": session_id}
+
+    return app
+
+
+CREATED = {"session_id": "s", "env_id": "foreign", "max_turns": None, "instructions": "", "tools": [],
+           "render_modes": []}
+
+
+@pytest.mark.parametrize("answer", [{}, {"observation": {"image": {"$png": "not base64!"}}, "info": {}},
+                                    {"observation": "x", "info": None}])
+def test_a_malformed_answer_to_remote_env_reset_is_an_error_observation_not_an_exception(answer):
+    # reset's contract: a failure is the error observation, never an exception; a reset answer
+    # without its fields raised KeyError, a bad PNG binascii.Error, and info null came back as None.
+    with serving_in_thread(_foreign_http_app({"create": CREATED, "reset": answer}), host="127.0.0.1", port=0,
+                           name="foreign server") as url:
+        env = RemoteEnv("foreign", server=url)
+        try:
+            observation, info = env.reset(seed=0)
+            assert observation.startswith("Environment server error: the server's answer to reset is malformed")
+            assert info["remote_error"] == "server" and info["task_id"] is None
+        finally:
+            env.close()
+
