@@ -54,9 +54,10 @@ class WsProtocol:
     seconds while no call of its own ran (counted as ``heartbeat_timeouts``), never with a
     closing handshake. Every request is answered, in the order read: a ``result``, or an
     ``error`` carrying the :class:`ApiError`'s status (422 for a message that is not a JSON
-    object with a known ``type``, or a binary one that is not UTF-8, 413 for one over ``max_message_bytes``, 409 for a second
-    ``create``/``resume``, 404 for a request before one or a bad resume, 500 for an
-    environment's exception); the connection lives on after any of them.
+    object with a known ``type``, or a binary one that is not UTF-8, 413 for one over
+    ``max_message_bytes`` bytes of UTF-8, 409 for a second ``create``/``resume``, 404 for a
+    request before one or a bad resume, 500 for an environment's exception); the connection
+    lives on after any of them.
     :attr:`connections_open` counts the connections being served now.
     """
 
