@@ -25,7 +25,7 @@ import multiprocessing
 import pickle
 import threading
 from collections.abc import Mapping, Set
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Coroutine, Generator, Iterable, Iterator, Sequence
 
@@ -507,7 +507,7 @@ class SlotVectorEnv(VectorEnv):
             try:
                 if self._loop is None:
                     self._loop = asyncio.new_event_loop()
-                return self._loop.run_until_complete(coroutine)
+                return _run_to_the_end(self._loop, coroutine)
             finally:
                 self._private_loop_lock.release()
         if not (self.coroutines and on_the_loop):
@@ -699,6 +699,22 @@ async def _opened(slot: Slot) -> CallFailure | None:
     except EnvCallFailed as failed:
         return failed.failure
     return None
+
+
+def _run_to_the_end(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """``loop.run_until_complete(coroutine)``; when that is interrupted (Ctrl-C raises
+    ``KeyboardInterrupt`` out of the loop) the batch is cancelled and run until it has unwound,
+    then the interruption is raised: left pending, the batch would hold the vector env (one
+    batch at a time) for good, and its late results would land in a later batch."""
+    task = loop.create_task(coroutine)
+    try:
+        return loop.run_until_complete(task)
+    except BaseException:
+        if not task.done():
+            task.cancel()
+            with suppress(BaseException):  # the interruption is what the caller gets
+                loop.run_until_complete(task)
+        raise
 
 
 def _run_in_fresh_thread(coroutine: Coroutine[Any, Any, Any]) -> Any:

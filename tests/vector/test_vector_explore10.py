@@ -3,12 +3,14 @@ got wrong are refused as the caller's error."""
 
 from __future__ import annotations
 
+import _thread
+import threading
 from contextlib import closing
 from typing import Any
 
 import numpy as np
 import pytest
-from vector_test_envs import EchoEnv, Factory
+from vector_test_envs import PATIENCE_S, EchoEnv, Factory
 
 from agentgym import Feedback
 
@@ -139,3 +141,34 @@ def test_options_that_are_no_dict_are_refused_not_turned_into_failed_environment
         _, infos = envs.reset(seed=0, options={})
     assert "error" not in infos
     assert [len(factory.built) for factory in factories] == [1, 1]
+
+
+class InterruptingEnv(EchoEnv):
+    """``"interrupt"`` simulates Ctrl-C in the main thread (which waits in ``step()``);
+    ``"hold"`` waits for ``release`` (at most PATIENCE_S)."""
+
+    def __init__(self, release: threading.Event, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.release = release
+
+    def play(self, action: str) -> Feedback:
+        if action == "interrupt":
+            _thread.interrupt_main()
+        if action == "hold":
+            self.release.wait(PATIENCE_S)
+        return super().play(action)
+
+
+def test_a_ctrl_c_during_step_leaves_the_vector_env_usable(vector_cls, release):
+    # The interrupted batch kept its lock for good: every later step() raised "astep() was called
+    # while another reset/step was running".
+    envs = vector_cls([Factory(InterruptingEnv, release=release) for _ in range(2)], step_timeout=30)
+    try:
+        envs.reset(seed=0)
+        with pytest.raises(KeyboardInterrupt):
+            envs.step(["interrupt", "hold"])
+        release.set()
+        observations, _, _, truncations, _ = envs.step(["go", "on"])
+        assert len(observations) == 2 and not truncations.any()
+    finally:
+        envs.close()
