@@ -32,7 +32,7 @@ weighting as moving towards stronger stabilisation; the code's schedule is the o
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from agentgym.train.loss import SmoothingTerm
@@ -56,7 +56,8 @@ def lr_multiplier(step: int, *, total_steps: int, warmup_steps: int = 0, schedul
 
 @dataclass
 class EntropyBand:
-    """The adaptive entropy coefficient (module docstring); its state goes into checkpoints."""
+    """The adaptive entropy coefficient (module docstring); its state, the coefficient and the
+    average (not the settings, which come from the configuration), goes into checkpoints."""
 
     coef: float
     width: float = 0.2
@@ -80,11 +81,14 @@ class EntropyBand:
         return self.coef
 
     def state_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"coef": self.coef, "average": self.average}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for key, value in state.items():
-            setattr(self, key, value)
+        """Take a saved coefficient (within this band's ``[min_coef, max_coef]``: a run resumed
+        with other bounds) and average; the settings older checkpoints saved with them are
+        ignored, so those given on resume are the ones that act."""
+        self.coef = min(self.max_coef, max(self.min_coef, float(state["coef"])))
+        self.average = None if state.get("average") is None else float(state["average"])
 
 
 def epo_phase_weight(progress: float, *, middle: float = 0.8, early_rate: float = 2.0,

@@ -58,7 +58,7 @@ def test_entropy_band_pushes_the_coefficient_towards_the_band():
     assert band.observe(0.5) == 0.03      # and more, up to max_coef
     assert band.observe(2.0) == 0.015     # above the band: explore less
     assert band.observe(band.average) == 0.015  # inside: unchanged
-    copy = EntropyBand(coef=0.0)
+    copy = EntropyBand(coef=0.0, width=0.2, ema=0.5, factor=2.0, max_coef=0.03)  # the settings: configuration
     copy.load_state_dict(band.state_dict())
     assert copy == band
 

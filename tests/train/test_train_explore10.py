@@ -16,7 +16,9 @@ from agentgym.train.batching import NotTrainable, TrainingRow, training_rows
 from agentgym.train.logging import MetricsLogger, read_metrics
 from agentgym.train.loss import clipped_policy_loss, entropy_from_logits, entropy_from_logprobs
 from agentgym.train.plots import plot_curves
+from agentgym.train.trainer import Trainer
 from agentgym.train.update import PolicyUpdater, UpdateSettings
+from tests.train.conftest import learner, world_config
 from tests.train.word_world import tiny_model
 
 
@@ -128,3 +130,18 @@ def test_a_non_finite_sampling_logprob_is_refused_not_trained_on(world_rollout, 
     assert f"({logprob} at its token 0)" in report.skipped[1]
     model, _ = _update(rows)
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_entropy_band_settings_given_on_resume_are_the_ones_that_train(tmp_path):
+    # The checkpoint held the band's settings with its state, and they overwrote the ones given on
+    # resume (--set loss.entropy_band.max_coef=...), which config.json recorded all the same.
+    loss = {"entropy_coef": 0.05, "entropy_band": {"enabled": True, "max_coef": 0.1}}
+    first = Trainer(world_config(tmp_path / "run", run={"steps": 1}, checkpoint={"every": 1}, loss=loss), **learner())
+    first.train()
+    saved = first.entropy_band
+    changed = {"entropy_coef": 0.01,
+               "entropy_band": {"width": 0.5, "ema": 0.5, "factor": 2.0, "min_coef": 0.001, "max_coef": 0.02}}
+    band = Trainer.resume(tmp_path / "run", overrides={"run": {"steps": 2}, "loss": changed}, **learner()).entropy_band
+    assert (band.width, band.ema, band.factor, band.min_coef, band.max_coef) == (0.5, 0.5, 2.0, 0.001, 0.02)
+    assert band.average == saved.average is not None  # the learnt state is the checkpoint's
+    assert saved.coef == 0.05 and band.coef == 0.02  # the coefficient reached, within the new bounds
