@@ -58,6 +58,7 @@ from agentgym.remote.client import (
     _Failure,
     check_client_options,
     check_reset_arguments,
+    created_session,
     follow_generator,
     generator_as_data,
     reset_outcome,
@@ -475,7 +476,7 @@ class AsyncRemoteEnv:
             self.session_id = None
         if not may_create:
             raise _Failure("session_lost", "the server no longer holds this session: reset() to open a new one")
-        self.spec_info = await self._send(self._create)
+        self.spec_info = created_session(await self._send(self._create))
         self.session_id = self.spec_info["session_id"]
         self.resume_token = self.spec_info.get("resume_token")
         self.observation_space = space_from_description(self.spec_info.get("observation_space"))

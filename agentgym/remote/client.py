@@ -180,7 +180,7 @@ class RemoteEnv(gym.Env):
 
     def _open(self) -> None:
         self._session_in_doubt = False
-        self.spec_info = self._request("POST", "/v1/sessions", self._create_body)
+        self.spec_info = created_session(self._request("POST", "/v1/sessions", self._create_body))
         self.session_id = self.spec_info["session_id"]
         self.render_mode = self.spec_info.get("render_mode")
         self.metadata = {**type(self).metadata, "render_modes": list(self.spec_info.get("render_modes", []))}
@@ -315,6 +315,14 @@ def check_reset_arguments(owner: str, seed: Any, options: Any) -> None:
         dumps(options)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{owner}: options cannot travel to the server as JSON: {exc}") from None
+
+
+def created_session(answer: Any) -> dict[str, Any]:
+    """A create answer (``SessionInfo``), when it is one: an object with a ``session_id`` string;
+    a ``"server"`` failure otherwise (not an agentgym server's answer)."""
+    if type(answer) is not dict or type(answer.get("session_id")) is not str:
+        raise _Failure("server", f"the server's answer to create is malformed (no session_id): {str(answer)[:200]}")
+    return answer
 
 
 def step_outcome(answer: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:

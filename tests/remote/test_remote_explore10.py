@@ -118,22 +118,22 @@ def test_async_remote_env_takes_a_scheme_in_capitals_as_remote_env_does(server_u
     asyncio.run(scenario())
 
 
+CREATED = {"session_id": "s", "env_id": "foreign", "max_turns": None, "instructions": "", "tools": [],
+           "render_modes": []}
+
+
 class _ForeignServer:
     """A WebSocket server that speaks the protocol's envelope but answers ``step`` and ``reset``
     with whatever it is given (glue: a server that is not agentgym's, or a broken one)."""
 
     def __init__(self):
-        self.answers = {"reset": {"observation": "ready", "info": {}}, "step": {}}
+        self.answers = {"create": CREATED, "reset": {"observation": "ready", "info": {}}, "step": {}}
 
     async def handler(self, ws):
         async for raw in ws:
             message = json.loads(raw)
             kind = message["type"]
-            if kind == "create":
-                result = {"session_id": "s", "env_id": "foreign", "max_turns": None, "instructions": "", "tools": [],
-                          "render_modes": []}
-            else:
-                result = self.answers.get(kind, {})
+            result = self.answers.get(kind, {})
             await ws.send(json.dumps({"type": "result", "id": message["id"], "result": result}))
 
 
@@ -199,9 +199,6 @@ def _foreign_http_app(answers):
     return app
 
 
-CREATED = {"session_id": "s", "env_id": "foreign", "max_turns": None, "instructions": "", "tools": [],
-           "render_modes": []}
-
 
 @pytest.mark.parametrize("answer", [{}, {"observation": {"image": {"$png": "not base64!"}}, "info": {}},
                                     {"observation": "x", "info": None}])
@@ -218,3 +215,29 @@ def test_a_malformed_answer_to_remote_env_reset_is_an_error_observation_not_an_e
         finally:
             env.close()
 
+
+
+@pytest.mark.parametrize("answer", [{}, ["not", "a session"]])
+def test_a_malformed_answer_to_the_create_is_a_remote_env_error_naming_it(answer):
+    # The constructor raises RemoteEnvError when it cannot open the session; a create answer
+    # without a session id raised KeyError (TypeError for a list).
+    with serving_in_thread(_foreign_http_app({"create": answer, "reset": {}}), host="127.0.0.1", port=0,
+                           name="foreign server") as url:
+        with pytest.raises(RemoteEnvError, match="the server's answer to create is malformed"):
+            RemoteEnv("foreign", server=url)
+
+
+@pytest.mark.parametrize("answer", [{}, ["not", "a session"]])
+def test_a_malformed_answer_to_the_create_is_a_remote_env_error_from_async_open(answer):
+    # open raises RemoteEnvError when it cannot open the session; it raised KeyError or TypeError.
+    foreign = _ForeignServer()
+    foreign.answers["create"] = answer
+
+    async def scenario():
+        async with serve(foreign.handler, "127.0.0.1", 0) as server:
+            env = AsyncRemoteEnv("foreign", server=f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+            with pytest.raises(RemoteEnvError, match="the server's answer to create is malformed"):
+                await env.open()
+            await env.aclose()
+
+    asyncio.run(scenario())
