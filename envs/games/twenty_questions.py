@@ -24,8 +24,8 @@ words, lower case, a plural ``s``/``es`` accepted, the longest phrase first), it
 reply ("Is it found in or on water? Yes."), its value the truth. With the default rules the
 reply is that statement. With a policy (:class:`~agentgym.responders.PolicyResponder`: a
 hosted model, vLLM, a scripted one) the policy, told the secret and the facts, answers the
-agent's question; its yes or no is read from the first yes-word or no-word of its text and
-the reply restates the question with it (so the answers the agent sees, and the things still
+agent's question; its yes or no is read from the first yes-word or no-word of its text (a
+negated yes-word, "absolutely not", "not true", says no: :func:`yes_or_no`) and the reply restates the question with it (so the answers the agent sees, and the things still
 possible, follow the responder even where it errs). A reply with neither word, or a policy
 that fails, gives an error observation that costs no question. Every question turn records the
 answer in ``info["responder"]`` (:meth:`~agentgym.responders.Answer.record`); guesses are
@@ -62,6 +62,10 @@ _ARTICLE = re.compile(r"(?:a|an|the|some) ")
 _YES_WORDS = frozenset({"yes", "yeah", "yep", "yup", "correct", "true", "affirmative", "indeed", "certainly",
                         "absolutely"})
 _NO_WORDS = frozenset({"no", "nope", "nah", "false", "incorrect", "negative"})
+# A yes-word right after one of these says no ("not true", "isn't correct"), as does one of the
+# adverbs right before "not" ("certainly not", "absolutely not").
+_NEGATIONS = frozenset({"not", "isnt", "arent", "wasnt", "werent", "never"})
+_ADVERBS_BEFORE_NOT = frozenset({"certainly", "absolutely", "indeed"})
 
 
 def normalize(text: str) -> str:
@@ -162,10 +166,15 @@ def _attribute_masks(difficulty: str) -> dict[str, int]:
 
 def yes_or_no(text: str) -> bool | None:
     """What a free-text reply says: ``True`` for yes, ``False`` for no, ``None`` when it says
-    neither. The first yes-word or no-word decides ("No, it is not, yes really" is no)."""
-    for word in normalize(text).split():
+    neither. The first yes-word or no-word decides ("No, it is not, yes really" is no); a
+    yes-word negated says no: after "not" ("not true", "that isn't correct") or, for
+    "certainly", "absolutely" and "indeed", before it ("absolutely not")."""
+    words = normalize(text).split()
+    for i, word in enumerate(words):
         if word in _YES_WORDS:
-            return True
+            if i and words[i - 1] in _NEGATIONS:
+                return False
+            return not (word in _ADVERBS_BEFORE_NOT and words[i + 1:i + 2] == ["not"])
         if word in _NO_WORDS:
             return False
     return None

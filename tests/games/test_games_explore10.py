@@ -183,3 +183,30 @@ def test_taxi_reads_drop_them_off_as_a_dropoff(action):
     assert env.unwrapped.taxi == 4
     observation, _, terminated, _, info = env.step(action)
     assert info["error"] is None and terminated and info["success"]
+
+
+@pytest.mark.parametrize("reply, said", [
+    ("Absolutely not.", False), ("Certainly not!", False), ("Not true.", False), ("Indeed not", False),
+    ("That is not correct.", False), ("That isn't true.", False),
+    ("Absolutely!", True), ("Yes, not a doubt.", True), ("It is true.", True), ("Correct, it can.", True),
+    ("No.", False), ("Nope, certainly not.", False), ("I'm not sure.", None),
+])
+def test_twenty_questions_reads_a_negated_yes_word_as_no(reply, said):
+    # 'Absolutely not.' and 'Not true.' from a policy responder were read as yes (the first
+    # yes-word decided): the agent was told 'Yes.' and the things still possible went wrong
+    from agentgym.envs.games.twenty_questions import yes_or_no
+
+    assert yes_or_no(reply) is said
+
+
+def test_twenty_questions_a_policy_saying_certainly_not_answers_no():
+    from agentgym.policies.scripted import ScriptedPolicy
+
+    env = agentgym.make("games/TwentyQuestions-v0", difficulty="hard",
+                        responder=ScriptedPolicy(["Certainly not."], then="yes")).unwrapped
+    env.reset(seed=0)
+    env.secret = "penguin"
+    observation, *_ = env.step("Can it fly?")
+    assert observation.startswith("Can it fly? No.")
+    flying = sum("can_fly" in env.catalogue.yes[thing] for thing in env.candidates)
+    assert env.remaining.bit_count() == len(env.candidates) - flying
