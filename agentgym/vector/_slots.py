@@ -110,6 +110,12 @@ class SlotVectorEnv(VectorEnv):
       A slot whose environment failed (below) does not raise: until that reset, each step gives
       it an error result, ``"step skipped: the environment failed and has not been reset since"``.
 
+    A ``reset``/``step`` cancelled from outside (a task awaiting ``astep`` cancelled, Ctrl-C in
+    ``step``) loses the results of the calls it made, which still run to their end in the
+    slots' threads; the episodes of those slots are then over, as if they had ended: reset at
+    their next step (``NEXT_STEP`` and ``SAME_STEP``, as an autoreset) or refused until a
+    masked reset (``DISABLED``).
+
     Failures: a ``reset`` or ``step`` that raises, or runs longer than ``step_timeout``
     seconds (building a sub-environment, in the constructor or at a rebuild, counts too), gives
     that slot an error result: an error observation (for text spaces,
@@ -190,6 +196,8 @@ class SlotVectorEnv(VectorEnv):
         self._started = False
         self._observations: list[Any] = [None] * self.num_envs
         self._autoreset = np.zeros(self.num_envs, dtype=np.bool_)
+        # slots whose last batch was cancelled from outside: their episodes are over (see _drive)
+        self._cancelled = np.zeros(self.num_envs, dtype=np.bool_)
         try:
             self._build_envs()
             self._set_spaces()
@@ -225,6 +233,7 @@ class SlotVectorEnv(VectorEnv):
                     infos = self._add_info(infos, {"construction_error": first_failure.error}, i)
             self._observations[i], info, failed = self._settle_reset(i, outcome)
             self._autoreset[i] = failed  # NEXT_STEP retries a failed reset on the next step
+            self._cancelled[i] = False
             infos = self._add_info(infos, info, i)
         self._started = True
         return self._batched_observations(), infos
@@ -259,7 +268,9 @@ class SlotVectorEnv(VectorEnv):
         skipped: dict[int, Outcome] = {}
         for slot in self._slots:
             i = slot.index
-            if mode is AutoresetMode.NEXT_STEP and self._autoreset[i]:
+            if (mode is AutoresetMode.NEXT_STEP and self._autoreset[i]) or (
+                mode is AutoresetMode.SAME_STEP and self._cancelled[i]
+            ):
                 calls[i] = ResetCall(None, None)  # the action of an ended episode is ignored
             elif slot.live:
                 calls[i] = StepCall(actions[i])
@@ -294,6 +305,7 @@ class SlotVectorEnv(VectorEnv):
         terminations = np.array([r.terminated for r in results], dtype=np.bool_)
         truncations = np.array([r.truncated for r in results], dtype=np.bool_)
         self._autoreset = terminations | truncations
+        self._cancelled[:] = False
         rewards = np.array([r.reward for r in results], dtype=np.float64)
         return self._batched_observations(), rewards, terminations, truncations, infos
 
@@ -479,14 +491,33 @@ class SlotVectorEnv(VectorEnv):
         return self._run_sync(self.astep(actions), "step")
 
     async def _drive(self, program: Program, method: str) -> Any:
+        """Run ``program``'s batches of calls. A batch cancelled from outside (or interrupted)
+        ends the episodes of every slot the program called: their calls run on to their end
+        (a thread cannot be stopped), but the results are lost, so each is reset before it is
+        stepped again (see :meth:`_end_cancelled_episodes`)."""
+        called: set[int] = set()
         with self._one_batch(method):
             try:
                 calls = next(program)
                 while True:
-                    outcomes = await asyncio.gather(*(self._slots[i].run(call) for i, call in calls.items()))
+                    called.update(calls)
+                    try:
+                        outcomes = await asyncio.gather(*(self._slots[i].run(call) for i, call in calls.items()))
+                    except BaseException:
+                        program.close()
+                        self._end_cancelled_episodes(sorted(called))
+                        raise
                     calls = program.send(dict(zip(calls, outcomes, strict=True)))
             except StopIteration as finished:
                 return finished.value
+
+    def _end_cancelled_episodes(self, slots: list[int]) -> None:
+        """The episodes of ``slots`` are over: NEXT_STEP and SAME_STEP reset them at their next
+        step (reported as an autoreset: the reset's observation, reward 0, no termination),
+        DISABLED refuses to step them until a reset with ``reset_mask``."""
+        for i in slots:
+            self._autoreset[i] = True
+            self._cancelled[i] = True
 
     def _run_sync(self, coroutine: Coroutine[Any, Any, Any], method: str, *, on_the_loop: bool = True) -> Any:
         """Run ``coroutine`` on this vector env's private event loop. Inside a running event

@@ -4,12 +4,14 @@ got wrong are refused as the caller's error."""
 from __future__ import annotations
 
 import _thread
+import asyncio
 import threading
 from contextlib import closing
 from typing import Any
 
 import numpy as np
 import pytest
+from gymnasium.error import ResetNeeded
 from vector_test_envs import PATIENCE_S, EchoEnv, Factory
 
 from agentgym import Feedback
@@ -172,3 +174,54 @@ def test_a_ctrl_c_during_step_leaves_the_vector_env_usable(vector_cls, release):
         assert len(observations) == 2 and not truncations.any()
     finally:
         envs.close()
+
+
+class EnteringEnv(InterruptingEnv):
+    """:class:`InterruptingEnv` that says (``entered``) when a ``"hold"`` has begun."""
+
+    def __init__(self, entered: threading.Event, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.entered = entered
+
+    def play(self, action: str) -> Feedback:
+        if action == "hold":
+            self.entered.set()
+        return super().play(action)
+
+
+@pytest.mark.parametrize("mode", ["NextStep", "SameStep", "Disabled"])
+def test_a_cancelled_astep_ends_the_episodes_it_was_running(vector_cls, release, mode):
+    # Cancelled from outside (asyncio.wait_for, a task group), the batch's steps still ran in their
+    # threads and their results were lost: the next step played turn 2 of episodes whose turn 1
+    # the caller never saw ('echo on (turn 2)'), or stepped an episode that had ended.
+    entered = threading.Event()
+    envs = vector_cls([Factory(EnteringEnv, release=release, entered=entered) for _ in range(2)],
+                      step_timeout=30, autoreset_mode=mode)
+
+    async def main():
+        await envs.areset(seed=0)
+        batch = asyncio.ensure_future(envs.astep(["stop", "hold"]))
+        for _ in range(500):
+            if entered.is_set():
+                break
+            await asyncio.sleep(0.01)
+        batch.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await batch
+        release.set()
+        if mode == "Disabled":
+            with pytest.raises(ResetNeeded, match=r"sub-environments \[0, 1\] ended their episodes"):
+                await envs.astep(["go", "on"])
+            return await envs.areset(options={"reset_mask": np.array([True, True])}), None
+        return await envs.astep(["go", "on"]), await envs.astep(["go", "on"])
+
+    try:
+        after_cancel, next_step = asyncio.run(main())
+    finally:
+        envs.close()
+    observations = after_cancel[0]
+    assert [observation.startswith("episode start") for observation in observations] == [True, True]
+    if next_step is not None:
+        _, rewards, terminations, truncations, _ = after_cancel
+        assert rewards.tolist() == [0.0, 0.0] and not terminations.any() and not truncations.any()
+        assert list(next_step[0]) == ["echo go (turn 1)", "echo on (turn 1)"]
