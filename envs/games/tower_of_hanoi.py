@@ -16,7 +16,8 @@ _TARGET = 2  # every disk must end on peg C
 # A peg is A/B/C or 1/2/3, optionally preceded by "peg"; two pegs separated by an arrow,
 # "to", a comma or spaces make a move ("A->C", "move a to c", "1 3", "peg 1 to peg 3"); blanks
 # alone are one alternative (blanks around optional blanks take quadratic time on a long run).
-_PEG = r"(?:peg\s*)?([abc123])"
+# A number right after "disk" names a disk, not a peg: "move disk 1 to C" is no move from peg 1.
+_PEG = r"(?:peg\s*)?(?<!disk )(?<!disc )([abc123])"
 _MOVE = re.compile(
     rf"(?<![a-z0-9]){_PEG}(?:\s*(?:->|→|=>|>|\bto\b|,)\s*|\s+){_PEG}(?![a-z0-9])", re.IGNORECASE
 )
@@ -113,7 +114,7 @@ class TowerOfHanoi(GameEnv):
     off peg C. The agent has ``2 * optimal + N`` moves; running out is a loss.
 
     Action: ``move A C`` (also ``A->C``, ``1 3``, ``from peg 1 to peg 3``; the last move in the
-    text counts). Reward: ``outcome`` 1 on a win, 0 when the moves run out; with
+    text counts; a number after "disk" is a disk, not a peg). Reward: ``outcome`` 1 on a win, 0 when the moves run out; with
     ``dense_reward``, ``progress`` is the change in optimal distance to the goal divided by the
     starting distance (positive when the move gets closer, negative when it backs away; the
     oracle collects exactly 1).

@@ -210,3 +210,16 @@ def test_twenty_questions_a_policy_saying_certainly_not_answers_no():
     assert observation.startswith("Can it fly? No.")
     flying = sum("can_fly" in env.catalogue.yes[thing] for thing in env.candidates)
     assert env.remaining.bit_count() == len(env.candidates) - flying
+
+
+@pytest.mark.parametrize("action", ["Move disk 1 to C", "move disk 1 to peg C", "Move disc 2 to peg B"])
+def test_tower_of_hanoi_a_disk_number_is_not_read_as_a_peg(action):
+    # 'Move disk 1 to C' with disk 1 on B moved disk 2 from A (peg 1) to C; 'disk 2 to peg B'
+    # was 'the source and destination pegs must differ'
+    env = agentgym.make("games/TowerOfHanoi-v0", difficulty="easy")
+    env.reset(seed=0, options={"start": "BAA"})  # disk 1 on B, disks 2 and 3 on A
+    observation, _, _, _, info = env.step(action)
+    assert info["error"] is not None and "peg" in info["error"]
+    assert env.unwrapped.position == [1, 0, 0]
+    observation, *_ = env.step("Move disk 1 from B to C")  # the pegs named: the move
+    assert observation.startswith("Moved disk 1 from B to C.")
