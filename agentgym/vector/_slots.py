@@ -434,7 +434,8 @@ class SlotVectorEnv(VectorEnv):
         isolation, its process is killed). Environments abandoned earlier are not closed again
         (their thread may still be inside them); their daemon threads end when the hung call
         returns, and never keep the process from exiting. The first error a healthy
-        environment's ``close`` raised is re-raised once all is shut.
+        environment's ``close`` raised is re-raised once all is shut (the vector env is closed
+        all the same: a later ``close`` does nothing, ``reset``/``step`` raise).
         """
 
         async def close_all() -> list[Any]:
@@ -452,6 +453,7 @@ class SlotVectorEnv(VectorEnv):
                     self._loop = None
         errors = [result for result in results if isinstance(result, BaseException)]
         if errors:
+            self.closed = True  # VectorEnv.close marks it only when close_extras returns
             raise errors[0]
 
     def __del__(self) -> None:

@@ -225,3 +225,26 @@ def test_a_cancelled_astep_ends_the_episodes_it_was_running(vector_cls, release,
         _, rewards, terminations, truncations, _ = after_cancel
         assert rewards.tolist() == [0.0, 0.0] and not terminations.any() and not truncations.any()
         assert list(next_step[0]) == ["echo go (turn 1)", "echo on (turn 1)"]
+
+
+class BadCloseEnv(EchoEnv):
+    def close(self) -> None:
+        super().close()
+        raise OSError("disk gone")
+
+
+def test_a_close_that_reraises_an_environments_error_still_closes_the_vector_env(vector_cls):
+    # closed stayed False: step() and reset() then ran on the closed handles ('Environment error:
+    # step on a closed environment handle' in every slot) on a fresh private loop nobody closed.
+    factories = [Factory(EchoEnv), Factory(BadCloseEnv)]
+    envs = vector_cls(factories)
+    envs.reset(seed=0)
+    with pytest.raises(OSError, match="disk gone"):
+        envs.close()
+    assert envs.closed
+    assert [factory.built[0].was_closed for factory in factories] == [True, True]
+    with pytest.raises(RuntimeError, match="is closed"):
+        envs.step(["a", "b"])
+    with pytest.raises(RuntimeError, match="is closed"):
+        envs.reset(seed=0)
+    envs.close()  # quiet: already closed
