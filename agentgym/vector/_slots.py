@@ -201,8 +201,12 @@ class SlotVectorEnv(VectorEnv):
         try:
             self._build_envs()
             self._set_spaces()
-        except BaseException:
-            self.close()
+        except BaseException as error:
+            try:
+                self.close()
+            except Exception as close_error:  # noqa: BLE001 - the construction's error is the one to raise
+                error.add_note(f"closing the environments built meanwhile failed too: "
+                               f"{type(close_error).__name__}: {close_error}")
             raise
         first = self._first_spaces()
         self.metadata = {**first.metadata, "autoreset_mode": self.autoreset_mode}

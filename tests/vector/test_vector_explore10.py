@@ -248,3 +248,15 @@ def test_a_close_that_reraises_an_environments_error_still_closes_the_vector_env
     with pytest.raises(RuntimeError, match="is closed"):
         envs.reset(seed=0)
     envs.close()  # quiet: already closed
+
+
+def _broken_factory():
+    raise ValueError("bad config")
+
+
+def test_a_construction_error_is_not_replaced_by_the_close_error_of_an_environment_built_beside_it(vector_cls):
+    # The constructor closes what it built before raising; a close that raised (OSError: disk
+    # gone) replaced the factory's own error, which the caller needs.
+    with pytest.raises(ValueError, match="bad config") as raised:
+        vector_cls([Factory(BadCloseEnv), _broken_factory])
+    assert any("OSError: disk gone" in note for note in getattr(raised.value, "__notes__", []))
