@@ -29,7 +29,9 @@ The failure contract is :class:`~agentgym.remote.client.RemoteEnv`'s:
   connection is found dropped *before* a call is sent, the client reconnects and takes the
   same session back (``resume``) within the server's grace period, then sends the call — the
   episode goes on. When the session is gone, ``areset`` opens a new one; ``astep`` answers
-  ``session_lost``.
+  ``session_lost``. After a call that timed out or lost its connection in flight (the server
+  may still be running it: a hung step holds the session), ``areset`` asks the server to close
+  that session, without waiting, and opens a new one, as ``RemoteEnv.reset`` does.
 - A bad argument (a negative seed, options that are not a dict or hold a value JSON cannot
   carry) raises :class:`~agentgym.core.ConfigError`. ``aclose`` closes the session and the
   connection and never raises.
@@ -359,6 +361,7 @@ class AsyncRemoteEnv:
         self._pending: dict[int, asyncio.Future] = {}
         self._ids = itertools.count(1)
         self._lock: asyncio.Lock | None = None
+        self._session_in_doubt = False  # a call on it timed out or lost its connection
 
     # ------------------------------------------------------------------ transport
     async def _connect(self) -> None:
@@ -439,14 +442,17 @@ class AsyncRemoteEnv:
         try:
             ws.send(data)
             answer = await future
-        except _Failure:
+        except _Failure:  # the connection was lost with the call in flight
+            self._session_in_doubt = True  # the server may be running it still, the session busy
             raise
         except Exception as exc:  # noqa: BLE001 - the connection broke while sending
+            self._session_in_doubt = True
             raise _Failure("transport", f"{type(exc).__name__} talking to {self.url}: {exc}") from None
         finally:
             timer.cancel()
             self._pending.pop(request_id, None)
         if answer is None:  # no answer within the timeout
+            self._session_in_doubt = True
             await self._drop_connection()  # a late answer must not be taken for the next call's
             raise _Failure("transport", f"no answer from {self.url} within {self.timeout:g} s")
         if answer.get("type") == "error":
@@ -477,9 +483,29 @@ class AsyncRemoteEnv:
         if not may_create:
             raise _Failure("session_lost", "the server no longer holds this session: reset() to open a new one")
         self.spec_info = created_session(await self._send(self._create))
+        self._session_in_doubt = False
         self.session_id = self.spec_info["session_id"]
         self.resume_token = self.spec_info.get("resume_token")
         self.observation_space = space_from_description(self.spec_info.get("observation_space"))
+
+    async def _abandon_session(self) -> None:
+        """Give up this env's session, whose last call timed out or lost its connection (the
+        server may still be running it: a hung step holds the session for good). A resumable
+        one is resumed on a new connection and asked to close, which the server does once that
+        call ends, without waiting for it (best effort: its reaper closes it otherwise); a
+        session that is not resumable closed with its connection. Then it is forgotten."""
+        session_id, token = self.session_id, self.resume_token
+        self.session_id = self.resume_token = None
+        await self._drop_connection()
+        if session_id is not None and token is not None:
+            try:
+                await self._connect()
+                await self._send({"type": "resume", "session_id": session_id, "resume_token": token})
+                self._ws.send(dumps({"type": "close", "id": next(self._ids)}))
+            except (_Failure, ConnectionError):
+                pass
+            await self._drop_connection()
+        self._session_in_doubt = False
 
     def _guard(self) -> asyncio.Lock:
         if self._lock is None:
@@ -515,6 +541,8 @@ class AsyncRemoteEnv:
         async with self._guard():
             try:
                 try:
+                    if self._session_in_doubt:  # its last call may still run there (a hung step): start afresh
+                        await self._abandon_session()
                     await self._ensure_session(may_create=True)
                     answer = await self._send(message)
                 except _Failure as failure:
@@ -523,6 +551,8 @@ class AsyncRemoteEnv:
                     await self._drop_connection()  # start over once: resume, or a new session
                     if failure.kind == "session_lost":
                         self.session_id = None
+                    elif self._session_in_doubt:
+                        await self._abandon_session()
                     await self._ensure_session(may_create=True)
                     answer = await self._send(message)
                 return reset_outcome(answer)
@@ -594,6 +624,7 @@ class AsyncRemoteEnv:
                 finally:
                     self.timeout = timeout
             self.session_id = self.resume_token = None
+            self._session_in_doubt = False
             await self._drop_connection()
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 
+import httpx
 import psutil
 import pytest
 from fastapi import FastAPI
@@ -241,3 +244,47 @@ def test_a_malformed_answer_to_the_create_is_a_remote_env_error_from_async_open(
             await env.aclose()
 
     asyncio.run(scenario())
+
+
+class Blocks(Echo):
+    """The action ``"block"`` waits until :data:`RELEASE` is set (an environment call that hangs)."""
+
+    def play(self, action):
+        if action == "block":
+            RELEASE.wait(20)
+        return super().play(action)
+
+
+RELEASE = threading.Event()
+agentgym.register("test/Explore10Blocks-v0", Blocks, max_turns=None)
+
+
+def test_after_an_astep_that_timed_out_areset_opens_a_new_session_instead_of_waiting_on_the_busy_one():
+    # RemoteEnv's contract, which AsyncRemoteEnv shares: after a call that timed out, reset opens
+    # a new session (the server may still run the call: a hung step holds the session). The async
+    # client resumed the same session, and every areset timed out behind the hung step.
+    RELEASE.clear()
+    with running_env_server(max_sessions=8) as url:
+        async def scenario():
+            env = AsyncRemoteEnv("test/Explore10Blocks-v0", server=url, timeout=0.5)
+            try:
+                await env.areset(seed=0)
+                first = env.session_id
+                assert (await env.astep("block"))[4]["remote_error"] == "transport"
+                observation, info = await env.areset(seed=1)
+                assert observation == "ready" and "remote_error" not in info
+                assert env.session_id != first
+                assert (await env.astep("hello"))[0] == "echo hello"
+            finally:
+                RELEASE.set()
+                await env.aclose()
+
+        try:
+            asyncio.run(scenario())
+        finally:
+            RELEASE.set()
+        # the abandoned session was closed once its step ended (asked to close, not left for the reaper)
+        deadline = time.monotonic() + 5
+        while httpx.get(url + "/metrics", timeout=5).json()["sessions"]["open"]:
+            assert time.monotonic() < deadline, "the abandoned session is still open"
+            time.sleep(0.05)
