@@ -30,12 +30,13 @@ _PARTNERS = tuple(tuple(tuple(x for x in line if x != cell) for line in LINES if
 EMPTY = "."
 DEFAULT_STRENGTH = {"easy": 0.0, "medium": 0.15, "hard": 0.3}
 THREAT_REWARD = 0.1
-# "row 2 column 3" (also "r2c3", "row 2 and col 3"), "2 3" / "2,3" / "(2, 3)", or a cell number
-# 1-9; the last one in the text counts. A full stop may end the sentence ("2 3."); a decimal
-# ("2.5") is no cell. The separator is one alternative per shape, not blanks around optional
-# blanks (quadratic time on a long run).
+# "row 2 column 3" (also "r2c3", "row 2 and col 3", or column first: "column 3, row 2"),
+# "2 3" / "2,3" / "(2, 3)", or a cell number 1-9; the last one in the text counts. A full stop
+# may end the sentence ("2 3."); a decimal ("2.5") is no cell. The separator is one alternative
+# per shape, not blanks around optional blanks (quadratic time on a long run).
 _MOVE = re.compile(
     r"\br(?:ow)?\W*(\d+)(?:\W+and\b)?\W*c(?:ol(?:umn)?)?\W*(\d+)"
+    r"|\bc(?:ol(?:umn)?)?\W*(\d+)(?:\W+and\b)?\W*r(?:ow)?\W*(\d+)"
     r"|(?<![\d.\-])([1-3])(?:\s*,\s*|\s+)([1-3])(?!\d|\.\d)"
     r"|(?<![\d.\-])([1-9])(?!\d|\.\d)",
     re.IGNORECASE | re.ASCII,
@@ -219,11 +220,11 @@ class TicTacToe(TwoPlayerGame):
         if found is None:
             raise InvalidAction("reply with a free cell: a number 1-9 or \"row column\" such as "
                                 "\"2 3\".")
-        row, col, row2, col2, number = found.groups()
+        row, col, col_first, row_second, row2, col2, number = found.groups()
         if number is not None:
             return int(number) - 1
         if row is None:
-            row, col = row2, col2
+            row, col = (row_second, col_first) if col_first is not None else (row2, col2)
         if row not in ("1", "2", "3") or col not in ("1", "2", "3"):
             raise InvalidAction("rows and columns go from 1 to 3, e.g. \"row 2, column 3\".")
         return (int(row) - 1) * 3 + int(col) - 1

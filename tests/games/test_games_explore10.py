@@ -223,3 +223,12 @@ def test_tower_of_hanoi_a_disk_number_is_not_read_as_a_peg(action):
     assert env.unwrapped.position == [1, 0, 0]
     observation, *_ = env.step("Move disk 1 from B to C")  # the pegs named: the move
     assert observation.startswith("Moved disk 1 from B to C.")
+
+
+@pytest.mark.parametrize("action", ["column 3, row 2", "col 3 row 2", "c3r2", "Column 3 and row 2."])
+def test_tic_tac_toe_reads_column_before_row(action):
+    # 'column 3, row 2' marked cell 2 (row 1, column 2): the two numbers were read as cells
+    env = agentgym.make("games/TicTacToe-v0", difficulty="easy")
+    env.reset(seed=0)
+    observation, _, _, _, info = env.step(action)
+    assert info["error"] is None and observation.startswith("You marked 6 (row 2, column 3).")
