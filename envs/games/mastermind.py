@@ -84,7 +84,7 @@ class Mastermind(HiddenAnswerGame):
     """Find a secret code of digits; each guess is answered with black and white pegs.
 
     Action: a code such as ``1234`` (the last run of digits in the text counts; spaces or commas
-    between the digits are fine). Reward: ``outcome`` 1 on a win; with ``dense_reward``,
+    between the digits are fine, and so are other scripts' decimal digits, e.g. fullwidth). Reward: ``outcome`` 1 on a win; with ``dense_reward``,
     ``progress`` is the fraction of the still-possible codes the guess ruled out.
     """
 
@@ -150,6 +150,8 @@ class Mastermind(HiddenAnswerGame):
             raise InvalidAction(f"reply with a code of {self.length} digits from 1 to "
                                 f"{self.colours}, e.g. {'123456789'[:self.length]}.")
         code = _NOT_DIGIT.sub("", runs[-1])
+        if not code.isascii():  # fullwidth or other Unicode decimal digits name the same colours
+            code = "".join(str(int(digit)) for digit in code)
         if len(code) != self.length:
             raise InvalidAction(f"the code has {self.length} digits, not {len(code)}.")
         if code not in self._valid:

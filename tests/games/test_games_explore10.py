@@ -232,3 +232,14 @@ def test_tic_tac_toe_reads_column_before_row(action):
     env.reset(seed=0)
     observation, _, _, _, info = env.step(action)
     assert info["error"] is None and observation.startswith("You marked 6 (row 2, column 3).")
+
+
+@pytest.mark.parametrize("action", ["１２３４", "١٢٣٤", "code: １ ２ ３ ４"])
+def test_mastermind_reads_unicode_digits_as_the_colours_they_name(action):
+    # fullwidth or Arabic-Indic digits 1-4 were refused with 'use only the digits 1 to 6', which
+    # they were; GuessTheNumber, Minesweeper and Sudoku read such digits
+    env = agentgym.make("games/Mastermind-v0", difficulty="medium")
+    env.reset(seed=0)
+    observation, _, _, _, info = env.step(action)
+    assert info["error"] is None and observation.startswith("1234 -> ")
+    assert env.unwrapped.history[-1][0] == "1234"
