@@ -41,7 +41,7 @@ from agentgym.rollout import RolloutConfig, Task, rollout
 from agentgym.trajectory import Trajectory
 from agentgym.train.batching import training_rows
 from agentgym.train.packed_attention import ATTENTION_CHOICES, AttentionChoice
-from agentgym.train.update import PolicyUpdater, UpdateSettings, check_token_budget
+from agentgym.train.update import PolicyUpdater, UpdateSettings, check_max_grad_norm, check_token_budget
 from agentgym.wrappers.chat_history import DEFAULT_SYSTEM_PROMPT
 
 
@@ -55,7 +55,7 @@ class SFTSettings:
         rows_per_step: trajectories per optimizer step (the last step of a pass may hold fewer).
         micro_batch_tokens: the token budget of one forward/backward pass, or ``"auto"`` (sized
             from the device's free memory: :func:`~agentgym.train.update.resolve_token_budget`).
-        max_grad_norm: gradient clipping (``None``: none).
+        max_grad_norm: gradient clipping, a positive number (``None``: none).
         weight_decay: AdamW's weight decay.
         seed: the shuffling of the rows at each pass.
         attention: ``auto``, ``packed`` or ``model`` (:class:`~agentgym.train.update.UpdateSettings`).
@@ -76,6 +76,7 @@ class SFTSettings:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"SFTSettings.{name} must be a positive integer, got {value!r}")
         check_token_budget(self.micro_batch_tokens, "SFTSettings.micro_batch_tokens")
+        check_max_grad_norm(self.max_grad_norm, "SFTSettings.max_grad_norm")
         if self.attention not in ATTENTION_CHOICES:
             raise ValueError(f"SFTSettings.attention must be one of {', '.join(ATTENTION_CHOICES)}, "
                              f"got {self.attention!r}")

@@ -94,7 +94,9 @@ class UpdateSettings:
         micro_batch_tokens: the token budget of one forward/backward pass, or ``"auto"``:
             sized from the device's free memory and the model's shape
             (:func:`resolve_token_budget`) when the first update starts.
-        max_grad_norm: clip the global gradient norm to this (``None``: no clipping).
+        max_grad_norm: clip the global gradient norm to this positive number (``None``: no
+            clipping; 0 would zero every gradient and a negative number flip it, so they are
+            refused).
         eps_low / eps_high: the clip range ``[1 - eps_low, 1 + eps_high]`` of the ratio.
         dual_clip: the dual-clip constant ``c`` (> 1) for negative advantages, or ``None``.
         aggregation: ``token-mean``, ``seq-mean-token-mean`` or ``seq-mean-token-sum``.
@@ -148,6 +150,7 @@ class UpdateSettings:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         check_token_budget(self.micro_batch_tokens, "micro_batch_tokens")
+        check_max_grad_norm(self.max_grad_norm, "max_grad_norm")
         if self.attention not in ATTENTION_CHOICES:
             raise ValueError(f"attention must be one of {', '.join(ATTENTION_CHOICES)}, got {self.attention!r}")
         if self.aggregation not in AGGREGATIONS:
@@ -289,6 +292,16 @@ def check_token_budget(value: Any, name: str = "micro_batch_tokens") -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f'{name} must be a positive integer or "auto", got {value!r}')
+
+
+def check_max_grad_norm(value: Any, name: str = "max_grad_norm") -> None:
+    """``ValueError`` unless ``value`` is ``None`` (no clipping) or a positive number:
+    ``clip_grad_norm_`` scales the gradients by ``value / norm``, so 0 would zero them (nothing
+    learnt) and a negative number flip them (the update would climb the loss)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number or None (no clipping), got {value!r}")
 
 
 def resolve_token_budget(model: Any, budget: TokenBudget, *, attention: AttentionChoice = "auto",

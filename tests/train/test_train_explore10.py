@@ -16,6 +16,7 @@ from agentgym.train.batching import NotTrainable, TrainingRow, training_rows
 from agentgym.train.logging import MetricsLogger, read_metrics
 from agentgym.train.loss import clipped_policy_loss, entropy_from_logits, entropy_from_logprobs
 from agentgym.train.plots import plot_curves
+from agentgym.train.sft import SFTSettings
 from agentgym.train.trainer import Trainer
 from agentgym.train.update import PolicyUpdater, UpdateSettings
 from tests.train.conftest import learner, world_config
@@ -145,3 +146,14 @@ def test_entropy_band_settings_given_on_resume_are_the_ones_that_train(tmp_path)
     assert (band.width, band.ema, band.factor, band.min_coef, band.max_coef) == (0.5, 0.5, 2.0, 0.001, 0.02)
     assert band.average == saved.average is not None  # the learnt state is the checkpoint's
     assert saved.coef == 0.05 and band.coef == 0.02  # the coefficient reached, within the new bounds
+
+
+@pytest.mark.parametrize("norm", [0.0, -1.0, math.nan, "1"])
+def test_a_gradient_clip_that_is_not_a_positive_number_is_refused(norm):
+    # clip_grad_norm_ scales by max_norm / norm: 0 zeroed every gradient (nothing learnt) and -1
+    # flipped it (the positive-advantage tokens became less likely); both were taken silently.
+    with pytest.raises(ValueError, match="max_grad_norm must be a positive number or None"):
+        UpdateSettings(max_grad_norm=norm)
+    with pytest.raises(ValueError, match="max_grad_norm must be a positive number or None"):
+        SFTSettings(max_grad_norm=norm)
+    assert UpdateSettings(max_grad_norm=None).max_grad_norm is None and SFTSettings(max_grad_norm=2).max_grad_norm == 2
