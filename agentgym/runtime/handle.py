@@ -84,6 +84,24 @@ def as_reset_result(result: Sequence[Any]) -> tuple[Any, dict[str, Any]]:
     return observation, dict(info)
 
 
+def checked_env(env: Any, factory: Any) -> Any:
+    """``env``, what ``factory`` returned, if it is an environment (it has ``step`` or, for a
+    natively asynchronous one, ``astep``); else a ``TypeError`` naming the factory and what it
+    returned (``None``, a class instead of an instance), raised while building, where it fails
+    the construction instead of every later reset."""
+    is_env = callable(getattr(env, "step", None)) or callable(getattr(env, "astep", None))
+    if env is None or isinstance(env, type) or not is_env:
+        hint = ": it must return an instance" if isinstance(env, type) else ""
+        raise TypeError(f"the environment factory {_clipped(factory)} returned {_clipped(env)}, not an environment "
+                        f"(an object with reset() and step()){hint}")
+    return env
+
+
+def _clipped(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
 def raise_remote_error(method: str, info: dict[str, Any]) -> None:
     """A remote environment's client (``RemoteEnv``, ``AsyncRemoteEnv``, ``OpenEnvEnv``) answers
     a lost server or session with an error result marked ``info["remote_error"]``: raise it as

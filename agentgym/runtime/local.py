@@ -28,6 +28,7 @@ from agentgym.runtime.handle import (
     StepResult,
     as_reset_result,
     as_step_result,
+    checked_env,
     raise_remote_error,
 )
 from agentgym.runtime.process_env import ProcessEnv, ProcessEnvDied
@@ -157,8 +158,9 @@ class LocalHandle(EnvHandle):
             raise
 
     def _make(self) -> Any:
-        """Build the environment (in the environment's thread)."""
-        return self.factory()
+        """Build the environment (in the environment's thread); a factory that returns no
+        environment is a ``TypeError`` naming it (:func:`~agentgym.runtime.handle.checked_env`)."""
+        return checked_env(self.factory(), self.factory)
 
     # ------------------------------------------------------------ failures
     async def _guarded(self, method: str, body: Callable[..., Any], *args: Any) -> Any:

@@ -162,6 +162,7 @@ def _build(payload: bytes) -> Any:
     lacks it (an id registered by the parent's script, or at run time, is known here too); one
     that cannot be made here is named on a failure to build."""
     from agentgym.registry import is_registered, register
+    from agentgym.runtime.handle import checked_env
 
     registrations, factory = pickle.loads(payload)
     missing = []
@@ -175,7 +176,7 @@ def _build(payload: bytes) -> Any:
         except Exception as exc:  # noqa: BLE001 - named below if the environment cannot be built
             missing.append(f"{type(exc).__name__}: {exc}")
     try:
-        return factory()
+        return checked_env(factory(), factory)  # named here: serve_environment sees only this function
     except BaseException as exc:
         if missing:
             exc.add_note(f"the parent process's registration could not be made in the environment's process: "

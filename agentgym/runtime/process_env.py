@@ -27,6 +27,7 @@ import threading
 import traceback
 from typing import Any, Callable
 
+from agentgym.runtime.handle import checked_env
 from agentgym.runtime.process_child import fresh_interpreter_payload, start_interpreter
 from agentgym.runtime.worker import as_error
 
@@ -209,7 +210,7 @@ class ProcessEnv:
 def serve_environment(conn: Any, factory: Callable[[], Any]) -> None:
     """The child's main loop: build the environment, then answer calls until close or EOF."""
     try:
-        env = factory()
+        env = checked_env(factory(), factory)
         spaces = (env.observation_space, env.action_space, dict(getattr(env, "metadata", {}) or {}),
                   getattr(env, "render_mode", None))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent

@@ -1,5 +1,6 @@
 """Exploratory findings (round 10) on the env runtimes: what a long run of event loops leaves
-behind; an action the environment's process cannot rebuild."""
+behind; an action the environment's process cannot rebuild; a factory that returns no
+environment."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from explore_envs import Hostile, Unrebuildable
 from runtime_test_envs import Countdown
 
-from agentgym.runtime import LocalHandle
+from agentgym.runtime import EnvCallFailed, LocalHandle
 from agentgym.runtime.process_env import ProcessEnv
 from agentgym.runtime.worker import SlotWorker
 
@@ -67,3 +68,37 @@ def test_an_action_the_environments_process_cannot_rebuild_is_said_so_and_the_pr
         assert env.step("fine")[0] == "echo fine"
     finally:
         env.close()
+
+
+def _returns_none():
+    return None
+
+
+def _returns_a_class():
+    return Hostile
+
+
+@pytest.mark.parametrize("factory, returned", [(_returns_none, "None"), (_returns_a_class, "<class ")])
+def test_a_factory_that_returns_no_environment_fails_the_construction_naming_it(factory, returned):
+    # None was built without a word: every reset then failed with "'NoneType' object has no
+    # attribute 'reset'" (a class: "reset() missing 1 required positional argument: 'self'"),
+    # and each rebuild called the factory again for the same answer.
+    async def main():
+        handle = LocalHandle(factory, timeout=30.0)
+        try:
+            with pytest.raises(EnvCallFailed) as failed:
+                await handle.open()
+            return failed.value.failure
+        finally:
+            await handle.close()
+
+    failure = asyncio.run(main())
+    assert failure.error.startswith(f"construction raised TypeError: the environment factory {factory!r} "
+                                    f"returned {returned}")
+    assert "not an environment" in failure.error
+
+
+def test_a_factory_that_returns_no_environment_in_a_child_process_is_named_too():
+    with pytest.raises(TypeError, match=r"the environment factory <function _returns_none at .*> returned None, "
+                                        r"not an environment"):
+        ProcessEnv(_returns_none).start()

@@ -260,3 +260,16 @@ def test_a_construction_error_is_not_replaced_by_the_close_error_of_an_environme
     with pytest.raises(ValueError, match="bad config") as raised:
         vector_cls([Factory(BadCloseEnv), _broken_factory])
     assert any("OSError: disk gone" in note for note in getattr(raised.value, "__notes__", []))
+
+
+def _no_environment():
+    return None
+
+
+def test_factories_that_return_no_environment_make_the_constructor_raise_naming_them(vector_cls):
+    # Every slot's None raised a bare StopIteration out of the constructor; one slot's None was
+    # built without a word, and each of its resets failed ("'NoneType' object has no attribute").
+    for factories in ([_no_environment, _no_environment], [Factory(EchoEnv), _no_environment]):
+        with pytest.raises(TypeError, match=r"the environment factory <function _no_environment at .*> returned "
+                                            r"None, not an environment"):
+            vector_cls(factories)
