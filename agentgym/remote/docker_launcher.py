@@ -37,7 +37,7 @@ from typing import Any, Sequence
 import httpx
 
 from agentgym.cli.serve_env_cmd import API_KEY_ENV
-from agentgym.remote.launcher import LauncherError
+from agentgym.remote.launcher import LauncherError, root_url
 
 CONTAINER_PORT = 8001
 _LOG_TAIL_LINES = 40
@@ -137,7 +137,7 @@ class ContainerPool:
                 break
             bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(f"{CONTAINER_PORT}/tcp")
             if bindings:
-                url = f"http://{self.host}:{bindings[0]['HostPort']}"
+                url = root_url(self.host, bindings[0]["HostPort"])
                 try:
                     response = httpx.get(url + "/health", headers={"authorization": f"Bearer {self.api_key}"},
                                          timeout=2.0)

@@ -87,13 +87,18 @@ class ServerStatus:
     last_error: str | None
 
 
+def root_url(host: str, port: Any) -> str:
+    """The root URL of a server listening on ``host``:``port`` (an IPv6 address in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 class _Server:
     """One child and its listening socket (the monitor thread alone changes it after startup)."""
 
     def __init__(self, index: int, sock: socket.socket, host: str) -> None:
         self.index, self.sock = index, sock
         self.port = sock.getsockname()[1]
-        self.url = f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+        self.url = root_url(host, self.port)
         self.process: subprocess.Popen | None = None
         self.stderr: IO[bytes] | None = None
         self.state = "starting"

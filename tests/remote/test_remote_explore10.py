@@ -19,6 +19,7 @@ from agentgym import Feedback, LLMEnv
 from agentgym.core import ConfigError
 from agentgym.remote import AsyncRemoteEnv, RemoteEnv, launch_env_servers, running_env_server
 from agentgym.remote.client import RemoteEnvError
+from agentgym.remote.docker_launcher import CONTAINER_PORT, ContainerPool
 from agentgym.serve.runner import serving_in_thread
 
 
@@ -288,3 +289,32 @@ def test_after_an_astep_that_timed_out_areset_opens_a_new_session_instead_of_wai
         while httpx.get(url + "/metrics", timeout=5).json()["sessions"]["open"]:
             assert time.monotonic() < deadline, "the abandoned session is still open"
             time.sleep(0.05)
+
+
+def test_a_container_pool_published_on_an_ipv6_host_has_urls_clients_can_use():
+    # ContainerPool(host="::1") built http://::1:PORT, which httpx refuses (InvalidURL out of the
+    # start-up wait): no pool could start on an IPv6 address. A real server on [::1] stands in
+    # for the container's published port; the container object is glue (Docker's, as reported).
+    with running_env_server(host="::1") as served:
+        port = int(served.rsplit(":", 1)[1])
+
+        class PublishedContainer:
+            name, status = "agentgym-env-test-0", "running"
+            attrs = {"NetworkSettings": {"Ports": {f"{CONTAINER_PORT}/tcp": [{"HostIp": "::1",
+                                                                           "HostPort": str(port)}]}}}
+
+            def reload(self):
+                pass
+
+            def logs(self, tail):
+                return b""
+
+        pool = ContainerPool.__new__(ContainerPool)  # no Docker engine: its start-up wait alone
+        pool.host, pool.api_key = "::1", "key"
+        url = pool._wait_started(0, PublishedContainer(), timeout=5)
+        assert url == f"http://[::1]:{port}" == served
+        env = RemoteEnv("test/Explore10Echo-v0", server=url)
+        try:
+            assert env.reset(seed=0)[0] == "ready"
+        finally:
+            env.close()
