@@ -51,8 +51,9 @@ class Hangman(HiddenAnswerGame):
     """Find a secret word letter by letter.
 
     Action: one letter (e.g. ``e``), or the whole word to solve (``word: planet``, or a bare word
-    as long as the secret). In prose the last single letter, word of the right length or word
-    named to solve counts ("the word is a noun, so e" guesses e).
+    as long as the secret). In prose a whole word named last to solve counts ("the word is
+    planet, I think"); else the last single letter, word of the right length or word named to
+    solve ("the word is a noun, so e" guesses e).
     Reward: ``outcome`` 1 on a win; with ``dense_reward``, ``progress`` is the fraction of the
     word's letters a guess revealed.
     """
@@ -133,18 +134,23 @@ class Hangman(HiddenAnswerGame):
         if len(text) == 1 and text in _ALPHABET:  # the common case: a bare letter
             guess = text
         else:
-            # The last of the words named to solve ("word: planet", of any length) and the
-            # single letters and words of the secret's length counts, wherever "the word is"
-            # appears: "the word is a noun, so e" guesses e.
+            # A whole word named last to solve ("the word is caravan, I think") counts; else
+            # the last of the words named to solve (of any length), single letters and words of
+            # the secret's length, wherever "the word is" appears: "the word is a noun, so e"
+            # guesses e.
             size = len(self.secret)
             found = {m.start(1): m.group(1) for m in _SOLVE.finditer(text)}
-            for token in _WORD.finditer(text):
-                if len(token.group()) in (1, size):
-                    found.setdefault(token.start(), token.group())
-            if not found:
-                raise InvalidAction(f"reply with one letter, e.g. e, or the whole {size}-letter "
-                                    "word, e.g. word: planet.")
-            guess = found[max(found)]
+            solved = found[max(found)] if found else ""
+            if len(solved) == size:
+                guess = solved
+            else:
+                for token in _WORD.finditer(text):
+                    if len(token.group()) in (1, size):
+                        found.setdefault(token.start(), token.group())
+                if not found:
+                    raise InvalidAction(f"reply with one letter, e.g. e, or the whole {size}-letter "
+                                        "word, e.g. word: planet.")
+                guess = found[max(found)]
             if len(guess) > 1 and len(guess) != size:
                 raise InvalidAction(f"the word has {size} letters; {guess[:40]} has {len(guess)}.")
         if guess in self.guessed or guess in self.misses:

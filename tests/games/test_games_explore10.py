@@ -243,3 +243,12 @@ def test_mastermind_reads_unicode_digits_as_the_colours_they_name(action):
     observation, _, _, _, info = env.step(action)
     assert info["error"] is None and observation.startswith("1234 -> ")
     assert env.unwrapped.history[-1][0] == "1234"
+
+
+def test_hangman_a_whole_word_named_to_solve_beats_a_later_pronoun():
+    # 'the word is caravan, I think' guessed the letter i once the last letter counted
+    env = agentgym.make("games/Hangman-v0", difficulty="medium").unwrapped
+    env.reset(seed=0)
+    env.secret = "caravan"
+    _, _, terminated, _, info = env.step("The word is caravan, I think")
+    assert terminated and info["success"]
