@@ -36,10 +36,12 @@ def running_server(app_or_policy: FastAPI | Policy, *, host: str = "127.0.0.1", 
     """Serve on a background thread; yields the API root (``http://host:port/v1``).
 
     ``port=0`` picks a free port. The server stops, and its thread is joined, on exit. A ready
-    app is served as it is (its own ``api_key``, if any); beyond loopback, a policy needs an
-    ``api_key`` here.
+    app is served as it is (its own ``api_key``, if any; ``app_options`` beside it are a
+    ``ValueError``); beyond loopback, a policy needs an ``api_key`` here.
     """
     if isinstance(app_or_policy, FastAPI):
+        if app_options:
+            raise ValueError(f"give either a ready app or app options, not both: {sorted(app_options)}")
         app = app_or_policy
     else:
         check_exposure(host, api_key)
