@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 import weakref
 
 import psutil
@@ -102,3 +103,19 @@ def test_a_factory_that_returns_no_environment_in_a_child_process_is_named_too()
     with pytest.raises(TypeError, match=r"the environment factory <function _returns_none at .*> returned None, "
                                         r"not an environment"):
         ProcessEnv(_returns_none).start()
+
+
+def test_a_process_env_dropped_without_close_leaves_no_zombie():
+    # Its child ended (the pipe closed) but nobody reaped it: a zombie until this process ended
+    # or happened to start another subprocess (a vector env with isolation='process' dropped
+    # without close() left one per slot).
+    env = ProcessEnv(Hostile).start()
+    env.reset()
+    pid = env.pid
+    del env
+    gc.collect()
+    me = psutil.Process()
+    deadline = time.monotonic() + 10.0
+    while pid in {child.pid for child in me.children()} and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert pid not in {child.pid for child in me.children()}, "the dropped environment's process is still there"
