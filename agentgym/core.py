@@ -447,14 +447,15 @@ class LLMEnv(ToolHost, gym.Env):
 
     def hint(self, level: int = HINT_LEVELS[-1]) -> str | None:
         """A hint for the current state that gives away at most ``level`` (:data:`HINT_LEVELS`):
-        1 a reminder of the rules, 2 a strategy, 3 a good next move (the oracle's). The
-        strongest hint the environment has at or below ``level``; ``None`` when it has none.
+        1 a reminder of the rules, 2 a strategy, 3 a good next move (the oracle's; none once the
+        episode has ended, when the strategy or the reminder is given). The strongest hint the
+        environment has at or below ``level``; ``None`` when it has none.
         For guidance when a whole group of episodes fails (Guide, Scaf-GRPO: see
         :class:`~agentgym.wrappers.Hinted`); override to give better ones."""
         if level not in HINT_LEVELS:
             raise ValueError(f"{type(self).__name__}.hint: level must be one of {HINT_LEVELS}, got {level!r}")
         self._need_episode("hint()")
-        if level >= 3:
+        if level >= 3 and not self._done:  # an ended episode has no next move to suggest
             try:
                 return f"A good next move: {self.oracle_action()}"
             except NotImplementedError:
