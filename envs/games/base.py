@@ -21,7 +21,9 @@ class HiddenAnswerGame(GameEnv):
 
     ``new_episode`` stores it in ``self.secret``; reward providers read it as
     ``reference_answer`` (as text) and ``secret_stub`` as the ``answer_stub`` (what an agent
-    writes right before naming it). Neither ever appears in an observation.
+    writes right before naming it). Neither appears in an observation while the episode runs
+    (a lost game's final observation may name the secret: "the word was ..."; information-gain
+    scoring never reads that one).
     """
 
     secret_stub: ClassVar[str] = "The secret is "
