@@ -37,14 +37,15 @@ def running_server(app_or_policy: FastAPI | Policy, *, host: str = "127.0.0.1", 
 
     ``port=0`` picks a free port. The server stops, and its thread is joined, on exit. A ready
     app is served as it is (its own ``api_key``, if any; ``app_options`` beside it are a
-    ``ValueError``); beyond loopback, a policy needs an ``api_key`` here.
+    ``ValueError``). Beyond loopback an ``api_key`` is needed here (``ValueError`` otherwise):
+    a policy's server is made with it, and a ready app's must be that app's own key.
     """
+    check_exposure(host, api_key)
     if isinstance(app_or_policy, FastAPI):
         if app_options:
             raise ValueError(f"give either a ready app or app options, not both: {sorted(app_options)}")
         app = app_or_policy
     else:
-        check_exposure(host, api_key)
         app = create_app(app_or_policy, api_key=api_key, **app_options)
     with serving_in_thread(app, host=host, port=port, name="policy server",
                            startup_timeout=startup_timeout) as root:
