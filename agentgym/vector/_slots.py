@@ -166,6 +166,10 @@ class SlotVectorEnv(VectorEnv):
         factories = list(env_fns)
         if not factories:
             raise ValueError("env_fns must hold at least one environment factory")
+        for i, factory in enumerate(factories):
+            if not callable(factory):  # an environment itself, most likely
+                raise TypeError(f"env_fns[{i}] is {_clipped(factory)}, not a factory: pass zero-argument callables "
+                                f"that build the environments (a class, functools.partial(agentgym.make, env_id))")
         if isolation not in _ISOLATIONS:
             raise ValueError(f"isolation must be one of {_ISOLATIONS}, got {isolation!r}")
         if start_method not in multiprocessing.get_all_start_methods():

@@ -273,3 +273,12 @@ def test_factories_that_return_no_environment_make_the_constructor_raise_naming_
         with pytest.raises(TypeError, match=r"the environment factory <function _no_environment at .*> returned "
                                             r"None, not an environment"):
             vector_cls(factories)
+
+
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+def test_environments_given_instead_of_factories_are_refused_saying_what_to_pass(vector_cls, isolation):
+    # [EchoEnv(), EchoEnv()] raised "'EchoEnv' object is not callable" (under process isolation
+    # from a child process started for it), without a word of what env_fns must hold.
+    with pytest.raises(TypeError, match=r"env_fns\[0\] is <.*EchoEnv.*>, not a factory: pass zero-argument "
+                                        r"callables that build the environments"):
+        vector_cls([EchoEnv(), EchoEnv()], isolation=isolation)
