@@ -80,6 +80,10 @@ class MetricsLogger:
         history: metrics of earlier steps (a resumed run): ``metrics.jsonl`` is rewritten from
             them.
         stream: the console's output (default: standard output).
+
+    When a sink fails to start (``wandb.init`` not logged in, a TensorBoard folder that cannot
+    be made), those already started (the live table, ``metrics.jsonl``) are stopped before the
+    error is raised.
     """
 
     def __init__(self, out_dir: str | Path, *, console: bool = True, jsonl: bool = True, tensorboard: bool = False,
@@ -88,29 +92,31 @@ class MetricsLogger:
                  history: list[dict[str, Any]] | None = None, stream: Any = None) -> None:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._console = _ConsoleTable(stream) if console else None
-        self._jsonl = None
-        if jsonl:
-            path = self.out_dir / METRICS_FILE
-            staging = path.with_name(path.name + ".tmp")
-            with open(staging, "w", encoding="utf-8") as file:
-                for record in history or []:
-                    file.write(json.dumps(json_numbers(record)) + "\n")
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(staging, path)  # a crash meanwhile leaves the old file whole
-            self._jsonl = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held until close()
-        self._tensorboard = None
-        if tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
+        self._console = self._jsonl = self._tensorboard = self._wandb = None
+        try:
+            self._console = _ConsoleTable(stream) if console else None
+            if jsonl:
+                path = self.out_dir / METRICS_FILE
+                staging = path.with_name(path.name + ".tmp")
+                with open(staging, "w", encoding="utf-8") as file:
+                    for record in history or []:
+                        file.write(json.dumps(json_numbers(record)) + "\n")
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.replace(staging, path)  # a crash meanwhile leaves the old file whole
+                self._jsonl = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held until close()
+            if tensorboard:
+                from torch.utils.tensorboard import SummaryWriter
 
-            self._tensorboard = SummaryWriter(str(self.out_dir / "tensorboard"))
-        self._wandb = None
-        if wandb:
-            import wandb as wandb_module
+                self._tensorboard = SummaryWriter(str(self.out_dir / "tensorboard"))
+            if wandb:
+                import wandb as wandb_module
 
-            self._wandb = wandb_module.init(project=wandb_project, entity=wandb_entity, name=run_name,
-                                            config=config or {}, dir=str(self.out_dir), resume="allow")
+                self._wandb = wandb_module.init(project=wandb_project, entity=wandb_entity, name=run_name,
+                                                config=config or {}, dir=str(self.out_dir), resume="allow")
+        except BaseException:  # a sink that fails to start (wandb not logged in): stop those started
+            self.close()
+            raise
 
     @property
     def is_live(self) -> bool:

@@ -1,13 +1,18 @@
-"""Trainer internals probed at their edges: overflowing ratios, empty mini-batches, metrics read
-back, one-point curves, entropies of masked distributions."""
+"""Trainer internals probed at their edges: overflowing ratios and non-finite log-probs, empty
+mini-batches, metrics read back, one-point curves, entropies of masked distributions, settings
+given on resume, gradient clips, logging sinks that fail to start."""
 
 from __future__ import annotations
 
 import copy
+import io
 import math
+import sys
+from pathlib import Path
 
 import matplotlib.image
 import numpy as np
+import psutil
 import pytest
 import torch
 
@@ -35,6 +40,13 @@ def _update(rows, **settings):
     updater = PolicyUpdater(model, optimizer, UpdateSettings(micro_batch_tokens=64, **settings))
     metrics = updater.update(rows, generator=torch.Generator().manual_seed(0))
     return model, metrics
+
+
+class _Terminal(io.StringIO):
+    """What the console table writes to, taken for a terminal (so the table is live)."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 def test_a_zero_advantage_token_has_no_loss_and_no_gradient_however_large_its_ratio():
@@ -157,3 +169,20 @@ def test_a_gradient_clip_that_is_not_a_positive_number_is_refused(norm):
     with pytest.raises(ValueError, match="max_grad_norm must be a positive number or None"):
         SFTSettings(max_grad_norm=norm)
     assert UpdateSettings(max_grad_norm=None).max_grad_norm is None and SFTSettings(max_grad_norm=2).max_grad_norm == 2
+
+
+def test_a_sink_that_fails_to_start_leaves_no_live_table_and_no_open_file(tmp_path, monkeypatch):
+    # The live table had started (stdout and stderr redirected into it, the cursor hidden) and
+    # metrics.jsonl was open when the TensorBoard (or wandb: not logged in) sink failed; nothing
+    # stopped or closed them: later prints went to the dead table, the terminal kept no cursor.
+    monkeypatch.setattr(sys, "stdout", sys.stdout)  # restored after the test, whatever happens
+    monkeypatch.setattr(sys, "stderr", sys.stderr)
+    stdout, stderr = sys.stdout, sys.stderr
+    (tmp_path / "tensorboard").write_text("a file where the TensorBoard folder goes")
+    terminal = _Terminal()
+    with pytest.raises(FileExistsError) as raised:
+        MetricsLogger(tmp_path, console=True, tensorboard=True, stream=terminal)
+    assert sys.stdout is stdout and sys.stderr is stderr
+    assert terminal.getvalue().endswith("\x1b[?25h")  # the cursor shown again
+    held = [Path(f.path) for f in psutil.Process().open_files()]
+    assert tmp_path / "metrics.jsonl" not in held, raised.value  # closed although the frames live on
