@@ -100,8 +100,8 @@ class ContainerPool:
                  api_key: str | None = None, imports: Sequence[str] = (), startup_timeout: float = 120.0,
                  max_restarts: int = 5, stop_grace: float = 10.0, name_prefix: str = "agentgym-env",
                  **server_options: Any) -> None:
-        if n < 1:
-            raise ValueError(f"n must be at least 1, got {n}")
+        if type(n) is not int or n < 1:
+            raise ValueError(f"n must be an int >= 1, got {n!r}")
         if ports is not None and len(ports) != n:
             raise ValueError(f"give one port per server: {n} servers, {len(ports)} ports")
         command = serve_env_command(imports, **server_options)

@@ -165,8 +165,8 @@ class ServerPool:
                  monitor_interval: float = 1.0, health_timeout: float = 5.0, unhealthy_after: int = 3,
                  max_restarts: int = 5, stable_after: float = 30.0, restart_backoff: float = 0.5,
                  max_backoff: float = 30.0, stop_grace: float = 10.0, **server_options: Any) -> None:
-        if n < 1:
-            raise ValueError(f"n must be at least 1, got {n}")
+        if type(n) is not int or n < 1:
+            raise ValueError(f"n must be an int >= 1, got {n!r}")
         if ports is not None:
             if len(ports) != n:
                 raise ValueError(f"give one port per server: {n} servers, {len(ports)} ports")

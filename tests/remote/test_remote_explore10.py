@@ -318,3 +318,24 @@ def test_a_container_pool_published_on_an_ipv6_host_has_urls_clients_can_use():
             assert env.reset(seed=0)[0] == "ready"
         finally:
             env.close()
+
+
+@pytest.mark.parametrize("n", [2.0, "2", True, 0])
+def test_launch_env_servers_refuses_a_count_that_is_no_positive_int_naming_it(n):
+    # n=2.0 raised "can't multiply sequence by non-int of type 'float'", n='2' "'<' not supported
+    # between instances of 'str' and 'int'", and n=True started one server.
+    children = psutil.Process().children(recursive=True)
+    try:
+        pool = launch_env_servers(n, startup_timeout=30)
+    except ValueError as exc:
+        assert f"n must be an int >= 1, got {n!r}" in str(exc)
+    else:
+        pool.close()
+        pytest.fail(f"n={n!r} was accepted: {pool.urls}")
+    assert psutil.Process().children(recursive=True) == children
+
+
+@pytest.mark.parametrize("n", [2.0, "2", True, 0])
+def test_the_container_pool_refuses_a_count_that_is_no_positive_int_before_asking_docker(n):
+    with pytest.raises(ValueError, match=f"n must be an int >= 1, got {n!r}"):
+        ContainerPool(n, image="agentgym:test")
