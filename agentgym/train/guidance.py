@@ -194,7 +194,9 @@ class Guide:
         """``kept`` with every group in which no episode succeeded replaced by the same tasks
         played with hints at their ladder level and rebuilt without them (the trainer scores
         those as another policy's samples). A group that cannot be rebuilt keeps its unhinted
-        trajectories (counted, with a warning). Writes ``guidance/*`` metrics.
+        trajectories (counted, with a warning), as does one whose hinted episodes are all
+        untrainable (ended with an error: that says nothing of the hints, so the ladder stays).
+        Writes ``guidance/*`` metrics.
 
         Under ``torch.distributed`` every process calls it at every step, with its share of the
         tasks (``kept`` may be empty): the ladder's moves -- tasks solved, tasks that failed even
@@ -235,9 +237,17 @@ class Guide:
             played = self.play(level_tasks, level, step)
             for task in level_tasks:
                 group = f"{task.label}#{task.seed}"
+                episodes = [t for t in played if t.group_id == group]
+                reasons = [check_trainable(t, self.vision) for t in episodes]
+                if all(reason is not None for reason in reasons):  # errors say nothing of the hints
+                    why = f"all {len(reasons)} untrainable; first: {reasons[0]}" if reasons else "none played"
+                    warnings.warn(f"step {step + 1}: guidance for {group}: no hinted episode to train on ({why}); "
+                                  "its unhinted episodes stay", stacklevel=2)
+                    unbuilt += 1
+                    continue
                 try:
-                    rebuilt = [strip_hints(t, self.tokenizer, self._tools_of(task)) for t in played
-                               if t.group_id == group and check_trainable(t, self.vision) is None]
+                    rebuilt = [strip_hints(t, self.tokenizer, self._tools_of(task))
+                               for t, reason in zip(episodes, reasons) if reason is None]
                 except HintStripError as exc:
                     warnings.warn(f"step {step + 1}: guidance for {group}: {exc}; its unhinted episodes stay",
                                   stacklevel=2)

@@ -17,13 +17,17 @@ import pytest
 import torch
 
 from agentgym.credit import GRPO
+from agentgym.rollout import Task
 from agentgym.train.batching import NotTrainable, TrainingRow, training_rows
+from agentgym.train.config import GuidanceSection
+from agentgym.train.guidance import Guide
 from agentgym.train.logging import MetricsLogger, read_metrics
 from agentgym.train.loss import clipped_policy_loss, entropy_from_logits, entropy_from_logprobs
 from agentgym.train.plots import plot_curves
 from agentgym.train.sft import SFTSettings
 from agentgym.train.trainer import Trainer
 from agentgym.train.update import PolicyUpdater, UpdateSettings
+from agentgym.trajectory import Trajectory, Turn
 from tests.train.conftest import learner, world_config
 from tests.train.word_world import tiny_model
 
@@ -186,3 +190,23 @@ def test_a_sink_that_fails_to_start_leaves_no_live_table_and_no_open_file(tmp_pa
     assert terminal.getvalue().endswith("\x1b[?25h")  # the cursor shown again
     held = [Path(f.path) for f in psutil.Process().open_files()]
     assert tmp_path / "metrics.jsonl" not in held, raised.value  # closed although the frames live on
+
+
+def test_a_group_whose_hinted_replays_all_ended_in_errors_keeps_its_episodes_and_its_level():
+    # Every hinted episode ended with an error (an environment that timed out): the group was
+    # replaced by nothing, silently, and its task's hint level climbed as if it had failed with hints.
+    task = Task("games/GuessTheNumber-v0", 0)
+    group = f"{task.label}#{task.seed}"
+    unhinted = [Trajectory(group_id=group, success=False, turns=[Turn(0, "o", "a", reward=0.0)]) for _ in range(2)]
+
+    def play(tasks, level, step):
+        return [Trajectory(group_id=group, error="environment raised TimeoutError: no answer") for _ in range(2)]
+
+    guide = Guide(GuidanceSection(enabled=True, levels=[1, 2], patience=1), play=play, tokenizer=None)
+    metrics = {}
+    expected = r"guidance for .*#0: no hinted episode to train on \(all 2 untrainable; first: .*TimeoutError"
+    with pytest.warns(UserWarning, match=expected):
+        trained = guide(unhinted, [task], 0, metrics)
+    assert trained == unhinted
+    assert metrics["guidance/unbuilt_groups"] == 1 and metrics["guidance/hinted_episodes"] == 0
+    assert guide.ladder.level_for(task.label) == 1  # errors are no failure with hints
