@@ -38,6 +38,7 @@ import httpx
 
 from agentgym.cli.serve_env_cmd import API_KEY_ENV
 from agentgym.remote.launcher import LauncherError, root_url
+from agentgym.serve.guards import check_port
 
 CONTAINER_PORT = 8001
 _LOG_TAIL_LINES = 40
@@ -102,8 +103,10 @@ class ContainerPool:
                  **server_options: Any) -> None:
         if type(n) is not int or n < 1:
             raise ValueError(f"n must be an int >= 1, got {n!r}")
-        if ports is not None and len(ports) != n:
-            raise ValueError(f"give one port per server: {n} servers, {len(ports)} ports")
+        if ports is not None:
+            if len(ports) != n:
+                raise ValueError(f"give one port per server: {n} servers, {len(ports)} ports")
+            ports = [check_port(port) for port in ports]
         command = serve_env_command(imports, **server_options)
         self.api_key = api_key or secrets.token_urlsafe(24)
         self.host, self.stop_grace = host, stop_grace

@@ -339,3 +339,10 @@ def test_launch_env_servers_refuses_a_count_that_is_no_positive_int_naming_it(n)
 def test_the_container_pool_refuses_a_count_that_is_no_positive_int_before_asking_docker(n):
     with pytest.raises(ValueError, match=f"n must be an int >= 1, got {n!r}"):
         ContainerPool(n, image="agentgym:test")
+
+
+@pytest.mark.parametrize("port", [70000, -1, "8000", 80.0, True])
+def test_the_container_pool_refuses_a_port_no_server_can_listen_on_before_asking_docker(port):
+    # Such ports went to Docker (with no engine: 'no Docker engine is reachable' instead of the port's fault).
+    with pytest.raises(ValueError, match="port must be an integer from 0 to 65535"):
+        ContainerPool(1, image="agentgym:test", ports=[port])
