@@ -145,7 +145,8 @@ class WebSocketConnection(asyncio.Protocol):
         lines = [f"GET {target} HTTP/1.1", f"Host: {host}", "Upgrade: websocket", "Connection: Upgrade",
                  f"Sec-WebSocket-Key: {self._key}", "Sec-WebSocket-Version: 13"]
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-        self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        # UTF-8: ASCII as it is, and a header value beyond it (an API key) as the server reads it
+        self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))
 
     def _take_head(self, data: bytes) -> bytes | None:
         """Collect the server's answer to the upgrade; once whole, check it and return the bytes
@@ -322,7 +323,7 @@ class AsyncRemoteEnv:
         server: the server's root URL (``http://`` or ``ws://``, ``https://`` or ``wss://``; a
             trailing ``/v1`` is accepted); one that is no such URL raises
             :class:`~agentgym.core.ConfigError`.
-        api_key: sent as ``Authorization: Bearer <key>`` in the handshake.
+        api_key: sent as ``Authorization: Bearer <key>`` (UTF-8) in the handshake.
         max_turns: the turn budget (absent: the registered one; ``None``: none).
         timeout: seconds a call may take; ``connect_timeout`` to connect.
         retries, backoff: connection retries and the first pause between them (doubling).

@@ -95,7 +95,7 @@ class RemoteEnv(gym.Env):
         server: the server's root URL, e.g. ``http://127.0.0.1:8000`` (a trailing ``/v1`` is
             accepted; an IPv6 address in brackets: ``http://[::1]:8000``); one that is no URL
             raises :class:`~agentgym.core.ConfigError`.
-        api_key: sent as ``Authorization: Bearer <key>``.
+        api_key: sent as ``Authorization: Bearer <key>`` (UTF-8).
         max_turns: the turn budget (absent: the registered one; ``None``: none).
         timeout: seconds a request may take; ``connect_timeout`` to connect.
         retries: how many times a request that could not connect is retried.
@@ -131,9 +131,9 @@ class RemoteEnv(gym.Env):
             self._create_body["max_turns"] = max_turns
         if render_mode is not None:
             self._create_body["render_mode"] = render_mode
-        headers = {"content-type": "application/json"}
-        if api_key:
-            headers["authorization"] = f"Bearer {api_key}"
+        headers: dict[str, Any] = {"content-type": "application/json"}
+        if api_key:  # UTF-8, as the server reads it (httpx would encode a str as ASCII and raise)
+            headers["authorization"] = f"Bearer {api_key}".encode()
         # A kept-alive connection is dropped here before the server drops it (uvicorn: 5 s idle),
         # never reused in the instant the server closes it (a step lost to that race).
         self._client_options = {"base_url": self.server, "headers": headers,

@@ -142,7 +142,7 @@ class ContainerPool:
             if bindings:
                 url = root_url(self.host, bindings[0]["HostPort"])
                 try:
-                    response = httpx.get(url + "/health", headers={"authorization": f"Bearer {self.api_key}"},
+                    response = httpx.get(url + "/health", headers={"authorization": f"Bearer {self.api_key}".encode()},
                                          timeout=2.0)
                     if response.status_code == 200:
                         return url

@@ -70,13 +70,14 @@ class WsProtocol:
         self._key_digest = hashlib.sha256(api_key.encode()).digest() if api_key else None
 
     def authorised(self, scope: dict[str, Any]) -> bool:
-        """Whether the handshake carries ``Authorization: Bearer <the key>`` (always, without a key)."""
+        """Whether the handshake carries ``Authorization: Bearer <the key>`` (always, without a
+        key): the key's UTF-8 bytes, as :class:`~agentgym.serve.guards.BearerAuth` reads HTTP's."""
         if self._key_digest is None:
             return True
         header = next((value for name, value in scope.get("headers", ()) if name.lower() == b"authorization"), b"")
-        scheme, _, token = header.decode("latin-1").strip().partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(
-            hashlib.sha256(token.strip().encode()).digest(), self._key_digest)
+        scheme, _, token = header.strip().partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(
+            hashlib.sha256(token.strip()).digest(), self._key_digest)
 
     async def websocket_session(self, scope: dict[str, Any], receive: Callable[[], Any],
                                 send: Callable[[Any], Any]) -> None:

@@ -346,3 +346,26 @@ def test_the_container_pool_refuses_a_port_no_server_can_listen_on_before_asking
     # Such ports went to Docker (with no engine: 'no Docker engine is reachable' instead of the port's fault).
     with pytest.raises(ValueError, match="port must be an integer from 0 to 65535"):
         ContainerPool(1, image="agentgym:test", ports=[port])
+
+
+@pytest.mark.parametrize("key", ["clé-secrète", "ключ"])
+def test_a_server_key_beyond_ascii_is_taken_by_both_clients_over_both_transports(key):
+    # env_app takes any non-empty key; RemoteEnv raised UnicodeEncodeError from its constructor
+    # for one beyond ASCII, AsyncRemoteEnv failed its handshake beyond Latin-1, and the server
+    # read the key as UTF-8 over HTTP but as Latin-1 in the WebSocket handshake.
+    with running_env_server(api_key=key) as url:
+        env = RemoteEnv("test/Explore10Echo-v0", server=url, api_key=key)
+        try:
+            assert env.reset(seed=0)[0] == "ready"
+        finally:
+            env.close()
+        with pytest.raises(RemoteEnvError, match="401"):
+            RemoteEnv("test/Explore10Echo-v0", server=url, api_key=key + "x")
+
+        async def scenario():
+            async with AsyncRemoteEnv("test/Explore10Echo-v0", server=url, api_key=key) as async_env:
+                assert (await async_env.areset(seed=0))[0] == "ready"
+            with pytest.raises(RemoteEnvError, match="handshake"):
+                await AsyncRemoteEnv("test/Explore10Echo-v0", server=url, api_key=key + "x").open()
+
+        asyncio.run(scenario())
