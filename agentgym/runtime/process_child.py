@@ -17,9 +17,7 @@ re-importing ``__main__`` registered again).
 
 :class:`Interpreter` offers the part of ``multiprocessing.Process``'s interface that
 :class:`ProcessEnv` uses (``pid``, ``is_alive``, ``kill``, ``join``, ``exitcode``, ``close``).
-Like a daemon process, a child still running when the parent's interpreter exits is killed; one
-whose :class:`Interpreter` is collected unreaped (a ``ProcessEnv`` dropped without ``close()``)
-is killed and reaped then, so it is no zombie.
+Like a daemon process, a child still running when the parent's interpreter exits is killed.
 """
 
 from __future__ import annotations
@@ -30,7 +28,6 @@ import pickle
 import socket
 import subprocess
 import sys
-import threading
 import weakref
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -52,8 +49,6 @@ class Interpreter:
     def __init__(self, popen: subprocess.Popen, name: str) -> None:
         self._popen = popen
         self.name = name
-        # at exit _kill_the_running ends the children instead (no thread may start then)
-        weakref.finalize(self, _end_dropped_child, popen, name).atexit = False
 
     @property
     def pid(self) -> int:
@@ -84,16 +79,6 @@ class Interpreter:
         if self._popen.poll() is None:
             raise ValueError(f"cannot close {self.name}: it is still running")
         _running.discard(self)
-
-
-def _end_dropped_child(popen: subprocess.Popen, name: str) -> None:
-    """An :class:`Interpreter` collected before its child was reaped (its ``ProcessEnv`` dropped
-    without ``close()``): kill the child (it may be inside a call) and reap it from a daemon
-    thread, so that it is no zombie for the rest of this process's life."""
-    if popen.poll() is not None:
-        return
-    popen.kill()
-    threading.Thread(target=popen.wait, name=f"{name}-reaper", daemon=True).start()
 
 
 def fresh_interpreter_payload(factory: Any) -> bytes | None:

@@ -25,6 +25,7 @@ import multiprocessing
 import pickle
 import threading
 import traceback
+import weakref
 from typing import Any, Callable
 
 from agentgym.runtime.handle import checked_env
@@ -42,7 +43,8 @@ class ProcessEnv:
     """Forwards ``reset``/``step``/``close`` and attribute access to an environment built by
     ``factory`` in a child process. Create it, then :meth:`start` it (which waits until the
     environment is built). :meth:`kill` may be called from any thread at any time, even before
-    or during :meth:`start`; it ends whatever call is waiting on the child."""
+    or during :meth:`start`; it ends whatever call is waiting on the child. A ``ProcessEnv``
+    collected without :meth:`close` kills and reaps its child then (no zombie is left)."""
 
     def __init__(self, factory: Callable[[], Any], *, start_method: str = "spawn", name: str = "") -> None:
         self._factory = factory
@@ -69,6 +71,8 @@ class ProcessEnv:
             if self._killed:
                 raise ProcessEnvDied(f"{self._name} was killed before it started")
             self._process, self._conn = self._start_child()
+        # dropped without close(): no zombie (at exit the children are killed as daemons)
+        weakref.finalize(self, _end_dropped_child, self._process, self._name).atexit = False
         try:
             spaces = self._receive("construction")
         except BaseException:
@@ -287,6 +291,20 @@ def _send_error(conn: Any, exc: BaseException) -> None:
         conn.send(("error", (payload, remote_traceback)))
     except (OSError, ValueError):
         pass
+
+
+def _end_dropped_child(process: Any, name: str) -> None:
+    """A :class:`ProcessEnv` collected without ``close()`` (a vector env with process isolation
+    that was never closed): kill its child if it was not reaped (it may be inside a call, or
+    about to end on its pipe's EOF) and reap it from a daemon thread, so that it is no zombie
+    for the rest of this process's life."""
+    try:
+        if process.exitcode is not None:  # ended, and reaped by asking
+            return
+    except ValueError:  # a multiprocessing process already closed: reaped
+        return
+    process.kill()
+    threading.Thread(target=process.join, name=f"{name}-reaper", daemon=True).start()
 
 
 def _descendants(pid: int) -> list[Any]:

@@ -119,3 +119,17 @@ def test_a_process_env_dropped_without_close_leaves_no_zombie():
     while pid in {child.pid for child in me.children()} and time.monotonic() < deadline:
         time.sleep(0.02)
     assert pid not in {child.pid for child in me.children()}, "the dropped environment's process is still there"
+
+
+def test_a_multiprocessing_child_dropped_without_close_leaves_no_zombie_either():
+    # fork: the multiprocessing path (a factory from the parent's __main__ takes it under spawn).
+    env = ProcessEnv(Hostile, start_method="fork").start()
+    env.reset()
+    pid = env.pid
+    del env
+    gc.collect()
+    me = psutil.Process()
+    deadline = time.monotonic() + 10.0
+    while pid in {child.pid for child in me.children()} and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert pid not in {child.pid for child in me.children()}, "the dropped environment's process is still there"
