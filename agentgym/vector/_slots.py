@@ -97,8 +97,9 @@ class SlotVectorEnv(VectorEnv):
     :func:`~gymnasium.vector.utils.batch_space` (a tuple of strings for text spaces), rewards a
     ``float64`` array, terminations and truncations ``bool`` arrays, infos in the vector format
     (one array per key plus a ``_key`` mask; an array holds every slot's value as given, widened
-    to ``float64`` or ``object`` where the slots' values differ in kind). ``reset(seed=int)`` seeds slot ``i`` with
-    ``seed + i``; ``options={"reset_mask": mask}`` resets only the masked slots.
+    to ``float64`` or ``object`` where the slots' values differ in kind). ``reset(seed=int)``
+    seeds slot ``i`` with ``seed + i``; ``options={"reset_mask": mask}`` resets only the masked
+    slots.
 
     Autoreset (``autoreset_mode``, an :class:`~gymnasium.vector.AutoresetMode` or its value):
 
@@ -347,9 +348,8 @@ class SlotVectorEnv(VectorEnv):
     def _add_info(self, vector_infos: dict[str, Any], env_info: dict[str, Any], env_num: int) -> dict[str, Any]:
         """Gymnasium's ``_add_info``, with every slot's value kept as it was given: Gymnasium
         makes a key's array from the first slot's value, so a later ``0.75`` in an ``int``
-        array read as ``0``, a ``None`` in a ``bool`` array (an :class:`~agentgym.core.LLMEnv`
-        whose episode goes on, ``info["success"]``) as ``False``, and a string or an array of
-        another shape raised out of the whole ``step``. Such an array is widened first: to the
+        array read as ``0``, a ``None`` in a ``bool`` array as ``False``, and a string or an
+        array of another shape raised out of the whole ``step``. Such an array is widened first: to the
         common number type for ints and floats, else to an ``object`` array (``None`` where no
         slot gave a value yet)."""
         for key, value in env_info.items():
