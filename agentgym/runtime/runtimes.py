@@ -110,10 +110,18 @@ class ThreadRuntime(Runtime):
 
 @dataclass
 class ProcessRuntime(Runtime):
-    """Each environment in a child process (``multiprocessing``, ``start_method``)."""
+    """Each environment in a child process (``multiprocessing``, ``start_method``: one of
+    ``multiprocessing.get_all_start_methods()``, else a ``ValueError`` when it is made)."""
 
     start_method: str = "spawn"
     name: str = "process"
+
+    def __post_init__(self) -> None:
+        import multiprocessing
+
+        methods = multiprocessing.get_all_start_methods()
+        if self.start_method not in methods:  # else every episode's build fails on it
+            raise ValueError(f"start_method must be one of {methods}, got {self.start_method!r}")
 
     def handle(self, spec: EnvSpec, *, timeout: float | None, name: str) -> EnvHandle:
         return ProcessHandle(spec, timeout=timeout, start_method=self.start_method, name=name)

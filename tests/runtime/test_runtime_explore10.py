@@ -133,3 +133,13 @@ def test_a_multiprocessing_child_dropped_without_close_leaves_no_zombie_either()
     while pid in {child.pid for child in me.children()} and time.monotonic() < deadline:
         time.sleep(0.02)
     assert pid not in {child.pid for child in me.children()}, "the dropped environment's process is still there"
+
+
+def test_a_process_runtime_with_an_unknown_start_method_is_refused_when_made():
+    # It was accepted, and every episode then failed its reset ("reset raised ValueError: cannot
+    # find context for 'forkserve'"), each a rebuild that failed the same way.
+    from agentgym.runtime.runtimes import ProcessRuntime
+
+    with pytest.raises(ValueError, match=r"start_method must be one of \[.*'spawn'.*\], got 'forkserve'"):
+        ProcessRuntime(start_method="forkserve")
+    assert ProcessRuntime().start_method == "spawn"
