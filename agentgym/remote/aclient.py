@@ -365,15 +365,16 @@ class AsyncRemoteEnv:
         self._session_in_doubt = False  # a call on it timed out or lost its connection
 
     # ------------------------------------------------------------------ transport
-    async def _connect(self) -> None:
-        for attempt in range(self.retries + 1):
+    async def _connect(self, retries: int | None = None) -> None:
+        retries = self.retries if retries is None else retries
+        for attempt in range(retries + 1):
             try:
                 self._ws = await asyncio.wait_for(WebSocketConnection.open(
                     self.url, headers=self._headers, on_message=self._deliver, on_lost=self._connection_lost),
                     self.connect_timeout)
                 return
             except (OSError, asyncio.TimeoutError) as exc:
-                if attempt == self.retries:
+                if attempt == retries:
                     raise _Failure("unreachable", f"cannot connect to {self.url}: {exc or type(exc).__name__}") from None
                 await asyncio.sleep(self.backoff * 2**attempt)
             except Exception as exc:  # noqa: BLE001 - a refused handshake (401/403, not a server of ours)
@@ -489,18 +490,19 @@ class AsyncRemoteEnv:
         self.resume_token = self.spec_info.get("resume_token")
         self.observation_space = space_from_description(self.spec_info.get("observation_space"))
 
-    async def _abandon_session(self) -> None:
+    async def _abandon_session(self, retries: int | None = None) -> None:
         """Give up this env's session, whose last call timed out or lost its connection (the
         server may still be running it: a hung step holds the session for good). A resumable
         one is resumed on a new connection and asked to close, which the server does once that
         call ends, without waiting for it (best effort: its reaper closes it otherwise); a
-        session that is not resumable closed with its connection. Then it is forgotten."""
+        session that is not resumable closed with its connection. Then it is forgotten.
+        ``retries``: connection retries (default: the env's)."""
         session_id, token = self.session_id, self.resume_token
         self.session_id = self.resume_token = None
         await self._drop_connection()
         if session_id is not None and token is not None:
             try:
-                await self._connect()
+                await self._connect(retries)
                 await self._send({"type": "resume", "session_id": session_id, "resume_token": token})
                 self._ws.send(dumps({"type": "close", "id": next(self._ids)}))
             except (_Failure, ConnectionError):
@@ -614,16 +616,21 @@ class AsyncRemoteEnv:
         return answer["action"]
 
     async def aclose(self) -> None:
-        """Close the session (best effort, one short call) and the connection; never raises."""
+        """Close the session (best effort, one short call) and the connection; never raises.
+        With the connection gone, a resumable session (which the server keeps for its resume
+        grace) is resumed on a new one (one connection attempt, at most 2 s) and asked to close."""
         async with self._guard():
-            if self.session_id is not None and self._connected():
-                timeout, self.timeout = self.timeout, min(self.timeout, 2.0)
-                try:
+            timeouts = self.timeout, self.connect_timeout
+            self.timeout, self.connect_timeout = min(self.timeout, 2.0), min(self.connect_timeout, 2.0)
+            try:
+                if self.session_id is not None and self._connected():
                     await self._send({"type": "close"})
-                except Exception:  # noqa: BLE001 - the server closes it with the connection anyway
-                    pass
-                finally:
-                    self.timeout = timeout
+                elif self.session_id is not None and self.resume_token is not None:
+                    await self._abandon_session(retries=0)
+            except Exception:  # noqa: BLE001 - the server closes it with the connection anyway
+                pass
+            finally:
+                self.timeout, self.connect_timeout = timeouts
             self.session_id = self.resume_token = None
             self._session_in_doubt = False
             await self._drop_connection()

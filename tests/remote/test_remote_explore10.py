@@ -369,3 +369,28 @@ def test_a_server_key_beyond_ascii_is_taken_by_both_clients_over_both_transports
                 await AsyncRemoteEnv("test/Explore10Echo-v0", server=url, api_key=key + "x").open()
 
         asyncio.run(scenario())
+
+
+def test_aclose_after_the_connection_dropped_closes_the_resumable_session_on_the_server():
+    # aclose closes the session (RemoteEnv.close deletes it whatever happened before); with the
+    # connection gone (here: a step that timed out) it only forgot it, and the server kept the
+    # resumable session, a max_sessions slot, for its resume grace (30 s) after the step ended.
+    RELEASE.clear()
+    with running_env_server(max_sessions=8, resume_grace=30.0) as url:
+        async def scenario():
+            env = AsyncRemoteEnv("test/Explore10Blocks-v0", server=url, timeout=0.5)
+            try:
+                await env.areset(seed=0)
+                assert (await env.astep("block"))[4]["remote_error"] == "transport"
+            finally:
+                await env.aclose()
+                RELEASE.set()
+
+        try:
+            asyncio.run(scenario())
+        finally:
+            RELEASE.set()
+        deadline = time.monotonic() + 5
+        while httpx.get(url + "/metrics", timeout=5).json()["sessions"]["open"]:
+            assert time.monotonic() < deadline, "the session is still open on the server"
+            time.sleep(0.05)
