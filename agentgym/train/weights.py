@@ -24,16 +24,27 @@ def inference_weights(model: Any) -> dict[str, torch.Tensor]:
     For a LoRA model each adapted weight is ``W + delta`` with peft's own ``get_delta_weight``
     (``(alpha / r) B A``, transposed where the layer stores ``W`` transposed), computed beside
     the frozen ``W``: merging in place and unmerging again would leave rounding in the base
-    after every update.
+    after every update. A module peft trains whole (``modules_to_save``) gives the weights of
+    the copy its forward uses, under the module's own names.
     """
     if not is_peft_model(model):
         return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
     from peft.tuners.lora import LoraLayer
+    from peft.utils import ModulesToSaveWrapper
 
     base = model.get_base_model()
     with torch.no_grad():
         weights = {name.replace(".base_layer.", "."): tensor.detach().clone()
                    for name, tensor in base.state_dict().items() if "lora_" not in name}
+        for module_name, module in base.named_modules():
+            if isinstance(module, ModulesToSaveWrapper):  # trained whole: the copy its forward uses
+                prefix = f"{module_name}."
+                for key in [key for key in weights if key.startswith(prefix)]:
+                    del weights[key]
+                active = module.active_adapters
+                used = (module.modules_to_save[active[0]] if active and not module.disable_adapters
+                        and all(adapter in module.modules_to_save for adapter in active) else module.original_module)
+                weights.update({prefix + name: tensor.detach().clone() for name, tensor in used.state_dict().items()})
         for module_name, module in base.named_modules():
             if not isinstance(module, LoraLayer) or getattr(module, "disable_adapters", False):
                 continue

@@ -23,10 +23,12 @@ from agentgym.train.config import GuidanceSection
 from agentgym.train.guidance import Guide
 from agentgym.train.logging import MetricsLogger, read_metrics
 from agentgym.train.loss import clipped_policy_loss, entropy_from_logits, entropy_from_logprobs
+from agentgym.train.model_setup import without_checkpointing_deprecation
 from agentgym.train.plots import plot_curves
 from agentgym.train.sft import SFTSettings
 from agentgym.train.trainer import Trainer
 from agentgym.train.update import PolicyUpdater, UpdateSettings
+from agentgym.train.weights import inference_weights
 from agentgym.trajectory import Trajectory, Turn
 from tests.train.conftest import learner, world_config
 from tests.train.word_world import tiny_model
@@ -210,3 +212,23 @@ def test_a_group_whose_hinted_replays_all_ended_in_errors_keeps_its_episodes_and
     assert trained == unhinted
     assert metrics["guidance/unbuilt_groups"] == 1 and metrics["guidance/hinted_episodes"] == 0
     assert guide.ladder.level_for(task.label) == 1  # errors are no failure with hints
+
+
+def test_lora_with_a_fully_trained_module_hands_over_that_module_under_its_own_name():
+    # peft's modules_to_save (a head trained whole beside the adapters) came out as
+    # lm_head.original_module.weight and lm_head.modules_to_save.default.weight: the engine's plain
+    # model found no lm_head.weight and kept its old head.
+    from peft import LoraConfig, get_peft_model
+
+    with without_checkpointing_deprecation():
+        model = get_peft_model(tiny_model(0), LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj"],
+                                                         modules_to_save=["lm_head"]))
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "lora_B" in name or "modules_to_save" in name:
+                parameter.add_(0.01)
+    ids = torch.tensor([[1, 5, 9, 3, 7, 2]])
+    plain = tiny_model(0)
+    plain.load_state_dict(inference_weights(model))  # strict: exactly the plain model's names
+    with torch.no_grad():
+        assert torch.allclose(plain(input_ids=ids).logits, model(input_ids=ids).logits, atol=1e-5)
