@@ -73,7 +73,7 @@ from agentgym.rollout.batcher import GenerationBatcher
 from agentgym.rollout.progress import RolloutProgress
 from agentgym.rollout.transcript import TokenTranscript
 from agentgym.runtime.handle import CallFailure, EnvCallFailed, EnvHandle
-from agentgym.runtime.runtimes import EnvSpec, Runtime, as_runtime
+from agentgym.runtime.runtimes import EnvSpec, Runtime, as_runtime, check_stack_arguments
 from agentgym.runtime.worker import (
     DEFAULT_MAX_ABANDONED_THREADS,
     check_hung_threads,
@@ -217,6 +217,7 @@ async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig 
     tasks = _task_list(tasks)
     for task in tasks:
         agentgym.env_info(task.env_id)  # fail now, with suggestions, on an unknown id
+        check_stack_arguments(task.env_id, task.kwargs, config.max_turns)  # not at every episode
     runner = _Runner(policy, config)  # refuses a policy it cannot run before any file is made
     plan = [(task, i) for task in tasks for i in range(config.group_size)]
     if isinstance(progress, RolloutProgress):  # the caller's: already entered, reporting where it was made to

@@ -29,6 +29,21 @@ from agentgym.runtime.local import LocalHandle, ProcessHandle
 from agentgym.wrappers.specs import WrapperSpec, as_wrapper_specs
 
 
+def check_stack_arguments(env_id: str, kwargs: Mapping[str, Any], max_turns: int | None) -> None:
+    """Refuse environment arguments that :class:`EnvSpec` would pass to ``agentgym.make`` a
+    second time: ``wrappers`` (the spec's own), and ``max_turns`` when the spec sets a budget
+    too (``ConfigError``; ``make`` would raise "got multiple values" at every episode). A
+    ``max_turns`` among the arguments alone is the task's own budget, as ``make`` takes it."""
+    from agentgym.core import ConfigError
+
+    if "wrappers" in kwargs:
+        raise ConfigError(f"{env_id}: 'wrappers' is not an argument of the environment; give wrappers "
+                          f"to the rollout or runtime (RolloutConfig.wrappers)")
+    if "max_turns" in kwargs and max_turns is not None:
+        raise ConfigError(f"{env_id}: the environment's arguments set max_turns={kwargs['max_turns']!r} and the "
+                          f"rollout sets max_turns={max_turns!r}: give the turn budget in one place")
+
+
 @dataclass(frozen=True)
 class EnvSpec:
     """An environment stack as data: ``agentgym.make(env_id, wrappers=wrappers,
@@ -51,6 +66,7 @@ class EnvSpec:
     registration: Any = None
 
     def __post_init__(self) -> None:
+        check_stack_arguments(self.env_id, self.kwargs, self.max_turns)
         if self.registration is None:
             from agentgym.registry import env_info, is_registered
 
