@@ -104,7 +104,8 @@ class OpenAIPolicy(Policy):
         self.return_token_ids = return_token_ids
         self.retry_delay = retry_delay
         self.max_retry_delay = max_retry_delay
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # as UTF-8 bytes: a key beyond ASCII (which agentgym's servers take) is no str header to httpx
+        self._headers = {"Authorization": f"Bearer {api_key}".encode()} if api_key else {}
         self._jitter = random.Random()
         # An httpx client and an asyncio semaphore belong to one event loop; `generate()` runs a
         # fresh loop per call, and loops of several threads may share the policy, so both are
