@@ -41,6 +41,7 @@ one batch (one ``agenerate`` call).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import json
@@ -231,14 +232,19 @@ def _read_value(match: re.Match[str], scale: float) -> float:
 def _from_lines(text: str, names: Sequence[str], scale: float,
                 generic: bool) -> tuple[dict[str, float], list[str]]:
     """The last score written after each name; a match at the start of a line with ':' or '='
-    before its value beats one inside prose."""
+    before its value beats one inside prose. A match that reaches its value across another
+    criterion's name is that criterion's score, not this one's: ``style`` does not read
+    ``style consistency: 8/10``, nor ``accuracy`` the 8 of ``accuracy: not graded; clarity: 8/10``."""
     scores: dict[str, float] = {}
     problems: list[str] = []
+    mentions = {name: _mentions(text, name) for name in names}
     for name in names:
+        others = sorted(span for other in names if other != name for span in mentions[other])
+        longest = max((e - s for s, e in others), default=0)
         patterns = [_name_pattern(name)] + ([_name_pattern(g) for g in _GENERIC_NAMES] if generic else [])
         best = None
         for pattern in patterns:
-            matches = list(_score_regex(pattern).finditer(text))
+            matches = [m for m in _score_regex(pattern).finditer(text) if not _crosses(m, others, longest)]
             if not matches:
                 continue
             strong = [m for m in matches if _starts_line(text, m) and re.search(r"[:=]", m.group("fill"))]
@@ -256,9 +262,26 @@ def _from_lines(text: str, names: Sequence[str], scale: float,
     return scores, problems
 
 
+def _mentions(text: str, name: str) -> list[tuple[int, int]]:
+    """Where ``name`` stands in ``text`` as a whole name, as ``(start, end)`` spans."""
+    pattern = rf"(?<![A-Za-z0-9]){_name_pattern(name)}(?![A-Za-z0-9])"
+    return [m.span() for m in re.finditer(pattern, text, re.IGNORECASE)]
+
+
+def _crosses(match: re.Match[str], others: Sequence[tuple[int, int]], longest: int) -> bool:
+    """Whether another criterion's name (``others``: sorted spans, none longer than ``longest``)
+    overlaps the match's name or filler without lying inside the match's own name (``style``
+    inside ``style consistency`` belongs to the longer name)."""
+    start, end = match.start("name"), match.end("name")
+    first = bisect.bisect_left(others, (start - longest, 0))
+    last = bisect.bisect_left(others, (match.end("fill"), 0))
+    return any(e > start and not (start <= s and e <= end) for s, e in others[first:last])
+
+
 @functools.lru_cache(maxsize=256)
 def _score_regex(name_pattern: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![A-Za-z0-9]){name_pattern}(?![A-Za-z0-9])(?P<fill>{_FILLER}){_VALUE}", re.IGNORECASE)
+    return re.compile(rf"(?<![A-Za-z0-9])(?P<name>{name_pattern})(?![A-Za-z0-9])(?P<fill>{_FILLER}){_VALUE}",
+                      re.IGNORECASE)
 
 
 def _starts_line(text: str, match: re.Match[str]) -> bool:
@@ -328,7 +351,9 @@ def parse_scores(text: str, criteria: Sequence[Criterion | str], *, scale: float
       under ``"scores"`` or with ``{"score": 7}`` values (the last object naming a criterion);
     * lines ``correctness: 7/10``, ``- **Correctness** (weight 2): 7 / 10``, ``style = 0.8``,
       ``style: 80%``, ``style: 8 out of 10``, ``style score is 8`` (the last one per criterion;
-      one at the start of a line with ``:`` or ``=`` is preferred over one in prose);
+      one at the start of a line with ``:`` or ``=`` is preferred over one in prose; a score
+      is never read across another criterion's name, so ``style`` and ``style consistency``
+      each read their own line);
     * with a single criterion, also ``Score: 7/10``, ``Rating: 7``, or a reply that is only
       ``7/10``.
 
