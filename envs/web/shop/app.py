@@ -36,7 +36,9 @@ cached, and carry a Content-Security-Policy that allows no script, no external r
 forms sent only to the app.
 
 :func:`shared_app` is the process's app for a ``(size, seed)``: started on first use, closed at
-interpreter exit (a forked child gets its own). At most ``max_sessions`` sessions are kept; the
+interpreter exit (a forked child gets its own). A forked child closes its copies of every app's
+listening socket as it starts (it serves none of them), so closing an app frees its port even
+while children forked from its process live on. At most ``max_sessions`` sessions are kept; the
 least recently used is dropped beyond that (an environment that was never closed cannot grow the
 app without bound).
 """
@@ -48,6 +50,7 @@ import os
 import re
 import secrets
 import threading
+import weakref
 from collections import OrderedDict
 from html import escape
 from http import HTTPStatus
@@ -141,6 +144,7 @@ class ShopApp:
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
                                         name=f"shop-http-{self.port}", daemon=True)
         self._thread.start()
+        _every_app.add(self)
 
     # ------------------------------------------------------------------ sessions
     def open_session(self, goal: Goal) -> str:
@@ -345,6 +349,8 @@ def _error_page(status: HTTPStatus, message: str) -> _Response:
 # ---------------------------------------------------------------------- the process's apps
 _shared: dict[tuple[int, int], ShopApp] = {}
 _shared_lock = threading.Lock()
+#: Every app of this process (forked children close their copies of the listening sockets).
+_every_app: weakref.WeakSet[ShopApp] = weakref.WeakSet()
 
 
 def shared_app(size: int, seed: int) -> ShopApp:
@@ -367,7 +373,24 @@ def close_shared_apps() -> None:
         app.close()
 
 
+def _close_inherited_sockets() -> None:
+    """In a forked child: close the copies of the parent's listening sockets. The child serves
+    none of them (no serving thread came along); a copy left open would keep the parent's port
+    bound and accepting connections that nobody answers after the parent closed its app. Takes
+    no lock (one held by another thread of the parent at the fork stays held in the child)."""
+    global _shared_lock
+    _shared_lock = threading.Lock()
+    for app in list(_every_app):
+        if not app._closed:
+            app._closed = True
+            app._httpd.server_close()
+    _every_app.clear()
+    _shared.clear()
+
+
 atexit.register(close_shared_apps)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited_sockets)
 
 __all__ = ["DEFAULT_MAX_SESSIONS", "MAX_BODY_BYTES", "OPTION_PREFIX", "ShopApp", "buy_path", "close_shared_apps",
            "render_session", "shared_app", "view_path"]
