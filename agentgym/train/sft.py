@@ -52,7 +52,8 @@ class SFTSettings:
     Attributes:
         epochs: passes over the demonstrations.
         lr: AdamW's learning rate (constant).
-        rows_per_step: trajectories per optimizer step (the last step of a pass may hold fewer).
+        rows_per_step: trajectories per optimizer step at most (a pass is cut into steps of near-equal
+            size: 17 rows at 16 per step are steps of 9 and 8).
         micro_batch_tokens: the token budget of one forward/backward pass, or ``"auto"`` (sized
             from the device's free memory: :func:`~agentgym.train.update.resolve_token_budget`).
         max_grad_norm: gradient clipping, a positive number (``None``: none).

@@ -648,6 +648,12 @@ def _all_reduce_gradients(parameters: list[torch.nn.Parameter]) -> None:
         start += g.numel()
 
 
+def _peak(current: float, value: float) -> float:
+    """The larger of the two, NaN if either is (Python's ``max(0.0, nan)`` is 0.0: a step whose
+    gradients were NaN would show a finite ``grad_norm_max``)."""
+    return math.nan if math.isnan(current) or math.isnan(value) else max(current, value)
+
+
 class _MetricTotals:
     """Sums behind the update's metrics; summed across processes at the end."""
 
@@ -675,13 +681,13 @@ class _MetricTotals:
             self.sums[key] += float(value[mask].sum())
             self.counts[key] += float(mask.sum())
         if mask.any():
-            self.ratio_max = max(self.ratio_max, float(values["ratio"][mask].max()))
+            self.ratio_max = _peak(self.ratio_max, float(values["ratio"][mask].max()))
 
     def add_step(self, loss: float, grad_norm: float, micro_batches: int, tokens: int, capacity: int) -> None:
         self.steps += 1
         self.loss += loss
         self.grad_norm += grad_norm
-        self.grad_norm_max = max(self.grad_norm_max, grad_norm)
+        self.grad_norm_max = _peak(self.grad_norm_max, grad_norm)
         self.micro_batches += micro_batches
         self.tokens += tokens
         self.capacity += capacity
