@@ -57,8 +57,8 @@ _TRIES_PER_RULE_SET = 8
 _DEFINITE = 0.9  # how often a rule that does not fire under the hidden values concludes a fact (not its negation)
 _TRUE = re.compile(r"\b(?:true|yes)\b", re.IGNORECASE)
 _FALSE = re.compile(r"\b(?:false|no)\b", re.IGNORECASE)
-# "not true" says false and "not false" says true
-_NEGATED = re.compile(r"\bnot\s+(true|false)\b", re.IGNORECASE)
+# "not true" says false and "not false" says true; so do "isn't true", "can't/cannot be true", "never true"
+_NEGATED = re.compile(r"(?:\bnot|\bcannot|n['\u2019]t|\bnever)\s+(?:be\s+)?(true|false)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,7 @@ class LogicQGenerator(QuestGenerator):
         return _word(value)
 
     def judge(self, problem: Problem, answer: str) -> bool:
-        answer = _NEGATED.sub(lambda negated: "false" if negated.group(1).lower() == "true" else "true", answer)
+        answer = _NEGATED.sub(lambda negated: " false" if negated.group(1).lower() == "true" else " true", answer)
         says_true, says_false = bool(_TRUE.search(answer)), bool(_FALSE.search(answer))
         if says_true == says_false:
             raise InvalidAction("answer with one word: 'answer: true' or 'answer: false'.")
