@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from agentgym.core import is_int
 from agentgym.rewards.base import RewardProvider, TurnValues, finite_setting
 from agentgym.rewards.shaping import tool_results
-from agentgym.trajectory import Trajectory
+from agentgym.trajectory import Trajectory, Turn
 
 
 class ToolCallCost(RewardProvider):
     """Per turn, minus the summed cost of its tool calls, failed and refused calls included
-    (they spent a turn and a call all the same).
+    (they spent a turn and a call all the same). :class:`~agentgym.wrappers.ToolCalling` records
+    the calls past its per-action cap as one refused result (the first one's name) and their
+    number in ``info["tool_calls_refused"]``: each of them is priced, the first by its name and
+    the others, whose names are not recorded, at ``cost``.
 
     Args:
         cost: the price of one call (>= 0).
@@ -27,5 +31,12 @@ class ToolCallCost(RewardProvider):
         self.name = name
 
     def score(self, trajectories: Sequence[Trajectory]) -> TurnValues:
-        return [[-sum(self.costs.get(result.get("name"), self.cost) for result in tool_results(turn))
-                 for turn in trajectory.turns] for trajectory in trajectories]
+        return [[-self._turn_cost(turn) for turn in trajectory.turns] for trajectory in trajectories]
+
+    def _turn_cost(self, turn: Turn) -> float:
+        results = tool_results(turn)
+        cost = sum(self.costs.get(result.get("name"), self.cost) for result in results)
+        refused = turn.info.get("tool_calls_refused")
+        if results and is_int(refused) and refused > 1:  # one result stands for them all
+            cost += (refused - 1) * self.cost
+        return cost

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from agentgym import Feedback, LLMEnv, Tool
+from agentgym.rewards import ToolCallCost
 from agentgym.rewards.judge import Criterion, parse_scores
+from agentgym.trajectory import json_safe
+from agentgym.wrappers import ToolCalling
+from tests.credit.builders import build_trajectory
 
 
 @pytest.mark.parametrize("reply, expected", [
@@ -27,3 +32,40 @@ def test_a_score_is_not_read_across_another_criterions_name():
     parsed = parse_scores("accuracy: not graded; clarity: 8/10", criteria)
     assert parsed.scores == {"clarity": pytest.approx(0.8)}
     assert parsed.missing == ("accuracy",)
+
+
+class _Adder(LLMEnv):
+    """One tool, ``add``; any answer ends the episode."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.tools = (Tool("add", "Add two numbers.", lambda a, b: a + b,
+                           {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
+                            "required": ["a", "b"]}),)
+
+    def new_episode(self, options):
+        return "Add things."
+
+    def play(self, action):
+        return Feedback("Done.", {"outcome": 0.0}, terminated=True)
+
+
+def _tool_turn(action: str, **wrapper_options):
+    env = ToolCalling(_Adder(), **wrapper_options)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(action)
+    trajectory = build_trajectory([0.0], text_only=True)
+    trajectory.turns[0].info = json_safe({k: v for k, v in info.items() if k not in ("reward_components", "error")})
+    return trajectory
+
+
+def test_tool_call_cost_prices_every_call_past_the_per_action_cap():
+    # ToolCalling records the calls past max_calls_per_action as one refused result: 10 calls
+    # under a cap of 2 cost 3 calls, so spamming calls past the cap was nearly free.
+    call = '<tool_call>{"name": "add", "arguments": {"a": 1, "b": 2}}</tool_call>'
+    trajectory = _tool_turn(call * 10, max_calls_per_action=2)
+    assert trajectory.turns[0].info["tool_calls_refused"] == 8
+    assert ToolCallCost(0.1).score([trajectory]) == [[pytest.approx(-1.0)]]
+    assert ToolCallCost(0.1, costs={"add": 0.5}).score([trajectory]) == [[pytest.approx(-1.5 - 0.7)]]
+    within_cap = _tool_turn(call * 2, max_calls_per_action=2)
+    assert ToolCallCost(0.1).score([within_cap]) == [[pytest.approx(-0.2)]]
