@@ -41,3 +41,45 @@ def test_closing_an_app_frees_its_port_while_a_forked_child_lives():
                             timeout=30)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "port free", result.stdout + result.stderr
+
+
+def test_close_ends_the_handlers_of_open_connections():
+    # A connection accepted before close() (a browser's idle preconnection, a client mid-request)
+    # kept its handler thread, and its socket, for up to the 15 s request timeout; a request sent
+    # on it after close() was still answered.
+    import random
+    import socket
+    import threading
+    import time
+
+    from agentgym.envs.web.shop.app import ShopApp
+    from agentgym.envs.web.shop.site import load_shop
+
+    shop = load_shop(50, 0)
+    threads_before = {t.ident for t in threading.enumerate()}
+    app = ShopApp(shop)
+    sid = app.open_session(shop.catalogue.draw_goal(random.Random(0), "easy"))
+    idle = socket.create_connection((app.host, app.port), timeout=5.0)
+    partial = socket.create_connection((app.host, app.port), timeout=5.0)
+    try:
+        partial.sendall(f"GET /s/{sid}/ HTTP/1.0\r\n".encode())  # the request's headers never end
+        deadline = time.monotonic() + 5.0
+        while len({t.ident for t in threading.enumerate()} - threads_before) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the serving thread and both handlers run
+        started = time.monotonic()
+        app.close()
+        assert time.monotonic() - started < 3.0
+        deadline = time.monotonic() + 3.0
+        while {t.ident for t in threading.enumerate()} - threads_before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        left = [t.name for t in threading.enumerate() if t.ident not in threads_before]
+        assert left == [], left
+        try:
+            idle.sendall(f"GET /s/{sid}/ HTTP/1.0\r\n\r\n".encode())
+            answer = idle.recv(100)
+        except OSError:
+            answer = b""
+        assert answer == b"", answer  # nothing is served after close
+    finally:
+        idle.close()
+        partial.close()

@@ -49,6 +49,7 @@ import atexit
 import os
 import re
 import secrets
+import socket
 import threading
 import weakref
 from collections import OrderedDict
@@ -136,6 +137,8 @@ class ShopApp:
         self.max_sessions = max_sessions
         self._sessions: OrderedDict[str, ShopSession] = OrderedDict()
         self._lock = threading.Lock()
+        #: The connections being handled, with their handler threads (:meth:`close` ends them).
+        self._connections: dict[socket.socket, threading.Thread] = {}
         self._httpd = PageServer((host, port), _handler_for(self))
         self.host, self.port = self._httpd.server_address[:2]
         self.url = f"http://{self.host}:{self.port}"
@@ -192,7 +195,9 @@ class ShopApp:
         return self._closed
 
     def close(self) -> None:
-        """Stop serving, free the port and forget every session (idempotent)."""
+        """Stop serving, free the port, end the connections still open (their handler threads
+        end with them: a request sent on one after this is not answered) and forget every
+        session (idempotent)."""
         if self._closed:
             return
         self._closed = True
@@ -202,6 +207,25 @@ class ShopApp:
         self._httpd.server_close()
         with self._lock:
             self._sessions.clear()
+            connections = list(self._connections.items())
+        for connection, _ in connections:
+            _hang_up(connection)
+        for _, thread in connections:
+            if thread is not threading.current_thread():
+                thread.join(timeout=2.0)
+
+    def _track(self, connection: socket.socket) -> bool:
+        """Note a connection its handler starts on; ``False`` (and hung up) once closed."""
+        with self._lock:
+            if not self._closed:
+                self._connections[connection] = threading.current_thread()
+                return True
+        _hang_up(connection)
+        return False
+
+    def _untrack(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.pop(connection, None)
 
     def __enter__(self) -> ShopApp:
         return self
@@ -232,6 +256,16 @@ class _ShopHandler(BaseHTTPRequestHandler):
     server_version = "agentgym-shop/1"
     sys_version = ""
     timeout = REQUEST_TIMEOUT_S
+
+    def setup(self) -> None:
+        super().setup()
+        self.app._track(self.connection)  # a connection of a closed app is hung up: nothing is read
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.app._untrack(self.connection)
 
     def do_GET(self) -> None:  # noqa: N802 (BaseHTTPRequestHandler's names)
         self._answer(self._route("GET"))
@@ -339,6 +373,14 @@ class _ShopHandler(BaseHTTPRequestHandler):
             pass
 
 
+def _hang_up(connection: socket.socket) -> None:
+    """End a connection both ways (a handler blocked reading it reads the end)."""
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed or reset
+        pass
+
+
 def _error_page(status: HTTPStatus, message: str) -> _Response:
     title = f"{status.value} {status.phrase}"
     html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title></head>'
@@ -374,16 +416,21 @@ def close_shared_apps() -> None:
 
 
 def _close_inherited_sockets() -> None:
-    """In a forked child: close the copies of the parent's listening sockets. The child serves
-    none of them (no serving thread came along); a copy left open would keep the parent's port
-    bound and accepting connections that nobody answers after the parent closed its app. Takes
-    no lock (one held by another thread of the parent at the fork stays held in the child)."""
+    """In a forked child: close the copies of the parent's listening sockets (and of the
+    connections its handlers serve). The child serves none of them (no serving thread came
+    along); a copy left open would keep the parent's port bound and accepting connections that
+    nobody answers after the parent closed its app. Closes the copies only (a shutdown would end
+    the parent's connections too) and takes no lock (one held by another thread of the parent
+    at the fork stays held in the child)."""
     global _shared_lock
     _shared_lock = threading.Lock()
     for app in list(_every_app):
         if not app._closed:
             app._closed = True
             app._httpd.server_close()
+            for connection in list(app._connections):
+                connection.close()
+            app._connections.clear()
     _every_app.clear()
     _shared.clear()
 
