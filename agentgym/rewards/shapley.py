@@ -239,8 +239,19 @@ class ShapleyInformationGain(RewardProvider):
             trajectory.metadata["shapley_skipped"] = reason
             return [None] * len(trajectory.turns)
         facts, per_turn = revealed_facts(trajectory, label)
+        # v(∅) and v(all facts) are kept for metadata["shapley_belief"], so that no coalition is
+        # valued twice; the others are not kept (the Monte-Carlo orderings meet too many).
+        ends: dict[frozenset, float] = {}
 
         def value(coalition: frozenset) -> float:
+            if coalition in ends:
+                return ends[coalition]
+            result = belief_of(coalition)
+            if not coalition or len(coalition) == len(facts):
+                ends[coalition] = result
+            return result
+
+        def belief_of(coalition: frozenset) -> float:
             subset = {key: fact for key, fact in facts.items() if key in coalition}
             try:
                 result = self.belief(subset, answer, trajectory)

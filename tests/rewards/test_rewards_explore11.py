@@ -7,6 +7,7 @@ import pytest
 from agentgym import Feedback, LLMEnv, Tool
 from agentgym.rewards import ToolCallCost
 from agentgym.rewards.judge import Criterion, parse_scores
+from agentgym.rewards.shapley import ShapleyInformationGain
 from agentgym.trajectory import json_safe
 from agentgym.wrappers import ToolCalling
 from tests.credit.builders import build_trajectory
@@ -69,3 +70,23 @@ def test_tool_call_cost_prices_every_call_past_the_per_action_cap():
     assert ToolCallCost(0.1, costs={"add": 0.5}).score([trajectory]) == [[pytest.approx(-1.5 - 0.7)]]
     within_cap = _tool_turn(call * 2, max_calls_per_action=2)
     assert ToolCallCost(0.1).score([within_cap]) == [[pytest.approx(-0.2)]]
+
+
+@pytest.mark.parametrize("max_exact", [16, 1], ids=["exact", "monte carlo"])
+def test_shapley_belief_is_called_once_per_coalition(max_exact):
+    # The documented 2^n calls were 2^n + 2: v(∅) and v(all facts) were asked again for
+    # metadata['shapley_belief'] (a belief that queries a model paid twice more per episode).
+    calls = []
+
+    def belief(revealed, answer, trajectory):
+        calls.append(frozenset(revealed))
+        return len(revealed) / 4
+
+    trajectory = build_trajectory([0.0, 0.0], text_only=True)
+    trajectory.metadata["reference_answer"] = "A"
+    trajectory.turns[0].info["revealed"] = {"x": 1}
+    trajectory.turns[1].info["revealed"] = {"y": 2, "z": 3}
+    values = ShapleyInformationGain(belief, max_exact=max_exact, permutations=50).score([trajectory])
+    assert values == [[pytest.approx(0.25), pytest.approx(0.5)]]
+    assert len(calls) == len(set(calls)) == 8
+    assert trajectory.metadata["shapley_belief"] == {"before": 0.0, "after": 0.75}
