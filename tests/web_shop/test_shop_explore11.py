@@ -83,3 +83,24 @@ def test_close_ends_the_handlers_of_open_connections():
     finally:
         idle.close()
         partial.close()
+
+
+def test_an_action_in_a_fenced_block_is_read():
+    # A reply that fenced its action (as models often do) was a format error: the fence's closing
+    # line was taken as the action line.
+    import agentgym
+    import agentgym.envs.web.shop  # noqa: F401  (registers the environments)
+    from agentgym.envs.web.shop.oracle import Move
+    from agentgym.envs.web.shop.text_env import parse_shop_action
+
+    assert parse_shop_action("```\nclick[Buy Now]\n```") == Move("click", "Buy Now")
+    assert parse_shop_action("I will search.\n```text\nsearch[red shirt]\n```\n") == Move("search", "red shirt")
+    assert parse_shop_action("```\n```") is None
+    assert parse_shop_action("```\nclick[x]\n```\nthen more") is None
+    env = agentgym.make("web/Shop-v0", size=200)
+    try:
+        env.reset(seed=0)
+        _, _, _, _, info = env.step("Searching now:\n```\nsearch[snack pack]\n```")
+        assert info.get("error_kind") is None and info["page"] == "results", info
+    finally:
+        env.close()

@@ -9,8 +9,9 @@ session's page as text (:func:`~.pages.render_text`): the instruction, the page'
 its clickables (``[button]``, ``[product]``, ``[option]``). The browser mode
 (:mod:`.browser_env`) shows the same session's same page as HTML.
 
-Actions, one per turn (the last non-empty line of the reply counts; an ``Action:`` prefix and
-surrounding backticks are ignored; the verb is case-insensitive):
+Actions, one per turn (the last non-empty line of the reply counts, the lines of a code fence
+(```` ``` ````, ```` ```text ````) aside; an ``Action:`` prefix and surrounding backticks are
+ignored; the verb is case-insensitive):
 
 * ``search[keywords]`` -- on the search page;
 * ``click[label]`` -- a button ("Back to Search", "< Prev", "Next >", "Description", "Features",
@@ -52,6 +53,7 @@ DEFAULT_SIZE = 5_000
 
 _ACTION = re.compile(r"^(search|click)\s*\[(.*)\]$", re.IGNORECASE | re.DOTALL)
 _PREFIX = re.compile(r"^(?:action\s*:\s*)", re.IGNORECASE)
+_FENCE = re.compile(r"^`{3,}[\w+-]*$")
 
 INSTRUCTIONS = (
     "You are shopping in an online store for the product an instruction describes. Each observation "
@@ -69,7 +71,7 @@ INSTRUCTIONS = (
 
 def parse_shop_action(text: str) -> Move | None:
     """The move a reply names (see the module docstring), or ``None`` when it names none."""
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    lines = [line for line in (raw.strip() for raw in text.strip().splitlines()) if line and not _FENCE.match(line)]
     if not lines:
         return None
     line = _PREFIX.sub("", lines[-1]).strip().strip("`").strip()
