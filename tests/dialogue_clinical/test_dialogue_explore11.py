@@ -28,3 +28,31 @@ def test_logic_q_reads_a_contracted_negation_as_its_opposite(said, asserts):
     assert terminated and info["error"] is None
     assert info["success"] == (asserts == (answer == "true"))
     env.close()
+
+
+@pytest.mark.parametrize("asked", ["Is anything on the {} block?", "Is there something on top of the {} block?",
+                                   "Is the {} block clear?", "Is the {} block free?"])
+def test_planning_q_a_clear_reply_answers_either_way_of_asking(asked):
+    """``Is anything on the red block?`` about a clear block was answered "Yes, the red block is
+    clear." (and about a covered one "No, something is on top..."): a yes/no that says the
+    opposite of the fact to the question asked. The reply now states the fact without a
+    leading yes or no, the same for every way of asking."""
+    seen = set()
+    for seed in range(40):
+        env = agentgym.make("dialogue/PlanningQ-v0", difficulty="hard")
+        env.reset(seed=seed)
+        for variable in env.unwrapped.problem.variables:
+            if not variable.key.endswith("_clear") or variable.value in seen:
+                continue
+            colour = variable.key[: -len("_clear")]
+            reply, _, _, _, info = env.step(asked.format(colour))
+            assert info["revealed"] == {variable.key: variable.value}
+            assert not reply.lower().startswith(("yes", "no"))
+            expected = "is clear: nothing is on top of it" if variable.value else "is not clear: something is on top"
+            assert f"the {colour} block {expected}" in reply.lower()
+            seen.add(variable.value)
+            break
+        env.close()
+        if seen == {True, False}:
+            break
+    assert seen == {True, False}

@@ -180,8 +180,9 @@ def _reply(fact: BlockFact, value: bool) -> str:
                 else f"No, the {name} block is not on the {other} block.")
     if fact.kind == "table":
         return f"Yes, the {name} block is on the table." if value else f"No, the {name} block is not on the table."
-    return (f"Yes, the {name} block is clear." if value
-            else f"No, something is on top of the {name} block.")
+    # no leading yes/no: "Is anything on the red block?" asks the same fact the other way round
+    return (f"The {name} block is clear: nothing is on top of it." if value
+            else f"The {name} block is not clear: something is on top of it.")
 
 
 def _whether(fact: BlockFact) -> str:
