@@ -51,6 +51,8 @@ class _RemoteBase(EnvHandle):
 
     async def step(self, action: Any) -> StepResult:
         self._refuse_if_broken("step")
+        if not self._opened():  # never built (not reset yet): nothing to step, nothing broken
+            raise EnvCallFailed(CallFailure("step before reset: call reset() first (the environment is not built yet)"))
         return as_step_result(await self._guarded("step", lambda: self._step(action)))
 
     async def open(self) -> None:
