@@ -31,6 +31,7 @@ def make_vec(
     autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
     max_abandoned_threads: int = DEFAULT_MAX_ABANDONED_THREADS,
     isolation: str = "thread",
+    start_method: str = "spawn",
     **make_kwargs: Any,
 ) -> SlotVectorEnv:
     """``num_envs`` copies of ``env_id``, each built by :func:`agentgym.make`, stepped at once.
@@ -46,6 +47,8 @@ def make_vec(
         isolation: ``"thread"`` (default), or ``"process"``: each environment in a child
             process that is killed and replaced when a call outlasts ``step_timeout``;
             ``make_kwargs`` must then pickle (a ``TypeError`` names one that does not).
+        start_method: the ``multiprocessing`` start method for ``isolation="process"``
+            (``"spawn"`` by default).
         make_kwargs: passed to :func:`agentgym.make` (``difficulty``, ``max_turns``...).
 
     Example::
@@ -68,6 +71,7 @@ def make_vec(
         autoreset_mode=autoreset_mode,
         max_abandoned_threads=max_abandoned_threads,
         isolation=isolation,
+        start_method=start_method,
     )
     envs.spec = gym.spec(env_id)
     return envs
