@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from agentgym.core import is_int
 from agentgym.rewards.base import RewardProvider, TurnValues, finite_setting
-from agentgym.rewards.shaping import tool_results
+from agentgym.rewards.shaping import tool_results, unlisted_refusals
 from agentgym.trajectory import Trajectory, Turn
 
 
@@ -34,9 +33,5 @@ class ToolCallCost(RewardProvider):
         return [[-self._turn_cost(turn) for turn in trajectory.turns] for trajectory in trajectories]
 
     def _turn_cost(self, turn: Turn) -> float:
-        results = tool_results(turn)
-        cost = sum(self.costs.get(result.get("name"), self.cost) for result in results)
-        refused = turn.info.get("tool_calls_refused")
-        if results and is_int(refused) and refused > 1:  # one result stands for them all
-            cost += (refused - 1) * self.cost
-        return cost
+        priced = sum(self.costs.get(result.get("name"), self.cost) for result in tool_results(turn))
+        return priced + self.cost * unlisted_refusals(turn)

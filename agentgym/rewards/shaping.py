@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from agentgym.core import is_int
 from agentgym.info import ErrorKind
 from agentgym.rewards.base import RewardProvider, TurnValues, finite_setting
 from agentgym.trajectory import Trajectory, Turn
@@ -72,7 +73,9 @@ class FormatPenalty(RewardProvider):
 
 class ToolUseShaping(RewardProvider):
     """Per turn: ``called * calls + succeeded * successes + failed * failures`` over the turn's
-    parsed tool calls (malformed markup runs no call: see :class:`FormatPenalty`).
+    parsed tool calls (malformed markup runs no call: see :class:`FormatPenalty`). The calls
+    :class:`~agentgym.wrappers.ToolCalling` refused past its per-action cap, recorded as one
+    result and counted in ``info["tool_calls_refused"]``, are each a call and a failure.
 
     A positive ``called`` or ``succeeded`` rewards calling for its own sake; pair it with
     :class:`~agentgym.rewards.cost.ToolCallCost` or
@@ -92,4 +95,14 @@ class ToolUseShaping(RewardProvider):
     def _turn_value(self, turn: Turn) -> float:
         results = tool_results(turn)
         successes = sum(1 for result in results if result.get("ok"))
-        return self.called * len(results) + self.succeeded * successes + self.failed * (len(results) - successes)
+        calls = len(results) + unlisted_refusals(turn)
+        return self.called * calls + self.succeeded * successes + self.failed * (calls - successes)
+
+
+def unlisted_refusals(turn: Turn) -> int:
+    """How many refused calls the turn's tool results leave out: :class:`ToolCalling` records the
+    calls past its per-action cap as one result, their number in ``info["tool_calls_refused"]``."""
+    refused = turn.info.get("tool_calls_refused")
+    if not tool_results(turn) or not is_int(refused) or refused < 2:
+        return 0
+    return int(refused) - 1

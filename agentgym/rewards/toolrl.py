@@ -37,7 +37,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from agentgym.info import ErrorKind
 from agentgym.rewards.base import RewardProvider, TurnValues, finite_setting
-from agentgym.rewards.shaping import tool_results
+from agentgym.rewards.shaping import tool_results, unlisted_refusals
 from agentgym.trajectory import Trajectory, Turn
 
 #: where the rollout engine puts the environment's gold calls
@@ -96,7 +96,8 @@ class ToolRLReward(RewardProvider):
     Args:
         scale: ``(R_min, R_max)`` of the correctness reward (the paper's ``(-3, 3)``).
         format_reward: the reward for well-formed calls (the paper's 1).
-        error_penalty: subtracted per tool call that failed (0: the paper's reward).
+        error_penalty: subtracted per tool call that failed (0: the paper's reward), each call
+            refused past :class:`~agentgym.wrappers.ToolCalling`'s per-action cap included.
         name: the component's name.
 
     A trajectory without gold calls gets no component (``None``), so this provider can run on
@@ -136,7 +137,7 @@ class ToolRLReward(RewardProvider):
         results = [result for turn in turns for result in tool_results(turn)]
         predicted = [{"name": str(r.get("name")), "arguments": r.get("arguments")} for r in results]
         well_formed = all(turn.info.get("error_kind") != ErrorKind.FORMAT.value for turn in turns)
-        failed = sum(1 for result in results if not result.get("ok", True))
+        failed = sum(1 for result in results if not result.get("ok", True)) + sum(map(unlisted_refusals, turns))
         return (self.format_reward * well_formed + correctness_reward(gold, predicted, low=self.low, high=self.high)
                 - self.error_penalty * failed)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentgym import Feedback, LLMEnv, Tool
-from agentgym.rewards import ToolCallCost
+from agentgym.rewards import ToolCallCost, ToolRLReward, ToolUseShaping
 from agentgym.rewards.judge import Criterion, parse_scores
 from agentgym.rewards.shapley import ShapleyInformationGain
 from agentgym.trajectory import json_safe
@@ -90,3 +90,15 @@ def test_shapley_belief_is_called_once_per_coalition(max_exact):
     assert values == [[pytest.approx(0.25), pytest.approx(0.5)]]
     assert len(calls) == len(set(calls)) == 8
     assert trajectory.metadata["shapley_belief"] == {"before": 0.0, "after": 0.75}
+
+
+def test_tool_use_shaping_and_toolrl_count_every_call_past_the_per_action_cap_as_a_failure():
+    # The refused calls were one failed call, whatever their number: 10 calls under a cap of 2
+    # scored 2 successes and 1 failure, and ToolRL's error penalty was paid once.
+    call = '<tool_call>{"name": "add", "arguments": {"a": 1, "b": 2}}</tool_call>'
+    trajectory = _tool_turn(call * 10, max_calls_per_action=2)
+    shaping = ToolUseShaping(called=1.0, succeeded=10.0, failed=-100.0)
+    assert shaping.score([trajectory]) == [[pytest.approx(10 * 1.0 + 2 * 10.0 + 8 * -100.0)]]
+    trajectory.metadata["gold_tool_calls"] = [{"name": "add", "arguments": {"a": 1, "b": 2}}]
+    no_penalty = ToolRLReward().score([trajectory])[0][0]
+    assert ToolRLReward(error_penalty=0.5).score([trajectory]) == [[pytest.approx(no_penalty - 8 * 0.5)]]
