@@ -56,3 +56,30 @@ def test_planning_q_a_clear_reply_answers_either_way_of_asking(asked):
         if seen == {True, False}:
             break
     assert seen == {True, False}
+
+
+def test_gsm_q_the_cake_price_is_said_in_dollars():
+    """The bakery's cake price was the one price said without its currency ("Each cake sells
+    for 19.", beside "Each muffin sells for $1.50." and a profit asked "in dollars"), in the
+    statement and in the responder's reply; it is now "$19" as every other price is."""
+    from agentgym.envs.dialogue.questbench.gsm import TEMPLATES
+
+    [bakery] = [template for template in TEMPLATES if template.name == "bakery"]
+    [cake_price] = [quantity for quantity in bakery.quantities if quantity.key == "cake_price"]
+    assert cake_price.money
+    seen = 0
+    env = agentgym.make("dialogue/GSMQ-v0", difficulty="hard", question_format="choice")
+    for seed in range(300):
+        env.reset(seed=seed)
+        problem = env.unwrapped.problem
+        if "cake_price" not in [variable.key for variable in problem.variables]:
+            continue
+        reply = problem.variable("cake_price").statement
+        assert reply.startswith("Each cake sells for $"), reply
+        if "Each cake sells for" in problem.statement:
+            assert "Each cake sells for $" in problem.statement
+        seen += 1
+        if seen >= 3:
+            break
+    env.close()
+    assert seen >= 3

@@ -267,7 +267,7 @@ TEMPLATES: tuple[Template, ...] = (
             "how many cake|number of cake|cakes sold|cakes did|cakes does", _span(2, 8)),
          _q("cake_price", "Each cake sells for {v}.", "How much does one cake sell for?",
             "cake price|price of a cake|price of one cake|price of each cake|price per cake|cake cost|each cake|"
-            "per cake|one cake|a cake", _span(12, 25)),
+            "per cake|one cake|a cake", _span(12, 25), True),
          _q("costs", "The ingredients cost {v} in all.", "How much do the ingredients cost?",
             "ingredients|ingredient|expenses|costs in all|cost in all|supplies", _span(20, 80, 5), True),
          _q("opens", "The market opens at {v} o'clock.", "When does the market open?",
