@@ -401,7 +401,8 @@ class RubricJudge(RewardProvider):
     Args:
         policy: the judge, any :class:`~agentgym.policies.base.Policy`.
         criteria: :class:`Criterion` objects or ``(name, description[, weight])`` tuples.
-        sampling: how the judge samples (default: greedy, 256 tokens, no log-probs).
+        sampling: how the judge samples, a ``SamplingParams`` (default: greedy, 256 tokens,
+            no log-probs).
         scope: ``"episode"`` (one judgement per trajectory, on its final turn) or ``"turn"``.
         instructions: the system message; ``{scale}`` is replaced by ``scale``.
         template: the user message (fields in the module docstring).
@@ -434,6 +435,12 @@ class RubricJudge(RewardProvider):
             raise ConfigError(f"failure_value must be None or a finite number, got {failure_value!r}")
         if not isinstance(name, str) or not name:
             raise ConfigError(f"name must be a non-empty string, got {name!r}")
+        if sampling is not None and not isinstance(sampling, SamplingParams):
+            # Taken, it would fail every judgement at generation: recorded, never raised.
+            raise ConfigError(f"sampling must be a SamplingParams (or None for greedy, 256 tokens), "
+                              f"got {type(sampling).__name__}: write SamplingParams(max_tokens=..., ...)")
+        if not isinstance(instructions, str):
+            raise ConfigError(f"instructions must be a string (the system message), got {instructions!r:.80}")
         _check_template(template)
         self.policy = policy
         self.criteria = _criteria_from(criteria)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from agentgym import Feedback, LLMEnv, Tool
-from agentgym.rewards import ToolCallCost, ToolRLReward, ToolUseShaping
+from agentgym.core import ConfigError
+from agentgym.policies.scripted import ScriptedPolicy
+from agentgym.rewards import RubricJudge, ToolCallCost, ToolRLReward, ToolUseShaping
 from agentgym.rewards.judge import Criterion, parse_scores
 from agentgym.rewards.shapley import ShapleyInformationGain
 from agentgym.trajectory import json_safe
@@ -102,3 +104,15 @@ def test_tool_use_shaping_and_toolrl_count_every_call_past_the_per_action_cap_as
     trajectory.metadata["gold_tool_calls"] = [{"name": "add", "arguments": {"a": 1, "b": 2}}]
     no_penalty = ToolRLReward().score([trajectory])[0][0]
     assert ToolRLReward(error_penalty=0.5).score([trajectory]) == [[pytest.approx(no_penalty - 8 * 0.5)]]
+
+
+@pytest.mark.parametrize("options, named", [
+    ({"sampling": {"max_tokens": 64, "temperature": 0.0}}, "sampling"),
+    ({"instructions": None}, "instructions"),
+], ids=["sampling as a dict", "instructions None"])
+def test_rubric_judge_refuses_settings_of_the_wrong_type_when_built(options, named):
+    # A dict for sampling was taken, and every judgement then failed at generation ("the judge
+    # failed: AttributeError: 'dict' object has no attribute 'max_tokens'"): recorded, never
+    # raised, so training ran without the judge's reward. instructions=None: AttributeError.
+    with pytest.raises(ConfigError, match=named):
+        RubricJudge(ScriptedPolicy(["correctness: 7/10"]), [Criterion("correctness", "c")], **options)
