@@ -83,3 +83,30 @@ def test_gsm_q_the_cake_price_is_said_in_dollars():
             break
     env.close()
     assert seen >= 3
+
+
+@pytest.mark.parametrize("question, asks_about", [("Does anyone in your family have strep throat?", "sick_contacts"),
+                                                  ("Have you had strep throat before?", "prior_episodes")])
+def test_clinical_a_question_naming_strep_throat_is_a_question(question, asks_about):
+    """A question naming the condition "strep throat" (a sick contact, a past illness) was
+    refused as a test ("the patient cannot answer about tests; to order the rapid strep
+    test...") because "strep" is also the test's alias; a condition's name is not a test, so
+    the question is now asked and answered as any question."""
+    env = agentgym.make("dialogue/ClinicalInterview-v0", difficulty="easy")
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(question)
+    assert info["error"] is None
+    assert asks_about in info["responder"]["facts"]
+    assert env.unwrapped.turns_used == 1
+    env.close()
+
+
+@pytest.mark.parametrize("question", ["Can we do a strep test?", "Could I get a quick strep?",
+                                      "Let's check your blood sugar."])
+def test_clinical_a_question_naming_a_test_is_still_refused(question):
+    env = agentgym.make("dialogue/ClinicalInterview-v0", difficulty="easy")
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(question)
+    assert info["error"] is not None and "cannot answer about tests" in info["error"]
+    assert env.unwrapped.turns_used == 0
+    env.close()

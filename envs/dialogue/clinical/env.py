@@ -212,8 +212,8 @@ class ClinicalInterview(LLMEnv):
         if len(question) > self.max_question_chars:
             raise InvalidAction(f"the question is {len(question)} characters long; ask a shorter one (at most "
                                 f"{self.max_question_chars}).")
-        named = self.table.tests_in(question)
-        if named:  # "Let's get a chest x-ray": a test, not a question about chest pain
+        named = self.table.tests_asked_about(question)
+        if named:  # "Let's get a chest x-ray": a test, not a question about chest pain ("strep throat?" is one)
             test = self.table.test(named[0])
             how = (f"call order_test with the name {test.name!r}" if self.action_format == "tools"
                    else f"write 'test: {test.name}'")

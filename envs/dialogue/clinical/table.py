@@ -193,6 +193,13 @@ class Table:
         found = [self._test_names[m.group(0)] for m in pattern.finditer(normalize(text))]
         return list(dict.fromkeys(found))
 
+    def tests_asked_about(self, text: str) -> list[str]:
+        """:meth:`tests_in`, less the tests named only inside a condition's name ("had strep
+        throat?" names the condition, not the rapid strep test; "strep" alone names both)."""
+        blanked = _alternatives(tuple(self._condition_names)).sub(
+            lambda m: m.group(0) if m.group(0) in self._test_names else " ", normalize(text))
+        return self.tests_in(blanked)
+
     def knowledge_facts(self, findings: Mapping[str, bool]) -> list[Fact]:
         """One :class:`~agentgym.responders.Fact` per finding: its phrases, and the statement
         and value the case gives it."""
