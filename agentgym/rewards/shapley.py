@@ -129,6 +129,7 @@ def shapley_monte_carlo(players: Sequence[P], value: Value, *, permutations: int
     players = _distinct(players)
     if not isinstance(permutations, int) or isinstance(permutations, bool) or permutations < 1:
         raise ValueError(f"permutations must be a positive integer, got {permutations!r}")
+    _check_seed(seed)
     if not players:
         return {}
     # The memo is keyed by the coalition's bitmask and the frozenset is built only on a miss:
@@ -156,6 +157,13 @@ def shapley_monte_carlo(players: Sequence[P], value: Value, *, permutations: int
             totals[player] += float(after - before)
             before = after
     return {player: total / permutations for player, total in totals.items()}
+
+
+def _check_seed(seed: Any) -> None:
+    """``ValueError`` unless ``seed`` is an integer: ``random.Random(None)`` seeds from the OS
+    (another estimate on every call) and an unhashable seed fails only when first used."""
+    if not isinstance(seed, numbers.Integral):
+        raise ValueError(f"seed must be an integer (the orderings are seeded), got {seed!r:.80}")
 
 
 def revealed_facts(trajectory: Trajectory, label: str = "trajectory") -> tuple[dict[str, Any], list[list[str]]]:
@@ -218,6 +226,7 @@ class ShapleyInformationGain(RewardProvider):
             raise ValueError(f"permutations must be a positive integer, got {permutations!r}")
         if on_missing not in ("skip", "raise"):
             raise ValueError(f"on_missing must be 'skip' or 'raise', got {on_missing!r}")
+        _check_seed(seed)
         self.belief = belief
         self.scale = float(scale)
         self.max_exact = max_exact

@@ -9,7 +9,7 @@ from agentgym.core import ConfigError
 from agentgym.policies.scripted import ScriptedPolicy
 from agentgym.rewards import RubricJudge, ToolCallCost, ToolRLReward, ToolUseShaping
 from agentgym.rewards.judge import Criterion, parse_scores
-from agentgym.rewards.shapley import ShapleyInformationGain
+from agentgym.rewards.shapley import ShapleyInformationGain, shapley_monte_carlo
 from agentgym.trajectory import json_safe
 from agentgym.wrappers import ToolCalling
 from tests.credit.builders import build_trajectory
@@ -116,3 +116,14 @@ def test_rubric_judge_refuses_settings_of_the_wrong_type_when_built(options, nam
     # raised, so training ran without the judge's reward. instructions=None: AttributeError.
     with pytest.raises(ConfigError, match=named):
         RubricJudge(ScriptedPolicy(["correctness: 7/10"]), [Criterion("correctness", "c")], **options)
+
+
+@pytest.mark.parametrize("seed", [None, [1]], ids=["None", "list"])
+def test_shapley_seed_must_be_an_integer(seed):
+    # seed=None drew the Monte-Carlo orderings from the OS (a different reward on every call,
+    # though the estimate is documented as seeded); seed=[1] was taken and raised TypeError
+    # only when an episode first revealed more than max_exact facts.
+    with pytest.raises(ValueError, match="seed"):
+        ShapleyInformationGain(lambda revealed, answer, trajectory: 0.0, seed=seed)
+    with pytest.raises(ValueError, match="seed"):
+        shapley_monte_carlo(["a", "b"], len, seed=seed)
