@@ -31,7 +31,8 @@ appears more than once the last one counts. Robustness rules:
 * no ``Observation:`` field, or an empty one (an empty or garbage reply): the reply is
   **unparseable** — :class:`Prediction` with ``error`` set;
 * ``Reward`` missing or without a number: ``default_reward``, noted in ``Prediction.notes``;
-  a number outside ``reward_range`` is clipped into it (noted), ``nan`` is the default;
+  a number outside ``reward_range`` is clipped into it (noted), ``nan`` is the default; a
+  minus sign may be the typeset one (``−1``, U+2212);
 * ``Done`` missing or neither yes nor no (``true``/``false``, ``1``/``0`` are read too):
   ``False``, noted.
 
@@ -81,7 +82,9 @@ EMPTY_ACTION = "(empty action)"
 MAX_RECORDED_CHARS = 4_000
 
 _LABEL = re.compile(r"^[ \t>#*_-]*(observation|reward|done)[ \t*_]*:[ \t*_]*", re.IGNORECASE | re.MULTILINE)
-_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|(?<![a-z])[-+]?(?:inf(?:inity)?|nan)(?![a-z])",
+# a sign may be the typeset minus (U+2212) and stand apart from its number ("- 0.5")
+_NUMBER = re.compile(r"(?:[-+\u2212]\s*)?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+                     r"|(?<![a-z])(?:[-+\u2212]\s*)?(?:inf(?:inity)?|nan)(?![a-z])",
                      re.IGNORECASE)
 _YES = {"yes", "y", "true", "1", "done", "ended", "over"}
 _NO = {"no", "n", "false", "0", "not"}
@@ -161,7 +164,7 @@ def parse_reply(text: str, *, reward_range: tuple[float, float] = (-1.0, 1.0),
     elif found is None:
         notes.append("reward not a number")
     else:
-        value = float(found.group(0))
+        value = float(re.sub(r"\s+", "", found.group(0)).replace("\u2212", "-"))
         if math.isnan(value):
             notes.append("reward not a number")
         else:
