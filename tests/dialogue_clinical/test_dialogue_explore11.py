@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 
 import agentgym
+from agentgym.info import ErrorKind
+from agentgym.policies.base import Policy
+from agentgym.responders import Responder
 
 
 def _ready_to_answer(env_id: str):
@@ -109,4 +112,49 @@ def test_clinical_a_question_naming_a_test_is_still_refused(question):
     _, _, _, _, info = env.step(question)
     assert info["error"] is not None and "cannot answer about tests" in info["error"]
     assert env.unwrapped.turns_used == 0
+    env.close()
+
+
+class _Garbage(Policy):
+    """A responder policy that returns a bare string instead of a Generation."""
+
+    name = "garbage"
+
+    async def agenerate(self, requests, sampling=None):
+        return ["not a generation"]
+
+
+class _Raises(Responder):
+    """A custom responder with a bug."""
+
+    name = "buggy"
+
+    def answer(self, question, knowledge, history=()):
+        raise KeyError("bug")
+
+
+@pytest.mark.parametrize("responder", [_Garbage, _Raises])
+def test_clinical_a_responder_that_breaks_is_an_error_observation(responder):
+    """A responder policy returning something unusable (or a responder that raises) crashed
+    the step with AttributeError; as documented for a failing policy responder it is now an
+    error observation (``error_kind`` other) that uses no turn and reveals nothing."""
+    env = agentgym.make("dialogue/ClinicalInterview-v0", difficulty="easy", responder=responder())
+    env.reset(seed=0)
+    observation, _, terminated, _, info = env.step("Do you have a fever?")
+    assert not terminated and info["error"] is not None and info["error_kind"] == ErrorKind.OTHER
+    assert "could not answer" in observation and info["revealed"] == {}
+    assert info["responder"]["error"] and env.unwrapped.turns_used == 0
+    env.close()
+
+
+@pytest.mark.parametrize("responder", [_Garbage, _Raises])
+@pytest.mark.parametrize("env_id", ["dialogue/LogicQ-v0", "dialogue/GSMQ-v0", "dialogue/PlanningQ-v0"])
+def test_questbench_a_responder_that_breaks_is_a_failed_answer(env_id, responder):
+    """The same in QuestBench: the step answered as for a policy responder that fails
+    (the knowledge's 'unavailable' reply, the error in ``info["responder"]``), not a crash."""
+    env = agentgym.make(env_id, difficulty="easy", responder=responder())
+    env.reset(seed=0)
+    observation, _, terminated, _, info = env.step(env.unwrapped.oracle_action())
+    assert not terminated and info["revealed"] == {} and not info["asked_right"]
+    assert info["responder"]["error"] and observation == env.unwrapped.knowledge.unavailable
     env.close()

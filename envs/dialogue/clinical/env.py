@@ -24,7 +24,8 @@ turns, the diagnosis included); a question or test on the last turn ends the epi
 a diagnosis (``outcome`` 0). Invalid actions (empty, a test or condition the table does not
 know, two conditions in one diagnosis, a question over ``max_question_chars``) are error
 observations that use no turn; a policy responder that fails gives one too (``error_kind``
-``other``). The registered ``TurnLimit`` (30 steps) bounds everything.
+``other``), and so does a responder that raises or returns something unusable. The registered
+``TurnLimit`` (30 steps) bounds everything.
 
 Every step's ``info`` has ``revealed``: ``{key: value}`` for the findings (present or absent)
 and tests (positive or negative) that step revealed *for the first time*, ``{}`` when none --
@@ -55,6 +56,7 @@ from typing import Any, ClassVar
 from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_int, check_number
 from agentgym.info import ErrorKind
 from agentgym.registry import constructor_arguments
+from agentgym.envs.dialogue.responding import responder_answer
 from agentgym.responders import Knowledge, responder_from
 from agentgym.tools import ToolError
 from agentgym.tools.formats import HermesFormat
@@ -218,7 +220,7 @@ class ClinicalInterview(LLMEnv):
             how = (f"call order_test with the name {test.name!r}" if self.action_format == "tools"
                    else f"write 'test: {test.name}'")
             raise InvalidAction(f"the patient cannot answer about tests; to order the {test.name}, {how}.")
-        answer = self.responder.answer(question, self.knowledge, self.dialogue)
+        answer = responder_answer(self.responder, question, self.knowledge, self.dialogue)
         record = answer.record()
         if answer.error is not None:  # the responder failed: nothing happened, no turn used
             message = f"the patient could not answer ({answer.error[:200]}); ask again."

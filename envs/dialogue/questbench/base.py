@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
 from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_number
+from agentgym.envs.dialogue.responding import responder_answer
 from agentgym.responders import Fact, Knowledge, Responder, responder_from
 
 QUESTION_FORMATS = ("free", "choice")
@@ -159,7 +160,9 @@ class QuestEnv(LLMEnv):
     :class:`~agentgym.responders.Responder` or any policy) and costs a turn, whatever it asks;
     a question about two things at once is answered with a request to ask one at a time.
     An empty question, a choice out of range, free text in the choice format and an answer
-    that cannot be read are invalid actions (nothing happens). The turn budget is the
+    that cannot be read are invalid actions (nothing happens). A responder that fails (a policy
+    that raises or returns something unusable, a responder that raises) answers
+    ``knowledge.unavailable`` with the error in ``info["responder"]``. The turn budget is the
     registered ``max_turns``.
 
     Rewards (components):
@@ -242,7 +245,7 @@ class QuestEnv(LLMEnv):
         return question
 
     def _ask(self, question: str) -> Feedback:
-        answer = self.responder.answer(question, self.knowledge, tuple(self.history))
+        answer = responder_answer(self.responder, question, self.knowledge, tuple(self.history))
         self.history.append((question, answer.text))
         new = {key: self.knowledge[key].value for key in answer.facts if key not in self.revealed}
         self.revealed.update(new)
