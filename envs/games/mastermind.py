@@ -84,8 +84,9 @@ class Mastermind(HiddenAnswerGame):
     """Find a secret code of digits; each guess is answered with black and white pegs.
 
     Action: a code such as ``1234`` (the last run of digits in the text counts; spaces or commas
-    between the digits are fine, and so are other scripts' decimal digits, e.g. fullwidth). Reward: ``outcome`` 1 on a win; with ``dense_reward``,
-    ``progress`` is the fraction of the still-possible codes the guess ruled out.
+    between the digits are fine, and so are other scripts' decimal digits, e.g. fullwidth).
+    Reward: ``outcome`` 1 on a win; with ``dense_reward``, ``progress`` is the fraction of the
+    still-possible codes the guess ruled out.
     """
 
     strategy_hint = (

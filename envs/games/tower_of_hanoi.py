@@ -114,10 +114,10 @@ class TowerOfHanoi(GameEnv):
     off peg C. The agent has ``2 * optimal + N`` moves; running out is a loss.
 
     Action: ``move A C`` (also ``A->C``, ``1 3``, ``from peg 1 to peg 3``; the last move in the
-    text counts; a number after "disk" is a disk, not a peg). Reward: ``outcome`` 1 on a win, 0 when the moves run out; with
-    ``dense_reward``, ``progress`` is the change in optimal distance to the goal divided by the
-    starting distance (positive when the move gets closer, negative when it backs away; the
-    oracle collects exactly 1).
+    text counts; a number after "disk" is a disk, not a peg). Reward: ``outcome`` 1 on a win, 0
+    when the moves run out; with ``dense_reward``, ``progress`` is the change in optimal distance
+    to the goal divided by the starting distance (positive when the move gets closer, negative
+    when it backs away; the oracle collects exactly 1).
     """
 
     # Not the textbook cycle of the smallest disk: that solves a full tower, and from most of

@@ -25,10 +25,10 @@ reply ("Is it found in or on water? Yes."), its value the truth. With the defaul
 reply is that statement. With a policy (:class:`~agentgym.responders.PolicyResponder`: a
 hosted model, vLLM, a scripted one) the policy, told the secret and the facts, answers the
 agent's question; its yes or no is read from the first yes-word or no-word of its text (a
-negated yes-word, "absolutely not", "not true", says no: :func:`yes_or_no`) and the reply restates the question with it (so the answers the agent sees, and the things still
-possible, follow the responder even where it errs). A reply with neither word, or a policy
-that fails, gives an error observation that costs no question. Every question turn records the
-answer in ``info["responder"]`` (:meth:`~agentgym.responders.Answer.record`); guesses are
+negated yes-word, "absolutely not", "not true", says no: :func:`yes_or_no`) and the reply
+restates the question with it (so the answers the agent sees, and the things still possible,
+follow the responder even where it errs). A reply with neither word, or a policy that fails,
+gives an error observation that costs no question. Every question turn records the answer in ``info["responder"]`` (:meth:`~agentgym.responders.Answer.record`); guesses are
 judged by the environment itself.
 """
 

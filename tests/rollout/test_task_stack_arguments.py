@@ -14,7 +14,8 @@ from agentgym.runtime.runtimes import EnvSpec
 
 
 def test_a_task_budget_beside_the_rollout_budget_is_refused_before_any_episode():
-    with pytest.raises(ConfigError, match="max_turns=5 and the rollout sets max_turns=3: give the turn budget in one place"):
+    refusal = "max_turns=5 and the rollout sets max_turns=3: give the turn budget in one place"
+    with pytest.raises(ConfigError, match=refusal):
         rollout(RandomPolicy(0), [Task("games/Wordle-v0", 0, {"max_turns": 5})], RolloutConfig(max_turns=3),
                 progress=False)
 
