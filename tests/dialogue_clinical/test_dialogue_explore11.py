@@ -158,3 +158,15 @@ def test_questbench_a_responder_that_breaks_is_a_failed_answer(env_id, responder
     assert not terminated and info["revealed"] == {} and not info["asked_right"]
     assert info["responder"]["error"] and observation == env.unwrapped.knowledge.unavailable
     env.close()
+
+
+@pytest.mark.parametrize("template, key, said", [("bakery", "helpers", "1 friend helps at the stall."),
+                                                 ("ages", "cats", "The family has 1 cat.")])
+def test_gsm_q_a_count_of_one_is_said_in_the_singular(template, key, said):
+    """A count of one was said in the plural ("1 friends help at the stall.", "The family has
+    1 cats.") in the statement and the responder's reply; it is now singular."""
+    from agentgym.envs.dialogue.questbench.gsm import TEMPLATES, _render
+
+    [quantity] = [q for t in TEMPLATES if t.name == template for q in t.quantities if q.key == key]
+    assert _render(quantity, 1, "Maria") == said
+    assert "1 " not in _render(quantity, 3, "Maria") and "3" in _render(quantity, 3, "Maria")

@@ -46,7 +46,8 @@ _NUMBER = re.compile(r"-?\$?\s*\d[\d,]*(?:\.\d+)?|-?\$?\s*\.\d+")
 @dataclass(frozen=True)
 class Quantity:
     """One number of a story: its sentence (``{v}`` is the value, ``{name}`` the person), the
-    question asking for it, the phrases a question about it contains, its possible values."""
+    question asking for it, the phrases a question about it contains, its possible values
+    (``singular``: the sentence for a value of 1, when it differs)."""
 
     key: str
     sentence: str
@@ -54,6 +55,7 @@ class Quantity:
     phrases: tuple[str, ...]
     values: tuple[float, ...]
     money: bool = False
+    singular: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,8 @@ def _span(low: float, high: float, step: float = 1) -> tuple[float, ...]:
 
 
 def _q(key: str, sentence: str, question: str, phrases: str, values: tuple[float, ...],
-       money: bool = False) -> Quantity:
-    return Quantity(key, sentence, question, tuple(p.strip() for p in phrases.split("|")), values, money)
+       money: bool = False, singular: str = "") -> Quantity:
+    return Quantity(key, sentence, question, tuple(p.strip() for p in phrases.split("|")), values, money, singular)
 
 
 TEMPLATES: tuple[Template, ...] = (
@@ -161,7 +163,8 @@ TEMPLATES: tuple[Template, ...] = (
             "How many times as old as the brother is their mother?",
             "times|mother|mothers age|how many times", (2, 3)),
          _q("height", "{name} is {v} cm tall.", "How tall is {name}?", "tall|height|cm", _span(110, 160, 5)),
-         _q("cats", "The family has {v} cats.", "How many cats does the family have?", "cats|pets|cat", _span(1, 4))),
+         _q("cats", "The family has {v} cats.", "How many cats does the family have?", "cats|pets|cat", _span(1, 4),
+            singular="The family has {v} cat.")),
         "How old is their mother?",
         ("age", "gap", "times"),
         lambda v: (v["age"] + v["gap"]) * v["times"],
@@ -273,7 +276,7 @@ TEMPLATES: tuple[Template, ...] = (
          _q("opens", "The market opens at {v} o'clock.", "When does the market open?",
             "open|opens|opening|oclock|what time", (6, 7, 8, 9)),
          _q("helpers", "{v} friends help at the stall.", "How many friends help at the stall?",
-            "friends|help|helpers|staff|workers", _span(1, 4))),
+            "friends|help|helpers|staff|workers", _span(1, 4), singular="{v} friend helps at the stall.")),
         "What is {name}'s profit, in dollars?",
         ("muffins", "muffin_price", "cakes", "cake_price", "costs"),
         lambda v: v["muffins"] * v["muffin_price"] + v["cakes"] * v["cake_price"] - v["costs"],
@@ -314,7 +317,8 @@ def number_text(value: float) -> str:
 
 def _render(quantity: Quantity, value: float, name: str) -> str:
     shown = _money(value) if quantity.money else number_text(value)
-    text = quantity.sentence.replace("{name}", name).replace("{v}", shown)
+    sentence = quantity.singular if quantity.singular and value == 1 else quantity.sentence
+    text = sentence.replace("{name}", name).replace("{v}", shown)
     return text[0].upper() + text[1:]
 
 
