@@ -170,3 +170,24 @@ def test_gsm_q_a_count_of_one_is_said_in_the_singular(template, key, said):
     [quantity] = [q for t in TEMPLATES if t.name == template for q in t.quantities if q.key == key]
     assert _render(quantity, 1, "Maria") == said
     assert "1 " not in _render(quantity, 3, "Maria") and "3" in _render(quantity, 3, "Maria")
+
+
+@pytest.mark.parametrize("env_id", ["dialogue/LogicQ-v0", "dialogue/GSMQ-v0", "dialogue/PlanningQ-v0"])
+@pytest.mark.parametrize("written", ["I know what I need now.\nanswer: {}", "Reasoning first.\n\n**Answer:** {}"])
+def test_questbench_a_final_answer_on_its_own_line_after_reasoning_ends_the_episode(env_id, written):
+    """A reply that reasons first and gives ``answer: ...`` on a line of its own was sent to
+    the responder as a question (a turn used, the answer ignored); the answer line is now the
+    final answer, judged, ending the episode."""
+    env, answer = _ready_to_answer(env_id)
+    _, reward, terminated, _, info = env.step(written.format(answer))
+    assert terminated and info["error"] is None and "responder" not in info
+    assert info["success"] and reward == 1.0
+    env.close()
+
+
+def test_questbench_answer_inside_a_line_of_a_question_stays_a_question():
+    env = agentgym.make("dialogue/LogicQ-v0", difficulty="easy")
+    env.reset(seed=0)
+    _, _, terminated, _, info = env.step("Before I answer:\nwhat should my answer: depend on?")
+    assert not terminated and "responder" in info
+    env.close()

@@ -27,9 +27,11 @@ from agentgym.envs.dialogue.responding import responder_answer
 from agentgym.responders import Fact, Knowledge, Responder, responder_from
 
 QUESTION_FORMATS = ("free", "choice")
-# "answer: ...", also in Markdown ("**Answer:** 42", "**Answer**: 42", "### Final answer: 42", "> answer: 42")
+# "answer: ...", also in Markdown ("**Answer:** 42", "**Answer**: 42", "### Final answer: 42", "> answer: 42"),
+# at the start of the reply or of a line of it (after reasoning)
 _MARKUP = r"[\s*_#>`]*"
-_ANSWER = re.compile(rf"^{_MARKUP}(?:final\s+)?answer{_MARKUP}[:=]{_MARKUP}(.*)\Z", re.IGNORECASE | re.DOTALL)
+_ANSWER = re.compile(rf"^{_MARKUP}(?:final\s+)?answer{_MARKUP}[:=]{_MARKUP}(.*)\Z",
+                     re.IGNORECASE | re.DOTALL | re.MULTILINE)
 _ASK = re.compile(r"^\s*ask\b\s*[:=]?\s*", re.IGNORECASE)
 _CHOICE = re.compile(r"^\s*(?:ask\b\s*[:=]?\s*)?(?:question\s*)?#?\s*(\d{1,12})\s*[.)]?\s*\Z", re.IGNORECASE)
 
@@ -153,8 +155,9 @@ class QuestEnv(LLMEnv):
     Actions:
         * a question: free text (``question_format="free"``, an optional ``ask:`` before it),
           or ``ask: <number>`` from the listed questions (``question_format="choice"``);
-        * ``answer: <...>`` (Markdown around it allowed: ``**Answer:** ...``): the final
-          answer; it ends the episode.
+        * ``answer: <...>`` (Markdown around it allowed: ``**Answer:** ...``), at the start of
+          the reply or of one of its lines (after reasoning): the final answer (the text after
+          it); it ends the episode.
 
     A question goes to the responder (``responder``: ``"rules"``, a
     :class:`~agentgym.responders.Responder` or any policy) and costs a turn, whatever it asks;
@@ -223,7 +226,7 @@ class QuestEnv(LLMEnv):
                 + f"\nAsk with 'ask: <number>', or give your answer as {self.generator.answer_format}.")
 
     def play(self, action: str) -> Feedback:
-        final = _ANSWER.match(action)
+        final = _ANSWER.search(action)
         if final:
             return self._final(final.group(1).strip())
         return self._ask(self._question(action))
