@@ -281,15 +281,23 @@ class PolicyResponder(Responder):
                       history: Sequence[tuple[str, str]] = ()) -> Answer:
         from agentgym.policies.base import Request
 
+        from agentgym.policies.base import Generation
+
         keys, _ = _asked_keys(question, knowledge)
         try:
-            [generation] = await self.policy.agenerate([Request(self.messages(question, knowledge, history))],
-                                                       self.sampling)
+            generations = await self.policy.agenerate([Request(self.messages(question, knowledge, history))],
+                                                      self.sampling)
         except Exception as exc:  # noqa: BLE001 - a failing responder must not end the episode
             return Answer(question, knowledge.unavailable, (), self.name, f"{type(exc).__name__}: {exc}")
+        generation = generations[0] if isinstance(generations, list) and len(generations) == 1 else None
+        if not isinstance(generation, Generation) or not isinstance(generation.text, str):
+            return Answer(question, knowledge.unavailable, (), self.name,
+                          f"the responder policy returned {generations!r:.80}, not a list of one Generation with text")
         if generation.error is not None or generation.finish_reason == "error":
             return Answer(question, knowledge.unavailable, (), self.name, generation.error or "policy error")
-        text = generation.text.strip() or knowledge.unknown
+        text = generation.text.strip()
+        if not text:  # an empty reply revealed nothing: the agent is told the responder does not know
+            return Answer(question, knowledge.unknown, (), self.name)
         return Answer(question, text, keys, self.name)
 
     def answer(self, question: str, knowledge: Knowledge,

@@ -84,7 +84,8 @@ def test_a_reply_without_yes_or_no_is_an_error_that_costs_nothing(reply):
     observation, reward, terminated, _, info = env.step("Can it swim?")
     assert info["error"] and info["error_kind"] == "other" and "neither yes nor no" in observation
     assert env.asked == 0 and reward == 0.0 and not terminated and env.remaining == env._all
-    assert info["responder"]["facts"] == ["found_in_water"]
+    # the question was about the water; an empty reply revealed nothing (PolicyResponder)
+    assert info["responder"]["facts"] == ([] if not reply else ["found_in_water"])
     observation, *_ = env.step("Can it swim?")  # the episode goes on
     assert observation.startswith("Is it found in or on water? Yes.") and env.asked == 1
 
