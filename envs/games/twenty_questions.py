@@ -28,8 +28,9 @@ agent's question; its yes or no is read from the first yes-word or no-word of it
 negated yes-word, "absolutely not", "not true", says no: :func:`yes_or_no`) and the reply
 restates the question with it (so the answers the agent sees, and the things still possible,
 follow the responder even where it errs). A reply with neither word, or a policy that fails,
-gives an error observation that costs no question. Every question turn records the answer in ``info["responder"]`` (:meth:`~agentgym.responders.Answer.record`); guesses are
-judged by the environment itself.
+gives an error observation that costs no question. Every question turn records the answer in
+``info["responder"]`` (:meth:`~agentgym.responders.Answer.record`); guesses are judged by the
+environment itself.
 """
 
 from __future__ import annotations
