@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import _thread
 import asyncio
+import signal
 import threading
 from contextlib import closing
 from typing import Any
@@ -161,7 +162,17 @@ class InterruptingEnv(EchoEnv):
         return super().play(action)
 
 
-def test_a_ctrl_c_during_step_leaves_the_vector_env_usable(vector_cls, release):
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT handled as Python's KeyboardInterrupt for the test: a process started in the
+    background of a non-interactive shell (CI's) ignores SIGINT, and interrupt_main() then does
+    nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_a_ctrl_c_during_step_leaves_the_vector_env_usable(vector_cls, release, ctrl_c_raises):
     # The interrupted batch kept its lock for good: every later step() raised "astep() was called
     # while another reset/step was running".
     envs = vector_cls([Factory(InterruptingEnv, release=release) for _ in range(2)], step_timeout=30)
