@@ -6,22 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-import agentgym
-from agentgym import Feedback, LLMEnv
 from agentgym.remote.client import RemoteEnv
-
-
-class Echo(LLMEnv):
-    instructions = "say anything"
-
-    def new_episode(self, options):
-        return "ready"
-
-    def play(self, action):
-        return Feedback(f"echo {action}")
-
-
-agentgym.register("test/MalformedAnswerEcho-v0", Echo, max_turns=None)
+from remote_echo import ECHO_ID
 
 
 @pytest.mark.parametrize("answer", [{}, {"observation": "x", "reward": "much", "terminated": False,
@@ -29,7 +15,7 @@ agentgym.register("test/MalformedAnswerEcho-v0", Echo, max_turns=None)
                                     {"observation": {"text": "x", "image": {"$png": "not base64!"}}, "reward": 0,
                                      "terminated": False, "truncated": False, "info": {}}])
 def test_a_malformed_step_answer_is_an_error_observation(server_url, answer):
-    env = RemoteEnv("test/MalformedAnswerEcho-v0", server=server_url)
+    env = RemoteEnv(ECHO_ID, server=server_url)
     try:
         env.reset(seed=0)
         real_request = env._request

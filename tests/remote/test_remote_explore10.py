@@ -15,25 +15,12 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
 import agentgym
-from agentgym import Feedback, LLMEnv
 from agentgym.core import ConfigError
 from agentgym.remote import AsyncRemoteEnv, RemoteEnv, launch_env_servers, running_env_server
 from agentgym.remote.client import RemoteEnvError
 from agentgym.remote.docker_launcher import CONTAINER_PORT, ContainerPool
 from agentgym.serve.runner import serving_in_thread
-
-
-class Echo(LLMEnv):
-    instructions = "say anything"
-
-    def new_episode(self, options):
-        return "ready"
-
-    def play(self, action):
-        return Feedback(f"echo {action}")
-
-
-agentgym.register("test/Explore10Echo-v0", Echo, max_turns=None)
+from remote_echo import ECHO_ID, Echo
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +38,7 @@ async def _answer(ws, message):
 
 
 async def _ready(ws):
-    assert (await _answer(ws, json.dumps({"type": "create", "id": 1, "env_id": "test/Explore10Echo-v0"})))["type"] \
+    assert (await _answer(ws, json.dumps({"type": "create", "id": 1, "env_id": ECHO_ID})))["type"] \
         == "result"
     assert (await _answer(ws, json.dumps({"type": "reset", "id": 2, "seed": 0})))["type"] == "result"
 
@@ -108,14 +95,14 @@ def test_async_remote_env_refuses_a_server_url_it_cannot_use_up_front_naming_it(
     # RemoteEnv raises ConfigError for a server httpx cannot parse; AsyncRemoteEnv took any and
     # every open failed as 'the WebSocket handshake ... failed' (no handshake was ever tried).
     with pytest.raises(ConfigError, match="AsyncRemoteEnv: server .* is not"):
-        AsyncRemoteEnv("test/Explore10Echo-v0", server=url)
+        AsyncRemoteEnv(ECHO_ID, server=url)
 
 
 def test_async_remote_env_takes_a_scheme_in_capitals_as_remote_env_does(server_url):
     # 'HTTP://127.0.0.1:PORT' reaches the server over HTTP; the async client sent it to the
     # WebSocket opener unchanged, which refused it as 'not a WebSocket URL'.
     async def scenario():
-        async with AsyncRemoteEnv("test/Explore10Echo-v0", server=server_url.replace("http://", "HTTP://")) as env:
+        async with AsyncRemoteEnv(ECHO_ID, server=server_url.replace("http://", "HTTP://")) as env:
             observation, _ = await env.areset(seed=0)
             assert observation == "ready"
 
@@ -313,7 +300,7 @@ def test_a_container_pool_published_on_an_ipv6_host_has_urls_clients_can_use():
         pool.host, pool.api_key = "::1", "key"
         url = pool._wait_started(0, PublishedContainer(), timeout=5)
         assert url == f"http://[::1]:{port}" == served
-        env = RemoteEnv("test/Explore10Echo-v0", server=url)
+        env = RemoteEnv(ECHO_ID, server=url)
         try:
             assert env.reset(seed=0)[0] == "ready"
         finally:
@@ -354,19 +341,19 @@ def test_a_server_key_beyond_ascii_is_taken_by_both_clients_over_both_transports
     # for one beyond ASCII, AsyncRemoteEnv failed its handshake beyond Latin-1, and the server
     # read the key as UTF-8 over HTTP but as Latin-1 in the WebSocket handshake.
     with running_env_server(api_key=key) as url:
-        env = RemoteEnv("test/Explore10Echo-v0", server=url, api_key=key)
+        env = RemoteEnv(ECHO_ID, server=url, api_key=key)
         try:
             assert env.reset(seed=0)[0] == "ready"
         finally:
             env.close()
         with pytest.raises(RemoteEnvError, match="401"):
-            RemoteEnv("test/Explore10Echo-v0", server=url, api_key=key + "x")
+            RemoteEnv(ECHO_ID, server=url, api_key=key + "x")
 
         async def scenario():
-            async with AsyncRemoteEnv("test/Explore10Echo-v0", server=url, api_key=key) as async_env:
+            async with AsyncRemoteEnv(ECHO_ID, server=url, api_key=key) as async_env:
                 assert (await async_env.areset(seed=0))[0] == "ready"
             with pytest.raises(RemoteEnvError, match="handshake"):
-                await AsyncRemoteEnv("test/Explore10Echo-v0", server=url, api_key=key + "x").open()
+                await AsyncRemoteEnv(ECHO_ID, server=url, api_key=key + "x").open()
 
         asyncio.run(scenario())
 
