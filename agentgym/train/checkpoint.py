@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agentgym.core import is_int
+from agentgym.core import check_int
 from agentgym.train.logging import float_numbers, json_numbers
 
 LATEST = "latest"
@@ -109,10 +109,9 @@ def load_trainable_state(model: torch.nn.Module, state: dict[str, torch.Tensor])
 def save_checkpoint(out_dir: str | Path, step: int, state: dict[str, Any], config: dict[str, Any],
                     history: list[dict[str, Any]], *, keep_last: int = 2) -> Path:
     """Write a checkpoint for ``step`` crash-safely (module docstring); returns its folder.
-    ``keep_last`` (an integer >= 1, else ``ValueError`` before anything is written) checkpoints
+    ``keep_last`` (an integer >= 1, else a ``ValueError`` before anything is written) checkpoints
     are kept."""
-    if not is_int(keep_last) or keep_last < 1:  # 0 would keep them all ([-0:] is the whole list)
-        raise ValueError(f"keep_last must be an integer >= 1, got {keep_last!r}")
+    keep_last = check_int("save_checkpoint", "keep_last", keep_last, minimum=1)  # 0 kept all: [-0:]
     root = Path(out_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{PREFIX}{step:06d}"
