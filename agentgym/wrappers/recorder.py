@@ -140,10 +140,17 @@ class TrajectoryRecorder(gym.Wrapper):
             self._store(trajectory)
 
     def close(self) -> None:
-        self._cut_short("close() was called before the episode ended")
-        if self._owns_writer:
-            self.writer.close()
-        super().close()
+        """Store the episode cut short, then close the file (when this recorder opened it) and
+        the environment; both are closed even when storing fails (a full disk), whose error is
+        raised after."""
+        try:
+            self._cut_short("close() was called before the episode ended")
+        finally:
+            try:
+                if self._owns_writer:
+                    self.writer.close()
+            finally:
+                super().close()
 
     def _cut_short(self, why: str) -> None:
         trajectory = self._current
