@@ -321,7 +321,9 @@ def action_help(names: tuple[str, ...] | None = None) -> str:
 
 
 # ------------------------------------------------------------------------ parsing
-_FENCE = re.compile(r"```[ \t]*[A-Za-z0-9_+-]*[ \t]*\n?(.*?)```", re.DOTALL)
+#: A fenced block; a language tag (```python) counts only on a line of its own, so that
+#: ```click('3')``` keeps its action.
+_FENCE = re.compile(r"```(?:[ \t]*[A-Za-z0-9_+-]*[ \t]*\r?\n)?(.*?)```", re.DOTALL)
 _LABEL = re.compile(r"^\s*(?:final\s+|next\s+)?actions?\s*:\s*", re.IGNORECASE)
 
 
