@@ -38,6 +38,9 @@ class AnswerFormat(gym.Wrapper):
     ``truncated=False`` and ``info`` with ``format_ok=False``, ``error``, ``error_kind=ErrorKind.FORMAT``,
     ``success=False`` and ``reward_components``, as a normal step has. A :class:`TurnLimit` inside this wrapper does
     not see such steps; put one outside if format errors should use up turns.
+
+    A step before ``reset``, or after the episode ended (here, or from outside: a
+    :class:`TurnLimit` that truncated it, ``close``), raises ``ResetNeeded``, whatever the action.
     """
 
     def __init__(
@@ -102,7 +105,8 @@ class AnswerFormat(gym.Wrapper):
         return observation, info
 
     def step(self, action: Any):
-        if self._done:
+        if self._done or not getattr(self.env.unwrapped, "episode_active", True):
+            self._done = True
             raise ResetNeeded("call reset() before step(): the episode has ended or not started")
         move = self._extract(action) if isinstance(action, str) else None
         if move is not None:

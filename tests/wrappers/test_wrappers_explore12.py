@@ -44,3 +44,29 @@ def test_a_recorder_whose_last_write_fails_still_closes_its_file_and_the_environ
     assert inner.released == 1 and not inner.episode_active
     resources.assert_released()
     env.close()  # closing again is quiet: the episode was already stored (or lost) once
+
+
+def test_answer_format_refuses_a_step_once_the_episode_was_ended_from_outside():
+    """Inside a TurnLimit (as make(wrappers=[AnswerFormat]) stacks it) a step after the
+    truncating one, or after close(), was answered with a format error (a penalty, and a second
+    truncation with turns_left -1) when the action had no move; a well-formed one raised
+    ResetNeeded. Both now raise ResetNeeded, as ToolCalling does."""
+    from gymnasium.error import ResetNeeded
+
+    from agentgym.wrappers import AnswerFormat, TurnLimit
+
+    env = TurnLimit(AnswerFormat(_Held()), 1)
+    env.reset(seed=0)
+    assert env.step("<answer>hi</answer>")[3]  # truncated
+    for action in ("no move here", "<answer>hi</answer>"):
+        with pytest.raises(ResetNeeded):
+            env.step(action)
+    env.reset(seed=1)
+    assert env.step("no move here")[0].startswith("Format error")  # a new episode plays on
+    env.close()
+
+    env = AnswerFormat(_Held())
+    env.reset(seed=0)
+    env.close()
+    with pytest.raises(ResetNeeded):
+        env.step("no move here")
