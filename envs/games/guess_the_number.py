@@ -9,8 +9,9 @@ from typing import Any
 from agentgym.core import Feedback, InvalidAction
 from agentgym.envs.games.base import HiddenAnswerGame
 
-# A number, with its decimals when it has some ("12.5" is one number, not a guess of 5).
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# A number, with its decimals when it has some ("12.5" is one number, not a guess of 5) and its
+# thousands separators ("1,000" is 1000, not a guess of 0; "3,5" stays two numbers).
+_NUMBER = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?")
 # difficulty -> (highest number, guesses allowed); binary search needs ceil(log2(high)) guesses.
 _LEVELS = {"easy": (20, 8), "medium": (100, 10), "hard": (1000, 14)}
 
@@ -29,8 +30,8 @@ def _below(rng: random.Random, n: int) -> int:
 class GuessTheNumber(HiddenAnswerGame):
     """Find a secret integer between 1 and N (20, 100 or 1000) in a limited number of guesses.
 
-    Action: a number (the last number in the text counts; ``12.0`` is 12, a decimal such as
-    ``12.5`` is refused). Reward: ``outcome`` 1 on a win; with ``dense_reward``, ``progress``
+    Action: a number (the last number in the text counts; ``12.0`` is 12, ``1,000`` is 1000, a
+    decimal such as ``12.5`` is refused). Reward: ``outcome`` 1 on a win; with ``dense_reward``, ``progress``
     is the fraction by which the guess shrank the interval that can still hold the secret.
     """
 
@@ -61,7 +62,7 @@ class GuessTheNumber(HiddenAnswerGame):
             if not found:
                 raise InvalidAction(f"reply with a number between 1 and {self.high}.")
             number = found[-1]
-            whole, _, fraction = number.partition(".")
+            whole, _, fraction = number.replace(",", "").partition(".")
             if fraction.strip("0"):
                 raise InvalidAction(f"{number[:20]} is not a whole number; guess one between 1 and {self.high}.")
         guess = int(whole) if len(whole) < 12 else -1
