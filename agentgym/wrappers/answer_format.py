@@ -10,6 +10,7 @@ from gymnasium.error import ResetNeeded
 
 from agentgym.core import ConfigError, check_number
 from agentgym.info import ErrorKind
+from agentgym.wrappers._shown import answered_like
 
 # `\boxed{` opens a box; escaped braces (`\{`, `\}`) are LaTeX text and do not nest.
 _BOXED_TOKENS = re.compile(r"\\boxed\s*\{|\\[{}]|[{}]")
@@ -33,7 +34,8 @@ class AnswerFormat(gym.Wrapper):
     an example, to ``info["instructions"]`` (``instruction`` replaces it; a regex needs one).
 
     When the move is missing or empty, the inner environment is **not** stepped (its state is
-    unchanged): the step returns the observation ``"Format error: ..."``, reward ``-penalty``
+    unchanged): the step returns the observation ``"Format error: ..."`` (in a ``{"text",
+    "image"}`` environment that text with the image shown last), reward ``-penalty``
     (component ``format``; none when ``penalty`` is 0), ``terminated=False``,
     ``truncated=False`` and ``info`` with ``format_ok=False``, ``error``, ``error_kind=ErrorKind.FORMAT``,
     ``success=False`` and ``reward_components``, as a normal step has. A :class:`TurnLimit` inside this wrapper does
@@ -73,6 +75,7 @@ class AnswerFormat(gym.Wrapper):
             else f"Format error: {instruction}"
         )
         self._done = True
+        self._last_observation: Any = None
 
     @staticmethod
     def _format(format: str | re.Pattern[str], tag: str) -> tuple[Callable[[str], str | None], str | None]:
@@ -100,6 +103,7 @@ class AnswerFormat(gym.Wrapper):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         observation, info = self.env.reset(seed=seed, options=options)
         self._done = False
+        self._last_observation = observation
         instructions = info.get("instructions") or ""
         info["instructions"] = f"{instructions}\n\n{self.instruction}" if instructions else self.instruction
         return observation, info
@@ -115,9 +119,11 @@ class AnswerFormat(gym.Wrapper):
             rewards = {"format": -self.penalty} if self.penalty else {}
             info = {"reward_components": rewards, "error": self.format_error, "error_kind": ErrorKind.FORMAT,
                     "success": False, "format_ok": False}
-            return self.format_error, float(sum(rewards.values())), False, False, info
+            observation = answered_like(self._last_observation, self.format_error)
+            return observation, float(sum(rewards.values())), False, False, info
         observation, reward, terminated, truncated, info = self.env.step(move)
         self._done = terminated or truncated
+        self._last_observation = observation
         info["format_ok"] = True
         return observation, reward, terminated, truncated, info
 

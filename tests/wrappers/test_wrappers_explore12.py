@@ -70,3 +70,65 @@ def test_answer_format_refuses_a_step_once_the_episode_was_ended_from_outside():
     env.close()
     with pytest.raises(ResetNeeded):
         env.step("no move here")
+
+
+class _Painting(LLMEnv):
+    """A multimodal environment ({"text", "image"} observations) with a tool."""
+
+    instructions = "Name a colour."
+
+    def __init__(self, **kwargs):
+        import numpy as np
+
+        from agentgym import Tool
+        from agentgym.spaces import text_and_image_space
+
+        super().__init__(**kwargs)
+        self.observation_space = text_and_image_space(2, 2)
+        self.tools = (Tool("shade", "The shade of the picture.", lambda: "dark"),)
+        self.np = np
+
+    def new_episode(self, options):
+        self.turn = 0
+        return {"text": "a picture", "image": self.np.full((2, 2, 3), 7, self.np.uint8)}
+
+    def play(self, action):
+        self.turn += 1
+        return Feedback({"text": f"you said {action}", "image": self.np.full((2, 2, 3), 9, self.np.uint8)}, {},
+                        terminated=False)
+
+
+def _stepped_in_a_vector_env(wrapper, actions):
+    """The text observations of one ``wrapper(_Painting())`` in a ThreadVectorEnv given
+    ``actions``, one step each (the vector env batches observations with the Dict space)."""
+    from agentgym.vector.thread_vector_env import ThreadVectorEnv
+
+    vector = ThreadVectorEnv([lambda: wrapper(_Painting())])
+    try:
+        vector.reset(seed=0)
+        return [str(vector.step([action])[0]["text"][0]) for action in actions]
+    finally:
+        vector.close()
+
+
+def test_answer_format_answers_a_missing_move_in_a_multimodal_environment_with_its_last_image():
+    """In a {"text", "image"} environment the format error was a bare string, outside the
+    observation space: the agent lost the picture, and a vector env batching the observations
+    failed ('string indices must be integers'). It is now the error text with the image shown
+    last (a copy), as the environment's own invalid-action observation is."""
+    from agentgym.wrappers import AnswerFormat
+
+    env = AnswerFormat(_Painting())
+    observation, _ = env.reset(seed=0)
+    error = env.step("no move here")[0]
+    assert error in env.observation_space
+    assert error["text"] == env.format_error and (error["image"] == 7).all()
+    error["image"][:] = 0  # the caller's own copy
+    assert (observation["image"] == 7).all()
+    env.step("<answer>red</answer>")
+    assert (env.step("still no move")[0]["image"] == 9).all()  # the latest picture
+    text_env = AnswerFormat(_Held())
+    text_env.reset(seed=0)
+    assert text_env.step("no move")[0] == text_env.format_error  # a text environment: text
+    texts = _stepped_in_a_vector_env(AnswerFormat, ["no move", "<answer>red</answer>"])
+    assert texts == [env.format_error, "you said red"]
