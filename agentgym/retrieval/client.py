@@ -19,7 +19,8 @@ or to any server answering the same JSON:
 * ``len()`` reads ``documents`` from ``/health`` (:class:`RetrievalError` when the server does
   not say).
 
-A ``url`` that is not an http(s) URL with a host (and a port in range) raises ``ValueError``
+A ``url`` that is not an http(s) URL with a host (and a port in range), a ``timeout`` that is
+not a positive number or a ``max_connections`` that is not a positive int raises ``ValueError``
 when the retriever is made. Every failure of the network, of HTTP (a status other than 200) or of the answer's JSON raises
 :class:`RetrievalError` naming the URL and the cause. One pooled ``httpx.Client`` serves all
 calls; the retriever is safe to share between threads. ``close()`` closes the pool; later calls
@@ -51,6 +52,9 @@ class RemoteRetriever:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if topk_cap is not None:
             check_k(topk_cap)
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
+            # a pool of no connections would answer every call "no answer in time (PoolTimeout)"
+            raise ValueError(f"max_connections must be a positive int, got {max_connections!r}")
         root = url.rstrip("/")
         if root.endswith("/retrieve"):
             root = root[: -len("/retrieve")]
