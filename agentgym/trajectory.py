@@ -550,7 +550,14 @@ def json_safe(value: Any, _depth: int = 0) -> Any:
     ``"nan"`` / ``"inf"`` / ``"-inf"``, an integer too long for JSON text (Python converts at most
     4,300 digits, writing or reading) becomes ``"<int of 16610 bits>"``, arrays (images) become
     ``"<ndarray shape=(64, 64, 3) dtype=uint8>"`` and any other object its (shortened) ``repr``.
+    A container inside itself (a node's pointer to its parent) is cut where it recurs, as
+    ``"<dict nested too deep: it contains itself>"``; one nested deeper than 32 levels is cut there.
     """
+    return _json_safe(value, _depth, set())
+
+
+def _json_safe(value: Any, depth: int, within: set[int]) -> Any:
+    """:func:`json_safe`; ``within`` holds the ids of the containers ``value`` lies in."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -558,16 +565,23 @@ def json_safe(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, np.generic):
-        return json_safe(_python_scalar(value), _depth)
+        return _json_safe(_python_scalar(value), depth, within)
     if isinstance(value, np.ndarray):
         return f"<ndarray shape={value.shape} dtype={value.dtype}>"
-    if _depth >= _MAX_DEPTH:
+    if depth >= _MAX_DEPTH:
         return f"<{type(value).__name__} nested too deep>"
-    if isinstance(value, dict):
-        return {k if isinstance(k, str) else _short_repr(k): json_safe(v, _depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [json_safe(v, _depth + 1) for v in value]
-    return _short_repr(value)
+    if not isinstance(value, (dict, list, tuple, set, frozenset)):
+        return _short_repr(value)
+    if id(value) in within:  # recursing into it again would copy it 32 levels deep, once per path
+        return f"<{type(value).__name__} nested too deep: it contains itself>"
+    within.add(id(value))
+    try:
+        if isinstance(value, dict):
+            return {k if isinstance(k, str) else _short_repr(k): _json_safe(v, depth + 1, within)
+                    for k, v in value.items()}
+        return [_json_safe(v, depth + 1, within) for v in value]
+    finally:
+        within.discard(id(value))
 
 
 def _python_scalar(value: np.generic) -> Any:
