@@ -13,6 +13,7 @@ from agentgym.tools.calls import ParsedAction, ToolCall, clip
 from agentgym.tools.formats import DEFAULT_FORMATS, parse_action, resolve_formats
 from agentgym.tools.invoke import ToolOutcome, invoke, unknown_tool
 from agentgym.tools.stats import ToolStats
+from agentgym.wrappers._shown import answered_like
 
 
 class ToolCalling(gym.Wrapper):
@@ -53,6 +54,9 @@ class ToolCalling(gym.Wrapper):
       ``info["error_kind"]`` ``ErrorKind.FORMAT`` and reward 0.
     * **No tool call**: the text (a message's ``content``, for a message) goes to the inner
       environment's ``step``.
+
+    In a ``{"text", "image"}`` environment the observations of tool steps and of malformed
+    markup are that text with the image shown last (a copy), so they stay in its space.
 
     **Statistics**: every step's ``info["tool_stats"]`` holds the episode's tool use so far
     (calls, errors and seconds by tool; see :class:`~agentgym.tools.stats.ToolStats`) and
@@ -98,6 +102,7 @@ class ToolCalling(gym.Wrapper):
         self.calls_this_episode = 0
         self._stats = ToolStats()
         self._done = True
+        self._last_observation: Any = None
         self._check_format_tools()
 
     @property
@@ -110,6 +115,7 @@ class ToolCalling(gym.Wrapper):
         self.calls_this_episode = 0
         self._stats = ToolStats()
         self._done = False
+        self._last_observation = observation
         return observation, info
 
     def step(self, action: Any):
@@ -125,6 +131,7 @@ class ToolCalling(gym.Wrapper):
             action if parsed.text is None else parsed.text
         )
         self._done = terminated or truncated
+        self._last_observation = observation
         info["tool_calls_in_episode"] = self.calls_this_episode
         info["tool_stats"] = stats = self._stats.summary()
         if self._done:
@@ -155,7 +162,8 @@ class ToolCalling(gym.Wrapper):
             first = refused[0]
             results.append({"tool_call_id": first.id, "name": clip(first.name), "arguments": {},
                             "content": _fit(note, max(budget, len(note)))[0], "ok": False})
-        observation = "\n".join(f"<tool_response>\n{r['content']}\n</tool_response>" for r in results)
+        observation = answered_like(self._last_observation, "\n".join(
+            f"<tool_response>\n{r['content']}\n</tool_response>" for r in results))
         first_failure = next((r["content"] for r in results if not r["ok"]), None)
         info = {"reward_components": {}, "error": first_failure, "success": False,
                 "tool_results": results, "tool_calls": len(run), "tool_calls_refused": len(refused),
@@ -206,7 +214,8 @@ class ToolCalling(gym.Wrapper):
     def _markup_error(self, parsed: ParsedAction):
         self._stats.malformed_actions += 1
         shown = [f for f in self.formats if f.name == parsed.format] or list(self.formats)
-        observation = f"Tool call error: {parsed.error}. Write each call as {' or as '.join(f.example for f in shown)}."
+        observation = answered_like(self._last_observation, f"Tool call error: {parsed.error}. "
+                                    f"Write each call as {' or as '.join(f.example for f in shown)}.")
         info = {"reward_components": {}, "error": parsed.error, "error_kind": ErrorKind.FORMAT, "success": False,
                 "tool_calls": 0, "tool_calls_in_episode": self.calls_this_episode,
                 "tool_stats": self._stats.summary()}

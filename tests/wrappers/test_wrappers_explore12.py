@@ -132,3 +132,23 @@ def test_answer_format_answers_a_missing_move_in_a_multimodal_environment_with_i
     assert text_env.step("no move")[0] == text_env.format_error  # a text environment: text
     texts = _stepped_in_a_vector_env(AnswerFormat, ["no move", "<answer>red</answer>"])
     assert texts == [env.format_error, "you said red"]
+
+
+def test_tool_calling_answers_tool_steps_in_a_multimodal_environment_with_its_last_image():
+    """In a {"text", "image"} environment the tool responses and the malformed-markup error were
+    bare strings outside the observation space (a vector env batching them failed); they are now
+    that text with the image shown last."""
+    from agentgym.wrappers import ToolCalling
+
+    call = '<tool_call>{"name": "shade", "arguments": {}}</tool_call>'
+    env = ToolCalling(_Painting())
+    env.reset(seed=0)
+    response = env.step(call)[0]
+    assert response in env.observation_space
+    assert response["text"] == "<tool_response>\ndark\n</tool_response>" and (response["image"] == 7).all()
+    env.step("red")
+    malformed = env.step("<tool_call>{not json</tool_call>")[0]
+    assert malformed in env.observation_space
+    assert malformed["text"].startswith("Tool call error") and (malformed["image"] == 9).all()
+    assert _stepped_in_a_vector_env(ToolCalling, [call, "red"]) == ["<tool_response>\ndark\n</tool_response>",
+                                                                      "you said red"]
