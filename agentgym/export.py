@@ -162,11 +162,20 @@ def episode_rows(trajectories: Iterable[Trajectory]) -> list[dict[str, Any]]:
             "terminated": bool(t.terminated), "truncated": bool(t.truncated), "error": t.error,
             "messages": messages,
             "input_ids": list(t.token_ids) if token_level else None,
-            "loss_mask": t.loss_mask() if token_level else None,
+            "loss_mask": _loss_mask(t, index) if token_level else None,
             "token_exact": t.token_exact, "generated_tokens": t.generated_tokens,
         }, _EPISODE_TEXT))
         rows[-1]["images"] = images.row()
     return rows
+
+
+def _loss_mask(trajectory: Trajectory, index: int) -> list[int]:
+    """The trajectory's loss mask, one entry per token id; ``ValueError`` naming the trajectory
+    when a turn's span lies outside its tokens."""
+    try:
+        return trajectory.loss_mask()
+    except ValueError as exc:
+        raise ValueError(f"{trajectory.describe(index)}: {exc}") from None
 
 
 def _seed(trajectory: Trajectory, index: int) -> int | None:

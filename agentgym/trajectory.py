@@ -225,13 +225,18 @@ class Trajectory:
         return self.token_ids is not None and self.token_mismatches == 0
 
     def loss_mask(self) -> list[int]:
-        """1 on the tokens the policy generated, 0 on prompt and observation tokens."""
+        """1 on the tokens the policy generated, 0 on prompt and observation tokens: one entry per
+        token id. ``ValueError`` for a text-only trajectory, and for a turn whose ``action_span``
+        is not ``[start, end)`` with ``0 <= start <= end <= len(token_ids)``."""
         if self.token_ids is None:
             raise ValueError("a text-only trajectory has no tokens to mask")
         mask = [0] * len(self.token_ids)
         for turn in self.turns:
             if turn.action_span is not None:
                 start, end = turn.action_span
+                if not 0 <= start <= end <= len(mask):  # slicing would lengthen the mask, or mask nothing
+                    raise ValueError(f"turn {turn.index}: action_span {turn.action_span} lies outside the "
+                                     f"{len(mask)} recorded tokens")
                 mask[start:end] = [1] * (end - start)
         return mask
 

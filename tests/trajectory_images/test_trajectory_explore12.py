@@ -3,7 +3,10 @@ demanding user meets at the edges of the documented contracts."""
 
 from __future__ import annotations
 
-from agentgym.trajectory import json_safe
+import pytest
+
+from agentgym.export import episode_rows
+from agentgym.trajectory import Trajectory, Turn, json_safe
 
 CYCLE = "<dict nested too deep: it contains itself>"
 
@@ -42,3 +45,33 @@ def test_json_safe_keeps_a_value_shared_but_not_cyclic():
 
     assert json_safe({"a": shared, "b": shared, "c": (shared, shared)}) == {
         "a": {"k": [1, 2]}, "b": {"k": [1, 2]}, "c": [{"k": [1, 2]}, {"k": [1, 2]}]}
+
+
+# ------------------------------------------------------------------ loss_mask
+@pytest.mark.parametrize("span", [(8, 12), (12, 14), (5, 3), (-2, 4)])
+def test_loss_mask_refuses_a_span_outside_the_tokens(span):
+    # a span past the end made the mask longer than token_ids ([8, 12) of 10 tokens gave 12
+    # entries), an inverted one left its tokens unmasked: input_ids and loss_mask were exported
+    # and trained on out of step
+    trajectory = Trajectory(token_ids=list(range(10)), turns=[Turn(0, "o", "a", action_span=(2, 4)),
+                                                              Turn(1, "o", "b", action_span=span)])
+
+    with pytest.raises(ValueError, match=r"turn 1: action_span .* outside the 10 recorded tokens"):
+        trajectory.loss_mask()
+
+
+def test_loss_mask_marks_the_generated_tokens():
+    trajectory = Trajectory(token_ids=list(range(6)), turns=[Turn(0, "o", "a", action_span=(1, 3)),
+                                                             Turn(1, "o", "b", action_span=(4, 6)),
+                                                             Turn(2, "o", "c", action_span=(6, 6))])
+
+    assert trajectory.loss_mask() == [0, 1, 1, 0, 1, 1]
+
+
+def test_episode_export_names_the_trajectory_whose_span_is_outside_its_tokens():
+    good = Trajectory(task_id="Task-1", token_ids=[1, 2, 3], turns=[Turn(0, "o", "a", action_span=(1, 3))])
+    bad = Trajectory(task_id="Task-2", token_ids=[1, 2, 3], turns=[Turn(0, "o", "a", action_span=(1, 5))])
+
+    assert episode_rows([good])[0]["loss_mask"] == [0, 1, 1]
+    with pytest.raises(ValueError, match=r"trajectory 1 \('Task-2'\): turn 0: action_span \(1, 5\) lies outside"):
+        episode_rows([good, bad])
