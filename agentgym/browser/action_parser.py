@@ -6,7 +6,7 @@ written ``'12'`` or ``12``)::
     click(bid)                 dblclick(bid)              hover(bid)            focus(bid)
     fill(bid, text)            clear(bid)                 check(bid)            uncheck(bid)
     select_option(bid, option) (option: a value or a label, or a list of them for a multi-select)
-    press(key)                 press(bid, key)            (key: "Enter", "Control+a", "ArrowDown"...)
+    press(key)                 press(bid, key)            (key: "Enter", "Control+a", "ArrowDown", " "...)
     keyboard_press(key)        keyboard_type(text)        keyboard_insert_text(text)
     keyboard_down(key)         keyboard_up(key)           (a key held across turns, e.g. Shift)
     drag_and_drop(from_bid, to_bid)                       (press on one element, release on another)
@@ -121,6 +121,9 @@ def _text(value: Any) -> str:
 
 
 def _key(value: Any) -> str:
+    """A key name (spaces around it dropped), or ``" "``: the space bar, as Playwright reads it."""
+    if value == " ":
+        return value
     if not isinstance(value, str) or not value.strip():
         raise ActionError(f"expected a key name in quotes such as 'Enter' or 'Control+a', got {value!r}")
     if len(value) > 100:
