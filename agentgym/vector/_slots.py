@@ -642,9 +642,14 @@ class SlotVectorEnv(VectorEnv):
 
 def error_observation(space: spaces.Space, text: str) -> Any:
     """An observation of ``space`` that carries ``text``: the text itself for a text space, the
-    text in every text field of a ``Dict``/``Tuple`` space, zeros anywhere else."""
+    text in every text field of a ``Dict``/``Tuple`` space, the first text choice of a ``OneOf``
+    space (its first choice when none is text), zeros anywhere else."""
     if isinstance(space, spaces.Text):
         return text
+    if isinstance(space, spaces.OneOf):
+        choices = space.spaces
+        index = next((i for i, sub in enumerate(choices) if isinstance(sub, spaces.Text)), 0)
+        return (index, error_observation(choices[index], text))
     if isinstance(space, spaces.Dict):
         return {key: error_observation(sub, text) for key, sub in space.spaces.items()}
     if isinstance(space, spaces.Tuple):
