@@ -374,7 +374,7 @@ class _Runner:
                 break
             if transcript:
                 with self._tokenizing():
-                    span = transcript.add_observation(new_messages[len(messages) + 1:], new_messages[len(messages)])
+                    span = transcript.add_conversation(new_messages)  # a context budget may have dropped turns
                 turn.observation_span = (span.start, span.end)
             messages = new_messages
         if not trajectory.messages:

@@ -136,11 +136,27 @@ class TokenTranscript:
         """
         if self._pending_text is None:
             raise RuntimeError("add_observation() needs a preceding add_generation()")
+        assistant = assistant_message or {"role": "assistant", "content": self._pending_text}
+        return self._advance([*self.messages, assistant, *new_messages], [assistant, *new_messages])
+
+    def add_conversation(self, messages: list[dict[str, Any]]) -> Span:
+        """As :meth:`add_observation`, given the whole conversation as it is now: the conversation
+        so far, then the assistant message and the new messages. A conversation that does not
+        continue the one so far (a context budget shortened or dropped earlier turns) is the
+        rewritten history of the module docstring: the turn falls back to the canonical tokens
+        of ``messages``, and the mismatch is counted."""
+        if self._pending_text is None:
+            raise RuntimeError("add_conversation() needs a preceding add_generation()")
+        messages = list(messages)
+        return self._advance(messages, messages[len(self.messages):])
+
+    def _advance(self, messages: list[dict[str, Any]], new_messages: list[dict[str, Any]]) -> Span:
+        """The conversation is now ``messages``, ``new_messages`` (the assistant message and what
+        followed it) at its end unless the history was rewritten."""
         text, generated = self._pending_text, self._generated
         self._pending_text = None
-        assistant = assistant_message or {"role": "assistant", "content": text}
         before = self._rendered
-        self.messages += [assistant, *new_messages]
+        self.messages = messages
         after = self._render(self.messages)
         appended = self._appended_text(before, after, generated, text)
         start = len(self.token_ids)
@@ -154,7 +170,7 @@ class TokenTranscript:
             self.logprobs = (self.logprobs + [None] * len(canonical))[: len(canonical)]
             span = Span("observation", start, len(canonical))
         else:
-            new_images = self._images([assistant, *new_messages])
+            new_images = self._images(new_messages)
             self.token_ids.extend(self._encode(appended, new_images))
             self.images += new_images
             self.logprobs.extend([None] * (len(self.token_ids) - start))

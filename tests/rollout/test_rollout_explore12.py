@@ -1,0 +1,62 @@
+"""Exploratory tests, twelfth round: the rollout engine and its token transcript at the edges
+of their contracts (a context budget with a token-level policy, ...)."""
+
+from __future__ import annotations
+
+import agentgym
+from agentgym import Feedback, LLMEnv
+from agentgym.policies.base import Generation, Policy
+from agentgym.rollout import RolloutConfig, Task, rollout
+from tests.rewards.tiny_lm import tiny_tokenizer
+
+
+class Chatty(LLMEnv):
+    """Long observations, never done: a context budget soon drops turns."""
+
+    def new_episode(self, options):
+        self.turn = 0
+        return "Say a number. " + "Long introduction. " * 5
+
+    def play(self, action):
+        self.turn += 1
+        return Feedback(f"Turn {self.turn}: " + "more words " * 10, {"outcome": 0.0})
+
+
+agentgym.register("explore12/Chatty-v0", Chatty, max_turns=20)
+
+
+class TokenScript(Policy):
+    """A token-level policy: replies "7" as exact token ids, continuing the prompt it was given;
+    keeps every prompt it was handed (as text)."""
+
+    name = "token-script"
+
+    def __init__(self):
+        self.tokenizer = tiny_tokenizer()
+        self.prompts: list[str] = []
+
+    async def agenerate(self, requests, sampling):
+        out = []
+        for request in requests:
+            self.prompts.append(self.tokenizer.decode(request.prompt_token_ids))
+            ids = self.tokenizer.encode("7", add_special_tokens=False) + [self.tokenizer.eos_token_id]
+            out.append(Generation("7", ids, [-0.5] * len(ids), list(request.prompt_token_ids)))
+        return out
+
+
+def test_a_context_budget_with_a_token_level_policy_counts_the_dropped_turns_as_mismatches():
+    """RolloutConfig's docstring: with a token-level policy a dropped turn breaks the token prefix
+    and is counted as a mismatch. The first turn the budget dropped failed the episode instead
+    ('policy error: ...chat template or tokenizer failed on the conversation: IndexError: list
+    index out of range'), its token ids lost."""
+    policy = TokenScript()
+    config = RolloutConfig(max_turns=6, max_context_chars=600)
+    trajectory = rollout(policy, [Task("explore12/Chatty-v0", 0)], config, progress=False).trajectories[0]
+    assert trajectory.error is None and len(trajectory.turns) == 6 and trajectory.truncated
+    assert trajectory.token_mismatches >= 1 and not trajectory.token_exact
+    # The policy was given the budgeted conversation, as a text-mode policy is.
+    assert "earlier turns omitted to fit the context budget" in policy.prompts[-1]
+    assert "Turn 1:" not in policy.prompts[-1] and "Turn 5:" in policy.prompts[-1]
+    assert trajectory.token_ids == policy.tokenizer.encode(policy.prompts[-1], add_special_tokens=False) + \
+        policy.tokenizer.encode("7", add_special_tokens=False) + [policy.tokenizer.eos_token_id]
+
