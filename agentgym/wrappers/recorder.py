@@ -39,8 +39,9 @@ class TrajectoryRecorder(gym.Wrapper):
     marked ``truncated`` with an ``error`` note, when the episode is cut short: ``reset`` or
     ``close`` before it ended, or the environment raising in ``step`` (the exception is then
     re-raised). Episodes cut short before their first step are not stored.
-    ``reset(options={"group_id": g})`` tags the episode with a rollout group; the key is
-    removed before the options reach the environment. A ``reset`` after :meth:`close` reopens
+    ``reset(options={"group_id": g})`` tags the episode with a rollout group (text; an integer
+    is stored as its text, anything else is a ``ValueError``); the key is removed before the
+    options reach the environment. A ``reset`` after :meth:`close` reopens
     the file (appending) when the recorder opened it; close again when done.
 
     ``copy.deepcopy`` (mid-episode too) gives a recorder of the copied environment with its own
@@ -85,11 +86,11 @@ class TrajectoryRecorder(gym.Wrapper):
         return list(self._finished)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        options = dict(options or {})
+        group_id = _group_id(options.pop("group_id", None))
         self._cut_short("reset() was called before the episode ended")
         if self._owns_writer and self.writer.closed:  # reset after close(): record on, appending
             self.writer = TrajectoryWriter(self.writer.path, fsync=self.writer.fsync)
-        options = dict(options or {})
-        group_id = options.pop("group_id", None)
         observation, info = self.env.reset(seed=seed, options=options)
         spec = self.env.unwrapped.spec
         self._current = Trajectory(
@@ -165,6 +166,16 @@ class TrajectoryRecorder(gym.Wrapper):
         self._finished.append(trajectory)
         if self.writer is not None:
             self.writer.write(trajectory)
+
+
+def _group_id(value: Any) -> str | None:
+    """``reset``'s ``group_id`` as a trajectory keeps it (text or ``None``; its file holds
+    nothing else): an integer as its text, anything else refused."""
+    if value is None or isinstance(value, str):
+        return value
+    if is_int(value):
+        return str(int(value))
+    raise ValueError(f"TrajectoryRecorder: options['group_id'] must be text or an integer, got {value!r:.100}")
 
 
 def _observation_text(observation: Any) -> str:

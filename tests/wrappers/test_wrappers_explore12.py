@@ -152,3 +152,22 @@ def test_tool_calling_answers_tool_steps_in_a_multimodal_environment_with_its_la
     assert malformed["text"].startswith("Tool call error") and (malformed["image"] == 9).all()
     assert _stepped_in_a_vector_env(ToolCalling, [call, "red"]) == ["<tool_response>\ndark\n</tool_response>",
                                                                       "you said red"]
+
+
+def test_a_recorded_group_id_reads_back_from_the_file(tmp_path):
+    """reset(options={"group_id": 3}) took the number as it was: the line written could not be
+    read back (a trajectory's group_id is text), and the reader skipped the whole episode as a
+    damaged line. An integer group is now stored as its text; anything else that is not text is
+    refused at reset with a message that names it."""
+    from agentgym.trajectory import read_trajectories
+
+    env = TrajectoryRecorder(_Held(), tmp_path / "t.jsonl")
+    env.reset(seed=0, options={"group_id": 3})
+    env.step("hello")
+    env.reset(seed=0, options={"group_id": "g"})
+    env.step("hello")
+    with pytest.raises(ValueError, match="group_id"):
+        env.reset(seed=0, options={"group_id": [3]})
+    env.close()
+    assert [t.group_id for t in env.trajectories] == ["3", "g"]
+    assert [t.group_id for t in read_trajectories(tmp_path / "t.jsonl")] == ["3", "g"]
