@@ -93,15 +93,17 @@ def encode_png(image: np.ndarray) -> bytes:
 
 def decode_png(data: bytes, shape: tuple[int, ...] | None = None) -> np.ndarray:
     """The image of a PNG file (``ValueError`` when ``data`` is not one, or holds pixels wider
-    than 8 bits). With ``shape`` (the shape it was written with), a one-channel image comes back
-    ``H x W x 1`` as it was. A PNG that other encoders write in another mode comes back in its
-    colours (:func:`_colour_mode`): palette as RGB (RGBA with transparency), 1-bit as grey,
-    grey with alpha as RGBA."""
+    than 8 bits: 16-bit samples, of any colour type). With ``shape`` (the shape it was written
+    with), a one-channel image comes back ``H x W x 1`` as it was. A PNG that other encoders
+    write in another mode comes back in its colours (:func:`_colour_mode`): palette as RGB (RGBA
+    with transparency), 1-bit as grey, grey with alpha as RGBA."""
     Image = _pillow()
     try:
         with Image.open(io.BytesIO(data)) as png:
             if png.format != "PNG":
                 raise ValueError(f"not a PNG file but {png.format}")
+            if data[12:16] == b"IHDR" and data[24] > 8:  # Pillow cuts 16-bit colour to its high bytes
+                raise ValueError(f"the PNG holds {data[24]}-bit samples, not uint8 pixels")
             image = np.asarray(_colour_mode(png))
     except ValueError:
         raise

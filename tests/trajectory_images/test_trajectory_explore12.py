@@ -3,9 +3,14 @@ demanding user meets at the edges of the documented contracts."""
 
 from __future__ import annotations
 
+import struct
+import zlib
+
+import numpy as np
 import pytest
 
 from agentgym.export import episode_rows
+from agentgym.images import decode_png
 from agentgym.trajectory import Trajectory, Turn, json_safe
 
 CYCLE = "<dict nested too deep: it contains itself>"
@@ -75,3 +80,34 @@ def test_episode_export_names_the_trajectory_whose_span_is_outside_its_tokens():
     assert episode_rows([good])[0]["loss_mask"] == [0, 1, 1]
     with pytest.raises(ValueError, match=r"trajectory 1 \('Task-2'\): turn 0: action_span \(1, 5\) lies outside"):
         episode_rows([good, bad])
+
+
+# ------------------------------------------------------------------ PNG bit depth
+def png_file(width: int, height: int, bit_depth: int, colour_type: int, pixels: np.ndarray) -> bytes:
+    """A PNG as any encoder writes it (Pillow cannot write 16-bit colour): big-endian samples."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    samples = pixels.astype(">u2" if bit_depth == 16 else "u1").reshape(height, -1)
+    raw = b"".join(b"\0" + row.tobytes() for row in samples)
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("colour_type, channels", [(0, 1), (2, 3), (4, 2), (6, 4)])
+def test_decode_png_refuses_16_bit_pixels_of_every_colour_type(colour_type, channels):
+    # 16-bit grey was refused as documented, but 16-bit RGB, RGBA and grey+alpha came back cut
+    # to their high bytes (9000 read as 35), silently
+    pixels = np.arange(2 * 3 * channels, dtype=np.uint16).reshape(2, 3, channels) * 3000
+
+    with pytest.raises(ValueError, match="wider than 8 bits|not uint8"):
+        decode_png(png_file(3, 2, 16, colour_type, pixels))
+
+
+@pytest.mark.parametrize("colour_type, channels", [(0, 1), (2, 3), (6, 4)])
+def test_decode_png_reads_8_bit_pixels_of_another_encoder(colour_type, channels):
+    pixels = np.arange(2 * 3 * channels, dtype=np.uint8).reshape(2, 3, channels) * 10
+
+    image = decode_png(png_file(3, 2, 8, colour_type, pixels))
+
+    assert np.array_equal(image, pixels[:, :, 0] if channels == 1 else pixels)
