@@ -21,7 +21,10 @@ or to any server answering the same JSON:
 
 A ``url`` that is not an http(s) URL with a host (and a port in range), a ``timeout`` that is
 not a positive number or a ``max_connections`` that is not a positive int raises ``ValueError``
-when the retriever is made. Every failure of the network, of HTTP (a status other than 200) or of the answer's JSON raises
+when the retriever is made. ``api_key`` goes as ``Authorization: Bearer <key>``, in UTF-8 (as
+agentgym's servers compare it, so a key of any letters works); a key that is not a string or
+holds a line break or another control character, which no header can carry, raises
+``ValueError`` (:func:`check_api_key`), a message that does not show the key. Every failure of the network, of HTTP (a status other than 200) or of the answer's JSON raises
 :class:`RetrievalError` naming the URL and the cause. One pooled ``httpx.Client`` serves all
 calls; the retriever is safe to share between threads. ``close()`` closes the pool; later calls
 raise ``RuntimeError``.
@@ -60,7 +63,8 @@ class RemoteRetriever:
             root = root[: -len("/retrieve")]
         self.url = root
         self.topk_cap = topk_cap
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        check_api_key(api_key)
+        headers = {"Authorization": b"Bearer " + api_key.encode("utf-8")} if api_key else {}
         self._client = httpx.Client(base_url=root, timeout=timeout, headers=headers,
                                     limits=httpx.Limits(max_connections=max_connections,
                                                         max_keepalive_connections=max_connections))
@@ -237,6 +241,19 @@ def _check_url(url: object) -> None:
         raise ValueError(f"url {url!r} is not a valid URL: {exc}") from None
     if not parts.hostname or any(ch.isspace() or not ch.isprintable() for ch in parts.netloc):
         raise ValueError(f"url {url!r} is not a valid URL: it needs a host name without spaces")
+
+
+def check_api_key(api_key: object) -> None:
+    """``ValueError`` unless ``api_key`` is ``None`` or a string an HTTP header can carry (no line
+    break or other control character); the message never shows the key (it was taken, and every
+    call then failed with httpx's error quoting the whole header, key and all)."""
+    if api_key is None:
+        return
+    if not isinstance(api_key, str):
+        raise ValueError(f"api_key must be a string, got {type(api_key).__name__}")
+    if not api_key.isprintable():
+        raise ValueError("api_key holds a line break or another control character, which no HTTP header can carry "
+                         "(a key read from a file often ends with one): remove it")
 
 
 def _path_segment(doc_id: str) -> str:

@@ -178,12 +178,17 @@ def _first_row_is_hotpotqa(path: str, fingerprint: str) -> bool:
 def remote_retriever(url: str) -> Retriever:
     """The process's shared :class:`~agentgym.retrieval.client.RemoteRetriever` of ``url``, sending
     the key in ``$AGENTGYM_API_KEY`` when it is set (a server beyond loopback requires one; the key
-    is never an environment argument, which runs and servers record)."""
-    from agentgym.retrieval.client import RemoteRetriever
+    is never an environment argument, which runs and servers record); a key no HTTP header can carry
+    (a line break in it) is a :class:`~agentgym.core.ConfigError` that does not show it."""
+    from agentgym.retrieval.client import RemoteRetriever, check_api_key
 
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ConfigError(f"{_OWNER}: retriever_url must be an http:// or https:// URL, got {url!r}")
     api_key = os.environ.get(API_KEY_ENV) or None
+    try:
+        check_api_key(api_key)
+    except ValueError as exc:
+        raise ConfigError(f"{_OWNER}: ${API_KEY_ENV}: {exc}") from None
     keyed = hashlib.sha256(api_key.encode()).hexdigest()[:16] if api_key else "no key"
     try:
         return shared(f"remote:{url.rstrip('/')}:{keyed}", lambda: RemoteRetriever(url, api_key=api_key))

@@ -22,3 +22,20 @@ def test_a_pool_without_connections_is_refused_when_made(value):
     # max_connections=0 was taken, and every call then failed with "no answer in time (PoolTimeout)"
     with pytest.raises(ValueError, match="max_connections must be a positive int"):
         RemoteRetriever("http://127.0.0.1:9", max_connections=value)
+
+
+@pytest.mark.parametrize("key", ["s3cret\r", "s3cret\n", "a\x00b", "tab\tkey"])
+def test_a_key_that_no_header_can_carry_is_refused_without_showing_it(key):
+    # it was taken, and every search then failed with an error that quoted the whole key
+    # ("Illegal header value b'Bearer s3cret\r'"): an observation, a trajectory, a log held it
+    with pytest.raises(ValueError, match="api_key holds a line break or another control character") as caught:
+        RemoteRetriever("http://127.0.0.1:9", api_key=key)
+    assert "s3cret" not in str(caught.value) and "tab" not in str(caught.value)
+
+
+def test_a_key_of_any_letters_reaches_the_server(served):
+    server, index = served
+    with serve_retriever(index, api_key="clé-ключ") as keyed:
+        # the server compares the UTF-8 bytes of its key; the client raised UnicodeEncodeError when made
+        with RemoteRetriever(keyed.url, api_key="clé-ключ") as remote:
+            assert remote.search("novel published", 2) == index.search("novel published", 2)
