@@ -34,15 +34,16 @@ class TrajectoryRecorder(gym.Wrapper):
 
     Each turn keeps the text the agent saw and, for a ``{"text", "image"}`` observation, its
     image (``observation_image``, a copy taken when it was shown; the writer stores it as a
-    file). A trajectory is stored when its episode terminates or is truncated (by a
+    file), and its ``info["error"]``; that and the reset's ``info["task_id"]`` are kept as text
+    (an environment's number there as its text), so that the file reads back. A trajectory is stored when its episode terminates or is truncated (by a
     :class:`TurnLimit` outside this wrapper too: it calls :meth:`episode_truncated`), and also,
     marked ``truncated`` with an ``error`` note, when the episode is cut short: ``reset`` or
     ``close`` before it ended, or the environment raising in ``step`` (the exception is then
     re-raised). Episodes cut short before their first step are not stored.
     ``reset(options={"group_id": g})`` tags the episode with a rollout group (text; an integer
     is stored as its text, anything else is a ``ValueError``); the key is removed before the
-    options reach the environment. A ``reset`` after :meth:`close` reopens
-    the file (appending) when the recorder opened it; close again when done.
+    options reach the environment. A ``reset`` after :meth:`close` reopens the file
+    (appending) when the recorder opened it; close again when done.
 
     ``copy.deepcopy`` (mid-episode too) gives a recorder of the copied environment with its own
     episode so far and its own :attr:`trajectories`; it writes to the same writer (one file,
@@ -95,10 +96,10 @@ class TrajectoryRecorder(gym.Wrapper):
         spec = self.env.unwrapped.spec
         self._current = Trajectory(
             env_id=spec.id if spec is not None else None,
-            task_id=info.get("task_id"),
+            task_id=_text_or_none(info.get("task_id")),
             seed=seed,
             group_id=group_id,
-            instructions=str(info.get("instructions", "")),
+            instructions=str(info.get("instructions") or ""),
             metadata=dict(self.metadata),
         )
         self._observation, self._image = _observation_text(observation), _observation_image(observation)
@@ -119,7 +120,7 @@ class TrajectoryRecorder(gym.Wrapper):
                 action=action if isinstance(action, str) else json.dumps(json_safe(action)),
                 reward=float(reward),
                 reward_components=dict(info.get("reward_components") or {}),
-                error=info.get("error"),
+                error=_text_or_none(info.get("error") or None),  # as EpisodeStatistics: a falsy one is none
                 info=json_safe({k: v for k, v in info.items() if k not in _NOT_IN_TURN_INFO}),
                 seconds=time.perf_counter() - start,
                 observation_image=self._image,
@@ -166,6 +167,12 @@ class TrajectoryRecorder(gym.Wrapper):
         self._finished.append(trajectory)
         if self.writer is not None:
             self.writer.write(trajectory)
+
+
+def _text_or_none(value: Any) -> str | None:
+    """``value`` as a trajectory's text field holds it (any environment's ``info`` may hold a
+    number there; its file holds only text or null)."""
+    return value if value is None or isinstance(value, str) else str(value)
 
 
 def _group_id(value: Any) -> str | None:

@@ -171,3 +171,32 @@ def test_a_recorded_group_id_reads_back_from_the_file(tmp_path):
     env.close()
     assert [t.group_id for t in env.trajectories] == ["3", "g"]
     assert [t.group_id for t in read_trajectories(tmp_path / "t.jsonl")] == ["3", "g"]
+
+
+def test_a_plain_gymnasium_environment_s_info_is_recorded_as_a_readable_trajectory(tmp_path):
+    """Over a Gymnasium environment whose info holds a task_id or an error that is no text
+    (7, True), the recorder wrote them as they were, and the reader skipped the whole episode as
+    a damaged line; instructions of None were recorded as the text 'None'."""
+    import gymnasium as gym
+
+    from agentgym.spaces import UnicodeText
+    from agentgym.trajectory import read_trajectories
+
+    class Plain(gym.Env):
+        observation_space = action_space = UnicodeText(100)
+
+        def reset(self, *, seed=None, options=None):
+            return "start", {"task_id": 7, "instructions": None}
+
+        def step(self, action):
+            return "go on", 1.0, action == "stop", False, {"error": True if action == "bad" else None}
+
+    env = TrajectoryRecorder(Plain(), tmp_path / "t.jsonl")
+    env.reset(seed=0)
+    env.step("bad")
+    env.step("stop")
+    env.close()
+    for trajectory in (env.trajectories[0], *read_trajectories(tmp_path / "t.jsonl")):
+        assert (trajectory.task_id, trajectory.instructions) == ("7", "")
+        assert [turn.error for turn in trajectory.turns] == ["True", None]
+    assert len(read_trajectories(tmp_path / "t.jsonl")) == 1
