@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import time
 from collections import Counter
@@ -342,6 +343,8 @@ class _Runner:
             generation = await self.batcher.generate(request)
             generation_seconds = time.perf_counter() - started
             broken = _broken_generation(generation, self.policy.name)
+            if not broken and transcript:
+                generation, broken = _with_token_lists(generation, self.policy.name)
             if broken:
                 trajectory.error = f"policy error: {broken}"
                 trajectory.error_kind = ErrorKind.POLICY_ERROR.value
@@ -497,6 +500,31 @@ def _broken_generation(generation: Any, policy_name: str) -> str | None:
     if not isinstance(generation.text, str):
         return f"{policy_name} returned a Generation whose text is {type(generation.text).__name__}, not str"
     return None
+
+
+def _with_token_lists(generation: Generation, policy_name: str) -> tuple[Generation, str | None]:
+    """``generation`` with its ``token_ids`` and ``prompt_token_ids`` as lists of ints (a NumPy
+    array or a tensor of them, or a tuple, is taken as the list it holds), and ``None``; or why
+    its ``token_ids`` are not token ids (non-negative integers): a broken contract, the policy's
+    error (a trainer would index its embeddings with them)."""
+    token_ids, prompt_ids = _id_list(generation.token_ids), _id_list(generation.prompt_token_ids)
+    if token_ids is not None and (not isinstance(token_ids, list)
+                                  or not all(is_int(token) and token >= 0 for token in token_ids)):
+        return generation, (f"{policy_name} returned a Generation whose token_ids are not token ids "
+                            f"(non-negative integers): {generation.token_ids!r:.80}")
+    if token_ids is generation.token_ids and prompt_ids is generation.prompt_token_ids:
+        return generation, None
+    token_ids = None if token_ids is None else [int(token) for token in token_ids]
+    return dataclasses.replace(generation, token_ids=token_ids, prompt_token_ids=prompt_ids), None
+
+
+def _id_list(ids: Any) -> Any:
+    """Token ids as a list: a NumPy array or a tensor (``tolist()``), or a tuple, as a list;
+    anything else as it is (a list of non-integers never equals a prompt's ids)."""
+    tolist = getattr(ids, "tolist", None)
+    if callable(tolist):
+        ids = tolist()
+    return list(ids) if isinstance(ids, tuple) else ids
 
 
 def _logprob_list(logprobs: Any) -> Any:

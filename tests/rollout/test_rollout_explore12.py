@@ -3,6 +3,11 @@ of their contracts (a context budget with a token-level policy, ...)."""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
+import pytest
+
 import agentgym
 from agentgym import Feedback, LLMEnv
 from agentgym.policies.base import Generation, Policy
@@ -59,4 +64,43 @@ def test_a_context_budget_with_a_token_level_policy_counts_the_dropped_turns_as_
     assert "Turn 1:" not in policy.prompts[-1] and "Turn 5:" in policy.prompts[-1]
     assert trajectory.token_ids == policy.tokenizer.encode(policy.prompts[-1], add_special_tokens=False) + \
         policy.tokenizer.encode("7", add_special_tokens=False) + [policy.tokenizer.eos_token_id]
+
+
+class TokenForms(TokenScript):
+    """Replies "7" with its token ids (and the prompt's) in the form ``shape`` gives them."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = shape
+
+    async def agenerate(self, requests, sampling):
+        return [Generation(g.text, self.shape(g.token_ids), g.logprobs, self.shape(g.prompt_token_ids))
+                for g in await super().agenerate(requests, sampling)]
+
+
+@pytest.mark.parametrize("shape", [np.array, tuple, lambda ids: np.array(ids, dtype=np.int32)],
+                         ids=["numpy", "tuple", "int32"])
+def test_token_ids_as_an_array_or_a_tuple_are_taken_as_the_token_ids_they_are(shape):
+    """A policy giving its token ids as a NumPy array failed every episode, blamed on the chat
+    template ('...failed on the conversation: ValueError: The truth value of an array...') or,
+    for the prompt's ids, on the environment ('environment raised ValueError'); as a tuple, every
+    turn counted a broken prefix. They are lists of ints now, as NumPy log-probs already were."""
+    expected = rollout(TokenScript(), [Task("explore12/Chatty-v0", 0)], RolloutConfig(max_turns=2),
+                       progress=False).trajectories[0]
+    trajectory = rollout(TokenForms(shape), [Task("explore12/Chatty-v0", 0)], RolloutConfig(max_turns=2),
+                         progress=False).trajectories[0]
+    assert trajectory.error is None and trajectory.token_exact and len(trajectory.turns) == 2
+    assert trajectory.token_ids == expected.token_ids and all(type(i) is int for i in trajectory.token_ids)
+    json.dumps(trajectory.to_dict())
+
+
+@pytest.mark.parametrize("bad", [[-1], ["7"], [7.0], [True], "77", 7])
+def test_token_ids_that_are_no_token_ids_are_the_policys_error(bad):
+    """A generation's token ids that are not non-negative integers (a negative id, a string, a
+    float) were recorded in a trajectory counted token-exact, for a trainer to index its
+    embeddings with; a string or a number in place of the list failed in the tokenizer."""
+    trajectory = rollout(TokenForms(lambda ids: bad if len(ids) < 10 else ids), [Task("explore12/Chatty-v0", 0)],
+                         RolloutConfig(max_turns=2), progress=False).trajectories[0]
+    assert trajectory.error_kind == "policy" and not trajectory.turns
+    assert trajectory.error.startswith("policy error: token-script returned a Generation whose token_ids")
 
