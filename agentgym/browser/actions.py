@@ -216,7 +216,7 @@ def _uncheck(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None
     _element(page, args["bid"]).uncheck(timeout=ms)
 
 
-_OPTIONS_SCRIPT = """(el) => el.tagName === 'SELECT'
+_OPTIONS_SCRIPT = """(el) => el instanceof HTMLSelectElement
     ? Array.from(el.options).map((o) => [o.value, (o.label || o.textContent).replace(/\\s+/g, ' ').trim()])
     : null"""
 

@@ -99,6 +99,11 @@ INIT_SCRIPT = r"""
     DETAILS: "group", ARTICLE: "article", BLOCKQUOTE: "blockquote", PRE: "code",
     CAPTION: "caption", DL: "list", DT: "term", DD: "definition", FIGURE: "figure"};
 
+  // An element's tag name as an HTML document gives it (upper case): an XHTML document
+  // (application/xhtml+xml) gives its HTML elements' names in lower case, as XML keeps them.
+  const HTML_NS = "http://www.w3.org/1999/xhtml";
+  const tagOf = (el) => (el.namespaceURI === HTML_NS ? el.localName.toUpperCase() : el.tagName);
+
   function bidOf(el) {
     let bid = ids.get(el);
     if (bid === undefined) { bid = String(++counter); ids.set(el, bid); }
@@ -108,7 +113,7 @@ INIT_SCRIPT = r"""
 
   function tagTree(root) {
     for (const el of root.querySelectorAll("*")) {
-      if (SKIP_TAGS.has(el.tagName)) continue;
+      if (SKIP_TAGS.has(tagOf(el))) continue;
       bidOf(el);
       if (el.shadowRoot) tagTree(el.shadowRoot);
     }
@@ -126,7 +131,7 @@ INIT_SCRIPT = r"""
   function roleOf(el) {
     const explicit = (el.getAttribute("role") || "").trim().split(/\s+/)[0];
     if (explicit && explicit !== "none" && explicit !== "presentation" && explicit !== "generic") return explicit;
-    const tag = el.tagName;
+    const tag = tagOf(el);
     if (tag === "A" || tag === "AREA") return el.hasAttribute("href") ? "link" : null;
     if (tag === "INPUT") {
       const type = (el.getAttribute("type") || "text").toLowerCase();
@@ -151,7 +156,7 @@ INIT_SCRIPT = r"""
     const labelledby = el.getAttribute("aria-labelledby");
     if (labelledby) name = textById(labelledby);
     if (!name) name = squash(el.getAttribute("aria-label"));
-    const tag = el.tagName;
+    const tag = tagOf(el);
     if (!name && (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA")) {
       const type = (el.getAttribute("type") || "").toLowerCase();
       if (tag === "INPUT" && ["button", "submit", "reset"].includes(type)) {
@@ -178,7 +183,7 @@ INIT_SCRIPT = r"""
     for (const node of label.childNodes) {
       if (node === control) continue;
       if (node.nodeType === Node.TEXT_NODE) text += node.textContent + " ";
-      else if (node.nodeType === Node.ELEMENT_NODE && !node.contains(control) && !["SELECT", "TEXTAREA", "INPUT"].includes(node.tagName)) text += node.textContent + " ";
+      else if (node.nodeType === Node.ELEMENT_NODE && !node.contains(control) && !["SELECT", "TEXTAREA", "INPUT"].includes(tagOf(node))) text += node.textContent + " ";
     }
     return text;
   }
@@ -255,7 +260,7 @@ INIT_SCRIPT = r"""
 
   function properties(el, role, maxChars) {
     const parts = [];
-    const tag = el.tagName;
+    const tag = tagOf(el);
     if (tag === "INPUT" || tag === "TEXTAREA") {
       const type = (el.getAttribute("type") || "").toLowerCase();
       if (role === "textbox" || role === "searchbox" || role === "spinbutton" || role === "slider") {
@@ -320,7 +325,7 @@ INIT_SCRIPT = r"""
     }
     const urls = new Set();
     for (const el of document.body.querySelectorAll("*")) {
-      if (!SKIP_TAGS.has(el.tagName)) cssImageUrls(el, urls);
+      if (!SKIP_TAGS.has(tagOf(el))) cssImageUrls(el, urls);
     }
     for (const url of urls) {
       if (slowImages.has(url) || url.startsWith("data:")) continue;
@@ -390,7 +395,7 @@ INIT_SCRIPT = r"""
     }
 
     function walk(el, depth, inNamed) {
-      if (SKIP_TAGS.has(el.tagName)) return;
+      if (SKIP_TAGS.has(tagOf(el))) return;
       if (el.getAttribute("aria-hidden") === "true" || el.hasAttribute("inert")) return;
       const shown = visible(el);
       if (!shown && getComputedStyle(el).display === "none") return;
@@ -427,7 +432,7 @@ INIT_SCRIPT = r"""
       if (INTERACTIVE.has(shownRole) || isClickable) interactive.push(bid);
       // Their children are shown as properties (options, value) or not at all (a textarea's text
       // node is its default value, not what it holds now).
-      if (el.tagName === "SELECT" || el.tagName === "TEXTAREA" || el.tagName === "IFRAME") return;
+      if (["SELECT", "TEXTAREA", "IFRAME"].includes(tagOf(el))) return;
       const named = inNamed || leafText !== "" || (NAME_FROM_CONTENT.has(shownRole) && name !== "" && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby"));
       walkChildren(el, depth + 1, named);
     }
@@ -458,7 +463,7 @@ INIT_SCRIPT = r"""
   }
 
   function hasElementChildren(el) {
-    for (const child of el.children) if (!SKIP_TAGS.has(child.tagName)) return true;
+    for (const child of el.children) if (!SKIP_TAGS.has(tagOf(child))) return true;
     return false;
   }
 
@@ -500,7 +505,7 @@ INIT_SCRIPT = r"""
     const el = find(bid);
     if (!el) return {found: false};
     return {found: true, visible: visible(el) && hasArea(el),
-            tag: el.tagName.toLowerCase(), type: (el.getAttribute("type") || "").toLowerCase(),
+            tag: tagOf(el).toLowerCase(), type: (el.getAttribute("type") || "").toLowerCase(),
             role: roleOf(el), disabled: isDisabled(el)};
   }
 
@@ -528,7 +533,7 @@ INIT_SCRIPT = r"""
     const range = document.createRange();
     let read = 0;
     for (let node = walker.nextNode(); node && read < limit; node = walker.nextNode()) {
-      if (!node.textContent.trim() || SKIP_TAGS.has(node.parentElement && node.parentElement.tagName)) continue;
+      if (!node.textContent.trim() || (node.parentElement && SKIP_TAGS.has(tagOf(node.parentElement)))) continue;
       read++;
       range.selectNodeContents(node);
       for (const r of range.getClientRects()) {

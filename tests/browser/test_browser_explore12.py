@@ -45,3 +45,28 @@ def test_the_space_key_is_a_key(form):
     with pytest.raises(ActionError, match="key name"):
         parse_actions("press('  ')")  # several spaces are no key
 
+
+XHTML_FORM = """<?xml version="1.0" encoding="utf-8"?>
+<html xmlns="http://www.w3.org/1999/xhtml"><head><title>xhtml form</title>
+<script>window.picked = null;</script></head><body>
+<h1>Order</h1><a href="/x12/form.xhtml">Again</a>
+<label for="n">Name</label><input id="n" value="Ada"/>
+<input type="checkbox" checked="checked" aria-label="Agree"/>
+<select aria-label="Size" onchange="window.picked = this.value"><option>S</option><option selected="selected">M</option></select>
+<textarea aria-label="Notes">first</textarea><button>Go</button>
+</body></html>"""
+
+
+def test_an_xhtml_page_reads_like_its_html_twin(session, site):
+    # An XHTML document gives its elements' tag names in lower case: fields, boxes, lists,
+    # buttons and links read as bare text or not at all, and select_option said the list was
+    # "not a drop-down list".
+    url = site.page("/x12/form.xhtml", XHTML_FORM, content_type="application/xhtml+xml")
+    session.run(lambda page: page.goto(url))
+    text = observe(session)["text"]
+    for line in ('heading "Order" level=1', 'link "Again"', 'textbox "Name" value="Ada"', 'checkbox "Agree" checked',
+                 'combobox "Size" value="M" options=[S, M]', 'textbox "Notes" value="first"', 'button "Go"'):
+        assert line in text, text
+    outcome = _act(session, f"select_option('{bid_of(text, 'combobox')}', 'S')")
+    assert outcome.ok, outcome.error
+    assert session.run(lambda page: page.evaluate("window.picked")) == "S"
