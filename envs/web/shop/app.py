@@ -333,14 +333,16 @@ class _ShopHandler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _search(session: ShopSession, query_string: str) -> None:
-        """The search page, or (with ``q``) a search from it."""
+        """The search page, or (with ``q``; the first one when repeated, as a results address
+        reads it) a search from it."""
         try:
-            params = dict(parse_qsl(query_string, keep_blank_values=True, max_num_fields=64))
+            params = parse_qsl(query_string, keep_blank_values=True, max_num_fields=64)
         except ValueError:
             raise ShopActionError("the address has too many parameters") from None
         session.restore(View())
-        if "q" in params:
-            session.search(params["q"])
+        query = next((value for name, value in params if name == "q"), None)
+        if query is not None:
+            session.search(query)
 
     def _discard_body(self) -> bool:
         """Read (and ignore: buying takes its parameters from the address) a request body of at
