@@ -22,10 +22,11 @@ from ``seed`` and ``t`` (no hint seed: an unseeded draw).
 from __future__ import annotations
 
 import random
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import gymnasium as gym
 
+from agentgym.core import ConfigError, is_int
 from agentgym.trajectory import json_safe
 
 #: the ``info`` keys this wrapper adds
@@ -48,8 +49,10 @@ class EnvHints(gym.Wrapper):
     module docstring.
 
     Args:
-        hints: the hints to compute (may be empty: then only the reference is reported).
-        seed: the base of the per-turn seeds of ``random_action`` (``None``: unseeded).
+        hints: the hints to compute, a list of names (may be empty: then only the reference is
+            reported).
+        seed: the base of the per-turn seeds of ``random_action``, an integer (``None``:
+            unseeded); anything else is a :class:`~agentgym.core.ConfigError` here.
     """
 
     def __init__(self, env: gym.Env, *, hints: Sequence[str] = (), seed: int | None = None) -> None:
@@ -57,11 +60,16 @@ class EnvHints(gym.Wrapper):
         if isinstance(hints, str):
             raise ValueError(f"EnvHints: hints must be a list of hint names, got the string {hints!r} "
                              f"(write [{hints!r}])")
+        if not isinstance(hints, Iterable):
+            raise ValueError(f"EnvHints: hints must be a list of hint names, got {hints!r}")
+        if seed is not None and not is_int(seed):
+            raise ConfigError(f"EnvHints: seed must be an integer or None, got {seed!r}")
+        hints = tuple(hints)  # once: an iterator is read here, not used up by the check
         unknown = [name for name in hints if name not in _KNOWN_HINTS]
         if unknown:
             raise ValueError(f"EnvHints: unknown hints {unknown} (known: {', '.join(_KNOWN_HINTS)})")
-        self.hints = tuple(hints)
-        self.seed = seed
+        self.hints = hints
+        self.seed = None if seed is None else int(seed)
         self._turn = 0
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:

@@ -200,3 +200,40 @@ def test_a_plain_gymnasium_environment_s_info_is_recorded_as_a_readable_trajecto
         assert (trajectory.task_id, trajectory.instructions) == ("7", "")
         assert [turn.error for turn in trajectory.turns] == ["True", None]
     assert len(read_trajectories(tmp_path / "t.jsonl")) == 1
+
+
+@pytest.mark.parametrize("seed", ["7", True, 1.5, [7]])
+def test_env_hints_refuses_a_seed_that_is_no_integer_when_built(seed):
+    """EnvHints took any seed: "7" (a seed read from text) then failed every random_action hint
+    of every turn, reported only in info['env_hints']['errors'] ('can only concatenate str (not
+    "int") to str'), so a random baseline played without its moves. It is refused when built."""
+    from agentgym.core import ConfigError
+    from agentgym.wrappers import EnvHints
+
+    with pytest.raises(ConfigError, match="EnvHints: seed must be an integer or None"):
+        EnvHints(_Held(), hints=["random_action"], seed=seed)
+
+
+def test_env_hints_takes_an_integer_seed_of_any_kind():
+    import numpy as np
+
+    from agentgym.wrappers import EnvHints
+
+    class Random(_Held):
+        def random_action(self, rng):
+            return str(rng.randint(0, 10**6))
+
+    seeded = [EnvHints(Random(), hints=["random_action"], seed=seed) for seed in (7, np.int64(7))]
+    hints = [env.reset(seed=0)[1]["env_hints"] for env in seeded]
+    assert hints[0] == hints[1] and "errors" not in hints[0]
+    assert EnvHints(Random(), hints=["random_action"], seed=None).seed is None
+
+
+def test_env_hints_names_a_hint_list_that_is_no_list_and_reads_an_iterator_once():
+    """hints=None raised "'NoneType' object is not iterable" from inside the constructor, and
+    hints given as an iterator were used up by the check of their names: no hint was computed."""
+    from agentgym.wrappers import EnvHints
+
+    with pytest.raises(ValueError, match="EnvHints: hints must be a list of hint names, got None"):
+        EnvHints(_Held(), hints=None)
+    assert EnvHints(_Held(), hints=iter(["random_action"])).hints == ("random_action",)
