@@ -163,9 +163,14 @@ class GenerationBatcher:
             if len(generations) != len(batch):
                 raise RuntimeError(f"{self.policy.name} returned {len(generations)} generations "
                                    f"for {len(batch)} requests")
+        except asyncio.CancelledError as exc:
+            if _current_task().cancelling():  # this loop is cancelled: the rollout is stopping
+                raise
+            # The policy's own (a back-end that aborted the request): its episodes' error, as any
+            # other; let out, it ended this loop and left every episode waiting for ever.
+            generations = _failed(batch, exc)
         except Exception as exc:  # noqa: BLE001 - the episodes record it; the run goes on
-            generations = [Generation("", finish_reason="error", error=f"{type(exc).__name__}: {exc}")
-                           for _ in batch]
+            generations = _failed(batch, exc)
         self.generation_seconds += time.perf_counter() - start
         self.calls += 1
         for (_, future, _), generation in zip(batch, generations):
@@ -243,6 +248,11 @@ def _current_task() -> asyncio.Task:
     if task is None:
         raise RuntimeError("episode slots are taken from inside an asyncio task")
     return task
+
+
+def _failed(batch: Sequence[Any], exc: BaseException) -> list[Generation]:
+    """An error generation for each request of ``batch``, saying what the policy raised."""
+    return [Generation("", finish_reason="error", error=f"{type(exc).__name__}: {exc}") for _ in batch]
 
 
 def _order(entry: tuple[Request, asyncio.Future, int | None]) -> tuple:

@@ -3,6 +3,7 @@ of their contracts (a context budget with a token-level policy, ...)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import numpy as np
@@ -10,8 +11,8 @@ import pytest
 
 import agentgym
 from agentgym import Feedback, LLMEnv
-from agentgym.policies.base import Generation, Policy
-from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.policies.base import Generation, Policy, SamplingParams
+from agentgym.rollout import RolloutConfig, Task, arollout, rollout
 from tests.rewards.tiny_lm import tiny_tokenizer
 
 
@@ -104,3 +105,31 @@ def test_token_ids_that_are_no_token_ids_are_the_policys_error(bad):
     assert trajectory.error_kind == "policy" and not trajectory.turns
     assert trajectory.error.startswith("policy error: token-script returned a Generation whose token_ids")
 
+
+class CancelledCall(Policy):
+    """Its second call raises CancelledError of its own (a back-end aborting the request, as
+    vLLM's engine does), not because the rollout was cancelled."""
+
+    name = "aborting"
+
+    def __init__(self):
+        self.calls = 0
+
+    async def agenerate(self, requests, sampling):
+        self.calls += 1
+        if self.calls == 2:
+            raise asyncio.CancelledError("request aborted by the engine")
+        return [Generation("5") for _ in requests]
+
+
+@pytest.mark.parametrize("seed", [None, 0], ids=["lingering", "lockstep"])
+def test_a_policy_call_raising_cancelled_error_fails_its_episodes_and_the_rollout_goes_on(seed):
+    """The batcher's serving task died with the policy's CancelledError: every episode then waited
+    forever for its generation, and the rollout never returned."""
+    tasks = [Task("games/GuessTheNumber-v0", s) for s in range(3)]
+    config = RolloutConfig(max_turns=3, sampling=SamplingParams(seed=seed))
+    result = asyncio.run(asyncio.wait_for(arollout(CancelledCall(), tasks, config, progress=False), 20))
+    errors = [t.error for t in result.trajectories if t.error]
+    assert errors and all(e.startswith("policy error: CancelledError") for e in errors), errors
+    assert result.stats["error_kinds"] == {"policy": len(errors)}
+    assert len(result.trajectories) == 3
