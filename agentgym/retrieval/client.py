@@ -5,7 +5,9 @@
 or to any server answering the same JSON:
 
 * ``search`` / ``search_many`` POST ``{"queries", "topk", "return_scores": true}`` (one request
-  for all the queries of ``search_many``; blank queries are answered ``[]`` without asking).
+  for all the queries of ``search_many``; blank queries are answered ``[]`` without asking; the
+  lone surrogates of a query, which JSON in UTF-8 cannot carry, are sent as ``?``, which splits
+  words as they do, so the answer is the in-process index's).
   Each answered document may be ``{"id", "contents": '"Title"\\ntext'}`` (wiki-18, split into
   title and text), or carry ``title`` / ``text`` fields (as Search-R1's BM25 server does); its
   id is ``id`` | ``_id`` | ``doc_id`` | ``docid``, else its title. Answers without scores (plain
@@ -15,7 +17,9 @@ or to any server answering the same JSON:
 * ``document(doc_id)`` GETs ``/documents/{doc_id}`` (the id percent-encoded as one path
   segment, ``/`` and the dots of ``.`` and ``..`` included): an unknown id raises
   :class:`DocumentNotFound`; a server without that endpoint (Search-R1's) raises
-  :class:`RetrievalError` saying it cannot open documents.
+  :class:`RetrievalError` saying it cannot open documents. An id with a lone surrogate (no stored
+  id has one, no URL carries one) is :class:`DocumentNotFound` without asking; an id too long
+  for a URL (httpx's limit) is a :class:`RetrievalError` saying so. Messages cut a long id.
 * ``len()`` reads ``documents`` from ``/health`` (:class:`RetrievalError` when the server does
   not say).
 
@@ -92,8 +96,8 @@ class RemoteRetriever:
         if not asked:
             return results
         topk = min(k, self.topk_cap) if self.topk_cap is not None else k
-        body = self._request("POST", "/retrieve", json={"queries": [queries[i] for i in asked], "topk": topk,
-                                                        "return_scores": True})
+        sent = [queries[i].encode("utf-8", "replace").decode("utf-8") for i in asked]  # lone surrogates: '?'
+        body = self._request("POST", "/retrieve", json={"queries": sent, "topk": topk, "return_scores": True})
         lists = body.get("result") if isinstance(body, dict) else None
         if not isinstance(lists, list) or len(lists) != len(asked):
             got = f"{len(lists)} lists" if isinstance(lists, list) else _shape(body)
@@ -107,12 +111,16 @@ class RemoteRetriever:
         self._check_open()
         if not isinstance(doc_id, str):
             raise DocumentNotFound(f"document ids are strings; no document {doc_id!r}")
-        path = f"/documents/{_path_segment(doc_id)}"
+        try:
+            path = f"/documents/{_path_segment(doc_id)}"
+        except UnicodeEncodeError:
+            raise DocumentNotFound(f"no document {_shape(doc_id)} on {self.url} (an id with a lone surrogate "
+                                   f"cannot be stored or asked for)") from None
         response = self._send("GET", path)
         if response.status_code == 404:
             error = _error_of(response)
             if error.get("type") == "document_not_found":
-                raise DocumentNotFound(f"no document {doc_id!r} on {self.url}")
+                raise DocumentNotFound(f"no document {_shape(doc_id)} on {self.url}")
             raise self._error(path, "the server cannot open documents (it has no /documents endpoint; "
                                     "Search-R1's retrieval server serves /retrieve only)")
         if response.status_code == 405:
@@ -169,6 +177,8 @@ class RemoteRetriever:
             return self._client.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
             raise self._error(path, f"no answer in time ({type(exc).__name__}: {exc})") from exc
+        except httpx.InvalidURL as exc:  # not an HTTPError: a document id too long for a URL
+            raise self._error(path, f"the request cannot be sent ({exc}: the id is too long)") from None
         except httpx.HTTPError as exc:
             raise self._error(path, f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
         except RuntimeError:  # httpx's "Cannot send a request, as the client has been closed."
@@ -190,7 +200,8 @@ class RemoteRetriever:
             raise self._error(path, f"the answer is not JSON ({exc}): {response.text[:120]!r}") from None
 
     def _error(self, path: str, cause: str) -> RetrievalError:
-        return RetrievalError(f"retrieval server {self.url}{path}: {cause}")
+        shown = path if len(path) <= 120 else f"{path[:100]}… ({len(path)} characters)"
+        return RetrievalError(f"retrieval server {self.url}{shown}: {cause}")
 
     # -- parsing ---------------------------------------------------------------------------------
 

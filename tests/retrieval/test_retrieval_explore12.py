@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from agentgym.retrieval.base import DocumentNotFound, RetrievalError
 from agentgym.retrieval.bm25 import BM25Index
 from agentgym.retrieval.client import RemoteRetriever
 from agentgym.retrieval.server import serve_retriever
@@ -39,3 +40,27 @@ def test_a_key_of_any_letters_reaches_the_server(served):
         # the server compares the UTF-8 bytes of its key; the client raised UnicodeEncodeError when made
         with RemoteRetriever(keyed.url, api_key="clé-ключ") as remote:
             assert remote.search("novel published", 2) == index.search("novel published", 2)
+
+
+def test_a_query_with_lone_surrogates_is_searched_as_in_process(served):
+    server, index = served
+    query = "novel \ud800published \udcff foundation"  # a model's broken UTF-8, decoded with surrogateescape
+    with RemoteRetriever(server.url) as remote:
+        # httpx's JSON in UTF-8 cannot carry them: UnicodeEncodeError, where the index answers
+        assert remote.search(query, 3) == index.search(query, 3)
+        assert remote.search_many([query, "novel"], 2) == index.search_many([query, "novel"], 2)
+
+
+def test_an_id_that_no_url_can_carry_is_a_retrieval_error_or_not_found(served):
+    server, _ = served
+    with RemoteRetriever(server.url) as remote:
+        # 8000 letters percent-encode past httpx's URL limit: httpx.InvalidURL escaped
+        with pytest.raises(RetrievalError, match="URL too long") as caught:
+            remote.document("文" * 8000)
+        assert len(str(caught.value)) < 400
+        # no stored id holds a lone surrogate, and no URL can carry one: UnicodeEncodeError escaped
+        with pytest.raises(DocumentNotFound, match="no document"):
+            remote.document("e0000007\ud800")
+        with pytest.raises(DocumentNotFound) as caught:
+            remote.document("x" * 5000)  # an unknown long id: named, not all of it
+        assert len(str(caught.value)) < 400
