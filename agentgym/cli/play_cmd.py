@@ -6,12 +6,17 @@ control characters print as escapes (``\\x1b``: :func:`~agentgym.eval.tables.ter
 a page cannot clear the screen or recolour the terminal. An
 observation with a screenshot (web and GUI environments) has its image written as a PNG file,
 one per turn, into ``--screenshots DIR`` (default: a new temporary folder), and its path shown.
+
+The moves are read from standard input: with it closed (``agentgym play ID <&-``) the command
+is refused in one line before the environment is made; at its end (``</dev/null``) the episode
+ends, exit code 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -70,6 +75,9 @@ class _Screen:
 def run(args: argparse.Namespace) -> int:
     read = input  # looked up per call so tests can script it
     console = PipeSafeConsole(highlight=False)
+    if sys.stdin is None:  # fd 0 closed: input() would fail at the first move, after a browser started
+        raise ValueError("your moves are read from standard input, which is closed: run it in a "
+                         "terminal, or give the moves on standard input (one per line)")
     if args.screenshots is not None and args.screenshots.exists() and not args.screenshots.is_dir():
         raise ValueError(f"--screenshots {args.screenshots}: not a folder")  # before a browser starts
     kwargs = env_kwargs(args)

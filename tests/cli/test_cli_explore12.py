@@ -1,0 +1,35 @@
+"""The command line as a demanding user meets it (exploratory round 12): closed standard
+streams, values out of range and paths that cannot be written are one line and a documented
+exit status, never a traceback."""
+
+import sys
+
+import pytest
+
+from agentgym.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+# ------------------------------------------------------------------------------------ play
+def test_play_with_standard_input_closed_is_a_one_line_error_before_the_environment_is_made(
+        capsys, monkeypatch, registered_for_the_test):
+    """`agentgym play ID <&-` (a script, a service): Python sets sys.stdin to None and input()
+    raised RuntimeError('input(): lost sys.stdin') after the first observation, a traceback."""
+    made = []
+
+    def entry(**kwargs):
+        made.append(kwargs)
+        raise AssertionError("the environment is not made when no move can be read")
+
+    registered_for_the_test("explore12/NeverMade-v0", entry_point=entry)
+    monkeypatch.setattr(sys, "stdin", None)
+    code, _, err = run_cli(capsys, "play", "games/GuessTheNumber-v0")
+    assert code == 2
+    assert err.startswith("agentgym play: error: ") and "standard input" in err and err.count("\n") == 1
+    code, _, err = run_cli(capsys, "play", "explore12/NeverMade-v0")
+    assert (code, made) == (2, [])
