@@ -10,7 +10,7 @@ from typing import Any, Callable, Literal
 import gymnasium as gym
 import numpy as np
 
-from agentgym.core import ConfigError, is_int
+from agentgym.core import ConfigError, check_flag, is_int
 from agentgym.tool_calls import ToolCall, message_text, parse_tool_calls
 from agentgym.tools.formats import parse_action
 from agentgym.wrappers.tool_calling import ToolCalling
@@ -116,7 +116,7 @@ class ChatHistory(gym.Wrapper):
         self.budget = budget
         self.overflow = overflow
         self.elide_keep_chars = elide_keep_chars
-        self.raw_assistant = raw_assistant
+        self.raw_assistant = check_flag("ChatHistory", "raw_assistant", raw_assistant)
         self._measure: Callable[[str], int] = count_tokens or len
         self._head: list[_Entry] = []
         self._turns: list[list[_Entry]] = []

@@ -237,3 +237,14 @@ def test_env_hints_names_a_hint_list_that_is_no_list_and_reads_an_iterator_once(
     with pytest.raises(ValueError, match="EnvHints: hints must be a list of hint names, got None"):
         EnvHints(_Held(), hints=None)
     assert EnvHints(_Held(), hints=iter(["random_action"])).hints == ("random_action",)
+
+
+@pytest.mark.parametrize("flag", ["false", 0, None])
+def test_chat_history_refuses_a_raw_assistant_that_is_no_flag(flag):
+    """raw_assistant="false" (a flag written as text in a wrapper spec's data) was taken as
+    true: tool steps then kept their markup and lost their tool_calls without a word."""
+    from agentgym.core import ConfigError
+    from agentgym.wrappers import ChatHistory
+
+    with pytest.raises(ConfigError, match="ChatHistory: raw_assistant must be true or false"):
+        ChatHistory(_Held(), raw_assistant=flag)
