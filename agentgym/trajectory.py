@@ -642,8 +642,17 @@ class TrajectoryWriter:
     def write(self, trajectory: Trajectory) -> None:
         """Append ``trajectory`` as one line. If writing it fails (``OSError``: a full disk), the
         part of the line that reached the file is ended by the next line's write, so the reader
-        skips it as one damaged line and every later line is whole."""
+        skips it as one damaged line and every later line is whole. A trajectory whose record
+        :meth:`Trajectory.from_dict` would refuse (a turn's ``error`` that is no text, a
+        ``success`` of ``None``...), which the reader would skip as a damaged line, is not
+        written: ``ValueError`` naming the field."""
         record = trajectory.to_dict(images=self.images)  # the image files are in place after this
+        try:
+            Trajectory.from_dict(record)  # the reader's checks (images left as references)
+        except (ValueError, TypeError) as exc:
+            name = trajectory.task_id or trajectory.env_id
+            raise ValueError(f"trajectory {'' if name is None else repr(name) + ' '}not written: it would read "
+                             f"back as a damaged line ({exc})") from None
         line = json.dumps(record, ensure_ascii=True, allow_nan=False).encode("ascii") + b"\n"
         self.images.sync()
         with self._lock:

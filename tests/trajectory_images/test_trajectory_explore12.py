@@ -11,7 +11,7 @@ import pytest
 
 from agentgym.export import episode_rows
 from agentgym.images import decode_png
-from agentgym.trajectory import Trajectory, Turn, json_safe
+from agentgym.trajectory import Trajectory, TrajectoryReader, TrajectoryWriter, Turn, json_safe
 
 CYCLE = "<dict nested too deep: it contains itself>"
 
@@ -111,3 +111,25 @@ def test_decode_png_reads_8_bit_pixels_of_another_encoder(colour_type, channels)
     image = decode_png(png_file(3, 2, 8, colour_type, pixels))
 
     assert np.array_equal(image, pixels[:, :, 0] if channels == 1 else pixels)
+
+
+# ------------------------------------------------------------------ writing what reads back
+@pytest.mark.parametrize("bad, field", [
+    (lambda t: setattr(t.turns[0], "error", 404), "turn's error must be text or null"),
+    (lambda t: setattr(t, "success", None), "trajectory's success must be true or false"),
+    (lambda t: setattr(t, "seed", 3.0), "trajectory's seed must be an integer or null"),
+    (lambda t: setattr(t.turns[0], "action_span", (1, "2")), "turn's action_span must be"),
+])
+def test_writer_refuses_a_trajectory_its_reader_would_skip(tmp_path, bad, field):
+    # an environment's Feedback(error=404) was written by a rollout, and the file then read as
+    # one skipped line: the episode lost, with a warning blaming a crash
+    path = tmp_path / "t.jsonl"
+    trajectory = Trajectory(task_id="Task-3", turns=[Turn(0, "o", "a")])
+    bad(trajectory)
+    with TrajectoryWriter(path) as writer:
+        with pytest.raises(ValueError, match=field):
+            writer.write(trajectory)
+        writer.write(Trajectory(task_id="Task-4", turns=[Turn(0, "o", "a", error="no such move")]))
+
+    reader = TrajectoryReader(path)
+    assert [t.task_id for t in reader] == ["Task-4"] and reader.bad_lines == []
