@@ -496,6 +496,9 @@ def _broken_generation(generation: Any, policy_name: str) -> str | None:
     if not isinstance(generation, Generation):
         return f"{policy_name} returned {type(generation).__name__} {generation!r:.80} instead of a Generation"
     if generation.finish_reason == "error":
+        if generation.error is None or not str(generation.error).strip():
+            return (f"{policy_name} returned an error Generation (finish_reason 'error') without saying why "
+                    f"(its error is empty)")
         return str(generation.error)
     if not isinstance(generation.text, str):
         return f"{policy_name} returned a Generation whose text is {type(generation.text).__name__}, not str"

@@ -133,3 +133,22 @@ def test_a_policy_call_raising_cancelled_error_fails_its_episodes_and_the_rollou
     assert errors and all(e.startswith("policy error: CancelledError") for e in errors), errors
     assert result.stats["error_kinds"] == {"policy": len(errors)}
     assert len(result.trajectories) == 3
+
+
+class SilentError(Policy):
+    """Reports an error generation without saying why."""
+
+    name = "silent"
+
+    async def agenerate(self, requests, sampling):
+        return [Generation("", finish_reason="error", error=None if request.seed % 2 else "") for request in requests]
+
+
+def test_an_error_generation_without_a_message_is_told_as_such():
+    """The trajectory's error read 'policy error: None' (or 'policy error: ' for an empty error)."""
+    tasks = [Task("games/GuessTheNumber-v0", 0)]
+    result = rollout(SilentError(), tasks, RolloutConfig(group_size=2, sampling=SamplingParams(seed=1)), progress=False)
+    for trajectory in result.trajectories:
+        assert trajectory.error == ("policy error: silent returned an error Generation (finish_reason 'error') "
+                                    "without saying why (its error is empty)"), trajectory.error
+    assert result.stats["error_kinds"] == {"policy": 2}
