@@ -12,7 +12,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agentgym.core import ConfigError, is_int
+from agentgym.core import ConfigError, check_flag, is_int
 from agentgym.images import is_image
 from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn, json_safe
 
@@ -62,6 +62,7 @@ class TrajectoryRecorder(gym.Wrapper):
     ) -> None:
         if not is_int(keep_last) or keep_last < 0:
             raise ConfigError(f"TrajectoryRecorder: keep_last must be an integer >= 0, got {keep_last!r}")
+        check_flag("TrajectoryRecorder", "fsync", fsync)
         super().__init__(env)
         self._owns_writer = output is not None and not isinstance(output, TrajectoryWriter)
         self.writer = TrajectoryWriter(output, fsync=fsync) if self._owns_writer else output

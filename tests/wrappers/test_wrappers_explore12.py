@@ -248,3 +248,12 @@ def test_chat_history_refuses_a_raw_assistant_that_is_no_flag(flag):
 
     with pytest.raises(ConfigError, match="ChatHistory: raw_assistant must be true or false"):
         ChatHistory(_Held(), raw_assistant=flag)
+
+
+def test_the_recorder_refuses_an_fsync_that_is_no_flag_before_opening_its_file(tmp_path):
+    """fsync="no" was taken as true (every trajectory then forced to disk)."""
+    from agentgym.core import ConfigError
+
+    with pytest.raises(ConfigError, match="TrajectoryRecorder: fsync must be true or false"):
+        TrajectoryRecorder(_Held(), tmp_path / "t.jsonl", fsync="no")
+    assert not (tmp_path / "t.jsonl").exists()
