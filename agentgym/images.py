@@ -140,11 +140,13 @@ class ImageStore:
     references are relative to, e.g. the JSONL file's folder). Safe to share between threads
     and processes: two writers of one image write the same bytes, and each rename is atomic.
     With ``fsync=True`` each new file, and then the folder (:meth:`sync`), is forced to disk.
+    Relative folders are taken from the working directory of the moment the store is made: a
+    later ``os.chdir`` does not move the images away from the records that refer to them.
     """
 
     def __init__(self, folder: str | os.PathLike[str], base: str | os.PathLike[str], *, fsync: bool = False) -> None:
-        self.folder = Path(folder)
-        self.base = Path(base)
+        self.folder = Path(folder).absolute()
+        self.base = Path(base).absolute()
         self.fsync = fsync
         self._prefix = Path(os.path.relpath(self.folder, self.base)).as_posix()
         self._stored: set[str] = set()  # digests known to be on disk
@@ -246,11 +248,13 @@ class ImageLoader:
     have the recorded shape) raise :class:`ImageFileError` naming the file. Loaded images are
     read-only, and a reference loaded again (the same image in several messages) gives the same
     array object while the loader lives (see :meth:`forget`). A ``lazy`` loader reads nothing:
-    :meth:`load` gives an :class:`ImageRef` to load when needed.
+    :meth:`load` gives an :class:`ImageRef` to load when needed. A relative ``base`` is taken
+    from the working directory of the moment the loader is made (its images load after an
+    ``os.chdir``).
     """
 
     def __init__(self, base: str | os.PathLike[str], *, lazy: bool = False) -> None:
-        self.base = Path(base)
+        self.base = Path(base).absolute()
         self.lazy = lazy
         self._loaded: dict[str, np.ndarray] = {}
 

@@ -133,3 +133,31 @@ def test_writer_refuses_a_trajectory_its_reader_would_skip(tmp_path, bad, field)
 
     reader = TrajectoryReader(path)
     assert [t.task_id for t in reader] == ["Task-4"] and reader.bad_lines == []
+
+
+# ------------------------------------------------------------------ relative paths
+def test_a_relative_writer_keeps_its_images_beside_its_file_after_a_chdir(tmp_path, monkeypatch):
+    # the lines went to the file opened at the start, the images to <new cwd>/runs/t.images:
+    # reading then raised ImageFileError 'image file ... is missing'
+    image = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    writer = TrajectoryWriter("runs/t.jsonl")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    writer.write(Trajectory(turns=[Turn(0, "o", "a", observation_image=image)]))
+    writer.close()
+
+    assert not (tmp_path / "elsewhere" / "runs").exists()
+    [trajectory] = TrajectoryReader(tmp_path / "runs" / "t.jsonl")
+    assert np.array_equal(trajectory.turns[0].observation_image, image)
+
+
+def test_a_lazy_image_of_a_relative_reader_loads_after_a_chdir(tmp_path, monkeypatch):
+    image = np.full((3, 2), 9, dtype=np.uint8)
+    with TrajectoryWriter(tmp_path / "runs" / "t.jsonl") as writer:
+        writer.write(Trajectory(turns=[Turn(0, "o", "a", observation_image=image)]))
+    monkeypatch.chdir(tmp_path)
+    [trajectory] = TrajectoryReader("runs/t.jsonl", lazy_images=True)
+    monkeypatch.chdir(tmp_path / "runs")
+
+    assert np.array_equal(trajectory.turns[0].observation_image.load(), image)
