@@ -53,7 +53,13 @@ def split_contents(contents: str) -> tuple[str, str]:
 
 
 def join_contents(title: str, text: str) -> str:
-    """The wiki-18 ``contents`` of a document: ``'"Title"\\ntext'`` (inverse of :func:`split_contents`)."""
+    """The wiki-18 ``contents`` of a document: ``'"Title"\\ntext'`` (inverse of :func:`split_contents`).
+
+    The title is the first line, so its line breaks become spaces (``"Alpha\\nBeta"`` gives
+    ``"Alpha Beta"``): kept, they ended that line, and :func:`split_contents` found no title.
+    """
+    if "\n" in title:
+        title = " ".join(line.strip() for line in title.splitlines() if line.strip())
     return f'"{title}"\n{text}'
 
 

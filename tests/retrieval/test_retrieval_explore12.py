@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from agentgym.retrieval.base import DocumentNotFound, RetrievalError
+from agentgym.retrieval.base import Document, DocumentNotFound, RetrievalError
 from agentgym.retrieval.bm25 import BM25Index
 from agentgym.retrieval.client import RemoteRetriever
 from agentgym.retrieval.server import serve_retriever
+from agentgym.retrieval.sources import join_contents, split_contents
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +65,16 @@ def test_an_id_that_no_url_can_carry_is_a_retrieval_error_or_not_found(served):
         with pytest.raises(DocumentNotFound) as caught:
             remote.document("x" * 5000)  # an unknown long id: named, not all of it
         assert len(str(caught.value)) < 400
+
+
+def test_a_title_with_line_breaks_comes_back_over_retrieve(tmp_path):
+    documents = [Document("a", "Alpha\r\nBeta\n", "alpha beta gamma."), Document("b", 'Say "hi"', "hello gamma.")]
+    with BM25Index.build(documents, tmp_path / "index") as index, serve_retriever(index) as server, \
+            RemoteRetriever(server.url) as remote:
+        # wiki-18's contents hold the title on their first line: "Alpha\r\nBeta" broke it, and the
+        # client read no title at all (the search env showed "Doc 1(Title: ) ...")
+        hits = {hit.doc_id: hit for hit in remote.search("gamma", 5)}
+        assert hits["a"].title == "Alpha Beta" and hits["b"].title == 'Say "hi"'
+        assert [hit.snippet for hit in remote.search("gamma", 5)] == [hit.snippet for hit in index.search("gamma", 5)]
+        assert remote.document("a") == documents[0]  # /documents keeps the title as it is
+    assert split_contents(join_contents("Alpha\nBeta", "text\nmore")) == ("Alpha Beta", "text\nmore")
