@@ -45,8 +45,11 @@ class PipeSafeConsole(Console):
 
 
 def console(piped_width: int = PIPED_WIDTH) -> Console:
-    """A rich console: the terminal's width on a TTY, ``piped_width`` columns when piped."""
-    return PipeSafeConsole() if sys.stdout.isatty() else PipeSafeConsole(width=piped_width)
+    """A rich console: the terminal's width on a TTY, ``piped_width`` columns when piped. With
+    standard output closed (``sys.stdout`` is ``None``: ``agentgym eval ... >&-``) what it
+    prints is dropped, as ``print`` drops it."""
+    tty = sys.stdout is not None and sys.stdout.isatty()
+    return PipeSafeConsole() if tty else PipeSafeConsole(width=piped_width)
 
 
 def _int_type(minimum: int, what: str) -> Callable[[str], int]:

@@ -33,3 +33,22 @@ def test_play_with_standard_input_closed_is_a_one_line_error_before_the_environm
     assert err.startswith("agentgym play: error: ") and "standard input" in err and err.count("\n") == 1
     code, _, err = run_cli(capsys, "play", "explore12/NeverMade-v0")
     assert (code, made) == (2, [])
+
+
+# ------------------------------------------------------------------------- closed stdout
+@pytest.mark.parametrize("argv", [["list", "games/Wordle-v0"], ["list", "--suites", "quick-*"]])
+def test_a_closed_standard_output_is_not_a_crash(capsys, monkeypatch, argv):
+    """`agentgym eval ... >&-` (a job whose output nobody reads): Python sets sys.stdout to
+    None, and every table-printing command (list, eval, compare, report) raised AttributeError
+    ('NoneType' object has no attribute 'isatty'), eval's only after its whole run."""
+    monkeypatch.setattr(sys, "stdout", None)
+    code = main(argv)
+    assert (code, capsys.readouterr().err) == (0, "")
+
+
+def test_eval_with_standard_output_closed_writes_its_run_and_exits_0(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "stdout", None)
+    code = main(["eval", "--env", "games/GuessTheNumber-v0", "--tasks", "1", "--policy", "oracle",
+                 "--no-progress", "--out", str(tmp_path / "run")])
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "run" / "results.json").is_file()
