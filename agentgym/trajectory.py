@@ -433,7 +433,7 @@ def _key(key: Any) -> str:
 def _share_contents(messages: Any, turns: list[dict[str, Any]]) -> Any:
     """``messages`` (JSON-safe) with contents equal to a turn's action or observation replaced
     by a reference to that turn; the first turn holding the text is named."""
-    if not isinstance(messages, list) or not turns:
+    if not isinstance(messages, list):
         return messages
     texts: dict[str, dict[str, int]] = {marker: {} for marker in _CONTENT_MARKERS}
     for position, turn in enumerate(turns):

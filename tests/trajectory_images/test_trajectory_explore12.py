@@ -3,6 +3,7 @@ demanding user meets at the edges of the documented contracts."""
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 
@@ -161,3 +162,18 @@ def test_a_lazy_image_of_a_relative_reader_loads_after_a_chdir(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path / "runs")
 
     assert np.array_equal(trajectory.turns[0].observation_image.load(), image)
+
+
+# ------------------------------------------------------------------ messages of an episode without turns
+def test_messages_holding_reference_keys_read_back_from_an_episode_without_turns(tmp_path):
+    # with no turns the messages were not escaped: the marker read as a reference to a turn that
+    # does not exist (ValueError: a damaged record) and a verbatim_message dict was unwrapped
+    messages = [{"role": "system", "content": "Be brief."}, {"verbatim_message": {"role": "user"}},
+                {"role": "tool", "action_of_turn": 0}]
+    trajectory = Trajectory(task_id="Task-5", error="the environment raised at reset", messages=messages)
+
+    assert Trajectory.from_dict(json.loads(json.dumps(trajectory.to_dict()))).messages == messages
+    with TrajectoryWriter(tmp_path / "t.jsonl") as writer:
+        writer.write(trajectory)
+    [read] = TrajectoryReader(tmp_path / "t.jsonl")
+    assert read.messages == messages
