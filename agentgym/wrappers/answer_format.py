@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Callable
 
@@ -84,13 +85,14 @@ class AnswerFormat(gym.Wrapper):
             if not re.fullmatch(r"[A-Za-z_][\w.-]*", tag):
                 raise ValueError(f"tag must be a plain tag name like 'answer', got {tag!r}")
             opening, closing = f"<{tag}>", f"</{tag}>"
-            return (lambda text: _last_tagged(text, opening, closing)), f"{opening}%s{closing}"
+            # partials of module functions, not lambdas: the wrapper pickles as environments do
+            return functools.partial(_last_tagged, opening=opening, closing=closing), f"{opening}%s{closing}"
         if format == "boxed":
             return _last_boxed, "\\boxed{%s}"
         if isinstance(format, re.Pattern):
             if format.groups < 1:
                 raise ValueError("a regex format needs a capturing group around the move")
-            return (lambda text: _last_group(text, format)), None
+            return functools.partial(_last_group, pattern=format), None
         raise ValueError(f"format must be 'tags', 'boxed', 'regex' (with `pattern`) or a compiled regex, got {format!r}")
 
     def write_move(self, move: str) -> str | None:

@@ -8,10 +8,20 @@ from agentgym import Feedback, LLMEnv
 from agentgym.wrappers import TrajectoryRecorder
 
 
-class _Held(LLMEnv):
-    """An environment that holds a resource for each episode and counts its releases."""
+class _Talk(LLMEnv):
+    """An episode that never ends by itself."""
 
     instructions = "Say anything."
+
+    def new_episode(self, options):
+        return "start"
+
+    def play(self, action):
+        return Feedback(f"you said {action}", {}, terminated=False)
+
+
+class _Held(_Talk):
+    """... that holds a resource for each episode and counts its releases."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -22,12 +32,6 @@ class _Held(LLMEnv):
 
     def release_resources(self):
         self.released += 1
-
-    def new_episode(self, options):
-        return "start"
-
-    def play(self, action):
-        return Feedback("go on", {}, terminated=False)
 
 
 def test_a_recorder_whose_last_write_fails_still_closes_its_file_and_the_environment(resources):
@@ -257,3 +261,23 @@ def test_the_recorder_refuses_an_fsync_that_is_no_flag_before_opening_its_file(t
     with pytest.raises(ConfigError, match="TrajectoryRecorder: fsync must be true or false"):
         TrajectoryRecorder(_Held(), tmp_path / "t.jsonl", fsync="no")
     assert not (tmp_path / "t.jsonl").exists()
+
+
+@pytest.mark.parametrize(("kwargs", "move"), [
+    ({}, "<answer>red</answer>"),
+    ({"format": "boxed"}, r"\boxed{red}"),
+    ({"format": "regex", "pattern": r"MOVE: (\w+)", "instruction": "Write MOVE: <word>."}, "MOVE: red"),
+])
+def test_an_answer_format_stack_pickles_mid_episode_as_environments_do(kwargs, move):
+    """Environments pickle with their episode in progress (LLMEnv's "Copies"), and so did every
+    wrapper stack but one with AnswerFormat: "Can't pickle local object
+    'AnswerFormat._format.<locals>.<lambda>'". The copy now plays on and reads the format."""
+    import pickle
+
+    from agentgym.wrappers import AnswerFormat
+
+    env = AnswerFormat(_Talk(), **kwargs)
+    env.reset(seed=0)
+    copy = pickle.loads(pickle.dumps(env))
+    assert copy.step(move)[0] == "you said red"
+    assert copy.step("no move")[4]["format_ok"] is False
