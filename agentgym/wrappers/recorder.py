@@ -35,11 +35,12 @@ class TrajectoryRecorder(gym.Wrapper):
     Each turn keeps the text the agent saw and, for a ``{"text", "image"}`` observation, its
     image (``observation_image``, a copy taken when it was shown; the writer stores it as a
     file), and its ``info["error"]``; that and the reset's ``info["task_id"]`` are kept as text
-    (an environment's number there as its text), so that the file reads back. A trajectory is stored when its episode terminates or is truncated (by a
-    :class:`TurnLimit` outside this wrapper too: it calls :meth:`episode_truncated`), and also,
-    marked ``truncated`` with an ``error`` note, when the episode is cut short: ``reset`` or
-    ``close`` before it ended, or the environment raising in ``step`` (the exception is then
-    re-raised). Episodes cut short before their first step are not stored.
+    (an environment's number there as its text), so that the file reads back. A trajectory is
+    stored when its episode terminates or is truncated (by a :class:`TurnLimit` outside this
+    wrapper too: it calls :meth:`episode_truncated`), and also, marked ``truncated`` with an
+    ``error`` note, when the episode is cut short: ``reset`` or ``close`` before it ended, or
+    the environment raising in ``step`` (the exception is then re-raised). Episodes cut short
+    before their first step are not stored.
     ``reset(options={"group_id": g})`` tags the episode with a rollout group (text; an integer
     is stored as its text, anything else is a ``ValueError``); the key is removed before the
     options reach the environment. A ``reset`` after :meth:`close` reopens the file
