@@ -73,7 +73,8 @@ class GenerationBatcher:
             lockstep = seeded and not getattr(policy, "batch_invariant", False)
         self.lockstep = lockstep
         self.generation_seconds = 0.0
-        self.calls = 0
+        self.calls = 0  # policy calls made
+        self.requests = 0  # requests sent in them, failed calls' included
         self.batch_log: list[list[int | None]] = []  # the episode ordinals of each policy call
         self._pending: list[tuple[Request, asyncio.Future, int | None]] = []
         self._arrived = asyncio.Event()
@@ -173,6 +174,7 @@ class GenerationBatcher:
             generations = _failed(batch, exc)
         self.generation_seconds += time.perf_counter() - start
         self.calls += 1
+        self.requests += len(batch)
         for (_, future, _), generation in zip(batch, generations):
             if not future.done():
                 future.set_result(generation)

@@ -591,7 +591,7 @@ def _stats(trajectories: list[Trajectory], batcher: GenerationBatcher, wall: flo
         "generation_seconds": batcher.generation_seconds,
         "tokens_per_second": tokens / wall if wall > 0 else 0.0,
         "policy_calls": batcher.calls,
-        "mean_batch_size": sum(len(t.turns) for t in trajectories) / batcher.calls if batcher.calls else 0.0,
+        "mean_batch_size": batcher.requests / batcher.calls if batcher.calls else 0.0,  # requests per policy call
     }
 
 

@@ -152,3 +152,26 @@ def test_an_error_generation_without_a_message_is_told_as_such():
         assert trajectory.error == ("policy error: silent returned an error Generation (finish_reason 'error') "
                                     "without saying why (its error is empty)"), trajectory.error
     assert result.stats["error_kinds"] == {"policy": 2}
+
+
+class Failing(Policy):
+    """Every call raises: each batch's requests get error generations."""
+
+    name = "failing"
+
+    def __init__(self):
+        self.batch_sizes: list[int] = []
+
+    async def agenerate(self, requests, sampling):
+        self.batch_sizes.append(len(requests))
+        raise ConnectionError("server down")
+
+
+def test_the_mean_batch_size_counts_the_requests_of_each_policy_call():
+    """stats['mean_batch_size'] divided the turns played by the policy calls: 4 requests in one
+    failed call were 'a mean batch size of 0.0'."""
+    policy = Failing()
+    tasks = [Task("games/GuessTheNumber-v0", s) for s in range(4)]
+    result = rollout(policy, tasks, RolloutConfig(sampling=SamplingParams(seed=0)), progress=False)
+    assert policy.batch_sizes == [4] and result.stats["policy_calls"] == 1
+    assert result.stats["mean_batch_size"] == 4.0
