@@ -9,6 +9,7 @@ before they are tokenised.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from pathlib import Path
 
@@ -50,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--port must be between 0 and 65535, got {args.port}")
     if args.max_batch_size < 1:
         raise ValueError(f"--max-batch-size must be at least 1, got {args.max_batch_size}")
-    if not args.max_body_mb > 0:
-        raise ValueError(f"--max-body-mb must be positive, got {args.max_body_mb}")
+    if not (math.isfinite(args.max_body_mb) and args.max_body_mb > 0):  # inf: no byte count
+        raise ValueError(f"--max-body-mb must be positive and finite (MiB), got {args.max_body_mb}")
     api_key = args.api_key if args.api_key is not None else os.environ.get(API_KEY_ENV) or None
     if args.api_key is not None and not args.api_key:
         raise ValueError("--api-key is empty: give a non-empty key")

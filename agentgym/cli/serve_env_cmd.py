@@ -10,6 +10,7 @@ makes a module's own environments servable too (``agentgym --import my_envs serv
 from __future__ import annotations
 
 import argparse
+import math
 import os
 
 # Nothing from agentgym.remote is imported here: the CLI must load without FastAPI installed.
@@ -59,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
     for flag in ("resume_grace", "heartbeat_interval", "heartbeat_timeout"):
         if not getattr(args, flag) > 0:
             raise ValueError(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
-    if not args.max_body_mb > 0:
-        raise ValueError(f"--max-body-mb must be positive, got {args.max_body_mb}")
+    if not (math.isfinite(args.max_body_mb) and args.max_body_mb > 0):  # inf: no byte count
+        raise ValueError(f"--max-body-mb must be positive and finite (MiB), got {args.max_body_mb}")
     if args.api_key is not None and not args.api_key:
         raise ValueError("--api-key is empty: give a non-empty key")
     api_key = args.api_key if args.api_key is not None else os.environ.get(API_KEY_ENV) or None

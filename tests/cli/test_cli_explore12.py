@@ -52,3 +52,16 @@ def test_eval_with_standard_output_closed_writes_its_run_and_exits_0(capsys, mon
                  "--no-progress", "--out", str(tmp_path / "run")])
     assert code == 0, capsys.readouterr().err
     assert (tmp_path / "run" / "results.json").is_file()
+
+
+# ------------------------------------------------------------------------------- servers
+@pytest.mark.parametrize("argv", [["serve-env", "--port", "0"], ["serve-policy", "--model", "/no/such/model"]])
+@pytest.mark.parametrize("value", ["inf", "Infinity"])
+def test_an_infinite_body_limit_is_a_one_line_error_before_anything_starts(capsys, monkeypatch, argv, value):
+    """--max-body-mb inf passed the 'must be positive' check and raised OverflowError (cannot
+    convert float infinity to integer) where the byte count was computed: serve-policy's only
+    after its model had loaded."""
+    monkeypatch.delenv("AGENTGYM_API_KEY", raising=False)
+    code, _, err = run_cli(capsys, *argv, "--max-body-mb", value)
+    assert code == 2
+    assert f"agentgym {argv[0]}: error: --max-body-mb must be positive" in err and "inf" in err
