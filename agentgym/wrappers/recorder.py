@@ -39,8 +39,8 @@ class TrajectoryRecorder(gym.Wrapper):
     stored when its episode terminates or is truncated (by a :class:`TurnLimit` outside this
     wrapper too: it calls :meth:`episode_truncated`), and also, marked ``truncated`` with an
     ``error`` note, when the episode is cut short: ``reset`` or ``close`` before it ended, or
-    the environment raising in ``step`` (the exception is then re-raised). Episodes cut short
-    before their first step are not stored.
+    the environment raising in ``step`` (the exception is then re-raised, with a note if storing
+    the episode failed too). Episodes cut short before their first step are not stored.
     ``reset(options={"group_id": g})`` tags the episode with a rollout group (text; an integer
     is stored as its text, anything else is a ``ValueError``); the key is removed before the
     options reach the environment. A ``reset`` after :meth:`close` reopens the file
@@ -112,7 +112,10 @@ class TrajectoryRecorder(gym.Wrapper):
         try:
             observation, reward, terminated, truncated, info = self.env.step(action)
         except Exception as exc:
-            self._cut_short(f"the environment raised {type(exc).__name__}: {exc}")
+            try:
+                self._cut_short(f"the environment raised {type(exc).__name__}: {exc}")
+            except Exception as failure:  # noqa: BLE001 - the environment's error is the one to raise
+                exc.add_note(f"TrajectoryRecorder could not store the episode: {type(failure).__name__}: {failure}")
             raise
         trajectory = self._current
         if trajectory is not None:

@@ -281,3 +281,25 @@ def test_an_answer_format_stack_pickles_mid_episode_as_environments_do(kwargs, m
     copy = pickle.loads(pickle.dumps(env))
     assert copy.step(move)[0] == "you said red"
     assert copy.step("no move")[4]["format_ok"] is False
+
+
+def test_the_environment_s_error_is_raised_even_when_recording_its_episode_fails():
+    """A step whose environment raised stores the episode cut short and re-raises the error;
+    when that write failed too (a full disk: /dev/full) the OSError was raised in its place, so
+    the caller never saw why the environment failed. The environment's error is raised, with a
+    note saying the episode could not be stored."""
+
+    class Fragile(_Talk):
+        def play(self, action):
+            if action == "crash":
+                raise RuntimeError("the environment broke")
+            return super().play(action)
+
+    env = TrajectoryRecorder(Fragile(), "/dev/full")
+    env.reset(seed=0)
+    env.step("fine")
+    with pytest.raises(RuntimeError, match="the environment broke") as raised:
+        env.step("crash")
+    assert any("could not store" in note and "OSError" in note for note in raised.value.__notes__)
+    assert len(env.trajectories) == 1  # kept in memory
+    env.close()
