@@ -123,7 +123,8 @@ def _matching_envs(args: argparse.Namespace) -> list[Any]:
         envs = [env for env in envs if fnmatch.fnmatchcase(env.id, args.pattern)]
     if not envs:
         given = ([repr(args.pattern)] if args.pattern is not None else []) + \
-            ([f"--family {_shown(args.family)}"] if args.family else []) + [f"--tag {_shown(tag)}" for tag in args.tag]
+            ([f"--family {_shown(args.family)}"] if args.family is not None else []) + \
+            [f"--tag {_shown(tag)}" for tag in args.tag]
         if not given:
             raise ValueError("no environments are registered")
         raise ValueError(f"no environments match {' '.join(given)} (families: {', '.join(agentgym.families())})")
@@ -131,15 +132,16 @@ def _matching_envs(args: argparse.Namespace) -> list[Any]:
 
 
 def _shown(text: str) -> str:
-    """``text`` as typed when it is printable, else its repr (no escape sequence reaches the terminal)."""
-    return text if text.isprintable() else repr(text)
+    """``text`` as typed when it is printable, else its repr (no escape sequence reaches the
+    terminal; an empty one shows as ``''``)."""
+    return text if text.isprintable() and text else repr(text)
 
 
 def _matching_suites(args: argparse.Namespace) -> list[Any]:
     """The registered suites whose name matches the pattern; at least one. ``--family`` and
     ``--tag`` describe environments, not suites: refused rather than silently ignored."""
-    for option, value in (("--family", args.family), ("--tag", args.tag)):
-        if value:
+    for option, given in (("--family", args.family is not None), ("--tag", bool(args.tag))):  # '' given too
+        if given:
             raise ValueError(f"{option} filters environments; with --suites give a pattern over suite names "
                              f"instead, e.g. 'web-*'")
     suites = agentgym.list_suites()

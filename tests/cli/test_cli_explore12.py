@@ -65,3 +65,19 @@ def test_an_infinite_body_limit_is_a_one_line_error_before_anything_starts(capsy
     code, _, err = run_cli(capsys, *argv, "--max-body-mb", value)
     assert code == 2
     assert f"agentgym {argv[0]}: error: --max-body-mb must be positive" in err and "inf" in err
+
+
+# ------------------------------------------------------------------------------------ list
+@pytest.mark.parametrize("argv, named", [(["--family", ""], "--family ''"), (["--tag", ""], "--tag ''"),
+                                         (["--family", "", "games/*"], "'games/*' --family ''")])
+def test_list_names_an_empty_filter_that_matched_nothing(capsys, argv, named):
+    """`agentgym list --family ""` (an unset shell variable) said 'no environments are
+    registered', which is false; an empty --tag was shown as nothing at all ('match --tag (')."""
+    code, _, err = run_cli(capsys, "list", *argv)
+    assert code == 2
+    assert f"no environments match {named} (families: " in err and "registered" not in err
+
+
+def test_list_suites_refuses_an_empty_family_as_it_refuses_any_other(capsys):
+    code, _, err = run_cli(capsys, "list", "--suites", "--family", "")
+    assert code == 2 and "--family filters environments" in err
