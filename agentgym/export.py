@@ -265,11 +265,14 @@ def to_parquet(trajectories: Iterable[Trajectory], path: str | os.PathLike[str],
 
 
 def hf_features(shape: Shape) -> Any:
-    """The ``datasets.Features`` of a shape's table: :func:`schema`'s types, images as ``Image``."""
+    """The ``datasets.Features`` of a shape's table: :func:`schema`'s types, images as ``Image``
+    (a list of images as ``List(Image())``, or with ``datasets`` before 4.0, which has no
+    ``List``, ``Sequence(Image())``)."""
     datasets = _require("datasets")
     features = datasets.Features.from_arrow_schema(schema(shape))
+    list_of = getattr(datasets, "List", None) or datasets.Sequence
     for column, kind in _IMAGE_COLUMNS[shape].items():
-        features[column] = datasets.List(datasets.Image()) if kind == "list" else datasets.Image()
+        features[column] = list_of(datasets.Image()) if kind == "list" else datasets.Image()
     return features
 
 

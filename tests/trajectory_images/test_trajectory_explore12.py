@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import pytest
 
-from agentgym.export import episode_rows
+from agentgym.export import episode_rows, to_hf_dataset, to_parquet
 from agentgym.images import decode_png
 from agentgym.trajectory import Trajectory, TrajectoryReader, TrajectoryWriter, Turn, json_safe
 
@@ -177,3 +177,20 @@ def test_messages_holding_reference_keys_read_back_from_an_episode_without_turns
         writer.write(trajectory)
     [read] = TrajectoryReader(tmp_path / "t.jsonl")
     assert read.messages == messages
+
+
+# ------------------------------------------------------------------ datasets before 4.0
+def test_episodes_export_with_a_datasets_release_before_list(tmp_path, monkeypatch):
+    # datasets 3.x (a common pin) has Sequence but no List: hf_features raised AttributeError,
+    # and with it to_parquet and to_hf_dataset of the default 'episodes' shape, images or not
+    # (checked against datasets 3.6.0; here its module without List stands in for it)
+    import datasets
+
+    monkeypatch.delattr(datasets, "List")
+    image = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
+    trajectory = Trajectory(task_id="Task-6", messages=[{"role": "user", "content": [{"type": "image", "image": image}]}])
+
+    assert to_parquet([trajectory], tmp_path / "e.parquet") == 1
+    [row] = datasets.Dataset.from_parquet(str(tmp_path / "e.parquet"), cache_dir=str(tmp_path / "cache"))
+    assert np.array_equal(np.asarray(row["images"][0]), image)
+    assert np.array_equal(np.asarray(to_hf_dataset([trajectory])[0]["images"][0]), image)
