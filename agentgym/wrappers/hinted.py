@@ -22,7 +22,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from agentgym.core import HINT_LEVELS
+from agentgym.core import HINT_LEVELS, is_int
 
 HINT_KEY = "hint"
 HINT_PREFIX = "\n\nHint: "
@@ -33,9 +33,9 @@ class Hinted(gym.Wrapper):
 
     def __init__(self, env: gym.Env, level: int = HINT_LEVELS[-1]) -> None:
         super().__init__(env)
-        if level not in HINT_LEVELS:
+        if not is_int(level) or level not in HINT_LEVELS:  # not True (== 1), not 2.0
             raise ValueError(f"Hinted: level must be one of {HINT_LEVELS}, got {level!r}")
-        self.level = level
+        self.level = int(level)
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         observation, info = self.env.reset(**kwargs)

@@ -303,3 +303,23 @@ def test_the_environment_s_error_is_raised_even_when_recording_its_episode_fails
     assert any("could not store" in note and "OSError" in note for note in raised.value.__notes__)
     assert len(env.trajectories) == 1  # kept in memory
     env.close()
+
+
+@pytest.mark.parametrize("level", [True, 2.0])
+def test_hinted_refuses_a_level_that_is_no_integer(level):
+    """Hinted(level=True) was taken as level 1 (True == 1) and 2.0 as level 2, each recorded as
+    given in info['hint']['level']; a level is one of the integers 1, 2, 3 (as TurnLimit
+    refuses a bool for its count)."""
+    from agentgym.wrappers import Hinted
+
+    with pytest.raises(ValueError, match="Hinted: level must be one of"):
+        Hinted(_Talk(), level=level)
+
+
+def test_hinted_takes_a_numpy_level_as_its_integer():
+    import numpy as np
+
+    from agentgym.wrappers import Hinted
+
+    env = Hinted(_Talk(), level=np.int64(1))
+    assert type(env.reset(seed=0)[1]["hint"]["level"]) is int
