@@ -94,7 +94,8 @@ _INFO_KEYS_STORED_ELSEWHERE = {"messages", "reward_components", "error", "succes
 
 @dataclass(frozen=True)
 class Task:
-    """One task: an environment, its constructor arguments and the seed that picks the task."""
+    """One task: an environment, its constructor arguments and the seed that picks the task (an
+    integer, not negative: an environment's ``reset`` takes no other)."""
 
     env_id: str
     seed: int
@@ -103,6 +104,9 @@ class Task:
     def __post_init__(self) -> None:
         if not is_int(self.seed):  # 1.5, "3", True: never a task of its own
             raise TypeError(f"Task seed must be an integer, got {self.seed!r:.80}")
+        if self.seed < 0:  # Gymnasium's reset refuses it: every episode of the task would fail
+            raise ValueError(f"Task seed must be a non-negative integer (an environment's reset takes no other), "
+                             f"got {self.seed}")
         # a NumPy seed (np.arange) as a plain int: Gymnasium's reset takes no other
         object.__setattr__(self, "seed", int(self.seed))
         if self.kwargs is None:  # no arguments (as read from data)

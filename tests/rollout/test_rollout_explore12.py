@@ -175,3 +175,13 @@ def test_the_mean_batch_size_counts_the_requests_of_each_policy_call():
     result = rollout(policy, tasks, RolloutConfig(sampling=SamplingParams(seed=0)), progress=False)
     assert policy.batch_sizes == [4] and result.stats["policy_calls"] == 1
     assert result.stats["mean_batch_size"] == 4.0
+
+
+@pytest.mark.parametrize("seed", [-1, np.int64(-3)])
+def test_a_negative_task_seed_is_refused_when_the_task_is_made(seed):
+    """Task(..., seed=-1) was taken, and every episode of it then failed with 'environment raised
+    ConfigError: ....reset: seed must be at least 0', counted as the environment's error."""
+    with pytest.raises(ValueError, match=r"Task seed must be a non-negative integer .*got -\d"):
+        Task("games/GuessTheNumber-v0", seed)
+    assert Task("games/GuessTheNumber-v0", 0).seed == 0
+
