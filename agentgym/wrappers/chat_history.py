@@ -107,6 +107,9 @@ class ChatHistory(gym.Wrapper):
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, numbers.Real)
                                    or not budget >= 1):
             raise ConfigError(f"ChatHistory: {budget_name} must be a positive number, got {budget!r}")
+        if count_tokens is not None and not callable(count_tokens):
+            raise ConfigError(f"ChatHistory: count_tokens must be a function of the text, e.g. "
+                              f"lambda s: len(tokenizer.encode(s)), got {count_tokens!r}")
         if system_prompt is not None and not isinstance(system_prompt, str):
             raise ConfigError(f"ChatHistory: system_prompt must be text or None, got {system_prompt!r}")
         if not is_int(elide_keep_chars) or elide_keep_chars < 0:
@@ -117,7 +120,7 @@ class ChatHistory(gym.Wrapper):
         self.overflow = overflow
         self.elide_keep_chars = elide_keep_chars
         self.raw_assistant = check_flag("ChatHistory", "raw_assistant", raw_assistant)
-        self._measure: Callable[[str], int] = count_tokens or len
+        self._measure: Callable[[str], int] = len if count_tokens is None else _TokenCount(count_tokens)
         self._head: list[_Entry] = []
         self._turns: list[list[_Entry]] = []
         self._view: list[Message] = []
@@ -233,6 +236,22 @@ class ChatHistory(gym.Wrapper):
                 text += "".join(value if isinstance(value, str) else str(value)
                                 for value in (function.get("name", ""), function.get("arguments", "")))
         return self._measure(text)
+
+
+@dataclass(frozen=True)
+class _TokenCount:
+    """``count_tokens``, with a ``TypeError`` that says what it must return when its result is
+    no number (``tokenizer.encode`` gives the tokens, not how many). A class, not a closure, so
+    that the wrapper pickles whenever ``count_tokens`` does."""
+
+    count_tokens: Callable[[str], Any]
+
+    def __call__(self, text: str) -> Any:
+        size = self.count_tokens(text)
+        if isinstance(size, bool) or not isinstance(size, numbers.Real):
+            raise TypeError(f"ChatHistory: count_tokens must return a number of tokens, got {type(size).__name__} "
+                            f"(to count a tokenizer's tokens: lambda s: len(tokenizer.encode(s)))")
+        return size
 
 
 def _content(observation: Any, prefix: str = "") -> Any:

@@ -323,3 +323,19 @@ def test_hinted_takes_a_numpy_level_as_its_integer():
 
     env = Hinted(_Talk(), level=np.int64(1))
     assert type(env.reset(seed=0)[1]["hint"]["level"]) is int
+
+
+def test_chat_history_names_a_token_counter_that_gives_no_count():
+    """count_tokens=tokenizer.encode (the token list, not its length) failed at reset with
+    "unsupported operand type(s) for +: 'int' and 'list'", and a count_tokens that is no
+    function with "'int' object is not callable"; both now say what count_tokens must be."""
+    from agentgym.core import ConfigError
+    from agentgym.wrappers import ChatHistory
+
+    with pytest.raises(ConfigError, match="ChatHistory: count_tokens must be a function"):
+        ChatHistory(_Talk(), max_context_tokens=100, count_tokens=5)
+    env = ChatHistory(_Talk(), max_context_tokens=100, count_tokens=str.split)
+    with pytest.raises(TypeError, match=r"count_tokens must return a number of tokens, got list .*len\("):
+        env.reset(seed=0)
+    env = ChatHistory(_Talk(), max_context_tokens=100, count_tokens=lambda text: len(text.split()))
+    assert env.reset(seed=0)[1]["context_overflow"] is False
