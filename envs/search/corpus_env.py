@@ -31,6 +31,7 @@ Every other argument is :class:`~agentgym.envs.search.env.SearchEnv`'s (``action
 ``kinds``, ``questions``) and live objects (``retriever``). Question files are read once per
 process (keyed by the same fingerprint). A missing or unreadable file, an unknown
 shape, both or none of the document sources: :class:`~agentgym.core.ConfigError` saying which.
+A path (``tasks``, ``corpus``, ``cache_dir``) that starts with ``~`` is in the home folder.
 """
 
 from __future__ import annotations
@@ -263,7 +264,7 @@ def sample_files(cache_dir: str | os.PathLike[str] | None = None, *, size: int =
 def _existing(source: Any, what: str) -> Path:
     if not isinstance(source, (str, os.PathLike)):
         raise ConfigError(f"{_OWNER}: {what} must be a path, got {type(source).__name__}")
-    path = Path(source)
+    path = Path(source).expanduser()  # "~/data.jsonl" is in the home folder, as elsewhere in agentgym
     if not path.exists():
         raise ConfigError(f"{_OWNER}: {what} file {str(path)!r} does not exist")
     return path

@@ -4,8 +4,10 @@ Contract:
     ``search_cache_dir(cache_dir=None)`` is where the search family keeps its files:
     ``cache_dir`` when given, else ``$AGENTGYM_CACHE/search``, else
     ``~/.cache/agentgym/search`` (the project's cache convention, see ``policies/embedded.py``);
-    a :class:`~agentgym.core.ConfigError` when that path, or the nearest of its parents that
-    exists, is not a folder (it would fail deep inside the corpus writers).
+    a leading ``~`` of either is the home folder (as elsewhere in agentgym; kept, it made a
+    folder named ``~`` in the working directory). A :class:`~agentgym.core.ConfigError` when that
+    path, or the nearest of its parents that exists, is not a folder (it would fail deep inside
+    the corpus writers).
 
     ``world_retriever(size, seed, cache_dir=None, distractors=2)`` is a BM25 index
     (:class:`~agentgym.retrieval.bm25.BM25Index`) over the generated encyclopedia of
@@ -49,11 +51,11 @@ def search_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     if cache_dir is not None:
         if not isinstance(cache_dir, (str, os.PathLike)):
             raise ConfigError(f"cache_dir must be a folder path, got {type(cache_dir).__name__}")
-        path, named = Path(cache_dir), "cache_dir"
+        path, named = Path(cache_dir).expanduser(), "cache_dir"
     else:
         root = os.environ.get("AGENTGYM_CACHE")
         named = "$AGENTGYM_CACHE" if root else "the default cache"
-        path = Path(root or Path.home() / ".cache" / "agentgym") / "search"
+        path = Path(root or Path.home() / ".cache" / "agentgym").expanduser() / "search"
     existing = next((p for p in (path, *path.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise ConfigError(f"{named}: {str(existing)!r} is not a folder (the search cache {str(path)!r} would be in it)")

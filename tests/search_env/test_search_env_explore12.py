@@ -1,4 +1,4 @@
-"""Exploratory round 12 of the search environments: Corpus-v0's retrieval server key."""
+"""Exploratory round 12 of the search environments: Corpus-v0's retrieval server key, paths."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from agentgym.core import ConfigError
 from agentgym.envs.search.corpus_env import API_KEY_ENV, corpus_search_env
+from agentgym.envs.search.retrievers import search_cache_dir
 
 
 @pytest.fixture
@@ -24,3 +25,23 @@ def test_a_server_key_with_a_line_break_is_a_config_error_that_hides_it(question
     with pytest.raises(ConfigError, match=r"\$AGENTGYM_API_KEY: api_key holds a line break") as caught:
         corpus_search_env(tasks=question_file, retriever_url="http://127.0.0.1:9")
     assert "k3y-value" not in str(caught.value)
+
+
+def test_paths_starting_with_a_tilde_are_in_the_home_folder(tmp_path, monkeypatch):
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    (home / "questions.jsonl").write_text(json.dumps({"question": "Where is the Bar?", "answer": "Paris"}) + "\n",
+                                          encoding="utf-8")
+    (home / "documents.jsonl").write_text(json.dumps({"id": "1", "title": "Bar", "text": "The Bar is in Paris."})
+                                          + "\n", encoding="utf-8")
+    # cache_dir="~/..." made a folder named "~" in the working directory; tasks="~/..." did not exist
+    assert search_cache_dir("~/agentgym-cache") == home / "agentgym-cache"
+    monkeypatch.setenv("AGENTGYM_CACHE", "~/cache-root")
+    assert search_cache_dir() == home / "cache-root" / "search"
+    env = corpus_search_env(tasks="~/questions.jsonl", corpus="~/documents.jsonl", cache_dir="~/agentgym-cache")
+    env.reset(seed=0)
+    assert env.step("<search>Bar</search>")[4]["retrieved"] == ["1"]
+    assert not (work / "~").exists() and (home / "agentgym-cache" / "corpora").is_dir()
