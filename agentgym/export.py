@@ -54,10 +54,11 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 from typing import Any, Iterable, Literal
 
 from agentgym.core import is_int
-from agentgym.images import ImageRef, encode_png, image_digest, is_image
+from agentgym.images import ImageRef, _new_temporary, encode_png, image_digest, is_image
 from agentgym.trajectory import Trajectory, json_safe, storable_messages
 
 Shape = Literal["episodes", "turns"]
@@ -238,9 +239,9 @@ def schema(shape: Shape) -> Any:
 def to_parquet(trajectories: Iterable[Trajectory], path: str | os.PathLike[str], *,
                shape: Shape = "episodes") -> int:
     """Write the trajectories to a Parquet file; returns the number of rows. The file is written
-    beside ``path`` and renamed into place: an export that fails leaves an earlier file at
-    ``path`` whole (and no partial file), and any path the file system takes works (pyarrow's own
-    opening refused a name that is not valid UTF-8)."""
+    beside ``path``, under a temporary name of its own, and renamed into place: an export that
+    fails leaves an earlier file at ``path`` whole (and no partial file), and any path the file
+    system takes works (pyarrow's own opening refused a name that is not valid UTF-8)."""
     pyarrow, parquet = _require("pyarrow"), _require("pyarrow.parquet")
     rows = _rows(trajectories, shape)
     table_schema = schema(shape)
@@ -253,9 +254,11 @@ def to_parquet(trajectories: Iterable[Trajectory], path: str | os.PathLike[str],
         table_schema = table_schema.with_metadata({"huggingface": hf_info})
     table = pyarrow.Table.from_pylist(rows, schema=table_schema)
     path = os.fspath(path)
-    partial = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.partial-{os.getpid()}")
+    # a short name of its own: '.<path's name>.partial' failed for names near the 255-byte limit,
+    # and a second export to the same path at once (another thread) would have shared it
+    descriptor, partial = _new_temporary(Path(os.path.dirname(path) or os.curdir), os.path.basename(path)[:32])
     try:
-        with open(partial, "wb") as out:
+        with os.fdopen(descriptor, "wb") as out:
             parquet.write_table(table, out)
         os.replace(partial, path)
     finally:

@@ -194,3 +194,16 @@ def test_episodes_export_with_a_datasets_release_before_list(tmp_path, monkeypat
     [row] = datasets.Dataset.from_parquet(str(tmp_path / "e.parquet"), cache_dir=str(tmp_path / "cache"))
     assert np.array_equal(np.asarray(row["images"][0]), image)
     assert np.array_equal(np.asarray(to_hf_dataset([trajectory])[0]["images"][0]), image)
+
+
+# ------------------------------------------------------------------ export file names
+def test_parquet_export_to_a_long_file_name(tmp_path):
+    # the file was first written as '.<name>.partial-<pid>', 18 characters longer than the name
+    # asked for: a legal name of 240 characters failed with 'File name too long'
+    path = tmp_path / ("episodes-" + "x" * 231 + ".parquet")
+    trajectory = Trajectory(task_id="Task-7", turns=[Turn(0, "o", "a")])
+
+    assert to_parquet([trajectory], path) == 1
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no partial file left beside it
+    assert to_parquet([trajectory, trajectory], path) == 2  # and again, over the first
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
