@@ -17,6 +17,7 @@ import functools
 from pathlib import Path
 from typing import Any, Callable
 
+from agentgym.cli.options import positive_int
 from agentgym.train.config import load_config, parse_overrides
 
 _LATEST = "LATEST"
@@ -35,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--resume", nargs="?", const=_LATEST, default=None, metavar="DIR",
                         help="continue from the latest checkpoint of DIR (a run directory or a checkpoint folder); "
                              "without DIR, of the configuration's run directory")
-    parser.add_argument("--steps", type=int, default=None, help="total training steps (overrides run.steps)")
+    parser.add_argument("--steps", type=positive_int, default=None, help="total training steps (overrides run.steps)")
     parser.add_argument("--out", type=Path, default=None,
                         help="run directory (overrides run.out_dir); a new run refuses one that holds a run")
     parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",

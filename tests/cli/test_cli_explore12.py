@@ -81,3 +81,15 @@ def test_list_names_an_empty_filter_that_matched_nothing(capsys, argv, named):
 def test_list_suites_refuses_an_empty_family_as_it_refuses_any_other(capsys):
     code, _, err = run_cli(capsys, "list", "--suites", "--family", "")
     assert code == 2 and "--family filters environments" in err
+
+
+# ----------------------------------------------------------------------------------- train
+@pytest.mark.parametrize("steps", ["0", "-1", "2.5"])
+def test_train_refuses_a_bad_steps_option_as_the_option_not_as_the_files(capsys, tmp_path, steps):
+    """`agentgym train CONFIG --steps -1` said 'CONFIG: run.steps must be a positive integer,
+    got -1', blaming a file that holds no such value."""
+    config = tmp_path / "run.toml"
+    config.write_text('[env]\nid = "games/GuessTheNumber-v0"\n')
+    code, _, err = run_cli(capsys, "train", str(config), "--steps", steps)
+    assert code == 2
+    assert f"argument --steps: must be a positive integer, got '{steps}'" in err and str(config) not in err
