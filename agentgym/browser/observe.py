@@ -20,7 +20,8 @@ property, or a ``click``/``dblclick`` listener the page added, jQuery's included
 a tab stop or a pointer cursor, and a nameless one's first classes as ``class="..."``, the only
 hint an icon gives of what it does). Text not inside a named element is shown as ``StaticText``
 lines, with the id of the element holding it when that element has no other children. Hidden
-elements (``display:none``, ``visibility:hidden``, ``opacity:0``, ``aria-hidden``) are skipped;
+elements (``display:none``, ``visibility:hidden``, ``opacity:0``, ``aria-hidden``, and what a
+box of no height or width clips away: a menu collapsed with ``max-height: 0``) are skipped;
 long names and texts are cut (the page's title and URL too), and the tree stops at
 :data:`MAX_LINES` lines or :data:`MAX_TREE_CHARS` characters with a line saying how many more
 were left out.

@@ -235,6 +235,38 @@ INIT_SCRIPT = r"""
     return rect;
   }
 
+  // A box that shows nothing of itself or its content: no width or no height, its overflow
+  // clipped (a menu or section collapsed with max-height: 0 and overflow: hidden). Not <body> or
+  // <html>, whose overflow is the viewport's; not a box overflow does not apply to.
+  const NO_OVERFLOW = /^(?:contents|inline|table-(?:row|row-group|column|column-group|header-group|footer-group))$/;
+  function clipsAll(box) {
+    if (box === document.body || box === document.documentElement) return false;
+    const style = getComputedStyle(box);
+    if (NO_OVERFLOW.test(style.display) || (style.overflowX === "visible" && style.overflowY === "visible")) return false;
+    const r = box.getBoundingClientRect();
+    return r.width === 0 || r.height === 0;
+  }
+
+  // ``el`` is inside such a box (or is one), so nothing of it shows and a click cannot reach it:
+  // it is clipped by every ancestor up to its containing block's (an absolutely positioned
+  // element escapes the boxes between it and its positioned ancestor; a fixed one escapes all).
+  // Looked up once per element per snapshot (``clipped_`` is reset by snapshot and inspect).
+  let clipped_ = new Map();
+  function clippedAway(el) {
+    let result = clipped_.get(el);
+    if (result !== undefined) return result;
+    if (clipsAll(el)) {
+      result = true;
+    } else {
+      const position = getComputedStyle(el).position;
+      const next = position === "fixed" ? null : position === "absolute" ? el.offsetParent
+        : el.assignedSlot || el.parentElement || (el.getRootNode() && el.getRootNode().host) || null;
+      result = next !== null && next !== document.body && next !== document.documentElement && clippedAway(next);
+    }
+    clipped_.set(el, result);
+    return result;
+  }
+
   function pointerCursor(el) {
     const cursor = getComputedStyle(el).cursor;
     if (cursor !== "pointer") return false;
@@ -361,6 +393,7 @@ INIT_SCRIPT = r"""
   function snapshot(options) {
     opts_ = options || {};
     clipRects_ = new Map();
+    clipped_ = new Map();
     const maxName = opts_.maxNameChars || 100;
     const maxText = opts_.maxTextChars || 200;
     const maxLines = opts_.maxLines || 2000;
@@ -397,7 +430,7 @@ INIT_SCRIPT = r"""
     function walk(el, depth, inNamed) {
       if (SKIP_TAGS.has(tagOf(el))) return;
       if (el.getAttribute("aria-hidden") === "true" || el.hasAttribute("inert")) return;
-      const shown = visible(el);
+      const shown = visible(el) && !clippedAway(el);
       if (!shown && getComputedStyle(el).display === "none") return;
       const role = roleOf(el);
       // Only what a click would take (see inspect): a listener on an empty or covered box is no
@@ -504,7 +537,8 @@ INIT_SCRIPT = r"""
     tag();
     const el = find(bid);
     if (!el) return {found: false};
-    return {found: true, visible: visible(el) && hasArea(el),
+    clipped_ = new Map();
+    return {found: true, visible: visible(el) && hasArea(el) && !clippedAway(el),
             tag: tagOf(el).toLowerCase(), type: (el.getAttribute("type") || "").toLowerCase(),
             role: roleOf(el), disabled: isDisabled(el)};
   }

@@ -70,3 +70,38 @@ def test_an_xhtml_page_reads_like_its_html_twin(session, site):
     outcome = _act(session, f"select_option('{bid_of(text, 'combobox')}', 'S')")
     assert outcome.ok, outcome.error
     assert session.run(lambda page: page.evaluate("window.picked")) == "S"
+
+
+COLLAPSED_MENU = """<title>menu</title>
+<style>#menu { max-height: 0; overflow: hidden; margin: 0 } #menu.open { max-height: 200px }
+#holder { position: relative }</style>
+<button onclick="document.getElementById('menu').classList.toggle('open')">Menu</button>
+<ul id="menu"><li><a href="#alpha">Alpha</a></li><li><a href="#beta">Beta</a></li></ul>
+<div id="holder"><div style="height: 0; overflow: hidden">
+  <span style="position: absolute; top: 150px">Escaped note</span></div></div>
+<div style="position: relative; height: 0; overflow: hidden"><span style="position: absolute">Clipped note</span></div>
+<p>Always here</p>"""
+
+
+def test_a_menu_collapsed_to_no_height_is_left_out_until_it_opens(session, site):
+    # A box of no height that clips its overflow (a CSS menu collapsed with max-height: 0) shows
+    # nothing, yet its links were listed like an open menu's (the tree was the same before and
+    # after opening it), and a click on one waited out its timeout ('another element covers it').
+    url = site.page("/x12/menu.html", COLLAPSED_MENU)
+    session.run(lambda page: page.goto(url))
+    text = observe(session)["text"]
+    assert "Alpha" not in text and "Beta" not in text and "Clipped note" not in text, text
+    # Positioned by a box outside the clipping one, a note escapes it.
+    assert "Escaped note" in text and "Always here" in text
+    alpha = session.run(lambda page: page.evaluate(
+        "document.querySelector('#menu a').getAttribute('data-agentgym-bid')"))
+    outcome = _act(session, f"click('{alpha}')")
+    assert outcome.error == f"element [{alpha}] is not visible; scroll to it or pick a visible element"
+    menu = bid_of(text, 'button "Menu"')
+    assert _act(session, f"click('{menu}')").ok
+    opened = observe(session)["text"]
+    assert 'link "Alpha"' in opened and 'link "Beta"' in opened, opened
+    alpha = bid_of(opened, 'link "Alpha"')
+    assert _act(session, f"click('{alpha}')").ok
+    assert session.run(lambda page: page.evaluate("location.hash")) == "#alpha"
+
