@@ -109,9 +109,12 @@ class GenerationBatcher:
         try:
             return await future
         except asyncio.CancelledError:  # the episode was cancelled (its timeout): forget its request
-            if entry in self._pending:
-                self._pending.remove(entry)
-                self._arrived.set()
+            # found by identity: comparing requests compares their messages, images (arrays) included
+            for index, waiting in enumerate(self._pending):
+                if waiting is entry:
+                    del self._pending[index]
+                    self._arrived.set()
+                    break
             raise
 
     # ----------------------------------------------------------------- loop

@@ -185,3 +185,35 @@ def test_a_negative_task_seed_is_refused_when_the_task_is_made(seed):
         Task("games/GuessTheNumber-v0", seed)
     assert Task("games/GuessTheNumber-v0", 0).seed == 0
 
+
+def test_a_request_with_an_image_cancelled_while_it_waits_is_forgotten_and_the_others_wait_on():
+    """An episode cancelled while its request waited for a batch (its episode timeout, a rollout
+    stopping) was looked up in the waiting list by equality: requests holding images compared
+    their arrays, which raised 'ValueError: The truth value of an array ... is ambiguous' in
+    place of the cancellation (the episode failed as 'environment raised ValueError', its
+    request left waiting)."""
+    from agentgym.policies.base import Request
+    from agentgym.policies.scripted import ScriptedPolicy
+    from agentgym.rollout.batcher import GenerationBatcher
+
+    def request():
+        image = np.zeros((4, 4, 3), dtype=np.uint8)
+        return Request([{"role": "user", "content": [{"type": "text", "text": "look"}, {"type": "image", "image": image}]}])
+
+    async def scenario():
+        batcher = GenerationBatcher(ScriptedPolicy(["a"]), SamplingParams(seed=0), lockstep=True)
+        for _ in range(3):  # three live episodes: the third is busy with its environment, no batch yet
+            batcher.episode_started()
+        first = asyncio.create_task(batcher.generate(request()))
+        second = asyncio.create_task(batcher.generate(request()))
+        await asyncio.sleep(0)
+        second.cancel()
+        outcome = (await asyncio.gather(second, return_exceptions=True))[0]
+        waiting = len(batcher._pending)
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+        return outcome, waiting
+
+    outcome, waiting = asyncio.run(scenario())
+    assert isinstance(outcome, asyncio.CancelledError), repr(outcome)
+    assert waiting == 1
