@@ -560,6 +560,8 @@ def json_safe(value: Any, _depth: int = 0) -> Any:
     ``"<ndarray shape=(64, 64, 3) dtype=uint8>"`` and any other object its (shortened) ``repr``.
     A container inside itself (a node's pointer to its parent) is cut where it recurs, as
     ``"<dict nested too deep: it contains itself>"``; one nested deeper than 32 levels is cut there.
+    A container is converted from a snapshot of its items (one that another thread, or an item's
+    ``repr``, changes meanwhile is written as it was), and one that cannot be iterated as its ``repr``.
     """
     return _json_safe(value, _depth, set())
 
@@ -582,12 +584,15 @@ def _json_safe(value: Any, depth: int, within: set[int]) -> Any:
         return _short_repr(value)
     if id(value) in within:  # recursing into it again would copy it 32 levels deep, once per path
         return f"<{type(value).__name__} nested too deep: it contains itself>"
+    try:  # a snapshot: the container may change while its items are converted (another thread's)
+        items = list(value.items()) if isinstance(value, dict) else list(value)
+    except Exception:  # noqa: BLE001 - a container that cannot be read (its __iter__ raised)
+        return _short_repr(value)
     within.add(id(value))
     try:
         if isinstance(value, dict):
-            return {k if isinstance(k, str) else _short_repr(k): _json_safe(v, depth + 1, within)
-                    for k, v in value.items()}
-        return [_json_safe(v, depth + 1, within) for v in value]
+            return {k if isinstance(k, str) else _short_repr(k): _json_safe(v, depth + 1, within) for k, v in items}
+        return [_json_safe(v, depth + 1, within) for v in items]
     finally:
         within.discard(id(value))
 

@@ -53,6 +53,38 @@ def test_json_safe_keeps_a_value_shared_but_not_cyclic():
         "a": {"k": [1, 2]}, "b": {"k": [1, 2]}, "c": [{"k": [1, 2]}, {"k": [1, 2]}]}
 
 
+class Listener:
+    """A value whose repr records that it was looked at in the dict holding it: the dict changes
+    while it is being converted, as a dict an environment's background thread fills does."""
+
+    def __init__(self, log: dict) -> None:
+        self.log = log
+
+    def __repr__(self) -> str:
+        self.log[f"event {len(self.log)}"] = "repr"
+        return "<listener>"
+
+
+def test_json_safe_of_a_container_changed_while_it_is_converted():
+    # 'RuntimeError: dictionary changed size during iteration' (and the set's) came out of
+    # json_safe, documented never to raise, and out of the rollout step storing the info
+    log: dict = {}
+    log["listener"] = Listener(log)
+    seen: set = set()
+    seen.add(Listener(log))
+
+    assert json_safe({"log": log}) == {"log": {"listener": "<listener>"}}
+    assert json_safe(seen) == ["<listener>"]
+
+
+def test_json_safe_of_a_container_that_cannot_be_iterated_is_its_repr():
+    class Closed(list):
+        def __iter__(self):
+            raise OSError("the stream is closed")
+
+    assert json_safe({"events": Closed([1, 2])}) == {"events": "[1, 2]"}
+
+
 # ------------------------------------------------------------------ loss_mask
 @pytest.mark.parametrize("span", [(8, 12), (12, 14), (5, 3), (-2, 4)])
 def test_loss_mask_refuses_a_span_outside_the_tokens(span):
