@@ -53,6 +53,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import inspect
 import itertools
 import time
 from collections import Counter
@@ -214,12 +215,15 @@ async def arollout(policy: Policy, tasks: Sequence[Task], config: RolloutConfig 
     terminal, plain lines in a log (:class:`~agentgym.rollout.progress.RolloutProgress`); a
     ``RolloutProgress`` of the caller's (entered by the caller) reports wherever it was made to.
     ``on_episode`` is called with each trajectory as its episode ends (in the event loop's
-    thread; e.g. to report progress elsewhere). An exception it raises stops the rollout and
-    propagates: the episodes in flight are cancelled and their environments closed, and the
-    trajectories already ended stay in ``trajectories_path``.
+    thread; e.g. to report progress elsewhere); it is a plain function (an ``async def`` one,
+    whose coroutine nothing would await, is refused before anything runs, as is what cannot be
+    called). An exception it raises stops the rollout and propagates: the episodes in flight
+    are cancelled and their environments closed, and the trajectories already ended stay in
+    ``trajectories_path``.
     """
     config = config or RolloutConfig()
     tasks = _task_list(tasks)
+    _check_on_episode(on_episode)
     for task in tasks:
         agentgym.env_info(task.env_id)  # fail now, with suggestions, on an unknown id
         check_stack_arguments(task.env_id, task.kwargs, config.max_turns)  # not at every episode
@@ -460,6 +464,20 @@ def _task_list(tasks: Any) -> list[Task]:
         if not isinstance(task, Task):
             raise TypeError(f"tasks[{i}] must be a Task(env_id, seed, kwargs), got {task!r:.80}")
     return tasks
+
+
+def _check_on_episode(on_episode: Any) -> None:
+    """A ``TypeError`` unless ``on_episode`` is ``None`` or a plain function of a trajectory: an
+    ``async def`` one would give a coroutine that nothing awaits (it would never run), and what
+    cannot be called would fail only when the first episode ends."""
+    if on_episode is None:
+        return
+    if inspect.iscoroutinefunction(on_episode) or inspect.iscoroutinefunction(getattr(on_episode, "__call__", None)):
+        raise TypeError(f"on_episode must be a function of the trajectory, not a coroutine function "
+                        f"({on_episode!r:.80}): it is called in the event loop's thread, and its coroutine "
+                        f"would never be awaited")
+    if not callable(on_episode):
+        raise TypeError(f"on_episode must be a function of the trajectory, got {on_episode!r:.80}")
 
 
 def _derived_seed(base: int | None, task: Task, index: int) -> int | None:

@@ -12,6 +12,7 @@ import pytest
 import agentgym
 from agentgym import Feedback, LLMEnv
 from agentgym.policies.base import Generation, Policy, SamplingParams
+from agentgym.policies.scripted import ScriptedPolicy
 from agentgym.rollout import RolloutConfig, Task, arollout, rollout
 from tests.rewards.tiny_lm import tiny_tokenizer
 
@@ -193,7 +194,6 @@ def test_a_request_with_an_image_cancelled_while_it_waits_is_forgotten_and_the_o
     place of the cancellation (the episode failed as 'environment raised ValueError', its
     request left waiting)."""
     from agentgym.policies.base import Request
-    from agentgym.policies.scripted import ScriptedPolicy
     from agentgym.rollout.batcher import GenerationBatcher
 
     def request():
@@ -217,3 +217,20 @@ def test_a_request_with_an_image_cancelled_while_it_waits_is_forgotten_and_the_o
     outcome, waiting = asyncio.run(scenario())
     assert isinstance(outcome, asyncio.CancelledError), repr(outcome)
     assert waiting == 1
+
+
+async def _async_callback(trajectory):
+    raise AssertionError("never called")
+
+
+@pytest.mark.parametrize("on_episode, named", [(_async_callback, "coroutine function"), ("log", "'log'")])
+def test_an_on_episode_that_cannot_be_called_with_a_trajectory_is_refused_before_any_episode(tmp_path, on_episode,
+                                                                                              named):
+    """An async on_episode was called and its coroutine never awaited: it never ran (a
+    RuntimeWarning aside) and the rollout went on as if it had; one that is not callable stopped
+    the rollout when the first episode ended ('str' object is not callable)."""
+    path = tmp_path / "t.jsonl"
+    with pytest.raises(TypeError, match=f"on_episode must be a function .*{named}"):
+        rollout(ScriptedPolicy([], then="5"), [Task("games/GuessTheNumber-v0", 0)], progress=False,
+                on_episode=on_episode, trajectories_path=path)
+    assert not path.exists()
