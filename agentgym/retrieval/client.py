@@ -26,12 +26,13 @@ or to any server answering the same JSON:
 A ``url`` that is not an http(s) URL with a host (and a port in range), a ``timeout`` that is
 not a positive number or a ``max_connections`` that is not a positive int raises ``ValueError``
 when the retriever is made. ``api_key`` goes as ``Authorization: Bearer <key>``, in UTF-8 (as
-agentgym's servers compare it, so a key of any letters works); a key that is not a string or
-holds a line break or another control character, which no header can carry, raises
-``ValueError`` (:func:`check_api_key`), a message that does not show the key. Every failure of the network, of HTTP (a status other than 200) or of the answer's JSON raises
-:class:`RetrievalError` naming the URL and the cause. One pooled ``httpx.Client`` serves all
-calls; the retriever is safe to share between threads. ``close()`` closes the pool; later calls
-raise ``RuntimeError``.
+agentgym's servers compare it, so a key of any letters works); a key that is not a string,
+holds a line break or another control character, or starts or ends with a space (no header
+carries those) raises ``ValueError`` (:func:`check_api_key`), with a message that does not
+show the key. Every failure of the network, of HTTP (a status other than 200) or of the
+answer's JSON raises :class:`RetrievalError` naming the URL and the cause. One pooled
+``httpx.Client`` serves all calls; the retriever is safe to share between threads. ``close()``
+closes the pool; later calls raise ``RuntimeError``.
 """
 
 from __future__ import annotations
@@ -256,8 +257,9 @@ def _check_url(url: object) -> None:
 
 def check_api_key(api_key: object) -> None:
     """``ValueError`` unless ``api_key`` is ``None`` or a string an HTTP header can carry (no line
-    break or other control character); the message never shows the key (it was taken, and every
-    call then failed with httpx's error quoting the whole header, key and all)."""
+    break or other control character, no space at either end: a header value cannot end with
+    one, and a server strips the token it reads); the message never shows the key (it was taken,
+    and every call then failed with httpx's error quoting the whole header, key and all)."""
     if api_key is None:
         return
     if not isinstance(api_key, str):
@@ -265,6 +267,8 @@ def check_api_key(api_key: object) -> None:
     if not api_key.isprintable():
         raise ValueError("api_key holds a line break or another control character, which no HTTP header can carry "
                          "(a key read from a file often ends with one): remove it")
+    if api_key != api_key.strip():
+        raise ValueError("api_key starts or ends with a space, which no HTTP header keeps: remove it")
 
 
 def _path_segment(doc_id: str) -> str:
