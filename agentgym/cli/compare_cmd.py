@@ -62,7 +62,15 @@ def run(args: argparse.Namespace) -> int:
 
 def write_plot(runs: list[NamedRun], path: Path) -> None:
     """Draw :func:`~agentgym.eval.plots.comparison_plot` of ``runs`` into ``path`` (its folder is
-    made); the runs are named as in the table's legend (``#1 oracle``)."""
+    made); the runs are named as in the table's legend (``#1 oracle``).
+
+    Raises:
+        ConfigError: a file stands where one of ``path``'s folders would be made (checked before
+            the plot is drawn), or matplotlib is not installed.
+    """
+    in_the_way = next((folder for folder in path.parents if folder.exists()), None)
+    if in_the_way is not None and not in_the_way.is_dir():
+        raise ConfigError(f"--plot {path}: {in_the_way} is a file, not a folder; give another path for the PNG")
     try:
         png = comparison_plot(comparison_rows(runs), [f"#{n} {run.results.policy}" for n, run in enumerate(runs, 1)])
     except MissingPlottingDependency as exc:

@@ -93,3 +93,18 @@ def test_train_refuses_a_bad_steps_option_as_the_option_not_as_the_files(capsys,
     code, _, err = run_cli(capsys, "train", str(config), "--steps", steps)
     assert code == 2
     assert f"argument --steps: must be a positive integer, got '{steps}'" in err and str(config) not in err
+
+
+# --------------------------------------------------------------------------------- compare
+def test_compare_plot_under_a_file_names_the_file_in_the_way(capsys, tmp_path):
+    """`agentgym compare RUN --plot notes.txt/plot.png` said 'notes.txt: File exists', which
+    reads as if the plot would overwrite something."""
+    run = tmp_path / "run"
+    assert main(["eval", "--env", "games/GuessTheNumber-v0", "--tasks", "1", "--policy", "oracle", "--no-progress",
+                 "--out", str(run)]) == 0
+    (tmp_path / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    code, out, err = run_cli(capsys, "compare", str(run), "--plot", str(tmp_path / "notes.txt" / "plot.png"))
+    assert code == 2 and out == ""
+    assert f"--plot {tmp_path / 'notes.txt' / 'plot.png'}: {tmp_path / 'notes.txt'} is a file, not a folder" in err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
