@@ -18,6 +18,9 @@ Wrappers can also be described as data, so that an environment server or a Ray a
 the same stack: :class:`WrapperSpec` (``WrapperSpec("AnswerFormat", {"format": "boxed"})``) names
 a wrapper registered with :func:`register_wrapper`; agentgym's own are registered under their
 class names (``TrajectoryRecorder``, which writes files, cannot be asked for by a server's client).
+Each wrapper but ``TrajectoryRecorder`` also records its arguments as Gymnasium's wrappers do
+(``gymnasium.utils.RecordConstructorArgs``), so ``gymnasium.make(env.spec)`` (and ``check_env``)
+rebuild a stack made by ``agentgym.make``.
 
 ``agentgym.make(id)`` returns ``TurnLimit(env)`` (plus ``EpisodeStatistics`` on top with
 ``episode_statistics=True``); for an environment that declares tools it puts a ``ToolCalling``

@@ -17,7 +17,7 @@ from agentgym.wrappers._shown import answered_like
 _BOXED_TOKENS = re.compile(r"\\boxed\s*\{|\\[{}]|[{}]")
 
 
-class AnswerFormat(gym.Wrapper):
+class AnswerFormat(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Extract the move from the agent's action; reject actions without one.
 
     Formats:
@@ -57,6 +57,8 @@ class AnswerFormat(gym.Wrapper):
         instruction: str | None = None,
         pattern: str | None = None,
     ) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, _disable_deepcopy=True, format=format, tag=tag, penalty=penalty,
+                                           example=example, instruction=instruction, pattern=pattern)
         super().__init__(env)
         self.penalty = check_number("AnswerFormat", "penalty", penalty)
         if self.penalty < 0:

@@ -34,7 +34,7 @@ class _Entry:
     elided: _Entry | None = None
 
 
-class ChatHistory(gym.Wrapper):
+class ChatHistory(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Build the chat messages the policy sees, in ``info["messages"]`` and :attr:`messages`.
 
     The conversation is:
@@ -114,6 +114,10 @@ class ChatHistory(gym.Wrapper):
             raise ConfigError(f"ChatHistory: system_prompt must be text or None, got {system_prompt!r}")
         if not is_int(elide_keep_chars) or elide_keep_chars < 0:
             raise ConfigError(f"ChatHistory: elide_keep_chars must be an integer >= 0, got {elide_keep_chars!r}")
+        gym.utils.RecordConstructorArgs.__init__(
+            self, _disable_deepcopy=True, system_prompt=system_prompt, max_context_chars=max_context_chars,
+            max_context_tokens=max_context_tokens, count_tokens=count_tokens, overflow=overflow,
+            elide_keep_chars=elide_keep_chars, raw_assistant=raw_assistant)
         super().__init__(env)
         self.system_prompt = system_prompt
         self.budget = budget

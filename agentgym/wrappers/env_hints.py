@@ -43,7 +43,7 @@ def turn_seed(base: int | None, turn: int) -> int | None:
     return None if base is None else (base * 1_009 + turn) % (2**31 - 1)
 
 
-class EnvHints(gym.Wrapper):
+class EnvHints(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Adds the hints ``hints`` (names from :data:`~agentgym.policies.base.ENV_HINTS`) to the
     ``info`` of every ``reset`` and of every ``step`` that does not end the episode; see the
     module docstring.
@@ -56,6 +56,7 @@ class EnvHints(gym.Wrapper):
     """
 
     def __init__(self, env: gym.Env, *, hints: Sequence[str] = (), seed: int | None = None) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, _disable_deepcopy=True, hints=hints, seed=seed)
         super().__init__(env)
         if isinstance(hints, str):
             raise ValueError(f"EnvHints: hints must be a list of hint names, got the string {hints!r} "

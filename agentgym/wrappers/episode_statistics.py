@@ -8,7 +8,7 @@ from typing import Any
 import gymnasium as gym
 
 
-class EpisodeStatistics(gym.Wrapper):
+class EpisodeStatistics(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Add ``info["episode"]`` on the step that ends an episode (terminated or truncated).
 
     The summary holds ``return`` (sum of rewards), ``turns``, ``success`` (from the last
@@ -22,6 +22,7 @@ class EpisodeStatistics(gym.Wrapper):
     """
 
     def __init__(self, env: gym.Env) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self)
         super().__init__(env)
         self._return, self._turns, self._invalid, self._start = 0.0, 0, 0, time.perf_counter()
 

@@ -28,10 +28,11 @@ HINT_KEY = "hint"
 HINT_PREFIX = "\n\nHint: "
 
 
-class Hinted(gym.Wrapper):
+class Hinted(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Appends the environment's hint of ``level`` to each observation (module docstring)."""
 
     def __init__(self, env: gym.Env, level: int = HINT_LEVELS[-1]) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, _disable_deepcopy=True, level=level)
         super().__init__(env)
         if not is_int(level) or level not in HINT_LEVELS:  # not True (== 1), not 2.0
             raise ValueError(f"Hinted: level must be one of {HINT_LEVELS}, got {level!r}")

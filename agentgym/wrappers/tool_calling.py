@@ -16,7 +16,7 @@ from agentgym.tools.stats import ToolStats
 from agentgym.wrappers._shown import answered_like
 
 
-class ToolCalling(gym.Wrapper):
+class ToolCalling(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Carry out the agent's tool calls; pass every other action to the environment.
 
     ``agentgym.make`` adds this wrapper (inside the turn budget) to every environment that has
@@ -90,6 +90,10 @@ class ToolCalling(gym.Wrapper):
                             ("max_observation_chars", max_observation_chars)):
             if not is_int(value) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        gym.utils.RecordConstructorArgs.__init__(
+            self, _disable_deepcopy=True, max_calls_per_episode=max_calls_per_episode,
+            max_result_chars=max_result_chars, max_calls_per_action=max_calls_per_action,
+            max_observation_chars=max_observation_chars, formats=formats)
         super().__init__(env)
         base = env.unwrapped
         declared = getattr(base, "tool_call_formats", DEFAULT_FORMATS) if formats is None else formats

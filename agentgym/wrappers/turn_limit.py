@@ -9,7 +9,7 @@ import gymnasium as gym
 from agentgym.core import is_int
 
 
-class TurnLimit(gym.Wrapper):
+class TurnLimit(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """End the episode with ``truncated=True`` once the agent has taken ``max_turns`` actions.
 
     Every call to ``step`` is a turn, invalid actions included: an agent that keeps writing
@@ -29,6 +29,7 @@ class TurnLimit(gym.Wrapper):
     def __init__(self, env: gym.Env, max_turns: int) -> None:
         if not is_int(max_turns) or max_turns < 1:  # any integer (a NumPy one too), as make() takes
             raise ValueError(f"max_turns must be a positive integer, got {max_turns!r}")
+        gym.utils.RecordConstructorArgs.__init__(self, _disable_deepcopy=True, max_turns=max_turns)
         super().__init__(env)
         self.max_turns = int(max_turns)
         self._turns = 0

@@ -339,3 +339,40 @@ def test_chat_history_names_a_token_counter_that_gives_no_count():
         env.reset(seed=0)
     env = ChatHistory(_Talk(), max_context_tokens=100, count_tokens=lambda text: len(text.split()))
     assert env.reset(seed=0)[1]["context_overflow"] is False
+
+
+def test_a_made_stack_is_recreated_from_its_spec_and_passes_check_env():
+    """Gymnasium recreates a wrapped environment from env.spec (gymnasium.make(env.spec), and
+    check_env does so): every agentgym wrapper failed it with "TurnLimit wrapper does not
+    inherit from `gymnasium.utils.RecordConstructorArgs`, therefore, the wrapper cannot be
+    recreated", so check_env(agentgym.make(id)) raised. The wrappers now record their
+    arguments, and the spec makes the same stack."""
+    import functools
+
+    import gymnasium as gym
+    from gymnasium.utils.env_checker import check_env
+
+    import agentgym
+    from agentgym.wrappers import AnswerFormat, ChatHistory, EnvHints, Hinted
+
+    def stack(env):
+        layers = []
+        while isinstance(env, gym.Wrapper):
+            layers.append((type(env).__name__, {k: v for k, v in vars(env).items()
+                                                if k in ("max_turns", "level", "hints", "seed", "budget",
+                                                         "system_prompt", "penalty", "instruction")}))
+            env = env.env
+        return layers
+
+    env = ChatHistory(agentgym.make("games/GuessTheNumber-v0", max_turns=4, episode_statistics=True, wrappers=[
+        functools.partial(AnswerFormat, format="boxed", penalty=0.5), functools.partial(Hinted, level=2),
+        functools.partial(EnvHints, hints=["oracle_action"], seed=3)]), max_context_chars=5000, system_prompt=None)
+    again = gym.make(env.spec)
+    try:
+        assert stack(again) == stack(env) and len(stack(env)) == 6
+        assert again.reset(seed=5)[1]["messages"] == env.reset(seed=5)[1]["messages"]
+        with pytest.warns(UserWarning, match="different from the unwrapped version"):
+            check_env(env, skip_render_check=True)
+    finally:
+        again.close()
+        env.close()
