@@ -563,7 +563,9 @@ def _logprob_list(logprobs: Any) -> Any:
 
 
 def _text(observation: Any) -> str:
-    return str(observation["text"]) if isinstance(observation, dict) else str(observation)
+    """The text of an observation: a ``{"text", "image"}`` one's text (``""`` when it shows only
+    an image, as the :class:`~agentgym.wrappers.ChatHistory` shows it), any other as ``str``."""
+    return str(observation.get("text", "")) if isinstance(observation, dict) else str(observation)
 
 
 def _image(observation: Any) -> Any:

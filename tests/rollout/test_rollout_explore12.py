@@ -234,3 +234,28 @@ def test_an_on_episode_that_cannot_be_called_with_a_trajectory_is_refused_before
         rollout(ScriptedPolicy([], then="5"), [Task("games/GuessTheNumber-v0", 0)], progress=False,
                 on_episode=on_episode, trajectories_path=path)
     assert not path.exists()
+
+
+class Picture(LLMEnv):
+    """Shows only an image: its observations are ``{"image": array}``, with no text."""
+
+    def new_episode(self, options):
+        return {"image": np.zeros((4, 4, 3), np.uint8)}
+
+    def play(self, action):
+        return Feedback({"image": np.full((4, 4, 3), 9, np.uint8)}, {"outcome": 1.0}, terminated=True, success=True)
+
+
+agentgym.register("explore12/Picture-v0", Picture, max_turns=3)
+
+
+def test_an_observation_of_an_image_without_text_is_played_as_the_chat_history_shows_it():
+    """The chat history shows an observation without "text" as an empty text beside the image;
+    the engine read observation["text"] and failed the episode with 'environment raised
+    KeyError: 'text''."""
+    trajectory = rollout(ScriptedPolicy([], then="a cat"), [Task("explore12/Picture-v0", 0)],
+                         progress=False).trajectories[0]
+    assert trajectory.error is None and trajectory.success and len(trajectory.turns) == 1
+    turn = trajectory.turns[0]
+    assert turn.observation == "" and turn.observation_image.shape == (4, 4, 3)
+    assert trajectory.messages[1]["content"][1]["type"] == "image"
