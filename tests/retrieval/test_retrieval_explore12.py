@@ -8,7 +8,7 @@ import pytest
 from agentgym.retrieval.base import Document, DocumentNotFound, RetrievalError
 from agentgym.retrieval.bm25 import BM25Index
 from agentgym.retrieval.client import RemoteRetriever
-from agentgym.retrieval.server import serve_retriever
+from agentgym.retrieval.server import create_retrieval_app, serve_retriever
 from agentgym.retrieval.sources import join_contents, split_contents
 
 
@@ -78,3 +78,13 @@ def test_a_title_with_line_breaks_comes_back_over_retrieve(tmp_path):
         assert [hit.snippet for hit in remote.search("gamma", 5)] == [hit.snippet for hit in index.search("gamma", 5)]
         assert remote.document("a") == documents[0]  # /documents keeps the title as it is
     assert split_contents(join_contents("Alpha\nBeta", "text\nmore")) == ("Alpha Beta", "text\nmore")
+
+
+@pytest.mark.parametrize("key", ["k3y-value\r", "k3y-value ", "\tk3y-value"])
+def test_a_server_key_no_client_can_send_is_refused(served, key):
+    # it was taken, and every client then got 401 "the API key is not valid", even with the key
+    # (a header cannot carry the line break or end space; the server strips the token it reads)
+    _, index = served
+    with pytest.raises(ValueError, match="api_key") as caught:
+        create_retrieval_app(index, api_key=key)
+    assert "k3y-value" not in str(caught.value)
