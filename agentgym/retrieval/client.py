@@ -30,16 +30,18 @@ agentgym's servers compare it, so a key of any letters works); a key that is not
 holds a line break or another control character, or starts or ends with a space (no header
 carries those) raises ``ValueError`` (:func:`check_api_key`), with a message that does not
 show the key. Every failure of the network, of HTTP (a status other than 200) or of the
-answer's JSON raises :class:`RetrievalError` naming the URL and the cause. One pooled
-``httpx.Client`` serves all calls; the retriever is safe to share between threads. ``close()``
-closes the pool; later calls raise ``RuntimeError``.
+answer's JSON raises :class:`RetrievalError` naming the URL and the cause. Messages and
+``repr`` show the user and password of a ``http://user:password@host`` URL as ``***`` (search
+environments show retrieval errors to the agent). One pooled ``httpx.Client`` serves all
+calls; the retriever is safe to share between threads. ``close()`` closes the pool; later calls
+raise ``RuntimeError``.
 """
 
 from __future__ import annotations
 
 import threading
 from typing import Any, Sequence
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
@@ -67,6 +69,7 @@ class RemoteRetriever:
         if root.endswith("/retrieve"):
             root = root[: -len("/retrieve")]
         self.url = root
+        self._shown_url = _without_credentials(root)  # what messages name
         self.topk_cap = topk_cap
         check_api_key(api_key)
         headers = {"Authorization": b"Bearer " + api_key.encode("utf-8")} if api_key else {}
@@ -115,13 +118,13 @@ class RemoteRetriever:
         try:
             path = f"/documents/{_path_segment(doc_id)}"
         except UnicodeEncodeError:
-            raise DocumentNotFound(f"no document {_shape(doc_id)} on {self.url} (an id with a lone surrogate "
+            raise DocumentNotFound(f"no document {_shape(doc_id)} on {self._shown_url} (an id with a lone surrogate "
                                    f"cannot be stored or asked for)") from None
         response = self._send("GET", path)
         if response.status_code == 404:
             error = _error_of(response)
             if error.get("type") == "document_not_found":
-                raise DocumentNotFound(f"no document {_shape(doc_id)} on {self.url}")
+                raise DocumentNotFound(f"no document {_shape(doc_id)} on {self._shown_url}")
             raise self._error(path, "the server cannot open documents (it has no /documents endpoint; "
                                     "Search-R1's retrieval server serves /retrieve only)")
         if response.status_code == 405:
@@ -165,13 +168,13 @@ class RemoteRetriever:
         self.close()
 
     def __repr__(self) -> str:
-        return f"RemoteRetriever({self.url!r}{', closed' if self._closed else ''})"
+        return f"RemoteRetriever({self._shown_url!r}{', closed' if self._closed else ''})"
 
     # -- HTTP ------------------------------------------------------------------------------------
 
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError(f"this RemoteRetriever ({self.url}) is closed")
+            raise RuntimeError(f"this RemoteRetriever ({self._shown_url}) is closed")
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -184,7 +187,7 @@ class RemoteRetriever:
             raise self._error(path, f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
         except RuntimeError:  # httpx's "Cannot send a request, as the client has been closed."
             if self._closed:
-                raise RuntimeError(f"this RemoteRetriever ({self.url}) is closed") from None
+                raise RuntimeError(f"this RemoteRetriever ({self._shown_url}) is closed") from None
             raise
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -202,7 +205,7 @@ class RemoteRetriever:
 
     def _error(self, path: str, cause: str) -> RetrievalError:
         shown = path if len(path) <= 120 else f"{path[:100]}… ({len(path)} characters)"
-        return RetrievalError(f"retrieval server {self.url}{shown}: {cause}")
+        return RetrievalError(f"retrieval server {self._shown_url}{shown}: {cause}")
 
     # -- parsing ---------------------------------------------------------------------------------
 
@@ -269,6 +272,14 @@ def check_api_key(api_key: object) -> None:
                          "(a key read from a file often ends with one): remove it")
     if api_key != api_key.strip():
         raise ValueError("api_key starts or ends with a space, which no HTTP header keeps: remove it")
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` with the user and password of its ``user:password@`` part shown as ``***``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
 def _path_segment(doc_id: str) -> str:

@@ -3,6 +3,8 @@ cannot send, against the session's BM25 index served on loopback."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from agentgym.retrieval.base import Document, DocumentNotFound, RetrievalError
@@ -30,7 +32,8 @@ def test_a_pool_without_connections_is_refused_when_made(value):
 def test_a_key_that_no_header_can_carry_is_refused_without_showing_it(key):
     # it was taken, and every search then failed with an error that quoted the whole key
     # ("Illegal header value b'Bearer s3cret\r'"): an observation, a trajectory, a log held it
-    with pytest.raises(ValueError, match="api_key holds a line break or another control character|api_key starts or ends with a space") as caught:
+    refused = "api_key holds a line break or another control character|api_key starts or ends with a space"
+    with pytest.raises(ValueError, match=refused) as caught:
         RemoteRetriever("http://127.0.0.1:9", api_key=key)
     assert "s3cret" not in str(caught.value) and "tab" not in str(caught.value)
 
@@ -88,3 +91,25 @@ def test_a_server_key_no_client_can_send_is_refused(served, key):
     with pytest.raises(ValueError, match="api_key") as caught:
         create_retrieval_app(index, api_key=key)
     assert "k3y-value" not in str(caught.value)
+
+
+def test_credentials_in_the_url_stay_out_of_messages(served):
+    server, _ = served
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()  # nothing listens there now
+    # every message named the URL whole: the search env's error observation showed the password
+    with RemoteRetriever(f"http://alice:hunter2@127.0.0.1:{port}", timeout=2) as down:
+        with pytest.raises(RetrievalError) as failed:
+            down.search("novel", 2)
+        assert "hunter2" not in repr(down)
+    assert f"http://***@127.0.0.1:{port}/retrieve" in str(failed.value) and "hunter2" not in str(failed.value)
+    with pytest.raises(RuntimeError) as closed:
+        down.search("novel")
+    up = RemoteRetriever(server.url.replace("http://", "http://alice:hunter2@"))
+    with up:
+        with pytest.raises(DocumentNotFound) as unknown:
+            up.document("e9999999")
+    for message in (str(closed.value), str(unknown.value)):
+        assert "hunter2" not in message and "alice" not in message
