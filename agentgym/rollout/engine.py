@@ -384,9 +384,13 @@ class _Runner:
                     trajectory.metadata["tool_stats"] = json_safe(info["tool_stats"])
                 break
             if transcript:
+                rewrites = transcript.mismatches
                 with self._tokenizing():
                     span = transcript.add_conversation(new_messages)  # a context budget may have dropped turns
-                turn.observation_span = (span.start, span.end)
+                if transcript.mismatches > rewrites:  # the tokens are now the rewritten conversation's
+                    _forget_spans(trajectory.turns)
+                else:
+                    turn.observation_span = (span.start, span.end)
             messages = new_messages
         if not trajectory.messages:
             trajectory.messages = messages
@@ -452,6 +456,15 @@ class _Runner:
 class _TokenizerFailed(Exception):
     """The policy's tokenizer or chat template could not build a turn's tokens (see
     :meth:`_Runner._tokenizing`); the episode ends with a policy error."""
+
+
+def _forget_spans(turns: list[Turn]) -> None:
+    """After a rewritten history (a context budget that dropped turns, a template that drops
+    earlier reasoning) the transcript holds the canonical tokens of the conversation as it is
+    now: the turns played so far are not spans of those tokens any more, and lose their spans
+    (a trajectory's spans always lie within its token ids; its mismatch is counted)."""
+    for turn in turns:
+        turn.action_span = turn.observation_span = None
 
 
 def _task_list(tasks: Any) -> list[Task]:

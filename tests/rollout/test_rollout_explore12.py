@@ -68,6 +68,22 @@ def test_a_context_budget_with_a_token_level_policy_counts_the_dropped_turns_as_
         policy.tokenizer.encode("7", add_special_tokens=False) + [policy.tokenizer.eos_token_id]
 
 
+def test_after_a_dropped_turn_every_recorded_span_lies_within_the_token_ids():
+    """The turns before the budget dropped one kept their spans, positions in the tokens the
+    transcript had before it fell back to the rewritten conversation's: loss_mask() (and so
+    to_parquet) raised 'turn 2: action_span (397, 399) lies outside the 365 recorded tokens'."""
+    policy = TokenScript()
+    config = RolloutConfig(max_turns=6, max_context_chars=600)
+    trajectory = rollout(policy, [Task("explore12/Chatty-v0", 0)], config, progress=False).trajectories[0]
+    assert trajectory.token_mismatches >= 1
+    reply = policy.tokenizer.encode("7", add_special_tokens=False) + [policy.tokenizer.eos_token_id]
+    spans = [turn.action_span for turn in trajectory.turns if turn.action_span is not None]
+    assert spans and trajectory.turns[-1].action_span == spans[-1]
+    for start, end in spans:  # what is left is what the policy sampled, where it sampled it
+        assert 0 <= start <= end <= len(trajectory.token_ids) and trajectory.token_ids[start:end] == reply
+    assert sum(trajectory.loss_mask()) == len(spans) * len(reply) == trajectory.generated_tokens
+
+
 class TokenForms(TokenScript):
     """Replies "7" with its token ids (and the prompt's) in the form ``shape`` gives them."""
 
