@@ -600,6 +600,12 @@ INIT_SCRIPT = r"""
     const layer = document.createElement("div");
     layer.id = "__agentgym_marks";
     layer.style.cssText = "position:fixed;left:0;top:0;width:0;height:0;z-index:2147483647;pointer-events:none;";
+    // On <html>, not <body>: a transformed <body> (translateZ(0), will-change: transform) holds
+    // fixed boxes to its own box, which scrolls with the page. Wherever the layer's corner still
+    // lands, the boxes are drawn shifted back by as much.
+    document.documentElement.appendChild(layer);
+    const origin = layer.getBoundingClientRect();
+    const at = (left, top) => "left:" + (left - origin.left) + "px;top:" + (top - origin.top) + "px;";
     const width = window.innerWidth, height = window.innerHeight;
     const boxes = [];
     for (const bid of bids) {
@@ -614,8 +620,7 @@ INIT_SCRIPT = r"""
     for (const box of boxes) {
       const frame = document.createElement("div");
       frame.style.cssText = "position:fixed;box-sizing:border-box;border:2px solid #e0218a;pointer-events:none;" +
-        "left:" + box.left + "px;top:" + box.top + "px;width:" + (box.right - box.left) + "px;height:" +
-        (box.bottom - box.top) + "px;";
+        at(box.left, box.top) + "width:" + (box.right - box.left) + "px;height:" + (box.bottom - box.top) + "px;";
       layer.appendChild(frame);
       const spot = labelSpot(box, Math.ceil(box.bid.length * LABEL_CHAR) + LABEL_PAD, placed, texts, boxes, width, height);
       placed.push(spot);
@@ -623,10 +628,9 @@ INIT_SCRIPT = r"""
       label.textContent = box.bid;
       label.style.cssText = "position:fixed;box-sizing:border-box;background:#e0218a;color:#fff;" +
         "font:bold 11px/14px monospace;padding:0 3px;border-radius:2px;white-space:nowrap;" +
-        "left:" + spot.left + "px;top:" + spot.top + "px;height:" + LABEL_HEIGHT + "px;";
+        at(spot.left, spot.top) + "height:" + LABEL_HEIGHT + "px;";
       layer.appendChild(label);
     }
-    (document.body || document.documentElement).appendChild(layer);
     return boxes.length;
   }
 

@@ -7,6 +7,7 @@ import pytest
 from agentgym.browser.action_parser import ActionError, parse_actions
 from agentgym.browser.actions import execute
 from agentgym.browser.observe import observe
+from agentgym.browser.scripts import MARKS_CALL, UNMARKS_CALL
 
 from .browser_helpers import bid_of
 
@@ -104,4 +105,28 @@ def test_a_menu_collapsed_to_no_height_is_left_out_until_it_opens(session, site)
     alpha = bid_of(opened, 'link "Alpha"')
     assert _act(session, f"click('{alpha}')").ok
     assert session.run(lambda page: page.evaluate("location.hash")) == "#alpha"
+
+
+def test_set_of_marks_boxes_sit_on_their_elements_under_a_transformed_body(session, site):
+    # A transformed <body> (translateZ(0), a common layer hack) holds fixed boxes to its own box,
+    # which scrolls: the overlay inside it was drawn a scroll's height away from its elements,
+    # off the screenshot.
+    page = """<style>body { transform: translateZ(0); margin: 0 }</style><div style="height: 900px"></div>
+      <button id="go" style="display: block; margin: 40px; width: 200px; height: 40px">Go</button>
+      <div style="height: 2000px"></div>"""
+    session.run(lambda p: p.goto(site.page("/x12/marks.html", page)))
+    session.run(lambda p: p.evaluate("window.scrollTo(0, 700)"))
+    obs = observe(session)
+
+    def drawn(p):
+        assert p.evaluate(MARKS_CALL, obs["interactive"]) == 1
+        boxes = p.evaluate("""() => {
+            const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+            return [box(document.getElementById('__agentgym_marks').children[0]), box(document.getElementById('go'))];
+        }""")
+        p.evaluate(UNMARKS_CALL)
+        return boxes
+
+    frame, button = session.run(drawn)
+    assert frame == pytest.approx(button, abs=1), (frame, button)
 
