@@ -32,7 +32,8 @@ them only with an ``upload_dir`` and finds the names there (never elsewhere on t
 
 Where the action is in the text (:func:`parse_actions`):
 
-1. If the text has fenced blocks (```` ``` ````), only the last block counts.
+1. If the text has fenced blocks (```` ``` ````), only the last block counts (unless the whole
+   text is a sequence of actions: then the backticks are inside their text arguments).
 2. If the whole (block) text is a sequence of actions, one per line, they are all taken.
 3. Otherwise the longest run of lines at the *end* of the text (at most the last
    :data:`MAX_SUFFIX_LINES`) that is a sequence of actions is taken — reasoning first, actions
@@ -341,8 +342,14 @@ def parse_actions(text: Any, allowed: tuple[str, ...] | None = None) -> list[Bro
     if not isinstance(text, str):
         raise ActionError(f"the action must be text, got {type(text).__name__}")
     blocks = _FENCE.findall(text)
-    body = blocks[-1] if blocks else text
-    lines = [_LABEL.sub("", line, count=1) for line in _NEWLINE.split(body.strip("\r\n"))]
+    if blocks:
+        # Backticks inside a call's text (fill('3', 'a ```b``` c')) make no block: a text that is
+        # a sequence of actions as a whole is taken as it is.
+        try:
+            return _parse_block(_lines(text), names)
+        except ActionError:
+            pass
+    lines = _lines(blocks[-1] if blocks else text)
     starts = [i for i, line in enumerate(lines) if line.strip()]
     if not starts:
         raise ActionError("no action found; write one call such as click('12') or fill('15', 'text')")
@@ -362,6 +369,11 @@ def parse_actions(text: Any, allowed: tuple[str, ...] | None = None) -> list[Bro
     if best is not None:
         return best
     raise error
+
+
+def _lines(body: str) -> list[str]:
+    """The lines of ``body``, each without its ``Action:`` label."""
+    return [_LABEL.sub("", line, count=1) for line in _NEWLINE.split(body.strip("\r\n"))]
 
 
 def _parse_block(lines: list[str], names: tuple[str, ...]) -> list[BrowserAction]:

@@ -130,3 +130,14 @@ def test_set_of_marks_boxes_sit_on_their_elements_under_a_transformed_body(sessi
     frame, button = session.run(drawn)
     assert frame == pytest.approx(button, abs=1), (frame, button)
 
+
+@pytest.mark.parametrize("text", ["fill('3', 'run ```ls``` then ```pwd```')",
+                                  "Action: send_msg_to_user('the answer is ```42```')"])
+def test_backticks_inside_a_text_argument_make_no_fenced_block(text):
+    # The action parser took "ls" or "42" between the backticks for a fenced block and refused it.
+    (action,) = parse_actions(text)
+    assert "```" in action.args["text"]
+    # A fenced block still counts alone when the text around it is no action.
+    assert parse_actions("```\nclick('1')\n```\nclick('2') and more")[0].args == {"bid": "1", "button": "left",
+                                                                                   "modifiers": ()}
+
