@@ -15,8 +15,8 @@ Two action formats:
   a search runs the action's first ``max_searches_per_turn`` ``<search>`` blocks (the others
   are not run, and an ``<answer>`` after them is not read; the observation says so). An action
   with neither tag, an unclosed, stray, nested or empty tag (a query of control characters
-  only is empty) is a format error
-  (``info["error_kind"] == "format"``) that says what to write; it uses a turn.
+  only is empty; a ``<search>`` and an ``<answer>`` block nest when one opens inside the other)
+  is a format error (``info["error_kind"] == "format"``) that says what to write; it uses a turn.
 * ``tools``: the tools ``search(query)``, ``open(doc_id)`` (the whole document, cut to
   ``open_chars`` with a note) and ``answer(text)`` (ends the episode), called in the Hermes or
   OpenAI format through :class:`~agentgym.envs.search.tool_turns.SearchToolCalling`, which
@@ -99,6 +99,12 @@ def generated_tasks(size: int, seed: int, split: str, kinds: tuple[str, ...], qu
     world = World(size, seed)
     return tuple(SearchTask.from_question(question, world)
                  for question in generate_questions(world, questions, seed, split=split, kinds=kinds))
+
+
+def _overlap(spans: Sequence[tuple[int, int]], others: Sequence[tuple[int, int]]) -> bool:
+    """Whether a block of ``spans`` opens inside one of ``others`` or the other way round."""
+    return any(start < other_start < end or other_start < start < other_end
+               for start, end in spans for other_start, other_end in others)
 
 
 def clean_text(text: str) -> str:
@@ -245,6 +251,9 @@ class SearchEnv(LLMEnv):
         problem = next((m.error for m in (searches, answers) if m is not None and m.error), None)
         if problem is None and not (searches and searches.calls) and not (answers and answers.calls):
             problem = "it has no <search> or <answer> block"
+        if problem is None and searches and answers and _overlap(searches.spans, answers.spans):
+            problem = ("a <search> and an <answer> block overlap (one is nested in the other): close one "
+                       "before the other opens")
         if problem is not None:
             return self._format_error(prompts.FORMAT_ERROR.format(problem=problem))
         first_search = searches.spans[0][0] if searches and searches.calls else math.inf

@@ -45,3 +45,18 @@ def test_paths_starting_with_a_tilde_are_in_the_home_folder(tmp_path, monkeypatc
     env.reset(seed=0)
     assert env.step("<search>Bar</search>")[4]["retrieved"] == ["1"]
     assert not (work / "~").exists() and (home / "agentgym-cache" / "corpora").is_dir()
+
+
+@pytest.mark.parametrize("action", [
+    "<search>Gefoba Ri Accord <answer>1841</answer></search>",  # searched "... <answer>1841</answer>"
+    "<answer>the <search>Gefoba Ri Accord</search></answer>",  # answered "the <search>...</search>"
+    "<search>Gefoba <answer>Ri</search> Accord</answer>",
+])
+def test_a_block_of_one_tag_inside_one_of_the_other_is_a_nested_tag(make_env, action):
+    # the module docstring: "an unclosed, stray, nested or empty tag ... is a format error"
+    env = make_env(turn_budget=3)
+    env.reset(seed=0)
+    observation, _, terminated, _, info = env.step(action)
+    assert observation.startswith("Your previous action is invalid: a <search> and an <answer> block overlap")
+    assert info["error_kind"] == "format" and not terminated
+    assert info["queries"] == [] and "answer" not in info
