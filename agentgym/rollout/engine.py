@@ -256,6 +256,11 @@ class _Runner:
     """Runs the episodes of one rollout."""
 
     def __init__(self, policy: Policy, config: RolloutConfig, writer: TrajectoryWriter | None = None) -> None:
+        if not callable(getattr(policy, "agenerate", None)):
+            advice = (f" (a policy spec is made into one by agentgym.policies.specs.make_policy({policy!r}))"
+                      if isinstance(policy, str) else "")
+            raise TypeError(f"policy must be a Policy (an object with agenerate(requests, sampling)), "
+                            f"got {policy!r:.80}{advice}")
         self.policy = policy
         self.config = config
         self.writer = writer

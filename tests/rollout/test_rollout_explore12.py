@@ -275,3 +275,14 @@ def test_an_observation_of_an_image_without_text_is_played_as_the_chat_history_s
     turn = trajectory.turns[0]
     assert turn.observation == "" and turn.observation_image.shape == (4, 4, 3)
     assert trajectory.messages[1]["content"][1]["type"] == "image"
+
+
+@pytest.mark.parametrize("policy, advice", [("random", r"make_policy\('random'\)"), (None, "None"),
+                                            (len, "built-in function len")])
+def test_a_policy_that_is_no_policy_is_a_type_error_naming_it(tmp_path, policy, advice):
+    """rollout('random', tasks) (a policy spec, as the command line takes) raised
+    "AttributeError: 'str' object has no attribute 'tokenizer'"."""
+    path = tmp_path / "t.jsonl"
+    with pytest.raises(TypeError, match=f"policy must be a Policy .*{advice}"):
+        rollout(policy, [Task("games/GuessTheNumber-v0", 0)], progress=False, trajectories_path=path)
+    assert not path.exists()
