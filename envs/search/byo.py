@@ -18,8 +18,9 @@
   and each hop's query its title.
 
 ``shape="auto"`` looks at the first row: HotpotQA when it has ``supporting_facts`` or a
-HotpotQA ``context`` (a list of paragraphs, or the datasets dict), NQ when it has an answer
-field (beside a ``context`` passage string, as in many RAG sets). :func:`hotpotqa_documents`
+HotpotQA ``context`` (a list of ``[title, [sentences]]`` paragraphs, or the datasets dict of
+``title`` and ``sentences``), NQ when it has an answer field (beside a ``context`` of another
+shape, a passage string or a list of them, as in many RAG sets). :func:`hotpotqa_documents`
 yields the context paragraphs of a HotpotQA source as documents whose ids are their titles (the
 ids the gold documents name), each title once, so one HotpotQA file gives a corpus and its
 questions.
@@ -85,7 +86,7 @@ class _Ungradable(Exception):
 def detect_shape(row: dict[str, Any], where: str = "the source") -> str:
     """``"hotpotqa"`` or ``"nq"`` for a first row (module docstring); ``ValueError`` naming its
     fields otherwise."""
-    if "question" in row and ("supporting_facts" in row or isinstance(row.get("context"), (list, tuple, dict))):
+    if "question" in row and ("supporting_facts" in row or _is_hotpotqa_context(row.get("context"))):
         return "hotpotqa"
     if "question" in row and (any(k in row for k in ("answer", "answers", "golden_answers"))
                               or _ground_truth_target(row) is not None):
@@ -93,6 +94,18 @@ def detect_shape(row: dict[str, Any], where: str = "the source") -> str:
     raise ValueError(f"{where}: cannot tell the shape of the first row (fields: {sorted(row)}): NQ rows have a "
                      "question and answer / answers / golden_answers, HotpotQA rows a question, answer, "
                      "supporting_facts and context")
+
+
+def _is_hotpotqa_context(value: Any) -> bool:
+    """Whether ``value`` is shaped like a HotpotQA ``context``: paragraphs ``[title, [sentences]]``
+    or the datasets dict of ``title`` and ``sentences`` (a RAG set's list of passage strings is
+    not: such rows are NQ rows)."""
+    if isinstance(value, dict):
+        return "title" in value and "sentences" in value
+    if isinstance(value, (list, tuple)) and value:
+        first = value[0]
+        return isinstance(first, (list, tuple)) and len(first) == 2 and isinstance(first[1], (list, tuple))
+    return False
 
 
 def hotpotqa_documents(source: Any) -> Iterator[Document]:

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from agentgym.core import ConfigError
+from agentgym.envs.search.byo import detect_shape, read_tasks
 from agentgym.envs.search.corpus_env import API_KEY_ENV, corpus_search_env
 from agentgym.envs.search.retrievers import search_cache_dir
 
@@ -60,3 +61,18 @@ def test_a_block_of_one_tag_inside_one_of_the_other_is_a_nested_tag(make_env, ac
     assert observation.startswith("Your previous action is invalid: a <search> and an <answer> block overlap")
     assert info["error_kind"] == "format" and not terminated
     assert info["queries"] == [] and "answer" not in info
+
+
+@pytest.mark.parametrize("context", [["The Bar is in Paris.", "Another passage."],
+                                     {"passages": ["The Bar is in Paris."]}])
+def test_nq_rows_with_a_list_of_passages_are_nq_rows(tmp_path, context):
+    # a RAG set's "context" as a list of passage strings made the row HotpotQA-shaped, which then
+    # said "row 0: no answer (fields: ['answers', ...])" of a row that has its answers
+    path = tmp_path / "rag.jsonl"
+    path.write_text(json.dumps({"question": "Where is the Bar?", "answers": ["Paris", "paris, France"],
+                                "context": context}) + "\n", encoding="utf-8")
+    [task] = read_tasks(str(path))
+    assert (task.answer, task.aliases, task.gold_documents) == ("Paris", ("paris, France",), ())
+    hotpot = {"question": "q", "answer": "a", "context": [["Title", ["One.", " Two."]]]}
+    assert detect_shape(hotpot) == "hotpotqa"  # paragraphs [title, [sentences]]: HotpotQA's
+    assert detect_shape({**hotpot, "context": {"title": ["T"], "sentences": [["S."]]}}) == "hotpotqa"
