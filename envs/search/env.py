@@ -62,7 +62,7 @@ import re
 from itertools import zip_longest
 from typing import Any, ClassVar, Sequence
 
-from agentgym.core import ConfigError, Feedback, LLMEnv, check_int
+from agentgym.core import ConfigError, Feedback, LLMEnv, check_int, is_int
 from agentgym.info import ErrorKind
 from agentgym.registry import constructor_arguments
 from agentgym.retrieval.base import DocumentNotFound, Hit, RetrievalError, Retriever
@@ -233,10 +233,10 @@ class SearchEnv(LLMEnv):
         index = options.get("task_index")
         if index is None:
             index = self.rng.randrange(len(self.tasks))
-        elif isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self.tasks):
+        elif not is_int(index) or not 0 <= index < len(self.tasks):  # NumPy's ints too, as elsewhere
             raise ConfigError(f"{type(self).__name__}.reset: options['task_index'] must be an int in "
                               f"[0, {len(self.tasks)}), got {index!r}")
-        self.task = self.tasks[index]
+        self.task = self.tasks[int(index)]
         self.log = RetrievalLog(self.task.gold_documents)
         self.turns_used = 0
         self.answer_given = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from agentgym.core import ConfigError
@@ -76,3 +77,12 @@ def test_nq_rows_with_a_list_of_passages_are_nq_rows(tmp_path, context):
     hotpot = {"question": "q", "answer": "a", "context": [["Title", ["One.", " Two."]]]}
     assert detect_shape(hotpot) == "hotpotqa"  # paragraphs [title, [sentences]]: HotpotQA's
     assert detect_shape({**hotpot, "context": {"title": ["T"], "sentences": [["S."]]}}) == "hotpotqa"
+
+
+def test_a_numpy_task_index_picks_that_task(make_env):
+    # np.int64 (np.arange, a sampler's draw) was refused: "options['task_index'] must be an int ..."
+    env = make_env()
+    observation, _ = env.reset(options={"task_index": np.int64(2)})
+    assert env.task == env.tasks[2] and env.tasks[2].question in observation
+    with pytest.raises(ConfigError, match="task_index"):
+        env.reset(options={"task_index": np.bool_(True)})
