@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from agentgym.cli.options import console as table_console
+from agentgym.cli.options import console as table_console, path_argument
 from agentgym.core import ConfigError
 from agentgym.eval.compare import (
     NamedRun,
@@ -26,11 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "compare", help="compare evaluation runs side by side",
         description="One row per environment, columns per run: success with its 95% Wilson interval, "
                     "mean return, mean turns; then the overall row.")
-    parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR",
+    parser.add_argument("run_dirs", nargs="+", type=path_argument, metavar="RUN_DIR",
                         help="run directories written by `agentgym eval` (they hold results.json; "
                              "summarise an interrupted run first with `agentgym report RUN_DIR`)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    parser.add_argument("--plot", type=Path, default=None, metavar="PNG",
+    parser.add_argument("--plot", type=path_argument, default=None, metavar="PNG",
                         help="also draw success per environment, a bar per run with its 95%% interval, "
                              "into this PNG file (needs matplotlib: pip install 'agentgym[eval]')")
 

@@ -27,6 +27,7 @@ from agentgym.cli.options import (
     env_runtime,
     non_negative_float,
     non_negative_int,
+    path_argument,
     positive_int,
     probability,
 )
@@ -71,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--tasks", type=positive_int, default=None,
                         help="only the first N seeds of each suite entry; with --env, N seeds "
                              f"(default {DEFAULT_ENV_TASKS})")
-    parser.add_argument("--out", type=Path, default=None,
+    parser.add_argument("--out", type=path_argument, default=None,
                         help="run directory (default: runs/<suite or env ids>-<policy>-<timestamp>)")
     parser.add_argument("--max-tokens", type=positive_int, default=_SAMPLING_DEFAULTS.max_tokens,
                         help="most tokens per generation (default: %(default)s)")

@@ -2,7 +2,7 @@
 that name the option in their error, and the console every table is printed on.
 
 The argparse types (:func:`positive_int`, :func:`non_negative_int`, :func:`positive_float`,
-:func:`probability`) make argparse itself refuse a bad value with the option's name, e.g.
+:func:`probability`, :func:`path_argument`) make argparse itself refuse a bad value with the option's name, e.g.
 ``agentgym eval: error: argument --max-turns: must be a positive integer, got '0'`` and exit
 code 2, before any work starts. Use them as ``parser.add_argument("--x", type=positive_int)``.
 """
@@ -15,6 +15,7 @@ import json
 import math
 import os
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 from rich.console import Console
@@ -70,6 +71,14 @@ def _int_type(minimum: int, what: str) -> Callable[[str], int]:
 positive_int = _int_type(1, "a positive integer")
 #: argparse type: an integer >= 0 (``--seed``, ``--port``).
 non_negative_int = _int_type(0, "a non-negative integer")
+
+
+def path_argument(text: str) -> Path:
+    """argparse type: a path, refused when empty (``Path("")`` is the current folder: ``--out
+    "$RUN"`` with ``RUN`` unset would write a run into it, ``report ""`` would read it)."""
+    if not text:
+        raise argparse.ArgumentTypeError("must be a path, got an empty one")
+    return Path(text)
 
 
 def positive_float(text: str) -> float:

@@ -25,7 +25,8 @@ from rich.console import Console
 from rich.text import Text
 
 import agentgym
-from agentgym.cli.options import ENV_ID_HELP, PipeSafeConsole, add_env_options, env_kwargs, non_negative_int
+from agentgym.cli.options import (ENV_ID_HELP, PipeSafeConsole, add_env_options, env_kwargs, non_negative_int,
+                                    path_argument)
 from agentgym.eval.tables import terminal_text
 
 HELP = "Type your action. Commands: :hint (the oracle's move), :state (render), :help, :quit."
@@ -40,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("play", help="play an environment yourself")
     parser.add_argument("env_id", help=ENV_ID_HELP)
     parser.add_argument("--seed", type=non_negative_int, default=None, help="seed of the episode (default: random)")
-    parser.add_argument("--screenshots", type=Path, default=None, metavar="DIR",
+    parser.add_argument("--screenshots", type=path_argument, default=None, metavar="DIR",
                         help="where the screenshots of web and GUI environments are written, one PNG per turn "
                              "(default: a new temporary folder, shown at the first one)")
     add_env_options(parser)

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from agentgym.cli.eval_cmd import failure_exit_code, print_summary
+from agentgym.cli.options import path_argument
 from agentgym.eval.evaluate import summarise_run
 
 
@@ -22,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Rebuild results.json, report.md and report.html of an evaluation run from its "
                     "trajectories.jsonl: the way to summarise a run that was interrupted or crashed "
                     "(its unfinished episodes are left out and the results are marked incomplete).")
-    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory written by `agentgym eval`")
+    parser.add_argument("run_dir", type=path_argument, metavar="RUN_DIR",
+                        help="a run directory written by `agentgym eval`")
 
 
 def run(args: argparse.Namespace) -> int:

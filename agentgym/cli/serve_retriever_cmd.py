@@ -17,6 +17,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from agentgym.cli.options import path_argument
+
 API_KEY_ENV = "AGENTGYM_API_KEY"
 
 
@@ -36,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     corpus = parser.add_mutually_exclusive_group(required=True)
     corpus.add_argument("--world-size", type=int, metavar="N",
                         help="serve the generated encyclopedia of N entities (with --seed)")
-    corpus.add_argument("--corpus", metavar="PATH",
+    corpus.add_argument("--corpus", type=path_argument, metavar="PATH",
                         help="serve your own corpus: a .jsonl/.jsonl.gz/.json/.parquet file or a saved datasets "
                              "folder (fields id/_id/doc_id/docid, title, text/contents/passage/body; wiki-18's "
                              "'\"Title\"\\ntext' contents are split)")
@@ -44,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--id-field", default=None, help="--corpus: the id column (default: detected)")
     parser.add_argument("--title-field", default=None, help="--corpus: the title column (default: detected)")
     parser.add_argument("--text-field", default=None, help="--corpus: the text column (default: detected)")
-    parser.add_argument("--index-dir", type=Path, default=None,
+    parser.add_argument("--index-dir", type=path_argument, default=None,
                         help=f"where corpora and indexes are cached (default: {default_index_dir()})")
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to listen on (default: loopback only); any other needs an API key")

@@ -24,6 +24,7 @@ from agentgym.cli.options import (
     check_env_arguments,
     env_kwargs,
     non_negative_int,
+    path_argument,
     positive_float,
     positive_int,
 )
@@ -47,13 +48,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--first-seed", type=non_negative_int, default=0, help="default: %(default)s")
     parser.add_argument("--max-turns", type=positive_int, default=None,
                         help="turn budget (default: the environment's)")
-    parser.add_argument("--trajectories", type=Path, nargs="*", default=[],
+    parser.add_argument("--trajectories", type=path_argument, nargs="*", default=[],
                         help="recorded token-exact trajectories (JSONL) to learn from, with or instead of --env")
     parser.add_argument("--include-failures", action="store_true", help="keep episodes that did not succeed")
     parser.add_argument("--epochs", type=positive_int, default=2, help="passes over the demonstrations (default: %(default)s)")
     parser.add_argument("--lr", type=positive_float, default=1e-5, help="learning rate (default: %(default)s)")
     parser.add_argument("--rows-per-step", type=positive_int, default=16, help="trajectories per optimizer step (default: %(default)s)")
-    parser.add_argument("--out", type=Path, required=True, help="where the fine-tuned model is saved")
+    parser.add_argument("--out", type=path_argument, required=True,
+                        help="where the fine-tuned model is saved")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ import functools
 from pathlib import Path
 from typing import Any, Callable
 
-from agentgym.cli.options import positive_int
+from agentgym.cli.options import path_argument, positive_int
 from agentgym.train.config import load_config, parse_overrides
 
 _LATEST = "LATEST"
@@ -29,15 +29,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Train a policy by reinforcement learning as a TOML configuration says (see examples/*.toml; "
                     "every option and its default is documented in agentgym/train/config.py). Writes metrics, "
                     "checkpoints, curves and the final weights to the run directory.")
-    parser.add_argument("config_file", nargs="?", type=Path, default=None, metavar="CONFIG",
+    parser.add_argument("config_file", nargs="?", type=path_argument, default=None, metavar="CONFIG",
                         help="the TOML configuration (the same as --config)")
-    parser.add_argument("--config", type=Path, default=None,
+    parser.add_argument("--config", type=path_argument, default=None,
                         help="the TOML configuration (optional with --resume DIR: the checkpoint's own is used)")
     parser.add_argument("--resume", nargs="?", const=_LATEST, default=None, metavar="DIR",
                         help="continue from the latest checkpoint of DIR (a run directory or a checkpoint folder); "
                              "without DIR, of the configuration's run directory")
     parser.add_argument("--steps", type=positive_int, default=None, help="total training steps (overrides run.steps)")
-    parser.add_argument("--out", type=Path, default=None,
+    parser.add_argument("--out", type=path_argument, default=None,
                         help="run directory (overrides run.out_dir); a new run refuses one that holds a run")
     parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
                         help="override one option, e.g. --set rollout.group_size=4 --set optimizer.lr=1e-5 "

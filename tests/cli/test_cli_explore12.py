@@ -108,3 +108,25 @@ def test_compare_plot_under_a_file_names_the_file_in_the_way(capsys, tmp_path):
     assert code == 2 and out == ""
     assert f"--plot {tmp_path / 'notes.txt' / 'plot.png'}: {tmp_path / 'notes.txt'} is a file, not a folder" in err
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+# ---------------------------------------------------------------------------- empty paths
+@pytest.mark.parametrize("argv, option", [
+    (["eval", "--env", "games/GuessTheNumber-v0", "--tasks", "1", "--policy", "oracle", "--no-progress", "--out", ""],
+     "--out"),
+    (["report", ""], "RUN_DIR"),
+    (["compare", ""], "RUN_DIR"),
+    (["play", "games/GuessTheNumber-v0", "--screenshots", ""], "--screenshots"),
+    (["sft", "--env", "games/GuessTheNumber-v0", "--out", ""], "--out"),
+    (["train", "--config", ""], "--config"),
+    (["serve-retriever", "--corpus", ""], "--corpus"),
+])
+def test_an_empty_path_is_refused_not_taken_for_the_current_folder(capsys, monkeypatch, tmp_path, argv, option):
+    """`agentgym eval ... --out "$RUN"` with RUN unset wrote the run (run.json, trajectories,
+    reports) into the current folder: Path('') is '.'; report and compare read it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("builtins.input", lambda prompt="": ":quit")
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert f"argument {option}: must be a path, got an empty one" in err
+    assert list(tmp_path.iterdir()) == []
