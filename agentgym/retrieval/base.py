@@ -6,7 +6,7 @@ A :class:`Retriever` answers text queries with ranked :class:`Hit`\\ s and opens
 
 * ``search(query, k)`` -> at most ``k`` hits, best first (``score`` non-increasing); an empty
   or whitespace-only query, or one with no indexed term, returns ``[]``; ``k`` must be a
-  positive int (``ValueError`` otherwise).
+  positive int (NumPy's included; ``ValueError`` otherwise, :func:`check_k`).
 * ``search_many(queries, k)`` -> one list per query, in order; the same as calling ``search``
   for each, usually faster.
 * ``document(doc_id)`` -> the stored document; an unknown id raises :class:`DocumentNotFound`
@@ -24,6 +24,7 @@ decides how; at most a few hundred characters), which a search environment shows
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Protocol, Sequence, runtime_checkable
 
@@ -72,7 +73,8 @@ class Retriever(Protocol):
 
 
 def check_k(k: object) -> int:
-    """``k`` as an int, or ``ValueError`` when it is not a positive int."""
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+    """``k`` as an int, or ``ValueError`` when it is not a positive int (any integer, NumPy's
+    included, as elsewhere in agentgym; not a bool)."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise ValueError(f"k must be a positive int, got {k!r}")
-    return k
+    return int(k)

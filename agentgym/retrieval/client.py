@@ -61,7 +61,7 @@ class RemoteRetriever:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if topk_cap is not None:
-            check_k(topk_cap)
+            topk_cap = check_k(topk_cap)
         if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
             # a pool of no connections would answer every call "no answer in time (PoolTimeout)"
             raise ValueError(f"max_connections must be a positive int, got {max_connections!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 
+import numpy as np
 import pytest
 
 from agentgym.retrieval.base import Document, DocumentNotFound, RetrievalError
@@ -113,3 +114,14 @@ def test_credentials_in_the_url_stay_out_of_messages(served):
             up.document("e9999999")
     for message in (str(closed.value), str(unknown.value)):
         assert "hunter2" not in message and "alice" not in message
+
+
+def test_k_may_be_a_numpy_integer(served):
+    server, index = served
+    # np.int64(3) was refused: "k must be a positive int, got np.int64(3)"
+    assert index.search("novel published", np.int64(3)) == index.search("novel published", 3)
+    with RemoteRetriever(server.url, topk_cap=np.int32(2)) as remote:
+        assert remote.search_many(["novel published"], np.int64(3)) == [index.search("novel published", 2)]
+    for bad in (np.int64(0), np.bool_(True), True, 2.0):
+        with pytest.raises(ValueError, match="k must be a positive int"):
+            index.search("novel", bad)
