@@ -161,7 +161,7 @@ def chosen_suite(args: argparse.Namespace) -> tuple[Suite, int | None]:
         if kwargs or args.first_seed:
             raise ConfigError("--difficulty, -o and --first-seed apply to --env environments; "
                               "a suite fixes its own arguments and seeds")
-        return get_suite(args.suite or DEFAULT_SUITE), args.tasks
+        return get_suite(DEFAULT_SUITE if args.suite is None else args.suite), args.tasks  # '' is refused
     if args.suite is not None:
         raise ConfigError("give --suite or --env, not both")
     count = args.tasks or DEFAULT_ENV_TASKS

@@ -130,3 +130,14 @@ def test_an_empty_path_is_refused_not_taken_for_the_current_folder(capsys, monke
     assert code == 2
     assert f"argument {option}: must be a path, got an empty one" in err
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------ eval
+def test_eval_refuses_an_empty_suite_name_instead_of_running_the_default_suite(capsys, monkeypatch, tmp_path):
+    """`agentgym eval --suite "$SUITE"` with SUITE unset ran quick-v1, the default, as if no
+    suite had been named, and recorded it as the run asked for."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "eval", "--suite", "", "--policy", "random", "--tasks", "1", "--no-progress")
+    assert code == 2
+    assert "agentgym eval: error: no suite named ''" in err
+    assert list(tmp_path.iterdir()) == []
