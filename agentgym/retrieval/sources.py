@@ -198,6 +198,8 @@ def _json_rows(path: Path) -> Iterator[dict[str, Any]]:
                     rows = json.load(handle)
                 except ValueError as exc:
                     raise ValueError(f"{path}: not valid JSON: {exc}") from None
+                except RecursionError:
+                    raise ValueError(f"{path}: not valid JSON: nested too deeply") from None
                 for row_number, row in enumerate(rows):
                     yield _check_row(row, path, f"item {row_number}")
                 return
@@ -207,6 +209,8 @@ def _json_rows(path: Path) -> Iterator[dict[str, Any]]:
                     continue
                 try:
                     row = json.loads(line)
+                except RecursionError:  # not a ValueError: it escaped every caller's error handling
+                    raise ValueError(f"{path}: line {line_number} is not valid JSON: nested too deeply") from None
                 except ValueError as exc:
                     if first and name.endswith((".json", ".json.gz")):
                         _refuse_one_object(handle, path)
@@ -224,7 +228,7 @@ def _refuse_one_object(handle: io.TextIOBase, path: Path) -> None:
     handle.seek(0)
     try:
         whole = json.load(handle)
-    except ValueError:
+    except (ValueError, RecursionError):
         return
     if isinstance(whole, dict):
         keys = ", ".join(sorted(map(str, whole))[:10])

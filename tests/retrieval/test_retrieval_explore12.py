@@ -12,7 +12,7 @@ from agentgym.retrieval.base import Document, DocumentNotFound, RetrievalError
 from agentgym.retrieval.bm25 import BM25Index
 from agentgym.retrieval.client import RemoteRetriever
 from agentgym.retrieval.server import create_retrieval_app, serve_retriever
-from agentgym.retrieval.sources import join_contents, split_contents
+from agentgym.retrieval.sources import join_contents, read_documents, split_contents
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +125,16 @@ def test_k_may_be_a_numpy_integer(served):
     for bad in (np.int64(0), np.bool_(True), True, 2.0):
         with pytest.raises(ValueError, match="k must be a positive int"):
             index.search("novel", bad)
+
+
+@pytest.mark.parametrize("name, text, error", [
+    ("deep.jsonl", '{"id": "1", "text": "fine"}\n' + "[" * 100_000, "line 2 is not valid JSON: nested too deeply"),
+    ("deep.json", "[" * 100_000, "not valid JSON: nested too deeply"),
+    ("pretty.json", '{"rows":\n' + "[" * 100_000, "line 1 is not valid JSON"),  # the whole file one object?
+])
+def test_json_nested_too_deeply_is_a_value_error_naming_the_line(tmp_path, name, text, error):
+    # RecursionError escaped: Corpus-v0 and read_tasks turn ValueError into their errors, not that
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=f"{name}: {error}"):
+        list(read_documents(path))
