@@ -49,6 +49,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port must be between 0 and 65535, got {args.port}")
+    if not args.model:  # Path("") is the current folder: never served for an unset variable
+        raise ValueError(f"--model is empty: give a Hugging Face checkpoint folder, a cached hub name or "
+                         f"'{EMBEDDED_SPEC}' (the embedded model)")
     if args.max_batch_size < 1:
         raise ValueError(f"--max-batch-size must be at least 1, got {args.max_batch_size}")
     if not (math.isfinite(args.max_body_mb) and args.max_body_mb > 0):  # inf: no byte count

@@ -141,3 +141,14 @@ def test_eval_refuses_an_empty_suite_name_instead_of_running_the_default_suite(c
     assert code == 2
     assert "agentgym eval: error: no suite named ''" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_policy_refuses_an_empty_model_instead_of_reading_the_current_folder(capsys, monkeypatch, tmp_path):
+    """`agentgym serve-policy --model "$MODEL"` with MODEL unset said ' is not a Hugging Face
+    checkpoint folder' (of the current folder, unnamed), and served the current folder when it
+    held a checkpoint."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AGENTGYM_API_KEY", raising=False)
+    code, _, err = run_cli(capsys, "serve-policy", "--model", "")
+    assert code == 2
+    assert err.startswith("agentgym serve-policy: error: --model is empty: ")
