@@ -11,7 +11,9 @@ opened whose server has not answered within the load timeout has its loading sto
 shown stays), and the error says so: Playwright evaluates nothing while a navigation is pending.
 
 Text given to ``fill`` or ``keyboard_type`` is typed as text: ``<script>`` stays characters in a
-field and never runs. The files of ``upload_file`` / ``mouse_upload_file`` are used as given:
+field and never runs. A date, time, month, week or colour field that drops a ``fill`` text in
+another format (the browser does so silently) makes the action an error naming the format
+(:data:`VALUE_FORMATS`). The files of ``upload_file`` / ``mouse_upload_file`` are used as given:
 :class:`~agentgym.browser.env.BrowserEnv` has already confined them to its upload folder.
 """
 
@@ -200,8 +202,36 @@ def _focus(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
     _element(page, args["bid"], need_visible=False).focus(timeout=ms)
 
 
-def _fill(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:
-    _element(page, args["bid"]).fill(args["text"], timeout=ms)
+#: Fields that hold a value only in one format, and that format. A text in another one is
+#: dropped by the browser without an error (``fill`` of "01/31/2016" into a date field leaves it
+#: empty; an unknown colour becomes black), so :func:`_fill` checks what the field took.
+VALUE_FORMATS = {
+    "date": "the date as YYYY-MM-DD (e.g. 2016-01-31)",
+    "time": "the time as HH:MM, 24-hour (e.g. 14:05)",
+    "datetime-local": "the date and time as YYYY-MM-DDTHH:MM (e.g. 2016-01-31T14:05)",
+    "month": "the month as YYYY-MM (e.g. 2016-01)",
+    "week": "the week as YYYY-Www (e.g. 2016-W05)",
+    "color": "the colour as #rrggbb (e.g. #ff0000)",
+}
+
+
+def _fill(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
+    bid, text = args["bid"], args["text"]
+    element = _element(page, bid)
+    element.fill(text, timeout=ms)
+    try:
+        kind, value = element.evaluate("(el) => el instanceof HTMLInputElement ? [el.type, el.value] : ['', '']",
+                                       timeout=ms)
+    except Exception as exc:  # noqa: BLE001 - the page moved on (a change that submits): nothing to check
+        if is_target_closed(exc):
+            raise
+        return None
+    wanted = text.strip().lower()
+    took = value.lower() == wanted if kind == "color" else bool(value) or not wanted
+    if kind in VALUE_FORMATS and not took:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        return f"[{bid}] is a {kind} field and did not take {shown!r}; write {VALUE_FORMATS[kind]}"
+    return None
 
 
 def _clear(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> None:

@@ -141,3 +141,23 @@ def test_backticks_inside_a_text_argument_make_no_fenced_block(text):
     assert parse_actions("```\nclick('1')\n```\nclick('2') and more")[0].args == {"bid": "1", "button": "left",
                                                                                    "modifiers": ()}
 
+
+FORMATTED_FIELDS = """<title>formats</title><input type="date" aria-label="Day"><input type="time" aria-label="At">
+<input type="color" aria-label="Tint"><input type="month" aria-label="Month">"""
+
+
+def test_a_field_that_drops_a_value_in_the_wrong_format_says_so(session, site):
+    # The browser drops a value a date, time or colour field cannot hold without an error: fill
+    # said nothing while the field stayed empty (MiniWoB's enter-date asks for "01/31/2016").
+    session.run(lambda page: page.goto(site.page("/x12/formats.html", FORMATTED_FIELDS)))
+    text = observe(session)["text"]
+    day, at, tint, month = (bid_of(text, f'"{name}"') for name in ("Day", "At", "Tint", "Month"))
+    for bid, wrong, hint in ((day, "01/31/2016", "YYYY-MM-DD"), (at, "2:05 PM", "HH:MM"), (tint, "red", "#rrggbb"),
+                             (month, "January 2016", "YYYY-MM")):
+        outcome = _act(session, f"fill('{bid}', {wrong!r})")
+        assert outcome.error is not None and hint in outcome.error and repr(wrong) in outcome.error, outcome.error
+    for bid, right in ((day, "2016-01-31"), (at, "14:05"), (tint, "#FF0000"), (month, "2016-01"), (day, "")):
+        outcome = _act(session, f"fill('{bid}', {right!r})")
+        assert outcome.ok, outcome.error
+    values = session.run(lambda page: page.evaluate("Array.from(document.querySelectorAll('input'), (el) => el.value)"))
+    assert values == ["", "14:05", "#ff0000", "2016-01"]
