@@ -419,11 +419,12 @@ class SearchEnv(LLMEnv):
 
     # ------------------------------------------------------------------ baselines
     def oracle_action(self) -> str:
-        """Search the next hop whose gold document is not retrieved yet (each hop query once),
-        then answer the reference answer."""
+        """Search the next hop whose gold document is not retrieved yet (each hop query once, as
+        sent: cut to ``max_query_chars``), then answer the reference answer."""
         task = self.task
         for gold, query in zip_longest(task.gold_documents, task.hop_queries):
-            if query is None or (gold is not None and gold in self.log.seen) or query in self.log.queries:
+            if query is None or (gold is not None and gold in self.log.seen) \
+                    or self._clean_query(query)[0] in self.log.queries:
                 continue
             return self._write("search", query)
         return self._write("answer", task.answer)

@@ -86,3 +86,19 @@ def test_a_numpy_task_index_picks_that_task(make_env):
     assert env.task == env.tasks[2] and env.tasks[2].question in observation
     with pytest.raises(ConfigError, match="task_index"):
         env.reset(options={"task_index": np.bool_(True)})
+
+
+def test_the_oracle_sends_each_hop_query_once_when_queries_are_cut(make_env):
+    # it compared the hop query with the logged (cut) query, never equal: a cut query whose results
+    # missed the gold document was sent again every turn, and the oracle never answered
+    env = make_env(max_query_chars=10, turn_budget=8)
+    for index in range(40):
+        env.reset(options={"task_index": index})
+        sent = []
+        while True:
+            _, reward, terminated, truncated, info = env.step(env.oracle_action())
+            sent += info["queries"]
+            if terminated or truncated:
+                break
+        assert len(sent) == len(set(sent)) <= env.task.hops, (index, sent)
+        assert info["episode"]["answered"] and reward == 1.0
