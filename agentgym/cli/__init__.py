@@ -12,11 +12,11 @@ or a ``.py`` file — before the command runs, so the ``agentgym.register`` /
 Errors a user can fix — an unknown id, a bad option value, a module that cannot be imported, a
 missing file, an environment server that cannot open a session, an optional dependency that is
 not installed (with the extra that installs it), a browser or a sandbox this machine cannot run
-(with what to install) — print one line ``agentgym COMMAND: error:
-...`` and exit with code 2. Anything
-else is a bug and keeps its traceback. A warning the library itself raises while a command runs
-(an update skipped for want of rows, say) prints as one line ``agentgym COMMAND: warning: ...``
-instead of Python's file, line and source; warnings attributed to other code keep Python's form.
+(with what to install), a full disk (of the files it writes, or of its redirected output) —
+print one line ``agentgym COMMAND: error: ...`` and exit with code 2. Anything else is a bug
+and keeps its traceback. A warning the library itself raises while a command runs (an update
+skipped for want of rows, say) prints as one line ``agentgym COMMAND: warning: ...`` instead
+of Python's file, line and source; warnings attributed to other code keep Python's form.
 """
 
 from __future__ import annotations
@@ -91,6 +91,12 @@ def is_read_only_error(exc: BaseException) -> bool:
     (``EROFS``, a plain ``OSError``): as much a path the command may not write as a
     ``PermissionError``, and answered as one."""
     return isinstance(exc, OSError) and exc.errno == errno.EROFS and exc.filename is not None
+
+
+def is_disk_full_error(exc: BaseException) -> bool:
+    """``exc`` is a write refused for want of room (``ENOSPC``, or ``EDQUOT``: a quota), of a
+    file the command writes or of its standard output redirected to a file: the user's to fix."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 #: The errors, as (module, class), that say what this machine lacks for a command and how to
@@ -241,9 +247,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except (OSError, RuntimeError) as exc:  # only some of these are the user's to fix
-        if not (is_remote_open_error(exc) or is_read_only_error(exc) or is_unavailable_error(exc)):
+        if not (is_remote_open_error(exc) or is_read_only_error(exc) or is_unavailable_error(exc)
+                or is_disk_full_error(exc)):
             raise
-        print(f"agentgym {args.command}: error: {user_error_message(exc)}", file=sys.stderr)
+        if isinstance(exc, OSError) and is_disk_full_error(exc) and exc.filename is None:
+            message = str(exc.strerror)  # a write's own: "No space left on device", without "[Errno 28]"
+        else:
+            message = user_error_message(exc)
+        print(f"agentgym {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)

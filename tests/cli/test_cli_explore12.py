@@ -2,6 +2,8 @@
 streams, values out of range and paths that cannot be written are one line and a documented
 exit status, never a traceback."""
 
+import errno
+import os
 import sys
 
 import pytest
@@ -152,3 +154,25 @@ def test_serve_policy_refuses_an_empty_model_instead_of_reading_the_current_fold
     code, _, err = run_cli(capsys, "serve-policy", "--model", "")
     assert code == 2
     assert err.startswith("agentgym serve-policy: error: --model is empty: ")
+
+
+# ------------------------------------------------------------------------------- full disk
+class _FullDisk:
+    """Standard output redirected to a file on a full disk: every write fails with ENOSPC."""
+
+    def write(self, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    flush = write
+
+    def isatty(self):
+        return False
+
+
+@pytest.mark.parametrize("argv", [["list", "games/Wordle-v0"], ["list", "--markdown", "games/Wordle-v0"]])
+def test_output_to_a_full_disk_is_a_one_line_error(capsys, monkeypatch, argv):
+    """`agentgym list > table.txt` on a full disk ended in a traceback (OSError: [Errno 28] No
+    space left on device) from rich's or print's write."""
+    monkeypatch.setattr(sys, "stdout", _FullDisk())
+    code = main(argv)
+    assert (code, capsys.readouterr().err) == (2, "agentgym list: error: No space left on device\n")
