@@ -431,13 +431,15 @@ class SearchEnv(LLMEnv):
 
     def random_action(self, rng: random.Random) -> str:
         """A search of one to four words of the question (three times in four), else an answer:
-        a title retrieved in this episode or one or two words of the question (``encyclopedia``
-        for a question without words, such as ``???``)."""
+        a title retrieved in this episode (one that is not blank: a passage without a title would
+        be an empty answer) or one or two words of the question (``encyclopedia`` for a question
+        without words, such as ``???``)."""
         words = (_WORD.findall(self.task.question) if self.task is not None else []) or ["encyclopedia"]
         if rng.random() < 0.75:
             return self._write("search", " ".join(rng.sample(words, rng.randint(1, min(4, len(words))))))
-        if self._titles and rng.random() < 0.5:
-            return self._write("answer", rng.choice(sorted(self._titles.values())))
+        titles = sorted(title for title in self._titles.values() if clean_text(title))
+        if titles and rng.random() < 0.5:
+            return self._write("answer", rng.choice(titles))
         return self._write("answer", " ".join(rng.sample(words, rng.randint(1, min(2, len(words))))))
 
     def _write(self, name: str, value: str) -> str:

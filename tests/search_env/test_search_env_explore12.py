@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import numpy as np
 import pytest
@@ -102,3 +103,24 @@ def test_the_oracle_sends_each_hop_query_once_when_queries_are_cut(make_env):
                 break
         assert len(sent) == len(set(sent)) <= env.task.hops, (index, sent)
         assert info["episode"]["answered"] and reward == 1.0
+
+
+def test_the_random_agent_never_answers_an_untitled_documents_empty_title(tmp_path):
+    # documents without titles (passages): the random agent "answered a title it had seen", the
+    # empty one, as <answer></answer>, a format error and not an answer
+    questions, documents = tmp_path / "q.jsonl", tmp_path / "d.jsonl"
+    questions.write_text(json.dumps({"question": "Where is the Bar?", "answer": "Paris"}) + "\n", encoding="utf-8")
+    documents.write_text("".join(json.dumps({"id": str(i), "text": f"The Bar {i} is in Paris."}) + "\n"
+                                 for i in range(5)), encoding="utf-8")
+    env = corpus_search_env(tasks=str(questions), corpus=str(documents), cache_dir=str(tmp_path / "cache"))
+    rng = random.Random(0)
+    answers = 0
+    for episode in range(20):
+        env.reset(seed=episode)
+        terminated = False
+        while not terminated:
+            _, _, terminated, truncated, info = env.step(env.random_action(rng))
+            assert "error_kind" not in info, info
+            terminated = terminated or truncated
+        answers += info["episode"]["answered"]
+    assert answers > 0
