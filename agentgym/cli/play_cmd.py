@@ -9,12 +9,14 @@ one per turn, into ``--screenshots DIR`` (default: a new temporary folder), and 
 
 The moves are read from standard input: with it closed (``agentgym play ID <&-``) the command
 is refused in one line before the environment is made; at its end (``</dev/null``) the episode
-ends, exit code 0.
+ends, exit code 0. A byte that is not of the input's encoding is read as U+FFFD (a move the
+environment refuses), not an error that ends the game.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import re
 import sys
 import tempfile
@@ -79,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     if sys.stdin is None:  # fd 0 closed: input() would fail at the first move, after a browser started
         raise ValueError("your moves are read from standard input, which is closed: run it in a "
                          "terminal, or give the moves on standard input (one per line)")
+    if isinstance(sys.stdin, io.TextIOWrapper):  # strict decoding raises at a stray byte, losing the lines
+        sys.stdin.reconfigure(errors="replace")  # read with it: it is a move the game refuses instead
     if args.screenshots is not None and args.screenshots.exists() and not args.screenshots.is_dir():
         raise ValueError(f"--screenshots {args.screenshots}: not a folder")  # before a browser starts
     kwargs = env_kwargs(args)

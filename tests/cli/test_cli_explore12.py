@@ -3,6 +3,7 @@ streams, values out of range and paths that cannot be written are one line and a
 exit status, never a traceback."""
 
 import errno
+import io
 import os
 import sys
 
@@ -176,3 +177,16 @@ def test_output_to_a_full_disk_is_a_one_line_error(capsys, monkeypatch, argv):
     monkeypatch.setattr(sys, "stdout", _FullDisk())
     code = main(argv)
     assert (code, capsys.readouterr().err) == (2, "agentgym list: error: No space left on device\n")
+
+
+# ------------------------------------------------------------------------- play's input
+def test_a_line_that_is_not_utf8_is_an_invalid_move_not_the_end_of_the_game(capsys, monkeypatch):
+    """Under a UTF-8 locale standard input decodes strictly: one stray byte in a typed move
+    (a Latin-1 terminal's 'é') ended the game with "error: 'utf-8' codec can't decode byte
+    0xe9", exit 2, and the moves after it were lost."""
+    moves = io.TextIOWrapper(io.BytesIO("caf\u00e9\n7\n:quit\n".encode("latin-1")), encoding="utf-8", errors="strict")
+    monkeypatch.setattr(sys, "stdin", moves)
+    code, out, err = run_cli(capsys, "play", "games/GuessTheNumber-v0", "--seed", "3")
+    assert (code, err) == (0, "")
+    _, played = out.split("invalid: ", 1)  # the stray line is refused as a move; the next is played
+    assert "than 7." in played
