@@ -60,7 +60,7 @@ import math
 import random
 import re
 from itertools import zip_longest
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Iterable, Sequence
 
 from agentgym.core import ConfigError, Feedback, LLMEnv, check_int, is_int
 from agentgym.info import ErrorKind
@@ -126,7 +126,8 @@ class SearchEnv(LLMEnv):
         kinds: the question kinds to draw (``single``, ``bridge``, ``comparison``,
             ``intersection``; a name or a list), ``None`` for all.
         questions: how many questions to generate (fewer if the world is too small).
-        tasks: the user's own :class:`SearchTask` list instead of generated questions.
+        tasks: the user's own :class:`SearchTask`\\ s (a list, or any iterable, read once) instead of
+            generated questions.
         retriever: a :class:`~agentgym.retrieval.base.Retriever` instead of the generated
             corpus's BM25 index; the caller keeps it (the environment never closes it).
         cache_dir: where the corpus and index live (default:
@@ -195,11 +196,14 @@ class SearchEnv(LLMEnv):
         check_int(owner, "size", size, minimum=50)
         check_int(owner, "seed", seed, minimum=0)
         if tasks is not None:
-            if isinstance(tasks, (str, bytes)) or not all(isinstance(t, SearchTask) for t in tasks):
+            if isinstance(tasks, (str, bytes)) or not isinstance(tasks, Iterable):
                 raise ConfigError(f"{owner}: tasks must be a list of SearchTask, got {tasks!r:.200}")
-            if not tasks:
+            given = tuple(tasks)  # read once: a generator checked first would be used up
+            if not all(isinstance(t, SearchTask) for t in given):
+                raise ConfigError(f"{owner}: tasks must be a list of SearchTask, got {given!r:.200}")
+            if not given:
                 raise ConfigError(f"{owner}: tasks is empty")
-            return tuple(tasks)
+            return given
         if split not in SPLITS:
             raise ConfigError(f"{owner}: split must be one of {', '.join(SPLITS)}, got {split!r}")
         kinds = (kinds,) if isinstance(kinds, str) else KINDS if kinds is None else kinds

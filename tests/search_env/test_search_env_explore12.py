@@ -11,6 +11,7 @@ import pytest
 from agentgym.core import ConfigError
 from agentgym.envs.search.byo import detect_shape, read_tasks
 from agentgym.envs.search.corpus_env import API_KEY_ENV, corpus_search_env
+from agentgym.envs.search.env import SearchEnv
 from agentgym.envs.search.retrievers import search_cache_dir
 
 
@@ -124,3 +125,18 @@ def test_the_random_agent_never_answers_an_untitled_documents_empty_title(tmp_pa
             terminated = terminated or truncated
         answers += info["episode"]["answered"]
     assert answers > 0
+
+
+def test_tasks_given_as_a_generator_are_all_kept(world_kwargs):
+    # a generator was used up by the type check and left no task: reset then raised
+    # "ValueError: empty range for randrange()"; a number raised "TypeError: 'int' object is not iterable"
+    listed = list(SearchEnv(**world_kwargs, kinds="single", questions=6).tasks)
+    env = SearchEnv(**world_kwargs, tasks=(task for task in listed if task.hops == 1))
+    assert env.tasks == tuple(listed)
+    observation, _ = env.reset(seed=0)
+    assert env.task in listed and env.task.question in observation
+    for bad in (5, filter(None, [1, 2])):
+        with pytest.raises(ConfigError, match="tasks must be a list of SearchTask"):
+            SearchEnv(**world_kwargs, tasks=bad)
+    with pytest.raises(ConfigError, match="tasks is empty"):
+        SearchEnv(**world_kwargs, tasks=iter(()))
