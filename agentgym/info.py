@@ -67,3 +67,14 @@ class StepInfo(TypedDict):
     error_kind: NotRequired[ErrorKind]
     #: Turns left under :class:`~agentgym.wrappers.TurnLimit`.
     turns_left: NotRequired[int]
+
+
+def step_error(info: dict[str, Any]) -> str | None:
+    """A step's ``info["error"]`` as a trajectory's turn records it: ``None`` when the key is
+    missing or falsy (as :class:`~agentgym.wrappers.EpisodeStatistics` counts invalid actions),
+    else its text (any Gymnasium environment may report an error as a number or a flag; a
+    trajectory holds only text or null there)."""
+    error = info.get("error")
+    if not error:
+        return None
+    return error if isinstance(error, str) else str(error)

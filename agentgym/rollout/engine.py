@@ -68,7 +68,7 @@ import agentgym
 from agentgym.core import is_finite_number, is_int
 from agentgym.event_loops import run_sync
 from agentgym.images import is_image
-from agentgym.info import ErrorKind
+from agentgym.info import ErrorKind, step_error
 from agentgym.registry import checked_wrappers
 from agentgym.policies.base import ENV_HINTS, Generation, Policy, Request, SamplingParams
 from agentgym.rollout.batcher import GenerationBatcher
@@ -375,7 +375,7 @@ class _Runner:
             turn.seconds = time.perf_counter() - started
             hints = info.get(HINTS_KEY)
             turn.reward, turn.reward_components = _checked_rewards(reward, info.get("reward_components", {}))
-            turn.error = info.get("error")
+            turn.error = step_error(info)
             turn.info = json_safe({k: v for k, v in info.items() if k not in _INFO_KEYS_STORED_ELSEWHERE})
             trajectory.turns.append(turn)
             if self.on_turn is not None:

@@ -14,6 +14,7 @@ import numpy as np
 
 from agentgym.core import ConfigError, check_flag, is_int
 from agentgym.images import is_image
+from agentgym.info import step_error
 from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn, json_safe
 
 # Step-info keys a Turn stores in its own fields, or that repeat what the trajectory holds.
@@ -125,7 +126,7 @@ class TrajectoryRecorder(gym.Wrapper):
                 action=action if isinstance(action, str) else json.dumps(json_safe(action)),
                 reward=float(reward),
                 reward_components=dict(info.get("reward_components") or {}),
-                error=_text_or_none(info.get("error") or None),  # as EpisodeStatistics: a falsy one is none
+                error=step_error(info),
                 info=json_safe({k: v for k, v in info.items() if k not in _NOT_IN_TURN_INFO}),
                 seconds=time.perf_counter() - start,
                 observation_image=self._image,
