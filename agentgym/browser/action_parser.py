@@ -26,9 +26,11 @@ written ``'12'`` or ``12``)::
 click), the mouse actions an optional ``button`` (``'left'``, ``'middle'``, ``'right'``), as
 BrowserGym's do; ``mouse_down`` and ``mouse_up`` may come in different turns (the button stays
 held in between), and several ``mouse_move`` lines between them draw a path. Arguments may also
-be given by keyword (``fill(bid="3", text="abc")``). The upload actions click and answer the
-file chooser that opens with the files named; :class:`~agentgym.browser.env.BrowserEnv` offers
-them only with an ``upload_dir`` and finds the names there (never elsewhere on the machine).
+be given by keyword (``fill(bid="3", text="abc")``). ``goto`` takes a URL, a path on the current
+site, or a loopback address without ``http://`` (``localhost:8000/page``), as an address bar
+does. The upload actions click and answer the file chooser that opens with the files named;
+:class:`~agentgym.browser.env.BrowserEnv` offers them only with an ``upload_dir`` and finds the
+names there (never elsewhere on the machine).
 
 Where the action is in the text (:func:`parse_actions`):
 

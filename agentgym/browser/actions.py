@@ -435,9 +435,17 @@ def _mouse_upload_file(page: Any, x: float, y: float, args: dict[str, Any], ms: 
     return _choose_files(page, lambda: page.mouse.click(x, y), args["file"], ms, f"({x:g}, {y:g})")
 
 
+#: A loopback address written without ``http://``, as in an address bar (``localhost:8000/page``):
+#: not a scheme (``localhost:``) nor a path on the current site (``127.0.0.1:8000/page``).
+_BARE_LOOPBACK = re.compile(r"^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?(?:[/?#]|$)", re.IGNORECASE)
+
+
 def _goto(page: Any, args: dict[str, Any], ms: float, load_ms: float) -> str | None:
     url = args["url"]
-    target = url if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", url) else urljoin(page.url, url)
+    if _BARE_LOOPBACK.match(url):
+        target = "http://" + url
+    else:
+        target = url if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", url) else urljoin(page.url, url)
     if not target.lower().startswith(("http://", "https://")) or not allowed_url(target):
         return refusal(url)
     return _load(page, lambda: page.goto(target, timeout=load_ms, wait_until="load"), load_ms, repr(url))

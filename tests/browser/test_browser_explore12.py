@@ -53,7 +53,8 @@ XHTML_FORM = """<?xml version="1.0" encoding="utf-8"?>
 <h1>Order</h1><a href="/x12/form.xhtml">Again</a>
 <label for="n">Name</label><input id="n" value="Ada"/>
 <input type="checkbox" checked="checked" aria-label="Agree"/>
-<select aria-label="Size" onchange="window.picked = this.value"><option>S</option><option selected="selected">M</option></select>
+<select aria-label="Size" onchange="window.picked = this.value">
+  <option>S</option><option selected="selected">M</option></select>
 <textarea aria-label="Notes">first</textarea><button>Go</button>
 </body></html>"""
 
@@ -161,3 +162,18 @@ def test_a_field_that_drops_a_value_in_the_wrong_format_says_so(session, site):
         assert outcome.ok, outcome.error
     values = session.run(lambda page: page.evaluate("Array.from(document.querySelectorAll('input'), (el) => el.value)"))
     assert values == ["", "14:05", "#ff0000", "2016-01"]
+
+
+def test_goto_takes_a_loopback_address_written_without_http(session, site):
+    # As an address bar does: 'localhost:8000/page' was refused with a message saying that
+    # localhost pages can be opened, and '127.0.0.1:8000/page' was read as a path on the current
+    # site (a 404 page there).
+    url = site.page("/x12/target.html", "<title>target</title><p>here</p>")
+    session.run(lambda page: page.goto(site.page("/x12/start.html", "<title>start</title>")))
+    bare = url.removeprefix("http://")
+    for written in (bare, bare.replace("127.0.0.1", "localhost")):
+        session.run(lambda page: page.goto(site.url("/x12/start.html")))
+        outcome = _act(session, f"goto({written!r})")
+        assert outcome.ok, (written, outcome.error)
+        assert observe(session)["title"] == "target", written
+    assert "not allowed" in _act(session, "goto('example.com:80/x')").error
