@@ -114,6 +114,32 @@ def probability(text: str) -> float:
     return value
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a ``port`` that cannot be listened on at ``host`` (another server holds it, or a
+    port below 1024 without the right to it), by binding it once as the server will (with
+    ``SO_REUSEADDR``: a port left in ``TIME_WAIT`` is free), before a model loads or an index
+    is built: uvicorn would log the error and exit with status 3. Port 0 (any free one) passes.
+
+    Raises:
+        ValueError: ``--port N: cannot listen on HOST: REASON``, or a host that does not resolve.
+    """
+    import socket
+
+    if port == 0:
+        return
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise ValueError(f"--host {host}: cannot be resolved ({exc.strerror})") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ValueError(f"--port {port}: cannot listen on {host}: {exc.strerror}") from None
+
+
 #: The help of the ``env_id`` argument of the commands that make one environment.
 ENV_ID_HELP = "a registered environment id, e.g. games/Wordle-v0 (`agentgym list` shows them)"
 

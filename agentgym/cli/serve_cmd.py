@@ -13,6 +13,7 @@ import math
 import os
 from pathlib import Path
 
+from agentgym.cli.options import check_port_free
 from agentgym.policies.specs import EMBEDDED_ALIASES, EMBEDDED_SPEC
 
 # Nothing from agentgym.serve is imported here: the CLI must load without FastAPI installed.
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise ValueError(f"serve-policy needs FastAPI and uvicorn: pip install 'agentgym[serve]' ({exc})") from None
     check_exposure(args.host, api_key, how_to_give_a_key=f"--api-key or the {API_KEY_ENV} environment variable")
+    check_port_free(args.host, args.port)  # before the model loads
     from agentgym.policies.specs import is_checkpoint_folder, make_policy
 
     folder = Path(args.model)

@@ -13,6 +13,8 @@ import argparse
 import math
 import os
 
+from agentgym.cli.options import check_port_free
+
 # Nothing from agentgym.remote is imported here: the CLI must load without FastAPI installed.
 API_KEY_ENV = "AGENTGYM_API_KEY"
 
@@ -65,13 +67,17 @@ def run(args: argparse.Namespace) -> int:
     if args.api_key is not None and not args.api_key:
         raise ValueError("--api-key is empty: give a non-empty key")
     api_key = args.api_key if args.api_key is not None else os.environ.get(API_KEY_ENV) or None
+    how_to_give_a_key = f"--api-key or the {API_KEY_ENV} environment variable"
     try:
         from agentgym.remote.runner import serve_env
+        from agentgym.serve.guards import check_exposure
     except ImportError as exc:
         raise ValueError(f"serve-env needs FastAPI and uvicorn: pip install 'agentgym[serve]' ({exc})") from None
+    check_exposure(args.host, api_key, how_to_give_a_key=how_to_give_a_key)
+    check_port_free(args.host, args.port)
     serve_env(host=args.host, port=args.port, api_key=api_key, max_sessions=args.max_sessions,
               idle_timeout=args.idle_timeout, resume_grace=args.resume_grace,
               heartbeat_interval=args.heartbeat_interval, heartbeat_timeout=args.heartbeat_timeout,
               max_body_bytes=int(args.max_body_mb * 2**20), allow_host_arguments=args.allow_host_arguments,
-              how_to_give_a_key=f"--api-key or the {API_KEY_ENV} environment variable")
+              how_to_give_a_key=how_to_give_a_key)
     return 0

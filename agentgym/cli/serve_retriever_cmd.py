@@ -17,7 +17,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from agentgym.cli.options import path_argument
+from agentgym.cli.options import check_port_free, path_argument
 
 API_KEY_ENV = "AGENTGYM_API_KEY"
 
@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
             from None
     how_to_give_a_key = f"--api-key or the {API_KEY_ENV} environment variable"
     check_exposure(args.host, api_key, how_to_give_a_key=how_to_give_a_key)  # before a long index build
+    check_port_free(args.host, args.port)
     with open_index(args) as index:
         print(f"serving {len(index)} documents from {index.path}", flush=True)
         run_retrieval_server(index, host=args.host, port=args.port, api_key=api_key,

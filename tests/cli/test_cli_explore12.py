@@ -190,3 +190,21 @@ def test_a_line_that_is_not_utf8_is_an_invalid_move_not_the_end_of_the_game(caps
     assert (code, err) == (0, "")
     _, played = out.split("invalid: ", 1)  # the stray line is refused as a move; the next is played
     assert "than 7." in played
+
+
+@pytest.mark.parametrize("argv", [["serve-env"], ["serve-policy", "--model", "/no/such/model"],
+                                  ["serve-retriever", "--corpus", "/no/such/corpus.jsonl"]])
+def test_a_port_in_use_is_a_one_line_error_before_anything_is_loaded(capsys, monkeypatch, argv):
+    """A port another server listens on: uvicorn logged '[Errno 98] ... address already in use'
+    and exited with status 3 (SystemExit in-process), after serve-policy loaded its model and
+    serve-retriever built its index."""
+    import socket
+
+    monkeypatch.delenv("AGENTGYM_API_KEY", raising=False)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = run_cli(capsys, *argv, "--port", str(port))
+    assert code == 2
+    assert err == f"agentgym {argv[0]}: error: --port {port}: cannot listen on 127.0.0.1: Address already in use\n"
