@@ -99,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
         warnings.warn(f"-n {args.rollouts} with --temperature 0: a model decoding greedily plays each task's "
                       f"{args.rollouts} rollouts alike, so pass@{args.rollouts} is pass@1 (sample with a "
                       "temperature above 0)", stacklevel=2)
+    if sys.stdin is None and canonical_spec(args.policy).partition(":")[0] == "human":
+        raise ConfigError("the human policy reads your moves from standard input, which is closed: run it in a "
+                          "terminal, or give the moves on standard input (one per line)")
     sampling = SamplingParams(max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
                               seed=args.seed)
     suite, tasks = chosen_suite(args)

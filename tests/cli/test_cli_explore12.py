@@ -208,3 +208,14 @@ def test_a_port_in_use_is_a_one_line_error_before_anything_is_loaded(capsys, mon
         code, _, err = run_cli(capsys, *argv, "--port", str(port))
     assert code == 2
     assert err == f"agentgym {argv[0]}: error: --port {port}: cannot listen on 127.0.0.1: Address already in use\n"
+
+
+def test_eval_of_the_human_policy_with_standard_input_closed_is_refused_before_the_run(capsys, monkeypatch, tmp_path):
+    """`agentgym eval --policy human <&-` played every episode into a failure ('policy error:
+    AttributeError: 'NoneType' object has no attribute 'readline''), exit 1, and left a run."""
+    monkeypatch.setattr(sys, "stdin", None)
+    code, _, err = run_cli(capsys, "eval", "--env", "games/GuessTheNumber-v0", "--policy", "human", "--tasks", "1",
+                           "--no-progress", "--out", str(tmp_path / "run"))
+    assert code == 2
+    assert err.startswith("agentgym eval: error: the human policy reads your moves from standard input, which is closed")
+    assert not (tmp_path / "run").exists()
