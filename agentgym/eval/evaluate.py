@@ -33,7 +33,7 @@ from agentgym.eval.results import (RESULTS_FILE, SETTINGS_FILE, TRAJECTORIES_FIL
 from agentgym.policies.base import Policy, SamplingParams
 from agentgym.policies.specs import canonical_spec, make_policy
 from agentgym.rollout import RolloutConfig, Task, rollout
-from agentgym.suites import Suite, get_suite
+from agentgym.suites import Suite, env_label, get_suite
 from agentgym.trajectory import Trajectory, TrajectoryReader
 
 
@@ -63,7 +63,7 @@ def suite_tasks(suite: Suite, tasks_per_entry: int | None = None) -> list[Task]:
 def entry_label(trajectory: Trajectory) -> str:
     """The suite-entry label of a trajectory (the engine records the task's kwargs)."""
     kwargs = trajectory.metadata.get("env_kwargs") or {}
-    return Task(trajectory.env_id or "unknown", trajectory.seed or 0, kwargs).label
+    return env_label(trajectory.env_id or "unknown", kwargs)
 
 
 def _file_name_safe(text: str, fallback: str) -> str:
