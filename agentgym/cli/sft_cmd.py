@@ -70,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(problem)
     settings = SFTSettings(epochs=args.epochs, lr=args.lr, rows_per_step=args.rows_per_step)
     recorded = _recorded(args.trajectories, args.include_failures)  # before the (slow) model load
+    if args.env is None and not recorded:
+        raise ConfigError("nothing to learn from: --trajectories holds no trajectory" if args.include_failures else
+                          "nothing to learn from: --trajectories holds no successful trajectory "
+                          "(--include-failures keeps the others)")
     with _out_folder(args.out, args.model):  # made before the model loads and trains
         return _clone(args, kwargs, settings, recorded)
 

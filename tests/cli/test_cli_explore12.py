@@ -219,3 +219,23 @@ def test_eval_of_the_human_policy_with_standard_input_closed_is_refused_before_t
     assert code == 2
     assert err.startswith("agentgym eval: error: the human policy reads your moves from standard input, which is closed")
     assert not (tmp_path / "run").exists()
+
+
+# ------------------------------------------------------------------------------------- sft
+@pytest.mark.parametrize("episodes", [0, 2])
+def test_sft_with_nothing_to_learn_from_fails_before_the_model_loads(capsys, tmp_path, episodes):
+    """`agentgym sft --trajectories runs/x/trajectories.jsonl` whose episodes all failed (or an
+    empty file) loaded the model first (seconds) and only then said 'no trainable demonstration
+    among 0 trajectories'."""
+    recorded = tmp_path / "run" / "trajectories.jsonl"
+    if episodes:  # a random Wordle player's episodes: failures
+        assert main(["eval", "--env", "games/Wordle-v0", "--policy", "random:0", "--tasks", str(episodes),
+                     "--no-progress", "--out", str(recorded.parent)]) == 0
+    else:
+        recorded.parent.mkdir()
+        recorded.write_text("")
+    capsys.readouterr()
+    code, _, err = run_cli(capsys, "sft", "--trajectories", str(recorded), "--out", str(tmp_path / "model"))
+    assert code == 2
+    assert "agentgym sft: error: nothing to learn from: --trajectories holds no successful trajectory" in err
+    assert not (tmp_path / "model").exists()
