@@ -184,6 +184,22 @@ def check_int(owner: str, name: str, value: Any, *, minimum: int | None = None) 
     return int(value)
 
 
+def check_api_key(api_key: object) -> None:
+    """``ValueError`` unless ``api_key`` is ``None`` or a string an HTTP header can carry (no line
+    break or other control character, no space at either end: a header value cannot end with
+    one, and a server strips the token it reads). A client given such a key fails every call; a
+    server given one answers 401 to every client. The message never shows the key."""
+    if api_key is None:
+        return
+    if not isinstance(api_key, str):
+        raise ValueError(f"api_key must be a string, got {type(api_key).__name__}")
+    if not api_key.isprintable():
+        raise ValueError("api_key holds a line break or another control character, which no HTTP header can carry "
+                         "(a key read from a file often ends with one): remove it")
+    if api_key != api_key.strip():
+        raise ValueError("api_key starts or ends with a space, which no HTTP header keeps: remove it")
+
+
 class NoEpisodeYet(ResetNeeded, AttributeError):
     """``render()`` (``"ansi"``) or ``hint()`` before an environment's first ``reset()``: the
     state they describe (a game's board, say) does not exist yet. Both a Gymnasium

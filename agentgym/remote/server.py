@@ -142,6 +142,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import WebSocketRoute
 
+from agentgym.core import check_api_key
 from agentgym.remote.schemas import CreateRequest, RandomActionRequest, ResetRequest, StepRequest, dumps
 from agentgym.remote.session_service import ERROR_TYPES as _ERROR_TYPES
 from agentgym.remote.session_service import SessionService, validate
@@ -202,7 +203,8 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
     """A FastAPI app serving every registered environment (see the module docstring).
 
     Args:
-        api_key: when set, every request needs ``Authorization: Bearer <api_key>`` (401 otherwise).
+        api_key: when set, every request needs ``Authorization: Bearer <api_key>`` (401 otherwise);
+            a key no header can carry (a line break, a space at either end) is a ``ValueError``.
         max_sessions: the most sessions open at once; one more create gets 503 + ``Retry-After``.
         idle_timeout: seconds after its last call when a session is closed by the reaper
             (checked every ``min(idle_timeout / 4, resume_grace / 4, 1)`` seconds).
@@ -227,6 +229,7 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
     """
     if api_key is not None and not api_key:
         raise ValueError("api_key is empty: give a non-empty key, or None for no authentication")
+    check_api_key(api_key)  # a key no client can send: 401 to every client
     if max_sessions < 1 or workers < 1:
         raise ValueError(f"max_sessions and workers must be >= 1, got {max_sessions} and {workers}")
     for name, value in (("idle_timeout", idle_timeout), ("resume_grace", resume_grace),

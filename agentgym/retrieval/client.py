@@ -28,7 +28,7 @@ not a positive number or a ``max_connections`` that is not a positive int raises
 when the retriever is made. ``api_key`` goes as ``Authorization: Bearer <key>``, in UTF-8 (as
 agentgym's servers compare it, so a key of any letters works); a key that is not a string,
 holds a line break or another control character, or starts or ends with a space (no header
-carries those) raises ``ValueError`` (:func:`check_api_key`), with a message that does not
+carries those) raises ``ValueError`` (:func:`~agentgym.core.check_api_key`), with a message that does not
 show the key. Every failure of the network, of HTTP (a status other than 200) or of the
 answer's JSON raises :class:`RetrievalError` naming the URL and the cause. Messages and
 ``repr`` show the user and password of a ``http://user:password@host`` URL as ``***`` (search
@@ -45,6 +45,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
+from agentgym.core import check_api_key
 from agentgym.retrieval.base import Document, DocumentNotFound, Hit, RetrievalError, check_k
 from agentgym.retrieval.snippets import best_snippet
 from agentgym.retrieval.sources import ID_FIELDS, split_contents
@@ -256,22 +257,6 @@ def _check_url(url: object) -> None:
         raise ValueError(f"url {url!r} is not a valid URL: {exc}") from None
     if not parts.hostname or any(ch.isspace() or not ch.isprintable() for ch in parts.netloc):
         raise ValueError(f"url {url!r} is not a valid URL: it needs a host name without spaces")
-
-
-def check_api_key(api_key: object) -> None:
-    """``ValueError`` unless ``api_key`` is ``None`` or a string an HTTP header can carry (no line
-    break or other control character, no space at either end: a header value cannot end with
-    one, and a server strips the token it reads); the message never shows the key (it was taken,
-    and every call then failed with httpx's error quoting the whole header, key and all)."""
-    if api_key is None:
-        return
-    if not isinstance(api_key, str):
-        raise ValueError(f"api_key must be a string, got {type(api_key).__name__}")
-    if not api_key.isprintable():
-        raise ValueError("api_key holds a line break or another control character, which no HTTP header can carry "
-                         "(a key read from a file often ends with one): remove it")
-    if api_key != api_key.strip():
-        raise ValueError("api_key starts or ends with a space, which no HTTP header keeps: remove it")
 
 
 def _without_credentials(url: str) -> str:

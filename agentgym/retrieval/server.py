@@ -57,7 +57,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from agentgym.retrieval.base import Document, DocumentNotFound, Hit, RetrievalError, Retriever
-from agentgym.retrieval.client import check_api_key
+from agentgym.core import check_api_key
 from agentgym.retrieval.sources import join_contents
 from agentgym.serve.guards import DEFAULT_MAX_BODY_BYTES, BearerAuth, BodyLimit, CrashAnswer, error_body
 
@@ -115,7 +115,7 @@ def create_retrieval_app(retriever: Retriever, *, default_topk: int = DEFAULT_TO
     ``contents="document"`` answers each hit with its whole document (as Search-R1 does);
     ``"snippet"`` with the hit's snippet only (shorter answers for long documents).
     An ``api_key`` no client can send (a line break or another control character, a space at
-    either end: :func:`~agentgym.retrieval.client.check_api_key`) raises ``ValueError``, which
+    either end: :func:`~agentgym.core.check_api_key`) raises ``ValueError``, which
     does not show it: taken, it made every request a 401.
     """
     for name, value in (("default_topk", default_topk), ("max_topk", max_topk), ("max_queries", max_queries),

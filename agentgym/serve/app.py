@@ -39,6 +39,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agentgym.core import check_api_key
 from agentgym.policies.base import Generation, Policy, Request, SamplingParams
 from agentgym.serve.schemas import (
     AssistantMessage,
@@ -86,7 +87,8 @@ def create_app(policy: Policy, *, model_name: str | None = None, max_batch_size:
             ``max_tokens_limit``).
         max_tokens_limit: the largest ``max_tokens`` accepted.
         api_key: when set, every request must carry ``Authorization: Bearer <api_key>`` (401
-            otherwise). :func:`~agentgym.serve.serve` insists on one beyond loopback.
+            otherwise). :func:`~agentgym.serve.serve` insists on one beyond loopback. A key no
+            header can carry (a line break, a space at either end) is a ``ValueError``.
         max_body_bytes: the largest request body accepted (413 otherwise; default 8 MiB).
         max_prompt_chars: the most characters a prompt may have before tokenising (a text
             prompt, or the text of all messages and tools); default ``32 * context_length``
@@ -94,6 +96,7 @@ def create_app(policy: Policy, *, model_name: str | None = None, max_batch_size:
     """
     if api_key is not None and not api_key:
         raise ValueError("api_key is empty: give a non-empty key, or None for no authentication")
+    check_api_key(api_key)  # a key no client can send: 401 to every client
     context_length = getattr(policy, "context_length", None)
     if max_prompt_chars is None and isinstance(context_length, int) and context_length > 0:
         max_prompt_chars = CHARS_PER_TOKEN_BOUND * context_length

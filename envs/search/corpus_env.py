@@ -47,7 +47,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from agentgym.core import ConfigError
+from agentgym.core import ConfigError, check_api_key
 from agentgym.registry import constructor_arguments
 from agentgym.retrieval.base import Document, Retriever
 from agentgym.retrieval.sources import source_fingerprint
@@ -181,7 +181,7 @@ def remote_retriever(url: str) -> Retriever:
     the key in ``$AGENTGYM_API_KEY`` when it is set (a server beyond loopback requires one; the key
     is never an environment argument, which runs and servers record); a key no HTTP header can carry
     (a line break in it) is a :class:`~agentgym.core.ConfigError` that does not show it."""
-    from agentgym.retrieval.client import RemoteRetriever, check_api_key
+    from agentgym.retrieval.client import RemoteRetriever
 
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ConfigError(f"{_OWNER}: retriever_url must be an http:// or https:// URL, got {url!r}")
