@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from agentgym.cli.options import console as table_console, path_argument
+from agentgym.cli.options import console as table_console, file_in_the_way, path_argument
 from agentgym.core import ConfigError
 from agentgym.eval.compare import (
     NamedRun,
@@ -68,8 +68,7 @@ def write_plot(runs: list[NamedRun], path: Path) -> None:
         ConfigError: a file stands where one of ``path``'s folders would be made (checked before
             the plot is drawn), or matplotlib is not installed.
     """
-    in_the_way = next((folder for folder in path.parents if folder.exists()), None)
-    if in_the_way is not None and not in_the_way.is_dir():
+    if (in_the_way := file_in_the_way(path.parent)) is not None:
         raise ConfigError(f"--plot {path}: {in_the_way} is a file, not a folder; give another path for the PNG")
     try:
         png = comparison_plot(comparison_rows(runs), [f"#{n} {run.results.policy}" for n, run in enumerate(runs, 1)])

@@ -81,6 +81,13 @@ def path_argument(text: str) -> Path:
     return Path(text)
 
 
+def file_in_the_way(folder: Path) -> Path | None:
+    """The file that stands at ``folder`` or at one of the folders above it (so that it cannot
+    be made: ``mkdir`` would say only 'File exists' or 'Not a directory'), else ``None``."""
+    existing = next((path for path in (folder, *folder.parents) if path.exists()), None)
+    return existing if existing is not None and not existing.is_dir() else None
+
+
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0."""
     try:

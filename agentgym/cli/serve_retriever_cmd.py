@@ -17,7 +17,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from agentgym.cli.options import check_port_free, path_argument
+from agentgym.cli.options import check_port_free, file_in_the_way, path_argument
 
 API_KEY_ENV = "AGENTGYM_API_KEY"
 
@@ -89,6 +89,8 @@ def open_index(args: argparse.Namespace):  # -> BM25Index
     except ImportError as exc:
         raise ValueError(f"serve-retriever needs the search extra: pip install 'agentgym[search]' ({exc})") from None
     index_dir = args.index_dir if args.index_dir is not None else default_index_dir()
+    if (in_the_way := file_in_the_way(index_dir)) is not None:
+        raise ValueError(f"--index-dir {index_dir}: {in_the_way} is a file, not a folder")
     if args.world_size is not None:
         from agentgym.envs.search.corpus import build_corpus
         from agentgym.envs.search.world import MIN_SIZE, NAME_SPACE

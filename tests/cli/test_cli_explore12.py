@@ -239,3 +239,18 @@ def test_sft_with_nothing_to_learn_from_fails_before_the_model_loads(capsys, tmp
     assert code == 2
     assert "agentgym sft: error: nothing to learn from: --trajectories holds no successful trajectory" in err
     assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("under", ["", "cache"])
+def test_serve_retriever_names_a_file_given_as_its_index_folder(capsys, monkeypatch, tmp_path, under):
+    """`--index-dir notes.txt` said 'notes.txt: File exists', and `--index-dir notes.txt/cache`
+    'notes.txt/cache: Not a directory'."""
+    monkeypatch.delenv("AGENTGYM_API_KEY", raising=False)
+    (tmp_path / "notes.txt").write_text("mine")
+    index_dir = tmp_path / "notes.txt" / under if under else tmp_path / "notes.txt"
+    code, _, err = run_cli(capsys, "serve-retriever", "--world-size", "50", "--index-dir", str(index_dir),
+                           "--port", "0")
+    assert code == 2
+    assert err == (f"agentgym serve-retriever: error: --index-dir {index_dir}: {tmp_path / 'notes.txt'} is a file, "
+                   "not a folder\n")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
