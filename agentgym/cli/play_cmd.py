@@ -27,8 +27,8 @@ from rich.console import Console
 from rich.text import Text
 
 import agentgym
-from agentgym.cli.options import (ENV_ID_HELP, PipeSafeConsole, add_env_options, env_kwargs, non_negative_int,
-                                    path_argument)
+from agentgym.cli.options import (ENV_ID_HELP, PipeSafeConsole, add_env_options, env_kwargs, file_in_the_way,
+                                    non_negative_int, path_argument)
 from agentgym.eval.tables import terminal_text
 
 HELP = "Type your action. Commands: :hint (the oracle's move), :state (render), :help, :quit."
@@ -83,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
                          "terminal, or give the moves on standard input (one per line)")
     if isinstance(sys.stdin, io.TextIOWrapper):  # strict decoding raises at a stray byte, losing the lines
         sys.stdin.reconfigure(errors="replace")  # read with it: it is a move the game refuses instead
-    if args.screenshots is not None and args.screenshots.exists() and not args.screenshots.is_dir():
-        raise ValueError(f"--screenshots {args.screenshots}: not a folder")  # before a browser starts
+    if args.screenshots is not None and (in_the_way := file_in_the_way(args.screenshots)) is not None:
+        problem = "not a folder" if in_the_way == args.screenshots else f"{in_the_way} is a file, not a folder"
+        raise ValueError(f"--screenshots {args.screenshots}: {problem}")  # before a browser starts
     kwargs = env_kwargs(args)
     for name in _SET_BY_PLAY:
         if name in kwargs:

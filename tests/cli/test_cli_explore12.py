@@ -254,3 +254,17 @@ def test_serve_retriever_names_a_file_given_as_its_index_folder(capsys, monkeypa
     assert err == (f"agentgym serve-retriever: error: --index-dir {index_dir}: {tmp_path / 'notes.txt'} is a file, "
                    "not a folder\n")
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_play_refuses_a_screenshots_folder_under_a_file_before_making_the_environment(capsys, monkeypatch, tmp_path):
+    """`--screenshots notes.txt/shots` was let through (only a file at the path itself was
+    refused): a web or GUI game failed at its first screenshot, mid-game, with 'Not a directory'."""
+    import agentgym
+
+    made = []
+    monkeypatch.setattr(agentgym, "make", lambda *a, **k: made.append(a))
+    (tmp_path / "notes.txt").write_text("mine")
+    shots = tmp_path / "notes.txt" / "shots"
+    code, _, err = run_cli(capsys, "play", "gui/Grounding-v0", "--screenshots", str(shots))
+    assert (code, made) == (2, [])
+    assert err == f"agentgym play: error: --screenshots {shots}: {tmp_path / 'notes.txt'} is a file, not a folder\n"
