@@ -57,20 +57,32 @@ def serving_in_thread(app: FastAPI, *, host: str, port: int, name: str, startup_
                       **uvicorn_options: Any) -> Iterator[str]:
     """Run ``app`` with uvicorn on a daemon thread; yields ``http://host:bound_port`` once it
     listens (``RuntimeError`` naming the ``name``d server if it does not within
-    ``startup_timeout``). On exit uvicorn shuts down gracefully and the thread is joined. The
+    ``startup_timeout``; the operating system's reason, such as the port being taken, when it
+    gave one). On exit uvicorn shuts down gracefully and the thread is joined. The
     policy server and the environment server both run in tests and examples this way.
     ``ValueError`` for a ``port`` no server can listen on."""
     port = check_port(port)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
                                            **uvicorn_options))
-    thread = threading.Thread(target=server.run, name=f"agentgym-{name.replace(' ', '-')}", daemon=True)
+    ended: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.run()
+        except SystemExit as exc:  # what uvicorn does when it cannot listen
+            ended.append(exc)
+        except BaseException as exc:  # a crash: kept for the message, reported by threading as before
+            ended.append(exc)
+            raise
+
+    thread = threading.Thread(target=run, name=f"agentgym-{name.replace(' ', '-')}", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
             thread.join(timeout=startup_timeout)
-            raise RuntimeError(f"the {name} did not start on {host}:{port}")
+            raise RuntimeError(f"the {name} did not start on {host}:{port}{_why_not_started(ended)}")
         time.sleep(0.01)
     bound_port = server.servers[0].sockets[0].getsockname()[1]
     authority = f"[{host}]" if ":" in host and not host.startswith("[") else host  # an IPv6 address: bracketed
@@ -79,3 +91,12 @@ def serving_in_thread(app: FastAPI, *, host: str, port: int, name: str, startup_
     finally:
         server.should_exit = True
         thread.join(timeout=startup_timeout)
+
+
+def _why_not_started(ended: list[BaseException]) -> str:
+    """``": <the OSError>"`` when the server's thread ended on one (the port taken, an address
+    this machine does not have: uvicorn logs it and exits), else nothing."""
+    error = ended[0] if ended else None
+    while error is not None and not isinstance(error, OSError):
+        error = error.__cause__ or error.__context__
+    return f": {error}" if error is not None else ""
