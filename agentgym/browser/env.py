@@ -255,7 +255,8 @@ class BrowserEnv(LLMEnv):
 
     @property
     def interactive_ids(self) -> list[str]:
-        """Ids of the interactive elements in view at the last observation."""
+        """Ids of the interactive elements the last observation's tree shows (rendered ones, whether
+        scrolled into view or not)."""
         return list(self._interactive)
 
     # -------------------------------------------------------------- LLMEnv's hooks

@@ -11,7 +11,8 @@ when it is missing (a page that replaced its document with ``document.open``). I
   attribute the page changed gets its own id back or a new one, never another element's.
 * ``snapshot(options)`` — tags, then walks the visible DOM and returns the accessibility-tree
   text (one line per meaningful element, indented by depth), the URL, title, focused element
-  id, the ids of interactive elements in view and (optionally) the DOM as HTML.
+  id, the ids of the interactive elements the tree shows (rendered, whether scrolled into view
+  or not) and (optionally) the DOM as HTML.
 * ``snapshotWhenLoaded(options)`` — the snapshot once the images the page shows have loaded
   (``<img>`` elements and the images styles name: an icon drawn with ``content: url(...)`` has
   no size, so no line, until its image is in), or after ``options.imageWaitMs`` (an image that
