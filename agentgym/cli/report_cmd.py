@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from agentgym.cli.eval_cmd import failure_exit_code, print_summary
 from agentgym.cli.options import path_argument
