@@ -551,7 +551,9 @@ def import_user_module(name: str) -> Any:
     gets this ``sys.path``) import the module by its name as well.
 
     Raises:
-        ConfigError: the module or file cannot be found, or importing it raised
+        ConfigError: the module or file cannot be found, ``name`` is a folder without
+            ``__init__.py`` (Python would import it as an empty namespace package that runs
+            no code; the ``.py`` modules in it are named instead), or importing it raised
             :class:`ImportError` (a missing dependency) or a ``ConfigError`` (e.g. an id that
             is already registered). Other exceptions — bugs in the module — propagate.
     """
@@ -580,7 +582,13 @@ def import_user_module(name: str) -> Any:
             return module
         if "" not in sys.path and str(Path.cwd()) not in sys.path:
             sys.path.insert(0, str(Path.cwd()))
-        return importlib.import_module(name)
+        imported_before = name in sys.modules
+        module = importlib.import_module(name)
+        if getattr(module, "__file__", None) is None and hasattr(module, "__path__"):
+            if not imported_before:  # an empty namespace package: not left behind, as if imported
+                sys.modules.pop(name, None)
+            raise ConfigError(_namespace_package_message(name, list(module.__path__)))
+        return module
     except ModuleNotFoundError as exc:
         if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
             raise ConfigError(f"--import {name}: no module named {exc.name!r} (run from the folder that holds "
@@ -591,6 +599,21 @@ def import_user_module(name: str) -> Any:
     except ConfigError as exc:
         message = str(exc)
         raise ConfigError(message if message.startswith("--import") else f"--import {name}: {message}") from None
+
+
+def _namespace_package_message(name: str, folders: list[str]) -> str:
+    """Why ``--import NAME`` of a folder without ``__init__.py`` is refused: Python imports it as
+    an empty namespace package, which runs no code and so registers nothing; the modules in it
+    that could be imported instead."""
+    inside = sorted({f"{name}.{p.stem}" for folder in folders for p in Path(folder).glob("*.py")
+                     if p.stem.isidentifier() and p.stem != "__init__"})
+    where = ", ".join(folders) or name
+    if inside:
+        shown = ", ".join(inside[:5]) + (", ..." if len(inside) > 5 else "")
+        return (f"--import {name}: {where} is a folder without __init__.py, so importing it runs no code and "
+                f"registers nothing; import a module in it instead ({shown})")
+    return (f"--import {name}: {where} is a folder without __init__.py and has no .py file; importing it "
+            f"would register nothing (give the module that calls agentgym.register)")
 
 
 def _unknown_id_message(id: str) -> str:
