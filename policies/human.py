@@ -87,8 +87,8 @@ def terminal_line(prompt: str, abandoned: threading.Event, *, stdin: TextIO | No
     ``abandoned`` is set rather than blocking until the next line (which it would then take from
     whoever asks next). The file descriptor is read directly, a byte at a time, so nothing of a
     following line is held back in a buffer. Raises ``EOFError`` when the input is closed
-    before a line or the process has none; where the input cannot be waited on (no file descriptor, or a platform whose
-    ``select`` takes no files) it is read as ``input`` reads it."""
+    before a line or the process has none; where the input cannot be waited on (no file
+    descriptor, or a platform whose ``select`` takes no files) it is read as ``input`` reads it."""
     stdin = stdin or sys.stdin
     if stdin is None:  # the process was started with its standard input closed
         raise EOFError("there is no standard input (it is closed)")
