@@ -29,3 +29,19 @@ def test_import_of_a_folder_with_no_init_is_refused_and_names_the_modules_inside
     with pytest.raises(ConfigError, match="no .py file"):
         import_user_module("explore13_emptyns")
     assert "explore13_emptyns" not in sys.modules
+
+
+def test_a_misspelt_name_of_a_package_with_lazy_exports_gets_a_suggestion():
+    # A plain module's AttributeError ends "Did you mean: 'register'?"; a package whose
+    # __getattr__ serves lazy exports (agentgym.rewards, agentgym.train...) said only "has no
+    # attribute", and could not suggest a lazy name, which dir() does not list.
+    import agentgym.rewards as rewards
+
+    with pytest.raises(AttributeError, match=r"has no attribute 'InformationGainRewrd'\. "
+                                             r"Did you mean: 'InformationGainReward'\?"):
+        rewards.InformationGainRewrd
+    with pytest.raises(AttributeError, match=r"Did you mean: 'exact_match'\?"):
+        rewards.exact_mach
+    with pytest.raises(AttributeError) as raised:
+        rewards.zzzzqqq
+    assert str(raised.value) == "module 'agentgym.rewards' has no attribute 'zzzzqqq'"
