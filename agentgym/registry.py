@@ -96,7 +96,8 @@ def register(
     Args:
         id: ``"namespace/Name-vN"``; the namespace is the default ``family``.
         entry_point: the environment class, a factory returning a ``gymnasium.Env``, or an
-            ``"package.module:Class"`` string (imported only when the environment is made).
+            ``"package.module:Class"`` string (imported only when the environment is made; its
+            form is checked here: a dotted module path, one ``:``, one name).
         family: ``games``, ``web``, ``search``, ``tools``, ``gui`` or your own.
         tags: free-form labels to filter on (``"hidden-answer"``, ``"two-player"``...).
         description: one line for tables and ``agentgym info``.
@@ -117,7 +118,7 @@ def register(
     if not (isinstance(entry_point, str) or callable(entry_point)):
         raise ConfigError(f"register({id!r}): entry_point must be a class, a factory or a 'module:Class' "
                           f"string, got {entry_point!r}")
-    if isinstance(entry_point, str) and ":" not in entry_point:
+    if isinstance(entry_point, str) and not _is_entry_point_string(entry_point):
         raise ConfigError(f"register({id!r}): an entry-point string needs the form 'package.module:Class', "
                           f"got {entry_point!r}")
     if max_turns is not None and (not is_int(max_turns) or max_turns < 1):
@@ -168,6 +169,14 @@ def register(
     )
     _ENVS[id] = record
     return record
+
+
+def _is_entry_point_string(entry_point: str) -> bool:
+    """Whether ``entry_point`` has the form Gymnasium loads, ``package.module:Name``: a dotted
+    module path, one ``:``, one attribute name."""
+    module, colon, attribute = entry_point.partition(":")
+    return (bool(colon) and attribute.isidentifier()
+            and all(part.isidentifier() for part in module.split(".")))
 
 
 def _checked_tags(where: str, tags: Any) -> tuple[str, ...]:

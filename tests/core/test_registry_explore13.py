@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from agentgym.core import ConfigError
-from agentgym.registry import import_user_module
+from agentgym.registry import import_user_module, is_registered
 
 
 def test_import_of_a_folder_with_no_init_is_refused_and_names_the_modules_inside(tmp_path, monkeypatch):
@@ -45,3 +45,15 @@ def test_a_misspelt_name_of_a_package_with_lazy_exports_gets_a_suggestion():
     with pytest.raises(AttributeError) as raised:
         rewards.zzzzqqq
     assert str(raised.value) == "module 'agentgym.rewards' has no attribute 'zzzzqqq'"
+
+
+@pytest.mark.parametrize("entry_point", [":", "my_envs:", ":Counter", "my_envs:Counter:x", "my-envs:Counter",
+                                         "my_envs:Outer.Counter", "my_envs.:Counter"])
+def test_a_malformed_entry_point_string_is_refused_at_register_not_at_make(entry_point):
+    # These passed register (they hold a ':') and failed only at make, with "Empty module name",
+    # "not enough values to unpack" or an AttributeError, far from the registration at fault.
+    import agentgym
+
+    with pytest.raises(ConfigError, match="needs the form 'package.module:Class'"):
+        agentgym.register("explore13/Malformed-v0", entry_point)
+    assert not is_registered("explore13/Malformed-v0")
