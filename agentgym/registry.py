@@ -181,9 +181,12 @@ def _is_entry_point_string(entry_point: str) -> bool:
 
 def _checked_tags(where: str, tags: Any) -> tuple[str, ...]:
     """``tags`` as a tuple of strings, or a :class:`ConfigError` naming ``where`` (one string is
-    no list of tags: iterated, it would be its letters)."""
+    no list of tags: iterated, it would be its letters; nor is ``None`` or another value that
+    cannot be iterated)."""
     if isinstance(tags, str):
         raise ConfigError(f"{where}: tags must be a list of strings, got the string {tags!r}")
+    if not isinstance(tags, Iterable):
+        raise ConfigError(f"{where}: tags must be a list of strings, got {tags!r:.80}")
     tags = tuple(tags)
     if any(not isinstance(tag, str) for tag in tags):
         raise ConfigError(f"{where}: tags must be strings, got {tags!r}")
@@ -221,7 +224,8 @@ def is_registered(id: str) -> bool:
 
 def list_envs(family: str | None = None, tags: Iterable[str] = ()) -> list[EnvInfo]:
     """Registered environments, sorted by id, optionally of one family and with all ``tags``
-    (a list of strings: :class:`ConfigError` for one string)."""
+    (a list of strings: :class:`ConfigError` for one string, ``None`` or another value that is no
+    list)."""
     wanted = set(_checked_tags("list_envs", tags))
     load_plugins()
     return sorted(

@@ -57,3 +57,15 @@ def test_a_malformed_entry_point_string_is_refused_at_register_not_at_make(entry
     with pytest.raises(ConfigError, match="needs the form 'package.module:Class'"):
         agentgym.register("explore13/Malformed-v0", entry_point)
     assert not is_registered("explore13/Malformed-v0")
+
+
+@pytest.mark.parametrize("tags", [None, 3, True])
+def test_tags_that_are_no_list_are_a_config_error_not_a_type_error(tags):
+    # list_envs(tags=None) (as family=None) and register(..., tags=None) raised
+    # "TypeError: 'NoneType' object is not iterable" from inside the registry.
+    import agentgym
+
+    with pytest.raises(ConfigError, match=r"list_envs: tags must be a list of strings, got " + repr(tags)):
+        agentgym.list_envs(tags=tags)
+    with pytest.raises(ConfigError, match=r"register\('explore13/Tags-v0'\): tags must be a list of strings"):
+        agentgym.register("explore13/Tags-v0", "my_envs:Counter", tags=tags)
