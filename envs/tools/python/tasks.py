@@ -62,13 +62,22 @@ class Task:
 _INTEGER = re.compile(r"[+-]?\d{1,3}(?:[,_ ]\d{3})+|[+-]?\d+")
 _DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _QUOTES = ('"', "'", "`")
+_DIGIT = re.compile(r"\d")  # any script's decimal digit: full-width, Arabic-Indic...
+
+
+def _ascii_number(text: str) -> str:
+    """``text`` with every decimal digit written as its ASCII digit and the minus sign of
+    typeset maths (U+2212) as ``-``, so that ``１２３`` and ``−5`` read as ``123`` and ``-5``."""
+    return _DIGIT.sub(lambda m: str(int(m.group())), text).replace("\u2212", "-")
 
 
 def normalize_answer(kind: str, text: str) -> str | None:
     """``text`` in the canonical form of ``kind``, or ``None`` when it is not an answer of that
     kind. Integers may have ``,``/``_``/space thousands separators and a sign; weekdays may be
     abbreviated to three letters, in any case; dates are ``YYYY-MM-DD`` (leading zeros
-    optional), and these three may be dressed as math or markdown (``$42$``, ``**42**``);
+    optional); integers and dates may be written in any script's decimal digits (``１２３``) and
+    with the minus sign U+2212 (``−5``), and these three may be dressed as math or markdown
+    (``$42$``, ``**42**``);
     strings are taken as written, without surrounding whitespace or one pair of enclosing quotes
     or backticks (case and inner spaces count)."""
     text = text.strip()
@@ -81,6 +90,8 @@ def normalize_answer(kind: str, text: str) -> str | None:
         if plain == text:
             break
         text = plain
+    if kind in ("integer", "date"):
+        text = _ascii_number(text)
     if kind == "integer":
         if not _INTEGER.fullmatch(text):
             return None
