@@ -332,6 +332,9 @@ def make(
     if not isinstance(tool_calling, bool):
         raise ConfigError(f"make({id!r}): tool_calling must be True or False, got {tool_calling!r}")
     wrappers = checked_wrappers(f"make({id!r})", wrappers)
+    if server is not None and (not isinstance(server, str) or not server.strip()):
+        raise ConfigError(f"make({id!r}): server must be an environment server's URL (a string such as "
+                          f"'http://127.0.0.1:8000') or None, got {server!r:.80}")
     if server is not None:
         return _make_remote(id, server, max_turns, episode_statistics, wrappers, kwargs)
     info = env_info(id)

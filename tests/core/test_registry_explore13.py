@@ -69,3 +69,14 @@ def test_tags_that_are_no_list_are_a_config_error_not_a_type_error(tags):
         agentgym.list_envs(tags=tags)
     with pytest.raises(ConfigError, match=r"register\('explore13/Tags-v0'\): tags must be a list of strings"):
         agentgym.register("explore13/Tags-v0", "my_envs:Counter", tags=tags)
+
+
+@pytest.mark.parametrize("server", [3, b"http://127.0.0.1:1", ""])
+def test_a_server_that_is_no_url_string_is_a_config_error_of_make(server):
+    # make(id, server=3) failed inside the remote client with "'int' object has no attribute
+    # 'rstrip'", a bytes URL with "a bytes-like object is required".
+    import agentgym
+
+    with pytest.raises(ConfigError, match=r"make\('games/Wordle-v0'\): server must be an environment server's URL"):
+        agentgym.make("games/Wordle-v0", server=server)
+
