@@ -329,8 +329,9 @@ def make(
     """
     from agentgym.wrappers import EpisodeStatistics, TurnLimit
 
-    if not isinstance(tool_calling, bool):
-        raise ConfigError(f"make({id!r}): tool_calling must be True or False, got {tool_calling!r}")
+    for flag, value in (("tool_calling", tool_calling), ("episode_statistics", episode_statistics)):
+        if not isinstance(value, bool):
+            raise ConfigError(f"make({id!r}): {flag} must be True or False, got {value!r:.80}")
     wrappers = checked_wrappers(f"make({id!r})", wrappers)
     if server is not None and (not isinstance(server, str) or not server.strip()):
         raise ConfigError(f"make({id!r}): server must be an environment server's URL (a string such as "

@@ -80,3 +80,12 @@ def test_a_server_that_is_no_url_string_is_a_config_error_of_make(server):
     with pytest.raises(ConfigError, match=r"make\('games/Wordle-v0'\): server must be an environment server's URL"):
         agentgym.make("games/Wordle-v0", server=server)
 
+
+@pytest.mark.parametrize("value", ["no", 0, None])
+def test_episode_statistics_that_is_no_bool_is_refused_like_tool_calling(value):
+    # episode_statistics="no" put an EpisodeStatistics on the stack (a truthy string), while
+    # tool_calling="no" was refused.
+    import agentgym
+
+    with pytest.raises(ConfigError, match=r"make\('games/Wordle-v0'\): episode_statistics must be True or False"):
+        agentgym.make("games/Wordle-v0", episode_statistics=value)
