@@ -89,7 +89,9 @@ class AgentgymRollout:
 
     Args:
         env_id: the environment of :meth:`dataset` (a prompt may name any registered one).
-        env_kwargs: its constructor arguments (``difficulty``, ``dense_reward``...).
+        env_kwargs: its constructor arguments (``difficulty``, ``dense_reward``...): a dict
+            whose names the constructor takes (checked here, without making the environment:
+            a ``ValueError`` -- a ``ConfigError`` for a name -- rather than every episode failing).
         wrappers: wrappers inside the turn budget (``AnswerFormat``, ``ToolCalling``... or
             :class:`~agentgym.wrappers.specs.WrapperSpec`), as in ``RolloutConfig``.
         max_turns: turn budget per episode (``None``: the environment's registered budget).
@@ -113,11 +115,14 @@ class AgentgymRollout:
                  max_concurrent_episodes: int | None = None, max_batch_size: int | None = None,
                  policy_factory: Callable[[Any], Policy] | None = None, env_runtime: Any = "thread",
                  step_timeout: float | None = 60.0) -> None:
-        import agentgym
-
+        from agentgym.registry import check_env_kwargs
         from agentgym.runtime.worker import checked_count
 
-        agentgym.env_info(env_id)  # an unknown id fails here, with suggestions
+        if env_kwargs is not None and not isinstance(env_kwargs, dict):
+            raise ValueError(f"env_kwargs must be a dict of the environment's constructor arguments or None, "
+                             f"got {env_kwargs!r}")
+        # an unknown id (with suggestions) or argument name fails here, not in every episode
+        check_env_kwargs(env_id, dict(env_kwargs or {}))
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
         # checked here, by their own names: a 0 would otherwise silently mean "the default"
