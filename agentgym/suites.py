@@ -69,7 +69,7 @@ def build_suite(
     description: str = "",
 ) -> Suite:
     """A suite, checked but not registered; entries are :class:`SuiteEntry` or ``(env_id,
-    seeds[, kwargs])`` tuples.
+    seeds[, kwargs])`` tuples (both checked alike).
 
     An entry's seeds become a tuple of plain ``int`` however they were given (a list, numpy
     integers), so two suites with the same content compare equal.
@@ -85,15 +85,17 @@ def build_suite(
         raise ConfigError(f"suite {name!r}: entries must be a list of (env_id, seeds[, kwargs]), got {entries!r}")
     built = []
     for entry in entries:
-        if not isinstance(entry, SuiteEntry):
-            if not isinstance(entry, (tuple, list)) or len(entry) not in (2, 3):
-                raise ConfigError(f"suite {name!r}: each entry is (env_id, seeds[, kwargs]), got {entry!r}")
+        if isinstance(entry, SuiteEntry):  # checked as the tuple it holds: SuiteEntry does not check
+            env_id, seeds, rest = entry.env_id, entry.seeds, [entry.kwargs]
+        elif isinstance(entry, (tuple, list)) and len(entry) in (2, 3):
             env_id, seeds, *rest = entry
-            if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
-                raise ConfigError(f"suite {name!r}: the seeds of {env_id} must be a list of integers, got {seeds!r}")
-            if rest and not isinstance(rest[0], dict):
-                raise ConfigError(f"suite {name!r}: the kwargs of {env_id} must be a dict, got {rest[0]!r}")
-            entry = SuiteEntry(env_id, tuple(seeds), dict(rest[0]) if rest else {})
+        else:
+            raise ConfigError(f"suite {name!r}: each entry is (env_id, seeds[, kwargs]), got {entry!r}")
+        if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+            raise ConfigError(f"suite {name!r}: the seeds of {env_id} must be a list of integers, got {seeds!r}")
+        if rest and not isinstance(rest[0], dict):
+            raise ConfigError(f"suite {name!r}: the kwargs of {env_id} must be a dict, got {rest[0]!r}")
+        entry = SuiteEntry(env_id, tuple(seeds), dict(rest[0]) if rest else {})
         env_info(entry.env_id)  # raises with suggestions if unknown
         _check_argument_names(entry.kwargs, f"suite {name!r}: {entry.env_id}")
         if not entry.seeds:

@@ -3,6 +3,7 @@ user met, fixed."""
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -89,3 +90,20 @@ def test_episode_statistics_that_is_no_bool_is_refused_like_tool_calling(value):
 
     with pytest.raises(ConfigError, match=r"make\('games/Wordle-v0'\): episode_statistics must be True or False"):
         agentgym.make("games/Wordle-v0", episode_statistics=value)
+
+
+@pytest.mark.parametrize("entry, said", [
+    (("games/Wordle-v0", 3), "the seeds of games/Wordle-v0 must be a list of integers, got 3"),
+    (("games/Wordle-v0", (0,), None), "the kwargs of games/Wordle-v0 must be a dict, got None"),
+    (("games/Wordle-v0", (0,), [("difficulty", "hard")]), "the kwargs of games/Wordle-v0 must be a dict"),
+])
+def test_a_suite_entry_object_is_checked_like_a_tuple(entry, said):
+    # build_suite/register_suite checked the shape of (env_id, seeds, kwargs) tuples but not of a
+    # SuiteEntry: SuiteEntry(id, 3) and SuiteEntry(id, (0,), None) raised "TypeError: 'int'
+    # object is not iterable", and a kwargs list of pairs was taken as a dict.
+    from agentgym.suites import SuiteEntry, build_suite
+
+    with pytest.raises(ConfigError, match="suite 'explore13': " + re.escape(said)):
+        build_suite("explore13", [SuiteEntry(*entry)])
+    with pytest.raises(ConfigError, match="suite 'explore13': " + re.escape(said)):
+        build_suite("explore13", [entry])
