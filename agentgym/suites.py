@@ -190,15 +190,20 @@ def register_suite(
     """Register a suite; entries are :class:`SuiteEntry` or ``(env_id, seeds[, kwargs])`` tuples.
 
     Every environment id must already be registered, seeds must be non-negative integers, and
-    the name must end in a version (``-v0``), so a typo fails here rather than halfway through
-    an evaluation (see :func:`build_suite`). The entries' constructor arguments are checked when
+    the name must be a name then a version (``games-v0``), so a typo fails here rather than
+    halfway through an evaluation (see :func:`build_suite`). The entries' constructor arguments are checked when
     the suite is asked for by name (:func:`get_suite`, before an evaluation starts): checking
     them needs the environments' modules, which registering does not import. A name already
     taken by a different suite raises :class:`~agentgym.core.ConfigError` unless
     ``override=True`` (then a warning); the same suite registered again is a no-op.
     """
-    if not isinstance(name, str) or not name.rsplit("-v", 1)[-1].isdigit():
+    stem, _, version = name.rpartition("-v") if isinstance(name, str) else ("", "", "")
+    if not stem or not version.isdigit():
         raise ConfigError(f"suite name {name!r} must end in a version such as '-v0'")
+    if not isinstance(override, bool):
+        raise ConfigError(f"register_suite({name!r}): override must be True or False, got {override!r:.80}")
+    if not isinstance(description, str):
+        raise ConfigError(f"register_suite({name!r}): description must be a string, got {description!r:.80}")
     suite = build_suite(name, entries, description)
     existing = _SUITES.get(name)
     if existing is not None and existing != suite:

@@ -107,3 +107,19 @@ def test_a_suite_entry_object_is_checked_like_a_tuple(entry, said):
         build_suite("explore13", [SuiteEntry(*entry)])
     with pytest.raises(ConfigError, match="suite 'explore13': " + re.escape(said)):
         build_suite("explore13", [entry])
+
+
+@pytest.mark.parametrize("arguments, said", [
+    ({"name": "-v0"}, "suite name '-v0' must end in a version"),
+    ({"override": "yes"}, "register_suite('explore13-v0'): override must be True or False, got 'yes'"),
+    ({"description": 3}, "register_suite('explore13-v0'): description must be a string, got 3"),
+])
+def test_register_suite_checks_its_arguments_as_register_does(arguments, said):
+    # register_suite("-v0", ...) (a version and no name), override="yes" and description=3 were
+    # registered as given, while register refuses such arguments.
+    from agentgym.suites import list_suites, register_suite
+
+    arguments = {"name": "explore13-v0", **arguments}
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        register_suite(entries=[("games/Wordle-v0", [0])], **arguments)
+    assert arguments["name"] not in [suite.name for suite in list_suites()]
