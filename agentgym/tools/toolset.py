@@ -112,6 +112,19 @@ class Toolset:
         """Opened for the current episode and not closed since."""
         return _state(self).open
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What ``copy.deepcopy`` and ``pickle`` take: the toolset between episodes, without its
+        lifecycle bookkeeping (a lock) and its tools bound to it, which the copy makes anew; the
+        copy is closed until its environment opens it. :class:`TypeError` while it is open (its
+        session, a process or a connection, is the episode's)."""
+        if self.is_open:
+            raise TypeError(f"{type(self).__name__} cannot be copied or pickled while it is open: copy it "
+                            f"before its episode starts or after it has ended")
+        state = dict(self.__dict__)
+        state.pop("_agentgym_state", None)
+        state.pop("_agentgym_tools", None)
+        return state
+
     # -------------------------------------------------- lifecycle bookkeeping (LLMEnv's)
     def _mark_opened(self, loop: asyncio.AbstractEventLoop | None) -> None:
         state = _state(self)

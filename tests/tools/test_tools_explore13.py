@@ -1,0 +1,78 @@
+"""Exploratory round 13 of the tool layer: defects found by probes, each fixed."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import pytest
+
+from agentgym.core import Feedback, LLMEnv
+from agentgym.tools import Toolset, tool
+
+
+class Notes(Toolset):
+    def open(self) -> None:
+        self.notes: dict[str, str] = {}
+
+    @tool
+    def write(self, key: str, text: str) -> str:
+        """Keep a note under a key.
+
+        Args:
+            key: the note's name.
+            text: the note.
+        """
+        self.notes[key] = text
+        return f"saved {len(self.notes)}"
+
+
+class NotesEnv(LLMEnv):
+    toolsets = (Notes,)
+
+    @tool
+    def count(self) -> int:
+        """How many notes there are."""
+        return len(self.toolset(Notes).notes)
+
+    def new_episode(self, options):
+        return "Take notes."
+
+    def play(self, action):
+        return Feedback("done", {"outcome": 1.0}, terminated=True)
+
+
+def _pickled(value):
+    return pickle.loads(pickle.dumps(value))
+
+
+@pytest.mark.parametrize("copier", [copy.deepcopy, _pickled], ids=["deepcopy", "pickle"])
+def test_an_environment_with_a_toolset_copies_after_its_episode_has_ended(copier):
+    # After one episode the toolset kept its lifecycle lock (and its tools bound to it): every
+    # copy or pickle failed with "cannot pickle '_thread.lock' object", though the contract
+    # refuses a copy only while a toolset is open.
+    env = NotesEnv()
+    try:
+        env.reset(seed=0)
+        assert env.call_tool("write", {"key": "a", "text": "b"}).content == "saved 1"
+        assert env.step("bye")[2]
+        twin = copier(env)
+        try:
+            twin.reset(seed=1)
+            assert twin.call_tool("write", {"key": "c", "text": "d"}).content == "saved 1"
+            assert twin.call_tool("count", {}).content == "1"
+            assert twin.toolset(Notes) is not env.toolset(Notes) and not env.toolset(Notes).is_open
+        finally:
+            twin.close()
+    finally:
+        env.close()
+
+
+def test_a_toolset_is_not_copied_while_it_is_open():
+    env = NotesEnv()
+    try:
+        env.reset(seed=0)
+        with pytest.raises(TypeError, match="open"):
+            copy.deepcopy(env.toolset(Notes))
+    finally:
+        env.close()
