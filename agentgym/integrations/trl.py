@@ -36,7 +36,8 @@ keyword argument. :class:`AgentgymRollout` fills them from real agentgym episode
 
 Sampling follows the trainer's ``temperature`` and ``top_p``; settings agentgym's sampler does not
 implement (``top_k``, ``min_p``, ``repetition_penalty``, ``generation_kwargs``) are refused rather
-than ignored. Each call samples with a seed derived from ``args.seed``, the call's number and the
+than ignored, and so is ``chat_template_kwargs`` (agentgym renders each turn with the tokenizer's
+chat template as it is). Each call samples with a seed derived from ``args.seed``, the call's number and the
 process index, so a run is reproducible and no two steps repeat each other's samples. A
 generation back-end other than the trainer's model (a vLLM engine, a server whose weights you
 sync) plugs in as ``policy_factory(trainer) -> Policy``: it must return token ids (a policy with
@@ -177,6 +178,11 @@ class AgentgymRollout:
             if value not in off:
                 raise ValueError(f"GRPOConfig.{name}={value!r}: agentgym's sampler has no {name}; leave it at its "
                                  f"default to train with agentgym_rollout")
+        template_kwargs = getattr(args, "chat_template_kwargs", None)
+        if template_kwargs:
+            raise ValueError(f"GRPOConfig.chat_template_kwargs={template_kwargs!r}: agentgym renders each turn with "
+                             f"the tokenizer's chat template as it is and would ignore them; leave them unset (set "
+                             f"the template itself, processing_class.chat_template) to train with agentgym_rollout")
         max_tokens = self.max_tokens_per_turn or getattr(args, "max_completion_length", None) or 256
         process = getattr(getattr(trainer, "accelerator", None), "process_index", 0)
         seed = (int(getattr(args, "seed", 0)) * 1_000_003 + self.calls * 7_919 + process) % (2**31 - 1)

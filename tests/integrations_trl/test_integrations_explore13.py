@@ -3,6 +3,8 @@ them: options that would otherwise fail every episode, or be ignored, are refuse
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from agentgym.integrations.trl import agentgym_rollout
@@ -20,3 +22,19 @@ def test_env_kwargs_every_episode_would_fail_on_are_refused_at_construction(env_
     # None): a run that trained on nothing
     with pytest.raises(ValueError, match=words):
         agentgym_rollout(GUESS, env_kwargs=env_kwargs)
+
+
+def test_chat_template_kwargs_of_grpo_config_are_refused_not_ignored():
+    # e.g. {"enable_thinking": False} for a Qwen3 model: agentgym renders every turn with the
+    # tokenizer's plain template, so the model would have played in thinking mode regardless.
+    # GRPOConfig's fields (TRL 1.16 defaults) stand in for the config and a tokenizer's for the
+    # tokenizer: the refusal comes before either is used.
+    args = SimpleNamespace(temperature=1.0, top_p=1.0, top_k=0, min_p=None, repetition_penalty=1.0,
+                           generation_kwargs=None, seed=42, max_completion_length=8,
+                           chat_template_kwargs={"enable_thinking": False})
+    rollout = agentgym_rollout(GUESS, max_turns=1)
+    tokenizer = SimpleNamespace(chat_template="{{ messages }}", eos_token_id=0)
+    trainer = SimpleNamespace(args=args, processing_class=tokenizer, model=None)
+    with pytest.raises(ValueError, match=r"GRPOConfig.chat_template_kwargs=\{'enable_thinking': False\}"):
+        rollout(rollout.dataset([0])["prompt"], trainer)
+    assert rollout.calls == 0 and rollout.last_trajectories == []
