@@ -163,7 +163,11 @@ def check_hostile_actions(env: gym.Env, n: int = 300, seed: int = 0) -> None:
 def check_seed_determinism(env: gym.Env, seeds: tuple[int, ...] = (0, 1, 2, 3, 4), *, max_steps: int = 60) -> None:
     """The same seed replays the same episode (random agent, its first ``max_steps`` steps);
     different seeds differ. Observations with images (``{"text", "image"}``) must match pixel
-    for pixel."""
+    for pixel. ``seeds`` must hold at least two different seeds (``ValueError`` otherwise: one
+    seed cannot show that seeds differ)."""
+    seeds = tuple(seeds)
+    if len(set(seeds)) < 2:
+        raise ValueError(f"check_seed_determinism needs at least two different seeds, got {seeds!r:.80}")
     first_observations = set()
     for seed in seeds:
         runs = [play_episode(env, random_agent(seed), seed=seed, max_steps=max_steps) for _ in range(2)]
@@ -219,8 +223,9 @@ def check_llm_env(env: gym.Env, *, hostile: int = 300, replay_steps: int = 60, r
     """Run every check of this module on ``env`` (a bare or wrapped agentgym environment):
     ``hostile`` hostile actions, and the episodes of seeds ``0 .. replay_seeds - 1`` (at least
     two, which must differ) each played twice for up to ``replay_steps`` steps."""
-    if replay_seeds < 2:
-        raise ValueError(f"replay_seeds must be at least 2 (different seeds must differ), got {replay_seeds}")
+    if not isinstance(replay_seeds, int) or isinstance(replay_seeds, bool) or replay_seeds < 2:
+        raise ValueError(f"replay_seeds must be at least 2, an integer (different seeds must differ), "
+                         f"got {replay_seeds!r}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_env(env.unwrapped, skip_render_check=False)

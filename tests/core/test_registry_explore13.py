@@ -123,3 +123,19 @@ def test_register_suite_checks_its_arguments_as_register_does(arguments, said):
     with pytest.raises(ConfigError, match=re.escape(said)):
         register_suite(entries=[("games/Wordle-v0", [0])], **arguments)
     assert arguments["name"] not in [suite.name for suite in list_suites()]
+
+
+def test_check_seed_determinism_with_fewer_than_two_seeds_says_so():
+    # check_seed_determinism(env, seeds=(0,)) failed with "seeds (0,) all produced the same
+    # episode", blaming the environment for what one seed cannot show; check_llm_env's
+    # replay_seeds=2.5 failed with "'float' object cannot be interpreted as an integer".
+    from agentgym.envs.games.guess_the_number import GuessTheNumber
+    from agentgym.testing import check_llm_env, check_seed_determinism
+
+    env = GuessTheNumber()
+    for seeds in [(0,), (), (3, 3)]:
+        with pytest.raises(ValueError, match=r"at least two different seeds"):
+            check_seed_determinism(env, seeds)
+    with pytest.raises(ValueError, match=r"replay_seeds must be at least 2, an integer .*got 2.5"):
+        check_llm_env(env, replay_seeds=2.5)
+    env.close()
