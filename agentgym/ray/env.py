@@ -38,6 +38,7 @@ import ray.exceptions
 
 from agentgym.info import ErrorKind
 from agentgym.ray.pool import RayEnvError, RayEnvPool, RayEnvRef
+from agentgym.runtime.worker import checked_timeout
 
 #: CPUs the worker of a RayEnv without a pool reserves: four such environments per core.
 DEFAULT_ACTOR_NUM_CPUS = 0.25
@@ -54,8 +55,9 @@ class RayEnv(gym.Env):
         pool: a :class:`RayEnvPool` to open the environment on (shared, left running by
             :meth:`close`). Without one the env starts its own one-worker pool.
         num_cpus: CPUs its own worker reserves (fractional; 0.25 by default).
-        timeout: seconds a build, ``reset`` or ``step`` may take (``None``: wait forever, not
-            advised).
+        timeout: seconds a build, ``reset`` or ``step`` may take: a finite positive number
+            (``None``: wait forever, not advised); anything else is a ``ValueError`` before
+            any worker starts.
         actor_options: more ``ActorClass.options(...)`` for its own worker (``resources``,
             ``runtime_env``, ``scheduling_strategy``...).
         env_fn: a picklable zero-argument factory run in the worker instead of
@@ -76,8 +78,7 @@ class RayEnv(gym.Env):
                  **kwargs: Any) -> None:
         if env_id is None and env_fn is None:
             raise ValueError("RayEnv needs an env_id or an env_fn")
-        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+        timeout = checked_timeout("timeout", timeout)  # before anything starts
         self.env_id = env_id
         self.timeout = timeout
         self._factory = env_fn if env_fn is not None else functools.partial(_make, env_id, kwargs)

@@ -87,6 +87,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from agentgym.ray.coalesce import coalescer
 from agentgym.ray.host import EnvHost
+from agentgym.runtime.worker import checked_timeout
 
 #: calls one worker takes at once (environments waiting, a hung call each, the pool's watch)
 DEFAULT_MAX_CONCURRENCY = 1000
@@ -354,8 +355,11 @@ class RayEnvPool:
         actor_options: more ``ActorClass.options(...)`` (``resources``, ``runtime_env``,
             ``scheduling_strategy``, ``memory``...); ``lifetime="detached"`` is refused (such a
             worker would outlive the pool).
-        start_timeout: seconds to wait for the workers to start (``None``: forever); past it
-            the pool kills them and raises :class:`RayEnvError` (usually: not enough CPUs).
+        start_timeout: seconds to wait for the workers to start, a finite positive number
+            (``None``: forever); past it the pool kills them and raises :class:`RayEnvError`
+            (usually: not enough CPUs).
+
+    Bad arguments raise ``ValueError`` before Ray is initialised or any worker starts.
     """
 
     def __init__(self, num_workers: int = 2, *, num_cpus_per_worker: float = 1.0,
@@ -363,6 +367,7 @@ class RayEnvPool:
                  start_timeout: float | None = 120.0) -> None:
         _check_count("num_workers", num_workers)
         _check_count("max_concurrency", max_concurrency)
+        start_timeout = checked_timeout("start_timeout", start_timeout)
         if isinstance(num_cpus_per_worker, bool) or not isinstance(num_cpus_per_worker, numbers.Real) \
                 or not num_cpus_per_worker >= 0:
             raise ValueError(f"num_cpus_per_worker must be a non-negative number, got {num_cpus_per_worker!r}")
@@ -395,7 +400,8 @@ class RayEnvPool:
     def open(self, factory: Callable[[], Any], *, timeout: float | None = None) -> RayEnvRef:
         """Build ``factory()`` on the least-loaded live worker; its :class:`RayEnvRef` once built.
 
-        Raises the factory's own exception if it raises; ``TimeoutError`` if building takes more
+        Raises the factory's own exception if it raises; ``ValueError`` if ``timeout`` is not a
+        finite positive number or ``None`` (before anything is sent); ``TimeoutError`` if building takes more
         than ``timeout`` seconds (the build is abandoned; a worker still starting, such as the
         replacement of a dead one, is first waited for, up to ``start_timeout``); :class:`RayEnvError` if two workers in
         a row die under it."""
@@ -405,6 +411,7 @@ class RayEnvPool:
         """:meth:`open` for many factories at once (spread over the workers, built in parallel).
 
         All or nothing: if one fails, the others are closed and its error is raised."""
+        timeout = checked_timeout("timeout", timeout)
         factories = list(factories)
         for factory in factories:
             _check_factory(factory)
