@@ -182,6 +182,18 @@ class PythonSandbox(Toolset):
         """The current episode's interpreter, ``None`` before its first run."""
         return None if self._episode is None else self._episode.current_session
 
+    def __getstate__(self) -> dict:
+        """What ``copy.deepcopy`` and ``pickle`` take between episodes: the configuration, not the
+        ended episode's record (the copy's ``calls`` is 0 and ``last_result`` ``None`` until its
+        next episode). :class:`TypeError` while an episode is open (its interpreter is a process)."""
+        episode = self._episode
+        if episode is not None and not episode.closed:
+            raise TypeError("PythonSandbox cannot be copied or pickled while an episode is open (its interpreter "
+                            "is a process): copy it before open() or after close()")
+        state = super().__getstate__()
+        state["_episode"] = None
+        return state
+
     def _current(self) -> _Episode:
         episode = self._episode
         if episode is None:

@@ -28,3 +28,41 @@ def test_a_full_width_answer_is_graded_as_the_number_it_is(sandbox):
         assert (feedback.observation, feedback.rewards) == ("Correct.", {"outcome": 1.0}), wide
     finally:
         env.close()
+
+
+def test_the_python_environment_copies_after_its_episode_has_ended(sandbox):
+    # The ended episode's interpreter record (with its lock) stayed on the PythonSandbox, so
+    # copy.deepcopy / pickle of the environment failed ("cannot pickle '_thread.lock' object")
+    # after the first episode, where the contract refuses only an open toolset.
+    import copy
+    import pickle
+
+    env = PythonTasksEnv("easy", families="arithmetic", sandbox=sandbox)
+    try:
+        env.reset(seed=3)
+        assert env.step(f"<answer>{env.task.answer}</answer>")[2]
+        assert env.python_sandbox.last_result is None  # no code ran: the copy starts no interpreter
+        for twin in (copy.deepcopy(env), pickle.loads(pickle.dumps(env))):
+            try:
+                twin.reset(seed=4)
+                assert twin.python_sandbox.calls == 0 and twin.python_sandbox.session is None
+                assert twin.play(f"<answer>{twin.task.answer}</answer>").rewards == {"outcome": 1.0}
+            finally:
+                twin.close()
+    finally:
+        env.close()
+
+
+def test_a_python_sandbox_is_not_copied_while_its_episode_is_open(sandbox):
+    import copy
+
+    from agentgym.tools import PythonSandbox
+
+    toolset = PythonSandbox(sandbox=sandbox)
+    toolset.open()  # lazy: no interpreter yet, but the episode is open
+    try:
+        with pytest.raises(TypeError, match="episode is open"):
+            copy.deepcopy(toolset)
+    finally:
+        toolset.close()
+    assert copy.deepcopy(toolset).calls == 0
