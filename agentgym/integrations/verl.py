@@ -134,9 +134,9 @@ class LoopOptions:
             the environment's registered budget).
         max_tokens_per_turn: the most tokens per turn (``None``: what is left of the response).
         system_prompt: the system message (``None`` leaves it out).
-        env_kwargs: constructor arguments added to every task's (the task's win).
-        wrappers: wrappers inside the turn budget: ``{"name", "kwargs"}``, registered names or
-            :class:`~agentgym.wrappers.specs.WrapperSpec`.
+        env_kwargs: constructor arguments added to every task's (the task's win): a dict.
+        wrappers: wrappers inside the turn budget, a list of ``{"name", "kwargs"}``, registered
+            names or :class:`~agentgym.wrappers.specs.WrapperSpec`.
         env_runtime: where environments run (``"thread"``, ``"process"``, a server URL).
         step_timeout: seconds an environment call may take.
     """
@@ -153,13 +153,26 @@ class LoopOptions:
         """The episode's :class:`RolloutConfig`; a ``ValueError`` naming the option at fault."""
         from agentgym.runtime.worker import checked_count
 
-        wrappers = tuple(_wrapper_spec(w) for w in self.wrappers)
+        if not isinstance(self.env_kwargs, dict):
+            raise ValueError(f"env_kwargs must be a dict of constructor arguments, got {self.env_kwargs!r}")
+        wrappers = _wrapper_specs(self.wrappers)
         max_tokens = checked_count("max_tokens_per_turn", self.max_tokens_per_turn, allow_none=True) \
             or response_length or 256
         return RolloutConfig(max_turns=self.max_turns, system_prompt=self.system_prompt, wrappers=wrappers,
                              env_runtime=self.env_runtime, step_timeout=self.step_timeout,
                              sampling=SamplingParams(max_tokens=max_tokens), max_concurrent_episodes=1,
                              max_batch_size=1)
+
+
+def _wrapper_specs(wrappers: Any) -> tuple[WrapperSpec, ...]:
+    """The ``wrappers`` option as specs; one wrapper given alone (not in a list) is a
+    ``ValueError``, not read letter by letter or key by key. ``None`` is no wrappers."""
+    if wrappers is None:
+        return ()
+    if isinstance(wrappers, (str, dict, WrapperSpec)) or not isinstance(wrappers, Iterable):
+        raise ValueError(f"wrappers must be a list of wrappers (registered names, {{'name', 'kwargs'}} or "
+                         f"WrapperSpec), got {wrappers!r}")
+    return tuple(_wrapper_spec(w) for w in wrappers)
 
 
 def _wrapper_spec(wrapper: Any) -> WrapperSpec:
@@ -187,11 +200,12 @@ async def play_verl_episode(server_manager: Any, tokenizer: Any, sampling_params
                             prompt_length: int | None = None, request_id: str | None = None) -> dict[str, Any]:
     """Play ``task`` with verl's server; the fields of an ``AgentLoopOutput`` (but ``metrics``,
     given as ``metrics_seconds``) and the trajectory under ``"trajectory"``."""
+    config = options.rollout_config(response_length)  # a bad option named before it is used
     if options.env_kwargs:
         task = Task(task.env_id, task.seed, {**options.env_kwargs, **task.kwargs})
     policy = VerlServerPolicy(server_manager, tokenizer, sampling_params, request_id=request_id,
                               response_length=response_length)
-    [trajectory] = await aplay(policy, [task], options.rollout_config(response_length))
+    [trajectory] = await aplay(policy, [task], config)
     placeholder = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.pad_token_id
     # verl's servers return log-probs only when asked (rollout.calculate_log_probs); without
     # them verl recomputes them with the actor, so their absence leaves the episode trainable
@@ -242,7 +256,7 @@ def agent_loop_config(path: str | Path, *, name: str = AGENT_NAME, **options: An
     if unknown:
         raise ValueError(f"unknown agent loop options {unknown}; known: {sorted(known)}")
     if "wrappers" in options:
-        options["wrappers"] = [_wrapper_spec(w).to_data() for w in options["wrappers"] or ()]
+        options["wrappers"] = [spec.to_data() for spec in _wrapper_specs(options["wrappers"])]
     LoopOptions(**options).rollout_config(None)  # every option checked, as each worker will use it
     entry = {"name": name, "_target_": f"{__name__}.AgentgymAgentLoop", **options}
     try:

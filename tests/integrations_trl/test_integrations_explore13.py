@@ -38,3 +38,22 @@ def test_chat_template_kwargs_of_grpo_config_are_refused_not_ignored():
     with pytest.raises(ValueError, match=r"GRPOConfig.chat_template_kwargs=\{'enable_thinking': False\}"):
         rollout(rollout.dataset([0])["prompt"], trainer)
     assert rollout.calls == 0 and rollout.last_trajectories == []
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"env_kwargs": ["difficulty", "easy"]}, r"^env_kwargs must be a dict .*got \['difficulty', 'easy'\]"),
+    ({"env_kwargs": "difficulty=easy"}, r"^env_kwargs must be a dict .*got 'difficulty=easy'"),
+    ({"wrappers": "AnswerFormat"}, r"^wrappers must be a list .*got 'AnswerFormat'"),  # was "unknown wrapper 'A'"
+    ({"wrappers": {"name": "AnswerFormat"}}, r"^wrappers must be a list"),
+])
+def test_verl_loop_options_of_the_wrong_shape_are_refused_before_the_file_is_written(tmp_path, options, words):
+    # written, they failed in each of verl's workers (dict(['difficulty', 'easy']) at the loop's
+    # construction) or said 'unknown wrapper' about the first letter of a wrapper's name
+    from agentgym.integrations.verl import LoopOptions, agent_loop_config
+
+    path = tmp_path / "agentgym_loop.yaml"
+    with pytest.raises(ValueError, match=words):
+        agent_loop_config(path, **options)
+    assert not path.exists()
+    with pytest.raises(ValueError, match=words):
+        LoopOptions(**options).rollout_config(64)
