@@ -256,7 +256,7 @@ def _make_remote(id: str, server: str, max_turns: Any, episode_statistics: bool,
                           f"({exc})") from None
     if max_turns is not _UNSET:
         kwargs = {**kwargs, "max_turns": max_turns}
-    return _wrapped(RemoteEnv(id, server=server, **kwargs), wrappers)
+    return _wrapped(f"make({id!r}, server=...)", RemoteEnv(id, server=server, **kwargs), wrappers)
 
 
 def checked_wrappers(where: str, wrappers: Any) -> tuple[Callable[[gym.Env], gym.Env], ...]:
@@ -276,11 +276,17 @@ def checked_wrappers(where: str, wrappers: Any) -> tuple[Callable[[gym.Env], gym
     return wrappers
 
 
-def _wrapped(env: gym.Env, wrappers: Sequence[Callable[[gym.Env], gym.Env]]) -> gym.Env:
-    """``env`` inside ``wrappers`` (the first innermost); closed if one of them raises."""
+def _wrapped(where: str, env: gym.Env, wrappers: Sequence[Callable[[gym.Env], gym.Env]]) -> gym.Env:
+    """``env`` inside ``wrappers`` (the first innermost); closed if one of them raises or returns
+    something that is not an environment (a :class:`ConfigError` after ``where`` naming it:
+    e.g. a function that wraps and forgets to return)."""
     try:
         for wrap in wrappers:
-            env = wrap(env)
+            wrapped = wrap(env)
+            if not isinstance(wrapped, gym.Env):
+                raise ConfigError(f"{where}: the wrapper {_describe(wrap)} returned {wrapped!r:.80}, not an "
+                                  f"environment (a wrapper takes the env and returns the wrapped env)")
+            env = wrapped
     except BaseException:
         env.close()
         raise
@@ -349,7 +355,7 @@ def make(
         if isinstance(exc.__cause__, ConfigError):
             raise exc.__cause__ from None
         raise
-    env = _wrapped(env, wrappers)
+    env = _wrapped(f"make({id!r})", env, wrappers)
     if tool_calling:
         env = with_tool_calling(env)
     turns = info.max_turns if max_turns is _UNSET else max_turns

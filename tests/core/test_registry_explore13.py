@@ -139,3 +139,35 @@ def test_check_seed_determinism_with_fewer_than_two_seeds_says_so():
     with pytest.raises(ValueError, match=r"replay_seeds must be at least 2, an integer .*got 2.5"):
         check_llm_env(env, replay_seeds=2.5)
     env.close()
+
+
+def test_a_wrapper_that_returns_no_environment_is_named_and_the_environment_closed():
+    # make(id, wrappers=[fn]) where fn returns something else (None: a function that wraps in
+    # place and forgets to return) failed later with "'NoneType' object has no attribute
+    # 'unwrapped'", and the environment made was never closed.
+    import gymnasium as gym
+
+    import agentgym
+    from agentgym import Feedback, LLMEnv
+
+    closed = []
+
+    class Closing(LLMEnv):
+        def new_episode(self, options):
+            return "0"
+
+        def play(self, action):
+            return Feedback("1", {"outcome": 0.0})
+
+        def close(self):
+            closed.append(True)
+            super().close()
+
+    def forgets_to_return(env):
+        gym.Wrapper(env)
+
+    agentgym.register("explore13/Closing-v0", Closing)
+    with pytest.raises(ConfigError, match=r"make\('explore13/Closing-v0'\): the wrapper .*forgets_to_return "
+                                          r"returned None, not an environment"):
+        agentgym.make("explore13/Closing-v0", wrappers=[forgets_to_return])
+    assert closed == [True]
