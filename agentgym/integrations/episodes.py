@@ -59,7 +59,9 @@ def task_prompt(task: Task) -> str:
 
 def task_from_prompt(prompt: Any) -> Task:
     """The task a prompt names (a string, or a conversation whose last message's content is
-    one); a ``ValueError`` that shows the prompt when it names none."""
+    one); a ``ValueError`` that shows the prompt when it names none or is malformed (not a JSON
+    object, ``env_id`` not a string, ``seed`` not an integer, ``kwargs`` neither an object nor
+    absent / ``null``)."""
     text = prompt
     if isinstance(prompt, (list, tuple)) and prompt and isinstance(prompt[-1], dict):
         text = prompt[-1].get("content")
@@ -68,9 +70,12 @@ def task_from_prompt(prompt: Any) -> Task:
                          f"agentgym_dataset() / .dataset(seeds) (prompts start with {TASK_PROMPT_PREFIX.strip()!r})")
     try:
         fields = json.loads(text.strip()[len(TASK_PROMPT_PREFIX):])
-        env_id, seed, kwargs = fields["env_id"], fields["seed"], fields.get("kwargs") or {}
+        if not isinstance(fields, dict):
+            raise ValueError("not a JSON object")
+        env_id, seed, kwargs = fields["env_id"], fields["seed"], fields.get("kwargs")
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"a malformed agentgym task prompt {text[:120]!r}: {exc}") from None
+    kwargs = {} if kwargs is None else kwargs  # absent or null: no arguments; [] or 0 is malformed
     if not isinstance(env_id, str) or isinstance(seed, bool) or not isinstance(seed, int) or not isinstance(kwargs, dict):
         raise ValueError(f"a malformed agentgym task prompt {text[:120]!r}: env_id must be a string, seed an "
                          "integer and kwargs an object")

@@ -57,3 +57,31 @@ def test_verl_loop_options_of_the_wrong_shape_are_refused_before_the_file_is_wri
     assert not path.exists()
     with pytest.raises(ValueError, match=words):
         LoopOptions(**options).rollout_config(64)
+
+
+@pytest.mark.parametrize("fields", ['{"env_id": "games/GuessTheNumber-v0", "seed": 1, "kwargs": []}',
+                                    '{"env_id": "games/GuessTheNumber-v0", "seed": 1, "kwargs": 0}',
+                                    '{"env_id": "games/GuessTheNumber-v0", "seed": 1, "kwargs": ""}'])
+def test_a_task_prompt_whose_kwargs_are_not_an_object_is_malformed_not_read_as_no_arguments(fields):
+    from agentgym.integrations.episodes import task_from_prompt
+
+    with pytest.raises(ValueError, match="malformed agentgym task prompt .*kwargs an object"):
+        task_from_prompt("agentgym-task " + fields)
+
+
+@pytest.mark.parametrize("fields", ['["games/GuessTheNumber-v0", 1]', '"games/GuessTheNumber-v0"', "3"])
+def test_a_task_prompt_that_is_not_a_json_object_says_so(fields):
+    # it said "list indices must be integers or slices, not str" / "string indices must be integers"
+    from agentgym.integrations.episodes import task_from_prompt
+
+    with pytest.raises(ValueError, match=r"malformed agentgym task prompt .*: not a JSON object"):
+        task_from_prompt("agentgym-task " + fields)
+
+
+def test_a_task_prompt_without_kwargs_or_with_null_ones_has_none():
+    from agentgym.integrations.episodes import task_from_prompt
+    from agentgym.rollout import Task
+
+    for fields in ('{"env_id": "games/GuessTheNumber-v0", "seed": 1}',
+                   '{"env_id": "games/GuessTheNumber-v0", "seed": 1, "kwargs": null}'):
+        assert task_from_prompt("agentgym-task " + fields) == Task(GUESS, 1, {})
