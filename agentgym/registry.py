@@ -151,14 +151,14 @@ def register(
         if existing is not None and same_definition(existing, record) \
                 and gym.spec(id).nondeterministic == nondeterministic:
             return existing
+        holder = f"by {_describe(existing.entry_point)}" if existing else "directly with Gymnasium"
         if not override:
-            holder = f"by {_describe(existing.entry_point)}" if existing else "directly with Gymnasium"
             raise ConfigError(
                 f"register: {id!r} is already registered {holder}; pick another id (e.g. "
                 f"{_next_version(id)}), or pass override=True to replace it"
             )
-        warnings.warn(f"agentgym: {id!r} was registered {'by ' + _describe(existing.entry_point) if existing else ''}"
-                      f" and is now replaced by {_describe(entry_point)} (override=True)", stacklevel=2)
+        warnings.warn(f"agentgym: {id!r} was registered {holder} and is now replaced by {_describe(entry_point)} "
+                      f"(override=True)", stacklevel=2)
         gym.registry.pop(id)
     gym.register(
         id=id,

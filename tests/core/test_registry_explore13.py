@@ -171,3 +171,23 @@ def test_a_wrapper_that_returns_no_environment_is_named_and_the_environment_clos
                                           r"returned None, not an environment"):
         agentgym.make("explore13/Closing-v0", wrappers=[forgets_to_return])
     assert closed == [True]
+
+
+def test_overriding_an_id_registered_with_gymnasium_alone_says_so_in_the_warning():
+    # The warning read "'x/Y-v0' was registered  and is now replaced by ..." (the holder left
+    # out, two spaces), where the error without override says "directly with Gymnasium".
+    import gymnasium as gym
+
+    import agentgym
+    from agentgym import registry
+
+    gym.register("explore13/GymOnly-v0", entry_point="agentgym.envs.games.wordle:Wordle")
+    try:
+        with pytest.warns(UserWarning) as caught:
+            agentgym.register("explore13/GymOnly-v0", "agentgym.envs.games.wordle:Wordle", override=True)
+        message = str(caught[0].message)
+        assert "'explore13/GymOnly-v0' was registered directly with Gymnasium and is now replaced by " \
+               "agentgym.envs.games.wordle:Wordle (override=True)" in message, message
+    finally:
+        gym.registry.pop("explore13/GymOnly-v0", None)
+        registry._ENVS.pop("explore13/GymOnly-v0", None)
