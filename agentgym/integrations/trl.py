@@ -142,7 +142,10 @@ class AgentgymRollout:
 
     def dataset(self, seeds: Iterable[int]):
         """A dataset of this rollout's environment, one task per seed (integers: a float or a
-        string is a ``ValueError``, not rounded into another task's seed)."""
+        string is a ``ValueError``, not rounded into another task's seed; so is ``seeds`` itself
+        when it is not an iterable of them: ``range(512)``, not ``512``)."""
+        if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+            raise ValueError(f"seeds must be an iterable of integers (e.g. range(512)), got {seeds!r}")
         return agentgym_dataset(Task(self.env_id, _integer_seed(seed), dict(self.env_kwargs)) for seed in seeds)
 
     def __call__(self, prompts: list[Any], trainer: Any) -> dict[str, list[Any]]:
