@@ -363,7 +363,9 @@ _FENCE_LINE = re.compile(r"^([ \t]*)```[ \t]*([^\r\n`]*?)[ \t\r]*$", re.MULTILIN
 class FencedCodeFormat:
     """Markdown code blocks in one of ``languages`` (```` ```python ```` … ```` ``` ````, the
     fences on lines of their own), each a call of ``tool`` with the code as ``argument``.
-    Blocks in other languages, and unlabelled ones, are prose. A block whose opening fence is
+    Blocks in other languages, and unlabelled ones, are prose. The language is the first word
+    of the fence's info string, as Markdown reads it (```` ```python title="solve.py" ```` opens
+    a python block). A block whose opening fence is
     indented (a block inside a list item) has that indentation taken off its lines, as Markdown
     reads it; Windows line ends (CRLF) read as ``\\n``.
 
@@ -395,7 +397,7 @@ class FencedCodeFormat:
         calls, spans, index = [], [], 0
         while index < len(fences):
             opening = fences[index]
-            ours = opening.group(2).lower() in self.languages
+            ours = _language(opening) in self.languages
             closing_index = next((k for k in range(index + 1, len(fences)) if not fences[k].group(2)), None)
             if not ours:
                 if closing_index is None:
@@ -406,7 +408,7 @@ class FencedCodeFormat:
             if closing_index is None:
                 return _error(f"unclosed {label} block: end the {self.argument} with a line of ```", fences)
             inner = fences[index + 1:closing_index]
-            if any(f.group(2).lower() in self.languages for f in inner):
+            if any(_language(f) in self.languages for f in inner):
                 return _error(f"a {label} block opens inside another: close each block with a line of ```", fences)
             closing = fences[closing_index]
             content = text[opening.end():closing.start()].replace("\r\n", "\n")
@@ -427,6 +429,12 @@ class FencedCodeFormat:
             return None
         value = arguments[self.argument]
         return f"```{self.languages[0]}\n{value}\n```" if isinstance(value, str) else None
+
+
+def _language(fence: re.Match[str]) -> str:
+    """The language of a fence line: the first word of its info string, lower-cased ("" for none)."""
+    words = fence.group(2).split()
+    return words[0].lower() if words else ""
 
 
 def _dedented(content: str, indent: int) -> str:

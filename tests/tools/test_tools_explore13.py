@@ -76,3 +76,22 @@ def test_a_toolset_is_not_copied_while_it_is_open():
             copy.deepcopy(env.toolset(Notes))
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("fence", ['```python title="solve.py"', "```python {.numberLines}", '```py linenums="1"',
+                                   "```Python  hl_lines=2"])
+def test_a_fence_whose_info_string_starts_with_the_language_is_a_code_block(fence):
+    # Markdown's language is the first word of the info string: a block opened with
+    # ```python title="solve.py" was prose, so the agent's code silently never ran.
+    from agentgym.tools.formats import parse_action, resolve_formats
+
+    parsed = parse_action(f"Let me compute it.\n{fence}\nprint(6 * 7)\n```", resolve_formats(("python-fenced",)))
+    assert [(call.name, call.arguments) for call in parsed.calls] == [("python", {"code": "print(6 * 7)"})]
+    assert (parsed.text, parsed.error) == ("Let me compute it.", None)
+
+
+def test_a_fence_of_another_language_with_python_in_its_info_string_stays_prose():
+    from agentgym.tools.formats import parse_action, resolve_formats
+
+    action = "```text python\nnot code\n```"
+    assert parse_action(action, resolve_formats(("python-fenced",))).calls == ()
