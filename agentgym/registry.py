@@ -578,7 +578,9 @@ def import_user_module(name: str) -> Any:
             ``__init__.py`` (Python would import it as an empty namespace package that runs
             no code; the ``.py`` modules in it are named instead), or importing it raised
             :class:`ImportError` (a missing dependency) or a ``ConfigError`` (e.g. an id that
-            is already registered). Other exceptions — bugs in the module — propagate.
+            is already registered), or a file is named like a module already imported from
+            elsewhere (``json.py``: it would replace that module for the whole process).
+            Other exceptions — bugs in the module — propagate.
     """
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"--import needs a module name or a .py file, got {name!r}")
@@ -591,6 +593,12 @@ def import_user_module(name: str) -> Any:
             if not path.is_file():
                 raise ConfigError(f"--import {name}: no such file")
             module_name = path.stem
+            loaded = sys.modules.get(module_name)
+            loaded_from = getattr(loaded, "__file__", None)
+            if loaded is not None and (loaded_from is None or Path(loaded_from).resolve() != path.resolve()):
+                raise ConfigError(f"--import {name}: a module named {module_name!r} is already imported (from "
+                                  f"{loaded_from or 'built in'}); importing the file under that name would "
+                                  f"replace it for the whole process: rename the file")
             folder = str(path.resolve().parent)
             if folder not in sys.path:
                 sys.path.append(folder)

@@ -191,3 +191,20 @@ def test_overriding_an_id_registered_with_gymnasium_alone_says_so_in_the_warning
     finally:
         gym.registry.pop("explore13/GymOnly-v0", None)
         registry._ENVS.pop("explore13/GymOnly-v0", None)
+
+
+def test_importing_a_file_named_like_a_module_already_imported_is_refused(tmp_path):
+    # `agentgym --import json.py` (or queue.py, agentgym.py...) replaced sys.modules["json"] by
+    # the user's file for the rest of the process: every later `import json` got it.
+    import json
+
+    (tmp_path / "json.py").write_text("X = 1\n")
+    with pytest.raises(ConfigError, match=r"--import .*json\.py: a module named 'json' is already imported"):
+        import_user_module(str(tmp_path / "json.py"))
+    assert sys.modules["json"] is json
+    own = tmp_path / "explore13_own_file.py"  # the same file again is imported again, as before
+    own.write_text("X = 1\n")
+    assert import_user_module(str(own)).X == 1
+    own.write_text("X = 2\n")
+    assert import_user_module(str(own)).X == 2
+    sys.modules.pop("explore13_own_file", None)
