@@ -60,6 +60,7 @@ from agentgym.policies.base import Policy, SamplingParams
 from agentgym.rollout import RolloutConfig, Task
 from agentgym.trajectory import Trajectory
 from agentgym.wrappers.chat_history import DEFAULT_SYSTEM_PROMPT
+from agentgym.wrappers.specs import WrapperSpec
 
 __all__ = ["AgentgymRollout", "agentgym_dataset", "agentgym_rollout", "env_return"]
 
@@ -94,7 +95,8 @@ class AgentgymRollout:
             whose names the constructor takes (checked here, without making the environment:
             a ``ValueError`` -- a ``ConfigError`` for a name -- rather than every episode failing).
         wrappers: wrappers inside the turn budget (``AnswerFormat``, ``ToolCalling``... or
-            :class:`~agentgym.wrappers.specs.WrapperSpec`), as in ``RolloutConfig``.
+            :class:`~agentgym.wrappers.specs.WrapperSpec`), as in ``RolloutConfig``: a list (one
+            wrapper alone is a ``ValueError``).
         max_turns: turn budget per episode (``None``: the environment's registered budget).
         max_tokens_per_turn: the most tokens the model generates per turn (``None``: the
             trainer's ``max_completion_length``). It and the two below are positive integers
@@ -132,6 +134,9 @@ class AgentgymRollout:
                                                      allow_none=True)
         self.max_batch_size = checked_count("max_batch_size", max_batch_size, allow_none=True)
         self.policy_factory = policy_factory
+        if isinstance(wrappers, (str, WrapperSpec)) or not isinstance(wrappers, Iterable):
+            raise ValueError(f"wrappers must be a list of wrappers (wrapper classes, callables or WrapperSpec), "
+                             f"got {wrappers!r}")
         # Checked now (a bad option fails at construction), completed per call.
         self._config = RolloutConfig(max_turns=max_turns, system_prompt=system_prompt, wrappers=tuple(wrappers),
                                      env_runtime=env_runtime, step_timeout=step_timeout,

@@ -92,3 +92,10 @@ def test_dataset_seeds_that_are_not_a_collection_of_integers_are_refused_by_name
     # 512 said "'int' object is not iterable"; "12" said "seeds must be integers, got '1'"
     with pytest.raises(ValueError, match=rf"^seeds must be an iterable of integers \(e.g. range\(512\)\), got {seeds!r}$"):
         agentgym_rollout(GUESS).dataset(seeds)
+
+
+@pytest.mark.parametrize("wrappers", ["AnswerFormat", "EpisodeStatistics"])
+def test_a_lone_wrapper_name_is_refused_as_not_a_list_not_read_letter_by_letter(wrappers):
+    # it said "every item of wrappers must be a wrapper class ..., got 'A'"
+    with pytest.raises(ValueError, match=rf"^wrappers must be a list of wrappers .*got {wrappers!r}"):
+        agentgym_rollout(GUESS, wrappers=wrappers)
