@@ -21,6 +21,8 @@ import inspect
 import types
 from typing import Any
 
+import numpy as np
+
 #: Class attributes every class has its own copy of, whatever its source.
 _PER_CLASS = frozenset({"__dict__", "__weakref__", "_abc_impl"})
 
@@ -111,12 +113,13 @@ def _kind(value: Any) -> str | None:
 
 
 def _equal(a: Any, b: Any) -> bool:
-    """``a == b`` as a plain truth value; anything that cannot say (an array, an error) is
-    unequal."""
+    """``a == b`` as a plain truth value (numpy's ``True`` for two equal numpy scalars too);
+    anything that cannot say (an array, an error) is unequal."""
     try:
-        return (a == b) is True
+        result = a == b
     except Exception:  # noqa: BLE001 - a value that cannot be compared is taken as different
         return False
+    return isinstance(result, (bool, np.bool_)) and bool(result)
 
 
 __all__ = ["same_definition"]

@@ -208,3 +208,21 @@ def test_importing_a_file_named_like_a_module_already_imported_is_refused(tmp_pa
     own.write_text("X = 2\n")
     assert import_user_module(str(own)).X == 2
     sys.modules.pop("explore13_own_file", None)
+
+
+def test_registering_again_with_numpy_scalar_kwargs_is_the_no_op_it_is():
+    # np.float64(0.5) == np.float64(0.5) is numpy's True, not Python's: a notebook cell rerun
+    # with kwargs={"invalid_penalty": np.float64(-0.5)} raised "already registered".
+    import numpy as np
+
+    import agentgym
+    from agentgym.same_definition import same_definition
+
+    assert same_definition(np.float64(0.5), np.float64(0.5)) and same_definition(np.int64(3), np.int64(3))
+    assert not same_definition(np.float64(0.5), np.float64(0.25))
+    assert not same_definition(np.zeros(2), np.zeros(2))  # an array's == is no truth value: different
+    kwargs = {"invalid_penalty": np.float64(-0.5)}
+    first = agentgym.register("explore13/NumpyKwargs-v0", "agentgym.envs.games.wordle:Wordle", kwargs=kwargs)
+    again = agentgym.register("explore13/NumpyKwargs-v0", "agentgym.envs.games.wordle:Wordle",
+                              kwargs={"invalid_penalty": np.float64(-0.5)})
+    assert again is first
