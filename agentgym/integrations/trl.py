@@ -106,7 +106,7 @@ class AgentgymRollout:
             requests per forward pass (``None``: the whole batch).
         policy_factory: ``policy_factory(trainer) -> Policy`` to generate with something other
             than the trainer's model; the policy must work on tokens. It is called at every
-            rollout call and what it returns is never closed here: return one long-lived policy
+            rollout call (anything else is a ``ValueError`` here) and what it returns is never closed here: return one long-lived policy
             (syncing its weights as you need), not a new engine or client each step.
         env_runtime: where environments run (``"thread"``, ``"process"``, ``"ray"``, a server URL).
         step_timeout: seconds an environment call may take.
@@ -133,6 +133,9 @@ class AgentgymRollout:
         self.max_concurrent_episodes = checked_count("max_concurrent_episodes", max_concurrent_episodes,
                                                      allow_none=True)
         self.max_batch_size = checked_count("max_batch_size", max_batch_size, allow_none=True)
+        if policy_factory is not None and not callable(policy_factory):
+            raise ValueError(f"policy_factory must be a callable policy_factory(trainer) -> Policy (called at "
+                             f"every rollout call), got {policy_factory!r}")
         self.policy_factory = policy_factory
         if isinstance(wrappers, (str, WrapperSpec)) or not isinstance(wrappers, Iterable):
             raise ValueError(f"wrappers must be a list of wrappers (wrapper classes, callables or WrapperSpec), "

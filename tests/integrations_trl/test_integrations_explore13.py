@@ -99,3 +99,12 @@ def test_a_lone_wrapper_name_is_refused_as_not_a_list_not_read_letter_by_letter(
     # it said "every item of wrappers must be a wrapper class ..., got 'A'"
     with pytest.raises(ValueError, match=rf"^wrappers must be a list of wrappers .*got {wrappers!r}"):
         agentgym_rollout(GUESS, wrappers=wrappers)
+
+
+def test_a_policy_factory_that_is_not_callable_is_refused_at_construction():
+    # e.g. a policy passed where a factory is asked for: it failed at the first training step
+    # with "'ScriptedPolicy' object is not callable"
+    from agentgym.policies.scripted import ScriptedPolicy
+
+    with pytest.raises(ValueError, match=r"^policy_factory must be a callable policy_factory\(trainer\) -> Policy"):
+        agentgym_rollout(GUESS, policy_factory=ScriptedPolicy(["5"]))
