@@ -105,9 +105,10 @@ class AgentgymRollout:
         max_concurrent_episodes / max_batch_size: how many episodes run at once and the most
             requests per forward pass (``None``: the whole batch).
         policy_factory: ``policy_factory(trainer) -> Policy`` to generate with something other
-            than the trainer's model; the policy must work on tokens. It is called at every
-            rollout call (anything else is a ``ValueError`` here) and what it returns is never closed here: return one long-lived policy
-            (syncing its weights as you need), not a new engine or client each step.
+            than the trainer's model (a callable: anything else is a ``ValueError`` here); the
+            policy must work on tokens. It is called at every rollout call and what it returns
+            is never closed here: return one long-lived policy (syncing its weights as you
+            need), not a new engine or client each step.
         env_runtime: where environments run (``"thread"``, ``"process"``, ``"ray"``, a server URL).
         step_timeout: seconds an environment call may take.
     """

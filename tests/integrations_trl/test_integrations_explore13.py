@@ -90,7 +90,8 @@ def test_a_task_prompt_without_kwargs_or_with_null_ones_has_none():
 @pytest.mark.parametrize("seeds", [512, "12", None])
 def test_dataset_seeds_that_are_not_a_collection_of_integers_are_refused_by_name(seeds):
     # 512 said "'int' object is not iterable"; "12" said "seeds must be integers, got '1'"
-    with pytest.raises(ValueError, match=rf"^seeds must be an iterable of integers \(e.g. range\(512\)\), got {seeds!r}$"):
+    words = rf"^seeds must be an iterable of integers \(e.g. range\(512\)\), got {seeds!r}$"
+    with pytest.raises(ValueError, match=words):
         agentgym_rollout(GUESS).dataset(seeds)
 
 
