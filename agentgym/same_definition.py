@@ -8,8 +8,8 @@ the code compiled to: two definitions are the same when they have the same modul
 qualified name, the same bases (compared the same way), and the same members -- functions
 with equal code objects (byte-code, constants, names, line numbers: an edit anywhere shows),
 equal defaults and closures over the same values, nested classes compared the same way;
-tuples, lists, dicts and dataclass instances (a ``@tool``) item by item; other values equal
-under ``==``.
+``functools.partial`` objects by their callable and bound arguments; tuples, lists, dicts
+and dataclass instances (a ``@tool``) item by item; other values equal under ``==``.
 A member that cannot be compared (an object without ``==``) makes them different: when in
 doubt, the caller is asked to say ``override=True``.
 """
@@ -17,6 +17,7 @@ doubt, the caller is asked to say ``override=True``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import types
 from typing import Any
@@ -79,6 +80,11 @@ class _Comparison:
         cells_a, cells_b = a.__closure__ or (), b.__closure__ or ()
         return len(cells_a) == len(cells_b) and all(map(self.same_cell, cells_a, cells_b))
 
+    def same_partial(self, a: functools.partial, b: functools.partial) -> bool:
+        """The same callable (compared as above) with the same arguments bound."""
+        return (self.same(a.func, b.func) and self.same(a.args, b.args)
+                and self.same(a.keywords, b.keywords))
+
     def same_cell(self, a: types.CellType, b: types.CellType) -> bool:
         try:
             return self.same(a.cell_contents, b.cell_contents)
@@ -103,6 +109,8 @@ def _kind(value: Any) -> str | None:
         return "class"
     if inspect.isfunction(value):
         return "function"
+    if isinstance(value, functools.partial):
+        return "partial"
     if isinstance(value, (tuple, list)):
         return "sequence"
     if isinstance(value, dict):

@@ -226,3 +226,21 @@ def test_registering_again_with_numpy_scalar_kwargs_is_the_no_op_it_is():
     again = agentgym.register("explore13/NumpyKwargs-v0", "agentgym.envs.games.wordle:Wordle",
                               kwargs={"invalid_penalty": np.float64(-0.5)})
     assert again is first
+
+
+def test_registering_the_same_partial_again_is_the_no_op_it_is():
+    # register(id, functools.partial(Wordle, difficulty="hard")) run again (a notebook cell, a
+    # module imported under two names) raised "already registered": each run makes a new
+    # partial object, and partials compare by identity.
+    import functools
+
+    import agentgym
+    from agentgym.envs.games.wordle import Wordle
+    from agentgym.same_definition import same_definition
+
+    first = agentgym.register("explore13/Partial-v0", functools.partial(Wordle, difficulty="hard"))
+    assert agentgym.register("explore13/Partial-v0", functools.partial(Wordle, difficulty="hard")) is first
+    assert not same_definition(functools.partial(Wordle, difficulty="hard"), functools.partial(Wordle, difficulty="easy"))
+    assert not same_definition(functools.partial(Wordle, "hard"), functools.partial(Wordle, difficulty="hard"))
+    with pytest.raises(ConfigError, match="already registered"):
+        agentgym.register("explore13/Partial-v0", functools.partial(Wordle, difficulty="easy"))
