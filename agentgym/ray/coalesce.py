@@ -19,6 +19,8 @@ Each call keeps its own outcome, transparently:
   that is also an instance of the environment's exception type, see :mod:`agentgym.ray.pool`);
 * the worker's death: ``ray.exceptions.RayActorError`` for every call of the batch not
   answered yet;
+* an argument Ray cannot pickle: a one-line ``TypeError`` naming the cause, for that call
+  only (the others of its tick are sent);
 * order: every call carries its environment's call number, taken when it is queued, so the
   worker runs one environment's calls in the order they were made, coalesced or not;
 * cancellation (a caller's ``asyncio.wait_for`` timing out): the call's future is cancelled;
@@ -138,6 +140,8 @@ class Coalescer:
         watch.settled_elsewhere()  # every caller may have cancelled already
 
     def _unsendable(self, worker: Any, call: _Queued, exc: Exception) -> None:
+        if isinstance(exc, TypeError):  # Ray could not pickle an argument: its cause, not Ray's page
+            exc = unsendable_error(f"the arguments of {call.method} {call.args!r:.120}", exc)
         if not call.future.done():
             call.future.set_exception(exc)
         try:  # the call's number must still be used, or the environment's later calls would wait for it
@@ -174,6 +178,15 @@ class Coalescer:
                     call.future.set_exception(exc)
             return
         _forget(worker, batch)
+
+
+def unsendable_error(what: str, exc: BaseException) -> TypeError:
+    """Ray's report on an argument it cannot pickle (a page long, with colour codes) as a
+    one-line ``TypeError`` saying that ``what`` cannot be sent, and why."""
+    cause = exc.__cause__ or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    why = f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
+    return TypeError(f"{what} cannot be sent to a Ray worker (it must be picklable): {why}")
 
 
 def _forget(worker: Any, batch: str) -> None:

@@ -36,7 +36,10 @@ Contract:
   the same event-loop tick go to it as one Ray call, each keeping its own outcome (see
   :mod:`agentgym.ray.coalesce`); this is what the runtime's ``RayHandle`` uses, so a vector
   step or the episodes stepped together cost one Ray call per worker, not one per
-  environment. Results are plain data: ``(observation, info)``,
+  environment. An argument Ray cannot pickle (an action, reset options, an ``apply``
+  function) makes the call raise a one-line ``TypeError`` naming the cause at once (for
+  ``areset``/``astep``: its future); nothing is sent and the environment's later calls go
+  on. Results are plain data: ``(observation, info)``,
   ``(observation, reward: float, terminated: bool, truncated: bool, info)``, with ``info``
   passed through :func:`~agentgym.trajectory.json_safe`. Calls on one environment run one
   after another in its thread, in the order they were made, even when several are in flight
@@ -85,7 +88,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("agentgym.ray needs Ray: pip install 'agentgym[ray]' (or pip install 'ray>=2.9')") from exc
 
-from agentgym.ray.coalesce import coalescer
+from agentgym.ray.coalesce import coalescer, unsendable_error
 from agentgym.ray.host import EnvHost
 from agentgym.runtime.worker import checked_timeout
 
@@ -336,7 +339,10 @@ class RayEnvRef:
         if self._released:
             raise RuntimeError(f"{method} on a closed or abandoned RayEnvRef (key {self.key!r})")
         with self._seq_lock:
-            object_ref = getattr(self._worker.handle, method).remote(self.key, *args, seq=self._seq)
+            try:
+                object_ref = getattr(self._worker.handle, method).remote(self.key, *args, seq=self._seq)
+            except TypeError as exc:  # Ray could not pickle an argument: its cause, not Ray's page-long report
+                raise unsendable_error(f"the arguments of {method} {args!r:.120}", exc) from exc
             self._seq += 1  # only once sent: a call that could not be sent (unpicklable) leaves no gap
         return object_ref
 
@@ -517,8 +523,7 @@ class RayEnvPool:
             return worker, key, worker.handle.open.remote(key, factory)
         except TypeError as exc:  # Ray could not pickle the factory: its cause, not Ray's page-long report
             self._state.release(worker)
-            raise TypeError(f"the environment factory {factory!r:.120} cannot be sent to a Ray worker "
-                            f"(it must be picklable): {_first_line(exc.__cause__ or exc)}") from exc
+            raise unsendable_error(f"the environment factory {factory!r:.120}", exc) from exc
         except BaseException:
             self._state.release(worker)
             raise

@@ -34,3 +34,28 @@ def test_a_timeout_that_is_not_a_finite_positive_number_is_refused_before_anythi
     stats = pool.stats()
     assert stats["envs"] == 0 and stats["per_worker"][0]["hosted"] == 0
 
+
+def test_an_action_or_option_ray_cannot_send_is_refused_in_one_line_and_the_env_goes_on(pool) -> None:
+    lock = threading.Lock()
+    env = RayEnv(env_fn=make_scripted_env, pool=pool, timeout=30)
+    try:
+        env.reset(seed=0)
+        for call in (lambda: env.step(lock), lambda: env.reset(options={"x": lock})):
+            with pytest.raises(TypeError) as raised:
+                call()
+            message = str(raised.value)
+            assert "lock" in message and "pickle" in message, message
+            assert "=====" not in message and "\n" not in message, message
+        assert env.step("go")[0] == "turn 1"  # the call that could not be sent left no gap
+    finally:
+        env.close()
+
+    envs = RayVectorEnv([make_scripted_env] * 2, pool=pool, step_timeout=30)
+    try:
+        envs.reset(seed=0)
+        observations = envs.step([lock, "go"])[0]
+        assert "pickle" in observations[0] and "lock" in observations[0], observations[0]
+        assert "=====" not in observations[0] and "\x1b" not in observations[0], observations[0]
+        assert observations[1] == "turn 1"
+    finally:
+        envs.close()
