@@ -8,6 +8,7 @@ observation is whatever the environment says, so both need a space that holds *a
 from __future__ import annotations
 
 import copy
+import numbers
 from typing import Any
 
 import numpy as np
@@ -105,11 +106,9 @@ def space_from_description(description: Any) -> spaces.Space:
     not a positive integer: a server's answer that is not what it should be)."""
     if isinstance(description, dict):
         try:
-            length = int(description.get("max_length", 1_000_000))
+            length = _positive_int(description, "max_length", 1_000_000)
             if description.get("kind") == "text_image":
-                height, width = int(description["height"]), int(description["width"])
-                if height < 1 or width < 1:
-                    raise ValueError(f"an image of {height}x{width} pixels")
+                height, width = _positive_int(description, "height"), _positive_int(description, "width")
                 return text_and_image_space(height, width, max_length=length)
             if description.get("kind") == "text":
                 return UnicodeText(length)
@@ -117,3 +116,12 @@ def space_from_description(description: Any) -> spaces.Space:
             raise ValueError(f"a malformed observation space description {description!r:.200} "
                              f"({type(exc).__name__}: {exc})") from None
     return UnicodeText()
+
+
+def _positive_int(description: dict[str, Any], key: str, default: Any = None) -> int:
+    """``description[key]`` (or ``default`` when absent and given) as an ``int``; ``KeyError``
+    when missing, ``ValueError`` when not a positive integer (a bool, a float, a string)."""
+    value = description[key] if default is None else description.get(key, default)
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{key} must be a positive integer, got {value!r:.40}")
+    return int(value)

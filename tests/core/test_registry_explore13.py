@@ -244,3 +244,19 @@ def test_registering_the_same_partial_again_is_the_no_op_it_is():
     assert not same_definition(functools.partial(Wordle, "hard"), functools.partial(Wordle, difficulty="hard"))
     with pytest.raises(ConfigError, match="already registered"):
         agentgym.register("explore13/Partial-v0", functools.partial(Wordle, difficulty="easy"))
+
+
+@pytest.mark.parametrize("description", [
+    {"kind": "text", "max_length": 0}, {"kind": "text", "max_length": 1.9}, {"kind": "text", "max_length": "5"},
+    {"kind": "text", "max_length": True}, {"kind": "text_image", "height": 2.5, "width": 3},
+    {"kind": "text_image", "height": 2, "width": "3"},
+])
+def test_a_space_description_with_a_field_that_is_no_positive_integer_is_a_value_error(description):
+    # The docstring promised a ValueError for "a field ... not a positive integer"; 0 made a
+    # space that holds only "", 1.9 and True were cut to 1, "5" and 2.5 were taken.
+    from agentgym.spaces import UnicodeText, space_from_description
+
+    with pytest.raises(ValueError, match="a malformed observation space description"):
+        space_from_description(description)
+    assert space_from_description({"kind": "text", "max_length": 7}) == UnicodeText(7)
+    assert space_from_description({"kind": "text"}) == UnicodeText()
