@@ -98,7 +98,8 @@ class ToolCallFormat(Protocol):
 class HermesFormat:
     """``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` blocks anywhere in the text
     (Hermes, Qwen). ``arguments`` may be a JSON-encoded string, and ``parameters`` is read as
-    its synonym (Llama's spelling). Arguments that are valid JSON but not an object are returned
+    its synonym (Llama's spelling) when ``arguments`` gives none; ``null``, ``""`` and
+    ``"null"`` mean no arguments. Arguments that are valid JSON but not an object are returned
     as written: the tool's argument check then names the tool the agent got wrong."""
 
     name: str = "hermes"
@@ -165,8 +166,11 @@ def call_from_payload(payload: Any, call_id: str, number: int) -> ToolCall | str
     name = payload.get("name")
     if not isinstance(name, str) or not name.strip():
         return f"tool call {number} has no name"
-    arguments = payload.get("arguments", payload.get("parameters", {}))
-    arguments = _decode_arguments(arguments)
+    arguments = _decode_arguments(payload.get("arguments"))
+    if arguments is None:  # none given (absent, null, "" or "null"): "parameters" may hold them
+        arguments = _decode_arguments(payload.get("parameters"))
+    if arguments is None:
+        arguments = {}
     if isinstance(arguments, _Undecodable):
         return (f"the arguments of tool call {number} ({echo(name.strip())}) are not valid JSON "
                 f"({arguments.reason})")
@@ -179,13 +183,12 @@ class _Undecodable:
 
 
 def _decode_arguments(arguments: Any) -> Any:
-    """Arguments as written, with a JSON-encoded string decoded (an empty string means none)."""
-    if arguments is None:
-        return {}
+    """Arguments as written, with a JSON-encoded string decoded; ``None`` when there are none
+    (``null``, an empty string or the string ``"null"``)."""
     if not isinstance(arguments, str):
         return arguments
     if not arguments.strip():
-        return {}
+        return None
     try:
         return json.loads(arguments)
     except (ValueError, RecursionError) as exc:

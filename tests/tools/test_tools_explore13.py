@@ -95,3 +95,28 @@ def test_a_fence_of_another_language_with_python_in_its_info_string_stays_prose(
 
     action = "```text python\nnot code\n```"
     assert parse_action(action, resolve_formats(("python-fenced",))).calls == ()
+
+
+@pytest.mark.parametrize("action", [
+    '<tool_call>{"name": "f", "arguments": null, "parameters": {"a": 1}}</tool_call>',
+    '<tool_call>{"name": "f", "arguments": "null", "parameters": {"a": 1}}</tool_call>',
+    '{"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": null, "parameters": {"a": 1}}}]}',
+])
+def test_parameters_are_read_when_arguments_is_null(action):
+    # "parameters" is the documented synonym of "arguments", but beside "arguments": null it was
+    # dropped: the tool ran with no arguments (or the agent read "missing required argument").
+    from agentgym.tools.formats import parse_action, resolve_formats
+
+    parsed = parse_action(action, resolve_formats(("hermes", "openai")))
+    assert parsed.error is None and [call.arguments for call in parsed.calls] == [{"a": 1}]
+
+
+@pytest.mark.parametrize("arguments", ['"null"', "null", '""'])
+def test_arguments_null_or_the_json_string_null_mean_none(arguments):
+    # "arguments": null meant no arguments, but the JSON string "null" (an OpenAI-style
+    # arguments string) gave "arguments of f must be a JSON object, got null".
+    from agentgym.tools.formats import parse_action, resolve_formats
+
+    action = f'<tool_call>{{"name": "f", "arguments": {arguments}}}</tool_call>'
+    parsed = parse_action(action, resolve_formats(("hermes",)))
+    assert parsed.error is None and [call.arguments for call in parsed.calls] == [{}]
