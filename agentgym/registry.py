@@ -342,11 +342,11 @@ def make(
     if server is not None and (not isinstance(server, str) or not server.strip()):
         raise ConfigError(f"make({id!r}): server must be an environment server's URL (a string such as "
                           f"'http://127.0.0.1:8000') or None, got {server!r:.80}")
+    if max_turns is not _UNSET and max_turns is not None and (not is_int(max_turns) or max_turns < 1):
+        raise ConfigError(f"make({id!r}): max_turns must be a positive integer or None, got {max_turns!r}")
     if server is not None:
         return _make_remote(id, server, max_turns, episode_statistics, wrappers, kwargs)
     info = env_info(id)
-    if max_turns is not _UNSET and max_turns is not None and (not is_int(max_turns) or max_turns < 1):
-        raise ConfigError(f"make({id!r}): max_turns must be a positive integer or None, got {max_turns!r}")
     spec = dataclasses.replace(gym.spec(id), order_enforce=False, max_episode_steps=None)
     _check_constructor_arguments(id, spec.entry_point, {**spec.kwargs, **kwargs})
     try:

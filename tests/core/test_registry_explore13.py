@@ -260,3 +260,13 @@ def test_a_space_description_with_a_field_that_is_no_positive_integer_is_a_value
         space_from_description(description)
     assert space_from_description({"kind": "text", "max_length": 7}) == UnicodeText(7)
     assert space_from_description({"kind": "text"}) == UnicodeText()
+
+
+@pytest.mark.parametrize("max_turns", [0, "3", True])
+def test_make_checks_max_turns_before_it_goes_to_a_server(max_turns):
+    # make(id, server=URL, max_turns=0) skipped make's own check and went to the network: with
+    # no server listening it said "cannot connect", and with one the server refused the session.
+    import agentgym
+
+    with pytest.raises(ConfigError, match=r"make\('games/Wordle-v0'\): max_turns must be a positive integer or None"):
+        agentgym.make("games/Wordle-v0", server="http://127.0.0.1:9", max_turns=max_turns)
