@@ -146,7 +146,8 @@ def env_suite(env_ids: Iterable[str], seeds: Iterable[int], kwargs: dict[str, An
     (``games/Wordle-v0[hard]``), joined by ``+``, with ``@first`` when the seeds do not start at 0.
 
     Raises:
-        ConfigError: ``env_ids`` or ``seeds`` not a list (a lone string, a number), no ids, a
+        ConfigError: ``env_ids`` or ``seeds`` not a list (a lone string, a number), ``kwargs``
+            not a dict, no ids, a
             pattern no registered id matches, no seeds, or a constructor
             argument an environment does not take (checked here, before any episode: the
             environments' modules are imported).
@@ -156,6 +157,8 @@ def env_suite(env_ids: Iterable[str], seeds: Iterable[int], kwargs: dict[str, An
         raise ConfigError(f"env_suite: env_ids must be a list of ids, got the string {env_ids!r} (write [{env_ids!r}])")
     if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
         raise ConfigError(f"env_suite: seeds must be a list of integers, got {seeds!r}")
+    if kwargs is not None and not isinstance(kwargs, dict):
+        raise ConfigError(f"env_suite: kwargs must be a dict of constructor arguments, got {kwargs!r:.80}")
     given, seeds, kwargs = list(env_ids), tuple(seeds), dict(kwargs or {})
     if not given:
         raise ConfigError("env_suite: no environment ids")

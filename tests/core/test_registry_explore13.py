@@ -270,3 +270,14 @@ def test_make_checks_max_turns_before_it_goes_to_a_server(max_turns):
 
     with pytest.raises(ConfigError, match=r"make\('games/Wordle-v0'\): max_turns must be a positive integer or None"):
         agentgym.make("games/Wordle-v0", server="http://127.0.0.1:9", max_turns=max_turns)
+
+
+@pytest.mark.parametrize("kwargs", ["difficulty=hard", 3, [("difficulty", "hard")]])
+def test_env_suite_kwargs_that_are_no_dict_are_a_config_error(kwargs):
+    # env_suite(ids, seeds, "difficulty=hard") failed with "dictionary update sequence element
+    # #0 has length 1; 2 is required", 3 with "'int' object is not iterable", and a list of
+    # pairs was taken, where build_suite refuses kwargs that are no dict.
+    from agentgym.suites import env_suite
+
+    with pytest.raises(ConfigError, match=r"env_suite: kwargs must be a dict of constructor arguments, got "):
+        env_suite(["games/Wordle-v0"], [0], kwargs)
