@@ -139,6 +139,10 @@ def register(
         raise ConfigError(f"register: malformed environment id {id!r}: {exc}") from None
     if version is None:
         raise ConfigError(f"environment id {id!r} needs a version suffix, e.g. {id}-v0")
+    canonical = gym.envs.registration.get_env_id(namespace, name, version)
+    if canonical != id:  # Gymnasium files the spec under its own spelling: make(id) would not find it
+        raise ConfigError(f"register: environment id {id!r} is not written as Gymnasium writes it: "
+                          f"write {canonical!r}")
     if family is None:
         if namespace is None:
             raise ConfigError(f"give a family for {id!r} or a namespaced id like 'games/{id}'")

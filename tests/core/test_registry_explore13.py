@@ -281,3 +281,18 @@ def test_env_suite_kwargs_that_are_no_dict_are_a_config_error(kwargs):
 
     with pytest.raises(ConfigError, match=r"env_suite: kwargs must be a dict of constructor arguments, got "):
         env_suite(["games/Wordle-v0"], [0], kwargs)
+
+
+def test_an_id_whose_version_has_a_leading_zero_is_refused_with_its_canonical_form():
+    # register("x/Y-v00", ...) succeeded, but Gymnasium filed it as "x/Y-v0": make("x/Y-v00")
+    # then failed ("No registered env with id: x/Y-v00"), and register("x/Y-v0", ...) said it
+    # was "already registered directly with Gymnasium".
+    import gymnasium as gym
+
+    import agentgym
+    from agentgym.registry import is_registered
+
+    with pytest.raises(ConfigError, match=r"'explore13/Zero-v00' is not written as Gymnasium writes it: "
+                                          r"write 'explore13/Zero-v0'"):
+        agentgym.register("explore13/Zero-v00", "agentgym.envs.games.wordle:Wordle")
+    assert not is_registered("explore13/Zero-v00") and "explore13/Zero-v0" not in gym.registry
