@@ -138,7 +138,12 @@ def register(
     except gym.error.Error as exc:
         raise ConfigError(f"register: malformed environment id {id!r}: {exc}") from None
     if version is None:
-        raise ConfigError(f"environment id {id!r} needs a version suffix, e.g. {id}-v0")
+        stem, marker, after = id.rpartition("-v")
+        tried = marker and (not stem or stem.endswith("/") or after[:1].isdigit() or after[:1] == "-")
+        if not tried:  # no version written (a -v inside the name, like Move-vertical, is no try)
+            raise ConfigError(f"environment id {id!r} needs a version suffix, e.g. {id}-v0")
+        raise ConfigError(f"environment id {id!r} is malformed: write a name, then -v and a whole number "
+                          f"(e.g. 'games/Wordle-v0')")
     canonical = gym.envs.registration.get_env_id(namespace, name, version)
     if canonical != id:  # Gymnasium files the spec under its own spelling: make(id) would not find it
         raise ConfigError(f"register: environment id {id!r} is not written as Gymnasium writes it: "

@@ -296,3 +296,15 @@ def test_an_id_whose_version_has_a_leading_zero_is_refused_with_its_canonical_fo
                                           r"write 'explore13/Zero-v0'"):
         agentgym.register("explore13/Zero-v00", "agentgym.envs.games.wordle:Wordle")
     assert not is_registered("explore13/Zero-v00") and "explore13/Zero-v0" not in gym.registry
+
+
+@pytest.mark.parametrize("env_id", ["explore13/-v0", "explore13/X-v0.1", "explore13/X-v-1"])
+def test_an_id_with_a_malformed_version_is_not_told_to_add_one(env_id):
+    # "explore13/X-v0.1" was told it "needs a version suffix, e.g. explore13/X-v0.1-v0", and
+    # "explore13/-v0" (no name) "e.g. explore13/-v0-v0".
+    import agentgym
+
+    with pytest.raises(ConfigError) as raised:
+        agentgym.register(env_id, "agentgym.envs.games.wordle:Wordle")
+    message = str(raised.value)
+    assert f"{env_id}-v0" not in message and "a name, then -v and a whole number" in message, message
