@@ -133,6 +133,9 @@ def register(
     for flag, value in (("nondeterministic", nondeterministic), ("override", override)):
         if not isinstance(value, bool):
             raise ConfigError(f"register({id!r}): {flag} must be True or False, got {value!r}")
+    if ":" in id:  # gymnasium.make("a:b/C-v0") imports a module "a" and makes "b/C-v0"
+        raise ConfigError(f"register: environment id {id!r} holds a ':', which gymnasium.make reads as "
+                          f"'module:id'; pick an id without one")
     try:
         namespace, name, version = gym.envs.registration.parse_env_id(id)
     except gym.error.Error as exc:

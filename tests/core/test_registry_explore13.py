@@ -308,3 +308,13 @@ def test_an_id_with_a_malformed_version_is_not_told_to_add_one(env_id):
         agentgym.register(env_id, "agentgym.envs.games.wordle:Wordle")
     message = str(raised.value)
     assert f"{env_id}-v0" not in message and "a name, then -v and a whole number" in message, message
+
+
+def test_an_id_with_a_colon_is_refused_as_gymnasium_make_reads_it_as_a_module():
+    # register("my:envs/X-v0", ...) succeeded, but gymnasium.make("my:envs/X-v0") (which the
+    # registry promises works) imports a module "my" first: "No module named 'my'".
+    import agentgym
+
+    with pytest.raises(ConfigError, match=r"'explore13:ns/X-v0' holds a ':'"):
+        agentgym.register("explore13:ns/X-v0", "agentgym.envs.games.wordle:Wordle")
+    assert not is_registered("explore13:ns/X-v0")
