@@ -522,7 +522,9 @@ def load_plugins(*, reload: bool = False) -> None:
     ``argparse`` run at import) — is reported with a warning and skipped, so one broken
     package cannot break agentgym: what it registered before failing is taken back. Entry
     points that cannot be read (a malformed ``entry_points.txt`` of any installed package)
-    are reported the same way. (A ``KeyboardInterrupt`` still stops it.)
+    are reported the same way. An entry point naming an environment class (the class, not
+    what registers it) is skipped with a warning, the class not called. (A
+    ``KeyboardInterrupt`` still stops it.)
     """
     global _plugins_loaded
     if _plugins_loaded and not reload:
@@ -540,6 +542,11 @@ def load_plugins(*, reload: bool = False) -> None:
         before = _registrations()
         try:
             target = entry.load()
+            if inspect.isclass(target) and issubclass(target, gym.Env):
+                warnings.warn(f"agentgym: {kind} plugin {entry.name!r} ({entry.value}) names an environment class, "
+                              f"not a module or a function that registers; skipped (point the entry point at a "
+                              f"function calling agentgym.register)", stacklevel=2)
+                continue
             if callable(target):
                 target()
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin's bug must not break the registry

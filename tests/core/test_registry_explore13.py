@@ -318,3 +318,28 @@ def test_an_id_with_a_colon_is_refused_as_gymnasium_make_reads_it_as_a_module():
     with pytest.raises(ConfigError, match=r"'explore13:ns/X-v0' holds a ':'"):
         agentgym.register("explore13:ns/X-v0", "agentgym.envs.games.wordle:Wordle")
     assert not is_registered("explore13:ns/X-v0")
+
+
+def test_a_plugin_entry_point_naming_an_environment_class_is_skipped_with_a_warning(monkeypatch):
+    # An "agentgym.envs" entry point naming the environment class itself ("pkg:MyEnv", as in
+    # other frameworks' registries) was called like a registering function: an environment was
+    # built at import of agentgym, nothing was registered, and nothing said so.
+    from importlib import metadata
+
+    from agentgym import registry
+
+    built = []
+
+    def entry_points(group):
+        if group != registry.ENTRY_POINT_GROUP:
+            return []
+        return [metadata.EntryPoint("wordle_class", "agentgym.envs.games.wordle:Wordle", group)]
+
+    monkeypatch.setattr(registry.metadata, "entry_points", entry_points)
+    from agentgym.envs.games.wordle import Wordle
+
+    monkeypatch.setattr(Wordle, "__init__", lambda self, *a, **k: built.append(True))
+    with pytest.warns(UserWarning, match=r"plugin 'wordle_class' \(agentgym.envs.games.wordle:Wordle\) names an "
+                                         r"environment class.*skipped"):
+        registry.load_plugins(reload=True)
+    assert built == []
