@@ -130,6 +130,9 @@ def register(
         raise ConfigError(f"register({id!r}): description must be a string, got {description!r}")
     if kwargs is not None and not isinstance(kwargs, dict):
         raise ConfigError(f"register({id!r}): kwargs must be a dict of constructor arguments, got {kwargs!r}")
+    bad_names = [key for key in kwargs or {} if not isinstance(key, str)]
+    if bad_names:
+        raise ConfigError(f"register({id!r}): constructor argument names must be strings, got {bad_names[0]!r:.60}")
     for flag, value in (("nondeterministic", nondeterministic), ("override", override)):
         if not isinstance(value, bool):
             raise ConfigError(f"register({id!r}): {flag} must be True or False, got {value!r}")

@@ -343,3 +343,14 @@ def test_a_plugin_entry_point_naming_an_environment_class_is_skipped_with_a_warn
                                          r"environment class.*skipped"):
         registry.load_plugins(reload=True)
     assert built == []
+
+
+def test_register_refuses_constructor_argument_names_that_are_no_strings():
+    # register(..., kwargs={1: 3}) was accepted and every make then failed ("has no constructor
+    # argument 1"), where build_suite refuses such a name when it is given.
+    import agentgym
+
+    with pytest.raises(ConfigError, match=r"register\('explore13/IntKey-v0'\): constructor argument names must be "
+                                          r"strings, got 1"):
+        agentgym.register("explore13/IntKey-v0", "agentgym.envs.games.wordle:Wordle", kwargs={1: 3})
+    assert not is_registered("explore13/IntKey-v0")
