@@ -472,10 +472,13 @@ def check_env_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
 
     Raises:
         KeyError: ``env_id`` is not registered (with the nearest ids).
-        ConfigError: a name the constructor does not take (with the ones it does), or a
-            required argument that is missing.
+        ConfigError: ``kwargs`` not a dict, a name the constructor does not take (with the
+            ones it does), or a required argument that is missing.
     """
     env_info(env_id)
+    if not isinstance(kwargs, dict):
+        raise ConfigError(f"check_env_kwargs({env_id!r}): kwargs must be a dict of constructor arguments, "
+                          f"got {kwargs!r:.80}")
     spec = gym.spec(env_id)
     _check_constructor_arguments(env_id, spec.entry_point, {**spec.kwargs, **kwargs})
 

@@ -354,3 +354,13 @@ def test_register_refuses_constructor_argument_names_that_are_no_strings():
                                           r"strings, got 1"):
         agentgym.register("explore13/IntKey-v0", "agentgym.envs.games.wordle:Wordle", kwargs={1: 3})
     assert not is_registered("explore13/IntKey-v0")
+
+
+@pytest.mark.parametrize("kwargs", [None, [("difficulty", "hard")], "difficulty=hard"])
+def test_check_env_kwargs_with_kwargs_that_are_no_dict_is_a_config_error(kwargs):
+    # check_env_kwargs(id, None) failed with "'NoneType' object is not a mapping" (a list of
+    # pairs: "'list' object is not a mapping").
+    from agentgym.registry import check_env_kwargs
+
+    with pytest.raises(ConfigError, match=r"check_env_kwargs\('games/Wordle-v0'\): kwargs must be a dict"):
+        check_env_kwargs("games/Wordle-v0", kwargs)
