@@ -222,10 +222,15 @@ def check_hidden_answer(env: gym.Env, seeds: tuple[int, ...] = tuple(range(20)))
 def check_llm_env(env: gym.Env, *, hostile: int = 300, replay_steps: int = 60, replay_seeds: int = 5) -> None:
     """Run every check of this module on ``env`` (a bare or wrapped agentgym environment):
     ``hostile`` hostile actions, and the episodes of seeds ``0 .. replay_seeds - 1`` (at least
-    two, which must differ) each played twice for up to ``replay_steps`` steps."""
+    two, which must differ) each played twice for up to ``replay_steps`` steps (at least one);
+    ``ValueError`` for a count out of these bounds."""
     if not isinstance(replay_seeds, int) or isinstance(replay_seeds, bool) or replay_seeds < 2:
         raise ValueError(f"replay_seeds must be at least 2, an integer (different seeds must differ), "
                          f"got {replay_seeds!r}")
+    if not isinstance(hostile, int) or isinstance(hostile, bool) or hostile < 0:
+        raise ValueError(f"hostile must be a non-negative integer (0: no hostile actions), got {hostile!r}")
+    if not isinstance(replay_steps, int) or isinstance(replay_steps, bool) or replay_steps < 1:
+        raise ValueError(f"replay_steps must be a positive integer, got {replay_steps!r}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_env(env.unwrapped, skip_render_check=False)

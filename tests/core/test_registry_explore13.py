@@ -364,3 +364,18 @@ def test_check_env_kwargs_with_kwargs_that_are_no_dict_is_a_config_error(kwargs)
 
     with pytest.raises(ConfigError, match=r"check_env_kwargs\('games/Wordle-v0'\): kwargs must be a dict"):
         check_env_kwargs("games/Wordle-v0", kwargs)
+
+
+@pytest.mark.parametrize("arguments, said", [({"hostile": -1}, "hostile must be a non-negative integer"),
+                                             ({"hostile": 2.5}, "hostile must be a non-negative integer"),
+                                             ({"replay_steps": 0}, "replay_steps must be a positive integer")])
+def test_check_llm_env_refuses_counts_that_would_check_nothing(arguments, said):
+    # check_llm_env(env, hostile=-1) passed having sent no hostile action, replay_steps=0 having
+    # replayed no step: a check that checks nothing, silently.
+    from agentgym.envs.games.guess_the_number import GuessTheNumber
+    from agentgym.testing import check_llm_env
+
+    env = GuessTheNumber()
+    with pytest.raises(ValueError, match=said):
+        check_llm_env(env, **arguments)
+    env.close()
