@@ -240,7 +240,9 @@ def is_registered(id: str) -> bool:
 def list_envs(family: str | None = None, tags: Iterable[str] = ()) -> list[EnvInfo]:
     """Registered environments, sorted by id, optionally of one family and with all ``tags``
     (a list of strings: :class:`ConfigError` for one string, ``None`` or another value that is no
-    list)."""
+    list; and for a ``family`` that is no string)."""
+    if family is not None and not isinstance(family, str):
+        raise ConfigError(f"list_envs: family must be a family name such as 'games' or None, got {family!r:.80}")
     wanted = set(_checked_tags("list_envs", tags))
     load_plugins()
     return sorted(

@@ -379,3 +379,14 @@ def test_check_llm_env_refuses_counts_that_would_check_nothing(arguments, said):
     with pytest.raises(ValueError, match=said):
         check_llm_env(env, **arguments)
     env.close()
+
+
+@pytest.mark.parametrize("family", [3, ["games"], ("games",)])
+def test_list_envs_with_a_family_that_is_no_name_is_a_config_error(family):
+    # list_envs(family=["games"]) (or 3) returned [] as if the family had no
+    # environments, where tags of the wrong type are refused.
+    import agentgym
+
+    with pytest.raises(ConfigError, match=r"list_envs: family must be a family name such as 'games' or None"):
+        agentgym.list_envs(family=family)
+    assert agentgym.list_envs(family="games")
