@@ -48,7 +48,9 @@ class RayVectorEnv(SlotVectorEnv):
         env_fns: one picklable zero-argument factory per environment (built in a worker).
         pool: the :class:`RayEnvPool` to use (shared; not shut down by :meth:`close`). Without
             one the vector env starts its own with ``num_workers`` workers of
-            ``num_cpus_per_worker`` CPUs (and ``actor_options``), and shuts it down at close.
+            ``num_cpus_per_worker`` CPUs (and ``actor_options``), and shuts it down at close;
+            it starts it only once every other argument is checked (a bad one raises before
+            any worker starts).
         step_timeout: seconds each environment's reset, step or build may take (``None``:
             forever).
         autoreset_mode: ``AutoresetMode`` or its value.
@@ -73,8 +75,10 @@ class RayVectorEnv(SlotVectorEnv):
         if not factories:
             raise ValueError("env_fns must hold at least one environment factory")
         self._owns_pool = pool is None
-        self.pool = pool if pool is not None else RayEnvPool(
-            num_workers, num_cpus_per_worker=num_cpus_per_worker, actor_options=actor_options)
+        #: the pool; one of its own is started by the first slot's handle, once
+        #: SlotVectorEnv has checked every argument (a bad one starts no worker)
+        self.pool: RayEnvPool | None = pool
+        self._own_pool_arguments = (num_workers, num_cpus_per_worker, actor_options)
         try:
             super().__init__(factories, step_timeout=step_timeout, autoreset_mode=autoreset_mode)
         except BaseException:
@@ -82,6 +86,9 @@ class RayVectorEnv(SlotVectorEnv):
             raise
 
     def _handle(self, index: int, factory: EnvFactory, start_method: str) -> EnvHandle:
+        if self.pool is None:
+            num_workers, num_cpus_per_worker, actor_options = self._own_pool_arguments
+            self.pool = RayEnvPool(num_workers, num_cpus_per_worker=num_cpus_per_worker, actor_options=actor_options)
         return RayHandle(factory, pool=self.pool, timeout=self.step_timeout, worker_grace=self.worker_grace)
 
     def close_extras(self, **kwargs: Any) -> None:
@@ -91,7 +98,7 @@ class RayVectorEnv(SlotVectorEnv):
             self._shutdown_own_pool()
 
     def _shutdown_own_pool(self) -> None:
-        if self._owns_pool:
+        if self._owns_pool and self.pool is not None:
             self.pool.shutdown()
 
     @property

@@ -59,3 +59,17 @@ def test_an_action_or_option_ray_cannot_send_is_refused_in_one_line_and_the_env_
         assert observations[1] == "turn 1"
     finally:
         envs.close()
+
+
+@pytest.mark.parametrize("bad", [{"step_timeout": -1}, {"autoreset_mode": "bogus"}, {"env_fns": [make_scripted_env, 3]}])
+def test_a_bad_vector_argument_is_refused_before_its_own_pool_starts_workers(bad) -> None:
+    # checked only once the pool's workers had started: on a cluster without the CPUs free the
+    # typo waited start_timeout (120 s) and was reported as 'did not start ... CPUs free?'
+    from agentgym.ray import RayEnvError
+
+    kwargs = {"env_fns": [make_scripted_env], "num_workers": 1, "num_cpus_per_worker": 0.5,
+              "actor_options": {"resources": {"agentgym-test-nowhere": 1}}, **bad}  # a worker could never start
+    with pytest.raises((ValueError, TypeError)) as raised:
+        RayVectorEnv(**kwargs)
+    assert not isinstance(raised.value, RayEnvError), raised.value
+
