@@ -73,3 +73,16 @@ def test_a_bad_vector_argument_is_refused_before_its_own_pool_starts_workers(bad
         RayVectorEnv(**kwargs)
     assert not isinstance(raised.value, RayEnvError), raised.value
 
+
+def test_make_ray_vec_refuses_a_constructor_argument_the_env_does_not_take_before_any_worker_starts() -> None:
+    # the typo reached the workers: on a cluster without the CPUs free it waited start_timeout
+    # (120 s) and was reported as 'did not start ... CPUs free?'
+    from agentgym.core import ConfigError
+    from agentgym.ray import make_ray_vec
+
+    nowhere = {"resources": {"agentgym-test-nowhere": 1}}  # a worker could never start
+    with pytest.raises(ConfigError, match="max_turn"):
+        make_ray_vec("games/Wordle-v0", 2, num_workers=1, num_cpus_per_worker=0.5, actor_options=nowhere,
+                     max_turn=6)
+    with pytest.raises(KeyError, match="Wordle"):  # agentgym's message, with the nearest ids
+        make_ray_vec("games/Wordl-v0", 2, num_workers=1, actor_options=nowhere)
