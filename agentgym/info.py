@@ -69,12 +69,16 @@ class StepInfo(TypedDict):
     turns_left: NotRequired[int]
 
 
+def text_or_none(value: Any) -> str | None:
+    """``value`` as a trajectory's text field holds it: ``None``, or text (any Gymnasium
+    environment's ``info`` may hold a number where agentgym's hold text, a ``task_id`` of 7; a
+    trajectory file holds only text or null there)."""
+    return value if value is None or isinstance(value, str) else str(value)
+
+
 def step_error(info: dict[str, Any]) -> str | None:
     """A step's ``info["error"]`` as a trajectory's turn records it: ``None`` when the key is
     missing or falsy (as :class:`~agentgym.wrappers.EpisodeStatistics` counts invalid actions),
     else its text (any Gymnasium environment may report an error as a number or a flag; a
     trajectory holds only text or null there)."""
-    error = info.get("error")
-    if not error:
-        return None
-    return error if isinstance(error, str) else str(error)
+    return text_or_none(info.get("error") or None)

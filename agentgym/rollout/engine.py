@@ -68,7 +68,7 @@ import agentgym
 from agentgym.core import is_finite_number, is_int
 from agentgym.event_loops import run_sync
 from agentgym.images import is_image
-from agentgym.info import ErrorKind, step_error
+from agentgym.info import ErrorKind, step_error, text_or_none
 from agentgym.registry import checked_wrappers
 from agentgym.policies.base import ENV_HINTS, Generation, Policy, Request, SamplingParams
 from agentgym.rollout.batcher import GenerationBatcher
@@ -341,7 +341,9 @@ class _Runner:
             if reference.get(key) is not None:
                 trajectory.metadata[key] = reference[key]
         hints = info.get(HINTS_KEY)
-        trajectory.task_id, trajectory.instructions = info.get("task_id"), info.get("instructions", "")
+        # as a trajectory holds them (any Gymnasium environment may give a number, or None)
+        trajectory.task_id = text_or_none(info.get("task_id"))
+        trajectory.instructions = str(info.get("instructions") or "")
         messages, tools = info["messages"], info.get("tools") or None
         transcript = None
         if self.token_mode:

@@ -14,7 +14,7 @@ import numpy as np
 
 from agentgym.core import ConfigError, check_flag, is_int
 from agentgym.images import is_image
-from agentgym.info import step_error
+from agentgym.info import step_error, text_or_none
 from agentgym.trajectory import Trajectory, TrajectoryWriter, Turn, json_safe
 
 # Step-info keys a Turn stores in its own fields, or that repeat what the trajectory holds.
@@ -99,7 +99,7 @@ class TrajectoryRecorder(gym.Wrapper):
         spec = self.env.unwrapped.spec
         self._current = Trajectory(
             env_id=spec.id if spec is not None else None,
-            task_id=_text_or_none(info.get("task_id")),
+            task_id=text_or_none(info.get("task_id")),
             seed=seed,
             group_id=group_id,
             instructions=str(info.get("instructions") or ""),
@@ -173,12 +173,6 @@ class TrajectoryRecorder(gym.Wrapper):
         self._finished.append(trajectory)
         if self.writer is not None:
             self.writer.write(trajectory)
-
-
-def _text_or_none(value: Any) -> str | None:
-    """``value`` as a trajectory's text field holds it (any environment's ``info`` may hold a
-    number there; its file holds only text or null)."""
-    return value if value is None or isinstance(value, str) else str(value)
 
 
 def _group_id(value: Any) -> str | None:

@@ -40,3 +40,27 @@ def test_an_environment_reporting_errors_that_are_no_text_is_recorded_and_read_b
     assert [turn.error for turn in trajectory.turns] == ["404", "True", None]
     [read] = read_trajectories(path)
     assert [turn.error for turn in read.turns] == ["404", "True", None]
+
+
+class NumberedTasks(NumberedErrors):
+    """A plain Gymnasium environment whose reset info names its task by a number and gives
+    instructions of None."""
+
+    def reset(self, *, seed=None, options=None):
+        observation, _ = super().reset(seed=seed, options=options)
+        return observation, {"task_id": 7, "instructions": None}
+
+
+agentgym.register("mine12/NumberedTasks-v0", NumberedTasks, max_turns=5)
+
+
+def test_an_environment_naming_its_task_by_a_number_is_recorded_and_read_back(tmp_path):
+    # task_id 7 and instructions None were kept as they were: writing the trajectory raised
+    # ValueError out of the rollout (the reader refuses such a record)
+    path = tmp_path / "runs.jsonl"
+    result = rollout(ScriptedPolicy(["a", "b", "c"]), [Task("mine12/NumberedTasks-v0", 0)],
+                     RolloutConfig(max_turns=5), trajectories_path=path, progress=False)
+    [trajectory] = result.trajectories
+    assert (trajectory.task_id, trajectory.instructions) == ("7", "")
+    [read] = read_trajectories(path)
+    assert (read.task_id, read.instructions) == ("7", "")
