@@ -32,7 +32,8 @@ class AnswerFormat(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     The move is stripped of surrounding whitespace and passed to the inner environment, whose
     ``info`` gains ``format_ok=True``. ``reset`` appends a sentence describing the format, with
-    an example, to ``info["instructions"]`` (``instruction`` replaces it; a regex needs one).
+    an example, to ``info["instructions"]`` (``instruction``, a non-empty sentence, replaces
+    it; a regex needs one).
 
     When the move is missing or empty, the inner environment is **not** stepped (its state is
     unchanged): the step returns the observation ``"Format error: ..."`` (in a ``{"text",
@@ -63,6 +64,9 @@ class AnswerFormat(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.penalty = check_number("AnswerFormat", "penalty", penalty)
         if self.penalty < 0:
             raise ConfigError(f"AnswerFormat: penalty must be >= 0 (it is subtracted), got {penalty}")
+        if instruction is not None and (not isinstance(instruction, str) or not instruction.strip()):
+            raise ConfigError(f"AnswerFormat: instruction must be a sentence telling the agent the format "
+                              f"(or None for the default), got {instruction!r:.80}")
         self._extract, shape = self._format(_compiled(format, pattern), tag)
         self._shape = shape
         if instruction is None:
