@@ -1,4 +1,5 @@
-"""The ``agentgym`` command line: list, info, play, eval, compare, serve-policy, train.
+"""The ``agentgym`` command line: list, info, play, eval, report, compare, train, sft,
+serve-policy, serve-env, serve-retriever.
 
 Each sub-command lives in its own module and exposes ``add_parser(subparsers)`` and ``run(args)``.
 
