@@ -58,10 +58,11 @@ demo: setup
 	$(BIN)/agentgym eval --suite quick-v1 --policy smollm2-135m --max-turns 4 --max-tokens 48 --seed 0
 
 ## The whole test suite, on TEST_WORKERS pytest-xdist workers (each takes whole test files, so
-## a module's fixtures are set up once; TEST_WORKERS=0 runs it in this one process).
+## a module's fixtures are set up once, the slowest files first: see tests/conftest.py;
+## TEST_WORKERS=0 runs it in this one process).
 TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 ## Side-by-side performance measurements (writes benchmarks/results/).
 bench: setup
