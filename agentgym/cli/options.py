@@ -4,7 +4,8 @@ that name the option in their error, and the console every table is printed on.
 The argparse types (:func:`positive_int`, :func:`non_negative_int`, :func:`positive_float`,
 :func:`probability`, :func:`path_argument`) make argparse itself refuse a bad value with the
 option's name, e.g. ``agentgym eval: error: argument --max-turns: must be a positive integer,
-got '0'`` and exit code 2, before any work starts. Use them as ``parser.add_argument("--x", type=positive_int)``.
+got '0'`` and exit code 2, before any work starts. Use them as
+``parser.add_argument("--x", type=positive_int)``.
 """
 
 from __future__ import annotations
