@@ -38,9 +38,10 @@ CLI_CASES = [
     (["info", "games/Wordle-v0", "-o", "two words=1"], "'two words' is not an argument name"),
     (["info", "games/Wordl-v0"], "Did you mean games/Wordle-v0"),
     (["play", "nope/Nothing-v0"], "no environment registered as 'nope/Nothing-v0'"),
-    # A namespace nothing is registered under: most often one's own environments, not imported.
-    (["info", "quickstart/Addition-v0"], "Nothing is registered under 'quickstart/': if these are your own "
-                                         "environments, import the module that registers them first"),
+    # A namespace nothing is registered under: most often one's own environments, not imported
+    # (one no test registers: tests/test_examples.py imports the quickstart's in its process).
+    (["info", "myenvs/Addition-v0"], "Nothing is registered under 'myenvs/': if these are your own "
+                                     "environments, import the module that registers them first"),
     (["info", "game/Wordle-v0"], "Did you mean games/Wordle-v0? Nothing is registered under 'game/'"),
     ([*EVAL, "--max-turns", "0"], "argument --max-turns: must be a positive integer, got '0'"),
     ([*EVAL, "--concurrency", "0"], "argument --concurrency: must be a positive integer, got '0'"),
