@@ -467,6 +467,12 @@ def required_constructor_arguments(entry_point: Any) -> tuple[str, ...]:
                  if name != "self" and p.kind in keyword_kinds and p.default is inspect.Parameter.empty)
 
 
+#: :func:`make`'s own keyword arguments (``max_turns``, ``wrappers``, ``server``...): the rest of
+#: its keyword arguments go to the environment's constructor.
+MAKE_ARGUMENTS = frozenset(name for name, parameter in inspect.signature(make).parameters.items()
+                           if parameter.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
 def check_env_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
     """Check, without making the environment, that its constructor takes every name in
     ``kwargs`` and gets every argument it requires (its module is imported; values are

@@ -39,8 +39,6 @@ from agentgym.vector._slots import SlotVectorEnv
 
 #: the default ``step_timeout``, the rollout engine's
 DEFAULT_STEP_TIMEOUT = 60.0
-#: ``agentgym.make``'s own keyword arguments (the rest go to the environment's constructor)
-_MAKE_OWN_ARGUMENTS = frozenset({"max_turns", "episode_statistics", "wrappers", "server", "tool_calling"})
 
 
 class RayVectorEnv(SlotVectorEnv):
@@ -120,12 +118,12 @@ def make_ray_vec(env_id: str, num_envs: int, *, num_workers: int = 2, num_cpus_p
     and, unless ``server`` is given, a constructor argument the environment does not take or a
     required one missing (:class:`~agentgym.core.ConfigError`, as ``agentgym.make`` says it)."""
     import agentgym
-    from agentgym.registry import check_env_kwargs
+    from agentgym.registry import MAKE_ARGUMENTS, check_env_kwargs
 
     if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
     if make_kwargs.get("server") is None:
-        check_env_kwargs(env_id, {k: v for k, v in make_kwargs.items() if k not in _MAKE_OWN_ARGUMENTS})
+        check_env_kwargs(env_id, {k: v for k, v in make_kwargs.items() if k not in MAKE_ARGUMENTS})
     gym.spec(env_id)
     factory = functools.partial(agentgym.make, env_id, **make_kwargs)
     envs = RayVectorEnv([factory] * num_envs, pool=pool, num_workers=num_workers,
