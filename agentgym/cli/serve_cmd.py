@@ -9,11 +9,10 @@ before they are tokenised.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 from pathlib import Path
 
-from agentgym.cli.options import check_port_free
+from agentgym.cli.options import check_port_free, positive_float
 from agentgym.policies.specs import EMBEDDED_ALIASES, EMBEDDED_SPEC
 
 # Nothing from agentgym.serve is imported here: the CLI must load without FastAPI installed.
@@ -42,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help=f"require 'Authorization: Bearer <key>' on every request (default: the {API_KEY_ENV} "
                              "environment variable, which keeps the key out of the process list); needed to "
                              "listen beyond loopback")
-    parser.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_MB,
+    parser.add_argument("--max-body-mb", type=positive_float, default=DEFAULT_MAX_BODY_MB,
                         help="the largest request body accepted, in MiB (default: %(default)g); bigger ones get 413 "
                              "before they are read")
 
@@ -55,8 +54,6 @@ def run(args: argparse.Namespace) -> int:
                          f"'{EMBEDDED_SPEC}' (the embedded model)")
     if args.max_batch_size < 1:
         raise ValueError(f"--max-batch-size must be at least 1, got {args.max_batch_size}")
-    if not (math.isfinite(args.max_body_mb) and args.max_body_mb > 0):  # inf: no byte count
-        raise ValueError(f"--max-body-mb must be positive and finite (MiB), got {args.max_body_mb}")
     api_key = args.api_key if args.api_key is not None else os.environ.get(API_KEY_ENV) or None
     if args.api_key is not None and not args.api_key:
         raise ValueError("--api-key is empty: give a non-empty key")

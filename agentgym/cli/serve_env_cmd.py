@@ -10,10 +10,9 @@ makes a module's own environments servable too (``agentgym --import my_envs serv
 from __future__ import annotations
 
 import argparse
-import math
 import os
 
-from agentgym.cli.options import check_port_free
+from agentgym.cli.options import check_port_free, positive_float
 
 # Nothing from agentgym.remote is imported here: the CLI must load without FastAPI installed.
 API_KEY_ENV = "AGENTGYM_API_KEY"
@@ -45,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--heartbeat-timeout", type=float, default=20.0,
                         help="seconds of silence past a ping after which a WebSocket client is taken for gone and "
                              "its session freed (default: %(default)g)")
-    parser.add_argument("--max-body-mb", type=float, default=1.0,
+    parser.add_argument("--max-body-mb", type=positive_float, default=1.0,
                         help="the largest request body accepted, in MiB (default: %(default)g)")
     parser.add_argument("--allow-host-arguments", action="store_true",
                         help="let clients set the arguments an environment declares as reaching this machine "
@@ -62,8 +61,6 @@ def run(args: argparse.Namespace) -> int:
     for flag in ("resume_grace", "heartbeat_interval", "heartbeat_timeout"):
         if not getattr(args, flag) > 0:
             raise ValueError(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
-    if not (math.isfinite(args.max_body_mb) and args.max_body_mb > 0):  # inf: no byte count
-        raise ValueError(f"--max-body-mb must be positive and finite (MiB), got {args.max_body_mb}")
     if args.api_key is not None and not args.api_key:
         raise ValueError("--api-key is empty: give a non-empty key")
     api_key = args.api_key if args.api_key is not None else os.environ.get(API_KEY_ENV) or None

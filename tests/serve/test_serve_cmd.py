@@ -56,7 +56,7 @@ def test_help_names_the_options(capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--port", "70000"], "--port must be between 0 and 65535"),
     (["--max-batch-size", "0"], "--max-batch-size must be at least 1"),
-    (["--max-body-mb", "0"], "--max-body-mb must be positive"),
+    (["--max-body-mb", "0"], "--max-body-mb: must be a positive number"),
     (["--api-key", ""], "--api-key is empty"),
     (["--host", "0.0.0.0"], "without an API key"),
     (["--host", "192.168.0.7"], "Give a key with --api-key or the AGENTGYM_API_KEY environment variable"),
