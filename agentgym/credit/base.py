@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -120,13 +120,27 @@ def generated_span(trajectory: Trajectory, turn: Turn) -> tuple[int, int]:
 class AdvantageEstimator(ABC):
     """A critic-free credit estimator: trajectories in, :class:`Advantages` out.
 
+    The batch is a list or any other iterable of trajectories (read once, :func:`checked_batch`).
     Outputs follow the input order; the result does not depend on the order of rollouts within
     a group (up to floating-point rounding).
     """
 
     @abstractmethod
-    def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
+    def __call__(self, trajectories: Iterable[Trajectory]) -> Advantages:
         """The advantages of ``trajectories``."""
+
+
+def checked_batch(trajectories: Iterable[Trajectory]) -> list[Trajectory]:
+    """The batch as a list, its rewards checked (:func:`check_rewards`).
+
+    An estimator reads its batch several times (rewards, groups, returns), so any iterable is
+    read into a list once first: a generator or ``filter(...)`` read in place was used up by the
+    first pass, and the advantages came out empty without a word (or failed with "'generator'
+    has no len()").
+    """
+    batch = list(trajectories)
+    check_rewards(batch)
+    return batch
 
 
 def check_rewards(trajectories: Sequence[Trajectory]) -> None:

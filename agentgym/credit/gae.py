@@ -45,7 +45,7 @@ wanted, is the trainer's step.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -104,7 +104,7 @@ class ValueBasedEstimator(ABC):
     """A credit estimator that needs the critic's values: trajectories and values in.
 
     Args of ``__call__``:
-        trajectories: token-level trajectories.
+        trajectories: token-level trajectories (a list or any iterable, read once).
         values: per trajectory, an array as long as its ``token_ids`` (module docstring).
         bootstrap_values: per trajectory, the value after its last token (e.g. the critic's
             estimate for a truncated episode); ``None``: 0 for all (every episode terminal).
@@ -119,7 +119,7 @@ class ValueBasedEstimator(ABC):
     @abstractmethod
     def __call__(
         self,
-        trajectories: Sequence[Trajectory],
+        trajectories: Iterable[Trajectory],
         values: Sequence[Sequence[float]],
         bootstrap_values: Sequence[float] | None = None,
     ) -> Advantages:
@@ -136,10 +136,11 @@ def _is_sized(values: object) -> bool:
 
 
 def _checked_inputs(
-    trajectories: Sequence[Trajectory],
+    trajectories: Iterable[Trajectory],
     values: Sequence[Sequence[float]],
     bootstrap_values: Sequence[float] | None,
 ) -> list[tuple[Trajectory, np.ndarray, list[tuple[int, int]], float]]:
+    trajectories = list(trajectories)  # any iterable, read once (a generator has no len())
     if not _is_sized(values):
         raise ValueError(f"values must hold one array per trajectory (a list), got {values!r:.80}")
     if len(values) != len(trajectories):
@@ -191,7 +192,7 @@ class TurnAwareGAE(ValueBasedEstimator):
 
     def __call__(
         self,
-        trajectories: Sequence[Trajectory],
+        trajectories: Iterable[Trajectory],
         values: Sequence[Sequence[float]],
         bootstrap_values: Sequence[float] | None = None,
     ) -> Advantages:
@@ -225,7 +226,7 @@ class BiLevelGAE(ValueBasedEstimator):
 
     def __call__(
         self,
-        trajectories: Sequence[Trajectory],
+        trajectories: Iterable[Trajectory],
         values: Sequence[Sequence[float]],
         bootstrap_values: Sequence[float] | None = None,
     ) -> Advantages:

@@ -25,7 +25,7 @@ For the rollouts ``i`` of one group, with turn rewards ``r_t`` and penalty rewar
 from __future__ import annotations
 
 from difflib import SequenceMatcher
-from typing import Callable, Hashable, Sequence
+from typing import Callable, Hashable, Iterable, Sequence
 
 import numpy as np
 
@@ -37,9 +37,9 @@ from agentgym.credit.base import (
     Advantages,
     check_eps,
     check_keys,
-    check_rewards,
     check_unit,
     check_weight,
+    checked_batch,
     discounted_returns,
     group_indices,
     normalized,
@@ -99,8 +99,8 @@ class GiGPO(AdvantageEstimator):
                                        what="a list of reward-component keys (() for none)")
         self.eps = check_eps(eps)
 
-    def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
-        check_rewards(trajectories)
+    def __call__(self, trajectories: Iterable[Trajectory]) -> Advantages:
+        trajectories = checked_batch(trajectories)
         returns = [self.turn_returns(trajectory) for trajectory in trajectories]
         episode = [[0.0] * len(t.turns) for t in trajectories]
         step = [[0.0] * len(t.turns) for t in trajectories]

@@ -24,7 +24,7 @@ whose leave-one-out pool is empty, and every rollout of a group whose returns ar
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Iterable, Literal, Sequence
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from agentgym.credit.base import (
     AdvantageEstimator,
     Advantages,
     check_eps,
-    check_rewards,
+    checked_batch,
     group_indices,
     normalized,
     weighted_mean_std,
@@ -106,8 +106,8 @@ class GroupRelativeEstimator(AdvantageEstimator):
         self.per_trajectory = per_trajectory
         self.eps = check_eps(eps)
 
-    def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
-        check_rewards(trajectories)
+    def __call__(self, trajectories: Iterable[Trajectory]) -> Advantages:
+        trajectories = checked_batch(trajectories)
         episode = episode_advantages(trajectories, baseline=self.baseline,
                                      per_trajectory=self.per_trajectory, eps=self.eps)
         per_turn = [[float(value)] * len(trajectory.turns) for value, trajectory in zip(episode, trajectories)]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Iterable
 
 import numpy as np
 
@@ -51,8 +51,10 @@ class TrainingHealth:
         return {prefix + name: float(value) for name, value in asdict(self).items()}
 
 
-def training_health(trajectories: Sequence[Trajectory], advantages: Advantages | None = None) -> TrainingHealth:
-    """Compute :class:`TrainingHealth` for a batch (and its advantages, if given)."""
+def training_health(trajectories: Iterable[Trajectory], advantages: Advantages | None = None) -> TrainingHealth:
+    """Compute :class:`TrainingHealth` for a batch (a list or any iterable, read once) and its
+    advantages, if given."""
+    trajectories = list(trajectories)
     if not trajectories:
         raise ValueError("no trajectories to measure")
     returns = np.array([t.episode_return for t in trajectories], dtype=np.float64)

@@ -29,7 +29,7 @@ rollout gets 0 everywhere.
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Iterable, Literal, Sequence
 
 import numpy as np
 
@@ -38,8 +38,8 @@ from agentgym.credit.base import (
     AdvantageEstimator,
     Advantages,
     check_eps,
-    check_rewards,
     check_unit,
+    checked_batch,
     discounted_returns,
     group_indices,
     standardize,
@@ -83,8 +83,8 @@ class IGPO(AdvantageEstimator):
         self.info_gain_key = info_gain_key
         self.eps = check_eps(eps)
 
-    def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
-        check_rewards(trajectories)
+    def __call__(self, trajectories: Iterable[Trajectory]) -> Advantages:
+        trajectories = checked_batch(trajectories)
         normalised = [np.zeros(len(t.turns), dtype=np.float64) for t in trajectories]
         for members in group_indices(trajectories):
             if len(members) < 2:

@@ -21,7 +21,7 @@ normalises to 0, and a group of one rollout gets 0 everywhere.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -31,9 +31,9 @@ from agentgym.credit.base import (
     Advantages,
     check_eps,
     check_keys,
-    check_rewards,
     check_unit,
     check_weight,
+    checked_batch,
     discounted_returns,
     group_indices,
     standardize,
@@ -72,8 +72,8 @@ class MultiChannelGRPO(AdvantageEstimator):
         self.ddof = int(ddof)
         self.eps = check_eps(eps)
 
-    def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
-        check_rewards(trajectories)
+    def __call__(self, trajectories: Iterable[Trajectory]) -> Advantages:
+        trajectories = checked_batch(trajectories)
         combined = [np.zeros(len(t.turns), dtype=np.float64) for t in trajectories]
         for members in group_indices(trajectories):
             if len(members) < 2:

@@ -19,7 +19,7 @@ that count 0 times, such as a turn without generated tokens).
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Iterable, Literal, Sequence
 
 import numpy as np
 
@@ -29,8 +29,8 @@ from agentgym.credit.base import (
     AdvantageEstimator,
     Advantages,
     check_eps,
-    check_rewards,
     check_unit,
+    checked_batch,
     discounted_returns,
     normalized,
     weighted_mean_std,
@@ -63,8 +63,8 @@ class ReinforceBatchNorm(AdvantageEstimator):
         self.ddof = 1 if unbiased_std else 0
         self.eps = check_eps(eps)
 
-    def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
-        check_rewards(trajectories)
+    def __call__(self, trajectories: Iterable[Trajectory]) -> Advantages:
+        trajectories = checked_batch(trajectories)
         returns = [discounted_returns([turn.reward for turn in t.turns], self.gamma) for t in trajectories]
         flat = np.concatenate(returns) if returns else np.zeros(0)
         counts = np.array([self._count(index, trajectory, turn) for index, trajectory in enumerate(trajectories)

@@ -18,7 +18,7 @@ the group-wide estimate keeps such rollouts learning. ``alpha = 1`` is pure stra
 
 from __future__ import annotations
 
-from typing import Callable, Hashable, Sequence
+from typing import Callable, Hashable, Iterable, Sequence
 
 import numpy as np
 
@@ -27,8 +27,8 @@ from agentgym.credit.base import (
     AdvantageEstimator,
     Advantages,
     check_eps,
-    check_rewards,
     check_unit,
+    checked_batch,
     group_indices,
 )
 from agentgym.credit.grpo import group_relative_advantages
@@ -67,8 +67,8 @@ class StratifiedGRPO(AdvantageEstimator):
         self.baseline = "grpo" if normalize_by_std else "mean_norm"
         self.eps = check_eps(eps)
 
-    def __call__(self, trajectories: Sequence[Trajectory]) -> Advantages:
-        check_rewards(trajectories)
+    def __call__(self, trajectories: Iterable[Trajectory]) -> Advantages:
+        trajectories = checked_batch(trajectories)
         stratified = np.zeros(len(trajectories), dtype=np.float64)
         global_ = np.zeros(len(trajectories), dtype=np.float64)
         for members in group_indices(trajectories):
