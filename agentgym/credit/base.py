@@ -86,8 +86,19 @@ class Advantages:
         per_turn: Sequence[Sequence[float]],
         components: dict[str, list[list[float]]] | None = None,
     ) -> Advantages:
-        """Spread each turn's advantage over the tokens of its ``action_span``."""
+        """Spread each turn's advantage over the tokens of its ``action_span``.
+
+        ``per_turn`` holds one row per trajectory and one value per turn of it; ``ValueError``
+        naming the trajectory otherwise (text-only ones included: a row of the wrong length, or
+        a missing row, would pair advantages with the wrong turns or drop trajectories).
+        """
         per_turn = [[float(value) for value in turns] for turns in per_turn]
+        if len(per_turn) != len(trajectories):
+            raise ValueError(f"{len(per_turn)} advantage rows for {len(trajectories)} trajectories")
+        for index, (trajectory, values) in enumerate(zip(trajectories, per_turn)):
+            if len(values) != len(trajectory.turns):
+                raise ValueError(f"{trajectory.describe(index)}: {len(values)} advantages for "
+                                 f"{len(trajectory.turns)} turns")
         tokens = [broadcast_to_tokens(trajectory, values) for trajectory, values in zip(trajectories, per_turn)]
         return cls(per_turn=per_turn, token_advantages=tokens, components=components or {})
 

@@ -53,3 +53,17 @@ def test_value_based_estimators_and_health_take_a_generator_of_trajectories(esti
     assert estimator(iter(batch), values).per_turn == estimator(batch, values).per_turn
     advantages = GRPO()(batch)
     assert training_health(iter(batch), advantages) == training_health(batch, advantages)
+
+
+def test_broadcast_wants_one_row_per_trajectory_and_one_value_per_turn():
+    # zip() dropped the trajectories past the last row without a word, and a text-only
+    # trajectory took a row of any length (the token-level ones were checked).
+    from agentgym.credit import Advantages
+
+    token_level, text_only = build_trajectory([1.0, 0.0]), build_trajectory([1.0], text_only=True)
+    with pytest.raises(ValueError, match="1 advantage rows for 2 trajectories"):
+        Advantages.broadcast([token_level, text_only], [[1.0, 2.0]])
+    with pytest.raises(ValueError, match="trajectory 1: 3 advantages for 1 turns"):
+        Advantages.broadcast([token_level, text_only], [[1.0, 2.0], [1.0, 2.0, 3.0]])
+    result = Advantages.broadcast([token_level, text_only], [[1.0, 2.0], [3.0]])
+    assert result.per_turn == [[1.0, 2.0], [3.0]] and result.token_advantages[1] is None
