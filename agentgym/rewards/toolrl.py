@@ -13,6 +13,10 @@ The math, for gold calls ``G`` and predicted calls ``P`` (each a name and a dict
 * ``S_max = 1 + |G| + Σ_j |keys(G_j)|`` (the best possible ``r_name + r_param + r_value``);
   ``R_correct = (R_max − R_min) · (r_name + r_param + r_value) / S_max + R_min`` with the paper's
   scale ``[R_min, R_max] = [−3, 3]``; calls exactly equal to the gold ones score ``R_max``.
+* A predicted call's arguments absent or ``null`` are no arguments (``{}``); arguments that are
+  not a JSON object (an array, a string, a number: the tool refused them) share no key and no
+  value with any gold call, so they are never an exact match, not even of a call without
+  arguments.
 * ``R_format ∈ {0, 1}``: 1 when every tool call the agent wrote was well-formed (no turn's
   markup failed to parse).
 * Beyond the paper, an optional ``error_penalty`` per tool call that failed (unknown tool, bad
@@ -69,9 +73,12 @@ def correctness_terms(gold: Sequence[Mapping[str, Any]],
         for index, call in enumerate(predicted):
             if index in used or call["name"] != gold_call["name"]:
                 continue
-            args = _arguments(call)
-            keys = multiset_jaccard(list(gold_args), list(args))
-            values = float(sum(1 for key, value in gold_args.items() if key in args and _same(args[key], value)))
+            args = _written_arguments(call)
+            if isinstance(args, dict):
+                keys = multiset_jaccard(list(gold_args), list(args))
+                values = float(sum(1 for key, value in gold_args.items() if key in args and _same(args[key], value)))
+            else:  # not an object: no key, no value of the gold call's
+                keys = values = 0.0
             if best is None or keys + values > best[0] + best[1]:
                 best = (keys, values, index)
         if best is not None:
@@ -157,6 +164,13 @@ def _arguments(call: Mapping[str, Any]) -> dict[str, Any]:
     return arguments if isinstance(arguments, dict) else {}
 
 
+def _written_arguments(call: Mapping[str, Any]) -> Any:
+    """A predicted call's arguments as written, ``{}`` when absent or ``None`` (a list or a
+    string stays what it is: it is not the empty object)."""
+    arguments = call.get("arguments")
+    return {} if arguments is None else arguments
+
+
 def _same(predicted: Any, gold: Any) -> bool:
     """Values compare as JSON does: ``3 == 3.0``, but ``True`` is not ``1``, at every depth of
     arrays (lists, tuples) and objects (dicts)."""
@@ -170,5 +184,7 @@ def _same(predicted: Any, gold: Any) -> bool:
 
 
 def _normalised(calls: Sequence[Mapping[str, Any]]) -> str:
-    """The calls as canonical JSON, so that an exact match respects JSON's types (``true`` is not ``1``)."""
-    return json.dumps([[str(call.get("name")), _arguments(call)] for call in calls], sort_keys=True, default=repr)
+    """The calls as canonical JSON, so that an exact match respects JSON's types (``true`` is not ``1``)
+    and arguments that are not an object are not the empty one."""
+    return json.dumps([[str(call.get("name")), _written_arguments(call)] for call in calls], sort_keys=True,
+                      default=repr)

@@ -1,0 +1,54 @@
+"""Exploratory round 14 of the reward providers: hostile and unusual inputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentgym import Feedback, LLMEnv, Tool
+from agentgym.rewards import ToolRLReward
+from agentgym.rewards.toolrl import correctness_reward
+from agentgym.trajectory import json_safe
+from agentgym.wrappers import ToolCalling
+from tests.credit.builders import build_trajectory
+
+
+class _Stopper(LLMEnv):
+    """One tool, ``stop``, taking no arguments."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.tools = (Tool("stop", "Stop.", lambda: "stopped", {"type": "object", "properties": {}}),)
+
+    def new_episode(self, options):
+        return "Stop."
+
+    def play(self, action):
+        return Feedback("Done.", {"outcome": 0.0}, terminated=True)
+
+
+def _tool_trajectory(action: str, gold):
+    env = ToolCalling(_Stopper())
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(action)
+    trajectory = build_trajectory([0.0], text_only=True)
+    trajectory.turns[0].info = json_safe({k: v for k, v in info.items() if k not in ("reward_components", "error")})
+    trajectory.metadata["gold_tool_calls"] = gold
+    return trajectory
+
+
+@pytest.mark.parametrize("arguments", ['[1]', r'"\"now\""', '7'], ids=["array", "string", "number"])
+def test_toolrl_arguments_that_are_not_an_object_do_not_match_gold_calls(arguments):
+    # stop() called with arguments [1]: the tool refused them, and ToolRL read them as no arguments,
+    # an exact match of the gold stop() (R_max 3, the same reward as the right call).
+    gold = [{"name": "stop", "arguments": {}}]
+    wrong = _tool_trajectory(f'<tool_call>{{"name": "stop", "arguments": {arguments}}}</tool_call>', gold)
+    assert wrong.turns[0].info["tool_results"][0]["ok"] is False
+    right = _tool_trajectory('<tool_call>{"name": "stop", "arguments": {}}</tool_call>', gold)
+    reward = ToolRLReward()
+    assert reward.score([right]) == [[pytest.approx(1.0 + 3.0)]]
+    # r_name 1, no key or value matched, S_max 2: R_correct = 6 * 1/2 - 3 = 0
+    assert reward.score([wrong]) == [[pytest.approx(1.0 + 0.0)]]
+    assert correctness_reward(gold, [{"name": "stop", "arguments": [1]}]) == pytest.approx(0.0)
+    # absent or null arguments are no arguments, as ToolCalling reads them
+    assert correctness_reward(gold, [{"name": "stop"}]) == 3.0
+    assert correctness_reward(gold, [{"name": "stop", "arguments": None}]) == 3.0
