@@ -26,9 +26,13 @@ Two runners:
 
 Either way the result is read from a report line tagged with a random nonce that the harness
 reads from stdin before the solution runs, so a solution that prints "5 passed" or exits early
-gets no credit. This guards against accidents and naive tricks, not against code written to
-subvert the harness from inside its own process (it runs there: a determined program could
-find the nonce in memory); the sandbox keeps the host safe either way.
+gets no credit. The report is bounded (at most :data:`MAX_FAILURES` failures of
+:data:`FAILURE_CHARS` characters) and comes before anything else the run prints (the asserts
+harness sends the solution's stdout to ``/dev/null``; pytest prints its failure details after
+it), so the sandbox's output cap never cuts it off, however much a solution prints. This
+guards against accidents and naive tricks, not against code written to subvert the harness
+from inside its own process (it runs there: a determined program could find the nonce in
+memory); the sandbox keeps the host safe either way.
 """
 
 from __future__ import annotations
@@ -200,12 +204,18 @@ def run_tests(sandbox: Any, solution: str, tests: str | Sequence[str], *, runner
     nonce = "@@report-" + secrets.token_hex(16) + "@@"
     if runner == "asserts":
         files = {"solution.py": solution, "tests.json": json.dumps(tests if isinstance(tests, str) else list(tests))}
-        result = sandbox.run_python(_HARNESS.replace("PER_TEST_SECONDS", repr(float(per_test_seconds))),
+        result = sandbox.run_python(_bounded(_HARNESS).replace("PER_TEST_SECONDS", repr(float(per_test_seconds))),
                                     files=files, stdin=nonce + "\n")
     else:
-        files = {"solution.py": solution, "test_solution.py": _pytest_module(tests), "run_pytest.py": _PYTEST_RUNNER}
+        files = {"solution.py": solution, "test_solution.py": _pytest_module(tests),
+                 "run_pytest.py": _bounded(_PYTEST_RUNNER)}
         result = sandbox.run(["python", "run_pytest.py"], files=files, stdin=nonce + "\n")
     return _read_report(result, nonce)
+
+
+def _bounded(script: str) -> str:
+    """A runner's script with the report's bounds filled in."""
+    return script.replace("KEEP_FAILURES", str(MAX_FAILURES)).replace("FAILURE_CHARS", str(FAILURE_CHARS))
 
 
 def _pytest_module(tests: str | tuple[str, ...]) -> str:
@@ -275,7 +285,16 @@ import ast, json, os, signal, sys
 
 NONCE = sys.stdin.readline().strip()
 REPORT = os.fdopen(os.dup(1), "w")
+# what the solution prints is nobody's: past the output cap it would push the report out
+NULL = os.open(os.devnull, os.O_WRONLY)
+os.dup2(NULL, 1)
+os.close(NULL)
 PER_TEST = PER_TEST_SECONDS
+
+
+def clip(text):
+    text = " ".join(str(text).split())
+    return text if len(text) <= FAILURE_CHARS else text[:FAILURE_CHARS - 1] + "\u2026"
 
 
 def finish(result):
@@ -412,7 +431,7 @@ for label, code, node, is_test in steps:
             finish({"error": f"the tests' set-up raised: {describe(exc)}"})
         total += 1
         failures.append(f"{label}: {describe(exc)}")
-finish({"passed": passed, "total": total, "failures": failures[:8]})
+finish({"passed": passed, "total": total, "failures": [clip(failure) for failure in failures[:KEEP_FAILURES]]})
 '''
 
 # The pytest runner: reads the nonce before pytest (and so the solution) is imported, runs pytest
@@ -425,6 +444,11 @@ REPORT = os.fdopen(os.dup(1), "w")
 os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
 
 
+def clip(text):
+    text = " ".join(str(text).split())
+    return text if len(text) <= FAILURE_CHARS else text[:FAILURE_CHARS - 1] + "\u2026"
+
+
 class Outcomes:
     def __init__(self):
         self.results = {"passed": 0, "total": 0, "failures": [], "error": None}
@@ -435,14 +459,14 @@ class Outcomes:
             results["total"] += 1
             if report.passed:
                 results["passed"] += 1
-            elif len(results["failures"]) < 8:
+            elif len(results["failures"]) < KEEP_FAILURES:
                 lines = [line[1:].strip() for line in str(report.longreprtext).splitlines() if line.startswith("E ")]
-                results["failures"].append(f"{report.nodeid.split('::')[-1]}: " + " ".join(lines[:2]))
+                results["failures"].append(clip(f"{report.nodeid.split('::')[-1]}: " + " ".join(lines[:2])))
 
     def pytest_collectreport(self, report):
         if report.failed:
             text = str(report.longreprtext).strip().splitlines()
-            self.results["error"] = "the tests could not be collected: " + (text[-1] if text else "error")
+            self.results["error"] = clip("the tests could not be collected: " + (text[-1] if text else "error"))
 
     # pytest ends the session on these (the solution's sys.exit while it is imported, a
     # KeyboardInterrupt it raises) with nothing counted: say why, not "no tests were found".

@@ -1,0 +1,31 @@
+"""Exploratory round 14 of the dataset environments: defects found by a probe and fixed."""
+
+from __future__ import annotations
+
+from agentgym.envs.tools.datasets.code_tests import FAILURE_CHARS, run_tests
+
+
+def test_failures_are_reported_however_much_the_solution_prints(sandbox):
+    # The asserts harness wrote its report after everything the solution printed: past the
+    # output cap the report fell out of the kept head and the tail (a quarter of output_chars)
+    # could not hold it, so a wrong solution with debug prints was told "the run ended without a
+    # test report: the solution exited or crashed the interpreter" instead of which tests failed.
+    solution = "print('debug line ' * 2000)\ndef f(x):\n    return list(range(x))\n"
+    long = ("a long expected value, so that the test is long, and longer still: the harness keeps 160 characters "
+            "of a test as its label")
+    tests = [f"assert f({n}) == [{n}, {long!r}, {n}]" for n in range(50, 58)]
+    verdict = run_tests(sandbox, solution, tests)
+    assert verdict.error is None, verdict.error
+    assert (verdict.passed, verdict.total, len(verdict.failures)) == (0, 8, 5)
+    assert verdict.failures[0].startswith("assert f(50) == [50,") and "(got [0, 1, 2," in verdict.failures[0]
+
+
+def test_a_long_assertion_message_is_clipped_not_the_report_lost(sandbox):
+    # A failed test's message went whole into the report (the pytest runner's "E" lines too):
+    # tests whose messages held a long value made a report past the output cap, lost.
+    tests = [f"assert f({n}) == {n + 1}, 'expected {n + 1}, got ' + repr(list(range(3000)))" for n in range(8)]
+    for runner in ("asserts", "pytest"):
+        verdict = run_tests(sandbox, "def f(x):\n    return x\n", tests, runner=runner)
+        assert verdict.error is None, (runner, verdict.error)
+        assert (verdict.passed, verdict.total, len(verdict.failures)) == (0, 8, 5), runner
+        assert all("expected" in failure and len(failure) <= FAILURE_CHARS for failure in verdict.failures), runner
