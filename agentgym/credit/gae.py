@@ -67,7 +67,13 @@ def masked_gae(
 
     Returns ``(advantages, targets)``, both 0 where ``mask`` is 0. Rewards must sit on masked-in
     positions: a reward on an observation token has no action to credit and raises ``ValueError``.
+    So do ``gamma`` or ``lam`` outside ``[0, 1]``, and a reward or value on a masked-in position,
+    or a bootstrap, that is not finite (it would make every advantage before it NaN or
+    infinite); values off the mask are not read.
     """
+    gamma, lam = check_unit("gamma", gamma), check_unit("lam", lam)
+    if not is_finite_number(bootstrap):
+        raise ValueError(f"bootstrap value {bootstrap!r} is not a finite number")
     rewards = np.asarray(rewards, dtype=np.float64)
     values = np.asarray(values, dtype=np.float64)
     mask = np.asarray(mask, dtype=bool)
@@ -75,6 +81,9 @@ def masked_gae(
         raise ValueError(f"rewards {rewards.shape}, values {values.shape} and mask {mask.shape} differ in shape")
     if np.any(rewards[~mask] != 0):
         raise ValueError("a reward lies on a masked (observation) position")
+    positions = np.flatnonzero(mask & ~(np.isfinite(rewards) & np.isfinite(values)))
+    if positions.size:
+        raise ValueError(f"the rewards or values at positions {positions[:5].tolist()} are not finite")
     advantages = np.zeros_like(rewards)
     next_value, running = bootstrap, 0.0
     for p in range(len(rewards) - 1, -1, -1):

@@ -67,3 +67,27 @@ def test_broadcast_wants_one_row_per_trajectory_and_one_value_per_turn():
         Advantages.broadcast([token_level, text_only], [[1.0, 2.0], [1.0, 2.0, 3.0]])
     result = Advantages.broadcast([token_level, text_only], [[1.0, 2.0], [3.0]])
     assert result.per_turn == [[1.0, 2.0], [3.0]] and result.token_advantages[1] is None
+
+
+# ------------------------------------------------------------------ the exported building blocks
+
+def test_masked_gae_refuses_discounts_outside_the_unit_interval_and_values_that_are_not_finite():
+    # The estimators checked these, the exported function did not: gamma = 1.5 gave returns that
+    # grow with the distance to the reward, a NaN value made every advantage before it NaN.
+    import math
+
+    from agentgym.credit import masked_gae, turn_level_gae
+
+    rewards, mask = [0.0, 0.0, 0.0, 0.0, 1.0], [1, 1, 0, 0, 1]
+    for setting in ({"gamma": 1.5, "lam": 1.0}, {"gamma": 0.5, "lam": -0.1}, {"gamma": math.nan, "lam": 1.0}):
+        with pytest.raises(ValueError, match="must be a number in"):
+            masked_gae(rewards, [0.0] * 5, mask, **setting)
+    with pytest.raises(ValueError, match=r"positions \[1\] are not finite"):
+        masked_gae(rewards, [0.0, math.nan, 0.0, 0.0, 0.0], mask, gamma=0.5, lam=1.0)
+    with pytest.raises(ValueError, match="bootstrap value inf"):
+        masked_gae(rewards, [0.0] * 5, mask, gamma=0.5, lam=1.0, bootstrap=math.inf)
+    with pytest.raises(ValueError, match=r"positions \[0\] are not finite"):
+        turn_level_gae([math.inf, 1.0], [0.4, 0.8], gamma=0.9, lam=1.0)
+    # Values off the mask are not read (ALGORITHMS.md section 5's case).
+    advantages, _ = masked_gae(rewards, [0.0, 0.0, math.nan, math.nan, 0.0], mask, gamma=0.5, lam=1.0)
+    assert advantages.tolist() == [0.25, 0.5, 0.0, 0.0, 1.0]
