@@ -181,7 +181,9 @@ class _Refused(ValueError):
 
 
 _NUMBER = r"\d+(?:\.\d+)?|\.\d+"
-_VALUE = (rf"(?P<neg>-)?(?P<num>{_NUMBER})(?!\d)"
+# A number followed by more of one ("0,8", "1,000", "1e3", "8.5.1") is captured whole in ``more``
+# and refused: reading its first part would take 0 or 1 for it.
+_VALUE = (rf"(?P<neg>[-\u2212])?(?P<num>{_NUMBER})(?!\d)(?P<more>(?:[.,]\d|[eE][+\-]?\d)[\d.,eE+\-]*)?"
           rf"(?:\s*(?:/|out\s+of\b|of\b)\s*(?P<den>{_NUMBER}))?(?:\s*(?P<pct>%))?")
 # Between a name and its value: a parenthesised or bracketed aside without a score in it
 # ("(weight 2)"), an opening bracket right before a score ("[7/10]"), or characters that are
@@ -224,6 +226,8 @@ def _shown(raw: str, limit: int = 40) -> str:
 
 def _read_value(match: re.Match[str], scale: float) -> float:
     raw = match.string[match.start("neg") if match.group("neg") else match.start("num"):match.end()].strip()
+    if match.group("more"):
+        raise _Refused(f"{_shown(raw)} is not a score (a decimal comma, a thousands separator or an exponent)")
     number = float(match.group("num")) * (-1 if match.group("neg") else 1)
     denominator = float(match.group("den")) if match.group("den") else None
     return _to_unit(raw, number, denominator, bool(match.group("pct")), "." in match.group("num"), scale)
@@ -359,8 +363,10 @@ def parse_scores(text: str, criteria: Sequence[Criterion | str], *, scale: float
 
     Values: ``k/d`` and ``p%`` as written; a bare integer is on ``scale`` (``7`` → 0.7 with
     ``scale=10``); a bare decimal ``≤ 1`` is a fraction (``0.7``), a larger one is on the scale
-    (``7.5`` → 0.75). A value outside ``[0, 1]`` once normalised (``12/10``, ``-1``) is refused
-    and the criterion counts as missing. JSON scores win over line scores for the same criterion.
+    (``7.5`` → 0.75). A value outside ``[0, 1]`` once normalised (``12/10``, ``-1``, ``−1``) is
+    refused and the criterion counts as missing, and so is a number written with a decimal comma,
+    a thousands separator or an exponent (``0,8``, ``1,000``, ``1e3``): never read in part.
+    JSON scores win over line scores for the same criterion.
     """
     names = [c.name if isinstance(c, Criterion) else str(c) for c in criteria]
     if not isinstance(text, str):

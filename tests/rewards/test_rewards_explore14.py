@@ -6,6 +6,7 @@ import pytest
 
 from agentgym import Feedback, LLMEnv, Tool
 from agentgym.rewards import ToolRLReward
+from agentgym.rewards.judge import Criterion, parse_scores
 from agentgym.rewards.toolrl import correctness_reward
 from agentgym.trajectory import json_safe
 from agentgym.wrappers import ToolCalling
@@ -52,3 +53,27 @@ def test_toolrl_arguments_that_are_not_an_object_do_not_match_gold_calls(argumen
     # absent or null arguments are no arguments, as ToolCalling reads them
     assert correctness_reward(gold, [{"name": "stop"}]) == 3.0
     assert correctness_reward(gold, [{"name": "stop", "arguments": None}]) == 3.0
+
+
+@pytest.mark.parametrize("written", ["0,8", "1,000", "1e3", "2.5E2", "8.5.1", "−1"])
+def test_a_score_is_never_read_from_part_of_the_number_written(written):
+    # 'correctness: 0,8' (a decimal comma) read 0 and '1,000' or '1e3' read 1 (0.1), a full
+    # judgement from part of the number; '−1' (a minus sign) read 1. They are refused instead.
+    parsed = parse_scores(f"Correctness: {written}\nclarity: 9/10", [Criterion("correctness", "c"),
+                                                                   Criterion("clarity", "k")])
+    assert parsed.scores == {"clarity": pytest.approx(0.9)}
+    assert parsed.missing == ("correctness",)
+    assert parsed.problems and repr(written) in parsed.problems[0]
+    single = parse_scores(written, ["correctness"])
+    assert single.missing == ("correctness",)
+    assert parse_scores(f'{{"correctness": "{written}"}}', ["correctness"]).missing == ("correctness",)
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ("correctness: 8/10, clarity: 7/10", (0.8, 0.7)),
+    ("correctness: 0.8. clarity: 7.", (0.8, 0.7)),
+    ("correctness: 80%, clarity: 7 out of 10", (0.8, 0.7)),
+])
+def test_scores_followed_by_punctuation_still_read(reply, expected):
+    parsed = parse_scores(reply, ["correctness", "clarity"])
+    assert (parsed.scores["correctness"], parsed.scores["clarity"]) == pytest.approx(expected)
