@@ -53,10 +53,19 @@ def group_relative_advantages(
 ) -> np.ndarray:
     """One advantage per rollout of a group from its returns (formulas in the module docstring).
 
-    ``weights`` counts each rollout in the statistics (``None``: once each).
+    ``weights`` counts each rollout in the statistics (``None``: once each): one finite number
+    ``>= 0`` per return. ``ValueError`` for an unknown ``baseline`` or such ``weights``, also for
+    a group of one (a typo in the baseline is not left for the first group of two to find).
     """
+    if baseline not in ("grpo", "mean_norm", "rloo"):
+        raise ValueError(f"unknown baseline {baseline!r}: use 'grpo', 'mean_norm' or 'rloo'")
     returns = np.asarray(returns, dtype=np.float64)
     weights = np.ones_like(returns) if weights is None else np.asarray(weights, dtype=np.float64)
+    if weights.shape != returns.shape or returns.ndim != 1:
+        raise ValueError(f"returns must be one number per rollout and weights one count per return, "
+                         f"got shapes {returns.shape} and {weights.shape}")
+    if not np.all(np.isfinite(weights) & (weights >= 0)):
+        raise ValueError(f"weights must be finite numbers >= 0, got {weights.tolist()}")
     if returns.size < 2:
         return np.full(returns.shape, SINGLETON_GROUP_ADVANTAGE)
     mean, std = weighted_mean_std(returns, weights, ddof=1)
@@ -69,9 +78,7 @@ def group_relative_advantages(
         return np.where(others > 0, (returns - mean) * (total / safe), SINGLETON_GROUP_ADVANTAGE)
     if baseline == "mean_norm":
         return returns - mean
-    if baseline == "grpo":
-        return normalized(returns, mean, std, eps)
-    raise ValueError(f"unknown baseline {baseline!r}: use 'grpo', 'mean_norm' or 'rloo'")
+    return normalized(returns, mean, std, eps)  # "grpo"
 
 
 def episode_advantages(

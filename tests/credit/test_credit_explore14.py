@@ -91,3 +91,24 @@ def test_masked_gae_refuses_discounts_outside_the_unit_interval_and_values_that_
     # Values off the mask are not read (ALGORITHMS.md section 5's case).
     advantages, _ = masked_gae(rewards, [0.0, 0.0, math.nan, math.nan, 0.0], mask, gamma=0.5, lam=1.0)
     assert advantages.tolist() == [0.25, 0.5, 0.0, 0.0, 1.0]
+
+
+def test_group_relative_advantages_checks_its_arguments_for_a_group_of_one_too():
+    # A typo in the baseline gave zeros for a group of one and failed only at the first group of
+    # two; weights of another length failed with numpy's "boolean index did not match", negative
+    # or NaN weights gave all-zero advantages without a word.
+    import math
+
+    from agentgym.credit import group_relative_advantages
+
+    with pytest.raises(ValueError, match="unknown baseline 'grop'"):
+        group_relative_advantages([1.0], baseline="grop")
+    with pytest.raises(ValueError, match=r"got shapes \(2,\) and \(3,\)"):
+        group_relative_advantages([1.0, 0.0], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"got shapes \(1, 2\)"):
+        group_relative_advantages([[1.0, 0.0]])
+    for bad in ([-1.0, 1.0], [1.0, math.nan]):
+        with pytest.raises(ValueError, match="weights must be finite numbers >= 0"):
+            group_relative_advantages([1.0, 0.0], bad, baseline="rloo")
+    assert group_relative_advantages([1.0, 0.0], [3.0, 1.0], baseline="rloo").tolist() == [1.0, -1.0]
+    assert group_relative_advantages([5.0], baseline="mean_norm").tolist() == [0.0]
