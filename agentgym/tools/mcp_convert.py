@@ -39,8 +39,11 @@ def agent_schema(schema: Any, *, strict: bool = True, name: str = "tool",
     inlined wherever a subschema may stand (a recursive one becomes ``{}``, any value; so does a
     reference to anything else), ``title`` annotations dropped, boolean subschemas written as
     objects (``true`` as ``{}``, ``false`` as ``{"not": {}}``; ``additionalProperties`` and its
-    kin keep their flag), an ``object`` root with ``properties`` and ``required``; with
-    ``strict``, ``additionalProperties: false`` where the root says nothing.
+    kin keep their flag), an ``object`` root with ``properties`` and ``required`` (those of a
+    root ``allOf``'s object branches merged in: the argument checks read the root's); with
+    ``strict``, ``additionalProperties: false`` where the root says nothing and its
+    ``properties`` name every argument (a root ``anyOf``/``oneOf``/``if``... naming others is
+    left open: closed, it would refuse them).
 
     Inlining stops at ``max_nodes`` schema objects: a definition that refers twice to the next,
     twenty deep, is a 2 KB schema that inlines to 2**20 objects (minutes, and a prompt of tens of
@@ -86,9 +89,75 @@ def agent_schema(schema: Any, *, strict: bool = True, name: str = "tool",
         result["properties"] = {}
     required = result.get("required")
     result["required"] = [name for name in required if isinstance(name, str)] if isinstance(required, list) else []
-    if strict and "additionalProperties" not in result and "patternProperties" not in result:
+    _merge_all_of(result)
+    if (strict and "additionalProperties" not in result and "patternProperties" not in result
+            and not _names_elsewhere(result)):
         result["additionalProperties"] = False
     return result
+
+
+#: Keywords of a root ``allOf`` branch that merging it into the root takes in whole.
+_MERGEABLE = frozenset({"type", "properties", "required", "description"})
+#: Root keywords whose subschemas may name arguments the root's ``properties`` do not.
+_COMBINATORS = ("anyOf", "oneOf", "allOf", "if", "then", "else", "dependentSchemas", "dependencies")
+
+
+def _merge_all_of(root: dict[str, Any]) -> None:
+    """Move the ``properties`` and ``required`` of the root's ``allOf`` branches (an object
+    built as an intersection, as zod's ``.and()`` writes it) into the root, where the argument
+    checks read them: a property the root has keeps the root's schema (all must hold, so
+    checking one of them refuses nothing valid). A branch holding nothing else goes; one with
+    more keywords stays, less what was moved."""
+    branches = root.get("allOf")
+    if not isinstance(branches, list):
+        return
+    kept = []
+    for branch in branches:
+        if not (isinstance(branch, dict) and branch.get("type", "object") == "object"
+                and isinstance(branch.get("properties", {}), dict)):
+            kept.append(branch)
+            continue
+        for name, sub in branch.get("properties", {}).items():
+            root["properties"].setdefault(name, sub)
+        required = branch.get("required")
+        for name in required if isinstance(required, list) else ():
+            if isinstance(name, str) and name not in root["required"]:
+                root["required"].append(name)
+        rest = {key: value for key, value in branch.items() if key not in ("properties", "required")}
+        if set(branch) - _MERGEABLE:
+            kept.append(rest)
+    if kept:
+        root["allOf"] = kept
+    else:
+        del root["allOf"]
+
+
+def _names_elsewhere(root: dict[str, Any]) -> bool:
+    """Whether a subschema under one of the root's :data:`_COMBINATORS` (at any depth of them)
+    names a property the root's ``properties`` do not (the checks read those alone, so closing
+    the root would refuse it)."""
+    known = set(root["properties"])
+    pending = _combined(root)
+    while pending:
+        node = pending.pop()
+        named = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+        required = node.get("required") if isinstance(node.get("required"), list) else []
+        if set(named) - known or {name for name in required if isinstance(name, str)} - known:
+            return True
+        pending += _combined(node)
+    return False
+
+
+def _combined(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The subschemas (objects) ``node`` combines under :data:`_COMBINATORS`."""
+    found: list[Any] = []
+    for key in _COMBINATORS:
+        value = node.get(key)
+        if isinstance(value, list):
+            found += value
+        elif isinstance(value, dict):
+            found += list(value.values()) if key in ("dependentSchemas", "dependencies") else [value]
+    return [sub for sub in found if isinstance(sub, dict)]
 
 
 def _pointed(root: dict[str, Any], reference: str) -> Any:

@@ -1,0 +1,58 @@
+"""Exploratory tests (round 14) of MCPToolset and the tools environments: root schemas that
+combine subschemas."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from agentgym.tools.invoke import invoke
+from agentgym.tools.mcp import MCPToolset, agent_schema
+
+RAW = [sys.executable, str(Path(__file__).with_name("mcp_raw_server.py"))]
+
+
+def raw_toolset(mode: str, schema: dict | None = None, **kwargs) -> MCPToolset:
+    env = None if schema is None else {"SCHEMA": json.dumps(schema)}
+    return MCPToolset(RAW + [mode], env=env, **kwargs)
+
+
+ALL_OF = {"type": "object", "properties": {"id": {"type": "integer"}},
+          "allOf": [{"type": "object", "properties": {"name": {"type": "string"}, "id": {"minimum": 5}},
+                     "required": ["name"]},
+                    {"properties": {"tags": {"type": "array", "items": {"type": "string"}}},
+                     "required": ["id"], "not": {"required": ["both"]}}]}
+ANY_OF = {"type": "object", "anyOf": [{"properties": {"path": {"type": "string"}}, "required": ["path"]},
+                                      {"properties": {"url": {"type": "string"}}, "required": ["url"]}]}
+
+
+def test_a_root_that_combines_subschemas_is_not_closed_against_the_arguments_they_name(resources):
+    """A root allOf (zod's .and()) or anyOf names the arguments in its branches; strict closed the
+    root over its own (empty) properties, so every call was refused: 'got unknown argument(s)'."""
+    merged = agent_schema(ALL_OF)
+    assert merged["properties"] == {"id": {"type": "integer"}, "name": {"type": "string"},
+                                    "tags": {"type": "array", "items": {"type": "string"}}}
+    assert merged["required"] == ["name", "id"] and merged["additionalProperties"] is False
+    assert merged["allOf"] == [{"not": {"required": ["both"]}}]  # what was not merged stays
+    assert "additionalProperties" not in agent_schema(ANY_OF)
+    assert agent_schema(ANY_OF, strict=True)["anyOf"] == ANY_OF["anyOf"]
+    for schema, good, refused in (
+            (ALL_OF, {"name": "a", "id": 7, "tags": ["x"]},
+             (({"name": 3, "id": 7}, "argument 'name' of t"), ({"name": "a", "id": 7, "nmae": 1}, "argument(s): nmae"),
+              ({"name": "a"}, "missing required argument(s): id"))),
+            (ANY_OF, {"url": "https://x"}, ())):
+        toolset = raw_toolset("echo", schema, call_timeout=5.0)
+        toolset.open()
+        try:
+            tool = toolset.tools()[0]
+            outcome = invoke(tool, good)
+            assert outcome.ok, outcome
+            assert json.loads(outcome.content) == good
+            for arguments, refusal in refused:
+                outcome = invoke(tool, arguments)
+                assert not outcome.ok and refusal in outcome.content, outcome
+        finally:
+            toolset.shutdown()
+    resources.assert_released()
+
