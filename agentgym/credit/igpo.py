@@ -23,7 +23,8 @@ Within one group (population std, eps = 1e-6)::
 
 Turns are the recorded turns: a turn whose IG is exactly 0 is still a turn. Normalisation comes
 first, then discounting. A missing ``info_gain`` on a non-final turn (or a missing outcome
-component) raises ``ValueError``, since a silent 0 would be a wrong reward. A group of one
+component) raises ``ValueError``, since a silent 0 would be a wrong reward; for a trajectory the
+provider skipped (``on_missing="skip"``), the error gives the reason it recorded. A group of one
 rollout gets 0 everywhere.
 """
 
@@ -47,6 +48,9 @@ from agentgym.credit.base import (
 from agentgym.trajectory import Trajectory
 
 INFO_GAIN_KEY = "info_gain"
+SKIPPED_KEY = "info_gain_skipped"
+"""``Trajectory.metadata`` key where the information-gain reward provider says why it left a
+trajectory unscored (``on_missing="skip"``)."""
 
 
 class IGPO(AdvantageEstimator):
@@ -120,6 +124,10 @@ class IGPO(AdvantageEstimator):
     def _info_gain(self, trajectory: Trajectory, turn: int, index: int) -> float:
         components = trajectory.turns[turn].reward_components
         if self.info_gain_key not in components:
-            raise ValueError(f"trajectory {index}, turn {turn}: no {self.info_gain_key!r} reward component "
-                             "(run the information-gain reward provider first)")
+            skipped = trajectory.metadata.get(SKIPPED_KEY)
+            why = ("run the information-gain reward provider first" if skipped is None else
+                   f"the information-gain reward provider skipped this trajectory: {skipped}; "
+                   "IGPO needs every trajectory scored, so leave such trajectories out of the batch")
+            raise ValueError(f"{trajectory.describe(index)}, turn {turn}: no {self.info_gain_key!r} "
+                             f"reward component ({why})")
         return float(components[self.info_gain_key])

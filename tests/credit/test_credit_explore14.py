@@ -112,3 +112,21 @@ def test_group_relative_advantages_checks_its_arguments_for_a_group_of_one_too()
             group_relative_advantages([1.0, 0.0], bad, baseline="rloo")
     assert group_relative_advantages([1.0, 0.0], [3.0, 1.0], baseline="rloo").tolist() == [1.0, -1.0]
     assert group_relative_advantages([5.0], baseline="mean_norm").tolist() == [0.0]
+
+
+def test_igpo_names_why_the_information_gain_provider_skipped_a_trajectory():
+    # InformationGainReward(on_missing="skip") leaves a trajectory without info_gain components
+    # and records why in metadata["info_gain_skipped"]; IGPO then said "run the information-gain
+    # reward provider first", which had been run.
+    def scored(gains, outcome):
+        return build_trajectory([*gains, outcome], components=[*({"info_gain": g} for g in gains),
+                                                                {"outcome": outcome}])
+
+    skipped = build_trajectory([0.0, 1.0], components=[{}, {"outcome": 1.0}])
+    skipped.task_id = "no-answer-3"
+    skipped.metadata["info_gain_skipped"] = "no reference answer in the metadata"
+    with pytest.raises(ValueError, match=r"trajectory 1 \('no-answer-3'\), turn 0: no 'info_gain' .*skipped this "
+                                         r"trajectory: no reference answer in the metadata"):
+        IGPO()([scored([0.2], 1.0), skipped])
+    with pytest.raises(ValueError, match="run the information-gain reward provider first"):
+        IGPO()([scored([0.2], 1.0), build_trajectory([0.0, 1.0], components=[{}, {"outcome": 1.0}])])
