@@ -3,7 +3,7 @@ HTML. Every cell is formatted here, so the three agree; an undefined value shows
 
 A label is any text (an environment's constructor arguments are part of it): a terminal table
 shows its control characters as escapes (:func:`terminal_text`), Markdown keeps it on one line
-with its ``<`` escaped (:func:`markdown_text`; in a table cell with its pipes escaped too,
+with its ``<`` and its inline syntax escaped (:func:`markdown_text`; in a table cell with its pipes escaped too,
 :func:`markdown_cell`), HTML escapes it."""
 
 from __future__ import annotations
@@ -110,13 +110,25 @@ def markdown_line(text: str) -> str:
 _ENTITY_START = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 
 
+#: Markdown's inline syntax: a backslash (it escapes the punctuation after it), emphasis and
+#: strikethrough (``*``, ``~``), code (a backtick), a link's ``](``, and an ``_`` that is not
+#: between two letters or digits (one there is never emphasis: ``max_turns`` stays as it is).
+_INLINE_SYNTAX = re.compile(r"[\\*~`]|\](?=\()|(?<![^\W_])_|_(?![^\W_])")
+
+
 def markdown_text(text: str) -> str:
     """``text`` as Markdown shows it as written, on one line (:func:`markdown_line`): its ``<``
     as ``&lt;`` (``<answer>`` in a system prompt, a label or a policy name was read as an HTML
-    tag, which a viewer hides, and ``<https://...>`` as a link) and an ``&`` that would start a
-    character reference as ``&amp;``. For text outside code only: code shows ``&lt;`` as it is
+    tag, which a viewer hides, and ``<https://...>`` as a link), an ``&`` that would start a
+    character reference as ``&amp;``, and its inline syntax escaped with a backslash (a regex
+    argument's ``\\.`` lost its backslash; ``**only**``, ``_x_``, a backtick pair, ``~~x~~`` and
+    ``[text](url)`` in a system prompt were bold, italic, code, struck through and a link). For
+    text outside code only: code shows ``&lt;`` as it is
     (:func:`~agentgym.eval.transcripts.markdown_code` writes text in code unescaped)."""
-    return _ENTITY_START.sub("&amp;", markdown_line(text)).replace("<", "&lt;")
+    # escaped before markdown_line: the escape it writes for a control character (``\\x1b``) has
+    # no punctuation after its backslash, so it shows as it is
+    text = markdown_line(_INLINE_SYNTAX.sub(lambda match: "\\" + match.group(), text))
+    return _ENTITY_START.sub("&amp;", text).replace("<", "&lt;")
 
 
 def markdown_cell(text: str) -> str:

@@ -1,0 +1,61 @@
+"""Exploratory round 14 of the evaluation area: what a demanding user meets in the reports, the
+comparisons and the run directory."""
+
+import html
+import re
+
+from markdown_it import MarkdownIt
+
+from agentgym.eval import summarize
+from agentgym.eval.compare import NamedRun, markdown_comparison
+from agentgym.eval.report import markdown_report
+from agentgym.eval.results import RunResults
+from agentgym.eval.tables import markdown_table
+from agentgym.trajectory import Trajectory, Turn
+
+
+def _episode(seed=0, success=True, reward=1.0, env_id="games/Toy-v0", **trajectory):
+    return Trajectory(env_id=env_id, seed=seed, group_id=f"g{seed}", success=success,
+                      turns=[Turn(index=0, observation="o", action="a", reward=reward)], **trajectory)
+
+
+def _shown(markdown: str) -> str:
+    """The text a Markdown viewer shows (CommonMark with GitHub's tables and strikethrough)."""
+    page = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(markdown)
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def _cells(markdown: str) -> list[list[str]]:
+    """The cells of the first table of ``markdown``, as a viewer shows them, row by row."""
+    page = MarkdownIt("commonmark").enable("table").render(markdown)
+    return [[html.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S)]
+
+
+#: Text with Markdown's inline syntax: a regex argument, a Windows path, a system prompt's
+#: emphasis, code and link, a struck-through word.
+MARKUP = ["re=\\d+\\.\\d+", "hf:C:\\models\\_old\\x", "Answer **only** the `word`, _exactly_.",
+          "see [the docs](https://example.com/docs) ~~twice~~", "a*b*c", "max_turns __init__"]
+
+
+def test_markdown_shows_backslashes_and_inline_markup_as_written():
+    """report.md and compare --markdown show a label, a policy, a suite name and a system prompt
+    "as written" (tables.markdown_text's contract), but only '<' and '&' were escaped: a
+    backslash before punctuation vanished (a regex argument 're=\\d+\\.\\d+' showed as
+    're=\\d+.\\d+', a Windows path lost its '\\_'), and '\\|' in a label ended its table cell
+    with the backslash lost; '**only**', '`word`', '_exactly_', '[the docs](url)' and '~~twice~~'
+    were bold, code, italic, a link and struck through, their characters gone."""
+    rows = [summarize([_episode()], label, k=1) for label in [*MARKUP, "env[a\\|b]"]]
+    overall = summarize([_episode()], "overall", k=1)
+    cells = _cells(markdown_table(rows, overall))
+    assert [row[0] for row in cells[1:-1]] == [*MARKUP, "env[a\\|b]"]
+    assert all(len(row) == len(cells[0]) for row in cells)
+    for text in MARKUP:
+        results = RunResults(text, text, {}, 1, None, rows[:1], overall,
+                             settings={"system_prompt": text, "max_turns": 4})
+        shown = _shown(markdown_report(results))
+        assert f"{text} on {text}" in shown.splitlines()  # the title
+        assert f"suite: {text}" in shown and f"policy: {text}" in shown
+        assert f"system prompt: {text!r}" in shown
+        legend = _shown(markdown_comparison([NamedRun(text, results), NamedRun("b", results)]))
+        assert f"#1 {text}: {text} on {text}," in legend
