@@ -23,10 +23,17 @@ OpenAI-compatible server's ``tool_calls``, beside an empty text) has no text the
 tokens could be read from -- its tokens would be the end of turn alone, the student saying nothing
 while the tool runs -- so it is that request's error generation: ask the teacher to write its
 calls as text, in the markup the environment's tool-call format parses (``<tool_call>...``).
+
+The teacher reads the conversation, never the student's prompt tokens: a request's
+``prompt_token_ids`` (built with the student's tokenizer) are not passed to ``inner`` -- a teacher
+with a tokenizer of its own (an :class:`~agentgym.policies.hf.HFPolicy`, a token-mode
+OpenAI-compatible client) would read them as its own tokens -- unless the teacher's tokenizer is
+the student's own object. The generation's ``prompt_token_ids`` are the request's.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Sequence
 
 from agentgym.core import is_int
@@ -70,8 +77,15 @@ class TeacherForcedPolicy(Policy):
         self.batch_invariant = inner.batch_invariant
 
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
-        generations = await self.inner.agenerate(requests, sampling)
+        generations = await self.inner.agenerate([self._teacher_request(request) for request in requests], sampling)
         return [self._as_tokens(request, generation) for request, generation in zip(requests, generations)]
+
+    def _teacher_request(self, request: Request) -> Request:
+        """``request`` as the teacher reads it: without the student's prompt tokens, unless the
+        teacher tokenises with the very same tokenizer (module docstring)."""
+        if request.prompt_token_ids is None or self.inner.tokenizer is self.tokenizer:
+            return request
+        return replace(request, prompt_token_ids=None)
 
     def _as_tokens(self, request: Request, generation: Generation) -> Generation:
         """``generation`` with the student's tokens; a reply that cannot be tokenised, or that

@@ -1,0 +1,52 @@
+"""Exploratory round 14: the non-model policies (teacher forcing, scripts, the random agent,
+specs) met the way a demanding user meets them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from agentgym.policies.base import Request, SamplingParams
+from agentgym.policies.hf import HFPolicy
+from agentgym.policies.teacher_forced import TeacherForcedPolicy
+from tests.byte_bpe import byte_level_bpe
+from tests.policies.conftest import make_tiny_model
+from tests.rewards.tiny_lm import CHATML_TEMPLATE, CORPUS, SPECIAL_TOKENS, tiny_tokenizer
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def chat_prompt(tokenizer, messages) -> list[int]:
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return list(tokenizer.encode(text, add_special_tokens=False))
+
+
+def test_a_teacher_with_its_own_tokenizer_reads_the_conversation_not_the_students_tokens():
+    """A local model as the teacher (``demonstrations(..., agent=HFPolicy(...))``): the engine's
+    prompt ids are the student's tokens, which the teacher read as its own -- outside its
+    vocabulary every request was an error, inside it the teacher answered a garbled prompt."""
+    student = tiny_tokenizer()
+    teacher_tokenizer = byte_level_bpe(CORPUS * 20, vocab_size=300, special_tokens=SPECIAL_TOKENS,
+                                       eos_token="<|im_end|>", pad_token="<|im_end|>", chat_template=CHATML_TEMPLATE)
+    assert len(teacher_tokenizer) < len(student)
+    teacher = HFPolicy(make_tiny_model(len(teacher_tokenizer), max_position_embeddings=256), teacher_tokenizer,
+                       prefix_cache=False)
+    messages = [[{"role": "user", "content": "Guess a number between 1 and 20."}],
+                [{"role": "user", "content": "The secret number is 42."}]]
+    sampling = SamplingParams(max_tokens=6, temperature=0)
+    alone = teacher.generate([Request(m) for m in messages], sampling)
+    forced = TeacherForcedPolicy(teacher, student).generate(
+        [Request(m, prompt_token_ids=chat_prompt(student, m)) for m in messages], sampling)
+    assert [g.error for g in forced] == [None, None]
+    assert [g.text for g in forced] == [g.text for g in alone]
+    # The demonstration is recorded on the student's prompt, in the student's tokens.
+    assert [g.prompt_token_ids for g in forced] == [chat_prompt(student, m) for m in messages]
+    for generation in forced:
+        end = [] if generation.finish_reason == "length" else [student.eos_token_id]
+        assert generation.token_ids == student.encode(generation.text, add_special_tokens=False) + end
