@@ -308,9 +308,12 @@ class GuiActionReward(GuiReward):
     * ``format``: :func:`format_reward` of ``turn.action`` with ``format_pattern``,
 
     each times its weight in ``weights`` (default 1 each; 0 drops a term). A term whose target
-    key is missing is left out, so a ``back`` step is worth at most ``type + format``. GUI-R1
-    weighs its format and accuracy rewards with factors we could not find stated; set them with
-    ``weights`` (or combine the single-term providers with :class:`~agentgym.rewards.CombinedReward`).
+    key is missing is left out, so a ``back`` step is worth at most ``type + format``. A turn
+    whose action did not parse (``predicted`` ``None``, absent or not a mapping) scores 0, its
+    format term included, as every component with a target does (module docstring) and as
+    ``gui/ActionPrediction-v0`` scores it. GUI-R1 weighs its format and accuracy rewards with
+    factors we could not find stated; set them with ``weights`` (or combine the single-term
+    providers with :class:`~agentgym.rewards.CombinedReward`).
     """
 
     TERMS = ("type", "point", "text", "format")
@@ -331,6 +334,12 @@ class GuiActionReward(GuiReward):
         self.weights, self.format_pattern = chosen, format_pattern
         self.aliases = check_aliases(aliases)
         self.name = name
+
+    def _turn_value(self, turn: Turn) -> float | None:
+        value = super()._turn_value(turn)  # None without a target; a malformed target raises
+        if value is not None and not isinstance(gui_record(turn).get("predicted"), Mapping):
+            return 0.0  # the action did not parse: no term is earned, the format's neither
+        return value
 
     def value(self, predicted, target, frame, turn) -> float:
         total = self.weights["format"] * format_reward(turn.action, pattern=self.format_pattern)

@@ -1,0 +1,32 @@
+"""Defects found in the fourteenth exploratory round of the GUI rewards."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentgym.rewards.gui import GuiActionReward
+from agentgym.trajectory import Trajectory, Turn
+
+TARGET = {"type": "click", "box": [10, 10, 30, 30]}
+WELL_FORMED = '{"action": "click", "x": 5000, "y": 20}'  # the shape is right; the point is off the screen
+
+
+def _score(provider, record, action):
+    return provider.score([Trajectory(turns=[Turn(0, "obs", action, info={"gui": record})])])[0][0]
+
+
+@pytest.mark.parametrize("record", [{"predicted": None, "target": TARGET}, {"target": TARGET},
+                                    {"predicted": "click", "target": TARGET}], ids=["none", "absent", "no-mapping"])
+@pytest.mark.parametrize("pattern, action", [("json_action", WELL_FORMED),
+                                             ("think_answer", f"<think>off</think><answer>{WELL_FORMED}</answer>")],
+                         ids=["json", "think-answer"])
+def test_an_action_that_did_not_parse_scores_zero_on_the_action_reward(record, pattern, action):
+    """The module's contract: a turn whose action did not parse (``predicted`` None or absent)
+    scores 0 on every component it has a target for. GuiActionReward still paid its format term
+    for a well-formed reply (1.0), where gui/ActionPrediction-v0 scored the same turn 0."""
+    assert _score(GuiActionReward(format_pattern=pattern), record, action) == 0.0
+
+
+def test_a_parsed_action_keeps_its_format_term():
+    record = {"predicted": {"type": "click", "x": 90, "y": 90}, "target": TARGET}
+    assert _score(GuiActionReward(format_pattern="json_action"), record, '{"action": "click", "x": 90, "y": 90}') == 2.0
