@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
+from agentgym.core import is_int
 from agentgym.rewards.base import RewardProvider, TurnValues, finite_setting
 from agentgym.rewards.shaping import tool_results
 from agentgym.trajectory import Trajectory, Turn
@@ -33,10 +34,17 @@ def normalize_query(value: Any) -> Any:
 
 
 def tool_call_keys(turn: Turn) -> list[Hashable]:
-    """One key per tool call of the turn: its name and its normalised arguments (canonical
-    JSON, so key order does not matter)."""
+    """One key per tool call the turn ran: its name and its normalised arguments (canonical
+    JSON, so key order does not matter). The calls :class:`~agentgym.wrappers.ToolCalling`
+    refused past its per-action cap sent no query and have no key: they are recorded as one
+    last result (``info["tool_calls_refused"]`` counts them) named after the first of them with
+    arguments ``{}``, which are not the agent's (so two turns' refusals are not one repeated query)."""
+    results = tool_results(turn)
+    refused = turn.info.get("tool_calls_refused")
+    if results and is_int(refused) and refused >= 1:
+        results = results[:-1]
     return [(result.get("name"), json.dumps(normalize_query(result.get("arguments")), sort_keys=True, default=str))
-            for result in tool_results(turn)]
+            for result in results]
 
 
 class RedundancyPenalty(RewardProvider):

@@ -5,20 +5,24 @@ from __future__ import annotations
 import pytest
 
 from agentgym import Feedback, LLMEnv, Tool
-from agentgym.rewards import ToolRLReward
+from agentgym.rewards import RedundancyPenalty, ToolRLReward
+from agentgym.rewards.redundancy import tool_call_keys
 from agentgym.rewards.judge import Criterion, parse_scores
 from agentgym.rewards.toolrl import correctness_reward
-from agentgym.trajectory import json_safe
+from agentgym.trajectory import Trajectory, Turn, json_safe
 from agentgym.wrappers import ToolCalling
 from tests.credit.builders import build_trajectory
 
 
-class _Stopper(LLMEnv):
-    """One tool, ``stop``, taking no arguments."""
+class _Tools(LLMEnv):
+    """Two tools: ``stop``, taking no arguments, and ``add``."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.tools = (Tool("stop", "Stop.", lambda: "stopped", {"type": "object", "properties": {}}),)
+        self.tools = (Tool("stop", "Stop.", lambda: "stopped", {"type": "object", "properties": {}}),
+                      Tool("add", "Add two numbers.", lambda a, b: a + b,
+                           {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
+                            "required": ["a", "b"]}))
 
     def new_episode(self, options):
         return "Stop."
@@ -27,14 +31,19 @@ class _Stopper(LLMEnv):
         return Feedback("Done.", {"outcome": 0.0}, terminated=True)
 
 
-def _tool_trajectory(action: str, gold):
-    env = ToolCalling(_Stopper())
+def _tool_turn(action: str, index: int = 0, **wrapper_options) -> Turn:
+    """The turn ToolCalling records for ``action``."""
+    env = ToolCalling(_Tools(), **wrapper_options)
     env.reset(seed=0)
     _, _, _, _, info = env.step(action)
-    trajectory = build_trajectory([0.0], text_only=True)
-    trajectory.turns[0].info = json_safe({k: v for k, v in info.items() if k not in ("reward_components", "error")})
-    trajectory.metadata["gold_tool_calls"] = gold
-    return trajectory
+    turn = build_trajectory([0.0], text_only=True).turns[0]
+    turn.index = index
+    turn.info = json_safe({k: v for k, v in info.items() if k not in ("reward_components", "error")})
+    return turn
+
+
+def _tool_trajectory(action: str, gold):
+    return Trajectory(turns=[_tool_turn(action)], metadata={"gold_tool_calls": gold})
 
 
 @pytest.mark.parametrize("arguments", ['[1]', r'"\"now\""', '7'], ids=["array", "string", "number"])
@@ -77,3 +86,19 @@ def test_a_score_is_never_read_from_part_of_the_number_written(written):
 def test_scores_followed_by_punctuation_still_read(reply, expected):
     parsed = parse_scores(reply, ["correctness", "clarity"])
     assert (parsed.scores["correctness"], parsed.scores["clarity"]) == pytest.approx(expected)
+
+
+def test_calls_refused_past_the_cap_are_not_queries_repeated_by_the_next_refusal():
+    # ToolCalling records the calls past max_calls_per_action as one result named after the first
+    # refused call, with arguments {}: six distinct additions over two turns cost a repeat.
+    def add(a, b):
+        return f'<tool_call>{{"name": "add", "arguments": {{"a": {a}, "b": {b}}}}}</tool_call>'
+
+    turns = [_tool_turn(add(1, 2) + add(3, 4) + add(5, 6), 0, max_calls_per_action=2),
+             _tool_turn(add(7, 8) + add(9, 10) + add(11, 12), 1, max_calls_per_action=2)]
+    assert turns[1].info["tool_calls_refused"] == 1
+    assert RedundancyPenalty(1.0).score([Trajectory(turns=turns)]) == [[0.0, 0.0]]
+    # a query that ran and is sent again still costs the penalty
+    again = [turns[0], _tool_turn(add(1, 2) + add(13, 14) + add(15, 16), 1, max_calls_per_action=2)]
+    assert RedundancyPenalty(1.0).score([Trajectory(turns=again)]) == [[0.0, -1.0]]
+    assert [key[0] for key in tool_call_keys(turns[0])] == ["add", "add"]
