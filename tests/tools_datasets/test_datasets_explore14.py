@@ -29,3 +29,33 @@ def test_a_long_assertion_message_is_clipped_not_the_report_lost(sandbox):
         assert verdict.error is None, (runner, verdict.error)
         assert (verdict.passed, verdict.total, len(verdict.failures)) == (0, 8, 5), runner
         assert all("expected" in failure and len(failure) <= FAILURE_CHARS for failure in verdict.failures), runner
+
+
+INC = "def inc(x):\n    return x + 1\n"
+CLASS_TESTS = ("class TestInc:\n    def setup_method(self, method):\n        self.start = 1\n\n"
+               "    def test_one(self):\n        assert inc(self.start) == 2\n\n"
+               "    def test_two(self):\n        assert inc(2) == 3\n")
+UNITTEST_TESTS = ("import unittest\n\nclass TestInc(unittest.TestCase):\n"
+                  "    def setUp(self):\n        self.start = 1\n\n"
+                  "    def test_one(self):\n        self.assertEqual(inc(self.start), 2)\n")
+
+
+def test_the_asserts_runner_runs_test_classes(sandbox):
+    # normalize_tests takes a Test* class as a test "for either runner", but the asserts runner
+    # (the default) ran only test_* functions and top-level asserts: class-based tests (pytest's
+    # or unittest's) were "no tests were found" for every reply, the oracle's too.
+    assert run_tests(sandbox, INC, CLASS_TESTS).passed == 2 and run_tests(sandbox, INC, CLASS_TESTS).correct
+    verdict = run_tests(sandbox, INC, UNITTEST_TESTS)
+    assert (verdict.passed, verdict.total, verdict.error) == (1, 1, None)
+    wrong = run_tests(sandbox, "def inc(x):\n    return x\n", UNITTEST_TESTS)
+    assert (wrong.passed, wrong.total) == (0, 1) and wrong.failures == ("TestInc.test_one failed: 1 != 2",)
+
+
+def test_a_wrong_solution_does_not_pass_by_the_tests_the_runner_skipped(sandbox):
+    # With a test function beside a Test* class, the class was left out: a solution failing
+    # the class's test was graded correct (1 of 1 passed).
+    tests = "def test_a():\n    assert inc(1) == 2\n\nclass TestB:\n    def test_b(self):\n        assert inc(5) == 7\n"
+    verdict = run_tests(sandbox, INC, tests)
+    assert not verdict.correct and (verdict.passed, verdict.total) == (1, 2)
+    assert verdict.failures == ("TestB.test_b failed",)
+

@@ -10,10 +10,12 @@ why the run itself failed.
 Tests are Python, in one of these forms:
 
 * a list of strings, each one test (``"assert add(1, 2) == 3"``, MBPP's ``test_list``);
-* a string of code: its ``test_*`` functions are the tests (the rest of the module is set-up),
-  or, without any, each top-level ``assert`` statement is a test and the other statements are
-  set-up run in order (HumanEval-style ``check`` functions can be written as
-  ``def test_check(): check(candidate)``).
+* a string of code: its ``test_*`` functions and the ``test*`` methods of its ``Test*``
+  classes are the tests, as pytest collects them (the rest of the module is set-up; a
+  ``unittest.TestCase`` runs with its ``setUp``/``tearDown``, another class with
+  ``setup_method``), or, without any, each top-level ``assert`` statement is a test and the
+  other statements are set-up run in order (HumanEval-style ``check`` functions can be written
+  as ``def test_check(): check(candidate)``).
 
 Two runners:
 
@@ -340,7 +342,8 @@ finally:
 
 
 def plan(tests):
-    """(label, code object or None, why a test does not compile, is_test) in order."""
+    """(label, code object -- or the (name, method) of a test function or method -- or None,
+    why a test does not compile, is_test) in order."""
     if isinstance(tests, list):
         steps = []
         for number, text in enumerate(tests, start=1):
@@ -355,19 +358,45 @@ def plan(tests):
         return steps
     tree = ast.parse(tests)
     functions = (ast.FunctionDef, ast.AsyncFunctionDef)
-    named = [n for n in tree.body if isinstance(n, functions) and n.name.startswith("test")]
+    named = []  # as pytest collects them: test* functions, and test* methods of Test* classes
+    for node in tree.body:
+        if isinstance(node, functions) and node.name.startswith("test"):
+            named.append((node.name, (node.name, None)))
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            named += [(f"{node.name}.{item.name}", (node.name, item.name)) for item in node.body
+                      if isinstance(item, functions) and item.name.startswith("test")]
     steps = []
     if named:
         steps.append(("set-up", compile(tree, "<tests>", "exec"), None, False))
-        for node in named:
-            call = ast.parse(f"{node.name}()")
-            steps.append((node.name, compile(call, f"<{node.name}>", "exec"), None, True))
+        steps += [(label, target, None, True) for label, target in named]
         return steps
     for node in tree.body:
         label = ast.get_source_segment(tests, node) or ast.unparse(node)
         module = ast.Module(body=capturing(node) if isinstance(node, ast.Assert) else [node], type_ignores=[])
         steps.append((label, compile(module, "<tests>", "exec"), None, isinstance(node, ast.Assert)))
     return steps
+
+
+def call_test(name, method):
+    """Run the test function ``name`` or the test method ``method`` of the class ``name`` (a
+    unittest.TestCase with its setUp/tearDown, another class with pytest's setup_method)."""
+    target = namespace[name]
+    if method is None:
+        target()
+        return
+    unittest = sys.modules.get("unittest")
+    if unittest is not None and isinstance(target, type) and issubclass(target, unittest.TestCase):
+        target(method).debug()
+        return
+    instance = target()
+    bound = getattr(instance, method)
+    if hasattr(instance, "setup_method"):
+        instance.setup_method(bound)
+    try:
+        bound()
+    finally:
+        if hasattr(instance, "teardown_method"):
+            instance.teardown_method(bound)
 
 
 GOT = "__agentgym_got__"
@@ -412,7 +441,10 @@ for label, code, node, is_test in steps:
     namespace.pop(GOT, None)
     try:
         signal.setitimer(signal.ITIMER_REAL, PER_TEST)
-        exec(code, namespace)
+        if isinstance(code, tuple):
+            call_test(*code)
+        else:
+            exec(code, namespace)
         signal.setitimer(signal.ITIMER_REAL, 0)
         if is_test:
             total += 1
