@@ -167,30 +167,38 @@ class MCPToolset(Toolset):
 
     # ------------------------------------------------------------------ the toolset's tools
     def tools(self) -> tuple[Tool, ...]:
-        """The server's tools the agent may call (its listing is read once; see the module docstring)."""
+        """The server's tools the agent may call (its listing is read once; see the module docstring).
+        A listing that cannot be offered raises :class:`MCPServerError` and leaves no server running."""
         if self._agent_tools is None:
-            listing = self._listing()
-            tools = _agent_tools(self, listing)
+            shutdowns = self._shutdowns
+            listing, connection = self._listing()
+            try:
+                tools = _agent_tools(self, listing)
+            except BaseException:
+                if connection is not None:
+                    connection.close(self.shutdown_grace)
+                raise
+            if connection is not None:
+                self._adopt(connection, shutdowns)  # the server the first episode will use
             with self._lock:
                 if self._agent_tools is None:
                     self._agent_tools = tools
         return self._agent_tools
 
-    def _listing(self) -> list[Any]:
+    def _listing(self) -> tuple[list[Any], "Connection | None"]:
+        """The server's listing, and (``scope="environment"``) the server started to read it, if one was."""
         key = (self.command, tuple(sorted((self.env or {}).items())), self.cwd)
         with _LISTINGS_LOCK:
             cached = _LISTINGS.get(key)
         if cached is not None:
-            return cached
-        shutdowns = self._shutdowns
+            return cached, None
         connection = self._start_connection()
         with _LISTINGS_LOCK:
             _LISTINGS.setdefault(key, connection.listing)
         if self.scope == "environment":
-            self._adopt(connection, shutdowns)  # the server the first episode will use
-        else:
-            connection.close(self.shutdown_grace)
-        return connection.listing
+            return connection.listing, connection
+        connection.close(self.shutdown_grace)
+        return connection.listing, None
 
     # ------------------------------------------------------------------ lifecycle
     def open(self) -> None:

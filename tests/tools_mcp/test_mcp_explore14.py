@@ -1,5 +1,5 @@
 """Exploratory tests (round 14) of MCPToolset and the tools environments: root schemas that
-combine subschemas."""
+combine subschemas, a listing that cannot be offered."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import json
 import sys
 from pathlib import Path
 
+import psutil
+import pytest
+
 from agentgym.tools.invoke import invoke
-from agentgym.tools.mcp import MCPToolset, agent_schema
+from agentgym.tools.mcp import MCPServerError, MCPToolset, agent_schema
 
 RAW = [sys.executable, str(Path(__file__).with_name("mcp_raw_server.py"))]
 
@@ -56,3 +59,17 @@ def test_a_root_that_combines_subschemas_is_not_closed_against_the_arguments_the
             toolset.shutdown()
     resources.assert_released()
 
+
+def test_a_listing_that_cannot_be_offered_leaves_no_server_running(resources):
+    """scope='environment' keeps the server that read the listing for the first episode; when the
+    listing could not be offered (a hidden name it lacks) that server stayed up until the toolset's
+    shutdown, though every open() raised."""
+    toolset = raw_toolset("echo", {"type": "object", "properties": {"scope": {"const": "environment"}}},
+                          scope="environment", hidden=("admin_lod",))
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
+    for _ in range(2):
+        with pytest.raises(MCPServerError, match="admin_lod"):
+            toolset.open()
+        assert toolset.server_pid is None
+        assert {child.pid for child in psutil.Process().children(recursive=True)} <= before
+    resources.assert_released()
