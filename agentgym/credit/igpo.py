@@ -62,7 +62,8 @@ class IGPO(AdvantageEstimator):
         outcome: where the final turn's outcome comes from: ``"component"``, ``"success"`` or
             ``"reward"``.
         outcome_key: the reward component holding the outcome (``outcome="component"``).
-        info_gain_key: the reward component holding ``IG_t``.
+        info_gain_key: the reward component holding ``IG_t``. Both keys are non-empty strings
+            (``Turn.reward_components`` is keyed by strings), checked here, before any rollout.
         eps: added to the std.
     """
 
@@ -80,6 +81,9 @@ class IGPO(AdvantageEstimator):
             raise ValueError(f"normalization must be 'separate' or 'joint', got {normalization!r}")
         if outcome not in ("component", "success", "reward"):
             raise ValueError(f"outcome must be 'component', 'success' or 'reward', got {outcome!r}")
+        for name, key in (("outcome_key", outcome_key), ("info_gain_key", info_gain_key)):
+            if not isinstance(key, str) or not key:
+                raise ValueError(f"{name} must name a reward component (a non-empty string), got {key!r:.80}")
         self.normalization = normalization
         self.gamma = check_unit("gamma", gamma)
         self.outcome = outcome

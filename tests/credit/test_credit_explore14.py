@@ -130,3 +130,18 @@ def test_igpo_names_why_the_information_gain_provider_skipped_a_trajectory():
         IGPO()([scored([0.2], 1.0), skipped])
     with pytest.raises(ValueError, match="run the information-gain reward provider first"):
         IGPO()([scored([0.2], 1.0), build_trajectory([0.0, 1.0], components=[{}, {"outcome": 1.0}])])
+
+
+# ------------------------------------------------------------------ settings
+
+@pytest.mark.parametrize("setting", ["outcome_key", "info_gain_key"])
+@pytest.mark.parametrize("bad", [["outcome"], None, 1, ""])
+def test_igpo_reward_component_keys_must_be_non_empty_strings(setting, bad):
+    # Accepted when made; the first batch, its rollouts paid for, then failed with "unhashable
+    # type: 'list'" or "no None / 1 / '' reward component" (as GiGPO's penalty_keys and
+    # MultiChannelGRPO's channels did before they were checked).
+    with pytest.raises(ValueError, match=f"{setting} must name a reward component"):
+        IGPO(**{setting: bad})
+    group = [build_trajectory([0.2, 1.0], components=[{"gain": 0.2}, {"result": 1.0}]),
+             build_trajectory([0.1, 0.0], components=[{"gain": 0.1}, {"result": 0.0}])]
+    assert IGPO(outcome_key="result", info_gain_key="gain")(group).per_turn[0][0] > 0
