@@ -7,8 +7,9 @@ pattern name (a configuration error) raises ``ValueError``.
 Format (UI-R1's ``R_F``, GUI-R1's ``R_f``): 1 when the output has the expected shape:
 ``"think_answer"``: ``<think>…</think><answer>…</answer>`` and nothing else (whitespace
 aside), each tag exactly once, a non-blank answer; ``"answer"``: only ``<answer>…</answer>``;
-``"json_action"``: a bare JSON object whose ``"action"`` is a non-empty string (the GUI
-environments' action shape, e.g. ``{"action": "click", "x": 120, "y": 340}``);
+``"json_action"``: a bare JSON object (strict JSON: no ``NaN`` or ``Infinity``) whose
+``"action"`` is a non-empty string (the GUI environments' action shape, e.g.
+``{"action": "click", "x": 120, "y": 340}``);
 ``"think_answer_json"``: ``think_answer`` whose answer is such a JSON action; or any compiled
 ``re.Pattern`` (full match). The tag checks scan the text once (no backtracking regex), so a
 huge output costs linear time.
@@ -49,10 +50,16 @@ def _tagged_blocks(text: str, names: Sequence[str]) -> list[str] | None:
     return blocks
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def is_json_action(text: str) -> bool:
-    """Whether ``text`` (whitespace aside) is a JSON object whose ``"action"`` is a non-blank string."""
+    """Whether ``text`` (whitespace aside) is a JSON object whose ``"action"`` is a non-blank
+    string. ``NaN`` and ``Infinity``, which Python's ``json`` reads, are not JSON (the GUI
+    environments' parser refuses them): a text holding one is not a JSON action."""
     try:
-        parsed = json.loads(text)
+        parsed = json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError):
         return False
     return isinstance(parsed, dict) and isinstance(parsed.get("action"), str) and parsed["action"].strip() != ""

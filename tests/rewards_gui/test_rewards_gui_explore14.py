@@ -30,3 +30,16 @@ def test_an_action_that_did_not_parse_scores_zero_on_the_action_reward(record, p
 def test_a_parsed_action_keeps_its_format_term():
     record = {"predicted": {"type": "click", "x": 90, "y": 90}, "target": TARGET}
     assert _score(GuiActionReward(format_pattern="json_action"), record, '{"action": "click", "x": 90, "y": 90}') == 2.0
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_a_reply_with_nan_or_infinity_is_not_a_json_action(value):
+    """Python's json reads NaN and Infinity, which are not JSON (and which the GUI environments'
+    parser refuses in the JSON itself): such a reply earned the full format reward."""
+    from agentgym.rewards.gui import format_reward, is_json_action
+
+    action = '{"action": "click", "x": %s, "y": 20}' % value
+    assert not is_json_action(action)
+    assert format_reward(action, pattern="json_action") == 0.0
+    assert format_reward(f"<think>t</think><answer>{action}</answer>", pattern="think_answer_json") == 0.0
+    assert format_reward('{"action": "click", "x": 1e3, "y": 20, "note": "NaN"}', pattern="json_action") == 1.0
