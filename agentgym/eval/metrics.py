@@ -166,7 +166,32 @@ class Metrics:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Metrics:
-        return cls(**{**data, "success_ci": tuple(data["success_ci"])})
+        """The row :meth:`to_dict` wrote; a ``TypeError`` naming the field if one is missing,
+        unknown or not of its type (a label that is no text, a count that is no integer, a
+        rate that is no number: a damaged ``results.json``)."""
+        if not isinstance(data, dict):
+            raise TypeError(f"a metrics row is {type(data).__name__}, not an object")
+        for name, value in data.items():
+            if name in _COUNT_FIELDS and not (isinstance(value, int) and not isinstance(value, bool)):
+                raise TypeError(f"metrics field {name!r} must be an integer, got {value!r:.80}")
+            if name in _NUMBER_FIELDS and value is not None and not _is_number(value):
+                raise TypeError(f"metrics field {name!r} must be a number or null, got {value!r:.80}")
+        if not isinstance(data.get("label"), str):
+            raise TypeError(f"metrics field 'label' must be text, got {data.get('label')!r:.80}")
+        interval = data.get("success_ci")
+        if not (isinstance(interval, (list, tuple)) and len(interval) == 2 and all(map(_is_number, interval))):
+            raise TypeError(f"metrics field 'success_ci' must be two numbers, got {interval!r:.80}")
+        return cls(**{**data, "success_ci": tuple(interval)})
+
+
+#: The fields of :class:`Metrics` that count (integers) and those that measure (numbers or ``None``).
+_COUNT_FIELDS = ("episodes", "tasks", "successes", "k", "errors")
+_NUMBER_FIELDS = ("success_rate", "mean_return", "return_stderr", "pass_at_k", "avg_at_k", "mean_turns",
+                  "mean_generated_tokens", "invalid_rate", "mean_seconds")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def summarize(trajectories: list[Trajectory], label: str, k: int | None = None) -> Metrics:

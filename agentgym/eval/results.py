@@ -96,6 +96,10 @@ class RunResults:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResults:
+        """The results :meth:`to_dict` wrote; a ``KeyError`` for a missing field, a ``TypeError``
+        naming a field that is not of its type (a damaged ``results.json``: its statistics a
+        list, a row's label a number)."""
+        _check_types(data)
         return cls(
             suite=data["suite"],
             policy=data["policy"],
@@ -112,6 +116,25 @@ class RunResults:
             complete=data.get("complete", True),
             expected_episodes=data.get("expected_episodes"),
         )
+
+
+#: The type of each top-level field of ``results.json`` a reader uses (``None`` allowed where listed).
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "suite": (str,), "policy": (str,), "sampling": (dict,), "rollouts_per_task": (int,),
+    "tasks_per_entry": (int, type(None)), "environments": (list,), "overall": (dict,), "stats": (dict,),
+    "versions": (dict,), "created_at": (str,), "trajectories": (str,), "settings": (dict, type(None)),
+    "complete": (bool,), "expected_episodes": (int, type(None))}
+
+
+def _check_types(data: Any) -> None:
+    """A ``TypeError`` naming the first field of ``data`` (a ``results.json``) whose type is wrong."""
+    if not isinstance(data, dict):
+        raise TypeError(f"it holds {type(data).__name__}, not a JSON object")
+    for name, types in _FIELD_TYPES.items():
+        value = data.get(name)
+        if name in data and (not isinstance(value, types) or isinstance(value, bool) and bool not in types):
+            raise TypeError(f"field {name!r} is {type(value).__name__}, not "
+                            + " or ".join("null" if kind is type(None) else kind.__name__ for kind in types))
 
 
 def _settings_of_schema_1(data: dict[str, Any]) -> dict[str, Any]:
@@ -261,7 +284,8 @@ def load_settings(run_dir: str | Path) -> dict[str, Any] | None:
 
 def load_results(run_dir: str | Path) -> RunResults:
     """The results of the run in ``run_dir``; a clear error (``ValueError`` naming the file) if
-    it holds none, a damaged one or one of a newer schema than :data:`RESULTS_SCHEMA_VERSION`."""
+    it holds none, a damaged one (not JSON, a field missing or of the wrong type) or one of a newer
+    schema than :data:`RESULTS_SCHEMA_VERSION`."""
     path = Path(run_dir) / RESULTS_FILE
     if not path.is_file():
         if (Path(run_dir) / TRAJECTORIES_FILE).is_file():

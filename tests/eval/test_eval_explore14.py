@@ -59,3 +59,55 @@ def test_markdown_shows_backslashes_and_inline_markup_as_written():
         assert f"system prompt: {text!r}" in shown
         legend = _shown(markdown_comparison([NamedRun(text, results), NamedRun("b", results)]))
         assert f"#1 {text}: {text} on {text}," in legend
+
+
+def test_a_results_file_with_fields_of_the_wrong_type_is_damaged_not_a_crash(tmp_path):
+    """load_results promises a ValueError naming the file for a damaged results.json, and
+    agentgym report (summarise_run) rebuilds such a file with a warning; but only unparsable JSON
+    and missing fields counted as damaged. A file whose fields had the wrong type (edited by
+    hand, written by another tool) was read: compare then raised AttributeError ('list' object
+    has no attribute 'get', 'int' object has no attribute 'replace') or said "Unknown format code
+    '%' for object of type 'str'" naming no file, and report raised TypeError ('list' object is
+    not a mapping) instead of rebuilding."""
+    import json
+    import warnings
+
+    import pytest
+
+    from agentgym.eval import load_results, summarise_run
+    from agentgym.eval.evaluate import build_results
+    from agentgym.eval.results import TRAJECTORIES_FILE
+    from agentgym.trajectory import TrajectoryWriter
+
+    episodes = [_episode(0), _episode(1, success=False, reward=0.0)]
+    settings = {"suite": "toy", "policy": "p", "rollouts_per_task": 1, "expected_episodes": 2}
+    results = build_results(settings, episodes, {})
+    good = results.to_dict()
+    damages = {"stats": [], "versions": ["python 3"], "sampling": ["x"], "settings": "all",
+               "environments": {"games/Toy-v0": {}}, "rollouts_per_task": "1", "suite": 7,
+               "overall.success_rate": "0.5", "overall.success_ci": [0.1], "overall.episodes": None,
+               "environments.label": 5, "environments.mean_return": [1.0], "overall.errors": True}
+    for case, (field, value) in enumerate(damages.items()):
+        data = json.loads(json.dumps(good))
+        if field.startswith("overall."):
+            data["overall"][field.split(".")[1]] = value
+        elif field.startswith("environments."):
+            data["environments"][0][field.split(".")[1]] = value
+        else:
+            data[field] = value
+        run_dir = tmp_path / f"run{case}"
+        run_dir.mkdir()
+        (run_dir / "results.json").write_text(json.dumps(data))
+        with pytest.raises(ValueError, match=f"{run_dir / 'results.json'} is not a valid results file"):
+            load_results(run_dir)
+    # agentgym report replaces such a file, rebuilt from the trajectories, with a warning
+    run_dir = tmp_path / "run0"  # its stats are a list
+    with TrajectoryWriter(run_dir / TRAJECTORIES_FILE) as writer:
+        for episode in episodes:
+            writer.write(episode)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rebuilt = summarise_run(run_dir).results
+    assert any("is rebuilt from trajectories.jsonl" in str(w.message) for w in caught)
+    assert (rebuilt.overall.episodes, rebuilt.overall.successes) == (2, 1)
+    assert load_results(run_dir) == rebuilt
