@@ -44,7 +44,8 @@ def test_the_asserts_runner_runs_test_classes(sandbox):
     # normalize_tests takes a Test* class as a test "for either runner", but the asserts runner
     # (the default) ran only test_* functions and top-level asserts: class-based tests (pytest's
     # or unittest's) were "no tests were found" for every reply, the oracle's too.
-    assert run_tests(sandbox, INC, CLASS_TESTS).passed == 2 and run_tests(sandbox, INC, CLASS_TESTS).correct
+    verdict = run_tests(sandbox, INC, CLASS_TESTS)
+    assert (verdict.passed, verdict.total, verdict.error) == (2, 2, None) and verdict.correct
     verdict = run_tests(sandbox, INC, UNITTEST_TESTS)
     assert (verdict.passed, verdict.total, verdict.error) == (1, 1, None)
     wrong = run_tests(sandbox, "def inc(x):\n    return x\n", UNITTEST_TESTS)
@@ -59,3 +60,13 @@ def test_a_wrong_solution_does_not_pass_by_the_tests_the_runner_skipped(sandbox)
     assert not verdict.correct and (verdict.passed, verdict.total) == (1, 2)
     assert verdict.failures == ("TestB.test_b failed",)
 
+
+def test_an_async_test_runs_to_its_end(sandbox):
+    # An async test function was called and its coroutine never run: under the asserts runner any
+    # solution passed it; under pytest (no asyncio plugin in the sandbox) every solution failed it.
+    tests = ("import asyncio\n\nasync def test_one():\n    await asyncio.sleep(0)\n    assert inc(1) == 2\n\n"
+             "async def test_negative():\n    await asyncio.sleep(0)\n    assert inc(-1) == 0\n")
+    for runner in ("asserts", "pytest"):
+        verdict = run_tests(sandbox, "def inc(x):\n    return abs(x) + 1\n", tests, runner=runner)
+        assert (verdict.passed, verdict.total, verdict.error) == (1, 2, None), (runner, verdict)
+        assert verdict.failures[0].startswith("test_negative"), (runner, verdict)

@@ -13,9 +13,10 @@ Tests are Python, in one of these forms:
 * a string of code: its ``test_*`` functions and the ``test*`` methods of its ``Test*``
   classes are the tests, as pytest collects them (the rest of the module is set-up; a
   ``unittest.TestCase`` runs with its ``setUp``/``tearDown``, another class with
-  ``setup_method``), or, without any, each top-level ``assert`` statement is a test and the
-  other statements are set-up run in order (HumanEval-style ``check`` functions can be written
-  as ``def test_check(): check(candidate)``).
+  ``setup_method``; an ``async`` test runs to its end, under either runner), or, without
+  any, each top-level ``assert`` statement is a test and the other statements are set-up run
+  in order (HumanEval-style ``check`` functions can be written as
+  ``def test_check(): check(candidate)``).
 
 Two runners:
 
@@ -283,7 +284,7 @@ def _clip(text: str) -> str:
 
 # The harness of the "asserts" runner: main.py in the sandbox, next to solution.py and tests.json.
 _HARNESS = r'''
-import ast, json, os, signal, sys
+import ast, json, os, signal, sys, types
 
 NONCE = sys.stdin.readline().strip()
 REPORT = os.fdopen(os.dup(1), "w")
@@ -379,10 +380,11 @@ def plan(tests):
 
 def call_test(name, method):
     """Run the test function ``name`` or the test method ``method`` of the class ``name`` (a
-    unittest.TestCase with its setUp/tearDown, another class with pytest's setup_method)."""
+    unittest.TestCase with its setUp/tearDown, another class with pytest's setup_method); an
+    async test runs to its end."""
     target = namespace[name]
     if method is None:
-        target()
+        awaited(target())
         return
     unittest = sys.modules.get("unittest")
     if unittest is not None and isinstance(target, type) and issubclass(target, unittest.TestCase):
@@ -393,10 +395,17 @@ def call_test(name, method):
     if hasattr(instance, "setup_method"):
         instance.setup_method(bound)
     try:
-        bound()
+        awaited(bound())
     finally:
         if hasattr(instance, "teardown_method"):
             instance.teardown_method(bound)
+
+
+def awaited(result):
+    if isinstance(result, types.CoroutineType):
+        import asyncio
+
+        asyncio.run(result)
 
 
 GOT = "__agentgym_got__"
@@ -475,6 +484,10 @@ NONCE = sys.stdin.readline().strip()
 REPORT = os.fdopen(os.dup(1), "w")
 os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
 
+import asyncio, inspect
+
+import pytest
+
 
 def clip(text):
     text = " ".join(str(text).split())
@@ -494,6 +507,15 @@ class Outcomes:
             elif len(results["failures"]) < KEEP_FAILURES:
                 lines = [line[1:].strip() for line in str(report.longreprtext).splitlines() if line.startswith("E ")]
                 results["failures"].append(clip(f"{report.nodeid.split('::')[-1]}: " + " ".join(lines[:2])))
+
+    # no asyncio plugin here: an async test runs to its end, as the asserts runner runs it
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem):
+        if not inspect.iscoroutinefunction(pyfuncitem.obj):
+            return None
+        arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+        asyncio.run(pyfuncitem.obj(**arguments))
+        return True
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -517,8 +539,6 @@ class Outcomes:
         REPORT.write("\n" + NONCE + json.dumps(self.results) + "\n")
         REPORT.flush()
 
-
-import pytest
 
 sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "test_solution.py"], plugins=[Outcomes()]))
 '''
