@@ -188,6 +188,14 @@ def check_weight(name: str, value: Any) -> float:
     return float(value)
 
 
+def check_flag(name: str, value: Any) -> bool:
+    """A switch as a bool; ``ValueError`` unless it is ``True`` or ``False`` (the string
+    ``"false"`` is truthy: it would switch the setting on without a word)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r:.80}")
+    return bool(value)
+
+
 def check_unit(name: str, value: Any) -> float:
     """A discount or GAE lambda as a float; ``ValueError`` unless it lies in ``[0, 1]``."""
     if not is_finite_number(value) or not 0.0 <= value <= 1.0:

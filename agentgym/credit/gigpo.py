@@ -36,6 +36,7 @@ from agentgym.credit.base import (
     AdvantageEstimator,
     Advantages,
     check_eps,
+    check_flag,
     check_keys,
     check_unit,
     check_weight,
@@ -92,7 +93,7 @@ class GiGPO(AdvantageEstimator):
             raise ValueError(f"anchor must be a function of a turn returning its state key, got {anchor!r:.80}")
         self.gamma = check_unit("gamma", gamma)
         self.step_weight = check_weight("step_weight", step_weight)
-        self.normalize_by_std = normalize_by_std
+        self.normalize_by_std = check_flag("normalize_by_std", normalize_by_std)
         self.anchor = anchor
         self.similarity_threshold = similarity_threshold
         self.penalty_keys = check_keys("penalty_keys", penalty_keys,

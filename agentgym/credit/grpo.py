@@ -34,6 +34,7 @@ from agentgym.credit.base import (
     AdvantageEstimator,
     Advantages,
     check_eps,
+    check_flag,
     checked_batch,
     group_indices,
     normalized,
@@ -110,7 +111,7 @@ class GroupRelativeEstimator(AdvantageEstimator):
         if baseline not in ("grpo", "mean_norm", "rloo"):
             raise ValueError(f"unknown baseline {baseline!r}: use 'grpo', 'mean_norm' or 'rloo'")
         self.baseline = baseline
-        self.per_trajectory = per_trajectory
+        self.per_trajectory = check_flag("per_trajectory", per_trajectory)
         self.eps = check_eps(eps)
 
     def __call__(self, trajectories: Iterable[Trajectory]) -> Advantages:

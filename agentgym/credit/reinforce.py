@@ -29,6 +29,7 @@ from agentgym.credit.base import (
     AdvantageEstimator,
     Advantages,
     check_eps,
+    check_flag,
     check_unit,
     checked_batch,
     discounted_returns,
@@ -60,7 +61,7 @@ class ReinforceBatchNorm(AdvantageEstimator):
             raise ValueError(f"normalize_over must be 'tokens' or 'turns', got {normalize_over!r}")
         self.gamma = check_unit("gamma", gamma)
         self.normalize_over = normalize_over
-        self.ddof = 1 if unbiased_std else 0
+        self.ddof = 1 if check_flag("unbiased_std", unbiased_std) else 0
         self.eps = check_eps(eps)
 
     def __call__(self, trajectories: Iterable[Trajectory]) -> Advantages:

@@ -27,6 +27,7 @@ from agentgym.credit.base import (
     AdvantageEstimator,
     Advantages,
     check_eps,
+    check_flag,
     check_unit,
     checked_batch,
     group_indices,
@@ -64,7 +65,7 @@ class StratifiedGRPO(AdvantageEstimator):
             raise ValueError(f"stratum must be a function of a trajectory returning its structural key, "
                              f"got {stratum!r:.80}")
         self.stratum = stratum
-        self.baseline = "grpo" if normalize_by_std else "mean_norm"
+        self.baseline = "grpo" if check_flag("normalize_by_std", normalize_by_std) else "mean_norm"
         self.eps = check_eps(eps)
 
     def __call__(self, trajectories: Iterable[Trajectory]) -> Advantages:

@@ -145,3 +145,17 @@ def test_igpo_reward_component_keys_must_be_non_empty_strings(setting, bad):
     group = [build_trajectory([0.2, 1.0], components=[{"gain": 0.2}, {"result": 1.0}]),
              build_trajectory([0.1, 0.0], components=[{"gain": 0.1}, {"result": 0.0}])]
     assert IGPO(outcome_key="result", info_gain_key="gain")(group).per_turn[0][0] > 0
+
+
+@pytest.mark.parametrize("make", [lambda bad: GRPO(per_trajectory=bad), lambda bad: RLOO(per_trajectory=bad),
+                                  lambda bad: GiGPO(normalize_by_std=bad),
+                                  lambda bad: StratifiedGRPO(normalize_by_std=bad),
+                                  lambda bad: ReinforceBatchNorm(unbiased_std=bad)])
+@pytest.mark.parametrize("bad", ["false", None, 0])
+def test_switches_must_be_true_or_false(make, bad):
+    # "false" (a string from an environment variable or a hand-made config) is truthy: the
+    # switch was silently on; None silently off.
+    with pytest.raises(ValueError, match="must be True or False"):
+        make(bad)
+    group = [build_trajectory([1.0, 0.0, 0.0]), build_trajectory([0.0]), build_trajectory([0.5])]
+    assert make(False)(group).per_turn != make(True)(group).per_turn
