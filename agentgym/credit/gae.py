@@ -117,12 +117,13 @@ class ValueBasedEstimator(ABC):
         values: per trajectory, an array as long as its ``token_ids`` (module docstring).
         bootstrap_values: per trajectory, the value after its last token (e.g. the critic's
             estimate for a truncated episode); ``None``: 0 for all (every episode terminal).
-            A trajectory marked ``terminated`` takes 0 whatever its entry says: nothing follows
-            a terminal state, so the critic's values can be passed for the whole batch.
+            A trajectory marked ``terminated`` takes 0 whatever its entry says (``None`` and NaN
+            included: it is not read): nothing follows a terminal state, so the critic's values
+            can be passed for the whole batch, or ``None`` where there is nothing to bootstrap.
 
-    A value on a generated position, a bootstrap value or a reward that is not finite raises
-    ``ValueError`` naming the trajectory (never a NaN advantage); so do ``values`` or
-    ``bootstrap_values`` that are not one entry per trajectory (a single number, say).
+    A value on a generated position, a bootstrap value that is read or a reward that is not
+    finite raises ``ValueError`` naming the trajectory (never a NaN advantage); so do ``values``
+    or ``bootstrap_values`` that are not one entry per trajectory (a single number, say).
     """
 
     @abstractmethod
@@ -177,7 +178,7 @@ def _checked_inputs(
         if positions.size:
             raise ValueError(f"trajectory {index}: values at generated token positions {positions[:5].tolist()} "
                              "are not finite")
-        if not is_finite_number(bootstrap):
+        if not trajectory.terminated and not is_finite_number(bootstrap):
             raise ValueError(f"trajectory {index}: bootstrap value {bootstrap!r} is not a finite number")
         spans = [generated_span(trajectory, turn) for turn in trajectory.turns]
         for turn, (start, end) in zip(trajectory.turns, spans):

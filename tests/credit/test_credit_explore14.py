@@ -159,3 +159,22 @@ def test_switches_must_be_true_or_false(make, bad):
         make(bad)
     group = [build_trajectory([1.0, 0.0, 0.0]), build_trajectory([0.0]), build_trajectory([0.5])]
     assert make(False)(group).per_turn != make(True)(group).per_turn
+
+
+# ------------------------------------------------------------------ GAE: what a terminated episode reads
+
+@pytest.mark.parametrize("estimator", [TurnAwareGAE(gamma=1.0, lam=1.0), BiLevelGAE(turn_gamma=1.0)], ids=_ids)
+def test_the_bootstrap_entry_of_a_terminated_episode_is_not_read(estimator):
+    # "A trajectory marked terminated takes 0 whatever its entry says", yet an entry of None
+    # (nothing to bootstrap) or NaN was refused as "not a finite number" for such a trajectory.
+    import math
+
+    terminated = build_trajectory([0.0, 1.0], action_tokens=1)
+    terminated.terminated = True
+    truncated = build_trajectory([0.0, 1.0], action_tokens=1)
+    truncated.truncated = True
+    values = [np.zeros(len(terminated.token_ids)), np.zeros(len(truncated.token_ids))]
+    for entry in (None, math.nan):
+        assert estimator([terminated, truncated], values, [entry, 5.0]).per_turn == [[1.0, 1.0], [6.0, 6.0]]
+        with pytest.raises(ValueError, match="trajectory 1: bootstrap value .* is not a finite number"):
+            estimator([terminated, truncated], values, [0.0, entry])
