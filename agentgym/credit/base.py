@@ -90,16 +90,21 @@ class Advantages:
 
         ``per_turn`` holds one row per trajectory and one value per turn of it; ``ValueError``
         naming the trajectory otherwise (text-only ones included: a row of the wrong length, or
-        a missing row, would pair advantages with the wrong turns or drop trajectories).
+        a missing row, would pair advantages with the wrong turns or drop trajectories), as for
+        an ``action_span`` outside the trajectory's tokens.
         """
         per_turn = [[float(value) for value in turns] for turns in per_turn]
         if len(per_turn) != len(trajectories):
             raise ValueError(f"{len(per_turn)} advantage rows for {len(trajectories)} trajectories")
+        tokens = []
         for index, (trajectory, values) in enumerate(zip(trajectories, per_turn)):
             if len(values) != len(trajectory.turns):
                 raise ValueError(f"{trajectory.describe(index)}: {len(values)} advantages for "
                                  f"{len(trajectory.turns)} turns")
-        tokens = [broadcast_to_tokens(trajectory, values) for trajectory, values in zip(trajectories, per_turn)]
+            try:
+                tokens.append(broadcast_to_tokens(trajectory, values))
+            except ValueError as exc:  # a damaged action_span: say which trajectory of the batch
+                raise ValueError(f"{trajectory.describe(index)}, {exc}") from None
         return cls(per_turn=per_turn, token_advantages=tokens, components=components or {})
 
 

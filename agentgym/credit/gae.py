@@ -174,13 +174,17 @@ def _checked_inputs(
         if value.shape != (len(trajectory.token_ids),):
             raise ValueError(f"trajectory {index}: values for {len(trajectory.token_ids)} tokens must be one number "
                              f"per token, got an array of shape {value.shape}")
-        positions = np.flatnonzero(~np.isfinite(value) & np.asarray(trajectory.loss_mask(), dtype=bool))
+        try:
+            mask = np.asarray(trajectory.loss_mask(), dtype=bool)
+            spans = [generated_span(trajectory, turn) for turn in trajectory.turns]
+        except ValueError as exc:  # a damaged action_span: say which trajectory of the batch
+            raise ValueError(f"{trajectory.describe(index)}, {exc}") from None
+        positions = np.flatnonzero(~np.isfinite(value) & mask)
         if positions.size:
             raise ValueError(f"trajectory {index}: values at generated token positions {positions[:5].tolist()} "
                              "are not finite")
         if not trajectory.terminated and not is_finite_number(bootstrap):
             raise ValueError(f"trajectory {index}: bootstrap value {bootstrap!r} is not a finite number")
-        spans = [generated_span(trajectory, turn) for turn in trajectory.turns]
         for turn, (start, end) in zip(trajectory.turns, spans):
             if end <= start:
                 raise ValueError(f"trajectory {index}, turn {turn.index}: no generated tokens to credit")

@@ -178,3 +178,20 @@ def test_the_bootstrap_entry_of_a_terminated_episode_is_not_read(estimator):
         assert estimator([terminated, truncated], values, [entry, 5.0]).per_turn == [[1.0, 1.0], [6.0, 6.0]]
         with pytest.raises(ValueError, match="trajectory 1: bootstrap value .* is not a finite number"):
             estimator([terminated, truncated], values, [0.0, entry])
+
+
+@pytest.mark.parametrize("span", [(9, 40), (9, 5), (-2, 4)])
+def test_a_damaged_action_span_is_reported_with_the_trajectory_it_belongs_to(span):
+    # "turn 1: action_span (9, 40) lies outside the 11 recorded tokens" did not say which of the
+    # batch's trajectories was damaged.
+    batch = [build_trajectory([1.0]), build_trajectory([0.0]), build_trajectory([0.0, 1.0])]
+    batch[2].task_id = "wordle-3"
+    batch[2].turns[1].action_span = span
+    where = r"trajectory 2 \('wordle-3'\), turn 1: action_span"
+    for estimator in (GRPO(), GiGPO(), ReinforceBatchNorm(), ReinforceBatchNorm(normalize_over="turns")):
+        with pytest.raises(ValueError, match=where):
+            estimator(batch)
+    values = [np.zeros(len(trajectory.token_ids)) for trajectory in batch]
+    for estimator in (TurnAwareGAE(), BiLevelGAE()):
+        with pytest.raises(ValueError, match=where):
+            estimator(batch, values)
