@@ -268,7 +268,8 @@ def _new_file(folder: Path, *, prefix: str, suffix: str) -> tuple[int, str]:
 
 def load_settings(run_dir: str | Path) -> dict[str, Any] | None:
     """The settings a run recorded in ``run.json`` before it started; ``None`` if it has none,
-    a ``ValueError`` naming the file if it is damaged."""
+    a ``ValueError`` naming the file if it is damaged (not a JSON object, or a setting a summary
+    reads of the wrong type: the expected episodes as text, the sampling as a list)."""
     path = Path(run_dir) / SETTINGS_FILE
     if not path.is_file():
         return None
@@ -279,7 +280,33 @@ def load_settings(run_dir: str | Path) -> dict[str, Any] | None:
     if not isinstance(settings, dict):
         raise ValueError(f"{path} is not a valid settings file: it holds {type(settings).__name__}, "
                          "not a JSON object")
+    for name, (valid, expected) in _SETTING_TYPES.items():
+        if name in settings and not valid(settings[name]):
+            raise ValueError(f"{path} is not a valid settings file: {name} must be {expected}, "
+                             f"got {settings[name]!r:.80}")
     return settings
+
+
+def _text_or_none(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _count_or_none(value: Any, minimum: int) -> bool:
+    return value is None or is_int(value) and value >= minimum
+
+
+#: The settings of ``run.json`` a summary reads (see :func:`run_settings`): how to check each, and
+#: what it must be.
+_SETTING_TYPES: dict[str, tuple[Any, str]] = {
+    "suite": (_text_or_none, "text or null"),
+    "policy": (_text_or_none, "text or null"),
+    "rollouts_per_task": (lambda value: _count_or_none(value, 1), "a positive integer or null"),
+    "tasks_per_entry": (lambda value: _count_or_none(value, 1), "a positive integer or null"),
+    "expected_episodes": (lambda value: _count_or_none(value, 0), "an integer of at least 0 or null"),
+    "sampling": (lambda value: isinstance(value, dict), "an object"),
+    "environments": (lambda value: isinstance(value, list) and all(isinstance(label, str) for label in value),
+                     "a list of labels"),
+}
 
 
 def load_results(run_dir: str | Path) -> RunResults:

@@ -111,3 +111,35 @@ def test_a_results_file_with_fields_of_the_wrong_type_is_damaged_not_a_crash(tmp
     assert any("is rebuilt from trajectories.jsonl" in str(w.message) for w in caught)
     assert (rebuilt.overall.episodes, rebuilt.overall.successes) == (2, 1)
     assert load_results(run_dir) == rebuilt
+
+
+def test_a_settings_file_with_fields_of_the_wrong_type_is_named_not_a_crash(tmp_path):
+    """load_settings promises a ValueError naming run.json when it is damaged, but only text
+    that was no JSON object counted: agentgym report on a run whose run.json held the expected
+    episodes or the rollouts as text ("4"), its sampling as a list, raised TypeError ('>=' not
+    supported between 'int' and 'str') or AttributeError, and one holding its suite as a number
+    wrote a results.json that could not be read back."""
+    import json
+
+    import pytest
+
+    from agentgym.eval import summarise_run
+    from agentgym.eval.results import TRAJECTORIES_FILE, load_settings
+    from agentgym.trajectory import TrajectoryWriter
+
+    with TrajectoryWriter(tmp_path / TRAJECTORIES_FILE) as writer:
+        writer.write(_episode(0))
+    good = {"suite": "toy", "policy": "p", "rollouts_per_task": 1, "tasks_per_entry": None, "sampling": {},
+            "environments": ["games/Toy-v0"], "expected_episodes": 1}
+    (tmp_path / "run.json").write_text(json.dumps(good))
+    assert load_settings(tmp_path) == good
+    damages = {"expected_episodes": "4", "rollouts_per_task": "2", "sampling": [], "suite": 5, "policy": ["p"],
+               "environments": "games/Toy-v0", "tasks_per_entry": 1.5, "rollouts_per_task ": 0}
+    for field, value in damages.items():
+        field = field.strip()
+        (tmp_path / "run.json").write_text(json.dumps({**good, field: value}))
+        pattern = f"{tmp_path / 'run.json'} is not a valid settings file: .*{field}"
+        with pytest.raises(ValueError, match=pattern):
+            load_settings(tmp_path)
+        with pytest.raises(ValueError, match=pattern):
+            summarise_run(tmp_path)
