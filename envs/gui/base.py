@@ -12,7 +12,8 @@ Observations (``view``):
 
 * ``"screenshot"`` (default) -- ``{"text", "image"}``: the task, the history and the frame's
   rule for coordinates as text; the screen as an ``H x W x 3`` uint8 array (the screenshot, or
-  the resized image in the ``resized`` frame);
+  the resized image in the ``resized`` frame), writable and the agent's own (no two
+  observations share one);
 * ``"text"`` -- a string: the same text plus the screen as an accessibility tree, one line per
   element with its id, role, name, state and box (``[12] switch "Wi-Fi" checked
   box=(24,310,388,366)``), so text-only models can play (click by ``"element": 12`` or by

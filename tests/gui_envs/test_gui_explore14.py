@@ -1,0 +1,26 @@
+"""Defects found in the fourteenth exploratory round of the GUI environments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agentgym.envs.gui.grounding import GroundingEnv
+
+
+@pytest.mark.parametrize("frame", [{}, {"frame": "resized", "max_side": 256}], ids=["pixels", "resized"])
+def test_every_observed_image_is_a_writable_array_of_its_own(make_gui, frame):
+    """A fresh screenshot was handed out read-only (NumPy's view of the decoded PNG, or of the
+    resized image), an error observation's image a writable copy: in-place preprocessing
+    (``image -= mean``) raised 'assignment destination is read-only' on one and not the other,
+    and ``torch.from_numpy`` warned about it."""
+    env = make_gui(GroundingEnv, "easy", **frame)
+    first, _ = env.reset(seed=0)
+    again, *_ = env.step('{"action": "click", "x": -5, "y": 0}')  # an error observation
+    last, *_ = env.step(env.oracle_action())
+    for observation in (first, again, last):
+        image = observation["image"]
+        assert image.flags.writeable and image.dtype == np.uint8
+        image[0, 0] = 7  # the agent's copy: changing it changes nothing the environment holds
+    assert not np.shares_memory(first["image"], again["image"])
+    assert not np.shares_memory(again["image"], last["image"])
