@@ -243,7 +243,9 @@ def group_indices(trajectories: Sequence[Trajectory]) -> list[list[int]]:
 
 
 def discounted_returns(rewards: Sequence[float], gamma: float) -> np.ndarray:
-    """``R_t = sum_{k>=t} gamma^(k-t) r_k``, computed backwards as ``R_t = r_t + gamma R_{t+1}``."""
+    """``R_t = sum_{k>=t} gamma^(k-t) r_k``, computed backwards as ``R_t = r_t + gamma R_{t+1}``;
+    ``ValueError`` unless ``gamma`` lies in ``[0, 1]`` (:func:`check_unit`)."""
+    gamma = check_unit("gamma", gamma)
     returns = np.zeros(len(rewards), dtype=np.float64)
     running = 0.0
     for t in range(len(rewards) - 1, -1, -1):
@@ -305,8 +307,12 @@ def standardize(values: Sequence[float], *, ddof: int, eps: float = DEFAULT_EPS)
     """``(x - mean) / (std + eps)`` over one pool; a pool of fewer than two values, or of equal
     values, gives zeros (whatever ``eps``, 0 included).
 
-    ``ddof=1`` is the sample (unbiased) std, ``ddof=0`` the population std.
+    ``ddof=1`` is the sample (unbiased) std, ``ddof=0`` the population std; any other ``ddof``,
+    or an ``eps`` that is not a finite number ``>= 0`` (:func:`check_eps`), is a ``ValueError``.
     """
+    if isinstance(ddof, bool) or ddof not in (0, 1):
+        raise ValueError(f"ddof must be 0 (population std) or 1 (sample std), got {ddof!r}")
+    eps = check_eps(eps)
     array = np.asarray(values, dtype=np.float64)
     if array.size < 2:
         return np.full(array.shape, SINGLETON_GROUP_ADVANTAGE)

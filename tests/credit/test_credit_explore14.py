@@ -195,3 +195,24 @@ def test_a_damaged_action_span_is_reported_with_the_trajectory_it_belongs_to(spa
     for estimator in (TurnAwareGAE(), BiLevelGAE()):
         with pytest.raises(ValueError, match=where):
             estimator(batch, values)
+
+
+def test_standardize_and_discounted_returns_check_their_settings():
+    # The estimators checked eps, ddof and gamma, the exported helpers did not: eps = -1 gave
+    # [-inf, nan, inf] for [1, 2, 3], eps = -0.5 doubled every advantage, gamma = 2 returns that
+    # grow backwards, gamma = NaN all NaN.
+    import math
+
+    from agentgym.credit import discounted_returns, standardize
+
+    for eps in (-1.0, -0.5, math.nan, "0"):
+        with pytest.raises(ValueError, match="eps must be a finite number >= 0"):
+            standardize([1.0, 2.0, 3.0], ddof=1, eps=eps)
+    for ddof in (-1, 2, True, 0.5):
+        with pytest.raises(ValueError, match="ddof must be 0"):
+            standardize([1.0, 2.0, 3.0], ddof=ddof)
+    for gamma in (2.0, -0.5, math.nan):
+        with pytest.raises(ValueError, match="gamma must be a number in"):
+            discounted_returns([1.0, 1.0, 1.0], gamma)
+    assert standardize([1.0, 2.0, 3.0], ddof=1, eps=0.0).tolist() == [-1.0, 0.0, 1.0]
+    assert discounted_returns([1.0, 1.0, 1.0], 0.5).tolist() == [1.75, 1.5, 1.0]
