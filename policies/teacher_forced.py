@@ -50,10 +50,10 @@ class TeacherForcedPolicy(Policy):
             one, an OpenAI-compatible client); its environment hints and its
             ``batch_invariant`` pass through.
         tokenizer: the student's tokenizer (with its chat template: the engine builds the
-            prompts with it).
-        end_token_ids: what ends a reply (default: the tokenizer's EOS token, which ends an
-            assistant turn in most chat templates): a non-empty list of ids in the
-            tokenizer's vocabulary.
+            prompts with it), or a vision-language student's processor.
+        end_token_ids: what ends a reply (default: the EOS token of the tokenizer, or of a
+            processor's tokenizer, which ends an assistant turn in most chat templates): a
+            non-empty list of ids in the tokenizer's vocabulary.
 
     Raises:
         ValueError: ``end_token_ids`` is not a non-empty list of token ids of the tokenizer
@@ -63,10 +63,11 @@ class TeacherForcedPolicy(Policy):
     def __init__(self, inner: Policy, tokenizer: Any, *, end_token_ids: Sequence[int] | None = None) -> None:
         if not isinstance(inner, Policy):
             raise TypeError(f"TeacherForcedPolicy wraps a Policy, got {type(inner).__name__}")
-        if end_token_ids is None:
-            if tokenizer.eos_token_id is None:
+        if end_token_ids is None:  # a processor's (a vision-language student's) is its tokenizer's
+            eos = getattr(tokenizer.tokenizer if is_processor(tokenizer) else tokenizer, "eos_token_id", None)
+            if eos is None:
                 raise ValueError("the tokenizer has no EOS token: give end_token_ids")
-            end_token_ids = [tokenizer.eos_token_id]
+            end_token_ids = [eos]
         self.inner = inner
         self.tokenizer = tokenizer
         self.end_token_ids = _checked_end_ids(end_token_ids, tokenizer)

@@ -50,3 +50,23 @@ def test_a_teacher_with_its_own_tokenizer_reads_the_conversation_not_the_student
     for generation in forced:
         end = [] if generation.finish_reason == "length" else [student.eos_token_id]
         assert generation.token_ids == student.encode(generation.text, add_special_tokens=False) + end
+
+
+def test_a_vision_language_students_processor_is_a_tokenizer_teacher_forcing_takes():
+    """``agentgym sft`` on a vision-language model gives ``demonstrations`` the processor
+    (``load_model``'s tokenizer): ``TeacherForcedPolicy`` read ``processor.eos_token_id`` and
+    failed with ``AttributeError`` before a single episode; the EOS is its tokenizer's."""
+    from agentgym.policies.scripted import ScriptedPolicy
+    from agentgym.train.sft import demonstrations
+    from tests.vlm.vlm_models import bpe_tokenizer, processor
+
+    tokenizer = bpe_tokenizer("qwen2_vl")
+    student = processor("qwen2_vl", tokenizer)
+    forced = TeacherForcedPolicy(ScriptedPolicy(["left <|im_end|> then"]), student)
+    assert forced.end_token_ids == [tokenizer.eos_token_id]
+    reply = forced.generate([Request([{"role": "user", "content": "Where is the square?"}])])[0]
+    assert reply.error is None
+    assert reply.token_ids == tokenizer.encode("left <|im_end|> then", add_special_tokens=False,
+                                               split_special_tokens=True) + [tokenizer.eos_token_id]
+    demos = demonstrations(student, "games/GuessTheNumber-v0", seeds=[0], env_kwargs={"difficulty": "easy"})
+    assert len(demos) == 1 and demos[0].token_exact and demos[0].success
