@@ -43,7 +43,8 @@ def agent_schema(schema: Any, *, strict: bool = True, name: str = "tool",
     root ``allOf``'s object branches merged in: the argument checks read the root's); with
     ``strict``, ``additionalProperties: false`` where the root says nothing and its
     ``properties`` name every argument (a root ``anyOf``/``oneOf``/``if``... naming others is
-    left open: closed, it would refuse them).
+    left open: closed, it would refuse them; a ``required`` name the properties lack is added
+    to them, taking any value).
 
     Inlining stops at ``max_nodes`` schema objects: a definition that refers twice to the next,
     twenty deep, is a 2 KB schema that inlines to 2**20 objects (minutes, and a prompt of tens of
@@ -92,6 +93,8 @@ def agent_schema(schema: Any, *, strict: bool = True, name: str = "tool",
     _merge_all_of(result)
     if (strict and "additionalProperties" not in result and "patternProperties" not in result
             and not _names_elsewhere(result)):
+        for name in result["required"]:  # required, so named: closing must not refuse it
+            result["properties"].setdefault(name, {})
         result["additionalProperties"] = False
     return result
 

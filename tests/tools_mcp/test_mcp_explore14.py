@@ -1,5 +1,5 @@
 """Exploratory tests (round 14) of MCPToolset and the tools environments: root schemas that
-combine subschemas, a listing that cannot be offered."""
+combine subschemas, a listing that cannot be offered, required names without a property."""
 
 from __future__ import annotations
 
@@ -72,4 +72,23 @@ def test_a_listing_that_cannot_be_offered_leaves_no_server_running(resources):
             toolset.open()
         assert toolset.server_pid is None
         assert {child.pid for child in psutil.Process().children(recursive=True)} <= before
+    resources.assert_released()
+
+
+def test_a_required_argument_the_properties_do_not_list_can_be_given(resources):
+    """A hand-written schema may require a name it gives no property ('required': ['path'] with
+    'properties': {}): strict closed the root over its properties, so the agent read both
+    'missing required argument(s): path' without it and 'unknown argument(s): path' with it."""
+    schema = {"type": "object", "properties": {"mode": {"type": "string"}}, "required": ["mode", "path"]}
+    assert agent_schema(schema)["properties"] == {"mode": {"type": "string"}, "path": {}}
+    toolset = raw_toolset("echo", schema, call_timeout=5.0)
+    toolset.open()
+    try:
+        tool = toolset.tools()[0]
+        outcome = invoke(tool, {"mode": "r", "path": "/tmp/x"})
+        assert outcome.ok and json.loads(outcome.content) == {"mode": "r", "path": "/tmp/x"}, outcome
+        outcome = invoke(tool, {"mode": "r", "path": "/tmp/x", "paht": 1})
+        assert not outcome.ok and "unknown argument(s): paht" in outcome.content, outcome  # still strict
+    finally:
+        toolset.shutdown()
     resources.assert_released()
