@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agentgym.envs.tools.datasets.code_tests import FAILURE_CHARS, run_tests
+from agentgym.envs.tools.datasets.math_answers import equivalent
 
 
 def test_failures_are_reported_however_much_the_solution_prints(sandbox):
@@ -70,3 +73,16 @@ def test_an_async_test_runs_to_its_end(sandbox):
         verdict = run_tests(sandbox, "def inc(x):\n    return abs(x) + 1\n", tests, runner=runner)
         assert (verdict.passed, verdict.total, verdict.error) == (1, 2, None), (runner, verdict)
         assert verdict.failures[0].startswith("test_negative"), (runner, verdict)
+
+
+@pytest.mark.parametrize("given, expected, wrong", [
+    ("1,000 dollars", "1000", "0"), ("1,250 apples", "1250", "250"), ("1,000,000 people", "10^6", "1"),
+    ("2,500 cm^2", "2500", "500"), ("1 000 dollars", "1000", "0"), ("12,500\\%", "125", "500"),
+    ("x = 1,000", "1000", "1"), ("y = 1 000 000", "1000000", "0"),
+])
+def test_thousands_separators_with_units_a_percent_or_a_variable(given, expected, wrong):
+    # Separators were read only when the whole answer was the number: "1,000 dollars" was the
+    # list {1, 0} (its unit dropped after the check), "1 000 dollars" the product 1 * 000 = 0,
+    # "12,500%" and "x = 1,000" lists too.
+    assert equivalent(given, expected)
+    assert not equivalent(given, wrong)

@@ -276,12 +276,25 @@ def _prepare(text: str) -> str:
     for pattern, replacement in _FRAC_DIGITS:
         text = pattern.sub(replacement, text)
     text = _MIXED.sub(_mixed_number, text).strip()
-    if _THOUSANDS.fullmatch(text) or _SPACED_THOUSANDS.fullmatch(text):
-        text = text.replace(",", "").replace(" ", "")
     # trailing words after a number are units: "12 apples", "5 cm", "25 cm^2" (not "2 pi")
     units = re.fullmatch(r"(.*[0-9)}])\s+((?:[A-Za-z]{2,}(?:\^\{?[0-9]\}?)?\.?\s*)+)", text)
     if units and re.search(r"[0-9]", units.group(1)) and not set(re.findall(r"[A-Za-z]+", units.group(2))) & _NAMES:
         text = units.group(1).strip()
+    return _without_separators(text)
+
+
+def _without_separators(text: str) -> str:
+    """``text`` without the thousands separators of its number when the number, once its unit is
+    dropped, is the whole answer -- with an ``x =`` before it or a ``%`` after it: ``1,000``,
+    ``1 000 000``, ``x = 1,000``, ``12,500%`` (a number anywhere else, ``1,000 + 1``, is left:
+    its commas may separate the items of a list)."""
+    lhs = _LHS.match(text)
+    head = text[:lhs.end()] if lhs else ""
+    number = text[len(head):].strip()
+    percent = "%" if number.endswith("%") else ""
+    number = number[:len(number) - len(percent)].rstrip()
+    if _THOUSANDS.fullmatch(number) or _SPACED_THOUSANDS.fullmatch(number):
+        return head + number.replace(",", "").replace(" ", "") + percent
     return text
 
 
