@@ -236,8 +236,11 @@ def group_by(trajectories: Iterable[Trajectory], key: Callable[[Trajectory], str
 class FailureSummary:
     """The episodes cut short by an error (counted as failures), and the first cause.
 
-    ``first_error`` is the error of the first failed episode (in the order given, the order the
-    episodes were recorded in; its first :data:`MAX_ERROR_CHARS` characters when longer);
+    ``first_error`` is the error of the failed episode that started first (its ``created_at``,
+    the first given of those that started together; its first :data:`MAX_ERROR_CHARS`
+    characters when longer): the same episode whatever the order the episodes are given in
+    (an evaluation's, by task; ``trajectories.jsonl``'s, by end) and the report's ``first error``
+    sample;
     ``first_error_episodes`` counts the episodes whose error is exactly the same text,
     ``causes`` the distinct error texts.
     """
@@ -265,13 +268,16 @@ class FailureSummary:
 
 
 def failure_summary(trajectories: Iterable[Trajectory]) -> FailureSummary | None:
-    """How many episodes ended with an error and the first error's text; ``None`` if none did."""
+    """How many episodes ended with an error and the first error's text (see
+    :class:`FailureSummary`); ``None`` if none did."""
     trajectories = list(trajectories)
-    errors = [t.error for t in trajectories if t.error is not None]
-    if not errors:
+    failed = [t for t in trajectories if t.error is not None]
+    if not failed:
         return None
-    return FailureSummary(failed=len(errors), episodes=len(trajectories), first_error=_shown_error(errors[0]),
-                          first_error_episodes=errors.count(errors[0]), causes=len(set(errors)))
+    errors = [t.error for t in failed]
+    first = min(failed, key=lambda t: t.created_at).error  # min keeps the first given of equals
+    return FailureSummary(failed=len(errors), episodes=len(trajectories), first_error=_shown_error(first),
+                          first_error_episodes=errors.count(first), causes=len(set(errors)))
 
 
 #: The most of an error a summary quotes (the terminal's warning line, the reports): a policy's

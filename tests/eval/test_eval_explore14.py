@@ -143,3 +143,30 @@ def test_a_settings_file_with_fields_of_the_wrong_type_is_named_not_a_crash(tmp_
             load_settings(tmp_path)
         with pytest.raises(ValueError, match=pattern):
             summarise_run(tmp_path)
+
+
+def test_the_first_error_is_the_same_whatever_order_the_episodes_are_given_in():
+    """evaluate() summarised its episodes in task order, agentgym report rebuilt the same run
+    from trajectories.jsonl, where episodes are in the order they ended: a run whose first task
+    failed slowly and whose later tasks failed at once had results.json's first error changed by
+    `agentgym report` (seed 0's error, then seed 2's: the results no longer equal), and
+    report.md's 'first error' sample (the first failed episode to start) was yet another choice.
+    The first error is the failed episode that started first, however the episodes are ordered."""
+    from agentgym.eval.evaluate import build_results
+    from agentgym.eval.metrics import failure_summary
+    from agentgym.eval.transcripts import sample_episodes
+
+    slow = _episode(0, success=False, error="slow failure of seed 0", created_at="2026-01-01T00:00:00+00:00")
+    fast = [_episode(seed, success=False, error=f"fast failure of seed {seed}",
+                     created_at=f"2026-01-01T00:00:00.{seed}00000+00:00") for seed in (1, 2)]
+    won = _episode(3, created_at="2026-01-01T00:00:01+00:00")
+    task_order, file_order = [slow, *fast, won], [fast[1], fast[0], won, slow]
+    settings = {"suite": "toy", "policy": "p", "rollouts_per_task": 1, "expected_episodes": 4}
+    summaries = [failure_summary(order) for order in (task_order, file_order)]
+    assert [s.first_error for s in summaries] == ["slow failure of seed 0"] * 2
+    assert summaries[0] == summaries[1]
+    first, rebuilt = (build_results(settings, order, {}) for order in (task_order, file_order))
+    assert first.stats == rebuilt.stats and first.stats["first_error"] == "slow failure of seed 0"
+    sample = next(s for s in sample_episodes(sorted(file_order, key=lambda t: t.created_at))
+                  if s.title == "first error")
+    assert sample.trajectory.error == first.stats["first_error"]
