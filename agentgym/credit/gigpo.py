@@ -123,11 +123,17 @@ class GiGPO(AdvantageEstimator):
         return discounted_returns(self._task_rewards(trajectory), self.gamma) + self._penalties(trajectory)
 
     def step_groups(self, trajectories: Sequence[Trajectory], members: Sequence[int]) -> list[list[TurnRef]]:
-        """The turns of one group gathered by anchor state (merged by similarity if set)."""
+        """The turns of one group gathered by anchor state (merged by similarity if set);
+        ``ValueError`` naming the trajectory and turn whose anchor is not hashable, ``TypeError``
+        naming it when ``similarity_threshold`` is set and the anchor is not a string."""
         by_anchor: dict[Hashable, list[TurnRef]] = {}
         for i in members:
             for t, turn in enumerate(trajectories[i].turns):
                 key = self.anchor(turn)
+                if self.similarity_threshold is not None and not isinstance(key, str):
+                    raise TypeError(f"{trajectories[i].describe(i)}, turn {t}: the anchor {key!r:.80} is not a "
+                                     "string (similarity_threshold compares anchors as text: the anchor function "
+                                     "must return strings)")
                 try:
                     by_anchor.setdefault(key, []).append((i, t))
                 except TypeError:

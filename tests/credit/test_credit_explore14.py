@@ -216,3 +216,15 @@ def test_standardize_and_discounted_returns_check_their_settings():
             discounted_returns([1.0, 1.0, 1.0], gamma)
     assert standardize([1.0, 2.0, 3.0], ddof=1, eps=0.0).tolist() == [-1.0, 0.0, 1.0]
     assert discounted_returns([1.0, 1.0, 1.0], 0.5).tolist() == [1.75, 1.5, 1.0]
+
+
+def test_gigpo_similarity_mode_names_the_turn_whose_anchor_is_not_text():
+    # "TypeError: similarity mode compares text: the anchor function must return strings" named
+    # neither the trajectory and turn nor the anchor (as the error for an unhashable one does).
+    batch = [build_trajectory([1.0, 0.0]), build_trajectory([0.0])]
+    batch[0].task_id = "alfworld-7"
+    with pytest.raises(TypeError, match=r"trajectory 0 \('alfworld-7'\), turn 1: the anchor None is not a string"):
+        GiGPO(similarity_threshold=0.9, anchor=lambda turn: None if turn.index else "start")(batch)
+    with pytest.raises(TypeError, match=r"trajectory 0 \('alfworld-7'\), turn 0: the anchor \('state 0',\)"):
+        GiGPO(similarity_threshold=0.9, anchor=lambda turn: (turn.observation,))(batch)
+    assert GiGPO(anchor=lambda turn: (turn.observation,))(batch).per_turn[0][0] > 0  # exact mode: any hashable
