@@ -1,5 +1,6 @@
 """Exploratory round 14 of the credit estimators: the batch argument, the building blocks
-exported beside the estimators, and what the results hold."""
+exported beside the estimators (GAE, statistics, Advantages.broadcast), settings checked when
+an estimator is made, and errors that name the trajectory."""
 
 from __future__ import annotations
 
