@@ -144,8 +144,9 @@ class GroundingEnv(GuiEnv):
 
     # ---------------------------------------------------------------- baselines
     def oracle_action(self) -> str:
-        """A click at the centre of the target's box."""
-        assert self._target_element is not None, "oracle_action() before reset()"
+        """A click at the centre of the target's box; ``RuntimeError`` before ``reset()``."""
+        if self._target_element is None:
+            raise RuntimeError(f"{type(self).__name__}: no episode is running; call reset() first")
         return self.point_json("click", self._target_element["box"])
 
     def random_action(self, rng: random.Random) -> str:

@@ -55,8 +55,9 @@ class NavigationEnv(PhoneTaskEnv):
         return self._phone.task.goal if self._phone is not None else ""
 
     def task_done(self) -> bool:
-        """Whether the apps' state shows the task done now."""
-        assert self._phone is not None
+        """Whether the apps' state shows the task done now; ``RuntimeError`` before ``reset()``."""
+        if self._phone is None:
+            raise RuntimeError(f"{type(self).__name__}: no episode is running; call reset() first")
         return self._phone.task.check(self.screen.get("state", {}))
 
     def act(self, action: GuiAction, points: ScreenPoints) -> Feedback:
@@ -85,8 +86,10 @@ class NavigationEnv(PhoneTaskEnv):
         return {"lists": {task.params["list"]: state.get("lists", {}).get(task.params["list"], [])}}
 
     def oracle_action(self) -> str:
-        """The plan's next action on the current screen (see :mod:`~agentgym.envs.gui.oracle`)."""
-        assert self._follower is not None, "oracle_action() before reset()"
+        """The plan's next action on the current screen (see :mod:`~agentgym.envs.gui.oracle`);
+        ``RuntimeError`` before ``reset()``."""
+        if self._follower is None:
+            raise RuntimeError(f"{type(self).__name__}: no episode is running; call reset() first")
         self._planned = self._follower.peek(self)
         return self._planned.to_json()
 

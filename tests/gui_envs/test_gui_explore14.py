@@ -24,3 +24,19 @@ def test_every_observed_image_is_a_writable_array_of_its_own(make_gui, frame):
         image[0, 0] = 7  # the agent's copy: changing it changes nothing the environment holds
     assert not np.shares_memory(first["image"], again["image"])
     assert not np.shares_memory(again["image"], last["image"])
+
+
+@pytest.mark.parametrize("which", ["grounding", "navigation"])
+def test_the_oracle_before_reset_is_a_runtime_error(which):
+    """gui/ActionPrediction-v0's oracle said "no episode is running; call reset() first"; the
+    grounding and navigation oracles failed an assert (with ``python -O`` an AttributeError or a
+    TypeError about None). No browser is opened: the environment is only made."""
+    from agentgym.envs.gui.navigation import NavigationEnv
+
+    env = (GroundingEnv if which == "grounding" else NavigationEnv)("easy")
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.oracle_action()
+    if which == "navigation":
+        with pytest.raises(RuntimeError, match="call reset"):
+            env.task_done()
+    env.close()
