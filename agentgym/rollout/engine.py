@@ -551,12 +551,18 @@ def _with_token_lists(generation: Generation, policy_name: str) -> tuple[Generat
     """``generation`` with its ``token_ids`` and ``prompt_token_ids`` as lists of ints (a NumPy
     array or a tensor of them, or a tuple, is taken as the list it holds), and ``None``; or why
     its ``token_ids`` are not token ids (non-negative integers): a broken contract, the policy's
-    error (a trainer would index its embeddings with them)."""
+    error (a trainer would index its embeddings with them). Log-probs, when given, must be one
+    per token id: a count that differs would put the transcript's log-probs out of step with its
+    tokens (the policy's error too)."""
     token_ids, prompt_ids = _id_list(generation.token_ids), _id_list(generation.prompt_token_ids)
     if token_ids is not None and (not isinstance(token_ids, list)
                                   or not all(is_int(token) and token >= 0 for token in token_ids)):
         return generation, (f"{policy_name} returned a Generation whose token_ids are not token ids "
                             f"(non-negative integers): {generation.token_ids!r:.80}")
+    logprobs = _logprob_list(generation.logprobs)
+    if token_ids is not None and logprobs is not None and len(logprobs) != len(token_ids):
+        return generation, (f"{policy_name} returned a Generation with {len(logprobs)} log-probs for its "
+                            f"{len(token_ids)} token ids (one per token, or none)")
     if token_ids is generation.token_ids and prompt_ids is generation.prompt_token_ids:
         return generation, None
     token_ids = None if token_ids is None else [int(token) for token in token_ids]
