@@ -50,6 +50,8 @@ inspection). Nothing here imports TRL: the hook only duck-types the trainer.
 from __future__ import annotations
 
 import contextlib
+import warnings
+from collections import Counter
 from typing import Any, Callable, Iterable, Sequence
 
 import gymnasium as gym
@@ -173,6 +175,8 @@ class AgentgymRollout:
         self.last_trajectories = trajectories
         placeholder = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.pad_token_id
         episodes = [TokenEpisode.from_trajectory(t, placeholder) for t in trajectories]
+        if episodes and not any(e.trainable for e in episodes):
+            _warn_nothing_to_learn(episodes)
         return {
             "prompt_ids": [e.prompt_ids for e in episodes],
             "completion_ids": [e.completion_ids for e in episodes],
@@ -227,6 +231,15 @@ def _integer_seed(seed: Any) -> int:
 def agentgym_rollout(env_id: str, **options: Any) -> AgentgymRollout:
     """An :class:`AgentgymRollout` for ``GRPOTrainer(rollout_func=...)``; see its arguments."""
     return AgentgymRollout(env_id, **options)
+
+
+def _warn_nothing_to_learn(episodes: Sequence[TokenEpisode]) -> None:
+    """Warn that no episode of a step can be trained on (every one a placeholder of mask 0, so
+    the step's update learns nothing), with the commonest reasons and how often each came."""
+    reasons = Counter(str(e.reason) for e in episodes).most_common(3)
+    said = "; ".join(f"{reason} ({count}x)" for reason, count in reasons)
+    warnings.warn(f"agentgym_rollout: none of the {len(episodes)} episodes of this step can be trained on, so the "
+                  f"step learns nothing: {said}", UserWarning, stacklevel=3)
 
 
 def _tokenizer(trainer: Any) -> Any:
