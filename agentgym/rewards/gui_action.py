@@ -62,10 +62,12 @@ def check_aliases(aliases: Any) -> dict[str, str]:
 
 def canonical_action_type(action_type: Any, aliases: Mapping[str, str] | None = None) -> str | None:
     """The canonical name of an action type: stripped, lower-cased, spaces and hyphens as
-    ``_``, then mapped through :data:`ACTION_ALIASES` (and ``aliases``, which take precedence;
-    their names and the names they map to are spelt the same way, so ``{"Select": "Click"}``
-    maps ``"select"`` to ``"click"``); ``None`` for a non-string or blank type. ``ValueError``
-    for ``aliases`` that are not a mapping (configuration)."""
+    ``_``, then mapped through ``aliases`` (first: they take precedence) and
+    :data:`ACTION_ALIASES`; the names of ``aliases`` and the names they map to are spelt the
+    same way, so ``{"Select": "Click"}`` maps ``"select"`` to ``"click"``, and a name they map
+    to that is itself a built-in alias goes on to its canonical name (``{"select": "tap"}``
+    maps ``"select"`` to ``"click"``, as ``"tap"`` is). ``None`` for a non-string or blank
+    type. ``ValueError`` for ``aliases`` that are not a mapping (configuration)."""
     if aliases is not None and not isinstance(aliases, Mapping):
         raise ValueError(f"aliases must be a mapping of action types to canonical types, got {aliases!r}")
     name = _spelling(action_type)
@@ -73,7 +75,8 @@ def canonical_action_type(action_type: Any, aliases: Mapping[str, str] | None = 
         return None
     for alias, canonical in (aliases or {}).items():
         if _spelling(alias) == name:
-            return _spelling(canonical) or canonical
+            name = _spelling(canonical) or name
+            break
     return ACTION_ALIASES.get(name, name)
 
 

@@ -43,3 +43,16 @@ def test_a_reply_with_nan_or_infinity_is_not_a_json_action(value):
     assert format_reward(action, pattern="json_action") == 0.0
     assert format_reward(f"<think>t</think><answer>{action}</answer>", pattern="think_answer_json") == 0.0
     assert format_reward('{"action": "click", "x": 1e3, "y": 20, "note": "NaN"}', pattern="json_action") == 1.0
+
+
+@pytest.mark.parametrize("predicted, target", [("select", "tap"), ("select", "click"), ("Select", "Tap"),
+                                               ("click", "select"), ("tap", "select")])
+def test_an_extra_alias_onto_a_built_in_alias_means_what_that_alias_means(predicted, target):
+    """{"select": "tap"} mapped "select" to "tap" and stopped there, while the target "tap" went
+    on to the canonical "click": "select" never matched "tap" (nor "click"), whichever side it was on."""
+    from agentgym.rewards.gui import action_type_reward, canonical_action_type
+
+    aliases = {"select": "tap"}
+    assert canonical_action_type("select", aliases) == "click"
+    assert action_type_reward(predicted, target, aliases=aliases) == 1.0
+    assert action_type_reward("select", "type", aliases=aliases) == 0.0
