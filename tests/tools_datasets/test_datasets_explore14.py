@@ -86,3 +86,19 @@ def test_thousands_separators_with_units_a_percent_or_a_variable(given, expected
     # "12,500%" and "x = 1,000" lists too.
     assert equivalent(given, expected)
     assert not equivalent(given, wrong)
+
+
+def test_a_listed_test_that_defines_test_functions_runs_them(sandbox):
+    # Each listed test ran as one block of code: an item written as a test function only defined
+    # it (the pytest runner nested it in its own test), so every solution, a wrong one too,
+    # passed every test.
+    tests = ["def test_small():\n    assert add(1, 2) == 3", "def test_zero():\n    assert add(0, 0) == 0",
+             "assert add(2, 2) == 4"]
+    for runner in ("asserts", "pytest"):
+        verdict = run_tests(sandbox, "def add(a, b):\n    return a * 2\n", tests, runner=runner)
+        assert (verdict.passed, verdict.total, verdict.error) == (2, 3, None), (runner, verdict)
+        assert verdict.failures[0].startswith("test_small"), (runner, verdict)
+    # an item that calls the function it defines is a block of code, as before
+    called = run_tests(sandbox, "def add(a, b):\n    return a * 2\n", ["def test_it():\n    assert add(1, 2) == 3\n"
+                                                                      "test_it()", "assert add(2, 2) == 4"])
+    assert (called.passed, called.total, called.error) == (1, 2, None), called

@@ -9,7 +9,8 @@ why the run itself failed.
 
 Tests are Python, in one of these forms:
 
-* a list of strings, each one test (``"assert add(1, 2) == 3"``, MBPP's ``test_list``);
+* a list of strings, each one test (``"assert add(1, 2) == 3"``, MBPP's ``test_list``), or,
+  when it only defines test functions (``"def test_add(): ..."``), those tests;
 * a string of code: its ``test_*`` functions and the ``test*`` methods of its ``Test*``
   classes are the tests, as pytest collects them (the rest of the module is set-up; a
   ``unittest.TestCase`` runs with its ``setUp``/``tearDown``, another class with
@@ -225,8 +226,24 @@ def _pytest_module(tests: str | tuple[str, ...]) -> str:
     header = "from solution import *  # noqa: F401,F403\n\n"
     if isinstance(tests, str):
         return header + tests + "\n"
-    functions = [f"def test_{number}():\n" + _indented(test) for number, test in enumerate(tests, start=1)]
+    functions = [test if _defines_tests(test) else f"def test_{number}():\n" + _indented(test)
+                 for number, test in enumerate(tests, start=1)]
     return header + "\n\n".join(functions)
+
+
+def _defines_tests(test: str) -> bool:
+    """Whether a listed test only defines things, test functions or classes among them
+    (``def test_x(): ...``): they are its tests, run as they are, not a block of code whose
+    definitions are never called."""
+    try:
+        tree = ast.parse(test)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    definitions = (*functions, ast.ClassDef, ast.Import, ast.ImportFrom)
+    return all(isinstance(node, definitions) for node in tree.body) and any(
+        (isinstance(node, functions) and node.name.startswith("test"))
+        or (isinstance(node, ast.ClassDef) and node.name.startswith("Test")) for node in tree.body)
 
 
 def _indented(test: str) -> str:
@@ -353,19 +370,18 @@ def plan(tests):
             except SyntaxError as exc:
                 steps.append((text, None, f"SyntaxError in the test: {exc.msg}", True))
                 continue
+            only_definitions = all(isinstance(node, DEFINITIONS) for node in tree.body)
+            named = collected(tree) if only_definitions else []
+            if named:  # a listed test written as test functions: they are its tests
+                steps.append((text, compile(tree, f"<test {number}>", "exec"), None, False))
+                steps += [(label, target, None, True) for label, target in named]
+                continue
             if len(tree.body) == 1 and isinstance(tree.body[0], ast.Assert):
                 tree.body = capturing(tree.body[0])
             steps.append((text, compile(tree, f"<test {number}>", "exec"), None, True))
         return steps
     tree = ast.parse(tests)
-    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
-    named = []  # as pytest collects them: test* functions, and test* methods of Test* classes
-    for node in tree.body:
-        if isinstance(node, functions) and node.name.startswith("test"):
-            named.append((node.name, (node.name, None)))
-        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            named += [(f"{node.name}.{item.name}", (node.name, item.name)) for item in node.body
-                      if isinstance(item, functions) and item.name.startswith("test")]
+    named = collected(tree)
     steps = []
     if named:
         steps.append(("set-up", compile(tree, "<tests>", "exec"), None, False))
@@ -376,6 +392,23 @@ def plan(tests):
         module = ast.Module(body=capturing(node) if isinstance(node, ast.Assert) else [node], type_ignores=[])
         steps.append((label, compile(module, "<tests>", "exec"), None, isinstance(node, ast.Assert)))
     return steps
+
+
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+
+
+def collected(tree):
+    """(label, (name, method)) of the tests ``tree`` defines, as pytest collects them: test*
+    functions, and test* methods of Test* classes."""
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    named = []
+    for node in tree.body:
+        if isinstance(node, functions) and node.name.startswith("test"):
+            named.append((node.name, (node.name, None)))
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            named += [(f"{node.name}.{item.name}", (node.name, item.name)) for item in node.body
+                      if isinstance(item, functions) and item.name.startswith("test")]
+    return named
 
 
 def call_test(name, method):
