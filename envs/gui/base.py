@@ -145,8 +145,7 @@ class GuiEnv(LLMEnv):
         self._session: BrowserSession | None = None
         self._shooter: Screenshooter | None = None
         self._read: dict[str, Any] = {}
-        self._image: np.ndarray | None = None
-        self._fresh_image = False
+        self._image: np.ndarray | None = None  # read-only; every observation gets a copy
         self._predicted: dict[str, Any] | None = None
         self._session_failed = False
         self._spec: dict[str, Any] | None = None
@@ -422,9 +421,7 @@ class GuiEnv(LLMEnv):
         if self.view == "text":
             return text
         assert self._image is not None
-        image = self._image if self._fresh_image else self._image.copy()  # never hand out one array twice
-        self._fresh_image = False
-        return {"text": text, "image": image}
+        return {"text": text, "image": self._image.copy()}  # the agent's own, writable
 
     def tree_lines(self) -> list[str]:
         """The accessibility tree as text lines (boxes in the frame, rounded)."""
@@ -468,7 +465,6 @@ class GuiEnv(LLMEnv):
         png, self._png = self._png, None
         if png is not None:
             self._image = self.frame.image_of(png_to_array(png))
-            self._fresh_image = True
 
     def _instructions(self) -> str:
         answer = ('Think first inside <think>...</think>, then give the JSON action inside <answer>...</answer>: '

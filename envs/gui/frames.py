@@ -153,13 +153,13 @@ class CoordinateFrame:
     def image_of(self, screenshot: np.ndarray) -> np.ndarray:
         """The image the agent is shown: the screenshot, or (``resized``) the screenshot
         resampled to :attr:`image` with a box filter (each output pixel the mean of the screen
-        region it covers, see the module docstring), as a writable array of its own."""
+        region it covers, see the module docstring)."""
         if self.image == self.screen:
             return screenshot
         from PIL import Image
 
         resized = Image.fromarray(screenshot).resize(self.image, Image.Resampling.BOX)
-        return np.array(resized)
+        return np.asarray(resized)
 
 
 def _round_to(value: float, multiple: int, cap: int) -> int:

@@ -100,12 +100,11 @@ class Screenshooter:
 
 
 def png_to_array(png: bytes) -> np.ndarray:
-    """PNG bytes as an ``H x W x 3`` uint8 array, writable and owning its pixels (NumPy's view
-    of a PIL image is read-only)."""
+    """PNG bytes as an ``H x W x 3`` uint8 array (read-only: NumPy's view of the decoded image)."""
     from PIL import Image
 
     with Image.open(io.BytesIO(png)) as image:
-        return np.array(image.convert("RGB"))
+        return np.asarray(image.convert("RGB"))
 
 
 def perform(page: Any, action: GuiAction, points: ScreenPoints, *, viewport: tuple[int, int]) -> str | None:

@@ -16,14 +16,18 @@ def test_every_observed_image_is_a_writable_array_of_its_own(make_gui, frame):
     and ``torch.from_numpy`` warned about it."""
     env = make_gui(GroundingEnv, "easy", **frame)
     first, _ = env.reset(seed=0)
-    again, *_ = env.step('{"action": "click", "x": -5, "y": 0}')  # an error observation
+    pristine = first["image"].copy()
+    first["image"][:] = 7  # the agent's own array: changing it changes nothing the environment holds
+    again, *_ = env.step('{"action": "click", "x": -5, "y": 0}')  # an error observation: the same screen
+    assert np.array_equal(again["image"], pristine)
+    again["image"][:] = 9
     last, *_ = env.step(env.oracle_action())
-    for observation in (first, again, last):
+    for observation in (again, last):
         image = observation["image"]
         assert image.flags.writeable and image.dtype == np.uint8
-        image[0, 0] = 7  # the agent's copy: changing it changes nothing the environment holds
     assert not np.shares_memory(first["image"], again["image"])
     assert not np.shares_memory(again["image"], last["image"])
+    assert (last["image"] != 9).any()
 
 
 @pytest.mark.parametrize("which", ["grounding", "navigation"])
