@@ -18,7 +18,8 @@ from rich.table import Table
 
 from agentgym.eval.metrics import Metrics
 from agentgym.eval.results import RunResults, load_results, setting_text
-from agentgym.eval.tables import MISSING, markdown_cell, markdown_text, number, success_with_ci, terminal_cell
+from agentgym.eval.tables import (MISSING, label_column, markdown_cell, markdown_text, number, success_with_ci,
+                                  terminal_cell)
 
 _RUN_COLUMNS = (("success [95% CI]", success_with_ci),
                 ("return", lambda m: number(m.mean_return, 2)),
@@ -146,7 +147,7 @@ def warnings_for(runs: list[NamedRun]) -> list[str]:
 
 def rich_comparison(runs: list[NamedRun]) -> Table:
     table = Table(title="comparison")
-    table.add_column("environment", no_wrap=True)
+    label_column(table, "environment")
     for position, run in enumerate(runs, start=1):
         for header, _ in _RUN_COLUMNS:
             table.add_column(terminal_cell(f"{_run_title(position, run)}\n{header}"), justify="right")

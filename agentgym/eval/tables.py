@@ -69,15 +69,27 @@ def _cells(m: Metrics) -> list[str]:
 
 
 def rich_table(rows: list[Metrics], overall: Metrics, title: str = "") -> Table:
-    """The table for the terminal (no vertical rules, to fit every column in ~120 characters)."""
+    """The table for the terminal (no vertical rules, to fit every column in ~120 characters).
+    A label too long for the room the numbers leave wraps onto more lines (:func:`label_column`)."""
     table = Table(title=terminal_cell(title) if title else None, box=box.SIMPLE_HEAD)
     for header, (_, right, _) in zip(_headers(overall.k), COLUMNS):
-        table.add_column(header, justify="right" if right else "left", no_wrap=True)
+        if right:
+            table.add_column(header, justify="right", no_wrap=True)
+        else:
+            label_column(table, header)
     for m in rows:
         table.add_row(*map(terminal_cell, _cells(m)))
     table.add_section()
     table.add_row(*map(terminal_cell, _cells(overall)), style="bold")
     return table
+
+
+def label_column(table: Table, header: str) -> None:
+    """Add the column of the row labels to a terminal table: a label longer than the room the
+    other columns leave wraps onto more lines (folded anywhere: it may hold no space), where it
+    took its whole width and the numbers were cut to an ellipsis ('10…'), and labels that differ
+    at their end were cut alike."""
+    table.add_column(header, overflow="fold")
 
 
 def markdown_table(rows: list[Metrics], overall: Metrics) -> str:

@@ -170,3 +170,47 @@ def test_the_first_error_is_the_same_whatever_order_the_episodes_are_given_in():
     sample = next(s for s in sample_episodes(sorted(file_order, key=lambda t: t.created_at))
                   if s.title == "first error")
     assert sample.trajectory.error == first.stats["first_error"]
+
+
+def _table_rows(table, width: int) -> tuple[str, list[str]]:
+    """``table`` printed ``width`` columns wide, and each row's first cell (a label without
+    spaces), its pieces on the lines below its row joined again."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=width)
+    console.print(table)
+    out = console.file.getvalue()
+    labels: list[str] = []
+    for line in (line for line in out.splitlines() if not re.search("[─━]", line)):  # no rules
+        piece = re.match(r"[\s│┃]*([^\s│┃]*)", line).group(1)  # the first cell, without the rules
+        if re.search(r"\[\d+–100\]", line):  # a row: its first line holds its cells
+            labels.append(piece)
+        elif labels and piece and re.sub(r"[\s│┃]", "", line) == piece:  # the rest of the row's label
+            labels[-1] += piece
+    return out, labels
+
+
+def test_a_long_label_does_not_squeeze_the_numbers_of_the_terminal_tables():
+    """A row label longer than the room left by the numbers (an -o value such as a prompt
+    template is part of it) took its whole width: at agentgym's piped width (200 columns) every
+    number of agentgym eval's table was cut to an ellipsis ('10…' for 100%, '1…' for the turns),
+    and two labels that differ at their end (',alpha]' and ',beta]') were cut alike, so the rows
+    could not be told apart; compare's table the same. The label wraps onto more lines."""
+    from agentgym.eval.compare import rich_comparison
+    from agentgym.eval.tables import rich_table
+
+    labels = ["games/Wordle-v0[" + "x" * 120 + ",alpha]", "games/Wordle-v0[" + "x" * 120 + ",beta]"]
+    rows = [summarize([_episode()], label, k=1) for label in labels]
+    overall = summarize([_episode(), _episode(1)], "overall", k=1)
+    out, shown = _table_rows(rich_table(rows, overall, title="quick"), 200)
+    assert "…" not in out and shown == [*labels, "overall"]
+    for line in out.splitlines():
+        if "[21–100]" in line or "[34–100]" in line:
+            assert re.search(r"100% \[\d+–100\]\s+1\.00( ± 0\.00)?\s+100%\s+100%\s+1\.0\s+—\s+0%\s+0\s+0\.00", line), line
+    results = RunResults("quick", "oracle", {}, 1, None, rows, overall)
+    out, shown = _table_rows(rich_comparison([NamedRun("a", results), NamedRun("b", results)]), 200)
+    assert "…" not in out and shown == [*labels, "overall"]
+    assert all(re.search(r"(100% \[\d+–100\][\s│]+1\.00[\s│]+1\.0[\s│]+){2}", line) for line in out.splitlines()
+               if "–100]" in line)
