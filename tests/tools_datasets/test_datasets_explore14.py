@@ -102,3 +102,15 @@ def test_a_listed_test_that_defines_test_functions_runs_them(sandbox):
     called = run_tests(sandbox, "def add(a, b):\n    return a * 2\n", ["def test_it():\n    assert add(1, 2) == 3\n"
                                                                       "test_it()", "assert add(2, 2) == 4"])
     assert (called.passed, called.total, called.error) == (1, 2, None), called
+
+
+def test_the_pytest_runner_does_not_collect_the_solution_s_own_functions(sandbox):
+    # test_solution.py imports the solution with `from solution import *`, so pytest collected the
+    # solution's test* functions as tests: MBPP's test_duplicate(arraynums) failed as "fixture
+    # 'arraynums' not found" (every right solution lost), and a solution's own self-check counted.
+    solution = ("def test_duplicate(numbers):\n    return len(numbers) != len(set(numbers))\n\n"
+                "class TestHelper:\n    def test_x(self):\n        assert False\n\n"
+                "def test_own():\n    assert False  # the model's own wrong self-check\n")
+    tests = ["assert test_duplicate([1, 2, 3]) == False", "assert test_duplicate([1, 2, 2]) == True"]
+    verdict = run_tests(sandbox, solution, tests, runner="pytest")
+    assert (verdict.passed, verdict.total, verdict.error) == (2, 2, None), verdict

@@ -26,7 +26,8 @@ Two runners:
   the value it got.
 * ``"pytest"``: ``pytest`` in the sandbox (plugin autoload off, ~0.25 s) over ``solution.py``
   and ``test_solution.py`` (``from solution import *`` then the tests), for tests that use
-  fixtures or ``pytest.raises``.
+  fixtures or ``pytest.raises``. Only the dataset's tests are collected, not the solution's own
+  ``test*`` functions (MBPP's ``test_duplicate`` is the function asked for).
 
 Either way the result is read from a report line tagged with a random nonce that the harness
 reads from stdin before the solution runs, so a solution that prints "5 passed" or exits early
@@ -222,8 +223,24 @@ def _bounded(script: str) -> str:
     return script.replace("KEEP_FAILURES", str(MAX_FAILURES)).replace("FAILURE_CHARS", str(FAILURE_CHARS))
 
 
+# The head of test_solution.py: the solution's names, and pytest told not to collect the solution's
+# own test* functions and Test* classes (MBPP's test_duplicate(arraynums) is the function asked for;
+# a chat model's self-check is not one of the dataset's tests).
+_PYTEST_HEADER = """from solution import *  # noqa: F401,F403
+import solution as __solution
+
+for __name, __value in vars(__solution).items():
+    if __name.startswith(("test", "Test")) and globals().get(__name) is __value:
+        try:
+            __value.__test__ = False
+        except (AttributeError, TypeError):
+            pass
+
+"""
+
+
 def _pytest_module(tests: str | tuple[str, ...]) -> str:
-    header = "from solution import *  # noqa: F401,F403\n\n"
+    header = _PYTEST_HEADER
     if isinstance(tests, str):
         return header + tests + "\n"
     functions = [test if _defines_tests(test) else f"def test_{number}():\n" + _indented(test)
