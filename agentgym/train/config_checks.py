@@ -89,7 +89,7 @@ def configuration_problems(config: TrainConfig) -> list[str]:
     if rollout.max_turns is not None:
         positive(rollout.max_turns, "rollout.max_turns", integer=True)
     _check_turn_schedule(rollout.turn_schedule, p)
-    _check_algorithm(algo, rollout, p)
+    _check_kl_penalty_is_read(_check_algorithm(algo, rollout, p), config, p)
     _check_curriculum(config.curriculum, env, p)
     if algo.gamma is not None and not 0 <= algo.gamma <= 1:
         p.append(f"algorithm.gamma must be in [0, 1], got {algo.gamma}")
@@ -296,15 +296,16 @@ def _check_lora_targets(modules: list[str], p: list[str]) -> None:
         p.append(f"model.lora.target_modules must not hold an empty name, got {toml_literal(modules)}")
 
 
-def _check_algorithm(algo: AlgorithmSection, rollout: Any, p: list[str]) -> None:
-    """What the estimator registry says of ``algorithm.name`` and its options."""
+def _check_algorithm(algo: AlgorithmSection, rollout: Any, p: list[str]) -> Any:
+    """What the estimator registry says of ``algorithm.name`` and its options; the name's
+    :class:`~agentgym.train.estimators.EstimatorSpec` (``None`` for an unknown name)."""
     from agentgym.train.estimators import estimator_names, estimator_spec
 
     try:
         spec = estimator_spec(algo.name)
     except agentgym.core.ConfigError as exc:
         p.append(f"algorithm.name: {exc}")
-        return
+        return None
     if spec.compares_group and rollout.group_size == 1:
         alone = ", ".join(n for n in estimator_names() if not estimator_spec(n).compares_group)
         p.append(f"algorithm {algo.name!r} compares the rollouts of a group, but rollout.group_size is "
@@ -315,6 +316,22 @@ def _check_algorithm(algo: AlgorithmSection, rollout: Any, p: list[str]) -> None
         critics = ", ".join(repr(n) for n in estimator_names() if estimator_spec(n).critic)
         p.append(f"algorithm.value_head = true, but {algo.name!r} does not use a critic (only {critics} do)")
     p.extend(spec.check(algo) if spec.check else [])
+    return spec
+
+
+def _check_kl_penalty_is_read(spec: Any, config: TrainConfig, p: list[str]) -> None:
+    """``loss.kl_mode = "reward"`` writes the KL penalty as each turn's ``kl_penalty`` reward
+    component: an estimator that reads components in place of the turn rewards (IGPO,
+    MT-GRPO) must read that one, or the penalty would be dropped without a word."""
+    loss = config.loss
+    if spec is None or spec.reads_components is None or loss.kl_mode != "reward" or not loss.kl_coef > 0:
+        return
+    read = spec.reads_components(config.algorithm)
+    if "kl_penalty" not in read:
+        hint = (" or add kl_penalty = 1.0 to algorithm.channels" if spec.name == "multichannel" else "")
+        p.append(f"loss.kl_mode = 'reward' writes the KL penalty as the turns' 'kl_penalty' reward component, "
+                 f"which algorithm {spec.name!r} does not read (it reads {', '.join(map(repr, read)) or 'none'}): "
+                 f"the penalty would be ignored; use loss.kl_mode = 'loss'{hint}")
 
 
 def _check_curriculum(section: CurriculumSection, env: EnvSection, p: list[str]) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Collection
 
 from agentgym.core import ConfigError
 from agentgym.credit import (
@@ -33,6 +33,7 @@ from agentgym.credit import (
     StratifiedGRPO,
     TurnAwareGAE,
 )
+from agentgym.credit.igpo import INFO_GAIN_KEY
 from agentgym.same_definition import same_definition
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ class EstimatorSpec:
             rewards (an environment with a hidden answer; text models only).
         default_gamma: the turn discount when ``algorithm.gamma`` is absent.
         check: extra problems with the section (messages), e.g. a required option missing.
+        reads_components: the reward components it reads in place of each turn's reward, from
+            the section (``None``: it reads the turn rewards). A per-turn penalty the trainer
+            writes as a component (``loss.kl_mode = "reward"``: ``kl_penalty``) reaches such an
+            estimator only if it reads that component.
     """
 
     name: str
@@ -64,6 +69,7 @@ class EstimatorSpec:
     information_gain: bool = False
     default_gamma: float = 1.0
     check: Callable[["AlgorithmSection"], list[str]] | None = None
+    reads_components: Callable[["AlgorithmSection"], Collection[str]] | None = None
 
 
 _ESTIMATORS: dict[str, EstimatorSpec] = {}
@@ -140,9 +146,12 @@ for _spec in (
                                            similarity_threshold=a.similarity_threshold),
                   "episode advantage + step advantage over anchor states (GiGPO)", default_gamma=0.95),
     EstimatorSpec("igpo", lambda a: IGPO(normalization=a.ig_normalization, gamma=a.discount, outcome=a.outcome),
-                  "information-gain turn rewards + outcome (IGPO)", information_gain=True),
+                  "information-gain turn rewards + outcome (IGPO)", information_gain=True,
+                  # the turns' information gain, and the outcome of the final turn alone
+                  reads_components=lambda a: (INFO_GAIN_KEY, "outcome")),
     EstimatorSpec("multichannel", lambda a: MultiChannelGRPO(dict(a.channels or {}), gamma=a.discount),
-                  "per-channel z-scored turn rewards, discounted (MT-GRPO)", check=_needs_channels),
+                  "per-channel z-scored turn rewards, discounted (MT-GRPO)", check=_needs_channels,
+                  reads_components=lambda a: tuple(a.channels or ())),
     EstimatorSpec("stratified", lambda a: StratifiedGRPO(alpha=a.alpha, normalize_by_std=a.normalize_by_std),
                   "GRPO within strata of equal turn counts, blended with the group (SAN)",
                   check=_alpha_in_unit_interval),
