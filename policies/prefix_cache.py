@@ -11,7 +11,11 @@ new tokens.
 Contract:
 
 - An entry is keyed by its token sequence: its length and hash, with the token ids kept and
-  compared, so a hash collision is never a false hit.
+  compared, so a hash collision is never a false hit. The hashes of all of a prompt's prefixes
+  come from one pass over it (:func:`prefix_hashes`), so looking a prompt up costs its length
+  plus one probe per stored length, however many entries are stored (a prompt that matches
+  none, after a context budget rewrote the history, is no slower to look up than one that
+  does).
 - The keys and values belong to the weights that computed them: :meth:`PrefixCache.sync_weights`
   drops every entry when the weights' version changes.
 - :meth:`PrefixCache.take` finds, for each prompt, the *longest* stored sequence that is a
@@ -37,6 +41,7 @@ from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
+import numpy as np
 import torch
 
 #: One layer's keys and values for one sequence, each ``[1, kv_heads, length, head_dim]``.
@@ -94,9 +99,35 @@ class CachedSequence:
         return len(self.token_ids)
 
 
-def sequence_key(token_ids: tuple[int, ...]) -> tuple[int, int]:
-    """An entry's key: its length and hash (the ids themselves are compared on a match)."""
-    return len(token_ids), hash(token_ids)
+# Constants of SplitMix64's finaliser, which mixes each (token, position) pair into 64 bits.
+_GOLDEN, _MIX1, _MIX2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def prefix_hashes(token_ids: Sequence[int]) -> list[int]:
+    """``hashes[n]``, the hash of ``token_ids[:n]``, for every ``n`` from 0 to ``len(token_ids)``,
+    in one vectorised pass: the sum, modulo 2**64, of each token mixed with its position (a
+    prefix's hash is a running sum, so every prefix's comes at once)."""
+    return _prefix_hash_array(token_ids).tolist()
+
+
+def _prefix_hash_array(token_ids: Sequence[int]) -> np.ndarray:
+    """:func:`prefix_hashes` as an array."""
+    x = np.asarray(token_ids, dtype=np.int64).astype(np.uint64) * _GOLDEN
+    x += np.arange(1, len(x) + 1, dtype=np.uint64) * _MIX1
+    x ^= x >> np.uint64(30)
+    x *= _MIX1
+    x ^= x >> np.uint64(27)
+    x *= _MIX2
+    x ^= x >> np.uint64(31)
+    hashes = np.zeros(len(x) + 1, dtype=np.uint64)
+    np.cumsum(x, out=hashes[1:])
+    return hashes
+
+
+def sequence_key(token_ids: Sequence[int]) -> tuple[int, int]:
+    """An entry's key: its length and hash (:func:`prefix_hashes`; the ids themselves are compared
+    on a match)."""
+    return len(token_ids), int(_prefix_hash_array(token_ids)[-1])
 
 
 def kv_bytes(layers: Sequence[LayerKV]) -> int:
@@ -162,7 +193,7 @@ class PrefixCache:
             if not self._entries:
                 return [None] * len(prompts)
             lengths = sorted(self._lengths, reverse=True)
-            found = [self._longest_prefix(prompt, lengths) for prompt in prompts]
+            found = [self._longest_prefix(list(prompt), lengths) for prompt in prompts]
             matched = {}
             for key in found:
                 if key is not None and key not in matched:
@@ -171,16 +202,15 @@ class PrefixCache:
                 self._remove(key)
             return [None if key is None else matched[key] for key in found]
 
-    def _longest_prefix(self, prompt: Sequence[int], lengths: list[int]) -> tuple[int, int] | None:
+    def _longest_prefix(self, prompt: list[int], lengths: list[int]) -> tuple[int, int] | None:
         """The key of the longest entry whose tokens start ``prompt`` (``lengths``: the stored
-        lengths, longest first)."""
-        for length in lengths:
-            if length > len(prompt):
-                continue
-            head = tuple(prompt[:length])
-            key = sequence_key(head)
+        lengths, longest first); only an entry whose key matches has its ids compared."""
+        candidates = [length for length in lengths if length <= len(prompt)]
+        if not candidates:
+            return None
+        for key in zip(candidates, _prefix_hash_array(prompt)[candidates].tolist()):
             entry = self._entries.get(key)
-            if entry is not None and entry.token_ids == head:
+            if entry is not None and entry.token_ids == tuple(prompt[:key[0]]):
                 return key
         return None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import threading
 
+import numpy as np
 import pytest
 import torch
 
@@ -49,7 +50,7 @@ def test_a_prompt_equal_to_a_stored_sequence_matches_it_and_prompts_of_one_call_
 
 def test_hash_collisions_never_give_a_wrong_prefix(monkeypatch):
     # Every sequence of a length collides: the token ids decide.
-    monkeypatch.setattr(prefix_cache_module, "sequence_key", lambda ids: (len(ids), 0))
+    monkeypatch.setattr(prefix_cache_module, "_prefix_hash_array", lambda ids: np.zeros(len(ids) + 1, np.uint64))
     store = PrefixCache(1 << 20)
     store.put([1, 2, 3], kv([1, 2, 3]))
     store.put([4, 5], kv([4, 5]))
