@@ -103,8 +103,9 @@ class MCPToolset(Toolset):
     """The tools of an MCP server started with ``command``, as a toolset (see the module docstring).
 
     Args:
-        command: the server's command line: a list of arguments, or one string split like a
-            shell would (no shell runs it).
+        command: the server's command line: a list of arguments (the program first; an argument
+            may be empty, none may hold a NUL), or one string split like a shell would (no shell
+            runs it; ``""`` is an empty argument).
         env: environment variables of the server; ``None``: this process's.
         cwd: the server's working directory.
         scope: ``"episode"`` (a server per episode) or ``"environment"`` (one server for the
@@ -132,7 +133,7 @@ class MCPToolset(Toolset):
                  shutdown_grace: float = 2.0) -> None:
         require_mcp()
         argv = shlex.split(command) if isinstance(command, str) else list(command) if _is_sequence(command) else None
-        if not argv or not all(isinstance(part, str) and part and "\0" not in part for part in argv):
+        if not argv or not argv[0] or not all(isinstance(part, str) and "\0" not in part for part in argv):
             raise _config_error(f"MCPToolset: command must be a non-empty list of arguments or a command line, "
                                 f"got {command!r}")
         if scope not in ("episode", "environment"):

@@ -1,15 +1,18 @@
 """Exploratory tests (round 14) of MCPToolset and the tools environments: root schemas that
-combine subschemas, a listing that cannot be offered, required names without a property."""
+combine subschemas, a listing that cannot be offered, required names without a property, empty
+arguments of the command."""
 
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
 import psutil
 import pytest
 
+from agentgym.core import ConfigError
 from agentgym.tools.invoke import invoke
 from agentgym.tools.mcp import MCPServerError, MCPToolset, agent_schema
 
@@ -89,6 +92,27 @@ def test_a_required_argument_the_properties_do_not_list_can_be_given(resources):
         assert outcome.ok and json.loads(outcome.content) == {"mode": "r", "path": "/tmp/x"}, outcome
         outcome = invoke(tool, {"mode": "r", "path": "/tmp/x", "paht": 1})
         assert not outcome.ok and "unknown argument(s): paht" in outcome.content, outcome  # still strict
+    finally:
+        toolset.shutdown()
+    resources.assert_released()
+
+
+def test_an_empty_argument_of_the_command_is_passed_to_the_server(resources):
+    """A program may take an empty argument (--prefix ""); every part of the command had to be
+    non-empty, so [..., "--token", ""] and the command line 'server --token ""' were refused as
+    not 'a non-empty list of arguments'."""
+    script = str(Path(__file__).with_name("mcp_raw_server.py"))
+    line = f'{shlex.quote(sys.executable)} {shlex.quote(script)} echo "" x'
+    assert MCPToolset(line).command == (sys.executable, script, "echo", "", "x")
+    for bad in ([""], ["", "x"], '"" x', [sys.executable, "a\0b"]):
+        with pytest.raises(ConfigError, match="command must be"):
+            MCPToolset(bad)
+    toolset = MCPToolset(RAW + ["echo", "", "--empty-before-this"], scope="environment", call_timeout=5.0)
+    toolset.open()
+    try:
+        pid = toolset.server_pid
+        assert psutil.Process(pid).cmdline()[-2:] == ["", "--empty-before-this"]
+        assert toolset.call_hidden("t", {"a": 1}) == '{"a": 1}'
     finally:
         toolset.shutdown()
     resources.assert_released()
