@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ from agentgym.eval.results import (RESULTS_FILE, SETTINGS_FILE, TRAJECTORIES_FIL
 from agentgym.policies.base import Policy, SamplingParams
 from agentgym.policies.specs import canonical_spec, make_policy
 from agentgym.rollout import RolloutConfig, Task, rollout
+from agentgym.rollout.engine import _error_kind as error_kind
 from agentgym.suites import Suite, env_label, get_suite
 from agentgym.trajectory import Trajectory, TrajectoryReader
 
@@ -189,12 +191,14 @@ def build_results(settings: dict[str, Any], trajectories: list[Trajectory], stat
 
 
 def trajectory_stats(trajectories: list[Trajectory]) -> dict[str, Any]:
-    """The engine statistics that can be recomputed from stored trajectories (no timings)."""
+    """The engine statistics that can be recomputed from stored trajectories (no timings; the
+    errors by kind counted as the engine counts them)."""
     return {
         "episodes": len(trajectories),
         "successes": sum(t.success for t in trajectories),
         "success_rate": sum(t.success for t in trajectories) / len(trajectories) if trajectories else 0.0,
         "errors": sum(t.error is not None for t in trajectories),
+        "error_kinds": dict(Counter(error_kind(t) for t in trajectories if t.error)),
         "token_exact_episodes": sum(t.token_exact for t in trajectories),
         "token_mismatches": sum(t.token_mismatches for t in trajectories),
         "turns": sum(len(t.turns) for t in trajectories),

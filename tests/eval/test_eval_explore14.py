@@ -214,3 +214,28 @@ def test_a_long_label_does_not_squeeze_the_numbers_of_the_terminal_tables():
     assert "…" not in out and shown == [*labels, "overall"]
     assert all(re.search(r"(100% \[\d+–100\][\s│]+1\.00[\s│]+1\.0[\s│]+){2}", line) for line in out.splitlines()
                if "–100]" in line)
+
+
+def test_a_rebuilt_summary_keeps_the_kinds_of_the_errors(tmp_path):
+    """agentgym report on a run without results.json (killed while writing its reports, or
+    interrupted) rebuilt its statistics without the error kinds the trajectories hold: report.md
+    said 'errors: 2' where the evaluation had said 'errors: 2 (policy: 2)', and results.json had
+    no error_kinds. They are counted from the trajectories, as the engine counts them."""
+    import json
+
+    from agentgym.eval import summarise_run
+    from agentgym.eval.results import TRAJECTORIES_FILE
+    from agentgym.trajectory import TrajectoryWriter
+
+    episodes = [_episode(0, success=False, error="policy error: HTTP 500", error_kind="policy"),
+                _episode(1, success=False, error="policy error: HTTP 500", error_kind="policy"),
+                _episode(2, success=False, error="environment raised RuntimeError: x"),  # an older record
+                _episode(3)]
+    with TrajectoryWriter(tmp_path / TRAJECTORIES_FILE) as writer:
+        for episode in episodes:
+            writer.write(episode)
+    (tmp_path / "run.json").write_text(json.dumps({"suite": "toy", "policy": "p", "rollouts_per_task": 1,
+                                                   "expected_episodes": 4}))
+    summary = summarise_run(tmp_path)
+    assert summary.results.stats["error_kinds"] == {"policy": 2, "environment": 1}
+    assert "- **errors**: 3 (policy: 2, environment: 1)" in (tmp_path / "report.md").read_text()
