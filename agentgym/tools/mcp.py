@@ -132,7 +132,12 @@ class MCPToolset(Toolset):
                  strict_arguments: bool = True, call_timeout: float = 30.0, startup_timeout: float = 60.0,
                  shutdown_grace: float = 2.0) -> None:
         require_mcp()
-        argv = shlex.split(command) if isinstance(command, str) else list(command) if _is_sequence(command) else None
+        try:
+            argv = shlex.split(command) if isinstance(command, str) else (
+                list(command) if _is_sequence(command) else None)
+        except ValueError as exc:  # an unclosed quote
+            raise _config_error(f"MCPToolset: the command line {command!r} cannot be split like a shell would: "
+                                f"{exc}") from None
         if not argv or not argv[0] or not all(isinstance(part, str) and "\0" not in part for part in argv):
             raise _config_error(f"MCPToolset: command must be a non-empty list of arguments or a command line, "
                                 f"got {command!r}")

@@ -1,6 +1,6 @@
 """Exploratory tests (round 14) of MCPToolset and the tools environments: root schemas that
 combine subschemas, a listing that cannot be offered, required names without a property, empty
-arguments of the command."""
+arguments of the command, an unclosed quote in it."""
 
 from __future__ import annotations
 
@@ -116,3 +116,10 @@ def test_an_empty_argument_of_the_command_is_passed_to_the_server(resources):
     finally:
         toolset.shutdown()
     resources.assert_released()
+
+
+def test_a_command_line_with_an_unclosed_quote_is_a_config_error():
+    """shlex's ValueError ('No closing quotation') came out bare: it named neither MCPToolset nor
+    the command, and the command line printed it as a traceback, not as a ConfigError's line."""
+    with pytest.raises(ConfigError, match=r"MCPToolset: the command line 'server --name \"x' .*No closing quotation"):
+        MCPToolset('server --name "x')
