@@ -31,9 +31,10 @@ says) and the cache keeps every position. A custom 4D mask is honoured by the ``
 kernel) the block pass temporarily switches the model to ``sdpa`` and back, while the prefix
 pass keeps the model's own kernel (the switch is visible to other threads using the model
 meanwhile). Layers that carry state along the sequence (convolutions, linear attention,
-state-space layers) cannot be forked by a mask, and ALiBi models (Bloom, MPT, Falcon with
-``alibi``) derive their positions from a 2D attention mask, which the block pass cannot give:
-such models are scored by brute force, with a warning.
+state-space layers) cannot be forked by a mask, ALiBi models (Bloom, MPT, Falcon with
+``alibi``) derive their positions from a 2D attention mask, which the block pass cannot give,
+and GPT-Neo's local layers window by cache slot, not by position: such models are scored by
+brute force, with a warning.
 
 Both functions run under ``torch.inference_mode`` with the model in eval mode (its previous
 mode is restored) and compute log-softmax in float32 (float64 for a float64 model).
@@ -93,9 +94,9 @@ def answer_log_probs(model: Any, queries: Sequence[AnswerQuery], *, batch_size: 
     A model with layers that are not attention (``config.layer_types`` naming convolutions,
     linear attention or state-space layers) carries state through the sequence that no mask can
     fork: it is scored by brute force, one unpadded sequence at a time, with a warning. An ALiBi
-    model (:func:`_uses_alibi`) reads its positions from a 2D mask, not from position ids: it is
-    scored by brute force ``batch_size`` prefixes at a time (left padding under a 2D mask, which
-    its positions skip), with a warning.
+    model reads its positions from a 2D mask, not from position ids, and GPT-Neo's local layers
+    window by cache slot (:func:`_unforkable_positions`): they are scored by brute force
+    ``batch_size`` prefixes at a time (left padding under a 2D mask), with a warning.
     """
     _check_batch_size(batch_size)
     layer_kinds = set(getattr(model.config, "layer_types", None) or ()) - _ATTENTION_LAYERS
@@ -103,9 +104,9 @@ def answer_log_probs(model: Any, queries: Sequence[AnswerQuery], *, batch_size: 
         warnings.warn(f"{type(model).__name__} has {sorted(layer_kinds)} layers, whose state cannot be "
                       "forked by attention masks: scoring one forward pass per context", stacklevel=2)
         return answer_log_probs_brute_force(model, queries, batch_size=1)
-    if _uses_alibi(model.config):
-        warnings.warn(f"{type(model).__name__} takes its ALiBi positions from a 2D attention mask, not from "
-                      "position ids: scoring one forward pass per context", stacklevel=2)
+    unforkable = _unforkable_positions(model.config)
+    if unforkable:
+        warnings.warn(f"{type(model).__name__} {unforkable}: scoring one forward pass per context", stacklevel=2)
         return answer_log_probs_brute_force(model, queries, batch_size=batch_size)
     results: list[list[float]] = [[] for _ in queries]
     # Similar lengths share a batch, so less padding is computed.
@@ -268,12 +269,22 @@ def _attention_accepting_masks(model: Any) -> Iterator[None]:
         model.set_attn_implementation(current)
 
 
-def _uses_alibi(config: Any) -> bool:
-    """Whether the model's positions are ALiBi biases built from the attention mask (Bloom always;
-    Falcon's ``alibi``, MPT's ``attn_config.alibi``): the block pass's position ids would be ignored,
-    and its 4D mask refused (Bloom, Falcon) or read wrong (MPT, in silence)."""
-    return (getattr(config, "model_type", None) == "bloom" or getattr(config, "alibi", False) is True
-            or getattr(getattr(config, "attn_config", None), "alibi", False) is True)
+def _unforkable_positions(config: Any) -> str | None:
+    """Why the block pass cannot place its copies, or ``None`` when it can:
+
+    * ALiBi positions are biases built from the attention mask (Bloom always; Falcon's ``alibi``,
+      MPT's ``attn_config.alibi``): the position ids would be ignored, and the 4D mask refused
+      (Bloom, Falcon) or read wrong (MPT, in silence);
+    * GPT-Neo's ``local`` layers keep the keys within ``window_size`` cache slots of the query,
+      whatever the position ids say: a copy placed after the whole prefix would lose its context.
+    """
+    if (getattr(config, "model_type", None) == "bloom" or getattr(config, "alibi", False) is True
+            or getattr(getattr(config, "attn_config", None), "alibi", False) is True):
+        return "takes its ALiBi positions from a 2D attention mask, not from position ids"
+    layers = getattr(config, "attention_layers", None)
+    if isinstance(layers, (list, tuple)) and "local" in layers:
+        return "has local attention layers whose window counts cache slots, not positions"
+    return None
 
 
 def _logits_to_keep(model: Any, count: int) -> dict[str, int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
@@ -137,3 +139,26 @@ def test_alibi_models_are_scored_right_or_not_at_all(kind):
     assert [len(v) for v in values] == [3, 2]
     for got, expected in zip(values, one_by_one):
         assert got == pytest.approx(expected, abs=1e-5)
+
+
+def test_gpt_neo_local_attention_is_scored_like_brute_force():
+    # GPT-Neo's local layers keep the keys within window_size cache slots of the query: the
+    # block pass's copies, placed after the whole prefix, lost their context (0.7 nats off, in
+    # silence). Global-only GPT-Neo still takes the block pass.
+    from transformers import GPTNeoConfig, GPTNeoForCausalLM
+
+    queries = [AnswerQuery(list(range(10, 30)), [3, 10, 20], [5, 6, 7], 2),
+               AnswerQuery(list(range(40, 50)), [10, 1], [8, 9], 1)]
+    for layers, warned in (([[["global", "local"], 1]], True), ([[["global"], 2]], False)):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = GPTNeoForCausalLM(GPTNeoConfig(vocab_size=300, hidden_size=64, num_layers=2, num_heads=4,
+                                                   attention_types=layers, window_size=4,
+                                                   initializer_range=0.3)).eval()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            values = answer_log_probs(model, queries, batch_size=2)
+        assert any("local attention" in str(w.message) for w in caught) is warned
+        one_by_one = [answer_log_probs_brute_force(model, [query], batch_size=1)[0] for query in queries]
+        for got, expected in zip(values, one_by_one):
+            assert got == pytest.approx(expected, abs=1e-5)
