@@ -253,6 +253,17 @@ class MiniWoBEnv(BrowserEnv):
         return PageStatus(done=True, success=success, reward=1.0 if success else 0.0,
                           info={"miniwob_task": name, "raw_reward": raw, "miniwob_reason": state["reason"]})
 
+    def on_infeasible(self, reason: str) -> PageStatus | None:
+        """:meth:`BrowserEnv.on_infeasible` (the episode ends, failed: no MiniWoB++ task is
+        infeasible), with the keys every end of a MiniWoB++ episode puts in ``info``: the
+        task, no raw reward (the page gave none) and the reason."""
+        status = super().on_infeasible(reason)
+        if status is not None:
+            status.info.update({"miniwob_task": self.task.name if self.task is not None else None,
+                                "raw_reward": None,
+                                "miniwob_reason": f"the agent reported the task infeasible: {reason}"})
+        return status
+
     # ------------------------------------------------------------------ LLMEnv's hooks
     def random_action(self, rng: random.Random) -> str:
         """:meth:`BrowserEnv.random_action`, its clicks at random points drawn inside the task's
