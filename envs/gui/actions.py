@@ -364,7 +364,14 @@ def _coordinate(value: Any, name: str) -> float:
 
 def _on_screen(frame: CoordinateFrame, x: float, y: float) -> None:
     if not frame.contains(x, y):
-        raise ActionError(f"({x:g}, {y:g}) is outside the screen; use {frame.range_text()}")
+        raise ActionError(f"({_number(x)}, {_number(y)}) is outside the screen; use {frame.range_text()}")
+
+
+def _number(value: float) -> str:
+    """``value`` written short (``5``, ``1e+08``) where that is exact, else in full: rounded to
+    six digits, 1000.001 would read as 1000, a point inside the normalised frame."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
 
 
 def _element_id(value: Any) -> int:

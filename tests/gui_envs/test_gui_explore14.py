@@ -44,3 +44,17 @@ def test_the_oracle_before_reset_is_a_runtime_error(which):
         with pytest.raises(RuntimeError, match="call reset"):
             env.task_done()
     env.close()
+
+
+@pytest.mark.parametrize("x, shown", [(1000.001, "1000.001"), (1000.0001, "1000.0001"), (1000.5, "1000.5")])
+def test_an_off_screen_point_is_shown_as_written(x, shown):
+    """A point just past the normalised frame's edge was shown to 6 digits: "(1000, 0) is outside
+    the screen; use x and y from 0 to 1000", an error that contradicts itself."""
+    from agentgym.envs.gui.actions import ActionError, parse_action
+    from agentgym.envs.gui.frames import CoordinateFrame
+
+    frame = CoordinateFrame.make("normalized_1000", (412, 915))
+    with pytest.raises(ActionError, match=rf"^\({shown}, 0\) is outside the screen"):
+        parse_action('{"action": "click", "x": %r, "y": 0}' % x, frame)
+    with pytest.raises(ActionError, match=r"^\(-5, 12\) is outside"):  # whole numbers stay short
+        parse_action('{"action": "click", "x": -5, "y": 12}', frame)
