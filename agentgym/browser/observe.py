@@ -67,7 +67,8 @@ class Observation(TypedDict, total=False):
     interactive: list[str]
     #: The screenshot as PNG bytes (only with ``screenshot=True``).
     image: bytes
-    #: The page's ``<body>`` as HTML without scripts and styles (only with ``dom_text=True``).
+    #: The page's ``<body>`` as HTML without scripts and styles, a password field's value as
+    #: bullets as in the tree (only with ``dom_text=True``).
     dom: str
 
 

@@ -511,6 +511,10 @@ INIT_SCRIPT = r"""
     if (!document.body) return "";
     const copy = document.body.cloneNode(true);
     for (const el of copy.querySelectorAll("script, style, noscript, template")) el.remove();
+    // A password's value is shown as the tree shows it: bullets, never the text.
+    for (const el of copy.querySelectorAll("input[type=password i][value]")) {
+      el.setAttribute("value", "\u2022".repeat(Math.min(el.getAttribute("value").length, 8)));
+    }
     const html = copy.outerHTML;
     return html.length > maxChars ? html.slice(0, maxChars) + "\u2026" : html;
   }
