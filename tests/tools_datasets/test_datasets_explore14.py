@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+import agentgym
+from agentgym.envs.tools.datasets import register_dataset
 from agentgym.envs.tools.datasets.code_tests import FAILURE_CHARS, run_tests
 from agentgym.envs.tools.datasets.math_answers import equivalent
 
@@ -114,3 +116,18 @@ def test_the_pytest_runner_does_not_collect_the_solution_s_own_functions(sandbox
     tests = ["assert test_duplicate([1, 2, 3]) == False", "assert test_duplicate([1, 2, 2]) == True"]
     verdict = run_tests(sandbox, solution, tests, runner="pytest")
     assert (verdict.passed, verdict.total, verdict.error) == (2, 2, None), verdict
+
+
+def test_register_dataset_reads_a_one_shot_iterable_once():
+    # A generator or a map object (records.py takes "anything iterable over dicts") registered,
+    # then every make failed: the registration's check had used it up ("the dataset 'map' has no
+    # records"), or make could not copy it ("cannot pickle 'generator' object").
+    rows = [{"question": "1 + 1?", "answer": "2"}, {"question": "2 + 2?", "answer": "4"}]
+    for number, source in enumerate(((row for row in rows), map(dict, rows))):
+        info = register_dataset(f"explore14/OneShot{number}-v0", source, kind="math", override=True)
+        assert info.kwargs["source"] == rows and info.description == "Math problems from 2 records."
+        env = agentgym.make(f"explore14/OneShot{number}-v0")
+        try:
+            assert [problem.answer for problem in env.unwrapped.problems] == ["2", "4"]
+        finally:
+            env.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -25,13 +26,16 @@ def register_dataset(id: str, source: Any, *, kind: str, max_turns: int | None =
 
     The source is read and every record checked now, so a wrong path or field name fails here
     (:class:`~agentgym.core.ConfigError`), not at the first ``make``. A path is stored
-    absolute. ``max_turns`` (the turn budget) defaults to the attempts, plus the code runs
+    absolute; a one-shot iterable (a generator, a ``map``) is read once and its records stored
+    as a list. ``max_turns`` (the turn budget) defaults to the attempts, plus the code runs
     with ``tools``, plus 4 for malformed replies. ``tags`` add to ``("dataset", kind)``.
     """
     from agentgym.envs.tools.datasets.env import DatasetEnv
 
     if isinstance(source, (str, os.PathLike)):
         source = str(Path(source).expanduser().resolve())
+    elif isinstance(source, Iterator):  # every make reads the source again: a generator would be used up
+        source = list(source)
     probe = DatasetEnv(source, kind, **env_kwargs)  # checks the data and every argument
     probe.close()
     if max_turns is None:
