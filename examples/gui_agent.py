@@ -1,7 +1,7 @@
 """GUI agents on generated apps, offline: a grounding episode (a phone screenshot, a click in
 the agent's coordinate frame, and how three grounding rewards score a click near the target),
 a multi-step navigation episode played by its oracle, and the oracle and a random agent on a
-few dozen episodes through the rollout engine.
+dozen episodes through the rollout engine.
 
 Needs the ``web`` extra and Debian's Chromium (``make setup`` installs both). Writes
 ``grounding.png`` (the screenshot with the oracle's click and a near miss) to the current folder.
@@ -58,8 +58,8 @@ print(f"judged on the app's state: success {info['success']}")
 env.close()
 
 # ---------------------------------------------------------------- many episodes at once
-tasks = ([Task("gui/Grounding-v0", seed) for seed in range(12)]
-         + [Task("gui/ActionPrediction-v0", seed) for seed in range(12)])
+tasks = ([Task("gui/Grounding-v0", seed) for seed in range(6)]
+         + [Task("gui/ActionPrediction-v0", seed) for seed in range(6)])
 for policy in (OraclePolicy(), RandomPolicy(seed=0)):
     result = rollout(policy, tasks, RolloutConfig(max_turns=4, max_concurrent_episodes=6), progress=False)
     print(f"{policy.name:>8}: success {result.stats['success_rate']:.0%} over {len(tasks)} episodes, "

@@ -91,7 +91,7 @@ def test_gui_agent_example_grounds_navigates_and_scores_a_near_miss_by_each_rewa
     assert float(scores["click"]) == 0.0 and 0.0 < float(scores["gaussian"]) < 1.0 and float(scores["tiered"]) == 0.5
     assert "the oracle's click: reward 1.0, success True, the browser delivered it to the target: True" in stdout
     assert "judged on the app's state: success True" in stdout
-    assert "  oracle: success 100% over 24 episodes, errors 0" in stdout
+    assert "  oracle: success 100% over 12 episodes, errors 0" in stdout
     with Image.open(tmp_path / "grounding.png") as screenshot:
         assert screenshot.size == (412, 915)  # the phone's screen
 

@@ -1,7 +1,9 @@
 """The hostile-input contract (``agentgym.testing.check_llm_env``) through the environment
 server: every shipped game made with ``agentgym.make(id, server=URL)`` (RemoteEnv, HTTP) keeps
-it, and so do a few through ``AsyncRemoteEnv`` (WebSocket); hostile actions give remotely
-exactly what they give locally; random actions travel with their generator.
+it (of the environments played in a browser, one of each kind of observation: see
+``remote_contract_ids``), and so do a few through ``AsyncRemoteEnv`` (WebSocket); hostile
+actions and random moves give remotely exactly what they give locally, for every shipped
+environment; random actions travel with their generator.
 
 What ``check_llm_env`` asks of an environment beyond Gymnasium's API, and how a RemoteEnv
 answers it: ``reset(seed=...)`` seeds ``env.unwrapped.np_random`` (``check_env``);
@@ -25,7 +27,7 @@ from agentgym.core import Feedback, LLMEnv
 from agentgym.remote import AsyncRemoteEnv, RemoteEnv, RemoteEnvError, running_env_server
 from agentgym.spaces import UnicodeText
 from agentgym.testing import check_llm_env, hostile_actions
-from tests.reliability.conftest import hostile_budget, probe_budget, shipped_env_ids
+from tests.reliability.conftest import parity_budget, probe_budget, remote_contract_ids, shipped_env_ids
 
 SHIPPED = shipped_env_ids()
 CORE = ("reward_components", "error", "success")
@@ -59,14 +61,14 @@ def test_every_shipped_game_is_probed():
     assert set(GAME_IDS) <= set(SHIPPED) and len(SHIPPED) >= 15
 
 
-@pytest.mark.parametrize("env_id", SHIPPED)
+@pytest.mark.parametrize("env_id", remote_contract_ids())
 def test_every_shipped_game_keeps_the_contract_through_the_server(url, env_id):
     # Without a turn budget, as the local probe checks ``env.unwrapped``: Gymnasium's checker
     # counts a one-turn environment truncated after its first (invalid) step as broken.
     env = agentgym.make(env_id, server=url, max_turns=None)
     try:
         assert isinstance(env.unwrapped, RemoteEnv)
-        check_llm_env(env, **probe_budget(env_id, 40))
+        check_llm_env(env, **probe_budget(env_id, 40, remote=True))
     finally:
         env.close()
 
@@ -82,10 +84,11 @@ def _same(remote, local):
 @pytest.mark.parametrize("env_id", SHIPPED)
 def test_hostile_actions_and_random_moves_give_what_they_give_locally(url, env_id):
     local, remote = agentgym.make(env_id), agentgym.make(env_id, server=url)
+    hostile, moves = parity_budget(env_id)
     try:
         for env in (local, remote):
             env.reset(seed=11)
-        for action in hostile_actions(hostile_budget(env_id, 80), seed=3):
+        for action in hostile_actions(hostile, seed=3):
             expected = local.step(action)
             got = remote.step(action)
             assert got[4].get("remote_error") is None, got[4]
@@ -95,7 +98,7 @@ def test_hostile_actions_and_random_moves_give_what_they_give_locally(url, env_i
         local_rng, remote_rng = random.Random(7), random.Random(7)
         for seed in (21, 22):
             assert data_equivalence(local.reset(seed=seed)[0], remote.reset(seed=seed)[0], exact=True)
-            for _ in range(25):
+            for _ in range(moves):
                 action = remote.unwrapped.random_action(remote_rng)
                 assert action == local.unwrapped.random_action(local_rng)
                 assert remote_rng.getstate() == local_rng.getstate()  # the generator moved on as locally

@@ -19,7 +19,10 @@ from agentgym.envs.web.miniwob.tasks import task, task_names
 
 #: Episodes run side by side in the tests that sweep many tasks (the pool has two browsers).
 WORKERS = 3
-#: Seeds every oracle must solve.
+#: Seeds the oracles must solve: each task is played on one of them, in turn (half the tasks on
+#: seed 0, half on seed 1). Every oracle on three seeds each is the benchmark's job
+#: (``benchmarks/bench_web_miniwob_eval.py``: 177 episodes, 100%); here one instance a task
+#: keeps the 60 oracles' sweep at half a minute.
 ORACLE_SEEDS = (0, 1)
 #: Tasks whose first page shows no element with an id in the tree: they draw with empty boxes and
 #: SVG shapes that have neither text nor a role, and take their clicks through listeners the tree
@@ -110,7 +113,7 @@ def play_oracle(make: Callable[..., Any], name: str, seed: int) -> dict[str, Any
 
 
 def test_the_oracles_solve_their_tasks(make_miniwob):
-    runs = [(name, seed) for name in ORACLE_TASKS for seed in ORACLE_SEEDS]
+    runs = [(name, ORACLE_SEEDS[index % len(ORACLE_SEEDS)]) for index, name in enumerate(ORACLE_TASKS)]
     results = dict(zip(runs, sweep(lambda run: play_oracle(make_miniwob, *run), runs)))
     failed = {run: result for run, result in results.items()
               if isinstance(result, Exception) or result["problems"] or not result["success"]}
