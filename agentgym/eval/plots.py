@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from agentgym.eval.metrics import Metrics
-from agentgym.eval.tables import terminal_text
+from agentgym.eval.tables import percent, terminal_text
 
 INSTALL_HINT = "plots need matplotlib: pip install 'agentgym[eval]'"
 _BAR_COLOUR = "#4878a8"
@@ -99,7 +99,7 @@ def success_figure(rows: list[Metrics]) -> Any:
     positions = np.arange(len(rows))[::-1]  # the first environment on top
     rates = _rate_bars(axes, positions, rows, height=0.6, colour=_BAR_COLOUR, marker_colour=_POINT_COLOUR)
     for position, rate, m in zip(positions, rates, rows):
-        axes.text(1.02, position, f"{rate:.0%} ({m.successes}/{m.episodes})", va="center", fontsize=9,
+        axes.text(1.02, position, f"{percent(rate)} ({m.successes}/{m.episodes})", va="center", fontsize=9,
                   transform=axes.get_yaxis_transform())
     _label_rows(axes, positions, [m.label for m in rows])
     axes.set_ylim(-0.6, len(rows) - 0.4)  # no empty bands above and below the bars

@@ -22,15 +22,26 @@ MISSING = "—"
 
 
 def percent(value: float | None) -> str:
-    return MISSING if value is None else f"{value:.0%}"
+    """``value`` (a rate from 0 to 1) in whole percents; one that rounds to ``0%`` or ``100%``
+    without being it is ``<1%`` or ``>99%`` (200 successes of 201 episodes are not all of them,
+    one invalid action in 201 turns is not none)."""
+    if value is None:
+        return MISSING
+    text = f"{value:.0%}"
+    if text == "0%" and value > 0:
+        return "<1%"
+    if text == "100%" and value < 1:
+        return ">99%"
+    return text
 
 
 def success_with_ci(m: Metrics) -> str:
-    """``70% [40–89]``: the success rate and its 95% Wilson interval, in percent."""
+    """``70% [40–89]``: the success rate (as :func:`percent` writes it) and its 95% Wilson
+    interval, in percent."""
     if m.success_rate is None:
         return MISSING
     low, high = m.success_ci
-    return f"{m.success_rate:.0%} [{low * 100:.0f}–{high * 100:.0f}]"
+    return f"{percent(m.success_rate)} [{low * 100:.0f}–{high * 100:.0f}]"
 
 
 def return_with_stderr(m: Metrics) -> str:

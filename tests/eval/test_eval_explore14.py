@@ -239,3 +239,23 @@ def test_a_rebuilt_summary_keeps_the_kinds_of_the_errors(tmp_path):
     summary = summarise_run(tmp_path)
     assert summary.results.stats["error_kinds"] == {"policy": 2, "environment": 1}
     assert "- **errors**: 3 (policy: 2, environment: 1)" in (tmp_path / "report.md").read_text()
+
+
+def test_a_rate_that_is_neither_none_nor_all_never_shows_as_0_or_100_percent():
+    """Rates were rounded to whole percents: 200 successes of 201 episodes showed as '100%' in
+    the success, pass@k and avg@k columns (and on the success plot), as if no episode had
+    failed, and one invalid action in 201 turns as 'invalid 0%', as if there were none. A rate
+    that rounds to 0% or 100% without being it shows as '<1%' or '>99%'."""
+    from agentgym.eval.tables import markdown_table, percent, success_with_ci
+
+    almost = summarize([_episode(seed, success=seed > 0) for seed in range(201)], "games/Toy-v0", k=1)
+    hardly = summarize([_episode(seed, success=seed == 0) for seed in range(201)], "games/Toy-v0", k=1)
+    assert success_with_ci(almost).startswith(">99% [") and success_with_ci(hardly).startswith("<1% [")
+    assert (percent(almost.pass_at_k), percent(almost.avg_at_k)) == (">99%", ">99%")
+    assert (percent(hardly.pass_at_k), percent(1 / 201), percent(0.0), percent(1.0)) == ("<1%", "<1%", "0%", "100%")
+    assert (percent(0.02), percent(0.994)) == ("2%", "99%")  # rounded as before where the rounding is not 0 or 100
+    row = markdown_table([almost], almost).splitlines()[2]
+    assert "100%" not in row and ">99% [" in row
+    from agentgym.eval import plots
+
+    assert [text.get_text() for text in plots.success_figure([almost]).axes[0].texts] == [">99% (200/201)"]
