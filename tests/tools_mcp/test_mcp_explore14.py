@@ -1,6 +1,6 @@
 """Exploratory tests (round 14) of MCPToolset and the tools environments: root schemas that
 combine subschemas, a listing that cannot be offered, required names without a property, empty
-arguments of the command, an unclosed quote in it."""
+arguments of the command, an unclosed quote in it, the store server's latency."""
 
 from __future__ import annotations
 
@@ -123,3 +123,15 @@ def test_a_command_line_with_an_unclosed_quote_is_a_config_error():
     the command, and the command line printed it as a traceback, not as a ConfigError's line."""
     with pytest.raises(ConfigError, match=r"MCPToolset: the command line 'server --name \"x' .*No closing quotation"):
         MCPToolset('server --name "x')
+
+
+@pytest.mark.parametrize("latency", ["nan", "inf", "-1"])
+def test_the_store_servers_latency_must_be_a_finite_number(latency, capsys):
+    """'--latency nan' and '--latency inf' passed the '>= 0' check: the server started, and then
+    every agent call failed ('delay must be a non-negative number') or never answered."""
+    from agentgym.envs.tools.service import server
+
+    with pytest.raises(SystemExit) as exited:
+        server.main(["--latency", latency])
+    assert exited.value.code == 2
+    assert "--latency must be a finite number of seconds >= 0" in capsys.readouterr().err

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import random
 import sys
 from typing import Any, Sequence
@@ -85,8 +86,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--admin", action="store_true", help="also serve admin_load and admin_state")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds every agent tool call waits first")
     args = parser.parse_args(argv)
-    if args.latency < 0:
-        parser.error("--latency must be >= 0")
+    if not 0 <= args.latency < math.inf:  # NaN fails too: every call would fail, or (inf) never answer
+        parser.error(f"--latency must be a finite number of seconds >= 0, got {args.latency}")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
     store = Store(generate_world(random.Random(args.seed)))
     anyio.run(lambda: serve(store, admin=args.admin, latency=args.latency))
