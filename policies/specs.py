@@ -54,7 +54,8 @@ def make_policy(spec: str | None = None) -> Policy:
     Raises:
         ValueError: an unknown spec, an empty one (only ``None`` means the default: an empty
             string is a variable left unset, ``--policy "$POLICY"``), a malformed argument, a
-            local model folder that does not exist or a checkpoint that cannot be loaded (one
+            local model folder that does not exist or is a file (a checkpoint's ``config.json``
+            or weights: the error names its folder) or a checkpoint that cannot be loaded (one
             line naming the spec).
     """
     if spec is not None and not isinstance(spec, str):
@@ -156,6 +157,10 @@ def _hf_policy(spec: str, argument: str) -> Policy:
     if looks_like_local_path(argument):
         if not folder.exists():
             raise ValueError(f"policy {spec!r}: no such folder {argument!r}")
+        if not folder.is_dir():  # a checkpoint's config.json or weights, a GGUF file
+            where = (f"its folder: hf:{folder.parent}" if is_checkpoint_folder(folder.parent)
+                     else "the folder that holds the checkpoint (its config.json and weights)")
+            raise ValueError(f"policy {spec!r}: {argument!r} is a file, not a folder: give {where}")
         training = training_folder_problem(folder)
         if training:
             raise ValueError(f"policy {spec!r}: {argument!r} {training}")

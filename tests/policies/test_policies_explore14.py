@@ -70,3 +70,22 @@ def test_a_vision_language_students_processor_is_a_tokenizer_teacher_forcing_tak
                                                split_special_tokens=True) + [tokenizer.eos_token_id]
     demos = demonstrations(student, "games/GuessTheNumber-v0", seeds=[0], env_kwargs={"difficulty": "easy"})
     assert len(demos) == 1 and demos[0].token_exact and demos[0].success
+
+
+@pytest.mark.parametrize("inside", ["config.json", "model.safetensors"])
+def test_a_checkpoints_file_given_as_the_model_names_the_folder_to_give(tmp_path, inside):
+    """``--policy hf:runs/final/config.json`` was refused as 'not a Hugging Face checkpoint folder
+    (it has no config.json ...)': the user gave the config.json it says is missing."""
+    from agentgym.policies.specs import make_policy
+
+    folder = tmp_path / "final"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "llama"}', encoding="utf-8")
+    (folder / "model.safetensors").write_bytes(b"")
+    with pytest.raises(ValueError, match="is a file, not a folder") as raised:
+        make_policy(f"hf:{folder / inside}")
+    assert f"hf:{folder}" in str(raised.value) and "has no config.json" not in str(raised.value)
+    loose = tmp_path / "model.gguf"
+    loose.write_bytes(b"GGUF")
+    with pytest.raises(ValueError, match="is a file, not a folder: give the folder that holds the checkpoint"):
+        make_policy(f"hf:{loose}")
