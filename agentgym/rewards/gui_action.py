@@ -23,14 +23,17 @@ from agentgym.rewards.search import normalise_answer, token_f1
 
 #: Spellings of the same action (after lower-casing, spaces and hyphens to ``_``) → the
 #: canonical name the GUI environments use: click, double_click, long_press, type, scroll,
-#: swipe, key, back, home, finish. Names not listed are compared as they are.
+#: swipe, key, back, home, finish; every alias their action parser takes is among them. Names
+#: not listed are compared as they are.
 ACTION_ALIASES: Mapping[str, str] = {
     "tap": "click", "left_click": "click", "touch": "click",
     "doubleclick": "double_click", "double_tap": "double_click", "dbl_click": "double_click",
+    "dblclick": "double_click",
     "long_click": "long_press", "long_tap": "long_press", "longpress": "long_press",
     "press_and_hold": "long_press",
     "input": "type", "input_text": "type", "type_text": "type", "write": "type",
-    "press_key": "key", "keypress": "key", "key_press": "key", "hotkey": "key",
+    "press_key": "key", "keypress": "key", "key_press": "key", "hotkey": "key", "press": "key",
+    "keyboard_press": "key",
     "press_back": "back", "navigate_back": "back", "go_back": "back",
     "press_home": "home", "navigate_home": "home", "go_home": "home",
     "done": "finish", "complete": "finish", "terminate": "finish", "stop": "finish", "status": "finish",

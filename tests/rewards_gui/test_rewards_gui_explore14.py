@@ -56,3 +56,16 @@ def test_an_extra_alias_onto_a_built_in_alias_means_what_that_alias_means(predic
     assert canonical_action_type("select", aliases) == "click"
     assert action_type_reward(predicted, target, aliases=aliases) == 1.0
     assert action_type_reward("select", "type", aliases=aliases) == 0.0
+
+
+def test_every_spelling_the_gui_parser_takes_is_the_same_action_type_for_the_rewards():
+    """The GUI environments read "dblclick", "press" and "keyboard_press" as double_click and
+    key, while action_type_reward compared them as they were: a prediction scored offline from
+    the model's own spelling got 0 for the action the environment would have carried out."""
+    from agentgym.envs.gui.actions import ACTION_TYPES, ALIASES
+    from agentgym.rewards.gui import action_type_reward, canonical_action_type
+
+    for alias, action in ALIASES.items():
+        assert canonical_action_type(alias) == action, alias
+        assert action_type_reward(alias, action) == 1.0
+    assert all(canonical_action_type(action) == action for action in ACTION_TYPES)
