@@ -1,6 +1,7 @@
 """Exploratory tests (round 14) of MCPToolset and the tools environments: root schemas that
 combine subschemas, a listing that cannot be offered, required names without a property, empty
-arguments of the command, an unclosed quote in it, the store server's latency."""
+arguments of the command, an unclosed quote in it, the store server's latency,
+LocalStore's only."""
 
 from __future__ import annotations
 
@@ -135,3 +136,12 @@ def test_the_store_servers_latency_must_be_a_finite_number(latency, capsys):
         server.main(["--latency", latency])
     assert exited.value.code == 2
     assert "--latency must be a finite number of seconds >= 0" in capsys.readouterr().err
+
+
+def test_local_store_takes_one_tool_name_as_a_string():
+    """only='get_customer' was read as its letters: 'no store tools named ['_', 'c', 'e', ...]'."""
+    from agentgym.envs.tools.service.local import LocalStore
+
+    assert [tool.name for tool in LocalStore(only="get_customer").tools()] == ["get_customer"]
+    with pytest.raises(ValueError, match="no store tools named 'get_custmer'$"):
+        LocalStore(only="get_custmer")

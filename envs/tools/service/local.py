@@ -21,14 +21,16 @@ class LocalStore(Toolset):
     """The store's agent tools (all, or the names in ``only``) on a world held in memory.
 
     Args:
-        only: the tool names to offer (``None``: every agent tool of the store).
+        only: the tool names to offer (``None``: every agent tool of the store; one name may be
+            given as a string).
     """
 
-    def __init__(self, only: Iterable[str] | None = None) -> None:
-        specs = AGENT_TOOLS if only is None else tuple(spec for spec in AGENT_TOOLS if spec.name in set(only))
-        if only is not None and len(specs) != len(set(only)):
-            unknown = sorted(set(only) - {spec.name for spec in AGENT_TOOLS})
-            raise ValueError(f"LocalStore: no store tools named {unknown}")
+    def __init__(self, only: Iterable[str] | str | None = None) -> None:
+        names = None if only is None else {only} if isinstance(only, str) else set(only)
+        specs = AGENT_TOOLS if names is None else tuple(spec for spec in AGENT_TOOLS if spec.name in names)
+        if names is not None and len(specs) != len(names):
+            unknown = sorted(map(repr, names - {spec.name for spec in AGENT_TOOLS}))
+            raise ValueError(f"LocalStore: no store tools named {', '.join(unknown)}")
         self.specs: tuple[ToolSpec, ...] = specs
         self.store: Store | None = None
         self._tools = tuple(Tool(spec.name, spec.description, self._caller(spec), spec.parameters) for spec in specs)
