@@ -105,13 +105,20 @@ def mean_and_stderr(values: list[float]) -> tuple[float | None, float | None]:
     ``n - 1`` in its denominator); ``None`` where undefined (no values; one value for the error;
     both when a value is not a finite number: a NaN or infinite reward, which a trajectory can
     hold, leaves no mean to show, and would be written to ``results.json`` as a token JSON does
-    not have)."""
+    not have); so is one that overflows (returns near the largest float: their sum, or the
+    squares of their deviations, are not finite numbers)."""
     if not values or not all(math.isfinite(value) for value in values):
         return None, None
-    mean = statistics.fmean(values)
+    try:
+        mean = statistics.fmean(values)
+    except OverflowError:  # fsum's intermediate sum left the floats
+        return None, None
     if len(values) < 2:
         return mean, None
-    return mean, statistics.stdev(values) / math.sqrt(len(values))
+    try:
+        return mean, statistics.stdev(values) / math.sqrt(len(values))
+    except OverflowError:
+        return mean, None
 
 
 def invalid_action_rate(trajectories: Iterable[Trajectory]) -> float | None:

@@ -259,3 +259,17 @@ def test_a_rate_that_is_neither_none_nor_all_never_shows_as_0_or_100_percent():
     from agentgym.eval import plots
 
     assert [text.get_text() for text in plots.success_figure([almost]).axes[0].texts] == [">99% (200/201)"]
+
+
+def test_returns_whose_mean_overflows_leave_it_undefined_not_a_crash():
+    """Two episodes each returning 1.7e308 (finite, but their sum is not) made summarize raise
+    OverflowError ('intermediate overflow in fsum'), so evaluate() failed after every episode
+    was played and agentgym report could not summarise the run. A mean (or standard error) that
+    is not a finite number is undefined, as one of a NaN or infinite return is."""
+    from agentgym.eval.metrics import mean_and_stderr
+
+    huge = summarize([_episode(seed, reward=1.7e308) for seed in range(2)], "games/Toy-v0", k=1)
+    assert (huge.mean_return, huge.return_stderr, huge.episodes) == (None, None, 2)
+    mean, stderr = mean_and_stderr([1.7e308, -1.7e308])
+    assert mean == 0.0 and stderr is None  # the mean is defined, its error overflows
+    assert mean_and_stderr([1.0, 3.0]) == (2.0, 1.0)
