@@ -131,3 +131,14 @@ def test_register_dataset_reads_a_one_shot_iterable_once():
             assert [problem.answer for problem in env.unwrapped.problems] == ["2", "4"]
         finally:
             env.close()
+
+
+def test_the_pytest_runner_counts_no_skipped_or_expected_failure_as_failed(sandbox):
+    # A skipped test (a skipif mark, pytest.skip) and an expected failure (xfail) were counted as
+    # failed tests: a right solution failed tests that use pytest's own features.
+    tests = ("import sys\nimport pytest\n\ndef test_one():\n    assert inc(1) == 2\n\n"
+             "@pytest.mark.skipif(sys.version_info < (99,), reason='later')\ndef test_future():\n    assert False\n\n"
+             "@pytest.mark.xfail(reason='known')\ndef test_known():\n    assert inc(2) == 4\n\n"
+             "def test_skip_inside():\n    pytest.skip('not here')\n")
+    verdict = run_tests(sandbox, INC, tests, runner="pytest")
+    assert (verdict.passed, verdict.total, verdict.error) == (1, 1, None) and verdict.correct, verdict

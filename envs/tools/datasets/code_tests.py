@@ -27,7 +27,8 @@ Two runners:
 * ``"pytest"``: ``pytest`` in the sandbox (plugin autoload off, ~0.25 s) over ``solution.py``
   and ``test_solution.py`` (``from solution import *`` then the tests), for tests that use
   fixtures or ``pytest.raises``. Only the dataset's tests are collected, not the solution's own
-  ``test*`` functions (MBPP's ``test_duplicate`` is the function asked for).
+  ``test*`` functions (MBPP's ``test_duplicate`` is the function asked for); a skipped test or
+  an expected failure (``xfail``) is not counted.
 
 Either way the result is read from a report line tagged with a random nonce that the harness
 reads from stdin before the solution runs, so a solution that prints "5 passed" or exits early
@@ -550,6 +551,8 @@ class Outcomes:
 
     def pytest_runtest_logreport(self, report):
         results = self.results
+        if report.skipped:  # a skip or an expected failure (xfail): no test that passed or failed
+            return
         if report.when == "call" or (report.when == "setup" and not report.passed):
             results["total"] += 1
             if report.passed:
