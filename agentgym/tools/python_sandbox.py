@@ -74,6 +74,7 @@ class PythonSandbox(Toolset):
                  isolation: str = "bubblewrap", max_calls: int | None = None,
                  files: Mapping[str, str | bytes] | None = None, lazy: bool = True, bwrap: str = "bwrap") -> None:
         from agentgym.sandbox import Sandbox, SandboxLimits
+        from agentgym.sandbox.sandbox import ISOLATIONS
 
         if sandbox is not None:
             if not isinstance(sandbox, Sandbox):
@@ -82,6 +83,8 @@ class PythonSandbox(Toolset):
             if limits is not None or isolation != "bubblewrap" or bwrap != "bwrap":
                 raise ValueError("PythonSandbox: pass either sandbox= or limits=/isolation=, not both "
                                  "(a Sandbox carries its own limits, isolation and bubblewrap)")
+        if isolation not in ISOLATIONS:
+            raise ValueError(f"PythonSandbox: isolation must be one of {', '.join(ISOLATIONS)}, got {isolation!r}")
         if limits is not None and not isinstance(limits, SandboxLimits):
             raise TypeError(f"PythonSandbox: limits must be a SandboxLimits, not {type(limits).__name__}")
         if max_calls is not None and (isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 0):
