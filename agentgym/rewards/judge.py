@@ -266,6 +266,46 @@ def _from_lines(text: str, names: Sequence[str], scale: float,
     return scores, problems
 
 
+_TABLE_ROW = re.compile(r"\s*\|(.*)\|\s*")
+_TABLE_RULE = re.compile(r"\s*:?-+:?\s*")
+_SCORE_HEADER = re.compile(r"\s*(?:final\s+|overall\s+)?(?:score|rating|grade)\b", re.IGNORECASE)
+_ASIDES = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+
+
+def _from_tables(text: str, names: Sequence[str], scale: float) -> tuple[dict[str, float], list[str]]:
+    """Scores from markdown tables with a score column (a header cell ``Score``, ``Rating`` or
+    ``Grade``): the row whose cell before that column names a criterion (asides in brackets
+    aside) has its score in that column, whatever other numbers the row holds (a ``Weight``
+    column's ``2`` is not a score of 2). The last such row per criterion counts."""
+    scores: dict[str, float] = {}
+    problems: list[str] = []
+    keys = {_key(name): name for name in names}
+    column: int | None = None
+    for line in text.splitlines():
+        row = _TABLE_ROW.fullmatch(line)
+        if row is None:
+            column = None  # the table ended
+            continue
+        cells = row.group(1).split("|")
+        if all(_TABLE_RULE.fullmatch(cell) for cell in cells):
+            continue
+        named = [keys[_key(_ASIDES.sub("", cell))] for cell in cells if _key(_ASIDES.sub("", cell)) in keys]
+        if not named:
+            headers = [i for i, cell in enumerate(cells) if _SCORE_HEADER.match(cell)]
+            column = headers[-1] if headers else column
+            continue
+        if column is None or column >= len(cells) or len(named) != 1 or _key(_ASIDES.sub("", cells[column])) in keys:
+            continue
+        value = re.fullmatch(rf"\s*{_VALUE}\s*", cells[column])
+        if value is None:
+            continue
+        try:
+            scores[named[0]] = _read_value(value, scale)
+        except _Refused as exc:
+            problems.append(f"{named[0]}: {exc}")
+    return scores, problems
+
+
 def _mentions(text: str, name: str) -> list[tuple[int, int]]:
     """Where ``name`` stands in ``text`` as a whole name, as ``(start, end)`` spans."""
     pattern = rf"(?<![A-Za-z0-9]){_name_pattern(name)}(?![A-Za-z0-9])"
@@ -358,6 +398,9 @@ def parse_scores(text: str, criteria: Sequence[Criterion | str], *, scale: float
       one at the start of a line with ``:`` or ``=`` is preferred over one in prose; a score
       is never read across another criterion's name, so ``style`` and ``style consistency``
       each read their own line);
+    * a markdown table with a ``Score`` (or ``Rating``, ``Grade``) column: each criterion's row
+      is read in that column, not at its first number (``| correctness | 2 | 8/10 |`` under
+      ``| Criterion | Weight | Score |`` is 8/10); these count as line scores;
     * with a single criterion, also ``Score: 7/10``, ``Rating: 7``, or a reply that is only
       ``7/10``.
 
@@ -373,6 +416,9 @@ def parse_scores(text: str, criteria: Sequence[Criterion | str], *, scale: float
         return ParsedScores({}, tuple(names), (f"the reply is {type(text).__name__}, not text",))
     text = text[-MAX_PARSED_CHARS:].translate(_MARKUP)
     line_scores, line_problems = _from_lines(text, names, scale, generic=len(names) == 1)
+    table_scores, table_problems = _from_tables(text, names, scale)
+    line_scores.update(table_scores)  # a table row read as a line takes its first number
+    line_problems = table_problems + [p for p in line_problems if p.split(":", 1)[0] not in table_scores]
     json_scores, json_problems = _from_json(text, names, scale)
     scores = {**line_scores, **json_scores}
     sources = [label for label, found in (("json", json_scores), ("lines", set(line_scores) - set(json_scores)))

@@ -162,3 +162,17 @@ def test_gpt_neo_local_attention_is_scored_like_brute_force():
         one_by_one = [answer_log_probs_brute_force(model, [query], batch_size=1)[0] for query in queries]
         for got, expected in zip(values, one_by_one):
             assert got == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.parametrize("reply", [
+    "| Criterion | Weight | Score |\n|---|---|---|\n| correctness | 2 | 8/10 |\n| clarity | 1 | 7/10 |",
+    "| **Criterion** | **Weight** | **Score (0-10)** |\n|:--|:-:|--:|\n| Correctness (weight 2) | 2 | 8 |\n"
+    "| Clarity | 1 | 7 |\n\nOverall the answer is right.",
+    "| Criterion | Score | Weight |\n| --- | --- | --- |\n| correctness | 8/10 | 2 |\n| clarity | 7/10 | 1 |",
+], ids=["weight before score", "markup and asides", "weight after score"])
+def test_a_table_with_a_weight_column_is_read_from_its_score_column(reply):
+    # The prompt lists each criterion with its weight, and a judge that answered in a table with a
+    # Weight column had the weight read as the score: correctness 2 -> 0.2 instead of 8/10.
+    parsed = parse_scores(reply, [Criterion("correctness", "c", 2.0), Criterion("clarity", "k")])
+    assert parsed.scores == pytest.approx({"correctness": 0.8, "clarity": 0.7})
+    assert parsed.ok
