@@ -191,6 +191,10 @@ class TokenTranscript:
 
     # --------------------------------------------------------------- helpers
     def _render(self, messages: list[dict[str, Any]]) -> str:
+        if not self._multimodal and has_image_parts(messages):
+            raise ValueError("the conversation holds images, which a text-only tokenizer cannot turn into "
+                             "tokens: play it with a vision policy (a processor, e.g. HFVisionPolicy), or use the "
+                             "environment's text view")
         return render_prompt(self.tokenizer, messages, self.tools)
 
     def _encode(self, text: str, images: list[Any]) -> list[int]:
@@ -261,6 +265,13 @@ class TokenTranscript:
 def is_processor(tokenizer: Any) -> bool:
     """Whether ``tokenizer`` is a multimodal processor (it has an image processor and a tokenizer)."""
     return getattr(tokenizer, "image_processor", None) is not None and getattr(tokenizer, "tokenizer", None) is not None
+
+
+def has_image_parts(messages: Iterable[dict[str, Any]]) -> bool:
+    """Whether any message's content is a list holding an image part (of any form)."""
+    return any(isinstance(part, dict) and part.get("type") in ("image", "image_url", "input_image")
+               for message in messages if isinstance(message, dict) and isinstance(message.get("content"), list)
+               for part in message["content"])
 
 
 def message_images(messages: Iterable[dict[str, Any]]) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import agentgym
@@ -59,3 +60,27 @@ def test_log_probs_one_per_token_or_none_are_taken():
         spans = [turn.action_span[1] - turn.action_span[0] for turn in trajectory.turns]
         assert [None if t.logprobs is None else len(t.logprobs) for t in trajectory.turns] == \
             ([None, None] if policy.count is None else spans)
+
+
+class Picture(LLMEnv):
+    """Observations with an image: a ``{"text", "image"}`` observation each turn."""
+
+    def new_episode(self, options):
+        return {"text": "What colour is it?", "image": np.zeros((8, 8, 3), np.uint8)}
+
+    def play(self, action):
+        return Feedback({"text": "Look again.", "image": np.zeros((8, 8, 3), np.uint8)}, {"outcome": 0.0})
+
+
+agentgym.register("explore14/Picture-v0", Picture, max_turns=3)
+
+
+def test_an_image_conversation_for_a_text_only_tokenizer_says_so():
+    """A token-level policy with a text-only tokenizer given a conversation with images failed
+    with 'TypeError: can only concatenate str (not "list") to str' from inside the chat
+    template; the episode's error now says what is wrong and what to use instead."""
+    trajectory = rollout(LogprobCount(lambda n: n), [Task("explore14/Picture-v0", 0)], RolloutConfig(max_turns=2),
+                         progress=False).trajectories[0]
+    assert trajectory.error_kind == "policy" and not trajectory.turns
+    assert "the conversation holds images, which a text-only tokenizer cannot turn into tokens" in trajectory.error
+    assert "HFVisionPolicy" in trajectory.error and "TypeError" not in trajectory.error
