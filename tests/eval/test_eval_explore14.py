@@ -4,6 +4,7 @@ comparisons and the run directory."""
 import html
 import re
 
+import pytest
 from markdown_it import MarkdownIt
 
 from agentgym.eval import summarize
@@ -273,3 +274,24 @@ def test_returns_whose_mean_overflows_leave_it_undefined_not_a_crash():
     mean, stderr = mean_and_stderr([1.7e308, -1.7e308])
     assert mean == 0.0 and stderr is None  # the mean is defined, its error overflows
     assert mean_and_stderr([1.0, 3.0]) == (2.0, 1.0)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # numpy, summing the returns
+def test_a_plot_matplotlib_cannot_draw_is_a_note_and_the_run_keeps_its_results(tmp_path):
+    """Returns near the largest float (finite: the table shows them) made matplotlib raise
+    ValueError ('Axis limits cannot be NaN or Inf') while the return plot was drawn: after every
+    episode was played the run had no report.html and no results.json, and agentgym report
+    failed the same way. A plot that cannot be drawn is left out with a note saying why; the
+    other plots, the page and results.json are written."""
+    from agentgym.eval import load_results
+    from agentgym.eval.evaluate import build_results
+    from agentgym.eval.report import write_report
+
+    episodes = [_episode(seed, reward=1.7e308) for seed in range(2)]
+    results = build_results({"suite": "toy", "policy": "p", "rollouts_per_task": 1}, episodes, {})
+    report = write_report(tmp_path, results, {"games/Toy-v0": episodes})
+    assert report.plots == ["Success rate", "Turns per episode"]
+    assert any(note.startswith("No return per episode plot: matplotlib could not draw it (ValueError")
+               for note in report.notes)
+    assert "matplotlib could not draw it" in report.html_path.read_text()
+    assert load_results(tmp_path) == results
