@@ -156,8 +156,14 @@ def check_flag(owner: str, name: str, value: Any) -> bool:
 
 
 def is_finite_number(value: Any) -> bool:
-    """A finite real number (any ``numbers.Real``, NumPy's included), and not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite real number (any ``numbers.Real``, NumPy's included), and not a bool; an
+    integer too large for a float (``10**400``) is not one."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int past float's range
+        return False
 
 
 def check_number(owner: str, name: str, value: Any, *, minimum: float | None = None) -> float:
