@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import agentgym
-from agentgym.envs.tools.datasets import register_dataset
+from agentgym.envs.tools.datasets import DatasetEnv, register_dataset
 from agentgym.envs.tools.datasets.code_tests import FAILURE_CHARS, run_tests
 from agentgym.envs.tools.datasets.math_answers import equivalent
 
@@ -142,3 +142,13 @@ def test_the_pytest_runner_counts_no_skipped_or_expected_failure_as_failed(sandb
              "def test_skip_inside():\n    pytest.skip('not here')\n")
     verdict = run_tests(sandbox, INC, tests, runner="pytest")
     assert (verdict.passed, verdict.total, verdict.error) == (1, 1, None) and verdict.correct, verdict
+
+
+def test_a_record_whose_level_is_all_does_not_list_all_twice():
+    # A record's difficulty 'all' (the name of every level together) was listed as a level of its
+    # own: difficulties ('all', 'easy', 'all'), so a sweep over the levels played 'all' twice.
+    rows = [{"question": "1 + 1?", "answer": "2", "difficulty": "all"},
+            {"question": "2 + 2?", "answer": "4", "difficulty": "easy"}]
+    env = DatasetEnv(rows, "math")
+    assert env.difficulties == ("all", "easy") and len(env.pool) == 2
+    assert len(DatasetEnv(rows, "math", difficulty="easy").pool) == 1

@@ -25,7 +25,8 @@ nothing.
 
 Episodes draw problems with the seeded generator; ``reset(options={"index": i})`` plays the
 ``i``-th problem of the level instead (evaluating a whole dataset). Levels: ``"all"`` plus every
-value of the records' ``difficulty`` field (``easy``/``medium``/``hard`` first).
+value of the records' ``difficulty`` field (``easy``/``medium``/``hard`` first; a record whose
+level is ``"all"`` is in ``"all"`` only).
 
 Baselines: the oracle answers the reference (math) or submits the record's ``solution``
 (code; a dataset without solutions has no code oracle); the random agent answers another
@@ -98,7 +99,7 @@ class DatasetEnv(LLMEnv):
         self.problems = load_problems(source, kind, fields, split=split)
         levels = {p.level for p in self.problems if p.level is not None}
         self.difficulties = ("all", *[lvl for lvl in _LEVEL_ORDER if lvl in levels],
-                             *sorted(levels - set(_LEVEL_ORDER)))
+                             *sorted(levels - {"all", *_LEVEL_ORDER}))  # a record's "all" is in "all"
         super().__init__("all" if difficulty is None else difficulty, **kwargs)
         self.kind = kind
         self.pool = tuple(p for p in self.problems if self.difficulty in ("all", p.level))
