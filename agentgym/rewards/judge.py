@@ -186,10 +186,13 @@ _NUMBER = r"\d+(?:\.\d+)?|\.\d+"
 _VALUE = (rf"(?P<neg>[-\u2212])?(?P<num>{_NUMBER})(?!\d)(?P<more>(?:[.,]\d|[eE][+\-]?\d)[\d.,eE+\-]*)?"
           rf"(?:\s*(?:/|out\s+of\b|of\b)\s*(?P<den>{_NUMBER}))?(?:\s*(?P<pct>%))?")
 # Between a name and its value: a parenthesised or bracketed aside without a score in it
-# ("(weight 2)"), an opening bracket right before a score ("[7/10]"), or characters that are
+# ("(weight 2)"), the criterion's weight echoed from the prompt without brackets ("weight 2",
+# "weight: 1.5"), an opening bracket right before a score ("[7/10]"), or characters that are
 # neither digits nor '/' nor line ends (so an echoed "name: <score>/10" reads as nothing), nor a
 # '-' right before a digit (that is a sign).
-_FILLER = (r"(?:\([^()\n/%]{0,60}\)|\[[^\[\]\n/%]{0,60}\]|[(\[](?=\s*\d)|[^\d\n/\-(\[]|-(?!\d)){0,60}?")
+_FILLER = (r"(?:\([^()\n/%]{0,60}\)|\[[^\[\]\n/%]{0,60}\]"
+           rf"|(?<![A-Za-z])weight\s*[:=]?\s*(?:{_NUMBER})(?!\d|\.\d|\s*/)"
+           r"|[(\[](?=\s*\d)|[^\d\n/\-(\[]|-(?!\d)){0,60}?")
 _BULLETS = re.compile(r"[\s\-*#>•·_.)(\d]*")
 _GENERIC_NAMES = ("final score", "overall score", "total score", "score", "rating", "grade", "overall")
 _MARKUP = str.maketrans("", "", "*`#")

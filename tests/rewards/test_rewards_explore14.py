@@ -176,3 +176,15 @@ def test_a_table_with_a_weight_column_is_read_from_its_score_column(reply):
     parsed = parse_scores(reply, [Criterion("correctness", "c", 2.0), Criterion("clarity", "k")])
     assert parsed.scores == pytest.approx({"correctness": 0.8, "clarity": 0.7})
     assert parsed.ok
+
+
+@pytest.mark.parametrize("reply", [
+    "correctness, weight 2: 8/10\nclarity, weight 1: 7/10",
+    "Correctness — weight 2 — 8/10\nClarity — weight: 1 — 7/10",
+    "correctness (weight 2): 8/10\nclarity weight=1.5 score 7/10",
+])
+def test_a_weight_echoed_before_the_score_is_not_the_score(reply):
+    # The prompt lists '- correctness (weight 2): ...'; echoed without the brackets, the weight
+    # was read as the score (correctness 2 -> 0.2 instead of 8/10).
+    parsed = parse_scores(reply, [Criterion("correctness", "c", 2.0), Criterion("clarity", "k", 1.5)])
+    assert parsed.scores == pytest.approx({"correctness": 0.8, "clarity": 0.7})
