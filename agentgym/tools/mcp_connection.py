@@ -77,6 +77,7 @@ class Connection:
         self._lock = threading.Lock()
         self._grace = 2.0
         self._loop_stopping = False
+        self._killed = False
 
     @property
     def alive(self) -> bool:
@@ -107,9 +108,12 @@ class Connection:
             raise MCPServerError(f"the MCP server {self._shown()} did not answer within {startup_timeout:g} s"
                                  f"{self._stderr_note()}") from None
         except BaseException as exc:
+            killed = self._killed  # by a kill from another thread (a shutdown), not by the server
             self.kill()
             if isinstance(exc, MCPServerError):
                 raise
+            if killed:
+                raise MCPServerError(f"the MCP server {self._shown()} was closed before it started") from None
             raise MCPServerError(f"the MCP server {self._shown()} could not be started: {_describe(exc)}"
                                  f"{self._stderr_note()}") from exc
 
@@ -342,6 +346,7 @@ class Connection:
 
     def kill(self) -> None:
         """Kill the server now (any thread) and wait until it is reaped and the loop stopped."""
+        self._killed = True
         self._ended = self._ended or "the session was closed"
         self._grace = 0.0
         self._signal_group(signal.SIGKILL)
