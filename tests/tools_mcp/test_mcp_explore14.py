@@ -1,10 +1,11 @@
 """Exploratory tests (round 14) of MCPToolset and the tools environments: root schemas that
 combine subschemas, a listing that cannot be offered, required names without a property, empty
 arguments of the command, an unclosed quote in it, the store server's latency,
-LocalStore's only, a start cut short by a shutdown."""
+LocalStore's only, a start cut short by a shutdown, copies of the multi-tool environment."""
 
 from __future__ import annotations
 
+import copy
 import json
 import shlex
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+import agentgym
 from agentgym.core import ConfigError
 from agentgym.tools.invoke import invoke
 from agentgym.tools.mcp import MCPServerError, MCPToolset, agent_schema
@@ -174,3 +176,27 @@ def test_a_start_cut_short_by_a_shutdown_says_so_not_that_the_server_failed(reso
     assert "was closed before it started" in failure["error"] and "could not be started" not in failure["error"]
     resources.assert_released()
 
+
+def test_a_copy_of_the_multitool_environment_calls_its_own_store():
+    """Copies of an environment between episodes play on independently ('Copies' in
+    agentgym.core); LocalStore's tools were closures over the toolset they were made by, so a
+    copy's store calls ran on the original's store: 'the store is closed' before the original's
+    reset, the original's world (and its changes) after it."""
+    original = agentgym.make("tools/MultiTool-v0", difficulty="easy")
+    copied = copy.deepcopy(original)
+    try:
+        copied.reset(seed=7)
+        mine = copied.unwrapped.store_tools.world
+        first, second = list(mine["customers"])[:2]
+        outcome = copied.unwrapped.call_tool("get_customer", {"customer_id": first})
+        assert outcome.ok and json.loads(outcome.content)["name"] == mine["customers"][first]["name"], outcome
+        original.reset(seed=5)
+        theirs = copy.deepcopy(original.unwrapped.store_tools.world)
+        outcome = copied.unwrapped.call_tool("transfer_credit", {"from_customer_id": first,
+                                                                 "to_customer_id": second, "amount": 1})
+        assert outcome.ok, outcome
+        assert json.loads(outcome.content)["from_balance"] == mine["customers"][first]["balance"]
+        assert original.unwrapped.store_tools.world == theirs  # the original's store is untouched
+    finally:
+        original.close()
+        copied.close()

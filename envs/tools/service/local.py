@@ -10,9 +10,10 @@ exactly the text the server sends.
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any, Iterable
 
-from agentgym.envs.tools.service.api import AGENT_TOOLS, ToolSpec
+from agentgym.envs.tools.service.api import AGENT_TOOLS, SPECS, ToolSpec
 from agentgym.envs.tools.service.store import Refused, Store, World
 from agentgym.tools import Tool, ToolError, Toolset
 
@@ -33,7 +34,10 @@ class LocalStore(Toolset):
             raise ValueError(f"LocalStore: no store tools named {', '.join(unknown)}")
         self.specs: tuple[ToolSpec, ...] = specs
         self.store: Store | None = None
-        self._tools = tuple(Tool(spec.name, spec.description, self._caller(spec), spec.parameters) for spec in specs)
+        # Each tool runs a bound method: a copy of the toolset (``copy.deepcopy`` of its environment
+        # between episodes) gets tools that run on the copy's store, not on this one's.
+        self._tools = tuple(Tool(spec.name, spec.description, functools.partial(self._run, spec.name),
+                                 spec.parameters) for spec in specs)
 
     def tools(self) -> tuple[Tool, ...]:
         return self._tools
@@ -52,15 +56,12 @@ class LocalStore(Toolset):
     def world(self) -> World | None:
         return None if self.store is None else self.store.world
 
-    def _caller(self, spec: ToolSpec) -> Any:
-        def call(**arguments: Any) -> Any:
-            store = self.store
-            if store is None:
-                raise ToolError("the store is closed (no episode is running)")
-            try:
-                return spec.run(store, arguments)
-            except Refused as exc:
-                raise ToolError(str(exc)) from None
-
-        call.__name__ = spec.name
-        return call
+    def _run(self, name: str, /, **arguments: Any) -> Any:
+        """Run the store tool ``name`` on this toolset's store."""
+        store = self.store
+        if store is None:
+            raise ToolError("the store is closed (no episode is running)")
+        try:
+            return SPECS[name].run(store, arguments)
+        except Refused as exc:
+            raise ToolError(str(exc)) from None
