@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 #: Seconds the reachability check waits for the hub to accept a connection.
@@ -77,6 +78,9 @@ def loadable_source(name: str, *, is_folder: bool, revision: str | None = None) 
 
 
 def unreachable_hub_hint(name: str) -> str:
-    """Why ``name`` could not be loaded when the hub could not be reached."""
-    return (f"{name!r} is not in the local Hugging Face cache and {hub_endpoint()} cannot be reached "
+    """Why ``name`` could not be loaded when the hub could not be reached. A name that is no
+    path here is said to be none (``runs/wordle-sft`` from another directory, or mistyped, reads
+    as a hub name ``org/model``), with the directory it was looked for in."""
+    folder = "" if Path(name).expanduser().exists() else f", nor a folder here ({os.getcwd()}),"
+    return (f"{name!r} is not in the local Hugging Face cache{folder} and {hub_endpoint()} cannot be reached "
             f"(no network?): download it where there is network, or give a folder")

@@ -89,3 +89,20 @@ def test_a_checkpoints_file_given_as_the_model_names_the_folder_to_give(tmp_path
     loose.write_bytes(b"GGUF")
     with pytest.raises(ValueError, match="is a file, not a folder: give the folder that holds the checkpoint"):
         make_policy(f"hf:{loose}")
+
+
+def test_an_offline_model_name_that_is_a_missing_run_folder_is_said_to_be_no_folder(tmp_path, monkeypatch):
+    """``--policy hf:runs/wordle-sft`` from another directory, or mistyped, reads as the hub name
+    ``org/model``: offline, the error spoke of the Hugging Face cache alone and said 'or give a
+    folder', to a user who believed they had."""
+    from agentgym.policies.specs import make_policy
+
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy",
+                 "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.example:abc")  # cannot be reached, at once
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="not in the local Hugging Face cache") as raised:
+        make_policy("hf:runs/wordle-stf")
+    assert f"nor a folder here ({tmp_path})" in str(raised.value)
