@@ -152,3 +152,15 @@ def test_a_record_whose_level_is_all_does_not_list_all_twice():
     env = DatasetEnv(rows, "math")
     assert env.difficulties == ("all", "easy") and len(env.pool) == 2
     assert len(DatasetEnv(rows, "math", difficulty="easy").pool) == 1
+
+
+def test_a_test_class_s_class_set_up_runs_once_before_its_tests(sandbox):
+    # The asserts runner ran a TestCase's tests without its setUpClass (and a pytest-style class's
+    # without setup_class): what they set was missing, and every solution failed every test.
+    tests = ("import unittest\n\nclass TestInc(unittest.TestCase):\n    @classmethod\n    def setUpClass(cls):\n"
+             "        cls.start = 1\n\n    def test_one(self):\n        self.assertEqual(inc(self.start), 2)\n\n"
+             "class TestPlain:\n    @classmethod\n    def setup_class(cls):\n        cls.calls = [0]\n\n"
+             "    def test_a(self):\n        self.calls[0] += 1\n        assert inc(self.calls[0]) == 2\n\n"
+             "    def test_b(self):\n        self.calls[0] += 1\n        assert inc(self.calls[0]) == 3\n")
+    verdict = run_tests(sandbox, INC, tests)
+    assert (verdict.passed, verdict.total, verdict.error) == (3, 3, None), verdict

@@ -13,10 +13,10 @@ Tests are Python, in one of these forms:
   when it only defines test functions (``"def test_add(): ..."``), those tests;
 * a string of code: its ``test_*`` functions and the ``test*`` methods of its ``Test*``
   classes are the tests, as pytest collects them (the rest of the module is set-up; a
-  ``unittest.TestCase`` runs with its ``setUp``/``tearDown``, another class with
-  ``setup_method``; an ``async`` test runs to its end, under either runner), or, without
-  any, each top-level ``assert`` statement is a test and the other statements are set-up run
-  in order (HumanEval-style ``check`` functions can be written as
+  ``unittest.TestCase`` runs with its ``setUpClass`` and ``setUp``/``tearDown``, another class
+  with ``setup_class`` and ``setup_method``; an ``async`` test runs to its end, under either
+  runner), or, without any, each top-level ``assert`` statement is a test and the other
+  statements are set-up run in order (HumanEval-style ``check`` functions can be written as
   ``def test_check(): check(candidate)``).
 
 Two runners:
@@ -429,16 +429,25 @@ def collected(tree):
     return named
 
 
+CLASSES_SET_UP = set()
+
+
 def call_test(name, method):
     """Run the test function ``name`` or the test method ``method`` of the class ``name`` (a
-    unittest.TestCase with its setUp/tearDown, another class with pytest's setup_method); an
-    async test runs to its end."""
+    unittest.TestCase with its setUpClass and setUp/tearDown, another class with pytest's
+    setup_class and setup_method); an async test runs to its end."""
     target = namespace[name]
     if method is None:
         awaited(target())
         return
     unittest = sys.modules.get("unittest")
-    if unittest is not None and isinstance(target, type) and issubclass(target, unittest.TestCase):
+    case = unittest is not None and isinstance(target, type) and issubclass(target, unittest.TestCase)
+    if name not in CLASSES_SET_UP:  # once per class, before its first test
+        CLASSES_SET_UP.add(name)
+        class_set_up = getattr(target, "setUpClass" if case else "setup_class", None)
+        if class_set_up is not None:
+            class_set_up()
+    if case:
         target(method).debug()
         return
     instance = target()
