@@ -34,7 +34,7 @@ from agentgym.eval.results import (RESULTS_FILE, SETTINGS_FILE, TRAJECTORIES_FIL
 from agentgym.policies.base import Policy, SamplingParams
 from agentgym.policies.specs import canonical_spec, make_policy
 from agentgym.rollout import RolloutConfig, Task, rollout
-from agentgym.rollout.engine import _error_kind as error_kind
+from agentgym.rollout.engine import failure_kind
 from agentgym.suites import Suite, env_label, get_suite
 from agentgym.trajectory import Trajectory, TrajectoryReader
 
@@ -198,7 +198,7 @@ def trajectory_stats(trajectories: list[Trajectory]) -> dict[str, Any]:
         "successes": sum(t.success for t in trajectories),
         "success_rate": sum(t.success for t in trajectories) / len(trajectories) if trajectories else 0.0,
         "errors": sum(t.error is not None for t in trajectories),
-        "error_kinds": dict(Counter(error_kind(t) for t in trajectories if t.error)),
+        "error_kinds": dict(Counter(failure_kind(t) for t in trajectories if t.error)),
         "token_exact_episodes": sum(t.token_exact for t in trajectories),
         "token_mismatches": sum(t.token_mismatches for t in trajectories),
         "turns": sum(len(t.turns) for t in trajectories),

@@ -625,7 +625,7 @@ def _both(first: Callable[[Trajectory], None] | None,
 
 
 def _stats(trajectories: list[Trajectory], batcher: GenerationBatcher, wall: float) -> dict[str, Any]:
-    errors = Counter(_error_kind(t) for t in trajectories if t.error)
+    errors = Counter(failure_kind(t) for t in trajectories if t.error)
     tokens = sum(t.generated_tokens for t in trajectories)
     return {
         "episodes": len(trajectories),
@@ -645,9 +645,10 @@ def _stats(trajectories: list[Trajectory], batcher: GenerationBatcher, wall: flo
     }
 
 
-def _error_kind(trajectory: Trajectory) -> str:
-    """The trajectory's ``error_kind``; for records written before it existed, read from the
-    words of ``error`` as the engine wrote them."""
+def failure_kind(trajectory: Trajectory) -> str:
+    """The kind of a failed trajectory's error, as ``stats["error_kinds"]`` counts it: its
+    ``error_kind``; for records written before that field existed, read from the words of
+    ``error`` as the engine wrote them (``"other"`` when none matches)."""
     if trajectory.error_kind:
         return str(trajectory.error_kind)
     error = trajectory.error or ""

@@ -9,7 +9,7 @@ from agentgym import Feedback, LLMEnv
 from agentgym.info import ErrorKind
 from agentgym.policies.base import Generation, Policy
 from agentgym.rollout import RolloutConfig, Task, rollout
-from agentgym.rollout.engine import _error_kind
+from agentgym.rollout.engine import failure_kind
 from agentgym.trajectory import Trajectory, TrajectoryReader
 from agentgym.vector import HungEnvironmentWarning
 
@@ -96,7 +96,7 @@ def test_policy_failures_are_typed_policy(policy):
 
 def test_old_records_without_error_kind_still_count_by_their_words():
     old = Trajectory.from_dict({"error": "environment step timed out after 1.0 s", "turns": []})
-    assert old.error_kind is None and _error_kind(old) == "timeout"
-    assert _error_kind(Trajectory.from_dict({"error": "the env was closed"})) == "other"
+    assert old.error_kind is None and failure_kind(old) == "timeout"
+    assert failure_kind(Trajectory.from_dict({"error": "the env was closed"})) == "other"
     typed = Trajectory(error="timed out talking to the sandbox", error_kind="environment")
-    assert _error_kind(Trajectory.from_dict(typed.to_dict())) == "environment"
+    assert failure_kind(Trajectory.from_dict(typed.to_dict())) == "environment"
