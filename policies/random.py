@@ -15,13 +15,17 @@ class RandomAgent:
     """Plays ``env.unwrapped.random_action`` — a random, usually legal move — from its own RNG.
 
     Args:
-        seed: seeds the agent's generator; the same seed on the same episode replays it.
+        seed: seeds the agent's generator, an integer (a NumPy one too) or ``None``; the same
+            seed on the same episode replays it.
+
+    Raises:
+        ValueError: ``seed`` is not an integer (``"7"`` would seed another game than ``7``).
     """
 
     name = "random"
 
     def __init__(self, seed: int | None = None) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(checked_seed("RandomAgent", seed))
 
     def __call__(self, env: gym.Env, observation: Any) -> str:
         return env.unwrapped.random_action(self.rng)
@@ -37,13 +41,18 @@ class RandomPolicy(Policy):
     batch_invariant = True
 
     def __init__(self, seed: int | None = None) -> None:
-        if seed is not None and not is_int(seed):
-            raise ValueError(f"RandomPolicy: seed must be an integer or None, got {seed!r}")
-        self.hint_seed = None if seed is None else int(seed)
+        self.hint_seed = checked_seed("RandomPolicy", seed)
         self.name = "random" if seed is None else f"random:{self.hint_seed}"
 
     async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
         return [play_hint(self.name, "random_action", request) for request in requests]
+
+
+def checked_seed(owner: str, seed: Any) -> int | None:
+    """``seed`` as a plain ``int`` (or ``None``); anything but an integer is a ``ValueError``."""
+    if seed is not None and not is_int(seed):
+        raise ValueError(f"{owner}: seed must be an integer or None, got {seed!r}")
+    return None if seed is None else int(seed)
 
 
 def play_hint(policy: str, hint: str, request: Request) -> Generation:

@@ -106,3 +106,27 @@ def test_an_offline_model_name_that_is_a_missing_run_folder_is_said_to_be_no_fol
     with pytest.raises(ValueError, match="not in the local Hugging Face cache") as raised:
         make_policy("hf:runs/wordle-stf")
     assert f"nor a folder here ({tmp_path})" in str(raised.value)
+
+
+def test_the_random_agent_takes_a_numpy_seed_and_refuses_what_is_no_integer():
+    """``RandomAgent(np.int64(3))`` (seeds from ``np.arange``, as ``agentgym.testing.random_agent``
+    gets them) failed with random's 'The only supported seed types are...' TypeError, while
+    ``RandomAgent("3")`` and ``RandomAgent(2.5)`` seeded other games than 3 silently; the random
+    policy took the one and refused the others."""
+    import numpy as np
+
+    from agentgym import make
+    from agentgym.policies.random import RandomAgent
+
+    def actions(agent) -> list[str]:
+        env = make("games/GuessTheNumber-v0")
+        try:
+            observation, _ = env.reset(seed=0)
+            return [agent(env, observation) for _ in range(5)]
+        finally:
+            env.close()
+
+    assert actions(RandomAgent(np.int64(3))) == actions(RandomAgent(3))
+    for seed in ("3", 2.5, True):
+        with pytest.raises(ValueError, match="RandomAgent: seed must be an integer or None"):
+            RandomAgent(seed)
