@@ -68,6 +68,8 @@ conversions (input schemas to argument schemas, results to text).
 from __future__ import annotations
 
 import asyncio
+import copy
+import functools
 import importlib.util
 import os
 import re
@@ -303,6 +305,22 @@ class MCPToolset(Toolset):
         if previous is not None:
             previous.close(self.shutdown_grace)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What ``copy.deepcopy`` and ``pickle`` take: the configuration, between episodes (see
+        :meth:`Toolset.__getstate__ <agentgym.tools.Toolset.__getstate__>`), without the
+        running server (``scope="environment"``) and its session: the copy starts its own."""
+        state = super().__getstate__()
+        for name in ("_lock", "_connection", "_finalizer", "_starting"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._connection = None
+        self._finalizer = None
+        self._starting = set()
+
     def __repr__(self) -> str:
         return f"MCPToolset({' '.join(self.command)!r}, scope={self.scope!r})"
 
@@ -338,19 +356,38 @@ def _agent_tools(toolset: MCPToolset, listing: list[Any]) -> tuple[Tool, ...]:
 
 
 def _caller(toolset: MCPToolset, server_name: str) -> Any:
-    owner = weakref.ref(toolset)  # the tool must not keep a dropped toolset (and its server) alive
-
-    async def call(**arguments: Any) -> str:
-        live = owner()
-        connection = None if live is None else live._connection
-        if connection is None:
-            raise ToolError("the MCP session is closed")
-        # The server's own read timeout a little past the tool's: the tool's bound (which cancels
-        # this call, and so sends the server a cancellation) is the one the agent reads.
-        return await connection.acall(server_name, arguments, live.call_timeout + 1.0)
-
-    call.__name__ = f"mcp_{_NAME_CHARS.sub('_', server_name)}"
+    """The function of the agent's tool ``server_name``: a call on ``toolset``'s running server."""
+    call = functools.partial(_call, _Owner(toolset), server_name)
+    call.__name__ = f"mcp_{_NAME_CHARS.sub('_', server_name)}"  # type: ignore[attr-defined]
     return call
+
+
+async def _call(owner: "_Owner", server_name: str, /, **arguments: Any) -> str:
+    live = owner.toolset()
+    connection = None if live is None else live._connection
+    if connection is None:
+        raise ToolError("the MCP session is closed")
+    # The server's own read timeout a little past the tool's: the tool's bound (which cancels
+    # this call, and so sends the server a cancellation) is the one the agent reads.
+    return await connection.acall(server_name, arguments, live.call_timeout + 1.0)
+
+
+class _Owner:
+    """A tool's toolset, held weakly (the tool must not keep a dropped toolset, and its server,
+    alive); a copy of the tool (``copy.deepcopy`` or ``pickle`` of its environment) is a tool of
+    the copy of the toolset, not of this one."""
+
+    __slots__ = ("toolset",)
+
+    def __init__(self, toolset: MCPToolset) -> None:
+        self.toolset = weakref.ref(toolset)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "_Owner":
+        live = self.toolset()
+        return self if live is None else _Owner(copy.deepcopy(live, memo))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _Owner, (self.toolset(),)
 
 
 def _names(what: str, names: Iterable[str]) -> list[str]:

@@ -1,12 +1,13 @@
 """Exploratory tests (round 14) of MCPToolset and the tools environments: root schemas that
 combine subschemas, a listing that cannot be offered, required names without a property, empty
 arguments of the command, an unclosed quote in it, the store server's latency,
-LocalStore's only, a start cut short by a shutdown, copies of the multi-tool environment."""
+LocalStore's only, a start cut short by a shutdown, copies of the tools environments."""
 
 from __future__ import annotations
 
 import copy
 import json
+import pickle
 import shlex
 import sys
 import threading
@@ -200,3 +201,29 @@ def test_a_copy_of_the_multitool_environment_calls_its_own_store():
     finally:
         original.close()
         copied.close()
+
+
+
+def test_a_copy_of_an_mcp_toolset_starts_and_calls_its_own_server(resources):
+    """MCPToolset could not be copied at all ('cannot pickle _thread.lock object', before any
+    reset: so neither could tools/Service-v0), though a toolset between episodes may be; and its
+    tools were closures over the toolset that made them, so a copy's calls went to the original's
+    server ('the MCP session is closed' once the original's had ended)."""
+    original = raw_toolset("echo", {"type": "object", "properties": {"copied": {"type": "boolean"}}},
+                           scope="environment", call_timeout=5.0)
+    original.open()  # its server runs on between episodes (scope="environment")
+    original.close()
+    copied = copy.deepcopy(original)
+    try:
+        assert copied.server_pid is None and original.server_pid is not None
+        copied.open()
+        assert copied.server_pid not in (None, original.server_pid)
+        original.shutdown()
+        outcome = invoke(copied.tools()[0], {"copied": True})
+        assert outcome.ok and json.loads(outcome.content) == {"copied": True}, outcome
+        again = pickle.loads(pickle.dumps(copied.tools()[0]))  # a tool pickles with its (closed) toolset
+        assert invoke(again, {"copied": True}).content == "Error: the MCP session is closed"
+    finally:
+        copied.shutdown()
+        original.shutdown()
+    resources.assert_released()
