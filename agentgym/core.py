@@ -264,6 +264,14 @@ _NONE = ()  # ``tools``/``toolsets`` left empty (the one empty tuple: compared b
 HINT_LEVELS = (1, 2, 3)
 
 
+def own_copy(observation: Observation) -> Observation:
+    """A multimodal observation with each value copied (an image array the environment keeps
+    stays as it was, whatever the caller does in place to the one it was given); text as it is."""
+    if isinstance(observation, dict):
+        return {key: copy.copy(value) for key, value in observation.items()}
+    return observation
+
+
 def _first_sentence(text: str, limit: int = 300) -> str:
     """The first sentence of ``text`` (up to ``limit`` characters), stripped. A sentence ends
     at ``.``, ``!`` or ``?`` before a space and a word that starts no sentence of its own (a
@@ -687,7 +695,7 @@ class LLMEnv(ToolHost, gym.Env):
         info: ResetInfo = {"task_id": prefix + str(self._episode), "instructions": self.instructions, "tools": tools}
         self._done = False
         self._has_episode = True
-        self._last_observation = observation
+        self._last_observation = own_copy(observation)
         return info
 
     def _step_program(self, action: Any) -> _Program:
@@ -785,7 +793,7 @@ class LLMEnv(ToolHost, gym.Env):
     def _record_step(self, feedback: Feedback) -> StepInfo:
         """Take in what a move did (the episode ends if it terminated); the step's ``info``."""
         self._done = self._done or feedback.terminated  # already done: closed while ``play`` ran
-        self._last_observation = feedback.observation
+        self._last_observation = own_copy(feedback.observation)
         info: StepInfo = {"reward_components": feedback.rewards, "error": feedback.error,
                           "success": feedback.success}
         if feedback.error is not None:
@@ -948,10 +956,7 @@ class LLMEnv(ToolHost, gym.Env):
         last = self._last_observation
         # A multimodal environment keeps showing its last image with the error text: a copy, as
         # every observation is the caller's own (one that changes it leaves the last one alone).
-        if isinstance(last, dict):
-            observation = {**{key: copy.copy(value) for key, value in last.items()}, "text": text}
-        else:
-            observation = text
+        observation = {**own_copy(last), "text": text} if isinstance(last, dict) else text
         return Feedback(observation, rewards, error=message, error_kind=ErrorKind.INVALID_ACTION)
 
     def _plain_action(self, action: Any) -> str:

@@ -455,11 +455,12 @@ class BrowserEnv(LLMEnv):
 
 
 def png_to_array(png: bytes) -> np.ndarray:
-    """PNG bytes as an ``H x W x 3`` uint8 array."""
+    """PNG bytes as an ``H x W x 3`` uint8 array of its own (writable: an agent may normalise
+    its observation in place)."""
     from PIL import Image
 
     with Image.open(io.BytesIO(png)) as image:
-        return np.asarray(image.convert("RGB"))
+        return np.array(image.convert("RGB"))
 
 
 __all__ = ["BrowserEnv", "GOING_ON", "PageStatus", "png_to_array"]

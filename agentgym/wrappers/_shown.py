@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
+
+from agentgym.core import own_copy
 
 
 def answered_like(last: Any, text: str) -> Any:
@@ -13,5 +14,6 @@ def answered_like(last: Any, text: str) -> Any:
     (a copy of each other value: every observation is the caller's own), as an environment's own
     invalid-action observation does (:meth:`agentgym.core.LLMEnv.step`)."""
     if isinstance(last, dict):
-        return {**{key: copy.copy(value) for key, value in last.items()}, "text": text}
+        return {**own_copy(last), "text": text}
     return text
+

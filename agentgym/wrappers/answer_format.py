@@ -9,7 +9,7 @@ from typing import Any, Callable
 import gymnasium as gym
 from gymnasium.error import ResetNeeded
 
-from agentgym.core import ConfigError, check_number
+from agentgym.core import ConfigError, check_number, own_copy
 from agentgym.info import ErrorKind
 from agentgym.wrappers._shown import answered_like
 
@@ -111,7 +111,7 @@ class AnswerFormat(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         observation, info = self.env.reset(seed=seed, options=options)
         self._done = False
-        self._last_observation = observation
+        self._last_observation = own_copy(observation)  # the agent may change its own in place
         instructions = info.get("instructions") or ""
         info["instructions"] = f"{instructions}\n\n{self.instruction}" if instructions else self.instruction
         return observation, info
@@ -131,7 +131,7 @@ class AnswerFormat(gym.Wrapper, gym.utils.RecordConstructorArgs):
             return observation, float(sum(rewards.values())), False, False, info
         observation, reward, terminated, truncated, info = self.env.step(move)
         self._done = terminated or truncated
-        self._last_observation = observation
+        self._last_observation = own_copy(observation)  # the agent may change its own in place
         info["format_ok"] = True
         return observation, reward, terminated, truncated, info
 

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import gymnasium as gym
 from gymnasium.error import ResetNeeded
 
-from agentgym.core import is_int
+from agentgym.core import is_int, own_copy
 from agentgym.info import ErrorKind
 from agentgym.tools.calls import ParsedAction, ToolCall, clip
 from agentgym.tools.formats import DEFAULT_FORMATS, parse_action, resolve_formats
@@ -119,7 +119,7 @@ class ToolCalling(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.calls_this_episode = 0
         self._stats = ToolStats()
         self._done = False
-        self._last_observation = observation
+        self._last_observation = own_copy(observation)  # the agent may change its own in place
         return observation, info
 
     def step(self, action: Any):
@@ -135,7 +135,7 @@ class ToolCalling(gym.Wrapper, gym.utils.RecordConstructorArgs):
             action if parsed.text is None else parsed.text
         )
         self._done = terminated or truncated
-        self._last_observation = observation
+        self._last_observation = own_copy(observation)  # the agent may change its own in place
         info["tool_calls_in_episode"] = self.calls_this_episode
         info["tool_stats"] = stats = self._stats.summary()
         if self._done:
