@@ -64,6 +64,7 @@ written wrapped, ``{"verbatim_message": {...}}``, and unwrapped on reading.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -640,6 +641,9 @@ class TrajectoryWriter:
         # with the next line.
         self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 - held open until close()
         self._regular = self._file.seekable()  # not a pipe: it has a last line, and can be synced
+        # Whether a deletion can be seen: the file has a link now (a file system that reports
+        # none for live files is not watched).
+        self._watch_deletion = self._regular and os.fstat(self._file.fileno()).st_nlink > 0
         # A line cut off (by a crash before this writer, or by a failed write of this writer's)
         # is ended before the next one starts.
         self._torn = self._regular and self._file.tell() > 0 and not _ends_with_newline(self.path)
@@ -653,7 +657,12 @@ class TrajectoryWriter:
         skips it as one damaged line and every later line is whole. A trajectory whose record
         :meth:`Trajectory.from_dict` would refuse (a turn's ``error`` that is no text, a
         ``success`` of ``None``...), which the reader would skip as a damaged line, is not
-        written: ``ValueError`` naming the field."""
+        written: ``ValueError`` naming the field. A file deleted while it is written (its folder
+        removed mid-run) is a ``FileNotFoundError``: writing on into the deleted file would lose
+        every later trajectory without a word."""
+        if self._watch_deletion and os.fstat(self._file.fileno()).st_nlink == 0:
+            raise FileNotFoundError(errno.ENOENT, "the trajectory file was deleted while it was being written "
+                                                  "(nothing written after that could be read back)", str(self.path))
         record = trajectory.to_dict(images=self.images)  # the image files are in place after this
         try:
             Trajectory.from_dict(record)  # the reader's checks (images left as references)
