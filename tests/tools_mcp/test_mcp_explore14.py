@@ -1,7 +1,7 @@
 """Exploratory tests (round 14) of MCPToolset and the tools environments: root schemas that
 combine subschemas, a listing that cannot be offered, required names without a property, empty
 arguments of the command, an unclosed quote in it, the store server's latency,
-LocalStore's only, a start cut short by a shutdown, copies of the tools environments."""
+LocalStore's only, a start cut short by a shutdown, copies of the tools environments, pickles."""
 
 from __future__ import annotations
 
@@ -227,3 +227,26 @@ def test_a_copy_of_an_mcp_toolset_starts_and_calls_its_own_server(resources):
         copied.shutdown()
         original.shutdown()
     resources.assert_released()
+
+
+def test_the_multitool_environment_pickles_and_plays_on():
+    """An environment pickles ('Copies' in agentgym.core); tools/MultiTool-v0 failed with "Can't
+    pickle <function <lambda>>": its LocalStore holds the store's tool specs, whose handlers are
+    lambdas."""
+    from agentgym.envs.tools.service.api import SPECS, ToolSpec
+
+    env = agentgym.make("tools/MultiTool-v0", difficulty="medium")
+    copied = pickle.loads(pickle.dumps(env))
+    try:
+        copied.reset(seed=3)
+        for _ in range(10):
+            _, reward, terminated, truncated, info = copied.step(copied.unwrapped.oracle_action())
+            if terminated or truncated:
+                break
+        assert info["success"] and reward == 1.0, info
+        assert pickle.loads(pickle.dumps(SPECS["place_order"])) is SPECS["place_order"]
+        other = ToolSpec("count", "Count.", {"type": "object"}, len)  # not one of the service's: pickled whole
+        assert pickle.loads(pickle.dumps(other)) == other
+    finally:
+        env.close()
+        copied.close()

@@ -46,6 +46,14 @@ class ToolSpec:
         """Check ``arguments`` against :attr:`parameters` and run the handler."""
         return self.handler(store, check(self, arguments))
 
+    def __reduce__(self) -> Any:
+        """One of the service's own tools pickles by its name (their handlers are lambdas, which
+        pickle cannot take), so what holds one -- a :class:`~.local.LocalStore`, an environment
+        -- pickles; another spec pickles as any object does."""
+        if SPECS.get(self.name) is self:
+            return _spec_named, (self.name,)
+        return super().__reduce__()
+
 
 def _schema(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
@@ -148,6 +156,11 @@ ADMIN_TOOLS: tuple[ToolSpec, ...] = (
 AGENT_TOOL_NAMES = tuple(spec.name for spec in AGENT_TOOLS)
 ADMIN_TOOL_NAMES = tuple(spec.name for spec in ADMIN_TOOLS)
 SPECS = {spec.name: spec for spec in AGENT_TOOLS + ADMIN_TOOLS}
+
+
+def _spec_named(name: str) -> ToolSpec:
+    """The service's tool ``name`` (what a pickled :class:`ToolSpec` is read back as)."""
+    return SPECS[name]
 
 
 # ---------------------------------------------------------------------- argument checks
