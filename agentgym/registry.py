@@ -373,13 +373,17 @@ def make(
             raise exc.__cause__ from None
         raise
     env = _wrapped(f"make({id!r})", env, wrappers)
-    if tool_calling:
-        env = with_tool_calling(env)
-    turns = info.max_turns if max_turns is _UNSET else max_turns
-    if turns is not None:
-        env = TurnLimit(env, turns)
-    if episode_statistics:
-        env = EpisodeStatistics(env)
+    try:  # the default wrappers: tool calling asks the environment for its tools, which may fail
+        if tool_calling:
+            env = with_tool_calling(env)
+        turns = info.max_turns if max_turns is _UNSET else max_turns
+        if turns is not None:
+            env = TurnLimit(env, turns)
+        if episode_statistics:
+            env = EpisodeStatistics(env)
+    except BaseException:
+        env.close()
+        raise
     return env
 
 

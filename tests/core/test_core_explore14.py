@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import agentgym
+
 from agentgym.browser.env import png_to_array
 from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_number, is_finite_number
 from agentgym.wrappers import AnswerFormat, ToolCalling
@@ -70,3 +72,33 @@ def test_a_wrapper_answering_with_the_last_image_shows_it_as_it_was(wrap):
     observation["image"] -= 100
     shown = env.step("<answer>unclosed" if isinstance(env, AnswerFormat) else "<tool_call>{oops</tool_call>")[0]
     assert shown["image"].shape == (4, 4, 3) and (shown["image"] == 100).all(), shown["text"]
+
+
+class ToolsThatFail(LLMEnv):
+    """An environment whose tool list cannot be read (a toolset whose server will not start)."""
+
+    closed = 0
+
+    def new_episode(self, options):
+        return "go"
+
+    def play(self, action):
+        return Feedback("ok")
+
+    def all_tools(self):
+        raise RuntimeError("the tool server did not start")
+
+    def close(self):
+        type(self).closed += 1
+        super().close()
+
+
+agentgym.register("explore14/ToolsThatFail-v0", ToolsThatFail)
+
+
+def test_make_closes_an_environment_whose_tools_cannot_be_listed():
+    """make() built the environment, then asked for its tools to put ToolCalling around it: a
+    failure there left the environment (its browser, its servers) open."""
+    with pytest.raises(RuntimeError, match="the tool server did not start"):
+        agentgym.make("explore14/ToolsThatFail-v0")
+    assert ToolsThatFail.closed == 1
