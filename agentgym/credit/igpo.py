@@ -30,7 +30,7 @@ rollout gets 0 everywhere.
 
 from __future__ import annotations
 
-from typing import Iterable, Literal, Sequence
+from typing import Iterable, Literal
 
 import numpy as np
 

@@ -19,7 +19,7 @@ that count 0 times, such as a turn without generated tokens).
 
 from __future__ import annotations
 
-from typing import Iterable, Literal, Sequence
+from typing import Iterable, Literal
 
 import numpy as np
 
