@@ -191,11 +191,17 @@ class TokenTranscript:
 
     # --------------------------------------------------------------- helpers
     def _render(self, messages: list[dict[str, Any]]) -> str:
-        if not self._multimodal and has_image_parts(messages):
-            raise ValueError("the conversation holds images, which a text-only tokenizer cannot turn into "
-                             "tokens: play it with a vision policy (a processor, e.g. HFVisionPolicy), or use the "
-                             "environment's text view")
-        return render_prompt(self.tokenizer, messages, self.tools)
+        """The conversation through the chat template. A text tokenizer's template that takes
+        image parts (a vision model's, drawing its placeholder) renders them; one that cannot
+        fails, and the error says why rather than the template's own words."""
+        try:
+            return render_prompt(self.tokenizer, messages, self.tools)
+        except Exception as exc:
+            if self._multimodal or not has_image_parts(messages):
+                raise
+            raise ValueError(f"the conversation holds images, which this text-only tokenizer's chat template "
+                             f"cannot render ({type(exc).__name__}: {exc}): play it with a vision policy (a "
+                             f"processor, e.g. HFVisionPolicy), or use the environment's text view") from exc
 
     def _encode(self, text: str, images: list[Any]) -> list[int]:
         return encode_text(self.tokenizer, text, images)

@@ -76,11 +76,13 @@ agentgym.register("explore14/Picture-v0", Picture, max_turns=3)
 
 
 def test_an_image_conversation_for_a_text_only_tokenizer_says_so():
-    """A token-level policy with a text-only tokenizer given a conversation with images failed
-    with 'TypeError: can only concatenate str (not "list") to str' from inside the chat
-    template; the episode's error now says what is wrong and what to use instead."""
+    """A token-level policy with a text-only tokenizer whose template cannot take image parts,
+    given a conversation with images, failed with only 'TypeError: can only concatenate str (not
+    "list") to str' from inside the chat template; the episode's error now says what is wrong
+    and what to use instead. (A text tokenizer whose template draws image placeholders still
+    renders them: tests/vlm/test_vlm_transcript.py.)"""
     trajectory = rollout(LogprobCount(lambda n: n), [Task("explore14/Picture-v0", 0)], RolloutConfig(max_turns=2),
                          progress=False).trajectories[0]
     assert trajectory.error_kind == "policy" and not trajectory.turns
-    assert "the conversation holds images, which a text-only tokenizer cannot turn into tokens" in trajectory.error
-    assert "HFVisionPolicy" in trajectory.error and "TypeError" not in trajectory.error
+    assert "the conversation holds images, which this text-only tokenizer's chat template cannot render" \
+        in trajectory.error and "HFVisionPolicy" in trajectory.error
