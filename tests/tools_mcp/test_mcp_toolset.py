@@ -385,6 +385,9 @@ def test_a_shutdown_while_the_server_starts_fails_that_start_and_leaves_nothing(
     starting.join(5)
     assert not starting.is_alive() and time.perf_counter() - started < 5
     assert "error" in failure and gone(pid, within=1.0)
+    # said as what happened: it was closed, not that the server failed to start (explore14)
+    assert "was closed before it started" in str(failure["error"])
+    assert "could not be started" not in str(failure["error"])
     resources.assert_released()
 
 
