@@ -372,19 +372,15 @@ def make(
         if isinstance(exc.__cause__, ConfigError):
             raise exc.__cause__ from None
         raise
-    env = _wrapped(f"make({id!r})", env, wrappers)
-    try:  # the default wrappers: tool calling asks the environment for its tools, which may fail
-        if tool_calling:
-            env = with_tool_calling(env)
-        turns = info.max_turns if max_turns is _UNSET else max_turns
-        if turns is not None:
-            env = TurnLimit(env, turns)
-        if episode_statistics:
-            env = EpisodeStatistics(env)
-    except BaseException:
-        env.close()
-        raise
-    return env
+    # The user's wrappers, then the defaults (tool calling asks the environment for its tools,
+    # which may fail): the environment is closed if any of them fails.
+    turns = info.max_turns if max_turns is _UNSET else max_turns
+    defaults = [with_tool_calling] if tool_calling else []
+    if turns is not None:
+        defaults.append(functools.partial(TurnLimit, max_turns=turns))
+    if episode_statistics:
+        defaults.append(EpisodeStatistics)
+    return _wrapped(f"make({id!r})", env, [*wrappers, *defaults])
 
 
 def with_tool_calling(env: gym.Env) -> gym.Env:
