@@ -27,6 +27,7 @@ import importlib.util
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -98,7 +99,7 @@ def gem_runner(gem: types.ModuleType, workdir: str) -> Callable[[], str]:
 def bench(rounds: int, calls: int, gem_wheel: Path | None) -> dict[str, Any]:
     sandbox = Sandbox(LIMITS)
     session = sandbox.session()
-    workdir = tempfile.mkdtemp(prefix="bench-sandbox-")
+    workdir = tempfile.mkdtemp(prefix="bench-sandbox-")  # GEM's scratch folder, removed at the end
     contenders: dict[str, Callable[[], str]] = {
         "plain": lambda: subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True).stdout,
         "oneshot": lambda: sandbox.run_python(CODE).stdout,
@@ -122,6 +123,7 @@ def bench(rounds: int, calls: int, gem_wheel: Path | None) -> dict[str, Any]:
                     seconds[name].append(time.perf_counter() - start)
     finally:
         session.close()
+        shutil.rmtree(workdir, ignore_errors=True)
     median_ms = {name: statistics.median(values) * 1000 for name, values in seconds.items()}
     report: dict[str, Any] = {
         "code": CODE, "rounds": rounds, "calls_per_round": calls, "median_ms": median_ms,

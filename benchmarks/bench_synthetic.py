@@ -283,39 +283,40 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     register()
-    work = Path(tempfile.mkdtemp(prefix="bench-synthetic-"))
-    guess_jsonl, words_jsonl = work / "guess.jsonl", work / "words.jsonl"
-    rollout(RandomPolicy(seed=1), [Task(GUESS, seed=s, kwargs=EASY) for s in range(args.buffer_episodes)],
-            RolloutConfig(group_size=1), trajectories_path=guess_jsonl, progress=False)
-    rollout(RandomWords(), [Task(ENV_ID, seed=s) for s in range(20)],
-            RolloutConfig(group_size=2, system_prompt=None, sampling=SamplingParams(seed=5)),
-            trajectories_path=words_jsonl, progress=False)
-    buffer = ReplayBuffer.from_jsonl(guess_jsonl)
-    episodes = real_episodes(args.episodes, seed=5_000)
+    with tempfile.TemporaryDirectory(prefix="bench-synthetic-") as folder:  # trajectories and runs
+        work = Path(folder)
+        guess_jsonl, words_jsonl = work / "guess.jsonl", work / "words.jsonl"
+        rollout(RandomPolicy(seed=1), [Task(GUESS, seed=s, kwargs=EASY) for s in range(args.buffer_episodes)],
+                RolloutConfig(group_size=1), trajectories_path=guess_jsonl, progress=False)
+        rollout(RandomWords(), [Task(ENV_ID, seed=s) for s in range(20)],
+                RolloutConfig(group_size=2, system_prompt=None, sampling=SamplingParams(seed=5)),
+                trajectories_path=words_jsonl, progress=False)
+        buffer = ReplayBuffer.from_jsonl(guess_jsonl)
+        episodes = real_episodes(args.episodes, seed=5_000)
 
-    embedded_spec = "bench_synthetic:rules_guess" if args.quick else "bench_synthetic:embedded_experience"
-    from agentgym.synthetic.env import experience_model_from
+        embedded_spec = "bench_synthetic:rules_guess" if args.quick else "bench_synthetic:embedded_experience"
+        from agentgym.synthetic.env import experience_model_from
 
-    embedded = experience_model_from(embedded_spec, sampling=SAMPLING, timeout=3600.0)
-    rules = ExperienceModel(rules_guess(), max_history_turns=64)
-    name = "scripted rules (--quick)" if args.quick else "smollm2-135m"
-    agreement_rows = []
-    for model_name, model, reveal, k in [(name, embedded, True, 3), (name, embedded, True, 0),
-                                         (name, embedded, False, 3), ("scripted rules (reference)", rules, True, 3)]:
-        started = time.perf_counter()
-        result = agreement(model, buffer, episodes, reveal=reveal, k=k)
-        print(f"agreement {model_name} reveal={reveal} k={k}: {json.dumps({x: y for x, y in result.items() if x != 'samples'})} "
-              f"({time.perf_counter() - started:.0f} s)", flush=True)
-        agreement_rows.append({"model": model_name, "reveal": reveal, "k": k, "result": result})
+        embedded = experience_model_from(embedded_spec, sampling=SAMPLING, timeout=3600.0)
+        rules = ExperienceModel(rules_guess(), max_history_turns=64)
+        name = "scripted rules (--quick)" if args.quick else "smollm2-135m"
+        agreement_rows = []
+        for model_name, model, reveal, k in [(name, embedded, True, 3), (name, embedded, True, 0),
+                                             (name, embedded, False, 3), ("scripted rules (reference)", rules, True, 3)]:
+            started = time.perf_counter()
+            result = agreement(model, buffer, episodes, reveal=reveal, k=k)
+            print(f"agreement {model_name} reveal={reveal} k={k}: {json.dumps({x: y for x, y in result.items() if x != 'samples'})} "
+                  f"({time.perf_counter() - started:.0f} s)", flush=True)
+            agreement_rows.append({"model": model_name, "reveal": reveal, "k": k, "result": result})
 
-    training_rows = []
-    if not args.skip_training:
-        for model_name, spec in [(name, "bench_synthetic:rules_words" if args.quick else embedded_spec),
-                                 ("scripted rules (reference)", "bench_synthetic:rules_words")]:
-            result = train_on_synthetic(spec, args, words_jsonl, work / f"run-{len(training_rows)}")
-            print(f"training {model_name}: {json.dumps(result)}", flush=True)
-            training_rows.append({"model": model_name, "result": result})
-    close_shared()
+        training_rows = []
+        if not args.skip_training:
+            for model_name, spec in [(name, "bench_synthetic:rules_words" if args.quick else embedded_spec),
+                                     ("scripted rules (reference)", "bench_synthetic:rules_words")]:
+                result = train_on_synthetic(spec, args, words_jsonl, work / f"run-{len(training_rows)}")
+                print(f"training {model_name}: {json.dumps(result)}", flush=True)
+                training_rows.append({"model": model_name, "result": result})
+        close_shared()
 
     report = {
         "agreement": agreement_rows, "training": training_rows,

@@ -1,9 +1,10 @@
 """benchmarks/bench_synthetic.py runs end to end in its quick mode (the scripted rules in place
-of the embedded model) and reports every figure."""
+of the embedded model), reports every figure and leaves no temporary files behind."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,12 +13,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_quick_mode_writes_the_expected_report(tmp_path):
+    temporary = tmp_path / "tmp"  # the benchmark's TMPDIR: what it makes there it must remove
+    temporary.mkdir()
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_synthetic.py"), "--quick", "--episodes", "2",
          "--buffer-episodes", "4", "--train-steps", "2", "--tasks-per-step", "2", "--group-size", "2",
          "--threads", "1", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT)
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env={**os.environ, "TMPDIR": str(temporary)})
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # torch keeps its compiler cache there on purpose (torchinductor_<user>, shared across runs)
+    assert not [p for p in temporary.iterdir() if not p.name.startswith("torchinductor_")], sorted(temporary.iterdir())
     report = json.loads((tmp_path / "bench_synthetic_quick.json").read_text())
     assert (tmp_path / "bench_synthetic_quick.md").read_text().startswith("### Synthetic experience")
     rows = {(r["model"], r["reveal"], r["k"]): r["result"] for r in report["agreement"]}

@@ -1,11 +1,12 @@
 """The tools family's benchmarks (``benchmarks/bench_sandbox.py``, ``benchmarks/bench_sql.py``,
 whose figures are in RESULTS.md) run end to end in a tiny configuration and write every figure
 they report. Timings here are too few to judge the targets; what is checked is that each
-contender ran and got the right result."""
+contender ran and got the right result, and that a run leaves no temporary files behind."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_benchmark(name: str, *arguments: str, out: Path) -> dict:
+    temporary = out.parent / "tmp"  # the benchmark's TMPDIR: what it makes there it must remove
+    temporary.mkdir()
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / name), *arguments, "--out", str(out)],
-                          capture_output=True, text=True, timeout=300, cwd=out.parent)
+                          capture_output=True, text=True, timeout=300, cwd=out.parent,
+                          env={**os.environ, "TMPDIR": str(temporary)})
     assert done.returncode == 0, done.stderr[-3000:]
+    assert not list(temporary.iterdir()), f"{name} left temporary files: {sorted(temporary.iterdir())}"
     assert (out / name.replace(".py", ".md")).read_text().strip()
     return json.loads((out / name.replace(".py", ".json")).read_text())
 
