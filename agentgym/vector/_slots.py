@@ -351,12 +351,26 @@ class SlotVectorEnv(VectorEnv):
         array read as ``0``, a ``None`` in a ``bool`` array as ``False``, and a string or an
         array of another shape raised out of the whole ``step``. Such an array is widened first: to the
         common number type for ints and floats, else to an ``object`` array (``None`` where no
-        slot gave a value yet)."""
+        slot gave a value yet).
+
+        A key that some slots give as a dict and others as anything else (a tool call's details,
+        or ``None`` where there was none) cannot be a nested vector info: Gymnasium raised out
+        of the ``step`` (a plain value first) or stored the later value in the nested info under
+        the slot's index (a dict first). Its array is then an ``object`` array of each slot's
+        value as given, the dicts included."""
         for key, value in env_info.items():
             array = vector_infos.get(key)
-            if key != "final_obs" and isinstance(array, np.ndarray) and not isinstance(value, dict):
+            if key != "final_obs" and array is not None and isinstance(array, dict) != isinstance(value, dict):
+                mask = vector_infos[f"_{key}"]
+                array = _unbatched(array, mask) if isinstance(array, dict) else _holding(array, value, mask)
+                array[env_num] = value
+                mask[env_num] = True
+                vector_infos[key] = array
+                continue
+            if key != "final_obs" and isinstance(array, np.ndarray):
                 vector_infos[key] = _holding(array, value, vector_infos.get(f"_{key}"))
-        return super()._add_info(vector_infos, env_info, env_num)
+            vector_infos = super()._add_info(vector_infos, {key: value}, env_num)
+        return vector_infos
 
     def _batched_observations(self) -> Any:
         space = self.single_observation_space
@@ -679,6 +693,24 @@ def _holding(array: np.ndarray, value: Any, given: np.ndarray | None) -> np.ndar
         if given is None or given[i]:
             widened[i] = row
     return widened
+
+
+def _unbatched(nested: dict[str, Any], given: np.ndarray) -> np.ndarray:
+    """A nested vector info (one array and one ``_key`` mask per key) back as an ``object``
+    array of each slot's dict, ``None`` for the slots that gave none (``given`` false)."""
+    rows = np.full(len(given), None, dtype=object)
+    for i in np.flatnonzero(given):
+        row: dict[str, Any] = {}
+        for key, values in nested.items():
+            mask = nested.get(f"_{key}")
+            if (key.startswith("_") and key[1:] in nested) or mask is None or not mask[i]:
+                continue  # a mask, or a key this slot did not give
+            if isinstance(values, dict):
+                row[key] = _unbatched(values, mask)[i]
+            else:
+                row[key] = values.tolist()[i] if values.ndim == 1 else values[i]
+        rows[i] = row
+    return rows
 
 
 def _as_autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:

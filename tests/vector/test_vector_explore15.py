@@ -1,0 +1,59 @@
+"""Exploratory tests, round 15: vector infos whose slots give a dict for a key that others give
+a plain value for; seeds no environment can take."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from vector_test_envs import EchoEnv
+
+from agentgym import Feedback
+from agentgym.vector import ThreadVectorEnv
+
+
+class DetailEnv(EchoEnv):
+    """Each step reports ``info["tool_call"] = detail`` (a dict for one slot, ``None`` or text
+    for another, as a tool-calling environment reports a call or none)."""
+
+    def __init__(self, detail: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.detail = detail
+
+    def play(self, action: str) -> Feedback:
+        return Feedback("done", {"outcome": 0.0}, info={"tool_call": self.detail})
+
+
+def test_a_key_some_slots_give_as_a_dict_and_others_not_keeps_each_slots_value():
+    # A plain value first made an object array, and a later slot's dict raised
+    # "'numpy.ndarray' object has no attribute 'get'" out of step(), after every slot had
+    # stepped; a dict first made a nested vector info, and a later slot's value was stored
+    # in it under the key 1 ({'name': array([...]), '_name': ..., 1: None}).
+    call = {"name": "search", "args": {"q": "x"}}
+    details = [None, call, "no tool", call]
+    envs = ThreadVectorEnv([lambda detail=detail: DetailEnv(detail) for detail in details])
+    try:
+        envs.reset(seed=0)
+        _, _, _, _, infos = envs.step(["go"] * 4)
+        envs.reset(seed=0)
+        _, _, _, _, reversed_infos = envs.step(["go"] * 4)
+    finally:
+        envs.close()
+    assert infos["tool_call"].tolist() == details
+    assert infos["_tool_call"].tolist() == [True] * 4
+    assert reversed_infos["tool_call"].tolist() == details
+
+
+def test_a_dict_first_then_plain_values_keeps_each_slots_value():
+    call = {"name": "search", "args": {"q": "x"}, "calls": 2}
+    details = [call, None, {"name": "look"}, 5]
+    envs = ThreadVectorEnv([lambda detail=detail: DetailEnv(detail) for detail in details])
+    try:
+        envs.reset(seed=0)
+        _, _, _, _, infos = envs.step(["go"] * 4)
+    finally:
+        envs.close()
+    assert infos["tool_call"].dtype == object
+    assert infos["tool_call"].tolist() == details
+    assert [type(v["calls"]) for v in infos["tool_call"][:1]] == [int]
+    assert infos["_tool_call"].tolist() == [True] * 4
