@@ -726,10 +726,14 @@ def _as_autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
 def _seeds_per_slot(seed: int | Sequence[int | None] | None, n: int) -> list[int | None]:
     """Slot ``i``'s seed: ``seed + i`` for an int, ``seed[i]`` for a list (tuple, array) of
     ``n`` ints or ``None``; a ``ValueError`` naming the argument for anything else (a bool, a
-    float in the list, a dict or a set), before any environment is reset."""
+    float in the list, a dict or a set, a negative int: no environment takes one, Gymnasium's
+    seeding included), before any environment is reset."""
     if seed is None:
         return [None] * n
+    negative = ValueError(f"seed must be at least 0 (no environment takes a negative seed), got {_clipped(seed)}")
     if is_int(seed):
+        if seed < 0:
+            raise negative
         return [int(seed) + i for i in range(n)]
     refused = ValueError(f"seed must be an int, a list of one int or None per sub-environment ({n}), or None, "
                          f"got {_clipped(seed)}")
@@ -738,6 +742,8 @@ def _seeds_per_slot(seed: int | Sequence[int | None] | None, n: int) -> list[int
     seeds = list(seed)
     if not all(s is None or is_int(s) for s in seeds):
         raise refused
+    if any(s is not None and s < 0 for s in seeds):
+        raise negative
     if len(seeds) != n:
         raise ValueError(f"expected one seed per sub-environment ({n}), got {len(seeds)}")
     return [None if s is None else int(s) for s in seeds]  # NumPy seeds as plain ints: Gymnasium's reset takes no other

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from vector_test_envs import EchoEnv
+import pytest
+from vector_test_envs import EchoEnv, Factory
 
 from agentgym import Feedback
 from agentgym.vector import ThreadVectorEnv
@@ -57,3 +58,20 @@ def test_a_dict_first_then_plain_values_keeps_each_slots_value():
     assert infos["tool_call"].tolist() == details
     assert [type(v["calls"]) for v in infos["tool_call"][:1]] == [int]
     assert infos["_tool_call"].tolist() == [True] * 4
+
+
+@pytest.mark.parametrize("seed", [-1, [3, -2]])
+def test_a_negative_seed_is_refused_not_turned_into_a_failed_environment(seed):
+    # reset(seed=-1) reached slot 0's reset, whose "seed must be at least 0" became an error
+    # result that threw the environment away (rebuilt at the next reset), the other slots reset.
+    factory = Factory(EchoEnv)
+    envs = ThreadVectorEnv([factory, EchoEnv])
+    try:
+        with pytest.raises(ValueError, match="seed must be at least 0"):
+            envs.reset(seed=seed)
+        observations, infos = envs.reset(seed=0)
+    finally:
+        envs.close()
+    assert "_error" not in infos or not infos["_error"].any()
+    assert len(factory.built) == 1  # never thrown away
+    assert all(observation.startswith("episode start") for observation in observations)
