@@ -108,7 +108,9 @@ class MCPToolset(Toolset):
         command: the server's command line: a list of arguments (the program first; an argument
             may be empty, none may hold a NUL), or one string split like a shell would (no shell
             runs it; ``""`` is an empty argument).
-        env: environment variables of the server; ``None``: this process's.
+        env: environment variables set for the server on top of this process's environment
+            (which it inherits: ``PATH``, ``HOME``...; a name given here wins); ``None``: this
+            process's environment as it is.
         cwd: the server's working directory.
         scope: ``"episode"`` (a server per episode) or ``"environment"`` (one server for the
             toolset's life; see the module docstring).
