@@ -38,7 +38,8 @@ import re
 from typing import Any, ClassVar
 
 from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_int, check_number
-from agentgym.envs.tools.sql.executor import QueryResult, SQLExecutor, connect_read_only, render_result
+from agentgym.envs.tools.sql.executor import (QueryResult, SQLExecutor, connect_read_only, render_error,
+                                              render_result)
 from agentgym.envs.tools.sql.matching import MatchResult, match_results
 from agentgym.envs.tools.sql.questions import Question, draw_question, q
 from agentgym.envs.tools.sql.schemas import SCHEMAS, Database, build_database
@@ -157,7 +158,8 @@ class SQLEnv(LLMEnv):
                                 "rows": len(result.rows)}
         if not result.ok:
             info["match_reason"] = "the query failed"
-            return Feedback(f"Your query failed: {result.error}. The answer is wrong.",
+            error = render_error(result.error, self.max_result_chars)
+            return Feedback(f"Your query failed: {error}. The answer is wrong.",
                             {"outcome": 0.0}, terminated=True, info=info)
         match = self._match(result)
         info["match_reason"] = match.reason
@@ -218,7 +220,7 @@ class SQLEnv(LLMEnv):
             raise RuntimeError("call reset() before grade(): there is no question")
         result = self._executor.execute(query)
         if not result.ok:
-            return MatchResult(False, f"the query failed: {result.error}")
+            return MatchResult(False, f"the query failed: {render_error(result.error, self.max_result_chars)}")
         return self._match(result)
 
     # ------------------------------------------------------------------ baselines

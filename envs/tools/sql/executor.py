@@ -375,6 +375,8 @@ class _Watchdog:
 #: What a cell shows escaped: the column separator, C0 and C1 control characters (line breaks,
 #: tabs, NUL, ESC sequences) and U+2028/U+2029, so that each row is one line of plain text.
 _UNPRINTABLE = re.compile("[|\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
+#: What an error message shows escaped: the same characters but the separator.
+_CONTROL = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
 _ESCAPES = {"|": "\\|", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -398,15 +400,25 @@ def _cell(value: Any, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def render_error(error: str, max_chars: int = 4_000) -> str:
+    """An error message as one line of plain text of at most ``max_chars`` characters (cut
+    ending in ``…``): SQLite's messages echo the query's identifiers and tokens (``no such
+    table: ...``), which may hold control characters (escaped as in cells, ``\\n``, ``\\x1b``)
+    and run to the length of the query."""
+    text = _CONTROL.sub(_escape, error)
+    return text if len(text) <= max_chars else text[: max(0, max_chars - 1)] + "…"
+
+
 def render_result(result: QueryResult, *, max_rows: int = 30, max_chars: int = 4_000, cell_chars: int = 80) -> str:
     """``result`` as text for the agent: the error, or a ``|``-separated table of at most
     ``max_rows`` rows and ``max_chars`` characters (cells cut at ``cell_chars``), with the row
     count and a note when rows were left out. A header longer than ``max_chars`` is cut to half
     of it, and a first row that does not fit is shown cut at the budget (ending in ``…``). In cells and column names, ``|``, line breaks, tabs
     and other control characters are escaped (``\\|``, ``\\n``, ``\\t``, ``\\x1b``): one row is
-    one line."""
+    one line. An error is shown as ``Error: `` and :func:`render_error` of it, within ``max_chars``
+    in all."""
     if result.error is not None:
-        return f"Error: {result.error}"
+        return "Error: " + render_error(result.error, max_chars - len("Error: "))
     if not result.columns:
         return "The statement returned no result set."
     header = " | ".join(_cell(name, cell_chars) for name in result.columns)

@@ -1,0 +1,42 @@
+"""Exploratory round 15 of the SQL tool environment: defects found by probing, one test each."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentgym.envs.tools.sql.env import SQLEnv
+from agentgym.envs.tools.sql.executor import SQLExecutor, connect_read_only, render_result
+from agentgym.envs.tools.sql.schemas import build_database
+
+
+@pytest.fixture(scope="module")
+def executor():
+    executor = SQLExecutor(connect_read_only(build_database("shop", 0).image), time_limit=2.0, max_rows=100)
+    yield executor
+    executor.close()
+
+
+@pytest.fixture(scope="module")
+def env():
+    env = SQLEnv("easy", schema="shop", databases=1, max_result_chars=500)
+    yield env
+    env.close()
+
+
+def test_an_error_that_echoes_the_query_is_escaped_and_kept_within_the_budget(executor, env):
+    # SQLite's messages echo identifiers and tokens: 'no such table: x<ESC>[2J<newline>...' reached
+    # the agent raw (a terminal took the ESC; the error read as several lines), and a 15,000-character
+    # identifier made a 15,000-character observation past max_result_chars
+    hostile = executor.execute('SELECT * FROM "x\x1b[2J\nDROP\u2028"')
+    text = render_result(hostile)
+    assert text == "Error: SQL error: no such table: x\\x1b[2J\\nDROP\\u2028"
+    long = executor.execute('SELECT * FROM "' + "a" * 15_000 + '"')
+    assert not long.ok and len(long.error) > 15_000
+    text = render_result(long, max_chars=1_000)
+    assert len(text) <= 1_000 and text.startswith("Error: SQL error: no such table: aaa") and text.endswith("…")
+    env.reset(seed=0)
+    observation = env.step("<sql>SELECT " + "b" * 15_000 + " FROM customers</sql>")[0]
+    assert "no such column: bbb" in observation and len(observation) < 600
+    observation = env.step('<answer>SELECT * FROM "t\x1b[1m' + "c" * 15_000 + '"</answer>')[0]
+    assert "no such table: t\\x1b[1mccc" in observation and "\x1b" not in observation
+    assert len(observation) < 600
