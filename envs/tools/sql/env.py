@@ -59,7 +59,21 @@ TURN_BUDGETS = {"easy": 5, "medium": 7, "hard": 9}
 _SUBMIT = re.compile(r"<(answer|solution)>((?:(?!<(?:answer|solution)>).)*?)</\1>", re.IGNORECASE | re.DOTALL)
 _EXPLORE = re.compile(r"<sql>((?:(?!<sql>).)*?)</sql>", re.IGNORECASE | re.DOTALL)
 _OPENING = re.compile(r"<(sql|answer|solution)>", re.IGNORECASE)
-_FENCE = re.compile(r"^\s*```[A-Za-z]*\s*\n?|\n?\s*```\s*$")
+_OPENING_FENCE = re.compile(r"```[A-Za-z]*")
+
+
+def _unfence(query: str) -> str:
+    """``query`` stripped of blank space and of a Markdown code fence around it (```` ```sql ````
+    and its language word, the closing ```` ``` ````). Without a regular expression tried at every
+    position: a pattern for the closing fence that started at each character of a long run of
+    blank space took time quadratic in its length (12,000 newlines: seconds)."""
+    query = query.strip()
+    opening = _OPENING_FENCE.match(query)
+    if opening:
+        query = query[opening.end():].lstrip()
+    if query.endswith("```"):
+        query = query[:-3].rstrip()
+    return query
 
 
 class SQLEnv(LLMEnv):
@@ -191,7 +205,7 @@ class SQLEnv(LLMEnv):
                 raise InvalidAction("no query found: run a query with <sql>SELECT ...</sql> or submit one "
                                    "with <answer>SELECT ...</answer>.")
             kind, tag, query = "explore", "sql", explorations[-1]
-        query = _FENCE.sub("", query).strip()
+        query = _unfence(query)
         if not query:
             raise InvalidAction(f"the <{tag.lower()}> tag is empty: put one SQL query inside it.")
         return kind, query
