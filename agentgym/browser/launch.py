@@ -219,12 +219,13 @@ def import_sync_playwright() -> Any:
 _driver_env_lock = threading.Lock()
 
 
-def driver_environment(environ: Mapping[str, str]) -> dict[str, str]:
+def driver_environment(environ: Mapping[str, str], temp_dir: str | None = None) -> dict[str, str]:
     """The variables :func:`start_playwright` sets while the driver starts, given the
     environment ``environ`` it would get otherwise: ``NODE_OPTIONS`` with each flag of
     :data:`DRIVER_NODE_OPTIONS` appended that it does not set already, and
     ``MALLOC_ARENA_MAX`` (:data:`DRIVER_MALLOC_ARENA_MAX`) unless it is set. What the user set
-    wins."""
+    wins. ``temp_dir`` becomes ``TMPDIR``: the folder where the driver puts each browser's
+    profile and artifacts folders and Chromium its shared-memory files."""
     words = environ.get("NODE_OPTIONS", "").split()
     for flag in DRIVER_NODE_OPTIONS:
         name = flag.split("=", 1)[0]
@@ -233,23 +234,28 @@ def driver_environment(environ: Mapping[str, str]) -> dict[str, str]:
     changes = {"NODE_OPTIONS": " ".join(words)}
     if "MALLOC_ARENA_MAX" not in environ:
         changes["MALLOC_ARENA_MAX"] = DRIVER_MALLOC_ARENA_MAX
+    if temp_dir is not None:
+        changes["TMPDIR"] = temp_dir
     return changes
 
 
-def start_playwright() -> Any:
-    """Start Playwright (its Node.js driver) for the calling thread and return it.
+def start_playwright(temp_dir: str | None = None) -> Any:
+    """Start Playwright (its Node.js driver) for the calling thread and return it; the driver
+    and its browsers keep their temporary files in ``temp_dir`` (see :func:`driver_environment`).
 
     Playwright hands its driver a copy of this process's environment and takes no other
     options, so the variables of :func:`driver_environment` are set in ``os.environ`` while the
     driver starts and put back (or removed) right after, under a lock (one driver start at a
     time). A subprocess another thread starts in that moment inherits them too; they only size
-    Node's young generation and glibc's malloc arenas. This process's own malloc is not
+    Node's young generation and glibc's malloc arenas and name a temporary folder (this
+    process's own, :func:`tempfile.gettempdir`, is the one it had: make ``temp_dir`` with
+    :mod:`tempfile` before, which fixes it for good). This process's own malloc is not
     affected (glibc reads ``MALLOC_ARENA_MAX`` at start-up); Chromium, which the driver starts,
     inherits both and is not affected either (its malloc is PartitionAlloc's).
     """
     sync_playwright = import_sync_playwright()
     with _driver_env_lock:
-        changes = driver_environment(os.environ)
+        changes = driver_environment(os.environ, temp_dir)
         saved = {name: os.environ.get(name) for name in changes}
         os.environ.update(changes)
         try:

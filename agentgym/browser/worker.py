@@ -19,6 +19,11 @@ thread. So a caller whose call is still running ``HANG_GRACE_S`` after the brows
 (and a timed-out call that killing the browser did not end) kills the worker's Playwright
 driver: every call waiting on it then fails, the thread comes back, and the next launch starts
 a new driver.
+
+A killed driver cannot remove what it keeps in the temporary folder (each browser's profile
+and artifacts folders), nor a killed Chromium its shared-memory files, so every driver gets a
+temporary folder of its own (``agentgym-driver-*``, its ``TMPDIR``), which the worker removes
+when it stops that driver, however it ended.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from __future__ import annotations
 import os
 import queue
 import secrets
+import shutil
+import tempfile
 import threading
 import time
 from typing import Any, Callable
@@ -102,6 +109,7 @@ class BrowserWorker:
         self._closed = False
         # Owned by the worker's thread:
         self._playwright: Any = None
+        self._driver_temp: str | None = None  # the driver's TMPDIR, removed with it
         self._browser: Any = None
         self._disconnected = False
         # Read by callers: when the running call started, when the browser disconnected (None
@@ -240,7 +248,7 @@ class BrowserWorker:
         if self._playwright is not None and not self._driver_alive():
             self._stop_playwright()  # killed to free a stuck call (see kill_driver)
         if self._playwright is None:
-            self._playwright = start_playwright()
+            self._start_playwright()
         # <launching pid>-<random>-<generation>: unique, and ``ps`` tells whose browser it is.
         self.marker = f"{os.getpid()}-{secrets.token_hex(6)}-{self.generation + 1}"
         options = launch_options(headless=self.headless, marker=self.marker, timeout_s=self.launch_timeout,
@@ -252,7 +260,7 @@ class BrowserWorker:
         except Exception as exc:  # noqa: BLE001 - the driver may be gone too: restart it once
             self._stop_playwright()
             try:
-                self._playwright = start_playwright()
+                self._start_playwright()
                 browser = self._playwright.chromium.launch(**options)
             except Exception as again:  # noqa: BLE001
                 self._stop_playwright()
@@ -312,6 +320,15 @@ class BrowserWorker:
                 pass
             self.kill_browser()  # whatever close left behind
 
+    def _start_playwright(self) -> None:
+        folder = tempfile.mkdtemp(prefix="agentgym-driver-")
+        try:
+            self._playwright = start_playwright(temp_dir=folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        self._driver_temp = folder
+
     def _stop_playwright(self) -> None:
         playwright, self._playwright = self._playwright, None
         if playwright is not None:
@@ -319,6 +336,9 @@ class BrowserWorker:
                 playwright.stop()
             except Exception:  # noqa: BLE001 - a dead driver
                 pass
+        folder, self._driver_temp = self._driver_temp, None
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _shut_down(self) -> None:
         self._discard_browser()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import tempfile
 import time
 
 import psutil
@@ -145,6 +146,29 @@ def test_a_driver_that_dies_while_idle_is_replaced_without_a_report_on_stderr(en
     with caplog.at_level(logging.ERROR, logger="asyncio"):
         gc.collect()  # collecting that future is when asyncio would print "never retrieved"
     assert not [r for r in caplog.records if "never retrieved" in r.getMessage()], caplog.text
+
+
+def test_a_killed_driver_leaves_no_temporary_files(site, monkeypatch, tmp_path):
+    """A driver killed to free a stuck call cannot remove its browser's profile and artifacts
+    folders (nor Chromium its shared-memory files): they must not pile up in the temp folder."""
+    for path, html in PAGES.items():
+        site.page(path, html)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the driver and Chromium put theirs
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # and this process
+    pool = BrowserPool(1)
+    env = PageTask(pool=pool)
+    env.site_url = site.base
+    try:
+        observation, _ = env.reset(seed=0)
+        assert list(tmp_path.iterdir())  # the running browser's files are there
+        env.session.worker.kill_driver()
+        with pytest.raises(BrowserCrashed):
+            env.step(f"click('{_button(observation, 'Press')}')")
+        env.reset(seed=1)  # a new driver and browser
+    finally:
+        env.close()
+        pool.close()
+    assert not list(tmp_path.iterdir())
 
 
 def test_the_event_loop_still_reports_every_other_unretrieved_error(caplog):
