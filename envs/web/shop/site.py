@@ -27,6 +27,8 @@ writes it into each link. An action that is not possible raises :class:`ShopActi
 message is written for the agent) and changes nothing; after the purchase nothing is possible.
 Sessions are thread-safe (:attr:`ShopSession.lock`): the web app may serve two requests of one
 session at once, and the browser environment reads the purchase from the browser's thread.
+A session copies and pickles (a lookahead search branching from one state): the copy has its
+own state and lock and shares the read-only :class:`Shop`.
 """
 
 from __future__ import annotations
@@ -58,12 +60,20 @@ class ShopActionError(Exception):
 
 
 class Shop:
-    """The catalogue of ``(size, seed)`` and its search engine (shared, read-only)."""
+    """The catalogue of ``(size, seed)`` and its search engine (shared, read-only).
+
+    A copy or a pickle of a shop names it by ``(size, seed)``: it comes back as the process's
+    shop of :func:`load_shop` (built again in another process), so a copied session or
+    environment shares the catalogue instead of copying it.
+    """
 
     def __init__(self, size: int, seed: int) -> None:
         self.catalogue: Catalogue = generate_catalogue(size, seed)
         self.engine = ProductSearch([product.search_text() for product in self.catalogue.products])
         self._cached_search = functools.lru_cache(maxsize=4096)(self._search)
+
+    def __reduce__(self) -> tuple:
+        return load_shop, (self.size, self.seed)
 
     @property
     def size(self) -> int:
@@ -152,6 +162,18 @@ class ShopSession:
         self._queries: list[str] = []
         #: How many actions changed the state (searches, clicks and restored views).
         self.steps = 0
+
+    def __getstate__(self) -> dict:
+        """What ``copy.deepcopy`` and ``pickle`` take: the state, read under the lock, without
+        the lock (a copy makes its own; the shop comes back shared, see :class:`Shop`)."""
+        with self.lock:
+            state = dict(self.__dict__, _queries=list(self._queries))
+        del state["lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.RLock()
 
     # ------------------------------------------------------------------ reading
     @property
