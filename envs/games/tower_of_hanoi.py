@@ -16,11 +16,14 @@ _TARGET = 2  # every disk must end on peg C
 # A peg is A/B/C or 1/2/3, optionally preceded by "peg"; two pegs separated by an arrow,
 # "to", a comma or spaces make a move ("A->C", "move a to c", "1 3", "peg 1 to peg 3"); blanks
 # alone are one alternative (blanks around optional blanks take quadratic time on a long run).
-# A number right after "disk" names a disk, not a peg: "move disk 1 to C" is no move from peg 1.
-_PEG = r"(?:peg\s*)?(?<!disk )(?<!disc )([abc123])"
+_PEG = r"(?:peg\s*)?([abc123])"
 _MOVE = re.compile(
     rf"(?<![a-z0-9]){_PEG}(?:\s*(?:->|→|=>|>|\bto\b|,)\s*|\s+){_PEG}(?![a-z0-9])", re.IGNORECASE
 )
+# A number after "disk" names a disk, not a peg ("move disk 1 to C", "disk #2", "disk no. 2",
+# "disk number 2"): dropped before the pegs are searched, so it is no move from peg 1 or 2. The
+# optional mark is tried only where the blanks end (no two blank runs meet: linear time).
+_DISK_NUMBER = re.compile(r"\b(dis[ck]s?)\s*(?:(?:#|no\b\.?|nr\b\.?|number\b)\s*)?\d+", re.IGNORECASE)
 _PEG_INDEX = {"a": 0, "b": 1, "c": 2, "1": 0, "2": 1, "3": 2, "A": 0, "B": 1, "C": 2}
 # The usual spellings of each move ("move A C", "A->C", "1 3"...), looked up before the search:
 # what ``_MOVE`` finds in them, found once here.
@@ -114,10 +117,10 @@ class TowerOfHanoi(GameEnv):
     off peg C. The agent has ``2 * optimal + N`` moves; running out is a loss.
 
     Action: ``move A C`` (also ``A->C``, ``1 3``, ``from peg 1 to peg 3``; the last move in the
-    text counts; a number after "disk" is a disk, not a peg). Reward: ``outcome`` 1 on a win, 0
-    when the moves run out; with ``dense_reward``, ``progress`` is the change in optimal distance
-    to the goal divided by the starting distance (positive when the move gets closer, negative
-    when it backs away; the oracle collects exactly 1).
+    text counts; a number after "disk" is a disk, not a peg: "disk 2", "disk #2", "disk no. 2").
+    Reward: ``outcome`` 1 on a win, 0 when the moves run out; with ``dense_reward``, ``progress``
+    is the change in optimal distance to the goal divided by the starting distance (positive when
+    the move gets closer, negative when it backs away; the oracle collects exactly 1).
     """
 
     # Not the textbook cycle of the smallest disk: that solves a full tower, and from most of
@@ -167,7 +170,7 @@ class TowerOfHanoi(GameEnv):
     def play(self, action: str) -> Feedback:
         move = _SPELLED.get(action)
         if move is None:
-            found = _MOVE.findall(action)
+            found = _MOVE.findall(_DISK_NUMBER.sub(r"\1", action))
             if not found:
                 raise InvalidAction("reply with a move such as 'move A C' (from peg A to peg C).")
             move = found[-1]
