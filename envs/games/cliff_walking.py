@@ -11,6 +11,8 @@ on the row above the bottom one, between start and goal. The rows above stay cle
 solvable. Gymnasium's map is the hard level's width (12) with the start at the far left, the goal
 at the far right and no ragged edge: ``reset(options={"start_column": 0, "goal_column": 11,
 "ragged_columns": []})`` at hard plays exactly it (columns count from 0 here, as in Gymnasium).
+A hand-made layout needs both ``start_column`` and ``goal_column`` (``ragged_columns`` defaults
+to none); one given in part is a ``ConfigError``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ _ROWS = 4
 _LEVELS = {"easy": (6, 0, 25), "medium": (9, 1, 40), "hard": (12, 3, 50)}
 _PARSER = WordParser(compass_words())
 _TABLES = {cols: move_table(_ROWS, cols) for cols, _, _ in _LEVELS.values()}
+#: The reset options of a hand-made layout: any of them asks for one (start and goal required).
+_LAYOUT_OPTIONS = frozenset({"start_column", "goal_column", "ragged_columns"})
 _NEIGHBOURS = {cols: neighbours(tables) for cols, tables in _TABLES.items()}
 
 
@@ -70,7 +74,7 @@ class CliffWalking(GridWalkGame):
         )
 
     def new_episode(self, options: dict[str, Any]) -> str:
-        if "start_column" in options:
+        if not _LAYOUT_OPTIONS.isdisjoint(options):
             start_col, goal_col, ragged = _layout_columns(options)
             self._check_layout(start_col, goal_col, ragged)
         else:
@@ -154,10 +158,16 @@ def _layout_columns(options: dict[str, Any]) -> tuple[int, int, list[int]]:
     """``options``' ``start_column``, ``goal_column`` and ``ragged_columns`` as integers.
 
     Raises:
-        ConfigError: naming the option that is not an integer (or, for ``ragged_columns``, not
-            a list of integers); a float such as ``1.0`` passed the range check and indexed
-            the grid.
+        ConfigError: naming the option that is missing (``start_column`` or ``goal_column``:
+            a layout given in part is refused, not replaced by a random one) or not an integer
+            (or, for ``ragged_columns``, not a list of integers); a float such as ``1.0``
+            passed the range check and indexed the grid.
     """
+    for name in ("start_column", "goal_column"):
+        if name not in options:
+            raise ConfigError(f"options[{name!r}] is missing: a hand-made layout gives start_column and "
+                              f"goal_column (ragged_columns is optional), got {options!r}")
+
     def column(name: str, value: Any) -> int:
         try:
             return operator.index(value)

@@ -20,3 +20,18 @@ def test_tower_of_hanoi_a_disk_number_written_with_hash_no_or_blanks_is_not_read
     observation, *_ = env.step("Move disk #2 from A to C")  # the pegs named: the move
     assert observation.startswith("Moved disk 2 from A to C.")
 
+
+@pytest.mark.parametrize("options, missing", [
+    ({"goal_column": 11, "ragged_columns": []}, "start_column"),
+    ({"ragged_columns": []}, "start_column"),
+    ({"start_column": 0}, "goal_column"),
+])
+def test_cliff_walking_a_hand_made_layout_without_its_start_or_goal_is_refused(options, missing):
+    # without start_column, goal_column and ragged_columns were ignored without a word: the
+    # episode had a random start, goal and ragged edge (Gymnasium's map asked for, another played)
+    env = agentgym.make("games/CliffWalking-v0", difficulty="hard")
+    with pytest.raises(agentgym.ConfigError, match=rf"options\['{missing}'\] is missing"):
+        env.reset(seed=0, options=options)
+    observation, _ = env.reset(seed=0, options={"start_column": 0, "goal_column": 11, "ragged_columns": []})
+    assert observation.endswith("o o o\n@ C C C C C C C C C C G")
+
