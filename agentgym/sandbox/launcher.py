@@ -294,9 +294,9 @@ def main_namespace(**names):
 
 def run_python_file(path, args):
     """Run ``path`` as ``__main__``, like ``python path args...``; return its exit status (an
-    uncaught exception goes to the program's ``sys.excepthook`` when it set one, else its
-    traceback is printed; the status is then 1; ``SystemExit`` is interpreted like the
-    interpreter does, see :func:`exit_status`)."""
+    uncaught exception goes to the program's ``sys.excepthook`` when it set one, else it is
+    printed as the interpreter prints it, see :func:`print_uncaught`; the status is then 1;
+    ``SystemExit`` is interpreted like the interpreter does, see :func:`exit_status`)."""
     import site
     site.main()
     sys.path.insert(0, os.getcwd())
@@ -315,21 +315,38 @@ def run_python_file(path, args):
         sys.stderr.write(f"{status}\n")
         return 1
     except BaseException as error:  # noqa: BLE001 - reported like the interpreter does
-        import traceback
         tb = error.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
             tb = tb.tb_next
+        error.__traceback__ = tb  # from the program on, also for a hook that reads it there
         if sys.excepthook is not sys.__excepthook__:  # the program's own, as the interpreter calls it
             try:
                 sys.excepthook(type(error), error, tb)
                 return 1
             except BaseException as hook_error:  # noqa: BLE001 - reported like the interpreter does
-                hook_tb = hook_error.__traceback__.tb_next  # from the hook on
-                lines = traceback.format_exception(type(hook_error), hook_error, hook_tb, chain=False)
-                sys.stderr.write("Error in sys.excepthook:\n" + "".join(lines) + "\nOriginal exception was:\n")
-        sys.stderr.write("".join(traceback.format_exception(type(error), error, tb)))
+                hook_error.__traceback__ = hook_error.__traceback__.tb_next  # from the hook on
+                if hook_error.__context__ is error:  # raised while this launcher handled it
+                    hook_error.__context__ = None
+                sys.stderr.write("Error in sys.excepthook:\n")
+                print_uncaught(hook_error)
+                sys.stderr.write("\nOriginal exception was:\n")
+        print_uncaught(error)
         return 1
     return 0
+
+
+# The interpreter's own printer of an uncaught exception, kept before any code runs
+INTERPRETER_EXCEPTHOOK = sys.__excepthook__
+
+
+def print_uncaught(error):
+    """Print ``error`` to ``sys.stderr`` with the interpreter's own printer, as ``python main.py``
+    does: it imports nothing the program's files could shadow (``traceback`` would import
+    ``textwrap``, ``tokenize``, ... from the program's folder: its own ``textwrap.py`` made the
+    launcher fail instead) and prints at most ``sys.tracebacklimit`` (1000) entries, the last
+    ones, as it goes (``traceback.format_exception`` of a 100,000-deep recursion held every
+    entry in memory and took longer than the wall clock)."""
+    INTERPRETER_EXCEPTHOOK(type(error), error, error.__traceback__)
 
 
 def child_main(job, ctrl_fds):

@@ -1,0 +1,30 @@
+"""Exploratory round 15 of the sandbox: uncaught exceptions as the interpreter prints them."""
+
+from __future__ import annotations
+
+# A program's own module named like one the launcher's traceback printing imports
+TEXTWRAP = "def wrap(text, width=70):\n    return [text]\n"
+# Infinite recursion under a raised recursion limit (competitive programmers' first line)
+DEEP = "import sys\nsys.setrecursionlimit(100_000)\ndef down(n):\n    return down(n + 1)\ndown(0)"
+
+
+def test_a_programs_module_named_like_the_standard_library_does_not_replace_its_traceback(sandbox):
+    # the launcher imported traceback, which imported the program's textwrap.py: stderr was the
+    # launcher's own AttributeError ("module 'textwrap' has no attribute 'indent'")
+    result = sandbox.run_python("import textwrap\nprint(textwrap.wrap('a b'))\n1 / 0", files={"textwrap.py": TEXTWRAP})
+    assert result.stdout == "['a b']\n"  # the program's own module, as `python main.py` imports it
+    assert result.exit_code == 1
+    assert result.stderr.startswith('Traceback (most recent call last):\n  File "main.py", line 3, in <module>\n')
+    assert result.stderr.rstrip().endswith("ZeroDivisionError: division by zero")
+    assert "launcher" not in result.stderr
+
+
+def test_an_uncaught_deep_recursion_is_printed_as_python_prints_it(sandbox):
+    # every one of the 100,000 entries was formatted: past the wall clock, the launcher's
+    # MemoryError as stderr
+    result = sandbox.run_python(DEEP)
+    assert not result.timed_out and result.exit_code == 1, result.killed_reason
+    assert result.stderr.startswith("Traceback (most recent call last):\n")
+    assert "[Previous line repeated 997 more times]" in result.stderr  # the last 1,000 entries
+    assert result.stderr.rstrip().endswith("RecursionError: maximum recursion depth exceeded")
+    assert "launcher" not in result.stderr
