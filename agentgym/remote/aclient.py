@@ -35,6 +35,9 @@ The failure contract is :class:`~agentgym.remote.client.RemoteEnv`'s:
 - A bad argument (a negative seed, options that are not a dict or hold a value JSON cannot
   carry) raises :class:`~agentgym.core.ConfigError`. ``aclose`` closes the session and the
   connection and never raises.
+- One env may be driven from one event loop after another (an ``asyncio.run`` per call): a
+  connection whose loop is not the running one is shut down, and the session resumed (or,
+  when not resumable, lost as with any dropped connection) on a new connection.
 - ``arender()`` (with ``render_mode=...`` given to the constructor) returns what the server's
   environment renders: text, a uint8 array decoded from PNG, a list for the ``*_list`` modes,
   ``None`` without a render mode; it raises :class:`~agentgym.remote.client.RemoteEnvError`
@@ -49,6 +52,7 @@ import hashlib
 import itertools
 import json
 import os
+import socket
 import ssl
 from json.encoder import encode_basestring_ascii as _ascii_string
 from typing import Any, Callable, Sequence
@@ -96,11 +100,14 @@ class WebSocketConnection(asyncio.Protocol):
     reserved bit or opcode) ends the connection (close code 1002). The callbacks get the
     connection first: ``on_message(connection, message)``, and ``on_lost(connection, reason)``
     once, when the connection ends for any reason.
-    Use :meth:`open`; :meth:`send` writes one text message; :meth:`close` closes.
+    Use :meth:`open`; :meth:`send` writes one text message; :meth:`close` closes. The
+    connection lives on the event loop it was opened on (:attr:`loop`): only that loop reads
+    its answers.
     """
 
     def __init__(self, on_message: Callable[[Any, Any], None], on_lost: Callable[[Any, str], None]) -> None:
         loop = asyncio.get_running_loop()
+        self.loop = loop  # the only loop that reads this connection's socket
         self.transport: asyncio.Transport | None = None
         self.open = False  # the handshake is done and no close was sent or received
         self._on_message, self._on_lost = on_message, on_lost
@@ -291,8 +298,19 @@ class WebSocketConnection(asyncio.Protocol):
 
     async def close(self, timeout: float = 1.0) -> None:
         """Send a close frame, wait up to ``timeout`` seconds for the server's, then close the
-        socket (at once when the connection is already gone)."""
+        socket (at once when the connection is already gone). Called from another event loop
+        than :attr:`loop` (which may have ended, as each ``asyncio.run`` ends its own), it shuts
+        the socket down both ways instead: the server sees the peer gone at once, and the
+        descriptor is freed with the transport."""
         if self.transport is None:
+            return
+        if self.loop is not asyncio.get_running_loop():
+            self.open = False
+            self._lose("the connection's event loop is another one")
+            try:
+                self.transport.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+            except (AttributeError, OSError):  # no socket any more, or already shut down
+                pass
             return
         if self.open and not self._close_sent and not self.transport.is_closing():
             self._write(_CLOSE, (1000).to_bytes(2, "big"))
@@ -362,6 +380,7 @@ class AsyncRemoteEnv:
         self._pending: dict[int, asyncio.Future] = {}
         self._ids = itertools.count(1)
         self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._session_in_doubt = False  # a call on it timed out or lost its connection
 
     # ------------------------------------------------------------------ transport
@@ -409,7 +428,10 @@ class AsyncRemoteEnv:
                 future.set_exception(_Failure("transport", f"{reason} ({self.url})"))
 
     def _connected(self) -> bool:
-        return self._ws is not None and self._ws.open
+        """A connection is open, on the running event loop (one opened by an ``asyncio.run``
+        that has returned is left: no loop reads its answers any more)."""
+        ws = self._ws
+        return ws is not None and ws.open and ws.loop is asyncio.get_running_loop()
 
     async def _drop_connection(self) -> None:
         ws, self._ws = self._ws, None
@@ -511,8 +533,11 @@ class AsyncRemoteEnv:
         self._session_in_doubt = False
 
     def _guard(self) -> asyncio.Lock:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
+        """The lock serialising this env's calls, one per event loop (an asyncio lock belongs to
+        the loop it was first contended on)."""
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
         return self._lock
 
     # ------------------------------------------------------------------ the API
