@@ -29,9 +29,12 @@ The failure contract is :class:`~agentgym.remote.client.RemoteEnv`'s:
   connection is found dropped *before* a call is sent, the client reconnects and takes the
   same session back (``resume``) within the server's grace period, then sends the call — the
   episode goes on. When the session is gone, ``areset`` opens a new one; ``astep`` answers
-  ``session_lost``. After a call that timed out or lost its connection in flight (the server
-  may still be running it: a hung step holds the session), ``areset`` asks the server to close
-  that session, without waiting, and opens a new one, as ``RemoteEnv.reset`` does.
+  ``session_lost``. After a call that timed out, lost its connection in flight or was
+  cancelled by its caller (``asyncio.wait_for``, a task cancelled; the server may still be
+  running it: a hung step holds the session), ``areset`` asks the server to close that session,
+  without waiting, and opens a new one, as ``RemoteEnv.reset`` does. A create cancelled so (an
+  ``areset`` or ``open`` cut short while the server makes the environment) is followed by a
+  ``close`` on its connection: the session is closed once made, and the next call opens another.
 - A bad argument (a negative seed, options that are not a dict or hold a value JSON cannot
   carry) raises :class:`~agentgym.core.ConfigError`. ``aclose`` closes the session and the
   connection and never raises.
@@ -468,6 +471,19 @@ class AsyncRemoteEnv:
             answer = await future
         except _Failure:  # the connection was lost with the call in flight
             self._session_in_doubt = True  # the server may be running it still, the session busy
+            raise
+        except asyncio.CancelledError:  # the caller stopped waiting (wait_for, a task cancelled)
+            # The server carries the call out still. A create's session, held by this connection
+            # and unknown here, is closed once made (the server reads a connection's messages in
+            # order; the connection stays usable); after any other call the session is in doubt,
+            # as after a timeout.
+            if message.get("type") != "create":
+                self._session_in_doubt = True
+            else:
+                try:
+                    ws.send(dumps({"type": "close", "id": next(self._ids)}))
+                except (AttributeError, ConnectionError):  # no connection any more: the server closes it
+                    pass
             raise
         except Exception as exc:  # noqa: BLE001 - the connection broke while sending
             self._session_in_doubt = True

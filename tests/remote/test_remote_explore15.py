@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import httpx
 import pytest
 
+import agentgym
+from agentgym import Feedback, LLMEnv
+from agentgym.registry import is_registered
 from agentgym.remote import AsyncRemoteEnv, running_env_server
 from remote_echo import ECHO_ID
 
@@ -35,3 +39,78 @@ def test_an_async_env_driven_from_one_event_loop_then_another_steps_at_once(serv
         asyncio.run(env.aclose())
     assert httpx.get(server_url + "/health").json()["sessions"] == 0  # closed from the third loop
 
+
+class Gated(LLMEnv):
+    """Made in ``make_delay`` seconds; a step ``"wait"`` holds until :data:`RELEASE` is set."""
+
+    instructions = "say anything"
+
+    def __init__(self, make_delay: float = 0.0, **kwargs) -> None:
+        time.sleep(make_delay)
+        super().__init__(**kwargs)
+
+    def new_episode(self, options):
+        return "ready"
+
+    def play(self, action):
+        if action == "wait":
+            RELEASE.wait(10)
+        return Feedback(f"echo {action}")
+
+
+RELEASE = threading.Event()
+GATED_ID = "test/RemoteGated15-v0"
+if not is_registered(GATED_ID):
+    agentgym.register(GATED_ID, Gated, max_turns=None)
+
+
+def _open_sessions(url: str) -> int:
+    return httpx.get(url + "/health").json()["sessions"]
+
+
+def test_an_areset_cancelled_while_its_session_is_made_does_not_wedge_the_env(server_url):
+    # asyncio.wait_for(env.areset(), t) ran out while the server made the environment: the server
+    # went on and attached the session to the connection, which the client kept without knowing
+    # the session, so every later areset was refused 409 ('this connection already holds a
+    # session'), and the session stayed open for the resume grace after aclose.
+    async def scenario():
+        env = AsyncRemoteEnv(GATED_ID, server=server_url, timeout=5.0, make_delay=0.4)
+        try:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(env.areset(seed=0), 0.1)
+            observation, info = await env.areset(seed=0)
+            assert observation == "ready", info
+            assert (await env.astep("hi"))[0] == "echo hi"
+        finally:
+            await env.aclose()
+
+    asyncio.run(scenario())
+    deadline = time.monotonic() + 3
+    while _open_sessions(server_url) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _open_sessions(server_url) == 0  # the session made for the cancelled call is closed too
+
+
+def test_after_an_astep_cancelled_in_flight_areset_does_not_wait_behind_it(server_url):
+    # A step cancelled by its caller (asyncio.wait_for, a task cancelled) still runs on the server
+    # and holds the session and its connection; areset sent its reset behind it and waited for
+    # the step to end (or its whole timeout), as after a timeout before e29db60.
+    async def scenario():
+        env = AsyncRemoteEnv(GATED_ID, server=server_url, timeout=5.0)
+        try:
+            assert (await env.areset(seed=0))[0] == "ready"
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(env.astep("wait"), 0.2)
+            started = time.monotonic()
+            observation, info = await env.areset(seed=1)
+            assert observation == "ready", info
+            assert time.monotonic() - started < 2.0
+            assert (await env.astep("on"))[0] == "echo on"
+        finally:
+            RELEASE.set()
+            await env.aclose()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        RELEASE.set()
