@@ -70,20 +70,27 @@ class Minesweeper(GameEnv):
         self._allowed: dict[int, list[int]] = {}  # first reveal -> cells that may hold a mine
         self._opening = (f"{''.join(self._blank_tokens)}\nReveal all {self.safe_count} safe "
                          f"cells. {self.cells} actions left.")
-        self.instructions = (
+        rules = (
             f"Minesweeper on a {rows}x{cols} grid with {self.mine_count} mines. Reveal every "
             "cell without a mine. A revealed cell shows how many of its 8 neighbours are mines "
             f"('{_EMPTY}' means none, and its neighbours open automatically); '{_HIDDEN}' is "
-            f"hidden, '{_FLAG}' is flagged. The first reveal is always safe. Rows and columns "
-            "are numbered from 1. Reply with 'reveal R C' or 'flag R C' (flag toggles a "
-            f"marker), e.g. 'reveal 2 3'. You have {self.cells} actions; revealing a mine "
-            "loses."
+            f"hidden, '{_FLAG}' is flagged."
         )
+        how = (
+            " Rows and columns are numbered from 1. Reply with 'reveal R C' or 'flag R C' (flag "
+            f"toggles a marker), e.g. 'reveal 2 3'. You have {self.cells} actions; revealing a "
+            "mine loses."
+        )
+        self._level_instructions = self.instructions = f"{rules} The first reveal is always safe.{how}"
+        # a hand-made board (options["mines"]) has its mines before the first reveal
+        self._hand_made_instructions = rules + how
 
     def new_episode(self, options: dict[str, Any]) -> str:
         """Start a hidden grid; ``options["mines"]`` (1-based ``(row, col)`` pairs, for
-        hand-made boards) lays the mines now instead of after the first reveal. A pair outside
+        hand-made boards) lays the mines now instead of after the first reveal, so the first
+        reveal may hit one (the episode's instructions then do not call it safe). A pair outside
         the grid, or a count of distinct cells other than the level's mines, is a ``ValueError``."""
+        self.instructions = self._level_instructions
         self.mines: list[bool] | None = None
         self.counts: list[int] = []
         self.view = [_HIDDEN] * self.cells
@@ -105,6 +112,7 @@ class Minesweeper(GameEnv):
                 raise ValueError(f"options['mines'] must list {self.mine_count} distinct cells "
                                  f"of the {self.rows}x{self.cols} grid")
             self._set_mines(cells)
+            self.instructions = self._hand_made_instructions
         return self._opening
 
     # ----------------------------------------------------------------------- play

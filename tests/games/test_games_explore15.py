@@ -35,3 +35,14 @@ def test_cliff_walking_a_hand_made_layout_without_its_start_or_goal_is_refused(o
     observation, _ = env.reset(seed=0, options={"start_column": 0, "goal_column": 11, "ragged_columns": []})
     assert observation.endswith("o o o\n@ C C C C C C C C C C G")
 
+
+def test_minesweeper_hand_made_mines_are_not_promised_a_safe_first_reveal():
+    # the instructions said 'The first reveal is always safe' and the first reveal, on a
+    # hand-made mine, lost the game
+    env = agentgym.make("games/Minesweeper-v0", difficulty="easy")
+    _, info = env.reset(seed=0, options={"mines": [(1, 1), (1, 2), (1, 3)]})
+    assert "first reveal" not in info["instructions"]
+    observation, _, terminated, _, _ = env.step("reveal 1 1")
+    assert terminated and "was a mine" in observation
+    _, info = env.reset(seed=0)  # the level's boards: mines laid after the first reveal
+    assert "The first reveal is always safe." in info["instructions"]
