@@ -14,7 +14,11 @@ copy, or a file opened through a ``mode=ro`` URI) and locks the connection down:
   :data:`MAX_VALUE_BYTES` (``randomblob(1e9)`` fails instead of allocating a gigabyte),
   at most :data:`MAX_COLUMNS` columns (tables, results, indexes), bounded expression depth and
   compound selects;
-* loading extensions stays disabled (Python's default).
+* loading extensions stays disabled (Python's default);
+* a ``WITH`` clause whose common table expressions would expand to more than
+  :data:`MAX_CTE_EXPANSION` tokens is refused before SQLite sees it (:func:`cte_expansion`):
+  SQLite copies a CTE at each reference while it compiles, where no time limit reaches, and
+  CTEs that each use the one before twice double the copies (18 of them: 10 s and 390 MB).
 
 :class:`SQLExecutor` runs one statement at a time on such a connection with a wall-clock
 ``time_limit`` (at the deadline a watchdog thread interrupts the statement, which SQLite checks
@@ -58,6 +62,11 @@ MAX_COLUMNS = 200
 MAX_RESULT_BYTES = 16_000_000
 #: The progress handler runs every this many virtual-machine instructions.
 PROGRESS_INTERVAL = 4_000
+#: The most tokens (names, parentheses, commas) a query's common table expressions may expand to
+#: (see :func:`cte_expansion`): SQLite copies a CTE's body at every reference while it compiles
+#: the statement, before the time limit or :meth:`SQLExecutor.close` can act (measured: about
+#: 0.15 s and 5 MB per 100,000 tokens of this count, on two busy cores).
+MAX_CTE_EXPANSION = 100_000
 
 _ALLOWED_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE})
 #: Functions refused: ``load_extension``; ``fts3_tokenizer`` (it reveals a pointer); ``printf``
@@ -131,7 +140,8 @@ class QueryResult:
         rows: the rows, at most the executor's ``max_rows``.
         truncated: the statement had more rows than ``max_rows`` (the rest were not produced).
         error: why the statement failed, written for the agent; ``None`` on success.
-        error_kind: ``"refused"`` (not allowed), ``"timeout"``, ``"sql"`` (SQLite rejected or
+        error_kind: ``"refused"`` (not allowed: a write, a disabled function, a ``WITH`` clause
+            past :data:`MAX_CTE_EXPANSION`), ``"timeout"``, ``"sql"`` (SQLite rejected or
             failed it), ``"input"`` (not a single statement of valid text), ``"too_large"`` (its
             rows hold more than :data:`MAX_RESULT_BYTES`) or ``"closed"`` (the executor was
             closed); ``None`` on success.
@@ -199,6 +209,11 @@ class SQLExecutor:
         except UnicodeEncodeError:
             return QueryResult(error="the query is not valid unicode text (it has a lone surrogate)",
                                error_kind="input")
+        if cte_expansion(sql) > MAX_CTE_EXPANSION:
+            return QueryResult(error=f"not allowed: the query's WITH clause expands to more than "
+                                     f"{MAX_CTE_EXPANSION:,} tokens (each reference to a common table "
+                                     "expression copies it, and CTEs that use each other several times "
+                                     "multiply); reference them fewer times", error_kind="refused")
         with self._in_sqlite:
             try:
                 return self._execute_locked(sql)
@@ -297,6 +312,109 @@ class SQLExecutor:
                 self.connection.close()
             finally:
                 self._in_sqlite.release()
+
+
+_SQL_TOKEN = re.compile(
+    r"""--[^\n]*|/\*.*?(?:\*/|\Z)"""  # comments
+    r"""|'(?P<single>(?:[^']|'')*)'?|"(?P<double>(?:[^"]|"")*)"?|`(?P<back>(?:[^`]|``)*)`?"""
+    r"""|\[(?P<bracket>[^\]]*)\]?"""  # quoted names (SQLite takes a string literal as a name too)
+    r"""|(?P<word>[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*)|(?P<punct>[(),])""",
+    re.DOTALL,
+)
+
+
+def _names_and_parentheses(sql: str) -> list[str]:
+    """``sql``'s names (lower case, unquoted) and parentheses, in order; other tokens dropped."""
+    tokens = []
+    for match in _SQL_TOKEN.finditer(sql):
+        kind = match.lastgroup
+        if kind is None:  # a comment
+            continue
+        text = match.group(kind)
+        if kind in ("single", "double", "back"):
+            text = text.replace(match.group()[0] * 2, match.group()[0])
+        tokens.append(text if kind == "punct" else "\0" + text.lower())  # names marked apart from ( ) ,
+    return tokens
+
+
+def _pairs(tokens: list[str]) -> dict[int, int]:
+    """The index of each parenthesis's partner (an unclosed ``(`` pairs with ``len(tokens)``)."""
+    pairs: dict[int, int] = {}
+    opened: list[int] = []
+    for i, token in enumerate(tokens):
+        if token == "(":
+            opened.append(i)
+        elif token == ")" and opened:
+            j = opened.pop()
+            pairs[i], pairs[j] = j, i
+    pairs.update((j, len(tokens)) for j in opened)
+    return pairs
+
+
+def cte_expansion(sql: str, limit: int = MAX_CTE_EXPANSION) -> int:
+    """An upper bound on the tokens SQLite copies when it expands the common table expressions
+    of ``sql`` (0 without a ``WITH``), counted up to ``limit`` (past it, some number above it).
+
+    Each reference to a CTE costs the CTE's size: its body's tokens plus the size of each CTE
+    named in it (a recursive reference costs nothing). The bound is loose (a name is taken for a
+    reference wherever it appears, whatever its scope), tight enough to let any ordinary query
+    through and to catch ``a1 AS (... FROM a0 x JOIN a0 y ...), a2 AS (... a1 ... a1 ...)``,
+    whose size doubles at each CTE. Linear time in ``sql`` plus ``4 * limit`` token visits."""
+    if "with" not in sql.lower():
+        return 0
+    tokens = _names_and_parentheses(sql)
+    pairs = _pairs(tokens)
+    bodies: dict[str, list[tuple[int, int]]] = {}  # name -> (start, end) of each definition's body
+    definitions = set()  # where the names of definitions stand
+    for i, token in enumerate(tokens):
+        if token != "\0as" or i == 0:
+            continue
+        j = i + 1
+        while j < len(tokens) and tokens[j] in ("\0not", "\0materialized"):
+            j += 1
+        if j == len(tokens) or tokens[j] != "(":
+            continue
+        name_at = i - 1
+        if tokens[name_at] == ")":  # a column list: name(a, b) AS (...)
+            name_at = pairs.get(name_at, 0) - 1
+        if name_at >= 0 and tokens[name_at].startswith("\0"):
+            bodies.setdefault(tokens[name_at], []).append((j + 1, pairs[j]))
+            definitions.add(name_at)
+    visits = 0
+    sizes: dict[str, int] = {}
+    path: set[str] = set()  # the names being sized: a reference to one is recursive
+
+    def size(root: str) -> int:
+        """``root``'s size, by a depth-first walk kept on a list (chains of CTEs may be long)."""
+        nonlocal visits
+        stack = [root]
+        while stack:
+            name = stack[-1]
+            if name in sizes:
+                stack.pop()
+            elif name not in path:  # first visit: size what its bodies name first
+                path.add(name)
+                for start, end in bodies[name]:
+                    visits += end - start
+                    if visits > 4 * limit:
+                        return limit + 1
+                    stack.extend(token for token in tokens[start:end] if token in bodies
+                                 and token not in sizes and token not in path)
+            else:
+                stack.pop()
+                path.discard(name)
+                sizes[name] = max(end - start + sum(sizes.get(token, 0) for token in tokens[start:end]
+                                                    if token in bodies)
+                                  for start, end in bodies[name])
+        return sizes[root]
+
+    total = 0
+    for i, token in enumerate(tokens):
+        if token in bodies and i not in definitions:
+            total += size(token)
+            if total > limit:
+                break
+    return total
 
 
 def _weak_progress(executor: "weakref.ref[SQLExecutor]") -> Any:
