@@ -590,6 +590,22 @@ def as_text(value):
         return "<exception str() failed>"
 
 
+def standard_modules(names, folder):
+    """The standard library's modules ``names``, imported for the launcher's own use while the
+    code's ``folder`` is not on ``sys.path`` yet: the code's files (a ``token.py``, a
+    ``textwrap.py``) stood in for what they import, so a session did not start or ended at the
+    first exception. Of the modules this imports, those a file in ``folder`` would shadow are
+    then left out of ``sys.modules`` (the launcher keeps its references): the code's ``import
+    token`` still finds its own ``token.py``, as ``python main.py`` would."""
+    from importlib.machinery import PathFinder
+    before = set(sys.modules)
+    modules = [__import__(name) for name in names]
+    for name in set(sys.modules) - before:
+        if "." not in name and PathFinder.find_spec(name, [folder]) is not None:
+            del sys.modules[name]
+    return modules
+
+
 class CPUTimeExceeded(BaseException):
     """Raised in a cell when its CPU-time budget is spent (SIGXCPU)."""
 
@@ -598,10 +614,9 @@ class Cells:
     """The persistent namespace and how one cell runs in it."""
 
     def __init__(self, limits):
-        import ast
-        import linecache
-        import traceback
-        self.ast, self.linecache, self.traceback = ast, linecache, traceback
+        # before the code's folder is on sys.path (see standard_modules)
+        self.ast, self.linecache, self.traceback = standard_modules(("ast", "linecache", "traceback"),
+                                                                    os.getcwd())
         self.cpu_seconds = limits["cpu_seconds"]
         self.namespace = main_namespace()
         self.count = 0
@@ -685,7 +700,6 @@ def session(job, ctrl_in, ctrl_out):
     import site
     site.main()
     sys.modules.pop(__name__, None)  # the code may have a module called "launcher" of its own
-    sys.path.insert(0, os.getcwd())
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
@@ -696,6 +710,7 @@ def session(job, ctrl_in, ctrl_out):
     sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", closefd=False)
     sys.argv = [""]
     cells = Cells(job["limits"])
+    sys.path.insert(0, os.getcwd())  # the code's folder: once the launcher has its own modules
     _thread.start_new_thread(watchdog, (ctrl_in, job["cleanup"]))
     runner = os.getpid()
     write_frame(ctrl_out, {"ready": True})

@@ -28,3 +28,20 @@ def test_an_uncaught_deep_recursion_is_printed_as_python_prints_it(sandbox):
     assert "[Previous line repeated 997 more times]" in result.stderr  # the last 1,000 entries
     assert result.stderr.rstrip().endswith("RecursionError: maximum recursion depth exceeded")
     assert "launcher" not in result.stderr
+
+
+def test_a_sessions_files_named_like_the_standard_library(sandbox, leaks):
+    # the launcher imported ast, linecache and traceback with the session's folder on sys.path:
+    # a token.py made the session fail to start (SandboxError: "cannot import name
+    # 'EXACT_TOKEN_TYPES' from 'token'"), a textwrap.py ended the interpreter at the first
+    # exception (state lost, the launcher's AttributeError as stderr)
+    files = {"token.py": "NAME = 'mine'\n", "textwrap.py": TEXTWRAP}
+    with sandbox.session(files=files) as session:
+        imported = session.run("import token, textwrap\nprint(token.NAME, textwrap.wrap('a b'))")
+        assert imported.stdout == "mine ['a b']\n"  # the session's own modules, as a program's
+        failed = session.run("x = 41\n1 / 0")
+        assert failed.exception == "ZeroDivisionError: division by zero" and not failed.state_lost
+        assert failed.stderr.startswith("Traceback (most recent call last):\n")
+        assert failed.stderr.rstrip().endswith("ZeroDivisionError: division by zero")
+        assert session.run("x + 1").stdout == "42\n" and session.restarts == 0
+    leaks.assert_clean()
