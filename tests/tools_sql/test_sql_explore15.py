@@ -97,3 +97,31 @@ def test_ordinary_with_queries_still_run(executor):
     assert executor.execute(f"WITH c AS (SELECT * FROM customers WHERE customer_id IN ({ids})) "
                             "SELECT COUNT(*) FROM c a JOIN c b USING (customer_id)").ok
     assert executor.execute("SELECT 'with a as (' AS w, \"with\" FROM (SELECT 1 AS \"with\")").ok
+
+
+def _questions(level: str, **kwargs) -> list[tuple]:
+    env = SQLEnv(level, databases=2, **kwargs)
+    try:
+        drawn = []
+        for seed in range(5):
+            env.reset(seed=seed)
+            drawn.append((env.question.text, env.question.answer))
+        assert (env._executor.max_rows, env._executor.time_limit) == (env.max_rows, env.time_limit)
+        return drawn
+    finally:
+        env.close()
+
+
+def test_the_agents_row_cap_and_time_limit_do_not_change_the_questions_a_seed_draws():
+    # the templates' probes and gold queries ran under the agent's max_rows and time_limit: with
+    # max_rows=10 seed 2 asked about flights between two of the 10 shortest distances (24 rows
+    # became 6), max_rows=1 failed reset with 'IndexError: Cannot choose from an empty sequence',
+    # and time_limit=0.002 with "RuntimeError: a question template's probe failed"
+    assert _questions("easy", max_rows=10) == _questions("easy")
+    assert _questions("medium", max_rows=1, time_limit=0.001) == _questions("medium")
+    env = SQLEnv("easy", schema="flights", databases=1, max_rows=10)
+    try:
+        env.reset(seed=0)  # the agent's own queries keep the agent's cap
+        assert "10+ rows" in env.step("<sql>SELECT * FROM flights</sql>")[0]
+    finally:
+        env.close()

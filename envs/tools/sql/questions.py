@@ -30,6 +30,12 @@ from agentgym.envs.tools.sql.matching import has_top_level_order_by
 
 DIFFICULTIES = ("easy", "medium", "hard")
 MAX_ANSWER_ROWS = 25
+#: The row cap and time limit the drawing's queries run under, whatever the executor's own
+#: (which :func:`draw_question` restores when it returns): an agent's ``max_rows`` or
+#: ``time_limit`` must not change which question a seed draws (a cap of 10 rows cut the list of
+#: distances a template picks a range from; a cap of 1 row left a template nothing to choose).
+DRAW_MAX_ROWS = 1_000
+DRAW_TIME_LIMIT = 30.0
 _ATTEMPTS = 200
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")
@@ -93,13 +99,24 @@ def template(schema: str, difficulty: str) -> Callable[[Template], Template]:
 
 def draw_question(schema: str, difficulty: str, rng: random.Random, executor: SQLExecutor) -> Question:
     """A usable question (see the module docstring) about the database ``executor`` reads,
-    drawn with ``rng`` (same database and generator state, same question).
+    drawn with ``rng`` (same database and generator state, same question: the queries run under
+    :data:`DRAW_MAX_ROWS` and :data:`DRAW_TIME_LIMIT`, not the executor's own limits).
 
     Raises:
         KeyError: no templates for ``(schema, difficulty)``.
         RuntimeError: no usable question after many draws (a broken template).
     """
     templates = TEMPLATES[(schema, difficulty)]
+    limits = executor.max_rows, executor.time_limit
+    executor.max_rows, executor.time_limit = DRAW_MAX_ROWS, DRAW_TIME_LIMIT
+    try:
+        return _draw(schema, difficulty, templates, rng, executor)
+    finally:
+        executor.max_rows, executor.time_limit = limits
+
+
+def _draw(schema: str, difficulty: str, templates: list[tuple[str, Template]], rng: random.Random,
+          executor: SQLExecutor) -> Question:
     probe = Probe(executor)
     for _ in range(_ATTEMPTS):
         name, fill = rng.choice(templates)
