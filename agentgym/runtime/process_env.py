@@ -26,6 +26,7 @@ import pickle
 import threading
 import traceback
 import weakref
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Callable
 
 from agentgym.runtime.handle import checked_env
@@ -264,10 +265,17 @@ def _run(env: Any, method: str, args: tuple, kwargs: dict) -> Any:
 
 
 def _send(conn: Any, result: Any) -> None:
+    """Send a call's result; one that cannot be pickled, whatever its pickling raises (a
+    ``ValueError`` from a ctypes pointer, a ``RecursionError`` from a deep structure), is sent
+    as a ``TypeError`` saying so instead (nothing of it was sent: it is pickled whole first),
+    and the child serves on."""
     try:
-        conn.send(("ok", result))
-    except (pickle.PicklingError, TypeError, AttributeError) as exc:
-        _send_error(conn, TypeError(f"the environment returned something that cannot be pickled: {exc}"))
+        payload = ForkingPickler.dumps(("ok", result))
+    except Exception as exc:  # noqa: BLE001 - pickling fails in many ways
+        _send_error(conn, TypeError(f"the environment returned something that cannot be pickled: "
+                                    f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send_bytes(payload)
 
 
 def _send_unreadable(conn: Any, exc: Exception) -> None:

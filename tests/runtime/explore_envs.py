@@ -84,3 +84,25 @@ class Spawner(gym.Env):
         import time
 
         time.sleep(300)
+
+
+class Untravelling:
+    """An object whose pickling raises ``ValueError`` (as a ctypes pointer's does)."""
+
+    def __reduce__(self):
+        raise ValueError("this object does not travel")
+
+
+class Unsendable(Hostile):
+    """:class:`Hostile`, and ``"unsendable"`` returns an info holding :class:`Untravelling`,
+    ``"deep"`` an observation nested too deep to pickle (``RecursionError``)."""
+
+    def step(self, action):
+        if action == "unsendable":
+            return "fine", 0.0, False, False, {"handle": Untravelling()}
+        if action == "deep":
+            nested: list = []
+            for _ in range(10_000):
+                nested = [nested]
+            return nested, 0.0, False, False, {}
+        return super().step(action)
