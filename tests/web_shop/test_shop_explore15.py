@@ -5,9 +5,11 @@ from __future__ import annotations
 import copy
 import pickle
 import random
+import socket
 
 import agentgym
 import agentgym.envs.web.shop  # noqa: F401  (registers the environments)
+from agentgym.envs.web.shop.app import ShopApp
 from agentgym.envs.web.shop.site import ShopSession, load_shop
 
 
@@ -47,3 +49,31 @@ def test_a_copied_session_has_its_own_lock():
     with session.lock:  # the original's lock held elsewhere does not block the copy
         twin.search("socks")
     assert twin.kind == "results" and session.kind == "search"
+
+
+def _raw_answer(app, request: bytes) -> bytes:
+    with socket.create_connection((app.host, app.port), timeout=10.0) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_malformed_content_length_is_a_bad_request_not_a_body_too_large():
+    # "Content-Length: abc" or "-5" was answered 413 "the request body is over 65536 bytes"
+    shop = load_shop(200, 0)
+    target = shop.catalogue.draw_goal(random.Random(0), "easy")
+    with ShopApp(shop) as app:
+        sid = app.open_session(target)
+        buy = f"/s/{sid}/buy/{target.target_id}?q=socks&page=1"
+        for length in (b"abc", b"-5", b"1e3"):
+            answer = _raw_answer(app, b"POST " + buy.encode() + b" HTTP/1.0\r\nContent-Length: " + length + b"\r\n\r\n")
+            status, _, body = answer.partition(b"\r\n")
+            assert status.startswith(b"HTTP/1.0 400 "), (length, status)
+            assert b"Content-Length" in body and b"65536" not in body, body[-200:]
+        assert not app.get_session(sid).done
+        too_large = _raw_answer(app, b"POST " + buy.encode() + b" HTTP/1.0\r\nContent-Length: 70000\r\n\r\n")
+        assert too_large.startswith(b"HTTP/1.0 413 ")  # a body over the limit is still a 413
+        ok = _raw_answer(app, b"POST " + buy.encode() + b" HTTP/1.0\r\nContent-Length: 2\r\n\r\nok")
+        assert ok.startswith(b"HTTP/1.0 303 ") and app.get_session(sid).done

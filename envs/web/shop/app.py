@@ -30,7 +30,8 @@ A wrong address (a path of no route, an unknown session or product) is a 404; a 
 shop refuses (a malformed parameter, a results page that does not exist, an option the product
 does not offer, anything after the purchase) is a 400 showing the current page with the error;
 a route asked with the wrong method is a 405 (``GET`` and ``HEAD`` for pages, ``POST`` for
-buying). Bodies over :data:`MAX_BODY_BYTES` are refused (413). Responses are HTTP/1.0 (the
+buying). Bodies over :data:`MAX_BODY_BYTES` are refused (413), a ``Content-Length`` that is not a
+number of bytes too (400). Responses are HTTP/1.0 (the
 connection closes after each, so no handler thread waits on an idle browser connection), never
 cached, and carry a Content-Security-Policy that allows no script, no external resource and
 forms sent only to the app.
@@ -311,8 +312,10 @@ class _ShopHandler(BaseHTTPRequestHandler):
             return _error_page(HTTPStatus.NOT_FOUND, "this shopping session does not exist (it has ended)")
         if product is not None and product.group(2) not in self.app.shop.catalogue.by_id:
             return _error_page(HTTPStatus.NOT_FOUND, f"there is no product {product.group(2)}")
-        if method == "POST" and not self._discard_body():
-            return _error_page(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the request body is over {MAX_BODY_BYTES} bytes")
+        if method == "POST":
+            refused = self._discard_body()
+            if refused is not None:
+                return refused
         with session.lock:
             try:
                 if rest == "/":
@@ -344,19 +347,20 @@ class _ShopHandler(BaseHTTPRequestHandler):
         if query is not None:
             session.search(query)
 
-    def _discard_body(self) -> bool:
+    def _discard_body(self) -> _Response | None:
         """Read (and ignore: buying takes its parameters from the address) a request body of at
-        most :data:`MAX_BODY_BYTES`; ``False`` when it is larger or its length is malformed."""
-        length_header = self.headers.get("Content-Length", "0")
-        try:
-            length = int(length_header)
-        except ValueError:
-            return False
-        if not 0 <= length <= MAX_BODY_BYTES:
-            return False
+        most :data:`MAX_BODY_BYTES`; else the refusal: 400 for a ``Content-Length`` that is not a
+        number of bytes (decimal digits), 413 for a larger body."""
+        length_text = self.headers.get("Content-Length", "0").strip()
+        if not (length_text.isascii() and length_text.isdigit()):
+            return _error_page(HTTPStatus.BAD_REQUEST,
+                               f"the Content-Length header must be a number of bytes, got {length_text[:20]!r}")
+        length = int(length_text)
+        if length > MAX_BODY_BYTES:
+            return _error_page(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the request body is over {MAX_BODY_BYTES} bytes")
         if length:
             self.rfile.read(length)
-        return True
+        return None
 
     def _answer(self, response: _Response, body: bool = True) -> None:
         status, html, headers = response
