@@ -125,3 +125,31 @@ def test_the_agents_row_cap_and_time_limit_do_not_change_the_questions_a_seed_dr
         assert "10+ rows" in env.step("<sql>SELECT * FROM flights</sql>")[0]
     finally:
         env.close()
+
+
+def test_the_table_valued_form_of_an_allowed_pragma_is_allowed_too(tmp_path):
+    # SELECT name FROM pragma_table_info('orders') (the usual way to list columns in a query) was
+    # refused as 'the database is read-only; run a single SELECT' while PRAGMA table_info(orders)
+    # ran: SQLite builds the table-valued form at its first use, an action the authorizer refuses
+    path = tmp_path / "school.sqlite"
+    path.write_bytes(build_database("school", 0).image)
+    for source in (build_database("shop", 0).image, path):
+        executor = SQLExecutor(connect_read_only(source), time_limit=0.25)
+        try:
+            table = "orders" if isinstance(source, bytes) else "teachers"
+            first = executor.execute(f"SELECT name FROM pragma_table_info('{table}') WHERE pk")
+            assert first.ok, first
+            assert first.rows == ([("order_id",)] if table == "orders" else [("teacher_id",)])
+            assert executor.execute(f"DROP TABLE {table}").error_kind == "refused"
+            assert executor.execute("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) "
+                                    "SELECT COUNT(*) FROM r").error_kind == "timeout"
+            listed = executor.execute("SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p "
+                                      "WHERE m.type = 'table'")
+            assert listed.ok and len(listed.rows) > 20
+            assert executor.execute(f"SELECT * FROM pragma_foreign_key_list('{table}')").ok
+            # pragmas outside READ_ONLY_PRAGMAS stay refused in both forms
+            for sql in ("SELECT * FROM pragma_compile_options", "SELECT * FROM pragma_user_version",
+                        "PRAGMA user_version", "SELECT * FROM pragma_query_only"):
+                assert executor.execute(sql).error_kind == "refused", sql
+        finally:
+            executor.close()

@@ -6,7 +6,8 @@ copy, or a file opened through a ``mode=ro`` URI) and locks the connection down:
 * ``PRAGMA query_only`` is on, and an authorizer allows only reading: ``SELECT`` (with ``WITH``,
   recursive CTEs, ``VALUES``, ``EXPLAIN``), functions other than those of
   :data:`DENIED_FUNCTIONS`, and the introspection pragmas of
-  :data:`READ_ONLY_PRAGMAS`. Everything else — ``INSERT``/``UPDATE``/``DELETE``, ``CREATE``/
+  :data:`READ_ONLY_PRAGMAS` (also in their table-valued form, ``SELECT name FROM
+  pragma_table_info('orders')``). Everything else — ``INSERT``/``UPDATE``/``DELETE``, ``CREATE``/
   ``DROP``/``ALTER``, ``ATTACH``/``DETACH``, transactions and savepoints, ``VACUUM``,
   ``ANALYZE`` and every pragma that sets a value (``writable_schema``, ``query_only = 0``) — is
   refused before it runs;
@@ -122,6 +123,10 @@ def connect_read_only(source: bytes | str | Path) -> sqlite3.Connection:
     try:
         connection.execute("PRAGMA query_only = 1")
         connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # fails now if not a database
+        for pragma in sorted(READ_ONLY_PRAGMAS):
+            # their table-valued forms (SELECT ... FROM pragma_table_info('t')) are made at first
+            # use, an action the authorizer refuses: make them now
+            connection.execute(f"SELECT * FROM pragma_{pragma} LIMIT 0").fetchall()
         for limit, value in _LIMITS:
             connection.setlimit(limit, value)
         connection.set_authorizer(_authorize)
