@@ -143,11 +143,21 @@ def _distances(desc: list[str]) -> list[int]:
 
 
 def _check_desc(desc: Any) -> list[str]:
-    """``desc`` as a list of equal-length rows of S, F, H, G with one S and some G."""
+    """``desc`` as a list of equal-length rows of S, F, H, G with one S and some G.
+
+    Raises:
+        ConfigError: ``desc`` is no list of rows: not iterable, or one string (read character
+            by character it was a lake one tile wide).
+        ValueError: the rows are not a map as described.
+    """
+    wrong_type = ConfigError(f"options['desc'] must be a list of rows, equal-length strings of S, F, H and G "
+                             f"(e.g. ['SFF', 'FHG']), got {desc!r}")
+    if isinstance(desc, (str, bytes)):
+        raise wrong_type
     try:
         rows = [str(line) for line in desc]
     except TypeError:
-        raise ConfigError(f"options['desc'] must be a list of equal-length rows of S, F, H and G, got {desc!r}") from None
+        raise wrong_type from None
     if not rows or len({len(line) for line in rows}) != 1 or set("".join(rows)) - set("SFHG"):
         raise ValueError(f"desc must be equal-length rows of S, F, H and G, got {desc!r}")
     tiles = "".join(rows)

@@ -46,3 +46,14 @@ def test_minesweeper_hand_made_mines_are_not_promised_a_safe_first_reveal():
     assert terminated and "was a mine" in observation
     _, info = env.reset(seed=0)  # the level's boards: mines laid after the first reveal
     assert "The first reveal is always safe." in info["instructions"]
+
+
+@pytest.mark.parametrize("desc", ["SFFG", "SFFFFFFG"])
+def test_frozen_lake_a_map_given_as_one_string_is_refused_naming_the_option(desc):
+    # the string was read character by character as the rows of a one-column lake: 'SFFG' was
+    # played as four rows of one tile ('@', 'F', 'F', 'G' one under the other)
+    env = agentgym.make("games/FrozenLake-v0", difficulty="easy")
+    with pytest.raises(agentgym.ConfigError, match=r"options\['desc'\] must be a list of rows"):
+        env.reset(seed=0, options={"desc": desc})
+    observation, _ = env.reset(seed=0, options={"desc": [desc]})  # one row: the map meant
+    assert observation.endswith(f"(you are at row 1, column 1)\n{' '.join('@' + desc[1:])}")
