@@ -606,6 +606,24 @@ def standard_modules(names, folder):
     return modules
 
 
+def traceback_limit():
+    """How many entries of a traceback the interpreter prints, the last ones: ``sys.tracebacklimit``
+    when the code set it to an int (none when it is not positive), else 1000."""
+    limit = getattr(sys, "tracebacklimit", 1000)
+    return 1000 if type(limit) is not int else max(limit, 0)
+
+
+def last_entries(tb, count):
+    """The traceback ``tb`` from its last ``count`` entries on (None for none), found by following
+    the chain: ``traceback`` works out every entry's position, which is slow for deep ones."""
+    depth, entry = 0, tb
+    while entry is not None:
+        depth, entry = depth + 1, entry.tb_next
+    for _ in range(depth - count):
+        tb = tb.tb_next
+    return tb
+
+
 class CPUTimeExceeded(BaseException):
     """Raised in a cell when its CPU-time budget is spent (SIGXCPU)."""
 
@@ -674,7 +692,11 @@ class Cells:
             tb = error.__traceback__
             while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
                 tb = tb.tb_next
-            sys.stderr.write("".join(self.traceback.format_exception(type(error), error, tb)))
+            # as the interpreter prints it: the last sys.tracebacklimit (1000) entries (every
+            # entry of a 100,000-deep recursion took longer than the wall clock: state lost)
+            count = traceback_limit()
+            lines = self.traceback.format_exception(type(error), error, last_entries(tb, count), limit=-count)
+            sys.stderr.write("".join(lines))
             kind = "cpu" if isinstance(error, CPUTimeExceeded) else "exception"
             return f"{type(error).__name__}: {as_text(error)}", kind, None
         finally:

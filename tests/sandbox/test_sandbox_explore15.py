@@ -45,3 +45,22 @@ def test_a_sessions_files_named_like_the_standard_library(sandbox, leaks):
         assert failed.stderr.rstrip().endswith("ZeroDivisionError: division by zero")
         assert session.run("x + 1").stdout == "42\n" and session.restarts == 0
     leaks.assert_clean()
+
+
+def test_a_deep_recursion_in_a_cell_fails_only_the_cell(sandbox, leaks):
+    # every one of the 100,000 entries was formatted: the call ran past the wall clock and the
+    # session restarted, every variable lost
+    with sandbox.session() as session:
+        session.run("x = 41")
+        result = session.run(DEEP)
+        assert not result.state_lost and not result.timed_out, result.killed_reason
+        assert result.exception == "RecursionError: maximum recursion depth exceeded"
+        assert "[Previous line repeated 997 more times]" in result.stderr  # the last 1,000, as Python prints
+        assert session.run("x + 1").stdout == "42\n"
+        # as the interpreter: sys.tracebacklimit entries (none when 0), the last ones
+        entries = session.run("import sys\nsys.tracebacklimit = 2\n"
+                              "def f(n):\n    return f(n - 1) if n else 1 / 0\nf(5)")
+        assert entries.stderr.count('File "<cell') == 2 and "return f(n - 1) if n else 1 / 0\n" in entries.stderr
+        assert entries.stderr.rstrip().endswith("ZeroDivisionError: division by zero")
+        assert session.run("sys.tracebacklimit = 0\nf(1)").stderr == "ZeroDivisionError: division by zero\n"
+    leaks.assert_clean()
