@@ -77,3 +77,19 @@ def test_a_malformed_content_length_is_a_bad_request_not_a_body_too_large():
         assert too_large.startswith(b"HTTP/1.0 413 ")  # a body over the limit is still a 413
         ok = _raw_answer(app, b"POST " + buy.encode() + b" HTTP/1.0\r\nContent-Length: 2\r\n\r\nok")
         assert ok.startswith(b"HTTP/1.0 303 ") and app.get_session(sid).done
+
+
+def test_a_raw_utf8_address_reads_as_utf8():
+    # http.server decodes the request line as Latin-1, so a query sent unescaped (curl
+    # ".../search?q=café") was searched and shown as "cafÃ©"; escaped, it read "café"
+    shop = load_shop(200, 0)
+    with ShopApp(shop) as app:
+        sid = app.open_session(shop.catalogue.draw_goal(random.Random(0), "easy"))
+        answer = _raw_answer(app, f"GET /s/{sid}/search?q=caf\u00e9+jalape\u00f1o HTTP/1.0\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.0 200 ")
+        assert app.get_session(sid).query == "caf\u00e9 jalape\u00f1o"
+        assert "caf\u00e9 jalape\u00f1o" in answer.decode("utf-8")
+        answer = _raw_answer(app, f"GET /s/{sid}/results?q=%E2%9C%93+\u2713&page=1 HTTP/1.0\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.0 200 ") and app.get_session(sid).query == "\u2713 \u2713"
+        answer = _raw_answer(app, f"GET /s/{sid}/results?q=x\xff&page=1 HTTP/1.0\r\n\r\n".encode("latin-1"))
+        assert answer.startswith(b"HTTP/1.0 200 ") and app.get_session(sid).query == "x\ufffd"  # not UTF-8

@@ -26,7 +26,9 @@ it becomes the session's current page). Routes, under ``/s/<id>``:
 * ``POST /buy/<product id>?...`` (the parameters of the product page) -- "Buy Now"; answered
   ``303 See Other`` to ``/`` (the confirmation), so a reload never buys twice.
 
-A wrong address (a path of no route, an unknown session or product) is a 404; a request the
+An address is read as UTF-8, its non-ASCII characters escaped (``%C3%A9``, as browsers send
+them) or not (as ``curl`` sends them). A wrong address (a path of no route, an unknown session or
+product) is a 404; a request the
 shop refuses (a malformed parameter, a results page that does not exist, an option the product
 does not offer, anything after the purchase) is a 400 showing the current page with the error;
 a route asked with the wrong method is a 405 (``GET`` and ``HEAD`` for pages, ``POST`` for
@@ -293,7 +295,10 @@ class _ShopHandler(BaseHTTPRequestHandler):
             return _error_page(HTTPStatus.INTERNAL_SERVER_ERROR, f"the shop failed: {type(exc).__name__}")
 
     def _route_or_raise(self, method: str) -> _Response:
-        address = urlsplit(self.path)
+        # http.server reads the request line as Latin-1; an address sent with raw (unescaped)
+        # UTF-8, as curl sends "?q=café", is read as the UTF-8 its bytes are (bytes that are not
+        # UTF-8 become U+FFFD, as escaped ones do)
+        address = urlsplit(self.path.encode("latin-1", "replace").decode("utf-8", "replace"))
         match = _SESSION_PATH.match(address.path)
         if match is None:
             return _error_page(HTTPStatus.NOT_FOUND, "there is no page at this address")
