@@ -23,6 +23,11 @@ class _Abandoned(Exception):
     """Every request of a running batch was cancelled: its generation was stopped."""
 
 
+class CancelledInPolicy(RuntimeError):
+    """The policy's ``agenerate`` raised ``asyncio.CancelledError`` though the server had not
+    cancelled it: an error of the batch, not an abandoned batch."""
+
+
 class PolicyWorker:
     """Feeds a policy from many coroutines, one batch at a time.
 
@@ -39,9 +44,10 @@ class PolicyWorker:
     whose ``agenerate`` hands the work to a thread that does not watch for cancellation (such
     as ``HFPolicy``) finishes that batch in the background before it takes the next.
 
-    A policy that raises (a ``SystemExit`` included), or returns anything but a list of one
-    :class:`Generation` per request, fails the requests of that batch with the error; the
-    worker serves the next batch.
+    A policy that raises (a ``SystemExit`` included, and a ``CancelledError`` of its own, the
+    server having cancelled nothing: :class:`CancelledInPolicy`), or returns anything but a
+    list of one :class:`Generation` per request, fails the requests of that batch with the
+    error; the worker serves the next batch.
     """
 
     def __init__(self, policy: Policy, max_batch_size: int = 8, close_timeout: float = 10.0) -> None:
@@ -167,7 +173,12 @@ async def _generate_unless_abandoned(policy: Policy, requests: list[Request], sa
             work.cancel()
             await asyncio.gather(work, return_exceptions=True)
     if work.cancelled():
-        raise _Abandoned
+        if give_up.is_set():
+            raise _Abandoned
+        # Cancelled by no one here: the policy raised CancelledError of its own (a task it awaited
+        # was cancelled elsewhere). Taken for an abandoned batch, its requests would wait for ever.
+        raise CancelledInPolicy(f"{policy.name}'s agenerate raised CancelledError, though the server cancelled "
+                                "nothing")
     return work.result()
 
 
