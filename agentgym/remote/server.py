@@ -76,11 +76,12 @@ object with a ``type`` and, for requests, an ``id`` the answer repeats:
 The session closes with its connection, unless it was created with ``"resumable": true``: its
 answer then carries a ``resume_token``, and for ``resume_grace`` seconds after the connection
 drops a new connection may take the session back with ``resume`` (counted as
-``websocket.reconnects``); after that the reaper closes it. The token proves ownership, so a
-resume also takes the session from a connection the server still believes alive (the client
-saw it drop first, or it is half-open): that old connection holds nothing from then on. A connected WebSocket session is
-never closed for idleness (its heartbeat says it is alive) and is not reachable over HTTP
-(404). With ``api_key``, the handshake needs the same ``Authorization`` header (otherwise the
+``websocket.reconnects``); after that the reaper closes it (a session whose ``create`` answer
+could not be sent, its client gone meanwhile, closes at once: no one holds its token). The token
+proves ownership, so a resume also takes the session from a connection the server still believes
+alive (the client saw it drop first, or it is half-open): that old connection holds nothing from
+then on. A connected WebSocket session is never closed for idleness (its heartbeat says it is
+alive) and is not reachable over HTTP (404). With ``api_key``, the handshake needs the same ``Authorization`` header (otherwise the
 socket is closed with code 1008 before it opens). A handshake whose ``Origin`` names a web page
 not served from this machine is refused the same way (403): browsers let any page the user
 visits open a WebSocket to 127.0.0.1, and this transport's answers, unlike HTTP's, are readable

@@ -57,7 +57,9 @@ class WsProtocol:
     object with a known ``type``, or a binary one that is not UTF-8, 413 for one over
     ``max_message_bytes`` bytes of UTF-8, 409 for a second ``create``/``resume``, 404 for a
     request before one or a bad resume, 500 for an environment's exception); the connection
-    lives on after any of them.
+    lives on after any of them. A session whose ``create`` answer could not be sent (the client
+    gone meanwhile: it never learned the session's id and token) closes with the connection,
+    resumable or not.
     :attr:`connections_open` counts the connections being served now.
     """
 
@@ -154,6 +156,7 @@ class WsProtocol:
             connection.last_heard = monotonic()
             raw = message.get("text")
             request_id: Any = None
+            kind: Any = None
             try:
                 if raw is None:  # a binary message: UTF-8 JSON, as a text message and an HTTP body
                     raw = binary_text(message.get("bytes") or b"", max_bytes)
@@ -199,6 +202,10 @@ class WsProtocol:
                     "code": exc.status, "message": exc.message,
                     "type": ERROR_TYPES.get(exc.status, "invalid_request_error")}})
             except Disconnected:
+                if kind == "create" and connection.session is not None:
+                    # The answer, with the session's id and resume token, never reached the client:
+                    # no one can resume the session, which closes with the connection.
+                    connection.session.resume_token = None
                 return
             except Exception as exc:  # noqa: BLE001 - an environment's bug: answered, the connection lives on
                 metrics.error(500)

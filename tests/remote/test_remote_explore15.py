@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 import agentgym
 from agentgym import Feedback, LLMEnv
@@ -68,6 +70,10 @@ def _open_sessions(url: str) -> int:
     return httpx.get(url + "/health").json()["sessions"]
 
 
+def _metrics(url: str) -> dict:
+    return httpx.get(url + "/metrics").json()
+
+
 def test_an_areset_cancelled_while_its_session_is_made_does_not_wedge_the_env(server_url):
     # asyncio.wait_for(env.areset(), t) ran out while the server made the environment: the server
     # went on and attached the session to the connection, which the client kept without knowing
@@ -114,3 +120,26 @@ def test_after_an_astep_cancelled_in_flight_areset_does_not_wait_behind_it(serve
         asyncio.run(scenario())
     finally:
         RELEASE.set()
+
+
+def test_a_resumable_session_whose_create_answer_never_reached_its_client_is_closed_at_once(server_url):
+    # A WebSocket client that hung up while its resumable session was made (its own timeout ran
+    # out on a slow constructor) never learned the session's id and token, so no one could
+    # resume it; the server kept it, a max_sessions slot and its environment, for the whole
+    # resume grace (30 s here), as an HTTP create whose client hung up was before 6ae2905.
+    async def scenario():
+        async with connect(server_url.replace("http://", "ws://") + "/v1/ws") as ws:
+            await ws.send(json.dumps({"type": "create", "id": 1, "env_id": GATED_ID, "resumable": True,
+                                      "kwargs": {"make_delay": 0.3}}))
+            await asyncio.sleep(0.05)
+
+    created = _metrics(server_url)["sessions"]["created"]
+    asyncio.run(scenario())
+    deadline = time.monotonic() + 3
+    while _metrics(server_url)["sessions"]["created"] == created and time.monotonic() < deadline:
+        time.sleep(0.02)  # the environment is being made
+    assert _metrics(server_url)["sessions"]["created"] == created + 1
+    while _open_sessions(server_url) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _open_sessions(server_url) == 0
+    assert _metrics(server_url)["websocket"]["detached_sessions"] == 0
