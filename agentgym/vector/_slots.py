@@ -579,7 +579,8 @@ class SlotVectorEnv(VectorEnv):
         through :meth:`EnvHandle.submit <agentgym.runtime.EnvHandle.submit>`).
 
         A non-callable attribute is returned as is (as Gymnasium's vector envs do). Exceptions
-        propagate: this is not a step, nothing is isolated.
+        propagate: this is not a step, nothing is isolated. A ``RuntimeError`` names the slots
+        that have no environment until their next reset (a failure dropped it).
         """
 
         def call_one(env: Any) -> Any:
@@ -618,11 +619,12 @@ class SlotVectorEnv(VectorEnv):
         self, fn: Callable[..., Any], extra_args: Sequence[Sequence[Any]] | None = None
     ) -> tuple[Any, ...]:
         self._check_open()
-        abandoned = [slot.index for slot in self._slots if slot.handle.spaces() is None]
-        if abandoned:
+        missing = [slot.index for slot in self._slots if slot.handle.spaces() is None]
+        if missing:  # dropped after a failure: a call that timed out, a rebuild that raised
             raise RuntimeError(
-                f"sub-environments {abandoned} hung and were abandoned; each gets a fresh "
-                "environment at its next reset"
+                f"sub-environments {missing} have no environment now: it was dropped after a failure (a "
+                "call hung and abandoned, a killed process, a rebuild that raised: see the slot's last "
+                "info['error']); each gets a fresh environment at its next reset"
             )
         extra_args = extra_args or [[]] * self.num_envs
         futures = [

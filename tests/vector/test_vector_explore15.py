@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from vector_test_envs import EchoEnv, Factory
+from vector_test_envs import EchoEnv, Factory, RaisingEnv
 
 from agentgym import Feedback
 from agentgym.vector import ThreadVectorEnv
@@ -75,3 +75,35 @@ def test_a_negative_seed_is_refused_not_turned_into_a_failed_environment(seed):
     assert "_error" not in infos or not infos["_error"].any()
     assert len(factory.built) == 1  # never thrown away
     assert all(observation.startswith("episode start") for observation in observations)
+
+
+class _FailsToRebuild:
+    """Builds a :class:`RaisingEnv` once; every later build raises ``OSError("disk gone")``."""
+
+    def __init__(self) -> None:
+        self.builds = 0
+
+    def __call__(self) -> RaisingEnv:
+        self.builds += 1
+        if self.builds > 1:
+            raise OSError("disk gone")
+        return RaisingEnv()
+
+
+def test_get_attr_on_a_slot_whose_rebuild_raised_says_what_happened_not_that_it_hung():
+    # The refusal said "sub-environments [0] hung and were abandoned" whatever had dropped the
+    # environment: here nothing hung (its step raised, then its rebuild raised).
+    envs = ThreadVectorEnv([_FailsToRebuild(), EchoEnv])
+    try:
+        envs.reset(seed=0)
+        envs.step(["explode", "go"])
+        _, _, _, _, infos = envs.step(["go", "go"])
+        assert infos["error"][0] == "reset raised OSError: disk gone"
+        with pytest.raises(RuntimeError) as refused:
+            envs.get_attr("instructions")
+    finally:
+        envs.close()
+    message = str(refused.value)
+    assert "hung and were abandoned" not in message
+    assert "dropped after a failure" in message
+    assert message.startswith("sub-environments [0] have no environment now")
