@@ -30,6 +30,10 @@ _PARTNERS = tuple(tuple(tuple(x for x in line if x != cell) for line in LINES if
 EMPTY = "."
 DEFAULT_STRENGTH = {"easy": 0.0, "medium": 0.15, "hard": 0.3}
 THREAT_REWARD = 0.1
+# Entries of each memo of the oracle's win chances: keyed by the opponent's strength too, so an
+# unbounded memo grew by about 2.8 MB for every strength a process played against; this holds
+# the whole game tree of about three strengths (2,400 + 800 positions to move for each).
+_CHANCES_MEMO = 1 << 13
 # "row 2 column 3" (also "r2c3", "row 2 and col 3", or column first: "column 3, row 2"),
 # "2 3" / "2,3" / "(2, 3)", or a cell number 1-9; the last one in the text counts. A full stop
 # may end the sentence ("2 3."); a decimal ("2.5") is no cell. The separator is one alternative
@@ -85,7 +89,7 @@ def best_moves(board: str, mark: str, other: str) -> tuple[int, ...]:
     return tuple(cell for cell, value in scored.items() if value == top)
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=_CHANCES_MEMO)
 def _chances_to_move(board: str, me: str, other: str, strength: float) -> tuple[float, float]:
     """(P(win), P(draw)) for ``me``, to move, playing for the most wins (then draws) against
     an opponent of ``strength``."""
@@ -102,7 +106,7 @@ def _chances_to_move(board: str, me: str, other: str, strength: float) -> tuple[
     return best
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=_CHANCES_MEMO)
 def _chances_after(board: str, me: str, other: str, strength: float) -> tuple[float, float]:
     """(P(win), P(draw)) for ``me`` with the opponent to move on ``board``."""
     legal = [cell for cell in range(9) if board[cell] == EMPTY]

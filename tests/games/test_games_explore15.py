@@ -57,3 +57,22 @@ def test_frozen_lake_a_map_given_as_one_string_is_refused_naming_the_option(desc
         env.reset(seed=0, options={"desc": desc})
     observation, _ = env.reset(seed=0, options={"desc": [desc]})  # one row: the map meant
     assert observation.endswith(f"(you are at row 1, column 1)\n{' '.join('@' + desc[1:])}")
+
+
+def test_tic_tac_toe_oracle_memo_stays_bounded_across_opponent_strengths():
+    # the oracle's win chances were memoised per opponent strength without a bound: about
+    # 2.8 MB more for every strength a process used (a curriculum over strengths grew without end)
+    from agentgym.envs.games import tic_tac_toe
+    from agentgym.envs.games.tic_tac_toe import TicTacToe
+
+    moves = []
+    for i in range(48):
+        env = TicTacToe(opponent_strength=0.2 + i / 100)
+        env.reset(seed=0, options={"moves": "51"})
+        moves.append(env.oracle_action())
+    assert tic_tac_toe._chances_to_move.cache_info().currsize <= 8192  # noqa: SLF001
+    assert tic_tac_toe._chances_after.cache_info().currsize <= 8192  # noqa: SLF001
+    again = TicTacToe(opponent_strength=0.2)  # its chances evicted and worked out anew: the same move
+    again.reset(seed=0, options={"moves": "51"})
+    assert again.oracle_action() == moves[0] and set(moves) <= set("2346789")
+
