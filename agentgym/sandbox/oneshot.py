@@ -38,6 +38,12 @@ def signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+def status_signal(status: int) -> int | None:
+    """The signal N that bubblewrap's exit status ``128 + N`` says its child died of, else None:
+    a status past ``128 + SIGRTMAX`` (64) is one the program exited with (``os._exit(200)``)."""
+    return status - 128 if 128 < status <= 128 + signal.SIGRTMAX else None
+
+
 def signal_reason(number: int, cpu_s: float | None, limits: SandboxLimits) -> str:
     """Why a program died of signal ``number``, in the agent's words."""
     if number == signal.SIGXCPU or (number == signal.SIGKILL and cpu_s is not None
@@ -122,9 +128,9 @@ def run_job(spec: LaunchSpec, job: dict[str, Any], stdin: str | bytes | None) ->
     if job["mode"] == "python" and spec.isolation == "bubblewrap" and status is not None:
         # the program ran in the launcher, which ended without its report (os._exit, a
         # signal): bubblewrap's exit status is the program's, 128 + N for signal N
-        if status > 128:
-            return ExecutionResult(exit_code=128 - status, killed_reason=signal_reason(status - 128, None, limits),
-                                   **common)
+        number = status_signal(status)
+        if number is not None:
+            return ExecutionResult(exit_code=-number, killed_reason=signal_reason(number, None, limits), **common)
         return ExecutionResult(exit_code=status, **common)
     return ExecutionResult(exit_code=None, killed_reason=(
         "the sandbox's supervising process was killed (by the code itself); every process of the "

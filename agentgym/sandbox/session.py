@@ -10,7 +10,7 @@ from typing import Any
 
 from agentgym.sandbox.capture import CappedOutput
 from agentgym.sandbox.errors import SandboxError, SessionClosed
-from agentgym.sandbox.oneshot import limit_notes, stop_reason
+from agentgym.sandbox.oneshot import limit_notes, status_signal, stop_reason
 from agentgym.sandbox.process import LaunchSpec, SandboxProcess, Stop, spawn, startup_failure
 from agentgym.sandbox.result import STATE_LOST, ExecutionResult
 
@@ -204,8 +204,9 @@ def _describe_status(status: int | None) -> str:
         return "status unknown"
     if status < 0:
         return f"killed by signal {-status}"
-    if status > 128:
-        return f"killed by signal {status - 128}"
+    number = status_signal(status)
+    if number is not None:
+        return f"killed by signal {number}"
     return f"exit status {status}"
 
 

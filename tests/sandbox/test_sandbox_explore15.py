@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 # A program's own module named like one the launcher's traceback printing imports
 TEXTWRAP = "def wrap(text, width=70):\n    return [text]\n"
 # Infinite recursion under a raised recursion limit (competitive programmers' first line)
@@ -64,3 +66,17 @@ def test_a_deep_recursion_in_a_cell_fails_only_the_cell(sandbox, leaks):
         assert entries.stderr.rstrip().endswith("ZeroDivisionError: division by zero")
         assert session.run("sys.tracebacklimit = 0\nf(1)").stderr == "ZeroDivisionError: division by zero\n"
     leaks.assert_clean()
+
+
+@pytest.mark.parametrize(("code", "status"), [("200", 200), ("-1", 255)])
+def test_os_exit_past_128_is_an_exit_status_not_a_signal(sandbox, code, status):
+    # bubblewrap reports signal N as exit status 128 + N: os._exit(200) came back exit_code -72,
+    # "[stopped: terminated by signal 72]" (there are 64 signals), os._exit(-1) "signal 127"
+    result = sandbox.run_python(f"import os\nos._exit({code})")
+    assert result.exit_code == status and result.killed_reason is None
+    assert result.for_agent() == f"[exit code {status}]"
+    with sandbox.session() as session:
+        ended = session.run(f"import os\nos._exit({code})")
+        assert ended.state_lost and ended.killed_reason == f"the Python interpreter ended (exit status {status})"
+    killed = sandbox.run_python("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)")
+    assert killed.exit_code == -15 and killed.killed_reason == "terminated by SIGTERM"  # signals stay signals
