@@ -7,7 +7,8 @@ import time
 import pytest
 
 from agentgym.envs.tools.sql.env import SQLEnv
-from agentgym.envs.tools.sql.executor import SQLExecutor, connect_read_only, render_result
+from agentgym.envs.tools.sql.executor import (MAX_CTE_EXPANSION, SQLExecutor, connect_read_only, cte_expansion,
+                                              render_result)
 from agentgym.envs.tools.sql.schemas import build_database
 
 
@@ -81,6 +82,24 @@ def test_a_with_clause_that_expands_exponentially_is_refused_before_sqlite_compi
         assert time.monotonic() - start < 0.25
         assert result.error_kind == "refused" and "WITH" in result.error and "expand" in result.error, result
         assert executor.execute(_cte_chain(4, quote)).rows == [(1,)]  # a small chain still runs
+    finally:
+        executor.close()
+
+
+def test_decoy_ctes_of_the_same_names_do_not_hide_the_doubling():
+    # an unused inner WITH a0 AS (... a1), a1 AS (... a2), ... made the first bound take each real
+    # a{i+1} -> a{i} reference for a recursive one (a{i} was being sized when it got there): the
+    # 16-level chain was counted as 1,567 tokens and ran 3 s past time_limit=0.25
+    decoys = ", ".join(f"a{i} AS (SELECT * FROM a{i + 1})" for i in range(15))
+    sql = _cte_chain(16).replace("WITH ", f"WITH z AS (SELECT * FROM (WITH {decoys} SELECT 1)), ", 1)
+    executor = SQLExecutor(connect_read_only(build_database("shop", 0).image), time_limit=0.25)
+    try:
+        start = time.monotonic()
+        result = executor.execute(sql)
+        assert time.monotonic() - start < 0.25 and result.error_kind == "refused", result
+        assert cte_expansion(sql) > MAX_CTE_EXPANSION
+        small = _cte_chain(4).replace("WITH ", "WITH z AS (SELECT * FROM (WITH a0 AS (SELECT * FROM a1) SELECT 1)), ", 1)
+        assert executor.execute(small).rows == [(1,)]
     finally:
         executor.close()
 

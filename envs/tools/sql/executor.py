@@ -361,16 +361,19 @@ def cte_expansion(sql: str, limit: int = MAX_CTE_EXPANSION) -> int:
     of ``sql`` (0 without a ``WITH``), counted up to ``limit`` (past it, some number above it).
 
     Each reference to a CTE costs the CTE's size: its body's tokens plus the size of each CTE
-    named in it (a recursive reference costs nothing). The bound is loose (a name is taken for a
-    reference wherever it appears, whatever its scope), tight enough to let any ordinary query
-    through and to catch ``a1 AS (... FROM a0 x JOIN a0 y ...), a2 AS (... a1 ... a1 ...)``,
-    whose size doubles at each CTE. Linear time in ``sql`` plus ``4 * limit`` token visits."""
+    named in it; a CTE naming itself is recursive, not copied. The bound is loose, never low: a
+    name is taken for a reference wherever it appears, to the largest of the CTEs of that name
+    (whatever the scopes), and sizes are taken to the depth of the number of CTEs (a real chain of
+    references is no longer; a name that only looks like a reference may make a cycle, which
+    then only inflates the bound). It is tight enough to let any ordinary query through and to
+    catch ``a1 AS (... FROM a0 x JOIN a0 y ...), a2 AS (... a1 ... a1 ...)``, whose size
+    doubles at each CTE. Linear time in ``sql`` plus at most ``2.5 * limit`` steps."""
     if "with" not in sql.lower():
         return 0
     tokens = _names_and_parentheses(sql)
     pairs = _pairs(tokens)
-    bodies: dict[str, list[tuple[int, int]]] = {}  # name -> (start, end) of each definition's body
-    definitions = set()  # where the names of definitions stand
+    definitions: list[tuple[str, int, int]] = []  # (name, start, end) of each CTE's body
+    named_at = set()  # where the names of definitions stand
     for i, token in enumerate(tokens):
         if token != "\0as" or i == 0:
             continue
@@ -383,40 +386,42 @@ def cte_expansion(sql: str, limit: int = MAX_CTE_EXPANSION) -> int:
         if tokens[name_at] == ")":  # a column list: name(a, b) AS (...)
             name_at = pairs.get(name_at, 0) - 1
         if name_at >= 0 and tokens[name_at].startswith("\0"):
-            bodies.setdefault(tokens[name_at], []).append((j + 1, pairs[j]))
-            definitions.add(name_at)
-    visits = 0
-    sizes: dict[str, int] = {}
-    path: set[str] = set()  # the names being sized: a reference to one is recursive
+            definitions.append((tokens[name_at], j + 1, pairs[j]))
+            named_at.add(name_at)
+    if not definitions:
+        return 0
+    names = {name for name, _, _ in definitions}
+    steps = sum(end - start for _, start, end in definitions)
+    if steps > 2 * limit:
+        return limit + 1
+    references = [[token for token in tokens[start:end] if token in names and token != name]
+                  for name, start, end in definitions]
+    sizes = [end - start for _, start, end in definitions]
 
-    def size(root: str) -> int:
-        """``root``'s size, by a depth-first walk kept on a list (chains of CTEs may be long)."""
-        nonlocal visits
-        stack = [root]
-        while stack:
-            name = stack[-1]
-            if name in sizes:
-                stack.pop()
-            elif name not in path:  # first visit: size what its bodies name first
-                path.add(name)
-                for start, end in bodies[name]:
-                    visits += end - start
-                    if visits > 4 * limit:
-                        return limit + 1
-                    stack.extend(token for token in tokens[start:end] if token in bodies
-                                 and token not in sizes and token not in path)
-            else:
-                stack.pop()
-                path.discard(name)
-                sizes[name] = max(end - start + sum(sizes.get(token, 0) for token in tokens[start:end]
-                                                    if token in bodies)
-                                  for start, end in bodies[name])
-        return sizes[root]
+    def largest() -> dict[str, int]:  # the largest size of each name's CTEs
+        found: dict[str, int] = {}
+        for (name, _, _), size in zip(definitions, sizes):
+            found[name] = max(size, found.get(name, 0))
+        return found
 
+    rounds = 0  # steps of the rounds, at most limit // 2 (a few hundred rounds for ordinary queries)
+    for _ in range(len(definitions)):  # round k: sizes of chains of k references
+        rounds += len(definitions) + sum(map(len, references))
+        if rounds > limit // 2:
+            return limit + 1
+        by_name = largest()
+        grown = [end - start + sum(by_name[token] for token in named)
+                 for (_, start, end), named in zip(definitions, references)]
+        if max(grown) > limit:
+            return limit + 1
+        if grown == sizes:
+            break
+        sizes = grown
+    by_name = largest()
     total = 0
     for i, token in enumerate(tokens):
-        if token in bodies and i not in definitions:
-            total += size(token)
+        if token in names and i not in named_at:
+            total += by_name[token]
             if total > limit:
                 break
     return total
