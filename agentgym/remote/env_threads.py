@@ -45,6 +45,11 @@ class EnvThreads:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`shutdown` ran: ``run`` raises from then on."""
+        return self._closed
+
     def run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future:
         if self._closed:
             raise RuntimeError("the server's environment threads are shut down")

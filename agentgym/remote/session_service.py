@@ -107,7 +107,8 @@ class SessionService:
 
     Lifetime: :meth:`running` is the app's lifespan: it runs :meth:`reap` (which closes HTTP
     sessions idle for ``idle_timeout`` seconds and WebSocket sessions detached for longer than
-    ``resume_grace``) and, on exit, :meth:`shutdown` (every session closed, the threads joined).
+    ``resume_grace``) and, on exit, :meth:`shutdown` (every session closed, the threads joined);
+    an app served again after that starts with new threads.
     """
 
     def __init__(self, *, max_sessions: int, idle_timeout: float, workers: int, retry_after: int,
@@ -119,13 +120,17 @@ class SessionService:
         self.sessions: dict[str, Session] = {}
         self.metrics = Metrics()
         self.inline = InlineSteps(inline_envs, inline_budget)
+        self.workers = workers
         self.pool = EnvThreads(workers, "agentgym-env")
         self._reserved = 0  # creates under way hold a slot before their env exists
 
     # ------------------------------------------------------------------ lifetime
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """The reaper while the block runs; :meth:`shutdown` when it ends."""
+        """The reaper while the block runs; :meth:`shutdown` when it ends. The app may be served
+        again after that: a new serving starts with new threads."""
+        if self.pool.closed:  # served before, and shut down: its threads are gone for good
+            self.pool = EnvThreads(self.workers, "agentgym-env")
         reaper = asyncio.create_task(self.reap(), name="agentgym-env-reaper")
         try:
             yield

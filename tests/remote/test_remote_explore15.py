@@ -14,8 +14,9 @@ from websockets.asyncio.client import connect
 import agentgym
 from agentgym import Feedback, LLMEnv
 from agentgym.registry import is_registered
-from agentgym.remote import AsyncRemoteEnv, running_env_server
+from agentgym.remote import AsyncRemoteEnv, env_app, running_env_server
 from remote_echo import ECHO_ID
+from tests.resource_probe import live_threads, started_since
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +144,21 @@ def test_a_resumable_session_whose_create_answer_never_reached_its_client_is_clo
         time.sleep(0.05)
     assert _open_sessions(server_url) == 0
     assert _metrics(server_url)["websocket"]["detached_sessions"] == 0
+
+
+def test_an_env_app_served_a_second_time_makes_sessions_again():
+    # The first serving's shutdown shut its worker threads down for good: served again (a ready
+    # app given to running_env_server twice), /health answered 200 but every create was a 500,
+    # 'the server's environment threads are shut down'.
+    app = env_app(max_sessions=4)
+    for serving in range(2):
+        before = live_threads()
+        with running_env_server(app=app) as url:
+            answer = httpx.post(url + "/v1/sessions", json={"env_id": ECHO_ID})
+            assert answer.status_code == 201, (serving, answer.text)
+            session = answer.json()["session_id"]
+            assert httpx.post(f"{url}/v1/sessions/{session}/reset", json={}).json()["observation"] == "ready"
+        deadline = time.monotonic() + 2
+        while started_since(before) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not started_since(before)  # each serving's threads are joined when it ends
