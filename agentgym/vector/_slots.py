@@ -196,6 +196,7 @@ class SlotVectorEnv(VectorEnv):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._construction_failures: dict[int, CallFailure] = {}
         self._one_batch_at_a_time = threading.Lock()
+        self._batch_thread: int | None = None  # the thread running the batch that holds it
         # held by the thread running the private event loop (reentrant: close() inside it)
         self._private_loop_lock = threading.RLock()
         self._started = False
@@ -452,6 +453,10 @@ class SlotVectorEnv(VectorEnv):
         <agentgym.runtime.EnvHandle.close>`, all at once) and let the threads go; a ``reset`` or
         ``step`` running in another thread is waited for first (within its ``step_timeout``).
 
+        A ``reset``/``step`` awaited on an event loop in another thread (``await astep(...)``) is
+        waited for the same way; one awaited in this very thread (``close()`` from a coroutine
+        beside it) cannot be: its calls still running are abandoned as hung ones.
+
         A ``close`` that outlasts ``step_timeout`` is abandoned like a hung step (under process
         isolation, its process is killed). Environments abandoned earlier are not closed again
         (their thread may still be inside them); their daemon threads end when the hung call
@@ -465,8 +470,9 @@ class SlotVectorEnv(VectorEnv):
                                              return_exceptions=True))
 
         # A reset/step running on the private loop in another thread ends first (its calls are
-        # bounded by step_timeout): the loop cannot be closed under it.
-        with self._private_loop_lock:
+        # bounded by step_timeout): the loop cannot be closed under it. So does one awaited on an
+        # event loop of another thread: its slots' threads are busy, not hung.
+        with self._private_loop_lock, self._no_batch_in_another_thread():
             try:
                 results = self._run_sync(close_all(), "close", on_the_loop=False)
             finally:
@@ -645,11 +651,25 @@ class SlotVectorEnv(VectorEnv):
                 f"{type(self).__name__}.{method}() was called while another reset/step was "
                 "running; a vector environment runs one batch at a time"
             )
+        self._batch_thread = threading.get_ident()
         try:
             check_hung_threads(self.max_abandoned_threads)
             yield
         finally:
+            self._batch_thread = None
             self._one_batch_at_a_time.release()
+
+    @contextmanager
+    def _no_batch_in_another_thread(self) -> Iterator[None]:
+        """Wait until no reset/step runs in another thread, and start none while held (one
+        started meanwhile is refused as an overlapping batch). A batch of this thread (awaited
+        by a coroutine that this thread's loop suspended) is not waited for: it cannot end
+        while this thread waits."""
+        if self._batch_thread == threading.get_ident():
+            yield
+            return
+        with self._one_batch_at_a_time:
+            yield
 
     def _check_open(self) -> None:
         if self.closed:

@@ -1,16 +1,18 @@
 """Exploratory tests, round 15: vector infos whose slots give a dict for a key that others give
-a plain value for; seeds no environment can take."""
+a plain value for; seeds no environment can take; what call() says of a slot without an
+environment; close() beside an astep() running in another thread."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
-import numpy as np
 import pytest
-from vector_test_envs import EchoEnv, Factory, RaisingEnv
+from vector_test_envs import PATIENCE_S, EchoEnv, Factory, RaisingEnv
 
 from agentgym import Feedback
-from agentgym.vector import ThreadVectorEnv
+from agentgym.vector import ThreadVectorEnv, hung_thread_count
 
 
 class DetailEnv(EchoEnv):
@@ -107,3 +109,56 @@ def test_get_attr_on_a_slot_whose_rebuild_raised_says_what_happened_not_that_it_
     assert "hung and were abandoned" not in message
     assert "dropped after a failure" in message
     assert message.startswith("sub-environments [0] have no environment now")
+
+
+class GatedEnv(EchoEnv):
+    """Each step says it ``entered`` and then waits for ``release`` (at most ``PATIENCE_S``)."""
+
+    def __init__(self, entered: threading.Event, release: threading.Event, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.entered, self.release = entered, release
+
+    def play(self, action: str) -> Feedback:
+        self.entered.set()
+        self.release.wait(PATIENCE_S)
+        return super().play(action)
+
+
+def test_close_from_another_thread_waits_for_an_astep_running_on_an_event_loop():
+    # close() waited for a step() running in another thread, but not for an `await astep()`
+    # running on an event loop in another thread (a rollout's loop, the program closing from
+    # its main thread): it took both slots' busy threads for hung ones and abandoned them
+    # (hung_thread_count() rose by 2, counted against every vector env's cap), closed nothing
+    # itself, and the closed vector env then returned the step's results.
+    entered = [threading.Event(), threading.Event()]
+    release = threading.Event()
+    built: list[GatedEnv] = []
+
+    def factory(i: int) -> GatedEnv:
+        built.append(GatedEnv(entered[i], release))
+        return built[-1]
+
+    envs = ThreadVectorEnv([lambda: factory(0), lambda: factory(1)], step_timeout=30.0)
+    hung = hung_thread_count()
+    stepped: list[Any] = []
+    closing = threading.Thread(target=envs.close)
+    stepping = threading.Thread(target=lambda: stepped.append(asyncio.run(envs.astep(["a", "b"]))))
+    try:
+        envs.reset(seed=0)
+        stepping.start()
+        assert all(event.wait(PATIENCE_S) for event in entered)
+        closing.start()
+        closing.join(0.5)
+        still_closing = closing.is_alive()
+        hung_while_closing = hung_thread_count()
+    finally:
+        release.set()
+        for thread in (closing, stepping):
+            if thread.is_alive():
+                thread.join(PATIENCE_S)
+        envs.close()
+    assert still_closing, "close() returned while the step was still running"
+    assert hung_while_closing == hung and hung_thread_count() == hung
+    assert [slot.handle.abandoned for slot in envs._slots] == [0, 0]
+    assert stepped[0][0] == ("echo a (turn 1)", "echo b (turn 1)")
+    assert all(env.was_closed for env in built) and envs.closed
