@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from agentgym.remote.server import env_app, guarded_http_protocol, read_ahead_websocket_protocol
 from agentgym.serve.gc_settings import steady_gc
-from agentgym.serve.guards import check_exposure, check_port
+from agentgym.serve.guards import check_app_key, check_exposure, check_port
 from agentgym.serve.runner import serving_in_thread
 
 
@@ -45,15 +45,17 @@ def running_env_server(*, host: str = "127.0.0.1", port: int = 0, api_key: str |
     """Serve on a background thread; yields the server's root URL (``http://host:port``).
 
     ``port=0`` picks a free port. ``app`` serves a ready :func:`env_app` (its own key, if any;
-    ``api_key`` must then be its key beyond loopback) instead of building one from
-    ``app_options``. On exit the server shuts down gracefully (every environment closed) and
-    its thread is joined.
+    beyond loopback ``api_key`` must be given, and an ``api_key`` given must be the app's own:
+    ``ValueError`` otherwise) instead of building one from ``app_options``. On exit the server
+    shuts down gracefully (every environment closed) and its thread is joined.
     """
     check_exposure(host, api_key)
     if app is None:
         app = env_app(api_key=api_key, **app_options)
     elif app_options:
         raise ValueError(f"give either a ready app or app options, not both: {sorted(app_options)}")
+    else:
+        check_app_key(app, api_key)
     with serving_in_thread(app, host=host, port=port, name="environment server", startup_timeout=startup_timeout,
                            timeout_graceful_shutdown=5, http=guarded_http_protocol(),
                            ws=read_ahead_websocket_protocol()) as root:

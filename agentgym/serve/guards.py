@@ -13,7 +13,8 @@ Both are plain ASGI middleware that answer before the request body is read, with
 - :class:`OriginGuard` answers 403 to a request a web page of another origin sent
   (:func:`foreign_origin`), for servers that change state (the environment server).
 
-:func:`check_exposure` refuses to serve beyond loopback without a key.
+:func:`check_exposure` refuses to serve beyond loopback without a key, and :func:`check_app_key`
+a ready app that does not check the key it is served with.
 """
 
 from __future__ import annotations
@@ -88,6 +89,21 @@ def check_exposure(host: str, api_key: str | None, *, how_to_give_a_key: str = "
         raise ValueError(f"refusing to serve on {host!r} without an API key: that interface is reachable from other "
                          f"machines. Give a key with {how_to_give_a_key} (clients send it as "
                          f"'Authorization: Bearer <key>', OpenAI clients as api_key), or listen on 127.0.0.1")
+
+
+def check_app_key(app: Any, api_key: str | None) -> None:
+    """For a ready app served with ``api_key`` (the runners' ``app`` argument): ``ValueError``
+    unless the app checks that very key (its :class:`BearerAuth`'s). The key given to a runner
+    is what lets it serve beyond loopback (:func:`check_exposure`): an app made without it, or
+    with another, would be served keyless, or with a key its caller does not know."""
+    if api_key is None:
+        return
+    keys = [middleware.kwargs.get("api_key") for middleware in getattr(app, "user_middleware", ())
+            if getattr(middleware, "cls", None) is BearerAuth]
+    if api_key not in keys:
+        raise ValueError("the ready app does not check the api_key given (it was made with "
+                         f"{'another key' if keys else 'no key'}): make the app with api_key=... and give the same key "
+                         "here, or give the options to build the app instead of the app")
 
 
 def check_port(port: Any) -> int:

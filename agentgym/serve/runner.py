@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from agentgym.policies.base import Policy
 from agentgym.serve.app import create_app
-from agentgym.serve.guards import check_exposure, check_port
+from agentgym.serve.guards import check_app_key, check_exposure, check_port
 
 
 def serve(policy: Policy, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
@@ -38,12 +38,14 @@ def running_server(app_or_policy: FastAPI | Policy, *, host: str = "127.0.0.1", 
     ``port=0`` picks a free port. The server stops, and its thread is joined, on exit. A ready
     app is served as it is (its own ``api_key``, if any; ``app_options`` beside it are a
     ``ValueError``). Beyond loopback an ``api_key`` is needed here (``ValueError`` otherwise):
-    a policy's server is made with it, and a ready app's must be that app's own key.
+    a policy's server is made with it, and a ready app must check that very key (``ValueError``
+    for an app made with another key or none, which would be served without it).
     """
     check_exposure(host, api_key)
     if isinstance(app_or_policy, FastAPI):
         if app_options:
             raise ValueError(f"give either a ready app or app options, not both: {sorted(app_options)}")
+        check_app_key(app_or_policy, api_key)
         app = app_or_policy
     else:
         app = create_app(app_or_policy, api_key=api_key, **app_options)

@@ -162,3 +162,14 @@ def test_an_env_app_served_a_second_time_makes_sessions_again():
         while started_since(before) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert not started_since(before)  # each serving's threads are joined when it ends
+
+
+def test_a_ready_env_app_is_served_with_an_api_key_only_when_it_checks_that_very_key():
+    # running_env_server: "api_key must then be its key beyond loopback"; only its presence was
+    # checked, so a keyless app was served on 0.0.0.0 to anyone, the caller's key checked by no one.
+    with pytest.raises(ValueError, match="does not check the api_key given"):
+        with running_env_server(app=env_app(), host="0.0.0.0", api_key="k"):
+            pass
+    with pytest.raises(ValueError, match="does not check the api_key given"):
+        with running_env_server(app=env_app(api_key="other"), api_key="k"):
+            pass

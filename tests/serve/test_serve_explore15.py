@@ -9,6 +9,7 @@ import pytest
 
 from agentgym.policies.base import Generation, Policy
 from agentgym.serve import running_server
+from agentgym.serve.app import create_app
 
 
 class CancelledInside(Policy):
@@ -44,3 +45,18 @@ def test_a_policy_that_raises_cancelled_error_of_its_own_fails_the_request_inste
     assert "CancelledError" in answer.json()["error"]["message"]
     after = _chat(client, "hello")  # the worker serves on
     assert after.status_code == 200 and after.json()["choices"][0]["message"]["content"] == "fine"
+
+
+def test_a_ready_app_is_served_with_an_api_key_only_when_it_checks_that_very_key():
+    # running_server's contract: beyond loopback a ready app's api_key "must be that app's own
+    # key". Only the key's presence was checked, so running_server(create_app(policy),
+    # host="0.0.0.0", api_key="k") served the model to the network with no key at all, the
+    # caller believing "k" guarded it; a key other than the app's was taken too.
+    with pytest.raises(ValueError, match="does not check the api_key given"):
+        with running_server(create_app(CancelledInside()), host="0.0.0.0", api_key="k"):
+            pass
+    with pytest.raises(ValueError, match="does not check the api_key given"):
+        with running_server(create_app(CancelledInside(), api_key="other"), api_key="k"):
+            pass
+    with running_server(create_app(CancelledInside(), api_key="k"), api_key="k") as url:
+        assert httpx.get(url + "/models", headers={"Authorization": "Bearer k"}, timeout=5).status_code == 200
