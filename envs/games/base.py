@@ -3,9 +3,23 @@ built-in opponents."""
 
 from __future__ import annotations
 
+import operator
 from typing import Any, ClassVar
 
 from agentgym.core import ConfigError, LLMEnv, check_flag, check_number
+
+
+def whole_number(value: Any) -> int:
+    """``value`` as an ``int`` for a hand-made position's row, column or stand (``operator.index``:
+    NumPy's integers too).
+
+    Raises:
+        TypeError: ``value`` is no integer (``1.0``, ``"5"``), or a bool: ``True`` is an ``int``
+            to Python, never a row or column to a user.
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"{value!r} is a bool, not a number")
+    return operator.index(value)
 
 
 class GameEnv(LLMEnv):

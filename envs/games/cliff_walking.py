@@ -17,10 +17,10 @@ to none); one given in part is a ``ConfigError``.
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 from agentgym.core import ConfigError, Feedback, InvalidAction
+from agentgym.envs.games.base import whole_number
 from agentgym.envs.games.grid_walk import (
     WordParser,
     compass_words,
@@ -170,7 +170,7 @@ def _layout_columns(options: dict[str, Any]) -> tuple[int, int, list[int]]:
 
     def column(name: str, value: Any) -> int:
         try:
-            return operator.index(value)
+            return whole_number(value)
         except TypeError:
             raise ConfigError(f"options[{name!r}] must be a column number (an integer), got {value!r}") from None
 

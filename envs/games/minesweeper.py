@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import operator
 import random
 import re
 from typing import Any
 
 from agentgym.core import ConfigError, Feedback, InvalidAction
-from agentgym.envs.games.base import GameEnv
+from agentgym.envs.games.base import GameEnv, whole_number
 
 # difficulty -> (rows, columns, mines)
 _LEVELS = {"easy": (5, 5, 3), "medium": (8, 8, 10), "hard": (10, 10, 18)}
@@ -99,7 +98,7 @@ class Minesweeper(GameEnv):
         self.actions = 0
         if "mines" in options:
             try:
-                pairs = [(operator.index(r), operator.index(c)) for r, c in options["mines"]]
+                pairs = [(whole_number(r), whole_number(c)) for r, c in options["mines"]]
             except (TypeError, ValueError):
                 raise ConfigError(f"options['mines'] must be (row, col) pairs of integers, got "
                                   f"{options['mines']!r}") from None

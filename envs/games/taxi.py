@@ -16,7 +16,6 @@ state in Gymnasium's encoding (rows and columns from 0, stands 0-3 = R, G, Y, B)
 
 from __future__ import annotations
 
-import operator
 import random
 import re
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 from gymnasium.envs.toy_text.taxi import MAP
 
 from agentgym.core import ConfigError, Feedback, InvalidAction
-from agentgym.envs.games.base import GameEnv
+from agentgym.envs.games.base import GameEnv, whole_number
 from agentgym.envs.games.grid_walk import (
     WordParser,
     compass_words,
@@ -233,7 +232,7 @@ def _check_state(state: Any) -> tuple[int, int, int]:
     """Gymnasium's decoded state ``(taxi_row, taxi_col, passenger, destination)`` as (taxi cell,
     passenger, destination); the passenger waits at a stand other than the destination."""
     try:
-        row, col, passenger, destination = (operator.index(x) for x in state)  # int() truncated 1.9
+        row, col, passenger, destination = (whole_number(x) for x in state)  # int() truncated 1.9
     except (TypeError, ValueError):
         raise ConfigError(f"options['state'] must be four integers (row, col, passenger stand, destination "
                           f"stand), got {state!r}") from None

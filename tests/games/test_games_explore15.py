@@ -87,3 +87,16 @@ def test_tower_of_hanoi_a_start_that_is_no_string_is_refused_naming_it_as_given(
     observation, _ = env.reset(seed=0, options={"start": "aba"})  # any case: disks 1 and 3 on A, 2 on B
     assert observation.startswith("A: 3 1\nB: 2\nC: -")
 
+
+@pytest.mark.parametrize("env_id, option, options", [
+    ("games/CliffWalking-v0", "start_column", {"start_column": False, "goal_column": 5}),
+    ("games/CliffWalking-v0", "ragged_columns", {"start_column": 0, "goal_column": 5, "ragged_columns": [True]}),
+    ("games/Taxi-v0", "state", {"state": (True, 0, 1, 2)}),
+    ("games/Minesweeper-v0", "mines", {"mines": [(True, True), (1, 2), (1, 3)]}),
+])
+def test_a_hand_made_position_refuses_true_and_false_as_numbers(env_id, option, options):
+    # True and False passed as the integers 1 and 0: a cliff start in column 0, a taxi on row 1,
+    # a mine at (1, 1); a bool is never a row or column to a user (ConfigError, as for 1.0)
+    env = agentgym.make(env_id, difficulty="easy")
+    with pytest.raises(agentgym.ConfigError, match=rf"options\['{option}'\]"):
+        env.reset(seed=0, options=options)
