@@ -128,6 +128,7 @@ def bwrap_command(bwrap: str, *, launcher_files: Sequence[tuple[str, str]], pyth
                   disk_bytes: int, env: Mapping[str, str], info_fd: int, ctrl_fds: tuple[int, int],
                   as_root: bool, as_pid_1: bool = True, die_with_parent: bool = False) -> list[str]:
     """The full ``bwrap ... python -I -S -c <import the launcher> CTRL_IN CTRL_OUT`` command line;
+    ``launcher_files``: (host path, sandbox path) of the launcher, then of its byte-code, if any;
     ``as_pid_1``: the launcher is the pid namespace's init; ``die_with_parent``: the sandbox
     dies with the thread that starts it (see the module docstring)."""
     args = [bwrap, *namespace_args(as_root), *(["--as-pid-1"] if as_pid_1 else []),
@@ -143,8 +144,9 @@ def bwrap_command(bwrap: str, *, launcher_files: Sequence[tuple[str, str]], pyth
              "--size", str(disk_bytes), "--perms", "1777", "--tmpfs", "/dev/shm"]
     args += readonly_mounts(readonly_paths)
     args += parent_dirs([inside for _, inside in launcher_files])
-    for host, inside in launcher_files:
-        args += ["--ro-bind", host, inside]
+    for index, (host, inside) in enumerate(launcher_files):
+        # the launcher, then its byte-code: a cache anyone may remove, bound only if still there
+        args += ["--ro-bind" if index == 0 else "--ro-bind-try", host, inside]
     # bubblewrap's root and /dev are tmpfs without a size, the code's own as a normal user: once
     # everything is mounted, read-only (their submounts, /tmp and /dev/shm, stay writable)
     args += ["--remount-ro", "/dev", "--remount-ro", "/"]

@@ -457,6 +457,17 @@ def launcher_files(python: str) -> tuple[tuple[str, str], ...]:
     return tuple(files)
 
 
+def current_launcher_files(python: str) -> tuple[tuple[str, str], ...]:
+    """:func:`launcher_files`, found again when its byte-code was removed since it was found (a
+    ``make clean``, another process): bubblewrap failed to bind it, and every later call of this
+    process with it. One ``stat`` per start."""
+    files = launcher_files(python)
+    if not all(os.path.exists(host) for host, _ in files[1:]):
+        launcher_files.cache_clear()
+        files = launcher_files(python)
+    return files
+
+
 def child_env(home: str, python: str) -> dict[str, str]:
     path = os.pathsep.join(dict.fromkeys([os.path.dirname(python), "/usr/local/bin", "/usr/bin", "/bin"]))
     env = {"PATH": path, "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
@@ -486,7 +497,7 @@ def spawn(spec: LaunchSpec, job: dict[str, Any], *, stdin: str | bytes | None = 
             child_ends.append(info_w)
             pass_fds.append(info_w)
             env = child_env(WORKDIR, spec.python)
-            argv = bwrap_command(spec.bwrap, launcher_files=launcher_files(spec.python), python=spec.python,
+            argv = bwrap_command(spec.bwrap, launcher_files=current_launcher_files(spec.python), python=spec.python,
                                  readonly_paths=spec.readonly_paths,
                                  disk_bytes=int(spec.limits.disk_mb * 1024 * 1024), env=env,
                                  info_fd=info_w, ctrl_fds=(ctrl_in_r, ctrl_out_w), as_root=spec.as_root,

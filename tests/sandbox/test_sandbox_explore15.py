@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shutil
+
 import pytest
+
+from agentgym.sandbox import process as sandbox_process
 
 # A program's own module named like one the launcher's traceback printing imports
 TEXTWRAP = "def wrap(text, width=70):\n    return [text]\n"
@@ -80,3 +86,31 @@ def test_os_exit_past_128_is_an_exit_status_not_a_signal(sandbox, code, status):
         assert ended.state_lost and ended.killed_reason == f"the Python interpreter ended (exit status {status})"
     killed = sandbox.run_python("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)")
     assert killed.exit_code == -15 and killed.killed_reason == "terminated by SIGTERM"  # signals stay signals
+
+
+@pytest.fixture
+def launcher_copy(tmp_path, monkeypatch):
+    """The launcher's source copied to ``tmp_path`` and used by the sandboxes of the test (the
+    checkout's byte-code is shared with whoever else runs sandboxes from it)."""
+    copy = tmp_path / "launcher.py"
+    shutil.copy2(sandbox_process.LAUNCHER, copy)
+    monkeypatch.setattr(sandbox_process, "LAUNCHER", str(copy))
+    sandbox_process.launcher_files.cache_clear()
+    yield str(copy)
+    sandbox_process.launcher_files.cache_clear()  # the real launcher's again, once LAUNCHER is restored
+
+
+def test_the_launchers_byte_code_removed_under_a_running_host(sandbox, launcher_copy, leaks):
+    # the byte-code's path was found once per process: removed later (`make clean`, a
+    # `find -name __pycache__ -delete`), every call raised SandboxError('did not start: bwrap:
+    # Can't find source path .../launcher.cpython-311.pyc') for the rest of the process
+    assert sandbox.run_python("print(6 * 7)").stdout == "42\n"
+    byte_code = importlib.util.cache_from_source(launcher_copy)
+    assert os.path.exists(byte_code)  # written for the first call, as for the checkout's
+    os.remove(byte_code)
+    assert sandbox.run_python("print(6 * 7)").stdout == "42\n"
+    assert os.path.exists(byte_code)  # written again: later starts do not compile the launcher
+    assert sandbox.run(["python", "-c", "print(7)"]).stdout == "7\n"
+    with sandbox.session() as session:
+        assert session.run("6 * 7").stdout == "42\n"
+    leaks.assert_clean()
