@@ -10,6 +10,7 @@ import socket
 import agentgym
 import agentgym.envs.web.shop  # noqa: F401  (registers the environments)
 from agentgym.envs.web.shop.app import ShopApp
+from agentgym.envs.web.shop.reward import shop_reward
 from agentgym.envs.web.shop.site import ShopSession, load_shop
 
 
@@ -93,3 +94,21 @@ def test_a_raw_utf8_address_reads_as_utf8():
         assert answer.startswith(b"HTTP/1.0 200 ") and app.get_session(sid).query == "\u2713 \u2713"
         answer = _raw_answer(app, f"GET /s/{sid}/results?q=x\xff&page=1 HTTP/1.0\r\n\r\n".encode("latin-1"))
         assert answer.startswith(b"HTTP/1.0 200 ") and app.get_session(sid).query == "x\ufffd"  # not UTF-8
+
+
+def test_goal_ids_hold_the_perfect_purchases_of_other_types_too():
+    # goal_ids ("every product whose purchase with the goal's options scores 1.0") were looked for
+    # among the goal's type only, but the reward gives a product of another type r_type 1 by its
+    # category or title (here: coffee beans bought for a honey goal, both organic and kosher
+    # certified, score 1.0), so such perfect purchases were missing
+    catalogue = load_shop(5_000, 0).catalogue
+    rng = random.Random(0)
+    other_types = set()
+    for _ in range(2):
+        goal = catalogue.draw_goal(rng, "easy")
+        perfect = {p.id for p in catalogue.products
+                   if all(value in p.option_values(name) for name, value in goal.options.items())
+                   and shop_reward(p, goal.options, goal).reward == 1.0}
+        assert set(goal.goal_ids) == perfect, sorted(perfect ^ set(goal.goal_ids))[:5]
+        other_types |= {catalogue[product_id].type_name for product_id in perfect} - {goal.type_name}
+    assert other_types  # the case above: a perfect purchase of another type

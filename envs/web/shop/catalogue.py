@@ -16,7 +16,8 @@ attributes, one value of some of its option groups and a price limit above its p
 the next multiples of ten), written as an instruction such as "i need a gluten free snack pack
 with size: 12 count, and price lower than 30.00 dollars". :class:`Goal` keeps what the reward
 needs and ``goal_ids``: every product whose purchase with the goal's options scores 1.0
-(the target among them). Difficulty ``easy`` asks for one attribute and one option, ``hard``
+(the target among them; products of other types too, which the reward's type match can credit
+by a shared category or title). Difficulty ``easy`` asks for one attribute and one option, ``hard``
 for two or three attributes and every option group, ``mixed`` draws between them.
 """
 
@@ -101,7 +102,7 @@ class Goal:
 
 
 class Catalogue:
-    """The products of one ``(size, seed)``, indexed by id and by type."""
+    """The products of one ``(size, seed)``, indexed by id, by type and by option value."""
 
     def __init__(self, products: list[Product], size: int, seed: int) -> None:
         self.products = tuple(products)
@@ -122,6 +123,16 @@ class Catalogue:
     @cached_property
     def _goal_candidates(self) -> tuple[Product, ...]:
         return tuple(p for p in self.products if p.options)
+
+    @cached_property
+    def offering(self) -> dict[tuple[str, str], frozenset[str]]:
+        """The ids of the products offering each ``(option group, value)`` (built on first use)."""
+        index: dict[tuple[str, str], set[str]] = {}
+        for product in self.products:
+            for name, values in product.options:
+                for value in values:
+                    index.setdefault((name, value), set()).add(product.id)
+        return {item: frozenset(ids) for item, ids in index.items()}
 
     def draw_goal(self, rng: random.Random, difficulty: str = "mixed") -> Goal:
         """A shopping task drawn with ``rng`` (see the module docstring)."""
@@ -152,14 +163,19 @@ def _price_limit(price: float, rng: random.Random) -> float:
 
 
 def _with_goal_ids(goal: Goal, catalogue: Catalogue) -> Goal:
-    from .reward import attribute_matches, shop_reward  # the reward decides which purchases fulfil the goal
+    from .reward import attribute_matches, shop_reward, type_reward  # the reward decides which purchases fulfil the goal
 
     wanted = len(goal.attributes)
-    # Cheap necessary conditions first (the price, the options on offer, every attribute), then
-    # the reward itself for the few products left.
-    ids = frozenset(p.id for p in catalogue.by_type[goal.type_name]
+    # Products of any type: the reward's r_type is 1 for a shared category or a shared title too.
+    # Those that offer every goal option (an intersection of the catalogue's index), then cheap
+    # necessary conditions (the price, a full type reward, every attribute) before the reward
+    # itself for the few products left.
+    offering = catalogue.offering
+    candidates = frozenset.intersection(*(offering.get(item, frozenset()) for item in goal.options.items()))
+    products = (catalogue.by_id[product_id] for product_id in candidates)
+    ids = frozenset(p.id for p in products
                     if p.price <= goal.price_upper
-                    and all(value in p.option_values(name) for name, value in goal.options.items())
+                    and type_reward(p, goal)[0] == 1.0
                     and attribute_matches(p, goal.attributes) == wanted
                     and shop_reward(p, goal.options, goal).reward >= 1.0)
     return Goal(goal.text, goal.target_id, goal.type_name, goal.category, goal.target_title, goal.attributes,
