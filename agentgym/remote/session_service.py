@@ -145,22 +145,36 @@ class SessionService:
     async def reap(self) -> None:
         """Forever: close idle HTTP sessions and WebSocket sessions detached past their grace
         (checked every ``min(idle_timeout / 4, resume_grace / 4, 1)`` seconds); a session in a
-        call (:attr:`Session.busy`) is left for the next round."""
+        call (:attr:`Session.busy`, a close under way included) is left for the next round.
+        Each is closed on a task of its own: an environment slow to close, or that never does,
+        holds up no other. Cancelled, it cancels the closes under way (their sessions are
+        forgotten; :meth:`shutdown` leaves their calls within its grace)."""
         interval = min(self.idle_timeout / 4, self.resume_grace / 4, 1.0)
         sessions, metrics = self.sessions, self.metrics
-        while True:
-            await asyncio.sleep(interval)
-            now = time.monotonic()
-            for session in list(sessions.values()):
-                if session.busy:
-                    continue
-                if session.transport == "ws":
-                    if not session.attached and now - (session.detached_at or now) > self.resume_grace:
+        closing: set[asyncio.Task] = set()
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                now = time.monotonic()
+                for session in list(sessions.values()):
+                    if session.busy or session.closed:
+                        continue
+                    if session.transport == "ws":
+                        if session.attached or now - (session.detached_at or now) <= self.resume_grace:
+                            continue
                         metrics.resume_expired += 1  # counted first: no one sees it gone but uncounted
-                        await self.close(session)
-                elif now - session.last_used > self.idle_timeout:
-                    metrics.reaped += 1
-                    await self.close(session)
+                    elif now - session.last_used > self.idle_timeout:
+                        metrics.reaped += 1
+                    else:
+                        continue
+                    # Started before the next round: its close holds the session's lock (busy) by then.
+                    task = asyncio.create_task(self.close(session), name=f"agentgym-env-reap-{session.id[:8]}")
+                    closing.add(task)
+                    task.add_done_callback(closing.discard)
+        finally:
+            for task in closing:
+                task.cancel()
+            await asyncio.gather(*closing, return_exceptions=True)
 
     async def shutdown(self) -> None:
         """Close every session, then let the threads finish their queued calls and join them,

@@ -173,3 +173,39 @@ def test_a_ready_env_app_is_served_with_an_api_key_only_when_it_checks_that_very
     with pytest.raises(ValueError, match="does not check the api_key given"):
         with running_env_server(app=env_app(api_key="other"), api_key="k"):
             pass
+
+
+CLOSE_GATE = threading.Event()
+
+
+class SlowToClose(Gated):
+    """Its ``close`` waits for :data:`CLOSE_GATE` (a browser or a sandbox that will not stop)."""
+
+    def close(self):
+        CLOSE_GATE.wait(10)
+        super().close()
+
+
+SLOW_CLOSE_ID = "test/RemoteSlowToClose15-v0"
+if not is_registered(SLOW_CLOSE_ID):
+    agentgym.register(SLOW_CLOSE_ID, SlowToClose, max_turns=None)
+
+
+def test_an_environment_that_will_not_close_holds_up_no_other_idle_session_from_being_reaped():
+    # The reaper closed the idle sessions one after another, awaiting each: one environment whose
+    # close hung stopped every later reaping, so idle sessions held their slots (and then every
+    # create got 503) for as long as that close hung.
+    try:
+        with running_env_server(idle_timeout=0.3) as url:
+            assert httpx.post(url + "/v1/sessions", json={"env_id": SLOW_CLOSE_ID}).status_code == 201
+            deadline = time.monotonic() + 3
+            while _metrics(url)["sessions"]["reaped"] < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)  # the reaper is now in the close that hangs
+            session = httpx.post(url + "/v1/sessions", json={"env_id": ECHO_ID}).json()["session_id"]
+            while _metrics(url)["sessions"]["reaped"] < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _metrics(url)["sessions"]["reaped"] == 2
+            assert httpx.get(f"{url}/v1/sessions/{session}/spec").status_code == 404
+            CLOSE_GATE.set()
+    finally:
+        CLOSE_GATE.set()
