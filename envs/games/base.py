@@ -4,9 +4,22 @@ built-in opponents."""
 from __future__ import annotations
 
 import operator
+import re
+import unicodedata
 from typing import Any, ClassVar
 
 from agentgym.core import ConfigError, LLMEnv, check_flag, check_number
+
+
+_ANY_DIGIT = re.compile(r"\d")  # a decimal digit of any script (no superscripts, no fractions)
+
+
+def ascii_digits(text: str) -> str:
+    """``text`` with other scripts' decimal digits (fullwidth ``５``, Arabic-Indic ``٥``) written as
+    the ASCII digits they are, for move patterns that read ASCII digits; ASCII text as it is."""
+    if text.isascii():
+        return text
+    return _ANY_DIGIT.sub(lambda digit: str(unicodedata.decimal(digit.group())), text)
 
 
 def whole_number(value: Any) -> int:

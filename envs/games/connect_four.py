@@ -22,7 +22,7 @@ import re
 from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
-from agentgym.envs.games.base import TwoPlayerGame
+from agentgym.envs.games.base import TwoPlayerGame, ascii_digits
 from agentgym.envs.games.connect_four_search import (
     COLS,
     ROWS,
@@ -52,10 +52,11 @@ class ConnectFour(TwoPlayerGame):
             instead of a random legal column.
         agent_first: the agent drops the first disc (as X); otherwise the opponent does.
 
-    Action: a column number 1-7 (the last one in the text counts). Reward: ``outcome`` 1 for a
-    win, 0.5 for a draw, 0 for a loss (success only on a win). With ``dense_reward``,
-    ``progress`` is 0.1 per new empty cell the agent's disc makes a winning cell for the agent
-    (a threat) plus 0.1 when the disc fills a winning cell of the opponent's (a block).
+    Action: a column number 1-7 (the last one in the text counts; other scripts' decimal digits
+    too, e.g. fullwidth ``４``). Reward: ``outcome`` 1 for a win, 0.5 for a draw, 0 for a loss
+    (success only on a win). With ``dense_reward``, ``progress`` is 0.1 per new empty cell the
+    agent's disc makes a winning cell for the agent (a threat) plus 0.1 when the disc fills a
+    winning cell of the opponent's (a block).
     """
 
     strategy_hint = (
@@ -89,7 +90,7 @@ class ConnectFour(TwoPlayerGame):
                 f"{self._picture()}\nYour move.")
 
     def play(self, action: str) -> Feedback:
-        found = _COLUMN_NUMBER.findall(action)
+        found = _COLUMN_NUMBER.findall(ascii_digits(action))
         if not found:
             raise InvalidAction("reply with a column number from 1 to 7.")
         col = int(found[-1]) - 1

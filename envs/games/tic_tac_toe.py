@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from agentgym.core import Feedback, InvalidAction
-from agentgym.envs.games.base import TwoPlayerGame
+from agentgym.envs.games.base import TwoPlayerGame, ascii_digits
 
 LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
 #: For each cell, the pairs of other cells that complete a line with it.
@@ -137,11 +137,11 @@ class TicTacToe(TwoPlayerGame):
         agent_first: the agent moves first (as X); otherwise the opponent opens as X.
 
     Action: ``row column`` (e.g. ``2 3``, ``row 2, column 3``, ``r2c3``) or a cell number 1-9
-    counted row by row; the last move in the text counts. Reward: ``outcome`` 1 for a win, 0.5
-    for a draw, 0 for a loss (success only on a win). With ``dense_reward``, ``progress`` is 0.1
-    per empty cell the agent's move turns into a winning cell for the agent (a new threat: two
-    marks in a line, the third cell free) plus 0.1 when the move takes a winning cell of the
-    opponent's (a block).
+    counted row by row (other scripts' decimal digits too, e.g. fullwidth ``５``); the last move
+    in the text counts. Reward: ``outcome`` 1 for a win, 0.5 for a draw, 0 for a loss (success
+    only on a win). With ``dense_reward``, ``progress`` is 0.1 per empty cell the agent's move
+    turns into a winning cell for the agent (a new threat: two marks in a line, the third cell
+    free) plus 0.1 when the move takes a winning cell of the opponent's (a block).
     """
 
     strategy_hint = (
@@ -219,7 +219,7 @@ class TicTacToe(TwoPlayerGame):
 
     def _parse(self, action: str) -> int:
         found = None
-        for found in _MOVE.finditer(action):
+        for found in _MOVE.finditer(ascii_digits(action)):
             pass
         if found is None:
             raise InvalidAction("reply with a free cell: a number 1-9 or \"row column\" such as "

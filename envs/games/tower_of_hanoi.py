@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from agentgym.core import ConfigError, Feedback, InvalidAction
-from agentgym.envs.games.base import GameEnv
+from agentgym.envs.games.base import GameEnv, ascii_digits
 
 _PEG_NAMES = "ABC"
 _TARGET = 2  # every disk must end on peg C
@@ -117,7 +117,8 @@ class TowerOfHanoi(GameEnv):
     off peg C. The agent has ``2 * optimal + N`` moves; running out is a loss.
 
     Action: ``move A C`` (also ``A->C``, ``1 3``, ``from peg 1 to peg 3``; the last move in the
-    text counts; a number after "disk" is a disk, not a peg: "disk 2", "disk #2", "disk no. 2").
+    text counts; other scripts' decimal digits are read too, e.g. fullwidth ``１ ３``; a number
+    after "disk" is a disk, not a peg: "disk 2", "disk #2", "disk no. 2").
     Reward: ``outcome`` 1 on a win, 0 when the moves run out; with ``dense_reward``, ``progress``
     is the change in optimal distance to the goal divided by the starting distance (positive when
     the move gets closer, negative when it backs away; the oracle collects exactly 1).
@@ -174,7 +175,7 @@ class TowerOfHanoi(GameEnv):
     def play(self, action: str) -> Feedback:
         move = _SPELLED.get(action)
         if move is None:
-            found = _MOVE.findall(_DISK_NUMBER.sub(r"\1", action))
+            found = _MOVE.findall(_DISK_NUMBER.sub(r"\1", ascii_digits(action)))
             if not found:
                 raise InvalidAction("reply with a move such as 'move A C' (from peg A to peg C).")
             move = found[-1]

@@ -100,3 +100,19 @@ def test_a_hand_made_position_refuses_true_and_false_as_numbers(env_id, option, 
     env = agentgym.make(env_id, difficulty="easy")
     with pytest.raises(agentgym.ConfigError, match=rf"options\['{option}'\]"):
         env.reset(seed=0, options=options)
+
+
+@pytest.mark.parametrize("env_id, options, action, said", [
+    ("games/TicTacToe-v0", {}, "５", "You marked 5 (row 2, column 2)."),
+    ("games/TicTacToe-v0", {}, "row ２, column ３", "You marked 6 (row 2, column 3)."),
+    ("games/ConnectFour-v0", {}, "４", "You dropped a disc in column 4."),
+    ("games/ConnectFour-v0", {}, "column ٤", "You dropped a disc in column 4."),
+    ("games/TowerOfHanoi-v0", {"start": "AAA"}, "move １ ３", "Moved disk 1 from A to C."),
+])
+def test_two_player_games_and_hanoi_read_other_scripts_digits(env_id, options, action, said):
+    # '５' was refused with 'reply with a free cell: a number 1-9', which it is (fullwidth), as
+    # Mastermind, GuessTheNumber, Minesweeper and Sudoku read such digits
+    env = agentgym.make(env_id, difficulty="easy")
+    env.reset(seed=0, options=options)
+    observation, _, _, _, info = env.step(action)
+    assert info["error"] is None and observation.startswith(said)
