@@ -8,7 +8,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from agentgym.core import ConfigError, Feedback, InvalidAction
+from agentgym.core import Feedback, InvalidAction
 from agentgym.envs.games.base import GameEnv, ascii_digits
 
 _PEG_NAMES = "ABC"
@@ -145,14 +145,10 @@ class TowerOfHanoi(GameEnv):
 
     def new_episode(self, options: dict[str, Any]) -> str:
         """Draw a start, or take ``options["start"]``: the peg of each disk, smallest first,
-        e.g. ``"AAB"`` (disks 1 and 2 on A, disk 3 on B); one that is no string is a
-        ``ConfigError``, a string that names no start a ``ValueError``."""
+        e.g. ``"AAB"`` (disks 1 and 2 on A, disk 3 on B)."""
         disks, rng = self.disks, self.rng
         if "start" in options:
-            if not isinstance(options["start"], str):
-                raise ConfigError(f"options['start'] must be a string naming the peg (A, B or C) of each of "
-                                  f"the {disks} disks, smallest first (e.g. 'AAB'), got {options['start']!r}")
-            start = options["start"].upper()
+            start = str(options["start"]).upper()
             position = _START_POSITIONS.get(start)
             if position is None and len(start) == disks and set(start) <= set(_PEG_NAMES) and start != "C" * disks:
                 position = tuple(_PEG_NAMES.index(peg) for peg in start)  # a disk count of no level

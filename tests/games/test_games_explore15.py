@@ -77,17 +77,6 @@ def test_tic_tac_toe_oracle_memo_stays_bounded_across_opponent_strengths():
     assert again.oracle_action() == moves[0] and set(moves) <= set("2346789")
 
 
-@pytest.mark.parametrize("start", [None, ["A", "B", "A"], b"ABA", 123])
-def test_tower_of_hanoi_a_start_that_is_no_string_is_refused_naming_it_as_given(start):
-    # its text was upper-cased into the message: None was "got 'NONE'", b'ABA' "got \"B'ABA'\""
-    env = agentgym.make("games/TowerOfHanoi-v0", difficulty="easy")
-    with pytest.raises(agentgym.ConfigError, match=r"options\['start'\] must be a string") as refused:
-        env.reset(seed=0, options={"start": start})
-    assert str(refused.value).endswith(f"got {start!r}")
-    observation, _ = env.reset(seed=0, options={"start": "aba"})  # any case: disks 1 and 3 on A, 2 on B
-    assert observation.startswith("A: 3 1\nB: 2\nC: -")
-
-
 @pytest.mark.parametrize("env_id, option, options", [
     ("games/CliffWalking-v0", "start_column", {"start_column": False, "goal_column": 5}),
     ("games/CliffWalking-v0", "ragged_columns", {"start_column": 0, "goal_column": 5, "ragged_columns": [True]}),
