@@ -112,3 +112,24 @@ def test_goal_ids_hold_the_perfect_purchases_of_other_types_too():
         assert set(goal.goal_ids) == perfect, sorted(perfect ^ set(goal.goal_ids))[:5]
         other_types |= {catalogue[product_id].type_name for product_id in perfect} - {goal.type_name}
     assert other_types  # the case above: a perfect purchase of another type
+
+
+def test_concurrent_first_loads_build_one_shop():
+    # load_shop ("built once per process") built the shop once per thread when several asked for
+    # it at once (a ThreadVectorEnv makes its environments each in its own thread): four shops
+    # of the same (size, seed), four times the time and memory
+    import threading
+
+    started = threading.Barrier(4)
+    shops = []
+
+    def load() -> None:
+        started.wait()
+        shops.append(load_shop(300, 9_015))
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60.0)
+    assert len(shops) == 4 and all(shop is shops[0] for shop in shops)

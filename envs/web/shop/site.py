@@ -34,6 +34,7 @@ own state and lock and shares the read-only :class:`Shop`.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import threading
 from dataclasses import dataclass, replace
@@ -93,10 +94,30 @@ class Shop:
         return tuple(products[row] for row in self.engine.search(query, limit))
 
 
-@functools.lru_cache(maxsize=8)
 def load_shop(size: int, seed: int) -> Shop:
-    """The :class:`Shop` of ``(size, seed)``, built once per process."""
+    """The :class:`Shop` of ``(size, seed)``, built once per process (the last 8 are kept):
+    threads asking for it at once (a vector environment making its environments each in its own
+    thread) wait for one build and share it."""
+    with _load_lock:
+        return _built_shop(size, seed)
+
+
+@functools.lru_cache(maxsize=8)
+def _built_shop(size: int, seed: int) -> Shop:
     return Shop(size, seed)
+
+
+_load_lock = threading.Lock()
+
+
+def _new_load_lock() -> None:
+    """In a forked child: a lock held by another thread of the parent at the fork stays held."""
+    global _load_lock
+    _load_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_load_lock)
 
 
 @dataclass(frozen=True)
