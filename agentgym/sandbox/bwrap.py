@@ -117,17 +117,19 @@ def readonly_mounts(paths: Iterable[str]) -> list[str]:
 
 
 def launcher_argv(python: str, folder: str, ctrl_fds: tuple[int, int]) -> list[str]:
-    """``python -I -S -c 'import launcher from folder; main()' CTRL_IN CTRL_OUT``: imported rather
-    than run as a script so that its cached byte-code is used."""
+    """``python -I -S -u -c 'import launcher from folder; main()' CTRL_IN CTRL_OUT``: imported
+    rather than run as a script so that its cached byte-code is used; ``-u`` (which ``-I`` does
+    not take from ``PYTHONUNBUFFERED``): a one-shot program runs in this interpreter, and what
+    it printed before it was stopped must not be lost in a buffer."""
     boot = f"import sys; sys.path.insert(0, {folder!r}); import launcher; launcher.main()"
-    return [python, "-I", "-S", "-c", boot, str(ctrl_fds[0]), str(ctrl_fds[1])]
+    return [python, "-I", "-S", "-u", "-c", boot, str(ctrl_fds[0]), str(ctrl_fds[1])]
 
 
 def bwrap_command(bwrap: str, *, launcher_files: Sequence[tuple[str, str]], python: str,
                   readonly_paths: Sequence[str],
                   disk_bytes: int, env: Mapping[str, str], info_fd: int, ctrl_fds: tuple[int, int],
                   as_root: bool, as_pid_1: bool = True, die_with_parent: bool = False) -> list[str]:
-    """The full ``bwrap ... python -I -S -c <import the launcher> CTRL_IN CTRL_OUT`` command line;
+    """The full ``bwrap ... python -I -S -u -c <import the launcher> CTRL_IN CTRL_OUT`` command line;
     ``launcher_files``: (host path, sandbox path) of the launcher, then of its byte-code, if any;
     ``as_pid_1``: the launcher is the pid namespace's init; ``die_with_parent``: the sandbox
     dies with the thread that starts it (see the module docstring)."""

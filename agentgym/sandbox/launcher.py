@@ -1,7 +1,7 @@
-"""The program that runs first inside every sandbox (standard library only, run as ``python -I -S``).
+"""The program that runs first inside every sandbox (standard library only, run as ``python -I -S -u``).
 
 The host imports only :func:`process_table` from it (to find a sandbox's processes); it starts
-``python -I -S -c "import launcher; launcher.main()" CTRL_IN CTRL_OUT`` (inside bubblewrap, or
+``python -I -S -u -c "import launcher; launcher.main()" CTRL_IN CTRL_OUT`` (inside bubblewrap, or
 directly in the weaker ``rlimits`` mode; imported so that its cached byte-code is used), with
 two pipes. Every message is a frame: a 4-byte big-endian length, then
 the body. On ``CTRL_IN`` the host sends one *job* (``marshal`` of a dict of plain values: fast

@@ -469,9 +469,12 @@ def current_launcher_files(python: str) -> tuple[tuple[str, str], ...]:
 
 
 def child_env(home: str, python: str) -> dict[str, str]:
+    """The sandbox's whole environment. ``PYTHONUNBUFFERED``: Python block-buffers output to a
+    pipe, so what a program printed before it was stopped (wall clock, CPU limit, ``os._exit``)
+    was lost with it; a session's cell output is written as it comes too."""
     path = os.pathsep.join(dict.fromkeys([os.path.dirname(python), "/usr/local/bin", "/usr/bin", "/bin"]))
     env = {"PATH": path, "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE": "1"}
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
     env.update({name: "1" for name in THREAD_VARS})
     return env
 

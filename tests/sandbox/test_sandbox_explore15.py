@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import shutil
 
 import pytest
+from sandbox_helpers import SMALL
 
+from agentgym.sandbox import Sandbox
 from agentgym.sandbox import process as sandbox_process
 
 # A program's own module named like one the launcher's traceback printing imports
@@ -113,4 +116,18 @@ def test_the_launchers_byte_code_removed_under_a_running_host(sandbox, launcher_
     assert sandbox.run(["python", "-c", "print(7)"]).stdout == "7\n"
     with sandbox.session() as session:
         assert session.run("6 * 7").stdout == "42\n"
+    leaks.assert_clean()
+
+
+def test_what_a_program_printed_before_it_was_stopped_is_kept(leaks):
+    # Python block-buffers a pipe: a program that printed, then hung, came back with no output
+    # at all ('[stopped: wall-clock limit ...]' alone: the agent could not tell how far it got),
+    # where a session's cell shows it; so did one that printed, then called os._exit
+    box = Sandbox(dataclasses.replace(SMALL, wall_seconds=1))
+    hung = box.run_python("print('started')\nimport time\ntime.sleep(30)")
+    assert hung.timed_out and hung.stdout == "started\n"
+    command = box.run(["python", "-c", "print('started')\nimport time\ntime.sleep(30)"])
+    assert command.timed_out and command.stdout == "started\n"
+    ended = box.run_python("import os\nprint('started')\nos._exit(3)")
+    assert ended.exit_code == 3 and ended.stdout == "started\n"
     leaks.assert_clean()
