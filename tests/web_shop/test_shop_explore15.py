@@ -133,3 +133,19 @@ def test_concurrent_first_loads_build_one_shop():
     for thread in threads:
         thread.join(timeout=60.0)
     assert len(shops) == 4 and all(shop is shops[0] for shop in shops)
+
+
+def test_a_query_cut_to_the_limit_ends_without_a_space():
+    # a query cut at MAX_QUERY_CHARS just after a word kept the space there ("... b "), so the
+    # results page of a search and the same page opened from its address named two queries
+    from agentgym.envs.web.shop.site import MAX_QUERY_CHARS, clean_query
+
+    query = "a" * (MAX_QUERY_CHARS - 1) + " socks"
+    cleaned = clean_query(query)
+    assert cleaned == "a" * (MAX_QUERY_CHARS - 1) and clean_query(cleaned) == cleaned
+    shop = load_shop(200, 0)
+    session = ShopSession(shop, shop.catalogue.draw_goal(random.Random(0), "easy"))
+    session.search(query)
+    shown = session.view
+    session.restore(shown)
+    assert session.view == shown and session.queries == (cleaned,)

@@ -160,9 +160,10 @@ class Purchase:
 
 def clean_query(query: str) -> str:
     """``query`` as the shop keeps it: lone surrogates replaced, control characters made spaces,
-    spaces collapsed, cut to :data:`MAX_QUERY_CHARS`."""
+    spaces collapsed, cut to :data:`MAX_QUERY_CHARS` (and a space left at the cut dropped, so
+    cleaning a cleaned query changes nothing)."""
     query = query.encode("utf-8", "replace").decode("utf-8")
-    return " ".join(_CONTROL.sub(" ", query).split())[:MAX_QUERY_CHARS]
+    return " ".join(_CONTROL.sub(" ", query).split())[:MAX_QUERY_CHARS].rstrip()
 
 
 def fold(label: str) -> str:
