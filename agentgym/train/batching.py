@@ -8,8 +8,9 @@ aligned with ``token_ids``: entry ``p`` belongs to the prediction of token ``p``
 positions before it).
 
 Only token-exact trajectories can be trained on (DESIGN.md, invariant 1): a trajectory without
-token ids, with a broken prefix, or whose turns lack their sampling log-probs (or hold one
-that is not finite: a ``-inf`` or NaN a sampler recorded) is refused by
+token ids, with a broken prefix, whose turns' action spans lie outside its tokens (a damaged
+record) or start it (nothing predicts a first token), or whose turns lack their sampling
+log-probs (or hold one that is not finite: a ``-inf`` or NaN a sampler recorded) is refused by
 :func:`training_rows` — with :class:`NotTrainable` (``on_untrainable="error"``) or counted in the
 returned :class:`RowReport` (``"skip"``); never silently.
 
@@ -120,8 +121,10 @@ class RowReport:
 
 
 def check_trainable(trajectory: Trajectory, vision: Any = None) -> str | None:
-    """Why ``trajectory`` cannot be trained on token by token, or ``None`` if it can; with
-    ``vision``, its images must also match its image tokens (:func:`sequence_images`)."""
+    """Why ``trajectory`` cannot be trained on token by token, or ``None`` if it can: it needs
+    token ids, every turn an action span within them (after the first token, which nothing
+    predicts) and a finite sampling log-prob per generated token; with ``vision``, its images
+    must also match its image tokens (:func:`sequence_images`)."""
     if trajectory.error:  # first: an episode cut short has no tokens or turns, for this reason
         return f"episode failed: {trajectory.error}"
     if trajectory.token_ids is None:
@@ -134,6 +137,11 @@ def check_trainable(trajectory: Trajectory, vision: Any = None) -> str | None:
         if turn.action_span is None:
             return f"turn {turn.index} has no action span"
         start, end = turn.action_span
+        if not 0 <= start <= end <= len(trajectory.token_ids):  # a damaged record: tokens cut off
+            return (f"turn {turn.index}: action_span {tuple(turn.action_span)} lies outside the "
+                    f"{len(trajectory.token_ids)} recorded tokens")
+        if start == 0 < end:
+            return f"turn {turn.index}: its first token is generated; nothing predicts it"
         if turn.logprobs is None or len(turn.logprobs) != end - start:
             return f"turn {turn.index} lacks its sampling log-probs"
         finite = np.isfinite(np.asarray(turn.logprobs, dtype=np.float64))
@@ -174,8 +182,6 @@ def training_rows(
         for turn in trajectory.turns:
             start, end = turn.action_span
             old[start:end] = turn.logprobs
-        if mask[0]:
-            raise NotTrainable(f"trajectory {index}: its first token is generated; nothing predicts it")
         token_advantages = np.where(mask, advantages.tokens(index), 0.0).astype(np.float32)
         targets = None
         if advantages.value_targets is not None and advantages.value_targets[index] is not None:

@@ -1,0 +1,40 @@
+"""Round-15 probes of the trainer internals: trajectories that training_rows must refuse (and,
+with on_untrainable = "skip", count rather than raise on)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from agentgym.credit import GRPO
+from agentgym.train.batching import NotTrainable, check_trainable, training_rows
+
+
+def _cut_short(trajectory):
+    """The trajectory with its token ids cut before its last turn's reply (a damaged record)."""
+    damaged = copy.deepcopy(trajectory)
+    damaged.token_ids = damaged.token_ids[:damaged.turns[-1].action_span[0] - 1]
+    return damaged
+
+
+def _reply_first(trajectory):
+    """The trajectory with its first turn's reply moved to the very first tokens (no prompt)."""
+    damaged = copy.deepcopy(trajectory)
+    start, end = damaged.turns[0].action_span
+    damaged.turns[0].action_span = (0, end - start)
+    return damaged
+
+
+@pytest.mark.parametrize("damage, reason", [(_cut_short, "lies outside the"),
+                                            (_reply_first, "first token is generated")])
+def test_an_untrainable_trajectory_is_skipped_and_counted_not_raised(world_rollout, damage, reason):
+    # training_rows raised (ValueError from loss_mask(), NotTrainable) even with on_untrainable =
+    # "skip": one damaged trajectory of a recorded file stopped the whole step or SFT run.
+    advantages = GRPO()(world_rollout[:4])
+    trajectories = [damage(world_rollout[0]), *world_rollout[1:4]]
+    assert reason in check_trainable(trajectories[0])
+    rows, report = training_rows(trajectories, advantages, on_untrainable="skip")
+    assert [row.source for row in rows] == [1, 2, 3] and reason in report.skipped[0]
+    with pytest.raises(NotTrainable, match=reason):
+        training_rows(trajectories, advantages, on_untrainable="error")
