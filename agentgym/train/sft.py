@@ -122,8 +122,8 @@ def fine_tune(model: Any, trajectories: Sequence[Trajectory], settings: SFTSetti
               on_epoch: Callable[[dict[str, float]], None] | None = None) -> list[dict[str, float]]:
     """Fine-tune ``model`` in place on the trajectories' reply tokens (module docstring);
     returns one metrics dict per epoch (``nll``: the mean loss over the epoch's tokens,
-    ``optimizer_steps``, ``grad_norm``...). Text-only trajectories are skipped; none left is a
-    ``ValueError``."""
+    ``optimizer_steps``, ``grad_norm``...). Text-only trajectories are skipped; none left, or
+    none with a reply token to learn, is a ``ValueError``."""
     settings = settings or SFTSettings()
     given = len(trajectories)
     trajectories = [t for t in trajectories if t.token_ids is not None]
@@ -135,6 +135,9 @@ def fine_tune(model: Any, trajectories: Sequence[Trajectory], settings: SFTSetti
             reasons.insert(0, f"{given - len(trajectories)} have no token ids: recorded by a text-only policy")
         raise ValueError(f"no trainable demonstration among {given} trajectories"
                          + (f" ({'; '.join(reasons)})" if reasons else ""))
+    if not any(row.num_loss_tokens for row in rows):  # the loss would be empty: nothing to clone
+        raise ValueError(f"no trainable demonstration among {given} trajectories: the {len(rows)} token-exact "
+                         "ones hold no reply token (every turn's action span is empty)")
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=settings.lr, weight_decay=settings.weight_decay)
     updater = PolicyUpdater(model, optimizer, UpdateSettings(

@@ -1,5 +1,5 @@
 """Round-15 probes of the trainer internals: trajectories that training_rows must refuse (and,
-with on_untrainable = "skip", count rather than raise on)."""
+with on_untrainable = "skip", count rather than raise on), demonstrations without reply tokens."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import pytest
 
 from agentgym.credit import GRPO
 from agentgym.train.batching import NotTrainable, check_trainable, training_rows
+from agentgym.train.sft import SFTSettings, fine_tune
+from tests.train.word_world import tiny_model
 
 
 def _cut_short(trajectory):
@@ -38,3 +40,15 @@ def test_an_untrainable_trajectory_is_skipped_and_counted_not_raised(world_rollo
     assert [row.source for row in rows] == [1, 2, 3] and reason in report.skipped[0]
     with pytest.raises(NotTrainable, match=reason):
         training_rows(trajectories, advantages, on_untrainable="error")
+
+
+def test_fine_tune_on_demonstrations_without_reply_tokens_says_so(world_rollout):
+    # Rows with no loss token left the epoch's metrics without policy_loss: KeyError 'policy_loss'.
+    silent = copy.deepcopy(world_rollout[0])
+    for turn in silent.turns:
+        turn.action_span, turn.logprobs = (turn.action_span[0], turn.action_span[0]), []
+    model = tiny_model(0)
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match="no reply token"):
+        fine_tune(model, [silent], SFTSettings(epochs=1, micro_batch_tokens=64))
+    assert all((p == q).all() for p, q in zip(model.parameters(), before))
