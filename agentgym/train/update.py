@@ -97,14 +97,20 @@ class UpdateSettings:
         max_grad_norm: clip the global gradient norm to this positive number (``None``: no
             clipping; 0 would zero every gradient and a negative number flip it, so they are
             refused).
-        eps_low / eps_high: the clip range ``[1 - eps_low, 1 + eps_high]`` of the ratio.
+        eps_low / eps_high: the clip range ``[1 - eps_low, 1 + eps_high]`` of the ratio
+            (``0 < eps_low < 1``, ``eps_high > 0``; ``inf``: no upper clip).
         dual_clip: the dual-clip constant ``c`` (> 1) for negative advantages, or ``None``.
         aggregation: ``token-mean``, ``seq-mean-token-mean`` or ``seq-mean-token-sum``.
         kl_coef: weight of the KL-to-reference loss term (rows need ``ref_logprobs``).
         kl_estimator: ``k1`` or ``k3``.
         entropy_coef: weight of the entropy bonus.
         value_coef: weight of the value loss (needs a value head and ``value_targets``).
-        value_clip: clip the new value to ``V_old +- value_clip`` (rows need ``old_values``).
+        value_clip: clip the new value to ``V_old +- value_clip`` (a positive number; rows need
+            ``old_values``).
+
+    Every bound and coefficient is checked when the settings are made (``ValueError``), NaN
+    included: a NaN clip bound or coefficient makes the loss NaN (and the weights, once its
+    gradient reaches them).
         temperature: the rollout's sampling temperature: log-probs are recomputed from
             ``logits / temperature`` so that they match the recorded sampling log-probs.
         autocast_dtype: run forward passes under ``torch.autocast`` with this dtype (``None``:
@@ -157,10 +163,16 @@ class UpdateSettings:
             raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {self.aggregation!r}")
         if self.kl_estimator not in KL_ESTIMATORS:
             raise ValueError(f"kl_estimator must be one of {', '.join(KL_ESTIMATORS)}, got {self.kl_estimator!r}")
-        if not 0 < self.eps_low < 1 or self.eps_high <= 0:
+        # Written so that NaN fails each test: a NaN bound or coefficient makes the loss NaN.
+        if not (0 < self.eps_low < 1 and self.eps_high > 0):
             raise ValueError(f"need 0 < eps_low < 1 and eps_high > 0, got {self.eps_low}, {self.eps_high}")
-        if self.dual_clip is not None and self.dual_clip <= 1:
+        if self.dual_clip is not None and not self.dual_clip > 1:
             raise ValueError(f"dual_clip must be greater than 1, got {self.dual_clip}")
+        if self.value_clip is not None and not self.value_clip > 0:
+            raise ValueError(f"value_clip must be positive or None (no clipping), got {self.value_clip}")
+        for name in ("kl_coef", "entropy_coef", "value_coef"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)}")
         if not self.temperature > 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
         if not self.importance_cap >= 1:

@@ -1,15 +1,18 @@
 """Round-15 probes of the trainer internals: trajectories that training_rows must refuse (and,
-with on_untrainable = "skip", count rather than raise on), demonstrations without reply tokens."""
+with on_untrainable = "skip", count rather than raise on), demonstrations without reply tokens,
+update settings that are NaN."""
 
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 
 from agentgym.credit import GRPO
 from agentgym.train.batching import NotTrainable, check_trainable, training_rows
 from agentgym.train.sft import SFTSettings, fine_tune
+from agentgym.train.update import UpdateSettings
 from tests.train.word_world import tiny_model
 
 
@@ -52,3 +55,18 @@ def test_fine_tune_on_demonstrations_without_reply_tokens_says_so(world_rollout)
     with pytest.raises(ValueError, match="no reply token"):
         fine_tune(model, [silent], SFTSettings(epochs=1, micro_batch_tokens=64))
     assert all((p == q).all() for p, q in zip(model.parameters(), before))
+
+
+@pytest.mark.parametrize("setting", [{"eps_high": math.nan}, {"dual_clip": math.nan}, {"value_clip": math.nan},
+                                     {"value_clip": -0.2}, {"kl_coef": math.nan}, {"entropy_coef": math.nan},
+                                     {"value_coef": math.inf}])
+def test_update_settings_refuse_a_nan_bound_or_coefficient(setting):
+    # NaN passed 'eps_high <= 0' and 'dual_clip <= 1' (comparisons with NaN are false) and the
+    # coefficients were not checked: the update's loss came out NaN (entropy_coef: every weight).
+    name = next(iter(setting))
+    with pytest.raises(ValueError, match=name):
+        UpdateSettings(**setting)
+
+
+def test_an_unbounded_upper_clip_is_still_taken():
+    assert UpdateSettings(eps_high=math.inf).eps_high == math.inf
