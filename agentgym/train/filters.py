@@ -23,6 +23,7 @@ from agentgym.credit.base import group_indices
 from agentgym.trajectory import Trajectory
 
 _EQUAL = 1e-9
+ZERO_VARIANCE_MODES: tuple[str, ...] = ("keep", "drop", "downweight")
 
 
 def group_weights(
@@ -32,7 +33,15 @@ def group_weights(
     zero_variance_weight: float = 0.1,
     top_fraction: float = 1.0,
 ) -> list[float]:
-    """One weight per trajectory (the weight of its group); 0 means leave it out."""
+    """One weight per trajectory (the weight of its group); 0 means leave it out.
+
+    ``ValueError`` for a ``zero_variance`` other than ``keep``, ``drop`` and ``downweight`` (a
+    mistyped mode is not taken for any of them), a ``zero_variance_weight`` that is not a finite
+    number >= 0, or a ``top_fraction`` outside ``(0, 1]``."""
+    if zero_variance not in ZERO_VARIANCE_MODES:
+        raise ValueError(f"zero_variance must be one of {', '.join(ZERO_VARIANCE_MODES)}, got {zero_variance!r}")
+    if not (math.isfinite(zero_variance_weight) and zero_variance_weight >= 0):
+        raise ValueError(f"zero_variance_weight must be a finite number >= 0, got {zero_variance_weight}")
     if not 0 < top_fraction <= 1:
         raise ValueError(f"top_fraction must be in (0, 1], got {top_fraction}")
     groups = group_indices(trajectories)

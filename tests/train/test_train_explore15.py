@@ -1,6 +1,6 @@
 """Round-15 probes of the trainer internals: trajectories that training_rows must refuse (and,
 with on_untrainable = "skip", count rather than raise on), demonstrations without reply tokens,
-update settings that are NaN."""
+update settings that are NaN, group filters with a mistyped mode."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from agentgym.credit import GRPO
 from agentgym.train.batching import NotTrainable, check_trainable, training_rows
+from agentgym.train.filters import group_weights
 from agentgym.train.sft import SFTSettings, fine_tune
 from agentgym.train.update import UpdateSettings
 from tests.train.word_world import tiny_model
@@ -70,3 +71,14 @@ def test_update_settings_refuse_a_nan_bound_or_coefficient(setting):
 
 def test_an_unbounded_upper_clip_is_still_taken():
     assert UpdateSettings(eps_high=math.inf).eps_high == math.inf
+
+
+@pytest.mark.parametrize("setting, name", [({"zero_variance": "Drop"}, "zero_variance"),
+                                           ({"zero_variance": "dorp"}, "zero_variance"),
+                                           ({"zero_variance": "downweight", "zero_variance_weight": math.nan},
+                                            "zero_variance_weight")])
+def test_group_weights_refuse_an_unknown_filter_rather_than_downweight(world_rollout, setting, name):
+    # Any zero_variance but "keep" and "drop" down-weighted the zero-variance groups by 0.1.
+    with pytest.raises(ValueError, match=name):
+        group_weights(world_rollout, **setting)
+    assert group_weights(world_rollout[:4], zero_variance="drop") in ([0.0] * 4, [1.0] * 4)
