@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import sys
 from pathlib import Path
@@ -202,13 +203,23 @@ def _cell(metrics: dict[str, float], key: str, fmt: str) -> str:
 
 
 def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def json_numbers(metrics: dict[str, Any]) -> dict[str, Any]:
     """``metrics`` with NaN and infinities as the strings ``"nan"``, ``"inf"``, ``"-inf"`` (JSON
-    has no literal for them; Python's ``json`` writes bare ``NaN``, which other readers refuse)."""
-    return {k: (v if not isinstance(v, float) or math.isfinite(v) else str(v)) for k, v in metrics.items()}
+    has no literal for them; Python's ``json`` writes bare ``NaN``, which other readers refuse),
+    and NumPy's numbers (``np.float32(0.5)``, ``np.int64(3)``, which ``json`` refuses) as Python's."""
+    return {k: _json_number(v) for k, v in metrics.items()}
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    value = float(value)
+    return value if math.isfinite(value) else str(value)
 
 
 def float_numbers(record: dict[str, Any]) -> dict[str, Any]:

@@ -1,17 +1,19 @@
 """Round-15 probes of the trainer internals: trajectories that training_rows must refuse (and,
 with on_untrainable = "skip", count rather than raise on), demonstrations without reply tokens,
-update settings that are NaN, group filters with a mistyped mode."""
+update settings that are NaN, group filters with a mistyped mode, NumPy numbers in the metrics."""
 
 from __future__ import annotations
 
 import copy
 import math
 
+import numpy as np
 import pytest
 
 from agentgym.credit import GRPO
 from agentgym.train.batching import NotTrainable, check_trainable, training_rows
 from agentgym.train.filters import group_weights
+from agentgym.train.logging import MetricsLogger, read_metrics
 from agentgym.train.sft import SFTSettings, fine_tune
 from agentgym.train.update import UpdateSettings
 from tests.train.word_world import tiny_model
@@ -82,3 +84,16 @@ def test_group_weights_refuse_an_unknown_filter_rather_than_downweight(world_rol
     with pytest.raises(ValueError, match=name):
         group_weights(world_rollout, **setting)
     assert group_weights(world_rollout[:4], zero_variance="drop") in ([0.0] * 4, [1.0] * 4)
+
+
+def test_numpy_numbers_are_logged_as_numbers(tmp_path):
+    # json.dumps refused np.float32 / np.int64: MetricsLogger.log raised TypeError after the step.
+    logger = MetricsLogger(tmp_path, console=False)
+    try:
+        logger.log({"step": np.int64(1), "reward/mean": np.float32(0.5), "train/kl": np.float32("nan"),
+                    "rollout/episodes": np.int64(16)})
+    finally:
+        logger.close()
+    (record,) = read_metrics(tmp_path)
+    assert record["step"] == 1 and record["reward/mean"] == 0.5 and record["rollout/episodes"] == 16
+    assert math.isnan(record["train/kl"])
