@@ -180,11 +180,14 @@ class SessionService:
         """Close every session, then let the threads finish their queued calls and join them,
         for at most :data:`SHUTDOWN_GRACE` seconds in all: a call stuck for good (an environment
         that hangs) is logged and left to end with the process, which it must not keep running
-        (its session's environment is closed when the grace is over, the call still in it)."""
+        (its session's environment is closed when the grace is over, the call still in it).
+        The sessions close side by side, so that one whose environment is slow to close (or
+        never does: its close is left at the end of the grace) holds up no other."""
         deadline = time.monotonic() + SHUTDOWN_GRACE
-        for session in list(self.sessions.values()):
-            await self.close(session, deadline=deadline)
-        left = self.pool.shutdown(timeout=max(0.0, deadline - time.monotonic()))
+        await asyncio.gather(*(self.close(session, deadline=deadline) for session in list(self.sessions.values())))
+        # a moment for idle threads to take their stop even when the grace is spent: only a
+        # thread still in a call is reported
+        left = self.pool.shutdown(timeout=max(0.1, deadline - time.monotonic()))
         if left:
             log.warning("%d environment call%s still running %g s into the shutdown (%s); not waited for", len(left),
                         "" if len(left) == 1 else "s", SHUTDOWN_GRACE, ", ".join(left))
@@ -283,7 +286,8 @@ class SessionService:
 
     async def close(self, session: Session, *, deadline: float | None = None) -> None:
         """Close ``session``'s env once (waiting for a call in progress, an abandoned one
-        included, until ``deadline`` on the ``time.monotonic`` clock if given) and forget it.
+        included, and for the env's ``close`` itself until ``deadline`` on the
+        ``time.monotonic`` clock if given: a ``close`` still running then is left) and forget it.
 
         The session stays listed until its env is closed, so that :meth:`shutdown` waits for a
         close under way (the reaper's, a DELETE's) instead of missing it; it is forgotten and
@@ -294,8 +298,12 @@ class SessionService:
             await self._wait_abandoned(session, deadline)
             session.closed = True
             try:
-                await self._on_threads(session, session.env.close)
-            except Exception:  # noqa: BLE001 - a failing close must not keep the session
+                closing = self._on_threads(session, session.env.close)
+                if deadline is None:
+                    await closing
+                else:
+                    await asyncio.wait_for(closing, max(0.0, deadline - time.monotonic()))
+            except Exception:  # noqa: BLE001 - a failing close (or one past the deadline) must not keep the session
                 pass
             finally:
                 self.sessions.pop(session.id, None)

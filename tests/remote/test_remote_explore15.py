@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 import agentgym
 from agentgym import Feedback, LLMEnv
 from agentgym.registry import is_registered
-from agentgym.remote import AsyncRemoteEnv, env_app, running_env_server
+from agentgym.remote import AsyncRemoteEnv, env_app, running_env_server, session_service
 from remote_echo import ECHO_ID
 from tests.resource_probe import live_threads, started_since
 
@@ -207,5 +207,38 @@ def test_an_environment_that_will_not_close_holds_up_no_other_idle_session_from_
             assert _metrics(url)["sessions"]["reaped"] == 2
             assert httpx.get(f"{url}/v1/sessions/{session}/spec").status_code == 404
             CLOSE_GATE.set()
+    finally:
+        CLOSE_GATE.set()
+
+
+CLOSED: list[str] = []
+
+
+class RecordsClose(Gated):
+    def close(self):
+        CLOSED.append("closed")
+        super().close()
+
+
+RECORDS_CLOSE_ID = "test/RemoteRecordsClose15-v0"
+if not is_registered(RECORDS_CLOSE_ID):
+    agentgym.register(RECORDS_CLOSE_ID, RecordsClose, max_turns=None)
+
+
+def test_a_shutdown_is_bounded_by_its_grace_when_an_environment_will_not_close(monkeypatch):
+    # shutdown promises at most SHUTDOWN_GRACE seconds, a stuck call left behind; but it awaited
+    # each environment's close without a bound, one after another: an environment whose close
+    # hung held serve-env's stop (SIGTERM, Ctrl+C) for as long, and the sessions after it were
+    # not closed meanwhile.
+    monkeypatch.setattr(session_service, "SHUTDOWN_GRACE", 0.5)
+    CLOSED.clear()
+    CLOSE_GATE.clear()
+    try:
+        with running_env_server() as url:
+            for env_id in (SLOW_CLOSE_ID, RECORDS_CLOSE_ID):
+                assert httpx.post(url + "/v1/sessions", json={"env_id": env_id}).status_code == 201
+            stopping = time.monotonic()
+        assert time.monotonic() - stopping < 2.0
+        assert CLOSED == ["closed"]  # the other session's environment was closed all the same
     finally:
         CLOSE_GATE.set()
