@@ -55,6 +55,7 @@ import contextlib
 import dataclasses
 import inspect
 import itertools
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -119,6 +120,20 @@ class Task:
     def label(self) -> str:
         """``games/Wordle-v0[hard]``: as a suite entry's (:func:`~agentgym.suites.env_label`)."""
         return env_label(self.env_id, self.kwargs)
+
+    @property
+    def group_id(self) -> str:
+        """The ``group_id`` of this task's rollouts: the environment, its arguments exactly (as
+        canonical JSON, keys sorted, values as a trajectory stores them) and the seed, e.g.
+        ``games/Wordle-v0{"difficulty":"hard"}#3``, or ``games/Wordle-v0#3`` without arguments.
+        Tasks share it only when they make the same episodes, whatever the order their
+        arguments were given in (the :attr:`label`, a table's row name, drops the arguments'
+        names and types: ``{"width": 3}`` and ``{"height": "3"}`` both read ``[3]``)."""
+        if not self.kwargs:
+            return f"{self.env_id}#{self.seed}"
+        arguments = json.dumps(json_safe(dict(self.kwargs)), sort_keys=True, separators=(",", ":"),
+                               ensure_ascii=False)
+        return f"{self.env_id}{arguments}#{self.seed}"
 
 
 @dataclass(frozen=True)
@@ -303,7 +318,7 @@ class _Runner:
     async def _guarded(self, task: Task, index: int, slots: AsyncContextManager[Any]) -> Trajectory:
         async with slots:
             check_hung_threads(self.config.max_abandoned_threads, _HUNG_REMEDY)  # stops the rollout past the cap
-            trajectory = Trajectory(env_id=task.env_id, seed=task.seed, group_id=f"{task.label}#{task.seed}",
+            trajectory = Trajectory(env_id=task.env_id, seed=task.seed, group_id=task.group_id,
                                     policy=self.policy.name,
                                     metadata={"rollout_index": index, "env_kwargs": json_safe(task.kwargs)})
             self.batcher.episode_started()

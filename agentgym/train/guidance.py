@@ -202,7 +202,7 @@ class Guide:
         tasks (``kept`` may be empty): the ladder's moves -- tasks solved, tasks that failed even
         with hints -- are gathered from every process, so each keeps the ladder one process
         playing all the tasks would keep (and rank 0's checkpoint holds it)."""
-        by_group = {f"{task.label}#{task.seed}": task for task in tasks}
+        by_group = {task.group_id: task for task in tasks}
         failed = [group for group in failed_groups(kept, self.section.failure_threshold) if group in by_group]
         solved = [by_group[group].label for group in sorted({t.group_id for t in kept} - set(failed))
                   if group in by_group and any(t.success for t in kept if t.group_id == group)]
@@ -236,7 +236,7 @@ class Guide:
         for level, level_tasks in sorted(by_level.items()):
             played = self.play(level_tasks, level, step)
             for task in level_tasks:
-                group = f"{task.label}#{task.seed}"
+                group = task.group_id
                 episodes = [t for t in played if t.group_id == group]
                 reasons = [check_trainable(t, self.vision) for t in episodes]
                 if all(reason is not None for reason in reasons):  # errors say nothing of the hints

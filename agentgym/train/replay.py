@@ -22,10 +22,10 @@ importance weights (:func:`~agentgym.train.loss.decoupled_policy_loss`), its pro
 being the learner's before the update, exactly as a stale asynchronous or a hinted row.
 
 **The task key** is the trajectory's ``group_id``: the environment with its arguments *and*
-the seed (``label#seed``), not the environment alone. A trajectory is a sample of the policy
-*given its prompts*: those of another seed (another secret word, another level) make a
-different conditional distribution, where a success is no success, and a return compared with
-another task's group says nothing. The price: a buffer entry is replayed only when its seed is
+the seed (:attr:`~agentgym.rollout.Task.group_id`), not the environment alone. A trajectory is
+a sample of the policy *given its prompts*: those of another seed (another secret word,
+another level) make a different conditional distribution, where a success is no success, and a
+return compared with another task's group says nothing. The price: a buffer entry is replayed only when its seed is
 drawn again (with ``env.train_seeds`` spanning ``N`` seeds and ``k`` tasks a step, about every
 ``N / k`` steps), so self-imitation suits runs whose seed range is small enough to recur.
 

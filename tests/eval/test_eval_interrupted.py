@@ -11,6 +11,7 @@ from agentgym.cli import main
 from agentgym.eval import load_results
 from agentgym.eval import results as results_module
 from agentgym.eval.evaluate import summarise_run
+from agentgym.suites import env_label
 from agentgym.trajectory import Trajectory, TrajectoryWriter
 
 
@@ -64,8 +65,9 @@ def test_report_summarises_the_finished_episodes_of_a_crashed_run(capsys, tmp_pa
     assert (results.complete, results.overall.episodes, results.expected_episodes) == (False, 5, 8)
     assert results.settings["max_turns"] is None and results.policy == "random:2"
     suite_order = [entry.label for entry in agentgym.get_suite("quick-v0").entries]
-    assert [row.label for row in results.environments] == [label for label in suite_order
-                                                            if any(label in line for line in lines[:5])]
+    finished = {env_label(episode["env_id"], episode["metadata"]["env_kwargs"])
+                for episode in map(json.loads, lines[:5])}
+    assert [row.label for row in results.environments] == [label for label in suite_order if label in finished]
     assert "> **warning**: Incomplete run: 5 of 8 episodes" in (out / "report.md").read_text()
     assert not list(out.glob(".*.tmp"))
     # compare accepts it now, and says it is incomplete

@@ -57,7 +57,7 @@ def test_groups_share_seed_and_task_and_keep_task_order():
     for i, trajectory in enumerate(result.trajectories):
         task = tasks[i // 3]
         assert trajectory.seed == task.seed and trajectory.env_id == task.env_id
-        assert trajectory.group_id == f"games/GuessTheNumber-v0[medium]#{task.seed}"
+        assert trajectory.group_id == f'games/GuessTheNumber-v0{{"difficulty":"medium"}}#{task.seed}'
         assert trajectory.metadata["rollout_index"] == i % 3
         assert trajectory.success and trajectory.terminated and not trajectory.error
     for g in range(3):

@@ -198,7 +198,7 @@ def test_a_group_whose_hinted_replays_all_ended_in_errors_keeps_its_episodes_and
     # Every hinted episode ended with an error (an environment that timed out): the group was
     # replaced by nothing, silently, and its task's hint level climbed as if it had failed with hints.
     task = Task("games/GuessTheNumber-v0", 0)
-    group = f"{task.label}#{task.seed}"
+    group = task.group_id
     unhinted = [Trajectory(group_id=group, success=False, turns=[Turn(0, "o", "a", reward=0.0)]) for _ in range(2)]
 
     def play(tasks, level, step):
