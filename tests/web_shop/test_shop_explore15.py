@@ -107,7 +107,8 @@ def test_goal_ids_hold_the_perfect_purchases_of_other_types_too():
     for _ in range(2):
         goal = catalogue.draw_goal(rng, "easy")
         perfect = {p.id for p in catalogue.products
-                   if all(value in p.option_values(name) for name, value in goal.options.items())
+                   if p.price <= goal.price_upper  # (the reward's price match: checked first, for speed)
+                   and all(value in p.option_values(name) for name, value in goal.options.items())
                    and shop_reward(p, goal.options, goal).reward == 1.0}
         assert set(goal.goal_ids) == perfect, sorted(perfect ^ set(goal.goal_ids))[:5]
         other_types |= {catalogue[product_id].type_name for product_id in perfect} - {goal.type_name}
