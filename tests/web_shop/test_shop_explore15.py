@@ -99,8 +99,9 @@ def test_a_raw_utf8_address_reads_as_utf8():
 def test_goal_ids_hold_the_perfect_purchases_of_other_types_too():
     # goal_ids ("every product whose purchase with the goal's options scores 1.0") were looked for
     # among the goal's type only, but the reward gives a product of another type r_type 1 by its
-    # category or title (here: coffee beans bought for a honey goal, both organic and kosher
-    # certified, score 1.0), so such perfect purchases were missing
+    # category or title (here: "Willowby Everyday Coffee Beans, Kosher Certified, Low Acid", 12
+    # ounce, bought for "a kosher certified honey with size: 12 ounce" scores 1.0, its title
+    # sharing "kosher certified" with the target's), so such perfect purchases were missing
     catalogue = load_shop(5_000, 0).catalogue
     rng = random.Random(0)
     other_types = set()
