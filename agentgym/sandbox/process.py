@@ -70,7 +70,7 @@ class LaunchSpec:
 def encode_files(files: Mapping[str, str | bytes] | None) -> dict[str, bytes]:
     """``{relative path: text or bytes}`` → ``{path: bytes}`` for the job; bad names refused
     (``ValueError``), a name that is also a folder of another (``"pkg"`` and ``"pkg/mod.py"``)
-    included."""
+    and one no file system can hold (see :func:`_check_name_size`) included."""
     encoded = {}
     for name, content in (files or {}).items():
         if not isinstance(name, str) or not name or name.startswith("/") or "\0" in name:
@@ -78,6 +78,7 @@ def encode_files(files: Mapping[str, str | bytes] | None) -> dict[str, bytes]:
         parts = name.split("/")
         if ".." in parts or "" in parts or "." in parts:
             raise ValueError(f"file name {name!r} must be a plain relative path (no '..', '.' or '//')")
+        _check_name_size(name)
         if isinstance(content, str):
             # A lone surrogate (text that is not valid unicode) is written as its code unit, so
             # the file holds invalid UTF-8 and the program that reads it fails as it would on
@@ -96,6 +97,28 @@ def encode_files(files: Mapping[str, str | bytes] | None) -> dict[str, bytes]:
             inside = next(other for other in encoded if other.startswith(name + "/"))
             raise ValueError(f"file name {name!r} is also a folder of {inside!r}: a path cannot be both")
     return encoded
+
+
+NAME_MAX = 255    # bytes of one name in a path (Linux file systems, tmpfs included)
+PATH_MAX = 4095   # bytes of a path handed to the kernel (4,096 with its NUL)
+
+
+def _check_name_size(name: str) -> None:
+    """``ValueError`` naming ``name`` when no file system can hold it: a lone surrogate (no bytes
+    name it; ``\\udc80``-``\\udcff`` are the bytes ``os`` gives them), a name in it past
+    :data:`NAME_MAX` bytes, or past :data:`PATH_MAX` in all."""
+    try:
+        encoded = os.fsencode(name)
+    except UnicodeEncodeError as error:
+        raise ValueError(f"file name {name!r} cannot be a name in the file system: a lone surrogate, "
+                         f"{name[error.start]!r}, at character {error.start}") from None
+    longest = max(encoded.split(b"/"), key=len)
+    if len(longest) > NAME_MAX:
+        raise ValueError(f"file name {name!r} has a name of {len(longest):,} bytes in it: a file system "
+                         f"holds at most {NAME_MAX} bytes")
+    if len(encoded) > PATH_MAX:
+        raise ValueError(f"file name {name!r} is {len(encoded):,} bytes long: a path may have at most "
+                         f"{PATH_MAX:,} bytes")
 
 
 class FrameReader:

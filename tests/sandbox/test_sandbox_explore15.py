@@ -1,4 +1,6 @@
-"""Exploratory round 15 of the sandbox: uncaught exceptions as the interpreter prints them."""
+"""Exploratory round 15 of the sandbox: uncaught exceptions printed as the interpreter prints
+them, exit statuses past 128, output printed before a stop, the launcher's byte-code removed
+under a running host, file names no file system can hold."""
 
 from __future__ import annotations
 
@@ -131,3 +133,30 @@ def test_what_a_program_printed_before_it_was_stopped_is_kept(leaks):
     ended = box.run_python("import os\nprint('started')\nos._exit(3)")
     assert ended.exit_code == 3 and ended.stdout == "started\n"
     leaks.assert_clean()
+
+
+@pytest.mark.parametrize(("name", "match"), [
+    ("a" * 256, "255 bytes"),                        # one name past NAME_MAX
+    ("data/" + "é" * 128, "255 bytes"),              # 256 bytes of UTF-8 in 128 characters
+    ("/".join(["d" * 200] * 21), "4,095 bytes"),     # every name short, the path past PATH_MAX
+    ("a\ud800.txt", "file system"),                  # a lone surrogate: no bytes name it
+])
+def test_a_file_name_no_file_system_can_hold_is_refused_by_name(sandbox, name, match, leaks):
+    # it was a SandboxError ("the sandbox's set-up failed: OSError: [Errno 36] File name too
+    # long" / "UnicodeEncodeError") after a sandbox had been started, which says the sandbox
+    # itself failed
+    with pytest.raises(ValueError, match=match):
+        sandbox.run_python("print(1)", files={name: "x"})
+    with pytest.raises(ValueError, match=match):
+        sandbox.run(["true"], files={name: "x"})
+    with pytest.raises(ValueError, match=match):
+        sandbox.session(files={name: "x"})
+    leaks.assert_clean()
+
+
+def test_file_names_a_file_system_can_hold_are_written(sandbox):
+    longest, deep = "a" * 255, "/".join(["d" * 200] * 20)  # 255 bytes; 4,019 bytes in all
+    program = f"import os\nprint(sorted(os.listdir('.')) == {sorted(['a' * 255, 'd' * 200, 'main.py', 'raw'])!r})\n"
+    program += f"print(open({longest!r}).read(), open({deep!r}).read(), open(os.fsencode('raw/\\udcff'), 'rb').read())"
+    result = sandbox.run_python(program, files={longest: "x", deep: "y", "raw/\udcff": b"z"})
+    assert result.stderr == "" and result.stdout == "True\nx y b'z'\n"  # '\udcff': the byte 0xff, as os names it
