@@ -15,8 +15,8 @@ Results (observations, infos) and exceptions cross the pipe pickled; an exceptio
 pickled, or not unpickled, arrives as a ``RuntimeError`` naming it, one that is no error (a
 ``SystemExit``) as :class:`~agentgym.runtime.worker.CallExited`, and every remote exception
 carries the child's traceback as a note. A result this process cannot unpickle (a class it
-cannot import) raises ``TypeError`` saying so, as do arguments (an action) the child cannot
-unpickle; the child lives on.
+cannot import) raises ``TypeError`` saying so, as do arguments (an action) that cannot be
+pickled here or unpickled in the child; the child lives on.
 """
 
 from __future__ import annotations
@@ -179,8 +179,13 @@ class ProcessEnv:
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         if self._conn is None or self._conn.closed or self._killed:
             raise ProcessEnvDied(f"{self._name}: the environment's process is gone ({method})")
+        try:  # apart from the send: arguments that do not pickle are no death of the child
+            message = ForkingPickler.dumps((method, args, kwargs))
+        except Exception as exc:  # noqa: BLE001 - pickling fails in many ways (ValueError, RecursionError...)
+            raise TypeError(f"{self._name}: the arguments of {method} cannot be pickled: "
+                            f"{type(exc).__name__}: {exc}") from exc
         try:
-            self._conn.send((method, args, kwargs))
+            self._conn.send_bytes(message)
         except (OSError, ValueError) as exc:  # the child died (or was killed)
             raise ProcessEnvDied(f"{self._name}: the environment's process is gone ({method})") from exc
         return self._receive(method)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from explore_envs import Unsendable
+from explore_envs import Unsendable, Untravelling
 
 from agentgym.runtime.process_env import ProcessEnv
 
@@ -22,6 +22,23 @@ def test_a_result_that_fails_to_pickle_in_any_way_is_said_so_and_the_process_liv
             env.step("unsendable")
         with pytest.raises(TypeError, match=r"cannot be pickled: RecursionError"):
             env.step("deep")
+        assert env.is_alive() and env.pid == pid
+        assert env.step("go")[0] == "echo go"
+    finally:
+        env.close()
+
+
+def test_an_action_that_fails_to_pickle_is_said_so_not_taken_for_a_dead_process():
+    # Pickling the call's arguments raised ValueError (an object whose pickling refuses, as a
+    # ctypes pointer's does) inside Connection.send, which was taken for a closed pipe: the
+    # step failed as "the environment's process is gone (step)" with the process alive and well.
+    env = ProcessEnv(Unsendable).start()
+    try:
+        env.reset()
+        pid = env.pid
+        with pytest.raises(TypeError, match=r"the arguments of step cannot be pickled: "
+                                            r"ValueError: this object does not travel"):
+            env.step(Untravelling())
         assert env.is_alive() and env.pid == pid
         assert env.step("go")[0] == "echo go"
     finally:
