@@ -50,13 +50,15 @@ class HiddenAnswerGame(GameEnv):
     ``reference_answer`` (as text) and ``secret_stub`` as the ``answer_stub`` (what an agent
     writes right before naming it). Neither appears in an observation while the episode runs
     (a lost game's final observation may name the secret: "the word was ..."; information-gain
-    scoring never reads that one).
+    scoring never reads that one). Before the first ``reset`` there is no secret:
+    ``reference_answer`` raises :class:`~agentgym.core.NoEpisodeYet` (an ``AttributeError``).
     """
 
     secret_stub: ClassVar[str] = "The secret is "
 
     @property
     def reference_answer(self) -> str:
+        self._need_episode("reference_answer")
         return str(self.secret)
 
     @property

@@ -105,3 +105,16 @@ def test_two_player_games_and_hanoi_read_other_scripts_digits(env_id, options, a
     env.reset(seed=0, options=options)
     observation, _, _, _, info = env.step(action)
     assert info["error"] is None and observation.startswith(said)
+
+
+@pytest.mark.parametrize("env_id", ["games/GuessTheNumber-v0", "games/Wordle-v0", "games/TwentyQuestions-v0"])
+def test_a_hidden_answer_before_the_first_reset_says_to_reset(env_id):
+    # reference_answer read before reset() was "'Wordle' object has no attribute 'secret'"
+    from agentgym.core import NoEpisodeYet
+
+    env = agentgym.make(env_id).unwrapped
+    with pytest.raises(NoEpisodeYet, match=r"call reset\(\) before reference_answer"):
+        env.reference_answer
+    assert getattr(env, "reference_answer", None) is None  # still an AttributeError to getattr
+    env.reset(seed=0)
+    assert env.reference_answer == str(env.secret)
