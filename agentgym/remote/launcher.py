@@ -454,10 +454,11 @@ def _child_main(argv: Sequence[str] | None = None) -> None:
         importlib.import_module(module)
     import uvicorn
 
+    from agentgym.remote.runner import websocket_size_limit
     from agentgym.remote.server import env_app, guarded_http_protocol
 
     app = env_app(api_key=os.environ.get(API_KEY_ENV) or None, **json.loads(args.options))
     sock = socket.socket(fileno=args.fd)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5,
-                                           http=guarded_http_protocol()))
+                                           http=guarded_http_protocol(), ws_max_size=websocket_size_limit(app)))
     server.run(sockets=[sock])

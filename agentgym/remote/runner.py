@@ -19,8 +19,19 @@ from fastapi import FastAPI
 
 from agentgym.remote.server import env_app, guarded_http_protocol, read_ahead_websocket_protocol
 from agentgym.serve.gc_settings import steady_gc
-from agentgym.serve.guards import check_app_key, check_exposure, check_port
+from agentgym.serve.guards import BodyLimit, check_app_key, check_exposure, check_port
 from agentgym.serve.runner import serving_in_thread
+
+UVICORN_WS_MAX_SIZE = 16 * 1024 * 1024  # uvicorn's own limit on a WebSocket message (ws_max_size)
+
+
+def websocket_size_limit(app: FastAPI) -> int:
+    """uvicorn's ``ws_max_size`` for ``app``: its default (16 MiB), or the app's ``max_body_bytes``
+    when larger, so that every WebSocket message the app accepts reaches it (uvicorn closes the
+    connection, code 1009, on a message over its limit; the app answers 413 up to it)."""
+    limits = [middleware.kwargs.get("max_bytes", 0) for middleware in getattr(app, "user_middleware", ())
+              if getattr(middleware, "cls", None) is BodyLimit]
+    return max([UVICORN_WS_MAX_SIZE, *limits])
 
 
 def serve_env(*, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None, log_level: str = "info",
@@ -36,7 +47,7 @@ def serve_env(*, host: str = "127.0.0.1", port: int = 8000, api_key: str | None 
     if tune_gc:
         steady_gc()
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10,
-                http=guarded_http_protocol(), ws=read_ahead_websocket_protocol())
+                http=guarded_http_protocol(), ws=read_ahead_websocket_protocol(), ws_max_size=websocket_size_limit(app))
 
 
 @contextmanager
@@ -58,5 +69,5 @@ def running_env_server(*, host: str = "127.0.0.1", port: int = 0, api_key: str |
         check_app_key(app, api_key)
     with serving_in_thread(app, host=host, port=port, name="environment server", startup_timeout=startup_timeout,
                            timeout_graceful_shutdown=5, http=guarded_http_protocol(),
-                           ws=read_ahead_websocket_protocol()) as root:
+                           ws=read_ahead_websocket_protocol(), ws_max_size=websocket_size_limit(app)) as root:
         yield root

@@ -81,12 +81,13 @@ could not be sent, its client gone meanwhile, closes at once: no one holds its t
 proves ownership, so a resume also takes the session from a connection the server still believes
 alive (the client saw it drop first, or it is half-open): that old connection holds nothing from
 then on. A connected WebSocket session is never closed for idleness (its heartbeat says it is
-alive) and is not reachable over HTTP (404). With ``api_key``, the handshake needs the same ``Authorization`` header (otherwise the
-socket is closed with code 1008 before it opens). A handshake whose ``Origin`` names a web page
-not served from this machine is refused the same way (403): browsers let any page the user
-visits open a WebSocket to 127.0.0.1, and this transport's answers, unlike HTTP's, are readable
-there; clients that are not browsers send no ``Origin``. An HTTP request from such a page
-gets 403 too (a page can post to 127.0.0.1 without reading the answer: it could make sessions).
+alive) and is not reachable over HTTP (404). With ``api_key``, the handshake needs the same
+``Authorization`` header (otherwise the socket is closed with code 1008 before it opens). A
+handshake whose ``Origin`` names a web page not served from this machine is refused the same way
+(403): browsers let any page the user visits open a WebSocket to 127.0.0.1, and this transport's
+answers, unlike HTTP's, are readable there; clients that are not browsers send no ``Origin``. An
+HTTP request from such a page gets 403 too (a page can post to 127.0.0.1 without reading the
+answer: it could make sessions).
 
 Rendering: a session created with a ``render_mode`` answers ``render`` with what its
 environment's ``render()`` gives, encoded by :func:`~agentgym.remote.schemas.encode_frame`:
@@ -210,7 +211,8 @@ def env_app(*, api_key: str | None = None, max_sessions: int = DEFAULT_MAX_SESSI
         idle_timeout: seconds after its last call when a session is closed by the reaper
             (checked every ``min(idle_timeout / 4, resume_grace / 4, 1)`` seconds).
         max_body_bytes: the largest request body (or WebSocket message) accepted (413 otherwise;
-            default 1 MiB).
+            default 1 MiB). The runners (``serve_env``, ``running_env_server``, the launcher) raise
+            uvicorn's own WebSocket limit (16 MiB, over which it closes the connection) to it.
         workers: threads that run environment calls.
         retry_after: the ``Retry-After`` seconds of a 503.
         resume_grace: seconds a resumable WebSocket session outlives its connection.

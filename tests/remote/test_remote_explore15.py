@@ -242,3 +242,24 @@ def test_a_shutdown_is_bounded_by_its_grace_when_an_environment_will_not_close(m
         assert CLOSED == ["closed"]  # the other session's environment was closed all the same
     finally:
         CLOSE_GATE.set()
+
+
+def test_a_websocket_message_under_a_max_body_bytes_past_16_mib_is_taken_as_over_http():
+    # max_body_bytes (serve-env --max-body-mb) is "the largest request body (or WebSocket
+    # message) accepted", but uvicorn's own WebSocket limit (16 MiB) stayed: over HTTP a 16.5 MiB
+    # step was taken, over the WebSocket the connection was closed (1009), the session with it.
+    action = "x" * (16 * 1024 * 1024 + 512 * 1024)
+
+    async def scenario(url):
+        async with connect(url.replace("http://", "ws://") + "/v1/ws", max_size=None) as ws:
+            await ws.send(json.dumps({"type": "create", "id": 1, "env_id": ECHO_ID}))
+            assert json.loads(await ws.recv())["type"] == "result"
+            await ws.send(json.dumps({"type": "reset", "id": 2}))
+            assert json.loads(await ws.recv())["type"] == "result"
+            await ws.send(json.dumps({"type": "step", "id": 3, "action": action}))
+            answer = json.loads(await ws.recv())
+            assert answer["type"] == "result", answer  # stepped: the environment refuses it, as locally
+            assert f"{len(action)} characters" in answer["result"]["observation"]
+
+    with running_env_server(max_body_bytes=20 * 1024 * 1024) as url:
+        asyncio.run(scenario(url))
