@@ -679,9 +679,15 @@ class SlotVectorEnv(VectorEnv):
 def error_observation(space: spaces.Space, text: str) -> Any:
     """An observation of ``space`` that carries ``text``: the text itself for a text space, the
     text in every text field of a ``Dict``/``Tuple`` space, the first text choice of a ``OneOf``
-    space (its first choice when none is text), zeros anywhere else."""
+    space (its first choice when none is text), a one-element sequence for a ``Sequence`` of
+    elements with text (messages), zeros (an empty sequence) anywhere else."""
     if isinstance(space, spaces.Text):
         return text
+    if isinstance(space, spaces.Sequence) and _carries_text(space.feature_space):
+        element = error_observation(space.feature_space, text)
+        if space.stack:
+            return concatenate(space.feature_space, [element], create_empty_array(space.feature_space, 1))
+        return (element,)
     if isinstance(space, spaces.OneOf):
         choices = space.spaces
         index = next((i for i, sub in enumerate(choices) if isinstance(sub, spaces.Text)), 0)
@@ -691,6 +697,19 @@ def error_observation(space: spaces.Space, text: str) -> Any:
     if isinstance(space, spaces.Tuple):
         return tuple(error_observation(sub, text) for sub in space.spaces)
     return next(iterate(batch_space(space, 1), create_empty_array(space, 1, fn=np.zeros)))
+
+
+def _carries_text(space: spaces.Space) -> bool:
+    """``space`` is a text space or holds one (in a ``Dict``, ``Tuple``, ``OneOf`` or ``Sequence``)."""
+    if isinstance(space, spaces.Text):
+        return True
+    if isinstance(space, spaces.Dict):
+        return any(_carries_text(sub) for sub in space.spaces.values())
+    if isinstance(space, (spaces.Tuple, spaces.OneOf)):
+        return any(_carries_text(sub) for sub in space.spaces)
+    if isinstance(space, spaces.Sequence):
+        return _carries_text(space.feature_space)
+    return False
 
 
 def _holding(array: np.ndarray, value: Any, given: np.ndarray | None) -> np.ndarray:

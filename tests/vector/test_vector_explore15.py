@@ -8,7 +8,10 @@ import asyncio
 import threading
 from typing import Any
 
+import gymnasium as gym
+import numpy as np
 import pytest
+from gymnasium import spaces
 from vector_test_envs import PATIENCE_S, EchoEnv, Factory, RaisingEnv
 
 from agentgym import Feedback
@@ -162,3 +165,41 @@ def test_close_from_another_thread_waits_for_an_astep_running_on_an_event_loop()
     assert [slot.handle.abandoned for slot in envs._slots] == [0, 0]
     assert stepped[0][0] == ("echo a (turn 1)", "echo b (turn 1)")
     assert all(env.was_closed for env in built) and envs.closed
+
+
+class SequenceEnv(gym.Env):
+    """Observations are sequences of messages (``Sequence(Text)``, optionally inside a
+    ``Dict``); action 1 raises."""
+
+    def __init__(self, space: spaces.Space) -> None:
+        self.observation_space = space
+        self.action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        if action == 1:
+            raise RuntimeError("boom")
+        return self.observation_space.sample(), 0.0, False, False, {}
+
+
+@pytest.mark.parametrize("space, messages_of", [
+    (spaces.Sequence(spaces.Text(200)), lambda observation: observation),
+    (spaces.Sequence(spaces.Text(200), stack=True), lambda observation: observation),
+    (spaces.Dict({"messages": spaces.Sequence(spaces.Text(200))}), lambda observation: observation["messages"]),
+])
+def test_a_sequence_of_messages_gets_an_error_observation_that_carries_the_text(space, messages_of):
+    # A failed slot of a Sequence(Text) space got the empty sequence: the error text reached
+    # nobody reading the observations (a Text space, a Dict's or a Tuple's text fields, a
+    # OneOf's text choice carry it).
+    envs = ThreadVectorEnv([lambda: SequenceEnv(space)] * 2)
+    try:
+        envs.reset(seed=0)
+        observations, _, _, truncations, infos = envs.step(np.array([1, 0]))
+    finally:
+        envs.close()
+    assert truncations.tolist() == [True, False]
+    assert tuple(messages_of(observations)[0]) == (
+        "Environment error: step raised RuntimeError: boom. This episode is over.",)
