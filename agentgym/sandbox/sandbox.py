@@ -160,13 +160,13 @@ class Sandbox:
         its standard input (text or bytes, else a ``TypeError``; empty when None). E.g.
         ``run(["python", "-m", "pytest", "-q"], files={"test_solution.py": ...})``. An argument
         no command line can hold (a NUL character, a lone surrogate) is a ``ValueError`` naming
-        it."""
+        it; so are files that cannot be written there (a bad name, more bytes than ``disk_mb``)."""
         if isinstance(argv, (str, bytes)) or not argv or not all(isinstance(a, str) for a in argv):
             raise TypeError("argv must be a non-empty sequence of str (a list, not one command string)")
         for index, argument in enumerate(argv):
             _check_argument(index, argument)
         _check_stdin(stdin)
-        job = {"mode": "exec", "argv": list(argv), "files": encode_files(files)}
+        job = {"mode": "exec", "argv": list(argv), "files": self._files(files)}
         return run_job(self._spec, job, stdin)
 
     def run_python(self, code: str, *, files: Mapping[str, str | bytes] | None = None,
@@ -179,14 +179,25 @@ class Sandbox:
             raise ValueError(f"files may not contain {MAIN_FILE!r}: the code is written there")
         _check_stdin(stdin)
         job = {"mode": "python", "filename": MAIN_FILE, "args": [],
-               "files": encode_files({**(files or {}), MAIN_FILE: code})}
+               "files": self._files({**(files or {}), MAIN_FILE: code})}
         return run_job(self._spec, job, stdin)
 
     def session(self, *, files: Mapping[str, str | bytes] | None = None) -> PythonSession:
         """Start a persistent sandboxed interpreter (one per episode); close it, or use it as a
         context manager. ``files`` are written to its ``/tmp`` at start (and again after a
         restart)."""
-        return PythonSession(self._spec, encode_files(files))
+        return PythonSession(self._spec, self._files(files))
+
+    def _files(self, files: Mapping[str, str | bytes] | None) -> dict[str, bytes]:
+        """``files`` for the job (:func:`encode_files`); under bubblewrap a ``ValueError`` naming
+        ``disk_mb`` when they hold more bytes than ``/tmp`` (it was a :class:`SandboxError`, "the
+        sandbox's set-up failed: ... No space left on device", as if the sandbox had failed)."""
+        encoded = encode_files(files)
+        size, room = sum(map(len, encoded.values())), int(self.limits.disk_mb * 1024 * 1024)
+        if self.isolation == "bubblewrap" and size > room:
+            raise ValueError(f"the files ({size:,} bytes in all) do not fit the sandbox's /tmp of {room:,} "
+                             f"bytes (SandboxLimits.disk_mb={self.limits.disk_mb:g})")
+        return encoded
 
     def __repr__(self) -> str:
         return f"Sandbox(isolation={self.isolation!r}, limits={self.limits!r})"

@@ -160,3 +160,18 @@ def test_file_names_a_file_system_can_hold_are_written(sandbox):
     program += f"print(open({longest!r}).read(), open({deep!r}).read(), open(os.fsencode('raw/\\udcff'), 'rb').read())"
     result = sandbox.run_python(program, files={longest: "x", deep: "y", "raw/\udcff": b"z"})
     assert result.stderr == "" and result.stdout == "True\nx y b'z'\n"  # '\udcff': the byte 0xff, as os names it
+
+
+def test_files_larger_than_the_sandboxs_tmp_are_refused_naming_disk_mb(sandbox, leaks):
+    # it was a SandboxError ("the sandbox's set-up failed: OSError: [Errno 28] No space left on
+    # device") after a sandbox had been started, which says the sandbox itself failed
+    big = {"data.bin": bytes(SMALL.disk_mb * 1024 * 1024 + 1)}
+    with pytest.raises(ValueError, match=r"disk_mb=64\b"):
+        sandbox.run_python("print(1)", files=big)
+    with pytest.raises(ValueError, match="disk_mb"):
+        sandbox.run(["true"], files=big)
+    with pytest.raises(ValueError, match="disk_mb"):
+        sandbox.session(files=big)
+    with pytest.raises(ValueError, match="disk_mb"):
+        sandbox.run_python("#" * (SMALL.disk_mb * 1024 * 1024 + 1))  # the program is a file there too
+    leaks.assert_clean()
