@@ -144,9 +144,9 @@ class SlotVectorEnv(VectorEnv):
     Isolation: with ``isolation="thread"`` (default) each environment lives in this process and
     a hung call can only be abandoned, as above. With ``isolation="process"`` each environment
     lives in a child process (``multiprocessing``, ``start_method`` ``"spawn"`` by default; the
-    factories must then be picklable) driven by the slot's thread: a call that outlasts
-    ``step_timeout`` kills that process, the slot's thread is free at once, nothing is
-    abandoned, and a fresh process is built at the slot's next reset. ``close()`` ends every
+    factories and reset's options must then be picklable) driven by the slot's thread: a call
+    that outlasts ``step_timeout`` kills that process, the slot's thread is free at once,
+    nothing is abandoned, and a fresh process is built at the slot's next reset. ``close()`` ends every
     child process. Environments with their own ``areset``/``astep`` coroutines are run in the
     child through their synchronous ``reset``/``step``.
     """
@@ -226,6 +226,8 @@ class SlotVectorEnv(VectorEnv):
         seeds = _seeds_per_slot(seed, self.num_envs)
         if options is not None and not isinstance(options, Mapping):  # every slot's reset would fail on it
             raise TypeError(f"options must be a dict or None, got {_clipped(options)}")
+        if options is not None and self.isolation == "process":  # as would every child's, each thrown away
+            _check_options_picklable(options)
         mask = np.ones(self.num_envs, dtype=np.bool_)
         if options is not None and "reset_mask" in options:
             options = dict(options)
@@ -800,6 +802,17 @@ def _check_picklable(factories: Sequence[EnvFactory]) -> None:
             raise TypeError(f"isolation='process' sends each factory to a child process, and factory {i} cannot be "
                             f"pickled ({exc}): use a module-level function or functools.partial(agentgym.make, "
                             f"env_id, ...) instead of a lambda or a closure") from None
+
+
+def _check_options_picklable(options: Mapping[str, Any]) -> None:
+    """Under process isolation reset's options go to every child process: a ``TypeError``
+    naming them when they cannot be pickled, before any environment is reset."""
+    try:
+        pickle.dumps(dict(options))
+    except Exception as exc:  # noqa: BLE001 - pickling fails in many ways (AttributeError, TypeError...)
+        raise TypeError(f"isolation='process' sends reset's options to each child process, and "
+                        f"options={_clipped(dict(options))} cannot be pickled ({exc}): pass values that "
+                        f"pickle (data, module-level functions and classes)") from None
 
 
 def _clipped(value: Any, limit: int = 60) -> str:

@@ -12,7 +12,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium import spaces
-from vector_test_envs import PATIENCE_S, EchoEnv, Factory, RaisingEnv
+from vector_test_envs import PATIENCE_S, EchoEnv, Factory, RaisingEnv, SleepingEnv
 
 from agentgym import Feedback
 from agentgym.vector import ThreadVectorEnv, hung_thread_count
@@ -203,3 +203,22 @@ def test_a_sequence_of_messages_gets_an_error_observation_that_carries_the_text(
     assert truncations.tolist() == [True, False]
     assert tuple(messages_of(observations)[0]) == (
         "Environment error: step raised RuntimeError: boom. This episode is over.",)
+
+
+def test_reset_options_that_cannot_go_to_the_child_processes_are_refused_before_any_reset():
+    # Under process isolation every slot's reset failed on options holding a lambda ("reset
+    # raised TypeError: ... cannot be pickled"), each failure threw its environment's process
+    # away, and the next reset started them all again; as options that are no dict are, they are
+    # now refused naming the argument, before any environment is reset.
+    envs = ThreadVectorEnv([SleepingEnv], isolation="process", step_timeout=60.0)
+    try:
+        envs.reset(seed=0)
+        pid = envs._slots[0].handle.process.pid
+        with pytest.raises(TypeError, match=r"isolation='process' sends reset's options to each child process, "
+                                            r"and options=\{'hook': <function"):
+            envs.reset(options={"hook": lambda: None})
+        observations, infos = envs.reset(seed=1, options={"level": 2})
+        assert envs._slots[0].handle.process.pid == pid
+    finally:
+        envs.close()
+    assert observations[0].startswith("episode start") and "error" not in infos
