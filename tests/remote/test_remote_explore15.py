@@ -102,6 +102,8 @@ def test_after_an_astep_cancelled_in_flight_areset_does_not_wait_behind_it(serve
     # A step cancelled by its caller (asyncio.wait_for, a task cancelled) still runs on the server
     # and holds the session and its connection; areset sent its reset behind it and waited for
     # the step to end (or its whole timeout), as after a timeout before e29db60.
+    RELEASE.clear()
+
     async def scenario():
         env = AsyncRemoteEnv(GATED_ID, server=server_url, timeout=5.0)
         try:
@@ -195,6 +197,7 @@ def test_an_environment_that_will_not_close_holds_up_no_other_idle_session_from_
     # The reaper closed the idle sessions one after another, awaiting each: one environment whose
     # close hung stopped every later reaping, so idle sessions held their slots (and then every
     # create got 503) for as long as that close hung.
+    CLOSE_GATE.clear()
     try:
         with running_env_server(idle_timeout=0.3) as url:
             assert httpx.post(url + "/v1/sessions", json={"env_id": SLOW_CLOSE_ID}).status_code == 201
