@@ -33,7 +33,9 @@ _LEVELS = {
     "hard": (RARE, 7, 10, 6),
 }
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz"
-_WORD = re.compile(r"[a-z]+")
+# A word with an apostrophe inside ("it's", "don't", "couldn't") is one token, and no guess:
+# neither the letter after the apostrophe nor a whole word.
+_WORD = re.compile(r"[a-z]+(?:['\u2019][a-z]+)*")
 # "word: planet", "solve: planet", "the word is planet", "answer: planet"
 _SOLVE = re.compile(r"\b(?:word|solve|answer)\s*(?::|=|\bis\b)\s*([a-z]+)")
 
@@ -53,7 +55,8 @@ class Hangman(HiddenAnswerGame):
     Action: one letter (e.g. ``e``), or the whole word to solve (``word: planet``, or a bare word
     as long as the secret). In prose a whole word named last to solve counts ("the word is
     planet, I think"); else the last single letter, word of the right length or word named to
-    solve ("the word is a noun, so e" guesses e).
+    solve ("the word is a noun, so e" guesses e). A contraction is no guess: "e - it's common"
+    guesses e, not s.
     Reward: ``outcome`` 1 on a win; with ``dense_reward``, ``progress`` is the fraction of the
     word's letters a guess revealed.
     """
@@ -145,8 +148,9 @@ class Hangman(HiddenAnswerGame):
                 guess = solved
             else:
                 for token in _WORD.finditer(text):
-                    if len(token.group()) in (1, size):
-                        found.setdefault(token.start(), token.group())
+                    word = token.group()
+                    if len(word) in (1, size) and word.isalpha():
+                        found.setdefault(token.start(), word)
                 if not found:
                     raise InvalidAction(f"reply with one letter, e.g. e, or the whole {size}-letter "
                                         "word, e.g. word: planet.")

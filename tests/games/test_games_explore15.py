@@ -118,3 +118,17 @@ def test_a_hidden_answer_before_the_first_reset_says_to_reset(env_id):
     assert getattr(env, "reference_answer", None) is None  # still an AttributeError to getattr
     env.reset(seed=0)
     assert env.reference_answer == str(env.secret)
+
+
+@pytest.mark.parametrize("action", ["e - it's the most common letter", "e. I'm fairly sure", "My guess: e (don't laugh)",
+                                    "Guess: e. It\u2019s common.", "e, since it couldn't hurt"])
+def test_hangman_a_contraction_is_no_letter_guess(action):
+    # the letter after the apostrophe was the last single letter: "e - it's ..." guessed s (a
+    # life lost), "(don't laugh)" guessed t; a contraction as long as the secret would have been
+    # a whole-word guess ("couldn't": 8 characters)
+    env = agentgym.make("games/Hangman-v0", difficulty="easy")
+    env.reset(seed=0)
+    env.unwrapped.secret = "mountain"  # 8 letters, no e
+    observation, _, _, _, info = env.step(action)
+    assert info["error"] is None and observation.startswith("No, there is no e.")
+    assert env.unwrapped.misses == ["e"] and env.unwrapped.guessed == {"e"}
