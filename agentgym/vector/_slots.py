@@ -623,6 +623,18 @@ class SlotVectorEnv(VectorEnv):
     def render(self) -> tuple[Any, ...]:
         return self.call("render")
 
+    @property
+    def np_random_seed(self) -> tuple[int, ...]:
+        """Each sub-environment's ``np_random_seed`` (as Gymnasium's ``SyncVectorEnv``: after
+        ``reset(seed=7)``, ``(7, 8, ...)``), not :class:`~gymnasium.vector.VectorEnv`'s own
+        random seed, which no environment is seeded with."""
+        return self.get_attr("np_random_seed")
+
+    @property
+    def np_random(self) -> tuple[np.random.Generator, ...]:
+        """Each sub-environment's ``np_random`` (as Gymnasium's ``SyncVectorEnv``)."""
+        return self.get_attr("np_random")
+
     def _on_every_env(
         self, fn: Callable[..., Any], extra_args: Sequence[Sequence[Any]] | None = None
     ) -> tuple[Any, ...]:

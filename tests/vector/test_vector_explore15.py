@@ -222,3 +222,18 @@ def test_reset_options_that_cannot_go_to_the_child_processes_are_refused_before_
     finally:
         envs.close()
     assert observations[0].startswith("episode start") and "error" not in infos
+
+
+def test_np_random_seed_says_each_environments_seed_as_in_gymnasiums_vector_envs():
+    # Gymnasium's SyncVectorEnv answers np_random_seed with its environments' seeds, (7, 8)
+    # after reset(seed=7); ThreadVectorEnv answered VectorEnv's own random seed, a 39-digit
+    # number that no environment was seeded with.
+    envs = ThreadVectorEnv([lambda: gym.make("CartPole-v1")] * 2)
+    try:
+        envs.reset(seed=7)
+        seeds = envs.np_random_seed
+        generators = envs.np_random
+    finally:
+        envs.close()
+    assert seeds == (7, 8)
+    assert [generator.bit_generator.seed_seq.entropy for generator in generators] == [7, 8]
