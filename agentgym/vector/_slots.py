@@ -457,7 +457,8 @@ class SlotVectorEnv(VectorEnv):
 
         A ``reset``/``step`` awaited on an event loop in another thread (``await astep(...)``) is
         waited for the same way; one awaited in this very thread (``close()`` from a coroutine
-        beside it) cannot be: its calls still running are abandoned as hung ones.
+        beside it) cannot be: its calls still running in threads are abandoned as hung ones, and
+        its coroutines on the loop find their environments closed when they resume.
 
         A ``close`` that outlasts ``step_timeout`` is abandoned like a hung step (under process
         isolation, its process is killed). Environments abandoned earlier are not closed again
