@@ -125,10 +125,13 @@ class ConnectFour(TwoPlayerGame):
         return Feedback(f"{said}\n{self._picture()}\nYour move.", rewards)
 
     def _replay(self, moves: str) -> None:
+        """Play ``moves`` (X first). Raises ``ValueError``: a move that is not legal, moves that
+        end the game (naming the move that does, even with moves after it), or that leave the
+        opponent to move."""
         for turn, char in enumerate(moves):
             col = int(char) - 1 if char in "1234567" else -1
             move = drop(self.mask, col) if col >= 0 else 0
-            if not move or is_win(self.mine) or is_win(self.theirs):
+            if not move:
                 raise ValueError(f"moves {moves!r}: move {turn + 1} is not legal")
             mover_is_agent = (turn % 2 == 0) == self.agent_first
             self._place(col, move, self.mark if mover_is_agent else self.opponent_mark)
@@ -136,8 +139,8 @@ class ConnectFour(TwoPlayerGame):
                 self.mine |= move
             else:
                 self.theirs |= move
-        if is_win(self.mine) or is_win(self.theirs) or self._full():
-            raise ValueError(f"moves {moves!r} end the game")
+            if is_win(self.mine) or is_win(self.theirs) or self._full():
+                raise ValueError(f"moves {moves!r} end the game at move {turn + 1}")
         # whose turn is checked last: a move that is not legal is the first thing to name
         if len(moves) % 2 != (0 if self.agent_first else 1):
             raise ValueError(f"moves {moves!r} must leave the agent ({self.mark}) to move")

@@ -132,3 +132,12 @@ def test_hangman_a_contraction_is_no_letter_guess(action):
     observation, _, _, _, info = env.step(action)
     assert info["error"] is None and observation.startswith("No, there is no e.")
     assert env.unwrapped.misses == ["e"] and env.unwrapped.guessed == {"e"}
+
+
+@pytest.mark.parametrize("moves", ["12121213", "121212134"])
+def test_connect_four_moves_played_past_a_win_end_the_game(moves):
+    # X connects four in column 1 at move 7; the replay said 'move 8 is not legal' (a free
+    # column), where TicTacToe says the moves end the game
+    env = agentgym.make("games/ConnectFour-v0", difficulty="easy")
+    with pytest.raises(ValueError, match=r"end the game at move 7"):
+        env.reset(seed=0, options={"moves": moves})
