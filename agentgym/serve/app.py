@@ -93,10 +93,18 @@ def create_app(policy: Policy, *, model_name: str | None = None, max_batch_size:
         max_prompt_chars: the most characters a prompt may have before tokenising (a text
             prompt, or the text of all messages and tools); default ``32 * context_length``
             when the policy has a ``context_length``, else no limit but the body's.
+
+    Every limit is an ``int >= 1`` (``max_prompt_chars`` may be ``None``): anything else is a
+    ``ValueError`` naming it, here rather than a refusal of every request.
     """
     if api_key is not None and not api_key:
         raise ValueError("api_key is empty: give a non-empty key, or None for no authentication")
     check_api_key(api_key)  # a key no client can send: 401 to every client
+    for name, value in (("max_batch_size", max_batch_size), ("default_max_tokens", default_max_tokens),
+                        ("max_tokens_limit", max_tokens_limit), ("max_body_bytes", max_body_bytes),
+                        ("max_prompt_chars", 1 if max_prompt_chars is None else max_prompt_chars)):
+        if type(value) is not int or value < 1:
+            raise ValueError(f"create_app: {name} must be an int >= 1, got {value!r}")
     context_length = getattr(policy, "context_length", None)
     if max_prompt_chars is None and isinstance(context_length, int) and context_length > 0:
         max_prompt_chars = CHARS_PER_TOKEN_BOUND * context_length

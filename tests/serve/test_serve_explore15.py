@@ -60,3 +60,15 @@ def test_a_ready_app_is_served_with_an_api_key_only_when_it_checks_that_very_key
             pass
     with running_server(create_app(CancelledInside(), api_key="k"), api_key="k") as url:
         assert httpx.get(url + "/models", headers={"Authorization": "Bearer k"}, timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("option, value", [("default_max_tokens", 0), ("max_tokens_limit", 0), ("max_batch_size", 2.5),
+                                           ("max_prompt_chars", -1), ("max_body_bytes", 0), ("max_tokens_limit", True)])
+def test_create_app_refuses_a_limit_out_of_range_naming_it(option, value):
+    # They were taken: default_max_tokens=0 or max_tokens_limit=0 answered every request 400
+    # 'max_tokens must be a positive integer, got 0' (blaming a max_tokens the client never
+    # sent), max_prompt_chars=-1 refused every prompt, max_batch_size=2.5 let batches grow without
+    # bound (a batch is full at len == 2.5), and max_body_bytes=0 failed only when served ('the
+    # policy server did not start', the reason in uvicorn's log).
+    with pytest.raises(ValueError, match=option):
+        create_app(CancelledInside(), **{option: value})
