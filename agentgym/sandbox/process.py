@@ -75,6 +75,7 @@ def encode_files(files: Mapping[str, str | bytes] | None) -> dict[str, bytes]:
     for name, content in (files or {}).items():
         if not isinstance(name, str) or not name or name.startswith("/") or "\0" in name:
             raise ValueError(f"file name {name!r} must be a non-empty relative path")
+        name = str.__str__(name)  # a str subclass's text: marshal sends numpy.str_ as its UCS-4 buffer
         parts = name.split("/")
         if ".." in parts or "" in parts or "." in parts:
             raise ValueError(f"file name {name!r} must be a plain relative path (no '..', '.' or '//')")
@@ -155,7 +156,8 @@ class FrameReader:
 
 
 def frame_bytes(message: Mapping[str, Any]) -> bytes:
-    """A host → launcher frame: ``marshal`` (version 4) of plain values; see the launcher."""
+    """A host → launcher frame: ``marshal`` (version 4) of plain values (exact ``str``, not a
+    subclass: ``numpy.str_`` would go as its UCS-4 buffer, others not at all); see the launcher."""
     body = marshal.dumps(dict(message), 4)
     return HEADER.pack(len(body)) + body
 
@@ -568,7 +570,13 @@ def spawn(spec: LaunchSpec, job: dict[str, Any], *, stdin: str | bytes | None = 
         fds["init"] = init
     job = {**job, "limits": spec.limits.for_launcher(), "uid": uid, "cleanup": cleanup,
            "cwd": WORKDIR if workdir is None else workdir}
-    if not process.send(job):
+    try:
+        sent = process.send(job)
+    except BaseException:  # a job marshal refuses: nothing of the started sandbox may stay
+        process.kill()
+        process.close()
+        raise
+    if not sent:
         failure = startup_failure(process)
         raise SandboxError(f"the sandbox did not start: {failure}")
     return process

@@ -163,10 +163,11 @@ class Sandbox:
         it; so are files that cannot be written there (a bad name, more bytes than ``disk_mb``)."""
         if isinstance(argv, (str, bytes)) or not argv or not all(isinstance(a, str) for a in argv):
             raise TypeError("argv must be a non-empty sequence of str (a list, not one command string)")
+        argv = [str.__str__(argument) for argument in argv]  # a str subclass's text (numpy.str_)
         for index, argument in enumerate(argv):
             _check_argument(index, argument)
         _check_stdin(stdin)
-        job = {"mode": "exec", "argv": list(argv), "files": self._files(files)}
+        job = {"mode": "exec", "argv": argv, "files": self._files(files)}
         return run_job(self._spec, job, stdin)
 
     def run_python(self, code: str, *, files: Mapping[str, str | bytes] | None = None,

@@ -95,6 +95,7 @@ class PythonSession:
         :meth:`close`."""
         if not isinstance(code, str):
             raise TypeError(f"code must be a str, not {type(code).__name__}")
+        code = str.__str__(code)  # a str subclass's text: marshal sends numpy.str_ as its UCS-4 buffer
         with self._call_lock:
             if self._closed:
                 raise SessionClosed("this Python session is closed")

@@ -9,6 +9,7 @@ import importlib.util
 import os
 import shutil
 
+import numpy
 import pytest
 from sandbox_helpers import SMALL
 
@@ -174,4 +175,18 @@ def test_files_larger_than_the_sandboxs_tmp_are_refused_naming_disk_mb(sandbox, 
         sandbox.session(files=big)
     with pytest.raises(ValueError, match="disk_mb"):
         sandbox.run_python("#" * (SMALL.disk_mb * 1024 * 1024 + 1))  # the program is a file there too
+    leaks.assert_clean()
+
+
+def test_str_subclasses_are_taken_as_their_text(sandbox, leaks):
+    # numpy.str_ (an array's file names, commands or code) is a str that marshal sent as its
+    # UCS-4 buffer: echo ran as 'e\0\0\0c...' (the launcher's "embedded null character" as
+    # the command's stderr), a cell's code was a SyntaxError, a file name a SandboxError; any
+    # other str subclass raised "unmarshallable object" and left its sandbox running
+    text = numpy.str_
+    assert sandbox.run([text("echo"), text("hi")]).stdout == "hi\n"
+    assert sandbox.run_python("print(open('a.txt').read())", files={text("a.txt"): text("x")}).stdout == "x\n"
+    with sandbox.session(files={text("b.txt"): "y"}) as session:
+        assert session.run(text("print(6 * 7)")).stdout == "42\n"
+        assert session.run("print(open('b.txt').read())").stdout == "y\n"
     leaks.assert_clean()
