@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -36,7 +37,8 @@ class SandboxLimits:
       count in RAM, not in ``memory_mb``). The weaker ``rlimits`` mode cannot bound them.
 
     ``processes``, ``open_files`` and ``output_chars`` are whole numbers (``2e4`` is taken as
-    ``20000``, ``1000.5`` is a ``ValueError``); the others may have a fraction.
+    ``20000``, ``1000.5`` is a ``ValueError``); the others may have a fraction. Any real number
+    is taken (``numpy.int64``, ``Fraction``), kept as Python's ``int`` or ``float``.
     """
 
     cpu_seconds: float = 10.0
@@ -51,8 +53,10 @@ class SandboxLimits:
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise TypeError(f"SandboxLimits.{name} must be a number, got {value!r}")
+            value = int(value) if isinstance(value, numbers.Integral) else float(value)
+            object.__setattr__(self, name, value)  # numpy.int64(512) is 512, numpy.float64(5) 5.0
             if not math.isfinite(value) or value <= 0:
                 raise ValueError(f"SandboxLimits.{name} must be positive and finite, got {value!r}")
         for name in COUNTS:  # 2e4 from a config is 20000; 1000.5 characters is no count

@@ -13,7 +13,7 @@ import numpy
 import pytest
 from sandbox_helpers import SMALL
 
-from agentgym.sandbox import Sandbox
+from agentgym.sandbox import Sandbox, SandboxLimits
 from agentgym.sandbox import process as sandbox_process
 
 # A program's own module named like one the launcher's traceback printing imports
@@ -190,3 +190,15 @@ def test_str_subclasses_are_taken_as_their_text(sandbox, leaks):
         assert session.run(text("print(6 * 7)")).stdout == "42\n"
         assert session.run("print(open('b.txt').read())").stdout == "y\n"
     leaks.assert_clean()
+
+
+def test_numpy_numbers_are_limits():
+    # numpy.int64 (a grid of configurations, a value read back from an array) is no int:
+    # "TypeError: SandboxLimits.memory_mb must be a number, got np.int64(256)"
+    limits = SandboxLimits(cpu_seconds=numpy.float64(5), memory_mb=numpy.int64(256), processes=numpy.int32(32),
+                           output_chars=numpy.int64(4_000), wall_seconds=numpy.float32(15))
+    assert limits == SandboxLimits(cpu_seconds=5, memory_mb=256, processes=32, output_chars=4_000, wall_seconds=15)
+    assert all(type(value) in (int, float) for value in dataclasses.asdict(limits).values())  # kept as Python's
+    assert Sandbox(limits).run_python("print(6 * 7)").stdout == "42\n"
+    with pytest.raises(TypeError, match="must be a number"):
+        SandboxLimits(memory_mb=numpy.bool_(True))
