@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
@@ -36,18 +37,24 @@ if TYPE_CHECKING:
     from agentgym.runtime.runtimes import EnvSpec
 
 _CLOSE_TIMEOUT = 5.0  # closing a remote environment is best effort; never wait longer
+_OWN: Any = object()  # _guarded's default timeout: the handle's own
 
 
 class _RemoteBase(EnvHandle):
     """What both remote forms share: the timeout, the failure bookkeeping, the rebuild."""
 
     async def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        """Gymnasium's ``reset``; a build first, when the handle is broken or has none, counts
+        toward the reset's ``timeout`` (as in every form), its untimed preparation aside."""
         if self.closed:
             raise EnvCallFailed(CallFailure("reset on a closed environment handle"))
+        timeout = self.timeout
         if self.broken or not self._opened():
             await self._discard()
-            await self.open()
-        return as_reset_result(await self._guarded("reset", lambda: self._reset(seed, options)))
+            building = await self._open_within()
+            if timeout is not None:
+                timeout = max(timeout - building, 0.0)
+        return as_reset_result(await self._guarded("reset", lambda: self._reset(seed, options), timeout))
 
     async def step(self, action: Any) -> StepResult:
         self._refuse_if_broken("step")
@@ -56,19 +63,29 @@ class _RemoteBase(EnvHandle):
         return as_step_result(await self._guarded("step", lambda: self._step(action)))
 
     async def open(self) -> None:
-        if not self._opened() and not self.closed:
-            await self._before_open()
-            await self._guarded("construction", self._open)
-            self.broken = False
+        await self._open_within()
+
+    async def _open_within(self) -> float:
+        """Build (unless built, or closed) within the timeout; the seconds the timed build took."""
+        if self._opened() or self.closed:
+            return 0.0
+        await self._before_open()
+        started = time.monotonic()
+        await self._guarded("construction", self._open)
+        self.broken = False
+        return time.monotonic() - started
 
     async def close(self) -> None:
         if not self.closed:
             self.closed = True
             await self._discard()
 
-    async def _guarded(self, method: str, call: Callable[[], Awaitable[Any]]) -> Any:
+    async def _guarded(self, method: str, call: Callable[[], Awaitable[Any]], timeout: float | None = _OWN) -> Any:
+        """``call()`` within ``timeout`` (the handle's by default: what is left of it after a
+        build); a failure breaks the handle and is raised as :class:`EnvCallFailed`, a timeout
+        reported against the handle's ``timeout``."""
         try:
-            return await asyncio.wait_for(call(), self.timeout)
+            return await asyncio.wait_for(call(), self.timeout if timeout is _OWN else timeout)
         except asyncio.TimeoutError:
             failure = CallFailure.timed_out(method, self.timeout)
         except EnvCallFailed as failed:
@@ -248,9 +265,9 @@ class RayHandle(_RemoteBase):
     def _step(self, action: Any) -> Awaitable[Any]:  # type: ignore[override]
         return self.ref.astep(action)
 
-    async def _guarded(self, method: str, call: Callable[[], Awaitable[Any]]) -> Any:
+    async def _guarded(self, method: str, call: Callable[[], Awaitable[Any]], timeout: float | None = _OWN) -> Any:
         try:
-            return await super()._guarded(method, call)
+            return await super()._guarded(method, call, timeout)
         except asyncio.CancelledError:
             self._interrupted = True
             raise
