@@ -1,6 +1,7 @@
 """Exploratory tests, round 15: vector infos whose slots give a dict for a key that others give
 a plain value for; seeds no environment can take; what call() says of a slot without an
-environment; close() beside an astep() running in another thread."""
+environment; close() beside an astep() running in another thread; error observations of a
+sequence of messages; reset options that cannot reach child processes; np_random_seed."""
 
 from __future__ import annotations
 
