@@ -7,7 +7,7 @@ import resource
 import stat
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from agentgym.sandbox.bwrap import check_bubblewrap, host_path
 from agentgym.sandbox.errors import SandboxUnavailable, WeakIsolationWarning
@@ -152,16 +152,20 @@ class Sandbox:
                 "Python installation read-only, a private /tmp, nothing else of the host; "
                 "rlimits, a wall-clock timeout and output caps")
 
-    def run(self, argv: Sequence[str], *, files: Mapping[str, str | bytes] | None = None,
+    def run(self, argv: Iterable[str], *, files: Mapping[str, str | bytes] | None = None,
             stdin: str | bytes | None = None) -> ExecutionResult:
-        """Run the command ``argv`` (looked up on the sandbox's ``PATH``: this Python's ``bin``
-        first, then ``/usr/local/bin:/usr/bin:/bin``) in a fresh sandbox whose working
-        directory, ``/tmp``, holds ``files`` (relative path → text or bytes), with ``stdin`` as
+        """Run the command ``argv`` (a list of str, or any iterable of them; the first is looked
+        up on the sandbox's ``PATH``: this Python's ``bin`` first, then
+        ``/usr/local/bin:/usr/bin:/bin``) in a fresh sandbox whose working directory, ``/tmp``,
+        holds ``files`` (relative path → text or bytes), with ``stdin`` as
         its standard input (text or bytes, else a ``TypeError``; empty when None). E.g.
         ``run(["python", "-m", "pytest", "-q"], files={"test_solution.py": ...})``. An argument
         no command line can hold (a NUL character, a lone surrogate) is a ``ValueError`` naming
         it; so are files that cannot be written there (a bad name, more bytes than ``disk_mb``)."""
-        if isinstance(argv, (str, bytes)) or not argv or not all(isinstance(a, str) for a in argv):
+        if isinstance(argv, (str, bytes)) or not isinstance(argv, Iterable):
+            raise TypeError("argv must be a non-empty sequence of str (a list, not one command string)")
+        argv = list(argv)  # an iterator (map(str, parts)) is read once, here
+        if not argv or not all(isinstance(a, str) for a in argv):
             raise TypeError("argv must be a non-empty sequence of str (a list, not one command string)")
         argv = [str.__str__(argument) for argument in argv]  # a str subclass's text (numpy.str_)
         for index, argument in enumerate(argv):

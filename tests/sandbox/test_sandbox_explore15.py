@@ -202,3 +202,13 @@ def test_numpy_numbers_are_limits():
     assert Sandbox(limits).run_python("print(6 * 7)").stdout == "42\n"
     with pytest.raises(TypeError, match="must be a number"):
         SandboxLimits(memory_mb=numpy.bool_(True))
+
+
+def test_argv_given_as_an_iterator_is_the_command(sandbox):
+    # map(str, parts) passed the checks, which used it up: the launcher ran an empty argv and
+    # its IndexError came back as the command's stderr, exit status 1
+    assert sandbox.run(map(str, ["echo", "hi"])).stdout == "hi\n"
+    assert sandbox.run(part for part in ("echo", "there")).stdout == "there\n"
+    assert sandbox.run(numpy.array(["echo", "array"])).stdout == "array\n"  # was 'truth value ... ambiguous'
+    with pytest.raises(TypeError, match="non-empty"):
+        sandbox.run(iter([]))
