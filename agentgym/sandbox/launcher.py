@@ -319,9 +319,12 @@ def run_python_file(path, args):
         while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
             tb = tb.tb_next
         error.__traceback__ = tb  # from the program on, also for a hook that reads it there
-        if sys.excepthook is not sys.__excepthook__:  # the program's own, as the interpreter calls it
+        hook = getattr(sys, "excepthook", print_uncaught)
+        if hook is print_uncaught:  # deleted by the program
+            sys.stderr.write("sys.excepthook is missing\n")  # as the interpreter says it
+        elif hook is not INTERPRETER_EXCEPTHOOK:  # the program's own, as the interpreter calls it
             try:
-                sys.excepthook(type(error), error, tb)
+                hook(type(error), error, tb)
                 return 1
             except BaseException as hook_error:  # noqa: BLE001 - reported like the interpreter does
                 hook_error.__traceback__ = hook_error.__traceback__.tb_next  # from the hook on

@@ -212,3 +212,12 @@ def test_argv_given_as_an_iterator_is_the_command(sandbox):
     assert sandbox.run(numpy.array(["echo", "array"])).stdout == "array\n"  # was 'truth value ... ambiguous'
     with pytest.raises(TypeError, match="non-empty"):
         sandbox.run(iter([]))
+
+
+def test_a_program_that_deleted_its_excepthook_gets_pythons_message(sandbox):
+    # the launcher read sys.excepthook and its own AttributeError came back as the stderr
+    result = sandbox.run_python("import sys\ndel sys.excepthook\n1 / 0")
+    assert result.exit_code == 1 and result.stderr.startswith("sys.excepthook is missing\nTraceback")
+    assert result.stderr.rstrip().endswith("ZeroDivisionError: division by zero") and "launcher" not in result.stderr
+    gone = sandbox.run_python("import sys\ndel sys.__excepthook__\n1 / 0")  # the hook itself left as it was
+    assert gone.stderr.startswith("Traceback") and gone.stderr.rstrip().endswith("ZeroDivisionError: division by zero")
