@@ -634,11 +634,12 @@ class CPUTimeExceeded(BaseException):
 class Cells:
     """The persistent namespace and how one cell runs in it."""
 
-    def __init__(self, limits):
+    def __init__(self, limits, stderr):
         # before the code's folder is on sys.path (see standard_modules)
         self.ast, self.linecache, self.traceback = standard_modules(("ast", "linecache", "traceback"),
                                                                     os.getcwd())
         self.cpu_seconds = limits["cpu_seconds"]
+        self.stderr = stderr  # the session's own, for when the code's sys.stderr cannot take a report
         self.namespace = main_namespace()
         self.count = 0
         self.in_cell = False
@@ -648,6 +649,16 @@ class Cells:
     def on_cpu_limit(self, signum, frame):
         if self.in_cell:
             raise CPUTimeExceeded(f"the CPU time limit of {self.cpu_seconds:g} s for one call was exceeded")
+
+    def report(self, text):
+        """Write ``text`` (a traceback, an exit message) to the cell's ``sys.stderr``, or, when the
+        code replaced it with something that cannot take it (``None``, a closed file), to the
+        session's own, as the interpreter falls back on its descriptor: the cell fails, never the
+        interpreter (it ended, every variable lost)."""
+        try:
+            sys.stderr.write(text)
+        except BaseException:  # noqa: BLE001 - the code's own stream
+            self.stderr.write(text)
 
     def cpu_used(self):
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -666,13 +677,13 @@ class Cells:
             body = compile(tree, filename, "exec")
             tail = compile(last, filename, "eval") if last is not None else None
         except SyntaxError as error:
-            sys.stderr.write("".join(self.traceback.format_exception_only(type(error), error)))
+            self.report("".join(self.traceback.format_exception_only(type(error), error)))
             return f"SyntaxError: {error.msg}", "exception", None
         except (ValueError, RecursionError, MemoryError) as error:
             # compile's other refusals: a lone surrogate (UnicodeEncodeError), nesting deeper
             # than the parser's stack, a source too big for the memory limit. The cell fails;
             # the interpreter and its variables live on.
-            sys.stderr.write("".join(self.traceback.format_exception_only(type(error), error)))
+            self.report("".join(self.traceback.format_exception_only(type(error), error)))
             return f"{type(error).__name__}: {error}", "exception", None
         start = self.cpu_used()
         resource.setrlimit(resource.RLIMIT_CPU, (int(start + self.cpu_seconds) + 1, resource.RLIM_INFINITY))
@@ -688,7 +699,7 @@ class Cells:
             code = error.code  # the exit status it would give a program, as run_python_file
             if isinstance(code, (int, type(None))):
                 return f"SystemExit: {code}", "exit", exit_status(code)
-            sys.stderr.write(f"{as_text(code)}\n")  # the message a program's exit prints
+            self.report(f"{as_text(code)}\n")  # the message a program's exit prints
             return f"SystemExit: {as_text(code)}", "exit", 1
         except BaseException as error:  # noqa: BLE001 - shown to the agent
             self.in_cell = False
@@ -699,7 +710,7 @@ class Cells:
             # entry of a 100,000-deep recursion took longer than the wall clock: state lost)
             count = traceback_limit()
             lines = self.traceback.format_exception(type(error), error, last_entries(tb, count), limit=-count)
-            sys.stderr.write("".join(lines))
+            self.report("".join(lines))
             kind = "cpu" if isinstance(error, CPUTimeExceeded) else "exception"
             return f"{type(error).__name__}: {as_text(error)}", kind, None
         finally:
@@ -734,7 +745,7 @@ def session(job, ctrl_in, ctrl_out):
     sys.stderr = sys.__stderr__ = err
     sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", closefd=False)
     sys.argv = [""]
-    cells = Cells(job["limits"])
+    cells = Cells(job["limits"], err)
     sys.path.insert(0, os.getcwd())  # the code's folder: once the launcher has its own modules
     _thread.start_new_thread(watchdog, (ctrl_in, job["cleanup"]))
     runner = os.getpid()

@@ -221,3 +221,18 @@ def test_a_program_that_deleted_its_excepthook_gets_pythons_message(sandbox):
     assert result.stderr.rstrip().endswith("ZeroDivisionError: division by zero") and "launcher" not in result.stderr
     gone = sandbox.run_python("import sys\ndel sys.__excepthook__\n1 / 0")  # the hook itself left as it was
     assert gone.stderr.startswith("Traceback") and gone.stderr.rstrip().endswith("ZeroDivisionError: division by zero")
+
+
+@pytest.mark.parametrize("replaced", ["sys.stderr = None", "sys.stderr = open('log.txt', 'w')\nsys.stderr.close()"])
+def test_a_cell_that_replaced_sys_stderr_fails_alone(sandbox, replaced, leaks):
+    # the launcher wrote the traceback to the code's sys.stderr: None (or a closed file) raised
+    # inside the runner, which ended: 'the Python interpreter ended (exit status 1)', state lost
+    with sandbox.session() as session:
+        session.run("import sys\nx = 41")
+        failed = session.run(f"{replaced}\n1 / 0")
+        assert failed.exception == "ZeroDivisionError: division by zero" and not failed.state_lost
+        assert failed.stderr.rstrip().endswith("ZeroDivisionError: division by zero")  # on the session's own stderr
+        assert session.run("sys.exit('bye')").stderr == "bye\n"
+        assert session.run("x = (").exception.startswith("SyntaxError")
+        assert session.run("sys.stderr = sys.__stderr__\nx + 1").stdout == "42\n" and session.restarts == 0
+    leaks.assert_clean()
