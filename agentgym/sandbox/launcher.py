@@ -312,7 +312,7 @@ def run_python_file(path, args):
         status = exit_request.code
         if status is None or isinstance(status, int):
             return exit_status(status)
-        sys.stderr.write(f"{status}\n")
+        sys.stderr.write(f"{as_text(status)}\n")  # its __str__ may raise: the code's, not the launcher's
         return 1
     except BaseException as error:  # noqa: BLE001 - reported like the interpreter does
         tb = error.__traceback__

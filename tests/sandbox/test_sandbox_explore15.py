@@ -236,3 +236,11 @@ def test_a_cell_that_replaced_sys_stderr_fails_alone(sandbox, replaced, leaks):
         assert session.run("x = (").exception.startswith("SyntaxError")
         assert session.run("sys.stderr = sys.__stderr__\nx + 1").stdout == "42\n" and session.restarts == 0
     leaks.assert_clean()
+
+
+def test_a_programs_exit_with_an_unprintable_message_is_its_own(sandbox):
+    # sys.exit(E()) whose __str__ raises: the launcher's traceback (run_python_file, run_in_place)
+    # came back as the program's stderr
+    result = sandbox.run_python("class E:\n    def __str__(self):\n        raise ValueError('no text')\n"
+                                "import sys\nsys.exit(E())")
+    assert result.exit_code == 1 and result.stderr == "<exception str() failed>\n"  # as a session's cell says
