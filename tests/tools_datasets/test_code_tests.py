@@ -140,3 +140,14 @@ def test_a_solution_that_is_not_unicode_text_is_a_verdict_not_an_exception(sandb
     verdict = run_tests(sandbox, 'def add(a, b):\n    return "\ud800"\n', LIST_TESTS)
     assert not verdict.correct and verdict.total == 0
     assert verdict.error == "the solution is not valid unicode text (a lone surrogate, '\\ud800', at character 27)"
+
+
+@pytest.mark.parametrize("runner", ["asserts", "pytest"])
+def test_a_solution_too_large_for_the_sandbox_is_a_verdict_not_an_exception(runner):
+    from agentgym.sandbox import Sandbox, SandboxLimits
+
+    small = Sandbox(SandboxLimits(disk_mb=1))
+    huge = SOLUTION + "\n# " + "x" * (1024 * 1024) + "\n"  # over the sandbox's 1 MB /tmp
+    verdict = run_tests(small, huge, LIST_TESTS, runner=runner)
+    assert not verdict.correct and verdict.total == 0
+    assert "could not be run" in verdict.error and "disk_mb" in verdict.error

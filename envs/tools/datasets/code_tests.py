@@ -208,14 +208,17 @@ def run_tests(sandbox: Any, solution: str, tests: str | Sequence[str], *, runner
         return CodeVerdict(0, 0, (), f"the solution is not valid unicode text (a lone surrogate, "
                                      f"{solution[error.start]!r}, at character {error.start})")
     nonce = "@@report-" + secrets.token_hex(16) + "@@"
-    if runner == "asserts":
-        files = {"solution.py": solution, "tests.json": json.dumps(tests if isinstance(tests, str) else list(tests))}
-        result = sandbox.run_python(_bounded(_HARNESS).replace("PER_TEST_SECONDS", repr(float(per_test_seconds))),
-                                    files=files, stdin=nonce + "\n")
-    else:
-        files = {"solution.py": solution, "test_solution.py": _pytest_module(tests),
-                 "run_pytest.py": _bounded(_PYTEST_RUNNER)}
-        result = sandbox.run(["python", "run_pytest.py"], files=files, stdin=nonce + "\n")
+    try:
+        if runner == "asserts":
+            files = {"solution.py": solution, "tests.json": json.dumps(tests if isinstance(tests, str) else list(tests))}
+            result = sandbox.run_python(_bounded(_HARNESS).replace("PER_TEST_SECONDS", repr(float(per_test_seconds))),
+                                        files=files, stdin=nonce + "\n")
+        else:
+            files = {"solution.py": solution, "test_solution.py": _pytest_module(tests),
+                     "run_pytest.py": _bounded(_PYTEST_RUNNER)}
+            result = sandbox.run(["python", "run_pytest.py"], files=files, stdin=nonce + "\n")
+    except ValueError as error:  # the files the solution makes do not fit the sandbox (its disk_mb)
+        return CodeVerdict(0, 0, (), f"the solution could not be run: {error}")
     return _read_report(result, nonce)
 
 
