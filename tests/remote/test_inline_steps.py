@@ -153,18 +153,20 @@ def test_a_blocking_env_never_stalls_the_sessions_stepping_on_the_loop(server):
                 AsyncRemoteEnv(DeclaredCheap.env_id, server=url) as cheap:
             await slow.areset(seed=0)
             await cheap.areset(seed=0)
-            slow_step = asyncio.create_task(slow.astep("sleep 0.6"))
+            slow_step = asyncio.create_task(slow.astep("sleep 1.0"))
             await asyncio.sleep(0.05)  # the slow step is running
             worst, count = 0.0, 0
             while not slow_step.done():
                 started = time.perf_counter()
                 assert (await cheap.astep("quick"))[0] == "echo quick"
                 worst, count = max(worst, time.perf_counter() - started), count + 1
-            assert (await slow_step)[0] == "echo sleep 0.6"
+            assert (await slow_step)[0] == "echo sleep 1.0"
             return worst, count
 
     worst, count = asyncio.run(scenario())
-    assert count >= 20 and worst < 0.2, (count, worst)
+    # a stalled loop would answer the cheap session once, after the slow step (about 1 s); the
+    # bounds leave room for a loaded machine (unloaded: hundreds of steps, each a few ms)
+    assert count >= 5 and worst < 0.5, (count, worst)
 
 
 def test_a_slow_env_opted_in_by_mistake_is_demoted_to_the_threads():
@@ -184,11 +186,11 @@ def test_a_slow_env_opted_in_by_mistake_is_demoted_to_the_threads():
                 assert _steps(env_id)[3].startswith("agentgym-env_")  # demoted after the third stall
                 await other.astep("quick")  # an open session of the same id moved too
                 assert _steps(env_id)[-1].startswith("agentgym-env_")
-                slow_step = asyncio.create_task(env.astep("sleep 0.4"))
+                slow_step = asyncio.create_task(env.astep("sleep 1.0"))
                 await asyncio.sleep(0.05)
-                started = time.perf_counter()
                 metrics = await asyncio.to_thread(httpx.get, url + "/metrics")
-                assert time.perf_counter() - started < 0.3  # the loop answers while the slow step runs
+                # the loop answered while the slow step ran (a blocked loop answers after it)
+                assert not slow_step.done()
                 await slow_step
             async with AsyncRemoteEnv(env_id, server=url) as new:  # a new session: on the threads
                 await new.areset(seed=0)
