@@ -323,6 +323,7 @@ class SimulatedSearchEngine(PicklesWithoutLock):
 
     def is_noisy(self, doc_id: str) -> bool:
         """Whether the document last written under ``doc_id`` was asked to be noisy."""
+        self._check_open()
         with self._lock:
             kept = self._documents.get(doc_id)
         if kept is None:
@@ -330,6 +331,7 @@ class SimulatedSearchEngine(PicklesWithoutLock):
         return kept.noisy
 
     def __len__(self) -> int:
+        self._check_open()
         with self._lock:
             return len(self._documents)
 
