@@ -335,6 +335,9 @@ class SimulatedSearchEngine(PicklesWithoutLock):
         with self._lock:
             return len(self._documents)
 
+    def __bool__(self) -> bool:  # an engine is an object, not a collection to test for emptiness
+        return True
+
     @property
     def closed(self) -> bool:
         return self._closed

@@ -18,3 +18,11 @@ def test_a_closed_engine_refuses_every_use_as_the_contract_says():
         with pytest.raises(RuntimeError, match="closed"):
             use(doc_id) if use is engine.is_noisy else use(engine)
 
+
+
+def test_a_fresh_engine_is_true_as_the_other_retrievers_are():
+    engine = SimulatedSearchEngine(DocumentWriter())
+    assert len(engine) == 0
+    assert bool(engine) is True  # `retriever or fallback` must not drop an engine that wrote nothing yet
+    engine.close()
+    assert bool(engine) is True  # and asking must not raise for a closed one
