@@ -43,7 +43,8 @@ TABLE = -1
 # level -> (blocks, hidden blocks choices, distractors)
 _LEVELS = {"easy": (3, (2,), 2), "medium": (4, (2,), 3), "hard": (5, (2, 3), 4)}
 _ATTEMPTS = 5_000
-_STEP_SPLIT = re.compile(r"[;\n,]|\bthen\b|\band\b", re.IGNORECASE)
+# steps: semicolons, commas, new lines, "then", "and", and sentence ends ("Move red onto blue. Move ...")
+_STEP_SPLIT = re.compile(r"[;\n,]|[.!?](?=\s|\Z)|\bthen\b|\band\b", re.IGNORECASE)
 _PREPOSITION = re.compile(r"\b(?:onto|on|to|atop)\b(?:\s+top\s+of)?\s+(?:the\s+)?(\w+)")
 
 # A state: ``state[b]`` is what block ``b`` stands on (a block index or TABLE).
@@ -264,7 +265,8 @@ def plan_text(plan: tuple[Move, ...]) -> str:
 def read_plan(text: str, blocks: int) -> list[Move]:
     """The moves written in ``text`` ("move red onto the table; put blue on green"): steps are
     separated by semicolons, commas, new lines, "then" or "and"; a step names the block moved
-    first and its destination after "on", "onto", "to" or "on top of". Raises
+    first and its destination after "on", "onto", "to" or "on top of". A step may also end a
+    sentence ("Move red onto the table. Move blue onto green."). Raises
     :class:`InvalidAction` for a step it cannot read."""
     names = {colour: i for i, colour in enumerate(COLOURS[:blocks])}
     plan = []

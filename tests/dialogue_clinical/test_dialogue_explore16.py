@@ -1,0 +1,31 @@
+"""Defects found by exploratory testing (round 16) of the dialogue environments."""
+
+from __future__ import annotations
+
+import agentgym
+from agentgym.envs.dialogue.questbench.planning import read_plan
+
+
+def _ready_to_answer(env_id: str, seed: int = 3):
+    """An episode where the oracle has asked what it needs; returns it and the oracle's answer."""
+    env = agentgym.make(env_id, difficulty="easy")
+    env.reset(seed=seed)
+    while not (action := env.unwrapped.oracle_action()).startswith("answer:"):
+        env.step(action)
+    return env, action[len("answer:"):].strip()
+
+
+def test_planning_q_a_plan_written_as_sentences_is_read_move_by_move():
+    """``answer: Move green onto the table. Move blue onto the table. ...`` (one sentence a
+    move) was read as its first move alone -- the rest silently dropped -- and a right plan
+    judged wrong, ending the episode with outcome 0."""
+    assert read_plan("Move green onto the table. Move red onto blue! Then green onto red.", 3) == \
+        [(2, -1), (0, 1), (2, 0)]
+    assert read_plan("1. move green to the table.\n2. move red onto blue.", 3) == [(2, -1), (0, 1)]
+    env, answer = _ready_to_answer("dialogue/PlanningQ-v0")
+    moves = [move.strip() for move in answer.split(";")]
+    assert len(moves) > 1
+    sentences = " ".join(f"{move[0].upper()}{move[1:]}." for move in moves)
+    _, reward, terminated, _, info = env.step(f"answer: {sentences}")
+    assert terminated and info["success"] and reward == 1.0
+    env.close()
