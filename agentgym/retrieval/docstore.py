@@ -299,6 +299,8 @@ class DocStore:
         if isinstance(fmt, bool) or not isinstance(fmt, int) or fmt not in _ARRAYS:
             raise ValueError(f"document store at {path}: unsupported format "
                              f"{fmt if isinstance(meta, dict) else meta!r}")
+        if not isinstance(meta.get("digest"), str):  # before any file is opened: nothing to release
+            raise ValueError(f"document store at {path}: {META} has no digest")
         mode = "r" if mmap else None
         arrays = {}
         for name in _ARRAYS[fmt]:

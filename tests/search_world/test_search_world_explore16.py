@@ -1,0 +1,24 @@
+"""Exploratory round 16: search worlds, their corpus cache, questions and the document store,
+at the edges of their documented contracts."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agentgym.retrieval.docstore import DocStore
+
+
+@pytest.mark.parametrize("meta_change", [{"digest": None}, {"digest": 7}, "drop digest"])
+def test_a_store_whose_meta_lacks_its_digest_is_a_value_error_holding_no_file(tmp_path, resources, meta_change):
+    DocStore.build([{"id": "a", "title": "A", "text": "alpha"}], tmp_path / "s").close()
+    meta_path = tmp_path / "s" / "docstore.json"
+    meta = json.loads(meta_path.read_text())
+    if meta_change == "drop digest":
+        del meta["digest"]
+    else:
+        meta.update(meta_change)
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="digest"):  # was KeyError('digest'), or a store whose digest is None
+        DocStore.open(tmp_path / "s")
+    resources.assert_released(timeout=1.0)  # texts.bin was opened before the failure and never closed
