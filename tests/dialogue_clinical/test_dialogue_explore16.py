@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import agentgym
 from agentgym.envs.dialogue.questbench.planning import read_plan
 
@@ -28,4 +30,33 @@ def test_planning_q_a_plan_written_as_sentences_is_read_move_by_move():
     sentences = " ".join(f"{move[0].upper()}{move[1:]}." for move in moves)
     _, reward, terminated, _, info = env.step(f"answer: {sentences}")
     assert terminated and info["success"] and reward == 1.0
+    env.close()
+
+
+@pytest.mark.parametrize("question, finding", [
+    ("Let's run through your symptoms: do you have a fever?", "fever"),
+    ("I'd like to perform a physical examination: may I look at your throat?", "tonsillar_exudate"),
+    ("Order of events: did the headache come on suddenly?", "onset_sudden"),
+    ("Test your sensation: any numbness or tingling?", "tingling"),
+])
+def test_clinical_a_question_that_starts_like_an_order_but_names_no_test_is_asked(question, finding):
+    """A question opening with run / perform / order / test but naming no test ("Let's run
+    through your symptoms: do you have a fever?") was refused as an unknown test ('no test of
+    that name; the tests are: ...'): the patient was never asked."""
+    env = agentgym.make("dialogue/ClinicalInterview-v0", difficulty="easy")
+    env.reset(seed=5)
+    observation, _, _, _, info = env.step(question)
+    assert info["error"] is None, observation
+    assert finding in info["revealed"] or finding in env.unwrapped.case.presenting
+    assert "responder" in info
+    env.close()
+
+
+@pytest.mark.parametrize("order, error", [("order a flu swab", "no test of that name"),
+                                          ("Let's run a blood count and an ECG", "order one test per turn")])
+def test_clinical_an_order_naming_no_known_test_and_no_finding_is_still_refused(order, error):
+    env = agentgym.make("dialogue/ClinicalInterview-v0", difficulty="easy")
+    env.reset(seed=5)
+    _, _, _, _, info = env.step(order)
+    assert error in info["error"] and info["revealed"] == {}
     env.close()

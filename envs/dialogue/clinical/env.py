@@ -14,7 +14,9 @@ revealed only when asked for. One action per turn, in the text format:
   findings too, reported as the examining doctor finds them.
 * ``test: <name>`` (also "order a chest x-ray", "run an ECG"): the result is shown and the
   test's cost is the step's negative reward component ``test_cost``. A test already done is
-  refused, free.
+  refused, free. A reply that opens like an order but names no test and asks about a finding
+  ("Let's run through your symptoms: any fever?", "I'd like to perform an examination: may I
+  look at your throat?") is a question.
 * ``diagnosis: <condition>`` (also "The diagnosis is ...", "I diagnose ..."): ends the episode
   with ``outcome`` 1 if it names the case's condition (its name or an alias, any case or
   punctuation), else 0.
@@ -202,9 +204,9 @@ class ClinicalInterview(LLMEnv):
         if mark:
             return self.diagnose(text[mark.end():])
         mark = _TEST_MARK.match(text)
-        if mark:
+        if mark and (self._names_a_test(text[mark.end():]) or not self.knowledge.asked(text)):
             return self.order_test(text[mark.end():])
-        return self.ask(text)
+        return self.ask(text)  # also "Let's run through your symptoms: any fever?" (no test named)
 
     # ------------------------------------------------------------------ the three actions
     def ask(self, question: str) -> Feedback:
@@ -286,6 +288,9 @@ class ClinicalInterview(LLMEnv):
     def _invalid(self, message: str) -> Feedback:
         feedback = super()._invalid(message)
         return self._feedback(feedback.observation, feedback.rewards, error=message, error_kind=feedback.error_kind)
+
+    def _names_a_test(self, text: str) -> bool:
+        return self.table.test_named(text) is not None or bool(self.table.tests_in(text))
 
     def _test_key(self, text: str) -> str:
         key = self.table.test_named(text)
