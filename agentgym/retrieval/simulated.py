@@ -31,8 +31,9 @@ Contract beyond :mod:`~agentgym.retrieval.base`'s:
   again: the search waits for it, so concurrent searches of one query (a group of episodes of
   one question) cost one call and see the same documents; if that write fails, the waiting
   search writes the document itself, in what is left of its ``timeout``.
-* **Failures.** A policy that raises, returns an error generation or an empty document (not
-  a letter or digit besides a ``Title:`` label), or takes longer than ``timeout`` seconds,
+* **Failures.** A policy that raises, returns an error generation, a generation whose text is
+  not a str (bytes) or an empty document (not a letter or digit besides a ``Title:`` label),
+  or takes longer than ``timeout`` seconds,
   makes the search raise :class:`~agentgym.retrieval.base.RetrievalError` naming the query,
   which a search environment shows as a failed search (the episode goes on).
 * ``is_noisy(doc_id)`` says which kind a document is (for analysis; never shown to the agent),
@@ -305,7 +306,10 @@ class SimulatedSearchEngine(PicklesWithoutLock):
             if getattr(generation, "finish_reason", None) == "error" or getattr(generation, "error", None):
                 raise RetrievalError(f"the simulated search engine failed on {_clean(query)[:100]!r}: "
                                      f"{getattr(generation, 'error', None) or 'error'}")
-            document = _clean_document(text)[: self.max_chars] if isinstance(text, str) else ""
+            if not isinstance(text, str):  # raw bytes from a back-end are not "an empty document"
+                raise RetrievalError(f"the simulated search engine failed on {_clean(query)[:100]!r}: "
+                                     f"the model returned {type(text).__name__}, not text")
+            document = _clean_document(text)[: self.max_chars]
             if not _WORD.search(_TITLE_LABEL.sub("", document, count=1)):
                 raise RetrievalError(f"the simulated search engine wrote an empty document for {_clean(query)[:100]!r} "
                                      f"(not a letter or digit)")

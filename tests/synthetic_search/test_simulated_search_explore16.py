@@ -2,9 +2,12 @@
 promises about a closed retriever and a retriever's truth value, and hostile document writers."""
 from __future__ import annotations
 
+from typing import Sequence
+
 import pytest
 
-from agentgym.retrieval.base import DocumentNotFound
+from agentgym.policies.base import Generation, Policy, Request, SamplingParams
+from agentgym.retrieval.base import RetrievalError
 from agentgym.retrieval.simulated import SimulatedSearchEngine
 
 from .writers import DocumentWriter
@@ -26,3 +29,21 @@ def test_a_fresh_engine_is_true_as_the_other_retrievers_are():
     assert bool(engine) is True  # `retriever or fallback` must not drop an engine that wrote nothing yet
     engine.close()
     assert bool(engine) is True  # and asking must not raise for a closed one
+
+
+class BytesWriter(Policy):
+    """A writer whose back-end hands over the raw bytes of its answer (not decoded text)."""
+
+    name = "bytes-writer"
+
+    async def agenerate(self, requests: Sequence[Request], sampling: SamplingParams) -> list[Generation]:
+        return [Generation("Title: Lighthouses\nA lighthouse guides ships.".encode("latin-1")) for _ in requests]
+
+
+def test_a_writer_that_returns_bytes_is_named_not_called_empty():
+    with SimulatedSearchEngine(BytesWriter()) as engine:
+        with pytest.raises(RetrievalError) as failure:
+            engine.search("lighthouse keepers", 1)
+    message = str(failure.value)
+    assert "bytes" in message and "lighthouse keepers" in message
+    assert "empty" not in message  # it said 'wrote an empty document (not a letter or digit)'
