@@ -60,3 +60,32 @@ def test_clinical_an_order_naming_no_known_test_and_no_finding_is_still_refused(
     _, _, _, _, info = env.step(order)
     assert error in info["error"] and info["revealed"] == {}
     env.close()
+
+
+@pytest.mark.parametrize("question, finding", [
+    ("Prior diagnosis: do you have asthma?", "asthma_history"),
+    ("Any previous diagnosis - asthma, for example?", "asthma_history"),
+    ("Do you know your diagnosis - is it asthma?", "asthma_history"),
+    ("Before I make a diagnosis: any fever?", "fever"),
+    ("To narrow the diagnosis: do you have a cough?", "cough"),
+])
+def test_clinical_a_question_mentioning_a_diagnosis_is_asked(question, finding):
+    """A question to the patient with 'diagnosis:' or 'diagnosis -' in it ("Prior diagnosis: do
+    you have asthma?") ended the visit as a wrong diagnosis of the condition it named (or, naming
+    none, was refused as an unknown condition) instead of being asked."""
+    env = agentgym.make("dialogue/ClinicalInterview-v0", difficulty="hard")
+    env.reset(seed=5)
+    observation, _, terminated, _, info = env.step(question)
+    assert not terminated and info["error"] is None, observation
+    assert finding in info["revealed"] and "diagnosis" not in info
+    env.close()
+
+
+@pytest.mark.parametrize("said", ["Diagnosis: acid reflux?", "The diagnosis is acid reflux. Do you have questions?",
+                                  "Final diagnosis: acid reflux"])
+def test_clinical_a_diagnosis_with_a_question_mark_is_still_a_diagnosis(said):
+    env = agentgym.make("dialogue/ClinicalInterview-v0", difficulty="hard")
+    env.reset(seed=5)
+    assert env.unwrapped.case.condition == "acid reflux"
+    _, reward, terminated, _, info = env.step(said)
+    assert terminated and info["diagnosis"] == "acid reflux" and reward == 1.0

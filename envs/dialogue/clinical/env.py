@@ -19,7 +19,10 @@ revealed only when asked for. One action per turn, in the text format:
   look at your throat?") is a question.
 * ``diagnosis: <condition>`` (also "The diagnosis is ...", "I diagnose ..."): ends the episode
   with ``outcome`` 1 if it names the case's condition (its name or an alias, any case or
-  punctuation), else 0.
+  punctuation), else 0. A question to the patient about a finding that mentions a diagnosis
+  ("Prior diagnosis: do you have asthma?", "Before I make a diagnosis: any fever?") is a
+  question: its sentence ends with "?" and names no condition after the mark, speaks to the
+  patient ("you") or opens with a question word ("Diagnosis: migraine?" is a diagnosis).
 
 Questions, tests and the diagnosis use the level's turn budget (easy 10, medium 14, hard 18
 turns, the diagnosis included); a question or test on the last turn ends the episode without
@@ -78,6 +81,11 @@ _DIAGNOSIS_MARK = re.compile(
     r"|^\W*(?:i\s+)?diagnose\b\s*:?"
     r"|^\W*(?:final\s+)?diagnosis\b",
     re.IGNORECASE)
+# a question to the patient that mentions a diagnosis ("Prior diagnosis: do you have asthma?")
+_SENTENCE_END = re.compile(r"[.!?\n]")
+_TO_PATIENT = re.compile(r"\b(?:you|your|youve|you've|youre|you're|yourself)\b", re.IGNORECASE)
+_QUESTION_OPENING = re.compile(r"^\W*(?:any|do|does|did|have|has|had|is|are|was|were|can|could|what|which|how|when)\b",
+                               re.IGNORECASE)
 # "test: x", "order a chest x-ray", "please run an ECG", "let's request a blood count"
 _TEST_MARK = re.compile(
     r"^\W*(?:(?:please|lets|let's|let\s+us|i\s+would\s+like\s+to|i'd\s+like\s+to|i\s+will|i'll|we\s+should"
@@ -201,7 +209,7 @@ class ClinicalInterview(LLMEnv):
             raise InvalidAction("ask the patient a question, order a test ('test: blood count') or give your "
                                 "diagnosis ('diagnosis: <condition>').")
         mark = _DIAGNOSIS_MARK.search(text)
-        if mark:
+        if mark and not self._asks_despite_diagnosis_mark(text, mark):
             return self.diagnose(text[mark.end():])
         mark = _TEST_MARK.match(text)
         if mark and (self._names_a_test(text[mark.end():]) or not self.knowledge.asked(text)):
@@ -288,6 +296,21 @@ class ClinicalInterview(LLMEnv):
     def _invalid(self, message: str) -> Feedback:
         feedback = super()._invalid(message)
         return self._feedback(feedback.observation, feedback.rewards, error=message, error_kind=feedback.error_kind)
+
+    def _asks_despite_diagnosis_mark(self, text: str, mark: re.Match[str]) -> bool:
+        """The sentence holding the diagnosis mark is a question to the patient about a finding
+        ("Prior diagnosis: do you have asthma?", "Before I make a diagnosis: any fever?"): it
+        ends with "?" and names no condition after the mark, or speaks to the patient, or opens
+        with a question word; "Diagnosis: migraine?" stays a diagnosis."""
+        start = max(text.rfind(stop, 0, mark.start()) for stop in ".!?\n") + 1
+        end = _SENTENCE_END.search(text, mark.end())
+        if end is None or end.group(0) != "?":
+            return False
+        sentence = text[start:end.end()]
+        if not self.knowledge.asked(sentence):
+            return False
+        return (not self.table.conditions_in(text[mark.end():end.start()]) or bool(_TO_PATIENT.search(sentence))
+                or bool(_QUESTION_OPENING.match(sentence)))
 
     def _names_a_test(self, text: str) -> bool:
         return self.table.test_named(text) is not None or bool(self.table.tests_in(text))
