@@ -89,3 +89,25 @@ def test_clinical_a_diagnosis_with_a_question_mark_is_still_a_diagnosis(said):
     assert env.unwrapped.case.condition == "acid reflux"
     _, reward, terminated, _, info = env.step(said)
     assert terminated and info["diagnosis"] == "acid reflux" and reward == 1.0
+
+
+def test_questbench_the_last_answer_line_of_a_reply_is_the_final_answer():
+    """A reply that corrects itself ("answer: 25 ... wait ... Final answer: 27.5") was judged on
+    its first answer line (GSM-Q read the first number after it: a right final answer judged
+    wrong, a wrong one right; Logic-Q refused 'answer: true ... answer: false' as naming both);
+    the last answer line is now the final answer."""
+    env, answer = _ready_to_answer("dialogue/GSMQ-v0")
+    wrong = str(float(answer) + 7)
+    _, reward, terminated, _, info = env.step(f"answer: {wrong}\nWait, I made a slip. Let me redo it.\n"
+                                              f"**Final answer:** {answer}")
+    assert terminated and info["success"] and reward == 1.0
+    env.close()
+    env, answer = _ready_to_answer("dialogue/GSMQ-v0")
+    _, reward, terminated, _, info = env.step(f"answer: {answer}\nHmm, no.\nanswer: {wrong}")
+    assert terminated and not info["success"] and reward == 0.0
+    env.close()
+    env, answer = _ready_to_answer("dialogue/LogicQ-v0")
+    other = "false" if answer == "true" else "true"
+    _, reward, terminated, _, info = env.step(f"answer: {other}\nNo, that is wrong.\nanswer: {answer}")
+    assert terminated and info["success"] and reward == 1.0
+    env.close()

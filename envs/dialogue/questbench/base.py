@@ -28,10 +28,9 @@ from agentgym.responders import Fact, Knowledge, Responder, responder_from
 
 QUESTION_FORMATS = ("free", "choice")
 # "answer: ...", also in Markdown ("**Answer:** 42", "**Answer**: 42", "### Final answer: 42", "> answer: 42"),
-# at the start of the reply or of a line of it (after reasoning)
+# at the start of the reply or of a line of it (after reasoning); the last such line is the final answer
 _MARKUP = r"[\s*_#>`]*"
-_ANSWER = re.compile(rf"^{_MARKUP}(?:final\s+)?answer{_MARKUP}[:=]{_MARKUP}(.*)\Z",
-                     re.IGNORECASE | re.DOTALL | re.MULTILINE)
+_ANSWER = re.compile(rf"^{_MARKUP}(?:final\s+)?answer{_MARKUP}[:=]{_MARKUP}", re.IGNORECASE | re.MULTILINE)
 _ASK = re.compile(r"^\s*ask\b\s*[:=]?\s*", re.IGNORECASE)
 _CHOICE = re.compile(r"^\s*(?:ask\b\s*[:=]?\s*)?(?:question\s*)?#?\s*(\d{1,12})\s*[.)]?\s*\Z", re.IGNORECASE)
 
@@ -157,7 +156,8 @@ class QuestEnv(LLMEnv):
           or ``ask: <number>`` from the listed questions (``question_format="choice"``);
         * ``answer: <...>`` (Markdown around it allowed: ``**Answer:** ...``), at the start of
           the reply or of one of its lines (after reasoning): the final answer (the text after
-          it); it ends the episode.
+          it; with several such lines, the text after the last: a reply may correct itself);
+          it ends the episode.
 
     A question goes to the responder (``responder``: ``"rules"``, a
     :class:`~agentgym.responders.Responder` or any policy) and costs a turn, whatever it asks;
@@ -226,9 +226,9 @@ class QuestEnv(LLMEnv):
                 + f"\nAsk with 'ask: <number>', or give your answer as {self.generator.answer_format}.")
 
     def play(self, action: str) -> Feedback:
-        final = _ANSWER.search(action)
-        if final:
-            return self._final(final.group(1).strip())
+        finals = list(_ANSWER.finditer(action))
+        if finals:  # a reply that corrects itself: its last answer line counts
+            return self._final(action[finals[-1].end():].strip())
         return self._ask(self._question(action))
 
     def _question(self, action: str) -> str:
