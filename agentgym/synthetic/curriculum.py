@@ -96,7 +96,8 @@ class TaskGenerator(PicklesWithoutLock):
 
     Args:
         env_id: the real environment (keys start with it).
-        seeds: ``(start, stop)``: fresh tasks' seeds.
+        seeds: ``(start, stop)`` or ``range(start, stop)``: fresh tasks' seeds; a pool is
+            of distinct tasks whenever the range holds ``pool_size`` seeds or more.
         pool_size: tasks in the pool.
         min_entropy: bits a task needs to count as a frontier task.
         variations: variations per frontier task.
@@ -118,10 +119,14 @@ class TaskGenerator(PicklesWithoutLock):
         if not isinstance(env_id, str) or not env_id:
             raise ConfigError(f"{owner}: env_id must be an environment id, got {env_id!r}")
         self.env_id = env_id
-        if (not isinstance(seeds, (tuple, list, range)) or len(seeds) < 2
-                or any(isinstance(s, bool) or not isinstance(s, int) for s in (seeds[0], seeds[-1]))):
+        if isinstance(seeds, range):  # every seed of it: a step would skip some
+            if seeds.step != 1:
+                raise ConfigError(f"{owner}: seeds must be a range with step 1 or (start, stop), got {seeds!r}")
+            seeds = (seeds.start, seeds.stop)
+        if (not isinstance(seeds, (tuple, list)) or len(seeds) != 2
+                or any(isinstance(s, bool) or not isinstance(s, int) for s in seeds)):
             raise ConfigError(f"{owner}: seeds must be (start, stop) integers, got {seeds!r}")
-        start, stop = (seeds.start, seeds.stop) if isinstance(seeds, range) else (seeds[0], seeds[1])
+        start, stop = seeds
         if not 0 <= start < stop:
             raise ConfigError(f"{owner}: seeds must satisfy 0 <= start < stop, got {seeds!r}")
         self.seeds = (start, stop)
@@ -235,7 +240,7 @@ class TaskGenerator(PicklesWithoutLock):
         while len(tasks) < self.pool_size:
             seed = self._rng.randrange(start, stop)
             task = CurriculumTask(f"{self.env_id}#{seed}", seed)
-            if task.key in taken and stop - start > self.pool_size:
+            if task.key in taken and stop - start >= self.pool_size:  # room for every task once
                 continue
             taken.add(task.key)
             tasks.append(task)
