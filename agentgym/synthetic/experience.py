@@ -31,8 +31,9 @@ appears more than once the last one counts. Robustness rules:
 * no ``Observation:`` field, or an empty one (an empty or garbage reply): the reply is
   **unparseable** — :class:`Prediction` with ``error`` set;
 * ``Reward`` missing or without a number: ``default_reward``, noted in ``Prediction.notes``;
-  a number outside ``reward_range`` is clipped into it (noted), ``nan`` is the default; a
-  minus sign may be the typeset one (``−1``, U+2212);
+  a number outside ``reward_range`` is clipped into it (noted), ``nan`` (and a fraction over
+  zero) is the default; a minus sign may be the typeset one (``−1``, U+2212); a fraction
+  (``1/2``) is its value;
 * ``Done`` missing or neither yes nor no (``true``/``false``, ``1``/``0`` are read too):
   ``False``, noted.
 
@@ -83,7 +84,8 @@ MAX_RECORDED_CHARS = 4_000
 
 _LABEL = re.compile(r"^[ \t>#*_-]*(observation|reward|done)[ \t*_]*:[ \t*_]*", re.IGNORECASE | re.MULTILINE)
 # a sign may be the typeset minus (U+2212) and stand apart from its number ("- 0.5")
-_NUMBER = re.compile(r"(?:[-+\u2212]\s*)?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+# a fraction ("1/2") is its value
+_NUMBER = re.compile(r"(?:[-+\u2212]\s*)?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:\s*/\s*(?:\d+(?:\.\d*)?|\.\d+))?"
                      r"|(?<![a-z])(?:[-+\u2212]\s*)?(?:inf(?:inity)?|nan)(?![a-z])",
                      re.IGNORECASE)
 _YES = {"yes", "y", "true", "1", "done", "ended", "over"}
@@ -164,7 +166,9 @@ def parse_reply(text: str, *, reward_range: tuple[float, float] = (-1.0, 1.0),
     elif found is None:
         notes.append("reward not a number")
     else:
-        value = float(re.sub(r"\s+", "", found.group(0)).replace("\u2212", "-"))
+        numerator, _, denominator = re.sub(r"\s+", "", found.group(0)).replace("\u2212", "-").partition("/")
+        value = float(numerator) / float(denominator) if denominator and float(denominator) else \
+            (math.nan if denominator else float(numerator))
         if math.isnan(value):
             notes.append("reward not a number")
         else:

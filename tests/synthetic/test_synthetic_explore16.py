@@ -30,3 +30,20 @@ def test_curriculum_seeds_it_cannot_honour_are_refused(seeds):
 def test_curriculum_a_plain_range_and_a_pair_are_still_accepted():
     assert TaskGenerator("x", seeds=range(3, 50), pool_size=4, explore=4).seeds == (3, 50)
     assert TaskGenerator("x", seeds=[3, 50], pool_size=4, explore=4).seeds == (3, 50)
+
+
+@pytest.mark.parametrize("written, reward", [("1/2", 0.5), ("3/10", 0.3), ("-1/4", -0.25), ("1 / 2", 0.5),
+                                             ("0.5/1", 0.5), ("1/1", 1.0), ("−1/2", -0.5)])
+def test_experience_reply_a_fraction_is_its_value(written, reward):
+    """'Reward: 1/2' was read as 1 (the largest reward for a half), '3/10' as 3 clipped to 1."""
+    from agentgym.synthetic import parse_reply
+
+    prediction = parse_reply(f"Observation: x\nReward: {written}\nDone: no")
+    assert prediction.reward == pytest.approx(reward) and prediction.notes == ()
+
+
+def test_experience_reply_a_fraction_over_zero_is_not_a_number():
+    from agentgym.synthetic import parse_reply
+
+    prediction = parse_reply("Observation: x\nReward: 1/0\nDone: no", default_reward=-0.5)
+    assert prediction.reward == -0.5 and "reward not a number" in prediction.notes
