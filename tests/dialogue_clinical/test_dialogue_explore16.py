@@ -82,6 +82,7 @@ def test_clinical_a_question_mentioning_a_diagnosis_is_asked(question, finding):
 
 
 @pytest.mark.parametrize("said", ["Diagnosis: acid reflux?", "The diagnosis is acid reflux. Do you have questions?",
+                                  "Diagnosis: acid reflux - do you agree?", "My diagnosis is GERD, do you see?",
                                   "Final diagnosis: acid reflux"])
 def test_clinical_a_diagnosis_with_a_question_mark_is_still_a_diagnosis(said):
     env = agentgym.make("dialogue/ClinicalInterview-v0", difficulty="hard")

@@ -21,8 +21,9 @@ revealed only when asked for. One action per turn, in the text format:
   with ``outcome`` 1 if it names the case's condition (its name or an alias, any case or
   punctuation), else 0. A question to the patient about a finding that mentions a diagnosis
   ("Prior diagnosis: do you have asthma?", "Before I make a diagnosis: any fever?") is a
-  question: its sentence ends with "?" and names no condition after the mark, speaks to the
-  patient ("you") or opens with a question word ("Diagnosis: migraine?" is a diagnosis).
+  question: its sentence ends with "?" and names no condition after the mark, opens with a
+  question word, or speaks to the patient ("you") without naming a condition right after the
+  mark ("Diagnosis: migraine?" and "Diagnosis: migraine - do you agree?" are diagnoses).
 
 Questions, tests and the diagnosis use the level's turn budget (easy 10, medium 14, hard 18
 turns, the diagnosis included); a question or test on the last turn ends the episode without
@@ -62,7 +63,7 @@ from agentgym.core import ConfigError, Feedback, InvalidAction, LLMEnv, check_in
 from agentgym.info import ErrorKind
 from agentgym.registry import constructor_arguments
 from agentgym.envs.dialogue.responding import responder_answer
-from agentgym.responders import Knowledge, responder_from
+from agentgym.responders import Knowledge, normalize, responder_from
 from agentgym.tools import ToolError
 from agentgym.tools.formats import HermesFormat
 
@@ -309,8 +310,15 @@ class ClinicalInterview(LLMEnv):
         sentence = text[start:end.end()]
         if not self.knowledge.asked(sentence):
             return False
-        return (not self.table.conditions_in(text[mark.end():end.start()]) or bool(_TO_PATIENT.search(sentence))
-                or bool(_QUESTION_OPENING.match(sentence)))
+        after = text[mark.end():end.start()]
+        if not self.table.conditions_in(after) or _QUESTION_OPENING.match(sentence):
+            return True
+        # "Prior diagnosis: do you have asthma?" asks; "Diagnosis: asthma - do you agree?" diagnoses
+        words = [word for word in normalize(after).split()][:6]
+        while words and words[0] in ("a", "an", "the"):
+            words.pop(0)
+        opens_with_condition = any(self.table.condition_named(" ".join(words[:n])) for n in range(1, len(words) + 1))
+        return bool(_TO_PATIENT.search(sentence)) and not opens_with_condition
 
     def _names_a_test(self, text: str) -> bool:
         return self.table.test_named(text) is not None or bool(self.table.tests_in(text))
