@@ -14,9 +14,10 @@ Contract:
     occurrences, then the earliest; words compared as ``tokenize`` makes them), in NFC, whitespace
     runs collapsed to one space, cut on a word boundary so that it is never longer than
     ``max_chars``. When no query word occurs, the start of the text. A single sentence longer
-    than ``max_chars`` is cut around its first query word. Only the stretches of a long text
-    where a query word occurs are split into sentences (a 10 MB document with a few matches takes
-    milliseconds). Pure Python, no dependencies: remote clients use it too.
+    than ``max_chars`` is cut around its first query word (a hard cut where no space is near
+    it). Only the stretches of a long text where a query word occurs are split into sentences
+    (a 10 MB document with a few matches takes milliseconds). Pure Python, no dependencies:
+    remote clients use it too.
 """
 
 from __future__ import annotations
@@ -170,12 +171,20 @@ def _first_match(sentence: str, terms: frozenset[str]) -> int | None:
 
 
 def _around_first_match(sentence: str, terms: frozenset[str], max_chars: int) -> str:
-    """Cut a too-long sentence to ``max_chars``, starting a little before its first query word."""
+    """Cut a too-long sentence to ``max_chars``, starting a little before its first query word:
+    at the word boundary before it, or, where there is none near (a text without spaces, a long
+    URL), ``max_chars // 4`` characters before it; the cut keeps the word even where the only
+    boundary in reach lies before it."""
     first = _first_match(sentence, terms)
     if first is None:
         return cut_on_word(sentence, max_chars)
-    start = sentence.rfind(" ", 0, max(first - max_chars // 4, 0)) + 1
-    return cut_on_word(sentence[start:start + max_chars + 1], max_chars)  # cut_on_word reads no further
+    back = max(first - max_chars // 4, 0)
+    reach = max(first - (max_chars - max_chars // 4), 0)  # a boundary further back leaves no room
+    space = sentence.rfind(" ", reach, back)
+    start = space + 1 if space >= 0 else 0 if reach == 0 else back
+    window = sentence[start:start + max_chars + 1]  # cut_on_word reads no further
+    snippet = cut_on_word(window, max_chars)
+    return snippet if len(snippet) > first - start else window[:max_chars]
 
 
 def best_snippet(text: str, query: str, max_chars: int = 300) -> str:

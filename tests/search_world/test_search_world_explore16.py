@@ -7,6 +7,7 @@ import json
 import pytest
 
 from agentgym.retrieval.docstore import DocStore
+from agentgym.retrieval.snippets import best_snippet
 
 
 @pytest.mark.parametrize("meta_change", [{"digest": None}, {"digest": 7}, "drop digest"])
@@ -22,3 +23,13 @@ def test_a_store_whose_meta_lacks_its_digest_is_a_value_error_holding_no_file(tm
     with pytest.raises(ValueError, match="digest"):  # was KeyError('digest'), or a store whose digest is None
         DocStore.open(tmp_path / "s")
     resources.assert_released(timeout=1.0)  # texts.bin was opened before the failure and never closed
+
+
+@pytest.mark.parametrize("text, query", [
+    ("这是一个很长的句子" * 60 + "，Python，" + "后面还有很多很多的文字" * 60 + "。", "python"),  # no spaces at all
+    ("See https://example.org/" + "a1b2c3" * 200 + "/Lighthouse/keepers for the lighthouse records.", "lighthouse"),
+])
+def test_a_long_sentence_without_a_space_before_its_query_word_is_still_cut_around_it(text, query):
+    snippet = best_snippet(text, query, 100)
+    assert len(snippet) <= 100
+    assert query in snippet.lower()  # it was the sentence's first 100 characters, the word far after them
