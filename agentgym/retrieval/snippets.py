@@ -34,8 +34,10 @@ STOP_WORDS = frozenset((
     "then there these they this to was will with").split())
 
 _WORD = re.compile(r"\w+")
-# After . ! or ? (not after an initial such as "H.") and at line breaks.
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)\s+|\s*\n\s*")
+# After . ! or ? (not after an initial such as "H.") and at line breaks. A line break's run of
+# whitespace is matched from its start only ((?<!\s)): tried from every position of a long run
+# without a line break, "\s*\n" scanned the rest of the run each time (40,000 spaces: 4.5 s).
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)\s+|(?<!\s)\s*\n\s*")
 
 
 def _words(text: str) -> list[str]:
