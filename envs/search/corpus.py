@@ -14,6 +14,8 @@ Contract:
     (version, size, seed, distractors); the directory appears atomically (built in a temporary
     sibling, then renamed), and a later call with the same arguments reuses it untouched (a
     directory whose shards are missing or not the size the manifest gives is built again).
+    ``size`` and ``seed`` are checked as ``World`` checks them, whether or not the corpus is
+    cached (``"100"`` found the cached ``100`` but failed where nothing was cached).
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .world import (CATEGORICAL, CITY, EVENT, GENRES, INDUSTRIES, OCCUPATIONS, ORG, PERSON,
-                    REGIONS, TYPES, WORK, World)
+                    REGIONS, TYPES, WORK, World, check_world_args)
 
 CORPUS_VERSION = 1
 DEFAULT_SHARD_SIZE = 50_000
@@ -147,16 +149,17 @@ def build_corpus(size: int, seed: int, cache_dir: str | os.PathLike, *, distract
                  shard_size: int = DEFAULT_SHARD_SIZE) -> Corpus:
     """Build (or reuse) the corpus for (size, seed) under ``cache_dir``; see module docstring."""
     _check_distractors(distractors)
+    size, seed = check_world_args(size, seed)  # as World(size, seed), also for a cached corpus
     if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
         raise ValueError(f"shard_size must be a positive int, got {shard_size!r}")
-    expected = {"version": CORPUS_VERSION, "size": int(size), "seed": int(seed),
+    expected = {"version": CORPUS_VERSION, "size": size, "seed": seed,
                 "distractors": distractors}
     cache_dir = Path(cache_dir)
     final = cache_dir / f"world-v{CORPUS_VERSION}-n{size}-s{seed}-d{distractors}"
     manifest = _manifest_ok(final, expected)
     if manifest is not None:
         return Corpus(final, manifest)
-    world = World(size, seed)  # validates size and seed
+    world = World(size, seed)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=cache_dir))
     out = None

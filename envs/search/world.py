@@ -72,6 +72,19 @@ CATEGORICAL = {"occupation": (PERSON, OCCUPATIONS), "region": (CITY, REGIONS),
 MIN_SIZE = 50
 
 
+def check_world_args(size: object, seed: object) -> tuple[int, int]:
+    """``(size, seed)`` as ints when ``World(size, seed)`` takes them: ``TypeError`` for a size
+    that is not an int (numpy's included), ``ValueError`` for one outside ``[MIN_SIZE,
+    NAME_SPACE]`` or a seed that is not a non-negative int."""
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+        raise TypeError(f"size must be an int, got {type(size).__name__}")
+    if not MIN_SIZE <= size <= NAME_SPACE:
+        raise ValueError(f"size must be in [{MIN_SIZE}, {NAME_SPACE}], got {size}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    return int(size), int(seed)
+
+
 def _digits(code: int) -> tuple[int, int, int, int]:
     return (code // RADIX**3, (code // RADIX**2) % RADIX, (code // RADIX) % RADIX, code % RADIX)
 
@@ -84,13 +97,7 @@ class World:
     """Entities with typed attributes and relations; see the module docstring for the contract."""
 
     def __init__(self, size: int, seed: int = 0):
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-            raise TypeError(f"size must be an int, got {type(size).__name__}")
-        if not MIN_SIZE <= size <= NAME_SPACE:
-            raise ValueError(f"size must be in [{MIN_SIZE}, {NAME_SPACE}], got {size}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-        self.size, self.seed = int(size), int(seed)
+        self.size, self.seed = check_world_args(size, seed)
         rng = np.random.default_rng([self.seed, self.size])
         n = self.size
         # Types: the first 5 ids cover every type so tiny worlds are complete; rest by share.

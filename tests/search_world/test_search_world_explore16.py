@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import pytest
 
 from agentgym.retrieval.docstore import DocStore
 from agentgym.retrieval.snippets import best_snippet
+from envs.search.corpus import build_corpus
 
 
 @pytest.mark.parametrize("meta_change", [{"digest": None}, {"digest": 7}, "drop digest"])
@@ -45,3 +47,11 @@ def test_a_long_run_of_whitespace_takes_no_seconds(blank):
     snippet = best_snippet(text, "lighthouse", 300)
     assert time.perf_counter() - started < 1.0
     assert snippet == "The keeper lit the lamp, the lighthouse stood on the rock."
+
+
+def test_build_corpus_checks_size_and_seed_as_world_does_even_when_cached(tmp_path):
+    build_corpus(60, 0, tmp_path)
+    for size, seed, error in (("60", 0, TypeError), (60, "0", ValueError), ("abc", 0, TypeError)):
+        with pytest.raises(error):  # '60' found the cached corpus of 60 while '61' was a TypeError
+            build_corpus(size, seed, tmp_path)
+    assert build_corpus(np.int64(60), np.int64(0), tmp_path).manifest["size"] == 60  # numpy's ints, as World
