@@ -175,8 +175,9 @@ def generate_questions(world: World, n: int, seed: int = 0, *, split: str | None
                        kinds: tuple[str, ...] | None = None) -> list[Question]:
     """Up to ``n`` distinct questions (fewer only if the world is too small: drawing stops once
     ``1000 + 10 * found`` draws in a row gave no new one); see module doc."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:  # numpy's, as for the seed
         raise ValueError(f"n must be a non-negative int, got {n!r}")
+    n = int(n)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")  # as World's
     seed = int(seed)

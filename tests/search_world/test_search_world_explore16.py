@@ -11,6 +11,8 @@ import pytest
 from agentgym.retrieval.docstore import DocStore
 from agentgym.retrieval.snippets import best_snippet
 from envs.search.corpus import build_corpus
+from envs.search.questions import generate_questions
+from envs.search.world import World
 
 
 @pytest.mark.parametrize("meta_change", [{"digest": None}, {"digest": 7}, "drop digest"])
@@ -55,3 +57,10 @@ def test_build_corpus_checks_size_and_seed_as_world_does_even_when_cached(tmp_pa
         with pytest.raises(error):  # '60' found the cached corpus of 60 while '61' was a TypeError
             build_corpus(size, seed, tmp_path)
     assert build_corpus(np.int64(60), np.int64(0), tmp_path).manifest["size"] == 60  # numpy's ints, as World
+
+
+def test_generate_questions_takes_numpy_counts_as_it_takes_numpy_seeds():
+    world = World(60, 0)
+    assert generate_questions(world, np.int64(3), np.int64(1)) == generate_questions(world, 3, 1)
+    with pytest.raises(ValueError, match="n must be"):
+        generate_questions(world, np.int64(-1))
