@@ -5,8 +5,9 @@ Contract:
     Entity ids are ``0 .. size-1`` (``code``, ``name``, ``aliases`` and ``near_duplicates`` raise
     ``IndexError`` for any other, such as a column's ``-1``); the id fixes nothing but the
     entity's name code, and everything else (type, attributes, relations, split) comes from
-    ``numpy`` generators seeded with ``seed`` only, so the same (size, seed) always gives the
-    same world.
+    ``numpy`` generators seeded with ``(seed, size)`` only, so the same (size, seed) always gives
+    the same world, and a world of another size is another world (``World(200, 0)``'s first 100
+    entities are not ``World(100, 0)``'s: the same ids have other types and names).
     All columns are numpy arrays of length ``size`` (``-1`` where a column does not apply
     to the entity's type): int32 for relations (entity ids) and numbers, int8 for categories,
     so a world of 1M entities needs about 70 MB, not GBs.
