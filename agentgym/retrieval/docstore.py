@@ -13,7 +13,7 @@ Contract:
     in ``texts.bin`` and are read on demand (``os.pread``: threads may read concurrently).
     ``len(store)``, ``get(row) -> Document`` (``IndexError`` outside ``0 <= row < len``),
     ``row_of(doc_id) -> int`` and ``document(doc_id) -> Document`` (:class:`DocumentNotFound`
-    naming the id; ids are found by binary search over the rows in id order, no dict), ``ids``
+    naming the id, its first 100 characters when longer; ids are found by binary search over the rows in id order, no dict), ``ids``
     (a read-only sequence of the ids by row; negative indexes count from the end; ``in``,
     ``index`` and ``count`` search as ``row_of`` does) and ``digest`` (a hash of every id,
     title and text in order: equal digests mean equal contents).
@@ -379,7 +379,8 @@ class DocStore:
             row = self._ids.find(key) if key else None
             if row is not None:
                 return row
-            raise DocumentNotFound(f"no document with id {doc_id!r}")
+            shown = f"{doc_id!r}" if len(doc_id) <= 100 else f"{doc_id[:100]!r}... ({len(doc_id):,} characters)"
+            raise DocumentNotFound(f"no document with id {shown}")  # a client's huge id is not echoed whole
 
     def document(self, doc_id: str) -> Document:
         """The document with id ``doc_id``; :class:`DocumentNotFound` naming it otherwise."""

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from agentgym.retrieval.base import DocumentNotFound
 from agentgym.retrieval.docstore import DocStore
 from agentgym.retrieval.snippets import best_snippet
 from envs.search.corpus import build_corpus
@@ -64,3 +65,11 @@ def test_generate_questions_takes_numpy_counts_as_it_takes_numpy_seeds():
     assert generate_questions(world, np.int64(3), np.int64(1)) == generate_questions(world, 3, 1)
     with pytest.raises(ValueError, match="n must be"):
         generate_questions(world, np.int64(-1))
+
+
+def test_an_unknown_id_of_50_kb_is_named_not_echoed_whole(tmp_path):
+    with DocStore.build([{"id": "a", "title": "A", "text": "alpha"}], tmp_path / "s") as store:
+        with pytest.raises(DocumentNotFound) as missing:
+            store.document("z" * 50_000)  # an agent's or a client's id, echoed into a 404 answer's body
+    message = str(missing.value)
+    assert "'zzzz" in message and len(message) < 200  # it was 50,022 characters
