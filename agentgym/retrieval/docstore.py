@@ -13,13 +13,13 @@ Contract:
     in ``texts.bin`` and are read on demand (``os.pread``: threads may read concurrently).
     ``len(store)``, ``get(row) -> Document`` (``IndexError`` outside ``0 <= row < len``),
     ``row_of(doc_id) -> int`` and ``document(doc_id) -> Document`` (:class:`DocumentNotFound`
-    naming the id, its first 100 characters when longer; ids are found by binary search over the rows in id order, no dict), ``ids``
-    (a read-only sequence of the ids by row; negative indexes count from the end; ``in``,
-    ``index`` and ``count`` search as ``row_of`` does) and ``digest`` (a hash of every id,
-    title and text in order: equal digests mean equal contents).
-    ``close()`` waits for reads in flight, then releases the file; afterwards every use raises
-    ``RuntimeError``. A store dropped without ``close()`` releases its file when collected.
-    Stores are context managers.
+    naming the id, its first 100 characters when longer; ids are found by binary search over the
+    rows in id order, no dict), ``ids`` (a read-only sequence of the ids by row; negative indexes
+    count from the end; ``in``, ``index`` and ``count`` search as ``row_of`` does) and ``digest``
+    (a hash of every id, title and text in order: equal digests mean equal contents). ``close()``
+    waits for reads in flight, then releases the file; afterwards every use raises
+    ``RuntimeError``. A store dropped without ``close()`` releases its file when collected. Stores
+    are context managers.
 
 Files: ``texts.bin`` (UTF-8 title then text of each row, back to back), ``offsets.npy`` (int64,
 rows + 1: where each row starts), ``title_ends.npy`` (int64: where each row's title ends),
