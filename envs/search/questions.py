@@ -25,6 +25,7 @@ Contract:
 """
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -174,7 +175,9 @@ class _Generator:
 def generate_questions(world: World, n: int, seed: int = 0, *, split: str | None = None,
                        kinds: tuple[str, ...] | None = None) -> list[Question]:
     """Up to ``n`` distinct questions (fewer only if the world is too small: drawing stops once
-    ``1000 + 10 * found`` draws in a row gave no new one); see module doc."""
+    ``1000 + 10 * found`` draws in a row gave no new one); see module doc. ``kinds`` is drawn
+    from in its order, repeats weighing more; a set of kinds is taken in ``KINDS`` order (its own
+    order would change with ``PYTHONHASHSEED``, and the questions with it)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:  # numpy's, as for the seed
         raise ValueError(f"n must be a non-negative int, got {n!r}")
     n = int(n)
@@ -183,6 +186,8 @@ def generate_questions(world: World, n: int, seed: int = 0, *, split: str | None
     seed = int(seed)
     if split is not None and split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS} or None, got {split!r}")
+    if isinstance(kinds, AbstractSet):  # unordered: a str set's order changes with PYTHONHASHSEED
+        kinds = tuple(k for k in KINDS if k in kinds) if all(k in KINDS for k in kinds) else tuple(kinds)
     kinds = tuple(kinds) if kinds is not None else KINDS
     if not kinds or any(k not in KINDS for k in kinds):
         raise ValueError(f"kinds must be a non-empty subset of {KINDS}, got {kinds!r}")

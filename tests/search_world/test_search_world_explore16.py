@@ -3,6 +3,7 @@ at the edges of their documented contracts."""
 from __future__ import annotations
 
 import json
+from collections.abc import Set
 import time
 
 import numpy as np
@@ -73,3 +74,29 @@ def test_an_unknown_id_of_50_kb_is_named_not_echoed_whole(tmp_path):
             store.document("z" * 50_000)  # an agent's or a client's id, echoed into a 404 answer's body
     message = str(missing.value)
     assert "'zzzz" in message and len(message) < 200  # it was 50,022 characters
+
+
+class _KindsSet(Set):
+    """A set of kinds that iterates in the order given (a str set's order varies with PYTHONHASHSEED)."""
+
+    def __init__(self, *kinds: str) -> None:
+        self._kinds = kinds
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._kinds
+
+    def __iter__(self):
+        return iter(self._kinds)
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+
+def test_a_set_of_kinds_draws_the_same_questions_in_every_process():
+    world = World(300, 1)
+    in_kinds_order = generate_questions(world, 20, 0, kinds=("single", "bridge", "comparison"))
+    # {'single', 'bridge', 'comparison'} iterated in another order in each process (PYTHONHASHSEED):
+    # the kind drawn for an index changed, and so did the questions of one (world, seed)
+    for order in (("comparison", "bridge", "single"), ("bridge", "single", "comparison")):
+        assert generate_questions(world, 20, 0, kinds=_KindsSet(*order)) == in_kinds_order
+    assert generate_questions(world, 20, 0, kinds={"single", "bridge", "comparison"}) == in_kinds_order
