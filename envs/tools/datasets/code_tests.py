@@ -210,7 +210,8 @@ def run_tests(sandbox: Any, solution: str, tests: str | Sequence[str], *, runner
     nonce = "@@report-" + secrets.token_hex(16) + "@@"
     try:
         if runner == "asserts":
-            files = {"solution.py": solution, "tests.json": json.dumps(tests if isinstance(tests, str) else list(tests))}
+            tests_json = json.dumps(tests if isinstance(tests, str) else list(tests))
+            files = {"solution.py": solution, "tests.json": tests_json}
             result = sandbox.run_python(_bounded(_HARNESS).replace("PER_TEST_SECONDS", repr(float(per_test_seconds))),
                                         files=files, stdin=nonce + "\n")
         else:

@@ -163,7 +163,8 @@ def _price_limit(price: float, rng: random.Random) -> float:
 
 
 def _with_goal_ids(goal: Goal, catalogue: Catalogue) -> Goal:
-    from .reward import attribute_matches, shop_reward, type_reward  # the reward decides which purchases fulfil the goal
+    # the reward decides which purchases fulfil the goal
+    from .reward import attribute_matches, shop_reward, type_reward
 
     wanted = len(goal.attributes)
     # Products of any type: the reward's r_type is 1 for a shared category or a shared title too.
