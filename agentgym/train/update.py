@@ -107,10 +107,6 @@ class UpdateSettings:
         value_coef: weight of the value loss (needs a value head and ``value_targets``).
         value_clip: clip the new value to ``V_old +- value_clip`` (a positive number; rows need
             ``old_values``).
-
-    Every bound and coefficient is checked when the settings are made (``ValueError``), NaN
-    included: a NaN clip bound or coefficient makes the loss NaN (and the weights, once its
-    gradient reaches them).
         temperature: the rollout's sampling temperature: log-probs are recomputed from
             ``logits / temperature`` so that they match the recorded sampling log-probs.
         autocast_dtype: run forward passes under ``torch.autocast`` with this dtype (``None``:
@@ -127,6 +123,10 @@ class UpdateSettings:
             GPU where it is installed), ``packed`` (insist on the per-row kernel) or ``model``
             (the model's own attention: a dense ``L x L`` mask over packed rows); see
             :mod:`agentgym.train.packed_attention`.
+
+    Every bound and coefficient is checked when the settings are made (``ValueError``), NaN
+    included: a NaN clip bound or coefficient makes the loss NaN (and the weights, once its
+    gradient reaches them).
     """
 
     epochs: int = 1
