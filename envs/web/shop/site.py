@@ -252,7 +252,8 @@ class ShopSession:
         """Search for ``query`` (the search page only).
 
         Raises:
-            ShopActionError: not on the search page, or the query has no words.
+            ShopActionError: not on the search page, or the query is empty (blank once
+                cleaned); a query of punctuation alone (``!!!``) searches and finds nothing.
         """
         with self.lock:
             if self.kind != "search":
