@@ -68,14 +68,15 @@ from agentgym.remote.client import (
     check_client_options,
     check_reset_arguments,
     created_session,
-    follow_generator,
+    drawn_action,
     generator_as_data,
+    rendered_frame,
     reset_outcome,
     step_outcome,
     wrappers_as_data,
 )
 from agentgym.remote.frames import client_frame
-from agentgym.remote.schemas import decode_frame, dumps
+from agentgym.remote.schemas import dumps
 from agentgym.spaces import space_from_description
 
 _UNSET: Any = object()
@@ -634,10 +635,9 @@ class AsyncRemoteEnv:
                 if self.session_id is None:
                     raise _Failure("session_lost", "no session on the server: areset() first")
                 await self._ensure_session(may_create=False)
-                answer = await self._send({"type": "render"})
+                return rendered_frame(await self._send({"type": "render"}))
             except _Failure as failure:
                 raise RemoteEnvError(f"cannot render {self.env_id} on {self.server}: {failure.message}") from None
-        return decode_frame(answer["frame"])
 
     async def arandom_action(self, rng: Any) -> str:
         """The server's environment's ``random_action(rng)``, ``rng`` moved on as locally;
@@ -649,12 +649,11 @@ class AsyncRemoteEnv:
                     raise _Failure("session_lost", "no session on the server: areset() first")
                 await self._ensure_session(may_create=False)
                 answer = await self._send({"type": "random_action", **generator_as_data(rng)})
+                return drawn_action(rng, answer)
             except _Failure as failure:
                 if failure.status == 501:
                     raise NotImplementedError(failure.message) from None
                 raise RemoteEnvError(f"random_action of {self.env_id} on {self.server}: {failure.message}") from None
-        follow_generator(rng, answer)
-        return answer["action"]
 
     async def aclose(self) -> None:
         """Close the session (best effort, one short call) and the connection; never raises.

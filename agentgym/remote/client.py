@@ -235,10 +235,9 @@ class RemoteEnv(gym.Env):
         if self.session_id is None:
             raise RemoteEnvError(f"cannot render {self.env_id}: no session on {self.server} (reset() first)")
         try:
-            answer = self._request("GET", f"/v1/sessions/{self.session_id}/render")
+            return rendered_frame(self._request("GET", f"/v1/sessions/{self.session_id}/render"))
         except _Failure as failure:
             raise RemoteEnvError(f"cannot render {self.env_id} on {self.server}: {failure.message}") from None
-        return decode_frame(answer["frame"])
 
     # ------------------------------------------------------------------ what stays on the server
     @property
@@ -256,12 +255,11 @@ class RemoteEnv(gym.Env):
             raise RemoteEnvError(f"no session of {self.env_id} on {self.server}: reset() first")
         try:
             answer = self._request("POST", f"/v1/sessions/{self.session_id}/random_action", generator_as_data(rng))
+            return drawn_action(rng, answer)
         except _Failure as failure:
             if failure.status == 501:
                 raise NotImplementedError(failure.message) from None
             raise RemoteEnvError(f"random_action of {self.env_id} on {self.server}: {failure.message}") from None
-        follow_generator(rng, answer)
-        return answer["action"]
 
     def _error_observation(self, failure: _Failure) -> str:
         return f"Environment server error: {failure.message}"
@@ -363,12 +361,32 @@ def generator_as_data(rng: Any) -> dict[str, Any]:
     return {"seed": int(rng.getrandbits(63))}
 
 
-def follow_generator(rng: Any, answer: dict[str, Any]) -> None:
-    """Move ``rng`` to the state the server's draw left its copy in."""
-    state = answer.get("state")
-    if state is not None and isinstance(rng, random.Random):
-        version, internal, gauss_next = state
-        rng.setstate((version, tuple(internal), gauss_next))
+def rendered_frame(answer: Any) -> Any:
+    """A ``render`` answer's frame, decoded (text, a uint8 array, ``None`` or a list of those);
+    a ``"server"`` failure naming what is wrong when it is not an agentgym server's answer (no
+    ``frame``, a PNG that does not decode)."""
+    try:
+        return decode_frame(answer["frame"])
+    except (KeyError, TypeError, ValueError, OSError) as exc:  # binascii.Error is a ValueError
+        raise _Failure("server", f"the server's answer to render is malformed ({type(exc).__name__}: "
+                                 f"{str(exc)[:200]})") from None
+
+
+def drawn_action(rng: Any, answer: Any) -> Any:
+    """A ``random_action`` answer's action, with ``rng`` moved to the state the server's draw
+    left its copy in; a ``"server"`` failure when it is not an agentgym server's answer (no
+    ``action``, a generator state of the wrong shape), ``rng`` then left as it was."""
+    try:
+        action, state = answer["action"], answer.get("state")
+        if state is not None and isinstance(rng, random.Random):
+            version, internal, gauss_next = state
+            moved = random.Random()
+            moved.setstate((version, tuple(internal), gauss_next))  # checked on a copy first
+            rng.setstate(moved.getstate())
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _Failure("server", f"the server's answer to random_action is malformed ({type(exc).__name__}: "
+                                 f"{str(exc)[:200]})") from None
+    return action
 
 
 def wrappers_as_data(wrappers: Sequence[Any], outer_wrappers: Sequence[Any]) -> dict[str, Any]:
