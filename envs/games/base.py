@@ -3,12 +3,11 @@ built-in opponents."""
 
 from __future__ import annotations
 
-import operator
 import re
 import unicodedata
 from typing import Any, ClassVar
 
-from agentgym.core import ConfigError, LLMEnv, check_flag, check_number
+from agentgym.core import ConfigError, LLMEnv, check_flag, check_number, is_int
 
 
 _ANY_DIGIT = re.compile(r"\d")  # a decimal digit of any script (no superscripts, no fractions)
@@ -23,16 +22,15 @@ def ascii_digits(text: str) -> str:
 
 
 def whole_number(value: Any) -> int:
-    """``value`` as an ``int`` for a hand-made position's row, column or stand (``operator.index``:
-    NumPy's integers too).
+    """``value`` as an ``int`` for a hand-made position's row, column or stand.
 
     Raises:
-        TypeError: ``value`` is no integer (``1.0``, ``"5"``), or a bool: ``True`` is an ``int``
-            to Python, never a row or column to a user.
+        TypeError: ``value`` is no integer in :func:`~agentgym.core.is_int`'s sense (``1.0``,
+            ``"5"``, or a bool: ``True`` is an ``int`` to Python, never a row or column to a user).
     """
-    if isinstance(value, bool):
-        raise TypeError(f"{value!r} is a bool, not a number")
-    return operator.index(value)
+    if not is_int(value):
+        raise TypeError(f"{value!r} is not an integer")
+    return int(value)
 
 
 class GameEnv(LLMEnv):
