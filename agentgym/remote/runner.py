@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from agentgym.remote.server import env_app, guarded_http_protocol, read_ahead_websocket_protocol
 from agentgym.serve.gc_settings import steady_gc
-from agentgym.serve.guards import BodyLimit, check_app_key, check_exposure, check_port
+from agentgym.serve.guards import BodyLimit, check_app_key, check_exposure, check_port, middleware_options
 from agentgym.serve.runner import serving_in_thread
 
 UVICORN_WS_MAX_SIZE = 16 * 1024 * 1024  # uvicorn's own limit on a WebSocket message (ws_max_size)
@@ -29,8 +29,7 @@ def websocket_size_limit(app: FastAPI) -> int:
     """uvicorn's ``ws_max_size`` for ``app``: its default (16 MiB), or the app's ``max_body_bytes``
     when larger, so that every WebSocket message the app accepts reaches it (uvicorn closes the
     connection, code 1009, on a message over its limit; the app answers 413 up to it)."""
-    limits = [middleware.kwargs.get("max_bytes", 0) for middleware in getattr(app, "user_middleware", ())
-              if getattr(middleware, "cls", None) is BodyLimit]
+    limits = [limit for limit in middleware_options(app, BodyLimit, "max_bytes") if limit is not None]
     return max([UVICORN_WS_MAX_SIZE, *limits])
 
 

@@ -91,6 +91,13 @@ def check_exposure(host: str, api_key: str | None, *, how_to_give_a_key: str = "
                          f"'Authorization: Bearer <key>', OpenAI clients as api_key), or listen on 127.0.0.1")
 
 
+def middleware_options(app: Any, cls: type, name: str) -> list[Any]:
+    """The ``name`` argument each middleware of class ``cls`` was added to ``app`` with
+    (Starlette's ``user_middleware``), in the order added; ``None`` where it was not given."""
+    return [middleware.kwargs.get(name) for middleware in getattr(app, "user_middleware", ())
+            if getattr(middleware, "cls", None) is cls]
+
+
 def check_app_key(app: Any, api_key: str | None) -> None:
     """For a ready app served with ``api_key`` (the runners' ``app`` argument): ``ValueError``
     unless the app checks that very key (its :class:`BearerAuth`'s). The key given to a runner
@@ -98,8 +105,7 @@ def check_app_key(app: Any, api_key: str | None) -> None:
     with another, would be served keyless, or with a key its caller does not know."""
     if api_key is None:
         return
-    keys = [middleware.kwargs.get("api_key") for middleware in getattr(app, "user_middleware", ())
-            if getattr(middleware, "cls", None) is BearerAuth]
+    keys = middleware_options(app, BearerAuth, "api_key")
     if api_key not in keys:
         raise ValueError("the ready app does not check the api_key given (it was made with "
                          f"{'another key' if keys else 'no key'}): make the app with api_key=... and give the same key "
