@@ -361,6 +361,7 @@ class SlotVectorEnv(VectorEnv):
         of the ``step`` (a plain value first) or stored the later value in the nested info under
         the slot's index (a dict first). Its array is then an ``object`` array of each slot's
         value as given, the dicts included."""
+        batched = {}  # the keys Gymnasium adds (all but a dict / non-dict mix), in one call
         for key, value in env_info.items():
             array = vector_infos.get(key)
             if key != "final_obs" and array is not None and isinstance(array, dict) != isinstance(value, dict):
@@ -372,8 +373,8 @@ class SlotVectorEnv(VectorEnv):
                 continue
             if key != "final_obs" and isinstance(array, np.ndarray):
                 vector_infos[key] = _holding(array, value, vector_infos.get(f"_{key}"))
-            vector_infos = super()._add_info(vector_infos, {key: value}, env_num)
-        return vector_infos
+            batched[key] = value
+        return super()._add_info(vector_infos, batched, env_num)
 
     def _batched_observations(self) -> Any:
         space = self.single_observation_space
